@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# deps.sh - install what building and testing albd needs (Debian 12).
+#
+# Idempotent: when every package is already installed it does nothing (no
+# network); otherwise `apt-get update` and one `apt-get install`. Set
+# ALBD_DEPS_FORCE=1 to run apt-get anyway. Uses sudo only when not root.
+set -euo pipefail
+
+packages=(
+	build-essential autoconf automake libtool pkg-config
+	libevent-dev libssl-dev libhttp-parser-dev libconfig-dev libjansson-dev
+	check python3 python3-pytest curl openssl ca-certificates procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed; then
+		missing+=("$p")
+	fi
+done
+
+if [ "${#missing[@]}" -eq 0 ] && [ "${ALBD_DEPS_FORCE:-0}" != 1 ]; then
+	echo "deps.sh: all ${#packages[@]} packages already installed"
+	exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	if ! command -v sudo >/dev/null 2>&1; then
+		echo "deps.sh: not root and no sudo; install as root: ${missing[*]:-${packages[*]}}" >&2
+		exit 1
+	fi
+	sudo=(sudo)
+fi
+
+echo "deps.sh: installing: ${missing[*]:-${packages[*]}}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y --no-install-recommends "${packages[@]}"
