@@ -1,0 +1,162 @@
+/* config.h - the validated, immutable configuration snapshot.
+ *
+ * config_load() turns a libconfig file into a struct albd_config. Every
+ * setting is checked (type, range, cross references); the first problem is
+ * reported as "FILE:LINE: SETTING: what is wrong" and nothing is returned.
+ * After config_load() returns, the struct is never modified: workers read it
+ * from any thread without locks, and it is freed with config_free() once the
+ * last generation that uses it is gone (see runtime.h).
+ *
+ * Durations are stored in milliseconds. In the file they are seconds, given
+ * as an integer or a float ("timeout = 5;" or "timeout = 0.5;").
+ */
+#ifndef ALBD_CONFIG_H
+#define ALBD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONFIG_ERR_MAX 512
+
+/* A resolved socket address plus its text form ("127.0.0.1:8080",
+ * "[::1]:8080") for logs and headers. */
+struct albd_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	uint16_t port;   /* host byte order */
+	char text[64];   /* as normalised by config: "ip:port" or "[ip6]:port" */
+};
+
+enum tg_algorithm {
+	TG_ALGO_ROUND_ROBIN = 0,          /* "round_robin" (smooth weighted) */
+	TG_ALGO_LEAST_OUTSTANDING = 1,    /* "least_outstanding_requests" */
+};
+
+struct cfg_fixed_response {
+	int status;             /* 200..599 */
+	char *content_type;     /* default "text/plain" */
+	char *body;             /* may be "" */
+	size_t body_len;
+};
+
+struct cfg_target_group;
+
+struct cfg_forward {
+	char *target_group_name;
+	struct cfg_target_group *tg;  /* resolved: points into the same config */
+	unsigned weight;              /* 0..999, default 1 */
+};
+
+/* One listener rule. A rule matches when every condition it has matches;
+ * within one condition, any of the listed values may match. Patterns accept
+ * '*' (any run of characters) and '?' (one character); host patterns are
+ * matched case-insensitively and without the port. */
+struct cfg_rule {
+	int priority;           /* 1..50000, unique within the listener */
+	int line;
+	char **hosts;   size_t nhosts;     /* "host" = [ ... ] */
+	char **paths;   size_t npaths;     /* "path" = [ ... ], matched against the path without query */
+	char **methods; size_t nmethods;   /* "method" = [ "GET", ... ], exact, upper case */
+	/* exactly one action: */
+	struct cfg_forward *forwards; size_t nforwards; unsigned forward_weight_total;
+	struct cfg_fixed_response *fixed;
+};
+
+struct cfg_listener {
+	char *name;                 /* unique */
+	struct albd_addr addr;      /* "listen" */
+	int line;
+	struct cfg_rule *rules; size_t nrules;   /* sorted by ascending priority */
+	/* the default action: exactly one of these two */
+	struct cfg_forward default_forward;      /* "default_forward" = "tg name" (weight 1) */
+	struct cfg_fixed_response *default_fixed; /* "default_fixed_response" = { ... } */
+};
+
+struct cfg_target {
+	char *address;          /* as written in the file */
+	struct albd_addr addr;
+	unsigned weight;        /* 1..999, default 1 */
+	int line;
+};
+
+#define HC_MATCHER_MAX 16
+struct cfg_health_check {
+	int enabled;                /* default 1 */
+	int protocol_https;         /* "protocol" = "HTTP" | "HTTPS", default HTTP */
+	int port;                   /* 0 = the target's traffic port */
+	char *path;                 /* default "/" */
+	unsigned interval_ms;       /* "interval", 5..300 s in ALB; albd allows 1..300, default 30 */
+	unsigned timeout_ms;        /* "timeout", 2..120 s, default 5, must be < interval */
+	unsigned healthy_threshold;   /* 2..10, default 5 */
+	unsigned unhealthy_threshold; /* 2..10, default 2 */
+	char *matcher;              /* as written, default "200" */
+	/* parsed matcher: a list of inclusive ranges */
+	struct { int lo, hi; } match[HC_MATCHER_MAX];
+	size_t nmatch;
+};
+
+struct cfg_target_group {
+	char *name;                 /* unique */
+	int line;
+	enum tg_algorithm algorithm;        /* default round_robin */
+	struct cfg_target *targets; size_t ntargets;  /* may be empty (503) */
+	struct cfg_health_check health_check;
+	unsigned deregistration_delay_ms;   /* 0..3600 s, default 300 */
+	unsigned slow_start_ms;             /* 0 or 30..900 s, default 0 */
+	unsigned connect_timeout_ms;        /* "connect_timeout", default 10 s */
+	unsigned response_timeout_ms;       /* "response_timeout", default 60 s: first response byte */
+	unsigned keepalive_timeout_ms;      /* "keepalive_timeout", default 4 s: pooled idle connection lifetime,
+	                                     * keep it below the targets' own keep-alive timeout */
+	unsigned keepalive_max_idle;        /* "keepalive_max_idle", idle pooled connections per target
+	                                     * per worker, default 64, 0 disables reuse */
+};
+
+struct cfg_timeouts {                   /* "timeouts = { ... }" */
+	unsigned client_header_ms;          /* "client_header", default 10 s: whole request head -> 408 */
+	unsigned client_keepalive_ms;       /* "client_keepalive", default 60 s: idle between requests */
+	unsigned idle_ms;                   /* "idle", default 60 s: no byte either way mid-exchange */
+	unsigned drain_ms;                  /* "drain", default 30 s: SIGTERM grace for in-flight requests */
+};
+
+struct cfg_limits {                     /* "limits = { ... }" */
+	unsigned max_request_line;          /* bytes, default 8192 -> 414 */
+	unsigned max_header_size;           /* bytes of the whole head, default 65536 -> 431 */
+	unsigned max_headers;               /* count, default 100 -> 431 */
+	uint64_t max_body_size;             /* bytes, 0 = unlimited (default) -> 413 */
+	unsigned max_connections;           /* client connections per worker, default 10000 */
+	unsigned buffer_size;               /* per-direction buffering high mark, default 65536 */
+	double retry_budget_ratio;          /* "retry_budget", share of requests that may be retried, default 0.2 */
+};
+
+struct albd_config {
+	char *path;                 /* the file it was read from */
+	unsigned workers;           /* resolved: 0 in the file means the number of CPUs */
+	struct cfg_timeouts timeouts;
+	struct cfg_limits limits;
+	struct cfg_listener *listeners; size_t nlisteners;
+	struct cfg_target_group *target_groups; size_t ntarget_groups;
+};
+
+/* Parse and validate PATH. Returns a new config owned by the caller, or NULL
+ * with a one-line message "PATH:LINE: SETTING: problem" in err (err may be
+ * NULL). Thread: any (it only touches its own objects); blocking (file I/O,
+ * name resolution of target addresses). */
+struct albd_config *config_load(const char *path, char *err, size_t errlen);
+
+/* Free a config returned by config_load(). NULL is ignored. */
+void config_free(struct albd_config *cfg);
+
+/* Look up a target group by name; NULL if none. Thread: any. */
+const struct cfg_target_group *config_find_tg(const struct albd_config *cfg, const char *name);
+
+/* Parse "ip:port", "[ip6]:port" or "*:port" (all IPv4 addresses) into out.
+ * When resolve is set, a host name is resolved (first address). Returns 0
+ * or -1 with a message in err. Thread: any. */
+int config_parse_addr(const char *text, int resolve, struct albd_addr *out, char *err, size_t errlen);
+
+/* Parse a health check matcher ("200", "200,202", "200-399") into cfg->match.
+ * Returns 0 or -1 with a message. Thread: any. */
+int config_parse_matcher(const char *text, struct cfg_health_check *hc, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,1107 @@
+/* test_config.c - unit tests of src/core/config.c: valid files load with the
+ * right values and defaults, every kind of mistake is reported as the exact
+ * one-line "FILE:LINE: SETTING: problem", and the address and matcher
+ * parsers work on their own.
+ *
+ * Config text is written to a fresh mkstemp() file in /tmp for each load;
+ * the file name is random, so expected errors are written without it
+ * (":3: listeners.[0].listen: ...") and the test prefixes it.
+ */
+#include <check.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../src/core/config.h"
+
+/* ------------------------------------------------------------ helpers */
+
+/* A new temp file holding text; the caller unlinks and frees the name. */
+static char *write_tmp(const char *text)
+{
+	char tmpl[] = "/tmp/albd_test_config_XXXXXX";
+	size_t len = strlen(text);
+	int fd = mkstemp(tmpl);
+	char *path;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	path = strdup(tmpl);
+	ck_assert_ptr_nonnull(path);
+	return path;
+}
+
+/* Load text; fails the test with libconfig's message when it does not load. */
+static struct albd_config *load_ok(const char *text)
+{
+	char err[CONFIG_ERR_MAX] = "";
+	char *path = write_tmp(text);
+	struct albd_config *cfg = config_load(path, err, sizeof err);
+
+	unlink(path);
+	ck_assert_msg(cfg != NULL, "config_load failed: %s", err);
+	ck_assert_str_eq(err, "");
+	ck_assert_str_eq(cfg->path, path);
+	free(path);
+	return cfg;
+}
+
+/* Load text and expect exactly PATH + want as the error. */
+static void expect_error(const char *text, const char *want)
+{
+	char err[CONFIG_ERR_MAX] = "", full[CONFIG_ERR_MAX + 64];
+	char *path = write_tmp(text);
+	struct albd_config *cfg = config_load(path, err, sizeof err);
+
+	unlink(path);
+	snprintf(full, sizeof full, "%s%s", path, want);
+	free(path);
+	if (cfg)
+		config_free(cfg);
+	ck_assert_msg(cfg == NULL, "loaded, expected the error \"%s\"", want);
+	ck_assert_str_eq(err, full);
+}
+
+static unsigned expected_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
+}
+
+/* ------------------------------------------------------------ valid files */
+
+/* The listeners/target_groups part of DESIGN.md's example, plus the "api"
+ * target group its first rule forwards to. */
+static const char design_example[] =
+	"workers = 0;                                   # 0: one per CPU\n"
+	"listeners = (\n"
+	"  { name = \"web\"; listen = \"0.0.0.0:8080\";\n"
+	"    rules = (\n"
+	"      { priority = 10; host = [ \"api.example.com\" ]; path = [ \"/v1/*\" ];\n"
+	"        forward = ( { target_group = \"api\"; weight = 1; } ); },\n"
+	"      { priority = 20; path = [ \"/ping\" ];\n"
+	"        fixed_response = { status = 200; content_type = \"text/plain\"; body = \"pong\\n\"; }; } );\n"
+	"    default_forward = \"web\"; } );\n"
+	"target_groups = (\n"
+	"  { name = \"web\"; algorithm = \"least_outstanding_requests\";\n"
+	"    targets = ( { address = \"127.0.0.1:8081\"; }, { address = \"127.0.0.1:8082\"; weight = 2; } );\n"
+	"    health_check = { path = \"/health\"; interval = 10; timeout = 5;\n"
+	"                     healthy_threshold = 3; unhealthy_threshold = 2; matcher = \"200-399\"; };\n"
+	"    deregistration_delay = 30; slow_start = 0; },\n"
+	"  { name = \"api\"; targets = ( { address = \"127.0.0.1:9001\"; } ); } );\n";
+
+START_TEST(test_design_example)
+{
+	struct albd_config *cfg = load_ok(design_example);
+	const struct cfg_listener *l;
+	const struct cfg_rule *r;
+	const struct cfg_target_group *web, *api;
+	const struct cfg_health_check *hc;
+
+	ck_assert_uint_eq(cfg->workers, expected_workers());
+	ck_assert_uint_eq(cfg->nlisteners, 1);
+	ck_assert_uint_eq(cfg->ntarget_groups, 2);
+	web = config_find_tg(cfg, "web");
+	api = config_find_tg(cfg, "api");
+	ck_assert_ptr_eq(web, &cfg->target_groups[0]);
+	ck_assert_ptr_eq(api, &cfg->target_groups[1]);
+
+	l = &cfg->listeners[0];
+	ck_assert_str_eq(l->name, "web");
+	ck_assert_int_eq(l->line, 3);
+	ck_assert_str_eq(l->addr.text, "0.0.0.0:8080");
+	ck_assert_uint_eq(l->addr.port, 8080);
+	ck_assert_int_eq(l->addr.ss.ss_family, AF_INET);
+	ck_assert_uint_eq(ntohs(((const struct sockaddr_in *)&l->addr.ss)->sin_port), 8080);
+	ck_assert_str_eq(l->default_forward.target_group_name, "web");
+	ck_assert_ptr_eq(l->default_forward.tg, web);
+	ck_assert_uint_eq(l->default_forward.weight, 1);
+	ck_assert_ptr_null(l->default_fixed);
+
+	ck_assert_uint_eq(l->nrules, 2);
+	r = &l->rules[0];
+	ck_assert_int_eq(r->priority, 10);
+	ck_assert_int_eq(r->line, 5);
+	ck_assert_uint_eq(r->nhosts, 1);
+	ck_assert_str_eq(r->hosts[0], "api.example.com");
+	ck_assert_uint_eq(r->npaths, 1);
+	ck_assert_str_eq(r->paths[0], "/v1/*");
+	ck_assert_uint_eq(r->nmethods, 0);
+	ck_assert_uint_eq(r->nforwards, 1);
+	ck_assert_str_eq(r->forwards[0].target_group_name, "api");
+	ck_assert_ptr_eq(r->forwards[0].tg, api);
+	ck_assert_uint_eq(r->forwards[0].weight, 1);
+	ck_assert_uint_eq(r->forward_weight_total, 1);
+	ck_assert_ptr_null(r->fixed);
+
+	r = &l->rules[1];
+	ck_assert_int_eq(r->priority, 20);
+	ck_assert_uint_eq(r->nhosts, 0);
+	ck_assert_uint_eq(r->npaths, 1);
+	ck_assert_str_eq(r->paths[0], "/ping");
+	ck_assert_uint_eq(r->nforwards, 0);
+	ck_assert_ptr_null(r->forwards);
+	ck_assert_ptr_nonnull(r->fixed);
+	ck_assert_int_eq(r->fixed->status, 200);
+	ck_assert_str_eq(r->fixed->content_type, "text/plain");
+	ck_assert_str_eq(r->fixed->body, "pong\n");
+	ck_assert_uint_eq(r->fixed->body_len, 5);
+
+	ck_assert_str_eq(web->name, "web");
+	ck_assert_int_eq(web->line, 11);
+	ck_assert_int_eq(web->algorithm, TG_ALGO_LEAST_OUTSTANDING);
+	ck_assert_uint_eq(web->ntargets, 2);
+	ck_assert_str_eq(web->targets[0].address, "127.0.0.1:8081");
+	ck_assert_str_eq(web->targets[0].addr.text, "127.0.0.1:8081");
+	ck_assert_uint_eq(web->targets[0].addr.port, 8081);
+	ck_assert_uint_eq(web->targets[0].weight, 1);
+	ck_assert_int_eq(web->targets[0].line, 12);
+	ck_assert_str_eq(web->targets[1].address, "127.0.0.1:8082");
+	ck_assert_uint_eq(web->targets[1].weight, 2);
+	hc = &web->health_check;
+	ck_assert_int_eq(hc->enabled, 1);
+	ck_assert_int_eq(hc->protocol_https, 0);
+	ck_assert_int_eq(hc->port, 0);
+	ck_assert_str_eq(hc->path, "/health");
+	ck_assert_uint_eq(hc->interval_ms, 10000);
+	ck_assert_uint_eq(hc->timeout_ms, 5000);
+	ck_assert_uint_eq(hc->healthy_threshold, 3);
+	ck_assert_uint_eq(hc->unhealthy_threshold, 2);
+	ck_assert_str_eq(hc->matcher, "200-399");
+	ck_assert_uint_eq(hc->nmatch, 1);
+	ck_assert_int_eq(hc->match[0].lo, 200);
+	ck_assert_int_eq(hc->match[0].hi, 399);
+	ck_assert_uint_eq(web->deregistration_delay_ms, 30000);
+	ck_assert_uint_eq(web->slow_start_ms, 0);
+	ck_assert_uint_eq(web->connect_timeout_ms, 10000);
+	ck_assert_uint_eq(web->response_timeout_ms, 60000);
+	ck_assert_uint_eq(web->keepalive_timeout_ms, 4000);
+	ck_assert_uint_eq(web->keepalive_max_idle, 64);
+
+	ck_assert_int_eq(api->algorithm, TG_ALGO_ROUND_ROBIN);
+	ck_assert_uint_eq(api->ntargets, 1);
+	ck_assert_str_eq(api->targets[0].addr.text, "127.0.0.1:9001");
+
+	ck_assert_ptr_null(config_find_tg(cfg, "nope"));
+	ck_assert_ptr_null(config_find_tg(cfg, NULL));
+	ck_assert_ptr_null(config_find_tg(NULL, "web"));
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	struct albd_config *cfg =
+		load_ok("listeners = ( { name = \"l\"; listen = \"127.0.0.1:8080\";\n"
+			"                default_fixed_response = { status = 503; }; } );\n"
+			"target_groups = ( { name = \"tg\"; } );\n");
+	const struct cfg_listener *l = &cfg->listeners[0];
+	const struct cfg_target_group *tg = &cfg->target_groups[0];
+	const struct cfg_health_check *hc = &tg->health_check;
+
+	ck_assert_uint_eq(cfg->workers, expected_workers());
+	ck_assert_uint_eq(cfg->timeouts.client_header_ms, 10000);
+	ck_assert_uint_eq(cfg->timeouts.client_keepalive_ms, 60000);
+	ck_assert_uint_eq(cfg->timeouts.idle_ms, 60000);
+	ck_assert_uint_eq(cfg->timeouts.drain_ms, 30000);
+	ck_assert_uint_eq(cfg->limits.max_request_line, 8192);
+	ck_assert_uint_eq(cfg->limits.max_header_size, 65536);
+	ck_assert_uint_eq(cfg->limits.max_headers, 100);
+	ck_assert_uint_eq(cfg->limits.max_body_size, 0);
+	ck_assert_uint_eq(cfg->limits.max_connections, 10000);
+	ck_assert_uint_eq(cfg->limits.buffer_size, 65536);
+	ck_assert_double_eq(cfg->limits.retry_budget_ratio, 0.2);
+
+	ck_assert_uint_eq(l->nrules, 0);
+	ck_assert_ptr_null(l->rules);
+	ck_assert_ptr_null(l->default_forward.target_group_name);
+	ck_assert_ptr_null(l->default_forward.tg);
+	ck_assert_ptr_nonnull(l->default_fixed);
+	ck_assert_int_eq(l->default_fixed->status, 503);
+	ck_assert_str_eq(l->default_fixed->content_type, "text/plain");
+	ck_assert_str_eq(l->default_fixed->body, "");
+	ck_assert_uint_eq(l->default_fixed->body_len, 0);
+
+	ck_assert_str_eq(tg->name, "tg");
+	ck_assert_int_eq(tg->algorithm, TG_ALGO_ROUND_ROBIN);
+	ck_assert_uint_eq(tg->ntargets, 0);
+	ck_assert_uint_eq(tg->deregistration_delay_ms, 300000);
+	ck_assert_uint_eq(tg->slow_start_ms, 0);
+	ck_assert_uint_eq(tg->connect_timeout_ms, 10000);
+	ck_assert_uint_eq(tg->response_timeout_ms, 60000);
+	ck_assert_uint_eq(tg->keepalive_timeout_ms, 4000);
+	ck_assert_uint_eq(tg->keepalive_max_idle, 64);
+	ck_assert_int_eq(hc->enabled, 1);
+	ck_assert_int_eq(hc->protocol_https, 0);
+	ck_assert_int_eq(hc->port, 0);
+	ck_assert_str_eq(hc->path, "/");
+	ck_assert_uint_eq(hc->interval_ms, 30000);
+	ck_assert_uint_eq(hc->timeout_ms, 5000);
+	ck_assert_uint_eq(hc->healthy_threshold, 5);
+	ck_assert_uint_eq(hc->unhealthy_threshold, 2);
+	ck_assert_str_eq(hc->matcher, "200");
+	ck_assert_uint_eq(hc->nmatch, 1);
+	ck_assert_int_eq(hc->match[0].lo, 200);
+	ck_assert_int_eq(hc->match[0].hi, 200);
+	config_free(cfg);
+}
+END_TEST
+
+/* Every setting given a value other than its default; floats and ints
+ * where durations go, 100L for the body size, normalisation of rules. */
+START_TEST(test_all_settings)
+{
+	struct albd_config *cfg = load_ok(
+		"workers = 3;\n"
+		"timeouts = { client_header = 0.5; client_keepalive = 5; idle = 7.25; drain = 0; };\n"
+		"limits = { max_request_line = 256; max_header_size = 1024; max_headers = 1;\n"
+		"           max_body_size = 10000000000L; max_connections = 1000000;\n"
+		"           buffer_size = 16777216; retry_budget = 1; };\n"
+		"listeners = (\n"
+		"  { name = \"A-b_c.9\"; listen = \"[::1]:8443\";\n"
+		"    rules = (\n"
+		"      { priority = 30; method = \"get\"; fixed_response = { status = 404;\n"
+		"          content_type = \"application/json\"; body = \"{}\"; }; },\n"
+		"      { priority = 10; host = ( \"API.Example.COM\", \"*.example.?om\" );\n"
+		"        method = [ \"GET\", \"Post\" ]; path = \"*\";\n"
+		"        forward = ( { target_group = \"one\"; weight = 0; },\n"
+		"                    { target_group = \"two\"; weight = 3; } ); },\n"
+		"      { priority = 50000; path = ( \"/a\", \"/b/*\" ); forward = ( { target_group = \"one\"; } ); } );\n"
+		"    default_fixed_response = { status = 599; body = \"down\"; }; },\n"
+		"  { name = \"second\"; listen = \"*:80\"; default_forward = \"two\"; } );\n"
+		"target_groups = (\n"
+		"  { name = \"one\"; algorithm = \"round_robin\";\n"
+		"    targets = ( { address = \"[::1]:9000\"; weight = 999; }, { address = \"127.0.0.1:9000\"; } );\n"
+		"    health_check = { enabled = false; protocol = \"HTTPS\"; port = 8443; path = \"/hc?x=1\";\n"
+		"      interval = 300; timeout = 120; healthy_threshold = 10; unhealthy_threshold = 10;\n"
+		"      matcher = \"200, 202,300 - 399\"; };\n"
+		"    deregistration_delay = 0.5; slow_start = 30; connect_timeout = 0.001;\n"
+		"    response_timeout = 3600; keepalive_timeout = 1.5; keepalive_max_idle = 0; },\n"
+		"  { name = \"two\"; algorithm = \"least_outstanding_requests\";\n"
+		"    health_check = { port = \"traffic-port\"; interval = 2.5; timeout = 2; };\n"
+		"    slow_start = 900; } );\n");
+	const struct cfg_listener *l = &cfg->listeners[0];
+	const struct cfg_target_group *one = &cfg->target_groups[0], *two = &cfg->target_groups[1];
+	const struct cfg_rule *r;
+
+	ck_assert_uint_eq(cfg->workers, 3);
+	ck_assert_uint_eq(cfg->timeouts.client_header_ms, 500);
+	ck_assert_uint_eq(cfg->timeouts.client_keepalive_ms, 5000);
+	ck_assert_uint_eq(cfg->timeouts.idle_ms, 7250);
+	ck_assert_uint_eq(cfg->timeouts.drain_ms, 0);
+	ck_assert_uint_eq(cfg->limits.max_request_line, 256);
+	ck_assert_uint_eq(cfg->limits.max_header_size, 1024);
+	ck_assert_uint_eq(cfg->limits.max_headers, 1);
+	ck_assert_uint_eq(cfg->limits.max_body_size, 10000000000ULL);
+	ck_assert_uint_eq(cfg->limits.max_connections, 1000000);
+	ck_assert_uint_eq(cfg->limits.buffer_size, 16777216);
+	ck_assert_double_eq(cfg->limits.retry_budget_ratio, 1.0);
+
+	ck_assert_str_eq(l->name, "A-b_c.9");
+	ck_assert_str_eq(l->addr.text, "[::1]:8443");
+	ck_assert_int_eq(l->addr.ss.ss_family, AF_INET6);
+	ck_assert_uint_eq(l->addr.len, sizeof(struct sockaddr_in6));
+	ck_assert_int_eq(l->default_fixed->status, 599);
+	ck_assert_str_eq(l->default_fixed->content_type, "text/plain");
+	ck_assert_str_eq(l->default_fixed->body, "down");
+	ck_assert_uint_eq(l->default_fixed->body_len, 4);
+
+	/* sorted by priority: 10, 30, 50000 */
+	ck_assert_uint_eq(l->nrules, 3);
+	r = &l->rules[0];
+	ck_assert_int_eq(r->priority, 10);
+	ck_assert_uint_eq(r->nhosts, 2);
+	ck_assert_str_eq(r->hosts[0], "api.example.com");
+	ck_assert_str_eq(r->hosts[1], "*.example.?om");
+	ck_assert_uint_eq(r->nmethods, 2);
+	ck_assert_str_eq(r->methods[0], "GET");
+	ck_assert_str_eq(r->methods[1], "POST");
+	ck_assert_uint_eq(r->npaths, 1);
+	ck_assert_str_eq(r->paths[0], "*");
+	ck_assert_uint_eq(r->nforwards, 2);
+	ck_assert_ptr_eq(r->forwards[0].tg, one);
+	ck_assert_uint_eq(r->forwards[0].weight, 0);
+	ck_assert_ptr_eq(r->forwards[1].tg, two);
+	ck_assert_uint_eq(r->forwards[1].weight, 3);
+	ck_assert_uint_eq(r->forward_weight_total, 3);
+	r = &l->rules[1];
+	ck_assert_int_eq(r->priority, 30);
+	ck_assert_uint_eq(r->nmethods, 1);
+	ck_assert_str_eq(r->methods[0], "GET");
+	ck_assert_int_eq(r->fixed->status, 404);
+	ck_assert_str_eq(r->fixed->content_type, "application/json");
+	ck_assert_str_eq(r->fixed->body, "{}");
+	r = &l->rules[2];
+	ck_assert_int_eq(r->priority, 50000);
+	ck_assert_uint_eq(r->npaths, 2);
+	ck_assert_str_eq(r->paths[1], "/b/*");
+	ck_assert_uint_eq(r->forwards[0].weight, 1);
+	ck_assert_uint_eq(r->forward_weight_total, 1);
+
+	ck_assert_str_eq(cfg->listeners[1].addr.text, "0.0.0.0:80");
+	ck_assert_ptr_eq(cfg->listeners[1].default_forward.tg, two);
+
+	ck_assert_uint_eq(one->ntargets, 2);
+	ck_assert_str_eq(one->targets[0].addr.text, "[::1]:9000");
+	ck_assert_uint_eq(one->targets[0].weight, 999);
+	ck_assert_int_eq(one->health_check.enabled, 0);
+	ck_assert_int_eq(one->health_check.protocol_https, 1);
+	ck_assert_int_eq(one->health_check.port, 8443);
+	ck_assert_str_eq(one->health_check.path, "/hc?x=1");
+	ck_assert_uint_eq(one->health_check.interval_ms, 300000);
+	ck_assert_uint_eq(one->health_check.timeout_ms, 120000);
+	ck_assert_uint_eq(one->health_check.healthy_threshold, 10);
+	ck_assert_uint_eq(one->health_check.unhealthy_threshold, 10);
+	ck_assert_str_eq(one->health_check.matcher, "200, 202,300 - 399");
+	ck_assert_uint_eq(one->health_check.nmatch, 3);
+	ck_assert_int_eq(one->health_check.match[1].lo, 202);
+	ck_assert_int_eq(one->health_check.match[2].lo, 300);
+	ck_assert_int_eq(one->health_check.match[2].hi, 399);
+	ck_assert_uint_eq(one->deregistration_delay_ms, 500);
+	ck_assert_uint_eq(one->slow_start_ms, 30000);
+	ck_assert_uint_eq(one->connect_timeout_ms, 1);
+	ck_assert_uint_eq(one->response_timeout_ms, 3600000);
+	ck_assert_uint_eq(one->keepalive_timeout_ms, 1500);
+	ck_assert_uint_eq(one->keepalive_max_idle, 0);
+
+	ck_assert_int_eq(two->algorithm, TG_ALGO_LEAST_OUTSTANDING);
+	ck_assert_int_eq(two->health_check.port, 0);
+	ck_assert_uint_eq(two->health_check.interval_ms, 2500);
+	ck_assert_uint_eq(two->health_check.timeout_ms, 2000);
+	ck_assert_uint_eq(two->slow_start_ms, 900000);
+	config_free(cfg);
+}
+END_TEST
+
+/* ------------------------------------------------------------ bad files */
+
+/* A valid tail: target group "web" with one target. */
+#define TG_WEB \
+	"target_groups = ( { name = \"web\"; targets = ( { address = \"127.0.0.1:8081\"; } ); } );\n"
+
+struct bad_case {
+	const char *text;
+	const char *want; /* the error without the leading file name */
+};
+
+static const struct bad_case bad_cases[] = {
+	/* 0: libconfig's syntax error */
+	{ "workers = 2;\n"
+	  "listeners = (\n"
+	  "  { name = ; }\n"
+	  ");\n",
+	  ":3: syntax error" },
+	/* 1: libconfig's other parse errors keep its text */
+	{ "workers = 1;\n"
+	  "workers = 2;\n",
+	  ":2: syntax error: duplicate setting name" },
+	/* 2 */
+	{ "worker = 2;\n", ":1: worker: unknown setting \"worker\"" },
+	/* 3 */
+	{ "workers = 1;\n"
+	  "admin = { listen = \"127.0.0.1:9100\"; };\n",
+	  ":2: admin: not supported by this version of albd" },
+	/* 4 */
+	{ "alarms = ( );\n", ":1: alarms: not supported by this version of albd" },
+	/* 5: the root has no line */
+	{ "workers = 1;\n", ": missing required setting \"listeners\"" },
+	/* 6 */
+	{ "listeners = (\n"
+	  "  { name = \"web\";\n"
+	  "    default_fixed_response = { status = 200; }; }\n"
+	  ");\n",
+	  ":2: listeners.[0]: missing required setting \"listen\"" },
+	/* 7 */
+	{ "listeners = (\n"
+	  "  { name = \"web\";\n"
+	  "    listen = \"127.0.0.1\";\n"
+	  "    default_fixed_response = { status = 200; }; }\n"
+	  ");\n",
+	  ":3: listeners.[0].listen: invalid address \"127.0.0.1\" (expected ip:port)" },
+	/* 8 */
+	{ "listeners = (\n"
+	  "  { name = \"web\";\n"
+	  "    listen = \"127.0.0.1:0\";\n"
+	  "    default_fixed_response = { status = 200; }; }\n"
+	  ");\n",
+	  ":3: listeners.[0].listen: invalid port in address \"127.0.0.1:0\" (expected 1..65535)" },
+	/* 9: listeners take addresses, never names */
+	{ "listeners = (\n"
+	  "  { name = \"web\"; listen = \"localhost:80\";\n"
+	  "    default_fixed_response = { status = 200; }; }\n"
+	  ");\n",
+	  ":2: listeners.[0].listen: invalid address \"localhost:80\" (expected ip:port, "
+	  "host names are not allowed here)" },
+	/* 10 */
+	{ "listeners = (\n"
+	  "  { name = \"web\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; },\n"
+	  "  { name = \"web\";\n"
+	  "    listen = \"127.0.0.1:81\"; default_forward = \"web\"; }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[1].name: duplicate listener name \"web\" (first defined at line 2)" },
+	/* 11: compared after normalisation ("*" is 0.0.0.0) */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"0.0.0.0:80\"; default_forward = \"web\"; },\n"
+	  "  { name = \"b\";\n"
+	  "    listen = \"*:80\"; default_forward = \"web\"; }\n"
+	  ");\n" TG_WEB,
+	  ":4: listeners.[1].listen: duplicate listen address \"0.0.0.0:80\" (also used by "
+	  "listener \"a\" at line 2)" },
+	/* 12 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\";\n"
+	  "    default_forward = \"wbe\"; }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].default_forward: unknown target group \"wbe\"" },
+	/* 13 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = (\n"
+	  "      { priority = 1; path = \"/\";\n"
+	  "        forward = ( { target_group = \"web\"; },\n"
+	  "                    { target_group = \"api\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":6: listeners.[0].rules.[0].forward.[1].target_group: unknown target group \"api\"" },
+	/* 14 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = (\n"
+	  "      { priority = 7; path = \"/a\"; forward = ( { target_group = \"web\"; } ); },\n"
+	  "      { priority = 8; path = \"/b\"; forward = ( { target_group = \"web\"; } ); },\n"
+	  "      { path = \"/c\"; forward = ( { target_group = \"web\"; } );\n"
+	  "        priority = 7; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":7: listeners.[0].rules.[2].priority: duplicate priority 7 (first used at line 4)" },
+	/* 15 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = (\n"
+	  "      { priority = 1; forward = ( { target_group = \"web\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":4: listeners.[0].rules.[0]: needs a condition: host, path or method" },
+	/* 16 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = (\n"
+	  "      { priority = 1; path = \"/\";\n"
+	  "        forward = ( { target_group = \"web\"; } );\n"
+	  "        fixed_response = { status = 200; }; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":4: listeners.[0].rules.[0]: needs forward or fixed_response, not both" },
+	/* 17 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1; path = \"/\"; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0]: needs forward or fixed_response" },
+	/* 18 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; }\n"
+	  ");\n",
+	  ":2: listeners.[0]: needs default_forward or default_fixed_response" },
+	/* 19 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    default_fixed_response = { status = 200; }; }\n"
+	  ");\n" TG_WEB,
+	  ":2: listeners.[0]: needs default_forward or default_fixed_response, not both" },
+	/* 20 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = (\n"
+	  "  { name = \"web\";\n"
+	  "    algorithm = \"least_connections\"; }\n"
+	  ");\n",
+	  ":4: target_groups.[0].algorithm: unknown algorithm \"least_connections\" (expected "
+	  "\"round_robin\" or \"least_outstanding_requests\")" },
+	/* 21 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = (\n"
+	  "  { name = \"web\";\n"
+	  "    health_check = {\n"
+	  "      matcher = \"2xx\"; }; }\n"
+	  ");\n",
+	  ":5: target_groups.[0].health_check.matcher: invalid matcher \"2xx\" (expected codes "
+	  "or ranges such as \"200,202\" or \"200-399\")" },
+	/* 22 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = (\n"
+	  "  { name = \"web\";\n"
+	  "    health_check = { interval = 10;\n"
+	  "                     timeout = 10; }; }\n"
+	  ");\n",
+	  ":5: target_groups.[0].health_check.timeout: timeout (10 s) must be less than "
+	  "interval (10 s)" },
+	/* 23: only interval given: the default timeout (5 s) is too long for it */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = (\n"
+	  "  { name = \"web\";\n"
+	  "    health_check = { interval = 2.5; }; }\n"
+	  ");\n",
+	  ":4: target_groups.[0].health_check.interval: timeout (5 s) must be less than "
+	  "interval (2.5 s)" },
+	/* 24 */
+	{ "workers = 300;\n", ":1: workers: 300 is out of range (expected 0..256)" },
+	/* 25 */
+	{ "workers = \"4\";\n", ":1: workers: expected an integer" },
+	/* 26 */
+	{ "workers = 1.5;\n", ":1: workers: expected an integer" },
+	/* 27 */
+	{ "listeners = (\n"
+	  "  { name = 5; listen = \"127.0.0.1:80\"; default_forward = \"web\"; }\n"
+	  ");\n",
+	  ":2: listeners.[0].name: expected a string" },
+	/* 28 */
+	{ "timeouts = {\n"
+	  "  client_header = 0; };\n",
+	  ":2: timeouts.client_header: 0 is out of range (expected 0.001..3600 seconds)" },
+	/* 29 */
+	{ "timeouts = { idle = \"5s\"; };\n", ":1: timeouts.idle: expected a number of seconds" },
+	/* 30 */
+	{ "timeouts = { drain = 3600.5; };\n",
+	  ":1: timeouts.drain: 3600.5 is out of range (expected 0..3600 seconds)" },
+	/* 31 */
+	{ "timeouts = ( 1 );\n", ":1: timeouts: expected a group { ... }" },
+	/* 34 */
+	{ "limits = { max_body_size = -1; };\n",
+	  ":1: limits.max_body_size: -1 is out of range (expected 0 or more)" },
+	/* 35 */
+	{ "limits = { retry_budget = 1.5; };\n",
+	  ":1: limits.retry_budget: 1.5 is out of range (expected 0..1)" },
+	/* 36 */
+	{ "limits = { max_header = 10; };\n",
+	  ":1: limits.max_header: unknown setting \"max_header\"" },
+	/* 37 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    tls = { certificate = \"x.pem\"; }; }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].tls: unknown setting \"tls\"" },
+	/* 38 */
+	{ "listeners = { name = \"a\"; };\n", ":1: listeners: expected a list ( ... )" },
+	/* 39 */
+	{ "listeners = ( );\n", ":1: listeners: expected at least one listener" },
+	/* 40 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\"; },\n"
+	  "  \"api\" );\n",
+	  ":3: target_groups.[1]: expected a group { ... }" },
+	/* 41 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = (\n"
+	  "  { name = \"web\"; },\n"
+	  "  { name = \"web\"; }\n"
+	  ");\n",
+	  ":4: target_groups.[1].name: duplicate target group name \"web\" (first defined at line 3)" },
+	/* 42: the example message of the brief */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = (\n"
+	  "  { name = \"web\";\n"
+	  "    targets = ( { address = \"127.0.0.1:8081\"; },\n"
+	  "                { address = \"127.0.0.1\"; } ); }\n"
+	  ");\n",
+	  ":5: target_groups.[0].targets.[1].address: invalid address \"127.0.0.1\" (expected ip:port)" },
+	/* 43 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = (\n"
+	  "  { name = \"web\";\n"
+	  "    targets = ( { address = \"127.0.0.1:8081\"; },\n"
+	  "                { address = \"127.0.0.1:08081\"; } ); }\n"
+	  ");\n",
+	  ":5: target_groups.[0].targets.[1].address: duplicate target \"127.0.0.1:8081\" "
+	  "(also at line 4)" },
+	/* 44 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = (\n"
+	  "  { name = \"web\";\n"
+	  "    targets = ( { weight = 2; } ); }\n"
+	  ");\n",
+	  ":4: target_groups.[0].targets.[0]: missing required setting \"address\"" },
+	/* 45 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = (\n"
+	  "  { name = \"web\";\n"
+	  "    targets = ( { address = \"127.0.0.1:8081\"; weight = 0; } ); }\n"
+	  ");\n",
+	  ":4: target_groups.[0].targets.[0].weight: 0 is out of range (expected 1..999)" },
+	/* 46 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1; path = \"/\";\n"
+	  "                forward = ( { target_group = \"web\"; weight = 0; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":4: listeners.[0].rules.[0].forward: total weight must be greater than 0" },
+	/* 47 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1;\n"
+	  "                path = [ \"/ok\", \"v1/*\" ];\n"
+	  "                forward = ( { target_group = \"web\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":4: listeners.[0].rules.[0].path.[1]: invalid path pattern \"v1/*\" (must start with "
+	  "'/' or '*')" },
+	/* 48 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1; method = \"GET1\";\n"
+	  "                forward = ( { target_group = \"web\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].method: invalid method \"GET1\" (expected letters A-Z only)" },
+	/* 49 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1; host = 5;\n"
+	  "                forward = ( { target_group = \"web\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].host: expected a string or a list of strings" },
+	/* 50 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1; host = ( \"a.example.com\", 5 );\n"
+	  "                forward = ( { target_group = \"web\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].host.[1]: expected a string" },
+	/* 51 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 50001; path = \"/\";\n"
+	  "                forward = ( { target_group = \"web\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].priority: 50001 is out of range (expected 1..50000)" },
+	/* 52 */
+	{ "listeners = (\n"
+	  "  { name = \"web server\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; }\n"
+	  ");\n",
+	  ":2: listeners.[0].name: invalid name \"web server\" (expected 1 to 64 characters "
+	  "from A-Z a-z 0-9 _ . -)" },
+	/* 53 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\";\n"
+	  "  default_fixed_response = { status = 600; }; } );\n",
+	  ":2: listeners.[0].default_fixed_response.status: 600 is out of range (expected 200..599)" },
+	/* 54 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\";\n"
+	  "  default_fixed_response = { body = \"x\"; }; } );\n",
+	  ":2: listeners.[0].default_fixed_response: missing required setting \"status\"" },
+	/* 55 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  health_check = { port = \"traffic\"; }; } );\n",
+	  ":3: target_groups.[0].health_check.port: expected a port number or \"traffic-port\"" },
+	/* 56 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  health_check = { protocol = \"http\"; }; } );\n",
+	  ":3: target_groups.[0].health_check.protocol: invalid protocol \"http\" (expected "
+	  "\"HTTP\" or \"HTTPS\")" },
+	/* 57 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  health_check = { path = \"health\"; }; } );\n",
+	  ":3: target_groups.[0].health_check.path: invalid path \"health\" (must start with '/')" },
+	/* 58 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  health_check = { enabled = 1; }; } );\n",
+	  ":3: target_groups.[0].health_check.enabled: expected true or false" },
+	/* 59 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  health_check = { healthy_threshold = 1; }; } );\n",
+	  ":3: target_groups.[0].health_check.healthy_threshold: 1 is out of range (expected 2..10)" },
+	/* 60 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  slow_start = 10; } );\n",
+	  ":3: target_groups.[0].slow_start: 10 is out of range (expected 0 or 30..900 seconds)" },
+	/* 61 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  stickiness = true; } );\n",
+	  ":3: target_groups.[0].stickiness: unknown setting \"stickiness\"" },
+	/* 62 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  connect_timeout = 0; } );\n",
+	  ":3: target_groups.[0].connect_timeout: 0 is out of range (expected 0.001..3600 seconds)" },
+	/* 63 */
+	{ "topics = ( );\n", ":1: topics: not supported by this version of albd" },
+	/* 64 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = \"all\"; }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules: expected a list ( ... )" },
+	/* 65 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1; host = [ ];\n"
+	  "                forward = ( { target_group = \"web\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].host: expected at least one value" },
+	/* 66 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1; host = \"www.example.com:8080\";\n"
+	  "                forward = ( { target_group = \"web\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].host: invalid host pattern \"www.example.com:8080\" "
+	  "(expected A-Z a-z 0-9 - . _ and the wildcards * ?)" },
+	/* 67 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1; path = \"/a b\";\n"
+	  "                forward = ( { target_group = \"web\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].path: invalid path pattern \"/a b\" (spaces and control "
+	  "characters are not allowed)" },
+	/* 68 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1; path = \"/\";\n"
+	  "                forward = ( ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":4: listeners.[0].rules.[0].forward: expected at least one target group" },
+	/* 69 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1; path = \"/\";\n"
+	  "                forward = ( { target_group = \"web\"; weight = 1; },\n"
+	  "                            { target_group = \"web\"; weight = 2; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":5: listeners.[0].rules.[0].forward.[1].target_group: target group \"web\" is "
+	  "listed twice" },
+	/* 70 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1; path = \"/\";\n"
+	  "                forward = ( { target_group = \"web\"; weight = 1000; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":4: listeners.[0].rules.[0].forward.[0].weight: 1000 is out of range (expected 0..999)" },
+	/* 71 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1; path = \"/\";\n"
+	  "                fixed_response = { status = 200; content_type = \"\"; }; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":4: listeners.[0].rules.[0].fixed_response.content_type: invalid content type \"\"" },
+	/* 72 */
+	{ "listeners = (\n"
+	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "    rules = ( { priority = 1; path = \"/\";\n"
+	  "                fixed_response = { status = 200; headers = \"x\"; }; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":4: listeners.[0].rules.[0].fixed_response.headers: unknown setting \"headers\"" },
+	/* 73 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  health_check = { port = 0; }; } );\n",
+	  ":3: target_groups.[0].health_check.port: 0 is out of range (expected 1..65535)" },
+	/* 74 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  keepalive_max_idle = 10001; } );\n",
+	  ":3: target_groups.[0].keepalive_max_idle: 10001 is out of range (expected 0..10000)" },
+	/* 75 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { algorithm = \"round_robin\";\n"
+	  "  targets = ( ); } );\n",
+	  ":2: target_groups.[0]: missing required setting \"name\"" },
+	/* 76 */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  targets = { address = \"127.0.0.1:8081\"; }; } );\n",
+	  ":3: target_groups.[0].targets: expected a list ( ... )" },
+};
+
+START_TEST(test_bad_file)
+{
+	expect_error(bad_cases[_i].text, bad_cases[_i].want);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	char err[CONFIG_ERR_MAX];
+
+	ck_assert_ptr_null(config_load("/nonexistent/albd.conf", err, sizeof err));
+	ck_assert_str_eq(err, "/nonexistent/albd.conf: cannot read: No such file or directory");
+	ck_assert_ptr_null(config_load("/tmp", err, sizeof err));
+	ck_assert_str_eq(err, "/tmp: cannot read: Is a directory");
+	/* no buffer, or a short one: still NULL, never an overflow */
+	ck_assert_ptr_null(config_load("/nonexistent/albd.conf", NULL, 0));
+	memset(err, 'x', sizeof err);
+	ck_assert_ptr_null(config_load("/nonexistent/albd.conf", err, 8));
+	ck_assert_str_eq(err, "/nonexi");
+	ck_assert_int_eq(err[8], 'x');
+}
+END_TEST
+
+/* Errors inside an @include name the included file and its own line. */
+START_TEST(test_include_error)
+{
+	char *inc = write_tmp("target_groups = (\n"
+			      "  { name = \"web\"; algorithm = \"random\"; } );\n");
+	char text[512], err[CONFIG_ERR_MAX], want[CONFIG_ERR_MAX];
+	char *path;
+
+	snprintf(
+		text, sizeof text,
+		"listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+		"@include \"%s\"\n",
+		inc);
+	path = write_tmp(text);
+	ck_assert_ptr_null(config_load(path, err, sizeof err));
+	snprintf(want, sizeof want,
+		 "%s:2: target_groups.[0].algorithm: unknown algorithm "
+		 "\"random\" (expected \"round_robin\" or \"least_outstanding_requests\")",
+		 inc);
+	ck_assert_str_eq(err, want);
+	unlink(path);
+	unlink(inc);
+	free(path);
+	free(inc);
+}
+END_TEST
+
+START_TEST(test_free_null)
+{
+	config_free(NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------------ config_parse_addr */
+
+START_TEST(test_parse_addr_ok)
+{
+	static const struct {
+		const char *in, *text;
+		int family;
+		unsigned port;
+	} ok[] = {
+		{ "127.0.0.1:8080", "127.0.0.1:8080", AF_INET, 8080 },
+		{ "10.1.2.3:1", "10.1.2.3:1", AF_INET, 1 },
+		{ "0.0.0.0:65535", "0.0.0.0:65535", AF_INET, 65535 },
+		{ "*:80", "0.0.0.0:80", AF_INET, 80 },
+		{ "127.0.0.1:0080", "127.0.0.1:80", AF_INET, 80 },
+		{ "[::1]:8080", "[::1]:8080", AF_INET6, 8080 },
+		{ "[::]:443", "[::]:443", AF_INET6, 443 },
+		{ "[2001:DB8:0:0:0:0:0:1]:80", "[2001:db8::1]:80", AF_INET6, 80 },
+		{ "[::ffff:192.0.2.1]:80", "[::ffff:192.0.2.1]:80", AF_INET6, 80 },
+	};
+	char err[CONFIG_ERR_MAX];
+
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		struct albd_addr a;
+
+		memset(&a, 0xa5, sizeof a);
+		ck_assert_msg(config_parse_addr(ok[i].in, 0, &a, err, sizeof err) == 0, "%s: %s",
+			      ok[i].in, err);
+		ck_assert_str_eq(a.text, ok[i].text);
+		ck_assert_int_eq(a.ss.ss_family, ok[i].family);
+		ck_assert_uint_eq(a.port, ok[i].port);
+		if (ok[i].family == AF_INET) {
+			const struct sockaddr_in *sin = (const struct sockaddr_in *)&a.ss;
+
+			ck_assert_uint_eq(a.len, sizeof *sin);
+			ck_assert_uint_eq(ntohs(sin->sin_port), ok[i].port);
+		} else {
+			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a.ss;
+
+			ck_assert_uint_eq(a.len, sizeof *sin6);
+			ck_assert_uint_eq(ntohs(sin6->sin6_port), ok[i].port);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_parse_addr_bad)
+{
+	static const struct {
+		const char *in, *err;
+	} bad[] = {
+		{ "127.0.0.1", "invalid address \"127.0.0.1\" (expected ip:port)" },
+		{ "", "invalid address \"\" (expected ip:port)" },
+		{ ":80", "invalid address \":80\" (expected ip:port)" },
+		{ "127.0.0.1:", "invalid address \"127.0.0.1:\" (expected ip:port)" },
+		{ "127.0.0.1:http", "invalid address \"127.0.0.1:http\" (expected ip:port)" },
+		{ "127.0.0.1:-1", "invalid address \"127.0.0.1:-1\" (expected ip:port)" },
+		{ "127.0.0.1:80 ", "invalid address \"127.0.0.1:80 \" (expected ip:port)" },
+		{ "::1:80", "invalid address \"::1:80\" (expected ip:port)" },
+		{ "[::1]", "invalid address \"[::1]\" (expected ip:port)" },
+		{ "[::1]80", "invalid address \"[::1]80\" (expected ip:port)" },
+		{ "[127.0.0.1]:80", "invalid address \"[127.0.0.1]:80\" (expected ip:port)" },
+		{ "[localhost]:80", "invalid address \"[localhost]:80\" (expected ip:port)" },
+		{ "127.0.0.1:0", "invalid port in address \"127.0.0.1:0\" (expected 1..65535)" },
+		{ "127.0.0.1:65536",
+		  "invalid port in address \"127.0.0.1:65536\" (expected 1..65535)" },
+		{ "[::1]:123456", "invalid port in address \"[::1]:123456\" (expected 1..65535)" },
+		{ "256.0.0.1:80", "invalid address \"256.0.0.1:80\" (expected ip:port, host names "
+				  "are not allowed here)" },
+		{ "localhost:80", "invalid address \"localhost:80\" (expected ip:port, host names "
+				  "are not allowed here)" },
+	};
+	char err[CONFIG_ERR_MAX];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct albd_addr a;
+
+		memset(&a, 0, sizeof a);
+		ck_assert_msg(config_parse_addr(bad[i].in, 0, &a, err, sizeof err) == -1,
+			      "\"%s\" was accepted", bad[i].in);
+		ck_assert_str_eq(err, bad[i].err);
+		ck_assert_str_eq(a.text, ""); /* out untouched */
+	}
+	ck_assert_int_eq(config_parse_addr(NULL, 0, &(struct albd_addr){ .port = 0 }, NULL, 0), -1);
+}
+END_TEST
+
+START_TEST(test_parse_addr_resolve)
+{
+	struct albd_addr a;
+	char err[CONFIG_ERR_MAX];
+
+	/* numeric addresses need no resolver */
+	ck_assert_int_eq(config_parse_addr("192.0.2.7:81", 1, &a, err, sizeof err), 0);
+	ck_assert_str_eq(a.text, "192.0.2.7:81");
+	/* "localhost" is in /etc/hosts, as 127.0.0.1 or ::1 */
+	ck_assert_msg(config_parse_addr("localhost:8080", 1, &a, err, sizeof err) == 0, "%s", err);
+	ck_assert_uint_eq(a.port, 8080);
+	ck_assert_msg(strcmp(a.text, "127.0.0.1:8080") == 0 || strcmp(a.text, "[::1]:8080") == 0,
+		      "localhost resolved to %s", a.text);
+	/* .invalid never resolves (RFC 6761) */
+	ck_assert_int_eq(config_parse_addr("no-such-host.invalid:80", 1, &a, err, sizeof err), -1);
+	ck_assert_msg(strncmp(err, "cannot resolve \"no-such-host.invalid\": ", 39) == 0, "%s",
+		      err);
+	ck_assert_int_eq(config_parse_addr("[::1]:0", 1, &a, err, sizeof err), -1);
+	ck_assert_str_eq(err, "invalid port in address \"[::1]:0\" (expected 1..65535)");
+}
+END_TEST
+
+/* ------------------------------------------------------------ config_parse_matcher */
+
+START_TEST(test_parse_matcher_ok)
+{
+	struct cfg_health_check hc;
+	char err[CONFIG_ERR_MAX];
+
+	memset(&hc, 0, sizeof hc);
+	ck_assert_int_eq(config_parse_matcher("200", &hc, err, sizeof err), 0);
+	ck_assert_uint_eq(hc.nmatch, 1);
+	ck_assert_int_eq(hc.match[0].lo, 200);
+	ck_assert_int_eq(hc.match[0].hi, 200);
+
+	ck_assert_int_eq(config_parse_matcher("200,202", &hc, err, sizeof err), 0);
+	ck_assert_uint_eq(hc.nmatch, 2);
+	ck_assert_int_eq(hc.match[1].lo, 202);
+	ck_assert_int_eq(hc.match[1].hi, 202);
+
+	ck_assert_int_eq(config_parse_matcher("200-399", &hc, err, sizeof err), 0);
+	ck_assert_uint_eq(hc.nmatch, 1);
+	ck_assert_int_eq(hc.match[0].lo, 200);
+	ck_assert_int_eq(hc.match[0].hi, 399);
+
+	ck_assert_int_eq(config_parse_matcher(" 200 , 300-302,599-599 ", &hc, err, sizeof err), 0);
+	ck_assert_uint_eq(hc.nmatch, 3);
+	ck_assert_int_eq(hc.match[1].lo, 300);
+	ck_assert_int_eq(hc.match[1].hi, 302);
+	ck_assert_int_eq(hc.match[2].lo, 599);
+	ck_assert_int_eq(hc.match[2].hi, 599);
+
+	/* HC_MATCHER_MAX items is the limit, not over it */
+	ck_assert_int_eq(config_parse_matcher("200,201,202,203,204,205,206,207,"
+					      "208,209,210,211,212,213,214,215",
+					      &hc, err, sizeof err),
+			 0);
+	ck_assert_uint_eq(hc.nmatch, HC_MATCHER_MAX);
+	ck_assert_int_eq(hc.match[15].lo, 215);
+}
+END_TEST
+
+START_TEST(test_parse_matcher_bad)
+{
+	static const struct {
+		const char *in, *err;
+	} bad[] = {
+		{ "abc", "invalid matcher \"abc\" (expected codes or ranges such as \"200,202\" "
+			 "or \"200-399\")" },
+		{ "",
+		  "invalid matcher \"\" (expected codes or ranges such as \"200,202\" or \"200-399\")" },
+		{ "200,", "invalid matcher \"200,\" (expected codes or ranges such as \"200,202\" "
+			  "or \"200-399\")" },
+		{ "200-", "invalid matcher \"200-\" (expected codes or ranges such as \"200,202\" "
+			  "or \"200-399\")" },
+		{ "200;201", "invalid matcher \"200;201\" (expected codes or ranges such as "
+			     "\"200,202\" or \"200-399\")" },
+		{ "2 00", "invalid matcher \"2 00\" (expected codes or ranges such as \"200,202\" "
+			  "or \"200-399\")" },
+		{ "-200", "invalid matcher \"-200\" (expected codes or ranges such as \"200,202\" "
+			  "or \"200-399\")" },
+		{ "199", "invalid matcher \"199\" (codes must be 200..599)" },
+		{ "200-600", "invalid matcher \"200-600\" (codes must be 200..599)" },
+		{ "99999999999", "invalid matcher \"99999999999\" (codes must be 200..599)" },
+		{ "399-200", "invalid matcher \"399-200\" (range 399-200 is reversed)" },
+		{ "200,201,202,203,204,205,206,207,208,209,210,211,212,213,214,215,216",
+		  "invalid matcher \"200,201,202,203,204,205,206,207,208,209,210,211,212,213,214,"
+		  "215,216\" (more than 16 codes or ranges)" },
+	};
+	struct cfg_health_check hc;
+	char err[CONFIG_ERR_MAX];
+
+	memset(&hc, 0, sizeof hc);
+	hc.match[0].lo = hc.match[0].hi = 204;
+	hc.nmatch = 1;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ck_assert_msg(config_parse_matcher(bad[i].in, &hc, err, sizeof err) == -1,
+			      "\"%s\" was accepted", bad[i].in);
+		ck_assert_str_eq(err, bad[i].err);
+		/* hc is left as it was */
+		ck_assert_uint_eq(hc.nmatch, 1);
+		ck_assert_int_eq(hc.match[0].lo, 204);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------ main */
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc;
+
+	tc = tcase_create("load");
+	tcase_add_test(tc, test_design_example);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_all_settings);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_include_error);
+	tcase_add_test(tc, test_free_null);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_loop_test(tc, test_bad_file, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("parsers");
+	tcase_add_test(tc, test_parse_addr_ok);
+	tcase_add_test(tc, test_parse_addr_bad);
+	tcase_add_test(tc, test_parse_addr_resolve);
+	tcase_add_test(tc, test_parse_matcher_ok);
+	tcase_add_test(tc, test_parse_matcher_bad);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
