@@ -1,0 +1,183 @@
+/* runtime.c - see runtime.h */
+#include "runtime.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define LISTEN_BACKLOG 4096
+
+static atomic_ulong gen_counter;
+
+void lsock_ref(struct lsock *ls)
+{
+	atomic_fetch_add(&ls->refs, 1);
+}
+
+void lsock_unref(struct lsock *ls)
+{
+	if (!ls || atomic_fetch_sub(&ls->refs, 1) != 1)
+		return;
+	for (unsigned i = 0; i < ls->nfds; i++)
+		if (ls->fds[i] >= 0)
+			close(ls->fds[i]);
+	log_info("listener %s closed", ls->addr.text);
+	free(ls->fds);
+	free(ls);
+}
+
+static struct lsock *lsock_open(const struct albd_addr *addr, unsigned n, char *err, size_t errlen)
+{
+	struct lsock *ls = calloc(1, sizeof(*ls));
+	int one = 1;
+
+	if (!ls || !(ls->fds = calloc(n, sizeof(int)))) {
+		free(ls);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	atomic_init(&ls->refs, 1);
+	ls->addr = *addr;
+	for (unsigned i = 0; i < n; i++)
+		ls->fds[i] = -1;
+	ls->nfds = n;
+	for (unsigned i = 0; i < n; i++) {
+		int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			goto fail;
+		ls->fds[i] = fd;
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+			goto fail;
+		if (addr->ss.ss_family == AF_INET6 &&
+		    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+			goto fail;
+		if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 ||
+		    listen(fd, LISTEN_BACKLOG) < 0)
+			goto fail;
+	}
+	log_info("listening on %s (%u sockets)", addr->text, n);
+	return ls;
+fail:
+	snprintf(err, errlen, "cannot listen on %s: %s", addr->text, strerror(errno));
+	lsock_unref(ls);
+	return NULL;
+}
+
+static struct lsock *find_lsock(const struct albd_gen *g, const struct albd_addr *addr)
+{
+	if (!g)
+		return NULL;
+	for (size_t i = 0; i < g->cfg->nlisteners; i++) {
+		const struct albd_addr *a = &g->lsocks[i]->addr;
+		if (a->len == addr->len && memcmp(&a->ss, &addr->ss, a->len) == 0)
+			return g->lsocks[i];
+	}
+	return NULL;
+}
+
+static void gen_free(struct albd_gen *g)
+{
+	if (g->tgs) {
+		for (size_t i = 0; i < g->cfg->ntarget_groups; i++)
+			tg_destroy(&g->tgs[i]);
+		free(g->tgs);
+	}
+	if (g->lsocks) {
+		for (size_t i = 0; i < g->cfg->nlisteners; i++)
+			lsock_unref(g->lsocks[i]);
+		free(g->lsocks);
+	}
+	config_free(g->cfg);
+	free(g);
+}
+
+struct albd_gen *runtime_gen_build(struct albd_config *cfg, const struct albd_gen *prev,
+				   unsigned nworkers, char *err, size_t errlen)
+{
+	struct albd_gen *g = calloc(1, sizeof(*g));
+
+	if (!g) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	atomic_init(&g->refs, 1);
+	g->cfg = cfg;
+	g->nworkers = nworkers;
+	g->tgs = calloc(cfg->ntarget_groups ? cfg->ntarget_groups : 1, sizeof(*g->tgs));
+	g->lsocks = calloc(cfg->nlisteners ? cfg->nlisteners : 1, sizeof(*g->lsocks));
+	if (!g->tgs || !g->lsocks) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		struct lsock *ls = find_lsock(prev, &cfg->listeners[i].addr);
+		if (ls) {
+			lsock_ref(ls);
+		} else {
+			char why[256];
+			ls = lsock_open(&cfg->listeners[i].addr, nworkers, why, sizeof(why));
+			if (!ls) {
+				snprintf(err, errlen, "listeners.[%zu].listen: %s", i, why);
+				goto fail;
+			}
+		}
+		g->lsocks[i] = ls;
+	}
+	for (size_t i = 0; i < cfg->ntarget_groups; i++) {
+		if (tg_init(&g->tgs[i], &cfg->target_groups[i], nworkers) < 0) {
+			tg_destroy(&g->tgs[i]);
+			snprintf(err, errlen, "target_groups.[%zu]: out of memory", i);
+			goto fail;
+		}
+	}
+	/* Targets that only PREV names are retired; tg_init() above cleared
+	 * the flag of every target this generation names. */
+	if (prev) {
+		for (size_t i = 0; i < prev->cfg->ntarget_groups; i++) {
+			const struct target_group *ptg = &prev->tgs[i];
+			for (size_t k = 0; k < ptg->ntargets; k++) {
+				struct target_state *ts = ptg->targets[k].st;
+				int named = 0;
+				for (size_t j = 0; j < cfg->ntarget_groups && !named; j++)
+					for (size_t m = 0; m < g->tgs[j].ntargets && !named; m++)
+						named = g->tgs[j].targets[m].st == ts;
+				if (!named)
+					atomic_store(&ts->retired, 1);
+			}
+		}
+	}
+	g->id = atomic_fetch_add(&gen_counter, 1) + 1;
+	return g;
+fail:
+	g->cfg = NULL;
+	if (g->tgs) {
+		for (size_t i = 0; i < cfg->ntarget_groups; i++)
+			tg_destroy(&g->tgs[i]);
+		free(g->tgs);
+	}
+	if (g->lsocks) {
+		for (size_t i = 0; i < cfg->nlisteners; i++)
+			lsock_unref(g->lsocks[i]);
+		free(g->lsocks);
+	}
+	free(g);
+	return NULL;
+}
+
+void runtime_gen_ref(struct albd_gen *g)
+{
+	atomic_fetch_add(&g->refs, 1);
+}
+
+void runtime_gen_unref(struct albd_gen *g)
+{
+	if (g && atomic_fetch_sub(&g->refs, 1) == 1)
+		gen_free(g);
+}

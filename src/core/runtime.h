@@ -1,0 +1,64 @@
+/* runtime.h - config generations.
+ *
+ * A generation is one validated config plus what is built from it: the
+ * runtime target groups (with references to the target states that outlive
+ * it) and the listening sockets. The control thread builds a new generation
+ * on start and on every reload and publishes it to the workers; each worker
+ * moves to it between requests, while requests already running finish on
+ * the generation they started on. A generation is freed when its last
+ * reference goes: the control thread's (while current) and one per worker
+ * that still has requests on it.
+ *
+ * Listening sockets (struct lsock) are shared by consecutive generations
+ * that listen on the same address, so a reload never closes and reopens a
+ * listener that stays: no connection is refused.
+ */
+#ifndef ALBD_RUNTIME_H
+#define ALBD_RUNTIME_H
+
+#include <stdatomic.h>
+
+#include "config.h"
+#include "../proxy/target_group.h"
+
+/* A listening address: one SO_REUSEPORT socket per worker. */
+struct lsock {
+	atomic_uint refs;
+	struct albd_addr addr;
+	int *fds;
+	unsigned nfds;
+};
+
+struct albd_gen {
+	atomic_uint refs;
+	unsigned long id;             /* 1, 2, ... in build order */
+	struct albd_config *cfg;      /* owned */
+	struct target_group *tgs;     /* parallel to cfg->target_groups */
+	struct lsock **lsocks;        /* parallel to cfg->listeners, one reference each */
+	unsigned nworkers;
+};
+
+/* Build a generation from CFG for NWORKERS workers, reusing PREV's sockets
+ * for addresses that stay (PREV may be NULL). On success the generation
+ * owns CFG and has one reference (the caller's); target states that PREV
+ * names and CFG does not are marked retired. On failure returns NULL with
+ * "SETTING: problem" in err, and CFG still belongs to the caller.
+ * Thread: control. */
+struct albd_gen *runtime_gen_build(struct albd_config *cfg, const struct albd_gen *prev,
+				   unsigned nworkers, char *err, size_t errlen);
+
+/* Take / drop a reference; the last drop frees the generation (and closes
+ * sockets no longer used by any). Thread: any. */
+void runtime_gen_ref(struct albd_gen *g);
+void runtime_gen_unref(struct albd_gen *g);
+
+/* The runtime group of a cfg_target_group of the same generation. */
+static inline struct target_group *runtime_tg(const struct albd_gen *g, const struct cfg_target_group *c)
+{
+	return &g->tgs[c - g->cfg->target_groups];
+}
+
+void lsock_ref(struct lsock *ls);
+void lsock_unref(struct lsock *ls);
+
+#endif

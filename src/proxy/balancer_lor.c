@@ -1,0 +1,38 @@
+/* balancer_lor.c - least outstanding requests.
+ *
+ * The target with the fewest requests in flight (counted across all
+ * workers, in target_state.inflight) relative to its weight wins; loads are
+ * compared by cross-multiplication (h2o's least_conn.c), never divided.
+ * Ties are broken in turn from a per-worker starting point, so equal
+ * targets share the load evenly. Note that when every target is idle, all
+ * tie and the turn gives each the same share whatever its weight: weights
+ * matter once requests overlap, which is when this algorithm matters. */
+#include "balancer.h"
+
+static struct target *pick(struct target_group *tg, unsigned worker, const struct target *avoid)
+{
+	struct tg_slot *slot = &tg->slots[worker];
+	size_t n = tg->ntargets;
+	struct target *best = NULL;
+	uint64_t best_load = 0;
+
+	if (n == 0)
+		return NULL;
+	size_t start = slot->next % n;
+	for (size_t k = 0; k < n; k++) {
+		struct target *t = &tg->targets[(start + k) % n];
+		if (t == avoid || t->weight == 0)
+			continue;
+		uint64_t load = atomic_load_explicit(&t->st->inflight, memory_order_relaxed);
+		/* load/weight < best_load/best->weight */
+		if (!best || load * best->weight < best_load * t->weight) {
+			best = t;
+			best_load = load;
+		}
+	}
+	if (best)
+		slot->next = best->index + 1;
+	return best;
+}
+
+const struct balancer_ops balancer_lor_ops = { "least_outstanding_requests", pick };

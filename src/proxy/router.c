@@ -1,0 +1,170 @@
+/* router.c - listener rules: which action a request gets. See router.h. */
+#include "router.h"
+
+#include <string.h>
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Iterative glob with single-star backtracking: on a mismatch, go back to
+ * just after the last '*' seen and let that star absorb one more character.
+ * An earlier star never needs to be revisited (a later star can absorb
+ * whatever the earlier one would have), so this runs in O(len * strlen(pat))
+ * at worst, with no recursion. */
+int router_glob(const char *pat, const char *s, size_t len, int nocase)
+{
+	const char *p = pat, *star = NULL;
+	size_t i = 0, mark = 0;
+
+	while (i < len) {
+		if (*p == '*') {
+			while (*p == '*')
+				p++;
+			star = p;
+			mark = i;
+			continue;
+		}
+		if (*p != '\0' && (*p == '?' || *p == s[i] ||
+				   (nocase && lower((unsigned char)*p) == lower((unsigned char)s[i])))) {
+			p++;
+			i++;
+			continue;
+		}
+		if (star == NULL)
+			return 0;
+		p = star;
+		i = ++mark;
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
+}
+
+/* The host part of a Host header value (RFC 9110 7.2: uri-host [ ":" port ]).
+ * An IP-literal keeps its brackets ("[::1]:8080" -> "[::1]"), as a rule
+ * pattern writes it. A value with several colons and no brackets is not a
+ * valid Host; it is left whole rather than cut at a guess. */
+static size_t host_len_without_port(const char *host, size_t len)
+{
+	const char *colon;
+
+	if (len > 0 && host[0] == '[') {
+		const char *close = memchr(host, ']', len);
+
+		return close != NULL ? (size_t)(close - host) + 1 : len;
+	}
+	colon = memchr(host, ':', len);
+	if (colon == NULL)
+		return len;
+	if (memchr(colon + 1, ':', len - (size_t)(colon - host) - 1) != NULL)
+		return len;
+	return (size_t)(colon - host);
+}
+
+static int any_glob(char *const *pats, size_t npats, const char *s, size_t len, int nocase)
+{
+	size_t i;
+
+	for (i = 0; i < npats; i++)
+		if (router_glob(pats[i], s, len, nocase))
+			return 1;
+	return 0;
+}
+
+static int any_method(char *const *methods, size_t n, const char *m, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strlen(methods[i]) == len && memcmp(methods[i], m, len) == 0)
+			return 1;
+	return 0;
+}
+
+static int rule_matches(const struct cfg_rule *r, const char *method, size_t method_len,
+			const char *host, size_t host_len, const char *path, size_t path_len)
+{
+	if (r->nhosts > 0 && (host == NULL || !any_glob(r->hosts, r->nhosts, host, host_len, 1)))
+		return 0;
+	if (r->npaths > 0 && !any_glob(r->paths, r->npaths, path, path_len, 0))
+		return 0;
+	if (r->nmethods > 0 && !any_method(r->methods, r->nmethods, method, method_len))
+		return 0;
+	return 1;
+}
+
+/* A missing Host (HOST == NULL) fails every rule that has a host condition.
+ * PATH is the request target as received; an absolute-form target
+ * ("http://h/p") is matched as is, so the caller should pass its path. */
+void router_route(const struct cfg_listener *l, const char *method, size_t method_len,
+		  const char *host, size_t host_len, const char *path, size_t path_len,
+		  struct router_action *out)
+{
+	const char *q;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (host != NULL)
+		host_len = host_len_without_port(host, host_len);
+	if (path == NULL)
+		path_len = 0;
+	else if ((q = memchr(path, '?', path_len)) != NULL)
+		path_len = (size_t)(q - path);
+	if (path == NULL)
+		path = "";
+
+	for (i = 0; i < l->nrules; i++) {
+		const struct cfg_rule *r = &l->rules[i];
+
+		if (!rule_matches(r, method, method_len, host, host_len, path, path_len))
+			continue;
+		out->rule = r;
+		if (r->fixed != NULL) {
+			out->fixed = r->fixed;
+		} else {
+			out->forwards = r->forwards;
+			out->nforwards = r->nforwards;
+			out->weight_total = r->forward_weight_total;
+		}
+		return;
+	}
+
+	if (l->default_fixed != NULL) {
+		out->fixed = l->default_fixed;
+	} else {
+		out->forwards = &l->default_forward;
+		out->nforwards = 1;
+		out->weight_total = l->default_forward.weight ? l->default_forward.weight : 1;
+	}
+}
+
+/* Walks the cumulative weights: entry k owns the residues
+ * [w0 + ... + w(k-1), w0 + ... + wk) of R % weight_total. Returns NULL only
+ * for an action without any weighted entry, which config validation rules
+ * out. */
+const struct cfg_forward *router_pick_forward(const struct router_action *a, uint32_t r)
+{
+	const struct cfg_forward *last = NULL;
+	unsigned x;
+	size_t i;
+
+	if (a->nforwards == 1)
+		return &a->forwards[0];
+	if (a->weight_total == 0)
+		return NULL;
+	x = r % a->weight_total;
+	for (i = 0; i < a->nforwards; i++) {
+		const struct cfg_forward *f = &a->forwards[i];
+
+		if (f->weight == 0)
+			continue;
+		if (x < f->weight)
+			return f;
+		x -= f->weight;
+		last = f;
+	}
+	/* weight_total larger than the sum: stay on a weighted entry */
+	return last;
+}

@@ -1,0 +1,149 @@
+/* target_group.c - see target_group.h */
+#include "target_group.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "balancer.h"
+
+/* The registry of target states. Looked up when a generation is built and
+ * changed when the last reference to a state goes; never on the request
+ * path, so a plain mutex is right here. */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct target_state *reg_head;
+static unsigned reg_next_id;
+
+static int addr_equal(const struct albd_addr *a, const struct albd_addr *b)
+{
+	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+struct target_state *ts_get(const char *tg_name, const struct albd_addr *addr)
+{
+	struct target_state *ts;
+
+	pthread_mutex_lock(&reg_lock);
+	for (ts = reg_head; ts; ts = ts->next) {
+		if (strcmp(ts->tg_name, tg_name) == 0 && addr_equal(&ts->addr, addr)) {
+			atomic_fetch_add(&ts->refs, 1);
+			pthread_mutex_unlock(&reg_lock);
+			return ts;
+		}
+	}
+	ts = calloc(1, sizeof(*ts));
+	if (ts && !(ts->tg_name = strdup(tg_name))) {
+		free(ts);
+		ts = NULL;
+	}
+	if (ts) {
+		atomic_init(&ts->refs, 1);
+		atomic_init(&ts->inflight, 0);
+		atomic_init(&ts->retired, 0);
+		ts->addr = *addr;
+		ts->id = reg_next_id++;
+		ts->next = reg_head;
+		reg_head = ts;
+	}
+	pthread_mutex_unlock(&reg_lock);
+	return ts;
+}
+
+void ts_ref(struct target_state *ts)
+{
+	atomic_fetch_add_explicit(&ts->refs, 1, memory_order_relaxed);
+}
+
+void ts_unref(struct target_state *ts)
+{
+	struct target_state **pp;
+
+	if (!ts)
+		return;
+	/* Fast path: not the last reference. The registry lock is taken only
+	 * for the last one, so that ts_get() never revives a dying state. */
+	unsigned r = atomic_load(&ts->refs);
+	while (r > 1) {
+		if (atomic_compare_exchange_weak(&ts->refs, &r, r - 1))
+			return;
+	}
+	pthread_mutex_lock(&reg_lock);
+	if (atomic_fetch_sub(&ts->refs, 1) != 1) {
+		pthread_mutex_unlock(&reg_lock);
+		return;
+	}
+	for (pp = &reg_head; *pp; pp = &(*pp)->next) {
+		if (*pp == ts) {
+			*pp = ts->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&reg_lock);
+	free(ts->tg_name);
+	free(ts);
+}
+
+int tg_init(struct target_group *tg, const struct cfg_target_group *cfg, unsigned nworkers)
+{
+	memset(tg, 0, sizeof(*tg));
+	tg->cfg = cfg;
+	tg->ops = cfg->algorithm == TG_ALGO_LEAST_OUTSTANDING ? &balancer_lor_ops : &balancer_rr_ops;
+	if (cfg->ntargets) {
+		tg->targets = calloc(cfg->ntargets, sizeof(*tg->targets));
+		if (!tg->targets)
+			return -1;
+	}
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		struct target *t = &tg->targets[i];
+		t->cfg = &cfg->targets[i];
+		t->weight = cfg->targets[i].weight;
+		t->index = (unsigned)i;
+		t->st = ts_get(cfg->name, &cfg->targets[i].addr);
+		if (!t->st)
+			return -1;
+		tg->ntargets++;
+		atomic_store(&t->st->retired, 0);
+	}
+	/* cache-line aligned, so that workers never write to one line */
+	size_t nslots = nworkers ? nworkers : 1;
+	tg->slots = aligned_alloc(64, nslots * sizeof(*tg->slots));
+	if (!tg->slots)
+		return -1;
+	memset(tg->slots, 0, nslots * sizeof(*tg->slots));
+	tg->nslots = (unsigned)nslots;
+	for (unsigned w = 0; w < tg->nslots; w++) {
+		if (cfg->ntargets && !(tg->slots[w].current = calloc(cfg->ntargets, sizeof(int64_t))))
+			return -1;
+	}
+	return 0;
+}
+
+void tg_destroy(struct target_group *tg)
+{
+	for (size_t i = 0; i < tg->ntargets; i++)
+		ts_unref(tg->targets[i].st);
+	free(tg->targets);
+	if (tg->slots) {
+		for (unsigned w = 0; w < tg->nslots; w++)
+			free(tg->slots[w].current);
+		free(tg->slots);
+	}
+	memset(tg, 0, sizeof(*tg));
+}
+
+struct target *tg_pick(struct target_group *tg, unsigned worker, const struct target *avoid)
+{
+	struct target *t;
+
+	if (tg->ntargets == 0)
+		return NULL;
+	t = tg->ops->pick(tg, worker % tg->nslots, avoid);
+	if (t)
+		atomic_fetch_add_explicit(&t->st->inflight, 1, memory_order_relaxed);
+	return t;
+}
+
+void tg_release(struct target *t)
+{
+	atomic_fetch_sub_explicit(&t->st->inflight, 1, memory_order_relaxed);
+}
