@@ -1,0 +1,672 @@
+/* http1.c - see http1.h */
+#include "http1.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <http_parser.h>
+
+#define MAX_EMPTY_PREFIX 4       /* empty lines tolerated before a request line */
+#define MAX_CHUNK_LINE 1024      /* chunk-size line with extensions */
+#define MAX_TRAILERS 16384       /* bytes of trailer section, dropped */
+
+void http1_scan_reset(struct http1_scan *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->in_start_line = 1;
+}
+
+enum http1_status http1_scan_head(struct evbuffer *in, int is_request, const struct http1_limits *lim,
+				  struct http1_scan *sc, size_t *head_len)
+{
+	size_t n = evbuffer_get_length(in);
+	size_t cap = lim->max_head + 2 * MAX_EMPTY_PREFIX;
+	size_t m = n < cap ? n : cap;
+	const unsigned char *p;
+	size_t i;
+
+	if (m <= sc->pos)
+		return n >= cap ? HTTP1_HEAD_TOO_LARGE : HTTP1_INCOMPLETE;
+	p = evbuffer_pullup(in, (ssize_t)m);
+	if (!p)
+		return HTTP1_HEAD_TOO_LARGE;
+	for (i = sc->pos; i < m; i++) {
+		unsigned char c = p[i];
+
+		if (c == '\n') {
+			/* RFC 9112 2.2: albd accepts CRLF line endings only */
+			if (i == sc->line_start || p[i - 1] != '\r')
+				return HTTP1_BAD;
+			size_t line_len = i - 1 - sc->line_start;
+			if (line_len == 0) {
+				if (!sc->in_start_line) {
+					if (i + 1 - sc->skip * 2 > lim->max_head)
+						return HTTP1_HEAD_TOO_LARGE;
+					*head_len = i + 1;
+					sc->pos = i + 1;
+					return HTTP1_OK;
+				}
+				/* RFC 9112 2.2: a server SHOULD ignore at least one
+				 * empty line received before the request-line */
+				if (!is_request || ++sc->skip > MAX_EMPTY_PREFIX)
+					return HTTP1_BAD;
+				sc->line_start = i + 1;
+				continue;
+			}
+			if (sc->in_start_line) {
+				sc->in_start_line = 0;
+				if (is_request && line_len > lim->max_start_line)
+					return HTTP1_URI_TOO_LONG;
+			} else {
+				/* RFC 9112 5.2: obs-fold is rejected with 400 */
+				if (p[sc->line_start] == ' ' || p[sc->line_start] == '\t')
+					return HTTP1_BAD;
+				if (++sc->lines > lim->max_headers)
+					return HTTP1_HEAD_TOO_LARGE;
+			}
+			sc->line_start = i + 1;
+		} else if (c == '\r') {
+			if (i + 1 == m)
+				break;           /* decide when the next byte is here */
+			if (p[i + 1] != '\n')
+				return HTTP1_BAD;   /* bare CR, RFC 9112 2.2 */
+		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			return HTTP1_BAD;
+		}
+	}
+	sc->pos = i;
+	if (sc->in_start_line && is_request && sc->pos - sc->line_start > lim->max_start_line)
+		return HTTP1_URI_TOO_LONG;
+	if (n >= cap || sc->pos - sc->skip * 2 > lim->max_head)
+		return HTTP1_HEAD_TOO_LARGE;
+	return HTTP1_INCOMPLETE;
+}
+
+/* http-parser callbacks ------------------------------------------------ */
+
+struct parse_ctx {
+	struct http1_head *h;
+	const struct http1_limits *lim;
+	int last_was_value;
+	enum http1_status err;
+};
+
+static int on_url(http_parser *hp, const char *at, size_t len)
+{
+	struct parse_ctx *ctx = hp->data;
+	if (!ctx->h->target)
+		ctx->h->target = at;
+	ctx->h->target_len += len;
+	return 0;
+}
+
+static int on_status(http_parser *hp, const char *at, size_t len)
+{
+	struct parse_ctx *ctx = hp->data;
+	if (!ctx->h->reason)
+		ctx->h->reason = at;
+	ctx->h->reason_len += len;
+	return 0;
+}
+
+static int on_header_field(http_parser *hp, const char *at, size_t len)
+{
+	struct parse_ctx *ctx = hp->data;
+	struct http1_head *h = ctx->h;
+
+	if (h->nhdrs == 0 || ctx->last_was_value) {
+		if (h->nhdrs >= ctx->lim->max_headers) {
+			ctx->err = HTTP1_HEAD_TOO_LARGE;
+			return 1;
+		}
+		struct http1_header *f = &h->hdrs[h->nhdrs++];
+		f->name = at;
+		f->name_len = len;
+		f->value = NULL;
+		f->value_len = 0;
+		ctx->last_was_value = 0;
+	} else {
+		h->hdrs[h->nhdrs - 1].name_len += len;
+	}
+	return 0;
+}
+
+static int on_header_value(http_parser *hp, const char *at, size_t len)
+{
+	struct parse_ctx *ctx = hp->data;
+	struct http1_header *f = &ctx->h->hdrs[ctx->h->nhdrs - 1];
+
+	if (!ctx->last_was_value) {
+		f->value = at;
+		f->value_len = len;
+		ctx->last_was_value = 1;
+	} else {
+		f->value_len += len;
+	}
+	return 0;
+}
+
+static const http_parser_settings parser_settings = {
+	.on_url = on_url,
+	.on_status = on_status,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+};
+
+/* RFC 9110 5.6.2: tchar */
+static const unsigned char tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+	['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+	['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+	['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+	['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+};
+
+int http1_name_is(const struct http1_header *f, const char *lit)
+{
+	size_t n = strlen(lit);
+	return f->name_len == n && strncasecmp(f->name, lit, n) == 0;
+}
+
+static int value_is(const struct http1_header *f, const char *lit)
+{
+	size_t n = strlen(lit);
+	return f->value_len == n && strncasecmp(f->value, lit, n) == 0;
+}
+
+int http1_token_in_list(const char *list, size_t list_len, const char *name, size_t name_len)
+{
+	size_t i = 0;
+
+	while (i < list_len) {
+		while (i < list_len && (list[i] == ' ' || list[i] == '\t' || list[i] == ','))
+			i++;
+		size_t s = i;
+		while (i < list_len && list[i] != ',')
+			i++;
+		size_t e = i;
+		while (e > s && (list[e - 1] == ' ' || list[e - 1] == '\t'))
+			e--;
+		if (e - s == name_len && name_len && strncasecmp(list + s, name, name_len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void parse_connection(struct http1_head *h, const struct http1_header *f)
+{
+	if (http1_token_in_list(f->value, f->value_len, "close", 5))
+		h->conn_flags |= HTTP1_CONN_CLOSE;
+	if (http1_token_in_list(f->value, f->value_len, "keep-alive", 10))
+		h->conn_flags |= HTTP1_CONN_KEEPALIVE;
+	if (http1_token_in_list(f->value, f->value_len, "upgrade", 7))
+		h->conn_flags |= HTTP1_CONN_UPGRADE;
+}
+
+/* RFC 9110 8.6: Content-Length = 1*DIGIT */
+static int parse_length(const struct http1_header *f, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (f->value_len == 0 || f->value_len > 18)
+		return -1;
+	for (size_t i = 0; i < f->value_len; i++) {
+		if (f->value[i] < '0' || f->value[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(f->value[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* RFC 9112 2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive; at
+ * the end of a request line, at the start of a status line. http-parser's
+ * lenient build does not check the letters. */
+static int check_version(const char *p, size_t len, int is_request)
+{
+	const char *eol = memchr(p, '\r', len);
+	const char *v;
+
+	if (!eol)
+		return -1;
+	if (is_request) {
+		if (eol - p < 10 || eol[-9] != ' ')
+			return -1;
+		v = eol - 8;
+	} else {
+		if (eol - p < 9 || p[8] != ' ')
+			return -1;
+		v = p;
+	}
+	return memcmp(v, "HTTP/", 5) == 0 && v[5] >= '0' && v[5] <= '9' && v[6] == '.' && v[7] >= '0' &&
+			       v[7] <= '9'
+		       ? 0
+		       : -1;
+}
+
+enum http1_status http1_parse_head(const char *p, size_t len, int is_request, int req_method_head,
+				   const struct http1_limits *lim, struct http1_head *h)
+{
+	struct http1_header *hdrs = h->hdrs;
+	struct parse_ctx ctx = { .h = h, .lim = lim, .err = HTTP1_BAD };
+	http_parser hp;
+	size_t skip = 0;
+	int n_cl = 0, n_te = 0, n_host = 0, n_conn = 0;
+	const struct http1_header *cl = NULL, *te = NULL;
+
+	memset(h, 0, sizeof(*h));
+	h->hdrs = hdrs;
+	if (is_request)
+		while (skip + 1 < len && p[skip] == '\r' && p[skip + 1] == '\n')
+			skip += 2;
+	h->skip = skip;
+	h->head_len = len;
+
+	http_parser_init(&hp, is_request ? HTTP_REQUEST : HTTP_RESPONSE);
+	hp.data = &ctx;
+	size_t done = http_parser_execute(&hp, &parser_settings, p + skip, len - skip);
+	if (HTTP_PARSER_ERRNO(&hp) != HPE_OK)
+		return HTTP_PARSER_ERRNO(&hp) == HPE_CB_header_field ? ctx.err : HTTP1_BAD;
+	/* http-parser stops after the head of an upgrade or CONNECT */
+	if (done != len - skip && !hp.upgrade)
+		return HTTP1_BAD;
+	if (hp.http_major != 1 || check_version(p + skip, len - skip, is_request) < 0)
+		return HTTP1_BAD;
+	h->minor = hp.http_minor >= 1 ? 1 : 0;
+
+	if (is_request) {
+		h->method_id = (int)hp.method;
+		h->method = p + skip;
+		const char *sp = memchr(h->method, ' ', len - skip);
+		if (!sp)
+			return HTTP1_BAD;
+		h->method_len = (size_t)(sp - h->method);
+		if (!h->target || h->target_len == 0)
+			return HTTP1_BAD;
+		if (hp.method == HTTP_CONNECT)
+			return HTTP1_NOT_IMPLEMENTED;
+	} else {
+		h->status = (int)hp.status_code;
+		if (h->status < 100 || h->status > 999)
+			return HTTP1_BAD;
+	}
+
+	for (size_t i = 0; i < h->nhdrs; i++) {
+		struct http1_header *f = &h->hdrs[i];
+
+		if (f->name_len == 0)
+			return HTTP1_BAD;
+		for (size_t k = 0; k < f->name_len; k++)
+			if (!tchar[(unsigned char)f->name[k]])
+				return HTTP1_BAD;   /* RFC 9112 5.1: no whitespace before the colon */
+		if (!f->value)
+			f->value = f->name + f->name_len;
+		while (f->value_len && (f->value[0] == ' ' || f->value[0] == '\t')) {
+			f->value++;
+			f->value_len--;
+		}
+		while (f->value_len && (f->value[f->value_len - 1] == ' ' || f->value[f->value_len - 1] == '\t'))
+			f->value_len--;
+
+		switch (f->name_len) {
+		case 4:
+			if (http1_name_is(f, "host")) {
+				n_host++;
+				h->host = f->value;
+				h->host_len = f->value_len;
+			}
+			break;
+		case 6:
+			if (is_request && http1_name_is(f, "expect") && value_is(f, "100-continue"))
+				h->expect_continue = 1;
+			break;
+		case 10:
+			if (http1_name_is(f, "connection")) {
+				n_conn++;
+				parse_connection(h, f);
+				h->conn_tokens = f->value;
+				h->conn_tokens_len = f->value_len;
+			}
+			break;
+		case 14:
+			if (http1_name_is(f, "content-length")) {
+				n_cl++;
+				cl = f;
+			}
+			break;
+		case 17:
+			if (http1_name_is(f, "transfer-encoding")) {
+				n_te++;
+				te = f;
+			}
+			break;
+		}
+	}
+	if (n_conn > 1)
+		h->conn_tokens_len = (size_t)-1;   /* several lists: see http1_is_hop_by_hop() */
+
+	/* RFC 9112 6.1, 6.3: ambiguous framing is an error, never guessed */
+	if (n_cl > 1 || n_te > 1 || (cl && te))
+		return HTTP1_BAD;
+	if (cl && parse_length(cl, &h->content_length) < 0)
+		return HTTP1_BAD;
+	if (te && (h->minor == 0 || !value_is(te, "chunked")))
+		return HTTP1_BAD;
+
+	if (is_request) {
+		/* RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in 1.0 */
+		if (n_host > 1 || (h->minor == 1 && n_host == 0))
+			return HTTP1_BAD;
+		if (te)
+			h->body = HTTP1_BODY_CHUNKED;
+		else if (cl && h->content_length > 0)
+			h->body = HTTP1_BODY_LENGTH;
+		else
+			h->body = HTTP1_BODY_NONE;
+	} else {
+		if (h->status < 200 || h->status == 204 || h->status == 304 || req_method_head)
+			h->body = HTTP1_BODY_NONE;
+		else if (te)
+			h->body = HTTP1_BODY_CHUNKED;
+		else if (cl)
+			h->body = h->content_length ? HTTP1_BODY_LENGTH : HTTP1_BODY_NONE;
+		else
+			h->body = HTTP1_BODY_EOF;
+	}
+	if (h->minor == 1)
+		h->keep_alive = !(h->conn_flags & HTTP1_CONN_CLOSE);
+	else
+		h->keep_alive = (h->conn_flags & HTTP1_CONN_KEEPALIVE) && !(h->conn_flags & HTTP1_CONN_CLOSE);
+	if (h->body == HTTP1_BODY_EOF)
+		h->keep_alive = 0;
+	return HTTP1_OK;
+}
+
+int http1_is_hop_by_hop(const struct http1_head *h, const struct http1_header *f)
+{
+	switch (f->name_len) {
+	case 2:
+		if (http1_name_is(f, "te"))
+			return 1;
+		break;
+	case 7:
+		if (http1_name_is(f, "trailer") || http1_name_is(f, "upgrade"))
+			return 1;
+		break;
+	case 10:
+		if (http1_name_is(f, "connection") || http1_name_is(f, "keep-alive"))
+			return 1;
+		break;
+	case 14:
+		if (http1_name_is(f, "content-length"))
+			return 1;
+		break;
+	case 16:
+		if (http1_name_is(f, "proxy-connection"))
+			return 1;
+		break;
+	case 17:
+		if (http1_name_is(f, "transfer-encoding"))
+			return 1;
+		break;
+	}
+	if (!h->conn_tokens)
+		return 0;
+	if (h->conn_tokens_len != (size_t)-1)
+		return http1_token_in_list(h->conn_tokens, h->conn_tokens_len, f->name, f->name_len);
+	for (size_t i = 0; i < h->nhdrs; i++) {
+		const struct http1_header *c = &h->hdrs[i];
+		if (http1_name_is(c, "connection") &&
+		    http1_token_in_list(c->value, c->value_len, f->name, f->name_len))
+			return 1;
+	}
+	return 0;
+}
+
+/* Bodies ---------------------------------------------------------------- */
+
+enum { CS_SIZE = 0, CS_DATA, CS_DATA_CRLF, CS_TRAILER };
+
+void http1_body_init(struct http1_body *b, enum http1_body_mode mode, uint64_t length, int out_chunked)
+{
+	memset(b, 0, sizeof(*b));
+	b->mode = mode;
+	b->out_chunked = out_chunked;
+	if (mode == HTTP1_BODY_LENGTH)
+		b->remaining = length;
+	if (mode == HTTP1_BODY_NONE || (mode == HTTP1_BODY_LENGTH && length == 0))
+		b->done = 1;
+}
+
+static void put_chunk_header(struct evbuffer *dst, uint64_t n)
+{
+	char line[24];
+	int k = snprintf(line, sizeof(line), "%" PRIx64 "\r\n", n);
+	evbuffer_add(dst, line, (size_t)k);
+}
+
+/* Read a CRLF-terminated line of at most MAX bytes into LINE (NUL
+ * terminated, without CRLF). Returns its length, -2 if incomplete, -1 if
+ * too long or not CRLF-terminated. */
+static ssize_t take_line(struct evbuffer *src, char *line, size_t max)
+{
+	size_t eol_len = 0;
+	struct evbuffer_ptr e = evbuffer_search_eol(src, NULL, &eol_len, EVBUFFER_EOL_CRLF_STRICT);
+
+	if (e.pos < 0)
+		return evbuffer_get_length(src) > max + 2 ? -1 : -2;
+	if ((size_t)e.pos > max)
+		return -1;
+	evbuffer_remove(src, line, (size_t)e.pos);
+	line[e.pos] = 0;
+	evbuffer_drain(src, 2);
+	return e.pos;
+}
+
+/* RFC 9112 7.1: chunk-size [ chunk-ext ] */
+static int parse_chunk_size(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	for (; i < n && isxdigit((unsigned char)s[i]); i++) {
+		if (i >= 15)
+			return -1;
+		int d = isdigit((unsigned char)s[i]) ? s[i] - '0' : (tolower((unsigned char)s[i]) - 'a' + 10);
+		v = (v << 4) | (uint64_t)d;
+	}
+	if (i == 0)
+		return -1;
+	/* BWS is allowed only before a chunk extension */
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i < n || s[n - 1] == ' ' || s[n - 1] == '\t') {
+		if (i >= n || s[i] != ';')
+			return -1;
+		for (; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return -1;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+static int move_chunked(struct http1_body *b, struct evbuffer *src, struct evbuffer *dst, size_t max)
+{
+	char line[MAX_CHUNK_LINE + 1];
+	size_t budget = max ? max : SIZE_MAX;
+
+	for (;;) {
+		switch (b->state) {
+		case CS_SIZE: {
+			ssize_t n = take_line(src, line, MAX_CHUNK_LINE);
+			if (n == -2)
+				return 0;
+			if (n < 0 || parse_chunk_size(line, (size_t)n, &b->remaining) < 0)
+				return -1;
+			if (b->remaining == 0) {
+				b->state = CS_TRAILER;
+				break;
+			}
+			if (b->out_chunked)
+				put_chunk_header(dst, b->remaining);
+			b->state = CS_DATA;
+			break;
+		}
+		case CS_DATA: {
+			size_t avail = evbuffer_get_length(src);
+			size_t k = avail < b->remaining ? avail : (size_t)b->remaining;
+			if (k > budget)
+				k = budget;
+			if (k == 0)
+				return 0;
+			evbuffer_remove_buffer(src, dst, k);
+			b->remaining -= k;
+			b->total += k;
+			budget -= k;
+			if (b->remaining == 0)
+				b->state = CS_DATA_CRLF;
+			break;
+		}
+		case CS_DATA_CRLF: {
+			unsigned char crlf[2];
+			if (evbuffer_get_length(src) < 2)
+				return 0;
+			evbuffer_copyout(src, crlf, 2);
+			if (crlf[0] != '\r' || crlf[1] != '\n')
+				return -1;
+			evbuffer_drain(src, 2);
+			if (b->out_chunked)
+				evbuffer_add(dst, "\r\n", 2);
+			b->state = CS_SIZE;
+			break;
+		}
+		case CS_TRAILER: {
+			/* trailer fields are not forwarded (the Trailer header is
+			 * hop-by-hop here), only checked and counted */
+			ssize_t n = take_line(src, line, MAX_CHUNK_LINE);
+			if (n == -2)
+				return 0;
+			if (n < 0)
+				return -1;
+			if (n == 0) {
+				if (b->out_chunked)
+					evbuffer_add(dst, "0\r\n\r\n", 5);
+				b->done = 1;
+				return 0;
+			}
+			for (ssize_t i = 0; i < n; i++) {
+				unsigned char c = (unsigned char)line[i];
+				if ((c < 0x20 && c != '\t') || c == 0x7f)
+					return -1;
+			}
+			if (line[0] == ' ' || line[0] == '\t' || !memchr(line, ':', (size_t)n))
+				return -1;
+			b->trailer_bytes += (unsigned)n;
+			if (b->trailer_bytes > MAX_TRAILERS)
+				return -1;
+			break;
+		}
+		}
+	}
+}
+
+int http1_body_move(struct http1_body *b, struct evbuffer *src, struct evbuffer *dst, size_t max)
+{
+	size_t avail, k;
+
+	if (b->done)
+		return 0;
+	switch (b->mode) {
+	case HTTP1_BODY_NONE:
+		b->done = 1;
+		return 0;
+	case HTTP1_BODY_LENGTH:
+		avail = evbuffer_get_length(src);
+		k = avail < b->remaining ? avail : (size_t)b->remaining;
+		if (max && k > max)
+			k = max;
+		if (k) {
+			evbuffer_remove_buffer(src, dst, k);
+			b->remaining -= k;
+			b->total += k;
+		}
+		if (b->remaining == 0)
+			b->done = 1;
+		return 0;
+	case HTTP1_BODY_CHUNKED:
+		return move_chunked(b, src, dst, max);
+	case HTTP1_BODY_EOF:
+		k = evbuffer_get_length(src);
+		if (max && k > max)
+			k = max;
+		if (k) {
+			if (b->out_chunked)
+				put_chunk_header(dst, k);
+			evbuffer_remove_buffer(src, dst, k);
+			if (b->out_chunked)
+				evbuffer_add(dst, "\r\n", 2);
+			b->total += k;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+int http1_body_eof(struct http1_body *b, struct evbuffer *dst)
+{
+	if (b->done)
+		return 0;
+	if (b->mode != HTTP1_BODY_EOF)
+		return -1;
+	if (b->out_chunked)
+		evbuffer_add(dst, "0\r\n\r\n", 5);
+	b->done = 1;
+	return 0;
+}
+
+const char *http1_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	}
+	if (status >= 200 && status < 300)
+		return "OK";
+	if (status >= 300 && status < 400)
+		return "Redirect";
+	if (status >= 400 && status < 500)
+		return "Client Error";
+	return "Server Error";
+}

@@ -1,0 +1,151 @@
+/* http1.h - HTTP/1.x message heads and bodies, strictly (RFC 9112).
+ *
+ * http-parser tokenizes the start line and the header fields; this module
+ * adds the checks it lacks in its lenient build (bare CR or LF, obs-fold,
+ * NUL and other controls, spaces in field names, Content-Length and
+ * Transfer-Encoding conflicts, Host rules), decides the body framing, and
+ * decodes/encodes bodies itself so that what goes out is always framed by
+ * albd. The same code serves the client side (requests) and the upstream
+ * side (responses).
+ *
+ * Thread: any; every function works on the caller's objects only.
+ */
+#ifndef ALBD_HTTP1_H
+#define ALBD_HTTP1_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+
+struct http1_limits {
+	unsigned max_start_line;    /* request line (414) */
+	unsigned max_head;          /* whole head incl. start line (431) */
+	unsigned max_headers;       /* header field count (431) */
+};
+
+struct http1_header {
+	const char *name;
+	size_t name_len;
+	const char *value;          /* without leading/trailing whitespace */
+	size_t value_len;
+};
+
+enum http1_body_mode {
+	HTTP1_BODY_NONE = 0,
+	HTTP1_BODY_LENGTH,          /* Content-Length */
+	HTTP1_BODY_CHUNKED,
+	HTTP1_BODY_EOF,             /* response delimited by the connection's close */
+};
+
+/* Header flags: which hop-by-hop and special fields a head has. */
+#define HTTP1_CONN_CLOSE      0x01  /* Connection: close */
+#define HTTP1_CONN_KEEPALIVE  0x02  /* Connection: keep-alive */
+#define HTTP1_CONN_UPGRADE    0x04  /* Connection: upgrade */
+
+/* A parsed head. The pointers point into the caller's contiguous copy of
+ * the head (see http1_scan_head) and are valid until it is drained. */
+struct http1_head {
+	/* requests */
+	const char *method; size_t method_len;
+	int method_id;              /* http-parser's enum http_method */
+	const char *target; size_t target_len;
+	/* responses */
+	int status;
+	const char *reason; size_t reason_len;
+	/* both */
+	int minor;                  /* HTTP/1.MINOR (0 or 1) */
+	struct http1_header *hdrs;  /* caller-provided array of limits.max_headers */
+	size_t nhdrs;
+	size_t head_len;            /* bytes of the head, final CRLF included */
+	size_t skip;                /* leading empty lines before a request line */
+	int conn_flags;             /* HTTP1_CONN_* */
+	int keep_alive;             /* the sender allows another message on this connection */
+	int expect_continue;        /* request: Expect: 100-continue */
+	const char *host; size_t host_len;  /* request: the Host value, or NULL */
+	enum http1_body_mode body;
+	uint64_t content_length;    /* when body == HTTP1_BODY_LENGTH */
+	const char *conn_tokens; size_t conn_tokens_len; /* last Connection value (for the hop-by-hop list) */
+};
+
+/* Results of scanning and parsing. For requests, each maps to a status. */
+enum http1_status {
+	HTTP1_OK = 0,
+	HTTP1_INCOMPLETE,           /* need more bytes */
+	HTTP1_BAD,                  /* 400 / 502: malformed or ambiguous */
+	HTTP1_URI_TOO_LONG,         /* 414 */
+	HTTP1_HEAD_TOO_LARGE,       /* 431: head size or field count */
+	HTTP1_NOT_IMPLEMENTED,      /* 501: a method albd does not proxy (CONNECT) */
+};
+
+/* Scanning state for one head, reset with http1_scan_reset() before each. */
+struct http1_scan {
+	size_t pos;                 /* bytes already checked */
+	size_t line_start;
+	unsigned lines;             /* header lines seen */
+	size_t skip;                /* leading empty lines (requests) */
+	int in_start_line;
+};
+
+void http1_scan_reset(struct http1_scan *sc);
+
+/* Look for a complete head at the start of IN, checking each line as it
+ * arrives: CRLF endings only, no NUL or other control character but HTAB,
+ * no obs-fold, limits. On HTTP1_OK *head_len is the head's length (with the
+ * empty line) and the first *head_len bytes of IN are contiguous (pulled
+ * up). IS_REQUEST selects the 414 check and the skipping of empty lines
+ * before a request line. */
+enum http1_status http1_scan_head(struct evbuffer *in, int is_request, const struct http1_limits *lim,
+				  struct http1_scan *sc, size_t *head_len);
+
+/* Parse the head of LEN bytes at P (a complete, scanned head) into H, whose
+ * hdrs array holds at least LIM->max_headers entries. Validates framing
+ * (RFC 9112 section 6): Content-Length and Transfer-Encoding together, a
+ * Transfer-Encoding other than exactly "chunked", a malformed or repeated
+ * Content-Length, Transfer-Encoding in HTTP/1.0, for HTTP/1.1 requests
+ * exactly one Host. For responses, REQ_METHOD_HEAD tells that the request
+ * was HEAD (no body whatever the head says). */
+enum http1_status http1_parse_head(const char *p, size_t len, int is_request, int req_method_head,
+				   const struct http1_limits *lim, struct http1_head *h);
+
+/* Is NAME (of NAME_LEN) listed in the comma separated token list LIST? */
+int http1_token_in_list(const char *list, size_t list_len, const char *name, size_t name_len);
+
+/* Is this header hop-by-hop for head H: a field every proxy must remove
+ * (Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding,
+ * Upgrade), Content-Length (albd frames bodies itself), or a field named
+ * in H's Connection header? */
+int http1_is_hop_by_hop(const struct http1_head *h, const struct http1_header *f);
+
+/* Case-insensitive compare of a header name with a NUL-terminated literal. */
+int http1_name_is(const struct http1_header *f, const char *lit);
+
+/* Body transfer: decode the sender's framing and re-encode for the peer. */
+struct http1_body {
+	enum http1_body_mode mode;
+	uint64_t remaining;         /* LENGTH: left; CHUNKED: left in this chunk */
+	uint64_t total;             /* payload bytes moved so far */
+	int state;                  /* chunked decoder state */
+	unsigned trailer_bytes;
+	int out_chunked;            /* encode as chunked toward the peer */
+	int done;                   /* the whole body was moved (and the terminator written) */
+};
+
+/* Prepare B for a body of MODE (LENGTH: LENGTH bytes). OUT_CHUNKED: write
+ * chunked framing to the peer. */
+void http1_body_init(struct http1_body *b, enum http1_body_mode mode, uint64_t length, int out_chunked);
+
+/* Move body bytes from SRC to DST, at most MAX payload bytes (0: no limit),
+ * moving evbuffer chains rather than copying where possible. Returns 0 (see
+ * b->done), or -1 when the framing is invalid (bad chunk syntax). For
+ * HTTP1_BODY_EOF, call http1_body_eof() when the sender closes. */
+int http1_body_move(struct http1_body *b, struct evbuffer *src, struct evbuffer *dst, size_t max);
+
+/* The sender closed: finishes an EOF-delimited body (returns 0) or reports
+ * a truncated one (-1). */
+int http1_body_eof(struct http1_body *b, struct evbuffer *dst);
+
+/* The reason phrase for a status albd generates itself. */
+const char *http1_reason(int status);
+
+#endif
