@@ -1,0 +1,173 @@
+/* main.c - command line, start, reload (SIGHUP) and graceful stop
+ * (SIGTERM/SIGINT). The main thread is the control thread: it owns the
+ * current generation and talks to the workers only through worker.h.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/runtime.h"
+#include "proxy/worker.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+struct control {
+	const char *path;
+	struct event_base *base;
+	struct albd_gen *gen;         /* current; one reference */
+	struct worker *workers;
+	unsigned nworkers;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: albd [-t] -c FILE | -V | -h\n"
+		   "  -c FILE  configuration file (default /etc/albd/albd.conf)\n"
+		   "  -t       check the configuration file and exit (0: valid, 1: not)\n"
+		   "  -d       log debug messages\n"
+		   "  -V       print the version and exit\n"
+		   "  -h       this help\n");
+}
+
+static void reload(struct control *c)
+{
+	char err[CONFIG_ERR_MAX];
+	struct albd_config *cfg;
+	struct albd_gen *g;
+
+	log_info("reloading %s", c->path);
+	cfg = config_load(c->path, err, sizeof(err));
+	if (!cfg) {
+		log_err("reload failed, the running configuration stays: %s", err);
+		return;
+	}
+	if (cfg->workers != c->nworkers)
+		log_warn("reload: workers = %u takes effect only after a restart (running %u)", cfg->workers,
+			 c->nworkers);
+	g = runtime_gen_build(cfg, c->gen, c->nworkers, err, sizeof(err));
+	if (!g) {
+		log_err("reload failed, the running configuration stays: %s: %s", c->path, err);
+		config_free(cfg);
+		return;
+	}
+	worker_publish(c->workers, c->nworkers, g);
+	runtime_gen_unref(c->gen);
+	c->gen = g;
+	log_info("configuration generation %lu is live (%zu listeners, %zu target groups)", g->id,
+		 g->cfg->nlisteners, g->cfg->ntarget_groups);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct control *c = arg;
+
+	if (sig == SIGHUP) {
+		reload(c);
+		return;
+	}
+	log_info("%s received: draining (up to %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+		 c->gen->cfg->timeouts.drain_ms);
+	event_base_loopbreak(c->base);
+}
+
+int main(int argc, char **argv)
+{
+	struct control c = { .path = "/etc/albd/albd.conf" };
+	char err[CONFIG_ERR_MAX];
+	int check = 0, opt;
+	struct albd_config *cfg;
+
+	while ((opt = getopt(argc, argv, "c:tdVh")) != -1) {
+		switch (opt) {
+		case 'c':
+			c.path = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'd':
+			log_set_level(LOG_LVL_DEBUG);
+			break;
+		case 'V':
+			printf("albd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+
+	cfg = config_load(c.path, err, sizeof(err));
+	if (!cfg) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: configuration is valid\n", c.path);
+		config_free(cfg);
+		return 0;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	c.nworkers = cfg->workers;
+	c.gen = runtime_gen_build(cfg, NULL, c.nworkers, err, sizeof(err));
+	if (!c.gen) {
+		fprintf(stderr, "%s: %s\n", c.path, err);
+		config_free(cfg);
+		return 1;
+	}
+	c.base = event_base_new();
+	if (!c.base) {
+		log_err("cannot create the control event loop");
+		return 1;
+	}
+	struct event *ev_hup = evsignal_new(c.base, SIGHUP, signal_cb, &c);
+	struct event *ev_term = evsignal_new(c.base, SIGTERM, signal_cb, &c);
+	struct event *ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c);
+	if (!ev_hup || !ev_term || !ev_int || evsignal_add(ev_hup, NULL) || evsignal_add(ev_term, NULL) ||
+	    evsignal_add(ev_int, NULL)) {
+		log_err("cannot install signal handlers");
+		return 1;
+	}
+	/* Signals are handled on this thread only: workers block them. */
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	c.workers = worker_start_all(c.nworkers, c.gen, err, sizeof(err));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!c.workers) {
+		log_err("%s", err);
+		return 1;
+	}
+	log_info("albd %s started: %u workers, configuration %s", PACKAGE_VERSION, c.nworkers, c.path);
+
+	event_base_dispatch(c.base);
+
+	worker_stop_all(c.workers, c.nworkers);
+	runtime_gen_unref(c.gen);
+	event_free(ev_hup);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_base_free(c.base);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,301 @@
+/* conn.c - see conn.h */
+#include "conn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define READ_MIN 16384
+#define READ_MAX_CHUNK 262144
+
+/* Deliver one event; returns 0 if the conn is still alive after it. */
+static int deliver(struct conn *c, enum conn_event ev)
+{
+	c->in_cb = 1;
+	c->cb(c, ev, c->arg);
+	c->in_cb = 0;
+	if (c->dead) {
+		conn_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+static void do_write(struct conn *c)
+{
+	while (evbuffer_get_length(c->out)) {
+		int n = evbuffer_write(c->out, c->fd);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->writable = 0;
+			c->waiting_drain = 1;
+			return;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		c->failed = 1;
+		c->error = n < 0 ? errno : EPIPE;
+		evbuffer_drain(c->out, evbuffer_get_length(c->out));
+		return;
+	}
+}
+
+/* Read while the socket may hold more and c->in has room. Returns the
+ * number of bytes read; sets eof/failed. */
+static size_t do_read(struct conn *c)
+{
+	size_t total = 0;
+
+	while (c->readable && c->reading && !c->eof && !c->failed) {
+		size_t have = evbuffer_get_length(c->in);
+		if (have >= c->read_max)
+			break;
+		size_t want = c->read_size;
+		if (want > c->read_max - have)
+			want = c->read_max - have;
+		if (want < 4096)
+			want = 4096;
+		struct evbuffer_iovec v[2];
+		int nv = evbuffer_reserve_space(c->in, (ev_ssize_t)want, v, 2);
+		if (nv <= 0) {
+			c->failed = 1;
+			c->error = ENOMEM;
+			break;
+		}
+		struct iovec iov[2];
+		size_t space = 0;
+		for (int i = 0; i < nv; i++) {
+			iov[i].iov_base = v[i].iov_base;
+			iov[i].iov_len = v[i].iov_len;
+			space += v[i].iov_len;
+		}
+		ssize_t n = readv(c->fd, iov, nv);
+		if (n > 0) {
+			size_t left = (size_t)n;
+			for (int i = 0; i < nv; i++) {
+				size_t k = left < v[i].iov_len ? left : v[i].iov_len;
+				v[i].iov_len = k;
+				left -= k;
+			}
+			evbuffer_commit_space(c->in, v, nv);
+			total += (size_t)n;
+			if ((size_t)n < space && !c->rdhup) {
+				/* a short read: the socket is empty now; the next
+				 * arrival brings a new edge. Unless the peer has
+				 * closed (EPOLLRDHUP): then its FIN may have come
+				 * with the data, and only reading finds it. */
+				c->readable = 0;
+				break;
+			}
+			if (c->read_size < READ_MAX_CHUNK)
+				c->read_size *= 2;
+			continue;
+		}
+		evbuffer_commit_space(c->in, v, 0);
+		if (n == 0) {
+			c->eof = 1;
+			c->readable = 0;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			c->readable = 0;
+		} else if (errno != EINTR) {
+			c->failed = 1;
+			c->error = errno;
+		}
+	}
+	return total;
+}
+
+static void event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	c->pending = 0;
+	if (c->connecting && (what & (EV_WRITE | EV_READ | EV_CLOSED))) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (!c->failed && getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (c->failed || err) {
+			c->connecting = 0;
+			c->failed = 1;
+			if (!c->error)
+				c->error = err;
+			deliver(c, CONN_ERROR);
+			return;
+		}
+		if (!(what & EV_WRITE))
+			return;           /* not decided yet */
+		c->connecting = 0;
+		c->writable = 1;
+		do_write(c);
+		if (deliver(c, CONN_CONNECTED) < 0)
+			return;
+	}
+	if (what & EV_WRITE) {
+		c->writable = 1;
+		if (c->waiting_drain) {
+			do_write(c);
+			if (!c->failed && evbuffer_get_length(c->out) <= c->low_mark && c->writable) {
+				c->waiting_drain = 0;
+				if (deliver(c, CONN_DRAINED) < 0)
+					return;
+			} else if (!c->failed && evbuffer_get_length(c->out) <= c->low_mark) {
+				/* below the mark but the socket is full again */
+				if (deliver(c, CONN_DRAINED) < 0)
+					return;
+			}
+		}
+	}
+	if (what & EV_CLOSED)
+		c->rdhup = 1;
+	if (what & (EV_READ | EV_CLOSED))
+		c->readable = 1;
+	if (c->failed) {
+		deliver(c, CONN_ERROR);
+		return;
+	}
+	/* Read and deliver until the socket is empty, the owner stops
+	 * reading, or c->in is full and the owner leaves it so. */
+	while (c->readable && c->reading) {
+		if (do_read(c) == 0)
+			break;
+		if (deliver(c, CONN_READ) < 0)
+			return;
+	}
+	if (c->failed) {
+		deliver(c, CONN_ERROR);
+		return;
+	}
+	if (c->eof && c->reading) {
+		c->reading = 0;
+		deliver(c, CONN_EOF);
+	}
+}
+
+/* Run event_cb from the loop soon, with WHAT. */
+static void defer(struct conn *c, short what)
+{
+	if (c->pending)
+		return;
+	c->pending = 1;
+	event_active(&c->ev, what, 1);
+}
+
+static struct conn *conn_alloc(struct event_base *base, int fd)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->fd = fd;
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	if (!c->in || !c->out) {
+		if (c->in)
+			evbuffer_free(c->in);
+		if (c->out)
+			evbuffer_free(c->out);
+		free(c);
+		return NULL;
+	}
+	c->read_max = 65536;
+	c->read_size = READ_MIN;
+	c->reading = 1;
+	event_assign(&c->ev, base, fd, EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST, event_cb, c);
+	if (event_add(&c->ev, NULL) < 0) {
+		evbuffer_free(c->in);
+		evbuffer_free(c->out);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct conn *conn_new(struct event_base *base, int fd)
+{
+	struct conn *c = conn_alloc(base, fd);
+
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->writable = 1;
+	c->readable = 1;   /* data may have arrived with the handshake */
+	return c;
+}
+
+struct conn *conn_connect(struct event_base *base, const struct sockaddr *sa, socklen_t salen)
+{
+	int one = 1;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	int r = connect(fd, sa, salen);
+	int err = r < 0 ? errno : 0;
+	struct conn *c = conn_alloc(base, fd);
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->connecting = 1;
+	if (r == 0) {
+		defer(c, EV_WRITE);
+	} else if (err != EINPROGRESS) {
+		c->failed = 1;
+		c->error = err;
+		defer(c, EV_WRITE);
+	}
+	return c;
+}
+
+void conn_setcb(struct conn *c, conn_cb cb, void *arg)
+{
+	c->cb = cb;
+	c->arg = arg;
+}
+
+void conn_read(struct conn *c, int on)
+{
+	c->reading = on;
+	/* the edge may be spent: read what the socket still holds */
+	if (on && (c->readable || c->eof))
+		defer(c, EV_READ);
+}
+
+void conn_flush(struct conn *c)
+{
+	if (c->connecting || c->failed || !evbuffer_get_length(c->out))
+		return;
+	if (c->writable)
+		do_write(c);
+	if (c->failed)
+		defer(c, EV_WRITE);
+}
+
+void conn_shutdown_write(struct conn *c)
+{
+	shutdown(c->fd, SHUT_WR);
+}
+
+void conn_free(struct conn *c)
+{
+	if (!c)
+		return;
+	if (c->in_cb) {
+		c->dead = 1;
+		c->reading = 0;
+		return;
+	}
+	event_del(&c->ev);
+	close(c->fd);
+	evbuffer_free(c->in);
+	evbuffer_free(c->out);
+	free(c);
+}

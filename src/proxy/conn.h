@@ -1,0 +1,88 @@
+/* conn.h - a non-blocking stream socket with input and output evbuffers,
+ * driven by one edge-triggered libevent event.
+ *
+ * Why not bufferevents: a bufferevent re-arms its epoll interest every time
+ * its output fills and drains and asks the kernel how much is readable
+ * before every read, which is four epoll_ctl and two ioctl calls per
+ * proxied request. A conn registers EPOLLIN|EPOLLOUT|EPOLLET once, writes
+ * at once when told to flush (waiting for the writable edge only after
+ * EAGAIN), and reads until a short read, as nginx does. Per exchange that
+ * leaves one read and one write on each side.
+ *
+ * Callbacks always come from the event loop, never from inside a conn_*
+ * call, so a caller never sees its own callback re-entered. A conn freed
+ * inside its callback is released when the callback returns.
+ * Thread: a conn belongs to the worker whose event_base it was made on.
+ */
+#ifndef ALBD_CONN_H
+#define ALBD_CONN_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+/* What a callback reports (one at a time). */
+enum conn_event {
+	CONN_READ = 1,       /* new bytes in c->in */
+	CONN_DRAINED,        /* the output fell to the low mark after waiting to write */
+	CONN_CONNECTED,      /* an outgoing connection is established */
+	CONN_EOF,            /* the peer closed its side (after any CONN_READ of the last bytes) */
+	CONN_ERROR,          /* connect failure, reset, or a write error; c->error holds errno */
+};
+
+struct conn;
+typedef void (*conn_cb)(struct conn *c, enum conn_event ev, void *arg);
+
+struct conn {
+	int fd;
+	struct event ev;
+	struct evbuffer *in;
+	struct evbuffer *out;
+	conn_cb cb;
+	void *arg;
+	size_t read_max;          /* stop reading while c->in holds this much */
+	size_t low_mark;          /* CONN_DRAINED when c->out falls to this */
+	size_t read_size;         /* next read's size, grows with bulk transfers */
+	int error;                /* errno of the failure */
+	unsigned reading : 1;     /* the owner wants input */
+	unsigned readable : 1;    /* the last read did not prove the socket empty */
+	unsigned writable : 1;    /* no EAGAIN since the last writable edge */
+	unsigned connecting : 1;
+	unsigned eof : 1;
+	unsigned rdhup : 1;       /* the peer closed its side (EPOLLRDHUP): read to the end */
+	unsigned failed : 1;
+	unsigned waiting_drain : 1; /* a write met EAGAIN: report CONN_DRAINED */
+	unsigned in_cb : 1;
+	unsigned dead : 1;
+	unsigned pending : 1;     /* a deferred activation is queued */
+};
+
+/* Wrap the connected socket FD (non-blocking). Returns NULL (and closes FD)
+ * on failure. Reading starts on; set callbacks with conn_setcb(). */
+struct conn *conn_new(struct event_base *base, int fd);
+
+/* Start a non-blocking connect to SA. Returns NULL on failure (no socket).
+ * The outcome arrives as CONN_CONNECTED or CONN_ERROR. */
+struct conn *conn_connect(struct event_base *base, const struct sockaddr *sa, socklen_t salen);
+
+void conn_setcb(struct conn *c, conn_cb cb, void *arg);
+
+/* Want input or not. Turning it on (again) also reads, soon, what the
+ * socket may still hold: call it whenever c->in was drained after the
+ * owner had left it full. */
+void conn_read(struct conn *c, int on);
+
+/* Write what c->out holds now, as far as the socket takes it. Errors are
+ * reported later as CONN_ERROR. */
+void conn_flush(struct conn *c);
+
+/* Half-close: no more output (after conn_flush emptied c->out). */
+void conn_shutdown_write(struct conn *c);
+
+/* Close the socket and free the conn (deferred when inside its callback). */
+void conn_free(struct conn *c);
+
+#endif

@@ -1,0 +1,997 @@
+/* proxy.c - see proxy.h
+ *
+ * Session life: IDLE (waiting for a request, keep-alive timer) -> HEAD
+ * (reading a request head, header timer) -> EXCHANGE (request forwarded,
+ * response streamed back) -> IDLE again, or CLOSING (flush, then close).
+ *
+ * Freeing: a session is never freed inside a function that may still touch
+ * it. Every libevent callback holds a reference while it runs; closing only
+ * marks the session dead, and the last release frees it (as Redis's
+ * callHandler does).
+ */
+#include "proxy.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <http_parser.h>
+
+#include "../core/log.h"
+#include "balancer.h"
+#include "conn.h"
+#include "http1.h"
+#include "router.h"
+#include "target_group.h"
+#include "upstream.h"
+#include "worker.h"
+
+enum sstate { S_IDLE = 0, S_HEAD, S_EXCHANGE, S_CLOSING, S_LINGER };
+enum tkind { T_NONE = 0, T_KEEPALIVE, T_HEAD, T_CONNECT, T_RESPONSE, T_IDLE, T_LINGER };
+
+#define LINGER_MS 2000   /* how long unread client input is drained after an error */
+
+struct session {
+	struct worker *w;
+	struct session *prev, *next;  /* worker's list */
+	struct conn *c;               /* client */
+	struct lsock *ls;             /* the listening socket it came from (one reference) */
+	char peer[INET6_ADDRSTRLEN];
+	size_t peer_len;
+	enum sstate state;
+	struct event timer;           /* fires at armed_at; see timer_set() */
+	enum tkind tkind;             /* what the deadline is for */
+	uint64_t deadline;            /* ms, monotonic */
+	uint64_t armed_at;            /* when the event fires, 0 = not pending */
+	struct http1_scan scan;
+	int refs;
+	int dead;
+	int processing;               /* inside process_input() */
+
+	/* the current exchange */
+	struct wgen *wg;
+	const struct albd_config *cfg;
+	const struct cfg_target_group *tgcfg;
+	struct target_group *tg;
+	struct target *target;
+	struct upconn *up;
+	int up_reused;
+	struct evbuffer *head_out;    /* the upstream request head, kept for a resend */
+	size_t up_queued;             /* bytes queued on the upstream for this attempt */
+	struct http1_body reqb;
+	struct http1_body respb;
+	struct http1_scan uscan;
+	unsigned req_keepalive : 1;   /* the client allows another request */
+	unsigned http10 : 1;
+	unsigned is_head : 1;
+	unsigned idempotent : 1;
+	unsigned expect_continue : 1;
+	unsigned body_moved : 1;      /* request body bytes left the client buffer */
+	unsigned resp_started : 1;    /* the final response head went to the client */
+	unsigned up_keepalive : 1;    /* the upstream connection may be reused */
+	unsigned close_after : 1;     /* close the client connection after this response */
+	unsigned retried : 1;         /* the one retry on another target is used */
+	unsigned resent : 1;          /* the one resend on a fresh connection is used */
+	unsigned client_paused : 1;   /* client reading off: upstream output is full */
+	unsigned up_paused : 1;       /* upstream reading off: client output is full */
+	unsigned linger : 1;          /* unread input may remain: drain it before closing */
+};
+
+static void client_cb(struct conn *c, enum conn_event ev, void *arg);
+static void up_cb(struct conn *c, enum conn_event ev, void *arg);
+static void process_input(struct session *s);
+static void dispatch(struct session *s, const struct target *avoid);
+
+/* helpers ---------------------------------------------------------------- */
+
+static void hold(struct session *s)
+{
+	s->refs++;
+}
+
+static void session_free(struct session *s)
+{
+	struct worker *w = s->w;
+
+	if (event_initialized(&s->timer))
+		event_del(&s->timer);
+	if (s->up)
+		upstream_close(s->up);
+	if (s->target)
+		tg_release(s->target);
+	if (s->wg)
+		worker_gen_release(w, s->wg);
+	conn_free(s->c);
+	evbuffer_free(s->head_out);
+	lsock_unref(s->ls);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		w->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	free(s);
+	worker_session_gone(w);
+}
+
+static void unhold(struct session *s)
+{
+	if (--s->refs == 0 && s->dead)
+		session_free(s);
+}
+
+static void session_close(struct session *s)
+{
+	if (s->dead)
+		return;
+	s->dead = 1;
+	conn_read(s->c, 0);
+	if (s->refs == 0)
+		session_free(s);
+}
+
+/* One lazy timer per session: setting a deadline later than the pending
+ * event costs nothing (the event re-arms itself when it fires early), so a
+ * keep-alive request sets and clears its deadlines without touching the
+ * timer heap. */
+static void timer_set(struct session *s, enum tkind kind, unsigned ms)
+{
+	s->tkind = kind;
+	s->deadline = upstream_now_ms() + ms;
+	if (!s->armed_at || s->deadline < s->armed_at) {
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+		event_add(&s->timer, &tv);
+		s->armed_at = s->deadline;
+	}
+}
+
+/* Push the current deadline out by MS from now (progress was made). */
+static void timer_touch(struct session *s, unsigned ms)
+{
+	s->deadline = upstream_now_ms() + ms;
+}
+
+static void timer_clear(struct session *s)
+{
+	s->tkind = T_NONE;
+}
+
+static const struct albd_config *cur_cfg(struct session *s)
+{
+	return s->cfg ? s->cfg : s->w->cur->gen->cfg;
+}
+
+static size_t high_mark(struct session *s)
+{
+	return cur_cfg(s)->limits.buffer_size;
+}
+
+
+/* the end of an exchange --------------------------------------------------- */
+
+/* Drop what the current exchange holds. UP_REUSABLE: the upstream
+ * connection finished cleanly and may go back to the pool. */
+static void exchange_release(struct session *s, int up_reusable)
+{
+	if (s->up) {
+		if (up_reusable && s->up_keepalive && s->reqb.done && s->respb.done)
+			upstream_put(s->up, s->tgcfg->keepalive_max_idle, s->tgcfg->keepalive_timeout_ms);
+		else
+			upstream_close(s->up);
+		s->up = NULL;
+	}
+	if (s->target) {
+		tg_release(s->target);
+		s->target = NULL;
+	}
+	if (s->wg) {
+		worker_gen_release(s->w, s->wg);
+		s->wg = NULL;
+	}
+	s->cfg = NULL;
+	s->tg = NULL;
+	s->tgcfg = NULL;
+}
+
+/* The last response is flushed: close, after draining what the client may
+ * still send when that is needed (lingering close, as nginx does). */
+static void flushed(struct session *s)
+{
+	if (!s->linger) {
+		session_close(s);
+		return;
+	}
+	s->state = S_LINGER;
+	conn_shutdown_write(s->c);
+	conn_read(s->c, 1);
+	timer_set(s, T_LINGER, LINGER_MS);
+}
+
+/* The response went (or is going) out in full: on to the next request, or
+ * close once the output is flushed. */
+static void exchange_done(struct session *s)
+{
+	int keep = s->req_keepalive && !s->close_after && s->reqb.done && !s->w->stopping;
+
+	timer_clear(s);
+	exchange_release(s, 1);
+	if (s->client_paused) {
+		s->client_paused = 0;
+	}
+	conn_flush(s->c);
+	if (!keep) {
+		s->state = S_CLOSING;
+		s->c->low_mark = 0;     /* CONN_DRAINED only once all is out */
+		conn_read(s->c, s->linger);
+		if (evbuffer_get_length(s->c->out) == 0)
+			flushed(s);
+		else
+			timer_set(s, T_IDLE, cur_cfg(s)->timeouts.idle_ms);
+		return;
+	}
+	s->state = S_IDLE;
+	conn_read(s->c, 1);
+	timer_set(s, T_KEEPALIVE, cur_cfg(s)->timeouts.client_keepalive_ms);
+	if (!s->processing)
+		process_input(s);
+}
+
+/* Answer with a response albd makes itself (an error or a fixed response).
+ * CLOSE forces the connection closed after it. Must not be used once a
+ * response head went to the client. */
+static void respond(struct session *s, int status, const char *ctype, const char *body, size_t body_len,
+		    int close)
+{
+	struct evbuffer *out = s->c->out;
+	char html[256];
+
+	if (!body) {
+		int n = snprintf(html, sizeof(html),
+				 "<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d %s</h1></center>\r\n</body>\r\n</html>\r\n",
+				 status, http1_reason(status), status, http1_reason(status));
+		body = html;
+		body_len = (size_t)n;
+		ctype = "text/html";
+	}
+	/* Once it is answered, the rest of a request body is not read: the
+	 * connection cannot carry another request, and what the client still
+	 * sends is drained so that a reset does not destroy the answer. */
+	if (close || !s->reqb.done)
+		s->close_after = s->linger = 1;
+	int keep = s->req_keepalive && !s->close_after && !s->w->stopping;
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nServer: albd\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
+			    status, http1_reason(status), ctype, body_len,
+			    keep ? (s->http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n");
+	if (!s->is_head)
+		evbuffer_add(out, body, body_len);
+	s->resp_started = 1;
+	s->respb.done = 1;
+	exchange_done(s);
+}
+
+/* request side ----------------------------------------------------------- */
+
+static int status_of(enum http1_status st)
+{
+	switch (st) {
+	case HTTP1_URI_TOO_LONG: return 414;
+	case HTTP1_HEAD_TOO_LARGE: return 431;
+	case HTTP1_NOT_IMPLEMENTED: return 501;
+	default: return 400;
+	}
+}
+
+static int is_idempotent(int method)
+{
+	switch (method) {
+	case HTTP_GET: case HTTP_HEAD: case HTTP_OPTIONS: case HTTP_TRACE: case HTTP_PUT: case HTTP_DELETE:
+		return 1;
+	}
+	return 0;
+}
+
+static const struct cfg_listener *find_listener(const struct albd_config *cfg, const struct albd_gen *g,
+						 const struct lsock *ls)
+{
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		if (g->lsocks[i] == ls)
+			return &cfg->listeners[i];
+	return NULL;
+}
+
+/* The path of a request target: origin-form as is; absolute-form without
+ * its scheme and authority. */
+static void target_path(const char *t, size_t n, const char **p, size_t *plen)
+{
+	if (n && t[0] != '/') {
+		const char *ss = memmem(t, n, "://", 3);
+		if (ss) {
+			const char *q = ss + 3, *end = t + n;
+			while (q < end && *q != '/' && *q != '?')
+				q++;
+			*p = q < end ? q : "/";
+			*plen = q < end ? (size_t)(end - q) : 1;
+			return;
+		}
+	}
+	*p = t;
+	*plen = n;
+}
+
+/* Write the request head the target gets: request line, the client's
+ * fields minus the hop-by-hop ones, X-Forwarded-*, and albd's own framing
+ * (RFC 9112 7.1.3: a proxy re-frames what it forwards). */
+static void build_request_head(struct session *s, const struct http1_head *h, struct evbuffer *o)
+{
+	int xff = 0;
+
+	evbuffer_add(o, h->method, h->method_len);
+	evbuffer_add(o, " ", 1);
+	evbuffer_add(o, h->target, h->target_len);
+	evbuffer_add(o, " HTTP/1.1\r\n", 11);
+	for (size_t i = 0; i < h->nhdrs; i++) {
+		const struct http1_header *f = &h->hdrs[i];
+		if (http1_is_hop_by_hop(h, f))
+			continue;
+		if (f->name_len == 15 && http1_name_is(f, "x-forwarded-for")) {
+			evbuffer_add(o, xff ? ", " : "X-Forwarded-For: ", xff ? 2 : 17);
+			evbuffer_add(o, f->value, f->value_len);
+			xff = 1;
+			continue;
+		}
+		if ((f->name_len == 17 && http1_name_is(f, "x-forwarded-proto")) ||
+		    (f->name_len == 16 && http1_name_is(f, "x-forwarded-port")))
+			continue;
+		evbuffer_add(o, f->name, f->name_len);
+		evbuffer_add(o, ": ", 2);
+		evbuffer_add(o, f->value, f->value_len);
+		evbuffer_add(o, "\r\n", 2);
+	}
+	if (!h->host) {
+		/* RFC 9112 3.2: an HTTP/1.0 request may come without Host; what
+		 * albd sends is HTTP/1.1, which requires one */
+		evbuffer_add_printf(o, "Host: %s\r\n", s->ls->addr.text);
+	}
+	if (xff)
+		evbuffer_add(o, ", ", 2);
+	else
+		evbuffer_add(o, "X-Forwarded-For: ", 17);
+	evbuffer_add(o, s->peer, s->peer_len);
+	evbuffer_add_printf(o, "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: %u\r\n", (unsigned)s->ls->addr.port);
+	if (h->body == HTTP1_BODY_CHUNKED)
+		evbuffer_add(o, "Transfer-Encoding: chunked\r\n", 28);
+	else if (h->body == HTTP1_BODY_LENGTH)
+		evbuffer_add_printf(o, "Content-Length: %" PRIu64 "\r\n", h->content_length);
+	evbuffer_add(o, "\r\n", 2);
+}
+
+/* Move request body bytes from the client to the target. */
+static void forward_request_body(struct session *s)
+{
+	struct evbuffer *in = s->c->in;
+
+	if (s->reqb.done || !s->up)
+		return;
+	struct evbuffer *uo = s->up->c->out;
+	size_t before = evbuffer_get_length(in);
+	if (http1_body_move(&s->reqb, in, uo, 0) < 0) {
+		log_debug("client %s: invalid chunked request body", s->peer);
+		if (!s->resp_started) {
+			s->reqb.done = 1;       /* nothing more will be read */
+			respond(s, 400, NULL, NULL, 0, 1);
+		} else {
+			session_close(s);
+		}
+		return;
+	}
+	if (evbuffer_get_length(in) != before) {
+		s->body_moved = 1;
+		timer_touch(s, s->tkind == T_IDLE ? s->cfg->timeouts.idle_ms : s->tgcfg->response_timeout_ms);
+		conn_flush(s->up->c);
+	}
+	uint64_t max = s->cfg->limits.max_body_size;
+	if (max && s->reqb.total > max && !s->resp_started) {
+		s->reqb.done = 1;
+		respond(s, 413, NULL, NULL, 0, 1);
+		return;
+	}
+	if (s->reqb.done)
+		return;   /* the client may pipeline the next request meanwhile */
+	if (evbuffer_get_length(uo) >= high_mark(s)) {
+		conn_read(s->c, 0);
+		s->client_paused = 1;
+	}
+}
+
+/* Parse the request head now complete in the client buffer and start the
+ * exchange. */
+static void start_request(struct session *s, size_t head_len)
+{
+	struct worker *w = s->w;
+	struct evbuffer *in = s->c->in;
+	struct http1_head h;
+	struct router_action act;
+	const struct albd_config *cfg;
+	const char *path;
+	size_t path_len;
+
+	timer_clear(s);
+	s->wg = worker_gen_acquire(w);
+	s->cfg = cfg = s->wg->gen->cfg;
+	const struct http1_limits lim = { cfg->limits.max_request_line, cfg->limits.max_header_size,
+					  cfg->limits.max_headers };
+	s->state = S_EXCHANGE;
+	s->resp_started = s->body_moved = s->close_after = 0;
+	s->retried = s->resent = s->up_keepalive = s->expect_continue = 0;
+	s->is_head = 0;
+	s->req_keepalive = 0;
+	http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
+	http1_body_init(&s->respb, HTTP1_BODY_NONE, 0, 0);
+	s->respb.done = 0;
+
+	h.hdrs = w->hdrs;
+	const char *p = (const char *)evbuffer_pullup(in, (ssize_t)head_len);
+	enum http1_status st = http1_parse_head(p, head_len, 1, 0, &lim, &h);
+	if (st != HTTP1_OK) {
+		log_debug("client %s: bad request head (%d)", s->peer, (int)st);
+		s->reqb.done = 0;
+		respond(s, status_of(st), NULL, NULL, 0, 1);
+		return;
+	}
+	s->req_keepalive = h.keep_alive;
+	s->http10 = h.minor == 0;
+	s->is_head = h.method_id == HTTP_HEAD;
+	s->idempotent = is_idempotent(h.method_id);
+	s->expect_continue = h.expect_continue && !s->http10;
+	http1_body_init(&s->reqb, h.body, h.content_length, h.body == HTTP1_BODY_CHUNKED);
+	if (cfg->limits.max_body_size && h.body == HTTP1_BODY_LENGTH && h.content_length > cfg->limits.max_body_size) {
+		respond(s, 413, NULL, NULL, 0, 1);
+		return;
+	}
+
+	const struct cfg_listener *l = find_listener(cfg, s->wg->gen, s->ls);
+	if (!l) {
+		/* this listener was removed by a reload */
+		s->reqb.done = 0;
+		respond(s, 503, NULL, NULL, 0, 1);
+		return;
+	}
+	target_path(h.target, h.target_len, &path, &path_len);
+	router_route(l, h.method, h.method_len, h.host, h.host_len, path, path_len, &act);
+	if (act.fixed) {
+		evbuffer_drain(in, head_len);
+		respond(s, act.fixed->status, act.fixed->content_type, act.fixed->body, act.fixed->body_len, 0);
+		return;
+	}
+	const struct cfg_forward *fwd = router_pick_forward(&act, worker_rand(w));
+	if (!fwd) {
+		evbuffer_drain(in, head_len);
+		respond(s, 503, NULL, NULL, 0, 0);
+		return;
+	}
+	s->tgcfg = fwd->tg;
+	s->tg = runtime_tg(s->wg->gen, fwd->tg);
+	evbuffer_drain(s->head_out, evbuffer_get_length(s->head_out));
+	build_request_head(s, &h, s->head_out);
+	evbuffer_drain(in, head_len);
+
+	/* retry budget: every request earns a share of a retry */
+	w->retry_tokens += cfg->limits.retry_budget_ratio;
+	if (w->retry_tokens > 100.0)
+		w->retry_tokens = 100.0;
+
+	dispatch(s, NULL);
+}
+
+/* Send the request to a target: pick one (never AVOID), take a pooled or new
+ * connection, queue the head and what there is of the body. */
+static void dispatch(struct session *s, const struct target *avoid)
+{
+	if (!s->target) {
+		s->target = tg_pick(s->tg, s->w->id, avoid);
+		if (!s->target) {
+			respond(s, avoid ? 502 : 503, NULL, NULL, 0, 0);
+			return;
+		}
+	}
+	int reused = 0;
+	s->up = s->resent ? upstream_connect(s->w, s->target) : upstream_get(s->w, s->target, &reused);
+	if (!s->up) {
+		log_warn("target %s: cannot create a socket", s->target->st->addr.text);
+		respond(s, 502, NULL, NULL, 0, 0);
+		return;
+	}
+	s->up_reused = reused;
+	s->up->requests++;
+	http1_scan_reset(&s->uscan);
+	struct conn *uc = s->up->c;
+	conn_setcb(uc, up_cb, s);
+	uc->read_max = high_mark(s);
+	uc->low_mark = high_mark(s) / 2;
+	conn_read(uc, 1);
+
+	size_t hl = evbuffer_get_length(s->head_out);
+	evbuffer_add(uc->out, evbuffer_pullup(s->head_out, -1), hl);
+	s->up_queued = hl;
+	if (reused || s->up->connected)
+		timer_set(s, T_RESPONSE, s->tgcfg->response_timeout_ms);
+	else
+		timer_set(s, T_CONNECT, s->tgcfg->connect_timeout_ms);
+	if (s->client_paused) {
+		s->client_paused = 0;
+		conn_read(s->c, 1);
+	}
+	forward_request_body(s);
+	if (!s->dead && s->up)
+		conn_flush(s->up->c);
+}
+
+/* The attempt on s->up failed before any response byte came back. Resend
+ * the request when that is safe, else answer 502 (or 504 for TIMEOUT). */
+static void attempt_failed(struct session *s, int connect_failed, int timeout, const char *why)
+{
+	const struct target *failed = s->target;
+	int replayable = !s->body_moved;
+	int nothing_sent = s->up && evbuffer_get_length(s->up->c->out) >= s->up_queued;
+
+	log_debug("target %s: %s", failed ? failed->st->addr.text : "?", why);
+	upstream_close(s->up);
+	s->up = NULL;
+
+	/* A pooled connection the target had closed: resend once on a fresh
+	 * connection to the same target. Not charged to the retry budget: it
+	 * says nothing about the target's health. */
+	if (s->up_reused && !s->resent && replayable && (nothing_sent || s->idempotent)) {
+		s->resent = 1;
+		dispatch(s, NULL);
+		return;
+	}
+	/* A connection that could not be made: one retry on another target,
+	 * for idempotent requests, within the budget. */
+	if (connect_failed && !s->retried && replayable && s->idempotent && s->w->retry_tokens >= 1.0 &&
+	    s->tg->ntargets > 1) {
+		s->retried = 1;
+		s->resent = 0;
+		s->w->retry_tokens -= 1.0;
+		tg_release(s->target);
+		s->target = NULL;
+		dispatch(s, failed);
+		return;
+	}
+	log_info("target %s: %s, answering %d", failed ? failed->st->addr.text : "?", why, timeout ? 504 : 502);
+	respond(s, timeout ? 504 : 502, NULL, NULL, 0, 0);
+}
+
+/* response side ---------------------------------------------------------- */
+
+static void write_response_head(struct session *s, const struct http1_head *h)
+{
+	struct evbuffer *out = s->c->out;
+	int keep;
+
+	/* How the body reaches the client (RFC 9112 6.3, 7) */
+	int out_chunked = 0;
+	if ((h->body == HTTP1_BODY_CHUNKED || h->body == HTTP1_BODY_EOF)) {
+		if (s->http10)
+			s->close_after = 1;   /* close-delimited for HTTP/1.0 */
+		else
+			out_chunked = 1;
+	}
+	if (!s->reqb.done)
+		s->close_after = 1;           /* answered before the request was read in full */
+	keep = s->req_keepalive && !s->close_after && !s->w->stopping;
+	if (!keep)
+		s->close_after = 1;
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d ", h->status);
+	if (h->reason_len)
+		evbuffer_add(out, h->reason, h->reason_len);
+	else
+		evbuffer_add(out, http1_reason(h->status), strlen(http1_reason(h->status)));
+	evbuffer_add(out, "\r\n", 2);
+	for (size_t i = 0; i < h->nhdrs; i++) {
+		const struct http1_header *f = &h->hdrs[i];
+		if (http1_is_hop_by_hop(h, f)) {
+			/* a HEAD or 304 answer keeps the length it announces */
+			if (h->body == HTTP1_BODY_NONE && h->status >= 200 && h->status != 204 &&
+			    f->name_len == 14 && http1_name_is(f, "content-length")) {
+				evbuffer_add(out, "Content-Length: ", 16);
+				evbuffer_add(out, f->value, f->value_len);
+				evbuffer_add(out, "\r\n", 2);
+			}
+			continue;
+		}
+		evbuffer_add(out, f->name, f->name_len);
+		evbuffer_add(out, ": ", 2);
+		evbuffer_add(out, f->value, f->value_len);
+		evbuffer_add(out, "\r\n", 2);
+	}
+	if (h->body == HTTP1_BODY_LENGTH)
+		evbuffer_add_printf(out, "Content-Length: %" PRIu64 "\r\n", h->content_length);
+	else if (out_chunked)
+		evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+	if (!keep)
+		evbuffer_add(out, "Connection: close\r\n", 19);
+	else if (s->http10)
+		evbuffer_add(out, "Connection: keep-alive\r\n", 24);
+	evbuffer_add(out, "\r\n", 2);
+	http1_body_init(&s->respb, h->body, h->content_length, out_chunked);
+	s->resp_started = 1;
+}
+
+static void forward_response_body(struct session *s)
+{
+	struct evbuffer *out = s->c->out;
+
+	if (http1_body_move(&s->respb, s->up->c->in, out, 0) < 0) {
+		log_info("target %s: invalid response body framing", s->target->st->addr.text);
+		session_close(s);      /* the client sees a truncated response */
+		return;
+	}
+	timer_touch(s, s->cfg->timeouts.idle_ms);
+	if (s->respb.done) {
+		exchange_done(s);
+		return;
+	}
+	conn_flush(s->c);
+	if (evbuffer_get_length(out) >= high_mark(s)) {
+		conn_read(s->up->c, 0);
+		s->up_paused = 1;
+	}
+}
+
+/* Read response heads until the final one. Returns 0 when more input is
+ * needed or the body can start, -1 when the session moved on. */
+static int read_response_head(struct session *s)
+{
+	struct evbuffer *ui = s->up->c->in;
+	const struct albd_config *cfg = s->cfg;
+	const struct http1_limits lim = { cfg->limits.max_header_size, cfg->limits.max_header_size,
+					  cfg->limits.max_headers };
+	struct http1_head h;
+	size_t head_len;
+
+	for (;;) {
+		enum http1_status st = http1_scan_head(ui, 0, &lim, &s->uscan, &head_len);
+		if (st == HTTP1_INCOMPLETE)
+			return 0;
+		h.hdrs = s->w->hdrs;
+		if (st == HTTP1_OK)
+			st = http1_parse_head((const char *)evbuffer_pullup(ui, (ssize_t)head_len), head_len, 0,
+					      s->is_head, &lim, &h);
+		if (st != HTTP1_OK || h.status == 101) {
+			log_info("target %s: invalid response head, answering 502", s->target->st->addr.text);
+			upstream_close(s->up);
+			s->up = NULL;
+			respond(s, 502, NULL, NULL, 0, 0);
+			return -1;
+		}
+		if (h.status < 200) {
+			/* interim responses: 100 goes to a client that asked for it */
+			if (h.status == 100 && s->expect_continue) {
+				evbuffer_add(s->c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+				conn_flush(s->c);
+				s->expect_continue = 0;
+			}
+			evbuffer_drain(ui, head_len);
+			http1_scan_reset(&s->uscan);
+			continue;
+		}
+		s->up_keepalive = h.keep_alive;
+		write_response_head(s, &h);
+		evbuffer_drain(ui, head_len);
+		timer_set(s, T_IDLE, cfg->timeouts.idle_ms);
+		return 0;
+	}
+}
+
+static void up_read(struct session *s)
+{
+	if (!s->resp_started && read_response_head(s) < 0)
+		return;
+	if (s->resp_started && !s->dead && s->up)
+		forward_response_body(s);
+}
+
+/* The upstream output drained: take more request body from the client. */
+static void up_drained(struct session *s)
+{
+	if (s->client_paused) {
+		s->client_paused = 0;
+		conn_read(s->c, 1);
+		forward_request_body(s);
+	}
+}
+
+static void up_connected(struct session *s)
+{
+	s->up->connected = 1;
+	if (s->tkind == T_CONNECT)
+		timer_set(s, T_RESPONSE, s->tgcfg->response_timeout_ms);
+}
+
+static void up_closed(struct session *s, enum conn_event ev)
+{
+	if (!s->up->connected) {
+		attempt_failed(s, 1, 0, "connection failed");
+		return;
+	}
+	if (!s->resp_started) {
+		attempt_failed(s, 0, 0, ev == CONN_EOF ? "closed before responding" : "connection error before responding");
+		return;
+	}
+	if (ev == CONN_EOF && s->respb.mode == HTTP1_BODY_EOF) {
+		/* the body ends with the connection */
+		http1_body_eof(&s->respb, s->c->out);
+		s->up_keepalive = 0;
+		exchange_done(s);
+		return;
+	}
+	log_info("target %s: connection lost mid-response", s->target->st->addr.text);
+	session_close(s);
+}
+
+static void up_cb(struct conn *c, enum conn_event ev, void *arg)
+{
+	struct session *s = arg;
+
+	hold(s);
+	switch (ev) {
+	case CONN_READ:
+		up_read(s);
+		break;
+	case CONN_DRAINED:
+		up_drained(s);
+		break;
+	case CONN_CONNECTED:
+		up_connected(s);
+		break;
+	case CONN_EOF:
+	case CONN_ERROR:
+		up_closed(s, ev);
+		break;
+	}
+	unhold(s);
+}
+
+/* client side ------------------------------------------------------------- */
+
+/* Handle what the client sent: start the next request when its head is
+ * complete. Loops rather than recursing, so that many pipelined requests
+ * answered at once do not grow the stack. */
+static void process_input(struct session *s)
+{
+	struct evbuffer *in = s->c->in;
+
+	s->processing = 1;
+	while (!s->dead && (s->state == S_IDLE || s->state == S_HEAD) && evbuffer_get_length(in)) {
+		const struct albd_config *cfg = s->w->cur->gen->cfg;
+		if (evbuffer_get_length(s->c->out) >= cfg->limits.buffer_size) {
+			/* the client is not reading its answers: wait for it */
+			conn_read(s->c, 0);
+			break;
+		}
+		if (s->state == S_IDLE) {
+			s->state = S_HEAD;
+			http1_scan_reset(&s->scan);
+			timer_set(s, T_HEAD, cfg->timeouts.client_header_ms);
+		}
+		const struct http1_limits lim = { cfg->limits.max_request_line, cfg->limits.max_header_size,
+						  cfg->limits.max_headers };
+		size_t head_len;
+		enum http1_status st = http1_scan_head(in, 1, &lim, &s->scan, &head_len);
+		if (st == HTTP1_INCOMPLETE)
+			break;
+		if (st != HTTP1_OK) {
+			s->state = S_EXCHANGE;
+			s->req_keepalive = 0;
+			s->is_head = 0;
+			http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
+			respond(s, status_of(st), NULL, NULL, 0, 1);
+			break;
+		}
+		start_request(s, head_len);
+	}
+	s->processing = 0;
+	if (!s->dead)
+		conn_flush(s->c);
+}
+
+static void client_read(struct session *s)
+{
+	switch (s->state) {
+	case S_IDLE:
+	case S_HEAD:
+		process_input(s);
+		break;
+	case S_EXCHANGE:
+		forward_request_body(s);
+		break;
+	case S_CLOSING:
+	case S_LINGER:
+		evbuffer_drain(s->c->in, evbuffer_get_length(s->c->in));
+		break;
+	}
+}
+
+static void client_drained(struct session *s)
+{
+	if (s->state == S_CLOSING) {
+		if (evbuffer_get_length(s->c->out) == 0)
+			flushed(s);
+	} else if (s->state == S_EXCHANGE && s->up_paused && s->up) {
+		s->up_paused = 0;
+		conn_read(s->up->c, 1);
+	} else if ((s->state == S_IDLE || s->state == S_HEAD) && !s->c->reading) {
+		conn_read(s->c, 1);
+	}
+}
+
+static void client_closed(struct session *s, enum conn_event ev)
+{
+	if (ev == CONN_EOF && s->state == S_EXCHANGE && s->reqb.done) {
+		/* The client half-closed after a complete request: answer it,
+		 * then close. */
+		s->close_after = 1;
+		s->req_keepalive = 0;
+		return;
+	}
+	if (ev == CONN_EOF && s->state == S_CLOSING)
+		return;   /* the last response is still being flushed */
+	session_close(s);
+}
+
+static void client_cb(struct conn *c, enum conn_event ev, void *arg)
+{
+	struct session *s = arg;
+
+	hold(s);
+	switch (ev) {
+	case CONN_READ:
+		client_read(s);
+		break;
+	case CONN_DRAINED:
+		client_drained(s);
+		break;
+	case CONN_CONNECTED:
+		break;
+	case CONN_EOF:
+	case CONN_ERROR:
+		client_closed(s, ev);
+		break;
+	}
+	unhold(s);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	enum tkind kind = s->tkind;
+
+	s->armed_at = 0;
+	if (kind == T_NONE)
+		return;
+	uint64_t now = upstream_now_ms();
+	if (now < s->deadline) {
+		/* the deadline moved on since the event was set */
+		unsigned ms = (unsigned)(s->deadline - now);
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+		event_add(&s->timer, &tv);
+		s->armed_at = s->deadline;
+		return;
+	}
+	hold(s);
+	s->tkind = T_NONE;
+	switch (kind) {
+	case T_KEEPALIVE:
+		session_close(s);
+		break;
+	case T_HEAD:
+		/* RFC 9110 15.5.9: 408, and the connection closes */
+		s->state = S_EXCHANGE;
+		s->req_keepalive = 0;
+		s->is_head = 0;
+		http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
+		respond(s, 408, NULL, NULL, 0, 1);
+		break;
+	case T_CONNECT:
+		attempt_failed(s, 1, 1, "connect timeout");
+		break;
+	case T_RESPONSE:
+		if (!s->reqb.done) {
+			/* the client stopped sending its body */
+			respond(s, 408, NULL, NULL, 0, 1);
+			break;
+		}
+		log_info("target %s: no response within %u ms, answering 504", s->target->st->addr.text,
+			 s->tgcfg->response_timeout_ms);
+		upstream_close(s->up);
+		s->up = NULL;
+		respond(s, 504, NULL, NULL, 0, 0);
+		break;
+	case T_IDLE:
+		/* no byte moved either way for timeouts.idle */
+		session_close(s);
+		break;
+	case T_LINGER:
+		session_close(s);
+		break;
+	case T_NONE:
+		break;
+	}
+	unhold(s);
+}
+
+/* public ------------------------------------------------------------------- */
+
+void proxy_accept(struct worker *w, struct lsock *ls, evutil_socket_t fd, const struct sockaddr *sa, int salen)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int one = 1;
+
+	if (!s || !(s->head_out = evbuffer_new())) {
+		free(s);
+		evutil_closesocket(fd);
+		return;
+	}
+	s->c = conn_new(w->base, fd);
+	if (!s->c) {
+		evbuffer_free(s->head_out);
+		free(s);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	s->w = w;
+	s->ls = ls;
+	lsock_ref(ls);
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, s->peer, sizeof(s->peer));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, s->peer, sizeof(s->peer));
+	s->peer_len = strlen(s->peer);
+	s->next = w->sessions;
+	if (w->sessions)
+		w->sessions->prev = s;
+	w->sessions = s;
+	w->nsessions++;
+
+	const struct albd_config *cfg = w->cur->gen->cfg;
+	event_assign(&s->timer, w->base, -1, 0, timer_cb, s);
+	conn_setcb(s->c, client_cb, s);
+	s->c->read_max = cfg->limits.buffer_size;
+	if (s->c->read_max < cfg->limits.max_header_size + 16)
+		s->c->read_max = cfg->limits.max_header_size + 16;
+	s->c->low_mark = cfg->limits.buffer_size / 2;
+	s->state = S_HEAD;
+	http1_scan_reset(&s->scan);
+	timer_set(s, T_HEAD, cfg->timeouts.client_header_ms);
+}
+
+void proxy_drain(struct worker *w)
+{
+	struct session *s, *next;
+
+	for (s = w->sessions; s; s = next) {
+		next = s->next;
+		if (s->state == S_IDLE || (s->state == S_HEAD && evbuffer_get_length(s->c->in) == 0))
+			session_close(s);
+	}
+}
+
+void proxy_close_all(struct worker *w)
+{
+	struct session *s, *next;
+
+	for (s = w->sessions; s; s = next) {
+		next = s->next;
+		session_close(s);
+	}
+}

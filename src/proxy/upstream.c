@@ -1,0 +1,163 @@
+/* upstream.c - see upstream.h */
+#include "upstream.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "worker.h"
+
+uint64_t upstream_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void pool_unlink(struct upconn *u)
+{
+	struct pool_slot *ps = &u->w->pool.slots[u->ts->id];
+
+	if (u->prev)
+		u->prev->next = u->next;
+	else
+		ps->head = u->next;
+	if (u->next)
+		u->next->prev = u->prev;
+	u->prev = u->next = NULL;
+	ps->n--;
+	u->w->pool.idle--;
+}
+
+/* An idle pooled connection saw data, EOF or an error: whatever it is, the
+ * connection is not reusable any more. */
+static void idle_cb(struct conn *c, enum conn_event ev, void *arg)
+{
+	struct upconn *u = arg;
+	pool_unlink(u);
+	upstream_close(u);
+}
+
+struct upconn *upstream_connect(struct worker *w, const struct target *t)
+{
+	struct upconn *u = calloc(1, sizeof(*u));
+	const struct albd_addr *a = &t->st->addr;
+
+	if (!u)
+		return NULL;
+	/* Connection errors (refused, unreachable) are reported later through
+	 * the callback, which the caller sets right after this returns. */
+	u->c = conn_connect(w->base, (const struct sockaddr *)&a->ss, a->len);
+	if (!u->c) {
+		free(u);
+		return NULL;
+	}
+	u->w = w;
+	u->ts = t->st;
+	ts_ref(u->ts);
+	return u;
+}
+
+struct upconn *upstream_get(struct worker *w, const struct target *t, int *reused)
+{
+	unsigned id = t->st->id;
+
+	if (id < w->pool.nslots) {
+		uint64_t now = 0;
+		struct upconn *u;
+		while ((u = w->pool.slots[id].head)) {
+			pool_unlink(u);
+			if (!now)
+				now = upstream_now_ms();
+			if (u->expires > now) {
+				*reused = 1;
+				return u;
+			}
+			upstream_close(u);
+		}
+	}
+	*reused = 0;
+	return upstream_connect(w, t);
+}
+
+void upstream_put(struct upconn *u, unsigned max_idle, unsigned idle_ms)
+{
+	struct upstream_pool *p = &u->w->pool;
+	unsigned id = u->ts->id;
+
+	if (max_idle == 0 || atomic_load_explicit(&u->ts->retired, memory_order_relaxed) ||
+	    evbuffer_get_length(u->c->in) != 0 || evbuffer_get_length(u->c->out) != 0 || u->c->eof ||
+	    u->c->failed) {
+		upstream_close(u);
+		return;
+	}
+	if (id >= p->nslots) {
+		unsigned n = p->nslots ? p->nslots : 16;
+		while (n <= id)
+			n *= 2;
+		struct pool_slot *s = realloc(p->slots, n * sizeof(*s));
+		if (!s) {
+			upstream_close(u);
+			return;
+		}
+		memset(s + p->nslots, 0, (n - p->nslots) * sizeof(*s));
+		p->slots = s;
+		p->nslots = n;
+	}
+	struct pool_slot *ps = &p->slots[id];
+	if (ps->n >= max_idle) {
+		upstream_close(u);
+		return;
+	}
+	u->expires = upstream_now_ms() + idle_ms;
+	conn_setcb(u->c, idle_cb, u);
+	conn_read(u->c, 1);
+	/* most recently used first: the warmest connections get reused and
+	 * the others age out */
+	u->prev = NULL;
+	u->next = ps->head;
+	if (ps->head)
+		ps->head->prev = u;
+	ps->head = u;
+	ps->n++;
+	p->idle++;
+}
+
+void upstream_close(struct upconn *u)
+{
+	if (!u)
+		return;
+	conn_free(u->c);
+	ts_unref(u->ts);
+	free(u);
+}
+
+static void purge(struct worker *w, int all, uint64_t now)
+{
+	for (unsigned i = 0; i < w->pool.nslots; i++) {
+		struct upconn *u = w->pool.slots[i].head, *next;
+		for (; u; u = next) {
+			next = u->next;
+			if (all || (now && u->expires <= now) ||
+			    atomic_load_explicit(&u->ts->retired, memory_order_relaxed)) {
+				pool_unlink(u);
+				upstream_close(u);
+			}
+		}
+	}
+}
+
+void upstream_pool_purge(struct worker *w, int all)
+{
+	purge(w, all, 0);
+	if (all) {
+		free(w->pool.slots);
+		memset(&w->pool, 0, sizeof(w->pool));
+	}
+}
+
+void upstream_pool_sweep(struct worker *w)
+{
+	if (w->pool.idle)
+		purge(w, 0, upstream_now_ms());
+}

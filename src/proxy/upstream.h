@@ -1,0 +1,67 @@
+/* upstream.h - connections to targets and the per-worker keep-alive pool.
+ *
+ * A pooled connection waits with its read side on: if the target closes it
+ * or sends anything, it is closed at once, so a request is never sent on a
+ * connection already known dead. It is also closed after the target group's
+ * keepalive_timeout, which should be shorter than the target's own: checked
+ * exactly when it is taken, and swept once a second (upstream_pool_sweep),
+ * so that waiting in the pool costs no timer operation per request.
+ * Thread: all functions run on the owning worker only.
+ */
+#ifndef ALBD_UPSTREAM_H
+#define ALBD_UPSTREAM_H
+
+#include <stdint.h>
+
+#include "conn.h"
+#include "target_group.h"
+
+struct worker;
+
+struct upconn {
+	struct conn *c;
+	struct target_state *ts;      /* one reference */
+	struct worker *w;
+	struct upconn *prev, *next;   /* pool list while idle */
+	unsigned requests;            /* requests started on it */
+	int connected;
+	uint64_t expires;             /* while pooled: when it is closed (ms, monotonic) */
+};
+
+struct pool_slot {
+	struct upconn *head;
+	unsigned n;
+};
+
+struct upstream_pool {
+	struct pool_slot *slots;      /* indexed by target_state id */
+	unsigned nslots;
+	unsigned idle;                /* idle connections in all slots */
+};
+
+/* A connection to T: an idle pooled one (*reused = 1) or a new one being
+ * connected (*reused = 0). The caller sets the bev callbacks. Returns NULL
+ * when a socket cannot be made. */
+struct upconn *upstream_get(struct worker *w, const struct target *t, int *reused);
+
+/* A new connection to T (never from the pool). */
+struct upconn *upstream_connect(struct worker *w, const struct target *t);
+
+/* Give a connection that finished an exchange cleanly back to the pool, or
+ * close it if the pool for its target is full, MAX_IDLE is 0, or the target
+ * is retired. IDLE_MS is how long it may wait there. */
+void upstream_put(struct upconn *c, unsigned max_idle, unsigned idle_ms);
+
+/* Close and free a connection (leased or pooled). */
+void upstream_close(struct upconn *c);
+
+/* Close idle connections: all of them (ALL), or those of retired targets. */
+void upstream_pool_purge(struct worker *w, int all);
+
+/* Close idle connections whose keepalive_timeout has passed. */
+void upstream_pool_sweep(struct worker *w);
+
+/* Monotonic milliseconds (coarse: a few ms of resolution, no syscall). */
+uint64_t upstream_now_ms(void);
+
+#endif

@@ -1,0 +1,383 @@
+/* worker.c - see worker.h */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "proxy.h"
+
+#define RETRY_TOKENS_FLOOR 10.0   /* retries allowed before any request earned one */
+
+/* generations ------------------------------------------------------------ */
+
+struct wgen *worker_gen_acquire(struct worker *w)
+{
+	w->cur->users++;
+	return w->cur;
+}
+
+void worker_gen_release(struct worker *w, struct wgen *wg)
+{
+	if (--wg->users == 0 && !wg->current) {
+		runtime_gen_unref(wg->gen);
+		free(wg);
+	}
+}
+
+static void set_scratch(struct worker *w, const struct albd_config *cfg)
+{
+	if (w->hdrs_cap >= cfg->limits.max_headers)
+		return;
+	struct http1_header *h = realloc(w->hdrs, cfg->limits.max_headers * sizeof(*h));
+	if (h) {
+		w->hdrs = h;
+		w->hdrs_cap = cfg->limits.max_headers;
+	}
+}
+
+/* listeners -------------------------------------------------------------- */
+
+static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg);
+
+static void accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+	/* EMFILE and friends: log, and let the loop try again later */
+	log_warn("accept: %s", evutil_socket_error_to_string(err));
+}
+
+static void pause_accepting(struct worker *w, int pause)
+{
+	if (w->accept_paused == pause)
+		return;
+	w->accept_paused = pause;
+	for (struct wlistener *l = w->listeners; l; l = l->next) {
+		if (pause)
+			evconnlistener_disable(l->evl);
+		else
+			evconnlistener_enable(l->evl);
+	}
+}
+
+/* Make the worker's listeners those of generation G: keep the ones that
+ * stay, open the new ones, close the removed ones. */
+static void sync_listeners(struct worker *w, const struct albd_gen *g)
+{
+	struct wlistener **pp, *l;
+
+	for (pp = &w->listeners; (l = *pp);) {
+		int keep = 0;
+		for (size_t i = 0; i < g->cfg->nlisteners && !keep; i++)
+			keep = g->lsocks[i] == l->ls;
+		if (keep) {
+			pp = &l->next;
+			continue;
+		}
+		*pp = l->next;
+		evconnlistener_free(l->evl);
+		lsock_unref(l->ls);
+		free(l);
+	}
+	for (size_t i = 0; i < g->cfg->nlisteners; i++) {
+		struct lsock *ls = g->lsocks[i];
+		for (l = w->listeners; l && l->ls != ls; l = l->next)
+			;
+		if (l)
+			continue;
+		l = calloc(1, sizeof(*l));
+		if (!l) {
+			log_err("worker %u: out of memory adding listener %s", w->id, ls->addr.text);
+			continue;
+		}
+		/* backlog 0: the socket is already listening (runtime.c) and
+		 * belongs to the lsock, so no LEV_OPT_CLOSE_ON_FREE */
+		l->evl = evconnlistener_new(w->base, accept_cb, w, 0, 0, ls->fds[w->id]);
+		if (!l->evl) {
+			log_err("worker %u: cannot add listener %s", w->id, ls->addr.text);
+			free(l);
+			continue;
+		}
+		evconnlistener_set_error_cb(l->evl, accept_error_cb);
+		if (w->accept_paused)
+			evconnlistener_disable(l->evl);
+		l->ls = ls;
+		lsock_ref(ls);
+		l->next = w->listeners;
+		w->listeners = l;
+	}
+}
+
+static void close_listeners(struct worker *w)
+{
+	struct wlistener *l, *next;
+
+	for (l = w->listeners; l; l = next) {
+		next = l->next;
+		evconnlistener_free(l->evl);
+		lsock_unref(l->ls);
+		free(l);
+	}
+	w->listeners = NULL;
+}
+
+static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	struct worker *w = arg;
+	struct wlistener *l;
+
+	for (l = w->listeners; l && l->evl != evl; l = l->next)
+		;
+	if (!l || w->stopping) {
+		evutil_closesocket(fd);
+		return;
+	}
+	evutil_make_socket_nonblocking(fd);
+	proxy_accept(w, l->ls, fd, sa, salen);
+	if (w->nsessions >= w->cur->gen->cfg->limits.max_connections)
+		pause_accepting(w, 1);
+}
+
+void worker_session_gone(struct worker *w)
+{
+	w->nsessions--;
+	if (w->stopping) {
+		if (w->nsessions == 0)
+			event_base_loopexit(w->base, NULL);
+		return;
+	}
+	if (w->accept_paused && w->nsessions < w->cur->gen->cfg->limits.max_connections)
+		pause_accepting(w, 0);
+}
+
+/* messages from the control thread ---------------------------------------- */
+
+static void adopt(struct worker *w, struct albd_gen *g)
+{
+	struct wgen *wg = calloc(1, sizeof(*wg));
+
+	if (!wg) {
+		log_err("worker %u: out of memory, staying on generation %lu", w->id, w->cur->gen->id);
+		runtime_gen_unref(g);
+		return;
+	}
+	wg->gen = g;             /* the mailbox reference becomes ours */
+	wg->current = 1;
+	set_scratch(w, g->cfg);
+	if (w->cur) {
+		struct wgen *old = w->cur;
+		old->current = 0;
+		if (old->users == 0) {
+			runtime_gen_unref(old->gen);
+			free(old);
+		}
+	}
+	w->cur = wg;
+	if (!w->stopping)
+		sync_listeners(w, g);
+	upstream_pool_purge(w, 0);
+	if (w->accept_paused && w->nsessions < g->cfg->limits.max_connections)
+		pause_accepting(w, 0);
+}
+
+static void drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	log_warn("worker %u: drain timeout, closing %u connections", w->id, w->nsessions);
+	proxy_close_all(w);
+	event_base_loopexit(w->base, NULL);
+}
+
+static void begin_stop(struct worker *w)
+{
+	unsigned ms = w->cur->gen->cfg->timeouts.drain_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	w->stopping = 1;
+	close_listeners(w);
+	upstream_pool_purge(w, 0);
+	proxy_drain(w);
+	event_del(w->ev_sweep);
+	if (w->nsessions == 0) {
+		event_base_loopexit(w->base, NULL);
+		return;
+	}
+	w->drain_timer = evtimer_new(w->base, drain_timeout_cb, w);
+	if (w->drain_timer)
+		evtimer_add(w->drain_timer, &tv);
+}
+
+static void msg_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t v;
+
+	if (read(w->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("worker %u: eventfd read: %s", w->id, strerror(errno));
+	struct albd_gen *g = atomic_exchange(&w->mailbox, NULL);
+	if (g)
+		adopt(w, g);
+	if (atomic_load(&w->stop) && !w->stopping)
+		begin_stop(w);
+}
+
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	upstream_pool_sweep(arg);
+}
+
+static void wake(struct worker *w)
+{
+	uint64_t one = 1;
+	if (write(w->evfd, &one, sizeof(one)) < 0)
+		log_warn("worker %u: eventfd write: %s", w->id, strerror(errno));
+}
+
+/* threads ------------------------------------------------------------------ */
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	event_del(w->ev_sweep);
+	proxy_close_all(w);
+	close_listeners(w);
+	upstream_pool_purge(w, 1);
+	return NULL;
+}
+
+uint32_t worker_rand(struct worker *w)
+{
+	uint32_t x = w->rng;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return w->rng = x;
+}
+
+static int worker_init(struct worker *w, unsigned id, struct albd_gen *g)
+{
+	struct event_config *ec = event_config_new();
+
+	w->id = id;
+	w->evfd = -1;
+	atomic_init(&w->mailbox, NULL);
+	atomic_init(&w->stop, 0);
+	w->rng = (uint32_t)time(NULL) * 2654435761u + id * 40503u + 1u;
+	if (!w->rng)
+		w->rng = 1;
+	w->retry_tokens = RETRY_TOKENS_FLOOR;
+	/* one thread per base: no locking inside libevent */
+	if (ec)
+		event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK);
+	w->base = ec ? event_base_new_with_config(ec) : NULL;
+	if (ec)
+		event_config_free(ec);
+	if (!w->base)
+		return -1;
+	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->evfd < 0)
+		return -1;
+	w->ev_msg = event_new(w->base, w->evfd, EV_READ | EV_PERSIST, msg_cb, w);
+	if (!w->ev_msg || event_add(w->ev_msg, NULL) < 0)
+		return -1;
+	const struct timeval second = { 1, 0 };
+	w->ev_sweep = event_new(w->base, -1, EV_PERSIST, sweep_cb, w);
+	if (!w->ev_sweep || event_add(w->ev_sweep, &second) < 0)
+		return -1;
+	runtime_gen_ref(g);
+	adopt(w, g);
+	return w->cur ? 0 : -1;
+}
+
+static void worker_fini(struct worker *w)
+{
+	if (w->cur) {
+		w->cur->current = 0;
+		if (w->cur->users == 0) {
+			runtime_gen_unref(w->cur->gen);
+			free(w->cur);
+		}
+		w->cur = NULL;
+	}
+	struct albd_gen *g = atomic_exchange(&w->mailbox, NULL);
+	runtime_gen_unref(g);
+	if (w->drain_timer)
+		event_free(w->drain_timer);
+	if (w->ev_msg)
+		event_free(w->ev_msg);
+	if (w->ev_sweep)
+		event_free(w->ev_sweep);
+	if (w->evfd >= 0)
+		close(w->evfd);
+	if (w->base)
+		event_base_free(w->base);
+	free(w->hdrs);
+}
+
+struct worker *worker_start_all(unsigned n, struct albd_gen *g, char *err, size_t errlen)
+{
+	struct worker *ws = calloc(n, sizeof(*ws));
+	unsigned started = 0;
+
+	if (!ws) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (worker_init(&ws[i], i, g) < 0) {
+			snprintf(err, errlen, "cannot set up worker %u", i);
+			goto fail;
+		}
+	}
+	for (; started < n; started++) {
+		int e = pthread_create(&ws[started].thread, NULL, worker_main, &ws[started]);
+		if (e) {
+			snprintf(err, errlen, "cannot start worker thread: %s", strerror(e));
+			goto fail;
+		}
+	}
+	return ws;
+fail:
+	for (unsigned i = 0; i < started; i++) {
+		atomic_store(&ws[i].stop, 1);
+		wake(&ws[i]);
+	}
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(ws[i].thread, NULL);
+	for (unsigned i = 0; i < n; i++)
+		worker_fini(&ws[i]);
+	free(ws);
+	return NULL;
+}
+
+void worker_publish(struct worker *ws, unsigned n, struct albd_gen *g)
+{
+	for (unsigned i = 0; i < n; i++) {
+		runtime_gen_ref(g);
+		struct albd_gen *old = atomic_exchange(&ws[i].mailbox, g);
+		/* a generation the worker never picked up is simply dropped */
+		runtime_gen_unref(old);
+		wake(&ws[i]);
+	}
+}
+
+void worker_stop_all(struct worker *ws, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		atomic_store(&ws[i].stop, 1);
+		wake(&ws[i]);
+	}
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(ws[i].thread, NULL);
+	for (unsigned i = 0; i < n; i++)
+		worker_fini(&ws[i]);
+	free(ws);
+}
