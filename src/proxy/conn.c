@@ -131,24 +131,22 @@ static void event_cb(evutil_socket_t fd, short what, void *arg)
 		if (!(what & EV_WRITE))
 			return;           /* not decided yet */
 		c->connecting = 0;
-		c->writable = 1;
-		do_write(c);
+		/* whatever was queued while connecting goes out now; the owner
+		 * may have paused its source on it, so report the drain too */
+		c->waiting_drain = 1;
 		if (deliver(c, CONN_CONNECTED) < 0)
 			return;
+		what |= EV_WRITE;
 	}
 	if (what & EV_WRITE) {
 		c->writable = 1;
-		if (c->waiting_drain) {
+		/* every writable edge flushes what is pending */
+		if (evbuffer_get_length(c->out))
 			do_write(c);
-			if (!c->failed && evbuffer_get_length(c->out) <= c->low_mark && c->writable) {
-				c->waiting_drain = 0;
-				if (deliver(c, CONN_DRAINED) < 0)
-					return;
-			} else if (!c->failed && evbuffer_get_length(c->out) <= c->low_mark) {
-				/* below the mark but the socket is full again */
-				if (deliver(c, CONN_DRAINED) < 0)
-					return;
-			}
+		if (c->waiting_drain && !c->failed && evbuffer_get_length(c->out) <= c->low_mark) {
+			c->waiting_drain = 0;
+			if (deliver(c, CONN_DRAINED) < 0)
+				return;
 		}
 	}
 	if (what & EV_CLOSED)

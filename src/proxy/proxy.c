@@ -64,7 +64,7 @@ struct session {
 	struct target *target;
 	struct upconn *up;
 	int up_reused;
-	struct evbuffer *head_out;    /* the upstream request head, kept for a resend */
+	struct evbuffer *head_out;    /* the upstream request head, kept for a resend (exchange only) */
 	size_t up_queued;             /* bytes queued on the upstream for this attempt */
 	struct http1_body reqb;
 	struct http1_body respb;
@@ -110,7 +110,7 @@ static void session_free(struct session *s)
 	if (s->wg)
 		worker_gen_release(w, s->wg);
 	conn_free(s->c);
-	evbuffer_free(s->head_out);
+	worker_buf_put(w, s->head_out);
 	lsock_unref(s->ls);
 	if (s->prev)
 		s->prev->next = s->next;
@@ -174,7 +174,6 @@ static size_t high_mark(struct session *s)
 	return cur_cfg(s)->limits.buffer_size;
 }
 
-
 /* the end of an exchange --------------------------------------------------- */
 
 /* Drop what the current exchange holds. UP_REUSABLE: the upstream
@@ -196,6 +195,10 @@ static void exchange_release(struct session *s, int up_reusable)
 		worker_gen_release(s->w, s->wg);
 		s->wg = NULL;
 	}
+	/* the copy kept for a resend is not needed any more: an idle
+	 * connection holds no buffer of its own */
+	worker_buf_put(s->w, s->head_out);
+	s->head_out = NULL;
 	s->cfg = NULL;
 	s->tg = NULL;
 	s->tgcfg = NULL;
@@ -223,9 +226,7 @@ static void exchange_done(struct session *s)
 
 	timer_clear(s);
 	exchange_release(s, 1);
-	if (s->client_paused) {
-		s->client_paused = 0;
-	}
+	s->client_paused = s->up_paused = 0;
 	conn_flush(s->c);
 	if (!keep) {
 		s->state = S_CLOSING;
@@ -479,7 +480,11 @@ static void start_request(struct session *s, size_t head_len)
 	}
 	s->tgcfg = fwd->tg;
 	s->tg = runtime_tg(s->wg->gen, fwd->tg);
-	evbuffer_drain(s->head_out, evbuffer_get_length(s->head_out));
+	s->head_out = worker_buf_get(w);
+	if (!s->head_out) {
+		respond(s, 503, NULL, NULL, 0, 1);
+		return;
+	}
 	build_request_head(s, &h, s->head_out);
 	evbuffer_drain(in, head_len);
 
@@ -937,14 +942,12 @@ void proxy_accept(struct worker *w, struct lsock *ls, evutil_socket_t fd, const 
 	struct session *s = calloc(1, sizeof(*s));
 	int one = 1;
 
-	if (!s || !(s->head_out = evbuffer_new())) {
-		free(s);
+	if (!s) {
 		evutil_closesocket(fd);
 		return;
 	}
 	s->c = conn_new(w->base, fd);
 	if (!s->c) {
-		evbuffer_free(s->head_out);
 		free(s);
 		return;
 	}

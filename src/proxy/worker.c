@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+
 #include "../core/log.h"
 #include "proxy.h"
 
@@ -137,7 +139,7 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 		evutil_closesocket(fd);
 		return;
 	}
-	evutil_make_socket_nonblocking(fd);
+	/* evconnlistener accepts with SOCK_NONBLOCK already */
 	proxy_accept(w, l->ls, fd, sa, salen);
 	if (w->nsessions >= w->cur->gen->cfg->limits.max_connections)
 		pause_accepting(w, 1);
@@ -253,6 +255,22 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+struct evbuffer *worker_buf_get(struct worker *w)
+{
+	return w->nspare ? w->spare[--w->nspare] : evbuffer_new();
+}
+
+void worker_buf_put(struct worker *w, struct evbuffer *b)
+{
+	if (!b)
+		return;
+	evbuffer_drain(b, evbuffer_get_length(b));
+	if (w->nspare < sizeof(w->spare) / sizeof(w->spare[0]))
+		w->spare[w->nspare++] = b;
+	else
+		evbuffer_free(b);
+}
+
 uint32_t worker_rand(struct worker *w)
 {
 	uint32_t x = w->rng;
@@ -320,6 +338,8 @@ static void worker_fini(struct worker *w)
 	if (w->base)
 		event_base_free(w->base);
 	free(w->hdrs);
+	while (w->nspare)
+		evbuffer_free(w->spare[--w->nspare]);
 }
 
 struct worker *worker_start_all(unsigned n, struct albd_gen *g, char *err, size_t errlen)

@@ -54,6 +54,8 @@ struct worker {
 	unsigned hdrs_cap;
 	uint32_t rng;
 	double retry_tokens;
+	struct evbuffer *spare[32];   /* empty evbuffers for exchanges, see worker_buf_get() */
+	unsigned nspare;
 };
 
 /* Start NWORKERS worker threads on generation G (each takes a reference).
@@ -73,6 +75,13 @@ void worker_stop_all(struct worker *ws, unsigned n);
 struct wgen *worker_gen_acquire(struct worker *w);
 void worker_gen_release(struct worker *w, struct wgen *wg);
 void worker_session_gone(struct worker *w);
+
+/* An empty evbuffer for the length of one exchange, from a small free
+ * list (so idle connections hold none and busy ones allocate none), or NULL
+ * when memory is short. Give it back with worker_buf_put(), which empties
+ * it. Thread: the worker W. */
+struct evbuffer *worker_buf_get(struct worker *w);
+void worker_buf_put(struct worker *w, struct evbuffer *b);
 
 /* A small fast random number (xorshift32), per worker. */
 uint32_t worker_rand(struct worker *w);
