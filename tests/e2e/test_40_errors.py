@@ -1,0 +1,265 @@
+"""Errors albd generates: 502, 503, 504, 400, 408, 413, 414, 431."""
+import select
+import socket
+import struct
+import time
+
+import pytest
+
+from conftest import (Conn, IncompleteResponse, free_port, get, listener, make_config,
+                      simple_config, target_group)
+
+
+def test_502_target_refuses(albd):
+    port = free_port()
+    albd.start(simple_config(port, ["127.0.0.1:%d" % free_port()]), port=port)
+    with Conn(port) as c:
+        r = c.request("GET", "/name")
+        assert r.status == 502, r
+        r = c.request("POST", "/upload", body=b"abc")
+        assert r.status == 502, r
+        # fixed responses do not need a target
+        r = c.request("GET", "/ping")
+        assert r.status == 200 and r.body == b"pong\n", r
+
+
+def test_502_keeps_client_connection(albd, backends):
+    """An error from albd does not cost the client its connection."""
+    b1 = backends.start("b1")
+    port = free_port()
+    cfg = make_config([listener("web", port, "dead", rules=[
+        {"priority": 1, "path": ["/live/*"], "forward": ({"target_group": "live", "weight": 1},)}])],
+        [target_group("dead", ["127.0.0.1:%d" % free_port()]), target_group("live", [b1])])
+    albd.start(cfg, port=port)
+    with Conn(port) as c:
+        assert c.request("GET", "/x").status == 502
+        r = c.request("GET", "/live/name")
+        assert r.status == 200 and r.header("X-Backend") == "b1", r
+        assert c.request("GET", "/y").status == 502
+
+
+def test_503_empty_target_group(albd):
+    port = free_port()
+    albd.start(simple_config(port, []), port=port)
+    with Conn(port) as c:
+        r = c.request("GET", "/name")
+        assert r.status == 503, r
+        r = c.request("GET", "/name")  # the connection stays usable
+        assert r.status == 503, r
+
+
+def test_504_response_timeout(albd, backends):
+    b1 = backends.start("b1")
+    port = free_port()
+    albd.start(simple_config(port, [b1], tg_opts={"response_timeout": 1}), port=port)
+    with Conn(port, timeout=10) as c:
+        t0 = time.monotonic()
+        r = c.request("GET", "/sleep?ms=4000")
+        took = time.monotonic() - t0
+        assert r.status == 504, r
+        assert 0.8 <= took <= 3.0, "504 after %.2f s with response_timeout = 1" % took
+        # a fast request right after is fine
+        r = c.request("GET", "/sleep?ms=100")
+        assert r.status == 200, r
+
+
+def test_504_is_not_retried(albd, backends):
+    """The request reached a target before timing out: no second attempt."""
+    b1, b2 = backends.start("b1"), backends.start("b2")
+    port = free_port()
+    albd.start(simple_config(port, [b1, b2], tg_opts={"response_timeout": 1},
+                             limits={"retry_budget": 1.0}), port=port)
+    t0 = time.monotonic()
+    r = get(port, "/sleep?ms=3000")
+    assert r.status == 504, r
+    assert time.monotonic() - t0 < 1.9
+    time.sleep(0.2)
+    assert b1.stats()["heads"] + b2.stats()["heads"] == 1
+
+
+def test_504_fractional_response_timeout(albd, backends):
+    b1 = backends.start("b1")
+    port = free_port()
+    albd.start(simple_config(port, [b1], tg_opts={"response_timeout": 0.5}), port=port)
+    t0 = time.monotonic()
+    assert get(port, "/sleep?ms=300").status == 200
+    r = get(port, "/sleep?ms=3000")
+    assert r.status == 504, r
+    assert time.monotonic() - t0 < 2.5
+
+
+@pytest.mark.parametrize("raw", [
+    b"GARBAGE\r\n\r\n",
+    b"GET /x HTTQ/1.1\r\nHost: a\r\n\r\n",
+    b"GET /x HTTP/1.1 extra\r\nHost: a\r\n\r\n",
+    b"G(T /x HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET\r\nHost: a\r\n\r\n",
+    b"GET /x\x00y HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET /x HTTP/1.1\r\nHost: a\r\nBad Header: v\r\n\r\n",
+    b"GET /x HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n",
+    b"GET /x HTTP/1.1\r\nHost : a\r\n\r\n",
+], ids=["garbage", "bad-version", "extra-token", "bad-method-char", "no-target", "nul-in-target",
+        "space-in-name", "no-colon", "space-before-colon"])
+def test_400_malformed_request(one_backend, raw):
+    before = one_backend.b1.stats()
+    with Conn(one_backend.port, timeout=5) as c:
+        c.send(raw)
+        r = c.read_response()
+        assert r.status == 400, r
+        assert c.closed_by_peer(5), "connection not closed after 400"
+    after = one_backend.b1.stats()
+    assert after["heads"] == before["heads"], "the target received a malformed request"
+
+
+def test_408_client_header_timeout(albd, backends):
+    b1 = backends.start("b1")
+    port = free_port()
+    albd.start(simple_config(port, [b1], timeouts={"client_header": 1}), port=port)
+    with Conn(port, timeout=10) as c:
+        t0 = time.monotonic()
+        c.send(b"GET /name HTTP/1.1\r\nHost: albd.test\r\n")  # half a head
+        r = c.read_response()
+        took = time.monotonic() - t0
+        assert r.status == 408, r
+        assert 0.8 <= took <= 3.0, took
+        assert c.closed_by_peer(5)
+    assert b1.stats()["heads"] == 0
+
+
+def test_client_header_timeout_is_for_the_whole_head(albd, backends):
+    """A client trickling its head byte by byte does not escape the timeout."""
+    b1 = backends.start("b1")
+    port = free_port()
+    albd.start(simple_config(port, [b1], timeouts={"client_header": 1}), port=port)
+    with Conn(port, timeout=10) as c:
+        t0 = time.monotonic()
+        head = b"GET /name HTTP/1.1\r\nHost: albd.test\r\nX-Slow: " + b"a" * 200
+        answered = None
+        for i in range(len(head)):
+            r, _, _ = select.select([c.sock], [], [], 0.05)
+            if r:
+                answered = time.monotonic() - t0
+                break
+            try:
+                c.send(head[i:i + 1])
+            except OSError:
+                break
+        assert answered is not None, "no answer while the client trickled its head for %.1f s" % (
+            time.monotonic() - t0)
+        assert answered <= 2.0, "answered after %.1f s with client_header = 1" % answered
+        try:
+            r = c.read_response()
+            assert r.status == 408, r
+        except (IncompleteResponse, OSError):
+            pass  # closed without a response is acceptable too
+    assert b1.stats()["heads"] == 0
+
+
+def test_client_abort_does_not_hurt(one_backend):
+    """Clients that vanish mid-request (waiting for a slow answer, or in the
+    middle of an upload) leave albd serving normally."""
+    port = one_backend.port
+    for _ in range(5):
+        c = Conn(port)
+        c.send(Conn.build("GET", "/sleep?ms=300"))
+        c.close()
+        c = Conn(port)
+        c.send(Conn.build("POST", "/upload", [("Content-Length", "1000000")]) + b"x" * 5000)
+        c.close()
+        c = Conn(port)
+        c.send(Conn.build("GET", "/download?size=20000000&seed=abort"))
+        c.sock.recv(1000)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()  # RST while albd streams to us
+    time.sleep(0.5)
+    with Conn(port) as c:
+        for _ in range(10):
+            r = c.request("GET", "/name")
+            assert r.status == 200 and r.body == b"b1", r
+    assert one_backend.albd.alive()
+
+
+def test_431_too_many_headers(albd, backends):
+    b1 = backends.start("b1")
+    port = free_port()
+    albd.start(simple_config(port, [b1], limits={"max_headers": 20}), port=port)
+    ok = [("X-H%d" % i, "v") for i in range(15)]
+    assert get(port, "/name", headers=ok).status == 200
+    r = get(port, "/name", headers=[("X-H%d" % i, "v") for i in range(40)])
+    assert r.status == 431, r
+    assert b1.stats()["paths"].get("/name") == 1
+
+
+def test_431_header_too_large(albd, backends):
+    b1 = backends.start("b1")
+    port = free_port()
+    albd.start(simple_config(port, [b1], limits={"max_header_size": 4096}), port=port)
+    assert get(port, "/name", headers={"X-Big": "a" * 2000}).status == 200
+    r = get(port, "/name", headers={"X-Big": "a" * 6000})
+    assert r.status == 431, r
+    r = get(port, "/name", headers=[("X-B%d" % i, "a" * 500) for i in range(12)])
+    assert r.status == 431, r
+    assert b1.stats()["paths"].get("/name") == 1
+
+
+def test_431_default_limits(one_backend):
+    r = get(one_backend.port, "/name", headers=[("X-H%d" % i, "v") for i in range(150)])
+    assert r.status == 431, r
+    r = get(one_backend.port, "/name", headers={"X-Big": "a" * 70000})
+    assert r.status == 431, r
+
+
+def test_414_uri_too_long(albd, backends):
+    b1 = backends.start("b1")
+    port = free_port()
+    albd.start(simple_config(port, [b1], limits={"max_request_line": 1024}), port=port)
+    r = get(port, "/name?q=" + "a" * 900)
+    assert r.status == 200, r
+    r = get(port, "/name?q=" + "a" * 2000)
+    assert r.status == 414, r
+    assert b1.stats()["paths"].get("/name") == 1
+
+
+def test_414_default_limit(one_backend):
+    r = get(one_backend.port, "/name?q=" + "a" * 10000)
+    assert r.status == 414, r
+
+
+def test_413_body_too_large(albd, backends):
+    b1 = backends.start("b1")
+    port = free_port()
+    albd.start(simple_config(port, [b1], limits={"max_body_size": 1000}), port=port)
+    r = get(port, "/upload", method="POST", body=b"x" * 1000)
+    assert r.status == 200 and r.json()["length"] == 1000, r
+    r = get(port, "/upload", method="POST", body=b"x" * 2000)
+    assert r.status == 413, r
+    assert b1.stats()["paths"].get("/upload") == 1
+
+
+def test_413_with_expect_does_not_ask_for_body(albd, backends):
+    b1 = backends.start("b1")
+    port = free_port()
+    albd.start(simple_config(port, [b1], limits={"max_body_size": 1000}), port=port)
+    with Conn(port, timeout=5) as c:
+        c.send(Conn.build("POST", "/upload", [("Content-Length", "5000000"), ("Expect", "100-continue")]))
+        r = c.read_response(allow_interim=True)
+        assert r.status == 413, r
+    assert b1.stats()["heads"] == 0
+
+
+def test_413_chunked_body_too_large(albd, backends):
+    """Over the limit in chunked encoding: the client gets 413 (or, if albd
+    had already started forwarding, the exchange is aborted), and the target
+    never gets a complete request."""
+    b1 = backends.start("b1")
+    port = free_port()
+    albd.start(simple_config(port, [b1], limits={"max_body_size": 1000}), port=port)
+    with Conn(port, timeout=5) as c:
+        c.send(Conn.build("POST", "/upload", [("Transfer-Encoding", "chunked")])
+               + b"400\r\n" + b"x" * 1024 + b"\r\n400\r\n" + b"y" * 1024 + b"\r\n0\r\n\r\n")
+        try:
+            r = c.read_response()
+            assert r.status == 413, r
+        except (IncompleteResponse, OSError):
+            pass
+    assert b1.stats()["paths"].get("/upload") is None

@@ -1,0 +1,150 @@
+"""Strict message framing on both sides (request smuggling, broken targets)."""
+import socket
+import time
+
+import pytest
+
+import backend as backend_mod
+from conftest import Conn, IncompleteResponse, ProtocolError, get
+
+H = b"Host: albd.test\r\n"
+SMUGGLE = b"GET /smuggled HTTP/1.1\r\nHost: albd.test\r\n\r\n"
+
+REQUEST_CASES = {
+    "cl-and-te": b"POST /framing HTTP/1.1\r\n" + H
+                 + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + SMUGGLE,
+    "te-and-cl": b"POST /framing HTTP/1.1\r\n" + H
+                 + b"Transfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n0\r\n\r\n" + SMUGGLE,
+    "two-content-lengths": b"POST /framing HTTP/1.1\r\n" + H
+                           + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+    "content-length-list": b"POST /framing HTTP/1.1\r\n" + H + b"Content-Length: 5, 6\r\n\r\nhello!",
+    "content-length-12a": b"POST /framing HTTP/1.1\r\n" + H + b"Content-Length: 12a\r\n\r\nhello world!",
+    "content-length-minus-1": b"POST /framing HTTP/1.1\r\n" + H + b"Content-Length: -1\r\n\r\n",
+    "content-length-plus": b"POST /framing HTTP/1.1\r\n" + H + b"Content-Length: +5\r\n\r\nhello",
+    "content-length-empty": b"POST /framing HTTP/1.1\r\n" + H + b"Content-Length: \r\n\r\n",
+    "content-length-overflow": b"POST /framing HTTP/1.1\r\n" + H
+                               + b"Content-Length: 99999999999999999999999\r\n\r\nhello",
+    "te-gzip": b"POST /framing HTTP/1.1\r\n" + H + b"Transfer-Encoding: gzip\r\n\r\n0\r\n\r\n" + SMUGGLE,
+    "te-chunked-gzip": b"POST /framing HTTP/1.1\r\n" + H
+                       + b"Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n" + SMUGGLE,
+    "te-chunked-then-gzip-lines": b"POST /framing HTTP/1.1\r\n" + H
+                                  + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n",
+    "te-chunked-twice": b"POST /framing HTTP/1.1\r\n" + H
+                        + b"Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+    "obs-fold": b"GET /framing HTTP/1.1\r\n" + H + b"X-A: a\r\n b\r\n\r\n",
+    "obs-fold-tab": b"GET /framing HTTP/1.1\r\n" + H + b"X-A: a\r\n\tb\r\n\r\n",
+    "bare-cr-in-header": b"GET /framing HTTP/1.1\r\n" + H + b"X-A: a\rb\r\n\r\n",
+    "nul-in-header": b"GET /framing HTTP/1.1\r\n" + H + b"X-A: a\x00b\r\n\r\n",
+    "http11-without-host": b"GET /framing HTTP/1.1\r\nX-A: a\r\n\r\n",
+    "two-hosts": b"GET /framing HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n",
+}
+
+
+def drain_until_closed(c, timeout=5.0):
+    """Read and drop whatever comes until EOF/RST; True if the peer closed."""
+    c.buf.clear()
+    end = time.monotonic() + timeout
+    c.sock.settimeout(0.5)
+    while time.monotonic() < end:
+        try:
+            data = c.sock.recv(65536)
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        if not data:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("case", list(REQUEST_CASES))
+def test_request_framing_rejected(one_backend, case):
+    b1 = one_backend.b1
+    before = b1.stats()
+    with Conn(one_backend.port, timeout=5) as c:
+        c.send(REQUEST_CASES[case])
+        r = c.read_response()
+        # a length that does not fit in 64 bits may also be called too large
+        assert r.status in ((400, 413) if case == "content-length-overflow" else (400,)), r
+        assert drain_until_closed(c), "connection not closed after 400"
+    time.sleep(0.2)
+    after = b1.stats()
+    assert after["heads"] == before["heads"], "the target received the rejected request: %r" % after
+    assert "/smuggled" not in after["paths"]
+    # albd is fine afterwards
+    assert get(one_backend.port, "/name").status == 200
+
+
+def test_request_framing_rejected_mid_connection(one_backend):
+    """The same defects after a good request on a kept-alive connection."""
+    b1 = one_backend.b1
+    with Conn(one_backend.port, timeout=5) as c:
+        r = c.request("GET", "/name")
+        assert r.status == 200, r
+        c.send(REQUEST_CASES["cl-and-te"])
+        r = c.read_response()
+        assert r.status == 400, r
+        assert drain_until_closed(c)
+    time.sleep(0.2)
+    paths = b1.stats()["paths"]
+    assert "/framing" not in paths and "/smuggled" not in paths, paths
+
+
+BAD_CHUNKS = {
+    "non-hex": b"zz\r\nhello\r\n0\r\n\r\n",
+    "negative": b"-5\r\nhello\r\n0\r\n\r\n",
+    "0x-prefix": b"0x5\r\nhello\r\n0\r\n\r\n",
+    "empty-size": b"\r\nhello\r\n0\r\n\r\n",
+    "space-inside": b"5 5\r\nhello\r\n0\r\n\r\n",
+    "overflow": b"ffffffffffffffffffffff\r\nhello\r\n0\r\n\r\n",
+    "data-longer-than-size": b"3\r\nhello\r\n0\r\n\r\n",
+    "bare-lf-size-line": b"5\nhello\r\n0\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CHUNKS))
+def test_request_bad_chunk_rejected(one_backend, case):
+    b1 = one_backend.b1
+    before = b1.stats()
+    with Conn(one_backend.port, timeout=5) as c:
+        c.send(b"POST /framing HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n"
+               + BAD_CHUNKS[case] + SMUGGLE)
+        r = c.read_response()
+        assert r.status in ((400, 413) if case == "overflow" else (400,)), r
+        assert drain_until_closed(c), "connection not closed after 400"
+    time.sleep(0.2)
+    after = b1.stats()
+    # the head may have been forwarded already; the broken body must not be
+    assert "/framing" not in after["paths"], "the target got a complete request"
+    assert "/smuggled" not in after["paths"]
+    assert after["bad"] == before["bad"], "albd forwarded the invalid chunk syntax to the target"
+    assert get(one_backend.port, "/name").status == 200
+
+
+@pytest.mark.parametrize("kind", backend_mod.HEAD_LEVEL_BAD_KINDS)
+def test_response_invalid_gives_502(one_backend, kind):
+    with Conn(one_backend.port, timeout=10) as c:
+        r = c.request("GET", "/bad?kind=%s" % kind)
+        assert r.status == 502, r
+    # the broken upstream connection is not reused; albd still works
+    for _ in range(3):
+        r = get(one_backend.port, "/name")
+        assert r.status == 200 and r.body == b"b1", r
+
+
+@pytest.mark.parametrize("kind", backend_mod.BODY_LEVEL_BAD_KINDS)
+def test_response_invalid_body_never_looks_complete(one_backend, kind):
+    """The head is valid but the body is broken: albd answers 502 if it has
+    not forwarded the head yet, otherwise it aborts the client connection.
+    Either way the client must not see a complete, well-framed response."""
+    with Conn(one_backend.port, timeout=10) as c:
+        c.send(Conn.build("GET", "/bad?kind=%s" % kind))
+        try:
+            r = c.read_response()
+        except (IncompleteResponse, ProtocolError):
+            assert drain_until_closed(c), "client connection left open after an aborted response"
+        else:
+            assert r.status == 502, "client got a complete-looking response: %r" % r
+    for _ in range(3):
+        r = get(one_backend.port, "/name")
+        assert r.status == 200 and r.body == b"b1", r
