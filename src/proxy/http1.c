@@ -329,6 +329,12 @@ enum http1_status http1_parse_head(const char *p, size_t len, int is_request, in
 			if (is_request && http1_name_is(f, "expect") && value_is(f, "100-continue"))
 				h->expect_continue = 1;
 			break;
+		case 7:
+			if (http1_name_is(f, "upgrade")) {
+				h->upgrade = f->value;
+				h->upgrade_len = f->value_len;
+			}
+			break;
 		case 10:
 			if (http1_name_is(f, "connection")) {
 				n_conn++;
@@ -382,6 +388,7 @@ enum http1_status http1_parse_head(const char *p, size_t len, int is_request, in
 		else
 			h->body = HTTP1_BODY_EOF;
 	}
+	h->wants_upgrade = h->minor == 1 && (h->conn_flags & HTTP1_CONN_UPGRADE) && h->upgrade_len;
 	if (h->minor == 1)
 		h->keep_alive = !(h->conn_flags & HTTP1_CONN_CLOSE);
 	else

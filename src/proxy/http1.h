@@ -66,6 +66,8 @@ struct http1_head {
 	enum http1_body_mode body;
 	uint64_t content_length;    /* when body == HTTP1_BODY_LENGTH */
 	const char *conn_tokens; size_t conn_tokens_len; /* last Connection value (for the hop-by-hop list) */
+	const char *upgrade; size_t upgrade_len;  /* the Upgrade value, or NULL */
+	int wants_upgrade;          /* HTTP/1.1 with "Connection: upgrade" and an Upgrade field */
 };
 
 /* Results of scanning and parsing. For requests, each maps to a status. */

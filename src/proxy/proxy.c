@@ -83,6 +83,8 @@ struct session {
 	unsigned client_paused : 1;   /* client reading off: upstream output is full */
 	unsigned up_paused : 1;       /* upstream reading off: client output is full */
 	unsigned linger : 1;          /* unread input may remain: drain it before closing */
+	unsigned upgrade_req : 1;     /* the client asked to switch protocols */
+	unsigned tunnel : 1;          /* switched (101): bytes flow both ways untouched */
 };
 
 static void client_cb(struct conn *c, enum conn_event ev, void *arg);
@@ -356,6 +358,13 @@ static void build_request_head(struct session *s, const struct http1_head *h, st
 		evbuffer_add(o, f->value, f->value_len);
 		evbuffer_add(o, "\r\n", 2);
 	}
+	if (h->wants_upgrade) {
+		/* RFC 9110 7.8: Upgrade is hop-by-hop, so albd, which does
+		 * relay the switch, asks for it again itself */
+		evbuffer_add(o, "Connection: upgrade\r\nUpgrade: ", 30);
+		evbuffer_add(o, h->upgrade, h->upgrade_len);
+		evbuffer_add(o, "\r\n", 2);
+	}
 	if (!h->host) {
 		/* RFC 9112 3.2: an HTTP/1.0 request may come without Host; what
 		 * albd sends is HTTP/1.1, which requires one */
@@ -434,6 +443,7 @@ static void start_request(struct session *s, size_t head_len)
 	s->retried = s->resent = s->up_keepalive = s->expect_continue = 0;
 	s->is_head = 0;
 	s->req_keepalive = 0;
+	s->upgrade_req = s->tunnel = 0;
 	http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
 	http1_body_init(&s->respb, HTTP1_BODY_NONE, 0, 0);
 	s->respb.done = 0;
@@ -452,6 +462,7 @@ static void start_request(struct session *s, size_t head_len)
 	s->is_head = h.method_id == HTTP_HEAD;
 	s->idempotent = is_idempotent(h.method_id);
 	s->expect_continue = h.expect_continue && !s->http10;
+	s->upgrade_req = h.wants_upgrade;
 	http1_body_init(&s->reqb, h.body, h.content_length, h.body == HTTP1_BODY_CHUNKED);
 	if (cfg->limits.max_body_size && h.body == HTTP1_BODY_LENGTH && h.content_length > cfg->limits.max_body_size) {
 		respond(s, 413, NULL, NULL, 0, 1);
@@ -653,6 +664,43 @@ static void forward_response_body(struct session *s)
 	}
 }
 
+/* The target agreed to switch protocols (101): relay its answer, then move
+ * bytes both ways untouched until either side closes. */
+static void start_tunnel(struct session *s, const struct http1_head *h, size_t head_len)
+{
+	struct evbuffer *out = s->c->out;
+
+	evbuffer_add(out, "HTTP/1.1 101 Switching Protocols\r\n", 34);
+	for (size_t i = 0; i < h->nhdrs; i++) {
+		const struct http1_header *f = &h->hdrs[i];
+		if (http1_is_hop_by_hop(h, f))
+			continue;
+		evbuffer_add(out, f->name, f->name_len);
+		evbuffer_add(out, ": ", 2);
+		evbuffer_add(out, f->value, f->value_len);
+		evbuffer_add(out, "\r\n", 2);
+	}
+	evbuffer_add(out, "Connection: upgrade\r\n", 21);
+	if (h->upgrade) {
+		evbuffer_add(out, "Upgrade: ", 9);
+		evbuffer_add(out, h->upgrade, h->upgrade_len);
+		evbuffer_add(out, "\r\n", 2);
+	}
+	evbuffer_add(out, "\r\n", 2);
+	evbuffer_drain(s->up->c->in, head_len);
+	s->tunnel = 1;
+	s->resp_started = 1;
+	s->up_keepalive = 0;
+	s->close_after = 1;
+	http1_body_init(&s->reqb, HTTP1_BODY_EOF, 0, 0);
+	http1_body_init(&s->respb, HTTP1_BODY_EOF, 0, 0);
+	timer_set(s, T_IDLE, s->cfg->timeouts.idle_ms);
+	conn_read(s->c, 1);
+	forward_request_body(s);
+	if (!s->dead && s->up)
+		forward_response_body(s);
+}
+
 /* Read response heads until the final one. Returns 0 when more input is
  * needed or the body can start, -1 when the session moved on. */
 static int read_response_head(struct session *s)
@@ -672,6 +720,10 @@ static int read_response_head(struct session *s)
 		if (st == HTTP1_OK)
 			st = http1_parse_head((const char *)evbuffer_pullup(ui, (ssize_t)head_len), head_len, 0,
 					      s->is_head, &lim, &h);
+		if (st == HTTP1_OK && h.status == 101 && s->upgrade_req) {
+			start_tunnel(s, &h, head_len);
+			return -1;
+		}
 		if (st != HTTP1_OK || h.status == 101) {
 			log_info("target %s: invalid response head, answering 502", s->target->st->addr.text);
 			upstream_close(s->up);
@@ -842,6 +894,15 @@ static void client_drained(struct session *s)
 
 static void client_closed(struct session *s, enum conn_event ev)
 {
+	if (ev == CONN_EOF && s->tunnel && s->up && !s->reqb.done) {
+		/* pass the half-close on; the tunnel ends when the target
+		 * closes too */
+		http1_body_eof(&s->reqb, s->up->c->out);
+		conn_flush(s->up->c);
+		if (evbuffer_get_length(s->up->c->out) == 0)
+			conn_shutdown_write(s->up->c);
+		return;
+	}
 	if (ev == CONN_EOF && s->state == S_EXCHANGE && s->reqb.done) {
 		/* The client half-closed after a complete request: answer it,
 		 * then close. */

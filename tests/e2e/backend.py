@@ -154,6 +154,8 @@ BAD_KINDS = {
     "truncated": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789",
     # chunked body that ends (close) without the last chunk
     "truncated_chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    # switching protocols when nobody asked to
+    "switch": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
     # RST before answering
     "reset": None,
     # FIN before answering
@@ -436,6 +438,8 @@ class Conn(threading.Thread):
         if has_body and "100-continue" in expect and self.server.send_continue:
             self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
 
+        if q.get("read_delay_ms"):  # a slow target: the body waits in the proxy's path
+            time.sleep(int(q["read_delay_ms"]) / 1000.0)
         sink = BodySink()
         if chunked:
             self.read_chunked(sink)
@@ -484,9 +488,31 @@ class Conn(threading.Thread):
         elif path == "/bad":
             self.bad(q.get("kind", ""))
             return False
+        elif path == "/upgrade" and hget(headers, "upgrade") and "upgrade" in conn_tokens:
+            self.upgrade_echo(hget(headers, "upgrade")[0], headers)
+            return False
         else:
             R(200, self.server.name)
         return keep_alive
+
+    def upgrade_echo(self, proto, headers):
+        """Switch protocols (101) and echo every byte back until the peer
+        closes; then close. The first bytes sent back are a line naming the
+        request headers seen, so a test can check what was forwarded."""
+        seen = ",".join("%s=%s" % (n.lower(), v) for n, v in headers
+                        if n.lower() in ("connection", "upgrade"))
+        self.send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: %s\r\nConnection: Upgrade\r\n"
+                  b"X-Backend: %s\r\n\r\n" % (proto.encode(), self.server.name.encode()))
+        self.send(b"seen " + seen.encode() + b"\n")
+        if self.reader.buf:
+            self.send(bytes(self.reader.buf))
+            self.reader.buf.clear()
+        self.sock.settimeout(30)
+        while True:
+            data = self.sock.recv(65536)
+            if not data:
+                return
+            self.send(data)
 
     def read_chunked(self, sink):
         while True:

@@ -1,6 +1,7 @@
 """Command line, config checking, and plain proxying."""
 import hashlib
 import re
+import socket
 import subprocess
 
 import pytest
@@ -221,3 +222,42 @@ def test_many_headers_pass_through(one_backend):
     r = get(one_backend.port, "/echo-headers", headers=sent)
     got = [(n, v) for n, v in r.json()["headers"] if n.startswith("X-H")]
     assert got == sent
+
+
+def test_upgrade_tunnel(one_backend):
+    """Connection: upgrade + Upgrade (WebSocket's handshake): albd relays the
+    switch and then moves bytes both ways untouched, like an ALB."""
+    with Conn(one_backend.port, timeout=10) as c:
+        c.send(b"GET /upgrade HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\n"
+               b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        r = c.read_response(allow_interim=True)
+        assert r.status == 101, r
+        assert r.has_token("Connection", "upgrade"), r
+        assert r.header("Upgrade") == "websocket"
+        assert r.header("X-Backend") == "b1"
+        line = bytes(c.buf)
+        while not line.endswith(b"\n"):
+            line += c.sock.recv(4096)
+        c.buf.clear()
+        assert b"connection=upgrade" in line.lower() and b"upgrade=websocket" in line, line
+        payload = bytes(range(256)) * 4096   # 1 MiB, both ways at once
+        got = bytearray()
+        c.sock.sendall(payload[:1000])
+        while len(got) < 1000:
+            got += c.sock.recv(65536)
+        c.sock.sendall(payload[1000:])
+        while len(got) < len(payload):
+            data = c.sock.recv(65536)
+            assert data, "tunnel closed early"
+            got += data
+        assert bytes(got) == payload
+        # the client's half-close reaches the target, which closes: so does albd
+        c.sock.shutdown(socket.SHUT_WR)
+        assert c.sock.recv(10) == b""
+
+
+def test_101_without_upgrade_request_is_502(one_backend):
+    """A target may only switch protocols when the client asked to."""
+    with Conn(one_backend.port, timeout=5) as c:
+        r = c.request("GET", "/bad?kind=switch")
+        assert r.status == 502, r
