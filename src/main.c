@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "control/health.h"
 #include "core/runtime.h"
 #include "proxy/worker.h"
 
@@ -59,6 +60,7 @@ static void reload(struct control *c)
 		config_free(cfg);
 		return;
 	}
+	health_apply(g, c->gen);
 	worker_publish(c->workers, c->nworkers, g);
 	runtime_gen_unref(c->gen);
 	c->gen = g;
@@ -133,10 +135,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	c.base = event_base_new();
-	if (!c.base) {
+	if (!c.base || health_init(c.base) < 0) {
 		log_err("cannot create the control event loop");
 		return 1;
 	}
+	/* target states before the workers route anything */
+	health_apply(c.gen, NULL);
 	struct event *ev_hup = evsignal_new(c.base, SIGHUP, signal_cb, &c);
 	struct event *ev_term = evsignal_new(c.base, SIGTERM, signal_cb, &c);
 	struct event *ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c);
@@ -163,6 +167,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(c.base);
 
 	worker_stop_all(c.workers, c.nworkers);
+	health_shutdown();
 	runtime_gen_unref(c.gen);
 	event_free(ev_hup);
 	event_free(ev_term);

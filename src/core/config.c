@@ -903,7 +903,8 @@ static int set_protocol(struct ctx *c, const config_setting_t *s, void *field)
 	if (strcmp(v, "HTTP") == 0)
 		*(int *)field = 0;
 	else if (strcmp(v, "HTTPS") == 0)
-		*(int *)field = 1;
+		return fail(c, s, "HTTPS health checks are not supported by this version of albd "
+			    "(it has no TLS yet)");
 	else
 		return fail(c, s, "invalid protocol \"%s\" (expected \"HTTP\" or \"HTTPS\")", v);
 	return 0;
@@ -965,10 +966,14 @@ static const struct key hc_keys[] = {
 	FN("port", struct cfg_health_check, port, set_hc_port, 0),
 	FN("path", struct cfg_health_check, path, set_hc_path, 0),
 	NUM("interval", K_MS, struct cfg_health_check, interval_ms, 1, 300, 30, 0),
-	NUM("timeout", K_MS, struct cfg_health_check, timeout_ms, 2, 120, 5, 0),
+	NUM("timeout", K_MS, struct cfg_health_check, timeout_ms, 0.1, 120, 5, 0),
 	NUM("healthy_threshold", K_UINT, struct cfg_health_check, healthy_threshold, 2, 10, 5, 0),
 	NUM("unhealthy_threshold", K_UINT, struct cfg_health_check, unhealthy_threshold, 2, 10, 2, 0),
 	FN_OBJ("matcher", set_matcher, 0),
+	NUM("passive_failures", K_UINT, struct cfg_health_check, passive_failures, 0, 1000, 5, 0),
+	NUM("flap_transitions", K_UINT, struct cfg_health_check, flap_transitions, 0, 100, 6, 0),
+	NUM("flap_window", K_MS, struct cfg_health_check, flap_window_ms, 1, 3600, 60, 0),
+	NUM("flap_hold", K_MS, struct cfg_health_check, flap_hold_ms, 1, 3600, 120, 0),
 	KEY_END
 };
 /* clang-format on */

@@ -83,17 +83,23 @@ struct cfg_target {
 #define HC_MATCHER_MAX 16
 struct cfg_health_check {
 	int enabled;                /* default 1 */
-	int protocol_https;         /* "protocol" = "HTTP" | "HTTPS", default HTTP */
+	int protocol_https;         /* "protocol" = "HTTP" (default); "HTTPS" is refused until albd has TLS */
 	int port;                   /* 0 = the target's traffic port */
 	char *path;                 /* default "/" */
 	unsigned interval_ms;       /* "interval", 5..300 s in ALB; albd allows 1..300, default 30 */
-	unsigned timeout_ms;        /* "timeout", 2..120 s, default 5, must be < interval */
+	unsigned timeout_ms;        /* "timeout", 2..120 s in ALB; albd allows 0.1..120, default 5, < interval */
 	unsigned healthy_threshold;   /* 2..10, default 5 */
 	unsigned unhealthy_threshold; /* 2..10, default 2 */
 	char *matcher;              /* as written, default "200" */
 	/* parsed matcher: a list of inclusive ranges */
 	struct { int lo, hi; } match[HC_MATCHER_MAX];
 	size_t nmatch;
+	unsigned passive_failures;  /* consecutive connection failures on traffic that take a
+	                             * target out until an active check passes; 0..1000, default 5, 0 = off */
+	unsigned flap_transitions;  /* this many state changes within flap_window hold a target
+	                             * out for flap_hold; 0..100, default 6, 0 = off */
+	unsigned flap_window_ms;    /* default 60 s */
+	unsigned flap_hold_ms;      /* default 120 s */
 };
 
 struct cfg_target_group {

@@ -1,8 +1,9 @@
 /* balancer.h - load balancing algorithms behind one interface.
  *
  * pick() chooses among tg->targets for a new request on worker WORKER,
- * skipping AVOID (a target that just failed this request; may be NULL), and
- * returns NULL when no target is eligible. It may update only
+ * skipping AVOID (a target that just failed this request; may be NULL) and,
+ * unless ANY, targets that are not up; weights come from tg_weight() (slow
+ * start). It returns NULL when no target is eligible. It may update only
  * tg->slots[worker]; it reads the shared per-target state with relaxed
  * atomic loads. Counting the request as outstanding is tg_pick()'s job, not
  * the algorithm's. Thread: the worker WORKER only; no locks.
@@ -14,8 +15,17 @@
 
 struct balancer_ops {
 	const char *name;
-	struct target *(*pick)(struct target_group *tg, unsigned worker, const struct target *avoid);
+	/* ANY: consider every target (fail-open), else only those up
+	 * (tg_target_up). NOW: clock_ms() for the slow start ramp, or 0. */
+	struct target *(*pick)(struct target_group *tg, unsigned worker, const struct target *avoid, int any,
+			       uint64_t now);
 };
+
+/* Is T a candidate for this pick? */
+static inline int balancer_eligible(const struct target *t, const struct target *avoid, int any)
+{
+	return t != avoid && t->weight != 0 && (any || tg_target_up(t));
+}
 
 /* "round_robin": smooth weighted round robin (as nginx), per worker. */
 extern const struct balancer_ops balancer_rr_ops;

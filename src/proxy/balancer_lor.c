@@ -9,25 +9,30 @@
  * matter once requests overlap, which is when this algorithm matters. */
 #include "balancer.h"
 
-static struct target *pick(struct target_group *tg, unsigned worker, const struct target *avoid)
+static struct target *pick(struct target_group *tg, unsigned worker, const struct target *avoid, int any,
+			   uint64_t now)
 {
 	struct tg_slot *slot = &tg->slots[worker];
 	size_t n = tg->ntargets;
 	struct target *best = NULL;
-	uint64_t best_load = 0;
+	uint64_t best_load = 0, best_w = 1;
 
 	if (n == 0)
 		return NULL;
 	size_t start = slot->next % n;
 	for (size_t k = 0; k < n; k++) {
 		struct target *t = &tg->targets[(start + k) % n];
-		if (t == avoid || t->weight == 0)
+		if (!balancer_eligible(t, avoid, any))
 			continue;
-		uint64_t load = atomic_load_explicit(&t->st->inflight, memory_order_relaxed);
-		/* load/weight < best_load/best->weight */
-		if (!best || load * best->weight < best_load * t->weight) {
+		/* one more request, so that a ramping (slow start) target with
+		 * nothing in flight still compares by its weight */
+		uint64_t load = atomic_load_explicit(&t->st->inflight, memory_order_relaxed) + 1;
+		uint64_t w = tg_weight(tg, t, now);
+		/* load/w < best_load/best_w, without dividing */
+		if (!best || load * best_w < best_load * w) {
 			best = t;
 			best_load = load;
+			best_w = w;
 		}
 	}
 	if (best)

@@ -5,7 +5,8 @@
  * bunched. The scores are per worker (tg->slots[worker]), so no locks. */
 #include "balancer.h"
 
-static struct target *pick(struct target_group *tg, unsigned worker, const struct target *avoid)
+static struct target *pick(struct target_group *tg, unsigned worker, const struct target *avoid, int any,
+			   uint64_t now)
 {
 	int64_t *cur = tg->slots[worker].current;
 	struct target *best = NULL;
@@ -13,10 +14,11 @@ static struct target *pick(struct target_group *tg, unsigned worker, const struc
 
 	for (size_t i = 0; i < tg->ntargets; i++) {
 		struct target *t = &tg->targets[i];
-		if (t == avoid || t->weight == 0)
+		if (!balancer_eligible(t, avoid, any))
 			continue;
-		cur[i] += t->weight;
-		total += t->weight;
+		int64_t w = (int64_t)tg_weight(tg, t, now);
+		cur[i] += w;
+		total += w;
 		if (!best || cur[i] > cur[best->index])
 			best = t;
 	}

@@ -25,6 +25,7 @@
 #include <event2/event_struct.h>
 #include <http_parser.h>
 
+#include "../core/clock.h"
 #include "../core/log.h"
 #include "balancer.h"
 #include "conn.h"
@@ -147,7 +148,7 @@ static void session_close(struct session *s)
 static void timer_set(struct session *s, enum tkind kind, unsigned ms)
 {
 	s->tkind = kind;
-	s->deadline = upstream_now_ms() + ms;
+	s->deadline = clock_ms() + ms;
 	if (!s->armed_at || s->deadline < s->armed_at) {
 		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 		event_add(&s->timer, &tv);
@@ -158,7 +159,7 @@ static void timer_set(struct session *s, enum tkind kind, unsigned ms)
 /* Push the current deadline out by MS from now (progress was made). */
 static void timer_touch(struct session *s, unsigned ms)
 {
-	s->deadline = upstream_now_ms() + ms;
+	s->deadline = clock_ms() + ms;
 }
 
 static void timer_clear(struct session *s)
@@ -561,6 +562,10 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 	log_debug("target %s: %s", failed ? failed->st->addr.text : "?", why);
 	upstream_close(s->up);
 	s->up = NULL;
+	/* A fresh connection that failed says something about the target
+	 * (passive health); a pooled one the target had closed does not. */
+	if (failed && !s->up_reused)
+		tg_passive_failure(failed, s->tgcfg->health_check.enabled ? s->tgcfg->health_check.passive_failures : 0);
 
 	/* A pooled connection the target had closed: resend once on a fresh
 	 * connection to the same target. Not charged to the retry budget: it
@@ -743,6 +748,7 @@ static int read_response_head(struct session *s)
 			continue;
 		}
 		s->up_keepalive = h.keep_alive;
+		tg_passive_success(s->target);
 		write_response_head(s, &h);
 		evbuffer_drain(ui, head_len);
 		timer_set(s, T_IDLE, cfg->timeouts.idle_ms);
@@ -945,7 +951,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	s->armed_at = 0;
 	if (kind == T_NONE)
 		return;
-	uint64_t now = upstream_now_ms();
+	uint64_t now = clock_ms();
 	if (now < s->deadline) {
 		/* the deadline moved on since the event was set */
 		unsigned ms = (unsigned)(s->deadline - now);
@@ -1046,6 +1052,19 @@ void proxy_drain(struct worker *w)
 	for (s = w->sessions; s; s = next) {
 		next = s->next;
 		if (s->state == S_IDLE || (s->state == S_HEAD && evbuffer_get_length(s->c->in) == 0))
+			session_close(s);
+	}
+}
+
+void proxy_sweep(struct worker *w)
+{
+	struct session *s, *next;
+
+	for (s = w->sessions; s; s = next) {
+		next = s->next;
+		/* deregistration_delay is over for its target: close, as an
+		 * ALB closes what is still running on a drained target */
+		if (s->target && atomic_load_explicit(&s->target->st->drain_expired, memory_order_relaxed))
 			session_close(s);
 	}
 }

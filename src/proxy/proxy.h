@@ -24,6 +24,10 @@ void proxy_accept(struct worker *w, struct lsock *ls, evutil_socket_t fd, const 
  * their request and close after it. Thread: the worker W. */
 void proxy_drain(struct worker *w);
 
+/* Once a second: close sessions whose target finished draining
+ * (deregistration_delay is over). Thread: the worker W. */
+void proxy_sweep(struct worker *w);
+
 /* Close every session at once (the drain timeout ran out). Thread: W. */
 void proxy_close_all(struct worker *w);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/clock.h"
 #include "balancer.h"
 
 /* The registry of target states. Looked up when a generation is built and
@@ -40,6 +41,12 @@ struct target_state *ts_get(const char *tg_name, const struct albd_addr *addr)
 		atomic_init(&ts->refs, 1);
 		atomic_init(&ts->inflight, 0);
 		atomic_init(&ts->retired, 0);
+		atomic_init(&ts->health, TS_INITIAL);
+		atomic_init(&ts->routable, 0);
+		atomic_init(&ts->ramp_start, 0);
+		atomic_init(&ts->drain_expired, 0);
+		atomic_init(&ts->passive_fails, 0);
+		atomic_init(&ts->passive_down, 0);
 		ts->addr = *addr;
 		ts->id = reg_next_id++;
 		ts->next = reg_head;
@@ -87,6 +94,7 @@ int tg_init(struct target_group *tg, const struct cfg_target_group *cfg, unsigne
 {
 	memset(tg, 0, sizeof(*tg));
 	tg->cfg = cfg;
+	atomic_init(&tg->failopen_picks, 0);
 	tg->ops = cfg->algorithm == TG_ALGO_LEAST_OUTSTANDING ? &balancer_lor_ops : &balancer_rr_ops;
 	if (cfg->ntargets) {
 		tg->targets = calloc(cfg->ntargets, sizeof(*tg->targets));
@@ -131,13 +139,35 @@ void tg_destroy(struct target_group *tg)
 	memset(tg, 0, sizeof(*tg));
 }
 
+static int any_up(const struct target_group *tg)
+{
+	for (size_t i = 0; i < tg->ntargets; i++)
+		if (tg->targets[i].weight && tg_target_up(&tg->targets[i]))
+			return 1;
+	return 0;
+}
+
 struct target *tg_pick(struct target_group *tg, unsigned worker, const struct target *avoid)
 {
 	struct target *t;
 
 	if (tg->ntargets == 0)
 		return NULL;
-	t = tg->ops->pick(tg, worker % tg->nslots, avoid);
+	worker %= tg->nslots;
+	uint64_t now = tg->cfg->slow_start_ms ? clock_ms() : 0;
+	t = tg->ops->pick(tg, worker, avoid, 0, now);
+	if (!t) {
+		/* No target is up: fail open to all of them, as an ALB does.
+		 * Or the only ones up just failed this request (AVOID): its
+		 * one retry may as well try a target that is not up than
+		 * answer 502 for sure. */
+		int none_up = !any_up(tg);
+		if (none_up || avoid) {
+			t = tg->ops->pick(tg, worker, avoid, 1, now);
+			if (t && none_up)
+				atomic_fetch_add_explicit(&tg->failopen_picks, 1, memory_order_relaxed);
+		}
+	}
 	if (t)
 		atomic_fetch_add_explicit(&t->st->inflight, 1, memory_order_relaxed);
 	return t;
@@ -146,4 +176,19 @@ struct target *tg_pick(struct target_group *tg, unsigned worker, const struct ta
 void tg_release(struct target *t)
 {
 	atomic_fetch_sub_explicit(&t->st->inflight, 1, memory_order_relaxed);
+}
+
+void tg_passive_failure(const struct target *t, unsigned max)
+{
+	unsigned n = atomic_fetch_add_explicit(&t->st->passive_fails, 1, memory_order_relaxed) + 1;
+	if (max && n >= max && !atomic_load_explicit(&t->st->passive_down, memory_order_relaxed))
+		atomic_store_explicit(&t->st->passive_down, 1, memory_order_relaxed);
+}
+
+void tg_passive_success(const struct target *t)
+{
+	/* read first: a store on every response would bounce the line
+	 * between workers */
+	if (atomic_load_explicit(&t->st->passive_fails, memory_order_relaxed))
+		atomic_store_explicit(&t->st->passive_fails, 0, memory_order_relaxed);
 }

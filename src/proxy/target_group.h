@@ -18,6 +18,15 @@
 
 #include "../core/config.h"
 
+/* Target health states, with ALB's names (health.c decides them). */
+enum ts_health {
+	TS_INITIAL = 0,   /* "initial": registered, no check has passed yet */
+	TS_HEALTHY,       /* "healthy" */
+	TS_UNHEALTHY,     /* "unhealthy" */
+	TS_DRAINING,      /* "draining": removed by a reload, in-flight requests finish */
+	TS_UNUSED,        /* "unused": drained, or health checks disabled */
+};
+
 struct target_state {
 	atomic_uint refs;
 	unsigned id;                  /* unique for the life of the process, never reused */
@@ -25,6 +34,14 @@ struct target_state {
 	struct albd_addr addr;
 	atomic_uint inflight;         /* outstanding requests, all workers together */
 	atomic_int retired;           /* 1 once no current generation names it */
+	/* health (written by the control thread, health.c) */
+	atomic_int health;            /* enum ts_health */
+	atomic_int routable;          /* 1: may get new requests (healthy, not held down) */
+	atomic_ullong ramp_start;     /* slow start: clock_ms() when it became healthy, 0 = full weight */
+	atomic_int drain_expired;     /* deregistration delay over: close what still runs on it */
+	/* passive failure detection (written by workers, cleared by health.c) */
+	atomic_uint passive_fails;    /* consecutive connection failures on traffic */
+	atomic_int passive_down;      /* 1: passive_failures reached; out until an active check passes */
 	struct target_state *next;    /* registry chain (registry lock) */
 };
 
@@ -52,7 +69,34 @@ struct target_group {
 	size_t ntargets;
 	struct tg_slot *slots;        /* one per worker */
 	unsigned nslots;
+	atomic_ulong failopen_picks;  /* requests routed while no target was up */
 };
+
+/* May T get new requests: healthy, not held down, not taken out by
+ * passive detection? Thread: any (relaxed atomic loads). */
+static inline int tg_target_up(const struct target *t)
+{
+	return atomic_load_explicit(&t->st->routable, memory_order_relaxed) &&
+	       !atomic_load_explicit(&t->st->passive_down, memory_order_relaxed);
+}
+
+/* T's weight for the balancers, scaled by 1000, with the slow start ramp:
+ * a target that became healthy less than slow_start ago gets the elapsed
+ * share of its weight (at least 1/1000). NOW is clock_ms(), or 0 when the
+ * group has no slow start. Thread: any. */
+static inline uint64_t tg_weight(const struct target_group *tg, const struct target *t, uint64_t now)
+{
+	uint64_t full = (uint64_t)t->weight * 1000u;
+	unsigned ss = tg->cfg ? tg->cfg->slow_start_ms : 0;
+
+	if (!ss || !now)
+		return full;
+	uint64_t start = atomic_load_explicit(&t->st->ramp_start, memory_order_relaxed);
+	if (!start || now >= start + ss)
+		return full;
+	uint64_t w = full * (now > start ? now - start : 0) / ss;
+	return w ? w : 1;
+}
 
 /* Find or create the state of target ADDR in group TG_NAME and return it
  * with one new reference. Returns NULL on allocation failure.
@@ -74,12 +118,21 @@ int tg_init(struct target_group *tg, const struct cfg_target_group *cfg, unsigne
 void tg_destroy(struct target_group *tg);
 
 /* Pick a target for a new request on WORKER, never AVOID (may be NULL), and
- * count it as outstanding. Returns NULL when the group has no eligible
- * target. Every non-NULL result must be given back with tg_release() exactly
+ * count it as outstanding. Only targets that are up (tg_target_up) are
+ * eligible, unless none is: then the group fails open to all its targets,
+ * as an ALB does, and counts it in failopen_picks. Returns NULL when the
+ * group has no eligible target. Every non-NULL result must be given back with tg_release() exactly
  * once, whatever happens to the request. Thread: the worker WORKER only. */
 struct target *tg_pick(struct target_group *tg, unsigned worker, const struct target *avoid);
 
 /* The request picked on T is over. Thread: any worker. */
 void tg_release(struct target *t);
+
+/* Passive health: a connection to T failed (refused, reset, timed out)
+ * on real traffic / T answered. After MAX consecutive failures (0 = never)
+ * T is taken out of rotation at once, until an active check passes.
+ * Thread: any worker. */
+void tg_passive_failure(const struct target *t, unsigned max);
+void tg_passive_success(const struct target *t);
 
 #endif

@@ -3,16 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "../core/clock.h"
 #include "worker.h"
-
-uint64_t upstream_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void pool_unlink(struct upconn *u)
 {
@@ -68,7 +61,7 @@ struct upconn *upstream_get(struct worker *w, const struct target *t, int *reuse
 		while ((u = w->pool.slots[id].head)) {
 			pool_unlink(u);
 			if (!now)
-				now = upstream_now_ms();
+				now = clock_ms();
 			if (u->expires > now) {
 				*reused = 1;
 				return u;
@@ -109,7 +102,7 @@ void upstream_put(struct upconn *u, unsigned max_idle, unsigned idle_ms)
 		upstream_close(u);
 		return;
 	}
-	u->expires = upstream_now_ms() + idle_ms;
+	u->expires = clock_ms() + idle_ms;
 	conn_setcb(u->c, idle_cb, u);
 	conn_read(u->c, 1);
 	/* most recently used first: the warmest connections get reused and
@@ -159,5 +152,5 @@ void upstream_pool_purge(struct worker *w, int all)
 void upstream_pool_sweep(struct worker *w)
 {
 	if (w->pool.idle)
-		purge(w, 0, upstream_now_ms());
+		purge(w, 0, clock_ms());
 }

@@ -61,7 +61,4 @@ void upstream_pool_purge(struct worker *w, int all);
 /* Close idle connections whose keepalive_timeout has passed. */
 void upstream_pool_sweep(struct worker *w);
 
-/* Monotonic milliseconds (coarse: a few ms of resolution, no syscall). */
-uint64_t upstream_now_ms(void);
-
 #endif

@@ -232,6 +232,7 @@ static void msg_cb(evutil_socket_t fd, short what, void *arg)
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	upstream_pool_sweep(arg);
+	proxy_sweep(arg);
 }
 
 static void wake(struct worker *w)

@@ -39,7 +39,7 @@ struct worker {
 	struct event_base *base;
 	int evfd;                     /* control -> worker wake-up */
 	struct event *ev_msg;
-	struct event *ev_sweep;       /* closes expired pooled connections, 1 s */
+	struct event *ev_sweep;       /* 1 s: expired pooled connections, drained targets */
 	_Atomic(struct albd_gen *) mailbox;   /* a newer generation, with one reference for this worker */
 	atomic_int stop;              /* drain and exit */
 	int stopping;

@@ -1,0 +1,66 @@
+/* health.h - active health checks and the target lifecycle (control plane).
+ *
+ * One probe per target state (so per target group and address): it sends
+ * "GET <path>" over a fresh connection every interval (jittered), on the
+ * control thread's event loop, and decides the target's state with ALB's
+ * rules and names: initial -> healthy after one passing check; healthy ->
+ * unhealthy after unhealthy_threshold failures in a row; unhealthy ->
+ * healthy after healthy_threshold passes. It also folds in what workers
+ * report (passive ejection), damps flapping targets, ramps recovered ones
+ * (slow start), drains targets removed by a reload, and fails a group open
+ * when none of its targets is up. Every change is one log line:
+ *
+ *   health: target_group=web target=10.0.0.1:80 state=unhealthy previous=healthy
+ *           reason=Target.Timeout description="Request timed out"
+ *
+ * Only this module writes a target's health fields (target_group.h); the
+ * request path reads them with relaxed atomic loads.
+ */
+#ifndef ALBD_HEALTH_H
+#define ALBD_HEALTH_H
+
+#include "../core/runtime.h"
+#include "../proxy/target_group.h"
+
+struct event_base;
+
+/* Start the module on the control thread's BASE. Returns 0 or -1.
+ * Thread: control. */
+int health_init(struct event_base *base);
+
+/* Generation GEN is about to go live, replacing PREV (NULL at start): probe
+ * its new targets at once, keep the state of those that stay, drain those
+ * that went. Call before PREV's last reference is dropped and before the
+ * workers see GEN. Thread: control. */
+void health_apply(const struct albd_gen *gen, const struct albd_gen *prev);
+
+/* Stop every probe and free the module. Thread: control. */
+void health_shutdown(void);
+
+/* The threshold state machine, pure (unit-tested on its own). */
+enum hc_result {
+	HC_PASS = 0,
+	HC_MISMATCH,      /* Target.ResponseCodeMismatch */
+	HC_TIMEOUT,       /* Target.Timeout */
+	HC_FAILED,        /* Target.FailedHealthChecks: connection or protocol failure */
+};
+
+struct hc_machine {
+	enum ts_health state;
+	unsigned passes;          /* passing checks in a row */
+	unsigned fails;           /* failing checks in a row */
+	int fast_recovery;        /* taken out by passive detection: one pass brings it back */
+};
+
+/* Feed one check result R. Returns 1 when m->state changed. */
+int hc_machine_feed(struct hc_machine *m, enum hc_result r, unsigned healthy_threshold,
+		    unsigned unhealthy_threshold);
+
+/* ALB's names: "initial", "healthy", ...; "Target.Timeout", ... */
+const char *hc_state_name(enum ts_health s);
+const char *hc_reason_code(enum hc_result r);
+
+/* Does STATUS match HC's matcher? */
+int hc_status_matches(const struct cfg_health_check *hc, int status);
+
+#endif
