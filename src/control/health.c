@@ -40,6 +40,9 @@ int hc_machine_feed(struct hc_machine *m, enum hc_result r, unsigned healthy_thr
 	} else {
 		m->passes = 0;
 		m->fails++;
+		/* the active check confirms the passive ejection: the usual
+		 * healthy_threshold applies from now on */
+		m->fast_recovery = 0;
 		if ((m->state == TS_HEALTHY || m->state == TS_INITIAL) && m->fails >= unhealthy_threshold)
 			m->state = TS_UNHEALTHY;
 	}

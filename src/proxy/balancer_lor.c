@@ -1,12 +1,13 @@
 /* balancer_lor.c - least outstanding requests.
  *
  * The target with the fewest requests in flight (counted across all
- * workers, in target_state.inflight) relative to its weight wins; loads are
- * compared by cross-multiplication (h2o's least_conn.c), never divided.
- * Ties are broken in turn from a per-worker starting point, so equal
- * targets share the load evenly. Note that when every target is idle, all
- * tie and the turn gives each the same share whatever its weight: weights
- * matter once requests overlap, which is when this algorithm matters. */
+ * workers, in target_state.inflight) relative to its weight wins. Loads are
+ * compared as (inflight + 1) / weight, by cross-multiplication (h2o's
+ * least_conn.c), never divided; the +1, as in HAProxy's leastconn, means
+ * that the next request is counted too, so weights (and slow start ramps)
+ * decide even between idle targets: idle targets of weights 1 and 5 send
+ * every sequential request to the heavier one. Exact ties are broken in
+ * turn from a per-worker starting point, so equal targets share evenly. */
 #include "balancer.h"
 
 static struct target *pick(struct target_group *tg, unsigned worker, const struct target *avoid, int any,
@@ -26,7 +27,7 @@ static struct target *pick(struct target_group *tg, unsigned worker, const struc
 			continue;
 		/* one more request, so that a ramping (slow start) target with
 		 * nothing in flight still compares by its weight */
-		uint64_t load = atomic_load_explicit(&t->st->inflight, memory_order_relaxed) + 1;
+		uint64_t load = (uint64_t)atomic_load_explicit(&t->st->inflight, memory_order_relaxed) + 1;
 		uint64_t w = tg_weight(tg, t, now);
 		/* load/w < best_load/best_w, without dividing */
 		if (!best || load * best_w < best_load * w) {
