@@ -15,7 +15,11 @@
 #include "core/log.h"
 #include "control/health.h"
 #include "core/runtime.h"
+#include "proxy/tls.h"
 #include "proxy/worker.h"
+
+#define TICKET_ROTATE_S (12 * 3600)   /* a new session ticket key twice a day */
+#define EXPIRY_CHECK_S (24 * 3600)
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
@@ -56,7 +60,7 @@ static void reload(struct control *c)
 			 c->nworkers);
 	g = runtime_gen_build(cfg, c->gen, c->nworkers, err, sizeof(err));
 	if (!g) {
-		log_err("reload failed, the running configuration stays: %s: %s", c->path, err);
+		log_err("reload failed, the running configuration stays: %s", err);
 		config_free(cfg);
 		return;
 	}
@@ -66,6 +70,17 @@ static void reload(struct control *c)
 	c->gen = g;
 	log_info("configuration generation %lu is live (%zu listeners, %zu target groups)", g->id,
 		 g->cfg->nlisteners, g->cfg->ntarget_groups);
+}
+
+static void ticket_cb(evutil_socket_t fd, short what, void *arg)
+{
+	tls_rotate_ticket_keys();
+}
+
+static void expiry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+	runtime_check_expiry(c->gen);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -121,16 +136,25 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		if (tls_global_init() < 0 || runtime_check(cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			config_free(cfg);
+			return 1;
+		}
 		printf("%s: configuration is valid\n", c.path);
 		config_free(cfg);
 		return 0;
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	if (tls_global_init() < 0) {
+		fprintf(stderr, "cannot initialise TLS\n");
+		return 1;
+	}
 	c.nworkers = cfg->workers;
 	c.gen = runtime_gen_build(cfg, NULL, c.nworkers, err, sizeof(err));
 	if (!c.gen) {
-		fprintf(stderr, "%s: %s\n", c.path, err);
+		fprintf(stderr, "%s\n", err);
 		config_free(cfg);
 		return 1;
 	}
@@ -144,6 +168,13 @@ int main(int argc, char **argv)
 	struct event *ev_hup = evsignal_new(c.base, SIGHUP, signal_cb, &c);
 	struct event *ev_term = evsignal_new(c.base, SIGTERM, signal_cb, &c);
 	struct event *ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c);
+	struct event *ev_ticket = event_new(c.base, -1, EV_PERSIST, ticket_cb, &c);
+	struct event *ev_expiry = event_new(c.base, -1, EV_PERSIST, expiry_cb, &c);
+	const struct timeval rot = { TICKET_ROTATE_S, 0 }, day = { EXPIRY_CHECK_S, 0 };
+	if (!ev_ticket || !ev_expiry || event_add(ev_ticket, &rot) || event_add(ev_expiry, &day)) {
+		log_err("cannot create timers");
+		return 1;
+	}
 	if (!ev_hup || !ev_term || !ev_int || evsignal_add(ev_hup, NULL) || evsignal_add(ev_term, NULL) ||
 	    evsignal_add(ev_int, NULL)) {
 		log_err("cannot install signal handlers");
@@ -172,6 +203,8 @@ int main(int argc, char **argv)
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);
+	event_free(ev_ticket);
+	event_free(ev_expiry);
 	event_base_free(c.base);
 	log_info("stopped");
 	return 0;

@@ -743,12 +743,156 @@ static int set_listen(struct ctx *c, const config_setting_t *s, void *field)
 }
 
 /* clang-format off */
+/* ---------------------------------------------------------------- tls */
+
+static int set_file(struct ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = string_of(c, s);
+
+	if (!v)
+		return -1;
+	if (!*v)
+		return fail(c, s, "expected a file name");
+	return replace_str(c, field, v);
+}
+
+static int set_str(struct ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = string_of(c, s);
+
+	return v ? replace_str(c, field, v) : -1;
+}
+
+/* clang-format off */
+static const struct key cert_keys[] = {
+	FN("cert", struct cfg_certificate, cert, set_file, KEY_REQUIRED),
+	FN("key", struct cfg_certificate, key, set_file, KEY_REQUIRED),
+	KEY_END
+};
+/* clang-format on */
+
+static int parse_certs(struct ctx *c, const config_setting_t *s, void *obj)
+{
+	struct cfg_tls *t = obj;
+	int n = list_length(c, s);
+
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return fail(c, s, "expected at least one certificate");
+	if (!(t->certs = zalloc(c, (size_t)n, sizeof *t->certs)))
+		return -1;
+	t->ncerts = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = elem(s, i);
+		t->certs[i].line = (int)line_of(e);
+		if (!config_setting_is_group(e))
+			return fail(c, e, "expected a group { cert = \"...\"; key = \"...\"; }");
+		if (parse_group(c, e, cert_keys, &t->certs[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int set_policy(struct ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = string_of(c, s);
+
+	if (!v)
+		return -1;
+	if (strcmp(v, "intermediate") != 0 && strcmp(v, "modern") != 0)
+		return fail(c, s, "unknown policy \"%s\" (expected \"intermediate\" or \"modern\")", v);
+	return replace_str(c, field, v);
+}
+
+static int set_min_version(struct ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = string_of(c, s);
+
+	if (!v)
+		return -1;
+	if (strcmp(v, "TLSv1.2") == 0)
+		*(int *)field = 0x0303;   /* TLS1_2_VERSION */
+	else if (strcmp(v, "TLSv1.3") == 0)
+		*(int *)field = 0x0304;   /* TLS1_3_VERSION */
+	else
+		return fail(c, s,
+			    "unsupported min_version \"%s\" (expected \"TLSv1.2\" or \"TLSv1.3\"; "
+			    "older versions stay off)",
+			    v);
+	return 0;
+}
+
+static int check_alpn(struct ctx *c, const config_setting_t *s, char *v)
+{
+	if (strcmp(v, "http/1.1") != 0 && strcmp(v, "http/1.0") != 0)
+		return fail(c, s, "unsupported ALPN protocol \"%s\" (albd speaks \"http/1.1\")", v);
+	return 0;
+}
+
+static int set_alpn(struct ctx *c, const config_setting_t *s, void *obj)
+{
+	struct cfg_tls *t = obj;
+
+	for (size_t i = 0; i < t->nalpn; i++)
+		free(t->alpn[i]);
+	free(t->alpn);
+	t->alpn = NULL;
+	t->nalpn = 0;
+	return set_strings(c, s, &t->alpn, &t->nalpn, check_alpn);
+}
+
+/* clang-format off */
+static const struct key tls_keys[] = {
+	FN_OBJ("certificates", parse_certs, KEY_REQUIRED),
+	FN("policy", struct cfg_tls, policy, set_policy, 0),
+	FN("min_version", struct cfg_tls, min_version, set_min_version, 0),
+	FN("ciphers", struct cfg_tls, ciphers, set_str, 0),
+	FN("ciphersuites", struct cfg_tls, ciphersuites, set_str, 0),
+	FN_OBJ("alpn", set_alpn, 0),
+	KEY_END
+};
+/* clang-format on */
+
+static int parse_tls(struct ctx *c, const config_setting_t *s, void *field)
+{
+	struct cfg_tls *t = zalloc(c, 1, sizeof *t);
+
+	if (!t)
+		return -1;
+	*(struct cfg_tls **)field = t;
+	t->line = (int)line_of(s);
+	if (!config_setting_is_group(s))
+		return fail(c, s, "expected a group { ... }");
+	if (!(t->policy = sdup(c, "intermediate")) || !(t->alpn = zalloc(c, 1, sizeof *t->alpn)) ||
+	    !(t->alpn[0] = sdup(c, "http/1.1")))
+		return -1;
+	t->nalpn = 1;
+	return parse_group(c, s, tls_keys, t);
+}
+
+static int set_tg_protocol(struct ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = string_of(c, s);
+
+	if (!v)
+		return -1;
+	if (strcmp(v, "HTTP") == 0)
+		*(int *)field = 0;
+	else if (strcmp(v, "HTTPS") == 0)
+		*(int *)field = 1;
+	else
+		return fail(c, s, "invalid protocol \"%s\" (expected \"HTTP\" or \"HTTPS\")", v);
+	return 0;
+}
+
 static const struct key listener_keys[] = {
 	FN("name", struct cfg_listener, name, set_name, KEY_REQUIRED),
 	FN("listen", struct cfg_listener, addr, set_listen, KEY_REQUIRED),
 	FN_OBJ("rules", parse_rules, 0),
 	FN("default_forward", struct cfg_listener, default_forward, set_default_forward, 0),
 	FN("default_fixed_response", struct cfg_listener, default_fixed, set_fixed, 0),
+	FN("tls", struct cfg_listener, tls, parse_tls, 0),
 	KEY_END
 };
 /* clang-format on */
@@ -1023,6 +1167,10 @@ static const struct key tg_keys[] = {
 	    0.001, 3600, 4, 0),
 	NUM("keepalive_max_idle", K_UINT, struct cfg_target_group, keepalive_max_idle,
 	    0, 10000, 64, 0),
+	FN("protocol", struct cfg_target_group, protocol_https, set_tg_protocol, 0),
+	NUM("tls_verify", K_BOOL, struct cfg_target_group, tls_verify, 0, 1, 1, 0),
+	FN("ca_file", struct cfg_target_group, ca_file, set_file, 0),
+	FN("tls_server_name", struct cfg_target_group, tls_server_name, set_str, 0),
 	KEY_END
 };
 /* clang-format on */
@@ -1222,6 +1370,24 @@ static void free_rule(struct cfg_rule *r)
 }
 
 /* Free a config from config_load(), partly built ones too. NULL is ignored. */
+static void free_tls(struct cfg_tls *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; t->certs && i < t->ncerts; i++) {
+		free(t->certs[i].cert);
+		free(t->certs[i].key);
+	}
+	free(t->certs);
+	free(t->policy);
+	free(t->ciphers);
+	free(t->ciphersuites);
+	for (size_t i = 0; t->alpn && i < t->nalpn; i++)
+		free(t->alpn[i]);
+	free(t->alpn);
+	free(t);
+}
+
 void config_free(struct albd_config *cfg)
 {
 	if (!cfg)
@@ -1235,6 +1401,7 @@ void config_free(struct albd_config *cfg)
 		free(l->rules);
 		free(l->default_forward.target_group_name);
 		free_fixed(l->default_fixed);
+		free_tls(l->tls);
 	}
 	free(cfg->listeners);
 	for (size_t i = 0; cfg->target_groups && i < cfg->ntarget_groups; i++) {
@@ -1246,6 +1413,8 @@ void config_free(struct albd_config *cfg)
 		free(tg->targets);
 		free(tg->health_check.path);
 		free(tg->health_check.matcher);
+		free(tg->ca_file);
+		free(tg->tls_server_name);
 	}
 	free(cfg->target_groups);
 	free(cfg->path);

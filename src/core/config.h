@@ -63,6 +63,23 @@ struct cfg_rule {
 	struct cfg_fixed_response *fixed;
 };
 
+struct cfg_certificate {
+	char *cert;                 /* PEM file: the certificate, then its chain */
+	char *key;                  /* PEM file: its private key */
+	int line;
+};
+
+/* "tls = { ... }" on a listener: HTTPS. */
+struct cfg_tls {
+	struct cfg_certificate *certs; size_t ncerts;  /* picked by SNI; the first is the default */
+	char *policy;               /* "intermediate" (default) or "modern" */
+	int min_version;            /* 0 (the policy's), TLS1_2_VERSION or TLS1_3_VERSION */
+	char *ciphers;              /* TLS 1.2 cipher list, NULL: the policy's */
+	char *ciphersuites;         /* TLS 1.3 suites, NULL: the policy's */
+	char **alpn; size_t nalpn;  /* protocols offered, default "http/1.1" */
+	int line;
+};
+
 struct cfg_listener {
 	char *name;                 /* unique */
 	struct albd_addr addr;      /* "listen" */
@@ -71,6 +88,7 @@ struct cfg_listener {
 	/* the default action: exactly one of these two */
 	struct cfg_forward default_forward;      /* "default_forward" = "tg name" (weight 1) */
 	struct cfg_fixed_response *default_fixed; /* "default_fixed_response" = { ... } */
+	struct cfg_tls *tls;        /* NULL: plain HTTP */
 };
 
 struct cfg_target {
@@ -114,6 +132,11 @@ struct cfg_target_group {
 	unsigned response_timeout_ms;       /* "response_timeout", default 60 s: first response byte */
 	unsigned keepalive_timeout_ms;      /* "keepalive_timeout", default 4 s: pooled idle connection lifetime,
 	                                     * keep it below the targets' own keep-alive timeout */
+	int protocol_https;                 /* "protocol" = "HTTP" (default) | "HTTPS": TLS to the targets */
+	int tls_verify;                     /* "tls_verify", default true: check the target's certificate */
+	char *ca_file;                      /* "ca_file": CAs to check it against, NULL: the system's */
+	char *tls_server_name;              /* "tls_server_name": SNI and name to verify, NULL: the
+	                                     * host name of each target's address (none for an IP) */
 	unsigned keepalive_max_idle;        /* "keepalive_max_idle", idle pooled connections per target
 	                                     * per worker, default 64, 0 disables reuse */
 };

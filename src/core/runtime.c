@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "../proxy/tls.h"
 
 #define LISTEN_BACKLOG 4096
 
@@ -82,18 +83,76 @@ static struct lsock *find_lsock(const struct albd_gen *g, const struct albd_addr
 	return NULL;
 }
 
-static void gen_free(struct albd_gen *g)
+/* Build the TLS contexts of CFG into TLS (per listener) and the target
+ * groups' client contexts into TGS (may be NULL: only checked). */
+static int build_tls(const struct albd_config *cfg, struct tls_server **tls, struct target_group *tgs,
+		     char *err, size_t errlen)
+{
+	char setting[64];
+
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		if (!cfg->listeners[i].tls)
+			continue;
+		snprintf(setting, sizeof(setting), "listeners.[%zu].tls", i);
+		struct tls_server *ts = tls_server_new(cfg, &cfg->listeners[i], setting, err, errlen);
+		if (!ts)
+			return -1;
+		if (tls)
+			tls[i] = ts;
+		else
+			tls_server_free(ts);
+	}
+	for (size_t i = 0; i < cfg->ntarget_groups; i++) {
+		if (!cfg->target_groups[i].protocol_https)
+			continue;
+		snprintf(setting, sizeof(setting), "target_groups.[%zu]", i);
+		struct tls_client *tc = tls_client_new(cfg, &cfg->target_groups[i], setting, err, errlen);
+		if (!tc)
+			return -1;
+		if (tgs)
+			tgs[i].tls = tc;
+		else
+			tls_client_free(tc);
+	}
+	return 0;
+}
+
+int runtime_check(const struct albd_config *cfg, char *err, size_t errlen)
+{
+	return build_tls(cfg, NULL, NULL, err, errlen);
+}
+
+void runtime_check_expiry(const struct albd_gen *g)
+{
+	for (size_t i = 0; i < g->cfg->nlisteners; i++)
+		if (g->tls[i])
+			tls_server_check_expiry(g->tls[i]);
+}
+
+static void free_parts(struct albd_gen *g, const struct albd_config *cfg)
 {
 	if (g->tgs) {
-		for (size_t i = 0; i < g->cfg->ntarget_groups; i++)
+		for (size_t i = 0; i < cfg->ntarget_groups; i++) {
+			tls_client_free(g->tgs[i].tls);
 			tg_destroy(&g->tgs[i]);
+		}
 		free(g->tgs);
 	}
+	if (g->tls) {
+		for (size_t i = 0; i < cfg->nlisteners; i++)
+			tls_server_free(g->tls[i]);
+		free(g->tls);
+	}
 	if (g->lsocks) {
-		for (size_t i = 0; i < g->cfg->nlisteners; i++)
+		for (size_t i = 0; i < cfg->nlisteners; i++)
 			lsock_unref(g->lsocks[i]);
 		free(g->lsocks);
 	}
+}
+
+static void gen_free(struct albd_gen *g)
+{
+	free_parts(g, g->cfg);
 	config_free(g->cfg);
 	free(g);
 }
@@ -112,8 +171,9 @@ struct albd_gen *runtime_gen_build(struct albd_config *cfg, const struct albd_ge
 	g->nworkers = nworkers;
 	g->tgs = calloc(cfg->ntarget_groups ? cfg->ntarget_groups : 1, sizeof(*g->tgs));
 	g->lsocks = calloc(cfg->nlisteners ? cfg->nlisteners : 1, sizeof(*g->lsocks));
-	if (!g->tgs || !g->lsocks) {
-		snprintf(err, errlen, "out of memory");
+	g->tls = calloc(cfg->nlisteners ? cfg->nlisteners : 1, sizeof(*g->tls));
+	if (!g->tgs || !g->lsocks || !g->tls) {
+		snprintf(err, errlen, "%s: out of memory", cfg->path);
 		goto fail;
 	}
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
@@ -124,7 +184,8 @@ struct albd_gen *runtime_gen_build(struct albd_config *cfg, const struct albd_ge
 			char why[256];
 			ls = lsock_open(&cfg->listeners[i].addr, nworkers, why, sizeof(why));
 			if (!ls) {
-				snprintf(err, errlen, "listeners.[%zu].listen: %s", i, why);
+				snprintf(err, errlen, "%s:%d: listeners.[%zu].listen: %s", cfg->path,
+					 cfg->listeners[i].line, i, why);
 				goto fail;
 			}
 		}
@@ -133,10 +194,13 @@ struct albd_gen *runtime_gen_build(struct albd_config *cfg, const struct albd_ge
 	for (size_t i = 0; i < cfg->ntarget_groups; i++) {
 		if (tg_init(&g->tgs[i], &cfg->target_groups[i], nworkers) < 0) {
 			tg_destroy(&g->tgs[i]);
-			snprintf(err, errlen, "target_groups.[%zu]: out of memory", i);
+			snprintf(err, errlen, "%s: target_groups.[%zu]: out of memory", cfg->path, i);
 			goto fail;
 		}
 	}
+	/* certificates and keys are read afresh: SIGHUP picks up renewed ones */
+	if (build_tls(cfg, g->tls, g->tgs, err, errlen) < 0)
+		goto fail;
 	/* Targets that only PREV names are retired; tg_init() above cleared
 	 * the flag of every target this generation names. */
 	if (prev) {
@@ -156,17 +220,7 @@ struct albd_gen *runtime_gen_build(struct albd_config *cfg, const struct albd_ge
 	g->id = atomic_fetch_add(&gen_counter, 1) + 1;
 	return g;
 fail:
-	g->cfg = NULL;
-	if (g->tgs) {
-		for (size_t i = 0; i < cfg->ntarget_groups; i++)
-			tg_destroy(&g->tgs[i]);
-		free(g->tgs);
-	}
-	if (g->lsocks) {
-		for (size_t i = 0; i < cfg->nlisteners; i++)
-			lsock_unref(g->lsocks[i]);
-		free(g->lsocks);
-	}
+	free_parts(g, cfg);
 	free(g);
 	return NULL;
 }

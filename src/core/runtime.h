@@ -21,6 +21,8 @@
 #include "config.h"
 #include "../proxy/target_group.h"
 
+struct tls_server;
+
 /* A listening address: one SO_REUSEPORT socket per worker. */
 struct lsock {
 	atomic_uint refs;
@@ -35,17 +37,27 @@ struct albd_gen {
 	struct albd_config *cfg;      /* owned */
 	struct target_group *tgs;     /* parallel to cfg->target_groups */
 	struct lsock **lsocks;        /* parallel to cfg->listeners, one reference each */
+	struct tls_server **tls;      /* parallel to cfg->listeners, NULL for plain HTTP */
 	unsigned nworkers;
 };
 
 /* Build a generation from CFG for NWORKERS workers, reusing PREV's sockets
- * for addresses that stay (PREV may be NULL). On success the generation
- * owns CFG and has one reference (the caller's); target states that PREV
- * names and CFG does not are marked retired. On failure returns NULL with
- * "SETTING: problem" in err, and CFG still belongs to the caller.
+ * for addresses that stay (PREV may be NULL), and loading the TLS
+ * certificates and keys afresh. On success the generation owns CFG and has
+ * one reference (the caller's); target states that PREV names and CFG does
+ * not are marked retired. On failure returns NULL with "FILE[:LINE]:
+ * SETTING: problem" in err, and CFG still belongs to the caller.
  * Thread: control. */
 struct albd_gen *runtime_gen_build(struct albd_config *cfg, const struct albd_gen *prev,
 				   unsigned nworkers, char *err, size_t errlen);
+
+/* What `albd -t` checks beyond config_load(): that every certificate and
+ * key loads, matches and is valid. Returns 0, or -1 with a message.
+ * Thread: control. */
+int runtime_check(const struct albd_config *cfg, char *err, size_t errlen);
+
+/* Warn about certificates of G that expire within 30 days. Thread: control. */
+void runtime_check_expiry(const struct albd_gen *g);
 
 /* Take / drop a reference; the last drop frees the generation (and closes
  * sockets no longer used by any). Thread: any. */

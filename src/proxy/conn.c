@@ -9,6 +9,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #define READ_MIN 16384
 #define READ_MAX_CHUNK 262144
 
@@ -25,8 +27,40 @@ static int deliver(struct conn *c, enum conn_event ev)
 	return 0;
 }
 
+#define TLS_WRITE_MAX 16384   /* one TLS record's worth per SSL_write */
+
+static void tls_write(struct conn *c)
+{
+	while (evbuffer_get_length(c->out)) {
+		size_t n = evbuffer_get_length(c->out);
+		if (n > TLS_WRITE_MAX)
+			n = TLS_WRITE_MAX;
+		const unsigned char *p = evbuffer_pullup(c->out, (ssize_t)n);
+		ERR_clear_error();
+		int r = SSL_write(c->ssl, p, (int)n);
+		if (r > 0) {
+			evbuffer_drain(c->out, (size_t)r);
+			continue;
+		}
+		int e = SSL_get_error(c->ssl, r);
+		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+			c->writable = 0;
+			c->waiting_drain = 1;
+			return;
+		}
+		c->failed = 1;
+		c->error = e == SSL_ERROR_SYSCALL && errno ? errno : EPROTO;
+		evbuffer_drain(c->out, evbuffer_get_length(c->out));
+		return;
+	}
+}
+
 static void do_write(struct conn *c)
 {
+	if (c->ssl) {
+		tls_write(c);
+		return;
+	}
 	while (evbuffer_get_length(c->out)) {
 		int n = evbuffer_write(c->out, c->fd);
 		if (n > 0)
@@ -45,11 +79,55 @@ static void do_write(struct conn *c)
 	}
 }
 
+/* TLS: read until OpenSSL wants more from the socket (it may hold
+ * decrypted bytes the socket no longer shows). */
+static size_t tls_read(struct conn *c)
+{
+	size_t total = 0;
+
+	while (c->readable && c->reading && !c->eof && !c->failed) {
+		size_t have = evbuffer_get_length(c->in);
+		if (have >= c->read_max)
+			break;
+		struct evbuffer_iovec v[1];
+		if (evbuffer_reserve_space(c->in, 16384, v, 1) != 1) {
+			c->failed = 1;
+			c->error = ENOMEM;
+			break;
+		}
+		ERR_clear_error();
+		int n = SSL_read(c->ssl, v[0].iov_base, (int)v[0].iov_len);
+		if (n > 0) {
+			v[0].iov_len = (size_t)n;
+			evbuffer_commit_space(c->in, v, 1);
+			total += (size_t)n;
+			continue;
+		}
+		evbuffer_commit_space(c->in, v, 0);
+		int e = SSL_get_error(c->ssl, n);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			c->readable = 0;
+		} else if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0)) {
+			c->eof = 1;   /* close_notify, or a plain close */
+			c->readable = 0;
+		} else {
+			c->failed = 1;
+			c->error = e == SSL_ERROR_SYSCALL && errno ? errno : EPROTO;
+		}
+		ERR_clear_error();
+		break;
+	}
+	return total;
+}
+
 /* Read while the socket may hold more and c->in has room. Returns the
  * number of bytes read; sets eof/failed. */
 static size_t do_read(struct conn *c)
 {
 	size_t total = 0;
+
+	if (c->ssl)
+		return tls_read(c);
 
 	while (c->readable && c->reading && !c->eof && !c->failed) {
 		size_t have = evbuffer_get_length(c->in);
@@ -131,13 +209,45 @@ static void event_cb(evutil_socket_t fd, short what, void *arg)
 		if (!(what & EV_WRITE))
 			return;           /* not decided yet */
 		c->connecting = 0;
-		/* whatever was queued while connecting goes out now; the owner
-		 * may have paused its source on it, so report the drain too */
-		c->waiting_drain = 1;
-		if (deliver(c, CONN_CONNECTED) < 0)
-			return;
-		what |= EV_WRITE;
+		if (c->ssl) {
+			c->handshaking = 1;   /* CONN_CONNECTED once it is done */
+		} else {
+			/* whatever was queued while connecting goes out now; the
+			 * owner may have paused its source on it, so report the
+			 * drain too */
+			c->waiting_drain = 1;
+			if (deliver(c, CONN_CONNECTED) < 0)
+				return;
+			what |= EV_WRITE;
+		}
 	}
+	if (c->handshaking) {
+		ERR_clear_error();
+		int r = SSL_do_handshake(c->ssl);
+		if (r != 1) {
+			int e = SSL_get_error(c->ssl, r);
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+				return;   /* the next edge goes on with it */
+			ERR_clear_error();
+			c->handshaking = 0;
+			c->failed = 1;
+			c->tls_failed = 1;
+			c->error = e == SSL_ERROR_SYSCALL && errno ? errno : EPROTO;
+			deliver(c, CONN_ERROR);
+			return;
+		}
+		c->handshaking = 0;
+		c->readable = 1;     /* application data may have come with it */
+		c->writable = 1;
+		if (c->tls_client) {
+			c->waiting_drain = 1;
+			if (deliver(c, CONN_CONNECTED) < 0)
+				return;
+		}
+		what |= EV_WRITE | EV_READ;
+	}
+	if ((what & EV_READ) && c->ssl && c->waiting_drain && evbuffer_get_length(c->out))
+		what |= EV_WRITE;    /* an SSL_write that wanted to read first */
 	if (what & EV_WRITE) {
 		c->writable = 1;
 		/* every writable edge flushes what is pending */
@@ -253,6 +363,18 @@ struct conn *conn_connect(struct event_base *base, const struct sockaddr *sa, so
 	return c;
 }
 
+void conn_tls(struct conn *c, SSL *ssl, int client)
+{
+	c->ssl = ssl;
+	SSL_set_fd(ssl, c->fd);
+	c->tls_client = client;
+	if (!client) {
+		c->handshaking = 1;
+		defer(c, EV_READ);   /* the ClientHello may be here already */
+	}
+	/* a client starts its handshake once the TCP connection is made */
+}
+
 void conn_setcb(struct conn *c, conn_cb cb, void *arg)
 {
 	c->cb = cb;
@@ -269,7 +391,7 @@ void conn_read(struct conn *c, int on)
 
 void conn_flush(struct conn *c)
 {
-	if (c->connecting || c->failed || !evbuffer_get_length(c->out))
+	if (c->connecting || c->handshaking || c->failed || !evbuffer_get_length(c->out))
 		return;
 	if (c->writable)
 		do_write(c);
@@ -279,6 +401,8 @@ void conn_flush(struct conn *c)
 
 void conn_shutdown_write(struct conn *c)
 {
+	if (c->ssl && !c->handshaking && !c->failed)
+		SSL_shutdown(c->ssl);   /* close_notify first */
 	shutdown(c->fd, SHUT_WR);
 }
 
@@ -292,6 +416,13 @@ void conn_free(struct conn *c)
 		return;
 	}
 	event_del(&c->ev);
+	if (c->ssl) {
+		/* a close_notify if it can go now; never wait for the peer's */
+		if (!c->handshaking && !c->failed && !c->eof)
+			SSL_shutdown(c->ssl);
+		ERR_clear_error();
+		SSL_free(c->ssl);
+	}
 	close(c->fd);
 	evbuffer_free(c->in);
 	evbuffer_free(c->out);

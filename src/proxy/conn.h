@@ -23,6 +23,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include <openssl/ssl.h>
 
 /* What a callback reports (one at a time). */
 enum conn_event {
@@ -58,6 +59,10 @@ struct conn {
 	unsigned in_cb : 1;
 	unsigned dead : 1;
 	unsigned pending : 1;     /* a deferred activation is queued */
+	unsigned handshaking : 1; /* TLS handshake under way */
+	unsigned tls_client : 1;  /* we connected: CONN_CONNECTED waits for the handshake */
+	unsigned tls_failed : 1;  /* the TLS handshake failed (a negotiation error) */
+	SSL *ssl;                 /* NULL: plain TCP */
 };
 
 /* Wrap the connected socket FD (non-blocking). Returns NULL (and closes FD)
@@ -69,6 +74,12 @@ struct conn *conn_new(struct event_base *base, int fd);
 struct conn *conn_connect(struct event_base *base, const struct sockaddr *sa, socklen_t salen);
 
 void conn_setcb(struct conn *c, conn_cb cb, void *arg);
+
+/* Speak TLS over C with SSL (which the conn then owns and frees), as the
+ * server (accepted socket) or as the client (after conn_connect(): then
+ * CONN_CONNECTED comes once the handshake is done). Plain and TLS conns
+ * behave alike for their owner. */
+void conn_tls(struct conn *c, SSL *ssl, int client);
 
 /* Want input or not. Turning it on (again) also reads, soon, what the
  * socket may still hold: call it whenever c->in was drained after the

@@ -85,6 +85,7 @@ struct session {
 	unsigned up_paused : 1;       /* upstream reading off: client output is full */
 	unsigned linger : 1;          /* unread input may remain: drain it before closing */
 	unsigned upgrade_req : 1;     /* the client asked to switch protocols */
+	unsigned https : 1;           /* the client speaks TLS to albd */
 	unsigned tunnel : 1;          /* switched (101): bytes flow both ways untouched */
 };
 
@@ -376,7 +377,8 @@ static void build_request_head(struct session *s, const struct http1_head *h, st
 	else
 		evbuffer_add(o, "X-Forwarded-For: ", 17);
 	evbuffer_add(o, s->peer, s->peer_len);
-	evbuffer_add_printf(o, "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: %u\r\n", (unsigned)s->ls->addr.port);
+	evbuffer_add_printf(o, "\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Port: %u\r\n", s->https ? "https" : "http",
+			    (unsigned)s->ls->addr.port);
 	if (h->body == HTTP1_BODY_CHUNKED)
 		evbuffer_add(o, "Transfer-Encoding: chunked\r\n", 28);
 	else if (h->body == HTTP1_BODY_LENGTH)
@@ -520,7 +522,8 @@ static void dispatch(struct session *s, const struct target *avoid)
 		}
 	}
 	int reused = 0;
-	s->up = s->resent ? upstream_connect(s->w, s->target) : upstream_get(s->w, s->target, &reused);
+	s->up = s->resent ? upstream_connect(s->w, s->target, s->tg->tls)
+			  : upstream_get(s->w, s->target, s->tg->tls, &reused);
 	if (!s->up) {
 		log_warn("target %s: cannot create a socket", s->target->st->addr.text);
 		respond(s, 502, NULL, NULL, 0, 0);
@@ -918,6 +921,10 @@ static void client_closed(struct session *s, enum conn_event ev)
 	}
 	if (ev == CONN_EOF && s->state == S_CLOSING)
 		return;   /* the last response is still being flushed */
+	if (s->c->tls_failed) {
+		s->w->tls_errors++;   /* ClientTLSNegotiationErrorCount */
+		log_debug("client %s: TLS handshake failed", s->peer);
+	}
 	session_close(s);
 }
 
@@ -1004,19 +1011,26 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* public ------------------------------------------------------------------- */
 
-void proxy_accept(struct worker *w, struct lsock *ls, evutil_socket_t fd, const struct sockaddr *sa, int salen)
+void proxy_accept(struct worker *w, struct lsock *ls, evutil_socket_t fd, const struct sockaddr *sa, int salen,
+		  SSL *ssl)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	int one = 1;
 
 	if (!s) {
+		SSL_free(ssl);
 		evutil_closesocket(fd);
 		return;
 	}
 	s->c = conn_new(w->base, fd);
 	if (!s->c) {
+		SSL_free(ssl);
 		free(s);
 		return;
+	}
+	if (ssl) {
+		conn_tls(s->c, ssl, 0);
+		s->https = 1;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->w = w;

@@ -11,14 +11,16 @@
 #define ALBD_PROXY_H
 
 #include <event2/util.h>
+#include <openssl/ssl.h>
 
 struct worker;
 struct lsock;
 
-/* Take over the accepted socket FD (from listening socket LS). On failure
+/* Take over the accepted socket FD (from listening socket LS), speaking
+ * TLS with SSL when it is not NULL (the session then owns it). On failure
  * the socket is closed. Thread: the worker W. */
 void proxy_accept(struct worker *w, struct lsock *ls, evutil_socket_t fd, const struct sockaddr *sa,
-		  int salen);
+		  int salen, SSL *ssl);
 
 /* The worker is stopping: close idle sessions now, let the others finish
  * their request and close after it. Thread: the worker W. */

@@ -61,6 +61,7 @@ struct tg_slot {
 };
 
 struct balancer_ops;
+struct tls_client;
 
 struct target_group {
 	const struct cfg_target_group *cfg;
@@ -70,6 +71,7 @@ struct target_group {
 	struct tg_slot *slots;        /* one per worker */
 	unsigned nslots;
 	atomic_ulong failopen_picks;  /* requests routed while no target was up */
+	struct tls_client *tls;       /* HTTPS targets: the client context (the generation owns it) */
 };
 
 /* May T get new requests: healthy, not held down, not taken out by

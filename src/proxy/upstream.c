@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "tls.h"
 #include "worker.h"
 
 static void pool_unlink(struct upconn *u)
@@ -31,7 +32,7 @@ static void idle_cb(struct conn *c, enum conn_event ev, void *arg)
 	upstream_close(u);
 }
 
-struct upconn *upstream_connect(struct worker *w, const struct target *t)
+struct upconn *upstream_connect(struct worker *w, const struct target *t, struct tls_client *tls)
 {
 	struct upconn *u = calloc(1, sizeof(*u));
 	const struct albd_addr *a = &t->st->addr;
@@ -45,13 +46,23 @@ struct upconn *upstream_connect(struct worker *w, const struct target *t)
 		free(u);
 		return NULL;
 	}
+	if (tls) {
+		SSL *ssl = tls_client_ssl(tls, t->cfg->address);
+		if (!ssl) {
+			conn_free(u->c);
+			free(u);
+			return NULL;
+		}
+		conn_tls(u->c, ssl, 1);
+		u->tls = 1;
+	}
 	u->w = w;
 	u->ts = t->st;
 	ts_ref(u->ts);
 	return u;
 }
 
-struct upconn *upstream_get(struct worker *w, const struct target *t, int *reused)
+struct upconn *upstream_get(struct worker *w, const struct target *t, struct tls_client *tls, int *reused)
 {
 	unsigned id = t->st->id;
 
@@ -62,7 +73,7 @@ struct upconn *upstream_get(struct worker *w, const struct target *t, int *reuse
 			pool_unlink(u);
 			if (!now)
 				now = clock_ms();
-			if (u->expires > now) {
+			if (u->expires > now && u->tls == (tls != NULL)) {
 				*reused = 1;
 				return u;
 			}
@@ -70,7 +81,7 @@ struct upconn *upstream_get(struct worker *w, const struct target *t, int *reuse
 		}
 	}
 	*reused = 0;
-	return upstream_connect(w, t);
+	return upstream_connect(w, t, tls);
 }
 
 void upstream_put(struct upconn *u, unsigned max_idle, unsigned idle_ms)

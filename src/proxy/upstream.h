@@ -17,6 +17,7 @@
 #include "target_group.h"
 
 struct worker;
+struct tls_client;
 
 struct upconn {
 	struct conn *c;
@@ -26,6 +27,7 @@ struct upconn {
 	unsigned requests;            /* requests started on it */
 	int connected;
 	uint64_t expires;             /* while pooled: when it is closed (ms, monotonic) */
+	int tls;                      /* speaks TLS to the target */
 };
 
 struct pool_slot {
@@ -42,10 +44,11 @@ struct upstream_pool {
 /* A connection to T: an idle pooled one (*reused = 1) or a new one being
  * connected (*reused = 0). The caller sets the bev callbacks. Returns NULL
  * when a socket cannot be made. */
-struct upconn *upstream_get(struct worker *w, const struct target *t, int *reused);
+struct upconn *upstream_get(struct worker *w, const struct target *t, struct tls_client *tls, int *reused);
 
-/* A new connection to T (never from the pool). */
-struct upconn *upstream_connect(struct worker *w, const struct target *t);
+/* A new connection to T (never from the pool), over TLS when TLS is not
+ * NULL (an HTTPS target group). */
+struct upconn *upstream_connect(struct worker *w, const struct target *t, struct tls_client *tls);
 
 /* Give a connection that finished an exchange cleanly back to the pool, or
  * close it if the pool for its target is full, MAX_IDLE is 0, or the target

@@ -13,6 +13,7 @@
 
 #include "../core/log.h"
 #include "proxy.h"
+#include "tls.h"
 
 #define RETRY_TOKENS_FLOOR 10.0   /* retries allowed before any request earned one */
 
@@ -139,8 +140,20 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 		evutil_closesocket(fd);
 		return;
 	}
+	/* HTTPS listener: a new SSL from the current generation's contexts */
+	SSL *ssl = NULL;
+	const struct albd_gen *g = w->cur->gen;
+	for (size_t i = 0; i < g->cfg->nlisteners; i++) {
+		if (g->lsocks[i] != l->ls)
+			continue;
+		if (g->tls[i] && !(ssl = tls_server_ssl(g->tls[i]))) {
+			evutil_closesocket(fd);
+			return;
+		}
+		break;
+	}
 	/* evconnlistener accepts with SOCK_NONBLOCK already */
-	proxy_accept(w, l->ls, fd, sa, salen);
+	proxy_accept(w, l->ls, fd, sa, salen, ssl);
 	if (w->nsessions >= w->cur->gen->cfg->limits.max_connections)
 		pause_accepting(w, 1);
 }

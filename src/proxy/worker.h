@@ -54,6 +54,7 @@ struct worker {
 	unsigned hdrs_cap;
 	uint32_t rng;
 	double retry_tokens;
+	unsigned long tls_errors;     /* ClientTLSNegotiationErrorCount */
 	struct evbuffer *spare[32];   /* empty evbuffers for exchanges, see worker_buf_get() */
 	unsigned nspare;
 };

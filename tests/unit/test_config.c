@@ -580,7 +580,7 @@ static const struct bad_case bad_cases[] = {
 	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
 	  "    tls = { certificate = \"x.pem\"; }; }\n"
 	  ");\n" TG_WEB,
-	  ":3: listeners.[0].tls: unknown setting \"tls\"" },
+	  ":3: listeners.[0].tls.certificate: unknown setting \"certificate\"" },
 	/* 38 */
 	{ "listeners = { name = \"a\"; };\n", ":1: listeners: expected a list ( ... )" },
 	/* 39 */

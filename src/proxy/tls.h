@@ -1,0 +1,61 @@
+/* tls.h - OpenSSL contexts for HTTPS listeners and HTTPS target groups.
+ *
+ * A listener's contexts are built from its config when a generation is
+ * built (start, reload), so a renewed certificate is picked up by SIGHUP;
+ * they are immutable afterwards and shared by all workers (an SSL_CTX is
+ * safe to use from several threads; each connection has its own SSL).
+ * Certificates with the same names share one SSL_CTX, so that an RSA and
+ * an ECDSA certificate for a name are both offered and OpenSSL serves each
+ * client the one it supports. SNI picks the context: exact names first,
+ * then wildcards, else the first certificate's.
+ *
+ * Session tickets are encrypted with process-wide keys, shared by every
+ * listener, worker and generation and rotated by tls_rotate_ticket_keys(),
+ * so a client resumes whichever worker accepts it, even across reloads.
+ */
+#ifndef ALBD_TLS_H
+#define ALBD_TLS_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+#include "../core/config.h"
+
+struct tls_server;
+struct tls_client;
+
+/* Process-wide set-up (ticket keys). Returns 0 or -1. Thread: main, once. */
+int tls_global_init(void);
+
+/* New ticket encryption key; the previous one still decrypts for one more
+ * period. Thread: control (takes a write lock the handshakes read). */
+void tls_rotate_ticket_keys(void);
+
+/* Build the contexts of listener L (SETTING names it in errors, e.g.
+ * "listeners.[0].tls"). Returns NULL with "FILE:LINE: SETTING: problem" in
+ * err when a file is missing, unreadable, expired, or a key does not match
+ * its certificate. Warns (log) about key files readable by others and
+ * certificates that expire within 30 days. Thread: control. */
+struct tls_server *tls_server_new(const struct albd_config *cfg, const struct cfg_listener *l,
+				  const char *setting, char *err, size_t errlen);
+void tls_server_free(struct tls_server *ts);
+
+/* A new server-side SSL for one accepted connection, or NULL. Thread: any. */
+SSL *tls_server_ssl(struct tls_server *ts);
+
+/* Log a warning for every certificate of TS that expires within 30 days
+ * (or has expired). Thread: control. */
+void tls_server_check_expiry(const struct tls_server *ts);
+
+/* The client context of an HTTPS target group. NULL with a message on
+ * error (an unreadable ca_file). Thread: control. */
+struct tls_client *tls_client_new(const struct albd_config *cfg, const struct cfg_target_group *tg,
+				  const char *setting, char *err, size_t errlen);
+void tls_client_free(struct tls_client *tc);
+
+/* A new client-side SSL to target ADDRESS (as written in the config, for
+ * SNI and verification), or NULL. Thread: any. */
+SSL *tls_client_ssl(struct tls_client *tc, const char *address);
+
+#endif
