@@ -15,6 +15,8 @@
 #include "../proxy/conn.h"
 #include "../proxy/http1.h"
 
+#include <openssl/ssl.h>
+
 #define TICK_MS 100           /* passive ejections, draining, fail-open are looked at this often */
 #define FIRST_SPREAD_MS 200   /* first checks of new targets spread over this much */
 #define FLAP_MAX 100          /* transitions remembered per target */
@@ -119,6 +121,7 @@ static struct {
 	struct hgroup *groups;
 	struct http1_header hdrs[CHECK_MAX_HEADERS];
 	uint32_t rng;
+	SSL_CTX *https;   /* HTTPS checks; like an ALB's, they do not verify the certificate */
 } H;
 
 static uint32_t rnd(void)
@@ -333,6 +336,15 @@ static void start_check(struct probe *p)
 		return;
 	}
 	conn_setcb(p->c, check_cb, p);
+	if (p->hc.protocol_https) {
+		SSL *ssl = H.https ? SSL_new(H.https) : NULL;
+		if (!ssl) {
+			finish_check(p, HC_FAILED, "Health checks failed: no TLS context");
+			return;
+		}
+		SSL_set_connect_state(ssl);
+		conn_tls(p->c, ssl, 1);
+	}
 	p->c->read_max = CHECK_MAX_HEAD + 1;
 	http1_scan_reset(&p->scan);
 	evbuffer_add_printf(p->c->out,
@@ -521,6 +533,11 @@ int health_init(struct event_base *base)
 
 	H.base = base;
 	H.rng = (uint32_t)clock_ms() | 1u;
+	H.https = SSL_CTX_new(TLS_client_method());
+	if (H.https) {
+		SSL_CTX_set_min_proto_version(H.https, TLS1_2_VERSION);
+		SSL_CTX_set_verify(H.https, SSL_VERIFY_NONE, NULL);
+	}
 	H.tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
 	if (!H.tick || event_add(H.tick, &tv) < 0)
 		return -1;
@@ -603,4 +620,6 @@ void health_shutdown(void)
 	if (H.tick)
 		event_free(H.tick);
 	H.tick = NULL;
+	SSL_CTX_free(H.https);
+	H.https = NULL;
 }

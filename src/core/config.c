@@ -1047,8 +1047,7 @@ static int set_protocol(struct ctx *c, const config_setting_t *s, void *field)
 	if (strcmp(v, "HTTP") == 0)
 		*(int *)field = 0;
 	else if (strcmp(v, "HTTPS") == 0)
-		return fail(c, s, "HTTPS health checks are not supported by this version of albd "
-			    "(it has no TLS yet)");
+		*(int *)field = 1;
 	else
 		return fail(c, s, "invalid protocol \"%s\" (expected \"HTTP\" or \"HTTPS\")", v);
 	return 0;

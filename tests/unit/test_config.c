@@ -277,7 +277,7 @@ START_TEST(test_all_settings)
 		"target_groups = (\n"
 		"  { name = \"one\"; algorithm = \"round_robin\";\n"
 		"    targets = ( { address = \"[::1]:9000\"; weight = 999; }, { address = \"127.0.0.1:9000\"; } );\n"
-		"    health_check = { enabled = false; protocol = \"HTTP\"; port = 8443; path = \"/hc?x=1\";\n"
+		"    health_check = { enabled = false; protocol = \"HTTPS\"; port = 8443; path = \"/hc?x=1\";\n"
 		"      interval = 300; timeout = 120; healthy_threshold = 10; unhealthy_threshold = 10;\n"
 		"      matcher = \"200, 202,300 - 399\"; };\n"
 		"    deregistration_delay = 0.5; slow_start = 30; connect_timeout = 0.001;\n"
@@ -350,7 +350,7 @@ START_TEST(test_all_settings)
 	ck_assert_str_eq(one->targets[0].addr.text, "[::1]:9000");
 	ck_assert_uint_eq(one->targets[0].weight, 999);
 	ck_assert_int_eq(one->health_check.enabled, 0);
-	ck_assert_int_eq(one->health_check.protocol_https, 0);
+	ck_assert_int_eq(one->health_check.protocol_https, 1);
 	ck_assert_int_eq(one->health_check.port, 8443);
 	ck_assert_str_eq(one->health_check.path, "/hc?x=1");
 	ck_assert_uint_eq(one->health_check.interval_ms, 300000);
@@ -697,11 +697,6 @@ static const struct bad_case bad_cases[] = {
 	  "  health_check = { protocol = \"http\"; }; } );\n",
 	  ":3: target_groups.[0].health_check.protocol: invalid protocol \"http\" (expected "
 	  "\"HTTP\" or \"HTTPS\")" },
-	{ "target_groups = ( { name = \"web\"; targets = ( );\n"
-	  "  health_check = { protocol = \"HTTPS\"; }; } );\n"
-	  "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n",
-	  ":2: target_groups.[0].health_check.protocol: HTTPS health checks are not supported by "
-	  "this version of albd (it has no TLS yet)" },
 	/* 57 */
 	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
 	  "target_groups = ( { name = \"web\";\n"
