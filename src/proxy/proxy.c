@@ -86,6 +86,8 @@ struct session {
 	unsigned linger : 1;          /* unread input may remain: drain it before closing */
 	unsigned upgrade_req : 1;     /* the client asked to switch protocols */
 	unsigned https : 1;           /* the client speaks TLS to albd */
+	struct wgen *hs_wg;           /* the generation whose TLS contexts (and their SNI and
+	                               * ALPN callbacks) this handshake uses: held until it ends */
 	unsigned tunnel : 1;          /* switched (101): bytes flow both ways untouched */
 };
 
@@ -113,6 +115,8 @@ static void session_free(struct session *s)
 		tg_release(s->target);
 	if (s->wg)
 		worker_gen_release(w, s->wg);
+	if (s->hs_wg)
+		worker_gen_release(w, s->hs_wg);
 	conn_free(s->c);
 	worker_buf_put(w, s->head_out);
 	lsock_unref(s->ls);
@@ -578,10 +582,12 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 		dispatch(s, NULL);
 		return;
 	}
-	/* A connection that could not be made: one retry on another target,
-	 * for idempotent requests, within the budget. */
-	if (connect_failed && !s->retried && replayable && s->idempotent && s->w->retry_tokens >= 1.0 &&
-	    s->tg->ntargets > 1) {
+	/* A connection that could not be made, or a fresh one that the target
+	 * reset or closed before any byte of its answer (it died with the
+	 * request): one retry on another target, for idempotent requests,
+	 * within the budget. */
+	if ((connect_failed || !s->up_reused) && !s->retried && replayable && s->idempotent &&
+	    s->w->retry_tokens >= 1.0 && s->tg->ntargets > 1) {
 		s->retried = 1;
 		s->resent = 0;
 		s->w->retry_tokens -= 1.0;
@@ -873,6 +879,11 @@ static void process_input(struct session *s)
 
 static void client_read(struct session *s)
 {
+	if (s->hs_wg) {
+		/* data: the handshake is over, its callbacks are done with */
+		worker_gen_release(s->w, s->hs_wg);
+		s->hs_wg = NULL;
+	}
 	switch (s->state) {
 	case S_IDLE:
 	case S_HEAD:
@@ -1031,6 +1042,7 @@ void proxy_accept(struct worker *w, struct lsock *ls, evutil_socket_t fd, const 
 	if (ssl) {
 		conn_tls(s->c, ssl, 0);
 		s->https = 1;
+		s->hs_wg = worker_gen_acquire(w);
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->w = w;

@@ -280,6 +280,26 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg)
 	return SSL_CLIENT_HELLO_SUCCESS;
 }
 
+/* A session-id context per set of names: a session (ticket) made for one
+ * certificate's names is never resumed on a connection that SNI sent to
+ * another (RFC 6066 section 3), while the same names resume across
+ * workers, listeners and reloads. */
+static void set_sid_ctx(SSL_CTX *ctx, char names[][256], size_t n)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+
+	if (h && EVP_DigestInit_ex(h, EVP_sha256(), NULL)) {
+		for (size_t i = 0; i < n; i++)
+			EVP_DigestUpdate(h, names[i], strlen(names[i]) + 1);
+		if (EVP_DigestFinal_ex(h, md, &mdlen) && mdlen)
+			SSL_CTX_set_session_id_context(ctx, md,
+						       mdlen > SSL_MAX_SID_CTX_LENGTH ? SSL_MAX_SID_CTX_LENGTH : mdlen);
+	}
+	EVP_MD_CTX_free(h);
+}
+
 static SSL_CTX *server_ctx(struct tls_server *ts, const struct cfg_tls *t, char *why, size_t len)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -420,6 +440,7 @@ struct tls_server *tls_server_new(const struct albd_config *cfg, const struct cf
 			}
 			ts->ctxs[ts->nctxs++] = ctx;
 			ts->cert_ctx[i] = ctx;
+			set_sid_ctx(ctx, names, nn);
 			for (size_t a = 0; a < nn; a++) {
 				if (find_ctx(ts, names[a]) && strchr(names[a], '*') == NULL)
 					continue;   /* an earlier certificate has this name */

@@ -38,18 +38,39 @@ and, when the query has tag=T, X-Tag: T):
   any path ?close=1     answers with "Connection: close" and closes
   /bad?kind=K           an invalid response, see BAD_KINDS; the connection
                         is closed afterwards
+  /health               the health check endpoint (any method; also any path
+                        requested with User-Agent albd-HealthChecker/*):
+                        answers with the current health code (default 200,
+                        --health-code N), body "ok" for a 2xx/3xx code, else
+                        "unhealthy" (never delayed by --delay-ms); while
+                        "hanging" it does not answer at all (for up to 30 s, or
+                        until /control?health_hang=0, then it answers)
+  /control?health=N     set the health code; &health_hang=1|0 starts/stops
+                        hanging; answers JSON {"health", "health_hang"}
   anything else         200, body = NAME
+
+Health checks and /control are never delayed by --delay-ms nor counted in
+"connections", "heads", "requests" or "paths" (a connection that carried only
+them is not counted either; "accepted" still counts every TCP accept). /stats
+has extra counters for them: "health_checks" (answered health checks),
+"health_connections" (connections that carried a health check),
+"health_last" (the last health check: {"method", "target", "version",
+"headers", "peer"}) and "health_code", "health_hang" (current settings).
 
 Options: --listen-count N listens on N ports at once (same behaviour and
 counters on all; a second stdout line "PORTS p1 ... pN" lists them), so that
-one process can stand for many targets; --idle-close SECS closes a keep-alive connection that stays idle
-SECS between requests (like nginx's keepalive_timeout), and
+one process can stand for many targets; --health-code N sets the initial
+/health status (default 200); --idle-close SECS closes a keep-alive
+connection that stays idle SECS between requests (like nginx's
+keepalive_timeout), and
 --idle-close-delay-ms D widens the race: the close is decided after SECS but
 done D ms later, so a request arriving in between is reset unanswered (as if
 the FIN had crossed it on the wire); --delay-ms N delays
-every response except /stats by N ms; --no-continue never sends
+every response except /stats, /control and health checks by N ms; --no-continue never sends
 "100 Continue" (by default it does when the request has
-"Expect: 100-continue").
+"Expect: 100-continue"); --tls-cert FILE --tls-key FILE make it speak HTTPS
+(every accepted connection does a server-side TLS handshake first; a failed
+handshake just closes that connection).
 
 This module is also imported by the tests for pattern_chunks() and
 pattern_sha256().
@@ -58,6 +79,7 @@ import argparse
 import hashlib
 import json
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -186,6 +208,11 @@ class Stats:
         self.heads = 0
         self.bad = 0
         self.paths = {}
+        self.health_checks = 0
+        self.health_connections = 0
+        self.health_last = None
+        self.health_code = 200
+        self.health_hang = False
 
     def snapshot(self):
         with self.lock:
@@ -193,6 +220,10 @@ class Stats:
                 "name": self.name, "accepted": self.accepted, "connections": self.connections,
                 "requests": self.requests, "heads": self.heads, "bad": self.bad,
                 "paths": dict(self.paths),
+                "health_checks": self.health_checks,
+                "health_connections": self.health_connections,
+                "health_last": self.health_last,
+                "health_code": self.health_code, "health_hang": self.health_hang,
             }
 
 
@@ -304,10 +335,15 @@ class Conn(threading.Thread):
         self.reader = Reader(sock)
         self.req_no = 0
         self.counted = False
+        self.health_counted = False
 
     # -- plumbing ---------------------------------------------------------
     def run(self):
         try:
+            if self.server.tls_ctx is not None:
+                self.sock.settimeout(30)
+                self.sock = self.server.tls_ctx.wrap_socket(self.sock, server_side=True)
+                self.reader = Reader(self.sock)
             self.loop()
         except (Closed, ConnectionError, socket.timeout, OSError):
             pass
@@ -396,7 +432,18 @@ class Conn(threading.Thread):
         q = {k: v[-1] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
         self.tag = q.get("tag")
         is_stats = path == "/stats"
-        if not is_stats:
+        # albd's health checks: GET /health, or any request from albd's
+        # checker (so that checks of another path never count as traffic)
+        is_health = path == "/health" or any(
+            v.startswith("albd-HealthChecker/") for v in hget(headers, "user-agent"))
+        # /stats, /health and /control are not traffic: never counted as such
+        uncounted = is_stats or is_health or path == "/control"
+        if is_health:
+            with stats.lock:
+                if not self.health_counted:
+                    stats.health_connections += 1
+                    self.health_counted = True
+        if not uncounted:
             with stats.lock:
                 stats.heads += 1
                 if not self.counted:
@@ -446,7 +493,7 @@ class Conn(threading.Thread):
         elif length:
             self.reader.read_exact(length, sink)
 
-        if not is_stats:
+        if not uncounted:
             with stats.lock:
                 stats.requests += 1
                 stats.paths[path] = stats.paths.get(path, 0) + 1
@@ -460,6 +507,24 @@ class Conn(threading.Thread):
 
         if path == "/stats":
             R(200, json.dumps(stats.snapshot()), js)
+        elif is_health:
+            code = self.server.health_wait()
+            with stats.lock:
+                stats.health_checks += 1
+                stats.health_last = {"method": method, "target": target, "version": version,
+                                     "headers": [[n, v] for n, v in headers],
+                                     "peer": "%s:%d" % self.peer[:2]}
+            R(code, "ok" if 200 <= code < 400 else "unhealthy",
+              [("Content-Type", "text/plain")])
+        elif path == "/control":
+            try:
+                self.server.control(q)
+            except ValueError as e:
+                R(400, "bad control request: %s" % e)
+            else:
+                with stats.lock:
+                    state = {"health": stats.health_code, "health_hang": stats.health_hang}
+                R(200, json.dumps(state), js)
         elif path == "/echo-headers":
             R(200, json.dumps({"method": method, "target": target, "version": version,
                                "headers": [[n, v] for n, v in headers],
@@ -614,6 +679,9 @@ class Server:
         self.delay_ms = args.delay_ms
         self.send_continue = not args.no_continue
         self.stats = Stats(args.name)
+        self.stats.health_code = args.health_code
+        self.hang_release = threading.Event()
+        self.hang_release.set()
         self.lsocks = []
         for i in range(max(1, args.listen_count)):
             ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -625,6 +693,10 @@ class Server:
         self.port = self.ports[0]
         self.accept_lock = threading.Lock()
         self.n = 0
+        self.tls_ctx = None
+        if args.tls_cert:
+            self.tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls_ctx.load_cert_chain(args.tls_cert, args.tls_key)
 
     def accept_loop(self, ls):
         while True:
@@ -635,6 +707,33 @@ class Server:
                 self.n += 1
                 n = self.n
             Conn(self, sock, peer, n).start()
+
+    # -- /health and /control ---------------------------------------------
+    def health_wait(self, hang_max=30.0):
+        """The code /health answers with now; while hanging, first wait (up
+        to HANG_MAX s) until the hang is stopped."""
+        with self.stats.lock:
+            hanging = self.stats.health_hang
+            release = self.hang_release
+        if hanging:
+            release.wait(hang_max)
+        with self.stats.lock:
+            return self.stats.health_code
+
+    def control(self, q):
+        with self.stats.lock:
+            if "health" in q:
+                code = int(q["health"])
+                if not 100 <= code <= 999:
+                    raise ValueError("health code %d out of range" % code)
+                self.stats.health_code = code
+            if "health_hang" in q:
+                hang = q["health_hang"] not in ("0", "", "false")
+                if hang and not self.stats.health_hang:
+                    self.hang_release = threading.Event()
+                elif not hang:
+                    self.hang_release.set()
+                self.stats.health_hang = hang
 
     def serve(self):
         for ls in self.lsocks[1:]:
@@ -653,10 +752,16 @@ def main():
                     help="with --idle-close: close this much later, resetting requests that arrive meanwhile")
     ap.add_argument("--delay-ms", type=int, default=0, help="delay every response (not /stats)")
     ap.add_argument("--no-continue", action="store_true", help="never send 100 Continue")
+    ap.add_argument("--health-code", type=int, default=200,
+                    help="the initial status of GET /health (change it with /control?health=N)")
     ap.add_argument("--listen-count", type=int, default=1,
                     help="listen on this many ports (the first is --port); a second stdout "
                          "line \"PORTS p1 p2 ...\" lists them all")
+    ap.add_argument("--tls-cert", help="speak HTTPS with this certificate (PEM; needs --tls-key)")
+    ap.add_argument("--tls-key", help="the private key of --tls-cert (PEM)")
     args = ap.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        ap.error("--tls-cert and --tls-key go together")
     if args.host != "127.0.0.1":
         ap.error("only 127.0.0.1")
     threading.stack_size(512 * 1024)
