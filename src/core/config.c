@@ -871,21 +871,6 @@ static int parse_tls(struct ctx *c, const config_setting_t *s, void *field)
 	return parse_group(c, s, tls_keys, t);
 }
 
-static int set_tg_protocol(struct ctx *c, const config_setting_t *s, void *field)
-{
-	const char *v = string_of(c, s);
-
-	if (!v)
-		return -1;
-	if (strcmp(v, "HTTP") == 0)
-		*(int *)field = 0;
-	else if (strcmp(v, "HTTPS") == 0)
-		*(int *)field = 1;
-	else
-		return fail(c, s, "invalid protocol \"%s\" (expected \"HTTP\" or \"HTTPS\")", v);
-	return 0;
-}
-
 static const struct key listener_keys[] = {
 	FN("name", struct cfg_listener, name, set_name, KEY_REQUIRED),
 	FN("listen", struct cfg_listener, addr, set_listen, KEY_REQUIRED),
@@ -1166,7 +1151,7 @@ static const struct key tg_keys[] = {
 	    0.001, 3600, 4, 0),
 	NUM("keepalive_max_idle", K_UINT, struct cfg_target_group, keepalive_max_idle,
 	    0, 10000, 64, 0),
-	FN("protocol", struct cfg_target_group, protocol_https, set_tg_protocol, 0),
+	FN("protocol", struct cfg_target_group, protocol_https, set_protocol, 0),
 	NUM("tls_verify", K_BOOL, struct cfg_target_group, tls_verify, 0, 1, 1, 0),
 	FN("ca_file", struct cfg_target_group, ca_file, set_file, 0),
 	FN("tls_server_name", struct cfg_target_group, tls_server_name, set_str, 0),
