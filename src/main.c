@@ -147,6 +147,17 @@ int main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	/* From the moment the sockets listen, a client (or systemd) may see
+	 * albd as up and signal it: hold SIGHUP/SIGTERM/SIGINT back until the
+	 * handlers exist, so that an early one is a reload or a stop, not
+	 * death. Workers inherit the blocked mask: signals are the control
+	 * thread's. */
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
 	if (tls_global_init() < 0) {
 		fprintf(stderr, "cannot initialise TLS\n");
 		return 1;
@@ -180,15 +191,8 @@ int main(int argc, char **argv)
 		log_err("cannot install signal handlers");
 		return 1;
 	}
-	/* Signals are handled on this thread only: workers block them. */
-	sigset_t set, old;
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
 	c.workers = worker_start_all(c.nworkers, c.gen, err, sizeof(err));
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);   /* a pending signal is handled now */
 	if (!c.workers) {
 		log_err("%s", err);
 		return 1;

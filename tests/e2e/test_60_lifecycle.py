@@ -287,3 +287,18 @@ def test_reload_adds_and_removes_listener(albd, backends):
         assert kept.request("GET", "/name").status == 200
         assert get(p1, "/name").status == 200
     assert a.alive()
+
+
+def test_signal_right_after_listening_is_not_fatal(albd, backends, tmp_path):
+    """albd's port accepts as soon as the sockets listen, before start-up
+    ends: a SIGHUP sent at that moment must be a reload, never death."""
+    b1 = backends.start("b1")
+    for i in range(5):
+        port = free_port()
+        a = albd.start(simple_config(port, [b1]), port=port, name="early%d" % i)
+        # albd.start returns once the port accepts: signal at once
+        a.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        assert a.alive(), "albd died from a SIGHUP right after listening:\n" + a.log()
+        assert get(port, "/name").status == 200
+        a.stop()
