@@ -1178,6 +1178,10 @@ static int parse_target_groups(struct ctx *c, const config_setting_t *s, void *o
 		tg->algorithm = TG_ALGO_ROUND_ROBIN;
 		if (hc_init(c, &tg->health_check) < 0 || parse_group(c, e, tg_keys, tg) < 0)
 			return -1;
+		/* as on an ALB, checks speak the group's protocol unless told */
+		const config_setting_t *hcs = config_setting_get_member(e, "health_check");
+		if (!hcs || !config_setting_get_member(hcs, "protocol"))
+			tg->health_check.protocol_https = tg->protocol_https;
 		for (int j = 0; j < i; j++)
 			if (strcmp(cfg->target_groups[j].name, tg->name) == 0)
 				return fail(

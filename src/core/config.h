@@ -101,7 +101,8 @@ struct cfg_target {
 #define HC_MATCHER_MAX 16
 struct cfg_health_check {
 	int enabled;                /* default 1 */
-	int protocol_https;         /* "protocol" = "HTTP" (default) | "HTTPS" (certificate not verified, as ALB) */
+	int protocol_https;         /* "protocol" = "HTTP" | "HTTPS" (certificate not verified, as ALB);
+	                             * default: the target group's protocol */
 	int port;                   /* 0 = the target's traffic port */
 	char *path;                 /* default "/" */
 	unsigned interval_ms;       /* "interval", 5..300 s in ALB; albd allows 1..300, default 30 */

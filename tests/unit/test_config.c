@@ -194,6 +194,35 @@ START_TEST(test_design_example)
 }
 END_TEST
 
+/* HTTPS target groups: TLS settings, and health checks that speak HTTPS
+ * unless told otherwise (as on an ALB). */
+START_TEST(test_https_target_group)
+{
+	struct albd_config *cfg =
+		load_ok("listeners = ( { name = \"l\"; listen = \"127.0.0.1:8080\"; default_forward = \"a\"; } );\n"
+			"target_groups = (\n"
+			"  { name = \"a\"; protocol = \"HTTPS\"; ca_file = \"/etc/ca.pem\"; tls_server_name = \"x\"; },\n"
+			"  { name = \"b\"; protocol = \"HTTPS\"; tls_verify = false;\n"
+			"    health_check = { protocol = \"HTTP\"; }; },\n"
+			"  { name = \"c\"; } );\n");
+	const struct cfg_target_group *a = &cfg->target_groups[0], *b = &cfg->target_groups[1],
+				       *c = &cfg->target_groups[2];
+
+	ck_assert_int_eq(a->protocol_https, 1);
+	ck_assert_int_eq(a->tls_verify, 1);
+	ck_assert_str_eq(a->ca_file, "/etc/ca.pem");
+	ck_assert_str_eq(a->tls_server_name, "x");
+	ck_assert_int_eq(a->health_check.protocol_https, 1);
+	ck_assert_int_eq(b->protocol_https, 1);
+	ck_assert_int_eq(b->tls_verify, 0);
+	ck_assert_int_eq(b->health_check.protocol_https, 0);
+	ck_assert_int_eq(c->protocol_https, 0);
+	ck_assert_int_eq(c->health_check.protocol_https, 0);
+	ck_assert_ptr_null(c->ca_file);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_defaults)
 {
 	struct albd_config *cfg =
@@ -1075,6 +1104,7 @@ static Suite *config_suite(void)
 	tc = tcase_create("load");
 	tcase_add_test(tc, test_design_example);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_https_target_group);
 	tcase_add_test(tc, test_all_settings);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_include_error);
