@@ -1281,6 +1281,53 @@ static int check_readable(struct ctx *c)
 /* Parse and validate PATH into a new config owned by the caller; NULL and a
  * one-line "PATH:LINE: SETTING: problem" in err on error. Thread: any;
  * blocking (file I/O, resolution of target host names). */
+/* libconfig 1.5's scanner calls exit() when it cannot read an included
+ * file (a directory, for one): that would end a running albd on reload.
+ * So every "@include" is checked here first, recursively, the way
+ * libconfig will resolve it (relative to the working directory), and must
+ * name a readable regular file. Returns 0, or -1 with "FILE:LINE: ...". */
+#define INCLUDE_DEPTH_MAX 10
+
+static int check_includes(const char *file, int depth, char *err, size_t errlen)
+{
+	FILE *f = fopen(file, "r");
+	char line[4096];
+	int n = 0, rc = 0;
+
+	if (!f)
+		return 0;   /* config_read_file() reports it */
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		char *p = line, *q;
+		n++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "@include", 8) != 0)
+			continue;
+		p += 8;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '"' || !(q = strchr(p + 1, '"')))
+			continue;   /* libconfig reports the syntax */
+		*q = 0;
+		const char *inc = p + 1;
+		struct stat st;
+		if (depth >= INCLUDE_DEPTH_MAX) {
+			seterr(err, errlen, "%s:%d: @include \"%s\": includes nested too deep", file, n, inc);
+			rc = -1;
+		} else if (stat(inc, &st) < 0 || access(inc, R_OK) < 0) {
+			seterr(err, errlen, "%s:%d: @include \"%s\": cannot read: %s", file, n, inc, strerror(errno));
+			rc = -1;
+		} else if (!S_ISREG(st.st_mode)) {
+			seterr(err, errlen, "%s:%d: @include \"%s\": not a regular file", file, n, inc);
+			rc = -1;
+		} else {
+			rc = check_includes(inc, depth + 1, err, errlen);
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
 struct albd_config *config_load(const char *path, char *err, size_t errlen)
 {
 	struct ctx c = { .path = path, .err = err, .errlen = errlen };
@@ -1288,7 +1335,7 @@ struct albd_config *config_load(const char *path, char *err, size_t errlen)
 	config_t lc;
 
 	seterr(err, errlen, "%s", "");
-	if (check_readable(&c) < 0)
+	if (check_readable(&c) < 0 || check_includes(path, 0, err, errlen) < 0)
 		return NULL;
 	config_init(&lc);
 	if (!config_read_file(&lc, path)) {

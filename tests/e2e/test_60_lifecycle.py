@@ -302,3 +302,17 @@ def test_signal_right_after_listening_is_not_fatal(albd, backends, tmp_path):
         assert a.alive(), "albd died from a SIGHUP right after listening:\n" + a.log()
         assert get(port, "/name").status == 200
         a.stop()
+
+
+def test_reload_with_include_of_a_directory_keeps_serving(albd, backends, tmp_path):
+    """libconfig 1.5 exits the process when an @include cannot be read as a
+    file; albd checks includes first, so such a reload is just refused."""
+    b1 = backends.start("b1")
+    port = free_port()
+    text = simple_config(port, [b1])
+    a = albd.start(text, port=port)
+    a.write_config('@include "%s"\n' % tmp_path + text)
+    a.send_signal(signal.SIGHUP)
+    wait_until(lambda: "not a regular file" in a.log(), 5, what="the refused reload in the log")
+    assert a.alive(), a.log()
+    assert get(port, "/name").status == 200

@@ -595,6 +595,10 @@ static const struct bad_case bad_cases[] = {
 	  ":1: timeouts.drain: 3600.5 is out of range (expected 0..3600 seconds)" },
 	/* 31 */
 	{ "timeouts = ( 1 );\n", ":1: timeouts: expected a group { ... }" },
+	/* libconfig 1.5 would exit() on these: albd checks includes first */
+	{ "workers = 1;\n@include \"/\"\n", ":2: @include \"/\": not a regular file" },
+	{ "@include \"/nonexistent/albd.inc\"\n",
+	  ":1: @include \"/nonexistent/albd.inc\": cannot read: No such file or directory" },
 	/* 34 */
 	{ "limits = { max_body_size = -1; };\n",
 	  ":1: limits.max_body_size: -1 is out of range (expected 0 or more)" },
