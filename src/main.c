@@ -64,7 +64,7 @@ static void reload(struct control *c)
 		config_free(cfg);
 		return;
 	}
-	health_apply(g, c->gen);
+	health_apply(g);
 	worker_publish(c->workers, c->nworkers, g);
 	runtime_gen_unref(c->gen);
 	c->gen = g;
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* target states before the workers route anything */
-	health_apply(c.gen, NULL);
+	health_apply(c.gen);
 	struct event *ev_hup = evsignal_new(c.base, SIGHUP, signal_cb, &c);
 	struct event *ev_term = evsignal_new(c.base, SIGTERM, signal_cb, &c);
 	struct event *ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c);

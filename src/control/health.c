@@ -88,7 +88,6 @@ struct hgroup {
 	char *name;
 	int fail_open;
 	unsigned long fail_open_count;   /* times the group failed open */
-	int seen;
 	struct hgroup *next;
 };
 
@@ -544,15 +543,12 @@ int health_init(struct event_base *base)
 	return 0;
 }
 
-void health_apply(const struct albd_gen *gen, const struct albd_gen *prev)
+void health_apply(const struct albd_gen *gen)
 {
 	struct probe *p;
-	(void)prev;
 
 	for (p = H.probes; p; p = p->next)
 		p->seen = 0;
-	for (struct hgroup *g = H.groups; g; g = g->next)
-		g->seen = 0;
 	for (size_t i = 0; i < gen->cfg->ntarget_groups; i++) {
 		const struct target_group *tg = &gen->tgs[i];
 		struct hgroup *grp = group_get(tg->cfg->name);
@@ -560,7 +556,6 @@ void health_apply(const struct albd_gen *gen, const struct albd_gen *prev)
 			log_err("health: out of memory");
 			continue;
 		}
-		grp->seen = 1;
 		for (size_t k = 0; k < tg->ntargets; k++) {
 			struct target_state *ts = tg->targets[k].st;
 			p = probe_find(ts);

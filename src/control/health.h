@@ -28,11 +28,11 @@ struct event_base;
  * Thread: control. */
 int health_init(struct event_base *base);
 
-/* Generation GEN is about to go live, replacing PREV (NULL at start): probe
- * its new targets at once, keep the state of those that stay, drain those
- * that went. Call before PREV's last reference is dropped and before the
- * workers see GEN. Thread: control. */
-void health_apply(const struct albd_gen *gen, const struct albd_gen *prev);
+/* Generation GEN is about to go live: probe its new targets at once, keep
+ * the state of those that stay, drain those no generation names any more.
+ * Call before the workers see GEN (probes copy what they need from it, so
+ * older generations may go at any time). Thread: control. */
+void health_apply(const struct albd_gen *gen);
 
 /* Stop every probe and free the module. Thread: control. */
 void health_shutdown(void);

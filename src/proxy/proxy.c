@@ -460,7 +460,6 @@ static void start_request(struct session *s, size_t head_len)
 	enum http1_status st = http1_parse_head(p, head_len, 1, 0, &lim, &h);
 	if (st != HTTP1_OK) {
 		log_debug("client %s: bad request head (%d)", s->peer, (int)st);
-		s->reqb.done = 0;
 		respond(s, status_of(st), NULL, NULL, 0, 1);
 		return;
 	}
@@ -479,7 +478,6 @@ static void start_request(struct session *s, size_t head_len)
 	const struct cfg_listener *l = find_listener(cfg, s->wg->gen, s->ls);
 	if (!l) {
 		/* this listener was removed by a reload */
-		s->reqb.done = 0;
 		respond(s, 503, NULL, NULL, 0, 1);
 		return;
 	}
@@ -534,7 +532,6 @@ static void dispatch(struct session *s, const struct target *avoid)
 		return;
 	}
 	s->up_reused = reused;
-	s->up->requests++;
 	http1_scan_reset(&s->uscan);
 	struct conn *uc = s->up->c;
 	conn_setcb(uc, up_cb, s);

@@ -24,7 +24,6 @@ struct upconn {
 	struct target_state *ts;      /* one reference */
 	struct worker *w;
 	struct upconn *prev, *next;   /* pool list while idle */
-	unsigned requests;            /* requests started on it */
 	int connected;
 	uint64_t expires;             /* while pooled: when it is closed (ms, monotonic) */
 	int tls;                      /* speaks TLS to the target */
