@@ -2,42 +2,60 @@
  *
  * The target with the fewest requests in flight (counted across all
  * workers, in target_state.inflight) relative to its weight wins. Loads are
- * compared as (inflight + 1) / weight, by cross-multiplication (h2o's
- * least_conn.c), never divided; the +1, as in HAProxy's leastconn, means
- * that the next request is counted too, so weights (and slow start ramps)
- * decide even between idle targets: idle targets of weights 1 and 5 send
- * every sequential request to the heavier one. Exact ties are broken in
- * turn from a per-worker starting point, so equal targets share evenly. */
+ * compared as inflight / weight by cross-multiplication (h2o's
+ * least_conn.c), never divided. Targets that tie for the least load share
+ * the request by smooth weighted round robin over the tied set, as nginx's
+ * least_conn does: idle targets of weights 1 and 5 get one and five of
+ * every six sequential requests, and a target early in its slow start gets
+ * its ramped share even at a concurrency of one (comparing (inflight + 1) /
+ * weight, as HAProxy's leastconn does, gave it almost nothing until the
+ * others had requests piled up). The round robin scores are per worker
+ * (tg->slots[worker].current), so no locks. */
 #include "balancer.h"
 
 static struct target *pick(struct target_group *tg, unsigned worker, const struct target *avoid, int any,
 			   uint64_t now)
 {
-	struct tg_slot *slot = &tg->slots[worker];
+	int64_t *cur = tg->slots[worker].current;
 	size_t n = tg->ntargets;
-	struct target *best = NULL;
 	uint64_t best_load = 0, best_w = 1;
+	struct target *least = NULL;
 
-	if (n == 0)
-		return NULL;
-	size_t start = slot->next % n;
-	for (size_t k = 0; k < n; k++) {
-		struct target *t = &tg->targets[(start + k) % n];
+	/* the least load, inflight / weight */
+	for (size_t i = 0; i < n; i++) {
+		struct target *t = &tg->targets[i];
 		if (!balancer_eligible(t, avoid, any))
 			continue;
-		/* one more request, so that a ramping (slow start) target with
-		 * nothing in flight still compares by its weight */
-		uint64_t load = (uint64_t)atomic_load_explicit(&t->st->inflight, memory_order_relaxed) + 1;
+		uint64_t load = atomic_load_explicit(&t->st->inflight, memory_order_relaxed);
 		uint64_t w = tg_weight(tg, t, now);
-		/* load/w < best_load/best_w, without dividing */
-		if (!best || load * best_w < best_load * w) {
-			best = t;
+		if (!least || load * best_w < best_load * w) {
 			best_load = load;
 			best_w = w;
+			least = t;
 		}
 	}
-	if (best)
-		slot->next = best->index + 1;
+	if (!least)
+		return NULL;
+
+	/* smooth weighted round robin among the targets with that load */
+	struct target *best = NULL;
+	int64_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct target *t = &tg->targets[i];
+		if (!balancer_eligible(t, avoid, any))
+			continue;
+		uint64_t load = atomic_load_explicit(&t->st->inflight, memory_order_relaxed);
+		uint64_t w = tg_weight(tg, t, now);
+		if (load * best_w != best_load * w)
+			continue;
+		cur[i] += (int64_t)w;
+		total += (int64_t)w;
+		if (!best || cur[i] > cur[best->index])
+			best = t;
+	}
+	if (!best)   /* another worker moved the loads between the passes */
+		return least;
+	cur[best->index] -= total;
 	return best;
 }
 

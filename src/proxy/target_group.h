@@ -55,9 +55,9 @@ struct target {
 /* Per-worker balancer state, written only by its worker. Padded so that two
  * workers never share a cache line. */
 struct tg_slot {
-	int64_t *current;             /* smooth weighted round robin: one per target */
-	unsigned next;                /* least outstanding: where the tie-break turn starts */
-	char _pad[64 - sizeof(int64_t *) - sizeof(unsigned)];
+	int64_t *current;             /* smooth weighted round robin scores, one per target
+	                               * (round robin; least outstanding among ties) */
+	char _pad[64 - sizeof(int64_t *)];
 };
 
 struct balancer_ops;

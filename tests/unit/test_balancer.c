@@ -92,7 +92,6 @@ static void group_init(struct group *g, const struct balancer_ops *ops, const un
 	for (w = 0; w < nslots; w++) {
 		g->tg.slots[w].current = calloc(alloc, sizeof(int64_t));
 		ck_assert_ptr_nonnull(g->tg.slots[w].current);
-		g->tg.slots[w].next = 0;
 	}
 	g->cfg.name = tg_name;
 	g->cfg.algorithm = ops == &balancer_lor_ops ? TG_ALGO_LEAST_OUTSTANDING : TG_ALGO_ROUND_ROBIN;
@@ -396,7 +395,7 @@ START_TEST(test_lor_fewest)
 	ck_assert_uint_eq(inflight(&g, 2), 2);
 	/* 2 now has 2, still the fewest */
 	ck_assert_uint_eq(idx(&g, pick_count(&g, 0, NULL)), 2);
-	/* 1 and 2 tie at 3 in flight ((3+1)/1 each); neither 0 (5) nor 3 (4) */
+	/* 1 and 2 tie at 3 in flight; neither 0 (5) nor 3 (4) */
 	t = pick_count(&g, 0, NULL);
 	ck_assert(idx(&g, t) == 1 || idx(&g, t) == 2);
 	group_free(&g);
@@ -405,31 +404,28 @@ END_TEST
 
 START_TEST(test_lor_weighted)
 {
-	/* Loads are compared as (inflight + 1) / weight, counting the request
-	 * being placed (as HAProxy's fwlc does), so the crossover points are
-	 * one request off from a plain inflight / weight. */
+	/* Loads are compared as inflight / weight (as nginx's least_conn). */
 	static const unsigned w[] = { 2, 1 };
 	static const unsigned w_rev[] = { 1, 2 };
 	struct group g;
 	size_t a, b;
 
-	/* (3+1)/2 = 2 < (2+1)/1 = 3: the first, although it has more in flight */
+	/* 3/2 < 2/1: the first, although it has more in flight */
 	group_init(&g, &balancer_lor_ops, w, 2, 1);
 	set_inflight(&g, 0, 3);
 	set_inflight(&g, 1, 2);
 	ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), 0);
-	/* (4+1)/2 = 2.5 < 3: still the first */
-	set_inflight(&g, 0, 4);
-	ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), 0);
-	/* (6+1)/2 = 3.5 > 3: the second */
-	set_inflight(&g, 0, 6);
-	ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), 1);
-	/* (5+1)/2 = 3 = 3: a tie, which the turn breaks: two picks (not
-	 * counted, so the loads stay equal) give both targets */
+	/* 5/2 > 2/1: the second */
 	set_inflight(&g, 0, 5);
-	a = idx(&g, pick(&g, 0, NULL));
-	b = idx(&g, pick(&g, 0, NULL));
-	ck_assert_uint_ne(a, b);
+	ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), 1);
+	/* 4/2 = 2/1: a tie, which weighted round robin breaks: three picks
+	 * (not counted, so the loads stay equal) give the first twice */
+	set_inflight(&g, 0, 4);
+	unsigned c[2] = { 0, 0 };
+	for (int i = 0; i < 3; i++)
+		c[idx(&g, pick(&g, 0, NULL))]++;
+	ck_assert_uint_eq(c[0], 2);
+	ck_assert_uint_eq(c[1], 1);
 	group_free(&g);
 
 	/* the same comparisons with the targets the other way round */
@@ -437,13 +433,12 @@ START_TEST(test_lor_weighted)
 	set_inflight(&g, 0, 2);
 	set_inflight(&g, 1, 3);
 	ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), 1);
-	set_inflight(&g, 1, 4);
-	ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), 1);
-	set_inflight(&g, 1, 6);
-	ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), 0);
 	set_inflight(&g, 1, 5);
+	ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), 0);
+	set_inflight(&g, 1, 4);
 	a = idx(&g, pick(&g, 0, NULL));
 	b = idx(&g, pick(&g, 0, NULL));
+	ck_assert_uint_eq(a, 1);   /* the heavier one first */
 	ck_assert_uint_ne(a, b);
 	group_free(&g);
 }
@@ -497,10 +492,9 @@ END_TEST
 
 START_TEST(test_lor_weighted_idle)
 {
-	/* Idle targets no longer all tie: with the request being placed
-	 * counted, an idle target's load is 1/weight, so the heavier one wins
-	 * every pick while requests never overlap (1/5 < 1/1). (The former
-	 * inflight/weight compared 0 with 0 and gave each its turn, 50/50.) */
+	/* Idle targets all tie at 0 in flight and share sequential requests by
+	 * their weights, spread out (smooth weighted round robin), not 50/50
+	 * and not all to the heaviest. */
 	static const unsigned w[] = { 1, 5 };
 	static const unsigned w_rev[] = { 5, 1 };
 	static const unsigned w3[] = { 2, 3, 2 };
@@ -509,40 +503,45 @@ START_TEST(test_lor_weighted_idle)
 	int i;
 
 	group_init(&g, &balancer_lor_ops, w, 2, 1);
-	for (i = 0; i < 100; i++) {
+	for (i = 0; i < 120; i++) {
 		struct target *t = pick_count(&g, 0, NULL);
 
 		count[idx(&g, t)]++;
 		release(t);
 	}
-	ck_assert_uint_eq(count[0], 0);
+	ck_assert_uint_eq(count[0], 20);
 	ck_assert_uint_eq(count[1], 100);
 	group_free(&g);
 
 	memset(count, 0, sizeof(count));
 	group_init(&g, &balancer_lor_ops, w_rev, 2, 1);
-	for (i = 0; i < 100; i++) {
+	for (i = 0; i < 120; i++) {
 		struct target *t = pick_count(&g, 0, NULL);
 
 		count[idx(&g, t)]++;
 		release(t);
 	}
 	ck_assert_uint_eq(count[0], 100);
-	ck_assert_uint_eq(count[1], 0);
+	ck_assert_uint_eq(count[1], 20);
 	group_free(&g);
 
-	/* the heaviest wins even from the middle of the turn */
+	/* 2:3:2, and never the same target three times in a row */
 	memset(count, 0, sizeof(count));
 	group_init(&g, &balancer_lor_ops, w3, 3, 1);
-	for (i = 0; i < 100; i++) {
+	size_t prev[2] = { 9, 9 };
+	for (i = 0; i < 700; i++) {
 		struct target *t = pick_count(&g, 0, NULL);
+		size_t k = idx(&g, t);
 
-		count[idx(&g, t)]++;
+		ck_assert(!(prev[0] == k && prev[1] == k));
+		prev[0] = prev[1];
+		prev[1] = k;
+		count[k]++;
 		release(t);
 	}
-	ck_assert_uint_eq(count[0], 0);
-	ck_assert_uint_eq(count[1], 100);
-	ck_assert_uint_eq(count[2], 0);
+	ck_assert_uint_eq(count[0], 200);
+	ck_assert_uint_eq(count[1], 300);
+	ck_assert_uint_eq(count[2], 200);
 	group_free(&g);
 }
 END_TEST
@@ -640,11 +639,10 @@ END_TEST
 
 START_TEST(test_lor_weights_outstanding)
 {
-	/* Requests that never end: each pick goes to the least (inflight+1)/w,
-	 * i.e. the greatest w/(inflight+1), which is the D'Hondt method and
-	 * hands out exactly 1:3 at every multiple of 4 picks (from (a, 3a):
-	 * 3a+1 and 3a+2 go to the heavier target, then (a+1)/1 = (3a+3)/3
-	 * ties and each takes one in turn). Unchanged from inflight/w. */
+	/* Requests that never end: each pick goes to the least inflight/w,
+	 * which hands out exactly 1:3 at every multiple of 4 picks (from
+	 * (a, 3a) all tie; the weighted turn and then the loads give the
+	 * heavier target three of the next four). */
 	static const unsigned w[] = { 1, 3 };
 	static const unsigned w_rev[] = { 3, 1 };
 	struct group g;
@@ -674,29 +672,28 @@ END_TEST
 
 START_TEST(test_lor_large_inflight)
 {
-	/* Loads are (inflight + 1) / weight, weights scaled by 1000 by
-	 * tg_weight(); compared by cross-multiplication in 64 bits. */
+	/* Loads are inflight / weight, weights scaled by 1000 by tg_weight();
+	 * compared by cross-multiplication in 64 bits. */
 	static const unsigned w[] = { 999, 1 };
 	static const unsigned w2[] = { 999, 750 };
 	static const unsigned w3[] = { 999, 999 };
 	struct group g;
 
-	/* (4e9+1)/999 = 4004004.005: just above (4004003+1)/1, just below
-	 * (4004004+1)/1 */
+	/* 4e9/999 = 4004004.004: just above 4004004/1, just below 4004005/1 */
 	group_init(&g, &balancer_lor_ops, w, 2, 1);
 	set_inflight(&g, 0, 4000000000u);
-	set_inflight(&g, 1, 4004003u);
-	ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), 1);
 	set_inflight(&g, 1, 4004004u);
+	ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), 1);
+	set_inflight(&g, 1, 4004005u);
 	ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), 0);
 	group_free(&g);
 
 	/* products near 4e15 (3e9 * 750000, 4e9 * 999000), far beyond 32 bits */
 	group_init(&g, &balancer_lor_ops, w2, 2, 1);
-	set_inflight(&g, 0, 4000000000u); /* 4004004.005 */
-	set_inflight(&g, 1, 3000000000u); /* 4000000.001 */
+	set_inflight(&g, 0, 4000000000u); /* 4004004.004 */
+	set_inflight(&g, 1, 3000000000u); /* 4000000 */
 	ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), 1);
-	set_inflight(&g, 1, 3003004000u); /* 4004005.335 */
+	set_inflight(&g, 1, 3003004000u); /* 4004005.333 */
 	ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), 0);
 	group_free(&g);
 
@@ -713,9 +710,8 @@ END_TEST
 
 START_TEST(test_lor_counter_top)
 {
-	/* At the very top of the counter, inflight + 1 must not wrap to 0:
-	 * a target with 4294967295 requests in flight is the most loaded,
-	 * not an idle one. */
+	/* At the very top of the counter a target with 4294967295 requests
+	 * in flight is the most loaded, not an idle one. */
 	static const unsigned w[] = { 1, 1 };
 	struct group g;
 
@@ -960,15 +956,20 @@ START_TEST(test_lor_slow_start)
 	g.cfg.slow_start_ms = 10000;
 	atomic_store(&g.tg.targets[0].st->ramp_start, start);
 
-	/* requests that end at once: 1/250 > 1/1000, the full one always */
-	for (i = 0; i < 100; i++) {
+	/* requests that end at once (a concurrency of one): the ramping
+	 * target, a quarter into its slow start, gets its share, 250 of every
+	 * 1250, not none (the former (inflight + 1) / weight gave it nothing) */
+	for (i = 0; i < 1250; i++) {
 		struct target *t = g.tg.ops->pick(&g.tg, 0, NULL, 0, NOW);
 
-		ck_assert_uint_eq(idx(&g, t), 1);
+		count[idx(&g, t)]++;
 	}
+	ck_assert_uint_eq(count[0], 250);
+	ck_assert_uint_eq(count[1], 1000);
 
-	/* requests that never end: (i0+1)/250 against (i1+1)/1000, which hands
-	 * out exactly 1:4 at every multiple of 5 picks */
+	/* requests that never end: i0/250 against i1/1000, which hands out
+	 * exactly 1:4 at every multiple of 5 picks */
+	memset(count, 0, sizeof(count));
 	for (i = 0; i < 1000; i++) {
 		struct target *t = g.tg.ops->pick(&g.tg, 0, NULL, 0, NOW);
 
@@ -978,15 +979,15 @@ START_TEST(test_lor_slow_start)
 	ck_assert_uint_eq(count[0], 200);
 	ck_assert_uint_eq(count[1], 800);
 
-	/* the ramping target still gets work once the full one is loaded
-	 * enough: (0+1)/250 against (3+1)/1000 ties, (4+1)/1000 loses */
-	set_inflight(&g, 0, 0);
-	set_inflight(&g, 1, 4);
+	/* 1/250 against 5/1000: the ramping one; against 3/1000: the full one */
+	set_inflight(&g, 0, 1);
+	set_inflight(&g, 1, 5);
 	ck_assert_uint_eq(idx(&g, g.tg.ops->pick(&g.tg, 0, NULL, 0, NOW)), 0);
-	set_inflight(&g, 1, 2);
+	set_inflight(&g, 1, 3);
 	ck_assert_uint_eq(idx(&g, g.tg.ops->pick(&g.tg, 0, NULL, 0, NOW)), 1);
 
 	/* ramp over: equal again, idle picks take turns */
+	set_inflight(&g, 0, 0);
 	set_inflight(&g, 1, 0);
 	memset(count, 0, sizeof(count));
 	for (i = 0; i < 100; i++)
