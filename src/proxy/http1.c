@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <http_parser.h>
 
@@ -253,6 +254,40 @@ static int check_version(const char *p, size_t len, int is_request)
 		       : -1;
 }
 
+/* Split a request target into H's authority (absolute-form only) and path.
+ * RFC 9112 3.2: origin-form starts with '/'; absolute-form is an absolute
+ * URI, of which a gateway proxies only http and https ones; asterisk-form
+ * ("*") goes on as it came. Returns -1 for what albd does not forward. */
+static int split_target(struct http1_head *h)
+{
+	const char *t = h->target, *end = h->target + h->target_len;
+	size_t slen;
+
+	h->path = t;
+	h->path_len = h->target_len;
+	if (t[0] == '/')
+		return 0;
+	if (h->target_len == 1 && t[0] == '*')
+		return 0;   /* asterisk-form, forwarded as it came */
+	if (h->target_len > 7 && strncasecmp(t, "http://", 7) == 0)
+		slen = 7;
+	else if (h->target_len > 8 && strncasecmp(t, "https://", 8) == 0)
+		slen = 8;
+	else
+		return -1;
+	const char *a = t + slen, *q = a;
+	while (q < end && *q != '/' && *q != '?')
+		q++;
+	/* RFC 9110 4.2.4: userinfo is not to be sent in an http(s) URI */
+	if (q == a || memchr(a, '@', (size_t)(q - a)))
+		return -1;
+	h->authority = a;
+	h->authority_len = (size_t)(q - a);
+	h->path = q;
+	h->path_len = (size_t)(end - q);
+	return 0;
+}
+
 enum http1_status http1_parse_head(const char *p, size_t len, int is_request, int req_method_head,
 				   const struct http1_limits *lim, struct http1_head *h)
 {
@@ -294,6 +329,8 @@ enum http1_status http1_parse_head(const char *p, size_t len, int is_request, in
 			return HTTP1_BAD;
 		if (hp.method == HTTP_CONNECT)
 			return HTTP1_NOT_IMPLEMENTED;
+		if (split_target(h) < 0)
+			return HTTP1_BAD;
 	} else {
 		h->status = (int)hp.status_code;
 		if (h->status < 100 || h->status > 999)
@@ -372,6 +409,11 @@ enum http1_status http1_parse_head(const char *p, size_t len, int is_request, in
 		/* RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in 1.0 */
 		if (n_host > 1 || (h->minor == 1 && n_host == 0))
 			return HTTP1_BAD;
+		if (h->authority) {
+			/* RFC 9112 3.2.2: the target's authority wins over Host */
+			h->host = h->authority;
+			h->host_len = h->authority_len;
+		}
 		if (te)
 			h->body = HTTP1_BODY_CHUNKED;
 		else if (cl && h->content_length > 0)

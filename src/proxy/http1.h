@@ -50,6 +50,10 @@ struct http1_head {
 	const char *method; size_t method_len;
 	int method_id;              /* http-parser's enum http_method */
 	const char *target; size_t target_len;
+	const char *authority; size_t authority_len; /* absolute-form: its authority, else NULL */
+	const char *path; size_t path_len; /* the target without scheme and authority: origin-form
+	                                    * as sent, or what follows the authority (may be empty
+	                                    * or start with '?': the forwarded line adds a '/') */
 	/* responses */
 	int status;
 	const char *reason; size_t reason_len;
@@ -62,7 +66,8 @@ struct http1_head {
 	int conn_flags;             /* HTTP1_CONN_* */
 	int keep_alive;             /* the sender allows another message on this connection */
 	int expect_continue;        /* request: Expect: 100-continue */
-	const char *host; size_t host_len;  /* request: the Host value, or NULL */
+	const char *host; size_t host_len;  /* request: the Host value, or NULL; for absolute-form
+	                                     * the target's authority (RFC 9112 3.2.2) */
 	enum http1_body_mode body;
 	uint64_t content_length;    /* when body == HTTP1_BODY_LENGTH */
 	const char *conn_tokens; size_t conn_tokens_len; /* last Connection value (for the hop-by-hop list) */
@@ -105,8 +110,10 @@ enum http1_status http1_scan_head(struct evbuffer *in, int is_request, const str
  * (RFC 9112 section 6): Content-Length and Transfer-Encoding together, a
  * Transfer-Encoding other than exactly "chunked", a malformed or repeated
  * Content-Length, Transfer-Encoding in HTTP/1.0, for HTTP/1.1 requests
- * exactly one Host. For responses, REQ_METHOD_HEAD tells that the request
- * was HEAD (no body whatever the head says). */
+ * exactly one Host. A request target in absolute-form must be an http or
+ * https URI without userinfo; its authority then stands in for the Host
+ * field (RFC 9112 3.2.2). For responses, REQ_METHOD_HEAD tells that the
+ * request was HEAD (no body whatever the head says). */
 enum http1_status http1_parse_head(const char *p, size_t len, int is_request, int req_method_head,
 				   const struct http1_limits *lim, struct http1_head *h);
 

@@ -316,49 +316,32 @@ static const struct cfg_listener *find_listener(const struct albd_config *cfg, c
 	return NULL;
 }
 
-/* The path of a request target: origin-form as is; absolute-form without
- * its scheme and authority. */
-static void target_path(const char *t, size_t n, const char **p, size_t *plen)
-{
-	if (n && t[0] != '/') {
-		const char *ss = memmem(t, n, "://", 3);
-		if (ss) {
-			const char *q = ss + 3, *end = t + n;
-			while (q < end && *q != '/' && *q != '?')
-				q++;
-			*p = q < end ? q : "/";
-			*plen = q < end ? (size_t)(end - q) : 1;
-			return;
-		}
-	}
-	*p = t;
-	*plen = n;
-}
-
-/* Write the request head the target gets: request line, the client's
- * fields minus the hop-by-hop ones, X-Forwarded-*, and albd's own framing
- * (RFC 9112 7.1.3: a proxy re-frames what it forwards). */
+/* Write the request head the target gets: request line (origin-form, RFC
+ * 9112 3.2.2: an absolute-form target becomes its path, its authority the
+ * Host field), the client's fields minus the hop-by-hop ones, in their
+ * order, then X-Forwarded-* and albd's own framing (RFC 9112 7.1.3: a proxy
+ * re-frames what it forwards). The client's X-Forwarded-For fields,
+ * wherever they stand, become one field at the end, in their order, with
+ * the client's address appended once. */
 static void build_request_head(struct session *s, const struct http1_head *h, struct evbuffer *o)
 {
-	int xff = 0;
-
 	evbuffer_add(o, h->method, h->method_len);
 	evbuffer_add(o, " ", 1);
-	evbuffer_add(o, h->target, h->target_len);
+	if (h->path_len == 0 || h->path[0] == '?')
+		evbuffer_add(o, "/", 1);
+	evbuffer_add(o, h->path, h->path_len);
 	evbuffer_add(o, " HTTP/1.1\r\n", 11);
 	for (size_t i = 0; i < h->nhdrs; i++) {
 		const struct http1_header *f = &h->hdrs[i];
 		if (http1_is_hop_by_hop(h, f))
 			continue;
-		if (f->name_len == 15 && http1_name_is(f, "x-forwarded-for")) {
-			evbuffer_add(o, xff ? ", " : "X-Forwarded-For: ", xff ? 2 : 17);
-			evbuffer_add(o, f->value, f->value_len);
-			xff = 1;
+		if (f->name_len == 15 && http1_name_is(f, "x-forwarded-for"))
 			continue;
-		}
 		if ((f->name_len == 17 && http1_name_is(f, "x-forwarded-proto")) ||
 		    (f->name_len == 16 && http1_name_is(f, "x-forwarded-port")))
 			continue;
+		if (h->authority && f->name_len == 4 && http1_name_is(f, "host"))
+			continue;   /* replaced by the target's authority below */
 		evbuffer_add(o, f->name, f->name_len);
 		evbuffer_add(o, ": ", 2);
 		evbuffer_add(o, f->value, f->value_len);
@@ -371,15 +354,23 @@ static void build_request_head(struct session *s, const struct http1_head *h, st
 		evbuffer_add(o, h->upgrade, h->upgrade_len);
 		evbuffer_add(o, "\r\n", 2);
 	}
-	if (!h->host) {
+	if (h->authority) {
+		evbuffer_add(o, "Host: ", 6);
+		evbuffer_add(o, h->authority, h->authority_len);
+		evbuffer_add(o, "\r\n", 2);
+	} else if (!h->host) {
 		/* RFC 9112 3.2: an HTTP/1.0 request may come without Host; what
 		 * albd sends is HTTP/1.1, which requires one */
 		evbuffer_add_printf(o, "Host: %s\r\n", s->ls->addr.text);
 	}
-	if (xff)
+	evbuffer_add(o, "X-Forwarded-For: ", 17);
+	for (size_t i = 0; i < h->nhdrs; i++) {
+		const struct http1_header *f = &h->hdrs[i];
+		if (f->name_len != 15 || f->value_len == 0 || !http1_name_is(f, "x-forwarded-for"))
+			continue;
+		evbuffer_add(o, f->value, f->value_len);
 		evbuffer_add(o, ", ", 2);
-	else
-		evbuffer_add(o, "X-Forwarded-For: ", 17);
+	}
 	evbuffer_add(o, s->peer, s->peer_len);
 	evbuffer_add_printf(o, "\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Port: %u\r\n", s->https ? "https" : "http",
 			    (unsigned)s->ls->addr.port);
@@ -437,8 +428,6 @@ static void start_request(struct session *s, size_t head_len)
 	struct http1_head h;
 	struct router_action act;
 	const struct albd_config *cfg;
-	const char *path;
-	size_t path_len;
 
 	timer_clear(s);
 	s->wg = worker_gen_acquire(w);
@@ -481,8 +470,10 @@ static void start_request(struct session *s, size_t head_len)
 		respond(s, 503, NULL, NULL, 0, 1);
 		return;
 	}
-	target_path(h.target, h.target_len, &path, &path_len);
-	router_route(l, h.method, h.method_len, h.host, h.host_len, path, path_len, &act);
+	/* "http://a.example" and "http://a.example?q" have the path "/" */
+	int rootless = h.path_len == 0 || h.path[0] == '?';
+	router_route(l, h.method, h.method_len, h.host, h.host_len, rootless ? "/" : h.path, rootless ? 1 : h.path_len,
+		     &act);
 	if (act.fixed) {
 		evbuffer_drain(in, head_len);
 		respond(s, act.fixed->status, act.fixed->content_type, act.fixed->body, act.fixed->body_len, 0);

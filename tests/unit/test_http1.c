@@ -654,6 +654,35 @@ START_TEST(test_req_basic)
 	ck_assert_int_eq(parse_req("HEAD http://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n", &h), HTTP1_OK);
 	ck_assert_int_eq(h.method_id, HTTP_HEAD);
 	ck_assert_span_eq(h.target, h.target_len, "http://a.example/x");
+	/* RFC 9112 3.2.2: the authority of an absolute-form target wins */
+	ck_assert_span_eq(h.authority, h.authority_len, "a.example");
+	ck_assert_span_eq(h.path, h.path_len, "/x");
+	ck_assert_span_eq(h.host, h.host_len, "a.example");
+}
+END_TEST
+
+START_TEST(test_req_absolute_form)
+{
+	struct http1_head h;
+
+	ck_assert_int_eq(parse_req("GET http://a.example/x?y=1 HTTP/1.1\r\nHost: b.example\r\n\r\n", &h), HTTP1_OK);
+	ck_assert_span_eq(h.authority, h.authority_len, "a.example");
+	ck_assert_span_eq(h.host, h.host_len, "a.example");
+	ck_assert_span_eq(h.path, h.path_len, "/x?y=1");
+	ck_assert_int_eq(parse_req("GET HTTPS://a.example:8443 HTTP/1.1\r\nHost: b\r\n\r\n", &h), HTTP1_OK);
+	ck_assert_span_eq(h.authority, h.authority_len, "a.example:8443");
+	ck_assert_uint_eq(h.path_len, 0);
+	ck_assert_int_eq(parse_req("GET http://a.example?q HTTP/1.1\r\nHost: b\r\n\r\n", &h), HTTP1_OK);
+	ck_assert_span_eq(h.path, h.path_len, "?q");
+	/* origin-form: no authority, the path is the target */
+	ck_assert_int_eq(parse_req("GET /p?q HTTP/1.1\r\nHost: b\r\n\r\n", &h), HTTP1_OK);
+	ck_assert_ptr_null(h.authority);
+	ck_assert_span_eq(h.path, h.path_len, "/p?q");
+	ck_assert_span_eq(h.host, h.host_len, "b");
+	/* userinfo, other schemes, an empty authority */
+	ck_assert_int_eq(parse_req("GET http://u@a.example/ HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
+	ck_assert_int_eq(parse_req("GET ftp://a.example/ HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
+	ck_assert_int_eq(parse_req("GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
 }
 END_TEST
 
@@ -1725,6 +1754,7 @@ static Suite *http1_suite(void)
 
 	tc = tcase_create("request");
 	tcase_add_test(tc, test_req_basic);
+	tcase_add_test(tc, test_req_absolute_form);
 	tcase_add_test(tc, test_req_empty_value);
 	tcase_add_test(tc, test_req_keep_alive);
 	tcase_add_test(tc, test_req_expect);
