@@ -505,20 +505,24 @@ static void put_chunk_header(struct evbuffer *dst, uint64_t n)
 
 /* Read a CRLF-terminated line of at most MAX bytes into LINE (NUL
  * terminated, without CRLF). Returns its length, -2 if incomplete, -1 if
- * too long or not CRLF-terminated. */
+ * too long or not CRLF-terminated: a bare LF is an error as soon as it
+ * arrives (RFC 9112 7.1 asks for CRLF after chunk lines), not a wait for a
+ * CRLF that may never come. */
 static ssize_t take_line(struct evbuffer *src, char *line, size_t max)
 {
 	size_t eol_len = 0;
-	struct evbuffer_ptr e = evbuffer_search_eol(src, NULL, &eol_len, EVBUFFER_EOL_CRLF_STRICT);
+	struct evbuffer_ptr e = evbuffer_search_eol(src, NULL, &eol_len, EVBUFFER_EOL_LF);
 
 	if (e.pos < 0)
 		return evbuffer_get_length(src) > max + 2 ? -1 : -2;
-	if ((size_t)e.pos > max)
+	if (e.pos == 0 || (size_t)e.pos > max + 1)
 		return -1;
 	evbuffer_remove(src, line, (size_t)e.pos);
-	line[e.pos] = 0;
-	evbuffer_drain(src, 2);
-	return e.pos;
+	if (line[e.pos - 1] != '\r')
+		return -1;
+	line[e.pos - 1] = 0;
+	evbuffer_drain(src, 1);
+	return e.pos - 1;
 }
 
 /* RFC 9112 7.1: chunk-size [ chunk-ext ] */
@@ -590,11 +594,14 @@ static int move_chunked(struct http1_body *b, struct evbuffer *src, struct evbuf
 		}
 		case CS_DATA_CRLF: {
 			unsigned char crlf[2];
-			if (evbuffer_get_length(src) < 2)
+			size_t have = evbuffer_get_length(src);
+			if (have == 0)
 				return 0;
-			evbuffer_copyout(src, crlf, 2);
-			if (crlf[0] != '\r' || crlf[1] != '\n')
+			evbuffer_copyout(src, crlf, have < 2 ? have : 2);
+			if (crlf[0] != '\r' || (have >= 2 && crlf[1] != '\n'))
 				return -1;
+			if (have < 2)
+				return 0;
 			evbuffer_drain(src, 2);
 			if (b->out_chunked)
 				evbuffer_add(dst, "\r\n", 2);

@@ -1391,6 +1391,35 @@ START_TEST(test_body_chunked_incomplete)
 }
 END_TEST
 
+/* A bare LF where CRLF belongs is an error the moment it arrives: the
+ * reader must not wait for a CR that never comes (it hung until a timeout). */
+START_TEST(test_body_chunked_bare_lf)
+{
+	static const char *bad[] = {
+		"5\nhello\r\n0\r\n\r\n",       /* chunk-size line */
+		"5\r\nhello\n0\r\n\r\n",       /* after the data */
+		"5\r\nhello\r\n0\n\r\n",       /* last-chunk line */
+		"5\r\nhello\r\n0\r\n\n",       /* the empty line ending the trailers */
+		"5\r\nhello\r\n0\r\nX: y\n\r\n", /* a trailer line */
+		"5;ext=1\nhello\r\n0\r\n\r\n", /* with an extension */
+	};
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *lf = strchr(bad[i], '\n');
+		while (lf > bad[i] && lf[-1] == '\r')
+			lf = strchr(lf + 1, '\n');
+		size_t upto = (size_t)(lf - bad[i]) + 1;   /* through the bare LF only */
+		for (int bw = 0; bw <= 1; bw++) {
+			run_body(&r, HTTP1_BODY_CHUNKED, 0, 0, bad[i], upto, bw, 0);
+			ck_assert_msg(r.rc < 0, "case %zu (bytewise %d): accepted or waiting (%d)", i, bw, r.rc);
+			ck_assert_int_eq(r.done, 0);
+			run_free(&r);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_body_chunked_reencode)
 {
 	struct run r, r2;
@@ -1794,6 +1823,7 @@ static Suite *http1_suite(void)
 	tcase_add_test(tc, test_body_length_truncated);
 	tcase_add_test(tc, test_body_chunked_decode);
 	tcase_add_test(tc, test_body_chunked_incomplete);
+	tcase_add_test(tc, test_body_chunked_bare_lf);
 	tcase_add_test(tc, test_body_chunked_reencode);
 	tcase_add_test(tc, test_body_chunked_max);
 	tcase_add_test(tc, test_body_chunked_extensions);
