@@ -3,15 +3,27 @@
  * One line per event: "2026-11-22T02:10:00.123Z albd[pid] LEVEL: message".
  * Thread: any; each line is written with one write(2), so lines from
  * different threads never interleave. Not for the per-request hot path.
+ *
+ * Rate-limited per thread: a message equal to the previous one of its
+ * thread is counted, not written, and reported as "MESSAGE ... repeated N
+ * times" when another message comes or every 5 s while it goes on; beyond
+ * a burst of 500 lines, at most 100 lines a second get out, and the rest
+ * is reported as "N log messages suppressed (rate limit)".
  */
 #ifndef ALBD_LOG_H
 #define ALBD_LOG_H
+
+#include <stdint.h>
 
 enum log_level { LOG_LVL_DEBUG = 0, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERR };
 
 /* Messages below this level are dropped (default LOG_LVL_INFO). Set once at
  * start, before threads exist. */
 void log_set_level(enum log_level lvl);
+
+/* The monotonic millisecond clock the rate limits use (tests inject one;
+ * NULL restores the real one). Set before threads exist. */
+void log_set_clock(uint64_t (*clock)(void));
 
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
