@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "control/health.h"
 #include "core/runtime.h"
+#include "proxy/conn.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
 
@@ -169,8 +170,12 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	c.base = event_base_new();
-	if (!c.base || health_init(c.base) < 0) {
+	c.base = conn_base_new(0, err, sizeof(err));
+	if (!c.base) {
+		log_err("cannot create the control event loop: %s", err);
+		return 1;
+	}
+	if (health_init(c.base) < 0) {
 		log_err("cannot create the control event loop");
 		return 1;
 	}

@@ -2,6 +2,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -322,6 +323,26 @@ static struct conn *conn_alloc(struct event_base *base, int fd)
 		return NULL;
 	}
 	return c;
+}
+
+struct event_base *conn_base_new(int nolock, char *err, size_t errlen)
+{
+	struct event_config *ec = event_config_new();
+	struct event_base *base = NULL;
+
+	if (!ec) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (nolock)
+		event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK);
+	event_config_require_features(ec, EV_FEATURE_ET);
+	base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	if (!base)
+		snprintf(err, errlen, "libevent offers no edge-triggered back end (epoll), which albd needs;"
+				      " is EVENT_NOEPOLL set in the environment?");
+	return base;
 }
 
 struct conn *conn_new(struct event_base *base, int fd)

@@ -65,6 +65,13 @@ struct conn {
 	SSL *ssl;                 /* NULL: plain TCP */
 };
 
+/* A new event_base for conns, or NULL with a message in ERR. conns need
+ * edge-triggered events (epoll): a level-triggered back end would report a
+ * quiet keep-alive socket as ready forever and spin a core, so a base
+ * without EV_FEATURE_ET is refused (EVENT_NOEPOLL set, say). NOLOCK: only
+ * one thread will ever use the base. Thread: any. */
+struct event_base *conn_base_new(int nolock, char *err, size_t errlen);
+
 /* Wrap the connected socket FD (non-blocking). Returns NULL (and closes FD)
  * on failure. Reading starts on; set callbacks with conn_setcb(). */
 struct conn *conn_new(struct event_base *base, int fd);

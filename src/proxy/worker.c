@@ -12,10 +12,14 @@
 #include <event2/buffer.h>
 
 #include "../core/log.h"
+#include "conn.h"
 #include "proxy.h"
 #include "tls.h"
 
 #define RETRY_TOKENS_FLOOR 10.0   /* retries allowed before any request earned one */
+#define ACCEPT_NOFD_PAUSE_MS 100  /* no accept for this long after EMFILE, ENFILE, ... */
+
+enum { ACCEPT_FULL = 1, ACCEPT_NOFD = 2 };   /* why accepting is off (w->accept_paused) */
 
 /* generations ------------------------------------------------------------ */
 
@@ -33,39 +37,84 @@ void worker_gen_release(struct worker *w, struct wgen *wg)
 	}
 }
 
-static void set_scratch(struct worker *w, const struct albd_config *cfg)
+/* Grow the head-parsing scratch to CFG's max_headers. Returns 0, or -1
+ * when memory is short: the worker must then not move to CFG, whose heads
+ * the old array is too small for. */
+static int set_scratch(struct worker *w, const struct albd_config *cfg)
 {
 	if (w->hdrs_cap >= cfg->limits.max_headers)
-		return;
+		return 0;
 	struct http1_header *h = realloc(w->hdrs, cfg->limits.max_headers * sizeof(*h));
-	if (h) {
-		w->hdrs = h;
-		w->hdrs_cap = cfg->limits.max_headers;
-	}
+	if (!h)
+		return -1;
+	w->hdrs = h;
+	w->hdrs_cap = cfg->limits.max_headers;
+	return 0;
 }
 
 /* listeners -------------------------------------------------------------- */
 
 static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg);
 
-static void accept_error_cb(struct evconnlistener *evl, void *arg)
+/* Accepting is off while either reason holds: max_connections reached
+ * (ACCEPT_FULL) or no descriptor left (ACCEPT_NOFD). */
+static void set_accepting(struct worker *w, unsigned reason, int on)
 {
-	int err = EVUTIL_SOCKET_ERROR();
-	/* EMFILE and friends: log, and let the loop try again later */
-	log_warn("accept: %s", evutil_socket_error_to_string(err));
-}
+	unsigned was = w->accept_paused;
 
-static void pause_accepting(struct worker *w, int pause)
-{
-	if (w->accept_paused == pause)
+	if (on)
+		w->accept_paused &= ~reason;
+	else
+		w->accept_paused |= reason;
+	if (!was == !w->accept_paused)
 		return;
-	w->accept_paused = pause;
 	for (struct wlistener *l = w->listeners; l; l = l->next) {
-		if (pause)
+		if (w->accept_paused)
 			evconnlistener_disable(l->evl);
 		else
 			evconnlistener_enable(l->evl);
 	}
+}
+
+static void nofd_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	set_accepting(arg, ACCEPT_NOFD, 1);
+}
+
+static void accept_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct worker *w = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		/* Out of descriptors or memory: the listening socket stays
+		 * readable, so retrying at once would spin. Stop accepting, as
+		 * nginx does, until a connection of this worker closes or a
+		 * moment has passed; the clients wait in the backlog. */
+		const struct timeval tv = { 0, ACCEPT_NOFD_PAUSE_MS * 1000 };
+		log_warn("accept: %s; not accepting for up to %d ms", evutil_socket_error_to_string(err),
+			 ACCEPT_NOFD_PAUSE_MS);
+		set_accepting(w, ACCEPT_NOFD, 0);
+		evtimer_add(w->ev_nofd, &tv);
+		return;
+	}
+	log_warn("accept: %s", evutil_socket_error_to_string(err));
+}
+
+/* Stop listening on the worker's own socket of LS at once: with
+ * SO_REUSEPORT each worker has its own, so closing it here (rather than
+ * when the last session that came through it ends) makes the kernel refuse
+ * new connections to a removed listener, or hand them to another worker's
+ * socket while that one still listens. */
+static void listener_close(struct worker *w, struct wlistener *l)
+{
+	evconnlistener_free(l->evl);
+	if (w->id < l->ls->nfds && l->ls->fds[w->id] >= 0) {
+		close(l->ls->fds[w->id]);
+		l->ls->fds[w->id] = -1;
+	}
+	lsock_unref(l->ls);
+	free(l);
 }
 
 /* Make the worker's listeners those of generation G: keep the ones that
@@ -83,9 +132,7 @@ static void sync_listeners(struct worker *w, const struct albd_gen *g)
 			continue;
 		}
 		*pp = l->next;
-		evconnlistener_free(l->evl);
-		lsock_unref(l->ls);
-		free(l);
+		listener_close(w, l);
 	}
 	for (size_t i = 0; i < g->cfg->nlisteners; i++) {
 		struct lsock *ls = g->lsocks[i];
@@ -122,9 +169,7 @@ static void close_listeners(struct worker *w)
 
 	for (l = w->listeners; l; l = next) {
 		next = l->next;
-		evconnlistener_free(l->evl);
-		lsock_unref(l->ls);
-		free(l);
+		listener_close(w, l);
 	}
 	w->listeners = NULL;
 }
@@ -155,7 +200,7 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	/* evconnlistener accepts with SOCK_NONBLOCK already */
 	proxy_accept(w, l->ls, fd, sa, salen, ssl);
 	if (w->nsessions >= w->cur->gen->cfg->limits.max_connections)
-		pause_accepting(w, 1);
+		set_accepting(w, ACCEPT_FULL, 0);
 }
 
 void worker_session_gone(struct worker *w)
@@ -166,8 +211,10 @@ void worker_session_gone(struct worker *w)
 			event_base_loopexit(w->base, NULL);
 		return;
 	}
-	if (w->accept_paused && w->nsessions < w->cur->gen->cfg->limits.max_connections)
-		pause_accepting(w, 0);
+	/* a descriptor came free: try accepting again */
+	set_accepting(w, ACCEPT_NOFD, 1);
+	if (w->nsessions < w->cur->gen->cfg->limits.max_connections)
+		set_accepting(w, ACCEPT_FULL, 1);
 }
 
 /* messages from the control thread ---------------------------------------- */
@@ -181,9 +228,15 @@ static void adopt(struct worker *w, struct albd_gen *g)
 		runtime_gen_unref(g);
 		return;
 	}
+	if (set_scratch(w, g->cfg) < 0) {
+		log_err("worker %u: out of memory, staying on generation %lu", w->id,
+			w->cur ? w->cur->gen->id : 0ul);
+		free(wg);
+		runtime_gen_unref(g);
+		return;
+	}
 	wg->gen = g;             /* the mailbox reference becomes ours */
 	wg->current = 1;
-	set_scratch(w, g->cfg);
 	if (w->cur) {
 		struct wgen *old = w->cur;
 		old->current = 0;
@@ -196,8 +249,8 @@ static void adopt(struct worker *w, struct albd_gen *g)
 	if (!w->stopping)
 		sync_listeners(w, g);
 	upstream_pool_purge(w, 0);
-	if (w->accept_paused && w->nsessions < g->cfg->limits.max_connections)
-		pause_accepting(w, 0);
+	if (w->nsessions < g->cfg->limits.max_connections)
+		set_accepting(w, ACCEPT_FULL, 1);
 }
 
 static void drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
@@ -294,12 +347,9 @@ uint32_t worker_rand(struct worker *w)
 	return w->rng = x;
 }
 
-static int worker_init(struct worker *w, unsigned id, struct albd_gen *g)
+static int worker_init(struct worker *w, unsigned id, struct albd_gen *g, char *err, size_t errlen)
 {
-	struct event_config *ec = event_config_new();
-
 	w->id = id;
-	w->evfd = -1;
 	atomic_init(&w->mailbox, NULL);
 	atomic_init(&w->stop, 0);
 	w->rng = (uint32_t)time(NULL) * 2654435761u + id * 40503u + 1u;
@@ -307,11 +357,7 @@ static int worker_init(struct worker *w, unsigned id, struct albd_gen *g)
 		w->rng = 1;
 	w->retry_tokens = RETRY_TOKENS_FLOOR;
 	/* one thread per base: no locking inside libevent */
-	if (ec)
-		event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK);
-	w->base = ec ? event_base_new_with_config(ec) : NULL;
-	if (ec)
-		event_config_free(ec);
+	w->base = conn_base_new(1, err, errlen);
 	if (!w->base)
 		return -1;
 	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -323,6 +369,9 @@ static int worker_init(struct worker *w, unsigned id, struct albd_gen *g)
 	const struct timeval second = { 1, 0 };
 	w->ev_sweep = event_new(w->base, -1, EV_PERSIST, sweep_cb, w);
 	if (!w->ev_sweep || event_add(w->ev_sweep, &second) < 0)
+		return -1;
+	w->ev_nofd = evtimer_new(w->base, nofd_timer_cb, w);
+	if (!w->ev_nofd)
 		return -1;
 	runtime_gen_ref(g);
 	adopt(w, g);
@@ -347,6 +396,8 @@ static void worker_fini(struct worker *w)
 		event_free(w->ev_msg);
 	if (w->ev_sweep)
 		event_free(w->ev_sweep);
+	if (w->ev_nofd)
+		event_free(w->ev_nofd);
 	if (w->evfd >= 0)
 		close(w->evfd);
 	if (w->base)
@@ -365,9 +416,15 @@ struct worker *worker_start_all(unsigned n, struct albd_gen *g, char *err, size_
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	/* before any can fail: worker_fini() must not close fd 0 of a worker
+	 * that was never set up */
+	for (unsigned i = 0; i < n; i++)
+		ws[i].evfd = -1;
 	for (unsigned i = 0; i < n; i++) {
-		if (worker_init(&ws[i], i, g) < 0) {
-			snprintf(err, errlen, "cannot set up worker %u", i);
+		err[0] = 0;
+		if (worker_init(&ws[i], i, g, err, errlen) < 0) {
+			if (!err[0])
+				snprintf(err, errlen, "cannot set up worker %u", i);
 			goto fail;
 		}
 	}

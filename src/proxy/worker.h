@@ -46,7 +46,8 @@ struct worker {
 	struct event *drain_timer;
 	struct wgen *cur;
 	struct wlistener *listeners;
-	int accept_paused;
+	unsigned accept_paused;       /* why accepting is off (worker.c), 0: accepting */
+	struct event *ev_nofd;        /* ends the pause after EMFILE/ENFILE */
 	struct session *sessions;     /* all client sessions of this worker */
 	unsigned nsessions;
 	struct upstream_pool pool;
