@@ -29,6 +29,7 @@
 #include "../core/log.h"
 #include "balancer.h"
 #include "conn.h"
+#include "exchange.h"
 #include "http1.h"
 #include "router.h"
 #include "target_group.h"
@@ -70,31 +71,21 @@ struct session {
 	struct http1_body reqb;
 	struct http1_body respb;
 	struct http1_scan uscan;
-	unsigned req_keepalive : 1;   /* the client allows another request */
-	unsigned http10 : 1;
-	unsigned is_head : 1;
-	unsigned idempotent : 1;
-	unsigned expect_continue : 1;
-	unsigned body_moved : 1;      /* request body bytes left the client buffer */
-	unsigned resp_started : 1;    /* the final response head went to the client */
-	unsigned up_keepalive : 1;    /* the upstream connection may be reused */
-	unsigned close_after : 1;     /* close the client connection after this response */
-	unsigned retried : 1;         /* the one retry on another target is used */
-	unsigned resent : 1;          /* the one resend on a fresh connection is used */
+	struct exchange ex;           /* the current request: zeroed when it begins */
 	unsigned client_paused : 1;   /* client reading off: upstream output is full */
 	unsigned up_paused : 1;       /* upstream reading off: client output is full */
 	unsigned linger : 1;          /* unread input may remain: drain it before closing */
-	unsigned upgrade_req : 1;     /* the client asked to switch protocols */
 	unsigned https : 1;           /* the client speaks TLS to albd */
 	struct wgen *hs_wg;           /* the generation whose TLS contexts (and their SNI and
 	                               * ALPN callbacks) this handshake uses: held until it ends */
-	unsigned tunnel : 1;          /* switched (101): bytes flow both ways untouched */
+	struct sockaddr_storage client_sa;  /* the client's address */
 };
 
 static void client_cb(struct conn *c, enum conn_event ev, void *arg);
 static void up_cb(struct conn *c, enum conn_event ev, void *arg);
 static void process_input(struct session *s);
 static void dispatch(struct session *s, const struct target *avoid);
+static void exchange_end(struct session *s, enum exchange_outcome why);
 
 /* helpers ---------------------------------------------------------------- */
 
@@ -136,10 +127,13 @@ static void unhold(struct session *s)
 		session_free(s);
 }
 
-static void session_close(struct session *s)
+/* Close the session. A request still running ends here, with WHY as its
+ * outcome unless a failure was recorded first. */
+static void session_close(struct session *s, enum exchange_outcome why)
 {
 	if (s->dead)
 		return;
+	exchange_end(s, why);
 	s->dead = 1;
 	conn_read(s->c, 0);
 	if (s->refs == 0)
@@ -182,6 +176,58 @@ static size_t high_mark(struct session *s)
 	return cur_cfg(s)->limits.buffer_size;
 }
 
+/* exchanges --------------------------------------------------------------- */
+
+/* A request begins: a fresh, zeroed struct exchange (nothing of the last
+ * request's state survives), started now. */
+static void exchange_begin(struct session *s)
+{
+	struct exchange *ex = &s->ex;
+
+	memset(ex, 0, sizeof(*ex));
+	ex->active = 1;
+	ex->t_start = worker_now(s->w);
+	ex->client = (const struct sockaddr *)&s->client_sa;
+	if (s->c->ssl) {
+		ex->tls_protocol = SSL_get_version(s->c->ssl);
+		const SSL_CIPHER *ciph = SSL_get_current_cipher(s->c->ssl);
+		ex->tls_cipher = ciph ? SSL_CIPHER_get_name(ciph) : NULL;
+	}
+}
+
+/* Record why the request is failing (the first reason stays). */
+static void exchange_fail(struct session *s, enum exchange_outcome why)
+{
+	if (s->ex.outcome == EXCH_OK)
+		s->ex.outcome = why;
+}
+
+/* Every request ends here, exactly once, however it ends (answered in
+ * full, client gone, target lost, timeouts, drain, close-all): the one
+ * place to count it and, later, to write its access log line. Does nothing
+ * when no request is running. WHY: the outcome unless one was recorded. */
+static void exchange_end(struct session *s, enum exchange_outcome why)
+{
+	struct exchange *ex = &s->ex;
+
+	if (!ex->active)
+		return;
+	ex->active = 0;
+	exchange_fail(s, why);
+	ex->t_end = worker_now(s->w);
+	ex->bytes_in += s->reqb.total;
+	if (!ex->by_albd)
+		ex->bytes_out += s->respb.total;
+	s->w->exchanges++;
+	log_debug("exchange end: worker=%u seq=%" PRIu64 " client=%s \"%s %s\" status=%d target_status=%d "
+		  "target=%s outcome=%s retries=%u bytes_in=%" PRIu64 " bytes_out=%" PRIu64
+		  " time_us=%" PRIu64 " target_time_us=%" PRIu64,
+		  s->w->id, s->w->exchanges, s->peer, ex->method, ex->target_uri, ex->status, ex->target_status,
+		  ex->target ? ex->target->st->addr.text : "-", exchange_outcome_name(ex->outcome), ex->retries,
+		  ex->bytes_in, ex->bytes_out, (ex->t_end - ex->t_start) / 1000,
+		  ex->t_first_byte > ex->t_sent && ex->t_sent ? (ex->t_first_byte - ex->t_sent) / 1000 : 0);
+}
+
 /* the end of an exchange --------------------------------------------------- */
 
 /* Drop what the current exchange holds. UP_REUSABLE: the upstream
@@ -189,7 +235,7 @@ static size_t high_mark(struct session *s)
 static void exchange_release(struct session *s, int up_reusable)
 {
 	if (s->up) {
-		if (up_reusable && s->up_keepalive && s->reqb.done && s->respb.done)
+		if (up_reusable && s->ex.up_keepalive && s->reqb.done && s->respb.done)
 			upstream_put(s->up, s->tgcfg->keepalive_max_idle, s->tgcfg->keepalive_timeout_ms);
 		else
 			upstream_close(s->up);
@@ -217,7 +263,7 @@ static void exchange_release(struct session *s, int up_reusable)
 static void flushed(struct session *s)
 {
 	if (!s->linger) {
-		session_close(s);
+		session_close(s, EXCH_OK);
 		return;
 	}
 	s->state = S_LINGER;
@@ -230,9 +276,10 @@ static void flushed(struct session *s)
  * close once the output is flushed. */
 static void exchange_done(struct session *s)
 {
-	int keep = s->req_keepalive && !s->close_after && s->reqb.done && !s->w->stopping;
+	int keep = s->ex.req_keepalive && !s->ex.close_after && s->reqb.done && !s->w->stopping;
 
 	timer_clear(s);
+	exchange_end(s, EXCH_OK);
 	exchange_release(s, 1);
 	s->client_paused = s->up_paused = 0;
 	conn_flush(s->c);
@@ -274,14 +321,18 @@ static void respond(struct session *s, int status, const char *ctype, const char
 	 * connection cannot carry another request, and what the client still
 	 * sends is drained so that a reset does not destroy the answer. */
 	if (close || !s->reqb.done)
-		s->close_after = s->linger = 1;
-	int keep = s->req_keepalive && !s->close_after && !s->w->stopping;
+		s->ex.close_after = s->linger = 1;
+	int keep = s->ex.req_keepalive && !s->ex.close_after && !s->w->stopping;
+	size_t before = evbuffer_get_length(out);
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nServer: albd\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
 			    status, http1_reason(status), ctype, body_len,
-			    keep ? (s->http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n");
-	if (!s->is_head)
+			    keep ? (s->ex.http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n");
+	if (!s->ex.is_head)
 		evbuffer_add(out, body, body_len);
-	s->resp_started = 1;
+	s->ex.status = status;
+	s->ex.by_albd = 1;
+	s->ex.bytes_out += evbuffer_get_length(out) - before;
+	s->ex.resp_started = 1;
 	s->respb.done = 1;
 	exchange_done(s);
 }
@@ -314,6 +365,16 @@ static const struct cfg_listener *find_listener(const struct albd_config *cfg, c
 		if (g->lsocks[i] == ls)
 			return &cfg->listeners[i];
 	return NULL;
+}
+
+/* Copy N bytes of SRC into DST of DSTLEN as a NUL-terminated string,
+ * truncated to fit. */
+static void copy_text(char *dst, size_t dstlen, const char *src, size_t n)
+{
+	if (n >= dstlen)
+		n = dstlen - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
 }
 
 /* Write the request head the target gets: request line (origin-form, RFC
@@ -392,22 +453,24 @@ static void forward_request_body(struct session *s)
 	size_t before = evbuffer_get_length(in);
 	if (http1_body_move(&s->reqb, in, uo, 0) < 0) {
 		log_debug("client %s: invalid chunked request body", s->peer);
-		if (!s->resp_started) {
+		exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
+		if (!s->ex.resp_started) {
 			s->reqb.done = 1;       /* nothing more will be read */
 			respond(s, 400, NULL, NULL, 0, 1);
 		} else {
-			session_close(s);
+			session_close(s, EXCH_CLIENT_BAD_REQUEST);
 		}
 		return;
 	}
 	if (evbuffer_get_length(in) != before) {
-		s->body_moved = 1;
+		s->ex.body_moved = 1;
 		timer_touch(s, s->tkind == T_IDLE ? s->cfg->timeouts.idle_ms : s->tgcfg->response_timeout_ms);
 		conn_flush(s->up->c);
 	}
 	uint64_t max = s->cfg->limits.max_body_size;
-	if (max && s->reqb.total > max && !s->resp_started) {
+	if (max && s->reqb.total > max && !s->ex.resp_started) {
 		s->reqb.done = 1;
+		exchange_fail(s, EXCH_CLIENT_BODY_TOO_LARGE);
 		respond(s, 413, NULL, NULL, 0, 1);
 		return;
 	}
@@ -435,31 +498,34 @@ static void start_request(struct session *s, size_t head_len)
 	const struct http1_limits lim = { cfg->limits.max_request_line, cfg->limits.max_header_size,
 					  cfg->limits.max_headers };
 	s->state = S_EXCHANGE;
-	s->resp_started = s->body_moved = s->close_after = 0;
-	s->retried = s->resent = s->up_keepalive = s->expect_continue = 0;
-	s->is_head = 0;
-	s->req_keepalive = 0;
-	s->upgrade_req = s->tunnel = 0;
+	exchange_begin(s);
 	http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
 	http1_body_init(&s->respb, HTTP1_BODY_NONE, 0, 0);
 	s->respb.done = 0;
 
 	h.hdrs = w->hdrs;
 	const char *p = (const char *)evbuffer_pullup(in, (ssize_t)head_len);
+	s->ex.bytes_in = head_len;
 	enum http1_status st = http1_parse_head(p, head_len, 1, 0, &lim, &h);
 	if (st != HTTP1_OK) {
 		log_debug("client %s: bad request head (%d)", s->peer, (int)st);
+		exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
 		respond(s, status_of(st), NULL, NULL, 0, 1);
 		return;
 	}
-	s->req_keepalive = h.keep_alive;
-	s->http10 = h.minor == 0;
-	s->is_head = h.method_id == HTTP_HEAD;
-	s->idempotent = is_idempotent(h.method_id);
-	s->expect_continue = h.expect_continue && !s->http10;
-	s->upgrade_req = h.wants_upgrade;
+	copy_text(s->ex.method, sizeof(s->ex.method), h.method, h.method_len);
+	copy_text(s->ex.target_uri, sizeof(s->ex.target_uri), h.target, h.target_len);
+	if (h.host)
+		copy_text(s->ex.host, sizeof(s->ex.host), h.host, h.host_len);
+	s->ex.req_keepalive = h.keep_alive;
+	s->ex.http10 = h.minor == 0;
+	s->ex.is_head = h.method_id == HTTP_HEAD;
+	s->ex.idempotent = is_idempotent(h.method_id);
+	s->ex.expect_continue = h.expect_continue && !s->ex.http10;
+	s->ex.upgrade_req = h.wants_upgrade;
 	http1_body_init(&s->reqb, h.body, h.content_length, h.body == HTTP1_BODY_CHUNKED);
 	if (cfg->limits.max_body_size && h.body == HTTP1_BODY_LENGTH && h.content_length > cfg->limits.max_body_size) {
+		exchange_fail(s, EXCH_CLIENT_BODY_TOO_LARGE);
 		respond(s, 413, NULL, NULL, 0, 1);
 		return;
 	}
@@ -467,13 +533,16 @@ static void start_request(struct session *s, size_t head_len)
 	const struct cfg_listener *l = find_listener(cfg, s->wg->gen, s->ls);
 	if (!l) {
 		/* this listener was removed by a reload */
+		exchange_fail(s, EXCH_LISTENER_REMOVED);
 		respond(s, 503, NULL, NULL, 0, 1);
 		return;
 	}
+	s->ex.listener = l;
 	/* "http://a.example" and "http://a.example?q" have the path "/" */
 	int rootless = h.path_len == 0 || h.path[0] == '?';
 	router_route(l, h.method, h.method_len, h.host, h.host_len, rootless ? "/" : h.path, rootless ? 1 : h.path_len,
 		     &act);
+	s->ex.rule = act.rule;
 	if (act.fixed) {
 		evbuffer_drain(in, head_len);
 		respond(s, act.fixed->status, act.fixed->content_type, act.fixed->body, act.fixed->body_len, 0);
@@ -482,13 +551,16 @@ static void start_request(struct session *s, size_t head_len)
 	const struct cfg_forward *fwd = router_pick_forward(&act, worker_rand(w));
 	if (!fwd) {
 		evbuffer_drain(in, head_len);
+		exchange_fail(s, EXCH_NO_TARGET);
 		respond(s, 503, NULL, NULL, 0, 0);
 		return;
 	}
 	s->tgcfg = fwd->tg;
+	s->ex.tg = fwd->tg;
 	s->tg = runtime_tg(s->wg->gen, fwd->tg);
 	s->head_out = worker_buf_get(w);
 	if (!s->head_out) {
+		exchange_fail(s, EXCH_INTERNAL_ERROR);
 		respond(s, 503, NULL, NULL, 0, 1);
 		return;
 	}
@@ -510,15 +582,21 @@ static void dispatch(struct session *s, const struct target *avoid)
 	if (!s->target) {
 		s->target = tg_pick(s->tg, s->w->id, avoid);
 		if (!s->target) {
+			/* a retry finds no other target: the failure that
+			 * caused it (set below) is the outcome */
+			exchange_fail(s, avoid ? s->ex.last_failure : EXCH_NO_TARGET);
 			respond(s, avoid ? 502 : 503, NULL, NULL, 0, 0);
 			return;
 		}
 	}
+	s->ex.target = s->target;
+	s->ex.t_first_byte = 0;
 	int reused = 0;
-	s->up = s->resent ? upstream_connect(s->w, s->target, s->tg->tls)
+	s->up = s->ex.resent ? upstream_connect(s->w, s->target, s->tg->tls)
 			  : upstream_get(s->w, s->target, s->tg->tls, &reused);
 	if (!s->up) {
 		log_warn("target %s: cannot create a socket", s->target->st->addr.text);
+		exchange_fail(s, EXCH_INTERNAL_ERROR);
 		respond(s, 502, NULL, NULL, 0, 0);
 		return;
 	}
@@ -533,9 +611,10 @@ static void dispatch(struct session *s, const struct target *avoid)
 	size_t hl = evbuffer_get_length(s->head_out);
 	evbuffer_add(uc->out, evbuffer_pullup(s->head_out, -1), hl);
 	s->up_queued = hl;
-	if (reused || s->up->connected)
+	if (reused || s->up->connected) {
+		s->ex.t_sent = worker_now(s->w);
 		timer_set(s, T_RESPONSE, s->tgcfg->response_timeout_ms);
-	else
+	} else
 		timer_set(s, T_CONNECT, s->tgcfg->connect_timeout_ms);
 	if (s->client_paused) {
 		s->client_paused = 0;
@@ -551,12 +630,14 @@ static void dispatch(struct session *s, const struct target *avoid)
 static void attempt_failed(struct session *s, int connect_failed, int timeout, const char *why)
 {
 	const struct target *failed = s->target;
-	int replayable = !s->body_moved;
+	int replayable = !s->ex.body_moved;
 	int nothing_sent = s->up && evbuffer_get_length(s->up->c->out) >= s->up_queued;
 
 	log_debug("target %s: %s", failed ? failed->st->addr.text : "?", why);
 	upstream_close(s->up);
 	s->up = NULL;
+	s->ex.last_failure = timeout ? (connect_failed ? EXCH_TARGET_CONNECTION_TIMEOUT : EXCH_TARGET_RESPONSE_TIMEOUT)
+			   : connect_failed ? EXCH_TARGET_CONNECTION_ERROR : EXCH_TARGET_CLOSED;
 	/* A fresh connection that failed says something about the target
 	 * (passive health); a pooled one the target had closed does not. */
 	if (failed && !s->up_reused)
@@ -565,8 +646,9 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 	/* A pooled connection the target had closed: resend once on a fresh
 	 * connection to the same target. Not charged to the retry budget: it
 	 * says nothing about the target's health. */
-	if (s->up_reused && !s->resent && replayable && (nothing_sent || s->idempotent)) {
-		s->resent = 1;
+	if (s->up_reused && !s->ex.resent && replayable && (nothing_sent || s->ex.idempotent)) {
+		s->ex.resent = 1;
+		s->ex.resends++;
 		dispatch(s, NULL);
 		return;
 	}
@@ -574,10 +656,11 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 	 * reset or closed before any byte of its answer (it died with the
 	 * request): one retry on another target, for idempotent requests,
 	 * within the budget. */
-	if ((connect_failed || !s->up_reused) && !s->retried && replayable && s->idempotent &&
+	if ((connect_failed || !s->up_reused) && !s->ex.retried && replayable && s->ex.idempotent &&
 	    s->w->retry_tokens >= 1.0 && s->tg->ntargets > 1) {
-		s->retried = 1;
-		s->resent = 0;
+		s->ex.retried = 1;
+		s->ex.resent = 0;
+		s->ex.retries++;
 		s->w->retry_tokens -= 1.0;
 		tg_release(s->target);
 		s->target = NULL;
@@ -585,6 +668,7 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 		return;
 	}
 	log_info("target %s: %s, answering %d", failed ? failed->st->addr.text : "?", why, timeout ? 504 : 502);
+	exchange_fail(s, s->ex.last_failure);
 	respond(s, timeout ? 504 : 502, NULL, NULL, 0, 0);
 }
 
@@ -598,17 +682,18 @@ static void write_response_head(struct session *s, const struct http1_head *h)
 	/* How the body reaches the client (RFC 9112 6.3, 7) */
 	int out_chunked = 0;
 	if ((h->body == HTTP1_BODY_CHUNKED || h->body == HTTP1_BODY_EOF)) {
-		if (s->http10)
-			s->close_after = 1;   /* close-delimited for HTTP/1.0 */
+		if (s->ex.http10)
+			s->ex.close_after = 1;   /* close-delimited for HTTP/1.0 */
 		else
 			out_chunked = 1;
 	}
 	if (!s->reqb.done)
-		s->close_after = 1;           /* answered before the request was read in full */
-	keep = s->req_keepalive && !s->close_after && !s->w->stopping;
+		s->ex.close_after = 1;           /* answered before the request was read in full */
+	keep = s->ex.req_keepalive && !s->ex.close_after && !s->w->stopping;
 	if (!keep)
-		s->close_after = 1;
+		s->ex.close_after = 1;
 
+	size_t before = evbuffer_get_length(out);
 	evbuffer_add_printf(out, "HTTP/1.1 %d ", h->status);
 	if (h->reason_len)
 		evbuffer_add(out, h->reason, h->reason_len);
@@ -638,11 +723,13 @@ static void write_response_head(struct session *s, const struct http1_head *h)
 		evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
 	if (!keep)
 		evbuffer_add(out, "Connection: close\r\n", 19);
-	else if (s->http10)
+	else if (s->ex.http10)
 		evbuffer_add(out, "Connection: keep-alive\r\n", 24);
 	evbuffer_add(out, "\r\n", 2);
 	http1_body_init(&s->respb, h->body, h->content_length, out_chunked);
-	s->resp_started = 1;
+	s->ex.status = s->ex.target_status = h->status;
+	s->ex.bytes_out += evbuffer_get_length(out) - before;
+	s->ex.resp_started = 1;
 }
 
 static void forward_response_body(struct session *s)
@@ -651,7 +738,7 @@ static void forward_response_body(struct session *s)
 
 	if (http1_body_move(&s->respb, s->up->c->in, out, 0) < 0) {
 		log_info("target %s: invalid response body framing", s->target->st->addr.text);
-		session_close(s);      /* the client sees a truncated response */
+		session_close(s, EXCH_TARGET_RESPONSE_ERROR);   /* the client sees a truncated response */
 		return;
 	}
 	timer_touch(s, s->cfg->timeouts.idle_ms);
@@ -671,6 +758,7 @@ static void forward_response_body(struct session *s)
 static void start_tunnel(struct session *s, const struct http1_head *h, size_t head_len)
 {
 	struct evbuffer *out = s->c->out;
+	size_t before = evbuffer_get_length(out);
 
 	evbuffer_add(out, "HTTP/1.1 101 Switching Protocols\r\n", 34);
 	for (size_t i = 0; i < h->nhdrs; i++) {
@@ -690,10 +778,12 @@ static void start_tunnel(struct session *s, const struct http1_head *h, size_t h
 	}
 	evbuffer_add(out, "\r\n", 2);
 	evbuffer_drain(s->up->c->in, head_len);
-	s->tunnel = 1;
-	s->resp_started = 1;
-	s->up_keepalive = 0;
-	s->close_after = 1;
+	s->ex.status = s->ex.target_status = 101;
+	s->ex.bytes_out += evbuffer_get_length(out) - before;
+	s->ex.tunnel = 1;
+	s->ex.resp_started = 1;
+	s->ex.up_keepalive = 0;
+	s->ex.close_after = 1;
 	http1_body_init(&s->reqb, HTTP1_BODY_EOF, 0, 0);
 	http1_body_init(&s->respb, HTTP1_BODY_EOF, 0, 0);
 	timer_set(s, T_IDLE, s->cfg->timeouts.idle_ms);
@@ -721,8 +811,8 @@ static int read_response_head(struct session *s)
 		h.hdrs = s->w->hdrs;
 		if (st == HTTP1_OK)
 			st = http1_parse_head((const char *)evbuffer_pullup(ui, (ssize_t)head_len), head_len, 0,
-					      s->is_head, &lim, &h);
-		if (st == HTTP1_OK && h.status == 101 && s->upgrade_req) {
+					      s->ex.is_head, &lim, &h);
+		if (st == HTTP1_OK && h.status == 101 && s->ex.upgrade_req) {
 			start_tunnel(s, &h, head_len);
 			return -1;
 		}
@@ -730,21 +820,22 @@ static int read_response_head(struct session *s)
 			log_info("target %s: invalid response head, answering 502", s->target->st->addr.text);
 			upstream_close(s->up);
 			s->up = NULL;
+			exchange_fail(s, EXCH_TARGET_RESPONSE_ERROR);
 			respond(s, 502, NULL, NULL, 0, 0);
 			return -1;
 		}
 		if (h.status < 200) {
 			/* interim responses: 100 goes to a client that asked for it */
-			if (h.status == 100 && s->expect_continue) {
+			if (h.status == 100 && s->ex.expect_continue) {
 				evbuffer_add(s->c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 				conn_flush(s->c);
-				s->expect_continue = 0;
+				s->ex.expect_continue = 0;
 			}
 			evbuffer_drain(ui, head_len);
 			http1_scan_reset(&s->uscan);
 			continue;
 		}
-		s->up_keepalive = h.keep_alive;
+		s->ex.up_keepalive = h.keep_alive;
 		tg_passive_success(s->target);
 		write_response_head(s, &h);
 		evbuffer_drain(ui, head_len);
@@ -755,9 +846,11 @@ static int read_response_head(struct session *s)
 
 static void up_read(struct session *s)
 {
-	if (!s->resp_started && read_response_head(s) < 0)
+	if (!s->ex.t_first_byte)
+		s->ex.t_first_byte = worker_now(s->w);
+	if (!s->ex.resp_started && read_response_head(s) < 0)
 		return;
-	if (s->resp_started && !s->dead && s->up)
+	if (s->ex.resp_started && !s->dead && s->up)
 		forward_response_body(s);
 }
 
@@ -774,6 +867,7 @@ static void up_drained(struct session *s)
 static void up_connected(struct session *s)
 {
 	s->up->connected = 1;
+	s->ex.t_sent = worker_now(s->w);   /* the head goes out now */
 	if (s->tkind == T_CONNECT)
 		timer_set(s, T_RESPONSE, s->tgcfg->response_timeout_ms);
 }
@@ -784,25 +878,26 @@ static void up_closed(struct session *s, enum conn_event ev)
 		attempt_failed(s, 1, 0, "connection failed");
 		return;
 	}
-	if (!s->resp_started) {
+	if (!s->ex.resp_started) {
 		attempt_failed(s, 0, 0, ev == CONN_EOF ? "closed before responding" : "connection error before responding");
 		return;
 	}
 	if (ev == CONN_EOF && s->respb.mode == HTTP1_BODY_EOF) {
 		/* the body ends with the connection */
 		http1_body_eof(&s->respb, s->c->out);
-		s->up_keepalive = 0;
+		s->ex.up_keepalive = 0;
 		exchange_done(s);
 		return;
 	}
 	log_info("target %s: connection lost mid-response", s->target->st->addr.text);
-	session_close(s);
+	session_close(s, EXCH_TARGET_CLOSED);
 }
 
 static void up_cb(struct conn *c, enum conn_event ev, void *arg)
 {
 	struct session *s = arg;
 
+	worker_clock_tick(s->w);
 	hold(s);
 	switch (ev) {
 	case CONN_READ:
@@ -851,10 +946,11 @@ static void process_input(struct session *s)
 		if (st == HTTP1_INCOMPLETE)
 			break;
 		if (st != HTTP1_OK) {
+			/* a head albd cannot read is a request all the same */
 			s->state = S_EXCHANGE;
-			s->req_keepalive = 0;
-			s->is_head = 0;
+			exchange_begin(s);
 			http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
+			exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
 			respond(s, status_of(st), NULL, NULL, 0, 1);
 			break;
 		}
@@ -902,7 +998,7 @@ static void client_drained(struct session *s)
 
 static void client_closed(struct session *s, enum conn_event ev)
 {
-	if (ev == CONN_EOF && s->tunnel && s->up && !s->reqb.done) {
+	if (ev == CONN_EOF && s->ex.tunnel && s->up && !s->reqb.done) {
 		/* pass the half-close on; the tunnel ends when the target
 		 * closes too */
 		http1_body_eof(&s->reqb, s->up->c->out);
@@ -914,8 +1010,8 @@ static void client_closed(struct session *s, enum conn_event ev)
 	if (ev == CONN_EOF && s->state == S_EXCHANGE && s->reqb.done) {
 		/* The client half-closed after a complete request: answer it,
 		 * then close. */
-		s->close_after = 1;
-		s->req_keepalive = 0;
+		s->ex.close_after = 1;
+		s->ex.req_keepalive = 0;
 		return;
 	}
 	if (ev == CONN_EOF && s->state == S_CLOSING)
@@ -924,13 +1020,16 @@ static void client_closed(struct session *s, enum conn_event ev)
 		s->w->tls_errors++;   /* ClientTLSNegotiationErrorCount */
 		log_debug("client %s: TLS handshake failed", s->peer);
 	}
-	session_close(s);
+	/* a switched connection ends when either side closes: that is how
+	 * a tunnel finishes, not a failure */
+	session_close(s, s->ex.tunnel && ev == CONN_EOF ? EXCH_OK : EXCH_CLIENT_CLOSED);
 }
 
 static void client_cb(struct conn *c, enum conn_event ev, void *arg)
 {
 	struct session *s = arg;
 
+	worker_clock_tick(s->w);
 	hold(s);
 	switch (ev) {
 	case CONN_READ:
@@ -966,18 +1065,19 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		s->armed_at = s->deadline;
 		return;
 	}
+	worker_clock_tick(s->w);
 	hold(s);
 	s->tkind = T_NONE;
 	switch (kind) {
 	case T_KEEPALIVE:
-		session_close(s);
+		session_close(s, EXCH_OK);   /* between requests: none is running */
 		break;
 	case T_HEAD:
 		/* RFC 9110 15.5.9: 408, and the connection closes */
 		s->state = S_EXCHANGE;
-		s->req_keepalive = 0;
-		s->is_head = 0;
+		exchange_begin(s);
 		http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
+		exchange_fail(s, EXCH_CLIENT_TIMEOUT);
 		respond(s, 408, NULL, NULL, 0, 1);
 		break;
 	case T_CONNECT:
@@ -986,6 +1086,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	case T_RESPONSE:
 		if (!s->reqb.done) {
 			/* the client stopped sending its body */
+			exchange_fail(s, EXCH_CLIENT_TIMEOUT);
 			respond(s, 408, NULL, NULL, 0, 1);
 			break;
 		}
@@ -993,14 +1094,15 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 			 s->tgcfg->response_timeout_ms);
 		upstream_close(s->up);
 		s->up = NULL;
+		exchange_fail(s, EXCH_TARGET_RESPONSE_TIMEOUT);
 		respond(s, 504, NULL, NULL, 0, 0);
 		break;
 	case T_IDLE:
 		/* no byte moved either way for timeouts.idle */
-		session_close(s);
+		session_close(s, s->ex.tunnel ? EXCH_OK : EXCH_IDLE_TIMEOUT);
 		break;
 	case T_LINGER:
-		session_close(s);
+		session_close(s, EXCH_OK);   /* the answer is out already */
 		break;
 	case T_NONE:
 		break;
@@ -1036,6 +1138,8 @@ void proxy_accept(struct worker *w, struct lsock *ls, evutil_socket_t fd, const 
 	s->w = w;
 	s->ls = ls;
 	lsock_ref(ls);
+	if (salen > 0 && (size_t)salen <= sizeof(s->client_sa))
+		memcpy(&s->client_sa, sa, (size_t)salen);
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, s->peer, sizeof(s->peer));
 	else if (sa->sa_family == AF_INET6)
@@ -1063,10 +1167,11 @@ void proxy_drain(struct worker *w)
 {
 	struct session *s, *next;
 
+	worker_clock_tick(w);
 	for (s = w->sessions; s; s = next) {
 		next = s->next;
 		if (s->state == S_IDLE || (s->state == S_HEAD && evbuffer_get_length(s->c->in) == 0))
-			session_close(s);
+			session_close(s, EXCH_OK);   /* no request is running on these */
 	}
 }
 
@@ -1074,12 +1179,13 @@ void proxy_sweep(struct worker *w)
 {
 	struct session *s, *next;
 
+	worker_clock_tick(w);
 	for (s = w->sessions; s; s = next) {
 		next = s->next;
 		/* deregistration_delay is over for its target: close, as an
 		 * ALB closes what is still running on a drained target */
 		if (s->target && atomic_load_explicit(&s->target->st->drain_expired, memory_order_relaxed))
-			session_close(s);
+			session_close(s, EXCH_TARGET_DEREGISTERED);
 	}
 }
 
@@ -1087,8 +1193,9 @@ void proxy_close_all(struct worker *w)
 {
 	struct session *s, *next;
 
+	worker_clock_tick(w);
 	for (s = w->sessions; s; s = next) {
 		next = s->next;
-		session_close(s);
+		session_close(s, EXCH_SHUTDOWN);
 	}
 }

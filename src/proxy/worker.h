@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "../core/clock.h"
 #include "../core/runtime.h"
 #include "http1.h"
 #include "upstream.h"
@@ -58,6 +59,8 @@ struct worker {
 	unsigned long tls_errors;     /* ClientTLSNegotiationErrorCount */
 	struct evbuffer *spare[32];   /* empty evbuffers for exchanges, see worker_buf_get() */
 	unsigned nspare;
+	uint64_t now_ns;              /* worker_now(): clock_ns() at the start of the current callback */
+	uint64_t exchanges;           /* exchanges ended on this worker (proxy.c's exchange_end) */
 };
 
 /* Start NWORKERS worker threads on generation G (each takes a reference).
@@ -84,6 +87,20 @@ void worker_session_gone(struct worker *w);
  * it. Thread: the worker W. */
 struct evbuffer *worker_buf_get(struct worker *w);
 void worker_buf_put(struct worker *w, struct evbuffer *b);
+
+/* The worker's precise clock (clock_ns()), as read by the last
+ * worker_clock_tick(). Every event callback of the worker that measures
+ * time ticks first, so latencies are exact to the callback, at one clock
+ * read per callback. Thread: the worker W. */
+static inline uint64_t worker_now(const struct worker *w)
+{
+	return w->now_ns;
+}
+
+static inline uint64_t worker_clock_tick(struct worker *w)
+{
+	return w->now_ns = clock_ns();
+}
 
 /* A small fast random number (xorshift32), per worker. */
 uint32_t worker_rand(struct worker *w);

@@ -1,0 +1,104 @@
+/* exchange.h - one request and its response, as metrics and access logs
+ * see it.
+ *
+ * A session (proxy.c) zeroes its struct exchange when a request begins (its
+ * head is complete, or albd answers a head it could not read) and fills it
+ * as the request goes: times, statuses, the target, bytes, the outcome.
+ * Every request ends through exactly one exchange_end() in proxy.c,
+ * however it ends: answered in full, client gone, target lost, a timeout,
+ * the drain or the close-all at shutdown. That is the one place where the
+ * request is counted (and, later, logged).
+ *
+ * Times are nanoseconds of the worker's clock (worker_now(): CLOCK_MONOTONIC,
+ * read once per event callback), fine enough for latency percentiles.
+ * Thread: an exchange belongs to the worker of its session.
+ */
+#ifndef ALBD_EXCHANGE_H
+#define ALBD_EXCHANGE_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct cfg_listener;
+struct cfg_rule;
+struct cfg_target_group;
+struct target;
+
+/* How a request ended, in the words of ALB's access log error_reason where
+ * ALB has one (TargetConnectionError, TargetResponseTimeout, ...) and in
+ * the same style where it has none. EXCH_OK ("-") is a complete answer,
+ * whoever produced it; a target's own 5xx is EXCH_OK too. */
+#define EXCHANGE_OUTCOMES(X)                                                                         \
+	X(EXCH_OK, "-")                                                                              \
+	X(EXCH_TARGET_CONNECTION_ERROR, "TargetConnectionError")     /* refused, reset, unreachable */ \
+	X(EXCH_TARGET_CONNECTION_TIMEOUT, "TargetConnectionTimeout") /* connect_timeout ran out */     \
+	X(EXCH_TARGET_RESPONSE_TIMEOUT, "TargetResponseTimeout")     /* response_timeout ran out */    \
+	X(EXCH_TARGET_RESPONSE_ERROR, "TargetResponseError")         /* malformed response */          \
+	X(EXCH_TARGET_CLOSED, "TargetConnectionClosed")              /* closed before/while answering */ \
+	X(EXCH_TARGET_DEREGISTERED, "TargetDeregistered")            /* deregistration delay over */   \
+	X(EXCH_NO_TARGET, "NoHealthyTarget")                         /* nothing to forward to (503) */ \
+	X(EXCH_CLIENT_BAD_REQUEST, "ClientBadRequest")               /* 400, 414, 431, 501 */          \
+	X(EXCH_CLIENT_BODY_TOO_LARGE, "ClientBodyTooLarge")          /* 413 */                         \
+	X(EXCH_CLIENT_TIMEOUT, "ClientTimeout")                      /* 408: head or body too slow */  \
+	X(EXCH_CLIENT_CLOSED, "ClientClosed")                        /* the client left first */       \
+	X(EXCH_IDLE_TIMEOUT, "IdleTimeout")                          /* no byte either way */          \
+	X(EXCH_LISTENER_REMOVED, "ListenerRemoved")                  /* removed by a reload (503) */   \
+	X(EXCH_SHUTDOWN, "ShuttingDown")                             /* drain timeout at stop */       \
+	X(EXCH_INTERNAL_ERROR, "InternalError")                      /* out of memory, no socket */
+
+enum exchange_outcome {
+#define X(e, s) e,
+	EXCHANGE_OUTCOMES(X)
+#undef X
+	EXCH_NOUTCOMES
+};
+
+/* ALB's spelling of OUTCOME ("-" for EXCH_OK). Thread: any. */
+const char *exchange_outcome_name(enum exchange_outcome outcome);
+
+struct exchange {
+	unsigned active : 1;          /* begun and not ended: exchange_end() has work to do */
+	unsigned by_albd : 1;         /* albd made the response (an error, a fixed response) */
+	/* request state the session reads while the exchange runs */
+	unsigned req_keepalive : 1;   /* the client allows another request */
+	unsigned http10 : 1;
+	unsigned is_head : 1;
+	unsigned idempotent : 1;
+	unsigned expect_continue : 1;
+	unsigned body_moved : 1;      /* request body bytes left the client buffer */
+	unsigned resp_started : 1;    /* the final response head went to the client */
+	unsigned up_keepalive : 1;    /* the upstream connection may be reused */
+	unsigned close_after : 1;     /* close the client connection after this response */
+	unsigned retried : 1;         /* the one retry on another target is used */
+	unsigned resent : 1;          /* the one resend on a fresh connection is used */
+	unsigned upgrade_req : 1;     /* the client asked to switch protocols */
+	unsigned tunnel : 1;          /* switched (101): bytes flow both ways untouched */
+
+	/* the record */
+	enum exchange_outcome outcome;  /* the first failure seen; EXCH_OK when none */
+	enum exchange_outcome last_failure; /* why the last attempt on a target failed (it may
+	                                     * have been retried: not the outcome by itself) */
+	uint64_t t_start;             /* ns: the request head was complete */
+	uint64_t t_sent;              /* ns: the request went to the (last) target */
+	uint64_t t_first_byte;        /* ns: that target's first response byte, 0: none */
+	uint64_t t_end;               /* ns: exchange_end() */
+	int status;                   /* status sent to the client, 0: none (aborted first) */
+	int target_status;            /* the target's final status, 0: none */
+	unsigned retries;             /* other targets tried after a failure */
+	unsigned resends;             /* fresh connections after a stale pooled one */
+	uint64_t bytes_in;            /* from the client: head and body payload */
+	uint64_t bytes_out;           /* to the client: head and body payload */
+	const struct sockaddr *client;        /* the client's address (the session's) */
+	const struct cfg_listener *listener;  /* NULL until routed, or when removed */
+	const struct cfg_rule *rule;          /* the matched rule, NULL: default action */
+	const struct cfg_target_group *tg;    /* forwarded to this group, or NULL */
+	const struct target *target;          /* the last target tried, or NULL; valid until
+	                                       * exchange_end() returns */
+	const char *tls_protocol;     /* "TLSv1.3" ...: OpenSSL's static strings, or NULL */
+	const char *tls_cipher;
+	char method[16];              /* as received (truncated), NUL-terminated */
+	char target_uri[256];         /* the request target as received (truncated) */
+	char host[128];               /* Host (or the absolute-form authority), truncated */
+};
+
+#endif
