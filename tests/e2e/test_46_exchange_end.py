@@ -1,0 +1,232 @@
+"""Every request ends through exchange_end() exactly once, however it ends.
+
+albd started with -d writes one "exchange end:" debug line from
+exchange_end(), the single place where requests are counted. Each test
+drives one way of ending through the real binary and checks that exactly
+the expected lines appear, with ALB's status and error_reason words."""
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+from conftest import Albd, Conn, free_port, get, listener, make_config, port_accepts, target_group, wait_until
+
+LINE = re.compile(r'exchange end: worker=(\d+) seq=(\d+) client=(\S+) "(\S*) (\S*)" status=(\d+) '
+                  r'target_status=(\d+) target=(\S+) outcome=(\S+) retries=(\d+) bytes_in=(\d+) '
+                  r'bytes_out=(\d+) time_us=(\d+) target_time_us=(\d+)')
+
+
+class DebugAlbd(Albd):
+    """albd with -d (debug log), otherwise started as conftest's Albd."""
+
+    def start(self, timeout=10):
+        self.proc = subprocess.Popen([self.bin, "-d", "-c", str(self.config_path)],
+                                     stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
+        wait_until(lambda: self.proc.poll() is not None or all(port_accepts(p, 0.2) for p in self.ports.values()),
+                   timeout, what="albd listening")
+        assert self.proc.poll() is None, self.log()
+        return self
+
+    def ends(self):
+        out = []
+        for m in LINE.finditer(self.log()):
+            out.append({"worker": int(m.group(1)), "seq": int(m.group(2)), "method": m.group(4),
+                        "uri": m.group(5), "status": int(m.group(6)), "target_status": int(m.group(7)),
+                        "target": m.group(8), "outcome": m.group(9), "retries": int(m.group(10)),
+                        "bytes_in": int(m.group(11)), "bytes_out": int(m.group(12)),
+                        "time_us": int(m.group(13)), "target_time_us": int(m.group(14))})
+        return out
+
+    def wait_ends(self, n, timeout=10):
+        wait_until(lambda: len(self.ends()) >= n, timeout, what="%d exchange end lines" % n)
+        time.sleep(0.2)    # nothing more may come
+        ends = self.ends()
+        assert len(ends) == n, "expected %d exchange ends, got %d:\n%s" % (n, len(ends), "\n".join(map(str, ends)))
+        # sequence numbers per worker: each request counted once
+        for w in {e["worker"] for e in ends}:
+            seqs = [e["seq"] for e in ends if e["worker"] == w]
+            assert seqs == list(range(1, len(seqs) + 1)), seqs
+        return ends
+
+
+@pytest.fixture
+def dalbd(tmp_path, backends, request):
+    started = []
+
+    def start(targets=None, tg_opts=None, timeouts=None, workers=1, rules=None, limits=None):
+        b1 = backends.start("b1") if targets is None else None
+        port = free_port()
+        ts = targets if targets is not None else [b1]
+        lst = listener("web", port, "tg") if rules is None else listener("web", port, "tg", rules=rules)
+        cfg = make_config([lst], [target_group("tg", ts, **(tg_opts or {}))], workers=workers, timeouts=timeouts,
+                          limits=limits)
+        a = DebugAlbd(tmp_path, cfg, {"web": port}, name="albd%d" % len(started))
+        started.append(a)
+        a.start()
+        a.b1 = b1
+        return a
+
+    yield start
+    for a in started:
+        a.close()
+
+
+def test_answered_requests_end_once_each(dalbd):
+    a = dalbd()
+    with Conn(a.port) as c:
+        for i in range(3):
+            assert c.request("GET", "/name?i=%d" % i).status == 200
+        r = c.request("POST", "/upload", body=b"x" * 1000)
+        assert r.status == 200
+        assert c.request("GET", "/ping").body == b"pong\n"
+    ends = a.wait_ends(5)
+    assert [e["outcome"] for e in ends] == ["-"] * 5
+    assert [e["status"] for e in ends] == [200] * 5
+    assert ends[0]["uri"] == "/name?i=0" and ends[0]["method"] == "GET"
+    assert ends[0]["target"] == a.b1.addr and ends[0]["target_status"] == 200
+    assert ends[3]["bytes_in"] > 1000 and ends[3]["method"] == "POST"
+    # the fixed response: albd's own, no target
+    assert ends[4]["target"] == "-" and ends[4]["target_status"] == 0
+    # a fine clock: the target's time is measured in microseconds, not ticks
+    assert all(0 < e["target_time_us"] <= e["time_us"] for e in ends[:4]), ends
+
+
+def test_pipelined_requests_end_once_each(dalbd):
+    a = dalbd()
+    with Conn(a.port) as c:
+        c.send(b"".join(Conn.build("GET", "/name?p=%d" % i) for i in range(10)))
+        for _ in range(10):
+            assert c.read_response().status == 200
+    ends = a.wait_ends(10)
+    assert [e["uri"] for e in ends] == ["/name?p=%d" % i for i in range(10)]
+
+
+def test_bad_head_ends_once(dalbd):
+    a = dalbd()
+    with Conn(a.port) as c:
+        c.send(b"GET / HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n")
+        assert c.read_response().status == 400
+    ends = a.wait_ends(1)
+    assert ends[0]["status"] == 400 and ends[0]["outcome"] == "ClientBadRequest"
+
+
+def test_header_timeout_ends_once(dalbd):
+    a = dalbd(timeouts={"client_header": 1})
+    with Conn(a.port) as c:
+        c.send(b"GET / HTTP/1.1\r\nHost: a\r\n")
+        assert c.read_response().status == 408
+    ends = a.wait_ends(1)
+    assert ends[0]["status"] == 408 and ends[0]["outcome"] == "ClientTimeout"
+
+
+def test_connect_refused_ends_once(dalbd):
+    a = dalbd(targets=["127.0.0.1:%d" % free_port()])
+    assert get(a.port, "/x").status == 502
+    ends = a.wait_ends(1)
+    assert ends[0]["status"] == 502 and ends[0]["outcome"] == "TargetConnectionError"
+    assert ends[0]["target_status"] == 0
+
+
+def test_retry_then_success_ends_once(dalbd, backends):
+    b1 = backends.start("b1")
+    dead = "127.0.0.1:%d" % free_port()
+    a = dalbd(targets=[dead, b1])
+    statuses = [get(a.port, "/name").status for _ in range(4)]
+    assert statuses == [200] * 4
+    ends = a.wait_ends(4)
+    # the request whose first try hit the dead target ends once, as a success
+    assert [e["outcome"] for e in ends] == ["-"] * 4
+    assert sum(e["retries"] for e in ends) >= 1, ends
+
+
+def test_response_timeout_ends_once(dalbd):
+    a = dalbd(tg_opts={"response_timeout": 1})
+    assert get(a.port, "/sleep?ms=3000").status == 504
+    ends = a.wait_ends(1)
+    assert ends[0]["status"] == 504 and ends[0]["outcome"] == "TargetResponseTimeout"
+
+
+def test_target_lost_mid_response_ends_once(dalbd):
+    a = dalbd()
+    with Conn(a.port, timeout=5) as c:
+        c.send(Conn.build("GET", "/bad?kind=truncated"))
+        with pytest.raises(Exception):
+            c.read_response()
+    ends = a.wait_ends(1)
+    assert ends[0]["status"] == 200 and ends[0]["outcome"] == "TargetConnectionClosed"
+
+
+def test_invalid_response_ends_once(dalbd):
+    a = dalbd()
+    assert get(a.port, "/bad?kind=no_status").status == 502
+    ends = a.wait_ends(1)
+    assert ends[0]["status"] == 502 and ends[0]["outcome"] == "TargetResponseError"
+
+
+def test_client_abort_mid_response_ends_once(dalbd):
+    a = dalbd()
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=5)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(Conn.build("GET", "/download?size=50000000&seed=1"))
+    s.recv(100)    # the response has begun
+    # reset, not a polite close: the client is gone
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    ends = a.wait_ends(1)
+    assert ends[0]["status"] == 200 and ends[0]["outcome"] == "ClientClosed"
+    assert ends[0]["bytes_out"] < 50000000
+
+
+def test_client_gone_before_response_ends_once(dalbd):
+    a = dalbd()
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=5)
+    s.sendall(Conn.build("GET", "/sleep?ms=1500"))
+    wait_until(lambda: a.b1.stats()["heads"] >= 1, 5, what="the request at the backend")
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    ends = a.wait_ends(1)
+    assert ends[0]["status"] == 0 and ends[0]["outcome"] == "ClientClosed"
+
+
+def test_tunnel_ends_once(dalbd):
+    a = dalbd()
+    with Conn(a.port, timeout=10) as c:
+        c.send(b"GET /upgrade HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\n"
+               b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        assert c.read_response(allow_interim=True).status == 101
+        c.sock.shutdown(socket.SHUT_WR)
+        while c.sock.recv(4096):
+            pass
+    ends = a.wait_ends(1)
+    assert ends[0]["status"] == 101 and ends[0]["outcome"] == "-"
+
+
+def test_drain_timeout_close_all_ends_once(dalbd):
+    a = dalbd(timeouts={"drain": 1})
+    busy = Conn(a.port, timeout=10)
+    idle = Conn(a.port, timeout=10)
+    try:
+        assert idle.request("GET", "/name").status == 200
+        busy.send(Conn.build("GET", "/sleep?ms=5000"))
+        wait_until(lambda: a.b1.stats()["heads"] >= 2, 5, what="the slow request at the backend")
+        a.send_signal(signal.SIGTERM)
+        assert a.proc.wait(timeout=10) == 0
+    finally:
+        busy.close()
+        idle.close()
+    ends = a.wait_ends(2)
+    assert ends[0]["outcome"] == "-"
+    # the idle connection closed without a request; the busy one was cut
+    assert ends[1]["outcome"] == "ShuttingDown" and ends[1]["status"] == 0
+
+
+def test_request_too_large_ends_once(dalbd):
+    a = dalbd(limits={"max_body_size": 100})
+    with Conn(a.port) as c:
+        assert c.request("POST", "/upload", body=b"x" * 1000).status == 413
+    ends = a.wait_ends(1)
+    assert ends[0]["status"] == 413 and ends[0]["outcome"] == "ClientBodyTooLarge"
