@@ -15,7 +15,7 @@
 #include "core/log.h"
 #include "control/health.h"
 #include "core/runtime.h"
-#include "proxy/conn.h"
+#include "net/conn.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
 

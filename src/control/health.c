@@ -12,8 +12,8 @@
 
 #include "../core/clock.h"
 #include "../core/log.h"
-#include "../proxy/conn.h"
-#include "../proxy/http1.h"
+#include "../net/conn.h"
+#include "../net/http1.h"
 
 #include <openssl/ssl.h>
 

@@ -106,7 +106,7 @@ static int build_tls(const struct albd_config *cfg, struct tls_server **tls, str
 		if (!cfg->target_groups[i].protocol_https)
 			continue;
 		snprintf(setting, sizeof(setting), "target_groups.[%zu]", i);
-		struct tls_client *tc = tls_client_new(cfg, &cfg->target_groups[i], setting, err, errlen);
+		struct tls_client *tc = tls_client_for_group(cfg, &cfg->target_groups[i], setting, err, errlen);
 		if (!tc)
 			return -1;
 		if (tgs)

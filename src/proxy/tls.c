@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "../core/log.h"
+#include "../net/tls_client.h"
 
 /* Mozilla's server side TLS guidelines, version 5.7: "intermediate" without
  * the DHE suites (ECDHE is faster and needs no parameters). */
@@ -45,12 +46,6 @@ struct tls_server {
 	SSL_CTX **cert_ctx; /* the context each certificate went into */
 	char **cert_files;
 	size_t ncerts;
-};
-
-struct tls_client {
-	SSL_CTX *ctx;
-	char *server_name;
-	int verify;
 };
 
 /* session ticket keys ------------------------------------------------------ */
@@ -140,16 +135,6 @@ out:
 }
 
 /* helpers ------------------------------------------------------------------ */
-
-static void openssl_reason(char *buf, size_t len)
-{
-	unsigned long e = ERR_get_error();
-	if (e)
-		ERR_error_string_n(e, buf, len);
-	else
-		snprintf(buf, len, "unknown error");
-	ERR_clear_error();
-}
 
 static int days_left(const X509 *x)
 {
@@ -452,7 +437,7 @@ struct tls_server *tls_server_new(const struct albd_config *cfg, const struct cf
 		if (SSL_CTX_use_certificate_chain_file(ctx, c->cert) != 1 ||
 		    SSL_CTX_use_PrivateKey_file(ctx, c->key, SSL_FILETYPE_PEM) != 1 ||
 		    SSL_CTX_check_private_key(ctx) != 1) {
-			openssl_reason(why, sizeof(why));
+			tls_error_string(why, sizeof(why));
 			snprintf(err, errlen, "%s:%d: %s.certificates.[%zu]: %s / %s: %s", cfg->path, c->line, setting,
 				 i, c->cert, c->key, why);
 			goto fail;
@@ -488,88 +473,14 @@ SSL *tls_server_ssl(struct tls_server *ts)
 
 /* clients (HTTPS target groups) -------------------------------------------- */
 
-struct tls_client *tls_client_new(const struct albd_config *cfg, const struct cfg_target_group *tg,
-				  const char *setting, char *err, size_t errlen)
+struct tls_client *tls_client_for_group(const struct albd_config *cfg, const struct cfg_target_group *tg,
+					const char *setting, char *err, size_t errlen)
 {
-	struct tls_client *tc = calloc(1, sizeof(*tc));
-	char why[256];
+	const struct tls_client_opts o = { tg->tls_verify, tg->ca_file, tg->tls_server_name };
+	char why[512];
+	struct tls_client *tc = tls_client_new(&o, why, sizeof(why));
 
-	if (!tc || !(tc->ctx = SSL_CTX_new(TLS_client_method()))) {
-		free(tc);
-		snprintf(err, errlen, "%s: %s: cannot create a TLS context", cfg->path, setting);
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(tc->ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(tc->ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-	SSL_CTX_set_mode(tc->ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-					  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	tc->verify = tg->tls_verify;
-	if (tc->verify) {
-		SSL_CTX_set_verify(tc->ctx, SSL_VERIFY_PEER, NULL);
-		int ok = tg->ca_file ? SSL_CTX_load_verify_locations(tc->ctx, tg->ca_file, NULL)
-				     : SSL_CTX_set_default_verify_paths(tc->ctx);
-		if (ok != 1) {
-			openssl_reason(why, sizeof(why));
-			snprintf(err, errlen, "%s:%d: %s.ca_file: cannot load %s: %s", cfg->path, tg->line, setting,
-				 tg->ca_file ? tg->ca_file : "the system CAs", why);
-			tls_client_free(tc);
-			return NULL;
-		}
-	}
-	if (tg->tls_server_name && !(tc->server_name = strdup(tg->tls_server_name))) {
-		tls_client_free(tc);
-		return NULL;
-	}
-	return tc;
-}
-
-void tls_client_free(struct tls_client *tc)
-{
 	if (!tc)
-		return;
-	SSL_CTX_free(tc->ctx);
-	free(tc->server_name);
-	free(tc);
-}
-
-SSL *tls_client_ssl(struct tls_client *tc, const char *address)
-{
-	SSL *ssl = SSL_new(tc->ctx);
-	char host[256];
-
-	if (!ssl)
-		return NULL;
-	SSL_set_connect_state(ssl);
-	const char *name = tc->server_name;
-	if (!name) {
-		/* the host part of "name:port"; none for an IP literal */
-		const char *colon = strrchr(address, ':');
-		size_t n = colon ? (size_t)(colon - address) : strlen(address);
-		if (n < sizeof(host) && address[0] != '[') {
-			memcpy(host, address, n);
-			host[n] = 0;
-			struct in_addr a4;
-			if (inet_pton(AF_INET, host, &a4) != 1 && strcmp(host, "*") != 0)
-				name = host;
-		}
-	}
-	if (name) {
-		SSL_set_tlsext_host_name(ssl, name);
-		if (tc->verify)
-			SSL_set1_host(ssl, name);
-	} else if (tc->verify) {
-		/* an IP address: verify it against the certificate's IP SANs */
-		const char *colon = strrchr(address, ':');
-		size_t n = colon ? (size_t)(colon - address) : strlen(address);
-		if (address[0] == '[' && n >= 2) {
-			address++;
-			n -= 2;
-		}
-		if (n < sizeof(host)) {
-			memcpy(host, address, n);
-			host[n] = 0;
-			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
-		}
-	}
-	return ssl;
+		snprintf(err, errlen, "%s:%d: %s.ca_file: %s", cfg->path, tg->line, setting, why);
+	return tc;
 }

@@ -1,4 +1,5 @@
-/* tls.h - OpenSSL contexts for HTTPS listeners and HTTPS target groups.
+/* tls.h - OpenSSL contexts for HTTPS listeners (the server side; the
+ * client side, for HTTPS target groups, is net/tls_client.h).
  *
  * A listener's contexts are built from its config when a generation is
  * built (start, reload), so a renewed certificate is picked up by SIGHUP;
@@ -21,6 +22,7 @@
 #include <openssl/ssl.h>
 
 #include "../core/config.h"
+#include "../net/tls_client.h"
 
 struct tls_server;
 struct tls_client;
@@ -48,14 +50,10 @@ SSL *tls_server_ssl(struct tls_server *ts);
  * (or has expired). Thread: control. */
 void tls_server_check_expiry(const struct tls_server *ts);
 
-/* The client context of an HTTPS target group. NULL with a message on
- * error (an unreadable ca_file). Thread: control. */
-struct tls_client *tls_client_new(const struct albd_config *cfg, const struct cfg_target_group *tg,
-				  const char *setting, char *err, size_t errlen);
-void tls_client_free(struct tls_client *tc);
-
-/* A new client-side SSL to target ADDRESS (as written in the config, for
- * SNI and verification), or NULL. Thread: any. */
-SSL *tls_client_ssl(struct tls_client *tc, const char *address);
+/* The client context (net/tls_client.h) of HTTPS target group TG, from its
+ * config. NULL with "FILE:LINE: SETTING.ca_file: problem" in err (an
+ * unreadable ca_file). Thread: control. */
+struct tls_client *tls_client_for_group(const struct albd_config *cfg, const struct cfg_target_group *tg,
+					const char *setting, char *err, size_t errlen);
 
 #endif

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "conn.h"
+#include "../net/conn.h"
 #include "target_group.h"
 
 struct worker;

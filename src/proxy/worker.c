@@ -12,7 +12,7 @@
 #include <event2/buffer.h>
 
 #include "../core/log.h"
-#include "conn.h"
+#include "../net/conn.h"
 #include "proxy.h"
 #include "tls.h"
 

@@ -14,7 +14,7 @@
 
 #include "../core/clock.h"
 #include "../core/runtime.h"
-#include "http1.h"
+#include "../net/http1.h"
 #include "upstream.h"
 
 struct session;

@@ -3,7 +3,7 @@
  * the body decoders, fed in the arbitrary pieces a socket may deliver.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *     tests/fuzz/fuzz_http1.c src/proxy/http1.c -levent_core -lhttp_parser -o /tmp/fuzz_http1
+ *     tests/fuzz/fuzz_http1.c src/net/http1.c -levent_core -lhttp_parser -o /tmp/fuzz_http1
  *   /tmp/fuzz_http1 -max_total_time=120
  */
 #include <stdint.h>
@@ -11,7 +11,7 @@
 
 #include <event2/buffer.h>
 
-#include "proxy/http1.h"
+#include "net/http1.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

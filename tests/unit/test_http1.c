@@ -1,4 +1,4 @@
-/* test_http1.c - unit tests of src/proxy/http1.c through its public API
+/* test_http1.c - unit tests of src/net/http1.c through its public API
  * (http1.h): scanning heads as they arrive, parsing request and response
  * heads strictly (RFC 9112), the hop-by-hop rules, and moving bodies
  * (Content-Length, chunked decoding and re-encoding, close-delimited).
@@ -15,7 +15,7 @@
 #include <event2/buffer.h>
 #include <http_parser.h>
 
-#include "../../src/proxy/http1.h"
+#include "../../src/net/http1.h"
 
 /* ------------------------------------------------------------ helpers */
 
