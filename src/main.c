@@ -17,6 +17,7 @@
 #include "core/runtime.h"
 #include "net/conn.h"
 #include "proxy/tls.h"
+#include "proxy/proxy.h"
 #include "proxy/worker.h"
 
 #define TICKET_ROTATE_S (12 * 3600)   /* a new session ticket key twice a day */
@@ -196,7 +197,7 @@ int main(int argc, char **argv)
 		log_err("cannot install signal handlers");
 		return 1;
 	}
-	c.workers = worker_start_all(c.nworkers, c.gen, err, sizeof(err));
+	c.workers = worker_start_all(c.nworkers, c.gen, &proxy_handler, err, sizeof(err));
 	pthread_sigmask(SIG_SETMASK, &old, NULL);   /* a pending signal is handled now */
 	if (!c.workers) {
 		log_err("%s", err);

@@ -33,6 +33,7 @@
 #include "../net/http1.h"
 #include "router.h"
 #include "target_group.h"
+#include "tls.h"
 #include "upstream.h"
 #include "worker.h"
 
@@ -41,8 +42,11 @@ enum tkind { T_NONE = 0, T_KEEPALIVE, T_HEAD, T_CONNECT, T_RESPONSE, T_IDLE, T_L
 
 #define LINGER_MS 2000   /* how long unread client input is drained after an error */
 
+#define RETRY_TOKENS_FLOOR 10.0   /* retries allowed before any request earned one */
+
 struct session {
 	struct worker *w;
+	struct proxy_worker *pw;      /* the proxy's state on that worker */
 	struct session *prev, *next;  /* worker's list */
 	struct conn *c;               /* client */
 	struct lsock *ls;             /* the listening socket it came from (one reference) */
@@ -86,6 +90,8 @@ static void up_cb(struct conn *c, enum conn_event ev, void *arg);
 static void process_input(struct session *s);
 static void dispatch(struct session *s, const struct target *avoid);
 static void exchange_end(struct session *s, enum exchange_outcome why);
+static struct evbuffer *proxy_buf_get(struct proxy_worker *pw);
+static void proxy_buf_put(struct proxy_worker *pw, struct evbuffer *b);
 
 /* helpers ---------------------------------------------------------------- */
 
@@ -109,16 +115,17 @@ static void session_free(struct session *s)
 	if (s->hs_wg)
 		worker_gen_release(w, s->hs_wg);
 	conn_free(s->c);
-	worker_buf_put(w, s->head_out);
+	proxy_buf_put(s->pw, s->head_out);
 	lsock_unref(s->ls);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		w->sessions = s->next;
+		s->pw->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	s->pw->nsessions--;
 	free(s);
-	worker_session_gone(w);
+	worker_conn_closed(w);
 }
 
 static void unhold(struct session *s)
@@ -218,11 +225,11 @@ static void exchange_end(struct session *s, enum exchange_outcome why)
 	ex->bytes_in += s->reqb.total;
 	if (!ex->by_albd)
 		ex->bytes_out += s->respb.total;
-	s->w->exchanges++;
+	s->pw->exchanges++;
 	log_debug("exchange end: worker=%u seq=%" PRIu64 " client=%s \"%s %s\" status=%d target_status=%d "
 		  "target=%s outcome=%s retries=%u bytes_in=%" PRIu64 " bytes_out=%" PRIu64
 		  " time_us=%" PRIu64 " target_time_us=%" PRIu64,
-		  s->w->id, s->w->exchanges, s->peer, ex->method, ex->target_uri, ex->status, ex->target_status,
+		  s->w->id, s->pw->exchanges, s->peer, ex->method, ex->target_uri, ex->status, ex->target_status,
 		  ex->target ? ex->target->st->addr.text : "-", exchange_outcome_name(ex->outcome), ex->retries,
 		  ex->bytes_in, ex->bytes_out, (ex->t_end - ex->t_start) / 1000,
 		  ex->t_first_byte > ex->t_sent && ex->t_sent ? (ex->t_first_byte - ex->t_sent) / 1000 : 0);
@@ -251,7 +258,7 @@ static void exchange_release(struct session *s, int up_reusable)
 	}
 	/* the copy kept for a resend is not needed any more: an idle
 	 * connection holds no buffer of its own */
-	worker_buf_put(s->w, s->head_out);
+	proxy_buf_put(s->pw, s->head_out);
 	s->head_out = NULL;
 	s->cfg = NULL;
 	s->tg = NULL;
@@ -503,7 +510,7 @@ static void start_request(struct session *s, size_t head_len)
 	http1_body_init(&s->respb, HTTP1_BODY_NONE, 0, 0);
 	s->respb.done = 0;
 
-	h.hdrs = w->hdrs;
+	h.hdrs = s->pw->hdrs;
 	const char *p = (const char *)evbuffer_pullup(in, (ssize_t)head_len);
 	s->ex.bytes_in = head_len;
 	enum http1_status st = http1_parse_head(p, head_len, 1, 0, &lim, &h);
@@ -558,7 +565,7 @@ static void start_request(struct session *s, size_t head_len)
 	s->tgcfg = fwd->tg;
 	s->ex.tg = fwd->tg;
 	s->tg = runtime_tg(s->wg->gen, fwd->tg);
-	s->head_out = worker_buf_get(w);
+	s->head_out = proxy_buf_get(s->pw);
 	if (!s->head_out) {
 		exchange_fail(s, EXCH_INTERNAL_ERROR);
 		respond(s, 503, NULL, NULL, 0, 1);
@@ -568,9 +575,9 @@ static void start_request(struct session *s, size_t head_len)
 	evbuffer_drain(in, head_len);
 
 	/* retry budget: every request earns a share of a retry */
-	w->retry_tokens += cfg->limits.retry_budget_ratio;
-	if (w->retry_tokens > 100.0)
-		w->retry_tokens = 100.0;
+	s->pw->retry_tokens += cfg->limits.retry_budget_ratio;
+	if (s->pw->retry_tokens > 100.0)
+		s->pw->retry_tokens = 100.0;
 
 	dispatch(s, NULL);
 }
@@ -592,8 +599,8 @@ static void dispatch(struct session *s, const struct target *avoid)
 	s->ex.target = s->target;
 	s->ex.t_first_byte = 0;
 	int reused = 0;
-	s->up = s->ex.resent ? upstream_connect(s->w, s->target, s->tg->tls)
-			  : upstream_get(s->w, s->target, s->tg->tls, &reused);
+	s->up = s->ex.resent ? upstream_connect(&s->pw->pool, s->w->base, s->target, s->tg->tls)
+			  : upstream_get(&s->pw->pool, s->w->base, s->target, s->tg->tls, &reused);
 	if (!s->up) {
 		log_warn("target %s: cannot create a socket", s->target->st->addr.text);
 		exchange_fail(s, EXCH_INTERNAL_ERROR);
@@ -657,11 +664,11 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 	 * request): one retry on another target, for idempotent requests,
 	 * within the budget. */
 	if ((connect_failed || !s->up_reused) && !s->ex.retried && replayable && s->ex.idempotent &&
-	    s->w->retry_tokens >= 1.0 && s->tg->ntargets > 1) {
+	    s->pw->retry_tokens >= 1.0 && s->tg->ntargets > 1) {
 		s->ex.retried = 1;
 		s->ex.resent = 0;
 		s->ex.retries++;
-		s->w->retry_tokens -= 1.0;
+		s->pw->retry_tokens -= 1.0;
 		tg_release(s->target);
 		s->target = NULL;
 		dispatch(s, failed);
@@ -808,7 +815,7 @@ static int read_response_head(struct session *s)
 		enum http1_status st = http1_scan_head(ui, 0, &lim, &s->uscan, &head_len);
 		if (st == HTTP1_INCOMPLETE)
 			return 0;
-		h.hdrs = s->w->hdrs;
+		h.hdrs = s->pw->hdrs;
 		if (st == HTTP1_OK)
 			st = http1_parse_head((const char *)evbuffer_pullup(ui, (ssize_t)head_len), head_len, 0,
 					      s->ex.is_head, &lim, &h);
@@ -1017,7 +1024,7 @@ static void client_closed(struct session *s, enum conn_event ev)
 	if (ev == CONN_EOF && s->state == S_CLOSING)
 		return;   /* the last response is still being flushed */
 	if (s->c->tls_failed) {
-		s->w->tls_errors++;   /* ClientTLSNegotiationErrorCount */
+		s->pw->tls_errors++;   /* ClientTLSNegotiationErrorCount */
 		log_debug("client %s: TLS handshake failed", s->peer);
 	}
 	/* a switched connection ends when either side closes: that is how
@@ -1110,14 +1117,49 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	unhold(s);
 }
 
-/* public ------------------------------------------------------------------- */
+/* the handler -------------------------------------------------------------- */
 
-void proxy_accept(struct worker *w, struct lsock *ls, evutil_socket_t fd, const struct sockaddr *sa, int salen,
-		  SSL *ssl)
+/* An empty evbuffer for the length of one exchange, from a small free list
+ * (so idle connections hold none and busy ones allocate none), or NULL
+ * when memory is short. Give it back with proxy_buf_put(), which empties
+ * it. */
+static struct evbuffer *proxy_buf_get(struct proxy_worker *pw)
 {
-	struct session *s = calloc(1, sizeof(*s));
+	return pw->nspare ? pw->spare[--pw->nspare] : evbuffer_new();
+}
+
+static void proxy_buf_put(struct proxy_worker *pw, struct evbuffer *b)
+{
+	if (!b)
+		return;
+	evbuffer_drain(b, evbuffer_get_length(b));
+	if (pw->nspare < sizeof(pw->spare) / sizeof(pw->spare[0]))
+		pw->spare[pw->nspare++] = b;
+	else
+		evbuffer_free(b);
+}
+
+/* Take over the accepted socket FD from listening socket LS: a session,
+ * speaking TLS when LS is an HTTPS listener of the current generation. */
+static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	struct proxy_worker *pw = st;
+	struct worker *w = pw->w;
+	SSL *ssl = NULL;
 	int one = 1;
 
+	/* HTTPS listener: a new SSL from the current generation's contexts */
+	const struct albd_gen *g = w->cur->gen;
+	for (size_t i = 0; i < g->cfg->nlisteners; i++) {
+		if (g->lsocks[i] != ls)
+			continue;
+		if (g->tls[i] && !(ssl = tls_server_ssl(g->tls[i]))) {
+			evutil_closesocket(fd);
+			return;
+		}
+		break;
+	}
+	struct session *s = calloc(1, sizeof(*s));
 	if (!s) {
 		SSL_free(ssl);
 		evutil_closesocket(fd);
@@ -1136,6 +1178,7 @@ void proxy_accept(struct worker *w, struct lsock *ls, evutil_socket_t fd, const 
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->w = w;
+	s->pw = pw;
 	s->ls = ls;
 	lsock_ref(ls);
 	if (salen > 0 && (size_t)salen <= sizeof(s->client_sa))
@@ -1145,13 +1188,14 @@ void proxy_accept(struct worker *w, struct lsock *ls, evutil_socket_t fd, const 
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, s->peer, sizeof(s->peer));
 	s->peer_len = strlen(s->peer);
-	s->next = w->sessions;
-	if (w->sessions)
-		w->sessions->prev = s;
-	w->sessions = s;
-	w->nsessions++;
+	s->next = pw->sessions;
+	if (pw->sessions)
+		pw->sessions->prev = s;
+	pw->sessions = s;
+	pw->nsessions++;
+	worker_conn_open(w);
 
-	const struct albd_config *cfg = w->cur->gen->cfg;
+	const struct albd_config *cfg = g->cfg;
 	event_assign(&s->timer, w->base, -1, 0, timer_cb, s);
 	conn_setcb(s->c, client_cb, s);
 	s->c->read_max = cfg->limits.buffer_size;
@@ -1163,24 +1207,32 @@ void proxy_accept(struct worker *w, struct lsock *ls, evutil_socket_t fd, const 
 	timer_set(s, T_HEAD, cfg->timeouts.client_header_ms);
 }
 
-void proxy_drain(struct worker *w)
+/* Stopping: close idle sessions and idle upstream connections now; the
+ * others finish their request and close after it. */
+static void p_drain(void *st)
 {
+	struct proxy_worker *pw = st;
 	struct session *s, *next;
 
-	worker_clock_tick(w);
-	for (s = w->sessions; s; s = next) {
+	worker_clock_tick(pw->w);
+	upstream_pool_purge(&pw->pool, 0);
+	for (s = pw->sessions; s; s = next) {
 		next = s->next;
 		if (s->state == S_IDLE || (s->state == S_HEAD && evbuffer_get_length(s->c->in) == 0))
 			session_close(s, EXCH_OK);   /* no request is running on these */
 	}
 }
 
-void proxy_sweep(struct worker *w)
+/* Once a second: expired pooled connections go, and sessions whose target
+ * finished draining (deregistration_delay is over) close. */
+static void p_tick(void *st)
 {
+	struct proxy_worker *pw = st;
 	struct session *s, *next;
 
-	worker_clock_tick(w);
-	for (s = w->sessions; s; s = next) {
+	worker_clock_tick(pw->w);
+	upstream_pool_sweep(&pw->pool);
+	for (s = pw->sessions; s; s = next) {
 		next = s->next;
 		/* deregistration_delay is over for its target: close, as an
 		 * ALB closes what is still running on a drained target */
@@ -1189,13 +1241,67 @@ void proxy_sweep(struct worker *w)
 	}
 }
 
-void proxy_close_all(struct worker *w)
+/* Close every session at once (the drain timeout ran out). */
+static void p_close_all(void *st)
 {
+	struct proxy_worker *pw = st;
 	struct session *s, *next;
 
-	worker_clock_tick(w);
-	for (s = w->sessions; s; s = next) {
+	worker_clock_tick(pw->w);
+	for (s = pw->sessions; s; s = next) {
 		next = s->next;
 		session_close(s, EXCH_SHUTDOWN);
 	}
 }
+
+/* Grow the head-parsing scratch to G's max_headers, and let pooled
+ * connections to targets G no longer names go. Returns -1 when memory is
+ * short: the worker must then not move to G, whose heads the old array is
+ * too small for. */
+static int p_adopt(void *st, const struct albd_gen *g)
+{
+	struct proxy_worker *pw = st;
+	unsigned want = g->cfg->limits.max_headers;
+
+	if (pw->hdrs_cap < want) {
+		struct http1_header *h = realloc(pw->hdrs, want * sizeof(*h));
+		if (!h)
+			return -1;
+		pw->hdrs = h;
+		pw->hdrs_cap = want;
+	}
+	upstream_pool_purge(&pw->pool, 0);
+	return 0;
+}
+
+static void *p_start(struct worker *w)
+{
+	struct proxy_worker *pw = calloc(1, sizeof(*pw));
+
+	if (!pw)
+		return NULL;
+	pw->w = w;
+	pw->retry_tokens = RETRY_TOKENS_FLOOR;
+	return pw;
+}
+
+static void p_stop(void *st)
+{
+	struct proxy_worker *pw = st;
+
+	upstream_pool_purge(&pw->pool, 1);
+	free(pw->hdrs);
+	while (pw->nspare)
+		evbuffer_free(pw->spare[--pw->nspare]);
+	free(pw);
+}
+
+const struct worker_handler proxy_handler = {
+	.start = p_start,
+	.adopt = p_adopt,
+	.accept = p_accept,
+	.tick = p_tick,
+	.drain = p_drain,
+	.close_all = p_close_all,
+	.stop = p_stop,
+};

@@ -6,31 +6,40 @@
  * body up and the response back with backpressure, and then waits for the
  * next request on the same connection. Pipelined requests are answered one
  * after the other, in order.
+ *
+ * The proxy runs on the workers as their handler (proxy_handler, see
+ * worker.h) and keeps its per-worker state in a struct proxy_worker of its
+ * own: the worker knows nothing of sessions, pools or retries.
  */
 #ifndef ALBD_PROXY_H
 #define ALBD_PROXY_H
 
-#include <event2/util.h>
-#include <openssl/ssl.h>
+#include <stdint.h>
 
-struct worker;
-struct lsock;
+#include <event2/buffer.h>
 
-/* Take over the accepted socket FD (from listening socket LS), speaking
- * TLS with SSL when it is not NULL (the session then owns it). On failure
- * the socket is closed. Thread: the worker W. */
-void proxy_accept(struct worker *w, struct lsock *ls, evutil_socket_t fd, const struct sockaddr *sa,
-		  int salen, SSL *ssl);
+#include "../net/http1.h"
+#include "upstream.h"
+#include "worker.h"
 
-/* The worker is stopping: close idle sessions now, let the others finish
- * their request and close after it. Thread: the worker W. */
-void proxy_drain(struct worker *w);
+struct session;
 
-/* Once a second: close sessions whose target finished draining
- * (deregistration_delay is over). Thread: the worker W. */
-void proxy_sweep(struct worker *w);
+/* The proxy's state on one worker. Thread: that worker only. */
+struct proxy_worker {
+	struct worker *w;
+	struct session *sessions;     /* all client sessions of this worker */
+	unsigned nsessions;
+	struct upstream_pool pool;    /* keep-alive connections to targets */
+	struct http1_header *hdrs;    /* scratch for parsing heads, max_headers entries */
+	unsigned hdrs_cap;
+	double retry_tokens;          /* retry budget (limits.retry_budget_ratio) */
+	unsigned long tls_errors;     /* ClientTLSNegotiationErrorCount */
+	uint64_t exchanges;           /* exchanges ended (exchange_end) */
+	struct evbuffer *spare[32];   /* empty evbuffers for exchanges, see proxy_buf_get() */
+	unsigned nspare;
+};
 
-/* Close every session at once (the drain timeout ran out). Thread: W. */
-void proxy_close_all(struct worker *w);
+/* The handler the workers run (worker_start_all). */
+extern const struct worker_handler proxy_handler;
 
 #endif

@@ -5,12 +5,11 @@
 #include <string.h>
 
 #include "../core/clock.h"
-#include "tls.h"
-#include "worker.h"
+#include "../net/tls_client.h"
 
 static void pool_unlink(struct upconn *u)
 {
-	struct pool_slot *ps = &u->w->pool.slots[u->ts->id];
+	struct pool_slot *ps = &u->pool->slots[u->ts->id];
 
 	if (u->prev)
 		u->prev->next = u->next;
@@ -20,7 +19,7 @@ static void pool_unlink(struct upconn *u)
 		u->next->prev = u->prev;
 	u->prev = u->next = NULL;
 	ps->n--;
-	u->w->pool.idle--;
+	u->pool->idle--;
 }
 
 /* An idle pooled connection saw data, EOF or an error: whatever it is, the
@@ -32,7 +31,8 @@ static void idle_cb(struct conn *c, enum conn_event ev, void *arg)
 	upstream_close(u);
 }
 
-struct upconn *upstream_connect(struct worker *w, const struct target *t, struct tls_client *tls)
+struct upconn *upstream_connect(struct upstream_pool *p, struct event_base *base, const struct target *t,
+				struct tls_client *tls)
 {
 	struct upconn *u = calloc(1, sizeof(*u));
 	const struct albd_addr *a = &t->st->addr;
@@ -41,7 +41,7 @@ struct upconn *upstream_connect(struct worker *w, const struct target *t, struct
 		return NULL;
 	/* Connection errors (refused, unreachable) are reported later through
 	 * the callback, which the caller sets right after this returns. */
-	u->c = conn_connect(w->base, (const struct sockaddr *)&a->ss, a->len);
+	u->c = conn_connect(base, (const struct sockaddr *)&a->ss, a->len);
 	if (!u->c) {
 		free(u);
 		return NULL;
@@ -56,20 +56,21 @@ struct upconn *upstream_connect(struct worker *w, const struct target *t, struct
 		conn_tls(u->c, ssl, 1);
 		u->tls = 1;
 	}
-	u->w = w;
+	u->pool = p;
 	u->ts = t->st;
 	ts_ref(u->ts);
 	return u;
 }
 
-struct upconn *upstream_get(struct worker *w, const struct target *t, struct tls_client *tls, int *reused)
+struct upconn *upstream_get(struct upstream_pool *p, struct event_base *base, const struct target *t,
+			    struct tls_client *tls, int *reused)
 {
 	unsigned id = t->st->id;
 
-	if (id < w->pool.nslots) {
+	if (id < p->nslots) {
 		uint64_t now = 0;
 		struct upconn *u;
-		while ((u = w->pool.slots[id].head)) {
+		while ((u = p->slots[id].head)) {
 			pool_unlink(u);
 			if (!now)
 				now = clock_ms();
@@ -81,12 +82,12 @@ struct upconn *upstream_get(struct worker *w, const struct target *t, struct tls
 		}
 	}
 	*reused = 0;
-	return upstream_connect(w, t, tls);
+	return upstream_connect(p, base, t, tls);
 }
 
 void upstream_put(struct upconn *u, unsigned max_idle, unsigned idle_ms)
 {
-	struct upstream_pool *p = &u->w->pool;
+	struct upstream_pool *p = u->pool;
 	unsigned id = u->ts->id;
 
 	if (max_idle == 0 || atomic_load_explicit(&u->ts->retired, memory_order_relaxed) ||
@@ -136,10 +137,10 @@ void upstream_close(struct upconn *u)
 	free(u);
 }
 
-static void purge(struct worker *w, int all, uint64_t now)
+static void purge(struct upstream_pool *p, int all, uint64_t now)
 {
-	for (unsigned i = 0; i < w->pool.nslots; i++) {
-		struct upconn *u = w->pool.slots[i].head, *next;
+	for (unsigned i = 0; i < p->nslots; i++) {
+		struct upconn *u = p->slots[i].head, *next;
 		for (; u; u = next) {
 			next = u->next;
 			if (all || (now && u->expires <= now) ||
@@ -151,17 +152,17 @@ static void purge(struct worker *w, int all, uint64_t now)
 	}
 }
 
-void upstream_pool_purge(struct worker *w, int all)
+void upstream_pool_purge(struct upstream_pool *p, int all)
 {
-	purge(w, all, 0);
+	purge(p, all, 0);
 	if (all) {
-		free(w->pool.slots);
-		memset(&w->pool, 0, sizeof(w->pool));
+		free(p->slots);
+		memset(p, 0, sizeof(*p));
 	}
 }
 
-void upstream_pool_sweep(struct worker *w)
+void upstream_pool_sweep(struct upstream_pool *p)
 {
-	if (w->pool.idle)
-		purge(w, 0, clock_ms());
+	if (p->idle)
+		purge(p, 0, clock_ms());
 }

@@ -6,7 +6,8 @@
  * keepalive_timeout, which should be shorter than the target's own: checked
  * exactly when it is taken, and swept once a second (upstream_pool_sweep),
  * so that waiting in the pool costs no timer operation per request.
- * Thread: all functions run on the owning worker only.
+ * A pool belongs to one worker (the proxy's struct proxy_worker), and so do
+ * its connections. Thread: all functions run on the owning worker only.
  */
 #ifndef ALBD_UPSTREAM_H
 #define ALBD_UPSTREAM_H
@@ -16,13 +17,13 @@
 #include "../net/conn.h"
 #include "target_group.h"
 
-struct worker;
 struct tls_client;
+struct upstream_pool;
 
 struct upconn {
 	struct conn *c;
 	struct target_state *ts;      /* one reference */
-	struct worker *w;
+	struct upstream_pool *pool;   /* the pool of its worker */
 	struct upconn *prev, *next;   /* pool list while idle */
 	int connected;
 	uint64_t expires;             /* while pooled: when it is closed (ms, monotonic) */
@@ -43,11 +44,13 @@ struct upstream_pool {
 /* A connection to T: an idle pooled one (*reused = 1) or a new one being
  * connected (*reused = 0). The caller sets the bev callbacks. Returns NULL
  * when a socket cannot be made. */
-struct upconn *upstream_get(struct worker *w, const struct target *t, struct tls_client *tls, int *reused);
+struct upconn *upstream_get(struct upstream_pool *p, struct event_base *base, const struct target *t,
+			    struct tls_client *tls, int *reused);
 
 /* A new connection to T (never from the pool), over TLS when TLS is not
  * NULL (an HTTPS target group). */
-struct upconn *upstream_connect(struct worker *w, const struct target *t, struct tls_client *tls);
+struct upconn *upstream_connect(struct upstream_pool *p, struct event_base *base, const struct target *t,
+				struct tls_client *tls);
 
 /* Give a connection that finished an exchange cleanly back to the pool, or
  * close it if the pool for its target is full, MAX_IDLE is 0, or the target
@@ -58,9 +61,9 @@ void upstream_put(struct upconn *c, unsigned max_idle, unsigned idle_ms);
 void upstream_close(struct upconn *c);
 
 /* Close idle connections: all of them (ALL), or those of retired targets. */
-void upstream_pool_purge(struct worker *w, int all);
+void upstream_pool_purge(struct upstream_pool *p, int all);
 
 /* Close idle connections whose keepalive_timeout has passed. */
-void upstream_pool_sweep(struct worker *w);
+void upstream_pool_sweep(struct upstream_pool *p);
 
 #endif

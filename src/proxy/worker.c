@@ -9,14 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-
 #include "../core/log.h"
 #include "../net/conn.h"
-#include "proxy.h"
-#include "tls.h"
 
-#define RETRY_TOKENS_FLOOR 10.0   /* retries allowed before any request earned one */
 #define ACCEPT_NOFD_PAUSE_MS 100  /* no accept for this long after EMFILE, ENFILE, ... */
 
 enum { ACCEPT_FULL = 1, ACCEPT_NOFD = 2 };   /* why accepting is off (w->accept_paused) */
@@ -35,21 +30,6 @@ void worker_gen_release(struct worker *w, struct wgen *wg)
 		runtime_gen_unref(wg->gen);
 		free(wg);
 	}
-}
-
-/* Grow the head-parsing scratch to CFG's max_headers. Returns 0, or -1
- * when memory is short: the worker must then not move to CFG, whose heads
- * the old array is too small for. */
-static int set_scratch(struct worker *w, const struct albd_config *cfg)
-{
-	if (w->hdrs_cap >= cfg->limits.max_headers)
-		return 0;
-	struct http1_header *h = realloc(w->hdrs, cfg->limits.max_headers * sizeof(*h));
-	if (!h)
-		return -1;
-	w->hdrs = h;
-	w->hdrs_cap = cfg->limits.max_headers;
-	return 0;
 }
 
 /* listeners -------------------------------------------------------------- */
@@ -185,35 +165,28 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 		evutil_closesocket(fd);
 		return;
 	}
-	/* HTTPS listener: a new SSL from the current generation's contexts */
-	SSL *ssl = NULL;
-	const struct albd_gen *g = w->cur->gen;
-	for (size_t i = 0; i < g->cfg->nlisteners; i++) {
-		if (g->lsocks[i] != l->ls)
-			continue;
-		if (g->tls[i] && !(ssl = tls_server_ssl(g->tls[i]))) {
-			evutil_closesocket(fd);
-			return;
-		}
-		break;
-	}
 	/* evconnlistener accepts with SOCK_NONBLOCK already */
-	proxy_accept(w, l->ls, fd, sa, salen, ssl);
-	if (w->nsessions >= w->cur->gen->cfg->limits.max_connections)
+	w->handler->accept(w->hstate, l->ls, fd, sa, (socklen_t)salen);
+}
+
+void worker_conn_open(struct worker *w)
+{
+	w->nconns++;
+	if (w->nconns >= w->cur->gen->cfg->limits.max_connections)
 		set_accepting(w, ACCEPT_FULL, 0);
 }
 
-void worker_session_gone(struct worker *w)
+void worker_conn_closed(struct worker *w)
 {
-	w->nsessions--;
+	w->nconns--;
 	if (w->stopping) {
-		if (w->nsessions == 0)
+		if (w->nconns == 0)
 			event_base_loopexit(w->base, NULL);
 		return;
 	}
 	/* a descriptor came free: try accepting again */
 	set_accepting(w, ACCEPT_NOFD, 1);
-	if (w->nsessions < w->cur->gen->cfg->limits.max_connections)
+	if (w->nconns < w->cur->gen->cfg->limits.max_connections)
 		set_accepting(w, ACCEPT_FULL, 1);
 }
 
@@ -228,7 +201,7 @@ static void adopt(struct worker *w, struct albd_gen *g)
 		runtime_gen_unref(g);
 		return;
 	}
-	if (set_scratch(w, g->cfg) < 0) {
+	if (w->hstate && w->handler->adopt(w->hstate, g) < 0) {
 		log_err("worker %u: out of memory, staying on generation %lu", w->id,
 			w->cur ? w->cur->gen->id : 0ul);
 		free(wg);
@@ -248,8 +221,7 @@ static void adopt(struct worker *w, struct albd_gen *g)
 	w->cur = wg;
 	if (!w->stopping)
 		sync_listeners(w, g);
-	upstream_pool_purge(w, 0);
-	if (w->nsessions < g->cfg->limits.max_connections)
+	if (w->nconns < g->cfg->limits.max_connections)
 		set_accepting(w, ACCEPT_FULL, 1);
 }
 
@@ -257,8 +229,8 @@ static void drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	log_warn("worker %u: drain timeout, closing %u connections", w->id, w->nsessions);
-	proxy_close_all(w);
+	log_warn("worker %u: drain timeout, closing %u connections", w->id, w->nconns);
+	w->handler->close_all(w->hstate);
 	event_base_loopexit(w->base, NULL);
 }
 
@@ -269,10 +241,9 @@ static void begin_stop(struct worker *w)
 
 	w->stopping = 1;
 	close_listeners(w);
-	upstream_pool_purge(w, 0);
-	proxy_drain(w);
-	event_del(w->ev_sweep);
-	if (w->nsessions == 0) {
+	w->handler->drain(w->hstate);
+	event_del(w->ev_tick);
+	if (w->nconns == 0) {
 		event_base_loopexit(w->base, NULL);
 		return;
 	}
@@ -295,10 +266,11 @@ static void msg_cb(evutil_socket_t fd, short what, void *arg)
 		begin_stop(w);
 }
 
-static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	upstream_pool_sweep(arg);
-	proxy_sweep(arg);
+	struct worker *w = arg;
+
+	w->handler->tick(w->hstate);
 }
 
 static void wake(struct worker *w)
@@ -315,27 +287,10 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	event_base_dispatch(w->base);
-	event_del(w->ev_sweep);
-	proxy_close_all(w);
+	event_del(w->ev_tick);
+	w->handler->close_all(w->hstate);
 	close_listeners(w);
-	upstream_pool_purge(w, 1);
 	return NULL;
-}
-
-struct evbuffer *worker_buf_get(struct worker *w)
-{
-	return w->nspare ? w->spare[--w->nspare] : evbuffer_new();
-}
-
-void worker_buf_put(struct worker *w, struct evbuffer *b)
-{
-	if (!b)
-		return;
-	evbuffer_drain(b, evbuffer_get_length(b));
-	if (w->nspare < sizeof(w->spare) / sizeof(w->spare[0]))
-		w->spare[w->nspare++] = b;
-	else
-		evbuffer_free(b);
 }
 
 uint32_t worker_rand(struct worker *w)
@@ -355,7 +310,6 @@ static int worker_init(struct worker *w, unsigned id, struct albd_gen *g, char *
 	w->rng = (uint32_t)time(NULL) * 2654435761u + id * 40503u + 1u;
 	if (!w->rng)
 		w->rng = 1;
-	w->retry_tokens = RETRY_TOKENS_FLOOR;
 	/* one thread per base: no locking inside libevent */
 	w->base = conn_base_new(1, err, errlen);
 	if (!w->base)
@@ -367,12 +321,17 @@ static int worker_init(struct worker *w, unsigned id, struct albd_gen *g, char *
 	if (!w->ev_msg || event_add(w->ev_msg, NULL) < 0)
 		return -1;
 	const struct timeval second = { 1, 0 };
-	w->ev_sweep = event_new(w->base, -1, EV_PERSIST, sweep_cb, w);
-	if (!w->ev_sweep || event_add(w->ev_sweep, &second) < 0)
+	w->ev_tick = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
+	if (!w->ev_tick || event_add(w->ev_tick, &second) < 0)
 		return -1;
 	w->ev_nofd = evtimer_new(w->base, nofd_timer_cb, w);
 	if (!w->ev_nofd)
 		return -1;
+	worker_clock_tick(w);
+	if (!(w->hstate = w->handler->start(w))) {
+		snprintf(err, errlen, "worker %u: out of memory", id);
+		return -1;
+	}
 	runtime_gen_ref(g);
 	adopt(w, g);
 	return w->cur ? 0 : -1;
@@ -394,20 +353,21 @@ static void worker_fini(struct worker *w)
 		event_free(w->drain_timer);
 	if (w->ev_msg)
 		event_free(w->ev_msg);
-	if (w->ev_sweep)
-		event_free(w->ev_sweep);
+	if (w->ev_tick)
+		event_free(w->ev_tick);
 	if (w->ev_nofd)
 		event_free(w->ev_nofd);
 	if (w->evfd >= 0)
 		close(w->evfd);
+	if (w->hstate)
+		w->handler->stop(w->hstate);
+	w->hstate = NULL;
 	if (w->base)
 		event_base_free(w->base);
-	free(w->hdrs);
-	while (w->nspare)
-		evbuffer_free(w->spare[--w->nspare]);
 }
 
-struct worker *worker_start_all(unsigned n, struct albd_gen *g, char *err, size_t errlen)
+struct worker *worker_start_all(unsigned n, struct albd_gen *g, const struct worker_handler *h, char *err,
+				size_t errlen)
 {
 	struct worker *ws = calloc(n, sizeof(*ws));
 	unsigned started = 0;
@@ -418,8 +378,10 @@ struct worker *worker_start_all(unsigned n, struct albd_gen *g, char *err, size_
 	}
 	/* before any can fail: worker_fini() must not close fd 0 of a worker
 	 * that was never set up */
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		ws[i].evfd = -1;
+		ws[i].handler = h;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		err[0] = 0;
 		if (worker_init(&ws[i], i, g, err, errlen) < 0) {

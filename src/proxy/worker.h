@@ -1,6 +1,11 @@
-/* worker.h - worker threads: one event_base each, their listening sockets,
- * their client sessions and upstream pools, and how the control thread
- * talks to them (a mailbox + eventfd: no locks, no cross-thread libevent).
+/* worker.h - worker threads: a thread, its event_base, a mailbox from the
+ * control thread, the listening sockets, a clock and a random source. What
+ * runs on them plugs in through a handler table (struct worker_handler):
+ * the proxy (proxy.h) is the one handler today, and keeps its per-worker
+ * state (sessions, upstream pools, scratch, retry tokens) to itself.
+ *
+ * The control thread talks to workers only through the mailbox (an atomic
+ * pointer + eventfd): no locks, no cross-thread libevent.
  */
 #ifndef ALBD_WORKER_H
 #define ALBD_WORKER_H
@@ -11,21 +16,43 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <sys/socket.h>
 
 #include "../core/clock.h"
 #include "../core/runtime.h"
-#include "../net/http1.h"
-#include "upstream.h"
 
-struct session;
+struct worker;
 
-/* A generation as one worker uses it: sessions count their use here with
- * plain integers; the worker holds one reference on the generation while
- * it is current or any session still uses it. */
+/* A generation as one worker uses it: users count their use here with plain
+ * integers; the worker holds one reference on the generation while it is
+ * current or anything still uses it. */
 struct wgen {
 	struct albd_gen *gen;
-	unsigned users;               /* sessions with a request on it */
+	unsigned users;               /* acquired and not released */
 	int current;
+};
+
+/* What runs on the workers. Every callback runs on the worker W (or the
+ * thread that starts it, before the loop runs) and gets the state its
+ * start() returned. */
+struct worker_handler {
+	/* The worker is set up: make the per-worker state (NULL: failure). */
+	void *(*start)(struct worker *w);
+	/* The worker moves to generation G. Returns 0, or -1 when it cannot
+	 * (out of memory): the worker then stays on its generation. */
+	int (*adopt)(void *st, const struct albd_gen *g);
+	/* A connection was accepted on LS (the worker owns FD's accounting
+	 * through worker_conn_open/closed; the handler owns FD). */
+	void (*accept)(void *st, struct lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen);
+	/* Once a second. */
+	void (*tick)(void *st);
+	/* Stopping: close idle connections; the others close after their
+	 * request (then call worker_conn_closed()). */
+	void (*drain)(void *st);
+	/* Close everything now (the drain timeout ran out, or the loop ended). */
+	void (*close_all)(void *st);
+	/* The worker is going away: free the state. */
+	void (*stop)(void *st);
 };
 
 struct wlistener {
@@ -40,7 +67,7 @@ struct worker {
 	struct event_base *base;
 	int evfd;                     /* control -> worker wake-up */
 	struct event *ev_msg;
-	struct event *ev_sweep;       /* 1 s: expired pooled connections, drained targets */
+	struct event *ev_tick;        /* once a second: handler->tick */
 	_Atomic(struct albd_gen *) mailbox;   /* a newer generation, with one reference for this worker */
 	atomic_int stop;              /* drain and exit */
 	int stopping;
@@ -49,23 +76,18 @@ struct worker {
 	struct wlistener *listeners;
 	unsigned accept_paused;       /* why accepting is off (worker.c), 0: accepting */
 	struct event *ev_nofd;        /* ends the pause after EMFILE/ENFILE */
-	struct session *sessions;     /* all client sessions of this worker */
-	unsigned nsessions;
-	struct upstream_pool pool;
-	struct http1_header *hdrs;    /* scratch for parsing heads, max_headers entries */
-	unsigned hdrs_cap;
+	unsigned nconns;              /* connections open (worker_conn_open/closed) */
+	const struct worker_handler *handler;
+	void *hstate;                 /* what handler->start() returned */
 	uint32_t rng;
-	double retry_tokens;
-	unsigned long tls_errors;     /* ClientTLSNegotiationErrorCount */
-	struct evbuffer *spare[32];   /* empty evbuffers for exchanges, see worker_buf_get() */
-	unsigned nspare;
 	uint64_t now_ns;              /* worker_now(): clock_ns() at the start of the current callback */
-	uint64_t exchanges;           /* exchanges ended on this worker (proxy.c's exchange_end) */
 };
 
-/* Start NWORKERS worker threads on generation G (each takes a reference).
- * Returns the array, or NULL with a message. Thread: control. */
-struct worker *worker_start_all(unsigned nworkers, struct albd_gen *g, char *err, size_t errlen);
+/* Start NWORKERS worker threads on generation G (each takes a reference),
+ * running handler H. Returns the array, or NULL with a message.
+ * Thread: control. */
+struct worker *worker_start_all(unsigned nworkers, struct albd_gen *g, const struct worker_handler *h, char *err,
+				size_t errlen);
 
 /* Hand a new generation to every worker (each takes a reference). Thread:
  * control. */
@@ -76,17 +98,16 @@ void worker_publish(struct worker *ws, unsigned n, struct albd_gen *g);
  * array. Thread: control; blocks until the workers are gone. */
 void worker_stop_all(struct worker *ws, unsigned n);
 
-/* For sessions (proxy.c). Thread: the worker W. */
+/* The current generation, counted as used until worker_gen_release().
+ * Thread: the worker W. */
 struct wgen *worker_gen_acquire(struct worker *w);
 void worker_gen_release(struct worker *w, struct wgen *wg);
-void worker_session_gone(struct worker *w);
 
-/* An empty evbuffer for the length of one exchange, from a small free
- * list (so idle connections hold none and busy ones allocate none), or NULL
- * when memory is short. Give it back with worker_buf_put(), which empties
- * it. Thread: the worker W. */
-struct evbuffer *worker_buf_get(struct worker *w);
-void worker_buf_put(struct worker *w, struct evbuffer *b);
+/* A connection the handler took over is open / has closed: the worker
+ * pauses accepting at max_connections and ends its loop when stopping and
+ * the last one closed. Thread: the worker W. */
+void worker_conn_open(struct worker *w);
+void worker_conn_closed(struct worker *w);
 
 /* The worker's precise clock (clock_ns()), as read by the last
  * worker_clock_tick(). Every event callback of the worker that measures
