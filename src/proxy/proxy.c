@@ -374,6 +374,28 @@ static const struct cfg_listener *find_listener(const struct albd_config *cfg, c
 	return NULL;
 }
 
+/* What the rules of a listener look at, from head H: "http://a.example"
+ * and "http://a.example?q" have the path "/". Returns RQ. */
+static const struct route_req *route_req_of(const struct session *s, const struct http1_head *h,
+					    struct route_req *rq)
+{
+	const char *q = memchr(h->path, '?', h->path_len);
+	size_t plen = q ? (size_t)(q - h->path) : h->path_len;
+
+	rq->method = h->method;
+	rq->method_len = h->method_len;
+	rq->host = h->host;
+	rq->host_len = h->host_len;
+	rq->path = plen ? h->path : "/";
+	rq->path_len = plen ? plen : 1;
+	rq->query = q ? q + 1 : NULL;
+	rq->query_len = q ? h->path_len - plen - 1 : 0;
+	rq->hdrs = h->hdrs;
+	rq->nhdrs = h->nhdrs;
+	rq->client = (const struct sockaddr *)&s->client_sa;
+	return rq;
+}
+
 /* Copy N bytes of SRC into DST of DSTLEN as a NUL-terminated string,
  * truncated to fit. */
 static void copy_text(char *dst, size_t dstlen, const char *src, size_t n)
@@ -497,6 +519,7 @@ static void start_request(struct session *s, size_t head_len)
 	struct evbuffer *in = s->c->in;
 	struct http1_head h;
 	struct router_action act;
+	struct route_req rq;
 	const struct albd_config *cfg;
 
 	timer_clear(s);
@@ -545,10 +568,7 @@ static void start_request(struct session *s, size_t head_len)
 		return;
 	}
 	s->ex.listener = l;
-	/* "http://a.example" and "http://a.example?q" have the path "/" */
-	int rootless = h.path_len == 0 || h.path[0] == '?';
-	router_route(l, h.method, h.method_len, h.host, h.host_len, rootless ? "/" : h.path, rootless ? 1 : h.path_len,
-		     &act);
+	router_route(l, route_req_of(s, &h, &rq), &act);
 	s->ex.rule = act.rule;
 	if (act.fixed) {
 		evbuffer_drain(in, head_len);

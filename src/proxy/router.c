@@ -96,13 +96,12 @@ static int rule_matches(const struct cfg_rule *r, const char *method, size_t met
 }
 
 /* A missing Host (HOST == NULL) fails every rule that has a host condition.
- * PATH is the request target as received; an absolute-form target
- * ("http://h/p") is matched as is, so the caller should pass its path. */
-void router_route(const struct cfg_listener *l, const char *method, size_t method_len,
-		  const char *host, size_t host_len, const char *path, size_t path_len,
-		  struct router_action *out)
+ * RQ's path is the path alone: an absolute-form target ("http://h/p") is
+ * matched as is, so the caller passes its path. */
+void router_route(const struct cfg_listener *l, const struct route_req *rq, struct router_action *out)
 {
-	const char *q;
+	const char *method = rq->method, *host = rq->host, *path = rq->path, *q;
+	size_t method_len = rq->method_len, host_len = rq->host_len, path_len = rq->path_len;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));

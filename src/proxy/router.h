@@ -10,7 +10,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include "../core/config.h"
+#include "../net/http1.h"
+
+/* What rules look at: the request, as the session has parsed it. Lengths
+ * are explicit: nothing needs to be NUL-terminated. */
+struct route_req {
+	const char *method; size_t method_len;
+	const char *host; size_t host_len;      /* Host (or the absolute-form authority), may include
+	                                         * ":port" (ignored); NULL: none */
+	const char *path; size_t path_len;      /* the path; a query from '?' on is ignored */
+	const char *query; size_t query_len;    /* what follows '?', without it; NULL: none */
+	const struct http1_header *hdrs; size_t nhdrs;  /* the request's fields, in order */
+	const struct sockaddr *client;          /* the client's address (not X-Forwarded-For); may be NULL */
+};
 
 struct router_action {
 	const struct cfg_forward *forwards;   /* non-NULL: forward to one of these (weighted) */
@@ -20,14 +35,9 @@ struct router_action {
 	const struct cfg_rule *rule;          /* the rule that matched, NULL for the default */
 };
 
-/* Match a request against L's rules. METHOD is the request method token,
- * HOST the Host header value (may include ":port", which is ignored; may be
- * NULL), PATH the request target (the query, from '?', is ignored).
- * Lengths are explicit: nothing needs to be NUL-terminated. Fills *out and
- * never fails (the default action always exists). */
-void router_route(const struct cfg_listener *l, const char *method, size_t method_len,
-		  const char *host, size_t host_len, const char *path, size_t path_len,
-		  struct router_action *out);
+/* Match request RQ against L's rules. Fills *out and never fails (the
+ * default action always exists). */
+void router_route(const struct cfg_listener *l, const struct route_req *rq, struct router_action *out);
 
 /* Choose one of a forward action's target groups, weighted: R is a random
  * number from the caller's generator. Entries with weight 0 are never

@@ -47,13 +47,22 @@ static void listener_init(struct cfg_listener *l, struct cfg_rule *rules, size_t
 	}
 }
 
+/* router_route() with a request of explicit lengths; HOST may be NULL. */
+static void route_n(const struct cfg_listener *l, const char *method, size_t method_len, const char *host,
+		    size_t host_len, const char *path, size_t path_len, struct router_action *out)
+{
+	const struct route_req rq = { .method = method, .method_len = method_len, .host = host,
+				      .host_len = host_len, .path = path, .path_len = path_len };
+
+	router_route(l, &rq, out);
+}
+
 /* router_route() with NUL-terminated arguments; HOST may be NULL. */
 static void route(const struct cfg_listener *l, const char *method, const char *host,
 		  const char *path, struct router_action *out)
 {
 	memset(out, 0xa5, sizeof(*out)); /* router_route() must set every field */
-	router_route(l, method, strlen(method), host, host ? strlen(host) : 0, path, strlen(path),
-		     out);
+	route_n(l, method, strlen(method), host, host ? strlen(host) : 0, path, strlen(path), out);
 }
 
 /* The index of the rule that matched, -1 for the default action. */
@@ -580,7 +589,7 @@ START_TEST(test_route_null_host)
 	ck_assert_ptr_eq(a.forwards, &l.default_forward);
 	/* NULL host with a non-zero length is still no host */
 	memset(&a, 0xa5, sizeof(a));
-	router_route(&l, "GET", 3, NULL, 7, "/x", 2, &a);
+	route_n(&l, "GET", 3, NULL, 7, "/x", 2, &a);
 	ck_assert_ptr_null(a.rule);
 }
 END_TEST
@@ -603,16 +612,16 @@ START_TEST(test_route_lengths)
 	const char *buf = "GETXexample.comXYZ/apiQQ";
 
 	listener_init(&l, rules, 1);
-	router_route(&l, buf, 3, buf + 4, 11, buf + 18, 4, &a);
+	route_n(&l, buf, 3, buf + 4, 11, buf + 18, 4, &a);
 	ck_assert_ptr_eq(a.rule, &rules[0]);
-	router_route(&l, buf, 4, buf + 4, 11, buf + 18, 4, &a);
+	route_n(&l, buf, 4, buf + 4, 11, buf + 18, 4, &a);
 	ck_assert_ptr_null(a.rule);
-	router_route(&l, buf, 3, buf + 4, 12, buf + 18, 4, &a);
+	route_n(&l, buf, 3, buf + 4, 12, buf + 18, 4, &a);
 	ck_assert_ptr_null(a.rule);
-	router_route(&l, buf, 3, buf + 4, 11, buf + 18, 5, &a);
+	route_n(&l, buf, 3, buf + 4, 11, buf + 18, 5, &a);
 	ck_assert_ptr_null(a.rule);
 	/* the port and the query are cut within the given length */
-	router_route(&l, "GET", 3, "example.com:80", 14, "/api?x", 6, &a);
+	route_n(&l, "GET", 3, "example.com:80", 14, "/api?x", 6, &a);
 	ck_assert_ptr_eq(a.rule, &rules[0]);
 }
 END_TEST
