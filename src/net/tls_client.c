@@ -2,6 +2,9 @@
 #include "tls_client.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +13,41 @@
 #include <openssl/x509v3.h>
 
 struct tls_client {
+	atomic_uint refs;
 	SSL_CTX *ctx;
 	char *server_name;
 	int verify;
+	char *ca_file;                /* as given, for tls_client_matches() */
+	struct stat ca_st;            /* its identity when it was read */
 };
+
+static int same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int tls_client_matches(const struct tls_client *tc, const struct tls_client_opts *o)
+{
+	struct stat st;
+
+	if (!tc || tc->verify != o->verify || !same_str(tc->server_name, o->server_name) ||
+	    !same_str(tc->ca_file, o->ca_file))
+		return 0;
+	if (!o->verify || !o->ca_file)
+		return 1;
+	return stat(o->ca_file, &st) == 0 && same_file(&st, &tc->ca_st);
+}
+
+void tls_client_ref(struct tls_client *tc)
+{
+	atomic_fetch_add(&tc->refs, 1);
+}
 
 void tls_error_string(char *buf, size_t len)
 {
@@ -35,6 +69,14 @@ struct tls_client *tls_client_new(const struct tls_client_opts *o, char *err, si
 		snprintf(err, errlen, "cannot create a TLS context");
 		return NULL;
 	}
+	atomic_init(&tc->refs, 1);
+	/* the file's identity before reading it: renewed meanwhile, it is
+	 * read again at the next reload */
+	if (o->verify && o->ca_file && stat(o->ca_file, &tc->ca_st) < 0) {
+		snprintf(err, errlen, "cannot load %s: %s", o->ca_file, strerror(errno));
+		tls_client_free(tc);
+		return NULL;
+	}
 	SSL_CTX_set_min_proto_version(tc->ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(tc->ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_mode(tc->ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
@@ -51,7 +93,8 @@ struct tls_client *tls_client_new(const struct tls_client_opts *o, char *err, si
 			return NULL;
 		}
 	}
-	if (o->server_name && !(tc->server_name = strdup(o->server_name))) {
+	if ((o->server_name && !(tc->server_name = strdup(o->server_name))) ||
+	    (o->ca_file && !(tc->ca_file = strdup(o->ca_file)))) {
 		snprintf(err, errlen, "out of memory");
 		tls_client_free(tc);
 		return NULL;
@@ -61,10 +104,11 @@ struct tls_client *tls_client_new(const struct tls_client_opts *o, char *err, si
 
 void tls_client_free(struct tls_client *tc)
 {
-	if (!tc)
+	if (!tc || atomic_fetch_sub(&tc->refs, 1) != 1)
 		return;
 	SSL_CTX_free(tc->ctx);
 	free(tc->server_name);
+	free(tc->ca_file);
 	free(tc);
 }
 

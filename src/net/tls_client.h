@@ -21,13 +21,20 @@ struct tls_client_opts {
 	const char *server_name;      /* SNI and the name to verify; NULL: the host of each address */
 };
 
-/* A new client context, or NULL with the reason in ERR (e.g. "cannot load
+/* A new client context with one reference, or NULL with the reason in ERR (e.g. "cannot load
  * /etc/ca.pem: ..."; no file:line prefix: the caller knows the setting).
  * Copies what it needs from OPTS. Thread: any (not the request path). */
 struct tls_client *tls_client_new(const struct tls_client_opts *opts, char *err, size_t errlen);
 
-/* Thread: any, once no connection uses TC's SSLs any more. NULL is fine. */
+/* Take a reference / drop one (the last frees; NULL is fine). SSLs made
+ * from TC keep their own reference to its SSL_CTX. Thread: any. */
+void tls_client_ref(struct tls_client *tc);
 void tls_client_free(struct tls_client *tc);
+
+/* Would tls_client_new(OPTS) make what TC is: the same options, and the
+ * same ca_file unchanged on disk (device, inode, size, modification
+ * time)? Thread: any (not the request path: it stat()s). */
+int tls_client_matches(const struct tls_client *tc, const struct tls_client_opts *o);
 
 /* A new client-side SSL to ADDRESS ("host:port", "ip:port" or
  * "[ipv6]:port", as written by the user: its host is the SNI name and the

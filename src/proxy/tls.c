@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@ struct tls_name {
 };
 
 struct tls_server {
+	atomic_uint refs;
+	unsigned char sig[32];  /* tls_sig() of the settings and files it was built from */
 	SSL_CTX **ctxs;   /* ctxs[0]: the default (first certificate's) */
 	size_t nctxs;
 	struct tls_name *names;
@@ -322,9 +325,67 @@ static SSL_CTX *server_ctx(struct tls_server *ts, const struct cfg_tls *t, char 
 	return ctx;
 }
 
+/* What a listener's contexts are built from, as a SHA-256: every setting
+ * of T, and each certificate and key file's path and identity on disk
+ * (device, inode, size, modification time), so that a renewed file
+ * changes it while an untouched one does not. Returns 0, or -1 when a file
+ * cannot be stat()ed (never reuse then: the build will say why). */
+static int tls_sig(const struct cfg_tls *t, unsigned char out[32])
+{
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	int rc = -1;
+
+#define ADD_STR(x) EVP_DigestUpdate(h, (x) ? (x) : "", (x) ? strlen(x) + 1 : 1)
+#define ADD_VAL(x) EVP_DigestUpdate(h, &(x), sizeof(x))
+	if (!h || !EVP_DigestInit_ex(h, EVP_sha256(), NULL))
+		goto out;
+	ADD_STR(t->policy);
+	ADD_VAL(t->min_version);
+	ADD_STR(t->ciphers);
+	ADD_STR(t->ciphersuites);
+	ADD_VAL(t->nalpn);
+	for (size_t i = 0; i < t->nalpn; i++)
+		ADD_STR(t->alpn[i]);
+	ADD_VAL(t->ncerts);
+	for (size_t i = 0; i < t->ncerts; i++) {
+		const char *files[2] = { t->certs[i].cert, t->certs[i].key };
+		for (int f = 0; f < 2; f++) {
+			struct stat st;
+			if (stat(files[f], &st) < 0)
+				goto out;
+			ADD_STR(files[f]);
+			ADD_VAL(st.st_dev);
+			ADD_VAL(st.st_ino);
+			ADD_VAL(st.st_size);
+			ADD_VAL(st.st_mtim.tv_sec);
+			ADD_VAL(st.st_mtim.tv_nsec);
+		}
+	}
+	if (EVP_DigestFinal_ex(h, out, &n) && n == 32)
+		rc = 0;
+#undef ADD_STR
+#undef ADD_VAL
+out:
+	EVP_MD_CTX_free(h);
+	return rc;
+}
+
+int tls_server_matches(const struct tls_server *ts, const struct cfg_tls *t)
+{
+	unsigned char sig[32];
+
+	return ts && t && tls_sig(t, sig) == 0 && memcmp(sig, ts->sig, sizeof(sig)) == 0;
+}
+
+void tls_server_ref(struct tls_server *ts)
+{
+	atomic_fetch_add(&ts->refs, 1);
+}
+
 void tls_server_free(struct tls_server *ts)
 {
-	if (!ts)
+	if (!ts || atomic_fetch_sub(&ts->refs, 1) != 1)
 		return;
 	for (size_t i = 0; i < ts->nctxs; i++)
 		SSL_CTX_free(ts->ctxs[i]);
@@ -354,6 +415,8 @@ struct tls_server *tls_server_new(const struct albd_config *cfg, const struct cf
 	char (*names)[256] = calloc(MAX_NAMES, 256);
 	char (*other)[256] = calloc(MAX_NAMES, 256);
 
+	if (ts)
+		atomic_init(&ts->refs, 1);
 	if (!ts || !names || !other ||
 	    !(ts->ctxs = calloc(t->ncerts, sizeof(*ts->ctxs))) ||
 	    !(ts->certs = calloc(t->ncerts, sizeof(*ts->certs))) ||
@@ -363,6 +426,10 @@ struct tls_server *tls_server_new(const struct albd_config *cfg, const struct cf
 		snprintf(err, errlen, "%s: %s: out of memory", cfg->path, setting);
 		goto fail;
 	}
+	/* before reading the files: a file renewed meanwhile changes the
+	 * signature and is read again at the next reload */
+	if (tls_sig(t, ts->sig) < 0)
+		memset(ts->sig, 0, sizeof(ts->sig));   /* matches nothing real */
 	/* ALPN in wire format */
 	size_t al = 0;
 	for (size_t i = 0; i < t->nalpn; i++)
@@ -483,4 +550,11 @@ struct tls_client *tls_client_for_group(const struct albd_config *cfg, const str
 	if (!tc)
 		snprintf(err, errlen, "%s:%d: %s.ca_file: %s", cfg->path, tg->line, setting, why);
 	return tc;
+}
+
+int tls_client_matches_group(const struct tls_client *tc, const struct cfg_target_group *tg)
+{
+	const struct tls_client_opts o = { tg->tls_verify, tg->ca_file, tg->tls_server_name };
+
+	return tls_client_matches(tc, &o);
 }

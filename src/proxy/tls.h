@@ -35,13 +35,26 @@ int tls_global_init(void);
 void tls_rotate_ticket_keys(void);
 
 /* Build the contexts of listener L (SETTING names it in errors, e.g.
- * "listeners.[0].tls"). Returns NULL with "FILE:LINE: SETTING: problem" in
- * err when a file is missing, unreadable, expired, or a key does not match
- * its certificate. Warns (log) about key files readable by others and
- * certificates that expire within 30 days. Thread: control. */
+ * "listeners.[0].tls"), with one reference. Returns NULL with
+ * "FILE:LINE: SETTING: problem" in err when a file is missing, unreadable,
+ * expired, or a key does not match its certificate. Warns (log) about key
+ * files readable by others and certificates that expire within 30 days.
+ * Thread: control. */
 struct tls_server *tls_server_new(const struct albd_config *cfg, const struct cfg_listener *l,
 				  const char *setting, char *err, size_t errlen);
+
+/* Take a reference / drop one (the last frees; NULL is fine). A generation
+ * holds one per listener; a new generation whose listener would build the
+ * same contexts takes another instead of building them again. SSLs made
+ * from TS keep their own references to its SSL_CTXs. Thread: any. */
+void tls_server_ref(struct tls_server *ts);
 void tls_server_free(struct tls_server *ts);
+
+/* Would tls_server_new() for settings T build what TS is: the same
+ * settings, and the same certificate and key files unchanged on disk
+ * (device, inode, size, modification time)? A renewed certificate is
+ * thus read again on reload; untouched ones are not. Thread: control. */
+int tls_server_matches(const struct tls_server *ts, const struct cfg_tls *t);
 
 /* A new server-side SSL for one accepted connection, or NULL. Thread: any. */
 SSL *tls_server_ssl(struct tls_server *ts);
@@ -55,5 +68,9 @@ void tls_server_check_expiry(const struct tls_server *ts);
  * unreadable ca_file). Thread: control. */
 struct tls_client *tls_client_for_group(const struct albd_config *cfg, const struct cfg_target_group *tg,
 					const char *setting, char *err, size_t errlen);
+
+/* Would tls_client_for_group(TG) make what TC is (tls_client_matches)?
+ * Thread: control. */
+int tls_client_matches_group(const struct tls_client *tc, const struct cfg_target_group *tg);
 
 #endif
