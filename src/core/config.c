@@ -19,11 +19,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1257,48 +1259,109 @@ static unsigned cpu_count(void)
 	return n > WORKERS_MAX ? WORKERS_MAX : (unsigned)n;
 }
 
-/* libconfig reports a missing or unreadable file as a bare "file I/O error"
- * on line 0: look first, to say why. A directory opens but cannot be read. */
-static int check_readable(struct ctx *c)
-{
-	struct stat st;
-	FILE *f = fopen(c->path, "r");
-	int e;
+/* The largest configuration file albd reads (the main file or an include). */
+#define CONFIG_FILE_MAX (64u << 20)
 
-	if (!f) {
-		seterr(c->err, c->errlen, "%s: cannot read: %s", c->path, strerror(errno));
-		return -1;
+/* Read all of PATH into a new NUL-terminated buffer (the caller frees it),
+ * opening it once: a regular file, a pipe, a FIFO or /dev/stdin alike.
+ * Returns NULL with *e set to errno (EISDIR for a directory, EFBIG beyond
+ * CONFIG_FILE_MAX). Blocking: opening a FIFO waits for a writer, reading
+ * waits for its end. */
+static char *read_all(const char *path, size_t *lenp, int *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	size_t len = 0, cap = 65536;
+	char *buf = NULL;
+
+	if (fd < 0) {
+		*e = errno;
+		return NULL;
 	}
-	e = fstat(fileno(f), &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
-	fclose(f);
-	if (e) {
-		seterr(c->err, c->errlen, "%s: cannot read: %s", c->path, strerror(e));
-		return -1;
+	if (fstat(fd, &st) < 0) {
+		*e = errno;
+		goto fail;
 	}
-	return 0;
+	if (S_ISDIR(st.st_mode)) {
+		*e = EISDIR;
+		goto fail;
+	}
+	if (S_ISREG(st.st_mode)) {
+		if ((uintmax_t)st.st_size > CONFIG_FILE_MAX) {
+			*e = EFBIG;
+			goto fail;
+		}
+		cap = (size_t)st.st_size + 1;   /* one read and one to see the end */
+	}
+	if (!(buf = malloc(cap + 1))) {
+		*e = ENOMEM;
+		goto fail;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *nb;
+
+			if (cap > CONFIG_FILE_MAX) {
+				*e = EFBIG;
+				goto fail;
+			}
+			cap *= 2;
+			if (!(nb = realloc(buf, cap + 1))) {
+				*e = ENOMEM;
+				goto fail;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*e = errno;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > CONFIG_FILE_MAX) {
+		*e = EFBIG;
+		goto fail;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
 }
 
-/* Parse and validate PATH into a new config owned by the caller; NULL and a
- * one-line "PATH:LINE: SETTING: problem" in err on error. Thread: any;
- * blocking (file I/O, resolution of target host names). */
+static const char *read_error(int e)
+{
+	return e == EFBIG ? "larger than 64 MiB" : strerror(e);
+}
+
 /* libconfig 1.5's scanner calls exit() when it cannot read an included
  * file (a directory, for one): that would end a running albd on reload.
- * So every "@include" is checked here first, recursively, the way
- * libconfig will resolve it (relative to the working directory), and must
- * name a readable regular file. Returns 0, or -1 with "FILE:LINE: ...". */
+ * So every "@include" of TEXT (the contents of FILE) is checked here first,
+ * recursively, the way libconfig will resolve it (relative to the working
+ * directory), and must name a readable regular file. Returns 0, or -1 with
+ * "FILE:LINE: ...". */
 #define INCLUDE_DEPTH_MAX 10
 
-static int check_includes(const char *file, int depth, char *err, size_t errlen)
+static int check_includes(const char *file, const char *text, int depth, char *err, size_t errlen)
 {
-	FILE *f = fopen(file, "r");
-	char line[4096];
 	int n = 0, rc = 0;
 
-	if (!f)
-		return 0;   /* config_read_file() reports it */
-	while (rc == 0 && fgets(line, sizeof(line), f)) {
-		char *p = line, *q;
+	for (const char *l = text; rc == 0 && *l; ) {
+		const char *eol = strchr(l, '\n'), *p = l, *q;
+		size_t ll = eol ? (size_t)(eol - l) : strlen(l);
+
 		n++;
+		l += ll + (eol ? 1 : 0);
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (strncmp(p, "@include", 8) != 0)
@@ -1306,11 +1369,19 @@ static int check_includes(const char *file, int depth, char *err, size_t errlen)
 		p += 8;
 		while (*p == ' ' || *p == '\t')
 			p++;
-		if (*p != '"' || !(q = strchr(p + 1, '"')))
+		if (*p != '"' || !(q = memchr(p + 1, '"', (size_t)(l - p - 1))))
 			continue;   /* libconfig reports the syntax */
-		*q = 0;
-		const char *inc = p + 1;
+
+		char inc[4096];
 		struct stat st;
+		size_t ilen = (size_t)(q - p - 1);
+
+		if (ilen >= sizeof inc) {
+			seterr(err, errlen, "%s:%d: @include: file name too long", file, n);
+			return -1;
+		}
+		memcpy(inc, p + 1, ilen);
+		inc[ilen] = '\0';
 		if (depth >= INCLUDE_DEPTH_MAX) {
 			seterr(err, errlen, "%s:%d: @include \"%s\": includes nested too deep", file, n, inc);
 			rc = -1;
@@ -1321,37 +1392,72 @@ static int check_includes(const char *file, int depth, char *err, size_t errlen)
 			seterr(err, errlen, "%s:%d: @include \"%s\": not a regular file", file, n, inc);
 			rc = -1;
 		} else {
-			rc = check_includes(inc, depth + 1, err, errlen);
+			size_t len;
+			int e = 0;
+			char *sub = read_all(inc, &len, &e);
+
+			if (!sub) {
+				seterr(err, errlen, "%s:%d: @include \"%s\": cannot read: %s", file, n, inc,
+				       read_error(e));
+				return -1;
+			}
+			rc = check_includes(inc, sub, depth + 1, err, errlen);
+			free(sub);
 		}
 	}
-	fclose(f);
 	return rc;
 }
 
+/* Parse and validate PATH into a new config owned by the caller; NULL and a
+ * one-line "PATH:LINE: SETTING: problem" in err on error. The file is read
+ * once, into memory, and parsed from there: /dev/stdin and FIFOs work.
+ * Thread: any; blocking (file I/O, resolution of target host names). */
 struct albd_config *config_load(const char *path, char *err, size_t errlen)
 {
 	struct ctx c = { .path = path, .err = err, .errlen = errlen };
-	struct albd_config *cfg;
+	struct albd_config *cfg = NULL;
 	config_t lc;
+	size_t len;
+	int e = 0;
+	char *text;
+	const char *nul;
 
 	seterr(err, errlen, "%s", "");
-	if (check_readable(&c) < 0 || check_includes(path, 0, err, errlen) < 0)
+	if (!(text = read_all(path, &len, &e))) {
+		seterr(err, errlen, "%s: cannot read: %s", path, read_error(e));
 		return NULL;
+	}
+	/* libconfig reads a C string: a NUL byte would hide the rest */
+	if ((nul = memchr(text, '\0', len))) {
+		int line = 1;
+
+		for (const char *p = text; p < nul; p++)
+			line += *p == '\n';
+		seterr(err, errlen, "%s:%d: syntax error: NUL character", path, line);
+		free(text);
+		return NULL;
+	}
+	if (check_includes(path, text, 0, err, errlen) < 0) {
+		free(text);
+		return NULL;
+	}
 	config_init(&lc);
-	if (!config_read_file(&lc, path)) {
-		const char *text = config_error_text(&lc);
+	if (!config_read_string(&lc, text)) {
+		const char *etext = config_error_text(&lc);
+		/* NULL for the string itself; an include's errors name the include */
 		const char *file = config_error_file(&lc) ? config_error_file(&lc) : path;
 
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-			seterr(err, errlen, "%s: cannot read: %s", path, text);
-		else if (strcmp(text, "syntax error") == 0)
+			seterr(err, errlen, "%s:%d: cannot read: %s", file, config_error_line(&lc), etext);
+		else if (strcmp(etext, "syntax error") == 0)
 			seterr(err, errlen, "%s:%d: syntax error", file, config_error_line(&lc));
 		else
 			seterr(err, errlen, "%s:%d: syntax error: %s", file, config_error_line(&lc),
-			       text);
-		config_destroy(&lc);
-		return NULL;
+			       etext);
+		goto err;
 	}
+	free(text);
+	text = NULL;
 	if (!(cfg = zalloc(&c, 1, sizeof *cfg)))
 		goto err;
 	c.cfg = cfg;
@@ -1367,6 +1473,7 @@ struct albd_config *config_load(const char *path, char *err, size_t errlen)
 	config_destroy(&lc);
 	return cfg;
 err:
+	free(text);
 	config_destroy(&lc);
 	config_free(cfg);
 	return NULL;

@@ -873,6 +873,24 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
+/* The file is parsed from memory as a C string: a NUL byte is refused with
+ * its line rather than hiding what follows it. */
+START_TEST(test_nul_byte)
+{
+	static const char text[] = "workers = 1;\n# a\0b\nlisteners = ();\n";
+	char tmpl[] = "/tmp/albd_test_config_XXXXXX", err[CONFIG_ERR_MAX], want[CONFIG_ERR_MAX];
+	int fd = mkstemp(tmpl);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+	close(fd);
+	ck_assert_ptr_null(config_load(tmpl, err, sizeof err));
+	snprintf(want, sizeof want, "%s:2: syntax error: NUL character", tmpl);
+	ck_assert_str_eq(err, want);
+	unlink(tmpl);
+}
+END_TEST
+
 /* Errors inside an @include name the included file and its own line. */
 START_TEST(test_include_error)
 {
@@ -1112,6 +1130,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_all_settings);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_include_error);
+	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_free_null);
 	suite_add_tcase(s, tc);
 

@@ -1,0 +1,149 @@
+"""The configuration file as albd reads it: once, into memory (so /dev/stdin,
+pipes and FIFOs work)."""
+import os
+import signal
+import subprocess
+import threading
+
+from conftest import (HOST, Conn, check_albd_bin, free_port, line_of, listener,
+                      make_config, port_accepts, target_group, wait_until)
+
+
+def fixed_config(port):
+    """A config that needs no backend: every request gets a 404."""
+    return make_config([listener("web", port, default_forward=None,
+                                 default_fixed_response={"status": 404})], [])
+
+
+def run_check(path, stdin_text=None, timeout=10):
+    return subprocess.run([check_albd_bin(), "-t", "-c", path], input=stdin_text, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+# ---------------------------------------------------------------------------
+# /dev/stdin and FIFOs (issue 7, defect 7: the file was opened three times)
+
+
+def test_check_config_from_stdin():
+    cfg = fixed_config(free_port())
+    r = run_check("/dev/stdin", cfg)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "/dev/stdin: configuration is valid\n"
+
+
+def test_check_bad_config_from_stdin_names_line():
+    cfg = make_config([listener("web", free_port())],
+                      [target_group("tg", ["127.0.0.1:9"], algorithm="random")])
+    r = run_check("/dev/stdin", cfg)
+    assert r.returncode == 1
+    n = line_of(cfg, 'algorithm = "random"')
+    assert r.stderr.startswith("/dev/stdin:%d: target_groups.[0].algorithm: unknown algorithm" % n), r.stderr
+
+
+def test_check_syntax_error_from_stdin_names_line():
+    cfg = fixed_config(free_port()) + "oops = ;\n"
+    r = run_check("/dev/stdin", cfg)
+    assert r.returncode == 1
+    assert r.stderr == "/dev/stdin:%d: syntax error\n" % line_of(cfg, "oops"), r.stderr
+
+
+def test_include_from_stdin(tmp_path):
+    """An @include in a piped config is resolved as in a file (relative to
+    the working directory; absolute here), and its errors name it."""
+    inc = tmp_path / "groups.inc"
+    cfg = ('workers = 1;\n'
+           'listeners = ( { name = "web"; listen = "%s:%d"; default_forward = "tg"; } );\n'
+           '@include "%s"\n' % (HOST, free_port(), inc))
+    group = ('target_groups = ( { name = "tg";\n'
+             '  algorithm = "%s";\n'
+             '  targets = ( { address = "127.0.0.1:9"; } ); } );\n')
+    inc.write_text(group % "round_robin")
+    r = run_check("/dev/stdin", cfg)
+    assert r.returncode == 0, r.stderr
+    inc.write_text(group % "random")
+    r = run_check("/dev/stdin", cfg)
+    assert r.returncode == 1
+    assert r.stderr.startswith("%s:2: target_groups.[0].algorithm: unknown algorithm" % inc), r.stderr
+
+
+def test_config_larger_than_64_mib_is_refused():
+    """Read into memory, so bounded: the error says so."""
+    big = "# " + "x" * (1 << 20) + "\n"
+    p = subprocess.Popen([check_albd_bin(), "-t", "-c", "/dev/stdin"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(65):
+            p.stdin.write(big.encode())
+    except BrokenPipeError:
+        pass
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 1
+    assert err.decode() == "/dev/stdin: cannot read: larger than 64 MiB\n"
+
+
+def fifo_writer(path, text):
+    """Write TEXT into the FIFO PATH from a thread (opening blocks until
+    albd opens it for reading)."""
+    def run():
+        try:
+            with open(path, "w") as f:
+                f.write(text)
+        except OSError:
+            pass
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def unblock_fifo(path):
+    """Let a writer thread still blocked in open() go (test clean-up)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def test_check_config_from_fifo(tmp_path):
+    fifo = tmp_path / "albd.fifo"
+    os.mkfifo(fifo)
+    w = fifo_writer(fifo, fixed_config(free_port()))
+    try:
+        r = run_check(str(fifo))
+    finally:
+        unblock_fifo(fifo)
+        w.join(5)
+    assert r.returncode == 0, r.stderr
+    assert "configuration is valid" in r.stdout
+
+
+def test_start_from_fifo_and_refuse_reload(tmp_path):
+    """albd starts from a FIFO; a SIGHUP then cannot read it again without
+    waiting for a writer, so the reload is refused and albd keeps serving."""
+    fifo = tmp_path / "albd.fifo"
+    os.mkfifo(fifo)
+    port = free_port()
+    log_path = tmp_path / "albd.log"
+    w = fifo_writer(fifo, fixed_config(port))
+    with open(log_path, "wb") as log:
+        p = subprocess.Popen([check_albd_bin(), "-c", str(fifo)], stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=log)
+    try:
+        wait_until(lambda: port_accepts(port) or p.poll() is not None, 10, what="albd to listen")
+        assert p.poll() is None, log_path.read_text()
+        c = Conn(port)
+        assert c.request("GET", "/x").status == 404
+        c.close()
+        os.kill(p.pid, signal.SIGHUP)
+        wait_until(lambda: "is a pipe or FIFO" in log_path.read_text(), 5, what="reload refused")
+        c = Conn(port)
+        assert c.request("GET", "/x").status == 404
+        c.close()
+        assert p.poll() is None
+    finally:
+        if p.poll() is None:
+            p.terminate()
+        p.wait(10)
+        unblock_fifo(fifo)
+        w.join(5)
+    assert p.returncode == 0, log_path.read_text()
