@@ -884,25 +884,6 @@ static const struct key listener_keys[] = {
 };
 /* clang-format on */
 
-/* Same family, port and address (the scope too for IPv6). */
-static int addr_equal(const struct albd_addr *a, const struct albd_addr *b)
-{
-	if (a->ss.ss_family != b->ss.ss_family || a->port != b->port)
-		return 0;
-	if (a->ss.ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)&a->ss, *y = (const void *)&b->ss;
-
-		return x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)&a->ss, *y = (const void *)&b->ss;
-
-		return memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0 &&
-		       x->sin6_scope_id == y->sin6_scope_id;
-	}
-	return 0;
-}
-
 static int parse_listener(struct ctx *c, const config_setting_t *s, struct cfg_listener *l)
 {
 	int fwd, fixed;
@@ -945,7 +926,7 @@ static int parse_listeners(struct ctx *c, const config_setting_t *s, void *obj)
 					c, config_setting_get_member(e, "name"),
 					"duplicate listener name \"%s\" (first defined at line %d)",
 					l->name, o->line);
-			if (addr_equal(&o->addr, &l->addr))
+			if (config_addr_equal(&o->addr, &l->addr))
 				return fail(
 					c, config_setting_get_member(e, "listen"),
 					"duplicate listen address \"%s\" (also used by listener "
@@ -997,32 +978,71 @@ static const struct key target_keys[] = {
 };
 /* clang-format on */
 
+/* Duplicate detection for targets: an open-addressing hash set of indexes
+ * (plus one; 0 is empty) into the array being filled, keyed by address.
+ * O(1) per target where comparing with every earlier one was O(n). */
+struct addr_set {
+	uint32_t *slots;
+	size_t mask;   /* number of slots - 1, a power of two minus one */
+};
+
+static int addr_set_init(struct ctx *c, struct addr_set *set, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	set->mask = cap - 1;
+	return (set->slots = zalloc(c, cap, sizeof *set->slots)) ? 0 : -1;
+}
+
+/* Add v[i]; returns the index of an earlier equal address instead, if any. */
+static size_t addr_set_add(struct addr_set *set, const struct cfg_target *v, size_t i)
+{
+	for (size_t h = (size_t)config_addr_hash(&v[i].addr) & set->mask;; h = (h + 1) & set->mask) {
+		uint32_t e = set->slots[h];
+
+		if (e == 0) {
+			set->slots[h] = (uint32_t)i + 1;
+			return i;
+		}
+		if (config_addr_equal(&v[e - 1].addr, &v[i].addr))
+			return e - 1;
+	}
+}
+
 /* targets = ( { address = "ip:port"; weight = 1; }, ... ), may be empty. */
 static int parse_targets(struct ctx *c, const config_setting_t *s, void *obj)
 {
 	struct cfg_target_group *tg = obj;
-	int n = list_length(c, s);
+	struct addr_set seen = { NULL, 0 };
+	int n = list_length(c, s), rc = -1;
 
 	if (n <= 0)
 		return n;
-	if (!(tg->targets = zalloc(c, (size_t)n, sizeof *tg->targets)))
-		return -1;
+	if (!(tg->targets = zalloc(c, (size_t)n, sizeof *tg->targets)) ||
+	    addr_set_init(c, &seen, (size_t)n) < 0)
+		goto out;
 	tg->ntargets = (size_t)n;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = elem(s, i);
 		struct cfg_target *t = &tg->targets[i];
+		size_t j;
 
 		t->line = (int)line_of(e);
 		apply_defaults(target_keys, t);
 		if (parse_group(c, e, target_keys, t) < 0)
-			return -1;
-		for (int j = 0; j < i; j++)
-			if (addr_equal(&tg->targets[j].addr, &t->addr))
-				return fail(c, config_setting_get_member(e, "address"),
-					    "duplicate target \"%s\" (also at line %d)",
-					    t->addr.text, tg->targets[j].line);
+			goto out;
+		if ((j = addr_set_add(&seen, tg->targets, (size_t)i)) != (size_t)i) {
+			fail(c, config_setting_get_member(e, "address"), "duplicate target \"%s\" (also at line %d)",
+			     t->addr.text, tg->targets[j].line);
+			goto out;
+		}
 	}
-	return 0;
+	rc = 0;
+out:
+	free(seen.slots);
+	return rc;
 }
 
 static int set_protocol(struct ctx *c, const config_setting_t *s, void *field)
@@ -1575,6 +1595,56 @@ const struct cfg_target_group *config_find_tg(const struct albd_config *cfg, con
 }
 
 /* ------------------------------------------------------------ addresses */
+
+/* Same family, port and address, and the scope for IPv6; the text form is
+ * not compared. Other families: the same bytes. Thread: any. */
+int config_addr_equal(const struct albd_addr *a, const struct albd_addr *b)
+{
+	if (a->ss.ss_family != b->ss.ss_family)
+		return 0;
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)&a->ss, *y = (const void *)&b->ss;
+
+		return a->port == b->port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)&a->ss, *y = (const void *)&b->ss;
+
+		return a->port == b->port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0 &&
+		       x->sin6_scope_id == y->sin6_scope_id;
+	}
+	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	for (const unsigned char *b = p; n--; b++)
+		h = (h ^ *b) * 1099511628211ull;
+	return h;
+}
+
+/* A hash of what config_addr_equal() compares. Thread: any. */
+uint64_t config_addr_hash(const struct albd_addr *a)
+{
+	uint64_t h = fnv1a(14695981039346656037ull, &a->ss.ss_family, sizeof a->ss.ss_family);
+
+	if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)&a->ss;
+
+		h = fnv1a(h, &a->port, sizeof a->port);
+		h = fnv1a(h, &x->sin_addr, sizeof x->sin_addr);
+	} else if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)&a->ss;
+
+		h = fnv1a(h, &a->port, sizeof a->port);
+		h = fnv1a(h, &x->sin6_addr, sizeof x->sin6_addr);
+		h = fnv1a(h, &x->sin6_scope_id, sizeof x->sin6_scope_id);
+	} else {
+		h = fnv1a(h, &a->ss, a->len <= sizeof a->ss ? a->len : sizeof a->ss);
+	}
+	return h ^ (h >> 32);
+}
 
 /* Digits only, 1..65535; 0 when invalid. */
 static unsigned parse_port(const char *s)
