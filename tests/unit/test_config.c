@@ -1,4 +1,4 @@
-/* test_config.c - unit tests of src/core/config.c: valid files load with the
+/* test_config.c - unit tests of src/core/config*.c: valid files load with the
  * right values and defaults, every kind of mistake is reported as the exact
  * one-line "FILE:LINE: SETTING: problem", and the address and matcher
  * parsers work on their own.
