@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -52,6 +53,15 @@ static void reload(struct control *c)
 	struct albd_gen *g;
 
 	log_info("reloading %s", c->path);
+	/* A pipe or FIFO was read to its end at start: opening it again would
+	 * wait for a writer, and the control thread with it. */
+	struct stat st;
+	if (stat(c->path, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		log_err("reload failed, the running configuration stays: %s is a pipe or FIFO, read once at "
+			"start; restart albd to change the configuration",
+			c->path);
+		return;
+	}
 	cfg = config_load(c->path, err, sizeof(err));
 	if (!cfg) {
 		log_err("reload failed, the running configuration stays: %s", err);

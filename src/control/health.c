@@ -373,6 +373,8 @@ static void probe_free(struct probe *p)
 		event_free(p->timer);
 	free(p->hc.path);
 	free(p->hc.matcher);
+	if (p->ts->hc_probe == p)
+		p->ts->hc_probe = NULL;
 	ts_unref(p->ts);
 	free(p);
 }
@@ -431,12 +433,10 @@ static struct hgroup *group_get(const char *name)
 	return g;
 }
 
+/* O(1): health_apply() looks up every target of a generation. */
 static struct probe *probe_find(const struct target_state *ts)
 {
-	for (struct probe *p = H.probes; p; p = p->next)
-		if (p->ts == ts)
-			return p;
-	return NULL;
+	return ts->hc_probe;
 }
 
 /* (Re)start checking P from the initial state. */
@@ -568,6 +568,7 @@ void health_apply(const struct albd_gen *gen)
 				}
 				p->ts = ts;
 				ts_ref(ts);
+				ts->hc_probe = p;
 				p->grp = grp;
 				if (probe_configure(p, tg->cfg) < 0) {
 					probe_free(p);

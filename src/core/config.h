@@ -180,6 +180,14 @@ void config_free(struct albd_config *cfg);
 /* Look up a target group by name; NULL if none. Thread: any. */
 const struct cfg_target_group *config_find_tg(const struct albd_config *cfg, const char *name);
 
+/* Do A and B name the same socket address: family, port and address, and
+ * the scope for IPv6 (the text forms are not compared)? Thread: any. */
+int config_addr_equal(const struct albd_addr *a, const struct albd_addr *b);
+
+/* A hash of what config_addr_equal() compares: equal addresses hash alike.
+ * Thread: any. */
+uint64_t config_addr_hash(const struct albd_addr *a);
+
 /* Parse "ip:port", "[ip6]:port" or "*:port" (all IPv4 addresses) into out.
  * When resolve is set, a host name is resolved (first address). Returns 0
  * or -1 with a message in err. Thread: any. */

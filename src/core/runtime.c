@@ -15,6 +15,7 @@
 #define LISTEN_BACKLOG 4096
 
 static atomic_ulong gen_counter;
+static unsigned long build_counter;   /* control thread only */
 
 void lsock_ref(struct lsock *ls)
 {
@@ -76,8 +77,7 @@ static struct lsock *find_lsock(const struct albd_gen *g, const struct albd_addr
 	if (!g)
 		return NULL;
 	for (size_t i = 0; i < g->cfg->nlisteners; i++) {
-		const struct albd_addr *a = &g->lsocks[i]->addr;
-		if (a->len == addr->len && memcmp(&a->ss, &addr->ss, a->len) == 0)
+		if (config_addr_equal(&g->lsocks[i]->addr, addr))
 			return g->lsocks[i];
 	}
 	return NULL;
@@ -202,19 +202,18 @@ struct albd_gen *runtime_gen_build(struct albd_config *cfg, const struct albd_ge
 	if (build_tls(cfg, g->tls, g->tgs, err, errlen) < 0)
 		goto fail;
 	/* Targets that only PREV names are retired; tg_init() above cleared
-	 * the flag of every target this generation names. */
+	 * the flag of every target this generation names. A stamp per build
+	 * marks those, so this is linear in the targets of both. */
 	if (prev) {
+		unsigned long mark = ++build_counter;
+		for (size_t j = 0; j < cfg->ntarget_groups; j++)
+			for (size_t m = 0; m < g->tgs[j].ntargets; m++)
+				g->tgs[j].targets[m].st->build_mark = mark;
 		for (size_t i = 0; i < prev->cfg->ntarget_groups; i++) {
 			const struct target_group *ptg = &prev->tgs[i];
-			for (size_t k = 0; k < ptg->ntargets; k++) {
-				struct target_state *ts = ptg->targets[k].st;
-				int named = 0;
-				for (size_t j = 0; j < cfg->ntarget_groups && !named; j++)
-					for (size_t m = 0; m < g->tgs[j].ntargets && !named; m++)
-						named = g->tgs[j].targets[m].st == ts;
-				if (!named)
-					atomic_store(&ts->retired, 1);
-			}
+			for (size_t k = 0; k < ptg->ntargets; k++)
+				if (ptg->targets[k].st->build_mark != mark)
+					atomic_store(&ptg->targets[k].st->retired, 1);
 		}
 	}
 	g->id = atomic_fetch_add(&gen_counter, 1) + 1;

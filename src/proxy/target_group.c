@@ -8,31 +8,67 @@
 #include "../core/clock.h"
 #include "balancer.h"
 
-/* The registry of target states. Looked up when a generation is built and
- * changed when the last reference to a state goes; never on the request
- * path, so a plain mutex is right here. */
+/* The registry of target states: a hash table keyed by (target group name,
+ * address), chained through target_state.next, so that building a
+ * generation of n targets costs O(n), not O(n^2). Looked up when a
+ * generation is built and changed when the last reference to a state goes;
+ * never on the request path, so a plain mutex is right here. */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct target_state *reg_head;
+static struct {
+	struct target_state **buckets;
+	size_t nbuckets;   /* 0 or a power of two */
+	size_t count;
+} reg;
 static unsigned reg_next_id;
 
-static int addr_equal(const struct albd_addr *a, const struct albd_addr *b)
+static size_t reg_hash(const char *tg_name, const struct albd_addr *addr)
 {
-	return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+	uint64_t h = config_addr_hash(addr);
+
+	for (const unsigned char *p = (const unsigned char *)tg_name; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 31));
+}
+
+/* Double the table (from 64 buckets) once it holds as many states as
+ * buckets. On allocation failure the table stays as it is: chains get
+ * longer, nothing breaks. Registry lock held. */
+static void reg_grow(void)
+{
+	size_t n = reg.nbuckets ? reg.nbuckets * 2 : 64;
+	struct target_state **b;
+
+	if (reg.count < reg.nbuckets || !(b = calloc(n, sizeof(*b))))
+		return;
+	for (size_t i = 0; i < reg.nbuckets; i++) {
+		struct target_state *ts = reg.buckets[i], *next;
+		for (; ts; ts = next) {
+			size_t h = reg_hash(ts->tg_name, &ts->addr) & (n - 1);
+			next = ts->next;
+			ts->next = b[h];
+			b[h] = ts;
+		}
+	}
+	free(reg.buckets);
+	reg.buckets = b;
+	reg.nbuckets = n;
 }
 
 struct target_state *ts_get(const char *tg_name, const struct albd_addr *addr)
 {
 	struct target_state *ts;
+	size_t h = reg_hash(tg_name, addr);
 
 	pthread_mutex_lock(&reg_lock);
-	for (ts = reg_head; ts; ts = ts->next) {
-		if (strcmp(ts->tg_name, tg_name) == 0 && addr_equal(&ts->addr, addr)) {
+	for (ts = reg.nbuckets ? reg.buckets[h & (reg.nbuckets - 1)] : NULL; ts; ts = ts->next) {
+		if (strcmp(ts->tg_name, tg_name) == 0 && config_addr_equal(&ts->addr, addr)) {
 			atomic_fetch_add(&ts->refs, 1);
 			pthread_mutex_unlock(&reg_lock);
 			return ts;
 		}
 	}
-	ts = calloc(1, sizeof(*ts));
+	reg_grow();
+	ts = reg.nbuckets ? calloc(1, sizeof(*ts)) : NULL;
 	if (ts && !(ts->tg_name = strdup(tg_name))) {
 		free(ts);
 		ts = NULL;
@@ -49,8 +85,9 @@ struct target_state *ts_get(const char *tg_name, const struct albd_addr *addr)
 		atomic_init(&ts->passive_down, 0);
 		ts->addr = *addr;
 		ts->id = reg_next_id++;
-		ts->next = reg_head;
-		reg_head = ts;
+		ts->next = reg.buckets[h & (reg.nbuckets - 1)];
+		reg.buckets[h & (reg.nbuckets - 1)] = ts;
+		reg.count++;
 	}
 	pthread_mutex_unlock(&reg_lock);
 	return ts;
@@ -79,9 +116,11 @@ void ts_unref(struct target_state *ts)
 		pthread_mutex_unlock(&reg_lock);
 		return;
 	}
-	for (pp = &reg_head; *pp; pp = &(*pp)->next) {
+	pp = reg.nbuckets ? &reg.buckets[reg_hash(ts->tg_name, &ts->addr) & (reg.nbuckets - 1)] : NULL;
+	for (; pp && *pp; pp = &(*pp)->next) {
 		if (*pp == ts) {
 			*pp = ts->next;
+			reg.count--;
 			break;
 		}
 	}

@@ -42,7 +42,9 @@ struct target_state {
 	/* passive failure detection (written by workers, cleared by health.c) */
 	atomic_uint passive_fails;    /* consecutive connection failures on traffic */
 	atomic_int passive_down;      /* 1: passive_failures reached; out until an active check passes */
-	struct target_state *next;    /* registry chain (registry lock) */
+	unsigned long build_mark;     /* the last runtime_gen_build() that named it (control thread) */
+	void *hc_probe;               /* health.c's probe of it, NULL if none (control thread) */
+	struct target_state *next;    /* registry hash chain (registry lock) */
 };
 
 struct target {

@@ -1,4 +1,4 @@
-/* test_config.c - unit tests of src/core/config.c: valid files load with the
+/* test_config.c - unit tests of src/core/config*.c: valid files load with the
  * right values and defaults, every kind of mistake is reported as the exact
  * one-line "FILE:LINE: SETTING: problem", and the address and matcher
  * parsers work on their own.
@@ -873,6 +873,24 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
+/* The file is parsed from memory as a C string: a NUL byte is refused with
+ * its line rather than hiding what follows it. */
+START_TEST(test_nul_byte)
+{
+	static const char text[] = "workers = 1;\n# a\0b\nlisteners = ();\n";
+	char tmpl[] = "/tmp/albd_test_config_XXXXXX", err[CONFIG_ERR_MAX], want[CONFIG_ERR_MAX];
+	int fd = mkstemp(tmpl);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+	close(fd);
+	ck_assert_ptr_null(config_load(tmpl, err, sizeof err));
+	snprintf(want, sizeof want, "%s:2: syntax error: NUL character", tmpl);
+	ck_assert_str_eq(err, want);
+	unlink(tmpl);
+}
+END_TEST
+
 /* Errors inside an @include name the included file and its own line. */
 START_TEST(test_include_error)
 {
@@ -1100,6 +1118,93 @@ END_TEST
 
 /* ------------------------------------------------------------ main */
 
+/* Duplicate targets are found through a hash of the addresses, not by
+ * comparing every pair: 50,000 targets load well within Check's 4 s
+ * default timeout (comparing pairs took about 4 s alone), the first
+ * duplicate in file order is reported with the line of its original, and
+ * the same IP on another port, or an IPv6 address with another scope, is
+ * not a duplicate. */
+#define MANY_TARGETS 50000
+
+static char *many_targets_config(const char *last)
+{
+	size_t cap = (size_t)MANY_TARGETS * 48 + 1024, len = 0;
+	char *text = malloc(cap);
+
+	ck_assert_ptr_nonnull(text);
+	len += (size_t)snprintf(text + len, cap - len,
+				"listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; "
+				"default_forward = \"big\"; } );\n"
+				"target_groups = ( { name = \"big\"; targets = (\n");
+	for (int i = 0; i < MANY_TARGETS; i++)
+		len += (size_t)snprintf(text + len, cap - len, "  { address = \"127.0.%d.%d:%d\"; },\n",
+					i / 250 % 250, 1 + i % 250, 1000 + i / 62500);
+	len += (size_t)snprintf(text + len, cap - len, "  { address = \"%s\"; }\n) } );\n", last);
+	return text;
+}
+
+START_TEST(test_many_targets_duplicates)
+{
+	char *text = many_targets_config("127.0.0.18:1000");   /* target [17], line 3 + 17 */
+	char want[CONFIG_ERR_MAX];
+	struct albd_config *cfg;
+
+	snprintf(want, sizeof want,
+		 ":%d: target_groups.[0].targets.[%d].address: duplicate target \"127.0.0.18:1000\" "
+		 "(also at line %d)",
+		 3 + MANY_TARGETS, MANY_TARGETS, 3 + 17);
+	expect_error(text, want);
+	free(text);
+
+	text = many_targets_config("127.0.0.18:1001");   /* another port */
+	cfg = load_ok(text);
+	ck_assert_uint_eq(cfg->target_groups[0].ntargets, MANY_TARGETS + 1);
+	config_free(cfg);
+	free(text);
+
+	/* the first duplicate in file order wins, with its first original */
+	expect_error("listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"t\"; } );\n"
+		     "target_groups = ( { name = \"t\"; targets = (\n"
+		     "  { address = \"[::1]:80\"; },\n"
+		     "  { address = \"10.0.0.1:80\"; },\n"
+		     "  { address = \"[0:0::1]:80\"; },\n"
+		     "  { address = \"10.0.0.1:80\"; } ) } );\n",
+		     ":5: target_groups.[0].targets.[2].address: duplicate target \"[::1]:80\" "
+		     "(also at line 3)");
+}
+END_TEST
+
+START_TEST(test_addr_equal_hash)
+{
+	struct albd_addr a, b;
+	char err[CONFIG_ERR_MAX];
+
+	ck_assert_int_eq(config_parse_addr("[fe80::1]:80", 0, &a, err, sizeof err), 0);
+	b = a;
+	ck_assert(config_addr_equal(&a, &b));
+	ck_assert_uint_eq(config_addr_hash(&a), config_addr_hash(&b));
+	((struct sockaddr_in6 *)&b.ss)->sin6_scope_id = 2;   /* another interface */
+	ck_assert(!config_addr_equal(&a, &b));
+	b = a;
+	snprintf(b.text, sizeof b.text, "other text");       /* the text form does not count */
+	ck_assert(config_addr_equal(&a, &b));
+	ck_assert_uint_eq(config_addr_hash(&a), config_addr_hash(&b));
+
+	ck_assert_int_eq(config_parse_addr("10.1.2.3:80", 0, &a, err, sizeof err), 0);
+	ck_assert_int_eq(config_parse_addr("10.1.2.3:81", 0, &b, err, sizeof err), 0);
+	ck_assert(!config_addr_equal(&a, &b));
+	ck_assert_int_eq(config_parse_addr("10.1.2.4:80", 0, &b, err, sizeof err), 0);
+	ck_assert(!config_addr_equal(&a, &b));
+	ck_assert_int_eq(config_parse_addr("10.1.2.3:80", 0, &b, err, sizeof err), 0);
+	ck_assert(config_addr_equal(&a, &b));
+	ck_assert_uint_eq(config_addr_hash(&a), config_addr_hash(&b));
+	/* "*:80" is 0.0.0.0:80, not [::]:80 */
+	ck_assert_int_eq(config_parse_addr("*:80", 0, &a, err, sizeof err), 0);
+	ck_assert_int_eq(config_parse_addr("[::]:80", 0, &b, err, sizeof err), 0);
+	ck_assert(!config_addr_equal(&a, &b));
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1112,6 +1217,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_all_settings);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_include_error);
+	tcase_add_test(tc, test_nul_byte);
+	tcase_add_test(tc, test_many_targets_duplicates);
 	tcase_add_test(tc, test_free_null);
 	suite_add_tcase(s, tc);
 
@@ -1125,6 +1232,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_parse_addr_resolve);
 	tcase_add_test(tc, test_parse_matcher_ok);
 	tcase_add_test(tc, test_parse_matcher_bad);
+	tcase_add_test(tc, test_addr_equal_hash);
 	suite_add_tcase(s, tc);
 	return s;
 }
