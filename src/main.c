@@ -15,7 +15,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "control/health.h"
-#include "core/runtime.h"
+#include "proxy/gen.h"
 #include "net/conn.h"
 #include "proxy/tls.h"
 #include "proxy/proxy.h"
@@ -70,7 +70,7 @@ static void reload(struct control *c)
 	if (cfg->workers != c->nworkers)
 		log_warn("reload: workers = %u takes effect only after a restart (running %u)", cfg->workers,
 			 c->nworkers);
-	g = runtime_gen_build(cfg, c->gen, c->nworkers, err, sizeof(err));
+	g = gen_build(cfg, c->gen, c->nworkers, err, sizeof(err));
 	if (!g) {
 		log_err("reload failed, the running configuration stays: %s", err);
 		config_free(cfg);
@@ -78,7 +78,7 @@ static void reload(struct control *c)
 	}
 	health_apply(g);
 	worker_publish(c->workers, c->nworkers, g);
-	runtime_gen_unref(c->gen);
+	gen_unref(c->gen);
 	c->gen = g;
 	log_info("configuration generation %lu is live (%zu listeners, %zu target groups)", g->id,
 		 g->cfg->nlisteners, g->cfg->ntarget_groups);
@@ -92,7 +92,7 @@ static void ticket_cb(evutil_socket_t fd, short what, void *arg)
 static void expiry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct control *c = arg;
-	runtime_check_expiry(c->gen);
+	gen_check_expiry(c->gen);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		if (tls_global_init() < 0 || runtime_check(cfg, err, sizeof(err)) < 0) {
+		if (tls_global_init() < 0 || gen_check(cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
 			config_free(cfg);
 			return 1;
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	c.nworkers = cfg->workers;
-	c.gen = runtime_gen_build(cfg, NULL, c.nworkers, err, sizeof(err));
+	c.gen = gen_build(cfg, NULL, c.nworkers, err, sizeof(err));
 	if (!c.gen) {
 		fprintf(stderr, "%s\n", err);
 		config_free(cfg);
@@ -219,7 +219,7 @@ int main(int argc, char **argv)
 
 	worker_stop_all(c.workers, c.nworkers);
 	health_shutdown();
-	runtime_gen_unref(c.gen);
+	gen_unref(c.gen);
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);

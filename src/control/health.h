@@ -19,7 +19,7 @@
 #ifndef ALBD_HEALTH_H
 #define ALBD_HEALTH_H
 
-#include "../core/runtime.h"
+#include "../proxy/gen.h"
 #include "../proxy/target_group.h"
 
 struct event_base;

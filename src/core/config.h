@@ -5,7 +5,7 @@
  * reported as "FILE:LINE: SETTING: what is wrong" and nothing is returned.
  * After config_load() returns, the struct is never modified: workers read it
  * from any thread without locks, and it is freed with config_free() once the
- * last generation that uses it is gone (see runtime.h).
+ * last generation that uses it is gone (see proxy/gen.h).
  *
  * Durations are stored in milliseconds. In the file they are seconds, given
  * as an integer or a float ("timeout = 5;" or "timeout = 0.5;").

@@ -1,5 +1,5 @@
 /* config_tls.c - a listener's "tls" group: certificates, policy, protocol
- * versions, ciphers and ALPN. The files are only named here; runtime.c
+ * versions, ciphers and ALPN. The files are only named here; proxy/gen.c
  * loads them (and albd -t checks them) when a generation is built.
  */
 #include "config_engine.h"

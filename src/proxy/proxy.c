@@ -584,7 +584,7 @@ static void start_request(struct session *s, size_t head_len)
 	}
 	s->tgcfg = fwd->tg;
 	s->ex.tg = fwd->tg;
-	s->tg = runtime_tg(s->wg->gen, fwd->tg);
+	s->tg = gen_tg(s->wg->gen, fwd->tg);
 	s->head_out = proxy_buf_get(s->pw);
 	if (!s->head_out) {
 		exchange_fail(s, EXCH_INTERNAL_ERROR);

@@ -6,7 +6,7 @@
  * (outstanding requests now; health, slow start and draining later). It is
  * refcounted: generations and upstream connections hold references.
  *
- * struct target_group / struct target belong to one generation (runtime.h)
+ * struct target_group / struct target belong to one generation (gen.h)
  * and are immutable once built, except for the per-worker balancer slots,
  * each written only by its own worker.
  */
@@ -42,7 +42,7 @@ struct target_state {
 	/* passive failure detection (written by workers, cleared by health.c) */
 	atomic_uint passive_fails;    /* consecutive connection failures on traffic */
 	atomic_int passive_down;      /* 1: passive_failures reached; out until an active check passes */
-	unsigned long build_mark;     /* the last runtime_gen_build() that named it (control thread) */
+	unsigned long build_mark;     /* the last gen_build() that named it (control thread) */
 	void *hc_probe;               /* health.c's probe of it, NULL if none (control thread) */
 	struct target_state *next;    /* registry hash chain (registry lock) */
 };

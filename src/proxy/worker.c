@@ -27,7 +27,7 @@ struct wgen *worker_gen_acquire(struct worker *w)
 void worker_gen_release(struct worker *w, struct wgen *wg)
 {
 	if (--wg->users == 0 && !wg->current) {
-		runtime_gen_unref(wg->gen);
+		gen_unref(wg->gen);
 		free(wg);
 	}
 }
@@ -125,7 +125,7 @@ static void sync_listeners(struct worker *w, const struct albd_gen *g)
 			log_err("worker %u: out of memory adding listener %s", w->id, ls->addr.text);
 			continue;
 		}
-		/* backlog 0: the socket is already listening (runtime.c) and
+		/* backlog 0: the socket is already listening (gen.c) and
 		 * belongs to the lsock, so no LEV_OPT_CLOSE_ON_FREE */
 		l->evl = evconnlistener_new(w->base, accept_cb, w, 0, 0, ls->fds[w->id]);
 		if (!l->evl) {
@@ -198,14 +198,14 @@ static void adopt(struct worker *w, struct albd_gen *g)
 
 	if (!wg) {
 		log_err("worker %u: out of memory, staying on generation %lu", w->id, w->cur->gen->id);
-		runtime_gen_unref(g);
+		gen_unref(g);
 		return;
 	}
 	if (w->hstate && w->handler->adopt(w->hstate, g) < 0) {
 		log_err("worker %u: out of memory, staying on generation %lu", w->id,
 			w->cur ? w->cur->gen->id : 0ul);
 		free(wg);
-		runtime_gen_unref(g);
+		gen_unref(g);
 		return;
 	}
 	wg->gen = g;             /* the mailbox reference becomes ours */
@@ -214,7 +214,7 @@ static void adopt(struct worker *w, struct albd_gen *g)
 		struct wgen *old = w->cur;
 		old->current = 0;
 		if (old->users == 0) {
-			runtime_gen_unref(old->gen);
+			gen_unref(old->gen);
 			free(old);
 		}
 	}
@@ -332,7 +332,7 @@ static int worker_init(struct worker *w, unsigned id, struct albd_gen *g, char *
 		snprintf(err, errlen, "worker %u: out of memory", id);
 		return -1;
 	}
-	runtime_gen_ref(g);
+	gen_ref(g);
 	adopt(w, g);
 	return w->cur ? 0 : -1;
 }
@@ -342,13 +342,13 @@ static void worker_fini(struct worker *w)
 	if (w->cur) {
 		w->cur->current = 0;
 		if (w->cur->users == 0) {
-			runtime_gen_unref(w->cur->gen);
+			gen_unref(w->cur->gen);
 			free(w->cur);
 		}
 		w->cur = NULL;
 	}
 	struct albd_gen *g = atomic_exchange(&w->mailbox, NULL);
-	runtime_gen_unref(g);
+	gen_unref(g);
 	if (w->drain_timer)
 		event_free(w->drain_timer);
 	if (w->ev_msg)
@@ -414,10 +414,10 @@ fail:
 void worker_publish(struct worker *ws, unsigned n, struct albd_gen *g)
 {
 	for (unsigned i = 0; i < n; i++) {
-		runtime_gen_ref(g);
+		gen_ref(g);
 		struct albd_gen *old = atomic_exchange(&ws[i].mailbox, g);
 		/* a generation the worker never picked up is simply dropped */
-		runtime_gen_unref(old);
+		gen_unref(old);
 		wake(&ws[i]);
 	}
 }

@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 
 #include "../core/clock.h"
-#include "../core/runtime.h"
+#include "gen.h"
 
 struct worker;
 

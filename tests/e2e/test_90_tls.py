@@ -705,6 +705,39 @@ def test_reload_picks_up_renewed_certificate(albd, backends, pki, tmp_path):
     assert a.alive()
 
 
+def test_reload_keeps_unchanged_certificates(albd, backends, pki, tmp_path):
+    """A reload shares the contexts of certificates whose settings and files
+    did not change instead of reading them again; touching a file (a
+    renewal, as far as albd can tell) makes it read again."""
+    b1 = backends.start("b1")
+    port = free_port()
+    site = pki.issue("site-keep", ["DNS:a.test"], out_dir=tmp_path)
+    a = albd.start(tls_config(port, [{"cert": str(site.crt), "key": str(site.key)}], [b1], workers=2),
+                   port=port)
+    ctx = client_ctx(pki)
+
+    def count(what):
+        return a.log().count(what)
+
+    assert count("certificates loaded") == 1 and count("contexts kept") == 0
+    a.send_signal(signal.SIGHUP)
+    wait_until(lambda: count("contexts kept") == 1, 10, what="the reload to keep the contexts")
+    assert count("certificates loaded") == 1
+    for _ in range(4):
+        assert peer_cn(port, "a.test", ctx) == "site-keep"
+    # the same content written again: a new modification time
+    data = open(site.crt, "rb").read()
+    with open(site.crt, "wb") as f:
+        f.write(data)
+    t = os.stat(site.crt).st_mtime_ns + 1000000
+    os.utime(site.crt, ns=(t, t))
+    a.send_signal(signal.SIGHUP)
+    wait_until(lambda: count("certificates loaded") == 2, 10, what="the reload to read the touched file")
+    assert count("contexts kept") == 1
+    assert peer_cn(port, "a.test", ctx) == "site-keep"
+    assert a.alive()
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_reload_during_tls_handshakes(albd, backends, pki, workers):
     """New HTTPS connections keep working across reloads: a connection

@@ -1,5 +1,5 @@
-/* runtime.c - see runtime.h */
-#include "runtime.h"
+/* gen.c - see gen.h */
+#include "gen.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "../proxy/tls.h"
+#include "../core/log.h"
+#include "tls.h"
 
 #define LISTEN_BACKLOG 4096
 
@@ -83,32 +83,67 @@ static struct lsock *find_lsock(const struct albd_gen *g, const struct albd_addr
 	return NULL;
 }
 
+/* A context of PREV that building listener L's again would only repeat. */
+static struct tls_server *reusable_server(const struct albd_gen *prev, const struct cfg_listener *l)
+{
+	for (size_t j = 0; prev && j < prev->cfg->nlisteners; j++)
+		if (prev->tls[j] && tls_server_matches(prev->tls[j], l->tls))
+			return prev->tls[j];
+	return NULL;
+}
+
+static struct tls_client *reusable_client(const struct albd_gen *prev, const struct cfg_target_group *tg)
+{
+	for (size_t j = 0; prev && j < prev->cfg->ntarget_groups; j++)
+		if (prev->tgs[j].tls && tls_client_matches_group(prev->tgs[j].tls, tg))
+			return prev->tgs[j].tls;
+	return NULL;
+}
+
 /* Build the TLS contexts of CFG into TLS (per listener) and the target
- * groups' client contexts into TGS (may be NULL: only checked). */
-static int build_tls(const struct albd_config *cfg, struct tls_server **tls, struct target_group *tgs,
-		     char *err, size_t errlen)
+ * groups' client contexts into TGS (may be NULL: only checked). A context
+ * of PREV (may be NULL) built from the same settings and unchanged files
+ * is shared (one more reference) instead of read and built again; a
+ * renewed certificate is read again. */
+static int build_tls(const struct albd_config *cfg, const struct albd_gen *prev, struct tls_server **tls,
+		     struct target_group *tgs, char *err, size_t errlen)
 {
 	char setting[64];
 
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
-		if (!cfg->listeners[i].tls)
+		const struct cfg_listener *l = &cfg->listeners[i];
+		if (!l->tls)
 			continue;
-		snprintf(setting, sizeof(setting), "listeners.[%zu].tls", i);
-		struct tls_server *ts = tls_server_new(cfg, &cfg->listeners[i], setting, err, errlen);
-		if (!ts)
-			return -1;
+		struct tls_server *ts = tls ? reusable_server(prev, l) : NULL;
+		if (ts) {
+			tls_server_ref(ts);
+			log_info("tls: listener %s: certificates unchanged, contexts kept", l->name);
+		} else {
+			snprintf(setting, sizeof(setting), "listeners.[%zu].tls", i);
+			ts = tls_server_new(cfg, l, setting, err, errlen);
+			if (!ts)
+				return -1;
+			if (tls)
+				log_info("tls: listener %s: %zu certificates loaded", l->name, l->tls->ncerts);
+		}
 		if (tls)
 			tls[i] = ts;
 		else
 			tls_server_free(ts);
 	}
 	for (size_t i = 0; i < cfg->ntarget_groups; i++) {
-		if (!cfg->target_groups[i].protocol_https)
+		const struct cfg_target_group *tg = &cfg->target_groups[i];
+		if (!tg->protocol_https)
 			continue;
-		snprintf(setting, sizeof(setting), "target_groups.[%zu]", i);
-		struct tls_client *tc = tls_client_for_group(cfg, &cfg->target_groups[i], setting, err, errlen);
-		if (!tc)
-			return -1;
+		struct tls_client *tc = tgs ? reusable_client(prev, tg) : NULL;
+		if (tc) {
+			tls_client_ref(tc);
+		} else {
+			snprintf(setting, sizeof(setting), "target_groups.[%zu]", i);
+			tc = tls_client_for_group(cfg, tg, setting, err, errlen);
+			if (!tc)
+				return -1;
+		}
 		if (tgs)
 			tgs[i].tls = tc;
 		else
@@ -117,12 +152,12 @@ static int build_tls(const struct albd_config *cfg, struct tls_server **tls, str
 	return 0;
 }
 
-int runtime_check(const struct albd_config *cfg, char *err, size_t errlen)
+int gen_check(const struct albd_config *cfg, char *err, size_t errlen)
 {
-	return build_tls(cfg, NULL, NULL, err, errlen);
+	return build_tls(cfg, NULL, NULL, NULL, err, errlen);
 }
 
-void runtime_check_expiry(const struct albd_gen *g)
+void gen_check_expiry(const struct albd_gen *g)
 {
 	for (size_t i = 0; i < g->cfg->nlisteners; i++)
 		if (g->tls[i])
@@ -157,7 +192,7 @@ static void gen_free(struct albd_gen *g)
 	free(g);
 }
 
-struct albd_gen *runtime_gen_build(struct albd_config *cfg, const struct albd_gen *prev,
+struct albd_gen *gen_build(struct albd_config *cfg, const struct albd_gen *prev,
 				   unsigned nworkers, char *err, size_t errlen)
 {
 	struct albd_gen *g = calloc(1, sizeof(*g));
@@ -199,7 +234,7 @@ struct albd_gen *runtime_gen_build(struct albd_config *cfg, const struct albd_ge
 		}
 	}
 	/* certificates and keys are read afresh: SIGHUP picks up renewed ones */
-	if (build_tls(cfg, g->tls, g->tgs, err, errlen) < 0)
+	if (build_tls(cfg, prev, g->tls, g->tgs, err, errlen) < 0)
 		goto fail;
 	/* Targets that only PREV names are retired; tg_init() above cleared
 	 * the flag of every target this generation names. A stamp per build
@@ -224,12 +259,12 @@ fail:
 	return NULL;
 }
 
-void runtime_gen_ref(struct albd_gen *g)
+void gen_ref(struct albd_gen *g)
 {
 	atomic_fetch_add(&g->refs, 1);
 }
 
-void runtime_gen_unref(struct albd_gen *g)
+void gen_unref(struct albd_gen *g)
 {
 	if (g && atomic_fetch_sub(&g->refs, 1) == 1)
 		gen_free(g);

@@ -1,4 +1,4 @@
-/* runtime.h - config generations.
+/* gen.h - config generations (the data plane's view of a configuration).
  *
  * A generation is one validated config plus what is built from it: the
  * runtime target groups (with references to the target states that outlive
@@ -13,13 +13,13 @@
  * that listen on the same address, so a reload never closes and reopens a
  * listener that stays: no connection is refused.
  */
-#ifndef ALBD_RUNTIME_H
-#define ALBD_RUNTIME_H
+#ifndef ALBD_GEN_H
+#define ALBD_GEN_H
 
 #include <stdatomic.h>
 
-#include "config.h"
-#include "../proxy/target_group.h"
+#include "../core/config.h"
+#include "target_group.h"
 
 struct tls_server;
 
@@ -48,24 +48,24 @@ struct albd_gen {
  * not are marked retired. On failure returns NULL with "FILE[:LINE]:
  * SETTING: problem" in err, and CFG still belongs to the caller.
  * Thread: control. */
-struct albd_gen *runtime_gen_build(struct albd_config *cfg, const struct albd_gen *prev,
+struct albd_gen *gen_build(struct albd_config *cfg, const struct albd_gen *prev,
 				   unsigned nworkers, char *err, size_t errlen);
 
 /* What `albd -t` checks beyond config_load(): that every certificate and
  * key loads, matches and is valid. Returns 0, or -1 with a message.
  * Thread: control. */
-int runtime_check(const struct albd_config *cfg, char *err, size_t errlen);
+int gen_check(const struct albd_config *cfg, char *err, size_t errlen);
 
 /* Warn about certificates of G that expire within 30 days. Thread: control. */
-void runtime_check_expiry(const struct albd_gen *g);
+void gen_check_expiry(const struct albd_gen *g);
 
 /* Take / drop a reference; the last drop frees the generation (and closes
  * sockets no longer used by any). Thread: any. */
-void runtime_gen_ref(struct albd_gen *g);
-void runtime_gen_unref(struct albd_gen *g);
+void gen_ref(struct albd_gen *g);
+void gen_unref(struct albd_gen *g);
 
 /* The runtime group of a cfg_target_group of the same generation. */
-static inline struct target_group *runtime_tg(const struct albd_gen *g, const struct cfg_target_group *c)
+static inline struct target_group *gen_tg(const struct albd_gen *g, const struct cfg_target_group *c)
 {
 	return &g->tgs[c - g->cfg->target_groups];
 }
