@@ -1301,6 +1301,7 @@ static void *p_start(struct worker *w)
 	if (!pw)
 		return NULL;
 	pw->w = w;
+	pw->pool.worker = w->id;
 	pw->retry_tokens = RETRY_TOKENS_FLOOR;
 	return pw;
 }

@@ -19,7 +19,6 @@ static struct {
 	size_t nbuckets;   /* 0 or a power of two */
 	size_t count;
 } reg;
-static unsigned reg_next_id;
 
 static size_t reg_hash(const char *tg_name, const struct albd_addr *addr)
 {
@@ -54,7 +53,7 @@ static void reg_grow(void)
 	reg.nbuckets = n;
 }
 
-struct target_state *ts_get(const char *tg_name, const struct albd_addr *addr)
+struct target_state *ts_get(const char *tg_name, const struct albd_addr *addr, unsigned nworkers)
 {
 	struct target_state *ts;
 	size_t h = reg_hash(tg_name, addr);
@@ -69,9 +68,18 @@ struct target_state *ts_get(const char *tg_name, const struct albd_addr *addr)
 	}
 	reg_grow();
 	ts = reg.nbuckets ? calloc(1, sizeof(*ts)) : NULL;
-	if (ts && !(ts->tg_name = strdup(tg_name))) {
-		free(ts);
-		ts = NULL;
+	if (ts) {
+		ts->npw = nworkers ? nworkers : 1;
+		ts->tg_name = strdup(tg_name);
+		ts->pw = aligned_alloc(64, ts->npw * sizeof(*ts->pw));
+		if (!ts->tg_name || !ts->pw) {
+			free(ts->tg_name);
+			free(ts->pw);
+			free(ts);
+			ts = NULL;
+		} else {
+			memset(ts->pw, 0, ts->npw * sizeof(*ts->pw));
+		}
 	}
 	if (ts) {
 		atomic_init(&ts->refs, 1);
@@ -84,7 +92,6 @@ struct target_state *ts_get(const char *tg_name, const struct albd_addr *addr)
 		atomic_init(&ts->passive_fails, 0);
 		atomic_init(&ts->passive_down, 0);
 		ts->addr = *addr;
-		ts->id = reg_next_id++;
 		ts->next = reg.buckets[h & (reg.nbuckets - 1)];
 		reg.buckets[h & (reg.nbuckets - 1)] = ts;
 		reg.count++;
@@ -125,6 +132,7 @@ void ts_unref(struct target_state *ts)
 		}
 	}
 	pthread_mutex_unlock(&reg_lock);
+	free(ts->pw);
 	free(ts->tg_name);
 	free(ts);
 }
@@ -145,7 +153,7 @@ int tg_init(struct target_group *tg, const struct cfg_target_group *cfg, unsigne
 		t->cfg = &cfg->targets[i];
 		t->weight = cfg->targets[i].weight;
 		t->index = (unsigned)i;
-		t->st = ts_get(cfg->name, &cfg->targets[i].addr);
+		t->st = ts_get(cfg->name, &cfg->targets[i].addr, nworkers);
 		if (!t->st)
 			return -1;
 		tg->ntargets++;

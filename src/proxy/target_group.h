@@ -27,9 +27,22 @@ enum ts_health {
 	TS_UNUSED,        /* "unused": drained, or health checks disabled */
 };
 
+struct upconn;
+
+/* A target's state on one worker, written only by that worker: its idle
+ * keep-alive connections (upstream.c) and, later, its counters. One cache
+ * line each, so that two workers never write the same line. It lives with
+ * the target state, so it survives reloads and goes with the target: no
+ * per-worker array indexed by target grows with every target ever
+ * registered. */
+struct ts_worker {
+	struct upconn *idle;          /* idle pooled connections, most recently used first */
+	unsigned nidle;
+	char _pad[64 - sizeof(struct upconn *) - sizeof(unsigned)];
+};
+
 struct target_state {
 	atomic_uint refs;
-	unsigned id;                  /* unique for the life of the process, never reused */
 	char *tg_name;
 	struct albd_addr addr;
 	atomic_uint inflight;         /* outstanding requests, all workers together */
@@ -44,6 +57,8 @@ struct target_state {
 	atomic_int passive_down;      /* 1: passive_failures reached; out until an active check passes */
 	unsigned long build_mark;     /* the last gen_build() that named it (control thread) */
 	void *hc_probe;               /* health.c's probe of it, NULL if none (control thread) */
+	struct ts_worker *pw;         /* one per worker (npw), each written by its worker only */
+	unsigned npw;
 	struct target_state *next;    /* registry hash chain (registry lock) */
 };
 
@@ -103,9 +118,11 @@ static inline uint64_t tg_weight(const struct target_group *tg, const struct tar
 }
 
 /* Find or create the state of target ADDR in group TG_NAME and return it
- * with one new reference. Returns NULL on allocation failure.
+ * with one new reference; a new one gets per-worker state for NWORKERS
+ * workers (the worker count never changes while albd runs). Returns NULL
+ * on allocation failure.
  * Thread: any (takes the registry lock); not for the request path. */
-struct target_state *ts_get(const char *tg_name, const struct albd_addr *addr);
+struct target_state *ts_get(const char *tg_name, const struct albd_addr *addr, unsigned nworkers);
 
 /* Take / drop a reference. The last ts_unref() frees the state.
  * Thread: any. */

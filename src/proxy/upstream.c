@@ -7,19 +7,34 @@
 #include "../core/clock.h"
 #include "../net/tls_client.h"
 
+/* U's entry in its target's per-worker state, or NULL when the target
+ * state has none for this worker (then nothing of it is pooled). */
+static struct ts_worker *slot_of(const struct upstream_pool *p, const struct target_state *ts)
+{
+	return p->worker < ts->npw ? &ts->pw[p->worker] : NULL;
+}
+
 static void pool_unlink(struct upconn *u)
 {
-	struct pool_slot *ps = &u->pool->slots[u->ts->id];
+	struct upstream_pool *p = u->pool;
+	struct ts_worker *tw = slot_of(p, u->ts);
 
 	if (u->prev)
 		u->prev->next = u->next;
 	else
-		ps->head = u->next;
+		tw->idle = u->next;
 	if (u->next)
 		u->next->prev = u->prev;
 	u->prev = u->next = NULL;
-	ps->n--;
-	u->pool->idle--;
+	tw->nidle--;
+	if (u->aprev)
+		u->aprev->anext = u->anext;
+	else
+		p->all = u->anext;
+	if (u->anext)
+		u->anext->aprev = u->aprev;
+	u->aprev = u->anext = NULL;
+	p->idle--;
 }
 
 /* An idle pooled connection saw data, EOF or an error: whatever it is, the
@@ -65,21 +80,19 @@ struct upconn *upstream_connect(struct upstream_pool *p, struct event_base *base
 struct upconn *upstream_get(struct upstream_pool *p, struct event_base *base, const struct target *t,
 			    struct tls_client *tls, int *reused)
 {
-	unsigned id = t->st->id;
+	struct ts_worker *tw = slot_of(p, t->st);
+	uint64_t now = 0;
+	struct upconn *u;
 
-	if (id < p->nslots) {
-		uint64_t now = 0;
-		struct upconn *u;
-		while ((u = p->slots[id].head)) {
-			pool_unlink(u);
-			if (!now)
-				now = clock_ms();
-			if (u->expires > now && u->tls == (tls != NULL)) {
-				*reused = 1;
-				return u;
-			}
-			upstream_close(u);
+	while (tw && (u = tw->idle)) {
+		pool_unlink(u);
+		if (!now)
+			now = clock_ms();
+		if (u->expires > now && u->tls == (tls != NULL)) {
+			*reused = 1;
+			return u;
 		}
+		upstream_close(u);
 	}
 	*reused = 0;
 	return upstream_connect(p, base, t, tls);
@@ -88,29 +101,11 @@ struct upconn *upstream_get(struct upstream_pool *p, struct event_base *base, co
 void upstream_put(struct upconn *u, unsigned max_idle, unsigned idle_ms)
 {
 	struct upstream_pool *p = u->pool;
-	unsigned id = u->ts->id;
+	struct ts_worker *tw = slot_of(p, u->ts);
 
-	if (max_idle == 0 || atomic_load_explicit(&u->ts->retired, memory_order_relaxed) ||
+	if (!tw || tw->nidle >= max_idle || atomic_load_explicit(&u->ts->retired, memory_order_relaxed) ||
 	    evbuffer_get_length(u->c->in) != 0 || evbuffer_get_length(u->c->out) != 0 || u->c->eof ||
 	    u->c->failed) {
-		upstream_close(u);
-		return;
-	}
-	if (id >= p->nslots) {
-		unsigned n = p->nslots ? p->nslots : 16;
-		while (n <= id)
-			n *= 2;
-		struct pool_slot *s = realloc(p->slots, n * sizeof(*s));
-		if (!s) {
-			upstream_close(u);
-			return;
-		}
-		memset(s + p->nslots, 0, (n - p->nslots) * sizeof(*s));
-		p->slots = s;
-		p->nslots = n;
-	}
-	struct pool_slot *ps = &p->slots[id];
-	if (ps->n >= max_idle) {
 		upstream_close(u);
 		return;
 	}
@@ -120,11 +115,16 @@ void upstream_put(struct upconn *u, unsigned max_idle, unsigned idle_ms)
 	/* most recently used first: the warmest connections get reused and
 	 * the others age out */
 	u->prev = NULL;
-	u->next = ps->head;
-	if (ps->head)
-		ps->head->prev = u;
-	ps->head = u;
-	ps->n++;
+	u->next = tw->idle;
+	if (tw->idle)
+		tw->idle->prev = u;
+	tw->idle = u;
+	tw->nidle++;
+	u->aprev = NULL;
+	u->anext = p->all;
+	if (p->all)
+		p->all->aprev = u;
+	p->all = u;
 	p->idle++;
 }
 
@@ -139,26 +139,21 @@ void upstream_close(struct upconn *u)
 
 static void purge(struct upstream_pool *p, int all, uint64_t now)
 {
-	for (unsigned i = 0; i < p->nslots; i++) {
-		struct upconn *u = p->slots[i].head, *next;
-		for (; u; u = next) {
-			next = u->next;
-			if (all || (now && u->expires <= now) ||
-			    atomic_load_explicit(&u->ts->retired, memory_order_relaxed)) {
-				pool_unlink(u);
-				upstream_close(u);
-			}
+	struct upconn *u, *next;
+
+	for (u = p->all; u; u = next) {
+		next = u->anext;
+		if (all || (now && u->expires <= now) || atomic_load_explicit(&u->ts->retired, memory_order_relaxed)) {
+			pool_unlink(u);
+			upstream_close(u);
 		}
 	}
 }
 
 void upstream_pool_purge(struct upstream_pool *p, int all)
 {
-	purge(p, all, 0);
-	if (all) {
-		free(p->slots);
-		memset(p, 0, sizeof(*p));
-	}
+	if (p->idle)
+		purge(p, all, 0);
 }
 
 void upstream_pool_sweep(struct upstream_pool *p)

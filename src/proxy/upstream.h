@@ -24,21 +24,21 @@ struct upconn {
 	struct conn *c;
 	struct target_state *ts;      /* one reference */
 	struct upstream_pool *pool;   /* the pool of its worker */
-	struct upconn *prev, *next;   /* pool list while idle */
+	struct upconn *prev, *next;   /* while idle: its target's list (ts->pw[worker].idle) */
+	struct upconn *aprev, *anext; /* while idle: the pool's list of all idle connections */
 	int connected;
 	uint64_t expires;             /* while pooled: when it is closed (ms, monotonic) */
 	int tls;                      /* speaks TLS to the target */
 };
 
-struct pool_slot {
-	struct upconn *head;
-	unsigned n;
-};
-
+/* One worker's idle connections. Those of each target hang off the
+ * target's per-worker state (target_state.pw[worker]), found in O(1) when a
+ * request needs one; the pool itself only links them all, for the
+ * once-a-second sweep and purges. */
 struct upstream_pool {
-	struct pool_slot *slots;      /* indexed by target_state id */
-	unsigned nslots;
-	unsigned idle;                /* idle connections in all slots */
+	unsigned worker;              /* which entry of target_state.pw is this pool's */
+	struct upconn *all;           /* every idle connection */
+	unsigned idle;                /* how many */
 };
 
 /* A connection to T: an idle pooled one (*reused = 1) or a new one being

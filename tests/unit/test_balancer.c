@@ -1081,6 +1081,13 @@ START_TEST(test_tg_init_states)
 	ck_assert(!tg_target_up(rt(&r, 0)));
 	ck_assert_str_eq(rt(&r, 1)->st->tg_name, "tg-init");
 	ck_assert_str_eq(rt(&r, 1)->st->addr.text, "127.0.0.2:8001");
+	/* per-worker state lives with the target state, a cache line each,
+	 * empty to begin with */
+	ck_assert_uint_eq(rt(&r, 0)->st->npw, 2);
+	ck_assert_uint_eq(sizeof(struct ts_worker), 64);
+	ck_assert_uint_eq((uintptr_t)rt(&r, 0)->st->pw % 64, 0);
+	ck_assert_ptr_null(rt(&r, 0)->st->pw[1].idle);
+	ck_assert_uint_eq(rt(&r, 0)->st->pw[1].nidle, 0);
 
 	/* a second generation of the same group shares the states */
 	rgroup_init(&r2, "tg-init", TG_ALGO_LEAST_OUTSTANDING, w, 2, 1, 0);
