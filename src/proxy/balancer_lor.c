@@ -10,13 +10,12 @@
  * its ramped share even at a concurrency of one (comparing (inflight + 1) /
  * weight, as HAProxy's leastconn does, gave it almost nothing until the
  * others had requests piled up). The round robin scores are per worker
- * (tg->slots[worker].current), so no locks. */
+ * (tg->slots[rq->worker].current), so no locks. */
 #include "balancer.h"
 
-static struct target *pick(struct target_group *tg, unsigned worker, const struct target *avoid, int any,
-			   uint64_t now)
+static struct target *pick(struct target_group *tg, const struct pick_req *rq, int any)
 {
-	int64_t *cur = tg->slots[worker].current;
+	int64_t *cur = tg->slots[rq->worker].current;
 	size_t n = tg->ntargets;
 	uint64_t best_load = 0, best_w = 1;
 	struct target *least = NULL;
@@ -24,10 +23,10 @@ static struct target *pick(struct target_group *tg, unsigned worker, const struc
 	/* the least load, inflight / weight */
 	for (size_t i = 0; i < n; i++) {
 		struct target *t = &tg->targets[i];
-		if (!balancer_eligible(t, avoid, any))
+		if (!balancer_eligible(t, rq, any))
 			continue;
 		uint64_t load = atomic_load_explicit(&t->st->inflight, memory_order_relaxed);
-		uint64_t w = tg_weight(tg, t, now);
+		uint64_t w = tg_weight(tg, t, rq->now);
 		if (!least || load * best_w < best_load * w) {
 			best_load = load;
 			best_w = w;
@@ -42,10 +41,10 @@ static struct target *pick(struct target_group *tg, unsigned worker, const struc
 	int64_t total = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct target *t = &tg->targets[i];
-		if (!balancer_eligible(t, avoid, any))
+		if (!balancer_eligible(t, rq, any))
 			continue;
 		uint64_t load = atomic_load_explicit(&t->st->inflight, memory_order_relaxed);
-		uint64_t w = tg_weight(tg, t, now);
+		uint64_t w = tg_weight(tg, t, rq->now);
 		if (load * best_w != best_load * w)
 			continue;
 		cur[i] += (int64_t)w;

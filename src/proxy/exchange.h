@@ -19,10 +19,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "target_group.h"
+
 struct cfg_listener;
 struct cfg_rule;
 struct cfg_target_group;
-struct target;
 
 /* How a request ended, in the words of ALB's access log error_reason where
  * ALB has one (TargetConnectionError, TargetResponseTimeout, ...) and in
@@ -73,6 +74,7 @@ struct exchange {
 	unsigned resent : 1;          /* the one resend on a fresh connection is used */
 	unsigned upgrade_req : 1;     /* the client asked to switch protocols */
 	unsigned tunnel : 1;          /* switched (101): bytes flow both ways untouched */
+	struct pick_req pick;         /* what the balancer is asked: worker, targets tried */
 
 	/* the record */
 	enum exchange_outcome outcome;  /* the first failure seen; EXCH_OK when none */

@@ -88,7 +88,7 @@ struct session {
 static void client_cb(struct conn *c, enum conn_event ev, void *arg);
 static void up_cb(struct conn *c, enum conn_event ev, void *arg);
 static void process_input(struct session *s);
-static void dispatch(struct session *s, const struct target *avoid);
+static void dispatch(struct session *s);
 static void exchange_end(struct session *s, enum exchange_outcome why);
 static struct evbuffer *proxy_buf_get(struct proxy_worker *pw);
 static void proxy_buf_put(struct proxy_worker *pw, struct evbuffer *b);
@@ -599,20 +599,22 @@ static void start_request(struct session *s, size_t head_len)
 	if (s->pw->retry_tokens > 100.0)
 		s->pw->retry_tokens = 100.0;
 
-	dispatch(s, NULL);
+	s->ex.pick.worker = w->id;
+	dispatch(s);
 }
 
-/* Send the request to a target: pick one (never AVOID), take a pooled or new
- * connection, queue the head and what there is of the body. */
-static void dispatch(struct session *s, const struct target *avoid)
+/* Send the request to a target: pick one (never one it tried), take a
+ * pooled or new connection, queue the head and what there is of the body. */
+static void dispatch(struct session *s)
 {
 	if (!s->target) {
-		s->target = tg_pick(s->tg, s->w->id, avoid);
+		s->target = tg_pick(s->tg, &s->ex.pick);
 		if (!s->target) {
 			/* a retry finds no other target: the failure that
-			 * caused it (set below) is the outcome */
-			exchange_fail(s, avoid ? s->ex.last_failure : EXCH_NO_TARGET);
-			respond(s, avoid ? 502 : 503, NULL, NULL, 0, 0);
+			 * caused it is the outcome */
+			int retry = s->ex.pick.ntried > 0;
+			exchange_fail(s, retry ? s->ex.last_failure : EXCH_NO_TARGET);
+			respond(s, retry ? 502 : 503, NULL, NULL, 0, 0);
 			return;
 		}
 	}
@@ -676,7 +678,7 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 	if (s->up_reused && !s->ex.resent && replayable && (nothing_sent || s->ex.idempotent)) {
 		s->ex.resent = 1;
 		s->ex.resends++;
-		dispatch(s, NULL);
+		dispatch(s);
 		return;
 	}
 	/* A connection that could not be made, or a fresh one that the target
@@ -691,7 +693,8 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 		s->pw->retry_tokens -= 1.0;
 		tg_release(s->target);
 		s->target = NULL;
-		dispatch(s, failed);
+		pick_req_tried(&s->ex.pick, failed);
+		dispatch(s);
 		return;
 	}
 	log_info("target %s: %s, answering %d", failed ? failed->st->addr.text : "?", why, timeout ? 504 : 502);

@@ -194,23 +194,30 @@ static int any_up(const struct target_group *tg)
 	return 0;
 }
 
-struct target *tg_pick(struct target_group *tg, unsigned worker, const struct target *avoid)
+struct target *tg_pick(struct target_group *tg, struct pick_req *rq)
 {
-	struct target *t;
+	struct target *t = NULL;
 
 	if (tg->ntargets == 0)
 		return NULL;
-	worker %= tg->nslots;
-	uint64_t now = tg->cfg->slow_start_ms ? clock_ms() : 0;
-	t = tg->ops->pick(tg, worker, avoid, 0, now);
+	rq->worker %= tg->nslots;
+	rq->now = tg->cfg->slow_start_ms ? clock_ms() : 0;
+	if (rq->sticky) {
+		/* a linear scan: stickiness (issue 10) will index it */
+		for (size_t i = 0; i < tg->ntargets && !t; i++)
+			if (tg->targets[i].st == rq->sticky && balancer_eligible(&tg->targets[i], rq, 0))
+				t = &tg->targets[i];
+	}
+	if (!t)
+		t = tg->ops->pick(tg, rq, 0);
 	if (!t) {
 		/* No target is up: fail open to all of them, as an ALB does.
-		 * Or the only ones up just failed this request (AVOID): its
-		 * one retry may as well try a target that is not up than
-		 * answer 502 for sure. */
+		 * Or the only ones up already failed this request: its retry
+		 * may as well try a target that is not up than answer 502
+		 * for sure. */
 		int none_up = !any_up(tg);
-		if (none_up || avoid) {
-			t = tg->ops->pick(tg, worker, avoid, 1, now);
+		if (none_up || rq->ntried) {
+			t = tg->ops->pick(tg, rq, 1);
 			if (t && none_up)
 				atomic_fetch_add_explicit(&tg->failopen_picks, 1, memory_order_relaxed);
 		}

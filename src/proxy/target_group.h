@@ -138,13 +138,49 @@ int tg_init(struct target_group *tg, const struct cfg_target_group *cfg, unsigne
 /* Release what tg_init() took. Thread: any (the last user of a generation). */
 void tg_destroy(struct target_group *tg);
 
-/* Pick a target for a new request on WORKER, never AVOID (may be NULL), and
- * count it as outstanding. Only targets that are up (tg_target_up) are
- * eligible, unless none is: then the group fails open to all its targets,
- * as an ALB does, and counts it in failopen_picks. Returns NULL when the
- * group has no eligible target. Every non-NULL result must be given back with tg_release() exactly
- * once, whatever happens to the request. Thread: the worker WORKER only. */
-struct target *tg_pick(struct target_group *tg, unsigned worker, const struct target *avoid);
+#define PICK_TRIED_MAX 4   /* targets a request remembers as failed */
+
+/* What one request asks of a group's balancer. Zero it, set WORKER, and
+ * add what failed with pick_req_tried(); a sticky session (later) names its
+ * target in STICKY. */
+struct pick_req {
+	unsigned worker;              /* the picking worker (its balancer scores) */
+	uint64_t now;                 /* clock_ms() for the slow start ramp, 0: none (tg_pick sets it) */
+	const struct target *tried[PICK_TRIED_MAX];  /* failed for this request: not again */
+	unsigned ntried;
+	const struct target_state *sticky;  /* take this target if it can have the request, or NULL */
+};
+
+/* Has RQ tried T already? */
+static inline int pick_tried(const struct pick_req *rq, const struct target *t)
+{
+	for (unsigned i = 0; i < rq->ntried; i++)
+		if (rq->tried[i] == t)
+			return 1;
+	return 0;
+}
+
+/* T failed this request: pick others from now on (the oldest is forgotten
+ * beyond PICK_TRIED_MAX). */
+static inline void pick_req_tried(struct pick_req *rq, const struct target *t)
+{
+	if (rq->ntried == PICK_TRIED_MAX) {
+		for (unsigned i = 1; i < PICK_TRIED_MAX; i++)
+			rq->tried[i - 1] = rq->tried[i];
+		rq->ntried--;
+	}
+	rq->tried[rq->ntried++] = t;
+}
+
+/* Pick a target for request RQ, and count it as outstanding: RQ's sticky
+ * target when it can take it, else the balancer's choice among the
+ * targets that are up (tg_target_up) and not tried. When none is up, the
+ * group fails open to all its targets, as an ALB does, and counts it in
+ * failopen_picks; a retry whose untried targets are all down tries one
+ * anyway. Returns NULL when no target is eligible. Every non-NULL result
+ * must be given back with tg_release() exactly once, whatever happens to
+ * the request. Thread: the worker RQ->worker only. */
+struct target *tg_pick(struct target_group *tg, struct pick_req *rq);
 
 /* The request picked on T is over. Thread: any worker. */
 void tg_release(struct target *t);

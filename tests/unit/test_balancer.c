@@ -2,7 +2,7 @@
  * (src/proxy/balancer_rr.c and src/proxy/balancer_lor.c) through
  * struct balancer_ops, of the slow start weight (tg_weight() in
  * target_group.h), and of the group operations of src/proxy/target_group.c
- * (tg_pick() with its fail-open, tg_release(), passive failure detection).
+ * (tpick() with its fail-open, tg_release(), passive failure detection).
  *
  * For the algorithms, groups are built by hand, without target_group.c:
  * every target gets its own struct target_state (refs/inflight/retired and
@@ -10,11 +10,11 @@
  * worker slot a zeroed `current` array of ntargets scores, and tg->cfg a
  * struct cfg_target_group with slow_start_ms = 0 (tg_weight() reads it).
  * ops->pick() is called with any = 0 and now = 0 (no slow start) unless a
- * test says otherwise. tg_pick() counts a picked request as outstanding; the
+ * test says otherwise. tpick() counts a picked request as outstanding; the
  * tests do the same themselves (pick_count() below) and release with
  * release() where the scenario says the request is over.
  *
- * For tg_pick() and friends, groups are built by tg_init() from a hand-made
+ * For tpick() and friends, groups are built by tg_init() from a hand-made
  * struct cfg_target_group whose addresses come from config_parse_addr().
  * Target states live in a process-wide registry keyed by (group name,
  * address); Check runs every test in its own process, and each test uses
@@ -117,13 +117,34 @@ static void group_free(struct group *g)
 	memset(g, 0, sizeof(*g));
 }
 
+/* ops->pick() for a request from WORKER that tried AVOID (may be NULL). */
+static struct target *opick(struct target_group *tg, unsigned worker, const struct target *avoid, int any,
+			    uint64_t now)
+{
+	struct pick_req rq = { .worker = worker, .now = now };
+
+	if (avoid)
+		pick_req_tried(&rq, avoid);
+	return tg->ops->pick(tg, &rq, any);
+}
+
+/* tpick() for a request from WORKER that tried AVOID (may be NULL). */
+static struct target *tpick(struct target_group *tg, unsigned worker, const struct target *avoid)
+{
+	struct pick_req rq = { .worker = worker };
+
+	if (avoid)
+		pick_req_tried(&rq, avoid);
+	return tg_pick(tg, &rq);
+}
+
 /* The algorithm's choice among the targets that are up, without slow start. */
 static struct target *pick(struct group *g, unsigned worker, const struct target *avoid)
 {
-	return g->tg.ops->pick(&g->tg, worker, avoid, 0, 0);
+	return opick(&g->tg, worker, avoid, 0, 0);
 }
 
-/* What tg_pick() does when some target is up: the algorithm's choice,
+/* What tpick() does when some target is up: the algorithm's choice,
  * counted as outstanding. */
 static struct target *pick_count(struct group *g, unsigned worker, const struct target *avoid)
 {
@@ -793,14 +814,14 @@ START_TEST(test_not_up)
 	/* any = 0: only target 0, however loaded it is */
 	set_inflight(&g, 0, 100);
 	for (i = 0; i < 60; i++)
-		ck_assert_uint_eq(idx(&g, g.tg.ops->pick(&g.tg, 0, NULL, 0, 0)), 0);
+		ck_assert_uint_eq(idx(&g, opick(&g.tg, 0, NULL, 0, 0)), 0);
 	/* and nothing once it is avoided */
-	ck_assert_ptr_null(g.tg.ops->pick(&g.tg, 0, &g.tg.targets[0], 0, 0));
+	ck_assert_ptr_null(opick(&g.tg, 0, &g.tg.targets[0], 0, 0));
 
 	/* any = 1: every weighted target is a candidate */
 	set_inflight(&g, 0, 0);
 	for (i = 0; i < 300; i++) {
-		t = g.tg.ops->pick(&g.tg, 0, NULL, 1, 0);
+		t = opick(&g.tg, 0, NULL, 1, 0);
 		count[idx(&g, t)]++;
 	}
 	/* equal weights, nothing in flight: an even share each (RR rotates,
@@ -811,21 +832,21 @@ START_TEST(test_not_up)
 	ck_assert_uint_eq(count[3], 0);
 	/* any = 1 still respects AVOID */
 	for (i = 0; i < 30; i++) {
-		t = g.tg.ops->pick(&g.tg, 0, &g.tg.targets[0], 1, 0);
+		t = opick(&g.tg, 0, &g.tg.targets[0], 1, 0);
 		ck_assert_uint_ne(idx(&g, t), 0);
 		ck_assert_uint_ne(idx(&g, t), 3);
 	}
 
 	/* nothing up at all: NULL without any, a target with it */
 	set_routable(&g.tg.targets[0], 0);
-	ck_assert_ptr_null(g.tg.ops->pick(&g.tg, 0, NULL, 0, 0));
-	ck_assert_uint_lt(idx(&g, g.tg.ops->pick(&g.tg, 0, NULL, 1, 0)), 3);
+	ck_assert_ptr_null(opick(&g.tg, 0, NULL, 0, 0));
+	ck_assert_uint_lt(idx(&g, opick(&g.tg, 0, NULL, 1, 0)), 3);
 
 	/* passive_down wins over routable; clearing it brings the target back */
 	set_routable(&g.tg.targets[2], 1);
-	ck_assert_ptr_null(g.tg.ops->pick(&g.tg, 0, NULL, 0, 0));
+	ck_assert_ptr_null(opick(&g.tg, 0, NULL, 0, 0));
 	set_passive_down(&g.tg.targets[2], 0);
-	ck_assert_uint_eq(idx(&g, g.tg.ops->pick(&g.tg, 0, NULL, 0, 0)), 2);
+	ck_assert_uint_eq(idx(&g, opick(&g.tg, 0, NULL, 0, 0)), 2);
 	group_free(&g);
 }
 END_TEST
@@ -905,7 +926,7 @@ START_TEST(test_rr_slow_start)
 	/* 250 against 1000: one pick in five, spread out (smooth WRR: the
 	 * scores are back to 0 after every 5 picks) */
 	for (i = 0; i < 1000; i++) {
-		seq[i] = idx(&g, g.tg.ops->pick(&g.tg, 0, NULL, 0, NOW));
+		seq[i] = idx(&g, opick(&g.tg, 0, NULL, 0, NOW));
 		count[seq[i]]++;
 	}
 	ck_assert_uint_eq(count[0], 200);
@@ -923,21 +944,21 @@ START_TEST(test_rr_slow_start)
 	/* halfway (500 against 1000): one in three */
 	memset(count, 0, sizeof(count));
 	for (i = 0; i < 999; i++)
-		count[idx(&g, g.tg.ops->pick(&g.tg, 0, NULL, 0, start + 5000))]++;
+		count[idx(&g, opick(&g.tg, 0, NULL, 0, start + 5000))]++;
 	ck_assert_uint_eq(count[0], 333);
 	ck_assert_uint_eq(count[1], 666);
 
 	/* ramp over: they alternate */
 	memset(count, 0, sizeof(count));
 	for (i = 0; i < 1000; i++)
-		count[idx(&g, g.tg.ops->pick(&g.tg, 0, NULL, 0, start + 10000))]++;
+		count[idx(&g, opick(&g.tg, 0, NULL, 0, start + 10000))]++;
 	ck_assert_uint_eq(count[0], 500);
 	ck_assert_uint_eq(count[1], 500);
 
 	/* now = 0 (slow start off for this pick): full weight at once */
 	memset(count, 0, sizeof(count));
 	for (i = 0; i < 100; i++)
-		count[idx(&g, g.tg.ops->pick(&g.tg, 0, NULL, 0, 0))]++;
+		count[idx(&g, opick(&g.tg, 0, NULL, 0, 0))]++;
 	ck_assert_uint_eq(count[0], 50);
 	ck_assert_uint_eq(count[1], 50);
 	group_free(&g);
@@ -960,7 +981,7 @@ START_TEST(test_lor_slow_start)
 	 * target, a quarter into its slow start, gets its share, 250 of every
 	 * 1250, not none (the former (inflight + 1) / weight gave it nothing) */
 	for (i = 0; i < 1250; i++) {
-		struct target *t = g.tg.ops->pick(&g.tg, 0, NULL, 0, NOW);
+		struct target *t = opick(&g.tg, 0, NULL, 0, NOW);
 
 		count[idx(&g, t)]++;
 	}
@@ -971,7 +992,7 @@ START_TEST(test_lor_slow_start)
 	 * exactly 1:4 at every multiple of 5 picks */
 	memset(count, 0, sizeof(count));
 	for (i = 0; i < 1000; i++) {
-		struct target *t = g.tg.ops->pick(&g.tg, 0, NULL, 0, NOW);
+		struct target *t = opick(&g.tg, 0, NULL, 0, NOW);
 
 		count[idx(&g, t)]++;
 		atomic_fetch_add(&t->st->inflight, 1);
@@ -982,16 +1003,16 @@ START_TEST(test_lor_slow_start)
 	/* 1/250 against 5/1000: the ramping one; against 3/1000: the full one */
 	set_inflight(&g, 0, 1);
 	set_inflight(&g, 1, 5);
-	ck_assert_uint_eq(idx(&g, g.tg.ops->pick(&g.tg, 0, NULL, 0, NOW)), 0);
+	ck_assert_uint_eq(idx(&g, opick(&g.tg, 0, NULL, 0, NOW)), 0);
 	set_inflight(&g, 1, 3);
-	ck_assert_uint_eq(idx(&g, g.tg.ops->pick(&g.tg, 0, NULL, 0, NOW)), 1);
+	ck_assert_uint_eq(idx(&g, opick(&g.tg, 0, NULL, 0, NOW)), 1);
 
 	/* ramp over: equal again, idle picks take turns */
 	set_inflight(&g, 0, 0);
 	set_inflight(&g, 1, 0);
 	memset(count, 0, sizeof(count));
 	for (i = 0; i < 100; i++)
-		count[idx(&g, g.tg.ops->pick(&g.tg, 0, NULL, 0, start + 10000))]++;
+		count[idx(&g, opick(&g.tg, 0, NULL, 0, start + 10000))]++;
 	ck_assert_uint_eq(count[0], 50);
 	ck_assert_uint_eq(count[1], 50);
 	group_free(&g);
@@ -1114,7 +1135,7 @@ START_TEST(test_tg_pick_failopen)
 	rgroup_init(&r, "tg-failopen", TG_ALGO_ROUND_ROBIN, w, 3, 1, 0);
 	/* no target is up (all initial): the group fails open to all */
 	for (i = 0; i < 3; i++) {
-		got[i] = tg_pick(&r.tg, 0, NULL);
+		got[i] = tpick(&r.tg, 0, NULL);
 		seen[ridx(&r, got[i])]++;
 		ck_assert_uint_eq(failopen(&r), (unsigned long)i + 1);
 	}
@@ -1132,7 +1153,7 @@ START_TEST(test_tg_pick_failopen)
 	/* one target up: it gets everything, and that is no fail-open */
 	set_routable(rt(&r, 2), 1);
 	for (i = 0; i < 10; i++) {
-		struct target *t = tg_pick(&r.tg, 0, NULL);
+		struct target *t = tpick(&r.tg, 0, NULL);
 
 		ck_assert_uint_eq(ridx(&r, t), 2);
 		tg_release(t);
@@ -1141,7 +1162,7 @@ START_TEST(test_tg_pick_failopen)
 
 	/* taken out by passive detection: none up again, fail open again */
 	set_passive_down(rt(&r, 2), 1);
-	got[0] = tg_pick(&r.tg, 0, NULL);
+	got[0] = tpick(&r.tg, 0, NULL);
 	ck_assert_ptr_nonnull(got[0]);
 	ck_assert_uint_eq(failopen(&r), 4);
 	tg_release(got[0]);
@@ -1151,7 +1172,7 @@ START_TEST(test_tg_pick_failopen)
 	rgroup_init(&r, "tg-failopen-lor", TG_ALGO_LEAST_OUTSTANDING, w, 3, 1, 0);
 	memset(seen, 0, sizeof(seen));
 	for (i = 0; i < 3; i++) {
-		got[i] = tg_pick(&r.tg, 0, NULL);
+		got[i] = tpick(&r.tg, 0, NULL);
 		seen[ridx(&r, got[i])]++;
 	}
 	ck_assert_uint_eq(seen[0], 1);
@@ -1161,6 +1182,60 @@ START_TEST(test_tg_pick_failopen)
 	for (i = 0; i < 3; i++)
 		tg_release(got[i]);
 	tg_destroy(&r.tg);
+}
+END_TEST
+
+/* struct pick_req: several tried targets, and a sticky one */
+START_TEST(test_tg_pick_req)
+{
+	static const unsigned w[] = { 1, 1, 1, 1 };
+	struct rgroup r;
+	struct pick_req rq;
+	struct target *t;
+
+	for (int algo = 0; algo < 2; algo++) {
+		rgroup_init(&r, algo ? "tg-req-lor" : "tg-req-rr",
+			    algo ? TG_ALGO_LEAST_OUTSTANDING : TG_ALGO_ROUND_ROBIN, w, 4, 2, 0);
+		for (size_t i = 0; i < 4; i++)
+			set_routable(rt(&r, i), 1);
+		/* three tried: only the fourth is left, every time */
+		memset(&rq, 0, sizeof(rq));
+		rq.worker = 1;
+		pick_req_tried(&rq, rt(&r, 0));
+		pick_req_tried(&rq, rt(&r, 2));
+		pick_req_tried(&rq, rt(&r, 3));
+		for (int i = 0; i < 5; i++) {
+			t = tg_pick(&r.tg, &rq);
+			ck_assert_uint_eq(ridx(&r, t), 1);
+			tg_release(t);
+		}
+		/* beyond PICK_TRIED_MAX the oldest is forgotten */
+		pick_req_tried(&rq, rt(&r, 1));
+		pick_req_tried(&rq, rt(&r, 1));
+		ck_assert_uint_eq(rq.ntried, PICK_TRIED_MAX);
+		ck_assert(!pick_tried(&rq, rt(&r, 0)));
+		/* sticky: its target whenever it can take the request */
+		memset(&rq, 0, sizeof(rq));
+		rq.sticky = rt(&r, 2)->st;
+		for (int i = 0; i < 5; i++) {
+			t = tg_pick(&r.tg, &rq);
+			ck_assert_uint_eq(ridx(&r, t), 2);
+			tg_release(t);
+		}
+		/* ... but not when it is down or tried: the balancer decides */
+		set_routable(rt(&r, 2), 0);
+		t = tg_pick(&r.tg, &rq);
+		ck_assert_uint_ne(ridx(&r, t), 2);
+		tg_release(t);
+		set_routable(rt(&r, 2), 1);
+		pick_req_tried(&rq, rt(&r, 2));
+		t = tg_pick(&r.tg, &rq);
+		ck_assert_uint_ne(ridx(&r, t), 2);
+		tg_release(t);
+		for (size_t i = 0; i < 4; i++)
+			ck_assert_uint_eq(rinflight(&r, i), 0);
+		tg_destroy(&r.tg);
+	}
 }
 END_TEST
 
@@ -1177,7 +1252,7 @@ START_TEST(test_tg_pick_avoid)
 	/* the only target up just failed this request: the retry goes to a
 	 * target that is not up rather than nowhere, and it is no fail-open */
 	for (i = 0; i < 6; i++) {
-		t = tg_pick(&r.tg, 0, rt(&r, 0));
+		t = tpick(&r.tg, 0, rt(&r, 0));
 		ck_assert_ptr_nonnull(t);
 		ck_assert_uint_ne(ridx(&r, t), 0);
 		ck_assert_uint_eq(rinflight(&r, ridx(&r, t)), 1);
@@ -1186,21 +1261,21 @@ START_TEST(test_tg_pick_avoid)
 	ck_assert_uint_eq(failopen(&r), 0);
 	/* without AVOID, only the one up */
 	for (i = 0; i < 6; i++) {
-		t = tg_pick(&r.tg, 0, NULL);
+		t = tpick(&r.tg, 0, NULL);
 		ck_assert_uint_eq(ridx(&r, t), 0);
 		tg_release(t);
 	}
 	/* two up, one avoided: the other one up, never the one down */
 	set_routable(rt(&r, 1), 1);
 	for (i = 0; i < 6; i++) {
-		t = tg_pick(&r.tg, 0, rt(&r, 0));
+		t = tpick(&r.tg, 0, rt(&r, 0));
 		ck_assert_uint_eq(ridx(&r, t), 1);
 		tg_release(t);
 	}
 	/* none up and one avoided: fail open to the others, counted */
 	set_routable(rt(&r, 0), 0);
 	set_routable(rt(&r, 1), 0);
-	t = tg_pick(&r.tg, 0, rt(&r, 1));
+	t = tpick(&r.tg, 0, rt(&r, 1));
 	ck_assert_uint_ne(ridx(&r, t), 1);
 	ck_assert_uint_eq(failopen(&r), 1);
 	tg_release(t);
@@ -1208,9 +1283,9 @@ START_TEST(test_tg_pick_avoid)
 
 	/* the only target, avoided: nothing to pick, up or not */
 	rgroup_init(&r, "tg-avoid-one", TG_ALGO_LEAST_OUTSTANDING, one, 1, 1, 0);
-	ck_assert_ptr_null(tg_pick(&r.tg, 0, rt(&r, 0)));
+	ck_assert_ptr_null(tpick(&r.tg, 0, rt(&r, 0)));
 	set_routable(rt(&r, 0), 1);
-	ck_assert_ptr_null(tg_pick(&r.tg, 0, rt(&r, 0)));
+	ck_assert_ptr_null(tpick(&r.tg, 0, rt(&r, 0)));
 	ck_assert_uint_eq(rinflight(&r, 0), 0);
 	ck_assert_uint_eq(failopen(&r), 0);
 	tg_destroy(&r.tg);
@@ -1231,7 +1306,7 @@ START_TEST(test_tg_pick_inflight)
 	/* tg_pick counts: least outstanding spreads held requests evenly,
 	 * whichever worker picks (the count is shared) */
 	for (i = 0; i < 4; i++)
-		held[i] = tg_pick(&r.tg, (unsigned)i % 2, NULL);
+		held[i] = tpick(&r.tg, (unsigned)i % 2, NULL);
 	ck_assert_uint_eq(rinflight(&r, 0), 2);
 	ck_assert_uint_eq(rinflight(&r, 1), 2);
 	/* one of target 0's requests ends: the next goes to target 0 */
@@ -1240,11 +1315,11 @@ START_TEST(test_tg_pick_inflight)
 	ck_assert_int_lt(i, 4);
 	tg_release(held[i]);
 	ck_assert_uint_eq(rinflight(&r, 0), 1);
-	t = tg_pick(&r.tg, 1, NULL);
+	t = tpick(&r.tg, 1, NULL);
 	ck_assert_uint_eq(ridx(&r, t), 0);
 	held[i] = t;
 	/* a worker number beyond the slots wraps, it does not overrun */
-	t = tg_pick(&r.tg, 7, NULL);
+	t = tpick(&r.tg, 7, NULL);
 	ck_assert_ptr_nonnull(t);
 	tg_release(t);
 	for (i = 0; i < 4; i++)
@@ -1256,8 +1331,8 @@ START_TEST(test_tg_pick_inflight)
 
 	/* an empty group: nothing, and no fail-open */
 	rgroup_init(&r, "tg-empty", TG_ALGO_ROUND_ROBIN, NULL, 0, 2, 0);
-	ck_assert_ptr_null(tg_pick(&r.tg, 0, NULL));
-	ck_assert_ptr_null(tg_pick(&r.tg, 1, NULL));
+	ck_assert_ptr_null(tpick(&r.tg, 0, NULL));
+	ck_assert_ptr_null(tpick(&r.tg, 1, NULL));
 	ck_assert_uint_eq(failopen(&r), 0);
 	tg_destroy(&r.tg);
 }
@@ -1290,7 +1365,7 @@ START_TEST(test_tg_passive)
 	ck_assert(!tg_target_up(a));
 	/* out of rotation at once */
 	for (i = 0; i < 30; i++) {
-		struct target *t = tg_pick(&r.tg, 0, NULL);
+		struct target *t = tpick(&r.tg, 0, NULL);
 
 		ck_assert_uint_ne(ridx(&r, t), 0);
 		tg_release(t);
@@ -1331,7 +1406,7 @@ START_TEST(test_tg_passive)
 
 	/* c is the only one up now */
 	for (i = 0; i < 10; i++) {
-		struct target *t = tg_pick(&r.tg, 0, NULL);
+		struct target *t = tpick(&r.tg, 0, NULL);
 
 		ck_assert_uint_eq(ridx(&r, t), 2);
 		tg_release(t);
@@ -1352,7 +1427,7 @@ START_TEST(test_tg_pick_slow_start)
 	if (now < 20001)
 		return; /* too soon after boot to place a ramp in the past */
 
-	/* tg_pick() passes clock_ms() when the group has a slow start */
+	/* tpick() passes clock_ms() when the group has a slow start */
 	rgroup_init(&r, "tg-slow", TG_ALGO_ROUND_ROBIN, w, 2, 1, 10000);
 	set_routable(rt(&r, 0), 1);
 	set_routable(rt(&r, 1), 1);
@@ -1360,7 +1435,7 @@ START_TEST(test_tg_pick_slow_start)
 	 * (a little more as the clock moves on: 0.1 per ms) */
 	atomic_store(&rt(&r, 0)->st->ramp_start, now - 5000);
 	for (i = 0; i < 300; i++) {
-		struct target *t = tg_pick(&r.tg, 0, NULL);
+		struct target *t = tpick(&r.tg, 0, NULL);
 
 		count[ridx(&r, t)]++;
 		tg_release(t);
@@ -1375,7 +1450,7 @@ START_TEST(test_tg_pick_slow_start)
 	atomic_store(&rt(&r, 0)->st->ramp_start, now - 20000);
 	memset(count, 0, sizeof(count));
 	for (i = 0; i < 300; i++) {
-		struct target *t = tg_pick(&r.tg, 0, NULL);
+		struct target *t = tpick(&r.tg, 0, NULL);
 
 		count[ridx(&r, t)]++;
 		tg_release(t);
@@ -1436,6 +1511,7 @@ static Suite *balancer_suite(void)
 	tc = tcase_create("target_group");
 	tcase_add_test(tc, test_tg_init_states);
 	tcase_add_test(tc, test_tg_pick_failopen);
+	tcase_add_test(tc, test_tg_pick_req);
 	tcase_add_test(tc, test_tg_pick_avoid);
 	tcase_add_test(tc, test_tg_pick_inflight);
 	tcase_add_test(tc, test_tg_passive);
