@@ -181,12 +181,21 @@ static void publish(struct probe *p, enum ts_health st, uint64_t now)
 	atomic_store(&p->ts->routable, routable);
 }
 
-/* Log a change of state (or of reason) in one greppable line. */
+/* Log a change of state in one greppable line. */
 static void log_change(const struct probe *p, enum ts_health old, enum ts_health st)
 {
 	log_msg(st == TS_UNHEALTHY || st == TS_DRAINING ? LOG_LVL_WARN : LOG_LVL_INFO,
 		"health: target_group=%s target=%s state=%s previous=%s reason=%s description=\"%s\"",
 		p->ts->tg_name, p->ts->addr.text, hc_state_name(st), hc_state_name(old), p->reason, p->desc);
+}
+
+/* Log a new reason for a state that did not change (a flapping target held
+ * out, an unhealthy one failing another way): the same line without
+ * "previous=", which only a transition has. */
+static void log_reason(const struct probe *p)
+{
+	log_msg(LOG_LVL_WARN, "health: target_group=%s target=%s state=%s reason=%s description=\"%s\"",
+		p->ts->tg_name, p->ts->addr.text, hc_state_name(p->m.state), p->reason, p->desc);
 }
 
 static void transition(struct probe *p, enum ts_health st, const char *reason, const char *desc)
@@ -261,7 +270,7 @@ static void finish_check(struct probe *p, enum hc_result r, const char *desc)
 				 p->hc.flap_transitions, p->hc.flap_window_ms / 1000, p->hc.flap_hold_ms / 1000);
 			p->reason = "Target.FailedHealthChecks";
 			snprintf(p->desc, sizeof(p->desc), "%s", d);
-			log_change(p, before, before);
+			log_reason(p);
 		} else {
 			transition(p, TS_HEALTHY, "-", "");
 		}
@@ -270,10 +279,9 @@ static void finish_check(struct probe *p, enum hc_result r, const char *desc)
 	} else if (r != HC_PASS && p->m.state == TS_UNHEALTHY && strcmp(p->reason, hc_reason_code(r)) != 0 &&
 		   now >= p->hold_until) {
 		/* still unhealthy, for another reason now */
-		enum ts_health s = p->m.state;
 		p->reason = hc_reason_code(r);
 		snprintf(p->desc, sizeof(p->desc), "%s", desc);
-		log_change(p, s, s);
+		log_reason(p);
 	}
 	schedule_next(p);
 }

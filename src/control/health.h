@@ -13,6 +13,12 @@
  *   health: target_group=web target=10.0.0.1:80 state=unhealthy previous=healthy
  *           reason=Target.Timeout description="Request timed out"
  *
+ * A new reason for a state that stays (a flapping target held out, an
+ * unhealthy target failing another way) is logged without "previous=":
+ *
+ *   health: target_group=web target=10.0.0.1:80 state=unhealthy
+ *           reason=Target.FailedHealthChecks description="flapping: ..."
+ *
  * Only this module writes a target's health fields (target_group.h); the
  * request path reads them with relaxed atomic loads.
  */

@@ -4,6 +4,8 @@ hold-down, slow start, draining on reload, and their config checks.
 Every state change is asserted through albd's log, one line each:
   health: target_group=TG target=IP:PORT state=NEW previous=OLD reason=R description="TEXT"
   health: target_group=TG fail_open=on|off healthy=K total=N
+and a new reason for a state that stays (flapping hold-down) without previous=:
+  health: target_group=TG target=IP:PORT state=STATE reason=R description="TEXT"
 The backends answer GET /health with a code set through /control (backend.py).
 """
 import collections
@@ -46,6 +48,8 @@ def hc_config(port, targets, hc=None, algorithm="round_robin", workers=1, limits
 STATE_RE = re.compile(r'health: target_group=(?P<tg>\S+) target=(?P<target>\S+) state=(?P<state>\S+) '
                       r'previous=(?P<previous>\S+) reason=(?P<reason>\S+) '
                       r'description="(?P<description>(?:[^"\\]|\\.)*)"\s*$')
+REASON_RE = re.compile(r'health: target_group=(?P<tg>\S+) target=(?P<target>\S+) state=(?P<state>\S+) '
+                       r'reason=(?P<reason>\S+) description="(?P<description>(?:[^"\\]|\\.)*)"\s*$')
 FAIL_OPEN_RE = re.compile(r'health: target_group=(?P<tg>\S+) fail_open=(?P<fail_open>on|off) '
                           r'healthy=(?P<healthy>\d+) total=(?P<total>\d+)\s*$')
 
@@ -78,6 +82,10 @@ class HealthLog:
         """State-change lines after SINCE whose fields match WANT (a string:
         equal; a compiled regex: search)."""
         return [e for e in self._parse(STATE_RE, since) if _match(e, want)]
+
+    def reasons(self, since=0, **want):
+        """Lines after SINCE that give a new reason for an unchanged state."""
+        return [e for e in self._parse(REASON_RE, since) if _match(e, want)]
 
     def fail_open(self, since=0, **want):
         return [e for e in self._parse(FAIL_OPEN_RE, since) if _match(e, want)]
@@ -686,17 +694,21 @@ def test_passive_ejection_on_connection_failures(albd, backends):
 
 @pytest.mark.timeout_s(60)
 def test_flapping_target_is_held_down(albd, backends):
+    """The one real-time test of flap damping (tests/unit/test_health.c
+    covers the window and the hold-down with an injected clock):
+    flap_transitions 3 counts the first initial -> healthy, so unhealthy and
+    healthy again is the third change and is held for flap_hold."""
     b1, b2 = backends.start("b1"), backends.start("b2")
     port = free_port()
-    hold = 6
+    hold = 4
     a, hl = start_healthy(albd, [b1, b2], port,
-                          hc_config(port, [b1, b2], hc={"flap_transitions": 4, "flap_window": 60,
+                          hc_config(port, [b1, b2], hc={"flap_transitions": 3, "flap_window": 60,
                                                         "flap_hold": hold}))
     flap = re.compile(r"^flapping")
     mark = hl.mark()
     code = 200
-    for _ in range(6):  # toggle until the damping steps in
-        if hl.events(since=mark, target=b2.addr, description=flap):
+    for _ in range(4):  # toggle until the damping steps in
+        if hl.reasons(since=mark, target=b2.addr, description=flap):
             break
         code = 500 if code == 200 else 200
         want = "unhealthy" if code == 500 else "healthy"
@@ -704,15 +716,18 @@ def test_flapping_target_is_held_down(albd, backends):
         control(b2, health=code)
         # the transition, or the hold-down (a held target does not become healthy)
         wait_until(lambda: (hl.events(since=m, target=b2.addr, state=want)
-                            or hl.events(since=m, target=b2.addr, description=flap)),
+                            or hl.reasons(since=m, target=b2.addr, description=flap)),
                    STATE_CHANGE_TIMEOUT, what="b2 %s or flapping:\n%s" % (want, hl.dump(mark)))
-    flapped = wait_until(lambda: hl.events(since=mark, target=b2.addr, description=flap), 3,
-                         what="a flapping line after %d transitions:\n%s" % (4, hl.dump(mark)))[0]
+    flapped = wait_until(lambda: hl.reasons(since=mark, target=b2.addr, description=flap), 3,
+                         what="a flapping line after %d transitions:\n%s" % (3, hl.dump(mark)))[0]
     t_flap = time.monotonic()
     assert flapped["state"] == "unhealthy", flapped["line"]
     assert flapped["reason"] == "Target.FailedHealthChecks", flapped["line"]
+    assert "held out for %d s" % hold in flapped["description"], flapped["line"]
+    # the hold-down is not a state change: no "state=X previous=X" line
+    same = [e["line"] for e in hl.events() if e["state"] == e["previous"]]
+    assert not same, "transition lines where nothing changed:\n" + "\n".join(same)
     flap_mark = hl.mark()
-    control(b2, health=200)
     # held out although its checks pass
     while time.monotonic() < t_flap + hold - 1.5:
         seen = spread(port, 10)
@@ -720,7 +735,7 @@ def test_flapping_target_is_held_down(albd, backends):
         assert not hl.events(since=flap_mark, target=b2.addr, state="healthy"), hl.dump(mark)
         time.sleep(0.5)
     # and back after flap_hold
-    hl.wait(since=flap_mark, timeout=hold + 5, target=b2.addr, state="healthy")
+    hl.wait(since=flap_mark, timeout=hold + 5, target=b2.addr, state="healthy", previous="unhealthy")
     assert time.monotonic() - t_flap >= hold - 1.5
     time.sleep(0.5)
     seen = spread(port, 40)
