@@ -69,4 +69,14 @@ const char *hc_reason_code(enum hc_result r);
 /* Does STATUS match HC's matcher? */
 int hc_status_matches(const struct cfg_health_check *hc, int status);
 
+/* Test hooks (tests/unit/test_health.c), so that time-dependent behaviour
+ * (flap window and hold-down, draining deadline, slow start ramp start) is
+ * tested without real waits. health_clock: where the module reads the
+ * time, in ms (clock_ms() unless replaced; set it before health_init()).
+ * health_feed: hand TS's probe the result of a check as if one had just
+ * ended. health_tick: run the 100 ms tick now. Thread: control. */
+extern uint64_t (*health_clock)(void);
+void health_feed(const struct target_state *ts, enum hc_result r, const char *desc);
+void health_tick(void);
+
 #endif
