@@ -9,7 +9,10 @@ set -euo pipefail
 packages=(
 	build-essential autoconf automake libtool pkg-config
 	libevent-dev libssl-dev libhttp-parser-dev libconfig-dev libjansson-dev
-	check python3 python3-pytest curl openssl ca-certificates procps
+	check python3 python3-pytest python3-pytest-xdist curl openssl ca-certificates procps
+	# the libFuzzer smoke run (clang's fuzzer, ASan and UBSan runtimes);
+	# gcc's own ASan/UBSan runtimes come with build-essential
+	clang libclang-rt-14-dev
 )
 
 missing=()

@@ -23,6 +23,14 @@
 #define CHECK_MAX_HEADERS 64
 #define CHECK_MAX_HEAD 16384
 
+/* The clock the module reads: clock_ms() unless a test sets its own. */
+static uint64_t real_clock(void)
+{
+	return clock_ms();
+}
+
+uint64_t (*health_clock)(void) = real_clock;
+
 /* the state machine ------------------------------------------------------- */
 
 int hc_machine_feed(struct hc_machine *m, enum hc_result r, unsigned healthy_threshold,
@@ -104,7 +112,7 @@ struct probe {
 	struct event *timer;          /* next check, or this check's timeout */
 	struct conn *c;               /* the check under way */
 	struct http1_scan scan;
-	uint64_t trans[FLAP_MAX];     /* recent state changes (clock_ms) */
+	uint64_t trans[FLAP_MAX];     /* recent state changes (health_clock) */
 	unsigned ntrans;
 	uint64_t hold_until;          /* flapping: out of rotation until then */
 	int draining;
@@ -181,7 +189,7 @@ static void publish(struct probe *p, enum ts_health st, uint64_t now)
 	atomic_store(&p->ts->routable, routable);
 }
 
-/* Log a change of state (or of reason) in one greppable line. */
+/* Log a change of state in one greppable line. */
 static void log_change(const struct probe *p, enum ts_health old, enum ts_health st)
 {
 	log_msg(st == TS_UNHEALTHY || st == TS_DRAINING ? LOG_LVL_WARN : LOG_LVL_INFO,
@@ -189,10 +197,19 @@ static void log_change(const struct probe *p, enum ts_health old, enum ts_health
 		p->ts->tg_name, p->ts->addr.text, hc_state_name(st), hc_state_name(old), p->reason, p->desc);
 }
 
+/* Log a new reason for a state that did not change (a flapping target held
+ * out, an unhealthy one failing another way): the same line without
+ * "previous=", which only a transition has. */
+static void log_reason(const struct probe *p)
+{
+	log_msg(LOG_LVL_WARN, "health: target_group=%s target=%s state=%s reason=%s description=\"%s\"",
+		p->ts->tg_name, p->ts->addr.text, hc_state_name(p->m.state), p->reason, p->desc);
+}
+
 static void transition(struct probe *p, enum ts_health st, const char *reason, const char *desc)
 {
 	enum ts_health old = (enum ts_health)atomic_load(&p->ts->health);
-	uint64_t now = clock_ms();
+	uint64_t now = health_clock();
 
 	p->reason = reason;
 	snprintf(p->desc, sizeof(p->desc), "%s", desc);
@@ -231,7 +248,7 @@ static void schedule_next(struct probe *p)
 
 static void finish_check(struct probe *p, enum hc_result r, const char *desc)
 {
-	uint64_t now = clock_ms();
+	uint64_t now = health_clock();
 
 	if (p->c) {
 		conn_free(p->c);
@@ -261,7 +278,7 @@ static void finish_check(struct probe *p, enum hc_result r, const char *desc)
 				 p->hc.flap_transitions, p->hc.flap_window_ms / 1000, p->hc.flap_hold_ms / 1000);
 			p->reason = "Target.FailedHealthChecks";
 			snprintf(p->desc, sizeof(p->desc), "%s", d);
-			log_change(p, before, before);
+			log_reason(p);
 		} else {
 			transition(p, TS_HEALTHY, "-", "");
 		}
@@ -270,10 +287,9 @@ static void finish_check(struct probe *p, enum hc_result r, const char *desc)
 	} else if (r != HC_PASS && p->m.state == TS_UNHEALTHY && strcmp(p->reason, hc_reason_code(r)) != 0 &&
 		   now >= p->hold_until) {
 		/* still unhealthy, for another reason now */
-		enum ts_health s = p->m.state;
 		p->reason = hc_reason_code(r);
 		snprintf(p->desc, sizeof(p->desc), "%s", desc);
-		log_change(p, s, s);
+		log_reason(p);
 	}
 	schedule_next(p);
 }
@@ -442,7 +458,7 @@ static struct probe *probe_find(const struct target_state *ts)
 /* (Re)start checking P from the initial state. */
 static void probe_begin(struct probe *p, unsigned spread_ms)
 {
-	uint64_t now = clock_ms();
+	uint64_t now = health_clock();
 
 	p->m = (struct hc_machine){ .state = TS_INITIAL };
 	p->draining = 0;
@@ -473,7 +489,7 @@ static void start_draining(struct probe *p)
 	event_del(p->timer);
 	enum ts_health old = (enum ts_health)atomic_load(&p->ts->health);
 	p->draining = 1;
-	p->drain_deadline = clock_ms() + p->dereg_delay_ms;
+	p->drain_deadline = health_clock() + p->dereg_delay_ms;
 	p->reason = "Target.DeregistrationInProgress";
 	snprintf(p->desc, sizeof(p->desc), "Target deregistration is in progress");
 	atomic_store(&p->ts->health, TS_DRAINING);
@@ -484,7 +500,7 @@ static void start_draining(struct probe *p)
 /* Once every TICK_MS: passive ejections, draining, hold-down ends. */
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	uint64_t now = clock_ms();
+	uint64_t now = health_clock();
 	struct probe **pp = &H.probes, *p;
 
 	while ((p = *pp)) {
@@ -531,7 +547,7 @@ int health_init(struct event_base *base)
 	const struct timeval tv = { 0, TICK_MS * 1000 };
 
 	H.base = base;
-	H.rng = (uint32_t)clock_ms() | 1u;
+	H.rng = (uint32_t)health_clock() | 1u;
 	H.https = SSL_CTX_new(TLS_client_method());
 	if (H.https) {
 		SSL_CTX_set_min_proto_version(H.https, TLS1_2_VERSION);
@@ -618,4 +634,19 @@ void health_shutdown(void)
 	H.tick = NULL;
 	SSL_CTX_free(H.https);
 	H.https = NULL;
+}
+
+/* test hooks -------------------------------------------------------------- */
+
+void health_feed(const struct target_state *ts, enum hc_result r, const char *desc)
+{
+	struct probe *p = probe_find(ts);
+
+	if (p && !p->draining)
+		finish_check(p, r, desc ? desc : "");
+}
+
+void health_tick(void)
+{
+	tick_cb(-1, 0, NULL);
 }

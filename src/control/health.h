@@ -13,6 +13,12 @@
  *   health: target_group=web target=10.0.0.1:80 state=unhealthy previous=healthy
  *           reason=Target.Timeout description="Request timed out"
  *
+ * A new reason for a state that stays (a flapping target held out, an
+ * unhealthy target failing another way) is logged without "previous=":
+ *
+ *   health: target_group=web target=10.0.0.1:80 state=unhealthy
+ *           reason=Target.FailedHealthChecks description="flapping: ..."
+ *
  * Only this module writes a target's health fields (target_group.h); the
  * request path reads them with relaxed atomic loads.
  */
@@ -62,5 +68,15 @@ const char *hc_reason_code(enum hc_result r);
 
 /* Does STATUS match HC's matcher? */
 int hc_status_matches(const struct cfg_health_check *hc, int status);
+
+/* Test hooks (tests/unit/test_health.c), so that time-dependent behaviour
+ * (flap window and hold-down, draining deadline, slow start ramp start) is
+ * tested without real waits. health_clock: where the module reads the
+ * time, in ms (clock_ms() unless replaced; set it before health_init()).
+ * health_feed: hand TS's probe the result of a check as if one had just
+ * ended. health_tick: run the 100 ms tick now. Thread: control. */
+extern uint64_t (*health_clock)(void);
+void health_feed(const struct target_state *ts, enum hc_result r, const char *desc);
+void health_tick(void);
 
 #endif

@@ -4,6 +4,17 @@ Everything talks to 127.0.0.1 only. Every blocking call has a timeout, and an
 autouse guard fails a test that runs longer than its budget (120 s unless it
 is marked @pytest.mark.timeout_s(N)).
 
+The suite runs in parallel (pytest-xdist, `-n N`): every test starts its own
+albd and backends on its own ports (free_port() hands each xdist worker its
+own slice of ports below the kernel's ephemeral range) and in its own
+tmp_path, and stops them by pid. A test that cannot share the machine (it
+measures memory or needs the whole CPU, or sets ulimits) is marked
+@pytest.mark.serial; scripts/test.sh runs those in a second pass, one at a
+time (`-m serial`), after the parallel one (`-m "not serial"`).
+
+A sanitizer report in albd's log (an ASan/UBSan build, ALBD_BIN=...) fails
+the test that started that albd, at teardown.
+
   backends      factory: backends.start("b1", "--idle-close", "1") -> Backend
   albd          factory: albd.start(config_text, ports={"web": port}) -> Albd
   free_port()   an unused TCP port on 127.0.0.1
@@ -50,6 +61,8 @@ def pytest_configure(config):
         config._albd_own_basetemp = config.option.basetemp
     config.addinivalue_line("markers", "timeout_s(n): per-test time budget in seconds (default 120)")
     config.addinivalue_line("markers", "slow: takes tens of seconds (keep-alive races)")
+    config.addinivalue_line("markers", "serial: cannot share the machine with other tests (memory, "
+                            "CPU, ulimits): run in the serial pass, not under xdist")
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -98,8 +111,62 @@ def _time_guard(request):
 # ports
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# free_port() picks ports from [PORT_LOW, ephemeral low): the kernel never
+# hands those out for bind(port 0) or outgoing connections, so a port chosen
+# here cannot be taken by a backend or a client socket of a parallel test
+# before albd binds it. Each xdist worker walks its own slice, from a random
+# point (so that two sessions at once rarely meet), and every port is
+# checked with a bind() before it is returned.
+PORT_LOW = 10000
+_EPHEMERAL_LOW = _ephemeral_low()
+
+
+def _port_slice():
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    m = re.match(r"^gw(\d+)$", worker)
+    index = int(m.group(1)) if m else 0
+    size = (_EPHEMERAL_LOW - PORT_LOW) // max(count, 1)
+    lo = PORT_LOW + index * size
+    return lo, size
+
+
+_PORT_SLICE = _port_slice()
+_port_next = [None]
+
+
+def _bind_ok(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((HOST, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    """A TCP port on 127.0.0.1 that nobody listens on right now (outside
+    the ephemeral range, from this xdist worker's own slice)."""
+    lo, size = _PORT_SLICE
+    if size >= 100:
+        if _port_next[0] is None:
+            _port_next[0] = int.from_bytes(os.urandom(4), "little") % size
+        for _ in range(size):
+            port = lo + _port_next[0]
+            _port_next[0] = (_port_next[0] + 1) % size
+            if _bind_ok(port):
+                return port
+    # no room below the ephemeral range: let the kernel choose
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.bind((HOST, 0))
@@ -459,6 +526,17 @@ class Albd:
         self._log.close()
 
 
+# What AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer and
+# ThreadSanitizer print when they find something.
+SANITIZER_RE = re.compile(r"^.*(?:(?:ERROR|WARNING): (?:Address|Leak|Thread|Memory|UndefinedBehavior)Sanitizer"
+                          r"|: runtime error: |^SUMMARY: \w+Sanitizer).*$", re.M)
+
+
+def sanitizer_reports(text):
+    """The first lines of the sanitizer reports in TEXT (albd's log)."""
+    return SANITIZER_RE.findall(text)
+
+
 class AlbdFactory:
     def __init__(self, tmp_path):
         self.tmp_path = tmp_path
@@ -476,6 +554,15 @@ class AlbdFactory:
         for a in self.all:
             a.close()
 
+    def sanitizer_reports(self):
+        """[(albd, report lines)] for every albd whose log has a sanitizer report."""
+        out = []
+        for a in self.all:
+            found = sanitizer_reports(a.log())
+            if found:
+                out.append((a, found))
+        return out
+
 
 @pytest.fixture
 def albd(tmp_path, request):
@@ -484,6 +571,12 @@ def albd(tmp_path, request):
     request.node._albd_factory = f
     yield f
     f.close_all()
+    reports = f.sanitizer_reports()
+    if reports:
+        pytest.fail("sanitizer report in albd's log:\n" + "\n\n".join(
+            "%s (exit %s):\n%s\n...\n%s" % (a.log_path, a.proc.returncode if a.proc else None,
+                                            "\n".join(found[:5]), a.log()[-6000:])
+            for a, found in reports), pytrace=False)
 
 
 @pytest.hookimpl(hookwrapper=True)

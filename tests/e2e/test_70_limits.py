@@ -4,6 +4,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 import backend as backend_mod
 from conftest import Conn, expected_sha, free_port, simple_config
 
@@ -46,6 +48,7 @@ def test_max_connections_pauses_accepting(albd, backends):
     assert a.proc.poll() is None
 
 
+@pytest.mark.serial
 def test_memory_bounded_with_slow_client(one_backend):
     """A 200 MB download to a client that does not read: albd buffers about
     limits.buffer_size, not the body."""
@@ -62,6 +65,7 @@ def test_memory_bounded_with_slow_client(one_backend):
         assert r.sha256 == expected_sha(size, "mem")
 
 
+@pytest.mark.serial
 def test_memory_bounded_with_slow_target(one_backend):
     """A 100 MB upload to a target that reads nothing for 2.5 s: albd stops
     reading the client instead of buffering the body."""

@@ -10,11 +10,20 @@
  * row, or after one pass when it was taken out by passive detection
  * (fast_recovery). Every kind of failure (code mismatch, timeout, connection
  * failure) counts the same.
+ *
+ * Then the module around it, driven through its test hooks with an injected
+ * clock (health_clock) and no network: check results are handed in with
+ * health_feed(), the 100 ms tick is run with health_tick(), and the log
+ * lines (stderr) are read back. That covers flap damping and its hold-down,
+ * the draining deadline and the slow start ramp start without a real wait.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
 
 #include "../../src/control/health.h"
 #include "../../src/core/config.h"
@@ -390,6 +399,443 @@ START_TEST(test_match_edges)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------ module, injected clock */
+
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+/* One target group "tg" of NT targets (127.0.0.1:10001...) in a generation
+ * built by hand, enough for health_apply(); stderr goes to a file that
+ * log_text() reads back. */
+#define NT 2
+static struct {
+	struct event_base *base;
+	struct albd_config cfg;
+	struct cfg_target_group tgc;
+	struct target targets[NT];
+	struct target_group tg;
+	struct albd_gen gen;
+	struct target_state *ts[NT];
+	FILE *log;
+} F;
+
+static void module_setup(void)
+{
+	char err[CONFIG_ERR_MAX];
+	struct cfg_health_check *hc = &F.tgc.health_check;
+
+	memset(&F, 0, sizeof(F));
+	/* health lines go to stderr: keep them in a file */
+	F.log = tmpfile();
+	ck_assert_ptr_nonnull(F.log);
+	ck_assert_int_ge(dup2(fileno(F.log), 2), 0);
+
+	F.tgc.name = "tg";
+	hc->enabled = 1;
+	hc->path = "/health";
+	hc->matcher = "200";
+	ck_assert_int_eq(config_parse_matcher("200", hc, err, sizeof(err)), 0);
+	hc->interval_ms = 10000;
+	hc->timeout_ms = 5000;
+	hc->healthy_threshold = 2;
+	hc->unhealthy_threshold = 2;
+	hc->passive_failures = 5;
+	hc->flap_transitions = 4;
+	hc->flap_window_ms = 60000;
+	hc->flap_hold_ms = 120000;
+	F.tgc.deregistration_delay_ms = 5000;
+	F.tgc.slow_start_ms = 0;
+	for (int i = 0; i < NT; i++) {
+		struct albd_addr a;
+		char text[32];
+
+		snprintf(text, sizeof(text), "127.0.0.1:%d", 10001 + i);
+		ck_assert_int_eq(config_parse_addr(text, 0, &a, err, sizeof(err)), 0);
+		F.ts[i] = ts_get("tg", &a);
+		ck_assert_ptr_nonnull(F.ts[i]);
+		F.targets[i].st = F.ts[i];
+		F.targets[i].weight = 1;
+		F.targets[i].index = (unsigned)i;
+	}
+	F.tg.cfg = &F.tgc;
+	F.tg.targets = F.targets;
+	F.tg.ntargets = NT;
+	F.cfg.target_groups = &F.tgc;
+	F.cfg.ntarget_groups = 1;
+	F.gen.cfg = &F.cfg;
+	F.gen.tgs = &F.tg;
+	F.gen.nworkers = 1;
+
+	fake_now = 1000000;
+	health_clock = fake_clock;
+	F.base = event_base_new();
+	ck_assert_ptr_nonnull(F.base);
+	/* the base never runs: no timer fires, no check is sent */
+	ck_assert_int_eq(health_init(F.base), 0);
+}
+
+/* Go live with the generation (after changing F.tgc or F.tg.ntargets). */
+static void module_apply(void)
+{
+	health_apply(&F.gen);
+}
+
+static void module_teardown(void)
+{
+	health_shutdown();
+	for (int i = 0; i < NT; i++)
+		ts_unref(F.ts[i]);
+	event_base_free(F.base);
+	fclose(F.log);
+}
+
+/* Everything logged so far (a static buffer). */
+static const char *log_text(void)
+{
+	static char buf[65536];
+	ssize_t n = pread(fileno(F.log), buf, sizeof(buf) - 1, 0);
+
+	buf[n > 0 ? n : 0] = 0;
+	return buf;
+}
+
+static size_t log_mark(void)
+{
+	return strlen(log_text());
+}
+
+/* Number of lines logged after MARK that contain every one of the (up to 3,
+ * NULL-terminated) strings. */
+static int log_count(size_t mark, const char *a, const char *b, const char *c)
+{
+	const char *t = log_text() + mark;
+	int n = 0;
+
+	while (*t) {
+		const char *nl = strchr(t, '\n');
+		size_t len = nl ? (size_t)(nl - t) : strlen(t);
+		char line[1024];
+
+		snprintf(line, sizeof(line), "%.*s", (int)len, t);
+		if ((!a || strstr(line, a)) && (!b || strstr(line, b)) && (!c || strstr(line, c)))
+			n++;
+		t += len + (nl ? 1 : 0);
+	}
+	return n;
+}
+
+/* No line says a state changed into itself ("state=X previous=X"). */
+static void assert_no_null_transition(void)
+{
+	static const enum ts_health all[] = { TS_INITIAL, TS_HEALTHY, TS_UNHEALTHY, TS_DRAINING, TS_UNUSED };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		char s[64];
+
+		snprintf(s, sizeof(s), "state=%s previous=%s ", hc_state_name(all[i]), hc_state_name(all[i]));
+		ck_assert_msg(!strstr(log_text(), s), "a transition line where nothing changed (%s):\n%s", s,
+			      log_text());
+	}
+}
+
+static enum ts_health health_of(int i)
+{
+	return (enum ts_health)atomic_load(&F.ts[i]->health);
+}
+
+static int routable(int i)
+{
+	return atomic_load(&F.ts[i]->routable);
+}
+
+/* Feed target I N results R, one second apart. */
+static void feed(int i, enum hc_result r, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		fake_now += 1000;
+		health_feed(F.ts[i], r, r == HC_PASS ? "" : "Health checks failed with these codes: [500]");
+	}
+}
+
+/* Target I from healthy to unhealthy and back (thresholds 2): two changes. */
+static void flap_once(int i)
+{
+	feed(i, HC_MISMATCH, 2);
+	ck_assert_int_eq(health_of(i), TS_UNHEALTHY);
+	feed(i, HC_PASS, 2);
+}
+
+START_TEST(test_module_initial_to_healthy)
+{
+	module_setup();
+	module_apply();
+	ck_assert_int_eq(health_of(0), TS_INITIAL);
+	ck_assert_int_eq(routable(0), 0);
+	ck_assert_int_eq(log_count(0, "target=127.0.0.1:10001 state=initial previous=unused",
+				   "reason=Elb.InitialHealthChecking", NULL), 1);
+	feed(0, HC_PASS, 1);
+	ck_assert_int_eq(health_of(0), TS_HEALTHY);
+	ck_assert_int_eq(routable(0), 1);
+	ck_assert_int_eq(health_of(1), TS_INITIAL);
+	ck_assert_int_eq(log_count(0, "target=127.0.0.1:10001 state=healthy previous=initial", "reason=-", NULL), 1);
+	/* no slow start configured: full weight at once */
+	ck_assert_uint_eq(atomic_load(&F.ts[0]->ramp_start), 0);
+	module_teardown();
+}
+END_TEST
+
+START_TEST(test_flap_hold_down)
+{
+	module_setup();
+	module_apply();
+	feed(0, HC_PASS, 1);                   /* change 1: initial -> healthy */
+	flap_once(0);                          /* changes 2 and 3 */
+	ck_assert_int_eq(health_of(0), TS_HEALTHY);
+	ck_assert_int_eq(routable(0), 1);
+	size_t mark = log_mark();
+	feed(0, HC_MISMATCH, 2);               /* change 4 */
+	ck_assert_int_eq(health_of(0), TS_UNHEALTHY);
+	feed(0, HC_PASS, 1);
+	ck_assert_int_eq(health_of(0), TS_UNHEALTHY);
+	feed(0, HC_PASS, 1);                   /* would be change 5: held down */
+	uint64_t t_hold = fake_now;
+	ck_assert_int_eq(health_of(0), TS_UNHEALTHY);
+	ck_assert_int_eq(routable(0), 0);
+	ck_assert_int_eq(log_count(mark, "state=unhealthy previous=healthy", NULL, NULL), 1);
+	/* one line, with the new reason and no "previous=" (defect 10: it
+	 * said "state=unhealthy previous=unhealthy") */
+	ck_assert_int_eq(log_count(mark, "target=127.0.0.1:10001 state=unhealthy reason=Target.FailedHealthChecks "
+					 "description=\"flapping: 4 state changes within 60 s, held out for 120 s\"",
+				   NULL, NULL),
+			 1);
+	ck_assert_int_eq(log_count(mark, "flapping", "previous=", NULL), 0);
+	assert_no_null_transition();
+
+	/* passing checks while held: out of rotation, nothing logged */
+	mark = log_mark();
+	while (fake_now + 1000 < t_hold + 120000) {
+		feed(0, HC_PASS, 1);
+		health_tick();
+		ck_assert_int_eq(health_of(0), TS_UNHEALTHY);
+		ck_assert_int_eq(routable(0), 0);
+	}
+	ck_assert_int_eq(log_count(mark, "127.0.0.1:10001", NULL, NULL), 0);
+	/* nor failing checks of another kind (they would repeat the reason) */
+	fake_now += 500;
+	health_feed(F.ts[0], HC_TIMEOUT, "Request timed out");
+	ck_assert_int_eq(log_count(mark, "127.0.0.1:10001", NULL, NULL), 0);
+
+	/* the hold ends: the next passing checks bring it back */
+	fake_now = t_hold + 120000;
+	health_tick();
+	ck_assert_int_eq(routable(0), 0);
+	feed(0, HC_PASS, 1);
+	ck_assert_int_eq(health_of(0), TS_UNHEALTHY);
+	feed(0, HC_PASS, 1);
+	ck_assert_int_eq(health_of(0), TS_HEALTHY);
+	ck_assert_int_eq(routable(0), 1);
+	ck_assert_int_eq(log_count(mark, "target=127.0.0.1:10001 state=healthy previous=unhealthy", NULL, NULL), 1);
+	/* the history was cleared by the hold: one more flap is not damped */
+	flap_once(0);
+	ck_assert_int_eq(health_of(0), TS_HEALTHY);
+	assert_no_null_transition();
+	/* the other target never moved */
+	ck_assert_int_eq(health_of(1), TS_INITIAL);
+	module_teardown();
+}
+END_TEST
+
+START_TEST(test_flap_hold_ends_only_after_hold)
+{
+	/* a pass 1 ms before the hold ends keeps it out; the tick at the end
+	 * of the hold lets the next pass in */
+	module_setup();
+	F.tgc.health_check.flap_transitions = 2;
+	F.tgc.health_check.flap_hold_ms = 30000;
+	module_apply();
+	feed(0, HC_PASS, 1);                   /* change 1 */
+	feed(0, HC_MISMATCH, 2);               /* change 2 */
+	feed(0, HC_PASS, 2);                   /* held */
+	uint64_t t_hold = fake_now;
+	ck_assert_int_eq(health_of(0), TS_UNHEALTHY);
+	ck_assert_int_eq(log_count(0, "state=unhealthy reason=Target.FailedHealthChecks",
+				   "flapping: 2 state changes within 60 s, held out for 30 s", NULL),
+			 1);
+	fake_now = t_hold + 30000 - 1;
+	health_tick();
+	health_feed(F.ts[0], HC_PASS, "");
+	ck_assert_int_eq(health_of(0), TS_UNHEALTHY);
+	ck_assert_int_eq(routable(0), 0);
+	fake_now = t_hold + 30000;
+	health_feed(F.ts[0], HC_PASS, "");
+	ck_assert_int_eq(health_of(0), TS_HEALTHY);
+	ck_assert_int_eq(routable(0), 1);
+	assert_no_null_transition();
+	module_teardown();
+}
+END_TEST
+
+START_TEST(test_flap_window)
+{
+	/* changes further apart than the window never add up: 4 transitions
+	 * within 60 s are needed, and 31 s between changes keeps at most
+	 * two in any window */
+	module_setup();
+	module_apply();
+	feed(0, HC_PASS, 1);
+	for (int k = 0; k < 10; k++) {
+		fake_now += 29000;
+		feed(0, HC_MISMATCH, 2);
+		ck_assert_int_eq(health_of(0), TS_UNHEALTHY);
+		fake_now += 29000;
+		feed(0, HC_PASS, 2);
+		ck_assert_int_eq(health_of(0), TS_HEALTHY);
+		ck_assert_int_eq(routable(0), 1);
+	}
+	ck_assert_int_eq(log_count(0, "flapping", NULL, NULL), 0);
+	/* the same changes close together are damped: once the last ones
+	 * have left the window, 3 changes pass and the 4th is held */
+	fake_now += 61000;
+	flap_once(0);
+	ck_assert_int_eq(health_of(0), TS_HEALTHY);
+	feed(0, HC_MISMATCH, 2);
+	feed(0, HC_PASS, 2);
+	ck_assert_int_eq(health_of(0), TS_UNHEALTHY);
+	ck_assert_int_eq(log_count(0, "flapping", NULL, NULL), 1);
+	module_teardown();
+}
+END_TEST
+
+START_TEST(test_flap_damping_off)
+{
+	module_setup();
+	F.tgc.health_check.flap_transitions = 0;
+	module_apply();
+	feed(0, HC_PASS, 1);
+	for (int k = 0; k < 30; k++) {
+		flap_once(0);
+		ck_assert_int_eq(health_of(0), TS_HEALTHY);
+	}
+	ck_assert_int_eq(log_count(0, "flapping", NULL, NULL), 0);
+	module_teardown();
+}
+END_TEST
+
+START_TEST(test_reason_change_not_a_transition)
+{
+	/* unhealthy for one reason, then failing another way: one line with
+	 * the new reason, no "previous=" */
+	module_setup();
+	module_apply();
+	feed(0, HC_PASS, 1);
+	feed(0, HC_MISMATCH, 2);
+	ck_assert_int_eq(log_count(0, "state=unhealthy previous=healthy", "reason=Target.ResponseCodeMismatch", NULL),
+			 1);
+	size_t mark = log_mark();
+	feed(0, HC_MISMATCH, 3);
+	ck_assert_int_eq(log_count(mark, "127.0.0.1:10001", NULL, NULL), 0);
+	fake_now += 1000;
+	health_feed(F.ts[0], HC_TIMEOUT, "Request timed out");
+	ck_assert_int_eq(log_count(mark, "target=127.0.0.1:10001 state=unhealthy reason=Target.Timeout "
+					 "description=\"Request timed out\"",
+				   NULL, NULL),
+			 1);
+	ck_assert_int_eq(log_count(mark, "previous=", NULL, NULL), 0);
+	assert_no_null_transition();
+	module_teardown();
+}
+END_TEST
+
+START_TEST(test_slow_start_ramp_start)
+{
+	module_setup();
+	F.tgc.slow_start_ms = 30000;
+	module_apply();
+	feed(0, HC_PASS, 1);
+	uint64_t t0 = fake_now;
+	ck_assert_int_eq(health_of(0), TS_HEALTHY);
+	/* the ramp starts when the target turns healthy, on the module's clock */
+	ck_assert_uint_eq(atomic_load(&F.ts[0]->ramp_start), t0);
+	ck_assert_uint_eq(tg_weight(&F.tg, &F.targets[0], t0), 1);
+	ck_assert_uint_eq(tg_weight(&F.tg, &F.targets[0], t0 + 15000), 500);
+	ck_assert_uint_eq(tg_weight(&F.tg, &F.targets[0], t0 + 30000), 1000);
+	/* more passes do not restart it */
+	feed(0, HC_PASS, 5);
+	ck_assert_uint_eq(atomic_load(&F.ts[0]->ramp_start), t0);
+
+	/* a recovery ramps again, from the time it turned healthy */
+	fake_now += 100000;
+	feed(0, HC_MISMATCH, 2);
+	ck_assert_uint_eq(atomic_load(&F.ts[0]->ramp_start), t0);
+	feed(0, HC_PASS, 2);
+	uint64_t t1 = fake_now;
+	ck_assert_int_eq(health_of(0), TS_HEALTHY);
+	ck_assert_uint_eq(atomic_load(&F.ts[0]->ramp_start), t1);
+	ck_assert_uint_eq(tg_weight(&F.tg, &F.targets[0], t1 + 3000), 100);
+
+	/* and so does a recovery from a passive ejection (one pass) */
+	fake_now += 100000;
+	atomic_store(&F.ts[0]->passive_down, 1);
+	health_tick();
+	ck_assert_int_eq(health_of(0), TS_UNHEALTHY);
+	ck_assert_int_eq(log_count(0, "state=unhealthy previous=healthy", "consecutive connection failures", NULL), 1);
+	feed(0, HC_PASS, 1);
+	ck_assert_int_eq(health_of(0), TS_HEALTHY);
+	ck_assert_uint_eq(atomic_load(&F.ts[0]->ramp_start), fake_now);
+	ck_assert_int_eq(atomic_load(&F.ts[0]->passive_down), 0);
+	module_teardown();
+}
+END_TEST
+
+START_TEST(test_draining_deadline)
+{
+	module_setup();
+	module_apply();
+	feed(0, HC_PASS, 1);
+	feed(1, HC_PASS, 1);
+	/* a reload drops both targets; one still has a request in flight */
+	atomic_store(&F.ts[0]->inflight, 1);
+	F.tg.ntargets = 0;
+	fake_now += 1000;
+	uint64_t t_reload = fake_now;
+	module_apply();
+	for (int i = 0; i < NT; i++) {
+		ck_assert_int_eq(health_of(i), TS_DRAINING);
+		ck_assert_int_eq(routable(i), 0);
+	}
+	ck_assert_int_eq(log_count(0, "state=draining previous=healthy", "reason=Target.DeregistrationInProgress",
+				   NULL),
+			 2);
+	/* the idle one is unused at the next tick */
+	fake_now += 100;
+	health_tick();
+	ck_assert_int_eq(health_of(1), TS_UNUSED);
+	ck_assert_int_eq(atomic_load(&F.ts[1]->drain_expired), 0);
+	ck_assert_int_eq(log_count(0, "target=127.0.0.1:10002 state=unused previous=draining",
+				   "description=\"Target is not registered to the target group\"", NULL),
+			 1);
+	/* the busy one until deregistration_delay (5 s) */
+	fake_now = t_reload + 4999;
+	health_tick();
+	ck_assert_int_eq(health_of(0), TS_DRAINING);
+	ck_assert_int_eq(atomic_load(&F.ts[0]->drain_expired), 0);
+	fake_now = t_reload + 5000;
+	health_tick();
+	ck_assert_int_eq(health_of(0), TS_UNUSED);
+	ck_assert_int_eq(atomic_load(&F.ts[0]->drain_expired), 1);
+	ck_assert_int_eq(log_count(0, "target=127.0.0.1:10001 state=unused previous=draining",
+				   "1 requests cut at the deregistration delay", NULL),
+			 1);
+	assert_no_null_transition();
+	module_teardown();
+}
+END_TEST
+
 /* ------------------------------------------------------------ main */
 
 static Suite *health_suite(void)
@@ -419,6 +865,17 @@ static Suite *health_suite(void)
 	tcase_add_test(tc, test_match_range);
 	tcase_add_test(tc, test_match_range_and_code);
 	tcase_add_test(tc, test_match_edges);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("module");
+	tcase_add_test(tc, test_module_initial_to_healthy);
+	tcase_add_test(tc, test_flap_hold_down);
+	tcase_add_test(tc, test_flap_hold_ends_only_after_hold);
+	tcase_add_test(tc, test_flap_window);
+	tcase_add_test(tc, test_flap_damping_off);
+	tcase_add_test(tc, test_reason_change_not_a_transition);
+	tcase_add_test(tc, test_slow_start_ramp_start);
+	tcase_add_test(tc, test_draining_deadline);
 	suite_add_tcase(s, tc);
 	return s;
 }
