@@ -265,6 +265,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@pytest.mark.serial   # measures albd's CPU time: needs the machine to itself
 @pytest.mark.timeout_s(90)
 def test_out_of_descriptors_pauses_accepting(albd, backends):
     b1 = backends.start("b1")

@@ -2,7 +2,7 @@
  * config or an error message, never a crash or a leak.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *     tests/fuzz/fuzz_config.c src/core/config.c -lconfig -o /tmp/fuzz_config
+ *     tests/fuzz/fuzz_config.c src/core/config*.c -lconfig -o /tmp/fuzz_config
  *   /tmp/fuzz_config -max_total_time=120 conf/
  *
  * or `make fuzz-smoke` (both targets, FUZZ_SECONDS each). Each input is
