@@ -66,7 +66,6 @@ static void group_init(struct group *g, const struct balancer_ops *ops, const un
 		struct target *t = &g->tg.targets[i];
 
 		atomic_init(&st->refs, 1);
-		st->id = (unsigned)i + 1;
 		st->tg_name = tg_name;
 		snprintf(st->addr.text, sizeof(st->addr.text), "10.0.0.%zu:80", i + 1);
 		st->addr.port = 80;

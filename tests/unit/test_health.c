@@ -456,7 +456,7 @@ static void module_setup(void)
 
 		snprintf(text, sizeof(text), "127.0.0.1:%d", 10001 + i);
 		ck_assert_int_eq(config_parse_addr(text, 0, &a, err, sizeof(err)), 0);
-		F.ts[i] = ts_get("tg", &a);
+		F.ts[i] = ts_get("tg", &a, 1);
 		ck_assert_ptr_nonnull(F.ts[i]);
 		F.targets[i].st = F.ts[i];
 		F.targets[i].weight = 1;
