@@ -94,6 +94,8 @@ int hc_status_matches(const struct cfg_health_check *hc, int status)
 
 struct hgroup {
 	char *name;
+	unsigned total;               /* its probes that are not draining (recount()) */
+	unsigned up;                  /* of those, the ones up (routable, not passively out) */
 	int fail_open;
 	unsigned long fail_open_count;   /* times the group failed open */
 	struct hgroup *next;
@@ -118,6 +120,8 @@ struct probe {
 	int draining;
 	uint64_t drain_deadline;
 	int seen;
+	int counted;                  /* in grp->total */
+	int counted_up;               /* in grp->up */
 	struct probe *next;
 };
 
@@ -152,26 +156,34 @@ static int is_up(const struct probe *p)
 	       !atomic_load_explicit(&p->ts->passive_down, memory_order_relaxed);
 }
 
-/* Recount GRP's targets that are up; log when the group fails open or
- * stops failing open. */
+/* Log when GRP starts or stops failing open (no target up). */
 static void update_group(struct hgroup *grp)
 {
-	unsigned total = 0, up = 0;
+	int open = grp->total > 0 && grp->up == 0;
 
-	for (struct probe *p = H.probes; p; p = p->next) {
-		if (p->grp != grp || p->draining)
-			continue;
-		total++;
-		up += is_up(p);
-	}
-	int open = total > 0 && up == 0;
 	if (open == grp->fail_open)
 		return;
 	grp->fail_open = open;
 	if (open)
 		grp->fail_open_count++;
 	log_msg(open ? LOG_LVL_WARN : LOG_LVL_INFO, "health: target_group=%s fail_open=%s healthy=%u total=%u",
-		grp->name, open ? "on" : "off", up, total);
+		grp->name, open ? "on" : "off", grp->up, grp->total);
+}
+
+/* Bring P's share of its group's counts up to date: O(1), so that a mass
+ * failure of n targets costs O(n), not O(n^2) (every change used to
+ * recount the whole group). Call after anything that may change whether P
+ * is draining or up; what workers change by themselves (passive ejection)
+ * is caught by the tick, which recounts every probe. */
+static void recount(struct probe *p)
+{
+	int in = !p->draining;
+	int up = in && is_up(p);
+
+	p->grp->total += (unsigned)in - (unsigned)p->counted;
+	p->grp->up += (unsigned)up - (unsigned)p->counted_up;
+	p->counted = in;
+	p->counted_up = up;
 }
 
 static void publish(struct probe *p, enum ts_health st, uint64_t now)
@@ -221,6 +233,7 @@ static void transition(struct probe *p, enum ts_health st, const char *reason, c
 	}
 	publish(p, st, now);
 	log_change(p, old, st);
+	recount(p);
 	update_group(p->grp);
 }
 
@@ -291,6 +304,8 @@ static void finish_check(struct probe *p, enum hc_result r, const char *desc)
 		snprintf(p->desc, sizeof(p->desc), "%s", desc);
 		log_reason(p);
 	}
+	recount(p);   /* a pass may have cleared a passive ejection */
+	update_group(p->grp);
 	schedule_next(p);
 }
 
@@ -471,11 +486,13 @@ static void probe_begin(struct probe *p, unsigned spread_ms)
 		p->reason = "-";
 		p->desc[0] = 0;
 		publish(p, TS_HEALTHY, now);
+		recount(p);
 		return;
 	}
 	p->reason = "Elb.InitialHealthChecking";
 	snprintf(p->desc, sizeof(p->desc), "Initial health checking in progress");
 	publish(p, TS_INITIAL, now);
+	recount(p);
 	log_change(p, TS_UNUSED, TS_INITIAL);
 	set_timer(p, spread_ms ? rnd() % spread_ms : 0);
 }
@@ -495,6 +512,7 @@ static void start_draining(struct probe *p)
 	atomic_store(&p->ts->health, TS_DRAINING);
 	atomic_store(&p->ts->routable, 0);
 	log_change(p, old, TS_DRAINING);
+	recount(p);
 }
 
 /* Once every TICK_MS: passive ejections, draining, hold-down ends. */
@@ -519,6 +537,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 				log_change(p, TS_DRAINING, TS_UNUSED);
 				struct hgroup *g = p->grp;
 				*pp = p->next;
+				recount(p);   /* draining: counted in nothing any more */
 				probe_free(p);
 				update_group(g);
 				continue;
@@ -538,8 +557,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		} else if (p->hold_until && now >= p->hold_until) {
 			p->hold_until = 0;   /* the next passing check brings it back */
 		}
+		recount(p);
 		pp = &p->next;
 	}
+	for (struct hgroup *g = H.groups; g; g = g->next)
+		update_group(g);
 }
 
 int health_init(struct event_base *base)

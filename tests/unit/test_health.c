@@ -27,6 +27,7 @@
 
 #include "../../src/control/health.h"
 #include "../../src/core/config.h"
+#include "../../src/core/log.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -838,6 +839,82 @@ END_TEST
 
 /* ------------------------------------------------------------ main */
 
+/* A fake clock for the log's rate limits: 10 ms a line, one token each,
+ * so that every line of the scale test gets out. */
+static uint64_t log_now;
+static uint64_t log_clock_step(void)
+{
+	return log_now += 10;
+}
+
+/* Lines of the whole log (F.log) that contain NEEDLE. */
+static int log_count_all(const char *needle)
+{
+	char line[512];
+	int n = 0;
+
+	fflush(F.log);
+	rewind(F.log);
+	while (fgets(line, sizeof(line), F.log))
+		n += strstr(line, needle) != NULL;
+	fseek(F.log, 0, SEEK_END);
+	return n;
+}
+
+/* 50,000 targets turning healthy and then failing at once: each change
+ * updates its group's up/total counts in O(1). (A recount of the whole
+ * group on every change made this O(n^2), minutes at this size, far past
+ * Check's timeout.) The fail-open lines still come exactly when they
+ * should, with the right counts. */
+START_TEST(test_group_counts_scale)
+{
+	enum { N = 50000 };
+	struct target_state **ts = calloc(N, sizeof(*ts));
+	struct target *targets = calloc(N, sizeof(*targets));
+	char err[256];
+
+	ck_assert_ptr_nonnull(ts);
+	ck_assert_ptr_nonnull(targets);
+	module_setup();
+	log_set_clock(log_clock_step);
+	for (int i = 0; i < N; i++) {
+		struct albd_addr a;
+		char text[32];
+
+		snprintf(text, sizeof(text), "127.1.%d.%d:80", i / 250, i % 250 + 1);
+		ck_assert_int_eq(config_parse_addr(text, 0, &a, err, sizeof(err)), 0);
+		ts[i] = ts_get("big", &a, 1);
+		ck_assert_ptr_nonnull(ts[i]);
+		targets[i].st = ts[i];
+		targets[i].weight = 1;
+		targets[i].index = (unsigned)i;
+	}
+	F.tgc.name = "big";
+	F.tg.targets = targets;
+	F.tg.ntargets = N;
+	module_apply();
+	/* all initial: none up, the group fails open */
+	ck_assert_int_eq(log_count_all("target_group=big fail_open=on healthy=0 total=50000"), 1);
+	for (int i = 0; i < N; i++)
+		health_feed(ts[i], HC_PASS, "");
+	ck_assert_int_eq(log_count_all("target_group=big fail_open=off healthy=1 total=50000"), 1);
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < N; i++)
+			health_feed(ts[i], HC_TIMEOUT, "Request timed out");
+	ck_assert_int_eq(atomic_load(&ts[N - 1]->health), TS_UNHEALTHY);
+	ck_assert_int_eq(log_count_all("fail_open=on"), 2);
+	ck_assert_int_eq(log_count_all("target_group=big fail_open=on healthy=0 total=50000"), 2);
+	health_tick();   /* the resync changes nothing */
+	ck_assert_int_eq(log_count_all("fail_open="), 3);
+	log_set_clock(NULL);
+	module_teardown();
+	for (int i = 0; i < N; i++)
+		ts_unref(ts[i]);
+	free(ts);
+	free(targets);
+}
+END_TEST
+
 static Suite *health_suite(void)
 {
 	Suite *s = suite_create("health");
@@ -876,6 +953,7 @@ static Suite *health_suite(void)
 	tcase_add_test(tc, test_reason_change_not_a_transition);
 	tcase_add_test(tc, test_slow_start_ramp_start);
 	tcase_add_test(tc, test_draining_deadline);
+	tcase_add_test(tc, test_group_counts_scale);
 	suite_add_tcase(s, tc);
 	return s;
 }
