@@ -23,9 +23,31 @@ static struct cfg_target_group tg_def = { .name = "default" };
 static struct cfg_forward fwd_a[] = { { "a", &tg_a, 1 } };
 static struct cfg_forward fwd_b[] = { { "b", &tg_b, 1 } };
 static struct cfg_forward fwd_c[] = { { "c", &tg_c, 1 } };
+static struct cfg_forward fwd_def[] = { { "default", &tg_def, 1 } };
 
 static struct cfg_fixed_response fixed_403 = { 403, "text/plain", "forbidden", 9 };
 static struct cfg_fixed_response fixed_404 = { 404, "text/plain", "not found", 9 };
+
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* clang-format off */
+/* A condition of TYPE whose values are the array V. */
+#define COND(type_, v) { .type = (type_), .line = 1, .values = (v), .nvalues = NELEMS(v) }
+
+/* A rule's conditions, as designated initializers of struct cfg_rule. */
+#define CONDS(...)                                                  \
+	.conds = (struct cfg_condition[]){ __VA_ARGS__ },           \
+	.nconds = sizeof((struct cfg_condition[]){ __VA_ARGS__ }) / \
+		  sizeof(struct cfg_condition)
+
+/* Actions: a forward to the array G of groups, a fixed response. */
+#define FORWARD(g, total)                                                                  \
+	{ .type = CFG_ACT_FORWARD,                                                         \
+	  .u.forward = { .groups = (g), .ngroups = NELEMS(g), .weight_total = (total) } }
+#define FIXED(fr) { .type = CFG_ACT_FIXED_RESPONSE, .u.fixed = (fr) }
+/* clang-format on */
+
+static const struct cfg_action default_forward = FORWARD(fwd_def, 1);
 
 static void listener_init(struct cfg_listener *l, struct cfg_rule *rules, size_t nrules)
 {
@@ -35,10 +57,7 @@ static void listener_init(struct cfg_listener *l, struct cfg_rule *rules, size_t
 	l->name = "test";
 	l->rules = rules;
 	l->nrules = nrules;
-	l->default_forward.target_group_name = "default";
-	l->default_forward.tg = &tg_def;
-	l->default_forward.weight = 1;
-	l->default_fixed = NULL;
+	l->default_action = default_forward;
 	for (i = 0; i < nrules; i++) {
 		rules[i].priority = (int)(i + 1) * 10;
 		rules[i].line = (int)i + 1;
@@ -260,11 +279,8 @@ END_TEST
 START_TEST(test_route_host_port)
 {
 	static char *hosts[] = { "example.com" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 1,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -281,11 +297,8 @@ END_TEST
 START_TEST(test_route_host_ipv6)
 {
 	static char *hosts[] = { "[::1]" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 1,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -300,11 +313,8 @@ END_TEST
 START_TEST(test_route_host_ipv4)
 {
 	static char *hosts[] = { "127.0.0.?" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 1,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -317,11 +327,8 @@ END_TEST
 START_TEST(test_route_host_nocase)
 {
 	static char *hosts[] = { "Example.COM", "*.api.example.com" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 2,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -339,21 +346,9 @@ START_TEST(test_route_path_query)
 	static char *p_exact[] = { "/exact" };
 	static char *p_php[] = { "*.php" };
 	struct cfg_rule rules[3] = {
-		{ .paths = p_api,
-		  .npaths = 1,
-		  .forwards = fwd_a,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
-		{ .paths = p_exact,
-		  .npaths = 1,
-		  .forwards = fwd_b,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
-		{ .paths = p_php,
-		  .npaths = 1,
-		  .forwards = fwd_c,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
+		{ CONDS(COND(CFG_COND_PATH, p_api)), .action = FORWARD(fwd_a, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p_exact)), .action = FORWARD(fwd_b, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p_php)), .action = FORWARD(fwd_c, 1) },
 	};
 	struct cfg_listener l;
 
@@ -377,7 +372,8 @@ END_TEST
 START_TEST(test_route_method)
 {
 	static char *methods[] = { "POST", "PUT" };
-	struct cfg_rule rules[1] = { { .methods = methods, .nmethods = 2, .fixed = &fixed_403 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_METHOD, methods)),
+				       .action = FIXED(&fixed_403) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -397,15 +393,9 @@ START_TEST(test_route_and)
 	static char *hosts[] = { "a.com" };
 	static char *paths[] = { "/x/*" };
 	static char *methods[] = { "GET" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 1,
-				       .paths = paths,
-				       .npaths = 1,
-				       .methods = methods,
-				       .nmethods = 1,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts), COND(CFG_COND_PATH, paths),
+					     COND(CFG_COND_METHOD, methods)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -422,13 +412,9 @@ START_TEST(test_route_or)
 {
 	static char *hosts[] = { "a.com", "b.com" };
 	static char *paths[] = { "/one", "/two/*" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 2,
-				       .paths = paths,
-				       .npaths = 2,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts),
+					     COND(CFG_COND_PATH, paths)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -447,17 +433,9 @@ START_TEST(test_route_priority)
 	static char *p_v1[] = { "/api/v1/*" };
 	static char *p_all[] = { "*" };
 	struct cfg_rule rules[3] = {
-		{ .paths = p_api, .npaths = 1, .fixed = &fixed_403 },
-		{ .paths = p_v1,
-		  .npaths = 1,
-		  .forwards = fwd_b,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
-		{ .paths = p_all,
-		  .npaths = 1,
-		  .forwards = fwd_c,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
+		{ CONDS(COND(CFG_COND_PATH, p_api)), .action = FIXED(&fixed_403) },
+		{ CONDS(COND(CFG_COND_PATH, p_v1)), .action = FORWARD(fwd_b, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p_all)), .action = FORWARD(fwd_c, 1) },
 	};
 	struct cfg_listener l;
 	struct router_action a;
@@ -481,12 +459,8 @@ START_TEST(test_route_priority)
 	/* with the catch-all first, it takes everything */
 	{
 		struct cfg_rule r2[2] = {
-			{ .paths = p_all,
-			  .npaths = 1,
-			  .forwards = fwd_c,
-			  .nforwards = 1,
-			  .forward_weight_total = 1 },
-			{ .paths = p_api, .npaths = 1, .fixed = &fixed_403 },
+			{ CONDS(COND(CFG_COND_PATH, p_all)), .action = FORWARD(fwd_c, 1) },
+			{ CONDS(COND(CFG_COND_PATH, p_api)), .action = FIXED(&fixed_403) },
 		};
 		struct cfg_listener l2;
 
@@ -500,7 +474,8 @@ END_TEST
 START_TEST(test_route_default_forward)
 {
 	static char *p_api[] = { "/api/*" };
-	struct cfg_rule rules[1] = { { .paths = p_api, .npaths = 1, .fixed = &fixed_403 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_PATH, p_api)),
+				       .action = FIXED(&fixed_403) } };
 	struct cfg_listener l;
 	struct router_action a;
 	uint32_t r;
@@ -509,12 +484,12 @@ START_TEST(test_route_default_forward)
 	route(&l, "GET", "h", "/index.html", &a);
 	ck_assert_ptr_null(a.rule);
 	ck_assert_ptr_null(a.fixed);
-	ck_assert_ptr_eq(a.forwards, &l.default_forward);
+	ck_assert_ptr_eq(a.forwards, fwd_def);
 	ck_assert_uint_eq(a.nforwards, 1);
 	ck_assert_uint_ge(a.weight_total, 1);
 	for (r = 0; r < 100; r++)
-		ck_assert_ptr_eq(router_pick_forward(&a, r), &l.default_forward);
-	ck_assert_ptr_eq(router_pick_forward(&a, UINT32_MAX), &l.default_forward);
+		ck_assert_ptr_eq(router_pick_forward(&a, r), fwd_def);
+	ck_assert_ptr_eq(router_pick_forward(&a, UINT32_MAX), fwd_def);
 	ck_assert_ptr_eq(router_pick_forward(&a, 0)->tg, &tg_def);
 
 	/* no rules at all */
@@ -522,7 +497,7 @@ START_TEST(test_route_default_forward)
 	route(&l, "GET", NULL, "/", &a);
 	ck_assert_ptr_null(a.rule);
 	ck_assert_ptr_null(a.fixed);
-	ck_assert_ptr_eq(a.forwards, &l.default_forward);
+	ck_assert_ptr_eq(a.forwards, fwd_def);
 	ck_assert_uint_eq(a.nforwards, 1);
 }
 END_TEST
@@ -530,17 +505,15 @@ END_TEST
 START_TEST(test_route_default_fixed)
 {
 	static char *p_api[] = { "/api/*" };
-	struct cfg_rule rules[1] = { { .paths = p_api,
-				       .npaths = 1,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_PATH, p_api)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 	struct router_action a;
 
+	const struct cfg_action fixed = FIXED(&fixed_404);
+
 	listener_init(&l, rules, 1);
-	memset(&l.default_forward, 0, sizeof(l.default_forward));
-	l.default_fixed = &fixed_404;
+	l.default_action = fixed;
 
 	route(&l, "GET", "h", "/index.html", &a);
 	ck_assert_ptr_null(a.rule);
@@ -561,16 +534,8 @@ START_TEST(test_route_null_host)
 	static char *h_all[] = { "*" };
 	static char *p_all[] = { "/*" };
 	struct cfg_rule rules[2] = {
-		{ .hosts = h_all,
-		  .nhosts = 1,
-		  .forwards = fwd_a,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
-		{ .paths = p_all,
-		  .npaths = 1,
-		  .forwards = fwd_b,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
+		{ CONDS(COND(CFG_COND_HOST, h_all)), .action = FORWARD(fwd_a, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p_all)), .action = FORWARD(fwd_b, 1) },
 	};
 	struct cfg_listener l;
 	struct router_action a;
@@ -586,7 +551,7 @@ START_TEST(test_route_null_host)
 	listener_init(&l, rules, 1);
 	route(&l, "GET", NULL, "/x", &a);
 	ck_assert_ptr_null(a.rule);
-	ck_assert_ptr_eq(a.forwards, &l.default_forward);
+	ck_assert_ptr_eq(a.forwards, fwd_def);
 	/* NULL host with a non-zero length is still no host */
 	memset(&a, 0xa5, sizeof(a));
 	route_n(&l, "GET", 3, NULL, 7, "/x", 2, &a);
@@ -600,13 +565,9 @@ START_TEST(test_route_lengths)
 	static char *hosts[] = { "example.com" };
 	static char *paths[] = { "/api" };
 	static char *methods[] = { "GET" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 1,
-				       .paths = paths,
-				       .npaths = 1,
-				       .methods = methods,
-				       .nmethods = 1,
-				       .fixed = &fixed_403 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts), COND(CFG_COND_PATH, paths),
+					     COND(CFG_COND_METHOD, methods)),
+				       .action = FIXED(&fixed_403) } };
 	struct cfg_listener l;
 	struct router_action a;
 	const char *buf = "GETXexample.comXYZ/apiQQ";
@@ -630,11 +591,8 @@ START_TEST(test_route_rule_forwards)
 {
 	static char *paths[] = { "/split/*" };
 	static struct cfg_forward split[] = { { "a", &tg_a, 2 }, { "b", &tg_b, 5 } };
-	struct cfg_rule rules[1] = { { .paths = paths,
-				       .npaths = 1,
-				       .forwards = split,
-				       .nforwards = 2,
-				       .forward_weight_total = 7 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_PATH, paths)),
+				       .action = FORWARD(split, 7) } };
 	struct cfg_listener l;
 	struct router_action a;
 	unsigned count[2] = { 0, 0 };
