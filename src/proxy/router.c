@@ -117,20 +117,6 @@ static int rule_matches(const struct cfg_rule *r, const struct match_req *m)
 	return 1;
 }
 
-static void set_action(struct router_action *out, const struct cfg_action *a)
-{
-	switch (a->type) {
-	case CFG_ACT_FORWARD:
-		out->forwards = a->u.forward.groups;
-		out->nforwards = a->u.forward.ngroups;
-		out->weight_total = a->u.forward.weight_total;
-		break;
-	case CFG_ACT_FIXED_RESPONSE:
-		out->fixed = a->u.fixed;
-		break;
-	}
-}
-
 /* A missing Host (HOST == NULL) fails every rule that has a host condition.
  * RQ's path is the path alone: an absolute-form target ("http://h/p") is
  * matched as is, so the caller passes its path. */
@@ -155,30 +141,35 @@ void router_route(const struct cfg_listener *l, const struct route_req *rq, stru
 
 		if (rule_matches(r, &m)) {
 			out->rule = r;
-			set_action(out, &r->action);
+			out->action = &r->action;
 			return;
 		}
 	}
-	set_action(out, &l->default_action);
+	out->action = &l->default_action;
 }
 
 /* Walks the cumulative weights: entry k owns the residues
- * [w0 + ... + w(k-1), w0 + ... + wk) of R % weight_total. Returns NULL only
- * for an action without any weighted entry, which config validation rules
- * out. */
+ * [w0 + ... + w(k-1), w0 + ... + wk) of R % weight_total. Returns NULL for
+ * an action that is not a forward, and for one without any weighted entry,
+ * which config validation rules out. */
 const struct cfg_forward *router_pick_forward(const struct router_action *a, uint32_t r)
 {
-	const struct cfg_forward *last = NULL;
-	unsigned x;
-	size_t i;
+	const struct cfg_forward *groups, *last = NULL;
+	size_t ngroups, i;
+	unsigned total, x;
 
-	if (a->nforwards == 1)
-		return &a->forwards[0];
-	if (a->weight_total == 0)
+	if (a->action == NULL || a->action->type != CFG_ACT_FORWARD)
 		return NULL;
-	x = r % a->weight_total;
-	for (i = 0; i < a->nforwards; i++) {
-		const struct cfg_forward *f = &a->forwards[i];
+	groups = a->action->u.forward.groups;
+	ngroups = a->action->u.forward.ngroups;
+	total = a->action->u.forward.weight_total;
+	if (ngroups == 1)
+		return &groups[0];
+	if (total == 0)
+		return NULL;
+	x = r % total;
+	for (i = 0; i < ngroups; i++) {
+		const struct cfg_forward *f = &groups[i];
 
 		if (f->weight == 0)
 			continue;
