@@ -48,19 +48,46 @@ struct cfg_forward {
 	unsigned weight;              /* 0..999, default 1 */
 };
 
-/* One listener rule. A rule matches when every condition it has matches;
- * within one condition, any of the listed values may match. Patterns accept
- * '*' (any run of characters) and '?' (one character); host patterns are
- * matched case-insensitively and without the port. */
+/* What a rule condition looks at. A new kind of condition is a new value
+ * here, a key in config_listeners.c and a case in router.c. */
+enum cfg_cond_type {
+	CFG_COND_HOST = 0, /* "host": the Host without its port; values are lower-case patterns,
+			    * matched case-insensitively */
+	CFG_COND_PATH,     /* "path": the path without the query; values are patterns */
+	CFG_COND_METHOD,   /* "method": values are upper-case tokens, matched exactly */
+};
+
+/* One condition of a rule: it matches when any of its values matches.
+ * Patterns accept '*' (any run of characters) and '?' (one character). */
+struct cfg_condition {
+	enum cfg_cond_type type;
+	int line;                       /* of the setting in the file */
+	char **values; size_t nvalues;  /* at least one */
+};
+
+enum cfg_action_type {
+	CFG_ACT_FORWARD = 0,    /* "forward" / "default_forward" */
+	CFG_ACT_FIXED_RESPONSE, /* "fixed_response" / "default_fixed_response" */
+};
+
+/* What a request that a rule (or a listener's default) catches gets. */
+struct cfg_action {
+	enum cfg_action_type type;
+	union {
+		struct {                        /* CFG_ACT_FORWARD: one group, chosen by weight */
+			struct cfg_forward *groups; size_t ngroups; /* at least one */
+			unsigned weight_total;  /* sum of the weights, > 0 */
+		} forward;
+		struct cfg_fixed_response *fixed; /* CFG_ACT_FIXED_RESPONSE */
+	} u;
+};
+
+/* One listener rule. A rule matches when every condition it has matches. */
 struct cfg_rule {
 	int priority;           /* 1..50000, unique within the listener */
 	int line;
-	char **hosts;   size_t nhosts;     /* "host" = [ ... ] */
-	char **paths;   size_t npaths;     /* "path" = [ ... ], matched against the path without query */
-	char **methods; size_t nmethods;   /* "method" = [ "GET", ... ], exact, upper case */
-	/* exactly one action: */
-	struct cfg_forward *forwards; size_t nforwards; unsigned forward_weight_total;
-	struct cfg_fixed_response *fixed;
+	struct cfg_condition *conds; size_t nconds; /* at least one, in file order */
+	struct cfg_action action;
 };
 
 struct cfg_certificate {
@@ -85,9 +112,9 @@ struct cfg_listener {
 	struct albd_addr addr;      /* "listen" */
 	int line;
 	struct cfg_rule *rules; size_t nrules;   /* sorted by ascending priority */
-	/* the default action: exactly one of these two */
-	struct cfg_forward default_forward;      /* "default_forward" = "tg name" (weight 1) */
-	struct cfg_fixed_response *default_fixed; /* "default_fixed_response" = { ... } */
+	struct cfg_action default_action;        /* "default_forward" = "tg name" (a forward to
+	                                          * that one group, weight 1) or
+	                                          * "default_fixed_response" = { ... } */
 	struct cfg_tls *tls;        /* NULL: plain HTTP */
 };
 

@@ -80,18 +80,29 @@ static const struct cfg_key forward_keys[] = {
 };
 /* clang-format on */
 
-/* default_forward = "name": a forward of weight 1 (the table's default). */
+/* default_forward = "name": a forward action to that one group, of weight
+ * 1 (the table's default); field is a struct cfg_action *. */
 static int set_default_forward(struct cfg_ctx *c, const config_setting_t *s, void *field)
 {
-	if (cfg_apply_defaults(c, forward_keys, field) < 0)
+	struct cfg_action *a = field;
+	struct cfg_forward *fw = cfg_zalloc(c, 1, sizeof *fw);
+
+	if (!fw)
 		return -1;
-	return set_forward_tg(c, s, field);
+	a->type = CFG_ACT_FORWARD;
+	a->u.forward.groups = fw;
+	a->u.forward.ngroups = 1;
+	if (cfg_apply_defaults(c, forward_keys, fw) < 0 || set_forward_tg(c, s, fw) < 0)
+		return -1;
+	a->u.forward.weight_total = fw->weight;
+	return 0;
 }
 
-/* forward = ( { target_group = "x"; weight = 1; }, ... ) */
-static int parse_forwards(struct cfg_ctx *c, const config_setting_t *s, void *obj)
+/* forward = ( { target_group = "x"; weight = 1; }, ... ): field is a
+ * struct cfg_action *. */
+static int parse_forwards(struct cfg_ctx *c, const config_setting_t *s, void *field)
 {
-	struct cfg_rule *r = obj;
+	struct cfg_action *a = field;
 	int n = cfg_list_length(c, s);
 	unsigned total = 0;
 
@@ -99,18 +110,19 @@ static int parse_forwards(struct cfg_ctx *c, const config_setting_t *s, void *ob
 		return -1;
 	if (n == 0)
 		return cfg_fail(c, s, "expected at least one target group");
-	if (!(r->forwards = cfg_zalloc(c, (size_t)n, sizeof *r->forwards)))
+	a->type = CFG_ACT_FORWARD;
+	if (!(a->u.forward.groups = cfg_zalloc(c, (size_t)n, sizeof *a->u.forward.groups)))
 		return -1;
-	r->nforwards = (size_t)n;
+	a->u.forward.ngroups = (size_t)n;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = cfg_elem(s, i);
-		struct cfg_forward *fw = &r->forwards[i];
+		struct cfg_forward *fw = &a->u.forward.groups[i];
 
 		if (cfg_apply_defaults(c, forward_keys, fw) < 0 ||
 		    cfg_parse_group(c, e, forward_keys, fw) < 0)
 			return -1;
 		for (int j = 0; j < i; j++)
-			if (r->forwards[j].tg == fw->tg)
+			if (a->u.forward.groups[j].tg == fw->tg)
 				return cfg_fail(c, config_setting_get_member(e, "target_group"),
 						"target group \"%s\" is listed twice",
 						fw->target_group_name);
@@ -118,8 +130,51 @@ static int parse_forwards(struct cfg_ctx *c, const config_setting_t *s, void *ob
 	}
 	if (total == 0)
 		return cfg_fail(c, s, "total weight must be greater than 0");
-	r->forward_weight_total = total;
+	a->u.forward.weight_total = total;
 	return 0;
+}
+
+/* ------------------------------------------------------------ actions */
+
+/* A rule or a listener may give both kinds of action; that is reported
+ * only once its whole group is read, after any error inside it. So while
+ * the group is read, a fixed response waits beside the action (a forward
+ * goes to the action at once, which stays CFG_ACT_FORWARD until here).
+ * Returns how many actions the group gave: 0, 1 (then it is in *a, and
+ * *fixed is NULL) or 2. */
+static int settle_action(struct cfg_action *a, struct cfg_fixed_response **fixed)
+{
+	int n = (a->u.forward.groups != NULL) + (*fixed != NULL);
+
+	if (n == 1 && *fixed) {
+		a->type = CFG_ACT_FIXED_RESPONSE;
+		a->u.fixed = *fixed;
+		*fixed = NULL;
+	}
+	return n;
+}
+
+static void free_fixed(struct cfg_fixed_response *fr)
+{
+	if (!fr)
+		return;
+	free(fr->content_type);
+	free(fr->body);
+	free(fr);
+}
+
+static void free_action(struct cfg_action *a)
+{
+	switch (a->type) {
+	case CFG_ACT_FORWARD:
+		for (size_t i = 0; a->u.forward.groups && i < a->u.forward.ngroups; i++)
+			free(a->u.forward.groups[i].target_group_name);
+		free(a->u.forward.groups);
+		break;
+	case CFG_ACT_FIXED_RESPONSE:
+		free_fixed(a->u.fixed);
+		break;
+	}
 }
 
 /* ------------------------------------------------------------ rules */
@@ -167,49 +222,124 @@ static int check_method(struct cfg_ctx *c, const config_setting_t *s, char *v)
 	return 0;
 }
 
+/* What a rule owns, partly built ones too (not r itself). */
+static void free_rule(struct cfg_rule *r)
+{
+	for (size_t i = 0; r->conds && i < r->nconds; i++)
+		cfg_free_strings(r->conds[i].values, r->conds[i].nvalues);
+	free(r->conds);
+	free_action(&r->action);
+}
+
+/* A rule while it is read: the rule, and a fixed response that waits for
+ * settle_action(). */
+struct rule_in {
+	struct cfg_rule r;
+	struct cfg_fixed_response *fixed; /* "fixed_response" */
+};
+
+/* The keys of the conditions, by type. */
+static const char *const cond_key[] = {
+	[CFG_COND_HOST] = "host",
+	[CFG_COND_PATH] = "path",
+	[CFG_COND_METHOD] = "method",
+};
+
+/* Append a condition of TYPE read from s to the rule. */
+static int add_cond(struct cfg_ctx *c, const config_setting_t *s, struct cfg_rule *r,
+		    enum cfg_cond_type type, cfg_value_check check)
+{
+	struct cfg_condition *v = cfg_zalloc(c, r->nconds + 1, sizeof *v);
+
+	if (!v)
+		return -1;
+	if (r->nconds)
+		memcpy(v, r->conds, r->nconds * sizeof *v);
+	free(r->conds);
+	r->conds = v;
+	v = &r->conds[r->nconds++];
+	v->type = type;
+	v->line = (int)cfg_line_of(s);
+	return cfg_set_strings(c, s, &v->values, &v->nvalues, check);
+}
+
 static int set_hosts(struct cfg_ctx *c, const config_setting_t *s, void *obj)
 {
-	struct cfg_rule *r = obj;
-
-	return cfg_set_strings(c, s, &r->hosts, &r->nhosts, check_host);
+	return add_cond(c, s, &((struct rule_in *)obj)->r, CFG_COND_HOST, check_host);
 }
 
 static int set_paths(struct cfg_ctx *c, const config_setting_t *s, void *obj)
 {
-	struct cfg_rule *r = obj;
-
-	return cfg_set_strings(c, s, &r->paths, &r->npaths, check_path);
+	return add_cond(c, s, &((struct rule_in *)obj)->r, CFG_COND_PATH, check_path);
 }
 
 static int set_methods(struct cfg_ctx *c, const config_setting_t *s, void *obj)
 {
-	struct cfg_rule *r = obj;
-
-	return cfg_set_strings(c, s, &r->methods, &r->nmethods, check_method);
+	return add_cond(c, s, &((struct rule_in *)obj)->r, CFG_COND_METHOD, check_method);
 }
 
 /* clang-format off */
 static const struct cfg_key rule_keys[] = {
-	NUM("priority", K_INT, struct cfg_rule, priority, 1, PRIORITY_MAX, 0, KEY_REQUIRED),
+	NUM("priority", K_INT, struct rule_in, r.priority, 1, PRIORITY_MAX, 0, KEY_REQUIRED),
 	FN_OBJ("host", set_hosts, 0),
 	FN_OBJ("path", set_paths, 0),
 	FN_OBJ("method", set_methods, 0),
-	FN_OBJ("forward", parse_forwards, 0),
-	FN("fixed_response", struct cfg_rule, fixed, set_fixed, 0),
+	FN("forward", struct rule_in, r.action, parse_forwards, 0),
+	FN("fixed_response", struct rule_in, fixed, set_fixed, 0),
 	KEY_END
 };
 /* clang-format on */
 
+/* Where the setting of a condition stands among the members of rule g. */
+static int cond_pos(const config_setting_t *g, const struct cfg_condition *cd)
+{
+	return config_setting_index(config_setting_get_member(g, cond_key[cd->type]));
+}
+
+/* The keys are read in table order (so that errors come in that order);
+ * put the conditions back in file order. A stable insertion sort: a rule
+ * has a handful of conditions. */
+static void sort_conds(const config_setting_t *g, struct cfg_rule *r)
+{
+	for (size_t i = 1; i < r->nconds; i++) {
+		struct cfg_condition x = r->conds[i];
+		int pos = cond_pos(g, &x);
+		size_t j = i;
+
+		for (; j > 0 && cond_pos(g, &r->conds[j - 1]) > pos; j--)
+			r->conds[j] = r->conds[j - 1];
+		r->conds[j] = x;
+	}
+}
+
+static int check_rule(struct cfg_ctx *c, const config_setting_t *s, struct rule_in *in)
+{
+	int nact;
+
+	if (cfg_parse_group(c, s, rule_keys, in) < 0)
+		return -1;
+	if (in->r.nconds == 0)
+		return cfg_fail(c, s, "needs a condition: host, path or method");
+	nact = settle_action(&in->r.action, &in->fixed);
+	if (nact == 2)
+		return cfg_fail(c, s, "needs forward or fixed_response, not both");
+	if (nact == 0)
+		return cfg_fail(c, s, "needs forward or fixed_response");
+	sort_conds(s, &in->r);
+	return 0;
+}
+
+/* Read rule s into *r (zeroed). */
 static int parse_rule(struct cfg_ctx *c, const config_setting_t *s, struct cfg_rule *r)
 {
-	if (cfg_parse_group(c, s, rule_keys, r) < 0)
+	struct rule_in in = { .r = { .line = (int)cfg_line_of(s) } };
+
+	if (check_rule(c, s, &in) < 0) {
+		free_rule(&in.r);
+		free_fixed(in.fixed);
 		return -1;
-	if (r->nhosts + r->npaths + r->nmethods == 0)
-		return cfg_fail(c, s, "needs a condition: host, path or method");
-	if (r->forwards && r->fixed)
-		return cfg_fail(c, s, "needs forward or fixed_response, not both");
-	if (!r->forwards && !r->fixed)
-		return cfg_fail(c, s, "needs forward or fixed_response");
+	}
+	*r = in.r;
 	return 0;
 }
 
@@ -220,10 +350,18 @@ static int rule_cmp(const void *a, const void *b)
 	return (x->priority > y->priority) - (x->priority < y->priority);
 }
 
-/* rules = ( { priority = 10; ... }, ... ), stored by ascending priority. */
+/* A listener while it is read: the listener, and a default fixed response
+ * that waits for settle_action(). */
+struct listener_in {
+	struct cfg_listener l;
+	struct cfg_fixed_response *fixed; /* "default_fixed_response" */
+};
+
+/* rules = ( { priority = 10; ... }, ... ), stored by ascending priority;
+ * obj is a struct listener_in. */
 static int parse_rules(struct cfg_ctx *c, const config_setting_t *s, void *obj)
 {
-	struct cfg_listener *l = obj;
+	struct cfg_listener *l = &((struct listener_in *)obj)->l;
 	unsigned char seen[PRIORITY_MAX / 8 + 1] = { 0 };
 	int n = cfg_list_length(c, s);
 
@@ -237,7 +375,6 @@ static int parse_rules(struct cfg_ctx *c, const config_setting_t *s, void *obj)
 		struct cfg_rule *r = &l->rules[i];
 		int p;
 
-		r->line = (int)cfg_line_of(e);
 		if (parse_rule(c, e, r) < 0)
 			return -1;
 		p = r->priority;
@@ -272,28 +409,41 @@ static int set_listen(struct cfg_ctx *c, const config_setting_t *s, void *field)
 
 /* clang-format off */
 static const struct cfg_key listener_keys[] = {
-	FN("name", struct cfg_listener, name, cfg_set_name, KEY_REQUIRED),
-	FN("listen", struct cfg_listener, addr, set_listen, KEY_REQUIRED),
+	FN("name", struct listener_in, l.name, cfg_set_name, KEY_REQUIRED),
+	FN("listen", struct listener_in, l.addr, set_listen, KEY_REQUIRED),
 	FN_OBJ("rules", parse_rules, 0),
-	FN("default_forward", struct cfg_listener, default_forward, set_default_forward, 0),
-	FN("default_fixed_response", struct cfg_listener, default_fixed, set_fixed, 0),
-	FN("tls", struct cfg_listener, tls, cfg_parse_tls, 0),
+	FN("default_forward", struct listener_in, l.default_action, set_default_forward, 0),
+	FN("default_fixed_response", struct listener_in, fixed, set_fixed, 0),
+	FN("tls", struct listener_in, l.tls, cfg_parse_tls, 0),
 	KEY_END
 };
 /* clang-format on */
 
+static int check_listener(struct cfg_ctx *c, const config_setting_t *s, struct listener_in *in)
+{
+	int nact;
+
+	if (cfg_parse_group(c, s, listener_keys, in) < 0)
+		return -1;
+	nact = settle_action(&in->l.default_action, &in->fixed);
+	if (nact == 2)
+		return cfg_fail(c, s, "needs default_forward or default_fixed_response, not both");
+	if (nact == 0)
+		return cfg_fail(c, s, "needs default_forward or default_fixed_response");
+	return 0;
+}
+
+/* Read listener s into *l (zeroed). */
 static int parse_listener(struct cfg_ctx *c, const config_setting_t *s, struct cfg_listener *l)
 {
-	int fwd, fixed;
+	struct listener_in in = { .l = { .line = (int)cfg_line_of(s) } };
 
-	if (cfg_parse_group(c, s, listener_keys, l) < 0)
+	if (check_listener(c, s, &in) < 0) {
+		cfg_free_listener(&in.l);
+		free_fixed(in.fixed);
 		return -1;
-	fwd = l->default_forward.target_group_name != NULL;
-	fixed = l->default_fixed != NULL;
-	if (fwd && fixed)
-		return cfg_fail(c, s, "needs default_forward or default_fixed_response, not both");
-	if (!fwd && !fixed)
-		return cfg_fail(c, s, "needs default_forward or default_fixed_response");
+	}
+	*l = in.l;
 	return 0;
 }
 
@@ -315,7 +465,6 @@ int cfg_parse_listeners(struct cfg_ctx *c, const config_setting_t *s, void *obj)
 		const config_setting_t *e = cfg_elem(s, i);
 		struct cfg_listener *l = &cfg->listeners[i];
 
-		l->line = (int)cfg_line_of(e);
 		if (parse_listener(c, e, l) < 0)
 			return -1;
 		for (int j = 0; j < i; j++) {
@@ -339,27 +488,6 @@ int cfg_parse_listeners(struct cfg_ctx *c, const config_setting_t *s, void *obj)
 
 /* ------------------------------------------------------------ freeing */
 
-static void free_fixed(struct cfg_fixed_response *fr)
-{
-	if (!fr)
-		return;
-	free(fr->content_type);
-	free(fr->body);
-	free(fr);
-}
-
-static void free_rule(struct cfg_rule *r)
-{
-	cfg_free_strings(r->hosts, r->nhosts);
-	cfg_free_strings(r->paths, r->npaths);
-	cfg_free_strings(r->methods, r->nmethods);
-	if (r->forwards)
-		for (size_t i = 0; i < r->nforwards; i++)
-			free(r->forwards[i].target_group_name);
-	free(r->forwards);
-	free_fixed(r->fixed);
-}
-
 /* What a listener owns, partly built ones too (not l itself). */
 void cfg_free_listener(struct cfg_listener *l)
 {
@@ -367,7 +495,6 @@ void cfg_free_listener(struct cfg_listener *l)
 	for (size_t j = 0; l->rules && j < l->nrules; j++)
 		free_rule(&l->rules[j]);
 	free(l->rules);
-	free(l->default_forward.target_group_name);
-	free_fixed(l->default_fixed);
+	free_action(&l->default_action);
 	cfg_free_tls(l->tls);
 }

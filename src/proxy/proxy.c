@@ -570,10 +570,16 @@ static void start_request(struct session *s, size_t head_len)
 	s->ex.listener = l;
 	router_route(l, route_req_of(s, &h, &rq), &act);
 	s->ex.rule = act.rule;
-	if (act.fixed) {
+	switch (act.action->type) {
+	case CFG_ACT_FIXED_RESPONSE: {
+		const struct cfg_fixed_response *fr = act.action->u.fixed;
+
 		evbuffer_drain(in, head_len);
-		respond(s, act.fixed->status, act.fixed->content_type, act.fixed->body, act.fixed->body_len, 0);
+		respond(s, fr->status, fr->content_type, fr->body, fr->body_len, 0);
 		return;
+	}
+	case CFG_ACT_FORWARD:
+		break;
 	}
 	const struct cfg_forward *fwd = router_pick_forward(&act, worker_rand(w));
 	if (!fwd) {

@@ -83,15 +83,37 @@ static int any_method(char *const *methods, size_t n, const char *m, size_t len)
 	return 0;
 }
 
-static int rule_matches(const struct cfg_rule *r, const char *method, size_t method_len,
-			const char *host, size_t host_len, const char *path, size_t path_len)
+/* The request as conditions look at it: the host without its port (NULL:
+ * none), the path without its query. */
+struct match_req {
+	const struct route_req *rq;
+	const char *host;
+	size_t host_len;
+	const char *path;
+	size_t path_len;
+};
+
+static int cond_matches(const struct cfg_condition *cd, const struct match_req *m)
 {
-	if (r->nhosts > 0 && (host == NULL || !any_glob(r->hosts, r->nhosts, host, host_len, 1)))
-		return 0;
-	if (r->npaths > 0 && !any_glob(r->paths, r->npaths, path, path_len, 0))
-		return 0;
-	if (r->nmethods > 0 && !any_method(r->methods, r->nmethods, method, method_len))
-		return 0;
+	switch (cd->type) {
+	case CFG_COND_HOST:
+		return m->host != NULL &&
+		       any_glob(cd->values, cd->nvalues, m->host, m->host_len, 1);
+	case CFG_COND_PATH:
+		return any_glob(cd->values, cd->nvalues, m->path, m->path_len, 0);
+	case CFG_COND_METHOD:
+		return any_method(cd->values, cd->nvalues, m->rq->method, m->rq->method_len);
+	}
+	return 0; /* a type this router does not know never matches */
+}
+
+static int rule_matches(const struct cfg_rule *r, const struct match_req *m)
+{
+	size_t i;
+
+	for (i = 0; i < r->nconds; i++)
+		if (!cond_matches(&r->conds[i], m))
+			return 0;
 	return 1;
 }
 
@@ -100,62 +122,54 @@ static int rule_matches(const struct cfg_rule *r, const char *method, size_t met
  * matched as is, so the caller passes its path. */
 void router_route(const struct cfg_listener *l, const struct route_req *rq, struct router_action *out)
 {
-	const char *method = rq->method, *host = rq->host, *path = rq->path, *q;
-	size_t method_len = rq->method_len, host_len = rq->host_len, path_len = rq->path_len;
+	struct match_req m = { rq, rq->host, rq->host_len, rq->path, rq->path_len };
+	const char *q;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	if (host != NULL)
-		host_len = host_len_without_port(host, host_len);
-	if (path == NULL)
-		path_len = 0;
-	else if ((q = memchr(path, '?', path_len)) != NULL)
-		path_len = (size_t)(q - path);
-	if (path == NULL)
-		path = "";
+	if (m.host != NULL)
+		m.host_len = host_len_without_port(m.host, m.host_len);
+	if (m.path == NULL)
+		m.path_len = 0;
+	else if ((q = memchr(m.path, '?', m.path_len)) != NULL)
+		m.path_len = (size_t)(q - m.path);
+	if (m.path == NULL)
+		m.path = "";
 
 	for (i = 0; i < l->nrules; i++) {
 		const struct cfg_rule *r = &l->rules[i];
 
-		if (!rule_matches(r, method, method_len, host, host_len, path, path_len))
-			continue;
-		out->rule = r;
-		if (r->fixed != NULL) {
-			out->fixed = r->fixed;
-		} else {
-			out->forwards = r->forwards;
-			out->nforwards = r->nforwards;
-			out->weight_total = r->forward_weight_total;
+		if (rule_matches(r, &m)) {
+			out->rule = r;
+			out->action = &r->action;
+			return;
 		}
-		return;
 	}
-
-	if (l->default_fixed != NULL) {
-		out->fixed = l->default_fixed;
-	} else {
-		out->forwards = &l->default_forward;
-		out->nforwards = 1;
-		out->weight_total = l->default_forward.weight ? l->default_forward.weight : 1;
-	}
+	out->action = &l->default_action;
 }
 
 /* Walks the cumulative weights: entry k owns the residues
- * [w0 + ... + w(k-1), w0 + ... + wk) of R % weight_total. Returns NULL only
- * for an action without any weighted entry, which config validation rules
- * out. */
+ * [w0 + ... + w(k-1), w0 + ... + wk) of R % weight_total. Returns NULL for
+ * an action that is not a forward, and for one without any weighted entry,
+ * which config validation rules out. */
 const struct cfg_forward *router_pick_forward(const struct router_action *a, uint32_t r)
 {
-	const struct cfg_forward *last = NULL;
-	unsigned x;
-	size_t i;
+	const struct cfg_forward *groups, *last = NULL;
+	size_t ngroups, i;
+	unsigned total, x;
 
-	if (a->nforwards == 1)
-		return &a->forwards[0];
-	if (a->weight_total == 0)
+	if (a->action == NULL || a->action->type != CFG_ACT_FORWARD)
 		return NULL;
-	x = r % a->weight_total;
-	for (i = 0; i < a->nforwards; i++) {
-		const struct cfg_forward *f = &a->forwards[i];
+	groups = a->action->u.forward.groups;
+	ngroups = a->action->u.forward.ngroups;
+	total = a->action->u.forward.weight_total;
+	if (ngroups == 1)
+		return &groups[0];
+	if (total == 0)
+		return NULL;
+	x = r % total;
+	for (i = 0; i < ngroups; i++) {
+		const struct cfg_forward *f = &groups[i];
 
 		if (f->weight == 0)
 			continue;

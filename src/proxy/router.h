@@ -27,21 +27,21 @@ struct route_req {
 	const struct sockaddr *client;          /* the client's address (not X-Forwarded-For); may be NULL */
 };
 
+/* What router_route() chose: the action, and the rule it came from. */
 struct router_action {
-	const struct cfg_forward *forwards;   /* non-NULL: forward to one of these (weighted) */
-	size_t nforwards;
-	unsigned weight_total;
-	const struct cfg_fixed_response *fixed; /* non-NULL: answer with this */
-	const struct cfg_rule *rule;          /* the rule that matched, NULL for the default */
+	const struct cfg_action *action;  /* never NULL: the rule's, or the listener's default */
+	const struct cfg_rule *rule;      /* the rule that matched, NULL for the default */
 };
 
 /* Match request RQ against L's rules. Fills *out and never fails (the
- * default action always exists). */
+ * default action always exists). *OUT points into L, which the caller
+ * keeps alive (its generation). Thread: any. */
 void router_route(const struct cfg_listener *l, const struct route_req *rq, struct router_action *out);
 
 /* Choose one of a forward action's target groups, weighted: R is a random
  * number from the caller's generator. Entries with weight 0 are never
- * chosen. Returns the chosen entry. */
+ * chosen. Returns the chosen entry (inside A's action), or NULL if A's
+ * action is not a forward. Thread: any. */
 const struct cfg_forward *router_pick_forward(const struct router_action *a, uint32_t r);
 
 /* Glob match: '*' matches any run (also empty), '?' exactly one character.

@@ -66,6 +66,25 @@ static void expect_error(const char *text, const char *want)
 	ck_assert_str_eq(err, full);
 }
 
+/* Condition I of rule r: its type, and its values as a list of strings
+ * ending in NULL. */
+static void expect_cond(const struct cfg_rule *r, size_t i, enum cfg_cond_type type,
+			const char *const *values)
+{
+	size_t n = 0;
+
+	ck_assert_uint_lt(i, r->nconds);
+	ck_assert_int_eq(r->conds[i].type, type);
+	ck_assert_int_gt(r->conds[i].line, 0);
+	while (values[n])
+		n++;
+	ck_assert_uint_eq(r->conds[i].nvalues, n);
+	for (n = 0; values[n]; n++)
+		ck_assert_str_eq(r->conds[i].values[n], values[n]);
+}
+
+#define VALUES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
 static unsigned expected_workers(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -118,39 +137,37 @@ START_TEST(test_design_example)
 	ck_assert_uint_eq(l->addr.port, 8080);
 	ck_assert_int_eq(l->addr.ss.ss_family, AF_INET);
 	ck_assert_uint_eq(ntohs(((const struct sockaddr_in *)&l->addr.ss)->sin_port), 8080);
-	ck_assert_str_eq(l->default_forward.target_group_name, "web");
-	ck_assert_ptr_eq(l->default_forward.tg, web);
-	ck_assert_uint_eq(l->default_forward.weight, 1);
-	ck_assert_ptr_null(l->default_fixed);
+	ck_assert_int_eq(l->default_action.type, CFG_ACT_FORWARD);
+	ck_assert_uint_eq(l->default_action.u.forward.ngroups, 1);
+	ck_assert_str_eq(l->default_action.u.forward.groups[0].target_group_name, "web");
+	ck_assert_ptr_eq(l->default_action.u.forward.groups[0].tg, web);
+	ck_assert_uint_eq(l->default_action.u.forward.groups[0].weight, 1);
+	ck_assert_uint_eq(l->default_action.u.forward.weight_total, 1);
 
 	ck_assert_uint_eq(l->nrules, 2);
 	r = &l->rules[0];
 	ck_assert_int_eq(r->priority, 10);
 	ck_assert_int_eq(r->line, 5);
-	ck_assert_uint_eq(r->nhosts, 1);
-	ck_assert_str_eq(r->hosts[0], "api.example.com");
-	ck_assert_uint_eq(r->npaths, 1);
-	ck_assert_str_eq(r->paths[0], "/v1/*");
-	ck_assert_uint_eq(r->nmethods, 0);
-	ck_assert_uint_eq(r->nforwards, 1);
-	ck_assert_str_eq(r->forwards[0].target_group_name, "api");
-	ck_assert_ptr_eq(r->forwards[0].tg, api);
-	ck_assert_uint_eq(r->forwards[0].weight, 1);
-	ck_assert_uint_eq(r->forward_weight_total, 1);
-	ck_assert_ptr_null(r->fixed);
+	ck_assert_uint_eq(r->nconds, 2);
+	expect_cond(r, 0, CFG_COND_HOST, VALUES("api.example.com"));
+	expect_cond(r, 1, CFG_COND_PATH, VALUES("/v1/*"));
+	ck_assert_int_eq(r->action.type, CFG_ACT_FORWARD);
+	ck_assert_uint_eq(r->action.u.forward.ngroups, 1);
+	ck_assert_str_eq(r->action.u.forward.groups[0].target_group_name, "api");
+	ck_assert_ptr_eq(r->action.u.forward.groups[0].tg, api);
+	ck_assert_uint_eq(r->action.u.forward.groups[0].weight, 1);
+	ck_assert_uint_eq(r->action.u.forward.weight_total, 1);
 
 	r = &l->rules[1];
 	ck_assert_int_eq(r->priority, 20);
-	ck_assert_uint_eq(r->nhosts, 0);
-	ck_assert_uint_eq(r->npaths, 1);
-	ck_assert_str_eq(r->paths[0], "/ping");
-	ck_assert_uint_eq(r->nforwards, 0);
-	ck_assert_ptr_null(r->forwards);
-	ck_assert_ptr_nonnull(r->fixed);
-	ck_assert_int_eq(r->fixed->status, 200);
-	ck_assert_str_eq(r->fixed->content_type, "text/plain");
-	ck_assert_str_eq(r->fixed->body, "pong\n");
-	ck_assert_uint_eq(r->fixed->body_len, 5);
+	ck_assert_uint_eq(r->nconds, 1);
+	expect_cond(r, 0, CFG_COND_PATH, VALUES("/ping"));
+	ck_assert_int_eq(r->action.type, CFG_ACT_FIXED_RESPONSE);
+	ck_assert_ptr_nonnull(r->action.u.fixed);
+	ck_assert_int_eq(r->action.u.fixed->status, 200);
+	ck_assert_str_eq(r->action.u.fixed->content_type, "text/plain");
+	ck_assert_str_eq(r->action.u.fixed->body, "pong\n");
+	ck_assert_uint_eq(r->action.u.fixed->body_len, 5);
 
 	ck_assert_str_eq(web->name, "web");
 	ck_assert_int_eq(web->line, 11);
@@ -248,13 +265,12 @@ START_TEST(test_defaults)
 
 	ck_assert_uint_eq(l->nrules, 0);
 	ck_assert_ptr_null(l->rules);
-	ck_assert_ptr_null(l->default_forward.target_group_name);
-	ck_assert_ptr_null(l->default_forward.tg);
-	ck_assert_ptr_nonnull(l->default_fixed);
-	ck_assert_int_eq(l->default_fixed->status, 503);
-	ck_assert_str_eq(l->default_fixed->content_type, "text/plain");
-	ck_assert_str_eq(l->default_fixed->body, "");
-	ck_assert_uint_eq(l->default_fixed->body_len, 0);
+	ck_assert_int_eq(l->default_action.type, CFG_ACT_FIXED_RESPONSE);
+	ck_assert_ptr_nonnull(l->default_action.u.fixed);
+	ck_assert_int_eq(l->default_action.u.fixed->status, 503);
+	ck_assert_str_eq(l->default_action.u.fixed->content_type, "text/plain");
+	ck_assert_str_eq(l->default_action.u.fixed->body, "");
+	ck_assert_uint_eq(l->default_action.u.fixed->body_len, 0);
 
 	ck_assert_str_eq(tg->name, "tg");
 	ck_assert_int_eq(tg->algorithm, TG_ALGO_ROUND_ROBIN);
@@ -335,45 +351,48 @@ START_TEST(test_all_settings)
 	ck_assert_str_eq(l->addr.text, "[::1]:8443");
 	ck_assert_int_eq(l->addr.ss.ss_family, AF_INET6);
 	ck_assert_uint_eq(l->addr.len, sizeof(struct sockaddr_in6));
-	ck_assert_int_eq(l->default_fixed->status, 599);
-	ck_assert_str_eq(l->default_fixed->content_type, "text/plain");
-	ck_assert_str_eq(l->default_fixed->body, "down");
-	ck_assert_uint_eq(l->default_fixed->body_len, 4);
+	ck_assert_int_eq(l->default_action.type, CFG_ACT_FIXED_RESPONSE);
+	ck_assert_int_eq(l->default_action.u.fixed->status, 599);
+	ck_assert_str_eq(l->default_action.u.fixed->content_type, "text/plain");
+	ck_assert_str_eq(l->default_action.u.fixed->body, "down");
+	ck_assert_uint_eq(l->default_action.u.fixed->body_len, 4);
 
 	/* sorted by priority: 10, 30, 50000 */
 	ck_assert_uint_eq(l->nrules, 3);
 	r = &l->rules[0];
 	ck_assert_int_eq(r->priority, 10);
-	ck_assert_uint_eq(r->nhosts, 2);
-	ck_assert_str_eq(r->hosts[0], "api.example.com");
-	ck_assert_str_eq(r->hosts[1], "*.example.?om");
-	ck_assert_uint_eq(r->nmethods, 2);
-	ck_assert_str_eq(r->methods[0], "GET");
-	ck_assert_str_eq(r->methods[1], "POST");
-	ck_assert_uint_eq(r->npaths, 1);
-	ck_assert_str_eq(r->paths[0], "*");
-	ck_assert_uint_eq(r->nforwards, 2);
-	ck_assert_ptr_eq(r->forwards[0].tg, one);
-	ck_assert_uint_eq(r->forwards[0].weight, 0);
-	ck_assert_ptr_eq(r->forwards[1].tg, two);
-	ck_assert_uint_eq(r->forwards[1].weight, 3);
-	ck_assert_uint_eq(r->forward_weight_total, 3);
+	ck_assert_uint_eq(r->nconds, 3); /* in file order: host, method, path */
+	expect_cond(r, 0, CFG_COND_HOST, VALUES("api.example.com", "*.example.?om"));
+	expect_cond(r, 1, CFG_COND_METHOD, VALUES("GET", "POST"));
+	expect_cond(r, 2, CFG_COND_PATH, VALUES("*"));
+	ck_assert_int_eq(r->action.type, CFG_ACT_FORWARD);
+	ck_assert_uint_eq(r->action.u.forward.ngroups, 2);
+	ck_assert_ptr_eq(r->action.u.forward.groups[0].tg, one);
+	ck_assert_uint_eq(r->action.u.forward.groups[0].weight, 0);
+	ck_assert_ptr_eq(r->action.u.forward.groups[1].tg, two);
+	ck_assert_uint_eq(r->action.u.forward.groups[1].weight, 3);
+	ck_assert_uint_eq(r->action.u.forward.weight_total, 3);
 	r = &l->rules[1];
 	ck_assert_int_eq(r->priority, 30);
-	ck_assert_uint_eq(r->nmethods, 1);
-	ck_assert_str_eq(r->methods[0], "GET");
-	ck_assert_int_eq(r->fixed->status, 404);
-	ck_assert_str_eq(r->fixed->content_type, "application/json");
-	ck_assert_str_eq(r->fixed->body, "{}");
+	ck_assert_uint_eq(r->nconds, 1);
+	expect_cond(r, 0, CFG_COND_METHOD, VALUES("GET"));
+	ck_assert_int_eq(r->action.type, CFG_ACT_FIXED_RESPONSE);
+	ck_assert_int_eq(r->action.u.fixed->status, 404);
+	ck_assert_str_eq(r->action.u.fixed->content_type, "application/json");
+	ck_assert_str_eq(r->action.u.fixed->body, "{}");
 	r = &l->rules[2];
 	ck_assert_int_eq(r->priority, 50000);
-	ck_assert_uint_eq(r->npaths, 2);
-	ck_assert_str_eq(r->paths[1], "/b/*");
-	ck_assert_uint_eq(r->forwards[0].weight, 1);
-	ck_assert_uint_eq(r->forward_weight_total, 1);
+	ck_assert_uint_eq(r->nconds, 1);
+	expect_cond(r, 0, CFG_COND_PATH, VALUES("/a", "/b/*"));
+	ck_assert_int_eq(r->action.type, CFG_ACT_FORWARD);
+	ck_assert_uint_eq(r->action.u.forward.ngroups, 1);
+	ck_assert_uint_eq(r->action.u.forward.groups[0].weight, 1);
+	ck_assert_uint_eq(r->action.u.forward.weight_total, 1);
 
 	ck_assert_str_eq(cfg->listeners[1].addr.text, "0.0.0.0:80");
-	ck_assert_ptr_eq(cfg->listeners[1].default_forward.tg, two);
+	ck_assert_int_eq(cfg->listeners[1].default_action.type, CFG_ACT_FORWARD);
+	ck_assert_uint_eq(cfg->listeners[1].default_action.u.forward.ngroups, 1);
+	ck_assert_ptr_eq(cfg->listeners[1].default_action.u.forward.groups[0].tg, two);
 
 	ck_assert_uint_eq(one->ntargets, 2);
 	ck_assert_str_eq(one->targets[0].addr.text, "[::1]:9000");
@@ -403,6 +422,85 @@ START_TEST(test_all_settings)
 	ck_assert_uint_eq(two->health_check.interval_ms, 2500);
 	ck_assert_uint_eq(two->health_check.timeout_ms, 2000);
 	ck_assert_uint_eq(two->slow_start_ms, 900000);
+	config_free(cfg);
+}
+END_TEST
+
+/* A rule's conditions come out typed, one per setting, in the order of the
+ * file (not the order albd reads the keys in), each with its own line. */
+START_TEST(test_rule_conditions_in_file_order)
+{
+	struct albd_config *cfg = load_ok(
+		"listeners = (\n"
+		"  { name = \"web\"; listen = \"127.0.0.1:8080\"; default_forward = \"tg\";\n"
+		"    rules = (\n"
+		"      { priority = 2; method = \"put\";\n"
+		"        path = [ \"/x\", \"/y*\" ]; host = \"A.Example\";\n"
+		"        fixed_response = { status = 204; }; },\n"
+		"      { priority = 1; path = \"/p\"; method = [ \"GET\", \"head\" ];\n"
+		"        forward = ( { target_group = \"tg\"; } ); },\n"
+		"      { priority = 3; forward = ( { target_group = \"tg\"; } );\n"
+		"        host = \"h\"; } ); } );\n"
+		"target_groups = ( { name = \"tg\"; } );\n");
+	const struct cfg_listener *l = &cfg->listeners[0];
+	const struct cfg_rule *r;
+
+	ck_assert_uint_eq(l->nrules, 3);
+	r = &l->rules[0]; /* priority 1 */
+	ck_assert_int_eq(r->priority, 1);
+	ck_assert_uint_eq(r->nconds, 2);
+	expect_cond(r, 0, CFG_COND_PATH, VALUES("/p"));
+	expect_cond(r, 1, CFG_COND_METHOD, VALUES("GET", "HEAD"));
+	ck_assert_int_eq(r->conds[0].line, 7);
+	ck_assert_int_eq(r->conds[1].line, 7);
+
+	r = &l->rules[1]; /* priority 2 */
+	ck_assert_int_eq(r->priority, 2);
+	ck_assert_uint_eq(r->nconds, 3);
+	expect_cond(r, 0, CFG_COND_METHOD, VALUES("PUT"));
+	expect_cond(r, 1, CFG_COND_PATH, VALUES("/x", "/y*"));
+	expect_cond(r, 2, CFG_COND_HOST, VALUES("a.example"));
+	ck_assert_int_eq(r->conds[0].line, 4);
+	ck_assert_int_eq(r->conds[1].line, 5);
+	ck_assert_int_eq(r->conds[2].line, 5);
+	ck_assert_int_eq(r->action.type, CFG_ACT_FIXED_RESPONSE);
+	ck_assert_int_eq(r->action.u.fixed->status, 204);
+
+	r = &l->rules[2]; /* priority 3: the action before the condition */
+	ck_assert_uint_eq(r->nconds, 1);
+	expect_cond(r, 0, CFG_COND_HOST, VALUES("h"));
+	ck_assert_int_eq(r->conds[0].line, 10);
+	ck_assert_int_eq(r->action.type, CFG_ACT_FORWARD);
+	config_free(cfg);
+}
+END_TEST
+
+/* default_forward and default_fixed_response both come out as the
+ * listener's default action, of the right type. */
+START_TEST(test_default_actions)
+{
+	struct albd_config *cfg = load_ok(
+		"listeners = (\n"
+		"  { name = \"fwd\"; listen = \"127.0.0.1:8080\"; default_forward = \"tg2\"; },\n"
+		"  { name = \"fixed\"; listen = \"127.0.0.1:8081\";\n"
+		"    default_fixed_response = { status = 418; content_type = \"text/x\"; body = \"tea\"; }; } );\n"
+		"target_groups = ( { name = \"tg1\"; }, { name = \"tg2\"; } );\n");
+	const struct cfg_action *a = &cfg->listeners[0].default_action;
+
+	ck_assert_int_eq(a->type, CFG_ACT_FORWARD);
+	ck_assert_uint_eq(a->u.forward.ngroups, 1);
+	ck_assert_str_eq(a->u.forward.groups[0].target_group_name, "tg2");
+	ck_assert_ptr_eq(a->u.forward.groups[0].tg, &cfg->target_groups[1]);
+	ck_assert_uint_eq(a->u.forward.groups[0].weight, 1);
+	ck_assert_uint_eq(a->u.forward.weight_total, 1);
+
+	a = &cfg->listeners[1].default_action;
+	ck_assert_int_eq(a->type, CFG_ACT_FIXED_RESPONSE);
+	ck_assert_ptr_nonnull(a->u.fixed);
+	ck_assert_int_eq(a->u.fixed->status, 418);
+	ck_assert_str_eq(a->u.fixed->content_type, "text/x");
+	ck_assert_str_eq(a->u.fixed->body, "tea");
+	ck_assert_uint_eq(a->u.fixed->body_len, 3);
 	config_free(cfg);
 }
 END_TEST
@@ -1215,6 +1313,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_https_target_group);
 	tcase_add_test(tc, test_all_settings);
+	tcase_add_test(tc, test_rule_conditions_in_file_order);
+	tcase_add_test(tc, test_default_actions);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_include_error);
 	tcase_add_test(tc, test_nul_byte);

@@ -23,9 +23,51 @@ static struct cfg_target_group tg_def = { .name = "default" };
 static struct cfg_forward fwd_a[] = { { "a", &tg_a, 1 } };
 static struct cfg_forward fwd_b[] = { { "b", &tg_b, 1 } };
 static struct cfg_forward fwd_c[] = { { "c", &tg_c, 1 } };
+static struct cfg_forward fwd_def[] = { { "default", &tg_def, 1 } };
 
 static struct cfg_fixed_response fixed_403 = { 403, "text/plain", "forbidden", 9 };
 static struct cfg_fixed_response fixed_404 = { 404, "text/plain", "not found", 9 };
+
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* clang-format off */
+/* A condition of TYPE whose values are the array V. */
+#define COND(type_, v) { .type = (type_), .line = 1, .values = (v), .nvalues = NELEMS(v) }
+
+/* A rule's conditions, as designated initializers of struct cfg_rule. */
+#define CONDS(...)                                                  \
+	.conds = (struct cfg_condition[]){ __VA_ARGS__ },           \
+	.nconds = sizeof((struct cfg_condition[]){ __VA_ARGS__ }) / \
+		  sizeof(struct cfg_condition)
+
+/* Actions: a forward to the array G of groups, a fixed response. */
+#define FORWARD(g, total)                                                                  \
+	{ .type = CFG_ACT_FORWARD,                                                         \
+	  .u.forward = { .groups = (g), .ngroups = NELEMS(g), .weight_total = (total) } }
+#define FIXED(fr) { .type = CFG_ACT_FIXED_RESPONSE, .u.fixed = (fr) }
+/* clang-format on */
+
+static const struct cfg_action default_forward = FORWARD(fwd_def, 1);
+
+/* a's action is a fixed response: FR. */
+static void expect_fixed(const struct router_action *a, const struct cfg_fixed_response *fr)
+{
+	ck_assert_ptr_nonnull(a->action);
+	ck_assert_int_eq(a->action->type, CFG_ACT_FIXED_RESPONSE);
+	ck_assert_ptr_eq(a->action->u.fixed, fr);
+	ck_assert_ptr_null(router_pick_forward(a, 0));
+}
+
+/* a's action is a forward to the N groups at G, of weight TOTAL. */
+static void expect_forward(const struct router_action *a, const struct cfg_forward *g, size_t n,
+			   unsigned total)
+{
+	ck_assert_ptr_nonnull(a->action);
+	ck_assert_int_eq(a->action->type, CFG_ACT_FORWARD);
+	ck_assert_ptr_eq(a->action->u.forward.groups, g);
+	ck_assert_uint_eq(a->action->u.forward.ngroups, n);
+	ck_assert_uint_eq(a->action->u.forward.weight_total, total);
+}
 
 static void listener_init(struct cfg_listener *l, struct cfg_rule *rules, size_t nrules)
 {
@@ -35,10 +77,7 @@ static void listener_init(struct cfg_listener *l, struct cfg_rule *rules, size_t
 	l->name = "test";
 	l->rules = rules;
 	l->nrules = nrules;
-	l->default_forward.target_group_name = "default";
-	l->default_forward.tg = &tg_def;
-	l->default_forward.weight = 1;
-	l->default_fixed = NULL;
+	l->default_action = default_forward;
 	for (i = 0; i < nrules; i++) {
 		rules[i].priority = (int)(i + 1) * 10;
 		rules[i].line = (int)i + 1;
@@ -260,11 +299,8 @@ END_TEST
 START_TEST(test_route_host_port)
 {
 	static char *hosts[] = { "example.com" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 1,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -281,11 +317,8 @@ END_TEST
 START_TEST(test_route_host_ipv6)
 {
 	static char *hosts[] = { "[::1]" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 1,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -300,11 +333,8 @@ END_TEST
 START_TEST(test_route_host_ipv4)
 {
 	static char *hosts[] = { "127.0.0.?" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 1,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -317,11 +347,8 @@ END_TEST
 START_TEST(test_route_host_nocase)
 {
 	static char *hosts[] = { "Example.COM", "*.api.example.com" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 2,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -339,21 +366,9 @@ START_TEST(test_route_path_query)
 	static char *p_exact[] = { "/exact" };
 	static char *p_php[] = { "*.php" };
 	struct cfg_rule rules[3] = {
-		{ .paths = p_api,
-		  .npaths = 1,
-		  .forwards = fwd_a,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
-		{ .paths = p_exact,
-		  .npaths = 1,
-		  .forwards = fwd_b,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
-		{ .paths = p_php,
-		  .npaths = 1,
-		  .forwards = fwd_c,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
+		{ CONDS(COND(CFG_COND_PATH, p_api)), .action = FORWARD(fwd_a, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p_exact)), .action = FORWARD(fwd_b, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p_php)), .action = FORWARD(fwd_c, 1) },
 	};
 	struct cfg_listener l;
 
@@ -377,7 +392,8 @@ END_TEST
 START_TEST(test_route_method)
 {
 	static char *methods[] = { "POST", "PUT" };
-	struct cfg_rule rules[1] = { { .methods = methods, .nmethods = 2, .fixed = &fixed_403 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_METHOD, methods)),
+				       .action = FIXED(&fixed_403) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -397,15 +413,9 @@ START_TEST(test_route_and)
 	static char *hosts[] = { "a.com" };
 	static char *paths[] = { "/x/*" };
 	static char *methods[] = { "GET" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 1,
-				       .paths = paths,
-				       .npaths = 1,
-				       .methods = methods,
-				       .nmethods = 1,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts), COND(CFG_COND_PATH, paths),
+					     COND(CFG_COND_METHOD, methods)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -418,17 +428,45 @@ START_TEST(test_route_and)
 }
 END_TEST
 
+/* Conditions are ANDed whatever their order and type: the same conditions
+ * as above in another order, and two conditions of the same type. */
+START_TEST(test_route_and_any_order)
+{
+	static char *hosts[] = { "a.com" };
+	static char *paths[] = { "/x/*" };
+	static char *methods[] = { "GET" };
+	static char *p_prefix[] = { "/a*" };
+	static char *p_suffix[] = { "*z", "*y" };
+	struct cfg_rule rules[2] = {
+		{ CONDS(COND(CFG_COND_METHOD, methods), COND(CFG_COND_PATH, paths),
+			COND(CFG_COND_HOST, hosts)),
+		  .action = FORWARD(fwd_a, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p_prefix), COND(CFG_COND_PATH, p_suffix)),
+		  .action = FIXED(&fixed_403) },
+	};
+	struct cfg_listener l;
+
+	listener_init(&l, rules, 2);
+	ck_assert_int_eq(route_index(&l, "GET", "a.com", "/x/1"), 0);
+	ck_assert_int_eq(route_index(&l, "GET", "b.com", "/x/1"), -1);
+	ck_assert_int_eq(route_index(&l, "GET", "a.com", "/y/1"), -1);
+	ck_assert_int_eq(route_index(&l, "POST", "a.com", "/x/1"), -1);
+	ck_assert_int_eq(route_index(&l, "GET", NULL, "/x/1"), -1);
+
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/abz"), 1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/aby?q"), 1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/ab"), -1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/bz"), -1);
+}
+END_TEST
+
 START_TEST(test_route_or)
 {
 	static char *hosts[] = { "a.com", "b.com" };
 	static char *paths[] = { "/one", "/two/*" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 2,
-				       .paths = paths,
-				       .npaths = 2,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts),
+					     COND(CFG_COND_PATH, paths)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 
 	listener_init(&l, rules, 1);
@@ -447,17 +485,9 @@ START_TEST(test_route_priority)
 	static char *p_v1[] = { "/api/v1/*" };
 	static char *p_all[] = { "*" };
 	struct cfg_rule rules[3] = {
-		{ .paths = p_api, .npaths = 1, .fixed = &fixed_403 },
-		{ .paths = p_v1,
-		  .npaths = 1,
-		  .forwards = fwd_b,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
-		{ .paths = p_all,
-		  .npaths = 1,
-		  .forwards = fwd_c,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
+		{ CONDS(COND(CFG_COND_PATH, p_api)), .action = FIXED(&fixed_403) },
+		{ CONDS(COND(CFG_COND_PATH, p_v1)), .action = FORWARD(fwd_b, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p_all)), .action = FORWARD(fwd_c, 1) },
 	};
 	struct cfg_listener l;
 	struct router_action a;
@@ -466,27 +496,20 @@ START_TEST(test_route_priority)
 	/* rules 0, 1 and 2 all match: the first (lowest priority number) wins */
 	route(&l, "GET", "h", "/api/v1/x", &a);
 	ck_assert_ptr_eq(a.rule, &rules[0]);
-	ck_assert_ptr_eq(a.fixed, &fixed_403);
-	ck_assert_ptr_null(a.forwards);
-	ck_assert_uint_eq(a.nforwards, 0);
+	ck_assert_ptr_eq(a.action, &rules[0].action);
+	expect_fixed(&a, &fixed_403);
 
 	route(&l, "GET", "h", "/other", &a);
 	ck_assert_ptr_eq(a.rule, &rules[2]);
-	ck_assert_ptr_null(a.fixed);
-	ck_assert_ptr_eq(a.forwards, fwd_c);
-	ck_assert_uint_eq(a.nforwards, 1);
-	ck_assert_uint_eq(a.weight_total, 1);
+	ck_assert_ptr_eq(a.action, &rules[2].action);
+	expect_forward(&a, fwd_c, 1, 1);
 	ck_assert_ptr_eq(router_pick_forward(&a, 12345), &fwd_c[0]);
 
 	/* with the catch-all first, it takes everything */
 	{
 		struct cfg_rule r2[2] = {
-			{ .paths = p_all,
-			  .npaths = 1,
-			  .forwards = fwd_c,
-			  .nforwards = 1,
-			  .forward_weight_total = 1 },
-			{ .paths = p_api, .npaths = 1, .fixed = &fixed_403 },
+			{ CONDS(COND(CFG_COND_PATH, p_all)), .action = FORWARD(fwd_c, 1) },
+			{ CONDS(COND(CFG_COND_PATH, p_api)), .action = FIXED(&fixed_403) },
 		};
 		struct cfg_listener l2;
 
@@ -500,7 +523,8 @@ END_TEST
 START_TEST(test_route_default_forward)
 {
 	static char *p_api[] = { "/api/*" };
-	struct cfg_rule rules[1] = { { .paths = p_api, .npaths = 1, .fixed = &fixed_403 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_PATH, p_api)),
+				       .action = FIXED(&fixed_403) } };
 	struct cfg_listener l;
 	struct router_action a;
 	uint32_t r;
@@ -508,51 +532,44 @@ START_TEST(test_route_default_forward)
 	listener_init(&l, rules, 1);
 	route(&l, "GET", "h", "/index.html", &a);
 	ck_assert_ptr_null(a.rule);
-	ck_assert_ptr_null(a.fixed);
-	ck_assert_ptr_eq(a.forwards, &l.default_forward);
-	ck_assert_uint_eq(a.nforwards, 1);
-	ck_assert_uint_ge(a.weight_total, 1);
+	ck_assert_ptr_eq(a.action, &l.default_action);
+	expect_forward(&a, fwd_def, 1, 1);
 	for (r = 0; r < 100; r++)
-		ck_assert_ptr_eq(router_pick_forward(&a, r), &l.default_forward);
-	ck_assert_ptr_eq(router_pick_forward(&a, UINT32_MAX), &l.default_forward);
+		ck_assert_ptr_eq(router_pick_forward(&a, r), &fwd_def[0]);
+	ck_assert_ptr_eq(router_pick_forward(&a, UINT32_MAX), &fwd_def[0]);
 	ck_assert_ptr_eq(router_pick_forward(&a, 0)->tg, &tg_def);
 
 	/* no rules at all */
 	listener_init(&l, NULL, 0);
 	route(&l, "GET", NULL, "/", &a);
 	ck_assert_ptr_null(a.rule);
-	ck_assert_ptr_null(a.fixed);
-	ck_assert_ptr_eq(a.forwards, &l.default_forward);
-	ck_assert_uint_eq(a.nforwards, 1);
+	ck_assert_ptr_eq(a.action, &l.default_action);
+	expect_forward(&a, fwd_def, 1, 1);
 }
 END_TEST
 
 START_TEST(test_route_default_fixed)
 {
 	static char *p_api[] = { "/api/*" };
-	struct cfg_rule rules[1] = { { .paths = p_api,
-				       .npaths = 1,
-				       .forwards = fwd_a,
-				       .nforwards = 1,
-				       .forward_weight_total = 1 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_PATH, p_api)),
+				       .action = FORWARD(fwd_a, 1) } };
 	struct cfg_listener l;
 	struct router_action a;
 
+	const struct cfg_action fixed = FIXED(&fixed_404);
+
 	listener_init(&l, rules, 1);
-	memset(&l.default_forward, 0, sizeof(l.default_forward));
-	l.default_fixed = &fixed_404;
+	l.default_action = fixed;
 
 	route(&l, "GET", "h", "/index.html", &a);
 	ck_assert_ptr_null(a.rule);
-	ck_assert_ptr_eq(a.fixed, &fixed_404);
-	ck_assert_ptr_null(a.forwards);
-	ck_assert_uint_eq(a.nforwards, 0);
+	ck_assert_ptr_eq(a.action, &l.default_action);
+	expect_fixed(&a, &fixed_404);
 
 	/* a matching rule still wins over the default fixed response */
 	route(&l, "GET", "h", "/api/1", &a);
 	ck_assert_ptr_eq(a.rule, &rules[0]);
-	ck_assert_ptr_null(a.fixed);
-	ck_assert_ptr_eq(a.forwards, fwd_a);
+	expect_forward(&a, fwd_a, 1, 1);
 }
 END_TEST
 
@@ -561,16 +578,8 @@ START_TEST(test_route_null_host)
 	static char *h_all[] = { "*" };
 	static char *p_all[] = { "/*" };
 	struct cfg_rule rules[2] = {
-		{ .hosts = h_all,
-		  .nhosts = 1,
-		  .forwards = fwd_a,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
-		{ .paths = p_all,
-		  .npaths = 1,
-		  .forwards = fwd_b,
-		  .nforwards = 1,
-		  .forward_weight_total = 1 },
+		{ CONDS(COND(CFG_COND_HOST, h_all)), .action = FORWARD(fwd_a, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p_all)), .action = FORWARD(fwd_b, 1) },
 	};
 	struct cfg_listener l;
 	struct router_action a;
@@ -586,7 +595,7 @@ START_TEST(test_route_null_host)
 	listener_init(&l, rules, 1);
 	route(&l, "GET", NULL, "/x", &a);
 	ck_assert_ptr_null(a.rule);
-	ck_assert_ptr_eq(a.forwards, &l.default_forward);
+	ck_assert_ptr_eq(a.action, &l.default_action);
 	/* NULL host with a non-zero length is still no host */
 	memset(&a, 0xa5, sizeof(a));
 	route_n(&l, "GET", 3, NULL, 7, "/x", 2, &a);
@@ -600,13 +609,9 @@ START_TEST(test_route_lengths)
 	static char *hosts[] = { "example.com" };
 	static char *paths[] = { "/api" };
 	static char *methods[] = { "GET" };
-	struct cfg_rule rules[1] = { { .hosts = hosts,
-				       .nhosts = 1,
-				       .paths = paths,
-				       .npaths = 1,
-				       .methods = methods,
-				       .nmethods = 1,
-				       .fixed = &fixed_403 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_HOST, hosts), COND(CFG_COND_PATH, paths),
+					     COND(CFG_COND_METHOD, methods)),
+				       .action = FIXED(&fixed_403) } };
 	struct cfg_listener l;
 	struct router_action a;
 	const char *buf = "GETXexample.comXYZ/apiQQ";
@@ -630,11 +635,8 @@ START_TEST(test_route_rule_forwards)
 {
 	static char *paths[] = { "/split/*" };
 	static struct cfg_forward split[] = { { "a", &tg_a, 2 }, { "b", &tg_b, 5 } };
-	struct cfg_rule rules[1] = { { .paths = paths,
-				       .npaths = 1,
-				       .forwards = split,
-				       .nforwards = 2,
-				       .forward_weight_total = 7 } };
+	struct cfg_rule rules[1] = { { CONDS(COND(CFG_COND_PATH, paths)),
+				       .action = FORWARD(split, 7) } };
 	struct cfg_listener l;
 	struct router_action a;
 	unsigned count[2] = { 0, 0 };
@@ -643,10 +645,7 @@ START_TEST(test_route_rule_forwards)
 	listener_init(&l, rules, 1);
 	route(&l, "GET", "h", "/split/x", &a);
 	ck_assert_ptr_eq(a.rule, &rules[0]);
-	ck_assert_ptr_eq(a.forwards, split);
-	ck_assert_uint_eq(a.nforwards, 2);
-	ck_assert_uint_eq(a.weight_total, 7);
-	ck_assert_ptr_null(a.fixed);
+	expect_forward(&a, split, 2, 7);
 	for (r = 0; r < 700; r++)
 		count[router_pick_forward(&a, r) - split]++;
 	ck_assert_uint_eq(count[0], 200);
@@ -659,7 +658,8 @@ END_TEST
 START_TEST(test_pick_forward_13)
 {
 	static struct cfg_forward f[] = { { "a", &tg_a, 1 }, { "b", &tg_b, 3 } };
-	struct router_action a = { .forwards = f, .nforwards = 2, .weight_total = 4 };
+	const struct cfg_action act = FORWARD(f, 4);
+	struct router_action a = { .action = &act };
 	unsigned count[2] = { 0, 0 };
 	uint32_t r;
 
@@ -690,7 +690,8 @@ START_TEST(test_pick_forward_weight_zero)
 		{ "z0", &tg_c, 0 }, { "a", &tg_a, 1 },  { "z1", &tg_c, 0 },
 		{ "b", &tg_b, 3 },  { "z2", &tg_c, 0 },
 	};
-	struct router_action a = { .forwards = f, .nforwards = 5, .weight_total = 4 };
+	const struct cfg_action act = FORWARD(f, 4);
+	struct router_action a = { .action = &act };
 	unsigned count[5] = { 0, 0, 0, 0, 0 };
 	uint32_t r;
 
@@ -711,7 +712,8 @@ START_TEST(test_pick_forward_weight_zero)
 	/* one weighted entry among zero-weight ones gets everything */
 	{
 		static struct cfg_forward g[] = { { "z", &tg_c, 0 }, { "b", &tg_b, 2 } };
-		struct router_action b = { .forwards = g, .nforwards = 2, .weight_total = 2 };
+		const struct cfg_action act2 = FORWARD(g, 2);
+		struct router_action b = { .action = &act2 };
 
 		for (r = 0; r < 100; r++)
 			ck_assert_ptr_eq(router_pick_forward(&b, r), &g[1]);
@@ -745,6 +747,7 @@ static Suite *router_suite(void)
 	tcase_add_test(tc, test_route_path_query);
 	tcase_add_test(tc, test_route_method);
 	tcase_add_test(tc, test_route_and);
+	tcase_add_test(tc, test_route_and_any_order);
 	tcase_add_test(tc, test_route_or);
 	tcase_add_test(tc, test_route_priority);
 	tcase_add_test(tc, test_route_default_forward);
