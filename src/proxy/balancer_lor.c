@@ -13,11 +13,20 @@
  * (tg->slots[rq->worker].current), so no locks. */
 #include "balancer.h"
 
+/* T's load for this pick, as a fraction *LOAD / *W (inflight over the
+ * weight with its slow start ramp). */
+static inline void load_of(const struct target_group *tg, const struct target *t, const struct pick_req *rq,
+			   uint64_t *load, uint64_t *w)
+{
+	*load = atomic_load_explicit(&t->st->inflight, memory_order_relaxed);
+	*w = tg_weight(tg, t, rq->now);
+}
+
 static struct target *pick(struct target_group *tg, const struct pick_req *rq, int any)
 {
 	int64_t *cur = tg->slots[rq->worker].current;
 	size_t n = tg->ntargets;
-	uint64_t best_load = 0, best_w = 1;
+	uint64_t best_load = 0, best_w = 1, load, w;
 	struct target *least = NULL;
 
 	/* the least load, inflight / weight */
@@ -25,8 +34,7 @@ static struct target *pick(struct target_group *tg, const struct pick_req *rq, i
 		struct target *t = &tg->targets[i];
 		if (!balancer_eligible(t, rq, any))
 			continue;
-		uint64_t load = atomic_load_explicit(&t->st->inflight, memory_order_relaxed);
-		uint64_t w = tg_weight(tg, t, rq->now);
+		load_of(tg, t, rq, &load, &w);
 		if (!least || load * best_w < best_load * w) {
 			best_load = load;
 			best_w = w;
@@ -43,8 +51,7 @@ static struct target *pick(struct target_group *tg, const struct pick_req *rq, i
 		struct target *t = &tg->targets[i];
 		if (!balancer_eligible(t, rq, any))
 			continue;
-		uint64_t load = atomic_load_explicit(&t->st->inflight, memory_order_relaxed);
-		uint64_t w = tg_weight(tg, t, rq->now);
+		load_of(tg, t, rq, &load, &w);
 		if (load * best_w != best_load * w)
 			continue;
 		cur[i] += (int64_t)w;

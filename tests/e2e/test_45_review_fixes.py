@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import (HOST, Conn, free_port, get, listener, make_config, port_accepts,
-                      target_group, wait_until)
+                      simple_config, target_group, wait_until)
 
 # fields albd adds or replaces itself
 OWN = {"host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port"}
@@ -92,8 +92,7 @@ def routed(albd, backends):
     p = P()
     p.b1 = backends.start("b1")
     p.port = free_port()
-    p.albd = albd.start(make_config([listener("web", p.port, "tg", rules=(A_RULE,))],
-                                    [target_group("tg", [p.b1])]), port=p.port)
+    p.albd = albd.start(simple_config(p.port, [p.b1], rules=(A_RULE,)), port=p.port)
     return p
 
 
