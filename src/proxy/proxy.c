@@ -456,8 +456,9 @@ static void build_request_head(struct session *s, const struct http1_head *h, st
 	evbuffer_add(o, "X-Forwarded-For: ", 17);
 	for (size_t i = 0; i < h->nhdrs; i++) {
 		const struct http1_header *f = &h->hdrs[i];
-		if (f->name_len != 15 || f->value_len == 0 || !http1_name_is(f, "x-forwarded-for"))
-			continue;
+		if (f->name_len != 15 || f->value_len == 0 || !http1_name_is(f, "x-forwarded-for") ||
+		    http1_is_hop_by_hop(h, f))
+			continue;   /* a Connection header may name it: then it goes */
 		evbuffer_add(o, f->value, f->value_len);
 		evbuffer_add(o, ", ", 2);
 	}
@@ -1109,6 +1110,15 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		session_close(s, EXCH_OK);   /* between requests: none is running */
 		break;
 	case T_HEAD:
+		if (s->c->handshaking) {
+			/* the TLS handshake never finished: no request began
+			 * (an ALB logs none), and there is no channel for a
+			 * 408 either; a failed negotiation, closed quietly */
+			s->pw->tls_errors++;   /* ClientTLSNegotiationErrorCount */
+			log_debug("client %s: TLS handshake not finished within client_header", s->peer);
+			session_close(s, EXCH_OK);
+			break;
+		}
 		/* RFC 9110 15.5.9: 408, and the connection closes */
 		s->state = S_EXCHANGE;
 		exchange_begin(s);

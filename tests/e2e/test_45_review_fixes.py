@@ -65,6 +65,17 @@ def test_host_and_x_forwarded_for_anywhere(one_backend, host_pos):
     assert hdrs(e, "Host") == ["h.example"]
 
 
+def test_x_forwarded_for_named_by_connection_is_dropped(one_backend):
+    """RFC 9110 7.6.1: a field the client's Connection header names is
+    hop-by-hop, X-Forwarded-For included: it is removed, and only albd's own
+    address list goes on."""
+    fields = [("X-Forwarded-For", "6.6.6.6"), ("Connection", "X-Forwarded-For"), ("A", "b")]
+    r = get(one_backend.port, "/echo-headers", headers=fields)
+    e = r.json()
+    assert hdrs(e, "X-Forwarded-For") == ["127.0.0.1"], e["headers"]
+    assert client_fields(e) == [("A", "b")], e["headers"]
+
+
 def test_x_forwarded_for_first_with_body(one_backend):
     """The field after X-Forwarded-For is a framing field: the body must
     still arrive whole."""

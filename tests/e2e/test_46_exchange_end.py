@@ -4,9 +4,11 @@ albd started with -d writes one "exchange end:" debug line from
 exchange_end(), the single place where requests are counted. Each test
 drives one way of ending through the real binary and checks that exactly
 the expected lines appear, with ALB's status and error_reason words."""
+import os
 import re
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import time
@@ -230,3 +232,51 @@ def test_request_too_large_ends_once(dalbd):
         assert c.request("POST", "/upload", body=b"x" * 1000).status == 413
     ends = a.wait_ends(1)
     assert ends[0]["status"] == 413 and ends[0]["outcome"] == "ClientBodyTooLarge"
+
+
+def self_signed(tmp_path):
+    crt, key = tmp_path / "site.crt", tmp_path / "site.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", str(key), "-out", str(crt), "-days", "30", "-subj", "/CN=a.test",
+                    "-addext", "subjectAltName=DNS:a.test"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+    os.chmod(key, 0o600)
+    return crt, key
+
+
+def test_tls_handshake_never_finished_is_no_request(tmp_path, backends):
+    """A client that connects to an HTTPS listener and stalls in (or before)
+    its handshake is closed at client_header without a request: no 408
+    written into a half-made TLS session, and nothing counted as one."""
+    b1 = backends.start("b1")
+    crt, key = self_signed(tmp_path)
+    port = free_port()
+    tls = {"certificates": ({"cert": str(crt), "key": str(key)},)}
+    cfg = make_config([listener("web", port, "tg", tls=tls)], [target_group("tg", [b1])],
+                      timeouts={"client_header": 1})
+    a = DebugAlbd(tmp_path, cfg, {"web": port})
+    try:
+        a.start()
+        stalled = socket.create_connection(("127.0.0.1", port), timeout=5)
+        stalled.sendall(b"\x16\x03\x01")   # the start of a ClientHello, then nothing
+        assert stalled.recv(100) == b""     # closed by albd after client_header
+        stalled.close()
+        # a real HTTPS request is one exchange
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5),
+                             server_hostname="a.test") as t:
+            t.sendall(Conn.build("GET", "/name", headers={"Connection": "close"}))
+            data = b""
+            while True:
+                chunk = t.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 200"), data[:100]
+        ends = a.wait_ends(1)
+        assert ends[0]["status"] == 200 and ends[0]["uri"] == "/name"
+        assert "TLS handshake not finished" in a.log()
+    finally:
+        a.close()
