@@ -33,7 +33,7 @@ void tls_client_free(struct tls_client *tc);
 
 /* Would tls_client_new(OPTS) make what TC is: the same options, and the
  * same ca_file unchanged on disk (device, inode, size, modification
- * time)? Thread: any (not the request path: it stat()s). */
+ * and change times)? Thread: any (not the request path: it stat()s). */
 int tls_client_matches(const struct tls_client *tc, const struct tls_client_opts *o);
 
 /* A new client-side SSL to ADDRESS ("host:port", "ip:port" or

@@ -310,6 +310,17 @@ static SSL_CTX *server_ctx(struct tls_server *ts, const struct cfg_tls *t, char 
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
+	if (t->ciphersuites && !*t->ciphersuites) {
+		/* no TLS 1.3 suite: TLS 1.3 off (left on, OpenSSL would pick
+		 * it and then fail every such handshake) */
+		if (minv >= TLS1_3_VERSION) {
+			snprintf(why, len, "ciphersuites: empty, but the %s needs TLS 1.3",
+				 t->min_version ? "min_version" : "\"modern\" policy");
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+	}
 	if (!SSL_CTX_set_ciphersuites(ctx, t->ciphersuites ? t->ciphersuites : TLS13_SUITES)) {
 		snprintf(why, len, "ciphersuites: no usable suite in \"%s\"", t->ciphersuites ? t->ciphersuites : "");
 		SSL_CTX_free(ctx);
@@ -327,7 +338,7 @@ static SSL_CTX *server_ctx(struct tls_server *ts, const struct cfg_tls *t, char 
 
 /* What a listener's contexts are built from, as a SHA-256: every setting
  * of T, and each certificate and key file's path and identity on disk
- * (device, inode, size, modification time), so that a renewed file
+ * (device, inode, size, modification and change times), so that a renewed file
  * changes it while an untouched one does not. Returns 0, or -1 when a file
  * cannot be stat()ed (never reuse then: the build will say why). */
 static int tls_sig(const struct cfg_tls *t, unsigned char out[32])
@@ -336,7 +347,8 @@ static int tls_sig(const struct cfg_tls *t, unsigned char out[32])
 	unsigned int n = 0;
 	int rc = -1;
 
-#define ADD_STR(x) EVP_DigestUpdate(h, (x) ? (x) : "", (x) ? strlen(x) + 1 : 1)
+	/* a presence byte first: unset and "" are different settings */
+#define ADD_STR(x) (EVP_DigestUpdate(h, (x) ? "\1" : "\0", 1), (x) ? EVP_DigestUpdate(h, (x), strlen(x) + 1) : 1)
 #define ADD_VAL(x) EVP_DigestUpdate(h, &(x), sizeof(x))
 	if (!h || !EVP_DigestInit_ex(h, EVP_sha256(), NULL))
 		goto out;
@@ -360,6 +372,10 @@ static int tls_sig(const struct cfg_tls *t, unsigned char out[32])
 			ADD_VAL(st.st_size);
 			ADD_VAL(st.st_mtim.tv_sec);
 			ADD_VAL(st.st_mtim.tv_nsec);
+			/* the change time too: an in-place rewrite that keeps
+			 * size and mtime (rsync -t --inplace) still moves it */
+			ADD_VAL(st.st_ctim.tv_sec);
+			ADD_VAL(st.st_ctim.tv_nsec);
 		}
 	}
 	if (EVP_DigestFinal_ex(h, out, &n) && n == 32)

@@ -52,7 +52,7 @@ void tls_server_free(struct tls_server *ts);
 
 /* Would tls_server_new() for settings T build what TS is: the same
  * settings, and the same certificate and key files unchanged on disk
- * (device, inode, size, modification time)? A renewed certificate is
+ * (device, inode, size, modification and change times)? A renewed certificate is
  * thus read again on reload; untouched ones are not. Thread: control. */
 int tls_server_matches(const struct tls_server *ts, const struct cfg_tls *t);
 

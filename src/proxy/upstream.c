@@ -69,7 +69,8 @@ struct upconn *upstream_connect(struct upstream_pool *p, struct event_base *base
 			return NULL;
 		}
 		conn_tls(u->c, ssl, 1);
-		u->tls = 1;
+		tls_client_ref(tls);
+		u->tls = tls;
 	}
 	u->pool = p;
 	u->ts = t->st;
@@ -88,7 +89,11 @@ struct upconn *upstream_get(struct upstream_pool *p, struct event_base *base, co
 		pool_unlink(u);
 		if (!now)
 			now = clock_ms();
-		if (u->expires > now && u->tls == (tls != NULL)) {
+		/* made with the group's current TLS settings (the same
+		 * context, which U keeps alive: no address reuse), or both
+		 * plain: a reload that changed verification, the CA or the
+		 * name must not keep using connections made before it */
+		if (u->expires > now && u->tls == tls) {
 			*reused = 1;
 			return u;
 		}
@@ -133,6 +138,7 @@ void upstream_close(struct upconn *u)
 	if (!u)
 		return;
 	conn_free(u->c);
+	tls_client_free(u->tls);
 	ts_unref(u->ts);
 	free(u);
 }

@@ -28,7 +28,7 @@ struct upconn {
 	struct upconn *aprev, *anext; /* while idle: the pool's list of all idle connections */
 	int connected;
 	uint64_t expires;             /* while pooled: when it is closed (ms, monotonic) */
-	int tls;                      /* speaks TLS to the target */
+	struct tls_client *tls;       /* speaks TLS made from this context (one reference), or NULL */
 };
 
 /* One worker's idle connections. Those of each target hang off the

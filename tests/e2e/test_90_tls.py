@@ -557,6 +557,31 @@ def test_https_targets(albd, backends, pki):
     assert st["accepted"] <= 4, st  # the connections to the target are reused
 
 
+def test_reload_tightening_target_verification_drops_pooled_connections(albd, backends, pki):
+    """Pooled connections to an HTTPS target were made with the group's TLS
+    settings of their time: after a reload that turns verification on, a
+    target that fails it gets no more requests over the old connections."""
+    bad = backends.start("bad", "--tls-cert", str(pki.untrusted.crt), "--tls-key", str(pki.untrusted.key))
+    port = free_port()
+
+    def cfg(**tls):
+        return make_config([listener("web", port, "tg")], [target_group("tg", [bad], protocol="HTTPS", **tls)])
+
+    a = albd.start(cfg(tls_verify=False), port=port)
+    with Conn(port, timeout=15) as c:   # leaves a pooled connection behind
+        for _ in range(3):
+            r = c.request("GET", "/name")
+            assert r.status == 200 and r.body == b"bad", r
+    mark = len(a.log())
+    a.reload(cfg(ca_file=str(pki.ca)))
+    wait_until(lambda: "generation 2" in a.log()[mark:], 10, what="the reload")
+    for _ in range(3):
+        with Conn(port, timeout=15) as c:
+            r = c.request("GET", "/name")
+            assert r.status == 502, r
+    assert a.alive()
+
+
 def test_https_listener_and_https_target(albd, backends, pki):
     good = backends.start("good", "--tls-cert", str(pki.ip.crt), "--tls-key", str(pki.ip.key))
     port = free_port()
@@ -737,6 +762,31 @@ def test_reload_keeps_unchanged_certificates(albd, backends, pki, tmp_path):
     wait_until(lambda: count("certificates loaded") == 2, 10, what="the reload to read the touched file")
     assert count("contexts kept") == 1
     assert peer_cn(port, "a.test", ctx) == "site-keep"
+    assert a.alive()
+
+
+def test_reload_empty_ciphersuites_is_a_change(albd, backends, pki, tmp_path):
+    """ciphersuites = "" (TLS 1.3 off) is another setting than none: a
+    reload to it builds new contexts instead of keeping the old ones."""
+    b1 = backends.start("b1")
+    port = free_port()
+    site = pki.issue("site-suites", ["DNS:a.test"], out_dir=tmp_path)
+    certs = [{"cert": str(site.crt), "key": str(site.key)}]
+    a = albd.start(tls_config(port, certs, [b1]), port=port)
+    ctx = client_ctx(pki)
+    with TLSConn(port, "a.test", ctx) as c:
+        assert c.sock.version() == "TLSv1.3"
+    a.reload(tls_config(port, certs, [b1], ciphersuites=""))
+    wait_until(lambda: a.log().count("certificates loaded") == 2, 10, what="the reload to build new contexts")
+    assert "contexts kept" not in a.log()
+    with TLSConn(port, "a.test", ctx) as c:   # TLS 1.3 off, and nothing else broken
+        assert c.sock.version() == "TLSv1.2"
+        assert c.request("GET", "/name", host="a.test").status == 200
+    # with the "modern" policy (TLS 1.3 only) an empty list is an error
+    p = tmp_path / "modern.conf"
+    p.write_text(tls_config(port, certs, [b1], policy="modern", ciphersuites=""))
+    r = subprocess.run([a.bin, "-t", "-c", str(p)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=15)
+    assert r.returncode == 1 and b"ciphersuites: empty" in r.stderr, r.stderr
     assert a.alive()
 
 
