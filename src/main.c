@@ -95,6 +95,12 @@ static void expiry_cb(evutil_socket_t fd, short what, void *arg)
 	gen_check_expiry(c->gen);
 }
 
+/* Once a second: the log's held-back counts of the control thread. */
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_flush(0);
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct control *c = arg;
@@ -197,8 +203,10 @@ int main(int argc, char **argv)
 	struct event *ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c);
 	struct event *ev_ticket = event_new(c.base, -1, EV_PERSIST, ticket_cb, &c);
 	struct event *ev_expiry = event_new(c.base, -1, EV_PERSIST, expiry_cb, &c);
-	const struct timeval rot = { TICKET_ROTATE_S, 0 }, day = { EXPIRY_CHECK_S, 0 };
-	if (!ev_ticket || !ev_expiry || event_add(ev_ticket, &rot) || event_add(ev_expiry, &day)) {
+	struct event *ev_flush = event_new(c.base, -1, EV_PERSIST, flush_cb, NULL);
+	const struct timeval rot = { TICKET_ROTATE_S, 0 }, day = { EXPIRY_CHECK_S, 0 }, sec = { 1, 0 };
+	if (!ev_ticket || !ev_expiry || !ev_flush || event_add(ev_ticket, &rot) || event_add(ev_expiry, &day) ||
+	    event_add(ev_flush, &sec)) {
 		log_err("cannot create timers");
 		return 1;
 	}
@@ -225,7 +233,9 @@ int main(int argc, char **argv)
 	event_free(ev_int);
 	event_free(ev_ticket);
 	event_free(ev_expiry);
+	event_free(ev_flush);
 	event_base_free(c.base);
+	log_flush(1);
 	log_info("stopped");
 	return 0;
 }

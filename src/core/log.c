@@ -6,7 +6,9 @@
  * message follows, or, while the same one goes on, once every
  * LOG_REPEAT_MS. Different messages share a token bucket of LOG_BURST lines
  * refilled at LOG_RATE a second; what it refuses is counted and reported
- * as "N log messages suppressed" once tokens are back. So a loop that logs
+ * as "N log messages suppressed" once tokens are back. Each thread calls
+ * log_flush() once a second, so the counts come out soon after a burst
+ * ends, not only with the thread's next line. So a loop that logs
  * the same failure a million times a second writes a line every few
  * seconds, and a flood of varied lines is capped, instead of filling the
  * disk (syslogd and h2o's error reporter do the same).
@@ -25,6 +27,7 @@
 #define LOG_RATE 100         /* lines a second, per thread, in the long run */
 #define LOG_BURST 500        /* lines at once, per thread */
 #define LOG_MSG_MAX 1536     /* message text (without the prefix) compared */
+#define LOG_QUIET_MS 1000    /* log_flush(): a repetition this long over is summarised */
 
 static enum log_level min_level = LOG_LVL_INFO;
 static const char *const names[] = { "debug", "info", "warn", "error" };
@@ -44,6 +47,7 @@ struct log_state {
 	enum log_level last_lvl;
 	unsigned long repeats;        /* times LAST came again, not yet reported */
 	uint64_t repeat_since;        /* when the first of those came */
+	uint64_t repeat_last;         /* when the latest came */
 	double tokens;
 	uint64_t refilled;            /* ms of the last refill; 0: never */
 	unsigned long suppressed;     /* lines refused by the bucket, not yet reported */
@@ -112,6 +116,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	if (len == T.last_len && lvl == T.last_lvl && memcmp(text, T.last, len) == 0 && T.refilled) {
 		if (!T.repeats++)
 			T.repeat_since = now;
+		T.repeat_last = now;
 		if (now - T.repeat_since >= LOG_REPEAT_MS)
 			flush_repeats();
 		return;
@@ -127,14 +132,15 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 			T.tokens = LOG_BURST;
 	}
 	T.refilled = now ? now : 1;
-	memcpy(T.last, text, len);
-	T.last_len = len;
-	T.last_lvl = lvl;
 	if (T.tokens < 1.0) {
+		/* not written: not the line later ones repeat either */
 		T.suppressed++;
 		return;
 	}
 	T.tokens -= 1.0;
+	memcpy(T.last, text, len);
+	T.last_len = len;
+	T.last_lvl = lvl;
 	if (T.suppressed) {
 		char msg[64];
 		int n = snprintf(msg, sizeof(msg), "%lu log messages suppressed (rate limit)", T.suppressed);
@@ -142,4 +148,18 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		T.suppressed = 0;
 	}
 	emit(lvl, text, len);
+}
+
+void log_flush(int force)
+{
+	uint64_t now = log_clock();
+
+	if (T.repeats && (force || now - T.repeat_last >= LOG_QUIET_MS || now - T.repeat_since >= LOG_REPEAT_MS))
+		flush_repeats();
+	if (T.suppressed && (force || (T.refilled && now > T.refilled && now - T.refilled >= LOG_QUIET_MS))) {
+		char msg[64];
+		int n = snprintf(msg, sizeof(msg), "%lu log messages suppressed (rate limit)", T.suppressed);
+		emit(LOG_LVL_WARN, msg, (size_t)n);
+		T.suppressed = 0;
+	}
 }

@@ -21,6 +21,13 @@ enum log_level { LOG_LVL_DEBUG = 0, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERR };
  * start, before threads exist. */
 void log_set_level(enum log_level lvl);
 
+/* Write what the calling thread's rate limits hold back: the "repeated N
+ * times" of a line that stopped repeating at least a second ago (or 5 s
+ * after its first repeat), and the count of suppressed lines once the
+ * flood is over; everything when FORCE (at thread exit). Each thread that
+ * logs calls it about once a second. Thread: any (its own state only). */
+void log_flush(int force);
+
 /* The monotonic millisecond clock the rate limits use (tests inject one;
  * NULL restores the real one). Set before threads exist. */
 void log_set_clock(uint64_t (*clock)(void));

@@ -121,16 +121,17 @@ static void sync_listeners(struct worker *w, const struct albd_gen *g)
 		if (l)
 			continue;
 		l = calloc(1, sizeof(*l));
-		if (!l) {
-			log_err("worker %u: out of memory adding listener %s", w->id, ls->addr.text);
-			continue;
-		}
 		/* backlog 0: the socket is already listening (gen.c) and
 		 * belongs to the lsock, so no LEV_OPT_CLOSE_ON_FREE */
-		l->evl = evconnlistener_new(w->base, accept_cb, w, 0, 0, ls->fds[w->id]);
-		if (!l->evl) {
-			log_err("worker %u: cannot add listener %s", w->id, ls->addr.text);
+		if (!l || !(l->evl = evconnlistener_new(w->base, accept_cb, w, 0, 0, ls->fds[w->id]))) {
+			/* a socket nobody accepts on would take its share of
+			 * new connections and leave them hanging: close it */
+			log_err("worker %u: cannot add listener %s (out of memory)", w->id, ls->addr.text);
 			free(l);
+			if (w->id < ls->nfds && ls->fds[w->id] >= 0) {
+				close(ls->fds[w->id]);
+				ls->fds[w->id] = -1;
+			}
 			continue;
 		}
 		evconnlistener_set_error_cb(l->evl, accept_error_cb);
@@ -271,6 +272,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 
 	w->handler->tick(w->hstate);
+	log_flush(0);
 }
 
 static void wake(struct worker *w)
@@ -290,6 +292,7 @@ static void *worker_main(void *arg)
 	event_del(w->ev_tick);
 	w->handler->close_all(w->hstate);
 	close_listeners(w);
+	log_flush(1);
 	return NULL;
 }
 
@@ -339,6 +342,7 @@ static int worker_init(struct worker *w, unsigned id, struct albd_gen *g, char *
 
 static void worker_fini(struct worker *w)
 {
+	close_listeners(w);   /* a worker set up but never run still has them */
 	if (w->cur) {
 		w->cur->current = 0;
 		if (w->cur->users == 0) {

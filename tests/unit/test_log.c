@@ -125,6 +125,66 @@ START_TEST(test_flood_capped)
 }
 END_TEST
 
+/* log_flush(): a repetition that stopped is summarised a second later,
+ * not only with the thread's next line; nothing while it goes on */
+START_TEST(test_flush_after_quiet)
+{
+	capture_start();
+	fake_now = 200000;
+	for (int i = 0; i < 50; i++)
+		log_warn("accept: Too many open files");
+	log_flush(0);   /* still going on */
+	char *out = captured();
+	ck_assert_int_eq(count_lines(out, "repeated"), 0);
+	free(out);
+	fake_now += 999;
+	log_flush(0);
+	out = captured();
+	ck_assert_int_eq(count_lines(out, "repeated"), 0);
+	free(out);
+	fake_now += 1;
+	log_flush(0);
+	out = captured();
+	ck_assert_ptr_nonnull(strstr(out, "accept: Too many open files ... repeated 49 times"));
+	free(out);
+	log_flush(0);   /* once only */
+	out = captured();
+	ck_assert_int_eq(count_lines(out, "repeated"), 1);
+	free(out);
+	/* FORCE (thread exit): at once */
+	log_warn("x");
+	log_warn("x");
+	log_flush(1);
+	out = captured();
+	ck_assert_ptr_nonnull(strstr(out, "x ... repeated 1 times"));
+	free(out);
+	capture_stop();
+}
+END_TEST
+
+/* a line the rate limit refused is never reported as repeated: it was
+ * not written, and the suppressed count says so */
+START_TEST(test_refused_line_not_repeated)
+{
+	capture_start();
+	fake_now = 300000;
+	for (int i = 0; i < 500; i++)
+		log_info("burst %d", i);
+	for (int i = 0; i < 10; i++)
+		log_info("refused");
+	char *out = captured();
+	ck_assert_ptr_null(strstr(out, "refused"));
+	free(out);
+	fake_now += 2000;
+	log_flush(0);
+	out = captured();
+	ck_assert_ptr_null(strstr(out, "repeated"));
+	ck_assert_ptr_nonnull(strstr(out, "10 log messages suppressed"));
+	free(out);
+	capture_stop();
+}
+END_TEST
+
 START_TEST(test_level_filter)
 {
 	capture_start();
@@ -147,6 +207,8 @@ int main(void)
 	tcase_add_test(tc, test_repeats_counted);
 	tcase_add_test(tc, test_repeats_summarised_while_going_on);
 	tcase_add_test(tc, test_flood_capped);
+	tcase_add_test(tc, test_flush_after_quiet);
+	tcase_add_test(tc, test_refused_line_not_repeated);
 	tcase_add_test(tc, test_level_filter);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
