@@ -29,7 +29,7 @@
 #define LOG_MSG_MAX 1536     /* message text (without the prefix) compared */
 #define LOG_QUIET_MS 1000    /* log_flush(): a repetition this long over is summarised */
 
-static enum log_level min_level = LOG_LVL_INFO;
+enum log_level log_min_level = LOG_LVL_INFO;
 static const char *const names[] = { "debug", "info", "warn", "error" };
 
 static uint64_t real_clock_ms(void)
@@ -57,7 +57,7 @@ static _Thread_local struct log_state T;
 
 void log_set_level(enum log_level lvl)
 {
-	min_level = lvl;
+	log_min_level = lvl;
 }
 
 void log_set_clock(uint64_t (*clock)(void))
@@ -99,12 +99,24 @@ static void flush_repeats(void)
 	T.repeats = 0;
 }
 
+/* Report and reset the count of lines the rate limit refused. */
+static void flush_suppressed(void)
+{
+	char msg[64];
+
+	if (!T.suppressed)
+		return;
+	int n = snprintf(msg, sizeof(msg), "%lu log messages suppressed (rate limit)", T.suppressed);
+	emit(LOG_LVL_WARN, msg, (size_t)n);
+	T.suppressed = 0;
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	char text[LOG_MSG_MAX];
 	va_list ap;
 
-	if (lvl < min_level)
+	if (lvl < log_min_level)
 		return;
 	va_start(ap, fmt);
 	int m = vsnprintf(text, sizeof(text), fmt, ap);
@@ -141,12 +153,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	memcpy(T.last, text, len);
 	T.last_len = len;
 	T.last_lvl = lvl;
-	if (T.suppressed) {
-		char msg[64];
-		int n = snprintf(msg, sizeof(msg), "%lu log messages suppressed (rate limit)", T.suppressed);
-		emit(LOG_LVL_WARN, msg, (size_t)n);
-		T.suppressed = 0;
-	}
+	flush_suppressed();
 	emit(lvl, text, len);
 }
 
@@ -156,10 +163,6 @@ void log_flush(int force)
 
 	if (T.repeats && (force || now - T.repeat_last >= LOG_QUIET_MS || now - T.repeat_since >= LOG_REPEAT_MS))
 		flush_repeats();
-	if (T.suppressed && (force || (T.refilled && now > T.refilled && now - T.refilled >= LOG_QUIET_MS))) {
-		char msg[64];
-		int n = snprintf(msg, sizeof(msg), "%lu log messages suppressed (rate limit)", T.suppressed);
-		emit(LOG_LVL_WARN, msg, (size_t)n);
-		T.suppressed = 0;
-	}
+	if (force || (T.refilled && now > T.refilled && now - T.refilled >= LOG_QUIET_MS))
+		flush_suppressed();
 }

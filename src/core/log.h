@@ -18,8 +18,9 @@
 enum log_level { LOG_LVL_DEBUG = 0, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERR };
 
 /* Messages below this level are dropped (default LOG_LVL_INFO). Set once at
- * start, before threads exist. */
+ * start, before threads exist; read-only afterwards. */
 void log_set_level(enum log_level lvl);
+extern enum log_level log_min_level;
 
 /* Write what the calling thread's rate limits hold back: the "repeated N
  * times" of a line that stopped repeating at least a second ago (or 5 s
@@ -34,7 +35,9 @@ void log_set_clock(uint64_t (*clock)(void));
 
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+/* Debug lines cost nothing when off: not even their arguments are
+ * evaluated (some are written once per request). */
+#define log_debug(...) ((void)(log_min_level <= LOG_LVL_DEBUG ? log_msg(LOG_LVL_DEBUG, __VA_ARGS__), 0 : 0))
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)

@@ -70,7 +70,6 @@ struct exchange {
 	unsigned resp_started : 1;    /* the final response head went to the client */
 	unsigned up_keepalive : 1;    /* the upstream connection may be reused */
 	unsigned close_after : 1;     /* close the client connection after this response */
-	unsigned retried : 1;         /* the one retry on another target is used */
 	unsigned resent : 1;          /* the one resend on a fresh connection is used */
 	unsigned upgrade_req : 1;     /* the client asked to switch protocols */
 	unsigned tunnel : 1;          /* switched (101): bytes flow both ways untouched */
@@ -86,7 +85,7 @@ struct exchange {
 	uint64_t t_end;               /* ns: exchange_end() */
 	int status;                   /* status sent to the client, 0: none (aborted first) */
 	int target_status;            /* the target's final status, 0: none */
-	unsigned retries;             /* other targets tried after a failure */
+	unsigned retries;             /* other targets tried after a failure (one at most today) */
 	unsigned resends;             /* fresh connections after a stale pooled one */
 	uint64_t bytes_in;            /* from the client: head and body payload */
 	uint64_t bytes_out;           /* to the client: head and body payload */

@@ -233,7 +233,9 @@ struct albd_gen *gen_build(struct albd_config *cfg, const struct albd_gen *prev,
 			goto fail;
 		}
 	}
-	/* certificates and keys are read afresh: SIGHUP picks up renewed ones */
+	/* certificates and keys are read again unless PREV has contexts built
+	 * from the same settings and unchanged files: SIGHUP picks up renewed
+	 * ones */
 	if (build_tls(cfg, prev, g->tls, g->tgs, err, errlen) < 0)
 		goto fail;
 	/* Targets that only PREV names are retired; tg_init() above cleared

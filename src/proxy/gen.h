@@ -42,8 +42,9 @@ struct albd_gen {
 };
 
 /* Build a generation from CFG for NWORKERS workers, reusing PREV's sockets
- * for addresses that stay (PREV may be NULL), and loading the TLS
- * certificates and keys afresh. On success the generation owns CFG and has
+ * for addresses that stay (PREV may be NULL), and its TLS contexts where
+ * settings and files are unchanged (tls_server_matches,
+ * tls_client_matches); other certificates and keys are read. On success the generation owns CFG and has
  * one reference (the caller's); target states that PREV names and CFG does
  * not are marked retired. On failure returns NULL with "FILE[:LINE]:
  * SETTING: problem" in err, and CFG still belongs to the caller.

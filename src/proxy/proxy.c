@@ -123,7 +123,6 @@ static void session_free(struct session *s)
 		s->pw->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	s->pw->nsessions--;
 	free(s);
 	worker_conn_closed(w);
 }
@@ -692,9 +691,8 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 	 * reset or closed before any byte of its answer (it died with the
 	 * request): one retry on another target, for idempotent requests,
 	 * within the budget. */
-	if ((connect_failed || !s->up_reused) && !s->ex.retried && replayable && s->ex.idempotent &&
+	if ((connect_failed || !s->up_reused) && !s->ex.retries && replayable && s->ex.idempotent &&
 	    s->pw->retry_tokens >= 1.0 && s->tg->ntargets > 1) {
-		s->ex.retried = 1;
 		s->ex.resent = 0;
 		s->ex.retries++;
 		s->pw->retry_tokens -= 1.0;
@@ -1231,7 +1229,6 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 	if (pw->sessions)
 		pw->sessions->prev = s;
 	pw->sessions = s;
-	pw->nsessions++;
 	worker_conn_open(w);
 
 	const struct albd_config *cfg = g->cfg;

@@ -28,7 +28,6 @@ struct session;
 struct proxy_worker {
 	struct worker *w;
 	struct session *sessions;     /* all client sessions of this worker */
-	unsigned nsessions;
 	struct upstream_pool pool;    /* keep-alive connections to targets */
 	struct http1_header *hdrs;    /* scratch for parsing heads, max_headers entries */
 	unsigned hdrs_cap;
