@@ -186,8 +186,25 @@ struct cfg_limits {                     /* "limits = { ... }" */
 	double retry_budget_ratio;          /* "retry_budget", share of requests that may be retried, default 0.2 */
 };
 
+/* "admin = { ... }": the admin HTTP listener on the control thread
+ * (control/admin.c): /metrics, the JSON API. */
+struct cfg_admin {
+	int enabled;                /* default 1; "enabled = false" turns it off */
+	struct albd_addr addr;      /* "listen", default "127.0.0.1:9100" */
+	char *token_file;           /* "token_file": a file holding the bearer token, NULL: none */
+	char *token;                /* its content, surrounding white space removed (read by
+	                             * config_load(); never empty when token_file is set) */
+	int metrics_token;          /* "metrics_token", default false: /metrics needs the token too */
+	struct cfg_tls *tls;        /* "tls = { ... }" as a listener's; NULL: plain HTTP */
+	unsigned max_custom_series; /* "max_custom_series", default 10000 (PutMetricData series) */
+	int line;
+};
+
 struct albd_config {
 	char *path;                 /* the file it was read from */
+	char *name;                 /* "name": the LoadBalancer dimension, default the host name */
+	char *state_dir;            /* "state_dir", default "/var/lib/albd": the metric store */
+	struct cfg_admin admin;
 	unsigned workers;           /* resolved: 0 in the file means the number of CPUs */
 	struct cfg_timeouts timeouts;
 	struct cfg_limits limits;

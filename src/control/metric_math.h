@@ -1,0 +1,57 @@
+/* metric_math.h - CloudWatch metric math expressions (GetMetricData's
+ * Expression), parsed once and evaluated over time series.
+ *
+ * Grammar: numbers, ids (m1, errors, ... : [a-z][A-Za-z0-9_]*), + - * /
+ * with the usual precedence and unary minus, parentheses, comparisons
+ * (< <= > >= == !=, 1 or 0) and the functions SUM, AVG, MIN, MAX, FILL(x,
+ * value), IF(cond, a, b) (and IF(cond, a)), with CloudWatch's meaning: an
+ * operation on two series keeps the timestamps both have; a series and a
+ * scalar combine point by point; SUM/AVG/MIN/MAX of one series is a
+ * scalar, of several ([m1, m2] or METRICS()) a series, point by point;
+ * FILL fills every period of the query's range that has no value; a
+ * division by zero gives no datapoint, not infinity.
+ *
+ * Thread: any; nothing is shared.
+ */
+#ifndef ALBD_METRIC_MATH_H
+#define ALBD_METRIC_MATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A time series: N points, timestamps ascending (seconds since the epoch). */
+struct mm_series {
+	size_t n;
+	int64_t *t;
+	double *v;
+};
+
+void mm_series_free(struct mm_series *s);
+
+struct mm_expr;
+
+/* Parse TEXT. Returns NULL with a message in ERR ("unexpected ')' at
+ * column 7", "unknown function FOO"). */
+struct mm_expr *mm_parse(const char *text, char *err, size_t errlen);
+void mm_free(struct mm_expr *e);
+
+/* The ids E refers to (each once), valid while E lives; *IDS is set to an
+ * array owned by E. METRICS() refers to every series the caller has: it
+ * sets *ALL. */
+size_t mm_ids(const struct mm_expr *e, const char *const **ids, int *all);
+
+/* What an expression reads: the series of id ID, or NULL when there is no
+ * such id. */
+typedef const struct mm_series *(*mm_lookup_fn)(void *arg, const char *id);
+
+/* Evaluate E over the query range [START, END) with PERIOD (the grid FILL
+ * fills, aligned to multiples of PERIOD since the epoch). LOOKUP gives each
+ * id's series; ALL_IDS/NALL list every id for METRICS(). The result goes to
+ * OUT (a scalar result becomes a series with that value at every timestamp
+ * of the inputs, or at every period when there are none). Returns 0 or -1
+ * with a message in ERR (an unknown id, a type error). */
+int mm_eval(const struct mm_expr *e, mm_lookup_fn lookup, void *arg, const char *const *all_ids,
+	    size_t nall, int64_t start, int64_t end, unsigned period, struct mm_series *out, char *err,
+	    size_t errlen);
+
+#endif

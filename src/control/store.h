@@ -1,0 +1,131 @@
+/* store.h - the time-series store: CloudWatch's retention ladder, its
+ * statistics, on disk in state_dir.
+ *
+ * A series is (namespace, metric name, dimensions). Every point holds
+ * SampleCount, Sum, Minimum and Maximum of what was put in its period, and
+ * for series made with STORE_HIST a histogram (core/histogram.h) for
+ * percentiles. Points are kept at four resolutions, as CloudWatch does:
+ *   1 s for 3 hours, 60 s for 15 days, 300 s for 63 days, 3600 s for 455 days.
+ * Coarser points are rolled up from finer ones when their period closes.
+ * Recent points are in memory; older blocks are on disk under DIR in a
+ * compact encoding, read on demand; what is in memory is written out
+ * (atomically) at least once a minute and by store_close(), and read back
+ * by store_open(). A corrupt or truncated file is logged and set aside,
+ * never fatal.
+ *
+ * Time is whole seconds since the epoch, always passed in by the caller
+ * (no clock is read here): tests drive the store with any time they like.
+ * Periods are aligned to multiples of their length since the epoch.
+ *
+ * Thread: every function is for one thread (the control thread); nothing
+ * here is shared with the workers.
+ */
+#ifndef ALBD_STORE_H
+#define ALBD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/histogram.h"
+
+/* series flags */
+#define STORE_HIST        0x1  /* keep a histogram in every point: percentiles */
+#define STORE_HIST_COARSE 0x2  /* with STORE_HIST: no histogram at the 1 s resolution */
+
+/* the resolutions, finest first */
+#define STORE_NRES 4
+extern const unsigned store_res_step[STORE_NRES];   /* 1, 60, 300, 3600 */
+extern const int64_t store_res_keep[STORE_NRES];    /* seconds kept: 3 h, 15 d, 63 d, 455 d */
+
+struct store_dim {
+	const char *name;
+	const char *value;
+};
+
+struct store;
+struct store_series;
+
+/* Open the store in directory DIR (created if missing, mode 0750), loading
+ * what an earlier run wrote there; DIR NULL: memory only (tests). NOW: the
+ * current time. Returns NULL with a message in ERR when DIR cannot be
+ * created or written. */
+struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen);
+
+/* Write out what is in memory, then free everything. NULL is ignored. */
+void store_close(struct store *st);
+
+/* Find or create a series. DIMS (at most 10, in any order; the store keeps
+ * them sorted by name) are copied; UNIT is CloudWatch's ("Count",
+ * "Seconds", "Bytes", "None", ...). A series that exists keeps its flags
+ * and unit. Returns NULL when out of memory. */
+struct store_series *store_series(struct store *st, const char *ns, const char *metric,
+				  const struct store_dim *dims, size_t ndims, const char *unit,
+				  unsigned flags);
+
+/* Find a series (in memory or on disk) without creating it; NULL: none. */
+struct store_series *store_find(struct store *st, const char *ns, const char *metric,
+				const struct store_dim *dims, size_t ndims);
+
+/* The series' identity. */
+const char *store_series_ns(const struct store_series *s);
+const char *store_series_metric(const struct store_series *s);
+size_t store_series_dims(const struct store_series *s, const struct store_dim **dims);
+const char *store_series_unit(const struct store_series *s);
+unsigned store_series_flags(const struct store_series *s);
+/* the time of its newest point, 0: none */
+int64_t store_series_last(const struct store_series *s);
+
+/* Put samples into second T of S: one sample of value V (a count's
+ * per-second total is one sample), COUNT samples of value V (PutMetricData's
+ * Values and Counts), or the samples of histogram H whose values add up to
+ * SUM (exact, while H's buckets are within 1%). T may be up to 14 days in
+ * the past (PutMetricData); older points, and points more than 2 hours
+ * ahead, are refused with -1. Returns 0 or -1. */
+int store_put(struct store_series *s, int64_t t, double v);
+int store_put_n(struct store_series *s, int64_t t, double v, double count);
+int store_put_hist(struct store_series *s, int64_t t, const struct hist *h, double sum);
+
+/* Time moves to NOW: close the periods that ended, roll them up, write
+ * finished blocks to disk, drop what is past retention, write out what is
+ * in memory when the last write-out is a minute old. Call once a second. */
+void store_tick(struct store *st, int64_t now);
+
+/* Call FN for every series that has a point newer than SINCE (ListMetrics:
+ * the last two weeks), in a stable order; FN returns nonzero to stop. */
+void store_foreach(struct store *st, int64_t since, int (*fn)(struct store_series *s, void *arg),
+		   void *arg);
+size_t store_nseries(const struct store *st);
+
+/* One aggregated datapoint. */
+struct store_point {
+	int64_t t;          /* start of its period */
+	double n, sum, min, max;
+	struct hist h;      /* empty unless the series keeps histograms at the resolution used */
+};
+
+struct store_result {
+	struct store_point *p;  /* ascending t; periods without data are absent */
+	size_t n;
+	unsigned res_step;      /* the resolution it was computed from */
+};
+
+/* GetMetricStatistics: the points of S in [START, END) aggregated into
+ * periods of PERIOD seconds, aligned to multiples of PERIOD since the
+ * epoch. PERIOD must be a multiple of the resolution that covers START at
+ * NOW (1 s within 3 hours, 60 s within 15 days, 300 s within 63 days,
+ * 3600 s beyond); the finest resolution that keeps the whole range and
+ * divides PERIOD is used. Returns 0, or -1 with a message naming the
+ * offending parameter ("period", "start", "end") in ERR. */
+int store_query(struct store *st, const struct store_series *s, int64_t start, int64_t end,
+		unsigned period, int64_t now, struct store_result *out, char *err, size_t errlen);
+void store_result_free(struct store_result *r);
+
+/* The statistic STAT of point P: "SampleCount", "Sum", "Average",
+ * "Minimum", "Maximum", or a percentile "p99", "p99.9", "p50" (0 < NN <=
+ * 100). Returns 0 with the value in *OUT, or -1 when STAT is not a
+ * statistic name (or a percentile of a point without a histogram). */
+int store_stat(const struct store_point *p, const char *stat, double *out);
+/* Is STAT a valid statistic name? */
+int store_stat_valid(const char *stat);
+
+#endif
