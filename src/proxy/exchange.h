@@ -73,6 +73,7 @@ struct exchange {
 	unsigned resent : 1;          /* the one resend on a fresh connection is used */
 	unsigned upgrade_req : 1;     /* the client asked to switch protocols */
 	unsigned tunnel : 1;          /* switched (101): bytes flow both ways untouched */
+	unsigned fixed : 1;           /* answered by a fixed-response action */
 	struct pick_req pick;         /* what the balancer is asked: worker, targets tried */
 
 	/* the record */
@@ -87,12 +88,14 @@ struct exchange {
 	int target_status;            /* the target's final status, 0: none */
 	unsigned retries;             /* other targets tried after a failure (one at most today) */
 	unsigned resends;             /* fresh connections after a stale pooled one */
+	unsigned rule_evals;          /* listener rules evaluated to route it */
 	uint64_t bytes_in;            /* from the client: head and body payload */
 	uint64_t bytes_out;           /* to the client: head and body payload */
 	const struct sockaddr *client;        /* the client's address (the session's) */
 	const struct cfg_listener *listener;  /* NULL until routed, or when removed */
 	const struct cfg_rule *rule;          /* the matched rule, NULL: default action */
 	const struct cfg_target_group *tg;    /* forwarded to this group, or NULL */
+	struct shard_entity *tg_ms;           /* that group's metrics (valid until exchange_end()) */
 	const struct target *target;          /* the last target tried, or NULL; valid until
 	                                       * exchange_end() returns */
 	const char *tls_protocol;     /* "TLSv1.3" ...: OpenSSL's static strings, or NULL */

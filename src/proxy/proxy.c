@@ -123,8 +123,10 @@ static void session_free(struct session *s)
 		s->pw->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	struct shard_block *lb = s->pw->lb;
 	free(s);
 	worker_conn_closed(w);
+	shard_set(lb, M_ACTIVE_CONNECTION_COUNT, w->nconns);
 }
 
 static void unhold(struct session *s)
@@ -208,6 +210,70 @@ static void exchange_fail(struct session *s, enum exchange_outcome why)
 		s->ex.outcome = why;
 }
 
+/* A connection to target T (of the session's group) failed: count it as
+ * metric M (TargetConnectionErrorCount, TargetTLSNegotiationErrorCount)
+ * for the load balancer, the group and the target. */
+static void count_target_error(struct session *s, const struct target *t, unsigned m)
+{
+	unsigned w = s->w->id;
+
+	shard_add(s->pw->lb, m, 1);
+	if (s->ex.tg_ms)
+		shard_add(shard_block(s->ex.tg_ms, w), m, 1);
+	if (t && t->st->ms)
+		shard_add(shard_block(t->st->ms, w), m, 1);
+}
+
+/* Count an ended request in the worker's blocks: the load balancer's,
+ * its target group's and its (last) target's. */
+static void exchange_count(struct session *s, const struct exchange *ex)
+{
+	unsigned w = s->w->id;
+	struct shard_block *b[3];
+	unsigned nb = 0;
+
+	b[nb++] = s->pw->lb;
+	if (ex->tg_ms)
+		b[nb++] = shard_block(ex->tg_ms, w);
+	if (ex->target && ex->target->st->ms && ex->tg_ms)
+		b[nb++] = shard_block(ex->target->st->ms, w);
+
+	/* the load balancer only */
+	struct shard_block *lb = b[0];
+	shard_add(lb, M_PROCESSED_BYTES, ex->bytes_in + ex->bytes_out);
+	if (ex->rule_evals)
+		shard_add(lb, M_RULE_EVALUATIONS, ex->rule_evals);
+	if (ex->fixed)
+		shard_add(lb, M_HTTP_FIXED_RESPONSE_COUNT, 1);
+	if (ex->by_albd && ex->status >= 300 && ex->status < 600) {
+		static const unsigned cls[] = { M_HTTPCODE_ELB_3XX, M_HTTPCODE_ELB_4XX, M_HTTPCODE_ELB_5XX };
+		shard_add(lb, cls[ex->status / 100 - 3], 1);
+		switch (ex->status) {
+		case 500: shard_add(lb, M_HTTPCODE_ELB_500, 1); break;
+		case 502: shard_add(lb, M_HTTPCODE_ELB_502, 1); break;
+		case 503: shard_add(lb, M_HTTPCODE_ELB_503, 1); break;
+		case 504: shard_add(lb, M_HTTPCODE_ELB_504, 1); break;
+		}
+	}
+	if (ex->tg_ms && ex->pick.failopen)
+		shard_add(b[1], M_FAIL_OPEN_REQUEST_COUNT, 1);
+
+	/* every level it reached */
+	int tcode = ex->target_status >= 200 && ex->target_status < 600 ? ex->target_status / 100 : 0;
+	uint64_t trt = ex->t_first_byte > ex->t_sent && ex->t_sent ? ex->t_first_byte - ex->t_sent : 0;
+	for (unsigned i = 0; i < nb; i++) {
+		shard_add(b[i], M_REQUEST_COUNT, 1);
+		if (tcode)
+			shard_add(b[i], M_HTTPCODE_TARGET_2XX + (unsigned)(tcode - 2), 1);
+		if (trt) {
+			shard_add(b[i], M_TARGET_RESPONSE_TIME, trt);   /* the sum, in ns */
+			hist_dense_record_ns(&b[i]->lat, trt);
+		}
+		if (ex->retries && i < 2)
+			shard_add(b[i], M_RETRIED_REQUEST_COUNT, 1);
+	}
+}
+
 /* Every request ends here, exactly once, however it ends (answered in
  * full, client gone, target lost, timeouts, drain, close-all): the one
  * place to count it and, later, to write its access log line. Does nothing
@@ -225,6 +291,7 @@ static void exchange_end(struct session *s, enum exchange_outcome why)
 	if (!ex->by_albd)
 		ex->bytes_out += s->respb.total;
 	s->pw->exchanges++;
+	exchange_count(s, ex);
 	log_debug("exchange end: worker=%u seq=%" PRIu64 " client=%s \"%s %s\" status=%d target_status=%d "
 		  "target=%s outcome=%s retries=%u bytes_in=%" PRIu64 " bytes_out=%" PRIu64
 		  " time_us=%" PRIu64 " target_time_us=%" PRIu64,
@@ -570,11 +637,13 @@ static void start_request(struct session *s, size_t head_len)
 	s->ex.listener = l;
 	router_route(l, route_req_of(s, &h, &rq), &act);
 	s->ex.rule = act.rule;
+	s->ex.rule_evals = act.evaluated;
 	switch (act.action->type) {
 	case CFG_ACT_FIXED_RESPONSE: {
 		const struct cfg_fixed_response *fr = act.action->u.fixed;
 
 		evbuffer_drain(in, head_len);
+		s->ex.fixed = 1;
 		respond(s, fr->status, fr->content_type, fr->body, fr->body_len, 0);
 		return;
 	}
@@ -591,6 +660,7 @@ static void start_request(struct session *s, size_t head_len)
 	s->tgcfg = fwd->tg;
 	s->ex.tg = fwd->tg;
 	s->tg = gen_tg(s->wg->gen, fwd->tg);
+	s->ex.tg_ms = s->tg ? s->tg->ms : NULL;
 	s->head_out = proxy_buf_get(s->pw);
 	if (!s->head_out) {
 		exchange_fail(s, EXCH_INTERNAL_ERROR);
@@ -669,6 +739,10 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 	int nothing_sent = s->up && evbuffer_get_length(s->up->c->out) >= s->up_queued;
 
 	log_debug("target %s: %s", failed ? failed->st->addr.text : "?", why);
+	if (connect_failed)
+		count_target_error(s, failed,
+				   s->up && s->up->c->tls_failed ? M_TARGET_TLS_NEGOTIATION_ERROR_COUNT
+								  : M_TARGET_CONNECTION_ERROR_COUNT);
 	upstream_close(s->up);
 	s->up = NULL;
 	s->ex.last_failure = timeout ? (connect_failed ? EXCH_TARGET_CONNECTION_TIMEOUT : EXCH_TARGET_RESPONSE_TIMEOUT)
@@ -1052,7 +1126,7 @@ static void client_closed(struct session *s, enum conn_event ev)
 	if (ev == CONN_EOF && s->state == S_CLOSING)
 		return;   /* the last response is still being flushed */
 	if (s->c->tls_failed) {
-		s->pw->tls_errors++;   /* ClientTLSNegotiationErrorCount */
+		shard_add(s->pw->lb, M_CLIENT_TLS_NEGOTIATION_ERROR_COUNT, 1);
 		log_debug("client %s: TLS handshake failed", s->peer);
 	}
 	/* a switched connection ends when either side closes: that is how
@@ -1112,7 +1186,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 			/* the TLS handshake never finished: no request began
 			 * (an ALB logs none), and there is no channel for a
 			 * 408 either; a failed negotiation, closed quietly */
-			s->pw->tls_errors++;   /* ClientTLSNegotiationErrorCount */
+			shard_add(s->pw->lb, M_CLIENT_TLS_NEGOTIATION_ERROR_COUNT, 1);
 			log_debug("client %s: TLS handshake not finished within client_header", s->peer);
 			session_close(s, EXCH_OK);
 			break;
@@ -1230,6 +1304,8 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 		pw->sessions->prev = s;
 	pw->sessions = s;
 	worker_conn_open(w);
+	shard_add(pw->lb, M_NEW_CONNECTION_COUNT, 1);
+	shard_set(pw->lb, M_ACTIVE_CONNECTION_COUNT, w->nconns);
 
 	const struct albd_config *cfg = g->cfg;
 	event_assign(&s->timer, w->base, -1, 0, timer_cb, s);
@@ -1318,6 +1394,11 @@ static void *p_start(struct worker *w)
 		return NULL;
 	pw->w = w;
 	pw->pool.worker = w->id;
+	if (!shard_lb() || w->id >= shard_control()) {
+		free(pw);
+		return NULL;
+	}
+	pw->lb = shard_block(shard_lb(), w->id);
 	pw->retry_tokens = RETRY_TOKENS_FLOOR;
 	return pw;
 }

@@ -18,6 +18,7 @@
 
 #include <event2/buffer.h>
 
+#include "../core/shard.h"
 #include "../net/http1.h"
 #include "upstream.h"
 #include "worker.h"
@@ -32,7 +33,7 @@ struct proxy_worker {
 	struct http1_header *hdrs;    /* scratch for parsing heads, max_headers entries */
 	unsigned hdrs_cap;
 	double retry_tokens;          /* retry budget (limits.retry_budget_ratio) */
-	unsigned long tls_errors;     /* ClientTLSNegotiationErrorCount */
+	struct shard_block *lb;       /* this worker's block of the load balancer's metrics */
 	uint64_t exchanges;           /* exchanges ended (exchange_end) */
 	struct evbuffer *spare[32];   /* empty evbuffers for exchanges, see proxy_buf_get() */
 	unsigned nspare;

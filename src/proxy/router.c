@@ -142,10 +142,12 @@ void router_route(const struct cfg_listener *l, const struct route_req *rq, stru
 		if (rule_matches(r, &m)) {
 			out->rule = r;
 			out->action = &r->action;
+			out->evaluated = (unsigned)i + 1;
 			return;
 		}
 	}
 	out->action = &l->default_action;
+	out->evaluated = (unsigned)l->nrules;
 }
 
 /* Walks the cumulative weights: entry k owns the residues

@@ -31,6 +31,7 @@ struct route_req {
 struct router_action {
 	const struct cfg_action *action;  /* never NULL: the rule's, or the listener's default */
 	const struct cfg_rule *rule;      /* the rule that matched, NULL for the default */
+	unsigned evaluated;               /* rules evaluated (RuleEvaluations) */
 };
 
 /* Match request RQ against L's rules. Fills *out and never fails (the

@@ -79,6 +79,8 @@ struct target_state *ts_get(const char *tg_name, const struct albd_addr *addr, u
 			ts = NULL;
 		} else {
 			memset(ts->pw, 0, ts->npw * sizeof(*ts->pw));
+			/* its metrics; without them the target still works */
+			ts->ms = shard_get(SHARD_TARGET, tg_name, addr->text);
 		}
 	}
 	if (ts) {
@@ -132,6 +134,7 @@ void ts_unref(struct target_state *ts)
 		}
 	}
 	pthread_mutex_unlock(&reg_lock);
+	shard_unref(ts->ms);
 	free(ts->pw);
 	free(ts->tg_name);
 	free(ts);
@@ -142,6 +145,7 @@ int tg_init(struct target_group *tg, const struct cfg_target_group *cfg, unsigne
 	memset(tg, 0, sizeof(*tg));
 	tg->cfg = cfg;
 	atomic_init(&tg->failopen_picks, 0);
+	tg->ms = shard_get(SHARD_TG, cfg->name, NULL);
 	tg->ops = cfg->algorithm == TG_ALGO_LEAST_OUTSTANDING ? &balancer_lor_ops : &balancer_rr_ops;
 	if (cfg->ntargets) {
 		tg->targets = calloc(cfg->ntargets, sizeof(*tg->targets));
@@ -177,6 +181,7 @@ void tg_destroy(struct target_group *tg)
 {
 	for (size_t i = 0; i < tg->ntargets; i++)
 		ts_unref(tg->targets[i].st);
+	shard_unref(tg->ms);
 	free(tg->targets);
 	if (tg->slots) {
 		for (unsigned w = 0; w < tg->nslots; w++)
@@ -218,8 +223,10 @@ struct target *tg_pick(struct target_group *tg, struct pick_req *rq)
 		int none_up = !any_up(tg);
 		if (none_up || rq->ntried) {
 			t = tg->ops->pick(tg, rq, 1);
-			if (t && none_up)
+			if (t && none_up) {
 				atomic_fetch_add_explicit(&tg->failopen_picks, 1, memory_order_relaxed);
+				rq->failopen = 1;
+			}
 		}
 	}
 	if (t)

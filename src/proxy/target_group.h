@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "../core/config.h"
+#include "../core/shard.h"
 
 /* Target health states, with ALB's names (health.c decides them). */
 enum ts_health {
@@ -59,6 +60,7 @@ struct target_state {
 	void *hc_probe;               /* health.c's probe of it, NULL if none (control thread) */
 	struct ts_worker *pw;         /* one per worker (npw), each written by its worker only */
 	unsigned npw;
+	struct shard_entity *ms;      /* its metrics (Target dimension), one reference */
 	struct target_state *next;    /* registry hash chain (registry lock) */
 };
 
@@ -89,6 +91,7 @@ struct target_group {
 	unsigned nslots;
 	atomic_ulong failopen_picks;  /* requests routed while no target was up */
 	struct tls_client *tls;       /* HTTPS targets: the client context (the generation owns it) */
+	struct shard_entity *ms;      /* its metrics (TargetGroup dimension), one reference */
 };
 
 /* May T get new requests: healthy, not held down, not taken out by
@@ -149,6 +152,7 @@ struct pick_req {
 	const struct target *tried[PICK_TRIED_MAX];  /* failed for this request: not again */
 	unsigned ntried;
 	const struct target_state *sticky;  /* take this target if it can have the request, or NULL */
+	unsigned failopen : 1;        /* out: tg_pick() failed open for this request */
 };
 
 /* Has RQ tried T already? */

@@ -546,6 +546,21 @@ void tls_server_check_expiry(const struct tls_server *ts)
 	}
 }
 
+size_t tls_server_ncerts(const struct tls_server *ts)
+{
+	return ts ? ts->ncerts : 0;
+}
+
+const char *tls_server_cert(const struct tls_server *ts, size_t i, int64_t *not_after)
+{
+	struct tm tm;
+
+	*not_after = -1;
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(ts->certs[i]), &tm) == 1)
+		*not_after = (int64_t)timegm(&tm);
+	return ts->cert_files[i];
+}
+
 SSL *tls_server_ssl(struct tls_server *ts)
 {
 	SSL *ssl = SSL_new(ts->ctxs[0]);

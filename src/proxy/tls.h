@@ -63,6 +63,11 @@ SSL *tls_server_ssl(struct tls_server *ts);
  * (or has expired). Thread: control. */
 void tls_server_check_expiry(const struct tls_server *ts);
 
+/* The certificates of TS: how many, and certificate I's file and the time
+ * it expires (seconds since the epoch, -1 when unknown). Thread: any. */
+size_t tls_server_ncerts(const struct tls_server *ts);
+const char *tls_server_cert(const struct tls_server *ts, size_t i, int64_t *not_after);
+
 /* The client context (net/tls_client.h) of HTTPS target group TG, from its
  * config. NULL with "FILE:LINE: SETTING.ca_file: problem" in err (an
  * unreadable ca_file). Thread: control. */

@@ -1,0 +1,130 @@
+/* shard.c - the registry of shard entities (see shard.h). The lock guards
+ * the list only: counting never takes it. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shard.h"
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct shard_entity *reg_head, *reg_tail;
+static unsigned nblocks = 2;
+static struct shard_entity *lb;
+
+int shard_init(unsigned nworkers)
+{
+	nblocks = nworkers + 1;
+	lb = shard_get(SHARD_LB, NULL, NULL);
+	return lb ? 0 : -1;
+}
+
+struct shard_entity *shard_lb(void)
+{
+	return lb;
+}
+
+unsigned shard_nblocks(void)
+{
+	return nblocks;
+}
+
+static int streq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static void entity_free(struct shard_entity *e)
+{
+	free(e->tg);
+	free(e->target);
+	free(e->b);
+	free(e);
+}
+
+struct shard_entity *shard_get(enum shard_level level, const char *tg, const char *target)
+{
+	struct shard_entity *e;
+
+	pthread_mutex_lock(&reg_lock);
+	for (e = reg_head; e; e = e->next) {
+		/* a retired entity is not revived: shard_reap() may be about
+		 * to free it; its last counts are folded all the same */
+		if (e->level == level && streq(e->tg, tg) && streq(e->target, target) &&
+		    atomic_load(&e->refs) > 0) {
+			atomic_fetch_add(&e->refs, 1);
+			pthread_mutex_unlock(&reg_lock);
+			return e;
+		}
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		goto fail;
+	e->level = level;
+	e->b = aligned_alloc(64, sizeof(struct shard_block) * nblocks);
+	if (!e->b || (tg && !(e->tg = strdup(tg))) || (target && !(e->target = strdup(target)))) {
+		entity_free(e);
+		e = NULL;
+		goto fail;
+	}
+	memset(e->b, 0, sizeof(struct shard_block) * nblocks);
+	atomic_init(&e->refs, 1);
+	if (reg_tail)
+		reg_tail->next = e;
+	else
+		reg_head = e;
+	reg_tail = e;
+fail:
+	pthread_mutex_unlock(&reg_lock);
+	return e;
+}
+
+void shard_unref(struct shard_entity *e)
+{
+	if (e)
+		atomic_fetch_sub(&e->refs, 1);
+}
+
+void shard_foreach(void (*fn)(struct shard_entity *e, void *arg), void *arg)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (struct shard_entity *e = reg_head; e; e = e->next)
+		fn(e, arg);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void reap(void (*fn)(struct shard_entity *e, void *arg), void *arg, int all)
+{
+	struct shard_entity *e, *prev = NULL, *next;
+
+	pthread_mutex_lock(&reg_lock);
+	for (e = reg_head; e; e = next) {
+		next = e->next;
+		if (!all && atomic_load(&e->refs) > 0) {
+			prev = e;
+			continue;
+		}
+		if (prev)
+			prev->next = next;
+		else
+			reg_head = next;
+		if (reg_tail == e)
+			reg_tail = prev;
+		if (fn)
+			fn(e, arg);
+		entity_free(e);
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+void shard_reap(void (*fn)(struct shard_entity *e, void *arg), void *arg)
+{
+	reap(fn, arg, 0);
+}
+
+void shard_shutdown(void (*fn)(struct shard_entity *e, void *arg), void *arg)
+{
+	reap(fn, arg, 1);
+	lb = NULL;
+}
