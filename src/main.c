@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/shard.h"
 #include "control/health.h"
 #include "proxy/gen.h"
 #include "net/conn.h"
@@ -181,6 +182,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	c.nworkers = cfg->workers;
+	if (shard_init(c.nworkers) < 0) {
+		fprintf(stderr, "out of memory\n");
+		return 1;
+	}
 	c.gen = gen_build(cfg, NULL, c.nworkers, err, sizeof(err));
 	if (!c.gen) {
 		fprintf(stderr, "%s\n", err);

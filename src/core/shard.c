@@ -8,6 +8,9 @@
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shard_entity *reg_head, *reg_tail;
+/* a hash of the keys, so that a reload with 100,000 targets stays linear */
+static struct shard_entity **buckets;
+static size_t nbuckets, count;
 static unsigned nblocks = 2;
 static struct shard_entity *lb;
 
@@ -35,6 +38,49 @@ static int streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return (h ^ 0xff) * 0x100000001b3ULL;
+}
+
+static uint64_t key_hash(enum shard_level level, const char *tg, const char *target)
+{
+	return fnv(fnv(0xcbf29ce484222325ULL ^ (uint64_t)level, tg), target);
+}
+
+/* Grow the table to twice the entities (best effort: a failed allocation
+ * keeps the chains longer). */
+static void grow(void)
+{
+	if (count < nbuckets)
+		return;
+	size_t n = nbuckets ? nbuckets * 2 : 256;
+	struct shard_entity **b = calloc(n, sizeof(*b));
+	if (!b)
+		return;
+	for (struct shard_entity *e = reg_head; e; e = e->next) {
+		e->hnext = b[e->hash & (n - 1)];
+		b[e->hash & (n - 1)] = e;
+	}
+	free(buckets);
+	buckets = b;
+	nbuckets = n;
+}
+
+static void unhash(struct shard_entity *e)
+{
+	if (!nbuckets)
+		return;
+	for (struct shard_entity **pp = &buckets[e->hash & (nbuckets - 1)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == e) {
+			*pp = e->hnext;
+			return;
+		}
+	}
+}
+
 static void entity_free(struct shard_entity *e)
 {
 	free(e->tg);
@@ -47,8 +93,10 @@ struct shard_entity *shard_get(enum shard_level level, const char *tg, const cha
 {
 	struct shard_entity *e;
 
+	uint64_t h = key_hash(level, tg, target);
+
 	pthread_mutex_lock(&reg_lock);
-	for (e = reg_head; e; e = e->next) {
+	for (e = nbuckets ? buckets[h & (nbuckets - 1)] : NULL; e; e = e->hnext) {
 		/* a retired entity is not revived: shard_reap() may be about
 		 * to free it; its last counts are folded all the same */
 		if (e->level == level && streq(e->tg, tg) && streq(e->target, target) &&
@@ -70,11 +118,18 @@ struct shard_entity *shard_get(enum shard_level level, const char *tg, const cha
 	}
 	memset(e->b, 0, sizeof(struct shard_block) * nblocks);
 	atomic_init(&e->refs, 1);
+	e->hash = h;
+	grow();   /* before E is listed: it rehashes what is listed */
+	count++;
 	if (reg_tail)
 		reg_tail->next = e;
 	else
 		reg_head = e;
 	reg_tail = e;
+	if (nbuckets) {
+		e->hnext = buckets[h & (nbuckets - 1)];
+		buckets[h & (nbuckets - 1)] = e;
+	}
 fail:
 	pthread_mutex_unlock(&reg_lock);
 	return e;
@@ -111,6 +166,8 @@ static void reap(void (*fn)(struct shard_entity *e, void *arg), void *arg, int a
 			reg_head = next;
 		if (reg_tail == e)
 			reg_tail = prev;
+		unhash(e);
+		count--;
 		if (fn)
 			fn(e, arg);
 		entity_free(e);
@@ -127,4 +184,7 @@ void shard_shutdown(void (*fn)(struct shard_entity *e, void *arg), void *arg)
 {
 	reap(fn, arg, 1);
 	lb = NULL;
+	free(buckets);
+	buckets = NULL;
+	nbuckets = 0;
 }

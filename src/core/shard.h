@@ -41,7 +41,9 @@ struct shard_entity {
 	struct shard_block *b;    /* shard_nblocks() blocks: the workers', then the control thread's */
 	atomic_uint refs;         /* 0: retired, freed by shard_reap() */
 	void *ctl;                /* the control thread's fold state (control/metrics.c) */
-	struct shard_entity *next;
+	struct shard_entity *next;       /* registry order */
+	struct shard_entity *hnext;      /* registry hash chain */
+	uint64_t hash;
 };
 
 /* Set the number of workers (blocks are that plus one) and make the load
