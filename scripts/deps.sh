@@ -10,6 +10,8 @@ packages=(
 	build-essential autoconf automake libtool pkg-config
 	libevent-dev libssl-dev libhttp-parser-dev libconfig-dev libjansson-dev
 	check python3 python3-pytest python3-pytest-xdist curl openssl ca-certificates procps
+	# /metrics is checked by promtool and scraped by a real Prometheus
+	prometheus
 	# the libFuzzer smoke run (clang's fuzzer, ASan and UBSan runtimes);
 	# gcc's own ASan/UBSan runtimes come with build-essential
 	clang libclang-rt-14-dev
