@@ -532,10 +532,11 @@ static struct node *parse_call(struct parser *p, int fn, size_t pos)
 		min = 2, max = 3;
 	if (n->nkid < min || n->nkid > max) {
 		if (min == max)
-			perr(p, pos, "%s takes %zu argument%s, not %zu", fn_names[fn], min, min == 1 ? "" : "s",
-			     n->nkid);
+			perr(p, pos, "%s takes %zu argument%s, not %zu", fn_names[fn], min,
+			     min == 1 ? "" : "s", n->nkid);
 		else
-			perr(p, pos, "%s takes %zu or %zu arguments, not %zu", fn_names[fn], min, max, n->nkid);
+			perr(p, pos, "%s takes %zu or %zu arguments, not %zu", fn_names[fn], min, max,
+			     n->nkid);
 		goto err;
 	}
 	return n;
@@ -603,10 +604,11 @@ static struct node *parse_primary(struct parser *p)
 				up[k] = is_lower(c) ? (char)(c - 'a' + 'A') : c;
 			}
 			if (t.len < sizeof up && find_fn(up, t.len) >= 0)
-				perr(p, t.pos, "unknown function %.*s (function names are uppercase: %.*s)", (int)t.len,
-				     p->s + t.pos, (int)t.len, up);
+				perr(p, t.pos, "unknown function %.*s (function names are uppercase: %.*s)",
+				     (int)t.len, p->s + t.pos, (int)t.len, up);
 			else
-				perr(p, t.pos, "unknown function %.*s", (int)(t.len > 32 ? 32 : t.len), p->s + t.pos);
+				perr(p, t.pos, "unknown function %.*s", (int)(t.len > 32 ? 32 : t.len),
+				     p->s + t.pos);
 			return NULL;
 		}
 		return parse_id(p);
@@ -618,7 +620,8 @@ static struct node *parse_primary(struct parser *p)
 		int fn = find_fn(p->s + t.pos, t.len);
 		if (nx.k == T_LP) {
 			if (fn < 0) {
-				perr(p, t.pos, "unknown function %.*s", (int)(t.len > 32 ? 32 : t.len), p->s + t.pos);
+				perr(p, t.pos, "unknown function %.*s", (int)(t.len > 32 ? 32 : t.len),
+				     p->s + t.pos);
 				return NULL;
 			}
 			if (enter(p) < 0)
@@ -632,7 +635,8 @@ static struct node *parse_primary(struct parser *p)
 			perr(p, nx.pos, "expected '(' after %s", fn_names[fn]);
 		else if ((t.len == 6 && !memcmp(p->s + t.pos, "REPEAT", 6)) ||
 			 (t.len == 6 && !memcmp(p->s + t.pos, "LINEAR", 6)))
-			perr(p, t.pos, "%.*s is only valid as FILL's second argument", (int)t.len, p->s + t.pos);
+			perr(p, t.pos, "%.*s is only valid as FILL's second argument", (int)t.len,
+			     p->s + t.pos);
 		else
 			perr(p, t.pos, "unknown name %.*s (ids start with a lowercase letter)",
 			     (int)(t.len > 32 ? 32 : t.len), p->s + t.pos);
@@ -1245,8 +1249,8 @@ static int eval_agg(struct ev *ev, const struct node *n, struct val *out)
 		return -1;
 	int rc = 0;
 	if (a.kind == V_SCALAR) {
-		everr(ev, n->col, "%s takes a time series or an array of time series, not %s", fn_names[n->op],
-		      kind_name(a.kind));
+		everr(ev, n->col, "%s takes a time series or an array of time series, not %s",
+		      fn_names[n->op], kind_name(a.kind));
 		rc = -1;
 	} else if (a.kind == V_SERIES) {
 		out->kind = V_SCALAR;
@@ -1323,7 +1327,8 @@ static int eval_fill(struct ev *ev, const struct node *n, struct val *out)
 	if (eval(ev, n->kid[0], &x) < 0)
 		return -1;
 	if (x.kind == V_SCALAR) {
-		everr(ev, n->col, "FILL takes a time series or an array of time series, not %s", kind_name(x.kind));
+		everr(ev, n->col, "FILL takes a time series or an array of time series, not %s",
+		      kind_name(x.kind));
 		goto err;
 	}
 	if (fk->kind == N_REPEAT) {

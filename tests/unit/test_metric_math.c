@@ -102,8 +102,8 @@ static void expect(const char *text, size_t n, const int64_t *t, const double *v
 	for (size_t i = 0; i < n; i++) {
 		ck_assert_msg(out.t[i] == t[i], "\"%s\": point %zu at %lld, expected %lld", text, i,
 			      (long long)out.t[i], (long long)t[i]);
-		ck_assert_msg(fabs(out.v[i] - v[i]) <= 1e-9 * (1 + fabs(v[i])), "\"%s\": point %zu is %g, expected %g",
-			      text, i, out.v[i], v[i]);
+		ck_assert_msg(fabs(out.v[i] - v[i]) <= 1e-9 * (1 + fabs(v[i])),
+			      "\"%s\": point %zu is %g, expected %g", text, i, out.v[i], v[i]);
 	}
 	mm_series_free(&out);
 }
@@ -491,7 +491,8 @@ START_TEST(test_parse_errors)
 	ck_assert_parse_error("m1 m2", "unexpected 'm2' at column 4");
 	ck_assert_parse_error("FOO(m1)", "unknown function FOO at column 1");
 	ck_assert_parse_error("m1 + BAR(2)", "unknown function BAR at column 6");
-	ck_assert_parse_error("sum(m1)", "unknown function sum (function names are uppercase: SUM) at column 1");
+	ck_assert_parse_error("sum(m1)",
+			      "unknown function sum (function names are uppercase: SUM) at column 1");
 	ck_assert_parse_error("foo(m1)", "unknown function foo at column 1");
 	ck_assert_parse_error("M1 + 1", "unknown name M1 (ids start with a lowercase letter) at column 1");
 	ck_assert_parse_error("SUM + 1", "expected '(' after SUM at column 5");
@@ -502,9 +503,11 @@ START_TEST(test_parse_errors)
 	ck_assert_parse_error("FILL(m1)", "FILL takes 2 arguments, not 1 at column 1");
 	ck_assert_parse_error("SUM(m1", "missing ')' at column 7");
 	ck_assert_parse_error("REPEAT", "REPEAT is only valid as FILL's second argument at column 1");
-	ck_assert_parse_error("FILL(REPEAT, 0)", "REPEAT is only valid as FILL's second argument at column 6");
+	ck_assert_parse_error("FILL(REPEAT, 0)",
+			      "REPEAT is only valid as FILL's second argument at column 6");
 	ck_assert_parse_error("FILL(m1, REPEAT + 1)", "unexpected '+' at column 17");
-	ck_assert_parse_error("METRICS(m1)", "METRICS takes no argument or one string, unexpected 'm1' at column 9");
+	ck_assert_parse_error("METRICS(m1)",
+			      "METRICS takes no argument or one string, unexpected 'm1' at column 9");
 	ck_assert_parse_error("[m1,]", "unexpected ']' at column 5");
 	ck_assert_parse_error("[]", "unexpected ']' at column 2");
 	ck_assert_parse_error("[m1, m2", "missing ']' at column 8");
@@ -618,16 +621,22 @@ END_TEST
 START_TEST(test_eval_errors)
 {
 	ck_assert_eval_error("m1 + nope", "unknown id nope at column 6");
-	ck_assert_eval_error("SUM(5)", "SUM takes a time series or an array of time series, not a number at column 1");
+	ck_assert_eval_error("SUM(5)",
+			      "SUM takes a time series or an array of time series, not a number at column 1");
 	ck_assert_eval_error("m1 + AVG(2 * 3)",
 			     "AVG takes a time series or an array of time series, not a number at column 6");
-	ck_assert_eval_error("FILL(1, 0)", "FILL takes a time series or an array of time series, not a number at column 1");
-	ck_assert_eval_error("FILL(m1, [m1, m2])", "FILL's value cannot be an array of time series at column 10");
+	ck_assert_eval_error("FILL(1, 0)", "FILL takes a time series or an array of time series, "
+					   "not a number at column 1");
+	ck_assert_eval_error("FILL(m1, [m1, m2])",
+			      "FILL's value cannot be an array of time series at column 10");
 	ck_assert_eval_error("[m1, 5]", "an array holds time series, not numbers at column 6");
-	ck_assert_eval_error("SUM([m1] + [m2])", "'+' between two arrays of time series is not supported at column 10");
+	ck_assert_eval_error("SUM([m1] + [m2])",
+			      "'+' between two arrays of time series is not supported at column 10");
 	ck_assert_eval_error("IF([m1, m2], 1)", "IF does not take an array of time series at column 4");
-	ck_assert_eval_error("METRICS()", "the result is an array of 2 time series, not one (use SUM, AVG, MIN or MAX)");
-	ck_assert_eval_error("[m1, m2] * 2", "the result is an array of 2 time series, not one (use SUM, AVG, MIN or MAX)");
+	ck_assert_eval_error("METRICS()",
+			      "the result is an array of 2 time series, not one (use SUM, AVG, MIN or MAX)");
+	ck_assert_eval_error("[m1, m2] * 2",
+			      "the result is an array of 2 time series, not one (use SUM, AVG, MIN or MAX)");
 
 	/* METRICS() with an id the lookup does not know */
 	static const char *const bad[] = { "m1", "gone" };
@@ -656,7 +665,8 @@ END_TEST
  * timestamp twice) is cleaned, never passed on. */
 START_TEST(test_bad_input_series)
 {
-	put("bad", 6, (int64_t[]){ 120, 0, 60, 60, 180, 240 }, (double[]){ 3, 1, NAN, 2, INFINITY, -INFINITY });
+	put("bad", 6, (int64_t[]){ 120, 0, 60, 60, 180, 240 },
+	    (double[]){ 3, 1, NAN, 2, INFINITY, -INFINITY });
 	EXPECT("bad", 3, L(0, 60, 120), L(1, 2, 3));
 	EXPECT("bad * 2 + m2", 4, L(0, 60, 120, 240), L(2, 5, 6, 5));
 	EXPECT("SUM(bad)", 3, L(0, 60, 120), L(6, 6, 6));
@@ -855,7 +865,8 @@ static void gen_scalar(char *b, size_t len, int depth, double *v)
 static void gen_series(char *b, size_t len, int depth)
 {
 	static const char *const ids[] = { "m1", "m2", "zero", "empty", "s", "a", "b", "c" };
-	static const char *const ops[] = { "+", "-", "*", "/", "^", "<", "<=", ">", ">=", "==", "!=", "AND", "OR" };
+	static const char *const ops[] = { "+", "-", "*", "/", "^", "<", "<=", ">", ">=", "==", "!=", "AND",
+					   "OR" };
 	char x[1100], y[1100], z[1100];
 	double k;
 	switch (depth <= 0 ? 0 : rnd(11)) {
@@ -940,7 +951,8 @@ START_TEST(test_fuzz_valid)
 			} else {
 				ck_assert_msg(out.n == 5, "\"%s\": %zu points", text, out.n);
 				for (size_t i = 0; i < out.n; i++)
-					ck_assert_msg(out.v[i] == want, "\"%s\" = %g, expected %g", text, out.v[i], want);
+					ck_assert_msg(out.v[i] == want, "\"%s\" = %g, expected %g", text,
+						      out.v[i], want);
 			}
 			checked++;
 		}
