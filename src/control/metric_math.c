@@ -447,6 +447,13 @@ static int find_fn(const char *s, size_t len)
 	return -1;
 }
 
+/* Is T REPEAT or LINEAR (FILL's second argument)? */
+static int fill_keyword(const struct parser *p, const struct token *t)
+{
+	return t->k == T_NAME && t->len == 6 &&
+	       (!memcmp(p->s + t->pos, "REPEAT", 6) || !memcmp(p->s + t->pos, "LINEAR", 6));
+}
+
 /* METRICS ( [ "string" ] ): the current token is the '('. */
 static struct node *parse_metrics(struct parser *p, size_t pos)
 {
@@ -495,10 +502,7 @@ static struct node *parse_call(struct parser *p, int fn, size_t pos)
 		for (;;) {
 			struct node *a;
 			const struct token *t = &p->cur;
-			int kw = t->k == T_NAME && fn == F_FILL && n->nkid == 1 &&
-				 ((t->len == 6 && !memcmp(p->s + t->pos, "REPEAT", 6)) ||
-				  (t->len == 6 && !memcmp(p->s + t->pos, "LINEAR", 6)));
-			if (kw) {
+			if (fn == F_FILL && n->nkid == 1 && fill_keyword(p, t)) {
 				a = node_new(p, p->s[t->pos] == 'R' ? N_REPEAT : N_LINEAR, t->pos);
 				if (a && advance(p) < 0) {
 					node_free(a);
@@ -633,8 +637,7 @@ static struct node *parse_primary(struct parser *p)
 		}
 		if (fn >= 0)
 			perr(p, nx.pos, "expected '(' after %s", fn_names[fn]);
-		else if ((t.len == 6 && !memcmp(p->s + t.pos, "REPEAT", 6)) ||
-			 (t.len == 6 && !memcmp(p->s + t.pos, "LINEAR", 6)))
+		else if (fill_keyword(p, &t))
 			perr(p, t.pos, "%.*s is only valid as FILL's second argument", (int)t.len,
 			     p->s + t.pos);
 		else
