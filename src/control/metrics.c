@@ -34,7 +34,8 @@ struct ent_ctl {
 	uint64_t total[M_NMETRICS];         /* since albd started (MS_COUNT) */
 	double last[M_NMETRICS];            /* the last sampled value (MS_LEVEL, MS_GAUGE, MS_DERIVED) */
 	uint64_t delta_requests;            /* RequestCount of the last fold (RequestCountPerTarget) */
-	uint32_t hprev[HIST_DENSE_N];       /* the blocks' latency histogram at the last fold */
+	uint32_t *hprev;                    /* the blocks' latency histogram at the last fold
+	                                     * (HIST_DENSE_N, made at the first sample) */
 	uint64_t le[NLE + 1];               /* cumulative Prometheus buckets (+Inf last) */
 	uint64_t lat_count;
 	double lat_sum;                     /* seconds */
@@ -147,9 +148,16 @@ static void fold_entity(struct shard_entity *e, int64_t t)
 			/* the slot holds the latencies' sum in ns; the
 			 * histogram holds their distribution */
 			double sum_s = (double)d / 1e9;
+			if (!c->hprev && !(c->hprev = calloc(HIST_DENSE_N, sizeof(uint32_t)))) {
+				c->prev[m] -= d;   /* try again next time */
+				continue;
+			}
 			memset(M.sum, 0, sizeof(*M.sum));
 			for (unsigned i = 0; i < nb; i++) {
-				const struct hist_dense *hd = &shard_block(e, i)->lat;
+				const struct hist_dense *hd =
+					atomic_load_explicit(&shard_block(e, i)->lat, memory_order_acquire);
+				if (!hd)
+					continue;
 				for (unsigned k = 0; k < HIST_DENSE_N; k++) {
 					uint32_t v = atomic_load_explicit(&hd->c[k], memory_order_relaxed);
 					if (v)
@@ -203,6 +211,8 @@ static void reap_cb(struct shard_entity *e, void *arg)
 {
 	(void)arg;
 	fold_entity(e, 0);
+	if (e->ctl)
+		free(((struct ent_ctl *)e->ctl)->hprev);
 	free(e->ctl);
 	e->ctl = NULL;
 }

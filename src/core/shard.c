@@ -81,8 +81,26 @@ static void unhash(struct shard_entity *e)
 	}
 }
 
+int shard_record_ns(struct shard_block *b, uint64_t ns)
+{
+	struct hist_dense *h = atomic_load_explicit(&b->lat, memory_order_relaxed);
+
+	if (!h) {
+		if (!(h = aligned_alloc(64, (sizeof(*h) + 63) / 64 * 64)))
+			return -1;
+		memset(h, 0, sizeof(*h));
+		/* release: the reader sees it zeroed */
+		atomic_store_explicit(&b->lat, h, memory_order_release);
+	}
+	shard_add(b, M_TARGET_RESPONSE_TIME, ns);
+	hist_dense_record_ns(h, ns);
+	return 0;
+}
+
 static void entity_free(struct shard_entity *e)
 {
+	for (unsigned i = 0; e->b && i < nblocks; i++)
+		free(atomic_load(&e->b[i].lat));
 	free(e->tg);
 	free(e->target);
 	free(e->b);

@@ -31,7 +31,10 @@ enum shard_level {
 struct shard_block {
 	_Atomic uint64_t c[M_NMETRICS];    /* MS_COUNT: a running total; MS_LEVEL: the level now;
 	                                    * MS_LATENCY: the running sum of the samples in ns */
-	struct hist_dense lat;             /* TargetResponseTime */
+	/* TargetResponseTime's histogram (4.7 KB), made by the block's
+	 * owner at its first sample: most targets of a large group never
+	 * see traffic on most workers */
+	_Atomic(struct hist_dense *) lat;
 } __attribute__((aligned(64)));
 
 struct shard_entity {
@@ -87,6 +90,11 @@ static inline void shard_set(struct shard_block *b, unsigned m, uint64_t v)
 {
 	atomic_store_explicit(&b->c[m], v, memory_order_relaxed);
 }
+
+/* Record a latency of NS nanoseconds (its sum goes to counter
+ * M_TARGET_RESPONSE_TIME). Returns -1 when the histogram cannot be made
+ * (out of memory: the sample is not recorded). Thread: the block's owner. */
+int shard_record_ns(struct shard_block *b, uint64_t ns);
 
 /* Read counter M of a block. Thread: any. */
 static inline uint64_t shard_read(const struct shard_block *b, unsigned m)

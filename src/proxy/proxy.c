@@ -265,10 +265,8 @@ static void exchange_count(struct session *s, const struct exchange *ex)
 		shard_add(b[i], M_REQUEST_COUNT, 1);
 		if (tcode)
 			shard_add(b[i], M_HTTPCODE_TARGET_2XX + (unsigned)(tcode - 2), 1);
-		if (trt) {
-			shard_add(b[i], M_TARGET_RESPONSE_TIME, trt);   /* the sum, in ns */
-			hist_dense_record_ns(&b[i]->lat, trt);
-		}
+		if (trt)
+			shard_record_ns(b[i], trt);
 		if (ex->retries && i < 2)
 			shard_add(b[i], M_RETRIED_REQUEST_COUNT, 1);
 	}
