@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "control/admin.h"
+#include "control/api_elb.h"
 #include "control/health.h"
 #include "proxy/gen.h"
 #include "net/conn.h"
@@ -207,6 +208,7 @@ int main(int argc, char **argv)
 		log_err("cannot start the admin listener");
 		return 1;
 	}
+	api_elb_init();
 	if (admin_apply(c.gen, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
