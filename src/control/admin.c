@@ -339,7 +339,12 @@ static void write_response(struct aconn *ac, int status, const char *ctype, cons
 static char *error_json(const char *code, const char *msg, size_t *len)
 {
 	json_t *j = json_pack("{s:{s:s,s:s}}", "Error", "Code", code, "Message", msg);
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char *s;
+
+	/* a message quoting the client's bytes may not be UTF-8 */
+	if (!j)
+		j = json_pack("{s:{s:s,s:s}}", "Error", "Code", code, "Message", "(the message is not valid UTF-8)");
+	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
 	json_decref(j);
 	*len = s ? strlen(s) : 0;

@@ -253,6 +253,9 @@ def test_unknown_path_404_and_wrong_method_405(albd, backends):
     assert_error(areq(aport, "GET", "/"), 404, "NotFound")
     assert_error(areq(aport, "GET", "/api/v1/target-groups/tg/nothing"), 404, "NotFound")
     assert_error(areq(aport, "GET", "/api/v1/target-groups/tg"), 404, "NotFound")
+    # a path that is not UTF-8 once decoded still gets a JSON error
+    assert_error(areq(aport, "GET", "/%ff%fe"), 404, "NotFound")
+    assert_error(areq(aport, "GET", "/api/v1/target-groups/%ff/health"), 404, "TargetGroupNotFound")
     for method in ("POST", "DELETE", "PUT"):
         r = areq(aport, method, "/api/v1/target-groups", body=b"" if method != "DELETE" else None)
         assert_error(r, 405, "MethodNotAllowed")
