@@ -4,7 +4,8 @@
 # Installs the dependencies, builds, starts scripts/demo_backend.py on
 # 127.0.0.1:8081 ("a") and 127.0.0.1:8082 ("b"), then runs
 # `src/albd -c conf/demo.conf` in the foreground: albd listens on
-# 127.0.0.1:8080 and round-robins over the two. Ctrl-C stops everything.
+# 127.0.0.1:8080 and round-robins over the two, with its admin API on
+# 127.0.0.1:9100. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -57,6 +58,11 @@ albd demo: listening on http://127.0.0.1:8080/, round robin over
 Try it from another terminal (repeat to see both backends answer):
 
   curl -s http://127.0.0.1:8080/
+
+The admin API (127.0.0.1:9100; the demo's state goes to /tmp/albd-demo-state):
+
+  curl -s http://127.0.0.1:9100/api/v1/target-groups
+  curl -s http://127.0.0.1:9100/api/v1/target-groups/demo/health
 
 Press Ctrl-C to stop albd and the backends.
 

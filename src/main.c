@@ -15,6 +15,8 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/shard.h"
+#include "control/admin.h"
+#include "control/api_elb.h"
 #include "control/health.h"
 #include "proxy/gen.h"
 #include "net/conn.h"
@@ -83,6 +85,8 @@ static void reload(struct control *c)
 	c->gen = g;
 	log_info("configuration generation %lu is live (%zu listeners, %zu target groups)", g->id,
 		 g->cfg->nlisteners, g->cfg->ntarget_groups);
+	if (admin_apply(g, err, sizeof(err)) < 0)
+		log_err("%s; the admin listener stays as it was", err);
 }
 
 static void ticket_cb(evutil_socket_t fd, short what, void *arg)
@@ -155,7 +159,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		if (tls_global_init() < 0 || gen_check(cfg, err, sizeof(err)) < 0) {
+		if (tls_global_init() < 0 || gen_check(cfg, err, sizeof(err)) < 0 ||
+		    admin_check(cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
 			config_free(cfg);
 			return 1;
@@ -203,6 +208,16 @@ int main(int argc, char **argv)
 	}
 	/* target states before the workers route anything */
 	health_apply(c.gen);
+	/* the admin listener: a port it cannot have stops albd, as a listener's would */
+	if (admin_init(c.base) < 0) {
+		log_err("cannot start the admin listener");
+		return 1;
+	}
+	api_elb_init();
+	if (admin_apply(c.gen, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
 	struct event *ev_hup = evsignal_new(c.base, SIGHUP, signal_cb, &c);
 	struct event *ev_term = evsignal_new(c.base, SIGTERM, signal_cb, &c);
 	struct event *ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c);
@@ -231,6 +246,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(c.base);
 
 	worker_stop_all(c.workers, c.nworkers);
+	admin_shutdown();
 	health_shutdown();
 	gen_unref(c.gen);
 	event_free(ev_hup);

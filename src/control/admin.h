@@ -48,6 +48,12 @@ void admin_route(const char *method, const char *path, unsigned flags, admin_fn 
  * albd exits, on a reload the old listener stays. */
 int admin_apply(const struct albd_gen *gen, char *err, size_t errlen);
 
+/* What `albd -t` checks of CFG's admin listener beyond config_load():
+ * that its TLS certificates and keys load and match. Returns 0, or -1
+ * with "FILE:LINE: admin.tls...: problem" in ERR. Added to the contract
+ * (admin.c): the listeners' certificates are checked by gen_check(). */
+int admin_check(const struct albd_config *cfg, char *err, size_t errlen);
+
 /* The generation admin_apply() was last given (one reference held by
  * admin.c until the next apply). */
 const struct albd_gen *admin_gen(void);

@@ -658,6 +658,29 @@ void health_shutdown(void)
 	H.https = NULL;
 }
 
+/* reading ----------------------------------------------------------------- */
+
+int health_describe(const struct target_state *ts, const char **reason, const char **description)
+{
+	const struct probe *p = probe_find(ts);
+
+	*reason = *description = NULL;
+	if (!p)
+		return -1;
+	if (p->reason && strcmp(p->reason, "-") != 0) {
+		*reason = p->reason;
+		*description = p->desc[0] ? p->desc : NULL;
+	}
+	return 0;
+}
+
+void health_each_draining(const char *tg_name, void (*fn)(const struct target_state *ts, void *arg), void *arg)
+{
+	for (struct probe *p = H.probes; p; p = p->next)
+		if (p->draining && strcmp(p->ts->tg_name, tg_name) == 0)
+			fn(p->ts, arg);
+}
+
 /* test hooks -------------------------------------------------------------- */
 
 void health_feed(const struct target_state *ts, enum hc_result r, const char *desc)

@@ -43,6 +43,21 @@ void health_apply(const struct albd_gen *gen);
 /* Stop every probe and free the module. Thread: control. */
 void health_shutdown(void);
 
+/* Why TS is in its state, in ALB's words (DescribeTargetHealth): *REASON
+ * the reason code ("Target.Timeout", "Elb.InitialHealthChecking", ...) or
+ * NULL when ALB gives none (a healthy target), *DESCRIPTION its text or
+ * NULL. The strings stay valid until the next health_* call or the next
+ * turn of the control loop. Returns 0, or -1 when TS has no probe (never
+ * applied, or drained and forgotten): both are then NULL.
+ * Thread: control. */
+int health_describe(const struct target_state *ts, const char **reason, const char **description);
+
+/* Call FN for every target of target group TG_NAME that is draining
+ * (removed by a reload, requests still in flight): the targets no
+ * generation names any more, which DescribeTargetHealth still lists.
+ * FN must not call health_apply(). Thread: control. */
+void health_each_draining(const char *tg_name, void (*fn)(const struct target_state *ts, void *arg), void *arg);
+
 /* The threshold state machine, pure (unit-tested on its own). */
 enum hc_result {
 	HC_PASS = 0,

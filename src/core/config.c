@@ -6,8 +6,8 @@
  * (defaults, numeric kinds, unknown and required names), the one place
  * errors are formatted, and the public helpers of config.h (addresses,
  * the target group lookup). The sections describe themselves in tables
- * beside it: config_listeners.c, config_target_groups.c, config_tls.c and
- * config_limits.c.
+ * beside it: config_listeners.c, config_target_groups.c, config_tls.c,
+ * config_limits.c and config_admin.c.
  *
  * Errors are formatted in one place, cfg_fail(), from the offending
  * libconfig setting: its file, its line and its dotted path as the user
@@ -460,12 +460,14 @@ void cfg_free_strings(char **v, size_t n)
 /* Target groups come before listeners: listeners refer to them by name. */
 /* clang-format off */
 static const struct cfg_key root_keys[] = {
+	FN_DEF("name", struct albd_config, name, cfg_set_lb_name, "", cfg_def_lb_name, 0),
+	FN_STR("state_dir", struct albd_config, state_dir, cfg_set_state_dir, "/var/lib/albd", 0),
 	NUM("workers", K_UINT, struct albd_config, workers, 0, WORKERS_MAX, 0, 0),
 	GROUP("timeouts", struct albd_config, timeouts, cfg_timeout_keys, NULL),
 	GROUP("limits", struct albd_config, limits, cfg_limit_keys, NULL),
 	FN_OBJ("target_groups", cfg_parse_target_groups, 0),
 	FN_OBJ("listeners", cfg_parse_listeners, KEY_REQUIRED),
-	UNSUPPORTED("admin"),
+	GROUP("admin", struct albd_config, admin, cfg_admin_keys, cfg_admin_group),
 	UNSUPPORTED("alarms"),
 	UNSUPPORTED("topics"),
 	KEY_END
@@ -692,7 +694,8 @@ struct albd_config *config_load(const char *path, char *err, size_t errlen)
 	if (!(cfg->path = cfg_strdup(&c, path)))
 		goto err;
 	if (cfg_apply_defaults(&c, root_keys, cfg) < 0 ||
-	    cfg_parse_group(&c, config_root_setting(&lc), root_keys, cfg) < 0)
+	    cfg_parse_group(&c, config_root_setting(&lc), root_keys, cfg) < 0 ||
+	    cfg_check_admin(&c, config_root_setting(&lc)) < 0)
 		goto err;
 	if (cfg->workers == 0)
 		cfg->workers = cpu_count();
@@ -718,6 +721,9 @@ void config_free(struct albd_config *cfg)
 	for (size_t i = 0; cfg->target_groups && i < cfg->ntarget_groups; i++)
 		cfg_free_target_group(&cfg->target_groups[i]);
 	free(cfg->target_groups);
+	cfg_free_admin(&cfg->admin);
+	free(cfg->name);
+	free(cfg->state_dir);
 	free(cfg->path);
 	free(cfg);
 }

@@ -1,8 +1,8 @@
 /* config_engine.h - the configuration engine (config.c) as its section
  * files see it: config_listeners.c (listeners, rules, forwards, fixed
  * responses), config_target_groups.c (target groups, targets, health
- * checks), config_tls.c (a listener's tls group) and config_limits.c
- * (timeouts and limits). Nothing outside src/core/config*.c includes it.
+ * checks), config_tls.c (a listener's tls group), config_limits.c
+ * (timeouts and limits) and config_admin.c (name, state_dir, admin). Nothing outside src/core/config*.c includes it.
  *
  * A section describes each group of the file with a table of keys (name,
  * kind, offset of the field, bounds, default), as nginx's ngx_command_t
@@ -96,6 +96,8 @@ struct cfg_key {
 	{ name, K_FN, flags, 0, 0, 0, 0, fn, NULL, NULL, NULL }
 #define FN_OBJ_DEF(name, fn, sdef, dfn, flags) \
 	{ name, K_FN, flags, 0, 0, 0, 0, fn, sdef, dfn, NULL }
+#define FN_DEF(name, type, field, fn, sdef, dfn, flags) \
+	{ name, K_FN, flags, offsetof(type, field), 0, 0, 0, fn, sdef, dfn, NULL }
 #define GROUP(name, type, field, sub, check) \
 	{ name, K_GROUP, 0, offsetof(type, field), 0, 0, 0, check, NULL, NULL, sub }
 #define UNSUPPORTED(name) \
@@ -190,6 +192,25 @@ void cfg_free_listener(struct cfg_listener *l);
 /* config_tls.c: a listener's "tls = { ... }"; field is a struct cfg_tls **. */
 int cfg_parse_tls(struct cfg_ctx *c, const config_setting_t *s, void *field);
 void cfg_free_tls(struct cfg_tls *t);
+
+/* config_admin.c: the top-level "name" (field: char *; the default, from
+ * gethostname(), ignores TEXT) and "state_dir" (field: char *), and the
+ * table of "admin = { ... }" (struct cfg_admin). */
+int cfg_set_lb_name(struct cfg_ctx *c, const config_setting_t *s, void *field);
+int cfg_def_lb_name(struct cfg_ctx *c, void *field, const char *text);
+int cfg_set_state_dir(struct cfg_ctx *c, const config_setting_t *s, void *field);
+extern const struct cfg_key cfg_admin_keys[];
+/* The check of the admin group's row (after cfg_admin_keys): its line. */
+int cfg_admin_group(struct cfg_ctx *c, const config_setting_t *s, void *field);
+
+/* After the whole file is read: an enabled admin listener must not clash
+ * with a listener's address (the same one, or the same port and family
+ * with a wildcard on either side). ROOT is the file's root setting.
+ * Returns 0 or -1 after cfg_fail(). */
+int cfg_check_admin(struct cfg_ctx *c, const config_setting_t *root);
+
+/* What config_admin.c put into A (the token is wiped before it is freed). */
+void cfg_free_admin(struct cfg_admin *a);
 
 /* config_limits.c: the tables of "timeouts = { ... }" and "limits = { ... }". */
 extern const struct cfg_key cfg_timeout_keys[];

@@ -19,6 +19,16 @@ the test that started that albd, at teardown.
   albd          factory: albd.start(config_text, ports={"web": port}) -> Albd
   free_port()   an unused TCP port on 127.0.0.1
   make_config() render a config (libconfig syntax) from Python values
+  admin_settings() the "admin" and "state_dir" lines a config run outside Albd needs
+
+albd's admin listener is on by default (127.0.0.1:9100), which parallel
+tests cannot share: Albd appends "admin = { listen = "127.0.0.1:<free
+port>"; };" and "state_dir = "<tmp_path>/<name>-state";" to every config it
+writes that has no top-level admin / state_dir setting of its own (at the
+end, so line numbers in error messages stay), keeping the same port across
+reloads. It exposes .admin_port (None when the admin listener is off),
+.admin_url, .state_dir and .admin_request(). A test that starts albd
+itself adds admin_settings(...) to its config.
   Conn          raw HTTP/1.1 client connection (keep-alive, pipelining, strict parser)
 """
 import faulthandler
@@ -416,6 +426,87 @@ def simple_config(port, targets, algorithm="round_robin", workers=1, timeouts=No
                        workers=workers, timeouts=timeouts, limits=limits)
 
 
+def admin_settings(state_dir, port=None):
+    """Config text for an admin listener on PORT (default: a free one) and
+    STATE_DIR, for configs that albd runs outside the Albd fixture.
+    Returns (text, port)."""
+    port = port or free_port()
+    return ('\nadmin = { listen = "%s:%d"; };\nstate_dir = %s;\n' % (HOST, port, _scalar(str(state_dir))),
+            port)
+
+
+_TOP_ADMIN_RE = re.compile(r"^[ \t]*admin[ \t]*[=:]", re.M)
+_TOP_STATE_RE = re.compile(r"^[ \t]*state_dir[ \t]*[=:]", re.M)
+
+
+def _strip_comments(text):
+    """TEXT with libconfig comments (#, //, /* */) blanked, strings kept."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i:j + 1])
+            i = j + 1
+        elif ch == "#" or text.startswith("//", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            i = n if j < 0 else j + 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _admin_group(text):
+    """The body of the top-level "admin = { ... }" group of TEXT, or None."""
+    text = _strip_comments(text)
+    m = re.search(r"(?m)^[ \t]*admin[ \t]*[=:][ \t\n]*\{", text)
+    if not m:
+        return None
+    depth, i = 1, m.end()
+    start = i
+    while i < len(text) and depth:
+        if text[i] == '"':
+            i += 1
+            while i < len(text) and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+        i += 1
+    return text[start:i - 1]
+
+
+def admin_address(text):
+    """(port, tls) of the admin listener TEXT configures, or (None, False)
+    when it is off. Only the admin group's own top-level keys count."""
+    body = _admin_group(text)
+    if body is None:
+        return 9100, False
+    # drop nested groups (tls = { ... }) to look at admin's own keys
+    flat, depth, tls = [], 0, False
+    for ch in body:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif depth == 0:
+            flat.append(ch)
+    flat = "".join(flat)
+    if re.search(r"\btls[ \t]*[=:]", flat):
+        tls = True
+    if re.search(r"\benabled[ \t]*[=:][ \t]*false\b", flat):
+        return None, False
+    m = re.search(r'\blisten[ \t]*[=:][ \t]*"[^"]*:(\d+)"', flat)
+    return (int(m.group(1)) if m else 9100), tls
+
+
 def line_of(text, needle, start=1):
     """1-based number of the first line at or after START containing NEEDLE."""
     for i, line in enumerate(text.split("\n"), 1):
@@ -448,6 +539,11 @@ class Albd:
         self.config_path = self.dir / ("%s.conf" % name)
         self.log_path = self.dir / ("%s.log" % name)
         self.ports = dict(ports)
+        self._admin_port = free_port()      # the port appended to configs without an admin group
+        self.state_dir = self.dir / ("%s-state" % name)
+        self.state_dir.mkdir(exist_ok=True)
+        self.admin_port = None
+        self.admin_tls = False
         self.write_config(config_text)
         self._log = open(self.log_path, "ab")
         self.proc = None
@@ -456,7 +552,39 @@ class Albd:
     def port(self):
         return next(iter(self.ports.values()))
 
+    def with_admin(self, text):
+        """TEXT with this albd's admin listener and state_dir appended when
+        it sets neither itself (see the module's docstring)."""
+        plain = _strip_comments(text)
+        extra = ""
+        if not _TOP_ADMIN_RE.search(plain):
+            extra += 'admin = { listen = "%s:%d"; };\n' % (HOST, self._admin_port)
+        if not _TOP_STATE_RE.search(plain):
+            extra += "state_dir = %s;\n" % _scalar(str(self.state_dir))
+        if extra:
+            text = text + ("" if text.endswith("\n") or not text else "\n") + \
+                "# added by tests/e2e/conftest.py (Albd)\n" + extra
+        return text
+
+    @property
+    def admin_url(self):
+        if self.admin_port is None:
+            return None
+        return "%s://%s:%d" % ("https" if self.admin_tls else "http", HOST, self.admin_port)
+
+    def admin_request(self, method, path, token=None, headers=None, body=None, timeout=10):
+        """One request to the (plain HTTP) admin listener on a new connection;
+        TOKEN goes in "Authorization: Bearer". Returns a Response."""
+        assert self.admin_port is not None, "the admin listener is off in this config"
+        h = dict(headers or {})
+        if token is not None:
+            h["Authorization"] = "Bearer %s" % token
+        return get(self.admin_port, path, method=method, headers=h, body=body, timeout=timeout,
+                   host="%s:%d" % (HOST, self.admin_port))
+
     def write_config(self, text):
+        text = self.with_admin(text)
+        self.admin_port, self.admin_tls = admin_address(text)
         tmp = self.config_path.with_suffix(".tmp")
         tmp.write_text(text)
         os.replace(tmp, self.config_path)
@@ -467,6 +595,8 @@ class Albd:
                                      stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
         deadline = time.monotonic() + timeout
         pending = set(self.ports.values())
+        if self.admin_port is not None:
+            pending.add(self.admin_port)
         while pending:
             if self.proc.poll() is not None:
                 pytest.fail("albd exited with %s during start-up; log:\n%s" % (self.proc.returncode, self.log()),

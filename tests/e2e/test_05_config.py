@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import (HOST, Conn, check_albd_bin, free_port, line_of, listener,
+from conftest import (HOST, Conn, admin_settings, check_albd_bin, free_port, line_of, listener,
                       make_config, port_accepts, target_group, wait_until)
 
 
@@ -135,7 +135,7 @@ def test_start_from_fifo_and_refuse_reload(tmp_path):
     os.mkfifo(fifo)
     port = free_port()
     log_path = tmp_path / "albd.log"
-    w = fifo_writer(fifo, fixed_config(port))
+    w = fifo_writer(fifo, fixed_config(port) + admin_settings(tmp_path / "state")[0])
     with open(log_path, "wb") as log:
         p = subprocess.Popen([check_albd_bin(), "-c", str(fifo)], stdin=subprocess.DEVNULL, stdout=log,
                              stderr=log)
@@ -188,7 +188,8 @@ def test_large_target_group_check_start_reload(tmp_path, n):
     bound = 10.0
     port = free_port()
     path = tmp_path / "big.conf"
-    path.write_text(big_config(n, port))
+    admin = admin_settings(tmp_path / "state")[0]
+    path.write_text(big_config(n, port) + admin)
 
     t0 = time.monotonic()
     r = run_check(str(path), timeout=60)
@@ -208,7 +209,7 @@ def test_large_target_group_check_start_reload(tmp_path, n):
         assert took < bound, "start took %.1f s for %d targets" % (took, n)
 
         # reload with one target less: the others keep their state
-        text = big_config(n, port).replace('  { address = "127.0.0.1:20000"; },\n', "")
+        text = big_config(n, port).replace('  { address = "127.0.0.1:20000"; },\n', "") + admin
         path.write_text(text)
         t0 = time.monotonic()
         os.kill(p.pid, signal.SIGHUP)

@@ -531,8 +531,9 @@ static const struct bad_case bad_cases[] = {
 	{ "worker = 2;\n", ":1: worker: unknown setting \"worker\"" },
 	/* 3 */
 	{ "workers = 1;\n"
-	  "admin = { listen = \"127.0.0.1:9100\"; };\n",
-	  ":2: admin: not supported by this version of albd" },
+	  "admin = { listen = \"127.0.0.1:9100\"; port = 1; };\n"
+	  "listeners = ( { name = \"l\"; listen = \"127.0.0.1:8080\"; default_fixed_response = { status = 200; }; } );\n",
+	  ":2: admin.port: unknown setting \"port\"" },
 	/* 4 */
 	{ "alarms = ( );\n", ":1: alarms: not supported by this version of albd" },
 	/* 5: the root has no line */
@@ -1303,6 +1304,252 @@ START_TEST(test_addr_equal_hash)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------ name, state_dir, admin */
+
+#define ADMIN_LISTENER "listeners = ( { name = \"l\"; listen = \"127.0.0.1:8080\";\n" \
+		       "                default_fixed_response = { status = 200; }; } );\n"
+
+/* A temp file holding TEXT, for token_file; the caller unlinks and frees. */
+static char *token_tmp(const char *text)
+{
+	return write_tmp(text);
+}
+
+START_TEST(test_admin_defaults)
+{
+	struct albd_config *cfg = load_ok(ADMIN_LISTENER);
+	char host[256] = "", want[64];
+	size_t n = 0;
+
+	ck_assert_str_eq(cfg->state_dir, "/var/lib/albd");
+	ck_assert_int_eq(cfg->admin.enabled, 1);
+	ck_assert_str_eq(cfg->admin.addr.text, "127.0.0.1:9100");
+	ck_assert_int_eq(cfg->admin.addr.port, 9100);
+	ck_assert_int_eq(cfg->admin.addr.ss.ss_family, AF_INET);
+	ck_assert_ptr_null(cfg->admin.token_file);
+	ck_assert_ptr_null(cfg->admin.token);
+	ck_assert_int_eq(cfg->admin.metrics_token, 0);
+	ck_assert_ptr_null(cfg->admin.tls);
+	ck_assert_uint_eq(cfg->admin.max_custom_series, 10000);
+	ck_assert_int_eq(cfg->admin.line, 0);
+	/* the name: the host name's first label, made a valid ALB name */
+	ck_assert_int_eq(gethostname(host, sizeof host - 1), 0);
+	for (size_t i = 0; host[i] && host[i] != '.' && n < 32; i++)
+		want[n++] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", host[i]) ?
+				    host[i] : '-';
+	while (n > 0 && want[n - 1] == '-')
+		n--;
+	want[n] = '\0';
+	ck_assert_str_eq(cfg->name, want[0] && want[0] != '-' ? want : cfg->name);
+	ck_assert_uint_ge(strlen(cfg->name), 1);
+	ck_assert_uint_le(strlen(cfg->name), 32);
+	ck_assert_uint_eq(strspn(cfg->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"),
+			  strlen(cfg->name));
+	ck_assert_int_ne(cfg->name[0], '-');
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_admin_all_settings)
+{
+	char *tok = token_tmp("  \n\tS3cr3t-token_/+=\r\n\n");
+	char text[2048];
+	struct albd_config *cfg;
+
+	snprintf(text, sizeof text,
+		 "name = \"my-alb-01\";\n"
+		 "state_dir = \"state/here\";\n"
+		 ADMIN_LISTENER
+		 "admin = {\n"
+		 "  enabled = false;\n"
+		 "  listen = \"[::1]:9300\";\n"
+		 "  token_file = \"%s\";\n"
+		 "  metrics_token = true;\n"
+		 "  tls = { certificates = ( { cert = \"a.pem\"; key = \"a.key\"; } ); policy = \"modern\"; };\n"
+		 "  max_custom_series = 1000000;\n"
+		 "};\n",
+		 tok);
+	cfg = load_ok(text);
+	unlink(tok);
+	ck_assert_str_eq(cfg->name, "my-alb-01");
+	ck_assert_str_eq(cfg->state_dir, "state/here");
+	ck_assert_int_eq(cfg->admin.enabled, 0);
+	ck_assert_str_eq(cfg->admin.addr.text, "[::1]:9300");
+	ck_assert_int_eq(cfg->admin.addr.ss.ss_family, AF_INET6);
+	ck_assert_str_eq(cfg->admin.token_file, tok);
+	ck_assert_str_eq(cfg->admin.token, "S3cr3t-token_/+=");
+	ck_assert_int_eq(cfg->admin.metrics_token, 1);
+	ck_assert_ptr_nonnull(cfg->admin.tls);
+	ck_assert_uint_eq(cfg->admin.tls->ncerts, 1);
+	ck_assert_str_eq(cfg->admin.tls->certs[0].cert, "a.pem");
+	ck_assert_str_eq(cfg->admin.tls->policy, "modern");
+	ck_assert_uint_eq(cfg->admin.tls->nalpn, 1);
+	ck_assert_uint_eq(cfg->admin.max_custom_series, 1000000);
+	ck_assert_int_eq(cfg->admin.line, 5);
+	config_free(cfg);
+	free(tok);
+
+	/* the edges of the name */
+	cfg = load_ok("name = \"A\";\n" ADMIN_LISTENER);
+	ck_assert_str_eq(cfg->name, "A");
+	config_free(cfg);
+	cfg = load_ok("name = \"abcdefghij0123456789ABCDEFGHIJ-z\";\n" ADMIN_LISTENER);
+	ck_assert_str_eq(cfg->name, "abcdefghij0123456789ABCDEFGHIJ-z");
+	config_free(cfg);
+	/* a disabled admin listener may share a listener's address */
+	cfg = load_ok("listeners = ( { name = \"l\"; listen = \"127.0.0.1:9100\";\n"
+		      "                default_fixed_response = { status = 200; }; } );\n"
+		      "admin = { enabled = false; };\n");
+	ck_assert_int_eq(cfg->admin.enabled, 0);
+	config_free(cfg);
+	/* another address on the same port does not clash */
+	cfg = load_ok("listeners = ( { name = \"l\"; listen = \"127.0.0.2:9100\";\n"
+		      "                default_fixed_response = { status = 200; }; } );\n");
+	config_free(cfg);
+}
+END_TEST
+
+static const struct bad_case admin_bad_cases[] = {
+	/* 0 */
+	{ "name = \"-alb\";\n" ADMIN_LISTENER,
+	  ":1: name: invalid name \"-alb\" (expected 1 to 32 characters from A-Z a-z 0-9 -, "
+	  "not starting or ending with -)" },
+	/* 1 */
+	{ ADMIN_LISTENER "name = \"abcdefghij0123456789ABCDEFGHIJxyz\";\n",
+	  ":3: name: invalid name \"abcdefghij0123456789ABCDEFGHIJxyz\" (expected 1 to 32 characters "
+	  "from A-Z a-z 0-9 -, not starting or ending with -)" },
+	/* 2 */
+	{ "name = \"my_alb\";\n" ADMIN_LISTENER,
+	  ":1: name: invalid name \"my_alb\" (expected 1 to 32 characters from A-Z a-z 0-9 -, "
+	  "not starting or ending with -)" },
+	/* 3 */
+	{ "name = \"\";\n" ADMIN_LISTENER,
+	  ":1: name: invalid name \"\" (expected 1 to 32 characters from A-Z a-z 0-9 -, "
+	  "not starting or ending with -)" },
+	/* 4 */
+	{ "name = 5;\n" ADMIN_LISTENER, ":1: name: expected a string" },
+	/* 5 */
+	{ "state_dir = \"\";\n" ADMIN_LISTENER, ":1: state_dir: expected a directory name" },
+	/* 6 */
+	{ "state_dir = \"a\\nb\";\n" ADMIN_LISTENER,
+	  ":1: state_dir: control characters are not allowed in a directory name" },
+	/* 7 */
+	{ ADMIN_LISTENER "admin = {\n  listen = \"localhost:9100\";\n};\n",
+	  ":4: admin.listen: invalid address \"localhost:9100\" (expected ip:port, host names are "
+	  "not allowed here)" },
+	/* 8 */
+	{ ADMIN_LISTENER "admin = { listen = \"127.0.0.1:0\"; };\n",
+	  ":3: admin.listen: invalid port in address \"127.0.0.1:0\" (expected 1..65535)" },
+	/* 9 */
+	{ ADMIN_LISTENER "admin = { enabled = 1; };\n", ":3: admin.enabled: expected true or false" },
+	/* 10 */
+	{ ADMIN_LISTENER "admin = { metrics_token = \"yes\"; };\n",
+	  ":3: admin.metrics_token: expected true or false" },
+	/* 11 */
+	{ ADMIN_LISTENER "admin = { max_custom_series = 0; };\n",
+	  ":3: admin.max_custom_series: 0 is out of range (expected 1..1000000)" },
+	/* 12 */
+	{ ADMIN_LISTENER "admin = { max_custom_series = 1000001; };\n",
+	  ":3: admin.max_custom_series: 1000001 is out of range (expected 1..1000000)" },
+	/* 13 */
+	{ ADMIN_LISTENER "admin = { token_file = \"\"; };\n", ":3: admin.token_file: expected a file name" },
+	/* 14 */
+	{ ADMIN_LISTENER "admin = { token_file = \"/nonexistent/albd-token\"; };\n",
+	  ":3: admin.token_file: cannot read \"/nonexistent/albd-token\": No such file or directory" },
+	/* 15 */
+	{ ADMIN_LISTENER "admin = { token_file = \"/\"; };\n",
+	  ":3: admin.token_file: cannot read \"/\": not a regular file" },
+	/* 16 */
+	{ ADMIN_LISTENER "admin = { tls = { }; };\n",
+	  ":3: admin.tls: missing required setting \"certificates\"" },
+	/* 17 */
+	{ ADMIN_LISTENER "admin = (1);\n", ":3: admin: expected a group { ... }" },
+	/* 18: the admin listener on a listener's address */
+	{ ADMIN_LISTENER "admin = {\n  listen = \"127.0.0.1:8080\";\n};\n",
+	  ":4: admin.listen: \"127.0.0.1:8080\" clashes with the address of listener \"l\" "
+	  "(127.0.0.1:8080, line 1)" },
+	/* 19: ... or on the same port as a wildcard listener */
+	{ "listeners = ( { name = \"w\"; listen = \"*:9200\"; default_fixed_response = { status = 200; }; } );\n"
+	  "admin = { listen = \"127.0.0.1:9200\"; };\n",
+	  ":2: admin.listen: \"127.0.0.1:9200\" clashes with the address of listener \"w\" "
+	  "(0.0.0.0:9200, line 1)" },
+	/* 20: the default admin address */
+	{ "workers = 1;\n"
+	  "listeners = (\n"
+	  "  { name = \"l\";\n"
+	  "    listen = \"127.0.0.1:9100\";\n"
+	  "    default_fixed_response = { status = 200; }; } );\n",
+	  ":4: listeners.[0].listen: \"127.0.0.1:9100\" clashes with the admin listener's default address "
+	  "127.0.0.1:9100 (set admin.listen, or admin.enabled = false)" },
+};
+
+START_TEST(test_admin_bad)
+{
+	expect_error(admin_bad_cases[_i].text, admin_bad_cases[_i].want);
+}
+END_TEST
+
+/* token_file contents that are refused, each with its message. */
+START_TEST(test_admin_bad_token)
+{
+	static const struct {
+		const char *content, *why;
+	} cases[] = {
+		{ "", "is empty (expected the token)" },
+		{ " \n\t\r\n", "is empty (expected the token)" },
+		{ "two words\n", "the token must be printable ASCII without spaces (byte 4 is 0x20)" },
+		{ "tok\x01x", "the token must be printable ASCII without spaces (byte 4 is 0x01)" },
+		{ "caf\xc3\xa9", "the token must be printable ASCII without spaces (byte 4 is 0xc3)" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *tok = token_tmp(cases[i].content), text[1024], want[1024];
+		const char *sep = strcmp(cases[i].why, "is empty (expected the token)") == 0 ? " " : ": ";
+
+		snprintf(text, sizeof text, ADMIN_LISTENER "admin = {\n  token_file = \"%s\"; };\n", tok);
+		snprintf(want, sizeof want, ":4: admin.token_file: \"%s\"%s%s", tok, sep, cases[i].why);
+		expect_error(text, want);
+		unlink(tok);
+		free(tok);
+	}
+
+	/* larger than 4096 bytes */
+	char big[5000], *tok, text[1024], want[1024];
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	tok = token_tmp(big);
+	snprintf(text, sizeof text, ADMIN_LISTENER "admin = { token_file = \"%s\"; };\n", tok);
+	snprintf(want, sizeof want, ":3: admin.token_file: \"%s\" is larger than 4096 bytes", tok);
+	expect_error(text, want);
+	unlink(tok);
+	free(tok);
+}
+END_TEST
+
+/* A reload reads the token file again. */
+START_TEST(test_admin_token_reread)
+{
+	char *tok = token_tmp("first\n"), text[1024];
+	struct albd_config *cfg;
+	FILE *f;
+
+	snprintf(text, sizeof text, ADMIN_LISTENER "admin = { token_file = \"%s\"; };\n", tok);
+	cfg = load_ok(text);
+	ck_assert_str_eq(cfg->admin.token, "first");
+	config_free(cfg);
+	f = fopen(tok, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("second", f);
+	fclose(f);
+	cfg = load_ok(text);
+	ck_assert_str_eq(cfg->admin.token, "second");
+	config_free(cfg);
+	unlink(tok);
+	free(tok);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1333,6 +1580,14 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_parse_matcher_ok);
 	tcase_add_test(tc, test_parse_matcher_bad);
 	tcase_add_test(tc, test_addr_equal_hash);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("admin");
+	tcase_add_test(tc, test_admin_defaults);
+	tcase_add_test(tc, test_admin_all_settings);
+	tcase_add_loop_test(tc, test_admin_bad, 0, (int)(sizeof admin_bad_cases / sizeof admin_bad_cases[0]));
+	tcase_add_test(tc, test_admin_bad_token);
+	tcase_add_test(tc, test_admin_token_reread);
 	suite_add_tcase(s, tc);
 	return s;
 }
