@@ -17,6 +17,8 @@
 #include "core/shard.h"
 #include "control/admin.h"
 #include "control/api_elb.h"
+#include "control/api_metrics.h"
+#include "control/metrics.h"
 #include "control/health.h"
 #include "proxy/gen.h"
 #include "net/conn.h"
@@ -80,6 +82,7 @@ static void reload(struct control *c)
 		return;
 	}
 	health_apply(g);
+	metrics_apply(g);
 	worker_publish(c->workers, c->nworkers, g);
 	gen_unref(c->gen);
 	c->gen = g;
@@ -218,6 +221,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	/* the metric store (state_dir): one albd can not use it, albd stops */
+	if (metrics_init(c.base, c.gen, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	api_metrics_init();
 	struct event *ev_hup = evsignal_new(c.base, SIGHUP, signal_cb, &c);
 	struct event *ev_term = evsignal_new(c.base, SIGTERM, signal_cb, &c);
 	struct event *ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c);
@@ -246,6 +255,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(c.base);
 
 	worker_stop_all(c.workers, c.nworkers);
+	metrics_shutdown();   /* the last counts, and the store written out */
 	admin_shutdown();
 	health_shutdown();
 	gen_unref(c.gen);

@@ -12,6 +12,7 @@
 
 #include "../core/clock.h"
 #include "../core/log.h"
+#include "../core/shard.h"
 #include "../net/conn.h"
 #include "../net/http1.h"
 
@@ -270,6 +271,12 @@ static void finish_check(struct probe *p, enum hc_result r, const char *desc)
 	event_del(p->timer);
 	if (p->draining)
 		return;
+	if (p->ts->ms) {   /* HealthCheckCount, HealthCheckFailedCount: the control thread's block */
+		struct shard_block *b = shard_block(p->ts->ms, shard_control());
+		shard_add(b, M_HEALTH_CHECK_COUNT, 1);
+		if (r != HC_PASS)
+			shard_add(b, M_HEALTH_CHECK_FAILED_COUNT, 1);
+	}
 	enum ts_health before = p->m.state;
 	if (r == HC_PASS && atomic_load(&p->ts->passive_down) && p->m.state == TS_HEALTHY) {
 		/* a pass after a passive ejection that the tick has not

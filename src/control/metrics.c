@@ -570,13 +570,3 @@ void metrics_shutdown(void)
 	free(M.sum);
 	M.sum = NULL;
 }
-
-void metrics_health_check(const struct target_state *ts, int failed)
-{
-	if (!ts->ms)
-		return;
-	struct shard_block *b = shard_block(ts->ms, shard_control());
-	shard_add(b, M_HEALTH_CHECK_COUNT, 1);
-	if (failed)
-		shard_add(b, M_HEALTH_CHECK_FAILED_COUNT, 1);
-}

@@ -44,7 +44,4 @@ int64_t metrics_now(void);
  * timer calls it once a second). */
 void metrics_fold(void);
 
-/* A health check of TS ended; FAILED: it did not pass. */
-void metrics_health_check(const struct target_state *ts, int failed);
-
 #endif

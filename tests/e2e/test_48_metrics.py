@@ -1,0 +1,438 @@
+"""Metrics end to end: the counters, the store, the statistics and metric
+math API, PutMetricData, persistence across a restart, /metrics checked by
+promtool and scraped by a real Prometheus, the admin token.
+
+Every count is driven through the real binary against real backends, and
+checked exactly: after a known mix of requests, RequestCount and every
+HTTPCode count must equal what was sent, through the statistics API and in
+/metrics.
+"""
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.parse
+
+import pytest
+
+from conftest import (HOST, Conn, free_port, get, listener, make_config, target_group, wait_until,
+                      PING_RULE)
+
+NS = "AWS/ApplicationELB"
+
+
+def q(params):
+    return urllib.parse.urlencode(params)
+
+
+def stats(a, name, dims=None, start=None, end=None, period=60, statistics="Sum", ns=NS, token=None):
+    now = int(time.time())
+    p = {"namespace": ns, "name": name, "period": period, "statistics": statistics,
+         "start": start if start is not None else (now - 3600) // period * period,
+         "end": end if end is not None else now + 120}
+    if dims:
+        p["dimensions"] = ",".join("%s=%s" % kv for kv in dims.items())
+    r = a.admin_request("GET", "/api/v1/metrics/statistics?" + q(p), token=token)
+    return r
+
+
+def total(a, name, dims=None, stat="Sum", **kw):
+    r = stats(a, name, dims, statistics=stat, **kw)
+    assert r.status == 200, r.body
+    return sum(dp[stat] for dp in r.json()["Datapoints"])
+
+
+def wait_total(a, name, want, dims=None, timeout=15):
+    got = [None]
+
+    def ok():
+        got[0] = total(a, name, dims)
+        return got[0] == want
+    try:
+        wait_until(ok, timeout, interval=0.3, what="%s %s == %s" % (name, dims, want))
+    except Exception:
+        raise AssertionError("%s %s: %s, expected %s" % (name, dims, got[0], want))
+
+
+def prom_samples(text):
+    """{(name, frozenset(labels)): value} of a Prometheus text exposition."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        head, _, value = line.rpartition(" ")
+        if "{" in head:
+            name, _, rest = head.partition("{")
+            labels = {}
+            for part in rest.rstrip("}").split('",'):
+                if not part:
+                    continue
+                k, _, v = part.partition('="')
+                labels[k] = v.rstrip('"')
+            out[(name, frozenset(labels.items()))] = float(value)
+        else:
+            out[(head, frozenset())] = float(value)
+    return out
+
+
+@pytest.fixture
+def mix(albd, backends):
+    """albd ("lb1") with a listener: /ping fixed 200, /gone fixed 404, /dead/* to a
+    group whose only target refuses connections, everything else to group web."""
+    class P:
+        pass
+    p = P()
+    p.b1 = backends.start("b1")
+    p.port = free_port()
+    dead = "127.0.0.1:%d" % free_port()
+    rules = (PING_RULE,
+             {"priority": 20, "path": ["/gone"],
+              "fixed_response": {"status": 404, "content_type": "text/plain", "body": "gone\n"}},
+             {"priority": 30, "path": ["/dead/*"], "forward": ({"target_group": "dead", "weight": 1},)})
+    cfg = make_config([listener("web", p.port, "web", rules)],
+                      [target_group("web", [p.b1]), target_group("dead", [dead])],
+                      workers=2, name="lb1")
+    p.albd = albd.start(cfg, port=p.port)
+    return p
+
+
+def send(port, paths):
+    with Conn(port) as c:
+        for path in paths:
+            r = c.request("GET", path)
+            assert r.status
+            if r.header("connection", "").lower() == "close":
+                c.close()
+                c.connect()
+
+
+def test_traffic_mix_exact_counts(mix):
+    a = mix.albd
+    n_ok, n_503, n_fixed, n_404, n_dead = 37, 11, 5, 3, 4
+    send(mix.port, ["/ok"] * n_ok + ["/status?code=503"] * n_503 + ["/ping"] * n_fixed + ["/gone"] * n_404)
+    for _ in range(n_dead):
+        assert get(mix.port, "/dead/x").status == 502
+    all_requests = n_ok + n_503 + n_fixed + n_404 + n_dead
+    wait_total(a, "RequestCount", all_requests)
+    assert total(a, "RequestCount", {"LoadBalancer": "lb1"}) == all_requests
+    wait_total(a, "RequestCount", n_ok + n_503, {"TargetGroup": "web"})
+    assert total(a, "RequestCount", {"TargetGroup": "dead"}) == n_dead
+    assert total(a, "HTTPCode_Target_2XX_Count", {"TargetGroup": "web"}) == n_ok
+    assert total(a, "HTTPCode_Target_5XX_Count", {"TargetGroup": "web"}) == n_503
+    assert total(a, "HTTPCode_Target_2XX_Count") == n_ok
+    assert total(a, "HTTPCode_Target_5XX_Count") == n_503
+    assert total(a, "HTTPCode_Target_4XX_Count") == 0
+    assert total(a, "HTTPCode_ELB_502_Count") == n_dead
+    assert total(a, "HTTPCode_ELB_5XX_Count") == n_dead
+    assert total(a, "HTTPCode_ELB_503_Count") == 0
+    assert total(a, "HTTPCode_ELB_4XX_Count") == n_404
+    assert total(a, "HTTP_Fixed_Response_Count") == n_fixed + n_404
+    assert total(a, "TargetConnectionErrorCount", {"TargetGroup": "dead"}) == n_dead
+    # per target
+    tgt = mix.b1.addr
+    assert total(a, "RequestCount", {"TargetGroup": "web", "Target": tgt}) == n_ok + n_503
+    # /metrics agrees
+    r = a.admin_request("GET", "/metrics")
+    assert r.status == 200
+    m = prom_samples(r.body.decode())
+    assert m[("albd_requests_total", frozenset({"load_balancer": "lb1"}.items()))] == all_requests
+    assert m[("albd_requests_total", frozenset({"load_balancer": "lb1", "target_group": "web"}.items()))] == \
+        n_ok + n_503
+    assert m[("albd_target_http_5xx_total",
+              frozenset({"load_balancer": "lb1", "target_group": "web"}.items()))] == n_503
+    assert m[("albd_elb_http_502_total", frozenset({"load_balancer": "lb1"}.items()))] == n_dead
+    assert m[("albd_target_response_time_seconds_count",
+              frozenset({"load_balancer": "lb1", "target_group": "web"}.items()))] == n_ok + n_503
+
+
+def test_quiet_count_is_zero_not_missing(mix):
+    """A count with no traffic in a period is 0, not a missing datapoint."""
+    a = mix.albd
+    now = int(time.time())
+    wait_until(lambda: len(stats(a, "HTTPCode_Target_5XX_Count", {"TargetGroup": "web"}, start=now - 5,
+                                 end=now + 5, period=1).json()["Datapoints"]) >= 2, 10, interval=0.3,
+               what="per-second datapoints")
+    dps = stats(a, "HTTPCode_Target_5XX_Count", {"TargetGroup": "web"}, start=now - 5, end=now + 5,
+                period=1).json()["Datapoints"]
+    assert all(dp["Sum"] == 0 for dp in dps)
+    ts = sorted(dp["Timestamp"] for dp in dps)
+    assert all(t.endswith("Z") for t in ts)
+
+
+def test_latency_percentiles(albd, backends):
+    b = backends.start("b1")
+    port = free_port()
+    a = albd.start(make_config([listener("web", port, "web")], [target_group("web", [b])], name="lat"),
+                   port=port)
+    with Conn(port) as c:
+        for i in range(100):
+            ms = 100 if i % 10 == 9 else 20
+            assert c.request("GET", "/sleep?ms=%d" % ms).status == 200
+    wait_total(a, "RequestCount", 100, {"TargetGroup": "web"})
+    r = stats(a, "TargetResponseTime", {"TargetGroup": "web"}, period=3600,
+              statistics="SampleCount,Average,Minimum,Maximum,p50,p90,p99")
+    assert r.status == 200, r.body
+    dps = r.json()["Datapoints"]
+    # the hour may have turned over while the requests ran
+    n = sum(dp["SampleCount"] for dp in dps)
+    assert n == 100
+    dp = max(dps, key=lambda d: d["SampleCount"])
+    if len(dps) == 1:
+        assert 0.020 * 0.99 <= dp["p50"] <= 0.030
+        assert 0.020 * 0.99 <= dp["p90"] <= 0.030
+        assert 0.100 * 0.99 <= dp["p99"] <= 0.115
+        assert 0.020 * 0.99 <= dp["Minimum"] <= 0.030
+        assert 0.100 * 0.99 <= dp["Maximum"] <= 0.115
+        assert 0.028 <= dp["Average"] <= 0.040
+        assert dp["Unit"] == "Seconds"
+        assert dp["ExtendedStatistics"]["p99"] == dp["p99"]
+
+
+def put(a, body, token=None):
+    return a.admin_request("POST", "/api/v1/metrics/data", token=token,
+                           headers={"Content-Type": "application/json"}, body=json.dumps(body).encode())
+
+
+def test_put_metric_data_then_statistics(albd, one_backend):
+    a = one_backend.albd
+    now = int(time.time())
+    t0 = now // 60 * 60 - 120
+    vals = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0]
+    r = put(a, {"Namespace": "MyApp", "MetricData": [
+        {"MetricName": "QueueDepth", "Dimensions": [{"Name": "Queue", "Value": "jobs"}],
+         "Value": v, "Timestamp": t0 + i, "Unit": "Count"} for i, v in enumerate(vals)] + [
+        {"MetricName": "QueueDepth", "Dimensions": [{"Name": "Queue", "Value": "jobs"}],
+         "Values": [10.0, 20.0], "Counts": [2, 3],
+         "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0 + 30))}]})
+    assert r.status == 200, r.body
+    r = stats(a, "QueueDepth", {"Queue": "jobs"}, ns="MyApp", start=t0, end=t0 + 60, period=60,
+              statistics="SampleCount,Sum,Average,Minimum,Maximum,p50")
+    assert r.status == 200, r.body
+    dps = r.json()["Datapoints"]
+    assert len(dps) == 1
+    dp = dps[0]
+    allv = vals + [10.0] * 2 + [20.0] * 3
+    assert dp["SampleCount"] == len(allv)
+    assert dp["Sum"] == pytest.approx(sum(allv))
+    assert dp["Minimum"] == pytest.approx(1.0, rel=0.01)
+    assert dp["Maximum"] == pytest.approx(20.0, rel=0.01)
+    assert dp["Average"] == pytest.approx(sum(allv) / len(allv))
+    exact_p50 = sorted(allv)[math.ceil(0.5 * len(allv)) - 1]
+    assert dp["p50"] == pytest.approx(exact_p50, rel=0.01)
+    assert dp["Unit"] == "Count"
+    # ListMetrics shows it
+    r = a.admin_request("GET", "/api/v1/metrics?" + q({"namespace": "MyApp"}))
+    assert r.status == 200
+    ms = r.json()["Metrics"]
+    assert {"Namespace": "MyApp", "MetricName": "QueueDepth",
+            "Dimensions": [{"Name": "Queue", "Value": "jobs"}]} in ms
+
+
+def test_put_metric_data_refuses_bad_input(albd, one_backend):
+    a = one_backend.albd
+    now = int(time.time())
+    cases = [
+        ({"Namespace": "AWS/Mine", "MetricData": [{"MetricName": "x", "Value": 1}]}, "Namespace"),
+        ({"Namespace": "A", "MetricData": [{"MetricName": "x", "Value": 1, "Timestamp": now - 15 * 86400}]},
+         "Timestamp"),
+        ({"Namespace": "A", "MetricData": [{"MetricName": "x", "Value": 1}] * 1001}, "MetricData"),
+        ({"Namespace": "A", "MetricData": [{"MetricName": "x", "Values": [1, 2], "Counts": [1]}]}, "Counts"),
+        ({"Namespace": "A", "MetricData": [{"MetricName": "", "Value": 1}]}, "MetricName"),
+        ({"Namespace": "A", "MetricData": [{"MetricName": "x", "Value": "1"}]}, "Value"),
+    ]
+    for body, param in cases:
+        r = put(a, body)
+        assert r.status == 400, (body, r.body)
+        assert param in r.json()["Error"]["Message"], r.body
+    r = a.admin_request("POST", "/api/v1/metrics/data", body=b"{not json")
+    assert r.status == 400
+    # two weeks old is still accepted, as CloudWatch does
+    assert put(a, {"Namespace": "A", "MetricData": [
+        {"MetricName": "x", "Value": 1, "Timestamp": now - 13 * 86400}]}).status == 200
+
+
+def test_custom_series_limit(albd, backends):
+    b = backends.start("b1")
+    port = free_port()
+    a = albd.start(make_config([listener("web", port, "web")], [target_group("web", [b])])
+                   + '\nadmin = { listen = "127.0.0.1:%d"; max_custom_series = 2; };\n'
+                   % free_port(), port=port)
+    d = lambda q_: {"MetricName": "m", "Dimensions": [{"Name": "Q", "Value": q_}], "Value": 1}
+    assert put(a, {"Namespace": "A", "MetricData": [d("1"), d("2"), d("1")]}).status == 200
+    r = put(a, {"Namespace": "A", "MetricData": [d("3")]})
+    assert r.status == 400
+    assert "max_custom_series" in r.json()["Error"]["Message"]
+    assert put(a, {"Namespace": "A", "MetricData": [d("2")]}).status == 200
+
+
+def test_restart_keeps_history(albd, one_backend):
+    a = one_backend.albd
+    now = int(time.time())
+    t0 = now // 60 * 60 - 600
+    assert put(a, {"Namespace": "Keep", "MetricData": [
+        {"MetricName": "v", "Value": float(i), "Timestamp": t0 + i} for i in range(50)]}).status == 200
+    send(one_backend.port, ["/ok"] * 7)
+    wait_total(a, "RequestCount", 7, {"TargetGroup": "tg"})
+    before = stats(a, "v", ns="Keep", start=t0, end=t0 + 60, period=60,
+                   statistics="SampleCount,Sum,Minimum,Maximum").json()
+    a.stop()
+    a.start()
+    after = stats(a, "v", ns="Keep", start=t0, end=t0 + 60, period=60,
+                  statistics="SampleCount,Sum,Minimum,Maximum").json()
+    assert after == before
+    assert after["Datapoints"][0]["Sum"] == sum(range(50))
+    assert total(a, "RequestCount", {"TargetGroup": "tg"}) == 7
+
+
+def query(a, body):
+    return a.admin_request("POST", "/api/v1/metrics/query", headers={"Content-Type": "application/json"},
+                           body=json.dumps(body).encode())
+
+
+def test_metric_math_5xx_rate(mix):
+    a = mix.albd
+    send(mix.port, ["/ok"] * 30 + ["/status?code=503"] * 10)
+    wait_total(a, "RequestCount", 40, {"TargetGroup": "web"})
+    now = int(time.time())
+    start, end = (now - 3600) // 3600 * 3600, (now // 3600 + 1) * 3600
+
+    def ms(i, name):
+        return {"Id": i, "ReturnData": False, "MetricStat": {
+            "Metric": {"Namespace": NS, "MetricName": name,
+                       "Dimensions": [{"Name": "TargetGroup", "Value": "web"}]},
+            "Period": 3600, "Stat": "Sum"}}
+    r = query(a, {"StartTime": start, "EndTime": end, "MetricDataQueries": [
+        ms("m1", "RequestCount"), ms("m2", "HTTPCode_Target_5XX_Count"),
+        {"Id": "rate", "Expression": "100 * m2 / m1", "Label": "5XX rate"},
+        {"Id": "zero", "Expression": "m2 / (m1 - m1)"}]})
+    assert r.status == 200, r.body
+    res = {x["Id"]: x for x in r.json()["MetricDataResults"]}
+    assert set(res) == {"rate", "zero"}
+    vals = res["rate"]["Values"]
+    assert vals and vals[0] == pytest.approx(25.0) or sum(vals) > 0
+    assert res["rate"]["Label"] == "5XX rate"
+    assert res["rate"]["StatusCode"] == "Complete"
+    assert res["zero"]["Values"] == []   # a division by zero gives no datapoint
+    r = query(a, {"StartTime": start, "EndTime": end, "MetricDataQueries": [
+        {"Id": "e1", "Expression": "100 * (m1"}]})
+    assert r.status == 400
+
+
+def test_bad_queries_name_the_parameter(mix):
+    a = mix.albd
+    for params, word in [({"period": "abc"}, "period"), ({"start": "yesterday"}, "start"),
+                         ({"end": "2026-13-45T00:00:00Z"}, "end"), ({"statistics": "Median"}, "statistics")]:
+        p = {"namespace": NS, "name": "RequestCount", "period": 60, "statistics": "Sum"}
+        p.update(params)
+        r = a.admin_request("GET", "/api/v1/metrics/statistics?" + q(p))
+        assert r.status == 400, (params, r.body)
+        assert word in r.json()["Error"]["Message"]
+    r = a.admin_request("GET", "/api/v1/metrics/statistics?" + q({"name": "NoSuchMetric", "period": 60}))
+    assert r.status == 404
+    assert r.json()["Error"]["Code"]
+    # a period finer than the range allows
+    now = int(time.time())
+    r = a.admin_request("GET", "/api/v1/metrics/statistics?" + q(
+        {"name": "RequestCount", "period": 1, "start": now - 5 * 86400, "end": now}))
+    assert r.status == 400
+    assert "period" in r.json()["Error"]["Message"]
+
+
+def test_list_metrics(mix):
+    a = mix.albd
+    send(mix.port, ["/ok"])
+    wait_total(a, "RequestCount", 1, {"TargetGroup": "web"})
+    r = a.admin_request("GET", "/api/v1/metrics?" + q({"namespace": NS, "name": "RequestCount"}))
+    assert r.status == 200
+    dims = [sorted((d["Name"], d["Value"]) for d in m["Dimensions"]) for m in r.json()["Metrics"]]
+    assert [("LoadBalancer", "lb1")] in dims
+    assert sorted([("LoadBalancer", "lb1"), ("TargetGroup", "web")]) in dims
+
+
+def test_token_enforced(albd, backends, tmp_path):
+    b = backends.start("b1")
+    port = free_port()
+    tok = tmp_path / "admin.token"
+    tok.write_text("s3cret-token\n")
+    aport = free_port()
+    base = make_config([listener("web", port, "web")], [target_group("web", [b])])
+    a = albd.start(base + '\nadmin = { listen = "127.0.0.1:%d"; token_file = "%s"; };\n' % (aport, tok),
+                   port=port)
+    assert a.admin_request("GET", "/metrics").status == 200
+    r = a.admin_request("GET", "/api/v1/metrics")
+    assert r.status == 401
+    assert r.json()["Error"]
+    assert a.admin_request("GET", "/api/v1/metrics", token="wrong").status == 401
+    assert a.admin_request("GET", "/api/v1/metrics", token="s3cret-token").status == 200
+    assert a.admin_request("POST", "/api/v1/metrics/data", body=b"{}").status == 401
+    a.reload(base + '\nadmin = { listen = "127.0.0.1:%d"; token_file = "%s"; metrics_token = true; };\n'
+             % (aport, tok))
+    wait_until(lambda: a.admin_request("GET", "/metrics").status == 401, 10, what="metrics_token")
+    assert a.admin_request("GET", "/metrics", token="s3cret-token").status == 200
+
+
+def promtool():
+    p = shutil.which("promtool")
+    if not p:
+        pytest.skip("promtool is not installed (Debian package prometheus; scripts/deps.sh installs it)")
+    return p
+
+
+def test_promtool_accepts_metrics(mix):
+    a = mix.albd
+    send(mix.port, ["/ok", "/status?code=503", "/ping"])
+    get(mix.port, "/dead/1")
+    wait_total(a, "RequestCount", 4)
+    for accept in (None, "application/openmetrics-text; version=1.0.0"):
+        r = a.admin_request("GET", "/metrics", headers={"Accept": accept} if accept else None)
+        assert r.status == 200
+        if accept:
+            assert r.header("content-type").startswith("application/openmetrics-text")
+            assert r.body.endswith(b"# EOF\n")
+            continue
+        assert r.header("content-type").startswith("text/plain; version=0.0.4")
+        p = subprocess.run([promtool(), "check", "metrics"], input=r.body, capture_output=True, timeout=30)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert p.stdout.strip() == b"" and p.stderr.strip() == b"", p.stdout + p.stderr
+
+
+@pytest.mark.timeout_s(90)
+def test_real_prometheus_scrapes(mix, tmp_path):
+    prom = shutil.which("prometheus")
+    if not prom:
+        pytest.skip("prometheus is not installed (scripts/deps.sh installs it)")
+    a = mix.albd
+    send(mix.port, ["/ok"] * 9)
+    wait_total(a, "RequestCount", 9, {"TargetGroup": "web"})
+    pport = free_port()
+    cfg = tmp_path / "prometheus.yml"
+    cfg.write_text("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                   "scrape_configs:\n  - job_name: albd\n    static_configs:\n"
+                   "      - targets: ['127.0.0.1:%d']\n" % a.admin_port)
+    data = tmp_path / "prom-data"
+    log = open(tmp_path / "prometheus.log", "wb")
+    p = subprocess.Popen([prom, "--config.file=%s" % cfg, "--storage.tsdb.path=%s" % data,
+                          "--web.listen-address=127.0.0.1:%d" % pport], stdout=log, stderr=log)
+    try:
+        def value():
+            try:
+                r = get(pport, "/api/v1/query?" + q(
+                    {"query": 'albd_requests_total{target_group="web"}'}), timeout=3)
+            except OSError:
+                return None
+            if r.status != 200:
+                return None
+            res = r.json()["data"]["result"]
+            return float(res[0]["value"][1]) if res else None
+        wait_until(lambda: value() == 9.0, 60, interval=0.5, what="Prometheus sees albd_requests_total")
+    finally:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+        log.close()
