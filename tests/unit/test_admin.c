@@ -354,6 +354,52 @@ static int client(int port)
 	return 0;
 }
 
+/* With a token: ADMIN_PUBLIC routes are open unless metrics_token. */
+static int client_token(int port, int metrics_token)
+{
+	int step = 0;
+
+	step++;
+	if (exchange(port, "GET /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+		     WANT("HTTP/1.1 401 ", "WWW-Authenticate: Bearer realm=\"albd\"\r\n", "\"Code\":\"Unauthorized\"")) < 0)
+		return step;
+	step++;
+	if (exchange(port,
+		     "GET /echo HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer t0ken\r\nConnection: close\r\n\r\n",
+		     WANT("HTTP/1.1 200 OK\r\n", "\"path\":\"/echo\"")) < 0)
+		return step;
+	step++;
+	if (exchange(port,
+		     "GET /echo HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer t0keN\r\nConnection: close\r\n\r\n",
+		     WANT("HTTP/1.1 401 ", "error=\"invalid_token\"")) < 0)
+		return step;
+	step++; /* the public route */
+	if (exchange(port, "GET /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+		     metrics_token ? WANT("HTTP/1.1 401 ", "\"Code\":\"Unauthorized\"")
+				   : WANT("HTTP/1.1 200 OK\r\n", "\"path\":\"/metrics\"")) < 0)
+		return step;
+	step++;
+	if (exchange(port,
+		     "GET /metrics HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer t0ken\r\nConnection: close\r\n\r\n",
+		     WANT("HTTP/1.1 200 OK\r\n", "\"path\":\"/metrics\"")) < 0)
+		return step;
+	step++; /* public is per method: another method on the path needs the token */
+	if (exchange(port, "POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		     WANT("HTTP/1.1 401 ")) < 0)
+		return step;
+	return 0;
+}
+
+static int client_public(int port)
+{
+	return client_token(port, 0);
+}
+
+static int client_private(int port)
+{
+	return client_token(port, 1);
+}
+
 struct waiter {
 	pid_t pid;
 	int status;
@@ -397,6 +443,7 @@ static void serve_for(const char *config_text, int (*client_fn)(int port), int p
 	admin_route("GET", "/twice", 0, twice, NULL);
 	admin_route("GET", "/pre/", ADMIN_PREFIX, echo, NULL);
 	admin_route("GET", "/pre/exact", 0, exact, NULL);
+	admin_route("GET", "/metrics", ADMIN_PUBLIC, echo, NULL);
 	/* a generation of the test's own: never freed (many references) */
 	atomic_init(&g.refs, 1000);
 	g.cfg = cfg;
@@ -434,6 +481,23 @@ START_TEST(test_exchanges)
 }
 END_TEST
 
+START_TEST(test_token_and_public_routes)
+{
+	char text[1024], tok[] = "/tmp/albd_test_admin_token_XXXXXX";
+	int port = free_port(), fd = mkstemp(tok);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, " t0ken\n", 7), 7);
+	close(fd);
+	snprintf(text, sizeof text,
+		 "listeners = ( { name = \"l\"; listen = \"127.0.0.1:%d\"; default_fixed_response = { status = 200; }; } );\n"
+		 "admin = { listen = \"127.0.0.1:%d\"; token_file = \"%s\"; metrics_token = %s; };\n",
+		 port == 65535 ? 1 : port + 1, port, tok, _i ? "true" : "false");
+	serve_for(text, _i ? client_private : client_public, port);
+	unlink(tok);
+}
+END_TEST
+
 static Suite *admin_suite(void)
 {
 	Suite *s = suite_create("admin");
@@ -444,6 +508,7 @@ static Suite *admin_suite(void)
 	tcase_add_test(tc, test_query);
 	tcase_add_test(tc, test_routes);
 	tcase_add_test(tc, test_exchanges);
+	tcase_add_loop_test(tc, test_token_and_public_routes, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
