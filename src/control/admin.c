@@ -868,14 +868,14 @@ static int listen_on(const struct albd_addr *addr, char *err, size_t errlen)
 	int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0) {
-		snprintf(err, errlen, "admin: cannot listen on %s: %s", addr->text, strerror(errno));
+		snprintf(err, errlen, "cannot listen on %s: %s", addr->text, strerror(errno));
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (addr->ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
 	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 || listen(fd, 128) < 0) {
-		snprintf(err, errlen, "admin: cannot listen on %s: %s", addr->text, strerror(errno));
+		snprintf(err, errlen, "cannot listen on %s: %s", addr->text, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -931,6 +931,7 @@ static int apply_listener(const struct albd_config *cfg, char *err, size_t errle
 	int same_tls = (!A.tls && !a->tls) || (A.tls && a->tls && tls_server_matches(A.tls, a->tls));
 	struct tls_server *ts;
 	struct evconnlistener *l;
+	char why[CONFIG_ERR_MAX];
 	int failed, fd;
 
 	if (!a->enabled) {
@@ -950,7 +951,12 @@ static int apply_listener(const struct albd_config *cfg, char *err, size_t errle
 		log_info("admin: listening on %s (%s, TLS settings changed)", A.addr.text, ts ? "HTTPS" : "HTTP");
 		return 0;
 	}
-	if ((fd = listen_on(&a->addr, err, errlen)) < 0) {
+	if ((fd = listen_on(&a->addr, why, sizeof why)) < 0) {
+		/* named as gen.c names a listener's */
+		if (a->line > 0)
+			snprintf(err, errlen, "%s:%d: admin.listen: %s", cfg->path, a->line, why);
+		else
+			snprintf(err, errlen, "%s: admin.listen: %s", cfg->path, why);
 		tls_server_free(ts);
 		return -1;
 	}
@@ -958,7 +964,7 @@ static int apply_listener(const struct albd_config *cfg, char *err, size_t errle
 	if (!l) {
 		close(fd);
 		tls_server_free(ts);
-		snprintf(err, errlen, "admin: cannot listen on %s: out of memory", a->addr.text);
+		snprintf(err, errlen, "%s: admin.listen: cannot listen on %s: out of memory", cfg->path, a->addr.text);
 		return -1;
 	}
 	evconnlistener_set_error_cb(l, accept_error_cb);

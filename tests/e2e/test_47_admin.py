@@ -142,7 +142,10 @@ def test_admin_port_taken_at_start_exits_with_message(albd_bin, tmp_path, backen
     finally:
         blocker.close()
     assert r.returncode == 1, r
-    assert ("admin: cannot listen on %s:%d: Address already in use" % (HOST, aport)).encode() in r.stderr, r.stderr
+    text = p.read_text()
+    line = [i for i, t in enumerate(text.split("\n"), 1) if t.startswith("admin = {")][0]
+    assert r.stderr.decode().strip().split("\n")[-1] == "%s:%d: admin.listen: cannot listen on %s:%d: Address already in use" % (
+        p, line, HOST, aport), r.stderr
     assert not port_accepts(port)
 
 
@@ -496,7 +499,8 @@ def test_reload_moves_the_listener_or_keeps_it_on_failure(albd, backends):
         a.reload(admin_config(port, [b1], admin={"listen": "%s:%d" % (HOST, p1)}, name="renamed"))
         wait_until(lambda: "generation 3 is live" in a.log(), 5, what="the reload")
         wait_until(lambda: "the admin listener stays as it was" in a.log(), 5, what="the error")
-        assert "admin: cannot listen on %s:%d" % (HOST, p1) in a.log()
+        assert "admin.listen: cannot listen on %s:%d: Address already in use; the admin listener stays as it " \
+            "was" % (HOST, p1) in a.log()
         assert areq(p2, "GET", "/api/v1/target-groups").status == 200
     finally:
         blocker.close()
