@@ -493,6 +493,9 @@ def test_reload_moves_the_listener_or_keeps_it_on_failure(albd, backends):
     keep.close()
     # a port that is taken: the reload goes through, the admin listener stays
     blocker = socket.socket()
+    # SO_REUSEADDR: albd's side of the keep-alive connection may still hold
+    # the port; a listening socket still keeps albd from binding it
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     blocker.bind((HOST, p1))
     blocker.listen(1)
     try:
