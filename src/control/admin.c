@@ -304,7 +304,7 @@ const char *admin_req_header(const struct admin_req *r, const char *name)
 const char *admin_req_body(const struct admin_req *r, size_t *len)
 {
 	size_t n = evbuffer_get_length(r->body);
-	/* the body was completed with a NUL (finish_body); it is not counted */
+	/* dispatch() ended the body with a NUL, which is not counted */
 	const char *p = (const char *)evbuffer_pullup(r->body, -1);
 
 	if (len)
