@@ -304,7 +304,7 @@ const char *admin_req_header(const struct admin_req *r, const char *name)
 const char *admin_req_body(const struct admin_req *r, size_t *len)
 {
 	size_t n = evbuffer_get_length(r->body);
-	/* the body was completed with a NUL (finish_body); it is not counted */
+	/* dispatch() ended the body with a NUL, which is not counted */
 	const char *p = (const char *)evbuffer_pullup(r->body, -1);
 
 	if (len)
@@ -592,15 +592,17 @@ static void response_sent(struct aconn *ac)
 	process(ac);
 }
 
-static void dispatch(struct aconn *ac)
+/* The route that will answer R, or NULL after answering R itself: 401
+ * without a valid token (unless the route is public), 404 for a path no
+ * route serves, 405 (with Allow) for a method no route of the path has.
+ * Called when the head has arrived, so that a request refused here never
+ * has its body read, and again before the handler runs. */
+static const struct route *admit(struct admin_req *r)
 {
-	struct admin_req *r = ac->req;
 	size_t level;
 	const struct route *rt = route_find(r->method, r->path, &level);
 	int pub = rt && (rt->flags & ADMIN_PUBLIC) && !A.metrics_token;
 
-	/* complete the body with a NUL for admin_req_body() */
-	evbuffer_add(r->body, "", 1);
 	if (A.have_token && !pub) {
 		int ok = authorised(r);
 
@@ -611,7 +613,7 @@ static void dispatch(struct aconn *ac)
 					  "Unauthorized",
 					  ok < 0 ? "This endpoint needs \"Authorization: Bearer TOKEN\""
 						 : "The bearer token is not valid");
-			goto done;
+			return NULL;
 		}
 	}
 	if (!rt && !level) {
@@ -620,17 +622,28 @@ static void dispatch(struct aconn *ac)
 		char allow[256], msg[320];
 
 		allow_header(r->path, level, allow, sizeof allow);
-		snprintf(msg, sizeof msg, "%s is not allowed here (%.*s)", r->method,
-			 (int)(strlen(allow) - 9), allow + 7);
+		snprintf(msg, sizeof msg, "%s is not allowed here (%.*s)", r->method, (int)(strlen(allow) - 9),
+			 allow + 7);
 		reply_error_extra(r, 405, allow, "MethodNotAllowed", msg);
-	} else {
+	}
+	return rt;
+}
+
+/* The whole request is in: answer it. */
+static void dispatch(struct aconn *ac)
+{
+	struct admin_req *r = ac->req;
+	const struct route *rt;
+
+	/* complete the body with a NUL for admin_req_body() */
+	evbuffer_add(r->body, "", 1);
+	if ((rt = admit(r))) {
 		rt->fn(r, rt->arg);
 		if (!r->replied) {
 			log_err("admin: the handler of %s %s gave no answer (bug)", r->method, rt->path);
 			admin_reply_error(r, 500, "InternalFailure", "The handler gave no answer");
 		}
 	}
-done:
 	response_queued(ac, r->close);
 }
 
@@ -684,8 +697,12 @@ static void process(struct aconn *ac)
 				      &admin_limits, &h);
 	switch (st) {
 	case HTTP1_OK:
-	case HTTP1_INCOMPLETE:
 		break;
+	case HTTP1_INCOMPLETE: /* not after a complete scan; taken as malformed */
+	case HTTP1_BAD:
+		fail_conn(ac, 400, "BadRequest", "Malformed request");
+		response_queued(ac, 1);
+		return;
 	case HTTP1_URI_TOO_LONG:
 		fail_conn(ac, 414, "URITooLong", "The request line is too long");
 		response_queued(ac, 1);
@@ -696,10 +713,6 @@ static void process(struct aconn *ac)
 		return;
 	case HTTP1_NOT_IMPLEMENTED:
 		fail_conn(ac, 501, "NotImplemented", "Method not implemented");
-		response_queued(ac, 1);
-		return;
-	case HTTP1_BAD:
-		fail_conn(ac, 400, "BadRequest", "Malformed request");
 		response_queued(ac, 1);
 		return;
 	}
@@ -721,6 +734,14 @@ static void process(struct aconn *ac)
 		response_queued(ac, 1);
 		return;
 	}
+	/* refused before its body is read (and then the connection closes:
+	 * the body is still on its way) */
+	ac->req->close = 1;
+	if (!admit(ac->req)) {
+		response_queued(ac, 1);
+		return;
+	}
+	ac->req->close = 0;
 	http1_body_init(&ac->body, h.body, h.content_length, 0);
 	ac->state = AC_BODY;
 	if (ac->req->expect_continue && evbuffer_get_length(ac->c->in) == 0) {
@@ -847,14 +868,14 @@ static int listen_on(const struct albd_addr *addr, char *err, size_t errlen)
 	int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0) {
-		snprintf(err, errlen, "admin: cannot listen on %s: %s", addr->text, strerror(errno));
+		snprintf(err, errlen, "cannot listen on %s: %s", addr->text, strerror(errno));
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (addr->ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
 	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 || listen(fd, 128) < 0) {
-		snprintf(err, errlen, "admin: cannot listen on %s: %s", addr->text, strerror(errno));
+		snprintf(err, errlen, "cannot listen on %s: %s", addr->text, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -910,6 +931,7 @@ static int apply_listener(const struct albd_config *cfg, char *err, size_t errle
 	int same_tls = (!A.tls && !a->tls) || (A.tls && a->tls && tls_server_matches(A.tls, a->tls));
 	struct tls_server *ts;
 	struct evconnlistener *l;
+	char why[CONFIG_ERR_MAX];
 	int failed, fd;
 
 	if (!a->enabled) {
@@ -929,7 +951,12 @@ static int apply_listener(const struct albd_config *cfg, char *err, size_t errle
 		log_info("admin: listening on %s (%s, TLS settings changed)", A.addr.text, ts ? "HTTPS" : "HTTP");
 		return 0;
 	}
-	if ((fd = listen_on(&a->addr, err, errlen)) < 0) {
+	if ((fd = listen_on(&a->addr, why, sizeof why)) < 0) {
+		/* named as gen.c names a listener's */
+		if (a->line > 0)
+			snprintf(err, errlen, "%s:%d: admin.listen: %s", cfg->path, a->line, why);
+		else
+			snprintf(err, errlen, "%s: admin.listen: %s", cfg->path, why);
 		tls_server_free(ts);
 		return -1;
 	}
@@ -937,7 +964,7 @@ static int apply_listener(const struct albd_config *cfg, char *err, size_t errle
 	if (!l) {
 		close(fd);
 		tls_server_free(ts);
-		snprintf(err, errlen, "admin: cannot listen on %s: out of memory", a->addr.text);
+		snprintf(err, errlen, "%s: admin.listen: cannot listen on %s: out of memory", cfg->path, a->addr.text);
 		return -1;
 	}
 	evconnlistener_set_error_cb(l, accept_error_cb);

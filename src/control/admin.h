@@ -45,7 +45,8 @@ void admin_route(const char *method, const char *path, unsigned flags, admin_fn 
  * reload that changes listen or tls: the old socket closes, admin requests
  * in flight finish), take its token. Returns 0, or -1 with a message (the
  * address cannot be bound, the certificate cannot be loaded): at start
- * albd exits, on a reload the old listener stays. */
+ * albd exits, on a reload the old listener stays. The token and the
+ * generation are taken even then: a new token never waits for a port. */
 int admin_apply(const struct albd_gen *gen, char *err, size_t errlen);
 
 /* What `albd -t` checks of CFG's admin listener beyond config_load():

@@ -20,16 +20,17 @@ the test that started that albd, at teardown.
   free_port()   an unused TCP port on 127.0.0.1
   make_config() render a config (libconfig syntax) from Python values
   admin_settings() the "admin" and "state_dir" lines a config run outside Albd needs
+  Conn          raw HTTP/1.1 client connection (keep-alive, pipelining, strict parser)
 
 albd's admin listener is on by default (127.0.0.1:9100), which parallel
 tests cannot share: Albd appends "admin = { listen = "127.0.0.1:<free
 port>"; };" and "state_dir = "<tmp_path>/<name>-state";" to every config it
 writes that has no top-level admin / state_dir setting of its own (at the
 end, so line numbers in error messages stay), keeping the same port across
-reloads. It exposes .admin_port (None when the admin listener is off),
-.admin_url, .state_dir and .admin_request(). A test that starts albd
-itself adds admin_settings(...) to its config.
-  Conn          raw HTTP/1.1 client connection (keep-alive, pipelining, strict parser)
+reloads, and waits for the admin port at start. It exposes .admin_port
+(None when the admin listener is off), .admin_url, .state_dir (created
+empty) and .admin_request(method, path, token=None, ...). A test that
+starts albd itself adds admin_settings(...)[0] to its config.
 """
 import faulthandler
 import hashlib

@@ -142,7 +142,10 @@ def test_admin_port_taken_at_start_exits_with_message(albd_bin, tmp_path, backen
     finally:
         blocker.close()
     assert r.returncode == 1, r
-    assert ("admin: cannot listen on %s:%d: Address already in use" % (HOST, aport)).encode() in r.stderr, r.stderr
+    text = p.read_text()
+    line = [i for i, t in enumerate(text.split("\n"), 1) if t.startswith("admin = {")][0]
+    assert r.stderr.decode().strip().split("\n")[-1] == "%s:%d: admin.listen: cannot listen on %s:%d: Address already in use" % (
+        p, line, HOST, aport), r.stderr
     assert not port_accepts(port)
 
 
@@ -198,6 +201,24 @@ def test_token_missing_wrong_right(tokened):
     # without the token, a path that does not exist is not told apart from one that does
     assert_error(areq(aport, "GET", "/nowhere"), 401, "Unauthorized")
     assert_error(areq(aport, "GET", "/nowhere", token=TOKEN), 404, "NotFound")
+
+
+def test_refused_before_the_body_is_read(tokened):
+    """Without the token, a request with a body is answered when its head
+    arrives: albd does not wait for (nor buffer) the body, and closes."""
+    with Conn(tokened.admin_port, timeout=5) as c:
+        c.send(b"POST /api/v1/target-groups HTTP/1.1\r\nHost: a\r\nContent-Length: 1500000\r\n\r\n")
+        r = c.read_response()
+        assert_error(r, 401, "Unauthorized")
+        assert r.header("Connection") == "close"
+        assert c.closed_by_peer(5)
+    # with the token, a path with no POST route: 405 at once too
+    with Conn(tokened.admin_port, timeout=5) as c:
+        c.send(b"POST /api/v1/target-groups HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + TOKEN.encode() +
+               b"\r\nContent-Length: 1500000\r\n\r\n")
+        r = c.read_response()
+        assert_error(r, 405, "MethodNotAllowed")
+        assert r.header("Connection") == "close"
 
 
 def test_reload_with_a_new_token(tokened):
@@ -314,9 +335,9 @@ def test_large_body_413(albd, backends):
         r = c.read_response()
         assert_error(r, 413, "PayloadTooLarge")
         assert c.closed_by_peer(5)
-    # chunked: refused once 2 MiB have come
+    # chunked: refused once 2 MiB have come (a GET may have a body; no route takes POST yet)
     with Conn(aport) as c:
-        c.send(b"POST /api/v1/target-groups HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+        c.send(b"GET /api/v1/target-groups HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
         chunk = b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
         r = None
         for _ in range(40):
@@ -326,9 +347,13 @@ def test_large_body_413(albd, backends):
                 break
         r = c.read_response()
         assert_error(r, 413, "PayloadTooLarge")
-    # a body within the limit reaches the router (405 here: no POST route)
-    r = areq(aport, "POST", "/api/v1/target-groups", body=b"x" * (1 << 20))
-    assert_error(r, 405, "MethodNotAllowed")
+    # a body within the limit is read, and the request answered
+    with Conn(aport) as c:
+        r = c.request("GET", "/api/v1/target-groups", body=b"x" * (2 << 20))
+        assert r.status == 200, r
+        assert r.header("Connection") is None
+        # and the connection goes on
+        assert c.request("GET", "/api/v1/target-groups").status == 200
 
 
 @pytest.mark.timeout_s(60)
@@ -468,13 +493,17 @@ def test_reload_moves_the_listener_or_keeps_it_on_failure(albd, backends):
     keep.close()
     # a port that is taken: the reload goes through, the admin listener stays
     blocker = socket.socket()
+    # SO_REUSEADDR: albd's side of the keep-alive connection may still hold
+    # the port; a listening socket still keeps albd from binding it
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     blocker.bind((HOST, p1))
     blocker.listen(1)
     try:
         a.reload(admin_config(port, [b1], admin={"listen": "%s:%d" % (HOST, p1)}, name="renamed"))
         wait_until(lambda: "generation 3 is live" in a.log(), 5, what="the reload")
         wait_until(lambda: "the admin listener stays as it was" in a.log(), 5, what="the error")
-        assert "admin: cannot listen on %s:%d" % (HOST, p1) in a.log()
+        assert "admin.listen: cannot listen on %s:%d: Address already in use; the admin listener stays as it " \
+            "was" % (HOST, p1) in a.log()
         assert areq(p2, "GET", "/api/v1/target-groups").status == 200
     finally:
         blocker.close()
