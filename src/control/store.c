@@ -1,0 +1,1950 @@
+/* store.c - see store.h
+ *
+ * Layout. Each resolution r has a head window [win[r], win[r] + blk_len[r])
+ * (1 s: one minute; 60 s: one hour; 300 s: two hours; 3600 s: one day).
+ * Per series and resolution the store keeps in memory:
+ *   - the open points: periods that have not ended at `now` (usually one;
+ *     more when a client puts points ahead of time), uncompressed;
+ *   - the head chunk: the closed points of the head window, Gorilla-encoded
+ *     (store_codec.h), a few bytes a point.
+ * When `now` passes the end of the head window, the chunks of every series
+ * become one immutable block: DIR/r<step>/<start>.blk (or a buffer in
+ * memory when there is no DIR), written atomically (temporary file, fsync,
+ * rename, fsync of the directory). A block is a header, an index sorted by
+ * series id (id, offset, length, CRC32C of the chunk) protected by its own
+ * CRC32C, then the chunks. Queries read blocks on demand (mmap); a block's
+ * header and index are checked once, each chunk on every read.
+ *
+ * Every put goes straight into the open point of every resolution (n and
+ * sum add, min of mins, max of maxes, histograms merge), which is the
+ * roll-up: a 60 s point is the aggregate of the 1 s points of its minute.
+ * A late put (PutMetricData, up to 14 days old) lands in each resolution
+ * that still keeps its time: in the open point, in the head chunk (decoded,
+ * merged, re-encoded) or, when its window is already a block, in a list of
+ * late points that store_tick() (and every query, before it reads) writes
+ * into the blocks concerned, rewriting each block once.
+ *
+ * Series have ids in order of creation; DIR/series.cat is an append-only
+ * catalog of them (records with CRC32C), so that a series whose data is
+ * only in blocks is still known (store_find, store_foreach). The in-memory
+ * state of a series (open points and chunks) is freed once all of it is
+ * in blocks: an idle series costs its identity only.
+ *
+ * DIR/head.ckpt holds what is only in memory (head windows, open points,
+ * the newest point of every series), rewritten atomically once a minute and
+ * by store_close(): a restart loses at most the last minute. A block, the
+ * catalog or the checkpoint that is corrupt or truncated is logged and
+ * renamed *.corrupt; the store goes on with everything else.
+ *
+ * Why not librrd (Debian's rrdtool): an RRD is one file per series with a
+ * fixed-size ring per consolidation, preallocated for the whole retention:
+ * about 11,000 series x 61,000 slots x 8 bytes x 4 consolidation functions
+ * is 21 GB before histograms, which RRD cannot hold at all; a late update
+ * older than the last one is refused (rrd_update needs increasing time);
+ * and the API reads time from the caller only for updates. A log-structured
+ * store with compressed blocks fits the ladder, the late points and the
+ * budget better.
+ *
+ * All integers in files are little-endian.
+ */
+#include "store.h"
+#include "store_codec.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+const unsigned store_res_step[STORE_NRES] = { 1, 60, 300, 3600 };
+const int64_t store_res_keep[STORE_NRES] = { 3 * 3600, 15 * 86400, 63 * 86400, 455 * 86400 };
+/* the window of one block, a multiple of the step */
+static const int64_t blk_len[STORE_NRES] = { 60, 3600, 7200, 86400 };
+
+#define LATE_MAX (14 * 86400)   /* a put may be this old */
+#define AHEAD_MAX (2 * 3600)    /* or this far ahead */
+#define CKPT_EVERY 60           /* seconds between checkpoints */
+#define QUERY_MAX_POINTS 100800
+#define DIMS_MAX 10
+
+/* tests turn fsync off to write thousands of blocks quickly */
+static int store_nosync;
+
+#define BLK_MAGIC "ALBDBLK1"
+#define BLK_HDR 48
+#define BLK_ENT 24
+#define CKPT_MAGIC "ALBDCKP1"
+#define CAT_MAGIC "ALBDCAT1"
+
+struct sres {
+	struct store_chunk c;       /* closed points of the head window */
+	struct store_point *open;   /* periods not ended yet, ascending t */
+	uint32_t nopen, capopen;
+};
+
+struct store_series {
+	struct store *st;
+	uint32_t id;
+	unsigned flags;
+	char *ns, *metric, *unit;
+	struct store_dim *dims;     /* sorted by name; strings owned */
+	size_t ndims;
+	char *key;                  /* ns \0 metric \0 (name \0 value \0)* */
+	size_t keylen;
+	uint64_t hash;
+	int64_t last;               /* newest point's time, 0: none */
+	struct sres *res;           /* [STORE_NRES], NULL when nothing is in memory */
+	struct store_series *hnext;
+};
+
+struct blk {
+	int64_t start;
+	uint8_t *mem;               /* memory-only store: the block; else NULL */
+	size_t len;
+	int checked;                /* header and index CRC verified */
+};
+
+struct late {
+	struct store_series *s;
+	int r;
+	struct store_point p;
+};
+
+struct store {
+	char *dir;                  /* NULL: memory only */
+	int64_t now;                /* the last time seen */
+	int64_t win[STORE_NRES];    /* head windows */
+	int64_t last_ckpt;
+	struct store_series **all;  /* by id; NULL holes after a damaged catalog */
+	size_t nall, capall, count;
+	struct store_series **hash;
+	size_t hcap;
+	struct blk *blks[STORE_NRES];
+	size_t nblk[STORE_NRES], capblk[STORE_NRES];
+	struct late *late;
+	size_t nlate, caplate;
+	int catfd;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int64_t align_down(int64_t t, int64_t step)
+{
+	return floor_div(t, step) * step;
+}
+
+static int res_hist(const struct store_series *s, int r)
+{
+	return (s->flags & STORE_HIST) && !(r == 0 && (s->flags & STORE_HIST_COARSE));
+}
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+	int oom;
+};
+
+static uint8_t *buf_room(struct buf *b, size_t n)
+{
+	if (b->oom)
+		return NULL;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n)
+			cap *= 2;
+		uint8_t *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = 1;
+			return NULL;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	uint8_t *r = b->p + b->len;
+	b->len += n;
+	return r;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+static void buf_u32(struct buf *b, uint32_t v)
+{
+	uint8_t *p = buf_room(b, 4);
+	if (p)
+		put_le32(p, v);
+}
+
+static void buf_u64(struct buf *b, uint64_t v)
+{
+	uint8_t *p = buf_room(b, 8);
+	if (p)
+		put_le64(p, v);
+}
+
+static void buf_f64(struct buf *b, double d)
+{
+	uint64_t u;
+	memcpy(&u, &d, sizeof(u));
+	buf_u64(b, u);
+}
+
+static void buf_varint(struct buf *b, uint64_t v)
+{
+	uint8_t tmp[10];
+	size_t n = store_put_varint(tmp, v);
+	uint8_t *p = buf_room(b, n);
+	if (p)
+		memcpy(p, tmp, n);
+}
+
+static void buf_bytes(struct buf *b, const void *src, size_t n)
+{
+	uint8_t *p = buf_room(b, n);
+	if (p && n)
+		memcpy(p, src, n);
+}
+
+/* a bounds-checked reader */
+struct rd {
+	const uint8_t *p, *end;
+	int bad;
+};
+
+static const uint8_t *rd_take(struct rd *r, size_t n)
+{
+	if (r->bad || (size_t)(r->end - r->p) < n) {
+		r->bad = 1;
+		return NULL;
+	}
+	const uint8_t *p = r->p;
+	r->p += n;
+	return p;
+}
+
+static uint32_t rd_u32(struct rd *r)
+{
+	const uint8_t *p = rd_take(r, 4);
+	return p ? get_le32(p) : 0;
+}
+
+static uint64_t rd_u64(struct rd *r)
+{
+	const uint8_t *p = rd_take(r, 8);
+	return p ? get_le64(p) : 0;
+}
+
+static double rd_f64(struct rd *r)
+{
+	uint64_t u = rd_u64(r);
+	double d;
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
+
+static uint64_t rd_varint(struct rd *r)
+{
+	uint64_t v = 0;
+	if (r->bad || store_get_varint(&r->p, r->end, &v) < 0)
+		r->bad = 1;
+	return v;
+}
+
+/* ------------------------------------------------------------ files */
+
+/* Write LEN bytes to PATH atomically: PATH.tmp, fsync, rename, fsync of
+ * the directory. Returns 0 or -1 (logged). */
+static int write_atomic(const char *path, const void *data, size_t len)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		log_err("store: %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	const uint8_t *p = data;
+	size_t left = len;
+	while (left) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_err("store: writing %s: %s", tmp, n < 0 ? strerror(errno) : "short write");
+			goto fail;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	if (!store_nosync && fsync(fd) < 0) {
+		log_err("store: fsync %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		log_err("store: rename %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && !store_nosync) {
+		*slash = 0;
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	return 0;
+fail:
+	close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+/* Read a whole file into a malloc'd buffer. Returns 0, 1 (no such file)
+ * or -1 (logged). */
+static int read_file(const char *path, uint8_t **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		log_err("store: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat sb;
+	if (fstat(fd, &sb) < 0) {
+		close(fd);
+		return -1;
+	}
+	uint8_t *p = malloc((size_t)sb.st_size + 1);
+	if (!p) {
+		close(fd);
+		return -1;
+	}
+	size_t got = 0;
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, p + got, (size_t)sb.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	*out = p;
+	*len = got;
+	return 0;
+}
+
+/* Rename a damaged file PATH to PATH.corrupt, saying why. */
+static void set_aside(const char *path, const char *why)
+{
+	char dst[4096];
+	snprintf(dst, sizeof(dst), "%s.corrupt", path);
+	if (rename(path, dst) < 0)
+		log_err("store: %s is damaged (%s) and cannot be set aside: %s", path, why, strerror(errno));
+	else
+		log_err("store: %s is damaged (%s): set aside as %s", path, why, dst);
+}
+
+static void blk_path(const struct store *st, int r, int64_t start, char *out, size_t len)
+{
+	snprintf(out, len, "%s/r%u/%lld.blk", st->dir, store_res_step[r], (long long)start);
+}
+
+/* ------------------------------------------------------------ series */
+
+static uint64_t fnv1a(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (uint8_t)p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static int dim_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct store_dim *)a)->name, ((const struct store_dim *)b)->name);
+}
+
+/* The canonical key of (ns, metric, dims sorted by name) in a malloc'd
+ * buffer; NULL when out of memory or the arguments are bad. */
+static char *make_key(const char *ns, const char *metric, const struct store_dim *sorted, size_t ndims,
+		      size_t *klen)
+{
+	size_t len = strlen(ns) + 1 + strlen(metric) + 1;
+	for (size_t i = 0; i < ndims; i++)
+		len += strlen(sorted[i].name) + 1 + strlen(sorted[i].value) + 1;
+	char *k = malloc(len), *p = k;
+	if (!k)
+		return NULL;
+	p = stpcpy(p, ns) + 1;
+	p = stpcpy(p, metric) + 1;
+	for (size_t i = 0; i < ndims; i++) {
+		p = stpcpy(p, sorted[i].name) + 1;
+		p = stpcpy(p, sorted[i].value) + 1;
+	}
+	*klen = len;
+	return k;
+}
+
+/* Sort a copy of DIMS into OUT (DIMS_MAX entries). Returns 0 or -1 (too
+ * many, a NULL string, or a name twice). */
+static int sort_dims(const struct store_dim *dims, size_t ndims, struct store_dim *out)
+{
+	if (ndims > DIMS_MAX)
+		return -1;
+	for (size_t i = 0; i < ndims; i++) {
+		if (!dims[i].name || !dims[i].value)
+			return -1;
+		out[i] = dims[i];
+	}
+	qsort(out, ndims, sizeof(out[0]), dim_cmp);
+	for (size_t i = 1; i < ndims; i++)
+		if (!strcmp(out[i - 1].name, out[i].name))
+			return -1;
+	return 0;
+}
+
+static struct store_series *lookup(const struct store *st, const char *key, size_t klen, uint64_t h)
+{
+	if (!st->hcap)
+		return NULL;
+	for (struct store_series *s = st->hash[h & (st->hcap - 1)]; s; s = s->hnext)
+		if (s->hash == h && s->keylen == klen && !memcmp(s->key, key, klen))
+			return s;
+	return NULL;
+}
+
+static int hash_insert(struct store *st, struct store_series *s)
+{
+	if (st->count + 1 > st->hcap / 2) {
+		size_t cap = st->hcap ? st->hcap * 2 : 1024;
+		struct store_series **h = calloc(cap, sizeof(*h));
+		if (!h)
+			return -1;
+		for (size_t i = 0; i < st->hcap; i++) {
+			for (struct store_series *x = st->hash[i], *nx; x; x = nx) {
+				nx = x->hnext;
+				x->hnext = h[x->hash & (cap - 1)];
+				h[x->hash & (cap - 1)] = x;
+			}
+		}
+		free(st->hash);
+		st->hash = h;
+		st->hcap = cap;
+	}
+	s->hnext = st->hash[s->hash & (st->hcap - 1)];
+	st->hash[s->hash & (st->hcap - 1)] = s;
+	return 0;
+}
+
+static void series_free_res(struct store_series *s)
+{
+	if (!s->res)
+		return;
+	for (int r = 0; r < STORE_NRES; r++) {
+		store_chunk_reset(&s->res[r].c);
+		store_points_free(s->res[r].open, s->res[r].nopen);
+	}
+	free(s->res);
+	s->res = NULL;
+}
+
+static void series_free(struct store_series *s)
+{
+	series_free_res(s);
+	free(s->ns);
+	free(s->metric);
+	free(s->unit);
+	for (size_t i = 0; i < s->ndims; i++) {
+		free((char *)s->dims[i].name);
+		free((char *)s->dims[i].value);
+	}
+	free(s->dims);
+	free(s->key);
+	free(s);
+}
+
+/* Make a series with id ID (sorted dims) and enter it. NULL: out of memory
+ * or the id is taken. */
+static struct store_series *series_new(struct store *st, uint32_t id, const char *ns, const char *metric,
+				       const struct store_dim *sorted, size_t ndims, const char *unit,
+				       unsigned flags)
+{
+	if (id < st->nall && st->all[id])
+		return NULL;
+	struct store_series *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->st = st;
+	s->id = id;
+	s->flags = flags & (STORE_HIST | STORE_HIST_COARSE);
+	s->ns = strdup(ns);
+	s->metric = strdup(metric);
+	s->unit = strdup(unit ? unit : "None");
+	s->dims = calloc(ndims ? ndims : 1, sizeof(*s->dims));
+	s->key = make_key(ns, metric, sorted, ndims, &s->keylen);
+	if (!s->ns || !s->metric || !s->unit || !s->dims || !s->key)
+		goto fail;
+	for (size_t i = 0; i < ndims; i++) {
+		s->dims[i].name = strdup(sorted[i].name);
+		s->dims[i].value = strdup(sorted[i].value);
+		s->ndims = i + 1;
+		if (!s->dims[i].name || !s->dims[i].value)
+			goto fail;
+	}
+	s->hash = fnv1a(s->key, s->keylen);
+	if (id >= st->capall) {
+		size_t cap = st->capall ? st->capall * 2 : 1024;
+		while (cap <= id)
+			cap *= 2;
+		struct store_series **a = realloc(st->all, cap * sizeof(*a));
+		if (!a)
+			goto fail;
+		memset(a + st->capall, 0, (cap - st->capall) * sizeof(*a));
+		st->all = a;
+		st->capall = cap;
+	}
+	if (hash_insert(st, s) < 0)
+		goto fail;
+	st->all[id] = s;
+	if (id >= st->nall)
+		st->nall = id + 1;
+	st->count++;
+	return s;
+fail:
+	series_free(s);
+	return NULL;
+}
+
+/* The catalog record of S. */
+static void cat_record(struct buf *b, const struct store_series *s)
+{
+	struct buf p = { 0 };
+	buf_u32(&p, s->id);
+	buf_u32(&p, s->flags);
+	const char *strs[3] = { s->ns, s->metric, s->unit };
+	for (int i = 0; i < 3; i++) {
+		buf_varint(&p, strlen(strs[i]));
+		buf_bytes(&p, strs[i], strlen(strs[i]));
+	}
+	buf_varint(&p, s->ndims);
+	for (size_t i = 0; i < s->ndims; i++) {
+		buf_varint(&p, strlen(s->dims[i].name));
+		buf_bytes(&p, s->dims[i].name, strlen(s->dims[i].name));
+		buf_varint(&p, strlen(s->dims[i].value));
+		buf_bytes(&p, s->dims[i].value, strlen(s->dims[i].value));
+	}
+	if (p.oom) {
+		b->oom = 1;
+	} else {
+		buf_u32(b, (uint32_t)p.len);
+		buf_u32(b, store_crc32c(0, p.p, p.len));
+		buf_bytes(b, p.p, p.len);
+	}
+	free(p.p);
+}
+
+struct store_series *store_series(struct store *st, const char *ns, const char *metric,
+				  const struct store_dim *dims, size_t ndims, const char *unit,
+				  unsigned flags)
+{
+	struct store_dim sorted[DIMS_MAX];
+	if (!ns || !metric || sort_dims(dims, ndims, sorted) < 0)
+		return NULL;
+	size_t klen;
+	char *key = make_key(ns, metric, sorted, ndims, &klen);
+	if (!key)
+		return NULL;
+	struct store_series *s = lookup(st, key, klen, fnv1a(key, klen));
+	free(key);
+	if (s)
+		return s;
+	s = series_new(st, (uint32_t)st->nall, ns, metric, sorted, ndims, unit, flags);
+	if (s && st->catfd >= 0) {
+		struct buf b = { 0 };
+		cat_record(&b, s);
+		if (b.oom || write(st->catfd, b.p, b.len) != (ssize_t)b.len)
+			log_err("store: appending to %s/series.cat failed: series %s/%s is not saved", st->dir, ns,
+				metric);
+		free(b.p);
+	}
+	return s;
+}
+
+struct store_series *store_find(struct store *st, const char *ns, const char *metric,
+				const struct store_dim *dims, size_t ndims)
+{
+	struct store_dim sorted[DIMS_MAX];
+	if (!ns || !metric || sort_dims(dims, ndims, sorted) < 0)
+		return NULL;
+	size_t klen;
+	char *key = make_key(ns, metric, sorted, ndims, &klen);
+	if (!key)
+		return NULL;
+	struct store_series *s = lookup(st, key, klen, fnv1a(key, klen));
+	free(key);
+	return s;
+}
+
+const char *store_series_ns(const struct store_series *s)
+{
+	return s->ns;
+}
+
+const char *store_series_metric(const struct store_series *s)
+{
+	return s->metric;
+}
+
+size_t store_series_dims(const struct store_series *s, const struct store_dim **dims)
+{
+	*dims = s->dims;
+	return s->ndims;
+}
+
+const char *store_series_unit(const struct store_series *s)
+{
+	return s->unit;
+}
+
+unsigned store_series_flags(const struct store_series *s)
+{
+	return s->flags;
+}
+
+int64_t store_series_last(const struct store_series *s)
+{
+	return s->last;
+}
+
+size_t store_nseries(const struct store *st)
+{
+	return st->count;
+}
+
+void store_foreach(struct store *st, int64_t since, int (*fn)(struct store_series *s, void *arg), void *arg)
+{
+	for (size_t i = 0; i < st->nall; i++) {
+		struct store_series *s = st->all[i];
+		if (s && s->last > since && fn(s, arg))
+			return;
+	}
+}
+
+/* ------------------------------------------------------------ points */
+
+/* DST += SRC (histograms only when WITH_HIST). Returns 0 or -1 (out of
+ * memory: the histogram is not merged). */
+static int point_merge(struct store_point *dst, const struct store_point *src, int with_hist)
+{
+	if (dst->n == 0) {
+		dst->n = src->n;
+		dst->sum = src->sum;
+		dst->min = src->min;
+		dst->max = src->max;
+	} else {
+		dst->n += src->n;
+		dst->sum += src->sum;
+		if (src->min < dst->min)
+			dst->min = src->min;
+		if (src->max > dst->max)
+			dst->max = src->max;
+	}
+	if (with_hist && src->h.n)
+		return hist_merge(&dst->h, &src->h);
+	return 0;
+}
+
+/* Merge P into the sorted array *PTS of *N points (insert or add). */
+static int points_merge_one(struct store_point **pts, size_t *n, size_t *cap, const struct store_point *p,
+			    int with_hist)
+{
+	size_t i = *n;
+	while (i > 0 && (*pts)[i - 1].t > p->t)
+		i--;
+	if (i > 0 && (*pts)[i - 1].t == p->t)
+		return point_merge(&(*pts)[i - 1], p, with_hist);
+	if (*n + 1 > *cap) {
+		size_t c = *cap ? *cap * 2 : 8;
+		struct store_point *np = realloc(*pts, c * sizeof(*np));
+		if (!np)
+			return -1;
+		*pts = np;
+		*cap = c;
+	}
+	memmove(&(*pts)[i + 1], &(*pts)[i], (*n - i) * sizeof(**pts));
+	memset(&(*pts)[i], 0, sizeof(**pts));
+	(*pts)[i].t = p->t;
+	(*n)++;
+	return point_merge(&(*pts)[i], p, with_hist);
+}
+
+static struct sres *series_res(struct store_series *s)
+{
+	if (s->res)
+		return s->res;
+	s->res = calloc(STORE_NRES, sizeof(*s->res));
+	if (!s->res)
+		return NULL;
+	for (int r = 0; r < STORE_NRES; r++)
+		store_chunk_init(&s->res[r].c, s->st->win[r], store_res_step[r], res_hist(s, r));
+	return s->res;
+}
+
+/* Serialize chunk C and decode it back into points. */
+static int chunk_points(const struct store_chunk *c, struct store_point **pts, size_t *n)
+{
+	size_t len = store_chunk_size(c);
+	uint8_t *b = malloc(len);
+	if (!b)
+		return -1;
+	store_chunk_write(c, b);
+	int rc = store_chunk_decode(b, len, c->base, c->step, pts, n);
+	free(b);
+	return rc;
+}
+
+/* A late point P for the head chunk of resolution R. */
+static int chunk_patch(struct store_series *s, int r, const struct store_point *p)
+{
+	struct store_chunk *c = &s->res[r].c;
+	struct store_point *pts = NULL;
+	size_t n = 0, cap;
+	if (c->npts == 0) {
+		store_chunk_reset(c);
+		c->base = s->st->win[r];
+		store_chunk_init(c, c->base, c->step, c->with_hist);
+	} else if (chunk_points(c, &pts, &n) < 0) {
+		return -1;
+	}
+	cap = n;
+	int rc = points_merge_one(&pts, &n, &cap, p, c->with_hist);
+	if (rc == 0)
+		rc = store_chunk_build(c, pts, n);
+	store_points_free(pts, n);
+	if (rc < 0)
+		log_err("store: %s/%s: a late point at %lld is lost (out of memory)", s->ns, s->metric,
+			(long long)p->t);
+	return rc;
+}
+
+/* Put the aggregate P (at second P->t, histogram in P->h) into every
+ * resolution that keeps its time. */
+static int put_point(struct store_series *s, struct store_point *p)
+{
+	struct store *st = s->st;
+	int64_t t = p->t;
+	if (t < st->now - LATE_MAX || t > st->now + AHEAD_MAX)
+		return -1;
+	if (!series_res(s))
+		return -1;
+	int rc = 0;
+	for (int r = 0; r < STORE_NRES; r++) {
+		int64_t step = store_res_step[r];
+		int64_t ps = align_down(t, step);
+		if (ps < st->now - store_res_keep[r])
+			continue;
+		int wh = res_hist(s, r);
+		struct sres *sr = &s->res[r];
+		p->t = ps;
+		if (ps + step > st->now) {
+			size_t n = sr->nopen, cap = sr->capopen;
+			if (points_merge_one(&sr->open, &n, &cap, p, wh) < 0)
+				rc = -1;
+			sr->nopen = (uint32_t)n;
+			sr->capopen = (uint32_t)cap;
+		} else if (ps >= st->win[r]) {
+			if (chunk_patch(s, r, p) < 0)
+				rc = -1;
+		} else {
+			if (st->nlate == st->caplate) {
+				size_t cap = st->caplate ? st->caplate * 2 : 64;
+				struct late *l = realloc(st->late, cap * sizeof(*l));
+				if (!l) {
+					rc = -1;
+					continue;
+				}
+				st->late = l;
+				st->caplate = cap;
+			}
+			struct late *l = &st->late[st->nlate];
+			memset(l, 0, sizeof(*l));
+			l->s = s;
+			l->r = r;
+			if (point_merge(&l->p, p, wh) < 0) {
+				hist_free(&l->p.h);
+				rc = -1;
+				continue;
+			}
+			l->p.t = ps;
+			st->nlate++;
+		}
+	}
+	p->t = t;
+	if (t > s->last)
+		s->last = t;
+	return rc;
+}
+
+int store_put(struct store_series *s, int64_t t, double v)
+{
+	return store_put_n(s, t, v, 1);
+}
+
+int store_put_n(struct store_series *s, int64_t t, double v, double count)
+{
+	if (!isfinite(v) || !isfinite(count) || count <= 0)
+		return -1;
+	struct hist_bucket b = { hist_ord(v), (uint64_t)llround(count) };
+	if (b.count == 0)
+		b.count = 1;
+	struct store_point p = { t, count, v * count, v, v, { &b, 1, 1 } };
+	return put_point(s, &p);
+}
+
+int store_put_hist(struct store_series *s, int64_t t, const struct hist *h, double sum)
+{
+	if (!isfinite(sum))
+		return -1;
+	uint64_t n = hist_count(h);
+	if (n == 0)
+		return 0;
+	struct store_point p = { t, (double)n, sum, hist_min(h), hist_max(h), *h };
+	return put_point(s, &p);
+}
+
+/* ------------------------------------------------------------ blocks */
+
+static void blk_forget(struct store *st, int r, size_t i)
+{
+	free(st->blks[r][i].mem);
+	memmove(&st->blks[r][i], &st->blks[r][i + 1], (st->nblk[r] - i - 1) * sizeof(struct blk));
+	st->nblk[r]--;
+}
+
+/* The index of block START of resolution R, or of where it would go. */
+static size_t blk_search(const struct store *st, int r, int64_t start)
+{
+	size_t lo = 0, hi = st->nblk[r];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (st->blks[r][mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Enter block START (MEM: its bytes for a memory-only store, taken). */
+static int blk_enter(struct store *st, int r, int64_t start, uint8_t *mem, size_t len, int checked)
+{
+	size_t i = blk_search(st, r, start);
+	if (i < st->nblk[r] && st->blks[r][i].start == start) {
+		free(st->blks[r][i].mem);
+	} else {
+		if (st->nblk[r] == st->capblk[r]) {
+			size_t cap = st->capblk[r] ? st->capblk[r] * 2 : 64;
+			struct blk *b = realloc(st->blks[r], cap * sizeof(*b));
+			if (!b)
+				return -1;
+			st->blks[r] = b;
+			st->capblk[r] = cap;
+		}
+		memmove(&st->blks[r][i + 1], &st->blks[r][i], (st->nblk[r] - i) * sizeof(struct blk));
+		st->nblk[r]++;
+	}
+	st->blks[r][i] = (struct blk){ start, mem, len, checked };
+	return 0;
+}
+
+/* a mapped block */
+struct bview {
+	const uint8_t *p;
+	size_t len;
+	void *map;
+	uint32_t nseries;
+};
+
+static void bview_close(struct bview *v)
+{
+	if (v->map)
+		munmap(v->map, v->len);
+	v->map = NULL;
+}
+
+/* Check a block header P (BLK_HDR bytes) against the file's length and
+ * name. Returns NULL or what is wrong. */
+static const char *hdr_check(const uint8_t *p, uint64_t len, int r, int64_t start)
+{
+	if (len < BLK_HDR)
+		return "truncated header";
+	if (memcmp(p, BLK_MAGIC, 8))
+		return "bad magic";
+	if (get_le32(p + 8) != 1)
+		return "unknown version";
+	if (get_le32(p + 12) != store_res_step[r] || (int64_t)get_le64(p + 16) != start)
+		return "header does not match the file name";
+	if (get_le64(p + 32) != len)
+		return len < get_le64(p + 32) ? "truncated" : "trailing bytes";
+	uint64_t nseries = get_le32(p + 28);
+	if (BLK_HDR + nseries * BLK_ENT > len)
+		return "index beyond the end";
+	return NULL;
+}
+
+/* Check the header (and when FULL the index CRC) of block bytes. */
+static const char *blk_check(const uint8_t *p, size_t len, int r, int64_t start, int full)
+{
+	const char *why = hdr_check(p, len, r, start);
+	if (why)
+		return why;
+	uint64_t nseries = get_le32(p + 28);
+	if (full) {
+		uint32_t crc = store_crc32c(0, p, 40);
+		crc = store_crc32c(crc, p + BLK_HDR, nseries * BLK_ENT);
+		if (crc != get_le32(p + 40))
+			return "header or index checksum mismatch";
+	}
+	return NULL;
+}
+
+/* Drop block I of R as damaged: logged, file set aside. */
+static void blk_damaged(struct store *st, int r, size_t i, const char *why)
+{
+	if (st->dir) {
+		char path[4096];
+		blk_path(st, r, st->blks[r][i].start, path, sizeof(path));
+		set_aside(path, why);
+	} else {
+		log_err("store: block r%u/%lld is damaged (%s): dropped", store_res_step[r],
+			(long long)st->blks[r][i].start, why);
+	}
+	blk_forget(st, r, i);
+}
+
+/* Open block I of R for reading. Returns 0, -1 (damaged or gone: set
+ * aside and removed from the table) or -2 (cannot map it now: left). */
+static int bview_open(struct store *st, int r, size_t i, struct bview *v)
+{
+	struct blk *b = &st->blks[r][i];
+	memset(v, 0, sizeof(*v));
+	if (b->mem) {
+		v->p = b->mem;
+		v->len = b->len;
+	} else {
+		char path[4096];
+		blk_path(st, r, b->start, path, sizeof(path));
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			log_err("store: %s: %s", path, strerror(errno));
+			blk_forget(st, r, i);
+			return -1;
+		}
+		struct stat sb;
+		if (fstat(fd, &sb) < 0 || sb.st_size < BLK_HDR) {
+			close(fd);
+			blk_damaged(st, r, i, "truncated header");
+			return -1;
+		}
+		v->len = (size_t)sb.st_size;
+		v->map = mmap(NULL, v->len, PROT_READ, MAP_PRIVATE, fd, 0);
+		close(fd);
+		if (v->map == MAP_FAILED) {
+			v->map = NULL;
+			log_err("store: mmap %s: %s", path, strerror(errno));
+			return -2;
+		}
+		v->p = v->map;
+	}
+	const char *why = blk_check(v->p, v->len, r, b->start, !b->checked);
+	if (why) {
+		bview_close(v);
+		blk_damaged(st, r, i, why);
+		return -1;
+	}
+	b->checked = 1;
+	v->nseries = get_le32(v->p + 28);
+	return 0;
+}
+
+/* Find series ID's chunk in V. Returns 1 (found: *CHUNK, *LEN), 0 (none) or
+ * -1 (its checksum or bounds are wrong). */
+static int bview_find(const struct bview *v, uint32_t id, const uint8_t **chunk, size_t *len)
+{
+	size_t lo = 0, hi = v->nseries;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const uint8_t *e = v->p + BLK_HDR + mid * BLK_ENT;
+		uint32_t eid = get_le32(e);
+		if (eid < id) {
+			lo = mid + 1;
+		} else if (eid > id) {
+			hi = mid;
+		} else {
+			uint64_t off = get_le64(e + 4), l = get_le32(e + 12);
+			if (off > v->len || l > v->len - off)
+				return -1;
+			if (store_crc32c(0, v->p + off, l) != get_le32(e + 16))
+				return -1;
+			*chunk = v->p + off;
+			*len = l;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+struct bentry {
+	uint32_t id;
+	const uint8_t *p;
+	size_t len;
+	uint32_t npts;
+};
+
+/* Assemble a block from entries sorted by id and store it (file or
+ * memory). Returns 0 or -1 (logged). */
+static int blk_store(struct store *st, int r, int64_t start, const struct bentry *e, size_t n)
+{
+	struct buf b = { 0 };
+	uint8_t *h = buf_room(&b, BLK_HDR + n * BLK_ENT);
+	if (!h)
+		return -1;
+	memset(h, 0, BLK_HDR + n * BLK_ENT);
+	uint64_t off = BLK_HDR + n * BLK_ENT;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *x = b.p + BLK_HDR + i * BLK_ENT;
+		put_le32(x, e[i].id);
+		put_le64(x + 4, off);
+		put_le32(x + 12, (uint32_t)e[i].len);
+		put_le32(x + 16, store_crc32c(0, e[i].p, e[i].len));
+		put_le32(x + 20, e[i].npts);
+		off += e[i].len;
+	}
+	for (size_t i = 0; i < n; i++)
+		buf_bytes(&b, e[i].p, e[i].len);
+	if (b.oom) {
+		free(b.p);
+		log_err("store: out of memory writing block r%u/%lld", store_res_step[r], (long long)start);
+		return -1;
+	}
+	memcpy(b.p, BLK_MAGIC, 8);
+	put_le32(b.p + 8, 1);
+	put_le32(b.p + 12, store_res_step[r]);
+	put_le64(b.p + 16, (uint64_t)start);
+	put_le32(b.p + 24, (uint32_t)blk_len[r]);
+	put_le32(b.p + 28, (uint32_t)n);
+	put_le64(b.p + 32, b.len);
+	uint32_t crc = store_crc32c(0, b.p, 40);
+	put_le32(b.p + 40, store_crc32c(crc, b.p + BLK_HDR, n * BLK_ENT));
+	int rc;
+	if (st->dir) {
+		char path[4096];
+		blk_path(st, r, start, path, sizeof(path));
+		rc = write_atomic(path, b.p, b.len);
+		if (rc == 0)
+			rc = blk_enter(st, r, start, NULL, b.len, 1);
+		free(b.p);
+	} else {
+		rc = blk_enter(st, r, start, b.p, b.len, 1);
+		if (rc < 0)
+			free(b.p);
+	}
+	return rc;
+}
+
+/* The head window of R ends: every series' chunk into block win[r]. */
+static void write_head(struct store *st, int r)
+{
+	struct bentry *e = NULL;
+	size_t n = 0, cap = 0;
+	struct buf data = { 0 };
+	size_t *offs = NULL;
+	for (size_t i = 0; i < st->nall; i++) {
+		struct store_series *s = st->all[i];
+		if (!s || !s->res || s->res[r].c.npts == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			struct bentry *ne = realloc(e, cap * sizeof(*ne));
+			size_t *no = realloc(offs, cap * sizeof(*no));
+			if (ne)
+				e = ne;
+			if (no)
+				offs = no;
+			if (!ne || !no)
+				goto oom;
+		}
+		struct store_chunk *c = &s->res[r].c;
+		size_t len = store_chunk_size(c);
+		uint8_t *p = buf_room(&data, len);
+		if (!p)
+			goto oom;
+		store_chunk_write(c, p);
+		offs[n] = (size_t)(p - data.p);
+		e[n] = (struct bentry){ s->id, NULL, len, c->npts };
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		e[i].p = data.p + offs[i];
+	if (n)
+		blk_store(st, r, st->win[r], e, n);
+	goto out;
+oom:
+	log_err("store: out of memory: block r%u/%lld is lost", store_res_step[r], (long long)st->win[r]);
+out:
+	free(e);
+	free(offs);
+	free(data.p);
+	for (size_t i = 0; i < st->nall; i++) {
+		struct store_series *s = st->all[i];
+		if (s && s->res)
+			store_chunk_reset(&s->res[r].c);
+	}
+}
+
+/* Move the open points of R that ended by LIMIT into the head chunks. */
+static void close_open(struct store *st, int r, int64_t limit)
+{
+	int64_t step = store_res_step[r];
+	for (size_t i = 0; i < st->nall; i++) {
+		struct store_series *s = st->all[i];
+		if (!s || !s->res)
+			continue;
+		struct sres *sr = &s->res[r];
+		uint32_t k = 0;
+		while (k < sr->nopen && sr->open[k].t + step <= limit) {
+			struct store_point *p = &sr->open[k];
+			if (sr->c.npts == 0) {
+				store_chunk_reset(&sr->c);
+				sr->c.base = st->win[r];
+				store_chunk_init(&sr->c, sr->c.base, sr->c.step, sr->c.with_hist);
+			}
+			if (p->t < st->win[r] || store_chunk_append(&sr->c, p) < 0) {
+				/* a closed point before the head window cannot be
+				 * (see put_point); out of memory can */
+				if (chunk_patch(s, r, p) < 0)
+					log_err("store: %s/%s: point at %lld lost", s->ns, s->metric, (long long)p->t);
+			}
+			hist_free(&p->h);
+			k++;
+		}
+		if (k) {
+			memmove(sr->open, sr->open + k, (sr->nopen - k) * sizeof(*sr->open));
+			sr->nopen -= k;
+		}
+	}
+}
+
+/* Time moves to NOW for resolution R. */
+static void advance(struct store *st, int r, int64_t now)
+{
+	int64_t B = blk_len[r];
+	for (;;) {
+		int64_t wend = st->win[r] + B;
+		close_open(st, r, now < wend ? now : wend);
+		if (now < wend)
+			break;
+		write_head(st, r);
+		int64_t next = align_down(now, B);
+		for (size_t i = 0; i < st->nall; i++) {
+			struct store_series *s = st->all[i];
+			if (s && s->res && s->res[r].nopen && s->res[r].open[0].t < next)
+				next = align_down(s->res[r].open[0].t, B);
+		}
+		st->win[r] = next > wend ? next : wend;
+	}
+}
+
+static int late_cmp(const void *a, const void *b)
+{
+	const struct late *x = a, *y = b;
+	if (x->r != y->r)
+		return x->r - y->r;
+	int64_t bx = align_down(x->p.t, blk_len[x->r]), by = align_down(y->p.t, blk_len[y->r]);
+	if (bx != by)
+		return bx < by ? -1 : 1;
+	if (x->s->id != y->s->id)
+		return x->s->id < y->s->id ? -1 : 1;
+	return x->p.t < y->p.t ? -1 : x->p.t > y->p.t;
+}
+
+/* Rewrite block START of R with the late points L[0..n) (sorted by series). */
+static void late_apply(struct store *st, int r, int64_t start, struct late *l, size_t n)
+{
+	struct bview v = { 0 };
+	int have = 0;
+	size_t i = blk_search(st, r, start);
+	if (i < st->nblk[r] && st->blks[r][i].start == start) {
+		int orc = bview_open(st, r, i, &v);
+		if (orc == -2) {
+			log_err("store: late points for block r%u/%lld are lost", store_res_step[r], (long long)start);
+			return;
+		}
+		have = orc == 0;
+	}
+	size_t nold = have ? v.nseries : 0;
+	/* entries: the old ones, with the patched series replaced or added */
+	struct bentry *e = calloc(nold + n + 1, sizeof(*e));
+	uint8_t **owned = calloc(n + 1, sizeof(*owned));
+	size_t ne = 0, no = 0;
+	if (!e || !owned)
+		goto out;
+	size_t oi = 0;
+	for (size_t k = 0; k < n;) {
+		struct store_series *s = l[k].s;
+		size_t kend = k;
+		while (kend < n && l[kend].s == s)
+			kend++;
+		/* old entries before this series are kept as they are */
+		for (; oi < nold; oi++) {
+			const uint8_t *x = v.p + BLK_HDR + oi * BLK_ENT;
+			if (get_le32(x) >= s->id)
+				break;
+			e[ne++] = (struct bentry){ get_le32(x), v.p + get_le64(x + 4), get_le32(x + 12),
+						   get_le32(x + 20) };
+		}
+		struct store_point *pts = NULL;
+		size_t np = 0, cap = 0;
+		const uint8_t *cp;
+		size_t clen;
+		if (have && bview_find(&v, s->id, &cp, &clen) == 1) {
+			if (store_chunk_decode(cp, clen, start, store_res_step[r], &pts, &np) < 0)
+				log_err("store: block r%u/%lld: the chunk of %s/%s is damaged: replaced by its late points",
+					store_res_step[r], (long long)start, s->ns, s->metric);
+			cap = np;
+		}
+		if (oi < nold && get_le32(v.p + BLK_HDR + oi * BLK_ENT) == s->id)
+			oi++;
+		for (size_t j = k; j < kend; j++)
+			points_merge_one(&pts, &np, &cap, &l[j].p, res_hist(s, r));
+		struct store_chunk c;
+		store_chunk_init(&c, start, store_res_step[r], res_hist(s, r));
+		if (store_chunk_build(&c, pts, np) == 0) {
+			size_t len = store_chunk_size(&c);
+			uint8_t *b = malloc(len);
+			if (b) {
+				store_chunk_write(&c, b);
+				owned[no++] = b;
+				e[ne++] = (struct bentry){ s->id, b, len, c.npts };
+			}
+		}
+		store_chunk_reset(&c);
+		store_points_free(pts, np);
+		k = kend;
+	}
+	for (; oi < nold; oi++) {
+		const uint8_t *x = v.p + BLK_HDR + oi * BLK_ENT;
+		e[ne++] = (struct bentry){ get_le32(x), v.p + get_le64(x + 4), get_le32(x + 12), get_le32(x + 20) };
+	}
+	if (blk_store(st, r, start, e, ne) < 0)
+		log_err("store: late points for block r%u/%lld are lost", store_res_step[r], (long long)start);
+out:
+	if (have)
+		bview_close(&v);
+	for (size_t k = 0; k < no; k++)
+		free(owned[k]);
+	free(owned);
+	free(e);
+}
+
+/* Write the late points into their blocks. */
+static void flush_late(struct store *st)
+{
+	if (!st->nlate)
+		return;
+	qsort(st->late, st->nlate, sizeof(*st->late), late_cmp);
+	for (size_t i = 0; i < st->nlate;) {
+		int r = st->late[i].r;
+		int64_t start = align_down(st->late[i].p.t, blk_len[r]);
+		size_t j = i;
+		while (j < st->nlate && st->late[j].r == r && align_down(st->late[j].p.t, blk_len[r]) == start)
+			j++;
+		if (start + blk_len[r] > st->now - store_res_keep[r])
+			late_apply(st, r, start, &st->late[i], j - i);
+		i = j;
+	}
+	for (size_t i = 0; i < st->nlate; i++)
+		hist_free(&st->late[i].p.h);
+	st->nlate = 0;
+}
+
+/* Delete blocks past retention. */
+static void expire(struct store *st)
+{
+	for (int r = 0; r < STORE_NRES; r++) {
+		while (st->nblk[r] && st->blks[r][0].start + blk_len[r] <= st->now - store_res_keep[r]) {
+			if (st->dir) {
+				char path[4096];
+				blk_path(st, r, st->blks[r][0].start, path, sizeof(path));
+				if (unlink(path) < 0 && errno != ENOENT)
+					log_warn("store: removing %s: %s", path, strerror(errno));
+			}
+			blk_forget(st, r, 0);
+		}
+	}
+}
+
+/* Free the in-memory state of series that have none left. */
+static void free_idle(struct store *st)
+{
+	for (size_t i = 0; i < st->nall; i++) {
+		struct store_series *s = st->all[i];
+		if (!s || !s->res)
+			continue;
+		int empty = 1;
+		for (int r = 0; r < STORE_NRES && empty; r++)
+			empty = !s->res[r].nopen && !s->res[r].c.npts;
+		if (empty)
+			series_free_res(s);
+	}
+}
+
+/* ------------------------------------------------------------ checkpoint */
+
+static int checkpoint(struct store *st)
+{
+	struct buf b = { 0 };
+	buf_bytes(&b, CKPT_MAGIC, 8);
+	buf_u32(&b, 1);
+	buf_u32(&b, 0);
+	buf_u64(&b, (uint64_t)st->now);
+	for (int r = 0; r < STORE_NRES; r++)
+		buf_u64(&b, (uint64_t)st->win[r]);
+	uint32_t nlast = 0;
+	for (size_t i = 0; i < st->nall; i++)
+		nlast += st->all[i] && st->all[i]->last;
+	buf_u32(&b, nlast);
+	for (size_t i = 0; i < st->nall; i++) {
+		if (st->all[i] && st->all[i]->last) {
+			buf_u32(&b, st->all[i]->id);
+			buf_u64(&b, (uint64_t)st->all[i]->last);
+		}
+	}
+	for (int r = 0; r < STORE_NRES; r++) {
+		uint32_t n = 0;
+		for (size_t i = 0; i < st->nall; i++)
+			n += st->all[i] && st->all[i]->res;
+		buf_u32(&b, n);
+		for (size_t i = 0; i < st->nall; i++) {
+			struct store_series *s = st->all[i];
+			if (!s || !s->res)
+				continue;
+			struct sres *sr = &s->res[r];
+			buf_u32(&b, s->id);
+			size_t len = store_chunk_size(&sr->c);
+			buf_u32(&b, (uint32_t)len);
+			uint8_t *p = buf_room(&b, len);
+			if (p)
+				store_chunk_write(&sr->c, p);
+			buf_u32(&b, sr->nopen);
+			for (uint32_t k = 0; k < sr->nopen; k++) {
+				struct store_point *q = &sr->open[k];
+				buf_u64(&b, (uint64_t)q->t);
+				buf_f64(&b, q->n);
+				buf_f64(&b, q->sum);
+				buf_f64(&b, q->min);
+				buf_f64(&b, q->max);
+				size_t hl = hist_encoded_max(&q->h);
+				buf_u32(&b, (uint32_t)hl);
+				uint8_t *hp = buf_room(&b, hl);
+				if (hp) {
+					size_t used = hist_encode(&q->h, hp);
+					/* the length written is the real one */
+					put_le32(hp - 4, (uint32_t)used);
+					b.len -= hl - used;
+				}
+			}
+		}
+	}
+	buf_u32(&b, 0);
+	if (!b.oom)
+		put_le32(b.p + b.len - 4, store_crc32c(0, b.p, b.len - 4));
+	int rc = -1;
+	if (b.oom) {
+		log_err("store: out of memory writing the checkpoint");
+	} else {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/head.ckpt", st->dir);
+		rc = write_atomic(path, b.p, b.len);
+	}
+	free(b.p);
+	if (st->catfd >= 0)
+		fdatasync(st->catfd);
+	st->last_ckpt = st->now;
+	return rc;
+}
+
+/* Load DIR/head.ckpt. Returns 0 (loaded or none) or -1 (damaged: set
+ * aside, nothing of it kept). */
+static int load_checkpoint(struct store *st)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/head.ckpt", st->dir);
+	uint8_t *data;
+	size_t len;
+	int rc = read_file(path, &data, &len);
+	if (rc)
+		return rc > 0 ? 0 : -1;
+	const char *why = NULL;
+	if (len < 8 + 8 + 8 + 8 * STORE_NRES + 4 + 4 || memcmp(data, CKPT_MAGIC, 8)) {
+		why = "truncated or not a checkpoint";
+		goto bad;
+	}
+	if (store_crc32c(0, data, len - 4) != get_le32(data + len - 4)) {
+		why = "checksum mismatch (truncated or damaged)";
+		goto bad;
+	}
+	struct rd r = { data + 8, data + len - 4, 0 };
+	if (rd_u32(&r) != 1) {
+		why = "unknown version";
+		goto bad;
+	}
+	rd_u32(&r);
+	st->now = (int64_t)rd_u64(&r);
+	for (int k = 0; k < STORE_NRES; k++)
+		st->win[k] = (int64_t)rd_u64(&r);
+	uint32_t nlast = rd_u32(&r);
+	for (uint32_t k = 0; k < nlast && !r.bad; k++) {
+		uint32_t id = rd_u32(&r);
+		int64_t last = (int64_t)rd_u64(&r);
+		if (id < st->nall && st->all[id])
+			st->all[id]->last = last;
+	}
+	for (int res = 0; res < STORE_NRES && !r.bad; res++) {
+		uint32_t n = rd_u32(&r);
+		for (uint32_t k = 0; k < n && !r.bad; k++) {
+			uint32_t id = rd_u32(&r);
+			uint32_t clen = rd_u32(&r);
+			const uint8_t *cp = rd_take(&r, clen);
+			uint32_t nopen = rd_u32(&r);
+			/* a series missing from the catalog (its record was
+			 * damaged): its points are read and dropped */
+			struct store_series *s = id < st->nall ? st->all[id] : NULL;
+			if (r.bad) {
+				why = "truncated";
+				goto bad_reset;
+			}
+			struct sres *sr = s ? series_res(s) : NULL;
+			if (sr)
+				sr += res;
+			if (s && !sr) {
+				why = "out of memory";
+				goto bad_reset;
+			}
+			if (sr) {
+				struct store_point *pts;
+				size_t np;
+				if (store_chunk_decode(cp, clen, st->win[res], store_res_step[res], &pts, &np) < 0) {
+					why = "a damaged chunk";
+					goto bad_reset;
+				}
+				store_chunk_init(&sr->c, st->win[res], store_res_step[res], res_hist(s, res));
+				rc = store_chunk_build(&sr->c, pts, np);
+				store_points_free(pts, np);
+				if (rc < 0) {
+					why = "out of memory";
+					goto bad_reset;
+				}
+			}
+			for (uint32_t o = 0; o < nopen && !r.bad; o++) {
+				struct store_point q = { 0 };
+				q.t = (int64_t)rd_u64(&r);
+				q.n = rd_f64(&r);
+				q.sum = rd_f64(&r);
+				q.min = rd_f64(&r);
+				q.max = rd_f64(&r);
+				uint32_t hl = rd_u32(&r);
+				const uint8_t *hp = rd_take(&r, hl);
+				if (r.bad || hist_decode(&q.h, hp, hl) != (long)hl) {
+					hist_free(&q.h);
+					why = "a damaged open point";
+					goto bad_reset;
+				}
+				if (sr) {
+					size_t nn = sr->nopen, cap = sr->capopen;
+					points_merge_one(&sr->open, &nn, &cap, &q, res_hist(s, res));
+					sr->nopen = (uint32_t)nn;
+					sr->capopen = (uint32_t)cap;
+				}
+				hist_free(&q.h);
+			}
+		}
+	}
+	if (r.bad || r.p != r.end) {
+		why = "malformed";
+		goto bad_reset;
+	}
+	free(data);
+	return 0;
+bad_reset:
+	for (size_t i = 0; i < st->nall; i++)
+		if (st->all[i])
+			series_free_res(st->all[i]);
+bad:
+	free(data);
+	set_aside(path, why);
+	return -1;
+}
+
+/* ------------------------------------------------------------ catalog */
+
+/* Load DIR/series.cat; a damaged tail or record is logged, the file set
+ * aside and rewritten with the good records. Returns 0 or -1 (cannot
+ * write it). */
+static int load_catalog(struct store *st)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/series.cat", st->dir);
+	uint8_t *data;
+	size_t len;
+	int rc = read_file(path, &data, &len);
+	if (rc < 0)
+		return -1;
+	const char *why = NULL;
+	if (rc == 0) {
+		if (len < 8 || memcmp(data, CAT_MAGIC, 8)) {
+			why = "not a series catalog";
+		} else {
+			struct rd r = { data + 8, data + len, 0 };
+			while (r.p < r.end && !why) {
+				uint32_t rlen = rd_u32(&r), crc = rd_u32(&r);
+				const uint8_t *rec = rd_take(&r, rlen);
+				if (r.bad) {
+					why = "truncated record";
+					break;
+				}
+				if (store_crc32c(0, rec, rlen) != crc) {
+					why = "record checksum mismatch";
+					break;
+				}
+				struct rd q = { rec, rec + rlen, 0 };
+				uint32_t id = rd_u32(&q), flags = rd_u32(&q);
+				char *strs[3 + 2 * DIMS_MAX] = { 0 };
+				uint64_t nd = 0;
+				int ns = 0;
+				for (; ns < 3 && !q.bad; ns++) {
+					uint64_t l = rd_varint(&q);
+					const uint8_t *sp = rd_take(&q, l);
+					strs[ns] = sp ? strndup((const char *)sp, l) : NULL;
+				}
+				nd = rd_varint(&q);
+				if (nd > DIMS_MAX)
+					q.bad = 1;
+				for (uint64_t d = 0; d < 2 * nd && !q.bad; d++, ns++) {
+					uint64_t l = rd_varint(&q);
+					const uint8_t *sp = rd_take(&q, l);
+					strs[ns] = sp ? strndup((const char *)sp, l) : NULL;
+				}
+				struct store_dim dims[DIMS_MAX];
+				for (uint64_t d = 0; d < nd && !q.bad; d++)
+					dims[d] = (struct store_dim){ strs[3 + 2 * d], strs[4 + 2 * d] };
+				if (q.bad || q.p != q.end || !strs[0] || !strs[1] || !strs[2] || id >= (1u << 30)) {
+					why = "malformed record";
+				} else {
+					struct store_dim sorted[DIMS_MAX];
+					if (sort_dims(dims, nd, sorted) < 0 ||
+					    !series_new(st, id, strs[0], strs[1], sorted, nd, strs[2], flags))
+						why = "bad or duplicate series";
+				}
+				for (int k = 0; k < ns; k++)
+					free(strs[k]);
+			}
+		}
+		free(data);
+		if (!why) {
+			st->catfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+			if (st->catfd < 0) {
+				log_err("store: %s: %s", path, strerror(errno));
+				return -1;
+			}
+			return 0;
+		}
+		set_aside(path, why);
+	}
+	/* a new catalog, with what was read */
+	struct buf b = { 0 };
+	buf_bytes(&b, CAT_MAGIC, 8);
+	for (size_t i = 0; i < st->nall; i++)
+		if (st->all[i])
+			cat_record(&b, st->all[i]);
+	rc = b.oom ? -1 : write_atomic(path, b.p, b.len);
+	free(b.p);
+	if (rc < 0)
+		return -1;
+	st->catfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	return st->catfd < 0 ? -1 : 0;
+}
+
+/* Enter the blocks under DIR/r<step>/, setting aside those whose header
+ * says they are truncated or not blocks; remove leftover temporary files. */
+static void scan_blocks(struct store *st, int r)
+{
+	char dpath[4096];
+	snprintf(dpath, sizeof(dpath), "%s/r%u", st->dir, store_res_step[r]);
+	DIR *d = opendir(dpath);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char path[4096 + 512];
+		snprintf(path, sizeof(path), "%s/%s", dpath, de->d_name);
+		size_t nl = strlen(de->d_name);
+		if (nl > 4 && !strcmp(de->d_name + nl - 4, ".tmp")) {
+			unlink(path);
+			continue;
+		}
+		char *endp;
+		long long start = strtoll(de->d_name, &endp, 10);
+		if (endp == de->d_name || strcmp(endp, ".blk"))
+			continue;
+		uint8_t hdr[BLK_HDR];
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		struct stat sb;
+		ssize_t got = fstat(fd, &sb) == 0 ? pread(fd, hdr, sizeof(hdr), 0) : -1;
+		close(fd);
+		const char *why;
+		if (got != (ssize_t)sizeof(hdr))
+			why = "truncated header";
+		else if (start % blk_len[r])
+			why = "not aligned to its window";
+		else
+			why = hdr_check(hdr, (uint64_t)sb.st_size, r, start);
+		if (why)
+			set_aside(path, why);
+		else
+			blk_enter(st, r, start, NULL, (size_t)sb.st_size, 0);
+	}
+	closedir(d);
+}
+
+/* ------------------------------------------------------------ open, tick, close */
+
+static void tick(struct store *st, int64_t now)
+{
+	if (now > st->now)
+		st->now = now;
+	for (int r = 0; r < STORE_NRES; r++)
+		advance(st, r, st->now);
+	flush_late(st);
+	expire(st);
+}
+
+struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	st->catfd = -1;
+	st->now = now;
+	for (int r = 0; r < STORE_NRES; r++)
+		st->win[r] = align_down(now, blk_len[r]);
+	if (dir) {
+		st->dir = strdup(dir);
+		if (!st->dir) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			goto fail;
+		}
+		for (int r = 0; r < STORE_NRES; r++) {
+			char p[4096];
+			snprintf(p, sizeof(p), "%s/r%u", dir, store_res_step[r]);
+			if (mkdir(p, 0750) < 0 && errno != EEXIST) {
+				snprintf(err, errlen, "%s: %s", p, strerror(errno));
+				goto fail;
+			}
+		}
+		if (load_catalog(st) < 0) {
+			snprintf(err, errlen, "%s/series.cat: cannot be written: %s", dir, strerror(errno));
+			goto fail;
+		}
+		if (load_checkpoint(st) < 0) {
+			st->now = now;
+			for (int r = 0; r < STORE_NRES; r++)
+				st->win[r] = align_down(now, blk_len[r]);
+		}
+		for (int r = 0; r < STORE_NRES; r++)
+			scan_blocks(st, r);
+		log_info("store: %s: %zu series, %zu/%zu/%zu/%zu blocks", dir, st->count, st->nblk[0], st->nblk[1],
+			 st->nblk[2], st->nblk[3]);
+	}
+	tick(st, now);
+	st->last_ckpt = st->now;
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+void store_tick(struct store *st, int64_t now)
+{
+	int64_t before = st->win[0];
+	tick(st, now);
+	if (st->win[0] != before)
+		free_idle(st);
+	if (st->dir && st->now - st->last_ckpt >= CKPT_EVERY)
+		checkpoint(st);
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	if (st->dir && st->catfd >= 0) {
+		flush_late(st);
+		checkpoint(st);
+	}
+	for (size_t i = 0; i < st->nlate; i++)
+		hist_free(&st->late[i].p.h);
+	free(st->late);
+	for (size_t i = 0; i < st->nall; i++)
+		if (st->all[i])
+			series_free(st->all[i]);
+	free(st->all);
+	free(st->hash);
+	for (int r = 0; r < STORE_NRES; r++) {
+		for (size_t i = 0; i < st->nblk[r]; i++)
+			free(st->blks[r][i].mem);
+		free(st->blks[r]);
+	}
+	if (st->catfd >= 0)
+		close(st->catfd);
+	free(st->dir);
+	free(st);
+}
+
+/* ------------------------------------------------------------ queries */
+
+struct agg {
+	struct store_result *out;
+	size_t cap;
+	int64_t start, end;
+	unsigned period;
+	int with_hist;
+	int oom;
+};
+
+static void agg_add(struct agg *a, const struct store_point *p)
+{
+	if (p->t < a->start || p->t >= a->end || p->n <= 0)
+		return;
+	struct store_point q = *p;
+	q.t = align_down(p->t, a->period);
+	struct store_result *o = a->out;
+	/* sources come in time order, so this is nearly always the last one */
+	size_t n = o->n, cap = a->cap;
+	if (points_merge_one(&o->p, &n, &cap, &q, a->with_hist) < 0)
+		a->oom = 1;
+	o->n = n;
+	a->cap = cap;
+}
+
+static void agg_points(struct agg *a, const struct store_point *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		agg_add(a, &p[i]);
+}
+
+int store_query(struct store *st, const struct store_series *s, int64_t start, int64_t end,
+		unsigned period, int64_t now, struct store_result *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (period == 0) {
+		snprintf(err, errlen, "period: must be a positive number of seconds");
+		return -1;
+	}
+	if (end <= start) {
+		snprintf(err, errlen, "end: must be later than start");
+		return -1;
+	}
+	if (start < 0 || start >= now + AHEAD_MAX) {
+		snprintf(err, errlen, "start: must be between the epoch and 2 hours from now");
+		return -1;
+	}
+	int r = 0;
+	while (r < STORE_NRES - 1 && start < now - store_res_keep[r])
+		r++;
+	if (period % store_res_step[r]) {
+		static const char *const ago[] = { "within 3 hours", "within 15 days", "within 63 days",
+						   "older than 63 days" };
+		snprintf(err, errlen, "period: must be a multiple of %u for a start %s (got %u)", store_res_step[r],
+			 ago[r], period);
+		return -1;
+	}
+	int64_t as = align_down(start, period);
+	if ((end - as + period - 1) / period > QUERY_MAX_POINTS) {
+		snprintf(err, errlen, "period: %u gives more than %d datapoints between start and end", period,
+			 QUERY_MAX_POINTS);
+		return -1;
+	}
+	flush_late(st);
+
+	struct agg a = { out, 0, as, end, period, res_hist(s, r), 0 };
+	out->res_step = store_res_step[r];
+	int64_t B = blk_len[r];
+	/* blocks, oldest first */
+	for (size_t i = blk_search(st, r, align_down(as, B)); i < st->nblk[r] && st->blks[r][i].start < end;) {
+		struct bview v;
+		int64_t bstart = st->blks[r][i].start;
+		if (bstart >= st->win[r])
+			break;  /* a block of the head window, written before a restart: the head has it */
+		int orc = bview_open(st, r, i, &v);
+		if (orc == -1)
+			continue;  /* set aside: the table moved up */
+		if (orc < 0) {
+			i++;
+			continue;
+		}
+		const uint8_t *cp;
+		size_t clen;
+		int f = bview_find(&v, s->id, &cp, &clen);
+		struct store_point *pts = NULL;
+		size_t np = 0;
+		if (f == 1 && store_chunk_decode(cp, clen, bstart, store_res_step[r], &pts, &np) < 0)
+			f = -1;
+		bview_close(&v);
+		if (f < 0) {
+			blk_damaged(st, r, i, "chunk checksum mismatch or malformed chunk");
+			continue;
+		}
+		agg_points(&a, pts, np);
+		store_points_free(pts, np);
+		i++;
+	}
+	/* the head window and the open points */
+	if (s->res) {
+		const struct sres *sr = &s->res[r];
+		if (sr->c.npts && st->win[r] < end) {
+			struct store_point *pts;
+			size_t np;
+			if (chunk_points(&sr->c, &pts, &np) == 0) {
+				agg_points(&a, pts, np);
+				store_points_free(pts, np);
+			} else {
+				a.oom = 1;
+			}
+		}
+		agg_points(&a, sr->open, sr->nopen);
+	}
+	if (a.oom) {
+		store_result_free(out);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void store_result_free(struct store_result *r)
+{
+	store_points_free(r->p, r->n);
+	r->p = NULL;
+	r->n = 0;
+}
+
+/* "p" then a number in (0, 100] with at most two decimals; *Q in (0, 1]. */
+static int parse_pct(const char *stat, double *q)
+{
+	if (stat[0] != 'p' || !stat[1])
+		return -1;
+	const char *p = stat + 1;
+	int digits = 0, decimals = -1;
+	for (; *p; p++) {
+		if (*p == '.') {
+			if (decimals >= 0 || !digits)
+				return -1;
+			decimals = 0;
+		} else if (*p >= '0' && *p <= '9') {
+			if (decimals >= 0)
+				decimals++;
+			else
+				digits++;
+		} else {
+			return -1;
+		}
+	}
+	if (digits > 3 || decimals == 0 || decimals > 2)
+		return -1;
+	double v = strtod(stat + 1, NULL);
+	if (!(v > 0 && v <= 100))
+		return -1;
+	*q = v / 100;
+	return 0;
+}
+
+int store_stat_valid(const char *stat)
+{
+	double q;
+	return stat && (!strcmp(stat, "SampleCount") || !strcmp(stat, "Sum") || !strcmp(stat, "Average") ||
+			!strcmp(stat, "Minimum") || !strcmp(stat, "Maximum") || parse_pct(stat, &q) == 0);
+}
+
+int store_stat(const struct store_point *p, const char *stat, double *out)
+{
+	double q;
+	if (!stat)
+		return -1;
+	if (!strcmp(stat, "SampleCount"))
+		*out = p->n;
+	else if (!strcmp(stat, "Sum"))
+		*out = p->sum;
+	else if (!strcmp(stat, "Average"))
+		*out = p->n > 0 ? p->sum / p->n : NAN;
+	else if (!strcmp(stat, "Minimum"))
+		*out = p->min;
+	else if (!strcmp(stat, "Maximum"))
+		*out = p->max;
+	else if (parse_pct(stat, &q) == 0 && p->h.n)
+		*out = hist_quantile(&p->h, q);
+	else
+		return -1;
+	return 0;
+}

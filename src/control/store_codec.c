@@ -1,0 +1,539 @@
+/* store_codec.c - see store_codec.h */
+#include "store_codec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ CRC32C */
+
+static uint32_t crc_table[8][256];
+static int crc_ready;
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+		crc_table[0][i] = c;
+	}
+	for (uint32_t i = 0; i < 256; i++)
+		for (int t = 1; t < 8; t++)
+			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
+	crc_ready = 1;
+}
+
+/* Slicing by 8: about 1 GB/s without special instructions. */
+uint32_t store_crc32c(uint32_t crc, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	if (!crc_ready)
+		crc_init();
+	crc = ~crc;
+	while (len >= 8) {
+		uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+		crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^ crc_table[5][(lo >> 16) & 0xff] ^
+		      crc_table[4][lo >> 24] ^ crc_table[3][p[4]] ^ crc_table[2][p[5]] ^ crc_table[1][p[6]] ^
+		      crc_table[0][p[7]];
+		p += 8;
+		len -= 8;
+	}
+	while (len--)
+		crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* ------------------------------------------------------------ varints */
+
+size_t store_put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+int store_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (*p >= end)
+			return -1;
+		uint8_t b = *(*p)++;
+		if (shift == 63 && b > 1)
+			return -1;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*out = v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static uint64_t zz(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzz(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* ------------------------------------------------------------ bits */
+
+struct bitw {
+	uint8_t *buf;
+	size_t pos, cap;  /* bits written, bytes allocated */
+};
+
+static int bw_reserve(struct bitw *w, size_t more)
+{
+	size_t need = (w->pos + more + 7) / 8;
+	if (need <= w->cap)
+		return 0;
+	size_t cap = w->cap ? w->cap : 32;
+	while (cap < need)
+		cap *= 2;
+	uint8_t *b = realloc(w->buf, cap);
+	if (!b)
+		return -1;
+	memset(b + w->cap, 0, cap - w->cap);
+	w->buf = b;
+	w->cap = cap;
+	return 0;
+}
+
+/* the N low bits of V, most significant first (room reserved) */
+static void bw_put(struct bitw *w, uint64_t v, unsigned n)
+{
+	while (n) {
+		unsigned room = 8 - (unsigned)(w->pos & 7);
+		unsigned take = n < room ? n : room;
+		uint8_t bits = (uint8_t)((v >> (n - take)) & ((1u << take) - 1));
+		w->buf[w->pos >> 3] |= (uint8_t)(bits << (room - take));
+		w->pos += take;
+		n -= take;
+	}
+}
+
+struct bitr {
+	const uint8_t *buf;
+	size_t pos, nbits;
+	int bad;  /* read past the end */
+};
+
+static uint64_t br_get(struct bitr *r, unsigned n)
+{
+	if (r->pos + n > r->nbits) {
+		r->bad = 1;
+		r->pos = r->nbits;
+		return 0;
+	}
+	uint64_t v = 0;
+	while (n) {
+		unsigned room = 8 - (unsigned)(r->pos & 7);
+		unsigned take = n < room ? n : room;
+		uint8_t byte = r->buf[r->pos >> 3];
+		v = (v << take) | ((byte >> (room - take)) & ((1u << take) - 1));
+		r->pos += take;
+		n -= take;
+	}
+	return v;
+}
+
+/* ------------------------------------------------------------ Gorilla */
+
+static void g_init(struct store_gorilla *g, int64_t base, unsigned step)
+{
+	memset(g, 0, sizeof(*g));
+	g->prev_idx = base / step - 1;
+	g->prev_delta = 1;
+	memset(g->lead, 0xff, sizeof(g->lead));
+}
+
+static uint64_t dbits(double d)
+{
+	uint64_t u;
+	memcpy(&u, &d, sizeof(u));
+	return u;
+}
+
+static double bitsd(uint64_t u)
+{
+	double d;
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
+
+/* at most 2 + 5 + 6 + 64 bits */
+static void put_xor(struct bitw *w, struct store_gorilla *g, int f, uint64_t v)
+{
+	uint64_t x = v ^ g->prev[f];
+	g->prev[f] = v;
+	if (!x) {
+		bw_put(w, 0, 1);
+		return;
+	}
+	unsigned lead = (unsigned)__builtin_clzll(x), trail = (unsigned)__builtin_ctzll(x);
+	if (lead > 31)
+		lead = 31;
+	if (g->lead[f] != 0xff && lead >= g->lead[f] && trail >= g->trail[f]) {
+		unsigned len = 64 - g->lead[f] - g->trail[f];
+		bw_put(w, 2, 2);
+		bw_put(w, x >> g->trail[f], len);
+		return;
+	}
+	unsigned len = 64 - lead - trail;
+	bw_put(w, 3, 2);
+	bw_put(w, lead, 5);
+	bw_put(w, len - 1, 6);
+	bw_put(w, x >> trail, len);
+	g->lead[f] = (uint8_t)lead;
+	g->trail[f] = (uint8_t)trail;
+}
+
+static uint64_t get_xor(struct bitr *r, struct store_gorilla *g, int f)
+{
+	if (!br_get(r, 1))
+		return g->prev[f];
+	uint64_t x;
+	if (!br_get(r, 1)) {
+		if (g->lead[f] == 0xff) {
+			r->bad = 1;
+			return 0;
+		}
+		unsigned len = 64 - g->lead[f] - g->trail[f];
+		x = br_get(r, len) << g->trail[f];
+	} else {
+		unsigned lead = (unsigned)br_get(r, 5);
+		unsigned len = (unsigned)br_get(r, 6) + 1;
+		if (lead + len > 64) {
+			r->bad = 1;
+			return 0;
+		}
+		unsigned trail = 64 - lead - len;
+		x = br_get(r, len) << trail;
+		g->lead[f] = (uint8_t)lead;
+		g->trail[f] = (uint8_t)trail;
+	}
+	g->prev[f] ^= x;
+	return g->prev[f];
+}
+
+/* at most 4 + 64 bits */
+static void put_ts(struct bitw *w, struct store_gorilla *g, int64_t idx)
+{
+	int64_t delta = idx - g->prev_idx;
+	uint64_t z = zz(delta - g->prev_delta);
+	g->prev_idx = idx;
+	g->prev_delta = delta;
+	if (z == 0) {
+		bw_put(w, 0, 1);
+	} else if (z < (1u << 7)) {
+		bw_put(w, 2, 2);
+		bw_put(w, z, 7);
+	} else if (z < (1u << 12)) {
+		bw_put(w, 6, 3);
+		bw_put(w, z, 12);
+	} else if (z < (1u << 20)) {
+		bw_put(w, 14, 4);
+		bw_put(w, z, 20);
+	} else {
+		bw_put(w, 15, 4);
+		bw_put(w, z, 64);
+	}
+}
+
+static int64_t get_ts(struct bitr *r, struct store_gorilla *g)
+{
+	uint64_t z;
+	if (!br_get(r, 1))
+		z = 0;
+	else if (!br_get(r, 1))
+		z = br_get(r, 7);
+	else if (!br_get(r, 1))
+		z = br_get(r, 12);
+	else if (!br_get(r, 1))
+		z = br_get(r, 20);
+	else
+		z = br_get(r, 64);
+	g->prev_delta += unzz(z);
+	g->prev_idx += g->prev_delta;
+	return g->prev_idx;
+}
+
+/* ------------------------------------------------------------ histograms */
+
+/* a run breaks at this many empty buckets: an empty bucket inside a run
+ * costs one byte, a new run about two */
+#define RUN_GAP 2
+
+static size_t hist_runs_max(const struct hist *h)
+{
+	return 10 + (size_t)h->n * 20;
+}
+
+/* Could hist_ord() give ORD? (loosely: the key range of finite doubles is
+ * about [-1036, 35488]; histogram.c checks it exactly) */
+static int ord_ok(int64_t ord)
+{
+	if (ord == 0)
+		return 1;
+	int64_t k = (ord < 0 ? -ord : ord) - HIST_ORD_BIAS;
+	return k >= -1100 && k <= 36000;
+}
+
+/* Encode H as runs (room for hist_runs_max bytes at P); *REF is the
+ * previous first ord, updated. */
+static size_t put_hist_runs(uint8_t *p, const struct hist *h, int32_t *ref)
+{
+	size_t n = 0;
+	uint32_t nruns = 0;
+	for (uint32_t i = 0; i < h->n; i++)
+		if (i == 0 || h->b[i].ord - h->b[i - 1].ord > RUN_GAP + 1)
+			nruns++;
+	n += store_put_varint(p + n, nruns);
+	int64_t prev_end = 0;
+	for (uint32_t i = 0; i < h->n;) {
+		uint32_t j = i + 1;
+		while (j < h->n && h->b[j].ord - h->b[j - 1].ord <= RUN_GAP + 1)
+			j++;
+		int64_t start = h->b[i].ord, end = h->b[j - 1].ord;
+		if (i == 0) {
+			n += store_put_varint(p + n, zz(start - *ref));
+			*ref = (int32_t)start;
+		} else {
+			n += store_put_varint(p + n, (uint64_t)(start - prev_end));
+		}
+		n += store_put_varint(p + n, (uint64_t)(end - start + 1));
+		int64_t o = start;
+		for (uint32_t k = i; k < j; k++) {
+			for (; o < h->b[k].ord; o++)
+				p[n++] = 0;
+			n += store_put_varint(p + n, h->b[k].count);
+			o++;
+		}
+		prev_end = end;
+		i = j;
+	}
+	return n;
+}
+
+/* Decode one histogram of runs from [*P, END) into H (replaced). Returns 0
+ * or -1 (malformed: H empty). */
+static int get_hist_runs(const uint8_t **p, const uint8_t *end, struct hist *h, int32_t *ref)
+{
+	uint64_t nruns, v, len, count;
+	int64_t prev_end = 0;
+	hist_clear(h);
+	if (store_get_varint(p, end, &nruns) < 0 || nruns > (uint64_t)(end - *p))
+		goto bad;
+	for (uint64_t r = 0; r < nruns; r++) {
+		int64_t start;
+		if (store_get_varint(p, end, &v) < 0)
+			goto bad;
+		if (r == 0) {
+			start = (int64_t)*ref + unzz(v);
+			if (start < INT32_MIN || start > INT32_MAX)
+				goto bad;
+			*ref = (int32_t)start;
+		} else {
+			if (v < 2 || v > (uint64_t)1 << 32)
+				goto bad;
+			start = prev_end + (int64_t)v;
+		}
+		if (store_get_varint(p, end, &len) < 0 || len == 0 || len > (uint64_t)(end - *p))
+			goto bad;
+		for (uint64_t k = 0; k < len; k++) {
+			if (store_get_varint(p, end, &count) < 0)
+				goto bad;
+			int64_t ord = start + (int64_t)k;
+			if ((k == 0 || k == len - 1) && count == 0)
+				goto bad;
+			if (!count)
+				continue;
+			if (!ord_ok(ord))
+				goto bad;
+			if (hist_add_ord(h, (int32_t)ord, count) < 0)
+				goto bad;
+		}
+		prev_end = start + (int64_t)len - 1;
+	}
+	return 0;
+bad:
+	hist_clear(h);
+	return -1;
+}
+
+/* ------------------------------------------------------------ chunks */
+
+void store_chunk_init(struct store_chunk *c, int64_t base, unsigned step, int with_hist)
+{
+	memset(c, 0, sizeof(*c));
+	c->base = base;
+	c->step = step;
+	c->with_hist = with_hist;
+	g_init(&c->g, base, step);
+}
+
+void store_chunk_reset(struct store_chunk *c)
+{
+	free(c->bits);
+	free(c->hb);
+	store_chunk_init(c, c->base, c->step, c->with_hist);
+}
+
+int store_chunk_append(struct store_chunk *c, const struct store_point *p)
+{
+	if (p->t < c->base || p->t % c->step || (c->npts && p->t / c->step <= c->g.prev_idx))
+		return -1;
+	/* room first, so that a failure leaves C as it was */
+	struct bitw w = { c->bits, c->nbits, c->bcap };
+	if (bw_reserve(&w, 4 + 64 + 1 + 4 * 77 + 1) < 0)
+		return -1;
+	c->bits = w.buf;
+	c->bcap = w.cap;
+	if (c->with_hist) {
+		size_t need = c->hlen + hist_runs_max(&p->h);
+		if (need > c->hcap) {
+			size_t cap = c->hcap ? c->hcap : 64;
+			while (cap < need)
+				cap *= 2;
+			uint8_t *hb = realloc(c->hb, cap);
+			if (!hb)
+				return -1;
+			c->hb = hb;
+			c->hcap = cap;
+		}
+		c->hlen += put_hist_runs(c->hb + c->hlen, &p->h, &c->h_ref);
+	}
+	put_ts(&w, &c->g, p->t / c->step);
+	int single = p->n == 1 && dbits(p->min) == dbits(p->sum) && dbits(p->max) == dbits(p->sum);
+	bw_put(&w, !single, 1);
+	if (single) {
+		put_xor(&w, &c->g, 1, dbits(p->sum));
+		c->g.prev[0] = dbits(1.0);
+		c->g.prev[2] = c->g.prev[3] = dbits(p->sum);
+	} else {
+		put_xor(&w, &c->g, 0, dbits(p->n));
+		put_xor(&w, &c->g, 1, dbits(p->sum));
+		put_xor(&w, &c->g, 2, dbits(p->min));
+		if (dbits(p->max) == dbits(p->min)) {
+			bw_put(&w, 0, 1);
+			c->g.prev[3] = dbits(p->max);
+		} else {
+			bw_put(&w, 1, 1);
+			put_xor(&w, &c->g, 3, dbits(p->max));
+		}
+	}
+	c->nbits = w.pos;
+	c->npts++;
+	return 0;
+}
+
+size_t store_chunk_size(const struct store_chunk *c)
+{
+	uint8_t tmp[10];
+	return store_put_varint(tmp, c->npts) + store_put_varint(tmp, c->nbits) + (c->nbits + 7) / 8 +
+	       store_put_varint(tmp, c->hlen) + c->hlen;
+}
+
+void store_chunk_write(const struct store_chunk *c, uint8_t *buf)
+{
+	size_t n = store_put_varint(buf, c->npts);
+	n += store_put_varint(buf + n, c->nbits);
+	if (c->nbits)
+		memcpy(buf + n, c->bits, (c->nbits + 7) / 8);
+	n += (c->nbits + 7) / 8;
+	n += store_put_varint(buf + n, c->hlen);
+	if (c->hlen)
+		memcpy(buf + n, c->hb, c->hlen);
+}
+
+void store_points_free(struct store_point *p, size_t n)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < n; i++)
+		hist_free(&p[i].h);
+	free(p);
+}
+
+int store_chunk_decode(const uint8_t *buf, size_t len, int64_t base, unsigned step,
+		       struct store_point **out, size_t *n)
+{
+	const uint8_t *p = buf, *end = buf + len;
+	uint64_t npts, nbits, hlen;
+	*out = NULL;
+	*n = 0;
+	if (step == 0 || store_get_varint(&p, end, &npts) < 0 || store_get_varint(&p, end, &nbits) < 0)
+		return -1;
+	/* every point takes at least 3 bits */
+	if (nbits / 8 > (uint64_t)(end - p) || (nbits + 7) / 8 > (uint64_t)(end - p) || npts > nbits / 3)
+		return -1;
+	struct bitr r = { p, 0, nbits, 0 };
+	p += (nbits + 7) / 8;
+	if (store_get_varint(&p, end, &hlen) < 0 || hlen > (uint64_t)(end - p))
+		return -1;
+	const uint8_t *hp = p, *hend = p + hlen;
+	struct store_point *pts = calloc(npts ? npts : 1, sizeof(*pts));
+	if (!pts)
+		return -1;
+	struct store_gorilla g;
+	g_init(&g, base, step);
+	int32_t href = 0;
+	int64_t last_idx = base / step - 1;
+	for (uint64_t i = 0; i < npts; i++) {
+		struct store_point *q = &pts[i];
+		int64_t idx = get_ts(&r, &g);
+		if (r.bad || idx <= last_idx || idx > INT64_MAX / step)
+			goto bad;
+		last_idx = idx;
+		q->t = idx * (int64_t)step;
+		if (!br_get(&r, 1)) {
+			q->n = 1;
+			q->sum = q->min = q->max = bitsd(get_xor(&r, &g, 1));
+			g.prev[0] = dbits(1.0);
+			g.prev[2] = g.prev[3] = g.prev[1];
+		} else {
+			q->n = bitsd(get_xor(&r, &g, 0));
+			q->sum = bitsd(get_xor(&r, &g, 1));
+			q->min = bitsd(get_xor(&r, &g, 2));
+			if (!br_get(&r, 1)) {
+				q->max = q->min;
+				g.prev[3] = g.prev[2];
+			} else {
+				q->max = bitsd(get_xor(&r, &g, 3));
+			}
+		}
+		if (r.bad)
+			goto bad;
+		if (hlen && get_hist_runs(&hp, hend, &q->h, &href) < 0)
+			goto bad;
+	}
+	if (hp != hend || r.pos != r.nbits)
+		goto bad;
+	*out = pts;
+	*n = (size_t)npts;
+	return 0;
+bad:
+	store_points_free(pts, (size_t)npts);
+	return -1;
+}
+
+int store_chunk_build(struct store_chunk *c, const struct store_point *p, size_t n)
+{
+	store_chunk_reset(c);
+	for (size_t i = 0; i < n; i++) {
+		if (store_chunk_append(c, &p[i]) < 0) {
+			store_chunk_reset(c);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,1031 @@
+/* test_store.c - src/control/store.c and store_codec.c with an injected
+ * clock (no sleeping): the chunk encoding, statistics and percentiles on
+ * known data, query rules and errors, retention and roll-up across the four
+ * resolutions, late points, persistence, damaged files, and the time of a
+ * query over 15 days of 1-minute data.
+ *
+ * store.c is included to reach its block table and to turn fsync off. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../src/control/store.c"
+
+#define T0 1700006400  /* a multiple of one day */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ull;
+}
+
+static double urand(void)
+{
+	return (double)(rnd() >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double nrand(void)
+{
+	double u1 = urand(), u2 = urand();
+	if (u1 < 1e-300)
+		u1 = 1e-300;
+	return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static char tmpdir[64];
+
+static const char *make_tmpdir(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/albd-test-store-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	return tmpdir;
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static int count_files(const char *dir, const char *suffix)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "find '%s' -name '*%s' | wc -l", dir, suffix);
+	FILE *f = popen(cmd, "r");
+	int n = -1;
+	ck_assert_int_eq(fscanf(f, "%d", &n), 1);
+	pclose(f);
+	return n;
+}
+
+static struct store *open_mem(int64_t now)
+{
+	char err[256];
+	struct store *st = store_open(NULL, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	return st;
+}
+
+static struct store_result query(struct store *st, struct store_series *s, int64_t start, int64_t end,
+				 unsigned period, int64_t now)
+{
+	struct store_result r;
+	char err[256];
+	int rc = store_query(st, s, start, end, period, now, &r, err, sizeof(err));
+	ck_assert_msg(rc == 0, "query failed: %s", err);
+	return r;
+}
+
+/* ------------------------------------------------------------ codec */
+
+static uint64_t bits_of(double d)
+{
+	uint64_t u;
+	memcpy(&u, &d, sizeof(u));
+	return u;
+}
+
+START_TEST(test_codec_round_trip)
+{
+	static const double special[] = { 0.0, -0.0, -1.5, 1e308, -1e308, 5e-324, 1e-300, INFINITY, -INFINITY,
+					  3.0, 3.0, 3.0, 123456789.125, 0.1, 0.2 };
+	const size_t nsp = sizeof(special) / sizeof(special[0]);
+	for (int round = 0; round < 100; round++) {
+		int with_hist = round & 1;
+		unsigned step = round % 3 == 0 ? 1 : 60;
+		int64_t base = align_down(T0, blk_len[step == 1 ? 0 : 1]);
+		struct store_chunk c;
+		store_chunk_init(&c, base, step, with_hist);
+		struct store_point in[200];
+		size_t n = 1 + rnd() % 60;
+		int64_t t = base;
+		for (size_t i = 0; i < n; i++) {
+			struct store_point *p = &in[i];
+			memset(p, 0, sizeof(*p));
+			t += step * (int64_t)(1 + (rnd() % 4 == 0 ? rnd() % 1000 : 0));
+			p->t = t;
+			switch (rnd() % 4) {
+			case 0:  /* one sample */
+				p->n = 1;
+				p->sum = p->min = p->max = special[rnd() % nsp];
+				break;
+			case 1:  /* all equal */
+				p->n = 5;
+				p->min = p->max = special[rnd() % nsp];
+				p->sum = 5 * p->min;
+				break;
+			default:
+				p->n = (double)(1 + rnd() % 1000);
+				p->sum = nrand() * 1e6;
+				p->min = special[rnd() % nsp];
+				p->max = urand() * 1e9;
+			}
+			if (with_hist) {
+				int nb = (int)(rnd() % 50);
+				for (int k = 0; k < nb; k++)
+					hist_add(&p->h, (urand() - 0.1) * pow(10, urand() * 8 - 4), 1 + rnd() % 100);
+			}
+			ck_assert_int_eq(store_chunk_append(&c, p), 0);
+		}
+		/* out of order or misaligned: refused, chunk unchanged */
+		ck_assert_int_eq(store_chunk_append(&c, &in[n - 1]), -1);
+		struct store_point bad = { .t = t + step + (step > 1), .n = 1 };
+		if (step > 1)
+			ck_assert_int_eq(store_chunk_append(&c, &bad), -1);
+		ck_assert_uint_eq(c.npts, n);
+
+		size_t len = store_chunk_size(&c);
+		uint8_t *buf = malloc(len);
+		store_chunk_write(&c, buf);
+		struct store_point *out;
+		size_t nout;
+		ck_assert_int_eq(store_chunk_decode(buf, len, base, step, &out, &nout), 0);
+		ck_assert_uint_eq(nout, n);
+		for (size_t i = 0; i < n; i++) {
+			ck_assert_int_eq(out[i].t, in[i].t);
+			ck_assert_uint_eq(bits_of(out[i].n), bits_of(in[i].n));
+			ck_assert_uint_eq(bits_of(out[i].sum), bits_of(in[i].sum));
+			ck_assert_uint_eq(bits_of(out[i].min), bits_of(in[i].min));
+			ck_assert_uint_eq(bits_of(out[i].max), bits_of(in[i].max));
+			ck_assert_uint_eq(out[i].h.n, in[i].h.n);
+			for (uint32_t k = 0; k < in[i].h.n; k++) {
+				ck_assert_int_eq(out[i].h.b[k].ord, in[i].h.b[k].ord);
+				ck_assert_uint_eq(out[i].h.b[k].count, in[i].h.b[k].count);
+			}
+		}
+		store_points_free(out, nout);
+		/* every truncation is refused */
+		for (size_t cut = 0; cut < len; cut++) {
+			ck_assert_int_eq(store_chunk_decode(buf, cut, base, step, &out, &nout), -1);
+			ck_assert_ptr_null(out);
+		}
+		/* flipped bytes never crash (a CRC catches them in files) */
+		for (int k = 0; k < 200; k++) {
+			uint8_t *g = malloc(len);
+			memcpy(g, buf, len);
+			g[rnd() % len] ^= (uint8_t)(1 + rnd() % 255);
+			if (store_chunk_decode(g, len, base, step, &out, &nout) == 0)
+				store_points_free(out, nout);
+			free(g);
+		}
+		free(buf);
+		store_chunk_reset(&c);
+		for (size_t i = 0; i < n; i++)
+			hist_free(&in[i].h);
+	}
+}
+END_TEST
+
+START_TEST(test_codec_compact)
+{
+	/* a per-second counter around 1000 and a one-sample gauge: a few bytes a point */
+	struct store_chunk c;
+	store_chunk_init(&c, T0, 1, 0);
+	for (int i = 0; i < 60; i++) {
+		double v = 1000 + (double)(rnd() % 50);
+		struct store_point p = { T0 + i, 1, v, v, v, HIST_INIT };
+		ck_assert_int_eq(store_chunk_append(&c, &p), 0);
+	}
+	size_t len = store_chunk_size(&c);
+	printf("codec: 60 one-sample integer points in %zu bytes\n", len);
+	ck_assert_uint_lt(len, 60 * 4);
+	store_chunk_reset(&c);
+	/* CRC32C's check value */
+	ck_assert_uint_eq(store_crc32c(0, "123456789", 9), 0xe3069283u);
+}
+END_TEST
+
+/* ------------------------------------------------------------ puts, statistics */
+
+START_TEST(test_put_refused)
+{
+	struct store *st = open_mem(T0);
+	struct store_series *s = store_series(st, "AWS/ApplicationELB", "RequestCount", NULL, 0, "Count", 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(store_put(s, T0, NAN), -1);
+	ck_assert_int_eq(store_put(s, T0, INFINITY), -1);
+	ck_assert_int_eq(store_put_n(s, T0, 1, 0), -1);
+	ck_assert_int_eq(store_put_n(s, T0, 1, NAN), -1);
+	ck_assert_int_eq(store_put(s, T0 - 14 * 86400 - 1, 1), -1);
+	ck_assert_int_eq(store_put(s, T0 + 2 * 3600 + 1, 1), -1);
+	ck_assert_int_eq(store_put(s, T0 - 14 * 86400, 1), 0);
+	ck_assert_int_eq(store_put(s, T0 + 2 * 3600, 1), 0);
+	ck_assert_int_eq(store_series_last(s), T0 + 2 * 3600);
+	/* too many dimensions, or one name twice */
+	struct store_dim d[11];
+	for (int i = 0; i < 11; i++)
+		d[i] = (struct store_dim){ "N", "v" };
+	ck_assert_ptr_null(store_series(st, "ns", "m", d, 2, "None", 0));
+	char names[11][4];
+	for (int i = 0; i < 11; i++) {
+		snprintf(names[i], sizeof(names[i]), "d%d", i);
+		d[i].name = names[i];
+	}
+	ck_assert_ptr_null(store_series(st, "ns", "m", d, 11, "None", 0));
+	ck_assert_ptr_nonnull(store_series(st, "ns", "m", d, 10, "None", 0));
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_series_identity)
+{
+	struct store *st = open_mem(T0);
+	struct store_dim d1[] = { { "TargetGroup", "web" }, { "LoadBalancer", "app/a" } };
+	struct store_dim d2[] = { { "LoadBalancer", "app/a" }, { "TargetGroup", "web" } };
+	struct store_series *s = store_series(st, "AWS/ApplicationELB", "TargetResponseTime", d1, 2, "Seconds",
+					      STORE_HIST);
+	ck_assert_ptr_nonnull(s);
+	/* same series whatever the order of the dimensions; flags and unit kept */
+	ck_assert_ptr_eq(store_series(st, "AWS/ApplicationELB", "TargetResponseTime", d2, 2, "Count", 0), s);
+	ck_assert_ptr_eq(store_find(st, "AWS/ApplicationELB", "TargetResponseTime", d2, 2), s);
+	ck_assert_ptr_null(store_find(st, "AWS/ApplicationELB", "TargetResponseTime", d2, 1));
+	ck_assert_ptr_null(store_find(st, "AWS/ApplicationELB", "RequestCount", d2, 2));
+	ck_assert_str_eq(store_series_unit(s), "Seconds");
+	ck_assert_uint_eq(store_series_flags(s), STORE_HIST);
+	const struct store_dim *dims;
+	ck_assert_uint_eq(store_series_dims(s, &dims), 2);
+	ck_assert_str_eq(dims[0].name, "LoadBalancer");
+	ck_assert_str_eq(dims[1].name, "TargetGroup");
+	ck_assert_str_eq(store_series_ns(s), "AWS/ApplicationELB");
+	ck_assert_str_eq(store_series_metric(s), "TargetResponseTime");
+	/* "a" + "bc" is not "ab" + "c" */
+	struct store_series *x = store_series(st, "a", "bc", NULL, 0, NULL, 0);
+	struct store_series *y = store_series(st, "ab", "c", NULL, 0, NULL, 0);
+	ck_assert_ptr_ne(x, y);
+	ck_assert_str_eq(store_series_unit(x), "None");
+	ck_assert_uint_eq(store_nseries(st), 3);
+	store_close(st);
+}
+END_TEST
+
+static int count_cb(struct store_series *s, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int stop_cb(struct store_series *s, void *arg)
+{
+	(*(int *)arg)++;
+	return 1;
+}
+
+START_TEST(test_foreach)
+{
+	struct store *st = open_mem(T0);
+	for (int i = 0; i < 50; i++) {
+		char m[16];
+		snprintf(m, sizeof(m), "m%d", i);
+		struct store_series *s = store_series(st, "ns", m, NULL, 0, "Count", 0);
+		if (i % 2)
+			ck_assert_int_eq(store_put(s, T0 - 86400 * (i % 14), 1), 0);
+	}
+	int n = 0;
+	store_foreach(st, 0, count_cb, &n);
+	ck_assert_int_eq(n, 25);
+	n = 0;
+	store_foreach(st, T0 - 10 * 86400, count_cb, &n);
+	int want = 0;
+	for (int i = 1; i < 50; i += 2)
+		want += T0 - 86400 * (i % 14) > T0 - 10 * 86400;
+	ck_assert_int_eq(n, want);
+	n = 0;
+	store_foreach(st, 0, stop_cb, &n);
+	ck_assert_int_eq(n, 1);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_stats_known)
+{
+	struct store *st = open_mem(T0);
+	struct store_series *s = store_series(st, "ns", "Latency", NULL, 0, "Seconds", 0);
+	/* minute 0: 1..60, one a second; minute 1: 10 samples of 5 at second 70 */
+	for (int i = 0; i < 60; i++) {
+		store_put(s, T0 + i, i + 1);
+		store_tick(st, T0 + i + 1);
+	}
+	store_put_n(s, T0 + 70, 5, 10);
+	store_put(s, T0 + 71, -2.5);
+	store_tick(st, T0 + 200);
+	struct store_result r = query(st, s, T0, T0 + 180, 60, T0 + 200);
+	ck_assert_uint_eq(r.res_step, 1);
+	ck_assert_uint_eq(r.n, 2);
+	double v;
+	ck_assert_int_eq(r.p[0].t, T0);
+	ck_assert_int_eq(store_stat(&r.p[0], "SampleCount", &v), 0);
+	ck_assert(v == 60);
+	ck_assert_int_eq(store_stat(&r.p[0], "Sum", &v), 0);
+	ck_assert(v == 1830);
+	ck_assert_int_eq(store_stat(&r.p[0], "Average", &v), 0);
+	ck_assert(v == 30.5);
+	ck_assert_int_eq(store_stat(&r.p[0], "Minimum", &v), 0);
+	ck_assert(v == 1);
+	ck_assert_int_eq(store_stat(&r.p[0], "Maximum", &v), 0);
+	ck_assert(v == 60);
+	ck_assert_int_eq(r.p[1].t, T0 + 60);
+	ck_assert(r.p[1].n == 11 && r.p[1].sum == 47.5 && r.p[1].min == -2.5 && r.p[1].max == 5);
+	/* no histogram: no percentile */
+	ck_assert_int_eq(store_stat(&r.p[0], "p99", &v), -1);
+	store_result_free(&r);
+	/* period 7 over [T0 + 10, T0 + 24): start rounded down to a multiple of 7 */
+	r = query(st, s, T0 + 10, T0 + 24, 7, T0 + 200);
+	int64_t as = (T0 + 10) / 7 * 7;
+	ck_assert_int_eq(r.p[0].t, as);
+	ck_assert_uint_eq(r.n, (size_t)((T0 + 24 - as + 6) / 7));
+	double total = 0;
+	for (size_t i = 0; i < r.n; i++) {
+		ck_assert_int_eq(r.p[i].t % 7, 0);
+		total += r.p[i].sum;
+	}
+	/* second x holds x - T0 + 1 */
+	double want = 0;
+	for (int64_t x = as; x < T0 + 24; x++)
+		want += (double)(x - T0 + 1);
+	ck_assert(total == want);
+	store_result_free(&r);
+	/* the same data seen from an hour later comes from the 60 s resolution */
+	store_tick(st, T0 + 4 * 3600);
+	r = query(st, s, T0, T0 + 180, 60, T0 + 4 * 3600);
+	ck_assert_uint_eq(r.res_step, 60);
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert(r.p[0].n == 60 && r.p[0].sum == 1830 && r.p[0].min == 1 && r.p[0].max == 60);
+	ck_assert(r.p[1].n == 11 && r.p[1].sum == 47.5 && r.p[1].min == -2.5 && r.p[1].max == 5);
+	store_result_free(&r);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(test_stat_names)
+{
+	static const char *const good[] = { "SampleCount", "Sum", "Average", "Minimum", "Maximum", "p50", "p99",
+					    "p99.9", "p99.99", "p100", "p0.1", "p1" };
+	static const char *const bad[] = { "sum", "", "p", "p0", "p101", "p100.1", "p99.", "p.9", "p-1", "p9x",
+					   "p99.999", "P99", "Avg", "p1000" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(store_stat_valid(good[i]), "%s", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!store_stat_valid(bad[i]), "%s", bad[i]);
+	struct store_point p = { 0, 2, 3, 1, 2, HIST_INIT };
+	double v;
+	ck_assert_int_eq(store_stat(&p, "Bogus", &v), -1);
+	ck_assert_int_eq(store_stat(&p, "p50", &v), -1);
+	hist_add(&p.h, 1, 1);
+	hist_add(&p.h, 2, 1);
+	ck_assert_int_eq(store_stat(&p, "p50", &v), 0);
+	ck_assert(fabs(v - 1) <= 0.01);
+	ck_assert_int_eq(store_stat(&p, "p100", &v), 0);
+	ck_assert(fabs(v - 2) <= 0.02);
+	hist_free(&p.h);
+}
+END_TEST
+
+/* exact nearest rank of Q in sorted V */
+static double exact(const double *v, size_t n, double q)
+{
+	size_t rank = (size_t)ceil(q * (double)n - 1e-9);
+	if (rank < 1)
+		rank = 1;
+	return v[rank - 1];
+}
+
+START_TEST(test_percentiles)
+{
+	struct store *st = open_mem(T0);
+	struct store_series *s = store_series(st, "ns", "TargetResponseTime", NULL, 0, "Seconds", STORE_HIST);
+	struct store_series *c = store_series(st, "ns", "Coarse", NULL, 0, "Seconds", STORE_HIST | STORE_HIST_COARSE);
+	enum { N = 30000 };
+	static double v[N];
+	for (int i = 0; i < N; i++) {
+		v[i] = i % 10 == 0 ? 0.5 * exp(0.2 * nrand()) : 0.02 * exp(0.6 * nrand());
+		int64_t t = T0 + (i * 120) / N;
+		ck_assert_int_eq(store_put(s, t, v[i]), 0);
+		/* the coarse one gets the same samples as per-second histograms */
+		struct hist h = HIST_INIT;
+		hist_add(&h, v[i], 1);
+		ck_assert_int_eq(store_put_hist(c, t, &h, v[i]), 0);
+		hist_free(&h);
+		if (i % 250 == 249)
+			store_tick(st, t);
+	}
+	store_tick(st, T0 + 121);
+	qsort(v, N, sizeof(v[0]), cmp_double);
+	static const char *const pn[] = { "p0.1", "p1", "p10", "p50", "p90", "p95", "p99", "p99.9", "p100" };
+	static const double pq[] = { 0.001, 0.01, 0.1, 0.5, 0.9, 0.95, 0.99, 0.999, 1 };
+	for (int round = 0; round < 2; round++) {
+		/* round 0: from the 1 s points (now = T0 + 121); round 1: an hour later, from the 60 s ones */
+		int64_t now = round ? T0 + 3600 * 4 : T0 + 121;
+		store_tick(st, now);
+		struct store_result r = query(st, s, T0, T0 + 120, 120, now);
+		ck_assert_uint_eq(r.res_step, round ? 60 : 1);
+		ck_assert_uint_eq(r.n, 1);
+		ck_assert(r.p[0].n == N);
+		for (size_t i = 0; i < sizeof(pn) / sizeof(pn[0]); i++) {
+			double got, want = exact(v, N, pq[i]);
+			ck_assert_int_eq(store_stat(&r.p[0], pn[i], &got), 0);
+			ck_assert_msg(fabs(got - want) <= 0.01 * want * (1 + 1e-9), "%s: got %g want %g", pn[i], got,
+				      want);
+		}
+		store_result_free(&r);
+		r = query(st, c, T0, T0 + 120, 120, now);
+		ck_assert_uint_eq(r.n, 1);
+		double got;
+		if (round == 0) {
+			/* STORE_HIST_COARSE: no histogram at 1 s */
+			ck_assert_int_eq(store_stat(&r.p[0], "p50", &got), -1);
+		} else {
+			ck_assert_int_eq(store_stat(&r.p[0], "p99", &got), 0);
+			ck_assert(fabs(got - exact(v, N, 0.99)) <= 0.01 * exact(v, N, 0.99) * (1 + 1e-9));
+		}
+		/* the sum is exact, min and max within 1% (from the buckets) */
+		double sum = 0;
+		for (int i = 0; i < N; i++)
+			sum += v[i];
+		ck_assert(fabs(r.p[0].sum - sum) <= 1e-9 * sum);
+		ck_assert(fabs(r.p[0].max - v[N - 1]) <= 0.01 * v[N - 1]);
+		store_result_free(&r);
+	}
+	store_close(st);
+}
+END_TEST
+
+/* ------------------------------------------------------------ query rules */
+
+static void expect_error(struct store *st, struct store_series *s, int64_t start, int64_t end, unsigned period,
+			 int64_t now, const char *param)
+{
+	struct store_result r;
+	char err[256] = "";
+	ck_assert_int_eq(store_query(st, s, start, end, period, now, &r, err, sizeof(err)), -1);
+	ck_assert_msg(!strncmp(err, param, strlen(param)), "error \"%s\" does not name %s", err, param);
+	ck_assert_ptr_null(r.p);
+}
+
+START_TEST(test_query_errors)
+{
+	int64_t now = T0 + 500 * 86400;
+	struct store *st = open_mem(now);
+	struct store_series *s = store_series(st, "ns", "m", NULL, 0, "Count", 0);
+	expect_error(st, s, now - 60, now, 0, now, "period");
+	expect_error(st, s, now, now, 60, now, "end");
+	expect_error(st, s, now, now - 60, 60, now, "end");
+	expect_error(st, s, -5, now, 3600, now, "start");
+	expect_error(st, s, now + 3 * 3600, now + 4 * 3600, 60, now, "start");
+	/* start within 3 h: any period; within 15 d: multiples of 60 ... */
+	struct store_result r = query(st, s, now - 3 * 3600, now, 7, now);
+	store_result_free(&r);
+	expect_error(st, s, now - 3 * 3600 - 1, now, 30, now, "period");
+	r = query(st, s, now - 15 * 86400, now, 120, now);
+	store_result_free(&r);
+	expect_error(st, s, now - 15 * 86400 - 1, now, 60, now, "period");
+	r = query(st, s, now - 63 * 86400, now, 600, now);
+	store_result_free(&r);
+	expect_error(st, s, now - 63 * 86400 - 1, now, 300, now, "period");
+	r = query(st, s, now - 455 * 86400, now, 3600, now);
+	ck_assert_uint_eq(r.res_step, 3600);
+	store_result_free(&r);
+	/* at most 100,800 datapoints */
+	r = query(st, s, now - 3 * 3600, now - 3 * 3600 + 100800, 1, now);
+	store_result_free(&r);
+	expect_error(st, s, now - 3 * 3600, now - 3 * 3600 + 100801, 1, now, "period");
+	store_close(st);
+}
+END_TEST
+
+/* ------------------------------------------------------------ retention, roll-up */
+
+static void tick_to(struct store *st, int64_t *now, int64_t to, int64_t step)
+{
+	while (*now < to) {
+		*now = *now + step < to ? *now + step : to;
+		store_tick(st, *now);
+	}
+}
+
+static void check_rollup(struct store *st, struct store_series *s, int64_t now, unsigned period,
+			 unsigned want_res, size_t want_n)
+{
+	struct store_result r = query(st, s, T0, T0 + 7200, period, now);
+	ck_assert_uint_eq(r.res_step, want_res);
+	ck_assert_uint_eq(r.n, want_n);
+	for (size_t i = 0; i < r.n; i++) {
+		int64_t t = T0 + (int64_t)(i * period);
+		ck_assert_int_eq(r.p[i].t, t);
+		/* second x holds x - T0 (0 .. 7199), once each */
+		double first = (double)(t - T0), last = first + period - 1;
+		ck_assert(r.p[i].n == period);
+		ck_assert(r.p[i].sum == (first + last) * period / 2);
+		ck_assert(r.p[i].min == first);
+		ck_assert(r.p[i].max == last);
+		if (want_res > 1) {
+			double p50;
+			ck_assert_int_eq(store_stat(&r.p[i], "p50", &p50), 0);
+			double want = first + ceil(period * 0.5) - 1;
+			ck_assert_msg(fabs(p50 - want) <= 0.01 * fabs(want) + 1e-9, "p50 %g want %g", p50, want);
+		}
+	}
+	store_result_free(&r);
+}
+
+static void retention_ladder(const char *dir)
+{
+	char err[256];
+	int64_t now = T0;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	struct store_series *s = store_series(st, "ns", "m", NULL, 0, "Count", STORE_HIST | STORE_HIST_COARSE);
+	struct store_series *idle = store_series(st, "ns", "idle", NULL, 0, "Count", 0);
+	store_put(idle, now, 1);
+	for (int i = 0; i < 7200; i++) {
+		ck_assert_int_eq(store_put(s, now, (double)i), 0);
+		now++;
+		store_tick(st, now);
+	}
+	/* at 2 h: the 1 s resolution answers */
+	check_rollup(st, s, now, 60, 1, 120);
+	check_rollup(st, s, now, 1, 1, 7200);
+	ck_assert_int_eq(st->nblk[0], 120);
+	/* at 4 h: the first hour of 1 s data is gone, the 60 s roll-up answers */
+	tick_to(st, &now, T0 + 4 * 3600, 10);
+	ck_assert_int_eq(st->nblk[0], 60);
+	ck_assert_int_eq(st->blks[0][0].start, T0 + 3600);
+	check_rollup(st, s, now, 60, 60, 120);
+	check_rollup(st, s, now, 300, 60, 24);
+	/* at 5 h all of it */
+	tick_to(st, &now, T0 + 5 * 3600, 10);
+	ck_assert_int_eq(st->nblk[0], 0);
+	/* a day later, the idle series keeps no state in memory but is known */
+	tick_to(st, &now, T0 + 2 * 86400, 600);
+	ck_assert_ptr_null(s->res);
+	ck_assert_ptr_null(idle->res);
+	ck_assert_ptr_eq(store_find(st, "ns", "idle", NULL, 0), idle);
+	check_rollup(st, s, now, 60, 60, 120);
+	/* 16 days: 300 s */
+	tick_to(st, &now, T0 + 16 * 86400, 3600);
+	ck_assert_int_eq(st->nblk[1], 0);
+	check_rollup(st, s, now, 300, 300, 24);
+	check_rollup(st, s, now, 3600, 300, 2);
+	/* 64 days: 3600 s */
+	tick_to(st, &now, T0 + 64 * 86400, 3600);
+	ck_assert_int_eq(st->nblk[2], 0);
+	check_rollup(st, s, now, 3600, 3600, 2);
+	check_rollup(st, s, now, 7200, 3600, 1);
+	/* 455 days: still there; 456: gone */
+	tick_to(st, &now, T0 + 455 * 86400 - 3 * 3600, 86400);
+	check_rollup(st, s, now, 3600, 3600, 2);
+	tick_to(st, &now, T0 + 456 * 86400, 86400);
+	ck_assert_int_eq(st->nblk[3], 0);
+	struct store_result r = query(st, s, T0, T0 + 7200, 3600, now);
+	ck_assert_uint_eq(r.n, 0);
+	store_result_free(&r);
+	store_close(st);
+}
+
+START_TEST(test_retention_memory)
+{
+	retention_ladder(NULL);
+}
+END_TEST
+
+START_TEST(test_retention_disk)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	retention_ladder(dir);
+	ck_assert_int_eq(count_files(dir, ".blk"), 0);
+	ck_assert_int_eq(count_files(dir, ".corrupt"), 0);
+	rm_rf(dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------ late points */
+
+static void late_points(const char *dir)
+{
+	char err[256];
+	int64_t now = T0;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	struct store_series *s = store_series(st, "ns", "m", NULL, 0, "Count", STORE_HIST);
+	struct store_series *o = store_series(st, "ns", "other", NULL, 0, "Count", 0);
+	/* a point every minute for 3 days, so the blocks exist */
+	for (int64_t t = T0; t < T0 + 3 * 86400; t += 60) {
+		store_put(s, t, 1);
+		store_put(o, t, 7);
+		tick_to(st, &now, t + 60, 60);
+	}
+	/* PutMetricData 2 days old, into a block written long ago, and 30 s
+	 * old (the head window), and into a minute that had nothing */
+	int64_t old = now - 2 * 86400 + 17;
+	ck_assert_int_eq(store_put_n(s, old, 100, 3), 0);
+	ck_assert_int_eq(store_put(s, now - 30, 50), 0);
+	ck_assert_int_eq(store_put(o, now - 2 * 86400 - 3600 * 5 + 30, 9), 0);
+	store_tick(st, now + 1);
+	now++;
+	struct store_result r = query(st, s, align_down(old, 60), align_down(old, 60) + 120, 60, now);
+	ck_assert_uint_eq(r.res_step, 60);
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert(r.p[0].n == 4 && r.p[0].sum == 301 && r.p[0].max == 100 && r.p[0].min == 1);
+	ck_assert(r.p[1].n == 1);
+	double p;
+	ck_assert_int_eq(store_stat(&r.p[0], "p75", &p), 0);
+	ck_assert(fabs(p - 100) <= 1);
+	store_result_free(&r);
+	r = query(st, s, align_down(now - 30, 60), now, 60, now);
+	ck_assert(r.n == 1 && r.p[0].n == 2 && r.p[0].sum == 51);
+	store_result_free(&r);
+	/* the 300 s and 3600 s resolutions have it too (seen from later) */
+	r = query(st, s, align_down(old, 3600), align_down(old, 3600) + 3600, 3600, now + 20 * 86400);
+	ck_assert_uint_eq(r.res_step, 300);
+	ck_assert(r.n == 1 && r.p[0].n == 63 && r.p[0].sum == 360);
+	store_result_free(&r);
+	r = query(st, s, align_down(old, 3600), align_down(old, 3600) + 3600, 3600, now + 70 * 86400);
+	ck_assert_uint_eq(r.res_step, 3600);
+	ck_assert(r.n == 1 && r.p[0].n == 63 && r.p[0].sum == 360);
+	store_result_free(&r);
+	/* the other series in the rewritten blocks is intact */
+	r = query(st, o, now - 3 * 86400, now, 86400, now);
+	double n = 0, sum = 0;
+	for (size_t i = 0; i < r.n; i++) {
+		n += r.p[i].n;
+		sum += r.p[i].sum;
+	}
+	ck_assert(n == 3 * 1440 + 1 && sum == 7 * 3 * 1440 + 9);
+	store_result_free(&r);
+	/* 15 days old: too old */
+	ck_assert_int_eq(store_put(s, now - 15 * 86400, 1), -1);
+	store_close(st);
+}
+
+START_TEST(test_late_memory)
+{
+	late_points(NULL);
+}
+END_TEST
+
+START_TEST(test_late_disk)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	late_points(dir);
+	rm_rf(dir);
+}
+END_TEST
+
+/* ------------------------------------------------------------ persistence */
+
+static void fill(struct store *st, int64_t *now, int64_t until, struct store_series **s, int ns)
+{
+	while (*now < until) {
+		for (int k = 0; k < ns; k++) {
+			if (k == 1 && (*now % 7))
+				continue;
+			double v = (double)(*now % 1000) * (k + 1) + 0.25;
+			if (store_series_flags(s[k]) & STORE_HIST)
+				v = 0.001 * (1 + *now % 97);
+			ck_assert_int_eq(store_put(s[k], *now, v), 0);
+		}
+		(*now)++;
+		store_tick(st, *now);
+	}
+}
+
+static void series3(struct store *st, struct store_series **s)
+{
+	struct store_dim d[] = { { "TargetGroup", "web" } };
+	s[0] = store_series(st, "AWS/ApplicationELB", "RequestCount", d, 1, "Count", 0);
+	s[1] = store_series(st, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", d, 1, "Count", 0);
+	s[2] = store_series(st, "AWS/ApplicationELB", "TargetResponseTime", d, 1, "Seconds", STORE_HIST);
+	for (int k = 0; k < 3; k++)
+		ck_assert_ptr_nonnull(s[k]);
+}
+
+static int results_equal(const struct store_result *a, const struct store_result *b)
+{
+	if (a->n != b->n || a->res_step != b->res_step) {
+		fprintf(stderr, "n %zu/%zu res %u/%u\n", a->n, b->n, a->res_step, b->res_step);
+		return 0;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		const struct store_point *x = &a->p[i], *y = &b->p[i];
+		if (x->t != y->t || x->n != y->n || x->sum != y->sum || x->min != y->min || x->max != y->max ||
+		    x->h.n != y->h.n) {
+			fprintf(stderr, "point %zu: t %lld/%lld n %g/%g\n", i, (long long)x->t, (long long)y->t, x->n,
+				y->n);
+			return 0;
+		}
+		for (uint32_t k = 0; k < x->h.n; k++)
+			if (x->h.b[k].ord != y->h.b[k].ord || x->h.b[k].count != y->h.b[k].count)
+				return 0;
+	}
+	return 1;
+}
+
+START_TEST(test_persistence)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256];
+	int64_t now = T0 + 1234;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	struct store_series *s[3];
+	series3(st, s);
+	fill(st, &now, T0 + 5 * 3600 + 17, s, 3);
+	/* what a fresh memory-only store would answer, and the answers before closing */
+	struct store_result before[3][3];
+	static const unsigned periods[3] = { 1, 60, 300 };
+	for (int k = 0; k < 3; k++)
+		for (int q = 0; q < 3; q++)
+			before[k][q] = query(st, s[k], q == 0 ? now - 3 * 3600 : T0, now, periods[q], now);
+	ck_assert_uint_gt(before[0][1].n, 250);
+	int64_t last[3];
+	for (int k = 0; k < 3; k++)
+		last[k] = store_series_last(s[k]);
+	ck_assert_int_eq(last[0], now - 1);
+	store_close(st);
+
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_uint_eq(store_nseries(st), 3);
+	struct store_series *t[3];
+	series3(st, t);
+	for (int k = 0; k < 3; k++) {
+		ck_assert_int_eq(store_series_last(t[k]), last[k]);
+		for (int q = 0; q < 3; q++) {
+			struct store_result r = query(st, t[k], q == 0 ? now - 3 * 3600 : T0, now, periods[q], now);
+			ck_assert_msg(results_equal(&r, &before[k][q]), "series %d period %u differs after reopening", k,
+				      periods[q]);
+			store_result_free(&r);
+			store_result_free(&before[k][q]);
+		}
+	}
+	/* and it goes on from there */
+	fill(st, &now, now + 600, t, 3);
+	struct store_result r = query(st, t[0], now - 1200, now, 1, now);
+	ck_assert_uint_eq(r.n, 1200);
+	for (size_t i = 0; i < r.n; i++)
+		ck_assert(r.p[i].n == 1 && r.p[i].t == now - 1200 + (int64_t)i);
+	store_result_free(&r);
+	ck_assert_int_eq(count_files(dir, ".corrupt"), 0);
+	store_close(st);
+	rm_rf(dir);
+}
+END_TEST
+
+/* a restart after a crash loses at most the minute before it */
+START_TEST(test_crash_loses_one_minute)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256];
+	int64_t now = T0;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	struct store_series *s[3];
+	series3(st, s);
+	fill(st, &now, T0 + 3600 + 1800 + 45, s, 3);
+	/* "crash": the checkpoint on disk is the last periodic one; keep a copy
+	 * of the directory as it is now and drop the store without closing */
+	char cmd[512], copy[128];
+	snprintf(copy, sizeof(copy), "%s.copy", dir);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", dir, copy);
+	ck_assert_int_eq(system(cmd), 0);
+	store_close(st);
+	st = store_open(copy, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	series3(st, s);
+	struct store_result r = query(st, s[0], T0, now, 60, now);
+	double n = 0;
+	for (size_t i = 0; i < r.n; i++)
+		n += r.p[i].n;
+	ck_assert_msg(n >= (double)(now - T0) - 60 && n <= (double)(now - T0), "%g samples of %lld", n,
+		      (long long)(now - T0));
+	store_result_free(&r);
+	store_close(st);
+	rm_rf(copy);
+	rm_rf(dir);
+}
+END_TEST
+
+static void flip_byte(const char *path, long off)
+{
+	FILE *f = fopen(path, "r+b");
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	if (off < 0)
+		off = len + off;
+	fseek(f, off, SEEK_SET);
+	int c = fgetc(f);
+	fseek(f, off, SEEK_SET);
+	fputc(c ^ 0x5a, f);
+	fclose(f);
+}
+
+static void truncate_file(const char *path, long by)
+{
+	struct stat sb;
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(truncate(path, sb.st_size - by), 0);
+}
+
+START_TEST(test_damaged_files)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256], path[512];
+	int64_t now = T0;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	struct store_series *s[3];
+	series3(st, s);
+	fill(st, &now, T0 + 4 * 3600 + 30, s, 3);
+	store_close(st);
+
+	/* damage: one 60 s block's data (a chunk's CRC), another's length, a 1 s block's index */
+	snprintf(path, sizeof(path), "%s/r60/%d.blk", dir, T0 + 3600);
+	flip_byte(path, BLK_HDR + 3 * BLK_ENT + 5);
+	snprintf(path, sizeof(path), "%s/r60/%d.blk", dir, T0 + 2 * 3600);
+	truncate_file(path, 10);
+	snprintf(path, sizeof(path), "%s/r1/%d.blk", dir, T0 + 4 * 3600 - 60);
+	flip_byte(path, BLK_HDR + 2);
+	/* and a block that is not one at all */
+	snprintf(path, sizeof(path), "%s/r300/%d.blk", dir, T0);
+	FILE *f = fopen(path, "w");
+	fputs("garbage", f);
+	fclose(f);
+
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	series3(st, s);
+	/* the truncated block and the garbage are set aside on opening */
+	ck_assert_int_eq(count_files(dir, ".corrupt"), 2);
+	/* the others when read; the rest is still served */
+	struct store_result r = query(st, s[0], T0, now, 3600, now);
+	ck_assert_int_eq(count_files(dir, ".corrupt"), 3);
+	/* hours 0 and 3 and the head (4) are there; 1 and 2 are lost */
+	ck_assert_uint_eq(r.n, 3);
+	ck_assert_int_eq(r.p[0].t, T0);
+	ck_assert(r.p[0].n == 3600);
+	ck_assert_int_eq(r.p[1].t, T0 + 3 * 3600);
+	ck_assert(r.p[1].n == 3600);
+	store_result_free(&r);
+	r = query(st, s[0], now - 3 * 3600, now, 60, now);
+	ck_assert_int_eq(count_files(dir, ".corrupt"), 4);
+	ck_assert_uint_gt(r.n, 100);
+	store_result_free(&r);
+	store_close(st);
+
+	/* the checkpoint: truncated, then garbage; the catalog: a torn last record */
+	snprintf(path, sizeof(path), "%s/head.ckpt", dir);
+	truncate_file(path, 3);
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_int_eq(count_files(dir, "head.ckpt.corrupt"), 1);
+	series3(st, s);
+	r = query(st, s[0], T0, now, 3600, now);
+	ck_assert_uint_ge(r.n, 2);
+	store_result_free(&r);
+	store_close(st);
+	snprintf(path, sizeof(path), "%s/series.cat", dir);
+	truncate_file(path, 2);
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_int_eq(count_files(dir, "series.cat.corrupt"), 1);
+	/* two series are still known, with their data */
+	ck_assert_uint_eq(store_nseries(st), 2);
+	struct store_dim d[] = { { "TargetGroup", "web" } };
+	struct store_series *x = store_find(st, "AWS/ApplicationELB", "RequestCount", d, 1);
+	ck_assert_ptr_nonnull(x);
+	r = query(st, x, T0, now, 3600, now);
+	ck_assert_uint_ge(r.n, 2);
+	store_result_free(&r);
+	store_close(st);
+	rm_rf(dir);
+}
+END_TEST
+
+START_TEST(test_open_errors)
+{
+	char err[256];
+	ck_assert_ptr_null(store_open("/nonexistent-dir/for/sure", T0, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir"));
+	store_close(NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------------ timing */
+
+START_TEST(test_query_15_days)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256];
+	int64_t now = T0;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	/* 200 other series share the blocks, as in a real store */
+	struct store_series *others[200];
+	for (int i = 0; i < 200; i++) {
+		char m[16];
+		snprintf(m, sizeof(m), "m%d", i);
+		others[i] = store_series(st, "ns", m, NULL, 0, "Count", 0);
+	}
+	struct store_series *s = store_series(st, "ns", "TargetResponseTime", NULL, 0, "Seconds",
+					      STORE_HIST | STORE_HIST_COARSE);
+	int64_t end = T0 + 15 * 86400;
+	while (now < end) {
+		struct hist h = HIST_INIT;
+		double sum = 0;
+		for (int k = 0; k < 40; k++) {
+			double v = 0.02 * exp(0.5 * nrand());
+			hist_add(&h, v, 1);
+			sum += v;
+		}
+		store_put_hist(s, now, &h, sum);
+		hist_free(&h);
+		for (int i = 0; i < 200; i++)
+			store_put(others[i], now, (double)(i + now % 100));
+		now += 60;
+		store_tick(st, now);
+	}
+	store_close(st);
+	st = store_open(dir, now, err, sizeof(err));
+	s = store_find(st, "ns", "TargetResponseTime", NULL, 0);
+	ck_assert_ptr_nonnull(s);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	struct store_result r = query(st, s, now - 15 * 86400, now, 60, now);
+	double p99 = 0;
+	for (size_t i = 0; i < r.n; i++)
+		store_stat(&r.p[i], "p99", &p99);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+	printf("query: 15 days of 1-minute data with histograms (%zu points, p99 of each): %.1f ms\n", r.n, ms);
+	ck_assert_uint_eq(r.n, 15 * 1440);
+	ck_assert_uint_eq(r.res_step, 60);
+	ck_assert(ms < 1000);
+	store_result_free(&r);
+	store_close(st);
+	rm_rf(dir);
+}
+END_TEST
+
+int main(void)
+{
+	log_set_level(LOG_LVL_WARN);
+	Suite *su = suite_create("store");
+	TCase *tc = tcase_create("codec");
+	tcase_add_test(tc, test_codec_round_trip);
+	tcase_add_test(tc, test_codec_compact);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("statistics");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_put_refused);
+	tcase_add_test(tc, test_series_identity);
+	tcase_add_test(tc, test_foreach);
+	tcase_add_test(tc, test_stats_known);
+	tcase_add_test(tc, test_stat_names);
+	tcase_add_test(tc, test_percentiles);
+	tcase_add_test(tc, test_query_errors);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("time");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_retention_memory);
+	tcase_add_test(tc, test_retention_disk);
+	tcase_add_test(tc, test_late_memory);
+	tcase_add_test(tc, test_late_disk);
+	suite_add_tcase(su, tc);
+
+	tc = tcase_create("disk");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_persistence);
+	tcase_add_test(tc, test_crash_loses_one_minute);
+	tcase_add_test(tc, test_damaged_files);
+	tcase_add_test(tc, test_open_errors);
+	tcase_add_test(tc, test_query_15_days);
+	suite_add_tcase(su, tc);
+
+	SRunner *sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
