@@ -73,8 +73,44 @@ def dalbd(tmp_path, backends, request):
         return a
 
     yield start
-    for a in started:
-        a.close()
+    try:
+        for a in started:
+            if a.alive():
+                counted_like_ends(a)
+    finally:
+        for a in started:
+            a.close()
+
+
+def lb_value(text, name):
+    """The load balancer's own series of NAME (the one with no target group)."""
+    m = re.search(r'(?m)^%s\{load_balancer="[^"]*"\} (\S+)$' % re.escape(name), text)
+    return float(m.group(1)) if m else None
+
+
+def counted_like_ends(a):
+    """The metrics count what exchange_end() saw: one RequestCount per
+    "exchange end" line (nothing twice, nothing missed, whichever way the
+    request ended), retries and target status classes alike."""
+    ends = a.ends()
+    want = {
+        "albd_requests_total": len(ends),
+        "albd_retried_requests_total": sum(1 for e in ends if e["retries"]),
+        "albd_target_http_2xx_total": sum(1 for e in ends if 200 <= e["target_status"] < 300),
+        "albd_target_http_5xx_total": sum(1 for e in ends if 500 <= e["target_status"] < 600),
+        "albd_elb_http_5xx_total": sum(1 for e in ends if e["status"] >= 500 and e["target_status"] == 0),
+    }
+    got = {}
+
+    def same():
+        text = a.admin_request("GET", "/metrics").body.decode()
+        for k in want:
+            got[k] = lb_value(text, k)
+        return got == want
+    try:
+        wait_until(same, 10, interval=0.2, what="metrics equal to the exchange ends")
+    except Exception:
+        raise AssertionError("metrics %s, exchange ends %s" % (got, want))
 
 
 def test_answered_requests_end_once_each(dalbd):

@@ -436,3 +436,65 @@ def test_real_prometheus_scrapes(mix, tmp_path):
             p.kill()
             p.wait(5)
         log.close()
+
+
+def lb_series(text, name, **labels):
+    """The value of NAME with exactly LABELS besides load_balancer."""
+    for (n, ls), v in prom_samples(text).items():
+        d = dict(ls)
+        d.pop("load_balancer", None)
+        if n == name and d == labels:
+            return v
+    return None
+
+
+@pytest.mark.timeout_s(60)
+def test_health_gauges_and_check_counts(albd, backends):
+    good = backends.start("b1")
+    dead = "127.0.0.1:%d" % free_port()
+    port = free_port()
+    hc = {"enabled": True, "path": "/health", "interval": 1, "timeout": 0.5, "healthy_threshold": 2,
+          "unhealthy_threshold": 2}
+    cfg = make_config([listener("web", port, "web")],
+                      [target_group("web", [good, dead], health_check=hc),
+                       target_group("down", [dead], health_check=hc)])
+    a = albd.start(cfg, port=port)
+
+    def gauges():
+        t = a.admin_request("GET", "/metrics").body.decode()
+        return (lb_series(t, "albd_healthy_hosts", target_group="web"),
+                lb_series(t, "albd_unhealthy_hosts", target_group="web"),
+                lb_series(t, "albd_fail_open", target_group="down"),
+                lb_series(t, "albd_fail_open", target_group="web"))
+    wait_until(lambda: gauges() == (1.0, 1.0, 1.0, 0.0), 20, interval=0.3, what="health gauges")
+    t = a.admin_request("GET", "/metrics").body.decode()
+    assert lb_series(t, "albd_health_checks_total", target_group="web", target=good.addr) >= 2
+    assert lb_series(t, "albd_health_checks_failed_total", target_group="web", target=good.addr) == 0
+    assert lb_series(t, "albd_health_checks_failed_total", target_group="web", target=dead) >= 2
+    # and through the store, as CloudWatch gauges
+    wait_until(lambda: stats(a, "HealthyHostCount", {"TargetGroup": "web"}, period=60,
+                             statistics="Maximum").json()["Datapoints"], 5, what="HealthyHostCount points")
+    dps = stats(a, "HealthyHostCount", {"TargetGroup": "web"}, period=60, statistics="Maximum").json()
+    assert max(dp["Maximum"] for dp in dps["Datapoints"]) == 1.0
+    assert total(a, "FailOpen", {"TargetGroup": "down"}, stat="Maximum") >= 1.0
+    # requests to a group that failed open are counted as such
+    send(port, ["/ok"] * 3)
+
+
+def test_certificate_days_to_expiry(albd, backends, tmp_path):
+    import importlib
+    tls = importlib.import_module("test_90_tls")
+    (tmp_path / "pki").mkdir()
+    p = tls.PKI(tmp_path / "pki")
+    cert = p.issue("m.test", ["DNS:m.test"], days=40, out_dir=tmp_path)
+    b = backends.start("b1")
+    port = free_port()
+    a = albd.start(tls.tls_config(port, [cert], [b]), port=port)
+    wait_until(lambda: lb_series(a.admin_request("GET", "/metrics").body.decode(),
+                                 "albd_certificate_days_to_expiry", listener="web", certificate=str(cert.crt))
+               is not None, 10, what="certificate gauge")
+    v = lb_series(a.admin_request("GET", "/metrics").body.decode(), "albd_certificate_days_to_expiry",
+                  listener="web", certificate=str(cert.crt))
+    assert v in (39.0, 40.0)
+    wait_until(lambda: stats(a, "CertificateDaysToExpiry", {"Listener": "web", "Certificate": str(cert.crt)},
+                             period=60, statistics="Minimum").json()["Datapoints"], 10, what="store points")
