@@ -528,7 +528,7 @@ int metrics_init(struct event_base *base, const struct albd_gen *gen, char *err,
 	char why[512];
 
 	M.base = base;
-	M.sum = aligned_alloc(64, sizeof(*M.sum));
+	M.sum = aligned_alloc(64, (sizeof(*M.sum) + 63) / 64 * 64);
 	if (!M.sum) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
