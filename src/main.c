@@ -266,6 +266,7 @@ int main(int argc, char **argv)
 	event_free(ev_expiry);
 	event_free(ev_flush);
 	event_base_free(c.base);
+	metrics_free();
 	log_flush(1);
 	log_info("stopped");
 	return 0;

@@ -554,7 +554,6 @@ void metrics_shutdown(void)
 	if (!M.store)
 		return;
 	metrics_fold();
-	shard_shutdown(reap_cb, NULL);
 	store_close(M.store);
 	M.store = NULL;
 	if (M.timer)
@@ -567,6 +566,11 @@ void metrics_shutdown(void)
 	free(M.lb_name);
 	M.lb_name = NULL;
 	hist_free(&M.scratch);
+}
+
+void metrics_free(void)
+{
+	shard_shutdown(reap_cb, NULL);
 	free(M.sum);
 	M.sum = NULL;
 }

@@ -31,6 +31,10 @@ void metrics_apply(const struct albd_gen *gen);
  * stopped. */
 void metrics_shutdown(void);
 
+/* Free the shard entities, last of all: after every generation and target
+ * state that held one is gone. */
+void metrics_free(void);
+
 /* The store (for the API and, later, alarms); NULL before metrics_init(). */
 struct store *metrics_store(void);
 
