@@ -81,7 +81,7 @@ static void unhash(struct shard_entity *e)
 	}
 }
 
-int shard_record_ns(struct shard_block *b, uint64_t ns)
+int shard_record_ns(struct shard_block *b, uint64_t ns, unsigned idx)
 {
 	struct hist_dense *h = atomic_load_explicit(&b->lat, memory_order_relaxed);
 
@@ -93,7 +93,8 @@ int shard_record_ns(struct shard_block *b, uint64_t ns)
 		atomic_store_explicit(&b->lat, h, memory_order_release);
 	}
 	shard_add(b, M_TARGET_RESPONSE_TIME, ns);
-	hist_dense_record_ns(h, ns);
+	_Atomic uint32_t *p = &h->c[idx];
+	atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + 1, memory_order_relaxed);
 	return 0;
 }
 

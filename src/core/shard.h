@@ -91,10 +91,12 @@ static inline void shard_set(struct shard_block *b, unsigned m, uint64_t v)
 	atomic_store_explicit(&b->c[m], v, memory_order_relaxed);
 }
 
-/* Record a latency of NS nanoseconds (its sum goes to counter
- * M_TARGET_RESPONSE_TIME). Returns -1 when the histogram cannot be made
- * (out of memory: the sample is not recorded). Thread: the block's owner. */
-int shard_record_ns(struct shard_block *b, uint64_t ns);
+/* Record a latency of NS nanoseconds whose histogram index is IDX
+ * (hist_dense_index_ns(NS): computed once for all the blocks a request
+ * counts in). Its sum goes to counter M_TARGET_RESPONSE_TIME. Returns -1
+ * when the histogram cannot be made (out of memory: the sample is not
+ * recorded). Thread: the block's owner. */
+int shard_record_ns(struct shard_block *b, uint64_t ns, unsigned idx);
 
 /* Read counter M of a block. Thread: any. */
 static inline uint64_t shard_read(const struct shard_block *b, unsigned m)

@@ -261,12 +261,13 @@ static void exchange_count(struct session *s, const struct exchange *ex)
 	/* every level it reached */
 	int tcode = ex->target_status >= 200 && ex->target_status < 600 ? ex->target_status / 100 : 0;
 	uint64_t trt = ex->t_first_byte > ex->t_sent && ex->t_sent ? ex->t_first_byte - ex->t_sent : 0;
+	unsigned idx = trt ? hist_dense_index_ns(trt) : 0;   /* one log() for all three */
 	for (unsigned i = 0; i < nb; i++) {
 		shard_add(b[i], M_REQUEST_COUNT, 1);
 		if (tcode)
 			shard_add(b[i], M_HTTPCODE_TARGET_2XX + (unsigned)(tcode - 2), 1);
 		if (trt)
-			shard_record_ns(b[i], trt);
+			shard_record_ns(b[i], trt, idx);
 		if (ex->retries && i < 2)
 			shard_add(b[i], M_RETRIED_REQUEST_COUNT, 1);
 	}
