@@ -515,3 +515,36 @@ def test_certificate_days_to_expiry(albd, backends, tmp_path):
     assert v in (39.0, 40.0)
     wait_until(lambda: stats(a, "CertificateDaysToExpiry", {"Listener": "web", "Certificate": str(cert.crt)},
                              period=60, statistics="Minimum").json()["Datapoints"], 10, what="store points")
+
+
+@pytest.mark.timeout_s(60)
+def test_removed_target_series_stop(albd, backends):
+    """Series follow the config: a target removed by a reload keeps its
+    history, stops getting points, and leaves /metrics once drained."""
+    b1, b2 = backends.start("b1"), backends.start("b2")
+    port = free_port()
+
+    def cfg(targets):
+        return make_config([listener("web", port, "web")],
+                           [target_group("web", targets, deregistration_delay=0)], name="lbr")
+    a = albd.start(cfg([b1, b2]), port=port)
+    send(port, ["/ok"] * 10)
+    wait_total(a, "RequestCount", 10, {"TargetGroup": "web"})
+    assert total(a, "RequestCount", {"TargetGroup": "web", "Target": b2.addr}) == 5
+    a.reload(cfg([b1]))
+    wait_until(lambda: lb_series(a.admin_request("GET", "/metrics").body.decode(), "albd_requests_total",
+                                 target_group="web", target=b2.addr) is None, 15, what="b2 gone from /metrics")
+    gone = int(time.time()) + 1
+    send(port, ["/ok"] * 4)
+    wait_total(a, "RequestCount", 14, {"TargetGroup": "web"})
+    time.sleep(1.5)
+    # its history stays, and nothing new is counted for it
+    assert total(a, "RequestCount", {"TargetGroup": "web", "Target": b2.addr}) == 5
+    assert total(a, "RequestCount", {"TargetGroup": "web", "Target": b1.addr}) == 9
+    now = int(time.time())
+    last = stats(a, "RequestCount", {"TargetGroup": "web", "Target": b2.addr}, start=gone, end=now + 1,
+                 period=1).json()["Datapoints"]
+    assert last == []
+    # while b1's series goes on, a 0 or more every second
+    assert stats(a, "RequestCount", {"TargetGroup": "web", "Target": b1.addr}, start=gone, end=now + 1,
+                 period=1).json()["Datapoints"]
