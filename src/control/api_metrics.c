@@ -936,15 +936,34 @@ static int check_datum(const json_t *d, size_t i, int64_t now, char *err, size_t
 	return 0;
 }
 
+/* Do data A and B (already checked) name the same series? */
+static int same_series(const json_t *a, const struct dimset *da, const json_t *b, const struct dimset *db)
+{
+	if (da->n != db->n ||
+	    strcmp(json_string_value(json_object_get(a, "MetricName")), json_string_value(json_object_get(b, "MetricName"))))
+		return 0;
+	for (size_t i = 0; i < da->n; i++) {
+		size_t k;
+		for (k = 0; k < db->n; k++)
+			if (strcmp(da->d[i].name, db->d[k].name) == 0 && strcmp(da->d[i].value, db->d[k].value) == 0)
+				break;
+		if (k == db->n)
+			return 0;
+	}
+	return 1;
+}
+
 static void put_metric_data(struct admin_req *r, void *arg)
 {
 	(void)arg;
-	size_t len;
+	size_t len, i, n = 0;
 	const char *body = admin_req_body(r, &len);
 	json_error_t je;
-	json_t *j = json_loadb(body, len, 0, &je);
+	json_t *j = json_loadb(body, len, 0, &je), *d;
 	char err[512];
 	int64_t now = metrics_now();
+	struct dimset *ds = NULL;
+	size_t *fresh = NULL, nfresh = 0;
 
 	if (!json_is_object(j)) {
 		admin_reply_error(r, 400, "InvalidParameterValue", "body: not a JSON object (%s)", je.text);
@@ -962,20 +981,37 @@ static void put_metric_data(struct admin_req *r, void *arg)
 				  PUT_MAX_DATA);
 		goto out;
 	}
-	size_t i;
-	json_t *d;
+	n = json_array_size(data);
+	ds = calloc(n, sizeof(*ds));
+	fresh = calloc(n, sizeof(*fresh));
+	if (!ds || !fresh) {
+		admin_reply_error(r, 500, "InternalFailure", "out of memory");
+		goto out;
+	}
 	/* everything is checked first: a call is stored whole or not at all */
 	json_array_foreach(data, i, d) {
-		struct dimset ds = { .n = 0 };
 		char why[256];
-		if (check_datum(d, i, now, err, sizeof(err)) < 0 ||
-		    (dimset_json(&ds, json_object_get(d, "Dimensions"), why, sizeof(why)) < 0 &&
-		     snprintf(err, sizeof(err), "MetricData[%zu].Dimensions: %s", i, why) >= 0)) {
-			dimset_free(&ds);
+		if (check_datum(d, i, now, err, sizeof(err)) < 0) {
 			admin_reply_error(r, 400, "InvalidParameterValue", "%s", err);
 			goto out;
 		}
-		dimset_free(&ds);
+		if (dimset_json(&ds[i], json_object_get(d, "Dimensions"), why, sizeof(why)) < 0) {
+			admin_reply_error(r, 400, "InvalidParameterValue", "MetricData[%zu].Dimensions: %s", i, why);
+			goto out;
+		}
+	}
+	/* the series it would add (each once), so that the limit refuses the
+	 * call whole */
+	json_array_foreach(data, i, d) {
+		const char *name = json_string_value(json_object_get(d, "MetricName"));
+		if (store_find(metrics_store(), ns, name, ds[i].d, ds[i].n))
+			continue;
+		size_t k;
+		for (k = 0; k < nfresh; k++)
+			if (same_series(json_array_get(data, fresh[k]), &ds[fresh[k]], d, &ds[i]))
+				break;
+		if (k == nfresh)
+			fresh[nfresh++] = i;
 	}
 	if (!ncustom_known) {
 		store_foreach(metrics_store(), 0, count_custom_cb, NULL);
@@ -983,51 +1019,20 @@ static void put_metric_data(struct admin_req *r, void *arg)
 	}
 	const struct albd_gen *g = admin_gen();
 	unsigned limit = g ? g->cfg->admin.max_custom_series : 10000;
-	/* new series first, so that the limit refuses the call whole */
-	size_t fresh = 0;
-	json_array_foreach(data, i, d) {
-		struct dimset ds = { .n = 0 };
-		char why[256];
-		dimset_json(&ds, json_object_get(d, "Dimensions"), why, sizeof(why));
-		const char *name = json_string_value(json_object_get(d, "MetricName"));
-		int dup = 0;
-		for (size_t k = 0; k < i && !dup; k++) {
-			/* the same new series twice in one call counts once */
-			const json_t *o = json_array_get(data, k);
-			struct dimset ods = { .n = 0 };
-			dimset_json(&ods, json_object_get(o, "Dimensions"), why, sizeof(why));
-			if (strcmp(json_string_value(json_object_get(o, "MetricName")), name) == 0 && ods.n == ds.n) {
-				size_t m = 0;
-				for (; m < ds.n; m++)
-					if (strcmp(ds.d[m].name, ods.d[m].name) || strcmp(ds.d[m].value, ods.d[m].value))
-						break;
-				dup = m == ds.n;
-			}
-			dimset_free(&ods);
-		}
-		if (!dup && !store_find(metrics_store(), ns, name, ds.d, ds.n))
-			fresh++;
-		dimset_free(&ds);
-	}
-	if (ncustom + fresh > limit) {
+	if (ncustom + nfresh > limit) {
 		admin_reply_error(r, 400, "LimitExceeded",
 				  "MetricData: this call would make %zu custom series; admin.max_custom_series is %u",
-				  ncustom + fresh, limit);
+				  ncustom + nfresh, limit);
 		goto out;
 	}
+	ncustom += nfresh;
 	json_array_foreach(data, i, d) {
-		struct dimset ds = { .n = 0 };
-		char why[256];
 		int64_t t = now;
-		dimset_json(&ds, json_object_get(d, "Dimensions"), why, sizeof(why));
 		json_time(json_object_get(d, "Timestamp"), &t);
 		const char *name = json_string_value(json_object_get(d, "MetricName"));
 		const char *unit = json_string_value(json_object_get(d, "Unit"));
-		int existed = store_find(metrics_store(), ns, name, ds.d, ds.n) != NULL;
-		struct store_series *s = store_series(metrics_store(), ns, name, ds.d, ds.n, unit ? unit : "None",
+		struct store_series *s = store_series(metrics_store(), ns, name, ds[i].d, ds[i].n, unit ? unit : "None",
 						      STORE_HIST);
-		if (!existed && s)
-			ncustom++;
 		const json_t *v = json_object_get(d, "Value"), *vs = json_object_get(d, "Values");
 		const json_t *cs = json_object_get(d, "Counts");
 		int rc = 0;
@@ -1039,7 +1044,6 @@ static void put_metric_data(struct admin_req *r, void *arg)
 			for (size_t k = 0; k < json_array_size(vs) && rc == 0; k++)
 				rc = store_put_n(s, t, json_number_value(json_array_get(vs, k)),
 						 cs ? json_number_value(json_array_get(cs, k)) : 1.0);
-		dimset_free(&ds);
 		if (rc < 0) {
 			admin_reply_error(r, 500, "InternalFailure", "MetricData[%zu]: could not be stored", i);
 			goto out;
@@ -1047,6 +1051,10 @@ static void put_metric_data(struct admin_req *r, void *arg)
 	}
 	admin_reply_json(r, 200, json_object());
 out:
+	for (size_t k = 0; ds && k < n; k++)
+		dimset_free(&ds[k]);
+	free(ds);
+	free(fresh);
 	json_decref(j);
 }
 
