@@ -482,7 +482,17 @@ static void get_statistics(struct admin_req *r, void *arg)
 			goto out;
 		}
 	}
-	stats = strdup(stats_s && *stats_s ? stats_s : "SampleCount,Sum,Average,Minimum,Maximum");
+	/* "statistics" may name percentiles too; "extended_statistics" (as
+	 * GetMetricStatistics' ExtendedStatistics) adds to it */
+	const char *ext_s = admin_req_query(r, "extended_statistics");
+	if (ext_s && *ext_s) {
+		size_t n = (stats_s ? strlen(stats_s) : 0) + strlen(ext_s) + 2;
+		if ((stats = malloc(n)))
+			snprintf(stats, n, "%s%s%s", stats_s && *stats_s ? stats_s : "", stats_s && *stats_s ? "," : "",
+				 ext_s);
+	} else {
+		stats = strdup(stats_s && *stats_s ? stats_s : "SampleCount,Sum,Average,Minimum,Maximum");
+	}
 	if (!stats) {
 		admin_reply_error(r, 500, "InternalFailure", "out of memory");
 		goto out;
