@@ -93,8 +93,9 @@ struct store_series {
 	struct store *st;
 	uint32_t id;
 	unsigned flags;
-	char *ns, *metric, *unit;
-	struct store_dim *dims;     /* sorted by name; strings owned */
+	const char *ns, *metric;    /* in key */
+	char *unit;
+	struct store_dim *dims;     /* sorted by name; strings in key */
 	size_t ndims;
 	char *key;                  /* ns \0 metric \0 (name \0 value \0)* */
 	size_t keylen;
@@ -494,13 +495,7 @@ static void series_free_res(struct store_series *s)
 static void series_free(struct store_series *s)
 {
 	series_free_res(s);
-	free(s->ns);
-	free(s->metric);
 	free(s->unit);
-	for (size_t i = 0; i < s->ndims; i++) {
-		free((char *)s->dims[i].name);
-		free((char *)s->dims[i].value);
-	}
 	free(s->dims);
 	free(s->key);
 	free(s);
@@ -520,20 +515,22 @@ static struct store_series *series_new(struct store *st, uint32_t id, const char
 	s->st = st;
 	s->id = id;
 	s->flags = flags & (STORE_HIST | STORE_HIST_COARSE);
-	s->ns = strdup(ns);
-	s->metric = strdup(metric);
+	/* the identity's strings all point into the key: one allocation */
 	s->unit = strdup(unit ? unit : "None");
-	s->dims = calloc(ndims ? ndims : 1, sizeof(*s->dims));
+	s->dims = ndims ? calloc(ndims, sizeof(*s->dims)) : NULL;
 	s->key = make_key(ns, metric, sorted, ndims, &s->keylen);
-	if (!s->ns || !s->metric || !s->unit || !s->dims || !s->key)
+	if (!s->unit || (ndims && !s->dims) || !s->key)
 		goto fail;
+	s->ns = s->key;
+	s->metric = s->ns + strlen(s->ns) + 1;
+	const char *k = s->metric + strlen(s->metric) + 1;
 	for (size_t i = 0; i < ndims; i++) {
-		s->dims[i].name = strdup(sorted[i].name);
-		s->dims[i].value = strdup(sorted[i].value);
-		s->ndims = i + 1;
-		if (!s->dims[i].name || !s->dims[i].value)
-			goto fail;
+		s->dims[i].name = k;
+		k += strlen(k) + 1;
+		s->dims[i].value = k;
+		k += strlen(k) + 1;
 	}
+	s->ndims = ndims;
 	s->hash = fnv1a(s->key, s->keylen);
 	if (id >= st->capall) {
 		size_t cap = st->capall ? st->capall * 2 : 1024;
@@ -707,7 +704,7 @@ static int points_merge_one(struct store_point **pts, size_t *n, size_t *cap, co
 	if (i > 0 && (*pts)[i - 1].t == p->t)
 		return point_merge(&(*pts)[i - 1], p, with_hist);
 	if (*n + 1 > *cap) {
-		size_t c = *cap ? *cap * 2 : 8;
+		size_t c = *cap + *cap / 2 + 1;  /* open points: usually one */
 		struct store_point *np = realloc(*pts, c * sizeof(*np));
 		if (!np)
 			return -1;
