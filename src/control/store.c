@@ -1770,13 +1770,35 @@ struct agg {
 	int oom;
 };
 
-static void agg_add(struct agg *a, const struct store_point *p)
+/* Add P to the result. When P's period is new and P is OWNED (decoded for
+ * this query), its histogram moves into the result instead of being copied. */
+static void agg_add(struct agg *a, struct store_point *p, int owned)
 {
 	if (p->t < a->start || p->t >= a->end || p->n <= 0)
 		return;
-	struct store_point q = *p;
-	q.t = align_down(p->t, a->period);
+	int64_t pt = align_down(p->t, a->period);
 	struct store_result *o = a->out;
+	if (owned && (!o->n || o->p[o->n - 1].t < pt)) {
+		if (o->n == a->cap) {
+			size_t cap = a->cap + a->cap / 2 + 16;
+			struct store_point *np = realloc(o->p, cap * sizeof(*np));
+			if (!np) {
+				a->oom = 1;
+				return;
+			}
+			o->p = np;
+			a->cap = cap;
+		}
+		o->p[o->n] = *p;
+		o->p[o->n].t = pt;
+		if (!a->with_hist)
+			hist_free(&o->p[o->n].h);
+		o->n++;
+		*p = (struct store_point){ 0 };
+		return;
+	}
+	struct store_point q = *p;
+	q.t = pt;
 	/* sources come in time order, so this is nearly always the last one */
 	size_t n = o->n, cap = a->cap;
 	if (points_merge_one(&o->p, &n, &cap, &q, a->with_hist) < 0)
@@ -1785,10 +1807,10 @@ static void agg_add(struct agg *a, const struct store_point *p)
 	a->cap = cap;
 }
 
-static void agg_points(struct agg *a, const struct store_point *p, size_t n)
+static void agg_points(struct agg *a, struct store_point *p, size_t n, int owned)
 {
 	for (size_t i = 0; i < n; i++)
-		agg_add(a, &p[i]);
+		agg_add(a, &p[i], owned);
 }
 
 int store_query(struct store *st, const struct store_series *s, int64_t start, int64_t end,
@@ -1853,7 +1875,7 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 			blk_damaged(st, r, i, "chunk checksum mismatch or malformed chunk");
 			continue;
 		}
-		agg_points(&a, pts, np);
+		agg_points(&a, pts, np, 1);
 		store_points_free(pts, np);
 		i++;
 	}
@@ -1864,13 +1886,13 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 			struct store_point *pts;
 			size_t np;
 			if (chunk_points(&sr->c, &pts, &np) == 0) {
-				agg_points(&a, pts, np);
+				agg_points(&a, pts, np, 1);
 				store_points_free(pts, np);
 			} else {
 				a.oom = 1;
 			}
 		}
-		agg_points(&a, sr->open, sr->nopen);
+		agg_points(&a, sr->open, sr->nopen, 0);
 	}
 	if (a.oom) {
 		store_result_free(out);

@@ -131,12 +131,21 @@ struct bitr {
 	int bad;  /* read past the end */
 };
 
-static uint64_t br_get(struct bitr *r, unsigned n)
+static inline uint64_t br_get(struct bitr *r, unsigned n)
 {
 	if (r->pos + n > r->nbits) {
 		r->bad = 1;
 		r->pos = r->nbits;
 		return 0;
+	}
+	/* fast path: up to 56 bits from one 8-byte load, when 8 bytes remain */
+	if (n <= 56 && (r->pos >> 3) + 8 <= (r->nbits + 7) >> 3) {
+		const uint8_t *p = r->buf + (r->pos >> 3);
+		uint64_t x = (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+			     (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | (uint64_t)p[7];
+		x <<= r->pos & 7;
+		r->pos += n;
+		return n ? x >> (64 - n) : 0;
 	}
 	uint64_t v = 0;
 	while (n) {
@@ -174,26 +183,68 @@ static double bitsd(uint64_t u)
 	return d;
 }
 
-/* at most 2 + 5 + 6 + 64 bits */
+/* Is the double of bits U an integer that an int64 holds exactly
+ * (|v| <= 2^53, and not -0)? */
+static int as_int(uint64_t u, int64_t *out)
+{
+	double d = bitsd(u);
+	if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || u == 0x8000000000000000ull)
+		return 0;
+	int64_t i = (int64_t)d;
+	if ((double)i != d)
+		return 0;
+	*out = i;
+	return 1;
+}
+
+static unsigned eg_len(uint64_t v)
+{
+	return 2 * (64 - (unsigned)__builtin_clzll(v + 1)) - 1;
+}
+
+static void put_eg(struct bitw *w, uint64_t v);
+static uint64_t get_eg(struct bitr *r);
+
+/* One field: '0' the same as before; '10' + Exp-Golomb of the zigzag
+ * difference when both are integers (counts, sums of counts: Gorilla's XOR
+ * spends a dozen bits more on those); '110' + the bits inside the previous
+ * window of meaningful bits of the XOR; '111' + 5 bits of leading zeros +
+ * 6 bits of length - 1 + the bits. The cheaper of the two when both apply.
+ * At most 3 + 5 + 6 + 64 bits. */
 static void put_xor(struct bitw *w, struct store_gorilla *g, int f, uint64_t v)
 {
 	uint64_t x = v ^ g->prev[f];
+	uint64_t prev = g->prev[f];
 	g->prev[f] = v;
 	if (!x) {
 		bw_put(w, 0, 1);
 		return;
 	}
+	int64_t a, b;
+	unsigned int_bits = ~0u;
+	uint64_t z = 0;
+	if (as_int(prev, &a) && as_int(v, &b)) {
+		z = zz(b - a);
+		int_bits = 2 + eg_len(z);
+	}
 	unsigned lead = (unsigned)__builtin_clzll(x), trail = (unsigned)__builtin_ctzll(x);
 	if (lead > 31)
 		lead = 31;
-	if (g->lead[f] != 0xff && lead >= g->lead[f] && trail >= g->trail[f]) {
-		unsigned len = 64 - g->lead[f] - g->trail[f];
+	int in_window = g->lead[f] != 0xff && lead >= g->lead[f] && trail >= g->trail[f];
+	unsigned xor_bits = in_window ? 3u + 64u - g->lead[f] - g->trail[f] : 3u + 11u + 64u - lead - trail;
+	if (int_bits <= xor_bits) {
 		bw_put(w, 2, 2);
+		put_eg(w, z);
+		return;
+	}
+	if (in_window) {
+		unsigned len = 64 - g->lead[f] - g->trail[f];
+		bw_put(w, 6, 3);
 		bw_put(w, x >> g->trail[f], len);
 		return;
 	}
 	unsigned len = 64 - lead - trail;
-	bw_put(w, 3, 2);
+	bw_put(w, 7, 3);
 	bw_put(w, lead, 5);
 	bw_put(w, len - 1, 6);
 	bw_put(w, x >> trail, len);
@@ -205,6 +256,21 @@ static uint64_t get_xor(struct bitr *r, struct store_gorilla *g, int f)
 {
 	if (!br_get(r, 1))
 		return g->prev[f];
+	if (!br_get(r, 1)) {
+		int64_t a;
+		uint64_t z = get_eg(r);
+		if (r->bad || !as_int(g->prev[f], &a) || z > ((uint64_t)1 << 56)) {
+			r->bad = 1;
+			return 0;
+		}
+		int64_t b = a + unzz(z);
+		if (b < -9007199254740992ll || b > 9007199254740992ll) {
+			r->bad = 1;
+			return 0;
+		}
+		g->prev[f] = dbits((double)b);
+		return g->prev[f];
+	}
 	uint64_t x;
 	if (!br_get(r, 1)) {
 		if (g->lead[f] == 0xff) {
@@ -266,8 +332,9 @@ static int64_t get_ts(struct bitr *r, struct store_gorilla *g)
 		z = br_get(r, 20);
 	else
 		z = br_get(r, 64);
-	g->prev_delta += unzz(z);
-	g->prev_idx += g->prev_delta;
+	/* garbage may overflow: wrap (the caller checks the order) */
+	g->prev_delta = (int64_t)((uint64_t)g->prev_delta + (uint64_t)unzz(z));
+	g->prev_idx = (int64_t)((uint64_t)g->prev_idx + (uint64_t)g->prev_delta);
 	return g->prev_idx;
 }
 
@@ -423,7 +490,12 @@ static int get_hist_runs(struct bitr *r, struct hist *h, int32_t *ref)
 				goto bad;
 			if (!count)
 				continue;
-			if (!ord_ok(ord) || hist_add_ord(h, (int32_t)ord, count) < 0)
+			if (!ord_ok(ord))
+				goto bad;
+			/* ords ascend strictly (runs follow each other): append */
+			if (h->n < h->cap)
+				h->b[h->n++] = (struct hist_bucket){ (int32_t)ord, count };
+			else if (hist_add_ord(h, (int32_t)ord, count) < 0)
 				goto bad;
 		}
 		prev_end = start + (int64_t)len - 1;
@@ -459,7 +531,7 @@ int store_chunk_append(struct store_chunk *c, const struct store_point *p)
 		return -1;
 	/* room first, so that a failure leaves C as it was */
 	struct bitw w = { c->bits, c->nbits, c->bcap };
-	if (bw_reserve(&w, 4 + 64 + 1 + 4 * 77 + 1) < 0)
+	if (bw_reserve(&w, 4 + 64 + 1 + 4 * 78 + 1) < 0)
 		return -1;
 	c->bits = w.buf;
 	c->bcap = w.cap;

@@ -8,9 +8,10 @@
  * delta, '10'+7 bits, '110'+12, '1110'+20, '1111'+64 (zigzag); then '0'
  * for a point of one sample (n = 1, min = max = sum: only the sum follows)
  * or '1' for n, sum, min and then '0' (max = min) or '1' + max; each double
- * XOR'd with the same field of the point before: '0' equal, '10' + the
- * bits inside the previous window of meaningful bits, '11' + 5 bits of
- * leading zeros + 6 bits of length - 1 + the bits. Histograms go to a
+ * against the same field of the point before: '0' equal, '10' + the
+ * difference when both are integers, or XOR'd: '110' + the bits inside the
+ * previous window of meaningful bits, '111' + 5 bits of leading zeros + 6
+ * bits of length - 1 + the bits. Histograms go to a
  * second bit stream, one per point, as runs of neighbouring buckets with
  * Rice-coded counts (see store_codec.c): a latency histogram costs about
  * 2 + log2(mean count) bits a bucket. Every double is kept bit for bit.
