@@ -689,9 +689,33 @@ static int point_merge(struct store_point *dst, const struct store_point *src, i
 		if (src->max > dst->max)
 			dst->max = src->max;
 	}
-	if (with_hist && src->h.n)
+	if (with_hist && src->h.n) {
+		/* a few buckets into many (a second into an open minute or
+		 * hour): one by one, so that the array grows only for new ords */
+		if (src->h.n <= 64 && dst->h.n > src->h.n) {
+			for (uint32_t i = 0; i < src->h.n; i++)
+				if (hist_add_ord(&dst->h, src->h.b[i].ord, src->h.b[i].count) < 0)
+					return -1;
+			return 0;
+		}
 		return hist_merge(&dst->h, &src->h);
+	}
 	return 0;
+}
+
+/* Give back what an open point's histogram holds beyond its buckets and a
+ * little room: a series with histograms keeps up to four of them open, of
+ * a few hundred buckets each. */
+static void hist_fit(struct hist *h)
+{
+	if (h->cap <= h->n + h->n / 8 + 8)
+		return;
+	uint32_t cap = h->n + h->n / 16 + 4;
+	struct hist_bucket *b = realloc(h->b, (size_t)cap * sizeof(*b));
+	if (b) {
+		h->b = b;
+		h->cap = cap;
+	}
 }
 
 /* Merge P into the sorted array *PTS of *N points (insert or add). */
@@ -792,6 +816,9 @@ static int put_point(struct store_series *s, struct store_point *p)
 				rc = -1;
 			sr->nopen = (uint32_t)n;
 			sr->capopen = (uint32_t)cap;
+			if (wh)
+				for (uint32_t k = 0; k < sr->nopen; k++)
+					hist_fit(&sr->open[k].h);
 		} else if (ps >= st->win[r]) {
 			if (chunk_patch(s, r, p) < 0)
 				rc = -1;
@@ -1840,7 +1867,7 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 		return -1;
 	}
 	int64_t as = align_down(start, period);
-	if ((end - as + period - 1) / period > QUERY_MAX_POINTS) {
+	if (((uint64_t)end - (uint64_t)as + period - 1) / period > QUERY_MAX_POINTS) {
 		snprintf(err, errlen, "period: %u gives more than %d datapoints between start and end", period,
 			 QUERY_MAX_POINTS);
 		return -1;

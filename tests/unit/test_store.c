@@ -512,6 +512,7 @@ START_TEST(test_query_errors)
 	r = query(st, s, now - 3 * 3600, now - 3 * 3600 + 100800, 1, now);
 	store_result_free(&r);
 	expect_error(st, s, now - 3 * 3600, now - 3 * 3600 + 100801, 1, now, "period");
+	expect_error(st, s, now - 3 * 3600, INT64_MAX, 1, now, "period");
 	store_close(st);
 }
 END_TEST
