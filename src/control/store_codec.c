@@ -342,13 +342,14 @@ static int64_t get_ts(struct bitr *r, struct store_gorilla *g)
  *
  * Per point: nruns; per run its first ord (the first run's relative to the
  * previous point's first ord, zigzag; the others' as the gap from the end
- * of the run before, minus RUN_GAP + 2), length - 1, a Rice parameter k
- * and a count per bucket of the run (0 for an empty one inside it), Rice
- * coded: count >> k in unary ('1' each, then '0'), then its k low bits; a
- * quotient of ESC_Q or more is written as ESC_Q ones, 6 bits of bit length
- * - 1 and the count. Everything else is Exp-Golomb (order 0). k is
- * floor(log2(mean count of the run)): a latency histogram's buckets cost
- * about 2 + log2(mean) bits each.
+ * of the run before, minus RUN_GAP + 2), length - 1, and per bucket of the
+ * run (0 for an empty one inside it) its count or, after a '1' for the
+ * run, the zigzag difference to the bucket before (whichever is shorter),
+ * Rice coded with an adaptive parameter k: value >> k in unary
+ * ('1' each, then '0'), then its k low bits; a quotient of ESC_Q or more is
+ * written as ESC_Q ones, 6 bits of bit length - 1 and the value. The rest
+ * is Exp-Golomb (order 0). A bucket costs about 2 + log2(sqrt(2 count))
+ * bits: the Poisson noise of steady traffic, not the count itself.
  */
 
 /* a run breaks at more than this many empty buckets in a row: an empty
@@ -422,6 +423,66 @@ static int ord_ok(int64_t ord)
 	return k >= -1100 && k <= 36000;
 }
 
+/* Counts are coded as the difference to the bucket before (neighbouring
+ * buckets of a smooth distribution hold similar counts), zigzag, Rice with
+ * a parameter that follows the recent magnitudes (as JPEG-LS does: k is
+ * the smallest with n << k >= a, a the sum of the last n or so codes). */
+struct adapt {
+	uint64_t a;
+	unsigned n;
+};
+
+static unsigned adapt_k(const struct adapt *s)
+{
+	unsigned k = 0;
+	while (((uint64_t)s->n << k) < s->a && k < 56)
+		k++;
+	return k;
+}
+
+static void adapt_update(struct adapt *s, uint64_t e)
+{
+	s->a += e > ((uint64_t)1 << 56) ? (uint64_t)1 << 56 : e;
+	if (++s->n >= 16) {
+		s->a = (s->a + 1) >> 1;
+		s->n >>= 1;
+	}
+}
+
+/* C after PREV: the count itself (DELTA 0) or the difference, which wraps
+ * both ways in uint64 */
+static void put_delta(struct bitw *w, struct adapt *s, uint64_t c, uint64_t prev, int delta)
+{
+	uint64_t e = delta ? zz((int64_t)(c - prev)) : c;
+	put_rice(w, e, adapt_k(s));
+	adapt_update(s, e);
+}
+
+static uint64_t get_delta(struct bitr *r, struct adapt *s, uint64_t prev, int delta)
+{
+	uint64_t e = get_rice(r, adapt_k(s));
+	adapt_update(s, e);
+	return delta ? prev + (uint64_t)unzz(e) : e;
+}
+
+/* the counts of buckets B[I..J) from ord START (empty ones between) */
+static void put_counts(struct bitw *w, const struct hist_bucket *b, uint32_t i, uint32_t j, int64_t start,
+		       int delta)
+{
+	struct adapt ad = { 4, 1 };
+	uint64_t prev = 0;
+	int64_t o = start;
+	for (uint32_t k = i; k < j; k++) {
+		for (; o < b[k].ord; o++) {
+			put_delta(w, &ad, 0, prev, delta);
+			prev = 0;
+		}
+		put_delta(w, &ad, b[k].count, prev, delta);
+		prev = b[k].count;
+		o++;
+	}
+}
+
 static void put_hist_runs(struct bitw *w, const struct hist *h, int32_t *ref)
 {
 	uint32_t nruns = 0;
@@ -432,9 +493,8 @@ static void put_hist_runs(struct bitw *w, const struct hist *h, int32_t *ref)
 	int64_t prev_end = 0;
 	for (uint32_t i = 0; i < h->n;) {
 		uint32_t j = i + 1;
-		uint64_t sum = h->b[i].count;
 		while (j < h->n && h->b[j].ord - h->b[j - 1].ord <= RUN_GAP + 1)
-			sum += h->b[j++].count;
+			j++;
 		int64_t start = h->b[i].ord, end = h->b[j - 1].ord;
 		if (i == 0) {
 			put_eg(w, zz(start - *ref));
@@ -443,16 +503,14 @@ static void put_hist_runs(struct bitw *w, const struct hist *h, int32_t *ref)
 			put_eg(w, (uint64_t)(start - prev_end - (RUN_GAP + 2)));
 		}
 		put_eg(w, (uint64_t)(end - start));
-		uint64_t mean = sum / (uint64_t)(end - start + 1);
-		unsigned k = mean ? 63 - (unsigned)__builtin_clzll(mean) : 0;
-		put_eg(w, k);
-		int64_t o = start;
-		for (uint32_t b = i; b < j; b++) {
-			for (; o < h->b[b].ord; o++)
-				put_rice(w, 0, k);
-			put_rice(w, h->b[b].count, k);
-			o++;
-		}
+		/* the cheaper of counts and differences: small counts (a
+		 * second's histogram) are cheaper as they are */
+		struct bitw c0 = { NULL, 0, 0 }, c1 = { NULL, 0, 0 };
+		put_counts(&c0, h->b, i, j, start, 0);
+		put_counts(&c1, h->b, i, j, start, 1);
+		int delta = c1.pos < c0.pos;
+		bw_put(w, (uint64_t)delta, 1);
+		put_counts(w, h->b, i, j, start, delta);
 		prev_end = end;
 		i = j;
 	}
@@ -480,11 +538,14 @@ static int get_hist_runs(struct bitr *r, struct hist *h, int32_t *ref)
 			start = prev_end + (int64_t)v + RUN_GAP + 2;
 		}
 		uint64_t len = get_eg(r) + 1;
-		uint64_t k = get_eg(r);
-		if (r->bad || k > 63 || len > r->nbits - r->pos || len > (uint64_t)1 << 33)
+		if (r->bad || len > r->nbits - r->pos || len > (uint64_t)1 << 33)
 			goto bad;
+		struct adapt ad = { 4, 1 };
+		uint64_t prev = 0;
+		int delta = (int)br_get(r, 1);
 		for (uint64_t b = 0; b < len; b++) {
-			uint64_t count = get_rice(r, (unsigned)k);
+			uint64_t count = get_delta(r, &ad, prev, delta);
+			prev = count;
 			int64_t ord = start + (int64_t)b;
 			if (r->bad || ((b == 0 || b == len - 1) && count == 0))
 				goto bad;

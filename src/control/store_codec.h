@@ -13,8 +13,8 @@
  * previous window of meaningful bits, '111' + 5 bits of leading zeros + 6
  * bits of length - 1 + the bits. Histograms go to a
  * second bit stream, one per point, as runs of neighbouring buckets with
- * Rice-coded counts (see store_codec.c): a latency histogram costs about
- * 2 + log2(mean count) bits a bucket. Every double is kept bit for bit.
+ * Rice-coded counts or differences of neighbouring counts, whichever is
+ * shorter (see store_codec.c). Every double is kept bit for bit.
  *
  * Thread: any; nothing here is shared.
  */
