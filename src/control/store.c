@@ -93,8 +93,9 @@ struct store_series {
 	struct store *st;
 	uint32_t id;
 	unsigned flags;
-	char *ns, *metric, *unit;
-	struct store_dim *dims;     /* sorted by name; strings owned */
+	const char *ns, *metric;    /* in key */
+	char *unit;
+	struct store_dim *dims;     /* sorted by name; strings in key */
 	size_t ndims;
 	char *key;                  /* ns \0 metric \0 (name \0 value \0)* */
 	size_t keylen;
@@ -494,13 +495,7 @@ static void series_free_res(struct store_series *s)
 static void series_free(struct store_series *s)
 {
 	series_free_res(s);
-	free(s->ns);
-	free(s->metric);
 	free(s->unit);
-	for (size_t i = 0; i < s->ndims; i++) {
-		free((char *)s->dims[i].name);
-		free((char *)s->dims[i].value);
-	}
 	free(s->dims);
 	free(s->key);
 	free(s);
@@ -520,20 +515,22 @@ static struct store_series *series_new(struct store *st, uint32_t id, const char
 	s->st = st;
 	s->id = id;
 	s->flags = flags & (STORE_HIST | STORE_HIST_COARSE);
-	s->ns = strdup(ns);
-	s->metric = strdup(metric);
+	/* the identity's strings all point into the key: one allocation */
 	s->unit = strdup(unit ? unit : "None");
-	s->dims = calloc(ndims ? ndims : 1, sizeof(*s->dims));
+	s->dims = ndims ? calloc(ndims, sizeof(*s->dims)) : NULL;
 	s->key = make_key(ns, metric, sorted, ndims, &s->keylen);
-	if (!s->ns || !s->metric || !s->unit || !s->dims || !s->key)
+	if (!s->unit || (ndims && !s->dims) || !s->key)
 		goto fail;
+	s->ns = s->key;
+	s->metric = s->ns + strlen(s->ns) + 1;
+	const char *k = s->metric + strlen(s->metric) + 1;
 	for (size_t i = 0; i < ndims; i++) {
-		s->dims[i].name = strdup(sorted[i].name);
-		s->dims[i].value = strdup(sorted[i].value);
-		s->ndims = i + 1;
-		if (!s->dims[i].name || !s->dims[i].value)
-			goto fail;
+		s->dims[i].name = k;
+		k += strlen(k) + 1;
+		s->dims[i].value = k;
+		k += strlen(k) + 1;
 	}
+	s->ndims = ndims;
 	s->hash = fnv1a(s->key, s->keylen);
 	if (id >= st->capall) {
 		size_t cap = st->capall ? st->capall * 2 : 1024;
@@ -692,9 +689,33 @@ static int point_merge(struct store_point *dst, const struct store_point *src, i
 		if (src->max > dst->max)
 			dst->max = src->max;
 	}
-	if (with_hist && src->h.n)
+	if (with_hist && src->h.n) {
+		/* a few buckets into many (a second into an open minute or
+		 * hour): one by one, so that the array grows only for new ords */
+		if (src->h.n <= 64 && dst->h.n > src->h.n) {
+			for (uint32_t i = 0; i < src->h.n; i++)
+				if (hist_add_ord(&dst->h, src->h.b[i].ord, src->h.b[i].count) < 0)
+					return -1;
+			return 0;
+		}
 		return hist_merge(&dst->h, &src->h);
+	}
 	return 0;
+}
+
+/* Give back what an open point's histogram holds beyond its buckets and a
+ * little room: a series with histograms keeps up to four of them open, of
+ * a few hundred buckets each. */
+static void hist_fit(struct hist *h)
+{
+	if (h->cap <= h->n + h->n / 8 + 8)
+		return;
+	uint32_t cap = h->n + h->n / 16 + 4;
+	struct hist_bucket *b = realloc(h->b, (size_t)cap * sizeof(*b));
+	if (b) {
+		h->b = b;
+		h->cap = cap;
+	}
 }
 
 /* Merge P into the sorted array *PTS of *N points (insert or add). */
@@ -707,7 +728,7 @@ static int points_merge_one(struct store_point **pts, size_t *n, size_t *cap, co
 	if (i > 0 && (*pts)[i - 1].t == p->t)
 		return point_merge(&(*pts)[i - 1], p, with_hist);
 	if (*n + 1 > *cap) {
-		size_t c = *cap ? *cap * 2 : 8;
+		size_t c = *cap + *cap / 2 + 1;  /* open points: usually one */
 		struct store_point *np = realloc(*pts, c * sizeof(*np));
 		if (!np)
 			return -1;
@@ -795,6 +816,9 @@ static int put_point(struct store_series *s, struct store_point *p)
 				rc = -1;
 			sr->nopen = (uint32_t)n;
 			sr->capopen = (uint32_t)cap;
+			if (wh)
+				for (uint32_t k = 0; k < sr->nopen; k++)
+					hist_fit(&sr->open[k].h);
 		} else if (ps >= st->win[r]) {
 			if (chunk_patch(s, r, p) < 0)
 				rc = -1;
@@ -1773,13 +1797,35 @@ struct agg {
 	int oom;
 };
 
-static void agg_add(struct agg *a, const struct store_point *p)
+/* Add P to the result. When P's period is new and P is OWNED (decoded for
+ * this query), its histogram moves into the result instead of being copied. */
+static void agg_add(struct agg *a, struct store_point *p, int owned)
 {
 	if (p->t < a->start || p->t >= a->end || p->n <= 0)
 		return;
-	struct store_point q = *p;
-	q.t = align_down(p->t, a->period);
+	int64_t pt = align_down(p->t, a->period);
 	struct store_result *o = a->out;
+	if (owned && (!o->n || o->p[o->n - 1].t < pt)) {
+		if (o->n == a->cap) {
+			size_t cap = a->cap + a->cap / 2 + 16;
+			struct store_point *np = realloc(o->p, cap * sizeof(*np));
+			if (!np) {
+				a->oom = 1;
+				return;
+			}
+			o->p = np;
+			a->cap = cap;
+		}
+		o->p[o->n] = *p;
+		o->p[o->n].t = pt;
+		if (!a->with_hist)
+			hist_free(&o->p[o->n].h);
+		o->n++;
+		*p = (struct store_point){ 0 };
+		return;
+	}
+	struct store_point q = *p;
+	q.t = pt;
 	/* sources come in time order, so this is nearly always the last one */
 	size_t n = o->n, cap = a->cap;
 	if (points_merge_one(&o->p, &n, &cap, &q, a->with_hist) < 0)
@@ -1788,10 +1834,10 @@ static void agg_add(struct agg *a, const struct store_point *p)
 	a->cap = cap;
 }
 
-static void agg_points(struct agg *a, const struct store_point *p, size_t n)
+static void agg_points(struct agg *a, struct store_point *p, size_t n, int owned)
 {
 	for (size_t i = 0; i < n; i++)
-		agg_add(a, &p[i]);
+		agg_add(a, &p[i], owned);
 }
 
 int store_query(struct store *st, const struct store_series *s, int64_t start, int64_t end,
@@ -1821,7 +1867,7 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 		return -1;
 	}
 	int64_t as = align_down(start, period);
-	if ((end - as + period - 1) / period > QUERY_MAX_POINTS) {
+	if (((uint64_t)end - (uint64_t)as + period - 1) / period > QUERY_MAX_POINTS) {
 		snprintf(err, errlen, "period: %u gives more than %d datapoints between start and end", period,
 			 QUERY_MAX_POINTS);
 		return -1;
@@ -1856,7 +1902,7 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 			blk_damaged(st, r, i, "chunk checksum mismatch or malformed chunk");
 			continue;
 		}
-		agg_points(&a, pts, np);
+		agg_points(&a, pts, np, 1);
 		store_points_free(pts, np);
 		i++;
 	}
@@ -1867,13 +1913,13 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 			struct store_point *pts;
 			size_t np;
 			if (chunk_points(&sr->c, &pts, &np) == 0) {
-				agg_points(&a, pts, np);
+				agg_points(&a, pts, np, 1);
 				store_points_free(pts, np);
 			} else {
 				a.oom = 1;
 			}
 		}
-		agg_points(&a, sr->open, sr->nopen);
+		agg_points(&a, sr->open, sr->nopen, 0);
 	}
 	if (a.oom) {
 		store_result_free(out);

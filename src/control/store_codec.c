@@ -96,9 +96,8 @@ static int bw_reserve(struct bitw *w, size_t more)
 	size_t need = (w->pos + more + 7) / 8;
 	if (need <= w->cap)
 		return 0;
-	size_t cap = w->cap ? w->cap : 32;
-	while (cap < need)
-		cap *= 2;
+	/* an eighth more than needed: chunks fill slowly and many are small */
+	size_t cap = need + need / 8 + 8;
 	uint8_t *b = realloc(w->buf, cap);
 	if (!b)
 		return -1;
@@ -108,9 +107,14 @@ static int bw_reserve(struct bitw *w, size_t more)
 	return 0;
 }
 
-/* the N low bits of V, most significant first (room reserved) */
+/* the N low bits of V, most significant first (room reserved; a writer
+ * without a buffer only counts) */
 static void bw_put(struct bitw *w, uint64_t v, unsigned n)
 {
+	if (!w->buf) {
+		w->pos += n;
+		return;
+	}
 	while (n) {
 		unsigned room = 8 - (unsigned)(w->pos & 7);
 		unsigned take = n < room ? n : room;
@@ -127,12 +131,21 @@ struct bitr {
 	int bad;  /* read past the end */
 };
 
-static uint64_t br_get(struct bitr *r, unsigned n)
+static inline uint64_t br_get(struct bitr *r, unsigned n)
 {
 	if (r->pos + n > r->nbits) {
 		r->bad = 1;
 		r->pos = r->nbits;
 		return 0;
+	}
+	/* fast path: up to 56 bits from one 8-byte load, when 8 bytes remain */
+	if (n <= 56 && (r->pos >> 3) + 8 <= (r->nbits + 7) >> 3) {
+		const uint8_t *p = r->buf + (r->pos >> 3);
+		uint64_t x = (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+			     (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | (uint64_t)p[7];
+		x <<= r->pos & 7;
+		r->pos += n;
+		return n ? x >> (64 - n) : 0;
 	}
 	uint64_t v = 0;
 	while (n) {
@@ -170,26 +183,68 @@ static double bitsd(uint64_t u)
 	return d;
 }
 
-/* at most 2 + 5 + 6 + 64 bits */
+/* Is the double of bits U an integer that an int64 holds exactly
+ * (|v| <= 2^53, and not -0)? */
+static int as_int(uint64_t u, int64_t *out)
+{
+	double d = bitsd(u);
+	if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || u == 0x8000000000000000ull)
+		return 0;
+	int64_t i = (int64_t)d;
+	if ((double)i != d)
+		return 0;
+	*out = i;
+	return 1;
+}
+
+static unsigned eg_len(uint64_t v)
+{
+	return 2 * (64 - (unsigned)__builtin_clzll(v + 1)) - 1;
+}
+
+static void put_eg(struct bitw *w, uint64_t v);
+static uint64_t get_eg(struct bitr *r);
+
+/* One field: '0' the same as before; '10' + Exp-Golomb of the zigzag
+ * difference when both are integers (counts, sums of counts: Gorilla's XOR
+ * spends a dozen bits more on those); '110' + the bits inside the previous
+ * window of meaningful bits of the XOR; '111' + 5 bits of leading zeros +
+ * 6 bits of length - 1 + the bits. The cheaper of the two when both apply.
+ * At most 3 + 5 + 6 + 64 bits. */
 static void put_xor(struct bitw *w, struct store_gorilla *g, int f, uint64_t v)
 {
 	uint64_t x = v ^ g->prev[f];
+	uint64_t prev = g->prev[f];
 	g->prev[f] = v;
 	if (!x) {
 		bw_put(w, 0, 1);
 		return;
 	}
+	int64_t a, b;
+	unsigned int_bits = ~0u;
+	uint64_t z = 0;
+	if (as_int(prev, &a) && as_int(v, &b)) {
+		z = zz(b - a);
+		int_bits = 2 + eg_len(z);
+	}
 	unsigned lead = (unsigned)__builtin_clzll(x), trail = (unsigned)__builtin_ctzll(x);
 	if (lead > 31)
 		lead = 31;
-	if (g->lead[f] != 0xff && lead >= g->lead[f] && trail >= g->trail[f]) {
-		unsigned len = 64 - g->lead[f] - g->trail[f];
+	int in_window = g->lead[f] != 0xff && lead >= g->lead[f] && trail >= g->trail[f];
+	unsigned xor_bits = in_window ? 3u + 64u - g->lead[f] - g->trail[f] : 3u + 11u + 64u - lead - trail;
+	if (int_bits <= xor_bits) {
 		bw_put(w, 2, 2);
+		put_eg(w, z);
+		return;
+	}
+	if (in_window) {
+		unsigned len = 64 - g->lead[f] - g->trail[f];
+		bw_put(w, 6, 3);
 		bw_put(w, x >> g->trail[f], len);
 		return;
 	}
 	unsigned len = 64 - lead - trail;
-	bw_put(w, 3, 2);
+	bw_put(w, 7, 3);
 	bw_put(w, lead, 5);
 	bw_put(w, len - 1, 6);
 	bw_put(w, x >> trail, len);
@@ -201,6 +256,21 @@ static uint64_t get_xor(struct bitr *r, struct store_gorilla *g, int f)
 {
 	if (!br_get(r, 1))
 		return g->prev[f];
+	if (!br_get(r, 1)) {
+		int64_t a;
+		uint64_t z = get_eg(r);
+		if (r->bad || !as_int(g->prev[f], &a) || z > ((uint64_t)1 << 56)) {
+			r->bad = 1;
+			return 0;
+		}
+		int64_t b = a + unzz(z);
+		if (b < -9007199254740992ll || b > 9007199254740992ll) {
+			r->bad = 1;
+			return 0;
+		}
+		g->prev[f] = dbits((double)b);
+		return g->prev[f];
+	}
 	uint64_t x;
 	if (!br_get(r, 1)) {
 		if (g->lead[f] == 0xff) {
@@ -262,20 +332,85 @@ static int64_t get_ts(struct bitr *r, struct store_gorilla *g)
 		z = br_get(r, 20);
 	else
 		z = br_get(r, 64);
-	g->prev_delta += unzz(z);
-	g->prev_idx += g->prev_delta;
+	/* garbage may overflow: wrap (the caller checks the order) */
+	g->prev_delta = (int64_t)((uint64_t)g->prev_delta + (uint64_t)unzz(z));
+	g->prev_idx = (int64_t)((uint64_t)g->prev_idx + (uint64_t)g->prev_delta);
 	return g->prev_idx;
 }
 
-/* ------------------------------------------------------------ histograms */
+/* ------------------------------------------------------------ histograms
+ *
+ * Per point: nruns; per run its first ord (the first run's relative to the
+ * previous point's first ord, zigzag; the others' as the gap from the end
+ * of the run before, minus RUN_GAP + 2), length - 1, and per bucket of the
+ * run (0 for an empty one inside it) its count or, after a '1' for the
+ * run, the zigzag difference to the bucket before (whichever is shorter),
+ * Rice coded with an adaptive parameter k: value >> k in unary
+ * ('1' each, then '0'), then its k low bits; a quotient of ESC_Q or more is
+ * written as ESC_Q ones, 6 bits of bit length - 1 and the value. The rest
+ * is Exp-Golomb (order 0). A bucket costs about 2 + log2(sqrt(2 count))
+ * bits: the Poisson noise of steady traffic, not the count itself.
+ */
 
-/* a run breaks at this many empty buckets: an empty bucket inside a run
- * costs one byte, a new run about two */
+/* a run breaks at more than this many empty buckets in a row: an empty
+ * bucket inside a run costs k + 1 bits, a new run about a dozen */
 #define RUN_GAP 2
+#define ESC_Q 24
 
-static size_t hist_runs_max(const struct hist *h)
+/* Exp-Golomb of V < 2^63: at most 127 bits */
+static void put_eg(struct bitw *w, uint64_t v)
 {
-	return 10 + (size_t)h->n * 20;
+	uint64_t x = v + 1;
+	unsigned n = 64 - (unsigned)__builtin_clzll(x);
+	if (n > 1)
+		bw_put(w, 0, n - 1);
+	bw_put(w, x, n);
+}
+
+static uint64_t get_eg(struct bitr *r)
+{
+	unsigned z = 0;
+	while (!br_get(r, 1)) {
+		if (r->bad || ++z > 62) {
+			r->bad = 1;
+			return 0;
+		}
+	}
+	uint64_t x = ((uint64_t)1 << z) | br_get(r, z);
+	return x - 1;
+}
+
+/* at most ESC_Q + 6 + 64 bits */
+static void put_rice(struct bitw *w, uint64_t c, unsigned k)
+{
+	uint64_t q = c >> k;
+	if (q >= ESC_Q) {
+		unsigned n = 64 - (unsigned)__builtin_clzll(c);
+		bw_put(w, (1u << ESC_Q) - 1, ESC_Q);
+		bw_put(w, n - 1, 6);
+		bw_put(w, c, n);
+		return;
+	}
+	bw_put(w, ((uint64_t)1 << (q + 1)) - 2, (unsigned)q + 1);
+	if (k)
+		bw_put(w, c, k);
+}
+
+static uint64_t get_rice(struct bitr *r, unsigned k)
+{
+	uint64_t q = 0;
+	while (br_get(r, 1)) {
+		if (r->bad)
+			return 0;
+		if (++q == ESC_Q) {
+			unsigned n = (unsigned)br_get(r, 6) + 1;
+			uint64_t c = br_get(r, n);
+			if (!(c >> (n - 1)))
+				r->bad = 1;  /* not its bit length */
+			return c;
+		}
+	}
+	return (q << k) | (k ? br_get(r, k) : 0);
 }
 
 /* Could hist_ord() give ORD? (loosely: the key range of finite doubles is
@@ -288,16 +423,73 @@ static int ord_ok(int64_t ord)
 	return k >= -1100 && k <= 36000;
 }
 
-/* Encode H as runs (room for hist_runs_max bytes at P); *REF is the
- * previous first ord, updated. */
-static size_t put_hist_runs(uint8_t *p, const struct hist *h, int32_t *ref)
+/* Counts are coded as the difference to the bucket before (neighbouring
+ * buckets of a smooth distribution hold similar counts), zigzag, Rice with
+ * a parameter that follows the recent magnitudes (as JPEG-LS does: k is
+ * the smallest with n << k >= a, a the sum of the last n or so codes). */
+struct adapt {
+	uint64_t a;
+	unsigned n;
+};
+
+static unsigned adapt_k(const struct adapt *s)
 {
-	size_t n = 0;
+	unsigned k = 0;
+	while (((uint64_t)s->n << k) < s->a && k < 56)
+		k++;
+	return k;
+}
+
+static void adapt_update(struct adapt *s, uint64_t e)
+{
+	s->a += e > ((uint64_t)1 << 56) ? (uint64_t)1 << 56 : e;
+	if (++s->n >= 16) {
+		s->a = (s->a + 1) >> 1;
+		s->n >>= 1;
+	}
+}
+
+/* C after PREV: the count itself (DELTA 0) or the difference, which wraps
+ * both ways in uint64 */
+static void put_delta(struct bitw *w, struct adapt *s, uint64_t c, uint64_t prev, int delta)
+{
+	uint64_t e = delta ? zz((int64_t)(c - prev)) : c;
+	put_rice(w, e, adapt_k(s));
+	adapt_update(s, e);
+}
+
+static uint64_t get_delta(struct bitr *r, struct adapt *s, uint64_t prev, int delta)
+{
+	uint64_t e = get_rice(r, adapt_k(s));
+	adapt_update(s, e);
+	return delta ? prev + (uint64_t)unzz(e) : e;
+}
+
+/* the counts of buckets B[I..J) from ord START (empty ones between) */
+static void put_counts(struct bitw *w, const struct hist_bucket *b, uint32_t i, uint32_t j, int64_t start,
+		       int delta)
+{
+	struct adapt ad = { 4, 1 };
+	uint64_t prev = 0;
+	int64_t o = start;
+	for (uint32_t k = i; k < j; k++) {
+		for (; o < b[k].ord; o++) {
+			put_delta(w, &ad, 0, prev, delta);
+			prev = 0;
+		}
+		put_delta(w, &ad, b[k].count, prev, delta);
+		prev = b[k].count;
+		o++;
+	}
+}
+
+static void put_hist_runs(struct bitw *w, const struct hist *h, int32_t *ref)
+{
 	uint32_t nruns = 0;
 	for (uint32_t i = 0; i < h->n; i++)
 		if (i == 0 || h->b[i].ord - h->b[i - 1].ord > RUN_GAP + 1)
 			nruns++;
-	n += store_put_varint(p + n, nruns);
+	put_eg(w, nruns);
 	int64_t prev_end = 0;
 	for (uint32_t i = 0; i < h->n;) {
 		uint32_t j = i + 1;
@@ -305,67 +497,73 @@ static size_t put_hist_runs(uint8_t *p, const struct hist *h, int32_t *ref)
 			j++;
 		int64_t start = h->b[i].ord, end = h->b[j - 1].ord;
 		if (i == 0) {
-			n += store_put_varint(p + n, zz(start - *ref));
+			put_eg(w, zz(start - *ref));
 			*ref = (int32_t)start;
 		} else {
-			n += store_put_varint(p + n, (uint64_t)(start - prev_end));
+			put_eg(w, (uint64_t)(start - prev_end - (RUN_GAP + 2)));
 		}
-		n += store_put_varint(p + n, (uint64_t)(end - start + 1));
-		int64_t o = start;
-		for (uint32_t k = i; k < j; k++) {
-			for (; o < h->b[k].ord; o++)
-				p[n++] = 0;
-			n += store_put_varint(p + n, h->b[k].count);
-			o++;
-		}
+		put_eg(w, (uint64_t)(end - start));
+		/* the cheaper of counts and differences: small counts (a
+		 * second's histogram) are cheaper as they are */
+		struct bitw c0 = { NULL, 0, 0 }, c1 = { NULL, 0, 0 };
+		put_counts(&c0, h->b, i, j, start, 0);
+		put_counts(&c1, h->b, i, j, start, 1);
+		int delta = c1.pos < c0.pos;
+		bw_put(w, (uint64_t)delta, 1);
+		put_counts(w, h->b, i, j, start, delta);
 		prev_end = end;
 		i = j;
 	}
-	return n;
 }
 
-/* Decode one histogram of runs from [*P, END) into H (replaced). Returns 0
- * or -1 (malformed: H empty). */
-static int get_hist_runs(const uint8_t **p, const uint8_t *end, struct hist *h, int32_t *ref)
+/* Decode one histogram into H (replaced). Returns 0 or -1 (malformed: H empty). */
+static int get_hist_runs(struct bitr *r, struct hist *h, int32_t *ref)
 {
-	uint64_t nruns, v, len, count;
 	int64_t prev_end = 0;
 	hist_clear(h);
-	if (store_get_varint(p, end, &nruns) < 0 || nruns > (uint64_t)(end - *p))
+	uint64_t nruns = get_eg(r);
+	if (r->bad || nruns > r->nbits - r->pos)
 		goto bad;
-	for (uint64_t r = 0; r < nruns; r++) {
+	for (uint64_t i = 0; i < nruns; i++) {
 		int64_t start;
-		if (store_get_varint(p, end, &v) < 0)
-			goto bad;
-		if (r == 0) {
+		uint64_t v = get_eg(r);
+		if (i == 0) {
 			start = (int64_t)*ref + unzz(v);
 			if (start < INT32_MIN || start > INT32_MAX)
 				goto bad;
 			*ref = (int32_t)start;
 		} else {
-			if (v < 2 || v > (uint64_t)1 << 32)
+			if (v > (uint64_t)1 << 33)
 				goto bad;
-			start = prev_end + (int64_t)v;
+			start = prev_end + (int64_t)v + RUN_GAP + 2;
 		}
-		if (store_get_varint(p, end, &len) < 0 || len == 0 || len > (uint64_t)(end - *p))
+		uint64_t len = get_eg(r) + 1;
+		if (r->bad || len > r->nbits - r->pos || len > (uint64_t)1 << 33)
 			goto bad;
-		for (uint64_t k = 0; k < len; k++) {
-			if (store_get_varint(p, end, &count) < 0)
-				goto bad;
-			int64_t ord = start + (int64_t)k;
-			if ((k == 0 || k == len - 1) && count == 0)
+		struct adapt ad = { 4, 1 };
+		uint64_t prev = 0;
+		int delta = (int)br_get(r, 1);
+		for (uint64_t b = 0; b < len; b++) {
+			uint64_t count = get_delta(r, &ad, prev, delta);
+			prev = count;
+			int64_t ord = start + (int64_t)b;
+			if (r->bad || ((b == 0 || b == len - 1) && count == 0))
 				goto bad;
 			if (!count)
 				continue;
 			if (!ord_ok(ord))
 				goto bad;
-			if (hist_add_ord(h, (int32_t)ord, count) < 0)
+			/* ords ascend strictly (runs follow each other): append */
+			if (h->n < h->cap)
+				h->b[h->n++] = (struct hist_bucket){ (int32_t)ord, count };
+			else if (hist_add_ord(h, (int32_t)ord, count) < 0)
 				goto bad;
 		}
 		prev_end = start + (int64_t)len - 1;
 	}
 	return 0;
 bad:
+	r->bad = 1;
 	hist_clear(h);
 	return -1;
 }
@@ -394,23 +592,22 @@ int store_chunk_append(struct store_chunk *c, const struct store_point *p)
 		return -1;
 	/* room first, so that a failure leaves C as it was */
 	struct bitw w = { c->bits, c->nbits, c->bcap };
-	if (bw_reserve(&w, 4 + 64 + 1 + 4 * 77 + 1) < 0)
+	if (bw_reserve(&w, 4 + 64 + 1 + 4 * 78 + 1) < 0)
 		return -1;
 	c->bits = w.buf;
 	c->bcap = w.cap;
+	struct bitw hw = { c->hb, c->hbits, c->hcap };
 	if (c->with_hist) {
-		size_t need = c->hlen + hist_runs_max(&p->h);
-		if (need > c->hcap) {
-			size_t cap = c->hcap ? c->hcap : 64;
-			while (cap < need)
-				cap *= 2;
-			uint8_t *hb = realloc(c->hb, cap);
-			if (!hb)
-				return -1;
-			c->hb = hb;
-			c->hcap = cap;
-		}
-		c->hlen += put_hist_runs(c->hb + c->hlen, &p->h, &c->h_ref);
+		/* a counting pass first: reserve what it takes, no more */
+		struct bitw count = { NULL, 0, 0 };
+		int32_t ref = c->h_ref;
+		put_hist_runs(&count, &p->h, &ref);
+		if (bw_reserve(&hw, count.pos) < 0)
+			return -1;
+		c->hb = hw.buf;
+		c->hcap = hw.cap;
+		put_hist_runs(&hw, &p->h, &c->h_ref);
+		c->hbits = hw.pos;
 	}
 	put_ts(&w, &c->g, p->t / c->step);
 	int single = p->n == 1 && dbits(p->min) == dbits(p->sum) && dbits(p->max) == dbits(p->sum);
@@ -440,7 +637,7 @@ size_t store_chunk_size(const struct store_chunk *c)
 {
 	uint8_t tmp[10];
 	return store_put_varint(tmp, c->npts) + store_put_varint(tmp, c->nbits) + (c->nbits + 7) / 8 +
-	       store_put_varint(tmp, c->hlen) + c->hlen;
+	       store_put_varint(tmp, c->hbits) + (c->hbits + 7) / 8;
 }
 
 void store_chunk_write(const struct store_chunk *c, uint8_t *buf)
@@ -450,9 +647,9 @@ void store_chunk_write(const struct store_chunk *c, uint8_t *buf)
 	if (c->nbits)
 		memcpy(buf + n, c->bits, (c->nbits + 7) / 8);
 	n += (c->nbits + 7) / 8;
-	n += store_put_varint(buf + n, c->hlen);
-	if (c->hlen)
-		memcpy(buf + n, c->hb, c->hlen);
+	n += store_put_varint(buf + n, c->hbits);
+	if (c->hbits)
+		memcpy(buf + n, c->hb, (c->hbits + 7) / 8);
 }
 
 void store_points_free(struct store_point *p, size_t n)
@@ -468,7 +665,7 @@ int store_chunk_decode(const uint8_t *buf, size_t len, int64_t base, unsigned st
 		       struct store_point **out, size_t *n)
 {
 	const uint8_t *p = buf, *end = buf + len;
-	uint64_t npts, nbits, hlen;
+	uint64_t npts, nbits, hbits;
 	*out = NULL;
 	*n = 0;
 	if (step == 0 || store_get_varint(&p, end, &npts) < 0 || store_get_varint(&p, end, &nbits) < 0)
@@ -478,9 +675,9 @@ int store_chunk_decode(const uint8_t *buf, size_t len, int64_t base, unsigned st
 		return -1;
 	struct bitr r = { p, 0, nbits, 0 };
 	p += (nbits + 7) / 8;
-	if (store_get_varint(&p, end, &hlen) < 0 || hlen > (uint64_t)(end - p))
+	if (store_get_varint(&p, end, &hbits) < 0 || (hbits + 7) / 8 != (uint64_t)(end - p))
 		return -1;
-	const uint8_t *hp = p, *hend = p + hlen;
+	struct bitr hr = { p, 0, hbits, 0 };
 	struct store_point *pts = calloc(npts ? npts : 1, sizeof(*pts));
 	if (!pts)
 		return -1;
@@ -513,10 +710,10 @@ int store_chunk_decode(const uint8_t *buf, size_t len, int64_t base, unsigned st
 		}
 		if (r.bad)
 			goto bad;
-		if (hlen && get_hist_runs(&hp, hend, &q->h, &href) < 0)
+		if (hbits && get_hist_runs(&hr, &q->h, &href) < 0)
 			goto bad;
 	}
-	if (hp != hend || r.pos != r.nbits)
+	if (hr.pos != hr.nbits || r.pos != r.nbits)
 		goto bad;
 	*out = pts;
 	*n = (size_t)npts;

@@ -8,15 +8,13 @@
  * delta, '10'+7 bits, '110'+12, '1110'+20, '1111'+64 (zigzag); then '0'
  * for a point of one sample (n = 1, min = max = sum: only the sum follows)
  * or '1' for n, sum, min and then '0' (max = min) or '1' + max; each double
- * XOR'd with the same field of the point before: '0' equal, '10' + the
- * bits inside the previous window of meaningful bits, '11' + 5 bits of
- * leading zeros + 6 bits of length - 1 + the bits. Histograms go to a
- * byte stream beside the bits, one per point, as runs of neighbouring
- * buckets: varint nruns; per run its first ord (the first run's relative
- * to the previous point's first ord, zigzag; the others' as the gap from
- * the end of the run before), varint length, and a varint count per
- * bucket (a latency histogram is mostly one run: about one byte a
- * bucket). Every double is kept bit for bit.
+ * against the same field of the point before: '0' equal, '10' + the
+ * difference when both are integers, or XOR'd: '110' + the bits inside the
+ * previous window of meaningful bits, '111' + 5 bits of leading zeros + 6
+ * bits of length - 1 + the bits. Histograms go to a
+ * second bit stream, one per point, as runs of neighbouring buckets with
+ * Rice-coded counts or differences of neighbouring counts, whichever is
+ * shorter (see store_codec.c). Every double is kept bit for bit.
  *
  * Thread: any; nothing here is shared.
  */
@@ -40,7 +38,7 @@ struct store_gorilla {
 
 struct store_chunk {
 	uint8_t *bits; size_t nbits, bcap;  /* the bit stream (bcap bytes, zero past nbits) */
-	uint8_t *hb; size_t hlen, hcap;     /* the histograms, when with_hist */
+	uint8_t *hb; size_t hbits, hcap;    /* the histograms' bit stream, when with_hist */
 	uint32_t npts;
 	int64_t base;                       /* block window start */
 	unsigned step;
@@ -59,7 +57,8 @@ void store_chunk_reset(struct store_chunk *c);
 int store_chunk_append(struct store_chunk *c, const struct store_point *p);
 
 /* The chunk's serialized form: varint npts, varint nbits, the bits
- * (ceil(nbits / 8) bytes), varint hlen, the histogram bytes. Returns the
+ * (ceil(nbits / 8) bytes), varint hbits, the histogram bits (ceil(hbits /
+ * 8) bytes). Returns the
  * number of bytes; store_chunk_write writes them to BUF (room for
  * store_chunk_size(c) bytes). */
 size_t store_chunk_size(const struct store_chunk *c);

@@ -112,9 +112,10 @@ static int reserve(struct hist *h, uint32_t n)
 {
 	if (n <= h->cap)
 		return 0;
-	uint32_t cap = h->cap ? h->cap : 8;
+	/* by half: the store keeps many histograms of a few hundred buckets */
+	uint32_t cap = h->cap ? h->cap : 4;
 	while (cap < n)
-		cap = cap > UINT32_MAX / 2 ? n : cap * 2;
+		cap = cap > UINT32_MAX / 3 * 2 ? n : cap + cap / 2;
 	struct hist_bucket *b = realloc(h->b, (size_t)cap * sizeof(*b));
 	if (!b)
 		return -1;

@@ -1,0 +1,424 @@
+/* store_budget.c - the store's memory and disk for 100 target groups of 10
+ * targets under steady traffic, over CloudWatch's whole ladder.
+ *
+ *   make store-budget            (or tests/bench/store_budget [scale])
+ *
+ * The fleet: per target group 30 series (3 latency-like ones with
+ * histograms at every resolution, 27 counts and gauges), per target 8 (its
+ * response time with STORE_HIST | STORE_HIST_COARSE, 7 counts and gauges),
+ * 30 for the load balancer: 100 x 30 + 1000 x 8 + 30 = 11,030 series. Each
+ * target serves about 10 requests a second with lognormal latencies
+ * (median 20 ms, sigma 0.5) and a 1% tail near 400 ms; every series gets a
+ * put every second (the worst case: zero counts are put too).
+ *
+ * 455 days of 11,030 series second by second cannot be simulated here, so
+ * a sample of the fleet (SCALE target groups, 10 by default: 1,130 series)
+ * runs on the injected clock:
+ *   phase A: 2 hours second by second (every put as in production): the
+ *            1 s and 60 s blocks, and the memory with every head window
+ *            as full as it gets (1 s: a minute, 60 s: an hour, 300 s: two
+ *            hours);
+ *   phase B: 3 days more, one put per series and minute carrying the
+ *            minute's aggregate (n, sum, min, max, histogram), which gives
+ *            the 300 s and 3600 s points the same content as per-second
+ *            puts would.
+ * The bytes of each block's chunks, per resolution and class of series
+ * (plain, histogram), divided by the points they hold, give bytes per
+ * point; the disk for the fleet is then
+ *   sum over classes c and resolutions r of
+ *     series(c) x points(r) x (bytes_per_point(c, r) + 24 / points_per_block(r))
+ * with points(r) = keep(r) / step(r) = 10,800, 21,600, 18,144, 10,920 and
+ * 24 bytes of block index per series and block. Memory is counted by the
+ * allocator (mallinfo2), per series of the sample, at the fullest moment
+ * of phase A, plus the 3600 s head window at its fullest (a day: 24 points).
+ */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../src/control/store.c"
+
+#define T0 1700006400
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 2685821657736338717ull;
+}
+
+static double urand(void)
+{
+	return (double)(rnd() >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double nrand(void)
+{
+	double u1 = urand(), u2 = urand();
+	if (u1 < 1e-300)
+		u1 = 1e-300;
+	return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+static unsigned poisson(double lambda)
+{
+	if (lambda > 30)
+		return (unsigned)fmax(0, lambda + sqrt(lambda) * nrand() + 0.5);
+	double l = exp(-lambda), p = 1;
+	unsigned k = 0;
+	do {
+		k++;
+		p *= urand();
+	} while (p > l);
+	return k - 1;
+}
+
+static double latency(void)
+{
+	if (urand() < 0.01)
+		return 0.4 * exp(0.3 * nrand());
+	return 0.02 * exp(0.5 * nrand());
+}
+
+enum kind { K_COUNT, K_ZERO, K_RARE, K_GAUGE, K_ONE, K_LAT };
+enum cls { C_PLAIN, C_HIST, C_HIST_COARSE, NCLS };
+static const char *const cls_name[NCLS] = { "plain", "histogram (all resolutions)",
+					    "histogram (60 s and up)" };
+
+struct sim {
+	struct store_series *s;
+	enum kind kind;
+	double rate;   /* requests a second behind it */
+	enum cls cls;
+};
+
+static struct sim *sims;
+static size_t nsims;
+
+static void add(struct store *st, const char *metric, const char *tg, const char *target, enum kind k,
+		double rate)
+{
+	struct store_dim d[3];
+	size_t nd = 0;
+	d[nd++] = (struct store_dim){ "LoadBalancer", "app/albd/1" };
+	if (tg)
+		d[nd++] = (struct store_dim){ "TargetGroup", tg };
+	if (target)
+		d[nd++] = (struct store_dim){ "Target", target };
+	unsigned flags = 0;
+	enum cls c = C_PLAIN;
+	if (k == K_LAT) {
+		flags = target ? STORE_HIST | STORE_HIST_COARSE : STORE_HIST;
+		c = target ? C_HIST_COARSE : C_HIST;
+	}
+	struct store_series *s = store_series(st, "AWS/ApplicationELB", metric, d, nd, "None", flags);
+	if (!s) {
+		fprintf(stderr, "store_series failed\n");
+		exit(1);
+	}
+	sims[nsims++] = (struct sim){ s, k, rate, c };
+}
+
+static void make_fleet(struct store *st, int ntg)
+{
+	sims = calloc((size_t)ntg * 110 + 30, sizeof(*sims));
+	char name[64], m[64];
+	for (int k = 0; k < 30; k++) {
+		snprintf(m, sizeof(m), "LbMetric%02d", k);
+		add(st, m, NULL, NULL, k < 10 ? K_COUNT : k < 20 ? K_ZERO : k < 25 ? K_RARE : K_GAUGE, ntg * 100.0);
+	}
+	for (int g = 0; g < ntg; g++) {
+		char tg[64];
+		snprintf(tg, sizeof(tg), "targetgroup/tg%03d/%08x", g, (unsigned)(g * 2654435761u));
+		for (int k = 0; k < 30; k++) {
+			snprintf(m, sizeof(m), "TgMetric%02d", k);
+			enum kind kind = k < 3 ? K_LAT : k < 12 ? K_COUNT : k < 20 ? K_ZERO : k < 25 ? K_RARE :
+						k < 28 ? K_GAUGE : K_ONE;
+			add(st, m, tg, NULL, kind, 100);
+		}
+		for (int t = 0; t < 10; t++) {
+			snprintf(name, sizeof(name), "10.0.%d.%d:8080", g, t);
+			static const enum kind tk[8] = { K_LAT, K_COUNT, K_COUNT, K_ZERO, K_RARE, K_RARE, K_GAUGE, K_ONE };
+			for (int k = 0; k < 8; k++) {
+				snprintf(m, sizeof(m), "TargetMetric%d", k);
+				add(st, m, tg, name, tk[k], 10);
+			}
+		}
+	}
+}
+
+/* One second of S at T. */
+static void put_second(struct sim *x, int64_t t)
+{
+	switch (x->kind) {
+	case K_COUNT:
+		store_put(x->s, t, poisson(x->rate));
+		break;
+	case K_ZERO:
+		store_put(x->s, t, 0);
+		break;
+	case K_RARE:
+		store_put(x->s, t, poisson(x->rate * 0.001));
+		break;
+	case K_GAUGE:
+		store_put(x->s, t, floor(x->rate * 0.5 + sqrt(x->rate) * nrand()));
+		break;
+	case K_ONE:
+		store_put(x->s, t, 1);
+		break;
+	case K_LAT: {
+		struct hist h = HIST_INIT;
+		unsigned n = poisson(x->rate);
+		double sum = 0;
+		for (unsigned i = 0; i < n; i++) {
+			double v = latency();
+			hist_add(&h, v, 1);
+			sum += v;
+		}
+		store_put_hist(x->s, t, &h, sum);
+		hist_free(&h);
+		break;
+	}
+	}
+}
+
+/* One minute of S at T, as three puts whose aggregate is what sixty
+ * per-second puts would give (n, sum, min, max; all samples for latencies). */
+static void put_minute(struct sim *x, int64_t t)
+{
+	if (x->kind == K_LAT) {
+		struct hist h = HIST_INIT;
+		unsigned n = poisson(x->rate * 60);
+		double sum = 0;
+		for (unsigned i = 0; i < n; i++) {
+			double v = latency();
+			hist_add(&h, v, 1);
+			sum += v;
+		}
+		store_put_hist(x->s, t, &h, sum);
+		hist_free(&h);
+		return;
+	}
+	double v[60], sum = 0, mn = INFINITY, mx = -INFINITY;
+	for (int i = 0; i < 60; i++) {
+		switch (x->kind) {
+		case K_COUNT: v[i] = poisson(x->rate); break;
+		case K_ZERO: v[i] = 0; break;
+		case K_RARE: v[i] = poisson(x->rate * 0.001); break;
+		case K_GAUGE: v[i] = floor(x->rate * 0.5 + sqrt(x->rate) * nrand()); break;
+		default: v[i] = 1;
+		}
+		sum += v[i];
+		mn = fmin(mn, v[i]);
+		mx = fmax(mx, v[i]);
+	}
+	if (mn == mx) {
+		store_put_n(x->s, t, mn, 60);
+		return;
+	}
+	store_put(x->s, t, mn);
+	store_put(x->s, t, mx);
+	store_put_n(x->s, t, (sum - mn - mx) / 58, 58);
+}
+
+static size_t heap_bytes(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* bytes and points of chunks, per resolution and class, from the blocks */
+static double bytes[STORE_NRES][NCLS], points[STORE_NRES][NCLS], files_bytes[STORE_NRES];
+static size_t nfiles[STORE_NRES];
+static enum cls *cls_of;  /* by series id */
+
+static void account_blocks(struct store *st, int r)
+{
+	for (size_t i = 0; i < st->nblk[r];) {
+		struct bview v;
+		if (bview_open(st, r, i, &v) < 0) {
+			i++;
+			continue;
+		}
+		files_bytes[r] += (double)v.len;
+		nfiles[r]++;
+		for (uint32_t k = 0; k < v.nseries; k++) {
+			const uint8_t *e = v.p + BLK_HDR + (size_t)k * BLK_ENT;
+			enum cls c = cls_of[get_le32(e)];
+			bytes[r][c] += get_le32(e + 12);
+			points[r][c] += get_le32(e + 20);
+		}
+		bview_close(&v);
+		i++;
+	}
+}
+
+/* where the memory is: chunk buffers, open points, their histograms */
+static void breakdown(struct store *st)
+{
+	double chunk[STORE_NRES] = { 0 }, used[STORE_NRES] = { 0 }, open = 0, openh = 0;
+	size_t nres = 0;
+	for (size_t i = 0; i < st->nall; i++) {
+		struct store_series *s = st->all[i];
+		if (!s || !s->res)
+			continue;
+		nres++;
+		for (int r = 0; r < STORE_NRES; r++) {
+			chunk[r] += (double)(s->res[r].c.bcap + s->res[r].c.hcap);
+			used[r] += (double)(s->res[r].c.nbits + s->res[r].c.hbits) / 8;
+			open += (double)s->res[r].capopen * sizeof(struct store_point);
+			for (uint32_t k = 0; k < s->res[r].nopen; k++)
+				openh += (double)s->res[r].open[k].h.cap * sizeof(struct hist_bucket);
+		}
+	}
+	printf("  in memory: %zu series with data (%zu bytes of struct sres each); chunks allocated/used (KB):",
+	       nres, STORE_NRES * sizeof(struct sres));
+	for (int r = 0; r < STORE_NRES; r++)
+		printf(" %.0f/%.0f", chunk[r] / 1e3, used[r] / 1e3);
+	printf("; open points %.0f KB, their histograms %.0f KB\n", open / 1e3, openh / 1e3);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	int ntg = argc > 1 ? atoi(argv[1]) : 10;
+	if (ntg < 1 || ntg > 100) {
+		fprintf(stderr, "usage: store_budget [target groups in the sample, 1..100]\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	log_set_level(LOG_LVL_WARN);
+	store_nosync = 1;
+	char dir[] = "/tmp/albd-store-budget-XXXXXX";
+	if (!mkdtemp(dir))
+		return 1;
+	char err[256];
+	int64_t now = T0;
+	size_t heap0 = heap_bytes();
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	if (!st) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	make_fleet(st, ntg);
+	size_t ns = nsims;
+	size_t ncls[NCLS] = { 0 };
+	cls_of = calloc(ns, sizeof(*cls_of));
+	for (size_t i = 0; i < ns; i++) {
+		cls_of[sims[i].s->id] = sims[i].cls;
+		ncls[sims[i].cls]++;
+	}
+	size_t heap_ident = heap_bytes() - heap0;
+	printf("sample: %d target groups, %zu series (%zu plain, %zu with histograms, %zu with histograms from 60 s)\n",
+	       ntg, ns, ncls[0], ncls[1], ncls[2]);
+
+	/* phase A: two hours, second by second */
+	double w0 = now_s();
+	size_t peak = 0;
+	int64_t peak_at = 0;
+	size_t ckpt_max = 0;
+	for (int i = 0; i < 7200; i++) {
+		for (size_t k = 0; k < ns; k++)
+			put_second(&sims[k], now);
+		now++;
+		store_tick(st, now);
+		if (now - T0 == 7199)
+			breakdown(st);
+		if (now % 60 == 59 || now % 3600 == 3599) {
+			size_t h = heap_bytes() - heap0;
+			if (h > peak) {
+				peak = h;
+				peak_at = now - T0;
+			}
+		}
+		if (st->last_ckpt == st->now) {
+			char p[600];
+			snprintf(p, sizeof(p), "%s/head.ckpt", dir);
+			struct stat sb;
+			if (stat(p, &sb) == 0 && (size_t)sb.st_size > ckpt_max)
+				ckpt_max = (size_t)sb.st_size;
+		}
+	}
+	double wa = now_s() - w0;
+	printf("phase A: 2 h second by second: %.1f s (%.2f us a put)\n", wa, wa * 1e6 / (7200.0 * (double)ns));
+	account_blocks(st, 0);
+	account_blocks(st, 1);
+
+	/* phase B: three days, a put a minute */
+	w0 = now_s();
+	int64_t endb = now + 3 * 86400;
+	while (now < endb) {
+		for (size_t k = 0; k < ns; k++)
+			put_minute(&sims[k], now);
+		now += 60;
+		st->last_ckpt = now;  /* no checkpoints: they would measure nothing new */
+		store_tick(st, now);
+	}
+	printf("phase B: 3 days a minute at a time: %.1f s\n", now_s() - w0);
+	/* 60 s blocks of phase B have the same content as A's: count them again */
+	memset(bytes[1], 0, sizeof(bytes[1]));
+	memset(points[1], 0, sizeof(points[1]));
+	files_bytes[1] = 0;
+	nfiles[1] = 0;
+	account_blocks(st, 1);
+	account_blocks(st, 2);
+	account_blocks(st, 3);
+
+	static const double ppb[STORE_NRES] = { 60, 60, 24, 24 };  /* points per block and series */
+	double full_cls[NCLS] = { 0 }, bpp[STORE_NRES][NCLS];
+	const double fleet_cls[NCLS] = { 100 * 27 + 1000 * 7 + 30, 100 * 3, 1000 };
+	printf("\nbytes per point (chunk bytes / points, + 24-byte index entry / %s points per block):\n",
+	       "60, 60, 24, 24");
+	printf("  %-32s %10s %10s %10s %10s\n", "class", "1 s", "60 s", "300 s", "3600 s");
+	for (int c = 0; c < NCLS; c++) {
+		printf("  %-32s", cls_name[c]);
+		for (int r = 0; r < STORE_NRES; r++) {
+			bpp[r][c] = points[r][c] ? bytes[r][c] / points[r][c] + 24 / ppb[r] : 0;
+			printf(" %10.2f", bpp[r][c]);
+			full_cls[c] += (double)(store_res_keep[r] / store_res_step[r]) * bpp[r][c];
+		}
+		printf("\n");
+	}
+	printf("\ndisk per series over the whole ladder (10,800 + 21,600 + 18,144 + 10,920 points):\n");
+	double disk = 0;
+	for (int c = 0; c < NCLS; c++) {
+		printf("  %-32s %10.0f bytes  x %6.0f series = %8.1f MB\n", cls_name[c], full_cls[c], fleet_cls[c],
+		       full_cls[c] * fleet_cls[c] / 1e6);
+		disk += full_cls[c] * fleet_cls[c];
+	}
+	printf("  disk for 100 target groups x 10 targets: %.0f MB (budget 2,000 MB)\n", disk / 1e6);
+
+	/* memory: the fullest moment of phase A per series, plus the 3600 s head at 24 points */
+	double head3600 = 0;
+	for (int c = 0; c < NCLS; c++)
+		head3600 += (24 - 2) * (bpp[3][c] - 24 / ppb[3]) * (double)ncls[c];
+	double per_series = ((double)peak + head3600) / (double)ns;
+	printf("\nmemory (allocator bytes): identities %.0f bytes a series; fullest in phase A %.1f MB at +%llds"
+	       " for %zu series;\n  + the 3600 s head at 24 points %.1f MB: %.0f bytes a series;"
+	       " for 11,030 series: %.1f MB (budget 64 MB)\n",
+	       (double)heap_ident / (double)ns, (double)peak / 1e6, (long long)peak_at, ns, head3600 / 1e6,
+	       per_series, per_series * 11030 / 1e6);
+	printf("  the checkpoint (largest in phase A): %.2f MB for the sample, %.1f MB for the fleet,"
+	       " written once a minute\n", (double)ckpt_max / 1e6, (double)ckpt_max * 11030 / (double)ns / 1e6);
+	printf("  (the checkpoint is built in one buffer: a transient of its size on top)\n");
+
+	/* a 15-day query of one series with histograms over the sample's blocks */
+	store_close(st);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return 0;
+}
