@@ -285,42 +285,64 @@ static uint64_t rd_varint(struct rd *r)
 
 /* ------------------------------------------------------------ files */
 
-/* Write LEN bytes to PATH atomically: PATH.tmp, fsync, rename, fsync of
- * the directory. Returns 0 or -1 (logged). */
-static int write_atomic(const char *path, const void *data, size_t len)
-{
+/* A file written atomically: PATH.tmp, written, fsync, rename to PATH,
+ * fsync of the directory. */
+struct afile {
+	int fd;
+	int err;
+	const char *path;
 	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		log_err("store: %s: %s", tmp, strerror(errno));
+};
+
+static int afile_open(struct afile *af, const char *path)
+{
+	af->path = path;
+	af->err = 0;
+	snprintf(af->tmp, sizeof(af->tmp), "%s.tmp", path);
+	af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (af->fd < 0) {
+		log_err("store: %s: %s", af->tmp, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+static void afile_write(struct afile *af, const void *data, size_t len)
+{
 	const uint8_t *p = data;
-	size_t left = len;
-	while (left) {
-		ssize_t n = write(fd, p, left);
+	while (len && !af->err) {
+		ssize_t n = write(af->fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			log_err("store: writing %s: %s", tmp, n < 0 ? strerror(errno) : "short write");
-			goto fail;
+			log_err("store: writing %s: %s", af->tmp, n < 0 ? strerror(errno) : "short write");
+			af->err = 1;
+			return;
 		}
 		p += n;
-		left -= (size_t)n;
+		len -= (size_t)n;
 	}
-	if (!store_nosync && fsync(fd) < 0) {
-		log_err("store: fsync %s: %s", tmp, strerror(errno));
-		goto fail;
+}
+
+/* Finish (or, when FAILED or a write failed, drop) the file. Returns 0 or -1. */
+static int afile_close(struct afile *af, int failed)
+{
+	if (!failed && !af->err && !store_nosync && fsync(af->fd) < 0) {
+		log_err("store: fsync %s: %s", af->tmp, strerror(errno));
+		af->err = 1;
 	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		log_err("store: rename %s: %s", tmp, strerror(errno));
-		unlink(tmp);
+	close(af->fd);
+	if (failed || af->err) {
+		unlink(af->tmp);
+		return -1;
+	}
+	if (rename(af->tmp, af->path) < 0) {
+		log_err("store: rename %s: %s", af->tmp, strerror(errno));
+		unlink(af->tmp);
 		return -1;
 	}
 	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", af->path);
 	char *slash = strrchr(dir, '/');
 	if (slash && !store_nosync) {
 		*slash = 0;
@@ -331,10 +353,16 @@ static int write_atomic(const char *path, const void *data, size_t len)
 		}
 	}
 	return 0;
-fail:
-	close(fd);
-	unlink(tmp);
-	return -1;
+}
+
+/* Write LEN bytes to PATH atomically. Returns 0 or -1 (logged). */
+static int write_atomic(const char *path, const void *data, size_t len)
+{
+	struct afile af;
+	if (afile_open(&af, path) < 0)
+		return -1;
+	afile_write(&af, data, len);
+	return afile_close(&af, 0);
 }
 
 /* Read a whole file into a malloc'd buffer. Returns 0, 1 (no such file)
@@ -1368,9 +1396,18 @@ static void free_idle(struct store *st)
 
 /* ------------------------------------------------------------ checkpoint */
 
+/* Write DIR/head.ckpt: streamed through a buffer of about a megabyte, so
+ * that it costs no memory of its own size (the CRC32C at its end covers
+ * everything before). Returns 0 or -1 (logged; the old one stays). */
 static int checkpoint(struct store *st)
 {
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/head.ckpt", st->dir);
+	struct afile af;
+	if (afile_open(&af, path) < 0)
+		return -1;
 	struct buf b = { 0 };
+	uint32_t crc = 0;
 	buf_bytes(&b, CKPT_MAGIC, 8);
 	buf_u32(&b, 1);
 	buf_u32(&b, 0);
@@ -1421,19 +1458,21 @@ static int checkpoint(struct store *st)
 					b.len -= hl - used;
 				}
 			}
+			if (b.len >= (1 << 20) && !b.oom) {
+				crc = store_crc32c(crc, b.p, b.len);
+				afile_write(&af, b.p, b.len);
+				b.len = 0;
+			}
 		}
 	}
-	buf_u32(&b, 0);
-	if (!b.oom)
-		put_le32(b.p + b.len - 4, store_crc32c(0, b.p, b.len - 4));
-	int rc = -1;
-	if (b.oom) {
-		log_err("store: out of memory writing the checkpoint");
-	} else {
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/head.ckpt", st->dir);
-		rc = write_atomic(path, b.p, b.len);
+	if (!b.oom) {
+		crc = store_crc32c(crc, b.p, b.len);
+		buf_u32(&b, crc);
+		afile_write(&af, b.p, b.len);
 	}
+	if (b.oom)
+		log_err("store: out of memory writing the checkpoint");
+	int rc = afile_close(&af, b.oom);
 	free(b.p);
 	if (st->catfd >= 0)
 		fdatasync(st->catfd);

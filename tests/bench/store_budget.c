@@ -412,7 +412,7 @@ int main(int argc, char **argv)
 	       per_series, per_series * 11030 / 1e6);
 	printf("  the checkpoint (largest in phase A): %.2f MB for the sample, %.1f MB for the fleet,"
 	       " written once a minute\n", (double)ckpt_max / 1e6, (double)ckpt_max * 11030 / (double)ns / 1e6);
-	printf("  (the checkpoint is built in one buffer: a transient of its size on top)\n");
+	printf("  (streamed to its file through a buffer of about 1 MB: no transient of its size)\n");
 
 	/* a 15-day query of one series with histograms over the sample's blocks */
 	store_close(st);
