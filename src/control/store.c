@@ -225,7 +225,7 @@ static void buf_f64(struct buf *b, double d)
 static void buf_varint(struct buf *b, uint64_t v)
 {
 	uint8_t tmp[10];
-	size_t n = store_put_varint(tmp, v);
+	size_t n = varint_put(tmp, v);
 	uint8_t *p = buf_room(b, n);
 	if (p)
 		memcpy(p, tmp, n);
@@ -278,7 +278,7 @@ static double rd_f64(struct rd *r)
 static uint64_t rd_varint(struct rd *r)
 {
 	uint64_t v = 0;
-	if (r->bad || store_get_varint(&r->p, r->end, &v) < 0)
+	if (r->bad || varint_get(&r->p, r->end, &v) < 0)
 		r->bad = 1;
 	return v;
 }

@@ -45,45 +45,6 @@ uint32_t store_crc32c(uint32_t crc, const void *buf, size_t len)
 
 /* ------------------------------------------------------------ varints */
 
-size_t store_put_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
-int store_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
-{
-	uint64_t v = 0;
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		if (*p >= end)
-			return -1;
-		uint8_t b = *(*p)++;
-		if (shift == 63 && b > 1)
-			return -1;
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*out = v;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static uint64_t zz(int64_t v)
-{
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static int64_t unzz(uint64_t v)
-{
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
 /* ------------------------------------------------------------ bits */
 
 struct bitw {
@@ -224,7 +185,7 @@ static void put_xor(struct bitw *w, struct store_gorilla *g, int f, uint64_t v)
 	unsigned int_bits = ~0u;
 	uint64_t z = 0;
 	if (as_int(prev, &a) && as_int(v, &b)) {
-		z = zz(b - a);
+		z = zigzag(b - a);
 		int_bits = 2 + eg_len(z);
 	}
 	unsigned lead = (unsigned)__builtin_clzll(x), trail = (unsigned)__builtin_ctzll(x);
@@ -263,7 +224,7 @@ static uint64_t get_xor(struct bitr *r, struct store_gorilla *g, int f)
 			r->bad = 1;
 			return 0;
 		}
-		int64_t b = a + unzz(z);
+		int64_t b = a + unzigzag(z);
 		if (b < -9007199254740992ll || b > 9007199254740992ll) {
 			r->bad = 1;
 			return 0;
@@ -299,7 +260,7 @@ static uint64_t get_xor(struct bitr *r, struct store_gorilla *g, int f)
 static void put_ts(struct bitw *w, struct store_gorilla *g, int64_t idx)
 {
 	int64_t delta = idx - g->prev_idx;
-	uint64_t z = zz(delta - g->prev_delta);
+	uint64_t z = zigzag(delta - g->prev_delta);
 	g->prev_idx = idx;
 	g->prev_delta = delta;
 	if (z == 0) {
@@ -333,7 +294,7 @@ static int64_t get_ts(struct bitr *r, struct store_gorilla *g)
 	else
 		z = br_get(r, 64);
 	/* garbage may overflow: wrap (the caller checks the order) */
-	g->prev_delta = (int64_t)((uint64_t)g->prev_delta + (uint64_t)unzz(z));
+	g->prev_delta = (int64_t)((uint64_t)g->prev_delta + (uint64_t)unzigzag(z));
 	g->prev_idx = (int64_t)((uint64_t)g->prev_idx + (uint64_t)g->prev_delta);
 	return g->prev_idx;
 }
@@ -453,7 +414,7 @@ static void adapt_update(struct adapt *s, uint64_t e)
  * both ways in uint64 */
 static void put_delta(struct bitw *w, struct adapt *s, uint64_t c, uint64_t prev, int delta)
 {
-	uint64_t e = delta ? zz((int64_t)(c - prev)) : c;
+	uint64_t e = delta ? zigzag((int64_t)(c - prev)) : c;
 	put_rice(w, e, adapt_k(s));
 	adapt_update(s, e);
 }
@@ -462,7 +423,7 @@ static uint64_t get_delta(struct bitr *r, struct adapt *s, uint64_t prev, int de
 {
 	uint64_t e = get_rice(r, adapt_k(s));
 	adapt_update(s, e);
-	return delta ? prev + (uint64_t)unzz(e) : e;
+	return delta ? prev + (uint64_t)unzigzag(e) : e;
 }
 
 /* the counts of buckets B[I..J) from ord START (empty ones between) */
@@ -497,7 +458,7 @@ static void put_hist_runs(struct bitw *w, const struct hist *h, int32_t *ref)
 			j++;
 		int64_t start = h->b[i].ord, end = h->b[j - 1].ord;
 		if (i == 0) {
-			put_eg(w, zz(start - *ref));
+			put_eg(w, zigzag(start - *ref));
 			*ref = (int32_t)start;
 		} else {
 			put_eg(w, (uint64_t)(start - prev_end - (RUN_GAP + 2)));
@@ -528,7 +489,7 @@ static int get_hist_runs(struct bitr *r, struct hist *h, int32_t *ref)
 		int64_t start;
 		uint64_t v = get_eg(r);
 		if (i == 0) {
-			start = (int64_t)*ref + unzz(v);
+			start = (int64_t)*ref + unzigzag(v);
 			if (start < INT32_MIN || start > INT32_MAX)
 				goto bad;
 			*ref = (int32_t)start;
@@ -636,18 +597,18 @@ int store_chunk_append(struct store_chunk *c, const struct store_point *p)
 size_t store_chunk_size(const struct store_chunk *c)
 {
 	uint8_t tmp[10];
-	return store_put_varint(tmp, c->npts) + store_put_varint(tmp, c->nbits) + (c->nbits + 7) / 8 +
-	       store_put_varint(tmp, c->hbits) + (c->hbits + 7) / 8;
+	return varint_put(tmp, c->npts) + varint_put(tmp, c->nbits) + (c->nbits + 7) / 8 +
+	       varint_put(tmp, c->hbits) + (c->hbits + 7) / 8;
 }
 
 void store_chunk_write(const struct store_chunk *c, uint8_t *buf)
 {
-	size_t n = store_put_varint(buf, c->npts);
-	n += store_put_varint(buf + n, c->nbits);
+	size_t n = varint_put(buf, c->npts);
+	n += varint_put(buf + n, c->nbits);
 	if (c->nbits)
 		memcpy(buf + n, c->bits, (c->nbits + 7) / 8);
 	n += (c->nbits + 7) / 8;
-	n += store_put_varint(buf + n, c->hbits);
+	n += varint_put(buf + n, c->hbits);
 	if (c->hbits)
 		memcpy(buf + n, c->hb, (c->hbits + 7) / 8);
 }
@@ -668,14 +629,14 @@ int store_chunk_decode(const uint8_t *buf, size_t len, int64_t base, unsigned st
 	uint64_t npts, nbits, hbits;
 	*out = NULL;
 	*n = 0;
-	if (step == 0 || store_get_varint(&p, end, &npts) < 0 || store_get_varint(&p, end, &nbits) < 0)
+	if (step == 0 || varint_get(&p, end, &npts) < 0 || varint_get(&p, end, &nbits) < 0)
 		return -1;
 	/* every point takes at least 3 bits */
 	if (nbits / 8 > (uint64_t)(end - p) || (nbits + 7) / 8 > (uint64_t)(end - p) || npts > nbits / 3)
 		return -1;
 	struct bitr r = { p, 0, nbits, 0 };
 	p += (nbits + 7) / 8;
-	if (store_get_varint(&p, end, &hbits) < 0 || (hbits + 7) / 8 != (uint64_t)(end - p))
+	if (varint_get(&p, end, &hbits) < 0 || (hbits + 7) / 8 != (uint64_t)(end - p))
 		return -1;
 	struct bitr hr = { p, 0, hbits, 0 };
 	struct store_point *pts = calloc(npts ? npts : 1, sizeof(*pts));

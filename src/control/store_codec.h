@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/varint.h"
 #include "store.h"
 
 /* CRC32C (Castagnoli) of LEN bytes, continuing from CRC (0 to start). */
@@ -74,9 +75,5 @@ void store_points_free(struct store_point *p, size_t n);
 
 /* Re-encode points (ascending t) into C, which is reset first. Returns 0 or -1. */
 int store_chunk_build(struct store_chunk *c, const struct store_point *p, size_t n);
-
-/* varints, shared with the store's file formats */
-size_t store_put_varint(uint8_t *p, uint64_t v);
-int store_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out);
 
 #endif

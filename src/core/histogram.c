@@ -11,6 +11,7 @@
  * latencies has a few hundred buckets at most, so this beats a tree.
  */
 #include "histogram.h"
+#include "varint.h"
 
 #include <float.h>
 #include <math.h>
@@ -290,47 +291,6 @@ double hist_max(const struct hist *h)
 
 #define VARINT_MAX 10
 
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
-/* Read a varint from [*P, END); returns 0 or -1 (truncated or longer than
- * 64 bits). */
-static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
-{
-	uint64_t v = 0;
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		if (*p >= end)
-			return -1;
-		uint8_t b = *(*p)++;
-		if (shift == 63 && b > 1)
-			return -1;
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*out = v;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static uint64_t zigzag(int64_t v)
-{
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static int64_t unzigzag(uint64_t v)
-{
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
 size_t hist_encoded_max(const struct hist *h)
 {
 	return 5 + (size_t)h->n * (5 + VARINT_MAX);
@@ -338,12 +298,12 @@ size_t hist_encoded_max(const struct hist *h)
 
 size_t hist_encode(const struct hist *h, uint8_t *buf)
 {
-	size_t n = put_varint(buf, h->n);
+	size_t n = varint_put(buf, h->n);
 	int64_t prev = 0;
 	for (uint32_t i = 0; i < h->n; i++) {
 		int64_t ord = h->b[i].ord;
-		n += i == 0 ? put_varint(buf + n, zigzag(ord)) : put_varint(buf + n, (uint64_t)(ord - prev));
-		n += put_varint(buf + n, h->b[i].count);
+		n += i == 0 ? varint_put(buf + n, zigzag(ord)) : varint_put(buf + n, (uint64_t)(ord - prev));
+		n += varint_put(buf + n, h->b[i].count);
 		prev = ord;
 	}
 	return n;
@@ -356,7 +316,7 @@ long hist_decode(struct hist *h, const uint8_t *buf, size_t len)
 	int64_t ord = 0;
 
 	hist_clear(h);
-	if (get_varint(&p, end, &nb) < 0)
+	if (varint_get(&p, end, &nb) < 0)
 		goto bad;
 	/* every bucket takes at least two bytes: a count that does not fit the
 	 * rest is garbage, not a reason to allocate */
@@ -365,7 +325,7 @@ long hist_decode(struct hist *h, const uint8_t *buf, size_t len)
 	if (reserve(h, (uint32_t)nb) < 0)
 		goto bad;
 	for (uint64_t i = 0; i < nb; i++) {
-		if (get_varint(&p, end, &v) < 0)
+		if (varint_get(&p, end, &v) < 0)
 			goto bad;
 		if (i == 0) {
 			ord = unzigzag(v);
@@ -376,7 +336,7 @@ long hist_decode(struct hist *h, const uint8_t *buf, size_t len)
 		}
 		if (!ord_valid(ord))
 			goto bad;
-		if (get_varint(&p, end, &count) < 0 || count == 0)
+		if (varint_get(&p, end, &count) < 0 || count == 0)
 			goto bad;
 		h->b[i].ord = (int32_t)ord;
 		h->b[i].count = count;

@@ -1,17 +1,18 @@
 /* store_budget.c - the store's memory and disk for 100 target groups of 10
  * targets under steady traffic, over CloudWatch's whole ladder.
  *
- *   make store-budget            (or tests/bench/store_budget [scale])
+ *   make store-budget        (or tests/bench/store_budget [scale [sigma]])
  *
- * The fleet: per target group 30 series (3 latency-like ones with
- * histograms at every resolution, 27 counts and gauges), per target 8 (its
- * response time with STORE_HIST | STORE_HIST_COARSE, 7 counts and gauges),
- * 30 for the load balancer: 100 x 30 + 1000 x 8 + 30 = 11,030 series. Each
- * target serves about 10 requests a second with lognormal latencies
- * (median 20 ms, sigma 0.5) and a 1% tail near 400 ms; every series gets a
- * put every second (the worst case: zero counts are put too).
+ * The fleet, as albd publishes it (src/core/metrics.def): per target group
+ * 14 series (TargetResponseTime with histograms at every resolution, 13
+ * counts and gauges), per target 10 (TargetResponseTime with STORE_HIST |
+ * STORE_HIST_COARSE, 9 counts), 23 for the load balancer: 100 x 14 +
+ * 1000 x 10 + 23 = 11,423 series. Each target serves about 10 requests a
+ * second with lognormal latencies (median 20 ms, sigma 0.5 or the second
+ * argument) and a 1% tail near 400 ms; every series gets a put every
+ * second (zero counts are put too, as albd does).
  *
- * 455 days of 11,030 series second by second cannot be simulated here, so
+ * 455 days of 11,423 series second by second cannot be simulated here, so
  * a sample of the fleet (SCALE target groups, 10 by default: 1,130 series)
  * runs on the injected clock:
  *   phase A: 2 hours second by second (every put as in production): the
@@ -42,6 +43,12 @@
 #include "../../src/control/store.c"
 
 #define T0 1700006400
+
+/* the fleet: 100 target groups of 10 targets (see make_fleet) */
+#define FLEET_PLAIN (22 + 100 * 13 + 1000 * 9)
+#define FLEET_HIST (1 + 100)
+#define FLEET_HIST_COARSE 1000
+#define FLEET_SERIES (FLEET_PLAIN + FLEET_HIST + FLEET_HIST_COARSE)
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
@@ -79,11 +86,16 @@ static unsigned poisson(double lambda)
 	return k - 1;
 }
 
+/* the spread of the latencies (lognormal sigma): 0.5 by default, a wide
+ * spread (the middle 95% within a factor of 7); 0.1 for a steady target
+ * (within +-20%) */
+static double sigma = 0.5;
+
 static double latency(void)
 {
 	if (urand() < 0.01)
 		return 0.4 * exp(0.3 * nrand());
-	return 0.02 * exp(0.5 * nrand());
+	return 0.02 * exp(sigma * nrand());
 }
 
 enum kind { K_COUNT, K_ZERO, K_RARE, K_GAUGE, K_ONE, K_LAT };
@@ -127,25 +139,32 @@ static void add(struct store *st, const char *metric, const char *tg, const char
 
 static void make_fleet(struct store *st, int ntg)
 {
-	sims = calloc((size_t)ntg * 110 + 30, sizeof(*sims));
+	/* albd's own mix (src/core/metrics.def): the load balancer 23 series
+	 * (TargetResponseTime, 22 counts and levels), a target group 14
+	 * (TargetResponseTime, RequestCount and its status classes, errors,
+	 * retries, host counts, fail open), a target 10 (TargetResponseTime
+	 * from 60 s, RequestCount, status classes, errors, health checks) */
+	sims = calloc((size_t)ntg * 120 + 30, sizeof(*sims));
 	char name[64], m[64];
-	for (int k = 0; k < 30; k++) {
+	for (int k = 0; k < 23; k++) {
 		snprintf(m, sizeof(m), "LbMetric%02d", k);
-		add(st, m, NULL, NULL, k < 10 ? K_COUNT : k < 20 ? K_ZERO : k < 25 ? K_RARE : K_GAUGE, ntg * 100.0);
+		add(st, m, NULL, NULL, k == 0 ? K_LAT : k < 9 ? K_COUNT : k < 18 ? K_ZERO : k < 21 ? K_RARE : K_GAUGE,
+		    ntg * 100.0);
 	}
 	for (int g = 0; g < ntg; g++) {
 		char tg[64];
 		snprintf(tg, sizeof(tg), "targetgroup/tg%03d/%08x", g, (unsigned)(g * 2654435761u));
-		for (int k = 0; k < 30; k++) {
+		for (int k = 0; k < 14; k++) {
 			snprintf(m, sizeof(m), "TgMetric%02d", k);
-			enum kind kind = k < 3 ? K_LAT : k < 12 ? K_COUNT : k < 20 ? K_ZERO : k < 25 ? K_RARE :
-						k < 28 ? K_GAUGE : K_ONE;
+			enum kind kind = k < 1 ? K_LAT : k < 5 ? K_COUNT : k < 9 ? K_ZERO : k < 11 ? K_RARE :
+						k < 13 ? K_GAUGE : K_ONE;
 			add(st, m, tg, NULL, kind, 100);
 		}
 		for (int t = 0; t < 10; t++) {
 			snprintf(name, sizeof(name), "10.0.%d.%d:8080", g, t);
-			static const enum kind tk[8] = { K_LAT, K_COUNT, K_COUNT, K_ZERO, K_RARE, K_RARE, K_GAUGE, K_ONE };
-			for (int k = 0; k < 8; k++) {
+			static const enum kind tk[10] = { K_LAT,  K_COUNT, K_COUNT, K_ZERO, K_ZERO,
+							  K_ZERO, K_RARE,  K_RARE,  K_ONE,  K_ONE };
+			for (int k = 0; k < 10; k++) {
 				snprintf(m, sizeof(m), "TargetMetric%d", k);
 				add(st, m, tg, name, tk[k], 10);
 			}
@@ -294,8 +313,10 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
 	int ntg = argc > 1 ? atoi(argv[1]) : 10;
-	if (ntg < 1 || ntg > 100) {
-		fprintf(stderr, "usage: store_budget [target groups in the sample, 1..100]\n");
+	if (argc > 2)
+		sigma = atof(argv[2]);
+	if (ntg < 1 || ntg > 100 || !(sigma > 0 && sigma < 5)) {
+		fprintf(stderr, "usage: store_budget [target groups in the sample, 1..100 [latency sigma, 0.5]]\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -378,7 +399,7 @@ int main(int argc, char **argv)
 
 	static const double ppb[STORE_NRES] = { 60, 60, 24, 24 };  /* points per block and series */
 	double full_cls[NCLS] = { 0 }, bpp[STORE_NRES][NCLS];
-	const double fleet_cls[NCLS] = { 100 * 27 + 1000 * 7 + 30, 100 * 3, 1000 };
+	const double fleet_cls[NCLS] = { FLEET_PLAIN, FLEET_HIST, FLEET_HIST_COARSE };
 	printf("\nbytes per point (chunk bytes / points, + 24-byte index entry / %s points per block):\n",
 	       "60, 60, 24, 24");
 	printf("  %-32s %10s %10s %10s %10s\n", "class", "1 s", "60 s", "300 s", "3600 s");
@@ -407,11 +428,11 @@ int main(int argc, char **argv)
 	double per_series = ((double)peak + head3600) / (double)ns;
 	printf("\nmemory (allocator bytes): identities %.0f bytes a series; fullest in phase A %.1f MB at +%llds"
 	       " for %zu series;\n  + the 3600 s head at 24 points %.1f MB: %.0f bytes a series;"
-	       " for 11,030 series: %.1f MB (budget 64 MB)\n",
+	       " for %d series: %.1f MB (budget 64 MB)\n",
 	       (double)heap_ident / (double)ns, (double)peak / 1e6, (long long)peak_at, ns, head3600 / 1e6,
-	       per_series, per_series * 11030 / 1e6);
+	       per_series, FLEET_SERIES, per_series * FLEET_SERIES / 1e6);
 	printf("  the checkpoint (largest in phase A): %.2f MB for the sample, %.1f MB for the fleet,"
-	       " written once a minute\n", (double)ckpt_max / 1e6, (double)ckpt_max * 11030 / (double)ns / 1e6);
+	       " written once a minute\n", (double)ckpt_max / 1e6, (double)ckpt_max * FLEET_SERIES / (double)ns / 1e6);
 	printf("  (streamed to its file through a buffer of about 1 MB: no transient of its size)\n");
 
 	/* a 15-day query of one series with histograms over the sample's blocks */
