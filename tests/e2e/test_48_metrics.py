@@ -588,3 +588,30 @@ def test_hostile_api_input_never_hurts(mix):
             assert r.json()["Error"]["Message"] if r.status != 200 else True
     assert a.alive()
     assert get(mix.port, "/ok").status == 200
+
+
+@pytest.mark.timeout_s(90)
+def test_corrupt_state_is_set_aside(albd, one_backend):
+    """A damaged state_dir (garbage checkpoint, truncated catalog) is
+    logged and set aside at start: albd serves, and keeps what it can."""
+    a = one_backend.albd
+    now = int(time.time())
+    assert put(a, {"Namespace": "Keep", "MetricData": [{"MetricName": "v", "Value": 5.0,
+                                                         "Timestamp": now - 30}]}).status == 200
+    a.stop()
+    sd = a.state_dir
+    files = sorted(p for p in sd.rglob("*") if p.is_file())
+    assert any(p.name == "head.ckpt" for p in files), files
+    (sd / "head.ckpt").write_bytes(b"ALBDCKP1" + os.urandom(300))
+    cat = sd / "series.cat"
+    if cat.exists() and cat.stat().st_size > 20:
+        with open(cat, "r+b") as f:
+            f.truncate(cat.stat().st_size - 7)
+    a.start()
+    assert a.alive()
+    wait_until(lambda: "corrupt" in a.log(), 10, what="the damage logged")
+    assert (sd / "head.ckpt.corrupt").exists()
+    send(one_backend.port, ["/ok"] * 3)
+    wait_total(a, "RequestCount", 3, {"TargetGroup": "tg"}, timeout=15)
+    # and it can be written again
+    assert put(a, {"Namespace": "Keep", "MetricData": [{"MetricName": "v", "Value": 7.0}]}).status == 200
