@@ -1556,6 +1556,8 @@ static Suite *config_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("load");
+	/* the 100,000-target files take seconds under TSan on a loaded machine */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_design_example);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_https_target_group);

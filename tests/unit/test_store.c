@@ -995,7 +995,14 @@ START_TEST(test_query_15_days)
 	       r.n, ms, cpu);
 	ck_assert_uint_eq(r.n, 15 * 1440);
 	ck_assert_uint_eq(r.res_step, 60);
-	ck_assert(ms < 1000);
+	/* the figure that matters is printed above; the bound only catches a
+	 * gross regression, generous enough for a loaded machine, and for
+	 * TSan, which runs this about 20 times slower */
+#if defined(__SANITIZE_THREAD__)
+	ck_assert(cpu < 30000);
+#else
+	ck_assert(cpu < 1000);
+#endif
 	store_result_free(&r);
 	store_close(st);
 	rm_rf(dir);
