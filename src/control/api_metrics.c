@@ -133,6 +133,7 @@ static int json_time(const json_t *v, int64_t *out)
 /* ------------------------------------------------------------ dimensions */
 
 struct dimset {
+	int any_value;                      /* a filter (ListMetrics): "Name=" matches any value */
 	struct store_dim d[MAX_DIMS + 1];   /* one spare for the implicit LoadBalancer */
 	size_t n;
 	char *strs[2 * (MAX_DIMS + 1)];     /* owned copies */
@@ -174,7 +175,7 @@ static int dimset_add(struct dimset *ds, const char *name, size_t nlen, const ch
 	}
 	ds->strs[ds->nstrs++] = n;
 	ds->strs[ds->nstrs++] = v;
-	if (!valid_name(n) || !valid_name(v)) {
+	if (!valid_name(n) || (!valid_name(v) && !(ds->any_value && !*v))) {
 		snprintf(err, errlen, "a dimension name and value are 1 to %d printable characters", NAME_MAX_LEN);
 		return -1;
 	}
@@ -365,7 +366,7 @@ static int dims_from_query(struct admin_req *r, struct dimset *ds)
 static void list_metrics(struct admin_req *r, void *arg)
 {
 	(void)arg;
-	struct dimset ds = { .n = 0 };
+	struct dimset ds = { .any_value = 1 };
 	const char *tok = admin_req_query(r, "next_token");
 	struct list_arg a = { admin_req_query(r, "namespace"), admin_req_query(r, "name"), &ds, json_array(), 0, 0, 0, 0 };
 
@@ -577,8 +578,18 @@ struct mq_ctx {
 	char *err;
 	size_t errlen;
 	int failed;
-	const char **ids;
+	const char **ids;     /* the MetricStat queries' ids: what METRICS() means */
+	size_t nids;
+	unsigned depth;       /* expressions being evaluated, one inside the other */
+	uint64_t points;      /* datapoints made so far, all queries together */
 };
+
+/* Expressions may refer to expressions this deep (each is itself nested at
+ * most 100 levels: metric_math.h), and a call may make this many
+ * datapoints in all (CloudWatch's GetMetricData limit): a hostile request
+ * gets a 400, not the control thread's stack or memory. */
+#define QUERY_MAX_DEPTH 10
+#define QUERY_MAX_POINTS 100800
 
 static int eval_query(struct mq_ctx *c, struct mq *q);
 
@@ -591,6 +602,12 @@ static const struct mm_series *lookup_cb(void *arg, const char *id)
 			continue;
 		if (c->q[i].state == 1) {
 			snprintf(c->err, c->errlen, "%s: refers to itself through its expressions", id);
+			c->failed = 1;
+			return NULL;
+		}
+		if (c->depth >= QUERY_MAX_DEPTH) {
+			snprintf(c->err, c->errlen, "%s: expressions refer to expressions more than %d deep", id,
+				 QUERY_MAX_DEPTH);
 			c->failed = 1;
 			return NULL;
 		}
@@ -649,15 +666,29 @@ static int eval_query(struct mq_ctx *c, struct mq *q)
 		return 0;
 	q->state = 1;
 	int rc;
+	unsigned period = q->period ? q->period : c->period;
+	/* the grid an expression may fill, counted before it is made */
+	uint64_t grid = (uint64_t)(c->end - c->start) / period + 1;
+	if (c->points + grid > QUERY_MAX_POINTS) {
+		snprintf(c->err, c->errlen,
+			 "%s: the queries would make more than %d datapoints; ask for a shorter range, a longer "
+			 "period or fewer queries",
+			 q->id, QUERY_MAX_POINTS);
+		q->state = 2;
+		return -1;
+	}
 	if (q->expr) {
 		char err[256];
-		rc = mm_eval(q->e, lookup_cb, c, c->ids, c->n, c->start, c->end, q->period ? q->period : c->period,
-			     &q->ser, err, sizeof(err));
+		c->depth++;
+		rc = mm_eval(q->e, lookup_cb, c, c->ids, c->nids, c->start, c->end, period, &q->ser, err,
+			     sizeof(err));
+		c->depth--;
 		if (rc < 0 && !c->failed)
 			snprintf(c->err, c->errlen, "%s: %s", q->id, err);
 	} else {
 		rc = eval_stat(c, q);
 	}
+	c->points += q->ser.n;
 	q->state = 2;
 	return rc;
 }
@@ -811,7 +842,8 @@ static void get_metric_data(struct admin_req *r, void *arg)
 				goto out;
 			}
 		}
-		c.ids[i] = c.q[i].id;
+		if (!c.q[i].expr)
+			c.ids[c.nids++] = c.q[i].id;   /* METRICS(): the metrics, not the expressions */
 		if (!c.q[i].expr && !c.period)
 			c.period = c.q[i].period;
 	}
@@ -913,8 +945,9 @@ static int check_datum(const json_t *d, size_t i, int64_t now, char *err, size_t
 			return -1;
 		}
 		json_array_foreach(cs, k, e) {
-			if (!json_is_number(e) || !(json_number_value(e) > 0) || json_number_value(e) > 1e15) {
-				snprintf(err, errlen, "MetricData[%zu].Counts[%zu]: a number above 0", i, k);
+			/* bounded, so that no second's histogram count can wrap */
+			if (!json_is_number(e) || !(json_number_value(e) > 0) || json_number_value(e) > 4294967296.0) {
+				snprintf(err, errlen, "MetricData[%zu].Counts[%zu]: a number above 0, at most 2^32", i, k);
 				return -1;
 			}
 		}
@@ -946,21 +979,34 @@ static int check_datum(const json_t *d, size_t i, int64_t now, char *err, size_t
 	return 0;
 }
 
-/* Do data A and B (already checked) name the same series? */
-static int same_series(const json_t *a, const struct dimset *da, const json_t *b, const struct dimset *db)
+/* A series' key: its name and its dimensions sorted by name, each part
+ * ended by a byte no name contains. Returns a new string or NULL. */
+static char *series_key(const char *name, const struct dimset *ds)
 {
-	if (da->n != db->n ||
-	    strcmp(json_string_value(json_object_get(a, "MetricName")), json_string_value(json_object_get(b, "MetricName"))))
-		return 0;
-	for (size_t i = 0; i < da->n; i++) {
-		size_t k;
-		for (k = 0; k < db->n; k++)
-			if (strcmp(da->d[i].name, db->d[k].name) == 0 && strcmp(da->d[i].value, db->d[k].value) == 0)
-				break;
-		if (k == db->n)
-			return 0;
+	const struct store_dim *d[MAX_DIMS + 1];
+	size_t len = strlen(name) + 2;
+
+	for (size_t i = 0; i < ds->n; i++) {
+		d[i] = &ds->d[i];
+		len += strlen(d[i]->name) + strlen(d[i]->value) + 2;
+		for (size_t k = i; k > 0 && strcmp(d[k - 1]->name, d[k]->name) > 0; k--) {
+			const struct store_dim *t = d[k];
+			d[k] = d[k - 1];
+			d[k - 1] = t;
+		}
 	}
-	return 1;
+	char *key = malloc(len), *p = key;
+	if (!key)
+		return NULL;
+	p += sprintf(p, "%s\x1f", name);
+	for (size_t i = 0; i < ds->n; i++)
+		p += sprintf(p, "%s\x1e%s\x1f", d[i]->name, d[i]->value);
+	return key;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void put_metric_data(struct admin_req *r, void *arg)
@@ -973,7 +1019,8 @@ static void put_metric_data(struct admin_req *r, void *arg)
 	char err[512];
 	int64_t now = metrics_now();
 	struct dimset *ds = NULL;
-	size_t *fresh = NULL, nfresh = 0;
+	char **fresh = NULL;
+	size_t nnew = 0, nfresh = 0;
 
 	if (!json_is_object(j)) {
 		admin_reply_error(r, 400, "InvalidParameterValue", "body: not a JSON object (%s)", je.text);
@@ -1010,19 +1057,21 @@ static void put_metric_data(struct admin_req *r, void *arg)
 			goto out;
 		}
 	}
-	/* the series it would add (each once), so that the limit refuses the
-	 * call whole */
+	/* the series it would add (each once: keys sorted), so that the
+	 * limit refuses the call whole */
 	json_array_foreach(data, i, d) {
 		const char *name = json_string_value(json_object_get(d, "MetricName"));
 		if (store_find(metrics_store(), ns, name, ds[i].d, ds[i].n))
 			continue;
-		size_t k;
-		for (k = 0; k < nfresh; k++)
-			if (same_series(json_array_get(data, fresh[k]), &ds[fresh[k]], d, &ds[i]))
-				break;
-		if (k == nfresh)
-			fresh[nfresh++] = i;
+		if (!(fresh[nnew] = series_key(name, &ds[i]))) {
+			admin_reply_error(r, 500, "InternalFailure", "out of memory");
+			goto out;
+		}
+		nnew++;
 	}
+	qsort(fresh, nnew, sizeof(*fresh), key_cmp);
+	for (size_t k = 0; k < nnew; k++)
+		nfresh += k == 0 || strcmp(fresh[k - 1], fresh[k]) != 0;
 	if (!ncustom_known) {
 		store_foreach(metrics_store(), 0, count_custom_cb, NULL);
 		ncustom_known = 1;
@@ -1064,6 +1113,8 @@ out:
 	for (size_t k = 0; ds && k < n; k++)
 		dimset_free(&ds[k]);
 	free(ds);
+	for (size_t k = 0; k < nnew; k++)
+		free(fresh[k]);
 	free(fresh);
 	json_decref(j);
 }

@@ -39,6 +39,7 @@ struct ent_ctl {
 	uint64_t le[NLE + 1];               /* cumulative Prometheus buckets (+Inf last) */
 	uint64_t lat_count;
 	double lat_sum;                     /* seconds */
+	double lat_pending;                 /* seconds of samples whose buckets the fold has not seen yet */
 	struct store_series *ser[M_NMETRICS];
 	unsigned ser_gen;                   /* names_gen the series were looked up with */
 	int has_gauges;                     /* a live target group gave it gauges */
@@ -168,9 +169,15 @@ static void fold_entity(struct shard_entity *e, int64_t t)
 			}
 			hist_clear(&M.scratch);
 			int64_t n = hist_fold_dense(&M.scratch, M.sum, c->hprev);
+			/* a sum seen before its bucket (they are two stores)
+			 * waits for the bucket: nothing is dropped */
+			c->lat_sum += sum_s;
+			sum_s += c->lat_pending;
+			c->lat_pending = 0;
+			if (n <= 0)
+				c->lat_pending = sum_s;
 			if (n > 0) {
 				c->lat_count += (uint64_t)n;
-				c->lat_sum += sum_s;
 				for (uint32_t i = 0; i < M.scratch.n; i++) {
 					double v = hist_ord_value(M.scratch.b[i].ord);
 					size_t k = 0;
@@ -207,10 +214,13 @@ static void fold_cb(struct shard_entity *e, void *arg)
 	fold_entity(e, a->t);
 }
 
+/* ARG: the fold's struct fold_arg (what a worker counted between the fold
+ * and the reap goes to the same second), or NULL at exit. */
 static void reap_cb(struct shard_entity *e, void *arg)
 {
-	(void)arg;
-	fold_entity(e, 0);
+	const struct fold_arg *a = arg;
+
+	fold_entity(e, a && M.store ? a->t : 0);
 	if (e->ctl)
 		free(((struct ent_ctl *)e->ctl)->hprev);
 	free(e->ctl);
@@ -286,7 +296,7 @@ void metrics_fold(void)
 	shard_foreach(fold_cb, &a);
 	sample_groups(t);
 	sample_certs(t);
-	shard_reap(reap_cb, NULL);
+	shard_reap(reap_cb, &a);
 	M.last_t = t;
 	store_tick(M.store, now);
 }
@@ -365,8 +375,13 @@ static void fmt_double(char *out, size_t len, double v)
 		snprintf(out, len, v > 0 ? "+Inf" : "-Inf");
 	else if (v == floor(v) && fabs(v) < 1e15)
 		snprintf(out, len, "%.0f", v);
-	else
-		snprintf(out, len, "%.17g", v);
+	else {
+		/* the shortest form that reads back as V: le="0.005", not
+		 * "0.0050000000000000001" */
+		snprintf(out, len, "%.15g", v);
+		if (strtod(out, NULL) != v)
+			snprintf(out, len, "%.17g", v);
+	}
 }
 
 static void expo_entity(struct shard_entity *e, void *arg)

@@ -133,12 +133,13 @@ struct shard_entity *shard_get(enum shard_level level, const char *tg, const cha
 		goto fail;
 	e->level = level;
 	e->b = aligned_alloc(64, sizeof(struct shard_block) * nblocks);
+	if (e->b)
+		memset(e->b, 0, sizeof(struct shard_block) * nblocks);   /* entity_free() reads lat */
 	if (!e->b || (tg && !(e->tg = strdup(tg))) || (target && !(e->target = strdup(target)))) {
 		entity_free(e);
 		e = NULL;
 		goto fail;
 	}
-	memset(e->b, 0, sizeof(struct shard_block) * nblocks);
 	atomic_init(&e->refs, 1);
 	e->hash = h;
 	grow();   /* before E is listed: it rehashes what is listed */

@@ -1264,6 +1264,7 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 		if (g->lsocks[i] != ls)
 			continue;
 		if (g->tls[i] && !(ssl = tls_server_ssl(g->tls[i]))) {
+			shard_add(pw->lb, M_REJECTED_CONNECTION_COUNT, 1);
 			evutil_closesocket(fd);
 			return;
 		}
@@ -1271,12 +1272,14 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 	}
 	struct session *s = calloc(1, sizeof(*s));
 	if (!s) {
+		shard_add(pw->lb, M_REJECTED_CONNECTION_COUNT, 1);
 		SSL_free(ssl);
 		evutil_closesocket(fd);
 		return;
 	}
 	s->c = conn_new(w->base, fd);
 	if (!s->c) {
+		shard_add(pw->lb, M_REJECTED_CONNECTION_COUNT, 1);
 		SSL_free(ssl);
 		free(s);
 		return;

@@ -615,3 +615,48 @@ def test_corrupt_state_is_set_aside(albd, one_backend):
     wait_total(a, "RequestCount", 3, {"TargetGroup": "tg"}, timeout=15)
     # and it can be written again
     assert put(a, {"Namespace": "Keep", "MetricData": [{"MetricName": "v", "Value": 7.0}]}).status == 200
+
+
+def test_metric_math_limits_and_metrics_function(mix):
+    a = mix.albd
+    send(mix.port, ["/ok"] * 6)
+    wait_total(a, "RequestCount", 6, {"TargetGroup": "web"})
+    now = int(time.time())
+    start, end = (now - 3600) // 3600 * 3600, (now // 3600 + 1) * 3600
+
+    def ms(i, name):
+        return {"Id": i, "ReturnData": False, "MetricStat": {
+            "Metric": {"Namespace": NS, "MetricName": name,
+                       "Dimensions": [{"Name": "TargetGroup", "Value": "web"}]},
+            "Period": 3600, "Stat": "Sum"}}
+    # METRICS() is the metrics of the call, not its expressions
+    r = query(a, {"StartTime": start, "EndTime": end, "ScanBy": "TimestampAscending", "MetricDataQueries": [
+        ms("m1", "RequestCount"), ms("m2", "HTTPCode_Target_2XX_Count"),
+        {"Id": "all", "Expression": "SUM(METRICS())"}]})
+    assert r.status == 200, r.body
+    assert sum(r.json()["MetricDataResults"][0]["Values"]) == 12
+    # expressions that refer to expressions: a bounded chain
+    chain = [ms("m1", "RequestCount")] + [{"Id": "e%d" % i, "Expression": "e%d + 1" % (i + 1)}
+                                          for i in range(40)] + [{"Id": "e40", "Expression": "m1"}]
+    r = query(a, {"StartTime": start, "EndTime": end, "MetricDataQueries": chain})
+    assert r.status == 400 and "deep" in r.json()["Error"]["Message"], r.body
+    short = [ms("m1", "RequestCount"), {"Id": "e0", "Expression": "e1 * 2"}, {"Id": "e1", "Expression": "m1 + 1"}]
+    r = query(a, {"StartTime": start, "EndTime": end, "MetricDataQueries": short})
+    assert r.status == 200, r.body
+    res = {x["Id"]: x for x in r.json()["MetricDataResults"]}
+    assert res["e1"]["Values"] and res["e0"]["Values"] == [2 * v for v in res["e1"]["Values"]]
+    # CloudWatch's 100,800 datapoints a call
+    many = [ms("m1", "RequestCount")] + [{"Id": "f%d" % i, "Expression": "FILL(m1, 0)", "Period": 60}
+                                         for i in range(6)]
+    r = query(a, {"StartTime": now - 14 * 86400, "EndTime": now, "MetricDataQueries": many})
+    assert r.status == 400 and "100800" in r.json()["Error"]["Message"], r.body
+
+
+def test_list_metrics_by_dimension_name(mix):
+    a = mix.albd
+    send(mix.port, ["/ok"])
+    wait_total(a, "RequestCount", 1, {"TargetGroup": "web"})
+    r = a.admin_request("GET", "/api/v1/metrics?" + q({"name": "RequestCount", "dimensions": "Target="}))
+    assert r.status == 200, r.body
+    ms_ = r.json()["Metrics"]
+    assert ms_ and all(any(d["Name"] == "Target" for d in m["Dimensions"]) for m in ms_)
