@@ -77,6 +77,10 @@ static size_t ar_name_add(struct ar_parser *ps, const char *name, size_t len)
 	for (size_t i = 0; i < r->nnames; i++)
 		if (strlen(r->names[i]) == len && !memcmp(r->names[i], name, len))
 			return i;
+	if (r->nnames == AR_MAX_ALARMS) {
+		ar_fail(ps, name, "more than %d alarms in the rule", AR_MAX_ALARMS);
+		return SIZE_MAX;
+	}
 	if (r->nnames == r->capnames) {
 		size_t cap = r->capnames ? r->capnames * 2 : 8;
 		char **n = realloc(r->names, cap * sizeof *n);

@@ -15,7 +15,10 @@
  * ("), but do not have to be": ALARM("my alarm") and ALARM(my-alarm) are
  * the same; an unquoted name runs to the ')' (surrounding blanks dropped).
  * A name may be an alarm name or an ARN. Keywords are upper case.
- * "The maximum length is 10240 characters" (AlarmRule's constraint).
+ * "The maximum length is 10240 characters" (AlarmRule's constraint), and
+ * "The rule expression of a composite alarm can include as many as 100
+ * underlying alarms" (PutCompositeAlarm): at most AR_MAX_ALARMS distinct
+ * names.
  *
  * Precedence: the documentation does not state one (its examples put
  * parentheses around every mix of AND and OR, e.g.
@@ -37,6 +40,7 @@
 
 #define AR_MAX_LEN 10240
 #define AR_MAX_DEPTH 100
+#define AR_MAX_ALARMS 100
 
 /* The states state_of reports. */
 enum ar_state { AR_UNKNOWN = -1, AR_OK = 0, AR_ALARM = 1, AR_INSUFFICIENT_DATA = 2 };

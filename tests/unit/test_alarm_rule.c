@@ -323,6 +323,28 @@ START_TEST(nesting_limit)
 }
 END_TEST
 
+START_TEST(alarm_limit)
+{
+	char s[4096], err[128];
+	struct ar_rule *r;
+	const char *const *names;
+	int i;
+	/* 100 distinct alarms, each named twice */
+	strcpy(s, "FALSE");
+	for (i = 0; i < 2 * AR_MAX_ALARMS; i++)
+		sprintf(s + strlen(s), " OR ALARM(a%d)", i % AR_MAX_ALARMS);
+	r = ar_parse(s, err, sizeof err);
+	ck_assert_msg(r != NULL, "%s", err);
+	ck_assert_uint_eq(ar_names(r, &names), AR_MAX_ALARMS);
+	ck_assert_str_eq(names[99], "a99");
+	ar_free(r);
+	/* a 101st */
+	strcat(s, " OR OK(\"extra\")");
+	ck_assert_ptr_null(ar_parse(s, err, sizeof err));
+	ck_assert_ptr_nonnull(strstr(err, "more than 100 alarms in the rule at column"));
+}
+END_TEST
+
 /* random input never crashes ------------------------------------------------ */
 
 START_TEST(garbage)
@@ -391,6 +413,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, length_limit);
 	tcase_add_test(tc, nesting_limit);
+	tcase_add_test(tc, alarm_limit);
 	tcase_add_test(tc, garbage);
 	suite_add_tcase(s, tc);
 	return s;
