@@ -2,6 +2,7 @@
  * attributes: see filter_policy.h. */
 #include "control/filter_policy.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@ enum fp_kind {
 	FPC_AB_NUMS,	/* anything-but a list of numbers */
 	FPC_AB_PREFIX,
 	FPC_AB_SUFFIX,
+	FPC_CIDR,	/* an IPv4 or IPv6 network */
 };
 
 struct fp_cond {
@@ -37,6 +39,9 @@ struct fp_cond {
 	int has_lo, lo_incl, has_hi, hi_incl;	/* NUM */
 	int64_t lo, hi;
 	int exists;		/* EXISTS */
+	int family;		/* CIDR: AF_INET or AF_INET6 */
+	unsigned char net[16];
+	unsigned bits;
 };
 
 struct fp_key {
@@ -271,6 +276,62 @@ static int fp_parse_anything_but(const json_t *v, const char *key, struct fp_con
 	return 0;
 }
 
+/* The address text S as FAMILY's bytes in OUT: 0, or -1. */
+static int fp_addr(const char *s, int *family, unsigned char *out)
+{
+	if (inet_pton(AF_INET, s, out) == 1) {
+		*family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, out) == 1) {
+		*family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+/* Whether the first BITS bits of A and B are equal. */
+static int fp_prefix_eq(const unsigned char *a, const unsigned char *b, unsigned bits)
+{
+	unsigned full = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, full))
+		return 0;
+	if (rest) {
+		unsigned char mask = (unsigned char)(0xff << (8 - rest));
+		return (a[full] & mask) == (b[full] & mask);
+	}
+	return 1;
+}
+
+static int fp_parse_cidr(const json_t *v, const char *key, struct fp_cond *c, char *err, size_t errlen)
+{
+	char buf[64], *slash, *end;
+	unsigned long bits;
+	c->kind = FPC_CIDR;
+	if (!json_is_string(v) || json_string_length(v) >= sizeof buf) {
+		fp_err(err, errlen, key, "cidr takes a network such as \"10.0.0.0/24\"");
+		return -1;
+	}
+	memcpy(buf, json_string_value(v), json_string_length(v) + 1);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (fp_addr(buf, &c->family, c->net) < 0) {
+		fp_err(err, errlen, key, "cidr: \"%.48s\" is not an IP address", buf);
+		return -1;
+	}
+	c->bits = c->family == AF_INET ? 32 : 128;
+	if (slash) {
+		if (slash[1] < '0' || slash[1] > '9' || (bits = strtoul(slash + 1, &end, 10), *end) ||
+		    bits > c->bits) {
+			fp_err(err, errlen, key, "cidr: bad prefix length \"/%.8s\" (0 to %u)", slash + 1, c->bits);
+			return -1;
+		}
+		c->bits = (unsigned)bits;
+	}
+	return 0;
+}
+
 static int fp_parse_cond(const json_t *v, const char *key, struct fp_cond *c, char *err, size_t errlen)
 {
 	const char *op;
@@ -326,10 +387,8 @@ static int fp_parse_cond(const json_t *v, const char *key, struct fp_cond *c, ch
 		c->exists = json_is_true(x);
 		return 0;
 	}
-	if (!strcmp(op, "cidr")) {
-		fp_err(err, errlen, key, "IP address matching (cidr) is not supported");
-		return -1;
-	}
+	if (!strcmp(op, "cidr"))
+		return fp_parse_cidr(x, key, c, err, errlen);
 	fp_err(err, errlen, key,
 	       "\"%.32s\" is not an operator; nested filter policies are not accepted for attribute-based filtering",
 	       op);
@@ -487,6 +546,17 @@ static int fp_cond_val(const struct fp_cond *c, const struct fp_val *v)
 			if (v->is_num && v->n == c->nums[i])
 				return 1;
 		return 0;
+	case FPC_CIDR: {
+		char buf[64];
+		unsigned char addr[16];
+		int family;
+		if (v->is_num || v->len >= sizeof buf)
+			return 0;
+		memcpy(buf, v->s, v->len);
+		buf[v->len] = '\0';
+		return fp_addr(buf, &family, addr) == 0 && family == c->family &&
+		       fp_prefix_eq(addr, c->net, c->bits);
+	}
 	case FPC_EXISTS:
 		return 0;
 	}

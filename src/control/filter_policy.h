@@ -27,6 +27,10 @@
  *   {"numeric": [">", 0, "<=", 150]}, {"numeric": ["<", 0]}
  *                                 a range: a lower bound (> or >=), an upper
  *                                 bound (< or <=), or a lower then an upper
+ *   {"cidr": "10.0.0.0/24"}       IP address matching: the value is an IPv4
+ *                                 or IPv6 address in the network ("follows
+ *                                 the Classless Inter-Domain Routing (CIDR)
+ *                                 notation"; no "/n" means the one address)
  *   {"exists": true | false}      key matching: the attribute is present /
  *                                 absent; "exists": false is the only
  *                                 condition a missing attribute can meet
@@ -48,8 +52,7 @@
  *   "Amazon SNS does not accept a nested filter policy for attribute-based
  *   filtering": an object that is not an operator is refused.
  *   "The maximum size of a filter policy is 256 KB."
- * Not supported (refused with a message saying so): IP address matching
- * ({"cidr": ...}) and payload-based filtering.
+ * Not supported: payload-based filtering (FilterPolicyScope "MessageBody").
  *
  * Sources: https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering.html
  *          https://docs.aws.amazon.com/sns/latest/dg/sns-subscription-filter-policies.html
@@ -57,6 +60,7 @@
  *          https://docs.aws.amazon.com/sns/latest/dg/string-value-matching.html
  *          https://docs.aws.amazon.com/sns/latest/dg/numeric-value-matching.html
  *          https://docs.aws.amazon.com/sns/latest/dg/attribute-key-matching.html
+ *          https://aws.amazon.com/about-aws/whats-new/2021/04/amazon-sns-grows-the-set-of-message-filtering-operators
  *
  * Thread: any; a parsed policy is immutable and may be shared by readers.
  */

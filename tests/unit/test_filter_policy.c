@@ -201,6 +201,30 @@ START_TEST(numeric_edges)
 }
 END_TEST
 
+/* IP address matching --------------------------------------------------------- */
+
+START_TEST(cidr)
+{
+	const char *p = "{\"source_ip\": [{\"cidr\": \"10.0.0.0/24\"}]}";
+	ck_assert_int_eq(one(p, "source_ip", "String", "10.0.0.0"), 1);
+	ck_assert_int_eq(one(p, "source_ip", "String", "10.0.0.255"), 1);
+	ck_assert_int_eq(one(p, "source_ip", "String", "10.0.1.0"), 0);
+	ck_assert_int_eq(one(p, "source_ip", "String", "10.0.0"), 0);
+	ck_assert_int_eq(one(p, "source_ip", "String", "::ffff:10.0.0.1"), 0);
+	ck_assert_int_eq(one(p, "source_ip", "String.Array", "[\"192.168.0.1\", \"10.0.0.7\"]"), 1);
+	p = "{\"ip\": [{\"cidr\": \"10.1.2.3/13\"}]}";
+	ck_assert_int_eq(one(p, "ip", "String", "10.7.255.255"), 1);
+	ck_assert_int_eq(one(p, "ip", "String", "10.8.0.0"), 0);
+	p = "{\"ip\": [{\"cidr\": \"2001:db8::/32\"}]}";
+	ck_assert_int_eq(one(p, "ip", "String", "2001:db8:1::5"), 1);
+	ck_assert_int_eq(one(p, "ip", "String", "2001:db9::1"), 0);
+	ck_assert_int_eq(one(p, "ip", "String", "10.0.0.1"), 0);
+	ck_assert_int_eq(one("{\"ip\": [{\"cidr\": \"0.0.0.0/0\"}]}", "ip", "String", "8.8.8.8"), 1);
+	ck_assert_int_eq(one("{\"ip\": [{\"cidr\": \"1.2.3.4\"}]}", "ip", "String", "1.2.3.4"), 1);
+	ck_assert_int_eq(one("{\"ip\": [{\"cidr\": \"1.2.3.4\"}]}", "ip", "String", "1.2.3.5"), 0);
+}
+END_TEST
+
 /* key matching ---------------------------------------------------------------- */
 
 START_TEST(exists)
@@ -305,7 +329,12 @@ START_TEST(invalid)
 	bad("{\"a\": [{\"suffix\": null}]}", "suffix takes a string");
 	bad("{\"a\": [{\"equals-ignore-case\": 1}]}", "equals-ignore-case takes a string");
 	bad("{\"a\": [{\"exists\": \"yes\"}]}", "exists takes true or false");
-	bad("{\"a\": [{\"cidr\": \"10.0.0.0/24\"}]}", "IP address matching (cidr) is not supported");
+	bad("{\"a\": [{\"cidr\": 10}]}", "cidr takes a network");
+	bad("{\"a\": [{\"cidr\": \"10.0.0/24\"}]}", "cidr: \"10.0.0\" is not an IP address");
+	bad("{\"a\": [{\"cidr\": \"10.0.0.0/33\"}]}", "cidr: bad prefix length \"/33\" (0 to 32)");
+	bad("{\"a\": [{\"cidr\": \"10.0.0.0/\"}]}", "bad prefix length");
+	bad("{\"a\": [{\"cidr\": \"10.0.0.0/-1\"}]}", "bad prefix length");
+	bad("{\"a\": [{\"cidr\": \"2001:db8::/129\"}]}", "(0 to 128)");
 	bad("{\"a\": [{\"anything-but\": []}]}", "anything-but takes");
 	bad("{\"a\": [{\"anything-but\": [\"x\", 1]}]}", "all strings or all numbers");
 	bad("{\"a\": [{\"anything-but\": {\"numeric\": [\">\", 1]}}]}", "anything-but: unsupported operator \"numeric\"");
@@ -404,6 +433,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, numeric_anything_but);
 	tcase_add_test(tc, numeric_range);
 	tcase_add_test(tc, numeric_edges);
+	tcase_add_test(tc, cidr);
 	tcase_add_test(tc, exists);
 	tcase_add_test(tc, and_or);
 	tcase_add_test(tc, invalid);
