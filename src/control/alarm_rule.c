@@ -160,8 +160,10 @@ static size_t ar_state_arg(struct ar_parser *ps, int want)
 		while (*ps->p && *ps->p != ')' && *ps->p != '(' && *ps->p != '"')
 			ps->p++;
 		if (*ps->p != ')') {
-			ar_fail(ps, ps->p, *ps->p ? "unexpected '%c' in an alarm name" : "expected ')' after the alarm name",
-				*ps->p);
+			if (*ps->p)
+				ar_fail(ps, ps->p, "unexpected '%c' in an alarm name", *ps->p);
+			else
+				ar_fail(ps, ps->p, "expected ')' after the alarm name");
 			return SIZE_MAX;
 		}
 		end = ps->p;
@@ -245,8 +247,9 @@ static size_t ar_unary(struct ar_parser *ps)
 			   : ar_is(at, len, "INSUFFICIENT_DATA") ? AR_INSUFFICIENT_DATA
 								 : AR_UNKNOWN;
 		if (want == AR_UNKNOWN) {
-			ar_fail(ps, at, "unknown function or keyword '%.*s' (expected ALARM, OK, INSUFFICIENT_DATA, NOT, "
-					"TRUE, FALSE or '(')",
+			ar_fail(ps, at,
+				"unknown function or keyword '%.*s' "
+				"(expected ALARM, OK, INSUFFICIENT_DATA, NOT, TRUE, FALSE or '(')",
 				(int)(len > 40 ? 40 : len), at);
 			return SIZE_MAX;
 		}
@@ -330,8 +333,8 @@ struct ar_rule *ar_parse(const char *text, char *err, size_t errlen)
 		if (*ps.p) {
 			size_t w = ar_word(ps.p);
 			if (w)
-				ar_fail(&ps, ps.p, "unexpected '%.*s' (expected AND, OR or the end)", (int)(w > 40 ? 40 : w),
-					ps.p);
+				ar_fail(&ps, ps.p, "unexpected '%.*s' (expected AND, OR or the end)",
+					(int)(w > 40 ? 40 : w), ps.p);
 			else
 				ar_fail(&ps, ps.p, "unexpected '%c' (expected AND, OR or the end)", *ps.p);
 		}

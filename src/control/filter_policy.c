@@ -187,7 +187,8 @@ static int fp_parse_numeric(const json_t *arr, const char *key, struct fp_cond *
 			c->hi_incl = op[1] == '=';
 			c->hi = x;
 		} else {
-			fp_err(err, errlen, key, "numeric: unknown operator \"%.16s\" (expected =, <, <=, > or >=)", op);
+			fp_err(err, errlen, key, "numeric: unknown operator \"%.16s\" (expected =, <, <=, > or >=)",
+			       op);
 			return -1;
 		}
 		i += 2;
@@ -440,7 +441,8 @@ struct fp_policy *fp_parse(const char *json_text, char *err, size_t errlen)
 		struct fp_key *k = &p->keys[p->nkeys];
 		size_t n;
 		if (json_is_object(val)) {
-			fp_err(err, errlen, key, "nested filter policies are not accepted for attribute-based filtering");
+			fp_err(err, errlen, key,
+			       "nested filter policies are not accepted for attribute-based filtering");
 			goto fail;
 		}
 		if (!json_is_array(val)) {
@@ -618,11 +620,13 @@ static int fp_key_match(const struct fp_key *k, const struct fp_attr *a)
 			for (size_t i = 0; vals && i < json_array_size(arr); i++) {
 				const json_t *e = json_array_get(arr, i);
 				if (json_is_string(e)) {
-					vals[nv++] = (struct fp_val){ 0, json_string_value(e), json_string_length(e), 0 };
+					vals[nv++] = (struct fp_val){ 0, json_string_value(e),
+								      json_string_length(e), 0 };
 				} else if (json_is_number(e)) {
 					double d = json_number_value(e);
 					if (isfinite(d) && d >= -FP_LIMIT && d <= FP_LIMIT)
-						vals[nv++] = (struct fp_val){ 1, NULL, 0, (int64_t)llround(d * FP_SCALE) };
+						vals[nv++] = (struct fp_val){ 1, NULL, 0,
+									      (int64_t)llround(d * FP_SCALE) };
 				}
 			}
 		}

@@ -337,7 +337,8 @@ START_TEST(invalid)
 	bad("{\"a\": [{\"cidr\": \"2001:db8::/129\"}]}", "(0 to 128)");
 	bad("{\"a\": [{\"anything-but\": []}]}", "anything-but takes");
 	bad("{\"a\": [{\"anything-but\": [\"x\", 1]}]}", "all strings or all numbers");
-	bad("{\"a\": [{\"anything-but\": {\"numeric\": [\">\", 1]}}]}", "anything-but: unsupported operator \"numeric\"");
+	bad("{\"a\": [{\"anything-but\": {\"numeric\": [\">\", 1]}}]}",
+	    "anything-but: unsupported operator \"numeric\"");
 	bad("{\"a\": [{\"anything-but\": true}]}", "anything-but takes");
 	bad("{\"a\": [{\"numeric\": 5}]}", "numeric takes an array");
 	bad("{\"a\": [{\"numeric\": [\">\"]}]}", "one or two operator-number pairs, not 1 elements");
@@ -391,7 +392,9 @@ START_TEST(garbage)
 					      "\"=\"", "\"<=\"", " " };
 	char s[512], err[256];
 	unsigned seed = 777;
-	struct fp_attr attrs[] = { { "a", "String", "x" }, { "a", "Number", "5" }, { "b", "String.Array", "[1,\"a\"]" } };
+	struct fp_attr attrs[] = {
+		{ "a", "String", "x" }, { "a", "Number", "5" }, { "b", "String.Array", "[1,\"a\"]" }
+	};
 	for (int iter = 0; iter < 30000; iter++) {
 		size_t n = 0;
 		int k;
