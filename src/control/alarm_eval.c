@@ -217,7 +217,7 @@ static int breaches(const struct alarm_def *def, double v)
 
 static int def_valid(const struct alarm_def *def)
 {
-	return def && def->period > 0 && def->evaluation_periods > 0 && def->datapoints_to_alarm > 0 &&
+	return def && def->period > 0 && def->evaluation_periods > 0 &&
 	       def->datapoints_to_alarm <= def->evaluation_periods && isfinite(def->threshold) &&
 	       (unsigned)def->cmp < 4 && (unsigned)def->missing < 4 &&
 	       def->evaluation_periods <= 100000;
@@ -262,7 +262,10 @@ static void reason_cat(char *r, size_t rsize, const char *fmt, ...)
 int alarm_evaluate(const struct alarm_def *def, enum alarm_state current, const struct alarm_point *pts,
 		   size_t n, int64_t now, struct alarm_result *out)
 {
-	const size_t N = def ? def->evaluation_periods : 0, M = def ? def->datapoints_to_alarm : 0;
+	const size_t N = def ? def->evaluation_periods : 0;
+	/* DatapointsToAlarm unset: M = N, and CloudWatch's short reason form */
+	const int short_form = def && !def->datapoints_to_alarm;
+	const size_t M = short_form ? N : def ? def->datapoints_to_alarm : 0;
 	size_t k, P = 0, realb = 0, realnb = 0, fills = 0, i;
 	const struct alarm_point *w;
 	unsigned char *use = NULL, *filled = NULL;
@@ -365,7 +368,6 @@ int alarm_evaluate(const struct alarm_def *def, enum alarm_state current, const 
 		int alarm = st == ALARM_ALARM;
 		size_t listed = alarm ? realb : realnb, nlisted = 0;
 		const char *treated = fill_breach ? "Breaching" : "NonBreaching";
-		int fills_count = fills > 0 && (alarm == fill_breach);
 		size_t min = alarm ? M : N - M + 1;
 
 		snprintf(out->reason, sizeof out->reason, "Threshold Crossed: ");
@@ -376,8 +378,12 @@ int alarm_evaluate(const struct alarm_def *def, enum alarm_state current, const 
 				   plural(fills, "datapoint", "datapoints"), plural(fills, "was", "were"), treated);
 		} else {
 			if (listed > 0) {
-				reason_cat(out->reason, sizeof out->reason, "%zu out of the last %zu datapoints [",
-					   listed, N);
+				if (short_form)
+					reason_cat(out->reason, sizeof out->reason, "%zu %s [", listed,
+						   plural(listed, "datapoint", "datapoints"));
+				else
+					reason_cat(out->reason, sizeof out->reason,
+						   "%zu out of the last %zu datapoints [", listed, N);
 				for (i = k; i-- > 0;) {
 					if (!use[i] || !real(&w[i]) || breaches(def, w[i].v) != alarm)
 						continue;
@@ -390,14 +396,16 @@ int alarm_evaluate(const struct alarm_def *def, enum alarm_state current, const 
 				reason_cat(out->reason, sizeof out->reason, "] %s %s%s the threshold (",
 					   plural(listed, "was", "were"), alarm ? "" : "not ", cmp_words[def->cmp]);
 				alarm_format_value(def->threshold, num, sizeof num);
-				reason_cat(out->reason, sizeof out->reason, "%s)%s", num, fills_count ? " and " : "");
+				reason_cat(out->reason, sizeof out->reason, "%s)%s", num, fills ? " and " : "");
 			}
-			if (fills_count)
+			if (fills)
 				reason_cat(out->reason, sizeof out->reason, "%zu missing %s %s treated as [%s]", fills,
 					   plural(fills, "datapoint", "datapoints"), plural(fills, "was", "were"),
 					   treated);
-			reason_cat(out->reason, sizeof out->reason, " (minimum %zu %s for %s transition).", min,
-				   plural(min, "datapoint", "datapoints"), alarm ? "OK -> ALARM" : "ALARM -> OK");
+			if (!short_form)
+				reason_cat(out->reason, sizeof out->reason, " (minimum %zu %s for %s transition)", min,
+					   plural(min, "datapoint", "datapoints"), alarm ? "OK -> ALARM" : "ALARM -> OK");
+			reason_cat(out->reason, sizeof out->reason, ".");
 		}
 	}
 

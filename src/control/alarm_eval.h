@@ -66,14 +66,21 @@
  *   dd/mm/yy HH:MM:SS UTC; for ALARM the breaching ones, for OK the
  *   non-breaching ones; ALARM -> OK needs N - M + 1 non-breaching points;
  *   values print like Java's Double.toString ("40.0", "0.01758096118768056",
- *   "1.0E-4"). CloudWatch also writes a short form for 1-of-1 alarms ("1
- *   datapoint [1.0 (15/05/25 15:29:00)] was greater than the threshold
- *   (0.0).") - this always writes the "M out of N" form. For missing points
- *   filled in, the wording "no datapoints were received for 1 period and 1
- *   missing datapoint was treated as [Breaching]." is used (NonBreaching for
- *   notBreaching); where real and filled points mix, " and F missing
- *   datapoints were treated as [Breaching]" is appended before the minimum -
- *   albd's wording, no real example of that case was found.
+ *   "1.0E-4"). Alarms without DatapointsToAlarm (datapoints_to_alarm 0
+ *   here, M = N) get CloudWatch's short form, with no "out of the last" and
+ *   no minimum: "Threshold Crossed: 1 datapoint [1.0 (15/05/25 15:29:00)]
+ *   was greater than the threshold (0.0)." (an SQS alarm with
+ *   EvaluationPeriods 1 and no DatapointsToAlarm, quoted in a public test
+ *   fixture). Filled-in points, from real reasons quoted in public
+ *   repositories: "Threshold Crossed: no datapoints were received for 2
+ *   periods and 2 missing datapoints were treated as [Breaching]." (and
+ *   [NonBreaching] for notBreaching); mixed: "Threshold Crossed: 1 datapoint
+ *   [2.0 (19/08/26 09:36:00)] was not less than or equal to the threshold
+ *   (0.0) and 7 missing datapoints were treated as [Breaching]." (an OK
+ *   alarm: the fills are named whichever way the state went). For the "M out
+ *   of N" form with fills no real example was found; this writes "... the
+ *   threshold (10.0) and 2 missing datapoints were treated as [Breaching]
+ *   (minimum 2 datapoints for OK -> ALARM transition).".
  *
  * StateReasonData, likewise: {"version":"1.0","queryDate":
  * "2021-04-13T16:06:38.066+0000","startDate":"2021-04-13T16:03:00.000+0000",
@@ -106,7 +113,7 @@ enum alarm_missing { ALARM_MISSING_MISSING, ALARM_MISSING_IGNORE, ALARM_MISSING_
 struct alarm_def {
 	unsigned period;              /* seconds, > 0 */
 	unsigned evaluation_periods;  /* N, >= 1 */
-	unsigned datapoints_to_alarm; /* M, 1 <= M <= N */
+	unsigned datapoints_to_alarm; /* M, 1 <= M <= N; 0 = not set: M = N, short reasons */
 	enum alarm_cmp cmp;
 	double threshold;             /* finite */
 	enum alarm_missing missing;
@@ -141,7 +148,7 @@ unsigned alarm_eval_range(const struct alarm_def *def);
  * alarm_eval_range(DEF) points are looked at. NOW (seconds since the epoch)
  * is the queryDate. Fills OUT; OUT->reason_data is the caller's to free with
  * alarm_result_free(). Returns 0, or -1 (OUT zeroed, no allocation) when DEF
- * is invalid (period 0, N 0, M 0 or M > N, threshold not finite, an
+ * is invalid (period 0, N 0, M > N, threshold not finite, an
  * unknown enum), N is 0 or the points are not aligned and consecutive, or
  * memory runs out. Thread: any; pure (reads only its arguments). */
 int alarm_evaluate(const struct alarm_def *def, enum alarm_state current, const struct alarm_point *pts,

@@ -351,8 +351,57 @@ START_TEST(test_reason_missing_treated)
 	n = pattern("- - 0 - -", 60, p);
 	ck_assert_int_eq(eval(&d, ALARM_ALARM, p, n, &r), ALARM_OK);
 	ck_assert_str_eq(r.reason, "Threshold Crossed: 1 out of the last 3 datapoints [5.0 (29/11/26 10:13:00)] was "
-				   "not greater than the threshold (10.0) (minimum 1 datapoint for ALARM -> OK "
-				   "transition).");
+				   "not greater than the threshold (10.0) and 2 missing datapoints were treated as "
+				   "[Breaching] (minimum 1 datapoint for ALARM -> OK transition).");
+	alarm_result_free(&r);
+}
+END_TEST
+
+/* Alarms without DatapointsToAlarm: CloudWatch's short form, real reasons
+ * quoted in public repositories. */
+START_TEST(test_reason_short_form_real)
+{
+	struct alarm_point p[12];
+	struct alarm_result r;
+	struct alarm_def d = mkdef(60, 1, 0, ALARM_CMP_GT, 0, ALARM_MISSING_NOT_BREACHING);
+	d.statistic = "Sum";
+	p[0] = (struct alarm_point){ 1747322940, 1, 1.0, 1 };
+	ck_assert_int_eq(alarm_evaluate(&d, ALARM_OK, p, 1, 1747323104, &r), 0);
+	ck_assert_int_eq(r.state, ALARM_ALARM);
+	ck_assert_str_eq(r.reason, "Threshold Crossed: 1 datapoint [1.0 (15/05/25 15:29:00)] was greater than the "
+				   "threshold (0.0).");
+	ck_assert_str_eq(r.reason_data,
+			 "{\"version\":\"1.0\",\"queryDate\":\"2025-05-15T15:31:44.000+0000\",\"startDate\":"
+			 "\"2025-05-15T15:29:00.000+0000\",\"statistic\":\"Sum\",\"period\":60,\"recentDatapoints\":[1.0],"
+			 "\"threshold\":0.0,\"evaluatedDatapoints\":[{\"timestamp\":\"2025-05-15T15:29:00.000+0000\","
+			 "\"sampleCount\":1.0,\"value\":1.0}]}");
+	alarm_result_free(&r);
+
+	/* 8 periods, 1 real non-breaching point, 7 filled as breaching: OK */
+	d = mkdef(60, 8, 0, ALARM_CMP_LE, 0, ALARM_MISSING_BREACHING);
+	for (int i = 0; i < 10; i++)
+		p[i] = (struct alarm_point){ 1787132160 - (9 - i) * 60, i == 9, 2.0, 0 };
+	ck_assert_int_eq(eval(&d, ALARM_ALARM, p, 10, &r), ALARM_OK);
+	ck_assert_str_eq(r.reason, "Threshold Crossed: 1 datapoint [2.0 (19/08/26 09:36:00)] was not less than or "
+				   "equal to the threshold (0.0) and 7 missing datapoints were treated as [Breaching].");
+	alarm_result_free(&r);
+
+	/* 2 periods, 1 real breaching point and 1 filled as breaching: ALARM */
+	d = mkdef(60, 2, 0, ALARM_CMP_LT, 1, ALARM_MISSING_BREACHING);
+	for (int i = 0; i < 4; i++)
+		p[i] = (struct alarm_point){ 1776710700 - (3 - i) * 60, i == 3, 0.0, 0 };
+	ck_assert_int_eq(eval(&d, ALARM_OK, p, 4, &r), ALARM_ALARM);
+	ck_assert_str_eq(r.reason, "Threshold Crossed: 1 datapoint [0.0 (20/04/26 18:45:00)] was less than the "
+				   "threshold (1.0) and 1 missing datapoint was treated as [Breaching].");
+	alarm_result_free(&r);
+
+	/* the short form with several points */
+	d = mkdef(60, 3, 0, ALARM_CMP_GT, 0, ALARM_MISSING_MISSING);
+	for (int i = 0; i < 3; i++)
+		p[i] = (struct alarm_point){ BASE - (2 - i) * 60, 1, (double)(i + 1), 0 };
+	ck_assert_int_eq(eval(&d, ALARM_OK, p, 3, &r), ALARM_ALARM);
+	ck_assert_str_eq(r.reason, "Threshold Crossed: 3 datapoints [3.0 (29/11/26 10:15:00), 2.0 (29/11/26 "
+				   "10:14:00), 1.0 (29/11/26 10:13:00)] were greater than the threshold (0.0).");
 	alarm_result_free(&r);
 }
 END_TEST
@@ -424,8 +473,14 @@ START_TEST(test_refused)
 	ck_assert_uint_eq(alarm_eval_range(&d), 0);
 	d = ok, d.datapoints_to_alarm = 4;
 	ck_assert_int_eq(alarm_evaluate(&d, ALARM_OK, p, n, BASE, &r), -1);
+	/* DatapointsToAlarm not set: M = N */
 	d = ok, d.datapoints_to_alarm = 0;
-	ck_assert_int_eq(alarm_evaluate(&d, ALARM_OK, p, n, BASE, &r), -1);
+	ck_assert_int_eq(eval(&d, ALARM_OK, p, n, &r), ALARM_ALARM);
+	alarm_result_free(&r);
+	p[2].v = 0;
+	ck_assert_int_eq(eval(&d, ALARM_OK, p, n, &r), ALARM_OK);
+	alarm_result_free(&r);
+	n = pattern("0 0 X X X", 60, p);
 	d = ok, d.period = 0;
 	ck_assert_int_eq(alarm_evaluate(&d, ALARM_OK, p, n, BASE, &r), -1);
 	d = ok, d.threshold = NAN;
@@ -562,6 +617,7 @@ int main(void)
 	tcase_add_test(tc, test_reason_two_of_three);
 	tcase_add_test(tc, test_reason_insufficient_real);
 	tcase_add_test(tc, test_reason_missing_treated);
+	tcase_add_test(tc, test_reason_short_form_real);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("values and names");
