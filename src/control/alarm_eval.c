@@ -131,8 +131,8 @@ static void fmt_reason_time(int64_t t, char *buf, size_t size)
 	time_t tt = (time_t)t;
 	if (!gmtime_r(&tt, &tm))
 		memset(&tm, 0, sizeof tm);
-	snprintf(buf, size, "%02d/%02d/%02d %02d:%02d:%02d", tm.tm_mday, tm.tm_mon + 1, ((tm.tm_year + 1900) % 100 + 100) % 100,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec);
+	snprintf(buf, size, "%02d/%02d/%02d %02d:%02d:%02d", tm.tm_mday, tm.tm_mon + 1,
+		 ((tm.tm_year + 1900) % 100 + 100) % 100, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* "2021-04-13T16:04:00.000+0000" */
@@ -265,10 +265,11 @@ int alarm_evaluate(const struct alarm_def *def, enum alarm_state current, const 
 	const size_t N = def ? def->evaluation_periods : 0;
 	/* DatapointsToAlarm unset: M = N, and CloudWatch's short reason form */
 	const int short_form = def && !def->datapoints_to_alarm;
-	const size_t M = short_form ? N : def ? def->datapoints_to_alarm : 0;
+	const size_t M = short_form ? N : def ? def->datapoints_to_alarm
+					      : 0;
 	size_t k, P = 0, realb = 0, realnb = 0, fills = 0, i;
 	const struct alarm_point *w;
-	unsigned char *use = NULL, *filled = NULL;
+	unsigned char *use = NULL;
 	enum alarm_state st;
 	int insufficient_form = 0, fill_breach = 0;
 	struct sbuf jb = { 0 };
@@ -288,8 +289,7 @@ int alarm_evaluate(const struct alarm_def *def, enum alarm_state current, const 
 			return -1;
 	}
 	use = calloc(k, 1);
-	filled = calloc(k, 1);
-	if (!use || !filled)
+	if (!use)
 		goto fail;
 	for (i = 0; i < k; i++)
 		P += real(&w[i]);
@@ -310,7 +310,7 @@ int alarm_evaluate(const struct alarm_def *def, enum alarm_state current, const 
 			if (real(&w[i]))
 				use[i] = 1;
 			else if (fills < need) {
-				use[i] = filled[i] = 1;
+				use[i] = 1;
 				fills++;
 			}
 		}
@@ -360,6 +360,7 @@ int alarm_evaluate(const struct alarm_def *def, enum alarm_state current, const 
 	out->changed = st != current;
 
 	/* StateReason */
+#define RCAT(...) reason_cat(out->reason, sizeof out->reason, __VA_ARGS__)
 	if (insufficient_form || st == ALARM_INSUFFICIENT_DATA) {
 		size_t unknown = k - P;
 		snprintf(out->reason, sizeof out->reason, "Insufficient Data: %zu %s %s unknown.", unknown,
@@ -372,42 +373,41 @@ int alarm_evaluate(const struct alarm_def *def, enum alarm_state current, const 
 
 		snprintf(out->reason, sizeof out->reason, "Threshold Crossed: ");
 		if (P == 0 && fills > 0) {
-			reason_cat(out->reason, sizeof out->reason,
-				   "no datapoints were received for %zu %s and %zu missing %s %s treated as [%s].",
-				   fills, plural(fills, "period", "periods"), fills,
-				   plural(fills, "datapoint", "datapoints"), plural(fills, "was", "were"), treated);
+			RCAT("no datapoints were received for %zu %s and %zu missing %s %s treated as [%s].",
+			     fills, plural(fills, "period", "periods"), fills,
+			     plural(fills, "datapoint", "datapoints"), plural(fills, "was", "were"), treated);
 		} else {
 			if (listed > 0) {
 				if (short_form)
-					reason_cat(out->reason, sizeof out->reason, "%zu %s [", listed,
-						   plural(listed, "datapoint", "datapoints"));
+					RCAT("%zu %s [", listed,
+					     plural(listed, "datapoint", "datapoints"));
 				else
-					reason_cat(out->reason, sizeof out->reason,
-						   "%zu out of the last %zu datapoints [", listed, N);
+					RCAT("%zu out of the last %zu datapoints [", listed, N);
 				for (i = k; i-- > 0;) {
 					if (!use[i] || !real(&w[i]) || breaches(def, w[i].v) != alarm)
 						continue;
 					alarm_format_value(w[i].v, num, sizeof num);
 					fmt_reason_time(w[i].t, tbuf, sizeof tbuf);
-					reason_cat(out->reason, sizeof out->reason, "%s%s (%s)", nlisted ? ", " : "",
-						   num, tbuf);
+					RCAT("%s%s (%s)", nlisted ? ", " : "",
+					     num, tbuf);
 					nlisted++;
 				}
-				reason_cat(out->reason, sizeof out->reason, "] %s %s%s the threshold (",
-					   plural(listed, "was", "were"), alarm ? "" : "not ", cmp_words[def->cmp]);
+				RCAT("] %s %s%s the threshold (",
+				     plural(listed, "was", "were"), alarm ? "" : "not ", cmp_words[def->cmp]);
 				alarm_format_value(def->threshold, num, sizeof num);
-				reason_cat(out->reason, sizeof out->reason, "%s)%s", num, fills ? " and " : "");
+				RCAT("%s)%s", num, fills ? " and " : "");
 			}
 			if (fills)
-				reason_cat(out->reason, sizeof out->reason, "%zu missing %s %s treated as [%s]", fills,
-					   plural(fills, "datapoint", "datapoints"), plural(fills, "was", "were"),
-					   treated);
+				RCAT("%zu missing %s %s treated as [%s]", fills,
+				     plural(fills, "datapoint", "datapoints"), plural(fills, "was", "were"),
+				     treated);
 			if (!short_form)
-				reason_cat(out->reason, sizeof out->reason, " (minimum %zu %s for %s transition)", min,
-					   plural(min, "datapoint", "datapoints"), alarm ? "OK -> ALARM" : "ALARM -> OK");
-			reason_cat(out->reason, sizeof out->reason, ".");
+				RCAT(" (minimum %zu %s for %s transition)", min,
+				     plural(min, "datapoint", "datapoints"), alarm ? "OK -> ALARM" : "ALARM -> OK");
+			RCAT(".");
 		}
 	}
+#undef RCAT
 
 	/* StateReasonData */
 	fmt_json_time(now, tbuf, sizeof tbuf);
@@ -458,12 +458,10 @@ int alarm_evaluate(const struct alarm_def *def, enum alarm_state current, const 
 		goto fail;
 	out->reason_data = jb.s;
 	free(use);
-	free(filled);
 	return 0;
 fail:
 	free(jb.s);
 	free(use);
-	free(filled);
 	memset(out, 0, sizeof *out);
 	return -1;
 }

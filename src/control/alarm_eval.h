@@ -100,14 +100,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum alarm_state { ALARM_OK, ALARM_ALARM, ALARM_INSUFFICIENT_DATA };
+enum alarm_state { ALARM_OK,
+		   ALARM_ALARM,
+		   ALARM_INSUFFICIENT_DATA };
 
 /* GreaterThanThreshold, GreaterThanOrEqualToThreshold, LessThanThreshold,
  * LessThanOrEqualToThreshold. */
-enum alarm_cmp { ALARM_CMP_GT, ALARM_CMP_GE, ALARM_CMP_LT, ALARM_CMP_LE };
+enum alarm_cmp { ALARM_CMP_GT,
+		 ALARM_CMP_GE,
+		 ALARM_CMP_LT,
+		 ALARM_CMP_LE };
 
 /* TreatMissingData: missing (the default), ignore, breaching, notBreaching. */
-enum alarm_missing { ALARM_MISSING_MISSING, ALARM_MISSING_IGNORE, ALARM_MISSING_BREACHING,
+enum alarm_missing { ALARM_MISSING_MISSING,
+		     ALARM_MISSING_IGNORE,
+		     ALARM_MISSING_BREACHING,
 		     ALARM_MISSING_NOT_BREACHING };
 
 struct alarm_def {
@@ -115,9 +122,9 @@ struct alarm_def {
 	unsigned evaluation_periods;  /* N, >= 1 */
 	unsigned datapoints_to_alarm; /* M, 1 <= M <= N; 0 = not set: M = N, short reasons */
 	enum alarm_cmp cmp;
-	double threshold;             /* finite */
+	double threshold; /* finite */
 	enum alarm_missing missing;
-	const char *statistic;        /* for StateReasonData; NULL leaves it out */
+	const char *statistic; /* for StateReasonData; NULL leaves it out */
 };
 
 /* One period's datapoint: T is the period's start (a multiple of the period

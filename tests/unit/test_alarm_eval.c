@@ -138,14 +138,22 @@ START_TEST(test_m_out_of_n)
 		unsigned n, m;
 		enum alarm_state want;
 	} cases[] = {
-		{ "- - X", 1, 1, ALARM_ALARM },         { "- - 0", 1, 1, ALARM_OK },
-		{ "X X 0", 1, 1, ALARM_OK },            { "0 0 X", 1, 1, ALARM_ALARM },
-		{ "- - X 0 X", 3, 2, ALARM_ALARM },     { "- - X 0 0", 3, 2, ALARM_OK },
-		{ "- - 0 X X", 3, 2, ALARM_ALARM },     { "X X 0 0 X", 3, 2, ALARM_OK },
-		{ "- - X X X", 3, 3, ALARM_ALARM },     { "- - X X 0", 3, 3, ALARM_OK },
-		{ "- - 0 X X", 3, 3, ALARM_OK },        { "X X X 0 X X X", 5, 3, ALARM_ALARM },
-		{ "- - X 0 X 0 X", 5, 3, ALARM_ALARM }, { "- - X 0 X 0 0", 5, 3, ALARM_OK },
-		{ "X X 0 0 X 0 X", 5, 3, ALARM_OK },    { "0 0 X X X 0 0", 5, 3, ALARM_ALARM },
+		{ "- - X", 1, 1, ALARM_ALARM },
+		{ "- - 0", 1, 1, ALARM_OK },
+		{ "X X 0", 1, 1, ALARM_OK },
+		{ "0 0 X", 1, 1, ALARM_ALARM },
+		{ "- - X 0 X", 3, 2, ALARM_ALARM },
+		{ "- - X 0 0", 3, 2, ALARM_OK },
+		{ "- - 0 X X", 3, 2, ALARM_ALARM },
+		{ "X X 0 0 X", 3, 2, ALARM_OK },
+		{ "- - X X X", 3, 3, ALARM_ALARM },
+		{ "- - X X 0", 3, 3, ALARM_OK },
+		{ "- - 0 X X", 3, 3, ALARM_OK },
+		{ "X X X 0 X X X", 5, 3, ALARM_ALARM },
+		{ "- - X 0 X 0 X", 5, 3, ALARM_ALARM },
+		{ "- - X 0 X 0 0", 5, 3, ALARM_OK },
+		{ "X X 0 0 X 0 X", 5, 3, ALARM_OK },
+		{ "0 0 X X X 0 0", 5, 3, ALARM_ALARM },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		for (int mode = 0; mode < 4; mode++) {
@@ -164,10 +172,18 @@ START_TEST(test_comparisons)
 		double v;
 		enum alarm_state want;
 	} cases[] = {
-		{ ALARM_CMP_GT, 9.5, ALARM_OK },    { ALARM_CMP_GT, 10, ALARM_OK },     { ALARM_CMP_GT, 10.5, ALARM_ALARM },
-		{ ALARM_CMP_GE, 9.5, ALARM_OK },    { ALARM_CMP_GE, 10, ALARM_ALARM },  { ALARM_CMP_GE, 10.5, ALARM_ALARM },
-		{ ALARM_CMP_LT, 9.5, ALARM_ALARM }, { ALARM_CMP_LT, 10, ALARM_OK },     { ALARM_CMP_LT, 10.5, ALARM_OK },
-		{ ALARM_CMP_LE, 9.5, ALARM_ALARM }, { ALARM_CMP_LE, 10, ALARM_ALARM },  { ALARM_CMP_LE, 10.5, ALARM_OK },
+		{ ALARM_CMP_GT, 9.5, ALARM_OK },
+		{ ALARM_CMP_GT, 10, ALARM_OK },
+		{ ALARM_CMP_GT, 10.5, ALARM_ALARM },
+		{ ALARM_CMP_GE, 9.5, ALARM_OK },
+		{ ALARM_CMP_GE, 10, ALARM_ALARM },
+		{ ALARM_CMP_GE, 10.5, ALARM_ALARM },
+		{ ALARM_CMP_LT, 9.5, ALARM_ALARM },
+		{ ALARM_CMP_LT, 10, ALARM_OK },
+		{ ALARM_CMP_LT, 10.5, ALARM_OK },
+		{ ALARM_CMP_LE, 9.5, ALARM_ALARM },
+		{ ALARM_CMP_LE, 10, ALARM_ALARM },
+		{ ALARM_CMP_LE, 10.5, ALARM_OK },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct alarm_def d = mkdef(60, 1, 1, cases[i].cmp, 10, ALARM_MISSING_MISSING);
@@ -189,7 +205,8 @@ END_TEST
 START_TEST(test_reason_alarm_to_ok_real)
 {
 	struct alarm_def d = mkdef(60, 2, 2, ALARM_CMP_GT, 40, ALARM_MISSING_MISSING);
-	struct alarm_point p[2] = { { 1618329780, 1, 0.01575357001274824, 1 }, { 1618329840, 1, 0.01758096118768056, 1 } };
+	struct alarm_point p[2] = { { 1618329780, 1, 0.01575357001274824, 1 },
+				    { 1618329840, 1, 0.01758096118768056, 1 } };
 	struct alarm_result r;
 	ck_assert_int_eq(alarm_evaluate(&d, ALARM_ALARM, p, 2, 1618329998, &r), 0);
 	ck_assert_int_eq(r.state, ALARM_OK);
@@ -219,7 +236,8 @@ START_TEST(test_reason_alarm_to_ok_real)
 	json_decref(j);
 	/* the raw text keeps CloudWatch's spelling of numbers */
 	ck_assert_ptr_nonnull(strstr(r.reason_data, "\"threshold\":40.0,"));
-	ck_assert_ptr_nonnull(strstr(r.reason_data, "\"recentDatapoints\":[0.01575357001274824,0.01758096118768056]"));
+	ck_assert_ptr_nonnull(
+		strstr(r.reason_data, "\"recentDatapoints\":[0.01575357001274824,0.01758096118768056]"));
 	alarm_result_free(&r);
 }
 END_TEST
@@ -414,11 +432,24 @@ START_TEST(test_format_value)
 		double v;
 		const char *s;
 	} cases[] = {
-		{ 12, "12.0" },          { 0.5, "0.5" },          { 1e-4, "1.0E-4" },        { 0.001, "0.001" },
-		{ 1e7, "1.0E7" },        { 9999999, "9999999.0" }, { 20000, "20000.0" },      { -1.5, "-1.5" },
-		{ 0, "0.0" },            { 1.5e-10, "1.5E-10" },  { 123456.789, "123456.789" }, { 2.5e7, "2.5E7" },
-		{ 0.01758096118768056, "0.01758096118768056" },    { 3.4666088898518357, "3.4666088898518357" },
-		{ 1e21, "1.0E21" },      { 0.1, "0.1" },          { 100, "100.0" },         { -0.00012, "-1.2E-4" },
+		{ 12, "12.0" },
+		{ 0.5, "0.5" },
+		{ 1e-4, "1.0E-4" },
+		{ 0.001, "0.001" },
+		{ 1e7, "1.0E7" },
+		{ 9999999, "9999999.0" },
+		{ 20000, "20000.0" },
+		{ -1.5, "-1.5" },
+		{ 0, "0.0" },
+		{ 1.5e-10, "1.5E-10" },
+		{ 123456.789, "123456.789" },
+		{ 2.5e7, "2.5E7" },
+		{ 0.01758096118768056, "0.01758096118768056" },
+		{ 3.4666088898518357, "3.4666088898518357" },
+		{ 1e21, "1.0E21" },
+		{ 0.1, "0.1" },
+		{ 100, "100.0" },
+		{ -0.00012, "-1.2E-4" },
 	};
 	char buf[40];
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
