@@ -220,7 +220,7 @@ static int sns_write_atomic(const char *dir, const char *name, const char *data,
 		sns_err(err, errlen, "%s/%s: path too long", dir, name);
 		return -1;
 	}
-	int fd = mkstemp(tmp);	/* mode 0600 */
+	int fd = mkstemp(tmp); /* mode 0600 */
 	if (fd < 0) {
 		sns_err(err, errlen, "create %s: %s", tmp, strerror(errno));
 		return -1;
@@ -349,7 +349,7 @@ static char *sns_read_file(const char *dir, const char *name, size_t *len)
 		n += r;
 		if (n < cap - 1)
 			break;
-		if (cap >= (1u << 20)) {	/* no PEM key or certificate is this big */
+		if (cap >= (1u << 20)) { /* no PEM key or certificate is this big */
 			free(s);
 			s = NULL;
 			errno = EFBIG;

@@ -55,14 +55,14 @@
  * as they appear (unescaped) in the JSON body; NULL = absent. The caller
  * owns the strings. SIGNATURE_VERSION is "1" or "2"; NULL means "2". */
 struct sns_fields {
-	const char *type;	/* "Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation" */
+	const char *type; /* "Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation" */
 	const char *message_id;
 	const char *topic_arn;
-	const char *subject;	/* Notification only; NULL = no Subject */
+	const char *subject; /* Notification only; NULL = no Subject */
 	const char *message;
 	const char *timestamp;
-	const char *token;	/* confirmations only */
-	const char *subscribe_url;	/* confirmations only */
+	const char *token;         /* confirmations only */
+	const char *subscribe_url; /* confirmations only */
 	const char *signature_version;
 };
 

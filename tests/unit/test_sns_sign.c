@@ -212,7 +212,7 @@ START_TEST(test_sts_confirmations)
 	for (int i = 0; i < 2; i++) {
 		struct sns_fields f = confirm;
 		f.type = types[i];
-		f.subject = "ignored";	/* confirmations have no Subject */
+		f.subject = "ignored"; /* confirmations have no Subject */
 		char *s = sns_string_to_sign(&f), want[2048];
 		snprintf(want, sizeof want,
 			 "Message\n%s\nMessageId\n%s\nSubscribeURL\n%s\nTimestamp\n%s\nToken\n%s\nTopicArn\n%s\nType\n%s\n",
@@ -230,7 +230,7 @@ START_TEST(test_sts_missing)
 	ck_assert_ptr_null(sns_string_to_sign(&f));
 	f.type = "Bogus";
 	ck_assert_ptr_null(sns_string_to_sign(&f));
-	f.type = "notification";	/* case matters */
+	f.type = "notification"; /* case matters */
 	ck_assert_ptr_null(sns_string_to_sign(&f));
 	ck_assert_ptr_null(sns_string_to_sign(NULL));
 
@@ -278,7 +278,7 @@ START_TEST(test_sign_verify)
 	f.subject = NULL;
 	ck_assert_int_eq(sns_sign(key, &f, &sig, err, sizeof err), 0);
 	ck_assert_int_eq(sns_verify(cert, &f, sig), 1);
-	f.subject = "";	/* absent and empty are different messages */
+	f.subject = ""; /* absent and empty are different messages */
 	ck_assert_int_eq(sns_verify(cert, &f, sig), 0);
 	free(sig);
 }
@@ -302,7 +302,7 @@ START_TEST(test_signature_is_plain_rsa_sha)
 		int n = EVP_DecodeBlock(raw, (const unsigned char *)sig, (int)strlen(sig));
 		/* 2048 bits: 256 bytes, 85 groups of 3 and one byte: "==" */
 		ck_assert_str_eq(sig + 342, "==");
-		ck_assert_int_eq(n, 258);	/* EVP_DecodeBlock counts the padding */
+		ck_assert_int_eq(n, 258); /* EVP_DecodeBlock counts the padding */
 		n -= 2;
 		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 		ck_assert_int_eq(EVP_DigestVerifyInit(ctx, NULL, mds[i], NULL, X509_get0_pubkey(cert)), 1);
@@ -339,7 +339,7 @@ START_TEST(test_verify_tampered)
 			const char **fld[] = { &f.message, &f.message_id, &f.topic_arn, &f.timestamp,
 					       &f.subject, &f.token, &f.subscribe_url, &f.type };
 			if (!*fld[i])
-				continue;	/* a field this type does not sign */
+				continue; /* a field this type does not sign */
 			if (fld[i] == &f.type)
 				f.type = m ? "UnsubscribeConfirmation" : "SubscriptionConfirmation";
 			else
@@ -494,7 +494,7 @@ START_TEST(test_cert_remade)
 		X509_free(x);
 		char *certfile = slurp(SNS_CERT_FILE), *keyfile2 = slurp(SNS_KEY_FILE);
 		ck_assert_str_eq(certfile, pem2);
-		ck_assert_str_eq(keyfile, keyfile2);	/* the key is never rewritten */
+		ck_assert_str_eq(keyfile, keyfile2); /* the key is never rewritten */
 		free(certfile);
 		free(keyfile2);
 		free(pem2);
