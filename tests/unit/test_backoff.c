@@ -189,7 +189,7 @@ END_TEST
 START_TEST(test_check)
 {
 	char err[200];
-	/* the guide's example HTTP/S policy */
+	/* a policy with every phase: 0 x3, 1 s x2, 10 backoff retries 1..60 s, 60 s x35 */
 	struct backoff_policy p = pol(50, 3, 2, 35, 1, 60, BACKOFF_EXPONENTIAL);
 	ck_assert_msg(backoff_policy_check(&p, err, sizeof err) == 0, "%s", err);
 	ck_assert_double_le(backoff_total(&p), 3600);
