@@ -28,6 +28,10 @@
 #define LIST_PAGE 500            /* ListMetrics page */
 #define PUT_MAX_AGE (14 * 86400) /* CloudWatch accepts two weeks back ... */
 #define PUT_MAX_AHEAD (2 * 3600) /* ... and two hours ahead */
+/* the store's own "now" is that of its last tick (up to a second or two
+ * behind): a point it would refuse is refused here, before anything of
+ * the call is stored */
+#define PUT_AHEAD_MARGIN 10
 
 /* ------------------------------------------------------------ time */
 
@@ -582,6 +586,7 @@ struct mq_ctx {
 	size_t nids;
 	unsigned depth;       /* expressions being evaluated, one inside the other */
 	uint64_t points;      /* datapoints made so far, all queries together */
+	const char *known_ns, *known_name;   /* the last metric metric_known() said exists */
 };
 
 /* Expressions may refer to expressions this deep (each is itself nested at
@@ -625,10 +630,15 @@ static int eval_stat(struct mq_ctx *c, struct mq *q)
 	struct store_result res = { 0 };
 	char err[256];
 
-	if (!metric_known(q->ns, q->name)) {
+	/* one scan of the series for the queries of one metric (a custom
+	 * name is looked up by scanning) */
+	int known = c->known_ns && strcmp(c->known_ns, q->ns) == 0 && strcmp(c->known_name, q->name) == 0;
+	if (!known && !metric_known(q->ns, q->name)) {
 		snprintf(c->err, c->errlen, "%s: no metric %s in namespace %s", q->id, q->name, q->ns);
 		return -1;
 	}
+	c->known_ns = q->ns;
+	c->known_name = q->name;
 	struct store_series *s = resolve(q->ns, q->name, &q->ds);
 	if (!s) {   /* no data: an empty series */
 		if (check_period(c->start, q->period, metrics_now(), err, sizeof(err)) < 0) {
@@ -960,7 +970,7 @@ static int check_datum(const json_t *d, size_t i, int64_t now, char *err, size_t
 			snprintf(err, errlen, "MetricData[%zu].Timestamp: ISO 8601 or epoch seconds", i);
 			return -1;
 		}
-		if (t < now - PUT_MAX_AGE || t > now + PUT_MAX_AHEAD) {
+		if (t < now - PUT_MAX_AGE + PUT_AHEAD_MARGIN || t > now + PUT_MAX_AHEAD - PUT_AHEAD_MARGIN) {
 			snprintf(err, errlen,
 				 "MetricData[%zu].Timestamp: must be within the last two weeks and at most two hours ahead",
 				 i);
