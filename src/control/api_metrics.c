@@ -434,24 +434,6 @@ static int range_from_query(struct admin_req *r, int64_t *start, int64_t *end)
 	return 0;
 }
 
-/* The period rule for a series that has no data yet (store_query() checks
- * the same for one that has): the resolution that still covers START
- * decides what PERIOD must be a multiple of, as CloudWatch's retention
- * does. Returns 0 or -1 with a message naming "period". */
-static int check_period(int64_t start, unsigned period, int64_t now, char *err, size_t errlen)
-{
-	int r = 0;
-
-	while (r < STORE_NRES - 1 && start < now - store_res_keep[r])
-		r++;
-	if (period % store_res_step[r]) {
-		snprintf(err, errlen, "period: must be a multiple of %u for a start that old (got %u)",
-			 store_res_step[r], period);
-		return -1;
-	}
-	return 0;
-}
-
 static void get_statistics(struct admin_req *r, void *arg)
 {
 	(void)arg;
@@ -519,7 +501,7 @@ static void get_statistics(struct admin_req *r, void *arg)
 		goto out;
 	}
 	struct store_series *s = resolve(ns, name, &ds);
-	if (!s && check_period(start, (unsigned)period, metrics_now(), err, sizeof(err)) < 0) {
+	if (!s && store_check_period(start, (unsigned)period, metrics_now(), err, sizeof(err)) < 0) {
 		admin_reply_error(r, 400, "InvalidParameterCombination", "%s", err);
 		goto out;
 	}
@@ -641,7 +623,7 @@ static int eval_stat(struct mq_ctx *c, struct mq *q)
 	c->known_name = q->name;
 	struct store_series *s = resolve(q->ns, q->name, &q->ds);
 	if (!s) {   /* no data: an empty series */
-		if (check_period(c->start, q->period, metrics_now(), err, sizeof(err)) < 0) {
+		if (store_check_period(c->start, q->period, metrics_now(), err, sizeof(err)) < 0) {
 			snprintf(c->err, c->errlen, "%s: %s", q->id, err);
 			return -1;
 		}

@@ -487,6 +487,42 @@ err:
 	return NULL;
 }
 
+/* The items of a call or an array, up to and past the closing token CLOSE
+ * (T_RP or T_RB), into N's kids; the current token is the first item (or
+ * CLOSE, for a call without arguments). FILL_ARGS: the second item may be
+ * REPEAT or LINEAR. Returns 0 or -1 (an error is reported). */
+static int parse_items(struct parser *p, struct node *n, enum tok close, int fill_args)
+{
+	if (close == T_RP && p->cur.k == T_RP)
+		return advance(p);
+	for (;;) {
+		struct node *a;
+		if (fill_args && n->nkid == 1 && fill_keyword(p, &p->cur)) {
+			a = node_new(p, p->s[p->cur.pos] == 'R' ? N_REPEAT : N_LINEAR, p->cur.pos);
+			if (a && advance(p) < 0) {
+				node_free(a);
+				a = NULL;
+			}
+		} else {
+			a = parse_or(p);
+		}
+		if (!a || node_add(p, n, a) < 0)
+			return -1;
+		if (p->cur.k == close)
+			return advance(p);
+		if (p->cur.k == T_END) {
+			perr(p, p->cur.pos, close == T_RP ? "missing ')'" : "missing ']'");
+			return -1;
+		}
+		if (p->cur.k != T_COMMA) {
+			unexpected(p);
+			return -1;
+		}
+		if (advance(p) < 0)
+			return -1;
+	}
+}
+
 /* NAME ( args ): the current token is the '('. */
 static struct node *parse_call(struct parser *p, int fn, size_t pos)
 {
@@ -498,36 +534,7 @@ static struct node *parse_call(struct parser *p, int fn, size_t pos)
 	n->op = fn;
 	if (advance(p) < 0)
 		goto err;
-	if (p->cur.k != T_RP) {
-		for (;;) {
-			struct node *a;
-			const struct token *t = &p->cur;
-			if (fn == F_FILL && n->nkid == 1 && fill_keyword(p, t)) {
-				a = node_new(p, p->s[t->pos] == 'R' ? N_REPEAT : N_LINEAR, t->pos);
-				if (a && advance(p) < 0) {
-					node_free(a);
-					a = NULL;
-				}
-			} else {
-				a = parse_or(p);
-			}
-			if (!a || node_add(p, n, a) < 0)
-				goto err;
-			if (p->cur.k == T_RP)
-				break;
-			if (p->cur.k == T_END) {
-				perr(p, p->cur.pos, "missing ')'");
-				goto err;
-			}
-			if (p->cur.k != T_COMMA) {
-				unexpected(p);
-				goto err;
-			}
-			if (advance(p) < 0)
-				goto err;
-		}
-	}
-	if (advance(p) < 0)
+	if (parse_items(p, n, T_RP, fn == F_FILL) < 0)
 		goto err;
 	size_t min = 1, max = 1;
 	if (fn == F_FILL)
@@ -555,26 +562,7 @@ static struct node *parse_array(struct parser *p)
 	struct node *n = node_new(p, N_ARRAY, p->cur.pos);
 	if (!n)
 		return NULL;
-	if (advance(p) < 0)
-		goto err;
-	for (;;) {
-		struct node *a = parse_or(p);
-		if (!a || node_add(p, n, a) < 0)
-			goto err;
-		if (p->cur.k == T_RB)
-			break;
-		if (p->cur.k == T_END) {
-			perr(p, p->cur.pos, "missing ']'");
-			goto err;
-		}
-		if (p->cur.k != T_COMMA) {
-			unexpected(p);
-			goto err;
-		}
-		if (advance(p) < 0)
-			goto err;
-	}
-	if (advance(p) < 0)
+	if (advance(p) < 0 || parse_items(p, n, T_RB, 0) < 0)
 		goto err;
 	return n;
 err:

@@ -1879,6 +1879,22 @@ static void agg_points(struct agg *a, struct store_point *p, size_t n, int owned
 		agg_add(a, &p[i], owned);
 }
 
+int store_check_period(int64_t start, unsigned period, int64_t now, char *err, size_t errlen)
+{
+	static const char *const ago[] = { "within 3 hours", "within 15 days", "within 63 days",
+					   "older than 63 days" };
+	int r = 0;
+
+	while (r < STORE_NRES - 1 && start < now - store_res_keep[r])
+		r++;
+	if (period % store_res_step[r]) {
+		snprintf(err, errlen, "period: must be a multiple of %u for a start %s (got %u)", store_res_step[r],
+			 ago[r], period);
+		return -1;
+	}
+	return r;
+}
+
 int store_query(struct store *st, const struct store_series *s, int64_t start, int64_t end,
 		unsigned period, int64_t now, struct store_result *out, char *err, size_t errlen)
 {
@@ -1895,16 +1911,9 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 		snprintf(err, errlen, "start: must be between the epoch and 2 hours from now");
 		return -1;
 	}
-	int r = 0;
-	while (r < STORE_NRES - 1 && start < now - store_res_keep[r])
-		r++;
-	if (period % store_res_step[r]) {
-		static const char *const ago[] = { "within 3 hours", "within 15 days", "within 63 days",
-						   "older than 63 days" };
-		snprintf(err, errlen, "period: must be a multiple of %u for a start %s (got %u)", store_res_step[r],
-			 ago[r], period);
+	int r = store_check_period(start, period, now, err, errlen);
+	if (r < 0)
 		return -1;
-	}
 	int64_t as = align_down(start, period);
 	if (((uint64_t)end - (uint64_t)as + period - 1) / period > QUERY_MAX_POINTS) {
 		snprintf(err, errlen, "period: %u gives more than %d datapoints between start and end", period,

@@ -120,6 +120,12 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 		unsigned period, int64_t now, struct store_result *out, char *err, size_t errlen);
 void store_result_free(struct store_result *r);
 
+/* CloudWatch's period rule alone, for a series with no data yet: PERIOD
+ * (> 0) must be a multiple of the step of the resolution that still
+ * covers START at NOW. Returns that resolution's index, or -1 with a
+ * message naming "period". */
+int store_check_period(int64_t start, unsigned period, int64_t now, char *err, size_t errlen);
+
 /* The statistic STAT of point P: "SampleCount", "Sum", "Average",
  * "Minimum", "Maximum", or a percentile "p99", "p99.9", "p50" (0 < NN <=
  * 100). Returns 0 with the value in *OUT, or -1 when STAT is not a
