@@ -133,8 +133,8 @@ static void fold_entity(struct shard_entity *e, int64_t t)
 		if (!(metric_defs[m].levels & lv) || (src != MS_COUNT && src != MS_LEVEL && src != MS_LATENCY))
 			continue;
 		uint64_t cur = 0;
-		for (unsigned i = 0; i < nb; i++)   /* acquire: the latency sum is released after its bucket */
-			cur += atomic_load_explicit(&shard_block(e, i)->c[m], memory_order_acquire);
+		for (unsigned i = 0; i < nb; i++)
+			cur += shard_read(shard_block(e, i), m);
 		if (src == MS_LEVEL) {
 			c->last[m] = (double)cur;
 			if (t)

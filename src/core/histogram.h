@@ -58,11 +58,17 @@ struct hist_dense {
 /* The dense index of a latency of NS nanoseconds (clamped). Thread: any. */
 unsigned hist_dense_index_ns(uint64_t ns);
 
-/* Record one latency of NS nanoseconds. Thread: the one writer of H. */
+/* Count one sample in dense bucket IDX (hist_dense_index_ns()) / record
+ * one latency of NS nanoseconds. Thread: the one writer of H. */
+static inline void hist_dense_add(struct hist_dense *h, unsigned idx)
+{
+	_Atomic uint32_t *p = &h->c[idx];
+	atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
 static inline void hist_dense_record_ns(struct hist_dense *h, uint64_t ns)
 {
-	_Atomic uint32_t *p = &h->c[hist_dense_index_ns(ns)];
-	atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + 1, memory_order_relaxed);
+	hist_dense_add(h, hist_dense_index_ns(ns));
 }
 
 /* ------------------------------------------------------------ sparse */

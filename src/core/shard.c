@@ -92,8 +92,7 @@ int shard_record_ns(struct shard_block *b, uint64_t ns, unsigned idx)
 		/* release: the reader sees it zeroed */
 		atomic_store_explicit(&b->lat, h, memory_order_release);
 	}
-	_Atomic uint32_t *p = &h->c[idx];
-	atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + 1, memory_order_relaxed);
+	hist_dense_add(h, idx);
 	/* the sum last, released: a fold that sees it sees the bucket too
 	 * (a fold that sees no new sum skips the histogram) */
 	_Atomic uint64_t *s = &b->c[M_TARGET_RESPONSE_TIME];

@@ -98,10 +98,11 @@ static inline void shard_set(struct shard_block *b, unsigned m, uint64_t v)
  * recorded). Thread: the block's owner. */
 int shard_record_ns(struct shard_block *b, uint64_t ns, unsigned idx);
 
-/* Read counter M of a block. Thread: any. */
+/* Read counter M of a block (acquire: a latency's sum is released after
+ * its bucket, see shard_record_ns()). Thread: any. */
 static inline uint64_t shard_read(const struct shard_block *b, unsigned m)
 {
-	return atomic_load_explicit(&b->c[m], memory_order_relaxed);
+	return atomic_load_explicit(&b->c[m], memory_order_acquire);
 }
 
 /* Call FN for every entity, live or retired, in a stable order (oldest

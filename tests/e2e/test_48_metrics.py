@@ -328,8 +328,17 @@ def test_metric_math_5xx_rate(mix):
     assert r.status == 200, r.body
     res = {x["Id"]: x for x in r.json()["MetricDataResults"]}
     assert set(res) == {"rate", "zero"}
-    vals = res["rate"]["Values"]
-    assert vals and vals[0] == pytest.approx(25.0) or sum(vals) > 0
+    # the rate, hour by hour, is 100 * m2 / m1 of the same hour (the
+    # requests may straddle an hour: 25% over both)
+    both = query(a, {"StartTime": start, "EndTime": end, "MetricDataQueries": [
+        dict(ms("m1", "RequestCount"), ReturnData=True), dict(ms("m2", "HTTPCode_Target_5XX_Count"),
+                                                              ReturnData=True)]}).json()
+    got = {x["Id"]: dict(zip(x["Timestamps"], x["Values"])) for x in both["MetricDataResults"]}
+    assert sum(got["m1"].values()) == 40 and sum(got["m2"].values()) == 10
+    rate = dict(zip(res["rate"]["Timestamps"], res["rate"]["Values"]))
+    assert rate and set(rate) == set(got["m1"])
+    for t, v in rate.items():
+        assert v == pytest.approx(100 * got["m2"].get(t, 0) / got["m1"][t]), (t, v, got)
     assert res["rate"]["Label"] == "5XX rate"
     assert res["rate"]["StatusCode"] == "Complete"
     assert res["zero"]["Values"] == []   # a division by zero gives no datapoint
@@ -472,7 +481,8 @@ def test_health_gauges_and_check_counts(albd, backends):
     port = free_port()
     hc = {"enabled": True, "path": "/health", "interval": 1, "timeout": 0.5, "healthy_threshold": 2,
           "unhealthy_threshold": 2}
-    cfg = make_config([listener("web", port, "web")],
+    down_rule = {"priority": 20, "path": ["/down/*"], "forward": ({"target_group": "down", "weight": 1},)}
+    cfg = make_config([listener("web", port, "web", rules=(PING_RULE, down_rule))],
                       [target_group("web", [good, dead], health_check=hc),
                        target_group("down", [dead], health_check=hc)])
     a = albd.start(cfg, port=port)
@@ -494,8 +504,12 @@ def test_health_gauges_and_check_counts(albd, backends):
     dps = stats(a, "HealthyHostCount", {"TargetGroup": "web"}, period=60, statistics="Maximum").json()
     assert max(dp["Maximum"] for dp in dps["Datapoints"]) == 1.0
     assert total(a, "FailOpen", {"TargetGroup": "down"}, stat="Maximum") >= 1.0
-    # requests to a group that failed open are counted as such
-    send(port, ["/ok"] * 3)
+    # requests to a group that failed open are sent all the same (to its
+    # dead target: 502), and counted as such
+    for _ in range(3):
+        assert get(port, "/down/x").status == 502
+    wait_total(a, "FailOpenRequestCount", 3, {"TargetGroup": "down"})
+    assert total(a, "FailOpenRequestCount", {"TargetGroup": "web"}) == 0
 
 
 def test_certificate_days_to_expiry(albd, backends, tmp_path):
