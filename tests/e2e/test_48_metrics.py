@@ -131,6 +131,11 @@ def test_traffic_mix_exact_counts(mix):
     assert total(a, "HTTPCode_ELB_4XX_Count") == n_404
     assert total(a, "HTTP_Fixed_Response_Count") == n_fixed + n_404
     assert total(a, "TargetConnectionErrorCount", {"TargetGroup": "dead"}) == n_dead
+    # rules evaluated: 3 for /ok, /status and /dead/x (the third matches),
+    # 1 for /ping, 2 for /gone
+    assert total(a, "RuleEvaluations") == 3 * (n_ok + n_503 + n_dead) + n_fixed + 2 * n_404
+    assert total(a, "NewConnectionCount") >= 1 + n_dead
+    assert total(a, "ProcessedBytes") > 100 * all_requests
     # per target
     tgt = mix.b1.addr
     assert total(a, "RequestCount", {"TargetGroup": "web", "Target": tgt}) == n_ok + n_503
