@@ -197,6 +197,108 @@ struct cfg_admin {
 	int metrics_token;          /* "metrics_token", default false: /metrics needs the token too */
 	struct cfg_tls *tls;        /* "tls = { ... }" as a listener's; NULL: plain HTTP */
 	unsigned max_custom_series; /* "max_custom_series", default 10000 (PutMetricData series) */
+	char *public_url;           /* "public_url": base of SubscribeURL, UnsubscribeURL and
+	                             * SigningCertURL, e.g. "https://lb.example.com:9100"; NULL:
+	                             * http(s)://listen as configured */
+	char *signing_cert_url;     /* "signing_cert_url": the SigningCertURL itself, NULL:
+	                             * public_url + "/sns/SimpleNotificationService-albd.pem" */
+	int line;
+};
+
+/* A dimension of a metric: "dimensions = { TargetGroup = \"web\"; };". */
+struct cfg_dim {
+	char *name;
+	char *value;
+};
+
+/* One query of an alarm's "metrics" list (metric math), as GetMetricData's
+ * MetricDataQuery: either an expression over the other queries' ids, or a
+ * metric with its statistic. */
+struct cfg_alarm_query {
+	char *id;                   /* "id": [a-z][A-Za-z0-9_]*, unique in the alarm */
+	char *expression;           /* "expression": metric math, NULL for a metric */
+	char *label;                /* "label", NULL: none */
+	int return_data;            /* "return_data": exactly one query of an alarm has it */
+	char *namespace;            /* "namespace", default "AWS/ApplicationELB" */
+	char *metric;               /* "metric": the metric name, NULL for an expression */
+	struct cfg_dim *dims; size_t ndims; /* "dimensions" */
+	char *stat;                 /* "statistic": SampleCount, Sum, Average, Minimum, Maximum or pNN */
+	unsigned period;            /* "period" in seconds; 0: the alarm's */
+	int line;
+};
+
+/* "alarms = ( { ... } )": a metric alarm, with PutMetricAlarm's fields.
+ * Strings whose values are CloudWatch's words (comparison,
+ * treat_missing_data, statistic, the metric math) are kept as written and
+ * checked by the control plane (control/alarm.c: alarm_check()). */
+struct cfg_alarm {
+	char *name;                 /* "name": unique among alarms and composite alarms */
+	char *description;          /* "description", NULL: none */
+	char *namespace;            /* "namespace", default "AWS/ApplicationELB" */
+	char *metric;               /* "metric", NULL when "metrics" is used */
+	struct cfg_dim *dims; size_t ndims;       /* "dimensions" */
+	char *statistic;            /* "statistic": SampleCount, Sum, Average, Minimum, Maximum */
+	char *extended_statistic;   /* "extended_statistic": "p99", "p99.9", ... */
+	struct cfg_alarm_query *metrics; size_t nmetrics; /* "metrics": metric math instead of metric */
+	unsigned period;            /* "period", seconds: 10, 30 or a multiple of 60 */
+	unsigned evaluation_periods;  /* N, 1.. */
+	unsigned datapoints_to_alarm; /* M, 1..N; 0 (absent): N */
+	char *comparison;           /* "comparison": GreaterThanThreshold, ... */
+	double threshold;           /* "threshold" */
+	char *treat_missing_data;   /* "treat_missing_data", default "missing" */
+	char **alarm_actions; size_t nalarm_actions;   /* topic names, each a topic of the config */
+	char **ok_actions; size_t nok_actions;
+	char **insufficient_data_actions; size_t ninsufficient_data_actions;
+	int actions_enabled;        /* "actions_enabled", default true */
+	int line;
+};
+
+/* "composite_alarms = ( { ... } )": PutCompositeAlarm. */
+struct cfg_composite_alarm {
+	char *name;                 /* unique among alarms and composite alarms */
+	char *description;
+	char *rule;                 /* "rule": CloudWatch's AlarmRule text */
+	char **alarm_actions; size_t nalarm_actions;
+	char **ok_actions; size_t nok_actions;
+	char **insufficient_data_actions; size_t ninsufficient_data_actions;
+	int actions_enabled;        /* default true */
+	int line;
+};
+
+/* "delivery = { ... }" on a topic or a subscription: SNS's HTTP/S delivery
+ * policy (healthyRetryPolicy and throttlePolicy). A subscription's group
+ * starts from its topic's values; a topic's from SNS's defaults. */
+struct cfg_delivery {
+	unsigned retries;           /* "retries" (numRetries), 0..100, default 3 */
+	unsigned no_delay_retries;  /* "no_delay_retries" (numNoDelayRetries), default 0 */
+	unsigned min_delay_retries; /* "min_delay_retries" (numMinDelayRetries), default 0 */
+	unsigned max_delay_retries; /* "max_delay_retries" (numMaxDelayRetries), default 0 */
+	unsigned min_delay_ms;      /* "min_delay" (minDelayTarget), 1..3600 s, default 20 */
+	unsigned max_delay_ms;      /* "max_delay" (maxDelayTarget), 1..3600 s, default 20 */
+	char *backoff;              /* "backoff": linear (default), arithmetic, geometric, exponential */
+	unsigned throttle;          /* "throttle" (maxReceivesPerSecond), 0 = no limit (default) */
+	unsigned timeout_ms;        /* "timeout": one attempt, default 15 s */
+	int line;                   /* of the group, 0 when absent */
+};
+
+/* One subscription of a topic: an HTTP or HTTPS endpoint. */
+struct cfg_subscription {
+	char *endpoint;             /* "endpoint": http://host[:port]/path or https://... */
+	char *format;               /* "format": "sns" (default), "slack" or "raw" */
+	char *secret;               /* "secret": HMAC-SHA256 key for X-Albd-Signature, NULL: none */
+	int confirm;                /* "confirm", default false: SubscriptionConfirmation first */
+	char *filter_policy;        /* "filter_policy": SNS filter policy JSON text, NULL: none */
+	int tls_verify;             /* "tls_verify", default true (https endpoints) */
+	char *ca_file;              /* "ca_file", NULL: the system's CAs */
+	struct cfg_delivery delivery;
+	int line;
+};
+
+/* "topics = ( { ... } )": an SNS-like topic. */
+struct cfg_topic {
+	char *name;                 /* "name": unique, 1..256 of [A-Za-z0-9_-] as SNS's */
+	struct cfg_subscription *subs; size_t nsubs; /* "subscriptions" */
+	struct cfg_delivery delivery;
 	int line;
 };
 
@@ -210,6 +312,11 @@ struct albd_config {
 	struct cfg_limits limits;
 	struct cfg_listener *listeners; size_t nlisteners;
 	struct cfg_target_group *target_groups; size_t ntarget_groups;
+	char *region;               /* "region", default "local": in ARNs and alarm notifications */
+	char *account_id;           /* "account_id", default "000000000000" (12 digits) */
+	struct cfg_topic *topics; size_t ntopics;
+	struct cfg_alarm *alarms; size_t nalarms;
+	struct cfg_composite_alarm *composite_alarms; size_t ncomposite_alarms;
 };
 
 /* Parse and validate PATH. Returns a new config owned by the caller, or NULL
@@ -220,6 +327,9 @@ struct albd_config *config_load(const char *path, char *err, size_t errlen);
 
 /* Free a config returned by config_load(). NULL is ignored. */
 void config_free(struct albd_config *cfg);
+
+/* Look up a topic by name; NULL if none. Thread: any. */
+const struct cfg_topic *config_find_topic(const struct albd_config *cfg, const char *name);
 
 /* Look up a target group by name; NULL if none. Thread: any. */
 const struct cfg_target_group *config_find_tg(const struct albd_config *cfg, const char *name);
