@@ -1,0 +1,85 @@
+/* notify.h - SNS-like topics: publish a message to a topic, which fans it
+ * out to every subscribed HTTP/S endpoint (formats sns, slack, raw),
+ * signed like SNS, spooled durably in state_dir before the first attempt,
+ * retried by the subscription's delivery policy, dead-lettered when the
+ * policy is exhausted.
+ *
+ * The alarm engine (control/alarm.c) publishes through a notify_publish_fn
+ * that main.c hands it (notify_publish), so that alarms neither link
+ * against nor wait for delivery.
+ *
+ * Thread: control thread only, unless a function says otherwise.
+ */
+#ifndef ALBD_NOTIFY_H
+#define ALBD_NOTIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct albd_gen;
+struct albd_config;
+
+/* A message attribute (SNS MessageAttributes): type "String" or "Number".
+ * Filter policies match on them. */
+struct notify_attr {
+	const char *name;
+	const char *type;
+	const char *value;
+};
+
+/* What an alarm's state change adds to a message, for the formats that
+ * render it themselves (slack). All strings NUL-terminated, borrowed. */
+struct notify_alarm {
+	const char *name;
+	const char *description;      /* NULL: none */
+	const char *old_state;        /* "OK", "ALARM", "INSUFFICIENT_DATA" */
+	const char *new_state;
+	const char *reason;           /* NewStateReason */
+	const char *state_change_time; /* ISO 8601 UTC with milliseconds, as CloudWatch's */
+	const char *alarm_arn;
+};
+
+/* One message to publish. message is the SNS Message: for an alarm,
+ * CloudWatch's alarm notification JSON text. Everything is borrowed for the
+ * duration of the call: notify_publish() copies what it keeps. */
+struct notify_msg {
+	const char *subject;          /* NULL: none (SNS Subject, at most 99 characters) */
+	const char *message;          /* required, at most 256 KiB */
+	const struct notify_attr *attrs; size_t nattrs;
+	const struct notify_alarm *alarm; /* NULL for a message that is not an alarm's */
+};
+
+#define NOTIFY_ID_LEN 37 /* a MessageId: a UUID and its NUL */
+
+/* Publish M to the topic called TOPIC: one MessageId (written to ID, at
+ * least NOTIFY_ID_LEN bytes, may be NULL) for every subscriber and every
+ * retry; the message is in the spool (written and fsynced) for each
+ * subscription whose filter policy matches before this returns, and is
+ * delivered in the background. Returns 0, or -1 with a message in ERR (no
+ * such topic, bad message, the spool cannot be written). */
+int notify_publish(const char *topic, const struct notify_msg *m, char *id, char *err, size_t errlen);
+
+typedef int (*notify_publish_fn)(const char *topic, const struct notify_msg *m, char *id, char *err,
+				 size_t errlen);
+
+/* Check what the config says about topics and subscriptions beyond its
+ * shape (endpoints, formats, filter policies, delivery policies). Returns
+ * 0, or -1 with "FILE:LINE: ..." in ERR. Thread: any; no side effects. */
+int notify_check(const struct albd_config *cfg, char *err, size_t errlen);
+
+/* Start the notifier on BASE with GEN's topics: load the signing key (or
+ * create it) and the spool from state_dir, resume pending deliveries,
+ * register the admin routes. Returns 0 or -1 with a message. */
+int notify_init(struct event_base *base, const struct albd_gen *gen, char *err, size_t errlen);
+
+/* Take GEN's topics after a reload: subscriptions that stay keep their
+ * state, spool and confirmation; removed ones stop (their spool is set
+ * aside as dead letters). */
+void notify_apply(const struct albd_gen *gen);
+
+/* Stop delivering (attempts in flight are abandoned; their messages stay
+ * in the spool for the next start). */
+void notify_shutdown(void);
+
+#endif
