@@ -913,8 +913,9 @@ static void metric_text(struct sb *b, const char *stat, const char *metric, cons
 		sb_add(b, "}");
 }
 
-/* Translate alarm A: EXPR gets its PromQL, COND a sentence for people. */
-static int alarm_expr(struct ctx *c, const struct cfg_alarm *a, struct sb *expr, struct sb *cond)
+/* Translate alarm A: EXPR gets its PromQL, COND a sentence for people,
+ * NOTE what the export changes (for the comment; may stay empty). */
+static int alarm_expr(struct ctx *c, const struct cfg_alarm *a, struct sb *expr, struct sb *cond, struct sb *note)
 {
 	const char *treat = a->treat_missing_data ? a->treat_missing_data : "missing";
 	const struct cfg_alarm_query *ret = NULL;
@@ -992,13 +993,13 @@ static int alarm_expr(struct ctx *c, const struct cfg_alarm *a, struct sb *expr,
 		sb_printf(expr, " %s %s)[%s:%s]) or (", cmptab[k].neg, thr, rng, step);
 		universe(expr, c);
 		sb_printf(expr, " * 0)) <= %u", n - m);
-		sb_add(cond, "; treat_missing_data breaching");
+		sb_add(cond, ", missing data breaching");
 	} else {
 		sb_add(expr, "count_over_time((");
 		sb_take(expr, &v);
 		sb_printf(expr, " %s %s)[%s:%s]) >= %u", cmptab[k].op, thr, rng, step, m);
 		if (strcmp(treat, "notBreaching") != 0)
-			sb_printf(cond, "; treat_missing_data %s: exported as notBreaching", treat);
+			sb_printf(note, "; treat_missing_data %s: exported as notBreaching", treat);
 	}
 	return XL_OK;
 }
@@ -1176,7 +1177,7 @@ static int cx_unary(struct cx *x, struct cval *v)
 		return cx_bad(x);
 	x->p++;
 	if (want == 2)
-		return skip(x->c, "INSUFFICIENT_DATA(%.*s): Prometheus has no such state", (int)(end - start), start);
+		return skip(x->c, "INSUFFICIENT_DATA(\"%.*s\"): Prometheus has no such state", (int)(end - start), start);
 	struct sb name = { 0 };
 	r = cx_ref(x, start, (size_t)(end - start), &name);
 	if (r == XL_OK) {
@@ -1326,8 +1327,10 @@ static void where(struct sb *b, const struct albd_config *cfg, int line, const c
 }
 
 /* One rule. DESC: the alarm's description (NULL: none); COND: the
- * condition in words; EXPR: PromQL (printable: see promql_str()). */
-static void rule(struct sb *out, const char *name, const char *desc, const char *cond, const char *expr)
+ * condition in words; NOTE: a remark for the comment ("" or "; ...");
+ * EXPR: PromQL (printable: see promql_str()). */
+static void rule(struct sb *out, const char *name, const char *desc, const char *cond, const char *note,
+		 const char *expr)
 {
 	struct sb t = { 0 };
 
@@ -1335,6 +1338,7 @@ static void rule(struct sb *out, const char *name, const char *desc, const char 
 	yaml_body(out, name);
 	sb_add(out, ": ");
 	yaml_body(out, cond);
+	yaml_body(out, note);
 	sb_add(out, "\n      - alert: ");
 	yaml_dq(out, name);
 	/* single-quoted: PromQL's own quotes and backslashes stay as they are */
@@ -1431,7 +1435,7 @@ static int export_composite(struct ctx *c, size_t i, struct sb *rules, struct sb
 	if (r == XL_OK) {
 		sb_add(&cond, "rule ");
 		sb_add(&cond, ca->rule);
-		rule(rules, ca->name ? ca->name : "", ca->description, sb_str(&cond), sb_str(&expr));
+		rule(rules, ca->name ? ca->name : "", ca->description, sb_str(&cond), "", sb_str(&expr));
 		c->comp_state[i] = 2;
 	} else if (r == XL_SKIP) {
 		skipped(rules, notes, cfg, ca->line, "composite alarm", ca->name, c->why);
@@ -1461,19 +1465,21 @@ int prom_rules_export(const struct albd_config *cfg, char **text, char **notes_o
 	}
 	for (size_t i = 0; i < cfg->nalarms; i++) {
 		const struct cfg_alarm *a = &cfg->alarms[i];
-		struct sb expr = { 0 }, cond = { 0 };
-		r = alarm_expr(&c, a, &expr, &cond);
+		struct sb expr = { 0 }, cond = { 0 }, note = { 0 };
+		r = alarm_expr(&c, a, &expr, &cond, &note);
 		if (r == XL_OK) {
-			rule(&rules, a->name ? a->name : "", a->description, sb_str(&cond), sb_str(&expr));
+			rule(&rules, a->name ? a->name : "", a->description, sb_str(&cond), sb_str(&note),
+			     sb_str(&expr));
 			c.alarm_done[i] = 1;
 			nrules++;
 		} else if (r == XL_SKIP) {
 			skipped(&rules, &notes, cfg, a->line, "alarm", a->name, c.why);
 		}
-		if (expr.oom || cond.oom)
+		if (expr.oom || cond.oom || note.oom)
 			rules.oom = 1;
 		sb_free(&expr);
 		sb_free(&cond);
+		sb_free(&note);
 		if (r == XL_ERR) {
 			where_err(&c, a->line, "alarm", a->name);
 			goto out;

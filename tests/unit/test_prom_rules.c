@@ -349,6 +349,10 @@ START_TEST(missing_data)
 				 "count_over_time((min by (load_balancer) (min_over_time(albd_healthy_hosts{target_group="
 				 "\"web\"}[1m])) < 2)[2m59s999ms:1m]) >= 2");
 		ck_assert_ptr_nonnull(strstr(text, i == 3 ? "in 2 out of 3 periods\n" : "exported as notBreaching\n"));
+		/* the remark is the comment's, not the alert's */
+		ck_assert_ptr_nonnull(strstr(text, "          summary: \"a: Minimum of HealthyHostCount {TargetGroup=web} "
+						   "over 60 s < 2 in 2 out of 3 periods\"\n"));
+		ck_assert_ptr_null(strstr(strstr(text, "- alert:"), "notBreaching"));
 	}
 	struct cfg_alarm a = simple("HealthyHostCount", "Minimum", tg_web, 1);
 	a.comparison = "LessThanThreshold";
@@ -361,7 +365,7 @@ START_TEST(missing_data)
 			 "(count_over_time((min by (load_balancer) (min_over_time(albd_healthy_hosts{target_group="
 			 "\"web\"}[1m])) >= 2)[2m59s999ms:1m]) or (group by (load_balancer) (albd_requests_total) * 0)) "
 			 "<= 1");
-	ck_assert_ptr_nonnull(strstr(text, "periods; treat_missing_data breaching\n"));
+	ck_assert_ptr_nonnull(strstr(text, "periods, missing data breaching\n"));
 	/* with a LoadBalancer dimension, only that load balancer */
 	a.dims = lb_tg;
 	a.ndims = 2;
@@ -841,14 +845,14 @@ START_TEST(composite_order_and_skips)
 			      "sent with PutMetricData are not on /metrics\n" PATH
 			      ":52: composite alarm \"uses-custom\" not exported: the rule names the alarm \"custom\", "
 			      "which is not exported\n" PATH
-			      ":53: composite alarm \"insufficient\" not exported: INSUFFICIENT_DATA(a): Prometheus has no "
+			      ":53: composite alarm \"insufficient\" not exported: INSUFFICIENT_DATA(\"a\"): Prometheus has no "
 			      "such state\n" PATH
 			      ":54: composite alarm \"unknown\" not exported: the rule names \"nobody\", which is not an "
 			      "alarm of the configuration\n" PATH
 			      ":55: composite alarm \"above-skipped\" not exported: the rule names the composite alarm "
 			      "\"uses-custom\", which is not exported\n");
 	ck_assert_ptr_nonnull(strstr(text, "      # not exported: composite alarm \"insufficient\": "
-					   "INSUFFICIENT_DATA(a): Prometheus has no such state\n"));
+					   "INSUFFICIENT_DATA(\\\"a\\\"): Prometheus has no such state\n"));
 	/* the composite alarm's annotations */
 	ck_assert_ptr_nonnull(strstr(text, "      # outer: rule ALARM(inner) OR ALARM(a)\n"));
 	ck_assert_ptr_nonnull(strstr(text, "          summary: \"outer: rule ALARM(inner) OR ALARM(a)\"\n"));
