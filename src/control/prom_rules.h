@@ -37,11 +37,12 @@
  *   RequestCountPerTarget   Sum      increase(albd_requests_total) of the group over
  *                                    clamp_min(avg_over_time(albd_healthy_hosts), 1)
  *
- *   Not exported (a comment says why): SampleCount of counts and gauges (it
- *   counts albd's one-second datapoints, which Prometheus never sees),
- *   Minimum and percentiles other than of TargetResponseTime, extended
- *   statistics other than pNN, custom namespaces (PutMetricData metrics are
- *   not on /metrics), metrics or dimension sets albd does not publish.
+ *   Not exported (a YAML comment and a note say why): SampleCount of counts
+ *   and gauges (it counts albd's one-second datapoints, which Prometheus
+ *   never sees), Minimum of TargetResponseTime, percentiles of other
+ *   metrics, extended statistics other than pNN, RequestCountPerTarget but
+ *   its Sum, custom namespaces (PutMetricData metrics are not on
+ *   /metrics), metrics or dimension sets albd does not publish.
  *
  * M out of N, exactly: the value V is compared in a subquery whose points
  * are the ends of the last N periods, aligned to multiples of P since the
