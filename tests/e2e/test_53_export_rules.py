@@ -141,10 +141,11 @@ def test_invalid_alarm_is_an_error(tmp_path):
     r = export(cfg)
     assert r.returncode == 1
     assert r.stdout == ""
+    # FILE:LINE: alarm "bad": comparison: "GreaterThan" is not GreaterThanThreshold, ... (or the same
+    # refusal from the alarm engine's own check, should the configuration run it first)
     n = line_of(text, 'name = "bad"')
-    m = re.match(r'^%s:(\d+): alarm "bad": comparison: "GreaterThan" is not GreaterThanThreshold, ' % re.escape(str(cfg)),
-                 r.stderr)
-    assert m and int(m.group(1)) in (n - 1, n), r.stderr
+    m = re.match(r'^%s:(\d+): .*comparison.*"GreaterThan"' % re.escape(str(cfg)), r.stderr)
+    assert m and n - 1 <= int(m.group(1)) <= line_of(text, '"GreaterThan"'), r.stderr
     # a configuration albd refuses is refused here too
     cfg.write_text(text + "oops = ;\n")
     r = export(cfg)
