@@ -466,9 +466,10 @@ static void attempt_done(int status, const char *why, void *arg)
 		snprintf(reason, sizeof reason, "%s", why);
 	snprintf(e->last_error, sizeof e->last_error, "%s", reason);
 	double d = backoff_delay(&s->bp, e->attempts, rand01());
-	if (d < 0) {
+	if (d < 0 || s->status == SUB_UNSUBSCRIBED) {
+		/* exhausted, or the endpoint unsubscribed while it was in flight */
 		unlink_entry(s, e);
-		dead_letter(s, e, reason);
+		dead_letter(s, e, d < 0 ? reason : "the endpoint unsubscribed");
 	} else {
 		if (e->attempts == 1)
 			log_warn("notify: %s: message %s: attempt failed (%s), retrying", s->endpoint, id, reason);
@@ -774,6 +775,11 @@ static void compute_urls(const struct albd_config *cfg)
 		log_err("notify: out of memory");
 		abort();
 	}
+	if (!cfg->admin.public_url && cfg->ntopics &&
+	    (!strncmp(cfg->admin.addr.text, "0.0.0.0:", 8) || !strncmp(cfg->admin.addr.text, "[::]:", 5)))
+		log_warn("notify: the admin listener listens on %s: SubscribeURL, UnsubscribeURL and SigningCertURL "
+			 "need an address receivers can reach; set admin.public_url",
+			 cfg->admin.addr.text);
 	int sns = 0;
 	for (size_t i = 0; i < cfg->ntopics; i++)
 		for (size_t j = 0; j < cfg->topics[i].nsubs; j++)

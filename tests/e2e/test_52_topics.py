@@ -381,6 +381,82 @@ def test_hanging_subscriber_delays_neither_the_others_nor_traffic(albd, receiver
     slow.release.set()
 
 
+class Hostile:
+    """A raw TCP receiver that answers with a head of endless fields
+    ("head") or a 200 with an endless body ("body"), counting requests."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((HOST, 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.requests = 0
+        self.sent = 0
+        self.done = threading.Event()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    @property
+    def url(self):
+        return "http://%s:%d/%s" % (HOST, self.port, self.mode)
+
+    def serve(self):
+        while not self.done.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.answer, args=(c,), daemon=True).start()
+
+    def answer(self, c):
+        self.requests += 1
+        c.settimeout(10)
+        try:
+            c.recv(65536)
+            if self.mode == "head":
+                c.sendall(b"HTTP/1.1 200 OK\r\n")
+                line = b"X-Junk: " + b"a" * 1000 + b"\r\n"
+            else:
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000000\r\n\r\n")
+                line = b"b" * 65536
+            while not self.done.is_set():
+                c.sendall(line)
+                self.sent += len(line)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def stop(self):
+        self.done.set()
+        self.sock.close()
+
+
+@pytest.mark.timeout_s(30)
+def test_hostile_receivers_huge_head_or_endless_body(albd):
+    head, body = Hostile("head"), Hostile("body")
+    try:
+        port = free_port()
+        a = albd.start(topics_config(port, [topic("ops", [sub(head.url), sub(body.url)],
+                                                  {"retries": 1, "no_delay_retries": 1, "min_delay": 1,
+                                                   "max_delay": 1, "timeout": 5})]), port=port)
+        mid = publish(a, "ops", "for the hostile")
+        # the endless body: a 2xx head is success, the rest is never read
+        wait_until(lambda: subs_of(a, "ops")[body.url]["Delivered"] == 1, 5, what="the delivery")
+        assert body.requests == 1
+        # the endless head: cut at 16 KiB, a failed attempt, then a dead letter
+        wait_until(lambda: subs_of(a, "ops")[head.url]["DeadLetters"] == 1, 10, what="the dead letter")
+        st, j = api(a, "GET", "/api/v1/topics/ops/dead-letters")
+        assert [(d["MessageId"], d["LastError"]) for d in j["DeadLetters"]] == \
+            [(mid, "the response head is too large")]
+        assert head.requests == 2
+        assert get(port, "/", timeout=2).status == 200
+    finally:
+        head.stop()
+        body.stop()
+
+
 # ---------------------------------------------------------------------------
 # confirmation
 
