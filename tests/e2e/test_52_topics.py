@@ -58,8 +58,9 @@ class Receiver:
     """An HTTP receiver on 127.0.0.1: records every request; answers
     .status (200), or hangs while .hang is set."""
 
-    def __init__(self, name):
+    def __init__(self, name, tls=None):
         self.name = name
+        self.tls = tls          # an ssl.SSLContext: an https receiver
         self.port = free_port()
         self.status = 200
         self.hang = threading.Event()
@@ -72,7 +73,7 @@ class Receiver:
 
     @property
     def url(self):
-        return "http://%s:%d/hook/%s" % (HOST, self.port, self.name)
+        return "%s://%s:%d/hook/%s" % ("https" if self.tls else "http", HOST, self.port, self.name)
 
     def start(self):
         rec = self
@@ -101,6 +102,8 @@ class Receiver:
             allow_reuse_address = True
 
         self.srv = S((HOST, self.port), H)
+        if self.tls:
+            self.srv.socket = self.tls.wrap_socket(self.srv.socket, server_side=True)
         self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
         self.thread.start()
 
@@ -128,8 +131,8 @@ class Receiver:
 def receivers():
     made = []
 
-    def make(name):
-        r = Receiver(name)
+    def make(name, tls=None):
+        r = Receiver(name, tls)
         made.append(r)
         return r
     yield make
@@ -457,6 +460,23 @@ def test_hostile_receivers_huge_head_or_endless_body(albd):
     finally:
         head.stop()
         body.stop()
+
+
+@pytest.mark.timeout_s(30)
+def test_https_endpoints_verify_the_receiver(albd, receivers, pki):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(pki.ip.crt), str(pki.ip.key))
+    trusted, untrusted = receivers("tls-ok", tls=ctx), receivers("tls-unknown-ca", tls=ctx)
+    port = free_port()
+    policy = {"retries": 1, "no_delay_retries": 1, "min_delay": 1, "max_delay": 1, "timeout": 5}
+    a = albd.start(topics_config(port, [topic("ops", [sub(trusted, ca_file=str(pki.ca)), sub(untrusted)],
+                                              policy)]), port=port)
+    mid = publish(a, "ops", "over TLS")
+    assert json.loads(trusted.wait(1)[0]["body"])["MessageId"] == mid
+    wait_until(lambda: subs_of(a, "ops")[untrusted.url]["DeadLetters"] == 1, 10, what="the dead letter")
+    assert not untrusted.got
+    st, j = api(a, "GET", "/api/v1/topics/ops/dead-letters")
+    assert "TLS" in j["DeadLetters"][0]["LastError"], j
 
 
 # ---------------------------------------------------------------------------
