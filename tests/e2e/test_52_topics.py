@@ -479,6 +479,18 @@ def test_https_endpoints_verify_the_receiver(albd, receivers, pki):
     assert "TLS" in j["DeadLetters"][0]["LastError"], j
 
 
+@pytest.mark.timeout_s(30)
+def test_throttle_spaces_deliveries(albd, receivers):
+    r = receivers("throttled")
+    port = free_port()
+    a = albd.start(topics_config(port, [topic("ops", [sub(r)], dict(FAST, throttle=2))]), port=port)
+    ids = [publish(a, "ops", "t%d" % i) for i in range(4)]
+    got = r.wait(4, timeout=10)
+    assert sorted(json.loads(g["body"])["MessageId"] for g in got) == sorted(ids)
+    # 2 a second: the 4th starts at least 1.5 s after the 1st
+    assert got[3]["t"] - got[0]["t"] >= 1.3, [g["t"] - got[0]["t"] for g in got]
+
+
 # ---------------------------------------------------------------------------
 # confirmation
 
