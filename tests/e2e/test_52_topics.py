@@ -218,13 +218,14 @@ def validate_sns(bodies, ca_file):
 
 @pytest.mark.timeout_s(60)
 def test_fanout_exactly_once_and_sns_validator_accepts(albd, receivers, pki, tmp_path):
-    r1, r2, r3 = receivers("r1"), receivers("r2"), receivers("r3")
+    r1, r2, r3, r4 = receivers("r1"), receivers("r2"), receivers("r3"), receivers("r4")
     port, aport = free_port(), free_port()
     tok = tmp_path / "token"
     tok.write_text(TOKEN + "\n")
     admin = {"listen": "%s:%d" % (HOST, aport), "tls": {"certificates": (pki.ip.entry(),)},
              "token_file": str(tok)}
-    a = albd.start(topics_config(port, [topic("ops", [sub(r1), sub(r2), sub(r3, format="raw")])], admin=admin),
+    a = albd.start(topics_config(port, [topic("ops", [sub(r1), sub(r2), sub(r3, format="raw"),
+                                                         sub(r4, confirm=True)])], admin=admin),
                    port=port)
     ctx = ssl.create_default_context(cafile=str(pki.ca))
 
@@ -274,7 +275,9 @@ def test_fanout_exactly_once_and_sns_validator_accepts(albd, receivers, pki, tmp
     assert raw[mid] == "hello \u00e9\u4e16 \"quoted\"\nline 2"
     # an unmodified validator accepts every SNS message (it fetches the
     # certificate itself, without the admin token)
-    bodies = [g["body"] for g in r1.ok() + r2.ok()]
+    # (and the SubscriptionConfirmation, the only message r4 gets)
+    bodies = [g["body"] for g in r1.ok() + r2.ok() + r4.wait(1)]
+    assert len(r4.got) == 1 and json.loads(bodies[-1])["Type"] == "SubscriptionConfirmation"
     res = validate_sns(bodies, pki.ca)
     assert all(x["ok"] for x in res), res
     # and refuses a tampered one
