@@ -16,6 +16,26 @@ packages=(
 	# gcc's own ASan/UBSan runtimes come with build-essential
 	clang libclang-rt-14-dev
 )
+# the e2e tests check albd's SNS messages with the npm package sns-validator
+# (tests/e2e/node): Debian's nodejs and npm, unless a node and an npm are
+# installed already (NodeSource's nodejs package provides npm itself and
+# conflicts with Debian's)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	packages+=(nodejs npm)
+fi
+
+# npm_ci: tests/e2e/node/node_modules as package-lock.json pins it (the
+# registry is needed only when it is missing or older than the lock file)
+npm_ci() {
+	local d=tests/e2e/node
+	cd "$(dirname "$0")/.."
+	if [ -d "$d/node_modules/sns-validator" ] && [ "$d/node_modules/.package-lock.json" -nt "$d/package-lock.json" ]; then
+		echo "deps.sh: $d/node_modules is up to date"
+		return 0
+	fi
+	echo "deps.sh: npm ci in $d"
+	(cd "$d" && npm ci --no-audit --no-fund)
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,6 +46,7 @@ done
 
 if [ "${#missing[@]}" -eq 0 ] && [ "${ALBD_DEPS_FORCE:-0}" != 1 ]; then
 	echo "deps.sh: all ${#packages[@]} packages already installed"
+	npm_ci
 	exit 0
 fi
 
@@ -43,3 +64,4 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 	apt-get install -y --no-install-recommends "${packages[@]}"
+npm_ci

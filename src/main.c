@@ -21,6 +21,7 @@
 #include "control/api_metrics.h"
 #include "control/metrics.h"
 #include "control/prom_rules.h"
+#include "control/notify.h"
 #include "control/health.h"
 #include "proxy/gen.h"
 #include "net/conn.h"
@@ -72,8 +73,9 @@ static void reload(struct control *c)
 		return;
 	}
 	cfg = config_load(c->path, err, sizeof(err));
-	if (!cfg) {
+	if (!cfg || notify_check(cfg, err, sizeof(err)) < 0) {
 		log_err("reload failed, the running configuration stays: %s", err);
+		config_free(cfg);
 		return;
 	}
 	if (cfg->workers != c->nworkers)
@@ -87,6 +89,7 @@ static void reload(struct control *c)
 	}
 	health_apply(g);
 	metrics_apply(g);
+	notify_apply(g);
 	worker_publish(c->workers, c->nworkers, g);
 	gen_unref(c->gen);
 	c->gen = g;
@@ -169,8 +172,9 @@ int main(int argc, char **argv)
 	}
 
 	cfg = config_load(c.path, err, sizeof(err));
-	if (!cfg) {
+	if (!cfg || notify_check(cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
+		config_free(cfg);
 		return 1;
 	}
 	if (export_rules) {
@@ -244,6 +248,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	api_metrics_init();
+	/* topics: the signing key and the spool (state_dir); deliveries resume */
+	if (notify_init(c.base, c.gen, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
 	struct event *ev_hup = evsignal_new(c.base, SIGHUP, signal_cb, &c);
 	struct event *ev_term = evsignal_new(c.base, SIGTERM, signal_cb, &c);
 	struct event *ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c);
@@ -272,6 +281,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(c.base);
 
 	worker_stop_all(c.workers, c.nworkers);
+	notify_shutdown();    /* attempts in flight are abandoned; the spool keeps them */
 	metrics_shutdown();   /* the last counts, and the store written out */
 	admin_shutdown();
 	health_shutdown();

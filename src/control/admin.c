@@ -593,7 +593,7 @@ static void response_sent(struct aconn *ac)
 }
 
 /* The route that will answer R, or NULL after answering R itself: 401
- * without a valid token (unless the route is public), 404 for a path no
+ * without a valid token (unless the route is public or open), 404 for a path no
  * route serves, 405 (with Allow) for a method no route of the path has.
  * Called when the head has arrived, so that a request refused here never
  * has its body read, and again before the handler runs. */
@@ -601,7 +601,7 @@ static const struct route *admit(struct admin_req *r)
 {
 	size_t level;
 	const struct route *rt = route_find(r->method, r->path, &level);
-	int pub = rt && (rt->flags & ADMIN_PUBLIC) && !A.metrics_token;
+	int pub = rt && (((rt->flags & ADMIN_PUBLIC) && !A.metrics_token) || (rt->flags & ADMIN_OPEN));
 
 	if (A.have_token && !pub) {
 		int ok = authorised(r);

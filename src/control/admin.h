@@ -7,7 +7,8 @@
  * struct cfg_admin). With a token, every endpoint needs
  * "Authorization: Bearer TOKEN" (compared in constant time) except those
  * routed with ADMIN_PUBLIC (GET /metrics), which need it only with
- * metrics_token = true. A missing or wrong token gets 401 with a JSON
+ * metrics_token = true, and those routed with ADMIN_OPEN, which never need
+ * it. A missing or wrong token gets 401 with a JSON
  * error. Errors are JSON: {"Error": {"Code": "...", "Message": "..."}}.
  *
  * Other modules add endpoints with admin_route(); admin.c knows nothing
@@ -33,6 +34,9 @@ typedef void (*admin_fn)(struct admin_req *r, void *arg);
 
 #define ADMIN_PUBLIC 0x1  /* no token needed unless metrics_token is set */
 #define ADMIN_PREFIX 0x2  /* PATH ends in '/' and matches every path below it */
+#define ADMIN_OPEN   0x4  /* never needs the token, even with metrics_token: for URLs that
+			   * outsiders fetch as given (SNS's SubscribeURL and UnsubscribeURL,
+			   * which carry their own unguessable token, and SigningCertURL) */
 
 /* Start the module on BASE. Returns 0 or -1. */
 int admin_init(struct event_base *base);

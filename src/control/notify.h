@@ -6,7 +6,21 @@
  *
  * The alarm engine (control/alarm.c) publishes through a notify_publish_fn
  * that main.c hands it (notify_publish), so that alarms neither link
- * against nor wait for delivery.
+ * against nor wait for delivery. notify_init() must have run before the
+ * first publish (before it, every topic is unknown).
+ *
+ * Files (notify_spool.h): STATE_DIR/notify/ holds the signing key and
+ * certificate, and per subscription sub-HASH/ its state.json (ARN,
+ * confirmation state, tokens), spool/ and dead-letters.jsonl. Formats:
+ * notify_format.h. The URLs, on the admin listener (or admin.public_url):
+ *   SigningCertURL  BASE/sns/SimpleNotificationService-albd.pem (or admin.signing_cert_url)
+ *   SubscribeURL    BASE/sns?Action=ConfirmSubscription&TopicArn=ARN&Token=HEX128
+ *   UnsubscribeURL  BASE/sns?Action=Unsubscribe&SubscriptionArn=ARN&Token=HEX64
+ * all three routed ADMIN_OPEN (no admin token). Admin API:
+ *   GET  /api/v1/topics, GET /api/v1/topics/NAME
+ *   POST /api/v1/topics/NAME/publish {Subject, Message, MessageAttributes}
+ *   GET  /api/v1/topics/NAME/dead-letters
+ *   POST /api/v1/topics/NAME/dead-letters/redrive[?MessageId=ID]
  *
  * Thread: control thread only, unless a function says otherwise.
  */
@@ -55,9 +69,16 @@ struct notify_msg {
 /* Publish M to the topic called TOPIC: one MessageId (written to ID, at
  * least NOTIFY_ID_LEN bytes, may be NULL) for every subscriber and every
  * retry; the message is in the spool (written and fsynced) for each
- * subscription whose filter policy matches before this returns, and is
- * delivered in the background. Returns 0, or -1 with a message in ERR (no
- * such topic, bad message, the spool cannot be written). */
+ * confirmed subscription whose filter policy matches before this returns,
+ * and is delivered in the background. Subscriptions pending confirmation
+ * or unsubscribed do not get it, now or later. Filter policies see M's
+ * attrs and, for an alarm (M->alarm, or a message that is CloudWatch's
+ * alarm JSON), AlarmName, NewStateValue and TargetGroup (from the
+ * Trigger's dimensions). Returns 0, or -1 with a message in ERR that
+ * starts with the parameter at fault ("TopicArn: no such topic: x",
+ * "Message: ...", "Subject: ...", "MessageAttributes: ...") or "the spool
+ * cannot be written: ..." (then subscriptions before the failing one have
+ * it already). Blocking: one fsync'd file per subscription. */
 int notify_publish(const char *topic, const struct notify_msg *m, char *id, char *err, size_t errlen);
 
 typedef int (*notify_publish_fn)(const char *topic, const struct notify_msg *m, char *id, char *err,

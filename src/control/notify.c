@@ -1,0 +1,1431 @@
+/* notify.c - see notify.h; the formats are in notify_format.c, the files
+ * in notify_spool.c, the HTTP client in notify_http.c.
+ *
+ * One struct sub per subscription (topic name + endpoint), kept across
+ * reloads. Each has its own queue of messages (struct entry, one spool
+ * file each), at most one attempt in flight, its own timer: the next
+ * attempt starts at the earliest due time among its messages, no sooner
+ * than 1/throttle s after the previous start. A message's due time
+ * follows its own retries (backoff.h), so messages do not wait behind one
+ * another's backoff. A receiver that hangs costs its own subscription an
+ * attempt's timeout and nothing else: every other subscription has its own
+ * connection and timer on the same loop.
+ */
+#include "control/notify.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/evp.h>
+
+#include "control/admin.h"
+#include "control/backoff.h"
+#include "control/filter_policy.h"
+#include "control/notify_format.h"
+#include "control/notify_http.h"
+#include "control/notify_spool.h"
+#include "control/sns_sign.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "net/tls_client.h"
+#include "proxy/gen.h"
+
+#define CERT_PATH "/sns/SimpleNotificationService-albd.pem"
+#define SNS_PATH "/sns"
+#define TOPICS_PREFIX "/api/v1/topics/"
+#define MAX_MESSAGE (256 * 1024)
+#define MAX_SUBJECT 99
+#define MAX_ATTRS 10
+#define USER_AGENT "albd/" PACKAGE_VERSION " (Amazon Simple Notification Service Agent compatible)"
+
+enum sub_status {
+	SUB_CONFIRMED = 0,
+	SUB_PENDING,        /* PendingConfirmation: only the SubscriptionConfirmation goes out */
+	SUB_UNSUBSCRIBED,   /* the endpoint visited UnsubscribeURL: nothing goes out */
+};
+
+static const char *const status_names[] = { "Confirmed", "PendingConfirmation", "Unsubscribed" };
+
+struct entry {
+	TAILQ_ENTRY(entry) link;
+	json_t *rec;                /* the record (shared, immutable) */
+	char name[NS_NAME_MAX];     /* its spool file */
+	unsigned attempts;          /* made so far (since albd started) */
+	uint64_t due_ms;            /* clock_ms() of the next attempt */
+	char last_error[200];
+};
+
+TAILQ_HEAD(entry_q, entry);
+
+struct sub {
+	char *topic_name, *endpoint;
+	char *dir, *spool, *dlq, *state;  /* paths */
+	char id[37];                /* the SubscriptionArn's UUID */
+	char *topic_arn, *arn;
+	enum sub_status status;
+	char confirm_token[129];
+	char unsub_token[65];
+	/* from the config (refreshed on reload) */
+	int confirm;
+	enum nf_format fmt;
+	char *secret;
+	char *filter_text;
+	struct fp_policy *fp;
+	struct backoff_policy bp;
+	unsigned throttle, timeout_ms;
+	struct nh_url url;
+	struct sockaddr_storage ss;
+	socklen_t sslen;            /* 0: the name did not resolve */
+	char resolve_err[300];
+	struct tls_client *tc;
+	/* delivery */
+	struct entry_q q;
+	size_t nq;
+	struct entry *inflight;
+	struct nh_req *req;
+	struct event *timer;
+	uint64_t last_start_ms;
+	uint64_t delivered, failures, dead;
+	int mark;
+};
+
+struct topic {
+	char *name, *arn;
+	struct sub **subs;
+	size_t nsubs;
+};
+
+static struct {
+	struct event_base *base;
+	char *dir;                  /* STATE_DIR/notify */
+	EVP_PKEY *key;
+	char *cert_pem;
+	char *base_url, *cert_url;
+	struct topic *topics;
+	size_t ntopics;
+	struct sub **subs;
+	size_t nsubs;
+	int routed;
+} N;
+
+static void kick(struct sub *s);
+
+/* ------------------------------------------------------------ helpers */
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+static double rand01(void)
+{
+	uint32_t r = 0;
+	if (RAND_bytes((unsigned char *)&r, sizeof r) != 1)
+		return 0.5;
+	return r / 4294967295.0;
+}
+
+static void now_iso(char out[25])
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	nf_timestamp(&ts, out);
+}
+
+/* append to *S the URL encoding of V (unreserved characters and ':' kept) */
+static void urlenc(char *out, size_t outlen, const char *v)
+{
+	size_t k = strlen(out);
+	for (; *v && k + 4 < outlen; v++) {
+		unsigned char c = (unsigned char)*v;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		    c == '.' || c == '~' || c == ':')
+			out[k++] = (char)c;
+		else
+			k += (size_t)snprintf(out + k, outlen - k, "%%%02X", c);
+	}
+	out[k] = 0;
+}
+
+static void subscribe_url(const struct sub *s, char *out, size_t n)
+{
+	snprintf(out, n, "%s%s?Action=ConfirmSubscription&TopicArn=", N.base_url, SNS_PATH);
+	urlenc(out, n, s->topic_arn);
+	snprintf(out + strlen(out), n - strlen(out), "&Token=%s", s->confirm_token);
+}
+
+static void unsubscribe_url(const struct sub *s, char *out, size_t n)
+{
+	snprintf(out, n, "%s%s?Action=Unsubscribe&SubscriptionArn=", N.base_url, SNS_PATH);
+	urlenc(out, n, s->arn);
+	snprintf(out + strlen(out), n - strlen(out), "&Token=%s", s->unsub_token);
+}
+
+static int tokens_equal(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+	return n > 0 && n == strlen(b) && CRYPTO_memcmp(a, b, n) == 0;
+}
+
+static struct backoff_policy policy_of(const struct cfg_delivery *d)
+{
+	struct backoff_policy p = {
+		.retries = d->retries,
+		.no_delay_retries = d->no_delay_retries,
+		.min_delay_retries = d->min_delay_retries,
+		.max_delay_retries = d->max_delay_retries,
+		.min_delay = d->min_delay_ms / 1000.0,
+		.max_delay = d->max_delay_ms / 1000.0,
+		.fn = BACKOFF_LINEAR,
+	};
+	int fn = d->backoff ? backoff_fn_parse(d->backoff) : BACKOFF_LINEAR;
+	if (fn >= 0)
+		p.fn = (enum backoff_fn)fn;
+	return p;
+}
+
+/* ------------------------------------------------------------ check */
+
+static int check_delivery(const struct albd_config *cfg, const struct cfg_delivery *d, int line, const char *where,
+			  char *err, size_t errlen)
+{
+	char why[256];
+	int l = d->line ? d->line : line;
+
+	if (d->backoff && backoff_fn_parse(d->backoff) < 0) {
+		snprintf(err, errlen,
+			 "%s:%d: %s.delivery.backoff: \"%s\" is not linear, arithmetic, geometric or exponential",
+			 cfg->path, l, where, d->backoff);
+		return -1;
+	}
+	struct backoff_policy p = policy_of(d);
+	if (backoff_policy_check(&p, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s:%d: %s.delivery: %s", cfg->path, l, where, why);
+		return -1;
+	}
+	if (d->timeout_ms == 0) {
+		snprintf(err, errlen, "%s:%d: %s.delivery.timeout: must be more than 0", cfg->path, l, where);
+		return -1;
+	}
+	return 0;
+}
+
+int notify_check(const struct albd_config *cfg, char *err, size_t errlen)
+{
+	char why[512], where[400];
+
+	for (size_t i = 0; i < cfg->ntopics; i++) {
+		const struct cfg_topic *t = &cfg->topics[i];
+		snprintf(where, sizeof where, "topics.%s", t->name);
+		if (check_delivery(cfg, &t->delivery, t->line, where, err, errlen) < 0)
+			return -1;
+		for (size_t j = 0; j < t->nsubs; j++) {
+			const struct cfg_subscription *s = &t->subs[j];
+			int line = s->line ? s->line : t->line;
+			struct nh_url u;
+			snprintf(where, sizeof where, "topics.%s.subscriptions[%zu]", t->name, j);
+			if (!s->endpoint || nh_url_parse(s->endpoint, &u, why, sizeof why) < 0) {
+				snprintf(err, errlen, "%s:%d: %s.endpoint: %s", cfg->path, line, where,
+					 s->endpoint ? why : "missing");
+				return -1;
+			}
+			struct sockaddr_storage ss;
+			socklen_t sl;
+			int rc = nh_resolve(&u, &ss, &sl, why, sizeof why);
+			int https = u.https;
+			nh_url_free(&u);
+			if (rc < 0) {
+				snprintf(err, errlen, "%s:%d: %s.endpoint: %s", cfg->path, line, where, why);
+				return -1;
+			}
+			for (size_t k = 0; k < j; k++) {
+				if (t->subs[k].endpoint && !strcmp(t->subs[k].endpoint, s->endpoint)) {
+					snprintf(err, errlen, "%s:%d: %s.endpoint: the topic already has a subscription to %s",
+						 cfg->path, line, where, s->endpoint);
+					return -1;
+				}
+			}
+			if (nf_format_parse(s->format) < 0) {
+				snprintf(err, errlen, "%s:%d: %s.format: \"%s\" is not sns, slack or raw", cfg->path, line,
+					 where, s->format);
+				return -1;
+			}
+			if (s->secret && !*s->secret) {
+				snprintf(err, errlen, "%s:%d: %s.secret: must not be empty", cfg->path, line, where);
+				return -1;
+			}
+			if (s->filter_policy) {
+				struct fp_policy *fp = fp_parse(s->filter_policy, why, sizeof why);
+				if (!fp) {
+					snprintf(err, errlen, "%s:%d: %s.filter_policy: %s", cfg->path, line, where, why);
+					return -1;
+				}
+				fp_free(fp);
+			}
+			if (check_delivery(cfg, &s->delivery, line, where, err, errlen) < 0)
+				return -1;
+			if (https && s->ca_file) {
+				struct tls_client_opts o = { .verify = s->tls_verify, .ca_file = s->ca_file };
+				struct tls_client *tc = tls_client_new(&o, why, sizeof why);
+				if (!tc) {
+					snprintf(err, errlen, "%s:%d: %s.ca_file: %s", cfg->path, line, where, why);
+					return -1;
+				}
+				tls_client_free(tc);
+			}
+			if (s->confirm && !cfg->admin.enabled && !cfg->admin.public_url) {
+				snprintf(err, errlen,
+					 "%s:%d: %s.confirm: needs the admin listener (SubscribeURL is on it) or "
+					 "admin.public_url",
+					 cfg->path, line, where);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ state */
+
+static int save_state(struct sub *s)
+{
+	char err[300];
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Topic", s->topic_name, "Endpoint", s->endpoint,
+			      "SubscriptionId", s->id, "SubscriptionArn", s->arn, "Status", status_names[s->status],
+			      "ConfirmToken", s->confirm_token, "UnsubscribeToken", s->unsub_token);
+	char *text = o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
+	int rc = -1;
+	json_decref(o);
+	if (text && ns_write_atomic(s->dir, "state.json", text, strlen(text), err, sizeof err) == 0)
+		rc = 0;
+	else
+		log_err("notify: %s: cannot save the subscription's state: %s", s->endpoint, text ? err : "out of memory");
+	free(text);
+	return rc;
+}
+
+static void set_arns(struct sub *s, const char *topic_arn)
+{
+	free(s->topic_arn);
+	free(s->arn);
+	s->topic_arn = strdup(topic_arn);
+	s->arn = xasprintf("%s:%s", topic_arn, s->id);
+}
+
+/* Load S's state.json; 1 when found and usable, 0 when there is none. */
+static int load_state(struct sub *s)
+{
+	json_t *o = ns_json_read(s->state);
+	const char *id, *st, *ct, *ut;
+
+	if (!o) {
+		if (errno != ENOENT)
+			log_err("notify: %s is unreadable or not JSON: the subscription starts afresh", s->state);
+		return 0;
+	}
+	id = json_string_value(json_object_get(o, "SubscriptionId"));
+	st = json_string_value(json_object_get(o, "Status"));
+	ct = json_string_value(json_object_get(o, "ConfirmToken"));
+	ut = json_string_value(json_object_get(o, "UnsubscribeToken"));
+	if (!id || strlen(id) != 36 || !st || !ct || strlen(ct) >= sizeof s->confirm_token || !ut ||
+	    strlen(ut) >= sizeof s->unsub_token) {
+		log_err("notify: %s lacks fields: the subscription starts afresh", s->state);
+		json_decref(o);
+		return 0;
+	}
+	memcpy(s->id, id, 37);
+	snprintf(s->confirm_token, sizeof s->confirm_token, "%s", ct);
+	snprintf(s->unsub_token, sizeof s->unsub_token, "%s", ut);
+	s->status = SUB_CONFIRMED;
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(st, status_names[i]))
+			s->status = (enum sub_status)i;
+	json_decref(o);
+	return 1;
+}
+
+/* ------------------------------------------------------------ queue */
+
+static void entry_free(struct entry *e)
+{
+	json_decref(e->rec);
+	free(e);
+}
+
+static void enqueue(struct sub *s, json_t *rec, const char *name)
+{
+	struct entry *e = calloc(1, sizeof *e);
+	if (!e) {
+		log_err("notify: out of memory: %s stays in the spool until the next start", name);
+		json_decref(rec);
+		return;
+	}
+	e->rec = rec;
+	snprintf(e->name, sizeof e->name, "%s", name);
+	e->due_ms = clock_ms();
+	TAILQ_INSERT_TAIL(&s->q, e, link);
+	s->nq++;
+}
+
+static void unlink_entry(struct sub *s, struct entry *e)
+{
+	TAILQ_REMOVE(&s->q, e, link);
+	s->nq--;
+}
+
+/* Move E (taken off the queue) to S's dead letters, then out of the spool. */
+static void dead_letter(struct sub *s, struct entry *e, const char *why)
+{
+	char err[300], now[25];
+	json_t *line = json_deep_copy(e->rec);
+
+	now_iso(now);
+	if (line) {
+		json_object_set_new(line, "TopicArn", json_string(s->topic_arn));
+		json_object_set_new(line, "SubscriptionArn", json_string(s->arn));
+		json_object_set_new(line, "Endpoint", json_string(s->endpoint));
+		json_object_set_new(line, "Attempts", json_integer(e->attempts));
+		json_object_set_new(line, "LastError", json_string(why));
+		json_object_set_new(line, "DeadLetteredAt", json_string(now));
+	}
+	if (!line || ns_jsonl_append(s->dlq, line, err, sizeof err) < 0) {
+		log_err("notify: %s: message %s could not be dead-lettered (%s): it stays in the spool", s->endpoint,
+			json_string_value(json_object_get(e->rec, "MessageId")), line ? err : "out of memory");
+		json_decref(line);
+		entry_free(e);
+		return;
+	}
+	json_decref(line);
+	s->dead++;
+	log_err("notify: %s: message %s dead-lettered after %u attempts (%s)", s->endpoint,
+		json_string_value(json_object_get(e->rec, "MessageId")), e->attempts, why);
+	ns_spool_remove(s->spool, e->name);
+	entry_free(e);
+}
+
+static int deliverable(const struct sub *s, const struct entry *e)
+{
+	const char *type = json_string_value(json_object_get(e->rec, "Type"));
+	if (s->status == SUB_UNSUBSCRIBED)
+		return 0;
+	if (!strcmp(type, "SubscriptionConfirmation"))
+		return 1;
+	return s->status == SUB_CONFIRMED;
+}
+
+static void attempt_done(int status, const char *why, void *arg)
+{
+	struct sub *s = arg;
+	struct entry *e = s->inflight;
+	char reason[200];
+
+	s->req = NULL;
+	s->inflight = NULL;
+	if (!e)
+		return;
+	e->attempts++;
+	const char *id = json_string_value(json_object_get(e->rec, "MessageId"));
+	if (status >= 200 && status <= 299) {
+		if (e->attempts > 1)
+			log_info("notify: %s: message %s delivered (HTTP %d) after %u attempts", s->endpoint, id, status,
+				 e->attempts);
+		else
+			log_debug("notify: %s: message %s delivered (HTTP %d)", s->endpoint, id, status);
+		s->delivered++;
+		unlink_entry(s, e);
+		ns_spool_remove(s->spool, e->name);
+		entry_free(e);
+		kick(s);
+		return;
+	}
+	s->failures++;
+	if (status)
+		snprintf(reason, sizeof reason, "HTTP %d", status);
+	else
+		snprintf(reason, sizeof reason, "%s", why);
+	snprintf(e->last_error, sizeof e->last_error, "%s", reason);
+	double d = backoff_delay(&s->bp, e->attempts, rand01());
+	if (d < 0 || s->status == SUB_UNSUBSCRIBED) {
+		/* exhausted, or the endpoint unsubscribed while it was in flight */
+		unlink_entry(s, e);
+		dead_letter(s, e, d < 0 ? reason : "the endpoint unsubscribed");
+	} else {
+		if (e->attempts == 1)
+			log_warn("notify: %s: message %s: attempt failed (%s), retrying", s->endpoint, id, reason);
+		e->due_ms = clock_ms() + (uint64_t)(d * 1000.0);
+	}
+	kick(s);
+}
+
+static void start(struct sub *s, struct entry *e)
+{
+	char err[300], surl[1024], uurl[1024], hmac[NF_HMAC_LEN];
+	struct nf_body b;
+
+	subscribe_url(s, surl, sizeof surl);
+	unsubscribe_url(s, uurl, sizeof uurl);
+	struct nf_ctx ctx = {
+		.topic_arn = s->topic_arn,
+		.sub_arn = s->arn,
+		.signing_cert_url = N.cert_url,
+		.unsubscribe_url = uurl,
+		.subscribe_url = surl,
+		.key = N.key,
+	};
+	s->inflight = e;
+	s->last_start_ms = clock_ms();
+	if (!s->sslen) {
+		attempt_done(0, s->resolve_err, s);
+		return;
+	}
+	if (nf_render(s->fmt, e->rec, &ctx, &b, err, sizeof err) < 0) {
+		/* cannot happen with a checked record; never retried */
+		s->inflight = NULL;
+		unlink_entry(s, e);
+		e->attempts++;
+		dead_letter(s, e, err);
+		kick(s);
+		return;
+	}
+	const char *type = json_string_value(json_object_get(e->rec, "Type"));
+	const char *id = json_string_value(json_object_get(e->rec, "MessageId"));
+	int notif = !strcmp(type, "Notification");
+	if (s->secret)
+		nf_hmac_header(s->secret, (int64_t)time(NULL), b.body, b.len, hmac, sizeof hmac);
+	char *headers = xasprintf("Content-Type: %s\r\nUser-Agent: %s\r\n"
+				  "x-amz-sns-message-type: %s\r\nx-amz-sns-message-id: %s\r\n"
+				  "x-amz-sns-topic-arn: %s\r\n%s%s%s%s%s%s%s",
+				  b.content_type, USER_AGENT, type, id, s->topic_arn,
+				  notif ? "x-amz-sns-subscription-arn: " : "", notif ? s->arn : "", notif ? "\r\n" : "",
+				  notif && s->fmt == NF_RAW ? "x-amz-sns-rawdelivery: true\r\n" : "",
+				  s->secret ? NF_HMAC_HEADER ": " : "", s->secret ? hmac : "", s->secret ? "\r\n" : "");
+	if (!headers) {
+		free(b.body);
+		attempt_done(0, "out of memory", s);
+		return;
+	}
+	s->req = nh_post(N.base, &s->url, (const struct sockaddr *)&s->ss, s->sslen, s->tc, headers, b.body, b.len,
+			 s->timeout_ms, attempt_done, s, err, sizeof err);
+	free(headers);
+	free(b.body);
+	if (!s->req)
+		attempt_done(0, err, s);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sub *s = arg;
+	struct entry *e, *best = NULL;
+	uint64_t now = clock_ms();
+	(void)fd;
+	(void)what;
+
+	if (s->inflight)
+		return;
+	TAILQ_FOREACH(e, &s->q, link) {
+		if (deliverable(s, e) && (!best || e->due_ms < best->due_ms))
+			best = e;
+	}
+	if (!best)
+		return;
+	uint64_t at = best->due_ms;
+	if (s->throttle && s->last_start_ms && at < s->last_start_ms + 1000 / s->throttle)
+		at = s->last_start_ms + 1000 / s->throttle;
+	if (at > now) {
+		struct timeval tv = { (time_t)((at - now) / 1000), (suseconds_t)((at - now) % 1000) * 1000 };
+		evtimer_add(s->timer, &tv);
+		return;
+	}
+	start(s, best);
+}
+
+/* Look at S's queue again, from the event loop (never recursively). */
+static void kick(struct sub *s)
+{
+	if (s->inflight || !s->nq)
+		return;
+	const struct timeval zero = { 0, 0 };
+	evtimer_add(s->timer, &zero);
+}
+
+/* Write REC to S's spool and queue it. REC is borrowed. */
+static int spool_to(struct sub *s, json_t *rec, char *err, size_t errlen)
+{
+	char name[NS_NAME_MAX];
+	if (ns_spool_put(s->spool, rec, name, sizeof name, err, errlen) < 0)
+		return -1;
+	enqueue(s, json_incref(rec), name);
+	return 0;
+}
+
+static void send_confirmation(struct sub *s)
+{
+	char id[37], ts[25], err[300];
+	char *text = nf_confirmation_text(s->topic_arn);
+	now_iso(ts);
+	nf_uuid4(id);
+	json_t *rec = text ? json_pack("{s:s, s:s, s:s, s:s, s:s}", "Type", "SubscriptionConfirmation", "MessageId", id,
+				       "Timestamp", ts, "Message", text, "Token", s->confirm_token)
+			   : NULL;
+	free(text);
+	if (!rec || spool_to(s, rec, err, sizeof err) < 0)
+		log_err("notify: %s: cannot send the SubscriptionConfirmation: %s", s->endpoint,
+			rec ? err : "out of memory");
+	json_decref(rec);
+	kick(s);
+}
+
+/* ------------------------------------------------------------ subs */
+
+static void spool_loaded(const char *name, json_t *rec, void *arg)
+{
+	enqueue(arg, rec, name);
+}
+
+static void sub_hash(const char *topic, const char *endpoint, char out[33])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	memset(md, 0, sizeof md);
+	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) || !EVP_DigestUpdate(c, topic, strlen(topic) + 1) ||
+	    !EVP_DigestUpdate(c, endpoint, strlen(endpoint)) || !EVP_DigestFinal_ex(c, md, &mdlen))
+		abort();   /* SHA-256 does not fail */
+	EVP_MD_CTX_free(c);
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static void sub_configure(struct sub *s, const struct cfg_topic *t, const struct cfg_subscription *c)
+{
+	char why[300];
+
+	s->confirm = c->confirm;
+	s->fmt = (enum nf_format)(nf_format_parse(c->format) < 0 ? NF_SNS : nf_format_parse(c->format));
+	free(s->secret);
+	s->secret = c->secret ? strdup(c->secret) : NULL;
+	if (!s->filter_text || !c->filter_policy || strcmp(s->filter_text, c->filter_policy)) {
+		fp_free(s->fp);
+		free(s->filter_text);
+		s->fp = c->filter_policy ? fp_parse(c->filter_policy, why, sizeof why) : NULL;
+		s->filter_text = c->filter_policy ? strdup(c->filter_policy) : NULL;
+		if (c->filter_policy && !s->fp)
+			log_err("notify: %s: filter policy: %s (every message is delivered)", s->endpoint, why);
+	}
+	s->bp = policy_of(&c->delivery);
+	s->throttle = c->delivery.throttle;
+	s->timeout_ms = c->delivery.timeout_ms ? c->delivery.timeout_ms : 15000;
+	(void)t;
+	nh_url_free(&s->url);
+	s->sslen = 0;
+	if (nh_url_parse(c->endpoint, &s->url, why, sizeof why) < 0 ||
+	    nh_resolve(&s->url, &s->ss, &s->sslen, why, sizeof why) < 0) {
+		s->sslen = 0;
+		snprintf(s->resolve_err, sizeof s->resolve_err, "%s", why);
+		log_err("notify: %s: %s", c->endpoint, why);
+	}
+	if (s->url.https) {
+		struct tls_client_opts o = { .verify = c->tls_verify, .ca_file = c->ca_file };
+		if (!s->tc || !tls_client_matches(s->tc, &o)) {
+			struct tls_client *tc = tls_client_new(&o, why, sizeof why);
+			if (tc) {
+				tls_client_free(s->tc);
+				s->tc = tc;
+			} else {
+				log_err("notify: %s: %s", c->endpoint, why);
+			}
+		}
+	}
+	if (s->status == SUB_PENDING && !s->confirm) {
+		s->status = SUB_CONFIRMED;  /* no consent asked any more */
+		save_state(s);
+	}
+}
+
+static void sub_free(struct sub *s)
+{
+	struct entry *e;
+
+	if (s->req)
+		nh_cancel(s->req);
+	while ((e = TAILQ_FIRST(&s->q))) {
+		unlink_entry(s, e);
+		entry_free(e);
+	}
+	if (s->timer)
+		event_free(s->timer);
+	tls_client_free(s->tc);
+	nh_url_free(&s->url);
+	fp_free(s->fp);
+	free(s->filter_text);
+	free(s->secret);
+	free(s->topic_name);
+	free(s->endpoint);
+	free(s->dir);
+	free(s->spool);
+	free(s->dlq);
+	free(s->state);
+	free(s->topic_arn);
+	free(s->arn);
+	free(s);
+}
+
+static struct sub *sub_new(const struct cfg_topic *t, const struct cfg_subscription *c, const char *topic_arn)
+{
+	struct sub *s = calloc(1, sizeof *s);
+	char hash[33];
+
+	if (!s)
+		return NULL;
+	TAILQ_INIT(&s->q);
+	sub_hash(t->name, c->endpoint, hash);
+	s->topic_name = strdup(t->name);
+	s->endpoint = strdup(c->endpoint);
+	s->dir = xasprintf("%s/sub-%s", N.dir, hash);
+	s->spool = xasprintf("%s/sub-%s/spool", N.dir, hash);
+	s->dlq = xasprintf("%s/sub-%s/dead-letters.jsonl", N.dir, hash);
+	s->state = xasprintf("%s/sub-%s/state.json", N.dir, hash);
+	s->timer = evtimer_new(N.base, timer_cb, s);
+	if (!s->topic_name || !s->endpoint || !s->dir || !s->spool || !s->dlq || !s->state || !s->timer) {
+		sub_free(s);
+		return NULL;
+	}
+	if (ns_mkdirs(s->spool) < 0)
+		log_err("notify: cannot create %s: %s", s->spool, strerror(errno));
+	int fresh = !load_state(s);
+	if (fresh) {
+		nf_uuid4(s->id);
+		nf_random_hex(64, s->confirm_token);
+		nf_random_hex(32, s->unsub_token);
+		s->status = c->confirm ? SUB_PENDING : SUB_CONFIRMED;
+	}
+	set_arns(s, topic_arn);
+	sub_configure(s, t, c);
+	if (fresh)
+		save_state(s);
+	int n = ns_spool_load(s->spool, spool_loaded, s);
+	if (n < 0)
+		log_err("notify: cannot read %s: %s", s->spool, strerror(errno));
+	else if (n > 0)
+		log_info("notify: %s: %d messages in the spool, delivery resumes", s->endpoint, n);
+	if (fresh && s->status == SUB_PENDING)
+		send_confirmation(s);
+	kick(s);
+	return s;
+}
+
+/* S leaves the config: what it still had to deliver becomes dead letters,
+ * its state goes (a subscription added again is a new one). */
+static void sub_retire(struct sub *s, const char *why)
+{
+	struct entry *e;
+	if (s->req) {
+		nh_cancel(s->req);
+		s->req = NULL;
+		s->inflight = NULL;
+	}
+	while ((e = TAILQ_FIRST(&s->q))) {
+		unlink_entry(s, e);
+		dead_letter(s, e, why);
+	}
+	unlink(s->state);
+	sub_free(s);
+}
+
+/* ------------------------------------------------------------ apply */
+
+static void compute_urls(const struct albd_config *cfg)
+{
+	free(N.base_url);
+	free(N.cert_url);
+	if (cfg->admin.public_url) {
+		N.base_url = strdup(cfg->admin.public_url);
+		size_t n = N.base_url ? strlen(N.base_url) : 0;
+		while (n && N.base_url[n - 1] == '/')
+			N.base_url[--n] = 0;
+	} else {
+		N.base_url = xasprintf("%s://%s", cfg->admin.tls ? "https" : "http", cfg->admin.addr.text);
+	}
+	if (cfg->admin.signing_cert_url)
+		N.cert_url = strdup(cfg->admin.signing_cert_url);
+	else
+		N.cert_url = xasprintf("%s%s", N.base_url ? N.base_url : "", CERT_PATH);
+	if (!N.base_url || !N.cert_url) {
+		log_err("notify: out of memory");
+		abort();
+	}
+	if (!cfg->admin.public_url && cfg->ntopics &&
+	    (!strncmp(cfg->admin.addr.text, "0.0.0.0:", 8) || !strncmp(cfg->admin.addr.text, "[::]:", 5)))
+		log_warn("notify: the admin listener listens on %s: SubscribeURL, UnsubscribeURL and SigningCertURL "
+			 "need an address receivers can reach; set admin.public_url",
+			 cfg->admin.addr.text);
+	int sns = 0;
+	for (size_t i = 0; i < cfg->ntopics; i++)
+		for (size_t j = 0; j < cfg->topics[i].nsubs; j++)
+			sns |= nf_format_parse(cfg->topics[i].subs[j].format) == NF_SNS;
+	if (sns && strncasecmp(N.cert_url, "https://", 8) != 0)
+		log_warn("notify: SigningCertURL is %s: receivers that verify SNS signatures (sns-validator, the AWS "
+			 "SDKs) accept only https; give the admin listener tls, or set admin.public_url or "
+			 "admin.signing_cert_url",
+			 N.cert_url);
+}
+
+static struct sub *find_sub(const char *topic, const char *endpoint)
+{
+	for (size_t i = 0; i < N.nsubs; i++)
+		if (!strcmp(N.subs[i]->topic_name, topic) && !strcmp(N.subs[i]->endpoint, endpoint))
+			return N.subs[i];
+	return NULL;
+}
+
+static void free_topics(void)
+{
+	for (size_t i = 0; i < N.ntopics; i++) {
+		free(N.topics[i].name);
+		free(N.topics[i].arn);
+		free(N.topics[i].subs);
+	}
+	free(N.topics);
+	N.topics = NULL;
+	N.ntopics = 0;
+}
+
+void notify_apply(const struct albd_gen *gen)
+{
+	const struct albd_config *cfg = gen->cfg;
+	size_t total = 0;
+
+	compute_urls(cfg);
+	for (size_t i = 0; i < N.nsubs; i++)
+		N.subs[i]->mark = 0;
+	for (size_t i = 0; i < cfg->ntopics; i++)
+		total += cfg->topics[i].nsubs;
+	struct topic *topics = calloc(cfg->ntopics ? cfg->ntopics : 1, sizeof *topics);
+	struct sub **subs = calloc(total ? total : 1, sizeof *subs);
+	if (!topics || !subs) {
+		log_err("notify: out of memory: the topics stay as they were");
+		free(topics);
+		free(subs);
+		return;
+	}
+	size_t nsubs = 0;
+	for (size_t i = 0; i < cfg->ntopics; i++) {
+		const struct cfg_topic *t = &cfg->topics[i];
+		struct topic *tp = &topics[i];
+		tp->name = strdup(t->name);
+		tp->arn = xasprintf("arn:aws:sns:%s:%s:%s", cfg->region ? cfg->region : "local",
+				    cfg->account_id ? cfg->account_id : "000000000000", t->name);
+		tp->subs = calloc(t->nsubs ? t->nsubs : 1, sizeof *tp->subs);
+		if (!tp->name || !tp->arn || !tp->subs) {
+			log_err("notify: out of memory");
+			abort();
+		}
+		for (size_t j = 0; j < t->nsubs; j++) {
+			const struct cfg_subscription *c = &t->subs[j];
+			struct sub *s = find_sub(t->name, c->endpoint);
+			if (s && !s->mark) {
+				if (strcmp(s->topic_arn, tp->arn) != 0)
+					set_arns(s, tp->arn);
+				sub_configure(s, t, c);
+				kick(s);
+			} else if (!s) {
+				s = sub_new(t, c, tp->arn);
+			} else {
+				s = NULL;   /* the same endpoint twice: notify_check refuses it */
+			}
+			if (!s)
+				continue;
+			s->mark = 1;
+			tp->subs[tp->nsubs++] = s;
+			subs[nsubs++] = s;
+		}
+	}
+	for (size_t i = 0; i < N.nsubs; i++) {
+		if (!N.subs[i]->mark) {
+			log_info("notify: subscription %s of topic %s removed", N.subs[i]->endpoint, N.subs[i]->topic_name);
+			sub_retire(N.subs[i], "the subscription was removed from the configuration");
+		}
+	}
+	free(N.subs);
+	N.subs = subs;
+	N.nsubs = nsubs;
+	free_topics();
+	N.topics = topics;
+	N.ntopics = cfg->ntopics;
+}
+
+/* At start: subscription directories that the config no longer names
+ * (removed while albd was stopped) are retired as a reload would. */
+static void retire_orphans(void)
+{
+	DIR *d = opendir(N.dir);
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "sub-", 4) != 0)
+			continue;
+		int known = 0;
+		for (size_t i = 0; i < N.nsubs && !known; i++)
+			known = !strcmp(strrchr(N.subs[i]->dir, '/') + 1, de->d_name);
+		if (known)
+			continue;
+		char *state = xasprintf("%s/%s/state.json", N.dir, de->d_name);
+		json_t *o = state ? ns_json_read(state) : NULL;
+		const char *topic = json_string_value(json_object_get(o, "Topic"));
+		const char *endpoint = json_string_value(json_object_get(o, "Endpoint"));
+		if (topic && endpoint) {
+			struct cfg_subscription c = { .endpoint = (char *)endpoint };
+			struct cfg_topic t = { .name = (char *)topic };
+			const char *arn = json_string_value(json_object_get(o, "SubscriptionArn"));
+			char tarn[512];
+			snprintf(tarn, sizeof tarn, "%s", arn ? arn : "arn:aws:sns:local:000000000000:x:y");
+			char *colon = strrchr(tarn, ':');
+			if (colon)
+				*colon = 0;
+			struct sub *s = sub_new(&t, &c, tarn);
+			if (s) {
+				log_info("notify: subscription %s of topic %s is no longer configured", endpoint, topic);
+				sub_retire(s, "the subscription was removed from the configuration");
+			}
+		}
+		json_decref(o);
+		free(state);
+	}
+	closedir(d);
+}
+
+/* ------------------------------------------------------------ publish */
+
+static struct topic *find_topic(const char *name)
+{
+	for (size_t i = 0; i < N.ntopics; i++)
+		if (!strcmp(N.topics[i].name, name))
+			return &N.topics[i];
+	return NULL;
+}
+
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+int notify_publish(const char *topic, const struct notify_msg *m, char *id, char *err, size_t errlen)
+{
+	struct topic *t = topic ? find_topic(topic) : NULL;
+	char mid[37], ts[25], e2[300];
+	json_t *rec = NULL, *attrs = NULL;
+	int rc = -1;
+
+	if (!t) {
+		snprintf(err, errlen, "TopicArn: no such topic: %s", topic ? topic : "(null)");
+		return -1;
+	}
+	if (!m->message || !*m->message) {
+		snprintf(err, errlen, "Message: must not be empty");
+		return -1;
+	}
+	if (strlen(m->message) > MAX_MESSAGE) {
+		snprintf(err, errlen, "Message: longer than %d bytes", MAX_MESSAGE);
+		return -1;
+	}
+	if (m->subject) {
+		if (!*m->subject || utf8_chars(m->subject) > MAX_SUBJECT) {
+			snprintf(err, errlen, "Subject: must be 1 to %d characters", MAX_SUBJECT);
+			return -1;
+		}
+		for (const char *p = m->subject; *p; p++) {
+			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+				snprintf(err, errlen, "Subject: must not hold line breaks or control characters");
+				return -1;
+			}
+		}
+	}
+	if (m->nattrs > MAX_ATTRS) {
+		snprintf(err, errlen, "MessageAttributes: at most %d", MAX_ATTRS);
+		return -1;
+	}
+	nf_uuid4(mid);
+	now_iso(ts);
+	rec = json_pack("{s:s, s:s, s:s}", "Type", "Notification", "MessageId", mid, "Timestamp", ts);
+	if (!rec)
+		goto nomem;
+	if (m->subject && json_object_set_new(rec, "Subject", json_string(m->subject)) < 0) {
+		snprintf(err, errlen, "Subject: not UTF-8");
+		goto out;
+	}
+	if (json_object_set_new(rec, "Message", json_string(m->message)) < 0) {
+		snprintf(err, errlen, "Message: not UTF-8");
+		goto out;
+	}
+	if (m->nattrs) {
+		attrs = json_object();
+		for (size_t i = 0; i < m->nattrs && attrs; i++) {
+			const struct notify_attr *a = &m->attrs[i];
+			const char *ty = a->type ? a->type : "String";
+			if (!a->name || !*a->name || strlen(a->name) > 256 || !a->value ||
+			    (strcmp(ty, "String") && strcmp(ty, "Number") && strcmp(ty, "String.Array"))) {
+				snprintf(err, errlen,
+					 "MessageAttributes: %s: a name, a value and a DataType String, Number or "
+					 "String.Array",
+					 a->name ? a->name : "(no name)");
+				goto out;
+			}
+			json_t *v = json_pack("{s:s, s:s}", "Type", ty, "Value", a->value);
+			if (!v || json_object_set_new(attrs, a->name, v) < 0) {
+				snprintf(err, errlen, "MessageAttributes: %s: not UTF-8", a->name);
+				goto out;
+			}
+		}
+		if (!attrs || json_object_set(rec, "MessageAttributes", attrs) < 0)
+			goto nomem;
+	}
+	if (m->alarm && m->alarm->name && m->alarm->new_state) {
+		const struct notify_alarm *a = m->alarm;
+		json_t *al = json_pack("{s:s, s:s}", "AlarmName", a->name, "NewStateValue", a->new_state);
+		if (!al)
+			goto nomem;
+		if (a->description)
+			json_object_set_new(al, "AlarmDescription", json_string(a->description));
+		if (a->old_state)
+			json_object_set_new(al, "OldStateValue", json_string(a->old_state));
+		if (a->reason)
+			json_object_set_new(al, "NewStateReason", json_string(a->reason));
+		if (a->state_change_time)
+			json_object_set_new(al, "StateChangeTime", json_string(a->state_change_time));
+		if (a->alarm_arn)
+			json_object_set_new(al, "AlarmArn", json_string(a->alarm_arn));
+		json_object_set_new(rec, "Alarm", al);
+	}
+
+	struct fp_attr fa[MAX_ATTRS + 3];
+	json_t *hold = NULL;
+	size_t nfa = nf_filter_attrs(rec, fa, sizeof fa / sizeof fa[0], &hold);
+	rc = 0;
+	for (size_t i = 0; i < t->nsubs; i++) {
+		struct sub *s = t->subs[i];
+		if (s->status != SUB_CONFIRMED)
+			continue;   /* pending confirmation or unsubscribed: not delivered */
+		if (s->fp && !fp_match(s->fp, fa, nfa)) {
+			log_debug("notify: %s: message %s filtered out", s->endpoint, mid);
+			continue;
+		}
+		if (spool_to(s, rec, e2, sizeof e2) < 0) {
+			log_err("notify: %s: %s", s->endpoint, e2);
+			snprintf(err, errlen, "the spool cannot be written: %s", e2);
+			rc = -1;
+			continue;
+		}
+		kick(s);
+	}
+	json_decref(hold);
+	if (id)
+		memcpy(id, mid, NOTIFY_ID_LEN);
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory");
+out:
+	json_decref(attrs);
+	json_decref(rec);
+	return rc;
+}
+
+/* ------------------------------------------------------------ admin API */
+
+static json_t *describe_sub(const struct sub *s)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:I, s:I, s:I}", "SubscriptionArn", s->arn, "TopicArn",
+			      s->topic_arn, "Endpoint", s->endpoint, "Protocol", s->url.https ? "https" : "http",
+			      "Format", nf_format_name(s->fmt), "PendingConfirmation", s->status == SUB_PENDING,
+			      "ConfirmationState", status_names[s->status], "Pending", (json_int_t)s->nq, "DeadLetters",
+			      (json_int_t)ns_jsonl_count(s->dlq), "Delivered", (json_int_t)s->delivered);
+	if (o && s->filter_text)
+		json_object_set_new(o, "FilterPolicy", json_string(s->filter_text));
+	if (o)
+		json_object_set_new(o, "RawMessageDelivery", json_boolean(s->fmt == NF_RAW));
+	return o;
+}
+
+static json_t *describe_topic(const struct topic *t)
+{
+	json_t *subs = json_array();
+	for (size_t i = 0; i < t->nsubs && subs; i++)
+		json_array_append_new(subs, describe_sub(t->subs[i]));
+	return json_pack("{s:s, s:s, s:o}", "TopicArn", t->arn, "Name", t->name, "Subscriptions",
+			 subs ? subs : json_array());
+}
+
+static void list_topics(struct admin_req *r, void *arg)
+{
+	json_t *arr = json_array();
+	(void)arg;
+	for (size_t i = 0; i < N.ntopics && arr; i++)
+		json_array_append_new(arr, describe_topic(&N.topics[i]));
+	admin_reply_json(r, 200, json_pack("{s:o}", "Topics", arr ? arr : json_array()));
+}
+
+static void publish(struct admin_req *r, struct topic *t)
+{
+	size_t len;
+	const char *body = admin_req_body(r, &len);
+	json_error_t je;
+	json_t *j = json_loadb(body, len, 0, &je);
+	struct notify_attr attrs[MAX_ATTRS];
+	size_t n = 0;
+	char id[NOTIFY_ID_LEN], err[400];
+
+	if (!json_is_object(j)) {
+		admin_reply_error(r, 400, "InvalidParameter", "The body must be a JSON object: %s",
+				  j ? "not an object" : je.text);
+		goto out;
+	}
+	json_t *msg = json_object_get(j, "Message"), *subj = json_object_get(j, "Subject");
+	json_t *ma = json_object_get(j, "MessageAttributes");
+	if (!json_is_string(msg)) {
+		admin_reply_error(r, 400, "InvalidParameter", "Message: a string is required");
+		goto out;
+	}
+	if (subj && !json_is_null(subj) && !json_is_string(subj)) {
+		admin_reply_error(r, 400, "InvalidParameter", "Subject: must be a string");
+		goto out;
+	}
+	if (ma && !json_is_null(ma)) {
+		const char *k;
+		json_t *v;
+		if (!json_is_object(ma)) {
+			admin_reply_error(r, 400, "InvalidParameter", "MessageAttributes: must be an object");
+			goto out;
+		}
+		if (json_object_size(ma) > MAX_ATTRS) {
+			admin_reply_error(r, 400, "InvalidParameter", "MessageAttributes: at most %d", MAX_ATTRS);
+			goto out;
+		}
+		json_object_foreach(ma, k, v) {
+			const char *dt = json_string_value(json_object_get(v, "DataType"));
+			const char *sv = json_string_value(json_object_get(v, "StringValue"));
+			if (!dt || !sv) {
+				admin_reply_error(r, 400, "InvalidParameter",
+						  "MessageAttributes.%s: DataType and StringValue (strings) are required", k);
+				goto out;
+			}
+			attrs[n++] = (struct notify_attr){ k, dt, sv };
+		}
+	}
+	struct notify_msg m = {
+		.subject = json_string_value(subj),
+		.message = json_string_value(msg),
+		.attrs = attrs,
+		.nattrs = n,
+	};
+	if (notify_publish(t->name, &m, id, err, sizeof err) < 0) {
+		int spool = !strncmp(err, "the spool", 9) || !strncmp(err, "out of memory", 13);
+		admin_reply_error(r, spool ? 500 : 400, spool ? "InternalFailure" : "InvalidParameter", "%s", err);
+		goto out;
+	}
+	admin_reply_json(r, 200, json_pack("{s:s}", "MessageId", id));
+out:
+	json_decref(j);
+}
+
+static void list_dead_letters(struct admin_req *r, struct topic *t)
+{
+	json_t *all = json_array();
+	for (size_t i = 0; i < t->nsubs && all; i++) {
+		json_t *a = ns_jsonl_read(t->subs[i]->dlq);
+		if (a)
+			json_array_extend(all, a);
+		json_decref(a);
+	}
+	admin_reply_json(r, 200, json_pack("{s:s, s:o}", "TopicArn", t->arn, "DeadLetters", all ? all : json_array()));
+}
+
+static const char *const dl_extras[] = { "TopicArn", "SubscriptionArn", "Endpoint", "Attempts", "LastError",
+					 "DeadLetteredAt" };
+
+/* Redrive S's dead letters (those with MessageId ONLY, when not NULL):
+ * back into the spool with their MessageId and Timestamp; the rest stay.
+ * Returns the number redriven, -1 on a file error (ERR). */
+static int redrive_sub(struct sub *s, const char *only, char *err, size_t errlen)
+{
+	json_t *lines = ns_jsonl_read(s->dlq), *keep = json_array();
+	size_t i;
+	json_t *l;
+	int n = 0;
+
+	if (!lines || !keep) {
+		snprintf(err, errlen, "cannot read %s", s->dlq);
+		json_decref(lines);
+		json_decref(keep);
+		return -1;
+	}
+	if (!json_array_size(lines)) {
+		json_decref(lines);
+		json_decref(keep);
+		return 0;
+	}
+	json_array_foreach(lines, i, l) {
+		const char *id = json_string_value(json_object_get(l, "MessageId"));
+		const char *type = json_string_value(json_object_get(l, "Type"));
+		json_t *rec = json_deep_copy(l);
+		for (size_t k = 0; rec && k < sizeof dl_extras / sizeof dl_extras[0]; k++)
+			json_object_del(rec, dl_extras[k]);
+		int want = (!only || (id && !strcmp(id, only))) && rec && nf_record_check(rec, NULL, 0) == 0 &&
+			   s->status != SUB_UNSUBSCRIBED &&
+			   (s->status == SUB_CONFIRMED || !strcmp(type, "SubscriptionConfirmation"));
+		if (want && spool_to(s, rec, err, errlen) == 0)
+			n++;
+		else
+			json_array_append(keep, l);
+		json_decref(rec);
+	}
+	/* the lines left, written back atomically (a crash in between sends a
+	 * message twice, with its MessageId: never loses one) */
+	int rc = 0;
+	if (!json_array_size(keep)) {
+		unlink(s->dlq);
+	} else {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		json_array_foreach(keep, i, l) {
+			char *t = json_dumps(l, JSON_PRESERVE_ORDER | JSON_COMPACT);
+			if (t && f)
+				fprintf(f, "%s\n", t);
+			free(t);
+		}
+		if (f)
+			fclose(f);
+		if (!text || ns_write_atomic(s->dir, "dead-letters.jsonl", text, len, err, errlen) < 0)
+			rc = -1;
+		free(text);
+	}
+	json_decref(lines);
+	json_decref(keep);
+	kick(s);
+	return rc < 0 ? -1 : n;
+}
+
+static void redrive(struct admin_req *r, struct topic *t)
+{
+	const char *only = admin_req_query(r, "MessageId");
+	char err[400];
+	int total = 0;
+
+	for (size_t i = 0; i < t->nsubs; i++) {
+		int n = redrive_sub(t->subs[i], only, err, sizeof err);
+		if (n < 0) {
+			admin_reply_error(r, 500, "InternalFailure", "%s", err);
+			return;
+		}
+		total += n;
+	}
+	if (total)
+		log_info("notify: topic %s: %d dead letters redriven", t->name, total);
+	admin_reply_json(r, 200, json_pack("{s:s, s:i}", "TopicArn", t->arn, "Redriven", total));
+}
+
+static void topic_path(struct admin_req *r, void *arg)
+{
+	const char *path = admin_req_path(r) + strlen(TOPICS_PREFIX);
+	const char *method = admin_req_method(r);
+	const char *slash = strchr(path, '/');
+	size_t nl = slash ? (size_t)(slash - path) : strlen(path);
+	const char *rest = slash ? slash : "";
+	char name[300];
+	(void)arg;
+
+	if (nl == 0 || nl >= sizeof name) {
+		admin_reply_error(r, 404, "NotFound", "No such topic");
+		return;
+	}
+	memcpy(name, path, nl);
+	name[nl] = 0;
+	struct topic *t = find_topic(name);
+	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD"), post = !strcmp(method, "POST");
+	int known = !*rest || !strcmp(rest, "/publish") || !strcmp(rest, "/dead-letters") ||
+		    !strcmp(rest, "/dead-letters/redrive");
+	if (!known) {
+		admin_reply_error(r, 404, "NotFound", "No such endpoint: %s", admin_req_path(r));
+		return;
+	}
+	if (!t) {
+		admin_reply_error(r, 404, "NotFound", "Topic does not exist: %s", name);
+		return;
+	}
+	if (!*rest && get)
+		admin_reply_json(r, 200, describe_topic(t));
+	else if (!strcmp(rest, "/publish") && post)
+		publish(r, t);
+	else if (!strcmp(rest, "/dead-letters") && get)
+		list_dead_letters(r, t);
+	else if (!strcmp(rest, "/dead-letters/redrive") && post)
+		redrive(r, t);
+	else
+		admin_reply_error(r, 405, "MethodNotAllowed", "%s is not allowed on %s", method, admin_req_path(r));
+}
+
+/* SNS's answers to the SubscribeURL and UnsubscribeURL are XML. */
+static void sns_xml_error(struct admin_req *r, int status, const char *code, const char *msg)
+{
+	char id[37], body[1024];
+	nf_uuid4(id);
+	snprintf(body, sizeof body,
+		 "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">\n  <Error>\n    "
+		 "<Type>Sender</Type>\n    <Code>%s</Code>\n    <Message>%s</Message>\n  </Error>\n  "
+		 "<RequestId>%s</RequestId>\n</ErrorResponse>\n",
+		 code, msg, id);
+	admin_reply(r, status, "text/xml", body, strlen(body));
+}
+
+static void sns_action(struct admin_req *r, void *arg)
+{
+	const char *action = admin_req_query(r, "Action");
+	const char *token = admin_req_query(r, "Token");
+	char id[37], body[2048];
+	(void)arg;
+
+	nf_uuid4(id);
+	if (!action || (strcmp(action, "ConfirmSubscription") && strcmp(action, "Unsubscribe"))) {
+		sns_xml_error(r, 400, "InvalidAction", "Action must be ConfirmSubscription or Unsubscribe");
+		return;
+	}
+	if (!token) {
+		sns_xml_error(r, 400, "InvalidParameter", "Token is required");
+		return;
+	}
+	if (!strcmp(action, "ConfirmSubscription")) {
+		const char *tarn = admin_req_query(r, "TopicArn");
+		struct sub *s = NULL;
+		for (size_t i = 0; tarn && i < N.nsubs && !s; i++)
+			if (!strcmp(N.subs[i]->topic_arn, tarn) && tokens_equal(N.subs[i]->confirm_token, token))
+				s = N.subs[i];
+		if (!s) {
+			sns_xml_error(r, 400, "InvalidParameter", "Invalid token");
+			return;
+		}
+		if (s->status != SUB_CONFIRMED) {
+			s->status = SUB_CONFIRMED;
+			save_state(s);
+			log_info("notify: subscription %s of topic %s confirmed", s->arn, s->topic_name);
+			kick(s);
+		}
+		snprintf(body, sizeof body,
+			 "<ConfirmSubscriptionResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">\n"
+			 "  <ConfirmSubscriptionResult>\n    <SubscriptionArn>%s</SubscriptionArn>\n"
+			 "  </ConfirmSubscriptionResult>\n  <ResponseMetadata>\n    <RequestId>%s</RequestId>\n"
+			 "  </ResponseMetadata>\n</ConfirmSubscriptionResponse>\n",
+			 s->arn, id);
+	} else {
+		const char *sarn = admin_req_query(r, "SubscriptionArn");
+		struct sub *s = NULL;
+		for (size_t i = 0; sarn && i < N.nsubs && !s; i++)
+			if (!strcmp(N.subs[i]->arn, sarn) && tokens_equal(N.subs[i]->unsub_token, token))
+				s = N.subs[i];
+		if (!s) {
+			sns_xml_error(r, 400, "InvalidParameter", "Invalid token");
+			return;
+		}
+		if (s->status != SUB_UNSUBSCRIBED) {
+			s->status = SUB_UNSUBSCRIBED;
+			save_state(s);
+			log_info("notify: subscription %s of topic %s unsubscribed by its endpoint", s->arn, s->topic_name);
+			/* what it still had to get: dead letters, as for a removed subscription */
+			struct entry *e, *next;
+			for (e = TAILQ_FIRST(&s->q); e; e = next) {
+				next = TAILQ_NEXT(e, link);
+				if (e == s->inflight)
+					continue;
+				unlink_entry(s, e);
+				dead_letter(s, e, "the endpoint unsubscribed");
+			}
+		}
+		snprintf(body, sizeof body,
+			 "<UnsubscribeResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">\n"
+			 "  <ResponseMetadata>\n    <RequestId>%s</RequestId>\n  </ResponseMetadata>\n"
+			 "</UnsubscribeResponse>\n",
+			 id);
+	}
+	admin_reply(r, 200, "text/xml", body, strlen(body));
+}
+
+static void signing_cert(struct admin_req *r, void *arg)
+{
+	(void)arg;
+	admin_reply(r, 200, "application/x-pem-file", N.cert_pem, strlen(N.cert_pem));
+}
+
+/* ------------------------------------------------------------ life */
+
+int notify_init(struct event_base *base, const struct albd_gen *gen, char *err, size_t errlen)
+{
+	const struct albd_config *cfg = gen->cfg;
+	char why[400];
+
+	N.base = base;
+	N.dir = xasprintf("%s/notify", cfg->state_dir);
+	if (!N.dir || ns_mkdirs(N.dir) < 0) {
+		snprintf(err, errlen, "%s: state_dir: cannot create %s/notify: %s", cfg->path, cfg->state_dir,
+			 strerror(errno));
+		return -1;
+	}
+	N.key = sns_key_load_or_create(N.dir, &N.cert_pem, why, sizeof why);
+	if (!N.key) {
+		snprintf(err, errlen, "%s: state_dir: the SNS signing key: %s", cfg->path, why);
+		return -1;
+	}
+	if (!N.routed) {
+		admin_route("GET", "/api/v1/topics", 0, list_topics, NULL);
+		admin_route("GET", TOPICS_PREFIX, ADMIN_PREFIX, topic_path, NULL);
+		admin_route("POST", TOPICS_PREFIX, ADMIN_PREFIX, topic_path, NULL);
+		admin_route("GET", SNS_PATH, ADMIN_OPEN, sns_action, NULL);
+		admin_route("GET", CERT_PATH, ADMIN_OPEN, signing_cert, NULL);
+		N.routed = 1;
+	}
+	notify_apply(gen);
+	retire_orphans();
+	return 0;
+}
+
+void notify_shutdown(void)
+{
+	for (size_t i = 0; i < N.nsubs; i++)
+		sub_free(N.subs[i]);
+	free(N.subs);
+	N.subs = NULL;
+	N.nsubs = 0;
+	free_topics();
+	EVP_PKEY_free(N.key);
+	N.key = NULL;
+	free(N.cert_pem);
+	N.cert_pem = NULL;
+	free(N.dir);
+	N.dir = NULL;
+	free(N.base_url);
+	N.base_url = NULL;
+	free(N.cert_url);
+	N.cert_url = NULL;
+}

@@ -1,0 +1,332 @@
+/* notify_spool.c - see notify_spool.h */
+#include "control/notify_spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control/notify_format.h"
+#include "core/log.h"
+
+int ns_mkdirs(const char *path)
+{
+	char p[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof p) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(p, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (p[i] == '/' || p[i] == 0) {
+			char c = p[i];
+			p[i] = 0;
+			if (mkdir(p, 0700) < 0 && errno != EEXIST)
+				return -1;
+			p[i] = c;
+		}
+	}
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+static void fsync_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int ns_write_atomic(const char *dir, const char *name, const char *data, size_t len, char *err, size_t errlen)
+{
+	char tmp[4096], path[4096];
+	const char *what = "open";
+	int fd;
+
+	snprintf(tmp, sizeof tmp, "%s/.tmp-%s", dir, name);
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	what = "write";
+	if (write_all(fd, data, len) < 0)
+		goto fail_fd;
+	what = "fsync";
+	if (fsync(fd) < 0)
+		goto fail_fd;
+	close(fd);
+	what = "rename";
+	if (rename(tmp, path) < 0)
+		goto fail_unlink;
+	fsync_dir(dir);
+	return 0;
+fail_fd : {
+	int e = errno;
+	close(fd);
+	errno = e;
+}
+fail_unlink : {
+	int e = errno;
+	unlink(tmp);
+	errno = e;
+}
+fail:
+	if (err && errlen)
+		snprintf(err, errlen, "cannot write %s: %s: %s", path, what, strerror(errno));
+	return -1;
+}
+
+int ns_spool_put(const char *dir, const json_t *rec, char *name, size_t namelen, char *err, size_t errlen)
+{
+	static uint64_t last;
+	struct timespec ts;
+	char *text;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t seq = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	if (seq <= last)
+		seq = last + 1;
+	last = seq;
+	const char *id = json_string_value(json_object_get(rec, "MessageId"));
+	snprintf(name, namelen, "%016" PRIx64 "-%s.json", seq, id ? id : "x");
+	text = json_dumps(rec, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	if (!text) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot encode the message");
+		return -1;
+	}
+	size_t n = strlen(text);
+	text[n] = '\n'; /* replaces the NUL: written with its length */
+	rc = ns_write_atomic(dir, name, text, n + 1, err, errlen);
+	free(text);
+	return rc;
+}
+
+int ns_spool_remove(const char *dir, const char *name)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -1;
+	fsync_dir(dir);
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ns_spool_load(const char *dir, void (*fn)(const char *name, json_t *rec, void *arg), void *arg)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int count = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d))) {
+		const char *nm = de->d_name;
+		size_t l = strlen(nm);
+		char path[4096];
+		if (nm[0] == '.' && (!strcmp(nm, ".") || !strcmp(nm, "..")))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, nm);
+		if (!strncmp(nm, ".tmp-", 5)) {
+			unlink(path);  /* a write that a crash interrupted: never published */
+			continue;
+		}
+		if (l < 6 || strcmp(nm + l - 5, ".json") != 0)
+			continue;   /* *.corrupt, anything else: left alone */
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			char **nn = realloc(names, nc * sizeof *nn);
+			if (!nn)
+				break;
+			names = nn;
+			cap = nc;
+		}
+		if (!(names[n] = strdup(nm)))
+			break;
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		char path[4096], why[200];
+		json_error_t je;
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		json_t *rec = json_load_file(path, 0, &je);
+		if (!rec)
+			snprintf(why, sizeof why, "line %d: %s", je.line, je.text);
+		if (!rec || nf_record_check(rec, why, sizeof why) < 0) {
+			char bad[4200];
+			snprintf(bad, sizeof bad, "%s.corrupt", path);
+			log_err("notify: spool file %s is not a message (%s): set aside as %s", path, why, bad);
+			if (rename(path, bad) < 0)
+				unlink(path);
+			json_decref(rec);
+		} else {
+			fn(names[i], rec, arg);
+			count++;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return count;
+}
+
+int ns_jsonl_append(const char *path, const json_t *line, char *err, size_t errlen)
+{
+	char *text = json_dumps(line, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	int fd = -1, rc = -1;
+
+	if (!text) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot encode the dead letter");
+		return -1;
+	}
+	size_t n = strlen(text);
+	text[n] = '\n';
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0 && write_all(fd, text, n + 1) == 0 && fsync(fd) == 0)
+		rc = 0;
+	else if (err && errlen)
+		snprintf(err, errlen, "cannot append to %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	return rc;
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (cap - n < 4096) {
+			size_t nc = cap ? cap * 2 : 8192;
+			char *nb = realloc(buf, nc + 1);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = nb;
+			cap = nc;
+		}
+		size_t r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		free(buf);
+		errno = EIO;
+		return NULL;
+	}
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+json_t *ns_jsonl_read(const char *path)
+{
+	size_t len;
+	char *buf = read_all(path, &len);
+	json_t *arr;
+
+	if (!buf)
+		return errno == ENOENT ? json_array() : NULL;
+	arr = json_array();
+	char *p = buf, *end = buf + len;
+	unsigned lineno = 0;
+	while (arr && p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		lineno++;
+		if (l) {
+			json_error_t je;
+			json_t *o = json_loadb(p, l, 0, &je);
+			if (json_is_object(o))
+				json_array_append_new(arr, o);
+			else {
+				json_decref(o);
+				log_warn("notify: %s line %u is not a JSON object: skipped", path, lineno);
+			}
+		}
+		p += l + 1;
+	}
+	free(buf);
+	return arr;
+}
+
+size_t ns_jsonl_count(const char *path)
+{
+	size_t len, n = 0;
+	char *buf = read_all(path, &len);
+	if (!buf)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == '\n' && i > 0 && buf[i - 1] != '\n')
+			n++;
+	if (len && buf[len - 1] != '\n')
+		n++;
+	free(buf);
+	return n;
+}
+
+json_t *ns_json_read(const char *path)
+{
+	json_error_t je;
+	if (access(path, F_OK) < 0)
+		return NULL;
+	json_t *o = json_load_file(path, 0, &je);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		errno = EINVAL;
+		return NULL;
+	}
+	return o;
+}

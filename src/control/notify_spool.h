@@ -1,0 +1,69 @@
+/* notify_spool.h - the notifier's files in state_dir: a subscription's
+ * spool (one file per message waiting for a 2xx), its dead letters (JSON
+ * Lines) and its state (a JSON file), all written so that kill -9 at any
+ * moment leaves either the old or the new content.
+ *
+ *   STATE_DIR/notify/                          sns-signing-key.pem, sns-signing-cert.pem
+ *   STATE_DIR/notify/sub-HASH/state.json       SubscriptionArn, confirmation state, tokens
+ *   STATE_DIR/notify/sub-HASH/spool/SEQ-ID.json a message (notify_format.h's record)
+ *   STATE_DIR/notify/sub-HASH/dead-letters.jsonl
+ * HASH: the first 32 hex digits of SHA-256(topic name, NUL, endpoint), so
+ * a subscription that stays in the config (same topic, same endpoint)
+ * finds its files again. SEQ: 16 hex digits, microseconds since the epoch
+ * (made strictly increasing within a process), so the spool loads in
+ * publish order.
+ *
+ * A spool file is written to a temporary name (".tmp-..."), fsynced,
+ * renamed and its directory fsynced before the first attempt; it is
+ * removed only after a 2xx. A spool file that does not parse (or is not a
+ * record) is renamed NAME.corrupt and logged, never delivered; temporary
+ * files a crash left are removed.
+ *
+ * Thread: control (blocking file I/O, small files).
+ */
+#ifndef ALBD_NOTIFY_SPOOL_H
+#define ALBD_NOTIFY_SPOOL_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* mkdir -p PATH (mode 0700 for what it creates). 0 or -1 with errno. */
+int ns_mkdirs(const char *path);
+
+/* Write DATA to DIR/NAME atomically (temporary file, fsync, rename, fsync
+ * of DIR). 0, or -1 with a message in ERR. */
+int ns_write_atomic(const char *dir, const char *name, const char *data, size_t len, char *err, size_t errlen);
+
+/* Write REC (a record) into the spool directory DIR under a new name,
+ * copied into NAME (at least NS_NAME_MAX bytes). 0, or -1 with ERR. */
+#define NS_NAME_MAX 80
+int ns_spool_put(const char *dir, const json_t *rec, char *name, size_t namelen, char *err, size_t errlen);
+
+/* Remove DIR/NAME (and fsync DIR). 0 or -1. */
+int ns_spool_remove(const char *dir, const char *name);
+
+/* Call FN(name, record, ARG) for every message in the spool directory DIR
+ * in name order; FN takes the record's reference. Corrupt files are set
+ * aside (renamed NAME.corrupt, logged), temporary files removed. Returns
+ * the number of records passed, or -1 when DIR cannot be read (a missing
+ * DIR is 0). */
+int ns_spool_load(const char *dir, void (*fn)(const char *name, json_t *rec, void *arg), void *arg);
+
+/* Append LINE (compact JSON, one line) to the JSON Lines file PATH and
+ * fsync it. 0, or -1 with ERR. */
+int ns_jsonl_append(const char *path, const json_t *line, char *err, size_t errlen);
+
+/* The lines of the JSON Lines file PATH as a JSON array (new reference):
+ * lines that are not JSON objects are skipped (logged). A missing file is
+ * an empty array; NULL on a read error (errno). */
+json_t *ns_jsonl_read(const char *path);
+
+/* The number of lines of PATH that are not empty (0 when missing). */
+size_t ns_jsonl_count(const char *path);
+
+/* Read the JSON object in PATH: a new reference, or NULL (missing: errno
+ * ENOENT; unreadable or not an object: another errno). */
+json_t *ns_json_read(const char *path);
+
+#endif

@@ -1,0 +1,606 @@
+/* test_notify.c - the notifier's pure parts: the formats (SNS's JSON and
+ * its signature, Slack's, raw), the HMAC header, MessageIds and
+ * timestamps, the filter attributes of alarm messages, endpoint URLs, the
+ * spool (round trip, corrupt files set aside), dead-letter files, and
+ * notify_check() on configs built by hand. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+
+#include "control/filter_policy.h"
+#include "control/notify.h"
+#include "control/notify_format.h"
+#include "control/notify_http.h"
+#include "control/notify_spool.h"
+#include "control/sns_sign.h"
+#include "core/config.h"
+
+#define TOPIC_ARN "arn:aws:sns:local:000000000000:ops"
+#define SUB_ARN TOPIC_ARN ":2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"
+#define CERT_URL "https://127.0.0.1:9100/sns/SimpleNotificationService-albd.pem"
+#define UNSUB_URL "https://127.0.0.1:9100/sns?Action=Unsubscribe&SubscriptionArn=" SUB_ARN "&Token=ab"
+#define SUB_URL "https://127.0.0.1:9100/sns?Action=ConfirmSubscription&TopicArn=" TOPIC_ARN "&Token=cd"
+
+static const char *alarm_json =
+	"{\"AlarmName\":\"web-5xx\",\"AlarmDescription\":null,\"NewStateValue\":\"ALARM\","
+	"\"OldStateValue\":\"OK\",\"NewStateReason\":\"Threshold Crossed: 2 out of the last 3 datapoints\","
+	"\"StateChangeTime\":\"2026-11-29T10:15:00.000+0000\","
+	"\"Trigger\":{\"MetricName\":\"HTTPCode_Target_5XX_Count\",\"Dimensions\":"
+	"[{\"value\":\"web\",\"name\":\"TargetGroup\"}]}}";
+
+static char dir[64];
+
+static void rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			char p[512];
+			snprintf(p, sizeof p, "%s/%s", path, de->d_name);
+			rm_rf(p);
+		}
+		closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/test_notify.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+	rm_rf(dir);
+}
+
+static json_t *record(const char *subject, const char *message)
+{
+	json_t *r = json_pack("{s:s, s:s, s:s, s:s}", "Type", "Notification", "MessageId",
+			      "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324", "Timestamp", "2026-11-30T01:02:03.456Z", "Message",
+			      message);
+	if (subject)
+		json_object_set_new(r, "Subject", json_string(subject));
+	return r;
+}
+
+static X509 *cert_of(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	ck_assert_ptr_nonnull(x);
+	return x;
+}
+
+static const char *s_(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* ------------------------------------------------------------ sns */
+
+START_TEST(sns_notification_as_sns_sends_it)
+{
+	char *pem = NULL, err[256];
+	EVP_PKEY *key = sns_key_load_or_create(dir, &pem, err, sizeof err);
+	ck_assert_msg(key != NULL, "%s", err);
+	struct nf_ctx ctx = { TOPIC_ARN, SUB_ARN, CERT_URL, UNSUB_URL, SUB_URL, key };
+	json_t *rec = record("Hello", "line 1\n\"quoted\" \xc3\xa9");
+	json_object_set_new(rec, "MessageAttributes", json_pack("{s:{s:s, s:s}}", "env", "Type", "String", "Value", "prod"));
+	struct nf_body b;
+
+	ck_assert_int_eq(nf_render(NF_SNS, rec, &ctx, &b, err, sizeof err), 0);
+	ck_assert_str_eq(b.content_type, "text/plain; charset=UTF-8");
+	json_t *j = json_loads(b.body, JSON_PRESERVE_ORDER, NULL);
+	ck_assert_ptr_nonnull(j);
+	/* SNS's fields, in SNS's order */
+	static const char *order[] = { "Type",      "MessageId",        "TopicArn",  "Subject",
+				       "Message",   "Timestamp",        "SignatureVersion", "Signature",
+				       "SigningCertURL", "UnsubscribeURL", "MessageAttributes" };
+	size_t i = 0;
+	const char *k;
+	json_t *v;
+	json_object_foreach(j, k, v) {
+		ck_assert_uint_lt(i, sizeof order / sizeof order[0]);
+		ck_assert_str_eq(k, order[i++]);
+	}
+	ck_assert_uint_eq(i, sizeof order / sizeof order[0]);
+	ck_assert_str_eq(s_(j, "Type"), "Notification");
+	ck_assert_str_eq(s_(j, "Message"), "line 1\n\"quoted\" \xc3\xa9");
+	ck_assert_str_eq(s_(j, "SignatureVersion"), "2");
+	ck_assert_str_eq(s_(j, "SigningCertURL"), CERT_URL);
+	ck_assert_str_eq(s_(j, "UnsubscribeURL"), UNSUB_URL);
+	ck_assert_str_eq(s_(json_object_get(json_object_get(j, "MessageAttributes"), "env"), "Value"), "prod");
+	/* the signature is over the fields as the receiver reads them */
+	struct sns_fields f = { .type = s_(j, "Type"), .message_id = s_(j, "MessageId"), .topic_arn = s_(j, "TopicArn"),
+				.subject = s_(j, "Subject"), .message = s_(j, "Message"), .timestamp = s_(j, "Timestamp"),
+				.signature_version = "2" };
+	X509 *x = cert_of(pem);
+	ck_assert_int_eq(sns_verify(x, &f, s_(j, "Signature")), 1);
+	f.message = "line 1";
+	ck_assert_int_eq(sns_verify(x, &f, s_(j, "Signature")), 0);
+	X509_free(x);
+	json_decref(j);
+	free(b.body);
+	json_decref(rec);
+	EVP_PKEY_free(key);
+	free(pem);
+}
+END_TEST
+
+START_TEST(sns_without_subject_has_no_subject)
+{
+	char *pem = NULL, err[256];
+	EVP_PKEY *key = sns_key_load_or_create(dir, &pem, err, sizeof err);
+	ck_assert_ptr_nonnull(key);
+	struct nf_ctx ctx = { TOPIC_ARN, SUB_ARN, CERT_URL, UNSUB_URL, SUB_URL, key };
+	json_t *rec = record(NULL, "m");
+	struct nf_body b;
+	ck_assert_int_eq(nf_render(NF_SNS, rec, &ctx, &b, err, sizeof err), 0);
+	json_t *j = json_loads(b.body, 0, NULL);
+	ck_assert_ptr_null(json_object_get(j, "Subject"));
+	ck_assert_ptr_null(json_object_get(j, "MessageAttributes"));
+	struct sns_fields f = { .type = "Notification", .message_id = s_(j, "MessageId"), .topic_arn = TOPIC_ARN,
+				.message = "m", .timestamp = s_(j, "Timestamp"), .signature_version = "2" };
+	X509 *x = cert_of(pem);
+	ck_assert_int_eq(sns_verify(x, &f, s_(j, "Signature")), 1);
+	X509_free(x);
+	json_decref(j);
+	free(b.body);
+	json_decref(rec);
+	EVP_PKEY_free(key);
+	free(pem);
+}
+END_TEST
+
+START_TEST(sns_confirmation)
+{
+	char *pem = NULL, err[256];
+	EVP_PKEY *key = sns_key_load_or_create(dir, &pem, err, sizeof err);
+	ck_assert_ptr_nonnull(key);
+	struct nf_ctx ctx = { TOPIC_ARN, SUB_ARN, CERT_URL, UNSUB_URL, SUB_URL, key };
+	char *text = nf_confirmation_text(TOPIC_ARN);
+	ck_assert_str_eq(text, "You have chosen to subscribe to the topic " TOPIC_ARN
+			       ".\nTo confirm the subscription, visit the SubscribeURL included in this message.");
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Type", "SubscriptionConfirmation", "MessageId",
+				"165545c9-2a5c-472c-8df2-7ff2be2b3b1b", "Timestamp", "2026-11-30T01:02:03.456Z", "Message",
+				text, "Token", "cd");
+	struct nf_body b;
+	for (int fmt = NF_SNS; fmt <= NF_RAW; fmt += NF_RAW) {  /* sns and raw: the same JSON */
+		ck_assert_int_eq(nf_render(fmt, rec, &ctx, &b, err, sizeof err), 0);
+		json_t *j = json_loads(b.body, 0, NULL);
+		ck_assert_str_eq(s_(j, "Type"), "SubscriptionConfirmation");
+		ck_assert_str_eq(s_(j, "Token"), "cd");
+		ck_assert_str_eq(s_(j, "SubscribeURL"), SUB_URL);
+		ck_assert_ptr_null(json_object_get(j, "UnsubscribeURL"));
+		struct sns_fields f = { .type = "SubscriptionConfirmation", .message_id = s_(j, "MessageId"),
+					.topic_arn = TOPIC_ARN, .message = text, .timestamp = s_(j, "Timestamp"),
+					.token = "cd", .subscribe_url = SUB_URL, .signature_version = "2" };
+		X509 *x = cert_of(pem);
+		ck_assert_int_eq(sns_verify(x, &f, s_(j, "Signature")), 1);
+		X509_free(x);
+		json_decref(j);
+		free(b.body);
+	}
+	/* slack: the URL in the text */
+	ck_assert_int_eq(nf_render(NF_SLACK, rec, &ctx, &b, err, sizeof err), 0);
+	json_t *j = json_loads(b.body, 0, NULL);
+	ck_assert_ptr_nonnull(strstr(s_(j, "text"), SUB_URL));
+	json_decref(j);
+	free(b.body);
+	free(text);
+	json_decref(rec);
+	EVP_PKEY_free(key);
+	free(pem);
+}
+END_TEST
+
+START_TEST(raw_is_the_message_alone)
+{
+	struct nf_ctx ctx = { TOPIC_ARN, SUB_ARN, CERT_URL, UNSUB_URL, SUB_URL, NULL };
+	json_t *rec = record("s", "just this\n");
+	struct nf_body b;
+	char err[128];
+	ck_assert_int_eq(nf_render(NF_RAW, rec, &ctx, &b, err, sizeof err), 0);
+	ck_assert_uint_eq(b.len, 10);
+	ck_assert_str_eq(b.body, "just this\n");
+	ck_assert_str_eq(b.content_type, "text/plain; charset=UTF-8");
+	free(b.body);
+	/* sns without a key: an error, not a crash */
+	ck_assert_int_eq(nf_render(NF_SNS, rec, &ctx, &b, err, sizeof err), -1);
+	json_decref(rec);
+}
+END_TEST
+
+/* ------------------------------------------------------------ slack */
+
+static json_t *slack_of(json_t *rec)
+{
+	struct nf_ctx ctx = { TOPIC_ARN, SUB_ARN, CERT_URL, UNSUB_URL, SUB_URL, NULL };
+	struct nf_body b;
+	char err[128];
+	ck_assert_int_eq(nf_render(NF_SLACK, rec, &ctx, &b, err, sizeof err), 0);
+	ck_assert_str_eq(b.content_type, "application/json");
+	json_t *j = json_loads(b.body, 0, NULL);
+	ck_assert_msg(j != NULL, "not JSON: %s", b.body);
+	free(b.body);
+	return j;
+}
+
+START_TEST(slack_alarm_colors_and_fields)
+{
+	static const struct {
+		const char *state, *color;
+	} cases[] = { { "ALARM", "danger" }, { "OK", "good" }, { "INSUFFICIENT_DATA", "warning" } };
+	for (size_t i = 0; i < 3; i++) {
+		json_t *a = json_loads(alarm_json, 0, NULL);
+		json_object_set_new(a, "NewStateValue", json_string(cases[i].state));
+		char *m = json_dumps(a, 0);
+		json_t *rec = record("ALARM: \"web-5xx\" in local", m);
+		json_t *j = slack_of(rec);
+		char want[128];
+		snprintf(want, sizeof want, "Alarm \"web-5xx\" is now %s (was OK)", cases[i].state);
+		ck_assert_str_eq(s_(j, "text"), want);
+		json_t *att = json_array_get(json_object_get(j, "attachments"), 0);
+		ck_assert_str_eq(s_(att, "color"), cases[i].color);
+		ck_assert_str_eq(s_(att, "fallback"), want);
+		ck_assert_str_eq(s_(att, "title"), "web-5xx");
+		ck_assert_str_eq(s_(att, "text"), "Threshold Crossed: 2 out of the last 3 datapoints");
+		ck_assert_str_eq(s_(att, "footer"), TOPIC_ARN);
+		ck_assert_int_eq(json_integer_value(json_object_get(att, "ts")), 1795947300); /* 2026-11-29T10:15:00Z */
+		json_t *f0 = json_array_get(json_object_get(att, "fields"), 0);
+		ck_assert_str_eq(s_(f0, "title"), "New state");
+		ck_assert_str_eq(s_(f0, "value"), cases[i].state);
+		json_decref(j);
+		json_decref(rec);
+		free(m);
+		json_decref(a);
+	}
+}
+END_TEST
+
+START_TEST(slack_from_the_alarm_record)
+{
+	json_t *rec = record(NULL, "not JSON");
+	json_object_set_new(rec, "Alarm",
+			    json_pack("{s:s, s:s, s:s, s:s}", "AlarmName", "db", "NewStateValue", "OK", "OldStateValue",
+				      "ALARM", "NewStateReason", "back"));
+	json_t *j = slack_of(rec);
+	ck_assert_str_eq(s_(j, "text"), "Alarm \"db\" is now OK (was ALARM)");
+	ck_assert_str_eq(s_(json_array_get(json_object_get(j, "attachments"), 0), "color"), "good");
+	json_decref(j);
+	json_decref(rec);
+}
+END_TEST
+
+START_TEST(slack_plain_messages)
+{
+	json_t *rec = record("Deploy", "v2 is out");
+	json_t *j = slack_of(rec);
+	ck_assert_str_eq(s_(j, "text"), "Deploy");
+	ck_assert_str_eq(s_(json_array_get(json_object_get(j, "attachments"), 0), "text"), "v2 is out");
+	json_decref(j);
+	json_decref(rec);
+	rec = record(NULL, "just text \"q\"");
+	j = slack_of(rec);
+	ck_assert_str_eq(s_(j, "text"), "just text \"q\"");
+	ck_assert_ptr_null(json_object_get(j, "attachments"));
+	json_decref(j);
+	json_decref(rec);
+}
+END_TEST
+
+/* ------------------------------------------------------------ small */
+
+START_TEST(hmac_header)
+{
+	char out[NF_HMAC_LEN];
+	const char *body = "{\"a\":1}";
+	nf_hmac_header("whsec", 1700000000, body, strlen(body), out, sizeof out);
+	/* python3: hmac.new(b"whsec", b'1700000000.{"a":1}', hashlib.sha256).hexdigest() */
+	ck_assert_str_eq(out, "t=1700000000,v1=8ad37ba156048ae0e0a5533c75cdf26fee88b07f93cb57ee4c80adb053012032");
+	char other[NF_HMAC_LEN];
+	nf_hmac_header("whsec", 1700000001, body, strlen(body), other, sizeof other);
+	ck_assert_str_ne(strchr(out, 'v'), strchr(other, 'v'));
+}
+END_TEST
+
+START_TEST(uuid_timestamp_tokens)
+{
+	char a[37], b[37], hex[129];
+	nf_uuid4(a);
+	nf_uuid4(b);
+	ck_assert_uint_eq(strlen(a), 36);
+	ck_assert_str_ne(a, b);
+	ck_assert(a[8] == '-' && a[13] == '-' && a[18] == '-' && a[23] == '-');
+	ck_assert(a[14] == '4');
+	ck_assert(strchr("89ab", a[19]) != NULL);
+	struct timespec ts = { 1795947300, 7000000 };
+	char t[25];
+	nf_timestamp(&ts, t);
+	ck_assert_str_eq(t, "2026-11-29T10:15:00.007Z");
+	nf_random_hex(64, hex);
+	ck_assert_uint_eq(strlen(hex), 128);
+	ck_assert_uint_eq(strspn(hex, "0123456789abcdef"), 128);
+}
+END_TEST
+
+START_TEST(filter_attributes_of_an_alarm)
+{
+	json_t *rec = record(NULL, alarm_json);
+	json_object_set_new(rec, "MessageAttributes", json_pack("{s:{s:s, s:s}}", "env", "Type", "String", "Value", "prod"));
+	struct fp_attr at[8];
+	json_t *hold = NULL;
+	size_t n = nf_filter_attrs(rec, at, 8, &hold);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(at[0].name, "env");
+	ck_assert_str_eq(at[1].name, "AlarmName");
+	ck_assert_str_eq(at[1].value, "web-5xx");
+	ck_assert_str_eq(at[2].value, "ALARM");
+	ck_assert_str_eq(at[3].name, "TargetGroup");
+	ck_assert_str_eq(at[3].value, "web");
+	struct fp_policy *p = fp_parse("{\"NewStateValue\": [\"ALARM\"], \"TargetGroup\": [{\"prefix\": \"we\"}]}", NULL, 0);
+	ck_assert_int_eq(fp_match(p, at, n), 1);
+	fp_free(p);
+	p = fp_parse("{\"NewStateValue\": [\"OK\"]}", NULL, 0);
+	ck_assert_int_eq(fp_match(p, at, n), 0);
+	fp_free(p);
+	json_decref(hold);
+	json_decref(rec);
+	/* a message that is not an alarm has only its attributes */
+	rec = record(NULL, "{\"x\": 1}");
+	hold = NULL;
+	ck_assert_uint_eq(nf_filter_attrs(rec, at, 8, &hold), 0);
+	json_decref(hold);
+	json_decref(rec);
+}
+END_TEST
+
+START_TEST(urls)
+{
+	struct nh_url u;
+	char err[128];
+	ck_assert_int_eq(nh_url_parse("http://127.0.0.1:9900/hook?x=1#frag", &u, err, sizeof err), 0);
+	ck_assert(!u.https);
+	ck_assert_str_eq(u.host, "127.0.0.1");
+	ck_assert_uint_eq(u.port, 9900);
+	ck_assert_str_eq(u.path, "/hook?x=1");
+	ck_assert_str_eq(u.hostport, "127.0.0.1:9900");
+	nh_url_free(&u);
+	ck_assert_int_eq(nh_url_parse("https://hooks.example.com", &u, err, sizeof err), 0);
+	ck_assert(u.https);
+	ck_assert_uint_eq(u.port, 443);
+	ck_assert_str_eq(u.path, "/");
+	nh_url_free(&u);
+	ck_assert_int_eq(nh_url_parse("http://[::1]:8080/h", &u, err, sizeof err), 0);
+	ck_assert_str_eq(u.host, "::1");
+	ck_assert_str_eq(u.hostport, "[::1]:8080");
+	nh_url_free(&u);
+	ck_assert_int_eq(nh_url_parse("http://h?q", &u, err, sizeof err), 0);
+	ck_assert_str_eq(u.path, "/?q");
+	nh_url_free(&u);
+	static const char *bad[] = { "ftp://h/", "http://", "http://h:0/", "http://h:65536/", "http://h:x/",
+				     "http://u@h/", "http://h /", "http://[::1/", "http://[zz]/", "http://h!/" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_msg(nh_url_parse(bad[i], &u, err, sizeof err) == -1, "%s accepted", bad[i]);
+}
+END_TEST
+
+/* ------------------------------------------------------------ spool */
+
+static int nloaded;
+static char loaded[8][NS_NAME_MAX];
+
+static void on_load(const char *name, json_t *rec, void *arg)
+{
+	(void)arg;
+	if (nloaded < 8)
+		snprintf(loaded[nloaded], NS_NAME_MAX, "%s|%s", name, s_(rec, "Message"));
+	nloaded++;
+	json_decref(rec);
+}
+
+static void write_file(const char *name, const char *text)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/spool/%s", dir, name);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int exists(const char *name)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/spool/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
+START_TEST(spool_round_trip_and_corrupt_files)
+{
+	char sp[128], names[3][NS_NAME_MAX], err[256];
+	snprintf(sp, sizeof sp, "%s/spool", dir);
+	ck_assert_int_eq(ns_mkdirs(sp), 0);
+	ck_assert_int_eq(ns_mkdirs(sp), 0);   /* again: fine */
+	const char *msgs[] = { "first", "second", "third" };
+	for (int i = 0; i < 3; i++) {
+		json_t *r = record(NULL, msgs[i]);
+		ck_assert_int_eq(ns_spool_put(sp, r, names[i], sizeof names[i], err, sizeof err), 0);
+		json_decref(r);
+	}
+	ck_assert_int_lt(strcmp(names[0], names[1]), 0);
+	ck_assert_int_lt(strcmp(names[1], names[2]), 0);
+	/* what a crash leaves, and what nobody should deliver */
+	write_file(".tmp-0000000000000001-x.json", "{\"Type\": \"Noti");
+	write_file("0000000000000002-a.json", "not json at all");
+	write_file("0000000000000003-b.json", "{\"Type\": \"Notification\", \"Message\": \"no id\"}");
+	write_file("0000000000000004-c.json", "");
+	write_file("0000000000000005-d.json", "[1, 2]");
+	nloaded = 0;
+	ck_assert_int_eq(ns_spool_load(sp, on_load, NULL), 3);
+	ck_assert_int_eq(nloaded, 3);
+	for (int i = 0; i < 3; i++) {
+		char want[NS_NAME_MAX + 16];
+		snprintf(want, sizeof want, "%s|%s", names[i], msgs[i]);
+		ck_assert_str_eq(loaded[i], want);
+	}
+	ck_assert(!exists(".tmp-0000000000000001-x.json"));
+	ck_assert(!exists("0000000000000002-a.json") && exists("0000000000000002-a.json.corrupt"));
+	ck_assert(exists("0000000000000003-b.json.corrupt"));
+	ck_assert(exists("0000000000000004-c.json.corrupt"));
+	ck_assert(exists("0000000000000005-d.json.corrupt"));
+	/* a second load: the corrupt ones stay aside */
+	nloaded = 0;
+	ck_assert_int_eq(ns_spool_load(sp, on_load, NULL), 3);
+	ck_assert_int_eq(ns_spool_remove(sp, names[1]), 0);
+	ck_assert_int_eq(ns_spool_remove(sp, names[1]), 0);  /* gone already: fine */
+	nloaded = 0;
+	ck_assert_int_eq(ns_spool_load(sp, on_load, NULL), 2);
+	/* a missing directory is an empty spool */
+	char none[160];
+	snprintf(none, sizeof none, "%s/none", dir);
+	ck_assert_int_eq(ns_spool_load(none, on_load, NULL), 0);
+}
+END_TEST
+
+START_TEST(dead_letter_lines)
+{
+	char p[128], err[256];
+	snprintf(p, sizeof p, "%s/dead-letters.jsonl", dir);
+	json_t *arr = ns_jsonl_read(p);
+	ck_assert_uint_eq(json_array_size(arr), 0);
+	json_decref(arr);
+	ck_assert_uint_eq(ns_jsonl_count(p), 0);
+	for (int i = 0; i < 2; i++) {
+		json_t *r = record(NULL, i ? "two\nlines" : "one");
+		ck_assert_int_eq(ns_jsonl_append(p, r, err, sizeof err), 0);
+		json_decref(r);
+	}
+	FILE *f = fopen(p, "a");
+	fputs("garbage\n", f);
+	fclose(f);
+	ck_assert_uint_eq(ns_jsonl_count(p), 3);
+	arr = ns_jsonl_read(p);
+	ck_assert_uint_eq(json_array_size(arr), 2);
+	ck_assert_str_eq(s_(json_array_get(arr, 1), "Message"), "two\nlines");
+	json_decref(arr);
+}
+END_TEST
+
+/* ------------------------------------------------------------ check */
+
+static struct cfg_subscription csub;
+static struct cfg_topic ctopic;
+static struct albd_config ccfg;
+
+static void config_setup(void)
+{
+	static const struct cfg_delivery d = { .retries = 3, .min_delay_ms = 1000, .max_delay_ms = 2000,
+					       .timeout_ms = 1000 };
+	memset(&csub, 0, sizeof csub);
+	csub.endpoint = (char *)"http://127.0.0.1:9900/hook";
+	csub.delivery = d;
+	csub.line = 12;
+	memset(&ctopic, 0, sizeof ctopic);
+	ctopic.name = (char *)"ops";
+	ctopic.subs = &csub;
+	ctopic.nsubs = 1;
+	ctopic.delivery = d;
+	ctopic.line = 10;
+	memset(&ccfg, 0, sizeof ccfg);
+	ccfg.path = (char *)"albd.conf";
+	ccfg.topics = &ctopic;
+	ccfg.ntopics = 1;
+	ccfg.admin.enabled = 1;
+}
+
+static void check_fails(const char *want)
+{
+	char err[512];
+	ck_assert_int_eq(notify_check(&ccfg, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, want) != NULL, "\"%s\" lacks \"%s\"", err, want);
+}
+
+START_TEST(check_configs)
+{
+	char err[512];
+	ck_assert_int_eq(notify_check(&ccfg, err, sizeof err), 0);
+	csub.endpoint = (char *)"http://127.0.0.1:0/x";
+	check_fails("albd.conf:12: topics.ops.subscriptions[0].endpoint: the port");
+	csub.endpoint = (char *)"http://127.0.0.1:9900/hook";
+	csub.format = (char *)"xml";
+	check_fails("albd.conf:12: topics.ops.subscriptions[0].format:");
+	csub.format = (char *)"slack";
+	csub.filter_policy = (char *)"{\"a\": [";
+	check_fails("albd.conf:12: topics.ops.subscriptions[0].filter_policy:");
+	csub.filter_policy = (char *)"{\"a\": [\"x\"]}";
+	ck_assert_int_eq(notify_check(&ccfg, err, sizeof err), 0);
+	csub.delivery.min_delay_retries = 3;
+	csub.delivery.no_delay_retries = 1;
+	csub.delivery.line = 14;
+	check_fails("albd.conf:14: topics.ops.subscriptions[0].delivery:");
+	csub.delivery.min_delay_retries = 0;
+	csub.delivery.backoff = (char *)"fibonacci";
+	check_fails("albd.conf:14: topics.ops.subscriptions[0].delivery.backoff:");
+	csub.delivery.backoff = (char *)"exponential";
+	csub.confirm = 1;
+	ccfg.admin.enabled = 0;
+	check_fails("confirm: needs the admin listener");
+	ccfg.admin.public_url = (char *)"https://lb.example.com";
+	ck_assert_int_eq(notify_check(&ccfg, err, sizeof err), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("notify");
+	TCase *tc = tcase_create("formats");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, sns_notification_as_sns_sends_it);
+	tcase_add_test(tc, sns_without_subject_has_no_subject);
+	tcase_add_test(tc, sns_confirmation);
+	tcase_add_test(tc, raw_is_the_message_alone);
+	tcase_add_test(tc, slack_alarm_colors_and_fields);
+	tcase_add_test(tc, slack_from_the_alarm_record);
+	tcase_add_test(tc, slack_plain_messages);
+	tcase_add_test(tc, hmac_header);
+	tcase_add_test(tc, uuid_timestamp_tokens);
+	tcase_add_test(tc, filter_attributes_of_an_alarm);
+	tcase_add_test(tc, urls);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("spool");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, spool_round_trip_and_corrupt_files);
+	tcase_add_test(tc, dead_letter_lines);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("check");
+	tcase_add_checked_fixture(tc, config_setup, NULL);
+	tcase_add_test(tc, check_configs);
+	suite_add_tcase(s, tc);
+
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
