@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/shard.h"
 #include "control/admin.h"
+#include "control/alarm.h"
 #include "control/api_elb.h"
 #include "control/api_metrics.h"
 #include "control/metrics.h"
@@ -72,6 +73,11 @@ static void reload(struct control *c)
 		log_err("reload failed, the running configuration stays: %s", err);
 		return;
 	}
+	if (alarm_check(cfg, err, sizeof(err)) < 0) {
+		log_err("reload failed, the running configuration stays: %s", err);
+		config_free(cfg);
+		return;
+	}
 	if (cfg->workers != c->nworkers)
 		log_warn("reload: workers = %u takes effect only after a restart (running %u)", cfg->workers,
 			 c->nworkers);
@@ -90,6 +96,7 @@ static void reload(struct control *c)
 		 g->cfg->nlisteners, g->cfg->ntarget_groups);
 	if (admin_apply(g, err, sizeof(err)) < 0)
 		log_err("%s; the admin listener stays as it was", err);
+	alarm_apply(g);
 }
 
 static void ticket_cb(evutil_socket_t fd, short what, void *arg)
@@ -163,7 +170,7 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		if (tls_global_init() < 0 || gen_check(cfg, err, sizeof(err)) < 0 ||
-		    admin_check(cfg, err, sizeof(err)) < 0) {
+		    admin_check(cfg, err, sizeof(err)) < 0 || alarm_check(cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
 			config_free(cfg);
 			return 1;
@@ -171,6 +178,11 @@ int main(int argc, char **argv)
 		printf("%s: configuration is valid\n", c.path);
 		config_free(cfg);
 		return 0;
+	}
+	if (alarm_check(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		config_free(cfg);
+		return 1;
 	}
 
 	signal(SIGPIPE, SIG_IGN);
@@ -227,6 +239,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	api_metrics_init();
+	/* alarms read the store: after it. NULL: the notifier is wired at merge */
+	if (alarm_init(c.base, c.gen, NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
 	struct event *ev_hup = evsignal_new(c.base, SIGHUP, signal_cb, &c);
 	struct event *ev_term = evsignal_new(c.base, SIGTERM, signal_cb, &c);
 	struct event *ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c);
@@ -255,6 +272,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(c.base);
 
 	worker_stop_all(c.workers, c.nworkers);
+	alarm_shutdown();
 	metrics_shutdown();   /* the last counts, and the store written out */
 	admin_shutdown();
 	health_shutdown();
