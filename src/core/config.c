@@ -468,8 +468,11 @@ static const struct cfg_key root_keys[] = {
 	FN_OBJ("target_groups", cfg_parse_target_groups, 0),
 	FN_OBJ("listeners", cfg_parse_listeners, KEY_REQUIRED),
 	GROUP("admin", struct albd_config, admin, cfg_admin_keys, cfg_admin_group),
-	UNSUPPORTED("alarms"),
-	UNSUPPORTED("topics"),
+	FN_STR("region", struct albd_config, region, cfg_set_region, "local", 0),
+	FN_STR("account_id", struct albd_config, account_id, cfg_set_account_id, "000000000000", 0),
+	FN_OBJ("topics", cfg_parse_topics, 0),
+	FN_OBJ("alarms", cfg_parse_alarms, 0),
+	FN_OBJ("composite_alarms", cfg_parse_composite_alarms, 0),
 	KEY_END
 };
 /* clang-format on */
@@ -722,10 +725,32 @@ void config_free(struct albd_config *cfg)
 		cfg_free_target_group(&cfg->target_groups[i]);
 	free(cfg->target_groups);
 	cfg_free_admin(&cfg->admin);
+	for (size_t i = 0; cfg->alarms && i < cfg->nalarms; i++)
+		cfg_free_alarm(&cfg->alarms[i]);
+	free(cfg->alarms);
+	for (size_t i = 0; cfg->composite_alarms && i < cfg->ncomposite_alarms; i++)
+		cfg_free_composite_alarm(&cfg->composite_alarms[i]);
+	free(cfg->composite_alarms);
+	for (size_t i = 0; cfg->topics && i < cfg->ntopics; i++)
+		cfg_free_topic(&cfg->topics[i]);
+	free(cfg->topics);
+	free(cfg->region);
+	free(cfg->account_id);
 	free(cfg->name);
 	free(cfg->state_dir);
 	free(cfg->path);
 	free(cfg);
+}
+
+/* The topic called NAME, or NULL. Thread: any. */
+const struct cfg_topic *config_find_topic(const struct albd_config *cfg, const char *name)
+{
+	if (!cfg || !name)
+		return NULL;
+	for (size_t i = 0; i < cfg->ntopics; i++)
+		if (cfg->topics[i].name && strcmp(cfg->topics[i].name, name) == 0)
+			return &cfg->topics[i];
+	return NULL;
 }
 
 /* The target group called NAME, or NULL. Thread: any. */

@@ -197,6 +197,38 @@ static int set_token_file(struct cfg_ctx *c, const config_setting_t *s, void *ob
 	return 0;
 }
 
+/* public_url = "https://lb.example.com:9100": an http(s) URL without a
+ * query; a trailing '/' is dropped. */
+static int set_public_url(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = cfg_string_of(c, s);
+	char **out = field;
+	size_t n;
+
+	if (!v)
+		return -1;
+	if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) || cfg_has_space_or_ctl(v) ||
+	    strpbrk(v, "?#"))
+		return cfg_fail(c, s, "invalid URL \"%s\" (expected http://host[:port] or https://host[:port])", v);
+	if (cfg_replace_str(c, out, v) < 0)
+		return -1;
+	n = strlen(*out);
+	while (n > 8 && (*out)[n - 1] == '/')
+		(*out)[--n] = '\0';
+	return 0;
+}
+
+static int set_cert_url(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = cfg_string_of(c, s);
+
+	if (!v)
+		return -1;
+	if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) || cfg_has_space_or_ctl(v))
+		return cfg_fail(c, s, "invalid URL \"%s\" (expected an https:// URL ending in .pem)", v);
+	return cfg_replace_str(c, field, v);
+}
+
 /* See config_engine.h. */
 int cfg_admin_group(struct cfg_ctx *c, const config_setting_t *s, void *field)
 {
@@ -214,6 +246,8 @@ const struct cfg_key cfg_admin_keys[] = {
 	NUM("metrics_token", K_BOOL, struct cfg_admin, metrics_token, 0, 1, 0, 0),
 	FN("tls", struct cfg_admin, tls, cfg_parse_tls, 0),
 	NUM("max_custom_series", K_UINT, struct cfg_admin, max_custom_series, 1, 1000000, 10000, 0),
+	FN("public_url", struct cfg_admin, public_url, set_public_url, 0),
+	FN("signing_cert_url", struct cfg_admin, signing_cert_url, set_cert_url, 0),
 	KEY_END
 };
 /* clang-format on */
@@ -275,6 +309,9 @@ void cfg_free_admin(struct cfg_admin *a)
 		free(a->token);
 	}
 	cfg_free_tls(a->tls);
+	free(a->public_url);
+	free(a->signing_cert_url);
+	a->public_url = a->signing_cert_url = NULL;
 	a->token_file = a->token = NULL;
 	a->tls = NULL;
 }

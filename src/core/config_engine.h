@@ -212,6 +212,18 @@ int cfg_check_admin(struct cfg_ctx *c, const config_setting_t *root);
 /* What config_admin.c put into A (the token is wiped before it is freed). */
 void cfg_free_admin(struct cfg_admin *a);
 
+/* config_alarms.c: the top-level "region" and "account_id" (field: char *)
+ * and "topics", "alarms", "composite_alarms" (obj: the config; topics
+ * before alarms, which name them). */
+int cfg_set_region(struct cfg_ctx *c, const config_setting_t *s, void *field);
+int cfg_set_account_id(struct cfg_ctx *c, const config_setting_t *s, void *field);
+int cfg_parse_topics(struct cfg_ctx *c, const config_setting_t *s, void *obj);
+int cfg_parse_alarms(struct cfg_ctx *c, const config_setting_t *s, void *obj);
+int cfg_parse_composite_alarms(struct cfg_ctx *c, const config_setting_t *s, void *obj);
+void cfg_free_topic(struct cfg_topic *t);
+void cfg_free_alarm(struct cfg_alarm *a);
+void cfg_free_composite_alarm(struct cfg_composite_alarm *a);
+
 /* config_limits.c: the tables of "timeouts = { ... }" and "limits = { ... }". */
 extern const struct cfg_key cfg_timeout_keys[];
 extern const struct cfg_key cfg_limit_keys[];

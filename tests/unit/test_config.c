@@ -516,6 +516,8 @@ struct bad_case {
 	const char *want; /* the error without the leading file name */
 };
 
+#define LISTENER1 "listeners = ( { name = \"l\"; listen = \"127.0.0.1:8080\"; default_fixed_response = { status = 200; }; } );\n"
+
 static const struct bad_case bad_cases[] = {
 	/* 0: libconfig's syntax error */
 	{ "workers = 2;\n"
@@ -535,7 +537,7 @@ static const struct bad_case bad_cases[] = {
 	  "listeners = ( { name = \"l\"; listen = \"127.0.0.1:8080\"; default_fixed_response = { status = 200; }; } );\n",
 	  ":2: admin.port: unknown setting \"port\"" },
 	/* 4 */
-	{ "alarms = ( );\n", ":1: alarms: not supported by this version of albd" },
+	{ "alarms = 5;\n" LISTENER1, ":1: alarms: expected a list ( ... )" },
 	/* 5: the root has no line */
 	{ "workers = 1;\n", ": missing required setting \"listeners\"" },
 	/* 6 */
@@ -860,7 +862,7 @@ static const struct bad_case bad_cases[] = {
 	  "  connect_timeout = 0; } );\n",
 	  ":3: target_groups.[0].connect_timeout: 0 is out of range (expected 0.001..3600 seconds)" },
 	/* 63 */
-	{ "topics = ( );\n", ":1: topics: not supported by this version of albd" },
+	{ "topics = { };\n" LISTENER1, ":1: topics: expected a list ( ... )" },
 	/* 64 */
 	{ "listeners = (\n"
 	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
@@ -1550,6 +1552,245 @@ START_TEST(test_admin_token_reread)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------ alarms and topics */
+
+#define TOPICS_ALARMS                                                                                   \
+	LISTENER1                                                                                       \
+	"region = \"eu-west-1\";\n"                                                                     \
+	"account_id = \"123456789012\";\n"                                                              \
+	"topics = (\n"                                                                                  \
+	"  { name = \"ops\";\n"                                                                         \
+	"    delivery = { retries = 5; min_delay = 1; max_delay = 10; backoff = \"exponential\"; };\n"  \
+	"    subscriptions = (\n"                                                                       \
+	"      { endpoint = \"http://127.0.0.1:9900/hook\"; secret = \"s3\"; },\n"                       \
+	"      { endpoint = \"https://hooks.example.com/x\"; format = \"slack\"; confirm = true;\n"     \
+	"        filter_policy = \"{\\\"NewStateValue\\\": [\\\"ALARM\\\"]}\"; tls_verify = false;\n"   \
+	"        delivery = { retries = 1; timeout = 2.5; }; } ); },\n"                                 \
+	"  { name = \"quiet\"; } );\n"                                                                  \
+	"alarms = (\n"                                                                                  \
+	"  { name = \"web-5xx\"; metric = \"HTTPCode_Target_5XX_Count\";\n"                             \
+	"    dimensions = { TargetGroup = \"web\"; LoadBalancer = \"x\"; };\n"                          \
+	"    statistic = \"Sum\"; period = 60; evaluation_periods = 3; datapoints_to_alarm = 2;\n"      \
+	"    comparison = \"GreaterThanOrEqualToThreshold\"; threshold = 10.5;\n"                       \
+	"    treat_missing_data = \"notBreaching\"; alarm_actions = [ \"ops\" ]; ok_actions = \"ops\";\n" \
+	"    insufficient_data_actions = [ ]; },\n"                                                     \
+	"  { name = \"rate\"; description = \"5XX rate\"; period = 10; evaluation_periods = 1;\n"       \
+	"    comparison = \"GreaterThanThreshold\"; threshold = -1; actions_enabled = false;\n"         \
+	"    metrics = ( { id = \"e\"; expression = \"100*m1/m2\"; return_data = true; label = \"r\"; },\n" \
+	"                { id = \"m1\"; metric = \"HTTPCode_Target_5XX_Count\"; statistic = \"Sum\"; period = 10; },\n" \
+	"                { id = \"m2\"; namespace = \"Custom\"; metric = \"M\"; statistic = \"p99\"; } ); } );\n" \
+	"composite_alarms = ( { name = \"c\"; rule = \"ALARM(\\\"web-5xx\\\")\"; alarm_actions = \"quiet\"; } );\n"
+
+START_TEST(test_alarms_topics)
+{
+	struct albd_config *cfg = load_ok(TOPICS_ALARMS);
+	const struct cfg_topic *t;
+	const struct cfg_alarm *a;
+
+	ck_assert_str_eq(cfg->region, "eu-west-1");
+	ck_assert_str_eq(cfg->account_id, "123456789012");
+	ck_assert_uint_eq(cfg->ntopics, 2);
+	t = config_find_topic(cfg, "ops");
+	ck_assert_ptr_eq(t, &cfg->topics[0]);
+	ck_assert_ptr_null(config_find_topic(cfg, "nope"));
+	ck_assert_uint_eq(t->delivery.retries, 5);
+	ck_assert_uint_eq(t->delivery.min_delay_ms, 1000);
+	ck_assert_uint_eq(t->delivery.max_delay_ms, 10000);
+	ck_assert_str_eq(t->delivery.backoff, "exponential");
+	ck_assert_uint_eq(t->delivery.timeout_ms, 15000);
+	ck_assert_uint_eq(t->nsubs, 2);
+	/* the first subscription: the topic's policy, SNS's format */
+	ck_assert_str_eq(t->subs[0].endpoint, "http://127.0.0.1:9900/hook");
+	ck_assert_str_eq(t->subs[0].format, "sns");
+	ck_assert_str_eq(t->subs[0].secret, "s3");
+	ck_assert_int_eq(t->subs[0].confirm, 0);
+	ck_assert_int_eq(t->subs[0].tls_verify, 1);
+	ck_assert_ptr_null(t->subs[0].filter_policy);
+	ck_assert_uint_eq(t->subs[0].delivery.retries, 5);
+	ck_assert_str_eq(t->subs[0].delivery.backoff, "exponential");
+	/* the second: its own retries over the topic's other fields */
+	ck_assert_str_eq(t->subs[1].format, "slack");
+	ck_assert_int_eq(t->subs[1].confirm, 1);
+	ck_assert_int_eq(t->subs[1].tls_verify, 0);
+	ck_assert_str_eq(t->subs[1].filter_policy, "{\"NewStateValue\": [\"ALARM\"]}");
+	ck_assert_uint_eq(t->subs[1].delivery.retries, 1);
+	ck_assert_uint_eq(t->subs[1].delivery.timeout_ms, 2500);
+	ck_assert_uint_eq(t->subs[1].delivery.max_delay_ms, 10000);
+	ck_assert_str_eq(t->subs[1].delivery.backoff, "exponential");
+	/* a topic with nothing but a name: SNS's default policy */
+	ck_assert_uint_eq(cfg->topics[1].nsubs, 0);
+	ck_assert_uint_eq(cfg->topics[1].delivery.retries, 3);
+	ck_assert_uint_eq(cfg->topics[1].delivery.min_delay_ms, 20000);
+	ck_assert_str_eq(cfg->topics[1].delivery.backoff, "linear");
+
+	ck_assert_uint_eq(cfg->nalarms, 2);
+	a = &cfg->alarms[0];
+	ck_assert_str_eq(a->name, "web-5xx");
+	ck_assert_str_eq(a->namespace, "AWS/ApplicationELB");
+	ck_assert_str_eq(a->metric, "HTTPCode_Target_5XX_Count");
+	ck_assert_uint_eq(a->ndims, 2);
+	ck_assert_str_eq(a->dims[0].name, "TargetGroup");
+	ck_assert_str_eq(a->dims[0].value, "web");
+	ck_assert_str_eq(a->dims[1].name, "LoadBalancer");
+	ck_assert_str_eq(a->statistic, "Sum");
+	ck_assert_ptr_null(a->extended_statistic);
+	ck_assert_uint_eq(a->period, 60);
+	ck_assert_uint_eq(a->evaluation_periods, 3);
+	ck_assert_uint_eq(a->datapoints_to_alarm, 2);
+	ck_assert_str_eq(a->comparison, "GreaterThanOrEqualToThreshold");
+	ck_assert(a->threshold == 10.5);
+	ck_assert_str_eq(a->treat_missing_data, "notBreaching");
+	ck_assert_uint_eq(a->nalarm_actions, 1);
+	ck_assert_str_eq(a->alarm_actions[0], "ops");
+	ck_assert_uint_eq(a->nok_actions, 1);
+	ck_assert_uint_eq(a->ninsufficient_data_actions, 0);
+	ck_assert_int_eq(a->actions_enabled, 1);
+	a = &cfg->alarms[1];
+	ck_assert_str_eq(a->description, "5XX rate");
+	ck_assert_ptr_null(a->metric);
+	ck_assert_str_eq(a->treat_missing_data, "missing");
+	ck_assert(a->threshold == -1);
+	ck_assert_int_eq(a->actions_enabled, 0);
+	ck_assert_uint_eq(a->datapoints_to_alarm, 0);
+	ck_assert_uint_eq(a->nmetrics, 3);
+	ck_assert_str_eq(a->metrics[0].expression, "100*m1/m2");
+	ck_assert_int_eq(a->metrics[0].return_data, 1);
+	ck_assert_str_eq(a->metrics[0].label, "r");
+	ck_assert_str_eq(a->metrics[1].metric, "HTTPCode_Target_5XX_Count");
+	ck_assert_str_eq(a->metrics[1].namespace, "AWS/ApplicationELB");
+	ck_assert_uint_eq(a->metrics[1].period, 10);
+	ck_assert_int_eq(a->metrics[1].return_data, 0);
+	ck_assert_str_eq(a->metrics[2].namespace, "Custom");
+	ck_assert_str_eq(a->metrics[2].stat, "p99");
+	ck_assert_uint_eq(a->metrics[2].period, 0);
+	ck_assert_uint_eq(cfg->ncomposite_alarms, 1);
+	ck_assert_str_eq(cfg->composite_alarms[0].rule, "ALARM(\"web-5xx\")");
+	ck_assert_str_eq(cfg->composite_alarms[0].alarm_actions[0], "quiet");
+	config_free(cfg);
+
+	/* none of it: the defaults */
+	cfg = load_ok(LISTENER1);
+	ck_assert_str_eq(cfg->region, "local");
+	ck_assert_str_eq(cfg->account_id, "000000000000");
+	ck_assert_uint_eq(cfg->ntopics + cfg->nalarms + cfg->ncomposite_alarms, 0);
+	ck_assert_ptr_null(cfg->admin.public_url);
+	config_free(cfg);
+
+	cfg = load_ok(LISTENER1 "admin = { listen = \"127.0.0.1:9100\"; public_url = \"https://lb.example.com:9100/\";\n"
+		      "  signing_cert_url = \"https://cdn.example.com/albd.pem\"; };\n");
+	ck_assert_str_eq(cfg->admin.public_url, "https://lb.example.com:9100");
+	ck_assert_str_eq(cfg->admin.signing_cert_url, "https://cdn.example.com/albd.pem");
+	config_free(cfg);
+}
+END_TEST
+
+#define TOPIC_OPS "topics = ( { name = \"ops\"; } );\n"
+#define ALARM_HEAD "alarms = ( { name = \"a\"; metric = \"RequestCount\"; period = 60; evaluation_periods = 1;\n"
+#define ALARM_TAIL "comparison = \"GreaterThanThreshold\"; threshold = 1; } );\n"
+
+static const struct {
+	const char *text, *want;
+} alarm_bad_cases[] = {
+	/* 0 */
+	{ LISTENER1 "region = \"Europe\";\n",
+	  ":2: region: invalid region \"Europe\" (expected 1 to 32 characters from a-z 0-9 -)" },
+	/* 1 */
+	{ LISTENER1 "account_id = \"12345\";\n", ":2: account_id: invalid account_id \"12345\" (expected 12 digits)" },
+	/* 2 */
+	{ LISTENER1 "topics = ( { name = \"a b\"; } );\n",
+	  ":2: topics.[0].name: invalid topic name \"a b\" (expected 1 to 256 characters from A-Z a-z 0-9 _ -)" },
+	/* 3 */
+	{ LISTENER1 "topics = ( { name = \"a\"; },\n { name = \"a\"; } );\n",
+	  ":3: topics.[1].name: duplicate topic name \"a\" (first defined at line 2)" },
+	/* 4 */
+	{ LISTENER1 "topics = ( { name = \"a\"; subscriptions = ( { endpoint = \"ftp://x/\"; } ); } );\n",
+	  ":2: topics.[0].subscriptions.[0].endpoint: invalid endpoint \"ftp://x/\" (expected an http:// or "
+	  "https:// URL)" },
+	/* 5 */
+	{ LISTENER1 "topics = ( { name = \"a\"; subscriptions = ( { format = \"sns\"; } ); } );\n",
+	  ":2: topics.[0].subscriptions.[0]: missing required setting \"endpoint\"" },
+	/* 6 */
+	{ LISTENER1 "topics = ( { name = \"a\"; subscriptions = ( { endpoint = \"http://h/\"; format = \"xml\"; } ); } );\n",
+	  ":2: topics.[0].subscriptions.[0].format: unknown format \"xml\" (expected \"sns\", \"slack\" or \"raw\")" },
+	/* 7 */
+	{ LISTENER1 "topics = ( { name = \"a\"; subscriptions = ( { endpoint = \"http://h/\"; },\n"
+		    "  { endpoint = \"http://h/\"; } ); } );\n",
+	  ":3: topics.[0].subscriptions.[1].endpoint: endpoint \"http://h/\" is subscribed twice to this topic (line 2)" },
+	/* 8 */
+	{ LISTENER1 "topics = ( { name = \"a\"; delivery = { min_delay = 30; }; } );\n",
+	  ":2: topics.[0].delivery.min_delay: min_delay (30 s) is above max_delay (20 s)" },
+	/* 9 */
+	{ LISTENER1 "topics = ( { name = \"a\"; delivery = { retries = 101; }; } );\n",
+	  ":2: topics.[0].delivery.retries: 101 is out of range (expected 0..100)" },
+	/* 10 */
+	{ LISTENER1 "topics = ( { name = \"a\"; delivery = { retry = 1; }; } );\n",
+	  ":2: topics.[0].delivery.retry: unknown setting \"retry\"" },
+	/* 11 */
+	{ LISTENER1 ALARM_HEAD "statistic = \"Sum\"; alarm_actions = [ \"ops\" ];\n" ALARM_TAIL,
+	  ":3: alarms.[0].alarm_actions.[0]: no topic \"ops\" in this file" },
+	/* 12 */
+	{ LISTENER1 TOPIC_OPS ALARM_HEAD "statistic = \"Sum\"; alarm_actions = [ \"ops\", \"ops\" ];\n" ALARM_TAIL,
+	  ":4: alarms.[0].alarm_actions: topic \"ops\" is named twice" },
+	/* 13 */
+	{ LISTENER1 ALARM_HEAD ALARM_TAIL,
+	  ":2: alarms.[0].metric: alarm \"a\": expected exactly one of statistic and extended_statistic" },
+	/* 14 */
+	{ LISTENER1 ALARM_HEAD "statistic = \"Sum\"; extended_statistic = \"p99\";\n" ALARM_TAIL,
+	  ":3: alarms.[0].statistic: alarm \"a\": expected exactly one of statistic and extended_statistic" },
+	/* 15 */
+	{ LISTENER1 "alarms = ( { name = \"a\"; period = 60; evaluation_periods = 1; statistic = \"Sum\";\n" ALARM_TAIL,
+	  ":2: alarms.[0]: alarm \"a\": expected metric (with statistic or extended_statistic) or metrics" },
+	/* 16 */
+	{ LISTENER1 "alarms = ( { name = \"a\"; metric = \"RequestCount\"; statistic = \"Sum\"; evaluation_periods = 1;\n"
+		    ALARM_TAIL,
+	  ":2: alarms.[0]: missing required setting \"period\"" },
+	/* 17 */
+	{ LISTENER1 ALARM_HEAD "statistic = \"Sum\"; datapoints_to_alarm = 2;\n" ALARM_TAIL,
+	  ":3: alarms.[0].datapoints_to_alarm: datapoints_to_alarm (2) is above evaluation_periods (1)" },
+	/* 18 */
+	{ LISTENER1 ALARM_HEAD "statistic = \"Sum\"; metrics = ( { id = \"m\"; expression = \"1\"; } );\n" ALARM_TAIL,
+	  ":3: alarms.[0].metrics: an alarm has either metric or metrics, not both" },
+	/* 19 */
+	{ LISTENER1 "alarms = ( { name = \"a\"; period = 60; evaluation_periods = 1;\n"
+		    "  metrics = ( { id = \"m\"; metric = \"RequestCount\"; } );\n" ALARM_TAIL,
+	  ":3: alarms.[0].metrics.[0]: query \"m\": a metric needs a statistic" },
+	/* 20 */
+	{ LISTENER1 "alarms = ( { name = \"a\"; period = 60; evaluation_periods = 1;\n"
+		    "  metrics = ( { id = \"m\"; } );\n" ALARM_TAIL,
+	  ":3: alarms.[0].metrics.[0]: query \"m\": expected either expression or metric" },
+	/* 21 */
+	{ LISTENER1 "alarms = ( { name = \"a\"; period = 60; evaluation_periods = 1;\n"
+		    "  metrics = ( { id = \"m\"; expression = \"1\"; },\n { id = \"m\"; expression = \"2\"; } );\n" ALARM_TAIL,
+	  ":4: alarms.[0].metrics.[1].id: duplicate id \"m\"" },
+	/* 22 */
+	{ LISTENER1 ALARM_HEAD "statistic = \"Sum\"; dimensions = [ \"x\" ];\n" ALARM_TAIL,
+	  ":3: alarms.[0].dimensions: expected a group such as { TargetGroup = \"web\"; }" },
+	/* 23 */
+	{ LISTENER1 ALARM_HEAD "statistic = \"Sum\";\n threshold = \"high\"; comparison = \"GreaterThanThreshold\"; } );\n",
+	  ":4: alarms.[0].threshold: expected a number" },
+	/* 24 */
+	{ LISTENER1 ALARM_HEAD "statistic = \"Sum\"; comparison = \"LessThanThreshold\"; threshold = 0; },\n { name = \"a\"; metric = \"M\"; statistic = \"Sum\";\n"
+		    "  period = 60; evaluation_periods = 1;\n" ALARM_TAIL,
+	  ":4: alarms.[1].name: duplicate alarm name \"a\" (first defined at line 2)" },
+	/* 25 */
+	{ LISTENER1 ALARM_HEAD "statistic = \"Sum\";\n" ALARM_TAIL
+		    "composite_alarms = ( { name = \"a\"; rule = \"TRUE\"; } );\n",
+	  ":5: composite_alarms.[0].name: duplicate alarm name \"a\" (first defined at line 2)" },
+	/* 26 */
+	{ LISTENER1 "composite_alarms = ( { name = \"c\"; } );\n",
+	  ":2: composite_alarms.[0]: missing required setting \"rule\"" },
+	/* 27 */
+	{ LISTENER1 "admin = { listen = \"127.0.0.1:9100\"; public_url = \"lb.example.com\"; };\n",
+	  ":2: admin.public_url: invalid URL \"lb.example.com\" (expected http://host[:port] or https://host[:port])" },
+};
+
+START_TEST(test_alarms_bad)
+{
+	expect_error(alarm_bad_cases[_i].text, alarm_bad_cases[_i].want);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1590,6 +1831,11 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_admin_bad, 0, (int)(sizeof admin_bad_cases / sizeof admin_bad_cases[0]));
 	tcase_add_test(tc, test_admin_bad_token);
 	tcase_add_test(tc, test_admin_token_reread);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("alarms");
+	tcase_add_test(tc, test_alarms_topics);
+	tcase_add_loop_test(tc, test_alarms_bad, 0, (int)(sizeof alarm_bad_cases / sizeof alarm_bad_cases[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
