@@ -585,6 +585,7 @@ void alarm_change(struct alarm *a, enum alarm_state state, const char *reason, c
 	alarm_actions(a, old, details);
 	free(old_reason);
 	free(old_data);
+	a->changed_seq = ++E.seq;
 	E.dirty_composites = 1;
 }
 
@@ -667,9 +668,22 @@ static int state_of_cb(void *arg, const char *name)
 	return m->state == ALARM_OK ? AR_OK : m->state == ALARM_ALARM ? AR_ALARM : AR_INSUFFICIENT_DATA;
 }
 
-/* Composite alarm A: its rule over the members' states now. */
+/* Composite alarm A: its rule over the members' states now, when one of
+ * them changed since A was last evaluated (or A never was since the start
+ * or its creation). A state set by SetAlarmState stays until then. */
 static void evaluate_composite(struct alarm *a, int64_t ms)
 {
+	const char *const *names;
+	size_t n = ar_names(a->rule, &names);
+	int due = !a->evaluated;
+	for (size_t i = 0; i < n && !due; i++) {
+		struct alarm *m = alarm_find(names[i]);
+		due = m && m->changed_seq > a->eval_seq;
+	}
+	if (!due)
+		return;
+	a->evaluated = 1;
+	a->eval_seq = E.seq;
 	int v = ar_eval(a->rule, state_of_cb, NULL);
 	if (v < 0)
 		return;
@@ -678,12 +692,11 @@ static void evaluate_composite(struct alarm *a, int64_t ms)
 		return;
 	/* the triggering child: the member that changed last (CloudWatch's
 	 * "arn:...:alarm:X transitioned to ALARM at <date>") */
-	const char *const *names;
-	size_t n = ar_names(a->rule, &names);
 	struct alarm *trig = NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct alarm *m = alarm_find(names[i]);
-		if (m && (!trig || m->state_ms > trig->state_ms))
+		if (m && (!trig || m->changed_seq > trig->changed_seq ||
+			  (m->changed_seq == trig->changed_seq && m->state_ms > trig->state_ms)))
 			trig = m;
 	}
 	char reason[1024], arn[512], when[64], ts[40];
@@ -702,6 +715,7 @@ static void evaluate_composite(struct alarm *a, int64_t ms)
 		snprintf(reason, sizeof(reason), "The alarm rule %s evaluated to %s", a->cc->rule, v ? "TRUE" : "FALSE");
 	}
 	alarm_change(a, st, reason, data, ms, NULL);
+	a->eval_seq = E.seq;   /* its own change is not a reason to evaluate it again */
 	free(data);
 	E.dirty = 1;
 }
@@ -933,7 +947,14 @@ void alarm_shutdown(void)
 	free(E.a);
 	if (E.gen)
 		gen_unref(E.gen);
+	/* the tests' store stays chosen across a simulated restart */
+	struct store *st = E.store;
+	const char *lb = E.lb_name;
+	int set = E.store_set;
 	memset(&E, 0, sizeof(E));
+	E.store = st;
+	E.lb_name = lb;
+	E.store_set = set;
 }
 
 /* ------------------------------------------------------------ SetAlarmState */

@@ -47,6 +47,9 @@ struct alarm {
 	int64_t state_ms;                       /* StateUpdatedTimestamp, ms */
 	int64_t config_ms;                      /* AlarmConfigurationUpdatedTimestamp, ms */
 	int64_t last_end;                       /* end of the newest period evaluated, s */
+	uint64_t changed_seq;                   /* E.seq at its last state change (0: none since start) */
+	uint64_t eval_seq;                      /* composite: E.seq when last evaluated */
+	int evaluated;                          /* composite: evaluated since start or creation */
 	struct alarm_hist hist[ALARM_HISTORY_MAX]; /* newest first */
 	size_t nhist;
 };
@@ -63,6 +66,7 @@ struct alarm_engine {
 	int store_set;
 	int dirty;                   /* a state or history changed: save */
 	int dirty_composites;        /* an alarm changed: evaluate the composites */
+	uint64_t seq;                /* counts state changes: which member changed last */
 };
 
 extern struct alarm_engine E;
