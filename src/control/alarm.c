@@ -682,6 +682,7 @@ static void evaluate_composite(struct alarm *a, int64_t ms)
 	}
 	if (!due)
 		return;
+	uint64_t since = a->evaluated ? a->eval_seq : 0;
 	a->evaluated = 1;
 	a->eval_seq = E.seq;
 	int v = ar_eval(a->rule, state_of_cb, NULL);
@@ -690,13 +691,18 @@ static void evaluate_composite(struct alarm *a, int64_t ms)
 	enum alarm_state st = v ? ALARM_ALARM : ALARM_OK;
 	if (st == a->state)
 		return;
-	/* the triggering child: the member that changed last (CloudWatch's
-	 * "arn:...:alarm:X transitioned to ALARM at <date>") */
+	/* CloudWatch's "arn:...:alarm:X transitioned to ALARM at <date>":
+	 * the triggering child, among the members that changed since the
+	 * last evaluation, one now in ALARM when the composite goes to ALARM
+	 * (the rule's cause), else the one that changed last */
 	struct alarm *trig = NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct alarm *m = alarm_find(names[i]);
-		if (m && (!trig || m->changed_seq > trig->changed_seq ||
-			  (m->changed_seq == trig->changed_seq && m->state_ms > trig->state_ms)))
+		if (!m)
+			continue;
+		int fits = m->changed_seq > since && (st != ALARM_ALARM || m->state == ALARM_ALARM);
+		int tfits = trig && trig->changed_seq > since && (st != ALARM_ALARM || trig->state == ALARM_ALARM);
+		if (!trig || (fits && !tfits) || (fits == tfits && m->changed_seq > trig->changed_seq))
 			trig = m;
 	}
 	char reason[1024], arn[512], when[64], ts[40];
