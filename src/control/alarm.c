@@ -283,6 +283,8 @@ static json_t *state_json(void)
 					      "reason_data", reason_data_json(a->reason_data), "state_updated",
 					      (json_int_t)a->state_ms, "config_updated", (json_int_t)a->config_ms,
 					      "last_end", (json_int_t)a->last_end, "history", h));
+		json_object_set_new(json_object_get(alarms, a->name), "state_transitioned",
+				    json_integer(a->transition_ms));
 	}
 	return json_pack("{s:i, s:o}", "version", STATE_VERSION, "alarms", alarms);
 }
@@ -426,6 +428,9 @@ static int restore(struct alarm *a, const json_t *s)
 	free(a->reason_data);
 	a->reason_data = json_is_string(rd) ? strdup(json_string_value(rd)) : NULL;
 	a->state_ms = json_integer_value(json_object_get(s, "state_updated"));
+	a->transition_ms = json_integer_value(json_object_get(s, "state_transitioned"));
+	if (!a->transition_ms)
+		a->transition_ms = a->state_ms;
 	a->config_ms = json_integer_value(json_object_get(s, "config_updated"));
 	a->last_end = json_integer_value(json_object_get(s, "last_end"));
 	return 1;
@@ -574,7 +579,7 @@ void alarm_change(struct alarm *a, enum alarm_state state, const char *reason, c
 	a->state = state;
 	a->reason = strdup(reason);
 	a->reason_data = data ? strdup(data) : NULL;
-	a->state_ms = ms;
+	a->state_ms = a->transition_ms = ms;
 	snprintf(summary, sizeof(summary), "Alarm updated from %s to %s", alarm_state_name(old),
 		 alarm_state_name(state));
 	char *hd = state_history_data(a, old, old_reason, old_data);
@@ -832,6 +837,7 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 			x->reason_data = prev->reason_data;
 			prev->reason = prev->reason_data = NULL;
 			x->state_ms = prev->state_ms;
+			x->transition_ms = prev->transition_ms;
 			x->config_ms = prev->config_ms;
 			x->last_end = prev->last_end;
 			memcpy(x->hist, prev->hist, prev->nhist * sizeof(x->hist[0]));
@@ -860,7 +866,7 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 					      what[0] == 'c' ? "createdAlarm" : "updatedAlarm", def);
 			char *ds = d ? json_dumps(d, JSON_COMPACT) : NULL;
 			x->config_ms = ms;
-			x->state_ms = ms;
+			x->state_ms = x->transition_ms = ms;
 			if (what[0] == 'u') {
 				free(x->reason);
 				x->reason = strdup("Unchecked: Alarm configuration updated");
@@ -990,6 +996,7 @@ int alarm_set_state(const char *name, enum alarm_state state, const char *reason
 		a->reason = strdup(reason);
 		free(a->reason_data);
 		a->reason_data = reason_data ? strdup(reason_data) : NULL;
+		a->state_ms = ms;
 	} else {
 		alarm_change(a, state, reason, reason_data, ms, NULL);
 	}

@@ -58,11 +58,11 @@ static json_t *describe(const struct alarm *a)
 	json_object_set_new(j, "StateUpdatedTimestamp", json_string(ts));
 	alarm_fmt_ms(a->config_ms, ts, sizeof(ts), 0);
 	json_object_set_new(j, "AlarmConfigurationUpdatedTimestamp", json_string(ts));
-	if (a->composite) {
-		/* CloudWatch's StateTransitionedTimestamp: the last change of StateValue */
-		alarm_fmt_ms(a->state_ms, ts, sizeof(ts), 0);
-		json_object_set_new(j, "StateTransitionedTimestamp", json_string(ts));
-	}
+	/* CloudWatch's StateTransitionedTimestamp: the last change of
+	 * StateValue (StateUpdatedTimestamp also moves when SetAlarmState
+	 * only changes the reason) */
+	alarm_fmt_ms(a->transition_ms, ts, sizeof(ts), 0);
+	json_object_set_new(j, "StateTransitionedTimestamp", json_string(ts));
 	return j;
 }
 

@@ -10,6 +10,9 @@
  *    more than 86,400 seconds" ("for an alarm with a period of 1 hour or
  *    more, ... 7 days").
  *  - DatapointsToAlarm at most EvaluationPeriods.
+ *  - albd's own: with a period of 10, 20 or 30 s the evaluation range
+ *    (EvaluationPeriods + 2 periods) must lie within the 3 hours the store
+ *    keeps 1-second points.
  *  - Statistic or ExtendedStatistic, not both; neither with Metrics.
  *  - Metrics: at most 10 queries ("an alarm based on a metric math
  *    expression can use up to 10 metrics"), ids unique, "exactly one ...
@@ -219,6 +222,12 @@ static int check_alarm(const struct albd_config *cfg, const struct cfg_alarm *a,
 	if (span > (a->period >= 3600 ? 7 * 86400u : 86400u))
 		FAIL(a->line, "alarms.%s: evaluation_periods: times period (%llu s) is more than %s", a->name,
 		     (unsigned long long)span, a->period >= 3600 ? "7 days" : "one day (86400 s)");
+	/* albd's own limit: a period under a minute reads 1-second points,
+	 * kept 3 hours, so the evaluation range (N + 2 periods) must fit */
+	if (a->period < 60 && ((uint64_t)a->evaluation_periods + 2) * a->period > 3 * 3600)
+		FAIL(a->line, "alarms.%s: evaluation_periods: with a period of %u s, at most %u (the evaluation "
+			      "range of evaluation_periods + 2 periods must fit in the 3 hours of 1-second data)",
+		     a->name, a->period, 3 * 3600 / a->period - 2);
 	if (a->datapoints_to_alarm > a->evaluation_periods)
 		FAIL(a->line, "alarms.%s: datapoints_to_alarm: %u is more than evaluation_periods (%u)", a->name,
 		     a->datapoints_to_alarm, a->evaluation_periods);

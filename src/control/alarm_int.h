@@ -45,6 +45,7 @@ struct alarm {
 	char *reason;                           /* StateReason */
 	char *reason_data;                      /* StateReasonData JSON, NULL: none */
 	int64_t state_ms;                       /* StateUpdatedTimestamp, ms */
+	int64_t transition_ms;                  /* StateTransitionedTimestamp, ms */
 	int64_t config_ms;                      /* AlarmConfigurationUpdatedTimestamp, ms */
 	int64_t last_end;                       /* end of the newest period evaluated, s */
 	uint64_t changed_seq;                   /* E.seq at its last state change (0: none since start) */

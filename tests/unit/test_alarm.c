@@ -727,6 +727,11 @@ START_TEST(test_check)
 	check_fails("alarms.conf:7: alarms.ok: period: 45 is not 10, 20, 30 or a multiple of 60");
 	alarms[0].period = 20;
 	ck_assert_int_eq(alarm_check(&cfg, err, sizeof(err)), 0);
+	alarms[0].period = 10;
+	alarms[0].evaluation_periods = 1079;
+	check_fails("alarms.ok: evaluation_periods: with a period of 10 s, at most 1078");
+	alarms[0].evaluation_periods = 1078;
+	ck_assert_int_eq(alarm_check(&cfg, err, sizeof(err)), 0);
 	alarms[0].period = 60;
 	alarms[0].evaluation_periods = 1441;
 	check_fails("alarms.ok: evaluation_periods: times period (86460 s) is more than one day");
