@@ -68,6 +68,14 @@ static int fake_publish(const char *topic, const struct notify_msg *m, char *id,
 	return 0;
 }
 
+/* Forget the messages kept so far. */
+static void reset_sent(void)
+{
+	for (int i = 0; i < nsent; i++)
+		free(sent[i].message);
+	nsent = 0;
+}
+
 static char dir[64];
 static struct store *st;
 static struct store_series *s5xx, *sreq;
@@ -149,7 +157,7 @@ static void setup(void)
 	sreq = store_series(st, "AWS/ApplicationELB", "RequestCount", d, 2, "Count", 0);
 	alarm_use_store(st, "lb");
 	log_set_level(LOG_LVL_WARN);
-	nsent = 0;
+	reset_sent();
 	publish_fails = 0;
 }
 
@@ -160,8 +168,7 @@ static void teardown(void)
 	alarm_shutdown();
 	admin_shutdown();
 	store_close(st);
-	for (int i = 0; i < nsent; i++)
-		free(sent[i].message);
+	reset_sent();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
 }
@@ -457,7 +464,7 @@ START_TEST(test_extended_statistic_and_no_actions)
 	alarms[1].actions_enabled = 0;
 	use(2, 0);
 	start();
-	nsent = 0;
+	reset_sent();
 	ck_assert_int_eq(alarm_set_state("p99", ALARM_ALARM, "x", NULL, err, sizeof(err)), 0);
 	json_t *m = last_message(), *t = json_object_get(m, "Trigger");
 	ck_assert_str_eq(json_string_value(json_object_get(t, "StatisticType")), "ExtendedStatistic");
@@ -617,7 +624,7 @@ START_TEST(test_composite)
 	ck_assert_int_eq(state_of("a-not-b"), ALARM_OK);
 	ck_assert_int_eq(state_of("outer"), ALARM_ALARM);
 	now_ms += 1000;
-	nsent = 0;
+	reset_sent();
 	ck_assert_int_eq(alarm_set_state("a", ALARM_ALARM, "by hand", NULL, err, sizeof(err)), 0);
 	ck_assert_int_eq(state_of("a-not-b"), ALARM_ALARM);
 	ck_assert_int_eq(state_of("outer"), ALARM_ALARM);
@@ -658,7 +665,7 @@ START_TEST(test_set_alarm_state)
 	fill(s5xx, T0 - 30, T0 + 20, 0);
 	start();
 	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
-	nsent = 0;
+	reset_sent();
 	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_ALARM, "testing", "{\"by\":\"me\"}", err, sizeof(err)), 0);
 	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
 	ck_assert_str_eq(reason_of("web-5xx"), "testing");
