@@ -24,6 +24,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "proxy/gen.h"
+#include "proxy/target_group.h"
 
 #define T0 1795947300 /* 2026-11-29 10:15:00 UTC, a multiple of 300 */
 
@@ -453,6 +454,61 @@ START_TEST(test_notification_json)
 }
 END_TEST
 
+/* An alarm on a target group: the message names its unhealthy targets
+ * and the target with the most 5XX in the breaching periods. */
+START_TEST(test_albd_details)
+{
+	static struct cfg_target_group ctg[1];
+	static struct target_state ts[3];
+	static struct target tt[3];
+	static struct target_group tg[1];
+	const char *addr[3] = { "127.0.0.1:8081", "127.0.0.1:8082", "127.0.0.1:8083" };
+
+	memset(ctg, 0, sizeof(ctg));
+	ctg[0].name = (char *)"web";
+	cfg.target_groups = ctg;
+	cfg.ntarget_groups = 1;
+	for (int i = 0; i < 3; i++) {
+		memset(&ts[i], 0, sizeof(ts[i]));
+		snprintf(ts[i].addr.text, sizeof(ts[i].addr.text), "%s", addr[i]);
+		atomic_store(&ts[i].health, i == 1 ? TS_UNHEALTHY : TS_HEALTHY);
+		tt[i] = (struct target){ .st = &ts[i], .index = (unsigned)i };
+		struct store_dim d[3] = { { "LoadBalancer", "lb" }, { "TargetGroup", "web" }, { "Target", addr[i] } };
+		struct store_series *s = store_series(st, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", d, 3,
+						      "Count", 0);
+		/* 8082 errs most while the alarm breaches; 8083 errs more, but earlier */
+		fill(s, T0 - 10, T0, i == 2 ? 50 : 0);
+		fill(s, T0, T0 + 10, i == 1 ? 2 : i == 0 ? 1 : 0);
+	}
+	memset(tg, 0, sizeof(tg));
+	tg[0].targets = tt;
+	tg[0].ntargets = 3;
+	gen.tgs = tg;
+	alarms[0] = mk_alarm("web-5xx");
+	alarms[0].threshold = 100;   /* breaching: a Sum below 100 (so that the */
+	alarms[0].comparison = (char *)"LessThanThreshold"; /* periods differ from the targets') */
+	use(1, 0);
+	fill(s5xx, T0 - 10, T0, 50);   /* 500 */
+	fill(s5xx, T0, T0 + 10, 3);    /* 30 */
+	start();
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);   /* 500 is not < 100 */
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM); /* 30 < 100 */
+	json_t *m = last_message(), *d = json_object_get(m, "AlbdDetails");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "TargetGroup")), "web");
+	json_t *u = json_object_get(d, "UnhealthyTargets");
+	ck_assert_int_eq(json_array_size(u), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(u, 0), "Id")), "127.0.0.1:8082");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(u, 0), "State")), "unhealthy");
+	json_t *top = json_object_get(d, "Top5XXTarget");
+	ck_assert_str_eq(json_string_value(json_object_get(top, "Id")), "127.0.0.1:8082");
+	ck_assert(json_real_value(json_object_get(top, "HTTPCode_Target_5XX_Count")) == 20.0);
+	json_decref(m);
+	alarm_shutdown();
+	gen.tgs = NULL;
+}
+END_TEST
+
 START_TEST(test_extended_statistic_and_no_actions)
 {
 	char err[128];
@@ -823,6 +879,7 @@ int main(void)
 	tcase_add_test(tc, test_missing_data_modes);
 	tcase_add_test(tc, test_metric_math);
 	tcase_add_test(tc, test_notification_json);
+	tcase_add_test(tc, test_albd_details);
 	tcase_add_test(tc, test_extended_statistic_and_no_actions);
 	tcase_add_test(tc, test_restart_keeps_state);
 	tcase_add_test(tc, test_changed_and_removed);
