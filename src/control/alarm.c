@@ -245,7 +245,8 @@ void alarm_history_add(struct alarm *a, int64_t ms, enum alarm_hist_type type, c
 
 const char *alarm_hist_type_name(enum alarm_hist_type t)
 {
-	return t == AH_STATE ? "StateUpdate" : t == AH_CONFIG ? "ConfigurationUpdate" : "Action";
+	return t == AH_STATE ? "StateUpdate" : t == AH_CONFIG ? "ConfigurationUpdate"
+							      : "Action";
 }
 
 static int hist_type_parse(const char *s, enum alarm_hist_type *t)
@@ -406,7 +407,8 @@ static int restore(struct alarm *a, const json_t *s)
 	else
 		return -1;
 	/* the history, oldest last in the file as in memory */
-	json_array_foreach(h, i, e) {
+	json_array_foreach(h, i, e)
+	{
 		enum alarm_hist_type t;
 		const char *ty = json_string_value(json_object_get(e, "type"));
 		const char *sum = json_string_value(json_object_get(e, "summary"));
@@ -470,10 +472,7 @@ static int build_queries(struct alarm *a)
 			return -1;
 		for (size_t i = 0; i < c->ndims; i++)
 			a->dims[i] = (struct store_dim){ c->dims[i].name, c->dims[i].value };
-		a->q[0] = (struct mquery){ .id = "m", .ns = c->namespace ? c->namespace : METRICS_NAMESPACE,
-					   .name = c->metric,
-					   .stat = c->statistic ? c->statistic : c->extended_statistic,
-					   .dims = a->dims, .ndims = c->ndims, .period = c->period };
+		a->q[0] = (struct mquery){ .id = "m", .ns = c->namespace ? c->namespace : METRICS_NAMESPACE, .name = c->metric, .stat = c->statistic ? c->statistic : c->extended_statistic, .dims = a->dims, .ndims = c->ndims, .period = c->period };
 		a->nq = 1;
 		a->ret = 0;
 		return 0;
@@ -524,11 +523,7 @@ static struct alarm *alarm_new(const struct cfg_alarm *mc, const struct cfg_comp
 	if (!a->name || !a->reason)
 		goto err;
 	if (mc) {
-		a->def = (struct alarm_def){ .period = mc->period, .evaluation_periods = mc->evaluation_periods,
-					     .datapoints_to_alarm = mc->datapoints_to_alarm, .threshold = mc->threshold,
-					     .statistic = mc->metric ? (mc->statistic ? mc->statistic
-										      : mc->extended_statistic)
-								     : NULL };
+		a->def = (struct alarm_def){ .period = mc->period, .evaluation_periods = mc->evaluation_periods, .datapoints_to_alarm = mc->datapoints_to_alarm, .threshold = mc->threshold, .statistic = mc->metric ? (mc->statistic ? mc->statistic : mc->extended_statistic) : NULL };
 		if (alarm_cmp_parse(mc->comparison, &a->def.cmp) < 0 ||
 		    (mc->treat_missing_data && alarm_missing_parse(mc->treat_missing_data, &a->def.missing) < 0) ||
 		    build_queries(a) < 0)
@@ -670,7 +665,8 @@ static int state_of_cb(void *arg, const char *name)
 	struct alarm *m = alarm_find(name);
 	if (!m)
 		return AR_UNKNOWN;
-	return m->state == ALARM_OK ? AR_OK : m->state == ALARM_ALARM ? AR_ALARM : AR_INSUFFICIENT_DATA;
+	return m->state == ALARM_OK ? AR_OK : m->state == ALARM_ALARM ? AR_ALARM
+								      : AR_INSUFFICIENT_DATA;
 }
 
 /* Composite alarm A: its rule over the members' states now, when one of
@@ -726,7 +722,7 @@ static void evaluate_composite(struct alarm *a, int64_t ms)
 		snprintf(reason, sizeof(reason), "The alarm rule %s evaluated to %s", a->cc->rule, v ? "TRUE" : "FALSE");
 	}
 	alarm_change(a, st, reason, data, ms, NULL);
-	a->eval_seq = E.seq;   /* its own change is not a reason to evaluate it again */
+	a->eval_seq = E.seq; /* its own change is not a reason to evaluate it again */
 	free(data);
 	E.dirty = 1;
 }
@@ -754,7 +750,7 @@ void alarm_tick(void)
 		if (a->composite)
 			continue;
 		int64_t P = a->def.period;
-		int64_t end = (now - ALARM_EVAL_DELAY_S) / P * P;   /* the newest period closed long enough */
+		int64_t end = (now - ALARM_EVAL_DELAY_S) / P * P; /* the newest period closed long enough */
 		if (end > a->last_end)
 			evaluate(a, end, ms);
 	}
@@ -853,7 +849,8 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 			what = r == 1 ? NULL : "updated";
 			if (r < 0)
 				log_warn("alarms: the saved state of alarm %s is unusable; it starts from "
-					 "INSUFFICIENT_DATA", x->name);
+					 "INSUFFICIENT_DATA",
+					 x->name);
 		} else {
 			what = "created";
 		}

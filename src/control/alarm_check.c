@@ -65,12 +65,12 @@ static int valid_id(const char *s)
 	return 1;
 }
 
-#define FAIL(line, ...)                                                                                      \
-	do {                                                                                                 \
-		int n_ = snprintf(err, errlen, "%s:%d: ", cfg->path, (line));                              \
-		if (n_ >= 0 && (size_t)n_ < errlen)                                                         \
-			snprintf(err + n_, errlen - (size_t)n_, __VA_ARGS__);                                \
-		return -1;                                                                                   \
+#define FAIL(line, ...)                                                       \
+	do {                                                                  \
+		int n_ = snprintf(err, errlen, "%s:%d: ", cfg->path, (line)); \
+		if (n_ >= 0 && (size_t)n_ < errlen)                           \
+			snprintf(err + n_, errlen - (size_t)n_, __VA_ARGS__); \
+		return -1;                                                    \
 	} while (0)
 
 /* Does query ID of A reach itself through the expressions? */

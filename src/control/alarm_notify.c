@@ -52,9 +52,7 @@ static json_t *topic_list(const struct albd_config *cfg, char *const *topics, si
 
 static const char *upper_stat(const char *s)
 {
-	static const char *const map[][2] = { { "SampleCount", "SAMPLE_COUNT" }, { "Sum", "SUM" },
-					      { "Average", "AVERAGE" },           { "Minimum", "MINIMUM" },
-					      { "Maximum", "MAXIMUM" } };
+	static const char *const map[][2] = { { "SampleCount", "SAMPLE_COUNT" }, { "Sum", "SUM" }, { "Average", "AVERAGE" }, { "Minimum", "MINIMUM" }, { "Maximum", "MAXIMUM" } };
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(s, map[i][0]) == 0)
 			return map[i][1];
@@ -92,11 +90,13 @@ static json_t *trigger(const struct alarm *a)
 	size_t i;
 	json_t *q;
 	/* CloudWatch's Trigger writes dimensions {"value", "name"} here too */
-	json_array_foreach(m, i, q) {
+	json_array_foreach(m, i, q)
+	{
 		json_t *dims = json_object_get(json_object_get(json_object_get(q, "MetricStat"), "Metric"), "Dimensions");
 		size_t k;
 		json_t *d;
-		json_array_foreach(dims, k, d) {
+		json_array_foreach(dims, k, d)
+		{
 			json_t *n = json_pack("{s:O, s:O}", "value", json_object_get(d, "Value"), "name",
 					      json_object_get(d, "Name"));
 			json_array_set_new(dims, k, n);
@@ -137,7 +137,8 @@ json_t *alarm_message(const struct alarm *a, enum alarm_state old, json_t *detai
 		json_t *rd = a->reason_data ? json_loads(a->reason_data, 0, NULL) : NULL;
 		json_t *kids = json_array(), *e;
 		size_t i;
-		json_array_foreach(json_object_get(rd, "triggeringAlarms"), i, e) {
+		json_array_foreach(json_object_get(rd, "triggeringAlarms"), i, e)
+		{
 			json_t *st = json_object_get(e, "state");
 			json_array_append_new(kids, json_pack("{s:O, s:{s:O, s:O}}", "Arn", json_object_get(e, "arn"),
 							      "State", "Value", json_object_get(st, "value"),
@@ -241,8 +242,7 @@ json_t *alarm_details(struct alarm *a, const struct alarm_point *pts, size_t n, 
 	for (size_t i = 0; st && i < tg->ntargets; i++) {
 		const struct target_state *ts = tg->targets[i].st;
 		struct store_dim dims[2] = { { "TargetGroup", tgname }, { "Target", ts->addr.text } };
-		struct mquery q = { .id = "t", .ns = METRICS_NAMESPACE, .name = "HTTPCode_Target_5XX_Count",
-				    .stat = "Sum", .dims = dims, .ndims = 2, .period = P };
+		struct mquery q = { .id = "t", .ns = METRICS_NAMESPACE, .name = "HTTPCode_Target_5XX_Count", .stat = "Sum", .dims = dims, .ndims = 2, .period = P };
 		char err[256];
 		if (mquery_eval(&env, &q, 1, lo, hi, P, err, sizeof(err)) == 0) {
 			double sum = 0;
@@ -278,14 +278,14 @@ void alarm_actions(struct alarm *a, enum alarm_state old, json_t *details)
 	if (a->composite) {
 		const struct cfg_composite_alarm *c = a->cc;
 		topics = a->state == ALARM_ALARM ? c->alarm_actions : a->state == ALARM_OK ? c->ok_actions
-											     : c->insufficient_data_actions;
+											   : c->insufficient_data_actions;
 		ntopics = a->state == ALARM_ALARM ? c->nalarm_actions
 			  : a->state == ALARM_OK  ? c->nok_actions
 						  : c->ninsufficient_data_actions;
 	} else {
 		const struct cfg_alarm *c = a->mc;
 		topics = a->state == ALARM_ALARM ? c->alarm_actions : a->state == ALARM_OK ? c->ok_actions
-											     : c->insufficient_data_actions;
+											   : c->insufficient_data_actions;
 		ntopics = a->state == ALARM_ALARM ? c->nalarm_actions
 			  : a->state == ALARM_OK  ? c->nok_actions
 						  : c->ninsufficient_data_actions;

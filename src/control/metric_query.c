@@ -24,11 +24,11 @@ struct ctx {
 	char *err;
 	size_t errlen;
 	int failed;
-	const char **ids;     /* the MetricStat queries' ids: what METRICS() means */
+	const char **ids; /* the MetricStat queries' ids: what METRICS() means */
 	size_t nids;
-	unsigned depth;       /* expressions being evaluated, one inside the other */
-	uint64_t points;      /* datapoints made so far, all queries together */
-	const char *known_ns, *known_name;   /* the last metric found to exist */
+	unsigned depth;                    /* expressions being evaluated, one inside the other */
+	uint64_t points;                   /* datapoints made so far, all queries together */
+	const char *known_ns, *known_name; /* the last metric found to exist */
 };
 
 struct store_series *mquery_resolve(const struct mquery_env *env, const char *ns, const char *name,
@@ -118,7 +118,7 @@ static int eval_stat(struct ctx *c, struct mquery *q, unsigned period)
 		c->known_name = q->name;
 	}
 	struct store_series *s = mquery_resolve(c->env, q->ns, q->name, q->dims, q->ndims);
-	if (!s) {   /* no data: an empty series */
+	if (!s) { /* no data: an empty series */
 		if (store_check_period(c->start, period, c->env->now, err, sizeof(err)) < 0) {
 			snprintf(c->err, c->errlen, "%s: %s", q->id, err);
 			return -1;
@@ -186,8 +186,7 @@ static int eval_query(struct ctx *c, struct mquery *q)
 int mquery_eval(const struct mquery_env *env, struct mquery *q, size_t n, int64_t start, int64_t end,
 		unsigned period, char *err, size_t errlen)
 {
-	struct ctx c = { .env = env, .q = q, .n = n, .start = start, .end = end, .period = period,
-			 .err = err, .errlen = errlen };
+	struct ctx c = { .env = env, .q = q, .n = n, .start = start, .end = end, .period = period, .err = err, .errlen = errlen };
 	int rc = 0;
 
 	if (!(c.ids = calloc(n ? n : 1, sizeof(*c.ids)))) {
@@ -196,7 +195,7 @@ int mquery_eval(const struct mquery_env *env, struct mquery *q, size_t n, int64_
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!q[i].expr)
-			c.ids[c.nids++] = q[i].id;   /* METRICS(): the metrics, not the expressions */
+			c.ids[c.nids++] = q[i].id; /* METRICS(): the metrics, not the expressions */
 	for (size_t i = 0; i < n && rc == 0; i++)
 		if (eval_query(&c, &q[i]) < 0 || c.failed)
 			rc = -1;

@@ -20,25 +20,25 @@
 /* Where and when queries run. */
 struct mquery_env {
 	struct store *st;
-	const char *lb_name;   /* the LoadBalancer dimension a query of AWS/ApplicationELB may leave out */
-	int64_t now;           /* the store's now (period rules) */
-	int strict;            /* 1: a metric no series ever had is an error (the API); 0: no data (alarms) */
+	const char *lb_name; /* the LoadBalancer dimension a query of AWS/ApplicationELB may leave out */
+	int64_t now;         /* the store's now (period rules) */
+	int strict;          /* 1: a metric no series ever had is an error (the API); 0: no data (alarms) */
 };
 
 /* One MetricDataQuery. The caller fills the inputs (borrowed: they must
  * outlive the evaluation); mquery_eval() fills the result. */
 struct mquery {
 	const char *id;
-	const char *expr;          /* an expression (parsed into e by the caller), or NULL */
+	const char *expr; /* an expression (parsed into e by the caller), or NULL */
 	struct mm_expr *e;
 	const char *ns, *name, *stat; /* a MetricStat */
 	const struct store_dim *dims;
-	size_t ndims;              /* at most MQUERY_MAX_DIMS */
-	unsigned period;           /* 0: the call's */
+	size_t ndims;    /* at most MQUERY_MAX_DIMS */
+	unsigned period; /* 0: the call's */
 	/* result */
-	int state;                 /* 0 not evaluated, 1 evaluating, 2 done */
-	struct mm_series ser;      /* the datapoints, ascending */
-	double *samples;           /* MetricStat: each datapoint's SampleCount; NULL for expressions */
+	int state;            /* 0 not evaluated, 1 evaluating, 2 done */
+	struct mm_series ser; /* the datapoints, ascending */
+	double *samples;      /* MetricStat: each datapoint's SampleCount; NULL for expressions */
 };
 
 /* Evaluate every query of Q[0..N) over [START, END) (an expression's grid
