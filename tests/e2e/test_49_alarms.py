@@ -195,6 +195,12 @@ def test_treat_missing_data_with_no_traffic(albd, backends):
     alarms = [metric_alarm("m-" + mode, metric="Never", dims={"Queue": "jobs"}, missing=mode,
                            namespace="MyApp", n=3, comparison="GreaterThanThreshold", threshold=1.0)
               for mode in ("missing", "ignore", "breaching", "notBreaching")]
+    # albd's own metric with no traffic: no latency sample, so no datapoint
+    # (a count would be 0, a real datapoint)
+    for mode in ("breaching", "notBreaching"):
+        alarms.append(metric_alarm("latency-" + mode, metric="TargetResponseTime", dims={"TargetGroup": "web"},
+                                   stat="Average", comparison="GreaterThanThreshold", threshold=0.5,
+                                   missing=mode))
     alarms.append(metric_alarm("depth", metric="QueueDepth", dims={"Queue": "jobs"}, namespace="MyApp",
                                stat="Maximum", comparison="GreaterThanThreshold", threshold=10.0,
                                missing="missing"))
@@ -205,6 +211,10 @@ def test_treat_missing_data_with_no_traffic(albd, backends):
     x = wait_state(a, "m-notBreaching", "OK", timeout=8)
     assert x["StateReason"] == ("Threshold Crossed: no datapoints were received for 3 periods and 3 missing "
                                 "datapoints were treated as [NonBreaching].")
+    x = wait_state(a, "latency-breaching", "ALARM", timeout=8)
+    assert x["StateReason"] == ("Threshold Crossed: no datapoints were received for 1 period and 1 missing "
+                                "datapoint was treated as [Breaching].")
+    wait_state(a, "latency-notBreaching", "OK", timeout=8)
     # missing and ignore stay where they started; a custom metric put now raises "depth"
     r = a.admin_request("POST", "/api/v1/metrics/data", body=json.dumps(
         {"Namespace": "MyApp", "MetricData": [{"MetricName": "QueueDepth", "Value": 42,
@@ -218,7 +228,7 @@ def test_treat_missing_data_with_no_traffic(albd, backends):
         assert not history(a, name, HistoryItemType="StateUpdate")
     # DescribeAlarms' filters
     j = describe(a, StateValue="ALARM")
-    assert sorted(x["AlarmName"] for x in j["MetricAlarms"]) == ["depth", "m-breaching"]
+    assert sorted(x["AlarmName"] for x in j["MetricAlarms"]) == ["depth", "latency-breaching", "m-breaching"]
     j = describe(a, AlarmNamePrefix="m-")
     assert len(j["MetricAlarms"]) == 4 and j["CompositeAlarms"] == []
     j = describe(a, AlarmNames=["depth", "m-ignore"])
