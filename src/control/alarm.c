@@ -386,7 +386,7 @@ static json_t *state_load(void)
  * state, reason, times, history. Returns 1 when restored, 0 when the
  * record is of another definition (its history is still taken), -1 when
  * the record is unusable. */
-static int restore(struct alarm *a, const json_t *s)
+static int restore(struct alarm *a, const json_t *s, enum alarm_state *saved_state, char **saved_reason)
 {
 	enum alarm_state st;
 	const char *type = json_string_value(json_object_get(s, "type"));
@@ -422,6 +422,8 @@ static int restore(struct alarm *a, const json_t *s)
 		}
 		a->hist[a->nhist++] = it;
 	}
+	*saved_state = st;
+	*saved_reason = strdup(reason);
 	if (strcmp(type, a->composite ? "CompositeAlarm" : "MetricAlarm") != 0 || strcmp(hash, a->hash) != 0)
 		return 0;
 	a->state = st;
@@ -809,7 +811,6 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 		log_err("alarms: out of memory; the alarms are not evaluated");
 		return;
 	}
-	/* E.a is used by alarm_definition() for the ARNs only: point it at the new set */
 	for (size_t i = 0; i < n; i++) {
 		struct alarm *x = i < cfg->nalarms ? alarm_new(&cfg->alarms[i], NULL)
 						   : alarm_new(NULL, &cfg->composite_alarms[i - cfg->nalarms]);
@@ -825,6 +826,8 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 				prev = old[j];
 		const json_t *rec = saved ? json_object_get(saved, x->name) : NULL;
 		const char *what = NULL;
+		enum alarm_state was = ALARM_INSUFFICIENT_DATA; /* the state before a change */
+		char *was_reason = NULL;
 		if (prev && prev->composite == x->composite && strcmp(prev->hash, x->hash) == 0) {
 			/* unchanged: its state, history and timing move over */
 			x->state = prev->state;
@@ -843,9 +846,11 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 			memcpy(x->hist, prev->hist, prev->nhist * sizeof(x->hist[0]));
 			x->nhist = prev->nhist;
 			prev->nhist = 0;
+			was = prev->state;
+			was_reason = prev->reason ? strdup(prev->reason) : NULL;
 			what = "updated";
 		} else if (rec) {
-			int r = restore(x, rec);
+			int r = restore(x, rec, &was, &was_reason);
 			what = r == 1 ? NULL : "updated";
 			if (r < 0)
 				log_warn("alarms: the saved state of alarm %s is unusable; it starts from "
@@ -858,7 +863,7 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 			/* created or changed: INSUFFICIENT_DATA, a ConfigurationUpdate item */
 			char summary[600];
 			json_t *def = alarm_definition(x);
-			json_t *d = json_pack(what[0] == 'c' ? "{s:s, s:O}" : "{s:s, s:O}", "type",
+			json_t *d = json_pack("{s:s, s:O}", "type",
 					      what[0] == 'c' ? "Create" : "Update",
 					      what[0] == 'c' ? "createdAlarm" : "updatedAlarm", def);
 			char *ds = d ? json_dumps(d, JSON_COMPACT) : NULL;
@@ -873,11 +878,20 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 			free(ds);
 			json_decref(d);
 			json_decref(def);
+			if (was != ALARM_INSUFFICIENT_DATA) {
+				/* the state it leaves, for readers of StateUpdate items (no actions run) */
+				char *hd = state_history_data(x, was, was_reason, NULL);
+				snprintf(summary, sizeof(summary), "Alarm updated from %s to %s", alarm_state_name(was),
+					 alarm_state_name(x->state));
+				alarm_history_add(x, ms, AH_STATE, summary, hd);
+				free(hd);
+			}
 			log_info("alarm: name=%s %s: state=INSUFFICIENT_DATA", x->name, what);
 			E.dirty = 1;
 			if (x->composite)
 				E.dirty_composites = 1;
 		}
+		free(was_reason);
 		a[k++] = x;
 	}
 	for (size_t j = 0; j < nold; j++) {

@@ -347,9 +347,13 @@ def test_state_survives_restart_and_reload(albd, backends):
     x = wait_state(a, "always", "INSUFFICIENT_DATA", timeout=5)
     assert x["StateReason"] == "Unchecked: Alarm configuration updated"
     h = history(a, "always")
-    assert h[0]["HistoryItemType"] == "ConfigurationUpdate"
-    assert h[0]["HistorySummary"] == 'Alarm "always" updated'
-    assert json.loads(h[0]["HistoryData"])["updatedAlarm"]["TreatMissingData"] == "missing"
+    assert h[0]["HistoryItemType"] == "StateUpdate"   # no action runs for it
+    assert h[0]["HistorySummary"] == "Alarm updated from ALARM to INSUFFICIENT_DATA"
+    assert h[1]["HistoryItemType"] == "ConfigurationUpdate"
+    assert h[1]["HistorySummary"] == 'Alarm "always" updated'
+    assert json.loads(h[1]["HistoryData"])["updatedAlarm"]["TreatMissingData"] == "missing"
+    assert len(history(a, "always", HistoryItemType="Action")) == len(
+        [i for i in before if i["HistoryItemType"] == "Action"])
     assert [n["AlarmName"] for n in describe(a)["MetricAlarms"]] == ["always"]
     reload_and_wait(a, text)
     wait_state(a, "other", "OK", timeout=8)

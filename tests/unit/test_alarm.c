@@ -575,6 +575,7 @@ START_TEST(test_changed_and_removed)
 	use(2, 0);
 	start();
 	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_ALARM, "by hand", NULL, err, sizeof(err)), 0);
+	int before = nsent;
 	alarm_shutdown();
 	/* web-5xx changed (threshold), other removed */
 	alarms[0].threshold = 50;
@@ -586,9 +587,14 @@ START_TEST(test_changed_and_removed)
 	json_t *f = state_file();
 	json_t *a = json_object_get(f, "alarms");
 	ck_assert_int_eq(json_object_size(a), 1);
-	json_t *h0 = json_array_get(json_object_get(json_object_get(a, "web-5xx"), "history"), 0);
-	ck_assert_str_eq(json_string_value(json_object_get(h0, "summary")), "Alarm \"web-5xx\" updated");
-	ck_assert_str_eq(json_string_value(json_object_get(h0, "type")), "ConfigurationUpdate");
+	json_t *h = json_object_get(json_object_get(a, "web-5xx"), "history");
+	json_t *h0 = json_array_get(h, 0), *h1 = json_array_get(h, 1);
+	/* newest first: the state it left (no action), then the update itself */
+	ck_assert_str_eq(json_string_value(json_object_get(h0, "summary")), "Alarm updated from ALARM to INSUFFICIENT_DATA");
+	ck_assert_str_eq(json_string_value(json_object_get(h0, "type")), "StateUpdate");
+	ck_assert_str_eq(json_string_value(json_object_get(h1, "summary")), "Alarm \"web-5xx\" updated");
+	ck_assert_str_eq(json_string_value(json_object_get(h1, "type")), "ConfigurationUpdate");
+	ck_assert_int_eq(nsent, before);
 	json_decref(f);
 	alarm_shutdown();
 	/* other comes back: a new alarm, its old history forgotten */
