@@ -234,8 +234,9 @@ void alarm_history_add(struct alarm *a, int64_t ms, enum alarm_hist_type type, c
 		ahist_free(&h);
 		return;
 	}
-	if (a->nhist == ALARM_HISTORY_MAX) {
-		ahist_free(&a->hist[ALARM_HISTORY_MAX - 1]);
+	/* at most ALARM_HISTORY_MAX items, none older than CloudWatch's two weeks */
+	while (a->nhist && (a->nhist == ALARM_HISTORY_MAX || a->hist[a->nhist - 1].ms < ms - ALARM_HISTORY_AGE_MS)) {
+		ahist_free(&a->hist[a->nhist - 1]);
 		a->nhist--;
 	}
 	memmove(&a->hist[1], &a->hist[0], a->nhist * sizeof(a->hist[0]));

@@ -44,8 +44,10 @@ struct store;
 /* Seconds after a period closes before it is evaluated: the fold puts
  * each second into the store ~20 ms after it ends (control/metrics.c). */
 #define ALARM_EVAL_DELAY_S 2
-/* History items kept per alarm, newest first (CloudWatch keeps 2 weeks). */
+/* History items kept per alarm, newest first, and for at most as long as
+ * CloudWatch keeps them (two weeks). */
 #define ALARM_HISTORY_MAX 100
+#define ALARM_HISTORY_AGE_MS (14LL * 86400 * 1000)
 
 /* What `albd -t`, the start and every reload check of CFG's alarms beyond
  * config_load(): CloudWatch's words (comparison, treat_missing_data,

@@ -771,6 +771,10 @@ START_TEST(test_history_bounded)
 						 sizeof(err)),
 				 0);
 	ck_assert_uint_eq(alarm_history_count("flappy"), ALARM_HISTORY_MAX);
+	/* two weeks later, one change: the old items are gone */
+	now_ms += ALARM_HISTORY_AGE_MS + 1000;
+	ck_assert_int_eq(alarm_set_state("flappy", ALARM_INSUFFICIENT_DATA, "later", NULL, err, sizeof(err)), 0);
+	ck_assert_uint_eq(alarm_history_count("flappy"), 1);
 }
 END_TEST
 
