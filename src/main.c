@@ -3,6 +3,7 @@
  * current generation and talks to the workers only through worker.h.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "control/api_elb.h"
 #include "control/api_metrics.h"
 #include "control/metrics.h"
+#include "control/prom_rules.h"
 #include "control/health.h"
 #include "proxy/gen.h"
 #include "net/conn.h"
@@ -44,9 +46,11 @@ struct control {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: albd [-t] -c FILE | -V | -h\n"
+	fprintf(f, "usage: albd [-t | --export-prometheus-rules] -c FILE | -V | -h\n"
 		   "  -c FILE  configuration file (default /etc/albd/albd.conf)\n"
 		   "  -t       check the configuration file and exit (0: valid, 1: not)\n"
+		   "  --export-prometheus-rules\n"
+		   "           print the file's alarms as Prometheus alerting rules and exit\n"
 		   "  -d       log debug messages\n"
 		   "  -V       print the version and exit\n"
 		   "  -h       this help\n");
@@ -133,11 +137,19 @@ int main(int argc, char **argv)
 {
 	struct control c = { .path = "/etc/albd/albd.conf" };
 	char err[CONFIG_ERR_MAX];
-	int check = 0, opt;
+	int check = 0, export_rules = 0, opt;
 	struct albd_config *cfg;
+	enum { OPT_EXPORT_RULES = 256 };
+	static const struct option longopts[] = {
+		{ "export-prometheus-rules", no_argument, NULL, OPT_EXPORT_RULES },
+		{ NULL, 0, NULL, 0 },
+	};
 
-	while ((opt = getopt(argc, argv, "c:tdVh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:tdVh", longopts, NULL)) != -1) {
 		switch (opt) {
+		case OPT_EXPORT_RULES:
+			export_rules = 1;
+			break;
 		case 'c':
 			c.path = optarg;
 			break;
@@ -158,7 +170,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (check && export_rules)) {
 		usage(stderr);
 		return 1;
 	}
@@ -167,6 +179,11 @@ int main(int argc, char **argv)
 	if (!cfg) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
+	}
+	if (export_rules) {
+		int rc = prom_rules_print(cfg, stdout, stderr);
+		config_free(cfg);
+		return rc;
 	}
 	if (check) {
 		if (tls_global_init() < 0 || gen_check(cfg, err, sizeof(err)) < 0 ||
