@@ -649,7 +649,12 @@ static void evaluate(struct alarm *a, int64_t end, int64_t ms)
 	a->last_end = end;
 	if (!pts)
 		return;
-	alarm_points(a, start, end, ms / 1000, pts, R);
+	/* a query that fails (logged) leaves the state as it is: an error in
+	 * albd is not missing data */
+	if (alarm_points(a, start, end, ms / 1000, pts, R) < 0) {
+		free(pts);
+		return;
+	}
 	if (alarm_evaluate(&a->def, a->state, pts, R, ms / 1000, &res) == 0) {
 		if (res.changed) {
 			json_t *details = alarm_details(a, pts, R, res.state, ms / 1000);
