@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/shard.h"
 #include "control/admin.h"
+#include "control/alarm.h"
 #include "control/api_elb.h"
 #include "control/api_metrics.h"
 #include "control/metrics.h"
@@ -73,7 +74,8 @@ static void reload(struct control *c)
 		return;
 	}
 	cfg = config_load(c->path, err, sizeof(err));
-	if (!cfg || notify_check(cfg, err, sizeof(err)) < 0) {
+	/* what the control plane knows (SNS's and CloudWatch's languages) */
+	if (!cfg || notify_check(cfg, err, sizeof(err)) < 0 || alarm_check(cfg, err, sizeof(err)) < 0) {
 		log_err("reload failed, the running configuration stays: %s", err);
 		config_free(cfg);
 		return;
@@ -97,6 +99,7 @@ static void reload(struct control *c)
 		 g->cfg->nlisteners, g->cfg->ntarget_groups);
 	if (admin_apply(g, err, sizeof(err)) < 0)
 		log_err("%s; the admin listener stays as it was", err);
+	alarm_apply(g);
 }
 
 static void ticket_cb(evutil_socket_t fd, short what, void *arg)
@@ -172,7 +175,7 @@ int main(int argc, char **argv)
 	}
 
 	cfg = config_load(c.path, err, sizeof(err));
-	if (!cfg || notify_check(cfg, err, sizeof(err)) < 0) {
+	if (!cfg || notify_check(cfg, err, sizeof(err)) < 0 || alarm_check(cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		config_free(cfg);
 		return 1;
@@ -253,6 +256,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	/* alarms read the store and publish to the topics: after both */
+	if (alarm_init(c.base, c.gen, notify_publish, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
 	struct event *ev_hup = evsignal_new(c.base, SIGHUP, signal_cb, &c);
 	struct event *ev_term = evsignal_new(c.base, SIGTERM, signal_cb, &c);
 	struct event *ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c);
@@ -281,6 +289,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(c.base);
 
 	worker_stop_all(c.workers, c.nworkers);
+	alarm_shutdown();     /* no more evaluations; alarms.json written */
 	notify_shutdown();    /* attempts in flight are abandoned; the spool keeps them */
 	metrics_shutdown();   /* the last counts, and the store written out */
 	admin_shutdown();

@@ -17,6 +17,7 @@
 #include "admin.h"
 #include "api_metrics.h"
 #include "metric_math.h"
+#include "metric_query.h"
 #include "metrics.h"
 #include "store.h"
 
@@ -237,52 +238,25 @@ static int dimset_json(struct dimset *ds, const json_t *a, char *err, size_t err
 	return 0;
 }
 
-static int dimset_has(const struct dimset *ds, const char *name)
+/* Where the API's queries run: albd's store, now, and a metric no series
+ * ever had is an error (404 / ValidationError). */
+static struct mquery_env api_env(void)
 {
-	for (size_t i = 0; i < ds->n; i++)
-		if (strcmp(ds->d[i].name, name) == 0)
-			return 1;
-	return 0;
+	return (struct mquery_env){ metrics_store(), metrics_lb_name(), metrics_now(), 1 };
 }
 
 /* The series (NS, NAME, DS). albd has one load balancer: a query on its
  * namespace that leaves LoadBalancer out means this one. */
 static struct store_series *resolve(const char *ns, const char *name, struct dimset *ds)
 {
-	struct store *st = metrics_store();
-	struct store_series *s = store_find(st, ns, name, ds->d, ds->n);
-
-	if (!s && strcmp(ns, METRICS_NAMESPACE) == 0 && !dimset_has(ds, "LoadBalancer")) {
-		ds->d[ds->n] = (struct store_dim){ "LoadBalancer", metrics_lb_name() };
-		s = store_find(st, ns, name, ds->d, ds->n + 1);
-	}
-	return s;
+	struct mquery_env env = api_env();
+	return mquery_resolve(&env, ns, name, ds->d, ds->n);
 }
 
-struct name_probe {
-	const char *ns, *name;
-	int found;
-};
-
-static int probe_cb(struct store_series *s, void *arg)
-{
-	struct name_probe *p = arg;
-
-	if (strcmp(store_series_ns(s), p->ns) == 0 && strcmp(store_series_metric(s), p->name) == 0) {
-		p->found = 1;
-		return 1;
-	}
-	return 0;
-}
-
-/* Is NAME a metric of NS at all: one of albd's, or a series put there? */
 static int metric_known(const char *ns, const char *name)
 {
-	if (strcmp(ns, METRICS_NAMESPACE) == 0 && metric_by_name(name) >= 0)
-		return 1;
-	struct name_probe p = { ns, name, 0 };
-	store_foreach(metrics_store(), 0, probe_cb, &p);
-	return p.found;
+	struct mquery_env env = api_env();
+	return mquery_metric_known(&env, ns, name);
 }
 
 static json_t *dims_json(const struct store_series *s)
@@ -544,146 +518,11 @@ out:
 /* ------------------------------------------------------------ GetMetricData */
 
 struct mq {
-	const char *id, *label, *expr;
+	struct mquery q;         /* what metric_query.c evaluates */
+	const char *label;
 	int return_data;
-	/* MetricStat */
-	const char *ns, *name, *stat;
-	struct dimset ds;
-	unsigned period;
-	/* evaluated */
-	int state;               /* 0 not yet, 1 evaluating, 2 done */
-	struct mm_series ser;
-	struct mm_expr *e;
+	struct dimset ds;        /* q.dims points into it */
 };
-
-struct mq_ctx {
-	struct mq *q;
-	size_t n;
-	int64_t start, end;
-	unsigned period;
-	char *err;
-	size_t errlen;
-	int failed;
-	const char **ids;     /* the MetricStat queries' ids: what METRICS() means */
-	size_t nids;
-	unsigned depth;       /* expressions being evaluated, one inside the other */
-	uint64_t points;      /* datapoints made so far, all queries together */
-	const char *known_ns, *known_name;   /* the last metric metric_known() said exists */
-};
-
-/* Expressions may refer to expressions this deep (each is itself nested at
- * most 100 levels: metric_math.h), and a call may make this many
- * datapoints in all (CloudWatch's GetMetricData limit): a hostile request
- * gets a 400, not the control thread's stack or memory. */
-#define QUERY_MAX_DEPTH 10
-#define QUERY_MAX_POINTS 100800
-
-static int eval_query(struct mq_ctx *c, struct mq *q);
-
-static const struct mm_series *lookup_cb(void *arg, const char *id)
-{
-	struct mq_ctx *c = arg;
-
-	for (size_t i = 0; i < c->n; i++) {
-		if (strcmp(c->q[i].id, id) != 0)
-			continue;
-		if (c->q[i].state == 1) {
-			snprintf(c->err, c->errlen, "%s: refers to itself through its expressions", id);
-			c->failed = 1;
-			return NULL;
-		}
-		if (c->depth >= QUERY_MAX_DEPTH) {
-			snprintf(c->err, c->errlen, "%s: expressions refer to expressions more than %d deep", id,
-				 QUERY_MAX_DEPTH);
-			c->failed = 1;
-			return NULL;
-		}
-		if (eval_query(c, &c->q[i]) < 0) {
-			c->failed = 1;
-			return NULL;
-		}
-		return &c->q[i].ser;
-	}
-	return NULL;
-}
-
-static int eval_stat(struct mq_ctx *c, struct mq *q)
-{
-	struct store_result res = { 0 };
-	char err[256];
-
-	/* one scan of the series for the queries of one metric (a custom
-	 * name is looked up by scanning) */
-	int known = c->known_ns && strcmp(c->known_ns, q->ns) == 0 && strcmp(c->known_name, q->name) == 0;
-	if (!known && !metric_known(q->ns, q->name)) {
-		snprintf(c->err, c->errlen, "%s: no metric %s in namespace %s", q->id, q->name, q->ns);
-		return -1;
-	}
-	c->known_ns = q->ns;
-	c->known_name = q->name;
-	struct store_series *s = resolve(q->ns, q->name, &q->ds);
-	if (!s) {   /* no data: an empty series */
-		if (store_check_period(c->start, q->period, metrics_now(), err, sizeof(err)) < 0) {
-			snprintf(c->err, c->errlen, "%s: %s", q->id, err);
-			return -1;
-		}
-		return 0;
-	}
-	if (store_query(metrics_store(), s, c->start, c->end, q->period, metrics_now(), &res, err, sizeof(err)) < 0) {
-		snprintf(c->err, c->errlen, "%s: %s", q->id, err);
-		return -1;
-	}
-	q->ser.t = calloc(res.n ? res.n : 1, sizeof(*q->ser.t));
-	q->ser.v = calloc(res.n ? res.n : 1, sizeof(*q->ser.v));
-	if (!q->ser.t || !q->ser.v) {
-		store_result_free(&res);
-		snprintf(c->err, c->errlen, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < res.n; i++) {
-		double v;
-		if (store_stat(&res.p[i], q->stat, &v) < 0 || !isfinite(v))
-			continue;
-		q->ser.t[q->ser.n] = res.p[i].t;
-		q->ser.v[q->ser.n] = v;
-		q->ser.n++;
-	}
-	store_result_free(&res);
-	return 0;
-}
-
-static int eval_query(struct mq_ctx *c, struct mq *q)
-{
-	if (q->state == 2)
-		return 0;
-	q->state = 1;
-	int rc;
-	unsigned period = q->period ? q->period : c->period;
-	/* the grid an expression may fill, counted before it is made */
-	uint64_t grid = (uint64_t)(c->end - c->start) / period + 1;
-	if (c->points + grid > QUERY_MAX_POINTS) {
-		snprintf(c->err, c->errlen,
-			 "%s: the queries would make more than %d datapoints; ask for a shorter range, a longer "
-			 "period or fewer queries",
-			 q->id, QUERY_MAX_POINTS);
-		q->state = 2;
-		return -1;
-	}
-	if (q->expr) {
-		char err[256];
-		c->depth++;
-		rc = mm_eval(q->e, lookup_cb, c, c->ids, c->nids, c->start, c->end, period, &q->ser, err,
-			     sizeof(err));
-		c->depth--;
-		if (rc < 0 && !c->failed)
-			snprintf(c->err, c->errlen, "%s: %s", q->id, err);
-	} else {
-		rc = eval_stat(c, q);
-	}
-	c->points += q->ser.n;
-	q->state = 2;
-	return rc;
-}
 
 static int valid_id(const char *s)
 {
@@ -695,15 +534,16 @@ static int valid_id(const char *s)
 	return 1;
 }
 
-static int parse_mq(const json_t *j, size_t i, struct mq *q, char *err, size_t errlen)
+static int parse_mq(const json_t *j, size_t i, struct mq *mq, char *err, size_t errlen)
 {
+	struct mquery *q = &mq->q;
 	const json_t *ms = json_object_get(j, "MetricStat"), *rd = json_object_get(j, "ReturnData");
 	const json_t *per = json_object_get(j, "Period");
 
 	q->id = json_string_value(json_object_get(j, "Id"));
-	q->label = json_string_value(json_object_get(j, "Label"));
+	mq->label = json_string_value(json_object_get(j, "Label"));
 	q->expr = json_string_value(json_object_get(j, "Expression"));
-	q->return_data = rd ? json_is_true(rd) : 1;
+	mq->return_data = rd ? json_is_true(rd) : 1;
 	if (!json_is_object(j) || !valid_id(q->id)) {
 		snprintf(err, errlen, "MetricDataQueries[%zu].Id: required, a lower-case letter then letters, digits or _",
 			 i);
@@ -751,15 +591,18 @@ static int parse_mq(const json_t *j, size_t i, struct mq *q, char *err, size_t e
 	}
 	q->period = (unsigned)json_integer_value(p);
 	char why[256];
-	if (dimset_json(&q->ds, json_object_get(m, "Dimensions"), why, sizeof(why)) < 0) {
+	if (dimset_json(&mq->ds, json_object_get(m, "Dimensions"), why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "MetricDataQueries[%zu].MetricStat.Metric.Dimensions: %s", i, why);
 		return -1;
 	}
+	q->dims = mq->ds.d;
+	q->ndims = mq->ds.n;
 	return 0;
 }
 
-static json_t *result_json(const struct mq *q, int descending)
+static json_t *result_json(const struct mq *mq, int descending)
 {
+	const struct mquery *q = &mq->q;
 	json_t *ts = json_array(), *vs = json_array();
 
 	for (size_t k = 0; k < q->ser.n; k++) {
@@ -772,7 +615,7 @@ static json_t *result_json(const struct mq *q, int descending)
 		json_array_append_new(vs, json_real(q->ser.v[i]));
 	}
 	return json_pack("{s:s, s:s, s:o, s:o, s:s}", "Id", q->id, "Label",
-			 q->label ? q->label : q->expr ? q->id : q->name, "Timestamps", ts, "Values", vs, "StatusCode",
+			 mq->label ? mq->label : q->expr ? q->id : q->name, "Timestamps", ts, "Values", vs, "StatusCode",
 			 "Complete");
 }
 
@@ -783,11 +626,14 @@ static void get_metric_data(struct admin_req *r, void *arg)
 	const char *body = admin_req_body(r, &len);
 	json_error_t je;
 	json_t *j = json_loadb(body, len, 0, &je);
-	struct mq_ctx c = { 0 };
+	struct {
+		struct mq *q;
+		size_t n;
+		int64_t start, end;
+		unsigned period;
+	} c = { 0 };
 	char err[512];
-
-	c.err = err;
-	c.errlen = sizeof(err);
+	struct mquery *qs_eval = NULL;
 	if (!json_is_object(j)) {
 		admin_reply_error(r, 400, "InvalidParameterValue", "body: not a JSON object (%s)", je.text);
 		goto out;
@@ -817,8 +663,8 @@ static void get_metric_data(struct admin_req *r, void *arg)
 	}
 	c.n = json_array_size(qs);
 	c.q = calloc(c.n, sizeof(*c.q));
-	c.ids = calloc(c.n, sizeof(*c.ids));
-	if (!c.q || !c.ids) {
+	qs_eval = calloc(c.n, sizeof(*qs_eval));
+	if (!c.q || !qs_eval) {
 		admin_reply_error(r, 500, "InternalFailure", "out of memory");
 		goto out;
 	}
@@ -828,24 +674,28 @@ static void get_metric_data(struct admin_req *r, void *arg)
 			goto out;
 		}
 		for (size_t k = 0; k < i; k++) {
-			if (strcmp(c.q[k].id, c.q[i].id) == 0) {
+			if (strcmp(c.q[k].q.id, c.q[i].q.id) == 0) {
 				admin_reply_error(r, 400, "ValidationError", "MetricDataQueries[%zu].Id: %s is used twice",
-						  i, c.q[i].id);
+						  i, c.q[i].q.id);
 				goto out;
 			}
 		}
-		if (!c.q[i].expr)
-			c.ids[c.nids++] = c.q[i].id;   /* METRICS(): the metrics, not the expressions */
-		if (!c.q[i].expr && !c.period)
-			c.period = c.q[i].period;
+		if (!c.q[i].q.expr && !c.period)
+			c.period = c.q[i].q.period;
 	}
 	if (!c.period)
 		c.period = 60;
-	for (size_t i = 0; i < c.n; i++) {
-		if (eval_query(&c, &c.q[i]) < 0 || c.failed) {
-			admin_reply_error(r, 400, "ValidationError", "%s", err);
-			goto out;
-		}
+	/* evaluated as an array of struct mquery (metric_query.c), copied
+	 * back for the answer */
+	for (size_t i = 0; i < c.n; i++)
+		qs_eval[i] = c.q[i].q;
+	struct mquery_env env = api_env();
+	int rc = mquery_eval(&env, qs_eval, c.n, c.start, c.end, c.period, err, sizeof(err));
+	for (size_t i = 0; i < c.n; i++)
+		c.q[i].q = qs_eval[i];
+	if (rc < 0) {
+		admin_reply_error(r, 400, "ValidationError", "%s", err);
+		goto out;
 	}
 	json_t *results = json_array();
 	int desc = !scan || strcmp(scan, "TimestampDescending") == 0;
@@ -855,12 +705,12 @@ static void get_metric_data(struct admin_req *r, void *arg)
 	admin_reply_json(r, 200, json_pack("{s:o, s:[]}", "MetricDataResults", results, "Messages"));
 out:
 	for (size_t i = 0; c.q && i < c.n; i++) {
-		mm_series_free(&c.q[i].ser);
-		mm_free(c.q[i].e);
+		mquery_clear(&c.q[i].q);
+		mm_free(c.q[i].q.e);
 		dimset_free(&c.q[i].ds);
 	}
 	free(c.q);
-	free(c.ids);
+	free(qs_eval);
 	json_decref(j);
 }
 

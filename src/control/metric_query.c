@@ -1,0 +1,212 @@
+/* metric_query.c - see metric_query.h. Moved out of api_metrics.c so that
+ * alarms and GetMetricData compute a period's value with the same code. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/metrics.h"
+#include "metric_query.h"
+
+/* Expressions may refer to expressions this deep (each is itself nested at
+ * most 100 levels: metric_math.h), and a call may make this many
+ * datapoints in all (CloudWatch's GetMetricData limit): a hostile request
+ * gets an error, not the control thread's stack or memory. */
+#define QUERY_MAX_DEPTH 10
+#define QUERY_MAX_POINTS 100800
+
+struct ctx {
+	const struct mquery_env *env;
+	struct mquery *q;
+	size_t n;
+	int64_t start, end;
+	unsigned period;
+	char *err;
+	size_t errlen;
+	int failed;
+	const char **ids; /* the MetricStat queries' ids: what METRICS() means */
+	size_t nids;
+	unsigned depth;                    /* expressions being evaluated, one inside the other */
+	uint64_t points;                   /* datapoints made so far, all queries together */
+	const char *known_ns, *known_name; /* the last metric found to exist */
+};
+
+struct store_series *mquery_resolve(const struct mquery_env *env, const char *ns, const char *name,
+				    const struct store_dim *dims, size_t ndims)
+{
+	struct store_series *s = store_find(env->st, ns, name, dims, ndims);
+
+	if (s || strcmp(ns, METRICS_NAMESPACE) != 0 || ndims > MQUERY_MAX_DIMS)
+		return s;
+	for (size_t i = 0; i < ndims; i++)
+		if (strcmp(dims[i].name, "LoadBalancer") == 0)
+			return NULL;
+	struct store_dim d[MQUERY_MAX_DIMS + 1];
+	memcpy(d, dims, ndims * sizeof(*d));
+	d[ndims] = (struct store_dim){ "LoadBalancer", env->lb_name };
+	return store_find(env->st, ns, name, d, ndims + 1);
+}
+
+struct name_probe {
+	const char *ns, *name;
+	int found;
+};
+
+static int probe_cb(struct store_series *s, void *arg)
+{
+	struct name_probe *p = arg;
+
+	if (strcmp(store_series_ns(s), p->ns) == 0 && strcmp(store_series_metric(s), p->name) == 0) {
+		p->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int mquery_metric_known(const struct mquery_env *env, const char *ns, const char *name)
+{
+	if (strcmp(ns, METRICS_NAMESPACE) == 0 && metric_by_name(name) >= 0)
+		return 1;
+	struct name_probe p = { ns, name, 0 };
+	store_foreach(env->st, 0, probe_cb, &p);
+	return p.found;
+}
+
+static int eval_query(struct ctx *c, struct mquery *q);
+
+static const struct mm_series *lookup_cb(void *arg, const char *id)
+{
+	struct ctx *c = arg;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (strcmp(c->q[i].id, id) != 0)
+			continue;
+		if (c->q[i].state == 1) {
+			snprintf(c->err, c->errlen, "%s: refers to itself through its expressions", id);
+			c->failed = 1;
+			return NULL;
+		}
+		if (c->depth >= QUERY_MAX_DEPTH) {
+			snprintf(c->err, c->errlen, "%s: expressions refer to expressions more than %d deep", id,
+				 QUERY_MAX_DEPTH);
+			c->failed = 1;
+			return NULL;
+		}
+		if (eval_query(c, &c->q[i]) < 0) {
+			c->failed = 1;
+			return NULL;
+		}
+		return &c->q[i].ser;
+	}
+	return NULL;
+}
+
+static int eval_stat(struct ctx *c, struct mquery *q, unsigned period)
+{
+	struct store_result res = { 0 };
+	char err[256];
+
+	/* one scan of the series for the queries of one metric (a custom
+	 * name is looked up by scanning) */
+	if (c->env->strict) {
+		int known = c->known_ns && strcmp(c->known_ns, q->ns) == 0 && strcmp(c->known_name, q->name) == 0;
+		if (!known && !mquery_metric_known(c->env, q->ns, q->name)) {
+			snprintf(c->err, c->errlen, "%s: no metric %s in namespace %s", q->id, q->name, q->ns);
+			return -1;
+		}
+		c->known_ns = q->ns;
+		c->known_name = q->name;
+	}
+	struct store_series *s = mquery_resolve(c->env, q->ns, q->name, q->dims, q->ndims);
+	if (!s) { /* no data: an empty series */
+		if (store_check_period(c->start, period, c->env->now, err, sizeof(err)) < 0) {
+			snprintf(c->err, c->errlen, "%s: %s", q->id, err);
+			return -1;
+		}
+		return 0;
+	}
+	if (store_query(c->env->st, s, c->start, c->end, period, c->env->now, &res, err, sizeof(err)) < 0) {
+		snprintf(c->err, c->errlen, "%s: %s", q->id, err);
+		return -1;
+	}
+	q->ser.t = calloc(res.n ? res.n : 1, sizeof(*q->ser.t));
+	q->ser.v = calloc(res.n ? res.n : 1, sizeof(*q->ser.v));
+	q->samples = calloc(res.n ? res.n : 1, sizeof(*q->samples));
+	if (!q->ser.t || !q->ser.v || !q->samples) {
+		store_result_free(&res);
+		snprintf(c->err, c->errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < res.n; i++) {
+		double v;
+		if (store_stat(&res.p[i], q->stat, &v) < 0 || !isfinite(v))
+			continue;
+		q->ser.t[q->ser.n] = res.p[i].t;
+		q->ser.v[q->ser.n] = v;
+		q->samples[q->ser.n] = res.p[i].n;
+		q->ser.n++;
+	}
+	store_result_free(&res);
+	return 0;
+}
+
+static int eval_query(struct ctx *c, struct mquery *q)
+{
+	if (q->state == 2)
+		return 0;
+	q->state = 1;
+	int rc;
+	unsigned period = q->period ? q->period : c->period;
+	/* the grid an expression may fill, counted before it is made */
+	uint64_t grid = (uint64_t)(c->end - c->start) / period + 1;
+	if (c->points + grid > QUERY_MAX_POINTS) {
+		snprintf(c->err, c->errlen,
+			 "%s: the queries would make more than %d datapoints; ask for a shorter range, a longer "
+			 "period or fewer queries",
+			 q->id, QUERY_MAX_POINTS);
+		q->state = 2;
+		return -1;
+	}
+	if (q->expr) {
+		char err[256];
+		c->depth++;
+		rc = mm_eval(q->e, lookup_cb, c, c->ids, c->nids, c->start, c->end, period, &q->ser, err,
+			     sizeof(err));
+		c->depth--;
+		if (rc < 0 && !c->failed)
+			snprintf(c->err, c->errlen, "%s: %s", q->id, err);
+	} else {
+		rc = eval_stat(c, q, period);
+	}
+	c->points += q->ser.n;
+	q->state = 2;
+	return rc;
+}
+
+int mquery_eval(const struct mquery_env *env, struct mquery *q, size_t n, int64_t start, int64_t end,
+		unsigned period, char *err, size_t errlen)
+{
+	struct ctx c = { .env = env, .q = q, .n = n, .start = start, .end = end, .period = period, .err = err, .errlen = errlen };
+	int rc = 0;
+
+	if (!(c.ids = calloc(n ? n : 1, sizeof(*c.ids)))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!q[i].expr)
+			c.ids[c.nids++] = q[i].id; /* METRICS(): the metrics, not the expressions */
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (eval_query(&c, &q[i]) < 0 || c.failed)
+			rc = -1;
+	free(c.ids);
+	return rc;
+}
+
+void mquery_clear(struct mquery *q)
+{
+	mm_series_free(&q->ser);
+	free(q->samples);
+	q->samples = NULL;
+	q->state = 0;
+}

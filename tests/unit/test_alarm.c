@@ -1,0 +1,912 @@
+/* test_alarm.c - src/control/alarm.c and friends: the engine on an injected
+ * clock, a real store in memory and a fake publisher that keeps every
+ * message. Evaluation timing (periods aligned, a period evaluated
+ * ALARM_EVAL_DELAY_S after it closes, the incomplete period left out), state
+ * changes and their reasons, persistence across a simulated restart (no
+ * second notification), a changed definition (INSUFFICIENT_DATA), a removed
+ * alarm (forgotten), reloads, composite rules (also nested, and by ARN),
+ * the notification JSON, SetAlarmState, metric math, TreatMissingData
+ * through the engine, M out of N, a corrupt state file, alarm_check().
+ *
+ * (The CloudWatch table of missing-data outcomes is in test_alarm_eval.c,
+ * the rule grammar in test_alarm_rule.c.) */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "control/admin.h"
+#include "control/alarm.h"
+#include "control/store.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "proxy/gen.h"
+#include "proxy/target_group.h"
+
+#define T0 1795947300 /* 2026-11-29 10:15:00 UTC, a multiple of 300 */
+
+/* ------------------------------------------------------------ fixtures */
+
+static int64_t now_ms;
+static int64_t fake_clock(void)
+{
+	return now_ms;
+}
+
+#define MAXMSG 64
+struct sent {
+	char topic[64], subject[128], attrs[256], old_state[32], new_state[32];
+	char *message;
+};
+static struct sent sent[MAXMSG];
+static int nsent;
+static int publish_fails;
+
+static int fake_publish(const char *topic, const struct notify_msg *m, char *id, char *err, size_t errlen)
+{
+	if (publish_fails) {
+		snprintf(err, errlen, "topic down");
+		return -1;
+	}
+	ck_assert_int_lt(nsent, MAXMSG);
+	struct sent *s = &sent[nsent++];
+	snprintf(s->topic, sizeof(s->topic), "%s", topic);
+	snprintf(s->subject, sizeof(s->subject), "%s", m->subject ? m->subject : "");
+	s->attrs[0] = '\0';
+	for (size_t i = 0; i < m->nattrs; i++) {
+		size_t n = strlen(s->attrs);
+		snprintf(s->attrs + n, sizeof(s->attrs) - n, "%s%s=%s", i ? "," : "", m->attrs[i].name,
+			 m->attrs[i].value);
+	}
+	ck_assert_ptr_nonnull(m->alarm);
+	snprintf(s->old_state, sizeof(s->old_state), "%s", m->alarm->old_state);
+	snprintf(s->new_state, sizeof(s->new_state), "%s", m->alarm->new_state);
+	s->message = strdup(m->message);
+	snprintf(id, NOTIFY_ID_LEN, "00000000-0000-4000-8000-%012d", nsent);
+	return 0;
+}
+
+/* Forget the messages kept so far. */
+static void reset_sent(void)
+{
+	for (int i = 0; i < nsent; i++)
+		free(sent[i].message);
+	nsent = 0;
+}
+
+static char dir[64];
+static struct store *st;
+static struct store_series *s5xx, *sreq;
+static struct albd_config cfg;
+static struct albd_gen gen;
+static int64_t cur;   /* the last second driven */
+
+static struct cfg_dim tgdim[] = { { (char *)"TargetGroup", (char *)"web" } };
+static char *ops[] = { (char *)"ops" };
+
+static struct cfg_alarm mk_alarm(const char *name)
+{
+	struct cfg_alarm a;
+	memset(&a, 0, sizeof(a));
+	a.name = (char *)name;
+	a.namespace = (char *)"AWS/ApplicationELB";
+	a.metric = (char *)"HTTPCode_Target_5XX_Count";
+	a.dims = tgdim;
+	a.ndims = 1;
+	a.statistic = (char *)"Sum";
+	a.period = 10;
+	a.evaluation_periods = 1;
+	a.comparison = (char *)"GreaterThanOrEqualToThreshold";
+	a.threshold = 5.0;
+	a.treat_missing_data = (char *)"notBreaching";
+	a.alarm_actions = ops;
+	a.nalarm_actions = 1;
+	a.ok_actions = ops;
+	a.nok_actions = 1;
+	a.actions_enabled = 1;
+	a.line = 7;
+	return a;
+}
+
+/* A custom metric nobody puts: every period missing. */
+static struct cfg_alarm mk_missing(const char *name, const char *mode)
+{
+	struct cfg_alarm a = mk_alarm(name);
+	a.namespace = (char *)"MyApp";
+	a.metric = (char *)"Never";
+	a.ndims = 0;
+	a.treat_missing_data = (char *)mode;
+	return a;
+}
+
+static struct cfg_alarm alarms[8];
+static struct cfg_composite_alarm comps[4];
+
+static void use(size_t nalarms, size_t ncomps)
+{
+	cfg.alarms = alarms;
+	cfg.nalarms = nalarms;
+	cfg.composite_alarms = comps;
+	cfg.ncomposite_alarms = ncomps;
+}
+
+static void setup(void)
+{
+	char err[256];
+
+	snprintf(dir, sizeof(dir), "/tmp/albd-test-alarm-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.path = (char *)"alarms.conf";
+	cfg.name = (char *)"lb";
+	cfg.state_dir = dir;
+	cfg.region = (char *)"eu-west-1";
+	cfg.account_id = (char *)"123456789012";
+	memset(&gen, 0, sizeof(gen));
+	atomic_init(&gen.refs, 1000000);   /* never freed: the config is the test's */
+	gen.cfg = &cfg;
+	cur = T0 + 5;
+	now_ms = cur * 1000 + 200;
+	alarm_clock = fake_clock;
+	st = store_open(NULL, cur, err, sizeof(err));
+	ck_assert_ptr_nonnull(st);
+	struct store_dim d[2] = { { "LoadBalancer", "lb" }, { "TargetGroup", "web" } };
+	s5xx = store_series(st, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", d, 2, "Count", 0);
+	sreq = store_series(st, "AWS/ApplicationELB", "RequestCount", d, 2, "Count", 0);
+	alarm_use_store(st, "lb");
+	log_set_level(LOG_LVL_WARN);
+	reset_sent();
+	publish_fails = 0;
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	alarm_shutdown();
+	admin_shutdown();
+	store_close(st);
+	reset_sent();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void start(void)
+{
+	char err[256] = "";
+	ck_assert_msg(alarm_check(&cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
+	alarm_tick();
+}
+
+/* Time moves on to second TO (+200 ms), the store and the evaluator
+ * ticking every second as in albd. */
+static void advance(int64_t to)
+{
+	while (cur < to) {
+		cur++;
+		store_tick(st, cur);
+		now_ms = cur * 1000 + 200;
+		alarm_tick();
+	}
+}
+
+/* V in every second of [FROM, TO) of series S. */
+static void fill(struct store_series *s, int64_t from, int64_t to, double v)
+{
+	for (int64_t t = from; t < to; t++)
+		ck_assert_int_eq(store_put(s, t, v), 0);
+}
+
+static enum alarm_state state_of(const char *name)
+{
+	enum alarm_state s;
+	ck_assert_int_eq(alarm_get(name, &s, NULL, NULL), 0);
+	return s;
+}
+
+static const char *reason_of(const char *name)
+{
+	const char *r;
+	ck_assert_int_eq(alarm_get(name, NULL, &r, NULL), 0);
+	return r;
+}
+
+static json_t *last_message(void)
+{
+	ck_assert_int_gt(nsent, 0);
+	json_error_t je;
+	json_t *j = json_loads(sent[nsent - 1].message, 0, &je);
+	ck_assert_msg(j != NULL, "not JSON: %s", je.text);
+	return j;
+}
+
+static json_t *state_file(void)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/alarms.json", dir);
+	json_t *j = json_load_file(path, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	return j;
+}
+
+/* ------------------------------------------------------------ timing */
+
+START_TEST(test_timing)
+{
+	alarms[0] = mk_alarm("web-5xx");
+	use(1, 0);
+	start();
+	/* the period before the start, [T0-10, T0): no data, notBreaching */
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	ck_assert_int_eq(nsent, 1);
+	ck_assert_str_eq(sent[0].new_state, "OK");
+	ck_assert_str_eq(sent[0].old_state, "INSUFFICIENT_DATA");
+	fill(s5xx, T0, T0 + 10, 1);     /* 10 in [T0, T0+10): breaching */
+	fill(s5xx, T0 + 10, T0 + 11, 100); /* the next period, incomplete */
+	advance(T0 + 11);
+	/* closed 1 s ago: not evaluated yet */
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	ck_assert_int_eq(nsent, 1);
+	advance(T0 + 10 + ALARM_EVAL_DELAY_S);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	/* the incomplete period's 100 is not in it */
+	ck_assert_str_eq(reason_of("web-5xx"), "Threshold Crossed: 1 datapoint [10.0 (29/11/26 10:15:00)] was greater "
+					       "than or equal to the threshold (5.0).");
+	ck_assert_int_eq(nsent, 2);
+	ck_assert_str_eq(sent[1].topic, "ops");
+	ck_assert_str_eq(sent[1].subject, "ALARM: \"web-5xx\" in eu-west-1");
+	/* evaluated once per period: nothing until T0+22 */
+	advance(T0 + 21);
+	ck_assert_int_eq(nsent, 2);
+	/* [T0+10, T0+20) had 100 then zeros from nobody: 100 -> still ALARM */
+	advance(T0 + 22);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	ck_assert_int_eq(nsent, 2);
+	/* [T0+20, T0+30) gets 0s: OK */
+	fill(s5xx, T0 + 20, T0 + 30, 0);
+	advance(T0 + 32);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	ck_assert_str_eq(reason_of("web-5xx"), "Threshold Crossed: 1 datapoint [0.0 (29/11/26 10:15:20)] was not "
+					       "greater than or equal to the threshold (5.0).");
+	ck_assert_int_eq(nsent, 3);
+	ck_assert_str_eq(sent[2].subject, "OK: \"web-5xx\" in eu-west-1");
+	ck_assert_uint_eq(alarm_history_count("web-5xx"), 1 + 3 * 2); /* created; 3 changes, each + an action */
+}
+END_TEST
+
+START_TEST(test_m_out_of_n)
+{
+	alarms[0] = mk_alarm("m-of-n");
+	alarms[0].evaluation_periods = 3;
+	alarms[0].datapoints_to_alarm = 2;
+	use(1, 0);
+	fill(s5xx, T0 - 30, T0, 0);
+	start();
+	ck_assert_int_eq(state_of("m-of-n"), ALARM_OK);
+	fill(s5xx, T0, T0 + 10, 1);      /* breaching */
+	fill(s5xx, T0 + 10, T0 + 20, 0); /* not */
+	advance(T0 + 22);
+	ck_assert_int_eq(state_of("m-of-n"), ALARM_OK);  /* 1 of 3 */
+	fill(s5xx, T0 + 20, T0 + 30, 2); /* 20: breaching, 2 of 3 */
+	advance(T0 + 32);
+	ck_assert_int_eq(state_of("m-of-n"), ALARM_ALARM);
+	ck_assert_str_eq(reason_of("m-of-n"),
+			 "Threshold Crossed: 2 out of the last 3 datapoints [20.0 (29/11/26 10:15:20), 10.0 (29/11/26 "
+			 "10:15:00)] were greater than or equal to the threshold (5.0) (minimum 2 datapoints for OK -> "
+			 "ALARM transition).");
+	const char *rd;
+	ck_assert_int_eq(alarm_get("m-of-n", NULL, NULL, &rd), 0);
+	json_t *j = json_loads(rd, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "statistic")), "Sum");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "period")), 10);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_missing_data_modes)
+{
+	alarms[0] = mk_missing("missing", "missing");
+	alarms[1] = mk_missing("ignore", "ignore");
+	alarms[2] = mk_missing("breaching", "breaching");
+	alarms[3] = mk_missing("notBreaching", "notBreaching");
+	use(4, 0);
+	start();
+	ck_assert_int_eq(state_of("missing"), ALARM_INSUFFICIENT_DATA);
+	ck_assert_int_eq(state_of("ignore"), ALARM_INSUFFICIENT_DATA);
+	ck_assert_int_eq(state_of("breaching"), ALARM_ALARM);
+	ck_assert_str_eq(reason_of("breaching"), "Threshold Crossed: no datapoints were received for 1 period and 1 "
+						 "missing datapoint was treated as [Breaching].");
+	ck_assert_int_eq(state_of("notBreaching"), ALARM_OK);
+	ck_assert_str_eq(reason_of("notBreaching"), "Threshold Crossed: no datapoints were received for 1 period and "
+						    "1 missing datapoint was treated as [NonBreaching].");
+	/* ignore keeps whatever state it has */
+	char err[128];
+	ck_assert_int_eq(alarm_set_state("ignore", ALARM_ALARM, "by hand", NULL, err, sizeof(err)), 0);
+	advance(T0 + 32);
+	ck_assert_int_eq(state_of("ignore"), ALARM_ALARM);
+	ck_assert_int_eq(state_of("missing"), ALARM_INSUFFICIENT_DATA);
+}
+END_TEST
+
+START_TEST(test_metric_math)
+{
+	struct cfg_alarm_query q[3];
+	memset(q, 0, sizeof(q));
+	q[0].id = (char *)"rate";
+	q[0].expression = (char *)"100 * errors / requests";
+	q[0].return_data = 1;
+	q[1].id = (char *)"errors";
+	q[1].namespace = (char *)"AWS/ApplicationELB";
+	q[1].metric = (char *)"HTTPCode_Target_5XX_Count";
+	q[1].dims = tgdim;
+	q[1].ndims = 1;
+	q[1].stat = (char *)"Sum";
+	q[2] = q[1];
+	q[2].id = (char *)"requests";
+	q[2].metric = (char *)"RequestCount";
+	alarms[0] = mk_alarm("rate");
+	alarms[0].metric = NULL;
+	alarms[0].statistic = NULL;
+	alarms[0].ndims = 0;
+	alarms[0].metrics = q;
+	alarms[0].nmetrics = 3;
+	alarms[0].comparison = (char *)"GreaterThanThreshold";
+	alarms[0].threshold = 10;
+	alarms[0].treat_missing_data = (char *)"missing";
+	use(1, 0);
+	start();
+	ck_assert_int_eq(state_of("rate"), ALARM_INSUFFICIENT_DATA);
+	fill(s5xx, T0, T0 + 10, 1);
+	fill(sreq, T0, T0 + 10, 4);
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of("rate"), ALARM_ALARM);
+	ck_assert_str_eq(reason_of("rate"), "Threshold Crossed: 1 datapoint [25.0 (29/11/26 10:15:00)] was greater "
+					    "than the threshold (10.0).");
+	json_t *m = last_message(), *t = json_object_get(m, "Trigger");
+	json_t *ms = json_object_get(t, "Metrics");
+	ck_assert_int_eq(json_array_size(ms), 3);
+	ck_assert_ptr_null(json_object_get(t, "MetricName"));
+	json_t *m1 = json_array_get(ms, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(m1, "Id")), "errors");
+	json_t *metric = json_object_get(json_object_get(m1, "MetricStat"), "Metric");
+	ck_assert_str_eq(json_string_value(json_object_get(metric, "MetricName")), "HTTPCode_Target_5XX_Count");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(metric, "Dimensions"), 0),
+							   "name")),
+			 "TargetGroup");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ms, 0), "Expression")),
+			 "100 * errors / requests");
+	ck_assert(json_is_true(json_object_get(json_array_get(ms, 0), "ReturnData")));
+	/* the TargetGroup attribute comes from the queries' dimensions */
+	ck_assert_str_eq(sent[nsent - 1].attrs, "AlarmName=rate,NewStateValue=ALARM,TargetGroup=web");
+	json_decref(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------ notification */
+
+START_TEST(test_notification_json)
+{
+	alarms[0] = mk_alarm("web-5xx");
+	alarms[0].description = (char *)"web answers 5xx";
+	use(1, 0);
+	start();
+	fill(s5xx, T0, T0 + 10, 3);
+	advance(T0 + 12);
+	ck_assert_int_eq(nsent, 2);
+	json_t *m = last_message();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "AlarmName")), "web-5xx");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "AlarmDescription")), "web answers 5xx");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "AWSAccountId")), "123456789012");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "NewStateValue")), "ALARM");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "OldStateValue")), "OK");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "NewStateReason")), reason_of("web-5xx"));
+	ck_assert_str_eq(json_string_value(json_object_get(m, "StateChangeTime")), "2026-11-29T10:15:12.200+0000");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "AlarmConfigurationUpdatedTimestamp")),
+			 "2026-11-29T10:15:05.200+0000");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "Region")), "eu-west-1");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "AlarmArn")),
+			 "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:web-5xx");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "AlarmActions"), 0)),
+			 "arn:aws:sns:eu-west-1:123456789012:ops");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(m, "OKActions"), 0)),
+			 "arn:aws:sns:eu-west-1:123456789012:ops");
+	ck_assert_int_eq(json_array_size(json_object_get(m, "InsufficientDataActions")), 0);
+	json_t *t = json_object_get(m, "Trigger");
+	ck_assert_str_eq(json_string_value(json_object_get(t, "MetricName")), "HTTPCode_Target_5XX_Count");
+	ck_assert_str_eq(json_string_value(json_object_get(t, "Namespace")), "AWS/ApplicationELB");
+	ck_assert_str_eq(json_string_value(json_object_get(t, "StatisticType")), "Statistic");
+	ck_assert_str_eq(json_string_value(json_object_get(t, "Statistic")), "SUM");
+	ck_assert(json_is_null(json_object_get(t, "Unit")));
+	json_t *d = json_array_get(json_object_get(t, "Dimensions"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "name")), "TargetGroup");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "value")), "web");
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "Period")), 10);
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "EvaluationPeriods")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "DatapointsToAlarm")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(t, "ComparisonOperator")), "GreaterThanOrEqualToThreshold");
+	ck_assert(json_real_value(json_object_get(t, "Threshold")) == 5.0);
+	ck_assert_str_eq(json_string_value(json_object_get(t, "TreatMissingData")), "notBreaching");
+	ck_assert_str_eq(json_string_value(json_object_get(t, "EvaluateLowSampleCountPercentile")), "");
+	/* beyond CloudWatch: the target group's details */
+	json_t *x = json_object_get(m, "AlbdDetails");
+	ck_assert_str_eq(json_string_value(json_object_get(x, "TargetGroup")), "web");
+	ck_assert(json_is_array(json_object_get(x, "UnhealthyTargets")));
+	ck_assert_str_eq(sent[1].attrs, "AlarmName=web-5xx,NewStateValue=ALARM,TargetGroup=web");
+	json_decref(m);
+	/* an Action history item with the MessageId */
+	json_t *f = state_file();
+	json_t *h = json_object_get(json_object_get(json_object_get(f, "alarms"), "web-5xx"), "history");
+	json_t *act = json_array_get(h, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(act, "type")), "Action");
+	ck_assert_str_eq(json_string_value(json_object_get(act, "summary")),
+			 "Successfully executed action arn:aws:sns:eu-west-1:123456789012:ops");
+	json_t *hd = json_loads(json_string_value(json_object_get(act, "data")), 0, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(hd, "actionState")), "Succeeded");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(hd, "publishedMessage"), "messageId")),
+			 "00000000-0000-4000-8000-000000000002");
+	json_decref(hd);
+	json_decref(f);
+}
+END_TEST
+
+/* An alarm on a target group: the message names its unhealthy targets
+ * and the target with the most 5XX in the breaching periods. */
+START_TEST(test_albd_details)
+{
+	static struct cfg_target_group ctg[1];
+	static struct target_state ts[3];
+	static struct target tt[3];
+	static struct target_group tg[1];
+	const char *addr[3] = { "127.0.0.1:8081", "127.0.0.1:8082", "127.0.0.1:8083" };
+
+	memset(ctg, 0, sizeof(ctg));
+	ctg[0].name = (char *)"web";
+	cfg.target_groups = ctg;
+	cfg.ntarget_groups = 1;
+	for (int i = 0; i < 3; i++) {
+		memset(&ts[i], 0, sizeof(ts[i]));
+		snprintf(ts[i].addr.text, sizeof(ts[i].addr.text), "%s", addr[i]);
+		atomic_store(&ts[i].health, i == 1 ? TS_UNHEALTHY : TS_HEALTHY);
+		tt[i] = (struct target){ .st = &ts[i], .index = (unsigned)i };
+		struct store_dim d[3] = { { "LoadBalancer", "lb" }, { "TargetGroup", "web" }, { "Target", addr[i] } };
+		struct store_series *s = store_series(st, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", d, 3,
+						      "Count", 0);
+		/* 8082 errs most while the alarm breaches; 8083 errs more, but earlier */
+		fill(s, T0 - 10, T0, i == 2 ? 50 : 0);
+		fill(s, T0, T0 + 10, i == 1 ? 2 : i == 0 ? 1 : 0);
+	}
+	memset(tg, 0, sizeof(tg));
+	tg[0].targets = tt;
+	tg[0].ntargets = 3;
+	gen.tgs = tg;
+	alarms[0] = mk_alarm("web-5xx");
+	alarms[0].threshold = 100;   /* breaching: a Sum below 100 (so that the */
+	alarms[0].comparison = (char *)"LessThanThreshold"; /* periods differ from the targets') */
+	use(1, 0);
+	fill(s5xx, T0 - 10, T0, 50);   /* 500 */
+	fill(s5xx, T0, T0 + 10, 3);    /* 30 */
+	start();
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);   /* 500 is not < 100 */
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM); /* 30 < 100 */
+	json_t *m = last_message(), *d = json_object_get(m, "AlbdDetails");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "TargetGroup")), "web");
+	json_t *u = json_object_get(d, "UnhealthyTargets");
+	ck_assert_int_eq(json_array_size(u), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(u, 0), "Id")), "127.0.0.1:8082");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(u, 0), "State")), "unhealthy");
+	json_t *top = json_object_get(d, "Top5XXTarget");
+	ck_assert_str_eq(json_string_value(json_object_get(top, "Id")), "127.0.0.1:8082");
+	ck_assert(json_real_value(json_object_get(top, "HTTPCode_Target_5XX_Count")) == 20.0);
+	json_decref(m);
+	alarm_shutdown();
+	gen.tgs = NULL;
+}
+END_TEST
+
+START_TEST(test_extended_statistic_and_no_actions)
+{
+	char err[128];
+	alarms[0] = mk_alarm("p99");
+	alarms[0].statistic = NULL;
+	alarms[0].extended_statistic = (char *)"p99";
+	alarms[0].metric = (char *)"TargetResponseTime";
+	alarms[1] = mk_alarm("quiet");
+	alarms[1].actions_enabled = 0;
+	use(2, 0);
+	start();
+	reset_sent();
+	ck_assert_int_eq(alarm_set_state("p99", ALARM_ALARM, "x", NULL, err, sizeof(err)), 0);
+	json_t *m = last_message(), *t = json_object_get(m, "Trigger");
+	ck_assert_str_eq(json_string_value(json_object_get(t, "StatisticType")), "ExtendedStatistic");
+	ck_assert_str_eq(json_string_value(json_object_get(t, "ExtendedStatistic")), "p99");
+	ck_assert_ptr_null(json_object_get(t, "Statistic"));
+	json_decref(m);
+	ck_assert_int_eq(alarm_set_state("quiet", ALARM_ALARM, "x", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(nsent, 1);   /* actions_enabled = false: nothing */
+	/* a topic that refuses: logged, a Failed action item */
+	publish_fails = 1;
+	ck_assert_int_eq(alarm_set_state("p99", ALARM_OK, "y", NULL, err, sizeof(err)), 0);
+	json_t *f = state_file();
+	json_t *act = json_array_get(json_object_get(json_object_get(json_object_get(f, "alarms"), "p99"), "history"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(act, "summary")),
+			 "Failed to execute action arn:aws:sns:eu-west-1:123456789012:ops");
+	json_decref(f);
+}
+END_TEST
+
+/* ------------------------------------------------------------ persistence */
+
+START_TEST(test_restart_keeps_state)
+{
+	alarms[0] = mk_alarm("web-5xx");
+	use(1, 0);
+	start();
+	fill(s5xx, T0, T0 + 20, 1);
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	char reason[512];
+	snprintf(reason, sizeof(reason), "%s", reason_of("web-5xx"));
+	size_t nh = alarm_history_count("web-5xx");
+	int before = nsent;
+	/* restart */
+	alarm_shutdown();
+	alarm_init(NULL, &gen, fake_publish, reason, 0);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	ck_assert_uint_eq(alarm_history_count("web-5xx"), nh);
+	alarm_tick();
+	advance(T0 + 22);   /* [T0+10, T0+20) breaches too: still ALARM, no message */
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	ck_assert_int_eq(nsent, before);
+	ck_assert_uint_eq(alarm_history_count("web-5xx"), nh);
+}
+END_TEST
+
+START_TEST(test_changed_and_removed)
+{
+	char err[128];
+	alarms[0] = mk_alarm("web-5xx");
+	alarms[1] = mk_missing("other", "breaching");
+	use(2, 0);
+	start();
+	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_ALARM, "by hand", NULL, err, sizeof(err)), 0);
+	int before = nsent;
+	alarm_shutdown();
+	/* web-5xx changed (threshold), other removed */
+	alarms[0].threshold = 50;
+	use(1, 0);
+	alarm_init(NULL, &gen, fake_publish, err, sizeof(err));
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_INSUFFICIENT_DATA);
+	ck_assert_str_eq(reason_of("web-5xx"), "Unchecked: Alarm configuration updated");
+	ck_assert_int_eq(alarm_get("other", NULL, NULL, NULL), -1);
+	json_t *f = state_file();
+	json_t *a = json_object_get(f, "alarms");
+	ck_assert_int_eq(json_object_size(a), 1);
+	json_t *h = json_object_get(json_object_get(a, "web-5xx"), "history");
+	json_t *h0 = json_array_get(h, 0), *h1 = json_array_get(h, 1);
+	/* newest first: the state it left (no action), then the update itself */
+	ck_assert_str_eq(json_string_value(json_object_get(h0, "summary")), "Alarm updated from ALARM to INSUFFICIENT_DATA");
+	ck_assert_str_eq(json_string_value(json_object_get(h0, "type")), "StateUpdate");
+	ck_assert_str_eq(json_string_value(json_object_get(h1, "summary")), "Alarm \"web-5xx\" updated");
+	ck_assert_str_eq(json_string_value(json_object_get(h1, "type")), "ConfigurationUpdate");
+	ck_assert_int_eq(nsent, before);
+	json_decref(f);
+	alarm_shutdown();
+	/* other comes back: a new alarm, its old history forgotten */
+	use(2, 0);
+	alarm_init(NULL, &gen, fake_publish, err, sizeof(err));
+	ck_assert_int_eq(state_of("other"), ALARM_INSUFFICIENT_DATA);
+	ck_assert_uint_eq(alarm_history_count("other"), 1);
+}
+END_TEST
+
+START_TEST(test_reload)
+{
+	char err[128];
+	alarms[0] = mk_alarm("stays");
+	alarms[1] = mk_alarm("changes");
+	alarms[2] = mk_alarm("goes");
+	use(3, 0);
+	start();
+	ck_assert_int_eq(alarm_set_state("stays", ALARM_ALARM, "by hand", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(alarm_set_state("changes", ALARM_ALARM, "by hand", NULL, err, sizeof(err)), 0);
+	int before = nsent;
+	/* a new generation: its own config */
+	static struct cfg_alarm next[3];
+	static struct albd_config cfg2;
+	static struct albd_gen gen2;
+	cfg2 = cfg;
+	next[0] = mk_alarm("stays");
+	next[1] = mk_alarm("changes");
+	next[1].evaluation_periods = 2;
+	next[2] = mk_alarm("new");
+	cfg2.alarms = next;
+	cfg2.nalarms = 3;
+	gen2 = gen;
+	gen2.cfg = &cfg2;
+	alarm_apply(&gen2);
+	ck_assert_int_eq(state_of("stays"), ALARM_ALARM);
+	ck_assert_str_eq(reason_of("stays"), "by hand");
+	ck_assert_int_eq(state_of("changes"), ALARM_INSUFFICIENT_DATA);
+	ck_assert_int_eq(state_of("new"), ALARM_INSUFFICIENT_DATA);
+	ck_assert_int_eq(alarm_get("goes", NULL, NULL, NULL), -1);
+	ck_assert_int_eq(nsent, before);   /* a reload notifies nothing */
+	alarm_shutdown();
+}
+END_TEST
+
+START_TEST(test_corrupt_state_file)
+{
+	char path[128], bad[128];
+	snprintf(path, sizeof(path), "%s/alarms.json", dir);
+	snprintf(bad, sizeof(bad), "%s/alarms.json.corrupt", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"version\": 1, \"alarms\": {\"web-5xx\": ", f);   /* cut short */
+	fclose(f);
+	alarms[0] = mk_alarm("web-5xx");
+	use(1, 0);
+	start();
+	ck_assert_int_eq(access(bad, F_OK), 0);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	alarm_shutdown();
+	/* a record of the wrong shape: that alarm starts over, no crash */
+	f = fopen(path, "w");
+	fputs("{\"version\": 1, \"alarms\": {\"web-5xx\": {\"state\": 12, \"history\": 3}}}", f);
+	fclose(f);
+	alarm_init(NULL, &gen, fake_publish, path, 0);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_INSUFFICIENT_DATA);
+}
+END_TEST
+
+/* ------------------------------------------------------------ composites */
+
+START_TEST(test_composite)
+{
+	char err[128];
+	alarms[0] = mk_missing("a", "missing");
+	alarms[1] = mk_missing("b", "missing");
+	memset(comps, 0, sizeof(comps));
+	comps[0].name = (char *)"a-not-b";
+	comps[0].rule = (char *)"ALARM(\"a\") AND NOT ALARM(arn:aws:cloudwatch:eu-west-1:123456789012:alarm:b)";
+	comps[0].alarm_actions = ops;
+	comps[0].nalarm_actions = 1;
+	comps[0].actions_enabled = 1;
+	comps[1].name = (char *)"outer";
+	comps[1].rule = (char *)"ALARM(a-not-b) OR INSUFFICIENT_DATA(a)";
+	comps[1].actions_enabled = 1;
+	use(2, 2);
+	start();
+	/* at start: a-not-b is false (OK), outer true (a is INSUFFICIENT_DATA) */
+	ck_assert_int_eq(state_of("a-not-b"), ALARM_OK);
+	ck_assert_int_eq(state_of("outer"), ALARM_ALARM);
+	now_ms += 1000;
+	reset_sent();
+	ck_assert_int_eq(alarm_set_state("a", ALARM_ALARM, "by hand", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(state_of("a-not-b"), ALARM_ALARM);
+	ck_assert_int_eq(state_of("outer"), ALARM_ALARM);
+	ck_assert_str_eq(reason_of("a-not-b"), "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:a transitioned to "
+					       "ALARM at Sunday 29 November, 2026 10:15:06 UTC");
+	const char *rd;
+	alarm_get("a-not-b", NULL, NULL, &rd);
+	ck_assert_str_eq(rd, "{\"triggeringAlarms\":[{\"arn\":\"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:a\","
+			     "\"state\":{\"value\":\"ALARM\",\"timestamp\":\"2026-11-29T10:15:06.200+0000\"}}]}");
+	/* a's own message (alarm_actions) then a-not-b's */
+	ck_assert_int_eq(nsent, 2);
+	json_t *m = last_message();
+	ck_assert_str_eq(json_string_value(json_object_get(m, "AlarmName")), "a-not-b");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "AlarmRule")), comps[0].rule);
+	json_t *kid = json_array_get(json_object_get(m, "TriggeringChildren"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(kid, "Arn")), "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:a");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(kid, "State"), "Value")), "ALARM");
+	ck_assert_ptr_null(json_object_get(m, "Trigger"));
+	json_decref(m);
+	/* b in ALARM: a-not-b OK; outer follows (a is ALARM now, not INSUFFICIENT_DATA) */
+	ck_assert_int_eq(alarm_set_state("b", ALARM_ALARM, "by hand", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(state_of("a-not-b"), ALARM_OK);
+	ck_assert_int_eq(state_of("outer"), ALARM_OK);
+	ck_assert(strstr(reason_of("outer"), ":alarm:a-not-b transitioned to OK at ") != NULL);
+	/* SetAlarmState works on a composite too, until its members change */
+	ck_assert_int_eq(alarm_set_state("outer", ALARM_ALARM, "drill", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(state_of("outer"), ALARM_ALARM);
+}
+END_TEST
+
+/* ------------------------------------------------------------ SetAlarmState */
+
+START_TEST(test_set_alarm_state)
+{
+	char err[128];
+	alarms[0] = mk_alarm("web-5xx");
+	use(1, 0);
+	fill(s5xx, T0 - 30, T0 + 20, 0);
+	start();
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	reset_sent();
+	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_ALARM, "testing", "{\"by\":\"me\"}", err, sizeof(err)), 0);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	ck_assert_str_eq(reason_of("web-5xx"), "testing");
+	ck_assert_int_eq(nsent, 1);
+	ck_assert_str_eq(sent[0].new_state, "ALARM");
+	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_OK, "x", "{oops", err, sizeof(err)), -1);
+	ck_assert(strstr(err, "StateReasonData") != NULL);
+	ck_assert_int_eq(alarm_set_state("nope", ALARM_OK, "x", NULL, err, sizeof(err)), -1);
+	/* the history item: CloudWatch's HistoryData */
+	json_t *f = state_file();
+	json_t *h = json_object_get(json_object_get(json_object_get(f, "alarms"), "web-5xx"), "history");
+	json_t *it = json_array_get(h, 1);   /* 0 is the action */
+	ck_assert_str_eq(json_string_value(json_object_get(it, "summary")), "Alarm updated from OK to ALARM");
+	json_t *hd = json_loads(json_string_value(json_object_get(it, "data")), 0, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(hd, "version")), "1.0");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(hd, "oldState"), "stateValue")), "OK");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(hd, "newState"), "stateValue")), "ALARM");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(hd, "newState"), "stateReason")), "testing");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(hd, "newState"),
+									  "stateReasonData"),
+							   "by")),
+			 "me");
+	json_decref(hd);
+	json_decref(f);
+	/* the next evaluation puts it back */
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	ck_assert_int_eq(nsent, 2);
+}
+END_TEST
+
+START_TEST(test_history_bounded)
+{
+	char err[128];
+	alarms[0] = mk_alarm("flappy");
+	alarms[0].actions_enabled = 0;
+	use(1, 0);
+	start();
+	for (int i = 0; i < 150; i++)
+		ck_assert_int_eq(alarm_set_state("flappy", i % 2 ? ALARM_OK : ALARM_ALARM, "flap", NULL, err,
+						 sizeof(err)),
+				 0);
+	ck_assert_uint_eq(alarm_history_count("flappy"), ALARM_HISTORY_MAX);
+	/* two weeks later, one change: the old items are gone */
+	now_ms += ALARM_HISTORY_AGE_MS + 1000;
+	ck_assert_int_eq(alarm_set_state("flappy", ALARM_INSUFFICIENT_DATA, "later", NULL, err, sizeof(err)), 0);
+	ck_assert_uint_eq(alarm_history_count("flappy"), 1);
+}
+END_TEST
+
+/* ------------------------------------------------------------ alarm_check */
+
+static void check_fails(const char *want)
+{
+	char err[512] = "";
+	ck_assert_int_eq(alarm_check(&cfg, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, want) != NULL, "got \"%s\", wanted \"%s\"", err, want);
+}
+
+START_TEST(test_check)
+{
+	char err[256];
+	alarms[0] = mk_alarm("ok");
+	use(1, 0);
+	ck_assert_int_eq(alarm_check(&cfg, err, sizeof(err)), 0);
+	alarms[0].comparison = (char *)"Bigger";
+	check_fails("alarms.conf:7: alarms.ok: comparison: \"Bigger\" is not GreaterThanThreshold");
+	alarms[0] = mk_alarm("ok");
+	alarms[0].period = 45;
+	check_fails("alarms.conf:7: alarms.ok: period: 45 is not 10, 20, 30 or a multiple of 60");
+	alarms[0].period = 20;
+	ck_assert_int_eq(alarm_check(&cfg, err, sizeof(err)), 0);
+	alarms[0].period = 10;
+	alarms[0].evaluation_periods = 1079;
+	check_fails("alarms.ok: evaluation_periods: with a period of 10 s, at most 1078");
+	alarms[0].evaluation_periods = 1078;
+	ck_assert_int_eq(alarm_check(&cfg, err, sizeof(err)), 0);
+	alarms[0].period = 60;
+	alarms[0].evaluation_periods = 1441;
+	check_fails("alarms.ok: evaluation_periods: times period (86460 s) is more than one day");
+	alarms[0].period = 3600;
+	alarms[0].evaluation_periods = 168;
+	ck_assert_int_eq(alarm_check(&cfg, err, sizeof(err)), 0);   /* 7 days */
+	alarms[0] = mk_alarm("ok");
+	alarms[0].treat_missing_data = (char *)"zero";
+	check_fails("alarms.ok: treat_missing_data: \"zero\"");
+	alarms[0] = mk_alarm("ok");
+	alarms[0].statistic = (char *)"Median";
+	check_fails("alarms.ok: statistic: \"Median\"");
+	alarms[0].statistic = NULL;
+	alarms[0].extended_statistic = (char *)"q99";
+	check_fails("alarms.ok: extended_statistic: \"q99\" is not a percentile");
+	alarms[0].extended_statistic = (char *)"p99.9";
+	ck_assert_int_eq(alarm_check(&cfg, err, sizeof(err)), 0);
+	/* metric math */
+	struct cfg_alarm_query q[2];
+	memset(q, 0, sizeof(q));
+	q[0].id = (char *)"e";
+	q[0].expression = (char *)"m1 * 2";
+	q[0].return_data = 1;
+	q[0].line = 9;
+	q[1].id = (char *)"m1";
+	q[1].metric = (char *)"RequestCount";
+	q[1].stat = (char *)"Sum";
+	q[1].line = 10;
+	alarms[0] = mk_alarm("mm");
+	alarms[0].metric = NULL;
+	alarms[0].statistic = NULL;
+	alarms[0].ndims = 0;
+	alarms[0].metrics = q;
+	alarms[0].nmetrics = 2;
+	ck_assert_msg(alarm_check(&cfg, err, sizeof(err)) == 0, "%s", err);
+	q[1].return_data = 1;
+	check_fails("alarms.conf:7: alarms.mm: metrics: exactly one query must have return_data = true (2 have)");
+	q[1].return_data = 0;
+	q[0].expression = (char *)"m1 *";
+	check_fails("alarms.conf:9: alarms.mm: metrics.e.expression: ");
+	q[0].expression = (char *)"m2 * 2";
+	check_fails("alarms.conf:9: alarms.mm: metrics.e.expression: no query has the id m2");
+	q[0].expression = (char *)"e + m1";
+	check_fails("alarms.mm: metrics.e.expression: refers to itself");
+	q[0].expression = (char *)"m1 * 2";
+	q[1].stat = (char *)"Mean";
+	check_fails("alarms.conf:10: alarms.mm: metrics.m1.statistic: \"Mean\"");
+	q[1].stat = (char *)"p90";
+	q[1].id = (char *)"M1";
+	check_fails("alarms.mm: metrics.id: \"M1\"");
+	q[1].id = (char *)"m1";
+	/* composites */
+	alarms[0] = mk_alarm("a");
+	memset(comps, 0, sizeof(comps));
+	comps[0].name = (char *)"c";
+	comps[0].rule = (char *)"ALARM(a) AND";
+	comps[0].line = 20;
+	use(1, 1);
+	check_fails("alarms.conf:20: composite_alarms.c: rule: ");
+	comps[0].rule = (char *)"ALARM(b)";
+	check_fails("alarms.conf:20: composite_alarms.c: rule: \"b\" is not an alarm or composite alarm");
+	comps[0].rule = (char *)"ALARM(arn:aws:cloudwatch:eu-west-1:123456789012:alarm:a) OR TRUE";
+	ck_assert_int_eq(alarm_check(&cfg, err, sizeof(err)), 0);
+	comps[0].rule = (char *)"ALARM(d)";
+	comps[1].name = (char *)"d";
+	comps[1].rule = (char *)"OK(a) AND NOT ALARM(c)";
+	comps[1].line = 21;
+	use(1, 2);
+	check_fails("composite_alarms.c: rule: refers to itself");
+	comps[1].rule = (char *)"OK(a)";
+	ck_assert_int_eq(alarm_check(&cfg, err, sizeof(err)), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("alarm");
+	TCase *tc = tcase_create("engine");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_timing);
+	tcase_add_test(tc, test_m_out_of_n);
+	tcase_add_test(tc, test_missing_data_modes);
+	tcase_add_test(tc, test_metric_math);
+	tcase_add_test(tc, test_notification_json);
+	tcase_add_test(tc, test_albd_details);
+	tcase_add_test(tc, test_extended_statistic_and_no_actions);
+	tcase_add_test(tc, test_restart_keeps_state);
+	tcase_add_test(tc, test_changed_and_removed);
+	tcase_add_test(tc, test_reload);
+	tcase_add_test(tc, test_corrupt_state_file);
+	tcase_add_test(tc, test_composite);
+	tcase_add_test(tc, test_set_alarm_state);
+	tcase_add_test(tc, test_history_bounded);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("check");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_check);
+	suite_add_tcase(s, tc);
+
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
