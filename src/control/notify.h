@@ -62,6 +62,10 @@ struct notify_msg {
 	const char *message;          /* required, at most 256 KiB */
 	const struct notify_attr *attrs; size_t nattrs;
 	const struct notify_alarm *alarm; /* NULL for a message that is not an alarm's */
+	const char *message_id;       /* NULL: a new UUID v4; else a UUID the caller derived (the
+	                               * alarm engine derives one from the alarm and the state
+	                               * change, so that a change published again after a crash
+	                               * carries the same MessageId and receivers deduplicate it) */
 };
 
 #define NOTIFY_ID_LEN 37 /* a MessageId: a UUID and its NUL */

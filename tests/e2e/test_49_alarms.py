@@ -24,7 +24,7 @@ import pytest
 
 from conftest import ALBD_BIN, free_port, get, listener, make_config, target_group, wait_until
 
-pytestmark = pytest.mark.timeout_s(40)
+pytestmark = pytest.mark.timeout_s(90)
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -122,11 +122,11 @@ def test_5xx_burst_raises_the_alarm_and_recovery_clears_it(albd, backends):
     a = albd.start(alarm_config(port, b, [metric_alarm("web-5xx", dims={"TargetGroup": "web"},
                                                         description="web answers 5xx")]), port=port)
     # a quiet period: notBreaching data (0 a second) -> OK
-    x = wait_state(a, "web-5xx", "OK", timeout=15)
+    x = wait_state(a, "web-5xx", "OK", timeout=30)
     assert x["AlarmArn"] == "arn:aws:cloudwatch:%s:%s:alarm:web-5xx" % (REGION, ACCOUNT)
     align()
     burst(port, 12)
-    x = wait_state(a, "web-5xx", "ALARM", timeout=15)
+    x = wait_state(a, "web-5xx", "ALARM", timeout=30)
     assert re.fullmatch(r"Threshold Crossed: 1 datapoint \[%s\] was greater than or equal to the threshold "
                         r"\(5\.0\)\." % DP, x["StateReason"]), x["StateReason"]
     m = re.search(r"\[(\d+)\.0 ", x["StateReason"])
@@ -144,7 +144,7 @@ def test_5xx_burst_raises_the_alarm_and_recovery_clears_it(albd, backends):
     assert x["AlarmDescription"] == "web answers 5xx"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", x["StateUpdatedTimestamp"])
     # recovery: the next periods have no 5xx
-    x = wait_state(a, "web-5xx", "OK", timeout=15)
+    x = wait_state(a, "web-5xx", "OK", timeout=30)
     assert re.fullmatch(r"Threshold Crossed: 1 datapoint \[0\.0 \(.*\)\] was not greater than or equal to "
                         r"the threshold \(5\.0\)\.", x["StateReason"]), x["StateReason"]
     h = history(a, "web-5xx", HistoryItemType="StateUpdate")
@@ -172,7 +172,7 @@ def test_metric_math_5xx_rate(albd, backends):
     align()
     burst(port, 9, 500)
     burst(port, 3, 200)
-    x = wait_state(a, "web-5xx-rate", "ALARM", timeout=15)
+    x = wait_state(a, "web-5xx-rate", "ALARM", timeout=30)
     # 9 of 12: 75 %
     assert re.fullmatch(r"Threshold Crossed: 1 datapoint \[75\.0 \(.*\)\] was greater than the threshold "
                         r"\(50\.0\)\.", x["StateReason"]), x["StateReason"]
@@ -220,7 +220,7 @@ def test_treat_missing_data_with_no_traffic(albd, backends):
         {"Namespace": "MyApp", "MetricData": [{"MetricName": "QueueDepth", "Value": 42,
                                                 "Dimensions": [{"Name": "Queue", "Value": "jobs"}]}]}).encode())
     assert r.status == 200, r.body
-    x = wait_state(a, "depth", "ALARM", timeout=15)
+    x = wait_state(a, "depth", "ALARM", timeout=30)
     assert re.fullmatch(r"Threshold Crossed: 1 datapoint \[42\.0 \(.*\)\] was greater than the threshold "
                         r"\(10\.0\)\.", x["StateReason"]), x["StateReason"]
     for name in ("m-missing", "m-ignore"):
@@ -241,7 +241,7 @@ def test_history_and_set_alarm_state(albd, backends):
     b = backends.start("b1")
     port = free_port()
     a = albd.start(alarm_config(port, b, [metric_alarm("web-5xx", dims={"TargetGroup": "web"})]), port=port)
-    wait_state(a, "web-5xx", "OK", timeout=15)
+    wait_state(a, "web-5xx", "OK", timeout=30)
     r = set_state(a, "web-5xx", "ALARM", "testing the pager", json.dumps({"by": "e2e"}))
     assert r.status == 200, r.body
     x = alarm(a, "web-5xx")
@@ -281,7 +281,7 @@ def test_history_and_set_alarm_state(albd, backends):
     r = a.admin_request("GET", "/api/v1/alarms/web-5xx/history?HistoryItemType=Other")
     assert r.status == 400 and "HistoryItemType" in r.json()["Error"]["Message"]
     # the next evaluation puts it back (no 5xx: OK), as in CloudWatch
-    x = wait_state(a, "web-5xx", "OK", timeout=15)
+    x = wait_state(a, "web-5xx", "OK", timeout=30)
     assert x["StateReason"].startswith("Threshold Crossed: 1 datapoint [0.0 ")
 
 
