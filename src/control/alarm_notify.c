@@ -317,7 +317,7 @@ void alarm_actions(struct alarm *a, enum alarm_state old, json_t *details)
 					{ "TargetGroup", "String", tg } };
 	struct notify_alarm na = { a->name, a->composite ? a->cc->description : a->mc->description,
 				   alarm_state_name(old), alarm_state_name(a->state), a->reason, when, arn };
-	struct notify_msg msg = { subject, text, attrs, tg ? 3 : 2, &na };
+	struct notify_msg msg = { subject, text, attrs, tg ? 3 : 2, &na, NULL };
 	for (size_t i = 0; i < ntopics; i++) {
 		char id[NOTIFY_ID_LEN] = "", err[256] = "", tarn[512], summary[700];
 		snprintf(tarn, sizeof(tarn), "arn:aws:sns:%s:%s:%s", region,

@@ -65,7 +65,21 @@ static int check_text_name(struct cfg_ctx *c, const config_setting_t *s, const c
 		return cfg_fail(c, s, "invalid %s \"%s\" (expected 1 to %zu characters)", what, v, max);
 	if (cfg_has_ctl(v))
 		return cfg_fail(c, s, "invalid %s (control characters are not allowed)", what);
+	if (!cfg_valid_utf8(v))
+		return cfg_fail(c, s, "invalid %s (not UTF-8)", what);
 	return 0;
+}
+
+/* Any string that is valid UTF-8 (it goes into JSON). */
+static int set_utf8(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = cfg_string_of(c, s);
+
+	if (!v)
+		return -1;
+	if (!cfg_valid_utf8(v))
+		return cfg_fail(c, s, "not UTF-8 (text here goes into JSON)");
+	return cfg_replace_str(c, field, v);
 }
 
 static int set_alarm_name(struct cfg_ctx *c, const config_setting_t *s, void *field)
@@ -101,6 +115,8 @@ static int set_text(struct cfg_ctx *c, const config_setting_t *s, void *field)
 		return -1;
 	if (!*v)
 		return cfg_fail(c, s, "expected a non-empty string");
+	if (!cfg_valid_utf8(v))
+		return cfg_fail(c, s, "not UTF-8 (text here goes into JSON)");
 	return cfg_replace_str(c, field, v);
 }
 
@@ -238,6 +254,9 @@ static int set_endpoint(struct cfg_ctx *c, const config_setting_t *s, void *fiel
 		return cfg_fail(c, s, "invalid endpoint \"%s\" (expected an http:// or https:// URL)", v);
 	if (cfg_has_space_or_ctl(v))
 		return cfg_fail(c, s, "invalid endpoint (spaces and control characters are not allowed)");
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			return cfg_fail(c, s, "invalid endpoint (non-ASCII characters: percent-encode them)");
 	return cfg_replace_str(c, field, v);
 }
 
@@ -432,7 +451,7 @@ static int parse_queries(struct cfg_ctx *c, const config_setting_t *s, void *obj
 /* clang-format off */
 static const struct cfg_key alarm_keys[] = {
 	FN("name", struct cfg_alarm, name, set_alarm_name, KEY_REQUIRED),
-	FN("description", struct cfg_alarm, description, cfg_set_str, 0),
+	FN("description", struct cfg_alarm, description, set_utf8, 0),
 	FN_STR("namespace", struct cfg_alarm, namespace, set_text, "AWS/ApplicationELB", 0),
 	FN("metric", struct cfg_alarm, metric, set_text, 0),
 	FN_OBJ("dimensions", set_alarm_dims, 0),
@@ -454,7 +473,7 @@ static const struct cfg_key alarm_keys[] = {
 
 static const struct cfg_key composite_keys[] = {
 	FN("name", struct cfg_composite_alarm, name, set_alarm_name, KEY_REQUIRED),
-	FN("description", struct cfg_composite_alarm, description, cfg_set_str, 0),
+	FN("description", struct cfg_composite_alarm, description, set_utf8, 0),
 	FN("rule", struct cfg_composite_alarm, rule, set_text, KEY_REQUIRED),
 	FN_OBJ("alarm_actions", ca_alarm_actions, 0),
 	FN_OBJ("ok_actions", ca_ok_actions, 0),

@@ -163,6 +163,10 @@ const config_setting_t *cfg_member_or(const config_setting_t *g, const char *nam
 int cfg_has_ctl(const char *s);
 int cfg_has_space_or_ctl(const char *s);
 
+/* Is s valid UTF-8? Text that goes into JSON (alarm names, descriptions,
+ * notifications) must be. */
+int cfg_valid_utf8(const char *s);
+
 /* A check (and in-place normalisation) of one value of a string list. */
 typedef int (*cfg_value_check)(struct cfg_ctx *c, const config_setting_t *s, char *v);
 

@@ -1780,6 +1780,14 @@ static const struct {
 	/* 26 */
 	{ LISTENER1 "composite_alarms = ( { name = \"c\"; } );\n",
 	  ":2: composite_alarms.[0]: missing required setting \"rule\"" },
+	/* 28, 29, 30: text that goes into JSON must be UTF-8 */
+	{ LISTENER1 ALARM_HEAD "statistic = \"Sum\"; description = \"St\xf6rung\";\n" ALARM_TAIL,
+	  ":3: alarms.[0].description: not UTF-8 (text here goes into JSON)" },
+	{ LISTENER1 "alarms = ( { name = \"\xed\xa0\x80\"; metric = \"M\"; statistic = \"Sum\";\n"
+		    "  period = 60; evaluation_periods = 1;\n" ALARM_TAIL,
+	  ":2: alarms.[0].name: invalid alarm name (not UTF-8)" },
+	{ LISTENER1 "topics = ( { name = \"a\"; subscriptions = ( { endpoint = \"http://h/\xc3\xa9\"; } ); } );\n",
+	  ":2: topics.[0].subscriptions.[0].endpoint: invalid endpoint (non-ASCII characters: percent-encode them)" },
 	/* 27 */
 	{ LISTENER1 "admin = { listen = \"127.0.0.1:9100\"; public_url = \"lb.example.com\"; };\n",
 	  ":2: admin.public_url: invalid URL \"lb.example.com\" (expected http://host[:port] or https://host[:port])" },
