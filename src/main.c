@@ -80,6 +80,14 @@ static void reload(struct control *c)
 		config_free(cfg);
 		return;
 	}
+	/* the store, the alarms' state and the spool stay where they are open */
+	if (strcmp(cfg->state_dir, c->gen->cfg->state_dir) != 0) {
+		log_err("reload failed, the running configuration stays: %s: state_dir changed from \"%s\" to "
+			"\"%s\"; restart albd to move it",
+			c->path, c->gen->cfg->state_dir, cfg->state_dir);
+		config_free(cfg);
+		return;
+	}
 	if (cfg->workers != c->nworkers)
 		log_warn("reload: workers = %u takes effect only after a restart (running %u)", cfg->workers,
 			 c->nworkers);
@@ -91,7 +99,6 @@ static void reload(struct control *c)
 	}
 	health_apply(g);
 	metrics_apply(g);
-	notify_apply(g);
 	worker_publish(c->workers, c->nworkers, g);
 	gen_unref(c->gen);
 	c->gen = g;
@@ -99,6 +106,9 @@ static void reload(struct control *c)
 		 g->cfg->nlisteners, g->cfg->ntarget_groups);
 	if (admin_apply(g, err, sizeof(err)) < 0)
 		log_err("%s; the admin listener stays as it was", err);
+	/* after the admin listener: the notification URLs name the address it
+	 * really listens on; topics before the alarms that publish to them */
+	notify_apply(g);
 	alarm_apply(g);
 }
 

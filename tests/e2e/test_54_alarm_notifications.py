@@ -234,3 +234,19 @@ def test_set_alarm_state_publishes_and_actions_enabled_false_does_not(albd, back
     hist = a.admin_request("GET", "/api/v1/alarms/on/history?HistoryItemType=Action").json()
     assert hist["AlarmHistoryItems"], hist
     assert json.loads(hist["AlarmHistoryItems"][0]["HistoryData"])["actionState"] == "Succeeded"
+
+
+def test_reload_that_moves_state_dir_is_refused(albd, backends, tmp_path):
+    b = backends.start("b1")
+    port = free_port()
+    cfg = make_config([listener("web", port, "web")], [target_group("web", [b])])
+    a = albd.start(cfg, port=port)
+    old = a.config_text
+    moved = old.replace(str(a.state_dir), str(tmp_path / "elsewhere"))
+    assert moved != old
+    a.reload(moved)
+    wait_until(lambda: "state_dir changed" in a.log(), 5, what="the refusal")
+    assert "reload failed, the running configuration stays" in a.log()
+    assert a.alive()
+    assert get(port, "/").status == 200
+    assert not (tmp_path / "elsewhere").exists()
