@@ -1,6 +1,7 @@
 /* store_codec.c - see store_codec.h */
 #include "store_codec.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,11 @@ static void g_init(struct store_gorilla *g, int64_t base, unsigned step)
 	g->prev_idx = base / step - 1;
 	g->prev_delta = 1;
 	memset(g->lead, 0xff, sizeof(g->lead));
+	for (int f = 0; f < 4; f++) {
+		g->ad_a[f] = 4;
+		g->ad_n[f] = 1;
+		g->prev_ord[f] = HIST_ORD_BIAS;
+	}
 }
 
 static uint64_t dbits(double d)
@@ -163,56 +169,19 @@ static unsigned eg_len(uint64_t v)
 	return 2 * (64 - (unsigned)__builtin_clzll(v + 1)) - 1;
 }
 
+#define ESC_Q 24  /* Rice: a quotient this large is escaped (see put_rice) */
+
 static void put_eg(struct bitw *w, uint64_t v);
 static uint64_t get_eg(struct bitr *r);
+static void put_rice(struct bitw *w, uint64_t c, unsigned k);
+static uint64_t get_rice(struct bitr *r, unsigned k);
+static int ord_ok(int64_t ord);
 
-/* One field: '0' the same as before; '10' + Exp-Golomb of the zigzag
- * difference when both are integers (counts, sums of counts: Gorilla's XOR
- * spends a dozen bits more on those); '110' + the bits inside the previous
- * window of meaningful bits of the XOR; '111' + 5 bits of leading zeros +
- * 6 bits of length - 1 + the bits. The cheaper of the two when both apply.
- * At most 3 + 5 + 6 + 64 bits. */
-static void put_xor(struct bitw *w, struct store_gorilla *g, int f, uint64_t v)
-{
-	uint64_t x = v ^ g->prev[f];
-	uint64_t prev = g->prev[f];
-	g->prev[f] = v;
-	if (!x) {
-		bw_put(w, 0, 1);
-		return;
-	}
-	int64_t a, b;
-	unsigned int_bits = ~0u;
-	uint64_t z = 0;
-	if (as_int(prev, &a) && as_int(v, &b)) {
-		z = zigzag(b - a);
-		int_bits = 2 + eg_len(z);
-	}
-	unsigned lead = (unsigned)__builtin_clzll(x), trail = (unsigned)__builtin_ctzll(x);
-	if (lead > 31)
-		lead = 31;
-	int in_window = g->lead[f] != 0xff && lead >= g->lead[f] && trail >= g->trail[f];
-	unsigned xor_bits = in_window ? 3u + 64u - g->lead[f] - g->trail[f] : 3u + 11u + 64u - lead - trail;
-	if (int_bits <= xor_bits) {
-		bw_put(w, 2, 2);
-		put_eg(w, z);
-		return;
-	}
-	if (in_window) {
-		unsigned len = 64 - g->lead[f] - g->trail[f];
-		bw_put(w, 6, 3);
-		bw_put(w, x >> g->trail[f], len);
-		return;
-	}
-	unsigned len = 64 - lead - trail;
-	bw_put(w, 7, 3);
-	bw_put(w, lead, 5);
-	bw_put(w, len - 1, 6);
-	bw_put(w, x >> trail, len);
-	g->lead[f] = (uint8_t)lead;
-	g->trail[f] = (uint8_t)trail;
-}
-
+/* A version 1 field: '0' the same as before; '10' + Exp-Golomb of the
+ * zigzag difference when both are integers; '110' + the bits inside the
+ * previous window of meaningful bits of the XOR; '111' + 5 bits of leading
+ * zeros + 6 bits of length - 1 + the bits. (Only read now: version 2
+ * writes put_val's codes.) */
 static uint64_t get_xor(struct bitr *r, struct store_gorilla *g, int f)
 {
 	if (!br_get(r, 1))
@@ -240,6 +209,169 @@ static uint64_t get_xor(struct bitr *r, struct store_gorilla *g, int f)
 		}
 		unsigned len = 64 - g->lead[f] - g->trail[f];
 		x = br_get(r, len) << g->trail[f];
+	} else {
+		unsigned lead = (unsigned)br_get(r, 5);
+		unsigned len = (unsigned)br_get(r, 6) + 1;
+		if (lead + len > 64) {
+			r->bad = 1;
+			return 0;
+		}
+		unsigned trail = 64 - lead - len;
+		x = br_get(r, len) << trail;
+		g->lead[f] = (uint8_t)lead;
+		g->trail[f] = (uint8_t)trail;
+	}
+	g->prev[f] ^= x;
+	return g->prev[f];
+}
+
+
+/* ------------------------------------------------------------ version 2 fields
+ *
+ * '00' equal to the field of the point before; '01' + zigzag of the
+ * integer difference, Rice with the field's adaptive parameter (JPEG-LS's
+ * rule, as for histogram counts below); '10' + Exp-Golomb of the zigzag
+ * difference of ords, when the value is exactly the value of its bucket
+ * (hist_ord_value(hist_ord(v)) has its bits: the minimum and maximum of a
+ * latency point are); '11' + XOR'd as in version 1 ('0' + the bits in the
+ * previous window, '1' + 5 bits of leading zeros, 6 of length - 1, the
+ * bits). The cheapest that applies.
+ */
+
+static unsigned rice_len(uint64_t c, unsigned k)
+{
+	uint64_t q = c >> k;
+	if (q >= ESC_Q)
+		return ESC_Q + 6 + (64 - (unsigned)__builtin_clzll(c));
+	return (unsigned)q + 1 + k;
+}
+
+static unsigned g_k(const struct store_gorilla *g, int f)
+{
+	unsigned k = 0;
+	while (((uint64_t)g->ad_n[f] << k) < g->ad_a[f] && k < 56)
+		k++;
+	return k;
+}
+
+static void g_adapt(struct store_gorilla *g, int f, uint64_t e)
+{
+	g->ad_a[f] += e > ((uint64_t)1 << 56) ? (uint64_t)1 << 56 : e;
+	if (++g->ad_n[f] >= 16) {
+		g->ad_a[f] = (g->ad_a[f] + 1) >> 1;
+		g->ad_n[f] >>= 1;
+	}
+}
+
+/* Is the double of bits U exactly the value of a histogram bucket? *ORD: its ord. */
+static int as_ord(uint64_t u, int32_t *ord)
+{
+	double d = bitsd(u);
+	if (!isfinite(d) || d == 0)
+		return 0;
+	int32_t o = hist_ord(d);
+	if (dbits(hist_ord_value(o)) != u)
+		return 0;
+	*ord = o;
+	return 1;
+}
+
+static void put_val(struct bitw *w, struct store_gorilla *g, int f, uint64_t v)
+{
+	uint64_t prev = g->prev[f];
+	if (v == prev) {
+		bw_put(w, 0, 2);
+		return;
+	}
+	g->prev[f] = v;
+	unsigned best = ~0u, mode = 3;
+	int64_t a, b;
+	uint64_t z = 0;
+	unsigned k = g_k(g, f);
+	if (as_int(prev, &a) && as_int(v, &b)) {
+		z = zigzag(b - a);
+		best = 2 + rice_len(z, k);
+		mode = 1;
+	}
+	int32_t ord = 0;
+	uint64_t zo = 0;
+	if (best > 8 && as_ord(v, &ord)) {
+		zo = zigzag((int64_t)ord - g->prev_ord[f]);
+		if (2 + eg_len(zo) < best) {
+			best = 2 + eg_len(zo);
+			mode = 2;
+		}
+	}
+	uint64_t x = v ^ prev;
+	unsigned lead = (unsigned)__builtin_clzll(x), trail = (unsigned)__builtin_ctzll(x);
+	if (lead > 31)
+		lead = 31;
+	int in_window = g->lead[f] != 0xff && lead >= g->lead[f] && trail >= g->trail[f];
+	unsigned xor_bits = in_window ? 3u + 64u - g->lead[f] - g->trail[f] : 3u + 11u + 64u - lead - trail;
+	if (xor_bits < best)
+		mode = 3;
+	bw_put(w, mode, 2);
+	if (mode == 1) {
+		put_rice(w, z, k);
+		g_adapt(g, f, z);
+	} else if (mode == 2) {
+		put_eg(w, zo);
+		g->prev_ord[f] = ord;
+	} else if (in_window) {
+		bw_put(w, 0, 1);
+		bw_put(w, x >> g->trail[f], 64 - g->lead[f] - g->trail[f]);
+	} else {
+		unsigned len = 64 - lead - trail;
+		bw_put(w, 1, 1);
+		bw_put(w, lead, 5);
+		bw_put(w, len - 1, 6);
+		bw_put(w, x >> trail, len);
+		g->lead[f] = (uint8_t)lead;
+		g->trail[f] = (uint8_t)trail;
+	}
+}
+
+static uint64_t get_val(struct bitr *r, struct store_gorilla *g, int f)
+{
+	unsigned mode = (unsigned)br_get(r, 2);
+	if (r->bad)
+		return 0;
+	if (mode == 0)
+		return g->prev[f];
+	if (mode == 1) {
+		int64_t a;
+		uint64_t z = get_rice(r, g_k(g, f));
+		if (r->bad || !as_int(g->prev[f], &a) || z > ((uint64_t)1 << 56)) {
+			r->bad = 1;
+			return 0;
+		}
+		g_adapt(g, f, z);
+		int64_t b = a + unzigzag(z);
+		if (b < -9007199254740992ll || b > 9007199254740992ll) {
+			r->bad = 1;
+			return 0;
+		}
+		g->prev[f] = dbits((double)b);
+		return g->prev[f];
+	}
+	if (mode == 2) {
+		uint64_t z = get_eg(r);
+		int64_t ord = (int64_t)g->prev_ord[f] + unzigzag(z);
+		if (r->bad || z > ((uint64_t)1 << 40) || ord == 0 || !ord_ok(ord)) {
+			r->bad = 1;
+			return 0;
+		}
+		g->prev_ord[f] = (int32_t)ord;
+		g->prev[f] = dbits(hist_ord_value((int32_t)ord));
+		return g->prev[f];
+	}
+	uint64_t x;
+	if (!br_get(r, 1)) {
+		if (g->lead[f] == 0xff) {
+			r->bad = 1;
+			return 0;
+		}
+		x = br_get(r, 64 - g->lead[f] - g->trail[f]) << g->trail[f];
 	} else {
 		unsigned lead = (unsigned)br_get(r, 5);
 		unsigned len = (unsigned)br_get(r, 6) + 1;
@@ -316,7 +448,6 @@ static int64_t get_ts(struct bitr *r, struct store_gorilla *g)
 /* a run breaks at more than this many empty buckets in a row: an empty
  * bucket inside a run costs k + 1 bits, a new run about a dozen */
 #define RUN_GAP 2
-#define ESC_Q 24
 
 /* Exp-Golomb of V < 2^63: at most 127 bits */
 static void put_eg(struct bitw *w, uint64_t v)
@@ -531,63 +662,139 @@ bad:
 
 /* ------------------------------------------------------------ chunks */
 
-void store_chunk_init(struct store_chunk *c, int64_t base, unsigned step, int with_hist)
+void store_chunk_init(struct store_chunk *c, int64_t base, unsigned step, int with_hist, unsigned hshift)
 {
 	memset(c, 0, sizeof(*c));
 	c->base = base;
 	c->step = step;
 	c->with_hist = with_hist;
+	c->hshift = hshift > HIST_SHIFT_MAX ? HIST_SHIFT_MAX : hshift;
 	g_init(&c->g, base, step);
 }
 
 void store_chunk_reset(struct store_chunk *c)
 {
+	unsigned sum_bits = c->sum_bits;
 	free(c->bits);
 	free(c->hb);
-	store_chunk_init(c, c->base, c->step, c->with_hist);
+	store_chunk_init(c, c->base, c->step, c->with_hist, c->hshift);
+	c->sum_bits = sum_bits;
 }
+
+/* U (a double's bits) rounded to the nearest with BITS bits of mantissa
+ * (ties away from zero); integers, infinities and NaN as they are. */
+static uint64_t round_mantissa(uint64_t u, unsigned bits)
+{
+	int64_t i;
+	if (bits == 0 || bits >= 52 || as_int(u, &i) || ((u >> 52) & 0x7ff) == 0x7ff)
+		return u;
+	unsigned drop = 52 - bits;
+	uint64_t r = (u + ((uint64_t)1 << (drop - 1))) & ~(((uint64_t)1 << drop) - 1);
+	return ((r >> 52) & 0x7ff) == 0x7ff ? u : r;
+}
+
+/* Cut the stream of W back to POS bits (the bits after are zeroed). */
+static void bw_truncate(struct bitw *w, size_t pos)
+{
+	if (pos >= w->pos)
+		return;
+	size_t byte = pos >> 3;
+	if (pos & 7)
+		w->buf[byte++] &= (uint8_t)(0xff << (8 - (pos & 7)));
+	size_t end = (w->pos + 7) >> 3;
+	if (end > byte)
+		memset(w->buf + byte, 0, end - byte);
+	w->pos = pos;
+}
+
+/* the most a point takes in the main stream: a run's count, or '1', the
+ * timestamp, '1' (not single), n's bit and four fields */
+#define POINT_BITS_MAX (1 + 127 + 4 + 64 + 1 + 1 + 4 * (2 + ESC_Q + 6 + 64))
 
 int store_chunk_append(struct store_chunk *c, const struct store_point *p)
 {
 	if (p->t < c->base || p->t % c->step || (c->npts && p->t / c->step <= c->g.prev_idx))
 		return -1;
+	if (c->with_hist && p->h.shift > c->hshift)
+		return -1;
 	/* room first, so that a failure leaves C as it was */
 	struct bitw w = { c->bits, c->nbits, c->bcap };
-	if (bw_reserve(&w, 4 + 64 + 1 + 4 * 78 + 1) < 0)
+	if (bw_reserve(&w, POINT_BITS_MAX) < 0)
 		return -1;
 	c->bits = w.buf;
 	c->bcap = w.cap;
+	int64_t idx = p->t / c->step;
+	int single = p->n == 1 && dbits(p->min) == dbits(p->sum) && dbits(p->max) == dbits(p->sum);
+	uint64_t sum = single ? dbits(p->sum) : round_mantissa(dbits(p->sum), c->sum_bits);
+	int same = dbits(p->n) == c->g.prev[0] && sum == c->g.prev[1] && dbits(p->min) == c->g.prev[2] &&
+		   dbits(p->max) == c->g.prev[3];
+	if (!c->with_hist && c->npts && same && idx - c->g.prev_idx == c->g.prev_delta) {
+		/* one more of a run: '0' + Exp-Golomb of (repeats - 1), the
+		 * count rewritten in place at the end of the stream */
+		if (c->run_len) {
+			bw_truncate(&w, c->run_pos);
+		} else {
+			bw_put(&w, 0, 1);
+			c->run_pos = w.pos;
+		}
+		put_eg(&w, c->run_len);
+		c->run_len++;
+		c->g.prev_idx = idx;
+		c->nbits = w.pos;
+		c->npts++;
+		return 0;
+	}
 	struct bitw hw = { c->hb, c->hbits, c->hcap };
 	if (c->with_hist) {
+		struct hist tmp = HIST_INIT;
+		const struct hist *h = &p->h;
+		if (h->shift < c->hshift && h->n) {
+			if (hist_copy(&tmp, h) < 0)
+				return -1;
+			hist_collapse(&tmp, c->hshift);
+			h = &tmp;
+		}
 		/* a counting pass first: reserve what it takes, no more */
 		struct bitw count = { NULL, 0, 0 };
 		int32_t ref = c->h_ref;
-		put_hist_runs(&count, &p->h, &ref);
-		if (bw_reserve(&hw, count.pos) < 0)
+		if (c->hbits == 0)
+			count.pos += 3;
+		put_hist_runs(&count, h, &ref);
+		if (bw_reserve(&hw, count.pos) < 0) {
+			hist_free(&tmp);
 			return -1;
+		}
 		c->hb = hw.buf;
 		c->hcap = hw.cap;
-		put_hist_runs(&hw, &p->h, &c->h_ref);
+		if (hw.pos == 0)
+			bw_put(&hw, c->hshift, 3);
+		put_hist_runs(&hw, h, &c->h_ref);
 		c->hbits = hw.pos;
+		hist_free(&tmp);
+	} else {
+		bw_put(&w, 1, 1);
 	}
-	put_ts(&w, &c->g, p->t / c->step);
-	int single = p->n == 1 && dbits(p->min) == dbits(p->sum) && dbits(p->max) == dbits(p->sum);
+	c->run_len = 0;
+	put_ts(&w, &c->g, idx);
 	bw_put(&w, !single, 1);
 	if (single) {
-		put_xor(&w, &c->g, 1, dbits(p->sum));
+		put_val(&w, &c->g, 1, dbits(p->sum));
 		c->g.prev[0] = dbits(1.0);
 		c->g.prev[2] = c->g.prev[3] = dbits(p->sum);
 	} else {
-		put_xor(&w, &c->g, 0, dbits(p->n));
-		put_xor(&w, &c->g, 1, dbits(p->sum));
-		put_xor(&w, &c->g, 2, dbits(p->min));
-		if (dbits(p->max) == dbits(p->min)) {
-			bw_put(&w, 0, 1);
-			c->g.prev[3] = dbits(p->max);
+		if (c->with_hist) {
+			int is_count = p->n == (double)hist_count(&p->h);
+			bw_put(&w, (uint64_t)is_count, 1);
+			if (is_count)
+				c->g.prev[0] = dbits(p->n);
+			else
+				put_val(&w, &c->g, 0, dbits(p->n));
 		} else {
-			bw_put(&w, 1, 1);
-			put_xor(&w, &c->g, 3, dbits(p->max));
+			put_val(&w, &c->g, 0, dbits(p->n));
 		}
+		put_val(&w, &c->g, 1, sum);
+		put_val(&w, &c->g, 2, dbits(p->min));
+		put_val(&w, &c->g, 3, dbits(p->max));
 	}
 	c->nbits = w.pos;
 	c->npts++;
@@ -622,23 +829,76 @@ void store_points_free(struct store_point *p, size_t n)
 	free(p);
 }
 
-int store_chunk_decode(const uint8_t *buf, size_t len, int64_t base, unsigned step,
+/* One version 1 point's fields into Q. */
+static void get_fields_v1(struct bitr *r, struct store_gorilla *g, struct store_point *q)
+{
+	if (!br_get(r, 1)) {
+		q->n = 1;
+		q->sum = q->min = q->max = bitsd(get_xor(r, g, 1));
+		g->prev[0] = dbits(1.0);
+		g->prev[2] = g->prev[3] = g->prev[1];
+	} else {
+		q->n = bitsd(get_xor(r, g, 0));
+		q->sum = bitsd(get_xor(r, g, 1));
+		q->min = bitsd(get_xor(r, g, 2));
+		if (!br_get(r, 1)) {
+			q->max = q->min;
+			g->prev[3] = g->prev[2];
+		} else {
+			q->max = bitsd(get_xor(r, g, 3));
+		}
+	}
+}
+
+/* One version 2 point's fields into Q (N_IS_COUNT: n is the histogram's
+ * count, filled in by the caller). */
+static void get_fields_v2(struct bitr *r, struct store_gorilla *g, struct store_point *q, int with_hist,
+			  int *n_is_count)
+{
+	*n_is_count = 0;
+	if (!br_get(r, 1)) {
+		q->n = 1;
+		q->sum = q->min = q->max = bitsd(get_val(r, g, 1));
+		g->prev[0] = dbits(1.0);
+		g->prev[2] = g->prev[3] = g->prev[1];
+		return;
+	}
+	if (with_hist && br_get(r, 1))
+		*n_is_count = 1;
+	else
+		q->n = bitsd(get_val(r, g, 0));
+	q->sum = bitsd(get_val(r, g, 1));
+	q->min = bitsd(get_val(r, g, 2));
+	q->max = bitsd(get_val(r, g, 3));
+}
+
+int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t base, unsigned step,
 		       struct store_point **out, size_t *n)
 {
 	const uint8_t *p = buf, *end = buf + len;
 	uint64_t npts, nbits, hbits;
 	*out = NULL;
 	*n = 0;
-	if (step == 0 || varint_get(&p, end, &npts) < 0 || varint_get(&p, end, &nbits) < 0)
+	if (step == 0 || (version != STORE_CHUNK_V1 && version != STORE_CHUNK_V2) ||
+	    varint_get(&p, end, &npts) < 0 || varint_get(&p, end, &nbits) < 0)
 		return -1;
-	/* every point takes at least 3 bits */
-	if (nbits / 8 > (uint64_t)(end - p) || (nbits + 7) / 8 > (uint64_t)(end - p) || npts > nbits / 3)
+	if (nbits / 8 > (uint64_t)(end - p) || (nbits + 7) / 8 > (uint64_t)(end - p))
+		return -1;
+	/* every point takes at least 3 bits (version 1), or a run of them at
+	 * least 2 (version 2, which refuses runs longer than a block window) */
+	if (version == STORE_CHUNK_V1 ? npts > nbits / 3 : npts > 86400 * 7)
 		return -1;
 	struct bitr r = { p, 0, nbits, 0 };
 	p += (nbits + 7) / 8;
 	if (varint_get(&p, end, &hbits) < 0 || (hbits + 7) / 8 != (uint64_t)(end - p))
 		return -1;
 	struct bitr hr = { p, 0, hbits, 0 };
+	unsigned hshift = 0;
+	if (version == STORE_CHUNK_V2 && hbits) {
+		hshift = (unsigned)br_get(&hr, 3);
+		if (hr.bad || hshift > HIST_SHIFT_MAX)
+			return -1;
+	}
 	struct store_point *pts = calloc(npts ? npts : 1, sizeof(*pts));
 	if (!pts)
 		return -1;
@@ -646,33 +906,45 @@ int store_chunk_decode(const uint8_t *buf, size_t len, int64_t base, unsigned st
 	g_init(&g, base, step);
 	int32_t href = 0;
 	int64_t last_idx = base / step - 1;
-	for (uint64_t i = 0; i < npts; i++) {
+	for (uint64_t i = 0; i < npts;) {
 		struct store_point *q = &pts[i];
+		if (version == STORE_CHUNK_V2 && !hbits && !br_get(&r, 1)) {
+			/* a run of repeats of the point before */
+			uint64_t rep = get_eg(&r) + 1;
+			if (r.bad || i == 0 || rep > npts - i)
+				goto bad;
+			for (uint64_t k = 0; k < rep; k++, i++) {
+				g.prev_idx += g.prev_delta;
+				if (g.prev_idx > INT64_MAX / step)
+					goto bad;
+				pts[i] = pts[i - 1];
+				pts[i].t = g.prev_idx * (int64_t)step;
+			}
+			last_idx = g.prev_idx;
+			continue;
+		}
 		int64_t idx = get_ts(&r, &g);
 		if (r.bad || idx <= last_idx || idx > INT64_MAX / step)
 			goto bad;
 		last_idx = idx;
 		q->t = idx * (int64_t)step;
-		if (!br_get(&r, 1)) {
-			q->n = 1;
-			q->sum = q->min = q->max = bitsd(get_xor(&r, &g, 1));
-			g.prev[0] = dbits(1.0);
-			g.prev[2] = g.prev[3] = g.prev[1];
-		} else {
-			q->n = bitsd(get_xor(&r, &g, 0));
-			q->sum = bitsd(get_xor(&r, &g, 1));
-			q->min = bitsd(get_xor(&r, &g, 2));
-			if (!br_get(&r, 1)) {
-				q->max = q->min;
-				g.prev[3] = g.prev[2];
-			} else {
-				q->max = bitsd(get_xor(&r, &g, 3));
-			}
-		}
+		int n_is_count = 0;
+		if (version == STORE_CHUNK_V1)
+			get_fields_v1(&r, &g, q);
+		else
+			get_fields_v2(&r, &g, q, hbits != 0, &n_is_count);
 		if (r.bad)
 			goto bad;
-		if (hbits && get_hist_runs(&hr, &q->h, &href) < 0)
-			goto bad;
+		if (hbits) {
+			if (get_hist_runs(&hr, &q->h, &href) < 0)
+				goto bad;
+			q->h.shift = hshift;
+		}
+		if (n_is_count) {
+			q->n = (double)hist_count(&q->h);
+			g.prev[0] = dbits(q->n);
+		}
+		i++;
 	}
 	if (hr.pos != hr.nbits || r.pos != r.nbits)
 		goto bad;
