@@ -1026,8 +1026,8 @@ static const char *hdr_check(const uint8_t *p, uint64_t len, int r, int64_t star
 	if (version == 2) {
 		uint64_t ilen = get_le32(p + 44);
 		uint64_t nskip = (nseries + BLK_GROUP - 1) / BLK_GROUP;
-		/* an entry takes at least 6 bytes */
-		if (BLK_HDR + ilen > len || nskip * BLK_SKIP + nseries * 6 > ilen)
+		/* an entry takes at least 2 bytes */
+		if (BLK_HDR + ilen > len || nskip * BLK_SKIP + nseries * 2 > ilen)
 			return "index beyond the end";
 	}
 	return NULL;
@@ -1122,20 +1122,56 @@ struct bentry {
 	const uint8_t *p;
 	size_t len;
 	uint32_t crc;
+	size_t own;     /* bytes of chunk data this entry adds to the block (0: a copy) */
+	uint32_t ref;   /* a copy: (read) the distance back to the entry it copies */
 };
 
 /* Version 2 index: after the header, one skip record per BLK_GROUP
  * entries (the group's first series id, the offset of its first entry
  * from the first entry, the file offset of its first chunk: 3 x u32),
  * then per series in id order: varint of the id's difference to the one
- * before (the group's first id for a group's first entry), varint of the
- * chunk's length, the chunk's CRC32C (u32). The chunks follow the index
- * in the same order. A lookup is a binary search of the skip records and
- * at most BLK_GROUP entries read in sequence. */
+ * before (the group's first id for a group's first entry), then varint
+ * 2 x the chunk's length and the chunk's CRC32C (u32), or varint 2 x D +
+ * 1 when the chunk is byte for byte the one of the entry D places before
+ * (many series that stay 0 or 1 have the same chunk: it is written once).
+ * The chunks follow the index in the same order. A lookup is a binary
+ * search of the skip records and at most BLK_GROUP entries read in
+ * sequence (and the group of the entry copied). */
 
-/* Read entries of group G of V (version 2) into E (room for BLK_GROUP).
- * Returns their number, or -1 (malformed). */
+static int group_read_raw(const struct bview *v, size_t g, struct bentry *e);
+
+/* Read entries of group G of V (version 2) into E (room for BLK_GROUP),
+ * copies resolved. Returns their number, or -1 (malformed). */
 static int group_read(const struct bview *v, size_t g, struct bentry *e)
+{
+	int n = group_read_raw(v, g, e);
+	for (int k = 0; k < n; k++) {
+		if (!e[k].ref)
+			continue;
+		size_t j = g * BLK_GROUP + (size_t)k;
+		if (e[k].ref > j)
+			return -1;
+		j -= e[k].ref;
+		struct bentry src;
+		if (j / BLK_GROUP == g) {
+			src = e[j % BLK_GROUP];
+		} else {
+			struct bentry o[BLK_GROUP];
+			if (group_read_raw(v, j / BLK_GROUP, o) <= (int)(j % BLK_GROUP))
+				return -1;
+			src = o[j % BLK_GROUP];
+		}
+		if (src.ref)
+			return -1;  /* a copy of a copy is not written */
+		e[k].p = src.p;
+		e[k].len = src.len;
+		e[k].crc = src.crc;
+	}
+	return n;
+}
+
+/* Group G's entries as they are written (copies not resolved). */
+static int group_read_raw(const struct bview *v, size_t g, struct bentry *e)
 {
 	size_t nskip = (v->nseries + BLK_GROUP - 1) / BLK_GROUP;
 	const uint8_t *sk = v->p + BLK_HDR + g * BLK_SKIP;
@@ -1150,12 +1186,19 @@ static int group_read(const struct bview *v, size_t g, struct bentry *e)
 		n = BLK_GROUP;
 	for (size_t k = 0; k < n; k++) {
 		uint64_t d, l;
-		if (varint_get(&q, iend, &d) < 0 || varint_get(&q, iend, &l) < 0 || iend - q < 4)
-			return -1;
-		if (d > UINT32_MAX - id || l > v->len - off)
+		if (varint_get(&q, iend, &d) < 0 || varint_get(&q, iend, &l) < 0 || d > UINT32_MAX - id)
 			return -1;
 		id += (uint32_t)d;
-		e[k] = (struct bentry){ id, v->p + off, (size_t)l, get_le32(q) };
+		if (l & 1) {
+			if ((l >> 1) == 0 || (l >> 1) > v->nseries)
+				return -1;
+			e[k] = (struct bentry){ id, NULL, 0, 0, 0, (uint32_t)(l >> 1) };
+			continue;
+		}
+		l >>= 1;
+		if (iend - q < 4 || l > v->len - off)
+			return -1;
+		e[k] = (struct bentry){ id, v->p + off, (size_t)l, get_le32(q), (size_t)l, 0 };
 		q += 4;
 		off += l;
 	}
@@ -1176,7 +1219,7 @@ static long bview_list(const struct bview *v, struct bentry **out)
 			uint64_t off = get_le64(x + 4), l = get_le32(x + 12);
 			if (off > v->len || l > v->len - off)
 				return -1;
-			e[i] = (struct bentry){ get_le32(x), v->p + off, (size_t)l, get_le32(x + 16) };
+			e[i] = (struct bentry){ get_le32(x), v->p + off, (size_t)l, get_le32(x + 16), (size_t)l, 0 };
 		}
 		return (long)v->nseries;
 	}
@@ -1210,7 +1253,7 @@ static int bview_find(const struct bview *v, uint32_t id, const uint8_t **chunk,
 				uint64_t off = get_le64(e + 4), l = get_le32(e + 12);
 				if (off > v->len || l > v->len - off)
 					return -1;
-				found = (struct bentry){ id, v->p + off, (size_t)l, get_le32(e + 16) };
+				found = (struct bentry){ id, v->p + off, (size_t)l, get_le32(e + 16), (size_t)l, 0 };
 				have = 1;
 			}
 		}
@@ -1255,10 +1298,19 @@ static int blk_store(struct store *st, int r, int64_t start, const struct bentry
 	uint8_t *h = buf_room(&b, BLK_HDR + nskip * BLK_SKIP);
 	if (h)
 		memset(h, 0, BLK_HDR + nskip * BLK_SKIP);
-	/* the entries, then the skip records that point into them */
+	/* the entries, then the skip records that point into them; a chunk
+	 * seen before (same CRC, length and bytes) is written as a copy */
 	size_t ents = b.len;
 	uint64_t doff = 0;
 	uint32_t prev = 0;
+	size_t hcap = 16;
+	while (hcap < 2 * n)
+		hcap *= 2;
+	uint32_t *seen = calloc(hcap, sizeof(*seen));  /* entry index + 1 of new chunks */
+	uint32_t *crcs = malloc((n + 1) * sizeof(*crcs));
+	uint8_t *copy = calloc(n + 1, 1);
+	if (!seen || !crcs || !copy)
+		b.oom = 1;
 	for (size_t i = 0; i < n && !b.oom; i++) {
 		if (i % BLK_GROUP == 0) {
 			uint8_t *sk = b.p + BLK_HDR + (i / BLK_GROUP) * BLK_SKIP;
@@ -1268,14 +1320,31 @@ static int blk_store(struct store *st, int r, int64_t start, const struct bentry
 			prev = e[i].id;
 		}
 		buf_varint(&b, e[i].id - prev);
-		buf_varint(&b, e[i].len);
-		buf_u32(&b, store_crc32c(0, e[i].p, e[i].len));
 		prev = e[i].id;
+		uint32_t crc = crcs[i] = store_crc32c(0, e[i].p, e[i].len);
+		size_t slot = (crc ^ e[i].len * 0x9e3779b1u) & (hcap - 1);
+		for (; seen[slot]; slot = (slot + 1) & (hcap - 1)) {
+			size_t j = seen[slot] - 1;
+			if (crcs[j] == crc && e[j].len == e[i].len && !memcmp(e[j].p, e[i].p, e[i].len))
+				break;
+		}
+		if (seen[slot]) {
+			buf_varint(&b, 2 * (uint64_t)(i - (seen[slot] - 1)) + 1);
+			copy[i] = 1;
+			continue;
+		}
+		seen[slot] = (uint32_t)i + 1;
+		buf_varint(&b, 2 * (uint64_t)e[i].len);
+		buf_u32(&b, crc);
 		doff += e[i].len;
 	}
 	size_t ilen = b.len - BLK_HDR;
-	for (size_t i = 0; i < n; i++)
-		buf_bytes(&b, e[i].p, e[i].len);
+	for (size_t i = 0; i < n && !b.oom; i++)
+		if (!copy[i])
+			buf_bytes(&b, e[i].p, e[i].len);
+	free(seen);
+	free(crcs);
+	free(copy);
 	if (b.oom || b.len > UINT32_MAX) {
 		free(b.p);
 		log_err("store: out of memory writing block r%u/%lld", store_res_step[r], (long long)start);
@@ -1341,7 +1410,7 @@ static void write_head(struct store *st, int r)
 			goto oom;
 		store_chunk_write(c, p);
 		offs[n] = (size_t)(p - data.p);
-		e[n] = (struct bentry){ s->id, NULL, len, 0 };
+		e[n] = (struct bentry){ s->id, NULL, len, 0, 0, 0 };
 		n++;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -1503,7 +1572,7 @@ static void late_apply(struct store *st, int r, int64_t start, struct late *l, s
 				}
 				if (chunk_bytes(st, old[oi].id, r, start, pts, np, &b, &len) == 0) {
 					owned[no++] = b;
-					e[ne++] = (struct bentry){ old[oi].id, b, len, 0 };
+					e[ne++] = (struct bentry){ old[oi].id, b, len, 0, 0, 0 };
 				}
 				store_points_free(pts, np);
 			} else if (store_crc32c(0, old[oi].p, old[oi].len) != old[oi].crc) {
@@ -1531,7 +1600,7 @@ static void late_apply(struct store *st, int r, int64_t start, struct late *l, s
 		size_t len;
 		if (chunk_bytes(st, s->id, r, start, pts, np, &b, &len) == 0) {
 			owned[no++] = b;
-			e[ne++] = (struct bentry){ s->id, b, len, 0 };
+			e[ne++] = (struct bentry){ s->id, b, len, 0, 0, 0 };
 		}
 		store_points_free(pts, np);
 		k = kend;

@@ -45,7 +45,7 @@
  *   STORE_HIST | STORE_HIST_COARSE        -       4%      4%      8%
  *     (per target)
  *
- * (2% is 1.9998%, 4% 3.998%, 8% 7.97%: hist_alpha()). A datapoint merged
+ * (2% is 1.9998%, 4% 3.998%, 8% 7.983%: hist_alpha()). A datapoint merged
  * from points of different accuracies has the coarsest of them. SampleCount,
  * Sum, Minimum and Maximum are kept exactly (Minimum and Maximum of a
  * latency are its extreme buckets' values at 1%, as they were put). */

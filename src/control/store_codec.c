@@ -256,7 +256,7 @@ static unsigned g_k(const struct store_gorilla *g, int f)
 
 static void g_adapt(struct store_gorilla *g, int f, uint64_t e)
 {
-	g->ad_a[f] += e > ((uint64_t)1 << 56) ? (uint64_t)1 << 56 : e;
+	g->ad_a[f] += e > ((uint64_t)1 << 24) ? (uint32_t)1 << 24 : (uint32_t)e;
 	if (++g->ad_n[f] >= 16) {
 		g->ad_a[f] = (g->ad_a[f] + 1) >> 1;
 		g->ad_n[f] >>= 1;
@@ -667,8 +667,8 @@ void store_chunk_init(struct store_chunk *c, int64_t base, unsigned step, int wi
 	memset(c, 0, sizeof(*c));
 	c->base = base;
 	c->step = step;
-	c->with_hist = with_hist;
-	c->hshift = hshift > HIST_SHIFT_MAX ? HIST_SHIFT_MAX : hshift;
+	c->with_hist = with_hist != 0;
+	c->hshift = (uint8_t)(hshift > HIST_SHIFT_MAX ? HIST_SHIFT_MAX : hshift);
 	g_init(&c->g, base, step);
 }
 
@@ -735,9 +735,10 @@ int store_chunk_append(struct store_chunk *c, const struct store_point *p)
 			bw_truncate(&w, c->run_pos);
 		} else {
 			bw_put(&w, 0, 1);
-			c->run_pos = w.pos;
+			c->run_pos = (uint32_t)w.pos;
 		}
 		put_eg(&w, c->run_len);
+		/* a block window holds far fewer points than 2^32 */
 		c->run_len++;
 		c->g.prev_idx = idx;
 		c->nbits = w.pos;

@@ -62,8 +62,8 @@ struct store_gorilla {
 	int64_t prev_idx, prev_delta;   /* timestamp (in steps) and delta of the last point */
 	uint64_t prev[4];               /* n, sum, min, max of the last point, as bits */
 	uint8_t lead[4], trail[4];      /* their windows of meaningful bits; lead 0xff: none yet */
-	uint64_t ad_a[4];               /* v2: the adaptive Rice state of integer differences */
-	uint32_t ad_n[4];
+	uint32_t ad_a[4];               /* v2: the adaptive Rice state of integer differences */
+	uint8_t ad_n[4];
 	int32_t prev_ord[4];            /* v2: the last bucket ord coded, per field */
 };
 
@@ -73,14 +73,14 @@ struct store_chunk {
 	uint32_t npts;
 	int64_t base;                       /* block window start */
 	unsigned step;
-	int with_hist;
-	unsigned hshift;                    /* histograms are collapsed to this shift */
-	unsigned sum_bits;                  /* 0, or a sum that is not an integer keeps this
+	uint8_t with_hist;
+	uint8_t hshift;                     /* histograms are collapsed to this shift */
+	uint8_t sum_bits;                   /* 0, or a sum that is not an integer keeps this
 					     * many bits of mantissa (store_chunk_append) */
-	struct store_gorilla g;             /* the encoder's state after the last point */
 	int32_t h_ref;                      /* the last point's first ord (the next one's reference) */
-	size_t run_pos;                     /* the open run's count starts at this bit ... */
-	uint64_t run_len;                   /* ... and stands for this many repeats (0: no run open) */
+	uint32_t run_pos;                   /* the open run's count starts at this bit ... */
+	uint32_t run_len;                   /* ... and stands for this many repeats (0: no run open) */
+	struct store_gorilla g;             /* the encoder's state after the last point */
 };
 
 /* An empty chunk of window BASE, resolution STEP, with histograms

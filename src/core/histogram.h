@@ -96,7 +96,7 @@ void hist_clear(struct hist *h);          /* keep the memory; shift 0 */
  * o - HIST_ORD_BIAS of a positive value) holds the values of the shift-0
  * keys (2^s (k - 1), 2^s k], its value is 2 g^k / (g + 1) with g =
  * gamma^(2^s), within hist_alpha(s) of each of them: 1% at shift 0, 2.0% at
- * 1, 4.0% at 2, 8.0% at 3 ((g - 1) / (g + 1)). Counts are kept: ranks stay
+ * 1, 4.0% at 2, 7.98% at 3 ((g - 1) / (g + 1)). Counts are kept: ranks stay
  * exact, only values get coarser. Histograms of different shifts merge at
  * the coarser one. HIST_SHIFT_MAX bounds it. */
 #define HIST_SHIFT_MAX 6

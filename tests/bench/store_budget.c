@@ -286,10 +286,12 @@ static void account_blocks(struct store *st, int r)
 			uint64_t npts = 0, nbits = 0;
 			varint_get(&q, e[k].p + e[k].len, &npts);
 			varint_get(&q, e[k].p + e[k].len, &nbits);
-			hbytes[r][c] += (double)(e[k].p + e[k].len - q) - (double)(nbits + 7) / 8;
-			bytes[r][c] += (double)e[k].len + per_entry;
+			if (e[k].own)
+				hbytes[r][c] += (double)(e[k].p + e[k].len - q) - (double)(nbits + 7) / 8;
+			/* a chunk written once for several series counts for the first */
+			bytes[r][c] += (double)e[k].own + per_entry;
 			if (c == C_PLAIN) {
-				kbytes[r][kind_of[e[k].id]] += (double)e[k].len + per_entry;
+				kbytes[r][kind_of[e[k].id]] += (double)e[k].own + per_entry;
 				kpoints[r][kind_of[e[k].id]] += (double)npts;
 			}
 			points[r][c] += (double)npts;
