@@ -11,9 +11,19 @@
  * become one immutable block: DIR/r<step>/<start>.blk (or a buffer in
  * memory when there is no DIR), written atomically (temporary file, fsync,
  * rename, fsync of the directory). A block is a header, an index sorted by
- * series id (id, offset, length, CRC32C of the chunk) protected by its own
- * CRC32C, then the chunks. Queries read blocks on demand (mmap); a block's
+ * series id protected by its own CRC32C, then the chunks. Version 2 (the
+ * one written; see group_read) indexes with varints (id differences,
+ * lengths) and a CRC32C per chunk, a skip record every 64 entries for
+ * lookups, and writes a chunk that several series share (a count that
+ * stayed 0) once; version 1 (24 bytes an entry: id, offset, length, CRC,
+ * points) is still read, and a late point into a version 1 block rewrites
+ * it in version 2. Queries read blocks on demand (mmap); a block's
  * header and index are checked once, each chunk on every read.
+ *
+ * What is written is what the disk budget allows (README, "Budget"):
+ * histograms collapsed per resolution (store_hist_shift, store.h has the
+ * accuracy table), the sum of a latency point to 20 bits of mantissa
+ * (HIST_SUM_BITS); points in memory (the open periods) are exact.
  *
  * Every put goes straight into the open point of every resolution (n and
  * sum add, min of mins, max of maxes, histograms merge), which is the
@@ -31,7 +41,8 @@
  * in blocks: an idle series costs its identity only.
  *
  * DIR/head.ckpt holds what is only in memory (head windows, open points,
- * the newest point of every series), rewritten atomically once a minute and
+ * the newest point of every series; version 2: its chunks are version 2,
+ * a version 1 checkpoint's are decoded and encoded again), rewritten atomically once a minute and
  * by store_close(): a restart loses at most the last minute. A block, the
  * catalog or the checkpoint that is corrupt or truncated is logged and
  * renamed *.corrupt; the store goes on with everything else.

@@ -660,6 +660,157 @@ bad:
 	return -1;
 }
 
+/* ------------------------------------------------------------ prediction
+ *
+ * Version 2's second way to write a histogram: '1', Exp-Golomb of the
+ * zigzag difference of its count to the average count, of its first ord
+ * to the reference (the first ord of the point before), of last - first,
+ * then for every ord from the first to the last the zigzag difference of
+ * its count to the prediction, Rice with an adaptive parameter. The
+ * prediction of ord o is ema(o) n / ema_n, in integers (the same on every
+ * machine); the averages move by a quarter towards each point's counts
+ * (fixed point, 16 bits of fraction), an ord whose average reaches 0 is
+ * forgotten. */
+
+#define PRED_FRAC 16
+#define PRED_SPAN 4096  /* a histogram wider than this many buckets is written in runs */
+/* Prediction pays at 300 s and 3600 s (the counts of a bucket are large
+ * and steady: 10 to 35% fewer bytes); at 1 s and 60 s the runs' neighbour
+ * differences do as well, and the predictor's memory (12 bytes a bucket
+ * per head chunk) is not spent there. */
+#define PRED_MIN_STEP 300
+
+static void pred_free(struct store_pred *p)
+{
+	free(p->ord);
+	free(p->ema);
+	memset(p, 0, sizeof(*p));
+}
+
+static uint64_t pred_at(const struct store_pred *p, uint32_t i, uint64_t n)
+{
+	if (!p->ema_n)
+		return 0;
+	unsigned __int128 x = (unsigned __int128)p->ema[i] * n + p->ema_n / 2;
+	x /= p->ema_n;
+	return x > UINT64_MAX / 4 ? UINT64_MAX / 4 : (uint64_t)x;
+}
+
+static uint64_t ema_step(uint64_t ema, uint64_t c, int first)
+{
+	uint64_t add = c > (UINT64_MAX >> (PRED_FRAC + 1)) ? UINT64_MAX >> 1 : c << PRED_FRAC;
+	return first ? add : ema - (ema >> 2) + (add >> 2);
+}
+
+/* The predictor after histogram H, into NEXT (allocated here; P is kept).
+ * Returns 0 or -1 (out of memory). */
+static int pred_next(const struct store_pred *p, const struct hist *h, struct store_pred *next)
+{
+	uint32_t cap = p->n + h->n;
+	memset(next, 0, sizeof(*next));
+	if (cap) {
+		next->ord = malloc(cap * sizeof(*next->ord));
+		next->ema = malloc(cap * sizeof(*next->ema));
+		if (!next->ord || !next->ema) {
+			pred_free(next);
+			return -1;
+		}
+		next->cap = cap;
+	}
+	int first = p->ema_n == 0 && p->n == 0;
+	uint32_t i = 0, j = 0;
+	while (i < p->n || j < h->n) {
+		int32_t o;
+		uint64_t e = 0, c = 0;
+		if (j >= h->n || (i < p->n && p->ord[i] < h->b[j].ord)) {
+			o = p->ord[i];
+			e = p->ema[i++];
+		} else if (i >= p->n || h->b[j].ord < p->ord[i]) {
+			o = h->b[j].ord;
+			c = h->b[j++].count;
+		} else {
+			o = p->ord[i];
+			e = p->ema[i++];
+			c = h->b[j++].count;
+		}
+		e = ema_step(e, c, first);
+		if (e) {
+			next->ord[next->n] = o;
+			next->ema[next->n++] = e;
+		}
+	}
+	next->ema_n = ema_step(p->ema_n, hist_count(h), first);
+	return 0;
+}
+
+/* H the predictive way after P (H not empty, at most PRED_SPAN wide) */
+static void put_hist_pred(struct bitw *w, const struct hist *h, int32_t *ref, const struct store_pred *p)
+{
+	uint64_t n = hist_count(h);
+	int32_t lo = h->b[0].ord, hi = h->b[h->n - 1].ord;
+	bw_put(w, 1, 1);
+	put_eg(w, zigzag((int64_t)n - (int64_t)((p->ema_n + ((uint64_t)1 << (PRED_FRAC - 1))) >> PRED_FRAC)));
+	put_eg(w, zigzag((int64_t)lo - *ref));
+	*ref = lo;
+	put_eg(w, (uint64_t)(hi - lo));
+	struct adapt ad = { 4, 1 };
+	uint32_t j = 0, pi = 0;
+	for (int64_t o = lo; o <= hi; o++) {
+		uint64_t c = 0, pr = 0;
+		if (j < h->n && h->b[j].ord == o)
+			c = h->b[j++].count;
+		while (pi < p->n && p->ord[pi] < o)
+			pi++;
+		if (pi < p->n && p->ord[pi] == o)
+			pr = pred_at(p, pi, n);
+		uint64_t e = zigzag((int64_t)(c - pr));
+		put_rice(w, e, adapt_k(&ad));
+		adapt_update(&ad, e);
+	}
+}
+
+/* Decode a predictive histogram (after its '1') into H. Returns 0 or -1. */
+static int get_hist_pred(struct bitr *r, struct hist *h, int32_t *ref, const struct store_pred *p)
+{
+	hist_clear(h);
+	uint64_t zn = get_eg(r), zlo = get_eg(r), span = get_eg(r);
+	int64_t avg = (int64_t)((p->ema_n + ((uint64_t)1 << (PRED_FRAC - 1))) >> PRED_FRAC);
+	int64_t n = avg + unzigzag(zn), lo = (int64_t)*ref + unzigzag(zlo);
+	if (r->bad || zn > ((uint64_t)1 << 60) || zlo > ((uint64_t)1 << 40) || n <= 0 || span >= PRED_SPAN ||
+	    !ord_ok(lo) || !ord_ok(lo + (int64_t)span))
+		goto bad;
+	*ref = (int32_t)lo;
+	struct adapt ad = { 4, 1 };
+	uint32_t pi = 0;
+	uint64_t total = 0;
+	for (int64_t o = lo; o <= lo + (int64_t)span; o++) {
+		uint64_t pr = 0;
+		while (pi < p->n && p->ord[pi] < o)
+			pi++;
+		if (pi < p->n && p->ord[pi] == o)
+			pr = pred_at(p, pi, (uint64_t)n);
+		uint64_t e = get_rice(r, adapt_k(&ad));
+		adapt_update(&ad, e);
+		int64_t c = (int64_t)pr + unzigzag(e);
+		if (r->bad || c < 0 || ((o == lo || o == lo + (int64_t)span) && c == 0) || (uint64_t)c > (uint64_t)n)
+			goto bad;
+		if (!c)
+			continue;
+		if (!ord_ok(o))
+			goto bad;
+		if (hist_add_ord(h, (int32_t)o, (uint64_t)c) < 0)
+			goto bad;
+		total += (uint64_t)c;
+	}
+	if (total != (uint64_t)n)
+		goto bad;
+	return 0;
+bad:
+	r->bad = 1;
+	hist_clear(h);
+	return -1;
+}
+
 /* ------------------------------------------------------------ chunks */
 
 void store_chunk_init(struct store_chunk *c, int64_t base, unsigned step, int with_hist, unsigned hshift)
@@ -677,8 +828,9 @@ void store_chunk_reset(struct store_chunk *c)
 	unsigned sum_bits = c->sum_bits;
 	free(c->bits);
 	free(c->hb);
+	pred_free(&c->pred);
 	store_chunk_init(c, c->base, c->step, c->with_hist, c->hshift);
-	c->sum_bits = sum_bits;
+	c->sum_bits = (uint8_t)sum_bits;
 }
 
 /* U (a double's bits) rounded to the nearest with BITS bits of mantissa
@@ -755,13 +907,21 @@ int store_chunk_append(struct store_chunk *c, const struct store_point *p)
 			hist_collapse(&tmp, c->hshift);
 			h = &tmp;
 		}
-		/* a counting pass first: reserve what it takes, no more */
-		struct bitw count = { NULL, 0, 0 };
+		/* counting passes first (runs, prediction): reserve what the
+		 * cheaper takes, no more */
+		struct bitw runs = { NULL, 0, 0 }, pred = { NULL, 0, 0 };
 		int32_t ref = c->h_ref;
-		if (c->hbits == 0)
-			count.pos += 3;
-		put_hist_runs(&count, h, &ref);
-		if (bw_reserve(&hw, count.pos) < 0) {
+		put_hist_runs(&runs, h, &ref);
+		int use_pred = 0, predict = c->step >= PRED_MIN_STEP;
+		if (predict && h->n && h->b[h->n - 1].ord - h->b[0].ord < PRED_SPAN && c->npts) {
+			ref = c->h_ref;
+			put_hist_pred(&pred, h, &ref, &c->pred);
+			use_pred = pred.pos < runs.pos + 1;
+		}
+		struct store_pred next = { 0 };
+		if ((predict && pred_next(&c->pred, h, &next) < 0) ||
+		    bw_reserve(&hw, 3 + (use_pred ? pred.pos : runs.pos + 1)) < 0) {
+			pred_free(&next);
 			hist_free(&tmp);
 			return -1;
 		}
@@ -769,8 +929,15 @@ int store_chunk_append(struct store_chunk *c, const struct store_point *p)
 		c->hcap = hw.cap;
 		if (hw.pos == 0)
 			bw_put(&hw, c->hshift, 3);
-		put_hist_runs(&hw, h, &c->h_ref);
+		if (use_pred) {
+			put_hist_pred(&hw, h, &c->h_ref, &c->pred);
+		} else {
+			bw_put(&hw, 0, 1);
+			put_hist_runs(&hw, h, &c->h_ref);
+		}
 		c->hbits = hw.pos;
+		pred_free(&c->pred);
+		c->pred = next;
 		hist_free(&tmp);
 	} else {
 		bw_put(&w, 1, 1);
@@ -905,6 +1072,7 @@ int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t
 		return -1;
 	struct store_gorilla g;
 	g_init(&g, base, step);
+	struct store_pred pred = { 0 };
 	int32_t href = 0;
 	int64_t last_idx = base / step - 1;
 	for (uint64_t i = 0; i < npts;) {
@@ -936,9 +1104,24 @@ int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t
 			get_fields_v2(&r, &g, q, hbits != 0, &n_is_count);
 		if (r.bad)
 			goto bad;
-		if (hbits) {
+		if (hbits && version == STORE_CHUNK_V1) {
 			if (get_hist_runs(&hr, &q->h, &href) < 0)
 				goto bad;
+		} else if (hbits) {
+			int predict = step >= PRED_MIN_STEP, rc;
+			if (br_get(&hr, 1))
+				rc = predict ? get_hist_pred(&hr, &q->h, &href, &pred) : -1;
+			else
+				rc = get_hist_runs(&hr, &q->h, &href);
+			if (rc < 0 || hr.bad)
+				goto bad;
+			if (predict) {
+				struct store_pred next;
+				if (pred_next(&pred, &q->h, &next) < 0)
+					goto bad;
+				pred_free(&pred);
+				pred = next;
+			}
 			q->h.shift = hshift;
 		}
 		if (n_is_count) {
@@ -949,10 +1132,12 @@ int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t
 	}
 	if (hr.pos != hr.nbits || r.pos != r.nbits)
 		goto bad;
+	pred_free(&pred);
 	*out = pts;
 	*n = (size_t)npts;
 	return 0;
 bad:
+	pred_free(&pred);
 	store_points_free(pts, (size_t)npts);
 	return -1;
 }

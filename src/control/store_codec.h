@@ -34,7 +34,12 @@
  * - in a chunk with histograms, n is one bit when it is the histogram's
  *   count;
  * - the histogram stream starts with 3 bits of shift: its histograms are
- *   collapsed (histogram.h) to that shift before they are written.
+ *   collapsed (histogram.h) to that shift before they are written; each
+ *   histogram is '0' + runs as in version 1, or '1' + its count and every
+ *   bucket from its first to its last as the difference to a prediction
+ *   (the chunk's moving average of that bucket, scaled to the count):
+ *   steady traffic's counts are noise around a shape that stays, and
+ *   the prediction takes the shape out; the cheaper of the two.
  * Every double is kept bit for bit (but a sum with sum_bits, see
  * store_chunk_append; a bucket value is rebuilt with exp():
  * the same bits on the machine that wrote it, at most an ulp away on one
@@ -67,6 +72,15 @@ struct store_gorilla {
 	int32_t prev_ord[4];            /* v2: the last bucket ord coded, per field */
 };
 
+/* version 2's histogram predictor: per ord, a moving average of its count
+ * (weight 1/4, fixed point 2^16), and of the points' counts */
+struct store_pred {
+	int32_t *ord;                       /* ascending */
+	uint64_t *ema;
+	uint32_t n, cap;
+	uint64_t ema_n;
+};
+
 struct store_chunk {
 	uint8_t *bits; size_t nbits, bcap;  /* the bit stream (bcap bytes, zero past nbits) */
 	uint8_t *hb; size_t hbits, hcap;    /* the histograms' bit stream, when with_hist */
@@ -81,6 +95,7 @@ struct store_chunk {
 	uint32_t run_pos;                   /* the open run's count starts at this bit ... */
 	uint32_t run_len;                   /* ... and stands for this many repeats (0: no run open) */
 	struct store_gorilla g;             /* the encoder's state after the last point */
+	struct store_pred pred;             /* with_hist: the histograms' predictor */
 };
 
 /* An empty chunk of window BASE, resolution STEP, with histograms

@@ -24,14 +24,19 @@
  *            the 300 s and 3600 s points the same content as per-second
  *            puts would.
  * The bytes of each block's chunks, per resolution and class of series
- * (plain, histogram), divided by the points they hold, give bytes per
- * point; the disk for the fleet is then
- *   sum over classes c and resolutions r of
- *     series(c) x points(r) x (bytes_per_point(c, r) + 24 / points_per_block(r))
- * with points(r) = keep(r) / step(r) = 10,800, 21,600, 18,144, 10,920 and
- * 24 bytes of block index per series and block. Memory is counted by the
- * allocator (mallinfo2), per series of the sample, at the fullest moment
- * of phase A, plus the 3600 s head window at its fullest (a day: 24 points).
+ * (plain, by kind; histograms at every resolution; histograms from 60 s),
+ * plus each entry's share of its block's header and index (a few bytes:
+ * version 2's varint index), divided by the points they hold, give bytes
+ * per point b(c, r); a chunk written once for several series (version 2
+ * blocks share identical chunks) counts for the first of them only. The
+ * disk for the fleet is then
+ *   sum over classes c and resolutions r of series(c) x points(r) x b(c, r)
+ * with points(r) = keep(r) / step(r) = 10,800, 21,600, 18,144, 10,920.
+ * The store writes histograms collapsed to store_hist_shift() and the sum
+ * of a latency point to 20 bits of mantissa (store.h): b(c, r) is at the
+ * accuracy the README states. Memory is counted by the allocator
+ * (mallinfo2), per series of the sample, at the fullest moment of phase
+ * A, plus the 3600 s head window at its fullest (a day: 24 points).
  */
 #include <malloc.h>
 #include <stdio.h>

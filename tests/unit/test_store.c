@@ -113,8 +113,10 @@ START_TEST(test_codec_round_trip)
 	for (int round = 0; round < 200; round++) {
 		int with_hist = round & 1;
 		unsigned shift = (unsigned)(round / 2) % 4;  /* histograms collapsed to 1%, 2%, 4%, 8% */
-		unsigned step = round % 3 == 0 ? 1 : 60;
-		int64_t base = align_down(T0, blk_len[step == 1 ? 0 : 1]);
+		/* every resolution: 300 s and 3600 s histograms may be predicted */
+		int res = (round / 8) % STORE_NRES;
+		unsigned step = store_res_step[res];
+		int64_t base = align_down(T0, blk_len[res]);
 		struct store_chunk c;
 		store_chunk_init(&c, base, step, with_hist, shift);
 		struct store_point in[200];
@@ -137,7 +139,7 @@ START_TEST(test_codec_round_trip)
 			switch (rnd() % 6) {
 			case 5:  /* a latency: n, min and max of its histogram */
 				hist_clear(&p->h);
-				for (int k = 0; k < 200; k++)
+				for (int k = 0, nk = 200 + (int)(rnd() % 2000); k < nk; k++)
 					hist_add(&p->h, 0.02 * exp(0.5 * nrand()), 1);
 				p->n = (double)hist_count(&p->h);
 				p->sum = urand() * 10;
