@@ -228,15 +228,34 @@ static uint64_t get_xor(struct bitr *r, struct store_gorilla *g, int f)
 
 /* ------------------------------------------------------------ version 2 fields
  *
- * '00' equal to the field of the point before; '01' + zigzag of the
+ * Mode 0: equal to the field of the point before; 1: zigzag of the
  * integer difference, Rice with the field's adaptive parameter (JPEG-LS's
- * rule, as for histogram counts below); '10' + Exp-Golomb of the zigzag
+ * rule, as for histogram counts below); 2: Exp-Golomb of the zigzag
  * difference of ords, when the value is exactly the value of its bucket
  * (hist_ord_value(hist_ord(v)) has its bits: the minimum and maximum of a
- * latency point are); '11' + XOR'd as in version 1 ('0' + the bits in the
+ * latency point are); 3: XOR'd as in version 1 ('0' + the bits in the
  * previous window, '1' + 5 bits of leading zeros, 6 of length - 1, the
- * bits). The cheapest that applies.
+ * bits). The cheapest that applies; the mode is '0' when it is the
+ * field's last one (a count's sum is an integer difference point after
+ * point, a latency's minimum a bucket), else '1' + 2 bits.
  */
+
+static void put_mode(struct bitw *w, struct store_gorilla *g, int f, unsigned mode)
+{
+	if (mode == g->mode[f]) {
+		bw_put(w, 0, 1);
+	} else {
+		bw_put(w, 4 | mode, 3);
+		g->mode[f] = (uint8_t)mode;
+	}
+}
+
+static unsigned get_mode(struct bitr *r, struct store_gorilla *g, int f)
+{
+	if (br_get(r, 1))
+		g->mode[f] = (uint8_t)br_get(r, 2);
+	return g->mode[f];
+}
 
 static unsigned rice_len(uint64_t c, unsigned k)
 {
@@ -276,11 +295,32 @@ static int as_ord(uint64_t u, int32_t *ord)
 	return 1;
 }
 
+/* In a chunk with histograms, the ords of min and max are coded against
+ * the first and the last bucket of the point's histogram (at shift 0, a
+ * latency's min and max are those buckets: one bit each; collapsed, a few
+ * bits of where in the bucket): their shift-0 ords that end the buckets. */
+static int32_t fine_top(int32_t ord, unsigned shift)
+{
+	if (ord == 0 || shift == 0)
+		return ord;
+	int64_t m = ord > 0 ? ord : -(int64_t)ord;
+	int64_t k = (m - HIST_ORD_BIAS) * ((int64_t)1 << shift);
+	return (int32_t)(ord > 0 ? HIST_ORD_BIAS + k : -(HIST_ORD_BIAS + k));
+}
+
+static void minmax_refs(struct store_gorilla *g, const struct hist *h)
+{
+	if (!h->n)
+		return;
+	g->prev_ord[2] = fine_top(h->b[0].ord, h->shift);
+	g->prev_ord[3] = fine_top(h->b[h->n - 1].ord, h->shift);
+}
+
 static void put_val(struct bitw *w, struct store_gorilla *g, int f, uint64_t v)
 {
 	uint64_t prev = g->prev[f];
 	if (v == prev) {
-		bw_put(w, 0, 2);
+		put_mode(w, g, f, 0);
 		return;
 	}
 	g->prev[f] = v;
@@ -310,7 +350,7 @@ static void put_val(struct bitw *w, struct store_gorilla *g, int f, uint64_t v)
 	unsigned xor_bits = in_window ? 3u + 64u - g->lead[f] - g->trail[f] : 3u + 11u + 64u - lead - trail;
 	if (xor_bits < best)
 		mode = 3;
-	bw_put(w, mode, 2);
+	put_mode(w, g, f, mode);
 	if (mode == 1) {
 		put_rice(w, z, k);
 		g_adapt(g, f, z);
@@ -333,7 +373,7 @@ static void put_val(struct bitw *w, struct store_gorilla *g, int f, uint64_t v)
 
 static uint64_t get_val(struct bitr *r, struct store_gorilla *g, int f)
 {
-	unsigned mode = (unsigned)br_get(r, 2);
+	unsigned mode = get_mode(r, g, f);
 	if (r->bad)
 		return 0;
 	if (mode == 0)
@@ -943,6 +983,16 @@ int store_chunk_append(struct store_chunk *c, const struct store_point *p)
 		bw_put(&w, 1, 1);
 	}
 	c->run_len = 0;
+	if (c->with_hist && p->h.n) {
+		struct hist view = p->h;  /* its extreme buckets at the chunk's shift */
+		int32_t lo = hist_ord_coarser(view.b[0].ord, c->hshift - view.shift);
+		int32_t hi = hist_ord_coarser(view.b[view.n - 1].ord, c->hshift - view.shift);
+		struct hist_bucket ends[2] = { { lo, 1 }, { hi, 1 } };
+		view = (struct hist){ ends, lo == hi ? 1 : 2, 2, c->hshift };
+		if (lo == hi)
+			ends[1] = ends[0];
+		minmax_refs(&c->g, &view);
+	}
 	put_ts(&w, &c->g, idx);
 	bw_put(&w, !single, 1);
 	if (single) {
@@ -1098,14 +1148,11 @@ int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t
 		last_idx = idx;
 		q->t = idx * (int64_t)step;
 		int n_is_count = 0;
-		if (version == STORE_CHUNK_V1)
-			get_fields_v1(&r, &g, q);
-		else
-			get_fields_v2(&r, &g, q, hbits != 0, &n_is_count);
-		if (r.bad)
-			goto bad;
+		/* version 2: the histogram first (its extreme buckets are the
+		 * references of min and max) */
 		if (hbits && version == STORE_CHUNK_V1) {
-			if (get_hist_runs(&hr, &q->h, &href) < 0)
+			get_fields_v1(&r, &g, q);
+			if (r.bad || get_hist_runs(&hr, &q->h, &href) < 0)
 				goto bad;
 		} else if (hbits) {
 			int predict = step >= PRED_MIN_STEP, rc;
@@ -1123,7 +1170,15 @@ int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t
 				pred = next;
 			}
 			q->h.shift = hshift;
+			minmax_refs(&g, &q->h);
+			get_fields_v2(&r, &g, q, 1, &n_is_count);
+		} else if (version == STORE_CHUNK_V1) {
+			get_fields_v1(&r, &g, q);
+		} else {
+			get_fields_v2(&r, &g, q, 0, &n_is_count);
 		}
+		if (r.bad)
+			goto bad;
 		if (n_is_count) {
 			q->n = (double)hist_count(&q->h);
 			g.prev[0] = dbits(q->n);

@@ -26,11 +26,11 @@
  *   the number of such points in a row (Exp-Golomb) stand for a whole run
  *   of them (a count that stays 0, a gauge that stays 1); '1' starts any
  *   other point;
- * - each field is '00' equal to the one before, '01' + the integer
- *   difference (Rice with an adaptive parameter), '10' + the difference of
- *   its histogram bucket (ords) when the value is exactly a bucket's value
- *   (hist_ord_value: the minimum and maximum of a latency histogram), or
- *   '11' XOR'd as in version 1;
+ * - each field is equal to the one before, the integer difference (Rice
+ *   with an adaptive parameter), the difference of its histogram bucket
+ *   (ords) when the value is exactly a bucket's value (hist_ord_value: the
+ *   minimum and maximum of a latency histogram), or XOR'd as in version
+ *   1: '0' for the same mode as the field's last, else '1' and 2 bits;
  * - in a chunk with histograms, n is one bit when it is the histogram's
  *   count;
  * - the histogram stream starts with 3 bits of shift: its histograms are
@@ -70,6 +70,7 @@ struct store_gorilla {
 	uint32_t ad_a[4];               /* v2: the adaptive Rice state of integer differences */
 	uint8_t ad_n[4];
 	int32_t prev_ord[4];            /* v2: the last bucket ord coded, per field */
+	uint8_t mode[4];                /* v2: the last mode of each field */
 };
 
 /* version 2's histogram predictor: per ord, a moving average of its count
