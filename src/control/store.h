@@ -42,7 +42,7 @@
  *   series                               1 s     60 s    300 s   3600 s
  *   STORE_HIST (load balancer, target     1%      1%      2%      2%
  *     groups, custom metrics)
- *   STORE_HIST | STORE_HIST_COARSE        -       4%      4%      8%
+ *   STORE_HIST | STORE_HIST_COARSE        -       4%      8%      8%
  *     (per target)
  *
  * (2% is 1.9998%, 4% 3.998%, 8% 7.983%: hist_alpha()). A datapoint merged
