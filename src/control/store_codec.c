@@ -1133,9 +1133,10 @@ int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t
 			if (r.bad || i == 0 || rep > npts - i)
 				goto bad;
 			for (uint64_t k = 0; k < rep; k++, i++) {
-				g.prev_idx += g.prev_delta;
-				if (g.prev_idx > INT64_MAX / step)
+				/* garbage may hold any delta: no overflow, no going back */
+				if (g.prev_delta <= 0 || g.prev_idx > INT64_MAX / (int64_t)step - g.prev_delta)
 					goto bad;
+				g.prev_idx += g.prev_delta;
 				pts[i] = pts[i - 1];
 				pts[i].t = g.prev_idx * (int64_t)step;
 			}
