@@ -177,38 +177,36 @@ static void put_rice(struct bitw *w, uint64_t c, unsigned k);
 static uint64_t get_rice(struct bitr *r, unsigned k);
 static int ord_ok(int64_t ord);
 
-/* A version 1 field: '0' the same as before; '10' + Exp-Golomb of the
- * zigzag difference when both are integers; '110' + the bits inside the
- * previous window of meaningful bits of the XOR; '111' + 5 bits of leading
- * zeros + 6 bits of length - 1 + the bits. (Only read now: version 2
- * writes put_val's codes.) */
-static uint64_t get_xor(struct bitr *r, struct store_gorilla *g, int f)
+/* An integer field: the one before plus the zigzag difference Z (both
+ * versions). */
+static uint64_t add_int(struct bitr *r, struct store_gorilla *g, int f, uint64_t z)
 {
-	if (!br_get(r, 1))
-		return g->prev[f];
-	if (!br_get(r, 1)) {
-		int64_t a;
-		uint64_t z = get_eg(r);
-		if (r->bad || !as_int(g->prev[f], &a) || z > ((uint64_t)1 << 56)) {
-			r->bad = 1;
-			return 0;
-		}
-		int64_t b = a + unzigzag(z);
-		if (b < -9007199254740992ll || b > 9007199254740992ll) {
-			r->bad = 1;
-			return 0;
-		}
-		g->prev[f] = dbits((double)b);
-		return g->prev[f];
+	int64_t a;
+	if (r->bad || !as_int(g->prev[f], &a) || z > ((uint64_t)1 << 56)) {
+		r->bad = 1;
+		return 0;
 	}
+	int64_t b = a + unzigzag(z);
+	if (b < -9007199254740992ll || b > 9007199254740992ll) {
+		r->bad = 1;
+		return 0;
+	}
+	g->prev[f] = dbits((double)b);
+	return g->prev[f];
+}
+
+/* An XOR'd field after its mode (both versions): '0' + the bits inside
+ * the previous window of meaningful bits, or '1' + 5 bits of leading
+ * zeros, 6 bits of length - 1 and the bits. */
+static uint64_t get_xor_bits(struct bitr *r, struct store_gorilla *g, int f)
+{
 	uint64_t x;
 	if (!br_get(r, 1)) {
 		if (g->lead[f] == 0xff) {
 			r->bad = 1;
 			return 0;
 		}
-		unsigned len = 64 - g->lead[f] - g->trail[f];
-		x = br_get(r, len) << g->trail[f];
+		x = br_get(r, 64 - g->lead[f] - g->trail[f]) << g->trail[f];
 	} else {
 		unsigned lead = (unsigned)br_get(r, 5);
 		unsigned len = (unsigned)br_get(r, 6) + 1;
@@ -223,6 +221,20 @@ static uint64_t get_xor(struct bitr *r, struct store_gorilla *g, int f)
 	}
 	g->prev[f] ^= x;
 	return g->prev[f];
+}
+
+/* A version 1 field: '0' the same as before; '10' + Exp-Golomb of the
+ * zigzag difference when both are integers; '110' + the bits inside the
+ * previous window of meaningful bits of the XOR; '111' + 5 bits of leading
+ * zeros + 6 bits of length - 1 + the bits. (Only read now: version 2
+ * writes put_val's codes.) */
+static uint64_t get_xor(struct bitr *r, struct store_gorilla *g, int f)
+{
+	if (!br_get(r, 1))
+		return g->prev[f];
+	if (!br_get(r, 1))
+		return add_int(r, g, f, get_eg(r));
+	return get_xor_bits(r, g, f);
 }
 
 
@@ -379,20 +391,9 @@ static uint64_t get_val(struct bitr *r, struct store_gorilla *g, int f)
 	if (mode == 0)
 		return g->prev[f];
 	if (mode == 1) {
-		int64_t a;
 		uint64_t z = get_rice(r, g_k(g, f));
-		if (r->bad || !as_int(g->prev[f], &a) || z > ((uint64_t)1 << 56)) {
-			r->bad = 1;
-			return 0;
-		}
 		g_adapt(g, f, z);
-		int64_t b = a + unzigzag(z);
-		if (b < -9007199254740992ll || b > 9007199254740992ll) {
-			r->bad = 1;
-			return 0;
-		}
-		g->prev[f] = dbits((double)b);
-		return g->prev[f];
+		return add_int(r, g, f, z);
 	}
 	if (mode == 2) {
 		uint64_t z = get_eg(r);
@@ -405,27 +406,7 @@ static uint64_t get_val(struct bitr *r, struct store_gorilla *g, int f)
 		g->prev[f] = dbits(hist_ord_value((int32_t)ord));
 		return g->prev[f];
 	}
-	uint64_t x;
-	if (!br_get(r, 1)) {
-		if (g->lead[f] == 0xff) {
-			r->bad = 1;
-			return 0;
-		}
-		x = br_get(r, 64 - g->lead[f] - g->trail[f]) << g->trail[f];
-	} else {
-		unsigned lead = (unsigned)br_get(r, 5);
-		unsigned len = (unsigned)br_get(r, 6) + 1;
-		if (lead + len > 64) {
-			r->bad = 1;
-			return 0;
-		}
-		unsigned trail = 64 - lead - len;
-		x = br_get(r, len) << trail;
-		g->lead[f] = (uint8_t)lead;
-		g->trail[f] = (uint8_t)trail;
-	}
-	g->prev[f] ^= x;
-	return g->prev[f];
+	return get_xor_bits(r, g, f);
 }
 
 /* at most 4 + 64 bits */
