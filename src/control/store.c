@@ -192,11 +192,16 @@ static unsigned res_shift(const struct store_series *s, int r)
  * needs and saves 4 bytes a point (README, "Budget"). */
 #define HIST_SUM_BITS 20
 
-/* An empty chunk for series S (NULL: unknown) at resolution R, window BASE. */
-static void chunk_init(struct store_chunk *c, const struct store_series *s, int r, int64_t base, int with_hist)
+/* An empty chunk for series S at resolution R, window BASE, its
+ * histograms at S's shift or SHIFT if coarser (points written before at a
+ * coarser shift, as another albd chose, are kept as they are); for a
+ * series the catalog lost (S NULL), with histograms when WITH_HIST. */
+static void chunk_init(struct store_chunk *c, const struct store_series *s, int r, int64_t base, int with_hist,
+		       unsigned shift)
 {
-	store_chunk_init(c, base, store_res_step[r], s ? res_hist(s, r) : with_hist,
-			 s ? res_shift(s, r) : HIST_SHIFT_MAX);
+	if (s && res_shift(s, r) > shift)
+		shift = res_shift(s, r);
+	store_chunk_init(c, base, store_res_step[r], s ? res_hist(s, r) : with_hist, shift);
 	c->sum_bits = s && (s->flags & STORE_HIST) ? HIST_SUM_BITS : 0;
 }
 
@@ -826,8 +831,21 @@ static struct sres *series_res(struct store_series *s)
 	if (!s->res)
 		return NULL;
 	for (int r = 0; r < STORE_NRES; r++)
-		chunk_init(&s->res[r].c, s, r, s->st->win[r], 0);
+		chunk_init(&s->res[r].c, s, r, s->st->win[r], 0, 0);
 	return s->res;
+}
+
+/* The coarsest shift of the histograms of P[0..n), and whether any has one. */
+static unsigned points_shift(const struct store_point *p, size_t n, int *with_hist)
+{
+	unsigned shift = 0;
+	*with_hist = 0;
+	for (size_t i = 0; i < n; i++) {
+		*with_hist |= p[i].h.n != 0;
+		if (p[i].h.shift > shift)
+			shift = p[i].h.shift;
+	}
+	return shift;
 }
 
 /* Serialize chunk C and decode it back into points. */
@@ -851,7 +869,7 @@ static int chunk_patch(struct store_series *s, int r, const struct store_point *
 	size_t n = 0, cap;
 	if (c->npts == 0) {
 		store_chunk_reset(c);
-		chunk_init(c, s, r, s->st->win[r], 0);
+		chunk_init(c, s, r, s->st->win[r], 0, 0);
 	} else if (chunk_points(c, &pts, &n) < 0) {
 		return -1;
 	}
@@ -1456,7 +1474,7 @@ static void close_open(struct store *st, int r, int64_t limit)
 			struct store_point *p = &sr->open[k];
 			if (sr->c.npts == 0) {
 				store_chunk_reset(&sr->c);
-				chunk_init(&sr->c, s, r, st->win[r], 0);
+				chunk_init(&sr->c, s, r, st->win[r], 0, 0);
 			}
 			if (p->t < st->win[r] || store_chunk_append(&sr->c, p) < 0) {
 				/* a closed point before the head window cannot be
@@ -1514,7 +1532,9 @@ static int chunk_bytes(struct store *st, uint32_t id, int r, int64_t start, cons
 {
 	const struct store_series *s = id < st->nall ? st->all[id] : NULL;
 	struct store_chunk c;
-	chunk_init(&c, s, r, start, n && p[0].h.n);
+	int wh;
+	unsigned shift = points_shift(p, n, &wh);
+	chunk_init(&c, s, r, start, wh, shift);
 	int rc = store_chunk_build(&c, p, n);
 	*out = NULL;
 	if (rc == 0) {
@@ -1833,7 +1853,9 @@ static int load_checkpoint(struct store *st)
 					why = "a damaged chunk";
 					goto bad_reset;
 				}
-				chunk_init(&sr->c, s, res, st->win[res], 0);
+				int wh;
+				unsigned shift = points_shift(pts, np, &wh);
+				chunk_init(&sr->c, s, res, st->win[res], wh, shift);
 				rc = store_chunk_build(&sr->c, pts, np);
 				store_points_free(pts, np);
 				if (rc < 0) {
