@@ -1142,6 +1142,44 @@ START_TEST(test_version1_files)
 }
 END_TEST
 
+/* Points written at a coarser shift than the series' table says now (as
+ * another albd would have) are encoded again at that shift, not lost. */
+START_TEST(test_rewrite_keeps_shift)
+{
+	struct store *st = open_mem(T0);
+	struct store_series *s = store_series(st, "ns", "Lb", NULL, 0, "Seconds", STORE_HIST);
+	ck_assert_uint_eq(store_hist_shift(STORE_HIST, 1), 0);
+	struct store_point p[3];
+	memset(p, 0, sizeof(p));
+	for (int i = 0; i < 3; i++) {
+		for (int k = 0; k < 100; k++)
+			hist_add(&p[i].h, 0.02 * exp(0.5 * nrand()), 1);
+		hist_collapse(&p[i].h, 3);
+		p[i].t = T0 + 60 * i;
+		p[i].n = 100;
+		p[i].sum = 2;
+		p[i].min = hist_min(&p[i].h);
+		p[i].max = hist_max(&p[i].h);
+	}
+	uint8_t *b;
+	size_t len;
+	ck_assert_int_eq(chunk_bytes(st, s->id, 1, T0, p, 3, &b, &len), 0);
+	struct store_point *out;
+	size_t n;
+	ck_assert_int_eq(store_chunk_decode(b, len, STORE_CHUNK_V2, T0, 60, &out, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(out[i].h.shift, 3);
+		ck_assert_uint_eq(out[i].h.n, p[i].h.n);
+		ck_assert_uint_eq(hist_count(&out[i].h), 100);
+		hist_free(&p[i].h);
+	}
+	store_points_free(out, n);
+	free(b);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_open_errors)
 {
 	char err[256];
@@ -1257,6 +1295,7 @@ int main(void)
 	tcase_add_test(tc, test_damaged_files);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_version1_files);
+	tcase_add_test(tc, test_rewrite_keeps_shift);
 	tcase_add_test(tc, test_query_15_days);
 	suite_add_tcase(su, tc);
 
