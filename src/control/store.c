@@ -11,9 +11,19 @@
  * become one immutable block: DIR/r<step>/<start>.blk (or a buffer in
  * memory when there is no DIR), written atomically (temporary file, fsync,
  * rename, fsync of the directory). A block is a header, an index sorted by
- * series id (id, offset, length, CRC32C of the chunk) protected by its own
- * CRC32C, then the chunks. Queries read blocks on demand (mmap); a block's
+ * series id protected by its own CRC32C, then the chunks. Version 2 (the
+ * one written; see group_read) indexes with varints (id differences,
+ * lengths) and a CRC32C per chunk, a skip record every 64 entries for
+ * lookups, and writes a chunk that several series share (a count that
+ * stayed 0) once; version 1 (24 bytes an entry: id, offset, length, CRC,
+ * points) is still read, and a late point into a version 1 block rewrites
+ * it in version 2. Queries read blocks on demand (mmap); a block's
  * header and index are checked once, each chunk on every read.
+ *
+ * What is written is what the disk budget allows (README, "Budget"):
+ * histograms collapsed per resolution (store_hist_shift, store.h has the
+ * accuracy table), the sum of a latency point to 20 bits of mantissa
+ * (HIST_SUM_BITS); points in memory (the open periods) are exact.
  *
  * Every put goes straight into the open point of every resolution (n and
  * sum add, min of mins, max of maxes, histograms merge), which is the
@@ -31,7 +41,8 @@
  * in blocks: an idle series costs its identity only.
  *
  * DIR/head.ckpt holds what is only in memory (head windows, open points,
- * the newest point of every series), rewritten atomically once a minute and
+ * the newest point of every series; version 2: its chunks are version 2,
+ * a version 1 checkpoint's are decoded and encoded again), rewritten atomically once a minute and
  * by store_close(): a restart loses at most the last minute. A block, the
  * catalog or the checkpoint that is corrupt or truncated is logged and
  * renamed *.corrupt; the store goes on with everything else.
@@ -79,7 +90,11 @@ static int store_nosync;
 
 #define BLK_MAGIC "ALBDBLK1"
 #define BLK_HDR 48
-#define BLK_ENT 24
+#define BLK_ENT 24      /* version 1: fixed index entries */
+#define BLK_SKIP 12     /* version 2: a skip record ... */
+#define BLK_GROUP 64    /* ... every this many entries */
+#define BLK_VERSION 2   /* the one written (1 is read) */
+#define CKPT_VERSION 2  /* the one written (1 is read) */
 #define CKPT_MAGIC "ALBDCKP1"
 #define CAT_MAGIC "ALBDCAT1"
 
@@ -150,6 +165,44 @@ static int64_t align_down(int64_t t, int64_t step)
 static int res_hist(const struct store_series *s, int r)
 {
 	return (s->flags & STORE_HIST) && !(r == 0 && (s->flags & STORE_HIST_COARSE));
+}
+
+/* The shift (histogram.h) a series' histograms are kept at on disk, per
+ * resolution: the accuracy that fits the disk budget (README, "Budget"). */
+static const unsigned hist_shift_tab[2][STORE_NRES] = {
+	{ 0, 0, 1, 1 },  /* STORE_HIST: load balancer, target groups, custom metrics */
+	{ 0, 2, 3, 3 },  /* STORE_HIST | STORE_HIST_COARSE: per target (no histogram at 1 s) */
+};
+
+unsigned store_hist_shift(unsigned flags, int r)
+{
+	if (!(flags & STORE_HIST) || r < 0 || r >= STORE_NRES)
+		return 0;
+	return hist_shift_tab[(flags & STORE_HIST_COARSE) ? 1 : 0][r];
+}
+
+static unsigned res_shift(const struct store_series *s, int r)
+{
+	return store_hist_shift(s->flags, r);
+}
+
+/* The sum of a latency point (a series with histograms) that is not an
+ * integer is written with this many bits of mantissa: within 2^-21 (5e-7)
+ * of the sum put, relative, which is far below what a latency's Average
+ * needs and saves 4 bytes a point (README, "Budget"). */
+#define HIST_SUM_BITS 20
+
+/* An empty chunk for series S at resolution R, window BASE, its
+ * histograms at S's shift or SHIFT if coarser (points written before at a
+ * coarser shift, as another albd chose, are kept as they are); for a
+ * series the catalog lost (S NULL), with histograms when WITH_HIST. */
+static void chunk_init(struct store_chunk *c, const struct store_series *s, int r, int64_t base, int with_hist,
+		       unsigned shift)
+{
+	if (s && res_shift(s, r) > shift)
+		shift = res_shift(s, r);
+	store_chunk_init(c, base, store_res_step[r], s ? res_hist(s, r) : with_hist, shift);
+	c->sum_bits = s && (s->flags & STORE_HIST) ? HIST_SUM_BITS : 0;
 }
 
 struct buf {
@@ -720,7 +773,7 @@ static int point_merge(struct store_point *dst, const struct store_point *src, i
 	if (with_hist && src->h.n) {
 		/* a few buckets into many (a second into an open minute or
 		 * hour): one by one, so that the array grows only for new ords */
-		if (src->h.n <= 64 && dst->h.n > src->h.n) {
+		if (src->h.n <= 64 && dst->h.n > src->h.n && src->h.shift == dst->h.shift) {
 			for (uint32_t i = 0; i < src->h.n; i++)
 				if (hist_add_ord(&dst->h, src->h.b[i].ord, src->h.b[i].count) < 0)
 					return -1;
@@ -778,8 +831,21 @@ static struct sres *series_res(struct store_series *s)
 	if (!s->res)
 		return NULL;
 	for (int r = 0; r < STORE_NRES; r++)
-		store_chunk_init(&s->res[r].c, s->st->win[r], store_res_step[r], res_hist(s, r));
+		chunk_init(&s->res[r].c, s, r, s->st->win[r], 0, 0);
 	return s->res;
+}
+
+/* The coarsest shift of the histograms of P[0..n), and whether any has one. */
+static unsigned points_shift(const struct store_point *p, size_t n, int *with_hist)
+{
+	unsigned shift = 0;
+	*with_hist = 0;
+	for (size_t i = 0; i < n; i++) {
+		*with_hist |= p[i].h.n != 0;
+		if (p[i].h.shift > shift)
+			shift = p[i].h.shift;
+	}
+	return shift;
 }
 
 /* Serialize chunk C and decode it back into points. */
@@ -790,7 +856,7 @@ static int chunk_points(const struct store_chunk *c, struct store_point **pts, s
 	if (!b)
 		return -1;
 	store_chunk_write(c, b);
-	int rc = store_chunk_decode(b, len, c->base, c->step, pts, n);
+	int rc = store_chunk_decode(b, len, STORE_CHUNK_V2, c->base, c->step, pts, n);
 	free(b);
 	return rc;
 }
@@ -803,8 +869,7 @@ static int chunk_patch(struct store_series *s, int r, const struct store_point *
 	size_t n = 0, cap;
 	if (c->npts == 0) {
 		store_chunk_reset(c);
-		c->base = s->st->win[r];
-		store_chunk_init(c, c->base, c->step, c->with_hist);
+		chunk_init(c, s, r, s->st->win[r], 0, 0);
 	} else if (chunk_points(c, &pts, &n) < 0) {
 		return -1;
 	}
@@ -892,13 +957,13 @@ int store_put_n(struct store_series *s, int64_t t, double v, double count)
 	struct hist_bucket b = { hist_ord(v), (uint64_t)llround(count) };
 	if (b.count == 0)
 		b.count = 1;
-	struct store_point p = { t, count, v * count, v, v, { &b, 1, 1 } };
+	struct store_point p = { t, count, v * count, v, v, { &b, 1, 1, 0 } };
 	return put_point(s, &p);
 }
 
 int store_put_hist(struct store_series *s, int64_t t, const struct hist *h, double sum)
 {
-	if (!isfinite(sum))
+	if (!isfinite(sum) || h->shift)
 		return -1;
 	uint64_t n = hist_count(h);
 	if (n == 0)
@@ -958,6 +1023,8 @@ struct bview {
 	size_t len;
 	void *map;
 	uint32_t nseries;
+	unsigned version;           /* the block's, which is its chunks' */
+	uint32_t ilen;              /* version 2: bytes of index after the header */
 };
 
 static void bview_close(struct bview *v)
@@ -975,16 +1042,30 @@ static const char *hdr_check(const uint8_t *p, uint64_t len, int r, int64_t star
 		return "truncated header";
 	if (memcmp(p, BLK_MAGIC, 8))
 		return "bad magic";
-	if (get_le32(p + 8) != 1)
+	uint32_t version = get_le32(p + 8);
+	if (version != 1 && version != 2)
 		return "unknown version";
 	if (get_le32(p + 12) != store_res_step[r] || (int64_t)get_le64(p + 16) != start)
 		return "header does not match the file name";
 	if (get_le64(p + 32) != len)
 		return len < get_le64(p + 32) ? "truncated" : "trailing bytes";
 	uint64_t nseries = get_le32(p + 28);
-	if (BLK_HDR + nseries * BLK_ENT > len)
+	if (version == 1 && BLK_HDR + nseries * BLK_ENT > len)
 		return "index beyond the end";
+	if (version == 2) {
+		uint64_t ilen = get_le32(p + 44);
+		uint64_t nskip = (nseries + BLK_GROUP - 1) / BLK_GROUP;
+		/* an entry takes at least 2 bytes */
+		if (BLK_HDR + ilen > len || nskip * BLK_SKIP + nseries * 2 > ilen)
+			return "index beyond the end";
+	}
 	return NULL;
+}
+
+/* the bytes of the index of a block whose header checked */
+static uint64_t index_len(const uint8_t *p)
+{
+	return get_le32(p + 8) == 1 ? (uint64_t)get_le32(p + 28) * BLK_ENT : get_le32(p + 44);
 }
 
 /* Check the header (and when FULL the index CRC) of block bytes. */
@@ -993,10 +1074,11 @@ static const char *blk_check(const uint8_t *p, size_t len, int r, int64_t start,
 	const char *why = hdr_check(p, len, r, start);
 	if (why)
 		return why;
-	uint64_t nseries = get_le32(p + 28);
 	if (full) {
 		uint32_t crc = store_crc32c(0, p, 40);
-		crc = store_crc32c(crc, p + BLK_HDR, nseries * BLK_ENT);
+		if (get_le32(p + 8) == 2)
+			crc = store_crc32c(crc, p + 44, 4);
+		crc = store_crc32c(crc, p + BLK_HDR, index_len(p));
 		if (crc != get_le32(p + 40))
 			return "header or index checksum mismatch";
 	}
@@ -1059,33 +1141,8 @@ static int bview_open(struct store *st, int r, size_t i, struct bview *v)
 	}
 	b->checked = 1;
 	v->nseries = get_le32(v->p + 28);
-	return 0;
-}
-
-/* Find series ID's chunk in V. Returns 1 (found: *CHUNK, *LEN), 0 (none) or
- * -1 (its checksum or bounds are wrong). */
-static int bview_find(const struct bview *v, uint32_t id, const uint8_t **chunk, size_t *len)
-{
-	size_t lo = 0, hi = v->nseries;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const uint8_t *e = v->p + BLK_HDR + mid * BLK_ENT;
-		uint32_t eid = get_le32(e);
-		if (eid < id) {
-			lo = mid + 1;
-		} else if (eid > id) {
-			hi = mid;
-		} else {
-			uint64_t off = get_le64(e + 4), l = get_le32(e + 12);
-			if (off > v->len || l > v->len - off)
-				return -1;
-			if (store_crc32c(0, v->p + off, l) != get_le32(e + 16))
-				return -1;
-			*chunk = v->p + off;
-			*len = l;
-			return 1;
-		}
-	}
+	v->version = get_le32(v->p + 8);
+	v->ilen = v->version == 2 ? get_le32(v->p + 44) : 0;
 	return 0;
 }
 
@@ -1093,44 +1150,250 @@ struct bentry {
 	uint32_t id;
 	const uint8_t *p;
 	size_t len;
-	uint32_t npts;
+	uint32_t crc;
+	size_t own;     /* bytes of chunk data this entry adds to the block (0: a copy) */
+	uint32_t ref;   /* a copy: (read) the distance back to the entry it copies */
 };
 
-/* Assemble a block from entries sorted by id and store it (file or
- * memory). Returns 0 or -1 (logged). */
+/* Version 2 index: after the header, one skip record per BLK_GROUP
+ * entries (the group's first series id, the offset of its first entry
+ * from the first entry, the file offset of its first chunk: 3 x u32),
+ * then per series in id order: varint of the id's difference to the one
+ * before (the group's first id for a group's first entry), then varint
+ * 2 x the chunk's length and the chunk's CRC32C (u32), or varint 2 x D +
+ * 1 when the chunk is byte for byte the one of the entry D places before
+ * (many series that stay 0 or 1 have the same chunk: it is written once).
+ * The chunks follow the index in the same order. A lookup is a binary
+ * search of the skip records and at most BLK_GROUP entries read in
+ * sequence (and the group of the entry copied). */
+
+static int group_read_raw(const struct bview *v, size_t g, struct bentry *e);
+
+/* Read entries of group G of V (version 2) into E (room for BLK_GROUP),
+ * copies resolved. Returns their number, or -1 (malformed). */
+static int group_read(const struct bview *v, size_t g, struct bentry *e)
+{
+	int n = group_read_raw(v, g, e);
+	for (int k = 0; k < n; k++) {
+		if (!e[k].ref)
+			continue;
+		size_t j = g * BLK_GROUP + (size_t)k;
+		if (e[k].ref > j)
+			return -1;
+		j -= e[k].ref;
+		struct bentry src;
+		if (j / BLK_GROUP == g) {
+			src = e[j % BLK_GROUP];
+		} else {
+			struct bentry o[BLK_GROUP];
+			if (group_read_raw(v, j / BLK_GROUP, o) <= (int)(j % BLK_GROUP))
+				return -1;
+			src = o[j % BLK_GROUP];
+		}
+		if (src.ref)
+			return -1;  /* a copy of a copy is not written */
+		e[k].p = src.p;
+		e[k].len = src.len;
+		e[k].crc = src.crc;
+	}
+	return n;
+}
+
+/* Group G's entries as they are written (copies not resolved). */
+static int group_read_raw(const struct bview *v, size_t g, struct bentry *e)
+{
+	size_t nskip = (v->nseries + BLK_GROUP - 1) / BLK_GROUP;
+	const uint8_t *sk = v->p + BLK_HDR + g * BLK_SKIP;
+	const uint8_t *ents = v->p + BLK_HDR + nskip * BLK_SKIP, *iend = v->p + BLK_HDR + v->ilen;
+	uint32_t id = get_le32(sk);
+	uint64_t eoff = get_le32(sk + 4), off = get_le32(sk + 8);
+	if (eoff > (uint64_t)(iend - ents) || off > v->len)
+		return -1;
+	const uint8_t *q = ents + eoff;
+	size_t n = v->nseries - g * BLK_GROUP;
+	if (n > BLK_GROUP)
+		n = BLK_GROUP;
+	for (size_t k = 0; k < n; k++) {
+		uint64_t d, l;
+		if (varint_get(&q, iend, &d) < 0 || varint_get(&q, iend, &l) < 0 || d > UINT32_MAX - id)
+			return -1;
+		id += (uint32_t)d;
+		if (l & 1) {
+			if ((l >> 1) == 0 || (l >> 1) > v->nseries)
+				return -1;
+			e[k] = (struct bentry){ id, NULL, 0, 0, 0, (uint32_t)(l >> 1) };
+			continue;
+		}
+		l >>= 1;
+		if (iend - q < 4 || l > v->len - off)
+			return -1;
+		e[k] = (struct bentry){ id, v->p + off, (size_t)l, get_le32(q), (size_t)l, 0 };
+		q += 4;
+		off += l;
+	}
+	return (int)n;
+}
+
+/* Every entry of V, in id order, into a malloc'd array *OUT. Returns
+ * their number, or -1 (malformed or out of memory). */
+static long bview_list(const struct bview *v, struct bentry **out)
+{
+	struct bentry *e = malloc((v->nseries + BLK_GROUP) * sizeof(*e));
+	*out = e;
+	if (!e)
+		return -1;
+	if (v->version == 1) {
+		for (size_t i = 0; i < v->nseries; i++) {
+			const uint8_t *x = v->p + BLK_HDR + i * BLK_ENT;
+			uint64_t off = get_le64(x + 4), l = get_le32(x + 12);
+			if (off > v->len || l > v->len - off)
+				return -1;
+			e[i] = (struct bentry){ get_le32(x), v->p + off, (size_t)l, get_le32(x + 16), (size_t)l, 0 };
+		}
+		return (long)v->nseries;
+	}
+	size_t n = 0;
+	for (size_t g = 0; n < v->nseries; g++) {
+		int k = group_read(v, g, e + n);
+		if (k <= 0)
+			return -1;
+		n += (size_t)k;
+	}
+	return (long)n;
+}
+
+/* Find series ID's chunk in V. Returns 1 (found: *CHUNK, *LEN), 0 (none) or
+ * -1 (its checksum or bounds are wrong). */
+static int bview_find(const struct bview *v, uint32_t id, const uint8_t **chunk, size_t *len)
+{
+	struct bentry found = { 0 };
+	int have = 0;
+	if (v->version == 1) {
+		size_t lo = 0, hi = v->nseries;
+		while (lo < hi && !have) {
+			size_t mid = (lo + hi) / 2;
+			const uint8_t *e = v->p + BLK_HDR + mid * BLK_ENT;
+			uint32_t eid = get_le32(e);
+			if (eid < id) {
+				lo = mid + 1;
+			} else if (eid > id) {
+				hi = mid;
+			} else {
+				uint64_t off = get_le64(e + 4), l = get_le32(e + 12);
+				if (off > v->len || l > v->len - off)
+					return -1;
+				found = (struct bentry){ id, v->p + off, (size_t)l, get_le32(e + 16), (size_t)l, 0 };
+				have = 1;
+			}
+		}
+	} else {
+		/* the last group whose first id is <= ID */
+		size_t lo = 0, hi = (v->nseries + BLK_GROUP - 1) / BLK_GROUP;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (get_le32(v->p + BLK_HDR + mid * BLK_SKIP) <= id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == 0)
+			return 0;
+		struct bentry e[BLK_GROUP];
+		int n = group_read(v, lo - 1, e);
+		if (n < 0)
+			return -1;
+		for (int k = 0; k < n && !have; k++) {
+			if (e[k].id == id) {
+				found = e[k];
+				have = 1;
+			}
+		}
+	}
+	if (!have)
+		return 0;
+	if (store_crc32c(0, found.p, found.len) != found.crc)
+		return -1;
+	*chunk = found.p;
+	*len = found.len;
+	return 1;
+}
+
+/* Assemble a block (version 2) from entries sorted by id and store it
+ * (file or memory). Returns 0 or -1 (logged). */
 static int blk_store(struct store *st, int r, int64_t start, const struct bentry *e, size_t n)
 {
 	struct buf b = { 0 };
-	uint8_t *h = buf_room(&b, BLK_HDR + n * BLK_ENT);
-	if (!h)
-		return -1;
-	memset(h, 0, BLK_HDR + n * BLK_ENT);
-	uint64_t off = BLK_HDR + n * BLK_ENT;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t *x = b.p + BLK_HDR + i * BLK_ENT;
-		put_le32(x, e[i].id);
-		put_le64(x + 4, off);
-		put_le32(x + 12, (uint32_t)e[i].len);
-		put_le32(x + 16, store_crc32c(0, e[i].p, e[i].len));
-		put_le32(x + 20, e[i].npts);
-		off += e[i].len;
+	size_t nskip = (n + BLK_GROUP - 1) / BLK_GROUP;
+	uint8_t *h = buf_room(&b, BLK_HDR + nskip * BLK_SKIP);
+	if (h)
+		memset(h, 0, BLK_HDR + nskip * BLK_SKIP);
+	/* the entries, then the skip records that point into them; a chunk
+	 * seen before (same CRC, length and bytes) is written as a copy */
+	size_t ents = b.len;
+	uint64_t doff = 0;
+	uint32_t prev = 0;
+	size_t hcap = 16;
+	while (hcap < 2 * n)
+		hcap *= 2;
+	uint32_t *seen = calloc(hcap, sizeof(*seen));  /* entry index + 1 of new chunks */
+	uint32_t *crcs = malloc((n + 1) * sizeof(*crcs));
+	uint8_t *copy = calloc(n + 1, 1);
+	if (!seen || !crcs || !copy)
+		b.oom = 1;
+	for (size_t i = 0; i < n && !b.oom; i++) {
+		if (i % BLK_GROUP == 0) {
+			uint8_t *sk = b.p + BLK_HDR + (i / BLK_GROUP) * BLK_SKIP;
+			put_le32(sk, e[i].id);
+			put_le32(sk + 4, (uint32_t)(b.len - ents));
+			put_le32(sk + 8, (uint32_t)doff);  /* relative for now */
+			prev = e[i].id;
+		}
+		buf_varint(&b, e[i].id - prev);
+		prev = e[i].id;
+		uint32_t crc = crcs[i] = store_crc32c(0, e[i].p, e[i].len);
+		size_t slot = (crc ^ e[i].len * 0x9e3779b1u) & (hcap - 1);
+		for (; seen[slot]; slot = (slot + 1) & (hcap - 1)) {
+			size_t j = seen[slot] - 1;
+			if (crcs[j] == crc && e[j].len == e[i].len && !memcmp(e[j].p, e[i].p, e[i].len))
+				break;
+		}
+		if (seen[slot]) {
+			buf_varint(&b, 2 * (uint64_t)(i - (seen[slot] - 1)) + 1);
+			copy[i] = 1;
+			continue;
+		}
+		seen[slot] = (uint32_t)i + 1;
+		buf_varint(&b, 2 * (uint64_t)e[i].len);
+		buf_u32(&b, crc);
+		doff += e[i].len;
 	}
-	for (size_t i = 0; i < n; i++)
-		buf_bytes(&b, e[i].p, e[i].len);
-	if (b.oom) {
+	size_t ilen = b.len - BLK_HDR;
+	for (size_t i = 0; i < n && !b.oom; i++)
+		if (!copy[i])
+			buf_bytes(&b, e[i].p, e[i].len);
+	free(seen);
+	free(crcs);
+	free(copy);
+	if (b.oom || b.len > UINT32_MAX) {
 		free(b.p);
 		log_err("store: out of memory writing block r%u/%lld", store_res_step[r], (long long)start);
 		return -1;
 	}
+	for (size_t g = 0; g < nskip; g++) {
+		uint8_t *sk = b.p + BLK_HDR + g * BLK_SKIP;
+		put_le32(sk + 8, (uint32_t)(get_le32(sk + 8) + BLK_HDR + ilen));
+	}
 	memcpy(b.p, BLK_MAGIC, 8);
-	put_le32(b.p + 8, 1);
+	put_le32(b.p + 8, BLK_VERSION);
 	put_le32(b.p + 12, store_res_step[r]);
 	put_le64(b.p + 16, (uint64_t)start);
 	put_le32(b.p + 24, (uint32_t)blk_len[r]);
 	put_le32(b.p + 28, (uint32_t)n);
 	put_le64(b.p + 32, b.len);
+	put_le32(b.p + 44, (uint32_t)ilen);
 	uint32_t crc = store_crc32c(0, b.p, 40);
-	put_le32(b.p + 40, store_crc32c(crc, b.p + BLK_HDR, n * BLK_ENT));
+	crc = store_crc32c(crc, b.p + 44, 4);
+	put_le32(b.p + 40, store_crc32c(crc, b.p + BLK_HDR, ilen));
 	int rc;
 	if (st->dir) {
 		char path[4096];
@@ -1176,7 +1439,7 @@ static void write_head(struct store *st, int r)
 			goto oom;
 		store_chunk_write(c, p);
 		offs[n] = (size_t)(p - data.p);
-		e[n] = (struct bentry){ s->id, NULL, len, c->npts };
+		e[n] = (struct bentry){ s->id, NULL, len, 0, 0, 0 };
 		n++;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -1211,8 +1474,7 @@ static void close_open(struct store *st, int r, int64_t limit)
 			struct store_point *p = &sr->open[k];
 			if (sr->c.npts == 0) {
 				store_chunk_reset(&sr->c);
-				sr->c.base = st->win[r];
-				store_chunk_init(&sr->c, sr->c.base, sr->c.step, sr->c.with_hist);
+				chunk_init(&sr->c, s, r, st->win[r], 0, 0);
 			}
 			if (p->t < st->win[r] || store_chunk_append(&sr->c, p) < 0) {
 				/* a closed point before the head window cannot be
@@ -1263,7 +1525,33 @@ static int late_cmp(const void *a, const void *b)
 	return x->p.t < y->p.t ? -1 : x->p.t > y->p.t;
 }
 
-/* Rewrite block START of R with the late points L[0..n) (sorted by series). */
+/* A chunk of points P[0..n) of series ID at resolution R, block START, in
+ * a malloc'd buffer (*OUT, *LEN). Returns 0 or -1. */
+static int chunk_bytes(struct store *st, uint32_t id, int r, int64_t start, const struct store_point *p,
+		       size_t n, uint8_t **out, size_t *len)
+{
+	const struct store_series *s = id < st->nall ? st->all[id] : NULL;
+	struct store_chunk c;
+	int wh;
+	unsigned shift = points_shift(p, n, &wh);
+	chunk_init(&c, s, r, start, wh, shift);
+	int rc = store_chunk_build(&c, p, n);
+	*out = NULL;
+	if (rc == 0) {
+		*len = store_chunk_size(&c);
+		*out = malloc(*len);
+		if (*out)
+			store_chunk_write(&c, *out);
+		else
+			rc = -1;
+	}
+	store_chunk_reset(&c);
+	return rc;
+}
+
+/* Rewrite block START of R with the late points L[0..n) (sorted by
+ * series). A version 1 block is rewritten in version 2 whole: its other
+ * chunks are decoded and encoded again. */
 static void late_apply(struct store *st, int r, int64_t start, struct late *l, size_t n)
 {
 	struct bview v = { 0 };
@@ -1277,59 +1565,76 @@ static void late_apply(struct store *st, int r, int64_t start, struct late *l, s
 		}
 		have = orc == 0;
 	}
-	size_t nold = have ? v.nseries : 0;
+	struct bentry *old = NULL;
+	long nold = 0;
+	if (have) {
+		nold = bview_list(&v, &old);
+		if (nold < 0) {
+			log_err("store: block r%u/%lld: its index is damaged: rewritten with its late points only",
+				store_res_step[r], (long long)start);
+			nold = 0;
+		}
+	}
 	/* entries: the old ones, with the patched series replaced or added */
-	struct bentry *e = calloc(nold + n + 1, sizeof(*e));
-	uint8_t **owned = calloc(n + 1, sizeof(*owned));
+	struct bentry *e = calloc((size_t)nold + n + 1, sizeof(*e));
+	uint8_t **owned = calloc((size_t)nold + n + 1, sizeof(*owned));
 	size_t ne = 0, no = 0;
 	if (!e || !owned)
 		goto out;
-	size_t oi = 0;
-	for (size_t k = 0; k < n;) {
-		struct store_series *s = l[k].s;
+	long oi = 0;
+	for (size_t k = 0; k <= n;) {
+		struct store_series *s = k < n ? l[k].s : NULL;
 		size_t kend = k;
 		while (kend < n && l[kend].s == s)
 			kend++;
-		/* old entries before this series are kept as they are */
-		for (; oi < nold; oi++) {
-			const uint8_t *x = v.p + BLK_HDR + oi * BLK_ENT;
-			if (get_le32(x) >= s->id)
-				break;
-			e[ne++] = (struct bentry){ get_le32(x), v.p + get_le64(x + 4), get_le32(x + 12),
-						   get_le32(x + 20) };
+		/* old entries before this series are kept as they are (version
+		 * 1: encoded again) */
+		for (; oi < nold && (!s || old[oi].id < s->id); oi++) {
+			if (v.version == 1) {
+				struct store_point *pts = NULL;
+				size_t np = 0;
+				uint8_t *b;
+				size_t len;
+				if (store_crc32c(0, old[oi].p, old[oi].len) != old[oi].crc ||
+				    store_chunk_decode(old[oi].p, old[oi].len, 1, start, store_res_step[r], &pts, &np) < 0) {
+					log_err("store: block r%u/%lld: the chunk of series %u is damaged: dropped",
+						store_res_step[r], (long long)start, old[oi].id);
+					continue;
+				}
+				if (chunk_bytes(st, old[oi].id, r, start, pts, np, &b, &len) == 0) {
+					owned[no++] = b;
+					e[ne++] = (struct bentry){ old[oi].id, b, len, 0, 0, 0 };
+				}
+				store_points_free(pts, np);
+			} else if (store_crc32c(0, old[oi].p, old[oi].len) != old[oi].crc) {
+				log_err("store: block r%u/%lld: the chunk of series %u is damaged: dropped",
+					store_res_step[r], (long long)start, old[oi].id);
+			} else {
+				e[ne++] = old[oi];
+			}
 		}
+		if (!s)
+			break;
 		struct store_point *pts = NULL;
 		size_t np = 0, cap = 0;
-		const uint8_t *cp;
-		size_t clen;
-		if (have && bview_find(&v, s->id, &cp, &clen) == 1) {
-			if (store_chunk_decode(cp, clen, start, store_res_step[r], &pts, &np) < 0)
+		if (oi < nold && old[oi].id == s->id) {
+			if (store_crc32c(0, old[oi].p, old[oi].len) != old[oi].crc ||
+			    store_chunk_decode(old[oi].p, old[oi].len, v.version, start, store_res_step[r], &pts, &np) < 0)
 				log_err("store: block r%u/%lld: the chunk of %s/%s is damaged: replaced by its late points",
 					store_res_step[r], (long long)start, s->ns, s->metric);
 			cap = np;
-		}
-		if (oi < nold && get_le32(v.p + BLK_HDR + oi * BLK_ENT) == s->id)
 			oi++;
+		}
 		for (size_t j = k; j < kend; j++)
 			points_merge_one(&pts, &np, &cap, &l[j].p, res_hist(s, r));
-		struct store_chunk c;
-		store_chunk_init(&c, start, store_res_step[r], res_hist(s, r));
-		if (store_chunk_build(&c, pts, np) == 0) {
-			size_t len = store_chunk_size(&c);
-			uint8_t *b = malloc(len);
-			if (b) {
-				store_chunk_write(&c, b);
-				owned[no++] = b;
-				e[ne++] = (struct bentry){ s->id, b, len, c.npts };
-			}
+		uint8_t *b;
+		size_t len;
+		if (chunk_bytes(st, s->id, r, start, pts, np, &b, &len) == 0) {
+			owned[no++] = b;
+			e[ne++] = (struct bentry){ s->id, b, len, 0, 0, 0 };
 		}
-		store_chunk_reset(&c);
 		store_points_free(pts, np);
 		k = kend;
-	}
-	for (; oi < nold; oi++) {
-		const uint8_t *x = v.p + BLK_HDR + oi * BLK_ENT;
-		e[ne++] = (struct bentry){ get_le32(x), v.p + get_le64(x + 4), get_le32(x + 12), get_le32(x + 20) };
 	}
 	if (blk_store(st, r, start, e, ne) < 0)
 		log_err("store: late points for block r%u/%lld are lost", store_res_step[r], (long long)start);
@@ -1339,6 +1644,7 @@ out:
 	for (size_t k = 0; k < no; k++)
 		free(owned[k]);
 	free(owned);
+	free(old);
 	free(e);
 }
 
@@ -1409,7 +1715,7 @@ static int checkpoint(struct store *st)
 	struct buf b = { 0 };
 	uint32_t crc = 0;
 	buf_bytes(&b, CKPT_MAGIC, 8);
-	buf_u32(&b, 1);
+	buf_u32(&b, CKPT_VERSION);
 	buf_u32(&b, 0);
 	buf_u64(&b, (uint64_t)st->now);
 	for (int r = 0; r < STORE_NRES; r++)
@@ -1501,7 +1807,9 @@ static int load_checkpoint(struct store *st)
 		goto bad;
 	}
 	struct rd r = { data + 8, data + len - 4, 0 };
-	if (rd_u32(&r) != 1) {
+	/* version 1 holds version 1 chunks: decoded, they are encoded again */
+	uint32_t version = rd_u32(&r);
+	if (version != 1 && version != CKPT_VERSION) {
 		why = "unknown version";
 		goto bad;
 	}
@@ -1540,11 +1848,14 @@ static int load_checkpoint(struct store *st)
 			if (sr) {
 				struct store_point *pts;
 				size_t np;
-				if (store_chunk_decode(cp, clen, st->win[res], store_res_step[res], &pts, &np) < 0) {
+				if (store_chunk_decode(cp, clen, version, st->win[res], store_res_step[res], &pts, &np) <
+				    0) {
 					why = "a damaged chunk";
 					goto bad_reset;
 				}
-				store_chunk_init(&sr->c, st->win[res], store_res_step[res], res_hist(s, res));
+				int wh;
+				unsigned shift = points_shift(pts, np, &wh);
+				chunk_init(&sr->c, s, res, st->win[res], wh, shift);
 				rc = store_chunk_build(&sr->c, pts, np);
 				store_points_free(pts, np);
 				if (rc < 0) {
@@ -1943,7 +2254,7 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 		int f = bview_find(&v, s->id, &cp, &clen);
 		struct store_point *pts = NULL;
 		size_t np = 0;
-		if (f == 1 && store_chunk_decode(cp, clen, bstart, store_res_step[r], &pts, &np) < 0)
+		if (f == 1 && store_chunk_decode(cp, clen, v.version, bstart, store_res_step[r], &pts, &np) < 0)
 			f = -1;
 		bview_close(&v);
 		if (f < 0) {

@@ -32,10 +32,33 @@
 #define STORE_HIST        0x1  /* keep a histogram in every point: percentiles */
 #define STORE_HIST_COARSE 0x2  /* with STORE_HIST: no histogram at the 1 s resolution */
 
+/* Accuracy of percentiles. A histogram is DDSketch's (core/histogram.h):
+ * a percentile is within a relative error alpha of a sample that really
+ * has its rank (nearest rank; ranks are exact). What is in memory (the
+ * open period of every resolution) is at alpha = 1%; what is written
+ * (head chunks, blocks) is collapsed to the shift store_hist_shift()
+ * gives, to fit the disk budget (README, "Metrics", "Budget"):
+ *
+ *   series                               1 s     60 s    300 s   3600 s
+ *   STORE_HIST (load balancer, target     1%      1%      2%      2%
+ *     groups, custom metrics)
+ *   STORE_HIST | STORE_HIST_COARSE        -       4%      8%      8%
+ *     (per target)
+ *
+ * (2% is 1.9998%, 4% 3.998%, 8% 7.983%: hist_alpha()). A datapoint merged
+ * from points of different accuracies has the coarsest of them. SampleCount,
+ * Sum, Minimum and Maximum are kept exactly (Minimum and Maximum of a
+ * latency are its extreme buckets' values at 1%, as they were put). */
+
 /* the resolutions, finest first */
 #define STORE_NRES 4
 extern const unsigned store_res_step[STORE_NRES];   /* 1, 60, 300, 3600 */
 extern const int64_t store_res_keep[STORE_NRES];    /* seconds kept: 3 h, 15 d, 63 d, 455 d */
+
+/* The shift (histogram.h: hist_alpha(shift) is the relative accuracy) of
+ * the histograms written at resolution R for a series with FLAGS; 0
+ * without STORE_HIST. Thread: any. */
+unsigned store_hist_shift(unsigned flags, int r);
 
 struct store_dim {
 	const char *name;
@@ -78,7 +101,7 @@ int64_t store_series_last(const struct store_series *s);
 /* Put samples into second T of S: one sample of value V (a count's
  * per-second total is one sample), COUNT samples of value V (PutMetricData's
  * Values and Counts), or the samples of histogram H whose values add up to
- * SUM (exact, while H's buckets are within 1%). T may be up to 14 days in
+ * SUM (exact, while H's buckets are within 1%; H at shift 0). T may be up to 14 days in
  * the past (PutMetricData); older points, and points more than 2 hours
  * ahead, are refused with -1. Returns 0 or -1. */
 int store_put(struct store_series *s, int64_t t, double v);

@@ -4,17 +4,46 @@
  * CRC32C for the files that hold them.
  *
  * A chunk covers one block window starting at BASE (a multiple of STEP).
- * Per point: the timestamp (in steps) as a delta of deltas: '0' same
- * delta, '10'+7 bits, '110'+12, '1110'+20, '1111'+64 (zigzag); then '0'
+ * Two versions; chunks are always written in the current one (2), and
+ * both are read (blocks and checkpoints say which they hold).
+ *
+ * Version 1. Per point: the timestamp (in steps) as a delta of deltas: '0'
+ * same delta, '10'+7 bits, '110'+12, '1110'+20, '1111'+64 (zigzag); then '0'
  * for a point of one sample (n = 1, min = max = sum: only the sum follows)
  * or '1' for n, sum, min and then '0' (max = min) or '1' + max; each double
  * against the same field of the point before: '0' equal, '10' + the
- * difference when both are integers, or XOR'd: '110' + the bits inside the
- * previous window of meaningful bits, '111' + 5 bits of leading zeros + 6
- * bits of length - 1 + the bits. Histograms go to a
+ * difference (Exp-Golomb) when both are integers, or XOR'd: '110' + the
+ * bits inside the previous window of meaningful bits, '111' + 5 bits of
+ * leading zeros + 6 bits of length - 1 + the bits. Histograms go to a
  * second bit stream, one per point, as runs of neighbouring buckets with
  * Rice-coded counts or differences of neighbouring counts, whichever is
- * shorter (see store_codec.c). Every double is kept bit for bit.
+ * shorter (see store_codec.c).
+ *
+ * Version 2 (store_codec.c has the details), the same timestamps and
+ * histogram runs, plus:
+ * - in a chunk without histograms, a point equal to the one before (n,
+ *   sum, min, max) at the same time delta is no bits of its own: '0' and
+ *   the number of such points in a row (Exp-Golomb) stand for a whole run
+ *   of them (a count that stays 0, a gauge that stays 1); '1' starts any
+ *   other point;
+ * - each field is equal to the one before, the integer difference (Rice
+ *   with an adaptive parameter), the difference of its histogram bucket
+ *   (ords) when the value is exactly a bucket's value (hist_ord_value: the
+ *   minimum and maximum of a latency histogram), or XOR'd as in version
+ *   1: '0' for the same mode as the field's last, else '1' and 2 bits;
+ * - in a chunk with histograms, n is one bit when it is the histogram's
+ *   count;
+ * - the histogram stream starts with 3 bits of shift: its histograms are
+ *   collapsed (histogram.h) to that shift before they are written; each
+ *   histogram is '0' + runs as in version 1, or '1' + its count and every
+ *   bucket from its first to its last as the difference to a prediction
+ *   (the chunk's moving average of that bucket, scaled to the count):
+ *   steady traffic's counts are noise around a shape that stays, and
+ *   the prediction takes the shape out; the cheaper of the two.
+ * Every double is kept bit for bit (but a sum with sum_bits, see
+ * store_chunk_append; a bucket value is rebuilt with exp():
+ * the same bits on the machine that wrote it, at most an ulp away on one
+ * whose libm differs); histograms are kept exactly at the chunk's shift.
  *
  * Thread: any; nothing here is shared.
  */
@@ -30,11 +59,27 @@
 /* CRC32C (Castagnoli) of LEN bytes, continuing from CRC (0 to start). */
 uint32_t store_crc32c(uint32_t crc, const void *buf, size_t len);
 
+#define STORE_CHUNK_V1 1
+#define STORE_CHUNK_V2 2   /* the one written */
+
 /* the state both ends of the bit stream keep */
 struct store_gorilla {
 	int64_t prev_idx, prev_delta;   /* timestamp (in steps) and delta of the last point */
 	uint64_t prev[4];               /* n, sum, min, max of the last point, as bits */
 	uint8_t lead[4], trail[4];      /* their windows of meaningful bits; lead 0xff: none yet */
+	uint32_t ad_a[4];               /* v2: the adaptive Rice state of integer differences */
+	uint8_t ad_n[4];
+	int32_t prev_ord[4];            /* v2: the last bucket ord coded, per field */
+	uint8_t mode[4];                /* v2: the last mode of each field */
+};
+
+/* version 2's histogram predictor: per ord, a moving average of its count
+ * (weight 1/4, fixed point 2^16), and of the points' counts */
+struct store_pred {
+	int32_t *ord;                       /* ascending */
+	uint64_t *ema;
+	uint32_t n, cap;
+	uint64_t ema_n;
 };
 
 struct store_chunk {
@@ -43,18 +88,31 @@ struct store_chunk {
 	uint32_t npts;
 	int64_t base;                       /* block window start */
 	unsigned step;
-	int with_hist;
-	struct store_gorilla g;             /* the encoder's state after the last point */
+	uint8_t with_hist;
+	uint8_t hshift;                     /* histograms are collapsed to this shift */
+	uint8_t sum_bits;                   /* 0, or a sum that is not an integer keeps this
+					     * many bits of mantissa (store_chunk_append) */
 	int32_t h_ref;                      /* the last point's first ord (the next one's reference) */
+	uint32_t run_pos;                   /* the open run's count starts at this bit ... */
+	uint32_t run_len;                   /* ... and stands for this many repeats (0: no run open) */
+	struct store_gorilla g;             /* the encoder's state after the last point */
+	struct store_pred pred;             /* with_hist: the histograms' predictor */
 };
 
-/* An empty chunk of window BASE, resolution STEP. No allocation. */
-void store_chunk_init(struct store_chunk *c, int64_t base, unsigned step, int with_hist);
-/* Free its memory and leave it empty (same base, step and with_hist). */
+/* An empty chunk of window BASE, resolution STEP, with histograms
+ * collapsed to HSHIFT (<= HIST_SHIFT_MAX, histogram.h) when WITH_HIST. No
+ * allocation. */
+void store_chunk_init(struct store_chunk *c, int64_t base, unsigned step, int with_hist, unsigned hshift);
+/* Free its memory and leave it empty (same base, step, with_hist, hshift,
+ * sum_bits). */
 void store_chunk_reset(struct store_chunk *c);
 
 /* Append P (P->t a multiple of step, later than the last point, not before
- * base). Returns 0 or -1 (out of memory or out of order: C unchanged). */
+ * base; its histogram at shift 0 or any shift up to the chunk's). With
+ * c->sum_bits (set after store_chunk_init), a sum that is not an integer
+ * (and not the one sample of a single-sample point) is rounded to that
+ * many bits of mantissa first: relative error at most 2^-(sum_bits + 1).
+ * Returns 0 or -1 (out of memory or out of order: C unchanged). */
 int store_chunk_append(struct store_chunk *c, const struct store_point *p);
 
 /* The chunk's serialized form: varint npts, varint nbits, the bits
@@ -65,11 +123,12 @@ int store_chunk_append(struct store_chunk *c, const struct store_point *p);
 size_t store_chunk_size(const struct store_chunk *c);
 void store_chunk_write(const struct store_chunk *c, uint8_t *buf);
 
-/* Decode a serialized chunk of window BASE, resolution STEP: *OUT gets a
- * malloc'd array of *N points (ascending t; each with its own histogram,
- * empty when the chunk has none; free with store_points_free). Returns 0,
- * or -1 when BUF is malformed or truncated (nothing allocated). */
-int store_chunk_decode(const uint8_t *buf, size_t len, int64_t base, unsigned step,
+/* Decode a serialized chunk of version VERSION (STORE_CHUNK_V1 or _V2),
+ * window BASE, resolution STEP: *OUT gets a malloc'd array of *N points
+ * (ascending t; each with its own histogram, at the chunk's shift, empty
+ * when the chunk has none; free with store_points_free). Returns 0, or -1
+ * when BUF is malformed or truncated (nothing allocated). */
+int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t base, unsigned step,
 		       struct store_point **out, size_t *n);
 void store_points_free(struct store_point *p, size_t n);
 

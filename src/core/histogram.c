@@ -69,6 +69,65 @@ double hist_ord_value(int32_t ord)
 	return -hist_key_value(-ord - HIST_ORD_BIAS);
 }
 
+/* ------------------------------------------------------------ collapsed */
+
+double hist_alpha(unsigned shift)
+{
+	if (shift == 0)
+		return HIST_ALPHA;
+	double g = exp(ldexp(LG_GAMMA, (int)shift));
+	return (g - 1) / (g + 1);
+}
+
+/* ceil(k / 2^ds) for any int k */
+static int64_t ceil_shift(int64_t k, unsigned ds)
+{
+	int64_t d = (int64_t)1 << ds;
+	int64_t q = k / d;
+	return (k % d != 0 && k > 0) ? q + 1 : q;
+}
+
+int32_t hist_ord_coarser(int32_t ord, unsigned ds)
+{
+	if (ord == 0 || ds == 0)
+		return ord;
+	int64_t m = ord > 0 ? ord : -(int64_t)ord;
+	int64_t k = ceil_shift(m - HIST_ORD_BIAS, ds);
+	return (int32_t)(ord > 0 ? HIST_ORD_BIAS + k : -(HIST_ORD_BIAS + k));
+}
+
+double hist_ord_value_at(int32_t ord, unsigned shift)
+{
+	if (shift == 0 || ord == 0)
+		return hist_ord_value(ord);
+	double lg = ldexp(LG_GAMMA, (int)shift);
+	double scale = 2 / (exp(lg) + 1);
+	int64_t k = (ord > 0 ? (int64_t)ord : -(int64_t)ord) - HIST_ORD_BIAS;
+	double v = exp((double)k * lg) * scale;
+	return ord > 0 ? v : -v;
+}
+
+void hist_collapse(struct hist *h, unsigned shift)
+{
+	if (shift <= h->shift)
+		return;
+	unsigned ds = shift - h->shift;
+	uint32_t w = 0;
+	for (uint32_t i = 0; i < h->n; i++) {
+		int32_t o = hist_ord_coarser(h->b[i].ord, ds);
+		/* the mapping keeps the order: equal ords are neighbours */
+		if (w && h->b[w - 1].ord == o) {
+			h->b[w - 1].count += h->b[i].count;
+		} else {
+			h->b[w].ord = o;
+			h->b[w].count = h->b[i].count;
+			w++;
+		}
+	}
+	h->n = w;
+	h->shift = shift;
+}
+
 /* Is ORD one that hist_ord() can give? */
 static int ord_valid(int64_t ord)
 {
@@ -101,11 +160,13 @@ void hist_free(struct hist *h)
 	free(h->b);
 	h->b = NULL;
 	h->n = h->cap = 0;
+	h->shift = 0;
 }
 
 void hist_clear(struct hist *h)
 {
 	h->n = 0;
+	h->shift = 0;
 }
 
 /* Make room for at least N buckets. Returns 0 or -1 (H unchanged). */
@@ -162,10 +223,34 @@ int hist_add(struct hist *h, double v, uint64_t count)
 {
 	if (isnan(v))
 		return -1;
-	return hist_add_ord(h, hist_ord(v), count);
+	return hist_add_ord(h, hist_ord_coarser(hist_ord(v), h->shift), count);
 }
 
+static int merge_same(struct hist *dst, const struct hist *src);
+
 int hist_merge(struct hist *dst, const struct hist *src)
+{
+	if (src->n == 0)
+		return 0;
+	if (dst->n == 0 && dst->shift < src->shift)
+		dst->shift = src->shift;
+	if (dst->shift < src->shift)
+		hist_collapse(dst, src->shift);
+	if (dst->shift > src->shift) {
+		/* a collapsed copy of SRC (dst != src here) */
+		struct hist tmp = HIST_INIT;
+		if (hist_copy(&tmp, src) < 0)
+			return -1;
+		hist_collapse(&tmp, dst->shift);
+		int rc = merge_same(dst, &tmp);
+		hist_free(&tmp);
+		return rc;
+	}
+	return merge_same(dst, src);
+}
+
+/* DST += SRC, both at the same shift */
+static int merge_same(struct hist *dst, const struct hist *src)
 {
 	if (src->n == 0)
 		return 0;
@@ -208,6 +293,7 @@ int hist_copy(struct hist *dst, const struct hist *src)
 	if (src->n)
 		memcpy(dst->b, src->b, (size_t)src->n * sizeof(src->b[0]));
 	dst->n = src->n;
+	dst->shift = src->shift;
 	return 0;
 }
 
@@ -230,7 +316,7 @@ int64_t hist_fold_dense(struct hist *dst, const struct hist_dense *cur, uint32_t
 		}
 	}
 	if (ng) {
-		struct hist g = { gained, ng, ng };
+		struct hist g = { gained, ng, ng, 0 };
 		if (hist_merge(dst, &g) < 0)
 			return -1;
 	}
@@ -267,19 +353,19 @@ double hist_quantile(const struct hist *h, double q)
 	for (uint32_t i = 0; i < h->n; i++) {
 		cum += h->b[i].count;
 		if (cum >= rank)
-			return hist_ord_value(h->b[i].ord);
+			return hist_ord_value_at(h->b[i].ord, h->shift);
 	}
-	return hist_ord_value(h->b[h->n - 1].ord);
+	return hist_ord_value_at(h->b[h->n - 1].ord, h->shift);
 }
 
 double hist_min(const struct hist *h)
 {
-	return h->n ? hist_ord_value(h->b[0].ord) : NAN;
+	return h->n ? hist_ord_value_at(h->b[0].ord, h->shift) : NAN;
 }
 
 double hist_max(const struct hist *h)
 {
-	return h->n ? hist_ord_value(h->b[h->n - 1].ord) : NAN;
+	return h->n ? hist_ord_value_at(h->b[h->n - 1].ord, h->shift) : NAN;
 }
 
 /* ------------------------------------------------------------ encoding

@@ -81,19 +81,40 @@ struct hist_bucket {
 struct hist {
 	struct hist_bucket *b;  /* sorted by ord, counts > 0 */
 	uint32_t n, cap;
+	uint32_t shift;         /* collapsed: ords at gamma^(2^shift) (hist_collapse); 0: HIST_ALPHA */
 };
 
 /* An empty histogram needs no allocation: zero it, or HIST_INIT. */
-#define HIST_INIT { NULL, 0, 0 }
-void hist_free(struct hist *h);           /* and leave it empty */
-void hist_clear(struct hist *h);          /* keep the memory */
+#define HIST_INIT { NULL, 0, 0, 0 }
+void hist_free(struct hist *h);           /* and leave it empty (shift 0) */
+void hist_clear(struct hist *h);          /* keep the memory; shift 0 */
 
-/* Add COUNT samples of value V / of bucket ORD. Return 0 or -1 (out of
- * memory: H is unchanged). */
+/* ------------------------------------------------------------ collapsed
+ *
+ * DDSketch's collapse: a histogram at shift s has buckets of gamma^(2^s),
+ * each the union of 2^s neighbouring buckets of shift 0: ord o (key k =
+ * o - HIST_ORD_BIAS of a positive value) holds the values of the shift-0
+ * keys (2^s (k - 1), 2^s k], its value is 2 g^k / (g + 1) with g =
+ * gamma^(2^s), within hist_alpha(s) of each of them: 1% at shift 0, 2.0% at
+ * 1, 4.0% at 2, 7.98% at 3 ((g - 1) / (g + 1)). Counts are kept: ranks stay
+ * exact, only values get coarser. Histograms of different shifts merge at
+ * the coarser one. HIST_SHIFT_MAX bounds it. */
+#define HIST_SHIFT_MAX 6
+double hist_alpha(unsigned shift);
+/* The ord at shift SHIFT + DS of the ord ORD at shift SHIFT. */
+int32_t hist_ord_coarser(int32_t ord, unsigned ds);
+/* The value of ORD at shift SHIFT (hist_ord_value() for 0). */
+double hist_ord_value_at(int32_t ord, unsigned shift);
+/* Collapse H to SHIFT (>= H's; a smaller one is ignored). No allocation. */
+void hist_collapse(struct hist *h, unsigned shift);
+
+/* Add COUNT samples of value V / of bucket ORD (an ord at H's shift).
+ * Return 0 or -1 (out of memory: H is unchanged). */
 int hist_add(struct hist *h, double v, uint64_t count);
 int hist_add_ord(struct hist *h, int32_t ord, uint64_t count);
 
-/* DST += SRC. Returns 0 or -1 (out of memory: DST unchanged). */
+/* DST += SRC, at the coarser of their shifts. Returns 0 or -1 (out of
+ * memory: DST unchanged, but possibly collapsed to SRC's shift). */
 int hist_merge(struct hist *dst, const struct hist *src);
 
 /* Copy (DST's old content is replaced). Returns 0 or -1. */
@@ -108,12 +129,14 @@ int64_t hist_fold_dense(struct hist *dst, const struct hist_dense *cur, uint32_t
 uint64_t hist_count(const struct hist *h);
 
 /* The quantile Q in [0, 1] (nearest rank), the smallest and the largest
- * bucket values; NAN when H is empty. */
+ * bucket values (at H's shift: within hist_alpha(h->shift)); NAN when H is
+ * empty. */
 double hist_quantile(const struct hist *h, double q);
 double hist_min(const struct hist *h);
 double hist_max(const struct hist *h);
 
-/* Compact encoding (varints, ords as deltas). hist_encode writes at most
+/* Compact encoding (varints, ords as deltas) of a histogram at shift 0
+ * (the shift is not written; hist_decode gives shift 0). hist_encode writes at most
  * hist_encoded_max(h) bytes to BUF and returns how many; hist_decode reads
  * one histogram from BUF (LEN bytes) into H (replacing it) and returns the
  * bytes used, or -1 when BUF is malformed or truncated (H is then empty). */

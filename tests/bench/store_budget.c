@@ -24,14 +24,19 @@
  *            the 300 s and 3600 s points the same content as per-second
  *            puts would.
  * The bytes of each block's chunks, per resolution and class of series
- * (plain, histogram), divided by the points they hold, give bytes per
- * point; the disk for the fleet is then
- *   sum over classes c and resolutions r of
- *     series(c) x points(r) x (bytes_per_point(c, r) + 24 / points_per_block(r))
- * with points(r) = keep(r) / step(r) = 10,800, 21,600, 18,144, 10,920 and
- * 24 bytes of block index per series and block. Memory is counted by the
- * allocator (mallinfo2), per series of the sample, at the fullest moment
- * of phase A, plus the 3600 s head window at its fullest (a day: 24 points).
+ * (plain, by kind; histograms at every resolution; histograms from 60 s),
+ * plus each entry's share of its block's header and index (a few bytes:
+ * version 2's varint index), divided by the points they hold, give bytes
+ * per point b(c, r); a chunk written once for several series (version 2
+ * blocks share identical chunks) counts for the first of them only. The
+ * disk for the fleet is then
+ *   sum over classes c and resolutions r of series(c) x points(r) x b(c, r)
+ * with points(r) = keep(r) / step(r) = 10,800, 21,600, 18,144, 10,920.
+ * The store writes histograms collapsed to store_hist_shift() and the sum
+ * of a latency point to 20 bits of mantissa (store.h): b(c, r) is at the
+ * accuracy the README states. Memory is counted by the allocator
+ * (mallinfo2), per series of the sample, at the fullest moment of phase
+ * A, plus the 3600 s head window at its fullest (a day: 24 points).
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -254,6 +259,15 @@ static size_t heap_bytes(void)
 
 /* bytes and points of chunks, per resolution and class, from the blocks */
 static double bytes[STORE_NRES][NCLS], points[STORE_NRES][NCLS], files_bytes[STORE_NRES];
+static double hbytes[STORE_NRES][NCLS];  /* of which the histograms' bit stream */
+/* plain series by kind (counts, zeros, rare counts, gauges, ones) */
+static double kbytes[STORE_NRES][K_LAT], kpoints[STORE_NRES][K_LAT];
+static enum kind *kind_of;  /* by series id */
+static const char *const kind_name[K_LAT] = { "counts (10/s, 100/s)", "always 0", "rare (0.01/s)",
+					      "gauges", "always 1" };
+/* in the fleet (make_fleet's mix for 100 groups) */
+static const double fleet_kind[K_LAT] = { 8 + 100 * 4 + 1000 * 2, 9 + 100 * 4 + 1000 * 3, 3 + 100 * 2 + 1000 * 2,
+					  2 + 100 * 2, 100 + 1000 * 2 };
 static size_t nfiles[STORE_NRES];
 static enum cls *cls_of;  /* by series id */
 
@@ -267,12 +281,27 @@ static void account_blocks(struct store *st, int r)
 		}
 		files_bytes[r] += (double)v.len;
 		nfiles[r]++;
-		for (uint32_t k = 0; k < v.nseries; k++) {
-			const uint8_t *e = v.p + BLK_HDR + (size_t)k * BLK_ENT;
-			enum cls c = cls_of[get_le32(e)];
-			bytes[r][c] += get_le32(e + 12);
-			points[r][c] += get_le32(e + 20);
+		struct bentry *e;
+		long ne = bview_list(&v, &e);
+		/* the header and index shared out by series: its entry, a few bytes */
+		double per_entry = ne > 0 ? (double)(BLK_HDR + v.ilen) / (double)ne : 0;
+		for (long k = 0; k < ne; k++) {
+			enum cls c = cls_of[e[k].id];
+			const uint8_t *q = e[k].p;
+			uint64_t npts = 0, nbits = 0;
+			varint_get(&q, e[k].p + e[k].len, &npts);
+			varint_get(&q, e[k].p + e[k].len, &nbits);
+			if (e[k].own)
+				hbytes[r][c] += (double)(e[k].p + e[k].len - q) - (double)(nbits + 7) / 8;
+			/* a chunk written once for several series counts for the first */
+			bytes[r][c] += (double)e[k].own + per_entry;
+			if (c == C_PLAIN) {
+				kbytes[r][kind_of[e[k].id]] += (double)e[k].own + per_entry;
+				kpoints[r][kind_of[e[k].id]] += (double)npts;
+			}
+			points[r][c] += (double)npts;
 		}
+		free(e);
 		bview_close(&v);
 		i++;
 	}
@@ -337,8 +366,10 @@ int main(int argc, char **argv)
 	size_t ns = nsims;
 	size_t ncls[NCLS] = { 0 };
 	cls_of = calloc(ns, sizeof(*cls_of));
+	kind_of = calloc(ns, sizeof(*kind_of));
 	for (size_t i = 0; i < ns; i++) {
 		cls_of[sims[i].s->id] = sims[i].cls;
+		kind_of[sims[i].s->id] = sims[i].kind;
 		ncls[sims[i].cls]++;
 	}
 	size_t heap_ident = heap_bytes() - heap0;
@@ -391,25 +422,43 @@ int main(int argc, char **argv)
 	/* 60 s blocks of phase B have the same content as A's: count them again */
 	memset(bytes[1], 0, sizeof(bytes[1]));
 	memset(points[1], 0, sizeof(points[1]));
+	memset(hbytes[1], 0, sizeof(hbytes[1]));
+	memset(kbytes[1], 0, sizeof(kbytes[1]));
+	memset(kpoints[1], 0, sizeof(kpoints[1]));
 	files_bytes[1] = 0;
 	nfiles[1] = 0;
 	account_blocks(st, 1);
 	account_blocks(st, 2);
 	account_blocks(st, 3);
 
-	static const double ppb[STORE_NRES] = { 60, 60, 24, 24 };  /* points per block and series */
 	double full_cls[NCLS] = { 0 }, bpp[STORE_NRES][NCLS];
 	const double fleet_cls[NCLS] = { FLEET_PLAIN, FLEET_HIST, FLEET_HIST_COARSE };
-	printf("\nbytes per point (chunk bytes / points, + 24-byte index entry / %s points per block):\n",
-	       "60, 60, 24, 24");
+	printf("\nbytes per point (chunk bytes and the series' share of block headers and indexes / points):\n");
 	printf("  %-32s %10s %10s %10s %10s\n", "class", "1 s", "60 s", "300 s", "3600 s");
 	for (int c = 0; c < NCLS; c++) {
 		printf("  %-32s", cls_name[c]);
 		for (int r = 0; r < STORE_NRES; r++) {
-			bpp[r][c] = points[r][c] ? bytes[r][c] / points[r][c] + 24 / ppb[r] : 0;
+			bpp[r][c] = points[r][c] ? bytes[r][c] / points[r][c] : 0;
 			printf(" %10.2f", bpp[r][c]);
 			full_cls[c] += (double)(store_res_keep[r] / store_res_step[r]) * bpp[r][c];
 		}
+		printf("\n");
+		if (c == C_PLAIN) {
+			for (int k = 0; k < K_LAT; k++) {
+				double full = 0;
+				printf("    %-30s", kind_name[k]);
+				for (int r = 0; r < STORE_NRES; r++) {
+					double b = kpoints[r][k] ? kbytes[r][k] / kpoints[r][k] : 0;
+					printf(" %10.2f", b);
+					full += (double)(store_res_keep[r] / store_res_step[r]) * b;
+				}
+				printf("   %5.0f series: %6.1f MB\n", fleet_kind[k], full * fleet_kind[k] / 1e6);
+			}
+			continue;
+		}
+		printf("  %-32s", "  of which histograms");
+		for (int r = 0; r < STORE_NRES; r++)
+			printf(" %10.2f", points[r][c] ? hbytes[r][c] / points[r][c] : 0);
 		printf("\n");
 	}
 	printf("\ndisk per series over the whole ladder (10,800 + 21,600 + 18,144 + 10,920 points):\n");
@@ -424,7 +473,7 @@ int main(int argc, char **argv)
 	/* memory: the fullest moment of phase A per series, plus the 3600 s head at 24 points */
 	double head3600 = 0;
 	for (int c = 0; c < NCLS; c++)
-		head3600 += (24 - 2) * (bpp[3][c] - 24 / ppb[3]) * (double)ncls[c];
+		head3600 += (24 - 2) * bpp[3][c] * (double)ncls[c];
 	double per_series = ((double)peak + head3600) / (double)ns;
 	printf("\nmemory (allocator bytes): identities %.0f bytes a series; fullest in phase A %.1f MB at +%llds"
 	       " for %zu series;\n  + the 3600 s head at 24 points %.1f MB: %.0f bytes a series;"

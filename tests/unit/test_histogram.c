@@ -292,6 +292,87 @@ START_TEST(test_merge_is_union)
 }
 END_TEST
 
+/* Collapsed histograms (shift 1 .. 5): every quantile, min and max within
+ * hist_alpha(shift) of the exact nearest rank, on positive, negative and
+ * mixed samples; merges across shifts land at the coarser one. */
+START_TEST(test_collapse_bound)
+{
+	/* the documented accuracies */
+	assert_rel(hist_alpha(0), 0.01, 1e-12);
+	assert_rel(hist_alpha(1), 0.019998, 1e-4);
+	assert_rel(hist_alpha(2), 0.03998, 1e-3);
+	assert_rel(hist_alpha(3), 0.079832, 1e-4);
+	enum { N = 20000 };
+	static double v[N];
+	static const unsigned qs[] = { 0, 1, 10, 100, 250, 500, 750, 900, 950, 990, 999, 1000 };
+	for (unsigned shift = 1; shift <= 5; shift++) {
+		for (int kind = 0; kind < 3; kind++) {
+			struct hist h = HIST_INIT, fine = HIST_INIT;
+			for (size_t i = 0; i < N; i++) {
+				double x = i % 50 == 0 ? 0.4 * exp(0.3 * nrand()) : 0.02 * exp(0.5 * nrand());
+				v[i] = kind == 0 ? x : kind == 1 ? -x : (i % 3 ? x : -x * 10);
+				ck_assert_int_eq(hist_add(&fine, v[i], 1), 0);
+			}
+			/* collapsed in one step, or in two, or sample by sample into a collapsed one */
+			ck_assert_int_eq(hist_copy(&h, &fine), 0);
+			hist_collapse(&h, shift);
+			struct hist two = HIST_INIT, direct = HIST_INIT;
+			ck_assert_int_eq(hist_copy(&two, &fine), 0);
+			hist_collapse(&two, shift - 1);
+			hist_collapse(&two, shift);
+			direct.shift = shift;
+			for (size_t i = 0; i < N; i++)
+				ck_assert_int_eq(hist_add(&direct, v[i], 1), 0);
+			ck_assert_uint_eq(h.shift, shift);
+			ck_assert_uint_eq(two.n, h.n);
+			ck_assert_uint_eq(direct.n, h.n);
+			for (uint32_t k = 0; k < h.n; k++) {
+				ck_assert_int_eq(two.b[k].ord, h.b[k].ord);
+				ck_assert_int_eq(direct.b[k].ord, h.b[k].ord);
+				ck_assert_uint_eq(direct.b[k].count, h.b[k].count);
+			}
+			ck_assert_uint_eq(hist_count(&h), N);
+			ck_assert_uint_lt(h.n, fine.n);
+			qsort(v, N, sizeof(v[0]), cmp_double);
+			double tol = hist_alpha(shift) * (1 + 1e-9);
+			for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+				assert_rel(hist_quantile(&h, qs[i] / 1000.0), exact_rank(v, N, qs[i]), tol);
+			assert_rel(hist_min(&h), v[0], tol);
+			assert_rel(hist_max(&h), v[N - 1], tol);
+			/* fine + coarse: at the coarse shift, counts add up, the bound holds */
+			struct hist m = HIST_INIT;
+			ck_assert_int_eq(hist_copy(&m, &fine), 0);
+			ck_assert_int_eq(hist_merge(&m, &h), 0);
+			ck_assert_uint_eq(m.shift, shift);
+			ck_assert_uint_eq(hist_count(&m), 2 * N);
+			for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
+				assert_rel(hist_quantile(&m, qs[i] / 1000.0), exact_rank(v, N, qs[i]), tol);
+			struct hist m2 = HIST_INIT;
+			ck_assert_int_eq(hist_copy(&m2, &h), 0);
+			ck_assert_int_eq(hist_merge(&m2, &fine), 0);
+			ck_assert_uint_eq(m2.n, m.n);
+			for (uint32_t k = 0; k < m.n; k++)
+				ck_assert_uint_eq(m2.b[k].count, m.b[k].count);
+			hist_free(&m);
+			hist_free(&m2);
+			hist_free(&two);
+			hist_free(&direct);
+			hist_free(&h);
+			hist_free(&fine);
+		}
+	}
+	/* collapsing to a finer shift does nothing; clearing forgets the shift */
+	struct hist h = HIST_INIT;
+	hist_add(&h, 1.0, 1);
+	hist_collapse(&h, 2);
+	hist_collapse(&h, 1);
+	ck_assert_uint_eq(h.shift, 2);
+	hist_clear(&h);
+	ck_assert_uint_eq(h.shift, 0);
+	hist_free(&h);
+}
+END_TEST
+
 START_TEST(test_fold_dense)
 {
 	static struct hist_dense d;
@@ -451,6 +532,7 @@ int main(void)
 
 	tc = tcase_create("merge");
 	tcase_add_test(tc, test_merge_is_union);
+	tcase_add_test(tc, test_collapse_bound);
 	tcase_add_test(tc, test_fold_dense);
 	suite_add_tcase(s, tc);
 
