@@ -1062,7 +1062,7 @@ static json_t *describe_sub(const struct sub *s)
 			      s->topic_arn, "Endpoint", s->endpoint, "Protocol", s->url.https ? "https" : "http",
 			      "Format", nf_format_name(s->fmt), "PendingConfirmation", s->status == SUB_PENDING,
 			      "ConfirmationState", status_names[s->status], "Pending", (json_int_t)s->nq, "DeadLetters",
-			      (json_int_t)ns_jsonl_count(s->dlq), "Delivered", (json_int_t)s->delivered);
+			      (json_int_t)ns_jsonl_count(s->dlq, NULL), "Delivered", (json_int_t)s->delivered);
 	if (o && s->filter_text)
 		json_object_set_new(o, "FilterPolicy", json_string(s->filter_text));
 	if (o)

@@ -487,7 +487,7 @@ START_TEST(dead_letter_lines)
 	json_t *arr = ns_jsonl_read(p);
 	ck_assert_uint_eq(json_array_size(arr), 0);
 	json_decref(arr);
-	ck_assert_uint_eq(ns_jsonl_count(p), 0);
+	ck_assert_uint_eq(ns_jsonl_count(p, NULL), 0);
 	for (int i = 0; i < 2; i++) {
 		json_t *r = record(NULL, i ? "two\nlines" : "one");
 		ck_assert_int_eq(ns_jsonl_append(p, r, err, sizeof err), 0);
@@ -496,11 +496,107 @@ START_TEST(dead_letter_lines)
 	FILE *f = fopen(p, "a");
 	fputs("garbage\n", f);
 	fclose(f);
-	ck_assert_uint_eq(ns_jsonl_count(p), 3);
+	ck_assert_uint_eq(ns_jsonl_count(p, NULL), 3);
 	arr = ns_jsonl_read(p);
 	ck_assert_uint_eq(json_array_size(arr), 2);
 	ck_assert_str_eq(s_(json_array_get(arr, 1), "Message"), "two\nlines");
 	json_decref(arr);
+}
+END_TEST
+
+START_TEST(spool_sets_aside_records_with_hostile_ids)
+{
+	char sp[128];
+	snprintf(sp, sizeof sp, "%s/spool", dir);
+	ck_assert_int_eq(ns_mkdirs(sp), 0);
+	write_file("0000000000000001-a.json",
+		   "{\"Type\":\"Notification\",\"MessageId\":\"22b80b92-fdea-4c2c-8f9d-bdfb0c7bf\\r\\nX\","
+		   "\"Timestamp\":\"2026-11-30T01:02:03.456Z\",\"Message\":\"m\"}");
+	write_file("0000000000000002-b.json",
+		   "{\"Type\":\"Notification\",\"MessageId\":\"22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324\","
+		   "\"Timestamp\":\"now\",\"Message\":\"m\"}");
+	write_file("0000000000000003-c.json",
+		   "{\"Type\":\"Notification\",\"MessageId\":\"22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324\","
+		   "\"Timestamp\":\"2026-11-30T01:02:03.456Z\",\"Message\":\"good\"}");
+	nloaded = 0;
+	ck_assert_int_eq(ns_spool_load(sp, on_load, NULL), 1);
+	ck_assert_str_eq(loaded[0], "0000000000000003-c.json|good");
+	ck_assert(exists("0000000000000001-a.json.corrupt"));
+	ck_assert(exists("0000000000000002-b.json.corrupt"));
+}
+END_TEST
+
+START_TEST(torn_dead_letter_line_does_not_swallow_the_next)
+{
+	char p[128], err[256];
+	snprintf(p, sizeof p, "%s/dead-letters.jsonl", dir);
+	json_t *r = record(NULL, "first");
+	ck_assert_int_eq(ns_jsonl_append(p, r, err, sizeof err), 0);
+	json_decref(r);
+	FILE *f = fopen(p, "a");
+	fputs("{\"Type\":\"Notification\",\"MessageId\":\"22b8", f);   /* a crash mid-append */
+	fclose(f);
+	r = record(NULL, "after the crash");
+	ck_assert_int_eq(ns_jsonl_append(p, r, err, sizeof err), 0);
+	json_decref(r);
+	json_t *arr = ns_jsonl_read(p);
+	ck_assert_uint_eq(json_array_size(arr), 2);
+	ck_assert_str_eq(s_(json_array_get(arr, 1), "Message"), "after the crash");
+	json_decref(arr);
+	ck_assert_uint_eq(ns_jsonl_count(p, NULL), 3);
+}
+END_TEST
+
+static int keep_odd(json_t *l, void *arg)
+{
+	(void)arg;
+	return atoi(s_(l, "Message")) % 2 ? 1 : 0;
+}
+
+START_TEST(dead_letter_pages_and_filter)
+{
+	char p[128], err[256];
+	snprintf(p, sizeof p, "%s/dead-letters.jsonl", dir);
+	for (int i = 0; i < 7; i++) {
+		char m[8];
+		snprintf(m, sizeof m, "%d", i);
+		json_t *r = record(NULL, m);
+		ck_assert_int_eq(ns_jsonl_append(p, r, err, sizeof err), 0);
+		json_decref(r);
+		if (i == 3) {
+			FILE *f = fopen(p, "a");
+			fputs("{\"Type\":\"Notification\",\"MessageId\":\"x\\r\\ny\",\"Timestamp\":\"t\",\"Message\":\"bad\"}\n",
+			      f);
+			fclose(f);
+		}
+	}
+	/* pages of 3: 0-2, 3-5 (the bad line skipped), 6 */
+	uint64_t off = 0, next;
+	int pages = 0, total = 0;
+	do {
+		json_t *a = json_array();
+		int n = ns_jsonl_page(p, off, 3, a, &next);
+		ck_assert_int_ge(n, 1);
+		ck_assert_int_eq(atoi(s_(json_array_get(a, 0), "Message")), total);
+		total += n;
+		pages++;
+		json_decref(a);
+		off = next;
+	} while (next);
+	ck_assert_int_eq(pages, 3);
+	ck_assert_int_eq(total, 7);
+	/* the filter keeps the odd ones, sets the bad line aside */
+	ck_assert_int_eq(ns_jsonl_filter(p, keep_odd, NULL, err, sizeof err), 3);
+	ck_assert_uint_eq(ns_jsonl_count(p, NULL), 3);
+	char bad[160];
+	snprintf(bad, sizeof bad, "%s.corrupt", p);
+	ck_assert_uint_eq(ns_jsonl_count(bad, NULL), 1);
+	/* nothing kept: the file goes */
+	ck_assert_int_eq(ns_jsonl_filter(p, keep_odd, NULL, err, sizeof err) , 3);
+	json_t *a = json_array();
+	ck_assert_int_eq(ns_jsonl_page(p, 0, 100, a, &next), 3);
+	ck_assert_uint_eq(next, 0);
+	json_decref(a);
 }
 END_TEST
 
@@ -591,6 +687,9 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, spool_round_trip_and_corrupt_files);
 	tcase_add_test(tc, dead_letter_lines);
+	tcase_add_test(tc, spool_sets_aside_records_with_hostile_ids);
+	tcase_add_test(tc, torn_dead_letter_line_does_not_swallow_the_next);
+	tcase_add_test(tc, dead_letter_pages_and_filter);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("check");
