@@ -196,29 +196,33 @@ static void req_cb(struct conn *c, enum conn_event ev, void *arg)
 	case CONN_READ: {
 		static struct http1_header hdrs[NH_MAX_HEADERS];
 		const struct http1_limits lim = { NH_MAX_HEAD, NH_MAX_HEAD, NH_MAX_HEADERS };
-		size_t head_len;
-		struct http1_head h;
-		enum http1_status st = http1_scan_head(c->in, 0, &lim, &r->scan, &head_len);
-		if (st == HTTP1_INCOMPLETE) {
-			if (evbuffer_get_length(c->in) > NH_MAX_HEAD)
-				finish(r, 0, "the response head is too large");
-			return;
-		}
-		h.hdrs = hdrs;
-		if (st == HTTP1_OK)
-			st = http1_parse_head((const char *)evbuffer_pullup(c->in, (ssize_t)head_len), head_len, 0, 0,
-					      &lim, &h);
-		if (st != HTTP1_OK) {
-			finish(r, 0, st == HTTP1_HEAD_TOO_LARGE ? "the response head is too large"
-							       : "the response is not HTTP/1.x");
-			return;
-		}
-		if (h.status < 200) {  /* interim: wait for the final answer */
-			evbuffer_drain(c->in, head_len);
+		/* interim (1xx) answers are skipped; the final one may be in
+		 * the same read: parse again while data remains */
+		while (evbuffer_get_length(c->in) > 0) {
+			size_t head_len;
+			struct http1_head h;
+			enum http1_status st = http1_scan_head(c->in, 0, &lim, &r->scan, &head_len);
+			if (st == HTTP1_INCOMPLETE) {
+				if (evbuffer_get_length(c->in) > NH_MAX_HEAD)
+					finish(r, 0, "the response head is too large");
+				return;
+			}
+			h.hdrs = hdrs;
+			if (st == HTTP1_OK)
+				st = http1_parse_head((const char *)evbuffer_pullup(c->in, (ssize_t)head_len), head_len,
+						      0, 0, &lim, &h);
+			if (st != HTTP1_OK) {
+				finish(r, 0, st == HTTP1_HEAD_TOO_LARGE ? "the response head is too large"
+								       : "the response is not HTTP/1.x");
+				return;
+			}
+			if (h.status >= 200) {
+				finish(r, h.status, "");
+				return;
+			}
+			evbuffer_drain(c->in, head_len);  /* interim: wait for the final answer */
 			http1_scan_reset(&r->scan);
-			return;
 		}
-		finish(r, h.status, "");
 		return;
 	}
 	case CONN_EOF:

@@ -6,7 +6,8 @@
  * NH_MAX_HEAD bytes; a longer head fails the attempt), then the connection
  * closes: the body is ignored, so a receiver that answers without end
  * costs nothing. The attempt's whole time (connect, TLS, sending,
- * answer) is bounded by its timeout. Interim (1xx) answers are skipped.
+ * answer) is bounded by its timeout. Interim (1xx) answers are skipped,
+ * also when the final answer arrives in the same read.
  *
  * Thread: control.
  */
