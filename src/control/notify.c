@@ -348,19 +348,27 @@ static int load_state(struct sub *s)
 	st = json_string_value(json_object_get(o, "Status"));
 	ct = json_string_value(json_object_get(o, "ConfirmToken"));
 	ut = json_string_value(json_object_get(o, "UnsubscribeToken"));
-	if (!id || strlen(id) != 36 || !st || !ct || strlen(ct) >= sizeof s->confirm_token || !ut ||
-	    strlen(ut) >= sizeof s->unsub_token) {
-		log_err("notify: %s lacks fields: the subscription starts afresh", s->state);
+	int status = -1;
+	for (int i = 0; st && i < 3; i++)
+		if (!strcmp(st, status_names[i]))
+			status = i;
+	/* the id goes into ARNs and URLs, the tokens into URLs: exactly
+	 * what albd writes, or nothing */
+	if (!nf_uuid_valid(id) || !nf_hex_valid(ct, sizeof s->confirm_token - 1) ||
+	    !nf_hex_valid(ut, sizeof s->unsub_token - 1) || status < 0) {
+		log_err("notify: %s: %s: the subscription starts afresh%s", s->state,
+			!nf_uuid_valid(id)                              ? "SubscriptionId is not a UUID"
+			: !nf_hex_valid(ct, sizeof s->confirm_token - 1) ? "ConfirmToken is not 128 hex digits"
+			: !nf_hex_valid(ut, sizeof s->unsub_token - 1)   ? "UnsubscribeToken is not 64 hex digits"
+									 : "Status is not Confirmed, PendingConfirmation or Unsubscribed",
+			s->confirm ? " (pending confirmation)" : "");
 		json_decref(o);
 		return 0;
 	}
 	memcpy(s->id, id, 37);
 	snprintf(s->confirm_token, sizeof s->confirm_token, "%s", ct);
 	snprintf(s->unsub_token, sizeof s->unsub_token, "%s", ut);
-	s->status = SUB_CONFIRMED;
-	for (int i = 0; i < 3; i++)
-		if (!strcmp(st, status_names[i]))
-			s->status = (enum sub_status)i;
+	s->status = (enum sub_status)status;
 	json_decref(o);
 	return 1;
 }
@@ -713,6 +721,7 @@ static struct sub *sub_new(const struct cfg_topic *t, const struct cfg_subscript
 	}
 	if (ns_mkdirs(s->spool) < 0)
 		log_err("notify: cannot create %s: %s", s->spool, strerror(errno));
+	s->confirm = c->confirm;
 	int fresh = !load_state(s);
 	if (fresh) {
 		nf_uuid4(s->id);
@@ -755,7 +764,10 @@ static void sub_retire(struct sub *s, const char *why)
 
 /* ------------------------------------------------------------ apply */
 
-static void compute_urls(const struct albd_config *cfg)
+/* The URLs point at the admin listener that runs: admin_gen()'s settings
+ * (a reload whose admin settings failed to apply keeps the old listener);
+ * CFG (the new config) only for what it says about topics. */
+static void compute_urls(const struct albd_config *topics_cfg, const struct albd_config *cfg)
 {
 	free(N.base_url);
 	free(N.cert_url);
@@ -775,15 +787,15 @@ static void compute_urls(const struct albd_config *cfg)
 		log_err("notify: out of memory");
 		abort();
 	}
-	if (!cfg->admin.public_url && cfg->ntopics &&
+	if (!cfg->admin.public_url && topics_cfg->ntopics &&
 	    (!strncmp(cfg->admin.addr.text, "0.0.0.0:", 8) || !strncmp(cfg->admin.addr.text, "[::]:", 5)))
 		log_warn("notify: the admin listener listens on %s: SubscribeURL, UnsubscribeURL and SigningCertURL "
 			 "need an address receivers can reach; set admin.public_url",
 			 cfg->admin.addr.text);
 	int sns = 0;
-	for (size_t i = 0; i < cfg->ntopics; i++)
-		for (size_t j = 0; j < cfg->topics[i].nsubs; j++)
-			sns |= nf_format_parse(cfg->topics[i].subs[j].format) == NF_SNS;
+	for (size_t i = 0; i < topics_cfg->ntopics; i++)
+		for (size_t j = 0; j < topics_cfg->topics[i].nsubs; j++)
+			sns |= nf_format_parse(topics_cfg->topics[i].subs[j].format) == NF_SNS;
 	if (sns && strncasecmp(N.cert_url, "https://", 8) != 0)
 		log_warn("notify: SigningCertURL is %s: receivers that verify SNS signatures (sns-validator, the AWS "
 			 "SDKs) accept only https; give the admin listener tls, or set admin.public_url or "
@@ -816,7 +828,8 @@ void notify_apply(const struct albd_gen *gen)
 	const struct albd_config *cfg = gen->cfg;
 	size_t total = 0;
 
-	compute_urls(cfg);
+	const struct albd_gen *live = admin_gen();
+	compute_urls(cfg, live && live->cfg ? live->cfg : cfg);
 	for (size_t i = 0; i < N.nsubs; i++)
 		N.subs[i]->mark = 0;
 	for (size_t i = 0; i < cfg->ntopics; i++)
@@ -969,7 +982,15 @@ int notify_publish(const char *topic, const struct notify_msg *m, char *id, char
 		snprintf(err, errlen, "MessageAttributes: at most %d", MAX_ATTRS);
 		return -1;
 	}
-	nf_uuid4(mid);
+	if (m->message_id) {
+		if (!nf_uuid_valid(m->message_id)) {
+			snprintf(err, errlen, "MessageId: not a UUID (8-4-4-4-12 hex digits)");
+			return -1;
+		}
+		snprintf(mid, sizeof mid, "%s", m->message_id);
+	} else {
+		nf_uuid4(mid);
+	}
 	now_iso(ts);
 	rec = json_pack("{s:s, s:s, s:s}", "Type", "Notification", "MessageId", mid, "Timestamp", ts);
 	if (!rec)

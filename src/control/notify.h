@@ -80,7 +80,9 @@ struct notify_msg {
  * alarm JSON), AlarmName, NewStateValue and TargetGroup (from the
  * Trigger's dimensions). Returns 0, or -1 with a message in ERR that
  * starts with the parameter at fault ("TopicArn: no such topic: x",
- * "Message: ...", "Subject: ...", "MessageAttributes: ...") or "the spool
+ * "Message: ...", "Subject: ...", "MessageAttributes: ...", "MessageId: not
+ * a UUID ...": M->message_id must be 36 characters, hex digits and dashes
+ * as 8-4-4-4-12) or "the spool
  * cannot be written: ..." (then subscriptions before the failing one have
  * it already). Blocking: one fsync'd file per subscription. */
 int notify_publish(const char *topic, const struct notify_msg *m, char *id, char *err, size_t errlen);
@@ -100,7 +102,9 @@ int notify_init(struct event_base *base, const struct albd_gen *gen, char *err, 
 
 /* Take GEN's topics after a reload: subscriptions that stay keep their
  * state, spool and confirmation; removed ones stop (their spool is set
- * aside as dead letters). */
+ * aside as dead letters). The URLs
+ * (SubscribeURL, ...) are made from the admin settings that run,
+ * admin_gen()'s (GEN's when there is none): call it after admin_apply(). */
 void notify_apply(const struct albd_gen *gen);
 
 /* Stop delivering (attempts in flight are abandoned; their messages stay
