@@ -787,8 +787,36 @@ static size_t count_files(const char *path, const char *suffix, char *last, size
 
 static char sdir[200];
 
+static int spool_empty(void)
+{
+	char sp[300];
+	snprintf(sp, sizeof sp, "%s/spool", sdir);
+	return count_files(sp, ".json", NULL, 0) == 0;
+}
 
+static int attempt_recorded(void)
+{
+	char sp[300], f[600];
+	snprintf(sp, sizeof sp, "%s/spool", sdir);
+	if (count_files(sp, ".json", f, sizeof f) != 1)
+		return 0;
+	json_t *o = json_load_file(f, 0, NULL);
+	int yes = json_integer_value(json_object_get(o, "Attempts")) == 1;
+	json_decref(o);
+	return yes;
+}
 
+static int run_until(int (*cond)(void), unsigned ms)
+{
+	uint64_t end = clock_ms() + ms;
+	while (clock_ms() < end) {
+		if (cond())
+			return 1;
+		event_base_loop(nbase, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		usleep(2000);
+	}
+	return cond();
+}
 
 START_TEST(publish_takes_the_callers_message_id)
 {
@@ -891,8 +919,66 @@ START_TEST(hostile_state_files_start_afresh)
 }
 END_TEST
 
+static int dlq_exists(void)
+{
+	char p[400];
+	snprintf(p, sizeof p, "%s/dead-letters.jsonl", sdir);
+	return access(p, F_OK) == 0 && spool_empty();
+}
 
+START_TEST(attempts_survive_a_restart)
+{
+	char id[NOTIFY_ID_LEN], err[300], p[400];
+	harness("http://127.0.0.1:1/x", 0, 1);   /* two attempts in all */
+	n_start();
+	sub_dir(sdir, sizeof sdir);
+	struct notify_msg m = { .message = "refused twice" };
+	ck_assert_int_eq(notify_publish("ops", &m, id, err, sizeof err), 0);
+	ck_assert(run_until(attempt_recorded, 5000));
+	notify_shutdown();   /* as a crash after the first attempt would */
+	n_start();
+	ck_assert(run_until(dlq_exists, 5000));
+	snprintf(p, sizeof p, "%s/dead-letters.jsonl", sdir);
+	json_t *a = ns_jsonl_read(p);
+	ck_assert_uint_eq(json_array_size(a), 1);
+	ck_assert_str_eq(s_(json_array_get(a, 0), "MessageId"), id);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(a, 0), "Attempts")), 2);
+	json_decref(a);
+	notify_shutdown();
+}
+END_TEST
 
+START_TEST(dead_letters_are_capped_and_kept_when_retired)
+{
+	char id[NOTIFY_ID_LEN], err[300], p[400], p2[400];
+	harness("http://127.0.0.1:1/x", 0, 0);   /* one attempt, then a dead letter */
+	notify_set_dlq_limits(2, NOTIFY_DLQ_MAX_BYTES);
+	n_start();
+	sub_dir(sdir, sizeof sdir);
+	struct notify_msg m = { .message = "doomed" };
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(notify_publish("ops", &m, id, err, sizeof err), 0);
+	ck_assert(run_until(dlq_exists, 5000));
+	snprintf(p, sizeof p, "%s/dead-letters.jsonl", sdir);
+	ck_assert_uint_eq(ns_jsonl_count(p, NULL), 2);   /* the third was dropped */
+	/* the subscription leaves the config: its letters stay, marked retired */
+	struct cfg_subscription other = hsub;
+	other.endpoint = (char *)"http://127.0.0.1:2/y";
+	htopic.subs = &other;
+	notify_apply(&hgen);
+	snprintf(p2, sizeof p2, "%s/retired.json", sdir);
+	ck_assert_int_eq(access(p2, F_OK), 0);
+	ck_assert_uint_eq(ns_jsonl_count(p, NULL), 2);
+	notify_shutdown();
+	/* back in the config: they are its own again */
+	htopic.subs = &hsub;
+	n_start();
+	ck_assert_int_ne(access(p2, F_OK), 0);
+	ck_assert_uint_eq(ns_jsonl_count(p, NULL), 2);
+	notify_shutdown();
+	notify_set_dlq_limits(NOTIFY_DLQ_MAX, NOTIFY_DLQ_MAX_BYTES);
+}
+END_TEST
 
 int main(void)
 {
@@ -928,6 +1014,8 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, publish_takes_the_callers_message_id);
 	tcase_add_test(tc, hostile_state_files_start_afresh);
+	tcase_add_test(tc, attempts_survive_a_restart);
+	tcase_add_test(tc, dead_letters_are_capped_and_kept_when_retired);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("check");
