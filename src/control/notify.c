@@ -24,7 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/util.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
@@ -50,6 +52,11 @@
 #define MAX_MESSAGE (256 * 1024)
 #define MAX_SUBJECT 99
 #define MAX_ATTRS 10
+#define DNS_TTL_MS 60000      /* how long a name's addresses are used before asking again */
+#define MAX_ADDRS 8           /* of a name, tried in order while connecting fails */
+#define DLQ_PAGE_DEFAULT 100
+#define DLQ_PAGE_MAX 1000
+#define REDRIVE_BATCH 1000    /* dead letters redriven per request at most */
 #define USER_AGENT "albd/" PACKAGE_VERSION " (Amazon Simple Notification Service Agent compatible)"
 
 enum sub_status {
@@ -64,9 +71,9 @@ struct entry {
 	TAILQ_ENTRY(entry) link;
 	json_t *rec;                /* the record (shared, immutable) */
 	char name[NS_NAME_MAX];     /* its spool file */
-	unsigned attempts;          /* made so far (since albd started) */
+	unsigned attempts;          /* made so far (kept in the spool file across restarts) */
 	uint64_t due_ms;            /* clock_ms() of the next attempt */
-	char last_error[200];
+	char last_error[300];
 };
 
 TAILQ_HEAD(entry_q, entry);
@@ -88,9 +95,21 @@ struct sub {
 	struct backoff_policy bp;
 	unsigned throttle, timeout_ms;
 	struct nh_url url;
-	struct sockaddr_storage ss;
-	socklen_t sslen;            /* 0: the name did not resolve */
-	char resolve_err[300];
+	char url_err[300];          /* the endpoint does not parse (notify_check refuses it) */
+	/* the addresses: an IP literal's (literal), or the name's from evdns,
+	 * used for DNS_TTL_MS; tried in order while connecting fails */
+	int literal;
+	struct sockaddr_storage addrs[MAX_ADDRS];
+	socklen_t addrlens[MAX_ADDRS];
+	size_t naddrs, addr_i;
+	uint64_t resolved_ms;
+	struct dns_q *dq;           /* a lookup in flight */
+	struct evdns_getaddrinfo_request *dns_req; /* it, when evdns did not answer at once */
+	struct event *dns_timer;    /* bounds it by the attempt's timeout */
+	/* the attempt in flight: its request, kept for the next address */
+	char *att_headers, *att_body;
+	size_t att_len;
+	uint64_t att_start_ms;
 	struct tls_client *tc;
 	/* delivery */
 	struct entry_q q;
@@ -100,7 +119,26 @@ struct sub {
 	struct event *timer;
 	uint64_t last_start_ms;
 	uint64_t delivered, failures, dead;
+	size_t ndead;               /* lines in dead-letters.jsonl (counted once at start) */
+	uint64_t dead_bytes;        /* its size */
+	uint64_t dead_dropped;      /* dead letters refused: the file was full */
 	int mark;
+};
+
+/* A lookup in flight: evdns calls back with it; sub NULL once the
+ * subscription went (the lookup was cancelled). */
+struct dns_q {
+	struct sub *s;
+	LIST_ENTRY(dns_q) link;     /* N.dq: freed by dns_cb, or at shutdown */
+};
+
+/* A subscription no longer configured whose dead letters are kept
+ * (STATE_DIR/notify/sub-HASH/retired.json): listed with its topic's, and
+ * taken back by the subscription when it is configured again. */
+struct retired {
+	char *topic, *endpoint, *dir, *dlq;
+	char hash[33];
+	size_t ndead;
 };
 
 struct topic {
@@ -119,8 +157,14 @@ static struct {
 	size_t ntopics;
 	struct sub **subs;
 	size_t nsubs;
+	struct retired *retired;
+	size_t nretired;
+	struct evdns_base *dns;
+	LIST_HEAD(, dns_q) dq;
+	size_t dlq_max;             /* dead letters per subscription, at most */
+	uint64_t dlq_max_bytes;
 	int routed;
-} N;
+} N = { .dlq_max = NOTIFY_DLQ_MAX, .dlq_max_bytes = NOTIFY_DLQ_MAX_BYTES };
 
 static void kick(struct sub *s);
 
@@ -250,15 +294,10 @@ int notify_check(const struct albd_config *cfg, char *err, size_t errlen)
 					 s->endpoint ? why : "missing");
 				return -1;
 			}
-			struct sockaddr_storage ss;
-			socklen_t sl;
-			int rc = nh_resolve(&u, &ss, &sl, why, sizeof why);
+			/* the syntax only: a name is resolved at each attempt (one
+			 * that does not resolve then is a failed attempt) */
 			int https = u.https;
 			nh_url_free(&u);
-			if (rc < 0) {
-				snprintf(err, errlen, "%s:%d: %s.endpoint: %s", cfg->path, line, where, why);
-				return -1;
-			}
 			for (size_t k = 0; k < j; k++) {
 				if (t->subs[k].endpoint && !strcmp(t->subs[k].endpoint, s->endpoint)) {
 					snprintf(err, errlen, "%s:%d: %s.endpoint: the topic already has a subscription to %s",
@@ -348,19 +387,27 @@ static int load_state(struct sub *s)
 	st = json_string_value(json_object_get(o, "Status"));
 	ct = json_string_value(json_object_get(o, "ConfirmToken"));
 	ut = json_string_value(json_object_get(o, "UnsubscribeToken"));
-	if (!id || strlen(id) != 36 || !st || !ct || strlen(ct) >= sizeof s->confirm_token || !ut ||
-	    strlen(ut) >= sizeof s->unsub_token) {
-		log_err("notify: %s lacks fields: the subscription starts afresh", s->state);
+	int status = -1;
+	for (int i = 0; st && i < 3; i++)
+		if (!strcmp(st, status_names[i]))
+			status = i;
+	/* the id goes into ARNs and URLs, the tokens into URLs: exactly
+	 * what albd writes, or nothing */
+	if (!nf_uuid_valid(id) || !nf_hex_valid(ct, sizeof s->confirm_token - 1) ||
+	    !nf_hex_valid(ut, sizeof s->unsub_token - 1) || status < 0) {
+		log_err("notify: %s: %s: the subscription starts afresh%s", s->state,
+			!nf_uuid_valid(id)                              ? "SubscriptionId is not a UUID"
+			: !nf_hex_valid(ct, sizeof s->confirm_token - 1) ? "ConfirmToken is not 128 hex digits"
+			: !nf_hex_valid(ut, sizeof s->unsub_token - 1)   ? "UnsubscribeToken is not 64 hex digits"
+									 : "Status is not Confirmed, PendingConfirmation or Unsubscribed",
+			s->confirm ? " (pending confirmation)" : "");
 		json_decref(o);
 		return 0;
 	}
 	memcpy(s->id, id, 37);
 	snprintf(s->confirm_token, sizeof s->confirm_token, "%s", ct);
 	snprintf(s->unsub_token, sizeof s->unsub_token, "%s", ut);
-	s->status = SUB_CONFIRMED;
-	for (int i = 0; i < 3; i++)
-		if (!strcmp(st, status_names[i]))
-			s->status = (enum sub_status)i;
+	s->status = (enum sub_status)status;
 	json_decref(o);
 	return 1;
 }
@@ -381,6 +428,11 @@ static void enqueue(struct sub *s, json_t *rec, const char *name)
 		json_decref(rec);
 		return;
 	}
+	json_t *att = json_object_get(rec, "Attempts");
+	if (json_is_integer(att) && json_integer_value(att) > 0 && json_integer_value(att) < 1000000)
+		e->attempts = (unsigned)json_integer_value(att);
+	if (att)
+		json_object_del(rec, "Attempts");  /* the spool's bookkeeping, not the message's */
 	e->rec = rec;
 	snprintf(e->name, sizeof e->name, "%s", name);
 	e->due_ms = clock_ms();
@@ -409,6 +461,22 @@ static void dead_letter(struct sub *s, struct entry *e, const char *why)
 		json_object_set_new(line, "LastError", json_string(why));
 		json_object_set_new(line, "DeadLetteredAt", json_string(now));
 	}
+	char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+	size_t tlen = text ? strlen(text) + 1 : 0;
+	free(text);
+	if (line && (s->ndead >= N.dlq_max || s->dead_bytes + tlen > N.dlq_max_bytes)) {
+		/* full: the oldest are kept (they say when and why things went
+		 * wrong first); this one is dropped, logged and counted */
+		s->dead_dropped++;
+		log_err("notify: %s: the dead-letter file %s is full (%zu messages, %llu bytes): message %s dropped "
+			"after %u attempts (%s)",
+			s->endpoint, s->dlq, s->ndead, (unsigned long long)s->dead_bytes,
+			json_string_value(json_object_get(e->rec, "MessageId")), e->attempts, why);
+		json_decref(line);
+		ns_spool_remove(s->spool, e->name);
+		entry_free(e);
+		return;
+	}
 	if (!line || ns_jsonl_append(s->dlq, line, err, sizeof err) < 0) {
 		log_err("notify: %s: message %s could not be dead-lettered (%s): it stays in the spool", s->endpoint,
 			json_string_value(json_object_get(e->rec, "MessageId")), line ? err : "out of memory");
@@ -418,6 +486,8 @@ static void dead_letter(struct sub *s, struct entry *e, const char *why)
 	}
 	json_decref(line);
 	s->dead++;
+	s->ndead++;
+	s->dead_bytes += tlen;
 	log_err("notify: %s: message %s dead-lettered after %u attempts (%s)", s->endpoint,
 		json_string_value(json_object_get(e->rec, "MessageId")), e->attempts, why);
 	ns_spool_remove(s->spool, e->name);
@@ -434,14 +504,43 @@ static int deliverable(const struct sub *s, const struct entry *e)
 	return s->status == SUB_CONFIRMED;
 }
 
+static void attempt_clear(struct sub *s)
+{
+	free(s->att_headers);
+	free(s->att_body);
+	s->att_headers = s->att_body = NULL;
+	s->att_len = 0;
+	if (s->dns_timer)
+		evtimer_del(s->dns_timer);
+}
+
+/* Keep E's attempt count in its spool file (rewritten atomically), so that
+ * a restart neither forgets the retries made nor gives more. */
+static void save_attempts(struct sub *s, struct entry *e)
+{
+	char err[300];
+	json_t *copy = json_copy(e->rec);   /* the record is shared: not changed */
+	char *text = NULL;
+	if (copy && json_object_set_new(copy, "Attempts", json_integer(e->attempts)) == 0)
+		text = json_dumps(copy, JSON_PRESERVE_ORDER | JSON_COMPACT);
+	json_decref(copy);
+	if (!text || ns_write_atomic(s->spool, e->name, text, strlen(text), err, sizeof err) < 0)
+		log_warn("notify: %s: message %s: cannot record the attempt count (%s): a restart counts from "
+			 "the last one recorded",
+			 s->endpoint, json_string_value(json_object_get(e->rec, "MessageId")),
+			 text ? err : "out of memory");
+	free(text);
+}
+
 static void attempt_done(int status, const char *why, void *arg)
 {
 	struct sub *s = arg;
 	struct entry *e = s->inflight;
-	char reason[200];
+	char reason[300];
 
 	s->req = NULL;
 	s->inflight = NULL;
+	attempt_clear(s);
 	if (!e)
 		return;
 	e->attempts++;
@@ -474,8 +573,107 @@ static void attempt_done(int status, const char *why, void *arg)
 		if (e->attempts == 1)
 			log_warn("notify: %s: message %s: attempt failed (%s), retrying", s->endpoint, id, reason);
 		e->due_ms = clock_ms() + (uint64_t)(d * 1000.0);
+		save_attempts(s, e);
 	}
 	kick(s);
+}
+
+static unsigned time_left(const struct sub *s)
+{
+	uint64_t spent = clock_ms() - s->att_start_ms;
+	return spent >= s->timeout_ms ? 0 : (unsigned)(s->timeout_ms - spent);
+}
+
+static void post_done(int status, const char *why, int connected, void *arg);
+
+/* Post the attempt's request to the address S->addr_i. */
+static void post(struct sub *s)
+{
+	char err[300];
+	unsigned left = time_left(s);
+	if (!left) {
+		snprintf(err, sizeof err, "timed out after %u ms", s->timeout_ms);
+		attempt_done(0, err, s);
+		return;
+	}
+	s->req = nh_post(N.base, &s->url, (const struct sockaddr *)&s->addrs[s->addr_i], s->addrlens[s->addr_i], s->tc,
+			 s->att_headers, s->att_body, s->att_len, left, post_done, s, err, sizeof err);
+	if (!s->req)
+		post_done(0, err, 0, s);
+}
+
+/* A connection that could not be made tries the host's next address
+ * (within the attempt's time); anything else ends the attempt. */
+static void post_done(int status, const char *why, int connected, void *arg)
+{
+	struct sub *s = arg;
+	s->req = NULL;
+	if (!status && !connected && s->addr_i + 1 < s->naddrs && time_left(s) > 0) {
+		log_debug("notify: %s: address %zu of %zu: %s; trying the next", s->endpoint, s->addr_i + 1, s->naddrs,
+			  why);
+		s->addr_i++;
+		post(s);
+		return;
+	}
+	if (!status && !s->literal)
+		s->resolved_ms = 0;   /* not reachable at what the name gave: ask again next time */
+	attempt_done(status, why, s);
+}
+
+static void dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct dns_q *q = arg;
+	struct sub *s = q->s;
+	char why[400];
+
+	LIST_REMOVE(q, link);
+	free(q);
+	if (!s) {   /* the subscription went: the lookup was cancelled */
+		if (res)
+			evutil_freeaddrinfo(res);
+		return;
+	}
+	s->dq = NULL;
+	s->dns_req = NULL;
+	evtimer_del(s->dns_timer);
+	if (result == EVUTIL_EAI_CANCEL) {
+		if (res)
+			evutil_freeaddrinfo(res);
+		snprintf(why, sizeof why, "cannot resolve %s: timed out after %u ms", s->url.host, s->timeout_ms);
+		attempt_done(0, why, s);
+		return;
+	}
+	s->naddrs = 0;
+	for (struct evutil_addrinfo *ai = res; result == 0 && ai && s->naddrs < MAX_ADDRS; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof s->addrs[0] || (ai->ai_family != AF_INET && ai->ai_family != AF_INET6))
+			continue;
+		memcpy(&s->addrs[s->naddrs], ai->ai_addr, ai->ai_addrlen);
+		s->addrlens[s->naddrs++] = (socklen_t)ai->ai_addrlen;
+	}
+	if (res)
+		evutil_freeaddrinfo(res);
+	if (!s->naddrs) {
+		snprintf(why, sizeof why, "cannot resolve %s: %s", s->url.host,
+			 result ? evutil_gai_strerror(result) : "no address");
+		attempt_done(0, why, s);
+		return;
+	}
+	s->resolved_ms = clock_ms();
+	s->addr_i = 0;
+	post(s);
+}
+
+static void dns_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sub *s = arg;
+	(void)fd;
+	(void)what;
+	if (s->dns_req) {
+		/* dns_cb comes with EVUTIL_EAI_CANCEL and ends the attempt */
+		struct evdns_getaddrinfo_request *req = s->dns_req;
+		s->dns_req = NULL;
+		evdns_getaddrinfo_cancel(req);
+	}
 }
 
 static void start(struct sub *s, struct entry *e)
@@ -494,9 +692,9 @@ static void start(struct sub *s, struct entry *e)
 		.key = N.key,
 	};
 	s->inflight = e;
-	s->last_start_ms = clock_ms();
-	if (!s->sslen) {
-		attempt_done(0, s->resolve_err, s);
+	s->last_start_ms = s->att_start_ms = clock_ms();
+	if (!s->url.path) {
+		attempt_done(0, s->url_err, s);
 		return;
 	}
 	if (nf_render(s->fmt, e->rec, &ctx, &b, err, sizeof err) < 0) {
@@ -513,24 +711,44 @@ static void start(struct sub *s, struct entry *e)
 	int notif = !strcmp(type, "Notification");
 	if (s->secret)
 		nf_hmac_header(s->secret, (int64_t)time(NULL), b.body, b.len, hmac, sizeof hmac);
-	char *headers = xasprintf("Content-Type: %s\r\nUser-Agent: %s\r\n"
-				  "x-amz-sns-message-type: %s\r\nx-amz-sns-message-id: %s\r\n"
-				  "x-amz-sns-topic-arn: %s\r\n%s%s%s%s%s%s%s",
-				  b.content_type, USER_AGENT, type, id, s->topic_arn,
-				  notif ? "x-amz-sns-subscription-arn: " : "", notif ? s->arn : "", notif ? "\r\n" : "",
-				  notif && s->fmt == NF_RAW ? "x-amz-sns-rawdelivery: true\r\n" : "",
-				  s->secret ? NF_HMAC_HEADER ": " : "", s->secret ? hmac : "", s->secret ? "\r\n" : "");
-	if (!headers) {
-		free(b.body);
+	s->att_headers = xasprintf("Content-Type: %s\r\nUser-Agent: %s\r\n"
+				   "x-amz-sns-message-type: %s\r\nx-amz-sns-message-id: %s\r\n"
+				   "x-amz-sns-topic-arn: %s\r\n%s%s%s%s%s%s%s",
+				   b.content_type, USER_AGENT, type, id, s->topic_arn,
+				   notif ? "x-amz-sns-subscription-arn: " : "", notif ? s->arn : "", notif ? "\r\n" : "",
+				   notif && s->fmt == NF_RAW ? "x-amz-sns-rawdelivery: true\r\n" : "",
+				   s->secret ? NF_HMAC_HEADER ": " : "", s->secret ? hmac : "", s->secret ? "\r\n" : "");
+	s->att_body = b.body;
+	s->att_len = b.len;
+	if (!s->att_headers) {
 		attempt_done(0, "out of memory", s);
 		return;
 	}
-	s->req = nh_post(N.base, &s->url, (const struct sockaddr *)&s->ss, s->sslen, s->tc, headers, b.body, b.len,
-			 s->timeout_ms, attempt_done, s, err, sizeof err);
-	free(headers);
-	free(b.body);
-	if (!s->req)
-		attempt_done(0, err, s);
+	if (s->literal || (s->naddrs && clock_ms() - s->resolved_ms < DNS_TTL_MS && s->resolved_ms)) {
+		s->addr_i = 0;
+		post(s);
+		return;
+	}
+	/* a name: resolved without blocking the loop, within the attempt's time */
+	struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+					 .ai_protocol = IPPROTO_TCP };
+	char port[8];
+	struct dns_q *q = calloc(1, sizeof *q);
+	if (!q || !N.dns) {
+		free(q);
+		attempt_done(0, N.dns ? "out of memory" : "no DNS resolver", s);
+		return;
+	}
+	q->s = s;
+	s->dq = q;
+	LIST_INSERT_HEAD(&N.dq, q, link);
+	struct timeval tv = { s->timeout_ms / 1000, (s->timeout_ms % 1000) * 1000 };
+	evtimer_add(s->dns_timer, &tv);
+	snprintf(port, sizeof port, "%u", s->url.port);
+	struct evdns_getaddrinfo_request *req = evdns_getaddrinfo(N.dns, s->url.host, port, &hints, dns_cb, q);
+	/* NULL: answered already (dns_cb ran, and freed q) */
+	if (req && s->dq)
+		s->dns_req = req;
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -637,13 +855,17 @@ static void sub_configure(struct sub *s, const struct cfg_topic *t, const struct
 	s->throttle = c->delivery.throttle;
 	s->timeout_ms = c->delivery.timeout_ms ? c->delivery.timeout_ms : 15000;
 	(void)t;
-	nh_url_free(&s->url);
-	s->sslen = 0;
-	if (nh_url_parse(c->endpoint, &s->url, why, sizeof why) < 0 ||
-	    nh_resolve(&s->url, &s->ss, &s->sslen, why, sizeof why) < 0) {
-		s->sslen = 0;
-		snprintf(s->resolve_err, sizeof s->resolve_err, "%s", why);
-		log_err("notify: %s: %s", c->endpoint, why);
+	/* the endpoint never changes (it names the subscription): parsed
+	 * once; a name is resolved at each attempt (start), an IP literal
+	 * here */
+	if (!s->url.path && !s->url_err[0]) {
+		if (nh_url_parse(c->endpoint, &s->url, why, sizeof why) < 0) {
+			snprintf(s->url_err, sizeof s->url_err, "%s", why);
+			log_err("notify: %s: %s", c->endpoint, why);
+		} else if (nh_literal(&s->url, &s->addrs[0], &s->addrlens[0])) {
+			s->literal = 1;
+			s->naddrs = 1;
+		}
 	}
 	if (s->url.https) {
 		struct tls_client_opts o = { .verify = c->tls_verify, .ca_file = c->ca_file };
@@ -663,18 +885,95 @@ static void sub_configure(struct sub *s, const struct cfg_topic *t, const struct
 	}
 }
 
+/* ------------------------------------------------------------ retired */
+
+static void retired_add(const char *topic, const char *endpoint, const char *hash, size_t ndead)
+{
+	if (!ndead)
+		return;     /* nothing to show */
+	struct retired *nr = realloc(N.retired, (N.nretired + 1) * sizeof *nr);
+	if (!nr) {
+		log_err("notify: out of memory: the dead letters of %s are not listed", endpoint);
+		return;
+	}
+	N.retired = nr;
+	struct retired *r = &N.retired[N.nretired];
+	memset(r, 0, sizeof *r);
+	snprintf(r->hash, sizeof r->hash, "%s", hash);
+	r->topic = strdup(topic);
+	r->endpoint = strdup(endpoint);
+	r->dir = xasprintf("%s/sub-%s", N.dir, hash);
+	r->dlq = xasprintf("%s/sub-%s/dead-letters.jsonl", N.dir, hash);
+	r->ndead = ndead;
+	if (!r->topic || !r->endpoint || !r->dir || !r->dlq) {
+		free(r->topic);
+		free(r->endpoint);
+		free(r->dir);
+		free(r->dlq);
+		log_err("notify: out of memory: the dead letters of %s are not listed", endpoint);
+		return;
+	}
+	N.nretired++;
+}
+
+static void retired_free(struct retired *r)
+{
+	free(r->topic);
+	free(r->endpoint);
+	free(r->dir);
+	free(r->dlq);
+}
+
+/* The subscription HASH is configured again: its dead letters are its own. */
+static void retired_take(const char *hash)
+{
+	char *path = xasprintf("%s/sub-%s/retired.json", N.dir, hash);
+	if (path)
+		unlink(path);
+	free(path);
+	for (size_t i = 0; i < N.nretired; i++) {
+		if (!strcmp(N.retired[i].hash, hash)) {
+			retired_free(&N.retired[i]);
+			memmove(&N.retired[i], &N.retired[i + 1], (N.nretired - i - 1) * sizeof N.retired[0]);
+			N.nretired--;
+			return;
+		}
+	}
+}
+
+/* Abandon S's attempt in flight (its message stays queued). */
+static void abandon(struct sub *s)
+{
+	if (s->req) {
+		nh_cancel(s->req);
+		s->req = NULL;
+	}
+	if (s->dq) {
+		s->dq->s = NULL;    /* dns_cb frees it */
+		s->dq = NULL;
+	}
+	if (s->dns_req) {
+		struct evdns_getaddrinfo_request *req = s->dns_req;
+		s->dns_req = NULL;
+		evdns_getaddrinfo_cancel(req);
+	}
+	attempt_clear(s);
+	s->inflight = NULL;
+}
+
 static void sub_free(struct sub *s)
 {
 	struct entry *e;
 
-	if (s->req)
-		nh_cancel(s->req);
+	abandon(s);
 	while ((e = TAILQ_FIRST(&s->q))) {
 		unlink_entry(s, e);
 		entry_free(e);
 	}
 	if (s->timer)
 		event_free(s->timer);
+	if (s->dns_timer)
+		event_free(s->dns_timer);
 	tls_client_free(s->tc);
 	nh_url_free(&s->url);
 	fp_free(s->fp);
@@ -707,12 +1006,17 @@ static struct sub *sub_new(const struct cfg_topic *t, const struct cfg_subscript
 	s->dlq = xasprintf("%s/sub-%s/dead-letters.jsonl", N.dir, hash);
 	s->state = xasprintf("%s/sub-%s/state.json", N.dir, hash);
 	s->timer = evtimer_new(N.base, timer_cb, s);
-	if (!s->topic_name || !s->endpoint || !s->dir || !s->spool || !s->dlq || !s->state || !s->timer) {
+	s->dns_timer = evtimer_new(N.base, dns_timeout_cb, s);
+	if (!s->topic_name || !s->endpoint || !s->dir || !s->spool || !s->dlq || !s->state || !s->timer ||
+	    !s->dns_timer) {
 		sub_free(s);
 		return NULL;
 	}
 	if (ns_mkdirs(s->spool) < 0)
 		log_err("notify: cannot create %s: %s", s->spool, strerror(errno));
+	retired_take(hash);
+	s->ndead = ns_jsonl_count(s->dlq, &s->dead_bytes);
+	s->confirm = c->confirm;
 	int fresh = !load_state(s);
 	if (fresh) {
 		nf_uuid4(s->id);
@@ -740,22 +1044,32 @@ static struct sub *sub_new(const struct cfg_topic *t, const struct cfg_subscript
 static void sub_retire(struct sub *s, const char *why)
 {
 	struct entry *e;
-	if (s->req) {
-		nh_cancel(s->req);
-		s->req = NULL;
-		s->inflight = NULL;
-	}
+	abandon(s);
 	while ((e = TAILQ_FIRST(&s->q))) {
 		unlink_entry(s, e);
 		dead_letter(s, e, why);
 	}
+	/* its dead letters stay listed (and redrivable when it comes back):
+	 * retired.json says whose they are; the state goes */
+	json_t *o = json_pack("{s:s, s:s, s:s}", "Topic", s->topic_name, "Endpoint", s->endpoint, "SubscriptionArn",
+			      s->arn);
+	char *text = o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
+	char err[300];
+	json_decref(o);
+	if (!text || ns_write_atomic(s->dir, "retired.json", text, strlen(text), err, sizeof err) < 0)
+		log_err("notify: %s: %s", s->endpoint, text ? err : "out of memory");
+	free(text);
+	retired_add(s->topic_name, s->endpoint, strrchr(s->dir, '/') + 5, s->ndead);
 	unlink(s->state);
 	sub_free(s);
 }
 
 /* ------------------------------------------------------------ apply */
 
-static void compute_urls(const struct albd_config *cfg)
+/* The URLs point at the admin listener that runs: admin_gen()'s settings
+ * (a reload whose admin settings failed to apply keeps the old listener);
+ * CFG (the new config) only for what it says about topics. */
+static void compute_urls(const struct albd_config *topics_cfg, const struct albd_config *cfg)
 {
 	free(N.base_url);
 	free(N.cert_url);
@@ -775,15 +1089,15 @@ static void compute_urls(const struct albd_config *cfg)
 		log_err("notify: out of memory");
 		abort();
 	}
-	if (!cfg->admin.public_url && cfg->ntopics &&
+	if (!cfg->admin.public_url && topics_cfg->ntopics &&
 	    (!strncmp(cfg->admin.addr.text, "0.0.0.0:", 8) || !strncmp(cfg->admin.addr.text, "[::]:", 5)))
 		log_warn("notify: the admin listener listens on %s: SubscribeURL, UnsubscribeURL and SigningCertURL "
 			 "need an address receivers can reach; set admin.public_url",
 			 cfg->admin.addr.text);
 	int sns = 0;
-	for (size_t i = 0; i < cfg->ntopics; i++)
-		for (size_t j = 0; j < cfg->topics[i].nsubs; j++)
-			sns |= nf_format_parse(cfg->topics[i].subs[j].format) == NF_SNS;
+	for (size_t i = 0; i < topics_cfg->ntopics; i++)
+		for (size_t j = 0; j < topics_cfg->topics[i].nsubs; j++)
+			sns |= nf_format_parse(topics_cfg->topics[i].subs[j].format) == NF_SNS;
 	if (sns && strncasecmp(N.cert_url, "https://", 8) != 0)
 		log_warn("notify: SigningCertURL is %s: receivers that verify SNS signatures (sns-validator, the AWS "
 			 "SDKs) accept only https; give the admin listener tls, or set admin.public_url or "
@@ -816,7 +1130,8 @@ void notify_apply(const struct albd_gen *gen)
 	const struct albd_config *cfg = gen->cfg;
 	size_t total = 0;
 
-	compute_urls(cfg);
+	const struct albd_gen *live = admin_gen();
+	compute_urls(cfg, live && live->cfg ? live->cfg : cfg);
 	for (size_t i = 0; i < N.nsubs; i++)
 		N.subs[i]->mark = 0;
 	for (size_t i = 0; i < cfg->ntopics; i++)
@@ -895,6 +1210,19 @@ static void retire_orphans(void)
 		json_t *o = state ? ns_json_read(state) : NULL;
 		const char *topic = json_string_value(json_object_get(o, "Topic"));
 		const char *endpoint = json_string_value(json_object_get(o, "Endpoint"));
+		if (!o && strlen(de->d_name) == 36) {
+			/* retired already: its dead letters are listed with its topic's */
+			char *rpath = xasprintf("%s/%s/retired.json", N.dir, de->d_name);
+			char *dlq = xasprintf("%s/%s/dead-letters.jsonl", N.dir, de->d_name);
+			json_t *ro = rpath ? ns_json_read(rpath) : NULL;
+			const char *rt = json_string_value(json_object_get(ro, "Topic"));
+			const char *re = json_string_value(json_object_get(ro, "Endpoint"));
+			if (rt && re && dlq)
+				retired_add(rt, re, de->d_name + 4, ns_jsonl_count(dlq, NULL));
+			json_decref(ro);
+			free(rpath);
+			free(dlq);
+		}
 		if (topic && endpoint) {
 			struct cfg_subscription c = { .endpoint = (char *)endpoint };
 			struct cfg_topic t = { .name = (char *)topic };
@@ -969,7 +1297,15 @@ int notify_publish(const char *topic, const struct notify_msg *m, char *id, char
 		snprintf(err, errlen, "MessageAttributes: at most %d", MAX_ATTRS);
 		return -1;
 	}
-	nf_uuid4(mid);
+	if (m->message_id) {
+		if (!nf_uuid_valid(m->message_id)) {
+			snprintf(err, errlen, "MessageId: not a UUID (8-4-4-4-12 hex digits)");
+			return -1;
+		}
+		snprintf(mid, sizeof mid, "%s", m->message_id);
+	} else {
+		nf_uuid4(mid);
+	}
 	now_iso(ts);
 	rec = json_pack("{s:s, s:s, s:s}", "Type", "Notification", "MessageId", mid, "Timestamp", ts);
 	if (!rec)
@@ -1062,7 +1398,9 @@ static json_t *describe_sub(const struct sub *s)
 			      s->topic_arn, "Endpoint", s->endpoint, "Protocol", s->url.https ? "https" : "http",
 			      "Format", nf_format_name(s->fmt), "PendingConfirmation", s->status == SUB_PENDING,
 			      "ConfirmationState", status_names[s->status], "Pending", (json_int_t)s->nq, "DeadLetters",
-			      (json_int_t)ns_jsonl_count(s->dlq), "Delivered", (json_int_t)s->delivered);
+			      (json_int_t)s->ndead, "Delivered", (json_int_t)s->delivered);
+	if (o)
+		json_object_set_new(o, "DeadLettersDropped", json_integer((json_int_t)s->dead_dropped));
 	if (o && s->filter_text)
 		json_object_set_new(o, "FilterPolicy", json_string(s->filter_text));
 	if (o)
@@ -1151,101 +1489,235 @@ out:
 	json_decref(j);
 }
 
+/* The dead-letter files of topic T, in order: its subscriptions', then
+ * those of its retired ones. */
+struct dl_src {
+	const char *hash, *dlq, *endpoint;
+	struct sub *sub;            /* NULL: retired */
+	struct retired *ret;
+};
+
+static size_t dl_sources(const struct topic *t, struct dl_src **out)
+{
+	size_t n = 0;
+	struct dl_src *v = calloc(t->nsubs + N.nretired + 1, sizeof *v);
+	*out = v;
+	if (!v)
+		return 0;
+	for (size_t i = 0; i < t->nsubs; i++)
+		v[n++] = (struct dl_src){ strrchr(t->subs[i]->dir, '/') + 5, t->subs[i]->dlq, t->subs[i]->endpoint,
+					  t->subs[i], NULL };
+	for (size_t i = 0; i < N.nretired; i++)
+		if (!strcmp(N.retired[i].topic, t->name))
+			v[n++] = (struct dl_src){ N.retired[i].hash, N.retired[i].dlq, N.retired[i].endpoint, NULL,
+						  &N.retired[i] };
+	return n;
+}
+
+static size_t dl_count(const struct dl_src *d)
+{
+	return d->sub ? d->sub->ndead : d->ret->ndead;
+}
+
+/* GET /api/v1/topics/NAME/dead-letters[?MaxItems=N][&NextToken=T]: a page
+ * of at most MaxItems (default 100, at most 1000); NextToken, when the
+ * answer has one, asks for the next page (HASH.OFFSET: a file and where
+ * in it). Only the lines of the page are read. */
 static void list_dead_letters(struct admin_req *r, struct topic *t)
 {
-	json_t *all = json_array();
-	for (size_t i = 0; i < t->nsubs && all; i++) {
-		json_t *a = ns_jsonl_read(t->subs[i]->dlq);
-		if (a)
-			json_array_extend(all, a);
-		json_decref(a);
+	const char *mx = admin_req_query(r, "MaxItems"), *tok = admin_req_query(r, "NextToken");
+	size_t max = DLQ_PAGE_DEFAULT, k = 0;
+	uint64_t off = 0;
+	struct dl_src *src;
+	size_t n = dl_sources(t, &src);
+	json_t *page = json_array();
+	char next[64] = "";
+
+	if (mx) {
+		char *end;
+		unsigned long v = strtoul(mx, &end, 10);
+		if (!*mx || *end || v < 1 || v > DLQ_PAGE_MAX) {
+			admin_reply_error(r, 400, "InvalidParameter", "MaxItems: a number from 1 to %d", DLQ_PAGE_MAX);
+			goto out;
+		}
+		max = v;
 	}
-	admin_reply_json(r, 200, json_pack("{s:s, s:o}", "TopicArn", t->arn, "DeadLetters", all ? all : json_array()));
+	if (tok) {
+		const char *dot = strchr(tok, '.');
+		char *end;
+		for (k = 0; dot && k < n; k++)
+			if ((size_t)(dot - tok) == 32 && !strncmp(src[k].hash, tok, 32))
+				break;
+		if (dot) {
+			errno = 0;
+			off = strtoull(dot + 1, &end, 16);
+		}
+		if (!dot || k == n || !dot[1] || *end || errno) {
+			admin_reply_error(r, 400, "InvalidParameter", "NextToken: not a token this topic gave");
+			goto out;
+		}
+	}
+	if (!src || !page) {
+		admin_reply_error(r, 500, "InternalFailure", "out of memory");
+		goto out;
+	}
+	for (; k < n && json_array_size(page) < max; k++, off = 0) {
+		json_t *got = json_array();
+		uint64_t nx = 0;
+		int c = got ? ns_jsonl_page(src[k].dlq, off, max - json_array_size(page), got, &nx) : -1;
+		if (c < 0) {
+			admin_reply_error(r, 500, "InternalFailure", "cannot read %s: %s", src[k].dlq, strerror(errno));
+			json_decref(got);
+			goto out;
+		}
+		size_t i;
+		json_t *l;
+		json_array_foreach(got, i, l) {
+			if (!src[k].sub)
+				json_object_set_new(l, "Retired", json_true());
+			json_array_append(page, l);
+		}
+		json_decref(got);
+		if (nx) {
+			snprintf(next, sizeof next, "%s.%llx", src[k].hash, (unsigned long long)nx);
+			break;
+		}
+	}
+	if (!next[0]) {
+		/* the page is full at the end of a file: the next file with letters */
+		for (; k < n; k++) {
+			if (json_array_size(page) >= max && dl_count(&src[k])) {
+				snprintf(next, sizeof next, "%s.0", src[k].hash);
+				break;
+			}
+		}
+	}
+	json_t *ans = json_pack("{s:s, s:O}", "TopicArn", t->arn, "DeadLetters", page);
+	if (ans && next[0])
+		json_object_set_new(ans, "NextToken", json_string(next));
+	admin_reply_json(r, 200, ans);
+out:
+	json_decref(page);
+	free(src);
 }
 
 static const char *const dl_extras[] = { "TopicArn", "SubscriptionArn", "Endpoint", "Attempts", "LastError",
-					 "DeadLetteredAt" };
+					 "DeadLetteredAt", "Retired" };
 
-/* Redrive S's dead letters (those with MessageId ONLY, when not NULL):
- * back into the spool with their MessageId and Timestamp; the rest stay.
- * Returns the number redriven, -1 on a file error (ERR). */
-static int redrive_sub(struct sub *s, const char *only, char *err, size_t errlen)
+struct redrive_ctx {
+	struct sub *to;             /* where the messages go; NULL: none (they stay) */
+	const char *only;           /* MessageId, or NULL for all */
+	size_t n, limit, matched;
+	int failed;
+	char err[300];
+};
+
+static int redrive_line(json_t *l, void *arg)
 {
-	json_t *lines = ns_jsonl_read(s->dlq), *keep = json_array();
-	size_t i;
-	json_t *l;
-	int n = 0;
+	struct redrive_ctx *c = arg;
+	struct sub *s = c->to;
+	const char *id = json_string_value(json_object_get(l, "MessageId"));
+	const char *type = json_string_value(json_object_get(l, "Type"));
 
-	if (!lines || !keep) {
-		snprintf(err, errlen, "cannot read %s", s->dlq);
-		json_decref(lines);
-		json_decref(keep);
-		return -1;
+	if (c->only && strcmp(id, c->only) != 0)
+		return 1;
+	c->matched++;
+	if (!s || c->failed || c->n >= c->limit || s->status == SUB_UNSUBSCRIBED ||
+	    (s->status != SUB_CONFIRMED && strcmp(type, "SubscriptionConfirmation") != 0))
+		return 1;
+	json_t *rec = json_deep_copy(l);
+	for (size_t k = 0; rec && k < sizeof dl_extras / sizeof dl_extras[0]; k++)
+		json_object_del(rec, dl_extras[k]);
+	int ok = rec && spool_to(s, rec, c->err, sizeof c->err) == 0;
+	json_decref(rec);
+	if (!ok) {
+		c->failed = 1;
+		if (!rec)
+			snprintf(c->err, sizeof c->err, "out of memory");
+		return 1;
 	}
-	if (!json_array_size(lines)) {
-		json_decref(lines);
-		json_decref(keep);
-		return 0;
-	}
-	json_array_foreach(lines, i, l) {
-		const char *id = json_string_value(json_object_get(l, "MessageId"));
-		const char *type = json_string_value(json_object_get(l, "Type"));
-		json_t *rec = json_deep_copy(l);
-		for (size_t k = 0; rec && k < sizeof dl_extras / sizeof dl_extras[0]; k++)
-			json_object_del(rec, dl_extras[k]);
-		int want = (!only || (id && !strcmp(id, only))) && rec && nf_record_check(rec, NULL, 0) == 0 &&
-			   s->status != SUB_UNSUBSCRIBED &&
-			   (s->status == SUB_CONFIRMED || !strcmp(type, "SubscriptionConfirmation"));
-		if (want && spool_to(s, rec, err, errlen) == 0)
-			n++;
-		else
-			json_array_append(keep, l);
-		json_decref(rec);
-	}
-	/* the lines left, written back atomically (a crash in between sends a
-	 * message twice, with its MessageId: never loses one) */
-	int rc = 0;
-	if (!json_array_size(keep)) {
-		unlink(s->dlq);
-	} else {
-		char *text = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&text, &len);
-		json_array_foreach(keep, i, l) {
-			char *t = json_dumps(l, JSON_PRESERVE_ORDER | JSON_COMPACT);
-			if (t && f)
-				fprintf(f, "%s\n", t);
-			free(t);
-		}
-		if (f)
-			fclose(f);
-		if (!text || ns_write_atomic(s->dir, "dead-letters.jsonl", text, len, err, errlen) < 0)
-			rc = -1;
-		free(text);
-	}
-	json_decref(lines);
-	json_decref(keep);
-	kick(s);
-	return rc < 0 ? -1 : n;
+	c->n++;
+	return 0;
 }
 
+/* Redrive the dead letters in D (those with MessageId ONLY, when not
+ * NULL) to TO, at most LIMIT: back into TO's spool with their MessageId
+ * and Timestamp; the file keeps the rest. A crash between the spool and
+ * the rewrite sends a message twice (with its MessageId), never loses
+ * one. Returns the number redriven, -1 with ERR. */
+static int redrive_src(struct dl_src *d, struct sub *to, const char *only, size_t limit, size_t *matched,
+		       char *err, size_t errlen)
+{
+	struct redrive_ctx c = { .to = to, .only = only, .limit = limit };
+	struct stat st;
+
+	if (!dl_count(d) || !to || !limit)
+		return 0;   /* nothing to do: the file is not rewritten */
+	int kept = ns_jsonl_filter(d->dlq, redrive_line, &c, err, errlen);
+	*matched += c.matched;
+	if (kept < 0)
+		return -1;
+	if (d->sub) {
+		d->sub->ndead = (size_t)kept;
+		d->sub->dead_bytes = stat(d->dlq, &st) == 0 ? (uint64_t)st.st_size : 0;
+	} else {
+		d->ret->ndead = (size_t)kept;
+	}
+	if (to)
+		kick(to);
+	if (c.failed) {
+		snprintf(err, errlen, "%s", c.err);
+		return -1;
+	}
+	return (int)c.n;
+}
+
+/* POST /api/v1/topics/NAME/dead-letters/redrive[?MessageId=ID]: at most
+ * REDRIVE_BATCH per request ("Remaining" says how many are left: ask
+ * again). A retired subscription's letters go to the topic's subscription
+ * with the same endpoint when there is one, else they stay
+ * ("LeftInRetired"). */
 static void redrive(struct admin_req *r, struct topic *t)
 {
 	const char *only = admin_req_query(r, "MessageId");
 	char err[400];
-	int total = 0;
+	size_t total = 0, left_retired = 0, matched = 0, remaining = 0;
+	struct dl_src *src;
+	size_t n = dl_sources(t, &src);
 
-	for (size_t i = 0; i < t->nsubs; i++) {
-		int n = redrive_sub(t->subs[i], only, err, sizeof err);
-		if (n < 0) {
+	if (!src) {
+		admin_reply_error(r, 500, "InternalFailure", "out of memory");
+		return;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct sub *to = src[k].sub;
+		for (size_t i = 0; !to && i < t->nsubs; i++)
+			if (!strcmp(t->subs[i]->endpoint, src[k].endpoint))
+				to = t->subs[i];
+		int got = redrive_src(&src[k], to, only, total < REDRIVE_BATCH ? REDRIVE_BATCH - total : 0, &matched,
+				      err, sizeof err);
+		if (got < 0) {
 			admin_reply_error(r, 500, "InternalFailure", "%s", err);
+			free(src);
 			return;
 		}
-		total += n;
+		total += (size_t)got;
+		remaining += dl_count(&src[k]);
+		if (!to)
+			left_retired += dl_count(&src[k]);
 	}
+	free(src);
 	if (total)
-		log_info("notify: topic %s: %d dead letters redriven", t->name, total);
-	admin_reply_json(r, 200, json_pack("{s:s, s:i}", "TopicArn", t->arn, "Redriven", total));
+		log_info("notify: topic %s: %zu dead letters redriven", t->name, total);
+	json_t *ans = json_pack("{s:s, s:I, s:I}", "TopicArn", t->arn, "Redriven", (json_int_t)total, "Remaining",
+				(json_int_t)remaining);
+	if (ans && left_retired) {
+		json_object_set_new(ans, "LeftInRetired", json_integer((json_int_t)left_retired));
+		json_object_set_new(ans, "Note", json_string("dead letters of subscriptions no longer configured stay "
+							     "until a subscription of the topic to their endpoint is "
+							     "configured again"));
+	}
+	admin_reply_json(r, 200, ans);
 }
 
 static void topic_path(struct admin_req *r, void *arg)
@@ -1380,6 +1852,12 @@ static void signing_cert(struct admin_req *r, void *arg)
 
 /* ------------------------------------------------------------ life */
 
+void notify_set_dlq_limits(size_t max_messages, uint64_t max_bytes)
+{
+	N.dlq_max = max_messages;
+	N.dlq_max_bytes = max_bytes;
+}
+
 int notify_init(struct event_base *base, const struct albd_gen *gen, char *err, size_t errlen)
 {
 	const struct albd_config *cfg = gen->cfg;
@@ -1391,6 +1869,18 @@ int notify_init(struct event_base *base, const struct albd_gen *gen, char *err, 
 		snprintf(err, errlen, "%s: state_dir: cannot create %s/notify: %s", cfg->path, cfg->state_dir,
 			 strerror(errno));
 		return -1;
+	}
+	if (!N.dns) {
+		/* names of endpoints are resolved per attempt, never blocking
+		 * the loop (/etc/hosts first, then resolv.conf's servers) */
+		N.dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+		if (!N.dns) {
+			log_warn("notify: cannot read the resolver's configuration: endpoints given by name use "
+				 "/etc/hosts only");
+			N.dns = evdns_base_new(base, 0);
+			if (N.dns)
+				evdns_base_load_hosts(N.dns, NULL);
+		}
 	}
 	N.key = sns_key_load_or_create(N.dir, &N.cert_pem, why, sizeof why);
 	if (!N.key) {
@@ -1417,6 +1907,20 @@ void notify_shutdown(void)
 	free(N.subs);
 	N.subs = NULL;
 	N.nsubs = 0;
+	for (size_t i = 0; i < N.nretired; i++)
+		retired_free(&N.retired[i]);
+	free(N.retired);
+	N.retired = NULL;
+	N.nretired = 0;
+	if (N.dns) {
+		evdns_base_free(N.dns, 1);
+		N.dns = NULL;
+	}
+	struct dns_q *q;
+	while ((q = LIST_FIRST(&N.dq))) {   /* cancelled lookups evdns never called back */
+		LIST_REMOVE(q, link);
+		free(q);
+	}
 	free_topics();
 	EVP_PKEY_free(N.key);
 	N.key = NULL;

@@ -19,8 +19,15 @@
  * all three routed ADMIN_OPEN (no admin token). Admin API:
  *   GET  /api/v1/topics, GET /api/v1/topics/NAME
  *   POST /api/v1/topics/NAME/publish {Subject, Message, MessageAttributes}
- *   GET  /api/v1/topics/NAME/dead-letters
- *   POST /api/v1/topics/NAME/dead-letters/redrive[?MessageId=ID]
+ *   GET  /api/v1/topics/NAME/dead-letters[?MaxItems=N&NextToken=T]  (a page: N at most 1000,
+ *        default 100; the answer's NextToken asks for the next; a retired subscription's
+ *        letters are listed too, with "Retired": true)
+ *   POST /api/v1/topics/NAME/dead-letters/redrive[?MessageId=ID]  (at most 1000 a request,
+ *        "Remaining" says how many are left; a retired subscription's letters stay
+ *        until its endpoint is subscribed to the topic again: "LeftInRetired")
+ * Each subscription keeps at most NOTIFY_DLQ_MAX dead letters or
+ * NOTIFY_DLQ_MAX_BYTES of them: beyond, a new one is dropped (logged,
+ * counted as the subscription's DeadLettersDropped) and the oldest stay.
  *
  * Thread: control thread only, unless a function says otherwise.
  */
@@ -80,7 +87,9 @@ struct notify_msg {
  * alarm JSON), AlarmName, NewStateValue and TargetGroup (from the
  * Trigger's dimensions). Returns 0, or -1 with a message in ERR that
  * starts with the parameter at fault ("TopicArn: no such topic: x",
- * "Message: ...", "Subject: ...", "MessageAttributes: ...") or "the spool
+ * "Message: ...", "Subject: ...", "MessageAttributes: ...", "MessageId: not
+ * a UUID ...": M->message_id must be 36 characters, hex digits and dashes
+ * as 8-4-4-4-12) or "the spool
  * cannot be written: ..." (then subscriptions before the failing one have
  * it already). Blocking: one fsync'd file per subscription. */
 int notify_publish(const char *topic, const struct notify_msg *m, char *id, char *err, size_t errlen);
@@ -100,8 +109,15 @@ int notify_init(struct event_base *base, const struct albd_gen *gen, char *err, 
 
 /* Take GEN's topics after a reload: subscriptions that stay keep their
  * state, spool and confirmation; removed ones stop (their spool is set
- * aside as dead letters). */
+ * aside as dead letters, which stay listed with the topic's). The URLs
+ * (SubscribeURL, ...) are made from the admin settings that run,
+ * admin_gen()'s (GEN's when there is none): call it after admin_apply(). */
 void notify_apply(const struct albd_gen *gen);
+
+/* The dead-letter cap of each subscription (defaults below); for tests. */
+#define NOTIFY_DLQ_MAX 10000
+#define NOTIFY_DLQ_MAX_BYTES (64u * 1024 * 1024)
+void notify_set_dlq_limits(size_t max_messages, uint64_t max_bytes);
 
 /* Stop delivering (attempts in flight are abandoned; their messages stay
  * in the spool for the next start). */

@@ -39,6 +39,44 @@ static void nf_err(char *err, size_t errlen, const char *msg)
 		snprintf(err, errlen, "%s", msg);
 }
 
+int nf_uuid_valid(const char *s)
+{
+	if (!s || strlen(s) != 36)
+		return 0;
+	for (int i = 0; i < 36; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+		char c = s[i];
+		if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return 0;
+	}
+	return 1;
+}
+
+int nf_hex_valid(const char *s, size_t len)
+{
+	if (!s || strlen(s) != len)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int nf_timestamp_valid(const char *s)
+{
+	/* YYYY-MM-DDTHH:MM:SS.mmmZ, 2000 to 9999, fields in range */
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	unsigned y, mo, d, h, mi, sec;
+	if (!s || strlen(s) != sizeof shape - 1)
+		return 0;
+	for (size_t i = 0; i < sizeof shape - 1; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+			return 0;
+	if (sscanf(s, "%4u-%2u-%2uT%2u:%2u:%2u", &y, &mo, &d, &h, &mi, &sec) != 6)
+		return 0;
+	return y >= 2000 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && sec <= 60;
+}
+
 int nf_record_check(const json_t *rec, char *err, size_t errlen)
 {
 	const char *type = str(rec, "Type");
@@ -52,21 +90,29 @@ int nf_record_check(const json_t *rec, char *err, size_t errlen)
 		nf_err(err, errlen, "Type is not Notification or SubscriptionConfirmation");
 		return -1;
 	}
-	if (!str(rec, "MessageId") || strlen(str(rec, "MessageId")) != 36) {
-		nf_err(err, errlen, "no MessageId");
+	if (!nf_uuid_valid(str(rec, "MessageId"))) {
+		nf_err(err, errlen, "no MessageId, or one that is not a UUID");
 		return -1;
 	}
-	if (!str(rec, "Timestamp") || !str(rec, "Message")) {
-		nf_err(err, errlen, "no Timestamp or Message");
+	if (!nf_timestamp_valid(str(rec, "Timestamp")) || !str(rec, "Message")) {
+		nf_err(err, errlen, "no Timestamp (YYYY-MM-DDTHH:MM:SS.mmmZ) or Message");
+		return -1;
+	}
+	if ((v = json_object_get(rec, "Attempts")) &&
+	    (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000)) {
+		nf_err(err, errlen, "Attempts is not a count");
 		return -1;
 	}
 	if ((v = json_object_get(rec, "Subject")) && !json_is_string(v)) {
 		nf_err(err, errlen, "Subject is not a string");
 		return -1;
 	}
-	if (!strcmp(type, "SubscriptionConfirmation") && !str(rec, "Token")) {
-		nf_err(err, errlen, "a SubscriptionConfirmation without Token");
-		return -1;
+	if (!strcmp(type, "SubscriptionConfirmation")) {
+		const char *tok = str(rec, "Token");
+		if (!tok || !*tok || strlen(tok) > 256 || !nf_hex_valid(tok, strlen(tok))) {
+			nf_err(err, errlen, "a SubscriptionConfirmation without a Token of hex digits");
+			return -1;
+		}
 	}
 	if ((v = json_object_get(rec, "MessageAttributes"))) {
 		const char *k;

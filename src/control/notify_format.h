@@ -6,13 +6,16 @@
  * A message is kept (in memory and in the spool) as one JSON object, a
  * "record", in SNS's words:
  *   Type               "Notification" or "SubscriptionConfirmation"
- *   MessageId          a UUID (v4), the same for every subscriber and retry
+ *   MessageId          a UUID (v4, or one the publisher derived), the same for every
+ *                      subscriber and retry
  *   Timestamp          publish time, ISO 8601 UTC with milliseconds ("...T01:02:03.456Z")
  *   Subject            optional
  *   Message            the text (for an alarm: CloudWatch's notification JSON)
  *   MessageAttributes  optional, as SNS's HTTP/S message shows them:
  *                      {"NAME": {"Type": "String", "Value": "..."}}
- *   Token              SubscriptionConfirmation only
+ *   Token              SubscriptionConfirmation only (128 hex digits)
+ *   Attempts           optional: the attempts made so far (the spool file is rewritten
+ *                      after each failed attempt, so that a restart keeps the count)
  *   Alarm              optional: {"AlarmName", "AlarmDescription", "OldStateValue",
  *                      "NewStateValue", "NewStateReason", "StateChangeTime", "AlarmArn"}
  *                      (struct notify_alarm) for the slack format
@@ -96,8 +99,17 @@ void nf_timestamp(const struct timespec *ts, char out[25]);
 /* N random bytes as 2N lower-case hex digits into OUT (2N+1 bytes). */
 void nf_random_hex(size_t n, char *out);
 
+/* Is S a UUID (36 characters: hex digits and dashes, 8-4-4-4-12)? 1 or 0. */
+int nf_uuid_valid(const char *s);
+
+/* Is S exactly LEN lower-case hex digits? 1 or 0. */
+int nf_hex_valid(const char *s, size_t len);
+
+/* Is S a timestamp as nf_timestamp() writes them (year 2000 or later)? 1 or 0. */
+int nf_timestamp_valid(const char *s);
+
 /* Is REC a record albd can deliver (the fields its Type requires, with the
- * right JSON types)? 0 or -1 with the reason in ERR. Used on what comes
+ * right JSON types, a MessageId that is a UUID, a sane Timestamp)? 0 or -1 with the reason in ERR. Used on what comes
  * back from the spool and the dead-letter files. */
 int nf_record_check(const json_t *rec, char *err, size_t errlen);
 

@@ -28,6 +28,7 @@ struct nh_req {
 	void *arg;
 	unsigned timeout_ms;
 	int finished;
+	int connected;       /* CONN_CONNECTED came (for TLS: after the handshake) */
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -143,29 +144,6 @@ void nh_url_free(struct nh_url *u)
 	u->path = NULL;
 }
 
-int nh_resolve(const struct nh_url *u, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG }, *res = NULL;
-	char port[8];
-	int rc;
-
-	snprintf(port, sizeof port, "%u", u->port);
-	rc = getaddrinfo(u->host, port, &hints, &res);
-	if (rc == EAI_BADFLAGS || (rc != 0 && hints.ai_flags)) {
-		hints.ai_flags = 0; /* AI_ADDRCONFIG refuses loopback-only hosts on some systems */
-		rc = getaddrinfo(u->host, port, &hints, &res);
-	}
-	if (rc != 0 || !res) {
-		if (err && errlen)
-			snprintf(err, errlen, "cannot resolve %s: %s", u->host, rc ? gai_strerror(rc) : "no address");
-		return -1;
-	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
 static void req_free(struct nh_req *r)
 {
 	if (r->c)
@@ -180,7 +158,7 @@ static void finish(struct nh_req *r, int status, const char *why)
 	if (r->finished)
 		return;
 	r->finished = 1;
-	r->done(status, why, r->arg);
+	r->done(status, why, r->connected || (r->c && r->c->tls_failed), r->arg);
 	req_free(r);
 }
 
@@ -191,34 +169,40 @@ static void req_cb(struct conn *c, enum conn_event ev, void *arg)
 
 	switch (ev) {
 	case CONN_CONNECTED:
+		r->connected = 1;
+		return;
 	case CONN_DRAINED:
 		return;
 	case CONN_READ: {
 		static struct http1_header hdrs[NH_MAX_HEADERS];
 		const struct http1_limits lim = { NH_MAX_HEAD, NH_MAX_HEAD, NH_MAX_HEADERS };
-		size_t head_len;
-		struct http1_head h;
-		enum http1_status st = http1_scan_head(c->in, 0, &lim, &r->scan, &head_len);
-		if (st == HTTP1_INCOMPLETE) {
-			if (evbuffer_get_length(c->in) > NH_MAX_HEAD)
-				finish(r, 0, "the response head is too large");
-			return;
-		}
-		h.hdrs = hdrs;
-		if (st == HTTP1_OK)
-			st = http1_parse_head((const char *)evbuffer_pullup(c->in, (ssize_t)head_len), head_len, 0, 0,
-					      &lim, &h);
-		if (st != HTTP1_OK) {
-			finish(r, 0, st == HTTP1_HEAD_TOO_LARGE ? "the response head is too large"
-							       : "the response is not HTTP/1.x");
-			return;
-		}
-		if (h.status < 200) {  /* interim: wait for the final answer */
-			evbuffer_drain(c->in, head_len);
+		/* interim (1xx) answers are skipped; the final one may be in
+		 * the same read: parse again while data remains */
+		while (evbuffer_get_length(c->in) > 0) {
+			size_t head_len;
+			struct http1_head h;
+			enum http1_status st = http1_scan_head(c->in, 0, &lim, &r->scan, &head_len);
+			if (st == HTTP1_INCOMPLETE) {
+				if (evbuffer_get_length(c->in) > NH_MAX_HEAD)
+					finish(r, 0, "the response head is too large");
+				return;
+			}
+			h.hdrs = hdrs;
+			if (st == HTTP1_OK)
+				st = http1_parse_head((const char *)evbuffer_pullup(c->in, (ssize_t)head_len), head_len,
+						      0, 0, &lim, &h);
+			if (st != HTTP1_OK) {
+				finish(r, 0, st == HTTP1_HEAD_TOO_LARGE ? "the response head is too large"
+								       : "the response is not HTTP/1.x");
+				return;
+			}
+			if (h.status >= 200) {
+				finish(r, h.status, "");
+				return;
+			}
+			evbuffer_drain(c->in, head_len);  /* interim: wait for the final answer */
 			http1_scan_reset(&r->scan);
-			return;
 		}
-		finish(r, h.status, "");
 		return;
 	}
 	case CONN_EOF:
@@ -308,4 +292,25 @@ void nh_cancel(struct nh_req *r)
 		r->finished = 1;
 		req_free(r);
 	}
+}
+
+int nh_literal(const struct nh_url *u, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, u->host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)u->port);
+		*len = sizeof *s4;
+		return 1;
+	}
+	if (inet_pton(AF_INET6, u->host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)u->port);
+		*len = sizeof *s6;
+		return 1;
+	}
+	return 0;
 }

@@ -6,7 +6,8 @@
  * NH_MAX_HEAD bytes; a longer head fails the attempt), then the connection
  * closes: the body is ignored, so a receiver that answers without end
  * costs nothing. The attempt's whole time (connect, TLS, sending,
- * answer) is bounded by its timeout. Interim (1xx) answers are skipped.
+ * answer) is bounded by its timeout. Interim (1xx) answers are skipped,
+ * also when the final answer arrives in the same read.
  *
  * Thread: control.
  */
@@ -36,15 +37,17 @@ struct nh_url {
 int nh_url_parse(const char *url, struct nh_url *u, char *err, size_t errlen);
 void nh_url_free(struct nh_url *u);
 
-/* Resolve U's host (an IP literal, or a name through getaddrinfo:
- * blocking) into SS/LEN. 0, or -1 with ERR. */
-int nh_resolve(const struct nh_url *u, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen);
+/* Is U's host an IP literal? Then 1 and its address (with U's port) in
+ * SS/LEN; else 0 (a name: the caller resolves it, without blocking). */
+int nh_literal(const struct nh_url *u, struct sockaddr_storage *ss, socklen_t *len);
 
 /* The outcome of an attempt: STATUS is the HTTP status (>= 200), or 0 when
  * there was none, with WHY saying what happened ("connection refused",
- * "timed out after 2000 ms", ...). Called once, from the event loop. The
+ * "timed out after 2000 ms", ...); CONNECTED is 0 when the connection was
+ * never made (the caller may try the host's next address), 1 when it was
+ * (or its TLS handshake failed). Called once, from the event loop. The
  * request is freed after the callback returns. */
-typedef void (*nh_done_fn)(int status, const char *why, void *arg);
+typedef void (*nh_done_fn)(int status, const char *why, int connected, void *arg);
 
 /* POST BODY (LEN bytes, copied) with the header lines HEADERS ("Name:
  * value\r\n"... , copied; albd adds Host, Content-Length, Connection:

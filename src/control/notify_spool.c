@@ -214,6 +214,7 @@ int ns_jsonl_append(const char *path, const json_t *line, char *err, size_t errl
 {
 	char *text = json_dumps(line, JSON_PRESERVE_ORDER | JSON_COMPACT);
 	int fd = -1, rc = -1;
+	struct stat st;
 
 	if (!text) {
 		if (err && errlen)
@@ -222,10 +223,18 @@ int ns_jsonl_append(const char *path, const json_t *line, char *err, size_t errl
 	}
 	size_t n = strlen(text);
 	text[n] = '\n';
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0 && write_all(fd, text, n + 1) == 0 && fsync(fd) == 0)
-		rc = 0;
-	else if (err && errlen)
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		/* a crash in the middle of an append leaves a torn last line:
+		 * end it, so that this record starts a line of its own */
+		char last = '\n';
+		if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
+			last = '\n';
+		if ((last == '\n' || write_all(fd, "\n", 1) == 0) && write_all(fd, text, n + 1) == 0 &&
+		    fsync(fd) == 0)
+			rc = 0;
+	}
+	if (rc < 0 && err && errlen)
 		snprintf(err, errlen, "cannot append to %s: %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
@@ -302,19 +311,165 @@ json_t *ns_jsonl_read(const char *path)
 	return arr;
 }
 
-size_t ns_jsonl_count(const char *path)
+size_t ns_jsonl_count(const char *path, uint64_t *bytes)
 {
-	size_t len, n = 0;
-	char *buf = read_all(path, &len);
-	if (!buf)
+	FILE *f = fopen(path, "re");
+	char buf[65536];
+	size_t n = 0, r;
+	uint64_t total = 0;
+	char prev = '\n';
+
+	if (bytes)
+		*bytes = 0;
+	if (!f)
 		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] == '\n' && i > 0 && buf[i - 1] != '\n')
-			n++;
-	if (len && buf[len - 1] != '\n')
+	while ((r = fread(buf, 1, sizeof buf, f)) > 0) {
+		for (size_t i = 0; i < r; i++) {
+			if (buf[i] == '\n' && prev != '\n')
+				n++;
+			prev = buf[i];
+		}
+		total += r;
+	}
+	fclose(f);
+	if (prev != '\n')
 		n++;
-	free(buf);
+	if (bytes)
+		*bytes = total;
 	return n;
+}
+
+int ns_jsonl_page(const char *path, uint64_t offset, size_t max, json_t *arr, uint64_t *next)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0, got = 0;
+	ssize_t l;
+	uint64_t pos = offset;
+
+	*next = 0;
+	if (!f)
+		return errno == ENOENT ? 0 : -1;
+	if (offset && fseeko(f, (off_t)offset, SEEK_SET) < 0) {
+		fclose(f);
+		return -1;
+	}
+	while (got < max && (l = getline(&line, &cap, f)) > 0) {
+		pos += (uint64_t)l;
+		size_t len = (size_t)l;
+		if (line[len - 1] == '\n')
+			len--;
+		if (!len)
+			continue;
+		json_error_t je;
+		char why[200];
+		json_t *o = json_loadb(line, len, 0, &je);
+		if (!o || nf_record_check(o, why, sizeof why) < 0) {
+			log_warn("notify: %s at byte %" PRIu64 ": not a dead letter (%s): skipped", path,
+				 pos - (uint64_t)l, o ? why : je.text);
+			json_decref(o);
+			continue;
+		}
+		json_array_append_new(arr, o);
+		got++;
+	}
+	/* more after this page? (one more byte that is not a lone newline) */
+	if (got == max) {
+		int c;
+		while ((c = fgetc(f)) == '\n')
+			pos++;
+		if (c != EOF)
+			*next = pos;
+	}
+	free(line);
+	fclose(f);
+	return (int)got;
+}
+
+int ns_jsonl_filter(const char *path, int (*fn)(json_t *line, void *arg), void *arg, char *err, size_t errlen)
+{
+	FILE *in = fopen(path, "re"), *out = NULL, *bad = NULL;
+	char tmp[4096], corrupt[4096], *line = NULL;
+	size_t cap = 0, kept = 0;
+	ssize_t l;
+	int rc = -1;
+
+	if (!in) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	snprintf(corrupt, sizeof corrupt, "%s.corrupt", path);
+	out = fopen(tmp, "we");
+	if (!out) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		fclose(in);
+		return -1;
+	}
+	while ((l = getline(&line, &cap, in)) > 0) {
+		size_t len = (size_t)l;
+		if (line[len - 1] == '\n')
+			len--;
+		if (!len)
+			continue;
+		json_error_t je;
+		char why[200];
+		json_t *o = json_loadb(line, len, 0, &je);
+		int verdict = 2;
+		if (o && nf_record_check(o, why, sizeof why) == 0)
+			verdict = fn(o, arg);
+		else
+			log_err("notify: %s: a line that is not a dead letter (%s): set aside in %s", path,
+				o ? why : je.text, corrupt);
+		json_decref(o);
+		if (verdict == 1) {
+			fwrite(line, 1, len, out);
+			fputc('\n', out);
+			kept++;
+		} else if (verdict == 2) {
+			if (!bad)
+				bad = fopen(corrupt, "ae");
+			if (bad) {
+				fwrite(line, 1, len, bad);
+				fputc('\n', bad);
+			}
+		}
+	}
+	if (bad) {
+		fflush(bad);
+		(void)fsync(fileno(bad));
+		fclose(bad);
+	}
+	int werr = ferror(in) || fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0;
+	fclose(out);
+	fclose(in);
+	free(line);
+	if (werr) {
+		snprintf(err, errlen, "cannot rewrite %s: %s", path, strerror(errno ? errno : EIO));
+		unlink(tmp);
+		return -1;
+	}
+	if (!kept) {
+		unlink(tmp);
+		rc = unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+	} else {
+		rc = rename(tmp, path);
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot replace %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = 0;
+		fsync_dir(dir);
+	}
+	return (int)kept;
 }
 
 json_t *ns_json_read(const char *path)

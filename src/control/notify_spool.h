@@ -25,6 +25,7 @@
 #define ALBD_NOTIFY_SPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -51,7 +52,9 @@ int ns_spool_remove(const char *dir, const char *name);
 int ns_spool_load(const char *dir, void (*fn)(const char *name, json_t *rec, void *arg), void *arg);
 
 /* Append LINE (compact JSON, one line) to the JSON Lines file PATH and
- * fsync it. 0, or -1 with ERR. */
+ * fsync it; when the file does not end in a newline (an append that a
+ * crash tore), one is written first, so the torn line never swallows
+ * LINE. 0, or -1 with ERR. */
 int ns_jsonl_append(const char *path, const json_t *line, char *err, size_t errlen);
 
 /* The lines of the JSON Lines file PATH as a JSON array (new reference):
@@ -59,8 +62,24 @@ int ns_jsonl_append(const char *path, const json_t *line, char *err, size_t errl
  * an empty array; NULL on a read error (errno). */
 json_t *ns_jsonl_read(const char *path);
 
-/* The number of lines of PATH that are not empty (0 when missing). */
-size_t ns_jsonl_count(const char *path);
+/* The number of lines of PATH that are not empty (0 when missing), and
+ * its size in *BYTES (may be NULL). Reads the file in small blocks. */
+size_t ns_jsonl_count(const char *path, uint64_t *bytes);
+
+/* Append to ARR up to MAX records (nf_record_check) from the JSON Lines
+ * file PATH, starting at byte OFFSET (the start of a line); lines that are
+ * not records are skipped (logged). *NEXT: the offset of the next page,
+ * 0 when there is none. Reads only the lines the page needs. Returns the
+ * number appended, or -1 (errno); a missing file is 0. */
+int ns_jsonl_page(const char *path, uint64_t offset, size_t max, json_t *arr, uint64_t *next);
+
+/* Rewrite the JSON Lines file PATH through FN, line by line (streamed):
+ * FN(line) returns 1 to keep the line, 0 to drop it, 2 to set it aside;
+ * lines that are not records (nf_record_check) are set aside without FN.
+ * Set aside: appended to PATH.corrupt (logged). The kept lines replace
+ * PATH atomically (PATH.tmp, fsync, rename; no line kept: PATH goes).
+ * Returns the number kept, or -1 with ERR. */
+int ns_jsonl_filter(const char *path, int (*fn)(json_t *line, void *arg), void *arg, char *err, size_t errlen);
 
 /* Read the JSON object in PATH: a new reference, or NULL (missing: errno
  * ENOENT; unreadable or not an object: another errno). */

@@ -196,7 +196,8 @@ def http_get(url, timeout=10, ctx=None):
 
 
 def spool_files(a):
-    return sorted(p for p in Path(a.state_dir, "notify").glob("sub-*/spool/*.json"))
+    """The messages in the spool (not the temporary files of a rewrite)."""
+    return sorted(p for p in Path(a.state_dir, "notify").glob("sub-*/spool/*.json") if not p.name.startswith("."))
 
 
 def validate_sns(bodies, ca_file):
@@ -685,7 +686,6 @@ def _check_fails(albd_bin, tmp_path, text, needle):
 @pytest.mark.parametrize("what,subscription,needle,message", [
     ("bad port", {"endpoint": "http://127.0.0.1:99999/x"}, "sub", "port"),
     ("bad scheme", {"endpoint": "ftp://127.0.0.1/x"}, "endpoint", "endpoint"),
-    ("unresolvable", {"endpoint": "http://no-such-host.invalid/x"}, "sub", "resolve"),
     ("filter policy JSON", {"endpoint": "http://127.0.0.1:9/x", "filter_policy": "{\"a\": [}"},
      "sub", "filter_policy"),
     ("filter policy nested", {"endpoint": "http://127.0.0.1:9/x", "filter_policy": "{\"a\": {\"b\": [1]}}"},
@@ -703,3 +703,198 @@ def test_bad_topic_config_fails_check_with_file_and_line(albd_bin, tmp_path, wha
     err = _check_fails(albd_bin, tmp_path, text, needle if needle != "delivery" else "delivery = {")
     assert "topics.ops.subscriptions[0]" in err or needle not in ("sub", "delivery"), err
     assert message in err, err
+
+
+# ---------------------------------------------------------------------------
+# review fixes: interim answers, names resolved per attempt, dead-letter
+# pages, retired subscriptions, attempts across restarts
+
+
+class Interim:
+    """A raw TCP receiver that answers every request with "100 Continue"
+    and the final "200 OK" in one write."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((HOST, 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.requests = []
+        self.done = threading.Event()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    @property
+    def url(self):
+        return "http://%s:%d/interim" % (HOST, self.port)
+
+    def serve(self):
+        while not self.done.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.answer, args=(c,), daemon=True).start()
+
+    def answer(self, c):
+        c.settimeout(10)
+        try:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = c.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, body = data.split(b"\r\n\r\n", 1)
+            n = int([ln.split(b":", 1)[1] for ln in head.split(b"\r\n")
+                     if ln.lower().startswith(b"content-length:")][0])
+            while len(body) < n:
+                body += c.recv(65536)
+            self.requests.append(body)
+            c.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            time.sleep(3)   # the connection stays open: the answer must count without EOF
+        except (OSError, ValueError, IndexError):
+            pass
+        finally:
+            c.close()
+
+    def stop(self):
+        self.done.set()
+        self.sock.close()
+
+
+@pytest.mark.timeout_s(30)
+def test_interim_and_final_answer_in_one_write_is_one_success(albd):
+    rx = Interim()
+    try:
+        port = free_port()
+        a = albd.start(topics_config(port, [topic("ops", [sub(rx.url)], {"retries": 3, "min_delay": 1,
+                                                                         "max_delay": 1, "timeout": 2})]),
+                       port=port)
+        mid = publish(a, "ops", "continue, then ok")
+        wait_until(lambda: subs_of(a, "ops")[rx.url]["Delivered"] == 1, 5, what="the delivery")
+        wait_until(lambda: not spool_files(a), 5, what="an empty spool")
+        time.sleep(2.5)   # a retry would come after 1 s
+        assert len(rx.requests) == 1
+        assert json.loads(rx.requests[0])["MessageId"] == mid
+        s = subs_of(a, "ops")[rx.url]
+        assert s["Delivered"] == 1 and s["DeadLetters"] == 0, s
+        assert "attempt failed" not in a.log()
+    finally:
+        rx.stop()
+
+
+@pytest.mark.timeout_s(30)
+def test_endpoint_by_name_resolves_per_attempt(albd, receivers):
+    r = receivers("byname")
+    url = "http://localhost:%d/hook/byname" % r.port   # /etc/hosts: no DNS server needed
+    port = free_port()
+    a = albd.start(topics_config(port, [topic("ops", [sub(url)])]), port=port)
+    mid = publish(a, "ops", "to a name")
+    got = r.wait(1)
+    assert json.loads(got[0]["body"])["MessageId"] == mid
+    assert got[0]["headers"]["host"] == "localhost:%d" % r.port
+    mid2 = publish(a, "ops", "again, from the cache")
+    got = r.wait(2)
+    assert json.loads(got[1]["body"])["MessageId"] == mid2
+
+
+@pytest.mark.timeout_s(40)
+def test_unresolvable_name_is_a_failed_attempt_not_a_config_error(albd, albd_bin, tmp_path):
+    url = "http://albd-test.invalid/hook"
+    port = free_port()
+    conf = topics_config(port, [topic("ops", [sub(url)], {"retries": 1, "no_delay_retries": 1, "min_delay": 1,
+                                                          "max_delay": 1, "timeout": 2})])
+    path = tmp_path / "names.conf"
+    path.write_text(conf + 'state_dir = "%s";\n' % tmp_path)
+    r = subprocess.run([albd_bin, "-t", "-c", str(path)], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r
+    t0 = time.monotonic()
+    a = albd.start(conf, port=port)
+    assert time.monotonic() - t0 < 8   # no lookup at start
+    mid = publish(a, "ops", "nobody home")
+    wait_until(lambda: subs_of(a, "ops")[url]["DeadLetters"] == 1, 15, what="the dead letter")
+    st, j = api(a, "GET", "/api/v1/topics/ops/dead-letters")
+    assert st == 200
+    [d] = j["DeadLetters"]
+    assert d["MessageId"] == mid and d["Attempts"] == 2 and "albd-test.invalid" in d["LastError"], d
+    assert get(port, "/", timeout=2).status == 200
+
+
+@pytest.mark.timeout_s(60)
+def test_dead_letters_page_and_retired_subscriptions_stay_visible(albd, receivers):
+    r, keep = receivers("paged"), receivers("stays")
+    r.status = 500
+    port = free_port()
+    once = {"retries": 0, "min_delay": 1, "max_delay": 1, "timeout": 2}
+    conf = topics_config(port, [topic("ops", [sub(keep), sub(r)], once)])
+    a = albd.start(conf, port=port)
+    mids = [publish(a, "ops", "doomed %d" % i) for i in range(5)]
+    wait_until(lambda: subs_of(a, "ops")[r.url]["DeadLetters"] == 5, 10, what="five dead letters")
+    # pages of two, in order
+    seen, tok, pages = [], None, 0
+    while True:
+        q = "/api/v1/topics/ops/dead-letters?MaxItems=2" + ("&NextToken=" + tok if tok else "")
+        st, j = api(a, "GET", q)
+        assert st == 200, j
+        assert len(j["DeadLetters"]) <= 2
+        seen += [d["MessageId"] for d in j["DeadLetters"]]
+        pages += 1
+        tok = j.get("NextToken")
+        if not tok:
+            break
+    assert seen == mids and pages == 3, (seen, pages)
+    st, j = api(a, "GET", "/api/v1/topics/ops/dead-letters")
+    assert [d["MessageId"] for d in j["DeadLetters"]] == mids and "NextToken" not in j
+    for bad in ("MaxItems=0", "MaxItems=1001", "MaxItems=x", "NextToken=nope", "NextToken=%s.1" % ("0" * 32)):
+        st, j = api(a, "GET", "/api/v1/topics/ops/dead-letters?" + bad)
+        assert st == 400, (bad, st, j)
+    # the subscription leaves the config: its dead letters stay listed,
+    # across a restart too
+    a.reload(topics_config(port, [topic("ops", [sub(keep)], once)]))
+    wait_until(lambda: len(subs_of(a, "ops")) == 1, 5, what="the reload")
+    a.stop()
+    a.start()
+    st, j = api(a, "GET", "/api/v1/topics/ops/dead-letters")
+    assert st == 200
+    assert [d["MessageId"] for d in j["DeadLetters"]] == mids
+    assert all(d["Retired"] is True and d["Endpoint"] == r.url for d in j["DeadLetters"]), j
+    st, j = api(a, "POST", "/api/v1/topics/ops/dead-letters/redrive")
+    assert st == 200 and j["Redriven"] == 0 and j["LeftInRetired"] == 5, j
+    # configured again: they are its own, and redrive delivers them
+    r.status = 200
+    a.reload(conf)
+    wait_until(lambda: len(subs_of(a, "ops")) == 2, 5, what="the reload")
+    assert subs_of(a, "ops")[r.url]["DeadLetters"] == 5
+    st, j = api(a, "GET", "/api/v1/topics/ops/dead-letters")
+    assert [d["MessageId"] for d in j["DeadLetters"]] == mids and not any("Retired" in d for d in j["DeadLetters"])
+    st, j = api(a, "POST", "/api/v1/topics/ops/dead-letters/redrive?MessageId=" + mids[0])
+    assert st == 200 and j["Redriven"] == 1 and j["Remaining"] == 4, j
+    st, j = api(a, "POST", "/api/v1/topics/ops/dead-letters/redrive")
+    assert st == 200 and j["Redriven"] == 4 and j["Remaining"] == 0, j
+    r.wait(5)
+    assert sorted(b["MessageId"] for b in r.bodies()) == sorted(mids)
+    assert subs_of(a, "ops")[r.url]["DeadLetters"] == 0
+
+
+@pytest.mark.timeout_s(60)
+def test_attempts_are_counted_across_a_restart(albd, receivers):
+    r = receivers("counted")
+    r.status = 503
+    port = free_port()
+    a = albd.start(topics_config(port, [topic("ops", [sub(r)], {"retries": 2, "min_delay": 1, "max_delay": 1,
+                                                                "timeout": 2})]), port=port)
+    mid = publish(a, "ops", "three attempts in all")
+
+    def recorded():
+        fs = spool_files(a)
+        return fs and json.loads(fs[0].read_text()).get("Attempts") == 2
+    wait_until(recorded, 10, what="two attempts recorded in the spool")
+    a.kill()
+    assert len(r.got) == 2
+    a.start()
+    wait_until(lambda: subs_of(a, "ops")[r.url]["DeadLetters"] == 1, 10, what="the dead letter")
+    st, j = api(a, "GET", "/api/v1/topics/ops/dead-letters")
+    [d] = j["DeadLetters"]
+    assert d["MessageId"] == mid and d["Attempts"] == 3, d
+    assert len(r.got) == 3

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
@@ -22,7 +23,9 @@
 #include "control/notify_http.h"
 #include "control/notify_spool.h"
 #include "control/sns_sign.h"
+#include "core/clock.h"
 #include "core/config.h"
+#include "proxy/gen.h"
 
 #define TOPIC_ARN "arn:aws:sns:local:000000000000:ops"
 #define SUB_ARN TOPIC_ARN ":2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"
@@ -402,6 +405,43 @@ START_TEST(urls)
 }
 END_TEST
 
+
+START_TEST(uuids_timestamps_and_hostile_records)
+{
+	char err[256];
+	ck_assert(nf_uuid_valid("22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324"));
+	ck_assert(nf_uuid_valid("22B80B92-FDEA-4C2C-8F9D-BDFB0C7BF324"));
+	ck_assert(!nf_uuid_valid(NULL));
+	ck_assert(!nf_uuid_valid(""));
+	ck_assert(!nf_uuid_valid("22b80b92-fdea-4c2c-8f9d-bdfb0c7bf32"));
+	ck_assert(!nf_uuid_valid("22b80b92-fdea-4c2c-8f9d-bdfb0c7bf3244"));
+	ck_assert(!nf_uuid_valid("22b80b92xfdea-4c2c-8f9d-bdfb0c7bf324"));
+	ck_assert(!nf_uuid_valid("22b80b92-fdea-4c2c-8f9d-bdfb0c7bf\r\nX"));
+	ck_assert(!nf_uuid_valid("../../../../etc/passwd-aaaaaaaaaaaaaa"));
+	ck_assert(!nf_uuid_valid("g2b80b92-fdea-4c2c-8f9d-bdfb0c7bf324"));
+	ck_assert(nf_hex_valid("00ff", 4) && !nf_hex_valid("00FF", 4) && !nf_hex_valid("00f", 4));
+	ck_assert(nf_timestamp_valid("2026-11-30T01:02:03.456Z"));
+	ck_assert(!nf_timestamp_valid("2026-11-30T01:02:03Z"));
+	ck_assert(!nf_timestamp_valid("1970-01-01T00:00:00.000Z"));
+	ck_assert(!nf_timestamp_valid("2026-13-30T01:02:03.456Z"));
+	ck_assert(!nf_timestamp_valid("2026-11-30T01:02:03.456Z\n"));
+	json_t *r = record(NULL, "m");
+	ck_assert_int_eq(nf_record_check(r, err, sizeof err), 0);
+	json_object_set_new(r, "MessageId", json_string("22b80b92-fdea-4c2c-8f9d-bdfb0c7bf\r\nX"));
+	ck_assert_int_eq(nf_record_check(r, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "MessageId"));
+	json_object_set_new(r, "MessageId", json_string("22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324"));
+	json_object_set_new(r, "Timestamp", json_string("yesterday"));
+	ck_assert_int_eq(nf_record_check(r, err, sizeof err), -1);
+	json_object_set_new(r, "Timestamp", json_string("2026-11-30T01:02:03.456Z"));
+	json_object_set_new(r, "Attempts", json_integer(-1));
+	ck_assert_int_eq(nf_record_check(r, err, sizeof err), -1);
+	json_object_set_new(r, "Attempts", json_integer(4));
+	ck_assert_int_eq(nf_record_check(r, err, sizeof err), 0);
+	json_decref(r);
+}
+END_TEST
+
 /* ------------------------------------------------------------ spool */
 
 static int nloaded;
@@ -487,7 +527,7 @@ START_TEST(dead_letter_lines)
 	json_t *arr = ns_jsonl_read(p);
 	ck_assert_uint_eq(json_array_size(arr), 0);
 	json_decref(arr);
-	ck_assert_uint_eq(ns_jsonl_count(p), 0);
+	ck_assert_uint_eq(ns_jsonl_count(p, NULL), 0);
 	for (int i = 0; i < 2; i++) {
 		json_t *r = record(NULL, i ? "two\nlines" : "one");
 		ck_assert_int_eq(ns_jsonl_append(p, r, err, sizeof err), 0);
@@ -496,11 +536,112 @@ START_TEST(dead_letter_lines)
 	FILE *f = fopen(p, "a");
 	fputs("garbage\n", f);
 	fclose(f);
-	ck_assert_uint_eq(ns_jsonl_count(p), 3);
+	uint64_t bytes = 0;
+	ck_assert_uint_eq(ns_jsonl_count(p, &bytes), 3);
+	struct stat st;
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(bytes, (uint64_t)st.st_size);
 	arr = ns_jsonl_read(p);
 	ck_assert_uint_eq(json_array_size(arr), 2);
 	ck_assert_str_eq(s_(json_array_get(arr, 1), "Message"), "two\nlines");
 	json_decref(arr);
+}
+END_TEST
+
+
+START_TEST(spool_sets_aside_records_with_hostile_ids)
+{
+	char sp[128];
+	snprintf(sp, sizeof sp, "%s/spool", dir);
+	ck_assert_int_eq(ns_mkdirs(sp), 0);
+	write_file("0000000000000001-a.json",
+		   "{\"Type\":\"Notification\",\"MessageId\":\"22b80b92-fdea-4c2c-8f9d-bdfb0c7bf\\r\\nX\","
+		   "\"Timestamp\":\"2026-11-30T01:02:03.456Z\",\"Message\":\"m\"}");
+	write_file("0000000000000002-b.json",
+		   "{\"Type\":\"Notification\",\"MessageId\":\"22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324\","
+		   "\"Timestamp\":\"now\",\"Message\":\"m\"}");
+	write_file("0000000000000003-c.json",
+		   "{\"Type\":\"Notification\",\"MessageId\":\"22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324\","
+		   "\"Timestamp\":\"2026-11-30T01:02:03.456Z\",\"Message\":\"good\"}");
+	nloaded = 0;
+	ck_assert_int_eq(ns_spool_load(sp, on_load, NULL), 1);
+	ck_assert_str_eq(loaded[0], "0000000000000003-c.json|good");
+	ck_assert(exists("0000000000000001-a.json.corrupt"));
+	ck_assert(exists("0000000000000002-b.json.corrupt"));
+}
+END_TEST
+
+START_TEST(torn_dead_letter_line_does_not_swallow_the_next)
+{
+	char p[128], err[256];
+	snprintf(p, sizeof p, "%s/dead-letters.jsonl", dir);
+	json_t *r = record(NULL, "first");
+	ck_assert_int_eq(ns_jsonl_append(p, r, err, sizeof err), 0);
+	json_decref(r);
+	FILE *f = fopen(p, "a");
+	fputs("{\"Type\":\"Notification\",\"MessageId\":\"22b8", f);   /* a crash mid-append */
+	fclose(f);
+	r = record(NULL, "after the crash");
+	ck_assert_int_eq(ns_jsonl_append(p, r, err, sizeof err), 0);
+	json_decref(r);
+	json_t *arr = ns_jsonl_read(p);
+	ck_assert_uint_eq(json_array_size(arr), 2);
+	ck_assert_str_eq(s_(json_array_get(arr, 1), "Message"), "after the crash");
+	json_decref(arr);
+	ck_assert_uint_eq(ns_jsonl_count(p, NULL), 3);
+}
+END_TEST
+
+static int keep_odd(json_t *l, void *arg)
+{
+	(void)arg;
+	return atoi(s_(l, "Message")) % 2 ? 1 : 0;
+}
+
+START_TEST(dead_letter_pages_and_filter)
+{
+	char p[128], err[256];
+	snprintf(p, sizeof p, "%s/dead-letters.jsonl", dir);
+	for (int i = 0; i < 7; i++) {
+		char m[8];
+		snprintf(m, sizeof m, "%d", i);
+		json_t *r = record(NULL, m);
+		ck_assert_int_eq(ns_jsonl_append(p, r, err, sizeof err), 0);
+		json_decref(r);
+		if (i == 3) {
+			FILE *f = fopen(p, "a");
+			fputs("{\"Type\":\"Notification\",\"MessageId\":\"x\\r\\ny\",\"Timestamp\":\"t\",\"Message\":\"bad\"}\n",
+			      f);
+			fclose(f);
+		}
+	}
+	/* pages of 3: 0-2, 3-5 (the bad line skipped), 6 */
+	uint64_t off = 0, next;
+	int pages = 0, total = 0;
+	do {
+		json_t *a = json_array();
+		int n = ns_jsonl_page(p, off, 3, a, &next);
+		ck_assert_int_ge(n, 1);
+		ck_assert_int_eq(atoi(s_(json_array_get(a, 0), "Message")), total);
+		total += n;
+		pages++;
+		json_decref(a);
+		off = next;
+	} while (next);
+	ck_assert_int_eq(pages, 3);
+	ck_assert_int_eq(total, 7);
+	/* the filter keeps the odd ones, sets the bad line aside */
+	ck_assert_int_eq(ns_jsonl_filter(p, keep_odd, NULL, err, sizeof err), 3);
+	ck_assert_uint_eq(ns_jsonl_count(p, NULL), 3);
+	char bad[160];
+	snprintf(bad, sizeof bad, "%s.corrupt", p);
+	ck_assert_uint_eq(ns_jsonl_count(bad, NULL), 1);
+	/* nothing kept: the file goes */
+	ck_assert_int_eq(ns_jsonl_filter(p, keep_odd, NULL, err, sizeof err) , 3);
+	json_t *a = json_array();
+	ck_assert_int_eq(ns_jsonl_page(p, 0, 100, a, &next), 3);
+	ck_assert_uint_eq(next, 0);
+	json_decref(a);
 }
 END_TEST
 
@@ -568,6 +709,277 @@ START_TEST(check_configs)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------ the notifier itself */
+
+static struct event_base *nbase;
+static struct cfg_subscription hsub;
+static struct cfg_topic htopic;
+static struct albd_config hcfg;
+static struct albd_gen hgen;
+
+static void harness(const char *endpoint, int confirm, unsigned retries)
+{
+	const struct cfg_delivery d = { .retries = retries, .no_delay_retries = retries, .min_delay_ms = 1000,
+					.max_delay_ms = 1000, .timeout_ms = 1000 };
+	memset(&hsub, 0, sizeof hsub);
+	hsub.endpoint = (char *)endpoint;
+	hsub.confirm = confirm;
+	hsub.delivery = d;
+	memset(&htopic, 0, sizeof htopic);
+	htopic.name = (char *)"ops";
+	htopic.subs = &hsub;
+	htopic.nsubs = 1;
+	htopic.delivery = d;
+	memset(&hcfg, 0, sizeof hcfg);
+	hcfg.path = (char *)"albd.conf";
+	hcfg.state_dir = dir;
+	hcfg.topics = &htopic;
+	hcfg.ntopics = 1;
+	hcfg.admin.enabled = 1;
+	snprintf(hcfg.admin.addr.text, sizeof hcfg.admin.addr.text, "127.0.0.1:9100");
+	memset(&hgen, 0, sizeof hgen);
+	hgen.cfg = &hcfg;
+}
+
+static void n_start(void)
+{
+	char err[512];
+	if (!nbase)
+		nbase = event_base_new();
+	ck_assert_int_eq(notify_init(nbase, &hgen, err, sizeof err), 0);
+}
+
+/* STATE_DIR/notify/sub-*: the one subscription directory, in OUT */
+static void sub_dir(char *out, size_t n)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/notify", dir);
+	DIR *d = opendir(p);
+	struct dirent *de;
+	out[0] = 0;
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "sub-", 4))
+			snprintf(out, n, "%.120s/%.64s", p, de->d_name);
+	closedir(d);
+	ck_assert(out[0]);
+}
+
+static size_t count_files(const char *path, const char *suffix, char *last, size_t lastlen)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	size_t n = 0;
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name), sl = strlen(suffix);
+		if (de->d_name[0] != '.' && l >= sl && !strcmp(de->d_name + l - sl, suffix)) {
+			n++;
+			if (last)
+				snprintf(last, lastlen, "%s/%s", path, de->d_name);
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static char sdir[200];
+
+static int spool_empty(void)
+{
+	char sp[300];
+	snprintf(sp, sizeof sp, "%s/spool", sdir);
+	return count_files(sp, ".json", NULL, 0) == 0;
+}
+
+static int attempt_recorded(void)
+{
+	char sp[300], f[600];
+	snprintf(sp, sizeof sp, "%s/spool", sdir);
+	if (count_files(sp, ".json", f, sizeof f) != 1)
+		return 0;
+	json_t *o = json_load_file(f, 0, NULL);
+	int yes = json_integer_value(json_object_get(o, "Attempts")) == 1;
+	json_decref(o);
+	return yes;
+}
+
+static int run_until(int (*cond)(void), unsigned ms)
+{
+	uint64_t end = clock_ms() + ms;
+	while (clock_ms() < end) {
+		if (cond())
+			return 1;
+		event_base_loop(nbase, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		usleep(2000);
+	}
+	return cond();
+}
+
+START_TEST(publish_takes_the_callers_message_id)
+{
+	char id[NOTIFY_ID_LEN], err[300], sp[300], f[600];
+	harness("http://127.0.0.1:1/x", 0, 5);
+	n_start();
+	sub_dir(sdir, sizeof sdir);
+	struct notify_msg m = { .message = "hello", .message_id = "0b5c3f1e-7d2a-4e8b-9c1d-2f3a4b5c6d7e" };
+	ck_assert_int_eq(notify_publish("ops", &m, id, err, sizeof err), 0);
+	ck_assert_str_eq(id, "0b5c3f1e-7d2a-4e8b-9c1d-2f3a4b5c6d7e");
+	snprintf(sp, sizeof sp, "%s/spool", sdir);
+	ck_assert_uint_eq(count_files(sp, "-0b5c3f1e-7d2a-4e8b-9c1d-2f3a4b5c6d7e.json", f, sizeof f), 1);
+	json_t *o = json_load_file(f, 0, NULL);
+	ck_assert_str_eq(s_(o, "MessageId"), "0b5c3f1e-7d2a-4e8b-9c1d-2f3a4b5c6d7e");
+	json_decref(o);
+	/* not a UUID: refused, nothing spooled */
+	const char *bad[] = { "", "0b5c3f1e-7d2a-4e8b-9c1d-2f3a4b5c6d7", "0b5c3f1e-7d2a-4e8b-9c1d-2f3a4b5c\r\nX:y",
+			      "../../../../../../../../../../../etc", "0b5c3f1e_7d2a-4e8b-9c1d-2f3a4b5c6d7e" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		m.message_id = bad[i];
+		ck_assert_int_eq(notify_publish("ops", &m, id, err, sizeof err), -1);
+		ck_assert_msg(!strncmp(err, "MessageId: ", 11), "%s", err);
+	}
+	ck_assert_uint_eq(count_files(sp, ".json", NULL, 0), 1);
+	/* none: a new UUID v4 each time */
+	m.message_id = NULL;
+	ck_assert_int_eq(notify_publish("ops", &m, id, err, sizeof err), 0);
+	ck_assert(nf_uuid_valid(id) && id[14] == '4');
+	notify_shutdown();
+}
+END_TEST
+
+static void write_state(const char *text)
+{
+	char p[400];
+	snprintf(p, sizeof p, "%s/state.json", sdir);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static json_t *read_state(void)
+{
+	char p[400];
+	snprintf(p, sizeof p, "%s/state.json", sdir);
+	json_t *o = json_load_file(p, 0, NULL);
+	ck_assert_ptr_nonnull(o);
+	return o;
+}
+
+START_TEST(hostile_state_files_start_afresh)
+{
+	static const char *const ok_id = "11111111-2222-4333-8444-555555555555";
+	char ct[129], ut[65], text[2048];
+	memset(ct, 'a', 128);
+	ct[128] = 0;
+	memset(ut, 'b', 64);
+	ut[64] = 0;
+	const struct {
+		const char *id, *status, *ct, *ut;
+		int fresh;
+	} cases[] = {
+		{ ok_id, "Confirmed", ct, ut, 0 },
+		{ "11111111-2222-4333-8444-5555555\\r\\nX: y", "Confirmed", ct, ut, 1 },
+		{ ok_id, "Bogus", ct, ut, 1 },
+		{ ok_id, "Confirmed", "aa\\r\\nLocation: http://evil/", ut, 1 },
+		{ ok_id, "Confirmed", ct, "bb&x=1", 1 },
+		{ ok_id, "Confirmed", ct, "abc", 1 },
+		{ "x", "Confirmed", ct, ut, 1 },
+	};
+	harness("http://127.0.0.1:1/x", 1, 5);
+	hcfg.admin.public_url = (char *)"https://lb.example.com";
+	n_start();
+	sub_dir(sdir, sizeof sdir);
+	notify_shutdown();
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(text, sizeof text,
+			 "{\"Topic\":\"ops\",\"Endpoint\":\"http://127.0.0.1:1/x\",\"SubscriptionId\":\"%s\","
+			 "\"SubscriptionArn\":\"arn:aws:sns:local:000000000000:ops:%s\",\"Status\":\"%s\","
+			 "\"ConfirmToken\":\"%s\",\"UnsubscribeToken\":\"%s\"}",
+			 cases[i].id, cases[i].id, cases[i].status, cases[i].ct, cases[i].ut);
+		write_state(text);
+		n_start();
+		json_t *o = read_state();
+		const char *id = s_(o, "SubscriptionId");
+		ck_assert_msg(nf_uuid_valid(id), "case %zu: %s", i, id);
+		ck_assert(nf_hex_valid(s_(o, "ConfirmToken"), 128) && nf_hex_valid(s_(o, "UnsubscribeToken"), 64));
+		if (cases[i].fresh) {
+			ck_assert_msg(strcmp(id, ok_id) != 0, "case %zu kept its id", i);
+			/* confirm is set: the fresh subscription waits for consent */
+			ck_assert_str_eq(s_(o, "Status"), "PendingConfirmation");
+		} else {
+			ck_assert_str_eq(id, ok_id);
+			ck_assert_str_eq(s_(o, "Status"), "Confirmed");
+		}
+		json_decref(o);
+		notify_shutdown();
+	}
+}
+END_TEST
+
+static int dlq_exists(void)
+{
+	char p[400];
+	snprintf(p, sizeof p, "%s/dead-letters.jsonl", sdir);
+	return access(p, F_OK) == 0 && spool_empty();
+}
+
+START_TEST(attempts_survive_a_restart)
+{
+	char id[NOTIFY_ID_LEN], err[300], p[400];
+	harness("http://127.0.0.1:1/x", 0, 1);   /* two attempts in all */
+	n_start();
+	sub_dir(sdir, sizeof sdir);
+	struct notify_msg m = { .message = "refused twice" };
+	ck_assert_int_eq(notify_publish("ops", &m, id, err, sizeof err), 0);
+	ck_assert(run_until(attempt_recorded, 5000));
+	notify_shutdown();   /* as a crash after the first attempt would */
+	n_start();
+	ck_assert(run_until(dlq_exists, 5000));
+	snprintf(p, sizeof p, "%s/dead-letters.jsonl", sdir);
+	json_t *a = ns_jsonl_read(p);
+	ck_assert_uint_eq(json_array_size(a), 1);
+	ck_assert_str_eq(s_(json_array_get(a, 0), "MessageId"), id);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(a, 0), "Attempts")), 2);
+	json_decref(a);
+	notify_shutdown();
+}
+END_TEST
+
+START_TEST(dead_letters_are_capped_and_kept_when_retired)
+{
+	char id[NOTIFY_ID_LEN], err[300], p[400], p2[400];
+	harness("http://127.0.0.1:1/x", 0, 0);   /* one attempt, then a dead letter */
+	notify_set_dlq_limits(2, NOTIFY_DLQ_MAX_BYTES);
+	n_start();
+	sub_dir(sdir, sizeof sdir);
+	struct notify_msg m = { .message = "doomed" };
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(notify_publish("ops", &m, id, err, sizeof err), 0);
+	ck_assert(run_until(dlq_exists, 5000));
+	snprintf(p, sizeof p, "%s/dead-letters.jsonl", sdir);
+	ck_assert_uint_eq(ns_jsonl_count(p, NULL), 2);   /* the third was dropped */
+	/* the subscription leaves the config: its letters stay, marked retired */
+	struct cfg_subscription other = hsub;
+	other.endpoint = (char *)"http://127.0.0.1:2/y";
+	htopic.subs = &other;
+	notify_apply(&hgen);
+	snprintf(p2, sizeof p2, "%s/retired.json", sdir);
+	ck_assert_int_eq(access(p2, F_OK), 0);
+	ck_assert_uint_eq(ns_jsonl_count(p, NULL), 2);
+	notify_shutdown();
+	/* back in the config: they are its own again */
+	htopic.subs = &hsub;
+	n_start();
+	ck_assert_int_ne(access(p2, F_OK), 0);
+	ck_assert_uint_eq(ns_jsonl_count(p, NULL), 2);
+	notify_shutdown();
+	notify_set_dlq_limits(NOTIFY_DLQ_MAX, NOTIFY_DLQ_MAX_BYTES);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("notify");
@@ -585,12 +997,25 @@ int main(void)
 	tcase_add_test(tc, uuid_timestamp_tokens);
 	tcase_add_test(tc, filter_attributes_of_an_alarm);
 	tcase_add_test(tc, urls);
+	tcase_add_test(tc, uuids_timestamps_and_hostile_records);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("spool");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, spool_round_trip_and_corrupt_files);
 	tcase_add_test(tc, dead_letter_lines);
+	tcase_add_test(tc, spool_sets_aside_records_with_hostile_ids);
+	tcase_add_test(tc, torn_dead_letter_line_does_not_swallow_the_next);
+	tcase_add_test(tc, dead_letter_pages_and_filter);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("notifier");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, publish_takes_the_callers_message_id);
+	tcase_add_test(tc, hostile_state_files_start_afresh);
+	tcase_add_test(tc, attempts_survive_a_restart);
+	tcase_add_test(tc, dead_letters_are_capped_and_kept_when_retired);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("check");
