@@ -1001,6 +1001,14 @@ const struct albd_gen *admin_gen(void)
 	return A.gen;
 }
 
+int admin_live_base(char *buf, size_t len)
+{
+	if (!A.listener)
+		return -1;
+	snprintf(buf, len, "%s://%s", A.tls ? "https" : "http", A.addr.text);
+	return 0;
+}
+
 int admin_init(struct event_base *base)
 {
 	A.base = base;

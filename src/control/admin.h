@@ -63,6 +63,11 @@ int admin_check(const struct albd_config *cfg, char *err, size_t errlen);
  * admin.c until the next apply). */
 const struct albd_gen *admin_gen(void);
 
+/* "http://ADDR" or "https://ADDR" of the admin listener that runs (after a
+ * reload whose admin address could not be bound, the old one) into BUF;
+ * -1 when none runs. Thread: control. */
+int admin_live_base(char *buf, size_t len);
+
 /* Close the listener and free the module. */
 void admin_shutdown(void);
 

@@ -1066,11 +1066,13 @@ static void sub_retire(struct sub *s, const char *why)
 
 /* ------------------------------------------------------------ apply */
 
-/* The URLs point at the admin listener that runs: admin_gen()'s settings
- * (a reload whose admin settings failed to apply keeps the old listener);
- * CFG (the new config) only for what it says about topics. */
+/* The URLs: admin.public_url when set, else the admin listener that runs
+ * (after a reload whose admin address could not be bound, the old one),
+ * else what the config says. */
 static void compute_urls(const struct albd_config *topics_cfg, const struct albd_config *cfg)
 {
+	char live[128];
+
 	free(N.base_url);
 	free(N.cert_url);
 	if (cfg->admin.public_url) {
@@ -1078,6 +1080,8 @@ static void compute_urls(const struct albd_config *topics_cfg, const struct albd
 		size_t n = N.base_url ? strlen(N.base_url) : 0;
 		while (n && N.base_url[n - 1] == '/')
 			N.base_url[--n] = 0;
+	} else if (admin_live_base(live, sizeof live) == 0) {
+		N.base_url = strdup(live);
 	} else {
 		N.base_url = xasprintf("%s://%s", cfg->admin.tls ? "https" : "http", cfg->admin.addr.text);
 	}
@@ -1130,8 +1134,7 @@ void notify_apply(const struct albd_gen *gen)
 	const struct albd_config *cfg = gen->cfg;
 	size_t total = 0;
 
-	const struct albd_gen *live = admin_gen();
-	compute_urls(cfg, live && live->cfg ? live->cfg : cfg);
+	compute_urls(cfg, cfg);
 	for (size_t i = 0; i < N.nsubs; i++)
 		N.subs[i]->mark = 0;
 	for (size_t i = 0; i < cfg->ntopics; i++)

@@ -250,3 +250,33 @@ def test_reload_that_moves_state_dir_is_refused(albd, backends, tmp_path):
     assert a.alive()
     assert get(port, "/").status == 200
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_urls_name_the_admin_listener_that_runs_after_a_failed_admin_move(albd, backends, receivers):
+    import socket
+    b = backends.start("b1")
+    rec = receivers("urls")
+    port, aport = free_port(), free_port()
+    topics = ({"name": "ops", "delivery": FAST, "subscriptions": ({"endpoint": rec.url},)},)
+    admin = {"listen": "%s:%d" % (HOST, aport)}
+    cfg = make_config([listener("web", port, "web")], [target_group("web", [b])], topics=topics, admin=admin)
+    a = albd.start(cfg, port=port)
+    busy = socket.socket()
+    busy.bind((HOST, 0))
+    busy.listen(1)
+    try:
+        moved = a.config_text.replace("%s:%d" % (HOST, aport), "%s:%d" % (HOST, busy.getsockname()[1]))
+        n = a.log().count("is live")
+        a.reload(moved)
+        wait_until(lambda: a.log().count("is live") > n, 5, what="the reload")
+        wait_until(lambda: "the admin listener stays as it was" in a.log(), 5, what="the failed admin move")
+        r = get(aport, "/api/v1/topics/ops/publish", method="POST",
+                body=json.dumps({"Message": "hello"}).encode(), headers={"Content-Type": "application/json"})
+        assert r.status == 200, r.body
+        rec.wait(1, timeout=10)
+        body = json.loads(rec.ok()[0]["body"])
+        want = "http://%s:%d/" % (HOST, aport)
+        assert body["UnsubscribeURL"].startswith(want), body["UnsubscribeURL"]
+        assert body["SigningCertURL"].startswith(want), body["SigningCertURL"]
+    finally:
+        busy.close()
