@@ -302,13 +302,8 @@ void alarm_actions(struct alarm *a, enum alarm_state old, json_t *details)
 	char subject[100], arn[512], when[40];
 	const char *region = cfg->region ? cfg->region : "local";
 	int sn = snprintf(subject, sizeof(subject), "%s: \"%s\" in %s", alarm_state_name(a->state), a->name, region);
-	if (sn >= (int)sizeof(subject)) {
-		/* SNS's Subject is at most 99 characters: cut at a character */
-		size_t k = sizeof(subject) - 1;
-		while (k > 0 && ((unsigned char)subject[k] & 0xc0) == 0x80)
-			k--;
-		subject[k] = '\0';
-	}
+	if (sn >= (int)sizeof(subject)) /* SNS's Subject is under 100 bytes: cut at a character */
+		subject[alarm_utf8_cut(subject, sizeof(subject) - 1)] = '\0';
 	alarm_arn(cfg, a->name, arn, sizeof(arn));
 	alarm_fmt_ms(a->state_ms, when, sizeof(when), 1);
 	const char *tg = target_group_of(a);

@@ -20,6 +20,7 @@
 
 #include "control/admin.h"
 #include "control/alarm.h"
+#include "control/alarm_eval.h"
 #include "control/store.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -384,6 +385,66 @@ START_TEST(test_metric_math)
 	/* the TargetGroup attribute comes from the queries' dimensions */
 	ck_assert_str_eq(sent[nsent - 1].attrs, "AlarmName=rate,NewStateValue=ALARM,TargetGroup=web");
 	json_decref(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------ long names */
+
+/* S is well-formed UTF-8 (what notify_publish() requires of a Subject). */
+static int utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+		if (!n)
+			return 0;
+		for (size_t i = 1; i < n; i++)
+			if ((p[i] & 0xC0) != 0x80)
+				return 0;
+		p += n;
+	}
+	return 1;
+}
+
+START_TEST(test_utf8_cut)
+{
+	const char *s = "ab\xec\x95\x8c\xeb\xa6\xbc"; /* "ab알림": 2 + 3 + 3 bytes */
+	ck_assert_uint_eq(alarm_utf8_cut(s, 8), 8);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 7), 5);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 6), 5);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 5), 5);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 4), 2);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 3), 2);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 2), 2);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 0), 0);
+	const char *e = "\xf0\x9f\x94\x94!"; /* a 4-byte bell, "!" */
+	ck_assert_uint_eq(alarm_utf8_cut(e, 5), 5);
+	ck_assert_uint_eq(alarm_utf8_cut(e, 4), 4);
+	ck_assert_uint_eq(alarm_utf8_cut(e, 3), 0);
+	ck_assert_uint_eq(alarm_utf8_cut(e, 1), 0);
+}
+END_TEST
+
+/* A long non-ASCII name: the Subject is cut at a character, not in one. */
+START_TEST(test_long_unicode_name)
+{
+	static char name[256];
+	name[0] = '\0';
+	for (int i = 0; i < 20; i++)
+		strcat(name, "\xec\x95\x8c\xeb\xa6\xbc"); /* 알림 */
+	strcat(name, "x");
+	alarms[0] = mk_alarm(name);
+	use(1, 0);
+	start();
+	fill(s5xx, T0, T0 + 10, 1);
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of(name), ALARM_ALARM);
+	ck_assert_int_gt(nsent, 0);
+	const char *sub = sent[nsent - 1].subject;
+	ck_assert_msg(utf8_ok(sub), "not UTF-8: %s", sub);
+	/* 'ALARM: "' (8 bytes) and 30 whole characters of 3 bytes: 98 < 100 */
+	ck_assert_uint_eq(strlen(sub), 98);
+	ck_assert_int_eq(strncmp(sub, "ALARM: \"\xec\x95\x8c\xeb\xa6\xbc", 14), 0);
 }
 END_TEST
 
@@ -898,6 +959,8 @@ int main(void)
 	tcase_add_test(tc, test_composite);
 	tcase_add_test(tc, test_set_alarm_state);
 	tcase_add_test(tc, test_history_bounded);
+	tcase_add_test(tc, test_utf8_cut);
+	tcase_add_test(tc, test_long_unicode_name);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("check");
 	tcase_add_checked_fixture(tc, setup, teardown);
