@@ -917,6 +917,20 @@ START_TEST(test_check)
 	q[1].id = (char *)"M1";
 	check_fails("alarms.mm: metrics.id: \"M1\"");
 	q[1].id = (char *)"m1";
+	ck_assert_msg(alarm_check(&cfg, err, sizeof(err)) == 0, "%s", err);
+	/* the metrics share the alarm's period (10 s) */
+	q[1].period = 10;
+	ck_assert_msg(alarm_check(&cfg, err, sizeof(err)) == 0, "%s", err);
+	q[1].period = 60;
+	check_fails("alarms.conf:10: alarms.mm: metrics.m1.period: 60 is not the alarm's period (10)");
+	q[1].period = 0;
+	q[0].period = 20;
+	check_fails("alarms.conf:9: alarms.mm: metrics.e.period: 20 is not the alarm's period (10)");
+	q[0].period = 0;
+	alarms[0].period = 60;
+	q[1].period = 60;
+	ck_assert_msg(alarm_check(&cfg, err, sizeof(err)) == 0, "%s", err);
+	q[1].period = 0;
 	/* composites */
 	alarms[0] = mk_alarm("a");
 	memset(comps, 0, sizeof(comps));
