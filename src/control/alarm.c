@@ -460,6 +460,7 @@ void alarm_free(struct alarm *a)
 	free(a->name);
 	free(a->reason);
 	free(a->reason_data);
+	free(a->cause);
 	free(a);
 }
 
@@ -568,7 +569,7 @@ static char *state_history_data(const struct alarm *a, enum alarm_state old, con
  * actions (with DETAILS, borrowed, for the message), then composites are
  * marked for evaluation. Does not save: the caller does, once. */
 void alarm_change(struct alarm *a, enum alarm_state state, const char *reason, const char *data, int64_t ms,
-		  json_t *details)
+		  json_t *details, const char *cause)
 {
 	enum alarm_state old = a->state;
 	char *old_reason = a->reason, *old_data = a->reason_data;
@@ -578,6 +579,8 @@ void alarm_change(struct alarm *a, enum alarm_state state, const char *reason, c
 	a->reason = strdup(reason);
 	a->reason_data = data ? strdup(data) : NULL;
 	a->state_ms = a->transition_ms = ms;
+	free(a->cause);
+	a->cause = cause ? strdup(cause) : NULL;
 	snprintf(summary, sizeof(summary), "Alarm updated from %s to %s", alarm_state_name(old),
 		 alarm_state_name(state));
 	char *hd = state_history_data(a, old, old_reason, old_data);
@@ -658,7 +661,9 @@ static void evaluate(struct alarm *a, int64_t end, int64_t ms)
 	if (alarm_evaluate(&a->def, a->state, pts, R, ms / 1000, &res) == 0) {
 		if (res.changed) {
 			json_t *details = alarm_details(a, pts, R, res.state, ms / 1000);
-			alarm_change(a, res.state, res.reason, res.reason_data, ms, details);
+			char cause[40];
+			snprintf(cause, sizeof(cause), "period:%lld", (long long)end);
+			alarm_change(a, res.state, res.reason, res.reason_data, ms, details, cause);
 			json_decref(details);
 			E.dirty = 1;
 		}
@@ -729,7 +734,15 @@ static void evaluate_composite(struct alarm *a, int64_t ms)
 	} else {
 		snprintf(reason, sizeof(reason), "The alarm rule %s evaluated to %s", a->cc->rule, v ? "TRUE" : "FALSE");
 	}
-	alarm_change(a, st, reason, data, ms, NULL);
+	/* the cause: the triggering child's change, so that the same child
+	 * change evaluated again after a restart gives the same MessageIds */
+	char *cause = NULL;
+	if ((trig && asprintf(&cause, "child:%s:%s", trig->name,
+			      trig->cause ? trig->cause : "?") < 0) ||
+	    (!trig && asprintf(&cause, "rule:%lld", (long long)a->transition_ms) < 0))
+		cause = NULL;
+	alarm_change(a, st, reason, data, ms, NULL, cause);
+	free(cause);
 	a->eval_seq = E.seq; /* its own change is not a reason to evaluate it again */
 	free(data);
 	E.dirty = 1;
@@ -759,8 +772,17 @@ void alarm_tick(void)
 			continue;
 		int64_t P = a->def.period;
 		int64_t end = (now - ALARM_EVAL_DELAY_S) / P * P; /* the newest period closed long enough */
-		if (end > a->last_end)
-			evaluate(a, end, ms);
+		if (end <= a->last_end)
+			continue;
+		/* periods missed (a restart, a stall) are evaluated in order,
+		 * a few at most: after a crash between publishing a change and
+		 * saving it, the same period is evaluated again and the change
+		 * gets the same MessageIds, whatever the time of the restart */
+		int64_t from = end;
+		if (a->last_end > 0 && end - a->last_end <= (int64_t)ALARM_CATCHUP_PERIODS * P)
+			from = a->last_end + P;
+		for (int64_t e = from; e <= end; e += P)
+			evaluate(a, e, ms);
 	}
 	alarm_eval_composites(ms);
 	if (E.dirty) {
@@ -1015,7 +1037,9 @@ int alarm_set_state(const char *name, enum alarm_state state, const char *reason
 		a->reason_data = reason_data ? strdup(reason_data) : NULL;
 		a->state_ms = ms;
 	} else {
-		alarm_change(a, state, reason, reason_data, ms, NULL);
+		char cause[40];
+		snprintf(cause, sizeof(cause), "set:%lld", (long long)ms); /* a new request: new MessageIds */
+		alarm_change(a, state, reason, reason_data, ms, NULL, cause);
 	}
 	alarm_eval_composites(ms);
 	alarm_save();

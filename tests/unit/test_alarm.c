@@ -40,6 +40,7 @@ static int64_t fake_clock(void)
 #define MAXMSG 64
 struct sent {
 	char topic[64], subject[128], attrs[256], old_state[32], new_state[32];
+	char mid[40]; /* the MessageId asked for ("" for none) */
 	char *message;
 };
 static struct sent sent[MAXMSG];
@@ -66,6 +67,7 @@ static int fake_publish(const char *topic, const struct notify_msg *m, char *id,
 	snprintf(s->old_state, sizeof(s->old_state), "%s", m->alarm->old_state);
 	snprintf(s->new_state, sizeof(s->new_state), "%s", m->alarm->new_state);
 	s->message = strdup(m->message);
+	snprintf(s->mid, sizeof(s->mid), "%s", m->message_id ? m->message_id : "");
 	snprintf(id, NOTIFY_ID_LEN, "00000000-0000-4000-8000-%012d", nsent);
 	return 0;
 }
@@ -820,6 +822,111 @@ START_TEST(test_set_alarm_state)
 }
 END_TEST
 
+/* ------------------------------------------------------------ MessageIds */
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	static char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+static void spit(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, strlen(text), f), strlen(text));
+	fclose(f);
+}
+
+/* A UUID v5: 8-4-4-4-12 lower-case hex, version 5, variant 10xx. */
+static void assert_uuid5(const char *id)
+{
+	ck_assert_uint_eq(strlen(id), 36);
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			ck_assert_int_eq(id[i], '-');
+		else
+			ck_assert_msg(strchr("0123456789abcdef", id[i]) != NULL, "%s", id);
+	}
+	ck_assert_int_eq(id[14], '5');
+	ck_assert_msg(strchr("89ab", id[19]) != NULL, "%s", id);
+}
+
+/* A crash between publishing a change and saving alarms.json: after the
+ * restart (later than the next period) the same period is evaluated again
+ * and the change is published again with the same MessageIds (one per
+ * topic); a different change gets other ones. */
+START_TEST(test_message_id_after_crash)
+{
+	static char *two[] = { (char *)"ops", (char *)"pager" };
+	char path[128], err[128];
+	alarms[0] = mk_alarm("web-5xx");
+	alarms[0].alarm_actions = two;
+	alarms[0].nalarm_actions = 2;
+	use(1, 0);
+	start();
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	snprintf(path, sizeof(path), "%s/alarms.json", dir);
+	char *saved = slurp(path); /* OK, last_end T0 */
+	fill(s5xx, T0, T0 + 10, 1);
+	fill(s5xx, T0 + 10, T0 + 20, 0);
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	ck_assert_int_ge(nsent, 2);
+	struct sent a1 = sent[nsent - 2], a2 = sent[nsent - 1];
+	ck_assert_str_eq(a1.topic, "ops");
+	ck_assert_str_eq(a2.topic, "pager");
+	assert_uuid5(a1.mid);
+	assert_uuid5(a2.mid);
+	ck_assert_str_ne(a1.mid, a2.mid); /* one per publish to a topic, as SNS */
+	char id_ops[40], id_pager[40], id_ok[40];
+	snprintf(id_ops, sizeof(id_ops), "%s", a1.mid);
+	snprintf(id_pager, sizeof(id_pager), "%s", a2.mid);
+	/* the crash: alarms.json as it was before the change */
+	alarm_shutdown();
+	spit(path, saved);
+	free(saved);
+	advance(T0 + 25); /* down for 13 s: the next period closed meanwhile */
+	int before = nsent;
+	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	alarm_tick();
+	/* [T0, T0+10) again: ALARM with the same ids; then [T0+10, T0+20): OK */
+	ck_assert_int_eq(nsent, before + 3);
+	ck_assert_str_eq(sent[before].new_state, "ALARM");
+	ck_assert_str_eq(sent[before].mid, id_ops);
+	ck_assert_str_eq(sent[before + 1].mid, id_pager);
+	ck_assert_str_eq(sent[before + 2].new_state, "OK");
+	assert_uuid5(sent[before + 2].mid);
+	ck_assert_str_ne(sent[before + 2].mid, id_ops);
+	snprintf(id_ok, sizeof(id_ok), "%s", sent[before + 2].mid);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	/* a later change to ALARM is another change: other ids */
+	fill(s5xx, T0 + 30, T0 + 40, 1);
+	advance(T0 + 42);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	ck_assert_str_eq(sent[nsent - 2].topic, "ops");
+	ck_assert_str_ne(sent[nsent - 2].mid, id_ops);
+	ck_assert_str_ne(sent[nsent - 1].mid, id_pager);
+	ck_assert_str_ne(sent[nsent - 2].mid, id_ok);
+	/* SetAlarmState: a new id for each request */
+	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_OK, "testing", NULL, err, sizeof(err)), 0);
+	char set1[40];
+	snprintf(set1, sizeof(set1), "%s", sent[nsent - 1].mid);
+	assert_uuid5(set1);
+	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_ALARM, "testing", NULL, err, sizeof(err)), 0);
+	now_ms += 1;
+	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_OK, "testing", NULL, err, sizeof(err)), 0);
+	ck_assert_str_ne(sent[nsent - 1].mid, set1);
+	ck_assert_str_ne(sent[nsent - 1].mid, id_ok);
+}
+END_TEST
+
 START_TEST(test_history_bounded)
 {
 	char err[128];
@@ -975,6 +1082,7 @@ int main(void)
 	tcase_add_test(tc, test_history_bounded);
 	tcase_add_test(tc, test_utf8_cut);
 	tcase_add_test(tc, test_long_unicode_name);
+	tcase_add_test(tc, test_message_id_after_crash);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("check");
 	tcase_add_checked_fixture(tc, setup, teardown);
