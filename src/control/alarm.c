@@ -311,6 +311,9 @@ void alarm_save(void)
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	int fd = -1;
 
+	E.saved_ms = alarm_clock();
+	E.dirty_ends = 0;
+
 	if (!path || !tmp || !text) {
 		log_err("alarms: cannot write the alarm state: out of memory");
 		goto out;
@@ -650,6 +653,7 @@ static void evaluate(struct alarm *a, int64_t end, int64_t ms)
 	struct alarm_result res;
 
 	a->last_end = end;
+	E.dirty_ends = 1;
 	if (!pts)
 		return;
 	/* a query that fails (logged) leaves the state as it is: an error in
@@ -760,6 +764,24 @@ void alarm_eval_composites(int64_t ms)
 	}
 }
 
+/* A metric alarm's last period evaluated ends after NOW + a period: the
+ * clock stepped back (NTP, a VM restored) or alarms.json came from a
+ * clock ahead. Evaluation would stop until the clock caught up: log it
+ * (once: the reset ends it) and evaluate from the newest period again. */
+static void check_last_end(struct alarm *a, int64_t now)
+{
+	if (a->composite || a->last_end <= now + (int64_t)a->def.period)
+		return;
+	char was[40], clk[40];
+	alarm_fmt_ms(a->last_end * 1000, was, sizeof(was), 0);
+	alarm_fmt_ms(now * 1000, clk, sizeof(clk), 0);
+	log_warn("alarm: name=%s: the last period evaluated ends at %s, after the clock (%s): the clock stepped "
+		 "back; evaluating from the newest period again",
+		 a->name, was, clk);
+	a->last_end = 0;
+	E.dirty = 1;
+}
+
 void alarm_tick(void)
 {
 	int64_t ms = alarm_clock(), now = ms / 1000;
@@ -772,6 +794,7 @@ void alarm_tick(void)
 			continue;
 		int64_t P = a->def.period;
 		int64_t end = (now - ALARM_EVAL_DELAY_S) / P * P; /* the newest period closed long enough */
+		check_last_end(a, now);
 		if (end <= a->last_end)
 			continue;
 		/* periods missed (a restart, a stall) are evaluated in order,
@@ -779,13 +802,14 @@ void alarm_tick(void)
 		 * saving it, the same period is evaluated again and the change
 		 * gets the same MessageIds, whatever the time of the restart */
 		int64_t from = end;
-		if (a->last_end > 0 && end - a->last_end <= (int64_t)ALARM_CATCHUP_PERIODS * P)
+		if (a->last_end > 0 && (end - a->last_end <= ALARM_CATCHUP_S ||
+					end - a->last_end <= (int64_t)ALARM_CATCHUP_PERIODS * P))
 			from = a->last_end + P;
 		for (int64_t e = from; e <= end; e += P)
 			evaluate(a, e, ms);
 	}
 	alarm_eval_composites(ms);
-	if (E.dirty) {
+	if (E.dirty || (E.dirty_ends && (ms - E.saved_ms >= ALARM_SAVE_EVERY_S * 1000 || ms < E.saved_ms))) {
 		alarm_save();
 		E.dirty = 0;
 	}
@@ -880,6 +904,8 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 		} else if (rec) {
 			int r = restore(x, rec, &was, &was_reason);
 			what = r == 1 ? NULL : "updated";
+			if (r == 1)
+				check_last_end(x, ms / 1000);
 			if (r < 0)
 				log_warn("alarms: the saved state of alarm %s is unusable; it starts from "
 					 "INSUFFICIENT_DATA",

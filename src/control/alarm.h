@@ -50,9 +50,14 @@ struct store;
  * each second into the store ~20 ms after it ends (control/metrics.c). */
 #define ALARM_EVAL_DELAY_S 2
 /* Periods missed since the last one evaluated (a restart, a stall) are
- * evaluated in order when there are at most this many; more, and only the
- * newest is. */
+ * evaluated in order when they span at most ALARM_CATCHUP_S seconds or
+ * ALARM_CATCHUP_PERIODS periods; more, and only the newest is. The end
+ * of the last period evaluated is saved with every state change, and at
+ * least every ALARM_SAVE_EVERY_S seconds, so a restart after a crash
+ * evaluates again the periods evaluated since the last save. */
 #define ALARM_CATCHUP_PERIODS 6
+#define ALARM_CATCHUP_S 300
+#define ALARM_SAVE_EVERY_S 60
 /* History items kept per alarm, newest first, and for at most as long as
  * CloudWatch keeps them (two weeks). */
 #define ALARM_HISTORY_MAX 100

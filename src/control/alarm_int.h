@@ -70,6 +70,8 @@ struct alarm_engine {
 	const char *lb_name;
 	int store_set;
 	int dirty;            /* a state or history changed: save */
+	int dirty_ends;       /* only a last_end moved: save within ALARM_SAVE_EVERY_S */
+	int64_t saved_ms;     /* when alarm_save() last ran */
 	int dirty_composites; /* an alarm changed: evaluate the composites */
 	uint64_t seq;         /* counts state changes: which member changed last */
 };

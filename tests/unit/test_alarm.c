@@ -927,6 +927,75 @@ START_TEST(test_message_id_after_crash)
 }
 END_TEST
 
+/* ------------------------------------------------------------ clock steps */
+
+static int64_t saved_last_end(const char *name)
+{
+	json_t *f = state_file();
+	json_t *r = json_object_get(json_object_get(f, "alarms"), name);
+	ck_assert_ptr_nonnull(r);
+	int64_t v = json_integer_value(json_object_get(r, "last_end"));
+	json_decref(f);
+	return v;
+}
+
+/* The clock steps back an hour: the alarm goes on being evaluated (its
+ * last period evaluated is forgotten), not only once the clock is back. */
+START_TEST(test_clock_steps_back)
+{
+	alarms[0] = mk_alarm("web-5xx");
+	use(1, 0);
+	start();
+	fill(s5xx, T0, T0 + 10, 1);
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	ck_assert_int_eq(saved_last_end("web-5xx"), T0 + 10);
+	/* back to T0 - 3588: the newest period closed is [T0 - 3600, T0 - 3590), no data */
+	now_ms = (int64_t)(T0 - 3588) * 1000 + 200;
+	alarm_tick();
+	ck_assert_int_eq(saved_last_end("web-5xx"), T0 - 3590);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	/* the periods evaluated since are saved at least once a minute */
+	now_ms += 60000;
+	alarm_tick();
+	ck_assert_int_eq(saved_last_end("web-5xx"), T0 - 3530);
+	/* a small step (under a period) only waits for the clock */
+	now_ms -= 15000;
+	alarm_tick();
+	now_ms += 60000;
+	alarm_tick();
+	ck_assert_int_eq(saved_last_end("web-5xx"), T0 - 3490);
+}
+END_TEST
+
+/* alarms.json holds a last_end in the future (written under a clock that
+ * was ahead): it is reset when restored, and evaluation goes on. */
+START_TEST(test_future_last_end_restored)
+{
+	char path[128], err[128];
+	alarms[0] = mk_alarm("web-5xx");
+	use(1, 0);
+	start();
+	fill(s5xx, T0, T0 + 10, 1);
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	alarm_shutdown();
+	json_t *f = state_file();
+	json_object_set_new(json_object_get(json_object_get(f, "alarms"), "web-5xx"), "last_end",
+			    json_integer(T0 + 86400));
+	snprintf(path, sizeof(path), "%s/alarms.json", dir);
+	ck_assert_int_eq(json_dump_file(f, path, JSON_COMPACT), 0);
+	json_decref(f);
+	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM); /* the state stays */
+	ck_assert_int_eq(saved_last_end("web-5xx"), 0);
+	fill(s5xx, T0 + 10, T0 + 20, 0);
+	advance(T0 + 22);
+	ck_assert_int_eq(saved_last_end("web-5xx"), T0 + 20);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+}
+END_TEST
+
 START_TEST(test_history_bounded)
 {
 	char err[128];
@@ -1083,6 +1152,8 @@ int main(void)
 	tcase_add_test(tc, test_utf8_cut);
 	tcase_add_test(tc, test_long_unicode_name);
 	tcase_add_test(tc, test_message_id_after_crash);
+	tcase_add_test(tc, test_clock_steps_back);
+	tcase_add_test(tc, test_future_last_end_restored);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("check");
 	tcase_add_checked_fixture(tc, setup, teardown);
