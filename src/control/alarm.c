@@ -788,6 +788,7 @@ void alarm_tick(void)
 
 	if (!E.gen)
 		return;
+	/* which periods each metric alarm evaluates now: [due_from, due_to] */
 	for (size_t i = 0; i < E.n; i++) {
 		struct alarm *a = E.a[i];
 		if (a->composite)
@@ -795,18 +796,37 @@ void alarm_tick(void)
 		int64_t P = a->def.period;
 		int64_t end = (now - ALARM_EVAL_DELAY_S) / P * P; /* the newest period closed long enough */
 		check_last_end(a, now);
+		a->due_from = a->due_to = 0;
 		if (end <= a->last_end)
 			continue;
 		/* periods missed (a restart, a stall) are evaluated in order,
 		 * a few at most: after a crash between publishing a change and
 		 * saving it, the same period is evaluated again and the change
 		 * gets the same MessageIds, whatever the time of the restart */
-		int64_t from = end;
+		a->due_from = a->due_to = end;
 		if (a->last_end > 0 && (end - a->last_end <= ALARM_CATCHUP_S ||
 					end - a->last_end <= (int64_t)ALARM_CATCHUP_PERIODS * P))
-			from = a->last_end + P;
-		for (int64_t e = from; e <= end; e += P)
-			evaluate(a, e, ms);
+			a->due_from = a->last_end + P;
+	}
+	/* in the order of the periods' ends, every alarm's, the composites
+	 * evaluated after each: a change in a period caught up on is seen by
+	 * the composites even when the next period changes it back */
+	for (;;) {
+		int64_t t = INT64_MAX;
+		for (size_t i = 0; i < E.n; i++)
+			if (!E.a[i]->composite && E.a[i]->due_from && E.a[i]->due_from <= E.a[i]->due_to &&
+			    E.a[i]->due_from < t)
+				t = E.a[i]->due_from;
+		if (t == INT64_MAX)
+			break;
+		for (size_t i = 0; i < E.n; i++) {
+			struct alarm *a = E.a[i];
+			if (a->composite || a->due_from != t || a->due_from > a->due_to)
+				continue;
+			evaluate(a, t, ms);
+			a->due_from += a->def.period;
+		}
+		alarm_eval_composites(ms);
 	}
 	alarm_eval_composites(ms);
 	if (E.dirty || (E.dirty_ends && (ms - E.saved_ms >= ALARM_SAVE_EVERY_S * 1000 || ms < E.saved_ms))) {
@@ -891,6 +911,8 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 			x->transition_ms = prev->transition_ms;
 			x->config_ms = prev->config_ms;
 			x->last_end = prev->last_end;
+			x->cause = prev->cause; /* a composite naming it derives its MessageIds from it */
+			prev->cause = NULL;
 			memcpy(x->hist, prev->hist, prev->nhist * sizeof(x->hist[0]));
 			x->nhist = prev->nhist;
 			prev->nhist = 0;

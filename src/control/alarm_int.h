@@ -50,6 +50,7 @@ struct alarm {
 	int64_t transition_ms;                     /* StateTransitionedTimestamp, ms */
 	int64_t config_ms;                         /* AlarmConfigurationUpdatedTimestamp, ms */
 	int64_t last_end;                          /* end of the newest period evaluated, s */
+	int64_t due_from, due_to;                  /* alarm_tick(): the ends of the periods to evaluate */
 	uint64_t changed_seq;                      /* E.seq at its last state change (0: none since start) */
 	char *cause;                               /* what made its last change (alarm_change()), NULL: none
 						    * since start; its notifications' MessageIds derive from it */

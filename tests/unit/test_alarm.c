@@ -857,73 +857,95 @@ static void assert_uuid5(const char *id)
 	ck_assert_msg(strchr("89ab", id[19]) != NULL, "%s", id);
 }
 
+/* The message to TOPIC about alarm NAME going to STATE, the first from
+ * sent[FROM] on: its MessageId ("" when there is none). */
+static const char *mid_of(int from, const char *name, const char *topic, const char *state)
+{
+	char attr[300];
+	snprintf(attr, sizeof(attr), "AlarmName=%s,", name);
+	for (int i = from; i < nsent; i++)
+		if (strncmp(sent[i].attrs, attr, strlen(attr)) == 0 && strcmp(sent[i].topic, topic) == 0 &&
+		    strcmp(sent[i].new_state, state) == 0)
+			return sent[i].mid;
+	return "";
+}
+
 /* A crash between publishing a change and saving alarms.json: after the
  * restart (later than the next period) the same period is evaluated again
  * and the change is published again with the same MessageIds (one per
- * topic); a different change gets other ones. */
+ * topic; a composite's too); a different change gets other ones. */
 START_TEST(test_message_id_after_crash)
 {
 	static char *two[] = { (char *)"ops", (char *)"pager" };
 	char path[128], err[128];
+	char id_ops[40], id_pager[40], id_comp[40], id_ok[40], set1[40];
 	alarms[0] = mk_alarm("web-5xx");
 	alarms[0].alarm_actions = two;
 	alarms[0].nalarm_actions = 2;
-	use(1, 0);
+	memset(comps, 0, sizeof(comps));
+	comps[0].name = (char *)"c";
+	comps[0].rule = (char *)"ALARM(web-5xx)";
+	comps[0].alarm_actions = ops;
+	comps[0].nalarm_actions = 1;
+	comps[0].actions_enabled = 1;
+	use(1, 1);
 	start();
 	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
 	snprintf(path, sizeof(path), "%s/alarms.json", dir);
 	char *saved = slurp(path); /* OK, last_end T0 */
 	fill(s5xx, T0, T0 + 10, 1);
 	fill(s5xx, T0 + 10, T0 + 20, 0);
+	int before = nsent;
 	advance(T0 + 12);
 	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
-	ck_assert_int_ge(nsent, 2);
-	struct sent a1 = sent[nsent - 2], a2 = sent[nsent - 1];
-	ck_assert_str_eq(a1.topic, "ops");
-	ck_assert_str_eq(a2.topic, "pager");
-	assert_uuid5(a1.mid);
-	assert_uuid5(a2.mid);
-	ck_assert_str_ne(a1.mid, a2.mid); /* one per publish to a topic, as SNS */
-	char id_ops[40], id_pager[40], id_ok[40];
-	snprintf(id_ops, sizeof(id_ops), "%s", a1.mid);
-	snprintf(id_pager, sizeof(id_pager), "%s", a2.mid);
+	ck_assert_int_eq(state_of("c"), ALARM_ALARM);
+	snprintf(id_ops, sizeof(id_ops), "%s", mid_of(before, "web-5xx", "ops", "ALARM"));
+	snprintf(id_pager, sizeof(id_pager), "%s", mid_of(before, "web-5xx", "pager", "ALARM"));
+	snprintf(id_comp, sizeof(id_comp), "%s", mid_of(before, "c", "ops", "ALARM"));
+	assert_uuid5(id_ops);
+	assert_uuid5(id_pager);
+	assert_uuid5(id_comp);
+	ck_assert_str_ne(id_ops, id_pager); /* one per publish to a topic, as SNS */
+	ck_assert_str_ne(id_ops, id_comp);
 	/* the crash: alarms.json as it was before the change */
 	alarm_shutdown();
 	spit(path, saved);
 	free(saved);
 	advance(T0 + 25); /* down for 13 s: the next period closed meanwhile */
-	int before = nsent;
+	before = nsent;
 	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
 	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
 	alarm_tick();
 	/* [T0, T0+10) again: ALARM with the same ids; then [T0+10, T0+20): OK */
-	ck_assert_int_eq(nsent, before + 3);
-	ck_assert_str_eq(sent[before].new_state, "ALARM");
-	ck_assert_str_eq(sent[before].mid, id_ops);
-	ck_assert_str_eq(sent[before + 1].mid, id_pager);
-	ck_assert_str_eq(sent[before + 2].new_state, "OK");
-	assert_uuid5(sent[before + 2].mid);
-	ck_assert_str_ne(sent[before + 2].mid, id_ops);
-	snprintf(id_ok, sizeof(id_ok), "%s", sent[before + 2].mid);
+	ck_assert_str_eq(mid_of(before, "web-5xx", "ops", "ALARM"), id_ops);
+	ck_assert_str_eq(mid_of(before, "web-5xx", "pager", "ALARM"), id_pager);
+	ck_assert_str_eq(mid_of(before, "c", "ops", "ALARM"), id_comp);
+	snprintf(id_ok, sizeof(id_ok), "%s", mid_of(before, "web-5xx", "ops", "OK"));
+	assert_uuid5(id_ok);
+	ck_assert_str_ne(id_ok, id_ops);
 	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
 	/* a later change to ALARM is another change: other ids */
+	before = nsent;
 	fill(s5xx, T0 + 30, T0 + 40, 1);
 	advance(T0 + 42);
 	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
-	ck_assert_str_eq(sent[nsent - 2].topic, "ops");
-	ck_assert_str_ne(sent[nsent - 2].mid, id_ops);
-	ck_assert_str_ne(sent[nsent - 1].mid, id_pager);
-	ck_assert_str_ne(sent[nsent - 2].mid, id_ok);
+	assert_uuid5(mid_of(before, "web-5xx", "ops", "ALARM"));
+	ck_assert_str_ne(mid_of(before, "web-5xx", "ops", "ALARM"), id_ops);
+	ck_assert_str_ne(mid_of(before, "web-5xx", "pager", "ALARM"), id_pager);
+	assert_uuid5(mid_of(before, "c", "ops", "ALARM"));
+	ck_assert_str_ne(mid_of(before, "c", "ops", "ALARM"), id_comp);
 	/* SetAlarmState: a new id for each request */
+	before = nsent;
 	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_OK, "testing", NULL, err, sizeof(err)), 0);
-	char set1[40];
-	snprintf(set1, sizeof(set1), "%s", sent[nsent - 1].mid);
+	snprintf(set1, sizeof(set1), "%s", mid_of(before, "web-5xx", "ops", "OK"));
 	assert_uuid5(set1);
 	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_ALARM, "testing", NULL, err, sizeof(err)), 0);
 	now_ms += 1;
+	before = nsent;
 	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_OK, "testing", NULL, err, sizeof(err)), 0);
-	ck_assert_str_ne(sent[nsent - 1].mid, set1);
-	ck_assert_str_ne(sent[nsent - 1].mid, id_ok);
+	assert_uuid5(mid_of(before, "web-5xx", "ops", "OK"));
+	ck_assert_str_ne(mid_of(before, "web-5xx", "ops", "OK"), set1);
+	ck_assert_str_ne(mid_of(before, "web-5xx", "ops", "OK"), id_ok);
 }
 END_TEST
 
