@@ -311,9 +311,6 @@ void alarm_save(void)
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	int fd = -1;
 
-	E.saved_ms = alarm_clock();
-	E.dirty_ends = 0;
-
 	if (!path || !tmp || !text) {
 		log_err("alarms: cannot write the alarm state: out of memory");
 		goto out;
@@ -347,7 +344,18 @@ void alarm_save(void)
 		fsync(dfd);
 		close(dfd);
 	}
+	E.saved_ms = alarm_clock();
+	E.dirty_ends = 0;
+	free(text);
+	json_decref(j);
+	free(path);
+	free(tmp);
+	return;
 out:
+	/* not written: again within ALARM_SAVE_EVERY_S (a change is not
+	 * left unsaved until the next one) */
+	E.saved_ms = alarm_clock();
+	E.dirty_ends = 1;
 	free(text);
 	json_decref(j);
 	free(path);

@@ -1018,6 +1018,33 @@ START_TEST(test_future_last_end_restored)
 }
 END_TEST
 
+/* alarms.json cannot be written when a state changes: it is written
+ * again within a minute, not only at the next change. */
+START_TEST(test_failed_save_retried)
+{
+	char tmp[128], err[128];
+	alarms[0] = mk_alarm("hourly");
+	alarms[0].period = 3600; /* no evaluation in the next minutes */
+	use(1, 0);
+	start();
+	snprintf(tmp, sizeof(tmp), "%s/alarms.json.tmp", dir);
+	ck_assert_int_eq(mkdir(tmp, 0700), 0); /* the temporary file cannot be made */
+	ck_assert_int_eq(alarm_set_state("hourly", ALARM_ALARM, "by hand", NULL, err, sizeof(err)), 0);
+	json_t *f = state_file();
+	ck_assert_str_ne(json_string_value(json_object_get(json_object_get(json_object_get(f, "alarms"), "hourly"),
+							   "state")),
+			 "ALARM");
+	json_decref(f);
+	ck_assert_int_eq(rmdir(tmp), 0);
+	advance(cur + 61);
+	f = state_file();
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(f, "alarms"), "hourly"),
+							   "state")),
+			 "ALARM");
+	json_decref(f);
+}
+END_TEST
+
 START_TEST(test_history_bounded)
 {
 	char err[128];
@@ -1176,6 +1203,7 @@ int main(void)
 	tcase_add_test(tc, test_message_id_after_crash);
 	tcase_add_test(tc, test_clock_steps_back);
 	tcase_add_test(tc, test_future_last_end_restored);
+	tcase_add_test(tc, test_failed_save_retried);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("check");
 	tcase_add_checked_fixture(tc, setup, teardown);
