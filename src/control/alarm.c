@@ -344,7 +344,18 @@ void alarm_save(void)
 		fsync(dfd);
 		close(dfd);
 	}
+	E.saved_ms = alarm_clock();
+	E.dirty_ends = 0;
+	free(text);
+	json_decref(j);
+	free(path);
+	free(tmp);
+	return;
 out:
+	/* not written: again within ALARM_SAVE_EVERY_S (a change is not
+	 * left unsaved until the next one) */
+	E.saved_ms = alarm_clock();
+	E.dirty_ends = 1;
 	free(text);
 	json_decref(j);
 	free(path);
@@ -460,6 +471,7 @@ void alarm_free(struct alarm *a)
 	free(a->name);
 	free(a->reason);
 	free(a->reason_data);
+	free(a->cause);
 	free(a);
 }
 
@@ -568,7 +580,7 @@ static char *state_history_data(const struct alarm *a, enum alarm_state old, con
  * actions (with DETAILS, borrowed, for the message), then composites are
  * marked for evaluation. Does not save: the caller does, once. */
 void alarm_change(struct alarm *a, enum alarm_state state, const char *reason, const char *data, int64_t ms,
-		  json_t *details)
+		  json_t *details, const char *cause)
 {
 	enum alarm_state old = a->state;
 	char *old_reason = a->reason, *old_data = a->reason_data;
@@ -578,6 +590,8 @@ void alarm_change(struct alarm *a, enum alarm_state state, const char *reason, c
 	a->reason = strdup(reason);
 	a->reason_data = data ? strdup(data) : NULL;
 	a->state_ms = a->transition_ms = ms;
+	free(a->cause);
+	a->cause = cause ? strdup(cause) : NULL;
 	snprintf(summary, sizeof(summary), "Alarm updated from %s to %s", alarm_state_name(old),
 		 alarm_state_name(state));
 	char *hd = state_history_data(a, old, old_reason, old_data);
@@ -647,6 +661,7 @@ static void evaluate(struct alarm *a, int64_t end, int64_t ms)
 	struct alarm_result res;
 
 	a->last_end = end;
+	E.dirty_ends = 1;
 	if (!pts)
 		return;
 	/* a query that fails (logged) leaves the state as it is: an error in
@@ -658,7 +673,9 @@ static void evaluate(struct alarm *a, int64_t end, int64_t ms)
 	if (alarm_evaluate(&a->def, a->state, pts, R, ms / 1000, &res) == 0) {
 		if (res.changed) {
 			json_t *details = alarm_details(a, pts, R, res.state, ms / 1000);
-			alarm_change(a, res.state, res.reason, res.reason_data, ms, details);
+			char cause[40];
+			snprintf(cause, sizeof(cause), "period:%lld", (long long)end);
+			alarm_change(a, res.state, res.reason, res.reason_data, ms, details, cause);
 			json_decref(details);
 			E.dirty = 1;
 		}
@@ -729,7 +746,15 @@ static void evaluate_composite(struct alarm *a, int64_t ms)
 	} else {
 		snprintf(reason, sizeof(reason), "The alarm rule %s evaluated to %s", a->cc->rule, v ? "TRUE" : "FALSE");
 	}
-	alarm_change(a, st, reason, data, ms, NULL);
+	/* the cause: the triggering child's change, so that the same child
+	 * change evaluated again after a restart gives the same MessageIds */
+	char *cause = NULL;
+	if ((trig && asprintf(&cause, "child:%s:%s", trig->name,
+			      trig->cause ? trig->cause : "?") < 0) ||
+	    (!trig && asprintf(&cause, "rule:%lld", (long long)a->transition_ms) < 0))
+		cause = NULL;
+	alarm_change(a, st, reason, data, ms, NULL, cause);
+	free(cause);
 	a->eval_seq = E.seq; /* its own change is not a reason to evaluate it again */
 	free(data);
 	E.dirty = 1;
@@ -747,23 +772,72 @@ void alarm_eval_composites(int64_t ms)
 	}
 }
 
+/* A metric alarm's last period evaluated ends after NOW + a period: the
+ * clock stepped back (NTP, a VM restored) or alarms.json came from a
+ * clock ahead. Evaluation would stop until the clock caught up: log it
+ * (once: the reset ends it) and evaluate from the newest period again. */
+static void check_last_end(struct alarm *a, int64_t now)
+{
+	if (a->composite || a->last_end <= now + (int64_t)a->def.period)
+		return;
+	char was[40], clk[40];
+	alarm_fmt_ms(a->last_end * 1000, was, sizeof(was), 0);
+	alarm_fmt_ms(now * 1000, clk, sizeof(clk), 0);
+	log_warn("alarm: name=%s: the last period evaluated ends at %s, after the clock (%s): the clock stepped "
+		 "back; evaluating from the newest period again",
+		 a->name, was, clk);
+	a->last_end = 0;
+	E.dirty = 1;
+}
+
 void alarm_tick(void)
 {
 	int64_t ms = alarm_clock(), now = ms / 1000;
 
 	if (!E.gen)
 		return;
+	/* which periods each metric alarm evaluates now: [due_from, due_to] */
 	for (size_t i = 0; i < E.n; i++) {
 		struct alarm *a = E.a[i];
 		if (a->composite)
 			continue;
 		int64_t P = a->def.period;
 		int64_t end = (now - ALARM_EVAL_DELAY_S) / P * P; /* the newest period closed long enough */
-		if (end > a->last_end)
-			evaluate(a, end, ms);
+		check_last_end(a, now);
+		a->due_from = a->due_to = 0;
+		if (end <= a->last_end)
+			continue;
+		/* periods missed (a restart, a stall) are evaluated in order,
+		 * a few at most: after a crash between publishing a change and
+		 * saving it, the same period is evaluated again and the change
+		 * gets the same MessageIds, whatever the time of the restart */
+		a->due_from = a->due_to = end;
+		if (a->last_end > 0 && (end - a->last_end <= ALARM_CATCHUP_S ||
+					end - a->last_end <= (int64_t)ALARM_CATCHUP_PERIODS * P))
+			a->due_from = a->last_end + P;
+	}
+	/* in the order of the periods' ends, every alarm's, the composites
+	 * evaluated after each: a change in a period caught up on is seen by
+	 * the composites even when the next period changes it back */
+	for (;;) {
+		int64_t t = INT64_MAX;
+		for (size_t i = 0; i < E.n; i++)
+			if (!E.a[i]->composite && E.a[i]->due_from && E.a[i]->due_from <= E.a[i]->due_to &&
+			    E.a[i]->due_from < t)
+				t = E.a[i]->due_from;
+		if (t == INT64_MAX)
+			break;
+		for (size_t i = 0; i < E.n; i++) {
+			struct alarm *a = E.a[i];
+			if (a->composite || a->due_from != t || a->due_from > a->due_to)
+				continue;
+			evaluate(a, t, ms);
+			a->due_from += a->def.period;
+		}
+		alarm_eval_composites(ms);
 	}
 	alarm_eval_composites(ms);
-	if (E.dirty) {
+	if (E.dirty || (E.dirty_ends && (ms - E.saved_ms >= ALARM_SAVE_EVERY_S * 1000 || ms < E.saved_ms))) {
 		alarm_save();
 		E.dirty = 0;
 	}
@@ -845,6 +919,8 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 			x->transition_ms = prev->transition_ms;
 			x->config_ms = prev->config_ms;
 			x->last_end = prev->last_end;
+			x->cause = prev->cause; /* a composite naming it derives its MessageIds from it */
+			prev->cause = NULL;
 			memcpy(x->hist, prev->hist, prev->nhist * sizeof(x->hist[0]));
 			x->nhist = prev->nhist;
 			prev->nhist = 0;
@@ -858,6 +934,8 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 		} else if (rec) {
 			int r = restore(x, rec, &was, &was_reason);
 			what = r == 1 ? NULL : "updated";
+			if (r == 1)
+				check_last_end(x, ms / 1000);
 			if (r < 0)
 				log_warn("alarms: the saved state of alarm %s is unusable; it starts from "
 					 "INSUFFICIENT_DATA",
@@ -1015,7 +1093,9 @@ int alarm_set_state(const char *name, enum alarm_state state, const char *reason
 		a->reason_data = reason_data ? strdup(reason_data) : NULL;
 		a->state_ms = ms;
 	} else {
-		alarm_change(a, state, reason, reason_data, ms, NULL);
+		char cause[40];
+		snprintf(cause, sizeof(cause), "set:%lld", (long long)ms); /* a new request: new MessageIds */
+		alarm_change(a, state, reason, reason_data, ms, NULL, cause);
 	}
 	alarm_eval_composites(ms);
 	alarm_save();

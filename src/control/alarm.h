@@ -14,7 +14,12 @@
  * state_dir/alarms.json (atomically), and runs the alarm's actions for
  * the new state: one message per topic, with CloudWatch's alarm
  * notification JSON as the Message, handed to the publish function given
- * to alarm_init() (the notifier's notify_publish).
+ * to alarm_init() (the notifier's notify_publish). Its MessageId derives
+ * from the alarm, the change and the topic (a UUID v5): after a crash
+ * between publishing a change and saving it, the restart evaluates the
+ * same period again (missed periods are evaluated in order, up to
+ * ALARM_CATCHUP_PERIODS) and the same change goes out with the same
+ * MessageId, which receivers can drop.
  *
  * State survives restarts and reloads: an alarm whose definition is
  * unchanged keeps its state (and is not notified again); a changed one
@@ -44,6 +49,15 @@ struct store;
 /* Seconds after a period closes before it is evaluated: the fold puts
  * each second into the store ~20 ms after it ends (control/metrics.c). */
 #define ALARM_EVAL_DELAY_S 2
+/* Periods missed since the last one evaluated (a restart, a stall) are
+ * evaluated in order when they span at most ALARM_CATCHUP_S seconds or
+ * ALARM_CATCHUP_PERIODS periods; more, and only the newest is. The end
+ * of the last period evaluated is saved with every state change, and at
+ * least every ALARM_SAVE_EVERY_S seconds, so a restart after a crash
+ * evaluates again the periods evaluated since the last save. */
+#define ALARM_CATCHUP_PERIODS 6
+#define ALARM_CATCHUP_S 300
+#define ALARM_SAVE_EVERY_S 60
 /* History items kept per alarm, newest first, and for at most as long as
  * CloudWatch keeps them (two weeks). */
 #define ALARM_HISTORY_MAX 100

@@ -16,7 +16,9 @@
  *  - Statistic or ExtendedStatistic, not both; neither with Metrics.
  *  - Metrics: at most 10 queries ("an alarm based on a metric math
  *    expression can use up to 10 metrics"), ids unique, "exactly one ...
- *    must have ReturnData set to true".
+ *    must have ReturnData set to true"; a query's Period, when given, is
+ *    the alarm's (CloudWatch requires the metrics of an alarm to share
+ *    its period; the engine evaluates every query on the alarm's grid).
  *  - AlarmRule: names "alarm-name or alarm-ARN" of existing alarms; a
  *    composite alarm may not refer to itself, directly or not.
  */
@@ -131,6 +133,14 @@ static int check_metrics(const struct albd_config *cfg, const struct cfg_alarm *
 			snprintf(err, errlen, "%s:%d: alarms.%s: metrics.%s.period: %u is not 10, 20, 30 or a "
 					      "multiple of 60",
 				 cfg->path, q->line, a->name, q->id, q->period);
+			goto out;
+		}
+		/* CloudWatch: the metrics of an alarm share its period (the
+		 * engine evaluates every query on the alarm's grid) */
+		if (q->period && q->period != a->period) {
+			snprintf(err, errlen, "%s:%d: alarms.%s: metrics.%s.period: %u is not the alarm's period "
+					      "(%u); the metrics of an alarm must have its period",
+				 cfg->path, q->line, a->name, q->id, q->period, a->period);
 			goto out;
 		}
 		if (q->expression) {

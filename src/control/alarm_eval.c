@@ -251,12 +251,27 @@ static void reason_cat(char *r, size_t rsize, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(r + len, rsize - len, fmt, ap);
 	va_end(ap);
-	if (n >= 0 && len + (size_t)n >= rsize) {
-		size_t end = rsize - 1;
-		while (end > len && ((unsigned char)r[end] & 0xC0) == 0x80)
-			end--;
-		r[end] = 0;
+	/* cut: r[rsize - 1] is the NUL, the character cut in half before it */
+	if (n >= 0 && len + (size_t)n >= rsize)
+		r[len + alarm_utf8_cut(r + len, rsize - 1 - len)] = 0;
+}
+
+size_t alarm_utf8_cut(const char *s, size_t n)
+{
+	size_t i = n, k = 0;
+
+	/* back over up to 3 continuation bytes to the lead byte */
+	while (i > 0 && k < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
+		i--;
+		k++;
 	}
+	if (i == 0)
+		return n;
+	unsigned char c = (unsigned char)s[i - 1];
+	size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+	if (need == 1)
+		return n; /* ASCII (or stray continuation bytes: not ours to judge) */
+	return k + 1 < need ? i - 1 : n;
 }
 
 int alarm_evaluate(const struct alarm_def *def, enum alarm_state current, const struct alarm_point *pts,

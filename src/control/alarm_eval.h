@@ -184,6 +184,12 @@ int alarm_missing_parse(const char *s, enum alarm_missing *out);
  * Thread: any; pure. */
 const char *alarm_missing_name(enum alarm_missing m);
 
+/* The length of S's first N bytes without a multibyte UTF-8 character
+ * that they cut in half: N, or less when S[0..N) ends in an incomplete
+ * sequence (its lead byte and continuation bytes are dropped). S has at
+ * least N bytes. Thread: any; pure. */
+size_t alarm_utf8_cut(const char *s, size_t n);
+
 /* Format V as Java's Double.toString does, as CloudWatch prints values
  * ("12.0", "0.5", "1.0E-4", "2.5E7") into BUF of SIZE (>= 32 is enough).
  * Thread: any; pure. */

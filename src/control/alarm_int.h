@@ -50,7 +50,10 @@ struct alarm {
 	int64_t transition_ms;                     /* StateTransitionedTimestamp, ms */
 	int64_t config_ms;                         /* AlarmConfigurationUpdatedTimestamp, ms */
 	int64_t last_end;                          /* end of the newest period evaluated, s */
+	int64_t due_from, due_to;                  /* alarm_tick(): the ends of the periods to evaluate */
 	uint64_t changed_seq;                      /* E.seq at its last state change (0: none since start) */
+	char *cause;                               /* what made its last change (alarm_change()), NULL: none
+						    * since start; its notifications' MessageIds derive from it */
 	uint64_t eval_seq;                         /* composite: E.seq when last evaluated */
 	int evaluated;                             /* composite: evaluated since start or creation */
 	struct alarm_hist hist[ALARM_HISTORY_MAX]; /* newest first */
@@ -68,6 +71,8 @@ struct alarm_engine {
 	const char *lb_name;
 	int store_set;
 	int dirty;            /* a state or history changed: save */
+	int dirty_ends;       /* only a last_end moved: save within ALARM_SAVE_EVERY_S */
+	int64_t saved_ms;     /* when alarm_save() last ran */
 	int dirty_composites; /* an alarm changed: evaluate the composites */
 	uint64_t seq;         /* counts state changes: which member changed last */
 };
@@ -84,15 +89,24 @@ void alarm_history_add(struct alarm *a, int64_t ms, enum alarm_hist_type type, c
 const char *alarm_hist_type_name(enum alarm_hist_type t);
 void alarm_save(void);
 int alarm_points(struct alarm *a, int64_t start, int64_t end, int64_t now, struct alarm_point *pts, size_t n);
+/* CAUSE names the state change for its MessageIds (see alarm_actions()):
+ * the same change evaluated again (after a crash between publishing and
+ * saving) must have the same CAUSE, another change another one:
+ * "period:END" (a metric alarm: the end of the period evaluated),
+ * "set:MS" (SetAlarmState: the request's time), "child:NAME:CAUSE" (a
+ * composite alarm: its triggering child's change). */
 void alarm_change(struct alarm *a, enum alarm_state state, const char *reason, const char *data, int64_t ms,
-		  json_t *details);
+		  json_t *details, const char *cause);
 void alarm_eval_composites(int64_t ms);
 void alarm_free(struct alarm *a);
 
 /* alarm_notify.c */
 /* Publish A's change from OLD to its state to the topics of its actions
  * for that state (when actions are enabled), with DETAILS (borrowed; may
- * be NULL) as "AlbdDetails"; an Action history item for each. */
+ * be NULL) as "AlbdDetails"; an Action history item for each. Each
+ * message's MessageId is a UUID v5 of the alarm's ARN and definition, OLD,
+ * the new state, A->cause and the topic: publishing the same change to the
+ * same topic again gives the same MessageId, so that receivers drop it. */
 void alarm_actions(struct alarm *a, enum alarm_state old, json_t *details);
 /* What albd adds for an alarm on a target group: its unhealthy targets
  * (with ALB's reasons) and the target with the most HTTPCode_Target_5XX_Count

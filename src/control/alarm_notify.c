@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "../core/config.h"
 #include "../core/log.h"
@@ -266,6 +267,46 @@ json_t *alarm_details(struct alarm *a, const struct alarm_point *pts, size_t n, 
 	return d;
 }
 
+/* albd's namespace for the MessageIds of alarm notifications (a UUID v4
+ * drawn once). */
+static const unsigned char msgid_ns[16] = { 0x6b, 0x1e, 0x0c, 0x52, 0x8f, 0x3d, 0x4a, 0x61,
+					    0x9e, 0x27, 0x5c, 0x88, 0x13, 0xa4, 0xf0, 0x7d };
+
+/* OUT (NOTIFY_ID_LEN): the UUID v5 (RFC 9562: SHA-1 of the namespace and
+ * the name) of A's change from OLD to its state for the topic TOPIC. The
+ * name is the alarm's ARN, its definition's hash (a changed definition is
+ * another alarm), OLD, the new state, A->cause (which change: the period
+ * evaluated, a SetAlarmState request's time, a composite's triggering
+ * child) and the topic (SNS gives one MessageId per publish to a topic).
+ * Returns 0, or -1 (OUT empty: the notifier draws one). */
+static int message_id(const struct alarm *a, const char *arn, enum alarm_state old, const char *topic,
+		      char out[NOTIFY_ID_LEN])
+{
+	char *name = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	int n = asprintf(&name, "%s\n%s\n%s\n%s\n%s\n%s", arn, a->hash, alarm_state_name(old),
+			 alarm_state_name(a->state), a->cause ? a->cause : "?", topic);
+	EVP_MD_CTX *c = n < 0 ? NULL : EVP_MD_CTX_new();
+
+	out[0] = '\0';
+	if (!c || EVP_DigestInit_ex(c, EVP_sha1(), NULL) != 1 || EVP_DigestUpdate(c, msgid_ns, sizeof(msgid_ns)) != 1 ||
+	    EVP_DigestUpdate(c, name, (size_t)n) != 1 || EVP_DigestFinal_ex(c, md, &mdlen) != 1 || mdlen < 16) {
+		EVP_MD_CTX_free(c);
+		if (n >= 0)
+			free(name);
+		return -1;
+	}
+	EVP_MD_CTX_free(c);
+	free(name);
+	md[6] = (unsigned char)((md[6] & 0x0f) | 0x50); /* version 5 */
+	md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* variant RFC 4122 */
+	snprintf(out, NOTIFY_ID_LEN,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", md[0], md[1], md[2],
+		 md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11], md[12], md[13], md[14], md[15]);
+	return 0;
+}
+
 void alarm_actions(struct alarm *a, enum alarm_state old, json_t *details)
 {
 	const struct albd_config *cfg = E.gen->cfg;
@@ -302,13 +343,8 @@ void alarm_actions(struct alarm *a, enum alarm_state old, json_t *details)
 	char subject[100], arn[512], when[40];
 	const char *region = cfg->region ? cfg->region : "local";
 	int sn = snprintf(subject, sizeof(subject), "%s: \"%s\" in %s", alarm_state_name(a->state), a->name, region);
-	if (sn >= (int)sizeof(subject)) {
-		/* SNS's Subject is at most 99 characters: cut at a character */
-		size_t k = sizeof(subject) - 1;
-		while (k > 0 && ((unsigned char)subject[k] & 0xc0) == 0x80)
-			k--;
-		subject[k] = '\0';
-	}
+	if (sn >= (int)sizeof(subject)) /* SNS's Subject is under 100 bytes: cut at a character */
+		subject[alarm_utf8_cut(subject, sizeof(subject) - 1)] = '\0';
 	alarm_arn(cfg, a->name, arn, sizeof(arn));
 	alarm_fmt_ms(a->state_ms, when, sizeof(when), 1);
 	const char *tg = target_group_of(a);
@@ -322,6 +358,8 @@ void alarm_actions(struct alarm *a, enum alarm_state old, json_t *details)
 		char id[NOTIFY_ID_LEN] = "", err[256] = "", tarn[512], summary[700];
 		snprintf(tarn, sizeof(tarn), "arn:aws:sns:%s:%s:%s", region,
 			 cfg->account_id ? cfg->account_id : "000000000000", topics[i]);
+		char mid[NOTIFY_ID_LEN];
+		msg.message_id = message_id(a, arn, old, topics[i], mid) == 0 ? mid : NULL;
 		int rc = -1;
 		if (E.publish)
 			rc = E.publish(topics[i], &msg, id, err, sizeof(err));

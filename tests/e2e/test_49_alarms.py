@@ -381,6 +381,12 @@ def test_bad_alarm_config_refused(albd, backends, tmp_path):
                                         {"id": "m1", "metric": "RequestCount", "statistic": "Sum",
                                          "return_data": True})},
          r"alarms\.bad: metrics: exactly one query must have return_data = true"),
+        # the metrics of an alarm share its period (else 4 of 5 periods look missing)
+        ({"name": "bad", "period": 10, "evaluation_periods": 1, "comparison": "GreaterThanThreshold",
+          "threshold": 1.0, "metrics": ({"id": "e", "expression": "m1 * 2", "return_data": True,
+                                         "period": 60},
+                                        {"id": "m1", "metric": "RequestCount", "statistic": "Sum"})},
+         r"alarms\.bad: metrics\.e\.period: 60 is not the alarm's period \(10\)"),
     ]
     for i, (bad, want) in enumerate(cases):
         text = alarm_config(port, b, [metric_alarm("web-5xx"), bad])

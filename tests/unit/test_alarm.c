@@ -20,6 +20,7 @@
 
 #include "control/admin.h"
 #include "control/alarm.h"
+#include "control/alarm_eval.h"
 #include "control/store.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -39,6 +40,7 @@ static int64_t fake_clock(void)
 #define MAXMSG 64
 struct sent {
 	char topic[64], subject[128], attrs[256], old_state[32], new_state[32];
+	char mid[40]; /* the MessageId asked for ("" for none) */
 	char *message;
 };
 static struct sent sent[MAXMSG];
@@ -65,6 +67,7 @@ static int fake_publish(const char *topic, const struct notify_msg *m, char *id,
 	snprintf(s->old_state, sizeof(s->old_state), "%s", m->alarm->old_state);
 	snprintf(s->new_state, sizeof(s->new_state), "%s", m->alarm->new_state);
 	s->message = strdup(m->message);
+	snprintf(s->mid, sizeof(s->mid), "%s", m->message_id ? m->message_id : "");
 	snprintf(id, NOTIFY_ID_LEN, "00000000-0000-4000-8000-%012d", nsent);
 	return 0;
 }
@@ -384,6 +387,66 @@ START_TEST(test_metric_math)
 	/* the TargetGroup attribute comes from the queries' dimensions */
 	ck_assert_str_eq(sent[nsent - 1].attrs, "AlarmName=rate,NewStateValue=ALARM,TargetGroup=web");
 	json_decref(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------ long names */
+
+/* S is well-formed UTF-8 (what notify_publish() requires of a Subject). */
+static int utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+		if (!n)
+			return 0;
+		for (size_t i = 1; i < n; i++)
+			if ((p[i] & 0xC0) != 0x80)
+				return 0;
+		p += n;
+	}
+	return 1;
+}
+
+START_TEST(test_utf8_cut)
+{
+	const char *s = "ab\xec\x95\x8c\xeb\xa6\xbc"; /* "ab알림": 2 + 3 + 3 bytes */
+	ck_assert_uint_eq(alarm_utf8_cut(s, 8), 8);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 7), 5);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 6), 5);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 5), 5);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 4), 2);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 3), 2);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 2), 2);
+	ck_assert_uint_eq(alarm_utf8_cut(s, 0), 0);
+	const char *e = "\xf0\x9f\x94\x94!"; /* a 4-byte bell, "!" */
+	ck_assert_uint_eq(alarm_utf8_cut(e, 5), 5);
+	ck_assert_uint_eq(alarm_utf8_cut(e, 4), 4);
+	ck_assert_uint_eq(alarm_utf8_cut(e, 3), 0);
+	ck_assert_uint_eq(alarm_utf8_cut(e, 1), 0);
+}
+END_TEST
+
+/* A long non-ASCII name: the Subject is cut at a character, not in one. */
+START_TEST(test_long_unicode_name)
+{
+	static char name[256];
+	name[0] = '\0';
+	for (int i = 0; i < 20; i++)
+		strcat(name, "\xec\x95\x8c\xeb\xa6\xbc"); /* 알림 */
+	strcat(name, "x");
+	alarms[0] = mk_alarm(name);
+	use(1, 0);
+	start();
+	fill(s5xx, T0, T0 + 10, 1);
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of(name), ALARM_ALARM);
+	ck_assert_int_gt(nsent, 0);
+	const char *sub = sent[nsent - 1].subject;
+	ck_assert_msg(utf8_ok(sub), "not UTF-8: %s", sub);
+	/* 'ALARM: "' (8 bytes) and 30 whole characters of 3 bytes: 98 < 100 */
+	ck_assert_uint_eq(strlen(sub), 98);
+	ck_assert_int_eq(strncmp(sub, "ALARM: \"\xec\x95\x8c\xeb\xa6\xbc", 14), 0);
 }
 END_TEST
 
@@ -759,6 +822,229 @@ START_TEST(test_set_alarm_state)
 }
 END_TEST
 
+/* ------------------------------------------------------------ MessageIds */
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	static char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+static void spit(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, strlen(text), f), strlen(text));
+	fclose(f);
+}
+
+/* A UUID v5: 8-4-4-4-12 lower-case hex, version 5, variant 10xx. */
+static void assert_uuid5(const char *id)
+{
+	ck_assert_uint_eq(strlen(id), 36);
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			ck_assert_int_eq(id[i], '-');
+		else
+			ck_assert_msg(strchr("0123456789abcdef", id[i]) != NULL, "%s", id);
+	}
+	ck_assert_int_eq(id[14], '5');
+	ck_assert_msg(strchr("89ab", id[19]) != NULL, "%s", id);
+}
+
+/* The message to TOPIC about alarm NAME going to STATE, the first from
+ * sent[FROM] on: its MessageId ("" when there is none). */
+static const char *mid_of(int from, const char *name, const char *topic, const char *state)
+{
+	char attr[300];
+	snprintf(attr, sizeof(attr), "AlarmName=%s,", name);
+	for (int i = from; i < nsent; i++)
+		if (strncmp(sent[i].attrs, attr, strlen(attr)) == 0 && strcmp(sent[i].topic, topic) == 0 &&
+		    strcmp(sent[i].new_state, state) == 0)
+			return sent[i].mid;
+	return "";
+}
+
+/* A crash between publishing a change and saving alarms.json: after the
+ * restart (later than the next period) the same period is evaluated again
+ * and the change is published again with the same MessageIds (one per
+ * topic; a composite's too); a different change gets other ones. */
+START_TEST(test_message_id_after_crash)
+{
+	static char *two[] = { (char *)"ops", (char *)"pager" };
+	char path[128], err[128];
+	char id_ops[40], id_pager[40], id_comp[40], id_ok[40], set1[40];
+	alarms[0] = mk_alarm("web-5xx");
+	alarms[0].alarm_actions = two;
+	alarms[0].nalarm_actions = 2;
+	memset(comps, 0, sizeof(comps));
+	comps[0].name = (char *)"c";
+	comps[0].rule = (char *)"ALARM(web-5xx)";
+	comps[0].alarm_actions = ops;
+	comps[0].nalarm_actions = 1;
+	comps[0].actions_enabled = 1;
+	use(1, 1);
+	start();
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	snprintf(path, sizeof(path), "%s/alarms.json", dir);
+	char *saved = slurp(path); /* OK, last_end T0 */
+	fill(s5xx, T0, T0 + 10, 1);
+	fill(s5xx, T0 + 10, T0 + 20, 0);
+	int before = nsent;
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	ck_assert_int_eq(state_of("c"), ALARM_ALARM);
+	snprintf(id_ops, sizeof(id_ops), "%s", mid_of(before, "web-5xx", "ops", "ALARM"));
+	snprintf(id_pager, sizeof(id_pager), "%s", mid_of(before, "web-5xx", "pager", "ALARM"));
+	snprintf(id_comp, sizeof(id_comp), "%s", mid_of(before, "c", "ops", "ALARM"));
+	assert_uuid5(id_ops);
+	assert_uuid5(id_pager);
+	assert_uuid5(id_comp);
+	ck_assert_str_ne(id_ops, id_pager); /* one per publish to a topic, as SNS */
+	ck_assert_str_ne(id_ops, id_comp);
+	/* the crash: alarms.json as it was before the change */
+	alarm_shutdown();
+	spit(path, saved);
+	free(saved);
+	advance(T0 + 25); /* down for 13 s: the next period closed meanwhile */
+	before = nsent;
+	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	alarm_tick();
+	/* [T0, T0+10) again: ALARM with the same ids; then [T0+10, T0+20): OK */
+	ck_assert_str_eq(mid_of(before, "web-5xx", "ops", "ALARM"), id_ops);
+	ck_assert_str_eq(mid_of(before, "web-5xx", "pager", "ALARM"), id_pager);
+	ck_assert_str_eq(mid_of(before, "c", "ops", "ALARM"), id_comp);
+	snprintf(id_ok, sizeof(id_ok), "%s", mid_of(before, "web-5xx", "ops", "OK"));
+	assert_uuid5(id_ok);
+	ck_assert_str_ne(id_ok, id_ops);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	/* a later change to ALARM is another change: other ids */
+	before = nsent;
+	fill(s5xx, T0 + 30, T0 + 40, 1);
+	advance(T0 + 42);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	assert_uuid5(mid_of(before, "web-5xx", "ops", "ALARM"));
+	ck_assert_str_ne(mid_of(before, "web-5xx", "ops", "ALARM"), id_ops);
+	ck_assert_str_ne(mid_of(before, "web-5xx", "pager", "ALARM"), id_pager);
+	assert_uuid5(mid_of(before, "c", "ops", "ALARM"));
+	ck_assert_str_ne(mid_of(before, "c", "ops", "ALARM"), id_comp);
+	/* SetAlarmState: a new id for each request */
+	before = nsent;
+	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_OK, "testing", NULL, err, sizeof(err)), 0);
+	snprintf(set1, sizeof(set1), "%s", mid_of(before, "web-5xx", "ops", "OK"));
+	assert_uuid5(set1);
+	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_ALARM, "testing", NULL, err, sizeof(err)), 0);
+	now_ms += 1;
+	before = nsent;
+	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_OK, "testing", NULL, err, sizeof(err)), 0);
+	assert_uuid5(mid_of(before, "web-5xx", "ops", "OK"));
+	ck_assert_str_ne(mid_of(before, "web-5xx", "ops", "OK"), set1);
+	ck_assert_str_ne(mid_of(before, "web-5xx", "ops", "OK"), id_ok);
+}
+END_TEST
+
+/* ------------------------------------------------------------ clock steps */
+
+static int64_t saved_last_end(const char *name)
+{
+	json_t *f = state_file();
+	json_t *r = json_object_get(json_object_get(f, "alarms"), name);
+	ck_assert_ptr_nonnull(r);
+	int64_t v = json_integer_value(json_object_get(r, "last_end"));
+	json_decref(f);
+	return v;
+}
+
+/* The clock steps back an hour: the alarm goes on being evaluated (its
+ * last period evaluated is forgotten), not only once the clock is back. */
+START_TEST(test_clock_steps_back)
+{
+	alarms[0] = mk_alarm("web-5xx");
+	use(1, 0);
+	start();
+	fill(s5xx, T0, T0 + 10, 1);
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	ck_assert_int_eq(saved_last_end("web-5xx"), T0 + 10);
+	/* back to T0 - 3588: the newest period closed is [T0 - 3600, T0 - 3590), no data */
+	now_ms = (int64_t)(T0 - 3588) * 1000 + 200;
+	alarm_tick();
+	ck_assert_int_eq(saved_last_end("web-5xx"), T0 - 3590);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+	/* the periods evaluated since are saved at least once a minute */
+	now_ms += 60000;
+	alarm_tick();
+	ck_assert_int_eq(saved_last_end("web-5xx"), T0 - 3530);
+	/* a small step (under a period) only waits for the clock */
+	now_ms -= 15000;
+	alarm_tick();
+	now_ms += 60000;
+	alarm_tick();
+	ck_assert_int_eq(saved_last_end("web-5xx"), T0 - 3490);
+}
+END_TEST
+
+/* alarms.json holds a last_end in the future (written under a clock that
+ * was ahead): it is reset when restored, and evaluation goes on. */
+START_TEST(test_future_last_end_restored)
+{
+	char path[128], err[128];
+	alarms[0] = mk_alarm("web-5xx");
+	use(1, 0);
+	start();
+	fill(s5xx, T0, T0 + 10, 1);
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	alarm_shutdown();
+	json_t *f = state_file();
+	json_object_set_new(json_object_get(json_object_get(f, "alarms"), "web-5xx"), "last_end",
+			    json_integer(T0 + 86400));
+	snprintf(path, sizeof(path), "%s/alarms.json", dir);
+	ck_assert_int_eq(json_dump_file(f, path, JSON_COMPACT), 0);
+	json_decref(f);
+	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM); /* the state stays */
+	ck_assert_int_eq(saved_last_end("web-5xx"), 0);
+	fill(s5xx, T0 + 10, T0 + 20, 0);
+	advance(T0 + 22);
+	ck_assert_int_eq(saved_last_end("web-5xx"), T0 + 20);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_OK);
+}
+END_TEST
+
+/* alarms.json cannot be written when a state changes: it is written
+ * again within a minute, not only at the next change. */
+START_TEST(test_failed_save_retried)
+{
+	char tmp[128], err[128];
+	alarms[0] = mk_alarm("hourly");
+	alarms[0].period = 3600; /* no evaluation in the next minutes */
+	use(1, 0);
+	start();
+	snprintf(tmp, sizeof(tmp), "%s/alarms.json.tmp", dir);
+	ck_assert_int_eq(mkdir(tmp, 0700), 0); /* the temporary file cannot be made */
+	ck_assert_int_eq(alarm_set_state("hourly", ALARM_ALARM, "by hand", NULL, err, sizeof(err)), 0);
+	json_t *f = state_file();
+	ck_assert_str_ne(json_string_value(json_object_get(json_object_get(json_object_get(f, "alarms"), "hourly"),
+							   "state")),
+			 "ALARM");
+	json_decref(f);
+	ck_assert_int_eq(rmdir(tmp), 0);
+	advance(cur + 61);
+	f = state_file();
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(f, "alarms"), "hourly"),
+							   "state")),
+			 "ALARM");
+	json_decref(f);
+}
+END_TEST
+
 START_TEST(test_history_bounded)
 {
 	char err[128];
@@ -856,6 +1142,20 @@ START_TEST(test_check)
 	q[1].id = (char *)"M1";
 	check_fails("alarms.mm: metrics.id: \"M1\"");
 	q[1].id = (char *)"m1";
+	ck_assert_msg(alarm_check(&cfg, err, sizeof(err)) == 0, "%s", err);
+	/* the metrics share the alarm's period (10 s) */
+	q[1].period = 10;
+	ck_assert_msg(alarm_check(&cfg, err, sizeof(err)) == 0, "%s", err);
+	q[1].period = 60;
+	check_fails("alarms.conf:10: alarms.mm: metrics.m1.period: 60 is not the alarm's period (10)");
+	q[1].period = 0;
+	q[0].period = 20;
+	check_fails("alarms.conf:9: alarms.mm: metrics.e.period: 20 is not the alarm's period (10)");
+	q[0].period = 0;
+	alarms[0].period = 60;
+	q[1].period = 60;
+	ck_assert_msg(alarm_check(&cfg, err, sizeof(err)) == 0, "%s", err);
+	q[1].period = 0;
 	/* composites */
 	alarms[0] = mk_alarm("a");
 	memset(comps, 0, sizeof(comps));
@@ -898,6 +1198,12 @@ int main(void)
 	tcase_add_test(tc, test_composite);
 	tcase_add_test(tc, test_set_alarm_state);
 	tcase_add_test(tc, test_history_bounded);
+	tcase_add_test(tc, test_utf8_cut);
+	tcase_add_test(tc, test_long_unicode_name);
+	tcase_add_test(tc, test_message_id_after_crash);
+	tcase_add_test(tc, test_clock_steps_back);
+	tcase_add_test(tc, test_future_last_end_restored);
+	tcase_add_test(tc, test_failed_save_retried);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("check");
 	tcase_add_checked_fixture(tc, setup, teardown);
