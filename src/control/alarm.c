@@ -78,7 +78,7 @@ void alarm_arn(const struct albd_config *cfg, const char *name, char *buf, size_
 		 cfg->account_id ? cfg->account_id : "000000000000", name);
 }
 
-static json_t *topic_arns(const struct albd_config *cfg, char *const *topics, size_t n)
+json_t *alarm_topic_arns(const struct albd_config *cfg, char *const *topics, size_t n)
 {
 	json_t *a = json_array();
 
@@ -163,9 +163,9 @@ json_t *alarm_definition(const struct alarm *a)
 		const struct cfg_composite_alarm *c = a->cc;
 		j = json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:s}", "AlarmName", c->name, "AlarmArn", arn,
 			      "ActionsEnabled", c->actions_enabled, "OKActions",
-			      topic_arns(cfg, c->ok_actions, c->nok_actions), "AlarmActions",
-			      topic_arns(cfg, c->alarm_actions, c->nalarm_actions), "InsufficientDataActions",
-			      topic_arns(cfg, c->insufficient_data_actions, c->ninsufficient_data_actions),
+			      alarm_topic_arns(cfg, c->ok_actions, c->nok_actions), "AlarmActions",
+			      alarm_topic_arns(cfg, c->alarm_actions, c->nalarm_actions), "InsufficientDataActions",
+			      alarm_topic_arns(cfg, c->insufficient_data_actions, c->ninsufficient_data_actions),
 			      "AlarmRule", c->rule);
 		if (c->description)
 			json_object_set_new(j, "AlarmDescription", json_string(c->description));
@@ -174,9 +174,9 @@ json_t *alarm_definition(const struct alarm *a)
 	const struct cfg_alarm *c = a->mc;
 	j = json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:I, s:I, s:f, s:s, s:s}", "AlarmName", c->name, "AlarmArn",
 		      arn, "ActionsEnabled", c->actions_enabled, "OKActions",
-		      topic_arns(cfg, c->ok_actions, c->nok_actions), "AlarmActions",
-		      topic_arns(cfg, c->alarm_actions, c->nalarm_actions), "InsufficientDataActions",
-		      topic_arns(cfg, c->insufficient_data_actions, c->ninsufficient_data_actions),
+		      alarm_topic_arns(cfg, c->ok_actions, c->nok_actions), "AlarmActions",
+		      alarm_topic_arns(cfg, c->alarm_actions, c->nalarm_actions), "InsufficientDataActions",
+		      alarm_topic_arns(cfg, c->insufficient_data_actions, c->ninsufficient_data_actions),
 		      "EvaluationPeriods", (json_int_t)c->evaluation_periods, "DatapointsToAlarm",
 		      (json_int_t)(c->datapoints_to_alarm ? c->datapoints_to_alarm : c->evaluation_periods),
 		      "Threshold", c->threshold, "ComparisonOperator", c->comparison, "TreatMissingData",

@@ -82,6 +82,10 @@ extern struct alarm_engine E;
 /* alarm.c */
 struct alarm *alarm_find(const char *name); /* by name or ARN */
 void alarm_arn(const struct albd_config *cfg, const char *name, char *buf, size_t len);
+
+/* The ARNs of the topics TOPICS (names of CFG's topics), as a new JSON
+ * array (OKActions, AlarmActions, InsufficientDataActions). */
+json_t *alarm_topic_arns(const struct albd_config *cfg, char *const *topics, size_t n);
 void alarm_fmt_ms(int64_t ms, char *buf, size_t len, int plus);
 json_t *alarm_definition(const struct alarm *a);
 void alarm_history_add(struct alarm *a, int64_t ms, enum alarm_hist_type type, const char *summary,

@@ -38,19 +38,6 @@
 #include "health.h"
 #include "metrics.h"
 
-static json_t *topic_list(const struct albd_config *cfg, char *const *topics, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n; i++) {
-		char arn[512];
-		snprintf(arn, sizeof(arn), "arn:aws:sns:%s:%s:%s", cfg->region ? cfg->region : "local",
-			 cfg->account_id ? cfg->account_id : "000000000000", topics[i]);
-		json_array_append_new(a, json_string(arn));
-	}
-	return a;
-}
-
 static const char *upper_stat(const char *s)
 {
 	static const char *const map[][2] = { { "SampleCount", "SAMPLE_COUNT" }, { "Sum", "SUM" }, { "Average", "AVERAGE" }, { "Minimum", "MINIMUM" }, { "Maximum", "MAXIMUM" } };
@@ -129,10 +116,10 @@ json_t *alarm_message(const struct alarm *a, enum alarm_state old, json_t *detai
 		return NULL;
 	if (a->composite) {
 		const struct cfg_composite_alarm *c = a->cc;
-		json_object_set_new(m, "OKActions", topic_list(cfg, c->ok_actions, c->nok_actions));
-		json_object_set_new(m, "AlarmActions", topic_list(cfg, c->alarm_actions, c->nalarm_actions));
+		json_object_set_new(m, "OKActions", alarm_topic_arns(cfg, c->ok_actions, c->nok_actions));
+		json_object_set_new(m, "AlarmActions", alarm_topic_arns(cfg, c->alarm_actions, c->nalarm_actions));
 		json_object_set_new(m, "InsufficientDataActions",
-				    topic_list(cfg, c->insufficient_data_actions, c->ninsufficient_data_actions));
+				    alarm_topic_arns(cfg, c->insufficient_data_actions, c->ninsufficient_data_actions));
 		json_object_set_new(m, "AlarmRule", json_string(c->rule));
 		/* the triggering children: from the reason data */
 		json_t *rd = a->reason_data ? json_loads(a->reason_data, 0, NULL) : NULL;
@@ -149,10 +136,10 @@ json_t *alarm_message(const struct alarm *a, enum alarm_state old, json_t *detai
 		json_object_set_new(m, "TriggeringChildren", kids);
 	} else {
 		const struct cfg_alarm *c = a->mc;
-		json_object_set_new(m, "OKActions", topic_list(cfg, c->ok_actions, c->nok_actions));
-		json_object_set_new(m, "AlarmActions", topic_list(cfg, c->alarm_actions, c->nalarm_actions));
+		json_object_set_new(m, "OKActions", alarm_topic_arns(cfg, c->ok_actions, c->nok_actions));
+		json_object_set_new(m, "AlarmActions", alarm_topic_arns(cfg, c->alarm_actions, c->nalarm_actions));
 		json_object_set_new(m, "InsufficientDataActions",
-				    topic_list(cfg, c->insufficient_data_actions, c->ninsufficient_data_actions));
+				    alarm_topic_arns(cfg, c->insufficient_data_actions, c->ninsufficient_data_actions));
 		json_object_set_new(m, "Trigger", trigger(a));
 	}
 	if (details)
