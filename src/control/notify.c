@@ -1064,6 +1064,8 @@ static void sub_retire(struct sub *s, const char *why)
 	sub_free(s);
 }
 
+static int ensure_key(const struct albd_config *cfg, char *why, size_t whylen);
+
 /* ------------------------------------------------------------ apply */
 
 /* The URLs: admin.public_url when set, else the admin listener that runs
@@ -1133,6 +1135,10 @@ void notify_apply(const struct albd_gen *gen)
 {
 	const struct albd_config *cfg = gen->cfg;
 	size_t total = 0;
+	char why[400];
+
+	if (ensure_key(cfg, why, sizeof why) < 0)
+		log_err("notify: the SNS signing key: %s; messages cannot be signed until a reload succeeds", why);
 
 	compute_urls(cfg, cfg);
 	for (size_t i = 0; i < N.nsubs; i++)
@@ -1850,7 +1856,30 @@ static void sns_action(struct admin_req *r, void *arg)
 static void signing_cert(struct admin_req *r, void *arg)
 {
 	(void)arg;
+	if (!N.cert_pem) {
+		admin_reply_error(r, 404, "NotFound", "no signing certificate: no topic has subscriptions");
+		return;
+	}
 	admin_reply(r, 200, "application/x-pem-file", N.cert_pem, strlen(N.cert_pem));
+}
+
+/* The signing key, loaded or (the first time, an RSA 2048 key: a second or
+ * so) created, once a config has subscriptions or the key exists: a config
+ * without topics starts without the wait. Returns 0 or -1 with WHY. */
+static int ensure_key(const struct albd_config *cfg, char *why, size_t whylen)
+{
+	char path[4096];
+	int need = 0;
+
+	if (N.key)
+		return 0;
+	for (size_t i = 0; i < cfg->ntopics && !need; i++)
+		need = cfg->topics[i].nsubs > 0;
+	snprintf(path, sizeof path, "%s/%s", N.dir, SNS_KEY_FILE);
+	if (!need && access(path, F_OK) != 0)
+		return 0;
+	N.key = sns_key_load_or_create(N.dir, &N.cert_pem, why, whylen);
+	return N.key ? 0 : -1;
 }
 
 /* ------------------------------------------------------------ life */
@@ -1885,8 +1914,7 @@ int notify_init(struct event_base *base, const struct albd_gen *gen, char *err, 
 				evdns_base_load_hosts(N.dns, NULL);
 		}
 	}
-	N.key = sns_key_load_or_create(N.dir, &N.cert_pem, why, sizeof why);
-	if (!N.key) {
+	if (ensure_key(cfg, why, sizeof why) < 0) {
 		snprintf(err, errlen, "%s: state_dir: the SNS signing key: %s", cfg->path, why);
 		return -1;
 	}

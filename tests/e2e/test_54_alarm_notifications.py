@@ -280,3 +280,25 @@ def test_urls_name_the_admin_listener_that_runs_after_a_failed_admin_move(albd, 
         assert body["SigningCertURL"].startswith(want), body["SigningCertURL"]
     finally:
         busy.close()
+
+
+def test_signing_key_is_made_only_when_a_topic_has_subscriptions(albd, backends, receivers):
+    b = backends.start("b1")
+    rec = receivers("key")
+    port = free_port()
+    plain = make_config([listener("web", port, "web")], [target_group("web", [b])])
+    a = albd.start(plain, port=port)
+    key = a.state_dir / "notify" / "sns-signing-key.pem"
+    assert not key.exists()          # no RSA key generation delays a start without topics
+    assert a.admin_request("GET", "/sns/SimpleNotificationService-albd.pem").status == 404
+    topics = ({"name": "ops", "delivery": FAST, "subscriptions": ({"endpoint": rec.url},)},)
+    n = a.log().count("is live")
+    a.reload(make_config([listener("web", port, "web")], [target_group("web", [b])], topics=topics))
+    wait_until(lambda: a.log().count("is live") > n, 10, what="the reload")
+    wait_until(key.exists, 10, what="the signing key")
+    r = a.admin_request("GET", "/sns/SimpleNotificationService-albd.pem")
+    assert r.status == 200 and b"BEGIN CERTIFICATE" in r.body
+    st = a.admin_request("POST", "/api/v1/topics/ops/publish", body=json.dumps({"Message": "m"}).encode(),
+                         headers={"Content-Type": "application/json"})
+    assert st.status == 200, st.body
+    rec.wait(1, timeout=10)
