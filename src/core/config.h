@@ -70,6 +70,22 @@ enum cfg_action_type {
 	CFG_ACT_FIXED_RESPONSE, /* "fixed_response" / "default_fixed_response" */
 };
 
+/* A redirect action, ALB's RedirectActionConfig: the URL
+ * protocol://host:port/path?query is built from these parts, each kept
+ * (its default, a placeholder) or replaced. The templates are checked at
+ * load time (which placeholders each part may hold, lengths, characters);
+ * proxy/redirect.c expands them per request. */
+#define CFG_REDIRECT_PART_MAX 128       /* ALB's length limit of host, path and query */
+struct cfg_redirect {
+	int status;             /* 301 or 302 (ALB's HTTP_301 / HTTP_302) */
+	int proto;              /* "protocol": -1 "#{protocol}" (default), 0 "HTTP", 1 "HTTPS" */
+	int port;               /* "port": 0 "#{port}" (default), else 1..65535 */
+	char *host;             /* "host" template, default "#{host}" */
+	char *path;             /* "path" template, starts with '/', default "/#{path}" */
+	char *query;            /* "query" template without '?', default "#{query}" */
+	int line;               /* of the group in the file */
+};
+
 /* What a request that a rule (or a listener's default) catches gets. */
 struct cfg_action {
 	enum cfg_action_type type;
