@@ -68,6 +68,7 @@ struct cfg_condition {
 enum cfg_action_type {
 	CFG_ACT_FORWARD = 0,    /* "forward" / "default_forward" */
 	CFG_ACT_FIXED_RESPONSE, /* "fixed_response" / "default_fixed_response" */
+	CFG_ACT_REDIRECT,       /* "redirect" / "default_redirect" */
 };
 
 /* A redirect action, ALB's RedirectActionConfig: the URL
@@ -95,6 +96,7 @@ struct cfg_action {
 			unsigned weight_total;  /* sum of the weights, > 0 */
 		} forward;
 		struct cfg_fixed_response *fixed; /* CFG_ACT_FIXED_RESPONSE */
+		struct cfg_redirect *redirect;    /* CFG_ACT_REDIRECT */
 	} u;
 };
 
@@ -130,7 +132,8 @@ struct cfg_listener {
 	struct cfg_rule *rules; size_t nrules;   /* sorted by ascending priority */
 	struct cfg_action default_action;        /* "default_forward" = "tg name" (a forward to
 	                                          * that one group, weight 1) or
-	                                          * "default_fixed_response" = { ... } */
+	                                          * "default_fixed_response" = { ... } or
+	                                          * "default_redirect" = { ... } */
 	struct cfg_tls *tls;        /* NULL: plain HTTP */
 };
 
