@@ -68,6 +68,23 @@ struct cfg_condition {
 enum cfg_action_type {
 	CFG_ACT_FORWARD = 0,    /* "forward" / "default_forward" */
 	CFG_ACT_FIXED_RESPONSE, /* "fixed_response" / "default_fixed_response" */
+	CFG_ACT_REDIRECT,       /* "redirect" / "default_redirect" */
+};
+
+/* A redirect action, ALB's RedirectActionConfig: the URL
+ * protocol://host:port/path?query is built from these parts, each kept
+ * (its default, a placeholder) or replaced. The templates are checked at
+ * load time (which placeholders each part may hold, lengths, characters);
+ * proxy/redirect.c expands them per request. */
+#define CFG_REDIRECT_PART_MAX 128       /* ALB's length limit of host, path and query */
+struct cfg_redirect {
+	int status;             /* 301 or 302 (ALB's HTTP_301 / HTTP_302) */
+	int proto;              /* "protocol": -1 "#{protocol}" (default), 0 "HTTP", 1 "HTTPS" */
+	int port;               /* "port": 0 "#{port}" (default), else 1..65535 */
+	char *host;             /* "host" template, default "#{host}" */
+	char *path;             /* "path" template, starts with '/', default "/#{path}" */
+	char *query;            /* "query" template without '?', default "#{query}" */
+	int line;               /* of the group in the file */
 };
 
 /* What a request that a rule (or a listener's default) catches gets. */
@@ -79,6 +96,7 @@ struct cfg_action {
 			unsigned weight_total;  /* sum of the weights, > 0 */
 		} forward;
 		struct cfg_fixed_response *fixed; /* CFG_ACT_FIXED_RESPONSE */
+		struct cfg_redirect *redirect;    /* CFG_ACT_REDIRECT */
 	} u;
 };
 
@@ -114,7 +132,8 @@ struct cfg_listener {
 	struct cfg_rule *rules; size_t nrules;   /* sorted by ascending priority */
 	struct cfg_action default_action;        /* "default_forward" = "tg name" (a forward to
 	                                          * that one group, weight 1) or
-	                                          * "default_fixed_response" = { ... } */
+	                                          * "default_fixed_response" = { ... } or
+	                                          * "default_redirect" = { ... } */
 	struct cfg_tls *tls;        /* NULL: plain HTTP */
 };
 

@@ -1,11 +1,12 @@
 /* config_listeners.c - the "listeners" section: listeners, their rules
- * (conditions and actions), forwards to target groups and fixed
- * responses. See config_engine.h for the key tables.
+ * (conditions and actions), forwards to target groups, fixed responses
+ * and redirects. See config_engine.h for the key tables.
  */
 #include "config_engine.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define HOST_PATTERN_MAX 255
 #define PRIORITY_MAX     50000
@@ -51,6 +52,212 @@ static int set_fixed(struct cfg_ctx *c, const config_setting_t *s, void *field)
 	if (cfg_apply_defaults(c, fixed_keys, fr) < 0 || cfg_parse_group(c, s, fixed_keys, fr) < 0)
 		return -1;
 	fr->body_len = strlen(fr->body);
+	return 0;
+}
+
+/* ------------------------------------------------------------ redirects */
+
+/* ALB's RedirectActionConfig (API reference): the URL is
+ * protocol://host:port/path?query; protocol is HTTP, HTTPS or #{protocol};
+ * port 1..65535 or #{port}; host (1..128 characters) may hold #{host};
+ * path (1..128, starting with '/') #{host}, #{path} and #{port}; query
+ * (0..128, without the leading '?') any of the five placeholders. */
+enum { RD_PROTOCOL = 1, RD_HOST = 2, RD_PORT = 4, RD_PATH = 8, RD_QUERY = 16 };
+static const char *const rd_vars[] = { "#{protocol}", "#{host}", "#{port}", "#{path}", "#{query}" };
+
+/* Check template V of a part that may hold the placeholders in ALLOWED:
+ * every "#{" starts one of them, and no space, control character or
+ * character of BAD stands outside them. */
+static int check_template(struct cfg_ctx *c, const config_setting_t *s, const char *v,
+			  unsigned allowed, const char *bad)
+{
+	char names[80] = "";
+
+	for (unsigned i = 0; i < 5; i++)
+		if (allowed & (1u << i)) {
+			if (names[0])
+				strcat(names, ", ");
+			strcat(names, rd_vars[i]);
+		}
+	for (const char *p = v; *p;) {
+		unsigned i = 5;
+
+		if (p[0] == '#' && p[1] == '{')
+			for (i = 0; i < 5 && strncmp(p, rd_vars[i], strlen(rd_vars[i])) != 0; i++)
+				;
+		if (i < 5 && (allowed & (1u << i))) {
+			p += strlen(rd_vars[i]);
+			continue;
+		}
+		if (p[0] == '#' && p[1] == '{')
+			return cfg_fail(c, s, "\"%s\": only %s may be used here", v, names);
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return cfg_fail(c, s, "\"%s\": spaces and control characters are not allowed", v);
+		if (strchr(bad, *p))
+			return cfg_fail(c, s, "\"%s\": '%c' is not allowed here%s", v, *p,
+					*p == '#' ? " (placeholders are #{...})" : "");
+		p++;
+	}
+	return 0;
+}
+
+/* A template of MIN..CFG_REDIRECT_PART_MAX characters into field. */
+static int set_template(struct cfg_ctx *c, const config_setting_t *s, void *field, size_t min,
+			unsigned allowed, const char *bad)
+{
+	const char *v = cfg_string_of(c, s);
+
+	if (!v)
+		return -1;
+	if (strlen(v) < min || strlen(v) > CFG_REDIRECT_PART_MAX)
+		return cfg_fail(c, s, "must be %zu to %d characters long", min, CFG_REDIRECT_PART_MAX);
+	if (check_template(c, s, v, allowed, bad) < 0)
+		return -1;
+	return cfg_replace_str(c, field, v);
+}
+
+static int set_rd_host(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = cfg_string_of(c, s);
+
+	if (v && v[0] != '[' && strchr(v, ':'))
+		return cfg_fail(c, s, "\"%s\": a port goes in port, not in host", v);
+	return v ? set_template(c, s, field, 1, RD_HOST, "/?#@\\") : -1;
+}
+
+static int set_rd_path(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = cfg_string_of(c, s);
+
+	if (v && v[0] != '/')
+		return cfg_fail(c, s, "\"%s\": must start with '/'", v);
+	return v ? set_template(c, s, field, 1, RD_HOST | RD_PATH | RD_PORT, "?#") : -1;
+}
+
+static int set_rd_query(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = cfg_string_of(c, s);
+
+	if (v && v[0] == '?')
+		return cfg_fail(c, s, "\"%s\": without the leading '?' (albd adds it)", v);
+	return v ? set_template(c, s, field, 0, 0x1f, "#") : -1;
+}
+
+static int set_rd_status(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	long long v;
+
+	if (cfg_get_integer(c, s, &v) < 0)
+		return -1;
+	if (v != 301 && v != 302)
+		return cfg_fail(c, s, "%lld: must be 301 or 302 (ALB's HTTP_301, HTTP_302)", v);
+	*(int *)field = (int)v;
+	return 0;
+}
+
+static int set_rd_protocol(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = cfg_string_of(c, s);
+
+	if (!v)
+		return -1;
+	if (strcmp(v, "#{protocol}") == 0)
+		*(int *)field = -1;
+	else if (strcasecmp(v, "HTTP") == 0)
+		*(int *)field = 0;
+	else if (strcasecmp(v, "HTTPS") == 0)
+		*(int *)field = 1;
+	else
+		return cfg_fail(c, s, "\"%s\": expected \"HTTP\", \"HTTPS\" or \"#{protocol}\"", v);
+	return 0;
+}
+
+/* "port": "#{port}", or 1..65535 as a string or an integer. */
+static int set_rd_port(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	long long n = -1;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *v = config_setting_get_string(s);
+		char *end;
+
+		if (strcmp(v, "#{port}") == 0) {
+			*(int *)field = 0;
+			return 0;
+		}
+		if (v[0] >= '0' && v[0] <= '9' && strlen(v) <= 5) {
+			n = strtoll(v, &end, 10);
+			if (*end)
+				n = -1;
+		}
+		if (n < 1 || n > 65535)
+			return cfg_fail(c, s, "\"%s\": expected 1 to 65535 or \"#{port}\"", v);
+	} else if (cfg_get_integer(c, s, &n) < 0) {
+		return -1;
+	} else if (n < 1 || n > 65535) {
+		return cfg_fail(c, s, "%lld: expected 1 to 65535 or \"#{port}\"", n);
+	}
+	*(int *)field = (int)n;
+	return 0;
+}
+
+/* clang-format off */
+static const struct cfg_key redirect_keys[] = {
+	FN("status", struct cfg_redirect, status, set_rd_status, KEY_REQUIRED),
+	FN_INT("protocol", struct cfg_redirect, proto, set_rd_protocol, -1, 0),
+	FN_INT("port", struct cfg_redirect, port, set_rd_port, 0, 0),
+	FN_STR("host", struct cfg_redirect, host, set_rd_host, "#{host}", 0),
+	FN_STR("path", struct cfg_redirect, path, set_rd_path, "/#{path}", 0),
+	FN_STR("query", struct cfg_redirect, query, set_rd_query, "#{query}", 0),
+	KEY_END
+};
+/* clang-format on */
+
+static void free_redirect(struct cfg_redirect *rd)
+{
+	if (!rd)
+		return;
+	free(rd->host);
+	free(rd->path);
+	free(rd->query);
+	free(rd);
+}
+
+/* "redirect" / "default_redirect" = { ... }: field is a
+ * struct cfg_redirect **. What depends on the listener (a loop, HTTPS to
+ * HTTP) is checked by check_redirects() once the listener is read. */
+static int set_redirect(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	struct cfg_redirect *rd = cfg_zalloc(c, 1, sizeof *rd);
+
+	if (!rd)
+		return -1;
+	*(struct cfg_redirect **)field = rd;
+	rd->line = (int)cfg_line_of(s);
+	if (cfg_apply_defaults(c, redirect_keys, rd) < 0 || cfg_parse_group(c, s, redirect_keys, rd) < 0)
+		return -1;
+	return 0;
+}
+
+/* Redirect RD of listener L, read from setting s: ALB refuses a redirect
+ * that keeps protocol, host, port and path ("You must modify at least one
+ * of the following components to avoid a redirect loop"; the query does
+ * not count), and one from HTTPS to HTTP. A part replaced by the value the
+ * request would keep anyway (HTTP on a plain listener, the listener's own
+ * port) is kept. */
+static int check_redirect(struct cfg_ctx *c, const config_setting_t *s, const struct cfg_listener *l,
+			  const struct cfg_redirect *rd)
+{
+	int https = l->tls != NULL;
+
+	if (https && rd->proto == 0)
+		return cfg_fail(c, cfg_member_or(s, "protocol"),
+				"an HTTPS listener cannot redirect to HTTP (as ALB)");
+	if ((rd->proto < 0 || rd->proto == https) && (rd->port == 0 || rd->port == l->addr.port) &&
+	    strcmp(rd->host, "#{host}") == 0 && strcmp(rd->path, "/#{path}") == 0)
+		return cfg_fail(c, s,
+				"redirect loop: protocol, host, port and path all stay the same "
+				"(change at least one of them)");
 	return 0;
 }
 
@@ -136,20 +343,25 @@ static int parse_forwards(struct cfg_ctx *c, const config_setting_t *s, void *fi
 
 /* ------------------------------------------------------------ actions */
 
-/* A rule or a listener may give both kinds of action; that is reported
+/* A rule or a listener may give several kinds of action; that is reported
  * only once its whole group is read, after any error inside it. So while
- * the group is read, a fixed response waits beside the action (a forward
- * goes to the action at once, which stays CFG_ACT_FORWARD until here).
- * Returns how many actions the group gave: 0, 1 (then it is in *a, and
- * *fixed is NULL) or 2. */
-static int settle_action(struct cfg_action *a, struct cfg_fixed_response **fixed)
+ * the group is read, a fixed response and a redirect wait beside the
+ * action (a forward goes to the action at once, which stays
+ * CFG_ACT_FORWARD until here). Returns how many actions the group gave: 0,
+ * 1 (then it is in *a, and *fixed and *redirect are NULL) or more. */
+static int settle_action(struct cfg_action *a, struct cfg_fixed_response **fixed,
+			 struct cfg_redirect **redirect)
 {
-	int n = (a->u.forward.groups != NULL) + (*fixed != NULL);
+	int n = (a->u.forward.groups != NULL) + (*fixed != NULL) + (*redirect != NULL);
 
 	if (n == 1 && *fixed) {
 		a->type = CFG_ACT_FIXED_RESPONSE;
 		a->u.fixed = *fixed;
 		*fixed = NULL;
+	} else if (n == 1 && *redirect) {
+		a->type = CFG_ACT_REDIRECT;
+		a->u.redirect = *redirect;
+		*redirect = NULL;
 	}
 	return n;
 }
@@ -173,6 +385,9 @@ static void free_action(struct cfg_action *a)
 		break;
 	case CFG_ACT_FIXED_RESPONSE:
 		free_fixed(a->u.fixed);
+		break;
+	case CFG_ACT_REDIRECT:
+		free_redirect(a->u.redirect);
 		break;
 	}
 }
@@ -231,11 +446,12 @@ static void free_rule(struct cfg_rule *r)
 	free_action(&r->action);
 }
 
-/* A rule while it is read: the rule, and a fixed response that waits for
- * settle_action(). */
+/* A rule while it is read: the rule, and a fixed response or a redirect
+ * that waits for settle_action(). */
 struct rule_in {
 	struct cfg_rule r;
 	struct cfg_fixed_response *fixed; /* "fixed_response" */
+	struct cfg_redirect *redirect;    /* "redirect" */
 };
 
 /* The keys of the conditions, by type. */
@@ -286,6 +502,7 @@ static const struct cfg_key rule_keys[] = {
 	FN_OBJ("method", set_methods, 0),
 	FN("forward", struct rule_in, r.action, parse_forwards, 0),
 	FN("fixed_response", struct rule_in, fixed, set_fixed, 0),
+	FN("redirect", struct rule_in, redirect, set_redirect, 0),
 	KEY_END
 };
 /* clang-format on */
@@ -320,11 +537,11 @@ static int check_rule(struct cfg_ctx *c, const config_setting_t *s, struct rule_
 		return -1;
 	if (in->r.nconds == 0)
 		return cfg_fail(c, s, "needs a condition: host, path or method");
-	nact = settle_action(&in->r.action, &in->fixed);
-	if (nact == 2)
-		return cfg_fail(c, s, "needs forward or fixed_response, not both");
+	nact = settle_action(&in->r.action, &in->fixed, &in->redirect);
+	if (nact > 1)
+		return cfg_fail(c, s, "needs only one of forward, fixed_response and redirect");
 	if (nact == 0)
-		return cfg_fail(c, s, "needs forward or fixed_response");
+		return cfg_fail(c, s, "needs forward, fixed_response or redirect");
 	sort_conds(s, &in->r);
 	return 0;
 }
@@ -337,6 +554,7 @@ static int parse_rule(struct cfg_ctx *c, const config_setting_t *s, struct cfg_r
 	if (check_rule(c, s, &in) < 0) {
 		free_rule(&in.r);
 		free_fixed(in.fixed);
+		free_redirect(in.redirect);
 		return -1;
 	}
 	*r = in.r;
@@ -351,10 +569,11 @@ static int rule_cmp(const void *a, const void *b)
 }
 
 /* A listener while it is read: the listener, and a default fixed response
- * that waits for settle_action(). */
+ * or redirect that waits for settle_action(). */
 struct listener_in {
 	struct cfg_listener l;
 	struct cfg_fixed_response *fixed; /* "default_fixed_response" */
+	struct cfg_redirect *redirect;    /* "default_redirect" */
 };
 
 /* rules = ( { priority = 10; ... }, ... ), stored by ascending priority;
@@ -414,10 +633,37 @@ static const struct cfg_key listener_keys[] = {
 	FN_OBJ("rules", parse_rules, 0),
 	FN("default_forward", struct listener_in, l.default_action, set_default_forward, 0),
 	FN("default_fixed_response", struct listener_in, fixed, set_fixed, 0),
+	FN("default_redirect", struct listener_in, redirect, set_redirect, 0),
 	FN("tls", struct listener_in, l.tls, cfg_parse_tls, 0),
 	KEY_END
 };
 /* clang-format on */
+
+/* The redirects of listener l (read from s), in file order: the rules'
+ * (found by their unique priority, as they are sorted now), then the
+ * default. */
+static int check_redirects(struct cfg_ctx *c, const config_setting_t *s, const struct cfg_listener *l)
+{
+	const config_setting_t *rules = config_setting_get_member(s, "rules");
+	int n = rules ? config_setting_length(rules) : 0;
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(rules, (unsigned)i);
+		const config_setting_t *rd = config_setting_get_member(e, "redirect");
+		int prio;
+
+		if (!rd || !config_setting_lookup_int(e, "priority", &prio))
+			continue;
+		for (size_t j = 0; j < l->nrules; j++)
+			if (l->rules[j].priority == prio && l->rules[j].action.type == CFG_ACT_REDIRECT &&
+			    check_redirect(c, rd, l, l->rules[j].action.u.redirect) < 0)
+				return -1;
+	}
+	if (l->default_action.type == CFG_ACT_REDIRECT)
+		return check_redirect(c, config_setting_get_member(s, "default_redirect"), l,
+				      l->default_action.u.redirect);
+	return 0;
+}
 
 static int check_listener(struct cfg_ctx *c, const config_setting_t *s, struct listener_in *in)
 {
@@ -425,12 +671,13 @@ static int check_listener(struct cfg_ctx *c, const config_setting_t *s, struct l
 
 	if (cfg_parse_group(c, s, listener_keys, in) < 0)
 		return -1;
-	nact = settle_action(&in->l.default_action, &in->fixed);
-	if (nact == 2)
-		return cfg_fail(c, s, "needs default_forward or default_fixed_response, not both");
+	nact = settle_action(&in->l.default_action, &in->fixed, &in->redirect);
+	if (nact > 1)
+		return cfg_fail(c, s, "needs only one of default_forward, default_fixed_response and "
+				      "default_redirect");
 	if (nact == 0)
-		return cfg_fail(c, s, "needs default_forward or default_fixed_response");
-	return 0;
+		return cfg_fail(c, s, "needs default_forward, default_fixed_response or default_redirect");
+	return check_redirects(c, s, &in->l);
 }
 
 /* Read listener s into *l (zeroed). */
@@ -441,6 +688,7 @@ static int parse_listener(struct cfg_ctx *c, const config_setting_t *s, struct c
 	if (check_listener(c, s, &in) < 0) {
 		cfg_free_listener(&in.l);
 		free_fixed(in.fixed);
+		free_redirect(in.redirect);
 		return -1;
 	}
 	*l = in.l;

@@ -59,7 +59,8 @@ const char *exchange_outcome_name(enum exchange_outcome outcome);
 
 struct exchange {
 	unsigned active : 1;          /* begun and not ended: exchange_end() has work to do */
-	unsigned by_albd : 1;         /* albd made the response (an error, a fixed response) */
+	unsigned by_albd : 1;         /* albd made the response (an error, a fixed response,
+	                               * a redirect) */
 	/* request state the session reads while the exchange runs */
 	unsigned req_keepalive : 1;   /* the client allows another request */
 	unsigned http10 : 1;
@@ -74,6 +75,7 @@ struct exchange {
 	unsigned upgrade_req : 1;     /* the client asked to switch protocols */
 	unsigned tunnel : 1;          /* switched (101): bytes flow both ways untouched */
 	unsigned fixed : 1;           /* answered by a fixed-response action */
+	unsigned redirect : 1;        /* answered by a redirect action */
 	struct pick_req pick;         /* what the balancer is asked: worker, targets tried */
 
 	/* the record */

@@ -31,6 +31,7 @@
 #include "../net/conn.h"
 #include "exchange.h"
 #include "../net/http1.h"
+#include "redirect.h"
 #include "router.h"
 #include "target_group.h"
 #include "tls.h"
@@ -245,6 +246,8 @@ static void exchange_count(struct session *s, const struct exchange *ex)
 		shard_add(lb, M_RULE_EVALUATIONS, ex->rule_evals);
 	if (ex->fixed)
 		shard_add(lb, M_HTTP_FIXED_RESPONSE_COUNT, 1);
+	if (ex->redirect)
+		shard_add(lb, M_HTTP_REDIRECT_COUNT, 1);
 	if (ex->by_albd && ex->status >= 300 && ex->status < 600) {
 		static const unsigned cls[] = { M_HTTPCODE_ELB_3XX, M_HTTPCODE_ELB_4XX, M_HTTPCODE_ELB_5XX };
 		shard_add(lb, cls[ex->status / 100 - 3], 1);
@@ -372,11 +375,12 @@ static void exchange_done(struct session *s)
 		process_input(s);
 }
 
-/* Answer with a response albd makes itself (an error or a fixed response).
- * CLOSE forces the connection closed after it. Must not be used once a
- * response head went to the client. */
-static void respond(struct session *s, int status, const char *ctype, const char *body, size_t body_len,
-		    int close)
+/* Answer with a response albd makes itself (an error, a fixed response or
+ * a redirect: then LOCATION, else NULL). CLOSE forces the connection
+ * closed after it. Must not be used once a response head went to the
+ * client. */
+static void respond_loc(struct session *s, int status, const char *ctype, const char *body,
+			size_t body_len, int close, const char *location)
 {
 	struct evbuffer *out = s->c->out;
 	char html[256];
@@ -396,8 +400,9 @@ static void respond(struct session *s, int status, const char *ctype, const char
 		s->ex.close_after = s->linger = 1;
 	int keep = s->ex.req_keepalive && !s->ex.close_after && !s->w->stopping;
 	size_t before = evbuffer_get_length(out);
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nServer: albd\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nServer: albd\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s\r\n",
 			    status, http1_reason(status), ctype, body_len,
+			    location ? "Location: " : "", location ? location : "", location ? "\r\n" : "",
 			    keep ? (s->ex.http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n");
 	if (!s->ex.is_head)
 		evbuffer_add(out, body, body_len);
@@ -407,6 +412,60 @@ static void respond(struct session *s, int status, const char *ctype, const char
 	s->ex.resp_started = 1;
 	s->respb.done = 1;
 	exchange_done(s);
+}
+
+static void respond(struct session *s, int status, const char *ctype, const char *body, size_t body_len,
+		    int close)
+{
+	respond_loc(s, status, ctype, body, body_len, close, NULL);
+}
+
+/* Answer request H (its head, HEAD_LEN bytes, still in the client
+ * buffer: drained here) with redirect RD (see redirect.h): its status, the
+ * Location, the small HTML body of albd's own answers (as ALB's). A
+ * Location over REDIRECT_LOCATION_MAX is a 500. */
+static void respond_redirect(struct session *s, const struct http1_head *h, size_t head_len,
+			     const struct cfg_redirect *rd)
+{
+	char loc[REDIRECT_LOCATION_MAX], local[64];
+	const char *q = memchr(h->path, '?', h->path_len);
+	size_t plen = q ? (size_t)(q - h->path) : h->path_len;
+	struct redirect_req rq = {
+		.https = s->https, .port = s->ls->addr.port,
+		.path = plen ? h->path : "/", .path_len = plen ? plen : 1,
+		.query = q ? q + 1 : "", .query_len = q ? h->path_len - plen - 1 : 0,
+	};
+
+	if (h->host && h->host_len) {
+		rq.host = h->host;
+		rq.host_len = redirect_host_len(h->host, h->host_len);
+	} else {
+		/* HTTP/1.0 without Host: the address the client reached */
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		char ip[INET6_ADDRSTRLEN] = "localhost";
+
+		if (getsockname(s->c->fd, (struct sockaddr *)&ss, &sl) == 0) {
+			if (ss.ss_family == AF_INET6)
+				inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof ip);
+			else if (ss.ss_family == AF_INET)
+				inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof ip);
+		}
+		snprintf(local, sizeof local, ss.ss_family == AF_INET6 ? "[%s]" : "%s", ip);
+		rq.host = local;
+		rq.host_len = strlen(local);
+	}
+	long n = redirect_location(rd, &rq, loc, sizeof loc);
+
+	evbuffer_drain(s->c->in, head_len);     /* H points into it: done with it */
+	if (n < 0) {
+		log_debug("client %s: redirect Location longer than %d bytes", s->peer, REDIRECT_LOCATION_MAX);
+		exchange_fail(s, EXCH_INTERNAL_ERROR);
+		respond(s, 500, NULL, NULL, 0, 0);
+		return;
+	}
+	s->ex.redirect = 1;
+	respond_loc(s, rd->status, NULL, NULL, 0, 0, loc);
 }
 
 /* request side ----------------------------------------------------------- */
@@ -646,6 +705,9 @@ static void start_request(struct session *s, size_t head_len)
 		respond(s, fr->status, fr->content_type, fr->body, fr->body_len, 0);
 		return;
 	}
+	case CFG_ACT_REDIRECT:
+		respond_redirect(s, &h, head_len, act.action->u.redirect);
+		return;
 	case CFG_ACT_FORWARD:
 		break;
 	}

@@ -622,24 +622,24 @@ static const struct bad_case bad_cases[] = {
 	  "        forward = ( { target_group = \"web\"; } );\n"
 	  "        fixed_response = { status = 200; }; } ); }\n"
 	  ");\n" TG_WEB,
-	  ":4: listeners.[0].rules.[0]: needs forward or fixed_response, not both" },
+	  ":4: listeners.[0].rules.[0]: needs only one of forward, fixed_response and redirect" },
 	/* 17 */
 	{ "listeners = (\n"
 	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
 	  "    rules = ( { priority = 1; path = \"/\"; } ); }\n"
 	  ");\n" TG_WEB,
-	  ":3: listeners.[0].rules.[0]: needs forward or fixed_response" },
+	  ":3: listeners.[0].rules.[0]: needs forward, fixed_response or redirect" },
 	/* 18 */
 	{ "listeners = (\n"
 	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; }\n"
 	  ");\n",
-	  ":2: listeners.[0]: needs default_forward or default_fixed_response" },
+	  ":2: listeners.[0]: needs default_forward, default_fixed_response or default_redirect" },
 	/* 19 */
 	{ "listeners = (\n"
 	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
 	  "    default_fixed_response = { status = 200; }; }\n"
 	  ");\n" TG_WEB,
-	  ":2: listeners.[0]: needs default_forward or default_fixed_response, not both" },
+	  ":2: listeners.[0]: needs only one of default_forward, default_fixed_response and default_redirect" },
 	/* 20 */
 	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
 	  "target_groups = (\n"
