@@ -116,6 +116,7 @@ struct cfg_listener {
 	                                          * that one group, weight 1) or
 	                                          * "default_fixed_response" = { ... } */
 	struct cfg_tls *tls;        /* NULL: plain HTTP */
+	int trace_id;               /* "trace_id": add/update X-Amzn-Trace-Id, default 1 */
 };
 
 struct cfg_target {

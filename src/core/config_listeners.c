@@ -415,6 +415,7 @@ static const struct cfg_key listener_keys[] = {
 	FN("default_forward", struct listener_in, l.default_action, set_default_forward, 0),
 	FN("default_fixed_response", struct listener_in, fixed, set_fixed, 0),
 	FN("tls", struct listener_in, l.tls, cfg_parse_tls, 0),
+	NUM("trace_id", K_BOOL, struct listener_in, l.trace_id, 0, 1, 1, 0),
 	KEY_END
 };
 /* clang-format on */
@@ -423,7 +424,7 @@ static int check_listener(struct cfg_ctx *c, const config_setting_t *s, struct l
 {
 	int nact;
 
-	if (cfg_parse_group(c, s, listener_keys, in) < 0)
+	if (cfg_apply_defaults(c, listener_keys, in) < 0 || cfg_parse_group(c, s, listener_keys, in) < 0)
 		return -1;
 	nact = settle_action(&in->l.default_action, &in->fixed);
 	if (nact == 2)
