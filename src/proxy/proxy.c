@@ -488,7 +488,10 @@ static const struct http1_header *trace_begin(struct session *s, const struct cf
 	for (size_t i = 0; i < h->nhdrs; i++) {
 		const struct http1_header *f = &h->hdrs[i];
 		if (f->name_len == 15 && http1_name_is(f, "x-amzn-trace-id")) {
-			in = f;   /* the first one; the others are dropped */
+			/* the first one; the others are dropped (and one a
+			 * Connection field names is not kept either) */
+			if (!http1_is_hop_by_hop(h, f))
+				in = f;
 			break;
 		}
 	}

@@ -38,7 +38,7 @@ static void hex8(char *out, uint32_t v)
 	x = ((x & 0x0000ff000000ff00u) << 8) | (x & 0x000000ff000000ffu);
 	x = ((x & 0x00f000f000f000f0u) << 4) | (x & 0x000f000f000f000fu);
 	/* x holds a nibble a byte, the most significant one in the top byte */
-	uint64_t letter = ((x + 0x0606060606060606u) >> 4) & 0x0101010101010101u;   /* 1: nibble > 9 */
+	uint64_t letter = ((x + 0x0606060606060606u) >> 4) & 0x0101010101010101u; /* 1: nibble > 9 */
 	x += 0x3030303030303030u + letter * ('a' - '0' - 10);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	x = __builtin_bswap64(x);
@@ -87,8 +87,8 @@ static int is_tchar(char c)
 }
 
 struct scan {
-	size_t root, root_len;   /* offset and length of the Root value */
-	size_t self, self_len;   /* the Self value's; self_len == (size_t)-1: no Self */
+	size_t root, root_len; /* offset and length of the Root value */
+	size_t self, self_len; /* the Self value's (when nself) */
 	int nroot, nself;
 };
 

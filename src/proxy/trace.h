@@ -23,8 +23,8 @@
 
 struct evbuffer;
 
-#define TRACE_ID_LEN   35      /* "1-" 8 "-" 24 */
-#define TRACE_HEAD_MAX 7168    /* a longer request head gets a new header (ALB: 7 KB) */
+#define TRACE_ID_LEN 35     /* "1-" 8 "-" 24 */
+#define TRACE_HEAD_MAX 7168 /* a longer request head gets a new header (ALB: 7 KB) */
 
 /* A fast pseudo-random generator (splitmix64): seeded once, no system call
  * afterwards. Not for secrets: an id only has to be unique. */

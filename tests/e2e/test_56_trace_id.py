@@ -164,6 +164,10 @@ def test_several_incoming_first_counts(talbd):
     got = traces_received(a, "/echo-headers?s=2", headers=[("X-Amzn-Trace-Id", "bad"),
                                                            ("X-Amzn-Trace-Id", "Root=" + other)])
     assert len(got) == 1 and ROOT_ONLY.match(got[0]) and other not in got[0], got
+    # one a Connection field names is hop-by-hop: not kept, a new Root goes
+    got = traces_received(a, "/echo-headers?s=3", headers=[("Connection", "X-Amzn-Trace-Id"),
+                                                           ("X-Amzn-Trace-Id", "Root=" + CLIENT_ROOT)])
+    assert len(got) == 1 and ROOT_ONLY.match(got[0]), got
 
 
 def test_big_head_rewritten(talbd):

@@ -38,7 +38,7 @@ START_TEST(test_make_id)
 	trace_make_id(&r, 0x67891233u, a);
 	ck_assert(is_id(a));
 	ck_assert_int_eq(strncmp(a, "1-67891233-", 11), 0);
-	for (int i = 11; i < TRACE_ID_LEN; i++)   /* lowercase hex, as ALB writes it */
+	for (int i = 11; i < TRACE_ID_LEN; i++) /* lowercase hex, as ALB writes it */
 		ck_assert(strchr("0123456789abcdef", a[i]) != NULL);
 	trace_make_id(&r, 0, b);
 	ck_assert_int_eq(strncmp(b, "1-00000000-", 11), 0);
@@ -76,8 +76,8 @@ START_TEST(test_id_valid)
 	ck_assert(trace_id_valid(ID_A, 35));
 	ck_assert(trace_id_valid("1-ABCDEF01-ABCDEF012345678912345678", 35));
 	ck_assert(!trace_id_valid(ID_A, 34));
-	ck_assert(!trace_id_valid("2-67891233-abcdef012345678912345678", 35));   /* version */
-	ck_assert(!trace_id_valid("1-6789123-abcdef0123456789123456789", 35));   /* 7 + 25 digits */
+	ck_assert(!trace_id_valid("2-67891233-abcdef012345678912345678", 35)); /* version */
+	ck_assert(!trace_id_valid("1-6789123-abcdef0123456789123456789", 35)); /* 7 + 25 digits */
 	ck_assert(!trace_id_valid("1-67891233_abcdef012345678912345678", 35));
 	ck_assert(!trace_id_valid("1-6789123g-abcdef012345678912345678", 35));
 	ck_assert(!trace_id_valid("1-67891233-abcdef01234567891234567z", 35));
@@ -94,7 +94,7 @@ START_TEST(test_header_valid)
 	ck_assert_str_eq(root, ID_A);
 	static const char *const good[] = {
 		"Root=" ID_A,
-		"Self=1-67891233-12456789abcdef012345678;Root=" ID_A,   /* Self's value is not checked */
+		"Self=1-67891233-12456789abcdef012345678;Root=" ID_A, /* Self's value is not checked */
 		"Root=" ID_A ";CalledFrom=app",
 		"CalledFrom=app;Root=" ID_A,
 		" Root=" ID_A " ; Parent=53995c3f42cd8ad8; Sampled=1 ",
@@ -109,22 +109,22 @@ START_TEST(test_header_valid)
 	static const char *const bad[] = {
 		"",
 		"garbage",
-		"Self=" ID_A,                                          /* no Root */
-		"Root=1-67891233-abcdef01234567891234567",             /* short id */
+		"Self=" ID_A,                              /* no Root */
+		"Root=1-67891233-abcdef01234567891234567", /* short id */
 		"Root=2-67891233-abcdef012345678912345678",
-		"Root=" ID_A ";Root=" ID_A,                           /* two Roots */
-		"Self=a;Self=b;Root=" ID_A,                           /* two Selfs */
-		"Root=" ID_A ";junk",                                 /* a field without '=' */
-		"Root=" ID_A ";=x",                                   /* no name */
+		"Root=" ID_A ";Root=" ID_A, /* two Roots */
+		"Self=a;Self=b;Root=" ID_A, /* two Selfs */
+		"Root=" ID_A ";junk",       /* a field without '=' */
+		"Root=" ID_A ";=x",         /* no name */
 		"Root " ID_A,
-		"root=" ID_A,                                         /* names are case-sensitive */
-		"Root=" ID_A ", Root=" ID_A,                          /* two fields joined by a proxy */
+		"root=" ID_A,                /* names are case-sensitive */
+		"Root=" ID_A ", Root=" ID_A, /* two fields joined by a proxy */
 		"Ro ot=" ID_A,
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		memset(root, 0, sizeof root);
 		ck_assert_msg(!trace_header_valid(bad[i], strlen(bad[i]), root), "%s", bad[i]);
-		ck_assert_str_eq(root, "");   /* untouched */
+		ck_assert_str_eq(root, ""); /* untouched */
 	}
 	ck_assert(trace_header_valid("Root=" ID_A, 40, NULL));
 }
