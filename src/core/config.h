@@ -135,6 +135,7 @@ struct cfg_listener {
 	                                          * "default_fixed_response" = { ... } or
 	                                          * "default_redirect" = { ... } */
 	struct cfg_tls *tls;        /* NULL: plain HTTP */
+	int trace_id;               /* "trace_id": add/update X-Amzn-Trace-Id, default 1 */
 };
 
 struct cfg_target {

@@ -635,6 +635,7 @@ static const struct cfg_key listener_keys[] = {
 	FN("default_fixed_response", struct listener_in, fixed, set_fixed, 0),
 	FN("default_redirect", struct listener_in, redirect, set_redirect, 0),
 	FN("tls", struct listener_in, l.tls, cfg_parse_tls, 0),
+	NUM("trace_id", K_BOOL, struct listener_in, l.trace_id, 0, 1, 1, 0),
 	KEY_END
 };
 /* clang-format on */
@@ -669,7 +670,7 @@ static int check_listener(struct cfg_ctx *c, const config_setting_t *s, struct l
 {
 	int nact;
 
-	if (cfg_parse_group(c, s, listener_keys, in) < 0)
+	if (cfg_apply_defaults(c, listener_keys, in) < 0 || cfg_parse_group(c, s, listener_keys, in) < 0)
 		return -1;
 	nact = settle_action(&in->l.default_action, &in->fixed, &in->redirect);
 	if (nact > 1)

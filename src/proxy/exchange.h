@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "target_group.h"
+#include "trace.h"
 
 struct cfg_listener;
 struct cfg_rule;
@@ -105,6 +106,17 @@ struct exchange {
 	char method[16];              /* as received (truncated), NUL-terminated */
 	char target_uri[256];         /* the request target as received (truncated) */
 	char host[128];               /* Host (or the absolute-form authority), truncated */
+	char trace_id[TRACE_ID_LEN + 1];   /* albd's id for it ("" when the listener's trace_id is
+	                                    * off or the head was not read): Root, or Self when ... */
+	char trace_root[TRACE_ID_LEN + 1]; /* ... the client's Root was kept (else "") */
 };
+
+/* printf arguments for an exchange's ids, "Root=<id>",
+ * "Self=<id>;Root=<root>" or "-": log_x("... trace=" EXCHANGE_TRACE_FMT,
+ * EXCHANGE_TRACE_ARGS(ex)). */
+#define EXCHANGE_TRACE_FMT "%s%s%s%s"
+#define EXCHANGE_TRACE_ARGS(ex)                                                                    \
+	!(ex)->trace_id[0] ? "-" : (ex)->trace_root[0] ? "Self=" : "Root=", (ex)->trace_id,         \
+		(ex)->trace_root[0] ? ";Root=" : "", (ex)->trace_root
 
 #endif

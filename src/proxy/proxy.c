@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -296,11 +297,12 @@ static void exchange_end(struct session *s, enum exchange_outcome why)
 	exchange_count(s, ex);
 	log_debug("exchange end: worker=%u seq=%" PRIu64 " client=%s \"%s %s\" status=%d target_status=%d "
 		  "target=%s outcome=%s retries=%u bytes_in=%" PRIu64 " bytes_out=%" PRIu64
-		  " time_us=%" PRIu64 " target_time_us=%" PRIu64,
+		  " time_us=%" PRIu64 " target_time_us=%" PRIu64 " trace=" EXCHANGE_TRACE_FMT,
 		  s->w->id, s->pw->exchanges, s->peer, ex->method, ex->target_uri, ex->status, ex->target_status,
 		  ex->target ? ex->target->st->addr.text : "-", exchange_outcome_name(ex->outcome), ex->retries,
 		  ex->bytes_in, ex->bytes_out, (ex->t_end - ex->t_start) / 1000,
-		  ex->t_first_byte > ex->t_sent && ex->t_sent ? (ex->t_first_byte - ex->t_sent) / 1000 : 0);
+		  ex->t_first_byte > ex->t_sent && ex->t_sent ? (ex->t_first_byte - ex->t_sent) / 1000 : 0,
+		  EXCHANGE_TRACE_ARGS(ex));
 }
 
 /* the end of an exchange --------------------------------------------------- */
@@ -530,15 +532,47 @@ static void copy_text(char *dst, size_t dstlen, const char *src, size_t n)
 	dst[n] = 0;
 }
 
+/* Give the request its id when the listener L has trace_id on (trace.h):
+ * s->ex.trace_id, and s->ex.trace_root when the client's header is kept.
+ * Returns the client's X-Amzn-Trace-Id field to keep, or NULL. The head
+ * (HEAD_LEN bytes) is read; the id is made once, so a resend or a retry
+ * carries the same one. */
+static const struct http1_header *trace_begin(struct session *s, const struct cfg_listener *l,
+					      const struct http1_head *h, size_t head_len)
+{
+	const struct http1_header *in = NULL;
+
+	if (!l->trace_id)
+		return NULL;
+	for (size_t i = 0; i < h->nhdrs; i++) {
+		const struct http1_header *f = &h->hdrs[i];
+		if (f->name_len == 15 && http1_name_is(f, "x-amzn-trace-id")) {
+			/* the first one; the others are dropped (and one a
+			 * Connection field names is not kept either) */
+			if (!http1_is_hop_by_hop(h, f))
+				in = f;
+			break;
+		}
+	}
+	if (in && (head_len > TRACE_HEAD_MAX || !trace_header_valid(in->value, in->value_len, s->ex.trace_root)))
+		in = NULL;
+	trace_make_id(&s->pw->trace_rng, s->pw->epoch, s->ex.trace_id);
+	return in;
+}
+
 /* Write the request head the target gets: request line (origin-form, RFC
  * 9112 3.2.2: an absolute-form target becomes its path, its authority the
  * Host field), the client's fields minus the hop-by-hop ones, in their
- * order, then X-Forwarded-* and albd's own framing (RFC 9112 7.1.3: a proxy
- * re-frames what it forwards). The client's X-Forwarded-For fields,
- * wherever they stand, become one field at the end, in their order, with
- * the client's address appended once. */
-static void build_request_head(struct session *s, const struct http1_head *h, struct evbuffer *o)
+ * order, then X-Forwarded-*, X-Amzn-Trace-Id (when the request has an id:
+ * from TRACE_IN, the client's field trace_begin() kept, or new) and albd's
+ * own framing (RFC 9112 7.1.3: a proxy re-frames what it forwards). The
+ * client's X-Forwarded-For fields, wherever they stand, become one field at
+ * the end, in their order, with the client's address appended once. */
+static void build_request_head(struct session *s, const struct http1_head *h, const struct http1_header *trace_in,
+			       struct evbuffer *o)
 {
+	int tracing = s->ex.trace_id[0] != 0;
+
 	evbuffer_add(o, h->method, h->method_len);
 	evbuffer_add(o, " ", 1);
 	if (h->path_len == 0 || h->path[0] == '?')
@@ -556,6 +590,8 @@ static void build_request_head(struct session *s, const struct http1_head *h, st
 			continue;
 		if (h->authority && f->name_len == 4 && http1_name_is(f, "host"))
 			continue;   /* replaced by the target's authority below */
+		if (tracing && f->name_len == 15 && http1_name_is(f, "x-amzn-trace-id"))
+			continue;   /* one field, written below */
 		evbuffer_add(o, f->name, f->name_len);
 		evbuffer_add(o, ": ", 2);
 		evbuffer_add(o, f->value, f->value_len);
@@ -589,6 +625,9 @@ static void build_request_head(struct session *s, const struct http1_head *h, st
 	evbuffer_add(o, s->peer, s->peer_len);
 	evbuffer_add_printf(o, "\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Port: %u\r\n", s->https ? "https" : "http",
 			    (unsigned)s->ls->addr.port);
+	if (tracing)
+		trace_write_header(o, trace_in ? trace_in->value : NULL, trace_in ? trace_in->value_len : 0,
+				   trace_in != NULL, s->ex.trace_id);
 	if (h->body == HTTP1_BODY_CHUNKED)
 		evbuffer_add(o, "Transfer-Encoding: chunked\r\n", 28);
 	else if (h->body == HTTP1_BODY_LENGTH)
@@ -606,7 +645,8 @@ static void forward_request_body(struct session *s)
 	struct evbuffer *uo = s->up->c->out;
 	size_t before = evbuffer_get_length(in);
 	if (http1_body_move(&s->reqb, in, uo, 0) < 0) {
-		log_debug("client %s: invalid chunked request body", s->peer);
+		log_debug("client %s: invalid chunked request body trace=" EXCHANGE_TRACE_FMT, s->peer,
+			  EXCHANGE_TRACE_ARGS(&s->ex));
 		exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
 		if (!s->ex.resp_started) {
 			s->reqb.done = 1;       /* nothing more will be read */
@@ -693,6 +733,7 @@ static void start_request(struct session *s, size_t head_len)
 		return;
 	}
 	s->ex.listener = l;
+	const struct http1_header *trace_in = trace_begin(s, l, &h, head_len);
 	router_route(l, route_req_of(s, &h, &rq), &act);
 	s->ex.rule = act.rule;
 	s->ex.rule_evals = act.evaluated;
@@ -728,7 +769,7 @@ static void start_request(struct session *s, size_t head_len)
 		respond(s, 503, NULL, NULL, 0, 1);
 		return;
 	}
-	build_request_head(s, &h, s->head_out);
+	build_request_head(s, &h, trace_in, s->head_out);
 	evbuffer_drain(in, head_len);
 
 	/* retry budget: every request earns a share of a retry */
@@ -761,7 +802,8 @@ static void dispatch(struct session *s)
 	s->up = s->ex.resent ? upstream_connect(&s->pw->pool, s->w->base, s->target, s->tg->tls)
 			  : upstream_get(&s->pw->pool, s->w->base, s->target, s->tg->tls, &reused);
 	if (!s->up) {
-		log_warn("target %s: cannot create a socket", s->target->st->addr.text);
+		log_warn("target %s: cannot create a socket trace=" EXCHANGE_TRACE_FMT, s->target->st->addr.text,
+			 EXCHANGE_TRACE_ARGS(&s->ex));
 		exchange_fail(s, EXCH_INTERNAL_ERROR);
 		respond(s, 502, NULL, NULL, 0, 0);
 		return;
@@ -799,7 +841,8 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 	int replayable = !s->ex.body_moved;
 	int nothing_sent = s->up && evbuffer_get_length(s->up->c->out) >= s->up_queued;
 
-	log_debug("target %s: %s", failed ? failed->st->addr.text : "?", why);
+	log_debug("target %s: %s trace=" EXCHANGE_TRACE_FMT, failed ? failed->st->addr.text : "?", why,
+		  EXCHANGE_TRACE_ARGS(&s->ex));
 	if (connect_failed)
 		count_target_error(s, failed,
 				   s->up && s->up->c->tls_failed ? M_TARGET_TLS_NEGOTIATION_ERROR_COUNT
@@ -837,7 +880,8 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 		dispatch(s);
 		return;
 	}
-	log_info("target %s: %s, answering %d", failed ? failed->st->addr.text : "?", why, timeout ? 504 : 502);
+	log_info("target %s: %s, answering %d trace=" EXCHANGE_TRACE_FMT, failed ? failed->st->addr.text : "?", why,
+		 timeout ? 504 : 502, EXCHANGE_TRACE_ARGS(&s->ex));
 	exchange_fail(s, s->ex.last_failure);
 	respond(s, timeout ? 504 : 502, NULL, NULL, 0, 0);
 }
@@ -907,7 +951,8 @@ static void forward_response_body(struct session *s)
 	struct evbuffer *out = s->c->out;
 
 	if (http1_body_move(&s->respb, s->up->c->in, out, 0) < 0) {
-		log_info("target %s: invalid response body framing", s->target->st->addr.text);
+		log_info("target %s: invalid response body framing trace=" EXCHANGE_TRACE_FMT, s->target->st->addr.text,
+			 EXCHANGE_TRACE_ARGS(&s->ex));
 		session_close(s, EXCH_TARGET_RESPONSE_ERROR);   /* the client sees a truncated response */
 		return;
 	}
@@ -987,7 +1032,8 @@ static int read_response_head(struct session *s)
 			return -1;
 		}
 		if (st != HTTP1_OK || h.status == 101) {
-			log_info("target %s: invalid response head, answering 502", s->target->st->addr.text);
+			log_info("target %s: invalid response head, answering 502 trace=" EXCHANGE_TRACE_FMT,
+				 s->target->st->addr.text, EXCHANGE_TRACE_ARGS(&s->ex));
 			upstream_close(s->up);
 			s->up = NULL;
 			exchange_fail(s, EXCH_TARGET_RESPONSE_ERROR);
@@ -1059,7 +1105,8 @@ static void up_closed(struct session *s, enum conn_event ev)
 		exchange_done(s);
 		return;
 	}
-	log_info("target %s: connection lost mid-response", s->target->st->addr.text);
+	log_info("target %s: connection lost mid-response trace=" EXCHANGE_TRACE_FMT, s->target->st->addr.text,
+		 EXCHANGE_TRACE_ARGS(&s->ex));
 	session_close(s, EXCH_TARGET_CLOSED);
 }
 
@@ -1269,8 +1316,8 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 			respond(s, 408, NULL, NULL, 0, 1);
 			break;
 		}
-		log_info("target %s: no response within %u ms, answering 504", s->target->st->addr.text,
-			 s->tgcfg->response_timeout_ms);
+		log_info("target %s: no response within %u ms, answering 504 trace=" EXCHANGE_TRACE_FMT,
+			 s->target->st->addr.text, s->tgcfg->response_timeout_ms, EXCHANGE_TRACE_ARGS(&s->ex));
 		upstream_close(s->up);
 		s->up = NULL;
 		exchange_fail(s, EXCH_TARGET_RESPONSE_TIMEOUT);
@@ -1407,6 +1454,7 @@ static void p_tick(void *st)
 	struct session *s, *next;
 
 	worker_clock_tick(pw->w);
+	pw->epoch = (uint32_t)time(NULL);
 	upstream_pool_sweep(&pw->pool);
 	for (s = pw->sessions; s; s = next) {
 		next = s->next;
@@ -1464,6 +1512,8 @@ static void *p_start(struct worker *w)
 	}
 	pw->lb = shard_block(shard_lb(), w->id);
 	pw->retry_tokens = RETRY_TOKENS_FLOOR;
+	trace_rng_seed(&pw->trace_rng, w->id + 1u);
+	pw->epoch = (uint32_t)time(NULL);
 	return pw;
 }
 

@@ -20,6 +20,7 @@
 
 #include "../core/shard.h"
 #include "../net/http1.h"
+#include "trace.h"
 #include "upstream.h"
 #include "worker.h"
 
@@ -37,6 +38,9 @@ struct proxy_worker {
 	uint64_t exchanges;           /* exchanges ended (exchange_end) */
 	struct evbuffer *spare[32];   /* empty evbuffers for exchanges, see proxy_buf_get() */
 	unsigned nspare;
+	struct trace_rng trace_rng;   /* request ids (X-Amzn-Trace-Id) */
+	uint32_t epoch;               /* wall clock seconds for them, read each tick (1 s):
+	                               * no clock read per request */
 };
 
 /* The handler the workers run (worker_start_all). */

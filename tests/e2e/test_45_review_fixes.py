@@ -18,7 +18,7 @@ from conftest import (HOST, Conn, free_port, get, listener, make_config, port_ac
                       simple_config, target_group, wait_until)
 
 # fields albd adds or replaces itself
-OWN = {"host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port"}
+OWN = {"host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-amzn-trace-id"}
 
 
 def hdrs(echo, name):

@@ -240,6 +240,29 @@ START_TEST(test_https_target_group)
 }
 END_TEST
 
+/* "trace_id" per listener: on by default, off with false, a boolean only */
+START_TEST(test_trace_id_setting)
+{
+	struct albd_config *cfg =
+		load_ok("listeners = ( { name = \"a\"; listen = \"127.0.0.1:8080\"; trace_id = false;\n"
+			"                default_fixed_response = { status = 503; }; },\n"
+			"              { name = \"b\"; listen = \"127.0.0.1:8081\"; trace_id = true;\n"
+			"                default_fixed_response = { status = 503; }; } );\n");
+	ck_assert_int_eq(cfg->listeners[0].trace_id, 0);
+	ck_assert_int_eq(cfg->listeners[1].trace_id, 1);
+	config_free(cfg);
+
+	char err[CONFIG_ERR_MAX] = "";
+	char *path = write_tmp("listeners = ( { name = \"a\"; listen = \"127.0.0.1:8080\"; trace_id = \"no\";\n"
+			       "                default_fixed_response = { status = 503; }; } );\n");
+	cfg = config_load(path, err, sizeof err);
+	unlink(path);
+	free(path);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strstr(err, ":1:") && strstr(err, "trace_id"), "%s", err);
+}
+END_TEST
+
 START_TEST(test_defaults)
 {
 	struct albd_config *cfg =
@@ -250,6 +273,7 @@ START_TEST(test_defaults)
 	const struct cfg_target_group *tg = &cfg->target_groups[0];
 	const struct cfg_health_check *hc = &tg->health_check;
 
+	ck_assert_int_eq(l->trace_id, 1);
 	ck_assert_uint_eq(cfg->workers, expected_workers());
 	ck_assert_uint_eq(cfg->timeouts.client_header_ms, 10000);
 	ck_assert_uint_eq(cfg->timeouts.client_keepalive_ms, 60000);
@@ -1809,6 +1833,7 @@ static Suite *config_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_design_example);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_trace_id_setting);
 	tcase_add_test(tc, test_https_target_group);
 	tcase_add_test(tc, test_all_settings);
 	tcase_add_test(tc, test_rule_conditions_in_file_order);

@@ -1,0 +1,55 @@
+/* trace.h - request ids in ALB's X-Amzn-Trace-Id format.
+ *
+ * An id is "1-<8 hex digits: epoch seconds>-<24 hex digits: random>"
+ * (TRACE_ID_LEN characters). albd forwards exactly one X-Amzn-Trace-Id per
+ * request:
+ *   - none came, or the one that came is malformed, or the request head is
+ *     over TRACE_HEAD_MAX bytes (ALB rewrites the header past 7 KB):
+ *     "Root=<albd's id>";
+ *   - a valid one came (";"-separated Name=value fields, exactly one Root
+ *     field holding a valid id, at most one Self field): its fields are
+ *     kept in their order, a Self field's value becomes albd's id, and
+ *     without a Self field "Self=<albd's id>;" goes in front (as ALB).
+ * With several incoming X-Amzn-Trace-Id fields, the first one is the
+ * candidate and the others are dropped.
+ *
+ * Thread: any; a struct trace_rng belongs to one thread (one per worker).
+ */
+#ifndef ALBD_TRACE_H
+#define ALBD_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct evbuffer;
+
+#define TRACE_ID_LEN 35     /* "1-" 8 "-" 24 */
+#define TRACE_HEAD_MAX 7168 /* a longer request head gets a new header (ALB: 7 KB) */
+
+/* A fast pseudo-random generator (splitmix64): seeded once, no system call
+ * afterwards. Not for secrets: an id only has to be unique. */
+struct trace_rng {
+	uint64_t s;
+};
+
+/* Seed R: from getrandom(2) when it answers, else from the clock and SALT. */
+void trace_rng_seed(struct trace_rng *r, uint64_t salt);
+
+/* Write a new id for EPOCH (seconds) into OUT: TRACE_ID_LEN characters and
+ * a NUL. No allocation. */
+void trace_make_id(struct trace_rng *r, uint32_t epoch, char out[TRACE_ID_LEN + 1]);
+
+/* Is V[0..N) an id (version 1, 8 and 24 hex digits of either case)? */
+int trace_id_valid(const char *v, size_t n);
+
+/* Is the header value V[0..N) one albd keeps (see above)? When it is, ROOT
+ * (if not NULL) gets its Root id and a NUL. */
+int trace_header_valid(const char *v, size_t n, char root[TRACE_ID_LEN + 1]);
+
+/* Append the whole forwarded field, "X-Amzn-Trace-Id: ...\r\n", to O: the
+ * incoming value IN[0..INLEN) with albd's ID as Self when KEEP (IN checked
+ * by trace_header_valid()), else "Root=ID". */
+void trace_write_header(struct evbuffer *o, const char *in, size_t inlen, int keep,
+			const char id[TRACE_ID_LEN + 1]);
+
+#endif
