@@ -613,7 +613,8 @@ static const struct bad_case bad_cases[] = {
 	  "    rules = (\n"
 	  "      { priority = 1; forward = ( { target_group = \"web\"; } ); } ); }\n"
 	  ");\n" TG_WEB,
-	  ":4: listeners.[0].rules.[0]: needs a condition: host, path or method" },
+	  ":4: listeners.[0].rules.[0]: needs a condition: host, path, method, http_header, "
+	  "query_string or source_ip" },
 	/* 16 */
 	{ "listeners = (\n"
 	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
