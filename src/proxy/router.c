@@ -305,6 +305,9 @@ void router_route(const struct cfg_listener *l, const struct route_req *rq, stru
 	}
 	if (m.path == NULL)
 		m.path = "";
+	/* a fragment, should one get this far, is not part of the query */
+	if (m.query != NULL && (q = memchr(m.query, '#', m.query_len)) != NULL)
+		m.query_len = (size_t)(q - m.query);
 
 	for (i = 0; i < l->nrules; i++) {
 		const struct cfg_rule *r = &l->rules[i];

@@ -850,6 +850,9 @@ START_TEST(test_route_query)
 	ck_assert_int_eq(route_query(&l, "v=%2"), -1);
 	ck_assert_int_eq(route_query(&l, "q=x%zz"), 0);
 	ck_assert_int_eq(route_query(&l, "q=x%"), 0);
+	/* a fragment is not part of the query */
+	ck_assert_int_eq(route_query(&l, "v=2#f"), 0);
+	ck_assert_int_eq(route_query(&l, "v=3#&v=2"), -1);
 	/* the query in the path when route_req has none */
 	ck_assert_int_eq(route_ex(&l, "/p?v=2", NULL, NULL, 0, NULL), 0);
 	ck_assert_int_eq(route_ex(&l, "/p?v=3", NULL, NULL, 0, NULL), -1);
@@ -988,7 +991,7 @@ START_TEST(test_route_source_ip_all)
 		  .action = FORWARD(fwd_b, 1) },
 	};
 	struct cfg_listener l;
-	struct sockaddr_un { sa_family_t f; char p[8]; } un = { AF_UNIX, "x" };
+	struct fake_un { sa_family_t f; char p[8]; } un = { AF_UNIX, "x" };
 
 	listener_init(&l, rules, 2);
 	ck_assert_int_eq(route_from(&l, "0.0.0.0"), 0);
