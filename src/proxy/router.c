@@ -27,7 +27,11 @@ static int unreserved(int c)
 /* How a subject string is read: as is, with its percent-encoded unreserved
  * characters decoded (paths), or with every percent-encoding decoded
  * (query keys and values). A '%' not followed by two hex digits stays. */
-enum decode { DEC_NONE = 0, DEC_UNRESERVED, DEC_ALL };
+enum decode {
+	DEC_NONE = 0,
+	DEC_UNRESERVED,
+	DEC_ALL,
+};
 
 /* The character of S (LEN bytes) at *I, decoded as MODE says; moves *I past
  * it (1 or 3 bytes). */
@@ -247,7 +251,7 @@ struct match_req {
 	size_t host_len;
 	const char *path;
 	size_t path_len;
-	const char *query;  /* the route_req's, or what follows a '?' in its path; NULL: none */
+	const char *query; /* the route_req's, or what follows a '?' in its path; NULL: none */
 	size_t query_len;
 };
 
