@@ -53,8 +53,28 @@ struct cfg_forward {
 enum cfg_cond_type {
 	CFG_COND_HOST = 0, /* "host": the Host without its port; values are lower-case patterns,
 			    * matched case-insensitively */
-	CFG_COND_PATH,     /* "path": the path without the query; values are patterns */
+	CFG_COND_PATH,     /* "path": the path without the query, its percent-encoded unreserved
+			    * characters decoded; values are patterns (decoded the same way) */
 	CFG_COND_METHOD,   /* "method": values are upper-case tokens, matched exactly */
+	CFG_COND_HTTP_HEADER,  /* "http_header": header (lower case) and values, lower-case
+				* patterns matched case-insensitively on any field of that name */
+	CFG_COND_QUERY_STRING, /* "query_string": pairs, matched on the percent-decoded
+				* key=value parameters of the query, case-insensitively */
+	CFG_COND_SOURCE_IP,    /* "source_ip": cidrs, matched on the client's address */
+};
+
+/* One "query_string" entry: { key = "k*"; value = "v?"; }. Patterns, lower
+ * case; '\' escapes a literal '*', '?' or '\'. */
+struct cfg_query_pair {
+	char *key;                      /* NULL: any key */
+	char *value;                    /* never NULL */
+};
+
+/* One "source_ip" entry, parsed: the network's address (host bits zero). */
+struct cfg_cidr {
+	int family;                     /* AF_INET or AF_INET6 */
+	unsigned prefix;                /* 0..32 or 0..128 */
+	uint8_t addr[16];               /* network byte order; 4 bytes used for AF_INET */
 };
 
 /* One condition of a rule: it matches when any of its values matches.
@@ -62,7 +82,10 @@ enum cfg_cond_type {
 struct cfg_condition {
 	enum cfg_cond_type type;
 	int line;                       /* of the setting in the file */
-	char **values; size_t nvalues;  /* at least one */
+	char **values; size_t nvalues;  /* HOST, PATH, METHOD, HTTP_HEADER: at least one */
+	char *header;                   /* HTTP_HEADER: the field name, lower case */
+	struct cfg_query_pair *pairs; size_t npairs;  /* QUERY_STRING: at least one */
+	struct cfg_cidr *cidrs; size_t ncidrs;        /* SOURCE_IP: at least one */
 };
 
 enum cfg_action_type {

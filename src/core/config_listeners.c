@@ -4,12 +4,21 @@
  */
 #include "config_engine.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define HOST_PATTERN_MAX 255
 #define PRIORITY_MAX     50000
+
+/* ALB's limits on rule conditions (its quotas "Condition values per rule"
+ * and "Condition wildcards per rule", and the sizes of HttpHeaderConditionConfig
+ * and QueryStringConditionConfig). */
+#define RULE_VALUES_MAX    5   /* values, query pairs and CIDRs of all a rule's conditions */
+#define RULE_WILDCARDS_MAX 5   /* '*' and '?' in all a rule's patterns */
+#define HEADER_NAME_MAX    40
+#define COND_STRING_MAX    128 /* a header value, a query key or value */
 
 /* ------------------------------------------------------------ fixed responses */
 
@@ -437,11 +446,98 @@ static int check_method(struct cfg_ctx *c, const config_setting_t *s, char *v)
 	return 0;
 }
 
+static void to_lower(char *v)
+{
+	for (; *v; v++)
+		if (*v >= 'A' && *v <= 'Z')
+			*v = (char)(*v - 'A' + 'a');
+}
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Decode, in place, the percent-encoded unreserved characters of a path
+ * pattern (RFC 3986 2.3: ALPHA DIGIT - . _ ~), as the router decodes
+ * request paths: "/%7Euser" is the pattern "/~user". */
+static void decode_unreserved(char *v)
+{
+	char *w = v;
+
+	while (*v) {
+		int hi, lo;
+
+		if (v[0] == '%' && (hi = hexval((unsigned char)v[1])) >= 0 &&
+		    (lo = hexval((unsigned char)v[2])) >= 0) {
+			int ch = hi * 16 + lo;
+
+			if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+			    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+			    ch == '~') {
+				*w++ = (char)ch;
+				v += 3;
+				continue;
+			}
+		}
+		*w++ = *v++;
+	}
+	*w = '\0';
+}
+
+/* A header value or query pattern: visible ASCII and spaces (ALB applies
+ * rules to visible ASCII only), at most COND_STRING_MAX, stored lower case
+ * (matched case-insensitively). ESC: '\' escapes '*', '?' and '\'. */
+static int check_cond_string(struct cfg_ctx *c, const config_setting_t *s, char *v, int esc,
+			     const char *what)
+{
+	if (!v[0])
+		return cfg_fail(c, s, "empty %s", what);
+	if (strlen(v) > COND_STRING_MAX)
+		return cfg_fail(c, s, "%s longer than %d characters", what, COND_STRING_MAX);
+	for (const char *p = v; *p; p++) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			return cfg_fail(c, s, "invalid %s \"%s\" (visible ASCII characters only)",
+					what, v);
+		if (esc && *p == '\\') {
+			if (p[1] != '*' && p[1] != '?' && p[1] != '\\')
+				return cfg_fail(c, s,
+						"invalid %s \"%s\" ('\\' escapes only '*', '?' "
+						"and '\\')",
+						what, v);
+			p++;
+		}
+	}
+	to_lower(v);
+	return 0;
+}
+
+static int check_header_value(struct cfg_ctx *c, const config_setting_t *s, char *v)
+{
+	return check_cond_string(c, s, v, 0, "header value");
+}
+
 /* What a rule owns, partly built ones too (not r itself). */
 static void free_rule(struct cfg_rule *r)
 {
-	for (size_t i = 0; r->conds && i < r->nconds; i++)
-		cfg_free_strings(r->conds[i].values, r->conds[i].nvalues);
+	for (size_t i = 0; r->conds && i < r->nconds; i++) {
+		struct cfg_condition *cd = &r->conds[i];
+
+		cfg_free_strings(cd->values, cd->nvalues);
+		free(cd->header);
+		for (size_t j = 0; cd->pairs && j < cd->npairs; j++) {
+			free(cd->pairs[j].key);
+			free(cd->pairs[j].value);
+		}
+		free(cd->pairs);
+		free(cd->cidrs);
+	}
 	free(r->conds);
 	free_action(&r->action);
 }
@@ -459,16 +555,20 @@ static const char *const cond_key[] = {
 	[CFG_COND_HOST] = "host",
 	[CFG_COND_PATH] = "path",
 	[CFG_COND_METHOD] = "method",
+	[CFG_COND_HTTP_HEADER] = "http_header",
+	[CFG_COND_QUERY_STRING] = "query_string",
+	[CFG_COND_SOURCE_IP] = "source_ip",
 };
 
-/* Append a condition of TYPE read from s to the rule. */
-static int add_cond(struct cfg_ctx *c, const config_setting_t *s, struct cfg_rule *r,
-		    enum cfg_cond_type type, cfg_value_check check)
+/* Append a zeroed condition of TYPE, read from s, to the rule. Returns it,
+ * or NULL (out of memory, reported). */
+static struct cfg_condition *new_cond(struct cfg_ctx *c, const config_setting_t *s,
+				      struct cfg_rule *r, enum cfg_cond_type type)
 {
 	struct cfg_condition *v = cfg_zalloc(c, r->nconds + 1, sizeof *v);
 
 	if (!v)
-		return -1;
+		return NULL;
 	if (r->nconds)
 		memcpy(v, r->conds, r->nconds * sizeof *v);
 	free(r->conds);
@@ -476,7 +576,16 @@ static int add_cond(struct cfg_ctx *c, const config_setting_t *s, struct cfg_rul
 	v = &r->conds[r->nconds++];
 	v->type = type;
 	v->line = (int)cfg_line_of(s);
-	return cfg_set_strings(c, s, &v->values, &v->nvalues, check);
+	return v;
+}
+
+/* Append a condition of TYPE whose values are the strings of s. */
+static int add_cond(struct cfg_ctx *c, const config_setting_t *s, struct cfg_rule *r,
+		    enum cfg_cond_type type, cfg_value_check check)
+{
+	struct cfg_condition *v = new_cond(c, s, r, type);
+
+	return v ? cfg_set_strings(c, s, &v->values, &v->nvalues, check) : -1;
 }
 
 static int set_hosts(struct cfg_ctx *c, const config_setting_t *s, void *obj)
@@ -484,14 +593,272 @@ static int set_hosts(struct cfg_ctx *c, const config_setting_t *s, void *obj)
 	return add_cond(c, s, &((struct rule_in *)obj)->r, CFG_COND_HOST, check_host);
 }
 
+static int check_path_decoded(struct cfg_ctx *c, const config_setting_t *s, char *v)
+{
+	if (check_path(c, s, v) < 0)
+		return -1;
+	decode_unreserved(v);
+	return 0;
+}
+
 static int set_paths(struct cfg_ctx *c, const config_setting_t *s, void *obj)
 {
-	return add_cond(c, s, &((struct rule_in *)obj)->r, CFG_COND_PATH, check_path);
+	return add_cond(c, s, &((struct rule_in *)obj)->r, CFG_COND_PATH, check_path_decoded);
 }
 
 static int set_methods(struct cfg_ctx *c, const config_setting_t *s, void *obj)
 {
 	return add_cond(c, s, &((struct rule_in *)obj)->r, CFG_COND_METHOD, check_method);
+}
+
+/* http_header = { name = "X-Canary"; values = [ ... ]; }: the name is an
+ * RFC 9110 token of at most 40 characters, not Host (a host condition
+ * says that); field is a struct cfg_condition. */
+static int set_header_name(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	struct cfg_condition *cd = field;
+	const char *v = cfg_string_of(c, s);
+	size_t n;
+
+	if (!v)
+		return -1;
+	n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+		      "!#$%&'*+-.^_`|~");
+	if (n == 0 || v[n] != '\0')
+		return cfg_fail(c, s,
+				"invalid header name \"%s\" (expected a token: letters, digits "
+				"and !#$%%&'*+-.^_`|~)",
+				v);
+	if (n > HEADER_NAME_MAX)
+		return cfg_fail(c, s, "header name \"%s\" longer than %d characters", v,
+				HEADER_NAME_MAX);
+	if (strcasecmp(v, "host") == 0)
+		return cfg_fail(c, s, "use a host condition to match the Host header");
+	if (cfg_replace_str(c, &cd->header, v) < 0)
+		return -1;
+	to_lower(cd->header);
+	return 0;
+}
+
+static int set_header_values(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	struct cfg_condition *cd = field;
+
+	return cfg_set_strings(c, s, &cd->values, &cd->nvalues, check_header_value);
+}
+
+/* clang-format off */
+static const struct cfg_key header_keys[] = {
+	FN_OBJ("name", set_header_name, KEY_REQUIRED),
+	FN_OBJ("values", set_header_values, KEY_REQUIRED),
+	KEY_END
+};
+/* clang-format on */
+
+/* http_header = { ... } or a list of them, each a condition of its own
+ * (all must match, as ALB's several http-header conditions). */
+static int set_http_header(struct cfg_ctx *c, const config_setting_t *s, void *obj)
+{
+	struct cfg_rule *r = &((struct rule_in *)obj)->r;
+	int list = config_setting_is_list(s);
+	int n = list ? config_setting_length(s) : 1;
+
+	if (!list && !config_setting_is_group(s))
+		return cfg_fail(c, s, "expected a group { name = ...; values = [ ... ]; } or a "
+				      "list of them");
+	if (n == 0)
+		return cfg_fail(c, s, "expected at least one header condition");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = list ? cfg_elem(s, i) : s;
+		struct cfg_condition *cd;
+
+		if (!config_setting_is_group(e))
+			return cfg_fail(c, e, "expected a group { name = ...; values = [ ... ]; }");
+		if (!(cd = new_cond(c, s, r, CFG_COND_HTTP_HEADER)) ||
+		    cfg_parse_group(c, e, header_keys, cd) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int set_query_key(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	struct cfg_query_pair *qp = field;
+	const char *v = cfg_string_of(c, s);
+
+	if (!v || cfg_replace_str(c, &qp->key, v) < 0)
+		return -1;
+	return check_cond_string(c, s, qp->key, 1, "query key");
+}
+
+static int set_query_value(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	struct cfg_query_pair *qp = field;
+	const char *v = cfg_string_of(c, s);
+
+	if (!v || cfg_replace_str(c, &qp->value, v) < 0)
+		return -1;
+	return check_cond_string(c, s, qp->value, 1, "query value");
+}
+
+/* clang-format off */
+static const struct cfg_key query_keys[] = {
+	FN_OBJ("key", set_query_key, 0),
+	FN_OBJ("value", set_query_value, KEY_REQUIRED),
+	KEY_END
+};
+/* clang-format on */
+
+/* query_string = ( { key = "k"; value = "v"; }, { value = "x*"; } ) (or
+ * one group): one condition, any pair matches. */
+static int set_query_string(struct cfg_ctx *c, const config_setting_t *s, void *obj)
+{
+	struct cfg_rule *r = &((struct rule_in *)obj)->r;
+	int list = config_setting_is_list(s);
+	int n = list ? config_setting_length(s) : 1;
+	struct cfg_condition *cd;
+
+	if (!list && !config_setting_is_group(s))
+		return cfg_fail(c, s, "expected a list of groups { key = ...; value = ...; }");
+	if (n == 0)
+		return cfg_fail(c, s, "expected at least one { key = ...; value = ...; }");
+	if (!(cd = new_cond(c, s, r, CFG_COND_QUERY_STRING)) ||
+	    !(cd->pairs = cfg_zalloc(c, (size_t)n, sizeof *cd->pairs)))
+		return -1;
+	cd->npairs = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = list ? cfg_elem(s, i) : s;
+
+		if (!config_setting_is_group(e))
+			return cfg_fail(c, e, "expected a group { key = ...; value = ...; }");
+		if (cfg_parse_group(c, e, query_keys, &cd->pairs[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* "10.0.0.0/8", "2001:db8::/32": an address and a prefix length, whose
+ * host bits are zero. Returns 0 or -1 after cfg_fail(). */
+static int parse_cidr(struct cfg_ctx *c, const config_setting_t *s, const char *v,
+		      struct cfg_cidr *out)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(v, '/');
+	size_t alen = slash ? (size_t)(slash - v) : 0;
+	unsigned long prefix;
+	char *end;
+	unsigned max;
+
+	if (!slash || alen == 0 || alen >= sizeof addr || !slash[1] || slash[1] < '0' ||
+	    slash[1] > '9' || strlen(slash + 1) > 3)
+		goto bad;
+	memcpy(addr, v, alen);
+	addr[alen] = '\0';
+	prefix = strtoul(slash + 1, &end, 10);
+	if (*end != '\0')
+		goto bad;
+	memset(out, 0, sizeof *out);
+	if (inet_pton(AF_INET, addr, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		goto bad;
+	}
+	if (prefix > max)
+		return cfg_fail(c, s, "invalid CIDR \"%s\" (prefix length above %u)", v, max);
+	out->prefix = (unsigned)prefix;
+	for (unsigned bit = out->prefix; bit < max; bit++)
+		if (out->addr[bit / 8] & (0x80u >> (bit % 8))) {
+			char net[INET6_ADDRSTRLEN];
+			uint8_t a[16];
+
+			memcpy(a, out->addr, sizeof a);
+			for (unsigned b = out->prefix; b < max; b++)
+				a[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+			inet_ntop(out->family, a, net, sizeof net);
+			return cfg_fail(c, s,
+					"invalid CIDR \"%s\" (host bits set: the network is "
+					"%s/%u)",
+					v, net, out->prefix);
+		}
+	return 0;
+bad:
+	return cfg_fail(c, s,
+			"invalid CIDR \"%s\" (expected an IPv4 or IPv6 network such as "
+			"\"10.0.0.0/8\" or \"2001:db8::/32\")",
+			v);
+}
+
+/* source_ip = [ "10.0.0.0/8", ... ] (or one string). */
+static int set_source_ip(struct cfg_ctx *c, const config_setting_t *s, void *obj)
+{
+	struct cfg_rule *r = &((struct rule_in *)obj)->r;
+	int single = config_setting_type(s) == CONFIG_TYPE_STRING;
+	int n = single ? 1 : config_setting_length(s);
+	struct cfg_condition *cd;
+
+	if (!single && !config_setting_is_list(s) && !config_setting_is_array(s))
+		return cfg_fail(c, s, "expected a CIDR or a list of them");
+	if (n == 0)
+		return cfg_fail(c, s, "expected at least one CIDR");
+	if (!(cd = new_cond(c, s, r, CFG_COND_SOURCE_IP)) ||
+	    !(cd->cidrs = cfg_zalloc(c, (size_t)n, sizeof *cd->cidrs)))
+		return -1;
+	cd->ncidrs = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = single ? s : cfg_elem(s, i);
+		const char *v = cfg_string_of(c, e);
+
+		if (!v || parse_cidr(c, e, v, &cd->cidrs[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The wildcards of pattern P ('\'-escaped ones when ESC are literal). */
+static unsigned wildcards_of(const char *p, int esc)
+{
+	unsigned n = 0;
+
+	for (; *p; p++) {
+		if (esc && *p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		n += *p == '*' || *p == '?';
+	}
+	return n;
+}
+
+/* ALB's per-rule limits: RULE_VALUES_MAX values, RULE_WILDCARDS_MAX wildcards. */
+static int check_rule_limits(struct cfg_ctx *c, const config_setting_t *s, const struct cfg_rule *r)
+{
+	size_t values = 0;
+	unsigned wild = 0;
+
+	for (size_t i = 0; i < r->nconds; i++) {
+		const struct cfg_condition *cd = &r->conds[i];
+
+		values += cd->nvalues + cd->npairs + cd->ncidrs;
+		if (cd->type != CFG_COND_METHOD)
+			for (size_t j = 0; j < cd->nvalues; j++)
+				wild += wildcards_of(cd->values[j], 0);
+		for (size_t j = 0; j < cd->npairs; j++)
+			wild += (cd->pairs[j].key ? wildcards_of(cd->pairs[j].key, 1) : 0) +
+				wildcards_of(cd->pairs[j].value, 1);
+	}
+	if (values > RULE_VALUES_MAX)
+		return cfg_fail(c, s,
+				"%zu condition values, more than ALB's %d per rule (split the "
+				"rule)",
+				values, RULE_VALUES_MAX);
+	if (wild > RULE_WILDCARDS_MAX)
+		return cfg_fail(c, s, "%u wildcards, more than ALB's %d per rule", wild,
+				RULE_WILDCARDS_MAX);
+	return 0;
 }
 
 /* clang-format off */
@@ -500,6 +867,9 @@ static const struct cfg_key rule_keys[] = {
 	FN_OBJ("host", set_hosts, 0),
 	FN_OBJ("path", set_paths, 0),
 	FN_OBJ("method", set_methods, 0),
+	FN_OBJ("http_header", set_http_header, 0),
+	FN_OBJ("query_string", set_query_string, 0),
+	FN_OBJ("source_ip", set_source_ip, 0),
 	FN("forward", struct rule_in, r.action, parse_forwards, 0),
 	FN("fixed_response", struct rule_in, fixed, set_fixed, 0),
 	FN("redirect", struct rule_in, redirect, set_redirect, 0),
@@ -536,7 +906,11 @@ static int check_rule(struct cfg_ctx *c, const config_setting_t *s, struct rule_
 	if (cfg_parse_group(c, s, rule_keys, in) < 0)
 		return -1;
 	if (in->r.nconds == 0)
-		return cfg_fail(c, s, "needs a condition: host, path or method");
+		return cfg_fail(c, s,
+				"needs a condition: host, path, method, http_header, "
+				"query_string or source_ip");
+	if (check_rule_limits(c, s, &in->r) < 0)
+		return -1;
 	nact = settle_action(&in->r.action, &in->fixed, &in->redirect);
 	if (nact > 1)
 		return cfg_fail(c, s, "needs only one of forward, fixed_response and redirect");

@@ -3,22 +3,69 @@
 
 #include <string.h>
 
+#include <netinet/in.h>
+
 static int lower(int c)
 {
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = lower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int unreserved(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* How a subject string is read: as is, with its percent-encoded unreserved
+ * characters decoded (paths), or with every percent-encoding decoded
+ * (query keys and values). A '%' not followed by two hex digits stays. */
+enum decode {
+	DEC_NONE = 0,
+	DEC_UNRESERVED,
+	DEC_ALL,
+};
+
+/* The character of S (LEN bytes) at *I, decoded as MODE says; moves *I past
+ * it (1 or 3 bytes). */
+static int next_char(const char *s, size_t len, size_t *i, enum decode mode)
+{
+	int c = (unsigned char)s[*i], hi, lo;
+
+	if (mode != DEC_NONE && c == '%' && *i + 2 < len &&
+	    (hi = hexval((unsigned char)s[*i + 1])) >= 0 &&
+	    (lo = hexval((unsigned char)s[*i + 2])) >= 0 &&
+	    (mode == DEC_ALL || unreserved(hi * 16 + lo))) {
+		*i += 3;
+		return hi * 16 + lo;
+	}
+	*i += 1;
+	return c;
 }
 
 /* Iterative glob with single-star backtracking: on a mismatch, go back to
  * just after the last '*' seen and let that star absorb one more character.
  * An earlier star never needs to be revisited (a later star can absorb
  * whatever the earlier one would have), so this runs in O(len * strlen(pat))
- * at worst, with no recursion. */
-int router_glob(const char *pat, const char *s, size_t len, int nocase)
+ * at worst, with no recursion and no copy: S is decoded as it is read
+ * (MODE), and ESC makes '\' in PAT escape the next character. */
+static int glob(const char *pat, const char *s, size_t len, int nocase, enum decode mode, int esc)
 {
 	const char *p = pat, *star = NULL;
 	size_t i = 0, mark = 0;
 
 	while (i < len) {
+		size_t next = i;
+		int c, pc, any;
+		const char *pn;
+
 		if (*p == '*') {
 			while (*p == '*')
 				p++;
@@ -26,20 +73,35 @@ int router_glob(const char *pat, const char *s, size_t len, int nocase)
 			mark = i;
 			continue;
 		}
-		if (*p != '\0' && (*p == '?' || *p == s[i] ||
-				   (nocase && lower((unsigned char)*p) == lower((unsigned char)s[i])))) {
-			p++;
-			i++;
+		c = next_char(s, len, &next, mode);
+		if (esc && p[0] == '\\' && p[1] != '\0') {
+			pc = (unsigned char)p[1];
+			pn = p + 2;
+			any = 0;
+		} else {
+			pc = (unsigned char)*p;
+			pn = p + 1;
+			any = pc == '?';
+		}
+		if (pc != '\0' && (any || pc == c || (nocase && lower(pc) == lower(c)))) {
+			p = pn;
+			i = next;
 			continue;
 		}
 		if (star == NULL)
 			return 0;
 		p = star;
-		i = ++mark;
+		(void)next_char(s, len, &mark, mode);
+		i = mark;
 	}
 	while (*p == '*')
 		p++;
 	return *p == '\0';
+}
+
+int router_glob(const char *pat, const char *s, size_t len, int nocase)
+{
+	return glob(pat, s, len, nocase, DEC_NONE, 0);
 }
 
 /* The host part of a Host header value (RFC 9110 7.2: uri-host [ ":" port ]).
@@ -63,12 +125,13 @@ static size_t host_len_without_port(const char *host, size_t len)
 	return (size_t)(colon - host);
 }
 
-static int any_glob(char *const *pats, size_t npats, const char *s, size_t len, int nocase)
+static int any_glob(char *const *pats, size_t npats, const char *s, size_t len, int nocase,
+		    enum decode mode)
 {
 	size_t i;
 
 	for (i = 0; i < npats; i++)
-		if (router_glob(pats[i], s, len, nocase))
+		if (glob(pats[i], s, len, nocase, mode, 0))
 			return 1;
 	return 0;
 }
@@ -83,6 +146,103 @@ static int any_method(char *const *methods, size_t n, const char *m, size_t len)
 	return 0;
 }
 
+/* Any field named NAME (lower case) whose value matches one of CD's values:
+ * a field sent several times matches if any of its occurrences does. */
+static int header_matches(const struct cfg_condition *cd, const struct route_req *rq)
+{
+	size_t nlen = strlen(cd->header), i, k;
+
+	for (i = 0; i < rq->nhdrs; i++) {
+		const struct http1_header *f = &rq->hdrs[i];
+
+		if (f->name_len != nlen)
+			continue;
+		for (k = 0; k < nlen && lower((unsigned char)f->name[k]) == cd->header[k]; k++)
+			;
+		if (k == nlen && any_glob(cd->values, cd->nvalues, f->value, f->value_len, 1, DEC_NONE))
+			return 1;
+	}
+	return 0;
+}
+
+/* Does one of CD's pairs match the parameter KEY=VAL (raw, percent-encoded)? */
+static int pair_matches(const struct cfg_condition *cd, const char *key, size_t klen,
+			const char *val, size_t vlen)
+{
+	size_t i;
+
+	for (i = 0; i < cd->npairs; i++) {
+		const struct cfg_query_pair *qp = &cd->pairs[i];
+
+		if ((qp->key == NULL || glob(qp->key, key, klen, 1, DEC_ALL, 1)) &&
+		    glob(qp->value, val, vlen, 1, DEC_ALL, 1))
+			return 1;
+	}
+	return 0;
+}
+
+/* The query is split at '&' into parameters, each at its first '=' into a
+ * key and a value ("k" alone: the key k and an empty value); empty
+ * parameters are skipped. Keys and values are percent-decoded as they are
+ * compared; '+' stays '+' (RFC 3986). */
+static int query_matches(const struct cfg_condition *cd, const char *q, size_t qlen)
+{
+	const char *end = q ? q + qlen : NULL;
+
+	while (q != NULL && q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		const char *pend = amp ? amp : end;
+		const char *eq = memchr(q, '=', (size_t)(pend - q));
+
+		if (pend > q) {
+			size_t klen = (size_t)((eq ? eq : pend) - q);
+			const char *v = eq ? eq + 1 : pend;
+
+			if (pair_matches(cd, q, klen, v, (size_t)(pend - v)))
+				return 1;
+		}
+		q = pend + 1;
+	}
+	return 0;
+}
+
+static int cidr_contains(const struct cfg_cidr *c, const uint8_t *a)
+{
+	unsigned full = c->prefix / 8, rest = c->prefix % 8;
+
+	if (memcmp(c->addr, a, full) != 0)
+		return 0;
+	return rest == 0 || ((c->addr[full] ^ a[full]) & (uint8_t)(0xffu << (8 - rest))) == 0;
+}
+
+/* The client's address against CD's networks: IPv4 networks match IPv4
+ * clients and IPv4-mapped IPv6 ones (::ffff:a.b.c.d, a dual-stack socket's
+ * IPv4 client); IPv6 networks match IPv6 clients. */
+static int source_matches(const struct cfg_condition *cd, const struct sockaddr *sa)
+{
+	const uint8_t *a4 = NULL, *a6 = NULL;
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	size_t i;
+
+	if (sa == NULL)
+		return 0;
+	if (sa->sa_family == AF_INET) {
+		a4 = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		a6 = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+		if (memcmp(a6, mapped, sizeof mapped) == 0)
+			a4 = a6 + 12;
+	}
+	for (i = 0; i < cd->ncidrs; i++) {
+		const struct cfg_cidr *c = &cd->cidrs[i];
+
+		if ((c->family == AF_INET && a4 && cidr_contains(c, a4)) ||
+		    (c->family == AF_INET6 && a6 && cidr_contains(c, a6)))
+			return 1;
+	}
+	return 0;
+}
+
 /* The request as conditions look at it: the host without its port (NULL:
  * none), the path without its query. */
 struct match_req {
@@ -91,6 +251,8 @@ struct match_req {
 	size_t host_len;
 	const char *path;
 	size_t path_len;
+	const char *query; /* the route_req's, or what follows a '?' in its path; NULL: none */
+	size_t query_len;
 };
 
 static int cond_matches(const struct cfg_condition *cd, const struct match_req *m)
@@ -98,11 +260,17 @@ static int cond_matches(const struct cfg_condition *cd, const struct match_req *
 	switch (cd->type) {
 	case CFG_COND_HOST:
 		return m->host != NULL &&
-		       any_glob(cd->values, cd->nvalues, m->host, m->host_len, 1);
+		       any_glob(cd->values, cd->nvalues, m->host, m->host_len, 1, DEC_NONE);
 	case CFG_COND_PATH:
-		return any_glob(cd->values, cd->nvalues, m->path, m->path_len, 0);
+		return any_glob(cd->values, cd->nvalues, m->path, m->path_len, 0, DEC_UNRESERVED);
 	case CFG_COND_METHOD:
 		return any_method(cd->values, cd->nvalues, m->rq->method, m->rq->method_len);
+	case CFG_COND_HTTP_HEADER:
+		return header_matches(cd, m->rq);
+	case CFG_COND_QUERY_STRING:
+		return query_matches(cd, m->query, m->query_len);
+	case CFG_COND_SOURCE_IP:
+		return source_matches(cd, m->rq->client);
 	}
 	return 0; /* a type this router does not know never matches */
 }
@@ -122,7 +290,8 @@ static int rule_matches(const struct cfg_rule *r, const struct match_req *m)
  * matched as is, so the caller passes its path. */
 void router_route(const struct cfg_listener *l, const struct route_req *rq, struct router_action *out)
 {
-	struct match_req m = { rq, rq->host, rq->host_len, rq->path, rq->path_len };
+	struct match_req m = { rq, rq->host, rq->host_len, rq->path, rq->path_len, rq->query,
+			       rq->query_len };
 	const char *q;
 	size_t i;
 
@@ -131,10 +300,18 @@ void router_route(const struct cfg_listener *l, const struct route_req *rq, stru
 		m.host_len = host_len_without_port(m.host, m.host_len);
 	if (m.path == NULL)
 		m.path_len = 0;
-	else if ((q = memchr(m.path, '?', m.path_len)) != NULL)
+	else if ((q = memchr(m.path, '?', m.path_len)) != NULL) {
+		if (m.query == NULL) {
+			m.query = q + 1;
+			m.query_len = m.path_len - (size_t)(q - m.path) - 1;
+		}
 		m.path_len = (size_t)(q - m.path);
+	}
 	if (m.path == NULL)
 		m.path = "";
+	/* a fragment, should one get this far, is not part of the query */
+	if (m.query != NULL && (q = memchr(m.query, '#', m.query_len)) != NULL)
+		m.query_len = (size_t)(q - m.query);
 
 	for (i = 0; i < l->nrules; i++) {
 		const struct cfg_rule *r = &l->rules[i];

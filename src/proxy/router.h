@@ -2,6 +2,9 @@
  *
  * Rules are evaluated in ascending priority; the first rule whose every
  * condition matches wins, else the listener's default action applies.
+ * Matching allocates nothing: paths are compared with their percent-encoded
+ * unreserved characters decoded, query keys and values fully decoded, as
+ * they are read.
  * Thread: any; reads only the immutable config and the caller's buffers.
  */
 #ifndef ALBD_ROUTER_H
@@ -21,8 +24,10 @@ struct route_req {
 	const char *method; size_t method_len;
 	const char *host; size_t host_len;      /* Host (or the absolute-form authority), may include
 	                                         * ":port" (ignored); NULL: none */
-	const char *path; size_t path_len;      /* the path; a query from '?' on is ignored */
-	const char *query; size_t query_len;    /* what follows '?', without it; NULL: none */
+	const char *path; size_t path_len;      /* the path; a query from '?' on is the query
+	                                         * when QUERY is NULL */
+	const char *query; size_t query_len;    /* what follows '?', without it; NULL: none (or
+	                                         * in the path) */
 	const struct http1_header *hdrs; size_t nhdrs;  /* the request's fields, in order */
 	const struct sockaddr *client;          /* the client's address (not X-Forwarded-For); may be NULL */
 };

@@ -499,6 +499,82 @@ START_TEST(test_rule_conditions_in_file_order)
 }
 END_TEST
 
+/* http_header, query_string and source_ip come out compiled: the header
+ * name and the patterns lower case, the CIDRs parsed; path patterns have
+ * their encoded unreserved characters decoded. */
+START_TEST(test_rule_new_conditions)
+{
+	struct albd_config *cfg = load_ok(
+		"listeners = (\n"
+		"  { name = \"web\"; listen = \"127.0.0.1:8080\"; default_forward = \"tg\";\n"
+		"    rules = (\n"
+		"      { priority = 1; http_header = { name = \"X-Canary\"; values = [ \"Y*\" ]; };\n"
+		"        query_string = ( { key = \"V\"; value = \"2\"; }, { value = \"x\\\\*\"; } );\n"
+		"        source_ip = [ \"10.0.0.0/8\", \"2001:DB8::/32\" ];\n"
+		"        forward = ( { target_group = \"tg\"; } ); },\n"
+		"      { priority = 2; path = \"/%7Ejoe/%2F%41*\";\n"
+		"        http_header = ( { name = \"A\"; values = \"1\"; },\n"
+		"                        { name = \"B\"; values = [ \"2\", \"3\" ]; } );\n"
+		"        source_ip = \"0.0.0.0/0\";\n"
+		"        forward = ( { target_group = \"tg\"; } ); },\n"
+		"      { priority = 3; query_string = { value = \"*\"; }; source_ip = \"::/0\";\n"
+		"        forward = ( { target_group = \"tg\"; } ); },\n"
+		"      { priority = 4; source_ip = [ \"192.0.2.7/32\", \"::1/128\" ];\n"
+		"        forward = ( { target_group = \"tg\"; } ); } ); } );\n"
+		"target_groups = ( { name = \"tg\"; } );\n");
+	const struct cfg_listener *l = &cfg->listeners[0];
+	const struct cfg_rule *r = &l->rules[0];
+	const struct cfg_condition *cd;
+	uint8_t a[16];
+
+	ck_assert_uint_eq(r->nconds, 3);
+	cd = &r->conds[0];
+	ck_assert_int_eq(cd->type, CFG_COND_HTTP_HEADER);
+	ck_assert_str_eq(cd->header, "x-canary");
+	expect_cond(r, 0, CFG_COND_HTTP_HEADER, VALUES("y*"));
+	ck_assert_int_eq(cd->line, 4);
+	cd = &r->conds[1];
+	ck_assert_int_eq(cd->type, CFG_COND_QUERY_STRING);
+	ck_assert_int_eq(cd->line, 5);
+	ck_assert_uint_eq(cd->npairs, 2);
+	ck_assert_str_eq(cd->pairs[0].key, "v");
+	ck_assert_str_eq(cd->pairs[0].value, "2");
+	ck_assert_ptr_null(cd->pairs[1].key);
+	ck_assert_str_eq(cd->pairs[1].value, "x\\*");
+	cd = &r->conds[2];
+	ck_assert_int_eq(cd->type, CFG_COND_SOURCE_IP);
+	ck_assert_uint_eq(cd->ncidrs, 2);
+	ck_assert_int_eq(cd->cidrs[0].family, AF_INET);
+	ck_assert_uint_eq(cd->cidrs[0].prefix, 8);
+	ck_assert_int_eq(memcmp(cd->cidrs[0].addr, "\x0a\0\0\0", 4), 0);
+	ck_assert_int_eq(cd->cidrs[1].family, AF_INET6);
+	ck_assert_uint_eq(cd->cidrs[1].prefix, 32);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::", a), 1);
+	ck_assert_int_eq(memcmp(cd->cidrs[1].addr, a, 16), 0);
+
+	r = &l->rules[1];
+	ck_assert_uint_eq(r->nconds, 4);
+	expect_cond(r, 0, CFG_COND_PATH, VALUES("/~joe/%2FA*"));
+	expect_cond(r, 1, CFG_COND_HTTP_HEADER, VALUES("1"));
+	ck_assert_str_eq(r->conds[1].header, "a");
+	expect_cond(r, 2, CFG_COND_HTTP_HEADER, VALUES("2", "3"));
+	ck_assert_str_eq(r->conds[2].header, "b");
+	ck_assert_int_eq(r->conds[3].type, CFG_COND_SOURCE_IP);
+	ck_assert_uint_eq(r->conds[3].cidrs[0].prefix, 0);
+
+	r = &l->rules[2];
+	ck_assert_uint_eq(r->conds[0].npairs, 1);
+	ck_assert_str_eq(r->conds[0].pairs[0].value, "*");
+	ck_assert_int_eq(r->conds[1].cidrs[0].family, AF_INET6);
+	ck_assert_uint_eq(r->conds[1].cidrs[0].prefix, 0);
+
+	r = &l->rules[3];
+	ck_assert_uint_eq(r->conds[0].cidrs[0].prefix, 32);
+	ck_assert_uint_eq(r->conds[0].cidrs[1].prefix, 128);
+	config_free(cfg);
+}
+END_TEST
+
 /* default_forward and default_fixed_response both come out as the
  * listener's default action, of the right type. */
 START_TEST(test_default_actions)
@@ -637,7 +713,8 @@ static const struct bad_case bad_cases[] = {
 	  "    rules = (\n"
 	  "      { priority = 1; forward = ( { target_group = \"web\"; } ); } ); }\n"
 	  ");\n" TG_WEB,
-	  ":4: listeners.[0].rules.[0]: needs a condition: host, path or method" },
+	  ":4: listeners.[0].rules.[0]: needs a condition: host, path, method, http_header, "
+	  "query_string or source_ip" },
 	/* 16 */
 	{ "listeners = (\n"
 	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
@@ -978,6 +1055,205 @@ static const struct bad_case bad_cases[] = {
 START_TEST(test_bad_file)
 {
 	expect_error(bad_cases[_i].text, bad_cases[_i].want);
+}
+END_TEST
+
+/* Rule conditions: each error names the setting and its line. */
+static const struct bad_case cond_bad_cases[] = {
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    http_header = { name = \"X-A\"; values = [ ]; }; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].http_header.values: expected at least one value" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    http_header = { name = \"X-A\"; }; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].http_header: missing required setting \"values\"" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    http_header = { values = [ \"1\" ]; }; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].http_header: missing required setting \"name\"" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    http_header = { name = \"X A\"; values = [ \"1\" ]; }; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].http_header.name: invalid header name \"X A\" "
+	  "(expected a token: letters, digits and !#$%&'*+-.^_`|~)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    http_header = { name = \"X:A\"; values = [ \"1\" ]; }; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].http_header.name: invalid header name \"X:A\" "
+	  "(expected a token: letters, digits and !#$%&'*+-.^_`|~)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    http_header = { name = \"\"; values = [ \"1\" ]; }; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].http_header.name: invalid header name \"\" "
+	  "(expected a token: letters, digits and !#$%&'*+-.^_`|~)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    http_header = { name = \"A234567890123456789012345678901234567890X\";\n"
+	  "                    values = [ \"1\" ]; }; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].http_header.name: header name "
+	  "\"A234567890123456789012345678901234567890X\" longer than 40 characters" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    http_header = { name = \"HOST\"; values = [ \"1\" ]; }; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].http_header.name: use a host condition to match "
+	  "the Host header" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    http_header = { name = \"X-A\"; values = [ \"\" ]; }; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].http_header.values.[0]: empty header value" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    http_header = { name = \"X-A\"; values = [ \"a\\tb\" ]; }; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].http_header.values.[0]: invalid header value "
+	  "\"a\tb\" (visible ASCII characters only)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    http_header = ( ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].http_header: expected at least one header condition" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    http_header = \"X-A\"; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].http_header: expected a group { name = ...; "
+	  "values = [ ... ]; } or a list of them" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    query_string = ( ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].query_string: expected at least one { key = ...; "
+	  "value = ...; }" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    query_string = ( { key = \"k\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].query_string.[0]: missing required setting \"value\"" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    query_string = ( { key = \"\"; value = \"v\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].query_string.[0].key: empty query key" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    query_string = ( { value = \"\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].query_string.[0].value: empty query value" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    query_string = ( { value = \"a\\\\b\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].query_string.[0].value: invalid query value "
+	  "\"a\\b\" ('\\' escapes only '*', '?' and '\\')" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    query_string = ( { value = \"v\"; name = \"k\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].query_string.[0].name: unknown setting \"name\"" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    query_string = [ \"v\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].query_string: expected a list of groups { key = "
+	  "...; value = ...; }" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    source_ip = [ ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].source_ip: expected at least one CIDR" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    source_ip = [ \"10.0.0.0\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].source_ip.[0]: invalid CIDR \"10.0.0.0\" "
+	  "(expected an IPv4 or IPv6 network such as \"10.0.0.0/8\" or \"2001:db8::/32\")" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    source_ip = [ \"10.0.0.0/33\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].source_ip.[0]: invalid CIDR \"10.0.0.0/33\" "
+	  "(prefix length above 32)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    source_ip = [ \"::/129\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].source_ip.[0]: invalid CIDR \"::/129\" (prefix "
+	  "length above 128)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    source_ip = [ \"10.0.0.1/8\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].source_ip.[0]: invalid CIDR \"10.0.0.1/8\" (host "
+	  "bits set: the network is 10.0.0.0/8)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    source_ip = [ \"2001:db8::1/32\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].source_ip.[0]: invalid CIDR \"2001:db8::1/32\" "
+	  "(host bits set: the network is 2001:db8::/32)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    source_ip = [ \"10.0.0.0/\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].source_ip.[0]: invalid CIDR \"10.0.0.0/\" "
+	  "(expected an IPv4 or IPv6 network such as \"10.0.0.0/8\" or \"2001:db8::/32\")" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    source_ip = [ \"10.0.0.0/-1\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].source_ip.[0]: invalid CIDR \"10.0.0.0/-1\" "
+	  "(expected an IPv4 or IPv6 network such as \"10.0.0.0/8\" or \"2001:db8::/32\")" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    source_ip = [ \"10.0.0.0/08x\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].source_ip.[0]: invalid CIDR \"10.0.0.0/08x\" "
+	  "(expected an IPv4 or IPv6 network such as \"10.0.0.0/8\" or \"2001:db8::/32\")" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    source_ip = [ \"10.0.0/8\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].source_ip.[0]: invalid CIDR \"10.0.0/8\" "
+	  "(expected an IPv4 or IPv6 network such as \"10.0.0.0/8\" or \"2001:db8::/32\")" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    source_ip = [ \"example.com/8\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].source_ip.[0]: invalid CIDR \"example.com/8\" "
+	  "(expected an IPv4 or IPv6 network such as \"10.0.0.0/8\" or \"2001:db8::/32\")" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    source_ip = ( \"10.0.0.0/8\", 5 ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].source_ip.[1]: expected a string" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    source_ip = [ \"10.0.0.0/8\", \"10.1.0.0/16\", \"10.2.0.0/16\" ];\n"
+	  "    path = [ \"/a\", \"/b\" ]; host = \"h\"; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":2: listeners.[0].rules.[0]: 6 condition values, more than ALB's 5 per rule "
+	  "(split the rule)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    path = [ \"/a*\", \"/b*\" ]; host = \"*.a?\";\n"
+	  "    query_string = ( { key = \"k*\"; value = \"*\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":2: listeners.[0].rules.[0]: 6 wildcards, more than ALB's 5 per rule" },
+};
+
+START_TEST(test_cond_bad)
+{
+	expect_error(cond_bad_cases[_i].text, cond_bad_cases[_i].want);
 }
 END_TEST
 
@@ -1837,6 +2113,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_https_target_group);
 	tcase_add_test(tc, test_all_settings);
 	tcase_add_test(tc, test_rule_conditions_in_file_order);
+	tcase_add_test(tc, test_rule_new_conditions);
 	tcase_add_test(tc, test_default_actions);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_include_error);
@@ -1847,6 +2124,8 @@ static Suite *config_suite(void)
 
 	tc = tcase_create("errors");
 	tcase_add_loop_test(tc, test_bad_file, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+	tcase_add_loop_test(tc, test_cond_bad, 0,
+			    (int)(sizeof cond_bad_cases / sizeof cond_bad_cases[0]));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("parsers");

@@ -11,6 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "../../src/proxy/router.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -653,6 +656,381 @@ START_TEST(test_route_rule_forwards)
 }
 END_TEST
 
+/* ------------------------------------------------------------ header, query, source ip, encoded paths */
+
+/* router_route() with a query, header fields and a client address. */
+static int route_ex(const struct cfg_listener *l, const char *path, const char *query,
+		    const struct http1_header *hdrs, size_t nhdrs, const struct sockaddr *client)
+{
+	const struct route_req rq = { .method = "GET", .method_len = 3, .host = "h", .host_len = 1,
+				      .path = path, .path_len = strlen(path), .query = query,
+				      .query_len = query ? strlen(query) : 0, .hdrs = hdrs,
+				      .nhdrs = nhdrs, .client = client };
+	struct router_action a;
+
+	memset(&a, 0xa5, sizeof(a));
+	router_route(l, &rq, &a);
+	return rule_index(l, &a);
+}
+
+static int route_query(const struct cfg_listener *l, const char *query)
+{
+	return route_ex(l, "/", query, NULL, 0, NULL);
+}
+
+#define HDR(n, v) { n, sizeof(n) - 1, v, sizeof(v) - 1 }
+
+static int route_hdrs(const struct cfg_listener *l, const struct http1_header *h, size_t n)
+{
+	return route_ex(l, "/", NULL, h, n, NULL);
+}
+
+START_TEST(test_route_path_encoded)
+{
+	static char *p_api[] = { "/api/*" };
+	static char *p_user[] = { "/~user/a-b.c_d" };
+	static char *p_slash[] = { "/x%2Fy" };
+	struct cfg_rule rules[3] = {
+		{ CONDS(COND(CFG_COND_PATH, p_api)), .action = FORWARD(fwd_a, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p_user)), .action = FORWARD(fwd_b, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p_slash)), .action = FORWARD(fwd_c, 1) },
+	};
+	struct cfg_listener l;
+
+	listener_init(&l, rules, 3);
+	/* unreserved characters are decoded, in either hex case */
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%61pi/x"), 0);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%61%70%69/x"), 0);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%7Euser/a-b.c_d"), 1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%7euser/a%2Db%2Ec%5Fd"), 1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/~user/a-b.c_d"), 1);
+	/* a decoded character is still compared case-sensitively in a path */
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%41pi/x"), -1);
+	/* reserved ones stay encoded: %2F is not a '/' */
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/api%2Fx"), -1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/x%2Fy"), 2);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/x/y"), -1);
+	/* bad escapes are literal */
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/api/%zz"), 0);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/api/%"), 0);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/api/%4"), 0);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%6"), -1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "%"), -1);
+	/* the star absorbs an encoded character whole */
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/api/%7E%7E"), 0);
+}
+END_TEST
+
+START_TEST(test_route_path_encoded_glob)
+{
+	static char *p[] = { "/a?c" };
+	static char *p2[] = { "*%41" };
+	struct cfg_rule rules[2] = {
+		{ CONDS(COND(CFG_COND_PATH, p)), .action = FORWARD(fwd_a, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p2)), .action = FORWARD(fwd_b, 1) },
+	};
+	struct cfg_listener l;
+
+	listener_init(&l, rules, 2);
+	/* '?' matches one decoded character, i.e. three bytes of an escape */
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/a%62c"), 0);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/a%2Fc"), -1);
+	/* "%41" decodes to 'A', which the pattern's literal '%41' is not */
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/x%41"), -1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/x%2541"), -1);
+}
+END_TEST
+
+START_TEST(test_route_header)
+{
+	static char *vals[] = { "y*", "beta" };
+	struct cfg_rule rules[1] = {
+		{ CONDS({ .type = CFG_COND_HTTP_HEADER, .header = "x-canary", .values = vals,
+			  .nvalues = NELEMS(vals) }),
+		  .action = FORWARD(fwd_a, 1) },
+	};
+	struct cfg_listener l;
+	const struct http1_header first[] = { HDR("X-Canary", "yes"), HDR("Host", "h"),
+					      HDR("Accept", "*/*") };
+	const struct http1_header middle[] = { HDR("Host", "h"), HDR("x-canary", "BETA"),
+					       HDR("Accept", "*/*") };
+	const struct http1_header last[] = { HDR("Host", "h"), HDR("Accept", "*/*"),
+					     HDR("X-CANARY", "Y") };
+	const struct http1_header twice[] = { HDR("X-Canary", "no"), HDR("Host", "h"),
+					      HDR("X-Canary", "yes") };
+	const struct http1_header no[] = { HDR("X-Canary", "no"), HDR("X-Canary-2", "yes"),
+					   HDR("X-Canar", "yes"), HDR("Canary", "yes") };
+	const struct http1_header other[] = { HDR("Host", "h"), HDR("X-Other", "yes") };
+	const struct http1_header empty[] = { HDR("X-Canary", "") };
+	const struct http1_header betas[] = { HDR("X-Canary", "betas") };
+
+	listener_init(&l, rules, 1);
+	ck_assert_int_eq(route_hdrs(&l, first, NELEMS(first)), 0);
+	ck_assert_int_eq(route_hdrs(&l, middle, NELEMS(middle)), 0);
+	ck_assert_int_eq(route_hdrs(&l, last, NELEMS(last)), 0);
+	ck_assert_int_eq(route_hdrs(&l, twice, NELEMS(twice)), 0);
+	ck_assert_int_eq(route_hdrs(&l, no, NELEMS(no)), -1);
+	ck_assert_int_eq(route_hdrs(&l, other, NELEMS(other)), -1);
+	ck_assert_int_eq(route_hdrs(&l, empty, NELEMS(empty)), -1);
+	ck_assert_int_eq(route_hdrs(&l, betas, NELEMS(betas)), -1);
+	ck_assert_int_eq(route_hdrs(&l, NULL, 0), -1);
+}
+END_TEST
+
+START_TEST(test_route_header_any_value)
+{
+	static char *vals[] = { "*" };
+	static char *vals_q[] = { "a?c" };
+	struct cfg_rule rules[2] = {
+		{ CONDS({ .type = CFG_COND_HTTP_HEADER, .header = "x-any", .values = vals,
+			  .nvalues = 1 }),
+		  .action = FORWARD(fwd_a, 1) },
+		{ CONDS({ .type = CFG_COND_HTTP_HEADER, .header = "x-q", .values = vals_q,
+			  .nvalues = 1 }),
+		  .action = FORWARD(fwd_b, 1) },
+	};
+	struct cfg_listener l;
+	const struct http1_header e[] = { HDR("X-Any", "") };
+	const struct http1_header q1[] = { HDR("X-Q", "AbC") };
+	const struct http1_header q2[] = { HDR("X-Q", "ac") };
+	const struct http1_header q3[] = { HDR("X-Q", "a%62c") };
+
+	listener_init(&l, rules, 2);
+	/* "*" matches a field that is present, even empty */
+	ck_assert_int_eq(route_hdrs(&l, e, 1), 0);
+	ck_assert_int_eq(route_hdrs(&l, q1, 1), 1);
+	ck_assert_int_eq(route_hdrs(&l, q2, 1), -1);
+	/* header values are not percent-decoded */
+	ck_assert_int_eq(route_hdrs(&l, q3, 1), -1);
+}
+END_TEST
+
+START_TEST(test_route_query)
+{
+	static struct cfg_query_pair pairs[] = { { "v", "2" }, { NULL, "x*" } };
+	struct cfg_rule rules[1] = {
+		{ CONDS({ .type = CFG_COND_QUERY_STRING, .pairs = pairs, .npairs = NELEMS(pairs) }),
+		  .action = FORWARD(fwd_a, 1) },
+	};
+	struct cfg_listener l;
+
+	listener_init(&l, rules, 1);
+	ck_assert_int_eq(route_query(&l, "v=2"), 0);
+	ck_assert_int_eq(route_query(&l, "a=1&v=2"), 0);
+	ck_assert_int_eq(route_query(&l, "v=2&a=1"), 0);
+	ck_assert_int_eq(route_query(&l, "V=2"), 0);           /* case-insensitive */
+	ck_assert_int_eq(route_query(&l, "v=3"), -1);
+	ck_assert_int_eq(route_query(&l, "v=22"), -1);
+	ck_assert_int_eq(route_query(&l, "vv=2"), -1);
+	ck_assert_int_eq(route_query(&l, "=2"), -1);
+	/* repeated keys: any occurrence */
+	ck_assert_int_eq(route_query(&l, "v=1&v=2"), 0);
+	ck_assert_int_eq(route_query(&l, "v=1&v=3"), -1);
+	/* a value alone matches under any key */
+	ck_assert_int_eq(route_query(&l, "q=xyz"), 0);
+	ck_assert_int_eq(route_query(&l, "q=XYZ"), 0);
+	ck_assert_int_eq(route_query(&l, "x=q"), -1);
+	ck_assert_int_eq(route_query(&l, "=x"), 0);
+	/* a parameter without '=' is a key with an empty value */
+	ck_assert_int_eq(route_query(&l, "x"), -1);
+	ck_assert_int_eq(route_query(&l, "v"), -1);
+	/* empty parameters are skipped */
+	ck_assert_int_eq(route_query(&l, "&&v=2&"), 0);
+	ck_assert_int_eq(route_query(&l, "&"), -1);
+	ck_assert_int_eq(route_query(&l, ""), -1);
+	ck_assert_int_eq(route_query(&l, NULL), -1);
+	/* percent-decoded, keys and values alike */
+	ck_assert_int_eq(route_query(&l, "%76=%32"), 0);
+	ck_assert_int_eq(route_query(&l, "%56=2"), 0);
+	ck_assert_int_eq(route_query(&l, "q=%78yz"), 0);
+	/* an encoded '&' or '=' does not split */
+	ck_assert_int_eq(route_query(&l, "a=1%26v=2"), -1);
+	ck_assert_int_eq(route_query(&l, "v%3D2"), -1);
+	/* bad escapes are literal */
+	ck_assert_int_eq(route_query(&l, "v=%2"), -1);
+	ck_assert_int_eq(route_query(&l, "q=x%zz"), 0);
+	ck_assert_int_eq(route_query(&l, "q=x%"), 0);
+	/* a fragment is not part of the query */
+	ck_assert_int_eq(route_query(&l, "v=2#f"), 0);
+	ck_assert_int_eq(route_query(&l, "v=3#&v=2"), -1);
+	/* the query in the path when route_req has none */
+	ck_assert_int_eq(route_ex(&l, "/p?v=2", NULL, NULL, 0, NULL), 0);
+	ck_assert_int_eq(route_ex(&l, "/p?v=3", NULL, NULL, 0, NULL), -1);
+	ck_assert_int_eq(route_ex(&l, "/p?v=3", "v=2", NULL, 0, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_route_query_plus_escapes)
+{
+	static struct cfg_query_pair sp[] = { { "q", "a b" } };
+	static struct cfg_query_pair plus[] = { { "p", "a+b" } };
+	static struct cfg_query_pair star[] = { { "k", "\\*" } };
+	static struct cfg_query_pair qmark[] = { { "w\\?", "1" } };
+	static struct cfg_query_pair empty[] = { { "e", "*" } };
+	struct cfg_rule rules[5] = {
+		{ CONDS({ .type = CFG_COND_QUERY_STRING, .pairs = sp, .npairs = 1 }),
+		  .action = FORWARD(fwd_a, 1) },
+		{ CONDS({ .type = CFG_COND_QUERY_STRING, .pairs = plus, .npairs = 1 }),
+		  .action = FORWARD(fwd_b, 1) },
+		{ CONDS({ .type = CFG_COND_QUERY_STRING, .pairs = star, .npairs = 1 }),
+		  .action = FORWARD(fwd_c, 1) },
+		{ CONDS({ .type = CFG_COND_QUERY_STRING, .pairs = qmark, .npairs = 1 }),
+		  .action = FIXED(&fixed_403) },
+		{ CONDS({ .type = CFG_COND_QUERY_STRING, .pairs = empty, .npairs = 1 }),
+		  .action = FIXED(&fixed_404) },
+	};
+	struct cfg_listener l;
+
+	listener_init(&l, rules, 5);
+	/* '+' is not a space (RFC 3986); %20 is */
+	ck_assert_int_eq(route_query(&l, "q=a%20b"), 0);
+	ck_assert_int_eq(route_query(&l, "q=a+b"), -1);
+	ck_assert_int_eq(route_query(&l, "p=a+b"), 1);
+	ck_assert_int_eq(route_query(&l, "p=a%2Bb"), 1);
+	ck_assert_int_eq(route_query(&l, "p=a%20b"), -1);
+	/* escaped wildcards are literal */
+	ck_assert_int_eq(route_query(&l, "k=*"), 2);
+	ck_assert_int_eq(route_query(&l, "k=%2a"), 2);
+	ck_assert_int_eq(route_query(&l, "k=x"), -1);
+	ck_assert_int_eq(route_query(&l, "w?=1"), 3);
+	ck_assert_int_eq(route_query(&l, "w%3F=1"), 3);
+	ck_assert_int_eq(route_query(&l, "wx=1"), -1);
+	/* an empty value matches '*' */
+	ck_assert_int_eq(route_query(&l, "e="), 4);
+	ck_assert_int_eq(route_query(&l, "e"), 4);
+}
+END_TEST
+
+/* A CIDR from its text, as config_load() would leave it. */
+static struct cfg_cidr cidr(const char *addr, unsigned prefix)
+{
+	struct cfg_cidr c;
+
+	memset(&c, 0, sizeof c);
+	c.family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	c.prefix = prefix;
+	ck_assert_int_eq(inet_pton(c.family, addr, c.addr), 1);
+	return c;
+}
+
+static int route_from(const struct cfg_listener *l, const char *addr)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof ss);
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		ck_assert_int_eq(inet_pton(AF_INET6, addr, &s6->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		ck_assert_int_eq(inet_pton(AF_INET, addr, &s4->sin_addr), 1);
+	}
+	return route_ex(l, "/", NULL, NULL, 0, (const struct sockaddr *)&ss);
+}
+
+START_TEST(test_route_source_ip)
+{
+	struct cfg_cidr nets[] = { cidr("10.0.0.0", 8), cidr("2001:db8::", 32),
+				   cidr("172.16.0.0", 12) };
+	struct cfg_cidr exact[] = { cidr("192.0.2.7", 32), cidr("::1", 128) };
+	struct cfg_cidr mapped[] = { cidr("::ffff:0:0", 96) };
+	struct cfg_rule rules[3] = {
+		{ CONDS({ .type = CFG_COND_SOURCE_IP, .cidrs = nets, .ncidrs = NELEMS(nets) }),
+		  .action = FORWARD(fwd_a, 1) },
+		{ CONDS({ .type = CFG_COND_SOURCE_IP, .cidrs = exact, .ncidrs = NELEMS(exact) }),
+		  .action = FORWARD(fwd_b, 1) },
+		{ CONDS({ .type = CFG_COND_SOURCE_IP, .cidrs = mapped, .ncidrs = 1 }),
+		  .action = FORWARD(fwd_c, 1) },
+	};
+	struct cfg_listener l;
+
+	listener_init(&l, rules, 3);
+	ck_assert_int_eq(route_from(&l, "10.0.0.0"), 0);
+	ck_assert_int_eq(route_from(&l, "10.255.255.255"), 0);
+	ck_assert_int_eq(route_from(&l, "11.0.0.0"), -1);
+	ck_assert_int_eq(route_from(&l, "9.255.255.255"), -1);
+	ck_assert_int_eq(route_from(&l, "172.31.255.255"), 0);  /* /12: not byte-aligned */
+	ck_assert_int_eq(route_from(&l, "172.32.0.0"), -1);
+	ck_assert_int_eq(route_from(&l, "172.15.255.255"), -1);
+	ck_assert_int_eq(route_from(&l, "2001:db8::1"), 0);
+	ck_assert_int_eq(route_from(&l, "2001:db8:ffff:ffff::"), 0);
+	ck_assert_int_eq(route_from(&l, "2001:db9::"), -1);
+	/* an IPv4-mapped client matches IPv4 networks */
+	ck_assert_int_eq(route_from(&l, "::ffff:10.1.2.3"), 0);
+	ck_assert_int_eq(route_from(&l, "::ffff:192.0.2.7"), 1);
+	/* /32 and /128 are one address */
+	ck_assert_int_eq(route_from(&l, "192.0.2.7"), 1);
+	ck_assert_int_eq(route_from(&l, "192.0.2.8"), -1);
+	ck_assert_int_eq(route_from(&l, "192.0.2.6"), -1);
+	ck_assert_int_eq(route_from(&l, "::1"), 1);
+	ck_assert_int_eq(route_from(&l, "::2"), -1);
+	ck_assert_int_eq(route_from(&l, "::"), -1);
+	/* an IPv6 network matches the mapped form, not a plain IPv4 client */
+	ck_assert_int_eq(route_from(&l, "::ffff:1.2.3.4"), 2);
+	ck_assert_int_eq(route_from(&l, "1.2.3.4"), -1);
+	/* 10.0.0.1 embedded other ways is IPv6, not IPv4 */
+	ck_assert_int_eq(route_from(&l, "::10.0.0.1"), -1);
+	ck_assert_int_eq(route_from(&l, "64:ff9b::10.0.0.1"), -1);
+	/* no client address: no match */
+	ck_assert_int_eq(route_ex(&l, "/", NULL, NULL, 0, NULL), -1);
+}
+END_TEST
+
+START_TEST(test_route_source_ip_all)
+{
+	struct cfg_cidr v4all[] = { cidr("0.0.0.0", 0) };
+	struct cfg_cidr v6all[] = { cidr("::", 0) };
+	struct cfg_rule rules[2] = {
+		{ CONDS({ .type = CFG_COND_SOURCE_IP, .cidrs = v4all, .ncidrs = 1 }),
+		  .action = FORWARD(fwd_a, 1) },
+		{ CONDS({ .type = CFG_COND_SOURCE_IP, .cidrs = v6all, .ncidrs = 1 }),
+		  .action = FORWARD(fwd_b, 1) },
+	};
+	struct cfg_listener l;
+	struct fake_un { sa_family_t f; char p[8]; } un = { AF_UNIX, "x" };
+
+	listener_init(&l, rules, 2);
+	ck_assert_int_eq(route_from(&l, "0.0.0.0"), 0);
+	ck_assert_int_eq(route_from(&l, "255.255.255.255"), 0);
+	ck_assert_int_eq(route_from(&l, "::ffff:127.0.0.1"), 0);
+	ck_assert_int_eq(route_from(&l, "::1"), 1);
+	ck_assert_int_eq(route_from(&l, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), 1);
+	/* another family matches nothing */
+	ck_assert_int_eq(route_ex(&l, "/", NULL, NULL, 0, (const struct sockaddr *)&un), -1);
+}
+END_TEST
+
+/* Every condition must hold: a header, a query and a source together. */
+START_TEST(test_route_new_and)
+{
+	static char *vals[] = { "1" };
+	static struct cfg_query_pair pairs[] = { { "a", "b" } };
+	struct cfg_cidr nets[] = { cidr("127.0.0.0", 8) };
+	struct cfg_rule rules[1] = {
+		{ CONDS({ .type = CFG_COND_HTTP_HEADER, .header = "x-a", .values = vals, .nvalues = 1 },
+			{ .type = CFG_COND_QUERY_STRING, .pairs = pairs, .npairs = 1 },
+			{ .type = CFG_COND_SOURCE_IP, .cidrs = nets, .ncidrs = 1 }),
+		  .action = FORWARD(fwd_a, 1) },
+	};
+	struct cfg_listener l;
+	const struct http1_header h[] = { HDR("X-A", "1") };
+	const struct http1_header h0[] = { HDR("X-A", "0") };
+	struct sockaddr_in lo = { .sin_family = AF_INET }, ext = { .sin_family = AF_INET };
+
+	lo.sin_addr.s_addr = htonl(0x7f000001);
+	ext.sin_addr.s_addr = htonl(0x08080808);
+	listener_init(&l, rules, 1);
+	ck_assert_int_eq(route_ex(&l, "/", "a=b", h, 1, (struct sockaddr *)&lo), 0);
+	ck_assert_int_eq(route_ex(&l, "/", "a=c", h, 1, (struct sockaddr *)&lo), -1);
+	ck_assert_int_eq(route_ex(&l, "/", "a=b", h0, 1, (struct sockaddr *)&lo), -1);
+	ck_assert_int_eq(route_ex(&l, "/", "a=b", h, 1, (struct sockaddr *)&ext), -1);
+}
+END_TEST
+
 /* ------------------------------------------------------------ pick_forward */
 
 START_TEST(test_pick_forward_13)
@@ -755,6 +1133,18 @@ static Suite *router_suite(void)
 	tcase_add_test(tc, test_route_null_host);
 	tcase_add_test(tc, test_route_lengths);
 	tcase_add_test(tc, test_route_rule_forwards);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("conditions");
+	tcase_add_test(tc, test_route_path_encoded);
+	tcase_add_test(tc, test_route_path_encoded_glob);
+	tcase_add_test(tc, test_route_header);
+	tcase_add_test(tc, test_route_header_any_value);
+	tcase_add_test(tc, test_route_query);
+	tcase_add_test(tc, test_route_query_plus_escapes);
+	tcase_add_test(tc, test_route_source_ip);
+	tcase_add_test(tc, test_route_source_ip_all);
+	tcase_add_test(tc, test_route_new_and);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pick_forward");
