@@ -25,6 +25,8 @@
  */
 #include "admin.h"
 
+#include "../core/uri.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -148,17 +150,6 @@ static void req_free(struct admin_req *r)
 	free(r);
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode LEN bytes at S ('+' as a space when PLUS) into a new
  * string. NULL when malformed (a bad escape, a NUL) or out of memory. */
 static char *decode(const char *s, size_t len, int plus)
@@ -175,8 +166,8 @@ static char *decode(const char *s, size_t len, int plus)
 
 			if (i + 2 >= len)
 				goto bad;
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hexval((unsigned char)s[i + 2]);
+			hi = uri_hexval((unsigned char)s[i + 1]);
+			lo = uri_hexval((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				goto bad;
 			ch = hi * 16 + lo;

@@ -3,6 +3,7 @@
  * and redirects. See config_engine.h for the key tables.
  */
 #include "config_engine.h"
+#include "uri.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -453,17 +454,6 @@ static void to_lower(char *v)
 			*v = (char)(*v - 'A' + 'a');
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Decode, in place, the percent-encoded unreserved characters of a path
  * pattern (RFC 3986 2.3: ALPHA DIGIT - . _ ~), as the router decodes
  * request paths: "/%7Euser" is the pattern "/~user". */
@@ -474,13 +464,11 @@ static void decode_unreserved(char *v)
 	while (*v) {
 		int hi, lo;
 
-		if (v[0] == '%' && (hi = hexval((unsigned char)v[1])) >= 0 &&
-		    (lo = hexval((unsigned char)v[2])) >= 0) {
+		if (v[0] == '%' && (hi = uri_hexval((unsigned char)v[1])) >= 0 &&
+		    (lo = uri_hexval((unsigned char)v[2])) >= 0) {
 			int ch = hi * 16 + lo;
 
-			if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-			    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
-			    ch == '~') {
+			if (uri_unreserved(ch)) {
 				*w++ = (char)ch;
 				v += 3;
 				continue;

@@ -1,6 +1,8 @@
 /* router.c - listener rules: which action a request gets. See router.h. */
 #include "router.h"
 
+#include "../core/uri.h"
+
 #include <string.h>
 
 #include <netinet/in.h>
@@ -8,20 +10,6 @@
 static int lower(int c)
 {
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = lower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static int unreserved(int c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 /* How a subject string is read: as is, with its percent-encoded unreserved
@@ -40,9 +28,9 @@ static int next_char(const char *s, size_t len, size_t *i, enum decode mode)
 	int c = (unsigned char)s[*i], hi, lo;
 
 	if (mode != DEC_NONE && c == '%' && *i + 2 < len &&
-	    (hi = hexval((unsigned char)s[*i + 1])) >= 0 &&
-	    (lo = hexval((unsigned char)s[*i + 2])) >= 0 &&
-	    (mode == DEC_ALL || unreserved(hi * 16 + lo))) {
+	    (hi = uri_hexval((unsigned char)s[*i + 1])) >= 0 &&
+	    (lo = uri_hexval((unsigned char)s[*i + 2])) >= 0 &&
+	    (mode == DEC_ALL || uri_unreserved(hi * 16 + lo))) {
 		*i += 3;
 		return hi * 16 + lo;
 	}

@@ -531,6 +531,9 @@ int main(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("merge");
+	/* test_collapse_bound sorts and collapses 30 sketches of 20,000 samples:
+	 * seconds under the sanitizers on a loaded machine */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_merge_is_union);
 	tcase_add_test(tc, test_collapse_bound);
 	tcase_add_test(tc, test_fold_dense);
