@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "../core/atomic_file.h"
 #include "../core/config.h"
 #include "../core/log.h"
 #include "../core/metrics.h"
@@ -306,60 +307,28 @@ static char *state_path(const char *suffix)
  * fsynced. A failure is logged; the state in memory stays. */
 void alarm_save(void)
 {
-	char *path = state_path(""), *tmp = state_path(".tmp");
+	const char *dir = E.gen && E.gen->cfg->state_dir ? E.gen->cfg->state_dir : NULL;
 	json_t *j = state_json();
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	int fd = -1;
+	char err[512];
 
-	if (!path || !tmp || !text) {
+	if (!dir || !text) {
 		log_err("alarms: cannot write the alarm state: out of memory");
-		goto out;
+	} else if (atomic_write(dir, STATE_FILE, text, strlen(text), 0640, err, sizeof err) < 0) {
+		log_err("alarms: %s", err);
+	} else {
+		E.dirty_ends = 0;
+		E.saved_ms = alarm_clock();
+		free(text);
+		json_decref(j);
+		return;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	size_t len = strlen(text), off = 0;
-	while (fd >= 0 && off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	if (fd < 0 || off < len || fsync(fd) < 0 || close(fd) < 0) {
-		log_err("alarms: cannot write %s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-		unlink(tmp);
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		log_err("alarms: cannot rename %s to %s: %s", tmp, path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	int dfd = open(E.gen->cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	E.saved_ms = alarm_clock();
-	E.dirty_ends = 0;
-	free(text);
-	json_decref(j);
-	free(path);
-	free(tmp);
-	return;
-out:
 	/* not written: again within ALARM_SAVE_EVERY_S (a change is not
 	 * left unsaved until the next one) */
 	E.saved_ms = alarm_clock();
 	E.dirty_ends = 1;
 	free(text);
 	json_decref(j);
-	free(path);
-	free(tmp);
 }
 
 /* Read the saved state: an object of alarm name -> saved record, or NULL

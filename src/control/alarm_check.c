@@ -33,6 +33,7 @@
 #include "alarm_eval.h"
 #include "alarm_rule.h"
 #include "metric_math.h"
+#include "metric_query.h"
 #include "store.h"
 
 #define MAX_QUERIES 10
@@ -55,16 +56,6 @@ static int is_percentile(const char *s)
 static int valid_period(unsigned p)
 {
 	return p == 10 || p == 20 || p == 30 || (p >= 60 && p % 60 == 0);
-}
-
-static int valid_id(const char *s)
-{
-	if (!s || !islower((unsigned char)s[0]) || strlen(s) > 255)
-		return 0;
-	for (s++; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_')
-			return 0;
-	return 1;
 }
 
 #define FAIL(line, ...)                                                       \
@@ -109,7 +100,7 @@ static int check_metrics(const struct albd_config *cfg, const struct cfg_alarm *
 	for (size_t i = 0; i < a->nmetrics; i++) {
 		const struct cfg_alarm_query *q = &a->metrics[i];
 		char why[256];
-		if (!valid_id(q->id)) {
+		if (!mquery_valid_id(q->id)) {
 			snprintf(err, errlen, "%s:%d: alarms.%s: metrics.id: \"%s\" is not a lower-case letter then "
 					      "letters, digits or _",
 				 cfg->path, q->line, a->name, q->id ? q->id : "");

@@ -524,16 +524,6 @@ struct mq {
 	struct dimset ds;        /* q.dims points into it */
 };
 
-static int valid_id(const char *s)
-{
-	if (!s || !islower((unsigned char)s[0]) || strlen(s) > 255)
-		return 0;
-	for (s++; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_')
-			return 0;
-	return 1;
-}
-
 static int parse_mq(const json_t *j, size_t i, struct mq *mq, char *err, size_t errlen)
 {
 	struct mquery *q = &mq->q;
@@ -544,7 +534,7 @@ static int parse_mq(const json_t *j, size_t i, struct mq *mq, char *err, size_t 
 	mq->label = json_string_value(json_object_get(j, "Label"));
 	q->expr = json_string_value(json_object_get(j, "Expression"));
 	mq->return_data = rd ? json_is_true(rd) : 1;
-	if (!json_is_object(j) || !valid_id(q->id)) {
+	if (!json_is_object(j) || !mquery_valid_id(q->id)) {
 		snprintf(err, errlen, "MetricDataQueries[%zu].Id: required, a lower-case letter then letters, digits or _",
 			 i);
 		return -1;

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "../core/metrics.h"
@@ -209,4 +210,14 @@ void mquery_clear(struct mquery *q)
 	free(q->samples);
 	q->samples = NULL;
 	q->state = 0;
+}
+
+int mquery_valid_id(const char *s)
+{
+	if (!s || !islower((unsigned char)s[0]) || strlen(s) > 255)
+		return 0;
+	for (s++; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
 }

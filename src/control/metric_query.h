@@ -62,4 +62,8 @@ struct store_series *mquery_resolve(const struct mquery_env *env, const char *ns
 /* Is NAME a metric of NS at all: one of albd's, or a series put there? */
 int mquery_metric_known(const struct mquery_env *env, const char *ns, const char *name);
 
+/* Is S a query id as GetMetricData and alarms' metrics take it: a lower-case
+ * letter, then letters, digits and '_', at most 255 characters? */
+int mquery_valid_id(const char *s);
+
 #endif

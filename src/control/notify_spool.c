@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "control/notify_format.h"
+#include "core/atomic_file.h"
 #include "core/log.h"
 
 int ns_mkdirs(const char *path)
@@ -69,41 +70,7 @@ static int write_all(int fd, const char *p, size_t len)
 
 int ns_write_atomic(const char *dir, const char *name, const char *data, size_t len, char *err, size_t errlen)
 {
-	char tmp[4096], path[4096];
-	const char *what = "open";
-	int fd;
-
-	snprintf(tmp, sizeof tmp, "%s/.tmp-%s", dir, name);
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto fail;
-	what = "write";
-	if (write_all(fd, data, len) < 0)
-		goto fail_fd;
-	what = "fsync";
-	if (fsync(fd) < 0)
-		goto fail_fd;
-	close(fd);
-	what = "rename";
-	if (rename(tmp, path) < 0)
-		goto fail_unlink;
-	fsync_dir(dir);
-	return 0;
-fail_fd : {
-	int e = errno;
-	close(fd);
-	errno = e;
-}
-fail_unlink : {
-	int e = errno;
-	unlink(tmp);
-	errno = e;
-}
-fail:
-	if (err && errlen)
-		snprintf(err, errlen, "cannot write %s: %s: %s", path, what, strerror(errno));
-	return -1;
+	return atomic_write(dir, name, data, len, 0600, err, errlen);
 }
 
 int ns_spool_put(const char *dir, const json_t *rec, char *name, size_t namelen, char *err, size_t errlen)
@@ -165,8 +132,10 @@ int ns_spool_load(const char *dir, void (*fn)(const char *name, json_t *rec, voi
 		if (nm[0] == '.' && (!strcmp(nm, ".") || !strcmp(nm, "..")))
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, nm);
-		if (!strncmp(nm, ".tmp-", 5)) {
-			unlink(path);  /* a write that a crash interrupted: never published */
+		if ((l > 4 && !strcmp(nm + l - 4, ".tmp")) || !strncmp(nm, ".tmp-", 5)) {
+			/* atomic_write()'s temporary file (".tmp-*" before it), a
+			 * write a crash interrupted: never published */
+			unlink(path);
 			continue;
 		}
 		if (l < 6 || strcmp(nm + l - 5, ".json") != 0)

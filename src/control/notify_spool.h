@@ -13,8 +13,8 @@
  * (made strictly increasing within a process), so the spool loads in
  * publish order.
  *
- * A spool file is written to a temporary name (".tmp-..."), fsynced,
- * renamed and its directory fsynced before the first attempt; it is
+ * A spool file is written by atomic_write() (core/atomic_file.h: NAME.tmp,
+ * fsync, rename, directory fsync) before the first attempt; it is
  * removed only after a 2xx. A spool file that does not parse (or is not a
  * record) is renamed NAME.corrupt and logged, never delivered; temporary
  * files a crash left are removed.

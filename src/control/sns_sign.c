@@ -18,6 +18,8 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "core/atomic_file.h"
+
 static void sns_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void sns_err(char *err, size_t errlen, const char *fmt, ...)
@@ -209,61 +211,6 @@ int sns_verify(X509 *cert, const struct sns_fields *f, const char *b64_sig)
 
 /* the key and certificate ------------------------------------------------- */
 
-/* Write LEN bytes of DATA to DIR/NAME atomically with MODE: a temporary
- * file in DIR, fsync, rename, fsync of DIR. */
-static int sns_write_atomic(const char *dir, const char *name, const char *data, size_t len, mode_t mode,
-			    char *err, size_t errlen)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path ||
-	    (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, name) >= sizeof tmp) {
-		sns_err(err, errlen, "%s/%s: path too long", dir, name);
-		return -1;
-	}
-	int fd = mkstemp(tmp); /* mode 0600 */
-	if (fd < 0) {
-		sns_err(err, errlen, "create %s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	const char *what = "write";
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		off += (size_t)w;
-	}
-	what = "chmod";
-	if (fchmod(fd, mode) < 0)
-		goto fail;
-	what = "fsync";
-	if (fsync(fd) < 0)
-		goto fail;
-	what = "close";
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	what = "rename";
-	if (rename(tmp, path) < 0)
-		goto fail;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-fail:
-	sns_err(err, errlen, "%s %s: %s", what, tmp, errno ? strerror(errno) : "short write");
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
-}
-
 /* The PEM text of an object written by WRITE to a memory BIO, malloc'd. */
 static char *sns_bio_text(BIO *b, size_t *len)
 {
@@ -439,7 +386,7 @@ EVP_PKEY *sns_key_load_or_create(const char *dir, char **cert_pem, char *err, si
 	 * the two leaves no key (both are made again), never a key without its
 	 * certificate */
 	cert = sns_make_cert(key, &certlen, err, errlen);
-	if (!cert || sns_write_atomic(dir, SNS_CERT_FILE, cert, certlen, 0644, err, errlen) < 0)
+	if (!cert || atomic_write(dir, SNS_CERT_FILE, cert, certlen, 0644, err, errlen) < 0)
 		goto fail;
 	if (!keypem) {
 		BIO *b = BIO_new(BIO_s_mem());
@@ -450,7 +397,7 @@ EVP_PKEY *sns_key_load_or_create(const char *dir, char **cert_pem, char *err, si
 			goto fail;
 		}
 		BIO_free(b);
-		int rc = sns_write_atomic(dir, SNS_KEY_FILE, keypem, keylen, 0600, err, errlen);
+		int rc = atomic_write(dir, SNS_KEY_FILE, keypem, keylen, 0600, err, errlen);
 		if (rc < 0)
 			goto fail;
 	}

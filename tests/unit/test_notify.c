@@ -489,6 +489,7 @@ START_TEST(spool_round_trip_and_corrupt_files)
 	ck_assert_int_lt(strcmp(names[1], names[2]), 0);
 	/* what a crash leaves, and what nobody should deliver */
 	write_file(".tmp-0000000000000001-x.json", "{\"Type\": \"Noti");
+	write_file("0000000000000001-y.json.tmp", "{\"Type\": \"Noti");
 	write_file("0000000000000002-a.json", "not json at all");
 	write_file("0000000000000003-b.json", "{\"Type\": \"Notification\", \"Message\": \"no id\"}");
 	write_file("0000000000000004-c.json", "");
@@ -502,6 +503,7 @@ START_TEST(spool_round_trip_and_corrupt_files)
 		ck_assert_str_eq(loaded[i], want);
 	}
 	ck_assert(!exists(".tmp-0000000000000001-x.json"));
+	ck_assert(!exists("0000000000000001-y.json.tmp"));
 	ck_assert(!exists("0000000000000002-a.json") && exists("0000000000000002-a.json.corrupt"));
 	ck_assert(exists("0000000000000003-b.json.corrupt"));
 	ck_assert(exists("0000000000000004-c.json.corrupt"));
