@@ -117,6 +117,9 @@ struct cfg_action {
 		struct {                        /* CFG_ACT_FORWARD: one group, chosen by weight */
 			struct cfg_forward *groups; size_t ngroups; /* at least one */
 			unsigned weight_total;  /* sum of the weights, > 0 */
+			unsigned stickiness_s;  /* group stickiness (AWSALBTG): seconds, 0 = off;
+			                         * "forward = { target_groups = (...);
+			                         * stickiness = { enabled; duration; }; }" */
 		} forward;
 		struct cfg_fixed_response *fixed; /* CFG_ACT_FIXED_RESPONSE */
 		struct cfg_redirect *redirect;    /* CFG_ACT_REDIRECT */
@@ -191,6 +194,22 @@ struct cfg_health_check {
 	unsigned flap_hold_ms;      /* default 120 s */
 };
 
+/* "stickiness = { ... }" of a target group (ALB's stickiness.* attributes). */
+enum cfg_sticky_type {
+	CFG_STICKY_NONE = 0,        /* off (default, and "enabled = false") */
+	CFG_STICKY_LB_COOKIE,       /* "lb_cookie": albd's cookie names the target */
+	CFG_STICKY_APP_COOKIE,      /* "app_cookie": follows the application's cookie */
+};
+
+struct cfg_stickiness {
+	int enabled;                /* "enabled", default true once the group is given */
+	enum cfg_sticky_type type;  /* "type", required when enabled */
+	unsigned duration_s;        /* "duration": 1..604800 s, default 86400 */
+	char *cookie_name;          /* lb_cookie: default "AWSALB"; app_cookie: required, the
+	                             * application's cookie (not AWSALB, AWSALBAPP, AWSALBTG...) */
+	int line;
+};
+
 struct cfg_target_group {
 	char *name;                 /* unique */
 	int line;
@@ -210,6 +229,7 @@ struct cfg_target_group {
 	                                     * host name of each target's address (none for an IP) */
 	unsigned keepalive_max_idle;        /* "keepalive_max_idle", idle pooled connections per target
 	                                     * per worker, default 64, 0 disables reuse */
+	struct cfg_stickiness stickiness;   /* "stickiness", off by default */
 };
 
 struct cfg_timeouts {                   /* "timeouts = { ... }" */
@@ -393,5 +413,8 @@ int config_parse_addr(const char *text, int resolve, struct albd_addr *out, char
 /* Parse a health check matcher ("200", "200,202", "200-399") into cfg->match.
  * Returns 0 or -1 with a message. Thread: any. */
 int config_parse_matcher(const char *text, struct cfg_health_check *hc, char *err, size_t errlen);
+
+/* Is V a cookie name (an RFC 6265 token)? Thread: any. */
+int config_cookie_name_valid(const char *v);
 
 #endif

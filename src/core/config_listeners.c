@@ -315,9 +315,9 @@ static int set_default_forward(struct cfg_ctx *c, const config_setting_t *s, voi
 	return 0;
 }
 
-/* forward = ( { target_group = "x"; weight = 1; }, ... ): field is a
- * struct cfg_action *. */
-static int parse_forwards(struct cfg_ctx *c, const config_setting_t *s, void *field)
+/* The groups of a forward: ( { target_group = "x"; weight = 1; }, ... );
+ * field is a struct cfg_action *. */
+static int parse_forward_list(struct cfg_ctx *c, const config_setting_t *s, void *field)
 {
 	struct cfg_action *a = field;
 	int n = cfg_list_length(c, s);
@@ -348,6 +348,71 @@ static int parse_forwards(struct cfg_ctx *c, const config_setting_t *s, void *fi
 	if (total == 0)
 		return cfg_fail(c, s, "total weight must be greater than 0");
 	a->u.forward.weight_total = total;
+	return 0;
+}
+
+/* A forward's group stickiness, ALB's TargetGroupStickinessConfig. */
+struct fwd_sticky {
+	int enabled;
+	unsigned duration_s;
+};
+
+/* clang-format off */
+static const struct cfg_key fwd_sticky_keys[] = {
+	NUM("enabled", K_BOOL, struct fwd_sticky, enabled, 0, 1, 1, 0),
+	NUM("duration", K_UINT, struct fwd_sticky, duration_s, 1, 604800, 3600, 0),
+	KEY_END
+};
+/* clang-format on */
+
+struct fwd_in {
+	struct cfg_action *a;
+	struct fwd_sticky st;
+};
+
+static int set_fwd_groups(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	return parse_forward_list(c, s, ((struct fwd_in *)field)->a);
+}
+
+/* clang-format off */
+static const struct cfg_key fwd_keys[] = {
+	FN_OBJ("target_groups", set_fwd_groups, KEY_REQUIRED),
+	GROUP("stickiness", struct fwd_in, st, fwd_sticky_keys, NULL),
+	KEY_END
+};
+/* clang-format on */
+
+/* forward = ( { target_group = "x"; weight = 1; }, ... ), or, with group
+ * stickiness, forward = { target_groups = ( ... ); stickiness = {
+ * enabled = true; duration = 3600; }; }: field is a struct cfg_action *. */
+static int parse_forwards(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	struct cfg_action *a = field;
+	struct fwd_in in = { .a = a };
+
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+		if (parse_forward_list(c, s, a) < 0)
+			return -1;
+	} else {
+		if (cfg_apply_defaults(c, fwd_keys, &in) < 0 || cfg_parse_group(c, s, fwd_keys, &in) < 0)
+			return -1;
+		/* "enabled" defaults to true only where the group is written */
+		if (!config_setting_get_member(s, "stickiness"))
+			in.st.enabled = 0;
+		a->u.forward.stickiness_s = in.st.enabled ? in.st.duration_s : 0;
+	}
+	/* As ALB requires: a sticky target group among several needs the
+	 * forward to be sticky too, else the next request may land in
+	 * another group and the target's stickiness means nothing. */
+	if (a->u.forward.ngroups > 1 && !a->u.forward.stickiness_s)
+		for (size_t i = 0; i < a->u.forward.ngroups; i++)
+			if (a->u.forward.groups[i].tg->stickiness.type != CFG_STICKY_NONE)
+				return cfg_fail(c, s,
+						"target group \"%s\" is sticky: a forward to several target "
+						"groups needs group stickiness too (forward = { target_groups "
+						"= ( ... ); stickiness = { enabled = true; duration = ...; }; })",
+						a->u.forward.groups[i].target_group_name);
 	return 0;
 }
 

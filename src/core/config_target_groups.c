@@ -226,6 +226,95 @@ static int check_health_check(struct cfg_ctx *c, const config_setting_t *s, void
 	return 0;
 }
 
+/* ------------------------------------------------------------ stickiness */
+
+static int set_sticky_type(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = cfg_string_of(c, s);
+
+	if (!v)
+		return -1;
+	if (strcmp(v, "lb_cookie") == 0)
+		*(enum cfg_sticky_type *)field = CFG_STICKY_LB_COOKIE;
+	else if (strcmp(v, "app_cookie") == 0)
+		*(enum cfg_sticky_type *)field = CFG_STICKY_APP_COOKIE;
+	else
+		return cfg_fail(c, s, "unknown stickiness type \"%s\" (expected \"lb_cookie\" or \"app_cookie\")",
+				v);
+	return 0;
+}
+
+/* A cookie name is an RFC 6265 token: visible ASCII but separators. */
+int config_cookie_name_valid(const char *v)
+{
+	if (!*v)
+		return 0;
+	for (const char *p = v; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch <= 0x20 || ch >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", ch))
+			return 0;
+	}
+	return 1;
+}
+
+static int set_cookie_name(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = cfg_string_of(c, s);
+
+	if (!v)
+		return -1;
+	if (!config_cookie_name_valid(v))
+		return cfg_fail(c, s, "invalid cookie name \"%s\" (a token: letters, digits and !#$%%&'*+-.^_`|~)",
+				v);
+	if (strlen(v) > 64)
+		return cfg_fail(c, s, "cookie name longer than 64 characters");
+	return cfg_replace_str(c, field, v);
+}
+
+/* clang-format off */
+static const struct cfg_key sticky_keys[] = {
+	NUM("enabled", K_BOOL, struct cfg_stickiness, enabled, 0, 1, 1, 0),
+	FN_INT("type", struct cfg_stickiness, type, set_sticky_type, CFG_STICKY_NONE, 0),
+	NUM("duration", K_UINT, struct cfg_stickiness, duration_s, 1, 604800, 86400, 0),
+	FN("cookie_name", struct cfg_stickiness, cookie_name, set_cookie_name, 0),
+	KEY_END
+};
+/* clang-format on */
+
+/* After stickiness = { ... } is read: the type, and the cookie names ALB
+ * keeps for itself. */
+static int check_stickiness(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	struct cfg_stickiness *st = field;
+	const config_setting_t *name = config_setting_get_member(s, "cookie_name");
+
+	st->line = (int)cfg_line_of(s);
+	if (!st->enabled) {
+		st->type = CFG_STICKY_NONE;
+		return 0;
+	}
+	if (st->type == CFG_STICKY_NONE)
+		return cfg_fail(c, s, "needs a type: \"lb_cookie\" or \"app_cookie\" (or enabled = false)");
+	if (st->type == CFG_STICKY_APP_COOKIE) {
+		if (!st->cookie_name)
+			return cfg_fail(c, s, "app_cookie needs cookie_name, the application's cookie");
+		if (strncmp(st->cookie_name, "AWSALB", 6) == 0)
+			return cfg_fail(c, name,
+					"\"%s\": cookie names starting with AWSALB (AWSALB, AWSALBAPP, AWSALBTG) are the "
+					"load balancer's",
+					st->cookie_name);
+	} else if (!st->cookie_name) {
+		if (cfg_replace_str(c, &st->cookie_name, "AWSALB") < 0)
+			return -1;
+	} else if (strncmp(st->cookie_name, "AWSALBAPP", 9) == 0 || strncmp(st->cookie_name, "AWSALBTG", 8) == 0 ||
+		   strcmp(st->cookie_name, "AWSALBCORS") == 0) {
+		return cfg_fail(c, name, "\"%s\" is the name of another of the load balancer's cookies",
+				st->cookie_name);
+	}
+	return 0;
+}
+
 /* clang-format off */
 static const struct cfg_key tg_keys[] = {
 	FN("name", struct cfg_target_group, name, cfg_set_name, KEY_REQUIRED),
@@ -247,6 +336,7 @@ static const struct cfg_key tg_keys[] = {
 	NUM("tls_verify", K_BOOL, struct cfg_target_group, tls_verify, 0, 1, 1, 0),
 	FN("ca_file", struct cfg_target_group, ca_file, cfg_set_file, 0),
 	FN("tls_server_name", struct cfg_target_group, tls_server_name, cfg_set_str, 0),
+	GROUP("stickiness", struct cfg_target_group, stickiness, sticky_keys, check_stickiness),
 	KEY_END
 };
 /* clang-format on */
@@ -297,6 +387,7 @@ void cfg_free_target_group(struct cfg_target_group *tg)
 	free(tg->health_check.matcher);
 	free(tg->ca_file);
 	free(tg->tls_server_name);
+	free(tg->stickiness.cookie_name);
 }
 
 /* ------------------------------------------------------------ matchers */

@@ -263,6 +263,50 @@ START_TEST(test_trace_id_setting)
 }
 END_TEST
 
+START_TEST(test_stickiness)
+{
+	struct albd_config *cfg = load_ok(
+		"listeners = ( { name = \"a\"; listen = \"127.0.0.1:8080\"; default_forward = \"lb\";\n"
+		"  rules = ( { priority = 1; path = \"/w\";\n"
+		"    forward = { target_groups = ( { target_group = \"lb\"; weight = 1; },\n"
+		"                                  { target_group = \"app\"; weight = 2; } );\n"
+		"                stickiness = { enabled = true; duration = 120; }; }; },\n"
+		"    { priority = 2; path = \"/x\"; forward = { target_groups = ( { target_group = \"off\"; } ); }; },\n"
+		"    { priority = 3; path = \"/y\";\n"
+		"      forward = { target_groups = ( { target_group = \"off\"; } ); stickiness = { duration = 9; }; }; },\n"
+		"    { priority = 4; path = \"/z\";\n"
+		"      forward = { target_groups = ( { target_group = \"off\"; } ); stickiness = { enabled = false; }; }; } ); } );\n"
+		"target_groups = (\n"
+		"  { name = \"lb\"; stickiness = { type = \"lb_cookie\"; }; },\n"
+		"  { name = \"app\"; stickiness = { type = \"app_cookie\"; cookie_name = \"SESSION\"; duration = 3600; }; },\n"
+		"  { name = \"named\"; stickiness = { type = \"lb_cookie\"; cookie_name = \"LB\"; duration = 604800; }; },\n"
+		"  { name = \"off\"; stickiness = { enabled = false; type = \"lb_cookie\"; }; },\n"
+		"  { name = \"none\"; } );\n");
+	const struct cfg_target_group *tg = cfg->target_groups;
+
+	ck_assert_int_eq(tg[0].stickiness.type, CFG_STICKY_LB_COOKIE);
+	ck_assert_str_eq(tg[0].stickiness.cookie_name, "AWSALB");
+	ck_assert_uint_eq(tg[0].stickiness.duration_s, 86400);   /* ALB's default: one day */
+	ck_assert_int_eq(tg[1].stickiness.type, CFG_STICKY_APP_COOKIE);
+	ck_assert_str_eq(tg[1].stickiness.cookie_name, "SESSION");
+	ck_assert_uint_eq(tg[1].stickiness.duration_s, 3600);
+	ck_assert_str_eq(tg[2].stickiness.cookie_name, "LB");
+	ck_assert_uint_eq(tg[2].stickiness.duration_s, 604800);
+	ck_assert_int_eq(tg[3].stickiness.type, CFG_STICKY_NONE);
+	ck_assert_int_eq(tg[4].stickiness.type, CFG_STICKY_NONE);
+	ck_assert_ptr_null(tg[4].stickiness.cookie_name);
+	const struct cfg_rule *r = cfg->listeners[0].rules;
+	ck_assert_uint_eq(r[0].action.u.forward.ngroups, 2);
+	ck_assert_uint_eq(r[0].action.u.forward.weight_total, 3);
+	ck_assert_uint_eq(r[0].action.u.forward.stickiness_s, 120);
+	ck_assert_uint_eq(r[1].action.u.forward.stickiness_s, 0);
+	ck_assert_uint_eq(r[2].action.u.forward.stickiness_s, 9);
+	ck_assert_uint_eq(r[3].action.u.forward.stickiness_s, 0);
+	ck_assert_uint_eq(cfg->listeners[0].default_action.u.forward.stickiness_s, 0);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_defaults)
 {
 	struct albd_config *cfg =
@@ -956,7 +1000,7 @@ static const struct bad_case bad_cases[] = {
 	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
 	  "target_groups = ( { name = \"web\";\n"
 	  "  stickiness = true; } );\n",
-	  ":3: target_groups.[0].stickiness: unknown setting \"stickiness\"" },
+	  ":3: target_groups.[0].stickiness: expected a group { ... }" },
 	/* 62 */
 	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
 	  "target_groups = ( { name = \"web\";\n"
@@ -1050,6 +1094,51 @@ static const struct bad_case bad_cases[] = {
 	  "target_groups = ( { name = \"web\";\n"
 	  "  targets = { address = \"127.0.0.1:8081\"; }; } );\n",
 	  ":3: target_groups.[0].targets: expected a list ( ... )" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  stickiness = { type = \"app_cookie\"; }; } );\n",
+	  ":3: target_groups.[0].stickiness: app_cookie needs cookie_name, the application's cookie" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  stickiness = { type = \"app_cookie\";\n"
+	  "    cookie_name = \"AWSALBTG\"; }; } );\n",
+	  ":4: target_groups.[0].stickiness.cookie_name: \"AWSALBTG\": cookie names starting with AWSALB (AWSALB, AWSALBAPP, AWSALBTG) are the load balancer's" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  stickiness = { type = \"lb_cookie\"; cookie_name = \"AWSALBAPP\"; }; } );\n",
+	  ":3: target_groups.[0].stickiness.cookie_name: \"AWSALBAPP\" is the name of another of the load balancer's cookies" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  stickiness = { type = \"lb_cookie\"; cookie_name = \"a;b\"; }; } );\n",
+	  ":3: target_groups.[0].stickiness.cookie_name: invalid cookie name \"a;b\" (a token: letters, digits and !#$%&'*+-.^_`|~)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  stickiness = { type = \"lb_cookie\"; duration = 0; }; } );\n",
+	  ":3: target_groups.[0].stickiness.duration: 0 is out of range (expected 1..604800)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  stickiness = { duration = 60; }; } );\n",
+	  ":3: target_groups.[0].stickiness: needs a type: \"lb_cookie\" or \"app_cookie\" (or enabled = false)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\";\n"
+	  "  stickiness = { type = \"source_ip\"; }; } );\n",
+	  ":3: target_groups.[0].stickiness.type: unknown stickiness type \"source_ip\" (expected \"lb_cookie\" or \"app_cookie\")" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; path = \"/\";\n"
+	  "    forward = ( { target_group = \"web\"; }, { target_group = \"two\"; } ); } ); } );\n"
+	  "target_groups = ( { name = \"web\"; stickiness = { type = \"lb_cookie\"; }; }, { name = \"two\"; } );\n",
+	  ":3: listeners.[0].rules.[0].forward: target group \"web\" is sticky: a forward to several target groups "
+	  "needs group stickiness too (forward = { target_groups = ( ... ); stickiness = { enabled = true; "
+	  "duration = ...; }; })" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; path = \"/\";\n"
+	  "    forward = { stickiness = { duration = 5; }; }; } ); } );\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].forward: missing required setting \"target_groups\"" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; path = \"/\";\n"
+	  "    forward = { target_groups = ( { target_group = \"web\"; } );\n"
+	  "      stickiness = { duration = 604801; }; }; } ); } );\n" TG_WEB,
+	  ":4: listeners.[0].rules.[0].forward.stickiness.duration: 604801 is out of range (expected 1..604800)" },
 };
 
 START_TEST(test_bad_file)
@@ -2110,6 +2199,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_design_example);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_trace_id_setting);
+	tcase_add_test(tc, test_stickiness);
 	tcase_add_test(tc, test_https_target_group);
 	tcase_add_test(tc, test_all_settings);
 	tcase_add_test(tc, test_rule_conditions_in_file_order);
