@@ -28,6 +28,7 @@
 #include "net/conn.h"
 #include "proxy/tls.h"
 #include "proxy/proxy.h"
+#include "proxy/sticky.h"
 #include "proxy/worker.h"
 
 #define TICKET_ROTATE_S (12 * 3600)   /* a new session ticket key twice a day */
@@ -91,6 +92,12 @@ static void reload(struct control *c)
 	if (cfg->workers != c->nworkers)
 		log_warn("reload: workers = %u takes effect only after a restart (running %u)", cfg->workers,
 			 c->nworkers);
+	/* stickiness cookies' key (state_dir), before the groups get their ids */
+	if (sticky_configured(cfg) && sticky_key_init(cfg->state_dir, err, sizeof(err)) < 0) {
+		log_err("reload failed, the running configuration stays: %s", err);
+		config_free(cfg);
+		return;
+	}
 	g = gen_build(cfg, c->gen, c->nworkers, err, sizeof(err));
 	if (!g) {
 		log_err("reload failed, the running configuration stays: %s", err);
@@ -226,6 +233,12 @@ int main(int argc, char **argv)
 	c.nworkers = cfg->workers;
 	if (shard_init(c.nworkers) < 0) {
 		fprintf(stderr, "out of memory\n");
+		return 1;
+	}
+	/* stickiness cookies' key (state_dir), before the groups get their ids */
+	if (sticky_configured(cfg) && sticky_key_init(cfg->state_dir, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		config_free(cfg);
 		return 1;
 	}
 	c.gen = gen_build(cfg, NULL, c.nworkers, err, sizeof(err));

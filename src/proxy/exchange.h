@@ -77,6 +77,8 @@ struct exchange {
 	unsigned tunnel : 1;          /* switched (101): bytes flow both ways untouched */
 	unsigned fixed : 1;           /* answered by a fixed-response action */
 	unsigned redirect : 1;        /* answered by a redirect action */
+	unsigned sticky_app_in : 1;   /* the request carried the group's app_cookie */
+	unsigned sticky_hit : 1;      /* a valid stickiness cookie named the target picked */
 	struct pick_req pick;         /* what the balancer is asked: worker, targets tried */
 
 	/* the record */
@@ -92,6 +94,7 @@ struct exchange {
 	unsigned retries;             /* other targets tried after a failure (one at most today) */
 	unsigned resends;             /* fresh connections after a stale pooled one */
 	unsigned rule_evals;          /* listener rules evaluated to route it */
+	unsigned sticky_group_s;      /* the forward's group stickiness (AWSALBTG goes out), 0: none */
 	uint64_t bytes_in;            /* from the client: head and body payload */
 	uint64_t bytes_out;           /* to the client: head and body payload */
 	const struct sockaddr *client;        /* the client's address (the session's) */

@@ -34,6 +34,7 @@
 #include "../net/http1.h"
 #include "redirect.h"
 #include "router.h"
+#include "sticky.h"
 #include "target_group.h"
 #include "tls.h"
 #include "upstream.h"
@@ -560,6 +561,139 @@ static const struct http1_header *trace_begin(struct session *s, const struct cf
 	return in;
 }
 
+/* stickiness (sticky.h) ------------------------------------------------- */
+
+#define STICKY_APP_EXPIRY_S (7 * 86400)   /* AWSALBAPP's own expiry, as ALB's */
+
+/* The worker's MAC context, made at first use: the key was loaded before
+ * the generation that asks for it was built (main.c). NULL: out of memory,
+ * and stickiness is off for this request. */
+static struct sticky_mac *sticky_mac_of(struct proxy_worker *pw)
+{
+	if (!pw->sticky)
+		pw->sticky = sticky_mac_new();
+	return pw->sticky;
+}
+
+/* A stickiness cookie of KIND in request H: cookie NAME, else ALT (may be
+ * NULL), checked for SCOPE and DURATION. Returns 1 and its id in *ID. */
+static int sticky_cookie_id(struct session *s, const struct http1_head *h, const char *name, const char *alt,
+			    enum sticky_kind kind, const char *scope, unsigned duration, uint64_t *id)
+{
+	struct sticky_mac *m = sticky_mac_of(s->pw);
+	const char *v;
+	size_t vlen;
+	size_t slen = strlen(scope);
+
+	if (!m)
+		return 0;
+	if (sticky_cookie_find(h->hdrs, h->nhdrs, name, strlen(name), &v, &vlen) &&
+	    sticky_check(m, v, vlen, kind, scope, slen, s->pw->epoch, duration, id))
+		return 1;
+	return alt && sticky_cookie_find(h->hdrs, h->nhdrs, alt, strlen(alt), &v, &vlen) &&
+	       sticky_check(m, v, vlen, kind, scope, slen, s->pw->epoch, duration, id);
+}
+
+/* Group stickiness of forward A (AWSALBTG): the group the cookie names,
+ * when it is one of A's groups with a weight, else FWD (the weighted
+ * choice). The response gets a new cookie either way. */
+static const struct cfg_forward *sticky_group(struct session *s, const struct http1_head *h,
+					      const struct cfg_action *a, const struct cfg_forward *fwd)
+{
+	unsigned dur = a->u.forward.stickiness_s;
+	uint64_t id;
+
+	s->ex.sticky_group_s = dur;
+	if (!sticky_cookie_id(s, h, "AWSALBTG", "AWSALBTGCORS", STICKY_GROUP, "", dur, &id))
+		return fwd;
+	for (size_t i = 0; i < a->u.forward.ngroups; i++) {
+		const struct cfg_forward *f = &a->u.forward.groups[i];
+		const struct target_group *tg = gen_tg(s->wg->gen, f->tg);
+
+		if (f->weight && tg && tg->sticky_gid == id)
+			return f;
+	}
+	return fwd;
+}
+
+/* Target stickiness of s->tg: the target its cookie names goes into the
+ * pick (tg_pick() takes it when it can have the request). lb_cookie: the
+ * cookie (AWSALB or its CORS twin); app_cookie: AWSALBAPP, believed only
+ * beside the application's own cookie. */
+static void sticky_target(struct session *s, const struct http1_head *h)
+{
+	const struct cfg_stickiness *st = &s->tgcfg->stickiness;
+	const char *tgname = s->tgcfg->name;
+	uint64_t id;
+	int ok;
+
+	if (st->type == CFG_STICKY_APP_COOKIE) {
+		const char *v;
+		size_t vlen;
+
+		s->ex.sticky_app_in =
+			sticky_cookie_find(h->hdrs, h->nhdrs, st->cookie_name, strlen(st->cookie_name), &v, &vlen);
+		ok = s->ex.sticky_app_in &&
+		     sticky_cookie_id(s, h, "AWSALBAPP", NULL, STICKY_APP, tgname, st->duration_s, &id);
+	} else {
+		ok = sticky_cookie_id(s, h, st->cookie_name,
+				      strcmp(st->cookie_name, "AWSALB") == 0 ? "AWSALBCORS" : NULL, STICKY_LB,
+				      tgname, st->duration_s, &id);
+	}
+	if (ok)
+		s->ex.pick.sticky = tg_find_sticky(s->tg, id);
+}
+
+/* One Set-Cookie field: NAME=VALUE, Expires, Path=/ and, for the CORS
+ * twins, SameSite=None; Secure. */
+static void put_cookie(struct evbuffer *out, const char *name, const char *suffix, const char *value,
+		       const char *expires, int cors)
+{
+	evbuffer_add_printf(out, "Set-Cookie: %s%s=%s; Expires=%s; Path=/%s\r\n", name, suffix, value, expires,
+			    cors ? "; SameSite=None; Secure" : "");
+}
+
+/* The stickiness cookies of the response H to this exchange, into OUT. */
+static void write_sticky_cookies(struct session *s, const struct http1_head *h, struct evbuffer *out)
+{
+	struct sticky_mac *m = sticky_mac_of(s->pw);
+	const struct cfg_stickiness *st = &s->tgcfg->stickiness;
+	uint32_t now = s->pw->epoch;
+	char v[STICKY_VALUE_LEN + 1], date[30];
+
+	if (!m || !s->target)
+		return;
+	if (s->ex.sticky_group_s && sticky_make(m, STICKY_GROUP, "", 0, s->tg->sticky_gid, now, v) == 0) {
+		sticky_http_date(now + s->ex.sticky_group_s, date);
+		put_cookie(out, "AWSALBTG", "", v, date, 0);
+		put_cookie(out, "AWSALBTGCORS", "", v, date, 1);
+	}
+	if (st->type == CFG_STICKY_NONE)
+		return;
+	int app = st->type == CFG_STICKY_APP_COOKIE;
+	if (app && !s->ex.sticky_app_in) {
+		/* not sticky yet: it becomes so when the target sets its cookie */
+		size_t i, nlen = strlen(st->cookie_name);
+
+		for (i = 0; i < h->nhdrs && !sticky_sets_cookie(&h->hdrs[i], st->cookie_name, nlen); i++)
+			;
+		if (i == h->nhdrs)
+			return;
+	}
+	if (sticky_make(m, app ? STICKY_APP : STICKY_LB, s->tgcfg->name, strlen(s->tgcfg->name),
+			s->target->sticky_id, now, v) < 0)
+		return;
+	if (app) {
+		sticky_http_date(now + STICKY_APP_EXPIRY_S, date);
+		put_cookie(out, "AWSALBAPP", "", v, date, 0);
+		return;
+	}
+	sticky_http_date(now + st->duration_s, date);
+	put_cookie(out, st->cookie_name, "", v, date, 0);
+	if (strcmp(st->cookie_name, "AWSALB") == 0)
+		put_cookie(out, st->cookie_name, "CORS", v, date, 1);
+}
+
 /* Write the request head the target gets: request line (origin-form, RFC
  * 9112 3.2.2: an absolute-form target becomes its path, its authority the
  * Host field), the client's fields minus the hop-by-hop ones, in their
@@ -759,10 +893,14 @@ static void start_request(struct session *s, size_t head_len)
 		respond(s, 503, NULL, NULL, 0, 0);
 		return;
 	}
+	if (act.action->u.forward.stickiness_s)
+		fwd = sticky_group(s, &h, act.action, fwd);
 	s->tgcfg = fwd->tg;
 	s->ex.tg = fwd->tg;
 	s->tg = gen_tg(s->wg->gen, fwd->tg);
 	s->ex.tg_ms = s->tg ? s->tg->ms : NULL;
+	if (s->tg && fwd->tg->stickiness.type != CFG_STICKY_NONE)
+		sticky_target(s, &h);
 	s->head_out = proxy_buf_get(s->pw);
 	if (!s->head_out) {
 		exchange_fail(s, EXCH_INTERNAL_ERROR);
@@ -931,6 +1069,8 @@ static void write_response_head(struct session *s, const struct http1_head *h)
 		evbuffer_add(out, f->value, f->value_len);
 		evbuffer_add(out, "\r\n", 2);
 	}
+	if (s->ex.sticky_group_s || s->tgcfg->stickiness.type != CFG_STICKY_NONE)
+		write_sticky_cookies(s, h, out);
 	if (h->body == HTTP1_BODY_LENGTH)
 		evbuffer_add_printf(out, "Content-Length: %" PRIu64 "\r\n", h->content_length);
 	else if (out_chunked)
@@ -1522,6 +1662,7 @@ static void p_stop(void *st)
 	struct proxy_worker *pw = st;
 
 	upstream_pool_purge(&pw->pool, 1);
+	sticky_mac_free(pw->sticky);
 	free(pw->hdrs);
 	while (pw->nspare)
 		evbuffer_free(pw->spare[--pw->nspare]);

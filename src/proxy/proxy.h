@@ -21,6 +21,8 @@
 #include "../core/shard.h"
 #include "../net/http1.h"
 #include "trace.h"
+
+struct sticky_mac;
 #include "upstream.h"
 #include "worker.h"
 
@@ -39,8 +41,9 @@ struct proxy_worker {
 	struct evbuffer *spare[32];   /* empty evbuffers for exchanges, see proxy_buf_get() */
 	unsigned nspare;
 	struct trace_rng trace_rng;   /* request ids (X-Amzn-Trace-Id) */
-	uint32_t epoch;               /* wall clock seconds for them, read each tick (1 s):
-	                               * no clock read per request */
+	uint32_t epoch;               /* wall clock seconds for them and for stickiness
+	                               * cookies, read each tick (1 s): no clock read per request */
+	struct sticky_mac *sticky;    /* stickiness cookies' MAC, made at first use (sticky.h) */
 };
 
 /* The handler the workers run (worker_start_all). */

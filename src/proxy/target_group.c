@@ -7,6 +7,7 @@
 
 #include "../core/clock.h"
 #include "balancer.h"
+#include "sticky.h"
 
 /* The registry of target states: a hash table keyed by (target group name,
  * address), chained through target_state.next, so that building a
@@ -140,6 +141,42 @@ void ts_unref(struct target_state *ts)
 	free(ts);
 }
 
+/* The targets' sticky ids and the table that finds them: at least twice
+ * as many slots as targets, linear probing. */
+static int tg_sticky_index(struct target_group *tg)
+{
+	size_t size = 8;
+
+	while (size < tg->ntargets * 2)
+		size *= 2;
+	tg->sticky_tab = calloc(size, sizeof *tg->sticky_tab);
+	if (!tg->sticky_tab)
+		return -1;
+	tg->sticky_mask = (uint32_t)(size - 1);
+	for (size_t i = 0; i < tg->ntargets; i++) {
+		struct target *t = &tg->targets[i];
+		uint32_t h;
+
+		t->sticky_id = sticky_id(tg->cfg->name, &t->st->addr);
+		for (h = (uint32_t)t->sticky_id & tg->sticky_mask; tg->sticky_tab[h]; h = (h + 1) & tg->sticky_mask)
+			;
+		tg->sticky_tab[h] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+struct target *tg_find_sticky(const struct target_group *tg, uint64_t id)
+{
+	if (!tg->sticky_tab)
+		return NULL;
+	for (uint32_t h = (uint32_t)id & tg->sticky_mask; tg->sticky_tab[h]; h = (h + 1) & tg->sticky_mask) {
+		struct target *t = &tg->targets[tg->sticky_tab[h] - 1];
+		if (t->sticky_id == id)
+			return t;
+	}
+	return NULL;
+}
+
 int tg_init(struct target_group *tg, const struct cfg_target_group *cfg, unsigned nworkers)
 {
 	memset(tg, 0, sizeof(*tg));
@@ -163,6 +200,9 @@ int tg_init(struct target_group *tg, const struct cfg_target_group *cfg, unsigne
 		tg->ntargets++;
 		atomic_store(&t->st->retired, 0);
 	}
+	tg->sticky_gid = sticky_id(cfg->name, NULL);
+	if (cfg->stickiness.type != CFG_STICKY_NONE && tg_sticky_index(tg) < 0)
+		return -1;
 	/* cache-line aligned, so that workers never write to one line */
 	size_t nslots = nworkers ? nworkers : 1;
 	tg->slots = aligned_alloc(64, nslots * sizeof(*tg->slots));
@@ -183,6 +223,7 @@ void tg_destroy(struct target_group *tg)
 		ts_unref(tg->targets[i].st);
 	shard_unref(tg->ms);
 	free(tg->targets);
+	free(tg->sticky_tab);
 	if (tg->slots) {
 		for (unsigned w = 0; w < tg->nslots; w++)
 			free(tg->slots[w].current);
@@ -207,12 +248,8 @@ struct target *tg_pick(struct target_group *tg, struct pick_req *rq)
 		return NULL;
 	rq->worker %= tg->nslots;
 	rq->now = tg->cfg->slow_start_ms ? clock_ms() : 0;
-	if (rq->sticky) {
-		/* a linear scan: stickiness (issue 10) will index it */
-		for (size_t i = 0; i < tg->ntargets && !t; i++)
-			if (tg->targets[i].st == rq->sticky && balancer_eligible(&tg->targets[i], rq, 0))
-				t = &tg->targets[i];
-	}
+	if (rq->sticky && balancer_eligible(rq->sticky, rq, 0))
+		t = (struct target *)rq->sticky;   /* one of tg's: tg_find_sticky() */
 	if (!t)
 		t = tg->ops->pick(tg, rq, 0);
 	if (!t) {
@@ -221,12 +258,14 @@ struct target *tg_pick(struct target_group *tg, struct pick_req *rq)
 		 * may as well try a target that is not up than answer 502
 		 * for sure. */
 		int none_up = !any_up(tg);
-		if (none_up || rq->ntried) {
+		/* failing open, a sticky client stays where it was */
+		if (none_up && rq->sticky && balancer_eligible(rq->sticky, rq, 1))
+			t = (struct target *)rq->sticky;
+		else if (none_up || rq->ntried)
 			t = tg->ops->pick(tg, rq, 1);
-			if (t && none_up) {
-				atomic_fetch_add_explicit(&tg->failopen_picks, 1, memory_order_relaxed);
-				rq->failopen = 1;
-			}
+		if (t && none_up) {
+			atomic_fetch_add_explicit(&tg->failopen_picks, 1, memory_order_relaxed);
+			rq->failopen = 1;
 		}
 	}
 	if (t)

@@ -69,6 +69,8 @@ struct target {
 	struct target_state *st;      /* one reference held by the generation */
 	unsigned weight;
 	unsigned index;               /* position in its group */
+	uint64_t sticky_id;           /* what stickiness cookies call it (sticky.h); 0 in a group
+	                               * without stickiness */
 };
 
 /* Per-worker balancer state, written only by its worker. Padded so that two
@@ -92,6 +94,10 @@ struct target_group {
 	atomic_ulong failopen_picks;  /* requests routed while no target was up */
 	struct tls_client *tls;       /* HTTPS targets: the client context (the generation owns it) */
 	struct shard_entity *ms;      /* its metrics (TargetGroup dimension), one reference */
+	uint64_t sticky_gid;          /* what a forward's AWSALBTG cookie calls the group */
+	uint32_t *sticky_tab;         /* sticky_id -> index + 1 (0: empty), open addressing;
+	                               * NULL in a group without stickiness */
+	uint32_t sticky_mask;         /* its size - 1 (a power of two) */
 };
 
 /* May T get new requests: healthy, not held down, not taken out by
@@ -144,14 +150,14 @@ void tg_destroy(struct target_group *tg);
 #define PICK_TRIED_MAX 4   /* targets a request remembers as failed */
 
 /* What one request asks of a group's balancer. Zero it, set WORKER, and
- * add what failed with pick_req_tried(); a sticky session (later) names its
- * target in STICKY. */
+ * add what failed with pick_req_tried(); a sticky session names its
+ * target in STICKY (tg_find_sticky). */
 struct pick_req {
 	unsigned worker;              /* the picking worker (its balancer scores) */
 	uint64_t now;                 /* clock_ms() for the slow start ramp, 0: none (tg_pick sets it) */
 	const struct target *tried[PICK_TRIED_MAX];  /* failed for this request: not again */
 	unsigned ntried;
-	const struct target_state *sticky;  /* take this target if it can have the request, or NULL */
+	const struct target *sticky;  /* take this target if it can have the request, or NULL */
 	unsigned failopen : 1;        /* out: tg_pick() failed open for this request */
 };
 
@@ -177,7 +183,8 @@ static inline void pick_req_tried(struct pick_req *rq, const struct target *t)
 }
 
 /* Pick a target for request RQ, and count it as outstanding: RQ's sticky
- * target when it can take it, else the balancer's choice among the
+ * target when it can take it (up, weighted, not tried; or, when no target
+ * is up, still the sticky one), else the balancer's choice among the
  * targets that are up (tg_target_up) and not tried. When none is up, the
  * group fails open to all its targets, as an ALB does, and counts it in
  * failopen_picks; a retry whose untried targets are all down tries one
@@ -185,6 +192,10 @@ static inline void pick_req_tried(struct pick_req *rq, const struct target *t)
  * must be given back with tg_release() exactly once, whatever happens to
  * the request. Thread: the worker RQ->worker only. */
 struct target *tg_pick(struct target_group *tg, struct pick_req *rq);
+
+/* The target of TG whose sticky_id is ID, or NULL (none: deregistered,
+ * or a group without stickiness). Thread: any. */
+struct target *tg_find_sticky(const struct target_group *tg, uint64_t id);
 
 /* The request picked on T is over. Thread: any worker. */
 void tg_release(struct target *t);

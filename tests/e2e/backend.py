@@ -9,7 +9,7 @@ test's choice (including broken responses). Start it as a subprocess:
 It binds 127.0.0.1 and prints "PORT <n>" as its first stdout line once it
 listens. Behaviour by path (every response carries X-Backend: NAME,
 X-Conn-Id: <accept counter>, X-Req-No: <request number on this connection>
-and, when the query has tag=T, X-Tag: T):
+and, when the query has tag=T, X-Tag: T; with setcookie=C, Set-Cookie: C):
 
   /name                 body = NAME
   /stats                JSON {"name", "connections", "accepted", "requests",
@@ -400,6 +400,8 @@ class Conn(threading.Thread):
                   "X-Req-No: %d" % self.req_no]
         if self.tag is not None:
             lines.append("X-Tag: %s" % self.tag)
+        if self.setcookie is not None:
+            lines.append("Set-Cookie: %s" % self.setcookie)
         for n, v in headers:
             lines.append("%s: %s" % (n, v))
         no_body = status in (204, 304) or 100 <= status < 200
@@ -431,6 +433,7 @@ class Conn(threading.Thread):
         path = u.path
         q = {k: v[-1] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
         self.tag = q.get("tag")
+        self.setcookie = q.get("setcookie")
         is_stats = path == "/stats"
         # albd's health checks: GET /health, or any request from albd's
         # checker (so that checks of another path never count as traffic)

@@ -1215,7 +1215,7 @@ START_TEST(test_tg_pick_req)
 		ck_assert(!pick_tried(&rq, rt(&r, 0)));
 		/* sticky: its target whenever it can take the request */
 		memset(&rq, 0, sizeof(rq));
-		rq.sticky = rt(&r, 2)->st;
+		rq.sticky = rt(&r, 2);
 		for (int i = 0; i < 5; i++) {
 			t = tg_pick(&r.tg, &rq);
 			ck_assert_uint_eq(ridx(&r, t), 2);
@@ -1231,6 +1231,19 @@ START_TEST(test_tg_pick_req)
 		t = tg_pick(&r.tg, &rq);
 		ck_assert_uint_ne(ridx(&r, t), 2);
 		tg_release(t);
+		/* no target up: failing open, the sticky one keeps its client */
+		memset(&rq, 0, sizeof(rq));
+		rq.sticky = rt(&r, 3);
+		for (size_t i = 0; i < 4; i++)
+			set_routable(rt(&r, i), 0);
+		for (int i = 0; i < 5; i++) {
+			t = tg_pick(&r.tg, &rq);
+			ck_assert_uint_eq(ridx(&r, t), 3);
+			ck_assert(rq.failopen);
+			tg_release(t);
+		}
+		for (size_t i = 0; i < 4; i++)
+			set_routable(rt(&r, i), 1);
 		for (size_t i = 0; i < 4; i++)
 			ck_assert_uint_eq(rinflight(&r, i), 0);
 		tg_destroy(&r.tg);

@@ -1,0 +1,321 @@
+"""Sticky sessions, as an ALB's: a target group's lb_cookie (AWSALB and
+AWSALBCORS) and app_cookie (AWSALBAPP beside the application's cookie)
+stickiness, a forward's group stickiness across weighted target groups
+(AWSALBTG), tampered and foreign cookies ignored, and a sticky client
+moved when its target is stopped, unhealthy or deregistered."""
+import collections
+import os
+import stat
+import subprocess
+import time
+
+import pytest
+
+from conftest import (Conn, HOST, free_port, listener, make_config, target_group, wait_until)
+
+
+def set_cookies(r):
+    """{name: (value, attributes)} of the response's Set-Cookie fields."""
+    out = {}
+    for v in r.all("set-cookie"):
+        parts = [p.strip() for p in v.split(";")]
+        name, _, value = parts[0].partition("=")
+        attrs = {}
+        for p in parts[1:]:
+            k, _, a = p.partition("=")
+            attrs[k.lower()] = a
+        out[name] = (value, attrs)
+    return out
+
+
+def lb_config(port, backs, stickiness, **tg):
+    return make_config([listener("web", port, "tg", rules=())],
+                       [target_group("tg", backs, stickiness=stickiness, **tg)])
+
+
+def fetch(port, path="/name", cookie=None, headers=None):
+    h = list(headers or [])
+    if cookie:
+        h.append(("Cookie", cookie))
+    with Conn(port) as c:
+        r = c.request("GET", path, headers=h)
+    assert r.status == 200, r
+    return r
+
+
+def spread(port, n, cookie=None):
+    return collections.Counter(fetch(port, cookie=cookie).header("x-backend") for _ in range(n))
+
+
+def test_lb_cookie_pins_and_is_refreshed(albd, backends):
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    port = free_port()
+    albd.start(lb_config(port, backs, {"type": "lb_cookie", "duration": 120}), port=port)
+    r = fetch(port)
+    ck = set_cookies(r)
+    assert set(ck) == {"AWSALB", "AWSALBCORS"}, r
+    value, attrs = ck["AWSALB"]
+    assert len(value) == 40 and attrs.get("path") == "/" and "expires" in attrs, ck
+    assert "samesite" not in attrs
+    cors_value, cors = ck["AWSALBCORS"]
+    assert cors_value == value and cors.get("samesite") == "None" and "secure" in cors, ck
+    # Expires is the duration from now (an IMF-fixdate)
+    exp = time.mktime(time.strptime(attrs["expires"], "%a, %d %b %Y %H:%M:%S GMT")) - time.timezone
+    assert abs(exp - (time.time() + 120)) < 5, attrs
+    first = r.header("x-backend")
+    # pinned: every request, each on a new connection, goes to the same one
+    for _ in range(12):
+        r = fetch(port, cookie="AWSALB=" + value)
+        assert r.header("x-backend") == first
+        value = set_cookies(r)["AWSALB"][0]      # refreshed every time
+    # the CORS twin alone is honoured too
+    assert spread(port, 6, cookie="AWSALBCORS=" + cors_value) == {first: 6}
+    # without a cookie: round robin over the three
+    assert len(spread(port, 6)) == 3
+
+
+def test_cookie_found_in_every_position(albd, backends):
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    port = free_port()
+    albd.start(lb_config(port, backs, {"type": "lb_cookie", "duration": 120}), port=port)
+    r = fetch(port)
+    first, value = r.header("x-backend"), set_cookies(r)["AWSALB"][0]
+    mine = "AWSALB=" + value
+    variants = [
+        [("Cookie", mine)],
+        [("Cookie", "a=1; " + mine)],
+        [("Cookie", mine + "; z=2")],
+        [("Cookie", "a=1;" + mine + ";z=2")],
+        [("Cookie", 'AWSALB="%s"' % value)],
+        [("Cookie", "a=1"), ("Cookie", mine)],
+        [("Cookie", mine), ("X-Other", "x")],
+        [("X-Other", "x"), ("cookie", "x=AWSALB; " + mine)],
+        [("Accept", "*/*"), ("Cookie", "AWSALBX=1; " + mine), ("User-Agent", "t")],
+    ]
+    for hs in variants:
+        with Conn(port) as c:
+            r = c.request("GET", "/name", headers=hs)
+        assert r.header("x-backend") == first, hs
+
+
+def test_tampered_stale_and_foreign_cookies_are_ignored(albd, backends):
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    port = free_port()
+    cfg = make_config([listener("web", port, "tg", rules=(
+        {"priority": 1, "path": ["/other/*"], "forward": ({"target_group": "tg2"},)},))],
+        [target_group("tg", backs, stickiness={"type": "lb_cookie", "duration": 120}),
+         target_group("tg2", backs, stickiness={"type": "lb_cookie", "duration": 120})])
+    albd.start(cfg, port=port)
+    value = set_cookies(fetch(port))["AWSALB"][0]
+    flips = []
+    for i in (0, 5, 10, 20, 39):
+        ch = "A" if value[i] != "A" else "B"
+        flips.append(value[:i] + ch + value[i + 1:])
+    bad = flips + ["", "x", value[:-1], value + "A", "=" * 40, "%" * 40, value.lower(), value.upper()]
+    for v in bad:
+        seen = spread(port, 6, cookie="AWSALB=" + v)
+        assert len(seen) == 3, (v, seen)   # not pinned: round robin
+        r = fetch(port, cookie="AWSALB=" + v)
+        assert set_cookies(r)["AWSALB"][0] != v   # a new, valid one replaces it
+    # a cookie of tg does not pin in tg2 (it names tg's target)
+    other = set_cookies(fetch(port, "/other/x"))["AWSALB"][0]
+    assert other != value
+    seen = collections.Counter(fetch(port, "/other/x", cookie="AWSALB=" + value).header("x-backend")
+                               for _ in range(6))
+    assert len(seen) == 3, seen
+
+
+def test_curl_cookie_jar_stays_on_one_target(albd, backends, tmp_path):
+    backs = [backends.start(n) for n in ("a", "b")]
+    port = free_port()
+    albd.start(lb_config(port, backs, {"type": "lb_cookie", "duration": 300}), port=port)
+    jar = str(tmp_path / "jar")
+    seen = collections.Counter()
+    for _ in range(8):
+        out = subprocess.run(["curl", "-sS", "--max-time", "5", "-c", jar, "-b", jar,
+                              "http://%s:%d/name" % (HOST, port)], capture_output=True, timeout=10)
+        assert out.returncode == 0, out.stderr
+        seen[out.stdout.decode()] += 1
+    assert len(seen) == 1, seen
+    assert "AWSALB" in open(jar).read()
+
+
+def test_sticky_client_moves_when_its_target_stops(albd, backends):
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    port = free_port()
+    albd.start(lb_config(port, backs, {"type": "lb_cookie", "duration": 120}), port=port)
+    r = fetch(port)
+    first, value = r.header("x-backend"), set_cookies(r)["AWSALB"][0]
+    next(b for b in backs if b.name == first).stop()
+    # the connection fails, the GET is retried elsewhere, the cookie follows
+    r = fetch(port, cookie="AWSALB=" + value)
+    moved = r.header("x-backend")
+    assert moved != first
+    value = set_cookies(r)["AWSALB"][0]
+    assert spread(port, 8, cookie="AWSALB=" + value) == {moved: 8}
+
+
+def test_sticky_client_moves_when_unhealthy_and_stays_moved(albd, backends):
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    port = free_port()
+    hc = {"enabled": True, "path": "/health", "interval": 1, "timeout": 0.5,
+          "healthy_threshold": 2, "unhealthy_threshold": 2}
+    a = albd.start(lb_config(port, backs, {"type": "lb_cookie", "duration": 120}, health_check=hc),
+                   port=port)
+
+    def healthy(n):
+        r = a.admin_request("GET", "/api/v1/target-groups/tg/health")
+        states = [d["TargetHealth"]["State"] for d in r.json()["TargetHealthDescriptions"]]
+        return states.count("healthy") == n
+
+    wait_until(lambda: healthy(3), 15, what="three healthy targets")
+    r = fetch(port)
+    first, value = r.header("x-backend"), set_cookies(r)["AWSALB"][0]
+    victim = next(b for b in backs if b.name == first)
+    with Conn(victim.port) as c:
+        assert c.request("GET", "/control?health=500").status == 200
+    wait_until(lambda: healthy(2), 15, what="the sticky target unhealthy")
+    r = fetch(port, cookie="AWSALB=" + value)
+    moved = r.header("x-backend")
+    assert moved != first
+    value = set_cookies(r)["AWSALB"][0]
+    # it comes back; the client stays where it was moved
+    with Conn(victim.port) as c:
+        assert c.request("GET", "/control?health=200").status == 200
+    wait_until(lambda: healthy(3), 15, what="the target healthy again")
+    assert spread(port, 6, cookie="AWSALB=" + value) == {moved: 6}
+
+
+def test_sticky_client_moves_when_deregistered(albd, backends):
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    port = free_port()
+    sticky = {"type": "lb_cookie", "duration": 120}
+    a = albd.start(lb_config(port, backs, sticky, deregistration_delay=0), port=port)
+    r = fetch(port)
+    first, value = r.header("x-backend"), set_cookies(r)["AWSALB"][0]
+    rest = [b for b in backs if b.name != first]
+    a.reload(lb_config(port, rest, sticky, deregistration_delay=0))
+    wait_until(lambda: "generation 2 is live" in a.log(), 10, what="the reload")
+    seen = spread(port, 6, cookie="AWSALB=" + value)
+    assert first not in seen and len(seen) == 2, seen
+    # the others keep theirs across the reload
+    r = fetch(port)
+    kept, v2 = r.header("x-backend"), set_cookies(r)["AWSALB"][0]
+    a.reload(lb_config(port, rest, sticky, deregistration_delay=0, connect_timeout=3))
+    wait_until(lambda: "generation 3 is live" in a.log(), 10, what="the second reload")
+    assert spread(port, 4, cookie="AWSALB=" + v2) == {kept: 4}
+
+
+def test_cookies_survive_a_restart_key_in_state_dir(albd, backends):
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    port = free_port()
+    a = albd.start(lb_config(port, backs, {"type": "lb_cookie", "duration": 120}), port=port)
+    r = fetch(port)
+    first, value = r.header("x-backend"), set_cookies(r)["AWSALB"][0]
+    key = a.state_dir / "sticky.key"
+    st = os.stat(key)
+    assert st.st_size == 32 and stat.S_IMODE(st.st_mode) == 0o600
+    a.stop()
+    a.start()
+    assert spread(port, 6, cookie="AWSALB=" + value) == {first: 6}
+
+
+def test_app_cookie_follows_the_applications_cookie(albd, backends):
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    port = free_port()
+    albd.start(lb_config(port, backs, {"type": "app_cookie", "cookie_name": "SESSION", "duration": 120}),
+               port=port)
+    # no application cookie: nothing from albd
+    r = fetch(port)
+    assert "AWSALBAPP" not in set_cookies(r)
+    # the target sets it: albd adds AWSALBAPP (7 days)
+    r = fetch(port, "/name?setcookie=SESSION%3Dabc%3B%20Path%3D%2F")
+    ck = set_cookies(r)
+    assert ck["SESSION"][0] == "abc" and "AWSALBAPP" in ck, r
+    first, app = r.header("x-backend"), ck["AWSALBAPP"][0]
+    exp = time.mktime(time.strptime(ck["AWSALBAPP"][1]["expires"], "%a, %d %b %Y %H:%M:%S GMT")) - time.timezone
+    assert abs(exp - (time.time() + 7 * 86400)) < 5
+    both = "SESSION=abc; AWSALBAPP=" + app
+    for _ in range(8):
+        r = fetch(port, cookie=both)
+        assert r.header("x-backend") == first
+        assert "AWSALBAPP" in set_cookies(r)     # refreshed while the session lasts
+    # AWSALBAPP without the application's cookie does not pin
+    assert len(spread(port, 6, cookie="AWSALBAPP=" + app)) == 3
+    # an lb_cookie value is not an app cookie
+    assert len(spread(port, 6, cookie="SESSION=abc; AWSALBAPP=" + app[:-1] + "A")) == 3
+
+
+def test_group_stickiness_across_weighted_groups(albd, backends):
+    a1, a2, b1, b2 = (backends.start(n) for n in ("a1", "a2", "b1", "b2"))
+    port = free_port()
+    rule = {"priority": 1, "path": ["/w/*"],
+            "forward": {"target_groups": ({"target_group": "ga", "weight": 1},
+                                          {"target_group": "gb", "weight": 1}),
+                        "stickiness": {"enabled": True, "duration": 300}}}
+    sticky = {"type": "lb_cookie", "duration": 300}
+    cfg = make_config([listener("web", port, "ga", rules=(rule,))],
+                      [target_group("ga", [a1, a2], stickiness=sticky),
+                       target_group("gb", [b1, b2], stickiness=sticky)])
+    albd.start(cfg, port=port)
+    # without cookies both groups get traffic
+    seen = collections.Counter(fetch(port, "/w/x").header("x-backend") for _ in range(40))
+    assert {n[0] for n in seen} == {"a", "b"}, seen
+    r = fetch(port, "/w/x")
+    ck = set_cookies(r)
+    assert {"AWSALBTG", "AWSALBTGCORS", "AWSALB", "AWSALBCORS"} <= set(ck), r
+    assert ck["AWSALBTGCORS"][1].get("samesite") == "None"
+    first = r.header("x-backend")
+    cookie = "AWSALBTG=%s; AWSALB=%s" % (ck["AWSALBTG"][0], ck["AWSALB"][0])
+    for _ in range(20):
+        assert fetch(port, "/w/x", cookie=cookie).header("x-backend") == first
+    # the group cookie alone keeps the group, the balancer picks inside it
+    seen = collections.Counter(fetch(port, "/w/x", cookie="AWSALBTG=" + ck["AWSALBTG"][0]).header("x-backend")
+                               for _ in range(8))
+    assert {n[0] for n in seen} == {first[0]} and len(seen) == 2, seen
+
+
+@pytest.mark.parametrize("sticky, tg_extra, message", [
+    ({"type": "app_cookie", "duration": 60}, {}, "app_cookie needs cookie_name"),
+    ({"type": "app_cookie", "cookie_name": "AWSALBAPP"}, {}, "are the load balancer's"),
+    ({"type": "lb_cookie", "cookie_name": "bad name"}, {}, "invalid cookie name"),
+    ({"type": "lb_cookie", "duration": 0}, {}, "duration"),
+    ({"type": "lb_cookie", "duration": 604801}, {}, "duration"),
+    ({"type": "source_ip"}, {}, "unknown stickiness type"),
+    ({"duration": 60}, {}, "needs a type"),
+])
+def test_stickiness_config_errors(albd, tmp_path, sticky, tg_extra, message):
+    from conftest import check_albd_bin
+    port = free_port()
+    text = lb_config(port, ["127.0.0.1:9"], sticky, **tg_extra)
+    path = tmp_path / "bad.conf"
+    path.write_text(text)
+    out = subprocess.run([check_albd_bin(), "-t", "-c", str(path)], capture_output=True, timeout=10)
+    assert out.returncode != 0
+    err = out.stderr.decode()
+    assert message in err and "stickiness" in err, err
+    lines = text.splitlines()
+    line = next(i for i, l in enumerate(lines, 1) if "stickiness" in l)
+    assert ":%d" % line in err or any(":%d:" % n in err for n in range(line, line + 6)), err
+
+
+def test_sticky_group_in_a_weighted_forward_needs_group_stickiness(tmp_path):
+    from conftest import check_albd_bin
+    port = free_port()
+    rule = {"priority": 1, "path": ["/w/*"],
+            "forward": ({"target_group": "ga", "weight": 1}, {"target_group": "gb", "weight": 1})}
+    text = make_config([listener("web", port, "ga", rules=(rule,))],
+                       [target_group("ga", ["127.0.0.1:9"], stickiness={"type": "lb_cookie"}),
+                        target_group("gb", ["127.0.0.1:10"])])
+    path = tmp_path / "bad.conf"
+    path.write_text(text)
+    out = subprocess.run([check_albd_bin(), "-t", "-c", str(path)], capture_output=True, timeout=10)
+    assert out.returncode != 0
+    assert "needs group stickiness" in out.stderr.decode(), out.stderr
+    # with it, the same is valid
+    rule["forward"] = {"target_groups": rule["forward"], "stickiness": {"enabled": True, "duration": 60}}
+    path.write_text(make_config([listener("web", port, "ga", rules=(rule,))],
+                                [target_group("ga", ["127.0.0.1:9"], stickiness={"type": "lb_cookie"}),
+                                 target_group("gb", ["127.0.0.1:10"])]))
+    out = subprocess.run([check_albd_bin(), "-t", "-c", str(path)], capture_output=True, timeout=10)
+    assert out.returncode == 0, out.stderr
