@@ -78,7 +78,6 @@ struct exchange {
 	unsigned fixed : 1;           /* answered by a fixed-response action */
 	unsigned redirect : 1;        /* answered by a redirect action */
 	unsigned sticky_app_in : 1;   /* the request carried the group's app_cookie */
-	unsigned sticky_hit : 1;      /* a valid stickiness cookie named the target picked */
 	struct pick_req pick;         /* what the balancer is asked: worker, targets tried */
 
 	/* the record */
