@@ -27,6 +27,7 @@
 #include "proxy/gen.h"
 #include "net/conn.h"
 #include "proxy/tls.h"
+#include "proxy/access_log.h"
 #include "proxy/proxy.h"
 #include "proxy/sticky.h"
 #include "proxy/worker.h"
@@ -104,6 +105,12 @@ static void reload(struct control *c)
 		config_free(cfg);
 		return;
 	}
+	/* the access log file before the workers write lines for it */
+	if (alog_apply(g->cfg, err, sizeof(err)) < 0) {
+		log_err("reload failed, the running configuration stays: %s", err);
+		gen_unref(g);
+		return;
+	}
 	health_apply(g);
 	metrics_apply(g);
 	worker_publish(c->workers, c->nworkers, g);
@@ -136,12 +143,26 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 	log_flush(0);
 }
 
+/* The access log: what the workers handed over goes to the file; lines
+ * the file refused are counted. */
+static void alog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t lost = alog_flush();
+
+	if (lost)
+		shard_add(shard_block(shard_lb(), shard_control()), M_ACCESS_LOG_DROPPED_LINE_COUNT, lost);
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct control *c = arg;
 
 	if (sig == SIGHUP) {
 		reload(c);
+		return;
+	}
+	if (sig == SIGUSR1) {
+		alog_reopen();   /* logrotate renamed it */
 		return;
 	}
 	log_info("%s received: draining (up to %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -225,6 +246,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	if (tls_global_init() < 0) {
 		fprintf(stderr, "cannot initialise TLS\n");
@@ -287,6 +309,17 @@ int main(int argc, char **argv)
 	struct event *ev_hup = evsignal_new(c.base, SIGHUP, signal_cb, &c);
 	struct event *ev_term = evsignal_new(c.base, SIGTERM, signal_cb, &c);
 	struct event *ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c);
+	struct event *ev_usr1 = evsignal_new(c.base, SIGUSR1, signal_cb, &c);
+	struct event *ev_alog = event_new(c.base, -1, EV_PERSIST, alog_cb, NULL);
+	const struct timeval alog_every = { 0, ALOG_FLUSH_MS * 1000 };
+	if (!ev_usr1 || !ev_alog || evsignal_add(ev_usr1, NULL) || event_add(ev_alog, &alog_every)) {
+		log_err("cannot create the access log's events");
+		return 1;
+	}
+	if (alog_apply(c.gen->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
 	struct event *ev_ticket = event_new(c.base, -1, EV_PERSIST, ticket_cb, &c);
 	struct event *ev_expiry = event_new(c.base, -1, EV_PERSIST, expiry_cb, &c);
 	struct event *ev_flush = event_new(c.base, -1, EV_PERSIST, flush_cb, NULL);
@@ -312,6 +345,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(c.base);
 
 	worker_stop_all(c.workers, c.nworkers);
+	alog_shutdown();      /* the workers' last lines are written */
 	alarm_shutdown();     /* no more evaluations; alarms.json written */
 	notify_shutdown();    /* attempts in flight are abandoned; the spool keeps them */
 	metrics_shutdown();   /* the last counts, and the store written out */
@@ -321,6 +355,8 @@ int main(int argc, char **argv)
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);
+	event_free(ev_usr1);
+	event_free(ev_alog);
 	event_free(ev_ticket);
 	event_free(ev_expiry);
 	event_free(ev_flush);

@@ -490,6 +490,39 @@ void cfg_free_strings(char **v, size_t n)
 
 /* ------------------------------------------------------------ top level */
 
+static int set_log_format(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = cfg_string_of(c, s);
+
+	if (!v)
+		return -1;
+	if (strcmp(v, "alb") == 0)
+		*(enum cfg_log_format *)field = CFG_LOG_ALB;
+	else if (strcmp(v, "json") == 0)
+		*(enum cfg_log_format *)field = CFG_LOG_JSON;
+	else
+		return cfg_fail(c, s, "unknown format \"%s\" (expected \"alb\" or \"json\")", v);
+	return 0;
+}
+
+/* clang-format off */
+static const struct cfg_key access_log_keys[] = {
+	NUM("enabled", K_BOOL, struct cfg_access_log, enabled, 0, 1, 1, 0),
+	FN("path", struct cfg_access_log, path, cfg_set_file, 0),
+	FN_INT("format", struct cfg_access_log, format, set_log_format, CFG_LOG_ALB, 0),
+	KEY_END
+};
+/* clang-format on */
+
+static int check_access_log(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	struct cfg_access_log *al = field;
+
+	if (al->enabled && !al->path)
+		return cfg_fail(c, s, "needs path (or enabled = false)");
+	return 0;
+}
+
 /* Target groups come before listeners: listeners refer to them by name. */
 /* clang-format off */
 static const struct cfg_key root_keys[] = {
@@ -506,9 +539,44 @@ static const struct cfg_key root_keys[] = {
 	FN_OBJ("topics", cfg_parse_topics, 0),
 	FN_OBJ("alarms", cfg_parse_alarms, 0),
 	FN_OBJ("composite_alarms", cfg_parse_composite_alarms, 0),
+	GROUP("access_log", struct albd_config, access_log, access_log_keys, check_access_log),
 	KEY_END
 };
 /* clang-format on */
+
+/* 16 hex digits of FNV-1a 64 of S: the id part of ALB-style resource ids
+ * and ARNs, the same for the same name on every start. */
+static void name_hash_hex(const char *s, char out[17])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* The ids a loaded config names itself and its groups by (access log,
+ * later the AWS APIs). Returns 0 or -1 (out of memory). */
+static int set_resource_ids(struct cfg_ctx *c, struct albd_config *cfg)
+{
+	char hex[17], *p;
+
+	name_hash_hex(cfg->name, hex);
+	if (asprintf(&cfg->elb_id, "app/%s/%s", cfg->name, hex) < 0) {
+		cfg->elb_id = NULL;
+		return cfg_fail(c, NULL, "out of memory");
+	}
+	for (size_t i = 0; i < cfg->ntarget_groups; i++) {
+		struct cfg_target_group *tg = &cfg->target_groups[i];
+
+		name_hash_hex(tg->name, hex);
+		if (asprintf(&p, "arn:aws:elasticloadbalancing:%s:%s:targetgroup/%s/%s", cfg->region,
+			     cfg->account_id, tg->name, hex) < 0)
+			return cfg_fail(c, NULL, "out of memory");
+		tg->arn = p;
+	}
+	return 0;
+}
 
 /* The number of online CPUs, within 1..WORKERS_MAX. */
 static unsigned cpu_count(void)
@@ -731,8 +799,11 @@ struct albd_config *config_load(const char *path, char *err, size_t errlen)
 		goto err;
 	if (cfg_apply_defaults(&c, root_keys, cfg) < 0 ||
 	    cfg_parse_group(&c, config_root_setting(&lc), root_keys, cfg) < 0 ||
-	    cfg_check_admin(&c, config_root_setting(&lc)) < 0)
+	    cfg_check_admin(&c, config_root_setting(&lc)) < 0 || set_resource_ids(&c, cfg) < 0)
 		goto err;
+	/* "enabled" defaults to true only where the group is written */
+	if (!config_setting_get_member(config_root_setting(&lc), "access_log"))
+		cfg->access_log.enabled = 0;
 	if (cfg->workers == 0)
 		cfg->workers = cpu_count();
 	config_destroy(&lc);
@@ -769,6 +840,8 @@ void config_free(struct albd_config *cfg)
 	free(cfg->topics);
 	free(cfg->region);
 	free(cfg->account_id);
+	free(cfg->access_log.path);
+	free(cfg->elb_id);
 	free(cfg->name);
 	free(cfg->state_dir);
 	free(cfg->path);

@@ -230,6 +230,8 @@ struct cfg_target_group {
 	unsigned keepalive_max_idle;        /* "keepalive_max_idle", idle pooled connections per target
 	                                     * per worker, default 64, 0 disables reuse */
 	struct cfg_stickiness stickiness;   /* "stickiness", off by default */
+	char *arn;                          /* "arn:aws:elasticloadbalancing:REGION:ACCOUNT:
+	                                     * targetgroup/NAME/<16 hex>", set after loading */
 };
 
 struct cfg_timeouts {                   /* "timeouts = { ... }" */
@@ -365,6 +367,18 @@ struct cfg_topic {
 	int line;
 };
 
+/* "access_log = { path = "..."; format = "alb"; };": off by default. */
+enum cfg_log_format {
+	CFG_LOG_ALB = 0,            /* "alb": ALB's space-separated fields, in ALB's order */
+	CFG_LOG_JSON,               /* "json": the same fields, one JSON object a line */
+};
+
+struct cfg_access_log {
+	int enabled;                /* "enabled", default true once the group is given */
+	char *path;                 /* "path", required when enabled */
+	enum cfg_log_format format; /* "format", default "alb" */
+};
+
 struct albd_config {
 	char *path;                 /* the file it was read from */
 	char *name;                 /* "name": the LoadBalancer dimension, default the host name */
@@ -380,6 +394,9 @@ struct albd_config {
 	struct cfg_topic *topics; size_t ntopics;
 	struct cfg_alarm *alarms; size_t nalarms;
 	struct cfg_composite_alarm *composite_alarms; size_t ncomposite_alarms;
+	struct cfg_access_log access_log;
+	char *elb_id;               /* ALB's resource id, "app/NAME/<16 hex digits>" (access log's
+	                             * elb; the hex is a hash of the name, stable across restarts) */
 };
 
 /* Parse and validate PATH. Returns a new config owned by the caller, or NULL

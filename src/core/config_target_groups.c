@@ -388,6 +388,7 @@ void cfg_free_target_group(struct cfg_target_group *tg)
 	free(tg->ca_file);
 	free(tg->tls_server_name);
 	free(tg->stickiness.cookie_name);
+	free(tg->arn);
 }
 
 /* ------------------------------------------------------------ matchers */

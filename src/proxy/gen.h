@@ -71,6 +71,12 @@ static inline struct target_group *gen_tg(const struct albd_gen *g, const struct
 	return &g->tgs[c - g->cfg->target_groups];
 }
 
+/* The TLS contexts of listener L (one of G's), NULL for plain HTTP. */
+static inline struct tls_server *gen_tls_of(const struct albd_gen *g, const struct cfg_listener *l)
+{
+	return g->tls ? g->tls[l - g->cfg->listeners] : NULL;
+}
+
 void lsock_ref(struct lsock *ls);
 void lsock_unref(struct lsock *ls);
 

@@ -33,6 +33,7 @@
 #include "exchange.h"
 #include "../net/http1.h"
 #include "redirect.h"
+#include "access_log.h"
 #include "router.h"
 #include "sticky.h"
 #include "target_group.h"
@@ -86,6 +87,10 @@ struct session {
 	struct wgen *hs_wg;           /* the generation whose TLS contexts (and their SNI and
 	                               * ALPN callbacks) this handshake uses: held until it ends */
 	struct sockaddr_storage client_sa;  /* the client's address */
+	char *al_ua;                  /* access log: the request's User-Agent, its redirect's */
+	size_t al_ua_len;             /* Location (malloc'd, only while the log is on; freed */
+	char *al_loc;                 /* when the exchange ends) */
+	size_t al_loc_len;
 };
 
 static void client_cb(struct conn *c, enum conn_event ev, void *arg);
@@ -118,6 +123,8 @@ static void session_free(struct session *s)
 	if (s->hs_wg)
 		worker_gen_release(w, s->hs_wg);
 	conn_free(s->c);
+	free(s->al_ua);
+	free(s->al_loc);
 	proxy_buf_put(s->pw, s->head_out);
 	lsock_unref(s->ls);
 	if (s->prev)
@@ -278,6 +285,140 @@ static void exchange_count(struct session *s, const struct exchange *ex)
 	}
 }
 
+/* The access log's copy of N bytes at P (the head is drained before the
+ * exchange ends). NULL when out of memory: the field is then "-". */
+static char *al_copy(const char *p, size_t n, size_t *len)
+{
+	char *c = malloc(n + 1);
+
+	if (c) {
+		memcpy(c, p, n);
+		c[n] = 0;
+		*len = n;
+	}
+	return c;
+}
+
+/* "ip:port" of SA into OUT. */
+static void addr_port(const struct sockaddr *sa, char *out, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "-";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+		port = ntohs(in->sin_port);
+		snprintf(out, len, "%s:%u", ip, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+		port = ntohs(in6->sin6_port);
+		snprintf(out, len, "[%s]:%u", ip, port);
+	} else {
+		snprintf(out, len, "-");
+	}
+}
+
+/* The access log line of the exchange that ends (access_log.h), into the
+ * worker's ring; a line the ring has no room for is counted. */
+static void access_log_line(struct session *s, const struct exchange *ex)
+{
+	const struct albd_config *cfg = cur_cfg(s);
+	struct alog_fields f;
+	char client[INET6_ADDRSTRLEN + 16], targets[PICK_TRIED_MAX * 72 + 72], codes[PICK_TRIED_MAX * 4 + 8];
+	char trace[2 * TRACE_ID_LEN + 16], uri[sizeof ex->target_uri];
+	char line[ALOG_LINE_MAX];
+	struct timespec now;
+	size_t tl = 0, cl = 0;
+
+	memset(&f, 0, sizeof f);
+	clock_gettime(CLOCK_REALTIME, &now);
+	f.time_us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+	uint64_t took_us = ex->t_end > ex->t_start ? (ex->t_end - ex->t_start) / 1000 : 0;
+	f.created_us = f.time_us > took_us ? f.time_us - took_us : 0;
+	f.type = ex->tunnel ? (s->https ? "wss" : "ws") : s->https ? "https" : "http";
+	f.scheme = s->https ? "https" : "http";
+	f.elb = cfg->elb_id;
+	addr_port((const struct sockaddr *)&s->client_sa, client, sizeof client);
+	f.client = client;
+	f.target = ex->target ? ex->target->st->addr.text : NULL;
+	f.request_us = ex->t_sent ? (int64_t)((ex->t_sent - ex->t_start) / 1000) : -1;
+	f.target_us = ex->t_first_byte && ex->t_sent ? (int64_t)((ex->t_first_byte - ex->t_sent) / 1000) : -1;
+	/* albd relays the head in the callback that parsed it */
+	f.response_us = ex->t_first_byte && ex->t_sent ? 0 : -1;
+	f.elb_status = ex->status;
+	f.target_status = ex->target_status;
+	f.received_bytes = ex->bytes_in;
+	f.sent_bytes = ex->bytes_out;
+	if (ex->method[0]) {
+		const char *u = ex->target_uri, *p;
+
+		f.method = ex->method;
+		/* an absolute-form target: its path */
+		if (u[0] != '/' && (p = strstr(u, "://")) != NULL) {
+			p = strchr(p + 3, '/');
+			u = p ? p : "/";
+		}
+		snprintf(uri, sizeof uri, "%s", u);
+		f.uri = uri;
+		f.version = ex->http10 ? "HTTP/1.0" : "HTTP/1.1";
+	}
+	if (ex->host[0]) {
+		const char *h = ex->host, *colon = strrchr(h, ':');
+		size_t hl = strlen(h);
+
+		/* without its port ("[::1]:80" keeps its brackets) */
+		if (colon && (h[0] != '[' || colon > strchr(h, ']')))
+			hl = (size_t)(colon - h);
+		f.host = h;
+		f.host_len = hl;
+	}
+	f.port = s->ls ? s->ls->addr.port : 0;
+	f.user_agent = s->al_ua;
+	f.user_agent_len = s->al_ua_len;
+	f.ssl_cipher = ex->tls_cipher;
+	f.ssl_protocol = ex->tls_protocol;
+	f.tg_arn = ex->tg ? ex->tg->arn : NULL;
+	if (ex->trace_id[0]) {
+		snprintf(trace, sizeof trace, EXCHANGE_TRACE_FMT, EXCHANGE_TRACE_ARGS(ex));
+		f.trace = trace;
+	}
+	if (s->c && s->c->ssl) {
+		f.domain = SSL_get_servername(s->c->ssl, TLSEXT_NAMETYPE_host_name);
+		if (SSL_session_reused(s->c->ssl))
+			f.cert = "session-reused";
+		else if (ex->listener && s->wg)
+			f.cert = tls_server_presented(gen_tls_of(s->wg->gen, ex->listener), s->c->ssl);
+	}
+	f.rule_priority = !ex->listener ? -1 : ex->rule ? ex->rule->priority : 0;
+	f.actions = ex->redirect ? "redirect" : ex->fixed ? "fixed-response" : ex->tg ? "forward" : NULL;
+	f.redirect_url = s->al_loc;
+	f.redirect_url_len = s->al_loc_len;
+	f.error_reason = ex->outcome != EXCH_OK ? exchange_outcome_name(ex->outcome) : NULL;
+	/* the targets tried, in order: the failed ones, then the last */
+	for (unsigned i = 0; i < ex->pick.ntried; i++) {
+		if (ex->pick.tried[i] == ex->target)
+			continue;
+		tl += (size_t)snprintf(targets + tl, sizeof targets - tl, "%s%s", tl ? " " : "",
+				       ex->pick.tried[i]->st->addr.text);
+		cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "%s-", cl ? " " : "");
+	}
+	if (ex->target) {
+		tl += (size_t)snprintf(targets + tl, sizeof targets - tl, "%s%s", tl ? " " : "", ex->target->st->addr.text);
+		if (ex->target_status)
+			snprintf(codes + cl, sizeof codes - cl, "%s%d", cl ? " " : "", ex->target_status);
+		else
+			snprintf(codes + cl, sizeof codes - cl, "%s-", cl ? " " : "");
+		cl = 1;
+	}
+	f.target_list = tl ? targets : NULL;
+	f.target_status_list = cl ? codes : NULL;
+	size_t n = alog_format(line, sizeof line, &f, cfg->access_log.format);
+	if (!alog_append(s->w->id, line, n))
+		shard_add(s->pw->lb, M_ACCESS_LOG_DROPPED_LINE_COUNT, 1);
+}
+
 /* Every request ends here, exactly once, however it ends (answered in
  * full, client gone, target lost, timeouts, drain, close-all): the one
  * place to count it and, later, to write its access log line. Does nothing
@@ -296,6 +437,11 @@ static void exchange_end(struct session *s, enum exchange_outcome why)
 		ex->bytes_out += s->respb.total;
 	s->pw->exchanges++;
 	exchange_count(s, ex);
+	if (cur_cfg(s)->access_log.enabled)
+		access_log_line(s, ex);
+	free(s->al_ua);
+	free(s->al_loc);
+	s->al_ua = s->al_loc = NULL;
 	log_debug("exchange end: worker=%u seq=%" PRIu64 " client=%s \"%s %s\" status=%d target_status=%d "
 		  "target=%s outcome=%s retries=%u bytes_in=%" PRIu64 " bytes_out=%" PRIu64
 		  " time_us=%" PRIu64 " target_time_us=%" PRIu64 " trace=" EXCHANGE_TRACE_FMT,
@@ -468,6 +614,10 @@ static void respond_redirect(struct session *s, const struct http1_head *h, size
 		return;
 	}
 	s->ex.redirect = 1;
+	if (cur_cfg(s)->access_log.enabled) {
+		free(s->al_loc);
+		s->al_loc = al_copy(loc, strlen(loc), &s->al_loc_len);
+	}
 	respond_loc(s, rd->status, NULL, NULL, 0, 0, loc);
 }
 
@@ -846,6 +996,14 @@ static void start_request(struct session *s, size_t head_len)
 	copy_text(s->ex.target_uri, sizeof(s->ex.target_uri), h.target, h.target_len);
 	if (h.host)
 		copy_text(s->ex.host, sizeof(s->ex.host), h.host, h.host_len);
+	if (cfg->access_log.enabled)
+		for (size_t i = 0; i < h.nhdrs; i++)
+			if (h.hdrs[i].name_len == 10 && http1_name_is(&h.hdrs[i], "user-agent")) {
+				size_t n = h.hdrs[i].value_len < ALOG_UA_MAX ? h.hdrs[i].value_len : ALOG_UA_MAX;
+				free(s->al_ua);
+				s->al_ua = al_copy(h.hdrs[i].value, n, &s->al_ua_len);
+				break;
+			}
 	s->ex.req_keepalive = h.keep_alive;
 	s->ex.http10 = h.minor == 0;
 	s->ex.is_head = h.method_id == HTTP_HEAD;
@@ -1595,6 +1753,7 @@ static void p_tick(void *st)
 
 	worker_clock_tick(pw->w);
 	pw->epoch = (uint32_t)time(NULL);
+	alog_publish(pw->w->id);   /* the writer gets this second's lines */
 	upstream_pool_sweep(&pw->pool);
 	for (s = pw->sessions; s; s = next) {
 		next = s->next;
@@ -1662,6 +1821,7 @@ static void p_stop(void *st)
 	struct proxy_worker *pw = st;
 
 	upstream_pool_purge(&pw->pool, 1);
+	alog_publish(pw->w->id);   /* the last lines, for alog_shutdown() */
 	sticky_mac_free(pw->sticky);
 	free(pw->hdrs);
 	while (pw->nspare)

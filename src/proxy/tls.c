@@ -561,6 +561,18 @@ const char *tls_server_cert(const struct tls_server *ts, size_t i, int64_t *not_
 	return ts->cert_files[i];
 }
 
+const char *tls_server_presented(const struct tls_server *ts, SSL *ssl)
+{
+	X509 *x = ssl ? SSL_get_certificate(ssl) : NULL;
+
+	if (!ts || !x)
+		return NULL;
+	for (size_t i = 0; i < ts->ncerts; i++)
+		if (ts->certs[i] == x || X509_cmp(ts->certs[i], x) == 0)
+			return ts->cert_files[i];
+	return NULL;
+}
+
 SSL *tls_server_ssl(struct tls_server *ts)
 {
 	SSL *ssl = SSL_new(ts->ctxs[0]);

@@ -59,6 +59,11 @@ int tls_server_matches(const struct tls_server *ts, const struct cfg_tls *t);
 /* A new server-side SSL for one accepted connection, or NULL. Thread: any. */
 SSL *tls_server_ssl(struct tls_server *ts);
 
+/* The file of the certificate SSL presented (one of TS's, compared by
+ * content), or NULL (TS is NULL, or the certificate is not one of its:
+ * a reload changed them). Thread: any. */
+const char *tls_server_presented(const struct tls_server *ts, SSL *ssl);
+
 /* Log a warning for every certificate of TS that expires within 30 days
  * (or has expired). Thread: control. */
 void tls_server_check_expiry(const struct tls_server *ts);
