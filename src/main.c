@@ -225,7 +225,8 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		if (tls_global_init() < 0 || gen_check(cfg, err, sizeof(err)) < 0 ||
-		    admin_check(cfg, err, sizeof(err)) < 0) {
+		    admin_check(cfg, err, sizeof(err)) < 0 ||
+		    (sticky_configured(cfg) && sticky_key_check(cfg->state_dir, err, sizeof(err)) < 0)) {
 			fprintf(stderr, "%s\n", err);
 			config_free(cfg);
 			return 1;

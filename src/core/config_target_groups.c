@@ -307,10 +307,36 @@ static int check_stickiness(struct cfg_ctx *c, const config_setting_t *s, void *
 	} else if (!st->cookie_name) {
 		if (cfg_replace_str(c, &st->cookie_name, "AWSALB") < 0)
 			return -1;
-	} else if (strncmp(st->cookie_name, "AWSALBAPP", 9) == 0 || strncmp(st->cookie_name, "AWSALBTG", 8) == 0 ||
-		   strcmp(st->cookie_name, "AWSALBCORS") == 0) {
-		return cfg_fail(c, name, "\"%s\" is the name of another of the load balancer's cookies",
+	} else if (strncmp(st->cookie_name, "AWSALB", 6) == 0 && strcmp(st->cookie_name, "AWSALB") != 0) {
+		return cfg_fail(c, name,
+				"\"%s\": cookie names starting with AWSALB are the load balancer's (AWSALB itself "
+				"is the default)",
 				st->cookie_name);
+	}
+	return 0;
+}
+
+/* After every group is read: an lb_cookie's name must not be an
+ * app_cookie's (albd would overwrite the application's session cookie). */
+static int check_cookie_names(struct cfg_ctx *c, const config_setting_t *list, const struct albd_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ntarget_groups; i++) {
+		const struct cfg_stickiness *a = &cfg->target_groups[i].stickiness;
+
+		if (a->type != CFG_STICKY_LB_COOKIE)
+			continue;
+		for (size_t j = 0; j < cfg->ntarget_groups; j++) {
+			const struct cfg_stickiness *b = &cfg->target_groups[j].stickiness;
+
+			if (b->type == CFG_STICKY_APP_COOKIE && strcmp(a->cookie_name, b->cookie_name) == 0)
+				return cfg_fail(c,
+						config_setting_get_member(
+							config_setting_get_member(cfg_elem(list, (int)i), "stickiness"),
+							"cookie_name"),
+						"\"%s\" is the application cookie of target group \"%s\" (line %d): "
+						"albd would overwrite it",
+						a->cookie_name, cfg->target_groups[j].name, b->line);
+		}
 	}
 	return 0;
 }
@@ -373,7 +399,7 @@ int cfg_parse_target_groups(struct cfg_ctx *c, const config_setting_t *s, void *
 					"duplicate target group name \"%s\" (first defined at line %d)",
 					tg->name, cfg->target_groups[j].line);
 	}
-	return 0;
+	return check_cookie_names(c, s, cfg);
 }
 
 /* What a target group owns, partly built ones too (not tg itself). */

@@ -93,13 +93,15 @@ struct exchange {
 	unsigned retries;             /* other targets tried after a failure (one at most today) */
 	unsigned resends;             /* fresh connections after a stale pooled one */
 	unsigned rule_evals;          /* listener rules evaluated to route it */
-	unsigned sticky_group_s;      /* the forward's group stickiness (AWSALBTG goes out), 0: none */
+
 	uint64_t bytes_in;            /* from the client: head and body payload */
 	uint64_t bytes_out;           /* to the client: head and body payload */
 	const struct sockaddr *client;        /* the client's address (the session's) */
 	const struct cfg_listener *listener;  /* NULL until routed, or when removed */
 	const struct cfg_rule *rule;          /* the matched rule, NULL: default action */
 	const struct cfg_target_group *tg;    /* forwarded to this group, or NULL */
+	const struct cfg_action *sticky_group;  /* a forward with group stickiness (AWSALBTG goes
+	                                         * out), or NULL */
 	struct shard_entity *tg_ms;           /* that group's metrics (valid until exchange_end()) */
 	const struct target *target;          /* the last target tried, or NULL; valid until
 	                                       * exchange_end() returns */

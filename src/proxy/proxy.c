@@ -87,6 +87,8 @@ struct session {
 	struct wgen *hs_wg;           /* the generation whose TLS contexts (and their SNI and
 	                               * ALPN callbacks) this handshake uses: held until it ends */
 	struct sockaddr_storage client_sa;  /* the client's address */
+	struct sticky_req *sticky;    /* the stickiness cookies of the request (made at the
+	                               * first sticky one) */
 	char *al_ua;                  /* access log: the request's User-Agent, its redirect's */
 	size_t al_ua_len;             /* Location (malloc'd, only while the log is on; freed */
 	char *al_loc;                 /* when the exchange ends) */
@@ -125,6 +127,7 @@ static void session_free(struct session *s)
 	conn_free(s->c);
 	free(s->al_ua);
 	free(s->al_loc);
+	free(s->sticky);
 	proxy_buf_put(s->pw, s->head_out);
 	lsock_unref(s->ls);
 	if (s->prev)
@@ -713,7 +716,13 @@ static const struct http1_header *trace_begin(struct session *s, const struct cf
 
 /* stickiness (sticky.h) ------------------------------------------------- */
 
-#define STICKY_APP_EXPIRY_S (7 * 86400)   /* AWSALBAPP's own expiry, as ALB's */
+/* The stickiness cookies of a request as they came (opened), kept for the
+ * response, which puts this request's entry among the others. Made at a
+ * session's first sticky request. */
+struct sticky_req {
+	struct sticky_set group;      /* AWSALBTG */
+	struct sticky_set target;     /* the group's AWSALB (or its name) or AWSALBAPP */
+};
 
 /* The worker's MAC context, made at first use: the key was loaded before
  * the generation that asks for it was built (main.c). NULL: out of memory,
@@ -725,23 +734,71 @@ static struct sticky_mac *sticky_mac_of(struct proxy_worker *pw)
 	return pw->sticky;
 }
 
-/* A stickiness cookie of KIND in request H: cookie NAME, else ALT (may be
- * NULL), checked for SCOPE and DURATION. Returns 1 and its id in *ID. */
-static int sticky_cookie_id(struct session *s, const struct http1_head *h, const char *name, const char *alt,
-			    enum sticky_kind kind, const char *scope, unsigned duration, uint64_t *id)
+static struct sticky_req *sticky_req_of(struct session *s)
+{
+	if (!s->sticky)
+		s->sticky = calloc(1, sizeof *s->sticky);
+	return s->sticky;
+}
+
+/* Does SET hold an entry ACCEPT takes? ARG is ACCEPT's. */
+typedef int (*sticky_accept_fn)(struct session *s, const struct sticky_set *set, void *arg);
+
+/* Open the stickiness cookie NAME, else ALT (may be NULL), of KIND in H
+ * into *SET: every occurrence is tried (a client may send a name twice),
+ * the first whose entries ACCEPT takes wins, else the first albd made
+ * (kept for the response), else none. Returns 1 when ACCEPT took one. */
+static int sticky_read(struct session *s, const struct http1_head *h, const char *name, const char *alt,
+		       enum sticky_kind kind, struct sticky_set *set, sticky_accept_fn accept, void *arg)
 {
 	struct sticky_mac *m = sticky_mac_of(s->pw);
+	struct sticky_set tmp;
+	const char *names[2] = { name, alt };
 	const char *v;
 	size_t vlen;
-	size_t slen = strlen(scope);
 
+	set->n = 0;
 	if (!m)
 		return 0;
-	if (sticky_cookie_find(h->hdrs, h->nhdrs, name, strlen(name), &v, &vlen) &&
-	    sticky_check(m, v, vlen, kind, scope, slen, s->pw->epoch, duration, id))
-		return 1;
-	return alt && sticky_cookie_find(h->hdrs, h->nhdrs, alt, strlen(alt), &v, &vlen) &&
-	       sticky_check(m, v, vlen, kind, scope, slen, s->pw->epoch, duration, id);
+	for (int k = 0; k < 2 && names[k]; k++) {
+		size_t nlen = strlen(names[k]);
+
+		for (unsigned nth = 0; sticky_cookie_find(h->hdrs, h->nhdrs, names[k], nlen, nth, &v, &vlen); nth++) {
+			if (!sticky_open(m, v, vlen, kind, &tmp))
+				continue;
+			if (accept(s, &tmp, arg)) {
+				*set = tmp;
+				return 1;
+			}
+			if (!set->n)
+				*set = tmp;
+		}
+	}
+	return 0;
+}
+
+struct group_pick {
+	const struct cfg_action *a;
+	const struct cfg_forward *chosen;
+};
+
+/* An entry for one of the forward's groups that has a weight, still
+ * within the forward's duration. */
+static int group_accept(struct session *s, const struct sticky_set *set, void *arg)
+{
+	struct group_pick *gp = arg;
+
+	for (size_t i = 0; i < gp->a->u.forward.ngroups; i++) {
+		const struct cfg_forward *f = &gp->a->u.forward.groups[i];
+		const struct target_group *tg = gen_tg(s->wg->gen, f->tg);
+
+		if (f->weight && tg &&
+		    sticky_find(set, tg->sticky_gid, s->pw->epoch, gp->a->u.forward.stickiness_s)) {
+			gp->chosen = f;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* Group stickiness of forward A (AWSALBTG): the group the cookie names,
@@ -750,20 +807,27 @@ static int sticky_cookie_id(struct session *s, const struct http1_head *h, const
 static const struct cfg_forward *sticky_group(struct session *s, const struct http1_head *h,
 					      const struct cfg_action *a, const struct cfg_forward *fwd)
 {
-	unsigned dur = a->u.forward.stickiness_s;
-	uint64_t id;
+	struct sticky_req *sr = sticky_req_of(s);
+	struct group_pick gp = { a, NULL };
 
-	s->ex.sticky_group_s = dur;
-	if (!sticky_cookie_id(s, h, "AWSALBTG", "AWSALBTGCORS", STICKY_GROUP, "", dur, &id))
+	if (!sr)
 		return fwd;
-	for (size_t i = 0; i < a->u.forward.ngroups; i++) {
-		const struct cfg_forward *f = &a->u.forward.groups[i];
-		const struct target_group *tg = gen_tg(s->wg->gen, f->tg);
-
-		if (f->weight && tg && tg->sticky_gid == id)
-			return f;
-	}
+	s->ex.sticky_group = a;
+	if (sticky_read(s, h, "AWSALBTG", "AWSALBTGCORS", STICKY_GROUP, &sr->group, group_accept, &gp))
+		return gp.chosen;
 	return fwd;
+}
+
+/* An entry for s->tg within its duration, naming one of its targets. */
+static int target_accept(struct session *s, const struct sticky_set *set, void *arg)
+{
+	const struct sticky_entry *e =
+		sticky_find(set, s->tg->sticky_gid, s->pw->epoch, s->tgcfg->stickiness.duration_s);
+	struct target *t = e ? tg_find_sticky(s->tg, e->target) : NULL;
+
+	if (t)
+		*(struct target **)arg = t;
+	return t != NULL;
 }
 
 /* Target stickiness of s->tg: the target its cookie names goes into the
@@ -773,25 +837,65 @@ static const struct cfg_forward *sticky_group(struct session *s, const struct ht
 static void sticky_target(struct session *s, const struct http1_head *h)
 {
 	const struct cfg_stickiness *st = &s->tgcfg->stickiness;
-	const char *tgname = s->tgcfg->name;
-	uint64_t id;
-	int ok;
+	struct sticky_req *sr = sticky_req_of(s);
+	struct target *t = NULL;
+	const char *v;
+	size_t vlen;
 
+	if (!sr)
+		return;
+	sr->target.n = 0;
 	if (st->type == CFG_STICKY_APP_COOKIE) {
-		const char *v;
-		size_t vlen;
-
-		s->ex.sticky_app_in =
-			sticky_cookie_find(h->hdrs, h->nhdrs, st->cookie_name, strlen(st->cookie_name), &v, &vlen);
-		ok = s->ex.sticky_app_in &&
-		     sticky_cookie_id(s, h, "AWSALBAPP", NULL, STICKY_APP, tgname, st->duration_s, &id);
+		s->ex.sticky_app_in = sticky_cookie_find(h->hdrs, h->nhdrs, st->cookie_name, strlen(st->cookie_name), 0,
+							 &v, &vlen);
+		/* without the application's cookie, the session is over; the
+		 * other groups' entries still go back */
+		sticky_read(s, h, "AWSALBAPP", NULL, STICKY_APP, &sr->target, target_accept, &t);
+		if (!s->ex.sticky_app_in)
+			t = NULL;
 	} else {
-		ok = sticky_cookie_id(s, h, st->cookie_name,
-				      strcmp(st->cookie_name, "AWSALB") == 0 ? "AWSALBCORS" : NULL, STICKY_LB,
-				      tgname, st->duration_s, &id);
+		sticky_read(s, h, st->cookie_name, strcmp(st->cookie_name, "AWSALB") == 0 ? "AWSALBCORS" : NULL,
+			    STICKY_LB, &sr->target, target_accept, &t);
 	}
-	if (ok)
-		s->ex.pick.sticky = tg_find_sticky(s->tg, id);
+	s->ex.pick.sticky = t;
+}
+
+/* The cookies write_sticky_cookies() sets for the response H: a target's
+ * own Set-Cookie of one of these names is dropped (ALB keeps AWSALB* for
+ * itself). Fills NAMES (up to 4) and returns how many. */
+static unsigned sticky_names(struct session *s, const struct http1_head *h, const char *names[4])
+{
+	const struct cfg_stickiness *st = &s->tgcfg->stickiness;
+	unsigned n = 0;
+
+	if (s->ex.sticky_group) {
+		names[n++] = "AWSALBTG";
+		names[n++] = "AWSALBTGCORS";
+	}
+	if (st->type == CFG_STICKY_LB_COOKIE) {
+		names[n++] = st->cookie_name;
+		if (strcmp(st->cookie_name, "AWSALB") == 0)
+			names[n++] = "AWSALBCORS";
+	} else if (st->type == CFG_STICKY_APP_COOKIE) {
+		int set = s->ex.sticky_app_in;
+		size_t nlen = strlen(st->cookie_name);
+
+		/* not sticky yet: it becomes so when the target sets its cookie */
+		for (size_t i = 0; i < h->nhdrs && !set; i++)
+			set = sticky_sets_cookie(&h->hdrs[i], st->cookie_name, nlen);
+		if (set)
+			names[n++] = "AWSALBAPP";
+	}
+	return n;
+}
+
+/* Is F a Set-Cookie of one of NAMES[0..N)? */
+static int sticky_owned(const struct http1_header *f, const char *const *names, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (sticky_sets_cookie(f, names[i], strlen(names[i])))
+			return 1;
+	return 0;
 }
 
 /* One Set-Cookie field: NAME=VALUE, Expires, Path=/ and, for the CORS
@@ -803,45 +907,44 @@ static void put_cookie(struct evbuffer *out, const char *name, const char *suffi
 			    cors ? "; SameSite=None; Secure" : "");
 }
 
-/* The stickiness cookies of the response H to this exchange, into OUT. */
-static void write_sticky_cookies(struct session *s, const struct http1_head *h, struct evbuffer *out)
+/* The stickiness cookies of this exchange's response, NAMES[0..N) as
+ * sticky_names() gave them, into OUT: the cookies as they came with this
+ * request's entry in place of its group's. They expire in 7 days, the
+ * longest duration, as ALB's: each entry carries its own second. */
+static void write_sticky_cookies(struct session *s, const char *const *names, unsigned n, struct evbuffer *out)
 {
 	struct sticky_mac *m = sticky_mac_of(s->pw);
-	const struct cfg_stickiness *st = &s->tgcfg->stickiness;
+	struct sticky_req *sr = s->sticky;
 	uint32_t now = s->pw->epoch;
-	char v[STICKY_VALUE_LEN + 1], date[30];
+	char v[STICKY_VALUE_MAX], date[30];
+	unsigned i = 0;
 
-	if (!m || !s->target)
+	if (!m || !sr || !s->target || !s->tg)
 		return;
-	if (s->ex.sticky_group_s && sticky_make(m, STICKY_GROUP, "", 0, s->tg->sticky_gid, now, v) == 0) {
-		sticky_http_date(now + s->ex.sticky_group_s, date);
-		put_cookie(out, "AWSALBTG", "", v, date, 0);
-		put_cookie(out, "AWSALBTGCORS", "", v, date, 1);
-	}
-	if (st->type == CFG_STICKY_NONE)
-		return;
-	int app = st->type == CFG_STICKY_APP_COOKIE;
-	if (app && !s->ex.sticky_app_in) {
-		/* not sticky yet: it becomes so when the target sets its cookie */
-		size_t i, nlen = strlen(st->cookie_name);
+	sticky_http_date(now + STICKY_MAX_AGE_S, date);
+	if (s->ex.sticky_group) {
+		const struct cfg_action *a = s->ex.sticky_group;
 
-		for (i = 0; i < h->nhdrs && !sticky_sets_cookie(&h->hdrs[i], st->cookie_name, nlen); i++)
-			;
-		if (i == h->nhdrs)
-			return;
+		for (size_t k = 0; k < a->u.forward.ngroups; k++) {
+			const struct target_group *tg = gen_tg(s->wg->gen, a->u.forward.groups[k].tg);
+			if (tg)
+				sticky_remove(&sr->group, tg->sticky_gid);
+		}
+		sticky_put(&sr->group, s->tg->sticky_gid, 0, now);
+		if (sticky_seal(m, STICKY_GROUP, &sr->group, v)) {
+			put_cookie(out, names[0], "", v, date, 0);
+			put_cookie(out, names[1], "", v, date, 1);
+		}
+		i = 2;
 	}
-	if (sticky_make(m, app ? STICKY_APP : STICKY_LB, s->tgcfg->name, strlen(s->tgcfg->name),
-			s->target->sticky_id, now, v) < 0)
+	if (i == n)
 		return;
-	if (app) {
-		sticky_http_date(now + STICKY_APP_EXPIRY_S, date);
-		put_cookie(out, "AWSALBAPP", "", v, date, 0);
+	int app = s->tgcfg->stickiness.type == CFG_STICKY_APP_COOKIE;
+	sticky_put(&sr->target, s->tg->sticky_gid, s->target->sticky_id, now);
+	if (!sticky_seal(m, app ? STICKY_APP : STICKY_LB, &sr->target, v))
 		return;
-	}
-	sticky_http_date(now + st->duration_s, date);
-	put_cookie(out, st->cookie_name, "", v, date, 0);
-	if (strcmp(st->cookie_name, "AWSALB") == 0)
-		put_cookie(out, st->cookie_name, "CORS", v, date, 1);
+	for (; i < n; i++)
+		put_cookie(out, names[i], "", v, date, strcmp(names[i], "AWSALBCORS") == 0);
 }
 
 /* Write the request head the target gets: request line (origin-form, RFC
@@ -1210,8 +1313,13 @@ static void write_response_head(struct session *s, const struct http1_head *h)
 	else
 		evbuffer_add(out, http1_reason(h->status), strlen(http1_reason(h->status)));
 	evbuffer_add(out, "\r\n", 2);
+	const char *sticky[4];
+	unsigned nsticky = s->ex.sticky_group || s->tgcfg->stickiness.type != CFG_STICKY_NONE
+				   ? sticky_names(s, h, sticky) : 0;
 	for (size_t i = 0; i < h->nhdrs; i++) {
 		const struct http1_header *f = &h->hdrs[i];
+		if (nsticky && sticky_owned(f, sticky, nsticky))
+			continue;
 		if (http1_is_hop_by_hop(h, f)) {
 			/* a HEAD or 304 answer keeps the length it announces */
 			if (h->body == HTTP1_BODY_NONE && h->status >= 200 && h->status != 204 &&
@@ -1227,8 +1335,8 @@ static void write_response_head(struct session *s, const struct http1_head *h)
 		evbuffer_add(out, f->value, f->value_len);
 		evbuffer_add(out, "\r\n", 2);
 	}
-	if (s->ex.sticky_group_s || s->tgcfg->stickiness.type != CFG_STICKY_NONE)
-		write_sticky_cookies(s, h, out);
+	if (nsticky)
+		write_sticky_cookies(s, sticky, nsticky, out);
 	if (h->body == HTTP1_BODY_LENGTH)
 		evbuffer_add_printf(out, "Content-Length: %" PRIu64 "\r\n", h->content_length);
 	else if (out_chunked)
@@ -1273,16 +1381,23 @@ static void start_tunnel(struct session *s, const struct http1_head *h, size_t h
 	struct evbuffer *out = s->c->out;
 	size_t before = evbuffer_get_length(out);
 
+	const char *sticky[4];
+	unsigned nsticky = s->ex.sticky_group || s->tgcfg->stickiness.type != CFG_STICKY_NONE
+				   ? sticky_names(s, h, sticky) : 0;
+
 	evbuffer_add(out, "HTTP/1.1 101 Switching Protocols\r\n", 34);
 	for (size_t i = 0; i < h->nhdrs; i++) {
 		const struct http1_header *f = &h->hdrs[i];
-		if (http1_is_hop_by_hop(h, f))
+		if (http1_is_hop_by_hop(h, f) || (nsticky && sticky_owned(f, sticky, nsticky)))
 			continue;
 		evbuffer_add(out, f->name, f->name_len);
 		evbuffer_add(out, ": ", 2);
 		evbuffer_add(out, f->value, f->value_len);
 		evbuffer_add(out, "\r\n", 2);
 	}
+	/* a WebSocket client that reconnects comes back to the same target */
+	if (nsticky)
+		write_sticky_cookies(s, sticky, nsticky, out);
 	evbuffer_add(out, "Connection: upgrade\r\n", 21);
 	if (h->upgrade) {
 		evbuffer_add(out, "Upgrade: ", 9);

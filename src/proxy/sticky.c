@@ -16,25 +16,69 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "../core/atomic_file.h"
+#include "../core/log.h"
 
-#define RAW_LEN 30        /* version, kind, issued (4), id (8), MAC (16) */
-#define SIGNED_LEN 14     /* what the MAC covers of it, before the scope */
-#define MAC_LEN 16
-#define COOKIE_VERSION 1
+#define COOKIE_VERSION 2
+#define TAG_LEN 16
+#define HEAD_LEN (2 + TAG_LEN)        /* version, kind, tag */
+#define ENTRY_LEN 20                  /* group 8, target 8, issued 4 */
+#define RAW_MAX (HEAD_LEN + 1 + ENTRY_LEN * STICKY_ENTRIES_MAX)
 
-static uint8_t key[STICKY_KEY_LEN];
+static uint8_t key[STICKY_KEY_LEN];      /* the file's: ids */
+static uint8_t key_mac[32], key_enc[32]; /* derived: the tag, the cipher */
 static int key_loaded;
+
+static void derive(const char *label, uint8_t out[32])
+{
+	unsigned int len = 32;
+
+	HMAC(EVP_sha256(), key, STICKY_KEY_LEN, (const unsigned char *)label, strlen(label), out, &len);
+}
 
 void sticky_key_set(const uint8_t k[STICKY_KEY_LEN])
 {
 	memcpy(key, k, STICKY_KEY_LEN);
+	derive("albd sticky cookie tag", key_mac);
+	derive("albd sticky cookie cipher", key_enc);
 	key_loaded = 1;
+}
+
+/* Read PATH: exactly STICKY_KEY_LEN bytes. Returns 0, -1 (ERR set; errno
+ * ENOENT when there is no file). */
+static int read_key(const char *path, uint8_t k[STICKY_KEY_LEN + 1], char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	ssize_t n = read(fd, k, STICKY_KEY_LEN + 1);
+	int e = errno;
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
+		log_warn("%s can be read by others (mode %04o): anyone who reads it can forge sticky cookies",
+			 path, (unsigned)(st.st_mode & 07777));
+	close(fd);
+	if (n != STICKY_KEY_LEN) {
+		if (n < 0)
+			snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
+		else
+			snprintf(err, errlen,
+				 "%s: %zd bytes, expected %d (remove it to make a new key: sticky sessions "
+				 "start over)",
+				 path, n, STICKY_KEY_LEN);
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
 }
 
 int sticky_key_init(const char *dir, char *err, size_t errlen)
 {
-	char path[4096];
+	char path[4096], tmp[4160];
 	uint8_t k[STICKY_KEY_LEN + 1];
 
 	if (key_loaded)
@@ -43,44 +87,87 @@ int sticky_key_init(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "state_dir \"%s\": path too long", dir);
 		return -1;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, k, sizeof k);
-		int e = errno;
-
-		close(fd);
-		if (n != STICKY_KEY_LEN) {
-			if (n < 0)
-				snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
-			else
-				snprintf(err, errlen,
-					 "%s: %zd bytes, expected %d (remove it to make a new key: sticky "
-					 "sessions start over)",
-					 path, n, STICKY_KEY_LEN);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (read_key(path, k, err, errlen) == 0) {
+			sticky_key_set(k);
+			OPENSSL_cleanse(k, sizeof k);
+			return 0;
+		}
+		if (errno != ENOENT)
+			return -1;
+		/* none yet: write a new one beside it, then link it into place.
+		 * link() never replaces: of two albd starting at once, one
+		 * key wins and the other reads it. */
+		if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create state_dir %s: %s", dir, strerror(errno));
 			return -1;
 		}
-		sticky_key_set(k);
+		if (getrandom(k, STICKY_KEY_LEN, 0) != STICKY_KEY_LEN) {
+			snprintf(err, errlen, "getrandom: %s", strerror(errno));
+			return -1;
+		}
+		snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		int ok = fd >= 0 && write(fd, k, STICKY_KEY_LEN) == STICKY_KEY_LEN && fsync(fd) == 0;
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		OPENSSL_cleanse(k, sizeof k);
+		if (!ok) {
+			unlink(tmp);
+			snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(e));
+			return -1;
+		}
+		int linked = link(tmp, path);
+		e = errno;
+		unlink(tmp);
+		if (linked < 0 && e != EEXIST) {
+			snprintf(err, errlen, "cannot create %s: %s", path, strerror(e));
+			return -1;
+		}
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+		/* read back what is there now: ours, or the other one's */
+	}
+	snprintf(err, errlen, "cannot create %s", path);
+	return -1;
+}
+
+int sticky_key_check(const char *dir, char *err, size_t errlen)
+{
+	char path[4096], parent[4096];
+	uint8_t k[STICKY_KEY_LEN + 1];
+
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, STICKY_KEY_FILE) >= sizeof path) {
+		snprintf(err, errlen, "state_dir \"%s\": path too long", dir);
+		return -1;
+	}
+	if (read_key(path, k, err, errlen) == 0) {
 		OPENSSL_cleanse(k, sizeof k);
 		return 0;
 	}
-	if (errno != ENOENT) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	if (errno != ENOENT)
+		return -1;
+	const char *d = dir;
+	if (access(dir, F_OK) != 0) {
+		snprintf(parent, sizeof parent, "%s", dir);
+		char *slash = strrchr(parent, '/');
+		if (slash == parent)
+			slash[1] = 0;
+		else if (slash)
+			*slash = 0;
+		else
+			snprintf(parent, sizeof parent, ".");
+		d = parent;
+	}
+	if (access(d, W_OK | X_OK) != 0) {
+		snprintf(err, errlen, "state_dir %s: cannot create %s there for sticky sessions: %s", dir,
+			 STICKY_KEY_FILE, strerror(errno));
 		return -1;
 	}
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create state_dir %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (getrandom(k, STICKY_KEY_LEN, 0) != STICKY_KEY_LEN) {
-		snprintf(err, errlen, "getrandom: %s", strerror(errno));
-		return -1;
-	}
-	if (atomic_write(dir, STICKY_KEY_FILE, k, STICKY_KEY_LEN, 0600, err, errlen) < 0) {
-		OPENSSL_cleanse(k, sizeof k);
-		return -1;
-	}
-	sticky_key_set(k);
-	OPENSSL_cleanse(k, sizeof k);
 	return 0;
 }
 
@@ -137,23 +224,28 @@ uint64_t sticky_id(const char *tg, const struct albd_addr *addr)
 		return 0;
 	for (int i = 0; i < 8; i++)
 		id = id << 8 | md[i];
-	return id;
+	return id ? id : 1;   /* 0 means none */
 }
 
 struct sticky_mac {
-	EVP_MAC_CTX *ctx;
+	EVP_MAC_CTX *mac;      /* HMAC-SHA256 under key_mac */
+	EVP_CIPHER_CTX *enc;   /* AES-256-CTR under key_enc */
 };
 
 struct sticky_mac *sticky_mac_new(void)
 {
-	struct sticky_mac *m = calloc(1, sizeof *m);
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	struct sticky_mac *m;
+	EVP_MAC *mac;
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
 		OSSL_PARAM_construct_end(),
 	};
 
-	if (!m || !mac || !(m->ctx = EVP_MAC_CTX_new(mac)) || !EVP_MAC_init(m->ctx, key, STICKY_KEY_LEN, params)) {
+	if (!key_loaded || !(m = calloc(1, sizeof *m)))
+		return NULL;
+	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (!mac || !(m->mac = EVP_MAC_CTX_new(mac)) || !EVP_MAC_init(m->mac, key_mac, sizeof key_mac, params) ||
+	    !(m->enc = EVP_CIPHER_CTX_new()) || !EVP_EncryptInit_ex(m->enc, EVP_aes_256_ctr(), NULL, key_enc, NULL)) {
 		EVP_MAC_free(mac);
 		sticky_mac_free(m);
 		return NULL;
@@ -166,24 +258,34 @@ void sticky_mac_free(struct sticky_mac *m)
 {
 	if (!m)
 		return;
-	EVP_MAC_CTX_free(m->ctx);
+	EVP_MAC_CTX_free(m->mac);
+	EVP_CIPHER_CTX_free(m->enc);
 	free(m);
 }
 
-/* The MAC of RAW's signed part and SCOPE into OUT (MAC_LEN bytes). */
-static int mac_of(struct sticky_mac *m, const uint8_t *raw, const char *scope, size_t scope_len,
-		  uint8_t out[MAC_LEN])
+/* The tag of HEAD (version, kind) and PLAIN[0..LEN) into OUT. */
+static int tag_of(struct sticky_mac *m, const uint8_t *head, const uint8_t *plain, size_t len, uint8_t out[TAG_LEN])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	size_t mdlen = 0;
 
 	/* a NULL key reuses the one set at creation (OpenSSL 3) */
-	if (!EVP_MAC_init(m->ctx, NULL, 0, NULL) || !EVP_MAC_update(m->ctx, raw, SIGNED_LEN) ||
-	    (scope_len && !EVP_MAC_update(m->ctx, (const unsigned char *)scope, scope_len)) ||
-	    !EVP_MAC_final(m->ctx, md, &mdlen, sizeof md) || mdlen < MAC_LEN)
+	if (!EVP_MAC_init(m->mac, NULL, 0, NULL) || !EVP_MAC_update(m->mac, head, 2) ||
+	    !EVP_MAC_update(m->mac, plain, len) || !EVP_MAC_final(m->mac, md, &mdlen, sizeof md) || mdlen < TAG_LEN)
 		return -1;
-	memcpy(out, md, MAC_LEN);
+	memcpy(out, md, TAG_LEN);
 	return 0;
+}
+
+/* AES-256-CTR of IN[0..LEN) into OUT with IV (both directions). */
+static int ctr(struct sticky_mac *m, const uint8_t iv[TAG_LEN], const uint8_t *in, size_t len, uint8_t *out)
+{
+	int outl = 0;
+
+	return EVP_EncryptInit_ex(m->enc, NULL, NULL, NULL, iv) && EVP_EncryptUpdate(m->enc, out, &outl, in, (int)len) &&
+			       (size_t)outl == len
+		       ? 0
+		       : -1;
 }
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -203,63 +305,167 @@ static int b64url_val(int c)
 	return -1;
 }
 
-int sticky_make(struct sticky_mac *m, enum sticky_kind kind, const char *scope, size_t scope_len, uint64_t id,
-		uint32_t now, char out[STICKY_VALUE_LEN + 1])
+/* base64url without padding of IN[0..N) into OUT; returns the length. */
+static size_t b64_enc(const uint8_t *in, size_t n, char *out)
 {
-	uint8_t raw[RAW_LEN];
+	size_t o = 0, i = 0;
 
-	raw[0] = COOKIE_VERSION;
-	raw[1] = (uint8_t)kind;
-	for (int i = 0; i < 4; i++)
-		raw[2 + i] = (uint8_t)(now >> (24 - 8 * i));
-	for (int i = 0; i < 8; i++)
-		raw[6 + i] = (uint8_t)(id >> (56 - 8 * i));
-	if (mac_of(m, raw, scope, scope_len, raw + SIGNED_LEN) < 0)
-		return -1;
-	/* 30 bytes, 10 groups of 3: 40 characters, no padding */
-	for (int i = 0, o = 0; i < RAW_LEN; i += 3) {
-		uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
+	for (; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
 		out[o++] = b64url[v >> 18 & 63];
 		out[o++] = b64url[v >> 12 & 63];
 		out[o++] = b64url[v >> 6 & 63];
 		out[o++] = b64url[v & 63];
 	}
-	out[STICKY_VALUE_LEN] = 0;
-	return 0;
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		out[o++] = b64url[v >> 18 & 63];
+		out[o++] = b64url[v >> 12 & 63];
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		out[o++] = b64url[v >> 18 & 63];
+		out[o++] = b64url[v >> 12 & 63];
+		out[o++] = b64url[v >> 6 & 63];
+	}
+	return o;
 }
 
-int sticky_check(struct sticky_mac *m, const char *v, size_t n, enum sticky_kind kind, const char *scope,
-		 size_t scope_len, uint32_t now, unsigned duration, uint64_t *id)
+/* Decode S[0..N) (base64url, no padding, canonical: unused bits zero)
+ * into OUT (CAP bytes); returns the length, or -1. */
+static long b64_dec(const char *s, size_t n, uint8_t *out, size_t cap)
 {
-	uint8_t raw[RAW_LEN], mac[MAC_LEN];
-	uint32_t issued = 0;
-	uint64_t x = 0;
+	size_t o = 0;
+	uint32_t acc = 0;
+	unsigned bits = 0;
 
-	if (n != STICKY_VALUE_LEN)
-		return 0;
-	for (size_t i = 0, o = 0; i < n; i += 4) {
-		int a = b64url_val((unsigned char)v[i]), b = b64url_val((unsigned char)v[i + 1]),
-		    c = b64url_val((unsigned char)v[i + 2]), d = b64url_val((unsigned char)v[i + 3]);
-		if ((a | b | c | d) < 0)
-			return 0;
-		uint32_t w = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
-		raw[o++] = (uint8_t)(w >> 16);
-		raw[o++] = (uint8_t)(w >> 8);
-		raw[o++] = (uint8_t)w;
+	if (n % 4 == 1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64url_val((unsigned char)s[i]);
+		if (v < 0)
+			return -1;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == cap)
+				return -1;
+			out[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
 	}
-	if (raw[0] != COOKIE_VERSION || raw[1] != (uint8_t)kind)
+	if (acc)   /* leftover bits must be zero: one value, one spelling */
+		return -1;
+	return (long)o;
+}
+
+static void put_be(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+}
+
+static uint64_t get_be(const uint8_t *p, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < bytes; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+size_t sticky_seal(struct sticky_mac *m, enum sticky_kind kind, const struct sticky_set *set,
+		   char out[STICKY_VALUE_MAX])
+{
+	uint8_t raw[RAW_MAX], plain[1 + ENTRY_LEN * STICKY_ENTRIES_MAX];
+	unsigned n = set->n > STICKY_ENTRIES_MAX ? STICKY_ENTRIES_MAX : set->n;
+	size_t len = 1 + (size_t)n * ENTRY_LEN;
+
+	plain[0] = (uint8_t)n;
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *e = plain + 1 + i * ENTRY_LEN;
+		put_be(e, set->e[i].group, 8);
+		put_be(e + 8, set->e[i].target, 8);
+		put_be(e + 16, set->e[i].issued, 4);
+	}
+	raw[0] = COOKIE_VERSION;
+	raw[1] = (uint8_t)kind;
+	if (tag_of(m, raw, plain, len, raw + 2) < 0 || ctr(m, raw + 2, plain, len, raw + HEAD_LEN) < 0)
 		return 0;
-	if (mac_of(m, raw, scope, scope_len, mac) < 0 || CRYPTO_memcmp(mac, raw + SIGNED_LEN, MAC_LEN) != 0)
+	size_t o = b64_enc(raw, HEAD_LEN + len, out);
+	out[o] = 0;
+	return o;
+}
+
+int sticky_open(struct sticky_mac *m, const char *v, size_t n, enum sticky_kind kind, struct sticky_set *set)
+{
+	uint8_t raw[RAW_MAX + 1], plain[sizeof raw], tag[TAG_LEN];
+	long len;
+
+	set->n = 0;
+	if (n > STICKY_VALUE_MAX || (len = b64_dec(v, n, raw, sizeof raw)) < HEAD_LEN + 1 ||
+	    raw[0] != COOKIE_VERSION || raw[1] != (uint8_t)kind)
 		return 0;
-	for (int i = 0; i < 4; i++)
-		issued = issued << 8 | raw[2 + i];
-	/* stale, or issued in the future beyond a clock step */
-	if ((uint64_t)issued > (uint64_t)now + STICKY_SKEW_S || (now > issued && now - issued >= duration))
+	size_t plen = (size_t)len - HEAD_LEN;
+	if (ctr(m, raw + 2, raw + HEAD_LEN, plen, plain) < 0 || tag_of(m, raw, plain, plen, tag) < 0 ||
+	    CRYPTO_memcmp(tag, raw + 2, TAG_LEN) != 0)
 		return 0;
-	for (int i = 0; i < 8; i++)
-		x = x << 8 | raw[6 + i];
-	*id = x;
+	if (plain[0] > STICKY_ENTRIES_MAX || plen != 1 + (size_t)plain[0] * ENTRY_LEN)
+		return 0;
+	for (unsigned i = 0; i < plain[0]; i++) {
+		const uint8_t *e = plain + 1 + i * ENTRY_LEN;
+		set->e[i].group = get_be(e, 8);
+		set->e[i].target = get_be(e + 8, 8);
+		set->e[i].issued = (uint32_t)get_be(e + 16, 4);
+	}
+	set->n = plain[0];
 	return 1;
+}
+
+const struct sticky_entry *sticky_find(const struct sticky_set *set, uint64_t group, uint32_t now,
+				       unsigned duration)
+{
+	for (unsigned i = 0; i < set->n; i++) {
+		const struct sticky_entry *e = &set->e[i];
+
+		if (e->group != group)
+			continue;
+		/* stale, or issued in the future beyond a clock step */
+		if ((uint64_t)e->issued > (uint64_t)now + STICKY_SKEW_S || (now > e->issued && now - e->issued >= duration))
+			return NULL;
+		return e;
+	}
+	return NULL;
+}
+
+void sticky_remove(struct sticky_set *set, uint64_t group)
+{
+	for (unsigned i = 0; i < set->n; i++)
+		if (set->e[i].group == group) {
+			set->e[i] = set->e[--set->n];
+			return;
+		}
+}
+
+void sticky_put(struct sticky_set *set, uint64_t group, uint64_t target, uint32_t now)
+{
+	sticky_remove(set, group);
+	/* entries no duration can keep alive any more */
+	for (unsigned i = 0; i < set->n;) {
+		const struct sticky_entry *e = &set->e[i];
+		if ((now > e->issued && now - e->issued >= STICKY_MAX_AGE_S) || (uint64_t)e->issued > (uint64_t)now + STICKY_SKEW_S)
+			set->e[i] = set->e[--set->n];
+		else
+			i++;
+	}
+	if (set->n == STICKY_ENTRIES_MAX) {
+		unsigned old = 0;
+		for (unsigned i = 1; i < set->n; i++)
+			if (set->e[i].issued < set->e[old].issued)
+				old = i;
+		set->e[old] = set->e[--set->n];
+	}
+	set->e[set->n++] = (struct sticky_entry){ group, target, now };
 }
 
 static int is_ows(int c)
@@ -267,10 +473,14 @@ static int is_ows(int c)
 	return c == ' ' || c == '\t';
 }
 
-/* One Cookie field's value: "a=1; b=2" (RFC 6265 5.4; lenient about the
- * spaces). */
-static int find_in(const char *p, const char *end, const char *name, size_t name_len, const char **v, size_t *vlen)
+/* The next pair named NAME in a Cookie field's value from *PP to END
+ * ("a=1; b=2", RFC 6265 5.4; lenient about the spaces): 1 with *V, *VLEN
+ * set and *PP past it, or 0 at the end. */
+static int find_in(const char **pp, const char *end, const char *name, size_t name_len, const char **v,
+		   size_t *vlen)
 {
+	const char *p = *pp;
+
 	while (p < end) {
 		const char *semi = memchr(p, ';', (size_t)(end - p));
 		const char *pe = semi ? semi : end;
@@ -295,23 +505,28 @@ static int find_in(const char *p, const char *end, const char *name, size_t name
 				}
 				*v = vs;
 				*vlen = (size_t)(ve - vs);
+				*pp = semi ? semi + 1 : end;
 				return 1;
 			}
 		}
 		p = semi ? semi + 1 : end;
 	}
+	*pp = end;
 	return 0;
 }
 
-int sticky_cookie_find(const struct http1_header *hdrs, size_t n, const char *name, size_t name_len, const char **v,
-		       size_t *vlen)
+int sticky_cookie_find(const struct http1_header *hdrs, size_t n, const char *name, size_t name_len,
+		       unsigned nth, const char **v, size_t *vlen)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct http1_header *f = &hdrs[i];
+		const char *p = f->value, *end = f->value + f->value_len;
 
-		if (f->name_len == 6 && http1_name_is(f, "cookie") &&
-		    find_in(f->value, f->value + f->value_len, name, name_len, v, vlen))
-			return 1;
+		if (f->name_len != 6 || !http1_name_is(f, "cookie"))
+			continue;
+		while (p < end && find_in(&p, end, name, name_len, v, vlen))
+			if (nth-- == 0)
+				return 1;
 	}
 	return 0;
 }

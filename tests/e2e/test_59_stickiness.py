@@ -55,13 +55,14 @@ def test_lb_cookie_pins_and_is_refreshed(albd, backends):
     ck = set_cookies(r)
     assert set(ck) == {"AWSALB", "AWSALBCORS"}, r
     value, attrs = ck["AWSALB"]
-    assert len(value) == 40 and attrs.get("path") == "/" and "expires" in attrs, ck
-    assert "samesite" not in attrs
+    assert len(value) == 52 and attrs.get("path") == "/" and "expires" in attrs, ck
+    assert "samesite" not in attrs and "max-age" not in attrs
     cors_value, cors = ck["AWSALBCORS"]
     assert cors_value == value and cors.get("samesite") == "None" and "secure" in cors, ck
-    # Expires is the duration from now (an IMF-fixdate)
+    # Expires (an IMF-fixdate) is 7 days away, as ALB's: the duration is
+    # inside the cookie, and each response starts it again
     exp = time.mktime(time.strptime(attrs["expires"], "%a, %d %b %Y %H:%M:%S GMT")) - time.timezone
-    assert abs(exp - (time.time() + 120)) < 5, attrs
+    assert abs(exp - (time.time() + 7 * 86400)) < 5, attrs
     first = r.header("x-backend")
     # pinned: every request, each on a new connection, goes to the same one
     for _ in range(12):
@@ -242,8 +243,9 @@ def test_app_cookie_follows_the_applications_cookie(albd, backends):
         assert "AWSALBAPP" in set_cookies(r)     # refreshed while the session lasts
     # AWSALBAPP without the application's cookie does not pin
     assert len(spread(port, 6, cookie="AWSALBAPP=" + app)) == 3
-    # an lb_cookie value is not an app cookie
-    assert len(spread(port, 6, cookie="SESSION=abc; AWSALBAPP=" + app[:-1] + "A")) == 3
+    # a changed AWSALBAPP does not either
+    bad = app[:10] + ("A" if app[10] != "A" else "B") + app[11:]
+    assert len(spread(port, 6, cookie="SESSION=abc; AWSALBAPP=" + bad)) == 3
 
 
 def test_group_stickiness_across_weighted_groups(albd, backends):
@@ -275,9 +277,149 @@ def test_group_stickiness_across_weighted_groups(albd, backends):
     assert {n[0] for n in seen} == {first[0]} and len(seen) == 2, seen
 
 
+def test_an_lb_cookie_is_not_an_app_cookie(albd, backends):
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    port = free_port()
+    cfg = make_config([listener("web", port, "lb", rules=(
+        {"priority": 1, "path": ["/app/*"], "forward": ({"target_group": "app"},)},))],
+        [target_group("lb", backs, stickiness={"type": "lb_cookie", "duration": 120}),
+         target_group("app", backs, stickiness={"type": "app_cookie", "cookie_name": "S", "duration": 120})])
+    albd.start(cfg, port=port)
+    lb = set_cookies(fetch(port))["AWSALB"][0]
+    seen = collections.Counter(fetch(port, "/app/x", cookie="S=1; AWSALBAPP=" + lb).header("x-backend")
+                               for _ in range(6))
+    assert len(seen) == 3, seen
+
+
+def test_two_sticky_groups_keep_both(albd, backends):
+    """One AWSALB (and one AWSALBTG) serves every group: a client that goes
+    back and forth between two sticky groups stays put in both."""
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    g1, g2, h1, h2 = (backends.start(n) for n in ("g1", "g2", "h1", "h2"))
+    port = free_port()
+    sticky = {"type": "lb_cookie", "duration": 300}
+    fwd = lambda x, y: {"target_groups": ({"target_group": x}, {"target_group": y}),
+                        "stickiness": {"enabled": True, "duration": 300}}
+    cfg = make_config([listener("web", port, "tg", rules=(
+        {"priority": 1, "path": ["/other/*"], "forward": ({"target_group": "tg2"},)},
+        {"priority": 2, "path": ["/p/*"], "forward": fwd("pa", "pb")},
+        {"priority": 3, "path": ["/q/*"], "forward": fwd("qa", "qb")}))],
+        [target_group("tg", backs, stickiness=sticky), target_group("tg2", backs, stickiness=sticky),
+         target_group("pa", [g1]), target_group("pb", [g2]), target_group("qa", [h1]), target_group("qb", [h2])])
+    albd.start(cfg, port=port)
+    jar = {}
+    seen = collections.defaultdict(collections.Counter)
+    for i in range(24):
+        path = ("/name", "/other/x", "/p/x", "/q/x")[i % 4]
+        cookie = "; ".join("%s=%s" % kv for kv in jar.items())
+        r = fetch(port, path, cookie=cookie or None)
+        for name, (value, _) in set_cookies(r).items():
+            jar[name] = value
+        seen[path][r.header("x-backend")] += 1
+    for path, c in seen.items():
+        assert len(c) == 1, seen
+
+
+def test_the_first_valid_of_several_cookies_counts(albd, backends):
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    port = free_port()
+    albd.start(lb_config(port, backs, {"type": "lb_cookie", "duration": 120}), port=port)
+    r = fetch(port)
+    first, value = r.header("x-backend"), set_cookies(r)["AWSALB"][0]
+    # another path's or the target's own AWSALB comes first: albd's still counts
+    for cookie in ("AWSALB=fromtarget; AWSALB=" + value, "AWSALB=%s; AWSALB=junk" % value):
+        assert spread(port, 4, cookie=cookie) == {first: 4}, cookie
+
+
+def test_a_targets_own_awsalb_is_dropped(albd, backends):
+    backs = [backends.start(n) for n in ("a", "b")]
+    port = free_port()
+    albd.start(lb_config(port, backs, {"type": "lb_cookie", "duration": 120}), port=port)
+    r = fetch(port, "/name?setcookie=AWSALB%3Dfromtarget")
+    values = [v for v in r.all("set-cookie") if v.startswith("AWSALB=")]
+    assert len(values) == 1 and "fromtarget" not in values[0], r
+    # other cookies of the target pass
+    r = fetch(port, "/name?setcookie=mine%3D1")
+    assert "mine" in set_cookies(r) and "AWSALB" in set_cookies(r)
+
+
+def test_an_upgrade_gets_its_cookie(albd, backends):
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    port = free_port()
+    albd.start(lb_config(port, backs, {"type": "lb_cookie", "duration": 120}), port=port)
+    r = fetch(port)
+    first, value = r.header("x-backend"), set_cookies(r)["AWSALB"][0]
+    with Conn(port) as c:
+        c.send(Conn.build("GET", "/upgrade", [("Connection", "Upgrade"), ("Upgrade", "websocket"),
+                                              ("Cookie", "AWSALB=" + value)]))
+        r = c.read_response(allow_interim=True)
+    assert r.status == 101, r
+    assert r.header("x-backend") == first
+    assert "AWSALB" in set_cookies(r), r
+
+
+def test_group_stickiness_unequal_weights_tampering_and_weight_zero(albd, backends):
+    a, b = backends.start("a"), backends.start("b")
+    port = free_port()
+
+    def cfg(wa, wb, groups=("ga", "gb")):
+        tgs = tuple({"target_group": g, "weight": w} for g, w in zip(("ga", "gb"), (wa, wb)) if g in groups)
+        rule = {"priority": 1, "path": ["/w/*"],
+                "forward": {"target_groups": tgs, "stickiness": {"enabled": True, "duration": 300}}}
+        return make_config([listener("web", port, "ga", rules=(rule,))],
+                           [target_group("ga", [a]), target_group("gb", [b])])
+
+    al = albd.start(cfg(1, 9), port=port)
+    # find a client of the light group
+    for _ in range(200):
+        r = fetch(port, "/w/x")
+        if r.header("x-backend") == "a":
+            break
+    assert r.header("x-backend") == "a"
+    tg = set_cookies(r)["AWSALBTG"][0]
+    assert spread_path(port, "/w/x", 20, "AWSALBTG=" + tg) == {"a": 20}
+    # a changed one is ignored: the weights decide (9 in 10 to b)
+    bad = tg[:30] + ("A" if tg[30] != "A" else "B") + tg[31:]
+    seen = spread_path(port, "/w/x", 40, "AWSALBTG=" + bad)
+    assert seen["b"] > 20, seen
+    # the group's weight drops to 0: its clients move, and stay moved
+    al.reload(cfg(0, 1))
+    wait_until(lambda: "generation 2 is live" in al.log(), 10, what="reload")
+    r = fetch(port, "/w/x", cookie="AWSALBTG=" + tg)
+    assert r.header("x-backend") == "b"
+    moved = set_cookies(r)["AWSALBTG"][0]
+    al.reload(cfg(1, 1))
+    wait_until(lambda: "generation 3 is live" in al.log(), 10, what="reload")
+    assert spread_path(port, "/w/x", 10, "AWSALBTG=" + moved) == {"b": 10}
+    # a group no longer in the forward: the same
+    al.reload(cfg(1, 1, groups=("gb",)))
+    wait_until(lambda: "generation 4 is live" in al.log(), 10, what="reload")
+    assert spread_path(port, "/w/x", 5, "AWSALBTG=" + tg) == {"b": 5}
+
+
+def spread_path(port, path, n, cookie):
+    return collections.Counter(fetch(port, path, cookie=cookie).header("x-backend") for _ in range(n))
+
+
+def test_app_cookie_session_moves_when_its_target_stops(albd, backends):
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    port = free_port()
+    albd.start(lb_config(port, backs, {"type": "app_cookie", "cookie_name": "SESSION", "duration": 120}),
+               port=port)
+    r = fetch(port, "/name?setcookie=SESSION%3Dabc")
+    first, app = r.header("x-backend"), set_cookies(r)["AWSALBAPP"][0]
+    next(x for x in backs if x.name == first).stop()
+    r = fetch(port, cookie="SESSION=abc; AWSALBAPP=" + app)
+    moved = r.header("x-backend")
+    assert moved != first
+    app = set_cookies(r)["AWSALBAPP"][0]
+    assert spread(port, 6, cookie="SESSION=abc; AWSALBAPP=" + app) == {moved: 6}
+
+
 @pytest.mark.parametrize("sticky, tg_extra, message", [
     ({"type": "app_cookie", "duration": 60}, {}, "app_cookie needs cookie_name"),
     ({"type": "app_cookie", "cookie_name": "AWSALBAPP"}, {}, "are the load balancer's"),
+    ({"type": "lb_cookie", "cookie_name": "AWSALBX"}, {}, "are the load balancer's"),
     ({"type": "lb_cookie", "cookie_name": "bad name"}, {}, "invalid cookie name"),
     ({"type": "lb_cookie", "duration": 0}, {}, "duration"),
     ({"type": "lb_cookie", "duration": 604801}, {}, "duration"),

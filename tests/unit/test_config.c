@@ -1106,7 +1106,12 @@ static const struct bad_case bad_cases[] = {
 	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
 	  "target_groups = ( { name = \"web\";\n"
 	  "  stickiness = { type = \"lb_cookie\"; cookie_name = \"AWSALBAPP\"; }; } );\n",
-	  ":3: target_groups.[0].stickiness.cookie_name: \"AWSALBAPP\" is the name of another of the load balancer's cookies" },
+	  ":3: target_groups.[0].stickiness.cookie_name: \"AWSALBAPP\": cookie names starting with AWSALB are the load balancer's (AWSALB itself is the default)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
+	  "target_groups = ( { name = \"web\"; stickiness = { type = \"lb_cookie\";\n"
+	  "    cookie_name = \"SESSION\"; }; },\n"
+	  "  { name = \"app\"; stickiness = { type = \"app_cookie\"; cookie_name = \"SESSION\"; }; } );\n",
+	  ":3: target_groups.[0].stickiness.cookie_name: \"SESSION\" is the application cookie of target group \"app\" (line 4): albd would overwrite it" },
 	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\"; } );\n"
 	  "target_groups = ( { name = \"web\";\n"
 	  "  stickiness = { type = \"lb_cookie\"; cookie_name = \"a;b\"; }; } );\n",

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "proxy/sticky.h"
@@ -35,28 +36,92 @@ static struct sticky_mac *mac_with(const uint8_t *k)
 	return m;
 }
 
-static int check(struct sticky_mac *m, const char *v, enum sticky_kind kind, const char *scope, uint32_t now,
-		 unsigned dur, uint64_t *id)
+static struct sticky_set one(uint64_t group, uint64_t target, uint32_t issued)
 {
-	return sticky_check(m, v, strlen(v), kind, scope, strlen(scope), now, dur, id);
+	struct sticky_set set = { 0 };
+
+	sticky_put(&set, group, target, issued);
+	return set;
+}
+
+static int opens(struct sticky_mac *m, const char *v, enum sticky_kind kind, struct sticky_set *out)
+{
+	return sticky_open(m, v, strlen(v), kind, out);
 }
 
 START_TEST(test_round_trip)
 {
 	struct sticky_mac *m = mac_with(key_a);
-	char v[STICKY_VALUE_LEN + 1];
-	uint64_t id = 0;
+	char v[STICKY_VALUE_MAX], w[STICKY_VALUE_MAX];
+	struct sticky_set set = one(0x1111, 0x0123456789abcdefULL, NOW), out;
 
-	ck_assert_int_eq(sticky_make(m, STICKY_LB, "web", 3, 0x0123456789abcdefULL, NOW, v), 0);
-	ck_assert_uint_eq(strlen(v), STICKY_VALUE_LEN);
+	ck_assert_uint_eq(sticky_seal(m, STICKY_LB, &set, v), 52);   /* 39 bytes */
+	ck_assert_uint_eq(strlen(v), 52);
 	for (const char *p = v; *p; p++)
 		ck_assert(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
-	ck_assert(check(m, v, STICKY_LB, "web", NOW, 60, &id));
-	ck_assert_uint_eq(id, 0x0123456789abcdefULL);
-	/* the same input, the same cookie (no randomness to leak or vary) */
-	char w[STICKY_VALUE_LEN + 1];
-	ck_assert_int_eq(sticky_make(m, STICKY_LB, "web", 3, 0x0123456789abcdefULL, NOW, w), 0);
+	ck_assert(opens(m, v, STICKY_LB, &out));
+	ck_assert_uint_eq(out.n, 1);
+	ck_assert_uint_eq(out.e[0].group, 0x1111);
+	ck_assert_uint_eq(out.e[0].target, 0x0123456789abcdefULL);
+	ck_assert_uint_eq(out.e[0].issued, NOW);
+	/* the same entries, the same value; another second, nothing alike */
+	ck_assert_uint_eq(sticky_seal(m, STICKY_LB, &set, w), 52);
 	ck_assert_str_eq(v, w);
+	set = one(0x1111, 0x0123456789abcdefULL, NOW + 1);
+	sticky_seal(m, STICKY_LB, &set, w);
+	ck_assert_str_ne(v, w);
+	int same = 0;
+	for (int i = 20; i < 52; i++)
+		same += v[i] == w[i];
+	ck_assert_int_lt(same, 12);   /* the encrypted part differs throughout (1/64 per char by chance) */
+	/* eight groups, the most a cookie keeps */
+	struct sticky_set many = { 0 };
+	for (unsigned g = 1; g <= 10; g++)
+		sticky_put(&many, g, g * 100, NOW + g);
+	ck_assert_uint_eq(many.n, STICKY_ENTRIES_MAX);
+	size_t len = sticky_seal(m, STICKY_APP, &many, v);
+	ck_assert_uint_eq(len, strlen(v));
+	ck_assert_uint_lt(len, STICKY_VALUE_MAX);
+	ck_assert(opens(m, v, STICKY_APP, &out));
+	ck_assert_uint_eq(out.n, STICKY_ENTRIES_MAX);
+	/* the two oldest (groups 1 and 2) went */
+	ck_assert_ptr_null(sticky_find(&out, 1, NOW + 10, 600));
+	ck_assert_ptr_null(sticky_find(&out, 2, NOW + 10, 600));
+	for (unsigned g = 3; g <= 10; g++)
+		ck_assert_uint_eq(sticky_find(&out, g, NOW + 10, 600)->target, g * 100);
+	/* an empty set is a value too */
+	struct sticky_set none = { 0 };
+	ck_assert_uint_gt(sticky_seal(m, STICKY_GROUP, &none, v), 0);
+	ck_assert(opens(m, v, STICKY_GROUP, &out));
+	ck_assert_uint_eq(out.n, 0);
+	sticky_mac_free(m);
+}
+END_TEST
+
+/* Nothing of the ids shows: they are encrypted. */
+START_TEST(test_confidential)
+{
+	struct sticky_mac *m = mac_with(key_a);
+	char v[STICKY_VALUE_MAX];
+	struct sticky_set set = one(0x4142434445464748ULL, 0x5152535455565758ULL, NOW);
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint8_t raw[64];
+	size_t n = 0;
+	uint32_t acc = 0;
+	unsigned bits = 0;
+
+	sticky_seal(m, STICKY_LB, &set, v);
+	for (const char *p = v; *p; p++) {
+		acc = acc << 6 | (uint32_t)(strchr(b64, *p) - b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			raw[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	static const uint8_t g[4] = { 0x41, 0x42, 0x43, 0x44 }, t[4] = { 0x51, 0x52, 0x53, 0x54 };
+	ck_assert_ptr_null(memmem(raw, n, g, 4));
+	ck_assert_ptr_null(memmem(raw, n, t, 4));
 	sticky_mac_free(m);
 }
 END_TEST
@@ -64,66 +129,81 @@ END_TEST
 START_TEST(test_tampering)
 {
 	struct sticky_mac *m = mac_with(key_a);
-	char v[STICKY_VALUE_LEN + 1], t[STICKY_VALUE_LEN + 1];
+	char v[STICKY_VALUE_MAX], t[STICKY_VALUE_MAX];
 	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	uint64_t id;
+	struct sticky_set set = one(42, 43, NOW), out;
 
-	ck_assert_int_eq(sticky_make(m, STICKY_LB, "web", 3, 42, NOW, v), 0);
-	/* every other character in every position: rejected (40 characters
-	 * are exactly 30 bytes, so every change is a changed byte) */
-	for (size_t i = 0; i < STICKY_VALUE_LEN; i++) {
+	sticky_put(&set, 44, 45, NOW);   /* 59 bytes: the last character has 2 spare bits */
+	size_t len = sticky_seal(m, STICKY_LB, &set, v);
+	ck_assert_uint_eq(len, 79);
+	/* every other character in every position: rejected (a changed byte,
+	 * or spare bits that are not zero) */
+	for (size_t i = 0; i < len; i++) {
 		for (const char *c = alpha; *c; c++) {
 			if (*c == v[i])
 				continue;
-			memcpy(t, v, sizeof t);
+			memcpy(t, v, len + 1);
 			t[i] = *c;
-			ck_assert_msg(!check(m, t, STICKY_LB, "web", NOW, 60, &id), "position %zu char %c", i, *c);
+			ck_assert_msg(!opens(m, t, STICKY_LB, &out), "position %zu char %c", i, *c);
+			ck_assert_uint_eq(out.n, 0);
 		}
 	}
 	/* lengths and alphabets */
-	ck_assert(!sticky_check(m, v, STICKY_VALUE_LEN - 1, STICKY_LB, "web", 3, NOW, 60, &id));
-	ck_assert(!check(m, "", STICKY_LB, "web", NOW, 60, &id));
-	memcpy(t, v, sizeof t);
+	for (size_t cut = 0; cut < len; cut++)
+		ck_assert(!sticky_open(m, v, cut, STICKY_LB, &out));
+	memcpy(t, v, len + 1);
+	t[len] = 'A';
+	t[len + 1] = 0;
+	ck_assert(!opens(m, t, STICKY_LB, &out));
+	ck_assert(!opens(m, "", STICKY_LB, &out));
+	memcpy(t, v, len + 1);
 	t[7] = '=';
-	ck_assert(!check(m, t, STICKY_LB, "web", NOW, 60, &id));
+	ck_assert(!opens(m, t, STICKY_LB, &out));
 	t[7] = '+';
-	ck_assert(!check(m, t, STICKY_LB, "web", NOW, 60, &id));
-	/* another kind or scope: rejected */
-	ck_assert(!check(m, v, STICKY_APP, "web", NOW, 60, &id));
-	ck_assert(!check(m, v, STICKY_GROUP, "web", NOW, 60, &id));
-	ck_assert(!check(m, v, STICKY_LB, "web2", NOW, 60, &id));
-	ck_assert(!check(m, v, STICKY_LB, "we", NOW, 60, &id));
-	ck_assert(!check(m, v, STICKY_LB, "", NOW, 60, &id));
+	ck_assert(!opens(m, t, STICKY_LB, &out));
+	/* another kind: rejected */
+	ck_assert(!opens(m, v, STICKY_APP, &out));
+	ck_assert(!opens(m, v, STICKY_GROUP, &out));
 	/* another key: rejected */
 	sticky_mac_free(m);
 	m = mac_with(key_b);
-	ck_assert(!check(m, v, STICKY_LB, "web", NOW, 60, &id));
+	ck_assert(!opens(m, v, STICKY_LB, &out));
 	sticky_mac_free(m);
 }
 END_TEST
 
 START_TEST(test_expiry)
 {
-	struct sticky_mac *m = mac_with(key_a);
-	char v[STICKY_VALUE_LEN + 1];
-	uint64_t id;
+	struct sticky_set set = one(7, 8, NOW);
 
-	ck_assert_int_eq(sticky_make(m, STICKY_APP, "g", 1, 7, NOW, v), 0);
-	ck_assert(check(m, v, STICKY_APP, "g", NOW, 1, &id));
-	ck_assert(check(m, v, STICKY_APP, "g", NOW + 59, 60, &id));
-	ck_assert(!check(m, v, STICKY_APP, "g", NOW + 60, 60, &id));
-	ck_assert(!check(m, v, STICKY_APP, "g", NOW + 1, 1, &id));
-	ck_assert(check(m, v, STICKY_APP, "g", NOW + 604799, 604800, &id));
+	ck_assert_ptr_nonnull(sticky_find(&set, 7, NOW, 1));
+	ck_assert_ptr_null(sticky_find(&set, 6, NOW, 1));
+	ck_assert_ptr_nonnull(sticky_find(&set, 7, NOW + 59, 60));
+	ck_assert_ptr_null(sticky_find(&set, 7, NOW + 60, 60));
+	ck_assert_ptr_null(sticky_find(&set, 7, NOW + 1, 1));
+	ck_assert_ptr_nonnull(sticky_find(&set, 7, NOW + 604799, 604800));
 	/* issued in the future: believed within the skew only */
-	ck_assert(check(m, v, STICKY_APP, "g", NOW - STICKY_SKEW_S, 60, &id));
-	ck_assert(!check(m, v, STICKY_APP, "g", NOW - STICKY_SKEW_S - 1, 60, &id));
+	ck_assert_ptr_nonnull(sticky_find(&set, 7, NOW - STICKY_SKEW_S, 60));
+	ck_assert_ptr_null(sticky_find(&set, 7, NOW - STICKY_SKEW_S - 1, 60));
 	/* the far ends of the clock */
-	ck_assert_int_eq(sticky_make(m, STICKY_APP, "g", 1, 7, 0xffffffffu, v), 0);
-	ck_assert(check(m, v, STICKY_APP, "g", 0xffffffffu, 10, &id));
-	ck_assert(!check(m, v, STICKY_APP, "g", 0, 10, &id));
-	ck_assert_int_eq(sticky_make(m, STICKY_APP, "g", 1, 7, 0, v), 0);
-	ck_assert(!check(m, v, STICKY_APP, "g", 0xffffffffu, 604800, &id));
-	sticky_mac_free(m);
+	set = one(7, 8, 0xffffffffu);
+	ck_assert_ptr_nonnull(sticky_find(&set, 7, 0xffffffffu, 10));
+	ck_assert_ptr_null(sticky_find(&set, 7, 0, 10));
+	set = one(7, 8, 0);
+	ck_assert_ptr_null(sticky_find(&set, 7, 0xffffffffu, 604800));
+	/* put: replaces its group's entry, drops what no duration keeps */
+	set = one(1, 10, NOW - STICKY_MAX_AGE_S);
+	sticky_put(&set, 2, 20, NOW);          /* (1, ...) is 7 days old: gone */
+	ck_assert_uint_eq(set.n, 1);
+	sticky_put(&set, 3, 30, NOW + STICKY_SKEW_S + 100);
+	ck_assert_uint_eq(set.n, 2);
+	sticky_put(&set, 2, 21, NOW);
+	ck_assert_uint_eq(set.n, 1);
+	ck_assert_uint_eq(set.e[0].target, 21);
+	sticky_remove(&set, 2);
+	ck_assert_uint_eq(set.n, 0);
+	sticky_remove(&set, 2);
+	ck_assert_uint_eq(set.n, 0);
 }
 END_TEST
 
@@ -135,6 +215,7 @@ START_TEST(test_ids)
 	sticky_key_set(key_a);
 	uint64_t ia = sticky_id("web", &a);
 	ck_assert_uint_ne(ia, 0);
+	ck_assert_uint_ne(sticky_id("web", NULL), 0);
 	ck_assert_uint_eq(ia, sticky_id("web", &a));
 	ck_assert_uint_ne(ia, sticky_id("web", &b));
 	ck_assert_uint_ne(ia, sticky_id("web", &c));
@@ -147,6 +228,18 @@ START_TEST(test_ids)
 }
 END_TEST
 
+static int in_child(int (*fn)(const char *, char *, size_t), const char *dir)
+{
+	char err[256];
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fn(dir, err, sizeof err) == 0 ? 0 : 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return WEXITSTATUS(status);
+}
+
 START_TEST(test_key_file)
 {
 	char dir[] = "/tmp/test_sticky_XXXXXX", sub[300], path[400], err[256];
@@ -155,31 +248,57 @@ START_TEST(test_key_file)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(sub, sizeof sub, "%s/state", dir);
 	snprintf(path, sizeof path, "%s/%s", sub, STICKY_KEY_FILE);
+	/* albd -t: nothing yet, a directory that can be made: fine, and nothing made */
+	ck_assert_int_eq(sticky_key_check(sub, err, sizeof err), 0);
+	ck_assert_int_ne(access(sub, F_OK), 0);
 	/* once a key is loaded sticky_key_init() does nothing, and other
 	 * tests load one (in this process too with CK_FORK=no): each call
 	 * runs in a child of its own, as albd would at start */
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(sticky_key_init(sub, err, sizeof err) == 0 ? 0 : 1);
-	int status;
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(in_child(sticky_key_init, sub), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_size, STICKY_KEY_LEN);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
-	/* a file of the wrong size is an error, never overwritten */
-	FILE *f = fopen(path, "w");
+	ck_assert_int_eq(sticky_key_check(sub, err, sizeof err), 0);
+	/* a second start reads the same key (no temporary left behind) */
+	uint8_t k1[STICKY_KEY_LEN], k2[STICKY_KEY_LEN];
+	FILE *f = fopen(path, "r");
+	ck_assert_uint_eq(fread(k1, 1, sizeof k1, f), sizeof k1);
+	fclose(f);
+	ck_assert_int_eq(in_child(sticky_key_init, sub), 0);
+	f = fopen(path, "r");
+	ck_assert_uint_eq(fread(k2, 1, sizeof k2, f), sizeof k2);
+	fclose(f);
+	ck_assert_int_eq(memcmp(k1, k2, sizeof k1), 0);
+	/* many starting at once agree on one key */
+	unlink(path);
+	for (int i = 0; i < 8; i++)
+		if (fork() == 0)
+			_exit(sticky_key_init(sub, err, sizeof err) == 0 ? 0 : 1);
+	for (int i = 0; i < 8; i++) {
+		int status;
+		ck_assert_int_gt(wait(&status), 0);
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+	}
+	DIR *d = opendir(sub);
+	int files = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		files += e->d_name[0] != '.';
+	closedir(d);
+	ck_assert_int_eq(files, 1);
+	/* a file of the wrong size is an error, for -t too, and never overwritten */
+	f = fopen(path, "w");
 	fputs("short", f);
 	fclose(f);
-	pid = fork();
-	if (pid == 0)
-		_exit(sticky_key_init(sub, err, sizeof err) == 0 ? 0 : 1);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_int_eq(WEXITSTATUS(status), 1);
+	ck_assert_int_eq(in_child(sticky_key_init, sub), 1);
+	ck_assert_int_eq(sticky_key_check(sub, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "5 bytes, expected 32"));
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_size, 5);
 	unlink(path);
 	rmdir(sub);
+	/* -t: a state_dir whose parent does not exist cannot be made */
+	snprintf(sub, sizeof sub, "%s/no/such", dir);
+	ck_assert_int_eq(sticky_key_check(sub, err, sizeof err), -1);
 	rmdir(dir);
 }
 END_TEST
@@ -190,12 +309,12 @@ static struct http1_header hdr(const char *n, const char *v)
 	return h;
 }
 
-static const char *find(const struct http1_header *hs, size_t n, const char *name, char *buf)
+static const char *find(const struct http1_header *hs, size_t n, const char *name, unsigned nth, char *buf)
 {
 	const char *v;
 	size_t len;
 
-	if (!sticky_cookie_find(hs, n, name, strlen(name), &v, &len))
+	if (!sticky_cookie_find(hs, n, name, strlen(name), nth, &v, &len))
 		return NULL;
 	memcpy(buf, v, len);
 	buf[len] = 0;
@@ -206,21 +325,26 @@ START_TEST(test_cookie_parse)
 {
 	char buf[256];
 	struct http1_header h1[] = { hdr("Cookie", "AWSALB=abc") };
-	ck_assert_str_eq(find(h1, 1, "AWSALB", buf), "abc");
-	ck_assert_ptr_null(find(h1, 1, "AWSALBCORS", buf));
-	ck_assert_ptr_null(find(h1, 1, "awsalb", buf));          /* names are case-sensitive */
+	ck_assert_str_eq(find(h1, 1, "AWSALB", 0, buf), "abc");
+	ck_assert_ptr_null(find(h1, 1, "AWSALB", 1, buf));
+	ck_assert_ptr_null(find(h1, 1, "AWSALBCORS", 0, buf));
+	ck_assert_ptr_null(find(h1, 1, "awsalb", 0, buf));          /* names are case-sensitive */
 	struct http1_header h2[] = { hdr("X-A", "AWSALB=no"), hdr("cookie", "a=1;  AWSALB = \"q\" ;b=2") };
-	ck_assert_str_eq(find(h2, 2, "AWSALB", buf), "q");
-	ck_assert_str_eq(find(h2, 2, "a", buf), "1");
-	ck_assert_str_eq(find(h2, 2, "b", buf), "2");
+	ck_assert_str_eq(find(h2, 2, "AWSALB", 0, buf), "q");
+	ck_assert_str_eq(find(h2, 2, "a", 0, buf), "1");
+	ck_assert_str_eq(find(h2, 2, "b", 0, buf), "2");
+	/* every occurrence, in field and position order */
 	struct http1_header h3[] = { hdr("COOKIE", "x=AWSALB; AWSALBX=1; AWSALB=; AWSALB=late"),
 				     hdr("Cookie", "AWSALB=second") };
-	ck_assert_str_eq(find(h3, 2, "AWSALB", buf), "");        /* the first one */
-	ck_assert_str_eq(find(h3, 2, "AWSALBX", buf), "1");
+	ck_assert_str_eq(find(h3, 2, "AWSALB", 0, buf), "");
+	ck_assert_str_eq(find(h3, 2, "AWSALB", 1, buf), "late");
+	ck_assert_str_eq(find(h3, 2, "AWSALB", 2, buf), "second");
+	ck_assert_ptr_null(find(h3, 2, "AWSALB", 3, buf));
+	ck_assert_str_eq(find(h3, 2, "AWSALBX", 0, buf), "1");
 	struct http1_header h4[] = { hdr("Cookie", ";;; =x; AWSALB"), hdr("Cookie", ""), hdr("Cookie", "AWSALB=z") };
-	ck_assert_str_eq(find(h4, 3, "AWSALB", buf), "z");
+	ck_assert_str_eq(find(h4, 3, "AWSALB", 0, buf), "z");
 	struct http1_header h5[] = { hdr("Set-Cookie", "AWSALB=x") };
-	ck_assert_ptr_null(find(h5, 1, "AWSALB", buf));
+	ck_assert_ptr_null(find(h5, 1, "AWSALB", 0, buf));
 }
 END_TEST
 
@@ -294,6 +418,7 @@ int main(void)
 	Suite *s = suite_create("sticky");
 	TCase *tc = tcase_create("sticky");
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_confidential);
 	tcase_add_test(tc, test_tampering);
 	tcase_add_test(tc, test_expiry);
 	tcase_add_test(tc, test_ids);
