@@ -12,6 +12,9 @@ packages=(
 	check python3 python3-pytest python3-pytest-xdist curl openssl ca-certificates procps
 	# /metrics is checked by promtool and scraped by a real Prometheus
 	prometheus
+	# the man pages are linted (mandoc -Tlint); the unit is verified
+	# (systemd-analyze, in package systemd)
+	mandoc systemd
 	# the libFuzzer smoke run (clang's fuzzer, ASan and UBSan runtimes);
 	# gcc's own ASan/UBSan runtimes come with build-essential
 	clang libclang-rt-14-dev

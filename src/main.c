@@ -15,6 +15,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/sdnotify.h"
 #include "core/shard.h"
 #include "control/admin.h"
 #include "control/alarm.h"
@@ -45,7 +46,20 @@ struct control {
 	struct albd_gen *gen;         /* current; one reference */
 	struct worker *workers;
 	unsigned nworkers;
+	int reload_failed;            /* the last reload was refused (systemd's STATUS says so) */
+	uint64_t watchdog_ms;         /* WatchdogSec=, 0: none */
+	int watchdog_late;            /* a worker missed the last check (logged once) */
 };
+
+/* systemd: READY=1 (with RELOADING=1 before a reload) and a one-line STATUS. */
+static void notify_ready(struct control *c)
+{
+	const struct albd_config *cfg = c->gen->cfg;
+
+	sdn_notifyf("READY=1\nSTATUS=generation %lu live: %zu listeners, %zu target groups, %u workers%s",
+		    c->gen->id, cfg->nlisteners, cfg->ntarget_groups, c->nworkers,
+		    c->reload_failed ? "; the last reload failed (see the log)" : "");
+}
 
 static void usage(FILE *f)
 {
@@ -59,7 +73,21 @@ static void usage(FILE *f)
 		   "  -h       this help\n");
 }
 
+static void reload_config(struct control *c);
+
+/* SIGHUP: systemd hears RELOADING=1 first and READY=1 after, whatever the
+ * outcome (a refused reload leaves the running generation serving). */
 static void reload(struct control *c)
+{
+	unsigned long id = c->gen->id;
+
+	sdn_notify("RELOADING=1\nSTATUS=reloading");
+	reload_config(c);
+	c->reload_failed = c->gen->id == id;
+	notify_ready(c);
+}
+
+static void reload_config(struct control *c)
 {
 	char err[CONFIG_ERR_MAX];
 	struct albd_config *cfg;
@@ -143,6 +171,24 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 	log_flush(0);
 }
 
+/* systemd's watchdog: WATCHDOG=1 only while every worker's loop turns
+ * (each ticks once a second), so a stuck worker gets albd restarted. */
+static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+
+	if (worker_all_alive(c->workers, c->nworkers, c->watchdog_ms / 2 > 2000 ? c->watchdog_ms / 2 : 2000)) {
+		sdn_notify("WATCHDOG=1");
+		if (c->watchdog_late)
+			log_info("watchdog: every worker answers again");
+		c->watchdog_late = 0;
+	} else if (!c->watchdog_late) {
+		c->watchdog_late = 1;
+		log_err("watchdog: a worker has not ticked for %llu ms: not telling systemd all is well",
+			(unsigned long long)(c->watchdog_ms / 2));
+	}
+}
+
 /* The access log: what the workers handed over goes to the file; lines
  * the file refused are counted. */
 static void alog_cb(evutil_socket_t fd, short what, void *arg)
@@ -167,6 +213,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("%s received: draining (up to %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 		 c->gen->cfg->timeouts.drain_ms);
+	sdn_notifyf("STOPPING=1\nSTATUS=draining (up to %u ms)", c->gen->cfg->timeouts.drain_ms);
 	event_base_loopbreak(c->base);
 }
 
@@ -342,6 +389,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("albd %s started: %u workers, configuration %s", PACKAGE_VERSION, c.nworkers, c.path);
+	notify_ready(&c);
+	struct event *ev_watchdog = NULL;
+	c.watchdog_ms = sdn_watchdog_usec() / 1000;
+	if (c.watchdog_ms) {
+		/* twice per interval, as sd_watchdog_enabled(3) advises */
+		const struct timeval half = { (time_t)(c.watchdog_ms / 2000), (suseconds_t)(c.watchdog_ms / 2 % 1000 * 1000) };
+		ev_watchdog = event_new(c.base, -1, EV_PERSIST, watchdog_cb, &c);
+		if (!ev_watchdog || event_add(ev_watchdog, &half) < 0) {
+			log_err("cannot create the watchdog timer");
+			return 1;
+		}
+		sdn_notify("WATCHDOG=1");
+	}
 
 	event_base_dispatch(c.base);
 
@@ -357,6 +417,8 @@ int main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_usr1);
+	if (ev_watchdog)
+		event_free(ev_watchdog);
 	event_free(ev_alog);
 	event_free(ev_ticket);
 	event_free(ev_expiry);

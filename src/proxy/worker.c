@@ -1,6 +1,8 @@
 /* worker.c - see worker.h */
 #include "worker.h"
 
+#include "../core/clock.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +273,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
+	atomic_store_explicit(&w->alive_ms, clock_ms(), memory_order_relaxed);
 	w->handler->tick(w->hstate);
 	log_flush(0);
 }
@@ -310,6 +313,7 @@ static int worker_init(struct worker *w, unsigned id, struct albd_gen *g, char *
 	w->id = id;
 	atomic_init(&w->mailbox, NULL);
 	atomic_init(&w->stop, 0);
+	atomic_init(&w->alive_ms, clock_ms());
 	w->rng = (uint32_t)time(NULL) * 2654435761u + id * 40503u + 1u;
 	if (!w->rng)
 		w->rng = 1;
@@ -424,6 +428,18 @@ void worker_publish(struct worker *ws, unsigned n, struct albd_gen *g)
 		gen_unref(old);
 		wake(&ws[i]);
 	}
+}
+
+int worker_all_alive(const struct worker *ws, unsigned n, uint64_t max_age_ms)
+{
+	uint64_t now = clock_ms();
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t t = atomic_load_explicit(&ws[i].alive_ms, memory_order_relaxed);
+		if (now > t && now - t > max_age_ms)
+			return 0;
+	}
+	return 1;
 }
 
 void worker_stop_all(struct worker *ws, unsigned n)

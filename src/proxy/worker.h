@@ -68,6 +68,7 @@ struct worker {
 	int evfd;                     /* control -> worker wake-up */
 	struct event *ev_msg;
 	struct event *ev_tick;        /* once a second: handler->tick */
+	atomic_ullong alive_ms;       /* clock_ms() of its last tick: the watchdog's proof of life */
 	_Atomic(struct albd_gen *) mailbox;   /* a newer generation, with one reference for this worker */
 	atomic_int stop;              /* drain and exit */
 	int stopping;
@@ -88,6 +89,10 @@ struct worker {
  * Thread: control. */
 struct worker *worker_start_all(unsigned nworkers, struct albd_gen *g, const struct worker_handler *h, char *err,
 				size_t errlen);
+
+/* Has every worker of WS[0..N) ticked within MAX_AGE_MS (its loop turns)?
+ * Thread: any. */
+int worker_all_alive(const struct worker *ws, unsigned n, uint64_t max_age_ms);
 
 /* Hand a new generation to every worker (each takes a reference). Thread:
  * control. */
