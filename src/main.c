@@ -25,6 +25,7 @@
 #include "control/prom_rules.h"
 #include "control/notify.h"
 #include "control/health.h"
+#include "control/target_reg.h"
 #include "proxy/gen.h"
 #include "net/conn.h"
 #include "proxy/tls.h"
@@ -87,11 +88,65 @@ static void reload(struct control *c)
 	notify_ready(c);
 }
 
+/* Make CFG (fresh, owned) the live configuration: the control plane's
+ * checks, the registered targets, a generation built beside the running
+ * one and published. Returns 0, or -1 with a message in ERR (CFG is freed,
+ * the running generation stays). Thread: control. */
+static int apply_config(struct control *c, struct albd_config *cfg, char *err, size_t errlen)
+{
+	struct albd_gen *g;
+
+	/* what the control plane knows (SNS's and CloudWatch's languages) */
+	if (notify_check(cfg, err, errlen) < 0 || alarm_check(cfg, err, errlen) < 0)
+		goto fail;
+	/* the store, the alarms' state and the spool stay where they are open */
+	if (strcmp(cfg->state_dir, c->gen->cfg->state_dir) != 0) {
+		snprintf(err, errlen, "%s: state_dir changed from \"%s\" to \"%s\"; restart albd to move it",
+			 cfg->path, c->gen->cfg->state_dir, cfg->state_dir);
+		goto fail;
+	}
+	if (cfg->workers != c->nworkers)
+		log_warn("reload: workers = %u takes effect only after a restart (running %u)", cfg->workers,
+			 c->nworkers);
+	/* the targets the admin API registered join their groups */
+	if (treg_merge(cfg, err, errlen) < 0)
+		goto fail;
+	/* stickiness cookies' key (state_dir), before the groups get their ids */
+	if (sticky_configured(cfg) && sticky_key_init(cfg->state_dir, err, errlen) < 0)
+		goto fail;
+	g = gen_build(cfg, c->gen, c->nworkers, err, errlen);
+	if (!g)
+		goto fail;
+	/* the access log file before the workers write lines for it */
+	if (alog_apply(g->cfg, err, errlen) < 0) {
+		gen_unref(g);
+		return -1;
+	}
+	health_apply(g);
+	metrics_apply(g);
+	worker_publish(c->workers, c->nworkers, g);
+	gen_unref(c->gen);
+	c->gen = g;
+	log_info("configuration generation %lu is live (%zu listeners, %zu target groups)", g->id,
+		 g->cfg->nlisteners, g->cfg->ntarget_groups);
+	if (admin_apply(g, err, errlen) < 0)
+		log_err("%s; the admin listener stays as it was", err);
+	/* after the admin listener: the notification URLs name the address it
+	 * really listens on; topics before the alarms that publish to them */
+	notify_apply(g);
+	alarm_apply(g);
+	/* registrations of groups this configuration dropped go now */
+	treg_forget_unknown(g->cfg);
+	return 0;
+fail:
+	config_free(cfg);
+	return -1;
+}
+
 static void reload_config(struct control *c)
 {
 	char err[CONFIG_ERR_MAX];
 	struct albd_config *cfg;
-	struct albd_gen *g;
 
 	log_info("reloading %s", c->path);
 	/* A pipe or FIFO was read to its end at start: opening it again would
@@ -104,54 +159,22 @@ static void reload_config(struct control *c)
 		return;
 	}
 	cfg = config_load(c->path, err, sizeof(err));
-	/* what the control plane knows (SNS's and CloudWatch's languages) */
-	if (!cfg || notify_check(cfg, err, sizeof(err)) < 0 || alarm_check(cfg, err, sizeof(err)) < 0) {
+	if (!cfg || apply_config(c, cfg, err, sizeof(err)) < 0)
 		log_err("reload failed, the running configuration stays: %s", err);
-		config_free(cfg);
-		return;
-	}
-	/* the store, the alarms' state and the spool stay where they are open */
-	if (strcmp(cfg->state_dir, c->gen->cfg->state_dir) != 0) {
-		log_err("reload failed, the running configuration stays: %s: state_dir changed from \"%s\" to "
-			"\"%s\"; restart albd to move it",
-			c->path, c->gen->cfg->state_dir, cfg->state_dir);
-		config_free(cfg);
-		return;
-	}
-	if (cfg->workers != c->nworkers)
-		log_warn("reload: workers = %u takes effect only after a restart (running %u)", cfg->workers,
-			 c->nworkers);
-	/* stickiness cookies' key (state_dir), before the groups get their ids */
-	if (sticky_configured(cfg) && sticky_key_init(cfg->state_dir, err, sizeof(err)) < 0) {
-		log_err("reload failed, the running configuration stays: %s", err);
-		config_free(cfg);
-		return;
-	}
-	g = gen_build(cfg, c->gen, c->nworkers, err, sizeof(err));
-	if (!g) {
-		log_err("reload failed, the running configuration stays: %s", err);
-		config_free(cfg);
-		return;
-	}
-	/* the access log file before the workers write lines for it */
-	if (alog_apply(g->cfg, err, sizeof(err)) < 0) {
-		log_err("reload failed, the running configuration stays: %s", err);
-		gen_unref(g);
-		return;
-	}
-	health_apply(g);
-	metrics_apply(g);
-	worker_publish(c->workers, c->nworkers, g);
-	gen_unref(c->gen);
-	c->gen = g;
-	log_info("configuration generation %lu is live (%zu listeners, %zu target groups)", g->id,
-		 g->cfg->nlisteners, g->cfg->ntarget_groups);
-	if (admin_apply(g, err, sizeof(err)) < 0)
-		log_err("%s; the admin listener stays as it was", err);
-	/* after the admin listener: the notification URLs name the address it
-	 * really listens on; topics before the alarms that publish to them */
-	notify_apply(g);
-	alarm_apply(g);
+}
+
+/* The admin API registered or deregistered targets: the running
+ * configuration's text again, with the registrations as they are now.
+ * Thread: control. */
+static int rebuild(void *arg, char *err, size_t errlen)
+{
+	struct control *c = arg;
+	struct albd_config *cfg = config_reparse(c->gen->cfg, err, errlen);
+
+	if (!cfg || apply_config(c, cfg, err, errlen) < 0)
+		return -1;
+	notify_ready(c);
+	return 0;
 }
 
 static void ticket_cb(evutil_socket_t fd, short what, void *arg)
@@ -305,6 +328,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "out of memory\n");
 		return 1;
 	}
+	/* the targets the admin API registered (state_dir) join their groups */
+	if (treg_init(cfg->state_dir, err, sizeof(err)) < 0 || treg_merge(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		config_free(cfg);
+		return 1;
+	}
 	/* stickiness cookies' key (state_dir), before the groups get their ids */
 	if (sticky_configured(cfg) && sticky_key_init(cfg->state_dir, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
@@ -334,6 +363,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	api_elb_init();
+	treg_api_init(rebuild, &c);
+	treg_forget_unknown(c.gen->cfg);
 	if (admin_apply(c.gen, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

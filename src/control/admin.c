@@ -367,6 +367,15 @@ static void reply_error_extra(struct admin_req *r, int status, const char *extra
 	free(s);
 }
 
+void admin_reply_405(struct admin_req *r, const char *allow)
+{
+	char hdr[256], msg[320];
+
+	snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
+	snprintf(msg, sizeof msg, "%s is not allowed here (%s)", r->method, allow);
+	reply_error_extra(r, 405, hdr, "MethodNotAllowed", msg);
+}
+
 void admin_reply(struct admin_req *r, int status, const char *content_type, const char *body, size_t len)
 {
 	reply_full(r, status, content_type, NULL, body, len);

@@ -87,6 +87,9 @@ const char *admin_req_body(const struct admin_req *r, size_t *len);
 void admin_reply(struct admin_req *r, int status, const char *content_type, const char *body, size_t len);
 /* J is consumed (json_decref'd). */
 void admin_reply_json(struct admin_req *r, int status, json_t *j);
+/* 405 MethodNotAllowed with "Allow: ALLOW" ("GET, HEAD"): for a handler
+ * of a prefix route that finds its path is another route's. */
+void admin_reply_405(struct admin_req *r, const char *allow);
 /* {"Error": {"Code": CODE, "Message": ...}} with STATUS. */
 void admin_reply_error(struct admin_req *r, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -98,7 +98,9 @@ static void ip_text(const struct albd_addr *a, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-static json_t *describe_target(const struct target_state *ts, int hc_port)
+/* SOURCE: "config" (the file) or "api" (registered), NULL for a draining
+ * target no generation names any more. */
+static json_t *describe_target(const struct target_state *ts, int hc_port, const char *source)
 {
 	char id[64], port[16];
 	const char *reason, *desc;
@@ -117,6 +119,9 @@ static json_t *describe_target(const struct target_state *ts, int hc_port)
 		json_object_set_new(health, "Description", json_string(desc));
 	j = json_pack("{s:{s:s,s:i}, s:s, s:o}", "Target", "Id", id, "Port", (int)ts->addr.port,
 		      "HealthCheckPort", port, "TargetHealth", health);
+	/* albd's own: where the target comes from */
+	if (j && source)
+		json_object_set_new(j, "Source", json_string(source));
 	return j;
 }
 
@@ -126,10 +131,18 @@ struct draining_ctx {
 	int failed;
 };
 
+static void add_target(const struct target_state *ts, struct draining_ctx *d, const char *source)
+{
+	json_t *j = describe_target(ts, d->hc_port, source);
+
+	if (!j || json_array_append_new(d->list, j) < 0)
+		d->failed = 1;
+}
+
 static void add_draining(const struct target_state *ts, void *arg)
 {
 	struct draining_ctx *d = arg;
-	json_t *j = describe_target(ts, d->hc_port);
+	json_t *j = describe_target(ts, d->hc_port, NULL);
 
 	if (!j || json_array_append_new(d->list, j) < 0)
 		d->failed = 1;
@@ -144,6 +157,10 @@ static void target_health(struct admin_req *r, void *arg)
 	char name[128];
 	const struct cfg_target_group *tgc;
 
+	if (slash && strcmp(slash, "/targets") == 0) {
+		admin_reply_405(r, "POST, DELETE");
+		return;
+	}
 	if (!slash || strcmp(slash, "/health") != 0 || slash == path || (size_t)(slash - path) >= sizeof name) {
 		admin_reply_error(r, 404, "NotFound", "No such endpoint: %s", admin_req_path(r));
 		return;
@@ -159,7 +176,7 @@ static void target_health(struct admin_req *r, void *arg)
 	struct draining_ctx d = { json_array(), tgc->health_check.port, 0 };
 
 	for (size_t i = 0; d.list && !d.failed && i < tg->ntargets; i++)
-		add_draining(tg->targets[i].st, &d);
+		add_target(tg->targets[i].st, &d, tg->targets[i].cfg->registered ? "api" : "config");
 	if (d.list && !d.failed)
 		health_each_draining(tgc->name, add_draining, &d);
 	if (!d.list || d.failed) {

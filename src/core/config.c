@@ -744,21 +744,45 @@ static int check_includes(const char *file, const char *text, int depth, char *e
  * one-line "PATH:LINE: SETTING: problem" in err on error. The file is read
  * once, into memory, and parsed from there: /dev/stdin and FIFOs work.
  * Thread: any; blocking (file I/O, resolution of target host names). */
+static struct albd_config *parse_text(const char *path, char *text, size_t len, char *err, size_t errlen);
+
 struct albd_config *config_load(const char *path, char *err, size_t errlen)
 {
-	struct cfg_ctx c = { .path = path, .err = err, .errlen = errlen };
-	struct albd_config *cfg = NULL;
-	config_t lc;
 	size_t len;
 	int e = 0;
 	char *text;
-	const char *nul;
 
 	cfg_seterr(err, errlen, "%s", "");
 	if (!(text = read_all(path, &len, &e))) {
 		cfg_seterr(err, errlen, "%s: cannot read: %s", path, read_error(e));
 		return NULL;
 	}
+	return parse_text(path, text, len, err, errlen);
+}
+
+struct albd_config *config_reparse(const struct albd_config *old, char *err, size_t errlen)
+{
+	char *text = malloc(old->text_len + 1);
+
+	cfg_seterr(err, errlen, "%s", "");
+	if (!text) {
+		cfg_seterr(err, errlen, "%s: out of memory", old->path);
+		return NULL;
+	}
+	memcpy(text, old->text, old->text_len);
+	text[old->text_len] = 0;
+	return parse_text(old->path, text, old->text_len, err, errlen);
+}
+
+/* config_load() of TEXT (LEN bytes and a NUL, owned: kept in the config,
+ * or freed) read from PATH. */
+static struct albd_config *parse_text(const char *path, char *text, size_t len, char *err, size_t errlen)
+{
+	struct cfg_ctx c = { .path = path, .err = err, .errlen = errlen };
+	struct albd_config *cfg = NULL;
+	config_t lc;
+	const char *nul;
+
 	/* libconfig reads a C string: a NUL byte would hide the rest */
 	if ((nul = memchr(text, '\0', len))) {
 		int line = 1;
@@ -790,10 +814,11 @@ struct albd_config *config_load(const char *path, char *err, size_t errlen)
 				   config_error_line(&lc), etext);
 		goto err;
 	}
-	free(text);
-	text = NULL;
 	if (!(cfg = cfg_zalloc(&c, 1, sizeof *cfg)))
 		goto err;
+	cfg->text = text;      /* config_reparse() parses it again */
+	cfg->text_len = len;
+	text = NULL;
 	c.cfg = cfg;
 	if (!(cfg->path = cfg_strdup(&c, path)))
 		goto err;
@@ -842,6 +867,7 @@ void config_free(struct albd_config *cfg)
 	free(cfg->account_id);
 	free(cfg->access_log.path);
 	free(cfg->elb_id);
+	free(cfg->text);
 	free(cfg->name);
 	free(cfg->state_dir);
 	free(cfg->path);

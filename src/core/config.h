@@ -168,7 +168,8 @@ struct cfg_target {
 	char *address;          /* as written in the file */
 	struct albd_addr addr;
 	unsigned weight;        /* 1..999, default 1 */
-	int line;
+	int line;               /* 0 for a registered one */
+	int registered;         /* added by the admin API (RegisterTargets), not in the file */
 };
 
 #define HC_MATCHER_MAX 16
@@ -395,6 +396,8 @@ struct albd_config {
 	struct cfg_alarm *alarms; size_t nalarms;
 	struct cfg_composite_alarm *composite_alarms; size_t ncomposite_alarms;
 	struct cfg_access_log access_log;
+	char *text;                 /* the file as it was read (config_reparse()) */
+	size_t text_len;
 	char *elb_id;               /* ALB's resource id, "app/NAME/<16 hex digits>" (access log's
 	                             * elb; the hex is a hash of the name, stable across restarts) */
 };
@@ -404,6 +407,12 @@ struct albd_config {
  * NULL). Thread: any (it only touches its own objects); blocking (file I/O,
  * name resolution of target addresses). */
 struct albd_config *config_load(const char *path, char *err, size_t errlen);
+
+/* Parse the text OLD was read from again (its @include files are read
+ * again): a fresh config equal to what OLD was before anything was added
+ * to it (the targets the API registered, target_reg.c). Returns it, or
+ * NULL with a message in ERR. Thread: any; blocking (includes, names). */
+struct albd_config *config_reparse(const struct albd_config *old, char *err, size_t errlen);
 
 /* Free a config returned by config_load(). NULL is ignored. */
 void config_free(struct albd_config *cfg);

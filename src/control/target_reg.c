@@ -1,0 +1,519 @@
+/* target_reg.c - targets registered through the admin API. See
+ * target_reg.h. */
+#include "control/target_reg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "control/admin.h"
+#include "proxy/gen.h"
+#include "core/atomic_file.h"
+#include "core/config.h"
+#include "core/log.h"
+
+#define TG_PREFIX "/api/v1/target-groups/"
+
+struct reg {
+	char *tg;
+	struct albd_addr addr;
+	unsigned weight;
+};
+
+static struct {
+	char *dir;
+	struct reg *v;
+	size_t n, cap;
+	int (*rebuild)(void *arg, char *err, size_t errlen);
+	void *arg;
+} R;
+
+static int find(const char *tg, const struct albd_addr *a)
+{
+	for (size_t i = 0; i < R.n; i++)
+		if (strcmp(R.v[i].tg, tg) == 0 && config_addr_equal(&R.v[i].addr, a))
+			return (int)i;
+	return -1;
+}
+
+static int add(const char *tg, const struct albd_addr *a, unsigned weight)
+{
+	if (R.n == R.cap) {
+		size_t cap = R.cap ? R.cap * 2 : 16;
+		struct reg *v = realloc(R.v, cap * sizeof *v);
+		if (!v)
+			return -1;
+		R.v = v;
+		R.cap = cap;
+	}
+	char *name = strdup(tg);
+	if (!name)
+		return -1;
+	R.v[R.n++] = (struct reg){ name, *a, weight };
+	return 0;
+}
+
+static void drop(size_t i)
+{
+	free(R.v[i].tg);
+	memmove(&R.v[i], &R.v[i + 1], (R.n - i - 1) * sizeof *R.v);
+	R.n--;
+}
+
+/* The IP address of A, without the port. */
+static void ip_of(const struct albd_addr *a, char *buf, size_t len)
+{
+	const void *ip = a->ss.ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)&a->ss)->sin6_addr
+						     : (const void *)&((const struct sockaddr_in *)&a->ss)->sin_addr;
+
+	if (!inet_ntop(a->ss.ss_family, ip, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+/* "ID:PORT" ("[ID]:PORT" for IPv6) parsed into A; 0, or -1 with a message. */
+static int parse_target(const char *id, long port, struct albd_addr *a, char *err, size_t errlen)
+{
+	char text[128];
+	struct in6_addr in6;
+
+	if (port < 1 || port > 65535) {
+		snprintf(err, errlen, "Port %ld is out of range (1-65535)", port);
+		return -1;
+	}
+	if (strlen(id) > 64) {
+		snprintf(err, errlen, "Id is not an IP address");
+		return -1;
+	}
+	snprintf(text, sizeof text, inet_pton(AF_INET6, id, &in6) == 1 ? "[%s]:%ld" : "%s:%ld", id, port);
+	/* IP addresses only (ALB's "ip" targets): no name resolution here */
+	if (config_parse_addr(text, 0, a, err, errlen) < 0 || strchr(id, '*')) {
+		snprintf(err, errlen, "Id '%s' is not an IP address", id);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ the file */
+
+static json_t *to_json(void)
+{
+	json_t *groups = json_object(), *root;
+	char ip[64];
+
+	for (size_t i = 0; groups && i < R.n; i++) {
+		json_t *list = json_object_get(groups, R.v[i].tg);
+		if (!list) {
+			list = json_array();
+			if (json_object_set_new(groups, R.v[i].tg, list) < 0)
+				list = NULL;
+		}
+		ip_of(&R.v[i].addr, ip, sizeof ip);
+		if (!list || json_array_append_new(list, json_pack("{s:s,s:i,s:i}", "Id", ip, "Port",
+								     (int)R.v[i].addr.port, "Weight",
+								     (int)R.v[i].weight)) < 0) {
+			json_decref(groups);
+			return NULL;
+		}
+	}
+	root = groups ? json_pack("{s:i,s:o}", "Version", 1, "TargetGroups", groups) : NULL;
+	return root;
+}
+
+static int save(char *err, size_t errlen)
+{
+	json_t *j = to_json();
+	char *text = j ? json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
+	int rc;
+
+	json_decref(j);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = atomic_write(R.dir, TREG_FILE, text, strlen(text), 0640, err, errlen);
+	free(text);
+	return rc;
+}
+
+int treg_init(const char *state_dir, char *err, size_t errlen)
+{
+	char path[4096];
+	json_error_t je;
+	json_t *root, *groups, *list, *t;
+	const char *name;
+	size_t i;
+
+	free(R.dir);
+	R.dir = strdup(state_dir);
+	while (R.n)
+		drop(R.n - 1);
+	snprintf(path, sizeof path, "%s/%s", state_dir, TREG_FILE);
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		FILE *f = fopen(path, "r");
+		if (!f && errno == ENOENT)
+			return 0;
+		if (f)
+			fclose(f);
+		snprintf(err, errlen, "%s:%d: %s (registered targets; fix or remove the file)", path, je.line, je.text);
+		return -1;
+	}
+	groups = json_object_get(root, "TargetGroups");
+	if (!json_is_object(groups) || json_integer_value(json_object_get(root, "Version")) != 1) {
+		json_decref(root);
+		snprintf(err, errlen, "%s: not albd's registered targets (Version 1, TargetGroups)", path);
+		return -1;
+	}
+	json_object_foreach(groups, name, list) {
+		json_array_foreach(list, i, t) {
+			struct albd_addr a;
+			char why[256];
+			const char *id = json_string_value(json_object_get(t, "Id"));
+			json_int_t port = json_integer_value(json_object_get(t, "Port"));
+			json_int_t w = json_integer_value(json_object_get(t, "Weight"));
+
+			if (!id || parse_target(id, (long)port, &a, why, sizeof why) < 0 || w < 1 || w > 999 ||
+			    add(name, &a, (unsigned)w) < 0) {
+				json_decref(root);
+				snprintf(err, errlen, "%s: target group %s, target %zu: %s", path, name, i,
+					 id ? "invalid Id, Port or Weight" : "no Id");
+				return -1;
+			}
+		}
+	}
+	json_decref(root);
+	if (R.n)
+		log_info("%zu registered targets loaded from %s", R.n, path);
+	return 0;
+}
+
+/* ------------------------------------------------------------ merging */
+
+static struct cfg_target_group *tg_of(struct albd_config *cfg, const char *name)
+{
+	const struct cfg_target_group *tg = config_find_tg(cfg, name);
+
+	return tg ? &cfg->target_groups[tg - cfg->target_groups] : NULL;
+}
+
+static int in_file(const struct cfg_target_group *tg, const struct albd_addr *a)
+{
+	for (size_t i = 0; i < tg->ntargets; i++)
+		if (!tg->targets[i].registered && config_addr_equal(&tg->targets[i].addr, a))
+			return 1;
+	return 0;
+}
+
+int treg_merge(struct albd_config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < R.n; i++) {
+		struct cfg_target_group *tg = tg_of(cfg, R.v[i].tg);
+
+		if (!tg || in_file(tg, &R.v[i].addr))
+			continue;
+		struct cfg_target *v = realloc(tg->targets, (tg->ntargets + 1) * sizeof *v);
+		if (!v) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		tg->targets = v;
+		struct cfg_target *t = &v[tg->ntargets];
+		memset(t, 0, sizeof *t);
+		if (!(t->address = strdup(R.v[i].addr.text))) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		t->addr = R.v[i].addr;
+		t->weight = R.v[i].weight;
+		t->registered = 1;
+		tg->ntargets++;
+	}
+	return 0;
+}
+
+void treg_forget_unknown(const struct albd_config *cfg)
+{
+	int changed = 0;
+	char err[512];
+
+	for (size_t i = 0; i < R.n;) {
+		const struct cfg_target_group *tg = config_find_tg(cfg, R.v[i].tg);
+
+		if (!tg) {
+			log_warn("target group %s is gone: its registered target %s is dropped", R.v[i].tg,
+				 R.v[i].addr.text);
+		} else if (in_file(tg, &R.v[i].addr)) {
+			log_info("target %s of group %s is in the configuration file now: its registration is dropped",
+				 R.v[i].addr.text, R.v[i].tg);
+		} else {
+			i++;
+			continue;
+		}
+		drop(i);
+		changed = 1;
+	}
+	if (changed && R.dir && save(err, sizeof err) < 0)
+		log_err("%s", err);
+}
+
+/* ------------------------------------------------------------ the API */
+
+struct parsed {
+	struct albd_addr addr;
+	unsigned weight;
+};
+
+/* The group NAME of the request's path (".../NAME/targets"), or NULL after
+ * answering. */
+static const struct cfg_target_group *group_of(struct admin_req *r, char *name, size_t len)
+{
+	const char *path = admin_req_path(r) + strlen(TG_PREFIX);
+	const char *slash = strchr(path, '/');
+	const struct albd_gen *g = admin_gen();
+	const struct cfg_target_group *tg;
+
+	if (slash && strcmp(slash, "/health") == 0) {
+		admin_reply_405(r, "GET, HEAD");
+		return NULL;
+	}
+	if (!slash || strcmp(slash, "/targets") != 0 || slash == path || (size_t)(slash - path) >= len) {
+		admin_reply_error(r, 404, "NotFound", "No such endpoint: %s", admin_req_path(r));
+		return NULL;
+	}
+	memcpy(name, path, (size_t)(slash - path));
+	name[slash - path] = '\0';
+	if (!g || !(tg = config_find_tg(g->cfg, name))) {
+		admin_reply_error(r, 404, "TargetGroupNotFound", "Target group '%s' not found", name);
+		return NULL;
+	}
+	return tg;
+}
+
+/* The body's Targets, checked; N of them into OUT (malloc'd). Returns 0, or
+ * -1 after answering 400. */
+static int parse_body(struct admin_req *r, int with_weight, struct parsed **out, size_t *n)
+{
+	size_t len, i;
+	const char *body = admin_req_body(r, &len);
+	json_error_t je;
+	json_t *root = body && len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &je) : NULL, *list, *t;
+	char why[256];
+
+	*out = NULL;
+	*n = 0;
+	if (!root || !json_is_object(root)) {
+		json_decref(root);
+		admin_reply_error(r, 400, "ValidationError",
+				  "The body must be a JSON object: {\"Targets\": [{\"Id\": \"10.0.0.5\", \"Port\": 8080}]}");
+		return -1;
+	}
+	list = json_object_get(root, "Targets");
+	if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > TREG_MAX_PER_CALL) {
+		json_decref(root);
+		admin_reply_error(r, 400, "ValidationError", "Targets must be a list of 1 to %d targets",
+				  TREG_MAX_PER_CALL);
+		return -1;
+	}
+	*out = calloc(json_array_size(list), sizeof **out);
+	if (!*out) {
+		json_decref(root);
+		admin_reply_error(r, 500, "InternalFailure", "Out of memory");
+		return -1;
+	}
+	json_array_foreach(list, i, t) {
+		const char *key;
+		json_t *v;
+		json_t *id = json_object_get(t, "Id"), *port = json_object_get(t, "Port"),
+		       *w = json_object_get(t, "Weight");
+
+		if (!json_is_object(t) || !json_is_string(id) || !json_is_integer(port)) {
+			snprintf(why, sizeof why, "Targets[%zu] needs Id (an IP address) and Port (an integer)", i);
+			goto bad;
+		}
+		json_object_foreach(t, key, v) {
+			if (strcmp(key, "Id") && strcmp(key, "Port") && strcmp(key, "Weight") && strcmp(key, "AvailabilityZone")) {
+				snprintf(why, sizeof why, "Targets[%zu]: unknown field %.64s", i, key);
+				goto bad;
+			}
+		}
+		if (parse_target(json_string_value(id), (long)json_integer_value(port), &(*out)[i].addr, why,
+				 sizeof why) < 0)
+			goto bad_at;
+		(*out)[i].weight = 1;
+		if (w && with_weight) {
+			if (!json_is_integer(w) || json_integer_value(w) < 1 || json_integer_value(w) > 999) {
+				snprintf(why, sizeof why, "Weight must be an integer from 1 to 999");
+				goto bad_at;
+			}
+			(*out)[i].weight = (unsigned)json_integer_value(w);
+		}
+		for (size_t j = 0; j < i; j++)
+			if (config_addr_equal(&(*out)[j].addr, &(*out)[i].addr)) {
+				snprintf(why, sizeof why, "target %s is listed twice", (*out)[i].addr.text);
+				goto bad_at;
+			}
+		continue;
+bad_at:
+		json_decref(root);
+		free(*out);
+		*out = NULL;
+		admin_reply_error(r, 400, "ValidationError", "Targets[%zu]: %s", i, why);
+		return -1;
+bad:
+		json_decref(root);
+		free(*out);
+		*out = NULL;
+		admin_reply_error(r, 400, "ValidationError", "%s", why);
+		return -1;
+	}
+	*n = json_array_size(list);
+	json_decref(root);
+	return 0;
+}
+
+/* Rebuild with the registrations as they are now; on failure put back
+ * what UNDO says (a copy of the list before) and answer 500. */
+static int commit(struct admin_req *r, struct reg *undo, size_t nundo)
+{
+	char err[1024];
+
+	if (save(err, sizeof err) == 0 && R.rebuild(R.arg, err, sizeof err) == 0)
+		return 0;
+	char why[1024];
+	snprintf(why, sizeof why, "%s", err);
+	while (R.n)
+		drop(R.n - 1);
+	for (size_t i = 0; i < nundo; i++)
+		add(undo[i].tg, &undo[i].addr, undo[i].weight);
+	if (save(err, sizeof err) < 0)
+		log_err("%s", err);
+	log_err("registered targets: %s; nothing changed", why);
+	admin_reply_error(r, 500, "InternalFailure", "%s", why);
+	return -1;
+}
+
+static struct reg *snapshot(void)
+{
+	struct reg *c = malloc((R.n ? R.n : 1) * sizeof *c);
+
+	for (size_t i = 0; c && i < R.n; i++) {
+		c[i] = R.v[i];
+		if (!(c[i].tg = strdup(R.v[i].tg))) {
+			while (i--)
+				free(c[i].tg);
+			free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+static void snapshot_free(struct reg *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++)
+		free(c[i].tg);
+	free(c);
+}
+
+/* POST .../NAME/targets: RegisterTargets. */
+static void register_targets(struct admin_req *r, void *arg)
+{
+	char name[256];
+	const struct cfg_target_group *tg = group_of(r, name, sizeof name);
+	struct parsed *p;
+	size_t n, added = 0, nundo = R.n;
+
+	if (!tg || parse_body(r, 1, &p, &n) < 0)
+		return;
+	if (R.n + n > TREG_MAX) {
+		free(p);
+		admin_reply_error(r, 400, "TooManyTargets", "At most %d registered targets", TREG_MAX);
+		return;
+	}
+	struct reg *undo = snapshot();
+	if (!undo) {
+		free(p);
+		admin_reply_error(r, 500, "InternalFailure", "Out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int k = find(name, &p[i].addr);
+
+		/* registering again is no error (as RegisterTargets); a weight
+		 * given again is the new weight */
+		if (in_file(tg, &p[i].addr) && !(k >= 0))
+			continue;
+		if (k >= 0) {
+			if (R.v[k].weight != p[i].weight) {
+				R.v[k].weight = p[i].weight;
+				added++;
+			}
+			continue;
+		}
+		if (add(name, &p[i].addr, p[i].weight) < 0) {
+			free(p);
+			snapshot_free(undo, nundo);
+			admin_reply_error(r, 500, "InternalFailure", "Out of memory");
+			return;
+		}
+		log_info("target %s registered in group %s (weight %u)", p[i].addr.text, name, p[i].weight);
+		added++;
+	}
+	free(p);
+	if (added && commit(r, undo, nundo) < 0) {
+		snapshot_free(undo, nundo);
+		return;
+	}
+	snapshot_free(undo, nundo);
+	admin_reply_json(r, 200, json_object());
+}
+
+/* DELETE .../NAME/targets: DeregisterTargets. */
+static void deregister_targets(struct admin_req *r, void *arg)
+{
+	char name[256];
+	const struct cfg_target_group *tg = group_of(r, name, sizeof name);
+	struct parsed *p;
+	size_t n, nundo = R.n;
+
+	if (!tg || parse_body(r, 0, &p, &n) < 0)
+		return;
+	/* all or nothing: every target must be one the API registered */
+	for (size_t i = 0; i < n; i++) {
+		if (find(name, &p[i].addr) >= 0)
+			continue;
+		admin_reply_error(r, 400, "InvalidTarget",
+				  in_file(tg, &p[i].addr)
+					  ? "Target %s comes from the configuration file: remove it there and reload"
+					  : "Target %s is not registered in target group '%s'",
+				  p[i].addr.text, name);
+		free(p);
+		return;
+	}
+	struct reg *undo = snapshot();
+	if (!undo) {
+		free(p);
+		admin_reply_error(r, 500, "InternalFailure", "Out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		drop((size_t)find(name, &p[i].addr));
+		log_info("target %s deregistered from group %s", p[i].addr.text, name);
+	}
+	free(p);
+	if (commit(r, undo, nundo) == 0)
+		admin_reply_json(r, 200, json_object());
+	snapshot_free(undo, nundo);
+}
+
+void treg_api_init(int (*rebuild)(void *arg, char *err, size_t errlen), void *arg)
+{
+	R.rebuild = rebuild;
+	R.arg = arg;
+	admin_route("POST", TG_PREFIX, ADMIN_PREFIX, register_targets, NULL);
+	admin_route("DELETE", TG_PREFIX, ADMIN_PREFIX, deregister_targets, NULL);
+}

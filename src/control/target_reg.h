@@ -1,0 +1,51 @@
+/* target_reg.h - targets registered at run time through the admin API, as
+ * ELBv2's RegisterTargets and DeregisterTargets:
+ *
+ *   POST   /api/v1/target-groups/NAME/targets   {"Targets": [{"Id": "10.0.0.5", "Port": 8080, "Weight": 1}]}
+ *   DELETE /api/v1/target-groups/NAME/targets   {"Targets": [{"Id": "10.0.0.5", "Port": 8080}]}
+ *
+ * (token-protected like every admin endpoint but /metrics). A registration
+ * is kept in state_dir/targets.json (written whole, atomically, before the
+ * answer), so reloads and restarts keep it, and joins its group in every
+ * configuration built afterwards (treg_merge(): the file's targets first,
+ * the registered ones after them). Registering or deregistering builds a
+ * new generation from the running configuration's text (config_reparse())
+ * at once: a new target's health checks start, a removed one drains for
+ * its group's deregistration_delay, as after a reload. A target in the
+ * file is never registered twice, and cannot be deregistered by the API
+ * (the file would bring it back). A reload that removes a group drops its
+ * registrations with a log line.
+ *
+ * Thread: control, every function.
+ */
+#ifndef ALBD_TARGET_REG_H
+#define ALBD_TARGET_REG_H
+
+#include <stddef.h>
+
+struct albd_config;
+
+#define TREG_FILE "targets.json"
+#define TREG_MAX_PER_CALL 1000    /* targets in one request */
+#define TREG_MAX 100000           /* registrations in all */
+
+/* Load STATE_DIR/targets.json (none: no registrations). Returns 0, or -1
+ * with a message in ERR (a file that is not what albd wrote is an error:
+ * albd does not start rather than forget registrations). */
+int treg_init(const char *state_dir, char *err, size_t errlen);
+
+/* Append the registered targets to their groups in CFG (a fresh config,
+ * not yet in a generation), marked registered; those of groups CFG does
+ * not have are skipped (treg_forget_unknown() drops them once CFG is
+ * live). Returns 0, or -1 with a message (out of memory). */
+int treg_merge(struct albd_config *cfg, char *err, size_t errlen);
+
+/* CFG is live: drop (and log) the registrations of groups it does not
+ * have, and of targets its file now names itself. */
+void treg_forget_unknown(const struct albd_config *cfg);
+
+/* Route the endpoints (after admin_init()); REBUILD makes a new generation
+ * with the registrations as they are (main.c): 0, or -1 with a message. */
+void treg_api_init(int (*rebuild)(void *arg, char *err, size_t errlen), void *arg);
+
+#endif
