@@ -187,6 +187,10 @@ static void free_parts(struct albd_gen *g, const struct albd_config *cfg)
 
 static void gen_free(struct albd_gen *g)
 {
+	/* the last reference: a reload's generation goes when its last
+	 * connection ends (the first built has none but albd's own) */
+	if (g->published)
+		log_info("configuration generation %lu released", g->id);
 	free_parts(g, g->cfg);
 	config_free(g->cfg);
 	free(g);

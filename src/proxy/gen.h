@@ -39,6 +39,8 @@ struct albd_gen {
 	struct lsock **lsocks;        /* parallel to cfg->listeners, one reference each */
 	struct tls_server **tls;      /* parallel to cfg->listeners, NULL for plain HTTP */
 	unsigned nworkers;
+	int published;                /* it served (worker_publish, worker_start_all): its release is
+	                               * logged */
 };
 
 /* Build a generation from CFG for NWORKERS workers, reusing PREV's sockets

@@ -380,6 +380,7 @@ struct worker *worker_start_all(unsigned n, struct albd_gen *g, const struct wor
 	struct worker *ws = calloc(n, sizeof(*ws));
 	unsigned started = 0;
 
+	g->published = 1;
 	if (!ws) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -421,6 +422,7 @@ fail:
 
 void worker_publish(struct worker *ws, unsigned n, struct albd_gen *g)
 {
+	g->published = 1;
 	for (unsigned i = 0; i < n; i++) {
 		gen_ref(g);
 		struct albd_gen *old = atomic_exchange(&ws[i].mailbox, g);
