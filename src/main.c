@@ -15,6 +15,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/privdrop.h"
 #include "core/sdnotify.h"
 #include "core/shard.h"
 #include "control/admin.h"
@@ -99,6 +100,12 @@ static int apply_config(struct control *c, struct albd_config *cfg, char *err, s
 	/* what the control plane knows (SNS's and CloudWatch's languages) */
 	if (notify_check(cfg, err, errlen) < 0 || alarm_check(cfg, err, errlen) < 0)
 		goto fail;
+	/* albd is who it became at start */
+	if (strcmp(cfg->user ? cfg->user : "", c->gen->cfg->user ? c->gen->cfg->user : "") != 0 ||
+	    (cfg->user && cfg->gid != c->gen->cfg->gid)) {
+		snprintf(err, errlen, "%s: user or group changed; restart albd to change them", cfg->path);
+		goto fail;
+	}
 	/* the store, the alarms' state and the spool stay where they are open */
 	if (strcmp(cfg->state_dir, c->gen->cfg->state_dir) != 0) {
 		snprintf(err, errlen, "%s: state_dir changed from \"%s\" to \"%s\"; restart albd to move it",
@@ -369,6 +376,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	/* the access log file, opened while albd may still be root */
+	if (alog_apply(c.gen->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	/* user: the ports are bound; what follows runs as that user */
+	if (cfg->user) {
+		int rc = privdrop(cfg->user, cfg->uid, cfg->gid, cfg->state_dir, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		if (rc == 0)
+			log_warn("user %s: albd is not running as root, so it stays who it is", cfg->user);
+		else
+			log_info("running as user %s (uid %ld, gid %ld)", cfg->user, (long)cfg->uid, (long)cfg->gid);
+	}
 	/* the metric store (state_dir): one albd can not use it, albd stops */
 	if (metrics_init(c.base, c.gen, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
@@ -393,10 +417,6 @@ int main(int argc, char **argv)
 	const struct timeval alog_every = { 0, ALOG_FLUSH_MS * 1000 };
 	if (!ev_usr1 || !ev_alog || evsignal_add(ev_usr1, NULL) || event_add(ev_alog, &alog_every)) {
 		log_err("cannot create the access log's events");
-		return 1;
-	}
-	if (alog_apply(c.gen->cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
 	struct event *ev_ticket = event_new(c.base, -1, EV_PERSIST, ticket_cb, &c);

@@ -528,6 +528,8 @@ static int check_access_log(struct cfg_ctx *c, const config_setting_t *s, void *
 static const struct cfg_key root_keys[] = {
 	FN_DEF("name", struct albd_config, name, cfg_set_lb_name, "", cfg_def_lb_name, 0),
 	FN_STR("state_dir", struct albd_config, state_dir, cfg_set_state_dir, "/var/lib/albd", 0),
+	FN("user", struct albd_config, user, cfg_set_user, 0),
+	FN("group", struct albd_config, group, cfg_set_group, 0),
 	NUM("workers", K_UINT, struct albd_config, workers, 0, WORKERS_MAX, 0, 0),
 	GROUP("timeouts", struct albd_config, timeouts, cfg_timeout_keys, NULL),
 	GROUP("limits", struct albd_config, limits, cfg_limit_keys, NULL),
@@ -866,6 +868,8 @@ void config_free(struct albd_config *cfg)
 	free(cfg->region);
 	free(cfg->account_id);
 	free(cfg->access_log.path);
+	free(cfg->user);
+	free(cfg->group);
 	free(cfg->elb_id);
 	free(cfg->text);
 	free(cfg->name);

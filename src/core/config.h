@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #define CONFIG_ERR_MAX 512
 
@@ -396,6 +397,11 @@ struct albd_config {
 	struct cfg_alarm *alarms; size_t nalarms;
 	struct cfg_composite_alarm *composite_alarms; size_t ncomposite_alarms;
 	struct cfg_access_log access_log;
+	char *user;                 /* "user": run as this user once the ports are bound (albd
+	                             * started as root), NULL: stay */
+	char *group;                /* "group", default the user's own group */
+	uid_t uid;                  /* resolved when user is set */
+	gid_t gid;
 	char *text;                 /* the file as it was read (config_reparse()) */
 	size_t text_len;
 	char *elb_id;               /* ALB's resource id, "app/NAME/<16 hex digits>" (access log's

@@ -8,6 +8,9 @@
  */
 #include "config_engine.h"
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -86,6 +89,40 @@ int cfg_set_state_dir(struct cfg_ctx *c, const config_setting_t *s, void *field)
 		return cfg_fail(c, s, "expected a directory name");
 	if (cfg_has_ctl(v))
 		return cfg_fail(c, s, "control characters are not allowed in a directory name");
+	return cfg_replace_str(c, field, v);
+}
+
+/* user = "albd"; group = "albd";: the names must exist when the config
+ * is read (the ids are kept). */
+int cfg_set_user(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	struct albd_config *cfg = c->cfg;
+	const char *v = cfg_string_of(c, s);
+	struct passwd *pw;
+
+	if (!v)
+		return -1;
+	if (!*v || !(pw = getpwnam(v)))
+		return cfg_fail(c, s, "unknown user \"%s\"", v);
+	cfg->uid = pw->pw_uid;
+	if (!config_setting_get_member(config_setting_parent(s), "group"))
+		cfg->gid = pw->pw_gid;
+	return cfg_replace_str(c, field, v);
+}
+
+int cfg_set_group(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	struct albd_config *cfg = c->cfg;
+	const char *v = cfg_string_of(c, s);
+	struct group *gr;
+
+	if (!v)
+		return -1;
+	if (!*v || !(gr = getgrnam(v)))
+		return cfg_fail(c, s, "unknown group \"%s\"", v);
+	if (!config_setting_get_member(config_setting_parent(s), "user"))
+		return cfg_fail(c, s, "group without user");
+	cfg->gid = gr->gr_gid;
 	return cfg_replace_str(c, field, v);
 }
 

@@ -203,6 +203,9 @@ void cfg_free_tls(struct cfg_tls *t);
 int cfg_set_lb_name(struct cfg_ctx *c, const config_setting_t *s, void *field);
 int cfg_def_lb_name(struct cfg_ctx *c, void *field, const char *text);
 int cfg_set_state_dir(struct cfg_ctx *c, const config_setting_t *s, void *field);
+/* user = "..."; group = "...": names that exist; the ids go to the config. */
+int cfg_set_user(struct cfg_ctx *c, const config_setting_t *s, void *field);
+int cfg_set_group(struct cfg_ctx *c, const config_setting_t *s, void *field);
 extern const struct cfg_key cfg_admin_keys[];
 /* The check of the admin group's row (after cfg_admin_keys): its line. */
 int cfg_admin_group(struct cfg_ctx *c, const config_setting_t *s, void *field);
