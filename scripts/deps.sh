@@ -15,6 +15,8 @@ packages=(
 	# the man pages are linted (mandoc -Tlint); the unit is verified
 	# (systemd-analyze, in package systemd)
 	mandoc systemd
+	# the binary upgrade is tested under load
+	wrk
 	# the libFuzzer smoke run (clang's fuzzer, ASan and UBSan runtimes);
 	# gcc's own ASan/UBSan runtimes come with build-essential
 	clang libclang-rt-14-dev

@@ -3,6 +3,10 @@
  * current generation and talks to the workers only through worker.h.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 #include <event2/event.h>
 
 #include "core/config.h"
+#include "core/inherit.h"
 #include "core/log.h"
 #include "core/privdrop.h"
 #include "core/sdnotify.h"
@@ -49,6 +54,19 @@ struct control {
 	struct worker *workers;
 	unsigned nworkers;
 	int reload_failed;            /* the last reload was refused (systemd's STATUS says so) */
+	char **argv;                  /* as started: the new binary gets the same arguments */
+	char exe[4096];               /* the binary's path at start (a package upgrade puts the new
+	                               * one there): what SIGUSR2 runs */
+	int state_up;                 /* store, topics and alarms are running (state_start) */
+	/* binary upgrade (SIGUSR2): the old process's side */
+	pid_t up_child;               /* the new process, 0: none under way */
+	int up_sock;                  /* socketpair to it: "READY\n" comes, "STATE\n" goes */
+	struct event *up_ev, *up_timer;
+	int handed_over;              /* the new process serves: drain and exit */
+	/* the new process's side: the old one writes "STATE\n" (its state is
+	 * on disk) or goes away; then the store, topics and alarms start */
+	int parent_sock;
+	struct event *parent_ev;
 	uint64_t watchdog_ms;         /* WatchdogSec=, 0: none */
 	int watchdog_late;            /* a worker missed the last check (logged once) */
 };
@@ -97,6 +115,11 @@ static int apply_config(struct control *c, struct albd_config *cfg, char *err, s
 {
 	struct albd_gen *g;
 
+	/* a binary upgrade is under way (the state moves between processes) */
+	if (!c->state_up || c->up_child) {
+		snprintf(err, errlen, "a binary upgrade is under way; try again when it is over");
+		goto fail;
+	}
 	/* what the control plane knows (SNS's and CloudWatch's languages) */
 	if (notify_check(cfg, err, errlen) < 0 || alarm_check(cfg, err, errlen) < 0)
 		goto fail;
@@ -219,6 +242,234 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* the state: the store, topics and alarms ------------------------------- */
+
+/* Start what lives in state_dir. At start, or in a new binary once the old
+ * one has written it out. Returns 0, or -1 with a message. */
+static int state_start(struct control *c, char *err, size_t errlen)
+{
+	/* the metric store (state_dir): one albd can not use it, albd stops */
+	if (metrics_init(c->base, c->gen, err, errlen) < 0)
+		return -1;
+	api_metrics_init();
+	/* topics: the signing key and the spool (state_dir); deliveries resume */
+	if (notify_init(c->base, c->gen, err, errlen) < 0)
+		return -1;
+	/* alarms read the store and publish to the topics: after both */
+	if (alarm_init(c->base, c->gen, notify_publish, err, errlen) < 0)
+		return -1;
+	c->state_up = 1;
+	return 0;
+}
+
+/* Write the state out and stop using it (stop, or the upgrade's handover). */
+static void state_stop(struct control *c)
+{
+	if (!c->state_up)
+		return;
+	alarm_shutdown();     /* no more evaluations; alarms.json written */
+	notify_shutdown();    /* attempts in flight are abandoned; the spool keeps them */
+	metrics_shutdown();   /* the last counts, and the store written out */
+	c->state_up = 0;
+}
+
+/* binary upgrade (SIGUSR2) ------------------------------------------------ */
+
+#define UPGRADE_TIMEOUT_S 60   /* the new binary must be ready within this */
+
+static void upgrade_end(struct control *c)
+{
+	if (c->up_ev)
+		event_free(c->up_ev);
+	if (c->up_timer)
+		event_free(c->up_timer);
+	c->up_ev = c->up_timer = NULL;
+	if (c->up_sock >= 0)
+		close(c->up_sock);
+	c->up_sock = -1;
+	c->up_child = 0;
+}
+
+/* The new process failed: the old one serves on, as it never stopped. */
+static void upgrade_failed(struct control *c, const char *why)
+{
+	int status = 0;
+
+	if (c->up_child) {
+		kill(c->up_child, SIGKILL);
+		waitpid(c->up_child, &status, 0);
+	}
+	log_err("binary upgrade failed: %s; this process (pid %ld) serves on", why, (long)getpid());
+	upgrade_end(c);
+}
+
+/* The new process is ready: it accepts on the same sockets. Stop
+ * accepting, write the state out and hand it over, tell systemd who the
+ * main process is now, then drain and exit. */
+static void upgrade_handover(struct control *c)
+{
+	pid_t child = c->up_child;
+
+	log_info("binary upgrade: the new process (pid %ld) is ready; this one hands over and drains",
+		 (long)child);
+	admin_shutdown();     /* the new process has the admin socket too */
+	state_stop(c);
+	/* systemd first: the new process's READY=1 must come from its main */
+	sdn_notifyf("MAINPID=%ld\nSTATUS=handed over to pid %ld, draining", (long)child, (long)child);
+	if (write(c->up_sock, "STATE\n", 6) != 6)
+		log_warn("binary upgrade: cannot tell the new process that the state is written: %s",
+			 strerror(errno));
+	c->handed_over = 1;
+	upgrade_end(c);
+	event_base_loopbreak(c->base);
+}
+
+static void upgrade_sock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+	char buf[64];
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		upgrade_failed(c, "the new process was not ready in time");
+		return;
+	}
+	n = read(fd, buf, sizeof buf - 1);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		int status = 0;
+		char why[128];
+
+		/* it went away before it was ready */
+		if (waitpid(c->up_child, &status, 0) == c->up_child) {
+			c->up_child = 0;
+			snprintf(why, sizeof why, "the new process exited (%s %d) before it was ready",
+				 WIFEXITED(status) ? "status" : "signal",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		} else {
+			snprintf(why, sizeof why, "the new process closed its socket before it was ready");
+		}
+		upgrade_failed(c, why);
+		return;
+	}
+	buf[n] = 0;
+	if (strstr(buf, "READY"))
+		upgrade_handover(c);
+}
+
+static void upgrade_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	upgrade_sock_cb(-1, EV_TIMEOUT, arg);
+}
+
+/* SIGUSR2: run the binary at c->exe with the same arguments, the listening
+ * sockets (workers' and admin's) open and named in $ALBD_LISTEN_FDS, and
+ * one end of a socketpair in $ALBD_UPGRADE_FD. This process serves on
+ * until the new one says READY. */
+static void upgrade_start(struct control *c)
+{
+	static char env[65536];
+	int sp[2];
+	const struct albd_addr *aaddr;
+	int afd = admin_listen_fd(&aaddr);
+
+	if (c->up_child) {
+		log_warn("SIGUSR2: a binary upgrade is already under way (pid %ld)", (long)c->up_child);
+		return;
+	}
+	if (!c->state_up) {
+		log_warn("SIGUSR2: this process is still taking over from the previous one; try again");
+		return;
+	}
+	env[0] = 0;
+	for (size_t i = 0; i < c->gen->cfg->nlisteners; i++) {
+		const struct lsock *ls = c->gen->lsocks[i];
+		for (unsigned k = 0; k < ls->nfds; k++)
+			if (ls->fds[k] >= 0 && inherit_add(env, sizeof env, ls->fds[k], &ls->addr) < 0) {
+				log_err("SIGUSR2: too many listening sockets to hand over");
+				return;
+			}
+	}
+	if (afd >= 0 && inherit_add(env, sizeof env, afd, aaddr) < 0) {
+		log_err("SIGUSR2: too many listening sockets to hand over");
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		log_err("SIGUSR2: socketpair: %s", strerror(errno));
+		return;
+	}
+	log_info("SIGUSR2: starting %s to take over", c->exe);
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_err("SIGUSR2: fork: %s", strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		return;
+	}
+	if (pid == 0) {
+		/* the child: only async-signal-safe calls until exec; the
+		 * sockets named in env stay open across it */
+		char fdbuf[32], pidbuf[32];
+		const char *p = env;
+		while (*p) {
+			int fd = 0;
+			while (*p >= '0' && *p <= '9')
+				fd = fd * 10 + (*p++ - '0');
+			fcntl(fd, F_SETFD, 0);
+			while (*p && *p != ';')
+				p++;
+			if (*p)
+				p++;
+		}
+		fcntl(sp[1], F_SETFD, 0);
+		snprintf(fdbuf, sizeof fdbuf, "%d", sp[1]);
+		snprintf(pidbuf, sizeof pidbuf, "%ld", (long)getpid());
+		setenv(INHERIT_ENV, env, 1);
+		setenv("ALBD_UPGRADE_FD", fdbuf, 1);
+		/* systemd's watchdog follows the main process, which this
+		 * one becomes */
+		if (getenv("WATCHDOG_PID"))
+			setenv("WATCHDOG_PID", pidbuf, 1);
+		sigset_t none;
+		sigemptyset(&none);
+		pthread_sigmask(SIG_SETMASK, &none, NULL);
+		execv(c->exe, c->argv);
+		_exit(127);
+	}
+	close(sp[1]);
+	c->up_child = pid;
+	c->up_sock = sp[0];
+	fcntl(c->up_sock, F_SETFL, O_NONBLOCK);
+	const struct timeval limit = { UPGRADE_TIMEOUT_S, 0 };
+	c->up_ev = event_new(c->base, c->up_sock, EV_READ | EV_PERSIST, upgrade_sock_cb, c);
+	c->up_timer = evtimer_new(c->base, upgrade_timeout_cb, c);
+	if (!c->up_ev || !c->up_timer || event_add(c->up_ev, NULL) < 0 || event_add(c->up_timer, &limit) < 0)
+		upgrade_failed(c, "cannot watch the new process");
+}
+
+/* The new process's side: the old one's state is written out (it said
+ * STATE, or it is gone): start the store, topics and alarms here. */
+static void parent_sock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+	char buf[64], err[CONFIG_ERR_MAX];
+	ssize_t n = read(fd, buf, sizeof buf);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	event_free(c->parent_ev);
+	c->parent_ev = NULL;
+	close(c->parent_sock);
+	c->parent_sock = -1;
+	if (state_start(c, err, sizeof err) < 0) {
+		log_err("binary upgrade: %s; serving without the store, topics and alarms until a restart", err);
+		return;
+	}
+	log_info("binary upgrade: the state is taken over; this process (pid %ld) is albd now", (long)getpid());
+	notify_ready(c);
+}
+
 /* The access log: what the workers handed over goes to the file; lines
  * the file refused are counted. */
 static void alog_cb(evutil_socket_t fd, short what, void *arg)
@@ -241,6 +492,10 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		alog_reopen();   /* logrotate renamed it */
 		return;
 	}
+	if (sig == SIGUSR2) {
+		upgrade_start(c);   /* a new binary takes over */
+		return;
+	}
 	log_info("%s received: draining (up to %u ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 		 c->gen->cfg->timeouts.drain_ms);
 	sdn_notifyf("STOPPING=1\nSTATUS=draining (up to %u ms)", c->gen->cfg->timeouts.drain_ms);
@@ -249,7 +504,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-	struct control c = { .path = "/etc/albd/albd.conf" };
+	struct control c = { .path = "/etc/albd/albd.conf", .up_sock = -1, .parent_sock = -1, .argv = argv };
 	char err[CONFIG_ERR_MAX];
 	int check = 0, export_rules = 0, opt;
 	struct albd_config *cfg;
@@ -314,6 +569,22 @@ int main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	/* the binary's path, for SIGUSR2 (read now: a package upgrade replaces
+	 * the file, and then /proc/self/exe names a deleted one) */
+	ssize_t xl = readlink("/proc/self/exe", c.exe, sizeof c.exe - 1);
+	c.exe[xl > 0 ? xl : 0] = 0;
+	/* started by an old albd (SIGUSR2): its listening sockets, and the
+	 * socket to tell it we are ready on */
+	if (inherit_init(err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	const char *ufd = getenv("ALBD_UPGRADE_FD");
+	if (ufd && *ufd) {
+		c.parent_sock = atoi(ufd);
+		unsetenv("ALBD_UPGRADE_FD");
+		fcntl(c.parent_sock, F_SETFD, FD_CLOEXEC);
+	}
 	/* From the moment the sockets listen, a client (or systemd) may see
 	 * albd as up and signal it: hold SIGHUP/SIGTERM/SIGINT back until the
 	 * handlers exist, so that an early one is a reload or a stop, not
@@ -325,6 +596,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	if (tls_global_init() < 0) {
 		fprintf(stderr, "cannot initialise TLS\n");
@@ -393,19 +665,11 @@ int main(int argc, char **argv)
 		else
 			log_info("running as user %s (uid %ld, gid %ld)", cfg->user, (long)cfg->uid, (long)cfg->gid);
 	}
-	/* the metric store (state_dir): one albd can not use it, albd stops */
-	if (metrics_init(c.base, c.gen, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
-	api_metrics_init();
-	/* topics: the signing key and the spool (state_dir); deliveries resume */
-	if (notify_init(c.base, c.gen, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
-	/* alarms read the store and publish to the topics: after both */
-	if (alarm_init(c.base, c.gen, notify_publish, err, sizeof(err)) < 0) {
+	/* what the old albd handed over and nothing took is closed */
+	inherit_close_rest();
+	/* the state (state_dir), unless an old albd still has it: then once it
+	 * wrote it out (parent_sock_cb) */
+	if (c.parent_sock < 0 && state_start(&c, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
@@ -413,6 +677,11 @@ int main(int argc, char **argv)
 	struct event *ev_term = evsignal_new(c.base, SIGTERM, signal_cb, &c);
 	struct event *ev_int = evsignal_new(c.base, SIGINT, signal_cb, &c);
 	struct event *ev_usr1 = evsignal_new(c.base, SIGUSR1, signal_cb, &c);
+	struct event *ev_usr2 = evsignal_new(c.base, SIGUSR2, signal_cb, &c);
+	if (!ev_usr2 || evsignal_add(ev_usr2, NULL)) {
+		log_err("cannot install the SIGUSR2 handler");
+		return 1;
+	}
 	struct event *ev_alog = event_new(c.base, -1, EV_PERSIST, alog_cb, NULL);
 	const struct timeval alog_every = { 0, ALOG_FLUSH_MS * 1000 };
 	if (!ev_usr1 || !ev_alog || evsignal_add(ev_usr1, NULL) || event_add(ev_alog, &alog_every)) {
@@ -440,7 +709,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("albd %s started: %u workers, configuration %s", PACKAGE_VERSION, c.nworkers, c.path);
-	notify_ready(&c);
+	if (c.parent_sock >= 0) {
+		/* a binary upgrade: tell the old albd, which then stops
+		 * accepting, writes its state out and says STATE */
+		if (write(c.parent_sock, "READY\n", 6) != 6) {
+			log_err("binary upgrade: cannot reach the old process: %s", strerror(errno));
+			return 1;
+		}
+		c.parent_ev = event_new(c.base, c.parent_sock, EV_READ | EV_PERSIST, parent_sock_cb, &c);
+		if (!c.parent_ev || event_add(c.parent_ev, NULL) < 0) {
+			log_err("binary upgrade: cannot wait for the old process");
+			return 1;
+		}
+	} else {
+		notify_ready(&c);
+	}
 	struct event *ev_watchdog = NULL;
 	c.watchdog_ms = sdn_watchdog_usec() / 1000;
 	if (c.watchdog_ms) {
@@ -456,11 +739,16 @@ int main(int argc, char **argv)
 
 	event_base_dispatch(c.base);
 
+	if (c.up_child)
+		upgrade_failed(&c, "albd is stopping");
+	if (c.parent_ev) {
+		/* stopped before the old process handed the state over */
+		event_free(c.parent_ev);
+		close(c.parent_sock);
+	}
 	worker_stop_all(c.workers, c.nworkers);
 	alog_shutdown();      /* the workers' last lines are written */
-	alarm_shutdown();     /* no more evaluations; alarms.json written */
-	notify_shutdown();    /* attempts in flight are abandoned; the spool keeps them */
-	metrics_shutdown();   /* the last counts, and the store written out */
+	state_stop(&c);       /* alarms.json, the spool, the store (done already after a handover) */
 	admin_shutdown();
 	health_shutdown();
 	gen_unref(c.gen);
@@ -468,6 +756,7 @@ int main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_usr1);
+	event_free(ev_usr2);
 	if (ev_watchdog)
 		event_free(ev_watchdog);
 	event_free(ev_alog);

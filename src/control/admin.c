@@ -44,6 +44,7 @@
 #include <openssl/evp.h>
 
 #include "../core/config.h"
+#include "../core/inherit.h"
 #include "../core/log.h"
 #include "../net/conn.h"
 #include "../net/http1.h"
@@ -865,8 +866,11 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 static int listen_on(const struct albd_addr *addr, char *err, size_t errlen)
 {
 	int one = 1;
-	int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = inherit_take(addr);   /* the previous albd's (binary upgrade) */
 
+	if (fd >= 0)
+		return fd;
+	fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", addr->text, strerror(errno));
 		return -1;
@@ -1007,6 +1011,14 @@ int admin_live_base(char *buf, size_t len)
 		return -1;
 	snprintf(buf, len, "%s://%s", A.tls ? "https" : "http", A.addr.text);
 	return 0;
+}
+
+int admin_listen_fd(const struct albd_addr **addr)
+{
+	if (!A.listener)
+		return -1;
+	*addr = &A.addr;
+	return evconnlistener_get_fd(A.listener);
 }
 
 int admin_init(struct event_base *base)

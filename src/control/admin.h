@@ -38,6 +38,11 @@ typedef void (*admin_fn)(struct admin_req *r, void *arg);
 			   * outsiders fetch as given (SNS's SubscribeURL and UnsubscribeURL,
 			   * which carry their own unguessable token, and SigningCertURL) */
 
+/* The admin listener's socket and address (to hand to a new albd at a
+ * binary upgrade), or -1 when it does not listen. */
+struct albd_addr;
+int admin_listen_fd(const struct albd_addr **addr);
+
 /* Start the module on BASE. Returns 0 or -1. */
 int admin_init(struct event_base *base);
 

@@ -55,11 +55,13 @@ int privdrop(const char *user, uid_t uid, gid_t gid, const char *state_dir, char
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
 	memset(d, 0, sizeof d);
-	d[0].effective = d[0].permitted = 1u << CAP_NET_BIND_SERVICE;
+	d[0].effective = d[0].permitted = d[0].inheritable = 1u << CAP_NET_BIND_SERVICE;
 	if (syscall(SYS_capset, &h, d) < 0) {
 		snprintf(err, errlen, "user %s: cannot keep CAP_NET_BIND_SERVICE: %s", user, strerror(errno));
 		return -1;
 	}
+	/* and across the exec of a binary upgrade (SIGUSR2): ambient */
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0);
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	/* no way back */
 	if (uid != 0 && (setuid(0) == 0 || geteuid() == 0)) {

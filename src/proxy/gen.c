@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../core/inherit.h"
 #include "../core/log.h"
 #include "tls.h"
 
@@ -49,8 +50,17 @@ static struct lsock *lsock_open(const struct albd_addr *addr, unsigned n, char *
 	for (unsigned i = 0; i < n; i++)
 		ls->fds[i] = -1;
 	ls->nfds = n;
+	unsigned inherited = 0;
 	for (unsigned i = 0; i < n; i++) {
-		int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		/* the sockets the previous albd handed over (binary upgrade),
+		 * with their queues: none refused */
+		int fd = inherit_take(addr);
+		if (fd >= 0) {
+			ls->fds[i] = fd;
+			inherited++;
+			continue;
+		}
+		fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			goto fail;
 		ls->fds[i] = fd;
@@ -64,7 +74,10 @@ static struct lsock *lsock_open(const struct albd_addr *addr, unsigned n, char *
 		    listen(fd, LISTEN_BACKLOG) < 0)
 			goto fail;
 	}
-	log_info("listening on %s (%u sockets)", addr->text, n);
+	if (inherited)
+		log_info("listening on %s (%u sockets, %u inherited)", addr->text, n, inherited);
+	else
+		log_info("listening on %s (%u sockets)", addr->text, n);
 	return ls;
 fail:
 	snprintf(err, errlen, "cannot listen on %s: %s", addr->text, strerror(errno));
