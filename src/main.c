@@ -199,12 +199,13 @@ static void reload_config(struct control *c)
 static int rebuild(void *arg, char *err, size_t errlen)
 {
 	struct control *c = arg;
-	struct albd_config *cfg = config_reparse(c->gen->cfg, err, errlen);
+	struct albd_config *cfg;
 
-	if (!cfg || apply_config(c, cfg, err, errlen) < 0)
-		return -1;
+	sdn_notify("RELOADING=1\nSTATUS=applying registered targets");
+	cfg = config_reparse(c->gen->cfg, err, errlen);
+	int rc = !cfg || apply_config(c, cfg, err, errlen) < 0 ? -1 : 0;
 	notify_ready(c);
-	return 0;
+	return rc;
 }
 
 static void ticket_cb(evutil_socket_t fd, short what, void *arg)
@@ -230,7 +231,9 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct control *c = arg;
 
-	if (worker_all_alive(c->workers, c->nworkers, c->watchdog_ms / 2 > 2000 ? c->watchdog_ms / 2 : 2000)) {
+	uint64_t limit = c->watchdog_ms / 2 > 2000 ? c->watchdog_ms / 2 : 2000;
+
+	if (worker_all_alive(c->workers, c->nworkers, limit)) {
 		sdn_notify("WATCHDOG=1");
 		if (c->watchdog_late)
 			log_info("watchdog: every worker answers again");
@@ -238,7 +241,7 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	} else if (!c->watchdog_late) {
 		c->watchdog_late = 1;
 		log_err("watchdog: a worker has not ticked for %llu ms: not telling systemd all is well",
-			(unsigned long long)(c->watchdog_ms / 2));
+			(unsigned long long)limit);
 	}
 }
 
@@ -290,7 +293,8 @@ static void upgrade_end(struct control *c)
 	c->up_child = 0;
 }
 
-/* The new process failed: the old one serves on, as it never stopped. */
+/* The new process failed: the old one serves on, as it never stopped. It
+ * is killed (and reaped) if it still runs. */
 static void upgrade_failed(struct control *c, const char *why)
 {
 	int status = 0;
@@ -300,6 +304,16 @@ static void upgrade_failed(struct control *c, const char *why)
 		waitpid(c->up_child, &status, 0);
 	}
 	log_err("binary upgrade failed: %s; this process (pid %ld) serves on", why, (long)getpid());
+	upgrade_end(c);
+}
+
+/* albd stops while a new process starts: that one may accept already, so
+ * it drains (SIGTERM) rather than dies; nobody takes the state over. */
+static void upgrade_abandon(struct control *c)
+{
+	log_warn("stopping during a binary upgrade: the new process (pid %ld) is told to stop too",
+		 (long)c->up_child);
+	kill(c->up_child, SIGTERM);
 	upgrade_end(c);
 }
 
@@ -341,8 +355,9 @@ static void upgrade_sock_cb(evutil_socket_t fd, short what, void *arg)
 		int status = 0;
 		char why[128];
 
-		/* it went away before it was ready */
-		if (waitpid(c->up_child, &status, 0) == c->up_child) {
+		/* it went away before it was ready (or closed the socket and
+		 * lives on: upgrade_failed() kills it) */
+		if (waitpid(c->up_child, &status, WNOHANG) == c->up_child) {
 			c->up_child = 0;
 			snprintf(why, sizeof why, "the new process exited (%s %d) before it was ready",
 				 WIFEXITED(status) ? "status" : "signal",
@@ -363,13 +378,33 @@ static void upgrade_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	upgrade_sock_cb(-1, EV_TIMEOUT, arg);
 }
 
+/* Write V in decimal into P (at least 21 bytes), NUL-terminated:
+ * async-signal-safe, for the forked child. */
+static void put_decimal(char *p, long v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 && n < 22);
+	while (n)
+		*p++ = tmp[--n];
+	*p = 0;
+}
+
+extern char **environ;
+
 /* SIGUSR2: run the binary at c->exe with the same arguments, the listening
  * sockets (workers' and admin's) open and named in $ALBD_LISTEN_FDS, and
  * one end of a socketpair in $ALBD_UPGRADE_FD. This process serves on
  * until the new one says READY. */
 static void upgrade_start(struct control *c)
 {
-	static char env[65536];
+	static char fds_env[65536], sock_env[64], wd_env[64];
+	static int fds[4096];
+	size_t nfds = 0, nenv = 0;
 	int sp[2];
 	const struct albd_addr *aaddr;
 	int afd = admin_listen_fd(&aaddr);
@@ -382,61 +417,87 @@ static void upgrade_start(struct control *c)
 		log_warn("SIGUSR2: this process is still taking over from the previous one; try again");
 		return;
 	}
-	env[0] = 0;
+	if (!c->exe[0]) {
+		log_err("SIGUSR2: the binary's path is unknown (/proc/self/exe was unreadable at start)");
+		return;
+	}
+	snprintf(fds_env, sizeof fds_env, "%s=", INHERIT_ENV);
 	for (size_t i = 0; i < c->gen->cfg->nlisteners; i++) {
 		const struct lsock *ls = c->gen->lsocks[i];
-		for (unsigned k = 0; k < ls->nfds; k++)
-			if (ls->fds[k] >= 0 && inherit_add(env, sizeof env, ls->fds[k], &ls->addr) < 0) {
+		for (unsigned k = 0; k < ls->nfds; k++) {
+			if (ls->fds[k] < 0)
+				continue;
+			if (nfds == sizeof fds / sizeof fds[0] ||
+			    inherit_add(fds_env, sizeof fds_env, ls->fds[k], &ls->addr) < 0) {
 				log_err("SIGUSR2: too many listening sockets to hand over");
 				return;
 			}
+			fds[nfds++] = ls->fds[k];
+		}
 	}
-	if (afd >= 0 && inherit_add(env, sizeof env, afd, aaddr) < 0) {
-		log_err("SIGUSR2: too many listening sockets to hand over");
-		return;
+	if (afd >= 0) {
+		if (nfds == sizeof fds / sizeof fds[0] || inherit_add(fds_env, sizeof fds_env, afd, aaddr) < 0) {
+			log_err("SIGUSR2: too many listening sockets to hand over");
+			return;
+		}
+		fds[nfds++] = afd;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
 		log_err("SIGUSR2: socketpair: %s", strerror(errno));
 		return;
 	}
+	snprintf(sock_env, sizeof sock_env, "ALBD_UPGRADE_FD=%d", sp[1]);
+	/* the environment of the new process, made before fork(): ours with
+	 * those three set (WATCHDOG_PID: systemd's watchdog follows the main
+	 * process, which the child becomes; its pid is written after fork) */
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **envp = calloc(n + 4, sizeof *envp);
+	if (!envp) {
+		close(sp[0]);
+		close(sp[1]);
+		log_err("SIGUSR2: out of memory");
+		return;
+	}
+	int watchdog = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(environ[i], INHERIT_ENV "=", sizeof INHERIT_ENV) == 0 ||
+		    strncmp(environ[i], "ALBD_UPGRADE_FD=", 16) == 0)
+			continue;
+		if (strncmp(environ[i], "WATCHDOG_PID=", 13) == 0) {
+			watchdog = 1;
+			continue;
+		}
+		envp[nenv++] = environ[i];
+	}
+	envp[nenv++] = fds_env;
+	envp[nenv++] = sock_env;
+	if (watchdog)
+		envp[nenv++] = wd_env;
+	envp[nenv] = NULL;
+	memcpy(wd_env, "WATCHDOG_PID=", 13);
 	log_info("SIGUSR2: starting %s to take over", c->exe);
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_err("SIGUSR2: fork: %s", strerror(errno));
+		free(envp);
 		close(sp[0]);
 		close(sp[1]);
 		return;
 	}
 	if (pid == 0) {
-		/* the child: only async-signal-safe calls until exec; the
-		 * sockets named in env stay open across it */
-		char fdbuf[32], pidbuf[32];
-		const char *p = env;
-		while (*p) {
-			int fd = 0;
-			while (*p >= '0' && *p <= '9')
-				fd = fd * 10 + (*p++ - '0');
-			fcntl(fd, F_SETFD, 0);
-			while (*p && *p != ';')
-				p++;
-			if (*p)
-				p++;
-		}
+		/* the child: async-signal-safe calls only. The sockets stay
+		 * open across exec; the signals stay blocked (the new albd
+		 * installs its handlers before it unblocks them). */
+		for (size_t i = 0; i < nfds; i++)
+			fcntl(fds[i], F_SETFD, 0);
 		fcntl(sp[1], F_SETFD, 0);
-		snprintf(fdbuf, sizeof fdbuf, "%d", sp[1]);
-		snprintf(pidbuf, sizeof pidbuf, "%ld", (long)getpid());
-		setenv(INHERIT_ENV, env, 1);
-		setenv("ALBD_UPGRADE_FD", fdbuf, 1);
-		/* systemd's watchdog follows the main process, which this
-		 * one becomes */
-		if (getenv("WATCHDOG_PID"))
-			setenv("WATCHDOG_PID", pidbuf, 1);
-		sigset_t none;
-		sigemptyset(&none);
-		pthread_sigmask(SIG_SETMASK, &none, NULL);
-		execv(c->exe, c->argv);
+		put_decimal(wd_env + 13, (long)getpid());
+		execve(c->exe, c->argv, envp);
 		_exit(127);
 	}
+	free(envp);
 	close(sp[1]);
 	c->up_child = pid;
 	c->up_sock = sp[0];
@@ -468,6 +529,14 @@ static void parent_sock_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	log_info("binary upgrade: the state is taken over; this process (pid %ld) is albd now", (long)getpid());
 	notify_ready(c);
+}
+
+static void alog_cb(evutil_socket_t fd, short what, void *arg);
+
+/* While the workers drain: their access log lines keep going out. */
+static void drain_idle(void *arg)
+{
+	alog_cb(-1, 0, arg);
 }
 
 /* The access log: what the workers handed over goes to the file; lines
@@ -513,6 +582,19 @@ int main(int argc, char **argv)
 		{ "export-prometheus-rules", no_argument, NULL, OPT_EXPORT_RULES },
 		{ NULL, 0, NULL, 0 },
 	};
+
+	/* Before anything else: a signal that comes early (systemd, logrotate,
+	 * an old albd handing over, whose mask a new binary inherits) must not
+	 * kill albd. They stay blocked until the handlers exist; workers
+	 * inherit the blocked mask: signals are the control thread's. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	while ((opt = getopt_long(argc, argv, "c:tdVh", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -585,19 +667,6 @@ int main(int argc, char **argv)
 		unsetenv("ALBD_UPGRADE_FD");
 		fcntl(c.parent_sock, F_SETFD, FD_CLOEXEC);
 	}
-	/* From the moment the sockets listen, a client (or systemd) may see
-	 * albd as up and signal it: hold SIGHUP/SIGTERM/SIGINT back until the
-	 * handlers exist, so that an early one is a reload or a stop, not
-	 * death. Workers inherit the blocked mask: signals are the control
-	 * thread's. */
-	sigset_t set, old;
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
 	if (tls_global_init() < 0) {
 		fprintf(stderr, "cannot initialise TLS\n");
 		return 1;
@@ -655,6 +724,9 @@ int main(int argc, char **argv)
 	}
 	/* user: the ports are bound; what follows runs as that user */
 	if (cfg->user) {
+		/* the user reopens it (SIGUSR1) and a new binary opens it (SIGUSR2) */
+		if (geteuid() == 0 && alog_chown(cfg->uid, cfg->gid) < 0)
+			log_warn("access_log: cannot give the file to user %s: %s", cfg->user, strerror(errno));
 		int rc = privdrop(cfg->user, cfg->uid, cfg->gid, cfg->state_dir, err, sizeof(err));
 		if (rc < 0) {
 			fprintf(stderr, "%s\n", err);
@@ -703,7 +775,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	c.workers = worker_start_all(c.nworkers, c.gen, &proxy_handler, err, sizeof(err));
-	pthread_sigmask(SIG_SETMASK, &old, NULL);   /* a pending signal is handled now */
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);   /* a pending signal is handled now */
 	if (!c.workers) {
 		log_err("%s", err);
 		return 1;
@@ -740,13 +812,13 @@ int main(int argc, char **argv)
 	event_base_dispatch(c.base);
 
 	if (c.up_child)
-		upgrade_failed(&c, "albd is stopping");
+		upgrade_abandon(&c);
 	if (c.parent_ev) {
 		/* stopped before the old process handed the state over */
 		event_free(c.parent_ev);
 		close(c.parent_sock);
 	}
-	worker_stop_all(c.workers, c.nworkers);
+	worker_stop_all(c.workers, c.nworkers, drain_idle, NULL);
 	alog_shutdown();      /* the workers' last lines are written */
 	state_stop(&c);       /* alarms.json, the spool, the store (done already after a handover) */
 	admin_shutdown();

@@ -94,6 +94,20 @@ static int parse_target(const char *id, long port, struct albd_addr *a, char *er
 		snprintf(err, errlen, "Id '%s' is not an IP address", id);
 		return -1;
 	}
+	/* nothing one can connect to a single host at */
+	if (a->ss.ss_family == AF_INET) {
+		uint32_t v = ntohl(((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr);
+		if (v == 0 || v == 0xffffffffu || (v >> 28) == 14) {
+			snprintf(err, errlen, "Id '%s' is not a unicast address", id);
+			return -1;
+		}
+	} else {
+		const struct in6_addr *v6 = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+		if (IN6_IS_ADDR_UNSPECIFIED(v6) || IN6_IS_ADDR_MULTICAST(v6)) {
+			snprintf(err, errlen, "Id '%s' is not a unicast address", id);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -375,22 +389,38 @@ bad:
 	return 0;
 }
 
-/* Rebuild with the registrations as they are now; on failure put back
- * what UNDO says (a copy of the list before) and answer 500. */
-static int commit(struct admin_req *r, struct reg *undo, size_t nundo)
+/* Put the registrations back as UNDO (a snapshot) has them. */
+static void restore(const struct reg *undo, size_t nundo)
 {
-	char err[1024];
-
-	if (save(err, sizeof err) == 0 && R.rebuild(R.arg, err, sizeof err) == 0)
-		return 0;
-	char why[1024];
-	snprintf(why, sizeof why, "%s", err);
 	while (R.n)
 		drop(R.n - 1);
 	for (size_t i = 0; i < nundo; i++)
-		add(undo[i].tg, &undo[i].addr, undo[i].weight);
-	if (save(err, sizeof err) < 0)
-		log_err("%s", err);
+		if (add(undo[i].tg, &undo[i].addr, undo[i].weight) < 0)
+			log_err("registered targets: out of memory while undoing");
+}
+
+/* Make the registrations as they are now live (a new generation), then
+ * keep them (targets.json): the file never holds what did not go live. On
+ * failure the registrations go back as UNDO has them and R is answered
+ * (503 while a binary upgrade is under way, else 500). */
+static int commit(struct admin_req *r, const struct reg *undo, size_t nundo)
+{
+	char err[1024], why[1024];
+
+	if (R.rebuild(R.arg, err, sizeof err) < 0) {
+		restore(undo, nundo);
+		log_err("registered targets: %s; nothing changed", err);
+		admin_reply_error(r, strstr(err, "upgrade") ? 503 : 500,
+				  strstr(err, "upgrade") ? "ServiceUnavailable" : "InternalFailure", "%s", err);
+		return -1;
+	}
+	if (save(err, sizeof err) == 0)
+		return 0;
+	/* live but not kept: undo both rather than lose it at a restart */
+	snprintf(why, sizeof why, "%s", err);
+	restore(undo, nundo);
+	if (R.rebuild(R.arg, err, sizeof err) < 0)
+		log_err("registered targets: cannot undo: %s", err);
 	log_err("registered targets: %s; nothing changed", why);
 	admin_reply_error(r, 500, "InternalFailure", "%s", why);
 	return -1;
@@ -455,6 +485,7 @@ static void register_targets(struct admin_req *r, void *arg)
 			continue;
 		}
 		if (add(name, &p[i].addr, p[i].weight) < 0) {
+			restore(undo, nundo);
 			free(p);
 			snapshot_free(undo, nundo);
 			admin_reply_error(r, 500, "InternalFailure", "Out of memory");

@@ -77,7 +77,8 @@ void inherit_close_rest(void)
 {
 	for (size_t i = 0; i < ninh; i++)
 		if (inh[i].fd >= 0) {
-			log_info("inherited socket on %s is not in the configuration: closed", inh[i].addr.text);
+			log_info("inherited socket on %s is not used (the configuration or the worker count "
+				 "changed): closed", inh[i].addr.text);
 			close(inh[i].fd);
 			inh[i].fd = -1;
 		}

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <ftw.h>
 #include <grp.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,8 +20,10 @@ static int chown_errno;
 
 static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	(void)flag;
 	(void)ftw;
+	/* a hard link planted there must not hand over a file outside */
+	if (flag == FTW_F && st->st_nlink > 1)
+		return 0;
 	if ((st->st_uid != chown_uid || st->st_gid != chown_gid) && lchown(path, chown_uid, chown_gid) < 0) {
 		chown_errno = errno;
 		return 1;
@@ -31,6 +35,18 @@ int privdrop(const char *user, uid_t uid, gid_t gid, const char *state_dir, char
 {
 	if (geteuid() != 0)
 		return 0;
+	/* a system directory is never given away */
+	static const char *const sys[] = { "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/opt",
+					   "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
+					   "/var/lib", "/var/log", "/var/tmp" };
+	char real[PATH_MAX];
+	if (realpath(state_dir, real))
+		for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++)
+			if (strcmp(real, sys[i]) == 0) {
+				snprintf(err, errlen, "user %s: state_dir %s is a system directory: give albd one of "
+					 "its own (/var/lib/albd)", user, real);
+				return -1;
+			}
 	if (mkdir(state_dir, 0750) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "user %s: cannot create state_dir %s: %s", user, state_dir, strerror(errno));
 		return -1;

@@ -399,6 +399,7 @@ void alog_publish(unsigned worker)
 
 static int log_fd = -1;
 static char *log_path;
+static int mid_line;   /* a failed write stopped inside a line: end it first */
 
 static int open_log(const char *path, char *err, size_t errlen)
 {
@@ -444,6 +445,11 @@ int alog_apply(const struct albd_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+int alog_chown(uid_t uid, gid_t gid)
+{
+	return log_fd >= 0 ? fchown(log_fd, uid, gid) : 0;
+}
+
 void alog_reopen(void)
 {
 	char err[512];
@@ -458,6 +464,7 @@ void alog_reopen(void)
 	}
 	close(log_fd);
 	log_fd = fd;
+	mid_line = 0;
 	log_info("access_log: reopened %s", log_path);
 }
 
@@ -468,6 +475,16 @@ static unsigned write_chunk(const struct chunk *c)
 
 	if (log_fd < 0)
 		return c->lines;
+	/* the file ends inside a line a failed write cut: end it, so that
+	 * the next line starts on its own (JSON lines stay parseable) */
+	if (mid_line) {
+		if (write(log_fd, "\n", 1) != 1) {
+			log_warn("access_log: cannot write %s: %s; %u lines dropped", log_path ? log_path : "?",
+				 strerror(errno), c->lines);
+			return c->lines;
+		}
+		mid_line = 0;
+	}
 	while (off < c->len) {
 		ssize_t n = write(log_fd, c->data + off, c->len - off);
 		if (n < 0 && errno == EINTR)
@@ -478,6 +495,7 @@ static unsigned write_chunk(const struct chunk *c)
 				lost += c->data[i] == '\n';
 			log_warn("access_log: cannot write %s: %s; %u lines dropped", log_path ? log_path : "?",
 				 n < 0 ? strerror(errno) : "nothing written", lost);
+			mid_line = off > 0 && c->data[off - 1] != '\n';
 			return lost;
 		}
 		off += (size_t)n;
@@ -496,8 +514,14 @@ uint64_t alog_flush(void)
 			continue;
 		unsigned pub = atomic_load_explicit(&r->pub, memory_order_acquire);
 		unsigned done = atomic_load_explicit(&r->done, memory_order_relaxed);
-		for (; done != pub; done++)
-			lost += write_chunk(r->chunks[done % ALOG_CHUNKS]);
+		for (; done != pub; done++) {
+			struct chunk *c = r->chunks[done % ALOG_CHUNKS];
+			lost += write_chunk(c);
+			/* empty again before the worker may fill it (the release
+			 * store below publishes this) */
+			c->len = 0;
+			c->lines = 0;
+		}
 		atomic_store_explicit(&r->done, done, memory_order_release);
 	}
 	return lost;

@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../core/config.h"
 
@@ -91,7 +92,14 @@ void alog_publish(unsigned worker);
  * a message in ERR (the file that was open stays). Thread: control. */
 int alog_apply(const struct albd_config *cfg, char *err, size_t errlen);
 
+/* Give the open file to UID:GID (albd is about to become that user, who
+ * must be able to reopen and replace it). Returns 0 or -1 (errno).
+ * Thread: control. */
+int alog_chown(uid_t uid, gid_t gid);
+
 /* Reopen the file at the same path (SIGUSR1, after logrotate renamed it).
+ * Lines already handed to the writer go to the old file; lines a worker
+ * has not handed over yet (up to a second's) go to the new one.
  * Thread: control. */
 void alog_reopen(void);
 

@@ -192,6 +192,12 @@ static const struct albd_config *cur_cfg(struct session *s)
 	return s->cfg ? s->cfg : s->w->cur->gen->cfg;
 }
 
+/* The worker's live configuration (the session's while none). */
+static const struct albd_config *live_cfg(struct session *s)
+{
+	return s->w->cur ? s->w->cur->gen->cfg : cur_cfg(s);
+}
+
 static size_t high_mark(struct session *s)
 {
 	return cur_cfg(s)->limits.buffer_size;
@@ -327,7 +333,7 @@ static void addr_port(const struct sockaddr *sa, char *out, size_t len)
  * worker's ring; a line the ring has no room for is counted. */
 static void access_log_line(struct session *s, const struct exchange *ex)
 {
-	const struct albd_config *cfg = cur_cfg(s);
+	const struct albd_config *cfg = live_cfg(s);
 	struct alog_fields f;
 	char client[INET6_ADDRSTRLEN + 16], targets[PICK_TRIED_MAX * 72 + 72], codes[PICK_TRIED_MAX * 4 + 8];
 	char trace[2 * TRACE_ID_LEN + 16], uri[sizeof ex->target_uri];
@@ -440,7 +446,9 @@ static void exchange_end(struct session *s, enum exchange_outcome why)
 		ex->bytes_out += s->respb.total;
 	s->pw->exchanges++;
 	exchange_count(s, ex);
-	if (cur_cfg(s)->access_log.enabled)
+	/* the log as the live configuration has it (a tunnel may outlive
+	 * the generation it started on) */
+	if (live_cfg(s)->access_log.enabled)
 		access_log_line(s, ex);
 	free(s->al_ua);
 	free(s->al_loc);

@@ -444,14 +444,31 @@ int worker_all_alive(const struct worker *ws, unsigned n, uint64_t max_age_ms)
 	return 1;
 }
 
-void worker_stop_all(struct worker *ws, unsigned n)
+void worker_stop_all(struct worker *ws, unsigned n, void (*idle)(void *arg), void *arg)
 {
 	for (unsigned i = 0; i < n; i++) {
 		atomic_store(&ws[i].stop, 1);
 		wake(&ws[i]);
 	}
-	for (unsigned i = 0; i < n; i++)
-		pthread_join(ws[i].thread, NULL);
+	/* while they drain, the caller's IDLE runs every 100 ms */
+	for (unsigned i = 0; i < n;) {
+		if (!idle) {
+			pthread_join(ws[i].thread, NULL);
+			i++;
+			continue;
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(ws[i].thread, NULL, &until) == 0)
+			i++;
+		else
+			idle(arg);
+	}
 	for (unsigned i = 0; i < n; i++)
 		worker_fini(&ws[i]);
 	free(ws);

@@ -100,8 +100,9 @@ void worker_publish(struct worker *ws, unsigned n, struct albd_gen *g);
 
 /* Ask every worker to stop accepting, finish in-flight requests (up to the
  * drain timeout of its generation), and exit; then join them and free the
- * array. Thread: control; blocks until the workers are gone. */
-void worker_stop_all(struct worker *ws, unsigned n);
+ * array. IDLE (may be NULL) is called with ARG every 100 ms meanwhile (the
+ * access log's writer). Thread: control; blocks until the workers are gone. */
+void worker_stop_all(struct worker *ws, unsigned n, void (*idle)(void *arg), void *arg);
 
 /* The current generation, counted as used until worker_gen_release().
  * Thread: the worker W. */

@@ -48,6 +48,11 @@ def test_make_install_destdir(tmp_path):
     want = ["%s/sbin/albd" % prefix, "%s/share/man/man8/albd.8" % prefix,
             "%s/share/man/man5/albd.conf.5" % prefix, "%s/logrotate.d/albd" % sysconf,
             "%s/albd/albd.conf.sample" % sysconf]
+    unitdir = subprocess.run(["sed", "-n", "s/^systemdsystemunitdir = //p", str(build / "Makefile")],
+                             capture_output=True, text=True).stdout.strip()
+    if unitdir:
+        # configured --with-systemdsystemunitdir: the unit is installed too
+        want.append(unitdir.replace("${prefix}", "/" + prefix).lstrip("/") + "/albd.service")
     for w in want:
         assert w in files, (w, sorted(files))
     # the installed binary runs and accepts the installed sample

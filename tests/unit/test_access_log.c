@@ -220,6 +220,18 @@ START_TEST(test_rings)
 	ck_assert_int_eq(alog_append(0, "again\n", 6), 1);
 	alog_publish(0);
 	ck_assert_uint_eq(alog_flush(), 0);
+	/* ... and every line is in the file once: a chunk written before the
+	 * ring wrapped is not written again */
+	fclose(in);
+	in = fopen(path, "r");
+	static char buf[ALOG_CHUNK];
+	int xs = 0, agains = 0;
+	while (fgets(buf, sizeof buf, in)) {
+		xs += buf[0] == 'x';
+		agains += strcmp(buf, "again\n") == 0;
+	}
+	ck_assert_int_eq(xs, kept);
+	ck_assert_int_eq(agains, 1);
 	fclose(in);
 
 	/* a file that refuses them: the lines are reported lost */
