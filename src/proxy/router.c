@@ -3,6 +3,7 @@
 
 #include "../core/uri.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <netinet/in.h>
@@ -273,46 +274,290 @@ static int rule_matches(const struct cfg_rule *r, const struct match_req *m)
 	return 1;
 }
 
+/* The request as conditions see it: the Host without its port, the path
+ * without its query, the query without a fragment. */
+static void match_req_init(struct match_req *m, const struct route_req *rq)
+{
+	const char *q;
+
+	*m = (struct match_req){ rq, rq->host, rq->host_len, rq->path, rq->path_len, rq->query,
+				 rq->query_len };
+	if (m->host != NULL)
+		m->host_len = host_len_without_port(m->host, m->host_len);
+	if (m->path == NULL)
+		m->path_len = 0;
+	else if ((q = memchr(m->path, '?', m->path_len)) != NULL) {
+		if (m->query == NULL) {
+			m->query = q + 1;
+			m->query_len = m->path_len - (size_t)(q - m->path) - 1;
+		}
+		m->path_len = (size_t)(q - m->path);
+	}
+	if (m->path == NULL)
+		m->path = "";
+	/* a fragment, should one get this far, is not part of the query */
+	if (m->query != NULL && (q = memchr(m->query, '#', m->query_len)) != NULL)
+		m->query_len = (size_t)(q - m->query);
+}
+
+static void route_matched(const struct cfg_listener *l, size_t i, struct router_action *out)
+{
+	out->rule = &l->rules[i];
+	out->action = &l->rules[i].action;
+	out->evaluated = (unsigned)i + 1;
+}
+
+static void route_default(const struct cfg_listener *l, struct router_action *out)
+{
+	out->rule = NULL;
+	out->action = &l->default_action;
+	out->evaluated = (unsigned)l->nrules;
+}
+
 /* A missing Host (HOST == NULL) fails every rule that has a host condition.
  * RQ's path is the path alone: an absolute-form target ("http://h/p") is
  * matched as is, so the caller passes its path. */
-void router_route(const struct cfg_listener *l, const struct route_req *rq, struct router_action *out)
+void router_route_linear(const struct cfg_listener *l, const struct route_req *rq,
+			 struct router_action *out)
 {
-	struct match_req m = { rq, rq->host, rq->host_len, rq->path, rq->path_len, rq->query,
-			       rq->query_len };
-	const char *q;
+	struct match_req m;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	if (m.host != NULL)
-		m.host_len = host_len_without_port(m.host, m.host_len);
-	if (m.path == NULL)
-		m.path_len = 0;
-	else if ((q = memchr(m.path, '?', m.path_len)) != NULL) {
-		if (m.query == NULL) {
-			m.query = q + 1;
-			m.query_len = m.path_len - (size_t)(q - m.path) - 1;
-		}
-		m.path_len = (size_t)(q - m.path);
-	}
-	if (m.path == NULL)
-		m.path = "";
-	/* a fragment, should one get this far, is not part of the query */
-	if (m.query != NULL && (q = memchr(m.query, '#', m.query_len)) != NULL)
-		m.query_len = (size_t)(q - m.query);
-
+	match_req_init(&m, rq);
 	for (i = 0; i < l->nrules; i++) {
-		const struct cfg_rule *r = &l->rules[i];
-
-		if (rule_matches(r, &m)) {
-			out->rule = r;
-			out->action = &r->action;
-			out->evaluated = (unsigned)i + 1;
+		if (rule_matches(&l->rules[i], &m)) {
+			route_matched(l, i, out);
 			return;
 		}
 	}
-	out->action = &l->default_action;
-	out->evaluated = (unsigned)l->nrules;
+	route_default(l, out);
+}
+
+/* ------------------------------------------------------------ the index
+ *
+ * A rule can only match a request whose host (port stripped, compared
+ * case-insensitively) is one of the values of any of its host conditions.
+ * When one of its host conditions has only literal values (no '*' or '?'),
+ * the rule is filed under each of those values, lower-cased, in a hash
+ * table; every other rule (no host condition, or wildcards in every host
+ * condition) is "generic". A request's candidates are then the rules filed
+ * under its host plus the generic ones: two lists sorted by rule index,
+ * walked in one merge so that rules are tried in priority order, each with
+ * the full rule_matches(). The index only prunes rules that cannot match;
+ * the first candidate that matches is the first rule the linear scan would
+ * have found. */
+
+struct host_bucket {
+	char *host;          /* lower case, NUL-terminated; NULL: empty slot */
+	size_t len;
+	uint32_t hash;
+	uint32_t *rules;     /* ascending rule indexes */
+	size_t nrules, cap;
+};
+
+struct router_index {
+	const struct cfg_listener *l;
+	struct host_bucket *buckets; /* open addressing, linear probing */
+	size_t mask;                 /* number of buckets - 1 (a power of two) */
+	uint32_t *generic;           /* ascending rule indexes */
+	size_t ngeneric;
+};
+
+/* FNV-1a of S (LEN bytes), ASCII letters lower-cased as they are read. */
+static uint32_t host_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (uint32_t)lower((unsigned char)s[i]);
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* Does the lower-case KEY (KLEN bytes) equal S (LEN bytes), ignoring the
+ * case of S's ASCII letters? That is what glob() says of a literal host
+ * pattern. */
+static int host_eq(const char *key, size_t klen, const char *s, size_t len)
+{
+	size_t i;
+
+	if (klen != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (lower((unsigned char)s[i]) != (unsigned char)key[i])
+			return 0;
+	return 1;
+}
+
+static const struct host_bucket *bucket_find(const struct router_index *ix, const char *s, size_t len)
+{
+	uint32_t h;
+	size_t k;
+
+	if (ix->buckets == NULL)
+		return NULL;
+	h = host_hash(s, len);
+	for (k = h & ix->mask;; k = (k + 1) & ix->mask) {
+		const struct host_bucket *b = &ix->buckets[k];
+
+		if (b->host == NULL)
+			return NULL;
+		if (b->hash == h && host_eq(b->host, b->len, s, len))
+			return b;
+	}
+}
+
+/* Append rule R to the list (*V, *N, *CAP) unless it is already its last. */
+static int list_add(uint32_t **v, size_t *n, size_t *cap, uint32_t r)
+{
+	if (*n > 0 && (*v)[*n - 1] == r)
+		return 0;
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 4;
+		uint32_t *nv = realloc(*v, ncap * sizeof(**v));
+
+		if (nv == NULL)
+			return -1;
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = r;
+	return 0;
+}
+
+/* File rule R under host literal V (any case). */
+static int bucket_add(struct router_index *ix, const char *v, uint32_t r)
+{
+	size_t len = strlen(v), k, i;
+	uint32_t h = host_hash(v, len);
+	struct host_bucket *b;
+
+	for (k = h & ix->mask;; k = (k + 1) & ix->mask) {
+		b = &ix->buckets[k];
+		if (b->host == NULL || (b->hash == h && host_eq(b->host, b->len, v, len)))
+			break;
+	}
+	if (b->host == NULL) {
+		b->host = malloc(len + 1);
+		if (b->host == NULL)
+			return -1;
+		for (i = 0; i < len; i++)
+			b->host[i] = (char)lower((unsigned char)v[i]);
+		b->host[len] = '\0';
+		b->len = len;
+		b->hash = h;
+	}
+	return list_add(&b->rules, &b->nrules, &b->cap, r);
+}
+
+static int is_literal(const char *pat)
+{
+	return strpbrk(pat, "*?") == NULL;
+}
+
+/* R's first host condition whose values are all literals, or NULL. */
+static const struct cfg_condition *literal_host_cond(const struct cfg_rule *r)
+{
+	size_t c, v;
+
+	for (c = 0; c < r->nconds; c++) {
+		const struct cfg_condition *cd = &r->conds[c];
+
+		if (cd->type != CFG_COND_HOST || cd->nvalues == 0)
+			continue;
+		for (v = 0; v < cd->nvalues && is_literal(cd->values[v]); v++)
+			;
+		if (v == cd->nvalues)
+			return cd;
+	}
+	return NULL;
+}
+
+void router_index_free(struct router_index *ix)
+{
+	size_t k;
+
+	if (ix == NULL)
+		return;
+	if (ix->buckets != NULL)
+		for (k = 0; k <= ix->mask; k++) {
+			free(ix->buckets[k].host);
+			free(ix->buckets[k].rules);
+		}
+	free(ix->buckets);
+	free(ix->generic);
+	free(ix);
+}
+
+struct router_index *router_index_build(const struct cfg_listener *l)
+{
+	struct router_index *ix = calloc(1, sizeof(*ix));
+	size_t nlit = 0, size = 1, gcap = 0, i, v;
+
+	if (ix == NULL)
+		return NULL;
+	ix->l = l;
+	if (l->nrules > UINT32_MAX)
+		goto fail;
+	for (i = 0; i < l->nrules; i++) {
+		const struct cfg_condition *cd = literal_host_cond(&l->rules[i]);
+
+		if (cd != NULL)
+			nlit += cd->nvalues;
+	}
+	if (nlit > 0) {
+		while (size < 2 * nlit)
+			size *= 2;
+		ix->buckets = calloc(size, sizeof(*ix->buckets));
+		if (ix->buckets == NULL)
+			goto fail;
+		ix->mask = size - 1;
+	}
+	for (i = 0; i < l->nrules; i++) {
+		const struct cfg_condition *cd = literal_host_cond(&l->rules[i]);
+
+		if (cd == NULL) {
+			if (list_add(&ix->generic, &ix->ngeneric, &gcap, (uint32_t)i) < 0)
+				goto fail;
+			continue;
+		}
+		for (v = 0; v < cd->nvalues; v++)
+			if (bucket_add(ix, cd->values[v], (uint32_t)i) < 0)
+				goto fail;
+	}
+	return ix;
+fail:
+	router_index_free(ix);
+	return NULL;
+}
+
+void router_route(const struct router_index *ix, const struct route_req *rq, struct router_action *out)
+{
+	const struct cfg_listener *l = ix->l;
+	const struct host_bucket *b = NULL;
+	const uint32_t *hv = NULL, *gv = ix->generic;
+	size_t nh = 0, ng = ix->ngeneric, a = 0, g = 0;
+	struct match_req m;
+
+	memset(out, 0, sizeof(*out));
+	match_req_init(&m, rq);
+	if (m.host != NULL && (b = bucket_find(ix, m.host, m.host_len)) != NULL) {
+		hv = b->rules;
+		nh = b->nrules;
+	}
+	/* the two lists are disjoint and ascending: merge them */
+	while (a < nh || g < ng) {
+		uint32_t r = g >= ng || (a < nh && hv[a] < gv[g]) ? hv[a++] : gv[g++];
+
+		if (rule_matches(&l->rules[r], &m)) {
+			route_matched(l, r, out);
+			return;
+		}
+	}
+	route_default(l, out);
 }
 
 /* Walks the cumulative weights: entry k owns the residues
