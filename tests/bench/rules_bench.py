@@ -24,6 +24,10 @@ Cases (NAME in bench.py's table; ratio = this / the first):
   1000r-1000t  1000 rules, 1000 targets
   old-*        the same configurations run by --old BINARY (e.g. a build
                of the linear-scan router), for a before/after
+  nginx-2t, nginx-1000t, haproxy-2t, haproxy-1000t (--peers): nginx and
+               haproxy as bench.py configures them (round robin, upstream
+               keep-alive), with no rules, in front of the same 2 or 1000
+               targets: what 1000 targets cost a proxy whatever its code
 
 Usage (from the project root, after building; nothing else running):
   tests/bench/rules_bench.py [--old /tmp/albd-base/src/albd] [--rounds 3]
@@ -56,10 +60,7 @@ def albd_config(nrules, ntargets, threads, state_dir):
     """An albd config listening on 127.0.0.1:9200 with NRULES host+path
     rules (the request matches the last) forwarding to a round robin group
     of NTARGETS targets."""
-    if ntargets == 2:
-        targets = ['127.0.0.1:9101', '127.0.0.1:9102']
-    else:
-        targets = ['127.0.0.1:%d' % (WIDE_BASE + i) for i in range(ntargets)]
+    targets = targets_of(ntargets)
     out = ['workers = %d;' % threads,
            'state_dir = "%s";' % state_dir,
            'admin = { enabled = false; };',
@@ -92,12 +93,41 @@ def wide_nginx_config(d, n):
             % (d, d, listens))
 
 
+def nginx_proxy_config(d, targets, threads):
+    """nginx as bench.py's nginx-proxy.conf, in front of TARGETS; enough
+    idle upstream connections kept for every target to keep one."""
+    servers = ' '.join('server %s;' % t for t in targets)
+    return ('worker_processes %d;\ndaemon off;\npid %s/nginx-proxy-%d.pid;\n'
+            'error_log %s/nginx-proxy.err warn;\nevents { worker_connections 20000; }\n'
+            'http {\n  access_log off;\n  keepalive_requests 1000000;\n'
+            '  upstream be { %s keepalive %d; }\n'
+            '  server { listen 127.0.0.1:9200 reuseport backlog=4096;\n'
+            '    location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection ""; } }\n}\n'
+            % (threads, d, len(targets), d, servers, max(256, 2 * len(targets))))
+
+
+def haproxy_config(targets, threads):
+    """haproxy as bench.py's haproxy.cfg, in front of TARGETS."""
+    return ('global\n  nbthread %d\n  maxconn 8000\ndefaults\n  mode http\n  timeout connect 5s\n'
+            '  timeout client 60s\n  timeout server 60s\n  option http-keep-alive\n'
+            'frontend fe\n  bind 127.0.0.1:9200\n  default_backend be\n'
+            'backend be\n  balance roundrobin\n  http-reuse always\n' % threads
+            + ''.join('  server t%d %s\n' % (i, t) for i, t in enumerate(targets)))
+
+
+def targets_of(ntargets):
+    if ntargets == 2:
+        return ['127.0.0.1:9101', '127.0.0.1:9102']
+    return ['127.0.0.1:%d' % (WIDE_BASE + i) for i in range(ntargets)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--albd', default=os.path.join(ROOT, 'src', 'albd'))
     ap.add_argument('--old', help='another albd binary to run the 1000-rule cases with (old-*)')
     ap.add_argument('--cases', default=','.join(CASES))
     ap.add_argument('--old-cases', default='1000r-2t,1000r-1000t')
+    ap.add_argument('--peers', action='store_true', help='also nginx and haproxy with 2 and 1000 targets')
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--secs', type=int, default=5)
     ap.add_argument('--threads', type=int, default=1)
@@ -121,7 +151,18 @@ def main():
             subprocess.run([binary, '-t', '-c', path], check=True, stdout=subprocess.DEVNULL)
             specs.append('%s%s=%s -c %s' % (prefix, name, binary, path))
 
-    need_wide = any(c.endswith('-1000t') for c in cases + old_cases)
+    if a.peers:
+        for n in (2, 1000):
+            path = os.path.join(a.dir, 'nginx-proxy-%dt.conf' % n)
+            with open(path, 'w') as f:
+                f.write(nginx_proxy_config(a.dir, targets_of(n), a.threads))
+            specs.append('nginx-%dt=nginx -c %s' % (n, path))
+            path = os.path.join(a.dir, 'haproxy-%dt.cfg' % n)
+            with open(path, 'w') as f:
+                f.write(haproxy_config(targets_of(n), a.threads))
+            specs.append('haproxy-%dt=haproxy -f %s' % (n, path))
+
+    need_wide = a.peers or any(c.endswith('-1000t') for c in cases + old_cases)
     wide = None
     try:
         if need_wide:
