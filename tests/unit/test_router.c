@@ -1405,6 +1405,51 @@ START_TEST(test_index_1000)
 }
 END_TEST
 
+/* Deeply nested path prefixes, in one host's list and in the generic one:
+ * more than the router merges at once, so both fall back to their whole
+ * list; and exact paths beside them. Every answer is the linear scan's
+ * (route() checks). */
+START_TEST(test_index_deep_prefixes)
+{
+	enum { N = 80 };
+	static char pats[N][N + 4];
+	static char *pv[N][1], *hv[] = { "deep.example" };
+	static struct cfg_condition conds[N][2];
+	static struct cfg_rule rules[N];
+	struct cfg_listener l;
+	char path[N + 8];
+	size_t i, d;
+
+	for (i = 0; i < N; i++) {
+		size_t depth = (N - 1 - i) / 2; /* deeper prefixes first */
+
+		pats[i][0] = '/';
+		memset(pats[i] + 1, 'a', depth);
+		pats[i][depth + 1] = i % 5 == 4 ? '\0' : '*'; /* some exact */
+		pats[i][depth + 2] = '\0';
+		pv[i][0] = pats[i];
+		conds[i][0] = (struct cfg_condition){ .type = CFG_COND_PATH, .values = pv[i], .nvalues = 1 };
+		conds[i][1] = (struct cfg_condition){ .type = CFG_COND_HOST, .values = hv, .nvalues = 1 };
+		rules[i] = (struct cfg_rule){ .conds = conds[i], .nconds = i % 2 ? 2 : 1,
+					      .action = (struct cfg_action)FIXED(&fixed_403) };
+	}
+	listener_init(&l, rules, N);
+	for (d = 0; d < N; d++) {
+		path[0] = '/';
+		memset(path + 1, 'a', d);
+		path[d + 1] = '\0';
+		(void)route_index(&l, "GET", "deep.example", path);
+		(void)route_index(&l, "GET", "other.example", path);
+		/* an encoded 'a' walks the trie the same way */
+		if (d > 0) {
+			memcpy(path + d, "%61", 4);
+			(void)route_index(&l, "GET", "DEEP.example:1", path);
+		}
+	}
+	ck_assert_int_eq(route_index(&l, "GET", "deep.example", "/"), N - 2);
+}
+END_TEST
+
 /* ------------------------------------------------------------ main */
 
 static Suite *router_suite(void)
@@ -1460,6 +1505,7 @@ static Suite *router_suite(void)
 	tcase_add_test(tc, test_index_wildcard_first);
 	tcase_add_test(tc, test_index_no_rules);
 	tcase_add_test(tc, test_index_1000);
+	tcase_add_test(tc, test_index_deep_prefixes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pick_forward");
