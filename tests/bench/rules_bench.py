@@ -20,6 +20,8 @@ Cases (NAME in bench.py's table; ratio = this / the first):
   1r-2t        1 rule, 2 targets: the reference
   100r-2t      100 rules, 2 targets
   1000r-2t     1000 rules, 2 targets
+  1000p-2t     1000 rules all on host 127.0.0.1, paths "/p<i>/*" then "/*"
+               (the path trie rather than the host table does the work)
   1r-1000t     1 rule, 1000 targets (the cost of a large group alone)
   1000r-1000t  1000 rules, 1000 targets
   old-*        the same configurations run by --old BINARY (e.g. a build
@@ -42,7 +44,7 @@ BENCH = next((p for p in (os.path.normpath(os.path.join(ROOT, *up, 'shared', 'be
                           for up in (('..',), ('..', '..'))) if os.path.exists(p)),
              os.path.join(ROOT, '..', 'shared', 'bench', 'bench.py'))
 WIDE_BASE = 19000
-CASES = ['1r-2t', '100r-2t', '1000r-2t', '1r-1000t', '1000r-1000t']
+CASES = ['1r-2t', '100r-2t', '1000r-2t', '1000p-2t', '1r-1000t', '1000r-1000t']
 
 
 def wait_port(port, timeout=10):
@@ -56,10 +58,10 @@ def wait_port(port, timeout=10):
     return False
 
 
-def albd_config(nrules, ntargets, threads, state_dir):
+def albd_config(nrules, ntargets, threads, state_dir, one_host=False):
     """An albd config listening on 127.0.0.1:9200 with NRULES host+path
     rules (the request matches the last) forwarding to a round robin group
-    of NTARGETS targets."""
+    of NTARGETS targets. ONE_HOST: every rule's host is 127.0.0.1."""
     targets = targets_of(ntargets)
     out = ['workers = %d;' % threads,
            'state_dir = "%s";' % state_dir,
@@ -69,8 +71,9 @@ def albd_config(nrules, ntargets, threads, state_dir):
            '  rules = (']
     rules = []
     for i in range(1, nrules):
-        rules.append('    { priority = %d; host = [ "h%d.example.com" ]; path = [ "/p%d/*" ];'
-                     ' forward = ( { target_group = "tg"; } ); }' % (i, i, i))
+        host = '127.0.0.1' if one_host else 'h%d.example.com' % i
+        rules.append('    { priority = %d; host = [ "%s" ]; path = [ "/p%d/*" ];'
+                     ' forward = ( { target_group = "tg"; } ); }' % (i, host, i))
     rules.append('    { priority = %d; host = [ "127.0.0.1" ]; path = [ "/*" ];'
                  ' forward = ( { target_group = "tg"; } ); }' % nrules)
     out.append(',\n'.join(rules))
@@ -126,7 +129,7 @@ def main():
     ap.add_argument('--albd', default=os.path.join(ROOT, 'src', 'albd'))
     ap.add_argument('--old', help='another albd binary to run the 1000-rule cases with (old-*)')
     ap.add_argument('--cases', default=','.join(CASES))
-    ap.add_argument('--old-cases', default='1000r-2t,1000r-1000t')
+    ap.add_argument('--old-cases', default='1000r-2t,1000p-2t,1r-1000t,1000r-1000t')
     ap.add_argument('--peers', action='store_true', help='also nginx and haproxy with 2 and 1000 targets')
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--secs', type=int, default=5)
@@ -144,10 +147,11 @@ def main():
         for name in names:
             if name not in CASES:
                 sys.exit('unknown case %s (known: %s)' % (name, ', '.join(CASES)))
-            nrules, ntargets = (int(x[:-1]) for x in name.split('-'))
+            rules, targets = name.split('-')
             path = os.path.join(a.dir, name + '.conf')
             with open(path, 'w') as f:
-                f.write(albd_config(nrules, ntargets, a.threads, os.path.join(a.dir, 'state')))
+                f.write(albd_config(int(rules[:-1]), int(targets[:-1]), a.threads,
+                                    os.path.join(a.dir, 'state'), rules.endswith('p')))
             subprocess.run([binary, '-t', '-c', path], check=True, stdout=subprocess.DEVNULL)
             specs.append('%s%s=%s -c %s' % (prefix, name, binary, path))
 
