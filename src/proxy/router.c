@@ -363,8 +363,8 @@ void router_route_linear(const struct cfg_listener *l, const struct route_req *r
  * that is in several of them (two values of one condition) is tried once.
  */
 
-#define PATH_INDEX_MIN 8     /* smaller lists are scanned whole */
-#define ROUTE_CURSORS 32     /* candidate lists a request merges at most */
+#define PATH_INDEX_MIN 8 /* smaller lists are scanned whole */
+#define ROUTE_CURSORS 32 /* candidate lists a request merges at most */
 
 /* An ascending list of rule indexes. */
 struct rule_vec {
@@ -373,23 +373,23 @@ struct rule_vec {
 };
 
 struct path_node {
-	uint32_t child;          /* first child; 0: none (the root, node 0, is no one's child) */
-	uint32_t sibling;        /* next child of the same parent; 0: none */
-	unsigned char c;         /* the (decoded) character leading here */
-	struct rule_vec prefix;  /* rules with a value "L*", L the path to this node */
-	struct rule_vec exact;   /* rules with a value "L" */
+	uint32_t child;         /* first child; 0: none (the root, node 0, is no one's child) */
+	uint32_t sibling;       /* next child of the same parent; 0: none */
+	unsigned char c;        /* the (decoded) character leading here */
+	struct rule_vec prefix; /* rules with a value "L*", L the path to this node */
+	struct rule_vec exact;  /* rules with a value "L" */
 };
 
 /* The rules that can match for one host (or any host). */
 struct rule_list {
-	struct rule_vec all;        /* every rule of the list */
-	struct path_node *nodes;    /* the path trie; NULL: scan ALL */
+	struct rule_vec all;     /* every rule of the list */
+	struct path_node *nodes; /* the path trie; NULL: scan ALL */
 	size_t nnodes, capnodes;
-	struct rule_vec residual;   /* with a trie: rules it does not file */
+	struct rule_vec residual; /* with a trie: rules it does not file */
 };
 
 struct host_bucket {
-	char *host;          /* lower case, NUL-terminated; NULL: empty slot */
+	char *host; /* lower case, NUL-terminated; NULL: empty slot */
 	size_t len;
 	uint32_t hash;
 	struct rule_list list;
