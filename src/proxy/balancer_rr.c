@@ -15,26 +15,6 @@
  * slow start are fixed for a generation. */
 #include "balancer.h"
 
-/* Do all of TG's targets of non-zero weight have the same weight, with no
- * slow start ramp? */
-static int equal_weights(const struct target_group *tg)
-{
-	unsigned w = 0;
-
-	if (tg->cfg && tg->cfg->slow_start_ms)
-		return 0;
-	for (size_t i = 0; i < tg->ntargets; i++) {
-		unsigned tw = tg->targets[i].weight;
-
-		if (tw == 0)
-			continue;
-		if (w && tw != w)
-			return 0;
-		w = tw;
-	}
-	return 1;
-}
-
 /* The rotation: the first eligible target from the slot's cursor on. */
 static struct target *pick_equal(struct target_group *tg, struct tg_slot *slot, const struct pick_req *rq,
 				 int any)
@@ -58,7 +38,7 @@ static struct target *pick(struct target_group *tg, const struct pick_req *rq, i
 	struct tg_slot *slot = &tg->slots[rq->worker];
 
 	if (slot->equal == 0)
-		slot->equal = equal_weights(tg) ? 1 : -1;
+		slot->equal = balancer_equal_weights(tg) ? 1 : -1;
 	if (slot->equal > 0)
 		return pick_equal(tg, slot, rq, any);
 

@@ -862,6 +862,53 @@ START_TEST(test_lor_per_worker)
 }
 END_TEST
 
+/* Equal weights: one pass from the worker's cursor, stopping at the first
+ * idle target; ties take turns; the least loaded still wins. */
+START_TEST(test_lor_equal_many)
+{
+	enum { N = 1000 };
+	static unsigned w[N];
+	unsigned count[N];
+	struct group g;
+	size_t i, k;
+
+	for (i = 0; i < N; i++)
+		w[i] = 3;
+	group_init(&g, &balancer_lor_ops, w, N, 2);
+	/* nothing released: every target takes one request, in turn, then a second */
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < N; i++)
+			ck_assert_uint_eq(idx(&g, pick_count(&g, 0, NULL)), i);
+	ck_assert_int_eq(g.tg.slots[0].equal, 1);
+	/* released at once: idle targets take turns */
+	for (i = 0; i < N; i++)
+		set_inflight(&g, i, 0);
+	memset(count, 0, sizeof(count));
+	for (k = 0; k < 3 * N; k++) {
+		struct target *t = pick_count(&g, 1, NULL);
+
+		count[idx(&g, t)]++;
+		release(t);
+	}
+	for (i = 0; i < N; i++)
+		ck_assert_uint_eq(count[i], 3);
+	/* the least loaded wins wherever it is, and a tried one never */
+	for (i = 0; i < N; i++)
+		set_inflight(&g, i, 5);
+	set_inflight(&g, 700, 2);
+	set_inflight(&g, 300, 2);
+	ck_assert_uint_eq(idx(&g, pick(&g, 0, &g.tg.targets[300])), 700);
+	{
+		size_t a = idx(&g, pick_count(&g, 0, NULL));
+
+		ck_assert(a == 300 || a == 700);
+		/* a has 3 now: the other */
+		ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), a == 300 ? 700 : 300);
+	}
+	group_free(&g);
+}
+END_TEST
+
 /* ------------------------------------------------------------ health: targets not up */
 
 static const struct balancer_ops *const all_ops[] = { &balancer_rr_ops, &balancer_lor_ops };
@@ -1582,6 +1629,7 @@ static Suite *balancer_suite(void)
 	tcase_add_test(tc, test_lor_large_inflight);
 	tcase_add_test(tc, test_lor_counter_top);
 	tcase_add_test(tc, test_lor_per_worker);
+	tcase_add_test(tc, test_lor_equal_many);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("health");
