@@ -27,6 +27,30 @@ static inline int balancer_eligible(const struct target *t, const struct pick_re
 	return t->weight != 0 && (any || tg_target_up(t)) && !pick_tried(rq, t);
 }
 
+/* Do all of TG's targets of non-zero weight have the same weight, with no
+ * slow start ramp? Then weights do not tell targets apart, and both
+ * algorithms take turns with a cursor per worker (tg_slot.next) instead
+ * of scores: see balancer_rr.c and balancer_lor.c. O(targets): the
+ * algorithms ask once per worker slot (tg_slot.equal), as weights and slow
+ * start are fixed for a generation. */
+static inline int balancer_equal_weights(const struct target_group *tg)
+{
+	unsigned w = 0;
+
+	if (tg->cfg && tg->cfg->slow_start_ms)
+		return 0;
+	for (size_t i = 0; i < tg->ntargets; i++) {
+		unsigned tw = tg->targets[i].weight;
+
+		if (tw == 0)
+			continue;
+		if (w && tw != w)
+			return 0;
+		w = tw;
+	}
+	return 1;
+}
+
 /* "round_robin": smooth weighted round robin (as nginx), per worker. */
 extern const struct balancer_ops balancer_rr_ops;
 /* "least_outstanding_requests": the target with the fewest outstanding

@@ -10,7 +10,16 @@
  * its ramped share even at a concurrency of one (comparing (inflight + 1) /
  * weight, as HAProxy's leastconn does, gave it almost nothing until the
  * others had requests piled up). The round robin scores are per worker
- * (tg->slots[rq->worker].current), so no locks. */
+ * (tg->slots[rq->worker].current), so no locks.
+ *
+ * That is two passes over every target a pick. When every weighted target
+ * has the same weight and the group has no slow start, the load is the
+ * inflight count alone and ties are broken by a rotation: one pass from
+ * the worker's cursor (tg_slot.next) takes the first target with the
+ * fewest requests in flight, and stops at the first idle one, since none
+ * can have fewer; the cursor moves past the target taken, so tied targets
+ * take turns. With fewer requests in flight than targets, that is O(1)
+ * a pick, whatever the number of targets. */
 #include "balancer.h"
 
 /* T's load for this pick, as a fraction *LOAD / *W (inflight over the
@@ -22,8 +31,42 @@ static inline void load_of(const struct target_group *tg, const struct target *t
 	*w = tg_weight(tg, t, rq->now);
 }
 
+/* Equal weights: the first target with the least inflight from the cursor on. */
+static struct target *pick_equal(struct target_group *tg, struct tg_slot *slot, const struct pick_req *rq,
+				 int any)
+{
+	size_t n = tg->ntargets, i = slot->next < n ? slot->next : 0;
+	struct target *least = NULL;
+	unsigned best = 0;
+
+	for (size_t k = 0; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
+		struct target *t = &tg->targets[i];
+		unsigned load;
+
+		if (!balancer_eligible(t, rq, any))
+			continue;
+		load = atomic_load_explicit(&t->st->inflight, memory_order_relaxed);
+		if (!least || load < best) {
+			least = t;
+			best = load;
+			if (load == 0)
+				break;
+		}
+	}
+	if (least)
+		slot->next = least->index + 1 < n ? least->index + 1 : 0;
+	return least;
+}
+
 static struct target *pick(struct target_group *tg, const struct pick_req *rq, int any)
 {
+	struct tg_slot *slot = &tg->slots[rq->worker];
+
+	if (slot->equal == 0)
+		slot->equal = balancer_equal_weights(tg) ? 1 : -1;
+	if (slot->equal > 0)
+		return pick_equal(tg, slot, rq, any);
+
 	int64_t *cur = tg->slots[rq->worker].current;
 	size_t n = tg->ntargets;
 	uint64_t best_load = 0, best_w = 1, load, w;

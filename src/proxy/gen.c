@@ -11,6 +11,7 @@
 
 #include "../core/inherit.h"
 #include "../core/log.h"
+#include "router.h"
 #include "tls.h"
 
 #define LISTEN_BACKLOG 4096
@@ -196,6 +197,11 @@ static void free_parts(struct albd_gen *g, const struct albd_config *cfg)
 			lsock_unref(g->lsocks[i]);
 		free(g->lsocks);
 	}
+	if (g->routers) {
+		for (size_t i = 0; i < cfg->nlisteners; i++)
+			router_index_free(g->routers[i]);
+		free(g->routers);
+	}
 }
 
 static void gen_free(struct albd_gen *g)
@@ -224,7 +230,8 @@ struct albd_gen *gen_build(struct albd_config *cfg, const struct albd_gen *prev,
 	g->tgs = calloc(cfg->ntarget_groups ? cfg->ntarget_groups : 1, sizeof(*g->tgs));
 	g->lsocks = calloc(cfg->nlisteners ? cfg->nlisteners : 1, sizeof(*g->lsocks));
 	g->tls = calloc(cfg->nlisteners ? cfg->nlisteners : 1, sizeof(*g->tls));
-	if (!g->tgs || !g->lsocks || !g->tls) {
+	g->routers = calloc(cfg->nlisteners ? cfg->nlisteners : 1, sizeof(*g->routers));
+	if (!g->tgs || !g->lsocks || !g->tls || !g->routers) {
 		snprintf(err, errlen, "%s: out of memory", cfg->path);
 		goto fail;
 	}
@@ -242,6 +249,14 @@ struct albd_gen *gen_build(struct albd_config *cfg, const struct albd_gen *prev,
 			}
 		}
 		g->lsocks[i] = ls;
+	}
+	/* rules are compiled once per generation, never per request */
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		g->routers[i] = router_index_build(&cfg->listeners[i]);
+		if (!g->routers[i]) {
+			snprintf(err, errlen, "%s: listeners.[%zu].rules: out of memory", cfg->path, i);
+			goto fail;
+		}
 	}
 	for (size_t i = 0; i < cfg->ntarget_groups; i++) {
 		if (tg_init(&g->tgs[i], &cfg->target_groups[i], nworkers) < 0) {

@@ -2,7 +2,8 @@
  *
  * A generation is one validated config plus what is built from it: the
  * runtime target groups (with references to the target states that outlive
- * it) and the listening sockets. The control thread builds a new generation
+ * it), each listener's compiled rules (router_index) and the listening
+ * sockets. The control thread builds a new generation
  * on start and on every reload and publishes it to the workers; each worker
  * moves to it between requests, while requests already running finish on
  * the generation they started on. A generation is freed when its last
@@ -22,6 +23,7 @@
 #include "target_group.h"
 
 struct tls_server;
+struct router_index;
 
 /* A listening address: one SO_REUSEPORT socket per worker. */
 struct lsock {
@@ -38,6 +40,7 @@ struct albd_gen {
 	struct target_group *tgs;     /* parallel to cfg->target_groups */
 	struct lsock **lsocks;        /* parallel to cfg->listeners, one reference each */
 	struct tls_server **tls;      /* parallel to cfg->listeners, NULL for plain HTTP */
+	struct router_index **routers; /* parallel to cfg->listeners: the compiled rules, owned */
 	unsigned nworkers;
 	int published;                /* it served (worker_publish, worker_start_all): its release is
 	                               * logged */
@@ -66,6 +69,12 @@ void gen_check_expiry(const struct albd_gen *g);
  * sockets no longer used by any). Thread: any. */
 void gen_ref(struct albd_gen *g);
 void gen_unref(struct albd_gen *g);
+
+/* The compiled rules of a listener L of G's config. */
+static inline const struct router_index *gen_router(const struct albd_gen *g, const struct cfg_listener *l)
+{
+	return g->routers[l - g->cfg->listeners];
+}
 
 /* The runtime group of a cfg_target_group of the same generation. */
 static inline struct target_group *gen_tg(const struct albd_gen *g, const struct cfg_target_group *c)

@@ -1137,7 +1137,7 @@ static void start_request(struct session *s, size_t head_len)
 	}
 	s->ex.listener = l;
 	const struct http1_header *trace_in = trace_begin(s, l, &h, head_len);
-	router_route(l, route_req_of(s, &h, &rq), &act);
+	router_route(gen_router(s->wg->gen, l), route_req_of(s, &h, &rq), &act);
 	s->ex.rule = act.rule;
 	s->ex.rule_evals = act.evaluated;
 	switch (act.action->type) {

@@ -3,9 +3,11 @@
 
 #include "../core/uri.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <netinet/in.h>
+#include <sys/types.h>
 
 static int lower(int c)
 {
@@ -273,46 +275,517 @@ static int rule_matches(const struct cfg_rule *r, const struct match_req *m)
 	return 1;
 }
 
+/* The request as conditions see it: the Host without its port, the path
+ * without its query, the query without a fragment. */
+static void match_req_init(struct match_req *m, const struct route_req *rq)
+{
+	const char *q;
+
+	*m = (struct match_req){ rq, rq->host, rq->host_len, rq->path, rq->path_len, rq->query,
+				 rq->query_len };
+	if (m->host != NULL)
+		m->host_len = host_len_without_port(m->host, m->host_len);
+	if (m->path == NULL)
+		m->path_len = 0;
+	else if ((q = memchr(m->path, '?', m->path_len)) != NULL) {
+		if (m->query == NULL) {
+			m->query = q + 1;
+			m->query_len = m->path_len - (size_t)(q - m->path) - 1;
+		}
+		m->path_len = (size_t)(q - m->path);
+	}
+	if (m->path == NULL)
+		m->path = "";
+	/* a fragment, should one get this far, is not part of the query */
+	if (m->query != NULL && (q = memchr(m->query, '#', m->query_len)) != NULL)
+		m->query_len = (size_t)(q - m->query);
+}
+
+static void route_matched(const struct cfg_listener *l, size_t i, struct router_action *out)
+{
+	out->rule = &l->rules[i];
+	out->action = &l->rules[i].action;
+	out->evaluated = (unsigned)i + 1;
+}
+
+static void route_default(const struct cfg_listener *l, struct router_action *out)
+{
+	out->rule = NULL;
+	out->action = &l->default_action;
+	out->evaluated = (unsigned)l->nrules;
+}
+
 /* A missing Host (HOST == NULL) fails every rule that has a host condition.
  * RQ's path is the path alone: an absolute-form target ("http://h/p") is
  * matched as is, so the caller passes its path. */
-void router_route(const struct cfg_listener *l, const struct route_req *rq, struct router_action *out)
+void router_route_linear(const struct cfg_listener *l, const struct route_req *rq,
+			 struct router_action *out)
 {
-	struct match_req m = { rq, rq->host, rq->host_len, rq->path, rq->path_len, rq->query,
-			       rq->query_len };
-	const char *q;
+	struct match_req m;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	if (m.host != NULL)
-		m.host_len = host_len_without_port(m.host, m.host_len);
-	if (m.path == NULL)
-		m.path_len = 0;
-	else if ((q = memchr(m.path, '?', m.path_len)) != NULL) {
-		if (m.query == NULL) {
-			m.query = q + 1;
-			m.query_len = m.path_len - (size_t)(q - m.path) - 1;
-		}
-		m.path_len = (size_t)(q - m.path);
-	}
-	if (m.path == NULL)
-		m.path = "";
-	/* a fragment, should one get this far, is not part of the query */
-	if (m.query != NULL && (q = memchr(m.query, '#', m.query_len)) != NULL)
-		m.query_len = (size_t)(q - m.query);
-
+	match_req_init(&m, rq);
 	for (i = 0; i < l->nrules; i++) {
-		const struct cfg_rule *r = &l->rules[i];
-
-		if (rule_matches(r, &m)) {
-			out->rule = r;
-			out->action = &r->action;
-			out->evaluated = (unsigned)i + 1;
+		if (rule_matches(&l->rules[i], &m)) {
+			route_matched(l, i, out);
 			return;
 		}
 	}
-	out->action = &l->default_action;
-	out->evaluated = (unsigned)l->nrules;
+	route_default(l, out);
+}
+
+/* ------------------------------------------------------------ the index
+ *
+ * The index only prunes: every candidate it yields is checked in full with
+ * rule_matches(), in ascending rule order, so the first that matches is
+ * the rule the linear scan finds. It must therefore never leave out a rule
+ * that could match; it may yield rules that cannot.
+ *
+ * Host: a rule can only match a request whose host (port stripped,
+ * compared case-insensitively) is one of the values of each of its host
+ * conditions. When one of its host conditions has only literal values (no
+ * '*' or '?'), the rule is filed under each of those values, lower-cased,
+ * in a hash table; every other rule (no host condition, or wildcards in
+ * every host condition) goes to the generic list.
+ *
+ * Path: a list of at least PATH_INDEX_MIN rules (a host's, or the generic
+ * one) also gets a trie of path patterns. A rule with a path condition
+ * whose values are all "L" (exact) or "L*" (prefix), L free of '*' and
+ * '?', is filed at the trie node of each L, as an exact or a prefix rule;
+ * the others stay in the list's residual list. A request walks the trie
+ * along its path, read through the same decoder as the glob (unreserved
+ * characters decoded; patterns were decoded at load), and its candidates
+ * are the prefix rules of every node it passes, the exact rules of the
+ * node where the path ends, and the residual rules.
+ *
+ * The candidate lists (each ascending) are merged by rule index; a rule
+ * that is in several of them (two values of one condition) is tried once.
+ */
+
+#define PATH_INDEX_MIN 8 /* smaller lists are scanned whole */
+#define ROUTE_CURSORS 32 /* candidate lists a request merges at most */
+
+/* An ascending list of rule indexes. */
+struct rule_vec {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+struct path_node {
+	uint32_t child;         /* first child; 0: none (the root, node 0, is no one's child) */
+	uint32_t sibling;       /* next child of the same parent; 0: none */
+	unsigned char c;        /* the (decoded) character leading here */
+	struct rule_vec prefix; /* rules with a value "L*", L the path to this node */
+	struct rule_vec exact;  /* rules with a value "L" */
+};
+
+/* The rules that can match for one host (or any host). */
+struct rule_list {
+	struct rule_vec all;     /* every rule of the list */
+	struct path_node *nodes; /* the path trie; NULL: scan ALL */
+	size_t nnodes, capnodes;
+	struct rule_vec residual; /* with a trie: rules it does not file */
+};
+
+struct host_bucket {
+	char *host; /* lower case, NUL-terminated; NULL: empty slot */
+	size_t len;
+	uint32_t hash;
+	struct rule_list list;
+};
+
+struct router_index {
+	const struct cfg_listener *l;
+	struct host_bucket *buckets; /* open addressing, linear probing */
+	size_t mask;                 /* number of buckets - 1 (a power of two) */
+	struct rule_list generic;    /* rules not filed by host */
+};
+
+/* FNV-1a of S (LEN bytes), ASCII letters lower-cased as they are read. */
+static uint32_t host_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (uint32_t)lower((unsigned char)s[i]);
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* Does the lower-case KEY (KLEN bytes) equal S (LEN bytes), ignoring the
+ * case of S's ASCII letters? That is what glob() says of a literal host
+ * pattern. */
+static int host_eq(const char *key, size_t klen, const char *s, size_t len)
+{
+	size_t i;
+
+	if (klen != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (lower((unsigned char)s[i]) != (unsigned char)key[i])
+			return 0;
+	return 1;
+}
+
+static const struct host_bucket *bucket_find(const struct router_index *ix, const char *s, size_t len)
+{
+	uint32_t h;
+	size_t k;
+
+	if (ix->buckets == NULL)
+		return NULL;
+	h = host_hash(s, len);
+	for (k = h & ix->mask;; k = (k + 1) & ix->mask) {
+		const struct host_bucket *b = &ix->buckets[k];
+
+		if (b->host == NULL)
+			return NULL;
+		if (b->hash == h && host_eq(b->host, b->len, s, len))
+			return b;
+	}
+}
+
+/* Append rule R to V unless it is already its last. */
+static int vec_add(struct rule_vec *v, uint32_t r)
+{
+	if (v->n > 0 && v->v[v->n - 1] == r)
+		return 0;
+	if (v->n == v->cap) {
+		size_t ncap = v->cap ? v->cap * 2 : 4;
+		uint32_t *nv = realloc(v->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -1;
+		v->v = nv;
+		v->cap = ncap;
+	}
+	v->v[v->n++] = r;
+	return 0;
+}
+
+/* File rule R under host literal V (any case). */
+static int bucket_add(struct router_index *ix, const char *v, uint32_t r)
+{
+	size_t len = strlen(v), k, i;
+	uint32_t h = host_hash(v, len);
+	struct host_bucket *b;
+
+	for (k = h & ix->mask;; k = (k + 1) & ix->mask) {
+		b = &ix->buckets[k];
+		if (b->host == NULL || (b->hash == h && host_eq(b->host, b->len, v, len)))
+			break;
+	}
+	if (b->host == NULL) {
+		b->host = malloc(len + 1);
+		if (b->host == NULL)
+			return -1;
+		for (i = 0; i < len; i++)
+			b->host[i] = (char)lower((unsigned char)v[i]);
+		b->host[len] = '\0';
+		b->len = len;
+		b->hash = h;
+	}
+	return vec_add(&b->list.all, r);
+}
+
+static int is_literal(const char *pat)
+{
+	return strpbrk(pat, "*?") == NULL;
+}
+
+/* R's first host condition whose values are all literals, or NULL. */
+static const struct cfg_condition *literal_host_cond(const struct cfg_rule *r)
+{
+	size_t c, v;
+
+	for (c = 0; c < r->nconds; c++) {
+		const struct cfg_condition *cd = &r->conds[c];
+
+		if (cd->type != CFG_COND_HOST || cd->nvalues == 0)
+			continue;
+		for (v = 0; v < cd->nvalues && is_literal(cd->values[v]); v++)
+			;
+		if (v == cd->nvalues)
+			return cd;
+	}
+	return NULL;
+}
+
+/* The length of the literal L of a path pattern "L" or "L*" ("L**..."
+ * too), or -1 when the pattern has a wildcard elsewhere. *PREFIX: 1 for
+ * "L*". */
+static ssize_t path_literal(const char *pat, int *prefix)
+{
+	size_t len = strlen(pat), l = len;
+
+	while (l > 0 && pat[l - 1] == '*')
+		l--;
+	if (memchr(pat, '*', l) != NULL || memchr(pat, '?', l) != NULL)
+		return -1;
+	*prefix = l < len;
+	return (ssize_t)l;
+}
+
+/* R's first path condition whose values are all "L" or "L*", or NULL. */
+static const struct cfg_condition *literal_path_cond(const struct cfg_rule *r)
+{
+	size_t c, v;
+	int prefix;
+
+	for (c = 0; c < r->nconds; c++) {
+		const struct cfg_condition *cd = &r->conds[c];
+
+		if (cd->type != CFG_COND_PATH || cd->nvalues == 0)
+			continue;
+		for (v = 0; v < cd->nvalues && path_literal(cd->values[v], &prefix) >= 0; v++)
+			;
+		if (v == cd->nvalues)
+			return cd;
+	}
+	return NULL;
+}
+
+/* The child of node N reached by C, or 0. */
+static uint32_t node_child(const struct rule_list *rl, uint32_t n, int c)
+{
+	uint32_t k;
+
+	for (k = rl->nodes[n].child; k != 0; k = rl->nodes[k].sibling)
+		if (rl->nodes[k].c == c)
+			return k;
+	return 0;
+}
+
+/* File rule R in RL's trie under path pattern PAT. */
+static int trie_add(struct rule_list *rl, const char *pat, uint32_t r)
+{
+	int prefix;
+	ssize_t len = path_literal(pat, &prefix);
+	uint32_t n = 0, k;
+	ssize_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)pat[i];
+
+		k = node_child(rl, n, c);
+		if (k == 0) {
+			if (rl->nnodes == rl->capnodes) {
+				size_t ncap = rl->capnodes * 2;
+				struct path_node *nn;
+
+				if (ncap > UINT32_MAX)
+					return -1;
+				nn = realloc(rl->nodes, ncap * sizeof(*nn));
+				if (nn == NULL)
+					return -1;
+				rl->nodes = nn;
+				rl->capnodes = ncap;
+			}
+			k = (uint32_t)rl->nnodes++;
+			memset(&rl->nodes[k], 0, sizeof(rl->nodes[k]));
+			rl->nodes[k].c = c;
+			rl->nodes[k].sibling = rl->nodes[n].child;
+			rl->nodes[n].child = k;
+		}
+		n = k;
+	}
+	return vec_add(prefix ? &rl->nodes[n].prefix : &rl->nodes[n].exact, r);
+}
+
+/* Build RL's path trie from its rules (L's). */
+static int list_index_paths(struct rule_list *rl, const struct cfg_listener *l)
+{
+	size_t i, v;
+
+	if (rl->all.n < PATH_INDEX_MIN)
+		return 0;
+	rl->capnodes = 64;
+	rl->nodes = calloc(rl->capnodes, sizeof(*rl->nodes));
+	if (rl->nodes == NULL)
+		return -1;
+	rl->nnodes = 1;
+	for (i = 0; i < rl->all.n; i++) {
+		uint32_t r = rl->all.v[i];
+		const struct cfg_condition *cd = literal_path_cond(&l->rules[r]);
+
+		if (cd == NULL) {
+			if (vec_add(&rl->residual, r) < 0)
+				return -1;
+			continue;
+		}
+		for (v = 0; v < cd->nvalues; v++)
+			if (trie_add(rl, cd->values[v], r) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static void list_free(struct rule_list *rl)
+{
+	size_t k;
+
+	free(rl->all.v);
+	free(rl->residual.v);
+	for (k = 0; k < rl->nnodes; k++) {
+		free(rl->nodes[k].prefix.v);
+		free(rl->nodes[k].exact.v);
+	}
+	free(rl->nodes);
+}
+
+void router_index_free(struct router_index *ix)
+{
+	size_t k;
+
+	if (ix == NULL)
+		return;
+	if (ix->buckets != NULL)
+		for (k = 0; k <= ix->mask; k++) {
+			free(ix->buckets[k].host);
+			list_free(&ix->buckets[k].list);
+		}
+	free(ix->buckets);
+	list_free(&ix->generic);
+	free(ix);
+}
+
+struct router_index *router_index_build(const struct cfg_listener *l)
+{
+	struct router_index *ix = calloc(1, sizeof(*ix));
+	size_t nlit = 0, size = 1, i, v;
+
+	if (ix == NULL)
+		return NULL;
+	ix->l = l;
+	if (l->nrules > UINT32_MAX)
+		goto fail;
+	for (i = 0; i < l->nrules; i++) {
+		const struct cfg_condition *cd = literal_host_cond(&l->rules[i]);
+
+		if (cd != NULL)
+			nlit += cd->nvalues;
+	}
+	if (nlit > 0) {
+		while (size < 2 * nlit)
+			size *= 2;
+		ix->buckets = calloc(size, sizeof(*ix->buckets));
+		if (ix->buckets == NULL)
+			goto fail;
+		ix->mask = size - 1;
+	}
+	for (i = 0; i < l->nrules; i++) {
+		const struct cfg_condition *cd = literal_host_cond(&l->rules[i]);
+
+		if (cd == NULL) {
+			if (vec_add(&ix->generic.all, (uint32_t)i) < 0)
+				goto fail;
+			continue;
+		}
+		for (v = 0; v < cd->nvalues; v++)
+			if (bucket_add(ix, cd->values[v], (uint32_t)i) < 0)
+				goto fail;
+	}
+	if (list_index_paths(&ix->generic, l) < 0)
+		goto fail;
+	for (i = 0; ix->buckets != NULL && i <= ix->mask; i++)
+		if (ix->buckets[i].host != NULL && list_index_paths(&ix->buckets[i].list, l) < 0)
+			goto fail;
+	return ix;
+fail:
+	router_index_free(ix);
+	return NULL;
+}
+
+/* A candidate list being merged. */
+struct cursor {
+	const uint32_t *v;
+	size_t n;
+};
+
+static void cursor_add(struct cursor *cur, size_t *k, const struct rule_vec *v)
+{
+	if (v->n > 0) {
+		cur[*k].v = v->v;
+		cur[*k].n = v->n;
+		(*k)++;
+	}
+}
+
+/* Add RL's candidates for M to CUR[*K...], using at most ROOM (>= 1)
+ * entries: what its trie yields for M's path, or its whole list when it
+ * has no trie or the trie would yield more lists than ROOM. */
+static void list_candidates(const struct rule_list *rl, const struct match_req *m, struct cursor *cur,
+			    size_t *k, size_t room)
+{
+	size_t k0 = *k, lim = k0 + room, i = 0;
+	uint32_t n = 0;
+	int whole = 1;
+
+	/* the residual list, the root's prefix rules and, at the end, one
+	 * exact list need 3 entries */
+	if (rl->nodes == NULL || room < 3)
+		goto all;
+	cursor_add(cur, k, &rl->residual);
+	cursor_add(cur, k, &rl->nodes[0].prefix);
+	while (i < m->path_len) {
+		int c = next_char(m->path, m->path_len, &i, DEC_UNRESERVED);
+
+		n = node_child(rl, n, c);
+		if (n == 0) {
+			whole = 0;
+			break;
+		}
+		if (rl->nodes[n].prefix.n > 0) {
+			if (*k + 2 > lim) { /* this one and the exact list */
+				*k = k0;
+				goto all;
+			}
+			cursor_add(cur, k, &rl->nodes[n].prefix);
+		}
+	}
+	if (whole)
+		cursor_add(cur, k, &rl->nodes[n].exact);
+	return;
+all:
+	cursor_add(cur, k, &rl->all);
+}
+
+void router_route(const struct router_index *ix, const struct route_req *rq, struct router_action *out)
+{
+	const struct cfg_listener *l = ix->l;
+	const struct host_bucket *b;
+	struct cursor cur[ROUTE_CURSORS];
+	struct match_req m;
+	size_t k = 0, j;
+
+	memset(out, 0, sizeof(*out));
+	match_req_init(&m, rq);
+	/* the host's lists leave at least one entry: the generic list's whole */
+	if (m.host != NULL && (b = bucket_find(ix, m.host, m.host_len)) != NULL)
+		list_candidates(&b->list, &m, cur, &k, ROUTE_CURSORS - 1);
+	list_candidates(&ix->generic, &m, cur, &k, ROUTE_CURSORS - k);
+	for (;;) {
+		uint32_t r = UINT32_MAX;
+
+		for (j = 0; j < k; j++)
+			if (cur[j].n > 0 && cur[j].v[0] < r)
+				r = cur[j].v[0];
+		if (r == UINT32_MAX)
+			break;
+		for (j = 0; j < k; j++)
+			if (cur[j].n > 0 && cur[j].v[0] == r) {
+				cur[j].v++;
+				cur[j].n--;
+			}
+		if (rule_matches(&l->rules[r], &m)) {
+			route_matched(l, r, out);
+			return;
+		}
+	}
+	route_default(l, out);
 }
 
 /* Walks the cumulative weights: entry k owns the residues

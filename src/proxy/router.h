@@ -39,10 +39,34 @@ struct router_action {
 	unsigned evaluated;               /* rules evaluated (RuleEvaluations) */
 };
 
-/* Match request RQ against L's rules. Fills *out and never fails (the
- * default action always exists). *OUT points into L, which the caller
- * keeps alive (its generation). Thread: any. */
-void router_route(const struct cfg_listener *l, const struct route_req *rq, struct router_action *out);
+/* A listener's rules compiled for matching (router.c): rules filed by
+ * their literal host values in a hash table, the others in a generic
+ * list. Immutable once built; shared by every worker. */
+struct router_index;
+
+/* Compile L's rules. L must outlive the index (both belong to one
+ * generation). Returns the index, owned by the caller (free it with
+ * router_index_free()), or NULL when out of memory.
+ * Thread: any (the control thread, when it builds a generation). */
+struct router_index *router_index_build(const struct cfg_listener *l);
+
+/* Free IX (NULL: nothing). No request may be using it any more.
+ * Thread: any (the control thread, when it frees a generation). */
+void router_index_free(struct router_index *ix);
+
+/* Match request RQ against the rules of IX's listener: the first rule (in
+ * ascending priority) whose every condition matches, else the default.
+ * Fills *out and never fails (the default action always exists); nothing
+ * is allocated. *OUT points into the listener, which the caller keeps
+ * alive (its generation). out->evaluated is the matched rule's position
+ * (1-based) in the listener's rules, or their number for the default, as
+ * a linear scan would count. Thread: any; IX is only read. */
+void router_route(const struct router_index *ix, const struct route_req *rq, struct router_action *out);
+
+/* The same answer as router_route(), found by trying every rule of L in
+ * turn: the reference the index is tested against. Thread: any. */
+void router_route_linear(const struct cfg_listener *l, const struct route_req *rq,
+			 struct router_action *out);
 
 /* Choose one of a forward action's target groups, weighted: R is a random
  * number from the caller's generator. Entries with weight 0 are never

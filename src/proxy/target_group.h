@@ -78,7 +78,11 @@ struct target {
 struct tg_slot {
 	int64_t *current;             /* smooth weighted round robin scores, one per target
 	                               * (round robin; least outstanding among ties) */
-	char _pad[64 - sizeof(int64_t *)];
+	size_t next;                  /* equal weights: where the next pick starts looking
+	                               * (balancer_rr.c, balancer_lor.c) */
+	int equal;                    /* 0: not known yet; 1: every weighted target has the same
+	                               * weight and no slow start; -1: not (balancer_equal_weights) */
+	char _pad[64 - sizeof(int64_t *) - sizeof(size_t) - sizeof(int)];
 };
 
 struct balancer_ops;

@@ -397,6 +397,91 @@ START_TEST(test_rr_per_worker)
 }
 END_TEST
 
+static void set_routable(struct target *t, int v);
+
+/* Equal weights take the rotation (a cursor per worker) instead of the
+ * scores: 1000 targets share 3000 picks exactly, in index order, stepping
+ * over targets that are down or tried, each worker on its own cursor. */
+START_TEST(test_rr_equal_many)
+{
+	enum { N = 1000 };
+	static unsigned w[N];
+	unsigned count[N];
+	struct group g;
+	size_t i, k;
+
+	for (i = 0; i < N; i++)
+		w[i] = i % 7 == 3 ? 0 : 5; /* some weight 0: still "equal" */
+	group_init(&g, &balancer_rr_ops, w, N, 2);
+	memset(count, 0, sizeof(count));
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < N; i++) {
+			if (w[i] == 0)
+				continue;
+			ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), i);
+			count[i]++;
+		}
+	/* the scores are not used on this path */
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(g.tg.slots[0].current[i], 0);
+	/* worker 1 starts at the top, unaffected by worker 0 */
+	ck_assert_uint_eq(idx(&g, pick(&g, 1, NULL)), 0);
+	ck_assert_uint_eq(idx(&g, pick(&g, 1, NULL)), 1);
+
+	/* targets down and a tried one are stepped over; the rest share evenly */
+	for (i = 0; i < N; i += 2)
+		set_routable(&g.tg.targets[i], 0);
+	memset(count, 0, sizeof(count));
+	for (k = 0; k < 30000; k++)
+		count[idx(&g, pick(&g, 0, &g.tg.targets[1]))]++;
+	{
+		unsigned share = 0, eligible = 0;
+
+		for (i = 0; i < N; i++) {
+			if (i % 2 == 0 || w[i] == 0 || i == 1) {
+				ck_assert_uint_eq(count[i], 0);
+				continue;
+			}
+			if (share == 0)
+				share = count[i];
+			ck_assert_uint_le(count[i], share + 1);
+			ck_assert_uint_ge(count[i] + 1, share);
+			eligible++;
+		}
+		ck_assert_uint_gt(eligible, 0);
+	}
+	/* nothing up: nothing unless any */
+	for (i = 0; i < N; i++)
+		set_routable(&g.tg.targets[i], 0);
+	ck_assert_ptr_null(pick(&g, 0, NULL));
+	ck_assert_ptr_nonnull(opick(&g.tg, 0, NULL, 1, 0));
+	group_free(&g);
+}
+END_TEST
+
+/* Unequal weights, or a slow start, keep the smooth scores: the choice is
+ * made once per worker slot and stays. */
+START_TEST(test_rr_equal_or_scores)
+{
+	static const unsigned w[] = { 2, 2, 2 };
+	struct group g;
+	int i;
+
+	group_init(&g, &balancer_rr_ops, w, 3, 1);
+	g.cfg.slow_start_ms = 10000;
+	for (i = 0; i < 6; i++)
+		ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), (size_t)(i % 3));
+	ck_assert_int_eq(g.tg.slots[0].equal, -1);
+	group_free(&g);
+
+	group_init(&g, &balancer_rr_ops, w, 3, 1);
+	for (i = 0; i < 6; i++)
+		ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), (size_t)(i % 3));
+	ck_assert_int_eq(g.tg.slots[0].equal, 1);
+	group_free(&g);
+}
+END_TEST
+
 /* ------------------------------------------------------------ least outstanding */
 
 START_TEST(test_lor_fewest)
@@ -773,6 +858,53 @@ START_TEST(test_lor_per_worker)
 	ck_assert_ptr_ne(a, b);
 	release(a);
 	release(b);
+	group_free(&g);
+}
+END_TEST
+
+/* Equal weights: one pass from the worker's cursor, stopping at the first
+ * idle target; ties take turns; the least loaded still wins. */
+START_TEST(test_lor_equal_many)
+{
+	enum { N = 1000 };
+	static unsigned w[N];
+	unsigned count[N];
+	struct group g;
+	size_t i, k;
+
+	for (i = 0; i < N; i++)
+		w[i] = 3;
+	group_init(&g, &balancer_lor_ops, w, N, 2);
+	/* nothing released: every target takes one request, in turn, then a second */
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < N; i++)
+			ck_assert_uint_eq(idx(&g, pick_count(&g, 0, NULL)), i);
+	ck_assert_int_eq(g.tg.slots[0].equal, 1);
+	/* released at once: idle targets take turns */
+	for (i = 0; i < N; i++)
+		set_inflight(&g, i, 0);
+	memset(count, 0, sizeof(count));
+	for (k = 0; k < 3 * N; k++) {
+		struct target *t = pick_count(&g, 1, NULL);
+
+		count[idx(&g, t)]++;
+		release(t);
+	}
+	for (i = 0; i < N; i++)
+		ck_assert_uint_eq(count[i], 3);
+	/* the least loaded wins wherever it is, and a tried one never */
+	for (i = 0; i < N; i++)
+		set_inflight(&g, i, 5);
+	set_inflight(&g, 700, 2);
+	set_inflight(&g, 300, 2);
+	ck_assert_uint_eq(idx(&g, pick(&g, 0, &g.tg.targets[300])), 700);
+	{
+		size_t a = idx(&g, pick_count(&g, 0, NULL));
+
+		ck_assert(a == 300 || a == 700);
+		/* a has 3 now: the other */
+		ck_assert_uint_eq(idx(&g, pick(&g, 0, NULL)), a == 300 ? 700 : 300);
+	}
 	group_free(&g);
 }
 END_TEST
@@ -1493,6 +1625,8 @@ static Suite *balancer_suite(void)
 	tcase_add_test(tc, test_rr_weight_zero);
 	tcase_add_test(tc, test_rr_empty);
 	tcase_add_test(tc, test_rr_per_worker);
+	tcase_add_test(tc, test_rr_equal_many);
+	tcase_add_test(tc, test_rr_equal_or_scores);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("least_outstanding");
@@ -1508,6 +1642,7 @@ static Suite *balancer_suite(void)
 	tcase_add_test(tc, test_lor_large_inflight);
 	tcase_add_test(tc, test_lor_counter_top);
 	tcase_add_test(tc, test_lor_per_worker);
+	tcase_add_test(tc, test_lor_equal_many);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("health");

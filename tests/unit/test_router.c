@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -89,6 +90,23 @@ static void listener_init(struct cfg_listener *l, struct cfg_rule *rules, size_t
 	}
 }
 
+/* Route RQ through a freshly built index of L and through the linear scan:
+ * both must give the same answer, which is returned in *OUT. */
+static void route_both(const struct cfg_listener *l, const struct route_req *rq, struct router_action *out)
+{
+	struct router_index *ix = router_index_build(l);
+	struct router_action lin;
+
+	ck_assert_ptr_nonnull(ix);
+	memset(&lin, 0x5a, sizeof(lin));
+	router_route(ix, rq, out);
+	router_route_linear(l, rq, &lin);
+	ck_assert_ptr_eq(out->action, lin.action);
+	ck_assert_ptr_eq(out->rule, lin.rule);
+	ck_assert_uint_eq(out->evaluated, lin.evaluated);
+	router_index_free(ix);
+}
+
 /* router_route() with a request of explicit lengths; HOST may be NULL. */
 static void route_n(const struct cfg_listener *l, const char *method, size_t method_len, const char *host,
 		    size_t host_len, const char *path, size_t path_len, struct router_action *out)
@@ -96,7 +114,7 @@ static void route_n(const struct cfg_listener *l, const char *method, size_t met
 	const struct route_req rq = { .method = method, .method_len = method_len, .host = host,
 				      .host_len = host_len, .path = path, .path_len = path_len };
 
-	router_route(l, &rq, out);
+	route_both(l, &rq, out);
 }
 
 /* router_route() with NUL-terminated arguments; HOST may be NULL. */
@@ -669,7 +687,7 @@ static int route_ex(const struct cfg_listener *l, const char *path, const char *
 	struct router_action a;
 
 	memset(&a, 0xa5, sizeof(a));
-	router_route(l, &rq, &a);
+	route_both(l, &rq, &a);
 	return rule_index(l, &a);
 }
 
@@ -1099,6 +1117,339 @@ START_TEST(test_pick_forward_weight_zero)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------ the index against the linear scan */
+
+/* A reproducible generator (xorshift64*), so a failure can be replayed. */
+static uint64_t rnd_state;
+
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state ^= rnd_state >> 12;
+	rnd_state ^= rnd_state << 25;
+	rnd_state ^= rnd_state >> 27;
+	return (uint32_t)((rnd_state * 2685821657736338717ull) >> 32) % n;
+}
+
+/* Host patterns: literals (also in upper case, and the same literal twice
+ * in different case), wildcards, IP literals. */
+static char *host_pool[] = { "a.com", "b.com", "A.COM", "x.a.com", "*.a.com", "a.?om", "*",
+			     "c.org", "[::1]", "10.0.0.1", "b.co*", "localhost", "a.com." };
+/* Path patterns as config_load() leaves them (encoded unreserved characters
+ * decoded, others kept): exact, prefixes, wildcards, a reserved escape. */
+static char *path_pool[] = { "/", "/a", "/a/*", "/a*", "*", "/b?c", "/abc", "/a%2Fb", "/~x/*",
+			     "*/c", "/A/*", "/abc*" };
+static char *method_pool[] = { "GET", "POST", "HEAD" };
+static char *hval_pool[] = { "y*", "n", "*" };
+
+/* Requests: hosts in any case, with ports, encoded, missing. */
+static const char *rq_hosts[] = { "a.com", "A.COM", "a.com:8080", "B.Com:1", "x.a.com", "X.A.COM:443",
+				  "c.org", "[::1]", "[::1]:80", "10.0.0.1:9", "a.com.", "a%2ecom",
+				  "", ":80", "b.cod", "localhost", NULL, "a.coM" };
+static const char *rq_paths[] = { "/", "/a", "/a/", "/a/b", "/abc", "/%61bc", "/%61/x", "/b%63",
+				  "/bxc", "/a%2Fb", "/a%2fb", "/a/b?q=1", "/%7Ex/y", "/~x/", "/x/c",
+				  "/A/b", "", "/abcdef", "/a%2" };
+
+static void gen_cond(struct cfg_condition *cd)
+{
+	size_t j;
+
+	memset(cd, 0, sizeof(*cd));
+	cd->line = 1;
+	switch (rnd(5)) {
+	case 0:
+	case 1:
+		cd->type = CFG_COND_HOST;
+		cd->nvalues = 1 + rnd(3);
+		cd->values = calloc(cd->nvalues, sizeof(char *));
+		ck_assert_ptr_nonnull(cd->values);
+		for (j = 0; j < cd->nvalues; j++)
+			cd->values[j] = host_pool[rnd(NELEMS(host_pool))];
+		break;
+	case 2:
+		cd->type = CFG_COND_PATH;
+		cd->nvalues = 1 + rnd(2);
+		cd->values = calloc(cd->nvalues, sizeof(char *));
+		ck_assert_ptr_nonnull(cd->values);
+		for (j = 0; j < cd->nvalues; j++)
+			cd->values[j] = path_pool[rnd(NELEMS(path_pool))];
+		break;
+	case 3:
+		cd->type = CFG_COND_METHOD;
+		cd->nvalues = 1;
+		cd->values = calloc(1, sizeof(char *));
+		ck_assert_ptr_nonnull(cd->values);
+		cd->values[0] = method_pool[rnd(NELEMS(method_pool))];
+		break;
+	default:
+		cd->type = CFG_COND_HTTP_HEADER;
+		cd->header = "x-h";
+		cd->nvalues = 1;
+		cd->values = calloc(1, sizeof(char *));
+		ck_assert_ptr_nonnull(cd->values);
+		cd->values[0] = hval_pool[rnd(NELEMS(hval_pool))];
+		break;
+	}
+}
+
+/* NRULES random rules into a fresh listener L: most have a host condition
+ * (sometimes two), some a path, some other conditions. */
+static struct cfg_rule *gen_rules(struct cfg_listener *l, size_t nrules)
+{
+	struct cfg_rule *rules = calloc(nrules ? nrules : 1, sizeof(*rules));
+	static const struct cfg_action actions[] = { FORWARD(fwd_a, 1), FORWARD(fwd_b, 1), FIXED(&fixed_403) };
+	size_t i, c;
+
+	ck_assert_ptr_nonnull(rules);
+	for (i = 0; i < nrules; i++) {
+		struct cfg_rule *r = &rules[i];
+
+		r->nconds = 1 + rnd(3);
+		r->conds = calloc(r->nconds, sizeof(*r->conds));
+		ck_assert_ptr_nonnull(r->conds);
+		for (c = 0; c < r->nconds; c++)
+			gen_cond(&r->conds[c]);
+		r->action = actions[rnd(NELEMS(actions))];
+	}
+	listener_init(l, rules, nrules);
+	return rules;
+}
+
+static void free_rules(struct cfg_rule *rules, size_t nrules)
+{
+	size_t i, c;
+
+	for (i = 0; i < nrules; i++) {
+		for (c = 0; c < rules[i].nconds; c++)
+			free(rules[i].conds[c].values);
+		free(rules[i].conds);
+	}
+	free(rules);
+}
+
+/* Route NREQ random requests through IX and through the linear scan of L.
+ * Returns how many matched a rule (not the default). */
+static unsigned differential(const struct cfg_listener *l, const struct router_index *ix, unsigned nreq)
+{
+	static const struct http1_header hdrs[][1] = { { HDR("X-H", "yes") }, { HDR("x-h", "n") },
+						       { HDR("x-other", "y") } };
+	unsigned k, matched = 0;
+
+	for (k = 0; k < nreq; k++) {
+		const char *host = rq_hosts[rnd(NELEMS(rq_hosts))];
+		const char *path = rq_paths[rnd(NELEMS(rq_paths))];
+		const char *method = method_pool[rnd(NELEMS(method_pool))];
+		size_t h = rnd(NELEMS(hdrs) + 1);
+		const struct route_req rq = { .method = method, .method_len = strlen(method), .host = host,
+					      .host_len = host ? strlen(host) : 0, .path = path,
+					      .path_len = strlen(path), .hdrs = h < NELEMS(hdrs) ? hdrs[h] : NULL,
+					      .nhdrs = h < NELEMS(hdrs) ? 1 : 0 };
+		struct router_action a, b;
+
+		memset(&a, 0xa5, sizeof(a));
+		memset(&b, 0x5a, sizeof(b));
+		router_route(ix, &rq, &a);
+		router_route_linear(l, &rq, &b);
+		if (a.action != b.action || a.rule != b.rule || a.evaluated != b.evaluated)
+			ck_abort_msg("index and linear scan differ: %zu rules, host %s, path %s, "
+				     "method %s, header %zu: rule %d vs %d, evaluated %u vs %u",
+				     l->nrules, host ? host : "(none)", path, method, h, rule_index(l, &a),
+				     rule_index(l, &b), a.evaluated, b.evaluated);
+		ck_assert_ptr_nonnull(a.action);
+		matched += a.rule != NULL;
+	}
+	return matched;
+}
+
+START_TEST(test_index_differential)
+{
+	unsigned set, matched = 0, total = 0;
+
+	rnd_state = 0x9e3779b97f4a7c15ull;
+	for (set = 0; set < 3000; set++) {
+		struct cfg_listener l;
+		size_t nrules = rnd(set % 10 == 0 ? 200 : 24);
+		struct cfg_rule *rules = gen_rules(&l, nrules);
+		struct router_index *ix = router_index_build(&l);
+
+		ck_assert_ptr_nonnull(ix);
+		matched += differential(&l, ix, 60);
+		total += 60;
+		router_index_free(ix);
+		free_rules(rules, nrules);
+	}
+	/* the generator must exercise both outcomes */
+	ck_assert_uint_gt(matched, total / 10);
+	ck_assert_uint_lt(matched, total - total / 10);
+}
+END_TEST
+
+/* The same literal host in several rules, at different priorities and in
+ * different case: the first whose other conditions match wins. */
+START_TEST(test_index_same_host)
+{
+	static char *h_a[] = { "a.com" }, *h_A[] = { "A.Com", "b.com" }, *h_b[] = { "b.com" };
+	static char *p_x[] = { "/x/*" }, *p_y[] = { "/y" };
+	struct cfg_rule rules[] = {
+		{ CONDS(COND(CFG_COND_HOST, h_a), COND(CFG_COND_PATH, p_x)), .action = FIXED(&fixed_403) },
+		{ CONDS(COND(CFG_COND_HOST, h_b)), .action = FORWARD(fwd_b, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p_y), COND(CFG_COND_HOST, h_A)), .action = FORWARD(fwd_a, 1) },
+		{ CONDS(COND(CFG_COND_HOST, h_A)), .action = FORWARD(fwd_c, 1) },
+	};
+	struct cfg_listener l;
+	struct router_action a;
+
+	listener_init(&l, rules, NELEMS(rules));
+	ck_assert_int_eq(route_index(&l, "GET", "a.com", "/x/1"), 0);
+	ck_assert_int_eq(route_index(&l, "GET", "A.COM:80", "/y"), 2);
+	ck_assert_int_eq(route_index(&l, "GET", "a.com", "/z"), 3);
+	ck_assert_int_eq(route_index(&l, "GET", "b.com", "/y"), 1);
+	ck_assert_int_eq(route_index(&l, "GET", "c.com", "/y"), -1);
+	route(&l, "GET", "a.com", "/z", &a);
+	ck_assert_uint_eq(a.evaluated, 4);
+	expect_forward(&a, fwd_c, 1, 1);
+}
+END_TEST
+
+/* A wildcard host rule with a lower priority number than a literal one
+ * comes first, though the literal one is found through the hash table. */
+START_TEST(test_index_wildcard_first)
+{
+	static char *h_w[] = { "*.com" }, *h_lit[] = { "a.com" }, *p_a[] = { "/a*" };
+	struct cfg_rule rules[] = {
+		{ CONDS(COND(CFG_COND_PATH, p_a)), .action = FIXED(&fixed_404) },
+		{ CONDS(COND(CFG_COND_HOST, h_w)), .action = FIXED(&fixed_403) },
+		{ CONDS(COND(CFG_COND_HOST, h_lit)), .action = FORWARD(fwd_a, 1) },
+	};
+	struct cfg_listener l;
+	struct router_action a;
+
+	listener_init(&l, rules, NELEMS(rules));
+	route(&l, "GET", "a.com", "/b", &a);
+	ck_assert_int_eq(rule_index(&l, &a), 1);
+	ck_assert_uint_eq(a.evaluated, 2);
+	route(&l, "GET", "a.com", "/a", &a);
+	ck_assert_int_eq(rule_index(&l, &a), 0);
+	ck_assert_uint_eq(a.evaluated, 1);
+	route(&l, "GET", "a.org", "/b", &a);
+	ck_assert_int_eq(rule_index(&l, &a), -1);
+	ck_assert_uint_eq(a.evaluated, 3);
+	expect_forward(&a, fwd_def, 1, 1);
+	route(&l, "GET", NULL, "/%61", &a);
+	ck_assert_int_eq(rule_index(&l, &a), 0);
+}
+END_TEST
+
+/* No rules at all: the default, zero rules evaluated. */
+START_TEST(test_index_no_rules)
+{
+	struct cfg_listener l;
+	struct router_action a;
+
+	listener_init(&l, NULL, 0);
+	route(&l, "GET", "a.com", "/", &a);
+	ck_assert_ptr_null(a.rule);
+	ck_assert_uint_eq(a.evaluated, 0);
+	expect_forward(&a, fwd_def, 1, 1);
+}
+END_TEST
+
+/* 1000 host+path rules, as the benchmark has them: the last one is found
+ * through the index, with the linear scan's count. */
+START_TEST(test_index_1000)
+{
+	enum { N = 1000 };
+	static char hosts[N][32], paths[N][32];
+	static char *hv[N][1], *pv[N][1];
+	static struct cfg_condition conds[N][2];
+	static struct cfg_rule rules[N];
+	struct cfg_listener l;
+	struct router_index *ix;
+	struct router_action a;
+	char path[64];
+	size_t i;
+
+	for (i = 0; i < N; i++) {
+		snprintf(hosts[i], sizeof(hosts[i]), "h%zu.example.com", i);
+		snprintf(paths[i], sizeof(paths[i]), "/p%zu/*", i);
+		hv[i][0] = hosts[i];
+		pv[i][0] = paths[i];
+		conds[i][0] = (struct cfg_condition){ .type = CFG_COND_HOST, .values = hv[i], .nvalues = 1 };
+		conds[i][1] = (struct cfg_condition){ .type = CFG_COND_PATH, .values = pv[i], .nvalues = 1 };
+		rules[i] = (struct cfg_rule){ .conds = conds[i], .nconds = 2,
+					      .action = i % 2 ? (struct cfg_action)FORWARD(fwd_a, 1)
+							      : (struct cfg_action)FIXED(&fixed_403) };
+	}
+	listener_init(&l, rules, N);
+	ix = router_index_build(&l);
+	ck_assert_ptr_nonnull(ix);
+	for (i = 0; i < N; i += 37) {
+		struct route_req rq = { .method = "GET", .method_len = 3, .host = hosts[i],
+					.host_len = strlen(hosts[i]) };
+
+		snprintf(path, sizeof(path), "/p%zu/x", i);
+		rq.path = path;
+		rq.path_len = strlen(path);
+		router_route(ix, &rq, &a);
+		ck_assert_ptr_eq(a.rule, &rules[i]);
+		ck_assert_uint_eq(a.evaluated, i + 1);
+		/* the right host, another rule's path: the default */
+		snprintf(path, sizeof(path), "/p%zu/x", (i + 1) % N);
+		rq.path_len = strlen(path);
+		router_route(ix, &rq, &a);
+		ck_assert_ptr_null(a.rule);
+		ck_assert_uint_eq(a.evaluated, N);
+	}
+	ck_assert_int_eq(route_index(&l, "GET", "H999.EXAMPLE.COM:8080", "/p999/"), 999);
+	router_index_free(ix);
+}
+END_TEST
+
+/* Deeply nested path prefixes, in one host's list and in the generic one:
+ * more than the router merges at once, so both fall back to their whole
+ * list; and exact paths beside them. Every answer is the linear scan's
+ * (route() checks). */
+START_TEST(test_index_deep_prefixes)
+{
+	enum { N = 80 };
+	static char pats[N][N + 4];
+	static char *pv[N][1], *hv[] = { "deep.example" };
+	static struct cfg_condition conds[N][2];
+	static struct cfg_rule rules[N];
+	struct cfg_listener l;
+	char path[N + 8];
+	size_t i, d;
+
+	for (i = 0; i < N; i++) {
+		size_t depth = (N - 1 - i) / 2; /* deeper prefixes first */
+
+		pats[i][0] = '/';
+		memset(pats[i] + 1, 'a', depth);
+		pats[i][depth + 1] = i % 5 == 4 ? '\0' : '*'; /* some exact */
+		pats[i][depth + 2] = '\0';
+		pv[i][0] = pats[i];
+		conds[i][0] = (struct cfg_condition){ .type = CFG_COND_PATH, .values = pv[i], .nvalues = 1 };
+		conds[i][1] = (struct cfg_condition){ .type = CFG_COND_HOST, .values = hv, .nvalues = 1 };
+		rules[i] = (struct cfg_rule){ .conds = conds[i], .nconds = i % 2 ? 2 : 1,
+					      .action = (struct cfg_action)FIXED(&fixed_403) };
+	}
+	listener_init(&l, rules, N);
+	for (d = 0; d < N; d++) {
+		path[0] = '/';
+		memset(path + 1, 'a', d);
+		path[d + 1] = '\0';
+		(void)route_index(&l, "GET", "deep.example", path);
+		(void)route_index(&l, "GET", "other.example", path);
+		/* an encoded 'a' walks the trie the same way */
+		if (d > 0) {
+			memcpy(path + d, "%61", 4);
+			(void)route_index(&l, "GET", "DEEP.example:1", path);
+		}
+	}
+	ck_assert_int_eq(route_index(&l, "GET", "deep.example", "/"), N - 2);
+}
+END_TEST
+
 /* ------------------------------------------------------------ main */
 
 static Suite *router_suite(void)
@@ -1145,6 +1496,16 @@ static Suite *router_suite(void)
 	tcase_add_test(tc, test_route_source_ip);
 	tcase_add_test(tc, test_route_source_ip_all);
 	tcase_add_test(tc, test_route_new_and);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("index");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_index_differential);
+	tcase_add_test(tc, test_index_same_host);
+	tcase_add_test(tc, test_index_wildcard_first);
+	tcase_add_test(tc, test_index_no_rules);
+	tcase_add_test(tc, test_index_1000);
+	tcase_add_test(tc, test_index_deep_prefixes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pick_forward");
