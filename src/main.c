@@ -356,8 +356,12 @@ static void upgrade_sock_cb(evutil_socket_t fd, short what, void *arg)
 		char why[128];
 
 		/* it went away before it was ready (or closed the socket and
-		 * lives on: upgrade_failed() kills it) */
-		if (waitpid(c->up_child, &status, WNOHANG) == c->up_child) {
+		 * lives on: upgrade_failed() kills it). Its exit follows the
+		 * socket's EOF closely: a second at most for its status. */
+		pid_t r = 0;
+		for (int i = 0; i < 100 && (r = waitpid(c->up_child, &status, WNOHANG)) == 0; i++)
+			usleep(10000);
+		if (r == c->up_child) {
 			c->up_child = 0;
 			snprintf(why, sizeof why, "the new process exited (%s %d) before it was ready",
 				 WIFEXITED(status) ? "status" : "signal",

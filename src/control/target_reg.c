@@ -192,9 +192,10 @@ int treg_init(const char *state_dir, char *err, size_t errlen)
 
 			if (!id || parse_target(id, (long)port, &a, why, sizeof why) < 0 || w < 1 || w > 999 ||
 			    add(name, &a, (unsigned)w) < 0) {
-				json_decref(root);
+				/* NAME belongs to ROOT: the message first */
 				snprintf(err, errlen, "%s: target group %s, target %zu: %s", path, name, i,
 					 id ? "invalid Id, Port or Weight" : "no Id");
+				json_decref(root);
 				return -1;
 			}
 		}

@@ -81,7 +81,8 @@ def test_register_serve_reload_restart_deregister(albd, backends, tmp_path):
     # so does a restart
     a.stop()
     a.start()
-    wait_until(lambda: health(a).get(b2.addr) == ("healthy", "api"), 15, what="b2 healthy after restart")
+    wait_until(lambda: health(a) == {b1.addr: ("healthy", "config"), b2.addr: ("healthy", "api")}, 15,
+               what="both healthy after the restart")
     assert set(spread(port)) == {"b1", "b2"}
     # deregistered: it drains, then goes; traffic goes to b1 alone
     r = api(a, "DELETE", "/api/v1/target-groups/tg/targets", {"Targets": [{"Id": "127.0.0.1", "Port": b2.port}]})
