@@ -243,6 +243,12 @@ struct cfg_timeouts {                   /* "timeouts = { ... }" */
 	unsigned drain_ms;                  /* "drain", default 30 s: SIGTERM grace for in-flight requests */
 };
 
+struct cfg_per_client {                 /* "limits.per_client = { ... }": beyond ALB */
+	unsigned max_connections;           /* a client's connections at once, 0 = no limit (default) */
+	unsigned requests_per_second;       /* a client's request rate, 0 = no limit (default) */
+	unsigned burst;                     /* requests beyond the rate at once, default 0 */
+};
+
 struct cfg_limits {                     /* "limits = { ... }" */
 	unsigned max_request_line;          /* bytes, default 8192 -> 414 */
 	unsigned max_header_size;           /* bytes of the whole head, default 65536 -> 431 */
@@ -251,6 +257,7 @@ struct cfg_limits {                     /* "limits = { ... }" */
 	unsigned max_connections;           /* client connections per worker, default 10000 */
 	unsigned buffer_size;               /* per-direction buffering high mark, default 65536 */
 	double retry_budget_ratio;          /* "retry_budget", share of requests that may be retried, default 0.2 */
+	struct cfg_per_client per_client;   /* "per_client", off by default */
 };
 
 /* "admin = { ... }": the admin HTTP listener on the control thread

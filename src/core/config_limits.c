@@ -17,6 +17,13 @@ const struct cfg_key cfg_timeout_keys[] = {
  * large (431) before it can be refused as too long (414): the two limits
  * need not be ordered. */
 /* clang-format off */
+static const struct cfg_key per_client_keys[] = {
+	NUM("max_connections", K_UINT, struct cfg_per_client, max_connections, 0, 1000000, 0, 0),
+	NUM("requests_per_second", K_UINT, struct cfg_per_client, requests_per_second, 0, 1000, 0, 0),
+	NUM("burst", K_UINT, struct cfg_per_client, burst, 0, 100000, 0, 0),
+	KEY_END
+};
+
 const struct cfg_key cfg_limit_keys[] = {
 	NUM("max_request_line", K_UINT, struct cfg_limits, max_request_line, 256, 1048576, 8192, 0),
 	NUM("max_header_size", K_UINT, struct cfg_limits, max_header_size, 1024, 1048576, 65536, 0),
@@ -25,6 +32,7 @@ const struct cfg_key cfg_limit_keys[] = {
 	NUM("max_connections", K_UINT, struct cfg_limits, max_connections, 1, 1000000, 10000, 0),
 	NUM("buffer_size", K_UINT, struct cfg_limits, buffer_size, 4096, 16777216, 65536, 0),
 	NUM("retry_budget", K_RATIO, struct cfg_limits, retry_budget_ratio, 0, 1, 0.2, 0),
+	GROUP("per_client", struct cfg_limits, per_client, per_client_keys, NULL),
 	KEY_END
 };
 /* clang-format on */

@@ -34,6 +34,7 @@
 #include "../net/http1.h"
 #include "redirect.h"
 #include "access_log.h"
+#include "client_limit.h"
 #include "router.h"
 #include "sticky.h"
 #include "target_group.h"
@@ -87,6 +88,8 @@ struct session {
 	struct wgen *hs_wg;           /* the generation whose TLS contexts (and their SNI and
 	                               * ALPN callbacks) this handshake uses: held until it ends */
 	struct sockaddr_storage client_sa;  /* the client's address */
+	int climit;                   /* its slot in the per-client table when its connection is
+	                               * counted there (client_limit.h), else -1 */
 	struct sticky_req *sticky;    /* the stickiness cookies of the request (made at the
 	                               * first sticky one) */
 	char *al_ua;                  /* access log: the request's User-Agent, its redirect's */
@@ -125,6 +128,7 @@ static void session_free(struct session *s)
 	if (s->hs_wg)
 		worker_gen_release(w, s->hs_wg);
 	conn_free(s->c);
+	climit_conn_close(s->climit);
 	free(s->al_ua);
 	free(s->al_loc);
 	free(s->sticky);
@@ -539,8 +543,10 @@ static void exchange_done(struct session *s)
  * a redirect: then LOCATION, else NULL). CLOSE forces the connection
  * closed after it. Must not be used once a response head went to the
  * client. */
+/* respond() with one more field, HDR: VALUE (HDR may be NULL): Location,
+ * Retry-After. */
 static void respond_loc(struct session *s, int status, const char *ctype, const char *body,
-			size_t body_len, int close, const char *location)
+			size_t body_len, int close, const char *hdr, const char *value)
 {
 	struct evbuffer *out = s->c->out;
 	char html[256];
@@ -560,9 +566,9 @@ static void respond_loc(struct session *s, int status, const char *ctype, const 
 		s->ex.close_after = s->linger = 1;
 	int keep = s->ex.req_keepalive && !s->ex.close_after && !s->w->stopping;
 	size_t before = evbuffer_get_length(out);
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nServer: albd\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s\r\n",
-			    status, http1_reason(status), ctype, body_len,
-			    location ? "Location: " : "", location ? location : "", location ? "\r\n" : "",
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nServer: albd\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s%s\r\n",
+			    status, http1_reason(status), ctype, body_len, hdr ? hdr : "", hdr ? ": " : "",
+			    hdr ? value : "", hdr ? "\r\n" : "",
 			    keep ? (s->ex.http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n");
 	if (!s->ex.is_head)
 		evbuffer_add(out, body, body_len);
@@ -577,7 +583,7 @@ static void respond_loc(struct session *s, int status, const char *ctype, const 
 static void respond(struct session *s, int status, const char *ctype, const char *body, size_t body_len,
 		    int close)
 {
-	respond_loc(s, status, ctype, body, body_len, close, NULL);
+	respond_loc(s, status, ctype, body, body_len, close, NULL, NULL);
 }
 
 /* Answer request H (its head, HEAD_LEN bytes, still in the client
@@ -629,7 +635,7 @@ static void respond_redirect(struct session *s, const struct http1_head *h, size
 		free(s->al_loc);
 		s->al_loc = al_copy(loc, strlen(loc), &s->al_loc_len);
 	}
-	respond_loc(s, rd->status, NULL, NULL, 0, 0, loc);
+	respond_loc(s, rd->status, NULL, NULL, 0, 0, "Location", loc);
 }
 
 /* request side ----------------------------------------------------------- */
@@ -1136,6 +1142,22 @@ static void start_request(struct session *s, size_t head_len)
 		return;
 	}
 	s->ex.listener = l;
+	/* limits.per_client's rate: 429 with Retry-After, the connection stays */
+	const struct cfg_per_client *pc = &cfg->limits.per_client;
+	if (pc->requests_per_second) {
+		uint64_t now = clock_ms();
+		uint64_t wait = climit_request(climit_slot((const struct sockaddr *)&s->client_sa, now), now,
+					       pc->requests_per_second, pc->burst);
+		if (wait) {
+			char after[24];
+
+			snprintf(after, sizeof after, "%llu", (unsigned long long)((wait + 999) / 1000));
+			evbuffer_drain(in, head_len);
+			shard_add(s->pw->lb, M_CLIENT_LIMITED_REQUEST_COUNT, 1);
+			respond_loc(s, 429, NULL, NULL, 0, 0, "Retry-After", after);
+			return;
+		}
+	}
 	const struct http1_header *trace_in = trace_begin(s, l, &h, head_len);
 	router_route(gen_router(s->wg->gen, l), route_req_of(s, &h, &rq), &act);
 	s->ex.rule = act.rule;
@@ -1800,15 +1822,27 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 		}
 		break;
 	}
+	/* limits.per_client.max_connections: refused at once */
+	const struct cfg_per_client *pc = &g->cfg->limits.per_client;
+	int slot = pc->max_connections ? climit_slot(sa, clock_ms()) : -1;
+	if (!climit_conn_open(slot, pc->max_connections)) {
+		shard_add(pw->lb, M_CLIENT_LIMITED_CONNECTION_COUNT, 1);
+		SSL_free(ssl);
+		evutil_closesocket(fd);
+		return;
+	}
 	struct session *s = calloc(1, sizeof(*s));
 	if (!s) {
+		climit_conn_close(slot);
 		shard_add(pw->lb, M_REJECTED_CONNECTION_COUNT, 1);
 		SSL_free(ssl);
 		evutil_closesocket(fd);
 		return;
 	}
+	s->climit = slot;
 	s->c = conn_new(w->base, fd);
 	if (!s->c) {
+		climit_conn_close(slot);
 		shard_add(pw->lb, M_REJECTED_CONNECTION_COUNT, 1);
 		SSL_free(ssl);
 		free(s);
