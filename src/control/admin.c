@@ -27,6 +27,7 @@
 
 #include "../core/uri.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -44,6 +45,7 @@
 #include <openssl/evp.h>
 
 #include "../core/config.h"
+#include "../core/clock.h"
 #include "../core/inherit.h"
 #include "../core/log.h"
 #include "../net/conn.h"
@@ -98,6 +100,7 @@ struct admin_req {
 };
 
 struct aconn {
+	char peer[INET6_ADDRSTRLEN];  /* the client's address, for the token's lockout and logs */
 	struct conn *c;
 	struct event *timer;
 	struct tls_server *tls;       /* one reference, NULL for plain HTTP */
@@ -593,6 +596,64 @@ static void response_sent(struct aconn *ac)
 	process(ac);
 }
 
+/* Token failures: a client (address) that sends TOKEN_FAILS_MAX wrong
+ * tokens within TOKEN_WINDOW_MS (guessing; a request without one is only
+ * refused) is answered 429 for TOKEN_LOCK_MS (Retry-After), whatever it
+ * sends, so that guessing goes nowhere; every failure is logged (the log
+ * folds repeats). A table of TOKEN_CLIENTS, the oldest entry replaced. */
+#define TOKEN_FAILS_MAX 20
+#define TOKEN_WINDOW_MS 60000
+#define TOKEN_LOCK_MS 60000
+#define TOKEN_CLIENTS 64
+
+static struct token_fail {
+	char peer[INET6_ADDRSTRLEN];
+	unsigned fails;
+	uint64_t since, locked_until, last;
+} token_fails[TOKEN_CLIENTS];
+
+static struct token_fail *token_fail_of(const char *peer, int make)
+{
+	struct token_fail *old = &token_fails[0];
+
+	for (size_t i = 0; i < TOKEN_CLIENTS; i++) {
+		if (token_fails[i].peer[0] && strcmp(token_fails[i].peer, peer) == 0)
+			return &token_fails[i];
+		if (token_fails[i].last < old->last)
+			old = &token_fails[i];
+	}
+	if (!make)
+		return NULL;
+	memset(old, 0, sizeof *old);
+	snprintf(old->peer, sizeof old->peer, "%s", peer);
+	return old;
+}
+
+/* Seconds R's client is locked out for, 0 when it is not. */
+static uint64_t token_locked(const struct admin_req *r, uint64_t now)
+{
+	const struct token_fail *f = token_fail_of(r->ac->peer, 0);
+
+	return f && f->locked_until > now ? (f->locked_until - now + 999) / 1000 : 0;
+}
+
+static void token_failed(const struct admin_req *r, uint64_t now)
+{
+	struct token_fail *f = token_fail_of(r->ac->peer, 1);
+
+	if (now - f->since > TOKEN_WINDOW_MS) {
+		f->since = now;
+		f->fails = 0;
+	}
+	f->last = now;
+	log_warn("admin: a wrong token from %s for %s %s", r->ac->peer, r->method, r->path);
+	if (++f->fails >= TOKEN_FAILS_MAX && f->locked_until <= now) {
+		f->locked_until = now + TOKEN_LOCK_MS;
+		log_warn("admin: %u token failures from %s within %d s: refused for %d s", f->fails, r->ac->peer,
+			 TOKEN_WINDOW_MS / 1000, TOKEN_LOCK_MS / 1000);
+	}
+}
+
 /* The route that will answer R, or NULL after answering R itself: 401
  * without a valid token (unless the route is public or open), 404 for a path no
  * route serves, 405 (with Allow) for a method no route of the path has.
@@ -605,8 +666,25 @@ static const struct route *admit(struct admin_req *r)
 	int pub = rt && (((rt->flags & ADMIN_PUBLIC) && !A.metrics_token) || (rt->flags & ADMIN_OPEN));
 
 	if (A.have_token && !pub) {
+		uint64_t now = clock_ms(), wait = token_locked(r, now);
+
+		if (wait) {
+			char hdr[64], msg[128];
+
+			snprintf(hdr, sizeof hdr, "Retry-After: %llu\r\n", (unsigned long long)wait);
+			snprintf(msg, sizeof msg, "Too many token failures from %s: try again in %llu s", r->ac->peer,
+				 (unsigned long long)wait);
+			reply_error_extra(r, 429, hdr, "Throttling", msg);
+			return NULL;
+		}
 		int ok = authorised(r);
 
+		/* a success does not wipe the count: behind one address (NAT),
+		 * a client with the token cannot cover a guesser's tries */
+		if (ok == 0)
+			token_failed(r, now);
+		else if (ok < 0)
+			log_warn("admin: no token from %s for %s %s", r->ac->peer, r->method, r->path);
 		if (ok <= 0) {
 			reply_error_extra(r, 401,
 					  ok < 0 ? "WWW-Authenticate: Bearer realm=\"albd\"\r\n"
@@ -814,6 +892,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		close(fd);
 		return;
 	}
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, ac->peer, sizeof ac->peer);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, ac->peer, sizeof ac->peer);
 	if (!(ac->c = conn_new(A.base, fd))) { /* closes fd */
 		free(ac);
 		return;

@@ -621,3 +621,25 @@ def test_describe_target_health_draining(albd, backends):
     assert result["r"].status == 200
     # drained: no longer listed
     wait_until(lambda: set(target_health(a)) == {b2.addr}, 5, interval=0.1, what="b1 gone")
+
+
+def test_token_guessing_is_throttled_and_logged(tokened):
+    """20 wrong tokens from one address within a minute: that address gets
+    429 with Retry-After for a minute, even with the right token; every
+    failure is logged. Requests without a token are refused, not counted."""
+    aport = tokened.admin_port
+    for _ in range(5):
+        assert_error(areq(aport, "GET", "/api/v1/target-groups"), 401, "Unauthorized")
+    for i in range(19):
+        r = areq(aport, "GET", "/api/v1/target-groups", headers={"Authorization": "Bearer guess%d" % i})
+        assert_error(r, 401, "Unauthorized")
+    assert areq(aport, "GET", "/api/v1/target-groups", token=TOKEN).status == 200
+    r = areq(aport, "GET", "/api/v1/target-groups", headers={"Authorization": "Bearer guess-last"})
+    assert_error(r, 401, "Unauthorized")
+    r = areq(aport, "GET", "/api/v1/target-groups", token=TOKEN)
+    assert_error(r, 429, "Throttling")
+    assert 1 <= int(r.header("Retry-After")) <= 60, r
+    log = tokened.log()
+    assert "a wrong token from 127.0.0.1" in log and "refused for 60 s" in log
+    # /metrics without a token stays open (metrics_token is off)
+    assert areq(aport, "GET", "/metrics").status == 200
