@@ -24,6 +24,7 @@
  * rather than a reset.
  */
 #include "admin.h"
+#include "admin_parse.h"
 
 #include "../core/uri.h"
 
@@ -57,7 +58,6 @@
 #define ADMIN_MAX_HEAD 16384
 #define ADMIN_MAX_HEADERS 100
 #define ADMIN_MAX_BODY (2u << 20)
-#define ADMIN_MAX_PARAMS 256
 #define ADMIN_TIMEOUT_MS 10000
 #define ADMIN_MAX_CONNS 256
 #define LINGER_MS 2000
@@ -72,11 +72,6 @@ struct route {
 	struct route *next;
 };
 
-struct kv {
-	char *name;
-	char *value;
-};
-
 enum aconn_state {
 	AC_HEAD = 0,  /* waiting for (the rest of) a request head */
 	AC_BODY,      /* reading a request body */
@@ -88,9 +83,9 @@ struct admin_req {
 	struct aconn *ac;
 	char *method;
 	char *path;                   /* decoded */
-	struct kv *params;
+	struct admin_kv *params;
 	size_t nparams;
-	struct kv *hdrs;
+	struct admin_kv *hdrs;
 	size_t nhdrs;
 	struct evbuffer *body;        /* NUL-terminated once complete */
 	int head;                     /* HEAD: the answer has no body */
@@ -132,14 +127,6 @@ static const struct http1_limits admin_limits = { ADMIN_MAX_LINE, ADMIN_MAX_HEAD
 
 /* ------------------------------------------------------------ requests */
 
-static void kv_free(struct kv *v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++) {
-		free(v[i].name);
-		free(v[i].value);
-	}
-	free(v);
-}
 
 static void req_free(struct admin_req *r)
 {
@@ -147,78 +134,11 @@ static void req_free(struct admin_req *r)
 		return;
 	free(r->method);
 	free(r->path);
-	kv_free(r->params, r->nparams);
-	kv_free(r->hdrs, r->nhdrs);
+	admin_kv_free(r->params, r->nparams);
+	admin_kv_free(r->hdrs, r->nhdrs);
 	if (r->body)
 		evbuffer_free(r->body);
 	free(r);
-}
-
-/* Percent-decode LEN bytes at S ('+' as a space when PLUS) into a new
- * string. NULL when malformed (a bad escape, a NUL) or out of memory. */
-static char *decode(const char *s, size_t len, int plus)
-{
-	char *d = malloc(len + 1), *o = d;
-
-	if (!d)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		int ch = (unsigned char)s[i];
-
-		if (ch == '%') {
-			int hi, lo;
-
-			if (i + 2 >= len)
-				goto bad;
-			hi = uri_hexval((unsigned char)s[i + 1]);
-			lo = uri_hexval((unsigned char)s[i + 2]);
-			if (hi < 0 || lo < 0)
-				goto bad;
-			ch = hi * 16 + lo;
-			i += 2;
-		} else if (ch == '+' && plus) {
-			ch = ' ';
-		}
-		if (ch == 0)
-			goto bad;
-		*o++ = (char)ch;
-	}
-	*o = '\0';
-	return d;
-bad:
-	free(d);
-	return NULL;
-}
-
-/* Split the query Q (LEN bytes, without the '?') into R's parameters.
- * Returns 0, or -1 when malformed or with more than ADMIN_MAX_PARAMS. */
-static int parse_query(struct admin_req *r, const char *q, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++)
-		n += q[i] == '&';
-	n++;
-	if (n > ADMIN_MAX_PARAMS)
-		return -1;
-	if (!(r->params = calloc(n, sizeof *r->params)))
-		return -1;
-	for (const char *p = q, *end = q + len; p < end;) {
-		const char *amp = memchr(p, '&', (size_t)(end - p));
-		const char *e = amp ? amp : end;
-		const char *eq = memchr(p, '=', (size_t)(e - p));
-
-		if (e > p) {
-			struct kv *v = &r->params[r->nparams++];
-
-			v->name = decode(p, (size_t)((eq ? eq : e) - p), 1);
-			v->value = eq ? decode(eq + 1, (size_t)(e - eq - 1), 1) : strdup("");
-			if (!v->name || !v->value)
-				return -1;
-		}
-		p = amp ? amp + 1 : end;
-	}
-	return 0;
 }
 
 /* A new request from head H (whose strings point into the pulled-up input
@@ -241,14 +161,14 @@ static struct admin_req *req_new(struct aconn *ac, const struct http1_head *h, i
 	if (tlen == 0 || t[0] != '/')
 		goto fail; /* "*" (OPTIONS), or an absolute-form target without a path */
 	q = memchr(t, '?', tlen);
-	if (!(r->path = decode(t, q ? (size_t)(q - t) : tlen, 0)))
+	if (!(r->path = admin_decode(t, q ? (size_t)(q - t) : tlen, 0)))
 		goto fail;
-	if (q && parse_query(r, q + 1, tlen - (size_t)(q + 1 - t)) < 0)
+	if (q && admin_parse_query(q + 1, tlen - (size_t)(q + 1 - t), &r->params, &r->nparams) < 0)
 		goto fail;
 	if (h->nhdrs && !(r->hdrs = calloc(h->nhdrs, sizeof *r->hdrs)))
 		goto fail;
 	for (size_t i = 0; i < h->nhdrs; i++) {
-		struct kv *v = &r->hdrs[r->nhdrs++];
+		struct admin_kv *v = &r->hdrs[r->nhdrs++];
 
 		v->name = strndup(h->hdrs[i].name, h->hdrs[i].name_len);
 		v->value = strndup(h->hdrs[i].value, h->hdrs[i].value_len);
@@ -444,13 +364,7 @@ void admin_route(const char *method, const char *path, unsigned flags, admin_fn 
 /* Does route RT serve PATH; how well (longer is better, exact best)? */
 static size_t route_match(const struct route *rt, const char *path)
 {
-	size_t n = strlen(rt->path);
-
-	if (strcmp(rt->path, path) == 0)
-		return (size_t)-1;
-	if ((rt->flags & ADMIN_PREFIX) && n > 0 && rt->path[n - 1] == '/' && strncmp(rt->path, path, n) == 0)
-		return n;
-	return 0;
+	return admin_route_match(rt->path, (rt->flags & ADMIN_PREFIX) != 0, path);
 }
 
 /* The best match for PATH among the routes of method METHOD (HEAD counts

@@ -25,24 +25,24 @@ START_TEST(test_decode)
 {
 	char *s;
 
-	ck_assert_str_eq((s = decode("a%20b%2Fc", 9, 0)), "a b/c");
+	ck_assert_str_eq((s = admin_decode("a%20b%2Fc", 9, 0)), "a b/c");
 	free(s);
-	ck_assert_str_eq((s = decode("a+b", 3, 0)), "a+b");
+	ck_assert_str_eq((s = admin_decode("a+b", 3, 0)), "a+b");
 	free(s);
-	ck_assert_str_eq((s = decode("a+b", 3, 1)), "a b");
+	ck_assert_str_eq((s = admin_decode("a+b", 3, 1)), "a b");
 	free(s);
-	ck_assert_str_eq((s = decode("%e2%82%AC", 9, 0)), "\xe2\x82\xac");
+	ck_assert_str_eq((s = admin_decode("%e2%82%AC", 9, 0)), "\xe2\x82\xac");
 	free(s);
-	ck_assert_str_eq((s = decode("", 0, 0)), "");
+	ck_assert_str_eq((s = admin_decode("", 0, 0)), "");
 	free(s);
-	ck_assert_ptr_null(decode("%", 1, 0));
-	ck_assert_ptr_null(decode("%2", 2, 0));
-	ck_assert_ptr_null(decode("a%2", 3, 0));
-	ck_assert_ptr_null(decode("%zz", 3, 0));
-	ck_assert_ptr_null(decode("%2g", 3, 0));
-	ck_assert_ptr_null(decode("a%00b", 5, 0));
+	ck_assert_ptr_null(admin_decode("%", 1, 0));
+	ck_assert_ptr_null(admin_decode("%2", 2, 0));
+	ck_assert_ptr_null(admin_decode("a%2", 3, 0));
+	ck_assert_ptr_null(admin_decode("%zz", 3, 0));
+	ck_assert_ptr_null(admin_decode("%2g", 3, 0));
+	ck_assert_ptr_null(admin_decode("a%00b", 5, 0));
 	/* only LEN bytes are read */
-	ck_assert_str_eq((s = decode("ab%41", 2, 0)), "ab");
+	ck_assert_str_eq((s = admin_decode("ab%41", 2, 0)), "ab");
 	free(s);
 }
 END_TEST
@@ -53,7 +53,7 @@ START_TEST(test_query)
 	const char *q = "a=1&b=x%20y+z&c&&d=&a=2&e=%3D%26";
 	char big[2048] = "";
 
-	ck_assert_int_eq(parse_query(&r, q, strlen(q)), 0);
+	ck_assert_int_eq(admin_parse_query(q, strlen(q), &r.params, &r.nparams), 0);
 	ck_assert_uint_eq(r.nparams, 6);
 	ck_assert_str_eq(admin_req_query(&r, "a"), "1"); /* the first */
 	ck_assert_str_eq(admin_req_query(&r, "b"), "x y z");
@@ -63,23 +63,31 @@ START_TEST(test_query)
 	ck_assert_ptr_null(admin_req_query(&r, "f"));
 	ck_assert_str_eq(r.params[4].name, "a");
 	ck_assert_str_eq(r.params[4].value, "2");
-	kv_free(r.params, r.nparams);
+	admin_kv_free(r.params, r.nparams);
+	r.params = NULL;
+	r.nparams = 0;
 
 	memset(&r, 0, sizeof r);
-	ck_assert_int_eq(parse_query(&r, "a=%zz", 5), -1);
-	kv_free(r.params, r.nparams);
+	ck_assert_int_eq(admin_parse_query("a=%zz", 5, &r.params, &r.nparams), -1);
+	admin_kv_free(r.params, r.nparams);
+	r.params = NULL;
+	r.nparams = 0;
 
 	/* 256 parameters are fine, 257 are not */
 	memset(&r, 0, sizeof r);
 	for (int i = 0; i < 256; i++)
 		strcat(big, i ? "&x" : "x");
-	ck_assert_int_eq(parse_query(&r, big, strlen(big)), 0);
+	ck_assert_int_eq(admin_parse_query(big, strlen(big), &r.params, &r.nparams), 0);
 	ck_assert_uint_eq(r.nparams, 256);
-	kv_free(r.params, r.nparams);
+	admin_kv_free(r.params, r.nparams);
+	r.params = NULL;
+	r.nparams = 0;
 	memset(&r, 0, sizeof r);
 	strcat(big, "&x");
-	ck_assert_int_eq(parse_query(&r, big, strlen(big)), -1);
-	kv_free(r.params, r.nparams);
+	ck_assert_int_eq(admin_parse_query(big, strlen(big), &r.params, &r.nparams), -1);
+	admin_kv_free(r.params, r.nparams);
+	r.params = NULL;
+	r.nparams = 0;
 }
 END_TEST
 
