@@ -312,25 +312,16 @@ static char *al_copy(const char *p, size_t n, size_t *len)
 	return c;
 }
 
-/* "ip:port" of SA into OUT. */
-static void addr_port(const struct sockaddr *sa, char *out, size_t len)
+/* The client's port (its address is s->peer, made at accept). */
+static unsigned client_port(const struct session *s)
 {
-	char ip[INET6_ADDRSTRLEN] = "-";
-	unsigned port = 0;
+	const struct sockaddr *sa = (const struct sockaddr *)&s->client_sa;
 
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
-		port = ntohs(in->sin_port);
-		snprintf(out, len, "%s:%u", ip, port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
-		port = ntohs(in6->sin6_port);
-		snprintf(out, len, "[%s]:%u", ip, port);
-	} else {
-		snprintf(out, len, "-");
-	}
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return 0;
 }
 
 /* The access log line of the exchange that ends (access_log.h), into the
@@ -353,7 +344,8 @@ static void access_log_line(struct session *s, const struct exchange *ex)
 	f.type = ex->tunnel ? (s->https ? "wss" : "ws") : s->https ? "https" : "http";
 	f.scheme = s->https ? "https" : "http";
 	f.elb = cfg->elb_id;
-	addr_port((const struct sockaddr *)&s->client_sa, client, sizeof client);
+	snprintf(client, sizeof client, s->client_sa.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", s->peer,
+		 client_port(s));
 	f.client = client;
 	f.target = ex->target ? ex->target->st->addr.text : NULL;
 	f.request_us = ex->t_sent ? (int64_t)((ex->t_sent - ex->t_start) / 1000) : -1;
@@ -409,21 +401,22 @@ static void access_log_line(struct session *s, const struct exchange *ex)
 	f.redirect_url = s->al_loc;
 	f.redirect_url_len = s->al_loc_len;
 	f.error_reason = ex->outcome != EXCH_OK ? exchange_outcome_name(ex->outcome) : NULL;
-	/* the targets tried, in order: the failed ones, then the last */
-	for (unsigned i = 0; i < ex->pick.ntried; i++) {
-		if (ex->pick.tried[i] == ex->target)
-			continue;
-		tl += (size_t)snprintf(targets + tl, sizeof targets - tl, "%s%s", tl ? " " : "",
-				       ex->pick.tried[i]->st->addr.text);
-		cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "%s-", cl ? " " : "");
-	}
-	if (ex->target) {
-		tl += (size_t)snprintf(targets + tl, sizeof targets - tl, "%s%s", tl ? " " : "", ex->target->st->addr.text);
-		if (ex->target_status)
-			snprintf(codes + cl, sizeof codes - cl, "%s%d", cl ? " " : "", ex->target_status);
+	/* the targets tried, in order: the failed ones ("-"), then the last
+	 * (its status, or "-") */
+	const struct target *list[PICK_TRIED_MAX + 1];
+	unsigned nl = 0;
+	for (unsigned i = 0; i < ex->pick.ntried; i++)
+		if (ex->pick.tried[i] != ex->target)
+			list[nl++] = ex->pick.tried[i];
+	if (ex->target)
+		list[nl++] = ex->target;
+	for (unsigned i = 0; i < nl; i++) {
+		int status = list[i] == ex->target ? ex->target_status : 0;
+		tl += (size_t)snprintf(targets + tl, sizeof targets - tl, "%s%s", i ? " " : "", list[i]->st->addr.text);
+		if (status)
+			cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "%s%d", i ? " " : "", status);
 		else
-			snprintf(codes + cl, sizeof codes - cl, "%s-", cl ? " " : "");
-		cl = 1;
+			cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "%s-", i ? " " : "");
 	}
 	f.target_list = tl ? targets : NULL;
 	f.target_status_list = cl ? codes : NULL;
