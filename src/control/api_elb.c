@@ -88,16 +88,6 @@ static void target_groups(struct admin_req *r, void *arg)
 	admin_reply_json(r, 200, json_pack("{s:o}", "TargetGroups", list));
 }
 
-/* The IP address of A as text, without the port. */
-static void ip_text(const struct albd_addr *a, char *buf, size_t len)
-{
-	const void *ip = a->ss.ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)&a->ss)->sin6_addr
-						     : (const void *)&((const struct sockaddr_in *)&a->ss)->sin_addr;
-
-	if (!inet_ntop(a->ss.ss_family, ip, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-}
-
 /* SOURCE: "config" (the file) or "api" (registered), NULL for a draining
  * target no generation names any more. */
 static json_t *describe_target(const struct target_state *ts, int hc_port, const char *source)
@@ -107,7 +97,7 @@ static json_t *describe_target(const struct target_state *ts, int hc_port, const
 	enum ts_health st = (enum ts_health)atomic_load_explicit(&ts->health, memory_order_relaxed);
 	json_t *health, *j;
 
-	ip_text(&ts->addr, id, sizeof id);
+	config_addr_ip(&ts->addr, id, sizeof id);
 	snprintf(port, sizeof port, "%d", hc_port ? hc_port : ts->addr.port);
 	health_describe(ts, &reason, &desc);
 	if (st == TS_HEALTHY)

@@ -444,10 +444,7 @@ static int probe_configure(struct probe *p, const struct cfg_target_group *tgc)
 		else
 			((struct sockaddr_in6 *)&p->check_addr.ss)->sin6_port = htons((uint16_t)p->hc.port);
 		char ip[INET6_ADDRSTRLEN] = "";
-		const void *a = p->check_addr.ss.ss_family == AF_INET
-					? (const void *)&((struct sockaddr_in *)&p->check_addr.ss)->sin_addr
-					: (const void *)&((struct sockaddr_in6 *)&p->check_addr.ss)->sin6_addr;
-		inet_ntop(p->check_addr.ss.ss_family, a, ip, sizeof(ip));
+		config_addr_ip(&p->check_addr, ip, sizeof(ip));
 		snprintf(p->check_addr.text, sizeof(p->check_addr.text),
 			 p->check_addr.ss.ss_family == AF_INET ? "%s:%d" : "[%s]:%d", ip, p->hc.port);
 	}

@@ -64,16 +64,6 @@ static void drop(size_t i)
 	R.n--;
 }
 
-/* The IP address of A, without the port. */
-static void ip_of(const struct albd_addr *a, char *buf, size_t len)
-{
-	const void *ip = a->ss.ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)&a->ss)->sin6_addr
-						     : (const void *)&((const struct sockaddr_in *)&a->ss)->sin_addr;
-
-	if (!inet_ntop(a->ss.ss_family, ip, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-}
-
 /* "ID:PORT" ("[ID]:PORT" for IPv6) parsed into A; 0, or -1 with a message. */
 static int parse_target(const char *id, long port, struct albd_addr *a, char *err, size_t errlen)
 {
@@ -125,7 +115,7 @@ static json_t *to_json(void)
 			if (json_object_set_new(groups, R.v[i].tg, list) < 0)
 				list = NULL;
 		}
-		ip_of(&R.v[i].addr, ip, sizeof ip);
+		config_addr_ip(&R.v[i].addr, ip, sizeof ip);
 		if (!list || json_array_append_new(list, json_pack("{s:s,s:i,s:i}", "Id", ip, "Port",
 								     (int)R.v[i].addr.port, "Weight",
 								     (int)R.v[i].weight)) < 0) {

@@ -878,6 +878,15 @@ void config_free(struct albd_config *cfg)
 	free(cfg);
 }
 
+void config_addr_ip(const struct albd_addr *a, char *buf, size_t len)
+{
+	const void *ip = a->ss.ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)&a->ss)->sin6_addr
+						     : (const void *)&((const struct sockaddr_in *)&a->ss)->sin_addr;
+
+	if (!inet_ntop(a->ss.ss_family, ip, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
 /* The topic called NAME, or NULL. Thread: any. */
 const struct cfg_topic *config_find_topic(const struct albd_config *cfg, const char *name)
 {

@@ -440,6 +440,10 @@ const struct cfg_target_group *config_find_tg(const struct albd_config *cfg, con
  * the scope for IPv6 (the text forms are not compared)? Thread: any. */
 int config_addr_equal(const struct albd_addr *a, const struct albd_addr *b);
 
+/* The IP address of A as text, without the port or brackets ("?" when it
+ * cannot be written). Thread: any. */
+void config_addr_ip(const struct albd_addr *a, char *buf, size_t len);
+
 /* A hash of what config_addr_equal() compares: equal addresses hash alike.
  * Thread: any. */
 uint64_t config_addr_hash(const struct albd_addr *a);
