@@ -205,13 +205,8 @@ static void definition_hash(const struct alarm *a, char out[17])
 {
 	json_t *d = alarm_definition(a);
 	char *s = d ? json_dumps(d, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
-	uint64_t h = 0xcbf29ce484222325ULL;
 
-	for (const char *p = s ? s : ""; *p; p++) {
-		h ^= (unsigned char)*p;
-		h *= 0x100000001b3ULL;
-	}
-	snprintf(out, 17, "%016llx", (unsigned long long)h);
+	config_name_hash_hex(s ? s : "", out);
 	free(s);
 	json_decref(d);
 }

@@ -131,11 +131,7 @@ static void add_target(const struct target_state *ts, struct draining_ctx *d, co
 
 static void add_draining(const struct target_state *ts, void *arg)
 {
-	struct draining_ctx *d = arg;
-	json_t *j = describe_target(ts, d->hc_port, NULL);
-
-	if (!j || json_array_append_new(d->list, j) < 0)
-		d->failed = 1;
+	add_target(ts, arg, NULL);
 }
 
 /* GET /api/v1/target-groups/NAME/health */

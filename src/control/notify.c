@@ -41,6 +41,7 @@
 #include "control/notify_spool.h"
 #include "control/sns_sign.h"
 #include "core/clock.h"
+#include "core/uri.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "net/tls_client.h"
@@ -203,8 +204,7 @@ static void urlenc(char *out, size_t outlen, const char *v)
 	size_t k = strlen(out);
 	for (; *v && k + 4 < outlen; v++) {
 		unsigned char c = (unsigned char)*v;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		    c == '.' || c == '~' || c == ':')
+		if (uri_unreserved(c) || c == ':')
 			out[k++] = (char)c;
 		else
 			k += (size_t)snprintf(out + k, outlen - k, "%%%02X", c);

@@ -11,6 +11,7 @@
 
 #include "control/filter_policy.h"
 #include "control/sns_sign.h"
+#include "core/uri.h"
 
 int nf_format_parse(const char *name)
 {
@@ -46,7 +47,7 @@ int nf_uuid_valid(const char *s)
 	for (int i = 0; i < 36; i++) {
 		int dash = i == 8 || i == 13 || i == 18 || i == 23;
 		char c = s[i];
-		if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+		if (dash ? c != '-' : uri_hexval((unsigned char)c) < 0)
 			return 0;
 	}
 	return 1;

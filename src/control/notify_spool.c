@@ -45,15 +45,6 @@ int ns_mkdirs(const char *path)
 	return 0;
 }
 
-static void fsync_dir(const char *dir)
-{
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-}
-
 static int write_all(int fd, const char *p, size_t len)
 {
 	while (len) {
@@ -106,7 +97,7 @@ int ns_spool_remove(const char *dir, const char *name)
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -1;
-	fsync_dir(dir);
+	atomic_fsync_dir(dir);
 	return 0;
 }
 
@@ -436,7 +427,7 @@ int ns_jsonl_filter(const char *path, int (*fn)(json_t *line, void *arg), void *
 	char *slash = strrchr(dir, '/');
 	if (slash) {
 		*slash = 0;
-		fsync_dir(dir);
+		atomic_fsync_dir(dir);
 	}
 	return (int)kept;
 }

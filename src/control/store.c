@@ -59,6 +59,7 @@
  * All integers in files are little-endian.
  */
 #include "store.h"
+#include "core/atomic_file.h"
 #include "store_codec.h"
 
 #include <dirent.h>
@@ -399,11 +400,7 @@ static int afile_close(struct afile *af, int failed)
 	char *slash = strrchr(dir, '/');
 	if (slash && !store_nosync) {
 		*slash = 0;
-		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
+		atomic_fsync_dir(dir);
 	}
 	return 0;
 }

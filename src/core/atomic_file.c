@@ -10,6 +10,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+void atomic_fsync_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+}
+
 int atomic_write(const char *dir, const char *name, const void *data, size_t len, mode_t mode, char *err,
 		 size_t errlen)
 {
@@ -55,11 +65,7 @@ int atomic_write(const char *dir, const char *name, const void *data, size_t len
 	what = "rename";
 	if (rename(tmp, path) < 0)
 		goto fail_fd;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	atomic_fsync_dir(dir);
 	return 0;
 fail_fd:
 	e = errno;

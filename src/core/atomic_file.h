@@ -16,6 +16,10 @@
 /* Write LEN bytes of DATA to DIR/NAME with MODE. Returns 0, or -1 with
  * "cannot write DIR/NAME: STEP: reason" in ERR (ERR may be NULL) and errno
  * set; the temporary file is removed. */
+/* fsync directory DIR, so that a rename or a new file in it survives a
+ * crash (errors ignored: not every file system can). */
+void atomic_fsync_dir(const char *dir);
+
 int atomic_write(const char *dir, const char *name, const void *data, size_t len, mode_t mode, char *err,
 		 size_t errlen);
 

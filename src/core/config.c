@@ -548,7 +548,7 @@ static const struct cfg_key root_keys[] = {
 
 /* 16 hex digits of FNV-1a 64 of S: the id part of ALB-style resource ids
  * and ARNs, the same for the same name on every start. */
-static void name_hash_hex(const char *s, char out[17])
+void config_name_hash_hex(const char *s, char out[17])
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
@@ -563,7 +563,7 @@ static int set_resource_ids(struct cfg_ctx *c, struct albd_config *cfg)
 {
 	char hex[17], *p;
 
-	name_hash_hex(cfg->name, hex);
+	config_name_hash_hex(cfg->name, hex);
 	if (asprintf(&cfg->elb_id, "app/%s/%s", cfg->name, hex) < 0) {
 		cfg->elb_id = NULL;
 		return cfg_fail(c, NULL, "out of memory");
@@ -571,7 +571,7 @@ static int set_resource_ids(struct cfg_ctx *c, struct albd_config *cfg)
 	for (size_t i = 0; i < cfg->ntarget_groups; i++) {
 		struct cfg_target_group *tg = &cfg->target_groups[i];
 
-		name_hash_hex(tg->name, hex);
+		config_name_hash_hex(tg->name, hex);
 		if (asprintf(&p, "arn:aws:elasticloadbalancing:%s:%s:targetgroup/%s/%s", cfg->region,
 			     cfg->account_id, tg->name, hex) < 0)
 			return cfg_fail(c, NULL, "out of memory");

@@ -440,6 +440,10 @@ const struct cfg_target_group *config_find_tg(const struct albd_config *cfg, con
  * the scope for IPv6 (the text forms are not compared)? Thread: any. */
 int config_addr_equal(const struct albd_addr *a, const struct albd_addr *b);
 
+/* 16 hex digits of FNV-1a 64 of S: stable ids derived from names (ARNs,
+ * ALB resource ids, alarm definitions). Thread: any. */
+void config_name_hash_hex(const char *s, char out[17]);
+
 /* The IP address of A as text, without the port or brackets ("?" when it
  * cannot be written). Thread: any. */
 void config_addr_ip(const struct albd_addr *a, char *buf, size_t len);

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "../core/atomic_file.h"
 #include "../core/log.h"
 
 #define COOKIE_VERSION 2
@@ -125,11 +126,7 @@ int sticky_key_init(const char *dir, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot create %s: %s", path, strerror(e));
 			return -1;
 		}
-		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
+		atomic_fsync_dir(dir);
 		/* read back what is there now: ours, or the other one's */
 	}
 	snprintf(err, errlen, "cannot create %s", path);
