@@ -98,6 +98,11 @@ def test_weights_and_ipv6_ids_are_accepted(albd, backends, tmp_path):
     assert register(a, b2, weight=5).status == 200
     saved = json.loads((a.state_dir / "targets.json").read_text())
     assert saved["TargetGroups"]["tg"][0]["Weight"] == 5
+    # the weight is the live group's: 5 of every 6 requests
+    wait_until(lambda: health(a) == {b1.addr: ("healthy", "config"), b2.addr: ("healthy", "api")}, 15,
+               what="both healthy")
+    c = spread(port, 60)
+    assert c["b2"] == 50 and c["b1"] == 10, c
     # the weight again, another value: updated
     assert register(a, b2, weight=2).status == 200
     assert json.loads((a.state_dir / "targets.json").read_text())["TargetGroups"]["tg"][0]["Weight"] == 2

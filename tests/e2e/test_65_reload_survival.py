@@ -57,9 +57,13 @@ def test_tunnel_and_download_survive_20_reloads(albd, backends):
     for i in range(1, 21):
         a.reload(config(port, b, i))
         wait_until(lambda: "generation %d is live" % (i + 1) in a.log(), 10, what="generation %d" % (i + 1))
-        # new requests get the new config at once
+        # new requests get the new config at once, and the new generation's
+        # compiled rules route as its rules say
         with Conn(port) as c:
             assert c.request("GET", "/version").body == b"v%d" % i
+            k = (i * 149) % 3000
+            r = c.request("GET", "/p%d/x" % k, host="h%d-2.example.com" % k)
+            assert r.body == (b"rule %d of generation %d" % (k, i)) * 4, r
         # the tunnel echoes, the download moves on
         msg = b"ping %d\n" % i
         ws.send(msg)
