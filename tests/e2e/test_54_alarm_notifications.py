@@ -11,6 +11,7 @@ period = 10 (CloudWatch's high-resolution period): an alarm is evaluated
 about 2 s after each 10-second period closes.
 """
 import json
+import re
 import ssl
 import time
 import urllib.parse
@@ -129,7 +130,11 @@ def test_5xx_burst_notifies_every_subscriber_once_and_recovery_sends_ok(albd, ba
     details = msg["AlbdDetails"]
     assert details["TargetGroup"] == "web"
     assert details["Top5XXTarget"]["Id"] in (b1.addr, b2.addr), details
-    assert details["Top5XXTarget"]["HTTPCode_Target_5XX_Count"] >= 10, details
+    # the top of two round-robin targets holds at least half the breaching period's 5XX (a slow
+    # build may split the burst across two periods: the alarm's datapoint says how many landed)
+    breaching = float(re.match(r"Threshold Crossed: 1 datapoint \[([0-9.]+) ", msg["NewStateReason"]).group(1))
+    assert breaching >= 5, msg["NewStateReason"]
+    assert details["Top5XXTarget"]["HTTPCode_Target_5XX_Count"] * 2 >= breaching, (details, breaching)
     verdict = validate_sns([r_sns.got[1]["body"], r_sns2.got[1]["body"]], pki.ca)
     assert verdict == [{"ok": True}, {"ok": True}], verdict
     # the same MessageId for every subscriber
