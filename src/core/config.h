@@ -152,6 +152,9 @@ struct cfg_tls {
 	int line;
 };
 
+/* ALB's desync mitigation modes (see proxy/desync_policy in proxy.c) */
+enum cfg_desync_mode { CFG_DESYNC_DEFENSIVE = 0, CFG_DESYNC_MONITOR, CFG_DESYNC_STRICTEST };
+
 struct cfg_listener {
 	char *name;                 /* unique */
 	struct albd_addr addr;      /* "listen" */
@@ -163,6 +166,10 @@ struct cfg_listener {
 	                                          * "default_redirect" = { ... } */
 	struct cfg_tls *tls;        /* NULL: plain HTTP */
 	int trace_id;               /* "trace_id": add/update X-Amzn-Trace-Id, default 1 */
+	enum cfg_desync_mode desync_mode; /* "desync_mitigation_mode", as ALB's: "monitor",
+	                                   * "defensive" (default) or "strictest" */
+	int drop_invalid_header_fields; /* as ALB's routing.http.drop_invalid_header_fields:
+	                                 * remove fields whose names are not [-A-Za-z0-9]+ */
 };
 
 struct cfg_target {

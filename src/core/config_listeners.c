@@ -1053,6 +1053,24 @@ static int set_listen(struct cfg_ctx *c, const config_setting_t *s, void *field)
 	return 0;
 }
 
+static int set_desync_mode(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	const char *v = cfg_string_of(c, s);
+
+	if (!v)
+		return -1;
+	if (strcmp(v, "defensive") == 0)
+		*(enum cfg_desync_mode *)field = CFG_DESYNC_DEFENSIVE;
+	else if (strcmp(v, "monitor") == 0)
+		*(enum cfg_desync_mode *)field = CFG_DESYNC_MONITOR;
+	else if (strcmp(v, "strictest") == 0)
+		*(enum cfg_desync_mode *)field = CFG_DESYNC_STRICTEST;
+	else
+		return cfg_fail(c, s, "unknown desync_mitigation_mode \"%s\" (expected \"monitor\", "
+				      "\"defensive\" or \"strictest\")", v);
+	return 0;
+}
+
 /* clang-format off */
 static const struct cfg_key listener_keys[] = {
 	FN("name", struct listener_in, l.name, cfg_set_name, KEY_REQUIRED),
@@ -1063,6 +1081,9 @@ static const struct cfg_key listener_keys[] = {
 	FN("default_redirect", struct listener_in, redirect, set_redirect, 0),
 	FN("tls", struct listener_in, l.tls, cfg_parse_tls, 0),
 	NUM("trace_id", K_BOOL, struct listener_in, l.trace_id, 0, 1, 1, 0),
+	FN_INT("desync_mitigation_mode", struct listener_in, l.desync_mode, set_desync_mode,
+	       CFG_DESYNC_DEFENSIVE, 0),
+	NUM("drop_invalid_header_fields", K_BOOL, struct listener_in, l.drop_invalid_header_fields, 0, 1, 0, 0),
 	KEY_END
 };
 /* clang-format on */

@@ -1,5 +1,6 @@
 /* http1.c - see http1.h */
 #include "http1.h"
+#include "desync.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -73,7 +74,9 @@ enum http1_status http1_scan_head(struct evbuffer *in, int is_request, const str
 				break;           /* decide when the next byte is here */
 			if (p[i + 1] != '\n')
 				return HTTP1_BAD;   /* bare CR, RFC 9112 2.2 */
-		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+		} else if (c == 0 || (!is_request && ((c < 0x20 && c != '\t') || c == 0x7f))) {
+			/* NUL never; other controls in a request are for the
+			 * desync classifier and the parser to judge */
 			return HTTP1_BAD;
 		}
 	}
@@ -308,6 +311,7 @@ enum http1_status http1_parse_head(const char *p, size_t len, int is_request, in
 
 	http_parser_init(&hp, is_request ? HTTP_REQUEST : HTTP_RESPONSE);
 	hp.data = &ctx;
+	hp.lenient_http_headers = lim->lenient_values ? 1 : 0;
 	size_t done = http_parser_execute(&hp, &parser_settings, p + skip, len - skip);
 	if (HTTP_PARSER_ERRNO(&hp) != HPE_OK)
 		return HTTP_PARSER_ERRNO(&hp) == HPE_CB_header_field ? ctx.err : HTTP1_BAD;
@@ -327,6 +331,10 @@ enum http1_status http1_parse_head(const char *p, size_t len, int is_request, in
 		h->method_len = (size_t)(sp - h->method);
 		if (!h->target || h->target_len == 0)
 			return HTTP1_BAD;
+		/* http-parser's lenient build takes HTAB and FF in a target */
+		for (size_t k = 0; k < h->target_len; k++)
+			if ((unsigned char)h->target[k] <= 0x20 || h->target[k] == 0x7f)
+				return HTTP1_BAD;
 		if (hp.method == HTTP_CONNECT)
 			return HTTP1_NOT_IMPLEMENTED;
 		if (split_target(h) < 0)
@@ -726,4 +734,175 @@ const char *http1_reason(int status)
 	if (status >= 400 && status < 500)
 		return "Client Error";
 	return "Server Error";
+}
+
+/* Request normalisation for the desync policy ---------------------------- */
+
+static int is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static const char *trimmed(const char *v, size_t *n)
+{
+	while (*n && is_ows(v[0])) {
+		v++;
+		(*n)--;
+	}
+	while (*n && is_ows(v[*n - 1]))
+		(*n)--;
+	return v;
+}
+
+/* The header line [L, L+N) (no CRLF) as name and value; 0 when it has no
+ * colon or an empty or whitespace-only name. */
+static int split_field(const char *l, size_t n, const char **name, size_t *name_len, const char **val,
+		       size_t *val_len)
+{
+	const char *colon = memchr(l, ':', n);
+	size_t k;
+
+	if (!colon || colon == l)
+		return 0;
+	*name = l;
+	*name_len = (size_t)(colon - l);
+	for (k = 0; k < *name_len && is_ows(l[k]); k++)
+		;
+	if (k == *name_len)
+		return 0;
+	*val_len = n - *name_len - 1;
+	*val = trimmed(colon + 1, val_len);
+	return 1;
+}
+
+size_t http1_normalize_request(const char *p, size_t len, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i = 0, o = 0;
+	const char *kept_cl = NULL;
+	size_t kept_cl_len = 0;
+	int has_te = 0, has_cl = 0;
+
+	if (cap < 3 * len + 16)
+		return 0;
+	while (i + 1 < len && p[i] == '\r' && p[i + 1] == '\n')
+		i += 2;
+	const char *eol = memchr(p + i, '\n', len - i);
+	if (!eol || eol == p + i || eol[-1] != '\r')
+		return 0;
+	const char *line = p + i;
+	size_t ll = (size_t)(eol - line) - 1;
+	while (ll && is_ows(line[ll - 1]))
+		ll--;       /* whitespace after the version */
+	const char *end = line + ll;
+	const char *sp1 = ll ? memchr(line, ' ', ll) : NULL, *sp2 = end;
+	while (sp2 > line && sp2[-1] != ' ')
+		sp2--;
+	if (!sp1 || sp1 + 1 == end)
+		return 0;   /* no target */
+	if (sp2 - 1 == sp1) {
+		if (end - sp2 >= 5 && memcmp(sp2, "HTTP/", 5) == 0)
+			return 0;   /* a version and no target (MissingUri) */
+		sp2 = end;  /* no version: HTTP/0.9's "GET /path", read as 1.0 */
+	} else
+		sp2--;      /* the last space */
+	/* method */
+	memcpy(out + o, line, (size_t)(sp1 - line + 1));
+	o += (size_t)(sp1 - line + 1);
+	/* target: a space or control character percent-encoded (RFC 3986 2.1) */
+	for (const char *c = sp1 + 1; c < sp2; c++) {
+		unsigned char b = (unsigned char)*c;
+		if (b <= 0x20 || b == 0x7f) {
+			out[o++] = '%';
+			out[o++] = hex[b >> 4];
+			out[o++] = hex[b & 15];
+		} else {
+			out[o++] = (char)b;
+		}
+	}
+	out[o++] = ' ';
+	/* version: a well-formed one other than 1.0 and 1.1 read as the
+	 * nearest albd speaks */
+	const char *v = sp2 == end ? "HTTP/0.9" : sp2 + 1;
+	size_t vlen = sp2 == end ? 8 : (size_t)(end - v);
+	if (vlen == 8 && memcmp(v, "HTTP/", 5) == 0 && isdigit((unsigned char)v[5]) && v[6] == '.' &&
+	    isdigit((unsigned char)v[7]) && !(v[5] == '1' && (v[7] == '0' || v[7] == '1'))) {
+		memcpy(out + o, v[5] == '0' ? "HTTP/1.0" : "HTTP/1.1", 8);
+		o += 8;
+	} else {
+		memcpy(out + o, v, vlen);
+		o += vlen;
+	}
+	out[o++] = '\r';
+	out[o++] = '\n';
+	i = (size_t)(eol - p) + 1;
+
+	/* first pass: what could be read two ways is refused, whatever
+	 * reason the classifier gave first: Transfer-Encoding beside
+	 * Content-Length (RFC 9112 6.1), a field that only looks like one,
+	 * whitespace in a field name (RFC 9112 5.1: "Host : a") */
+	for (size_t j = i; j < len;) {
+		const char *e = memchr(p + j, '\n', len - j);
+		const char *name, *val;
+		size_t name_len, val_len;
+		if (!e || e - (p + j) <= 1)
+			break;
+		if (is_ows(p[j]) || !split_field(p + j, (size_t)(e - 1 - (p + j)), &name, &name_len, &val, &val_len)) {
+			j = (size_t)(e - p) + 1;
+			continue;
+		}
+		/* RFC 9112 5.1: whitespace in or after a field name is a 400 */
+		if (memchr(name, ' ', name_len) || memchr(name, '\t', name_len))
+			return 0;
+		switch (desync_name_kind(name, name_len)) {
+		case DESYNC_NAME_TE:
+			has_te = 1;
+			break;
+		case DESYNC_NAME_CL:
+			has_cl = 1;
+			break;
+		case DESYNC_NAME_LIKE_CL:
+		case DESYNC_NAME_LIKE_TE:
+			return 0;
+		case DESYNC_NAME_OTHER:
+			break;
+		}
+		j = (size_t)(e - p) + 1;
+	}
+	if (has_te && has_cl)
+		return 0;
+	/* the fields: what cannot be forwarded as it came is left out */
+	while (i < len) {
+		const char *e = memchr(p + i, '\n', len - i);
+		const char *name, *val;
+		size_t name_len, val_len, n;
+		int keep = 1;
+
+		if (!e)
+			return 0;
+		n = (size_t)(e - 1 - (p + i));
+		if (n == 0)
+			break;      /* the empty line */
+		if (is_ows(p[i]) || !split_field(p + i, n, &name, &name_len, &val, &val_len)) {
+			keep = 0;   /* obs-fold, no colon, empty name */
+		} else {
+			for (size_t k = 0; k < name_len && keep; k++)
+				keep = tchar[(unsigned char)name[k]];
+			if (keep && desync_name_kind(name, name_len) == DESYNC_NAME_CL) {
+				/* the same length again (different ones are Severe) */
+				if (kept_cl)
+					keep = !(val_len == kept_cl_len && memcmp(val, kept_cl, val_len) == 0);
+				kept_cl = val;
+				kept_cl_len = val_len;
+			}
+		}
+		if (keep) {
+			memcpy(out + o, p + i, n + 2);
+			o += n + 2;
+		}
+		i = (size_t)(e - p) + 1;
+	}
+	out[o++] = '\r';
+	out[o++] = '\n';
+	return o;
 }

@@ -22,6 +22,8 @@ struct http1_limits {
 	unsigned max_start_line;    /* request line (414) */
 	unsigned max_head;          /* whole head incl. start line (431) */
 	unsigned max_headers;       /* header field count (431) */
+	int lenient_values;         /* accept control characters in field values (a request the
+	                             * desync policy lets through, see http1_normalize_request) */
 };
 
 struct http1_header {
@@ -97,8 +99,9 @@ struct http1_scan {
 void http1_scan_reset(struct http1_scan *sc);
 
 /* Look for a complete head at the start of IN, checking each line as it
- * arrives: CRLF endings only, no NUL or other control character but HTAB,
- * no obs-fold, limits. On HTTP1_OK *head_len is the head's length (with the
+ * arrives: CRLF endings only, no NUL (in a response no control character
+ * but HTAB either: a request's are judged by the desync classifier and the
+ * parser), no obs-fold, limits. On HTTP1_OK *head_len is the head's length (with the
  * empty line) and the first *head_len bytes of IN are contiguous (pulled
  * up). IS_REQUEST selects the 414 check and the skipping of empty lines
  * before a request line. */
@@ -153,6 +156,20 @@ int http1_body_move(struct http1_body *b, struct evbuffer *src, struct evbuffer 
 /* The sender closed: finishes an EOF-delimited body (returns 0) or reports
  * a truncated one (-1). */
 int http1_body_eof(struct http1_body *b, struct evbuffer *dst);
+
+/* Rewrite the request head of LEN bytes at P (complete, scanned) into OUT
+ * (of CAP >= 3 * LEN + 16 bytes) as albd forwards a request its desync
+ * policy lets through although the classifier found it non-compliant:
+ * spaces and control characters in the target percent-encoded, a
+ * well-formed version other than 1.0 and 1.1 read as 1.1 (0.x as 1.0),
+ * and left out: lines without a colon or with an empty name, fields whose
+ * names are not tokens, a Content-Length repeated with the same value.
+ * Returns the new length, or 0 for a head that could be read two ways
+ * whatever reason the classifier reported first (Transfer-Encoding beside
+ * Content-Length, a field named like either but not quite, RFC 9112 6.1;
+ * whitespace in or after a field name, 5.1)
+ * or whose request line lacks a method, target or version. Thread: any. */
+size_t http1_normalize_request(const char *p, size_t len, char *out, size_t cap);
 
 /* The reason phrase for a status albd generates itself. */
 const char *http1_reason(int status);

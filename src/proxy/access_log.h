@@ -69,7 +69,7 @@ struct alog_fields {
 	const char *error_reason;       /* NULL: "-" */
 	const char *target_list;        /* "ip:port ip:port", the targets tried in order */
 	const char *target_status_list; /* their statuses, "-" where none */
-	const char *classification;     /* desync mitigation: NULL "-" (not classified yet) */
+	const char *classification;     /* desync mitigation: NULL "-" (Compliant, as ALB logs it) */
 	const char *classification_reason;
 };
 

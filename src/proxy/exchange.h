@@ -78,6 +78,9 @@ struct exchange {
 	unsigned fixed : 1;           /* answered by a fixed-response action */
 	unsigned redirect : 1;        /* answered by a redirect action */
 	unsigned sticky_app_in : 1;   /* the request carried the group's app_cookie */
+	unsigned desync_close : 1;    /* the desync policy closes both connections after it */
+	unsigned char desync_class;   /* enum desync_class of the request head (net/desync.h) */
+	unsigned char desync_reason;  /* enum desync_reason */
 	struct pick_req pick;         /* what the balancer is asked: worker, targets tried */
 
 	/* the record */

@@ -31,6 +31,7 @@
 #include "balancer.h"
 #include "../net/conn.h"
 #include "exchange.h"
+#include "../net/desync.h"
 #include "../net/http1.h"
 #include "redirect.h"
 #include "access_log.h"
@@ -420,6 +421,10 @@ static void access_log_line(struct session *s, const struct exchange *ex)
 	}
 	f.target_list = tl ? targets : NULL;
 	f.target_status_list = cl ? codes : NULL;
+	if (ex->desync_class != DESYNC_COMPLIANT) {
+		f.classification = desync_class_name((enum desync_class)ex->desync_class);
+		f.classification_reason = desync_reason_name((enum desync_reason)ex->desync_reason);
+	}
 	size_t n = alog_format(line, sizeof line, &f, cfg->access_log.format);
 	if (!alog_append(s->w->id, line, n))
 		shard_add(s->pw->lb, M_ACCESS_LOG_DROPPED_LINE_COUNT, 1);
@@ -954,6 +959,18 @@ static void write_sticky_cookies(struct session *s, const char *const *names, un
 		put_cookie(out, names[i], "", v, date, strcmp(names[i], "AWSALBCORS") == 0);
 }
 
+/* ALB's routing.http.drop_invalid_header_fields: a valid name is
+ * [-A-Za-z0-9]+ */
+static int valid_field_name(const struct http1_header *f)
+{
+	for (size_t i = 0; i < f->name_len; i++) {
+		unsigned char c = (unsigned char)f->name[i];
+		if (!(c == '-' || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+			return 0;
+	}
+	return f->name_len > 0;
+}
+
 /* Write the request head the target gets: request line (origin-form, RFC
  * 9112 3.2.2: an absolute-form target becomes its path, its authority the
  * Host field), the client's fields minus the hop-by-hop ones, in their
@@ -966,6 +983,7 @@ static void build_request_head(struct session *s, const struct http1_head *h, co
 			       struct evbuffer *o)
 {
 	int tracing = s->ex.trace_id[0] != 0;
+	int drop_invalid = s->ex.listener && s->ex.listener->drop_invalid_header_fields;
 
 	evbuffer_add(o, h->method, h->method_len);
 	evbuffer_add(o, " ", 1);
@@ -986,6 +1004,8 @@ static void build_request_head(struct session *s, const struct http1_head *h, co
 			continue;   /* replaced by the target's authority below */
 		if (tracing && f->name_len == 15 && http1_name_is(f, "x-amzn-trace-id"))
 			continue;   /* one field, written below */
+		if (drop_invalid && !valid_field_name(f))
+			continue;
 		evbuffer_add(o, f->name, f->name_len);
 		evbuffer_add(o, ": ", 2);
 		evbuffer_add(o, f->value, f->value_len);
@@ -1022,6 +1042,8 @@ static void build_request_head(struct session *s, const struct http1_head *h, co
 	if (tracing)
 		trace_write_header(o, trace_in ? trace_in->value : NULL, trace_in ? trace_in->value_len : 0,
 				   trace_in != NULL, s->ex.trace_id);
+	if (s->ex.desync_close)
+		evbuffer_add(o, "Connection: close\r\n", 19);
 	if (h->body == HTTP1_BODY_CHUNKED)
 		evbuffer_add(o, "Transfer-Encoding: chunked\r\n", 28);
 	else if (h->body == HTTP1_BODY_LENGTH)
@@ -1070,6 +1092,76 @@ static void forward_request_body(struct session *s)
 	}
 }
 
+enum desync_action { DESYNC_PASS, DESYNC_BLOCK, DESYNC_NOMEM };
+
+/* Record the desync classification of the request head at P (LEN bytes)
+ * in the exchange, and count it when it is not Compliant. */
+static void desync_record(struct session *s, const char *p, size_t len, struct desync_verdict *v)
+{
+	desync_classify(p, len, v);
+	s->ex.desync_class = (unsigned char)v->cls;
+	s->ex.desync_reason = (unsigned char)v->reason;
+	if (v->cls != DESYNC_COMPLIANT)
+		shard_add(s->pw->lb, M_DESYNC_NONCOMPLIANT_REQUEST_COUNT, 1);
+}
+
+/* ALB's desync mitigation for the request head *P (*LEN bytes) on listener
+ * L (NULL: removed, the default mode): classified (net/desync.h), then
+ *
+ *                 monitor          defensive (default)   strictest
+ *   Compliant     pass             pass                  pass
+ *   Acceptable    pass             pass                  400
+ *   Ambiguous     pass             pass, then close      400
+ *   Severe        400              400                   400
+ *
+ * as ALB documents, but for what can be read two ways, which albd never
+ * forwards, in any mode: a Severe head (NUL or CR in it, several different
+ * or unreadable lengths, a bad Transfer-Encoding, a malformed method or
+ * version), Transfer-Encoding beside Content-Length (BothTePresent) and a
+ * field that only looks like either (SuspiciousHeader): 400 and close.
+ * "Close" is both connections: the client's after the response, the
+ * target's (Connection: close, never pooled). A head that passes without
+ * being Compliant is rewritten (http1_normalize_request) into the worker's
+ * scratch: *P and *LEN then name the copy, and *LENIENT lets its fields
+ * keep their control characters. */
+static enum desync_action desync_policy(struct session *s, const struct cfg_listener *l, const char **p,
+					size_t *len, int *lenient)
+{
+	struct proxy_worker *pw = s->pw;
+	struct desync_verdict v;
+
+	desync_record(s, *p, *len, &v);
+	if (v.cls == DESYNC_COMPLIANT)
+		return DESYNC_PASS;
+	enum cfg_desync_mode mode = l ? l->desync_mode : CFG_DESYNC_DEFENSIVE;
+	if (v.cls == DESYNC_SEVERE || mode == CFG_DESYNC_STRICTEST || v.reason == DESYNC_R_BOTH_TE_PRESENT ||
+	    v.reason == DESYNC_R_SUSPICIOUS_HEADER) {
+		log_debug("client %s: request blocked by desync mitigation (%s, %s)", s->peer,
+			  desync_class_name(v.cls), desync_reason_name(v.reason));
+		return DESYNC_BLOCK;
+	}
+	if (v.cls == DESYNC_AMBIGUOUS && mode == CFG_DESYNC_DEFENSIVE)
+		s->ex.desync_close = s->ex.close_after = 1;
+	size_t need = 3 * *len + 16;
+	if (pw->norm_cap < need) {
+		char *n = realloc(pw->norm, need);
+		if (!n)
+			return DESYNC_NOMEM;
+		pw->norm = n;
+		pw->norm_cap = need;
+	}
+	size_t n = http1_normalize_request(*p, *len, pw->norm, pw->norm_cap);
+	if (!n) {
+		log_debug("client %s: request blocked by desync mitigation (%s, %s, and read two ways)", s->peer,
+			  desync_class_name(v.cls), desync_reason_name(v.reason));
+		return DESYNC_BLOCK;
+	}
+	*p = pw->norm;
+	*len = n;
+	*lenient = 1;
+	return DESYNC_PASS;
+}
+
 /* Parse the request head now complete in the client buffer and start the
  * exchange. */
 static void start_request(struct session *s, size_t head_len)
@@ -1084,8 +1176,8 @@ static void start_request(struct session *s, size_t head_len)
 	timer_clear(s);
 	s->wg = worker_gen_acquire(w);
 	s->cfg = cfg = s->wg->gen->cfg;
-	const struct http1_limits lim = { cfg->limits.max_request_line, cfg->limits.max_header_size,
-					  cfg->limits.max_headers };
+	struct http1_limits lim = { cfg->limits.max_request_line, cfg->limits.max_header_size,
+				    cfg->limits.max_headers, 0 };
 	s->state = S_EXCHANGE;
 	exchange_begin(s);
 	http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
@@ -1094,8 +1186,22 @@ static void start_request(struct session *s, size_t head_len)
 
 	h.hdrs = s->pw->hdrs;
 	const char *p = (const char *)evbuffer_pullup(in, (ssize_t)head_len);
+	size_t parse_len = head_len;
 	s->ex.bytes_in = head_len;
-	enum http1_status st = http1_parse_head(p, head_len, 1, 0, &lim, &h);
+	const struct cfg_listener *l = find_listener(cfg, s->wg->gen, s->ls);
+	switch (desync_policy(s, l, &p, &parse_len, &lim.lenient_values)) {
+	case DESYNC_PASS:
+		break;
+	case DESYNC_BLOCK:
+		exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
+		respond(s, 400, NULL, NULL, 0, 1);
+		return;
+	case DESYNC_NOMEM:
+		exchange_fail(s, EXCH_INTERNAL_ERROR);
+		respond(s, 503, NULL, NULL, 0, 1);
+		return;
+	}
+	enum http1_status st = http1_parse_head(p, parse_len, 1, 0, &lim, &h);
 	if (st != HTTP1_OK) {
 		log_debug("client %s: bad request head (%d)", s->peer, (int)st);
 		exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
@@ -1127,7 +1233,6 @@ static void start_request(struct session *s, size_t head_len)
 		return;
 	}
 
-	const struct cfg_listener *l = find_listener(cfg, s->wg->gen, s->ls);
 	if (!l) {
 		/* this listener was removed by a reload */
 		exchange_fail(s, EXCH_LISTENER_REMOVED);
@@ -1451,7 +1556,7 @@ static int read_response_head(struct session *s)
 	struct evbuffer *ui = s->up->c->in;
 	const struct albd_config *cfg = s->cfg;
 	const struct http1_limits lim = { cfg->limits.max_header_size, cfg->limits.max_header_size,
-					  cfg->limits.max_headers };
+					  cfg->limits.max_headers, 0 };
 	struct http1_head h;
 	size_t head_len;
 
@@ -1487,7 +1592,7 @@ static int read_response_head(struct session *s)
 			http1_scan_reset(&s->uscan);
 			continue;
 		}
-		s->ex.up_keepalive = h.keep_alive;
+		s->ex.up_keepalive = h.keep_alive && !s->ex.desync_close;
 		tg_passive_success(s->target);
 		write_response_head(s, &h);
 		evbuffer_drain(ui, head_len);
@@ -1593,7 +1698,7 @@ static void process_input(struct session *s)
 			timer_set(s, T_HEAD, cfg->timeouts.client_header_ms);
 		}
 		const struct http1_limits lim = { cfg->limits.max_request_line, cfg->limits.max_header_size,
-						  cfg->limits.max_headers };
+						  cfg->limits.max_headers, 0 };
 		size_t head_len;
 		enum http1_status st = http1_scan_head(in, 1, &lim, &s->scan, &head_len);
 		if (st == HTTP1_INCOMPLETE)
@@ -1603,6 +1708,15 @@ static void process_input(struct session *s)
 			s->state = S_EXCHANGE;
 			exchange_begin(s);
 			http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
+			if (st == HTTP1_BAD) {
+				/* a NUL, a bare CR or LF, obs-fold: classified for
+				 * the access log and the metric all the same */
+				struct desync_verdict v;
+				size_t n = evbuffer_get_length(in);
+				if (n > lim.max_head)
+					n = lim.max_head;
+				desync_record(s, (const char *)evbuffer_pullup(in, (ssize_t)n), n, &v);
+			}
 			exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
 			respond(s, status_of(st), NULL, NULL, 0, 1);
 			break;
@@ -1974,6 +2088,7 @@ static void p_stop(void *st)
 	alog_publish(pw->w->id);   /* the last lines, for alog_shutdown() */
 	sticky_mac_free(pw->sticky);
 	free(pw->hdrs);
+	free(pw->norm);
 	while (pw->nspare)
 		evbuffer_free(pw->spare[--pw->nspare]);
 	free(pw);

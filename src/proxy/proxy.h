@@ -44,6 +44,8 @@ struct proxy_worker {
 	uint32_t epoch;               /* wall clock seconds for them and for stickiness
 	                               * cookies, read each tick (1 s): no clock read per request */
 	struct sticky_mac *sticky;    /* stickiness cookies' MAC, made at first use (sticky.h) */
+	char *norm;                   /* scratch for a request head the desync policy rewrites */
+	size_t norm_cap;              /* (http1_normalize_request), grown at first use */
 };
 
 /* The handler the workers run (worker_start_all). */

@@ -1,9 +1,11 @@
 /* fuzz_http1.c - libFuzzer target for the HTTP/1 code that reads untrusted
  * bytes: head scanning and parsing (as a request and as a response) and
- * the body decoders, fed in the arbitrary pieces a socket may deliver.
+ * the body decoders, fed in the arbitrary pieces a socket may deliver; a
+ * request head also through the desync classifier and, rewritten as the
+ * desync policy would forward it, through the parser again.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *     tests/fuzz/fuzz_http1.c src/net/http1.c -levent_core -lhttp_parser -o /tmp/fuzz_http1
+ *     tests/fuzz/fuzz_http1.c src/net/http1.c src/net/desync.c -levent_core -lhttp_parser -o /tmp/fuzz_http1
  *   /tmp/fuzz_http1 -max_total_time=120
  */
 #include <stdint.h>
@@ -11,13 +13,14 @@
 
 #include <event2/buffer.h>
 
+#include "net/desync.h"
 #include "net/http1.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void one(const uint8_t *data, size_t size, int is_request, size_t piece)
 {
-	const struct http1_limits lim = { 1024, 4096, 32 };
+	const struct http1_limits lim = { 1024, 4096, 32, 0 };
 	struct http1_header hdrs[32];
 	struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
 	struct http1_scan sc;
@@ -32,6 +35,19 @@ static void one(const uint8_t *data, size_t size, int is_request, size_t piece)
 		evbuffer_add(in, data + off, n);
 		off += n;
 		st = http1_scan_head(in, is_request, &lim, &sc, &head_len);
+	}
+	if (st == HTTP1_OK && is_request) {
+		static char norm[3 * 4096 + 64];
+		const struct http1_limits lenient = { 1024, 4096, 32, 1 };
+		struct desync_verdict v;
+		const char *p = (const char *)evbuffer_pullup(in, (ssize_t)head_len);
+		desync_classify(p, head_len, &v);
+		(void)desync_class_name(v.cls);
+		(void)desync_reason_name(v.reason);
+		size_t n = http1_normalize_request(p, head_len, norm, sizeof norm);
+		h.hdrs = hdrs;
+		if (n)
+			(void)http1_parse_head(norm, n, 1, 0, &lenient, &h);
 	}
 	if (st == HTTP1_OK) {
 		h.hdrs = hdrs;

@@ -21,7 +21,7 @@
 
 #define NHDRS 64
 
-static const struct http1_limits lim_default = { 256, 4096, 32 };
+static const struct http1_limits lim_default = { 256, 4096, 32, 0 };
 
 /* Scan the LEN bytes at S, added to a fresh evbuffer in one piece. */
 static enum http1_status scan_once(const char *s, size_t len, int is_request, const struct http1_limits *lim,
@@ -373,36 +373,119 @@ START_TEST(test_scan_bare_cr)
 }
 END_TEST
 
+/* A request's control characters other than NUL pass the scanner (the
+ * desync classifier judges them) but never the strict parser; a
+ * response's, and NUL anywhere, stop the scan at once. */
 START_TEST(test_scan_controls)
 {
 	static const unsigned char ctls[] = { 0x00, 0x01, 0x08, 0x0b, 0x0c, 0x1b, 0x1f, 0x7f };
+	const struct http1_limits lenient = { 256, 4096, 32, 1 };
+	struct http1_header hdrs[32];
+	struct http1_head h;
 	char buf[64];
 	size_t hl, fed, n;
 
 	for (size_t i = 0; i < sizeof(ctls); i++) {
-		/* in a header value */
+		enum http1_status want = ctls[i] ? HTTP1_OK : HTTP1_BAD;
+
+		/* in a header value: the lenient parse (a head the desync
+		 * policy passed) keeps it */
 		n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX: a%cb\r\n\r\n", 'Z');
 		char *z = memchr(buf, 'Z', n);
 		*z = (char)ctls[i];
-		ck_assert_int_eq(scan_once(buf, n, 1, &lim_default, &hl), HTTP1_BAD);
-		ck_assert_int_eq(scan_bytewise(buf, n, 1, &lim_default, &hl, &fed), HTTP1_BAD);
-		ck_assert_uint_eq(fed, (size_t)(z - buf) + 1);   /* at once */
+		ck_assert_int_eq(scan_once(buf, n, 1, &lim_default, &hl), want);
+		ck_assert_int_eq(scan_bytewise(buf, n, 1, &lim_default, &hl, &fed), want);
+		if (!ctls[i]) {
+			ck_assert_uint_eq(fed, (size_t)(z - buf) + 1);   /* at once */
+		} else {
+			h.hdrs = hdrs;
+			ck_assert_int_eq(http1_parse_head(buf, n, 1, 0, &lim_default, &h), HTTP1_BAD);
+			h.hdrs = hdrs;
+			ck_assert_int_eq(http1_parse_head(buf, n, 1, 0, &lenient, &h), HTTP1_OK);
+			ck_assert_uint_eq(h.hdrs[1].value_len, 3);
+			ck_assert_int_eq(h.hdrs[1].value[1], (char)ctls[i]);
+		}
 
 		/* in a header name */
 		n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHoZst: a\r\n\r\n");
 		*(char *)memchr(buf, 'Z', n) = (char)ctls[i];
-		ck_assert_int_eq(scan_once(buf, n, 1, &lim_default, &hl), HTTP1_BAD);
+		ck_assert_int_eq(scan_once(buf, n, 1, &lim_default, &hl), want);
+		h.hdrs = hdrs;
+		if (ctls[i])
+			ck_assert_int_eq(http1_parse_head(buf, n, 1, 0, &lenient, &h), HTTP1_BAD);
 
 		/* in the start line */
 		n = (size_t)snprintf(buf, sizeof(buf), "GET /Z HTTP/1.1\r\nHost: a\r\n\r\n");
 		*(char *)memchr(buf, 'Z', n) = (char)ctls[i];
-		ck_assert_int_eq(scan_once(buf, n, 1, &lim_default, &hl), HTTP1_BAD);
+		ck_assert_int_eq(scan_once(buf, n, 1, &lim_default, &hl), want);
+		h.hdrs = hdrs;
+		if (ctls[i])
+			ck_assert_int_eq(http1_parse_head(buf, n, 1, 0, &lenient, &h), HTTP1_BAD);
 
 		/* in a response */
 		n = (size_t)snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\nX: aZ\r\n\r\n");
 		*(char *)memchr(buf, 'Z', n) = (char)ctls[i];
 		ck_assert_int_eq(scan_once(buf, n, 0, &lim_default, &hl), HTTP1_BAD);
 	}
+}
+END_TEST
+
+/* http1_normalize_request: what the desync policy forwards */
+static const char *norm(const char *in, char *out, size_t cap)
+{
+	size_t n = http1_normalize_request(in, strlen(in), out, cap);
+	if (!n)
+		return NULL;
+	out[n] = 0;
+	return out;
+}
+
+START_TEST(test_normalize_request)
+{
+	char out[1024];
+	struct http1_header hdrs[32];
+	struct http1_head h;
+	static const struct { const char *in, *out; } cases[] = {
+		{ "GET /a b?c d HTTP/1.1\r\nHost: a\r\n\r\n", "GET /a%20b?c%20d HTTP/1.1\r\nHost: a\r\n\r\n" },
+		{ "GET /a\x01\x7f HTTP/1.1\r\nHost: a\r\n\r\n", "GET /a%01%7F HTTP/1.1\r\nHost: a\r\n\r\n" },
+		{ "GET / HTTP/1.2\r\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\r\n" },
+		{ "GET / HTTP/0.9\r\n\r\n", "GET / HTTP/1.0\r\n\r\n" },
+		{ "GET /\r\n\r\n", "GET / HTTP/1.0\r\n\r\n" },
+		{ "GET / HTTP/1.1 \t\r\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\r\n" },
+		{ "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\n\r\n" },
+		/* nameless lines, lines without a colon, names that are not tokens */
+		{ "GET / HTTP/1.1\r\nHost: a\r\n: x\r\n   : y\r\nNoColon\r\nX(y): 1\r\nOk: 2\r\n\r\n",
+		  "GET / HTTP/1.1\r\nHost: a\r\nOk: 2\r\n\r\n" },
+		/* the same length twice: once */
+		{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\ncontent-length:  3 \r\n\r\n",
+		  "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n" },
+		/* control characters in values stay */
+		{ "GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nX: a\x01b\r\n\r\n" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *got = norm(cases[i].in, out, sizeof out);
+		ck_assert_msg(got != NULL, "case %zu refused", i);
+		ck_assert_msg(strcmp(got, cases[i].out) == 0, "case %zu: %s", i, got);
+		/* and what comes out parses */
+		const struct http1_limits lenient = { 256, 4096, 32, 1 };
+		h.hdrs = hdrs;
+		ck_assert_int_eq(http1_parse_head(out, strlen(out), 1, 0, &lenient, &h), HTTP1_OK);
+	}
+	/* what could be read two ways, whatever the classifier said first */
+	static const char *refused[] = {
+		"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: a\r\n: x\r\nTransfer-Encoding: chunked\r\ncontent-length: 3\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: a\r\n: x\r\nContent_Length: 3\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nBad Name: z\r\n\r\n",
+		"GET HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+		ck_assert_msg(norm(refused[i], out, sizeof out) == NULL, "refused case %zu passed", i);
+	/* too small an output */
+	ck_assert_ptr_null(norm("GET / HTTP/1.1\r\n\r\n", out, 20));
 }
 END_TEST
 
@@ -434,7 +517,7 @@ END_TEST
 
 START_TEST(test_scan_uri_too_long)
 {
-	const struct http1_limits lim = { 32, 4096, 32 };
+	const struct http1_limits lim = { 32, 4096, 32, 0 };
 	char line[64], buf[256];
 	size_t hl, fed;
 
@@ -475,7 +558,7 @@ END_TEST
 
 START_TEST(test_scan_head_too_large)
 {
-	const struct http1_limits lim = { 256, 128, 32 };
+	const struct http1_limits lim = { 256, 128, 32, 0 };
 	char buf[1024];
 	size_t hl, fed, n;
 
@@ -520,7 +603,7 @@ static void head_of_len(char *buf, size_t len)
 
 START_TEST(test_scan_head_size_boundary)
 {
-	const struct http1_limits lim = { 256, 128, 32 };
+	const struct http1_limits lim = { 256, 128, 32, 0 };
 	char buf[256];
 	size_t hl;
 
@@ -540,7 +623,7 @@ START_TEST(test_scan_head_just_over_limit)
 {
 	/* max_head is "the whole head incl. start line (431)": a head of
 	 * max_head + K bytes is too large however it arrives. */
-	const struct http1_limits lim = { 256, 128, 32 };
+	const struct http1_limits lim = { 256, 128, 32, 0 };
 	char buf[256];
 	size_t hl, fed;
 
@@ -556,7 +639,7 @@ END_TEST
 
 START_TEST(test_scan_max_headers)
 {
-	const struct http1_limits lim = { 256, 4096, 4 };
+	const struct http1_limits lim = { 256, 4096, 4, 0 };
 	size_t hl;
 
 	ck_assert_int_eq(scan_both("GET / HTTP/1.1\r\nHost: a\r\nB: b\r\nC: c\r\nD: d\r\n\r\n", 1, &lim, &hl),
@@ -943,7 +1026,7 @@ END_TEST
 
 START_TEST(test_req_too_many_headers)
 {
-	const struct http1_limits lim3 = { 256, 4096, 3 };
+	const struct http1_limits lim3 = { 256, 4096, 3, 0 };
 	struct http1_head h;
 
 	ck_assert_int_eq(parse_lim("GET / HTTP/1.1\r\nHost: a\r\nB: b\r\nC: c\r\n\r\n", 1, 0, &lim3, &h), HTTP1_OK);
@@ -1832,6 +1915,7 @@ static Suite *http1_suite(void)
 	tcase_add_test(tc, test_body_chunked_invalid);
 	tcase_add_test(tc, test_body_chunked_long_line);
 	tcase_add_test(tc, test_body_eof_mode);
+	tcase_add_test(tc, test_normalize_request);
 	suite_add_tcase(s, tc);
 	return s;
 }
