@@ -28,7 +28,6 @@ import select
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
