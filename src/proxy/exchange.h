@@ -58,6 +58,8 @@ enum exchange_outcome {
 /* ALB's spelling of OUTCOME ("-" for EXCH_OK). Thread: any. */
 const char *exchange_outcome_name(enum exchange_outcome outcome);
 
+#define EXCHANGE_RESENT_MAX 2   /* one resend per target, at most one retry */
+
 struct exchange {
 	unsigned active : 1;          /* begun and not ended: exchange_end() has work to do */
 	unsigned by_albd : 1;         /* albd made the response (an error, a fixed response,
@@ -95,6 +97,10 @@ struct exchange {
 	int target_status;            /* the target's final status, 0: none */
 	unsigned retries;             /* other targets tried after a failure (one at most today) */
 	unsigned resends;             /* fresh connections after a stale pooled one */
+	unsigned nresent_on;
+	const struct target *resent_on[EXCHANGE_RESENT_MAX];  /* resends after bytes of the request
+	                                       * had gone out on the pooled connection: the target
+	                                       * may have run it twice (the access log lists it twice) */
 	unsigned rule_evals;          /* listener rules evaluated to route it */
 
 	uint64_t bytes_in;            /* from the client: head and body payload */

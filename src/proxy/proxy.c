@@ -331,7 +331,8 @@ static void access_log_line(struct session *s, const struct exchange *ex)
 {
 	const struct albd_config *cfg = live_cfg(s);
 	struct alog_fields f;
-	char client[INET6_ADDRSTRLEN + 16], targets[PICK_TRIED_MAX * 72 + 72], codes[PICK_TRIED_MAX * 4 + 8];
+	char client[INET6_ADDRSTRLEN + 16], targets[(PICK_TRIED_MAX + 1 + EXCHANGE_RESENT_MAX) * 72],
+		codes[(PICK_TRIED_MAX + 1 + EXCHANGE_RESENT_MAX) * 4 + 8];
 	char trace[2 * TRACE_ID_LEN + 16], uri[sizeof ex->target_uri];
 	char line[ALOG_LINE_MAX];
 	struct timespec now;
@@ -403,7 +404,8 @@ static void access_log_line(struct session *s, const struct exchange *ex)
 	f.redirect_url_len = s->al_loc_len;
 	f.error_reason = ex->outcome != EXCH_OK ? exchange_outcome_name(ex->outcome) : NULL;
 	/* the targets tried, in order: the failed ones ("-"), then the last
-	 * (its status, or "-") */
+	 * (its status, or "-"); a target that may have had the request twice
+	 * (a resend after it went out on a pooled connection) twice */
 	const struct target *list[PICK_TRIED_MAX + 1];
 	unsigned nl = 0;
 	for (unsigned i = 0; i < ex->pick.ntried; i++)
@@ -412,12 +414,18 @@ static void access_log_line(struct session *s, const struct exchange *ex)
 	if (ex->target)
 		list[nl++] = ex->target;
 	for (unsigned i = 0; i < nl; i++) {
-		int status = list[i] == ex->target ? ex->target_status : 0;
-		tl += (size_t)snprintf(targets + tl, sizeof targets - tl, "%s%s", i ? " " : "", list[i]->st->addr.text);
-		if (status)
-			cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "%s%d", i ? " " : "", status);
-		else
-			cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "%s-", i ? " " : "");
+		unsigned reps = 1;
+		for (unsigned k = 0; k < ex->nresent_on; k++)
+			reps += ex->resent_on[k] == list[i];
+		for (unsigned r = 0; r < reps; r++) {
+			int status = r == reps - 1 && list[i] == ex->target ? ex->target_status : 0;
+			tl += (size_t)snprintf(targets + tl, sizeof targets - tl, "%s%s", tl ? " " : "",
+					       list[i]->st->addr.text);
+			if (status)
+				cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "%s%d", cl ? " " : "", status);
+			else
+				cl += (size_t)snprintf(codes + cl, sizeof codes - cl, "%s-", cl ? " " : "");
+		}
 	}
 	f.target_list = tl ? targets : NULL;
 	f.target_status_list = cl ? codes : NULL;
@@ -1389,6 +1397,8 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 	if (s->up_reused && !s->ex.resent && replayable && (nothing_sent || s->ex.idempotent)) {
 		s->ex.resent = 1;
 		s->ex.resends++;
+		if (!nothing_sent && failed && s->ex.nresent_on < EXCHANGE_RESENT_MAX)
+			s->ex.resent_on[s->ex.nresent_on++] = failed;
 		dispatch(s);
 		return;
 	}
