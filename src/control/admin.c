@@ -123,7 +123,7 @@ static struct {
 	struct http1_header hdrs[ADMIN_MAX_HEADERS];
 } A;
 
-static const struct http1_limits admin_limits = { ADMIN_MAX_LINE, ADMIN_MAX_HEAD, ADMIN_MAX_HEADERS, 0 };
+static const struct http1_limits admin_limits = { ADMIN_MAX_LINE, ADMIN_MAX_HEAD, ADMIN_MAX_HEADERS, 0, 0 };
 
 /* ------------------------------------------------------------ requests */
 

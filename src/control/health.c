@@ -326,7 +326,7 @@ static void check_cb(struct conn *c, enum conn_event ev, void *arg)
 	case CONN_DRAINED:
 		return;
 	case CONN_READ: {
-		const struct http1_limits lim = { CHECK_MAX_HEAD, CHECK_MAX_HEAD, CHECK_MAX_HEADERS, 0 };
+		const struct http1_limits lim = { CHECK_MAX_HEAD, CHECK_MAX_HEAD, CHECK_MAX_HEADERS, 0, 0 };
 		size_t head_len;
 		struct http1_head h;
 		enum http1_status st = http1_scan_head(c->in, 0, &lim, &p->scan, &head_len);

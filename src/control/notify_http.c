@@ -175,7 +175,7 @@ static void req_cb(struct conn *c, enum conn_event ev, void *arg)
 		return;
 	case CONN_READ: {
 		static struct http1_header hdrs[NH_MAX_HEADERS];
-		const struct http1_limits lim = { NH_MAX_HEAD, NH_MAX_HEAD, NH_MAX_HEADERS, 0 };
+		const struct http1_limits lim = { NH_MAX_HEAD, NH_MAX_HEAD, NH_MAX_HEADERS, 0, 0 };
 		/* interim (1xx) answers are skipped; the final one may be in
 		 * the same read: parse again while data remains */
 		while (evbuffer_get_length(c->in) > 0) {

@@ -453,9 +453,9 @@ void desync_classify(const char *cp, size_t len, struct desync_verdict *v)
 		version.pos = version.end = 0;
 	}
 
-	/* HTTP/2 and above are not analysed */
-	if (wlen(version) && tok_cmp(p + version.pos, wlen(version), "HTTP/2", 6) >= 0)
-		return;
+	/* The guardian does not analyse a version at or above "HTTP/2" (bytewise,
+	 * so "http/1.1" too); albd speaks only HTTP/1.x here, so such a version
+	 * is analysed, and check_version() calls it BadVersion. */
 
 	/* header-field = field-name ":" OWS field-value OWS, obs-fold for Content-Type */
 	struct win fold_name = { 0, 0 };

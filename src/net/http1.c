@@ -20,6 +20,12 @@ void http1_scan_reset(struct http1_scan *sc)
 	sc->in_start_line = 1;
 }
 
+static enum http1_status scan_bad(struct http1_scan *sc, enum http1_scan_bad why)
+{
+	sc->bad = why;
+	return HTTP1_BAD;
+}
+
 enum http1_status http1_scan_head(struct evbuffer *in, int is_request, const struct http1_limits *lim,
 				  struct http1_scan *sc, size_t *head_len)
 {
@@ -40,7 +46,7 @@ enum http1_status http1_scan_head(struct evbuffer *in, int is_request, const str
 		if (c == '\n') {
 			/* RFC 9112 2.2: albd accepts CRLF line endings only */
 			if (i == sc->line_start || p[i - 1] != '\r')
-				return HTTP1_BAD;
+				return scan_bad(sc, HTTP1_SCAN_BARE_LF);
 			size_t line_len = i - 1 - sc->line_start;
 			if (line_len == 0) {
 				if (!sc->in_start_line) {
@@ -53,7 +59,7 @@ enum http1_status http1_scan_head(struct evbuffer *in, int is_request, const str
 				/* RFC 9112 2.2: a server SHOULD ignore at least one
 				 * empty line received before the request-line */
 				if (!is_request || ++sc->skip > MAX_EMPTY_PREFIX)
-					return HTTP1_BAD;
+					return scan_bad(sc, HTTP1_SCAN_EMPTY_LINES);
 				sc->line_start = i + 1;
 				continue;
 			}
@@ -64,7 +70,7 @@ enum http1_status http1_scan_head(struct evbuffer *in, int is_request, const str
 			} else {
 				/* RFC 9112 5.2: obs-fold is rejected with 400 */
 				if (p[sc->line_start] == ' ' || p[sc->line_start] == '\t')
-					return HTTP1_BAD;
+					return scan_bad(sc, HTTP1_SCAN_OBS_FOLD);
 				if (++sc->lines > lim->max_headers)
 					return HTTP1_HEAD_TOO_LARGE;
 			}
@@ -73,11 +79,11 @@ enum http1_status http1_scan_head(struct evbuffer *in, int is_request, const str
 			if (i + 1 == m)
 				break;           /* decide when the next byte is here */
 			if (p[i + 1] != '\n')
-				return HTTP1_BAD;   /* bare CR, RFC 9112 2.2 */
-		} else if (c == 0 || (!is_request && ((c < 0x20 && c != '\t') || c == 0x7f))) {
-			/* NUL never; other controls in a request are for the
-			 * desync classifier and the parser to judge */
-			return HTTP1_BAD;
+				return scan_bad(sc, HTTP1_SCAN_BARE_CR);   /* RFC 9112 2.2 */
+		} else if (c == 0 || (!(is_request && lim->pass_controls) && ((c < 0x20 && c != '\t') || c == 0x7f))) {
+			/* NUL never; other controls only where the caller
+			 * classifies them (the proxy's desync policy) */
+			return scan_bad(sc, c ? HTTP1_SCAN_CONTROL : HTTP1_SCAN_NUL);
 		}
 	}
 	sc->pos = i;
@@ -355,6 +361,7 @@ enum http1_status http1_parse_head(const char *p, size_t len, int is_request, in
 				return HTTP1_BAD;   /* RFC 9112 5.1: no whitespace before the colon */
 		if (!f->value)
 			f->value = f->name + f->name_len;
+
 		while (f->value_len && (f->value[0] == ' ' || f->value[0] == '\t')) {
 			f->value++;
 			f->value_len--;
@@ -806,11 +813,22 @@ size_t http1_normalize_request(const char *p, size_t len, char *out, size_t cap)
 		sp2 = end;  /* no version: HTTP/0.9's "GET /path", read as 1.0 */
 	} else
 		sp2--;      /* the last space */
+	if (sp2 == end && (size_t)(eol + 1 - p) + 2 != len)
+		return 0;   /* HTTP/0.9's form with fields: its framing is no one's */
 	/* method */
 	memcpy(out + o, line, (size_t)(sp1 - line + 1));
 	o += (size_t)(sp1 - line + 1);
-	/* target: a space or control character percent-encoded (RFC 3986 2.1) */
-	for (const char *c = sp1 + 1; c < sp2; c++) {
+	/* target: without the spaces around it (a whitespace-tolerant
+	 * front reads "GET /a  HTTP/1.1" as "/a" too), a space or control
+	 * character within percent-encoded (RFC 3986 2.1) */
+	const char *t0 = sp1 + 1, *t1 = sp2;
+	while (t0 < t1 && *t0 == ' ')
+		t0++;
+	while (t1 > t0 && t1[-1] == ' ')
+		t1--;
+	if (t0 == t1)
+		return 0;
+	for (const char *c = t0; c < t1; c++) {
 		unsigned char b = (unsigned char)*c;
 		if (b <= 0x20 || b == 0x7f) {
 			out[o++] = '%';
@@ -839,15 +857,26 @@ size_t http1_normalize_request(const char *p, size_t len, char *out, size_t cap)
 
 	/* first pass: what could be read two ways is refused, whatever
 	 * reason the classifier gave first: Transfer-Encoding beside
-	 * Content-Length (RFC 9112 6.1), a field that only looks like one,
-	 * whitespace in a field name (RFC 9112 5.1: "Host : a") */
+	 * Content-Length (RFC 9112 6.1), a field that only looks like one
+	 * (with or without its colon), whitespace in a field name (RFC 9112
+	 * 5.1: "Host : a") */
 	for (size_t j = i; j < len;) {
 		const char *e = memchr(p + j, '\n', len - j);
 		const char *name, *val;
 		size_t name_len, val_len;
 		if (!e || e - (p + j) <= 1)
 			break;
-		if (is_ows(p[j]) || !split_field(p + j, (size_t)(e - 1 - (p + j)), &name, &name_len, &val, &val_len)) {
+		if (is_ows(p[j])) {
+			j = (size_t)(e - p) + 1;
+			continue;
+		}
+		if (!split_field(p + j, (size_t)(e - 1 - (p + j)), &name, &name_len, &val, &val_len)) {
+			/* no colon: "Content-Length 44" is someone's length */
+			size_t w = 0;
+			while (p + j + w < e - 1 && !is_ows(p[j + w]) && p[j + w] != ':')
+				w++;
+			if (w && desync_name_kind(p + j, w) != DESYNC_NAME_OTHER)
+				return 0;
 			j = (size_t)(e - p) + 1;
 			continue;
 		}
@@ -878,8 +907,8 @@ size_t http1_normalize_request(const char *p, size_t len, char *out, size_t cap)
 		size_t name_len, val_len, n;
 		int keep = 1;
 
-		if (!e)
-			return 0;
+		if (!e || e == p + i || e[-1] != '\r')
+			return 0;   /* a bare LF (the scanner lets none through) */
 		n = (size_t)(e - 1 - (p + i));
 		if (n == 0)
 			break;      /* the empty line */

@@ -24,6 +24,11 @@ struct http1_limits {
 	unsigned max_headers;       /* header field count (431) */
 	int lenient_values;         /* accept control characters in field values (a request the
 	                             * desync policy lets through, see http1_normalize_request) */
+	int pass_controls;          /* http1_scan_head: let a request's control characters but
+	                             * NUL through, for a caller that classifies them (the
+	                             * proxy's desync policy); 0: refused at once. http-parser
+	                             * does not check a field value's first byte, so a caller
+	                             * without a classifier must leave this 0 */
 };
 
 struct http1_header {
@@ -87,21 +92,32 @@ enum http1_status {
 	HTTP1_NOT_IMPLEMENTED,      /* 501: a method albd does not proxy (CONNECT) */
 };
 
+/* Why http1_scan_head() answered HTTP1_BAD. */
+enum http1_scan_bad {
+	HTTP1_SCAN_NONE = 0,
+	HTTP1_SCAN_NUL,             /* a NUL byte */
+	HTTP1_SCAN_CONTROL,         /* another control character (strict scan) */
+	HTTP1_SCAN_BARE_CR,         /* CR not followed by LF */
+	HTTP1_SCAN_BARE_LF,         /* LF not preceded by CR */
+	HTTP1_SCAN_OBS_FOLD,        /* a line starting with SP or HTAB */
+	HTTP1_SCAN_EMPTY_LINES,     /* too many empty lines before a request line */
+};
+
 /* Scanning state for one head, reset with http1_scan_reset() before each. */
 struct http1_scan {
 	size_t pos;                 /* bytes already checked */
 	size_t line_start;
 	unsigned lines;             /* header lines seen */
 	size_t skip;                /* leading empty lines (requests) */
-	int in_start_line;
+	int in_start_line;          /* after HTTP1_BAD: the fault is in the start line */
+	enum http1_scan_bad bad;    /* after HTTP1_BAD: why */
 };
 
 void http1_scan_reset(struct http1_scan *sc);
 
 /* Look for a complete head at the start of IN, checking each line as it
- * arrives: CRLF endings only, no NUL (in a response no control character
- * but HTAB either: a request's are judged by the desync classifier and the
- * parser), no obs-fold, limits. On HTTP1_OK *head_len is the head's length (with the
+ * arrives: CRLF endings only, no NUL or other control character but HTAB
+ * (for a request with LIM->pass_controls: no NUL), no obs-fold, limits. On HTTP1_OK *head_len is the head's length (with the
  * empty line) and the first *head_len bytes of IN are contiguous (pulled
  * up). IS_REQUEST selects the 414 check and the skipping of empty lines
  * before a request line. */
@@ -160,14 +176,16 @@ int http1_body_eof(struct http1_body *b, struct evbuffer *dst);
 /* Rewrite the request head of LEN bytes at P (complete, scanned) into OUT
  * (of CAP >= 3 * LEN + 16 bytes) as albd forwards a request its desync
  * policy lets through although the classifier found it non-compliant:
- * spaces and control characters in the target percent-encoded, a
+ * spaces around the target dropped, those within it and control
+ * characters percent-encoded, a
  * well-formed version other than 1.0 and 1.1 read as 1.1 (0.x as 1.0),
  * and left out: lines without a colon or with an empty name, fields whose
  * names are not tokens, a Content-Length repeated with the same value.
  * Returns the new length, or 0 for a head that could be read two ways
  * whatever reason the classifier reported first (Transfer-Encoding beside
- * Content-Length, a field named like either but not quite, RFC 9112 6.1;
- * whitespace in or after a field name, 5.1)
+ * Content-Length, a field named like either but not quite, or a line
+ * without a colon that starts with such a name, RFC 9112 6.1; whitespace in
+ * or after a field name, 5.1; HTTP/0.9's form followed by fields)
  * or whose request line lacks a method, target or version. Thread: any. */
 size_t http1_normalize_request(const char *p, size_t len, char *out, size_t cap);
 

@@ -1113,6 +1113,41 @@ static void desync_record(struct session *s, const char *p, size_t len, struct d
 		shard_add(s->pw->lb, M_DESYNC_NONCOMPLIANT_REQUEST_COUNT, 1);
 }
 
+/* A head the scanner refused as soon as the fault arrived (http1_scan_head:
+ * a NUL, a bare CR or LF, obs-fold, too many empty lines first), recorded
+ * and counted as the classifier would name it had it seen the whole head,
+ * whatever else was read so far. Every mode answers it 400. */
+static void desync_scan_bad(struct session *s)
+{
+	int start = s->scan.in_start_line;
+	enum desync_class cls = DESYNC_SEVERE;
+	enum desync_reason why;
+
+	switch (s->scan.bad) {
+	case HTTP1_SCAN_NUL:
+	case HTTP1_SCAN_BARE_CR:
+		why = start ? DESYNC_R_BAD_URI : DESYNC_R_BAD_HEADER;
+		break;
+	case HTTP1_SCAN_BARE_LF:
+		cls = DESYNC_ACCEPTABLE;
+		why = DESYNC_R_NON_CRLF_LINE_TERMINATION;
+		break;
+	case HTTP1_SCAN_OBS_FOLD:
+		cls = DESYNC_AMBIGUOUS;
+		why = DESYNC_R_MULTILINE_HEADER;
+		break;
+	case HTTP1_SCAN_EMPTY_LINES:
+		cls = DESYNC_AMBIGUOUS;
+		why = DESYNC_R_MISSING_URI;
+		break;
+	default:
+		return;
+	}
+	s->ex.desync_class = (unsigned char)cls;
+	s->ex.desync_reason = (unsigned char)why;
+	shard_add(s->pw->lb, M_DESYNC_NONCOMPLIANT_REQUEST_COUNT, 1);
+}
+
 /* ALB's desync mitigation for the request head *P (*LEN bytes) on listener
  * L (NULL: removed, the default mode): classified (net/desync.h), then
  *
@@ -1185,7 +1220,7 @@ static void start_request(struct session *s, size_t head_len)
 	s->wg = worker_gen_acquire(w);
 	s->cfg = cfg = s->wg->gen->cfg;
 	struct http1_limits lim = { cfg->limits.max_request_line, cfg->limits.max_header_size,
-				    cfg->limits.max_headers, 0 };
+				    cfg->limits.max_headers, 0, 1 };
 	s->state = S_EXCHANGE;
 	exchange_begin(s);
 	http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
@@ -1233,6 +1268,8 @@ static void start_request(struct session *s, size_t head_len)
 	s->ex.is_head = h.method_id == HTTP_HEAD;
 	s->ex.idempotent = is_idempotent(h.method_id);
 	s->ex.expect_continue = h.expect_continue && !s->ex.http10;
+	if (s->ex.desync_close)
+		h.wants_upgrade = 0;   /* both connections close after it: no tunnel */
 	s->ex.upgrade_req = h.wants_upgrade;
 	http1_body_init(&s->reqb, h.body, h.content_length, h.body == HTTP1_BODY_CHUNKED);
 	if (cfg->limits.max_body_size && h.body == HTTP1_BODY_LENGTH && h.content_length > cfg->limits.max_body_size) {
@@ -1566,7 +1603,7 @@ static int read_response_head(struct session *s)
 	struct evbuffer *ui = s->up->c->in;
 	const struct albd_config *cfg = s->cfg;
 	const struct http1_limits lim = { cfg->limits.max_header_size, cfg->limits.max_header_size,
-					  cfg->limits.max_headers, 0 };
+					  cfg->limits.max_headers, 0, 0 };
 	struct http1_head h;
 	size_t head_len;
 
@@ -1708,7 +1745,7 @@ static void process_input(struct session *s)
 			timer_set(s, T_HEAD, cfg->timeouts.client_header_ms);
 		}
 		const struct http1_limits lim = { cfg->limits.max_request_line, cfg->limits.max_header_size,
-						  cfg->limits.max_headers, 0 };
+						  cfg->limits.max_headers, 0, 1 };
 		size_t head_len;
 		enum http1_status st = http1_scan_head(in, 1, &lim, &s->scan, &head_len);
 		if (st == HTTP1_INCOMPLETE)
@@ -1718,15 +1755,8 @@ static void process_input(struct session *s)
 			s->state = S_EXCHANGE;
 			exchange_begin(s);
 			http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
-			if (st == HTTP1_BAD) {
-				/* a NUL, a bare CR or LF, obs-fold: classified for
-				 * the access log and the metric all the same */
-				struct desync_verdict v;
-				size_t n = evbuffer_get_length(in);
-				if (n > lim.max_head)
-					n = lim.max_head;
-				desync_record(s, (const char *)evbuffer_pullup(in, (ssize_t)n), n, &v);
-			}
+			if (st == HTTP1_BAD)
+				desync_scan_bad(s);
 			exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
 			respond(s, status_of(st), NULL, NULL, 0, 1);
 			break;

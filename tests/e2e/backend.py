@@ -456,7 +456,7 @@ class Conn(threading.Thread):
         # keep-alive
         conn_tokens = [t.strip().lower() for v in hget(headers, "connection") for t in v.split(",")]
         if version == "HTTP/1.1":
-            keep_alive = "close" not in conn_tokens
+            keep_alive = "close" not in conn_tokens or self.server.ignore_close
             ka_header = None
         else:
             keep_alive = "keep-alive" in conn_tokens
@@ -681,6 +681,7 @@ class Server:
         self.idle_close_delay = args.idle_close_delay_ms / 1000.0
         self.delay_ms = args.delay_ms
         self.send_continue = not args.no_continue
+        self.ignore_close = args.ignore_close
         self.stats = Stats(args.name)
         self.stats.health_code = args.health_code
         self.hang_release = threading.Event()
@@ -755,6 +756,8 @@ def main():
                     help="with --idle-close: close this much later, resetting requests that arrive meanwhile")
     ap.add_argument("--delay-ms", type=int, default=0, help="delay every response (not /stats)")
     ap.add_argument("--no-continue", action="store_true", help="never send 100 Continue")
+    ap.add_argument("--ignore-close", action="store_true",
+                    help="keep an HTTP/1.1 connection open although the request says Connection: close")
     ap.add_argument("--health-code", type=int, default=200,
                     help="the initial status of GET /health (change it with /control?health=N)")
     ap.add_argument("--listen-count", type=int, default=1,

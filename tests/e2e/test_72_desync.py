@@ -8,6 +8,7 @@ log and to DesyncMitigationMode_NonCompliant_Request_Count; and
 drop_invalid_header_fields removes fields whose names are not
 [-A-Za-z0-9]+."""
 import json
+import time
 
 import pytest
 
@@ -63,6 +64,25 @@ NEVER = {
     # RFC 9112 5.1: whitespace before the colon is a 400 (the guardian calls it NonCompliantHeader)
     "space-before-colon": (b"GET /echo-headers HTTP/1.1\r\n" + H + b"X-A : 1\r\n\r\n",
                            "Acceptable", "NonCompliantHeader"),
+    # a length or Transfer-Encoding on a line without its colon
+    "colonless-length": (b"POST /echo-headers HTTP/1.1\r\n" + H + b"Content-Length 44\r\n\r\n" + SMUGGLE,
+                         "Ambiguous", "MissingHeaderColon"),
+    "colonless-te": (b"POST /echo-headers HTTP/1.1\r\n" + H + b"Transfer-Encoding chunked\r\n\r\n0\r\n\r\n"
+                     + SMUGGLE, "Ambiguous", "MissingHeaderColon"),
+    # HTTP/0.9's form followed by fields: no version says how to frame it
+    "http09-with-fields": (b"GET /echo-headers\r\n" + H + b"Content-Length: 3\r\n\r\nabc",
+                           "Ambiguous", "UndefinedContentLength"),
+    # a version albd does not speak here (the guardian skips "HTTP/2" and up, bytewise)
+    "lowercase-version": (b"POST /echo-headers http/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n"
+                          b"Content-Length: 5\r\n\r\n0\r\n\r\n", "Severe", "BadVersion"),
+    "http2-version": (b"GET /echo-headers HTTP/2.0\r\n" + H + b"\r\n", "Severe", "BadVersion"),
+    "extra-token": (b"GET /echo-headers HTTP/1.1 x\r\n" + H + b"\r\n", "Severe", "BadVersion"),
+    # refused by the scanner as the byte arrives, named as the classifier would
+    "bare-lf": (b"GET /echo-headers HTTP/1.1\r\n" + H + b"X-A: 1\nX-B: 2\r\n\r\n",
+                "Acceptable", "NonCrLfLineTermination"),
+    "obs-fold": (b"GET /echo-headers HTTP/1.1\r\n" + H + b"X-A: 1\r\n 2\r\n\r\n", "Ambiguous", "MultilineHeader"),
+    "bare-cr-in-target": (b"GET /echo-headers?a\rb HTTP/1.1\r\n" + H + b"\r\n", "Severe", "BadUri"),
+    "too-many-empty-lines": (b"\r\n" * 5 + b"GET /echo-headers HTTP/1.1\r\n" + H + b"\r\n", "Ambiguous", "MissingUri"),
 }
 MODES = ("monitor", "defensive", "strictest")
 
@@ -199,3 +219,46 @@ def test_config_rejects_an_unknown_mode(albd_bin, tmp_path):
     assert r.returncode != 0
     err = r.stderr.decode(errors="replace")
     assert "desync_mitigation_mode" in err and "paranoid" in err, err
+
+
+def test_scanner_refusals_are_named_the_same_however_the_bytes_arrive(lb):
+    """A bare LF in one write or split just after it: the same class and reason."""
+    head, tail = b"GET /echo-headers HTTP/1.1\r\n" + H + b"X-A: 1\n", b"X-B: 2\r\n\r\n"
+    for pieces in ((head + tail,), (head, tail)):
+        with Conn(lb.ports["defensive"], timeout=5) as c:
+            for piece in pieces:
+                c.send(piece)
+                time.sleep(0.2)
+            assert c.read_response().status == 400
+    expect_logged(lb, 2, [("Acceptable", "NonCrLfLineTermination")] * 2)
+
+
+def test_defensive_close_means_no_tunnel_and_no_pooled_target_connection(albd, backends):
+    """After an Ambiguous request in defensive mode the target connection is
+    not pooled even when the target keeps it open, and an upgrade it asked
+    for is not relayed."""
+    b = backends.start("b1", "--ignore-close")
+    port = free_port()
+    albd.start(make_config([listener("web", port, "tg", rules=())], [target_group("tg", [b])]), port=port)
+    ambiguous = b"GET /echo-headers HTTP/1.1\r\n" + H + b"NoColon\r\n\r\n"
+
+    def conn_id(raw):
+        r, _ = send(port, raw)
+        assert r.status == 200, r
+        return r.header("X-Conn-Id"), r
+
+    # a compliant request's target connection is pooled and used again
+    plain = b"GET /echo-headers HTTP/1.1\r\n" + H + b"\r\n"
+    first, _ = conn_id(plain)
+    assert conn_id(plain)[0] == first
+    # an Ambiguous one's is not, though the target kept it open
+    amb, _ = conn_id(ambiguous)
+    assert amb == first
+    after, _ = conn_id(plain)
+    assert after != first, "the target connection of an Ambiguous request was pooled"
+    # an Ambiguous upgrade request: the target is not asked to switch
+    _, r = conn_id(b"GET /echo-headers HTTP/1.1\r\n" + H + b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
+                   b"NoColon\r\n\r\n")
+    seen = [(k.lower(), v.lower()) for k, v in r.json()["headers"]]
+    assert ("connection", "close") in seen and ("connection", "upgrade") not in seen, seen
+    assert not any(k == "upgrade" for k, _ in seen), seen

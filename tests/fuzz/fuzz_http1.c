@@ -9,6 +9,7 @@
  *   /tmp/fuzz_http1 -max_total_time=120
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -20,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void one(const uint8_t *data, size_t size, int is_request, size_t piece)
 {
-	const struct http1_limits lim = { 1024, 4096, 32, 0 };
+	const struct http1_limits lim = { 1024, 4096, 32, 0, 1 };   /* as the proxy scans */
 	struct http1_header hdrs[32];
 	struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
 	struct http1_scan sc;
@@ -37,17 +38,19 @@ static void one(const uint8_t *data, size_t size, int is_request, size_t piece)
 		st = http1_scan_head(in, is_request, &lim, &sc, &head_len);
 	}
 	if (st == HTTP1_OK && is_request) {
-		static char norm[3 * 4096 + 64];
-		const struct http1_limits lenient = { 1024, 4096, 32, 1 };
+		const struct http1_limits lenient = { 1024, 4096, 32, 1, 0 };
+		size_t cap = 3 * head_len + 16;   /* exactly the bound, for ASan */
+		char *norm = malloc(cap);
 		struct desync_verdict v;
 		const char *p = (const char *)evbuffer_pullup(in, (ssize_t)head_len);
 		desync_classify(p, head_len, &v);
 		(void)desync_class_name(v.cls);
 		(void)desync_reason_name(v.reason);
-		size_t n = http1_normalize_request(p, head_len, norm, sizeof norm);
+		size_t n = norm ? http1_normalize_request(p, head_len, norm, cap) : 0;
 		h.hdrs = hdrs;
 		if (n)
 			(void)http1_parse_head(norm, n, 1, 0, &lenient, &h);
+		free(norm);
 	}
 	if (st == HTTP1_OK) {
 		h.hdrs = hdrs;

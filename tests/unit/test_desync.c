@@ -183,8 +183,14 @@ static const struct {
 	  "POST / HTTP/1.1\015\012Transfer-Encoding: y\015\012X-A: \000\015\012\015\012", 49, DESYNC_SEVERE, DESYNC_R_BAD_HEADER },
 	{ "at one tier the first found wins: parsing before headers",
 	  "POST / HTTP/1.1\015\012Transfer_Encoding: chunked\015\012X-A b\015\012\015\012", 54, DESYNC_AMBIGUOUS, DESYNC_R_MISSING_HEADER_COLON },
-	{ "HTTP/2 and above are not analysed",
-	  "POST / HTTP/2.0\015\012Transfer-Encoding: chunked\015\012Content-Length: 5\015\012\015\012", 66, DESYNC_COMPLIANT, DESYNC_R_NONE },
+	/* albd departs from the guardian, which does not analyse versions at or
+	 * above "HTTP/2" (bytewise): on an HTTP/1 connection they are BadVersion */
+	{ "HTTP/2 and above are a bad version",
+	  "POST / HTTP/2.0\015\012Transfer-Encoding: chunked\015\012Content-Length: 5\015\012\015\012", 66, DESYNC_SEVERE, DESYNC_R_BAD_VERSION },
+	{ "a lowercase version is a bad version",
+	  "GET / http/1.1\015\012Transfer-Encoding: chunked\015\012Content-Length: 5\015\012\015\012", 65, DESYNC_SEVERE, DESYNC_R_BAD_VERSION },
+	{ "an extra token after the version is a bad version",
+	  "GET / HTTP/1.1 x\015\012Host: a\015\012\015\012", 29, DESYNC_SEVERE, DESYNC_R_BAD_VERSION },
 };
 
 START_TEST(test_reasons)
