@@ -15,15 +15,16 @@ import pytest
 from conftest import HOST, Conn, free_port, listener, make_config, target_group, wait_until
 
 SLOW_CONNS = 1500
-SLOW_RATE = 500          # connections per second: all open within 3 s
+SLOW_RATE = 200          # connections per second: all open within 8 s (gentler on the box)
 ATTACK_S = 25
 BODY = 1 << 20
 KB_PER_CONN_MAX = 32
-# Generous: while the 1500 connections open (the first 3 to 7 s), the
-# Python target's 1500 threads fill a 2-core box's run queue, and the normal
-# target's one thread waits its turn (measured p99: 0.1 to 0.9 s, 1.8 s
-# once, on a box shared with other test runs; the slow ones all in that
-# ramp). The real figure is printed.
+# Generous: while the connections open, the Python target's threads (one
+# per slow reader, each pushing its first few hundred KB) fill a 2-core
+# box's run queue, and the normal target's one thread waits its turn. At
+# 500 connections a second the p99 measured 0.1 to 1.8 s, the slow requests
+# all in that ramp, on a box shared with other test runs; at 200 a second,
+# 0.3 to 0.5 s. The real figure is printed.
 LATENCY_P99_MAX = 2.0
 
 
