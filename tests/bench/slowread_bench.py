@@ -14,6 +14,9 @@ Figures per proxy:
   peak_mb        the highest RSS during it
   conns          the most client connections to it at once (ESTABLISHED
                  sockets on its port, from /proc/net/tcp)
+  sockets        the most sockets it had open beyond those before the attack
+                 (albd: a client and a target socket per slow reader; nginx
+                 lets the target's go once it has read the body)
   kb_per_conn    (peak - base) / conns
   after_mb       RSS 15 s after slowhttptest ended (its connections closed)
   normal         the normal requests during the attack: count, failures,
@@ -86,6 +89,22 @@ def rss_kb(pid):
         except OSError:
             pass
     return total
+
+
+def sockets(pid):
+    """Sockets open in PID and its descendants."""
+    n = 0
+    for p in tree_pids(pid):
+        try:
+            for fd in os.listdir('/proc/%d/fd' % p):
+                try:
+                    if os.readlink('/proc/%d/fd/%s' % (p, fd)).startswith('socket:'):
+                        n += 1
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    return n
 
 
 def established(port):
@@ -162,12 +181,14 @@ class Sampler(threading.Thread):
         self.pid, self.port = pid, port
         self.peak_rss = 0
         self.peak_conns = 0
+        self.peak_sockets = 0
         self.stop_ev = threading.Event()
 
     def run(self):
         while not self.stop_ev.is_set():
             self.peak_rss = max(self.peak_rss, rss_kb(self.pid))
             self.peak_conns = max(self.peak_conns, established(self.port))
+            self.peak_sockets = max(self.peak_sockets, sockets(self.pid))
             self.stop_ev.wait(0.25)
 
 
@@ -219,6 +240,7 @@ def run_one(name, cmd, port, a, tmp):
             get(port, '/small')
         time.sleep(2.5)
         base = rss_kb(proc.pid)
+        base_sockets = sockets(proc.pid)
         sampler = Sampler(proc.pid, port)
         normal = Normal(port, '/small')
         sampler.start()
@@ -240,7 +262,7 @@ def run_one(name, cmd, port, a, tmp):
             after = rss_kb(proc.pid)
         conns = sampler.peak_conns
         res = {'base_mb': round(base / 1024, 1), 'peak_mb': round(sampler.peak_rss / 1024, 1),
-               'conns': conns,
+               'conns': conns, 'sockets': sampler.peak_sockets - base_sockets,
                'kb_per_conn': round((sampler.peak_rss - base) / conns, 1) if conns else None,
                'after_mb': round(after / 1024, 1), 'slowhttptest_rc': slow.returncode,
                'normal': normal.summary()}
