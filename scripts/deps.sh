@@ -17,6 +17,8 @@ packages=(
 	mandoc systemd
 	# the binary upgrade is tested under load
 	wrk
+	# slow readers are tested with a slow-read attack (slowhttptest -X)
+	slowhttptest
 	# the libFuzzer smoke run (clang's fuzzer, ASan and UBSan runtimes);
 	# gcc's own ASan/UBSan runtimes come with build-essential
 	clang libclang-rt-14-dev

@@ -7,13 +7,17 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 
 #define READ_MIN 16384
 #define READ_MAX_CHUNK 262144
+#define CHAIN_SLACK 256   /* more than libevent's chain header (struct evbuffer_chain) */
+#define SMALL_READ 32768
 
 /* Deliver one event; returns 0 if the conn is still alive after it. */
 static int deliver(struct conn *c, enum conn_event ev)
@@ -139,6 +143,14 @@ static size_t do_read(struct conn *c)
 			want = c->read_max - have;
 		if (want < 4096)
 			want = 4096;
+		/* libevent allocates a chain as its header plus the space asked
+		 * for, rounded up to a power of two: 8 KiB asked would cost a
+		 * 16 KiB block. Asking for a little less than a power of two
+		 * keeps the block at it, and what a slow peer's queue holds
+		 * close to the bytes queued. Only for small reads: bulk ones are
+		 * brief, and a 64 KiB read would become two. */
+		if (want <= SMALL_READ)
+			want -= CHAIN_SLACK;
 		struct evbuffer_iovec v[2];
 		int nv = evbuffer_reserve_space(c->in, (ev_ssize_t)want, v, 2);
 		if (nv <= 0) {
@@ -418,6 +430,15 @@ void conn_flush(struct conn *c)
 		do_write(c);
 	if (c->failed)
 		defer(c, EV_WRITE);
+}
+
+size_t conn_unsent(const struct conn *c)
+{
+	int n = 0;
+
+	if (ioctl(c->fd, SIOCOUTQNSD, &n) < 0 || n < 0)
+		return 0;
+	return (size_t)n;
 }
 
 void conn_shutdown_write(struct conn *c)

@@ -97,6 +97,14 @@ void conn_read(struct conn *c, int on);
  * reported later as CONN_ERROR. */
 void conn_flush(struct conn *c);
 
+/* Bytes written to the socket that the kernel could not send yet (the
+ * peer's receive window is closed: SIOCOUTQNSD), 0 when unknown. A peer
+ * that reads keeps its window open and this near zero; a slow reader
+ * leaves it full. (Unacknowledged bytes, SIOCOUTQ, would not tell: a fast
+ * peer's delayed ACKs keep them high.) One ioctl: for occasional
+ * decisions, not for every write. */
+size_t conn_unsent(const struct conn *c);
+
 /* Half-close: no more output (after conn_flush emptied c->out). */
 void conn_shutdown_write(struct conn *c);
 

@@ -50,6 +50,14 @@ enum tkind { T_NONE = 0, T_KEEPALIVE, T_HEAD, T_CONNECT, T_RESPONSE, T_IDLE, T_L
 
 #define RETRY_TOKENS_FLOOR 10.0   /* retries allowed before any request earned one */
 
+/* The response window (see resp_mark()): what a client starts with, how
+ * fast it must drain half of it for the window to double (a busy worker's
+ * loop turn counts in that time, so not too short), and how slowly for it
+ * to fall back to WIN_MIN. */
+#define WIN_MIN 8192
+#define WIN_FAST_MS 250
+#define WIN_SLOW_MS 2000
+
 struct session {
 	struct worker *w;
 	struct proxy_worker *pw;      /* the proxy's state on that worker */
@@ -86,6 +94,8 @@ struct session {
 	unsigned up_paused : 1;       /* upstream reading off: client output is full */
 	unsigned linger : 1;          /* unread input may remain: drain it before closing */
 	unsigned https : 1;           /* the client speaks TLS to albd */
+	size_t win;                   /* the response window (resp_mark()), kept across requests */
+	uint64_t up_paused_ms;        /* clock_ms() when up_paused was set */
 	struct wgen *hs_wg;           /* the generation whose TLS contexts (and their SNI and
 	                               * ALPN callbacks) this handshake uses: held until it ends */
 	struct sockaddr_storage client_sa;  /* the client's address */
@@ -206,6 +216,28 @@ static const struct albd_config *live_cfg(struct session *s)
 static size_t high_mark(struct session *s)
 {
 	return cur_cfg(s)->limits.buffer_size;
+}
+
+/* The response window: the target is read MARK bytes at a time while the
+ * client's output holds less than MARK, so albd holds at most about twice
+ * MARK of a response. MARK is the session's window, which starts at
+ * WIN_MIN and doubles up to limits.buffer_size each time the client drains
+ * half of it within WIN_FAST_MS, and falls back to WIN_MIN when that takes
+ * longer than WIN_SLOW_MS. A slow reader so costs about 2 * WIN_MIN (the
+ * kernel's socket buffers aside), while a fast client soon moves
+ * buffer_size at a time, as before. (Bounding the sum to MARK instead,
+ * reading only MARK minus what is queued, made fast transfers take twice
+ * the reads, whenever the client's socket was momentarily full.) */
+static size_t resp_mark(struct session *s)
+{
+	size_t hm = high_mark(s);
+	return s->win && s->win < hm ? s->win : hm;
+}
+
+static void resp_room(struct session *s)
+{
+	s->up->c->read_max = resp_mark(s);
+	s->c->low_mark = resp_mark(s) / 2;
 }
 
 /* exchanges --------------------------------------------------------------- */
@@ -1384,7 +1416,7 @@ static void dispatch(struct session *s)
 	http1_scan_reset(&s->uscan);
 	struct conn *uc = s->up->c;
 	conn_setcb(uc, up_cb, s);
-	uc->read_max = high_mark(s);
+	resp_room(s);
 	uc->low_mark = high_mark(s) / 2;
 	conn_read(uc, 1);
 
@@ -1530,6 +1562,7 @@ static void write_response_head(struct session *s, const struct http1_head *h)
 static void forward_response_body(struct session *s)
 {
 	struct evbuffer *out = s->c->out;
+	size_t avail = evbuffer_get_length(s->up->c->in);
 
 	if (http1_body_move(&s->respb, s->up->c->in, out, 0) < 0) {
 		log_info("target %s: invalid response body framing trace=" EXCHANGE_TRACE_FMT, s->target->st->addr.text,
@@ -1538,14 +1571,29 @@ static void forward_response_body(struct session *s)
 		return;
 	}
 	timer_touch(s, s->cfg->timeouts.idle_ms);
+	conn_flush(s->c);
+	/* A client that took a window's worth at once, and whose receive
+	 * window let the kernel send nearly all of it, reads as fast as albd
+	 * sends: grow its window (never backing up, it would never be
+	 * drained slowly or quickly below). A slow reader's socket buffer
+	 * takes the first bytes too, but they stay unsent. Also on a
+	 * response's last bytes: small responses are read whole at once. */
+	size_t mark = resp_mark(s);
+	if (mark < high_mark(s) && evbuffer_get_length(out) == 0 &&
+	    2 * (avail - evbuffer_get_length(s->up->c->in)) >= mark && conn_unsent(s->c) < mark / 4) {
+		s->win = 2 * mark;
+		resp_room(s);
+	}
 	if (s->respb.done) {
 		exchange_done(s);
 		return;
 	}
-	conn_flush(s->c);
-	if (evbuffer_get_length(out) >= high_mark(s)) {
+	/* backpressure from the client first: no more from the target while
+	 * what the client has not taken fills the window */
+	if (evbuffer_get_length(out) >= resp_mark(s)) {
 		conn_read(s->up->c, 0);
 		s->up_paused = 1;
+		s->up_paused_ms = clock_ms();
 	}
 }
 
@@ -1609,8 +1657,12 @@ static int read_response_head(struct session *s)
 
 	for (;;) {
 		enum http1_status st = http1_scan_head(ui, 0, &lim, &s->uscan, &head_len);
-		if (st == HTTP1_INCOMPLETE)
+		if (st == HTTP1_INCOMPLETE) {
+			/* a head larger than the window: room for the largest */
+			if (evbuffer_get_length(ui) >= s->up->c->read_max)
+				s->up->c->read_max = cfg->limits.max_header_size + 16;
 			return 0;
+		}
 		h.hdrs = s->pw->hdrs;
 		if (st == HTTP1_OK)
 			st = http1_parse_head((const char *)evbuffer_pullup(ui, (ssize_t)head_len), head_len, 0,
@@ -1643,6 +1695,7 @@ static int read_response_head(struct session *s)
 		tg_passive_success(s->target);
 		write_response_head(s, &h);
 		evbuffer_drain(ui, head_len);
+		resp_room(s);   /* back to the window after a large head */
 		timer_set(s, T_IDLE, cfg->timeouts.idle_ms);
 		return 0;
 	}
@@ -1797,6 +1850,13 @@ static void client_drained(struct session *s)
 			flushed(s);
 	} else if (s->state == S_EXCHANGE && s->up_paused && s->up) {
 		s->up_paused = 0;
+		/* half the window went out: quickly, grow it; slowly, shrink it */
+		uint64_t took = clock_ms() - s->up_paused_ms;
+		if (took <= WIN_FAST_MS)
+			s->win = resp_mark(s) < high_mark(s) ? resp_mark(s) * 2 : high_mark(s);
+		else if (took > WIN_SLOW_MS)
+			s->win = WIN_MIN;
+		resp_room(s);
 		conn_read(s->up->c, 1);
 	} else if ((s->state == S_IDLE || s->state == S_HEAD) && !s->c->reading) {
 		conn_read(s->c, 1);
@@ -2027,6 +2087,7 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 	if (s->c->read_max < cfg->limits.max_header_size + 16)
 		s->c->read_max = cfg->limits.max_header_size + 16;
 	s->c->low_mark = cfg->limits.buffer_size / 2;
+	s->win = WIN_MIN;
 	s->state = S_HEAD;
 	http1_scan_reset(&s->scan);
 	timer_set(s, T_HEAD, cfg->timeouts.client_header_ms);

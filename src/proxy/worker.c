@@ -4,6 +4,10 @@
 #include "../core/clock.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,12 @@
 #define ACCEPT_NOFD_PAUSE_MS 100  /* no accept for this long after EMFILE, ENFILE, ... */
 
 enum { ACCEPT_FULL = 1, ACCEPT_NOFD = 2 };   /* why accepting is off (w->accept_paused) */
+
+#define TRIM_MIN_CONNS 256        /* a worker's connections must have fallen from at least this */
+#define TRIM_FRACTION 4           /* to a quarter of it or less */
+#define TRIM_INTERVAL_MS 10000    /* and the process trimmed no more often than this */
+
+static atomic_ullong last_trim_ms;   /* process-wide: the last malloc_trim() */
 
 /* generations ------------------------------------------------------------ */
 
@@ -175,6 +185,8 @@ static void accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 void worker_conn_open(struct worker *w)
 {
 	w->nconns++;
+	if (w->nconns > w->conns_high)
+		w->conns_high = w->nconns;
 	if (w->nconns >= w->cur->gen->cfg->limits.max_connections)
 		set_accepting(w, ACCEPT_FULL, 0);
 }
@@ -269,12 +281,39 @@ static void msg_cb(evutil_socket_t fd, short what, void *arg)
 		begin_stop(w);
 }
 
+/* Give the memory freed by many closed connections back to the system.
+ * glibc keeps freed chunks in its arenas (one per thread that allocates),
+ * so after a crowd of connections (a slow-read attack, a burst of
+ * downloads) leaves, the RSS would stay at its peak: malloc_trim() returns
+ * the free pages of every arena (madvise) and the top of the heaps. It
+ * takes each arena's lock in turn and walks its free lists, so it runs
+ * only when this worker's connections fell from TRIM_MIN_CONNS or more to
+ * a TRIM_FRACTION of their high-water mark, and at most once every
+ * TRIM_INTERVAL_MS in the whole process. Thread: the worker W. */
+static void maybe_trim(struct worker *w, uint64_t now)
+{
+#ifdef __GLIBC__
+	if (w->conns_high < TRIM_MIN_CONNS || w->nconns > w->conns_high / TRIM_FRACTION)
+		return;
+	unsigned long long last = atomic_load_explicit(&last_trim_ms, memory_order_relaxed);
+	if (last && now - last < TRIM_INTERVAL_MS)
+		return;
+	if (!atomic_compare_exchange_strong(&last_trim_ms, &last, now))
+		return;   /* another worker trims now */
+	malloc_trim(0);
+	log_debug("worker %u: connections fell from %u to %u: memory trimmed", w->id, w->conns_high, w->nconns);
+#endif
+	w->conns_high = w->nconns;
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	uint64_t now = clock_ms();
 
-	atomic_store_explicit(&w->alive_ms, clock_ms(), memory_order_relaxed);
+	atomic_store_explicit(&w->alive_ms, now, memory_order_relaxed);
 	w->handler->tick(w->hstate);
+	maybe_trim(w, now);
 	log_flush(0);
 }
 

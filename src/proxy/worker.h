@@ -78,6 +78,7 @@ struct worker {
 	unsigned accept_paused;       /* why accepting is off (worker.c), 0: accepting */
 	struct event *ev_nofd;        /* ends the pause after EMFILE/ENFILE */
 	unsigned nconns;              /* connections open (worker_conn_open/closed) */
+	unsigned conns_high;          /* nconns' high-water mark since the last memory trim */
 	const struct worker_handler *handler;
 	void *hstate;                 /* what handler->start() returned */
 	uint32_t rng;
