@@ -67,8 +67,8 @@
 
 	var $ = function (id) { return document.getElementById(id); };
 
-	/* h('td', {class: 'num'}, 'text', node, ...): an element; strings become
-	 * text nodes (never HTML) */
+	/* h('td', {class: 'num'}, 'text', node, [nodes], ...): an element;
+	 * strings become text nodes (never HTML) */
 	function h(tag, attrs) {
 		var el = document.createElement(tag);
 		for (var k in attrs || {}) {
@@ -79,12 +79,16 @@
 			else
 				el.setAttribute(k, attrs[k]);
 		}
-		for (var i = 2; i < arguments.length; i++) {
-			var c = arguments[i];
+		var add = function (c) {
 			if (c == null)
-				continue;
-			el.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
-		}
+				return;
+			if (Array.isArray(c))
+				c.forEach(add);
+			else
+				el.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
+		};
+		for (var i = 2; i < arguments.length; i++)
+			add(arguments[i]);
 		return el;
 	}
 
@@ -149,6 +153,7 @@
 	/* ------------------------------------------------------------ API */
 
 	function Unauthorised() {}
+	function Disconnected() {}
 
 	async function api(method, path, body) {
 		var headers = { Accept: 'application/json' };
@@ -157,8 +162,13 @@
 			headers.Authorization = 'Bearer ' + t;
 		if (body)
 			headers['Content-Type'] = 'application/json';
-		var r = await fetch(path, { method: method, headers: headers, cache: 'no-store',
-			body: body ? JSON.stringify(body) : undefined });
+		var r;
+		try {
+			r = await fetch(path, { method: method, headers: headers, cache: 'no-store',
+				body: body ? JSON.stringify(body) : undefined });
+		} catch (e) {
+			throw new Disconnected();   /* no answer: albd is down or restarting */
+		}
 		if (r.status === 401)
 			throw new Unauthorised();
 		var j = await r.json();
@@ -386,9 +396,10 @@
 					return (def.series.length > 1 ? s[0] + ' ' : '') + withUnit(lastValue(data[k + 1]), def.unit);
 				});
 				sc.nows[def.id].textContent = parts.slice(0, 2).join(' · ');
-				sc.boxes[def.id].setAttribute('data-points', String(data.slice(1).reduce(function (n, col) {
-					return n + col.filter(function (v) { return v != null; }).length;
-				}, 0)));
+				/* for the tests: how many points are drawn, the largest value */
+				var vals = [].concat.apply([], data.slice(1)).filter(function (v) { return v != null; });
+				sc.boxes[def.id].setAttribute('data-points', String(vals.length));
+				sc.boxes[def.id].setAttribute('data-max', String(vals.length ? Math.max.apply(null, vals) : 0));
 			});
 		});
 	}
@@ -563,10 +574,12 @@
 				window.albdAuth.expired();
 				return;
 			}
-			/* albd restarting, or not reachable (fetch's TypeError): keep
-			 * what is shown, say so, try again */
-			setConn(false, e instanceof TypeError ? 'disconnected: retrying every ' + REFRESH_MS / 1000 + ' s'
+			/* albd restarting, or not reachable: keep what is shown, say
+			 * so, try again */
+			setConn(false, e instanceof Disconnected ? 'disconnected: retrying every ' + REFRESH_MS / 1000 + ' s'
 				: 'error: ' + e.message);
+			if (!(e instanceof Disconnected))
+				console.error('albd dashboard:', e);
 		} finally {
 			S.busy = false;
 			S.timer = setTimeout(refresh, S.again ? 0 : REFRESH_MS);
