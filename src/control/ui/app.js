@@ -222,7 +222,12 @@
 			scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
 			series: [{ label: 'Time', value: function (u, v) { return v == null ? '–' : fmtTime(v, S.range.secs > 86400); } }]
 				.concat(def.series.map(function (s) {
-					return { label: s[0], stroke: COLORS[s[1]], width: 1.5, spanGaps: false, points: { show: false },
+					/* points only where few are drawn (a fresh albd, a quiet
+					 * range): a lone point has no line to show it */
+					return { label: s[0], stroke: COLORS[s[1]], width: 1.5, spanGaps: false,
+						points: { size: 5, show: function (u, si) {
+							return u.data[si].filter(function (v) { return v != null; }).length <= 12;
+						} },
 						value: function (u, v) { return v == null ? '–' : withUnit(v, def.unit); } };
 				})),
 			axes: [
@@ -333,7 +338,7 @@
 			if (sc.group && healths[sc.group]) {
 				healths[sc.group].forEach(function (d, ti) {
 					add('s' + si + 't' + ti, 'rq', sc.dims.concat([{ Name: 'Target', Value: targetName(d) }]),
-						Math.max(60, r.period * 6));
+						r.period * 6);
 				});
 			}
 		});
@@ -417,7 +422,10 @@
 				var x = n === 1 ? w : (i / (n - 1)) * w;
 				return x.toFixed(1) + ',' + (hgt - 2 - (v / max) * (hgt - 4)).toFixed(1);
 			});
-			el.appendChild(svg('polyline', { points: pts.join(' ') }));
+			if (n === 1)
+				el.appendChild(svg('circle', { cx: w - 2, cy: pts[0].split(',')[1], r: 2 }));
+			else
+				el.appendChild(svg('polyline', { points: pts.join(' ') }));
 		}
 		var title = svg('title', {});
 		title.textContent = 'Requests per ' + period + ' s, max ' + fmtNum(max < 0.001 ? 0 : max * period) + ' req';
@@ -431,7 +439,7 @@
 			if (!sc.group)
 				return;
 			var list = healths[sc.group] || [];
-			var per = Math.max(60, S.range.period * 6);
+			var per = S.range.period * 6;
 			var rows = list.map(function (d, ti) {
 				var th = d.TargetHealth || {}, ser = m.series['s' + si + 't' + ti];
 				var last = ser && ser.v.length ? ser.v[ser.v.length - 1] : null;
