@@ -190,6 +190,13 @@ def test_dashboard_in_chromium(albd, backends, tmp_path):
         assert "503" in cells[3], cells
         assert re.search(r"\d\d:\d\d:\d\d \(\d+ s ago\)", cells[4]), cells
         assert row(b1.addr).get_attribute("data-state") == "healthy"
+        # the API addition behind "Since": StateUpdatedTimestamp, moved by b2's change only
+        descs = {"%s:%d" % (x["Target"]["Id"], x["Target"]["Port"]): x for x in a.admin_request(
+            "GET", "/api/v1/target-groups/web/health", token=TOKEN).json()["TargetHealthDescriptions"]}
+        stamps = {t: descs[t]["StateUpdatedTimestamp"] for t in (b1.addr, b2.addr)}
+        for v in stamps.values():
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", v), stamps
+        assert stamps[b2.addr] > stamps[b1.addr], stamps
         assert int(row(b1.addr).find_element(By.CSS_SELECTOR, "svg.spark").get_attribute("data-points")) >= 1
 
         # -- an alarm forced to ALARM shows red, at the top
