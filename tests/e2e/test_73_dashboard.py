@@ -85,7 +85,7 @@ def shot(d, tmp_path, name, width):
     d.set_window_size(width, 900)
     time.sleep(0.6)  # the resize handler (100 ms) and uPlot's redraw
     height = js(d, "return document.documentElement.scrollHeight")
-    d.set_window_size(width, min(max(height, 600), 5000))
+    d.set_window_size(width, min(max(height + 160, 600), 5000))  # the window is taller than its viewport
     time.sleep(0.6)
     path = tmp_path / name
     d.save_screenshot(str(path))
