@@ -22,6 +22,8 @@ packages=(
 	# the libFuzzer smoke run (clang's fuzzer, ASan and UBSan runtimes);
 	# gcc's own ASan/UBSan runtimes come with build-essential
 	clang libclang-rt-14-dev
+	# the dashboard is tested in headless Chromium (tests/e2e/test_73_dashboard.py)
+	chromium chromium-driver python3-selenium
 )
 # the e2e tests check albd's SNS messages with the npm package sns-validator
 # (tests/e2e/node): Debian's nodejs and npm, unless a node and an npm are

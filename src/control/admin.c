@@ -235,18 +235,22 @@ static void write_response(struct aconn *ac, int status, const char *ctype, cons
 			   size_t len, int head, int close)
 {
 	struct evbuffer *out = ac->c->out;
+	/* EXTRA may choose the caching itself (the dashboard's files:
+	 * "Cache-Control: no-cache" with an ETag); the API is never cached */
+	int own_cache = extra && strstr(extra, "Cache-Control:") != NULL;
 
-	evbuffer_add_printf(out,
-			    "HTTP/1.1 %d %s\r\n"
-			    "Content-Type: %s\r\n"
-			    "Content-Length: %zu\r\n"
-			    "Cache-Control: no-store\r\n"
-			    "X-Content-Type-Options: nosniff\r\n"
-			    "%s"
-			    "%s"
-			    "\r\n",
-			    status, http1_reason(status), ctype ? ctype : "application/octet-stream", len,
-			    extra ? extra : "", close ? "Connection: close\r\n" : "");
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, http1_reason(status));
+	if (status == 304) {
+		/* no body, and no Content-Type or Content-Length of its own
+		 * (RFC 9110, 15.4.5): the cached representation's stand */
+		len = 0;
+	} else {
+		evbuffer_add_printf(out, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+				    ctype ? ctype : "application/octet-stream", len);
+	}
+	evbuffer_add_printf(out, "%sX-Content-Type-Options: nosniff\r\n%s%s\r\n",
+			    own_cache ? "" : "Cache-Control: no-store\r\n", extra ? extra : "",
+			    close ? "Connection: close\r\n" : "");
 	if (!head && len)
 		evbuffer_add(out, body, len);
 }
@@ -303,6 +307,17 @@ void admin_reply_405(struct admin_req *r, const char *allow)
 void admin_reply(struct admin_req *r, int status, const char *content_type, const char *body, size_t len)
 {
 	reply_full(r, status, content_type, NULL, body, len);
+}
+
+void admin_reply_hdrs(struct admin_req *r, int status, const char *content_type, const char *extra,
+		      const char *body, size_t len)
+{
+	reply_full(r, status, content_type, extra, body, len);
+}
+
+int admin_token_required(void)
+{
+	return A.have_token;
 }
 
 void admin_reply_json(struct admin_req *r, int status, json_t *j)

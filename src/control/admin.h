@@ -73,6 +73,10 @@ const struct albd_gen *admin_gen(void);
  * -1 when none runs. Thread: control. */
 int admin_live_base(char *buf, size_t len);
 
+/* 1 when the admin listener asks for a token (admin.token_file is set),
+ * else 0: the dashboard's login page asks for one only then. */
+int admin_token_required(void);
+
 /* Close the listener and free the module. */
 void admin_shutdown(void);
 
@@ -90,6 +94,11 @@ const char *admin_req_body(const struct admin_req *r, size_t *len);
 
 /* the answer */
 void admin_reply(struct admin_req *r, int status, const char *content_type, const char *body, size_t len);
+/* As admin_reply() with EXTRA header lines (each ending in CRLF, or NULL).
+ * A "Cache-Control:" line in EXTRA replaces the default "no-store"; a 304
+ * goes without body, Content-Type and Content-Length. */
+void admin_reply_hdrs(struct admin_req *r, int status, const char *content_type, const char *extra,
+		      const char *body, size_t len);
 /* J is consumed (json_decref'd). */
 void admin_reply_json(struct admin_req *r, int status, json_t *j);
 /* 405 MethodNotAllowed with "Allow: ALLOW" ("GET, HEAD"): for a handler

@@ -5,7 +5,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -112,6 +114,18 @@ static json_t *describe_target(const struct target_state *ts, int hc_port, const
 	/* albd's own: where the target comes from */
 	if (j && source)
 		json_object_set_new(j, "Source", json_string(source));
+	/* albd's own: when it entered its state (the dashboard's target table) */
+	uint64_t changed = health_changed_ms(ts);
+	if (j && changed) {
+		char when[40];
+		time_t secs = (time_t)(changed / 1000);
+		struct tm tm;
+
+		gmtime_r(&secs, &tm);
+		size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(when + n, sizeof when - n, ".%03uZ", (unsigned)(changed % 1000));
+		json_object_set_new(j, "StateUpdatedTimestamp", json_string(when));
+	}
 	return j;
 }
 

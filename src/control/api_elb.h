@@ -4,6 +4,10 @@
  *   GET /api/v1/target-groups                 {"TargetGroups": [...]}
  *   GET /api/v1/target-groups/NAME/health     {"TargetHealthDescriptions": [...]}
  *
+ * Beyond ELBv2's fields, a target's description has albd's own "Source"
+ * ("config" or "api") and "StateUpdatedTimestamp" (ISO 8601 UTC with
+ * milliseconds: when it entered its state; absent before its first state).
+ *
  * They read the generation admin.c holds (admin_gen()) and the target
  * states health.c keeps; they change nothing.
  */

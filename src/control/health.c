@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -123,6 +124,7 @@ struct probe {
 	int seen;
 	int counted;                  /* in grp->total */
 	int counted_up;               /* in grp->up */
+	uint64_t changed_ms;          /* wall clock (Unix ms) of the last change of state, 0 = none */
 	struct probe *next;
 };
 
@@ -203,8 +205,13 @@ static void publish(struct probe *p, enum ts_health st, uint64_t now)
 }
 
 /* Log a change of state in one greppable line. */
-static void log_change(const struct probe *p, enum ts_health old, enum ts_health st)
+static void log_change(struct probe *p, enum ts_health old, enum ts_health st)
 {
+	struct timespec now;
+
+	/* every change of state passes here: the dashboard shows when */
+	if (clock_gettime(CLOCK_REALTIME, &now) == 0)
+		p->changed_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
 	log_msg(st == TS_UNHEALTHY || st == TS_DRAINING ? LOG_LVL_WARN : LOG_LVL_INFO,
 		"health: target_group=%s target=%s state=%s previous=%s reason=%s description=\"%s\"",
 		p->ts->tg_name, p->ts->addr.text, hc_state_name(st), hc_state_name(old), p->reason, p->desc);
@@ -676,6 +683,13 @@ int health_describe(const struct target_state *ts, const char **reason, const ch
 		*description = p->desc[0] ? p->desc : NULL;
 	}
 	return 0;
+}
+
+uint64_t health_changed_ms(const struct target_state *ts)
+{
+	const struct probe *p = probe_find(ts);
+
+	return p ? p->changed_ms : 0;
 }
 
 void health_each_draining(const char *tg_name, void (*fn)(const struct target_state *ts, void *arg), void *arg)

@@ -52,6 +52,10 @@ void health_shutdown(void);
  * Thread: control. */
 int health_describe(const struct target_state *ts, const char **reason, const char **description);
 
+/* When TS last changed state (wall clock, Unix milliseconds), 0 when it
+ * has no probe. Thread: control. */
+uint64_t health_changed_ms(const struct target_state *ts);
+
 /* Call FN for every target of target group TG_NAME that is draining
  * (removed by a reload, requests still in flight): the targets no
  * generation names any more, which DescribeTargetHealth still lists.

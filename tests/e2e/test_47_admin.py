@@ -271,7 +271,10 @@ def test_unknown_path_404_and_wrong_method_405(albd, backends):
     port = free_port()
     a = albd.start(admin_config(port, [b1]), port=port)
     aport = a.admin_port
-    assert_error(areq(aport, "GET", "/"), 404, "NotFound")
+    assert_error(areq(aport, "GET", "/nothing"), 404, "NotFound")
+    # "/" is the dashboard (test_73_dashboard.py), not an API path
+    assert areq(aport, "GET", "/").status == 200
+    assert_error(areq(aport, "POST", "/", body=b""), 405, "MethodNotAllowed")
     assert_error(areq(aport, "GET", "/api/v1/target-groups/tg/nothing"), 404, "NotFound")
     assert_error(areq(aport, "GET", "/api/v1/target-groups/tg"), 404, "NotFound")
     # a path that is not UTF-8 once decoded still gets a JSON error
