@@ -201,6 +201,11 @@ def test_dashboard_in_chromium(albd, backends, tmp_path):
 
         # -- an alarm forced to ALARM shows red, at the top
         assert not d.find_element(By.ID, "banner").is_displayed()
+        # the alarm is evaluated again 2 s after each minute, which ends the forced
+        # state (as CloudWatch's SetAlarmState): force it early in a minute, so the
+        # page has over 30 s to show it (a CI run forced it at :59 and lost it at :02)
+        while not 3 <= time.time() % 60 <= 30:
+            time.sleep(0.5)
         body = json.dumps({"StateValue": "ALARM", "StateReason": "forced by the dashboard test"}).encode()
         r = a.admin_request("PUT", "/api/v1/alarms/web-5xx/state", token=TOKEN, body=body)
         assert r.status == 200, r.body
