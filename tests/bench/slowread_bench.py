@@ -21,6 +21,8 @@ Figures per proxy:
   after_mb       RSS 15 s after slowhttptest ended (its connections closed)
   normal         the normal requests during the attack: count, failures,
                  p50/p99/max latency (ms), how many took over 1 s
+  direct         the same requests sent straight to the target at the same
+                 time (the control: what the machine and the target add)
 
 Usage (from the project root, after building; as root, or with ulimit -n
 high enough: each slow reader takes two descriptors in a proxy):
@@ -231,7 +233,7 @@ target_groups = ( {{ name = "tg"; targets = ( {{ address = "127.0.0.1:{target}";
 """
 
 
-def run_one(name, cmd, port, a, tmp):
+def run_one(name, cmd, port, a, tmp, target):
     log = open(os.path.join(tmp, name + '.log'), 'w')
     proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=raise_nofile)
     try:
@@ -243,8 +245,10 @@ def run_one(name, cmd, port, a, tmp):
         base_sockets = sockets(proc.pid)
         sampler = Sampler(proc.pid, port)
         normal = Normal(port, '/small')
+        direct = Normal(target, '/small')   # the control: the same, straight to the target
         sampler.start()
         normal.start()
+        direct.start()
         slow = subprocess.run(
             ['slowhttptest', '-X', '-c', str(a.conns), '-r', str(a.rate), '-w', '1', '-y', '1', '-n', '1',
              '-z', '1', '-k', '1', '-p', '3', '-l', str(a.duration), '-u',
@@ -252,7 +256,9 @@ def run_one(name, cmd, port, a, tmp):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=raise_nofile,
             timeout=a.duration + 60)
         normal.stop_ev.set()
+        direct.stop_ev.set()
         normal.join()
+        direct.join()
         sampler.stop_ev.set()
         sampler.join()
         t_end = time.monotonic()
@@ -265,7 +271,7 @@ def run_one(name, cmd, port, a, tmp):
                'conns': conns, 'sockets': sampler.peak_sockets - base_sockets,
                'kb_per_conn': round((sampler.peak_rss - base) / conns, 1) if conns else None,
                'after_mb': round(after / 1024, 1), 'slowhttptest_rc': slow.returncode,
-               'normal': normal.summary()}
+               'normal': normal.summary(), 'direct': direct.summary()}
         return res
     finally:
         proc.terminate()
@@ -310,7 +316,7 @@ def main():
             conf = os.path.join(tmp, 'albd.conf')
             with open(conf, 'w') as f:
                 f.write(ALBD_CONF.format(dir=tmp, port=port, target=target, workers=a.workers))
-            results['albd'] = run_one('albd', [a.albd, '-c', conf], port, a, tmp)
+            results['albd'] = run_one('albd', [a.albd, '-c', conf], port, a, tmp, target)
             print('albd', json.dumps(results['albd']), flush=True)
         if a.only in (None, 'nginx'):
             port = free_port()
@@ -318,7 +324,7 @@ def main():
             os.makedirs(os.path.join(tmp, 'proxy_temp'), exist_ok=True)
             with open(conf, 'w') as f:
                 f.write(NGINX_CONF.format(dir=tmp, port=port, target=target, workers=a.workers))
-            results['nginx'] = run_one('nginx', [a.nginx, '-c', conf], port, a, tmp)
+            results['nginx'] = run_one('nginx', [a.nginx, '-c', conf], port, a, tmp, target)
             print('nginx', json.dumps(results['nginx']), flush=True)
     finally:
         be.terminate()
