@@ -428,8 +428,22 @@ void conn_flush(struct conn *c)
 		return;
 	if (c->writable)
 		do_write(c);
+	else
+		c->waiting_drain = 1;   /* the next edge writes it: report CONN_DRAINED then, even if
+		                         * the last edge already reported one (its EAGAIN left bytes
+		                         * below low_mark), or a caller that paused on this output
+		                         * waits forever */
 	if (c->failed)
 		defer(c, EV_WRITE);
+}
+
+size_t conn_outq(const struct conn *c)
+{
+	int n = 0;
+
+	if (ioctl(c->fd, SIOCOUTQ, &n) < 0 || n < 0)
+		return 0;
+	return (size_t)n;
 }
 
 size_t conn_unsent(const struct conn *c)

@@ -105,6 +105,11 @@ void conn_flush(struct conn *c);
  * decisions, not for every write. */
 size_t conn_unsent(const struct conn *c);
 
+/* Bytes of C's socket send queue not yet acknowledged by the peer
+ * (SIOCOUTQ; 0 on error): while it falls, the peer is reading. Thread: the
+ * connection's. */
+size_t conn_outq(const struct conn *c);
+
 /* Half-close: no more output (after conn_flush emptied c->out). */
 void conn_shutdown_write(struct conn *c);
 

@@ -96,6 +96,7 @@ struct session {
 	unsigned https : 1;           /* the client speaks TLS to albd */
 	size_t win;                   /* the response window (resp_mark()), kept across requests */
 	uint64_t up_paused_ms;        /* clock_ms() when up_paused was set */
+	size_t idle_outq;             /* the socket's send queue when T_IDLE last fired */
 	struct wgen *hs_wg;           /* the generation whose TLS contexts (and their SNI and
 	                               * ALPN callbacks) this handshake uses: held until it ends */
 	struct sockaddr_storage client_sa;  /* the client's address */
@@ -1973,10 +1974,21 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		exchange_fail(s, EXCH_TARGET_RESPONSE_TIMEOUT);
 		respond(s, 504, NULL, NULL, 0, 0);
 		break;
-	case T_IDLE:
-		/* no byte moved either way for timeouts.idle */
+	case T_IDLE: {
+		/* no byte moved either way for timeouts.idle, counting what the
+		 * kernel still sends from albd's socket buffer: a client reading
+		 * a large response slowly from it is not idle, though albd had
+		 * nothing to write meanwhile (one that stopped reading is closed
+		 * at the next expiry, when the queue has not moved) */
+		size_t q = conn_outq(s->c);
+		if (q && q != s->idle_outq) {
+			s->idle_outq = q;
+			timer_set(s, T_IDLE, cur_cfg(s)->timeouts.idle_ms);
+			break;
+		}
 		session_close(s, s->ex.tunnel ? EXCH_OK : EXCH_IDLE_TIMEOUT);
 		break;
+	}
 	case T_LINGER:
 		session_close(s, EXCH_OK);   /* the answer is out already */
 		break;
