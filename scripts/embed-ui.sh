@@ -15,6 +15,8 @@ tmp="$out.tmp"
 	echo
 	n=0
 	for f in "$@"; do
+		# od in a pipe: an unreadable file must fail the build, not embed empty
+		test -r "$srcdir/src/control/ui/$f" || { echo "embed-ui.sh: cannot read $f" >&2; exit 1; }
 		echo "static const unsigned char a$n[] = {"
 		od -An -v -tx1 "$srcdir/src/control/ui/$f" | sed -e 's/  */ /g' -e 's/^ //' -e '/^$/d' \
 			-e 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'
