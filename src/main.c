@@ -545,11 +545,13 @@ static void drain_idle(void *arg)
 }
 
 /* The access log: what the workers handed over goes to the file; lines
- * the file refused are counted. */
+ * the file refused are counted. And memory the workers asked to be
+ * returned is trimmed here, off their loops. */
 static void alog_cb(evutil_socket_t fd, short what, void *arg)
 {
 	uint64_t lost = alog_flush();
 
+	worker_trim_memory();   /* on the same 100 ms timer: a worker may have asked */
 	if (lost)
 		shard_add(shard_block(shard_lb(), shard_control()), M_ACCESS_LOG_DROPPED_LINE_COUNT, lost);
 }

@@ -26,7 +26,8 @@ enum { ACCEPT_FULL = 1, ACCEPT_NOFD = 2 };   /* why accepting is off (w->accept_
 #define TRIM_FRACTION 4           /* to a quarter of it or less */
 #define TRIM_INTERVAL_MS 10000    /* and the process trimmed no more often than this */
 
-static atomic_ullong last_trim_ms;   /* process-wide: the last malloc_trim() */
+static atomic_ullong last_trim_ms;   /* process-wide: the last malloc_trim() asked for */
+static atomic_uint trim_wanted;      /* a worker asked for one: worker_trim_memory() does it */
 
 /* generations ------------------------------------------------------------ */
 
@@ -286,10 +287,12 @@ static void msg_cb(evutil_socket_t fd, short what, void *arg)
  * so after a crowd of connections (a slow-read attack, a burst of
  * downloads) leaves, the RSS would stay at its peak: malloc_trim() returns
  * the free pages of every arena (madvise) and the top of the heaps. It
- * takes each arena's lock in turn and walks its free lists, so it runs
- * only when this worker's connections fell from TRIM_MIN_CONNS or more to
- * a TRIM_FRACTION of their high-water mark, and at most once every
- * TRIM_INTERVAL_MS in the whole process. Thread: the worker W. */
+ * takes each arena's lock in turn and walks its free lists, so it is asked
+ * for only when this worker's connections fell from TRIM_MIN_CONNS or more
+ * to a TRIM_FRACTION of their high-water mark, at most once every
+ * TRIM_INTERVAL_MS in the whole process, and done by the control thread
+ * (worker_trim_memory), so that no worker's loop waits for the walk.
+ * Thread: the worker W. */
 static void maybe_trim(struct worker *w, uint64_t now)
 {
 #ifdef __GLIBC__
@@ -300,10 +303,19 @@ static void maybe_trim(struct worker *w, uint64_t now)
 		return;
 	if (!atomic_compare_exchange_strong(&last_trim_ms, &last, now))
 		return;   /* another worker trims now */
-	malloc_trim(0);
-	log_debug("worker %u: connections fell from %u to %u: memory trimmed", w->id, w->conns_high, w->nconns);
+	atomic_store_explicit(&trim_wanted, 1, memory_order_relaxed);
+	log_debug("worker %u: connections fell from %u to %u: memory to be trimmed", w->id, w->conns_high,
+		  w->nconns);
 #endif
 	w->conns_high = w->nconns;
+}
+
+void worker_trim_memory(void)
+{
+#ifdef __GLIBC__
+	if (atomic_exchange_explicit(&trim_wanted, 0, memory_order_relaxed))
+		malloc_trim(0);
+#endif
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)

@@ -95,6 +95,12 @@ struct worker *worker_start_all(unsigned nworkers, struct albd_gen *g, const str
  * Thread: any. */
 int worker_all_alive(const struct worker *ws, unsigned n, uint64_t max_age_ms);
 
+/* Return freed memory to the system (glibc's malloc_trim) if a worker asked
+ * for it after its connections fell a lot (see worker.c). Thread: the
+ * control thread, from a timer: the walk takes each malloc arena's lock in
+ * turn, so no worker's loop runs it. */
+void worker_trim_memory(void);
+
 /* Hand a new generation to every worker (each takes a reference). Thread:
  * control. */
 void worker_publish(struct worker *ws, unsigned n, struct albd_gen *g);
