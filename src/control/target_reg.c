@@ -466,7 +466,7 @@ static void register_targets(struct admin_req *r, void *arg)
 
 		/* registering again is no error (as RegisterTargets); a weight
 		 * given again is the new weight */
-		if (in_file(tg, &p[i].addr) && !(k >= 0))
+		if (k < 0 && in_file(tg, &p[i].addr))
 			continue;
 		if (k >= 0) {
 			if (R.v[k].weight != p[i].weight) {

@@ -437,22 +437,24 @@ void conn_flush(struct conn *c)
 		defer(c, EV_WRITE);
 }
 
-size_t conn_outq(const struct conn *c)
+/* One of the socket's send queue counts (SIOCOUTQ, SIOCOUTQNSD); 0 when unknown. */
+static size_t send_queue(const struct conn *c, unsigned long req)
 {
 	int n = 0;
 
-	if (ioctl(c->fd, SIOCOUTQ, &n) < 0 || n < 0)
+	if (ioctl(c->fd, req, &n) < 0 || n < 0)
 		return 0;
 	return (size_t)n;
 }
 
+size_t conn_outq(const struct conn *c)
+{
+	return send_queue(c, SIOCOUTQ);
+}
+
 size_t conn_unsent(const struct conn *c)
 {
-	int n = 0;
-
-	if (ioctl(c->fd, SIOCOUTQNSD, &n) < 0 || n < 0)
-		return 0;
-	return (size_t)n;
+	return send_queue(c, SIOCOUTQNSD);
 }
 
 void conn_shutdown_write(struct conn *c)

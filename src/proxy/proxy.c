@@ -1137,13 +1137,18 @@ enum desync_action { DESYNC_PASS, DESYNC_BLOCK, DESYNC_NOMEM };
 
 /* Record the desync classification of the request head at P (LEN bytes)
  * in the exchange, and count it when it is not Compliant. */
-static void desync_record(struct session *s, const char *p, size_t len, struct desync_verdict *v)
+static void desync_note(struct session *s, const struct desync_verdict *v)
 {
-	desync_classify(p, len, v);
 	s->ex.desync_class = (unsigned char)v->cls;
 	s->ex.desync_reason = (unsigned char)v->reason;
 	if (v->cls != DESYNC_COMPLIANT)
 		shard_add(s->pw->lb, M_DESYNC_NONCOMPLIANT_REQUEST_COUNT, 1);
+}
+
+static void desync_record(struct session *s, const char *p, size_t len, struct desync_verdict *v)
+{
+	desync_classify(p, len, v);
+	desync_note(s, v);
 }
 
 /* A head the scanner refused as soon as the fault arrived (http1_scan_head:
@@ -1152,33 +1157,27 @@ static void desync_record(struct session *s, const char *p, size_t len, struct d
  * whatever else was read so far. Every mode answers it 400. */
 static void desync_scan_bad(struct session *s)
 {
-	int start = s->scan.in_start_line;
-	enum desync_class cls = DESYNC_SEVERE;
-	enum desync_reason why;
+	struct desync_verdict v;
 
 	switch (s->scan.bad) {
 	case HTTP1_SCAN_NUL:
 	case HTTP1_SCAN_BARE_CR:
-		why = start ? DESYNC_R_BAD_URI : DESYNC_R_BAD_HEADER;
+		v = (struct desync_verdict){ DESYNC_SEVERE,
+					     s->scan.in_start_line ? DESYNC_R_BAD_URI : DESYNC_R_BAD_HEADER };
 		break;
 	case HTTP1_SCAN_BARE_LF:
-		cls = DESYNC_ACCEPTABLE;
-		why = DESYNC_R_NON_CRLF_LINE_TERMINATION;
+		v = (struct desync_verdict){ DESYNC_ACCEPTABLE, DESYNC_R_NON_CRLF_LINE_TERMINATION };
 		break;
 	case HTTP1_SCAN_OBS_FOLD:
-		cls = DESYNC_AMBIGUOUS;
-		why = DESYNC_R_MULTILINE_HEADER;
+		v = (struct desync_verdict){ DESYNC_AMBIGUOUS, DESYNC_R_MULTILINE_HEADER };
 		break;
 	case HTTP1_SCAN_EMPTY_LINES:
-		cls = DESYNC_AMBIGUOUS;
-		why = DESYNC_R_MISSING_URI;
+		v = (struct desync_verdict){ DESYNC_AMBIGUOUS, DESYNC_R_MISSING_URI };
 		break;
 	default:
 		return;
 	}
-	s->ex.desync_class = (unsigned char)cls;
-	s->ex.desync_reason = (unsigned char)why;
-	shard_add(s->pw->lb, M_DESYNC_NONCOMPLIANT_REQUEST_COUNT, 1);
+	desync_note(s, &v);
 }
 
 /* ALB's desync mitigation for the request head *P (*LEN bytes) on listener
