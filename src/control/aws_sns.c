@@ -23,8 +23,8 @@
 #include "core/config.h"
 #include "proxy/gen.h"
 
-#define PAGE 100        /* ListTopics and ListSubscriptions: SNS's page */
-#define MAX_ATTRS 10    /* message attributes of a Publish, as SNS */
+#define PAGE 100     /* ListTopics and ListSubscriptions: SNS's page */
+#define MAX_ATTRS 10 /* message attributes of a Publish, as SNS */
 
 static const char *account(void)
 {
@@ -281,7 +281,7 @@ static json_t *publish(struct aws_call *c)
 				"for FIFO topics");
 	if (!arn)
 		return aws_fail(c, 400, "InvalidParameter", "Invalid parameter: TopicArn or TargetArn Reason: no value "
-							     "for required parameter");
+							    "for required parameter");
 	int rc = notify_topic_get(arn, &v, err, sizeof err);
 	if (rc < 0)
 		return notify_fail(c, rc, err);
@@ -313,7 +313,8 @@ static json_t *publish(struct aws_call *c)
 			       "Invalid parameter: MessageAttributes Reason: at most %d message attributes", MAX_ATTRS);
 		goto out;
 	}
-	json_object_foreach((json_t *)ma, k, a) {
+	json_object_foreach((json_t *)ma, k, a)
+	{
 		const char *dt = aws_in_str(a, "DataType");
 		const char *sv = aws_in_str(a, "StringValue"), *bv = aws_in_str(a, "BinaryValue");
 		if (!dt || !*dt) {

@@ -129,6 +129,7 @@ struct sub {
 	 * its state.json ("Runtime": true) */
 	int runtime;
 	int auth_unsub;             /* AuthenticateOnUnsubscribe: the UnsubscribeURL is refused */
+	int64_t created_ms;         /* a run-time one's Subscribe (its place in the listings) */
 	char *rt_filter;            /* FilterPolicy, NULL: none */
 	int rt_raw;                 /* RawMessageDelivery */
 	char *rt_delivery;          /* DeliveryPolicy (a subscription's), NULL: the topic's */
@@ -384,6 +385,7 @@ static int save_state(struct sub *s)
 		json_object_set_new(o, "AuthenticateOnUnsubscribe", json_true());
 	if (o && s->runtime) {
 		json_object_set_new(o, "Runtime", json_true());
+		json_object_set_new(o, "CreatedAt", json_integer((json_int_t)s->created_ms));
 		json_object_set_new(o, "RawMessageDelivery", json_boolean(s->rt_raw));
 		if (s->rt_filter)
 			json_object_set_new(o, "FilterPolicy", json_string(s->rt_filter));
@@ -446,6 +448,8 @@ static int load_state(struct sub *s)
 	snprintf(s->unsub_token, sizeof s->unsub_token, "%s", ut);
 	s->status = (enum sub_status)status;
 	s->auth_unsub = json_is_true(json_object_get(o, "AuthenticateOnUnsubscribe"));
+	if (json_is_integer(json_object_get(o, "CreatedAt")))
+		s->created_ms = (int64_t)json_integer_value(json_object_get(o, "CreatedAt"));
 	json_decref(o);
 	return 1;
 }
@@ -1049,6 +1053,9 @@ static struct sub *sub_new(const struct cfg_topic *t, const struct cfg_subscript
 		return NULL;
 	TAILQ_INIT(&s->q);
 	if (rt) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		s->created_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 		s->runtime = 1;
 		s->rt_raw = rt->raw;
 		if ((rt->filter && !(s->rt_filter = strdup(rt->filter))) ||
@@ -1298,7 +1305,8 @@ static void attach_runtime(struct topic *tp, struct sub ***subs, size_t *nsubs)
 				save_state(s);  /* the config has it now: no longer a run-time one */
 			continue;
 		}
-		struct rt_settings rt = { attr_str(b, "FilterPolicy"), json_is_true(json_object_get(b, "RawMessageDelivery")),
+		struct rt_settings rt = { attr_str(b, "FilterPolicy"),
+					  json_is_true(json_object_get(b, "RawMessageDelivery")),
 					  attr_str(b, "DeliveryPolicy") };
 		struct sub tmp = { .endpoint = (char *)endpoint, .rt_filter = (char *)rt.filter, .rt_raw = rt.raw,
 				   .rt_delivery = (char *)rt.delivery };
@@ -1595,14 +1603,14 @@ int notify_publish_protocols(const char *topic, const struct notify_msg *m, cons
 		for (size_t i = 0; i < m->nattrs && attrs; i++) {
 			const struct notify_attr *a = &m->attrs[i];
 			const char *ty = a->type ? a->type : "String";
-			if (!a->name || !*a->name || strlen(a->name) > 256 || !a->value || attr_type_check(a, err, errlen) < 0) {
-				if (!a->name || !*a->name || strlen(a->name) > 256 || !a->value)
-					snprintf(err, errlen,
-						 "MessageAttributes: %s: a name, a value and a DataType String, Number or "
-						 "Binary",
-						 a->name ? a->name : "(no name)");
+			if (!a->name || !*a->name || strlen(a->name) > 256 || !a->value) {
+				snprintf(err, errlen,
+					 "MessageAttributes: %s: a name, a value and a DataType String, Number or Binary",
+					 a->name ? a->name : "(no name)");
 				goto out;
 			}
+			if (attr_type_check(a, err, errlen) < 0)
+				goto out;
 			json_t *v = json_pack("{s:s, s:s}", "Type", ty, "Value", a->value);
 			if (!v || json_object_set_new(attrs, a->name, v) < 0) {
 				snprintf(err, errlen, "MessageAttributes: %s: not UTF-8", a->name);
@@ -1864,8 +1872,8 @@ static int topic_attrs_check(const json_t *attrs, struct cfg_delivery *d, char *
 	json_object_foreach((json_t *)attrs, k, v) {
 		const char *val = json_string_value(v);
 		if (!val)
-			return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Attributes Reason: %s: a string is required",
-				    k);
+			return fail(err, errlen, NOTIFY_INVALID,
+				    "Invalid parameter: Attributes Reason: %s: a string is required", k);
 		if (!strcmp(k, "DisplayName")) {
 			if (strlen(val) > 100)
 				return fail(err, errlen, NOTIFY_INVALID,
@@ -2100,7 +2108,8 @@ int notify_subscribe(const char *topic_arn, const char *protocol, const char *en
 	}
 	size_t pl = strlen(protocol);
 	if (!endpoint || strncasecmp(endpoint, protocol, pl) != 0 || strncmp(endpoint + pl, "://", 3) != 0)
-		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Endpoint must match the specified protocol");
+		return fail(err, errlen, NOTIFY_INVALID,
+			    "Invalid parameter: Endpoint must match the specified protocol");
 	struct nh_url u;
 	if (nh_url_parse(endpoint, &u, why, sizeof why) < 0)
 		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Endpoint Reason: %s", why);
@@ -2112,8 +2121,8 @@ int notify_subscribe(const char *topic_arn, const char *protocol, const char *en
 	json_object_foreach((json_t *)attrs, k, v) {
 		const char *val = json_string_value(v);
 		if (!val)
-			return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Attributes Reason: %s: a string is required",
-				    k);
+			return fail(err, errlen, NOTIFY_INVALID,
+				    "Invalid parameter: Attributes Reason: %s: a string is required", k);
 		if (!strcmp(k, "FilterPolicy")) {
 			struct fp_policy *fp = fp_parse(val, why, sizeof why);
 			if (!fp)
@@ -2738,6 +2747,17 @@ static int ensure_key(const struct albd_config *cfg, char *why, size_t whylen)
 
 /* ------------------------------------------------------------ life */
 
+static int boot_cmp(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "CreatedAt"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "CreatedAt"));
+	if (x != y)
+		return x < y ? -1 : 1;
+	const char *p = json_string_value(json_object_get(*(json_t *const *)a, "SubscriptionArn"));
+	const char *q = json_string_value(json_object_get(*(json_t *const *)b, "SubscriptionArn"));
+	return strcmp(p ? p : "", q ? q : "");
+}
+
 /* At start: the run-time topics (topics.json) into N.rt, and the states
  * of the run-time subscriptions into N.boot for notify_apply(). */
 static void load_runtime(void)
@@ -2796,6 +2816,18 @@ static void load_runtime(void)
 	}
 	if (dir)
 		closedir(dir);
+	/* in the order they were made, as they were listed before */
+	size_t nb = json_array_size(N.boot);
+	json_t **v = nb ? calloc(nb, sizeof *v) : NULL;
+	if (v) {
+		for (size_t k = 0; k < nb; k++)
+			v[k] = json_incref(json_array_get(N.boot, k));
+		qsort(v, nb, sizeof *v, boot_cmp);
+		json_array_clear(N.boot);
+		for (size_t k = 0; k < nb; k++)
+			json_array_append_new(N.boot, v[k]);
+		free(v);
+	}
 }
 
 void notify_set_dlq_limits(size_t max_messages, uint64_t max_bytes)

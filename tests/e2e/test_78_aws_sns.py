@@ -45,6 +45,15 @@ def aws_err(a, *args, **kw):
     return code, m.group(1).strip()
 
 
+def aws_status(a, *args):
+    """The HTTP status albd answered a failing call with (from --debug)."""
+    p = aws_cli(a, "--debug", *args, check=False)
+    assert not isinstance(p, dict)
+    m = re.findall(r'"POST / HTTP/1\.1" (\d{3})', p.stderr)
+    assert m, p.stderr[-2000:]
+    return int(m[-1])
+
+
 def confirmation(r, n=1):
     """The SubscriptionConfirmations receiver R got (at least N)."""
     wait_until(lambda: len([b for b in r.bodies() if b["Type"] == "SubscriptionConfirmation"]) >= n, 10,
@@ -59,7 +68,7 @@ def notifications(r):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.timeout_s(120)
+@pytest.mark.timeout_s(240)
 def test_create_list_get_attributes_restart_and_delete(albd, receivers, tmp_path):
     r = receivers("cfg")
     a = start(albd, tmp_path, [topic("ops", [sub(r)], FAST)])
@@ -129,6 +138,7 @@ def test_create_list_get_attributes_restart_and_delete(albd, receivers, tmp_path
     assert code == "InvalidParameter" and "KmsMasterKeyId" in msg
     code, msg = aws_err(a, "sns", "delete-topic", "--topic-arn", ARN + "ops")
     assert code == "AuthorizationError" and "configuration file" in msg, msg
+    assert aws_status(a, "sns", "delete-topic", "--topic-arn", ARN + "ops") == 403
 
     # kept across a restart, with its attributes
     a.stop()
@@ -151,7 +161,7 @@ def test_create_list_get_attributes_restart_and_delete(albd, receivers, tmp_path
     assert [t["TopicArn"] for t in aws_cli(a, "sns", "list-topics")["Topics"]] == [ARN + "ops", ARN + "empty"]
 
 
-@pytest.mark.timeout_s(120)
+@pytest.mark.timeout_s(240)
 def test_list_topics_and_subscriptions_pages(albd, receivers, tmp_path):
     """SNS's pages: 100 topics, then NextToken (the CLI follows it)."""
     a = start(albd, tmp_path, [topic("ops", [sub(receivers("r%d" % i)) for i in range(3)], FAST)])
@@ -176,7 +186,7 @@ def test_list_topics_and_subscriptions_pages(albd, receivers, tmp_path):
     assert len(subs) == 3 and all(s["TopicArn"] == ARN + "ops" for s in subs)
 
 
-@pytest.mark.timeout_s(120)
+@pytest.mark.timeout_s(240)
 def test_subscribe_confirm_publish_filter_unsubscribe(albd, receivers, tmp_path):
     rf, rr, rc = receivers("filtered"), receivers("raw"), receivers("cfg")
     a = start(albd, tmp_path, [topic("ops", [sub(rc)], FAST)])
@@ -273,36 +283,6 @@ def test_subscribe_confirm_publish_filter_unsubscribe(albd, receivers, tmp_path)
     assert [x["Message"] for x in notifications(rf)] == ["v42 is out", "for http"]
     assert rr.ok()[-1]["body"] == b"for http"
 
-    # SNS's errors
-    assert aws_err(a, "sns", "publish", "--topic-arn", ARN + "nope", "--message", "x") == (
-        "NotFound", "Topic does not exist")
-    code, msg = aws_err(a, "sns", "publish", "--topic-arn", tarn, "--message", "x", "--message-attributes",
-                        json.dumps({"k": {"DataType": "Blob", "StringValue": "v"}}))
-    assert code == "ParameterValueInvalid" and "supported type prefixes is Binary, Number, and String" in msg
-    code, msg = aws_err(a, "sns", "publish", "--topic-arn", tarn, "--message", "x", "--message-attributes",
-                        json.dumps({"k": {"DataType": "Number", "StringValue": "many"}}))
-    assert code == "ParameterValueInvalid" and "'k'" in msg
-    code, msg = aws_err(a, "sns", "publish", "--topic-arn", tarn, "--message", "{}", "--message-structure", "json")
-    assert code == "InvalidParameter" and "No default entry" in msg
-    code, msg = aws_err(a, "sns", "publish", "--topic-arn", tarn, "--message", "x", "--subject", "a\nb")
-    assert code == "InvalidParameter" and "Subject" in msg
-    code, msg = aws_err(a, "sns", "subscribe", "--topic-arn", tarn, "--protocol", "email",
-                        "--notification-endpoint", "ops@example.com")
-    assert code == "InvalidParameter" and "http and https" in msg
-    assert aws_err(a, "sns", "subscribe", "--topic-arn", tarn, "--protocol", "carrier-pigeon",
-                   "--notification-endpoint", "x")[0] == "InvalidParameter"
-    assert aws_err(a, "sns", "subscribe", "--topic-arn", tarn, "--protocol", "https",
-                   "--notification-endpoint", rf.url) == (
-        "InvalidParameter", "Invalid parameter: Endpoint must match the specified protocol")
-    code, msg = aws_err(a, "sns", "subscribe", "--topic-arn", tarn, "--protocol", "http",
-                        "--notification-endpoint", "http://127.0.0.1:1/x",
-                        "--attributes", json.dumps({"FilterPolicy": "{\"env\": \"prod\"}"}))
-    assert code == "InvalidParameter" and msg.startswith("Invalid parameter: FilterPolicy"), msg
-    assert aws_err(a, "sns", "subscribe", "--topic-arn", ARN + "nope", "--protocol", "http",
-                   "--notification-endpoint", "http://127.0.0.1:1/x")[0] == "NotFound"
-    assert aws_err(a, "sns", "unsubscribe", "--subscription-arn", tarn + ":nope")[0] == "NotFound"
-    assert aws_err(a, "sns", "unsubscribe", "--subscription-arn", "garbage")[0] == "InvalidParameter"
-
     # the run-time subscriptions survive a restart (confirmed, with their
     # settings), and a reload
     a.stop()
@@ -334,7 +314,52 @@ def test_subscribe_confirm_publish_filter_unsubscribe(albd, receivers, tmp_path)
     assert [s["Endpoint"] for s in aws_cli(a, "sns", "list-subscriptions")["Subscriptions"]] == [rc.url]
 
 
-@pytest.mark.timeout_s(120)
+@pytest.mark.timeout_s(240)
+def test_sns_errors(albd, tmp_path):
+    """Bad input gets SNS's codes and messages, and changes nothing."""
+    a = start(albd, tmp_path, [])
+    tarn = aws_cli(a, "sns", "create-topic", "--name", "deploys")["TopicArn"]
+    rf_url = "http://127.0.0.1:1/hook"
+    assert aws_err(a, "sns", "publish", "--topic-arn", ARN + "nope", "--message", "x") == (
+        "NotFound", "Topic does not exist")
+    code, msg = aws_err(a, "sns", "publish", "--topic-arn", tarn, "--message", "x", "--message-attributes",
+                        json.dumps({"k": {"DataType": "Blob", "StringValue": "v"}}))
+    assert code == "ParameterValueInvalid" and "supported type prefixes is Binary, Number, and String" in msg
+    code, msg = aws_err(a, "sns", "publish", "--topic-arn", tarn, "--message", "x", "--message-attributes",
+                        json.dumps({"k": {"DataType": "Number", "StringValue": "many"}}))
+    assert code == "ParameterValueInvalid" and "'k'" in msg
+    code, msg = aws_err(a, "sns", "publish", "--topic-arn", tarn, "--message", "{}", "--message-structure", "json")
+    assert code == "InvalidParameter" and "No default entry" in msg
+    code, msg = aws_err(a, "sns", "publish", "--topic-arn", tarn, "--message", "x", "--subject", "a\nb")
+    assert code == "InvalidParameter" and "Subject" in msg
+    code, msg = aws_err(a, "sns", "subscribe", "--topic-arn", tarn, "--protocol", "email",
+                        "--notification-endpoint", "ops@example.com")
+    assert code == "InvalidParameter" and "http and https" in msg
+    assert aws_err(a, "sns", "subscribe", "--topic-arn", tarn, "--protocol", "carrier-pigeon",
+                   "--notification-endpoint", "x")[0] == "InvalidParameter"
+    assert aws_err(a, "sns", "subscribe", "--topic-arn", tarn, "--protocol", "https",
+                   "--notification-endpoint", rf_url) == (
+        "InvalidParameter", "Invalid parameter: Endpoint must match the specified protocol")
+    code, msg = aws_err(a, "sns", "subscribe", "--topic-arn", tarn, "--protocol", "http",
+                        "--notification-endpoint", "http://127.0.0.1:1/x",
+                        "--attributes", json.dumps({"FilterPolicy": "{\"env\": \"prod\"}"}))
+    assert code == "InvalidParameter" and msg.startswith("Invalid parameter: FilterPolicy"), msg
+    assert aws_err(a, "sns", "subscribe", "--topic-arn", ARN + "nope", "--protocol", "http",
+                   "--notification-endpoint", "http://127.0.0.1:1/x")[0] == "NotFound"
+    assert aws_err(a, "sns", "unsubscribe", "--subscription-arn", tarn + ":nope")[0] == "NotFound"
+    assert aws_err(a, "sns", "unsubscribe", "--subscription-arn", "garbage")[0] == "InvalidParameter"
+
+    assert aws_cli(a, "sns", "list-subscriptions") == {"Subscriptions": []}
+    assert aws_err(a, "sns", "confirm-subscription", "--topic-arn", tarn, "--token", "ab" * 64) == (
+        "InvalidParameter", "Invalid token")
+    assert aws_err(a, "sns", "list-subscriptions-by-topic", "--topic-arn", ARN + "nope") == (
+        "NotFound", "Topic does not exist")
+    # SNS's statuses
+    assert aws_status(a, "sns", "get-topic-attributes", "--topic-arn", ARN + "nope") == 404
+    assert aws_status(a, "sns", "get-topic-attributes", "--topic-arn", "nope") == 400
+
+
+@pytest.mark.timeout_s(240)
 def test_config_topic_subscribe_and_unsubscribe(albd, receivers, tmp_path):
     """A run-time subscription of the config's topic; Unsubscribe of the
     config's own subscription stops it (the config keeps it, Unsubscribed)
@@ -372,7 +397,7 @@ def test_config_topic_subscribe_and_unsubscribe(albd, receivers, tmp_path):
         "SubscriptionArn": carn}
 
 
-@pytest.mark.timeout_s(120)
+@pytest.mark.timeout_s(240)
 def test_sns_validator_accepts_what_publish_sends(albd, receivers, pki, tmp_path):
     """A run-time subscription's confirmation and notifications are signed
     as SNS's: sns-validator (fetching SigningCertURL over https) accepts
