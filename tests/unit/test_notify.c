@@ -1112,6 +1112,7 @@ START_TEST(runtime_topics_and_subscriptions_survive_a_restart)
 					  sizeof err),
 			 NOTIFY_OK);
 	ck_assert_int_eq(pending, 1);
+	json_decref(sa);
 	char sarn[600];
 	snprintf(sarn, sizeof sarn, "%s", arn);
 	ck_assert_int_eq(notify_subscribe(rt, "https", "http://127.0.0.1:1/y", NULL, arn, sizeof arn, &pending, err,
