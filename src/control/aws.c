@@ -315,6 +315,15 @@ static void aws_endpoint(struct admin_req *r, void *arg)
 		return;
 	}
 
+	uint64_t wait = admin_auth_locked(r);
+
+	if (wait) {
+		aws_fail(&c, 400, "Throttling", "Rate exceeded: too many requests with wrong credentials from this "
+						"address; try again in %llu s", (unsigned long long)wait);
+		reply_fail(r, NULL, &c);
+		return;
+	}
+
 	/* the signature, over the request as received */
 	const char *t = admin_req_target(r), *q = strchr(t, '?');
 	char *rawpath = strndup(t, q ? (size_t)(q - t) : strlen(t));
@@ -340,6 +349,8 @@ static void aws_endpoint(struct admin_req *r, void *arg)
 	if (v != SIGV4_OK) {
 		log_warn("admin: AWS call refused (%s) for key \"%s\" service \"%s\"", sigv4_error_code(v),
 			 id.access_key_id, id.service);
+		if (v == SIGV4_SIGNATURE_DOES_NOT_MATCH || v == SIGV4_INVALID_CLIENT_TOKEN_ID)
+			admin_auth_failed(r, "AWS signature");
 		aws_fail(&c, sigv4_status(v), sigv4_error_code(v), "%s", sigv4_message(v));
 		reply_fail(r, service_of(id.service), &c);
 		return;

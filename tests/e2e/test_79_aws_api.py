@@ -321,3 +321,18 @@ def test_duplicate_key_is_an_error(albd_bin, tmp_path):
     path.write_text(text)
     p = subprocess.run([albd_bin, "-t", "-c", str(path)], capture_output=True, text=True, timeout=30)
     assert p.returncode != 0 and "given twice" in p.stderr, p.stderr
+
+
+def test_guessing_secrets_is_throttled(api):
+    # 20 wrong signatures within a minute lock the address out for a minute
+    # (the admin token's lockout; both kinds of failure count together)
+    for _ in range(20):
+        st, _, rb = query(api, "monitoring", LIST_METRICS, secret="guess")
+        assert st == 403 and xml_error(rb)[1] == "SignatureDoesNotMatch"
+    st, _, rb = query(api, "monitoring", LIST_METRICS)
+    assert st == 400
+    typ, code, msg, _ = xml_error(rb)
+    assert code == "Throttling" and "Rate exceeded" in msg
+    p = aws_cli(api, "cloudwatch", "list-metrics", check=False)
+    assert "(Throttling)" in p.stderr
+    assert "credential failures from 127.0.0.1" in api.log()
