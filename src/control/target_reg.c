@@ -367,19 +367,19 @@ int treg_register(const struct cfg_target_group *tg, const struct treg_target *v
 		if (k < 0 && in_file(tg, &v[i].addr))
 			continue;
 		if (k >= 0) {
-			if (R.v[k].weight != v[i].weight) {
+			if (v[i].weight && R.v[k].weight != v[i].weight) {
 				R.v[k].weight = v[i].weight;
 				added++;
 			}
 			continue;
 		}
-		if (add(name, &v[i].addr, v[i].weight) < 0) {
+		if (add(name, &v[i].addr, v[i].weight ? v[i].weight : 1) < 0) {
 			restore(undo, nundo);
 			snapshot_free(undo, nundo);
 			fail(e, 500, "InternalFailure", "Out of memory");
 			return -1;
 		}
-		log_info("target %s registered in group %s (weight %u)", v[i].addr.text, name, v[i].weight);
+		log_info("target %s registered in group %s (weight %u)", v[i].addr.text, name, R.v[R.n - 1].weight);
 		added++;
 	}
 	if (added)

@@ -48,8 +48,9 @@ int treg_merge(struct albd_config *cfg, char *err, size_t errlen);
  * have, and of targets its file now names itself. */
 void treg_forget_unknown(const struct albd_config *cfg);
 
-/* One target of a call: its address (Id and Port) and weight (1..999,
- * treg_register() only). */
+/* One target of a call: its address (Id and Port) and weight
+ * (treg_register() only: 1..999, or 0 for a registered target's own weight
+ * and 1 for a new one: ELBv2's RegisterTargets has no weight). */
 struct treg_target {
 	struct albd_addr addr;
 	unsigned weight;
