@@ -8,6 +8,7 @@ or malformed ARNs get ELBv2's error codes. A target registered with
 (state_dir) and drains when deregistered."""
 import collections
 import json
+import subprocess
 
 import pytest
 
@@ -85,14 +86,24 @@ RULES = (
 )
 
 
+def self_signed(tmp_path):
+    """A certificate and its key for an HTTPS listener: {cert, key}."""
+    cert, key = str(tmp_path / "edge.pem"), str(tmp_path / "edge.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-subj", "/CN=edge.test", "-days", "2"],
+                   check=True, capture_output=True, timeout=30)
+    return {"cert": cert, "key": key}
+
+
 def elb_config(ports, aport, tmp_path, b1, b2):
-    web, alt, rd = ports
+    web, alt, rd, secure = ports
     return make_config(
         [listener("web", web, "tg", RULES),
          listener("alt", alt, default_forward=None, rules=(),
                   default_fixed_response={"status": 503, "content_type": "application/json", "body": "{}"}),
          listener("rd", rd, default_forward=None, rules=(),
-                  default_redirect={"status": 301, "host": "www.example.com"})],
+                  default_redirect={"status": 301, "host": "www.example.com"}),
+         listener("secure", secure, "tg2", rules=(), tls={"certificates": (self_signed(tmp_path),)})],
         [target_group("tg", [b1], algorithm="least_outstanding_requests", health_check=HC,
                       deregistration_delay=7, stickiness={"type": "app_cookie", "cookie_name": "SESS",
                                                           "duration": 600}),
@@ -105,10 +116,10 @@ def elb_config(ports, aport, tmp_path, b1, b2):
 @pytest.fixture
 def elb(albd, backends, tmp_path):
     b1, b2 = backends.start("b1"), backends.start("b2")
-    ports = (free_port(), free_port(), free_port())
+    ports = (free_port(), free_port(), free_port(), free_port())
     aport = free_port()
     a = albd.start(elb_config(ports, aport, tmp_path, b1, b2),
-                   ports={"web": ports[0], "alt": ports[1], "rd": ports[2]})
+                   ports={"web": ports[0], "alt": ports[1], "rd": ports[2], "secure": ports[3]})
     a.b1, a.b2, a.web = b1, b2, ports
     return a
 
@@ -141,7 +152,7 @@ def fwd_one(g):
 
 
 def want_listeners(elb):
-    web, alt, rd = elb.web
+    web, alt, rd, secure = elb.web
     return [
         {"ListenerArn": listener_arn("web"), "LoadBalancerArn": lb_arn(), "Port": web, "Protocol": "HTTP",
          "DefaultActions": [fwd_one("tg")]},
@@ -154,6 +165,8 @@ def want_listeners(elb):
                              "RedirectConfig": {"Protocol": "#{protocol}", "Port": "#{port}",
                                                 "Host": "www.example.com", "Path": "/#{path}",
                                                 "Query": "#{query}", "StatusCode": "HTTP_301"}}]},
+        {"ListenerArn": listener_arn("secure"), "LoadBalancerArn": lb_arn(), "Port": secure, "Protocol": "HTTPS",
+         "DefaultActions": [fwd_one("tg2")]},
     ]
 
 
@@ -165,14 +178,14 @@ def test_describe_listeners(elb):
     got = aws_cli(elb, "elbv2", "describe-listeners", "--listener-arns", listener_arn("rd"), listener_arn("web"))
     assert got == {"Listeners": [want[0], want[2]]}
     # pages of one, then of two
-    assert pages(elb, "Listeners", 1, "elbv2", "describe-listeners", "--load-balancer-arn", lb_arn()) == (want, 3)
+    assert pages(elb, "Listeners", 1, "elbv2", "describe-listeners", "--load-balancer-arn", lb_arn()) == (want, 4)
     assert pages(elb, "Listeners", 2, "elbv2", "describe-listeners", "--load-balancer-arn", lb_arn()) == (want, 2)
     # --max-items: a NextToken to start from
     first = aws_cli(elb, "elbv2", "describe-listeners", "--load-balancer-arn", lb_arn(), "--max-items", "2")
     assert first["Listeners"] == want[:2] and first.get("NextToken"), first
     rest = aws_cli(elb, "elbv2", "describe-listeners", "--load-balancer-arn", lb_arn(),
                    "--starting-token", first["NextToken"])
-    assert rest["Listeners"] == want[2:] and "NextToken" not in rest, rest
+    assert rest == {"Listeners": want[2:]}
     # errors
     fails(elb, "ListenerNotFound", "elbv2", "describe-listeners", "--listener-arns", listener_arn("nope"))
     fails(elb, "LoadBalancerNotFound", "elbv2", "describe-listeners", "--load-balancer-arn", lb_arn("x"))
@@ -255,7 +268,7 @@ def test_arns_survive_a_restart(elb):
         tgs = aws_cli(elb, "elbv2", "describe-target-groups")["TargetGroups"]
         return ([x["ListenerArn"] for x in ls], [x["RuleArn"] for x in rs], [x["TargetGroupArn"] for x in tgs])
     before = arns()
-    assert before == ([listener_arn(n) for n in ("web", "alt", "rd")],
+    assert before == ([listener_arn(n) for n in ("web", "alt", "rd", "secure")],
                       [rule_arn("web", p) for p in (10, 20, 30, 40, "default")],
                       [tg_arn(g) for g in ("tg", "tg2", "lonely")])
     elb.stop()
