@@ -219,6 +219,23 @@ static int lb_uses(const struct albd_config *cfg, const struct cfg_target_group 
 	return 0;
 }
 
+/* The N bytes at S as a string: as they are when UTF-8, else with every
+ * byte beyond ASCII as '?' (a fixed response's body may be any bytes; the
+ * answer carries text; aws.c escapes control characters). */
+static json_t *text_of(const char *s, size_t n)
+{
+	json_t *j = json_stringn(s, n);
+	char *copy;
+
+	if (j || !(copy = malloc(n)))
+		return j;
+	for (size_t i = 0; i < n; i++)
+		copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+	j = json_stringn(copy, n);
+	free(copy);
+	return j;
+}
+
 /* ELBv2's Action: forward, fixed-response or redirect. */
 static json_t *action_json(const struct cfg_action *a)
 {
@@ -250,7 +267,7 @@ static json_t *action_json(const struct cfg_action *a)
 
 		bad |= set(j, "Type", json_string("fixed-response"));
 		if (f->body && f->body_len)
-			bad |= set(cf, "MessageBody", json_stringn(f->body, f->body_len));
+			bad |= set(cf, "MessageBody", text_of(f->body, f->body_len));
 		snprintf(num, sizeof num, "%d", f->status);
 		bad |= set(cf, "StatusCode", json_string(num));
 		bad |= set(cf, "ContentType", json_string(f->content_type ? f->content_type : "text/plain"));

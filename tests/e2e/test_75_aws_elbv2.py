@@ -74,7 +74,7 @@ HC = {"enabled": True, "path": "/health", "interval": 2, "timeout": 1, "healthy_
 
 RULES = (
     {"priority": 10, "path": ["/ping", "/ping/*"],
-     "fixed_response": {"status": 200, "content_type": "text/plain", "body": "pong"}},
+     "fixed_response": {"status": 200, "content_type": "text/plain", "body": "pong <\u00e9>"}},
     {"priority": 20, "host": ["a.example", "*.b.example"], "method": ["GET", "HEAD"],
      "forward": {"target_groups": ({"target_group": "tg", "weight": 3}, {"target_group": "tg2", "weight": 1}),
                  "stickiness": {"enabled": True, "duration": 300}}},
@@ -205,7 +205,8 @@ def want_web_rules():
          "Conditions": [{"Field": "path-pattern", "Values": ["/ping", "/ping/*"],
                          "PathPatternConfig": {"Values": ["/ping", "/ping/*"]}}],
          "Actions": [{"Type": "fixed-response",
-                      "FixedResponseConfig": {"MessageBody": "pong", "StatusCode": "200",
+                      # the body's byte 0xe9 (not UTF-8) as '?'
+                      "FixedResponseConfig": {"MessageBody": "pong <?>", "StatusCode": "200",
                                               "ContentType": "text/plain"}}],
          "IsDefault": False},
         {"RuleArn": rule_arn("web", 20), "Priority": "20",
