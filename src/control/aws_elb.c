@@ -822,13 +822,6 @@ static json_t *change_targets(struct aws_call *c, int reg)
 	free(v);
 	if (rc < 0)
 		return aws_fail(c, e.status, e.code, "%s", e.message);
-	/* Workaround: aws.c writes no <RegisterTargetsResult> for an empty
-	 * result, and the aws CLI (botocore) fails without that wrapper
-	 * ("KeyError: 'RegisterTargetsResult'"); AWS sends an empty one. An
-	 * empty member, which the clients ignore, makes aws.c write it. To go
-	 * (return json_object()) once aws.c writes <XResult/> itself. */
-	if (c->proto == AWS_QUERY)
-		return json_pack("{s:{}}", "Empty");
 	return json_object();
 }
 
