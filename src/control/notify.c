@@ -59,6 +59,8 @@
 #define DLQ_PAGE_DEFAULT 100
 #define DLQ_PAGE_MAX 1000
 #define REDRIVE_BATCH 1000    /* dead letters redriven per request at most */
+#define MAX_ENDPOINT 2048     /* a run-time subscription's endpoint, characters */
+#define MAX_POLICY 30720      /* a topic's Policy, bytes (SNS's limit) */
 #define USER_AGENT "albd/" PACKAGE_VERSION " (Amazon Simple Notification Service Agent compatible)"
 
 enum sub_status {
@@ -1879,6 +1881,9 @@ static int topic_attrs_check(const json_t *attrs, struct cfg_delivery *d, char *
 				return fail(err, errlen, NOTIFY_INVALID,
 					    "Invalid parameter: DisplayName Reason: at most 100 characters");
 		} else if (!strcmp(k, "Policy")) {
+			if (strlen(val) > MAX_POLICY)
+				return fail(err, errlen, NOTIFY_INVALID,
+					    "Invalid parameter: Policy Error: longer than %d bytes", MAX_POLICY);
 			json_t *j = json_loads(val, 0, NULL);
 			int ok = json_is_object(j);
 			json_decref(j);
@@ -2110,6 +2115,9 @@ int notify_subscribe(const char *topic_arn, const char *protocol, const char *en
 	if (!endpoint || strncasecmp(endpoint, protocol, pl) != 0 || strncmp(endpoint + pl, "://", 3) != 0)
 		return fail(err, errlen, NOTIFY_INVALID,
 			    "Invalid parameter: Endpoint must match the specified protocol");
+	if (strlen(endpoint) > MAX_ENDPOINT)
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Endpoint Reason: longer than %d characters",
+			    MAX_ENDPOINT);
 	struct nh_url u;
 	if (nh_url_parse(endpoint, &u, why, sizeof why) < 0)
 		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Endpoint Reason: %s", why);
@@ -2771,8 +2779,16 @@ static void load_runtime(void)
 	size_t i;
 	json_t *o;
 
-	if (!doc && path && errno != ENOENT)
-		log_err("notify: %s is unreadable or not JSON: the topics made through the API are not there", path);
+	if (!doc && path && errno != ENOENT) {
+		/* set aside (never overwritten by the next CreateTopic) */
+		char *aside = xasprintf("%s.corrupt", path);
+		log_err("notify: %s is unreadable or not JSON: the topics made through the API are not there (the "
+			"file is kept as %s)",
+			path, aside ? aside : "it is");
+		if (aside && rename(path, aside) < 0)
+			log_err("notify: cannot rename %s: %s", path, strerror(errno));
+		free(aside);
+	}
 	json_array_foreach(json_object_get(doc, "Topics"), i, o) {
 		const char *name = attr_str(o, "Name");
 		json_t *attrs = json_object_get(o, "Attributes"), *tags = json_object_get(o, "Tags");

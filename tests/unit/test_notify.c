@@ -1166,6 +1166,41 @@ START_TEST(runtime_topics_and_subscriptions_survive_a_restart)
 }
 END_TEST
 
+START_TEST(hostile_topics_file_is_set_aside)
+{
+	char p[400], arn[600], err[300];
+	struct notify_topic_view tv;
+	harness("http://127.0.0.1:1/x", 0, 5);
+	n_start();
+	notify_shutdown();
+	/* entries albd would not write are left out, the others kept */
+	snprintf(p, sizeof p, "%s/notify/topics.json", dir);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"Topics\": [{\"Name\": \"../x\"}, {\"Name\": \"good\", \"Attributes\": {\"DisplayName\": \"G\"}},"
+	      " {\"Name\": \"good\"}, {\"Name\": \"k\", \"Attributes\": {\"KmsMasterKeyId\": \"x\"}}, 7]}",
+	      f);
+	fclose(f);
+	n_start();
+	ck_assert_int_eq(notify_topic_at(1, &tv), 0);
+	ck_assert_str_eq(tv.name, "good");
+	ck_assert_str_eq(tv.display_name, "G");
+	ck_assert_int_eq(notify_topic_at(2, &tv), -1);
+	notify_shutdown();
+	/* not JSON: set aside, never overwritten by the next CreateTopic */
+	f = fopen(p, "w");
+	fputs("{\"Topics\": [", f);
+	fclose(f);
+	n_start();
+	ck_assert_int_eq(notify_topic_at(1, &tv), -1);
+	ck_assert_int_eq(notify_topic_create("new", NULL, NULL, arn, sizeof arn, err, sizeof err), NOTIFY_OK);
+	char aside[420];
+	snprintf(aside, sizeof aside, "%s.corrupt", p);
+	ck_assert_int_eq(access(aside, F_OK), 0);
+	notify_shutdown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("notify");
@@ -1204,6 +1239,7 @@ int main(void)
 	tcase_add_test(tc, dead_letters_are_capped_and_kept_when_retired);
 	tcase_add_test(tc, delivery_policies_read_and_written_as_sns);
 	tcase_add_test(tc, runtime_topics_and_subscriptions_survive_a_restart);
+	tcase_add_test(tc, hostile_topics_file_is_set_aside);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("check");
