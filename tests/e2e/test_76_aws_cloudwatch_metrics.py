@@ -1,0 +1,434 @@
+"""CloudWatch's metric operations over AWS's wire protocols (issue 14):
+ListMetrics, GetMetricStatistics, GetMetricData and PutMetricData driven by
+the real aws CLIs against albd's admin listener.
+
+- Debian's awscli 2.9 (/usr/bin/aws) speaks awsQuery: every scalar goes as
+  a string, timestamps as ISO 8601, answers come back as AWS's XML;
+- the aws-cli 1.x of the machine's Python (where there is one) speaks
+  CloudWatch's newer protocol (JSON or CBOR): numbers as numbers, epoch
+  timestamps.
+
+What is put is read back with exactly the same numbers; the load balancer's
+own metrics are found under the dimension values a real ALB's user passes
+(LoadBalancer "app/NAME/<hex>", TargetGroup "targetgroup/NAME/<hex>");
+bad input gets CloudWatch's error codes and HTTP statuses.
+"""
+import json
+import re
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from awsclients import aws1_cli, aws_admin, aws_cli
+from conftest import Conn, free_port, listener, make_config, target_group, wait_until
+
+NS = "AWS/ApplicationELB"
+
+
+@pytest.fixture
+def cw(albd, backends, tmp_path):
+    """albd "lb1" with a listener forwarding to group "web" (one backend)
+    and an admin listener taking AWS credentials."""
+    class P:
+        pass
+    p = P()
+    p.b1 = backends.start("b1")
+    p.port, aport = free_port(), free_port()
+    cfg = make_config([listener("web", p.port, "web")], [target_group("web", [p.b1])], name="lb1",
+                      admin=aws_admin(tmp_path, aport))
+    p.albd = albd.start(cfg, port=p.port)
+    return p
+
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def epoch(ts):
+    """A timestamp as the CLIs print it (ISO 8601 from aws 2, epoch
+    seconds from aws 1) in seconds since the epoch."""
+    if isinstance(ts, (int, float)):
+        return int(ts)
+    return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp())
+
+
+def fnv1a64(s):
+    """config_name_hash_hex(): the <hex> of albd's resource ids."""
+    h = 0xcbf29ce484222325
+    for b in s.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return "%016x" % h
+
+
+def minute():
+    """A whole minute that ended 2 to 3 minutes ago: what is put there is
+    in one datapoint of a 60 s period."""
+    return int(time.time()) // 60 * 60 - 120
+
+
+def stats(run, a, ns, name, dims, t0, *more):
+    args = ["cloudwatch", "get-metric-statistics", "--namespace", ns, "--metric-name", name,
+            "--start-time", iso(t0), "--end-time", iso(t0 + 60), "--period", "60"]
+    if dims:
+        args += ["--dimensions"] + ["Name=%s,Value=%s" % kv for kv in dims.items()]
+    return run(a, *(args + list(more)))
+
+
+def five(run, a, ns, name, dims, t0):
+    """The five statistics of the one datapoint at T0."""
+    out = stats(run, a, ns, name, dims, t0, "--statistics", "SampleCount", "Sum", "Minimum", "Maximum",
+                "Average")
+    assert out["Label"] == name
+    assert len(out["Datapoints"]) == 1, out
+    dp = out["Datapoints"][0]
+    assert epoch(dp["Timestamp"]) == t0
+    assert set(dp) == {"Timestamp", "SampleCount", "Sum", "Minimum", "Maximum", "Average", "Unit"}, dp
+    for k in ("SampleCount", "Sum", "Minimum", "Maximum", "Average"):
+        assert isinstance(dp[k], float), dp
+    return dp
+
+
+def check_numbers(dp, samples, unit):
+    assert dp["SampleCount"] == len(samples)
+    assert dp["Sum"] == pytest.approx(sum(samples))
+    assert dp["Minimum"] == min(samples)
+    assert dp["Maximum"] == max(samples)
+    assert dp["Average"] == pytest.approx(sum(samples) / len(samples))
+    assert dp["Unit"] == unit
+
+
+def fails(run, a, *args):
+    """Run a call expected to fail: (AWS error code, HTTP status) from the
+    CLI's debug output."""
+    p = run(a, "--debug", *args, check=False)
+    assert p.returncode != 0, p
+    m = re.search(r"An error occurred \(([A-Za-z]+)\)", p.stderr)
+    assert m, p.stderr[-2000:]
+    st = re.findall(r'"POST /[^"]*" (\d{3})', p.stderr)
+    assert st, p.stderr[-3000:]
+    return m.group(1), int(st[-1])
+
+
+# ------------------------------------------------------------ aws 2.9 (awsQuery)
+
+
+def test_put_then_statistics_same_numbers(cw):
+    a = cw.albd
+    t0 = minute()
+    dims = {"Queue": "jobs", "Host": "h1"}
+    dimargs = ["--dimensions", "Queue=jobs,Host=h1"]
+    vals = [3.5, 1.25, 9.75, 1.0]
+    for i, v in enumerate(vals):
+        assert aws_cli(a, "cloudwatch", "put-metric-data", "--namespace", "MyApp", "--metric-name", "Depth",
+                       *dimargs, "--value", repr(v), "--unit", "Count", "--timestamp", iso(t0 + i)) == {}
+    check_numbers(five(aws_cli, a, "MyApp", "Depth", dims, t0), vals, "Count")
+
+    # Values and Counts: each value counts Counts times
+    t1 = t0 - 60
+    assert aws_cli(a, "cloudwatch", "put-metric-data", "--namespace", "MyApp", "--metric-data", json.dumps([
+        {"MetricName": "Depth", "Dimensions": [{"Name": "Queue", "Value": "jobs"}, {"Name": "Host", "Value": "h1"}],
+         "Timestamp": iso(t1 + 5), "Values": [10.0, 20.0, 0.5], "Counts": [2, 3, 1], "Unit": "Count"}])) == {}
+    check_numbers(five(aws_cli, a, "MyApp", "Depth", dims, t1), [10.0] * 2 + [20.0] * 3 + [0.5], "Count")
+
+    # a statistic set: the numbers come back as they were given
+    t2 = t0 - 120
+    assert aws_cli(a, "cloudwatch", "put-metric-data", "--namespace", "MyApp", "--metric-name", "Lat",
+                   "--dimensions", "Queue=jobs", "--unit", "Milliseconds", "--timestamp", iso(t2 + 1),
+                   "--statistic-values", "SampleCount=40,Sum=1000,Minimum=2,Maximum=95") == {}
+    dp = five(aws_cli, a, "MyApp", "Lat", {"Queue": "jobs"}, t2)
+    assert (dp["SampleCount"], dp["Sum"], dp["Minimum"], dp["Maximum"], dp["Average"], dp["Unit"]) == \
+        (40.0, 1000.0, 2.0, 95.0, 25.0, "Milliseconds")
+
+    # another dimension set is another metric
+    out = stats(aws_cli, a, "MyApp", "Depth", {"Queue": "jobs"}, t0, "--statistics", "Sum")
+    assert out == {"Label": "Depth", "Datapoints": []}
+    # a Unit that is not the metric's: no data, as CloudWatch
+    out = stats(aws_cli, a, "MyApp", "Depth", dims, t0, "--statistics", "Sum", "--unit", "Seconds")
+    assert out["Datapoints"] == []
+
+
+def test_percentiles_through_extended_statistics(cw):
+    a = cw.albd
+    t0 = minute()
+    vals = [float(v) for v in range(1, 101)]
+    assert aws_cli(a, "cloudwatch", "put-metric-data", "--namespace", "MyApp", "--metric-data", json.dumps([
+        {"MetricName": "Latency", "Timestamp": iso(t0 + 7), "Values": vals, "Unit": "Milliseconds"}])) == {}
+    out = stats(aws_cli, a, "MyApp", "Latency", {}, t0, "--extended-statistics", "p50", "p90", "p99")
+    assert len(out["Datapoints"]) == 1, out
+    dp = out["Datapoints"][0]
+    assert set(dp) == {"Timestamp", "Unit", "ExtendedStatistics"}, dp
+    assert dp["Unit"] == "Milliseconds"
+    ext = dp["ExtendedStatistics"]
+    assert set(ext) == {"p50", "p90", "p99"}
+    # nearest rank, within the store's 1%
+    for p, want in (("p50", 50.0), ("p90", 90.0), ("p99", 99.0)):
+        assert ext[p] == pytest.approx(want, rel=0.011), (p, ext)
+
+
+def test_get_metric_data_with_metric_math(cw):
+    a = cw.albd
+    t0 = minute()
+    d = [{"Name": "Queue", "Value": "jobs"}]
+    assert aws_cli(a, "cloudwatch", "put-metric-data", "--namespace", "MyApp", "--metric-data", json.dumps(
+        [{"MetricName": "In", "Dimensions": d, "Timestamp": iso(t0 + i), "Value": v}
+         for i, v in enumerate([1.0, 2.0, 3.0])] +
+        [{"MetricName": "In", "Dimensions": d, "Timestamp": iso(t0 - 60 + 3), "Value": 7.0}] +
+        [{"MetricName": "Out", "Dimensions": d, "Timestamp": iso(t0 + 9), "Values": [4.0, 0.5]}])) == {}
+
+    def ms(i, name, stat="Sum", **kw):
+        return dict({"Id": i, "MetricStat": {"Metric": {"Namespace": "MyApp", "MetricName": name, "Dimensions": d},
+                                            "Period": 60, "Stat": stat}}, **kw)
+    queries = [ms("m1", "In"), ms("m2", "Out", ReturnData=False), ms("mx", "In", "Maximum"),
+               {"Id": "double", "Expression": "m1*2", "Label": "twice"},
+               {"Id": "total", "Expression": "SUM(METRICS())"}]
+    out = aws_cli(a, "cloudwatch", "get-metric-data", "--start-time", iso(t0 - 60), "--end-time", iso(t0 + 60),
+                  "--scan-by", "TimestampAscending", "--metric-data-queries", json.dumps(queries))
+    assert set(out) == {"MetricDataResults", "Messages"}
+    assert out["Messages"] == []
+    res = {r["Id"]: r for r in out["MetricDataResults"]}
+    assert [r["Id"] for r in out["MetricDataResults"]] == ["m1", "mx", "double", "total"]   # m2: ReturnData false
+    for r in res.values():
+        assert set(r) == {"Id", "Label", "Timestamps", "Values", "StatusCode"}
+        assert r["StatusCode"] == "Complete"
+    series = {i: [(epoch(t), v) for t, v in zip(r["Timestamps"], r["Values"])] for i, r in res.items()}
+    assert series["m1"] == [(t0 - 60, 7.0), (t0, 6.0)]
+    assert series["mx"] == [(t0 - 60, 7.0), (t0, 3.0)]
+    assert series["double"] == [(t0 - 60, 14.0), (t0, 12.0)]
+    # METRICS() is every MetricStat of the call, m2 too: Sum of In + Max of In + Sum of Out
+    assert series["total"] == [(t0 - 60, 14.0), (t0, 6.0 + 3.0 + 4.5)]
+    assert res["m1"]["Label"] == "In" and res["double"]["Label"] == "twice"
+    # newest first by default
+    out = aws_cli(a, "cloudwatch", "get-metric-data", "--start-time", iso(t0 - 60), "--end-time", iso(t0 + 60),
+                  "--metric-data-queries", json.dumps([ms("m1", "In")]))
+    assert [epoch(t) for t in out["MetricDataResults"][0]["Timestamps"]] == [t0, t0 - 60]
+    # MaxDatapoints pages: one datapoint a page, NextToken to the next
+    seen, tok = [], None
+    for _ in range(4):
+        args = ["cloudwatch", "get-metric-data", "--start-time", iso(t0 - 60), "--end-time", iso(t0 + 60),
+                "--scan-by", "TimestampAscending", "--max-datapoints", "1", "--no-paginate",
+                "--metric-data-queries", json.dumps([ms("m1", "In")])]
+        out = aws_cli(a, *(args + (["--next-token", tok] if tok else [])))
+        r = out["MetricDataResults"][0]
+        seen += [(epoch(t), v) for t, v in zip(r["Timestamps"], r["Values"])]
+        tok = out.get("NextToken")
+        if not tok:
+            break
+    assert seen == [(t0 - 60, 7.0), (t0, 6.0)]
+
+
+def test_list_metrics_filters_and_pages(cw):
+    a = cw.albd
+    data = [{"MetricName": "Depth", "Dimensions": [{"Name": "Queue", "Value": q}], "Value": 1.0}
+            for q in ("jobs", "mail")] + [{"MetricName": "Age", "Dimensions": [{"Name": "Queue", "Value": "jobs"},
+                                                                             {"Name": "Host", "Value": "h1"}],
+                                           "Value": 2.0}, {"MetricName": "Age", "Value": 3.0}]
+    assert aws_cli(a, "cloudwatch", "put-metric-data", "--namespace", "MyApp", "--metric-data",
+                   json.dumps(data)) == {}
+
+    def listed(*args):
+        out = aws_cli(a, "cloudwatch", "list-metrics", *args)
+        assert set(out) == {"Metrics"}, out
+        for m in out["Metrics"]:
+            assert set(m) == {"Namespace", "MetricName", "Dimensions"}
+        return sorted((m["Namespace"], m["MetricName"], tuple(sorted((d["Name"], d["Value"])
+                                                                      for d in m["Dimensions"])))
+                      for m in out["Metrics"])
+    assert listed("--namespace", "MyApp") == [
+        ("MyApp", "Age", ()), ("MyApp", "Age", (("Host", "h1"), ("Queue", "jobs"))),
+        ("MyApp", "Depth", (("Queue", "jobs"),)), ("MyApp", "Depth", (("Queue", "mail"),))]
+    assert listed("--namespace", "MyApp", "--metric-name", "Depth") == [
+        ("MyApp", "Depth", (("Queue", "jobs"),)), ("MyApp", "Depth", (("Queue", "mail"),))]
+    # a DimensionFilter without a Value: any value of that dimension
+    assert listed("--namespace", "MyApp", "--dimensions", "Name=Queue") == [
+        ("MyApp", "Age", (("Host", "h1"), ("Queue", "jobs"))),
+        ("MyApp", "Depth", (("Queue", "jobs"),)), ("MyApp", "Depth", (("Queue", "mail"),))]
+    assert listed("--namespace", "MyApp", "--dimensions", "Name=Queue,Value=jobs") == [
+        ("MyApp", "Age", (("Host", "h1"), ("Queue", "jobs"))), ("MyApp", "Depth", (("Queue", "jobs"),))]
+    assert listed("--dimensions", "Name=Queue,Value=jobs", "Name=Host") == [
+        ("MyApp", "Age", (("Host", "h1"), ("Queue", "jobs")))]
+    assert listed("--namespace", "MyApp", "--recently-active", "PT3H")[0] == ("MyApp", "Age", ())
+    assert listed("--namespace", "Nothing") == []
+
+
+def test_list_metrics_pages(cw):
+    """More than a page (500): NextToken, which the CLI follows."""
+    a = cw.albd
+    many = [{"MetricName": "M%03d" % i, "Value": float(i)} for i in range(520)]
+    assert aws_cli(a, "cloudwatch", "put-metric-data", "--namespace", "Many", "--metric-data",
+                   json.dumps(many)) == {}
+    first = aws_cli(a, "cloudwatch", "list-metrics", "--namespace", "Many", "--no-paginate")
+    assert len(first["Metrics"]) == 500 and first["NextToken"]
+    rest = aws_cli(a, "cloudwatch", "list-metrics", "--namespace", "Many", "--no-paginate", "--next-token",
+                   first["NextToken"])
+    assert len(rest["Metrics"]) == 20 and "NextToken" not in rest
+    names = {m["MetricName"] for m in first["Metrics"] + rest["Metrics"]}
+    assert names == {"M%03d" % i for i in range(520)}
+    assert len(aws_cli(a, "cloudwatch", "list-metrics", "--namespace", "Many")["Metrics"]) == 520
+
+
+def test_load_balancer_metrics_by_alb_ids(cw):
+    """RequestCount of the load balancer after requests through its
+    listener, asked for as a real ALB's user does."""
+    a = cw.albd
+    lb_id = "app/lb1/" + fnv1a64("lb1")
+    tg_id = "targetgroup/web/" + fnv1a64("web")
+    with Conn(cw.port) as c:
+        for _ in range(9):
+            assert c.request("GET", "/ok").status == 200
+    now = int(time.time())
+    start, end = (now - 600) // 60 * 60, (now // 60 + 2) * 60
+
+    def total(dims):
+        args = ["cloudwatch", "get-metric-statistics", "--namespace", NS, "--metric-name", "RequestCount",
+                "--start-time", iso(start), "--end-time", iso(end), "--period", "60", "--statistics", "Sum"]
+        args += ["--dimensions"] + ["Name=%s,Value=%s" % kv for kv in dims.items()]
+        out = aws_cli(a, *args)
+        assert all(dp["Unit"] == "Count" for dp in out["Datapoints"])
+        return sum(dp["Sum"] for dp in out["Datapoints"])
+    wait_until(lambda: total({"LoadBalancer": lb_id}) == 9, 20, interval=0.5, what="RequestCount 9")
+    # albd's own names for the same series
+    assert total({"LoadBalancer": "lb1"}) == 9
+    assert total({"LoadBalancer": lb_id, "TargetGroup": tg_id}) == 9
+    assert total({"TargetGroup": tg_id}) == 9
+    assert total({"LoadBalancer": "app/other/0123456789abcdef"}) == 0
+    # GetMetricData the same way
+    q = [{"Id": "r", "MetricStat": {"Metric": {"Namespace": NS, "MetricName": "RequestCount",
+                                                "Dimensions": [{"Name": "LoadBalancer", "Value": lb_id}]},
+                                     "Period": 60, "Stat": "Sum"}}]
+    out = aws_cli(a, "cloudwatch", "get-metric-data", "--start-time", iso(start), "--end-time", iso(end),
+                  "--metric-data-queries", json.dumps(q))
+    assert sum(out["MetricDataResults"][0]["Values"]) == 9
+    # ListMetrics finds it, filtered by the ALB's id
+    out = aws_cli(a, "cloudwatch", "list-metrics", "--namespace", NS, "--metric-name", "RequestCount",
+                  "--dimensions", "Name=LoadBalancer,Value=" + lb_id)
+    dims = [sorted((d["Name"], d["Value"]) for d in m["Dimensions"]) for m in out["Metrics"]]
+    assert [("LoadBalancer", "lb1")] in dims
+    assert [("LoadBalancer", "lb1"), ("TargetGroup", "web")] in dims
+
+
+def test_put_errors_have_cloudwatchs_codes(cw):
+    a = cw.albd
+    now = int(time.time())
+    put = ["cloudwatch", "put-metric-data", "--namespace"]
+    # a namespace of AWS's own
+    assert fails(aws_cli, a, *put, "AWS/Mine", "--metric-name", "x", "--value", "1") == \
+        ("InvalidParameterValue", 400)
+    # no value of any kind
+    assert fails(aws_cli, a, *put, "MyApp", "--metric-name", "x") == ("MissingParameter", 400)
+    # Value with StatisticValues
+    assert fails(aws_cli, a, *put, "MyApp", "--metric-data", json.dumps([
+        {"MetricName": "x", "Value": 1, "StatisticValues": {"SampleCount": 1, "Sum": 1, "Minimum": 1,
+                                                            "Maximum": 1}}])) == ("InvalidParameterCombination", 400)
+    # Counts without Values
+    assert fails(aws_cli, a, *put, "MyApp", "--metric-data", json.dumps([
+        {"MetricName": "x", "Value": 1, "Counts": [1]}])) == ("InvalidParameterCombination", 400)
+    # three weeks old, a unit CloudWatch does not have, a bad resolution
+    for d in ({"Timestamp": iso(now - 21 * 86400)}, {"Unit": "Parsecs"}, {"StorageResolution": 5}):
+        assert fails(aws_cli, a, *put, "MyApp", "--metric-data", json.dumps([
+            dict({"MetricName": "x", "Value": 1}, **d)])) == ("InvalidParameterValue", 400), d
+    # nothing of a refused call is stored
+    assert aws_cli(a, "cloudwatch", "list-metrics", "--namespace", "MyApp") == {"Metrics": []}
+    assert a.alive()
+
+
+def test_query_errors_have_cloudwatchs_codes(cw):
+    a = cw.albd
+    now = int(time.time())
+    gms = ["cloudwatch", "get-metric-statistics", "--namespace", NS, "--metric-name", "RequestCount",
+           "--period", "60"]
+    # EndTime before StartTime
+    assert fails(aws_cli, a, *gms, "--start-time", iso(now), "--end-time", iso(now - 600), "--statistics",
+                 "Sum") == ("InvalidParameterValue", 400)
+    # neither Statistics nor ExtendedStatistics, or both
+    rng = ["--start-time", iso(now - 600), "--end-time", iso(now)]
+    assert fails(aws_cli, a, *gms, *rng) == ("InvalidParameterCombination", 400)
+    assert fails(aws_cli, a, *gms, *rng, "--statistics", "Sum", "--extended-statistics", "p99") == \
+        ("InvalidParameterCombination", 400)
+    # a percentile is an extended statistic
+    assert fails(aws_cli, a, *gms, *rng, "--extended-statistics", "Sum") == ("InvalidParameterValue", 400)
+    # more than 1,440 datapoints
+    assert fails(aws_cli, a, *gms[:-1], "1", "--start-time", iso(now - 7200), "--end-time", iso(now),
+                 "--statistics", "Sum") == ("InvalidParameterCombination", 400)
+    # a metric albd has never had
+    assert fails(aws_cli, a, "cloudwatch", "get-metric-statistics", "--namespace", "Nope", "--metric-name", "x",
+                 "--period", "60", *rng, "--statistics", "Sum") == ("ResourceNotFound", 404)
+
+    q = json.dumps([{"Id": "m1", "MetricStat": {"Metric": {"Namespace": NS, "MetricName": "RequestCount"},
+                                                 "Period": 60, "Stat": "Sum"}}])
+    gmd = ["cloudwatch", "get-metric-data", "--metric-data-queries", q]
+    assert fails(aws_cli, a, *gmd, "--start-time", iso(now), "--end-time", iso(now - 60)) == \
+        ("InvalidParameterValue", 400)
+    assert fails(aws_cli, a, *gmd, *rng, "--next-token", "not-a-token") == ("InvalidNextToken", 400)
+    assert fails(aws_cli, a, "cloudwatch", "get-metric-data", *rng, "--metric-data-queries", json.dumps(
+        [{"Id": "e1", "Expression": "100 * (m1"}])) == ("ValidationError", 400)
+    assert fails(aws_cli, a, "cloudwatch", "list-metrics", "--next-token", "nope") == ("InvalidParameterValue", 400)
+    assert fails(aws_cli, a, "cloudwatch", "list-metrics", "--recently-active", "P1D") == \
+        ("InvalidParameterValue", 400)
+    assert a.alive()
+
+
+def test_custom_series_limit(albd, backends, tmp_path):
+    b = backends.start("b1")
+    port, aport = free_port(), free_port()
+    a = albd.start(make_config([listener("web", port, "web")], [target_group("web", [b])],
+                               admin=aws_admin(tmp_path, aport, max_custom_series=2)), port=port)
+    put = ["cloudwatch", "put-metric-data", "--namespace", "A", "--metric-name", "m", "--value", "1",
+           "--dimensions"]
+    assert aws_cli(a, *put, "Q=1") == {}
+    assert aws_cli(a, *put, "Q=2") == {}
+    assert fails(aws_cli, a, *put, "Q=3") == ("LimitExceeded", 400)
+    assert aws_cli(a, *put, "Q=2") == {}
+
+
+# ------------------------------------------------------------ aws-cli 1.x
+
+
+def test_aws1_put_then_statistics_same_numbers(cw):
+    a = cw.albd
+    t0 = minute()
+    dims = [{"Name": "Queue", "Value": "jobs"}]
+    assert aws1_cli(a, "cloudwatch", "put-metric-data", "--namespace", "V1", "--metric-data", json.dumps(
+        [{"MetricName": "Depth", "Dimensions": dims, "Timestamp": iso(t0 + i), "Value": v, "Unit": "Count"}
+         for i, v in enumerate([2.5, 7.0, 1.5])] +
+        [{"MetricName": "Depth", "Dimensions": dims, "Timestamp": iso(t0 + 30), "Values": [4.0, 8.0],
+          "Counts": [2, 1], "Unit": "Count"}])) == {}
+    samples = [2.5, 7.0, 1.5, 4.0, 4.0, 8.0]
+    check_numbers(five(aws1_cli, a, "V1", "Depth", {"Queue": "jobs"}, t0), samples, "Count")
+    # the same numbers through aws 2.9's awsQuery
+    check_numbers(five(aws_cli, a, "V1", "Depth", {"Queue": "jobs"}, t0), samples, "Count")
+    # a statistic set
+    assert aws1_cli(a, "cloudwatch", "put-metric-data", "--namespace", "V1", "--metric-name", "Lat",
+                    "--unit", "Seconds", "--timestamp", iso(t0 + 3),
+                    "--statistic-values", "SampleCount=4,Sum=2,Minimum=0.125,Maximum=1") == {}
+    dp = five(aws1_cli, a, "V1", "Lat", {}, t0)
+    assert (dp["SampleCount"], dp["Sum"], dp["Minimum"], dp["Maximum"], dp["Average"], dp["Unit"]) == \
+        (4.0, 2.0, 0.125, 1.0, 0.5, "Seconds")
+    # percentiles
+    out = stats(aws1_cli, a, "V1", "Depth", {"Queue": "jobs"}, t0, "--extended-statistics", "p50", "p99")
+    ext = out["Datapoints"][0]["ExtendedStatistics"]
+    assert ext["p50"] == pytest.approx(4.0, rel=0.011) and ext["p99"] == pytest.approx(8.0, rel=0.011)
+    # metric math and ListMetrics
+    q = [{"Id": "m1", "MetricStat": {"Metric": {"Namespace": "V1", "MetricName": "Depth", "Dimensions": dims},
+                                      "Period": 60, "Stat": "Sum"}}, {"Id": "e1", "Expression": "m1*2"}]
+    out = aws1_cli(a, "cloudwatch", "get-metric-data", "--start-time", iso(t0), "--end-time", iso(t0 + 60),
+                   "--metric-data-queries", json.dumps(q))
+    res = {r["Id"]: r for r in out["MetricDataResults"]}
+    assert [epoch(t) for t in res["e1"]["Timestamps"]] == [t0]
+    assert res["m1"]["Values"] == [pytest.approx(sum(samples))]
+    assert res["e1"]["Values"] == [pytest.approx(2 * sum(samples))]
+    out = aws1_cli(a, "cloudwatch", "list-metrics", "--namespace", "V1", "--dimensions", "Name=Queue")
+    assert out["Metrics"] == [{"Namespace": "V1", "MetricName": "Depth", "Dimensions": dims}]
+
+
+def test_aws1_errors(cw):
+    a = cw.albd
+    now = int(time.time())
+    assert fails(aws1_cli, a, "cloudwatch", "put-metric-data", "--namespace", "AWS/Mine", "--metric-name", "x",
+                 "--value", "1") == ("InvalidParameterValue", 400)
+    assert fails(aws1_cli, a, "cloudwatch", "get-metric-statistics", "--namespace", NS, "--metric-name",
+                 "RequestCount", "--period", "60", "--start-time", iso(now), "--end-time", iso(now - 60),
+                 "--statistics", "Sum") == ("InvalidParameterValue", 400)
+    assert fails(aws1_cli, a, "cloudwatch", "put-metric-data", "--namespace", "MyApp", "--metric-data",
+                 json.dumps([{"MetricName": "x", "Value": 1, "Values": [1]}])) == \
+        ("InvalidParameterCombination", 400)
