@@ -141,13 +141,13 @@ static json_t *fail(struct api_metrics_call *c, int status, const char *code, co
 }
 
 /* The getters of aws.h, but a typed input (a JSON body, awsJson, CBOR)
- * must give numbers and booleans as such: the JSON API has always refused
- * "Value": "1". Same returns as aws_in_*(). */
+ * gives numbers and booleans as such, never as strings: the JSON API has
+ * always refused "Value": "1". Same returns as aws_in_*(). */
 static int in_int(const struct api_metrics_call *c, const json_t *o, const char *key, long long *out)
 {
 	const json_t *v = json_object_get(o, key);
 
-	if (v && c->typed && !json_is_integer(v))
+	if (v && c->typed && json_is_string(v))
 		return -1;
 	return aws_in_int(o, key, out);
 }
@@ -156,7 +156,7 @@ static int in_num(const struct api_metrics_call *c, const json_t *o, const char 
 {
 	const json_t *v = json_object_get(o, key);
 
-	if (v && c->typed && !json_is_number(v))
+	if (v && c->typed && json_is_string(v))
 		return -1;
 	return aws_in_num(o, key, out);
 }
@@ -165,7 +165,7 @@ static int in_bool(const struct api_metrics_call *c, const json_t *o, const char
 {
 	const json_t *v = json_object_get(o, key);
 
-	if (v && c->typed && !json_is_boolean(v))
+	if (v && c->typed && json_is_string(v))
 		return -1;
 	return aws_in_bool(o, key, out);
 }
@@ -290,7 +290,8 @@ static const char *alb_dim_value(const char *dim, const char *value)
 }
 
 /* [{"Name": ..., "Value": ...}, ...] (a filter's Value may be left out) of
- * namespace NS (NULL: any). Returns 0 or -1 with a message. */
+ * namespace NS (NULL: any, as a ListMetrics without one). Returns 0 or -1
+ * with a message. */
 static int dimset_json(struct dimset *ds, const json_t *a, const char *ns, char *err, size_t errlen)
 {
 	size_t i;
@@ -1050,9 +1051,10 @@ struct datum {
 	struct dimset ds;
 };
 
-/* Read and check datum I of MetricData into D before anything is stored (a
+/* Read and check datum I of MetricData (of namespace NS) into D before anything is stored (a
  * call is all or nothing). Returns 0, or -1 after fail(). */
-static int read_datum(struct api_metrics_call *c, const json_t *j, size_t i, int64_t now, struct datum *d)
+static int read_datum(struct api_metrics_call *c, const json_t *j, const char *ns, size_t i, int64_t now,
+		      struct datum *d)
 {
 	const json_t *sv = aws_in_obj(j, "StatisticValues"), *dims;
 	int hv, hvs, rc;
@@ -1132,7 +1134,7 @@ static int read_datum(struct api_metrics_call *c, const json_t *j, size_t i, int
 	if (in_str(j, "Unit", &d->unit) < 0 || (d->unit && !valid_unit(d->unit)))
 		return (fail(c, 400, "InvalidParameterValue",
 			     "MetricData[%zu].Unit: one of CloudWatch's units (Seconds, Count, None, ...)", i), -1);
-	if (in_list(j, "Dimensions", &dims) < 0 || dimset_json(&d->ds, dims, NULL, why, sizeof(why)) < 0)
+	if (in_list(j, "Dimensions", &dims) < 0 || dimset_json(&d->ds, dims, ns, why, sizeof(why)) < 0)
 		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].Dimensions: %s", i,
 			     in_list(j, "Dimensions", &dims) < 0 ? "a list of {Name, Value}" : why), -1);
 	return 0;
@@ -1229,7 +1231,7 @@ json_t *api_metrics_put(struct api_metrics_call *c, const json_t *in)
 	}
 	/* everything is checked first: a call is stored whole or not at all */
 	for (size_t i = 0; i < n; i++)
-		if (read_datum(c, json_array_get(data, i), i, now, &d[i]) < 0)
+		if (read_datum(c, json_array_get(data, i), ns, i, now, &d[i]) < 0)
 			goto out;
 	/* the series it would add (each once: keys sorted), so that the
 	 * limit refuses the call whole */
