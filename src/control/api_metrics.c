@@ -620,12 +620,6 @@ static int read_stats(struct api_metrics_call *c, const json_t *in, const char *
 		     "At least one of the parameters Statistics and ExtendedStatistics must be specified.");
 		return -1;
 	}
-	if (c->aws && l[0] && l[1]) {
-		fail(c, 400, "InvalidParameterCombination",
-		     "The parameters Statistics and ExtendedStatistics are mutually exclusive and you have "
-		     "specified both.");
-		return -1;
-	}
 	return (int)n;
 }
 

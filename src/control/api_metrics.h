@@ -22,7 +22,7 @@
 struct api_metrics_call {
 	int aws;          /* 1: AWS's wire: AWS's result shapes (aws_out_time(), aws_out_map(),
 	                   * aws_page_token()) and its stricter rules (Statistics are the five
-	                   * named ones, not both lists, 1,440 datapoints); 0: the JSON API's */
+	                   * named ones, 1,440 datapoints); 0: the JSON API's */
 	int typed;        /* 1: numbers and booleans must be JSON's (a JSON body, awsJson, CBOR);
 	                   * 0: strings of them do too (awsQuery, the JSON API's query strings) */
 	/* the error, when an operation returns NULL */
