@@ -436,3 +436,72 @@ def test_aws1_errors(cw):
     assert fails(aws1_cli, a, "cloudwatch", "put-metric-data", "--namespace", "MyApp", "--metric-data",
                  json.dumps([{"MetricName": "x", "Value": 1, "Values": [1]}])) == \
         ("InvalidParameterCombination", 400)
+
+
+# ------------------------------------------------------------ hostile input
+
+
+def test_hostile_input_never_hurts(cw):
+    """Junk in every member of the four operations, over awsQuery (strings)
+    and awsJson (any JSON type): an error with a 4xx each time, never a
+    crash (the ASan build checks the memory too)."""
+    import random
+    from test_79_aws_api import CW_TARGET, query, send, signed
+    a = cw.albd
+    rnd = random.Random(76)
+    now = int(time.time())
+    junk = ["", "-1", "0", "1", "60", "1e309", "NaN", "inf", "p", "p101", "p0", "p99.9", "\x7f", "%00", "a" * 300,
+            "2026-02-30T00:00:00Z", iso(now), iso(now - 600), str(now), "9" * 40, "true", "false", "Sum",
+            "AWS/x", "PT3H", "m1", "m1*2", "SUM(METRICS())", "(" * 200, "TimestampAscending", "Count"]
+    ops = {
+        "ListMetrics": ["Namespace", "MetricName", "Dimensions.member.1.Name", "Dimensions.member.1.Value",
+                        "Dimensions.member.11.Name", "NextToken", "RecentlyActive", "Dimensions"],
+        "GetMetricStatistics": ["Namespace", "MetricName", "Dimensions.member.1.Name", "Dimensions.member.1.Value",
+                                "StartTime", "EndTime", "Period", "Statistics.member.1",
+                                "ExtendedStatistics.member.1", "Unit", "Statistics"],
+        "GetMetricData": ["MetricDataQueries.member.1.Id", "MetricDataQueries.member.1.Expression",
+                          "MetricDataQueries.member.1.MetricStat.Metric.MetricName",
+                          "MetricDataQueries.member.1.MetricStat.Metric.Namespace",
+                          "MetricDataQueries.member.1.MetricStat.Period", "MetricDataQueries.member.1.MetricStat.Stat",
+                          "MetricDataQueries.member.1.ReturnData", "MetricDataQueries.member.2.Id",
+                          "MetricDataQueries.member.2.Expression", "StartTime", "EndTime", "NextToken", "ScanBy",
+                          "MaxDatapoints", "MetricDataQueries"],
+        "PutMetricData": ["Namespace", "MetricData.member.1.MetricName", "MetricData.member.1.Value",
+                          "MetricData.member.1.Values.member.1", "MetricData.member.1.Counts.member.1",
+                          "MetricData.member.1.StatisticValues.SampleCount", "MetricData.member.1.StatisticValues.Sum",
+                          "MetricData.member.1.Timestamp", "MetricData.member.1.Unit",
+                          "MetricData.member.1.StorageResolution", "MetricData.member.1.Dimensions.member.1.Name",
+                          "MetricData.member.1.Dimensions.member.1.Value", "MetricData"],
+    }
+    from urllib.parse import quote
+    for _ in range(120):
+        op = rnd.choice(sorted(ops))
+        params = [("Action", op), ("Version", "2010-08-01")] + [
+            (k, quote(rnd.choice(junk), safe="")) for k in rnd.sample(ops[op], rnd.randint(1, len(ops[op])))]
+        st, _, body = query(a, "monitoring", params)
+        assert st in (200, 400, 404), (params, st, body)
+    values = junk + [None, 0, -5, 1.5, 1e300, True, [], {}, [1, "x"], {"Name": "n"}, now, 60]
+    shapes = {
+        "ListMetrics": ["Namespace", "MetricName", "Dimensions", "NextToken", "RecentlyActive"],
+        "GetMetricStatistics": ["Namespace", "MetricName", "Dimensions", "StartTime", "EndTime", "Period",
+                                "Statistics", "ExtendedStatistics", "Unit"],
+        "GetMetricData": ["MetricDataQueries", "StartTime", "EndTime", "NextToken", "ScanBy", "MaxDatapoints"],
+        "PutMetricData": ["Namespace", "MetricData"],
+    }
+    for _ in range(120):
+        op = rnd.choice(sorted(shapes))
+        body = {k: rnd.choice(values) for k in rnd.sample(shapes[op], rnd.randint(1, len(shapes[op])))}
+        if op == "PutMetricData" and rnd.random() < 0.7:
+            body["MetricData"] = [{k: rnd.choice(values) for k in rnd.sample(
+                ["MetricName", "Dimensions", "Timestamp", "Value", "Values", "Counts", "StatisticValues", "Unit",
+                 "StorageResolution"], rnd.randint(1, 5))}]
+        if op == "GetMetricData" and rnd.random() < 0.7:
+            body["MetricDataQueries"] = [{k: rnd.choice(values) for k in rnd.sample(
+                ["Id", "MetricStat", "Expression", "Label", "ReturnData", "Period"], rnd.randint(1, 4))}]
+        hdrs = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": CW_TARGET + "." + op}
+        st, _, rb = send(a, *signed(a, "monitoring", json.dumps(body).encode(), hdrs))
+        assert st in (200, 400, 404), (op, body, st, rb)
+        if st != 200:
+            assert json.loads(rb)["__type"], rb
+    assert a.alive()
+    assert aws_cli(a, "cloudwatch", "list-metrics", "--namespace", "Nothing") == {"Metrics": []}
