@@ -5,8 +5,10 @@ the real aws CLIs against albd's admin listener.
 - Debian's awscli 2.9 (/usr/bin/aws) speaks awsQuery: every scalar goes as
   a string, timestamps as ISO 8601, answers come back as AWS's XML;
 - the aws-cli 1.x of the machine's Python (where there is one) speaks
-  CloudWatch's newer protocol (JSON or CBOR): numbers as numbers, epoch
-  timestamps.
+  CloudWatch's newer protocol (awsJson 1.0 for aws-cli 1.45): numbers as
+  numbers, epoch timestamps;
+- Smithy RPC v2 CBOR, which no CLI here sends, is spoken by the test itself
+  (a small RFC 8949 encoder and decoder, SigV4 signed as botocore signs).
 
 What is put is read back with exactly the same numbers; the load balancer's
 own metrics are found under the dimension values a real ALB's user passes
@@ -505,3 +507,156 @@ def test_hostile_input_never_hurts(cw):
             assert json.loads(rb)["__type"], rb
     assert a.alive()
     assert aws_cli(a, "cloudwatch", "list-metrics", "--namespace", "Nothing") == {"Metrics": []}
+
+
+# ------------------------------------------------------------ Smithy RPC v2 CBOR
+
+
+def cbor_enc(v):
+    """CBOR (RFC 8949) of V as the SDKs send it: datetime as tag 1."""
+    import struct
+
+    def head(major, n):
+        if n < 24:
+            return bytes([major << 5 | n])
+        for ai, fmt in ((24, ">B"), (25, ">H"), (26, ">I"), (27, ">Q")):
+            if n < 1 << (8 * struct.calcsize(fmt)):
+                return bytes([major << 5 | ai]) + struct.pack(fmt, n)
+    if isinstance(v, bool):
+        return bytes([0xf5 if v else 0xf4])
+    if isinstance(v, int):
+        return head(0, v) if v >= 0 else head(1, -1 - v)
+    if isinstance(v, float):
+        return b"\xfb" + struct.pack(">d", v)
+    if isinstance(v, str):
+        b = v.encode()
+        return head(3, len(b)) + b
+    if isinstance(v, datetime):
+        return b"\xc1" + cbor_enc(v.timestamp())
+    if isinstance(v, (list, tuple)):
+        return head(4, len(v)) + b"".join(cbor_enc(x) for x in v)
+    if isinstance(v, dict):
+        return head(5, len(v)) + b"".join(cbor_enc(k) + cbor_enc(x) for k, x in v.items())
+    raise TypeError(v)
+
+
+def cbor_dec(b):
+    """The value of CBOR B (definite and indefinite lengths, tags kept as
+    ("tag", N, value))."""
+    import struct
+    pos = [0]
+
+    def take(n):
+        s = b[pos[0]:pos[0] + n]
+        assert len(s) == n, "truncated CBOR"
+        pos[0] += n
+        return s
+
+    def item():
+        ib = take(1)[0]
+        major, ai = ib >> 5, ib & 31
+        if major == 7:
+            if ai in (20, 21, 22):
+                return {20: False, 21: True, 22: None}[ai]
+            if ai == 25:
+                return struct.unpack(">e", take(2))[0]
+            if ai == 26:
+                return struct.unpack(">f", take(4))[0]
+            if ai == 27:
+                return struct.unpack(">d", take(8))[0]
+            if ai == 31:
+                return StopIteration
+            raise AssertionError("CBOR simple %d" % ai)
+        if ai < 24:
+            n = ai
+        elif ai == 31:
+            n = None
+        else:
+            n = int.from_bytes(take(1 << (ai - 24)), "big")
+        if major == 0:
+            return n
+        if major == 1:
+            return -1 - n
+        if major in (2, 3):
+            if n is None:
+                parts = []
+                while (x := item()) is not StopIteration:
+                    parts.append(x)
+                s = b"".join(p if isinstance(p, bytes) else p.encode() for p in parts)
+            else:
+                s = take(n)
+            return s.decode() if major == 3 else s
+        if major == 4:
+            out = []
+            while (n is None or len(out) < n):
+                x = item()
+                if x is StopIteration:
+                    break
+                out.append(x)
+            return out
+        if major == 5:
+            out = {}
+            while n is None or len(out) < n:
+                k = item()
+                if k is StopIteration:
+                    break
+                out[k] = item()
+            return out
+        return ("tag", n, item())
+    v = item()
+    assert pos[0] == len(b), "trailing bytes after CBOR"
+    return v
+
+
+def test_cbor_put_then_statistics(cw):
+    """PutMetricData, GetMetricStatistics and GetMetricData in Smithy RPC v2
+    CBOR, as the newest SDKs send them: doubles, integers and tag-1
+    timestamps in, the same numbers and tag-1 timestamps out."""
+    from test_79_aws_api import CW_TARGET, send, signed
+    a = cw.albd
+    t0 = minute()
+    hdrs = {"Content-Type": "application/cbor", "Accept": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
+
+    def call(op, body):
+        st, rh, rb = send(a, *signed(a, "monitoring", cbor_enc(body), hdrs,
+                                     path="/service/%s/operation/%s" % (CW_TARGET, op)))
+        assert rh["smithy-protocol"] == "rpc-v2-cbor"
+        return st, rh, cbor_dec(rb) if rb else None
+    when = datetime.fromtimestamp(t0 + 4, timezone.utc)
+    dims = [{"Name": "Queue", "Value": "cbor"}]
+    st, _, out = call("PutMetricData", {"Namespace": "Cb", "MetricData": [
+        {"MetricName": "Depth", "Dimensions": dims, "Timestamp": when, "Value": 2.5, "Unit": "Count"},
+        {"MetricName": "Depth", "Dimensions": dims, "Timestamp": when, "Values": [1.0, 4.0], "Counts": [3.0, 1.0],
+         "Unit": "Count"},
+        {"MetricName": "Depth", "Dimensions": dims, "Timestamp": when, "StorageResolution": 1, "Unit": "Count",
+         "StatisticValues": {"SampleCount": 2.0, "Sum": 20.0, "Minimum": 8.0, "Maximum": 12.0}}]})
+    assert st == 200 and out in ({}, None), out
+    samples = [2.5, 1.0, 1.0, 1.0, 4.0, 8.0, 12.0]
+    st, _, out = call("GetMetricStatistics", {
+        "Namespace": "Cb", "MetricName": "Depth", "Dimensions": dims, "StartTime": datetime.fromtimestamp(
+            t0, timezone.utc), "EndTime": datetime.fromtimestamp(t0 + 60, timezone.utc), "Period": 60,
+        "Statistics": ["SampleCount", "Sum", "Minimum", "Maximum", "Average"], "ExtendedStatistics": ["p50"]})
+    assert st == 200, out
+    assert out["Label"] == "Depth" and len(out["Datapoints"]) == 1, out
+    dp = out["Datapoints"][0]
+    assert dp["Timestamp"][:2] == ("tag", 1) and dp["Timestamp"][2] == t0
+    check_numbers(dict(dp, Timestamp=t0), samples, "Count")
+    assert dp["ExtendedStatistics"]["p50"] == pytest.approx(2.5, rel=0.011)
+    st, _, out = call("GetMetricData", {
+        "StartTime": datetime.fromtimestamp(t0, timezone.utc), "EndTime": datetime.fromtimestamp(t0 + 60, timezone.utc),
+        "MetricDataQueries": [{"Id": "m1", "ReturnData": False, "MetricStat": {
+            "Metric": {"Namespace": "Cb", "MetricName": "Depth", "Dimensions": dims}, "Period": 60, "Stat": "Sum"}},
+            {"Id": "e1", "Expression": "m1 / 2"}]})
+    assert st == 200, out
+    r = out["MetricDataResults"]
+    assert [x["Id"] for x in r] == ["e1"] and r[0]["Values"] == [pytest.approx(sum(samples) / 2)]
+    assert r[0]["Timestamps"] == [("tag", 1, t0)]
+    # an error: the code in the header and in __type
+    st, rh, out = call("PutMetricData", {"Namespace": "AWS/Cb", "MetricData": [{"MetricName": "x", "Value": 1.0}]})
+    assert st == 400 and rh["x-amzn-query-error"] == "InvalidParameterValue;Sender", (rh, out)
+    assert out["__type"] == "com.amazonaws.cloudwatch#InvalidParameterValue", out
+    # a string where a number goes is refused, as CloudWatch's typed protocols do
+    st, rh, out = call("GetMetricStatistics", {
+        "Namespace": "Cb", "MetricName": "Depth", "StartTime": datetime.fromtimestamp(t0, timezone.utc),
+        "EndTime": datetime.fromtimestamp(t0 + 60, timezone.utc), "Period": "60", "Statistics": ["Sum"]})
+    assert st == 400 and rh["x-amzn-query-error"] == "InvalidParameterValue;Sender"
