@@ -279,8 +279,13 @@ def test_load_balancer_metrics_by_alb_ids(cw):
     """RequestCount of the load balancer after requests through its
     listener, asked for as a real ALB's user does."""
     a = cw.albd
-    lb_id = "app/lb1/" + fnv1a64("lb1")
-    tg_id = "targetgroup/web/" + fnv1a64("web")
+    # the ids as ELBv2 gives them: LoadBalancer is the ARN's part after
+    # "loadbalancer/", TargetGroup the part from "targetgroup/"
+    lbs = aws_cli(a, "elbv2", "describe-load-balancers")["LoadBalancers"]
+    tgs = aws_cli(a, "elbv2", "describe-target-groups")["TargetGroups"]
+    lb_id = lbs[0]["LoadBalancerArn"].split(":loadbalancer/", 1)[1]
+    tg_id = "targetgroup/" + tgs[0]["TargetGroupArn"].split(":targetgroup/", 1)[1]
+    assert lb_id == "app/lb1/" + fnv1a64("lb1") and tg_id == "targetgroup/web/" + fnv1a64("web")
     with Conn(cw.port) as c:
         for _ in range(9):
             assert c.request("GET", "/ok").status == 200
