@@ -267,15 +267,11 @@ static int dimset_add(struct dimset *ds, const char *name, const char *value, ch
 	return 0;
 }
 
-/* A real ALB's users name its dimensions by resource id: LoadBalancer
- * "app/NAME/<hex>" (the config's elb_id) and TargetGroup
- * "targetgroup/NAME/<hex>" (the end of the group's ARN); albd's store names
- * them by NAME. In albd's namespace, take either. */
-static const char *alb_dim_value(const char *dim, const char *value)
+const char *api_metrics_dim_value(const char *ns, const char *dim, const char *value)
 {
 	const struct albd_gen *g = admin_gen();
 
-	if (!g)
+	if (!g || (ns && strcmp(ns, METRICS_NAMESPACE) != 0))
 		return value;
 	if (strcmp(dim, "LoadBalancer") == 0 && g->cfg->elb_id && strcmp(value, g->cfg->elb_id) == 0)
 		return metrics_lb_name();
@@ -311,8 +307,8 @@ static int dimset_json(struct dimset *ds, const json_t *a, const char *ns, char 
 			snprintf(err, errlen, "Dimensions[%zu] needs a string Name and Value", i);
 			return -1;
 		}
-		if (*v && (!ns || strcmp(ns, METRICS_NAMESPACE) == 0))
-			v = alb_dim_value(n, v);
+		if (*v)
+			v = api_metrics_dim_value(ns, n, v);
 		if (dimset_add(ds, n, v, err, errlen) < 0)
 			return -1;
 	}

@@ -39,6 +39,16 @@ json_t *api_metrics_statistics(struct api_metrics_call *c, const json_t *in);
 json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in);
 json_t *api_metrics_put(struct api_metrics_call *c, const json_t *in);
 
+/* A real ALB's users name its dimensions by resource id: LoadBalancer
+ * "app/NAME/<hex>" (the config's elb_id, the end of ELBv2's
+ * LoadBalancerArn) and TargetGroup "targetgroup/NAME/<hex>" (the end of
+ * TargetGroupArn); albd's store names them NAME. VALUE of dimension DIM in
+ * namespace NS (NULL: any) as the store names it: the live config's name
+ * for such an id, else VALUE itself. The result is borrowed (VALUE, or a
+ * string of the live generation or of metrics.h), valid until the control
+ * thread goes back to its loop. */
+const char *api_metrics_dim_value(const char *ns, const char *dim, const char *value);
+
 /* Register the JSON API's endpoints with admin.h. */
 void api_metrics_init(void);
 
