@@ -804,6 +804,8 @@ struct mq {
 	struct mquery q;         /* what metric_query.c evaluates */
 	const char *label;
 	int return_data;
+	int other_unit;          /* a MetricStat whose Unit is not its metric's: no data, as CloudWatch
+	                          * (expressions over it still see the metric's) */
 	struct dimset ds;        /* q.dims points into it */
 };
 
@@ -882,6 +884,13 @@ static int parse_mq(struct api_metrics_call *c, const json_t *j, size_t i, struc
 	}
 	q->dims = mq->ds.d;
 	q->ndims = mq->ds.n;
+	const char *unit = NULL;
+	if (in_str(ms, "Unit", &unit) < 0 || (unit && !valid_unit(unit))) {
+		fail(c, 400, "ValidationError", "MetricDataQueries[%zu].MetricStat.Unit: one of CloudWatch's units", i);
+		return -1;
+	}
+	struct store_series *s = unit ? resolve(q->ns, q->name, &mq->ds) : NULL;
+	mq->other_unit = s && strcmp(unit, store_series_unit(s)) != 0;
 	return 0;
 }
 
@@ -894,7 +903,7 @@ static json_t *result_json(const struct api_metrics_call *c, const struct mq *mq
 	const struct mquery *q = &mq->q;
 	json_t *ts = json_array(), *vs = json_array();
 
-	for (size_t k = 0; k < q->ser.n; k++) {
+	for (size_t k = 0; k < q->ser.n && !mq->other_unit; k++) {
 		size_t i = descending ? q->ser.n - 1 - k : k;
 		if (!isfinite(q->ser.v[i]))
 			continue;

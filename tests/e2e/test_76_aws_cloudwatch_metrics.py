@@ -206,6 +206,13 @@ def test_get_metric_data_with_metric_math(cw):
     # METRICS() is every MetricStat of the call, m2 too: Sum of In + Max of In + Sum of Out
     assert series["total"] == [(t0 - 60, 14.0), (t0, 6.0 + 3.0 + 4.5)]
     assert res["m1"]["Label"] == "In" and res["double"]["Label"] == "twice"
+    # a Unit that is not the metric's: no data, as CloudWatch; its own: the data
+    units = [dict(ms("u1", "In"), MetricStat=dict(ms("u1", "In")["MetricStat"], Unit="Seconds")),
+             dict(ms("u2", "In"), MetricStat=dict(ms("u2", "In")["MetricStat"], Unit="None"))]
+    out = aws_cli(a, "cloudwatch", "get-metric-data", "--start-time", iso(t0 - 60), "--end-time", iso(t0 + 60),
+                  "--metric-data-queries", json.dumps(units))
+    got = {r["Id"]: r["Values"] for r in out["MetricDataResults"]}
+    assert got == {"u1": [], "u2": [6.0, 7.0]}
     # newest first by default
     out = aws_cli(a, "cloudwatch", "get-metric-data", "--start-time", iso(t0 - 60), "--end-time", iso(t0 + 60),
                   "--metric-data-queries", json.dumps([ms("m1", "In")]))
