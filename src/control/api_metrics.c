@@ -1,10 +1,11 @@
-/* api_metrics.c - CloudWatch-shaped JSON over the metric store (see
- * api_metrics.h). Every answer is built from store.h; every error names
- * the parameter that caused it.
+/* api_metrics.c - CloudWatch's metric operations over the metric store (see
+ * api_metrics.h), and the JSON API's handlers that call them. Every answer is
+ * built from store.h; every error names the parameter that caused it.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "../proxy/gen.h"
 #include "admin.h"
 #include "api_metrics.h"
+#include "aws.h"
 #include "metric_math.h"
 #include "metric_query.h"
 #include "metrics.h"
@@ -120,25 +122,94 @@ void api_format_time(int64_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* A time given in JSON: a string (ISO 8601 or epoch) or a number. */
-static int json_time(const json_t *v, int64_t *out)
+/* ------------------------------------------------------------ the call */
+
+static json_t *fail(struct api_metrics_call *c, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Set C's error; returns NULL for "return fail(...)". */
+static json_t *fail(struct api_metrics_call *c, int status, const char *code, const char *fmt, ...)
 {
-	if (json_is_string(v))
-		return api_parse_time(json_string_value(v), out);
-	if (json_is_number(v)) {
-		double d = json_number_value(v);
-		if (!isfinite(d) || d < 0 || d > 1e11)
-			return -1;
-		*out = (int64_t)floor(d);
+	va_list ap;
+
+	c->status = status;
+	snprintf(c->code, sizeof(c->code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(c->message, sizeof(c->message), fmt, ap);
+	va_end(ap);
+	return NULL;
+}
+
+/* The getters of aws.h, but a typed input (a JSON body, awsJson, CBOR)
+ * gives numbers and booleans as such, never as strings: the JSON API has
+ * always refused "Value": "1". Same returns as aws_in_*(). */
+static int in_int(const struct api_metrics_call *c, const json_t *o, const char *key, long long *out)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (v && c->typed && json_is_string(v))
+		return -1;
+	return aws_in_int(o, key, out);
+}
+
+static int in_num(const struct api_metrics_call *c, const json_t *o, const char *key, double *out)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (v && c->typed && json_is_string(v))
+		return -1;
+	return aws_in_num(o, key, out);
+}
+
+static int in_bool(const struct api_metrics_call *c, const json_t *o, const char *key, int *out)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (v && c->typed && json_is_string(v))
+		return -1;
+	return aws_in_bool(o, key, out);
+}
+
+/* A string member: 0 absent, 1 with *OUT, -1 present but not a string. */
+static int in_str(const json_t *o, const char *key, const char **out)
+{
+	if (!json_object_get(o, key))
 		return 0;
+	*out = aws_in_str(o, key);
+	return *out ? 1 : -1;
+}
+
+/* A list member: 0 absent (*OUT NULL), 1 with *OUT, -1 not a list. */
+static int in_list(const json_t *o, const char *key, const json_t **out)
+{
+	const json_t *v = json_object_get(o, key);
+
+	*out = aws_in_list(o, key);
+	if (*out)
+		return 1;
+	return v && !(json_is_string(v) && !*json_string_value(v)) ? -1 : 0;
+}
+
+/* An element of a list of numbers (Values, Counts): a JSON number, or when
+ * not typed a string strtod() reads whole. Returns 0 or -1. */
+static int num_of(const struct api_metrics_call *c, const json_t *v, double *out)
+{
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return isfinite(*out) ? 0 : -1;
 	}
-	return -1;
+	if (c->typed || !json_is_string(v) || !*json_string_value(v))
+		return -1;
+	char *end;
+	errno = 0;
+	*out = strtod(json_string_value(v), &end);
+	return errno || *end || !isfinite(*out) ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ dimensions */
 
 struct dimset {
-	int any_value;                      /* a filter (ListMetrics): "Name=" matches any value */
+	int any_value;                      /* a filter (ListMetrics): a Name without a Value matches any */
 	struct store_dim d[MAX_DIMS + 1];   /* one spare for the implicit LoadBalancer */
 	size_t n;
 	char *strs[2 * (MAX_DIMS + 1)];     /* owned copies */
@@ -163,15 +234,15 @@ static int valid_name(const char *s)
 	return 1;
 }
 
-/* Add NAME=VALUE (copied). Returns 0 or -1 with a message. */
-static int dimset_add(struct dimset *ds, const char *name, size_t nlen, const char *value, size_t vlen, char *err,
-		      size_t errlen)
+/* Add NAME=VALUE (copied; VALUE "" in a filter: any value). Returns 0 or
+ * -1 with a message. */
+static int dimset_add(struct dimset *ds, const char *name, const char *value, char *err, size_t errlen)
 {
 	if (ds->n >= MAX_DIMS) {
 		snprintf(err, errlen, "at most %d dimensions", MAX_DIMS);
 		return -1;
 	}
-	char *n = strndup(name, nlen), *v = strndup(value, vlen);
+	char *n = strdup(name), *v = strdup(value);
 	if (!n || !v) {
 		free(n);
 		free(v);
@@ -186,7 +257,7 @@ static int dimset_add(struct dimset *ds, const char *name, size_t nlen, const ch
 	}
 	for (size_t i = 0; i < ds->n; i++) {
 		if (strcmp(ds->d[i].name, n) == 0) {
-			snprintf(err, errlen, "dimension %s given twice", n);
+			snprintf(err, errlen, "dimension %.200s given twice", n);
 			return -1;
 		}
 	}
@@ -196,25 +267,28 @@ static int dimset_add(struct dimset *ds, const char *name, size_t nlen, const ch
 	return 0;
 }
 
-/* "Name=Value,Name2=Value2" */
-static int dimset_parse(struct dimset *ds, const char *s, char *err, size_t errlen)
+const char *api_metrics_dim_value(const char *ns, const char *dim, const char *value)
 {
-	while (*s) {
-		const char *comma = strchr(s, ','), *end = comma ? comma : s + strlen(s);
-		const char *eq = memchr(s, '=', (size_t)(end - s));
-		if (!eq) {
-			snprintf(err, errlen, "expected Name=Value pairs separated by commas");
-			return -1;
+	const struct albd_gen *g = admin_gen();
+
+	if (!g || (ns && strcmp(ns, METRICS_NAMESPACE) != 0))
+		return value;
+	if (strcmp(dim, "LoadBalancer") == 0 && g->cfg->elb_id && strcmp(value, g->cfg->elb_id) == 0)
+		return metrics_lb_name();
+	if (strcmp(dim, "TargetGroup") == 0 && strncmp(value, "targetgroup/", 12) == 0) {
+		for (size_t i = 0; i < g->cfg->ntarget_groups; i++) {
+			const char *arn = g->cfg->target_groups[i].arn, *colon = arn ? strrchr(arn, ':') : NULL;
+			if (colon && strcmp(colon + 1, value) == 0)
+				return g->cfg->target_groups[i].name;
 		}
-		if (dimset_add(ds, s, (size_t)(eq - s), eq + 1, (size_t)(end - eq - 1), err, errlen) < 0)
-			return -1;
-		s = comma ? comma + 1 : end;
 	}
-	return 0;
+	return value;
 }
 
-/* [{"Name": ..., "Value": ...}, ...] */
-static int dimset_json(struct dimset *ds, const json_t *a, char *err, size_t errlen)
+/* [{"Name": ..., "Value": ...}, ...] (a filter's Value may be left out) of
+ * namespace NS (NULL: any, as a ListMetrics without one). Returns 0 or -1
+ * with a message. */
+static int dimset_json(struct dimset *ds, const json_t *a, const char *ns, char *err, size_t errlen)
 {
 	size_t i;
 	json_t *e;
@@ -226,13 +300,16 @@ static int dimset_json(struct dimset *ds, const json_t *a, char *err, size_t err
 		return -1;
 	}
 	json_array_foreach(a, i, e) {
-		const char *n = json_string_value(json_object_get(e, "Name"));
-		const char *v = json_string_value(json_object_get(e, "Value"));
+		const char *n = aws_in_str(e, "Name"), *v = aws_in_str(e, "Value");
+		if (!v && ds->any_value && !json_object_get(e, "Value"))
+			v = "";
 		if (!n || !v) {
 			snprintf(err, errlen, "Dimensions[%zu] needs a string Name and Value", i);
 			return -1;
 		}
-		if (dimset_add(ds, n, strlen(n), v, strlen(v), err, errlen) < 0)
+		if (*v)
+			v = api_metrics_dim_value(ns, n, v);
+		if (dimset_add(ds, n, v, err, errlen) < 0)
 			return -1;
 	}
 	return 0;
@@ -270,9 +347,38 @@ static json_t *dims_json(const struct store_series *s)
 	return a;
 }
 
+/* A timestamp of a result: an ISO 8601 string for the JSON API, a marked
+ * timestamp for AWS's wire. */
+static json_t *time_json(const struct api_metrics_call *c, int64_t t)
+{
+	char b[32];
+
+	if (c->aws)
+		return aws_out_time(t * 1000);
+	api_format_time(t, b, sizeof(b));
+	return json_string(b);
+}
+
+/* CloudWatch's units (StandardUnit). */
+static int valid_unit(const char *u)
+{
+	static const char *const units[] = {
+		"Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
+		"Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
+		"Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
+		"Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second",
+		"Count/Second", "None",
+	};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(u, units[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* ------------------------------------------------------------ ListMetrics */
 
 struct list_arg {
+	const struct api_metrics_call *c;
 	const char *ns, *name;
 	const struct dimset *filter;
 	json_t *out;
@@ -311,10 +417,71 @@ static int list_cb(struct store_series *s, void *arg)
 	return 0;
 }
 
+json_t *api_metrics_list(struct api_metrics_call *c, const json_t *in)
+{
+	struct dimset ds = { .any_value = 1 };
+	struct list_arg a = { .c = c, .filter = &ds };
+	const json_t *dims;
+	const char *ra = NULL, *tok = NULL;
+	json_t *res = NULL;
+	char err[256];
+	/* as CloudWatch: what had a datapoint in the last two weeks */
+	int64_t since = metrics_now() - 14 * 86400;
+
+	if (in_str(in, "Namespace", &a.ns) < 0 || (a.ns && !valid_name(a.ns)))
+		return fail(c, 400, "InvalidParameterValue", "Namespace: 1 to %d characters", NAME_MAX_LEN);
+	if (in_str(in, "MetricName", &a.name) < 0 || (a.name && !valid_name(a.name)))
+		return fail(c, 400, "InvalidParameterValue", "MetricName: 1 to %d characters", NAME_MAX_LEN);
+	if (in_list(in, "Dimensions", &dims) < 0 || dimset_json(&ds, dims, a.ns, err, sizeof(err)) < 0) {
+		fail(c, 400, "InvalidParameterValue", "Dimensions: %s", in_list(in, "Dimensions", &dims) < 0 ?
+		     "a list of {Name, Value}" : err);
+		goto out;
+	}
+	if (in_str(in, "RecentlyActive", &ra) != 0) {
+		if (!ra || strcmp(ra, "PT3H") != 0) {
+			fail(c, 400, "InvalidParameterValue", "RecentlyActive: PT3H");
+			goto out;
+		}
+		since = metrics_now() - 3 * 3600;
+	}
+	if (c->aws) {
+		if (aws_page_read(in, "NextToken", &a.skip) < 0) {
+			fail(c, 400, "InvalidParameterValue", "NextToken: not a token this API gave");
+			goto out;
+		}
+	} else if (in_str(in, "NextToken", &tok) != 0) {
+		char *end;
+		errno = 0;
+		unsigned long long v = tok ? strtoull(tok, &end, 10) : 0;
+		if (!tok || errno || *end || !*tok || !isdigit((unsigned char)*tok)) {
+			fail(c, 400, "InvalidParameterValue", "NextToken: not a token this API gave");
+			goto out;
+		}
+		a.skip = (size_t)v;
+	}
+	a.out = json_array();
+	store_foreach(metrics_store(), since, list_cb, &a);
+	res = json_pack("{s:o}", "Metrics", a.out);
+	if (a.more) {
+		if (c->aws) {
+			json_object_set_new(res, "NextToken", aws_page_token(a.skip + a.added));
+		} else {
+			char next[32];
+			snprintf(next, sizeof(next), "%zu", a.skip + a.added);
+			json_object_set_new(res, "NextToken", json_string(next));
+		}
+	}
+out:
+	dimset_free(&ds);
+	return res;
+}
+
+/* The JSON API's query string's dimensions ("dimensions" or "dimension",
+ * each "Name=Value,Name2=Value2"; a filter's "Name=" is any value) as a
+ * Dimensions list. */
 struct dim_collect {
-	struct dimset *ds;
-	char *err;
-	size_t errlen;
+	json_t *list;
+	int filter;
 	int failed;
 };
 
@@ -324,284 +491,426 @@ static void dims_param_cb(const char *name, const char *value, void *arg)
 
 	if (c->failed || (strcmp(name, "dimensions") != 0 && strcmp(name, "dimension") != 0))
 		return;
-	if (dimset_parse(c->ds, value, c->err, c->errlen) < 0)
-		c->failed = 1;
+	for (const char *s = value; *s;) {
+		const char *comma = strchr(s, ','), *end = comma ? comma : s + strlen(s);
+		const char *eq = memchr(s, '=', (size_t)(end - s));
+		if (!eq) {
+			c->failed = 1;
+			return;
+		}
+		json_t *d = json_object();
+		json_object_set_new(d, "Name", json_stringn(s, (size_t)(eq - s)));
+		if (!c->filter || eq + 1 < end)
+			json_object_set_new(d, "Value", json_stringn(eq + 1, (size_t)(end - eq - 1)));
+		json_array_append_new(c->list, d);
+		s = comma ? comma + 1 : end;
+	}
 }
 
-static int dims_from_query(struct admin_req *r, struct dimset *ds)
+static int dims_from_query(struct admin_req *r, json_t *in, int filter)
 {
-	char err[256];
-	struct dim_collect c = { ds, err, sizeof(err), 0 };
+	struct dim_collect c = { json_array(), filter, 0 };
 
 	admin_req_query_each(r, dims_param_cb, &c);
 	if (c.failed) {
-		admin_reply_error(r, 400, "InvalidParameterValue", "dimensions: %s", err);
+		json_decref(c.list);
+		admin_reply_error(r, 400, "InvalidParameterValue",
+				  "dimensions: expected Name=Value pairs separated by commas");
 		return -1;
 	}
+	json_object_set_new(in, "Dimensions", c.list);
 	return 0;
 }
 
+/* Set KEY of IN to the query parameter NAME (or ALT), when given. */
+static void param(struct admin_req *r, json_t *in, const char *key, const char *name, const char *alt)
+{
+	const char *v = admin_req_query(r, name);
+
+	if (!v && alt)
+		v = admin_req_query(r, alt);
+	if (v)
+		json_object_set_new(in, key, json_string(v));
+}
+
+/* Answer R with operation FN's result on IN (consumed), or its error. */
+static void reply(struct admin_req *r, json_t *(*fn)(struct api_metrics_call *, const json_t *), json_t *in,
+		  int typed)
+{
+	struct api_metrics_call c = { .typed = typed };
+	json_t *res = fn(&c, in);
+
+	if (res)
+		admin_reply_json(r, 200, res);
+	else
+		admin_reply_error(r, c.status, c.code, "%s", c.message);
+	json_decref(in);
+}
+
+/* GET /api/v1/metrics?namespace=&name=&dimensions=&next_token= */
 static void list_metrics(struct admin_req *r, void *arg)
 {
 	(void)arg;
-	struct dimset ds = { .any_value = 1 };
-	const char *tok = admin_req_query(r, "next_token");
-	struct list_arg a = { admin_req_query(r, "namespace"), admin_req_query(r, "name"), &ds, json_array(), 0, 0, 0, 0 };
+	json_t *in = json_object();
 
-	if (!a.name)
-		a.name = admin_req_query(r, "metric_name");
-	if (dims_from_query(r, &ds) < 0)
-		goto out;
-	if (tok) {
-		char *end;
-		errno = 0;
-		unsigned long long v = strtoull(tok, &end, 10);
-		if (errno || *end || !*tok) {
-			admin_reply_error(r, 400, "InvalidParameterValue", "next_token: not a token this API gave");
-			goto out;
-		}
-		a.skip = (size_t)v;
+	param(r, in, "Namespace", "namespace", NULL);
+	param(r, in, "MetricName", "name", "metric_name");
+	param(r, in, "NextToken", "next_token", NULL);
+	if (dims_from_query(r, in, 1) < 0) {
+		json_decref(in);
+		return;
 	}
-	/* as CloudWatch: what had a datapoint in the last two weeks */
-	store_foreach(metrics_store(), metrics_now() - 14 * 86400, list_cb, &a);
-	json_t *j = json_pack("{s:O}", "Metrics", a.out);
-	if (a.more) {
-		char next[32];
-		snprintf(next, sizeof(next), "%zu", a.skip + a.added);
-		json_object_set_new(j, "NextToken", json_string(next));
-	}
-	admin_reply_json(r, 200, j);
-out:
-	json_decref(a.out);
-	dimset_free(&ds);
+	reply(r, api_metrics_list, in, 0);
 }
 
 /* ------------------------------------------------------------ statistics */
+
+#define STATS_MAX 32
+#define AWS_MAX_STATISTICS 5
+#define AWS_MAX_EXTENDED 10
+#define AWS_MAX_DATAPOINTS 1440 /* GetMetricStatistics' limit */
 
 static int is_percentile(const char *s)
 {
 	return s[0] == 'p' || s[0] == 'P';
 }
 
-/* Fill *START, *END from the query (defaults: the last hour). */
-static int range_from_query(struct admin_req *r, int64_t *start, int64_t *end)
+/* The statistics of lists Statistics and ExtendedStatistics into STAT.
+ * Returns the number, or -1 after fail(). */
+static int read_stats(struct api_metrics_call *c, const json_t *in, const char **stat)
 {
-	const char *s = admin_req_query(r, "start"), *e = admin_req_query(r, "end");
-	int64_t now = metrics_now();
+	const json_t *l[2];
+	size_t n = 0;
 
-	*end = now;
-	if (e && api_parse_time(e, end) < 0) {
-		admin_reply_error(r, 400, "InvalidParameterValue",
-				  "end: \"%s\" is neither ISO 8601 (2026-11-29T10:15:00Z) nor epoch seconds", e);
+	for (int k = 0; k < 2; k++) {
+		const char *key = k ? "ExtendedStatistics" : "Statistics";
+		size_t i;
+		json_t *e;
+		if (in_list(in, key, &l[k]) < 0) {
+			fail(c, 400, "InvalidParameterValue", "%s: a list of statistics", key);
+			return -1;
+		}
+		if (c->aws && json_array_size(l[k]) > (k ? AWS_MAX_EXTENDED : AWS_MAX_STATISTICS)) {
+			fail(c, 400, "InvalidParameterValue", "%s: at most %d", key,
+			     k ? AWS_MAX_EXTENDED : AWS_MAX_STATISTICS);
+			return -1;
+		}
+		json_array_foreach(l[k], i, e) {
+			const char *s = json_string_value(e);
+			/* AWS's Statistics are the five; ExtendedStatistics percentiles */
+			if (!s || !store_stat_valid(s) || (c->aws && !!is_percentile(s) != k)) {
+				fail(c, 400, "InvalidParameterValue", "%s: \"%s\" is not one of the statistics %s", key,
+				     s ? s : "", k ? "p0.0 to p100" : c->aws ? "SampleCount, Sum, Average, Minimum, "
+				     "Maximum" : "SampleCount, Sum, Average, Minimum, Maximum or pNN");
+				return -1;
+			}
+			if (n == STATS_MAX) {
+				fail(c, 400, "InvalidParameterValue", "%s: at most %d statistics", key, STATS_MAX);
+				return -1;
+			}
+			stat[n++] = s;
+		}
+	}
+	if (n == 0) {
+		fail(c, 400, "InvalidParameterCombination",
+		     "At least one of the parameters Statistics and ExtendedStatistics must be specified.");
 		return -1;
 	}
-	*start = *end - 3600;
-	if (s && api_parse_time(s, start) < 0) {
-		admin_reply_error(r, 400, "InvalidParameterValue",
-				  "start: \"%s\" is neither ISO 8601 (2026-11-29T10:15:00Z) nor epoch seconds", s);
+	return (int)n;
+}
+
+/* StartTime and EndTime of IN. Returns 0, or -1 after fail(). */
+static int read_range(struct api_metrics_call *c, const json_t *in, int64_t *start, int64_t *end)
+{
+	int rs = aws_in_time(in, "StartTime", start), re = aws_in_time(in, "EndTime", end);
+
+	if (rs == 0 || re == 0) {
+		fail(c, 400, "MissingParameter", "The parameter %s is required.", rs == 0 ? "StartTime" : "EndTime");
+		return -1;
+	}
+	if (rs < 0 || re < 0) {
+		const char *key = rs < 0 ? "StartTime" : "EndTime";
+		const char *s = aws_in_str(in, key);
+		fail(c, 400, "InvalidParameterValue",
+		     "%s: \"%s\" is not a time for the %s: ISO 8601 (2026-11-29T10:15:00Z) or epoch seconds", key,
+		     s ? s : "", rs < 0 ? "start" : "end");
 		return -1;
 	}
 	if (*end <= *start) {
-		admin_reply_error(r, 400, "InvalidParameterValue", "end: must be later than start");
+		fail(c, 400, "InvalidParameterValue",
+		     "The parameter StartTime must be less than the parameter EndTime (end must be later than start).");
 		return -1;
 	}
 	return 0;
 }
 
-static void get_statistics(struct admin_req *r, void *arg)
+json_t *api_metrics_statistics(struct api_metrics_call *c, const json_t *in)
 {
-	(void)arg;
-	const char *ns = admin_req_query(r, "namespace");
-	const char *name = admin_req_query(r, "name");
-	const char *period_s = admin_req_query(r, "period");
-	const char *stats_s = admin_req_query(r, "statistics");
+	const char *ns = NULL, *name = NULL, *unit = NULL, *stat[STATS_MAX];
+	const json_t *dims;
 	struct dimset ds = { .n = 0 };
-	char *stats = NULL, *stat[32];
-	size_t nstat = 0;
 	int64_t start, end;
-	unsigned long period = 60;
+	long long period;
 	char err[256];
 	struct store_result res = { 0 };
+	json_t *out = NULL;
+	int nstat, rc;
 
-	if (!ns)
-		ns = METRICS_NAMESPACE;
-	if (!name)
-		name = admin_req_query(r, "metric_name");
-	if (!name || !*name) {
-		admin_reply_error(r, 400, "MissingParameter", "name: the metric's name is required");
-		return;
-	}
-	if (dims_from_query(r, &ds) < 0 || range_from_query(r, &start, &end) < 0)
-		goto out;
-	if (period_s) {
-		char *e;
-		errno = 0;
-		period = strtoul(period_s, &e, 10);
-		if (errno || *e || !*period_s || period == 0 || period > 86400 * 455UL) {
-			admin_reply_error(r, 400, "InvalidParameterValue",
-					  "period: \"%s\" is not a number of seconds (1 or more)", period_s);
-			goto out;
-		}
-	}
-	/* "statistics" may name percentiles too; "extended_statistics" (as
-	 * GetMetricStatistics' ExtendedStatistics) adds to it */
-	const char *ext_s = admin_req_query(r, "extended_statistics");
-	if (ext_s && *ext_s) {
-		size_t n = (stats_s ? strlen(stats_s) : 0) + strlen(ext_s) + 2;
-		if ((stats = malloc(n)))
-			snprintf(stats, n, "%s%s%s", stats_s && *stats_s ? stats_s : "", stats_s && *stats_s ? "," : "",
-				 ext_s);
-	} else {
-		stats = strdup(stats_s && *stats_s ? stats_s : "SampleCount,Sum,Average,Minimum,Maximum");
-	}
-	if (!stats) {
-		admin_reply_error(r, 500, "InternalFailure", "out of memory");
+	if (in_str(in, "Namespace", &ns) == 0)
+		return fail(c, 400, "MissingParameter", "The parameter Namespace is required.");
+	if (!ns || !valid_name(ns))
+		return fail(c, 400, "InvalidParameterValue", "Namespace: 1 to %d characters", NAME_MAX_LEN);
+	if (in_str(in, "MetricName", &name) == 0)
+		return fail(c, 400, "MissingParameter", "The parameter MetricName is required.");
+	if (!name || !valid_name(name))
+		return fail(c, 400, "InvalidParameterValue", "MetricName: 1 to %d characters", NAME_MAX_LEN);
+	if (in_list(in, "Dimensions", &dims) < 0)
+		return fail(c, 400, "InvalidParameterValue", "Dimensions: a list of {Name, Value}");
+	if (dimset_json(&ds, dims, ns, err, sizeof(err)) < 0) {
+		fail(c, 400, "InvalidParameterValue", "Dimensions: %s", err);
 		goto out;
 	}
-	for (char *save = NULL, *t = strtok_r(stats, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (!store_stat_valid(t)) {
-			admin_reply_error(r, 400, "InvalidParameterValue",
-					  "statistics: \"%s\" is not SampleCount, Sum, Average, Minimum, Maximum or pNN", t);
-			goto out;
-		}
-		if (nstat == sizeof(stat) / sizeof(stat[0])) {
-			admin_reply_error(r, 400, "InvalidParameterValue", "statistics: at most 32");
-			goto out;
-		}
-		stat[nstat++] = t;
+	if (read_range(c, in, &start, &end) < 0)
+		goto out;
+	if ((rc = in_int(c, in, "Period", &period)) == 0) {
+		fail(c, 400, "MissingParameter", "The parameter Period is required.");
+		goto out;
+	}
+	if (rc < 0 || period < 1 || period > 86400 * 455LL) {
+		const char *s = aws_in_str(in, "Period");
+		fail(c, 400, "InvalidParameterValue", "Period: \"%s\" is not a period: a number of seconds, 1 or more",
+		     s ? s : "");
+		goto out;
+	}
+	if ((nstat = read_stats(c, in, stat)) < 0)
+		goto out;
+	if (in_str(in, "Unit", &unit) < 0 || (unit && !valid_unit(unit))) {
+		fail(c, 400, "InvalidParameterValue", "Unit: one of CloudWatch's units (Seconds, Count, ...)");
+		goto out;
+	}
+	if (c->aws && (end - start / period * period + period - 1) / period > AWS_MAX_DATAPOINTS) {
+		fail(c, 400, "InvalidParameterCombination",
+		     "You have requested up to %lld datapoints, which exceeds the limit of %d.",
+		     (long long)((end - start / period * period + period - 1) / period), AWS_MAX_DATAPOINTS);
+		goto out;
 	}
 	if (!metric_known(ns, name)) {
-		admin_reply_error(r, 404, "ResourceNotFound", "name: no metric %s in namespace %s", name, ns);
+		fail(c, 404, "ResourceNotFound", "MetricName: no metric %s in namespace %s", name, ns);
 		goto out;
 	}
 	struct store_series *s = resolve(ns, name, &ds);
 	if (!s && store_check_period(start, (unsigned)period, metrics_now(), err, sizeof(err)) < 0) {
-		admin_reply_error(r, 400, "InvalidParameterCombination", "%s", err);
+		fail(c, 400, "InvalidParameterCombination", "%s", err);
+		goto out;
+	}
+	/* a Unit that is not the metric's: no data, as CloudWatch */
+	if (s && unit && strcmp(unit, store_series_unit(s)) != 0)
+		s = NULL;
+	if (s && store_query(metrics_store(), s, start, end, (unsigned)period, metrics_now(), &res, err,
+			     sizeof(err)) < 0) {
+		fail(c, 400, "InvalidParameterCombination", "%s", err);
 		goto out;
 	}
 	json_t *dps = json_array();
-	if (s) {
-		if (store_query(metrics_store(), s, start, end, (unsigned)period, metrics_now(), &res, err,
-				sizeof(err)) < 0) {
-			json_decref(dps);
-			admin_reply_error(r, 400, "InvalidParameterCombination", "%s", err);
-			goto out;
+	for (size_t i = 0; i < res.n; i++) {
+		json_t *dp = json_pack("{s:o}", "Timestamp", time_json(c, res.p[i].t)), *ext = NULL;
+		double v;
+		if (c->aws) {
+			/* AWS's members, in its order */
+			static const char *const five[] = { "SampleCount", "Average", "Sum", "Minimum", "Maximum" };
+			for (size_t f = 0; f < 5; f++)
+				for (int k = 0; k < nstat; k++)
+					if (strcmp(stat[k], five[f]) == 0 && store_stat(&res.p[i], five[f], &v) == 0 &&
+					    isfinite(v))
+						json_object_set_new(dp, five[f], json_real(v));
 		}
-		for (size_t i = 0; i < res.n; i++) {
-			char ts[32];
-			api_format_time(res.p[i].t, ts, sizeof(ts));
-			json_t *dp = json_pack("{s:s}", "Timestamp", ts), *ext = NULL;
-			for (size_t k = 0; k < nstat; k++) {
-				double v;
-				if (store_stat(&res.p[i], stat[k], &v) < 0 || !isfinite(v))
-					continue;
-				if (is_percentile(stat[k])) {
-					if (!ext)
-						ext = json_object();
-					json_object_set_new(ext, stat[k], json_real(v));
-				}
-				json_object_set_new(dp, stat[k], json_real(v));
+		for (int k = 0; k < nstat; k++) {
+			if (store_stat(&res.p[i], stat[k], &v) < 0 || !isfinite(v))
+				continue;
+			if (is_percentile(stat[k])) {
+				if (!ext)
+					ext = json_object();
+				json_object_set_new(ext, stat[k], json_real(v));
 			}
-			if (ext)
-				json_object_set_new(dp, "ExtendedStatistics", ext);
-			json_object_set_new(dp, "Unit", json_string(store_series_unit(s)));
-			json_array_append_new(dps, dp);
+			if (!c->aws)
+				json_object_set_new(dp, stat[k], json_real(v));
 		}
+		json_object_set_new(dp, "Unit", json_string(store_series_unit(s)));
+		if (ext)
+			json_object_set_new(dp, "ExtendedStatistics", c->aws ? aws_out_map(ext) : ext);
+		json_array_append_new(dps, dp);
 	}
-	admin_reply_json(r, 200, json_pack("{s:s, s:o}", "Label", name, "Datapoints", dps));
+	out = json_pack("{s:s, s:o}", "Label", name, "Datapoints", dps);
 out:
 	store_result_free(&res);
-	free(stats);
 	dimset_free(&ds);
+	return out;
+}
+
+/* GET /api/v1/metrics/statistics?namespace=&name=&dimensions=&start=&end=
+ * &period=&statistics=&extended_statistics= (defaults: albd's namespace,
+ * the last hour, 60 s, the five statistics) */
+static void get_statistics(struct admin_req *r, void *arg)
+{
+	(void)arg;
+	json_t *in = json_object();
+	const char *end_s = admin_req_query(r, "end");
+	int64_t end = metrics_now();
+	char b[32];
+
+	json_object_set_new(in, "Namespace", json_string(METRICS_NAMESPACE));
+	param(r, in, "Namespace", "namespace", NULL);
+	param(r, in, "MetricName", "name", "metric_name");
+	if (!json_object_get(in, "MetricName")) {
+		json_decref(in);
+		admin_reply_error(r, 400, "MissingParameter", "name: the metric's name is required");
+		return;
+	}
+	if (dims_from_query(r, in, 0) < 0) {
+		json_decref(in);
+		return;
+	}
+	snprintf(b, sizeof(b), "%lld", (long long)end);
+	json_object_set_new(in, "EndTime", json_string(end_s ? end_s : b));
+	if (end_s && api_parse_time(end_s, &end) < 0)
+		end = metrics_now();
+	snprintf(b, sizeof(b), "%lld", (long long)(end - 3600));
+	json_object_set_new(in, "StartTime", json_string(b));
+	param(r, in, "StartTime", "start", NULL);
+	json_object_set_new(in, "Period", json_string("60"));
+	param(r, in, "Period", "period", NULL);
+	/* "statistics" may name percentiles too; "extended_statistics" adds to it */
+	for (int k = 0; k < 2; k++) {
+		const char *v = admin_req_query(r, k ? "extended_statistics" : "statistics");
+		json_t *l = json_array();
+		if (!k && (!v || !*v))
+			v = "SampleCount,Sum,Average,Minimum,Maximum";
+		for (const char *s = v ? v : ""; *s;) {
+			const char *comma = strchr(s, ','), *e = comma ? comma : s + strlen(s);
+			if (e > s)
+				json_array_append_new(l, json_stringn(s, (size_t)(e - s)));
+			s = comma ? comma + 1 : e;
+		}
+		json_object_set_new(in, k ? "ExtendedStatistics" : "Statistics", l);
+	}
+	reply(r, api_metrics_statistics, in, 0);
 }
 
 /* ------------------------------------------------------------ GetMetricData */
+
+#define AWS_MAX_DATAPOINTS_CALL 100800 /* GetMetricData's MaxDatapoints default */
 
 struct mq {
 	struct mquery q;         /* what metric_query.c evaluates */
 	const char *label;
 	int return_data;
+	int other_unit;          /* a MetricStat whose Unit is not its metric's: no data, as CloudWatch
+	                          * (expressions over it still see the metric's) */
 	struct dimset ds;        /* q.dims points into it */
 };
 
-static int parse_mq(const json_t *j, size_t i, struct mq *mq, char *err, size_t errlen)
+/* Read query I of MetricDataQueries into MQ. Returns 0, or -1 after fail(). */
+static int parse_mq(struct api_metrics_call *c, const json_t *j, size_t i, struct mq *mq)
 {
 	struct mquery *q = &mq->q;
-	const json_t *ms = json_object_get(j, "MetricStat"), *rd = json_object_get(j, "ReturnData");
-	const json_t *per = json_object_get(j, "Period");
+	const json_t *ms = aws_in_obj(j, "MetricStat");
+	long long per;
+	int rc;
 
-	q->id = json_string_value(json_object_get(j, "Id"));
-	mq->label = json_string_value(json_object_get(j, "Label"));
-	q->expr = json_string_value(json_object_get(j, "Expression"));
-	mq->return_data = rd ? json_is_true(rd) : 1;
-	if (!json_is_object(j) || !mquery_valid_id(q->id)) {
-		snprintf(err, errlen, "MetricDataQueries[%zu].Id: required, a lower-case letter then letters, digits or _",
-			 i);
+	if (!json_is_object(j) || in_str(j, "Id", &q->id) < 0 || !mquery_valid_id(q->id)) {
+		fail(c, 400, "ValidationError",
+		     "MetricDataQueries[%zu].Id: required, a lower-case letter then letters, digits or _", i);
 		return -1;
 	}
-	if (!!q->expr == !!ms) {
-		snprintf(err, errlen, "MetricDataQueries[%zu] (%s): exactly one of MetricStat and Expression", i, q->id);
+	if (in_str(j, "Label", &mq->label) < 0 || in_str(j, "Expression", &q->expr) < 0) {
+		fail(c, 400, "ValidationError", "MetricDataQueries[%zu] (%s): Label and Expression are strings", i,
+		     q->id);
 		return -1;
 	}
-	if (per) {
-		json_int_t p = json_integer_value(per);
-		if (!json_is_integer(per) || p < 1 || p > 86400 * 455) {
-			snprintf(err, errlen, "MetricDataQueries[%zu].Period: a number of seconds", i);
+	mq->return_data = 1;
+	if (in_bool(c, j, "ReturnData", &mq->return_data) < 0) {
+		fail(c, 400, "ValidationError", "MetricDataQueries[%zu].ReturnData: true or false", i);
+		return -1;
+	}
+	if (!!q->expr == !!ms || (!ms && json_object_get(j, "MetricStat"))) {
+		fail(c, 400, "ValidationError", "MetricDataQueries[%zu] (%s): exactly one of MetricStat and Expression",
+		     i, q->id);
+		return -1;
+	}
+	if ((rc = in_int(c, j, "Period", &per)) != 0) {
+		if (rc < 0 || per < 1 || per > 86400 * 455) {
+			fail(c, 400, "ValidationError", "MetricDataQueries[%zu].Period: a number of seconds", i);
 			return -1;
 		}
-		q->period = (unsigned)p;
+		q->period = (unsigned)per;
 	}
 	if (q->expr) {
 		char why[256];
 		if (!(q->e = mm_parse(q->expr, why, sizeof(why)))) {
-			snprintf(err, errlen, "MetricDataQueries[%zu].Expression: %s", i, why);
+			fail(c, 400, "ValidationError", "MetricDataQueries[%zu].Expression: %s", i, why);
 			return -1;
 		}
 		return 0;
 	}
-	const json_t *m = json_object_get(ms, "Metric"), *p = json_object_get(ms, "Period");
-	q->ns = json_string_value(json_object_get(m, "Namespace"));
-	q->name = json_string_value(json_object_get(m, "MetricName"));
-	q->stat = json_string_value(json_object_get(ms, "Stat"));
+	const json_t *m = aws_in_obj(ms, "Metric"), *dims;
+	if (in_str(m, "Namespace", &q->ns) < 0 || in_str(m, "MetricName", &q->name) < 0 ||
+	    in_str(ms, "Stat", &q->stat) < 0) {
+		fail(c, 400, "ValidationError", "MetricDataQueries[%zu].MetricStat: Namespace, MetricName and Stat are "
+		     "strings", i);
+		return -1;
+	}
 	if (!q->ns)
 		q->ns = METRICS_NAMESPACE;
 	if (!q->name || !*q->name) {
-		snprintf(err, errlen, "MetricDataQueries[%zu].MetricStat.Metric.MetricName: required", i);
+		fail(c, 400, "ValidationError", "MetricDataQueries[%zu].MetricStat.Metric.MetricName: required", i);
 		return -1;
 	}
 	if (!q->stat || !store_stat_valid(q->stat)) {
-		snprintf(err, errlen, "MetricDataQueries[%zu].MetricStat.Stat: SampleCount, Sum, Average, Minimum, "
-				      "Maximum or pNN",
-			 i);
+		fail(c, 400, "ValidationError", "MetricDataQueries[%zu].MetricStat.Stat: SampleCount, Sum, Average, "
+		     "Minimum, Maximum or pNN", i);
 		return -1;
 	}
-	if (!json_is_integer(p) || json_integer_value(p) < 1 || json_integer_value(p) > 86400 * 455) {
-		snprintf(err, errlen, "MetricDataQueries[%zu].MetricStat.Period: required, a number of seconds", i);
+	if (in_int(c, ms, "Period", &per) <= 0 || per < 1 || per > 86400 * 455) {
+		fail(c, 400, "ValidationError", "MetricDataQueries[%zu].MetricStat.Period: required, a number of seconds",
+		     i);
 		return -1;
 	}
-	q->period = (unsigned)json_integer_value(p);
+	q->period = (unsigned)per;
 	char why[256];
-	if (dimset_json(&mq->ds, json_object_get(m, "Dimensions"), why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "MetricDataQueries[%zu].MetricStat.Metric.Dimensions: %s", i, why);
+	if (in_list(m, "Dimensions", &dims) < 0 || dimset_json(&mq->ds, dims, q->ns, why, sizeof(why)) < 0) {
+		fail(c, 400, "ValidationError", "MetricDataQueries[%zu].MetricStat.Metric.Dimensions: %s", i,
+		     in_list(m, "Dimensions", &dims) < 0 ? "a list of {Name, Value}" : why);
 		return -1;
 	}
 	q->dims = mq->ds.d;
 	q->ndims = mq->ds.n;
+	const char *unit = NULL;
+	if (in_str(ms, "Unit", &unit) < 0 || (unit && !valid_unit(unit))) {
+		fail(c, 400, "ValidationError", "MetricDataQueries[%zu].MetricStat.Unit: one of CloudWatch's units", i);
+		return -1;
+	}
+	struct store_series *s = unit ? resolve(q->ns, q->name, &mq->ds) : NULL;
+	mq->other_unit = s && strcmp(unit, store_series_unit(s)) != 0;
 	return 0;
 }
 
-static json_t *result_json(const struct mq *mq, int descending)
+/* The result of MQ, its datapoints in scan order from the SKIP-th of the
+ * call (*SEEN counts them), at most MAX - *TAKEN of them (*TAKEN counts
+ * those taken). */
+static json_t *result_json(const struct api_metrics_call *c, const struct mq *mq, int descending, size_t skip,
+			   size_t max, size_t *seen, size_t *taken)
 {
 	const struct mquery *q = &mq->q;
 	json_t *ts = json_array(), *vs = json_array();
 
-	for (size_t k = 0; k < q->ser.n; k++) {
+	for (size_t k = 0; k < q->ser.n && !mq->other_unit; k++) {
 		size_t i = descending ? q->ser.n - 1 - k : k;
-		char b[32];
 		if (!isfinite(q->ser.v[i]))
 			continue;
-		api_format_time(q->ser.t[i], b, sizeof(b));
-		json_array_append_new(ts, json_string(b));
+		if ((*seen)++ < skip || *taken >= max)
+			continue;
+		(*taken)++;
+		json_array_append_new(ts, time_json(c, q->ser.t[i]));
 		json_array_append_new(vs, json_real(q->ser.v[i]));
 	}
 	return json_pack("{s:s, s:s, s:o, s:o, s:s}", "Id", q->id, "Label",
@@ -609,6 +918,91 @@ static json_t *result_json(const struct mq *mq, int descending)
 			 "Complete");
 }
 
+json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
+{
+	struct mq *mqs = NULL;
+	struct mquery *qs_eval = NULL;
+	size_t n = 0, skip = 0;
+	int64_t start, end;
+	unsigned period = 0;
+	long long maxdp = AWS_MAX_DATAPOINTS_CALL;
+	const char *scan = NULL;
+	const json_t *qs;
+	json_t *out = NULL;
+	char err[512];
+	int rc;
+
+	if ((rc = in_list(in, "MetricDataQueries", &qs)) == 0 && c->aws)
+		return fail(c, 400, "MissingParameter", "The parameter MetricDataQueries is required.");
+	if (rc <= 0 || json_array_size(qs) == 0 || json_array_size(qs) > QUERY_MAX)
+		return fail(c, 400, "InvalidParameterValue", "MetricDataQueries: a list of 1 to %d queries", QUERY_MAX);
+	if (read_range(c, in, &start, &end) < 0)
+		return NULL;
+	if (in_str(in, "ScanBy", &scan) < 0 ||
+	    (scan && strcmp(scan, "TimestampDescending") != 0 && strcmp(scan, "TimestampAscending") != 0))
+		return fail(c, 400, "InvalidParameterValue",
+			    "ScanBy: TimestampDescending (the default) or TimestampAscending");
+	if ((rc = in_int(c, in, "MaxDatapoints", &maxdp)) < 0 || (rc && maxdp < 1))
+		return fail(c, 400, "InvalidParameterValue", "MaxDatapoints: a number, 1 or more");
+	if (aws_page_read(in, "NextToken", &skip) < 0)
+		return fail(c, 400, "InvalidNextToken", "NextToken: not a token this API gave");
+	n = json_array_size(qs);
+	mqs = calloc(n, sizeof(*mqs));
+	qs_eval = calloc(n, sizeof(*qs_eval));
+	if (!mqs || !qs_eval) {
+		fail(c, 500, "InternalServiceError", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (parse_mq(c, json_array_get(qs, i), i, &mqs[i]) < 0)
+			goto out;
+		for (size_t k = 0; k < i; k++) {
+			if (strcmp(mqs[k].q.id, mqs[i].q.id) == 0) {
+				fail(c, 400, "ValidationError", "MetricDataQueries[%zu].Id: %s is used twice", i,
+				     mqs[i].q.id);
+				goto out;
+			}
+		}
+		if (!mqs[i].q.expr && !period)
+			period = mqs[i].q.period;
+	}
+	if (!period)
+		period = 60;
+	/* evaluated as an array of struct mquery (metric_query.c), copied
+	 * back for the answer */
+	for (size_t i = 0; i < n; i++)
+		qs_eval[i] = mqs[i].q;
+	struct mquery_env env = api_env();
+	rc = mquery_eval(&env, qs_eval, n, start, end, period, err, sizeof(err));
+	for (size_t i = 0; i < n; i++)
+		mqs[i].q = qs_eval[i];
+	if (rc < 0) {
+		fail(c, 400, "ValidationError", "%s", err);
+		goto out;
+	}
+	json_t *results = json_array();
+	int desc = !scan || strcmp(scan, "TimestampDescending") == 0;
+	size_t seen = 0, taken = 0;
+	for (size_t i = 0; i < n; i++)
+		if (mqs[i].return_data)
+			json_array_append_new(results,
+					      result_json(c, &mqs[i], desc, skip, (size_t)maxdp, &seen, &taken));
+	out = json_pack("{s:o}", "MetricDataResults", results);
+	if (seen > skip + taken)
+		json_object_set_new(out, "NextToken", aws_page_token(skip + taken));
+	json_object_set_new(out, "Messages", json_array());
+out:
+	for (size_t i = 0; mqs && i < n; i++) {
+		mquery_clear(&mqs[i].q);
+		mm_free(mqs[i].q.e);
+		dimset_free(&mqs[i].ds);
+	}
+	free(mqs);
+	free(qs_eval);
+	return out;
+}
+
+/* POST /api/v1/metrics/query: GetMetricData's input as JSON */
 static void get_metric_data(struct admin_req *r, void *arg)
 {
 	(void)arg;
@@ -616,92 +1010,13 @@ static void get_metric_data(struct admin_req *r, void *arg)
 	const char *body = admin_req_body(r, &len);
 	json_error_t je;
 	json_t *j = json_loadb(body, len, 0, &je);
-	struct {
-		struct mq *q;
-		size_t n;
-		int64_t start, end;
-		unsigned period;
-	} c = { 0 };
-	char err[512];
-	struct mquery *qs_eval = NULL;
+
 	if (!json_is_object(j)) {
 		admin_reply_error(r, 400, "InvalidParameterValue", "body: not a JSON object (%s)", je.text);
-		goto out;
+		json_decref(j);
+		return;
 	}
-	const json_t *qs = json_object_get(j, "MetricDataQueries");
-	if (!json_is_array(qs) || json_array_size(qs) == 0 || json_array_size(qs) > QUERY_MAX) {
-		admin_reply_error(r, 400, "InvalidParameterValue", "MetricDataQueries: a list of 1 to %d queries",
-				  QUERY_MAX);
-		goto out;
-	}
-	if (json_time(json_object_get(j, "StartTime"), &c.start) < 0 ||
-	    json_time(json_object_get(j, "EndTime"), &c.end) < 0) {
-		admin_reply_error(r, 400, "InvalidParameterValue",
-				  "%s: required, ISO 8601 or epoch seconds",
-				  json_time(json_object_get(j, "StartTime"), &c.start) < 0 ? "StartTime" : "EndTime");
-		goto out;
-	}
-	if (c.end <= c.start) {
-		admin_reply_error(r, 400, "InvalidParameterValue", "EndTime: must be later than StartTime");
-		goto out;
-	}
-	const char *scan = json_string_value(json_object_get(j, "ScanBy"));
-	if (scan && strcmp(scan, "TimestampDescending") != 0 && strcmp(scan, "TimestampAscending") != 0) {
-		admin_reply_error(r, 400, "InvalidParameterValue",
-				  "ScanBy: TimestampDescending (the default) or TimestampAscending");
-		goto out;
-	}
-	c.n = json_array_size(qs);
-	c.q = calloc(c.n, sizeof(*c.q));
-	qs_eval = calloc(c.n, sizeof(*qs_eval));
-	if (!c.q || !qs_eval) {
-		admin_reply_error(r, 500, "InternalFailure", "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < c.n; i++) {
-		if (parse_mq(json_array_get(qs, i), i, &c.q[i], err, sizeof(err)) < 0) {
-			admin_reply_error(r, 400, "ValidationError", "%s", err);
-			goto out;
-		}
-		for (size_t k = 0; k < i; k++) {
-			if (strcmp(c.q[k].q.id, c.q[i].q.id) == 0) {
-				admin_reply_error(r, 400, "ValidationError", "MetricDataQueries[%zu].Id: %s is used twice",
-						  i, c.q[i].q.id);
-				goto out;
-			}
-		}
-		if (!c.q[i].q.expr && !c.period)
-			c.period = c.q[i].q.period;
-	}
-	if (!c.period)
-		c.period = 60;
-	/* evaluated as an array of struct mquery (metric_query.c), copied
-	 * back for the answer */
-	for (size_t i = 0; i < c.n; i++)
-		qs_eval[i] = c.q[i].q;
-	struct mquery_env env = api_env();
-	int rc = mquery_eval(&env, qs_eval, c.n, c.start, c.end, c.period, err, sizeof(err));
-	for (size_t i = 0; i < c.n; i++)
-		c.q[i].q = qs_eval[i];
-	if (rc < 0) {
-		admin_reply_error(r, 400, "ValidationError", "%s", err);
-		goto out;
-	}
-	json_t *results = json_array();
-	int desc = !scan || strcmp(scan, "TimestampDescending") == 0;
-	for (size_t i = 0; i < c.n; i++)
-		if (c.q[i].return_data)
-			json_array_append_new(results, result_json(&c.q[i], desc));
-	admin_reply_json(r, 200, json_pack("{s:o, s:[]}", "MetricDataResults", results, "Messages"));
-out:
-	for (size_t i = 0; c.q && i < c.n; i++) {
-		mquery_clear(&c.q[i].q);
-		mm_free(c.q[i].q.e);
-		dimset_free(&c.q[i].ds);
-	}
-	free(c.q);
-	free(qs_eval);
-	json_decref(j);
+	reply(r, api_metrics_data, j, 1);
 }
 
 /* ------------------------------------------------------------ PutMetricData */
@@ -717,98 +1032,142 @@ static int count_custom_cb(struct store_series *s, void *arg)
 	return 0;
 }
 
-static int finite_value(const json_t *v, double *out)
+/* CloudWatch's range: 8.515920e-109 to 1.174271e+108, or 0 */
+static int in_range(double v)
 {
-	if (!json_is_number(v))
-		return -1;
-	*out = json_number_value(v);
-	/* CloudWatch's range: 8.515920e-109 to 1.174271e+108, or 0 */
-	if (!isfinite(*out) || fabs(*out) > 1.174271e108 || (*out != 0 && fabs(*out) < 8.515920e-109))
-		return -1;
+	return isfinite(v) && fabs(v) <= 1.174271e108 && (v == 0 || fabs(v) >= 8.515920e-109);
+}
+
+/* One MetricDatum, checked. */
+struct datum {
+	const char *name, *unit;
+	int64_t t;
+	double value;             /* Value */
+	const json_t *values;     /* Values, NULL: none */
+	const json_t *counts;     /* Counts, NULL: all 1 */
+	int has_sv;               /* StatisticValues: */
+	double sv_n, sv_sum, sv_min, sv_max;
+	struct dimset ds;
+};
+
+/* Read and check datum I of MetricData (of namespace NS) into D before anything is stored (a
+ * call is all or nothing). Returns 0, or -1 after fail(). */
+static int read_datum(struct api_metrics_call *c, const json_t *j, const char *ns, size_t i, int64_t now,
+		      struct datum *d)
+{
+	const json_t *sv = aws_in_obj(j, "StatisticValues"), *dims;
+	int hv, hvs, rc;
+	long long sr;
+	size_t k;
+	json_t *e;
+	double x;
+	char why[256];
+
+	if (!json_is_object(j))
+		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu]: not a structure", i), -1);
+	if ((rc = in_str(j, "MetricName", &d->name)) == 0)
+		return (fail(c, 400, "MissingParameter", "The parameter MetricData[%zu].MetricName is required.", i), -1);
+	if (rc < 0 || !valid_name(d->name))
+		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].MetricName: 1 to %d characters", i,
+			     NAME_MAX_LEN), -1);
+	if ((hv = in_num(c, j, "Value", &d->value)) < 0 || (hv && !in_range(d->value)))
+		return (fail(c, 400, "InvalidParameterValue",
+			     "MetricData[%zu].Value: a finite number within CloudWatch's range", i), -1);
+	if ((hvs = in_list(j, "Values", &d->values)) < 0)
+		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].Values: a list of numbers", i), -1);
+	if (json_object_get(j, "StatisticValues") && !sv)
+		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].StatisticValues: a structure", i), -1);
+	if (hv + !!hvs + !!sv > 1)
+		return (fail(c, 400, "InvalidParameterCombination",
+			     "MetricData[%zu]: Value, Values and StatisticValues are mutually exclusive and you have "
+			     "specified more than one", i), -1);
+	if (hv + !!hvs + !!sv == 0)
+		return (fail(c, 400, "MissingParameter",
+			     "MetricData[%zu]: one of Value, Values and StatisticValues is required", i), -1);
+	if (hvs && (json_array_size(d->values) == 0 || json_array_size(d->values) > PUT_MAX_VALUES))
+		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].Values: a list of 1 to %d numbers", i,
+			     PUT_MAX_VALUES), -1);
+	json_array_foreach(d->values, k, e) {
+		if (num_of(c, e, &x) < 0 || !in_range(x))
+			return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].Values[%zu]: a finite number", i,
+				     k), -1);
+	}
+	if ((rc = in_list(j, "Counts", &d->counts)) < 0)
+		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].Counts: a list of numbers", i), -1);
+	if (rc && !hvs)
+		return (fail(c, 400, "InvalidParameterCombination", "MetricData[%zu].Counts: only with Values", i), -1);
+	if (rc && json_array_size(d->counts) != json_array_size(d->values))
+		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].Counts: as many as Values", i), -1);
+	json_array_foreach(d->counts, k, e) {
+		/* bounded, so that no second's histogram count can wrap */
+		if (num_of(c, e, &x) < 0 || !(x > 0) || x > 4294967296.0)
+			return (fail(c, 400, "InvalidParameterValue",
+				     "MetricData[%zu].Counts[%zu]: a number above 0, at most 2^32", i, k), -1);
+	}
+	if (sv) {
+		static const char *const keys[] = { "SampleCount", "Sum", "Minimum", "Maximum" };
+		double *out[] = { &d->sv_n, &d->sv_sum, &d->sv_min, &d->sv_max };
+		for (int f = 0; f < 4; f++) {
+			if ((rc = in_num(c, sv, keys[f], out[f])) == 0)
+				return (fail(c, 400, "MissingParameter",
+					     "The parameter MetricData[%zu].StatisticValues.%s is required.", i, keys[f]), -1);
+			if (rc < 0 || !in_range(*out[f]))
+				return (fail(c, 400, "InvalidParameterValue",
+					     "MetricData[%zu].StatisticValues.%s: a finite number", i, keys[f]), -1);
+		}
+		if (!(d->sv_n > 0) || d->sv_n > 4294967296.0 || d->sv_min > d->sv_max)
+			return (fail(c, 400, "InvalidParameterValue",
+				     "MetricData[%zu].StatisticValues: SampleCount above 0 (at most 2^32), Minimum at "
+				     "most Maximum", i), -1);
+		d->has_sv = 1;
+	}
+	d->t = now;
+	if ((rc = aws_in_time(j, "Timestamp", &d->t)) < 0)
+		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].Timestamp: ISO 8601 or epoch seconds",
+			     i), -1);
+	if (rc && (d->t < now - PUT_MAX_AGE + PUT_AHEAD_MARGIN || d->t > now + PUT_MAX_AHEAD - PUT_AHEAD_MARGIN))
+		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].Timestamp: must be within the last two "
+			     "weeks and at most two hours ahead", i), -1);
+	if ((rc = in_int(c, j, "StorageResolution", &sr)) < 0 || (rc && sr != 1 && sr != 60))
+		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].StorageResolution: 1 or 60", i), -1);
+	if (in_str(j, "Unit", &d->unit) < 0 || (d->unit && !valid_unit(d->unit)))
+		return (fail(c, 400, "InvalidParameterValue",
+			     "MetricData[%zu].Unit: one of CloudWatch's units (Seconds, Count, None, ...)", i), -1);
+	if (in_list(j, "Dimensions", &dims) < 0 || dimset_json(&d->ds, dims, ns, why, sizeof(why)) < 0)
+		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].Dimensions: %s", i,
+			     in_list(j, "Dimensions", &dims) < 0 ? "a list of {Name, Value}" : why), -1);
 	return 0;
 }
 
-/* Check datum I fully before anything is stored (a call is all or nothing).
- * Returns 0 or -1 with a message. */
-static int check_datum(const json_t *d, size_t i, int64_t now, char *err, size_t errlen)
+/* Store datum D in series S. Returns 0 or -1. */
+static int put_datum(struct api_metrics_call *c, struct store_series *s, const struct datum *d)
 {
-	const char *name = json_string_value(json_object_get(d, "MetricName"));
-	const json_t *v = json_object_get(d, "Value"), *vs = json_object_get(d, "Values");
-	const json_t *cs = json_object_get(d, "Counts"), *ts = json_object_get(d, "Timestamp");
-	const json_t *sr = json_object_get(d, "StorageResolution");
-	double x;
-	int64_t t;
+	int rc = 0;
+	double v, n;
 
-	if (!json_is_object(d)) {
-		snprintf(err, errlen, "MetricData[%zu]: not an object", i);
-		return -1;
-	}
-	if (!name || !valid_name(name)) {
-		snprintf(err, errlen, "MetricData[%zu].MetricName: required, 1 to %d characters", i, NAME_MAX_LEN);
-		return -1;
-	}
-	if (json_object_get(d, "StatisticValues")) {
-		snprintf(err, errlen, "MetricData[%zu].StatisticValues: not supported; send Values and Counts", i);
-		return -1;
-	}
-	if (!!v + !!vs != 1) {
-		snprintf(err, errlen, "MetricData[%zu]: exactly one of Value and Values", i);
-		return -1;
-	}
-	if (v && finite_value(v, &x) < 0) {
-		snprintf(err, errlen, "MetricData[%zu].Value: a finite number within CloudWatch's range", i);
-		return -1;
-	}
-	if (vs) {
-		size_t k;
-		json_t *e;
-		if (!json_is_array(vs) || json_array_size(vs) == 0 || json_array_size(vs) > PUT_MAX_VALUES) {
-			snprintf(err, errlen, "MetricData[%zu].Values: a list of 1 to %d numbers", i, PUT_MAX_VALUES);
-			return -1;
+	if (d->values) {
+		for (size_t k = 0; k < json_array_size(d->values) && rc == 0; k++) {
+			num_of(c, json_array_get(d->values, k), &v);
+			n = 1.0;
+			if (d->counts)
+				num_of(c, json_array_get(d->counts, k), &n);
+			rc = store_put_n(s, d->t, v, n);
 		}
-		json_array_foreach(vs, k, e) {
-			if (finite_value(e, &x) < 0) {
-				snprintf(err, errlen, "MetricData[%zu].Values[%zu]: a finite number", i, k);
-				return -1;
-			}
-		}
-		if (cs && (!json_is_array(cs) || json_array_size(cs) != json_array_size(vs))) {
-			snprintf(err, errlen, "MetricData[%zu].Counts: as many as Values", i);
-			return -1;
-		}
-		json_array_foreach(cs, k, e) {
-			/* bounded, so that no second's histogram count can wrap */
-			if (!json_is_number(e) || !(json_number_value(e) > 0) || json_number_value(e) > 4294967296.0) {
-				snprintf(err, errlen, "MetricData[%zu].Counts[%zu]: a number above 0, at most 2^32", i, k);
-				return -1;
-			}
-		}
-	} else if (cs) {
-		snprintf(err, errlen, "MetricData[%zu].Counts: only with Values", i);
-		return -1;
+		return rc;
 	}
-	if (ts) {
-		if (json_time(ts, &t) < 0) {
-			snprintf(err, errlen, "MetricData[%zu].Timestamp: ISO 8601 or epoch seconds", i);
-			return -1;
-		}
-		if (t < now - PUT_MAX_AGE + PUT_AHEAD_MARGIN || t > now + PUT_MAX_AHEAD - PUT_AHEAD_MARGIN) {
-			snprintf(err, errlen,
-				 "MetricData[%zu].Timestamp: must be within the last two weeks and at most two hours ahead",
-				 i);
-			return -1;
-		}
-	}
-	if (sr && (!json_is_integer(sr) || (json_integer_value(sr) != 1 && json_integer_value(sr) != 60))) {
-		snprintf(err, errlen, "MetricData[%zu].StorageResolution: 1 or 60", i);
-		return -1;
-	}
-	const json_t *u = json_object_get(d, "Unit");
-	if (u && !json_is_string(u)) {
-		snprintf(err, errlen, "MetricData[%zu].Unit: a string", i);
-		return -1;
-	}
-	return 0;
+	if (!d->has_sv)
+		return store_put(s, d->t, d->value);
+	/* a statistic set: its Minimum and its Maximum once each, the other
+	 * samples at the mean of the rest, so that SampleCount, Sum, Minimum
+	 * and Maximum are kept exactly (percentiles see those samples) */
+	if (d->sv_n < 2)
+		return store_put_n(s, d->t, d->sv_sum / d->sv_n, d->sv_n);
+	rc = store_put(s, d->t, d->sv_min);
+	if (rc == 0)
+		rc = store_put(s, d->t, d->sv_max);
+	if (rc == 0 && d->sv_n > 2)
+		rc = store_put_n(s, d->t, (d->sv_sum - d->sv_min - d->sv_max) / (d->sv_n - 2), d->sv_n - 2);
+	return rc;
 }
 
 /* A series' key: its name and its dimensions sorted by name, each part
@@ -841,62 +1200,45 @@ static int key_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void put_metric_data(struct admin_req *r, void *arg)
+json_t *api_metrics_put(struct api_metrics_call *c, const json_t *in)
 {
-	(void)arg;
-	size_t len, i, n = 0;
-	const char *body = admin_req_body(r, &len);
-	json_error_t je;
-	json_t *j = json_loadb(body, len, 0, &je), *d;
-	char err[512];
+	const char *ns = NULL;
+	const json_t *data;
+	size_t n = 0, nnew = 0, nfresh = 0;
 	int64_t now = metrics_now();
-	struct dimset *ds = NULL;
+	struct datum *d = NULL;
 	char **fresh = NULL;
-	size_t nnew = 0, nfresh = 0;
+	json_t *out = NULL;
+	int rc;
 
-	if (!json_is_object(j)) {
-		admin_reply_error(r, 400, "InvalidParameterValue", "body: not a JSON object (%s)", je.text);
-		goto out;
-	}
-	const char *ns = json_string_value(json_object_get(j, "Namespace"));
-	const json_t *data = json_object_get(j, "MetricData");
-	if (!ns || !valid_name(ns) || strncmp(ns, "AWS/", 4) == 0) {
-		admin_reply_error(r, 400, "InvalidParameterValue",
-				  "Namespace: required, 1 to %d characters, not starting with \"AWS/\"", NAME_MAX_LEN);
-		goto out;
-	}
-	if (!json_is_array(data) || json_array_size(data) == 0 || json_array_size(data) > PUT_MAX_DATA) {
-		admin_reply_error(r, 400, "InvalidParameterValue", "MetricData: a list of 1 to %d datapoints",
-				  PUT_MAX_DATA);
-		goto out;
-	}
+	if ((rc = in_str(in, "Namespace", &ns)) == 0)
+		return fail(c, 400, "MissingParameter", "The parameter Namespace is required.");
+	if (rc < 0 || !valid_name(ns) || strncmp(ns, "AWS/", 4) == 0)
+		return fail(c, 400, "InvalidParameterValue",
+			    "Namespace: 1 to %d characters, not starting with \"AWS/\" (got \"%s\")", NAME_MAX_LEN,
+			    ns ? ns : "");
+	if ((rc = in_list(in, "MetricData", &data)) == 0)
+		return fail(c, 400, "MissingParameter", "The parameter MetricData is required.");
+	if (rc < 0 || json_array_size(data) == 0 || json_array_size(data) > PUT_MAX_DATA)
+		return fail(c, 400, "InvalidParameterValue", "MetricData: a list of 1 to %d datapoints", PUT_MAX_DATA);
 	n = json_array_size(data);
-	ds = calloc(n, sizeof(*ds));
+	d = calloc(n, sizeof(*d));
 	fresh = calloc(n, sizeof(*fresh));
-	if (!ds || !fresh) {
-		admin_reply_error(r, 500, "InternalFailure", "out of memory");
+	if (!d || !fresh) {
+		fail(c, 500, "InternalServiceError", "out of memory");
 		goto out;
 	}
 	/* everything is checked first: a call is stored whole or not at all */
-	json_array_foreach(data, i, d) {
-		char why[256];
-		if (check_datum(d, i, now, err, sizeof(err)) < 0) {
-			admin_reply_error(r, 400, "InvalidParameterValue", "%s", err);
+	for (size_t i = 0; i < n; i++)
+		if (read_datum(c, json_array_get(data, i), ns, i, now, &d[i]) < 0)
 			goto out;
-		}
-		if (dimset_json(&ds[i], json_object_get(d, "Dimensions"), why, sizeof(why)) < 0) {
-			admin_reply_error(r, 400, "InvalidParameterValue", "MetricData[%zu].Dimensions: %s", i, why);
-			goto out;
-		}
-	}
 	/* the series it would add (each once: keys sorted), so that the
 	 * limit refuses the call whole */
-	json_array_foreach(data, i, d) {
-		const char *name = json_string_value(json_object_get(d, "MetricName"));
-		if (store_find(metrics_store(), ns, name, ds[i].d, ds[i].n))
+	for (size_t i = 0; i < n; i++) {
+		if (store_find(metrics_store(), ns, d[i].name, d[i].ds.d, d[i].ds.n))
 			continue;
-		if (!(fresh[nnew] = series_key(name, &ds[i]))) {
-			admin_reply_error(r, 500, "InternalFailure", "out of memory");
+		if (!(fresh[nnew] = series_key(d[i].name, &d[i].ds))) {
+			fail(c, 500, "InternalServiceError", "out of memory");
 			goto out;
 		}
 		nnew++;
@@ -911,44 +1253,45 @@ static void put_metric_data(struct admin_req *r, void *arg)
 	const struct albd_gen *g = admin_gen();
 	unsigned limit = g ? g->cfg->admin.max_custom_series : 10000;
 	if (ncustom + nfresh > limit) {
-		admin_reply_error(r, 400, "LimitExceeded",
-				  "MetricData: this call would make %zu custom series; admin.max_custom_series is %u",
-				  ncustom + nfresh, limit);
+		fail(c, 400, "LimitExceeded", "MetricData: this call would make %zu custom series; "
+		     "admin.max_custom_series is %u", ncustom + nfresh, limit);
 		goto out;
 	}
 	ncustom += nfresh;
-	json_array_foreach(data, i, d) {
-		int64_t t = now;
-		json_time(json_object_get(d, "Timestamp"), &t);
-		const char *name = json_string_value(json_object_get(d, "MetricName"));
-		const char *unit = json_string_value(json_object_get(d, "Unit"));
-		struct store_series *s = store_series(metrics_store(), ns, name, ds[i].d, ds[i].n, unit ? unit : "None",
-						      STORE_HIST);
-		const json_t *v = json_object_get(d, "Value"), *vs = json_object_get(d, "Values");
-		const json_t *cs = json_object_get(d, "Counts");
-		int rc = 0;
-		if (!s)
-			rc = -1;
-		else if (v)
-			rc = store_put(s, t, json_number_value(v));
-		else
-			for (size_t k = 0; k < json_array_size(vs) && rc == 0; k++)
-				rc = store_put_n(s, t, json_number_value(json_array_get(vs, k)),
-						 cs ? json_number_value(json_array_get(cs, k)) : 1.0);
-		if (rc < 0) {
-			admin_reply_error(r, 500, "InternalFailure", "MetricData[%zu]: could not be stored", i);
+	for (size_t i = 0; i < n; i++) {
+		struct store_series *s = store_series(metrics_store(), ns, d[i].name, d[i].ds.d, d[i].ds.n,
+						      d[i].unit ? d[i].unit : "None", STORE_HIST);
+		if (!s || put_datum(c, s, &d[i]) < 0) {
+			fail(c, 500, "InternalServiceError", "MetricData[%zu]: could not be stored", i);
 			goto out;
 		}
 	}
-	admin_reply_json(r, 200, json_object());
+	out = json_object();
 out:
-	for (size_t k = 0; ds && k < n; k++)
-		dimset_free(&ds[k]);
-	free(ds);
+	for (size_t k = 0; d && k < n; k++)
+		dimset_free(&d[k].ds);
+	free(d);
 	for (size_t k = 0; k < nnew; k++)
 		free(fresh[k]);
 	free(fresh);
-	json_decref(j);
+	return out;
+}
+
+/* POST /api/v1/metrics/data: PutMetricData's input as JSON */
+static void put_metric_data(struct admin_req *r, void *arg)
+{
+	(void)arg;
+	size_t len;
+	const char *body = admin_req_body(r, &len);
+	json_error_t je;
+	json_t *j = json_loadb(body, len, 0, &je);
+
+	if (!json_is_object(j)) {
+		admin_reply_error(r, 400, "InvalidParameterValue", "body: not a JSON object (%s)", je.text);
+		json_decref(j);
+		return;
+	}
+	reply(r, api_metrics_put, j, 1);
 }
 
 void api_metrics_init(void)
