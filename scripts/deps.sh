@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
 	build-essential autoconf automake libtool pkg-config
-	libevent-dev libssl-dev libhttp-parser-dev libconfig-dev libjansson-dev
+	libevent-dev libssl-dev libhttp-parser-dev libconfig-dev libjansson-dev zlib1g-dev
 	check python3 python3-pytest python3-pytest-xdist curl openssl ca-certificates procps
 	# /metrics is checked by promtool and scraped by a real Prometheus
 	prometheus

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/buffer.h>
 #include <openssl/rand.h>
+#include <zlib.h>
 
 #include "control/admin.h"
 #include "control/admin_parse.h"
@@ -180,6 +182,73 @@ static void reply_ok(struct admin_req *r, const struct service *svc, const struc
 
 /* ------------------------------------------------------------ the endpoint */
 
+#define AWS_MAX_INFLATED (8u << 20) /* a gzip body inflates to at most this */
+
+/* BODY (LEN bytes, gzip) inflated into a new NUL-terminated buffer (*OUT,
+ * *OUTLEN). Returns 0, or -1 with WHY: not gzip, truncated, more than
+ * AWS_MAX_INFLATED, out of memory. */
+static int gunzip(const char *body, size_t len, char **out, size_t *outlen, char *why, size_t whylen)
+{
+	z_stream z;
+	size_t cap = len * 4 + 1024, n = 0;
+	char *buf = NULL;
+	int rc;
+
+	*out = NULL;
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	z.next_in = (Bytef *)(uintptr_t)body;
+	z.avail_in = (uInt)len;
+	do {
+		if (cap > AWS_MAX_INFLATED + 1)
+			cap = AWS_MAX_INFLATED + 1;
+		char *nb = realloc(buf, cap + 1);
+
+		if (!nb) {
+			snprintf(why, whylen, "out of memory");
+			goto fail;
+		}
+		buf = nb;
+		z.next_out = (Bytef *)buf + n;
+		z.avail_out = (uInt)(cap - n);
+		rc = inflate(&z, Z_NO_FLUSH);
+		n = cap - z.avail_out;
+		if (rc == Z_STREAM_END)
+			break;
+		if (rc != Z_OK && rc != Z_BUF_ERROR) {
+			snprintf(why, whylen, "the gzip body is malformed (%s)", z.msg ? z.msg : "inflate failed");
+			goto fail;
+		}
+		if (n > AWS_MAX_INFLATED) {
+			snprintf(why, whylen, "the gzip body inflates to more than %u bytes", AWS_MAX_INFLATED);
+			goto fail;
+		}
+		if (z.avail_out == 0) {
+			cap *= 2;
+		} else if (z.avail_in == 0) {
+			snprintf(why, whylen, "the gzip body is truncated");
+			goto fail;
+		}
+	} while (1);
+	if (n > AWS_MAX_INFLATED || z.avail_in != 0) {
+		snprintf(why, whylen, n > AWS_MAX_INFLATED ? "the gzip body inflates to more than the limit"
+							    : "bytes after the gzip body");
+		goto fail;
+	}
+	inflateEnd(&z);
+	buf[n] = '\0';
+	*out = buf;
+	*outlen = n;
+	return 0;
+fail:
+	inflateEnd(&z);
+	free(buf);
+	return -1;
+}
+
 static const char *lookup_secret(const char *akid, void *arg)
 {
 	const struct cfg_admin *a = arg;
@@ -293,7 +362,7 @@ static void aws_endpoint(struct admin_req *r, void *arg)
 	const struct service *svc = NULL;
 	struct sigv4_identity id;
 	json_t *in = NULL, *res = NULL;
-	char *action = NULL, *version = NULL;
+	char *action = NULL, *version = NULL, *inflated = NULL;
 	size_t blen, nh;
 	const char *body = admin_req_body(r, &blen);
 
@@ -363,6 +432,24 @@ static void aws_endpoint(struct admin_req *r, void *arg)
 	}
 	c.service = svc->name;
 
+	/* the signature covered the body as sent; the operation reads it
+	 * inflated (the SDKs gzip PutMetricData's larger bodies) */
+	const char *enc = admin_req_header(r, "Content-Encoding");
+
+	if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+		if (strcasecmp(enc, "gzip") != 0) {
+			aws_fail(&c, 415, "UnsupportedMediaType", "Content-Encoding %.60s is not supported (gzip is)", enc);
+			goto done;
+		}
+		if (gunzip(body, blen, &inflated, &blen, why, sizeof why) < 0) {
+			aws_fail(&c, strstr(why, "memory") ? 500 : 400,
+				 strstr(why, "memory") ? "InternalFailure"
+				 : c.proto == AWS_QUERY ? "MalformedQueryString" : "SerializationException", "%s", why);
+			goto done;
+		}
+		body = inflated;
+	}
+
 	/* the input */
 	if (c.proto == AWS_QUERY) {
 		if (aws_query_parse(body, blen, &in, &action, &version, why, sizeof why) < 0) {
@@ -429,6 +516,7 @@ done:
 	json_decref(in);
 	free(action);
 	free(version);
+	free(inflated);
 }
 
 void aws_init(void)

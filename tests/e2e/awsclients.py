@@ -3,7 +3,7 @@
 - Debian's awscli 2.9 (/usr/bin/aws, installed by scripts/deps.sh): awsQuery
   for ELBv2, CloudWatch and SNS;
 - the aws-cli 1.x of the machine's other Python, where there is one (it
-  sends CloudWatch's Smithy RPC v2 CBOR protocol): tests skip without it;
+  sends CloudWatch's awsJson 1.0 protocol): tests skip without it;
 - the AWS SDK for JavaScript v3 (tests/e2e/node, pinned by package-lock.json).
 
 Each runs with credentials from the environment only (no ~/.aws), region
@@ -90,8 +90,8 @@ def aws1_path():
 
 
 def aws1_cli(a, *args, check=True, akid=AKID, secret=SECRET, timeout=60):
-    """As aws_cli() with the aws-cli 1.x (CloudWatch over Smithy RPC v2
-    CBOR); skips the test where there is none."""
+    """As aws_cli() with the aws-cli 1.x (CloudWatch over awsJson 1.0);
+    skips the test where there is none."""
     p = aws1_path()
     if not p:
         pytest.skip("no aws-cli 1.x besides Debian's awscli on this machine")

@@ -7,6 +7,7 @@ token not needed (nor enough), credentials that follow a reload, and the
 config's errors. Requests are signed with the botocore inside Debian's
 awscli (the same signer the CLI uses), then sent as they are or altered."""
 import datetime
+import gzip
 import http.client
 import json
 import re
@@ -237,11 +238,46 @@ def test_cbor_protocol_errors(api):
     assert st == 200 and rh["smithy-protocol"] == "rpc-v2-cbor"
 
 
-def test_cbor_with_the_python_cli(api):
+def test_json_with_the_python_cli(api):
+    # aws-cli 1.45 (botocore 1.43) picks awsJson 1.0 for CloudWatch
     out = aws1_cli(api, "cloudwatch", "list-metrics", "--namespace", "App")
     assert out == {"Metrics": []}
     p = aws1_cli(api, "cloudwatch", "list-metrics", check=False, secret="wrong")
     assert "(SignatureDoesNotMatch)" in p.stderr
+
+
+def test_gzip_bodies(api, tmp_path):
+    # the SDKs gzip PutMetricData bodies of 10 KB and more (CloudWatch's
+    # request compression); the signature covers the compressed bytes
+    data = [{"MetricName": "Big", "Dimensions": [{"Name": "Shard", "Value": "s%03d" % i}], "Value": i}
+            for i in range(300)]
+    f = tmp_path / "data.json"
+    f.write_text(json.dumps(data))
+    aws1_cli(api, "cloudwatch", "put-metric-data", "--namespace", "Gz", "--metric-data", "file://%s" % f)
+    out = aws1_cli(api, "cloudwatch", "list-metrics", "--namespace", "Gz")
+    assert len(out["Metrics"]) == 300
+    hdrs = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": CW_TARGET + ".ListMetrics",
+            "Content-Encoding": "gzip"}
+    body = gzip.compress(json.dumps({"Namespace": "Gz", "MetricName": "Big",
+                                     "Dimensions": [{"Name": "Shard", "Value": "s007"}]}).encode())
+    st, _, rb = send(api, *signed(api, "monitoring", body, hdrs))
+    assert st == 200, rb
+    assert json.loads(rb)["Metrics"] == [{"Namespace": "Gz", "MetricName": "Big",
+                                          "Dimensions": [{"Name": "Shard", "Value": "s007"}]}]
+    # awsQuery too
+    qh = {"Content-Type": "application/x-www-form-urlencoded", "Content-Encoding": "gzip"}
+    st, _, rb = send(api, *signed(api, "monitoring", gzip.compress(b"Action=ListMetrics&Version=2010-08-01"
+                                                                   b"&Namespace=Gz&MetricName=Nope"), qh))
+    assert st == 200, rb
+    # truncated, not gzip, a bomb, another encoding
+    for bad, code in ((body[:-8], "SerializationException"), (b"plain", "SerializationException"),
+                      (gzip.compress(b"[" * (9 << 20)), "SerializationException")):
+        st, rh, rb = send(api, *signed(api, "monitoring", bad, hdrs))
+        assert st == 400 and rh["x-amzn-query-error"] == code + ";Sender", rb
+    hdrs["Content-Encoding"] = "br"
+    st, rh, rb = send(api, *signed(api, "monitoring", b"{}", hdrs))
+    assert st == 415 and rh["x-amzn-query-error"].startswith("UnsupportedMediaType;"), rb
+    assert api.alive()
 
 
 def test_endpoint_off_without_credentials(albd, tmp_path):
@@ -261,7 +297,7 @@ def test_bearer_token_not_needed_for_signed_calls(albd, tmp_path):
     tok = tmp_path / "token"
     tok.write_text("admintoken0123456789\n")
     a = albd.start(cfg(tmp_path, port, aport, token_file=str(tok)), port=port)
-    assert aws_cli(a, "cloudwatch", "list-metrics") == {"Metrics": []}
+    assert aws_cli(a, "cloudwatch", "list-metrics", "--namespace", "App") == {"Metrics": []}
     # the JSON API still needs the token
     assert a.admin_request("GET", "/api/v1/metrics").status == 401
 
@@ -281,10 +317,11 @@ def test_credentials_follow_reload(albd, tmp_path):
     assert "AKIDALBDSECOND000001" in text
     a.reload(text)
     from conftest import wait_until
-    wait_until(lambda: aws_cli(a, "cloudwatch", "list-metrics", check=False, akid="AKIDALBDSECOND000001",
+    wait_until(lambda: aws_cli(a, "cloudwatch", "list-metrics", "--namespace", "App", check=False,
+                               akid="AKIDALBDSECOND000001",
                                secret="another-secret-key-0123456789") == {"Metrics": []}, 10,
                what="the new key to work after the reload")
-    assert aws_cli(a, "cloudwatch", "list-metrics") == {"Metrics": []}
+    assert aws_cli(a, "cloudwatch", "list-metrics", "--namespace", "App") == {"Metrics": []}
 
 
 @pytest.mark.parametrize("cred,needle", [
