@@ -26,6 +26,7 @@
 #include "control/admin.h"
 #include "control/alarm.h"
 #include "control/api_elb.h"
+#include "control/aws.h"
 #include "control/ui.h"
 #include "control/api_metrics.h"
 #include "control/metrics.h"
@@ -718,6 +719,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	api_elb_init();
+	aws_init();
 	ui_init();
 	treg_api_init(rebuild, &c);
 	treg_forget_unknown(c.gen->cfg);

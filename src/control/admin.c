@@ -83,6 +83,7 @@ struct admin_req {
 	struct aconn *ac;
 	char *method;
 	char *path;                   /* decoded */
+	char *target;                 /* the request target as received */
 	struct admin_kv *params;
 	size_t nparams;
 	struct admin_kv *hdrs;
@@ -134,6 +135,7 @@ static void req_free(struct admin_req *r)
 		return;
 	free(r->method);
 	free(r->path);
+	free(r->target);
 	admin_kv_free(r->params, r->nparams);
 	admin_kv_free(r->hdrs, r->nhdrs);
 	if (r->body)
@@ -161,7 +163,7 @@ static struct admin_req *req_new(struct aconn *ac, const struct http1_head *h, i
 	if (tlen == 0 || t[0] != '/')
 		goto fail; /* "*" (OPTIONS), or an absolute-form target without a path */
 	q = memchr(t, '?', tlen);
-	if (!(r->path = admin_decode(t, q ? (size_t)(q - t) : tlen, 0)))
+	if (!(r->path = admin_decode(t, q ? (size_t)(q - t) : tlen, 0)) || !(r->target = strndup(t, tlen)))
 		goto fail;
 	if (q && admin_parse_query(q + 1, tlen - (size_t)(q + 1 - t), &r->params, &r->nparams) < 0)
 		goto fail;
@@ -206,6 +208,20 @@ void admin_req_query_each(const struct admin_req *r, void (*fn)(const char *name
 {
 	for (size_t i = 0; i < r->nparams; i++)
 		fn(r->params[i].name, r->params[i].value, arg);
+}
+
+const char *admin_req_target(const struct admin_req *r)
+{
+	return r->target;
+}
+
+size_t admin_req_header_at(const struct admin_req *r, size_t i, const char **name, const char **value)
+{
+	if (i < r->nhdrs) {
+		*name = r->hdrs[i].name;
+		*value = r->hdrs[i].value;
+	}
+	return r->nhdrs;
 }
 
 const char *admin_req_header(const struct admin_req *r, const char *name)
@@ -592,7 +608,7 @@ static const struct route *admit(struct admin_req *r)
 {
 	size_t level;
 	const struct route *rt = route_find(r->method, r->path, &level);
-	int pub = rt && (((rt->flags & ADMIN_PUBLIC) && !A.metrics_token) || (rt->flags & ADMIN_OPEN));
+	int pub = rt && (((rt->flags & ADMIN_PUBLIC) && !A.metrics_token) || (rt->flags & (ADMIN_OPEN | ADMIN_SIGNED)));
 
 	if (A.have_token && !pub) {
 		uint64_t now = clock_ms(), wait = token_locked(r, now);

@@ -37,6 +37,8 @@ typedef void (*admin_fn)(struct admin_req *r, void *arg);
 #define ADMIN_OPEN   0x4  /* never needs the token, even with metrics_token: for URLs that
 			   * outsiders fetch as given (SNS's SubscribeURL and UnsubscribeURL,
 			   * which carry their own unguessable token, and SigningCertURL) */
+#define ADMIN_SIGNED 0x8  /* never needs the token: the handler authenticates the request
+			   * itself (AWS's APIs, SigV4 against admin.aws_credentials) */
 
 /* The admin listener's socket and address (to hand to a new albd at a
  * binary upgrade), or -1 when it does not listen. */
@@ -89,6 +91,12 @@ const char *admin_req_query(const struct admin_req *r, const char *name);
 void admin_req_query_each(const struct admin_req *r, void (*fn)(const char *name, const char *value, void *arg),
 			  void *arg);
 const char *admin_req_header(const struct admin_req *r, const char *name);
+/* The request target as received (path and query, still percent-encoded):
+ * what a signature covers. */
+const char *admin_req_target(const struct admin_req *r);
+/* The number of header lines of R; with I below it, *NAME and *VALUE get
+ * the I-th (as received, in order). */
+size_t admin_req_header_at(const struct admin_req *r, size_t i, const char **name, const char **value);
 /* The request body (NUL-terminated; *LEN its length without the NUL). */
 const char *admin_req_body(const struct admin_req *r, size_t *len);
 

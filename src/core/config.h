@@ -269,6 +269,15 @@ struct cfg_limits {                     /* "limits = { ... }" */
 
 /* "admin = { ... }": the admin HTTP listener on the control thread
  * (control/admin.c): /metrics, the JSON API. */
+/* One AWS credential of the AWS API endpoints:
+ * "aws_credentials = ( { access_key_id = "..."; secret_access_key_file = "..."; } );". */
+struct cfg_aws_credential {
+	char *access_key_id;        /* 16 to 128 characters [A-Z0-9a-z] */
+	char *secret_file;          /* "secret_access_key_file" */
+	char *secret;               /* its content, trimmed (read by config_load()) */
+	int line;
+};
+
 struct cfg_admin {
 	int enabled;                /* default 1; "enabled = false" turns it off */
 	struct albd_addr addr;      /* "listen", default "127.0.0.1:9100" */
@@ -283,6 +292,9 @@ struct cfg_admin {
 	                             * http(s)://listen as configured */
 	char *signing_cert_url;     /* "signing_cert_url": the SigningCertURL itself, NULL:
 	                             * public_url + "/sns/SimpleNotificationService-albd.pem" */
+	struct cfg_aws_credential *aws_creds; /* "aws_credentials": the AWS API endpoints'
+	                             * SigV4 keys; none: those endpoints are off */
+	size_t naws_creds;
 	int line;
 };
 

@@ -266,6 +266,64 @@ static int set_cert_url(struct cfg_ctx *c, const config_setting_t *s, void *fiel
 	return cfg_replace_str(c, field, v);
 }
 
+/* aws_credentials = ( { access_key_id = "..."; secret_access_key_file = "..."; }, ... );
+ * obj is the struct cfg_admin. The secret file is read as the token file is
+ * (printable ASCII, surrounding white space dropped). */
+static int set_aws_credentials(struct cfg_ctx *c, const config_setting_t *s, void *obj)
+{
+	struct cfg_admin *a = obj;
+	int n = cfg_list_length(c, s);
+
+	if (n <= 0)
+		return n;
+	if (!(a->aws_creds = cfg_zalloc(c, (size_t)n, sizeof *a->aws_creds)))
+		return -1;
+	a->naws_creds = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = cfg_elem(s, i), *k, *f;
+		struct cfg_aws_credential *cr = &a->aws_creds[i];
+		char why[CONFIG_ERR_MAX];
+		const char *v;
+		size_t len;
+
+		cr->line = (int)cfg_line_of(e);
+		if (!config_setting_is_group(e))
+			return cfg_fail(c, e, "expected a group { access_key_id = \"...\"; secret_access_key_file = \"...\"; }");
+		for (int j = 0; j < config_setting_length(e); j++) {
+			const char *name = config_setting_name(config_setting_get_elem(e, (unsigned)j));
+
+			if (strcmp(name, "access_key_id") != 0 && strcmp(name, "secret_access_key_file") != 0)
+				return cfg_fail(c, config_setting_get_elem(e, (unsigned)j),
+						"unknown setting \"%s\" (expected access_key_id, secret_access_key_file)",
+						name);
+		}
+		if (!(k = config_setting_get_member(e, "access_key_id")))
+			return cfg_fail(c, e, "access_key_id is required");
+		if (!(f = config_setting_get_member(e, "secret_access_key_file")))
+			return cfg_fail(c, e, "secret_access_key_file is required");
+		if (!(v = cfg_string_of(c, k)))
+			return -1;
+		len = strlen(v);
+		if (len < 16 || len > 128 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != len)
+			return cfg_fail(c, k, "\"%s\" is not an access key id (16 to 128 letters and digits)", v);
+		for (int j = 0; j < i; j++)
+			if (strcmp(a->aws_creds[j].access_key_id, v) == 0)
+				return cfg_fail(c, k, "access key id \"%s\" is given twice (line %d)", v,
+						a->aws_creds[j].line);
+		if (cfg_replace_str(c, &cr->access_key_id, v) < 0)
+			return -1;
+		if (!(v = cfg_string_of(c, f)))
+			return -1;
+		if (!*v)
+			return cfg_fail(c, f, "expected a file name");
+		if (cfg_replace_str(c, &cr->secret_file, v) < 0)
+			return -1;
+		if (!(cr->secret = read_token(v, why, sizeof why)))
+			return cfg_fail(c, f, "%s", why);
+	}
+	return 0;
+}
+
 /* See config_engine.h. */
 int cfg_admin_group(struct cfg_ctx *c, const config_setting_t *s, void *field)
 {
@@ -285,6 +343,7 @@ const struct cfg_key cfg_admin_keys[] = {
 	NUM("max_custom_series", K_UINT, struct cfg_admin, max_custom_series, 1, 1000000, 10000, 0),
 	FN("public_url", struct cfg_admin, public_url, set_public_url, 0),
 	FN("signing_cert_url", struct cfg_admin, signing_cert_url, set_cert_url, 0),
+	FN_OBJ("aws_credentials", set_aws_credentials, 0),
 	KEY_END
 };
 /* clang-format on */
@@ -348,6 +407,17 @@ void cfg_free_admin(struct cfg_admin *a)
 	cfg_free_tls(a->tls);
 	free(a->public_url);
 	free(a->signing_cert_url);
+	for (size_t i = 0; i < a->naws_creds; i++) {
+		struct cfg_aws_credential *cr = &a->aws_creds[i];
+
+		free(cr->access_key_id);
+		free(cr->secret_file);
+		if (cr->secret) {
+			memset(cr->secret, 0, strlen(cr->secret));
+			free(cr->secret);
+		}
+	}
+	free(a->aws_creds);
 	a->public_url = a->signing_cert_url = NULL;
 	a->token_file = a->token = NULL;
 	a->tls = NULL;
