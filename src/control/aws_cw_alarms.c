@@ -90,6 +90,7 @@ static int paging(struct aws_call *c, long long def, long long *max, size_t *off
 {
 	int r = aws_in_int(c->in, "MaxRecords", max);
 
+	*off = 0;
 	if (r == 0)
 		*max = def;
 	if (r < 0 || *max < 1 || *max > 100) {
