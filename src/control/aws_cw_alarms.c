@@ -2,7 +2,8 @@
  * over aws.h's wire (aws.c):
  *
  *   DescribeAlarms           AlarmNames, AlarmNamePrefix, AlarmTypes, StateValue,
- *                            ActionPrefix, MaxRecords (1..100, 50), NextToken
+ *                            ActionPrefix, ChildrenOfAlarmName, ParentsOfAlarmName,
+ *                            MaxRecords (1..100, 50), NextToken; by name
  *   DescribeAlarmsForMetric  MetricName, Namespace, Statistic, ExtendedStatistic,
  *                            Dimensions, Period, Unit: the single-metric alarms
  *   DescribeAlarmHistory     AlarmName, AlarmTypes, HistoryItemType, StartDate,
@@ -30,6 +31,7 @@
 #include "../core/config.h"
 #include "../proxy/gen.h"
 #include "alarm_int.h"
+#include "alarm_rule.h"
 #include "control/aws.h"
 
 static json_t *fail(struct aws_call *c, const struct alarm_err *e)
@@ -164,6 +166,29 @@ static json_t *describe(const struct alarm *a)
 	return ordered(j, metric_alarm_keys);
 }
 
+/* Does composite alarm P's rule name alarm A? */
+static int names_in_rule(const struct alarm *p, const struct alarm *a)
+{
+	const char *const *names;
+	size_t n = p->composite ? ar_names(p->rule, &names) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (alarm_find(names[i]) == a)
+			return 1;
+	return 0;
+}
+
+/* Metric alarms first, then composite ones, each by name (CloudWatch
+ * lists alarms by name). */
+static int by_type_name(const void *x, const void *y)
+{
+	const struct alarm *a = *(const struct alarm *const *)x, *b = *(const struct alarm *const *)y;
+
+	if (a->composite != b->composite)
+		return a->composite - b->composite;
+	return strcmp(a->name, b->name);
+}
+
 static json_t *describe_alarms(struct aws_call *c)
 {
 	const char *names[101];
@@ -178,25 +203,38 @@ static json_t *describe_alarms(struct aws_call *c)
 	q.prefix = aws_in_str(c->in, "AlarmNamePrefix");
 	q.state = aws_in_str(c->in, "StateValue");
 	q.action_prefix = aws_in_str(c->in, "ActionPrefix");
-	if (aws_in_str(c->in, "ChildrenOfAlarmName") || aws_in_str(c->in, "ParentsOfAlarmName"))
-		return aws_fail(c, 400, "InvalidParameterValue",
-				"ChildrenOfAlarmName and ParentsOfAlarmName are not supported by albd");
+	const char *children = aws_in_str(c->in, "ChildrenOfAlarmName");
+	const char *parents = aws_in_str(c->in, "ParentsOfAlarmName");
+	/* "If you specify ChildrenOfAlarmName, you cannot specify any other
+	 * parameters in the request except for MaxRecords and NextToken" */
+	if ((children || parents) &&
+	    (q.nnames || q.prefix || q.state || q.action_prefix || aws_in_list(c->in, "AlarmTypes") || (children && parents)))
+		return aws_fail(c, 400, "InvalidParameterCombination",
+				"%s: only with MaxRecords and NextToken", children ? "ChildrenOfAlarmName" : "ParentsOfAlarmName");
 	if (alarm_query_check(&q, &e) < 0)
 		return fail(c, &e);
-	/* the metric alarms, then the composite ones: one list to page */
-	size_t seen = 0;
-	json_t *ma = json_array(), *ca = json_array(), *out;
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < E.n; i++) {
-			const struct alarm *a = E.a[i];
-			if (a->composite != pass || !alarm_query_match(&q, a))
-				continue;
-			if (seen >= off && seen < off + (size_t)max)
-				json_array_append_new(pass ? ca : ma, describe(a));
-			seen++;
+	const struct alarm *rel = children ? alarm_find(children) : parents ? alarm_find(parents) : NULL;
+	const struct alarm **all = calloc(E.n ? E.n : 1, sizeof(*all));
+	size_t n = 0;
+	if (!all)
+		return aws_fail(c, 500, "InternalFailure", "out of memory");
+	for (size_t i = 0; i < E.n; i++) {
+		const struct alarm *a = E.a[i];
+		if (children || parents) {
+			/* the alarms composite CHILDREN names; the composites naming PARENTS */
+			if (rel && (children ? names_in_rule(rel, a) : names_in_rule(a, rel)))
+				all[n++] = a;
+		} else if (alarm_query_match(&q, a)) {
+			all[n++] = a;
 		}
+	}
+	qsort(all, n, sizeof(*all), by_type_name);
+	json_t *ma = json_array(), *ca = json_array(), *out;
+	for (size_t i = off; i < n && i < off + (size_t)max; i++)
+		json_array_append_new(all[i]->composite ? ca : ma, describe(all[i]));
+	free(all);
 	out = json_pack("{s:o, s:o}", "CompositeAlarms", ca, "MetricAlarms", ma);
-	if (seen > off + (size_t)max)
+	if (n > off + (size_t)max)
 		json_object_set_new(out, "NextToken", aws_page_token(off + (size_t)max));
 	return out;
 }

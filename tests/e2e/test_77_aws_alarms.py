@@ -171,6 +171,10 @@ def test_put_metric_alarm_describe_every_field(albd, backends, receivers, tmp_pa
     assert c["AlarmName"] == "file-any" and c["AlarmArn"] == arn("file-any")
     assert c["AlarmRule"] == 'ALARM("file-5xx")' and c["AlarmDescription"] == "any file alarm"
     assert c["ActionsEnabled"] is True and c["StateValue"] in ("OK", "INSUFFICIENT_DATA")
+    j = describe(a, "--children-of-alarm-name", "file-any")
+    assert [m["AlarmName"] for m in j["MetricAlarms"]] == ["file-5xx"] and j["CompositeAlarms"] == []
+    j = describe(a, "--parents-of-alarm-name", "file-5xx")
+    assert [c["AlarmName"] for c in j["CompositeAlarms"]] == ["file-any"] and j["MetricAlarms"] == []
     assert [m["AlarmName"] for m in describe(a, "--alarm-name-prefix", "api-")["MetricAlarms"]] == ["api-latency"]
     assert [m["AlarmName"] for m in describe(a, "--action-prefix", OPS)["MetricAlarms"]] == ["api-latency"]
     assert [m["AlarmName"] for m in
@@ -451,6 +455,8 @@ def test_errors(albd, backends, receivers, tmp_path):
     code, _ = cw_err(a, "describe-alarms", "--next-token", "garbage")
     assert code == "InvalidNextToken"
     code, msg = cw_err(a, "describe-alarms", "--alarm-names", "file-5xx", "--alarm-name-prefix", "f")
+    assert code == "InvalidParameterCombination", msg
+    code, msg = cw_err(a, "describe-alarms", "--children-of-alarm-name", "file-any", "--alarm-names", "file-5xx")
     assert code == "InvalidParameterCombination", msg
     code, msg = cw_err(a, "describe-alarms", "--state-value", "MAYBE")
     assert code == "InvalidParameterValue" and "StateValue" in msg, msg

@@ -20,6 +20,7 @@
 
 #include "control/admin.h"
 #include "control/alarm.h"
+#include "control/alarm_int.h"
 #include "control/alarm_eval.h"
 #include "control/store.h"
 #include "core/config.h"
@@ -1179,6 +1180,225 @@ START_TEST(test_check)
 }
 END_TEST
 
+/* ------------------------------------------------------------ run-time alarms */
+
+/* PutMetricAlarm's input TEXT (JSON) parsed for this config. */
+static struct alarm_rt *rt_parse(const char *text, struct alarm_err *e)
+{
+	json_error_t je;
+	json_t *in = json_loads(text, 0, &je);
+	ck_assert_msg(in != NULL, "%s", je.text);
+	struct alarm_rt *rt = alarm_rt_parse(in, "eu-west-1", "123456789012", e);
+	json_decref(in);
+	return rt;
+}
+
+static void rt_put_ok(const char *text)
+{
+	struct alarm_err e = { 0 };
+	struct alarm_rt *rt = rt_parse(text, &e);
+	ck_assert_msg(rt != NULL, "%s: %s", e.code, e.msg);
+	ck_assert_msg(alarm_rt_put(rt, &e) == 0, "%s: %s", e.code, e.msg);
+}
+
+static void rt_parse_fails(const char *text, const char *code, const char *msg)
+{
+	struct alarm_err e = { 0 };
+	struct alarm_rt *rt = rt_parse(text, &e);
+	ck_assert_ptr_null(rt);
+	ck_assert_str_eq(e.code, code);
+	ck_assert_msg(strncmp(e.msg, msg, strlen(msg)) == 0, "\"%s\" does not start with \"%s\"", e.msg, msg);
+}
+
+static json_t *runtime_file(void)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/alarms_runtime.json", dir);
+	return json_load_file(path, 0, NULL);
+}
+
+#define RT_5XX                                                                                                  \
+	"{\"AlarmName\": \"rt-5xx\", \"MetricName\": \"HTTPCode_Target_5XX_Count\", \"Namespace\": "           \
+	"\"AWS/ApplicationELB\", \"Statistic\": \"Sum\", \"Dimensions\": [{\"Name\": \"TargetGroup\", \"Value\": " \
+	"\"web\"}], \"Period\": %s, \"EvaluationPeriods\": 1, \"Threshold\": %s, \"ComparisonOperator\": "       \
+	"\"GreaterThanOrEqualToThreshold\", \"TreatMissingData\": \"notBreaching\", \"AlarmActions\": "          \
+	"[\"arn:aws:sns:eu-west-1:123456789012:ops\"], \"Unit\": \"Count\", \"Tags\": [{\"Key\": \"k\", "        \
+	"\"Value\": \"v\"}]}"
+
+START_TEST(test_runtime_alarm)
+{
+	char text[2048], err[128];
+	struct alarm_err e = { 0 };
+
+	alarms[0] = mk_missing("file", "ignore");
+	use(1, 0);
+	start();
+	snprintf(text, sizeof(text), RT_5XX, "10", "5");
+	rt_put_ok(text);
+	ck_assert_int_eq(state_of("rt-5xx"), ALARM_INSUFFICIENT_DATA);
+	ck_assert_uint_eq(alarm_history_count("rt-5xx"), 1); /* created */
+	/* evaluated by the engine, its action published */
+	fill(s5xx, T0 + 10, T0 + 20, 1);
+	advance(T0 + 22);
+	ck_assert_int_eq(state_of("rt-5xx"), ALARM_ALARM);
+	ck_assert_int_eq(nsent, 1);
+	ck_assert_str_eq(sent[0].topic, "ops");
+	ck_assert_str_eq(sent[0].new_state, "ALARM");
+	/* kept: the definition in alarms_runtime.json, the state in alarms.json */
+	json_t *f = runtime_file();
+	ck_assert_ptr_nonnull(f);
+	json_t *d = json_array_get(json_object_get(f, "MetricAlarms"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "AlarmName")), "rt-5xx");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(d, "AlarmActions"), 0)),
+			 "arn:aws:sns:eu-west-1:123456789012:ops");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "Unit")), "Count");
+	ck_assert_ptr_null(json_object_get(d, "AlarmArn"));
+	ck_assert_int_eq(json_array_size(json_object_get(d, "Tags")), 1);
+	json_decref(f);
+	/* a restart: the same alarm, its state, no second message */
+	size_t nh = alarm_history_count("rt-5xx");
+	alarm_shutdown();
+	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
+	ck_assert_int_eq(state_of("rt-5xx"), ALARM_ALARM);
+	ck_assert_uint_eq(alarm_history_count("rt-5xx"), nh);
+	struct alarm *a = alarm_find("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rt-5xx");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(a->rt);
+	ck_assert_str_eq(a->rt->unit, "Count");
+	/* a reload too */
+	alarm_apply(&gen);
+	ck_assert_int_eq(state_of("rt-5xx"), ALARM_ALARM);
+	ck_assert_int_eq(nsent, 1);
+	/* put again: the definition changes, the state stays */
+	snprintf(text, sizeof(text), RT_5XX, "60", "50");
+	rt_put_ok(text);
+	ck_assert_int_eq(state_of("rt-5xx"), ALARM_ALARM);
+	ck_assert_uint_eq(alarm_history_count("rt-5xx"), nh + 1);
+	a = alarm_find("rt-5xx");
+	ck_assert_uint_eq(a->mc->period, 60);
+	ck_assert(a->mc->threshold == 50.0);
+	/* the file's alarm is not PutMetricAlarm's to change nor DeleteAlarms' to delete */
+	struct alarm_rt *rt = rt_parse("{\"AlarmName\": \"file\", \"MetricName\": \"M\", \"Namespace\": \"N\", "
+				       "\"Statistic\": \"Sum\", \"Period\": 60, \"EvaluationPeriods\": 1, "
+				       "\"Threshold\": 1, \"ComparisonOperator\": \"LessThanThreshold\"}",
+				       &e);
+	ck_assert_ptr_nonnull(rt);
+	ck_assert_int_eq(alarm_rt_put(rt, &e), -1);
+	ck_assert_str_eq(e.code, "ValidationError");
+	ck_assert_ptr_nonnull(strstr(e.msg, "configuration file"));
+	const char *both[] = { "rt-5xx", "file" };
+	ck_assert_int_eq(alarm_rt_delete(both, 2, &e), -1);
+	ck_assert_str_eq(e.code, "ValidationError");
+	ck_assert_int_eq(state_of("rt-5xx"), ALARM_ALARM); /* all or none */
+	const char *unknown[] = { "rt-5xx", "nope" };
+	ck_assert_int_eq(alarm_rt_delete(unknown, 2, &e), -1);
+	ck_assert_str_eq(e.code, "ResourceNotFound");
+	ck_assert_int_eq(e.status, 404);
+	ck_assert_int_eq(alarm_rt_delete(both, 1, &e), 0);
+	ck_assert_int_eq(alarm_get("rt-5xx", NULL, NULL, NULL), -1);
+	f = runtime_file();
+	ck_assert_int_eq(json_array_size(json_object_get(f, "MetricAlarms")), 0);
+	json_decref(f);
+	json_t *s = state_file();
+	ck_assert_ptr_null(json_object_get(json_object_get(s, "alarms"), "rt-5xx"));
+	json_decref(s);
+	alarm_shutdown();
+	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
+	ck_assert_int_eq(alarm_get("rt-5xx", NULL, NULL, NULL), -1);
+	ck_assert_int_eq(alarm_get("file", NULL, NULL, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_runtime_parse)
+{
+	struct alarm_err e = { 0 };
+
+	use(0, 0);
+	start();
+	/* awsQuery gives every scalar as a string; metric math */
+	struct alarm_rt *rt = rt_parse(
+		"{\"AlarmName\": \"math\", \"EvaluationPeriods\": \"2\", \"DatapointsToAlarm\": \"1\", \"Threshold\": "
+		"\"40.5\", \"ComparisonOperator\": \"GreaterThanThreshold\", \"ActionsEnabled\": \"false\", \"Metrics\": "
+		"[{\"Id\": \"rate\", \"Expression\": \"100 * e / r\", \"ReturnData\": \"true\"}, {\"Id\": \"e\", "
+		"\"ReturnData\": \"false\", \"MetricStat\": {\"Metric\": {\"Namespace\": \"AWS/ApplicationELB\", "
+		"\"MetricName\": \"HTTPCode_Target_5XX_Count\"}, \"Period\": \"60\", \"Stat\": \"Sum\"}}, {\"Id\": "
+		"\"r\", \"ReturnData\": \"false\", \"MetricStat\": {\"Metric\": {\"Namespace\": \"AWS/ApplicationELB\", "
+		"\"MetricName\": \"RequestCount\"}, \"Period\": \"60\", \"Stat\": \"Sum\"}}]}",
+		&e);
+	ck_assert_msg(rt != NULL, "%s", e.msg);
+	ck_assert_uint_eq(rt->c.period, 60);
+	ck_assert_uint_eq(rt->c.nmetrics, 3);
+	ck_assert_int_eq(rt->c.actions_enabled, 0);
+	ck_assert(rt->c.threshold == 40.5);
+	ck_assert_int_eq(rt->c.metrics[0].return_data, 1);
+	/* what it saves reads back the same */
+	json_t *j = alarm_rt_json(&cfg, rt);
+	struct alarm_rt *again = alarm_rt_parse(j, NULL, NULL, &e);
+	ck_assert_msg(again != NULL, "%s", e.msg);
+	json_t *j2 = alarm_rt_json(&cfg, again);
+	ck_assert(json_equal(j, j2));
+	json_decref(j);
+	json_decref(j2);
+	alarm_rt_free(again);
+	alarm_rt_free(rt);
+	/* the file's checks, in PutMetricAlarm's words */
+	rt_parse_fails("{\"AlarmName\": \"x\", \"MetricName\": \"M\", \"Namespace\": \"N\", \"Statistic\": \"Sum\", "
+		       "\"Period\": 15, \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": "
+		       "\"LessThanThreshold\"}",
+		       "ValidationError", "Period: 15 is not 10, 20, 30 or a multiple of 60");
+	rt_parse_fails("{\"AlarmName\": \"x\", \"MetricName\": \"M\", \"Namespace\": \"N\", \"Statistic\": \"Sum\", "
+		       "\"Period\": 60, \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": \"Less\"}",
+		       "ValidationError", "ComparisonOperator: \"Less\" is not");
+	rt_parse_fails("{\"AlarmName\": \"x\", \"MetricName\": \"M\", \"Namespace\": \"N\", \"Statistic\": \"Sum\", "
+		       "\"Period\": 60, \"Threshold\": 1, \"ComparisonOperator\": \"LessThanThreshold\"}",
+		       "MissingParameter", "The parameter EvaluationPeriods is required.");
+	rt_parse_fails("{\"AlarmName\": \"x\", \"MetricName\": \"M\", \"Namespace\": \"N\", \"Statistic\": \"Sum\", "
+		       "\"Period\": 60, \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": "
+		       "\"LessThanThreshold\", \"OKActions\": [\"arn:aws:sns:us-east-1:123456789012:ops\"]}",
+		       "ValidationError", "OKActions.member.1: arn:aws:sns:us-east-1:123456789012:ops is not a topic of this albd");
+	rt_parse_fails("{\"AlarmName\": \"x\", \"MetricName\": \"M\", \"Namespace\": \"N\", \"Statistic\": \"Sum\", "
+		       "\"Period\": 60, \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": "
+		       "\"LessThanThreshold\", \"Unit\": \"Parsecs\"}",
+		       "ValidationError", "Unit: \"Parsecs\" is not");
+	rt_parse_fails("{\"AlarmName\": \"x\", \"MetricName\": \"M\", \"Namespace\": \"N\", \"Statistic\": \"Sum\", "
+		       "\"Period\": 60, \"EvaluationPeriods\": 1, \"ComparisonOperator\": \"LessThanThreshold\"}",
+		       "ValidationError", "Threshold: required");
+	rt_parse_fails("{\"AlarmName\": \"x\", \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": "
+		       "\"LessThanThreshold\", \"Metrics\": [{\"Id\": \"a\", \"MetricStat\": {\"Metric\": {\"Namespace\": "
+		       "\"N\", \"MetricName\": \"M\"}, \"Period\": 60, \"Stat\": \"Sum\"}}, {\"Id\": \"b\", "
+		       "\"Expression\": \"a * 2\"}]}",
+		       "ValidationError", "Metrics: exactly one query must have return_data = true (2 have)");
+}
+END_TEST
+
+START_TEST(test_actions_enabled)
+{
+	char err[128];
+
+	alarms[0] = mk_missing("quiet", "ignore");
+	use(1, 0);
+	start();
+	alarm_set_actions(alarm_find("quiet"), 0);
+	alarm_save();
+	ck_assert_int_eq(alarm_set_state("quiet", ALARM_ALARM, "x", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(nsent, 0);
+	/* kept across a restart */
+	alarm_shutdown();
+	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
+	ck_assert_int_eq(alarm_find("quiet")->actions_enabled, 0);
+	ck_assert_int_eq(alarm_set_state("quiet", ALARM_OK, "y", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(nsent, 0);
+	alarm_set_actions(alarm_find("quiet"), 1);
+	ck_assert_int_eq(alarm_set_state("quiet", ALARM_ALARM, "z", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(nsent, 1);
+	/* a changed definition takes the file's ActionsEnabled again */
+	alarm_set_actions(alarm_find("quiet"), 0);
+	alarms[0].threshold = 6.0;
+	alarm_apply(&gen);
+	ck_assert_int_eq(alarm_find("quiet")->actions_enabled, 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("alarm");
@@ -1204,6 +1424,9 @@ int main(void)
 	tcase_add_test(tc, test_clock_steps_back);
 	tcase_add_test(tc, test_future_last_end_restored);
 	tcase_add_test(tc, test_failed_save_retried);
+	tcase_add_test(tc, test_runtime_alarm);
+	tcase_add_test(tc, test_runtime_parse);
+	tcase_add_test(tc, test_actions_enabled);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("check");
 	tcase_add_checked_fixture(tc, setup, teardown);
