@@ -64,6 +64,14 @@ The admin API (127.0.0.1:9100; the demo's state goes to /tmp/albd-demo-state):
   curl -s http://127.0.0.1:9100/api/v1/target-groups
   curl -s http://127.0.0.1:9100/api/v1/target-groups/demo/health
 
+The same through AWS's own tools (Debian's aws CLI; the demo's key, in
+conf/demo.conf):
+
+  export AWS_ACCESS_KEY_ID=AKIDALBDDEMO00000001 AWS_DEFAULT_REGION=local
+  export AWS_SECRET_ACCESS_KEY=albd-demo-secret-not-for-production
+  aws --endpoint-url http://127.0.0.1:9100 elbv2 describe-target-groups
+  aws --endpoint-url http://127.0.0.1:9100 cloudwatch list-metrics --namespace AWS/ApplicationELB
+
 Press Ctrl-C to stop albd and the backends.
 
 MSG

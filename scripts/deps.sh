@@ -24,9 +24,11 @@ packages=(
 	clang libclang-rt-14-dev
 	# the dashboard is tested in headless Chromium (tests/e2e/test_73_dashboard.py)
 	chromium chromium-driver python3-selenium
+	# the AWS APIs are driven by Debian's aws CLI (awsQuery for ELBv2, CloudWatch, SNS)
+	awscli
 )
 # the e2e tests check albd's SNS messages with the npm package sns-validator
-# (tests/e2e/node): Debian's nodejs and npm, unless a node and an npm are
+# and drive its AWS APIs with the AWS SDK for JavaScript (tests/e2e/node): Debian's nodejs and npm, unless a node and an npm are
 # installed already (NodeSource's nodejs package provides npm itself and
 # conflicts with Debian's)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -38,7 +40,8 @@ fi
 npm_ci() {
 	local d=tests/e2e/node
 	cd "$(dirname "$0")/.."
-	if [ -d "$d/node_modules/sns-validator" ] && [ "$d/node_modules/.package-lock.json" -nt "$d/package-lock.json" ]; then
+	if [ -d "$d/node_modules/sns-validator" ] && [ -d "$d/node_modules/@aws-sdk/client-cloudwatch" ] &&
+		[ "$d/node_modules/.package-lock.json" -nt "$d/package-lock.json" ]; then
 		echo "deps.sh: $d/node_modules is up to date"
 		return 0
 	fi

@@ -582,7 +582,7 @@ static uint64_t token_locked(const struct admin_req *r, uint64_t now)
 	return f && f->locked_until > now ? (f->locked_until - now + 999) / 1000 : 0;
 }
 
-static void token_failed(const struct admin_req *r, uint64_t now)
+static void token_failed(const struct admin_req *r, uint64_t now, const char *what)
 {
 	struct token_fail *f = token_fail_of(r->ac->peer, 1);
 
@@ -591,12 +591,22 @@ static void token_failed(const struct admin_req *r, uint64_t now)
 		f->fails = 0;
 	}
 	f->last = now;
-	log_warn("admin: a wrong token from %s for %s %s", r->ac->peer, r->method, r->path);
+	log_warn("admin: a wrong %s from %s for %s %s", what, r->ac->peer, r->method, r->path);
 	if (++f->fails >= TOKEN_FAILS_MAX && f->locked_until <= now) {
 		f->locked_until = now + TOKEN_LOCK_MS;
-		log_warn("admin: %u token failures from %s within %d s: refused for %d s", f->fails, r->ac->peer,
-			 TOKEN_WINDOW_MS / 1000, TOKEN_LOCK_MS / 1000);
+		log_warn("admin: %u credential failures from %s within %d s: refused for %d s", f->fails,
+			 r->ac->peer, TOKEN_WINDOW_MS / 1000, TOKEN_LOCK_MS / 1000);
 	}
+}
+
+uint64_t admin_auth_locked(const struct admin_req *r)
+{
+	return token_locked(r, clock_ms());
+}
+
+void admin_auth_failed(const struct admin_req *r, const char *what)
+{
+	token_failed(r, clock_ms(), what);
 }
 
 /* The route that will answer R, or NULL after answering R itself: 401
@@ -627,7 +637,7 @@ static const struct route *admit(struct admin_req *r)
 		/* a success does not wipe the count: behind one address (NAT),
 		 * a client with the token cannot cover a guesser's tries */
 		if (ok == 0)
-			token_failed(r, now);
+			token_failed(r, now, "token");
 		else if (ok < 0)
 			log_warn("admin: no token from %s for %s %s", r->ac->peer, r->method, r->path);
 		if (ok <= 0) {

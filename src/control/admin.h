@@ -20,6 +20,7 @@
 #define ALBD_ADMIN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -91,6 +92,13 @@ const char *admin_req_query(const struct admin_req *r, const char *name);
 void admin_req_query_each(const struct admin_req *r, void (*fn)(const char *name, const char *value, void *arg),
 			  void *arg);
 const char *admin_req_header(const struct admin_req *r, const char *name);
+/* Seconds R's client (address) stays refused after too many wrong
+ * credentials (bearer tokens and AWS signatures count together), 0 when it
+ * is not. */
+uint64_t admin_auth_locked(const struct admin_req *r);
+/* R carried wrong credentials (WHAT: "token", "AWS signature", for the
+ * log): counts toward its client's lockout. */
+void admin_auth_failed(const struct admin_req *r, const char *what);
 /* The request target as received (path and query, still percent-encoded):
  * what a signature covers. */
 const char *admin_req_target(const struct admin_req *r);

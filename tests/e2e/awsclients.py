@@ -101,16 +101,16 @@ def aws1_cli(a, *args, check=True, akid=AKID, secret=SECRET, timeout=60):
 NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node")
 
 
-def node_sdk(a, script, timeout=60):
-    """Run tests/e2e/node/SCRIPT with node: it gets albd's endpoint and the
-    credentials in the environment (ALBD_ENDPOINT, AWS_*) and prints one
-    JSON document, which is returned."""
+def node_sdk(a, script, *args, timeout=60):
+    """Run tests/e2e/node/SCRIPT ARGS... with node: it gets albd's endpoint
+    and the credentials in the environment (ALBD_ENDPOINT, AWS_*) and
+    prints one JSON document, which is returned."""
     node = shutil.which("node")
     if not node:
         pytest.fail("node is missing: scripts/deps.sh installs it")
     env = _env()
     env["ALBD_ENDPOINT"] = a.admin_url
-    p = subprocess.run([node, os.path.join(NODE_DIR, script)], env=env, cwd=NODE_DIR,
+    p = subprocess.run([node, os.path.join(NODE_DIR, script)] + list(args), env=env, cwd=NODE_DIR,
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
     assert p.returncode == 0, "node %s exited %d:\n%s\n%s" % (script, p.returncode, p.stdout[-3000:],
                                                              p.stderr[-3000:])

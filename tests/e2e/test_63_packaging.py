@@ -27,8 +27,9 @@ def test_sample_config_is_valid(tmp_path):
     r = subprocess.run([check_albd_bin(), "-t", "-c", str(ROOT / "conf" / "albd.conf")], capture_output=True,
                        timeout=30)
     assert r.returncode == 0, r.stderr.decode()
-    r = subprocess.run([check_albd_bin(), "-t", "-c", str(ROOT / "conf" / "demo.conf")], capture_output=True,
-                       timeout=30)
+    # demo.conf names its AWS secret relative to the repository's root, where demo.sh runs albd
+    r = subprocess.run([str(Path(check_albd_bin()).resolve()), "-t", "-c", "conf/demo.conf"], capture_output=True,
+                       timeout=30, cwd=str(ROOT))
     assert r.returncode == 0, r.stderr.decode()
 
 
