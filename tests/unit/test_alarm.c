@@ -21,6 +21,7 @@
 #include "control/admin.h"
 #include "control/alarm.h"
 #include "control/alarm_int.h"
+#include "control/aws.h"
 #include "control/alarm_eval.h"
 #include "control/store.h"
 #include "core/config.h"
@@ -1399,6 +1400,148 @@ START_TEST(test_actions_enabled)
 }
 END_TEST
 
+/* ------------------------------------------------------------ AWS's operations */
+
+/* Call CloudWatch operation ACTION with the JSON input IN (AWS's JSON
+ * protocol shapes); the result (new), or NULL with C's error. */
+static json_t *aws_call_op(const char *action, const char *in, struct aws_call *c)
+{
+	json_error_t je;
+	json_t *j = json_loads(in, 0, &je);
+	ck_assert_msg(j != NULL, "%s", je.text);
+	memset(c, 0, sizeof(*c));
+	c->service = "monitoring";
+	c->action = action;
+	c->proto = AWS_JSON;
+	c->in = j;
+	for (const struct aws_op *op = aws_cw_alarm_ops; op->action; op++)
+		if (strcmp(op->action, action) == 0) {
+			json_t *r = op->fn(c);
+			json_decref(j);
+			return r;
+		}
+	ck_abort_msg("no operation %s", action);
+	return NULL;
+}
+
+static void aws_ok(const char *action, const char *in)
+{
+	struct aws_call c;
+	json_t *r = aws_call_op(action, in, &c);
+	ck_assert_msg(r != NULL, "%s: %s %s", action, c.code, c.message);
+	json_decref(r);
+}
+
+static void aws_fails(const char *action, const char *in, int status, const char *code)
+{
+	struct aws_call c;
+	json_t *r = aws_call_op(action, in, &c);
+	ck_assert_msg(r == NULL, "%s succeeded", action);
+	ck_assert_int_eq(c.status, status);
+	ck_assert_str_eq(c.code, code);
+}
+
+START_TEST(test_aws_ops)
+{
+	struct aws_call c;
+	char text[2048];
+
+	alarms[0] = mk_missing("file", "ignore");
+	memset(comps, 0, sizeof(comps));
+	comps[0].name = (char *)"comp";
+	comps[0].rule = (char *)"ALARM(file)";
+	comps[0].actions_enabled = 1;
+	use(1, 1);
+	start();
+	snprintf(text, sizeof(text), RT_5XX, "10", "5");
+	aws_ok("PutMetricAlarm", text);
+	/* metric alarms only, by name, in AWS's member order */
+	json_t *r = aws_call_op("DescribeAlarms", "{}", &c);
+	ck_assert_ptr_nonnull(r);
+	json_t *ma = json_object_get(r, "MetricAlarms");
+	ck_assert_int_eq(json_array_size(ma), 2);
+	ck_assert_int_eq(json_array_size(json_object_get(r, "CompositeAlarms")), 0);
+	json_t *x = json_array_get(ma, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ma, 0), "AlarmName")), "file");
+	ck_assert_str_eq(json_string_value(json_object_get(x, "AlarmName")), "rt-5xx");
+	const char *order[] = { "AlarmName", "AlarmArn", "AlarmConfigurationUpdatedTimestamp", "ActionsEnabled",
+				"OKActions", "AlarmActions", "InsufficientDataActions", "StateValue", "StateReason",
+				"StateUpdatedTimestamp", "MetricName", "Namespace", "Statistic", "Dimensions", "Period",
+				"Unit", "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator",
+				"TreatMissingData", "StateTransitionedTimestamp", NULL };
+	void *it = json_object_iter(x);
+	for (size_t i = 0; order[i]; i++, it = json_object_iter_next(x, it)) {
+		ck_assert_ptr_nonnull(it);
+		ck_assert_str_eq(json_object_iter_key(it), order[i]);
+	}
+	ck_assert_ptr_null(it);
+	json_decref(r);
+	/* pages */
+	r = aws_call_op("DescribeAlarms", "{\"MaxRecords\": 1, \"AlarmTypes\": [\"MetricAlarm\", \"CompositeAlarm\"]}", &c);
+	ck_assert_int_eq(json_array_size(json_object_get(r, "MetricAlarms")), 1);
+	const char *tok = json_string_value(json_object_get(r, "NextToken"));
+	ck_assert_ptr_nonnull(tok);
+	snprintf(text, sizeof(text), "{\"MaxRecords\": 2, \"NextToken\": \"%s\", \"AlarmTypes\": [\"MetricAlarm\", "
+				     "\"CompositeAlarm\"]}",
+		 tok);
+	json_decref(r);
+	r = aws_call_op("DescribeAlarms", text, &c);
+	ck_assert_int_eq(json_array_size(json_object_get(r, "MetricAlarms")), 1);
+	ck_assert_int_eq(json_array_size(json_object_get(r, "CompositeAlarms")), 1);
+	ck_assert_ptr_null(json_object_get(r, "NextToken"));
+	json_decref(r);
+	r = aws_call_op("DescribeAlarms", "{\"ParentsOfAlarmName\": \"file\"}", &c);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(r, "CompositeAlarms"), 0),
+							   "AlarmName")),
+			 "comp");
+	json_decref(r);
+	aws_fails("DescribeAlarms", "{\"StateValue\": \"BAD\"}", 400, "InvalidParameterValue");
+	aws_fails("DescribeAlarms", "{\"NextToken\": \"x\"}", 400, "InvalidNextToken");
+	aws_fails("DescribeAlarms", "{\"MaxRecords\": 101}", 400, "InvalidParameterValue");
+	/* for a metric */
+	r = aws_call_op("DescribeAlarmsForMetric",
+			"{\"MetricName\": \"HTTPCode_Target_5XX_Count\", \"Namespace\": \"AWS/ApplicationELB\", "
+			"\"Dimensions\": [{\"Name\": \"TargetGroup\", \"Value\": \"web\"}], \"Unit\": \"Count\"}",
+			&c);
+	ck_assert_int_eq(json_array_size(json_object_get(r, "MetricAlarms")), 1);
+	json_decref(r);
+	aws_fails("DescribeAlarmsForMetric", "{\"Namespace\": \"N\"}", 400, "MissingParameter");
+	/* state and history */
+	aws_ok("SetAlarmState", "{\"AlarmName\": \"rt-5xx\", \"StateValue\": \"ALARM\", \"StateReason\": \"r\"}");
+	ck_assert_int_eq(nsent, 1);
+	aws_fails("SetAlarmState", "{\"AlarmName\": \"nope\", \"StateValue\": \"OK\", \"StateReason\": \"r\"}", 404,
+		  "ResourceNotFound");
+	aws_fails("SetAlarmState",
+		  "{\"AlarmName\": \"rt-5xx\", \"StateValue\": \"OK\", \"StateReason\": \"r\", \"StateReasonData\": \"{\"}",
+		  400, "InvalidFormat");
+	r = aws_call_op("DescribeAlarmHistory", "{\"AlarmName\": \"rt-5xx\", \"ScanBy\": \"TimestampAscending\"}", &c);
+	json_t *items = json_object_get(r, "AlarmHistoryItems");
+	ck_assert_int_eq(json_array_size(items), 3); /* created, ALARM, its action */
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "HistoryItemType")),
+			 "ConfigurationUpdate");
+	json_decref(r);
+	r = aws_call_op("DescribeAlarmHistory", "{\"AlarmTypes\": [\"CompositeAlarm\"]}", &c);
+	items = json_object_get(r, "AlarmHistoryItems");
+	ck_assert_int_gt(json_array_size(items), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "AlarmName")), "comp");
+	json_decref(r);
+	aws_fails("DescribeAlarmHistory", "{\"ScanBy\": \"Sideways\"}", 400, "InvalidParameterValue");
+	/* actions */
+	aws_ok("DisableAlarmActions", "{\"AlarmNames\": [\"rt-5xx\", \"nope\"]}");
+	ck_assert_int_eq(alarm_find("rt-5xx")->actions_enabled, 0);
+	aws_ok("SetAlarmState", "{\"AlarmName\": \"rt-5xx\", \"StateValue\": \"OK\", \"StateReason\": \"r\"}");
+	ck_assert_int_eq(nsent, 1);
+	aws_ok("EnableAlarmActions", "{\"AlarmNames\": [\"rt-5xx\"]}");
+	ck_assert_int_eq(alarm_find("rt-5xx")->actions_enabled, 1);
+	/* delete */
+	aws_fails("DeleteAlarms", "{\"AlarmNames\": [\"file\"]}", 400, "ValidationError");
+	aws_fails("DeleteAlarms", "{\"AlarmNames\": [\"gone\"]}", 404, "ResourceNotFound");
+	aws_fails("PutMetricAlarm", "{\"AlarmName\": \"x\"}", 400, "MissingParameter");
+	aws_ok("DeleteAlarms", "{\"AlarmNames\": [\"rt-5xx\"]}");
+	ck_assert_int_eq(alarm_get("rt-5xx", NULL, NULL, NULL), -1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("alarm");
@@ -1427,6 +1570,7 @@ int main(void)
 	tcase_add_test(tc, test_runtime_alarm);
 	tcase_add_test(tc, test_runtime_parse);
 	tcase_add_test(tc, test_actions_enabled);
+	tcase_add_test(tc, test_aws_ops);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("check");
 	tcase_add_checked_fixture(tc, setup, teardown);
