@@ -151,24 +151,26 @@ static int hitem_cmp_desc(const void *x, const void *y)
 	return a->h < b->h ? -1 : a->h > b->h;
 }
 
+/* HistoryItemType TYPE (not NULL) into *WANT; -1 with E. */
+static int hist_type_check(const char *type, enum alarm_hist_type *want, struct alarm_err *e)
+{
+	for (int t = AH_STATE; t <= AH_ACTION; t++)
+		if (strcmp(type, alarm_hist_type_name((enum alarm_hist_type)t)) == 0) {
+			*want = (enum alarm_hist_type)t;
+			return 0;
+		}
+	return alarm_fail(e, 400, "InvalidParameterValue",
+			  "HistoryItemType: \"%s\" is not ConfigurationUpdate, StateUpdate or Action", type);
+}
+
 int alarm_history_query(const struct alarm_hq *q, struct alarm_hitem **items, size_t *n, struct alarm_err *e)
 {
 	enum alarm_hist_type want = AH_STATE;
 
 	*items = NULL;
 	*n = 0;
-	if (q->type) {
-		int ok = 0;
-		for (int t = AH_STATE; t <= AH_ACTION; t++)
-			if (strcmp(q->type, alarm_hist_type_name((enum alarm_hist_type)t)) == 0) {
-				want = (enum alarm_hist_type)t;
-				ok = 1;
-			}
-		if (!ok)
-			return alarm_fail(e, 400, "InvalidParameterValue",
-					  "HistoryItemType: \"%s\" is not ConfigurationUpdate, StateUpdate or Action",
-					  q->type);
-	}
+	if (q->type && hist_type_check(q->type, &want, e) < 0)
+		return -1;
 	if (q->scan && strcmp(q->scan, "TimestampDescending") != 0 && strcmp(q->scan, "TimestampAscending") != 0)
 		return alarm_fail(e, 400, "InvalidParameterValue",
 				  "ScanBy: TimestampDescending (the default) or TimestampAscending");
@@ -209,18 +211,28 @@ json_t *alarm_hitem_json(const struct alarm_hitem *it, alarm_time_fn tf)
 			 "HistoryData", it->h->data);
 }
 
+/* SetAlarmState's checks of the alarm, StateValue and StateReason: *A
+ * and *ST, or -1 with E. */
+static int set_state_check(const char *name, const char *sv, const char *reason, struct alarm **a,
+			   enum alarm_state *st, struct alarm_err *e)
+{
+	if (!(*a = name ? alarm_find(name) : NULL))
+		return alarm_fail(e, 404, "ResourceNotFound", "AlarmName: no alarm %s", name ? name : "");
+	if (!sv || state_parse(sv, st) < 0)
+		return alarm_fail(e, 400, "InvalidParameterValue", "StateValue: required, OK, ALARM or INSUFFICIENT_DATA");
+	if (!reason || strlen(reason) > 1023)
+		return alarm_fail(e, 400, "InvalidParameterValue", "StateReason: required, at most 1023 characters");
+	return 0;
+}
+
 int alarm_api_set_state(const char *name, const char *sv, const char *reason, const char *rd, struct alarm_err *e)
 {
 	enum alarm_state st;
 	char err[256];
-	struct alarm *a = name ? alarm_find(name) : NULL;
+	struct alarm *a;
 
-	if (!a)
-		return alarm_fail(e, 404, "ResourceNotFound", "AlarmName: no alarm %s", name ? name : "");
-	if (!sv || state_parse(sv, &st) < 0)
-		return alarm_fail(e, 400, "InvalidParameterValue", "StateValue: required, OK, ALARM or INSUFFICIENT_DATA");
-	if (!reason || strlen(reason) > 1023)
-		return alarm_fail(e, 400, "InvalidParameterValue", "StateReason: required, at most 1023 characters");
+	if (set_state_check(name, sv, reason, &a, &st, e) < 0)
+		return -1;
 	if (rd && strlen(rd) > 4000)
 		return alarm_fail(e, 400, "InvalidParameterValue", "StateReasonData: at most 4000 characters");
 	if (alarm_set_state(a->name, st, reason, rd, err, sizeof(err)) < 0)
@@ -334,6 +346,11 @@ static void alarm_history(struct admin_req *r, void *arg)
 	struct alarm_hq q = { .name = a->name, .metric = 1, .composite = 1,
 			      .type = admin_req_query(r, "HistoryItemType"), .scan = admin_req_query(r, "ScanBy"),
 			      .start_ms = 0, .end_ms = INT64_MAX };
+	enum alarm_hist_type want;
+	if (q.type && hist_type_check(q.type, &want, &e) < 0) {
+		reply_err(r, &e);
+		return;
+	}
 	if (sd) {
 		if (api_parse_time(sd, &q.start_ms) < 0) {
 			admin_reply_error(r, 400, "InvalidParameterValue",
@@ -389,13 +406,19 @@ static void set_state(struct admin_req *r, void *arg)
 		admin_reply_error(r, 400, "InvalidParameterValue", "body: not a JSON object (%s)", je.text);
 		goto out;
 	}
+	const char *sv = json_string_value(json_object_get(j, "StateValue"));
+	const char *reason = json_string_value(json_object_get(j, "StateReason"));
 	const json_t *rdj = json_object_get(j, "StateReasonData");
 	if (rdj && !json_is_string(rdj)) {
-		admin_reply_error(r, 400, "InvalidParameterValue", "StateReasonData: a string holding JSON");
+		struct alarm *x;
+		enum alarm_state st;
+		if (set_state_check(a->name, sv, reason, &x, &st, &e) < 0)
+			reply_err(r, &e);
+		else
+			admin_reply_error(r, 400, "InvalidParameterValue", "StateReasonData: a string holding JSON");
 		goto out;
 	}
-	if (alarm_api_set_state(a->name, json_string_value(json_object_get(j, "StateValue")),
-				json_string_value(json_object_get(j, "StateReason")), json_string_value(rdj), &e) < 0) {
+	if (alarm_api_set_state(a->name, sv, reason, json_string_value(rdj), &e) < 0) {
 		reply_err(r, &e);
 		goto out;
 	}
