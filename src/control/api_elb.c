@@ -25,8 +25,7 @@ static json_t *seconds(unsigned ms)
 	return ms % 1000 ? json_real(ms / 1000.0) : json_integer(ms / 1000);
 }
 
-/* The port all of TG's targets share, 0 when they differ or there are none. */
-static unsigned common_port(const struct cfg_target_group *tg)
+unsigned api_elb_port(const struct cfg_target_group *tg)
 {
 	unsigned port = 0;
 
@@ -38,34 +37,61 @@ static unsigned common_port(const struct cfg_target_group *tg)
 	return port;
 }
 
-static json_t *describe_group(const struct cfg_target_group *tg)
+/* AWS's seconds are integers: MS rounded up (albd allows fractions). */
+static json_t *whole_seconds(unsigned ms)
+{
+	return json_integer((ms + 999) / 1000);
+}
+
+static int set(json_t *o, const char *key, json_t *v)
+{
+	return json_object_set_new(o, key, v);
+}
+
+json_t *api_elb_group(const struct cfg_target_group *tg, json_t *lb_arns)
 {
 	const struct cfg_health_check *hc = &tg->health_check;
-	unsigned port = common_port(tg);
+	unsigned port = api_elb_port(tg);
+	json_t *(*secs)(unsigned) = lb_arns ? whole_seconds : seconds;
 	char hcport[16];
-	json_t *j;
+	json_t *j = json_object();
+	int bad = !j;
 
 	if (hc->port)
 		snprintf(hcport, sizeof hcport, "%d", hc->port);
 	else
 		snprintf(hcport, sizeof hcport, "traffic-port");
-	j = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:o, s:o, s:I, s:I, s:{s:s}, s:s, s:s}",
-		      "TargetGroupName", tg->name,
-		      "Protocol", tg->protocol_https ? "HTTPS" : "HTTP",
-		      "HealthCheckProtocol", hc->protocol_https ? "HTTPS" : "HTTP",
-		      "HealthCheckPort", hcport,
-		      "HealthCheckEnabled", hc->enabled,
-		      "HealthCheckPath", hc->path ? hc->path : "/",
-		      "HealthCheckIntervalSeconds", seconds(hc->interval_ms),
-		      "HealthCheckTimeoutSeconds", seconds(hc->timeout_ms),
-		      "HealthyThresholdCount", (json_int_t)hc->healthy_threshold,
-		      "UnhealthyThresholdCount", (json_int_t)hc->unhealthy_threshold,
-		      "Matcher", "HttpCode", hc->matcher ? hc->matcher : "200",
-		      "LoadBalancingAlgorithmType",
-		      tg->algorithm == TG_ALGO_LEAST_OUTSTANDING ? "least_outstanding_requests" : "round_robin",
-		      "TargetType", "ip");
-	if (j && port)
-		json_object_set_new(j, "Port", json_integer(port));
+	/* in AWS's member order; every set_new() consumes its value */
+	if (lb_arns)
+		bad |= set(j, "TargetGroupArn", json_string(tg->arn));
+	bad |= set(j, "TargetGroupName", json_string(tg->name));
+	bad |= set(j, "Protocol", json_string(tg->protocol_https ? "HTTPS" : "HTTP"));
+	if (port)
+		bad |= set(j, "Port", json_integer(port));
+	bad |= set(j, "HealthCheckProtocol", json_string(hc->protocol_https ? "HTTPS" : "HTTP"));
+	bad |= set(j, "HealthCheckPort", json_string(hcport));
+	bad |= set(j, "HealthCheckEnabled", json_boolean(hc->enabled));
+	bad |= set(j, "HealthCheckIntervalSeconds", secs(hc->interval_ms));
+	bad |= set(j, "HealthCheckTimeoutSeconds", secs(hc->timeout_ms));
+	bad |= set(j, "HealthyThresholdCount", json_integer(hc->healthy_threshold));
+	bad |= set(j, "UnhealthyThresholdCount", json_integer(hc->unhealthy_threshold));
+	bad |= set(j, "HealthCheckPath", json_string(hc->path ? hc->path : "/"));
+	bad |= set(j, "Matcher", json_pack("{s:s}", "HttpCode", hc->matcher ? hc->matcher : "200"));
+	if (lb_arns) {
+		bad |= set(j, "LoadBalancerArns", lb_arns);
+	} else {
+		/* albd's own (ELBv2 has it as an attribute) */
+		bad |= set(j, "LoadBalancingAlgorithmType", json_string(tg->algorithm == TG_ALGO_LEAST_OUTSTANDING
+									? "least_outstanding_requests"
+									: "round_robin"));
+	}
+	bad |= set(j, "TargetType", json_string("ip"));
+	if (lb_arns)
+		bad |= set(j, "ProtocolVersion", json_string("HTTP1"));
+	if (bad) {
+		json_decref(j);
+		return NULL;
+	}
 	return j;
 }
 
@@ -76,7 +102,7 @@ static void target_groups(struct admin_req *r, void *arg)
 	json_t *list = json_array();
 
 	for (size_t i = 0; g && list && i < g->cfg->ntarget_groups; i++) {
-		json_t *j = describe_group(&g->cfg->target_groups[i]);
+		json_t *j = api_elb_group(&g->cfg->target_groups[i], NULL);
 
 		if (!j || json_array_append_new(list, j) < 0) {
 			json_decref(list);
@@ -91,8 +117,8 @@ static void target_groups(struct admin_req *r, void *arg)
 }
 
 /* SOURCE: "config" (the file) or "api" (registered), NULL for a draining
- * target no generation names any more. */
-static json_t *describe_target(const struct target_state *ts, int hc_port, const char *source)
+ * target no generation names any more. AWS: ELBv2's fields only. */
+static json_t *describe_target(const struct target_state *ts, int hc_port, const char *source, int aws)
 {
 	char id[64], port[16];
 	const char *reason, *desc;
@@ -112,10 +138,10 @@ static json_t *describe_target(const struct target_state *ts, int hc_port, const
 	j = json_pack("{s:{s:s,s:i}, s:s, s:o}", "Target", "Id", id, "Port", (int)ts->addr.port,
 		      "HealthCheckPort", port, "TargetHealth", health);
 	/* albd's own: where the target comes from */
-	if (j && source)
+	if (j && source && !aws)
 		json_object_set_new(j, "Source", json_string(source));
 	/* albd's own: when it entered its state (the dashboard's target table) */
-	uint64_t changed = health_changed_ms(ts);
+	uint64_t changed = aws ? 0 : health_changed_ms(ts);
 	if (j && changed) {
 		char when[40];
 		time_t secs = (time_t)(changed / 1000);
@@ -132,12 +158,13 @@ static json_t *describe_target(const struct target_state *ts, int hc_port, const
 struct draining_ctx {
 	json_t *list;
 	int hc_port;
+	int aws;
 	int failed;
 };
 
 static void add_target(const struct target_state *ts, struct draining_ctx *d, const char *source)
 {
-	json_t *j = describe_target(ts, d->hc_port, source);
+	json_t *j = describe_target(ts, d->hc_port, source, d->aws);
 
 	if (!j || json_array_append_new(d->list, j) < 0)
 		d->failed = 1;
@@ -146,6 +173,22 @@ static void add_target(const struct target_state *ts, struct draining_ctx *d, co
 static void add_draining(const struct target_state *ts, void *arg)
 {
 	add_target(ts, arg, NULL);
+}
+
+json_t *api_elb_target_health(const struct albd_gen *g, const struct cfg_target_group *tgc, int aws)
+{
+	const struct target_group *tg = gen_tg(g, tgc);
+	struct draining_ctx d = { json_array(), tgc->health_check.port, aws, 0 };
+
+	for (size_t i = 0; d.list && !d.failed && i < tg->ntargets; i++)
+		add_target(tg->targets[i].st, &d, tg->targets[i].cfg->registered ? "api" : "config");
+	if (d.list && !d.failed)
+		health_each_draining(tgc->name, add_draining, &d);
+	if (d.failed) {
+		json_decref(d.list);
+		return NULL;
+	}
+	return d.list;
 }
 
 /* GET /api/v1/target-groups/NAME/health */
@@ -172,19 +215,13 @@ static void target_health(struct admin_req *r, void *arg)
 		return;
 	}
 
-	const struct target_group *tg = gen_tg(g, tgc);
-	struct draining_ctx d = { json_array(), tgc->health_check.port, 0 };
+	json_t *list = api_elb_target_health(g, tgc, 0);
 
-	for (size_t i = 0; d.list && !d.failed && i < tg->ntargets; i++)
-		add_target(tg->targets[i].st, &d, tg->targets[i].cfg->registered ? "api" : "config");
-	if (d.list && !d.failed)
-		health_each_draining(tgc->name, add_draining, &d);
-	if (!d.list || d.failed) {
-		json_decref(d.list);
+	if (!list) {
 		admin_reply_error(r, 500, "InternalFailure", "Out of memory");
 		return;
 	}
-	admin_reply_json(r, 200, json_pack("{s:o}", "TargetHealthDescriptions", d.list));
+	admin_reply_json(r, 200, json_pack("{s:o}", "TargetHealthDescriptions", list));
 }
 
 void api_elb_init(void)

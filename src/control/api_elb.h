@@ -9,10 +9,35 @@
  * milliseconds: when it entered its state; absent before its first state).
  *
  * They read the generation admin.c holds (admin_gen()) and the target
- * states health.c keeps; they change nothing.
+ * states health.c keeps; they change nothing. ELBv2's DescribeTargetGroups
+ * and DescribeTargetHealth over AWS's wire (aws_elb.c) build their answers
+ * with the same functions (api_elb_group(), api_elb_target_health()).
  */
 #ifndef ALBD_API_ELB_H
 #define ALBD_API_ELB_H
+
+#include <jansson.h>
+
+#include "core/config.h"
+#include "proxy/gen.h"
+
+/* The port all of TG's targets share (ELBv2's target group Port), 0 when
+ * they differ or there are none. Thread: any. */
+unsigned api_elb_port(const struct cfg_target_group *tg);
+
+/* Target group TG described, a new object (NULL: out of memory). LB_ARNS
+ * NULL: the JSON API's (albd's LoadBalancingAlgorithmType; seconds as
+ * reals when not whole). Else ELBv2's DescribeTargetGroups member in
+ * AWS's member order: TargetGroupArn, integer seconds (rounded up),
+ * LoadBalancerArns = LB_ARNS (a list, consumed), ProtocolVersion.
+ * Thread: any. */
+json_t *api_elb_group(const struct cfg_target_group *tg, json_t *lb_arns);
+
+/* TargetHealthDescriptions of group TGC of generation G: its targets, then
+ * the draining ones no generation names any more, as a new list (NULL: out
+ * of memory). AWS: ELBv2's fields only (without albd's Source and
+ * StateUpdatedTimestamp). Thread: control. */
+json_t *api_elb_target_health(const struct albd_gen *g, const struct cfg_target_group *tgc, int aws);
 
 /* Register the endpoints with admin_route(). Call after admin_init().
  * Thread: control. */

@@ -147,12 +147,11 @@ static void reply_ok(struct admin_req *r, const struct service *svc, const struc
 	snprintf(extra, sizeof extra, "x-amzn-RequestId: %s\r\n%s", c->request_id,
 		 c->proto == AWS_CBOR ? "smithy-protocol: rpc-v2-cbor\r\n" : "");
 	if (c->proto == AWS_QUERY) {
-		evbuffer_add_printf(b, "<%sResponse xmlns=\"%s\">", c->action, svc->xmlns);
-		if (json_object_size(res)) {
-			evbuffer_add_printf(b, "<%sResult>", c->action);
-			aws_xml_value(b, res);
-			evbuffer_add_printf(b, "</%sResult>", c->action);
-		}
+		/* the Result element even when empty: botocore looks it up for
+		 * every operation whose output has a shape (RegisterTargets) */
+		evbuffer_add_printf(b, "<%sResponse xmlns=\"%s\"><%sResult>", c->action, svc->xmlns, c->action);
+		aws_xml_value(b, res);
+		evbuffer_add_printf(b, "</%sResult>", c->action);
 		evbuffer_add_printf(b, "<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>\n",
 				    c->request_id, c->action);
 		send_buf(r, 200, "text/xml", extra, b);

@@ -13,6 +13,7 @@
  */
 #include "control/notify.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -58,6 +59,8 @@
 #define DLQ_PAGE_DEFAULT 100
 #define DLQ_PAGE_MAX 1000
 #define REDRIVE_BATCH 1000    /* dead letters redriven per request at most */
+#define MAX_ENDPOINT 2048     /* a run-time subscription's endpoint, characters */
+#define MAX_POLICY 30720      /* a topic's Policy, bytes (SNS's limit) */
 #define USER_AGENT "albd/" PACKAGE_VERSION " (Amazon Simple Notification Service Agent compatible)"
 
 enum sub_status {
@@ -124,6 +127,14 @@ struct sub {
 	uint64_t dead_bytes;        /* its size */
 	uint64_t dead_dropped;      /* dead letters refused: the file was full */
 	int mark;
+	/* made by notify_subscribe(), not the config's: its settings, kept in
+	 * its state.json ("Runtime": true) */
+	int runtime;
+	int auth_unsub;             /* AuthenticateOnUnsubscribe: the UnsubscribeURL is refused */
+	int64_t created_ms;         /* a run-time one's Subscribe (its place in the listings) */
+	char *rt_filter;            /* FilterPolicy, NULL: none */
+	int rt_raw;                 /* RawMessageDelivery */
+	char *rt_delivery;          /* DeliveryPolicy (a subscription's), NULL: the topic's */
 };
 
 /* A lookup in flight: evdns calls back with it; sub NULL once the
@@ -146,6 +157,21 @@ struct topic {
 	char *name, *arn;
 	struct sub **subs;
 	size_t nsubs;
+	int runtime;                /* one of N.rt's, not the config's */
+	struct cfg_delivery delivery; /* its subscriptions' unless they have their own (backoff borrowed) */
+	const char *display_name;   /* "" when none (borrowed from N.rt's attributes) */
+	const char *policy;         /* NULL: none (borrowed) */
+	const char *delivery_policy; /* the DeliveryPolicy given (borrowed or dp_text), NULL: none */
+	char *dp_text;              /* a config topic's delivery group as SNS's JSON */
+};
+
+/* A topic made at run time (notify_topic_create), kept in
+ * STATE_DIR/notify/topics.json. */
+struct rt_topic {
+	char *name;
+	json_t *attrs;              /* {"DisplayName": "...", ...}: strings, as given */
+	json_t *tags;               /* [{"Key", "Value"}] */
+	struct cfg_delivery delivery;
 };
 
 static struct {
@@ -165,6 +191,10 @@ static struct {
 	size_t dlq_max;             /* dead letters per subscription, at most */
 	uint64_t dlq_max_bytes;
 	int routed;
+	struct rt_topic *rt;        /* the run-time topics, in the order they were made */
+	size_t nrt;
+	json_t *boot;               /* at start: the run-time subscriptions' states found on disk */
+	char *region, *account, *cfg_path; /* of the config that runs */
 } N = { .dlq_max = NOTIFY_DLQ_MAX, .dlq_max_bytes = NOTIFY_DLQ_MAX_BYTES };
 
 static void kick(struct sub *s);
@@ -353,6 +383,17 @@ static int save_state(struct sub *s)
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Topic", s->topic_name, "Endpoint", s->endpoint,
 			      "SubscriptionId", s->id, "SubscriptionArn", s->arn, "Status", status_names[s->status],
 			      "ConfirmToken", s->confirm_token, "UnsubscribeToken", s->unsub_token);
+	if (o && s->auth_unsub)
+		json_object_set_new(o, "AuthenticateOnUnsubscribe", json_true());
+	if (o && s->runtime) {
+		json_object_set_new(o, "Runtime", json_true());
+		json_object_set_new(o, "CreatedAt", json_integer((json_int_t)s->created_ms));
+		json_object_set_new(o, "RawMessageDelivery", json_boolean(s->rt_raw));
+		if (s->rt_filter)
+			json_object_set_new(o, "FilterPolicy", json_string(s->rt_filter));
+		if (s->rt_delivery)
+			json_object_set_new(o, "DeliveryPolicy", json_string(s->rt_delivery));
+	}
 	char *text = o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
 	int rc = -1;
 	json_decref(o);
@@ -408,6 +449,9 @@ static int load_state(struct sub *s)
 	snprintf(s->confirm_token, sizeof s->confirm_token, "%s", ct);
 	snprintf(s->unsub_token, sizeof s->unsub_token, "%s", ut);
 	s->status = (enum sub_status)status;
+	s->auth_unsub = json_is_true(json_object_get(o, "AuthenticateOnUnsubscribe"));
+	if (json_is_integer(json_object_get(o, "CreatedAt")))
+		s->created_ms = (int64_t)json_integer_value(json_object_get(o, "CreatedAt"));
 	json_decref(o);
 	return 1;
 }
@@ -987,10 +1031,22 @@ static void sub_free(struct sub *s)
 	free(s->state);
 	free(s->topic_arn);
 	free(s->arn);
+	free(s->rt_filter);
+	free(s->rt_delivery);
 	free(s);
 }
 
-static struct sub *sub_new(const struct cfg_topic *t, const struct cfg_subscription *c, const char *topic_arn)
+/* A run-time subscription's own settings (struct sub's rt_*). */
+struct rt_settings {
+	const char *filter;         /* NULL: none */
+	int raw;
+	const char *delivery;       /* NULL: the topic's */
+};
+
+/* A new subscription C of topic T (its files found again when it had
+ * some); RT: a run-time subscription's settings, NULL for the config's. */
+static struct sub *sub_new(const struct cfg_topic *t, const struct cfg_subscription *c, const char *topic_arn,
+			   const struct rt_settings *rt)
 {
 	struct sub *s = calloc(1, sizeof *s);
 	char hash[33];
@@ -998,6 +1054,19 @@ static struct sub *sub_new(const struct cfg_topic *t, const struct cfg_subscript
 	if (!s)
 		return NULL;
 	TAILQ_INIT(&s->q);
+	if (rt) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		s->created_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		s->runtime = 1;
+		s->rt_raw = rt->raw;
+		if ((rt->filter && !(s->rt_filter = strdup(rt->filter))) ||
+		    (rt->delivery && !(s->rt_delivery = strdup(rt->delivery)))) {
+			free(s->rt_filter);
+			free(s);
+			return NULL;
+		}
+	}
 	sub_hash(t->name, c->endpoint, hash);
 	s->topic_name = strdup(t->name);
 	s->endpoint = strdup(c->endpoint);
@@ -1119,52 +1188,174 @@ static struct sub *find_sub(const char *topic, const char *endpoint)
 	return NULL;
 }
 
+static void topic_free(struct topic *t)
+{
+	free(t->name);
+	free(t->arn);
+	free(t->subs);
+	free(t->dp_text);
+}
+
 static void free_topics(void)
 {
-	for (size_t i = 0; i < N.ntopics; i++) {
-		free(N.topics[i].name);
-		free(N.topics[i].arn);
-		free(N.topics[i].subs);
-	}
+	for (size_t i = 0; i < N.ntopics; i++)
+		topic_free(&N.topics[i]);
 	free(N.topics);
 	N.topics = NULL;
 	N.ntopics = 0;
 }
 
+/* Append S to the array *V of *N. 0, or -1 when out of memory. */
+static int subs_push(struct sub ***v, size_t *n, struct sub *s)
+{
+	struct sub **nv = realloc(*v, (*n + 1) * sizeof *nv);
+	if (!nv)
+		return -1;
+	nv[(*n)++] = s;
+	*v = nv;
+	return 0;
+}
+
+static char *topic_arn_of(const char *name)
+{
+	return xasprintf("arn:aws:sns:%s:%s:%s", N.region ? N.region : "local", N.account ? N.account : "000000000000",
+			 name);
+}
+
+static const char *attr_str(const json_t *attrs, const char *key)
+{
+	return json_string_value(json_object_get(attrs, key));
+}
+
+/* Fill TP for the topic NAME (the config's T, or the run-time RT). */
+static void topic_init(struct topic *tp, const struct cfg_topic *t, const struct rt_topic *rt)
+{
+	memset(tp, 0, sizeof *tp);
+	tp->name = strdup(t ? t->name : rt->name);
+	tp->arn = tp->name ? topic_arn_of(tp->name) : NULL;
+	if (!tp->name || !tp->arn) {
+		log_err("notify: out of memory");
+		abort();
+	}
+	tp->display_name = "";
+	if (t) {
+		tp->delivery = t->delivery;
+		if (t->delivery.line)
+			tp->delivery_policy = tp->dp_text = nf_delivery_text(&t->delivery, 1);
+		return;
+	}
+	tp->runtime = 1;
+	tp->delivery = rt->delivery;
+	if (attr_str(rt->attrs, "DisplayName"))
+		tp->display_name = attr_str(rt->attrs, "DisplayName");
+	tp->policy = attr_str(rt->attrs, "Policy");
+	tp->delivery_policy = attr_str(rt->attrs, "DeliveryPolicy");
+}
+
+/* The settings of run-time subscription S as the config would give them
+ * (C borrows from S and TP). */
+static void rt_cfg(const struct sub *s, const struct topic *tp, struct cfg_subscription *c)
+{
+	char why[300];
+	memset(c, 0, sizeof *c);
+	c->endpoint = s->endpoint;
+	c->format = s->rt_raw ? "raw" : "sns";
+	c->confirm = 1;             /* SNS always asks an http/s endpoint first */
+	c->filter_policy = s->rt_filter;
+	c->tls_verify = 1;
+	c->delivery = tp->delivery;
+	if (s->rt_delivery && nf_delivery_parse(s->rt_delivery, 0, &c->delivery, why, sizeof why) < 0) {
+		log_err("notify: %s: DeliveryPolicy: %s: the topic's is used", s->endpoint, why);
+		c->delivery = tp->delivery;
+	}
+}
+
+/* Attach the run-time subscriptions of topic TP: those that run already,
+ * and at start those found on disk (N.boot). */
+static void attach_runtime(struct topic *tp, struct sub ***subs, size_t *nsubs)
+{
+	struct cfg_subscription c;
+	struct cfg_topic tcfg = { .name = tp->name };
+
+	for (size_t i = 0; i < N.nsubs; i++) {
+		struct sub *s = N.subs[i];
+		if (!s->runtime || s->mark || strcmp(s->topic_name, tp->name) != 0)
+			continue;
+		if (strcmp(s->topic_arn, tp->arn) != 0)
+			set_arns(s, tp->arn);
+		rt_cfg(s, tp, &c);
+		sub_configure(s, &tcfg, &c);
+		kick(s);
+		if (subs_push(&tp->subs, &tp->nsubs, s) < 0 || subs_push(subs, nsubs, s) < 0) {
+			log_err("notify: out of memory");
+			abort();
+		}
+		s->mark = 1;
+	}
+	size_t i;
+	json_t *b;
+	json_array_foreach(N.boot, i, b) {
+		const char *topic = attr_str(b, "Topic"), *endpoint = attr_str(b, "Endpoint");
+		if (!topic || !endpoint || strcmp(topic, tp->name) != 0)
+			continue;
+		struct sub *s = NULL;
+		for (size_t k = 0; k < *nsubs && !s; k++)
+			if (!strcmp((*subs)[k]->topic_name, topic) && !strcmp((*subs)[k]->endpoint, endpoint))
+				s = (*subs)[k];
+		if (s) {
+			if (!s->runtime)
+				save_state(s);  /* the config has it now: no longer a run-time one */
+			continue;
+		}
+		struct rt_settings rt = { attr_str(b, "FilterPolicy"),
+					  json_is_true(json_object_get(b, "RawMessageDelivery")),
+					  attr_str(b, "DeliveryPolicy") };
+		struct sub tmp = { .endpoint = (char *)endpoint, .rt_filter = (char *)rt.filter, .rt_raw = rt.raw,
+				   .rt_delivery = (char *)rt.delivery };
+		rt_cfg(&tmp, tp, &c);
+		s = sub_new(&tcfg, &c, tp->arn, &rt);
+		if (!s)
+			continue;
+		s->mark = 1;
+		if (subs_push(&tp->subs, &tp->nsubs, s) < 0 || subs_push(subs, nsubs, s) < 0) {
+			log_err("notify: out of memory");
+			abort();
+		}
+	}
+}
+
 void notify_apply(const struct albd_gen *gen)
 {
 	const struct albd_config *cfg = gen->cfg;
-	size_t total = 0;
 	char why[400];
 
 	if (ensure_key(cfg, why, sizeof why) < 0)
 		log_err("notify: the SNS signing key: %s; messages cannot be signed until a reload succeeds", why);
 
+	free(N.region);
+	free(N.account);
+	free(N.cfg_path);
+	N.region = strdup(cfg->region ? cfg->region : "local");
+	N.account = strdup(cfg->account_id ? cfg->account_id : "000000000000");
+	N.cfg_path = strdup(cfg->path ? cfg->path : "the configuration file");
+	if (!N.region || !N.account || !N.cfg_path) {
+		log_err("notify: out of memory");
+		abort();
+	}
 	compute_urls(cfg, cfg);
 	for (size_t i = 0; i < N.nsubs; i++)
 		N.subs[i]->mark = 0;
-	for (size_t i = 0; i < cfg->ntopics; i++)
-		total += cfg->topics[i].nsubs;
-	struct topic *topics = calloc(cfg->ntopics ? cfg->ntopics : 1, sizeof *topics);
-	struct sub **subs = calloc(total ? total : 1, sizeof *subs);
-	if (!topics || !subs) {
+	struct topic *topics = calloc(cfg->ntopics + N.nrt + 1, sizeof *topics);
+	if (!topics) {
 		log_err("notify: out of memory: the topics stay as they were");
-		free(topics);
-		free(subs);
 		return;
 	}
-	size_t nsubs = 0;
+	struct sub **subs = NULL;
+	size_t nsubs = 0, ntopics = 0;
 	for (size_t i = 0; i < cfg->ntopics; i++) {
 		const struct cfg_topic *t = &cfg->topics[i];
-		struct topic *tp = &topics[i];
-		tp->name = strdup(t->name);
-		tp->arn = xasprintf("arn:aws:sns:%s:%s:%s", cfg->region ? cfg->region : "local",
-				    cfg->account_id ? cfg->account_id : "000000000000", t->name);
-		tp->subs = calloc(t->nsubs ? t->nsubs : 1, sizeof *tp->subs);
-		if (!tp->name || !tp->arn || !tp->subs) {
-			log_err("notify: out of memory");
-			abort();
-		}
+		struct topic *tp = &topics[ntopics++];
+		topic_init(tp, t, NULL);
 		for (size_t j = 0; j < t->nsubs; j++) {
 			const struct cfg_subscription *c = &t->subs[j];
 			struct sub *s = find_sub(t->name, c->endpoint);
@@ -1172,23 +1363,42 @@ void notify_apply(const struct albd_gen *gen)
 				if (strcmp(s->topic_arn, tp->arn) != 0)
 					set_arns(s, tp->arn);
 				sub_configure(s, t, c);
+				if (s->runtime) {
+					/* the config names it now: its settings are the config's */
+					s->runtime = 0;
+					save_state(s);
+				}
 				kick(s);
 			} else if (!s) {
-				s = sub_new(t, c, tp->arn);
+				s = sub_new(t, c, tp->arn, NULL);
 			} else {
 				s = NULL;   /* the same endpoint twice: notify_check refuses it */
 			}
 			if (!s)
 				continue;
 			s->mark = 1;
-			tp->subs[tp->nsubs++] = s;
-			subs[nsubs++] = s;
+			if (subs_push(&tp->subs, &tp->nsubs, s) < 0 || subs_push(&subs, &nsubs, s) < 0) {
+				log_err("notify: out of memory");
+				abort();
+			}
 		}
 	}
+	for (size_t i = 0; i < N.nrt; i++) {
+		if (config_find_topic(cfg, N.rt[i].name)) {
+			log_warn("notify: topic %s is in the configuration and was made through the API: the "
+				 "configuration's is used",
+				 N.rt[i].name);
+			continue;
+		}
+		topic_init(&topics[ntopics++], NULL, &N.rt[i]);
+	}
+	for (size_t i = 0; i < ntopics; i++)
+		attach_runtime(&topics[i], &subs, &nsubs);
 	for (size_t i = 0; i < N.nsubs; i++) {
 		if (!N.subs[i]->mark) {
 			log_info("notify: subscription %s of topic %s removed", N.subs[i]->endpoint, N.subs[i]->topic_name);
-			sub_retire(N.subs[i], "the subscription was removed from the configuration");
+			sub_retire(N.subs[i], N.subs[i]->runtime ? "the subscription's topic was removed"
+								 : "the subscription was removed from the configuration");
 		}
 	}
 	free(N.subs);
@@ -1196,7 +1406,7 @@ void notify_apply(const struct albd_gen *gen)
 	N.nsubs = nsubs;
 	free_topics();
 	N.topics = topics;
-	N.ntopics = cfg->ntopics;
+	N.ntopics = ntopics;
 }
 
 /* At start: subscription directories that the config no longer names
@@ -1241,7 +1451,7 @@ static void retire_orphans(void)
 			char *colon = strrchr(tarn, ':');
 			if (colon)
 				*colon = 0;
-			struct sub *s = sub_new(&t, &c, tarn);
+			struct sub *s = sub_new(&t, &c, tarn, NULL);
 			if (s) {
 				log_info("notify: subscription %s of topic %s is no longer configured", endpoint, topic);
 				sub_retire(s, "the subscription was removed from the configuration");
@@ -1271,11 +1481,67 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
+/* SNS's checks of a message attribute's DataType and value: 0, or -1
+ * with "MessageAttributes: ..." in ERR. */
+static int attr_type_check(const struct notify_attr *a, char *err, size_t errlen)
+{
+	const char *ty = a->type ? a->type : "String";
+	const char *base = !strncmp(ty, "String", 6) ? "String" : !strncmp(ty, "Number", 6) ? "Number"
+							 : !strncmp(ty, "Binary", 6)   ? "Binary"
+										       : NULL;
+	size_t bl = base ? strlen(base) : 0;
+	if (!base || (ty[bl] && (ty[bl] != '.' || !ty[bl + 1])) || strlen(ty) > 256) {
+		snprintf(err, errlen,
+			 "MessageAttributes: The message attribute '%s' has an invalid message attribute type, the set of "
+			 "supported type prefixes is Binary, Number, and String.",
+			 a->name);
+		return -1;
+	}
+	if (!*a->value) {
+		snprintf(err, errlen,
+			 "MessageAttributes: The message attribute '%s' must contain non-empty message attribute value "
+			 "for message attribute type '%s'.",
+			 a->name, base);
+		return -1;
+	}
+	if (!strcmp(base, "Number")) {
+		char *end;
+		errno = 0;
+		double d = strtod(a->value, &end);
+		(void)d;
+		if (*end || end == a->value || errno == ERANGE) {
+			snprintf(err, errlen,
+				 "MessageAttributes: The message attribute '%s' with type 'Number' must be a valid number.",
+				 a->name);
+			return -1;
+		}
+	}
+	if (!strcmp(ty, "String.Array")) {
+		json_t *j = json_loads(a->value, JSON_DECODE_ANY, NULL);
+		int ok = json_is_array(j);
+		json_decref(j);
+		if (!ok) {
+			snprintf(err, errlen,
+				 "MessageAttributes: The message attribute '%s' with type 'String.Array' must be a JSON "
+				 "array.",
+				 a->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int notify_publish(const char *topic, const struct notify_msg *m, char *id, char *err, size_t errlen)
+{
+	return notify_publish_protocols(topic, m, NULL, NULL, id, err, errlen);
+}
+
+int notify_publish_protocols(const char *topic, const struct notify_msg *m, const char *http, const char *https,
+			     char *id, char *err, size_t errlen)
 {
 	struct topic *t = topic ? find_topic(topic) : NULL;
 	char mid[37], ts[25], e2[300];
-	json_t *rec = NULL, *attrs = NULL;
+	json_t *rec = NULL, *attrs = NULL, *rec_http = NULL, *rec_https = NULL;
 	int rc = -1;
 
 	if (!t) {
@@ -1327,19 +1593,26 @@ int notify_publish(const char *topic, const struct notify_msg *m, char *id, char
 		snprintf(err, errlen, "Message: not UTF-8");
 		goto out;
 	}
+	const char *per_proto[] = { http, https };
+	for (size_t i = 0; i < 2; i++) {
+		if (per_proto[i] && (!*per_proto[i] || strlen(per_proto[i]) > MAX_MESSAGE)) {
+			snprintf(err, errlen, "Message: each protocol's message must be 1 to %d bytes", MAX_MESSAGE);
+			return -1;
+		}
+	}
 	if (m->nattrs) {
 		attrs = json_object();
 		for (size_t i = 0; i < m->nattrs && attrs; i++) {
 			const struct notify_attr *a = &m->attrs[i];
 			const char *ty = a->type ? a->type : "String";
-			if (!a->name || !*a->name || strlen(a->name) > 256 || !a->value ||
-			    (strcmp(ty, "String") && strcmp(ty, "Number") && strcmp(ty, "String.Array"))) {
+			if (!a->name || !*a->name || strlen(a->name) > 256 || !a->value) {
 				snprintf(err, errlen,
-					 "MessageAttributes: %s: a name, a value and a DataType String, Number or "
-					 "String.Array",
+					 "MessageAttributes: %s: a name, a value and a DataType String, Number or Binary",
 					 a->name ? a->name : "(no name)");
 				goto out;
 			}
+			if (attr_type_check(a, err, errlen) < 0)
+				goto out;
 			json_t *v = json_pack("{s:s, s:s}", "Type", ty, "Value", a->value);
 			if (!v || json_object_set_new(attrs, a->name, v) < 0) {
 				snprintf(err, errlen, "MessageAttributes: %s: not UTF-8", a->name);
@@ -1367,6 +1640,18 @@ int notify_publish(const char *topic, const struct notify_msg *m, char *id, char
 		json_object_set_new(rec, "Alarm", al);
 	}
 
+	/* MessageStructure json: http:// and https:// subscriptions may get
+	 * their own text (the same MessageId) */
+	if (http && !(rec_http = json_copy(rec)))
+		goto nomem;
+	if (https && !(rec_https = json_copy(rec)))
+		goto nomem;
+	if ((rec_http && json_object_set_new(rec_http, "Message", json_string(http)) < 0) ||
+	    (rec_https && json_object_set_new(rec_https, "Message", json_string(https)) < 0)) {
+		snprintf(err, errlen, "Message: not UTF-8");
+		goto out;
+	}
+
 	struct fp_attr fa[MAX_ATTRS + 3];
 	json_t *hold = NULL;
 	size_t nfa = nf_filter_attrs(rec, fa, sizeof fa / sizeof fa[0], &hold);
@@ -1379,7 +1664,8 @@ int notify_publish(const char *topic, const struct notify_msg *m, char *id, char
 			log_debug("notify: %s: message %s filtered out", s->endpoint, mid);
 			continue;
 		}
-		if (spool_to(s, rec, e2, sizeof e2) < 0) {
+		json_t *r = s->url.https && rec_https ? rec_https : !s->url.https && rec_http ? rec_http : rec;
+		if (spool_to(s, r, e2, sizeof e2) < 0) {
 			log_err("notify: %s: %s", s->endpoint, e2);
 			snprintf(err, errlen, "the spool cannot be written: %s", e2);
 			rc = -1;
@@ -1396,42 +1682,649 @@ nomem:
 out:
 	json_decref(attrs);
 	json_decref(rec);
+	json_decref(rec_http);
+	json_decref(rec_https);
 	return rc;
+}
+
+/* ------------------------------------------------------------ the API's actions */
+
+static struct topic *find_topic_arn(const char *arn)
+{
+	for (size_t i = 0; arn && i < N.ntopics; i++)
+		if (!strcmp(N.topics[i].arn, arn))
+			return &N.topics[i];
+	return NULL;
+}
+
+static struct sub *find_sub_arn(const char *arn)
+{
+	for (size_t i = 0; arn && i < N.nsubs; i++)
+		if (!strcmp(N.subs[i]->arn, arn))
+			return N.subs[i];
+	return NULL;
+}
+
+/* Is ARN an SNS ARN of NPARTS resources after the account
+ * ("arn:PARTITION:sns:REGION:ACCOUNT:TOPIC[:ID]")? 1 or 0. */
+static int sns_arn_ok(const char *arn, int nparts)
+{
+	int fields = 0;
+	if (!arn)
+		return 0;
+	for (const char *p = arn;; p++) {
+		const char *q = strchr(p, ':');
+		size_t n = q ? (size_t)(q - p) : strlen(p);
+		if (!n || (fields == 0 && strncmp(p, "arn", n) != 0) || (fields == 2 && strncmp(p, "sns:", 4) != 0))
+			return 0;
+		fields++;
+		if (!q)
+			break;
+		p = q;
+	}
+	return fields == 5 + nparts;
+}
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static void sub_view(const struct sub *s, struct notify_sub_view *v)
+{
+	*v = (struct notify_sub_view){
+		.arn = s->arn,
+		.topic_arn = s->topic_arn,
+		.topic_name = s->topic_name,
+		.endpoint = s->endpoint,
+		.protocol = s->url.https || !strncasecmp(s->endpoint, "https:", 6) ? "https" : "http",
+		.status = status_names[s->status],
+		.format = nf_format_name(s->fmt),
+		.filter_policy = s->filter_text,
+		.runtime = s->runtime,
+		.queued = s->nq,
+		.dead = s->ndead,
+		.dropped = s->dead_dropped,
+		.delivered = s->delivered,
+	};
+}
+
+static void topic_view(const struct topic *t, struct notify_topic_view *v)
+{
+	*v = (struct notify_topic_view){
+		.name = t->name,
+		.arn = t->arn,
+		.runtime = t->runtime,
+		.display_name = t->display_name,
+		.policy = t->policy,
+		.delivery_policy = t->delivery_policy,
+		.delivery = &t->delivery,
+	};
+	for (size_t i = 0; i < t->nsubs; i++) {
+		enum sub_status st = t->subs[i]->status;
+		v->confirmed += st == SUB_CONFIRMED;
+		v->pending += st == SUB_PENDING;
+		v->deleted += st == SUB_UNSUBSCRIBED;
+	}
+}
+
+int notify_topic_at(size_t i, struct notify_topic_view *v)
+{
+	if (i >= N.ntopics)
+		return -1;
+	topic_view(&N.topics[i], v);
+	return 0;
+}
+
+int notify_topic_find(const char *arn, int by_name, struct notify_topic_view *v)
+{
+	struct topic *t = by_name ? (arn ? find_topic(arn) : NULL) : find_topic_arn(arn);
+	if (!t)
+		return -1;
+	topic_view(t, v);
+	return 0;
+}
+
+int notify_topic_get(const char *arn, struct notify_topic_view *v, char *err, size_t errlen)
+{
+	if (!sns_arn_ok(arn, 1))
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: TopicArn");
+	if (notify_topic_find(arn, 0, v) < 0)
+		return fail(err, errlen, NOTIFY_NOT_FOUND, "Topic does not exist");
+	return NOTIFY_OK;
+}
+
+int notify_sub_at(const char *topic_arn, size_t i, struct notify_sub_view *v)
+{
+	for (size_t k = 0; k < N.ntopics; k++) {
+		const struct topic *t = &N.topics[k];
+		if (topic_arn && strcmp(t->arn, topic_arn) != 0)
+			continue;
+		if (i < t->nsubs) {
+			sub_view(t->subs[i], v);
+			return 0;
+		}
+		i -= t->nsubs;
+	}
+	return -1;
+}
+
+/* ---- run-time topics */
+
+static void rt_free(struct rt_topic *r)
+{
+	free(r->name);
+	json_decref(r->attrs);
+	json_decref(r->tags);
+}
+
+/* Write N.rt to STATE_DIR/notify/topics.json. 0, or -1 with ERR. */
+static int rt_save(char *err, size_t errlen)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < N.nrt; i++) {
+		json_t *o = json_pack("{s:s, s:O, s:O}", "Name", N.rt[i].name, "Attributes", N.rt[i].attrs, "Tags",
+				      N.rt[i].tags);
+		if (!o || json_array_append_new(arr, o) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	json_t *doc = arr ? json_pack("{s:o}", "Topics", arr) : NULL;
+	char *text = doc ? json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
+	json_decref(doc);
+	int rc = text ? ns_write_atomic(N.dir, "topics.json", text, strlen(text), err, errlen) : -1;
+	if (!text)
+		snprintf(err, errlen, "out of memory");
+	free(text);
+	return rc;
+}
+
+static int topic_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n < 1 || n > 256)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-' && name[i] != '_')
+			return 0;
+	return 1;
+}
+
+/* Read a DeliveryPolicy TEXT over D: NOTIFY_OK or NOTIFY_INVALID with ERR. */
+static int delivery_attr(const char *text, int topic, struct cfg_delivery *d, char *err, size_t errlen)
+{
+	char why[300];
+	if (nf_delivery_parse(text, topic, d, why, sizeof why) < 0)
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: DeliveryPolicy: %s", why);
+	return NOTIFY_OK;
+}
+
+/* Check a topic's ATTRS (see notify_topic_create) and read its delivery
+ * policy over D. */
+static int topic_attrs_check(const json_t *attrs, struct cfg_delivery *d, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)attrs, k, v) {
+		const char *val = json_string_value(v);
+		if (!val)
+			return fail(err, errlen, NOTIFY_INVALID,
+				    "Invalid parameter: Attributes Reason: %s: a string is required", k);
+		if (!strcmp(k, "DisplayName")) {
+			if (strlen(val) > 100)
+				return fail(err, errlen, NOTIFY_INVALID,
+					    "Invalid parameter: DisplayName Reason: at most 100 characters");
+		} else if (!strcmp(k, "Policy")) {
+			if (strlen(val) > MAX_POLICY)
+				return fail(err, errlen, NOTIFY_INVALID,
+					    "Invalid parameter: Policy Error: longer than %d bytes", MAX_POLICY);
+			json_t *j = json_loads(val, 0, NULL);
+			int ok = json_is_object(j);
+			json_decref(j);
+			if (!ok)
+				return fail(err, errlen, NOTIFY_INVALID,
+					    "Invalid parameter: Policy Error: the policy is not a JSON object");
+		} else if (!strcmp(k, "DeliveryPolicy")) {
+			if (delivery_attr(val, 1, d, err, errlen) < 0)
+				return NOTIFY_INVALID;
+		} else if (!strcmp(k, "SignatureVersion")) {
+			if (strcmp(val, "2") != 0)
+				return fail(err, errlen, NOTIFY_INVALID,
+					    "Invalid parameter: SignatureVersion Reason: albd signs with SignatureVersion 2 "
+					    "(SHA256withRSA) only");
+		} else if (!strcmp(k, "FifoTopic")) {
+			if (strcmp(val, "false") != 0)
+				return fail(err, errlen, NOTIFY_INVALID,
+					    "Invalid parameter: FifoTopic Reason: albd has standard topics only");
+		} else {
+			return fail(err, errlen, NOTIFY_INVALID,
+				    "Invalid parameter: AttributeName Reason: %s is not an attribute albd supports (it has "
+				    "DisplayName, Policy, DeliveryPolicy, SignatureVersion and FifoTopic)",
+				    k);
+		}
+	}
+	return NOTIFY_OK;
+}
+
+static int tags_check(const json_t *tags, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *t;
+	if (json_array_size(tags) > 50)
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Tags Reason: at most 50 tags");
+	json_array_foreach(tags, i, t) {
+		const char *k = attr_str(t, "Key"), *v = attr_str(t, "Value");
+		if (!k || !*k || strlen(k) > 128 || (json_object_get(t, "Value") && !v) || (v && strlen(v) > 256))
+			return fail(err, errlen, NOTIFY_INVALID,
+				    "Invalid parameter: Tags Reason: a tag is a Key of 1 to 128 characters and a Value of "
+				    "at most 256");
+	}
+	return NOTIFY_OK;
+}
+
+/* The value topic T shows for the attribute KEY (for CreateTopic's
+ * "already exists with different attributes"), NULL: none. */
+static const char *topic_attr(const struct topic *t, const char *key)
+{
+	if (!strcmp(key, "DisplayName"))
+		return t->display_name;
+	if (!strcmp(key, "Policy"))
+		return t->policy;
+	if (!strcmp(key, "DeliveryPolicy"))
+		return t->delivery_policy;
+	if (!strcmp(key, "SignatureVersion"))
+		return "2";
+	if (!strcmp(key, "FifoTopic"))
+		return "false";
+	return NULL;
+}
+
+int notify_topic_create(const char *name, const json_t *attrs, const json_t *tags, char *arn, size_t arnlen,
+			char *err, size_t errlen)
+{
+	struct cfg_delivery d = { .retries = 3, .min_delay_ms = 20000, .max_delay_ms = 20000, .timeout_ms = 15000 };
+	int rc;
+
+	if (!topic_name_ok(name)) {
+		size_t n = name ? strlen(name) : 0;
+		if (n > 5 && !strcmp(name + n - 5, ".fifo"))
+			return fail(err, errlen, NOTIFY_INVALID,
+				    "Invalid parameter: Topic Name Reason: albd has standard topics only, not FIFO ones");
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Topic Name");
+	}
+	if (attrs && !json_is_object(attrs))
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Attributes");
+	if (tags && !json_is_array(tags))
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Tags");
+	if ((rc = topic_attrs_check(attrs, &d, err, errlen)) < 0 || (rc = tags_check(tags, err, errlen)) < 0)
+		return rc;
+	struct topic *t = find_topic(name);
+	if (t) {
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)attrs, k, v) {
+			const char *cur = topic_attr(t, k);
+			if (!cur || strcmp(cur, json_string_value(v)) != 0)
+				return fail(err, errlen, NOTIFY_INVALID,
+					    "Invalid parameter: Attributes Reason: Topic already exists with different "
+					    "attributes");
+		}
+		snprintf(arn, arnlen, "%s", t->arn);
+		return NOTIFY_OK;
+	}
+	if (N.nrt >= NOTIFY_RT_TOPICS_MAX)
+		return fail(err, errlen, NOTIFY_LIMIT, "Topic limit exceeded");
+	struct rt_topic *nr = realloc(N.rt, (N.nrt + 1) * sizeof *nr);
+	struct topic *nt = realloc(N.topics, (N.ntopics + 1) * sizeof *nt);
+	if (nr)
+		N.rt = nr;
+	if (nt)
+		N.topics = nt;
+	if (!nr || !nt)
+		return fail(err, errlen, NOTIFY_INTERNAL, "out of memory");
+	struct rt_topic *r = &N.rt[N.nrt];
+	r->name = strdup(name);
+	r->attrs = attrs ? json_deep_copy(attrs) : json_object();
+	r->tags = tags ? json_deep_copy(tags) : json_array();
+	r->delivery = d;
+	if (!r->name || !r->attrs || !r->tags) {
+		rt_free(r);
+		return fail(err, errlen, NOTIFY_INTERNAL, "out of memory");
+	}
+	N.nrt++;
+	char why[300];
+	if (rt_save(why, sizeof why) < 0) {
+		N.nrt--;
+		rt_free(r);
+		log_err("notify: topic %s cannot be made: %s", name, why);
+		return fail(err, errlen, NOTIFY_INTERNAL, "the topic cannot be kept: %s", why);
+	}
+	topic_init(&N.topics[N.ntopics++], NULL, r);
+	log_info("notify: topic %s made through the API", name);
+	snprintf(arn, arnlen, "%s", N.topics[N.ntopics - 1].arn);
+	return NOTIFY_OK;
+}
+
+/* Take S out of its topic's list and N.subs (the caller frees or retires it). */
+static void sub_detach(struct sub *s)
+{
+	struct topic *t = find_topic(s->topic_name);
+	for (size_t i = 0; t && i < t->nsubs; i++) {
+		if (t->subs[i] == s) {
+			memmove(&t->subs[i], &t->subs[i + 1], (t->nsubs - i - 1) * sizeof t->subs[0]);
+			t->nsubs--;
+			break;
+		}
+	}
+	for (size_t i = 0; i < N.nsubs; i++) {
+		if (N.subs[i] == s) {
+			memmove(&N.subs[i], &N.subs[i + 1], (N.nsubs - i - 1) * sizeof N.subs[0]);
+			N.nsubs--;
+			break;
+		}
+	}
+}
+
+int notify_topic_delete(const char *arn, char *err, size_t errlen)
+{
+	char why[300];
+
+	if (!sns_arn_ok(arn, 1))
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: TopicArn");
+	struct topic *t = find_topic_arn(arn);
+	if (!t)
+		return NOTIFY_OK;   /* as SNS: deleting a topic that does not exist is not an error */
+	if (!t->runtime)
+		return fail(err, errlen, NOTIFY_DENIED,
+			    "Topic %s is defined in the configuration file %s: albd deletes only the topics made "
+			    "through the API (remove it from the file and reload)",
+			    t->name, N.cfg_path ? N.cfg_path : "");
+	size_t k;
+	for (k = 0; k < N.nrt && strcmp(N.rt[k].name, t->name) != 0; k++)
+		;
+	if (k == N.nrt)
+		return fail(err, errlen, NOTIFY_INTERNAL, "the topic %s has no record", t->name);
+	struct rt_topic gone = N.rt[k];
+	memmove(&N.rt[k], &N.rt[k + 1], (N.nrt - k - 1) * sizeof N.rt[0]);
+	N.nrt--;
+	if (rt_save(why, sizeof why) < 0) {
+		memmove(&N.rt[k + 1], &N.rt[k], (N.nrt - k) * sizeof N.rt[0]);
+		N.rt[k] = gone;
+		N.nrt++;
+		return fail(err, errlen, NOTIFY_INTERNAL, "the topic cannot be deleted: %s", why);
+	}
+	log_info("notify: topic %s deleted through the API", t->name);
+	while (t->nsubs) {
+		struct sub *s = t->subs[0];
+		sub_detach(s);
+		sub_retire(s, "the subscription's topic was deleted");
+	}
+	size_t i = (size_t)(t - N.topics);
+	topic_free(t);
+	memmove(&N.topics[i], &N.topics[i + 1], (N.ntopics - i - 1) * sizeof N.topics[0]);
+	N.ntopics--;
+	rt_free(&gone);
+	return NOTIFY_OK;
+}
+
+/* Are the subscription attributes of RT those of S? */
+static int same_settings(const struct sub *s, const struct rt_settings *rt, int has_raw, int has_dp)
+{
+	if (rt->filter && (!s->filter_text || strcmp(rt->filter, s->filter_text) != 0))
+		return 0;
+	if (has_raw && rt->raw != (s->fmt == NF_RAW))
+		return 0;
+	if (has_dp && (!s->rt_delivery || strcmp(rt->delivery, s->rt_delivery) != 0))
+		return 0;
+	return 1;
+}
+
+int notify_subscribe(const char *topic_arn, const char *protocol, const char *endpoint, const json_t *attrs,
+		     char *arn, size_t arnlen, int *pending, char *err, size_t errlen)
+{
+	static const char *const other[] = { "email", "email-json", "sms", "sqs", "application", "lambda", "firehose",
+					     NULL };
+	struct rt_settings rt = { 0 };
+	int has_raw = 0, has_dp = 0;
+	char why[400];
+
+	if (!sns_arn_ok(topic_arn, 1))
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: TopicArn");
+	struct topic *t = find_topic_arn(topic_arn);
+	if (!t)
+		return fail(err, errlen, NOTIFY_NOT_FOUND, "Topic does not exist");
+	if (!protocol || !*protocol)
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Protocol");
+	if (strcmp(protocol, "http") != 0 && strcmp(protocol, "https") != 0) {
+		for (size_t i = 0; other[i]; i++)
+			if (!strcmp(other[i], protocol))
+				return fail(err, errlen, NOTIFY_INVALID,
+					    "Invalid parameter: Protocol Reason: albd delivers to http and https endpoints "
+					    "only, not %s",
+					    protocol);
+		return fail(err, errlen, NOTIFY_INVALID,
+			    "Invalid parameter: Amazon SNS does not support this protocol string: %s", protocol);
+	}
+	size_t pl = strlen(protocol);
+	if (!endpoint || strncasecmp(endpoint, protocol, pl) != 0 || strncmp(endpoint + pl, "://", 3) != 0)
+		return fail(err, errlen, NOTIFY_INVALID,
+			    "Invalid parameter: Endpoint must match the specified protocol");
+	if (strlen(endpoint) > MAX_ENDPOINT)
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Endpoint Reason: longer than %d characters",
+			    MAX_ENDPOINT);
+	struct nh_url u;
+	if (nh_url_parse(endpoint, &u, why, sizeof why) < 0)
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Endpoint Reason: %s", why);
+	nh_url_free(&u);
+	if (attrs && !json_is_object(attrs))
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Attributes");
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)attrs, k, v) {
+		const char *val = json_string_value(v);
+		if (!val)
+			return fail(err, errlen, NOTIFY_INVALID,
+				    "Invalid parameter: Attributes Reason: %s: a string is required", k);
+		if (!strcmp(k, "FilterPolicy")) {
+			struct fp_policy *fp = fp_parse(val, why, sizeof why);
+			if (!fp)
+				return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: FilterPolicy: %s", why);
+			fp_free(fp);
+			rt.filter = val;
+		} else if (!strcmp(k, "FilterPolicyScope")) {
+			if (strcmp(val, "MessageAttributes") != 0)
+				return fail(err, errlen, NOTIFY_INVALID,
+					    "Invalid parameter: FilterPolicyScope Reason: albd filters on MessageAttributes "
+					    "only");
+		} else if (!strcmp(k, "RawMessageDelivery")) {
+			if (strcasecmp(val, "true") != 0 && strcasecmp(val, "false") != 0)
+				return fail(err, errlen, NOTIFY_INVALID,
+					    "Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [%s]. "
+					    "Must be true or false.",
+					    val);
+			rt.raw = !strcasecmp(val, "true");
+			has_raw = 1;
+		} else if (!strcmp(k, "DeliveryPolicy")) {
+			struct cfg_delivery d = t->delivery;
+			if (delivery_attr(val, 0, &d, err, errlen) < 0)
+				return NOTIFY_INVALID;
+			rt.delivery = val;
+			has_dp = 1;
+		} else {
+			return fail(err, errlen, NOTIFY_INVALID,
+				    "Invalid parameter: Attributes Reason: %s is not an attribute albd supports (it has "
+				    "FilterPolicy, FilterPolicyScope, RawMessageDelivery and DeliveryPolicy)",
+				    k);
+		}
+	}
+	struct sub *s = find_sub(t->name, endpoint);
+	if (s) {
+		if (s->status != SUB_UNSUBSCRIBED) {
+			if (!same_settings(s, &rt, has_raw, has_dp))
+				return fail(err, errlen, NOTIFY_INVALID,
+					    "Invalid parameter: Attributes Reason: Subscription already exists with "
+					    "different attributes");
+		} else {
+			/* it unsubscribed: subscribed again, it is asked to confirm again */
+			nf_random_hex(64, s->confirm_token);
+			nf_random_hex(32, s->unsub_token);
+			s->status = SUB_PENDING;
+			save_state(s);
+			send_confirmation(s);
+			log_info("notify: subscription %s of topic %s subscribed again through the API", s->arn, t->name);
+		}
+		snprintf(arn, arnlen, "%s", s->arn);
+		*pending = s->status == SUB_PENDING;
+		return NOTIFY_OK;
+	}
+	size_t nrt = 0;
+	for (size_t i = 0; i < t->nsubs; i++)
+		nrt += t->subs[i]->runtime;
+	if (nrt >= NOTIFY_RT_SUBS_MAX)
+		return fail(err, errlen, NOTIFY_LIMIT, "Subscription limit exceeded");
+	if (!N.key) {
+		/* the first subscription of this albd: the confirmation is signed */
+		N.key = sns_key_load_or_create(N.dir, &N.cert_pem, why, sizeof why);
+		if (!N.key) {
+			log_err("notify: the SNS signing key: %s", why);
+			return fail(err, errlen, NOTIFY_INTERNAL, "the SNS signing key: %s", why);
+		}
+	}
+	struct cfg_topic tcfg = { .name = t->name };
+	struct cfg_subscription c;
+	struct sub tmp = { .endpoint = (char *)endpoint, .rt_filter = (char *)rt.filter, .rt_raw = rt.raw,
+			   .rt_delivery = (char *)rt.delivery };
+	rt_cfg(&tmp, t, &c);
+	/* a state an earlier subscription of the endpoint left (none runs):
+	 * this one is new, asked to confirm */
+	char hash[33];
+	sub_hash(t->name, endpoint, hash);
+	char *old = xasprintf("%s/sub-%s/state.json", N.dir, hash);
+	if (old)
+		unlink(old);
+	free(old);
+	s = sub_new(&tcfg, &c, t->arn, &rt);
+	if (!s)
+		return fail(err, errlen, NOTIFY_INTERNAL, "out of memory");
+	if (subs_push(&t->subs, &t->nsubs, s) < 0 || subs_push(&N.subs, &N.nsubs, s) < 0) {
+		sub_detach(s);
+		sub_free(s);
+		return fail(err, errlen, NOTIFY_INTERNAL, "out of memory");
+	}
+	log_info("notify: subscription %s of topic %s to %s made through the API (pending confirmation)", s->arn,
+		 t->name, endpoint);
+	snprintf(arn, arnlen, "%s", s->arn);
+	*pending = 1;
+	return NOTIFY_OK;
+}
+
+int notify_unsubscribe(const char *sub_arn, const char *token, char *err, size_t errlen)
+{
+	if (!sns_arn_ok(sub_arn, 2))
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: SubscriptionArn");
+	struct sub *s = find_sub_arn(sub_arn);
+	if (!s)
+		return fail(err, errlen, NOTIFY_NOT_FOUND, "Subscription does not exist");
+	if (token && !tokens_equal(s->unsub_token, token))
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid token");
+	if (token && s->auth_unsub)
+		return fail(err, errlen, NOTIFY_DENIED,
+			    "The subscription was confirmed with AuthenticateOnUnsubscribe: only an authenticated "
+			    "Unsubscribe removes it");
+	if (s->runtime) {
+		log_info("notify: subscription %s of topic %s unsubscribed%s: it goes", s->arn, s->topic_name,
+			 token ? " by its endpoint" : " through the API");
+		sub_detach(s);
+		sub_retire(s, "the endpoint unsubscribed");
+		return NOTIFY_OK;
+	}
+	if (s->status != SUB_UNSUBSCRIBED) {
+		s->status = SUB_UNSUBSCRIBED;
+		save_state(s);
+		log_info("notify: subscription %s of topic %s unsubscribed%s", s->arn, s->topic_name,
+			 token ? " by its endpoint" : " through the API");
+		/* what it still had to get: dead letters, as for a removed subscription */
+		struct entry *e, *next;
+		for (e = TAILQ_FIRST(&s->q); e; e = next) {
+			next = TAILQ_NEXT(e, link);
+			if (e == s->inflight)
+				continue;
+			unlink_entry(s, e);
+			dead_letter(s, e, "the endpoint unsubscribed");
+		}
+	}
+	return NOTIFY_OK;
+}
+
+int notify_confirm(const char *topic_arn, const char *token, int auth_unsub, char *arn, size_t arnlen, char *err,
+		   size_t errlen)
+{
+	struct sub *s = NULL;
+
+	if (!sns_arn_ok(topic_arn, 1))
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: TopicArn");
+	if (!token || !*token)
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid parameter: Token");
+	for (size_t i = 0; i < N.nsubs && !s; i++)
+		if (!strcmp(N.subs[i]->topic_arn, topic_arn) && tokens_equal(N.subs[i]->confirm_token, token))
+			s = N.subs[i];
+	if (!s && !find_topic_arn(topic_arn))
+		return fail(err, errlen, NOTIFY_NOT_FOUND, "Topic does not exist");
+	if (!s)
+		return fail(err, errlen, NOTIFY_INVALID, "Invalid token");
+	if (s->status != SUB_CONFIRMED || (auth_unsub && !s->auth_unsub)) {
+		if (s->status != SUB_CONFIRMED)
+			log_info("notify: subscription %s of topic %s confirmed", s->arn, s->topic_name);
+		s->status = SUB_CONFIRMED;
+		s->auth_unsub |= auth_unsub;
+		save_state(s);
+		kick(s);
+	}
+	snprintf(arn, arnlen, "%s", s->arn);
+	return NOTIFY_OK;
 }
 
 /* ------------------------------------------------------------ admin API */
 
-static json_t *describe_sub(const struct sub *s)
+static json_t *describe_sub(const struct notify_sub_view *v)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:I, s:I, s:I}", "SubscriptionArn", s->arn, "TopicArn",
-			      s->topic_arn, "Endpoint", s->endpoint, "Protocol", s->url.https ? "https" : "http",
-			      "Format", nf_format_name(s->fmt), "PendingConfirmation", s->status == SUB_PENDING,
-			      "ConfirmationState", status_names[s->status], "Pending", (json_int_t)s->nq, "DeadLetters",
-			      (json_int_t)s->ndead, "Delivered", (json_int_t)s->delivered);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:I, s:I, s:I}", "SubscriptionArn", v->arn, "TopicArn",
+			      v->topic_arn, "Endpoint", v->endpoint, "Protocol", v->protocol, "Format", v->format,
+			      "PendingConfirmation", !strcmp(v->status, "PendingConfirmation"), "ConfirmationState",
+			      v->status, "Pending", (json_int_t)v->queued, "DeadLetters", (json_int_t)v->dead, "Delivered",
+			      (json_int_t)v->delivered);
 	if (o)
-		json_object_set_new(o, "DeadLettersDropped", json_integer((json_int_t)s->dead_dropped));
-	if (o && s->filter_text)
-		json_object_set_new(o, "FilterPolicy", json_string(s->filter_text));
+		json_object_set_new(o, "DeadLettersDropped", json_integer((json_int_t)v->dropped));
+	if (o && v->filter_policy)
+		json_object_set_new(o, "FilterPolicy", json_string(v->filter_policy));
 	if (o)
-		json_object_set_new(o, "RawMessageDelivery", json_boolean(s->fmt == NF_RAW));
+		json_object_set_new(o, "RawMessageDelivery", json_boolean(!strcmp(v->format, "raw")));
 	return o;
 }
 
-static json_t *describe_topic(const struct topic *t)
+static json_t *describe_topic(const struct notify_topic_view *t)
 {
+	struct notify_sub_view sv;
 	json_t *subs = json_array();
-	for (size_t i = 0; i < t->nsubs && subs; i++)
-		json_array_append_new(subs, describe_sub(t->subs[i]));
+	for (size_t i = 0; subs && notify_sub_at(t->arn, i, &sv) == 0; i++)
+		json_array_append_new(subs, describe_sub(&sv));
 	return json_pack("{s:s, s:s, s:o}", "TopicArn", t->arn, "Name", t->name, "Subscriptions",
 			 subs ? subs : json_array());
 }
 
 static void list_topics(struct admin_req *r, void *arg)
 {
+	struct notify_topic_view tv;
 	json_t *arr = json_array();
 	(void)arg;
-	for (size_t i = 0; i < N.ntopics && arr; i++)
-		json_array_append_new(arr, describe_topic(&N.topics[i]));
+	for (size_t i = 0; arr && notify_topic_at(i, &tv) == 0; i++)
+		json_array_append_new(arr, describe_topic(&tv));
 	admin_reply_json(r, 200, json_pack("{s:o}", "Topics", arr ? arr : json_array()));
 }
 
@@ -1757,8 +2650,9 @@ static void topic_path(struct admin_req *r, void *arg)
 		admin_reply_error(r, 404, "NotFound", "Topic does not exist: %s", name);
 		return;
 	}
-	if (!*rest && get)
-		admin_reply_json(r, 200, describe_topic(t));
+	struct notify_topic_view tv;
+	if (!*rest && get && notify_topic_find(t->name, 1, &tv) == 0)
+		admin_reply_json(r, 200, describe_topic(&tv));
 	else if (!strcmp(rest, "/publish") && post)
 		publish(r, t);
 	else if (!strcmp(rest, "/dead-letters") && get)
@@ -1799,50 +2693,27 @@ static void sns_action(struct admin_req *r, void *arg)
 		return;
 	}
 	if (!strcmp(action, "ConfirmSubscription")) {
-		const char *tarn = admin_req_query(r, "TopicArn");
-		struct sub *s = NULL;
-		for (size_t i = 0; tarn && i < N.nsubs && !s; i++)
-			if (!strcmp(N.subs[i]->topic_arn, tarn) && tokens_equal(N.subs[i]->confirm_token, token))
-				s = N.subs[i];
-		if (!s) {
+		char arn[600], err[300];
+		if (notify_confirm(admin_req_query(r, "TopicArn"), token, 0, arn, sizeof arn, err, sizeof err) < 0) {
 			sns_xml_error(r, 400, "InvalidParameter", "Invalid token");
 			return;
-		}
-		if (s->status != SUB_CONFIRMED) {
-			s->status = SUB_CONFIRMED;
-			save_state(s);
-			log_info("notify: subscription %s of topic %s confirmed", s->arn, s->topic_name);
-			kick(s);
 		}
 		snprintf(body, sizeof body,
 			 "<ConfirmSubscriptionResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">\n"
 			 "  <ConfirmSubscriptionResult>\n    <SubscriptionArn>%s</SubscriptionArn>\n"
 			 "  </ConfirmSubscriptionResult>\n  <ResponseMetadata>\n    <RequestId>%s</RequestId>\n"
 			 "  </ResponseMetadata>\n</ConfirmSubscriptionResponse>\n",
-			 s->arn, id);
+			 arn, id);
 	} else {
-		const char *sarn = admin_req_query(r, "SubscriptionArn");
-		struct sub *s = NULL;
-		for (size_t i = 0; sarn && i < N.nsubs && !s; i++)
-			if (!strcmp(N.subs[i]->arn, sarn) && tokens_equal(N.subs[i]->unsub_token, token))
-				s = N.subs[i];
-		if (!s) {
-			sns_xml_error(r, 400, "InvalidParameter", "Invalid token");
+		char err[300];
+		int rc = notify_unsubscribe(admin_req_query(r, "SubscriptionArn"), token, err, sizeof err);
+		if (rc == NOTIFY_DENIED) {
+			sns_xml_error(r, 403, "AuthorizationError", err);
 			return;
 		}
-		if (s->status != SUB_UNSUBSCRIBED) {
-			s->status = SUB_UNSUBSCRIBED;
-			save_state(s);
-			log_info("notify: subscription %s of topic %s unsubscribed by its endpoint", s->arn, s->topic_name);
-			/* what it still had to get: dead letters, as for a removed subscription */
-			struct entry *e, *next;
-			for (e = TAILQ_FIRST(&s->q); e; e = next) {
-				next = TAILQ_NEXT(e, link);
-				if (e == s->inflight)
-					continue;
-				unlink_entry(s, e);
-				dead_letter(s, e, "the endpoint unsubscribed");
-			}
+		if (rc < 0) {
+			sns_xml_error(r, 400, "InvalidParameter", "Invalid token");
+			return;
 		}
 		snprintf(body, sizeof body,
 			 "<UnsubscribeResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">\n"
@@ -1883,6 +2754,97 @@ static int ensure_key(const struct albd_config *cfg, char *why, size_t whylen)
 }
 
 /* ------------------------------------------------------------ life */
+
+static int boot_cmp(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "CreatedAt"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "CreatedAt"));
+	if (x != y)
+		return x < y ? -1 : 1;
+	const char *p = json_string_value(json_object_get(*(json_t *const *)a, "SubscriptionArn"));
+	const char *q = json_string_value(json_object_get(*(json_t *const *)b, "SubscriptionArn"));
+	return strcmp(p ? p : "", q ? q : "");
+}
+
+/* At start: the run-time topics (topics.json) into N.rt, and the states
+ * of the run-time subscriptions into N.boot for notify_apply(). */
+static void load_runtime(void)
+{
+	for (size_t i = 0; i < N.nrt; i++)
+		rt_free(&N.rt[i]);
+	N.nrt = 0;
+	json_decref(N.boot);
+	char *path = xasprintf("%s/topics.json", N.dir);
+	json_t *doc = path ? ns_json_read(path) : NULL;
+	size_t i;
+	json_t *o;
+
+	if (!doc && path && errno != ENOENT) {
+		/* set aside (never overwritten by the next CreateTopic) */
+		char *aside = xasprintf("%s.corrupt", path);
+		log_err("notify: %s is unreadable or not JSON: the topics made through the API are not there (the "
+			"file is kept as %s)",
+			path, aside ? aside : "it is");
+		if (aside && rename(path, aside) < 0)
+			log_err("notify: cannot rename %s: %s", path, strerror(errno));
+		free(aside);
+	}
+	json_array_foreach(json_object_get(doc, "Topics"), i, o) {
+		const char *name = attr_str(o, "Name");
+		json_t *attrs = json_object_get(o, "Attributes"), *tags = json_object_get(o, "Tags");
+		struct cfg_delivery d = { .retries = 3, .min_delay_ms = 20000, .max_delay_ms = 20000, .timeout_ms = 15000 };
+		char why[400];
+		int dup = 0;
+		for (size_t k = 0; name && k < N.nrt; k++)
+			dup |= !strcmp(N.rt[k].name, name);
+		if (!topic_name_ok(name) || dup || (attrs && !json_is_object(attrs)) || (tags && !json_is_array(tags)) ||
+		    topic_attrs_check(attrs, &d, why, sizeof why) < 0) {
+			log_err("notify: %s: topic %zu is not one albd wrote: left out", path, i);
+			continue;
+		}
+		struct rt_topic *nr = realloc(N.rt, (N.nrt + 1) * sizeof *nr);
+		if (!nr)
+			break;
+		N.rt = nr;
+		nr[N.nrt] = (struct rt_topic){ strdup(name), attrs ? json_deep_copy(attrs) : json_object(),
+					       tags ? json_deep_copy(tags) : json_array(), d };
+		if (!nr[N.nrt].name || !nr[N.nrt].attrs || !nr[N.nrt].tags) {
+			rt_free(&nr[N.nrt]);
+			break;
+		}
+		N.nrt++;
+	}
+	json_decref(doc);
+	free(path);
+
+	N.boot = json_array();
+	DIR *dir = opendir(N.dir);
+	struct dirent *de;
+	while (dir && N.boot && (de = readdir(dir))) {
+		if (strncmp(de->d_name, "sub-", 4) != 0)
+			continue;
+		char *state = xasprintf("%s/%s/state.json", N.dir, de->d_name);
+		json_t *st = state ? ns_json_read(state) : NULL;
+		if (json_is_true(json_object_get(st, "Runtime")))
+			json_array_append(N.boot, st);
+		json_decref(st);
+		free(state);
+	}
+	if (dir)
+		closedir(dir);
+	/* in the order they were made, as they were listed before */
+	size_t nb = json_array_size(N.boot);
+	json_t **v = nb ? calloc(nb, sizeof *v) : NULL;
+	if (v) {
+		for (size_t k = 0; k < nb; k++)
+			v[k] = json_incref(json_array_get(N.boot, k));
+		qsort(v, nb, sizeof *v, boot_cmp);
+		json_array_clear(N.boot);
+		for (size_t k = 0; k < nb; k++)
+			json_array_append_new(N.boot, v[k]);
+		free(v);
+	}
+}
 
 void notify_set_dlq_limits(size_t max_messages, uint64_t max_bytes)
 {
@@ -1926,7 +2888,10 @@ int notify_init(struct event_base *base, const struct albd_gen *gen, char *err, 
 		admin_route("GET", CERT_PATH, ADMIN_OPEN, signing_cert, NULL);
 		N.routed = 1;
 	}
+	load_runtime();
 	notify_apply(gen);
+	json_decref(N.boot);
+	N.boot = NULL;
 	retire_orphans();
 	return 0;
 }
@@ -1953,6 +2918,15 @@ void notify_shutdown(void)
 		free(q);
 	}
 	free_topics();
+	for (size_t i = 0; i < N.nrt; i++)
+		rt_free(&N.rt[i]);
+	free(N.rt);
+	N.rt = NULL;
+	N.nrt = 0;
+	free(N.region);
+	free(N.account);
+	free(N.cfg_path);
+	N.region = N.account = N.cfg_path = NULL;
 	EVP_PKEY_free(N.key);
 	N.key = NULL;
 	free(N.cert_pem);

@@ -25,6 +25,14 @@
  *   POST /api/v1/topics/NAME/dead-letters/redrive[?MessageId=ID]  (at most 1000 a request,
  *        "Remaining" says how many are left; a retired subscription's letters stay
  *        until its endpoint is subscribed to the topic again: "LeftInRetired")
+ * The same actions for SNS's API (control/aws_sns.c) are the functions
+ * below: topics made at run time (notify_topic_create, kept in
+ * STATE_DIR/notify/topics.json beside the config's, which win a name both
+ * have), subscriptions made at run time (notify_subscribe, always
+ * confirmed by their endpoint first, their settings kept in their
+ * state.json with "Runtime": true), notify_unsubscribe, notify_confirm;
+ * both survive restarts and reloads. The /api/v1 handlers and the /sns
+ * URLs call the same functions.
  * Each subscription keeps at most NOTIFY_DLQ_MAX dead letters or
  * NOTIFY_DLQ_MAX_BYTES of them: beyond, a new one is dropped (logged,
  * counted as the subscription's DeadLettersDropped) and the oldest stay.
@@ -37,9 +45,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct event_base;
 struct albd_gen;
 struct albd_config;
+struct cfg_delivery;
 
 /* A message attribute (SNS MessageAttributes): type "String" or "Number".
  * Filter policies match on them. */
@@ -87,12 +98,20 @@ struct notify_msg {
  * alarm JSON), AlarmName, NewStateValue and TargetGroup (from the
  * Trigger's dimensions). Returns 0, or -1 with a message in ERR that
  * starts with the parameter at fault ("TopicArn: no such topic: x",
- * "Message: ...", "Subject: ...", "MessageAttributes: ...", "MessageId: not
+ * "Message: ...", "Subject: ...", "MessageAttributes: ..." (an attribute's
+ * DataType is String, Number or Binary, or one of them with a ".suffix";
+ * a Number's value a number, a String.Array's a JSON array), "MessageId: not
  * a UUID ...": M->message_id must be 36 characters, hex digits and dashes
  * as 8-4-4-4-12) or "the spool
  * cannot be written: ..." (then subscriptions before the failing one have
  * it already). Blocking: one fsync'd file per subscription. */
 int notify_publish(const char *topic, const struct notify_msg *m, char *id, char *err, size_t errlen);
+
+/* notify_publish() with SNS's MessageStructure json: http:// subscriptions
+ * get HTTP instead of M->message, https:// ones HTTPS (NULL: M->message),
+ * all with the same MessageId. */
+int notify_publish_protocols(const char *topic, const struct notify_msg *m, const char *http, const char *https,
+			     char *id, char *err, size_t errlen);
 
 typedef int (*notify_publish_fn)(const char *topic, const struct notify_msg *m, char *id, char *err,
 				 size_t errlen);
@@ -113,6 +132,92 @@ int notify_init(struct event_base *base, const struct albd_gen *gen, char *err, 
  * (SubscribeURL, ...) are made from the admin settings that run,
  * admin_gen()'s (GEN's when there is none): call it after admin_apply(). */
 void notify_apply(const struct albd_gen *gen);
+
+/* ------------------------------------------------------------ the API's actions
+ * Each returns 0 or one of these, with SNS's message in ERR
+ * ("Invalid parameter: TopicArn", "Topic does not exist", ...). */
+enum notify_rc {
+	NOTIFY_OK = 0,
+	NOTIFY_INVALID = -1,   /* SNS's InvalidParameter (400) */
+	NOTIFY_NOT_FOUND = -2, /* NotFound (404) */
+	NOTIFY_DENIED = -3,    /* AuthorizationError (403): a config file's topic */
+	NOTIFY_LIMIT = -4,     /* TopicLimitExceeded / SubscriptionLimitExceeded (403) */
+	NOTIFY_INTERNAL = -5,  /* InternalError (500): a file cannot be written */
+};
+
+#define NOTIFY_RT_TOPICS_MAX 10000  /* topics made at run time, at most */
+#define NOTIFY_RT_SUBS_MAX 1000     /* subscriptions made at run time per topic, at most */
+
+/* What the API shows of a topic (borrowed until the next change). */
+struct notify_topic_view {
+	const char *name, *arn;
+	int runtime;                  /* made by notify_topic_create(), not the config's */
+	const char *display_name;     /* "" when none */
+	const char *policy;           /* the Policy attribute given, NULL: none */
+	const char *delivery_policy;  /* the DeliveryPolicy given (JSON text), NULL: none */
+	const struct cfg_delivery *delivery; /* what its subscriptions use */
+	size_t confirmed, pending, deleted; /* subscriptions by state */
+};
+
+/* What the API shows of a subscription (borrowed until the next change). */
+struct notify_sub_view {
+	const char *arn, *topic_arn, *topic_name, *endpoint;
+	const char *protocol;         /* "http" or "https" */
+	const char *status;           /* "Confirmed", "PendingConfirmation", "Unsubscribed" */
+	const char *format;           /* "sns", "slack", "raw" */
+	const char *filter_policy;    /* NULL: none */
+	int runtime;                  /* made by notify_subscribe() */
+	uint64_t queued, dead, dropped, delivered;
+};
+
+/* Topic I (0.. in the config's order, then the run-time ones in the order
+ * they were made) into V: 0, or -1 past the last. */
+int notify_topic_at(size_t i, struct notify_topic_view *v);
+/* The topic whose TopicArn is ARN (or, BY_NAME, whose name is ARN): 0 or -1. */
+int notify_topic_find(const char *arn, int by_name, struct notify_topic_view *v);
+/* The topic ARN into V, for an API: NOTIFY_INVALID when ARN is not an SNS
+ * topic ARN, NOTIFY_NOT_FOUND when no topic has it ("Topic does not exist"). */
+int notify_topic_get(const char *arn, struct notify_topic_view *v, char *err, size_t errlen);
+/* Subscription I of the topic TOPIC_ARN (NULL: of every topic, topic by
+ * topic) into V: 0, or -1 past the last. */
+int notify_sub_at(const char *topic_arn, size_t i, struct notify_sub_view *v);
+
+/* CreateTopic: a run-time topic called NAME with ATTRS (a JSON object of
+ * strings: DisplayName, Policy, DeliveryPolicy, SignatureVersion "2",
+ * FifoTopic "false"; NULL: none) and TAGS (an array of {Key, Value}, NULL:
+ * none), kept in STATE_DIR/notify/topics.json. A topic that exists already
+ * (the config's or a run-time one) is answered with its ARN when ATTRS
+ * does not differ from its own (as SNS). The ARN goes to ARN (ARNLEN
+ * bytes). */
+int notify_topic_create(const char *name, const json_t *attrs, const json_t *tags, char *arn, size_t arnlen,
+			char *err, size_t errlen);
+/* DeleteTopic: the run-time topic ARN and its subscriptions (their dead
+ * letters stay on disk). The config's topics are refused (NOTIFY_DENIED);
+ * an ARN that names no topic is not an error (as SNS). */
+int notify_topic_delete(const char *arn, char *err, size_t errlen);
+/* Subscribe: ENDPOINT (PROTOCOL "http" or "https", the URL's scheme) to
+ * the topic TOPIC_ARN with ATTRS (a JSON object of strings: FilterPolicy,
+ * FilterPolicyScope "MessageAttributes", RawMessageDelivery,
+ * DeliveryPolicy; NULL: none). The endpoint gets SNS's
+ * SubscriptionConfirmation; nothing else until it confirms. An endpoint
+ * subscribed already is answered with its subscription (one that
+ * unsubscribed is asked to confirm again). SubscriptionArn to ARN,
+ * *PENDING 1 while it waits for its confirmation. */
+int notify_subscribe(const char *topic_arn, const char *protocol, const char *endpoint, const json_t *attrs,
+		     char *arn, size_t arnlen, int *pending, char *err, size_t errlen);
+/* Unsubscribe SUB_ARN: with TOKEN (the UnsubscribeURL's), or NULL for a
+ * caller the admin listener authenticated (a subscription confirmed with
+ * AuthenticateOnUnsubscribe refuses the token: NOTIFY_DENIED). A run-time subscription goes
+ * (its dead letters stay), a config's stays Unsubscribed (nothing is
+ * delivered to it) until it subscribes again or the config drops it. */
+int notify_unsubscribe(const char *sub_arn, const char *token, char *err, size_t errlen);
+/* ConfirmSubscription: the subscription of topic TOPIC_ARN whose
+ * SubscriptionConfirmation carried TOKEN is confirmed; its ARN to ARN.
+ * AUTH_UNSUB (AuthenticateOnUnsubscribe, from an authenticated caller):
+ * from now on only an authenticated caller unsubscribes it, not its
+ * UnsubscribeURL (kept across restarts). */
+int notify_confirm(const char *topic_arn, const char *token, int auth_unsub, char *arn, size_t arnlen, char *err,
+		   size_t errlen);
 
 /* The dead-letter cap of each subscription (defaults below); for tests. */
 #define NOTIFY_DLQ_MAX 10000

@@ -9,8 +9,10 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "control/backoff.h"
 #include "control/filter_policy.h"
 #include "control/sns_sign.h"
+#include "core/config.h"
 #include "core/uri.h"
 
 int nf_format_parse(const char *name)
@@ -465,4 +467,176 @@ size_t nf_filter_attrs(const json_t *rec, struct fp_attr *attrs, size_t max, jso
 		}
 	}
 	return n;
+}
+
+/* ------------------------------------------------------------ delivery policies */
+
+static int dp_uint(const json_t *o, const char *key, unsigned lo, unsigned hi, unsigned *out, char *err,
+		   size_t errlen)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		snprintf(err, errlen, "%s: must be an integer from %u to %u", key, lo, hi);
+		return -1;
+	}
+	*out = (unsigned)json_integer_value(v);
+	return 0;
+}
+
+static int dp_known(const json_t *o, const char *const *keys, const char *where, char *err, size_t errlen)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)o, k, v) {
+		int ok = 0;
+		for (size_t i = 0; keys[i] && !ok; i++)
+			ok = !strcmp(keys[i], k);
+		if (!ok) {
+			snprintf(err, errlen, "%s: unknown member %s", where, k);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const char *const retry_keys[] = { "minDelayTarget", "maxDelayTarget", "numRetries", "numNoDelayRetries",
+					  "numMinDelayRetries", "numMaxDelayRetries", "backoffFunction", NULL };
+static const char *const backoff_names[] = { "linear", "arithmetic", "geometric", "exponential" };
+
+static int dp_retry(const json_t *p, const char *where, struct cfg_delivery *d, char *err, size_t errlen)
+{
+	unsigned min = d->min_delay_ms / 1000, max = d->max_delay_ms / 1000;
+	char why[256];
+
+	if (!json_is_object(p)) {
+		snprintf(err, errlen, "%s: must be an object", where);
+		return -1;
+	}
+	if (dp_known(p, retry_keys, where, err, errlen) < 0 ||
+	    dp_uint(p, "minDelayTarget", 1, 3600, &min, err, errlen) < 0 ||
+	    dp_uint(p, "maxDelayTarget", 1, 3600, &max, err, errlen) < 0 ||
+	    dp_uint(p, "numRetries", 0, BACKOFF_MAX_RETRIES, &d->retries, err, errlen) < 0 ||
+	    dp_uint(p, "numNoDelayRetries", 0, BACKOFF_MAX_RETRIES, &d->no_delay_retries, err, errlen) < 0 ||
+	    dp_uint(p, "numMinDelayRetries", 0, BACKOFF_MAX_RETRIES, &d->min_delay_retries, err, errlen) < 0 ||
+	    dp_uint(p, "numMaxDelayRetries", 0, BACKOFF_MAX_RETRIES, &d->max_delay_retries, err, errlen) < 0)
+		return -1;
+	d->min_delay_ms = min * 1000;
+	d->max_delay_ms = max * 1000;
+	const json_t *fn = json_object_get(p, "backoffFunction");
+	int f = d->backoff ? backoff_fn_parse(d->backoff) : BACKOFF_LINEAR;
+	if (fn) {
+		f = json_is_string(fn) ? backoff_fn_parse(json_string_value(fn)) : -1;
+		if (f < 0) {
+			snprintf(err, errlen, "backoffFunction: must be linear, arithmetic, geometric or exponential");
+			return -1;
+		}
+	}
+	d->backoff = (char *)backoff_names[f < 0 ? 0 : f];
+	struct backoff_policy bp = {
+		.retries = d->retries,
+		.no_delay_retries = d->no_delay_retries,
+		.min_delay_retries = d->min_delay_retries,
+		.max_delay_retries = d->max_delay_retries,
+		.min_delay = min,
+		.max_delay = max,
+		.fn = (enum backoff_fn)(f < 0 ? 0 : f),
+	};
+	if (backoff_policy_check(&bp, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: %s", where, why);
+		return -1;
+	}
+	return 0;
+}
+
+int nf_delivery_parse(const char *text, int topic, struct cfg_delivery *d, char *err, size_t errlen)
+{
+	static const char *const topic_keys[] = { "http", NULL };
+	static const char *const http_keys[] = { "defaultHealthyRetryPolicy", "defaultThrottlePolicy",
+						 "disableSubscriptionOverrides", "defaultRequestPolicy",
+						 "defaultSicklyRetryPolicy", NULL };
+	static const char *const sub_keys[] = { "healthyRetryPolicy", "throttlePolicy", "requestPolicy",
+						"sicklyRetryPolicy", NULL };
+	json_error_t je;
+	json_t *root = json_loads(text, 0, &je);
+	const json_t *o = root;
+	int rc = -1;
+
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "not a JSON object%s%s", root ? "" : ": ", root ? "" : je.text);
+		goto out;
+	}
+	if (topic) {
+		if (dp_known(root, topic_keys, "DeliveryPolicy", err, errlen) < 0)
+			goto out;
+		o = json_object_get(root, "http");
+		if (!o) {
+			rc = 0;
+			goto out;
+		}
+		if (!json_is_object(o)) {
+			snprintf(err, errlen, "http: must be an object");
+			goto out;
+		}
+		if (dp_known(o, http_keys, "http", err, errlen) < 0)
+			goto out;
+	} else if (dp_known(root, sub_keys, "DeliveryPolicy", err, errlen) < 0) {
+		goto out;
+	}
+	const char *rk = topic ? "defaultHealthyRetryPolicy" : "healthyRetryPolicy";
+	const char *tk = topic ? "defaultThrottlePolicy" : "throttlePolicy";
+	const json_t *retry = json_object_get(o, rk), *thr = json_object_get(o, tk);
+	if (retry && dp_retry(retry, rk, d, err, errlen) < 0)
+		goto out;
+	if (thr) {
+		static const char *const thr_keys[] = { "maxReceivesPerSecond", NULL };
+		if (!json_is_object(thr)) {
+			snprintf(err, errlen, "%s: must be an object", tk);
+			goto out;
+		}
+		if (dp_known(thr, thr_keys, tk, err, errlen) < 0 ||
+		    dp_uint(thr, "maxReceivesPerSecond", 1, 1000000, &d->throttle, err, errlen) < 0)
+			goto out;
+	}
+	const json_t *dso = json_object_get(o, "disableSubscriptionOverrides");
+	if (topic && dso && !json_is_boolean(dso)) {
+		snprintf(err, errlen, "disableSubscriptionOverrides: must be true or false");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
+}
+
+char *nf_delivery_text(const struct cfg_delivery *d, int topic)
+{
+	int f = d->backoff ? backoff_fn_parse(d->backoff) : BACKOFF_LINEAR;
+	json_t *retry = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "minDelayTarget",
+				  (json_int_t)((d->min_delay_ms + 500) / 1000), "maxDelayTarget",
+				  (json_int_t)((d->max_delay_ms + 500) / 1000), "numRetries", (json_int_t)d->retries,
+				  "numMaxDelayRetries", (json_int_t)d->max_delay_retries, "numNoDelayRetries",
+				  (json_int_t)d->no_delay_retries, "numMinDelayRetries", (json_int_t)d->min_delay_retries,
+				  "backoffFunction", backoff_fn_name((enum backoff_fn)(f < 0 ? 0 : f)));
+	json_t *o = NULL;
+	if (!retry)
+		return NULL;
+	if (topic) {
+		json_t *http = json_pack("{s:o, s:b, s:{s:s}}", "defaultHealthyRetryPolicy", retry,
+					 "disableSubscriptionOverrides", 0, "defaultRequestPolicy", "headerContentType",
+					 "text/plain; charset=UTF-8");
+		if (http && d->throttle)
+			json_object_set_new(http, "defaultThrottlePolicy",
+					    json_pack("{s:I}", "maxReceivesPerSecond", (json_int_t)d->throttle));
+		o = http ? json_pack("{s:o}", "http", http) : NULL;
+	} else {
+		o = json_pack("{s:o}", "healthyRetryPolicy", retry);
+		if (o && d->throttle)
+			json_object_set_new(o, "throttlePolicy",
+					    json_pack("{s:I}", "maxReceivesPerSecond", (json_int_t)d->throttle));
+	}
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	return text;
 }

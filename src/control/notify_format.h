@@ -123,4 +123,23 @@ int nf_record_check(const json_t *rec, char *err, size_t errlen);
 struct fp_attr;
 size_t nf_filter_attrs(const json_t *rec, struct fp_attr *attrs, size_t max, json_t **hold);
 
+/* SNS's HTTP/S delivery policy, the JSON text of a topic's DeliveryPolicy
+ * attribute (TOPIC: {"http": {"defaultHealthyRetryPolicy": {...},
+ * "defaultThrottlePolicy": {"maxReceivesPerSecond": N},
+ * "disableSubscriptionOverrides": B, "defaultRequestPolicy": {...}}}) or a
+ * subscription's (!TOPIC: {"healthyRetryPolicy": {...}, "throttlePolicy":
+ * {...}, "requestPolicy": {...}}), read over D: what the text leaves out
+ * keeps D's value. The retry policy's members are SNS's (minDelayTarget,
+ * maxDelayTarget, numRetries, numNoDelayRetries, numMinDelayRetries,
+ * numMaxDelayRetries, backoffFunction), checked as backoff_policy_check()
+ * does; D->backoff becomes a static string. Returns 0, or -1 with a message
+ * naming the member at fault in ERR (D may be half written then). */
+struct cfg_delivery;
+int nf_delivery_parse(const char *text, int topic, struct cfg_delivery *d, char *err, size_t errlen);
+
+/* D as SNS writes an EffectiveDeliveryPolicy (TOPIC: a topic's, else a
+ * subscription's), compact JSON text in SNS's member order (malloc'd; NULL
+ * when out of memory). Delays in whole seconds. */
+char *nf_delivery_text(const struct cfg_delivery *d, int topic);
+
 #endif

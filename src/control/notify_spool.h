@@ -4,7 +4,9 @@
  * moment leaves either the old or the new content.
  *
  *   STATE_DIR/notify/                          sns-signing-key.pem, sns-signing-cert.pem
- *   STATE_DIR/notify/sub-HASH/state.json       SubscriptionArn, confirmation state, tokens
+ *   STATE_DIR/notify/topics.json               the topics made through SNS's API (CreateTopic)
+ *   STATE_DIR/notify/sub-HASH/state.json       SubscriptionArn, confirmation state, tokens (and
+ *                                              a run-time subscription's settings)
  *   STATE_DIR/notify/sub-HASH/spool/SEQ-ID.json a message (notify_format.h's record)
  *   STATE_DIR/notify/sub-HASH/dead-letters.jsonl
  * HASH: the first 32 hex digits of SHA-256(topic name, NUL, endpoint), so

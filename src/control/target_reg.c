@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +65,7 @@ static void drop(size_t i)
 	R.n--;
 }
 
-/* "ID:PORT" ("[ID]:PORT" for IPv6) parsed into A; 0, or -1 with a message. */
-static int parse_target(const char *id, long port, struct albd_addr *a, char *err, size_t errlen)
+int treg_parse_target(const char *id, long port, struct albd_addr *a, char *err, size_t errlen)
 {
 	char text[128];
 	struct in6_addr in6;
@@ -180,7 +180,7 @@ int treg_init(const char *state_dir, char *err, size_t errlen)
 			json_int_t port = json_integer_value(json_object_get(t, "Port"));
 			json_int_t w = json_integer_value(json_object_get(t, "Weight"));
 
-			if (!id || parse_target(id, (long)port, &a, why, sizeof why) < 0 || w < 1 || w > 999 ||
+			if (!id || treg_parse_target(id, (long)port, &a, why, sizeof why) < 0 || w < 1 || w > 999 ||
 			    add(name, &a, (unsigned)w) < 0) {
 				/* NAME belongs to ROOT: the message first */
 				snprintf(err, errlen, "%s: target group %s, target %zu: %s", path, name, i,
@@ -265,12 +265,166 @@ void treg_forget_unknown(const struct albd_config *cfg)
 		log_err("%s", err);
 }
 
-/* ------------------------------------------------------------ the API */
+/* ------------------------------------------------------------ the calls */
 
-struct parsed {
-	struct albd_addr addr;
-	unsigned weight;
-};
+static void fail(struct treg_error *e, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void fail(struct treg_error *e, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->status = status;
+	snprintf(e->code, sizeof e->code, "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof e->message, fmt, ap);
+	va_end(ap);
+}
+
+/* Put the registrations back as UNDO (a snapshot) has them. */
+static void restore(const struct reg *undo, size_t nundo)
+{
+	while (R.n)
+		drop(R.n - 1);
+	for (size_t i = 0; i < nundo; i++)
+		if (add(undo[i].tg, &undo[i].addr, undo[i].weight) < 0)
+			log_err("registered targets: out of memory while undoing");
+}
+
+/* Make the registrations as they are now live (a new generation), then
+ * keep them (targets.json): the file never holds what did not go live. On
+ * failure the registrations go back as UNDO has them and E says why (503
+ * while a binary upgrade is under way, else 500). */
+static int commit(const struct reg *undo, size_t nundo, struct treg_error *e)
+{
+	char err[1024], why[1024];
+
+	if (R.rebuild(R.arg, err, sizeof err) < 0) {
+		restore(undo, nundo);
+		log_err("registered targets: %s; nothing changed", err);
+		fail(e, strstr(err, "upgrade") ? 503 : 500,
+		     strstr(err, "upgrade") ? "ServiceUnavailable" : "InternalFailure", "%s", err);
+		return -1;
+	}
+	if (save(err, sizeof err) == 0)
+		return 0;
+	/* live but not kept: undo both rather than lose it at a restart */
+	snprintf(why, sizeof why, "%s", err);
+	restore(undo, nundo);
+	if (R.rebuild(R.arg, err, sizeof err) < 0)
+		log_err("registered targets: cannot undo: %s", err);
+	log_err("registered targets: %s; nothing changed", why);
+	fail(e, 500, "InternalFailure", "%s", why);
+	return -1;
+}
+
+static struct reg *snapshot(void)
+{
+	struct reg *c = malloc((R.n ? R.n : 1) * sizeof *c);
+
+	for (size_t i = 0; c && i < R.n; i++) {
+		c[i] = R.v[i];
+		if (!(c[i].tg = strdup(R.v[i].tg))) {
+			while (i--)
+				free(c[i].tg);
+			free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+static void snapshot_free(struct reg *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++)
+		free(c[i].tg);
+	free(c);
+}
+
+int treg_register(const struct cfg_target_group *tg, const struct treg_target *v, size_t n,
+		  struct treg_error *e)
+{
+	char name[256];
+	size_t added = 0, nundo = R.n;
+	int rc = 0;
+
+	/* TG belongs to the live generation, which commit() replaces */
+	snprintf(name, sizeof name, "%s", tg->name);
+	if (R.n + n > TREG_MAX) {
+		fail(e, 400, "TooManyTargets", "At most %d registered targets", TREG_MAX);
+		return -1;
+	}
+	struct reg *undo = snapshot();
+	if (!undo) {
+		fail(e, 500, "InternalFailure", "Out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int k = find(name, &v[i].addr);
+
+		/* registering again is no error (as RegisterTargets); a weight
+		 * given again is the new weight */
+		if (k < 0 && in_file(tg, &v[i].addr))
+			continue;
+		if (k >= 0) {
+			if (v[i].weight && R.v[k].weight != v[i].weight) {
+				R.v[k].weight = v[i].weight;
+				added++;
+			}
+			continue;
+		}
+		if (add(name, &v[i].addr, v[i].weight ? v[i].weight : 1) < 0) {
+			restore(undo, nundo);
+			snapshot_free(undo, nundo);
+			fail(e, 500, "InternalFailure", "Out of memory");
+			return -1;
+		}
+		log_info("target %s registered in group %s (weight %u)", v[i].addr.text, name, R.v[R.n - 1].weight);
+		added++;
+	}
+	if (added)
+		rc = commit(undo, nundo, e);
+	snapshot_free(undo, nundo);
+	return rc;
+}
+
+int treg_deregister(const struct cfg_target_group *tg, const struct treg_target *v, size_t n,
+		    struct treg_error *e)
+{
+	char name[256];
+	size_t nundo = R.n;
+	int rc;
+
+	snprintf(name, sizeof name, "%s", tg->name);
+	/* all or nothing: every target must be one the API registered */
+	for (size_t i = 0; i < n; i++) {
+		if (find(name, &v[i].addr) >= 0)
+			continue;
+		fail(e, 400, "InvalidTarget",
+		     in_file(tg, &v[i].addr) ? "Target %s comes from the configuration file: remove it there and reload"
+					     : "Target %s is not registered in target group '%s'",
+		     v[i].addr.text, name);
+		return -1;
+	}
+	struct reg *undo = snapshot();
+	if (!undo) {
+		fail(e, 500, "InternalFailure", "Out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int k = find(name, &v[i].addr);
+
+		if (k < 0) /* listed twice */
+			continue;
+		drop((size_t)k);
+		log_info("target %s deregistered from group %s", v[i].addr.text, name);
+	}
+	rc = commit(undo, nundo, e);
+	snapshot_free(undo, nundo);
+	return rc;
+}
+
+/* ------------------------------------------------------------ the JSON API */
 
 /* The group NAME of the request's path (".../NAME/targets"), or NULL after
  * answering. */
@@ -300,7 +454,7 @@ static const struct cfg_target_group *group_of(struct admin_req *r, char *name, 
 
 /* The body's Targets, checked; N of them into OUT (malloc'd). Returns 0, or
  * -1 after answering 400. */
-static int parse_body(struct admin_req *r, int with_weight, struct parsed **out, size_t *n)
+static int parse_body(struct admin_req *r, int with_weight, struct treg_target **out, size_t *n)
 {
 	size_t len, i;
 	const char *body = admin_req_body(r, &len);
@@ -345,8 +499,8 @@ static int parse_body(struct admin_req *r, int with_weight, struct parsed **out,
 				goto bad;
 			}
 		}
-		if (parse_target(json_string_value(id), (long)json_integer_value(port), &(*out)[i].addr, why,
-				 sizeof why) < 0)
+		if (treg_parse_target(json_string_value(id), (long)json_integer_value(port), &(*out)[i].addr, why,
+				      sizeof why) < 0)
 			goto bad_at;
 		(*out)[i].weight = 1;
 		if (w && with_weight) {
@@ -380,156 +534,35 @@ bad:
 	return 0;
 }
 
-/* Put the registrations back as UNDO (a snapshot) has them. */
-static void restore(const struct reg *undo, size_t nundo)
+/* POST .../NAME/targets (REGISTER) or DELETE: RegisterTargets or
+ * DeregisterTargets. */
+static void targets_call(struct admin_req *r, int reg)
 {
-	while (R.n)
-		drop(R.n - 1);
-	for (size_t i = 0; i < nundo; i++)
-		if (add(undo[i].tg, &undo[i].addr, undo[i].weight) < 0)
-			log_err("registered targets: out of memory while undoing");
+	char name[256];
+	const struct cfg_target_group *tg = group_of(r, name, sizeof name);
+	struct treg_target *v;
+	struct treg_error e;
+	size_t n;
+	int rc;
+
+	if (!tg || parse_body(r, reg, &v, &n) < 0)
+		return;
+	rc = reg ? treg_register(tg, v, n, &e) : treg_deregister(tg, v, n, &e);
+	free(v);
+	if (rc < 0)
+		admin_reply_error(r, e.status, e.code, "%s", e.message);
+	else
+		admin_reply_json(r, 200, json_object());
 }
 
-/* Make the registrations as they are now live (a new generation), then
- * keep them (targets.json): the file never holds what did not go live. On
- * failure the registrations go back as UNDO has them and R is answered
- * (503 while a binary upgrade is under way, else 500). */
-static int commit(struct admin_req *r, const struct reg *undo, size_t nundo)
-{
-	char err[1024], why[1024];
-
-	if (R.rebuild(R.arg, err, sizeof err) < 0) {
-		restore(undo, nundo);
-		log_err("registered targets: %s; nothing changed", err);
-		admin_reply_error(r, strstr(err, "upgrade") ? 503 : 500,
-				  strstr(err, "upgrade") ? "ServiceUnavailable" : "InternalFailure", "%s", err);
-		return -1;
-	}
-	if (save(err, sizeof err) == 0)
-		return 0;
-	/* live but not kept: undo both rather than lose it at a restart */
-	snprintf(why, sizeof why, "%s", err);
-	restore(undo, nundo);
-	if (R.rebuild(R.arg, err, sizeof err) < 0)
-		log_err("registered targets: cannot undo: %s", err);
-	log_err("registered targets: %s; nothing changed", why);
-	admin_reply_error(r, 500, "InternalFailure", "%s", why);
-	return -1;
-}
-
-static struct reg *snapshot(void)
-{
-	struct reg *c = malloc((R.n ? R.n : 1) * sizeof *c);
-
-	for (size_t i = 0; c && i < R.n; i++) {
-		c[i] = R.v[i];
-		if (!(c[i].tg = strdup(R.v[i].tg))) {
-			while (i--)
-				free(c[i].tg);
-			free(c);
-			return NULL;
-		}
-	}
-	return c;
-}
-
-static void snapshot_free(struct reg *c, size_t n)
-{
-	for (size_t i = 0; c && i < n; i++)
-		free(c[i].tg);
-	free(c);
-}
-
-/* POST .../NAME/targets: RegisterTargets. */
 static void register_targets(struct admin_req *r, void *arg)
 {
-	char name[256];
-	const struct cfg_target_group *tg = group_of(r, name, sizeof name);
-	struct parsed *p;
-	size_t n, added = 0, nundo = R.n;
-
-	if (!tg || parse_body(r, 1, &p, &n) < 0)
-		return;
-	if (R.n + n > TREG_MAX) {
-		free(p);
-		admin_reply_error(r, 400, "TooManyTargets", "At most %d registered targets", TREG_MAX);
-		return;
-	}
-	struct reg *undo = snapshot();
-	if (!undo) {
-		free(p);
-		admin_reply_error(r, 500, "InternalFailure", "Out of memory");
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int k = find(name, &p[i].addr);
-
-		/* registering again is no error (as RegisterTargets); a weight
-		 * given again is the new weight */
-		if (k < 0 && in_file(tg, &p[i].addr))
-			continue;
-		if (k >= 0) {
-			if (R.v[k].weight != p[i].weight) {
-				R.v[k].weight = p[i].weight;
-				added++;
-			}
-			continue;
-		}
-		if (add(name, &p[i].addr, p[i].weight) < 0) {
-			restore(undo, nundo);
-			free(p);
-			snapshot_free(undo, nundo);
-			admin_reply_error(r, 500, "InternalFailure", "Out of memory");
-			return;
-		}
-		log_info("target %s registered in group %s (weight %u)", p[i].addr.text, name, p[i].weight);
-		added++;
-	}
-	free(p);
-	if (added && commit(r, undo, nundo) < 0) {
-		snapshot_free(undo, nundo);
-		return;
-	}
-	snapshot_free(undo, nundo);
-	admin_reply_json(r, 200, json_object());
+	targets_call(r, 1);
 }
 
-/* DELETE .../NAME/targets: DeregisterTargets. */
 static void deregister_targets(struct admin_req *r, void *arg)
 {
-	char name[256];
-	const struct cfg_target_group *tg = group_of(r, name, sizeof name);
-	struct parsed *p;
-	size_t n, nundo = R.n;
-
-	if (!tg || parse_body(r, 0, &p, &n) < 0)
-		return;
-	/* all or nothing: every target must be one the API registered */
-	for (size_t i = 0; i < n; i++) {
-		if (find(name, &p[i].addr) >= 0)
-			continue;
-		admin_reply_error(r, 400, "InvalidTarget",
-				  in_file(tg, &p[i].addr)
-					  ? "Target %s comes from the configuration file: remove it there and reload"
-					  : "Target %s is not registered in target group '%s'",
-				  p[i].addr.text, name);
-		free(p);
-		return;
-	}
-	struct reg *undo = snapshot();
-	if (!undo) {
-		free(p);
-		admin_reply_error(r, 500, "InternalFailure", "Out of memory");
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		drop((size_t)find(name, &p[i].addr));
-		log_info("target %s deregistered from group %s", p[i].addr.text, name);
-	}
-	free(p);
-	if (commit(r, undo, nundo) == 0)
-		admin_reply_json(r, 200, json_object());
-	snapshot_free(undo, nundo);
+	targets_call(r, 0);
 }
 
 void treg_api_init(int (*rebuild)(void *arg, char *err, size_t errlen), void *arg)

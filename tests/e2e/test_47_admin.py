@@ -274,7 +274,11 @@ def test_unknown_path_404_and_wrong_method_405(albd, backends):
     assert_error(areq(aport, "GET", "/nothing"), 404, "NotFound")
     # "/" is the dashboard (test_73_dashboard.py), not an API path
     assert areq(aport, "GET", "/").status == 200
-    assert_error(areq(aport, "POST", "/", body=b""), 405, "MethodNotAllowed")
+    assert_error(areq(aport, "PUT", "/", body=b""), 405, "MethodNotAllowed")
+    # POST / is AWS's APIs (test_79_aws_api.py), off without admin.aws_credentials
+    r = areq(aport, "POST", "/", body=b"")
+    assert_error(r, 404, "NotFound")
+    assert "aws_credentials" in r.json()["Error"]["Message"]
     assert_error(areq(aport, "GET", "/api/v1/target-groups/tg/nothing"), 404, "NotFound")
     assert_error(areq(aport, "GET", "/api/v1/target-groups/tg"), 404, "NotFound")
     # a path that is not UTF-8 once decoded still gets a JSON error

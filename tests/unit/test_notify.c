@@ -982,6 +982,225 @@ START_TEST(dead_letters_are_capped_and_kept_when_retired)
 }
 END_TEST
 
+/* ------------------------------------------------------------ SNS's API: delivery policies */
+
+START_TEST(delivery_policies_read_and_written_as_sns)
+{
+	struct cfg_delivery d = { .retries = 3, .min_delay_ms = 20000, .max_delay_ms = 20000, .timeout_ms = 15000 };
+	char err[300];
+	ck_assert_int_eq(nf_delivery_parse("{\"http\": {\"defaultHealthyRetryPolicy\": {\"minDelayTarget\": 2, "
+					   "\"maxDelayTarget\": 30, \"numRetries\": 6, \"numNoDelayRetries\": 1, "
+					   "\"numMaxDelayRetries\": 2, \"backoffFunction\": \"geometric\"}, "
+					   "\"disableSubscriptionOverrides\": false, "
+					   "\"defaultThrottlePolicy\": {\"maxReceivesPerSecond\": 5}}}",
+					   1, &d, err, sizeof err),
+			 0);
+	ck_assert_uint_eq(d.min_delay_ms, 2000);
+	ck_assert_uint_eq(d.max_delay_ms, 30000);
+	ck_assert_uint_eq(d.retries, 6);
+	ck_assert_uint_eq(d.no_delay_retries, 1);
+	ck_assert_uint_eq(d.max_delay_retries, 2);
+	ck_assert_uint_eq(d.throttle, 5);
+	ck_assert_str_eq(d.backoff, "geometric");
+	ck_assert_uint_eq(d.timeout_ms, 15000);   /* not SNS's: kept */
+	char *t = nf_delivery_text(&d, 1);
+	ck_assert_str_eq(t, "{\"http\":{\"defaultHealthyRetryPolicy\":{\"minDelayTarget\":2,\"maxDelayTarget\":30,"
+			    "\"numRetries\":6,\"numMaxDelayRetries\":2,\"numNoDelayRetries\":1,\"numMinDelayRetries\":0,"
+			    "\"backoffFunction\":\"geometric\"},\"disableSubscriptionOverrides\":false,"
+			    "\"defaultRequestPolicy\":{\"headerContentType\":\"text/plain; charset=UTF-8\"},"
+			    "\"defaultThrottlePolicy\":{\"maxReceivesPerSecond\":5}}}");
+	free(t);
+	/* a subscription's: over the topic's; what it leaves out stays */
+	ck_assert_int_eq(nf_delivery_parse("{\"healthyRetryPolicy\": {\"numRetries\": 1, \"numNoDelayRetries\": 1, "
+					   "\"numMaxDelayRetries\": 0}}",
+					   0, &d, err, sizeof err),
+			 0);
+	ck_assert_uint_eq(d.retries, 1);
+	ck_assert_uint_eq(d.max_delay_ms, 30000);
+	t = nf_delivery_text(&d, 0);
+	ck_assert_ptr_nonnull(strstr(t, "\"healthyRetryPolicy\":{\"minDelayTarget\":2,"));
+	ck_assert_ptr_nonnull(strstr(t, "\"throttlePolicy\":{\"maxReceivesPerSecond\":5}"));
+	free(t);
+	/* refused, naming the member */
+	static const struct {
+		const char *text;
+		int topic;
+		const char *says;
+	} bad[] = {
+		{ "nope", 1, "not a JSON object" },
+		{ "[]", 1, "not a JSON object" },
+		{ "{\"https\": {}}", 1, "unknown member https" },
+		{ "{\"http\": {\"defaultHealthyRetryPolicy\": {\"numRetries\": 101}}}", 1, "numRetries" },
+		{ "{\"http\": {\"defaultHealthyRetryPolicy\": {\"numRetries\": \"3\"}}}", 1, "numRetries" },
+		{ "{\"http\": {\"defaultHealthyRetryPolicy\": {\"minDelayTarget\": 0}}}", 1, "minDelayTarget" },
+		{ "{\"http\": {\"defaultHealthyRetryPolicy\": {\"backoffFunction\": \"cubic\"}}}", 1, "backoffFunction" },
+		{ "{\"http\": {\"defaultHealthyRetryPolicy\": {\"retries\": 3}}}", 1, "unknown member retries" },
+		{ "{\"http\": {\"defaultHealthyRetryPolicy\": {\"minDelayTarget\": 30, \"maxDelayTarget\": 2}}}", 1,
+		  "defaultHealthyRetryPolicy" },
+		{ "{\"http\": {\"defaultThrottlePolicy\": {\"maxReceivesPerSecond\": 0}}}", 1, "maxReceivesPerSecond" },
+		{ "{\"http\": {\"disableSubscriptionOverrides\": 1}}", 1, "disableSubscriptionOverrides" },
+		{ "{\"http\": {}}", 0, "unknown member http" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct cfg_delivery x = d;
+		err[0] = 0;
+		ck_assert_int_eq(nf_delivery_parse(bad[i].text, bad[i].topic, &x, err, sizeof err), -1);
+		ck_assert_msg(strstr(err, bad[i].says), "%s: %s", bad[i].text, err);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------ SNS's API: run-time topics and subscriptions */
+
+/* The state.json of topic TOPIC's subscription (a new reference). */
+static json_t *state_of(const char *topic)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/notify", dir);
+	DIR *d = opendir(p);
+	struct dirent *de;
+	json_t *found = NULL;
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) && !found) {
+		char f[600];
+		if (strncmp(de->d_name, "sub-", 4) != 0)
+			continue;
+		snprintf(f, sizeof f, "%s/%s/state.json", p, de->d_name);
+		json_t *o = json_load_file(f, 0, NULL);
+		if (o && !strcmp(s_(o, "Topic"), topic))
+			found = o;
+		else
+			json_decref(o);
+	}
+	closedir(d);
+	return found;
+}
+
+START_TEST(runtime_topics_and_subscriptions_survive_a_restart)
+{
+	char arn[600], err[400];
+	int pending = -1;
+	struct notify_topic_view tv;
+	struct notify_sub_view sv;
+
+	harness("http://127.0.0.1:1/x", 0, 5);
+	n_start();
+	json_t *attrs = json_pack("{s:s}", "DisplayName", "Run time");
+	ck_assert_int_eq(notify_topic_create("rt", attrs, NULL, arn, sizeof arn, err, sizeof err), NOTIFY_OK);
+	ck_assert_str_eq(arn, "arn:aws:sns:local:000000000000:rt");
+	/* idempotent; with other attributes refused */
+	ck_assert_int_eq(notify_topic_create("rt", NULL, NULL, arn, sizeof arn, err, sizeof err), NOTIFY_OK);
+	json_object_set_new(attrs, "DisplayName", json_string("Other"));
+	ck_assert_int_eq(notify_topic_create("rt", attrs, NULL, arn, sizeof arn, err, sizeof err), NOTIFY_INVALID);
+	ck_assert_ptr_nonnull(strstr(err, "already exists with different attributes"));
+	json_decref(attrs);
+	ck_assert_int_eq(notify_topic_create("a/b", NULL, NULL, arn, sizeof arn, err, sizeof err), NOTIFY_INVALID);
+	ck_assert_str_eq(err, "Invalid parameter: Topic Name");
+	ck_assert_int_eq(notify_topic_delete("arn:aws:sns:local:000000000000:ops", err, sizeof err), NOTIFY_DENIED);
+	ck_assert_ptr_nonnull(strstr(err, "albd.conf"));
+	ck_assert_int_eq(notify_topic_delete("ops", err, sizeof err), NOTIFY_INVALID);
+	ck_assert_int_eq(notify_topic_at(1, &tv), 0);
+	ck_assert_str_eq(tv.name, "rt");
+	ck_assert_str_eq(tv.display_name, "Run time");
+	ck_assert_int_eq(tv.runtime, 1);
+	ck_assert_int_eq(notify_topic_at(2, &tv), -1);
+
+	/* a subscription: pending until its token comes back */
+	const char *rt = "arn:aws:sns:local:000000000000:rt";
+	json_t *sa = json_pack("{s:s, s:s}", "FilterPolicy", "{\"env\": [\"prod\"]}", "RawMessageDelivery", "true");
+	ck_assert_int_eq(notify_subscribe(rt, "http", "http://127.0.0.1:1/y", sa, arn, sizeof arn, &pending, err,
+					  sizeof err),
+			 NOTIFY_OK);
+	ck_assert_int_eq(pending, 1);
+	json_decref(sa);
+	char sarn[600];
+	snprintf(sarn, sizeof sarn, "%s", arn);
+	ck_assert_int_eq(notify_subscribe(rt, "https", "http://127.0.0.1:1/y", NULL, arn, sizeof arn, &pending, err,
+					  sizeof err),
+			 NOTIFY_INVALID);
+	ck_assert_int_eq(notify_subscribe(rt, "sqs", "arn:aws:sqs:x", NULL, arn, sizeof arn, &pending, err, sizeof err),
+			 NOTIFY_INVALID);
+	ck_assert_int_eq(notify_subscribe("arn:aws:sns:local:000000000000:none", "http", "http://127.0.0.1:1/y", NULL,
+					  arn, sizeof arn, &pending, err, sizeof err),
+			 NOTIFY_NOT_FOUND);
+	ck_assert_int_eq(notify_sub_at(rt, 0, &sv), 0);
+	ck_assert_str_eq(sv.status, "PendingConfirmation");
+	ck_assert_str_eq(sv.format, "raw");
+	ck_assert_str_eq(sv.filter_policy, "{\"env\": [\"prod\"]}");
+	ck_assert_int_eq(notify_confirm(rt, "00", 0, arn, sizeof arn, err, sizeof err), NOTIFY_INVALID);
+	json_t *st = state_of("rt");
+	ck_assert_ptr_nonnull(st);
+	ck_assert(json_is_true(json_object_get(st, "Runtime")));
+	char token[200];
+	snprintf(token, sizeof token, "%s", s_(st, "ConfirmToken"));
+	json_decref(st);
+	ck_assert_int_eq(notify_confirm(rt, token, 0, arn, sizeof arn, err, sizeof err), NOTIFY_OK);
+	ck_assert_str_eq(arn, sarn);
+	notify_shutdown();
+
+	/* after a restart: the topic, the subscription, confirmed, its settings */
+	n_start();
+	ck_assert_int_eq(notify_topic_find(rt, 0, &tv), 0);
+	ck_assert_str_eq(tv.display_name, "Run time");
+	ck_assert_uint_eq(tv.confirmed, 1);
+	ck_assert_int_eq(notify_sub_at(NULL, 1, &sv), 0);
+	ck_assert_str_eq(sv.arn, sarn);
+	ck_assert_str_eq(sv.status, "Confirmed");
+	ck_assert_str_eq(sv.format, "raw");
+	ck_assert_int_eq(sv.runtime, 1);
+	ck_assert_int_eq(notify_sub_at(NULL, 2, &sv), -1);
+	/* unsubscribed: it goes */
+	ck_assert_int_eq(notify_unsubscribe(sarn, "bad", err, sizeof err), NOTIFY_INVALID);
+	ck_assert_int_eq(notify_unsubscribe(sarn, NULL, err, sizeof err), NOTIFY_OK);
+	ck_assert_int_eq(notify_sub_at(rt, 0, &sv), -1);
+	ck_assert_int_eq(notify_unsubscribe(sarn, NULL, err, sizeof err), NOTIFY_NOT_FOUND);
+	/* the topic deleted: gone for good */
+	ck_assert_int_eq(notify_topic_delete(rt, err, sizeof err), NOTIFY_OK);
+	ck_assert_int_eq(notify_topic_find(rt, 0, &tv), -1);
+	ck_assert_int_eq(notify_topic_delete(rt, err, sizeof err), NOTIFY_OK);
+	notify_shutdown();
+	n_start();
+	ck_assert_int_eq(notify_topic_find(rt, 0, &tv), -1);
+	ck_assert_int_eq(notify_topic_at(1, &tv), -1);
+	notify_shutdown();
+}
+END_TEST
+
+START_TEST(hostile_topics_file_is_set_aside)
+{
+	char p[400], arn[600], err[300];
+	struct notify_topic_view tv;
+	harness("http://127.0.0.1:1/x", 0, 5);
+	n_start();
+	notify_shutdown();
+	/* entries albd would not write are left out, the others kept */
+	snprintf(p, sizeof p, "%s/notify/topics.json", dir);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"Topics\": [{\"Name\": \"../x\"}, {\"Name\": \"good\", \"Attributes\": {\"DisplayName\": \"G\"}},"
+	      " {\"Name\": \"good\"}, {\"Name\": \"k\", \"Attributes\": {\"KmsMasterKeyId\": \"x\"}}, 7]}",
+	      f);
+	fclose(f);
+	n_start();
+	ck_assert_int_eq(notify_topic_at(1, &tv), 0);
+	ck_assert_str_eq(tv.name, "good");
+	ck_assert_str_eq(tv.display_name, "G");
+	ck_assert_int_eq(notify_topic_at(2, &tv), -1);
+	notify_shutdown();
+	/* not JSON: set aside, never overwritten by the next CreateTopic */
+	f = fopen(p, "w");
+	fputs("{\"Topics\": [", f);
+	fclose(f);
+	n_start();
+	ck_assert_int_eq(notify_topic_at(1, &tv), -1);
+	ck_assert_int_eq(notify_topic_create("new", NULL, NULL, arn, sizeof arn, err, sizeof err), NOTIFY_OK);
+	char aside[420];
+	snprintf(aside, sizeof aside, "%s.corrupt", p);
+	ck_assert_int_eq(access(aside, F_OK), 0);
+	notify_shutdown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("notify");
@@ -1018,6 +1237,9 @@ int main(void)
 	tcase_add_test(tc, hostile_state_files_start_afresh);
 	tcase_add_test(tc, attempts_survive_a_restart);
 	tcase_add_test(tc, dead_letters_are_capped_and_kept_when_retired);
+	tcase_add_test(tc, delivery_policies_read_and_written_as_sns);
+	tcase_add_test(tc, runtime_topics_and_subscriptions_survive_a_restart);
+	tcase_add_test(tc, hostile_topics_file_is_set_aside);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("check");

@@ -1,12 +1,16 @@
-/* test_target_reg.c - src/control/target_reg.c without the API: the
+/* test_target_reg.c - src/control/target_reg.c without the HTTP API: the
  * registry file read (and refused when damaged), merged into a config
  * (after the file's targets, marked, never twice), and the registrations
- * of groups a config drops forgotten and the file rewritten. */
+ * of groups a config drops forgotten and the file rewritten; the calls
+ * both APIs make (treg_register(), treg_deregister()) with a stand-in for
+ * main.c's rebuild. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "control/target_reg.h"
 #include "core/config.h"
@@ -122,12 +126,146 @@ START_TEST(test_damaged_files)
 }
 END_TEST
 
+/* main.c's rebuild: counted, failing with FAIL's message when set. */
+static int rebuilds;
+static const char *fail;
+
+static int rebuild(void *arg, char *err, size_t errlen)
+{
+	(void)arg;
+	rebuilds++;
+	if (fail) {
+		snprintf(err, errlen, "%s", fail);
+		return -1;
+	}
+	return 0;
+}
+
+static struct treg_target target(const char *id, long port, unsigned weight)
+{
+	struct treg_target t;
+	char err[256];
+
+	ck_assert_msg(treg_parse_target(id, port, &t.addr, err, sizeof err) == 0, "%s", err);
+	t.weight = weight;
+	return t;
+}
+
+/* targets.json's group "web" as "ID:PORT/WEIGHT ..." */
+static const char *saved(void)
+{
+	static char out[512];
+	char path[256];
+	json_error_t je;
+	json_t *root, *t;
+	size_t i, n = 0;
+
+	snprintf(path, sizeof path, "%s/%s", dir, TREG_FILE);
+	root = json_load_file(path, 0, &je);
+	ck_assert_msg(root != NULL, "%s", je.text);
+	out[0] = 0;
+	json_array_foreach(json_object_get(json_object_get(root, "TargetGroups"), "web"), i, t)
+		n += (size_t)snprintf(out + n, sizeof out - n, "%s%s:%lld/%lld", i ? " " : "",
+				      json_string_value(json_object_get(t, "Id")),
+				      (long long)json_integer_value(json_object_get(t, "Port")),
+				      (long long)json_integer_value(json_object_get(t, "Weight")));
+	json_decref(root);
+	return out;
+}
+
+START_TEST(test_parse_target)
+{
+	struct albd_addr a;
+	char err[256];
+
+	ck_assert_int_eq(treg_parse_target("10.0.0.5", 8080, &a, err, sizeof err), 0);
+	ck_assert_str_eq(a.text, "10.0.0.5:8080");
+	ck_assert_int_eq(treg_parse_target("2001:db8::1", 443, &a, err, sizeof err), 0);
+	ck_assert_str_eq(a.text, "[2001:db8::1]:443");
+	ck_assert_int_eq(treg_parse_target("host.example", 80, &a, err, sizeof err), -1);
+	ck_assert_int_eq(treg_parse_target("i-0123456789abcdef0", 80, &a, err, sizeof err), -1);
+	ck_assert_int_eq(treg_parse_target("224.0.0.1", 80, &a, err, sizeof err), -1);
+	ck_assert_int_eq(treg_parse_target("0.0.0.0", 80, &a, err, sizeof err), -1);
+	ck_assert_int_eq(treg_parse_target("ff02::1", 80, &a, err, sizeof err), -1);
+	ck_assert_int_eq(treg_parse_target("10.0.0.5", 0, &a, err, sizeof err), -1);
+	ck_assert_int_eq(treg_parse_target("10.0.0.5", 65536, &a, err, sizeof err), -1);
+}
+END_TEST
+
+START_TEST(test_register_and_deregister)
+{
+	char err[512];
+	struct treg_error e;
+
+	make_dir();
+	ck_assert_int_eq(treg_init(dir, err, sizeof err), 0);
+	treg_api_init(rebuild, NULL);
+	struct albd_config *cfg = load("{ name = \"web\"; targets = ( { address = \"10.0.0.1:80\"; } ); }");
+	const struct cfg_target_group *tg = &cfg->target_groups[0];
+
+	/* the file's target is skipped; the other: one new generation, kept */
+	struct treg_target two[] = { target("10.0.0.1", 80, 0), target("10.0.0.5", 8080, 0) };
+	rebuilds = 0;
+	ck_assert_int_eq(treg_register(tg, two, 2, &e), 0);
+	ck_assert_int_eq(rebuilds, 1);
+	ck_assert_str_eq(saved(), "10.0.0.5:8080/1");
+	/* again: nothing to do, no new generation */
+	ck_assert_int_eq(treg_register(tg, two, 2, &e), 0);
+	ck_assert_int_eq(rebuilds, 1);
+	/* a weight is the new weight; none (0, ELBv2's) keeps it */
+	struct treg_target w = target("10.0.0.5", 8080, 7);
+	ck_assert_int_eq(treg_register(tg, &w, 1, &e), 0);
+	ck_assert_str_eq(saved(), "10.0.0.5:8080/7");
+	w.weight = 0;
+	ck_assert_int_eq(treg_register(tg, &w, 1, &e), 0);
+	ck_assert_int_eq(rebuilds, 2);
+	ck_assert_str_eq(saved(), "10.0.0.5:8080/7");
+
+	/* the new generation cannot be made: nothing changes */
+	struct treg_target more = target("10.0.0.6", 80, 0);
+	fail = "a binary upgrade is under way";
+	ck_assert_int_eq(treg_register(tg, &more, 1, &e), -1);
+	ck_assert_int_eq(e.status, 503);
+	ck_assert_str_eq(e.code, "ServiceUnavailable");
+	fail = "out of memory";
+	ck_assert_int_eq(treg_register(tg, &more, 1, &e), -1);
+	ck_assert_int_eq(e.status, 500);
+	ck_assert_str_eq(e.code, "InternalFailure");
+	ck_assert_str_eq(e.message, "out of memory");
+	fail = NULL;
+	ck_assert_str_eq(saved(), "10.0.0.5:8080/7");
+	/* ... and the registrations were put back: 10.0.0.6 is not one */
+	ck_assert_int_eq(treg_deregister(tg, &more, 1, &e), -1);
+	ck_assert_str_eq(e.code, "InvalidTarget");
+
+	/* deregistering: all or nothing, only what the API registered */
+	struct treg_target d[] = { target("10.0.0.5", 8080, 0), target("10.0.0.9", 80, 0) };
+	rebuilds = 0;
+	ck_assert_int_eq(treg_deregister(tg, d, 2, &e), -1);
+	ck_assert_int_eq(e.status, 400);
+	ck_assert_str_eq(e.code, "InvalidTarget");
+	ck_assert_ptr_nonnull(strstr(e.message, "10.0.0.9:80"));
+	ck_assert_int_eq(treg_deregister(tg, two, 1, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.message, "configuration file"));
+	ck_assert_int_eq(rebuilds, 0);
+	ck_assert_str_eq(saved(), "10.0.0.5:8080/7");
+	/* the same target twice is that target */
+	d[1] = d[0];
+	ck_assert_int_eq(treg_deregister(tg, d, 2, &e), 0);
+	ck_assert_int_eq(rebuilds, 1);
+	ck_assert_str_eq(saved(), "");
+	config_free(cfg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("target_reg");
 	TCase *tc = tcase_create("target_reg");
 	tcase_add_test(tc, test_merge_and_forget);
 	tcase_add_test(tc, test_damaged_files);
+	tcase_add_test(tc, test_parse_target);
+	tcase_add_test(tc, test_register_and_deregister);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
