@@ -90,12 +90,12 @@ def ts(s):
     return datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 
 
-def put_quiet(a, name, *extra):
+def put_quiet(a, name, *extra, actions=(OPS,)):
     """A run-time alarm that evaluation leaves alone (see the docstring)."""
     cw(a, "put-metric-alarm", "--alarm-name", name, "--metric-name", "Never", "--namespace", "Quiet",
        "--statistic", "Maximum", "--period", "3600", "--evaluation-periods", "1", "--threshold", "1",
        "--comparison-operator", "GreaterThanThreshold", "--treat-missing-data", "ignore",
-       "--alarm-actions", OPS, "--ok-actions", OPS, *extra)
+       "--alarm-actions", *actions, "--ok-actions", OPS, *extra)
 
 
 def messages(rec):
@@ -497,3 +497,29 @@ def test_cbor_client(albd, backends, receivers, tmp_path):
     assert aws1_cli(a, "cloudwatch", "describe-alarms", "--alarm-names", "v1")["MetricAlarms"] == []
     p = aws1_cli(a, "cloudwatch", "delete-alarms", "--alarm-names", "file-5xx", check=False)
     assert "ValidationError" in p.stderr
+
+
+def test_action_on_a_topic_made_by_create_topic(albd, backends, receivers, tmp_path):
+    """An alarm's action may name a run-time topic (SNS's CreateTopic)."""
+    a, _ = start(albd, backends, receivers, tmp_path)
+    rec = receivers("rt")
+    topic = aws_cli(a, "sns", "create-topic", "--name", "rt-ops")["TopicArn"]
+    assert topic == "arn:aws:sns:%s:%s:rt-ops" % (REGION, ACCOUNT)
+    aws_cli(a, "sns", "subscribe", "--topic-arn", topic, "--protocol", "http", "--notification-endpoint", rec.url)
+    rec.wait(1, timeout=15)
+    conf = json.loads(rec.ok()[0]["body"])
+    assert conf["Type"] == "SubscriptionConfirmation"
+    aws_cli(a, "sns", "confirm-subscription", "--topic-arn", topic, "--token", conf["Token"])
+    put_quiet(a, "on-rt", actions=(OPS, topic))
+    assert one(a, "on-rt")["AlarmActions"] == [OPS, topic]
+    cw(a, "set-alarm-state", "--alarm-name", "on-rt", "--state-value", "ALARM", "--state-reason", "to rt-ops")
+    rec.wait(2, timeout=15)
+    body = json.loads(rec.ok()[1]["body"])
+    assert body["Type"] == "Notification" and body["TopicArn"] == topic
+    assert body["Subject"] == 'ALARM: "on-rt" in local'
+    m = json.loads(body["Message"])
+    assert m["AlarmName"] == "on-rt" and m["NewStateReason"] == "to rt-ops" and m["AlarmActions"] == [OPS, topic]
+    acts = cw(a, "describe-alarm-history", "--alarm-name", "on-rt", "--history-item-type",
+              "Action")["AlarmHistoryItems"]
+    assert sorted(i["HistorySummary"] for i in acts) == ["Successfully executed action " + OPS,
+                                                         "Successfully executed action " + topic]
