@@ -1,5 +1,11 @@
 /* alarm_check.c - alarm_check() (alarm.h): what config_load() leaves to
  * the control plane, in CloudWatch's words. Pure: reads the config only.
+ * And alarm_rt_parse() (alarm_int.h): PutMetricAlarm's input into a
+ * run-time alarm's definition, put through the same check_alarm() as the
+ * file's alarms (its messages without the file's place, in PutMetricAlarm's
+ * parameter names), plus what only the API has: topic ARNs of this albd's
+ * region and account for the actions, Unit, EvaluateLowSampleCountPercentile,
+ * Tags; ThresholdMetricId (anomaly detection) is refused.
  *
  * The rules, from the CloudWatch API reference (PutMetricAlarm,
  * PutCompositeAlarm, MetricDataQuery):
