@@ -35,6 +35,11 @@
 
 #define STATE_FILE "alarms.json"
 #define STATE_VERSION 1
+/* PutMetricAlarm's alarms: their definitions (their state is in
+ * STATE_FILE with the file's alarms') */
+#define RT_FILE "alarms_runtime.json"
+#define RT_VERSION 1
+#define RT_MAX 1000 /* run-time alarms at most: LimitExceeded beyond */
 
 static int64_t real_clock(void)
 {
@@ -151,37 +156,26 @@ static json_t *metrics_json(const struct cfg_alarm *c, int lower)
 	return a;
 }
 
-/* The definition of A in DescribeAlarms' names (no state): what the hash
- * covers and ConfigurationUpdate history items show. */
-json_t *alarm_definition(const struct alarm *a)
+/* Metric alarm C's definition in DescribeAlarms' names, ActionsEnabled
+ * ENABLED, with RT's own fields when it is a run-time alarm. */
+static json_t *metric_definition(const struct albd_config *cfg, const struct cfg_alarm *c, const struct alarm_rt *rt,
+				 int enabled)
 {
-	const struct albd_config *cfg = E.gen->cfg;
 	char arn[512];
 	json_t *j;
 
-	alarm_arn(cfg, a->name, arn, sizeof(arn));
-	if (a->composite) {
-		const struct cfg_composite_alarm *c = a->cc;
-		j = json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:s}", "AlarmName", c->name, "AlarmArn", arn,
-			      "ActionsEnabled", c->actions_enabled, "OKActions",
-			      alarm_topic_arns(cfg, c->ok_actions, c->nok_actions), "AlarmActions",
-			      alarm_topic_arns(cfg, c->alarm_actions, c->nalarm_actions), "InsufficientDataActions",
-			      alarm_topic_arns(cfg, c->insufficient_data_actions, c->ninsufficient_data_actions),
-			      "AlarmRule", c->rule);
-		if (c->description)
-			json_object_set_new(j, "AlarmDescription", json_string(c->description));
-		return j;
-	}
-	const struct cfg_alarm *c = a->mc;
+	alarm_arn(cfg, c->name, arn, sizeof(arn));
 	j = json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:I, s:I, s:f, s:s, s:s}", "AlarmName", c->name, "AlarmArn",
-		      arn, "ActionsEnabled", c->actions_enabled, "OKActions",
-		      alarm_topic_arns(cfg, c->ok_actions, c->nok_actions), "AlarmActions",
-		      alarm_topic_arns(cfg, c->alarm_actions, c->nalarm_actions), "InsufficientDataActions",
+		      arn, "ActionsEnabled", enabled, "OKActions", alarm_topic_arns(cfg, c->ok_actions, c->nok_actions),
+		      "AlarmActions", alarm_topic_arns(cfg, c->alarm_actions, c->nalarm_actions),
+		      "InsufficientDataActions",
 		      alarm_topic_arns(cfg, c->insufficient_data_actions, c->ninsufficient_data_actions),
 		      "EvaluationPeriods", (json_int_t)c->evaluation_periods, "DatapointsToAlarm",
 		      (json_int_t)(c->datapoints_to_alarm ? c->datapoints_to_alarm : c->evaluation_periods),
 		      "Threshold", c->threshold, "ComparisonOperator", c->comparison, "TreatMissingData",
 		      c->treat_missing_data ? c->treat_missing_data : "missing");
+	if (!j)
+		return NULL;
 	if (c->description)
 		json_object_set_new(j, "AlarmDescription", json_string(c->description));
 	if (c->metric) {
@@ -197,6 +191,48 @@ json_t *alarm_definition(const struct alarm *a)
 		json_object_set_new(j, "Metrics", metrics_json(c, 0));
 		json_object_set_new(j, "Period", json_integer(c->period));
 	}
+	if (rt && rt->unit)
+		json_object_set_new(j, "Unit", json_string(rt->unit));
+	if (rt && rt->elscp)
+		json_object_set_new(j, "EvaluateLowSampleCountPercentile", json_string(rt->elscp));
+	return j;
+}
+
+/* The definition of A in DescribeAlarms' names (no state): what the hash
+ * covers (computed before Enable/DisableAlarmActions can change
+ * ActionsEnabled) and ConfigurationUpdate history items show. */
+json_t *alarm_definition(const struct alarm *a)
+{
+	const struct albd_config *cfg = E.gen->cfg;
+	char arn[512];
+	json_t *j;
+
+	if (!a->composite)
+		return metric_definition(cfg, a->mc, a->rt, a->actions_enabled);
+	const struct cfg_composite_alarm *c = a->cc;
+	alarm_arn(cfg, a->name, arn, sizeof(arn));
+	j = json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:s}", "AlarmName", c->name, "AlarmArn", arn, "ActionsEnabled",
+		      a->actions_enabled, "OKActions", alarm_topic_arns(cfg, c->ok_actions, c->nok_actions),
+		      "AlarmActions", alarm_topic_arns(cfg, c->alarm_actions, c->nalarm_actions),
+		      "InsufficientDataActions",
+		      alarm_topic_arns(cfg, c->insufficient_data_actions, c->ninsufficient_data_actions), "AlarmRule",
+		      c->rule);
+	if (j && c->description)
+		json_object_set_new(j, "AlarmDescription", json_string(c->description));
+	return j;
+}
+
+json_t *alarm_rt_json(const struct albd_config *cfg, const struct alarm_rt *rt)
+{
+	json_t *j = metric_definition(cfg, &rt->c, rt, rt->c.actions_enabled);
+
+	if (!j)
+		return NULL;
+	json_object_del(j, "AlarmArn");
+	if (rt->c.nmetrics)
+		json_object_del(j, "Period"); /* the queries' */
+	if (rt->tags)
+		json_object_set(j, "Tags", rt->tags);
 	return j;
 }
 
@@ -283,6 +319,8 @@ static json_t *state_json(void)
 					      "last_end", (json_int_t)a->last_end, "history", h));
 		json_object_set_new(json_object_get(alarms, a->name), "state_transitioned",
 				    json_integer(a->transition_ms));
+		json_object_set_new(json_object_get(alarms, a->name), "actions_enabled",
+				    json_boolean(a->actions_enabled));
 	}
 	return json_pack("{s:i, s:o}", "version", STATE_VERSION, "alarms", alarms);
 }
@@ -413,6 +451,9 @@ static int restore(struct alarm *a, const json_t *s, enum alarm_state *saved_sta
 		a->transition_ms = a->state_ms;
 	a->config_ms = json_integer_value(json_object_get(s, "config_updated"));
 	a->last_end = json_integer_value(json_object_get(s, "last_end"));
+	/* Enable/DisableAlarmActions, kept while the definition stays */
+	if (json_is_boolean(json_object_get(s, "actions_enabled")))
+		a->actions_enabled = json_is_true(json_object_get(s, "actions_enabled"));
 	return 1;
 }
 
@@ -498,6 +539,7 @@ static struct alarm *alarm_new(const struct cfg_alarm *mc, const struct cfg_comp
 	a->cc = cc;
 	a->name = strdup(mc ? mc->name : cc->name);
 	a->state = ALARM_INSUFFICIENT_DATA;
+	a->actions_enabled = mc ? mc->actions_enabled : cc->actions_enabled;
 	a->reason = strdup("Unchecked: Initial alarm creation");
 	if (!a->name || !a->reason)
 		goto err;
@@ -830,6 +872,254 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	arm();
 }
 
+/* ------------------------------------------------------------ run-time alarms */
+
+/* A ConfigurationUpdate item for X, WHAT "created" or "updated". */
+static void config_item(struct alarm *x, const char *what, int64_t ms)
+{
+	char summary[600];
+	json_t *def = alarm_definition(x);
+	json_t *d = json_pack("{s:s, s:O}", "type", what[0] == 'c' ? "Create" : "Update",
+			      what[0] == 'c' ? "createdAlarm" : "updatedAlarm", def);
+	char *ds = d ? json_dumps(d, JSON_COMPACT) : NULL;
+
+	snprintf(summary, sizeof(summary), "Alarm \"%s\" %s", x->name, what);
+	alarm_history_add(x, ms, AH_CONFIG, summary, ds);
+	free(ds);
+	json_decref(d);
+	json_decref(def);
+}
+
+/* Does CFG (the file) define an alarm or composite alarm NAME? */
+static int cfg_has_alarm(const struct albd_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nalarms; i++)
+		if (strcmp(cfg->alarms[i].name, name) == 0)
+			return 1;
+	for (size_t i = 0; i < cfg->ncomposite_alarms; i++)
+		if (strcmp(cfg->composite_alarms[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* state_dir/alarms_runtime.json: {"version": 1, "MetricAlarms": [the
+ * PutMetricAlarm input of each, typed]}, read back through the same
+ * alarm_rt_parse() as the API's requests (the topics' ARNs of any region
+ * and account: the config's may have changed since). */
+static void rt_load(void)
+{
+	const char *dir = E.gen && E.gen->cfg->state_dir ? E.gen->cfg->state_dir : NULL;
+	char *path = NULL;
+	json_error_t je;
+
+	if (!dir || asprintf(&path, "%s/%s", dir, RT_FILE) < 0)
+		return;
+	if (access(path, F_OK) < 0) {
+		free(path);
+		return;
+	}
+	json_t *j = json_load_file(path, 0, &je);
+	const json_t *l = json_object_get(j, "MetricAlarms"), *x;
+	size_t i;
+	if (!j || json_integer_value(json_object_get(j, "version")) != RT_VERSION || !json_is_array(l)) {
+		char *bad = NULL;
+		if (asprintf(&bad, "%s.corrupt", path) < 0)
+			bad = NULL;
+		log_err("alarms: %s is not a file albd wrote (%s); set aside as %s: the alarms PutMetricAlarm made "
+			"are gone",
+			path, j ? "unknown version or shape" : je.text, bad ? bad : "?");
+		if (bad)
+			rename(path, bad);
+		free(bad);
+		json_decref(j);
+		free(path);
+		return;
+	}
+	json_array_foreach(l, i, x)
+	{
+		struct alarm_err e;
+		struct alarm_rt *rt = alarm_rt_parse(x, NULL, NULL, &e);
+		struct alarm_rt **grown = rt ? realloc(E.rt, (E.nrt + 1) * sizeof(*E.rt)) : NULL;
+		if (!grown) {
+			log_err("alarms: %s: alarm %s is not taken: %s", path,
+				json_string_value(json_object_get(x, "AlarmName")) ?: "?", rt ? "out of memory" : e.msg);
+			alarm_rt_free(rt);
+			continue;
+		}
+		E.rt = grown;
+		E.rt[E.nrt++] = rt;
+	}
+	json_decref(j);
+	free(path);
+}
+
+/* Write E.rt to state_dir/alarms_runtime.json (atomically). Returns 0, or
+ * -1 with E (logged too). */
+static int rt_save(struct alarm_err *e)
+{
+	const char *dir = E.gen && E.gen->cfg->state_dir ? E.gen->cfg->state_dir : NULL;
+	json_t *l = json_array();
+	char err[512];
+
+	for (size_t i = 0; i < E.nrt; i++)
+		json_array_append_new(l, alarm_rt_json(E.gen->cfg, E.rt[i]));
+	json_t *j = json_pack("{s:i, s:o}", "version", RT_VERSION, "MetricAlarms", l);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	int rc = 0;
+	if (!dir || !text) {
+		snprintf(err, sizeof(err), "%s", dir ? "out of memory" : "no state_dir");
+		rc = -1;
+	} else if (atomic_write(dir, RT_FILE, text, strlen(text), 0640, err, sizeof(err)) < 0) {
+		rc = -1;
+	}
+	if (rc < 0) {
+		log_err("alarms: cannot keep the run-time alarms: %s", err);
+		alarm_fail(e, 500, "InternalFailure", "the alarm definitions cannot be written: %s", err);
+	}
+	free(text);
+	json_decref(j);
+	return rc;
+}
+
+static long rt_index(const char *name)
+{
+	for (size_t i = 0; i < E.nrt; i++)
+		if (strcmp(E.rt[i]->c.name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+int alarm_rt_put(struct alarm_rt *rt, struct alarm_err *e)
+{
+	const struct albd_config *cfg = E.gen->cfg;
+	const char *name = rt->c.name;
+	int64_t ms = alarm_clock();
+
+	if (cfg_has_alarm(cfg, name)) {
+		alarm_fail(e, 400, "ValidationError",
+			   "AlarmName: %s is defined in the configuration file (%s); change it there, not through "
+			   "PutMetricAlarm",
+			   name, cfg->path ? cfg->path : "?");
+		alarm_rt_free(rt);
+		return -1;
+	}
+	long j = rt_index(name);
+	if (j < 0 && E.nrt >= RT_MAX) {
+		alarm_fail(e, 400, "LimitExceeded", "at most %d alarms made through PutMetricAlarm", RT_MAX);
+		alarm_rt_free(rt);
+		return -1;
+	}
+	struct alarm *x = alarm_new(&rt->c, NULL), *old = NULL;
+	for (size_t i = 0; i < E.n; i++)
+		if (strcmp(E.a[i]->name, name) == 0)
+			old = E.a[i];
+	struct alarm_rt **grt = j < 0 ? realloc(E.rt, (E.nrt + 1) * sizeof(*E.rt)) : E.rt;
+	struct alarm **ga = grt && !old ? realloc(E.a, (E.n + 1) * sizeof(*E.a)) : E.a;
+	if (grt)
+		E.rt = grt;
+	if (ga)
+		E.a = ga;
+	if (!x || !grt || !ga) {
+		alarm_free(x);
+		alarm_rt_free(rt);
+		return alarm_fail(e, 500, "InternalFailure", "out of memory");
+	}
+	x->rt = rt;
+	definition_hash(x, x->hash);
+	x->config_ms = ms;
+	if (old) {
+		/* CloudWatch: "its state is left unchanged, but the update
+		 * completely overwrites the previous configuration" */
+		x->state = old->state;
+		free(x->reason);
+		x->reason = old->reason;
+		x->reason_data = old->reason_data;
+		old->reason = old->reason_data = NULL;
+		x->state_ms = old->state_ms;
+		x->transition_ms = old->transition_ms;
+		x->cause = old->cause;
+		old->cause = NULL;
+		x->changed_seq = old->changed_seq;
+		memcpy(x->hist, old->hist, old->nhist * sizeof(x->hist[0]));
+		x->nhist = old->nhist;
+		old->nhist = 0;
+		/* the same definition goes on where it was; another from the newest period */
+		if (strcmp(old->hash, x->hash) == 0)
+			x->last_end = old->last_end;
+		config_item(x, "updated", ms);
+		for (size_t i = 0; i < E.n; i++)
+			if (E.a[i] == old)
+				E.a[i] = x;
+		alarm_free(old);
+	} else {
+		x->state_ms = x->transition_ms = ms;
+		config_item(x, "created", ms);
+		E.a[E.n++] = x;
+	}
+	if (j >= 0) {
+		alarm_rt_free(E.rt[j]);
+		E.rt[j] = rt;
+	} else {
+		E.rt[E.nrt++] = rt;
+	}
+	log_info("alarm: name=%s %s by PutMetricAlarm: state=%s", name, old ? "updated" : "created",
+		 alarm_state_name(x->state));
+	int rc = rt_save(e);
+	alarm_save();
+	E.dirty = 0;
+	return rc;
+}
+
+int alarm_rt_delete(const char *const *names, size_t n, struct alarm_err *e)
+{
+	const struct albd_config *cfg = E.gen->cfg;
+
+	/* all or none: "If you specify an incorrect alarm name or make any
+	 * other error in the operation, no alarms are deleted" */
+	for (size_t i = 0; i < n; i++) {
+		struct alarm *a = alarm_find(names[i]);
+		if (a && !a->rt)
+			return alarm_fail(e, 400, "ValidationError",
+					  "AlarmNames: %s is defined in the configuration file (%s) and cannot be "
+					  "deleted through the API; remove it from the file",
+					  a->name, cfg->path ? cfg->path : "?");
+		if (!a)
+			return alarm_fail(e, 404, "ResourceNotFound", "AlarmNames: no alarm %s", names[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct alarm *a = alarm_find(names[i]);
+		if (!a)
+			continue; /* named twice */
+		long j = rt_index(a->name);
+		log_info("alarm: name=%s deleted by DeleteAlarms", a->name);
+		for (size_t k = 0; k < E.n; k++)
+			if (E.a[k] == a) {
+				memmove(&E.a[k], &E.a[k + 1], (E.n - k - 1) * sizeof(*E.a));
+				E.n--;
+				break;
+			}
+		alarm_free(a);
+		if (j >= 0) {
+			alarm_rt_free(E.rt[j]);
+			memmove(&E.rt[j], &E.rt[j + 1], (E.nrt - (size_t)j - 1) * sizeof(*E.rt));
+			E.nrt--;
+		}
+	}
+	int rc = rt_save(e);
+	alarm_save();
+	E.dirty = 0;
+	return rc;
+}
+
+void alarm_set_actions(struct alarm *a, int on)
+{
+	if (a->actions_enabled == !!on)
+		return;
+	a->actions_enabled = !!on;
+	log_info("alarm: name=%s actions %s", a->name, on ? "enabled" : "disabled");
+	E.dirty = 1;
+}
+
 /* ------------------------------------------------------------ apply */
 
 static void take_gen(const struct albd_gen *gen)
@@ -842,13 +1132,13 @@ static void take_gen(const struct albd_gen *gen)
 	E.gen = g;
 }
 
-/* Build the alarms of E.gen's config, keeping the state of those in OLD
+/* Build the alarms of E.gen's config and the run-time ones (E.rt), keeping the state of those in OLD
  * (alarms of the previous config, NOLD) or in SAVED (the state file's
  * records) whose definition is the same. */
 static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_t ms)
 {
 	const struct albd_config *cfg = E.gen->cfg;
-	size_t n = cfg->nalarms + cfg->ncomposite_alarms, k = 0;
+	size_t ncfg = cfg->nalarms + cfg->ncomposite_alarms, n = ncfg + E.nrt, k = 0;
 	struct alarm **a = calloc(n ? n : 1, sizeof(*a));
 
 	if (!a) {
@@ -856,13 +1146,24 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct alarm *x = i < cfg->nalarms ? alarm_new(&cfg->alarms[i], NULL)
-						   : alarm_new(NULL, &cfg->composite_alarms[i - cfg->nalarms]);
-		if (!x) {
-			log_err("alarms: cannot set up alarm %s (out of memory)",
-				i < cfg->nalarms ? cfg->alarms[i].name : cfg->composite_alarms[i - cfg->nalarms].name);
+		struct alarm_rt *rt = i >= ncfg ? E.rt[i - ncfg] : NULL;
+		if (rt && cfg_has_alarm(cfg, rt->c.name)) {
+			log_warn("alarm: name=%s: the configuration file defines it now: its PutMetricAlarm "
+				 "definition is not evaluated while the file's is there",
+				 rt->c.name);
 			continue;
 		}
+		struct alarm *x = rt		     ? alarm_new(&rt->c, NULL)
+				  : i < cfg->nalarms ? alarm_new(&cfg->alarms[i], NULL)
+						     : alarm_new(NULL, &cfg->composite_alarms[i - cfg->nalarms]);
+		if (!x) {
+			log_err("alarms: cannot set up alarm %s (out of memory)",
+				rt		   ? rt->c.name
+				: i < cfg->nalarms ? cfg->alarms[i].name
+						   : cfg->composite_alarms[i - cfg->nalarms].name);
+			continue;
+		}
+		x->rt = rt;
 		definition_hash(x, x->hash);
 		struct alarm *prev = NULL;
 		for (size_t j = 0; j < nold; j++)
@@ -883,6 +1184,7 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 			x->transition_ms = prev->transition_ms;
 			x->config_ms = prev->config_ms;
 			x->last_end = prev->last_end;
+			x->actions_enabled = prev->actions_enabled;
 			x->cause = prev->cause; /* a composite naming it derives its MessageIds from it */
 			prev->cause = NULL;
 			memcpy(x->hist, prev->hist, prev->nhist * sizeof(x->hist[0]));
@@ -910,22 +1212,13 @@ static void rebuild(struct alarm **old, size_t nold, const json_t *saved, int64_
 		if (what) {
 			/* created or changed: INSUFFICIENT_DATA, a ConfigurationUpdate item */
 			char summary[600];
-			json_t *def = alarm_definition(x);
-			json_t *d = json_pack("{s:s, s:O}", "type",
-					      what[0] == 'c' ? "Create" : "Update",
-					      what[0] == 'c' ? "createdAlarm" : "updatedAlarm", def);
-			char *ds = d ? json_dumps(d, JSON_COMPACT) : NULL;
 			x->config_ms = ms;
 			x->state_ms = x->transition_ms = ms;
 			if (what[0] == 'u') {
 				free(x->reason);
 				x->reason = strdup("Unchecked: Alarm configuration updated");
 			}
-			snprintf(summary, sizeof(summary), "Alarm \"%s\" %s", x->name, what);
-			alarm_history_add(x, ms, AH_CONFIG, summary, ds);
-			free(ds);
-			json_decref(d);
-			json_decref(def);
+			config_item(x, what, ms);
 			if (was != ALARM_INSUFFICIENT_DATA) {
 				/* the state it leaves, for readers of StateUpdate items (no actions run) */
 				char *hd = state_history_data(x, was, was_reason, NULL);
@@ -993,6 +1286,7 @@ int alarm_init(struct event_base *base, const struct albd_gen *gen, notify_publi
 	E.publish = publish;
 	E.base = base;
 	take_gen(gen);
+	rt_load();
 	json_t *saved = state_load();
 	apply(gen, saved);
 	json_decref(saved);
@@ -1016,6 +1310,9 @@ void alarm_shutdown(void)
 	for (size_t i = 0; i < E.n; i++)
 		alarm_free(E.a[i]);
 	free(E.a);
+	for (size_t i = 0; i < E.nrt; i++)
+		alarm_rt_free(E.rt[i]);
+	free(E.rt);
 	if (E.gen)
 		gen_unref(E.gen);
 	/* the tests' store stays chosen across a simulated restart */

@@ -26,6 +26,17 @@
  * starts again from INSUFFICIENT_DATA; one removed from the config is
  * forgotten.
  *
+ * Run-time alarms: PutMetricAlarm (AWS's API, aws_cw_alarms.c) adds metric
+ * alarms beside the file's, checked as the file's are (alarm_check.c:
+ * alarm_rt_parse()), their actions topic ARNs; their definitions are kept
+ * in state_dir/alarms_runtime.json (their state in alarms.json with the
+ * others'), so they survive restarts and reloads, and are evaluated and
+ * notified as the file's. PutMetricAlarm on one of them replaces its
+ * definition and keeps its state (CloudWatch's rule); DeleteAlarms deletes
+ * them, never the file's; a file alarm of the same name hides one (logged).
+ * Enable/DisableAlarmActions set any alarm's ActionsEnabled, kept in
+ * alarms.json until its definition changes.
+ *
  * Admin API (admin.h): GET /api/v1/alarms (DescribeAlarms),
  * GET /api/v1/alarms/NAME/history (DescribeAlarmHistory),
  * PUT /api/v1/alarms/NAME/state (SetAlarmState).

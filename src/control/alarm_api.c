@@ -5,6 +5,7 @@
  *       ?AlarmNamePrefix=web-         unless AlarmTypes says (CloudWatch
  *       ?StateValue=ALARM             returns only metric alarms without it)
  *       ?AlarmTypes=MetricAlarm,CompositeAlarm
+ *       ?ActionPrefix=arn:aws:sns:... (an AlarmActions ARN starts with it)
  *   GET /api/v1/alarms/NAME/history  DescribeAlarmHistory: {"AlarmHistoryItems":
  *       ?HistoryItemType=StateUpdate  [...]}, newest first (ScanBy
  *       ?StartDate=...&EndDate=...    TimestampAscending for oldest first)
@@ -14,6 +15,11 @@
  *
  * Errors as the other endpoints: 400 naming the parameter, 404 for an
  * alarm that does not exist.
+ *
+ * What these do is in the functions alarm_int.h declares (alarm_query_*,
+ * alarm_describe, alarm_history_query, alarm_api_set_state): AWS's
+ * CloudWatch operations (aws_cw_alarms.c) call the same ones, with their
+ * own timestamps, defaults (AlarmTypes) and pagination.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -43,33 +49,215 @@ static int state_parse(const char *s, enum alarm_state *out)
 	return 0;
 }
 
-static json_t *describe(const struct alarm *a)
+/* ------------------------------------------------------------ shared with aws_cw_alarms.c */
+
+json_t *alarm_describe(const struct alarm *a, alarm_time_fn tf)
 {
 	json_t *j = alarm_definition(a);
-	char ts[40];
 
 	if (!j)
 		return NULL;
-	alarm_fmt_ms(a->state_ms, ts, sizeof(ts), 0);
 	json_object_set_new(j, "StateValue", json_string(alarm_state_name(a->state)));
 	json_object_set_new(j, "StateReason", json_string(a->reason ? a->reason : ""));
 	if (a->reason_data)
 		json_object_set_new(j, "StateReasonData", json_string(a->reason_data));
-	json_object_set_new(j, "StateUpdatedTimestamp", json_string(ts));
-	alarm_fmt_ms(a->config_ms, ts, sizeof(ts), 0);
-	json_object_set_new(j, "AlarmConfigurationUpdatedTimestamp", json_string(ts));
+	json_object_set_new(j, "StateUpdatedTimestamp", tf(a->state_ms));
+	json_object_set_new(j, "AlarmConfigurationUpdatedTimestamp", tf(a->config_ms));
 	/* CloudWatch's StateTransitionedTimestamp: the last change of
 	 * StateValue (StateUpdatedTimestamp also moves when SetAlarmState
 	 * only changes the reason) */
-	alarm_fmt_ms(a->transition_ms, ts, sizeof(ts), 0);
-	json_object_set_new(j, "StateTransitionedTimestamp", json_string(ts));
+	json_object_set_new(j, "StateTransitionedTimestamp", tf(a->transition_ms));
 	return j;
 }
 
+int alarm_type_word(const char *t, int *metric, int *composite, struct alarm_err *e)
+{
+	if (strcmp(t, "MetricAlarm") == 0)
+		*metric = 1;
+	else if (strcmp(t, "CompositeAlarm") == 0)
+		*composite = 1;
+	else
+		return alarm_fail(e, 400, "InvalidParameterValue",
+				  "AlarmTypes: \"%s\" is not MetricAlarm or CompositeAlarm", t);
+	return 0;
+}
+
+int alarm_query_check(const struct alarm_query *q, struct alarm_err *e)
+{
+	enum alarm_state st;
+
+	if (q->nnames > 100)
+		return alarm_fail(e, 400, "InvalidParameterValue", "AlarmNames: at most 100 names");
+	if (q->nnames && q->prefix)
+		return alarm_fail(e, 400, "InvalidParameterCombination", "AlarmNamePrefix: not with AlarmNames");
+	if (q->state && state_parse(q->state, &st) < 0)
+		return alarm_fail(e, 400, "InvalidParameterValue",
+				  "StateValue: \"%s\" is not OK, ALARM or INSUFFICIENT_DATA", q->state);
+	return 0;
+}
+
+/* The topics of A's AlarmActions (names). */
+static size_t alarm_actions_of(const struct alarm *a, char *const **topics)
+{
+	if (a->composite) {
+		*topics = a->cc->alarm_actions;
+		return a->cc->nalarm_actions;
+	}
+	*topics = a->mc->alarm_actions;
+	return a->mc->nalarm_actions;
+}
+
+int alarm_query_match(const struct alarm_query *q, const struct alarm *a)
+{
+	enum alarm_state want;
+
+	if ((a->composite && !q->composite) || (!a->composite && !q->metric))
+		return 0;
+	if (q->prefix && strncmp(a->name, q->prefix, strlen(q->prefix)) != 0)
+		return 0;
+	if (q->state && (state_parse(q->state, &want) < 0 || a->state != want))
+		return 0;
+	if (q->nnames) {
+		size_t k;
+		for (k = 0; k < q->nnames; k++)
+			if (alarm_find(q->names[k]) == a)
+				break;
+		if (k == q->nnames)
+			return 0;
+	}
+	if (q->action_prefix) {
+		char *const *topics;
+		size_t n = alarm_actions_of(a, &topics), k;
+		json_t *arns = alarm_topic_arns(E.gen->cfg, topics, n);
+		for (k = 0; k < n; k++)
+			if (strncmp(json_string_value(json_array_get(arns, k)), q->action_prefix,
+				    strlen(q->action_prefix)) == 0)
+				break;
+		json_decref(arns);
+		if (k == n)
+			return 0;
+	}
+	return 1;
+}
+
+static int hitem_cmp_desc(const void *x, const void *y)
+{
+	const struct alarm_hitem *a = x, *b = y;
+	/* newest first; the same millisecond: as the history holds them */
+	if (a->h->ms != b->h->ms)
+		return a->h->ms < b->h->ms ? 1 : -1;
+	if (a->a != b->a)
+		return strcmp(a->a->name, b->a->name);
+	return a->h < b->h ? -1 : a->h > b->h;
+}
+
+/* HistoryItemType TYPE (not NULL) into *WANT; -1 with E. */
+static int hist_type_check(const char *type, enum alarm_hist_type *want, struct alarm_err *e)
+{
+	for (int t = AH_STATE; t <= AH_ACTION; t++)
+		if (strcmp(type, alarm_hist_type_name((enum alarm_hist_type)t)) == 0) {
+			*want = (enum alarm_hist_type)t;
+			return 0;
+		}
+	return alarm_fail(e, 400, "InvalidParameterValue",
+			  "HistoryItemType: \"%s\" is not ConfigurationUpdate, StateUpdate or Action", type);
+}
+
+int alarm_history_query(const struct alarm_hq *q, struct alarm_hitem **items, size_t *n, struct alarm_err *e)
+{
+	enum alarm_hist_type want = AH_STATE;
+
+	*items = NULL;
+	*n = 0;
+	if (q->type && hist_type_check(q->type, &want, e) < 0)
+		return -1;
+	if (q->scan && strcmp(q->scan, "TimestampDescending") != 0 && strcmp(q->scan, "TimestampAscending") != 0)
+		return alarm_fail(e, 400, "InvalidParameterValue",
+				  "ScanBy: TimestampDescending (the default) or TimestampAscending");
+	size_t cap = 0;
+	for (size_t i = 0; i < E.n; i++)
+		cap += E.a[i]->nhist;
+	struct alarm_hitem *out = calloc(cap ? cap : 1, sizeof(*out));
+	if (!out)
+		return alarm_fail(e, 500, "InternalFailure", "out of memory");
+	const struct alarm *only = q->name ? alarm_find(q->name) : NULL;
+	for (size_t i = 0; i < E.n; i++) {
+		const struct alarm *a = E.a[i];
+		if ((q->name && a != only) || (a->composite && !q->composite) || (!a->composite && !q->metric))
+			continue;
+		for (size_t k = 0; k < a->nhist; k++) {
+			const struct alarm_hist *h = &a->hist[k];
+			if ((q->type && h->type != want) || h->ms < q->start_ms || h->ms > q->end_ms)
+				continue;
+			out[(*n)++] = (struct alarm_hitem){ a, h };
+		}
+	}
+	qsort(out, *n, sizeof(*out), hitem_cmp_desc);
+	if (q->scan && strcmp(q->scan, "TimestampAscending") == 0)
+		for (size_t i = 0; i < *n / 2; i++) {
+			struct alarm_hitem t = out[i];
+			out[i] = out[*n - 1 - i];
+			out[*n - 1 - i] = t;
+		}
+	*items = out;
+	return 0;
+}
+
+json_t *alarm_hitem_json(const struct alarm_hitem *it, alarm_time_fn tf)
+{
+	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s}", "AlarmName", it->a->name, "AlarmType",
+			 it->a->composite ? "CompositeAlarm" : "MetricAlarm", "Timestamp", tf(it->h->ms),
+			 "HistoryItemType", alarm_hist_type_name(it->h->type), "HistorySummary", it->h->summary,
+			 "HistoryData", it->h->data);
+}
+
+/* SetAlarmState's checks of the alarm, StateValue and StateReason: *A
+ * and *ST, or -1 with E. */
+static int set_state_check(const char *name, const char *sv, const char *reason, struct alarm **a,
+			   enum alarm_state *st, struct alarm_err *e)
+{
+	if (!(*a = name ? alarm_find(name) : NULL))
+		return alarm_fail(e, 404, "ResourceNotFound", "AlarmName: no alarm %s", name ? name : "");
+	if (!sv || state_parse(sv, st) < 0)
+		return alarm_fail(e, 400, "InvalidParameterValue", "StateValue: required, OK, ALARM or INSUFFICIENT_DATA");
+	if (!reason || strlen(reason) > 1023)
+		return alarm_fail(e, 400, "InvalidParameterValue", "StateReason: required, at most 1023 characters");
+	return 0;
+}
+
+int alarm_api_set_state(const char *name, const char *sv, const char *reason, const char *rd, struct alarm_err *e)
+{
+	enum alarm_state st;
+	char err[256];
+	struct alarm *a;
+
+	if (set_state_check(name, sv, reason, &a, &st, e) < 0)
+		return -1;
+	if (rd && strlen(rd) > 4000)
+		return alarm_fail(e, 400, "InvalidParameterValue", "StateReasonData: at most 4000 characters");
+	if (alarm_set_state(a->name, st, reason, rd, err, sizeof(err)) < 0)
+		return alarm_fail(e, 400, "InvalidFormat", "StateReasonData: %s", err);
+	return 0;
+}
+
+/* ------------------------------------------------------------ the JSON API */
+
+static json_t *iso_time(int64_t ms)
+{
+	char ts[40];
+
+	alarm_fmt_ms(ms, ts, sizeof(ts), 0);
+	return json_string(ts);
+}
+
+static void reply_err(struct admin_req *r, const struct alarm_err *e)
+{
+	admin_reply_error(r, e->status, e->code, "%s", e->msg);
+}
+
 struct names {
-	const char *v[100];
+	const char *v[101];
 	size_t n;
-	int too_many;
 };
 
 static void names_cb(const char *name, const char *value, void *arg)
@@ -78,9 +266,7 @@ static void names_cb(const char *name, const char *value, void *arg)
 
 	if (strcmp(name, "AlarmNames") != 0 && strncmp(name, "AlarmNames.member.", 18) != 0)
 		return;
-	if (ns->n == sizeof(ns->v) / sizeof(ns->v[0]))
-		ns->too_many = 1;
-	else
+	if (ns->n < sizeof(ns->v) / sizeof(ns->v[0]))
 		ns->v[ns->n++] = value;
 }
 
@@ -88,39 +274,28 @@ static void names_cb(const char *name, const char *value, void *arg)
 static void describe_alarms(struct admin_req *r, void *arg)
 {
 	(void)arg;
-	const char *prefix = admin_req_query(r, "AlarmNamePrefix");
-	const char *sv = admin_req_query(r, "StateValue");
 	const char *types = admin_req_query(r, "AlarmTypes");
 	struct names names = { .n = 0 };
-	enum alarm_state want = ALARM_OK;
-	int metric = 1, composite = 1;
+	struct alarm_query q = { .prefix = admin_req_query(r, "AlarmNamePrefix"),
+				 .state = admin_req_query(r, "StateValue"),
+				 .action_prefix = admin_req_query(r, "ActionPrefix"),
+				 .metric = 1,
+				 .composite = 1 };
+	struct alarm_err e;
 
 	admin_req_query_each(r, names_cb, &names);
-	if (names.too_many) {
-		admin_reply_error(r, 400, "InvalidParameterValue", "AlarmNames: at most 100 names");
-		return;
-	}
-	if (names.n && prefix) {
-		admin_reply_error(r, 400, "InvalidParameterCombination",
-				  "AlarmNamePrefix: not with AlarmNames");
-		return;
-	}
-	if (sv && state_parse(sv, &want) < 0) {
-		admin_reply_error(r, 400, "InvalidParameterValue",
-				  "StateValue: \"%s\" is not OK, ALARM or INSUFFICIENT_DATA", sv);
+	q.names = names.v;
+	q.nnames = names.n;
+	if (alarm_query_check(&q, &e) < 0) {
+		reply_err(r, &e);
 		return;
 	}
 	if (types) {
-		metric = composite = 0;
+		q.metric = q.composite = 0;
 		char *dup = strdup(types), *save = NULL;
 		for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
-			if (strcmp(t, "MetricAlarm") == 0) {
-				metric = 1;
-			} else if (strcmp(t, "CompositeAlarm") == 0) {
-				composite = 1;
-			} else {
-				admin_reply_error(r, 400, "InvalidParameterValue",
-						  "AlarmTypes: \"%s\" is not MetricAlarm or CompositeAlarm", t);
+			if (alarm_type_word(t, &q.metric, &q.composite, &e) < 0) {
+				reply_err(r, &e);
 				free(dup);
 				return;
 			}
@@ -130,21 +305,8 @@ static void describe_alarms(struct admin_req *r, void *arg)
 	json_t *ma = json_array(), *ca = json_array();
 	for (size_t i = 0; i < E.n; i++) {
 		const struct alarm *a = E.a[i];
-		if ((a->composite && !composite) || (!a->composite && !metric))
-			continue;
-		if (prefix && strncmp(a->name, prefix, strlen(prefix)) != 0)
-			continue;
-		if (sv && a->state != want)
-			continue;
-		if (names.n) {
-			size_t k;
-			for (k = 0; k < names.n; k++)
-				if (strcmp(names.v[k], a->name) == 0)
-					break;
-			if (k == names.n)
-				continue;
-		}
-		json_array_append_new(a->composite ? ca : ma, describe(a));
+		if (alarm_query_match(&q, a))
+			json_array_append_new(a->composite ? ca : ma, alarm_describe(a, iso_time));
 	}
 	admin_reply_json(r, 200, json_pack("{s:o, s:o}", "MetricAlarms", ma, "CompositeAlarms", ca));
 }
@@ -173,75 +335,58 @@ static struct alarm *path_alarm(struct admin_req *r, const char *suffix)
 static void alarm_history(struct admin_req *r, void *arg)
 {
 	(void)arg;
-	const char *type = admin_req_query(r, "HistoryItemType");
 	const char *sd = admin_req_query(r, "StartDate"), *ed = admin_req_query(r, "EndDate");
-	const char *mr = admin_req_query(r, "MaxRecords"), *scan = admin_req_query(r, "ScanBy");
-	int64_t start = 0, end = INT64_MAX;
+	const char *mr = admin_req_query(r, "MaxRecords");
 	long max = 100;
-	enum alarm_hist_type want = AH_STATE;
+	struct alarm_err e;
 
 	struct alarm *a = path_alarm(r, "/history");
 	if (!a)
 		return;
-	if (type) {
-		int ok = 0;
-		for (int t = AH_STATE; t <= AH_ACTION; t++)
-			if (strcmp(type, alarm_hist_type_name((enum alarm_hist_type)t)) == 0) {
-				want = (enum alarm_hist_type)t;
-				ok = 1;
-			}
-		if (!ok) {
-			admin_reply_error(r, 400, "InvalidParameterValue",
-					  "HistoryItemType: \"%s\" is not ConfigurationUpdate, StateUpdate or Action",
-					  type);
-			return;
-		}
+	struct alarm_hq q = { .name = a->name, .metric = 1, .composite = 1,
+			      .type = admin_req_query(r, "HistoryItemType"), .scan = admin_req_query(r, "ScanBy"),
+			      .start_ms = 0, .end_ms = INT64_MAX };
+	enum alarm_hist_type want;
+	if (q.type && hist_type_check(q.type, &want, &e) < 0) {
+		reply_err(r, &e);
+		return;
 	}
 	if (sd) {
-		if (api_parse_time(sd, &start) < 0) {
+		if (api_parse_time(sd, &q.start_ms) < 0) {
 			admin_reply_error(r, 400, "InvalidParameterValue",
 					  "StartDate: \"%s\" is neither ISO 8601 nor epoch seconds", sd);
 			return;
 		}
-		start *= 1000;
+		q.start_ms *= 1000;
 	}
 	if (ed) {
-		if (api_parse_time(ed, &end) < 0) {
+		if (api_parse_time(ed, &q.end_ms) < 0) {
 			admin_reply_error(r, 400, "InvalidParameterValue",
 					  "EndDate: \"%s\" is neither ISO 8601 nor epoch seconds", ed);
 			return;
 		}
-		end = end * 1000 + 999;
+		q.end_ms = q.end_ms * 1000 + 999;
 	}
 	if (mr) {
-		char *e;
+		char *end;
 		errno = 0;
-		max = strtol(mr, &e, 10);
-		if (errno || *e || !*mr || max < 1 || max > 100) {
+		max = strtol(mr, &end, 10);
+		if (errno || *end || !*mr || max < 1 || max > 100) {
 			admin_reply_error(r, 400, "InvalidParameterValue", "MaxRecords: \"%s\" is not 1 to 100", mr);
 			return;
 		}
 	}
-	if (scan && strcmp(scan, "TimestampDescending") != 0 && strcmp(scan, "TimestampAscending") != 0) {
-		admin_reply_error(r, 400, "InvalidParameterValue",
-				  "ScanBy: TimestampDescending (the default) or TimestampAscending");
+	struct alarm_hitem *items;
+	size_t n;
+	if (alarm_history_query(&q, &items, &n, &e) < 0) {
+		reply_err(r, &e);
 		return;
 	}
-	int asc = scan && strcmp(scan, "TimestampAscending") == 0;
-	json_t *items = json_array();
-	for (size_t k = 0; k < a->nhist && (long)json_array_size(items) < max; k++) {
-		const struct alarm_hist *h = &a->hist[asc ? a->nhist - 1 - k : k];
-		if ((type && h->type != want) || h->ms < start || h->ms > end)
-			continue;
-		char ts[40];
-		alarm_fmt_ms(h->ms, ts, sizeof(ts), 0);
-		json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "AlarmName", a->name,
-						       "AlarmType", a->composite ? "CompositeAlarm" : "MetricAlarm",
-						       "Timestamp", ts, "HistoryItemType",
-						       alarm_hist_type_name(h->type), "HistorySummary", h->summary,
-						       "HistoryData", h->data));
-	}
-	admin_reply_json(r, 200, json_pack("{s:o}", "AlarmHistoryItems", items));
+	json_t *out = json_array();
+	for (size_t k = 0; k < n && (long)k < max; k++)
+		json_array_append_new(out, alarm_hitem_json(&items[k], iso_time));
+	free(items);
+	admin_reply_json(r, 200, json_pack("{s:o}", "AlarmHistoryItems", out));
 }
 
 /* PUT /api/v1/alarms/NAME/state */
@@ -251,8 +396,7 @@ static void set_state(struct admin_req *r, void *arg)
 	size_t len;
 	const char *body = admin_req_body(r, &len);
 	json_error_t je;
-	enum alarm_state st;
-	char err[256];
+	struct alarm_err e;
 
 	struct alarm *a = path_alarm(r, "/state");
 	if (!a)
@@ -265,26 +409,17 @@ static void set_state(struct admin_req *r, void *arg)
 	const char *sv = json_string_value(json_object_get(j, "StateValue"));
 	const char *reason = json_string_value(json_object_get(j, "StateReason"));
 	const json_t *rdj = json_object_get(j, "StateReasonData");
-	if (!sv || state_parse(sv, &st) < 0) {
-		admin_reply_error(r, 400, "InvalidParameterValue",
-				  "StateValue: required, OK, ALARM or INSUFFICIENT_DATA");
-		goto out;
-	}
-	if (!reason || strlen(reason) > 1023) {
-		admin_reply_error(r, 400, "InvalidParameterValue", "StateReason: required, at most 1023 characters");
-		goto out;
-	}
 	if (rdj && !json_is_string(rdj)) {
-		admin_reply_error(r, 400, "InvalidParameterValue", "StateReasonData: a string holding JSON");
+		struct alarm *x;
+		enum alarm_state st;
+		if (set_state_check(a->name, sv, reason, &x, &st, &e) < 0)
+			reply_err(r, &e);
+		else
+			admin_reply_error(r, 400, "InvalidParameterValue", "StateReasonData: a string holding JSON");
 		goto out;
 	}
-	const char *rd = json_string_value(rdj);
-	if (rd && strlen(rd) > 4000) {
-		admin_reply_error(r, 400, "InvalidParameterValue", "StateReasonData: at most 4000 characters");
-		goto out;
-	}
-	if (alarm_set_state(a->name, st, reason, rd, err, sizeof(err)) < 0) {
-		admin_reply_error(r, 400, "InvalidFormat", "StateReasonData: %s", err);
+	if (alarm_api_set_state(a->name, sv, reason, json_string_value(rdj), &e) < 0) {
+		reply_err(r, &e);
 		goto out;
 	}
 	admin_reply_json(r, 200, json_object());

@@ -1,5 +1,11 @@
 /* alarm_check.c - alarm_check() (alarm.h): what config_load() leaves to
  * the control plane, in CloudWatch's words. Pure: reads the config only.
+ * And alarm_rt_parse() (alarm_int.h): PutMetricAlarm's input into a
+ * run-time alarm's definition, put through the same check_alarm() as the
+ * file's alarms (its messages without the file's place, in PutMetricAlarm's
+ * parameter names), plus what only the API has: topic ARNs of this albd's
+ * region and account for the actions, Unit, EvaluateLowSampleCountPercentile,
+ * Tags; ThresholdMetricId (anomaly detection) is refused.
  *
  * The rules, from the CloudWatch API reference (PutMetricAlarm,
  * PutCompositeAlarm, MetricDataQuery):
@@ -24,6 +30,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +38,8 @@
 #include "../core/config.h"
 #include "alarm.h"
 #include "alarm_eval.h"
+#include "alarm_int.h"
+#include "aws.h"
 #include "alarm_rule.h"
 #include "metric_math.h"
 #include "metric_query.h"
@@ -342,4 +351,437 @@ out:
 	free(rules);
 	free(mark);
 	return rc;
+}
+
+/* ------------------------------------------------------------ PutMetricAlarm */
+
+/* The error of a run-time definition: Fill E; returns -1. */
+int alarm_fail(struct alarm_err *e, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->status = status;
+	snprintf(e->code, sizeof(e->code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void alarm_rt_free(struct alarm_rt *rt)
+{
+	if (!rt)
+		return;
+	struct cfg_alarm *c = &rt->c;
+	free(c->name);
+	free(c->description);
+	free(c->namespace);
+	free(c->metric);
+	for (size_t i = 0; i < c->ndims; i++) {
+		free(c->dims[i].name);
+		free(c->dims[i].value);
+	}
+	free(c->dims);
+	free(c->statistic);
+	free(c->extended_statistic);
+	for (size_t k = 0; k < c->nmetrics; k++) {
+		struct cfg_alarm_query *q = &c->metrics[k];
+		free(q->id);
+		free(q->expression);
+		free(q->label);
+		free(q->namespace);
+		free(q->metric);
+		for (size_t i = 0; i < q->ndims; i++) {
+			free(q->dims[i].name);
+			free(q->dims[i].value);
+		}
+		free(q->dims);
+		free(q->stat);
+	}
+	free(c->metrics);
+	free(c->comparison);
+	free(c->treat_missing_data);
+	char **lists[3] = { c->alarm_actions, c->ok_actions, c->insufficient_data_actions };
+	size_t ns[3] = { c->nalarm_actions, c->nok_actions, c->ninsufficient_data_actions };
+	for (int l = 0; l < 3; l++) {
+		for (size_t i = 0; i < ns[l]; i++)
+			free(lists[l][i]);
+		free(lists[l]);
+	}
+	free(rt->unit);
+	free(rt->elscp);
+	json_decref(rt->tags);
+	free(rt);
+}
+
+/* A copy of the string under KEY of IN into *OUT (NULL when absent).
+ * Returns 0, or -1 with E when present but not a string, empty (unless
+ * FREE_TEXT), longer than MAX bytes or holding control characters (but
+ * for FREE_TEXT: AlarmDescription). */
+static int get_text(const json_t *in, const char *key, size_t max, int free_text, char **out, struct alarm_err *e)
+{
+	const json_t *v = json_object_get(in, key);
+	const char *s;
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!(s = json_string_value(v)))
+		return alarm_fail(e, 400, "ValidationError", "%s: expected a string", key);
+	size_t n = strlen(s);
+	if ((!n && !free_text) || n > max)
+		return alarm_fail(e, 400, "ValidationError", "%s: expected %d to %zu characters", key, free_text ? 0 : 1,
+				  max);
+	for (const char *p = s; *p && !free_text; p++)
+		if ((unsigned char)*p < 0x20)
+			return alarm_fail(e, 400, "ValidationError", "%s: control characters are not allowed", key);
+	if (!(*out = strdup(s)))
+		return alarm_fail(e, 500, "InternalFailure", "out of memory");
+	return 0;
+}
+
+/* An unsigned integer under KEY: 0 absent, 1 read, -1 with E (not an
+ * integer, or outside 1..MAX). */
+static int get_uint(const json_t *in, const char *key, long long max, unsigned *out, struct alarm_err *e)
+{
+	long long v;
+	int r = aws_in_int(in, key, &v);
+
+	if (r == 0)
+		return 0;
+	if (r < 0 || v < 1 || v > max)
+		return alarm_fail(e, 400, "ValidationError", "%s: expected an integer from 1 to %lld", key, max);
+	*out = (unsigned)v;
+	return 1;
+}
+
+/* CloudWatch's Dimensions list [{Name, Value}] under KEY into *D, *ND. */
+static int get_dims(const json_t *in, const char *key, struct cfg_dim **d, size_t *nd, struct alarm_err *e)
+{
+	const json_t *l = aws_in_list(in, key), *x;
+	size_t i;
+
+	*d = NULL;
+	*nd = 0;
+	if (!l)
+		return 0;
+	if (json_array_size(l) > 30)
+		return alarm_fail(e, 400, "ValidationError", "%s: at most 30 dimensions", key);
+	if (!json_array_size(l))
+		return 0;
+	if (!(*d = calloc(json_array_size(l), sizeof(**d))))
+		return alarm_fail(e, 500, "InternalFailure", "out of memory");
+	json_array_foreach(l, i, x)
+	{
+		struct cfg_dim *dim = &(*d)[i];
+		(*nd)++;
+		if (get_text(x, "Name", 255, 0, &dim->name, e) < 0 || get_text(x, "Value", 1024, 0, &dim->value, e) < 0)
+			return -1;
+		if (!dim->name || !dim->value)
+			return alarm_fail(e, 400, "ValidationError", "%s.member.%zu: Name and Value are required", key,
+					  i + 1);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp((*d)[k].name, dim->name) == 0)
+				return alarm_fail(e, 400, "InvalidParameterCombination",
+						  "%s: the dimension %s is given twice", key, dim->name);
+	}
+	return 0;
+}
+
+/* SNS's topic name: 1..256 of A-Z a-z 0-9 _ -. */
+static int topic_name_ok(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+	return n > 0 && n <= 256 && !s[n];
+}
+
+/* The topic ARNs under KEY (at most 5) into topic names. */
+static int get_actions(const json_t *in, const char *key, const char *region, const char *account, char ***out,
+		       size_t *n, struct alarm_err *e)
+{
+	const json_t *l = aws_in_list(in, key), *x;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (!l || !json_array_size(l))
+		return 0;
+	if (json_array_size(l) > 5)
+		return alarm_fail(e, 400, "ValidationError", "%s: at most 5 actions", key);
+	if (!(*out = calloc(json_array_size(l), sizeof(**out))))
+		return alarm_fail(e, 500, "InternalFailure", "out of memory");
+	json_array_foreach(l, i, x)
+	{
+		const char *arn = json_string_value(x);
+		if (!arn)
+			return alarm_fail(e, 400, "ValidationError", "%s.member.%zu: expected an ARN", key, i + 1);
+		/* arn:aws:sns:REGION:ACCOUNT:NAME */
+		if (strncmp(arn, "arn:aws:sns:", 12) != 0)
+			return alarm_fail(e, 400, "ValidationError",
+					  "%s.member.%zu: %s is not an SNS topic ARN (albd's alarms notify topics only)",
+					  key, i + 1, arn);
+		const char *r = arn + 12, *acc = strchr(r, ':'), *name = acc ? strchr(acc + 1, ':') : NULL;
+		if (!acc || !name || !topic_name_ok(name + 1))
+			return alarm_fail(e, 400, "ValidationError", "%s.member.%zu: %s is not a topic ARN "
+								     "(arn:aws:sns:REGION:ACCOUNT:NAME)",
+					  key, i + 1, arn);
+		if (region && ((size_t)(acc - r) != strlen(region) || strncmp(r, region, strlen(region)) != 0 ||
+			       (size_t)(name - acc - 1) != strlen(account) || strncmp(acc + 1, account, strlen(account)) != 0))
+			return alarm_fail(e, 400, "ValidationError",
+					  "%s.member.%zu: %s is not a topic of this albd (region %s, account %s)", key,
+					  i + 1, arn, region, account);
+		for (size_t k = 0; k < *n; k++)
+			if (strcmp((*out)[k], name + 1) == 0)
+				return alarm_fail(e, 400, "ValidationError", "%s: %s is given twice", key, arn);
+		if (!((*out)[(*n)++] = strdup(name + 1)))
+			return alarm_fail(e, 500, "InternalFailure", "out of memory");
+	}
+	return 0;
+}
+
+static const char *const units[] = { "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes",
+				     "Gigabytes", "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits",
+				     "Percent", "Count", "Bytes/Second", "Kilobytes/Second", "Megabytes/Second",
+				     "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second",
+				     "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None" };
+
+static int get_unit(const json_t *in, char **out, struct alarm_err *e)
+{
+	if (get_text(in, "Unit", 64, 0, out, e) < 0)
+		return -1;
+	if (!*out)
+		return 0;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(*out, units[i]) == 0)
+			return 0;
+	return alarm_fail(e, 400, "ValidationError", "Unit: \"%s\" is not one of CloudWatch's units (Seconds, Bytes, "
+						     "Count, Percent, None, ...)",
+			  *out);
+}
+
+/* Member I of Metrics (a MetricDataQuery) into Q: the period is its
+ * MetricStat's (or an expression's Period). */
+static int get_query(const json_t *x, size_t i, struct cfg_alarm_query *q, struct alarm_err *e)
+{
+	int rd = 1;
+
+	if (get_text(x, "Id", 255, 0, &q->id, e) < 0 || get_text(x, "Expression", 2048, 0, &q->expression, e) < 0 ||
+	    get_text(x, "Label", 1024, 0, &q->label, e) < 0)
+		return -1;
+	if (!q->id)
+		return alarm_fail(e, 400, "ValidationError", "Metrics.member.%zu.Id: required", i + 1);
+	if (aws_in_bool(x, "ReturnData", &rd) < 0)
+		return alarm_fail(e, 400, "ValidationError", "Metrics.member.%zu.ReturnData: true or false", i + 1);
+	q->return_data = rd;
+	if (get_uint(x, "Period", 7 * 86400, &q->period, e) < 0)
+		return -1;
+	const json_t *ms = aws_in_obj(x, "MetricStat");
+	if (ms && q->expression)
+		return alarm_fail(e, 400, "ValidationError",
+				  "Metrics.member.%zu: exactly one of MetricStat and Expression", i + 1);
+	if (!ms)
+		return 0;
+	const json_t *m = aws_in_obj(ms, "Metric");
+	if (!m)
+		return alarm_fail(e, 400, "ValidationError", "Metrics.member.%zu.MetricStat.Metric: required", i + 1);
+	if (get_text(m, "Namespace", 255, 0, &q->namespace, e) < 0 || get_text(m, "MetricName", 255, 0, &q->metric, e) < 0 ||
+	    get_dims(m, "Dimensions", &q->dims, &q->ndims, e) < 0 || get_text(ms, "Stat", 64, 0, &q->stat, e) < 0)
+		return -1;
+	if (!q->namespace || !q->metric)
+		return alarm_fail(e, 400, "ValidationError",
+				  "Metrics.member.%zu.MetricStat.Metric: Namespace and MetricName are required", i + 1);
+	if (!q->stat)
+		return alarm_fail(e, 400, "ValidationError", "Metrics.member.%zu.MetricStat.Stat: required", i + 1);
+	unsigned p = 0;
+	if (get_uint(ms, "Period", 7 * 86400, &p, e) < 0)
+		return -1;
+	if (!p)
+		return alarm_fail(e, 400, "ValidationError", "Metrics.member.%zu.MetricStat.Period: required", i + 1);
+	if (q->period && q->period != p)
+		return alarm_fail(e, 400, "ValidationError",
+				  "Metrics.member.%zu: Period and MetricStat.Period differ", i + 1);
+	q->period = p;
+	return 0;
+}
+
+/* What check_alarm() calls a field, in PutMetricAlarm's words. */
+static void aws_words(char *msg, size_t len)
+{
+	static const char *const map[][2] = {
+		{ "metric", "MetricName" },
+		{ "metrics", "Metrics" },
+		{ "statistic", "Statistic" },
+		{ "extended_statistic", "ExtendedStatistic" },
+		{ "dimensions", "Dimensions" },
+		{ "period", "Period" },
+		{ "evaluation_periods", "EvaluationPeriods" },
+		{ "datapoints_to_alarm", "DatapointsToAlarm" },
+		{ "comparison", "ComparisonOperator" },
+		{ "threshold", "Threshold" },
+		{ "treat_missing_data", "TreatMissingData" },
+	};
+	size_t n = strcspn(msg, ":."), ml = strlen(msg);
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		size_t k = strlen(map[i][0]), w = strlen(map[i][1]);
+		if (n == k && strncmp(msg, map[i][0], k) == 0 && ml - k + w < len) {
+			memmove(msg + w, msg + k, ml - k + 1);
+			memcpy(msg, map[i][1], w);
+			return;
+		}
+	}
+}
+
+struct alarm_rt *alarm_rt_parse(const json_t *in, const char *region, const char *account, struct alarm_err *e)
+{
+	struct alarm_rt *rt = calloc(1, sizeof(*rt));
+	struct cfg_alarm *c;
+	int ae = 1;
+
+	e->code[0] = '\0';
+	if (!rt) {
+		alarm_fail(e, 500, "InternalFailure", "out of memory");
+		return NULL;
+	}
+	c = &rt->c;
+	if (get_text(in, "AlarmName", 255, 0, &c->name, e) < 0)
+		goto err;
+	if (!c->name) {
+		alarm_fail(e, 400, "MissingParameter", "The parameter AlarmName is required.");
+		goto err;
+	}
+	if (get_text(in, "AlarmDescription", 1024, 1, &c->description, e) < 0)
+		goto err;
+	if (aws_in_bool(in, "ActionsEnabled", &ae) < 0) {
+		alarm_fail(e, 400, "ValidationError", "ActionsEnabled: true or false");
+		goto err;
+	}
+	c->actions_enabled = ae;
+	if (get_actions(in, "OKActions", region, account, &c->ok_actions, &c->nok_actions, e) < 0 ||
+	    get_actions(in, "AlarmActions", region, account, &c->alarm_actions, &c->nalarm_actions, e) < 0 ||
+	    get_actions(in, "InsufficientDataActions", region, account, &c->insufficient_data_actions,
+			&c->ninsufficient_data_actions, e) < 0)
+		goto err;
+	if (get_text(in, "MetricName", 255, 0, &c->metric, e) < 0 || get_text(in, "Namespace", 255, 0, &c->namespace, e) < 0 ||
+	    get_text(in, "Statistic", 64, 0, &c->statistic, e) < 0 ||
+	    get_text(in, "ExtendedStatistic", 64, 0, &c->extended_statistic, e) < 0 ||
+	    get_dims(in, "Dimensions", &c->dims, &c->ndims, e) < 0 || get_unit(in, &rt->unit, e) < 0 ||
+	    get_text(in, "ComparisonOperator", 64, 0, &c->comparison, e) < 0 ||
+	    get_text(in, "TreatMissingData", 255, 0, &c->treat_missing_data, e) < 0 ||
+	    get_text(in, "EvaluateLowSampleCountPercentile", 255, 0, &rt->elscp, e) < 0)
+		goto err;
+	if (get_uint(in, "Period", 7 * 86400, &c->period, e) < 0 ||
+	    get_uint(in, "EvaluationPeriods", 100000, &c->evaluation_periods, e) < 0 ||
+	    get_uint(in, "DatapointsToAlarm", 100000, &c->datapoints_to_alarm, e) < 0)
+		goto err;
+	if (!c->evaluation_periods) {
+		alarm_fail(e, 400, "MissingParameter", "The parameter EvaluationPeriods is required.");
+		goto err;
+	}
+	if (!c->comparison) {
+		alarm_fail(e, 400, "MissingParameter", "The parameter ComparisonOperator is required.");
+		goto err;
+	}
+	if (json_object_get(in, "ThresholdMetricId")) {
+		alarm_fail(e, 400, "ValidationError",
+			   "ThresholdMetricId: anomaly detection bands are not supported by albd; give a Threshold");
+		goto err;
+	}
+	int tr = aws_in_num(in, "Threshold", &c->threshold);
+	if (tr <= 0) {
+		alarm_fail(e, 400, "ValidationError", tr < 0 ? "Threshold: expected a number"
+							     : "Threshold: required (albd has no anomaly detection)");
+		goto err;
+	}
+	if (rt->elscp && strcmp(rt->elscp, "evaluate") != 0 && strcmp(rt->elscp, "ignore") != 0) {
+		alarm_fail(e, 400, "ValidationError", "EvaluateLowSampleCountPercentile: \"%s\" is not evaluate or ignore",
+			   rt->elscp);
+		goto err;
+	}
+	const json_t *tags = aws_in_list(in, "Tags"), *x;
+	size_t i;
+	if (tags && json_array_size(tags)) {
+		if (json_array_size(tags) > 50) {
+			alarm_fail(e, 400, "ValidationError", "Tags: at most 50");
+			goto err;
+		}
+		rt->tags = json_array();
+		json_array_foreach(tags, i, x)
+		{
+			const char *k = aws_in_str(x, "Key"), *v = aws_in_str(x, "Value");
+			if (!k || !v || !*k || strlen(k) > 128 || strlen(v) > 256) {
+				alarm_fail(e, 400, "ValidationError",
+					   "Tags.member.%zu: Key (1 to 128 characters) and Value (0 to 256) are required",
+					   i + 1);
+				goto err;
+			}
+			json_array_append_new(rt->tags, json_pack("{s:s, s:s}", "Key", k, "Value", v));
+		}
+	}
+	const json_t *ml = aws_in_list(in, "Metrics");
+	if (ml && json_array_size(ml)) {
+		if (c->metric || c->namespace || c->statistic || c->extended_statistic || c->ndims || c->period) {
+			alarm_fail(e, 400, "InvalidParameterCombination",
+				   "Metrics: not with MetricName, Namespace, Statistic, ExtendedStatistic, Dimensions "
+				   "or Period (each query has its own)");
+			goto err;
+		}
+		if (json_array_size(ml) > MAX_QUERIES) {
+			alarm_fail(e, 400, "ValidationError", "Metrics: at most %d queries", MAX_QUERIES);
+			goto err;
+		}
+		if (!(c->metrics = calloc(json_array_size(ml), sizeof(*c->metrics)))) {
+			alarm_fail(e, 500, "InternalFailure", "out of memory");
+			goto err;
+		}
+		json_array_foreach(ml, i, x)
+		{
+			c->nmetrics++;
+			if (get_query(x, i, &c->metrics[i], e) < 0)
+				goto err;
+		}
+		/* the alarm's period: its queries' (check_alarm() wants them equal) */
+		for (i = 0; i < c->nmetrics && !c->period; i++)
+			if (c->metrics[i].metric)
+				c->period = c->metrics[i].period;
+		for (i = 0; i < c->nmetrics && !c->period; i++)
+			c->period = c->metrics[i].period;
+		if (!c->period) {
+			alarm_fail(e, 400, "ValidationError", "Metrics: no query has a Period");
+			goto err;
+		}
+	} else {
+		if (!c->metric || !c->namespace) {
+			alarm_fail(e, 400, "ValidationError", "MetricName and Namespace are required (or Metrics)");
+			goto err;
+		}
+		if (!c->period) {
+			alarm_fail(e, 400, "ValidationError", "Period: required with MetricName");
+			goto err;
+		}
+		if (c->statistic && c->extended_statistic) {
+			alarm_fail(e, 400, "InvalidParameterCombination", "Statistic: not with ExtendedStatistic");
+			goto err;
+		}
+		if (!c->statistic && !c->extended_statistic) {
+			alarm_fail(e, 400, "ValidationError", "Statistic or ExtendedStatistic is required");
+			goto err;
+		}
+	}
+	/* the file's alarms' checks, in PutMetricAlarm's words: without
+	 * the ":0: alarms.NAME: " that names a place in the file */
+	struct albd_config fake = { .path = "" };
+	char err[512], prefix[300];
+	if (check_alarm(&fake, c, err, sizeof(err)) < 0) {
+		int n = snprintf(prefix, sizeof(prefix), ":0: alarms.%s: ", c->name);
+		char out[512];
+		snprintf(out, sizeof(out), "%s",
+			 n > 0 && (size_t)n < sizeof(prefix) && strncmp(err, prefix, (size_t)n) == 0 ? err + n : err);
+		aws_words(out, sizeof(out));
+		alarm_fail(e, 400, "ValidationError", "%s", out);
+		goto err;
+	}
+	return rt;
+err:
+	alarm_rt_free(rt);
+	return NULL;
 }

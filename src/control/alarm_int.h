@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "../core/config.h"
 #include "alarm.h"
 #include "alarm_eval.h"
 #include "metric_query.h"
@@ -29,9 +30,21 @@ struct alarm_hist {
 	char *data;                /* HistoryData (JSON text) */
 };
 
+/* A run-time metric alarm's definition (PutMetricAlarm): the config's
+ * shape, the actions as topic names, plus what only PutMetricAlarm has. */
+struct alarm_rt {
+	struct cfg_alarm c; /* line 0; every string and array its own */
+	char *unit;         /* Unit, NULL: none (shown; albd's series have one unit each) */
+	char *elscp;        /* EvaluateLowSampleCountPercentile, NULL: none */
+	json_t *tags;       /* Tags [{Key, Value}], NULL: none */
+};
+
 struct alarm {
 	char *name;
 	int composite;
+	struct alarm_rt *rt;                  /* a run-time alarm: its definition (in E.rt); NULL: the file's */
+	int actions_enabled;                  /* ActionsEnabled now: the definition's, or what
+					       * Enable/DisableAlarmActions set since */
 	const struct cfg_alarm *mc;           /* metric alarm: its config (E.gen's) */
 	const struct cfg_composite_alarm *cc; /* composite alarm: its config */
 	struct ar_rule *rule;                 /* composite: the parsed rule */
@@ -75,6 +88,8 @@ struct alarm_engine {
 	int64_t saved_ms;     /* when alarm_save() last ran */
 	int dirty_composites; /* an alarm changed: evaluate the composites */
 	uint64_t seq;         /* counts state changes: which member changed last */
+	struct alarm_rt **rt; /* the run-time alarms' definitions (state_dir/alarms_runtime.json) */
+	size_t nrt;
 };
 
 extern struct alarm_engine E;
@@ -121,7 +136,81 @@ json_t *alarm_details(struct alarm *a, const struct alarm_point *pts, size_t n, 
 /* The notification's Message (CloudWatch's alarm notification JSON). New. */
 json_t *alarm_message(const struct alarm *a, enum alarm_state old, json_t *details);
 
-/* alarm_api.c */
+/* Parse PutMetricAlarm's input IN (AWS's shape, read with aws.h's
+ * getters) into a new run-time definition and check it as alarm_check()
+ * checks the file's alarms. REGION and ACCOUNT: what the actions' topic
+ * ARNs must name (NULL: any, for the definitions albd saved itself).
+ * Returns it, or NULL with E filled (ValidationError, MissingParameter).
+ * alarm_check.c. */
+struct alarm_err {
+	int status;     /* HTTP status: 400, 404 */
+	char code[48];  /* AWS's error code */
+	char msg[512];
+};
+struct alarm_rt *alarm_rt_parse(const json_t *in, const char *region, const char *account, struct alarm_err *e);
+void alarm_rt_free(struct alarm_rt *rt);
+/* RT as PutMetricAlarm's input (typed JSON; the actions as topic ARNs of
+ * CFG): what state_dir/alarms_runtime.json keeps. New reference. */
+json_t *alarm_rt_json(const struct albd_config *cfg, const struct alarm_rt *rt);
+/* Fill E; returns -1. */
+int alarm_fail(struct alarm_err *e, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* alarm.c: the run-time alarms. */
+/* Create or replace run-time alarm RT (consumed): a new one starts in
+ * INSUFFICIENT_DATA; a replaced one keeps its state (CloudWatch: "its
+ * state is left unchanged, but the update completely overwrites the
+ * previous configuration") and evaluates from the newest period. Saved.
+ * Returns 0, or -1 with E (the name is a file's alarm, too many). */
+int alarm_rt_put(struct alarm_rt *rt, struct alarm_err *e);
+/* Delete run-time alarms NAMES, all or none: -1 with E when one is the
+ * file's (ValidationError) or none (ResourceNotFound). */
+int alarm_rt_delete(const char *const *names, size_t n, struct alarm_err *e);
+/* Enable/DisableAlarmActions on alarm A: kept in alarms.json while its
+ * definition stays. */
+void alarm_set_actions(struct alarm *a, int on);
+
+/* alarm_api.c: DescribeAlarms, DescribeAlarmHistory, SetAlarmState for
+ * both the JSON API and AWS's (aws_cw_alarms.c). */
+typedef json_t *(*alarm_time_fn)(int64_t ms);
+struct alarm_query {
+	const char *const *names; /* AlarmNames (names or ARNs); NULL: any */
+	size_t nnames;
+	const char *prefix;        /* AlarmNamePrefix */
+	const char *state;         /* StateValue */
+	const char *action_prefix; /* ActionPrefix: an AlarmActions ARN starts with it */
+	int metric, composite;     /* AlarmTypes */
+};
+/* Check Q: -1 with E (too many names, names with a prefix, a StateValue
+ * that is not one). */
+int alarm_query_check(const struct alarm_query *q, struct alarm_err *e);
+int alarm_query_match(const struct alarm_query *q, const struct alarm *a);
+/* One AlarmTypes word T into *METRIC / *COMPOSITE; -1 with E. */
+int alarm_type_word(const char *t, int *metric, int *composite, struct alarm_err *e);
+/* DescribeAlarms' MetricAlarm or CompositeAlarm for A (members in the
+ * JSON API's order), timestamps made by TF. New reference. */
+json_t *alarm_describe(const struct alarm *a, alarm_time_fn tf);
+/* DescribeAlarmHistory's items: of alarm NAME (NULL: every alarm of the
+ * types asked), of item type TYPE (NULL: all), in [START_MS, END_MS],
+ * newest first unless SCAN is "TimestampAscending". */
+struct alarm_hq {
+	const char *name;
+	int metric, composite;
+	const char *type, *scan;
+	int64_t start_ms, end_ms;
+};
+struct alarm_hitem {
+	const struct alarm *a;
+	const struct alarm_hist *h;
+};
+/* Returns 0 with *ITEMS (free()) and *N, or -1 with E (a bad
+ * HistoryItemType or ScanBy). */
+int alarm_history_query(const struct alarm_hq *q, struct alarm_hitem **items, size_t *n, struct alarm_err *e);
+json_t *alarm_hitem_json(const struct alarm_hitem *it, alarm_time_fn tf);
+/* SetAlarmState with its checks: ResourceNotFound (404), StateValue,
+ * StateReason, StateReasonData (InvalidParameterValue; InvalidFormat when
+ * not JSON). Returns 0 or -1 with E. */
+int alarm_api_set_state(const char *name, const char *sv, const char *reason, const char *rd, struct alarm_err *e);
 void alarm_api_init(void);
 
 #endif

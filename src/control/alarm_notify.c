@@ -297,7 +297,7 @@ static int message_id(const struct alarm *a, const char *arn, enum alarm_state o
 void alarm_actions(struct alarm *a, enum alarm_state old, json_t *details)
 {
 	const struct albd_config *cfg = E.gen->cfg;
-	int enabled = a->composite ? a->cc->actions_enabled : a->mc->actions_enabled;
+	int enabled = a->actions_enabled; /* the definition's, or Enable/DisableAlarmActions' */
 	char *const *topics;
 	size_t ntopics;
 

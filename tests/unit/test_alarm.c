@@ -20,6 +20,8 @@
 
 #include "control/admin.h"
 #include "control/alarm.h"
+#include "control/alarm_int.h"
+#include "control/aws.h"
 #include "control/alarm_eval.h"
 #include "control/store.h"
 #include "core/config.h"
@@ -1179,6 +1181,367 @@ START_TEST(test_check)
 }
 END_TEST
 
+/* ------------------------------------------------------------ run-time alarms */
+
+/* PutMetricAlarm's input TEXT (JSON) parsed for this config. */
+static struct alarm_rt *rt_parse(const char *text, struct alarm_err *e)
+{
+	json_error_t je;
+	json_t *in = json_loads(text, 0, &je);
+	ck_assert_msg(in != NULL, "%s", je.text);
+	struct alarm_rt *rt = alarm_rt_parse(in, "eu-west-1", "123456789012", e);
+	json_decref(in);
+	return rt;
+}
+
+static void rt_put_ok(const char *text)
+{
+	struct alarm_err e = { 0 };
+	struct alarm_rt *rt = rt_parse(text, &e);
+	ck_assert_msg(rt != NULL, "%s: %s", e.code, e.msg);
+	ck_assert_msg(alarm_rt_put(rt, &e) == 0, "%s: %s", e.code, e.msg);
+}
+
+static void rt_parse_fails(const char *text, const char *code, const char *msg)
+{
+	struct alarm_err e = { 0 };
+	struct alarm_rt *rt = rt_parse(text, &e);
+	ck_assert_ptr_null(rt);
+	ck_assert_str_eq(e.code, code);
+	ck_assert_msg(strncmp(e.msg, msg, strlen(msg)) == 0, "\"%s\" does not start with \"%s\"", e.msg, msg);
+}
+
+static json_t *runtime_file(void)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/alarms_runtime.json", dir);
+	return json_load_file(path, 0, NULL);
+}
+
+#define RT_5XX                                                                                                  \
+	"{\"AlarmName\": \"rt-5xx\", \"MetricName\": \"HTTPCode_Target_5XX_Count\", \"Namespace\": "           \
+	"\"AWS/ApplicationELB\", \"Statistic\": \"Sum\", \"Dimensions\": [{\"Name\": \"TargetGroup\", \"Value\": " \
+	"\"web\"}], \"Period\": %s, \"EvaluationPeriods\": 1, \"Threshold\": %s, \"ComparisonOperator\": "       \
+	"\"GreaterThanOrEqualToThreshold\", \"TreatMissingData\": \"notBreaching\", \"AlarmActions\": "          \
+	"[\"arn:aws:sns:eu-west-1:123456789012:ops\"], \"Unit\": \"Count\", \"Tags\": [{\"Key\": \"k\", "        \
+	"\"Value\": \"v\"}]}"
+
+START_TEST(test_runtime_alarm)
+{
+	char text[2048], err[128];
+	struct alarm_err e = { 0 };
+
+	alarms[0] = mk_missing("file", "ignore");
+	use(1, 0);
+	start();
+	snprintf(text, sizeof(text), RT_5XX, "10", "5");
+	rt_put_ok(text);
+	ck_assert_int_eq(state_of("rt-5xx"), ALARM_INSUFFICIENT_DATA);
+	ck_assert_uint_eq(alarm_history_count("rt-5xx"), 1); /* created */
+	/* evaluated by the engine, its action published */
+	fill(s5xx, T0 + 10, T0 + 20, 1);
+	advance(T0 + 22);
+	ck_assert_int_eq(state_of("rt-5xx"), ALARM_ALARM);
+	ck_assert_int_eq(nsent, 1);
+	ck_assert_str_eq(sent[0].topic, "ops");
+	ck_assert_str_eq(sent[0].new_state, "ALARM");
+	/* kept: the definition in alarms_runtime.json, the state in alarms.json */
+	json_t *f = runtime_file();
+	ck_assert_ptr_nonnull(f);
+	json_t *d = json_array_get(json_object_get(f, "MetricAlarms"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(d, "AlarmName")), "rt-5xx");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(d, "AlarmActions"), 0)),
+			 "arn:aws:sns:eu-west-1:123456789012:ops");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "Unit")), "Count");
+	ck_assert_ptr_null(json_object_get(d, "AlarmArn"));
+	ck_assert_int_eq(json_array_size(json_object_get(d, "Tags")), 1);
+	json_decref(f);
+	/* a restart: the same alarm, its state, no second message */
+	size_t nh = alarm_history_count("rt-5xx");
+	alarm_shutdown();
+	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
+	ck_assert_int_eq(state_of("rt-5xx"), ALARM_ALARM);
+	ck_assert_uint_eq(alarm_history_count("rt-5xx"), nh);
+	struct alarm *a = alarm_find("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rt-5xx");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(a->rt);
+	ck_assert_str_eq(a->rt->unit, "Count");
+	/* a reload too */
+	alarm_apply(&gen);
+	ck_assert_int_eq(state_of("rt-5xx"), ALARM_ALARM);
+	ck_assert_int_eq(nsent, 1);
+	/* put again: the definition changes, the state stays */
+	snprintf(text, sizeof(text), RT_5XX, "60", "50");
+	rt_put_ok(text);
+	ck_assert_int_eq(state_of("rt-5xx"), ALARM_ALARM);
+	ck_assert_uint_eq(alarm_history_count("rt-5xx"), nh + 1);
+	a = alarm_find("rt-5xx");
+	ck_assert_uint_eq(a->mc->period, 60);
+	ck_assert(a->mc->threshold == 50.0);
+	/* the file's alarm is not PutMetricAlarm's to change nor DeleteAlarms' to delete */
+	struct alarm_rt *rt = rt_parse("{\"AlarmName\": \"file\", \"MetricName\": \"M\", \"Namespace\": \"N\", "
+				       "\"Statistic\": \"Sum\", \"Period\": 60, \"EvaluationPeriods\": 1, "
+				       "\"Threshold\": 1, \"ComparisonOperator\": \"LessThanThreshold\"}",
+				       &e);
+	ck_assert_ptr_nonnull(rt);
+	ck_assert_int_eq(alarm_rt_put(rt, &e), -1);
+	ck_assert_str_eq(e.code, "ValidationError");
+	ck_assert_ptr_nonnull(strstr(e.msg, "configuration file"));
+	const char *both[] = { "rt-5xx", "file" };
+	ck_assert_int_eq(alarm_rt_delete(both, 2, &e), -1);
+	ck_assert_str_eq(e.code, "ValidationError");
+	ck_assert_int_eq(state_of("rt-5xx"), ALARM_ALARM); /* all or none */
+	const char *unknown[] = { "rt-5xx", "nope" };
+	ck_assert_int_eq(alarm_rt_delete(unknown, 2, &e), -1);
+	ck_assert_str_eq(e.code, "ResourceNotFound");
+	ck_assert_int_eq(e.status, 404);
+	ck_assert_int_eq(alarm_rt_delete(both, 1, &e), 0);
+	ck_assert_int_eq(alarm_get("rt-5xx", NULL, NULL, NULL), -1);
+	f = runtime_file();
+	ck_assert_int_eq(json_array_size(json_object_get(f, "MetricAlarms")), 0);
+	json_decref(f);
+	json_t *s = state_file();
+	ck_assert_ptr_null(json_object_get(json_object_get(s, "alarms"), "rt-5xx"));
+	json_decref(s);
+	alarm_shutdown();
+	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
+	ck_assert_int_eq(alarm_get("rt-5xx", NULL, NULL, NULL), -1);
+	ck_assert_int_eq(alarm_get("file", NULL, NULL, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_runtime_parse)
+{
+	struct alarm_err e = { 0 };
+
+	use(0, 0);
+	start();
+	/* awsQuery gives every scalar as a string; metric math */
+	struct alarm_rt *rt = rt_parse(
+		"{\"AlarmName\": \"math\", \"EvaluationPeriods\": \"2\", \"DatapointsToAlarm\": \"1\", \"Threshold\": "
+		"\"40.5\", \"ComparisonOperator\": \"GreaterThanThreshold\", \"ActionsEnabled\": \"false\", \"Metrics\": "
+		"[{\"Id\": \"rate\", \"Expression\": \"100 * e / r\", \"ReturnData\": \"true\"}, {\"Id\": \"e\", "
+		"\"ReturnData\": \"false\", \"MetricStat\": {\"Metric\": {\"Namespace\": \"AWS/ApplicationELB\", "
+		"\"MetricName\": \"HTTPCode_Target_5XX_Count\"}, \"Period\": \"60\", \"Stat\": \"Sum\"}}, {\"Id\": "
+		"\"r\", \"ReturnData\": \"false\", \"MetricStat\": {\"Metric\": {\"Namespace\": \"AWS/ApplicationELB\", "
+		"\"MetricName\": \"RequestCount\"}, \"Period\": \"60\", \"Stat\": \"Sum\"}}]}",
+		&e);
+	ck_assert_msg(rt != NULL, "%s", e.msg);
+	ck_assert_uint_eq(rt->c.period, 60);
+	ck_assert_uint_eq(rt->c.nmetrics, 3);
+	ck_assert_int_eq(rt->c.actions_enabled, 0);
+	ck_assert(rt->c.threshold == 40.5);
+	ck_assert_int_eq(rt->c.metrics[0].return_data, 1);
+	/* what it saves reads back the same */
+	json_t *j = alarm_rt_json(&cfg, rt);
+	struct alarm_rt *again = alarm_rt_parse(j, NULL, NULL, &e);
+	ck_assert_msg(again != NULL, "%s", e.msg);
+	json_t *j2 = alarm_rt_json(&cfg, again);
+	ck_assert(json_equal(j, j2));
+	json_decref(j);
+	json_decref(j2);
+	alarm_rt_free(again);
+	alarm_rt_free(rt);
+	/* the file's checks, in PutMetricAlarm's words */
+	rt_parse_fails("{\"AlarmName\": \"x\", \"MetricName\": \"M\", \"Namespace\": \"N\", \"Statistic\": \"Sum\", "
+		       "\"Period\": 15, \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": "
+		       "\"LessThanThreshold\"}",
+		       "ValidationError", "Period: 15 is not 10, 20, 30 or a multiple of 60");
+	rt_parse_fails("{\"AlarmName\": \"x\", \"MetricName\": \"M\", \"Namespace\": \"N\", \"Statistic\": \"Sum\", "
+		       "\"Period\": 60, \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": \"Less\"}",
+		       "ValidationError", "ComparisonOperator: \"Less\" is not");
+	rt_parse_fails("{\"AlarmName\": \"x\", \"MetricName\": \"M\", \"Namespace\": \"N\", \"Statistic\": \"Sum\", "
+		       "\"Period\": 60, \"Threshold\": 1, \"ComparisonOperator\": \"LessThanThreshold\"}",
+		       "MissingParameter", "The parameter EvaluationPeriods is required.");
+	rt_parse_fails("{\"AlarmName\": \"x\", \"MetricName\": \"M\", \"Namespace\": \"N\", \"Statistic\": \"Sum\", "
+		       "\"Period\": 60, \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": "
+		       "\"LessThanThreshold\", \"OKActions\": [\"arn:aws:sns:us-east-1:123456789012:ops\"]}",
+		       "ValidationError", "OKActions.member.1: arn:aws:sns:us-east-1:123456789012:ops is not a topic of this albd");
+	rt_parse_fails("{\"AlarmName\": \"x\", \"MetricName\": \"M\", \"Namespace\": \"N\", \"Statistic\": \"Sum\", "
+		       "\"Period\": 60, \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": "
+		       "\"LessThanThreshold\", \"Unit\": \"Parsecs\"}",
+		       "ValidationError", "Unit: \"Parsecs\" is not");
+	rt_parse_fails("{\"AlarmName\": \"x\", \"MetricName\": \"M\", \"Namespace\": \"N\", \"Statistic\": \"Sum\", "
+		       "\"Period\": 60, \"EvaluationPeriods\": 1, \"ComparisonOperator\": \"LessThanThreshold\"}",
+		       "ValidationError", "Threshold: required");
+	rt_parse_fails("{\"AlarmName\": \"x\", \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": "
+		       "\"LessThanThreshold\", \"Metrics\": [{\"Id\": \"a\", \"MetricStat\": {\"Metric\": {\"Namespace\": "
+		       "\"N\", \"MetricName\": \"M\"}, \"Period\": 60, \"Stat\": \"Sum\"}}, {\"Id\": \"b\", "
+		       "\"Expression\": \"a * 2\"}]}",
+		       "ValidationError", "Metrics: exactly one query must have return_data = true (2 have)");
+}
+END_TEST
+
+START_TEST(test_actions_enabled)
+{
+	char err[128];
+
+	alarms[0] = mk_missing("quiet", "ignore");
+	use(1, 0);
+	start();
+	alarm_set_actions(alarm_find("quiet"), 0);
+	alarm_save();
+	ck_assert_int_eq(alarm_set_state("quiet", ALARM_ALARM, "x", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(nsent, 0);
+	/* kept across a restart */
+	alarm_shutdown();
+	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
+	ck_assert_int_eq(alarm_find("quiet")->actions_enabled, 0);
+	ck_assert_int_eq(alarm_set_state("quiet", ALARM_OK, "y", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(nsent, 0);
+	alarm_set_actions(alarm_find("quiet"), 1);
+	ck_assert_int_eq(alarm_set_state("quiet", ALARM_ALARM, "z", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(nsent, 1);
+	/* a changed definition takes the file's ActionsEnabled again */
+	alarm_set_actions(alarm_find("quiet"), 0);
+	alarms[0].threshold = 6.0;
+	alarm_apply(&gen);
+	ck_assert_int_eq(alarm_find("quiet")->actions_enabled, 1);
+}
+END_TEST
+
+/* ------------------------------------------------------------ AWS's operations */
+
+/* Call CloudWatch operation ACTION with the JSON input IN (AWS's JSON
+ * protocol shapes); the result (new), or NULL with C's error. */
+static json_t *aws_call_op(const char *action, const char *in, struct aws_call *c)
+{
+	json_error_t je;
+	json_t *j = json_loads(in, 0, &je);
+	ck_assert_msg(j != NULL, "%s", je.text);
+	memset(c, 0, sizeof(*c));
+	c->service = "monitoring";
+	c->action = action;
+	c->proto = AWS_JSON;
+	c->in = j;
+	for (const struct aws_op *op = aws_cw_alarm_ops; op->action; op++)
+		if (strcmp(op->action, action) == 0) {
+			json_t *r = op->fn(c);
+			json_decref(j);
+			return r;
+		}
+	ck_abort_msg("no operation %s", action);
+	return NULL;
+}
+
+static void aws_ok(const char *action, const char *in)
+{
+	struct aws_call c;
+	json_t *r = aws_call_op(action, in, &c);
+	ck_assert_msg(r != NULL, "%s: %s %s", action, c.code, c.message);
+	json_decref(r);
+}
+
+static void aws_fails(const char *action, const char *in, int status, const char *code)
+{
+	struct aws_call c;
+	json_t *r = aws_call_op(action, in, &c);
+	ck_assert_msg(r == NULL, "%s succeeded", action);
+	ck_assert_int_eq(c.status, status);
+	ck_assert_str_eq(c.code, code);
+}
+
+START_TEST(test_aws_ops)
+{
+	struct aws_call c;
+	char text[2048];
+
+	alarms[0] = mk_missing("file", "ignore");
+	memset(comps, 0, sizeof(comps));
+	comps[0].name = (char *)"comp";
+	comps[0].rule = (char *)"ALARM(file)";
+	comps[0].actions_enabled = 1;
+	use(1, 1);
+	start();
+	snprintf(text, sizeof(text), RT_5XX, "10", "5");
+	aws_ok("PutMetricAlarm", text);
+	/* metric alarms only, by name, in AWS's member order */
+	json_t *r = aws_call_op("DescribeAlarms", "{}", &c);
+	ck_assert_ptr_nonnull(r);
+	json_t *ma = json_object_get(r, "MetricAlarms");
+	ck_assert_int_eq(json_array_size(ma), 2);
+	ck_assert_int_eq(json_array_size(json_object_get(r, "CompositeAlarms")), 0);
+	json_t *x = json_array_get(ma, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ma, 0), "AlarmName")), "file");
+	ck_assert_str_eq(json_string_value(json_object_get(x, "AlarmName")), "rt-5xx");
+	const char *order[] = { "AlarmName", "AlarmArn", "AlarmConfigurationUpdatedTimestamp", "ActionsEnabled",
+				"OKActions", "AlarmActions", "InsufficientDataActions", "StateValue", "StateReason",
+				"StateUpdatedTimestamp", "MetricName", "Namespace", "Statistic", "Dimensions", "Period",
+				"Unit", "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator",
+				"TreatMissingData", "StateTransitionedTimestamp", NULL };
+	void *it = json_object_iter(x);
+	for (size_t i = 0; order[i]; i++, it = json_object_iter_next(x, it)) {
+		ck_assert_ptr_nonnull(it);
+		ck_assert_str_eq(json_object_iter_key(it), order[i]);
+	}
+	ck_assert_ptr_null(it);
+	json_decref(r);
+	/* pages */
+	r = aws_call_op("DescribeAlarms", "{\"MaxRecords\": 1, \"AlarmTypes\": [\"MetricAlarm\", \"CompositeAlarm\"]}", &c);
+	ck_assert_int_eq(json_array_size(json_object_get(r, "MetricAlarms")), 1);
+	const char *tok = json_string_value(json_object_get(r, "NextToken"));
+	ck_assert_ptr_nonnull(tok);
+	snprintf(text, sizeof(text), "{\"MaxRecords\": 2, \"NextToken\": \"%s\", \"AlarmTypes\": [\"MetricAlarm\", "
+				     "\"CompositeAlarm\"]}",
+		 tok);
+	json_decref(r);
+	r = aws_call_op("DescribeAlarms", text, &c);
+	ck_assert_int_eq(json_array_size(json_object_get(r, "MetricAlarms")), 1);
+	ck_assert_int_eq(json_array_size(json_object_get(r, "CompositeAlarms")), 1);
+	ck_assert_ptr_null(json_object_get(r, "NextToken"));
+	json_decref(r);
+	r = aws_call_op("DescribeAlarms", "{\"ParentsOfAlarmName\": \"file\"}", &c);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(r, "CompositeAlarms"), 0),
+							   "AlarmName")),
+			 "comp");
+	json_decref(r);
+	aws_fails("DescribeAlarms", "{\"StateValue\": \"BAD\"}", 400, "InvalidParameterValue");
+	aws_fails("DescribeAlarms", "{\"NextToken\": \"x\"}", 400, "InvalidNextToken");
+	aws_fails("DescribeAlarms", "{\"MaxRecords\": 101}", 400, "InvalidParameterValue");
+	/* for a metric */
+	r = aws_call_op("DescribeAlarmsForMetric",
+			"{\"MetricName\": \"HTTPCode_Target_5XX_Count\", \"Namespace\": \"AWS/ApplicationELB\", "
+			"\"Dimensions\": [{\"Name\": \"TargetGroup\", \"Value\": \"web\"}], \"Unit\": \"Count\"}",
+			&c);
+	ck_assert_int_eq(json_array_size(json_object_get(r, "MetricAlarms")), 1);
+	json_decref(r);
+	aws_fails("DescribeAlarmsForMetric", "{\"Namespace\": \"N\"}", 400, "MissingParameter");
+	/* state and history */
+	aws_ok("SetAlarmState", "{\"AlarmName\": \"rt-5xx\", \"StateValue\": \"ALARM\", \"StateReason\": \"r\"}");
+	ck_assert_int_eq(nsent, 1);
+	aws_fails("SetAlarmState", "{\"AlarmName\": \"nope\", \"StateValue\": \"OK\", \"StateReason\": \"r\"}", 404,
+		  "ResourceNotFound");
+	aws_fails("SetAlarmState",
+		  "{\"AlarmName\": \"rt-5xx\", \"StateValue\": \"OK\", \"StateReason\": \"r\", \"StateReasonData\": \"{\"}",
+		  400, "InvalidFormat");
+	r = aws_call_op("DescribeAlarmHistory", "{\"AlarmName\": \"rt-5xx\", \"ScanBy\": \"TimestampAscending\"}", &c);
+	json_t *items = json_object_get(r, "AlarmHistoryItems");
+	ck_assert_int_eq(json_array_size(items), 3); /* created, ALARM, its action */
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "HistoryItemType")),
+			 "ConfigurationUpdate");
+	json_decref(r);
+	r = aws_call_op("DescribeAlarmHistory", "{\"AlarmTypes\": [\"CompositeAlarm\"]}", &c);
+	items = json_object_get(r, "AlarmHistoryItems");
+	ck_assert_int_gt(json_array_size(items), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "AlarmName")), "comp");
+	json_decref(r);
+	aws_fails("DescribeAlarmHistory", "{\"ScanBy\": \"Sideways\"}", 400, "InvalidParameterValue");
+	/* actions */
+	aws_ok("DisableAlarmActions", "{\"AlarmNames\": [\"rt-5xx\", \"nope\"]}");
+	ck_assert_int_eq(alarm_find("rt-5xx")->actions_enabled, 0);
+	aws_ok("SetAlarmState", "{\"AlarmName\": \"rt-5xx\", \"StateValue\": \"OK\", \"StateReason\": \"r\"}");
+	ck_assert_int_eq(nsent, 1);
+	aws_ok("EnableAlarmActions", "{\"AlarmNames\": [\"rt-5xx\"]}");
+	ck_assert_int_eq(alarm_find("rt-5xx")->actions_enabled, 1);
+	/* delete */
+	aws_fails("DeleteAlarms", "{\"AlarmNames\": [\"file\"]}", 400, "ValidationError");
+	aws_fails("DeleteAlarms", "{\"AlarmNames\": [\"gone\"]}", 404, "ResourceNotFound");
+	aws_fails("PutMetricAlarm", "{\"AlarmName\": \"x\"}", 400, "MissingParameter");
+	aws_ok("DeleteAlarms", "{\"AlarmNames\": [\"rt-5xx\"]}");
+	ck_assert_int_eq(alarm_get("rt-5xx", NULL, NULL, NULL), -1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("alarm");
@@ -1204,6 +1567,10 @@ int main(void)
 	tcase_add_test(tc, test_clock_steps_back);
 	tcase_add_test(tc, test_future_last_end_restored);
 	tcase_add_test(tc, test_failed_save_retried);
+	tcase_add_test(tc, test_runtime_alarm);
+	tcase_add_test(tc, test_runtime_parse);
+	tcase_add_test(tc, test_actions_enabled);
+	tcase_add_test(tc, test_aws_ops);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("check");
 	tcase_add_checked_fixture(tc, setup, teardown);
