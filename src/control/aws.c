@@ -85,6 +85,28 @@ static void send_buf(struct admin_req *r, int status, const char *ctype, const c
 	admin_reply_hdrs(r, status, ctype, extra, p, n);
 }
 
+/* CloudWatch's error shapes in its Smithy model, by their awsQuery codes:
+ * the __type of a JSON or CBOR error names the shape, and clients that
+ * read __type (the JS SDK) make their exception class of it; the query
+ * code goes in x-amzn-query-error for those that read that (botocore). */
+static const char *const cw_shapes[][2] = {
+	{ "InternalServiceError", "InternalServiceFault" },
+	{ "InvalidFormat", "InvalidFormatFault" },
+	{ "InvalidParameterCombination", "InvalidParameterCombinationException" },
+	{ "InvalidParameterValue", "InvalidParameterValueException" },
+	{ "LimitExceeded", "LimitExceededFault" },
+	{ "MissingParameter", "MissingRequiredParameterException" },
+};
+
+static const char *error_shape(const struct service *svc, const char *code)
+{
+	if (svc && svc->shape && strcmp(svc->shape, CW_SHAPE) == 0)
+		for (size_t i = 0; i < sizeof cw_shapes / sizeof cw_shapes[0]; i++)
+			if (strcmp(cw_shapes[i][0], code) == 0)
+				return cw_shapes[i][1];
+	return code;
+}
+
 /* Answer R with call C's error in C's protocol; SVC may be NULL (not
  * known yet: the signature failed). */
 static void reply_fail(struct admin_req *r, const struct service *svc, const struct aws_call *c)
@@ -114,7 +136,8 @@ static void reply_fail(struct admin_req *r, const struct service *svc, const str
 		char t[128];
 		json_t *j;
 
-		snprintf(t, sizeof t, "%s#%s", svc && svc->error_ns ? svc->error_ns : "com.amazonaws", c->code);
+		snprintf(t, sizeof t, "%s#%s", svc && svc->error_ns ? svc->error_ns : "com.amazonaws",
+			 error_shape(svc, c->code));
 		j = json_pack("{ssss}", "__type", t, "message", c->message);
 		if (!j || (c->proto == AWS_CBOR ? aws_cbor_value(b, j) : 0) < 0) {
 			json_decref(j);

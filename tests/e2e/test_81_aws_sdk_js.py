@@ -46,7 +46,9 @@ def test_cloudwatch(lb):
     assert out["list"]["Metrics"] == [{"Namespace": "JsApp", "MetricName": "Latency",
                                        "Dimensions": [{"Name": "Host", "Value": "js-1"}]}]
     assert out["alarms"]["MetricAlarms"] == [] and out["alarms"]["CompositeAlarms"] == []
-    assert out["bad"]["error"] == "InvalidParameterValue" and out["bad"]["status"] == 400
+    # the exception class is the Smithy shape; its Code the awsQuery code (x-amzn-query-error)
+    assert out["bad"]["error"] == "InvalidParameterValueException" and out["bad"]["status"] == 400
+    assert out["bad"]["code"] == "InvalidParameterValue", out["bad"]
     assert out["wrong_secret"]["error"] == "SignatureDoesNotMatch" and out["wrong_secret"]["status"] == 403
 
 
