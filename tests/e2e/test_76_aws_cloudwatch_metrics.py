@@ -663,10 +663,10 @@ def test_cbor_put_then_statistics(cw):
     r = out["MetricDataResults"]
     assert [x["Id"] for x in r] == ["e1"] and r[0]["Values"] == [pytest.approx(sum(samples) / 2)]
     assert r[0]["Timestamps"] == [("tag", 1, t0)]
-    # an error: the code in the header and in __type
+    # an error: the query code in the header, the Smithy shape in __type
     st, rh, out = call("PutMetricData", {"Namespace": "AWS/Cb", "MetricData": [{"MetricName": "x", "Value": 1.0}]})
     assert st == 400 and rh["x-amzn-query-error"] == "InvalidParameterValue;Sender", (rh, out)
-    assert out["__type"] == "com.amazonaws.cloudwatch#InvalidParameterValue", out
+    assert out["__type"] == "com.amazonaws.cloudwatch#InvalidParameterValueException", out
     # a string where a number goes is refused, as CloudWatch's typed protocols do
     st, rh, out = call("GetMetricStatistics", {
         "Namespace": "Cb", "MetricName": "Depth", "StartTime": datetime.fromtimestamp(t0, timezone.utc),
