@@ -935,6 +935,7 @@ static void rt_load(void)
 		free(path);
 		return;
 	}
+	size_t dropped = 0;
 	json_array_foreach(l, i, x)
 	{
 		struct alarm_err e;
@@ -944,10 +945,26 @@ static void rt_load(void)
 			log_err("alarms: %s: alarm %s is not taken: %s", path,
 				json_string_value(json_object_get(x, "AlarmName")) ?: "?", rt ? "out of memory" : e.msg);
 			alarm_rt_free(rt);
+			dropped++;
 			continue;
 		}
 		E.rt = grown;
 		E.rt[E.nrt++] = rt;
+	}
+	/* the next PutMetricAlarm or DeleteAlarms rewrites the file without
+	 * what was not taken: keep the file as it was beside it */
+	if (dropped) {
+		char *keep = NULL, *text = json_dumps(j, JSON_COMPACT);
+		char err[256];
+
+		if (asprintf(&keep, "%s.corrupt", RT_FILE) < 0)
+			keep = NULL;
+		if (!text || !keep || atomic_write(dir, keep, text, strlen(text), 0640, err, sizeof(err)) < 0)
+			log_err("alarms: %s: cannot keep a copy of the %zu alarm(s) not taken", path, dropped);
+		else
+			log_err("alarms: %s: the %zu alarm(s) not taken are kept in %s/%s", path, dropped, dir, keep);
+		free(text);
+		free(keep);
 	}
 	json_decref(j);
 	free(path);
@@ -955,14 +972,23 @@ static void rt_load(void)
 
 /* Write E.rt to state_dir/alarms_runtime.json (atomically). Returns 0, or
  * -1 with E (logged too). */
-static int rt_save(struct alarm_err *e)
+/* Write the run-time alarms as they are to be: E.rt with entry AT replaced
+ * by PUT (AT < 0: PUT appended; PUT NULL: neither), without those whose
+ * DROP[i] is set (DROP NULL: none). Nothing in memory changes: callers
+ * change E only once the file holds the change, so a failed write (a full
+ * or read-only state_dir) leaves the API's answer, memory and the file in
+ * agreement. Returns 0, or -1 with E set. */
+static int rt_save(struct alarm_err *e, const struct alarm_rt *put, long at, const unsigned char *drop)
 {
 	const char *dir = E.gen && E.gen->cfg->state_dir ? E.gen->cfg->state_dir : NULL;
 	json_t *l = json_array();
 	char err[512];
 
 	for (size_t i = 0; i < E.nrt; i++)
-		json_array_append_new(l, alarm_rt_json(E.gen->cfg, E.rt[i]));
+		if (!drop || !drop[i])
+			json_array_append_new(l, alarm_rt_json(E.gen->cfg, put && (long)i == at ? put : E.rt[i]));
+	if (put && at < 0)
+		json_array_append_new(l, alarm_rt_json(E.gen->cfg, put));
 	json_t *j = json_pack("{s:i, s:o}", "version", RT_VERSION, "MetricAlarms", l);
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	int rc = 0;
@@ -1024,6 +1050,11 @@ int alarm_rt_put(struct alarm_rt *rt, struct alarm_err *e)
 		alarm_rt_free(rt);
 		return alarm_fail(e, 500, "InternalFailure", "out of memory");
 	}
+	if (rt_save(e, rt, j, NULL) < 0) {
+		alarm_free(x);
+		alarm_rt_free(rt);
+		return -1;
+	}
 	x->rt = rt;
 	definition_hash(x, x->hash);
 	x->config_ms = ms;
@@ -1064,10 +1095,9 @@ int alarm_rt_put(struct alarm_rt *rt, struct alarm_err *e)
 	}
 	log_info("alarm: name=%s %s by PutMetricAlarm: state=%s", name, old ? "updated" : "created",
 		 alarm_state_name(x->state));
-	int rc = rt_save(e);
 	alarm_save();
 	E.dirty = 0;
-	return rc;
+	return 0;
 }
 
 int alarm_rt_delete(const char *const *names, size_t n, struct alarm_err *e)
@@ -1086,6 +1116,21 @@ int alarm_rt_delete(const char *const *names, size_t n, struct alarm_err *e)
 		if (!a)
 			return alarm_fail(e, 404, "ResourceNotFound", "AlarmNames: no alarm %s", names[i]);
 	}
+	unsigned char *drop = calloc(E.nrt ? E.nrt : 1, 1);
+
+	if (!drop)
+		return alarm_fail(e, 500, "InternalFailure", "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		long j = rt_index(names[i]);
+
+		if (j >= 0)
+			drop[j] = 1;
+	}
+	int rc = rt_save(e, NULL, -1, drop);
+
+	free(drop);
+	if (rc < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct alarm *a = alarm_find(names[i]);
 		if (!a)
@@ -1105,10 +1150,9 @@ int alarm_rt_delete(const char *const *names, size_t n, struct alarm_err *e)
 			E.nrt--;
 		}
 	}
-	int rc = rt_save(e);
 	alarm_save();
 	E.dirty = 0;
-	return rc;
+	return 0;
 }
 
 void alarm_set_actions(struct alarm *a, int on)

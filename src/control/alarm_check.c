@@ -463,6 +463,8 @@ static int get_dims(const json_t *in, const char *key, struct cfg_dim **d, size_
 
 	*d = NULL;
 	*nd = 0;
+	if (aws_in_list_bad(in, key))
+		return alarm_fail(e, 400, "ValidationError", "%s: expected a list", key);
 	if (!l)
 		return 0;
 	if (json_array_size(l) > 30)
@@ -504,6 +506,8 @@ static int get_actions(const json_t *in, const char *key, const char *region, co
 
 	*out = NULL;
 	*n = 0;
+	if (aws_in_list_bad(in, key))
+		return alarm_fail(e, 400, "ValidationError", "%s: expected a list", key);
 	if (!l || !json_array_size(l))
 		return 0;
 	if (json_array_size(l) > 5)
@@ -699,6 +703,10 @@ struct alarm_rt *alarm_rt_parse(const json_t *in, const char *region, const char
 	}
 	const json_t *tags = aws_in_list(in, "Tags"), *x;
 	size_t i;
+	if (aws_in_list_bad(in, "Tags") || aws_in_list_bad(in, "Metrics")) {
+		alarm_fail(e, 400, "ValidationError", "%s: expected a list", aws_in_list_bad(in, "Tags") ? "Tags" : "Metrics");
+		goto err;
+	}
 	if (tags && json_array_size(tags)) {
 		if (json_array_size(tags) > 50) {
 			alarm_fail(e, 400, "ValidationError", "Tags: at most 50");

@@ -182,12 +182,10 @@ static int in_str(const json_t *o, const char *key, const char **out)
 /* A list member: 0 absent (*OUT NULL), 1 with *OUT, -1 not a list. */
 static int in_list(const json_t *o, const char *key, const json_t **out)
 {
-	const json_t *v = json_object_get(o, key);
-
 	*out = aws_in_list(o, key);
 	if (*out)
 		return 1;
-	return v && !(json_is_string(v) && !*json_string_value(v)) ? -1 : 0;
+	return aws_in_list_bad(o, key) ? -1 : 0;
 }
 
 /* An element of a list of numbers (Values, Counts): a JSON number, or when
@@ -694,7 +692,9 @@ json_t *api_metrics_statistics(struct api_metrics_call *c, const json_t *in)
 		     (long long)((end - start / period * period + period - 1) / period), AWS_MAX_DATAPOINTS);
 		goto out;
 	}
-	if (!metric_known(ns, name)) {
+	/* CloudWatch answers a metric it never had with no datapoints; the
+	 * JSON API tells a typo apart with a 404 */
+	if (!c->aws && !metric_known(ns, name)) {
 		fail(c, 404, "ResourceNotFound", "MetricName: no metric %s in namespace %s", name, ns);
 		goto out;
 	}
@@ -973,6 +973,8 @@ json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
 	for (size_t i = 0; i < n; i++)
 		qs_eval[i] = mqs[i].q;
 	struct mquery_env env = api_env();
+
+	env.strict = !c->aws; /* as above: CloudWatch has no error for a metric without data */
 	rc = mquery_eval(&env, qs_eval, n, start, end, period, err, sizeof(err));
 	for (size_t i = 0; i < n; i++)
 		mqs[i].q = qs_eval[i];
@@ -1000,23 +1002,6 @@ out:
 	free(mqs);
 	free(qs_eval);
 	return out;
-}
-
-/* POST /api/v1/metrics/query: GetMetricData's input as JSON */
-static void get_metric_data(struct admin_req *r, void *arg)
-{
-	(void)arg;
-	size_t len;
-	const char *body = admin_req_body(r, &len);
-	json_error_t je;
-	json_t *j = json_loadb(body, len, 0, &je);
-
-	if (!json_is_object(j)) {
-		admin_reply_error(r, 400, "InvalidParameterValue", "body: not a JSON object (%s)", je.text);
-		json_decref(j);
-		return;
-	}
-	reply(r, api_metrics_data, j, 1);
 }
 
 /* ------------------------------------------------------------ PutMetricData */
@@ -1277,10 +1262,18 @@ out:
 	return out;
 }
 
-/* POST /api/v1/metrics/data: PutMetricData's input as JSON */
-static void put_metric_data(struct admin_req *r, void *arg)
+/* The operation a POST route runs on its JSON body. */
+struct post_op {
+	json_t *(*fn)(struct api_metrics_call *, const json_t *);
+};
+
+static const struct post_op get_data_op = { api_metrics_data }, put_data_op = { api_metrics_put };
+
+/* POST /api/v1/metrics/query (GetMetricData) and /data (PutMetricData):
+ * the operation's input as a JSON object; ARG is its struct post_op. */
+static void post_json(struct admin_req *r, void *arg)
 {
-	(void)arg;
+	const struct post_op *op = arg;
 	size_t len;
 	const char *body = admin_req_body(r, &len);
 	json_error_t je;
@@ -1291,13 +1284,13 @@ static void put_metric_data(struct admin_req *r, void *arg)
 		json_decref(j);
 		return;
 	}
-	reply(r, api_metrics_put, j, 1);
+	reply(r, op->fn, j, 1);
 }
 
 void api_metrics_init(void)
 {
 	admin_route("GET", "/api/v1/metrics", 0, list_metrics, NULL);
 	admin_route("GET", "/api/v1/metrics/statistics", 0, get_statistics, NULL);
-	admin_route("POST", "/api/v1/metrics/query", 0, get_metric_data, NULL);
-	admin_route("POST", "/api/v1/metrics/data", 0, put_metric_data, NULL);
+	admin_route("POST", "/api/v1/metrics/query", 0, post_json, (void *)&get_data_op);
+	admin_route("POST", "/api/v1/metrics/data", 0, post_json, (void *)&put_data_op);
 }

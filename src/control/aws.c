@@ -205,7 +205,8 @@ static void reply_ok(struct admin_req *r, const struct service *svc, const struc
 
 /* ------------------------------------------------------------ the endpoint */
 
-#define AWS_MAX_INFLATED (8u << 20) /* a gzip body inflates to at most this */
+#define AWS_MAX_INFLATED (2u << 20) /* a gzip body inflates to at most this: the admin listener's
+				      * limit of a body as sent */
 
 /* BODY (LEN bytes, gzip) inflated into a new NUL-terminated buffer (*OUT,
  * *OUTLEN). Returns 0, or -1 with WHY: not gzip, truncated, more than

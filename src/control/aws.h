@@ -114,6 +114,10 @@ int aws_in_time(const json_t *o, const char *key, int64_t *out);
 /* The list under KEY: an array, or NULL when absent. An empty string (an
  * empty list in awsQuery) is taken as absent too: callers treat NULL as []. */
 const json_t *aws_in_list(const json_t *o, const char *key);
+/* 1 when KEY is present but neither a list nor awsQuery's empty list ""
+ * (a JSON or CBOR caller sent a string or a structure): the caller fails
+ * with its ValidationError; else 0. */
+int aws_in_list_bad(const json_t *o, const char *key);
 /* The structure or map under KEY: an object, or NULL. */
 const json_t *aws_in_obj(const json_t *o, const char *key);
 

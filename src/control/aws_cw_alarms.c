@@ -46,7 +46,7 @@ static int strings(struct aws_call *c, const char *key, const char **v, size_t m
 	size_t i;
 
 	*n = 0;
-	if (l && !json_is_array(l)) {
+	if (aws_in_list_bad(c->in, key)) {
 		aws_fail(c, 400, "ValidationError", "%s: expected a list", key);
 		return -1;
 	}
@@ -265,6 +265,8 @@ static json_t *describe_alarms_for_metric(struct aws_call *c)
 	int has_period = aws_in_int(c->in, "Period", &period);
 	size_t i, nd = dl ? json_array_size(dl) : 0;
 
+	if (aws_in_list_bad(c->in, "Dimensions"))
+		return aws_fail(c, 400, "ValidationError", "Dimensions: expected a list");
 	if (!metric)
 		return aws_fail(c, 400, "MissingParameter", "The parameter MetricName is required.");
 	if (!ns)

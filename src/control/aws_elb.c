@@ -132,6 +132,10 @@ static int str_list(struct aws_call *c, const char *key, const char ***out, size
 
 	*out = NULL;
 	*n = 0;
+	if (aws_in_list_bad(c->in, key)) {
+		aws_fail(c, 400, "ValidationError", "%s: expected a list", key);
+		return -1;
+	}
 	if (!l || !json_array_size(l))
 		return 0;
 	if (!(*out = calloc(json_array_size(l), sizeof **out))) {
@@ -760,6 +764,10 @@ static int targets_in(struct aws_call *c, const struct cfg_target_group *tg, int
 
 	*out = NULL;
 	*n = 0;
+	if (aws_in_list_bad(c->in, "Targets")) {
+		aws_fail(c, 400, "ValidationError", "Targets: expected a list");
+		return -1;
+	}
 	if (!l || !json_array_size(l)) {
 		if (!required)
 			return 0;

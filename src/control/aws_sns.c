@@ -140,6 +140,8 @@ static json_t *create_topic(struct aws_call *c)
 	const json_t *attrs = aws_in_obj(c->in, "Attributes");
 	const json_t *tags = aws_in_list(c->in, "Tags");
 
+	if (aws_in_list_bad(c->in, "Tags"))
+		return aws_fail(c, 400, "InvalidParameter", "Invalid parameter: Tags Reason: expected a list");
 	if (aws_in_str(c->in, "DataProtectionPolicy"))
 		return aws_fail(c, 400, "InvalidParameter",
 				"Invalid parameter: DataProtectionPolicy Reason: albd has no message data protection");

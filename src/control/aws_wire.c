@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@
 
 /* ------------------------------------------------------------ errors */
 
+static void utf8_fix(char *s);
+
 json_t *aws_fail(struct aws_call *c, int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;
@@ -41,6 +44,8 @@ json_t *aws_fail(struct aws_call *c, int status, const char *code, const char *f
 	va_start(ap, fmt);
 	vsnprintf(c->message, sizeof c->message, fmt, ap);
 	va_end(ap);
+	utf8_fix(c->code);
+	utf8_fix(c->message);
 	return NULL;
 }
 
@@ -156,6 +161,13 @@ const json_t *aws_in_list(const json_t *o, const char *key)
 	return json_is_array(v) ? v : NULL;
 }
 
+int aws_in_list_bad(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return v && !json_is_array(v) && !(json_is_string(v) && !*json_string_value(v));
+}
+
 const json_t *aws_in_obj(const json_t *o, const char *key)
 {
 	const json_t *v = json_object_get(o, key);
@@ -229,9 +241,57 @@ static const json_t *map_mark(const json_t *v)
 
 /* ------------------------------------------------------------ awsQuery input */
 
+/* The length of the UTF-8 sequence at S (shortest form, no surrogates,
+ * at most U+10FFFF), or 0 when there is none. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned c = s[0], need;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return c ? 1 : 0;
+	if ((c & 0xe0) == 0xc0)
+		need = 1, cp = c & 0x1f;
+	else if ((c & 0xf0) == 0xe0)
+		need = 2, cp = c & 0x0f;
+	else if ((c & 0xf8) == 0xf0)
+		need = 3, cp = c & 0x07;
+	else
+		return 0;
+	for (unsigned k = 1; k <= need; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need + 1;
+}
+
+static int utf8_ok(const char *s)
+{
+	for (size_t n; *s; s += n)
+		if (!(n = utf8_seq((const unsigned char *)s)))
+			return 0;
+	return 1;
+}
+
+/* Replace in place every byte of S that starts no UTF-8 sequence with '?'
+ * (an error message that quotes a client's bytes, or cut a character in
+ * two, must still go into JSON, CBOR and XML). */
+static void utf8_fix(char *s)
+{
+	for (size_t n; *s; s += n)
+		if (!(n = utf8_seq((const unsigned char *)s))) {
+			*s = '?';
+			n = 1;
+		}
+}
+
 /* Set the scalar VALUE (consumed) at the dotted NAME under ROOT, as aws.h
  * describes. Returns 0, or -1 with a reason in WHY. */
-static int query_put(json_t *root, const char *name, json_t *value, char *why, size_t whylen)
+static int query_put(json_t *root, const char *name, json_t *value, size_t *holes, char *why, size_t whylen)
 {
 	char *copy = strdup(name), *parts[AWS_MAX_NAME_DEPTH], *save = NULL;
 	size_t n = 0;
@@ -309,9 +369,18 @@ static int query_put(json_t *root, const char *name, json_t *value, char *why, s
 				snprintf(why, whylen, "%s: a list and something else at once", name);
 				goto out;
 			}
-			while (json_array_size(arr) < idx)
+			/* a hole is a member not given yet: a form that lists
+			 * without gaps has fewer of them than parameters, so
+			 * "A.member.100000=" alone cannot make 100000 */
+			while (json_array_size(arr) < idx) {
+				if (json_array_size(arr) + 1 < idx && (*holes)-- == 0) {
+					snprintf(why, whylen, "%s: list index beyond the list (members count from 1 "
+							      "without gaps)", name);
+					goto out;
+				}
 				if (json_array_append_new(arr, json_null()) < 0)
 					goto oom;
+			}
 			i += 2;
 			if (i + 1 == n) {
 				if (!json_is_null(json_array_get(arr, idx - 1))) {
@@ -451,8 +520,11 @@ int aws_query_parse(const char *body, size_t len, json_t **in, char **action, ch
 		       size_t whylen)
 {
 	json_t *root = json_object();
-	size_t count = 0;
+	size_t count = 0, holes = 1;
 	const char *p = body, *end = body + len;
+
+	for (const char *a = body; (a = memchr(a, '&', (size_t)(end - a))); a++)
+		holes++;
 
 	*in = NULL;
 	*action = *version = NULL;
@@ -488,7 +560,11 @@ int aws_query_parse(const char *body, size_t len, json_t **in, char **action, ch
 			*slot = value;
 			free(name);
 		} else {
-			int rc = query_put(root, name, json_string(value), why, whylen);
+			json_t *v = utf8_ok(name) && utf8_ok(value) ? json_string(value) : NULL;
+			int rc = v ? query_put(root, name, v, &holes, why, whylen) : -1;
+
+			if (!v)
+				snprintf(why, whylen, "a parameter that is not UTF-8 once decoded");
 
 			free(name);
 			free(value);

@@ -10,6 +10,7 @@
 
 struct dec {
 	const unsigned char *p, *end;
+	size_t items;        /* decoded so far, at most CBOR_MAX_ITEMS */
 	char *err;
 	size_t errlen;
 };
@@ -198,8 +199,11 @@ static json_t *container(struct dec *d, unsigned major, uint64_t arg, int indef,
 			d->p++;
 			return c;
 		}
-		if (d->p >= d->end)
-			break;
+		if (d->p >= d->end) {
+			fail(d, indef ? "an indefinite-length container without its end"
+				      : "a container with fewer items than it declares");
+			goto fail;
+		}
 		if (major == 5) {
 			if (!(k = item(d, depth + 1)))
 				goto fail;
@@ -225,9 +229,7 @@ static json_t *container(struct dec *d, unsigned major, uint64_t arg, int indef,
 		}
 		json_decref(k);
 	}
-	if (!indef)
-		return c;
-	fail(d, "an indefinite-length container without its end");
+	return c;
 fail:
 	json_decref(c);
 	return NULL;
@@ -241,6 +243,8 @@ static json_t *item(struct dec *d, unsigned depth)
 
 	if (depth > CBOR_MAX_DEPTH)
 		return fail(d, "nested too deep");
+	if (++d->items > CBOR_MAX_ITEMS)
+		return fail(d, "more than " CBOR_MAX_ITEMS_TEXT " items");
 	if ((r = head(d, &major, &ai, &arg)) < 0)
 		return fail(d, d->p >= d->end ? "truncated" : "a reserved additional information value");
 	if (r == 1 && (major == 0 || major == 1 || major == 6))
@@ -315,7 +319,7 @@ static json_t *item(struct dec *d, unsigned depth)
 
 json_t *cbor_decode(const void *p, size_t n, char *err, size_t errlen)
 {
-	struct dec d = { p, (const unsigned char *)p + n, err, errlen };
+	struct dec d = { p, (const unsigned char *)p + n, 0, err, errlen };
 	json_t *j;
 
 	if (err && errlen)

@@ -17,6 +17,8 @@
 struct evbuffer;
 
 #define CBOR_MAX_DEPTH 64
+#define CBOR_MAX_ITEMS 250000 /* data items in one body (PutMetricData's largest needs ~30,000) */
+#define CBOR_MAX_ITEMS_TEXT "250000"
 
 /* Decode the one CBOR item that fills P[0..N) into a new jansson value:
  * maps (text keys only) become objects, arrays arrays, text strings
@@ -25,8 +27,9 @@ struct evbuffer;
  * infinities: an error), true/false/null/undefined as JSON's (undefined as
  * null). A tag is dropped and its content kept (tag 1, a timestamp, is
  * then seconds since the epoch). Returns NULL with the reason in ERR for
- * anything else: truncated or trailing bytes, nesting deeper than
- * CBOR_MAX_DEPTH, a duplicate map key, a reserved value. */
+ * anything else: truncated or trailing bytes (a container with fewer
+ * items than it declares too), nesting deeper than CBOR_MAX_DEPTH, more
+ * than CBOR_MAX_ITEMS items, a duplicate map key, a reserved value. */
 json_t *cbor_decode(const void *p, size_t n, char *err, size_t errlen);
 
 /* The encoder's primitives, appending to OUT. They return 0, or -1 when

@@ -193,6 +193,8 @@ static struct {
 	int routed;
 	struct rt_topic *rt;        /* the run-time topics, in the order they were made */
 	size_t nrt;
+	int rt_damaged;             /* topics.json was not read whole at start: run-time
+				     * subscriptions of unknown topics are left on disk */
 	json_t *boot;               /* at start: the run-time subscriptions' states found on disk */
 	char *region, *account, *cfg_path; /* of the config that runs */
 } N = { .dlq_max = NOTIFY_DLQ_MAX, .dlq_max_bytes = NOTIFY_DLQ_MAX_BYTES };
@@ -1442,7 +1444,12 @@ static void retire_orphans(void)
 			free(rpath);
 			free(dlq);
 		}
-		if (topic && endpoint) {
+		if (topic && endpoint && N.rt_damaged && json_is_true(json_object_get(o, "Runtime"))) {
+			/* its topic may be one topics.json lost: kept for when the
+			 * file is mended, never retired */
+			log_warn("notify: subscription %s of topic %s is left on disk: topics.json was not read whole",
+				 endpoint, topic);
+		} else if (topic && endpoint) {
 			struct cfg_subscription c = { .endpoint = (char *)endpoint };
 			struct cfg_topic t = { .name = (char *)topic };
 			const char *arn = json_string_value(json_object_get(o, "SubscriptionArn"));
@@ -1597,7 +1604,7 @@ int notify_publish_protocols(const char *topic, const struct notify_msg *m, cons
 	for (size_t i = 0; i < 2; i++) {
 		if (per_proto[i] && (!*per_proto[i] || strlen(per_proto[i]) > MAX_MESSAGE)) {
 			snprintf(err, errlen, "Message: each protocol's message must be 1 to %d bytes", MAX_MESSAGE);
-			return -1;
+			goto out;
 		}
 	}
 	if (m->nattrs) {
@@ -2175,7 +2182,11 @@ int notify_subscribe(const char *topic_arn, const char *protocol, const char *en
 			nf_random_hex(64, s->confirm_token);
 			nf_random_hex(32, s->unsub_token);
 			s->status = SUB_PENDING;
-			save_state(s);
+			if (save_state(s) < 0) {
+				s->status = SUB_UNSUBSCRIBED;
+				return fail(err, errlen, NOTIFY_INTERNAL,
+					    "the subscription cannot be kept in state_dir (see albd's log)");
+			}
 			send_confirmation(s);
 			log_info("notify: subscription %s of topic %s subscribed again through the API", s->arn, t->name);
 		}
@@ -2212,10 +2223,15 @@ int notify_subscribe(const char *topic_arn, const char *protocol, const char *en
 	s = sub_new(&tcfg, &c, t->arn, &rt);
 	if (!s)
 		return fail(err, errlen, NOTIFY_INTERNAL, "out of memory");
-	if (subs_push(&t->subs, &t->nsubs, s) < 0 || subs_push(&N.subs, &N.nsubs, s) < 0) {
+	/* sub_new() wrote its state.json: a subscription that would not
+	 * survive a restart is not made (written again to know) */
+	int kept = save_state(s) == 0;
+
+	if (!kept || subs_push(&t->subs, &t->nsubs, s) < 0 || subs_push(&N.subs, &N.nsubs, s) < 0) {
 		sub_detach(s);
 		sub_free(s);
-		return fail(err, errlen, NOTIFY_INTERNAL, "out of memory");
+		return fail(err, errlen, NOTIFY_INTERNAL, "%s",
+			    kept ? "out of memory" : "the subscription cannot be kept in state_dir (see albd's log)");
 	}
 	log_info("notify: subscription %s of topic %s to %s made through the API (pending confirmation)", s->arn,
 		 t->name, endpoint);
@@ -2778,8 +2794,10 @@ static void load_runtime(void)
 	json_t *doc = path ? ns_json_read(path) : NULL;
 	size_t i;
 	json_t *o;
+	int damaged = 0;
 
 	if (!doc && path && errno != ENOENT) {
+		damaged = 1;
 		/* set aside (never overwritten by the next CreateTopic) */
 		char *aside = xasprintf("%s.corrupt", path);
 		log_err("notify: %s is unreadable or not JSON: the topics made through the API are not there (the "
@@ -2788,6 +2806,10 @@ static void load_runtime(void)
 		if (aside && rename(path, aside) < 0)
 			log_err("notify: cannot rename %s: %s", path, strerror(errno));
 		free(aside);
+	}
+	if (doc && !json_is_array(json_object_get(doc, "Topics"))) {
+		log_err("notify: %s has no list of Topics: the topics made through the API are not there", path);
+		damaged = 1;
 	}
 	json_array_foreach(json_object_get(doc, "Topics"), i, o) {
 		const char *name = attr_str(o, "Name");
@@ -2800,20 +2822,36 @@ static void load_runtime(void)
 		if (!topic_name_ok(name) || dup || (attrs && !json_is_object(attrs)) || (tags && !json_is_array(tags)) ||
 		    topic_attrs_check(attrs, &d, why, sizeof why) < 0) {
 			log_err("notify: %s: topic %zu is not one albd wrote: left out", path, i);
+			damaged = 1;
 			continue;
 		}
 		struct rt_topic *nr = realloc(N.rt, (N.nrt + 1) * sizeof *nr);
-		if (!nr)
+		if (!nr) {
+			damaged = 1;
 			break;
+		}
 		N.rt = nr;
 		nr[N.nrt] = (struct rt_topic){ strdup(name), attrs ? json_deep_copy(attrs) : json_object(),
 					       tags ? json_deep_copy(tags) : json_array(), d };
 		if (!nr[N.nrt].name || !nr[N.nrt].attrs || !nr[N.nrt].tags) {
 			rt_free(&nr[N.nrt]);
+			damaged = 1;
 			break;
 		}
 		N.nrt++;
 	}
+	if (damaged && doc) {
+		/* the next CreateTopic or DeleteTopic rewrites the file without
+		 * what was left out: keep it as it was beside it */
+		char err[300], *text = json_dumps(doc, JSON_COMPACT);
+
+		if (!text || ns_write_atomic(N.dir, "topics.json.corrupt", text, strlen(text), err, sizeof err) < 0)
+			log_err("notify: cannot keep a copy of %s", path);
+		else
+			log_err("notify: %s as it was is kept in %s/topics.json.corrupt", path, N.dir);
+		free(text);
+	}
+	N.rt_damaged = damaged;
 	json_decref(doc);
 	free(path);
 

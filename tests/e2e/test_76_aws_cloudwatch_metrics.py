@@ -368,9 +368,14 @@ def test_query_errors_have_cloudwatchs_codes(cw):
     # more than 1,440 datapoints
     assert fails(aws_cli, a, *gms[:-1], "1", "--start-time", iso(now - 7200), "--end-time", iso(now),
                  "--statistics", "Sum") == ("InvalidParameterCombination", 400)
-    # a metric albd has never had
-    assert fails(aws_cli, a, "cloudwatch", "get-metric-statistics", "--namespace", "Nope", "--metric-name", "x",
-                 "--period", "60", *rng, "--statistics", "Sum") == ("ResourceNotFound", 404)
+    # a metric albd has never had: no datapoints, as CloudWatch answers (no error)
+    assert aws_cli(a, "cloudwatch", "get-metric-statistics", "--namespace", "Nope", "--metric-name", "x",
+                   "--period", "60", *rng, "--statistics", "Sum") == {"Label": "x", "Datapoints": []}
+    q0 = json.dumps([{"Id": "m1", "MetricStat": {"Metric": {"Namespace": "Nope", "MetricName": "x"},
+                                                  "Period": 60, "Stat": "Sum"}}])
+    out = aws_cli(a, "cloudwatch", "get-metric-data", "--metric-data-queries", q0, *rng)
+    assert [(r["Id"], r["Timestamps"], r["Values"], r["StatusCode"]) for r in out["MetricDataResults"]] == \
+        [("m1", [], [], "Complete")]
 
     q = json.dumps([{"Id": "m1", "MetricStat": {"Metric": {"Namespace": NS, "MetricName": "RequestCount"},
                                                  "Period": 60, "Stat": "Sum"}}])

@@ -373,3 +373,38 @@ def test_guessing_secrets_is_throttled(api):
     p = aws_cli(api, "cloudwatch", "list-metrics", check=False)
     assert "(Throttling)" in p.stderr
     assert "credential failures from 127.0.0.1" in api.log()
+
+
+def test_wrongly_typed_lists_are_refused(api):
+    # a JSON client that sends a string where a list goes gets an error,
+    # never the answer for "no filter"
+    hdrs = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": CW_TARGET + ".DescribeAlarms"}
+    st, rh, rb = send(api, *signed(api, "monitoring", json.dumps({"AlarmNames": "x"}).encode(), hdrs))
+    assert st == 400 and rh["x-amzn-query-error"] == "ValidationError;Sender", rb
+    hdrs["X-Amz-Target"] = CW_TARGET + ".ListMetrics"
+    st, rh, rb = send(api, *signed(api, "monitoring", json.dumps({"Dimensions": {"Name": "x"}}).encode(), hdrs))
+    assert st == 400, rb
+
+
+def test_alarm_definitions_not_kept_are_not_made(api):
+    # PutMetricAlarm and DeleteAlarms change nothing when state_dir cannot
+    # take the change (here: a directory where alarms_runtime.json goes)
+    block = api.state_dir / "alarms_runtime.json"
+    put = ["cloudwatch", "put-metric-alarm", "--alarm-name", "kept", "--namespace", "App", "--metric-name", "M",
+           "--statistic", "Sum", "--period", "60", "--evaluation-periods", "1", "--threshold", "1",
+           "--comparison-operator", "GreaterThanThreshold"]
+    block.mkdir()
+    (block / "x").write_text("x")
+    p = aws_cli(api, *put, check=False)
+    assert "(InternalFailure)" in p.stderr or "(InternalServiceError)" in p.stderr, p.stderr
+    assert aws_cli(api, "cloudwatch", "describe-alarms")["MetricAlarms"] == []
+    (block / "x").unlink()
+    block.rmdir()
+    aws_cli(api, *put)
+    assert [a["AlarmName"] for a in aws_cli(api, "cloudwatch", "describe-alarms")["MetricAlarms"]] == ["kept"]
+    block.unlink()
+    block.mkdir()
+    (block / "x").write_text("x")
+    p = aws_cli(api, "cloudwatch", "delete-alarms", "--alarm-names", "kept", check=False)
+    assert p.returncode != 0, p.stderr
+    assert [a["AlarmName"] for a in aws_cli(api, "cloudwatch", "describe-alarms")["MetricAlarms"]] == ["kept"]

@@ -86,6 +86,8 @@ START_TEST(query_lists)
 	      "{\"Targets\":[{\"Id\":\"10.0.0.1\",\"Port\":\"80\"},{\"Id\":\"10.0.0.2\"}]}");
 	/* any order */
 	PARSE("Targets.member.2.Id=b&Targets.member.1.Id=a", "{\"Targets\":[{\"Id\":\"a\"},{\"Id\":\"b\"}]}");
+	PARSE("L.member.3=c&L.member.2=b&L.member.1=a", "{\"L\":[\"a\",\"b\",\"c\"]}");
+	PARSE("M=%C3%A9t%C3%A9", "{\"M\":\"\u00e9t\u00e9\"}");
 	PARSE("Statistics.member.1=Sum&Statistics.member.2=Maximum", "{\"Statistics\":[\"Sum\",\"Maximum\"]}");
 	/* PutMetricData: lists in lists */
 	PARSE("Namespace=App&MetricData.member.1.MetricName=Latency&MetricData.member.1.Dimensions.member.1.Name=Host"
@@ -135,6 +137,15 @@ START_TEST(query_refused)
 	PARSE_FAILS("A=%zz", "percent");
 	PARSE_FAILS("A=%00", "percent");
 	PARSE_FAILS("a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g=1", "too deep");
+	/* an index beyond what the form's parameters can fill: refused before
+	 * the list is made (no 100,000 empty members for one parameter) */
+	PARSE_FAILS("A.member.100000=x", "beyond the list");
+	PARSE_FAILS("A.member.5=x&B=1&C=2", "beyond the list");
+	PARSE_FAILS("A.member.3=x&B=1&C=2", "member.1: missing");
+	PARSE_FAILS("A.member.1.B.member.50=x", "beyond the list");
+	/* not UTF-8 once decoded */
+	PARSE_FAILS("Message=%E9t%E9", "not UTF-8");
+	PARSE_FAILS("Na%FFme=x", "not UTF-8");
 }
 END_TEST
 
@@ -289,6 +300,10 @@ START_TEST(fail_sets_the_error)
 	ck_assert_int_eq(c.status, 400);
 	ck_assert_str_eq(c.code, "ValidationError");
 	ck_assert_str_eq(c.message, "Targets: at most 5");
+	/* a client's bytes quoted in a message, or a character cut at the
+	 * end, never make the error body invalid UTF-8 */
+	aws_fail(&c, 404, "UnknownOperationException", "unknown X-Amz-Target \"%s\"", "G.\xff\xfeX\xc3");
+	ck_assert_str_eq(c.message, "unknown X-Amz-Target \"G.??X?\"");
 }
 END_TEST
 

@@ -162,6 +162,9 @@ START_TEST(rfc8949_containers)
 	DEC("", "ERR");
 	DEC("1c", "ERR");         /* reserved additional information */
 	DEC("0101", "ERR");       /* two items */
+	DEC("a2616101", "ERR");   /* a map of 2 pairs with 1 */
+	DEC("830102", "ERR");     /* an array of 3 with 2 */
+	DEC("9f0102", "ERR");     /* an indefinite array without its break */
 }
 END_TEST
 

@@ -1201,6 +1201,52 @@ START_TEST(hostile_topics_file_is_set_aside)
 }
 END_TEST
 
+START_TEST(damaged_topics_file_keeps_runtime_subscriptions)
+{
+	char p[400], arn[600], err[300], good[8192];
+	int pending = -1;
+	struct notify_topic_view tv;
+	struct notify_sub_view sv;
+	const char *rt = "arn:aws:sns:local:000000000000:rt";
+
+	harness("http://127.0.0.1:1/x", 0, 5);
+	n_start();
+	ck_assert_int_eq(notify_topic_create("rt", NULL, NULL, arn, sizeof arn, err, sizeof err), NOTIFY_OK);
+	ck_assert_int_eq(notify_subscribe(rt, "http", "http://127.0.0.1:1/y", NULL, arn, sizeof arn, &pending, err,
+					  sizeof err),
+			 NOTIFY_OK);
+	notify_shutdown();
+	snprintf(p, sizeof p, "%s/notify/topics.json", dir);
+	FILE *f = fopen(p, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(good, 1, sizeof good - 1, f);
+	good[n] = '\0';
+	fclose(f);
+	/* the topic's entry damaged: the topic is not there, its subscription
+	 * stays on disk (not retired), the file as it was is kept aside */
+	f = fopen(p, "w");
+	fputs("{\"Topics\": [{\"Name\": \"../rt\"}]}", f);
+	fclose(f);
+	n_start();
+	ck_assert_int_eq(notify_topic_find(rt, 0, &tv), -1);
+	ck_assert_int_eq(notify_sub_at(NULL, 1, &sv), -1);
+	char aside[420];
+	snprintf(aside, sizeof aside, "%s.corrupt", p);
+	ck_assert_int_eq(access(aside, F_OK), 0);
+	notify_shutdown();
+	/* mended: the topic and its subscription are back */
+	f = fopen(p, "w");
+	fputs(good, f);
+	fclose(f);
+	n_start();
+	ck_assert_int_eq(notify_topic_find(rt, 0, &tv), 0);
+	ck_assert_int_eq(notify_sub_at(rt, 0, &sv), 0);
+	ck_assert_str_eq(sv.endpoint, "http://127.0.0.1:1/y");
+	ck_assert_int_eq(sv.runtime, 1);
+	notify_shutdown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("notify");
@@ -1239,6 +1285,7 @@ int main(void)
 	tcase_add_test(tc, dead_letters_are_capped_and_kept_when_retired);
 	tcase_add_test(tc, delivery_policies_read_and_written_as_sns);
 	tcase_add_test(tc, runtime_topics_and_subscriptions_survive_a_restart);
+	tcase_add_test(tc, damaged_topics_file_keeps_runtime_subscriptions);
 	tcase_add_test(tc, hostile_topics_file_is_set_aside);
 	suite_add_tcase(s, tc);
 
