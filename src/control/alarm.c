@@ -1121,7 +1121,7 @@ int alarm_rt_delete(const char *const *names, size_t n, struct alarm_err *e)
 	if (!drop)
 		return alarm_fail(e, 500, "InternalFailure", "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		long j = rt_index(names[i]);
+		long j = rt_index(alarm_find(names[i])->name); /* a name or an ARN, found above */
 
 		if (j >= 0)
 			drop[j] = 1;

@@ -390,6 +390,9 @@ def test_alarm_definitions_not_kept_are_not_made(api):
     # PutMetricAlarm and DeleteAlarms change nothing when state_dir cannot
     # take the change (here: a directory where alarms_runtime.json goes)
     block = api.state_dir / "alarms_runtime.json"
+    # albd reads state_dir once started (its ports accept a little earlier)
+    from conftest import wait_until
+    wait_until(lambda: " started: " in api.log(), 10, what="albd to have read its state_dir")
     put = ["cloudwatch", "put-metric-alarm", "--alarm-name", "kept", "--namespace", "App", "--metric-name", "M",
            "--statistic", "Sum", "--period", "60", "--evaluation-periods", "1", "--threshold", "1",
            "--comparison-operator", "GreaterThanThreshold"]
