@@ -1,10 +1,6 @@
 /* aws.c - AWS's wire protocols on the admin listener (see aws.h). */
 #include "control/aws.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +12,12 @@
 #include <zlib.h>
 
 #include "control/admin.h"
-#include "control/admin_parse.h"
-#include "control/api_metrics.h"
 #include "control/aws_wire.h"
 #include "control/cbor.h"
 #include "control/sigv4.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "proxy/gen.h"
-
 
 /* The JSON and CBOR protocols' service id (CloudWatch's Smithy shape). */
 #define CW_SHAPE "GraniteServiceVersion20100801"
