@@ -18,6 +18,7 @@
 #include "control/api_metrics.h"
 #include "control/aws.h"
 #include "control/cbor.h"
+#include "core/utf8.h"
 
 #define AWS_MAX_PARAMS 100000   /* awsQuery parameters in one call (PutMetricData's 1000 datapoints
 				 * with their dimensions fit) */
@@ -240,42 +241,6 @@ static const json_t *map_mark(const json_t *v)
 }
 
 /* ------------------------------------------------------------ awsQuery input */
-
-/* The length of the UTF-8 sequence at S (shortest form, no surrogates,
- * at most U+10FFFF), or 0 when there is none. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	unsigned c = s[0], need;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return c ? 1 : 0;
-	if ((c & 0xe0) == 0xc0)
-		need = 1, cp = c & 0x1f;
-	else if ((c & 0xf0) == 0xe0)
-		need = 2, cp = c & 0x0f;
-	else if ((c & 0xf8) == 0xf0)
-		need = 3, cp = c & 0x07;
-	else
-		return 0;
-	for (unsigned k = 1; k <= need; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[k] & 0x3f);
-	}
-	if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need + 1;
-}
-
-static int utf8_ok(const char *s)
-{
-	for (size_t n; *s; s += n)
-		if (!(n = utf8_seq((const unsigned char *)s)))
-			return 0;
-	return 1;
-}
 
 /* Replace in place every byte of S that starts no UTF-8 sequence with '?'
  * (an error message that quotes a client's bytes, or cut a character in
@@ -560,7 +525,7 @@ int aws_query_parse(const char *body, size_t len, json_t **in, char **action, ch
 			*slot = value;
 			free(name);
 		} else {
-			json_t *v = utf8_ok(name) && utf8_ok(value) ? json_string(value) : NULL;
+			json_t *v = utf8_valid(name) && utf8_valid(value) ? json_string(value) : NULL;
 			int rc = v ? query_put(root, name, v, &holes, why, whylen) : -1;
 
 			if (!v)

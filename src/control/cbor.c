@@ -8,6 +8,8 @@
 
 #include <event2/buffer.h>
 
+#include "core/utf8.h"
+
 struct dec {
 	const unsigned char *p, *end;
 	size_t items;        /* decoded so far, at most CBOR_MAX_ITEMS */
@@ -56,41 +58,6 @@ static double half(uint16_t h)
 	double v = e == 0 ? ldexp(m, -24) : e != 31 ? ldexp(m + 1024, e - 25) : (m == 0 ? INFINITY : NAN);
 
 	return (h & 0x8000) ? -v : v;
-}
-
-static int valid_utf8(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i], need;
-		uint32_t cp;
-
-		if (c == 0)
-			return 0;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0)
-			need = 1, cp = c & 0x1f;
-		else if ((c & 0xf0) == 0xe0)
-			need = 2, cp = c & 0x0f;
-		else if ((c & 0xf8) == 0xf0)
-			need = 3, cp = c & 0x07;
-		else
-			return 0;
-		if (n - i <= need)
-			return 0;
-		for (unsigned k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += need + 1;
-	}
-	return 1;
 }
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -268,7 +235,7 @@ static json_t *item(struct dec *d, unsigned depth)
 			return NULL;
 		if (major == 2) {
 			j = bytes_b64(d, (const unsigned char *)s, len);
-		} else if (!valid_utf8((const unsigned char *)s, len)) {
+		} else if (memchr(s, '\0', len) || !utf8_valid(s)) {
 			j = fail(d, "a text string that is not UTF-8 (or holds a NUL)");
 		} else if (!(j = json_stringn(s, len))) {
 			j = fail(d, "out of memory");
