@@ -20,6 +20,7 @@
 #include "core/config.h"
 #include "core/inherit.h"
 #include "core/log.h"
+#include "core/mempool.h"
 #include "core/privdrop.h"
 #include "core/sdnotify.h"
 #include "core/shard.h"
@@ -590,6 +591,10 @@ int main(int argc, char **argv)
 		{ "export-prometheus-rules", no_argument, NULL, OPT_EXPORT_RULES },
 		{ NULL, 0, NULL, 0 },
 	};
+
+	/* libevent's memory from per-thread free lists (before libevent's
+	 * first use): no call into malloc per request in a steady state */
+	mempool_install();
 
 	/* Before anything else: a signal that comes early (systemd, logrotate,
 	 * an old albd handing over, whose mask a new binary inherits) must not
