@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "../core/inherit.h"
@@ -59,6 +60,9 @@ static struct lsock *lsock_open(const struct albd_addr *addr, unsigned n, char *
 		if (fd >= 0) {
 			ls->fds[i] = fd;
 			inherited++;
+			/* see below: what the previous albd or systemd made may
+			 * not have it */
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			continue;
 		}
 		fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -70,6 +74,11 @@ static struct lsock *lsock_open(const struct albd_addr *addr, unsigned n, char *
 			goto fail;
 		if (addr->ss.ss_family == AF_INET6 &&
 		    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+			goto fail;
+		/* Linux gives an accepted socket the listener's TCP_NODELAY
+		 * (the child is a clone of it): one setsockopt here instead of
+		 * one per connection */
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 			goto fail;
 		if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0 ||
 		    listen(fd, LISTEN_BACKLOG) < 0)

@@ -2026,7 +2026,6 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 	struct proxy_worker *pw = st;
 	struct worker *w = pw->w;
 	SSL *ssl = NULL;
-	int one = 1;
 
 	/* HTTPS listener: a new SSL from the current generation's contexts */
 	const struct albd_gen *g = w->cur->gen;
@@ -2071,7 +2070,7 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 		s->https = 1;
 		s->hs_wg = worker_gen_acquire(w);
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY comes from the listening socket (gen.c) */
 	s->w = w;
 	s->pw = pw;
 	s->ls = ls;
