@@ -8,11 +8,13 @@
 
 #include <event2/event.h>
 
-#define MIN_SHIFT 5          /* 32 bytes */
+#define MIN_SHIFT 10         /* 1 KiB: smaller blocks (an evbuffer, an event) live as
+                              * long as their connection; rounding them up would only
+                              * waste memory, so they go to malloc */
 #define MAX_SHIFT 15         /* 32 KiB */
 #define NCLASS (MAX_SHIFT - MIN_SHIFT + 1)
-#define LIST_BYTES (128u * 1024)
-#define LIST_BLOCKS 256u
+#define LIST_BYTES (64u * 1024)
+#define LIST_BLOCKS 64u
 
 struct block {
 	struct block *next;
@@ -48,10 +50,9 @@ static void make_key(void)
 		exit_key = (pthread_key_t)-1;
 }
 
+/* N >= 2^MIN_SHIFT */
 static unsigned ceil_shift(size_t n)
 {
-	if (n <= ((size_t)1 << MIN_SHIFT))
-		return MIN_SHIFT;
 	return (unsigned)(sizeof(unsigned long) * 8 - (unsigned)__builtin_clzl((unsigned long)(n - 1)));
 }
 
@@ -68,7 +69,9 @@ static unsigned limit(unsigned k)
 
 void *mempool_malloc(size_t n)
 {
-	unsigned s = ceil_shift(n ? n : 1);
+	if (n < ((size_t)1 << MIN_SHIFT))
+		return malloc(n);
+	unsigned s = ceil_shift(n);
 	if (s > MAX_SHIFT)
 		return malloc(n);
 	unsigned k = s - MIN_SHIFT;

@@ -7,10 +7,12 @@
  * answer). With glibc's malloc each is a malloc and a free, about 250
  * instructions and a lock-free but shared arena walk. As HAProxy's pools
  * do, a thread keeps the blocks it frees on a free list by power-of-two
- * size class (32 bytes to 32 KiB) and hands them out again; a list holds
- * at most 128 KiB (and 256 blocks), the rest goes back to malloc, so what
+ * size class (1 KiB to 32 KiB) and hands them out again; a list holds
+ * at most 64 KiB (and 64 blocks), the rest goes back to malloc, so what
  * a burst leaves behind is bounded per thread and malloc_trim() still
- * returns the remainder. Bigger blocks go straight to malloc.
+ * returns the remainder. Bigger blocks go straight to malloc, and so do
+ * smaller ones (an evbuffer, an event): they live as long as their
+ * connection, and rounding them up to a class would only waste memory.
  *
  * A block's class is read back from glibc's malloc_usable_size(), so there
  * is no header, alignment is malloc's and libevent's power-of-two chain

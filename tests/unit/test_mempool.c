@@ -21,7 +21,7 @@ START_TEST(test_reuse_by_class)
 	mempool_free(a);
 	ck_assert_uint_eq(mempool_cached(), before + 1);
 	/* the same class gets the same block back; another class does not */
-	void *c = mempool_malloc(100);
+	void *c = mempool_malloc(2000);
 	ck_assert_ptr_ne(c, a);
 	void *b = mempool_malloc(9000);
 	ck_assert_ptr_eq(b, a);
@@ -34,36 +34,42 @@ END_TEST
 
 START_TEST(test_bounded)
 {
-	/* 32 KiB blocks: at most 128 KiB, 4 blocks, stay on the list */
+	/* 32 KiB blocks: at most 64 KiB, 2 blocks, stay on the list */
 	void *p[10];
 	for (int i = 0; i < 10; i++)
 		p[i] = mempool_malloc(32768);
 	size_t before = mempool_cached();
 	for (int i = 0; i < 10; i++)
 		mempool_free(p[i]);
-	ck_assert_uint_eq(mempool_cached(), before + 4);
+	ck_assert_uint_eq(mempool_cached(), before + 2);
 	/* bigger than the largest class: straight to malloc and back */
 	void *big = mempool_malloc(200000);
 	ck_assert_ptr_nonnull(big);
 	memset(big, 1, 200000);
 	mempool_free(big);
-	ck_assert_uint_eq(mempool_cached(), before + 4);
+	ck_assert_uint_eq(mempool_cached(), before + 2);
 }
 END_TEST
 
 START_TEST(test_realloc)
 {
-	unsigned char *p = mempool_realloc(NULL, 40);
+	unsigned char *p = mempool_realloc(NULL, 1500);
 	ck_assert_ptr_nonnull(p);
-	for (int i = 0; i < 40; i++)
+	for (int i = 0; i < 1500; i++)
 		p[i] = (unsigned char)i;
-	unsigned char *q = mempool_realloc(p, 60);   /* fits the 64-byte class */
+	unsigned char *q = mempool_realloc(p, 2000);   /* fits the 2 KiB class */
 	ck_assert_ptr_eq(q, p);
 	unsigned char *r = mempool_realloc(q, 5000);
 	ck_assert_ptr_nonnull(r);
-	for (int i = 0; i < 40; i++)
-		ck_assert_uint_eq(r[i], (unsigned)i);
+	for (int i = 0; i < 1500; i++)
+		ck_assert_uint_eq(r[i], (unsigned char)i);
 	ck_assert_ptr_null(mempool_realloc(r, 0));
+	/* small blocks are malloc's own, unrounded */
+	void *small = mempool_malloc(100);
+	ck_assert_uint_lt(malloc_usable_size(small), 1024);
+	size_t before = mempool_cached();
+	mempool_free(small);
+	ck_assert_uint_eq(mempool_cached(), before);
 }
 END_TEST
 
@@ -77,7 +83,7 @@ static void *other(void *arg)
 
 START_TEST(test_threads)
 {
-	void *p = mempool_malloc(1000);
+	void *p = mempool_malloc(3000);
 	size_t mine = mempool_cached();
 	pthread_t t;
 	void *theirs;
