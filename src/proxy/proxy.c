@@ -30,6 +30,7 @@
 #include "../core/log.h"
 #include "balancer.h"
 #include "../net/conn.h"
+#include "../net/wbuf.h"
 #include "exchange.h"
 #include "../net/desync.h"
 #include "../net/http1.h"
@@ -1020,18 +1021,18 @@ static int valid_field_name(const struct http1_header *f)
  * own framing (RFC 9112 7.1.3: a proxy re-frames what it forwards). The
  * client's X-Forwarded-For fields, wherever they stand, become one field at
  * the end, in their order, with the client's address appended once. */
-static void build_request_head(struct session *s, const struct http1_head *h, const struct http1_header *trace_in,
-			       struct evbuffer *o)
+static void put_request_head(struct session *s, const struct http1_head *h, const struct http1_header *trace_in,
+			     struct wbuf *b)
 {
 	int tracing = s->ex.trace_id[0] != 0;
 	int drop_invalid = s->ex.listener && s->ex.listener->drop_invalid_header_fields;
 
-	evbuffer_add(o, h->method, h->method_len);
-	evbuffer_add(o, " ", 1);
+	wbuf_add(b, h->method, h->method_len);
+	WBUF_LIT(b, " ");
 	if (h->path_len == 0 || h->path[0] == '?')
-		evbuffer_add(o, "/", 1);
-	evbuffer_add(o, h->path, h->path_len);
-	evbuffer_add(o, " HTTP/1.1\r\n", 11);
+		WBUF_LIT(b, "/");
+	wbuf_add(b, h->path, h->path_len);
+	WBUF_LIT(b, " HTTP/1.1\r\n");
 	for (size_t i = 0; i < h->nhdrs; i++) {
 		const struct http1_header *f = &h->hdrs[i];
 		if (http1_is_hop_by_hop(h, f))
@@ -1047,49 +1048,84 @@ static void build_request_head(struct session *s, const struct http1_head *h, co
 			continue;   /* one field, written below */
 		if (drop_invalid && !valid_field_name(f))
 			continue;
-		evbuffer_add(o, f->name, f->name_len);
-		evbuffer_add(o, ": ", 2);
-		evbuffer_add(o, f->value, f->value_len);
-		evbuffer_add(o, "\r\n", 2);
+		wbuf_add(b, f->name, f->name_len);
+		WBUF_LIT(b, ": ");
+		wbuf_add(b, f->value, f->value_len);
+		WBUF_LIT(b, "\r\n");
 	}
 	if (h->wants_upgrade) {
 		/* RFC 9110 7.8: Upgrade is hop-by-hop, so albd, which does
 		 * relay the switch, asks for it again itself */
-		evbuffer_add(o, "Connection: upgrade\r\nUpgrade: ", 30);
-		evbuffer_add(o, h->upgrade, h->upgrade_len);
-		evbuffer_add(o, "\r\n", 2);
+		WBUF_LIT(b, "Connection: upgrade\r\nUpgrade: ");
+		wbuf_add(b, h->upgrade, h->upgrade_len);
+		WBUF_LIT(b, "\r\n");
 	}
 	if (h->authority) {
-		evbuffer_add(o, "Host: ", 6);
-		evbuffer_add(o, h->authority, h->authority_len);
-		evbuffer_add(o, "\r\n", 2);
+		WBUF_LIT(b, "Host: ");
+		wbuf_add(b, h->authority, h->authority_len);
+		WBUF_LIT(b, "\r\n");
 	} else if (!h->host) {
 		/* RFC 9112 3.2: an HTTP/1.0 request may come without Host; what
 		 * albd sends is HTTP/1.1, which requires one */
-		evbuffer_add_printf(o, "Host: %s\r\n", s->ls->addr.text);
+		WBUF_LIT(b, "Host: ");
+		wbuf_str(b, s->ls->addr.text);
+		WBUF_LIT(b, "\r\n");
 	}
-	evbuffer_add(o, "X-Forwarded-For: ", 17);
+	WBUF_LIT(b, "X-Forwarded-For: ");
 	for (size_t i = 0; i < h->nhdrs; i++) {
 		const struct http1_header *f = &h->hdrs[i];
 		if (f->name_len != 15 || f->value_len == 0 || !http1_name_is(f, "x-forwarded-for") ||
 		    http1_is_hop_by_hop(h, f))
 			continue;   /* a Connection header may name it: then it goes */
-		evbuffer_add(o, f->value, f->value_len);
-		evbuffer_add(o, ", ", 2);
+		wbuf_add(b, f->value, f->value_len);
+		WBUF_LIT(b, ", ");
 	}
-	evbuffer_add(o, s->peer, s->peer_len);
-	evbuffer_add_printf(o, "\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Port: %u\r\n", s->https ? "https" : "http",
-			    (unsigned)s->ls->addr.port);
+	wbuf_add(b, s->peer, s->peer_len);
+	if (s->https)
+		WBUF_LIT(b, "\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Port: ");
+	else
+		WBUF_LIT(b, "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
+	wbuf_u64(b, s->ls->addr.port);
+	WBUF_LIT(b, "\r\n");
 	if (tracing)
-		trace_write_header(o, trace_in ? trace_in->value : NULL, trace_in ? trace_in->value_len : 0,
+		trace_write_header(b, trace_in ? trace_in->value : NULL, trace_in ? trace_in->value_len : 0,
 				   trace_in != NULL, s->ex.trace_id);
 	if (s->ex.desync_close)
-		evbuffer_add(o, "Connection: close\r\n", 19);
+		WBUF_LIT(b, "Connection: close\r\n");
 	if (h->body == HTTP1_BODY_CHUNKED)
-		evbuffer_add(o, "Transfer-Encoding: chunked\r\n", 28);
-	else if (h->body == HTTP1_BODY_LENGTH)
-		evbuffer_add_printf(o, "Content-Length: %" PRIu64 "\r\n", h->content_length);
-	evbuffer_add(o, "\r\n", 2);
+		WBUF_LIT(b, "Transfer-Encoding: chunked\r\n");
+	else if (h->body == HTTP1_BODY_LENGTH) {
+		WBUF_LIT(b, "Content-Length: ");
+		wbuf_u64(b, h->content_length);
+		WBUF_LIT(b, "\r\n");
+	}
+	WBUF_LIT(b, "\r\n");
+}
+
+/* Write the request head the target gets: request line (origin-form, RFC
+ * 9112 3.2.2: an absolute-form target becomes its path, its authority the
+ * Host field), the client's fields minus the hop-by-hop ones, in their
+ * order, then X-Forwarded-*, X-Amzn-Trace-Id (when the request has an id:
+ * from TRACE_IN, the client's field trace_begin() kept, or new) and albd's
+ * own framing (RFC 9112 7.1.3: a proxy re-frames what it forwards). The
+ * client's X-Forwarded-For fields, wherever they stand, become one field at
+ * the end, in their order, with the client's address appended once.
+ * Written in one piece (net/wbuf.h); the estimate covers all albd adds, a
+ * retry with twice the room covers a miss. */
+static int build_request_head(struct session *s, const struct http1_head *h, const struct http1_header *trace_in,
+			      struct evbuffer *o)
+{
+	size_t want = h->head_len + h->path_len + s->peer_len + (trace_in ? trace_in->value_len : 0) + 512;
+	struct evbuffer_iovec v;
+	struct wbuf b;
+
+	for (;; want *= 2) {
+		if (wbuf_begin(&b, o, want, &v) < 0)
+			return -1;
+		put_request_head(s, h, trace_in, &b);
+		if (wbuf_end(&b, o, &v) == 0)
+			return 0;
+	}
 }
 
 /* Move request body bytes from the client to the target. */
@@ -1368,12 +1404,11 @@ static void start_request(struct session *s, size_t head_len)
 	if (s->tg && fwd->tg->stickiness.type != CFG_STICKY_NONE)
 		sticky_target(s, &h);
 	s->head_out = proxy_buf_get(s->pw);
-	if (!s->head_out) {
+	if (!s->head_out || build_request_head(s, &h, trace_in, s->head_out) < 0) {
 		exchange_fail(s, EXCH_INTERNAL_ERROR);
 		respond(s, 503, NULL, NULL, 0, 1);
 		return;
 	}
-	build_request_head(s, &h, trace_in, s->head_out);
 	evbuffer_drain(in, head_len);
 
 	/* retry budget: every request earns a share of a retry */
@@ -1494,6 +1529,58 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 
 /* response side ---------------------------------------------------------- */
 
+/* The client's response head up to albd's framing: status line and the
+ * target's fields minus the hop-by-hop ones and the stickiness cookies
+ * albd writes itself. */
+static void put_response_fields(const struct http1_head *h, const char *const *sticky, unsigned nsticky,
+				struct wbuf *b)
+{
+	WBUF_LIT(b, "HTTP/1.1 ");
+	wbuf_u64(b, (uint64_t)h->status);
+	WBUF_LIT(b, " ");
+	if (h->reason_len)
+		wbuf_add(b, h->reason, h->reason_len);
+	else
+		wbuf_str(b, http1_reason(h->status));
+	WBUF_LIT(b, "\r\n");
+	for (size_t i = 0; i < h->nhdrs; i++) {
+		const struct http1_header *f = &h->hdrs[i];
+		if (nsticky && sticky_owned(f, sticky, nsticky))
+			continue;
+		if (http1_is_hop_by_hop(h, f)) {
+			/* a HEAD or 304 answer keeps the length it announces */
+			if (h->body == HTTP1_BODY_NONE && h->status >= 200 && h->status != 204 &&
+			    f->name_len == 14 && http1_name_is(f, "content-length")) {
+				WBUF_LIT(b, "Content-Length: ");
+				wbuf_add(b, f->value, f->value_len);
+				WBUF_LIT(b, "\r\n");
+			}
+			continue;
+		}
+		wbuf_add(b, f->name, f->name_len);
+		WBUF_LIT(b, ": ");
+		wbuf_add(b, f->value, f->value_len);
+		WBUF_LIT(b, "\r\n");
+	}
+}
+
+/* albd's own framing of the client's response and the empty line. */
+static void put_response_framing(const struct session *s, const struct http1_head *h, int out_chunked, int keep,
+				 struct wbuf *b)
+{
+	if (h->body == HTTP1_BODY_LENGTH) {
+		WBUF_LIT(b, "Content-Length: ");
+		wbuf_u64(b, h->content_length);
+		WBUF_LIT(b, "\r\n");
+	} else if (out_chunked)
+		WBUF_LIT(b, "Transfer-Encoding: chunked\r\n");
+	if (!keep)
+		WBUF_LIT(b, "Connection: close\r\n");
+	else if (s->ex.http10)
+		WBUF_LIT(b, "Connection: keep-alive\r\n");
+	WBUF_LIT(b, "\r\n");
+}
+
 static void write_response_head(struct session *s, const struct http1_head *h)
 {
 	struct evbuffer *out = s->c->out;
@@ -1514,45 +1601,31 @@ static void write_response_head(struct session *s, const struct http1_head *h)
 		s->ex.close_after = 1;
 
 	size_t before = evbuffer_get_length(out);
-	evbuffer_add_printf(out, "HTTP/1.1 %d ", h->status);
-	if (h->reason_len)
-		evbuffer_add(out, h->reason, h->reason_len);
-	else
-		evbuffer_add(out, http1_reason(h->status), strlen(http1_reason(h->status)));
-	evbuffer_add(out, "\r\n", 2);
 	const char *sticky[4];
 	unsigned nsticky = s->ex.sticky_group || s->tgcfg->stickiness.type != CFG_STICKY_NONE
 				   ? sticky_names(s, h, sticky) : 0;
-	for (size_t i = 0; i < h->nhdrs; i++) {
-		const struct http1_header *f = &h->hdrs[i];
-		if (nsticky && sticky_owned(f, sticky, nsticky))
-			continue;
-		if (http1_is_hop_by_hop(h, f)) {
-			/* a HEAD or 304 answer keeps the length it announces */
-			if (h->body == HTTP1_BODY_NONE && h->status >= 200 && h->status != 204 &&
-			    f->name_len == 14 && http1_name_is(f, "content-length")) {
-				evbuffer_add(out, "Content-Length: ", 16);
-				evbuffer_add(out, f->value, f->value_len);
-				evbuffer_add(out, "\r\n", 2);
-			}
-			continue;
-		}
-		evbuffer_add(out, f->name, f->name_len);
-		evbuffer_add(out, ": ", 2);
-		evbuffer_add(out, f->value, f->value_len);
-		evbuffer_add(out, "\r\n", 2);
+	struct evbuffer_iovec v;
+	struct wbuf b;
+	/* in one piece (net/wbuf.h), or two around the stickiness cookies */
+	for (size_t want = h->head_len + 256;; want *= 2) {
+		if (wbuf_begin(&b, out, want, &v) < 0)
+			break;
+		put_response_fields(h, sticky, nsticky, &b);
+		if (!nsticky)
+			put_response_framing(s, h, out_chunked, keep, &b);
+		if (wbuf_end(&b, out, &v) == 0)
+			break;
 	}
-	if (nsticky)
+	if (nsticky) {
 		write_sticky_cookies(s, sticky, nsticky, out);
-	if (h->body == HTTP1_BODY_LENGTH)
-		evbuffer_add_printf(out, "Content-Length: %" PRIu64 "\r\n", h->content_length);
-	else if (out_chunked)
-		evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
-	if (!keep)
-		evbuffer_add(out, "Connection: close\r\n", 19);
-	else if (s->ex.http10)
-		evbuffer_add(out, "Connection: keep-alive\r\n", 24);
-	evbuffer_add(out, "\r\n", 2);
+		for (size_t want = 128;; want *= 2) {
+			if (wbuf_begin(&b, out, want, &v) < 0)
+				break;
+			put_response_framing(s, h, out_chunked, keep, &b);
+			if (wbuf_end(&b, out, &v) == 0)
+				break;
+		}
+	}
 	http1_body_init(&s->respb, h->body, h->content_length, out_chunked);
 	s->ex.status = s->ex.target_status = h->status;
 	s->ex.bytes_out += evbuffer_get_length(out) - before;

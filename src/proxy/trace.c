@@ -1,10 +1,11 @@
 /* trace.c - request ids in ALB's X-Amzn-Trace-Id format (see trace.h). */
 #include "trace.h"
 
-#include <event2/buffer.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+
+#include "../net/wbuf.h"
 
 void trace_rng_seed(struct trace_rng *r, uint64_t salt)
 {
@@ -145,31 +146,25 @@ int trace_header_valid(const char *v, size_t n, char root[TRACE_ID_LEN + 1])
 	return 1;
 }
 
-void trace_write_header(struct evbuffer *o, const char *in, size_t inlen, int keep,
+void trace_write_header(struct wbuf *b, const char *in, size_t inlen, int keep,
 			const char id[TRACE_ID_LEN + 1])
 {
 	struct scan sc;
 
 	if (!keep || scan_fields(in, inlen, &sc) < 0) {
-		/* the usual case: one evbuffer_add */
-		char line[22 + TRACE_ID_LEN + 2];
-		memcpy(line, "X-Amzn-Trace-Id: Root=", 22);
-		memcpy(line + 22, id, TRACE_ID_LEN);
-		memcpy(line + 22 + TRACE_ID_LEN, "\r\n", 2);
-		evbuffer_add(o, line, sizeof line);
-		return;
-	}
-	if (sc.nself) {
+		WBUF_LIT(b, "X-Amzn-Trace-Id: Root=");
+		wbuf_add(b, id, TRACE_ID_LEN);
+	} else if (sc.nself) {
 		/* ALB: "updates the value of the Self field", where it stands */
-		evbuffer_add(o, "X-Amzn-Trace-Id: ", 17);
-		evbuffer_add(o, in, sc.self);
-		evbuffer_add(o, id, TRACE_ID_LEN);
-		evbuffer_add(o, in + sc.self + sc.self_len, inlen - sc.self - sc.self_len);
+		WBUF_LIT(b, "X-Amzn-Trace-Id: ");
+		wbuf_add(b, in, sc.self);
+		wbuf_add(b, id, TRACE_ID_LEN);
+		wbuf_add(b, in + sc.self + sc.self_len, inlen - sc.self - sc.self_len);
 	} else {
-		evbuffer_add(o, "X-Amzn-Trace-Id: Self=", 22);
-		evbuffer_add(o, id, TRACE_ID_LEN);
-		evbuffer_add(o, ";", 1);
-		evbuffer_add(o, in, inlen);
+		WBUF_LIT(b, "X-Amzn-Trace-Id: Self=");
+		wbuf_add(b, id, TRACE_ID_LEN);
+		WBUF_LIT(b, ";");
+		wbuf_add(b, in, inlen);
 	}
-	evbuffer_add(o, "\r\n", 2);
+	WBUF_LIT(b, "\r\n");
 }

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct evbuffer;
+struct wbuf;
 
 #define TRACE_ID_LEN 35     /* "1-" 8 "-" 24 */
 #define TRACE_HEAD_MAX 7168 /* a longer request head gets a new header (ALB: 7 KB) */
@@ -46,10 +46,12 @@ int trace_id_valid(const char *v, size_t n);
  * (if not NULL) gets its Root id and a NUL. */
 int trace_header_valid(const char *v, size_t n, char root[TRACE_ID_LEN + 1]);
 
-/* Append the whole forwarded field, "X-Amzn-Trace-Id: ...\r\n", to O: the
- * incoming value IN[0..INLEN) with albd's ID as Self when KEEP (IN checked
- * by trace_header_valid()), else "Root=ID". */
-void trace_write_header(struct evbuffer *o, const char *in, size_t inlen, int keep,
+/* Append the whole forwarded field, "X-Amzn-Trace-Id: ...\r\n", to B
+ * (net/wbuf.h): the incoming value IN[0..INLEN) with albd's ID as Self when
+ * KEEP (IN checked by trace_header_valid()), else "Root=ID". At most
+ * INLEN + TRACE_FIELD_EXTRA bytes. */
+#define TRACE_FIELD_EXTRA (22 + TRACE_ID_LEN + 3)
+void trace_write_header(struct wbuf *b, const char *in, size_t inlen, int keep,
 			const char id[TRACE_ID_LEN + 1]);
 
 #endif
