@@ -18,6 +18,7 @@
 #define READ_MAX_CHUNK 262144
 #define CHAIN_SLACK 256   /* more than libevent's chain header (struct evbuffer_chain) */
 #define SMALL_READ 32768
+#define SEND_GATHER_MAX 4096  /* see do_write() */
 
 /* Deliver one event; returns 0 if the conn is still alive after it. */
 static int deliver(struct conn *c, enum conn_event ev)
@@ -76,9 +77,30 @@ static void do_write(struct conn *c)
 		return;
 	}
 	while (evbuffer_get_length(c->out)) {
-		int n = evbuffer_write(c->out, c->fd);
-		if (n > 0)
-			continue;
+		/* what one chain holds goes out with send(): a writev() of one
+		 * vector costs more in the kernel (the iovec's import and the
+		 * VFS layer): a loopback ping-pong of 200-byte messages took
+		 * 13.9 us of CPU per four send()/recv() calls against 15.1 us
+		 * with writev()/readv() */
+		struct evbuffer_iovec one;
+		ssize_t n;
+		size_t len = evbuffer_get_length(c->out);
+		/* a small answer in several chains (albd's head, the target's
+		 * body) is gathered first: copying a few hundred bytes costs
+		 * less than the writev() */
+		if (len <= SEND_GATHER_MAX)
+			evbuffer_pullup(c->out, -1);
+		if (evbuffer_peek(c->out, -1, NULL, &one, 1) == 1 && one.iov_len == len) {
+			n = send(c->fd, one.iov_base, one.iov_len, MSG_NOSIGNAL);
+			if (n > 0) {
+				evbuffer_drain(c->out, (size_t)n);
+				continue;
+			}
+		} else {
+			n = evbuffer_write(c->out, c->fd);
+			if (n > 0)
+				continue;
+		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			c->writable = 0;
 			c->waiting_drain = 1;
@@ -175,7 +197,8 @@ static size_t do_read(struct conn *c)
 			iov[i].iov_len = v[i].iov_len;
 			space += v[i].iov_len;
 		}
-		ssize_t n = readv(c->fd, iov, nv);
+		/* recv() for one vector: cheaper in the kernel than readv() */
+		ssize_t n = nv == 1 ? recv(c->fd, iov[0].iov_base, iov[0].iov_len, 0) : readv(c->fd, iov, nv);
 		if (n > 0) {
 			size_t left = (size_t)n;
 			for (int i = 0; i < nv; i++) {
