@@ -38,8 +38,10 @@ static int deliver(struct conn *c, enum conn_event ev)
  * connection would keep, about 4 KiB of it resident. Give it back. */
 static void drop_empty_chain(struct evbuffer *in)
 {
+	int e = errno;   /* the failed read's, which the caller reads next */
 	if (evbuffer_get_length(in) == 0 && evbuffer_add(in, "", 1) == 0)
 		evbuffer_drain(in, 1);   /* draining all of a buffer frees its chains */
+	errno = e;
 }
 
 #define TLS_WRITE_MAX 16384   /* one TLS record's worth per SSL_write */

@@ -49,7 +49,8 @@ static inline int wbuf_begin(struct wbuf *b, struct evbuffer *out, size_t want, 
 static inline int wbuf_end(struct wbuf *b, struct evbuffer *out, struct evbuffer_iovec *v)
 {
 	v->iov_len = b->over ? 0 : (size_t)(b->p - b->start);
-	evbuffer_commit_space(out, v, 1);
+	if (evbuffer_commit_space(out, v, 1) < 0)
+		b->over = 1;   /* refused (OUT changed since wbuf_begin): nothing written */
 	return b->over ? -1 : 0;
 }
 
@@ -68,6 +69,8 @@ static inline size_t wbuf_len(const struct wbuf *b)
 
 static inline void wbuf_add(struct wbuf *b, const void *s, size_t n)
 {
+	if (n == 0)
+		return;   /* S may be NULL then, which memcpy() must not see */
 	if ((size_t)(b->end - b->p) < n) {
 		b->over = 1;
 		b->p = b->end;

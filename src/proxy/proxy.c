@@ -1581,7 +1581,8 @@ static void put_response_framing(const struct session *s, const struct http1_hea
 	WBUF_LIT(b, "\r\n");
 }
 
-static void write_response_head(struct session *s, const struct http1_head *h)
+/* Returns -1 (out of memory) when the head could not be written whole. */
+static int write_response_head(struct session *s, const struct http1_head *h)
 {
 	struct evbuffer *out = s->c->out;
 	int keep;
@@ -1609,7 +1610,7 @@ static void write_response_head(struct session *s, const struct http1_head *h)
 	/* in one piece (net/wbuf.h), or two around the stickiness cookies */
 	for (size_t want = h->head_len + 256;; want *= 2) {
 		if (wbuf_begin(&b, out, want, &v) < 0)
-			break;
+			return -1;
 		put_response_fields(h, sticky, nsticky, &b);
 		if (!nsticky)
 			put_response_framing(s, h, out_chunked, keep, &b);
@@ -1620,7 +1621,7 @@ static void write_response_head(struct session *s, const struct http1_head *h)
 		write_sticky_cookies(s, sticky, nsticky, out);
 		for (size_t want = 128;; want *= 2) {
 			if (wbuf_begin(&b, out, want, &v) < 0)
-				break;
+				return -1;
 			put_response_framing(s, h, out_chunked, keep, &b);
 			if (wbuf_end(&b, out, &v) == 0)
 				break;
@@ -1630,6 +1631,7 @@ static void write_response_head(struct session *s, const struct http1_head *h)
 	s->ex.status = s->ex.target_status = h->status;
 	s->ex.bytes_out += evbuffer_get_length(out) - before;
 	s->ex.resp_started = 1;
+	return 0;
 }
 
 static void forward_response_body(struct session *s)
@@ -1766,7 +1768,15 @@ static int read_response_head(struct session *s)
 		}
 		s->ex.up_keepalive = h.keep_alive && !s->ex.desync_close;
 		tg_passive_success(s->target);
-		write_response_head(s, &h);
+		if (write_response_head(s, &h) < 0) {
+			/* what part of the head went out is no answer: close */
+			log_warn("out of memory writing a response head; closing the connection trace=" EXCHANGE_TRACE_FMT,
+				 EXCHANGE_TRACE_ARGS(&s->ex));
+			upstream_close(s->up);
+			s->up = NULL;
+			session_close(s, EXCH_INTERNAL_ERROR);
+			return -1;
+		}
 		evbuffer_drain(ui, head_len);
 		resp_room(s);   /* back to the window after a large head */
 		timer_set(s, T_IDLE, cfg->timeouts.idle_ms);

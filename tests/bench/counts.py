@@ -201,24 +201,35 @@ class Albd:
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix='albd-counts-')
-        t1, t2 = free_port(), free_port()
-        self.backend = subprocess.Popen([sys.executable, os.path.abspath(__file__), '--backend', '%d,%d' % (t1, t2)],
-                                        start_new_session=True)
-        self.port = free_port()
-        conf = write_config(self.dir, self.port, t1, t2, self.a.access_log)
-        self.log = open(os.path.join(self.dir, 'albd.log'), 'w')
-        env = dict(os.environ, **(self.env or {}))
-        self.proc = subprocess.Popen(self.prefix + [self.a.albd, '-c', conf], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        if not (wait_port(t1) and wait_port(t2)):
-            raise RuntimeError('the backend did not start')
-        if not wait_port(self.port, 120):
-            raise RuntimeError('albd did not listen; see %s' % self.log.name)
+        self.proc = self.backend = self.log = None
+        self.client = None
+        try:
+            t1, t2 = free_port(), free_port()
+            self.backend = subprocess.Popen([sys.executable, os.path.abspath(__file__), '--backend',
+                                             '%d,%d' % (t1, t2)], start_new_session=True)
+            self.port = free_port()
+            conf = write_config(self.dir, self.port, t1, t2, self.a.access_log)
+            self.log = open(os.path.join(self.dir, 'albd.log'), 'w')
+            env = dict(os.environ, **(self.env or {}))
+            self.proc = subprocess.Popen(self.prefix + [self.a.albd, '-c', conf], stdout=self.log,
+                                         stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            if not (wait_port(t1) and wait_port(t2)):
+                raise RuntimeError('the backend did not start')
+            if not wait_port(self.port, 120):
+                raise RuntimeError('albd did not listen; its log:\n%s' % open(self.log.name).read()[-3000:])
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         self.client = Client(self.port, self.a.conns, self.a.close)
         return self
 
     def __exit__(self, *exc):
+        if self.client:
+            for c in self.client.idle:
+                c.close()
         for p in (self.proc, self.backend):
+            if p is None:
+                continue
             try:
                 os.killpg(p.pid, signal.SIGTERM)
             except ProcessLookupError:
@@ -228,7 +239,8 @@ class Albd:
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
-        self.log.close()
+        if self.log:
+            self.log.close()
         subprocess.run(['rm', '-rf', self.dir])
 
     def run(self, n):

@@ -38,14 +38,26 @@ START_TEST(test_evbuffer)
 	struct wbuf b;
 
 	evbuffer_add(o, "before|", 7);
-	/* too small: nothing committed */
+	/* more than the reserved run: nothing committed, what was there stays */
 	ck_assert_int_eq(wbuf_begin(&b, o, 8, &v), 0);
-	wbuf_str(&b, "0123456789");
-	if (b.p - b.start < 10) {   /* the run may be bigger than asked */
-		ck_assert_int_eq(wbuf_end(&b, o, &v), -1);
-		ck_assert_uint_eq(evbuffer_get_length(o), 7);
-	} else
-		ck_assert_int_eq(wbuf_end(&b, o, &v), 0);
+	size_t room = v.iov_len;
+	char *fill = malloc(room + 1);
+	memset(fill, 'f', room + 1);
+	wbuf_add(&b, fill, room);       /* fits exactly */
+	ck_assert_int_eq(b.over, 0);
+	wbuf_add(&b, fill, 1);          /* one too many */
+	ck_assert_int_eq(b.over, 1);
+	ck_assert_int_eq(wbuf_end(&b, o, &v), -1);
+	ck_assert_uint_eq(evbuffer_get_length(o), 7);
+	free(fill);
+	/* a run that fits is committed after what was there */
+	ck_assert_int_eq(wbuf_begin(&b, o, 16, &v), 0);
+	WBUF_LIT(&b, "after");
+	ck_assert_int_eq(wbuf_end(&b, o, &v), 0);
+	ck_assert_uint_eq(evbuffer_get_length(o), 12);
+	ck_assert_int_eq(memcmp(evbuffer_pullup(o, -1), "before|after", 12), 0);
+	/* nothing from a NULL pointer with no length */
+	wbuf_add(&b, NULL, 0);
 	/* the retry loop of proxy.c: a run far too small grows until it fits */
 	evbuffer_drain(o, evbuffer_get_length(o));
 	char big[5000];
