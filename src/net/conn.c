@@ -139,6 +139,12 @@ static size_t tls_read(struct conn *c)
 			v[0].iov_len = (size_t)n;
 			evbuffer_commit_space(c->in, v, 1);
 			total += (size_t)n;
+			if (c->tls_rshort && !c->rdhup && !SSL_has_pending(c->ssl)) {
+				/* the socket was empty at its last read and OpenSSL
+				 * holds nothing: whatever came since brings a new edge */
+				c->readable = 0;
+				break;
+			}
 			continue;
 		}
 		evbuffer_commit_space(c->in, v, 0);
@@ -432,10 +438,33 @@ struct conn *conn_connect(struct event_base *base, const struct sockaddr *sa, so
 	return c;
 }
 
+/* The socket BIO's reads, watched: with read-ahead (tls.c) OpenSSL asks
+ * for all the room its buffer has, so a read that came back short found
+ * the socket empty. tls_read() then stops without one more read() that
+ * could only meet EAGAIN, as do_read() does after a short read. */
+static long tls_bio_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
+		       size_t *processed)
+{
+	(void)argp;
+	(void)argi;
+	(void)argl;
+	if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+		struct conn *c = (struct conn *)BIO_get_callback_arg(b);
+		if (c)
+			c->tls_rshort = ret > 0 && processed && *processed < len;
+	}
+	return ret;
+}
+
 void conn_tls(struct conn *c, SSL *ssl, int client)
 {
 	c->ssl = ssl;
 	SSL_set_fd(ssl, c->fd);
+	BIO *rb = SSL_get_rbio(ssl);
+	if (rb) {
+		BIO_set_callback_arg(rb, (char *)c);
+		BIO_set_callback_ex(rb, tls_bio_cb);
+	}
 	c->tls_client = client;
 	if (!client) {
 		c->handshaking = 1;

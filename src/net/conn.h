@@ -62,6 +62,7 @@ struct conn {
 	unsigned handshaking : 1; /* TLS handshake under way */
 	unsigned tls_client : 1;  /* we connected: CONN_CONNECTED waits for the handshake */
 	unsigned tls_failed : 1;  /* the TLS handshake failed (a negotiation error) */
+	unsigned tls_rshort : 1;  /* TLS: the socket's last read came back short (it was empty) */
 	SSL *ssl;                 /* NULL: plain TCP */
 };
 

@@ -331,6 +331,9 @@ static SSL_CTX *server_ctx(struct tls_server *ts, const struct cfg_tls *t, char 
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb);
 	SSL_CTX_set_num_tickets(ctx, 1);
+	/* read what the socket holds in one read(), not a record's header
+	 * and then its body; conn.c's short-read check relies on it */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, ts);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb, ts);
 	return ctx;
