@@ -228,6 +228,7 @@ if [ "${ALBD_SANITIZE:-1}" != 0 ] || [ "${ALBD_FUZZ_SECONDS:-60}" != 0 ]; then
 	mkdir -p "$san_dir"
 	if tar -C "$root" --exclude=./.git --exclude='*.o' --exclude='*.a' --exclude=./src/albd \
 		--exclude=./tests/fuzz/work --exclude=./tests/fuzz/fuzz_config --exclude=./tests/fuzz/fuzz_http1 \
+		--exclude=./tests/fuzz/fuzz_http1_diff \
 		--exclude=__pycache__ --exclude=.pytest_cache -cf - . | tar -C "$san_dir" -xf - &&
 		(cd "$san_dir" && ./configure --enable-werror --enable-asan --enable-ubsan >configure.out &&
 			make clean >/dev/null && make -j"$nproc"); then
@@ -266,6 +267,7 @@ if [ "$san_ok" = 1 ] && [ "$fuzz_seconds" != 0 ]; then
 			mkdir -p "$san_dir/tests/fuzz/work/$n"
 			seeds=()
 			[ "$n" = fuzz_config ] && seeds=("$root/conf")
+			[ "$n" = fuzz_http1_diff ] && seeds=(-dict="$root/tests/fuzz/http1.dict" "$root/tests/fuzz/seeds/http1_diff")
 			LSAN_OPTIONS=suppressions=$root/tests/fuzz/lsan.supp \
 				timeout --kill-after=30 $((fuzz_seconds + 120)) \
 				"$t" -max_total_time="$fuzz_seconds" -timeout=10 -print_final_stats=1 \

@@ -297,8 +297,168 @@ static int split_target(struct http1_head *h)
 	return 0;
 }
 
+/* The fast path of http1_parse_head(): the common shapes of a head, read in
+ * one pass. A request line "METHOD /target HTTP/1.x" with one of the usual
+ * methods and an origin-form target, or a status line "HTTP/1.x DDD
+ * reason"; then "name: value" lines with token names and values free of
+ * control characters but HTAB. Anything else (other methods, other target
+ * forms, extra spaces, a control character, too many fields, a very large
+ * head) returns 0 and http-parser reads the head instead, so a head is
+ * accepted or refused exactly as http-parser with the checks below does:
+ * tests/fuzz/fuzz_http1_diff.c compares the two on every head the scanner
+ * lets through. On 1, H has the start line's parts (target, reason),
+ * hdrs/nhdrs with values as http-parser gives them (leading whitespace
+ * removed), *MINOR, *METHOD (http-parser's enum) and *STATUS. */
+#define FAST_HEAD_MAX 65536   /* well under http-parser's HTTP_MAX_HEADER_SIZE (80 KiB) */
+
+static int fast_method(const char *m, size_t n)
+{
+	switch (n) {
+	case 3:
+		if (memcmp(m, "GET", 3) == 0)
+			return HTTP_GET;
+		if (memcmp(m, "PUT", 3) == 0)
+			return HTTP_PUT;
+		break;
+	case 4:
+		if (memcmp(m, "POST", 4) == 0)
+			return HTTP_POST;
+		if (memcmp(m, "HEAD", 4) == 0)
+			return HTTP_HEAD;
+		break;
+	case 5:
+		if (memcmp(m, "PATCH", 5) == 0)
+			return HTTP_PATCH;
+		break;
+	case 6:
+		if (memcmp(m, "DELETE", 6) == 0)
+			return HTTP_DELETE;
+		break;
+	case 7:
+		if (memcmp(m, "OPTIONS", 7) == 0)
+			return HTTP_OPTIONS;
+		break;
+	}
+	return -1;
+}
+
+static int fast_head(const char *p, size_t len, int is_request, const struct http1_limits *lim,
+		     struct http1_head *h, int *minor, int *method, int *status)
+{
+	const char *end = p + len, *q = p;
+
+	if (len > FAST_HEAD_MAX || len < 4 || memcmp(end - 4, "\r\n\r\n", 4) != 0)
+		return 0;
+	if (is_request) {
+		const char *sp = memchr(q, ' ', (size_t)(end - q));
+		if (!sp || (*method = fast_method(q, (size_t)(sp - q))) < 0)
+			return 0;
+		q = sp + 1;
+		if (*q != '/')
+			return 0;
+		const char *t = q;
+		while (q < end && (unsigned char)*q > 0x20 && *q != 0x7f)
+			q++;
+		/* " HTTP/1.x\r\n" */
+		if (end - q < 11 || memcmp(q, " HTTP/1.", 8) != 0 || (q[8] != '0' && q[8] != '1') || q[9] != '\r' ||
+		    q[10] != '\n')
+			return 0;
+		h->target = t;
+		h->target_len = (size_t)(q - t);
+		*minor = q[8] - '0';
+		q += 11;
+	} else {
+		/* "HTTP/1.x DDD" then " reason" or nothing, then CRLF */
+		if (end - q < 14 || memcmp(q, "HTTP/1.", 7) != 0 || (q[7] != '0' && q[7] != '1') || q[8] != ' ' ||
+		    q[9] < '0' || q[9] > '9' || q[10] < '0' || q[10] > '9' || q[11] < '0' || q[11] > '9')
+			return 0;
+		*minor = q[7] - '0';
+		*status = (q[9] - '0') * 100 + (q[10] - '0') * 10 + (q[11] - '0');
+		q += 12;
+		if (*q == ' ') {
+			const char *r = ++q;
+			while (q < end && *q != '\r')
+				q++;
+			h->reason = r;
+			h->reason_len = (size_t)(q - r);
+		}
+		if (end - q < 2 || q[0] != '\r' || q[1] != '\n')
+			return 0;
+		q += 2;
+	}
+	/* fields, up to the empty line */
+	while (q < end - 2) {
+		const char *n = q;
+		while (q < end && tchar[(unsigned char)*q])
+			q++;
+		if (q == n || q == end || *q != ':' || h->nhdrs >= lim->max_headers)
+			return 0;
+		/* http-parser takes any name that starts with
+		 * "Transfer-Encoding" for one, and then refuses a request whose
+		 * "transfer coding" does not end with chunked: its call */
+		if (q - n > 17 && (*n | 0x20) == 't' && strncasecmp(n, "transfer-encoding", 17) == 0)
+			return 0;
+		struct http1_header *f = &h->hdrs[h->nhdrs++];
+		f->name = n;
+		f->name_len = (size_t)(q - n);
+		q++;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		const char *v = q;
+		for (; q < end; q++) {
+			unsigned char c = (unsigned char)*q;
+			if (c < 0x20 || c == 0x7f) {
+				if (c == '\t')
+					continue;
+				break;
+			}
+		}
+		if (end - q < 2 || q[0] != '\r' || q[1] != '\n')
+			return 0;   /* a control character, which http-parser judges */
+		/* http-parser reads these values itself: a Content-Length of
+		 * digits and spaces only, a request's Transfer-Encoding always */
+		if (f->name_len == 14 && (*n | 0x20) == 'c' && strncasecmp(n, "content-length", 14) == 0) {
+			const char *d = v;
+			while (d < q && *d >= '0' && *d <= '9')
+				d++;
+			if (d == v)
+				return 0;
+			while (d < q && *d == ' ')
+				d++;
+			if (d != q)
+				return 0;
+		} else if (is_request && f->name_len == 17 && (*n | 0x20) == 't' &&
+			   strncasecmp(n, "transfer-encoding", 17) == 0)
+			return 0;
+		if (q == v) {
+			f->value = NULL;   /* as http-parser: no value callback */
+			f->value_len = 0;
+		} else {
+			f->value = v;
+			f->value_len = (size_t)(q - v);
+		}
+		q += 2;
+	}
+	return q == end - 2;
+}
+
+static enum http1_status parse_head(const char *p, size_t len, int is_request, int req_method_head,
+				    const struct http1_limits *lim, struct http1_head *h, int fast);
+
 enum http1_status http1_parse_head(const char *p, size_t len, int is_request, int req_method_head,
 				   const struct http1_limits *lim, struct http1_head *h)
+{
+	return parse_head(p, len, is_request, req_method_head, lim, h, 1);
+}
+
+enum http1_status http1_parse_head_slow(const char *p, size_t len, int is_request, int req_method_head,
+					const struct http1_limits *lim, struct http1_head *h)
+{
+	return parse_head(p, len, is_request, req_method_head, lim, h, 0);
+}
+
+static enum http1_status parse_head(const char *p, size_t len, int is_request, int req_method_head,
+				    const struct http1_limits *lim, struct http1_head *h, int fast)
 {
 	struct http1_header *hdrs = h->hdrs;
 	struct parse_ctx ctx = { .h = h, .lim = lim, .err = HTTP1_BAD };
@@ -315,21 +475,33 @@ enum http1_status http1_parse_head(const char *p, size_t len, int is_request, in
 	h->skip = skip;
 	h->head_len = len;
 
-	http_parser_init(&hp, is_request ? HTTP_REQUEST : HTTP_RESPONSE);
-	hp.data = &ctx;
-	hp.lenient_http_headers = lim->lenient_values ? 1 : 0;
-	size_t done = http_parser_execute(&hp, &parser_settings, p + skip, len - skip);
-	if (HTTP_PARSER_ERRNO(&hp) != HPE_OK)
-		return HTTP_PARSER_ERRNO(&hp) == HPE_CB_header_field ? ctx.err : HTTP1_BAD;
-	/* http-parser stops after the head of an upgrade or CONNECT */
-	if (done != len - skip && !hp.upgrade)
+	int major = 1, minor = 0, method = -1, status = 0;
+	if (!fast || lim->lenient_values ||
+	    !fast_head(p + skip, len - skip, is_request, lim, h, &minor, &method, &status)) {
+		/* http-parser reads what the fast path does not */
+		h->nhdrs = 0;
+		h->target = h->reason = NULL;
+		h->target_len = h->reason_len = 0;
+		http_parser_init(&hp, is_request ? HTTP_REQUEST : HTTP_RESPONSE);
+		hp.data = &ctx;
+		hp.lenient_http_headers = lim->lenient_values ? 1 : 0;
+		size_t done = http_parser_execute(&hp, &parser_settings, p + skip, len - skip);
+		if (HTTP_PARSER_ERRNO(&hp) != HPE_OK)
+			return HTTP_PARSER_ERRNO(&hp) == HPE_CB_header_field ? ctx.err : HTTP1_BAD;
+		/* http-parser stops after the head of an upgrade or CONNECT */
+		if (done != len - skip && !hp.upgrade)
+			return HTTP1_BAD;
+		major = hp.http_major;
+		minor = hp.http_minor;
+		method = (int)hp.method;
+		status = (int)hp.status_code;
+	}
+	if (major != 1 || check_version(p + skip, len - skip, is_request) < 0)
 		return HTTP1_BAD;
-	if (hp.http_major != 1 || check_version(p + skip, len - skip, is_request) < 0)
-		return HTTP1_BAD;
-	h->minor = hp.http_minor >= 1 ? 1 : 0;
+	h->minor = minor >= 1 ? 1 : 0;
 
 	if (is_request) {
-		h->method_id = (int)hp.method;
+		h->method_id = method;
 		h->method = p + skip;
 		const char *sp = memchr(h->method, ' ', len - skip);
 		if (!sp)
@@ -341,12 +513,12 @@ enum http1_status http1_parse_head(const char *p, size_t len, int is_request, in
 		for (size_t k = 0; k < h->target_len; k++)
 			if ((unsigned char)h->target[k] <= 0x20 || h->target[k] == 0x7f)
 				return HTTP1_BAD;
-		if (hp.method == HTTP_CONNECT)
+		if (method == HTTP_CONNECT)
 			return HTTP1_NOT_IMPLEMENTED;
 		if (split_target(h) < 0)
 			return HTTP1_BAD;
 	} else {
-		h->status = (int)hp.status_code;
+		h->status = status;
 		if (h->status < 100 || h->status > 999)
 			return HTTP1_BAD;
 	}

@@ -136,6 +136,11 @@ enum http1_status http1_scan_head(struct evbuffer *in, int is_request, const str
 enum http1_status http1_parse_head(const char *p, size_t len, int is_request, int req_method_head,
 				   const struct http1_limits *lim, struct http1_head *h);
 
+/* http1_parse_head() without its fast path: http-parser reads every head.
+ * For tests/fuzz/fuzz_http1_diff.c, which checks that both agree. */
+enum http1_status http1_parse_head_slow(const char *p, size_t len, int is_request, int req_method_head,
+					const struct http1_limits *lim, struct http1_head *h);
+
 /* Is NAME (of NAME_LEN) listed in the comma separated token list LIST? */
 int http1_token_in_list(const char *list, size_t list_len, const char *name, size_t name_len);
 

@@ -1865,10 +1865,77 @@ END_TEST
 
 /* ------------------------------------------------------------ main */
 
+/* The fast path of http1_parse_head() against http-parser alone
+ * (http1_parse_head_slow): the same answer for every head, including the
+ * ones where http-parser has its own view (tests/fuzz/fuzz_http1_diff.c
+ * compares them on generated heads). */
+START_TEST(test_fast_path_agrees)
+{
+	static const struct {
+		int req;
+		const char *head;
+		enum http1_status want;
+	} cases[] = {
+		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_OK },
+		{ 1, "POST /a?b=c#d HTTP/1.0\r\nContent-Length: 12  \r\n\r\n", HTTP1_OK },
+		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\t\r\n\r\n", HTTP1_BAD },
+		{ 1, "POST /p HTTP/1.0\r\nTransfer-Encodingx: a\r\n\r\n", HTTP1_BAD },
+		{ 1, "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\t\r\n\r\n", HTTP1_BAD },
+		{ 1, "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked \r\n\r\n", HTTP1_OK },
+		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nX: \x7f\r\n\r\n", HTTP1_OK },    /* http-parser skips a value's first byte */
+		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nX: a\x7f\r\n\r\n", HTTP1_BAD },
+		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nX: \t \r\n\r\n", HTTP1_OK },
+		{ 1, "GET /\xd4\xff HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_OK },
+		{ 1, "GET  /a HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_OK },
+		{ 1, "get /a HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_BAD },
+		{ 1, "GET /a HTTP/1.2\r\nHost: x\r\n\r\n", HTTP1_OK },
+		{ 1, "GET /a HTTP/1.1\r\nHost : x\r\n\r\n", HTTP1_BAD },
+		{ 1, "GET http://h/a HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_OK },
+		{ 1, "CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n", HTTP1_NOT_IMPLEMENTED },
+		{ 0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", HTTP1_OK },
+		{ 0, "HTTP/1.1 200\r\nContent-Length: 3\r\n\r\n", HTTP1_OK },
+		{ 0, "HTTP/1.1 200 \r\nContent-Length: 3\r\n\r\n", HTTP1_OK },
+		{ 0, "HTTP/1.1 20 OK\r\n\r\n", HTTP1_BAD },
+		{ 0, "HTTP/1.1 2000 OK\r\n\r\n", HTTP1_BAD },
+		{ 0, "HTTP/1.1 204 No\x01Content\r\n\r\n", HTTP1_OK },
+		{ 0, "HTTP/1.0 101 Switching\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", HTTP1_OK },
+	};
+	const struct http1_limits lim = { 1024, 4096, 32, 0, 1 };
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct http1_header ha[32], hb[32];
+		struct http1_head a, b;
+		size_t n = strlen(cases[i].head);
+		a.hdrs = ha;
+		b.hdrs = hb;
+		enum http1_status sa = http1_parse_head(cases[i].head, n, cases[i].req, 0, &lim, &a);
+		enum http1_status sb = http1_parse_head_slow(cases[i].head, n, cases[i].req, 0, &lim, &b);
+		ck_assert_msg(sa == sb && sa == cases[i].want, "case %zu: fast %d slow %d want %d", i, sa, sb,
+			      cases[i].want);
+		if (sa != HTTP1_OK)
+			continue;
+		ck_assert_uint_eq(a.nhdrs, b.nhdrs);
+		for (size_t k = 0; k < a.nhdrs; k++) {
+			ck_assert_uint_eq(ha[k].value_len, hb[k].value_len);
+			ck_assert_int_eq(memcmp(ha[k].value, hb[k].value, ha[k].value_len), 0);
+		}
+		ck_assert_uint_eq(a.target_len, b.target_len);
+		ck_assert_int_eq(a.status, b.status);
+		ck_assert_uint_eq(a.reason_len, b.reason_len);
+		ck_assert_int_eq(a.body, b.body);
+		ck_assert_uint_eq(a.content_length, b.content_length);
+	}
+}
+END_TEST
+
 static Suite *http1_suite(void)
 {
 	Suite *s = suite_create("http1");
 	TCase *tc;
+
+	tc = tcase_create("fast path");
+	tcase_add_test(tc, test_fast_path_agrees);
+	suite_add_tcase(s, tc);
 
 	tc = tcase_create("scan");
 	tcase_add_test(tc, test_scan_one_piece);
