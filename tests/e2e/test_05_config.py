@@ -178,7 +178,7 @@ def big_config(n, port):
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.timeout_s(90)
+@pytest.mark.timeout_s(150)
 @pytest.mark.parametrize("n", [10000, 40000])
 def test_large_target_group_check_start_reload(tmp_path, n):
     """-t, start and SIGHUP each under 10 s. Before checks and builds
@@ -218,8 +218,16 @@ def test_large_target_group_check_start_reload(tmp_path, n):
         assert took < bound, "reload took %.1f s for %d targets" % (took, n)
         assert "reload failed" not in log_path.read_text()
     finally:
+        # stopping writes the store's 360,000 series (40,000 targets) to
+        # state_dir: 1-3 s here, 9 s under ASan, more on a loaded machine;
+        # what this test bounds is -t, start and reload
         p.terminate()
-        p.wait(20)
+        try:
+            p.wait(75)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
+            raise
 
 
 if __name__ == "__main__":
