@@ -134,14 +134,17 @@ static size_t tls_read(struct conn *c)
 			break;
 		}
 		ERR_clear_error();
+		/* the flag must describe a read this SSL_read() made: one served
+		 * from OpenSSL's buffer proves nothing about the socket */
+		c->tls_rshort = 0;
 		int n = SSL_read(c->ssl, v[0].iov_base, (int)v[0].iov_len);
 		if (n > 0) {
 			v[0].iov_len = (size_t)n;
 			evbuffer_commit_space(c->in, v, 1);
 			total += (size_t)n;
 			if (c->tls_rshort && !c->rdhup && !SSL_has_pending(c->ssl)) {
-				/* the socket was empty at its last read and OpenSSL
-				 * holds nothing: whatever came since brings a new edge */
+				/* this read emptied the socket and OpenSSL holds
+				 * nothing: whatever comes next brings a new edge */
 				c->readable = 0;
 				break;
 			}

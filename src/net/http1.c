@@ -431,7 +431,7 @@ static int fast_head(const char *p, size_t len, int is_request, const struct htt
 			   strncasecmp(n, "transfer-encoding", 17) == 0)
 			return 0;
 		if (q == v) {
-			f->value = NULL;   /* as http-parser: no value callback */
+			f->value = NULL;   /* empty: set to name + name_len below */
 			f->value_len = 0;
 		} else {
 			f->value = v;
@@ -476,8 +476,10 @@ static enum http1_status parse_head(const char *p, size_t len, int is_request, i
 	h->head_len = len;
 
 	int major = 1, minor = 0, method = -1, status = 0;
-	if (!fast || lim->lenient_values ||
-	    !fast_head(p + skip, len - skip, is_request, lim, h, &minor, &method, &status)) {
+	if (fast && !lim->lenient_values &&
+	    fast_head(p + skip, len - skip, is_request, lim, h, &minor, &method, &status)) {
+		h->fast = 1;
+	} else {
 		/* http-parser reads what the fast path does not */
 		h->nhdrs = 0;
 		h->target = h->reason = NULL;

@@ -80,6 +80,7 @@ struct http1_head {
 	const char *conn_tokens; size_t conn_tokens_len; /* last Connection value (for the hop-by-hop list) */
 	const char *upgrade; size_t upgrade_len;  /* the Upgrade value, or NULL */
 	int wants_upgrade;          /* HTTP/1.1 with "Connection: upgrade" and an Upgrade field */
+	int fast;                   /* read by http1_parse_head()'s one-pass path, not http-parser */
 };
 
 /* Results of scanning and parsing. For requests, each maps to a status. */

@@ -133,3 +133,24 @@ def test_head_spread_over_many_records(tls_albd, pki):  # noqa: F811
     c.flush()
     assert c.responses(2) == [b"b1", b"b1"]
     c.close()
+
+
+def test_pipelined_records_beyond_the_read_limit_behind_a_slow_request(tls_albd, pki):  # noqa: F811
+    """A slow request, then more small records than albd reads at once
+    (its input stops at the buffer size while the slow exchange runs), then
+    one more request sent during the slow exchange: when the slow answer
+    is out, albd goes on with the records OpenSSL holds and must still read
+    the socket for the last request (no new edge will tell it)."""
+    c = RawTLS(tls_albd, client_ctx(pki), "a.test")
+    c.write(request(b"/sleep?ms=600"))
+    n = 1500   # about 90 KB of records: more than the 64 KiB buffer
+    for _ in range(n):
+        c.write(request(b"/name"))
+    c.flush()
+    time.sleep(0.2)   # the slow exchange is under way
+    c.write(request(b"/name"))
+    c.flush()
+    bodies = c.responses(n + 2)
+    assert bodies[0] == b"slept 600", bodies[0]
+    assert bodies[1:] == [b"b1"] * (n + 1)
+    c.close()

@@ -1875,30 +1875,31 @@ START_TEST(test_fast_path_agrees)
 		int req;
 		const char *head;
 		enum http1_status want;
+		int fast;   /* the one-pass path reads it */
 	} cases[] = {
-		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_OK },
-		{ 1, "POST /a?b=c#d HTTP/1.0\r\nContent-Length: 12  \r\n\r\n", HTTP1_OK },
-		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\t\r\n\r\n", HTTP1_BAD },
-		{ 1, "POST /p HTTP/1.0\r\nTransfer-Encodingx: a\r\n\r\n", HTTP1_BAD },
-		{ 1, "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\t\r\n\r\n", HTTP1_BAD },
-		{ 1, "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked \r\n\r\n", HTTP1_OK },
-		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nX: \x7f\r\n\r\n", HTTP1_OK },    /* http-parser skips a value's first byte */
-		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nX: a\x7f\r\n\r\n", HTTP1_BAD },
-		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nX: \t \r\n\r\n", HTTP1_OK },
-		{ 1, "GET /\xd4\xff HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_OK },
-		{ 1, "GET  /a HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_OK },
-		{ 1, "get /a HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_BAD },
-		{ 1, "GET /a HTTP/1.2\r\nHost: x\r\n\r\n", HTTP1_OK },
-		{ 1, "GET /a HTTP/1.1\r\nHost : x\r\n\r\n", HTTP1_BAD },
-		{ 1, "GET http://h/a HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_OK },
-		{ 1, "CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n", HTTP1_NOT_IMPLEMENTED },
-		{ 0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", HTTP1_OK },
-		{ 0, "HTTP/1.1 200\r\nContent-Length: 3\r\n\r\n", HTTP1_OK },
-		{ 0, "HTTP/1.1 200 \r\nContent-Length: 3\r\n\r\n", HTTP1_OK },
-		{ 0, "HTTP/1.1 20 OK\r\n\r\n", HTTP1_BAD },
-		{ 0, "HTTP/1.1 2000 OK\r\n\r\n", HTTP1_BAD },
-		{ 0, "HTTP/1.1 204 No\x01Content\r\n\r\n", HTTP1_OK },
-		{ 0, "HTTP/1.0 101 Switching\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", HTTP1_OK },
+		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", HTTP1_OK, 1 },
+		{ 1, "POST /a?b=c#d HTTP/1.0\r\nContent-Length: 12  \r\n\r\n", HTTP1_OK, 1 },
+		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\t\r\n\r\n", HTTP1_BAD, 0 },
+		{ 1, "POST /p HTTP/1.0\r\nTransfer-Encodingx: a\r\n\r\n", HTTP1_BAD, 0 },
+		{ 1, "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\t\r\n\r\n", HTTP1_BAD, 0 },
+		{ 1, "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked \r\n\r\n", HTTP1_OK, 0 },
+		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nX: \x7f\r\n\r\n", HTTP1_OK, 0 },   /* http-parser skips a value's first byte */
+		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nX: a\x7f\r\n\r\n", HTTP1_BAD, 0 },
+		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nX: \t \r\nUpgrade: ws\r\nConnection: upgrade\r\n\r\n", HTTP1_OK, 1 },
+		{ 1, "GET /\xd4\xff HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_OK, 1 },
+		{ 1, "GET  /a HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_OK, 0 },
+		{ 1, "get /a HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_BAD, 0 },
+		{ 1, "GET /a HTTP/1.2\r\nHost: x\r\n\r\n", HTTP1_OK, 0 },
+		{ 1, "GET /a HTTP/1.1\r\nHost : x\r\n\r\n", HTTP1_BAD, 0 },
+		{ 1, "GET http://h/a HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_OK, 0 },
+		{ 1, "CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n", HTTP1_NOT_IMPLEMENTED, 0 },
+		{ 0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", HTTP1_OK, 1 },
+		{ 0, "HTTP/1.1 200\r\nContent-Length: 3\r\n\r\n", HTTP1_OK, 1 },
+		{ 0, "HTTP/1.1 200 \r\nContent-Length: 3\r\nKeep-Alive: timeout=5\r\n\r\n", HTTP1_OK, 1 },
+		{ 0, "HTTP/1.1 20 OK\r\n\r\n", HTTP1_BAD, 0 },
+		{ 0, "HTTP/1.1 2000 OK\r\n\r\n", HTTP1_BAD, 0 },
+		{ 0, "HTTP/1.1 204 No\x01" "Content\r\n\r\n", HTTP1_OK, 1 },
+		{ 0, "HTTP/1.0 101 Switching\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", HTTP1_OK, 1 },
 	};
 	const struct http1_limits lim = { 1024, 4096, 32, 0, 1 };
 
@@ -1912,13 +1913,24 @@ START_TEST(test_fast_path_agrees)
 		enum http1_status sb = http1_parse_head_slow(cases[i].head, n, cases[i].req, 0, &lim, &b);
 		ck_assert_msg(sa == sb && sa == cases[i].want, "case %zu: fast %d slow %d want %d", i, sa, sb,
 			      cases[i].want);
+		ck_assert_msg(b.fast == 0, "case %zu: the slow path took the fast one", i);
 		if (sa != HTTP1_OK)
 			continue;
+		ck_assert_msg(a.fast == cases[i].fast, "case %zu: fast path %d, want %d", i, a.fast, cases[i].fast);
 		ck_assert_uint_eq(a.nhdrs, b.nhdrs);
 		for (size_t k = 0; k < a.nhdrs; k++) {
+			ck_assert_uint_eq(ha[k].name_len, hb[k].name_len);
+			ck_assert_int_eq(memcmp(ha[k].name, hb[k].name, ha[k].name_len), 0);
 			ck_assert_uint_eq(ha[k].value_len, hb[k].value_len);
 			ck_assert_int_eq(memcmp(ha[k].value, hb[k].value, ha[k].value_len), 0);
 		}
+		ck_assert_int_eq(a.method_id, b.method_id);
+		ck_assert_int_eq(a.minor, b.minor);
+		ck_assert_int_eq(a.conn_flags, b.conn_flags);
+		ck_assert_int_eq(a.keep_alive, b.keep_alive);
+		ck_assert_int_eq(a.wants_upgrade, b.wants_upgrade);
+		ck_assert_uint_eq(a.host_len, b.host_len);
+		ck_assert_int_eq(memcmp(a.target ? a.target : "", b.target ? b.target : "", a.target_len), 0);
 		ck_assert_uint_eq(a.target_len, b.target_len);
 		ck_assert_int_eq(a.status, b.status);
 		ck_assert_uint_eq(a.reason_len, b.reason_len);
