@@ -96,6 +96,7 @@ def shot(d, tmp_path, name, width):
 
 
 def test_dashboard_in_chromium(albd, backends, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     assert os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK), \
@@ -183,13 +184,27 @@ def test_dashboard_in_chromium(albd, backends, tmp_path):
 
         def row(target):
             return d.find_element(By.CSS_SELECTOR, '[data-targets="web"] tr[data-target="%s"]' % target)
-        wait_until(lambda: row(b2.addr).get_attribute("data-state") == "unhealthy", 25, interval=0.5,
-                   what="b2 unhealthy on the page")
-        cells = [c.text for c in row(b2.addr).find_elements(By.TAG_NAME, "td")]
+
+        def row_state(target):
+            # the table is redrawn every second: a row found just before
+            # a redraw is gone when it is read
+            try:
+                return row(target).get_attribute("data-state")
+            except StaleElementReferenceException:
+                return None
+        wait_until(lambda: row_state(b2.addr) == "unhealthy", 25, interval=0.5, what="b2 unhealthy on the page")
+        def row_cells(target):
+            for _ in range(10):
+                try:
+                    return [c.text for c in row(target).find_elements(By.TAG_NAME, "td")]
+                except StaleElementReferenceException:
+                    time.sleep(0.1)
+            raise AssertionError("the row of %s kept being redrawn" % target)
+        cells = row_cells(b2.addr)
         assert cells[1] == "unhealthy" and cells[2] == "Target.ResponseCodeMismatch", cells
         assert "503" in cells[3], cells
         assert re.search(r"\d\d:\d\d:\d\d \(\d+ s ago\)", cells[4]), cells
-        assert row(b1.addr).get_attribute("data-state") == "healthy"
+        assert row_state(b1.addr) == "healthy"
         # the API addition behind "Since": StateUpdatedTimestamp, moved by b2's change only
         descs = {"%s:%d" % (x["Target"]["Id"], x["Target"]["Port"]): x for x in a.admin_request(
             "GET", "/api/v1/target-groups/web/health", token=TOKEN).json()["TargetHealthDescriptions"]}
