@@ -90,7 +90,9 @@ struct session {
 	struct http1_body reqb;
 	struct http1_body respb;
 	struct http1_scan uscan;
-	struct exchange ex;           /* the current request: zeroed when it begins */
+	struct exchange *ex;          /* the current request, from exchange_begin() until the
+	                               * session waits for the next one (NULL while it waits:
+	                               * an idle connection holds none, see ex_get()) */
 	unsigned client_paused : 1;   /* client reading off: upstream output is full */
 	unsigned up_paused : 1;       /* upstream reading off: client output is full */
 	unsigned linger : 1;          /* unread input may remain: drain it before closing */
@@ -100,7 +102,11 @@ struct session {
 	size_t idle_outq;             /* the socket's send queue when T_IDLE last fired */
 	struct wgen *hs_wg;           /* the generation whose TLS contexts (and their SNI and
 	                               * ALPN callbacks) this handshake uses: held until it ends */
-	struct sockaddr_storage client_sa;  /* the client's address */
+	union {                       /* the client's address (TCP: IPv4 or IPv6) */
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} client_sa;
 	int climit;                   /* its slot in the per-client table when its connection is
 	                               * counted there (client_limit.h), else -1 */
 	struct sticky_req *sticky;    /* the stickiness cookies of the request (made at the
@@ -118,6 +124,8 @@ static void dispatch(struct session *s);
 static void exchange_end(struct session *s, enum exchange_outcome why);
 static struct evbuffer *proxy_buf_get(struct proxy_worker *pw);
 static void proxy_buf_put(struct proxy_worker *pw, struct evbuffer *b);
+static struct exchange *ex_get(struct proxy_worker *pw);
+static void ex_put(struct proxy_worker *pw, struct exchange *ex);
 
 /* helpers ---------------------------------------------------------------- */
 
@@ -146,6 +154,7 @@ static void session_free(struct session *s)
 	free(s->al_loc);
 	free(s->sticky);
 	proxy_buf_put(s->pw, s->head_out);
+	ex_put(s->pw, s->ex);
 	lsock_unref(s->ls);
 	if (s->prev)
 		s->prev->next = s->next;
@@ -246,26 +255,32 @@ static void resp_room(struct session *s)
 
 /* A request begins: a fresh, zeroed struct exchange (nothing of the last
  * request's state survives), started now. */
-static void exchange_begin(struct session *s)
+static int exchange_begin(struct session *s)
 {
-	struct exchange *ex = &s->ex;
+	struct exchange *ex = s->ex ? s->ex : (s->ex = ex_get(s->pw));
 
+	if (!ex) {
+		log_err("client %s: out of memory for a request: closing", s->peer);
+		session_close(s, EXCH_INTERNAL_ERROR);
+		return -1;
+	}
 	memset(ex, 0, sizeof(*ex));
 	ex->active = 1;
 	ex->t_start = worker_now(s->w);
-	ex->client = (const struct sockaddr *)&s->client_sa;
+	ex->client = &s->client_sa.sa;
 	if (s->c->ssl) {
 		ex->tls_protocol = SSL_get_version(s->c->ssl);
 		const SSL_CIPHER *ciph = SSL_get_current_cipher(s->c->ssl);
 		ex->tls_cipher = ciph ? SSL_CIPHER_get_name(ciph) : NULL;
 	}
+	return 0;
 }
 
 /* Record why the request is failing (the first reason stays). */
 static void exchange_fail(struct session *s, enum exchange_outcome why)
 {
-	if (s->ex.outcome == EXCH_OK)
-		s->ex.outcome = why;
+	if (s->ex && s->ex->outcome == EXCH_OK)
+		s->ex->outcome = why;
 }
 
 /* A connection to target T (of the session's group) failed: count it as
@@ -276,8 +291,8 @@ static void count_target_error(struct session *s, const struct target *t, unsign
 	unsigned w = s->w->id;
 
 	shard_add(s->pw->lb, m, 1);
-	if (s->ex.tg_ms)
-		shard_add(shard_block(s->ex.tg_ms, w), m, 1);
+	if (s->ex && s->ex->tg_ms)
+		shard_add(shard_block(s->ex->tg_ms, w), m, 1);
 	if (t && t->st->ms)
 		shard_add(shard_block(t->st->ms, w), m, 1);
 }
@@ -350,7 +365,7 @@ static char *al_copy(const char *p, size_t n, size_t *len)
 /* The client's port (its address is s->peer, made at accept). */
 static unsigned client_port(const struct session *s)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)&s->client_sa;
+	const struct sockaddr *sa = &s->client_sa.sa;
 
 	if (sa->sa_family == AF_INET)
 		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
@@ -380,7 +395,7 @@ static void access_log_line(struct session *s, const struct exchange *ex)
 	f.type = ex->tunnel ? (s->https ? "wss" : "ws") : s->https ? "https" : "http";
 	f.scheme = s->https ? "https" : "http";
 	f.elb = cfg->elb_id;
-	snprintf(client, sizeof client, s->client_sa.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", s->peer,
+	snprintf(client, sizeof client, s->client_sa.sa.sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", s->peer,
 		 client_port(s));
 	f.client = client;
 	f.target = ex->target ? ex->target->st->addr.text : NULL;
@@ -478,9 +493,9 @@ static void access_log_line(struct session *s, const struct exchange *ex)
  * when no request is running. WHY: the outcome unless one was recorded. */
 static void exchange_end(struct session *s, enum exchange_outcome why)
 {
-	struct exchange *ex = &s->ex;
+	struct exchange *ex = s->ex;
 
-	if (!ex->active)
+	if (!ex || !ex->active)
 		return;
 	ex->active = 0;
 	exchange_fail(s, why);
@@ -514,7 +529,7 @@ static void exchange_end(struct session *s, enum exchange_outcome why)
 static void exchange_release(struct session *s, int up_reusable)
 {
 	if (s->up) {
-		if (up_reusable && s->ex.up_keepalive && s->reqb.done && s->respb.done)
+		if (up_reusable && s->ex && s->ex->up_keepalive && s->reqb.done && s->respb.done)
 			upstream_put(s->up, s->tgcfg->keepalive_max_idle, s->tgcfg->keepalive_timeout_ms);
 		else
 			upstream_close(s->up);
@@ -555,7 +570,7 @@ static void flushed(struct session *s)
  * close once the output is flushed. */
 static void exchange_done(struct session *s)
 {
-	int keep = s->ex.req_keepalive && !s->ex.close_after && s->reqb.done && !s->w->stopping;
+	int keep = s->ex->req_keepalive && !s->ex->close_after && s->reqb.done && !s->w->stopping;
 
 	timer_clear(s);
 	exchange_end(s, EXCH_OK);
@@ -573,6 +588,10 @@ static void exchange_done(struct session *s)
 		return;
 	}
 	s->state = S_IDLE;
+	/* an idle connection holds no exchange (the next one is taken from
+	 * the worker's free list when a request begins) */
+	ex_put(s->pw, s->ex);
+	s->ex = NULL;
 	conn_read(s->c, 1);
 	timer_set(s, T_KEEPALIVE, cur_cfg(s)->timeouts.client_keepalive_ms);
 	if (!s->processing)
@@ -603,19 +622,19 @@ static void respond_loc(struct session *s, int status, const char *ctype, const 
 	 * connection cannot carry another request, and what the client still
 	 * sends is drained so that a reset does not destroy the answer. */
 	if (close || !s->reqb.done)
-		s->ex.close_after = s->linger = 1;
-	int keep = s->ex.req_keepalive && !s->ex.close_after && !s->w->stopping;
+		s->ex->close_after = s->linger = 1;
+	int keep = s->ex->req_keepalive && !s->ex->close_after && !s->w->stopping;
 	size_t before = evbuffer_get_length(out);
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nServer: albd\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s%s\r\n",
 			    status, http1_reason(status), ctype, body_len, hdr ? hdr : "", hdr ? ": " : "",
 			    hdr ? value : "", hdr ? "\r\n" : "",
-			    keep ? (s->ex.http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n");
-	if (!s->ex.is_head)
+			    keep ? (s->ex->http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n");
+	if (!s->ex->is_head)
 		evbuffer_add(out, body, body_len);
-	s->ex.status = status;
-	s->ex.by_albd = 1;
-	s->ex.bytes_out += evbuffer_get_length(out) - before;
-	s->ex.resp_started = 1;
+	s->ex->status = status;
+	s->ex->by_albd = 1;
+	s->ex->bytes_out += evbuffer_get_length(out) - before;
+	s->ex->resp_started = 1;
 	s->respb.done = 1;
 	exchange_done(s);
 }
@@ -670,7 +689,7 @@ static void respond_redirect(struct session *s, const struct http1_head *h, size
 		respond(s, 500, NULL, NULL, 0, 0);
 		return;
 	}
-	s->ex.redirect = 1;
+	s->ex->redirect = 1;
 	if (cur_cfg(s)->access_log.enabled) {
 		free(s->al_loc);
 		s->al_loc = al_copy(loc, strlen(loc), &s->al_loc_len);
@@ -726,7 +745,7 @@ static const struct route_req *route_req_of(const struct session *s, const struc
 	rq->query_len = q ? h->path_len - plen - 1 : 0;
 	rq->hdrs = h->hdrs;
 	rq->nhdrs = h->nhdrs;
-	rq->client = (const struct sockaddr *)&s->client_sa;
+	rq->client = &s->client_sa.sa;
 	return rq;
 }
 
@@ -741,7 +760,7 @@ static void copy_text(char *dst, size_t dstlen, const char *src, size_t n)
 }
 
 /* Give the request its id when the listener L has trace_id on (trace.h):
- * s->ex.trace_id, and s->ex.trace_root when the client's header is kept.
+ * s->ex->trace_id, and s->ex->trace_root when the client's header is kept.
  * Returns the client's X-Amzn-Trace-Id field to keep, or NULL. The head
  * (HEAD_LEN bytes) is read; the id is made once, so a resend or a retry
  * carries the same one. */
@@ -762,9 +781,9 @@ static const struct http1_header *trace_begin(struct session *s, const struct cf
 			break;
 		}
 	}
-	if (in && (head_len > TRACE_HEAD_MAX || !trace_header_valid(in->value, in->value_len, s->ex.trace_root)))
+	if (in && (head_len > TRACE_HEAD_MAX || !trace_header_valid(in->value, in->value_len, s->ex->trace_root)))
 		in = NULL;
-	trace_make_id(&s->pw->trace_rng, s->pw->epoch, s->ex.trace_id);
+	trace_make_id(&s->pw->trace_rng, s->pw->epoch, s->ex->trace_id);
 	return in;
 }
 
@@ -866,7 +885,7 @@ static const struct cfg_forward *sticky_group(struct session *s, const struct ht
 
 	if (!sr)
 		return fwd;
-	s->ex.sticky_group = a;
+	s->ex->sticky_group = a;
 	if (sticky_read(s, h, "AWSALBTG", "AWSALBTGCORS", STICKY_GROUP, &sr->group, group_accept, &gp))
 		return gp.chosen;
 	return fwd;
@@ -900,18 +919,18 @@ static void sticky_target(struct session *s, const struct http1_head *h)
 		return;
 	sr->target.n = 0;
 	if (st->type == CFG_STICKY_APP_COOKIE) {
-		s->ex.sticky_app_in = sticky_cookie_find(h->hdrs, h->nhdrs, st->cookie_name, strlen(st->cookie_name), 0,
+		s->ex->sticky_app_in = sticky_cookie_find(h->hdrs, h->nhdrs, st->cookie_name, strlen(st->cookie_name), 0,
 							 &v, &vlen);
 		/* without the application's cookie, the session is over; the
 		 * other groups' entries still go back */
 		sticky_read(s, h, "AWSALBAPP", NULL, STICKY_APP, &sr->target, target_accept, &t);
-		if (!s->ex.sticky_app_in)
+		if (!s->ex->sticky_app_in)
 			t = NULL;
 	} else {
 		sticky_read(s, h, st->cookie_name, strcmp(st->cookie_name, "AWSALB") == 0 ? "AWSALBCORS" : NULL,
 			    STICKY_LB, &sr->target, target_accept, &t);
 	}
-	s->ex.pick.sticky = t;
+	s->ex->pick.sticky = t;
 }
 
 /* The cookies write_sticky_cookies() sets for the response H: a target's
@@ -922,7 +941,7 @@ static unsigned sticky_names(struct session *s, const struct http1_head *h, cons
 	const struct cfg_stickiness *st = &s->tgcfg->stickiness;
 	unsigned n = 0;
 
-	if (s->ex.sticky_group) {
+	if (s->ex->sticky_group) {
 		names[n++] = "AWSALBTG";
 		names[n++] = "AWSALBTGCORS";
 	}
@@ -931,7 +950,7 @@ static unsigned sticky_names(struct session *s, const struct http1_head *h, cons
 		if (strcmp(st->cookie_name, "AWSALB") == 0)
 			names[n++] = "AWSALBCORS";
 	} else if (st->type == CFG_STICKY_APP_COOKIE) {
-		int set = s->ex.sticky_app_in;
+		int set = s->ex->sticky_app_in;
 		size_t nlen = strlen(st->cookie_name);
 
 		/* not sticky yet: it becomes so when the target sets its cookie */
@@ -976,8 +995,8 @@ static void write_sticky_cookies(struct session *s, const char *const *names, un
 	if (!m || !sr || !s->target || !s->tg)
 		return;
 	sticky_http_date(now + STICKY_MAX_AGE_S, date);
-	if (s->ex.sticky_group) {
-		const struct cfg_action *a = s->ex.sticky_group;
+	if (s->ex->sticky_group) {
+		const struct cfg_action *a = s->ex->sticky_group;
 
 		for (size_t k = 0; k < a->u.forward.ngroups; k++) {
 			const struct target_group *tg = gen_tg(s->wg->gen, a->u.forward.groups[k].tg);
@@ -1024,8 +1043,8 @@ static int valid_field_name(const struct http1_header *f)
 static void put_request_head(struct session *s, const struct http1_head *h, const struct http1_header *trace_in,
 			     struct wbuf *b)
 {
-	int tracing = s->ex.trace_id[0] != 0;
-	int drop_invalid = s->ex.listener && s->ex.listener->drop_invalid_header_fields;
+	int tracing = s->ex->trace_id[0] != 0;
+	int drop_invalid = s->ex->listener && s->ex->listener->drop_invalid_header_fields;
 
 	wbuf_add(b, h->method, h->method_len);
 	WBUF_LIT(b, " ");
@@ -1089,8 +1108,8 @@ static void put_request_head(struct session *s, const struct http1_head *h, cons
 	WBUF_LIT(b, "\r\n");
 	if (tracing)
 		trace_write_header(b, trace_in ? trace_in->value : NULL, trace_in ? trace_in->value_len : 0,
-				   trace_in != NULL, s->ex.trace_id);
-	if (s->ex.desync_close)
+				   trace_in != NULL, s->ex->trace_id);
+	if (s->ex->desync_close)
 		WBUF_LIT(b, "Connection: close\r\n");
 	if (h->body == HTTP1_BODY_CHUNKED)
 		WBUF_LIT(b, "Transfer-Encoding: chunked\r\n");
@@ -1139,9 +1158,9 @@ static void forward_request_body(struct session *s)
 	size_t before = evbuffer_get_length(in);
 	if (http1_body_move(&s->reqb, in, uo, 0) < 0) {
 		log_debug("client %s: invalid chunked request body trace=" EXCHANGE_TRACE_FMT, s->peer,
-			  EXCHANGE_TRACE_ARGS(&s->ex));
+			  EXCHANGE_TRACE_ARGS(s->ex));
 		exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
-		if (!s->ex.resp_started) {
+		if (!s->ex->resp_started) {
 			s->reqb.done = 1;       /* nothing more will be read */
 			respond(s, 400, NULL, NULL, 0, 1);
 		} else {
@@ -1150,12 +1169,12 @@ static void forward_request_body(struct session *s)
 		return;
 	}
 	if (evbuffer_get_length(in) != before) {
-		s->ex.body_moved = 1;
+		s->ex->body_moved = 1;
 		timer_touch(s, s->tkind == T_IDLE ? s->cfg->timeouts.idle_ms : s->tgcfg->response_timeout_ms);
 		conn_flush(s->up->c);
 	}
 	uint64_t max = s->cfg->limits.max_body_size;
-	if (max && s->reqb.total > max && !s->ex.resp_started) {
+	if (max && s->reqb.total > max && !s->ex->resp_started) {
 		s->reqb.done = 1;
 		exchange_fail(s, EXCH_CLIENT_BODY_TOO_LARGE);
 		respond(s, 413, NULL, NULL, 0, 1);
@@ -1175,8 +1194,8 @@ enum desync_action { DESYNC_PASS, DESYNC_BLOCK, DESYNC_NOMEM };
  * in the exchange, and count it when it is not Compliant. */
 static void desync_note(struct session *s, const struct desync_verdict *v)
 {
-	s->ex.desync_class = (unsigned char)v->cls;
-	s->ex.desync_reason = (unsigned char)v->reason;
+	s->ex->desync_class = (unsigned char)v->cls;
+	s->ex->desync_reason = (unsigned char)v->reason;
 	if (v->cls != DESYNC_COMPLIANT)
 		shard_add(s->pw->lb, M_DESYNC_NONCOMPLIANT_REQUEST_COUNT, 1);
 }
@@ -1252,7 +1271,7 @@ static enum desync_action desync_policy(struct session *s, const struct cfg_list
 		return DESYNC_BLOCK;
 	}
 	if (v.cls == DESYNC_AMBIGUOUS && mode == CFG_DESYNC_DEFENSIVE)
-		s->ex.desync_close = s->ex.close_after = 1;
+		s->ex->desync_close = s->ex->close_after = 1;
 	size_t need = 3 * *len + 16;
 	if (pw->norm_cap < need) {
 		char *n = realloc(pw->norm, need);
@@ -1290,7 +1309,8 @@ static void start_request(struct session *s, size_t head_len)
 	struct http1_limits lim = { cfg->limits.max_request_line, cfg->limits.max_header_size,
 				    cfg->limits.max_headers, 0, 1 };
 	s->state = S_EXCHANGE;
-	exchange_begin(s);
+	if (exchange_begin(s) < 0)
+		return;
 	http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
 	http1_body_init(&s->respb, HTTP1_BODY_NONE, 0, 0);
 	s->respb.done = 0;
@@ -1298,7 +1318,7 @@ static void start_request(struct session *s, size_t head_len)
 	h.hdrs = s->pw->hdrs;
 	const char *p = (const char *)evbuffer_pullup(in, (ssize_t)head_len);
 	size_t parse_len = head_len;
-	s->ex.bytes_in = head_len;
+	s->ex->bytes_in = head_len;
 	const struct cfg_listener *l = find_listener(cfg, s->wg->gen, s->ls);
 	switch (desync_policy(s, l, &p, &parse_len, &lim.lenient_values)) {
 	case DESYNC_PASS:
@@ -1319,10 +1339,10 @@ static void start_request(struct session *s, size_t head_len)
 		respond(s, status_of(st), NULL, NULL, 0, 1);
 		return;
 	}
-	copy_text(s->ex.method, sizeof(s->ex.method), h.method, h.method_len);
-	copy_text(s->ex.target_uri, sizeof(s->ex.target_uri), h.target, h.target_len);
+	copy_text(s->ex->method, sizeof(s->ex->method), h.method, h.method_len);
+	copy_text(s->ex->target_uri, sizeof(s->ex->target_uri), h.target, h.target_len);
 	if (h.host)
-		copy_text(s->ex.host, sizeof(s->ex.host), h.host, h.host_len);
+		copy_text(s->ex->host, sizeof(s->ex->host), h.host, h.host_len);
 	if (cfg->access_log.enabled)
 		for (size_t i = 0; i < h.nhdrs; i++)
 			if (h.hdrs[i].name_len == 10 && http1_name_is(&h.hdrs[i], "user-agent")) {
@@ -1331,14 +1351,14 @@ static void start_request(struct session *s, size_t head_len)
 				s->al_ua = al_copy(h.hdrs[i].value, n, &s->al_ua_len);
 				break;
 			}
-	s->ex.req_keepalive = h.keep_alive;
-	s->ex.http10 = h.minor == 0;
-	s->ex.is_head = h.method_id == HTTP_HEAD;
-	s->ex.idempotent = is_idempotent(h.method_id);
-	s->ex.expect_continue = h.expect_continue && !s->ex.http10;
-	if (s->ex.desync_close)
+	s->ex->req_keepalive = h.keep_alive;
+	s->ex->http10 = h.minor == 0;
+	s->ex->is_head = h.method_id == HTTP_HEAD;
+	s->ex->idempotent = is_idempotent(h.method_id);
+	s->ex->expect_continue = h.expect_continue && !s->ex->http10;
+	if (s->ex->desync_close)
 		h.wants_upgrade = 0;   /* both connections close after it: no tunnel */
-	s->ex.upgrade_req = h.wants_upgrade;
+	s->ex->upgrade_req = h.wants_upgrade;
 	http1_body_init(&s->reqb, h.body, h.content_length, h.body == HTTP1_BODY_CHUNKED);
 	if (cfg->limits.max_body_size && h.body == HTTP1_BODY_LENGTH && h.content_length > cfg->limits.max_body_size) {
 		exchange_fail(s, EXCH_CLIENT_BODY_TOO_LARGE);
@@ -1352,12 +1372,12 @@ static void start_request(struct session *s, size_t head_len)
 		respond(s, 503, NULL, NULL, 0, 1);
 		return;
 	}
-	s->ex.listener = l;
+	s->ex->listener = l;
 	/* limits.per_client's rate: 429 with Retry-After, the connection stays */
 	const struct cfg_per_client *pc = &cfg->limits.per_client;
 	if (pc->requests_per_second) {
 		uint64_t now = clock_ms();
-		uint64_t wait = climit_request(climit_slot((const struct sockaddr *)&s->client_sa, now), now,
+		uint64_t wait = climit_request(climit_slot(&s->client_sa.sa, now), now,
 					       pc->requests_per_second, pc->burst);
 		if (wait) {
 			char after[24];
@@ -1371,14 +1391,14 @@ static void start_request(struct session *s, size_t head_len)
 	}
 	const struct http1_header *trace_in = trace_begin(s, l, &h, head_len);
 	router_route(gen_router(s->wg->gen, l), route_req_of(s, &h, &rq), &act);
-	s->ex.rule = act.rule;
-	s->ex.rule_evals = act.evaluated;
+	s->ex->rule = act.rule;
+	s->ex->rule_evals = act.evaluated;
 	switch (act.action->type) {
 	case CFG_ACT_FIXED_RESPONSE: {
 		const struct cfg_fixed_response *fr = act.action->u.fixed;
 
 		evbuffer_drain(in, head_len);
-		s->ex.fixed = 1;
+		s->ex->fixed = 1;
 		respond(s, fr->status, fr->content_type, fr->body, fr->body_len, 0);
 		return;
 	}
@@ -1398,9 +1418,9 @@ static void start_request(struct session *s, size_t head_len)
 	if (act.action->u.forward.stickiness_s)
 		fwd = sticky_group(s, &h, act.action, fwd);
 	s->tgcfg = fwd->tg;
-	s->ex.tg = fwd->tg;
+	s->ex->tg = fwd->tg;
 	s->tg = gen_tg(s->wg->gen, fwd->tg);
-	s->ex.tg_ms = s->tg ? s->tg->ms : NULL;
+	s->ex->tg_ms = s->tg ? s->tg->ms : NULL;
 	if (s->tg && fwd->tg->stickiness.type != CFG_STICKY_NONE)
 		sticky_target(s, &h);
 	s->head_out = proxy_buf_get(s->pw);
@@ -1416,7 +1436,7 @@ static void start_request(struct session *s, size_t head_len)
 	if (s->pw->retry_tokens > 100.0)
 		s->pw->retry_tokens = 100.0;
 
-	s->ex.pick.worker = w->id;
+	s->ex->pick.worker = w->id;
 	dispatch(s);
 }
 
@@ -1425,24 +1445,24 @@ static void start_request(struct session *s, size_t head_len)
 static void dispatch(struct session *s)
 {
 	if (!s->target) {
-		s->target = tg_pick(s->tg, &s->ex.pick);
+		s->target = tg_pick(s->tg, &s->ex->pick);
 		if (!s->target) {
 			/* a retry finds no other target: the failure that
 			 * caused it is the outcome */
-			int retry = s->ex.pick.ntried > 0;
-			exchange_fail(s, retry ? s->ex.last_failure : EXCH_NO_TARGET);
+			int retry = s->ex->pick.ntried > 0;
+			exchange_fail(s, retry ? s->ex->last_failure : EXCH_NO_TARGET);
 			respond(s, retry ? 502 : 503, NULL, NULL, 0, 0);
 			return;
 		}
 	}
-	s->ex.target = s->target;
-	s->ex.t_first_byte = 0;
+	s->ex->target = s->target;
+	s->ex->t_first_byte = 0;
 	int reused = 0;
-	s->up = s->ex.resent ? upstream_connect(&s->pw->pool, s->w->base, s->target, s->tg->tls)
+	s->up = s->ex->resent ? upstream_connect(&s->pw->pool, s->w->base, s->target, s->tg->tls)
 			  : upstream_get(&s->pw->pool, s->w->base, s->target, s->tg->tls, &reused);
 	if (!s->up) {
 		log_warn("target %s: cannot create a socket trace=" EXCHANGE_TRACE_FMT, s->target->st->addr.text,
-			 EXCHANGE_TRACE_ARGS(&s->ex));
+			 EXCHANGE_TRACE_ARGS(s->ex));
 		exchange_fail(s, EXCH_INTERNAL_ERROR);
 		respond(s, 502, NULL, NULL, 0, 0);
 		return;
@@ -1459,7 +1479,7 @@ static void dispatch(struct session *s)
 	evbuffer_add(uc->out, evbuffer_pullup(s->head_out, -1), hl);
 	s->up_queued = hl;
 	if (reused || s->up->connected) {
-		s->ex.t_sent = worker_now(s->w);
+		s->ex->t_sent = worker_now(s->w);
 		timer_set(s, T_RESPONSE, s->tgcfg->response_timeout_ms);
 	} else
 		timer_set(s, T_CONNECT, s->tgcfg->connect_timeout_ms);
@@ -1477,18 +1497,18 @@ static void dispatch(struct session *s)
 static void attempt_failed(struct session *s, int connect_failed, int timeout, const char *why)
 {
 	const struct target *failed = s->target;
-	int replayable = !s->ex.body_moved;
+	int replayable = !s->ex->body_moved;
 	int nothing_sent = s->up && evbuffer_get_length(s->up->c->out) >= s->up_queued;
 
 	log_debug("target %s: %s trace=" EXCHANGE_TRACE_FMT, failed ? failed->st->addr.text : "?", why,
-		  EXCHANGE_TRACE_ARGS(&s->ex));
+		  EXCHANGE_TRACE_ARGS(s->ex));
 	if (connect_failed)
 		count_target_error(s, failed,
 				   s->up && s->up->c->tls_failed ? M_TARGET_TLS_NEGOTIATION_ERROR_COUNT
 								  : M_TARGET_CONNECTION_ERROR_COUNT);
 	upstream_close(s->up);
 	s->up = NULL;
-	s->ex.last_failure = timeout ? (connect_failed ? EXCH_TARGET_CONNECTION_TIMEOUT : EXCH_TARGET_RESPONSE_TIMEOUT)
+	s->ex->last_failure = timeout ? (connect_failed ? EXCH_TARGET_CONNECTION_TIMEOUT : EXCH_TARGET_RESPONSE_TIMEOUT)
 			   : connect_failed ? EXCH_TARGET_CONNECTION_ERROR : EXCH_TARGET_CLOSED;
 	/* A fresh connection that failed says something about the target
 	 * (passive health); a pooled one the target had closed does not. */
@@ -1498,11 +1518,11 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 	/* A pooled connection the target had closed: resend once on a fresh
 	 * connection to the same target. Not charged to the retry budget: it
 	 * says nothing about the target's health. */
-	if (s->up_reused && !s->ex.resent && replayable && (nothing_sent || s->ex.idempotent)) {
-		s->ex.resent = 1;
-		s->ex.resends++;
-		if (!nothing_sent && failed && s->ex.nresent_on < EXCHANGE_RESENT_MAX)
-			s->ex.resent_on[s->ex.nresent_on++] = failed;
+	if (s->up_reused && !s->ex->resent && replayable && (nothing_sent || s->ex->idempotent)) {
+		s->ex->resent = 1;
+		s->ex->resends++;
+		if (!nothing_sent && failed && s->ex->nresent_on < EXCHANGE_RESENT_MAX)
+			s->ex->resent_on[s->ex->nresent_on++] = failed;
 		dispatch(s);
 		return;
 	}
@@ -1510,20 +1530,20 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 	 * reset or closed before any byte of its answer (it died with the
 	 * request): one retry on another target, for idempotent requests,
 	 * within the budget. */
-	if ((connect_failed || !s->up_reused) && !s->ex.retries && replayable && s->ex.idempotent &&
+	if ((connect_failed || !s->up_reused) && !s->ex->retries && replayable && s->ex->idempotent &&
 	    s->pw->retry_tokens >= 1.0 && s->tg->ntargets > 1) {
-		s->ex.resent = 0;
-		s->ex.retries++;
+		s->ex->resent = 0;
+		s->ex->retries++;
 		s->pw->retry_tokens -= 1.0;
 		tg_release(s->target);
 		s->target = NULL;
-		pick_req_tried(&s->ex.pick, failed);
+		pick_req_tried(&s->ex->pick, failed);
 		dispatch(s);
 		return;
 	}
 	log_info("target %s: %s, answering %d trace=" EXCHANGE_TRACE_FMT, failed ? failed->st->addr.text : "?", why,
-		 timeout ? 504 : 502, EXCHANGE_TRACE_ARGS(&s->ex));
-	exchange_fail(s, s->ex.last_failure);
+		 timeout ? 504 : 502, EXCHANGE_TRACE_ARGS(s->ex));
+	exchange_fail(s, s->ex->last_failure);
 	respond(s, timeout ? 504 : 502, NULL, NULL, 0, 0);
 }
 
@@ -1576,7 +1596,7 @@ static void put_response_framing(const struct session *s, const struct http1_hea
 		WBUF_LIT(b, "Transfer-Encoding: chunked\r\n");
 	if (!keep)
 		WBUF_LIT(b, "Connection: close\r\n");
-	else if (s->ex.http10)
+	else if (s->ex->http10)
 		WBUF_LIT(b, "Connection: keep-alive\r\n");
 	WBUF_LIT(b, "\r\n");
 }
@@ -1590,20 +1610,20 @@ static int write_response_head(struct session *s, const struct http1_head *h)
 	/* How the body reaches the client (RFC 9112 6.3, 7) */
 	int out_chunked = 0;
 	if ((h->body == HTTP1_BODY_CHUNKED || h->body == HTTP1_BODY_EOF)) {
-		if (s->ex.http10)
-			s->ex.close_after = 1;   /* close-delimited for HTTP/1.0 */
+		if (s->ex->http10)
+			s->ex->close_after = 1;   /* close-delimited for HTTP/1.0 */
 		else
 			out_chunked = 1;
 	}
 	if (!s->reqb.done)
-		s->ex.close_after = 1;           /* answered before the request was read in full */
-	keep = s->ex.req_keepalive && !s->ex.close_after && !s->w->stopping;
+		s->ex->close_after = 1;           /* answered before the request was read in full */
+	keep = s->ex->req_keepalive && !s->ex->close_after && !s->w->stopping;
 	if (!keep)
-		s->ex.close_after = 1;
+		s->ex->close_after = 1;
 
 	size_t before = evbuffer_get_length(out);
 	const char *sticky[4];
-	unsigned nsticky = s->ex.sticky_group || s->tgcfg->stickiness.type != CFG_STICKY_NONE
+	unsigned nsticky = s->ex->sticky_group || s->tgcfg->stickiness.type != CFG_STICKY_NONE
 				   ? sticky_names(s, h, sticky) : 0;
 	struct evbuffer_iovec v;
 	struct wbuf b;
@@ -1628,9 +1648,9 @@ static int write_response_head(struct session *s, const struct http1_head *h)
 		}
 	}
 	http1_body_init(&s->respb, h->body, h->content_length, out_chunked);
-	s->ex.status = s->ex.target_status = h->status;
-	s->ex.bytes_out += evbuffer_get_length(out) - before;
-	s->ex.resp_started = 1;
+	s->ex->status = s->ex->target_status = h->status;
+	s->ex->bytes_out += evbuffer_get_length(out) - before;
+	s->ex->resp_started = 1;
 	return 0;
 }
 
@@ -1641,7 +1661,7 @@ static void forward_response_body(struct session *s)
 
 	if (http1_body_move(&s->respb, s->up->c->in, out, 0) < 0) {
 		log_info("target %s: invalid response body framing trace=" EXCHANGE_TRACE_FMT, s->target->st->addr.text,
-			 EXCHANGE_TRACE_ARGS(&s->ex));
+			 EXCHANGE_TRACE_ARGS(s->ex));
 		session_close(s, EXCH_TARGET_RESPONSE_ERROR);   /* the client sees a truncated response */
 		return;
 	}
@@ -1680,7 +1700,7 @@ static void start_tunnel(struct session *s, const struct http1_head *h, size_t h
 	size_t before = evbuffer_get_length(out);
 
 	const char *sticky[4];
-	unsigned nsticky = s->ex.sticky_group || s->tgcfg->stickiness.type != CFG_STICKY_NONE
+	unsigned nsticky = s->ex->sticky_group || s->tgcfg->stickiness.type != CFG_STICKY_NONE
 				   ? sticky_names(s, h, sticky) : 0;
 
 	evbuffer_add(out, "HTTP/1.1 101 Switching Protocols\r\n", 34);
@@ -1704,12 +1724,12 @@ static void start_tunnel(struct session *s, const struct http1_head *h, size_t h
 	}
 	evbuffer_add(out, "\r\n", 2);
 	evbuffer_drain(s->up->c->in, head_len);
-	s->ex.status = s->ex.target_status = 101;
-	s->ex.bytes_out += evbuffer_get_length(out) - before;
-	s->ex.tunnel = 1;
-	s->ex.resp_started = 1;
-	s->ex.up_keepalive = 0;
-	s->ex.close_after = 1;
+	s->ex->status = s->ex->target_status = 101;
+	s->ex->bytes_out += evbuffer_get_length(out) - before;
+	s->ex->tunnel = 1;
+	s->ex->resp_started = 1;
+	s->ex->up_keepalive = 0;
+	s->ex->close_after = 1;
 	http1_body_init(&s->reqb, HTTP1_BODY_EOF, 0, 0);
 	http1_body_init(&s->respb, HTTP1_BODY_EOF, 0, 0);
 	timer_set(s, T_IDLE, s->cfg->timeouts.idle_ms);
@@ -1741,14 +1761,14 @@ static int read_response_head(struct session *s)
 		h.hdrs = s->pw->hdrs;
 		if (st == HTTP1_OK)
 			st = http1_parse_head((const char *)evbuffer_pullup(ui, (ssize_t)head_len), head_len, 0,
-					      s->ex.is_head, &lim, &h);
-		if (st == HTTP1_OK && h.status == 101 && s->ex.upgrade_req) {
+					      s->ex->is_head, &lim, &h);
+		if (st == HTTP1_OK && h.status == 101 && s->ex->upgrade_req) {
 			start_tunnel(s, &h, head_len);
 			return -1;
 		}
 		if (st != HTTP1_OK || h.status == 101) {
 			log_info("target %s: invalid response head, answering 502 trace=" EXCHANGE_TRACE_FMT,
-				 s->target->st->addr.text, EXCHANGE_TRACE_ARGS(&s->ex));
+				 s->target->st->addr.text, EXCHANGE_TRACE_ARGS(s->ex));
 			upstream_close(s->up);
 			s->up = NULL;
 			exchange_fail(s, EXCH_TARGET_RESPONSE_ERROR);
@@ -1757,21 +1777,21 @@ static int read_response_head(struct session *s)
 		}
 		if (h.status < 200) {
 			/* interim responses: 100 goes to a client that asked for it */
-			if (h.status == 100 && s->ex.expect_continue) {
+			if (h.status == 100 && s->ex->expect_continue) {
 				evbuffer_add(s->c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 				conn_flush(s->c);
-				s->ex.expect_continue = 0;
+				s->ex->expect_continue = 0;
 			}
 			evbuffer_drain(ui, head_len);
 			http1_scan_reset(&s->uscan);
 			continue;
 		}
-		s->ex.up_keepalive = h.keep_alive && !s->ex.desync_close;
+		s->ex->up_keepalive = h.keep_alive && !s->ex->desync_close;
 		tg_passive_success(s->target);
 		if (write_response_head(s, &h) < 0) {
 			/* what part of the head went out is no answer: close */
 			log_warn("out of memory writing a response head; closing the connection trace=" EXCHANGE_TRACE_FMT,
-				 EXCHANGE_TRACE_ARGS(&s->ex));
+				 EXCHANGE_TRACE_ARGS(s->ex));
 			upstream_close(s->up);
 			s->up = NULL;
 			session_close(s, EXCH_INTERNAL_ERROR);
@@ -1786,11 +1806,11 @@ static int read_response_head(struct session *s)
 
 static void up_read(struct session *s)
 {
-	if (!s->ex.t_first_byte)
-		s->ex.t_first_byte = worker_now(s->w);
-	if (!s->ex.resp_started && read_response_head(s) < 0)
+	if (!s->ex->t_first_byte)
+		s->ex->t_first_byte = worker_now(s->w);
+	if (!s->ex->resp_started && read_response_head(s) < 0)
 		return;
-	if (s->ex.resp_started && !s->dead && s->up)
+	if (s->ex->resp_started && !s->dead && s->up)
 		forward_response_body(s);
 }
 
@@ -1807,7 +1827,7 @@ static void up_drained(struct session *s)
 static void up_connected(struct session *s)
 {
 	s->up->connected = 1;
-	s->ex.t_sent = worker_now(s->w);   /* the head goes out now */
+	s->ex->t_sent = worker_now(s->w);   /* the head goes out now */
 	if (s->tkind == T_CONNECT)
 		timer_set(s, T_RESPONSE, s->tgcfg->response_timeout_ms);
 }
@@ -1818,19 +1838,19 @@ static void up_closed(struct session *s, enum conn_event ev)
 		attempt_failed(s, 1, 0, "connection failed");
 		return;
 	}
-	if (!s->ex.resp_started) {
+	if (!s->ex->resp_started) {
 		attempt_failed(s, 0, 0, ev == CONN_EOF ? "closed before responding" : "connection error before responding");
 		return;
 	}
 	if (ev == CONN_EOF && s->respb.mode == HTTP1_BODY_EOF) {
 		/* the body ends with the connection */
 		http1_body_eof(&s->respb, s->c->out);
-		s->ex.up_keepalive = 0;
+		s->ex->up_keepalive = 0;
 		exchange_done(s);
 		return;
 	}
 	log_info("target %s: connection lost mid-response trace=" EXCHANGE_TRACE_FMT, s->target->st->addr.text,
-		 EXCHANGE_TRACE_ARGS(&s->ex));
+		 EXCHANGE_TRACE_ARGS(s->ex));
 	session_close(s, EXCH_TARGET_CLOSED);
 }
 
@@ -1889,7 +1909,8 @@ static void process_input(struct session *s)
 		if (st != HTTP1_OK) {
 			/* a head albd cannot read is a request all the same */
 			s->state = S_EXCHANGE;
-			exchange_begin(s);
+			if (exchange_begin(s) < 0)
+				break;
 			http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
 			if (st == HTTP1_BAD)
 				desync_scan_bad(s);
@@ -1948,7 +1969,7 @@ static void client_drained(struct session *s)
 
 static void client_closed(struct session *s, enum conn_event ev)
 {
-	if (ev == CONN_EOF && s->ex.tunnel && s->up && !s->reqb.done) {
+	if (ev == CONN_EOF && s->ex && s->ex->tunnel && s->up && !s->reqb.done) {
 		/* pass the half-close on; the tunnel ends when the target
 		 * closes too */
 		http1_body_eof(&s->reqb, s->up->c->out);
@@ -1960,8 +1981,8 @@ static void client_closed(struct session *s, enum conn_event ev)
 	if (ev == CONN_EOF && s->state == S_EXCHANGE && s->reqb.done) {
 		/* The client half-closed after a complete request: answer it,
 		 * then close. */
-		s->ex.close_after = 1;
-		s->ex.req_keepalive = 0;
+		s->ex->close_after = 1;
+		s->ex->req_keepalive = 0;
 		return;
 	}
 	if (ev == CONN_EOF && s->state == S_CLOSING)
@@ -1972,7 +1993,7 @@ static void client_closed(struct session *s, enum conn_event ev)
 	}
 	/* a switched connection ends when either side closes: that is how
 	 * a tunnel finishes, not a failure */
-	session_close(s, s->ex.tunnel && ev == CONN_EOF ? EXCH_OK : EXCH_CLIENT_CLOSED);
+	session_close(s, s->ex && s->ex->tunnel && ev == CONN_EOF ? EXCH_OK : EXCH_CLIENT_CLOSED);
 }
 
 static void client_cb(struct conn *c, enum conn_event ev, void *arg)
@@ -2034,7 +2055,8 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		/* RFC 9110 15.5.9: 408, and the connection closes */
 		s->state = S_EXCHANGE;
-		exchange_begin(s);
+		if (exchange_begin(s) < 0)
+			break;
 		http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
 		exchange_fail(s, EXCH_CLIENT_TIMEOUT);
 		respond(s, 408, NULL, NULL, 0, 1);
@@ -2050,7 +2072,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		log_info("target %s: no response within %u ms, answering 504 trace=" EXCHANGE_TRACE_FMT,
-			 s->target->st->addr.text, s->tgcfg->response_timeout_ms, EXCHANGE_TRACE_ARGS(&s->ex));
+			 s->target->st->addr.text, s->tgcfg->response_timeout_ms, EXCHANGE_TRACE_ARGS(s->ex));
 		upstream_close(s->up);
 		s->up = NULL;
 		exchange_fail(s, EXCH_TARGET_RESPONSE_TIMEOUT);
@@ -2068,7 +2090,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 			timer_set(s, T_IDLE, cur_cfg(s)->timeouts.idle_ms);
 			break;
 		}
-		session_close(s, s->ex.tunnel ? EXCH_OK : EXCH_IDLE_TIMEOUT);
+		session_close(s, s->ex && s->ex->tunnel ? EXCH_OK : EXCH_IDLE_TIMEOUT);
 		break;
 	}
 	case T_LINGER:
@@ -2089,6 +2111,34 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 static struct evbuffer *proxy_buf_get(struct proxy_worker *pw)
 {
 	return pw->nspare ? pw->spare[--pw->nspare] : evbuffer_new();
+}
+
+/* An exchange for a request that begins: from the worker's free list (no
+ * allocation per request), else malloc'd; NULL when out of memory. */
+static struct exchange *ex_get(struct proxy_worker *pw)
+{
+	struct ex_free *f = pw->ex_free;
+	if (!f)
+		return malloc(sizeof(struct exchange));
+	pw->ex_free = f->next;
+	pw->nex_free--;
+	return (struct exchange *)f;
+}
+
+/* Give back EX (NULL: nothing) when its session waits for the next
+ * request or ends; the free list keeps at most PROXY_EX_FREE_MAX. */
+static void ex_put(struct proxy_worker *pw, struct exchange *ex)
+{
+	if (!ex)
+		return;
+	if (pw->nex_free >= PROXY_EX_FREE_MAX) {
+		free(ex);
+		return;
+	}
+	struct ex_free *f = (struct ex_free *)(void *)ex;
+	f->next = pw->ex_free;
+	pw->ex_free = f;
+	pw->nex_free++;
 }
 
 static void proxy_buf_put(struct proxy_worker *pw, struct evbuffer *b)
@@ -2285,6 +2335,12 @@ static void p_stop(void *st)
 	free(pw->norm);
 	while (pw->nspare)
 		evbuffer_free(pw->spare[--pw->nspare]);
+	while (pw->ex_free) {
+		struct ex_free *f = pw->ex_free;
+		pw->ex_free = f->next;
+		free(f);
+	}
+	pw->nex_free = 0;
 	free(pw);
 }
 

@@ -28,6 +28,13 @@ struct sticky_mac;
 
 struct session;
 
+/* A free exchange, linked through its first bytes. */
+struct ex_free {
+	struct ex_free *next;
+};
+
+#define PROXY_EX_FREE_MAX 256
+
 /* The proxy's state on one worker. Thread: that worker only. */
 struct proxy_worker {
 	struct worker *w;
@@ -40,6 +47,9 @@ struct proxy_worker {
 	uint64_t exchanges;           /* exchanges ended (exchange_end) */
 	struct evbuffer *spare[32];   /* empty evbuffers for exchanges, see proxy_buf_get() */
 	unsigned nspare;
+	struct ex_free *ex_free;      /* exchanges no session holds (ex_get() in proxy.c): a
+	                               * connection waiting for its next request holds none */
+	unsigned nex_free;            /* at most PROXY_EX_FREE_MAX */
 	struct trace_rng trace_rng;   /* request ids (X-Amzn-Trace-Id) */
 	uint32_t epoch;               /* wall clock seconds for them and for stickiness
 	                               * cookies, read each tick (1 s): no clock read per request */
