@@ -1,9 +1,11 @@
 /* exchange.h - one request and its response, as metrics and access logs
  * see it.
  *
- * A session (proxy.c) zeroes its struct exchange when a request begins (its
- * head is complete, or albd answers a head it could not read) and fills it
- * as the request goes: times, statuses, the target, bytes, the outcome.
+ * A session (proxy.c) takes a struct exchange from its worker's free list
+ * and zeroes it when a request begins (its head is complete, or albd
+ * answers a head it could not read), fills it as the request goes: times,
+ * statuses, the target, bytes, the outcome, and gives it back when the
+ * connection waits for its next request (an idle connection holds none).
  * Every request ends through exactly one exchange_end() in proxy.c,
  * however it ends: answered in full, client gone, target lost, a timeout,
  * the drain or the close-all at shutdown. That is the one place where the
