@@ -153,13 +153,32 @@ static void fold_entity(struct shard_entity *e, int64_t t)
 				c->prev[m] -= d;   /* try again next time */
 				continue;
 			}
-			memset(M.sum, 0, sizeof(*M.sum));
+			/* the blocks' ranges first, then only their union is
+			 * added up (and later folded) */
+			unsigned lo = HIST_DENSE_N, hi = 0;
+			for (unsigned i = 0; i < nb; i++) {
+				const struct hist_dense *hd =
+					atomic_load_explicit(&shard_block(e, i)->lat, memory_order_acquire);
+				unsigned lo1 = hd ? atomic_load_explicit(&hd->lo1, memory_order_relaxed) : 0;
+				unsigned hi1 = hd ? atomic_load_explicit(&hd->hi1, memory_order_relaxed) : 0;
+				if (lo1 == 0 || hi1 < lo1 || hi1 > HIST_DENSE_N)
+					continue;
+				if (lo1 - 1 < lo)
+					lo = lo1 - 1;
+				if (hi1 > hi)
+					hi = hi1;
+			}
+			if (lo >= hi)
+				lo = hi = 0;
+			memset(&M.sum->c[lo], 0, (hi - lo) * sizeof(M.sum->c[0]));
+			atomic_store_explicit(&M.sum->lo1, hi ? lo + 1 : 0, memory_order_relaxed);
+			atomic_store_explicit(&M.sum->hi1, hi, memory_order_relaxed);
 			for (unsigned i = 0; i < nb; i++) {
 				const struct hist_dense *hd =
 					atomic_load_explicit(&shard_block(e, i)->lat, memory_order_acquire);
 				if (!hd)
 					continue;
-				for (unsigned k = 0; k < HIST_DENSE_N; k++) {
+				for (unsigned k = lo; k < hi; k++) {
 					uint32_t v = atomic_load_explicit(&hd->c[k], memory_order_relaxed);
 					if (v)
 						atomic_store_explicit(&M.sum->c[k],

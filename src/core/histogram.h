@@ -50,9 +50,15 @@ double hist_ord_value(int32_t ord);
 #define HIST_DENSE_N (HIST_DENSE_KEY_MAX - HIST_DENSE_KEY_MIN + 1)
 
 /* Counts wrap at 2^32: the reader takes differences modulo 2^32, so it
- * must read at least once per 4 billion samples of a bucket. */
+ * must read at least once per 4 billion samples of a bucket. LO1 and HI1
+ * are the lowest and highest index ever counted, plus one (0: none yet):
+ * the reader scans only that range, a few hundred buckets for a target
+ * instead of HIST_DENSE_N, every second for every target. They only
+ * widen; a count stored before the range that covers it is seen is
+ * folded at the next read (prev keeps its old value until then). */
 struct hist_dense {
 	_Atomic uint32_t c[HIST_DENSE_N];
+	_Atomic uint32_t lo1, hi1;
 };
 
 /* The dense index of a latency of NS nanoseconds (clamped). Thread: any. */
@@ -62,6 +68,11 @@ unsigned hist_dense_index_ns(uint64_t ns);
  * one latency of NS nanoseconds. Thread: the one writer of H. */
 static inline void hist_dense_add(struct hist_dense *h, unsigned idx)
 {
+	uint32_t lo1 = atomic_load_explicit(&h->lo1, memory_order_relaxed);
+	if (lo1 == 0 || idx + 1 < lo1)
+		atomic_store_explicit(&h->lo1, idx + 1, memory_order_relaxed);
+	if (idx + 1 > atomic_load_explicit(&h->hi1, memory_order_relaxed))
+		atomic_store_explicit(&h->hi1, idx + 1, memory_order_relaxed);
 	_Atomic uint32_t *p = &h->c[idx];
 	atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + 1, memory_order_relaxed);
 }
@@ -121,7 +132,8 @@ int hist_merge(struct hist *dst, const struct hist *src);
 int hist_copy(struct hist *dst, const struct hist *src);
 
 /* Fold what a dense histogram gained since PREV into DST and make PREV
- * equal to CUR (HIST_DENSE_N counts each). Returns the number of samples
+ * equal to CUR (HIST_DENSE_N counts each; only CUR's range, lo1..hi1, is
+ * read and updated: PREV is 0 outside it). Returns the number of samples
  * added, or -1 (out of memory: DST and PREV unchanged). Thread: the
  * reader (the control thread). */
 int64_t hist_fold_dense(struct hist *dst, const struct hist_dense *cur, uint32_t *prev);

@@ -414,6 +414,41 @@ START_TEST(test_fold_dense)
 }
 END_TEST
 
+/* Only the range ever counted is read; a count the reader sees before the
+ * range that covers it is folded at the next read, not lost. */
+START_TEST(test_fold_dense_range)
+{
+	static struct hist_dense d;
+	static uint32_t prev[HIST_DENSE_N];
+	struct hist h = HIST_INIT;
+
+	memset(&d, 0, sizeof(d));
+	memset(prev, 0, sizeof(prev));
+	unsigned a = hist_dense_index_ns(2000000);
+	hist_dense_add(&d, a);
+	ck_assert_uint_eq(atomic_load(&d.lo1), a + 1);
+	ck_assert_uint_eq(atomic_load(&d.hi1), a + 1);
+	hist_dense_add(&d, a - 3);
+	hist_dense_add(&d, a + 2);
+	ck_assert_uint_eq(atomic_load(&d.lo1), a - 2);
+	ck_assert_uint_eq(atomic_load(&d.hi1), a + 3);
+	hist_dense_add(&d, a);   /* inside: the range stays */
+	ck_assert_uint_eq(atomic_load(&d.lo1), a - 2);
+	ck_assert_uint_eq(atomic_load(&d.hi1), a + 3);
+
+	/* a count whose range store is not seen yet */
+	atomic_store(&d.c[a + 10], 7);
+	ck_assert_int_eq(hist_fold_dense(&h, &d, prev), 4);
+	ck_assert_uint_eq(prev[a + 10], 0);
+	atomic_store(&d.hi1, a + 11);
+	ck_assert_int_eq(hist_fold_dense(&h, &d, prev), 7);
+	ck_assert_uint_eq(prev[a + 10], 7);
+	ck_assert_uint_eq(hist_count(&h), 11);
+	ck_assert_int_eq(hist_fold_dense(&h, &d, prev), 0);
+	hist_free(&h);
+}
+END_TEST
+
 START_TEST(test_encode_round_trip)
 {
 	for (int round = 0; round < 200; round++) {
@@ -537,6 +572,7 @@ int main(void)
 	tcase_add_test(tc, test_merge_is_union);
 	tcase_add_test(tc, test_collapse_bound);
 	tcase_add_test(tc, test_fold_dense);
+	tcase_add_test(tc, test_fold_dense_range);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("encoding");
