@@ -320,11 +320,17 @@ void metrics_fold(void)
 	store_tick(M.store, now);
 }
 
-/* Fire a little after each whole second, so that a fold covers one second. */
+/* Fire a little after each whole second, so that a fold covers one second.
+ * libevent counts a timeout from the time its loop last woke, which is
+ * before the fold that just ran: without updating that cached time, a fold
+ * longer than the 20 ms margin (1000 targets under load) made the next
+ * one fire within the same second, put every series' point late and
+ * rebuild each series' chunk (chunk_patch), a longer fold again. */
 static void arm(void)
 {
 	struct timeval now, tv;
 
+	event_base_update_cache_time(event_get_base(M.timer));
 	gettimeofday(&now, NULL);
 	tv.tv_sec = 0;
 	tv.tv_usec = 1000000 - now.tv_usec + 20000;
