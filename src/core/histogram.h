@@ -54,8 +54,10 @@ double hist_ord_value(int32_t ord);
  * are the lowest and highest index ever counted, plus one (0: none yet):
  * the reader scans only that range, a few hundred buckets for a target
  * instead of HIST_DENSE_N, every second for every target. They only
- * widen; a count stored before the range that covers it is seen is
- * folded at the next read (prev keeps its old value until then). */
+ * widen; a count seen before the range that covers it is folded by the
+ * next fold that reads it (prev keeps its old value until then): the
+ * control thread folds a histogram when it sees the latencies' sum grow,
+ * which the worker stores last (shard_record_ns()). */
 struct hist_dense {
 	_Atomic uint32_t c[HIST_DENSE_N];
 	_Atomic uint32_t lo1, hi1;

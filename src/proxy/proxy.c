@@ -254,7 +254,11 @@ static void resp_room(struct session *s)
 /* exchanges --------------------------------------------------------------- */
 
 /* A request begins: a fresh, zeroed struct exchange (nothing of the last
- * request's state survives), started now. */
+ * request's state survives), started now, taken from the worker's free
+ * list unless the session still holds one. Returns 0, or -1 when there is
+ * no memory for it: then the session is closed (with an error line) and
+ * the request, which never began, is neither answered nor counted; the
+ * caller holds a reference and only looks at s->dead afterwards. */
 static int exchange_begin(struct session *s)
 {
 	struct exchange *ex = s->ex ? s->ex : (s->ex = ex_get(s->pw));
