@@ -21,10 +21,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "../net/http1.h"
 #include "target_group.h"
 #include "trace.h"
 
 struct cfg_listener;
+struct evbuffer;
 struct cfg_rule;
 struct cfg_target_group;
 
@@ -124,6 +126,19 @@ struct exchange {
 	char trace_id[TRACE_ID_LEN + 1];   /* albd's id for it ("" when the listener's trace_id is
 	                                    * off or the head was not read): Root, or Self when ... */
 	char trace_root[TRACE_ID_LEN + 1]; /* ... the client's Root was kept (else "") */
+
+	/* the session's per-request transfer state (proxy.c), here so that a
+	 * connection waiting for its next request holds none of it */
+	struct http1_body reqb;       /* the request body, client -> target */
+	struct http1_body respb;      /* the response body, target -> client */
+	struct http1_scan uscan;      /* the target's response head, scanned as it arrives */
+	struct evbuffer *head_out;    /* the upstream request head, kept for a resend */
+	size_t up_queued;             /* bytes queued on the upstream for this attempt */
+	int up_reused;                /* the upstream connection came from the pool */
+	char *al_ua;                  /* access log: the request's User-Agent, its redirect's */
+	size_t al_ua_len;             /* Location (malloc'd, only while the log is on; freed */
+	char *al_loc;                 /* when the exchange ends) */
+	size_t al_loc_len;
 };
 
 /* printf arguments for an exchange's ids, "Root=<id>",

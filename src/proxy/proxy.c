@@ -84,12 +84,6 @@ struct session {
 	struct target_group *tg;
 	struct target *target;
 	struct upconn *up;
-	int up_reused;
-	struct evbuffer *head_out;    /* the upstream request head, kept for a resend (exchange only) */
-	size_t up_queued;             /* bytes queued on the upstream for this attempt */
-	struct http1_body reqb;
-	struct http1_body respb;
-	struct http1_scan uscan;
 	struct exchange *ex;          /* the current request, from exchange_begin() until the
 	                               * session waits for the next one (NULL while it waits:
 	                               * an idle connection holds none, see ex_get()) */
@@ -111,10 +105,6 @@ struct session {
 	                               * counted there (client_limit.h), else -1 */
 	struct sticky_req *sticky;    /* the stickiness cookies of the request (made at the
 	                               * first sticky one) */
-	char *al_ua;                  /* access log: the request's User-Agent, its redirect's */
-	size_t al_ua_len;             /* Location (malloc'd, only while the log is on; freed */
-	char *al_loc;                 /* when the exchange ends) */
-	size_t al_loc_len;
 };
 
 static void client_cb(struct conn *c, enum conn_event ev, void *arg);
@@ -150,11 +140,13 @@ static void session_free(struct session *s)
 		worker_gen_release(w, s->hs_wg);
 	conn_free(s->c);
 	climit_conn_close(s->climit);
-	free(s->al_ua);
-	free(s->al_loc);
 	free(s->sticky);
-	proxy_buf_put(s->pw, s->head_out);
-	ex_put(s->pw, s->ex);
+	if (s->ex) {
+		free(s->ex->al_ua);
+		free(s->ex->al_loc);
+		proxy_buf_put(s->pw, s->ex->head_out);
+		ex_put(s->pw, s->ex);
+	}
 	lsock_unref(s->ls);
 	if (s->prev)
 		s->prev->next = s->next;
@@ -435,8 +427,8 @@ static void access_log_line(struct session *s, const struct exchange *ex)
 		f.host_len = hl;
 	}
 	f.port = s->ls ? s->ls->addr.port : 0;
-	f.user_agent = s->al_ua;
-	f.user_agent_len = s->al_ua_len;
+	f.user_agent = ex->al_ua;
+	f.user_agent_len = ex->al_ua_len;
 	f.ssl_cipher = ex->tls_cipher;
 	f.ssl_protocol = ex->tls_protocol;
 	f.tg_arn = ex->tg ? ex->tg->arn : NULL;
@@ -453,8 +445,8 @@ static void access_log_line(struct session *s, const struct exchange *ex)
 	}
 	f.rule_priority = !ex->listener ? -1 : ex->rule ? ex->rule->priority : 0;
 	f.actions = ex->redirect ? "redirect" : ex->fixed ? "fixed-response" : ex->tg ? "forward" : NULL;
-	f.redirect_url = s->al_loc;
-	f.redirect_url_len = s->al_loc_len;
+	f.redirect_url = ex->al_loc;
+	f.redirect_url_len = ex->al_loc_len;
 	f.error_reason = ex->outcome != EXCH_OK ? exchange_outcome_name(ex->outcome) : NULL;
 	/* the targets tried, in order: the failed ones ("-"), then the last
 	 * (its status, or "-"); a target that may have had the request twice
@@ -504,18 +496,18 @@ static void exchange_end(struct session *s, enum exchange_outcome why)
 	ex->active = 0;
 	exchange_fail(s, why);
 	ex->t_end = worker_now(s->w);
-	ex->bytes_in += s->reqb.total;
+	ex->bytes_in += ex->reqb.total;
 	if (!ex->by_albd)
-		ex->bytes_out += s->respb.total;
+		ex->bytes_out += ex->respb.total;
 	s->pw->exchanges++;
 	exchange_count(s, ex);
 	/* the log as the live configuration has it (a tunnel may outlive
 	 * the generation it started on) */
 	if (live_cfg(s)->access_log.enabled)
 		access_log_line(s, ex);
-	free(s->al_ua);
-	free(s->al_loc);
-	s->al_ua = s->al_loc = NULL;
+	free(ex->al_ua);
+	free(ex->al_loc);
+	ex->al_ua = ex->al_loc = NULL;
 	log_debug("exchange end: worker=%u seq=%" PRIu64 " client=%s \"%s %s\" status=%d target_status=%d "
 		  "target=%s outcome=%s retries=%u bytes_in=%" PRIu64 " bytes_out=%" PRIu64
 		  " time_us=%" PRIu64 " target_time_us=%" PRIu64 " trace=" EXCHANGE_TRACE_FMT,
@@ -533,7 +525,7 @@ static void exchange_end(struct session *s, enum exchange_outcome why)
 static void exchange_release(struct session *s, int up_reusable)
 {
 	if (s->up) {
-		if (up_reusable && s->ex && s->ex->up_keepalive && s->reqb.done && s->respb.done)
+		if (up_reusable && s->ex && s->ex->up_keepalive && s->ex->reqb.done && s->ex->respb.done)
 			upstream_put(s->up, s->tgcfg->keepalive_max_idle, s->tgcfg->keepalive_timeout_ms);
 		else
 			upstream_close(s->up);
@@ -549,8 +541,10 @@ static void exchange_release(struct session *s, int up_reusable)
 	}
 	/* the copy kept for a resend is not needed any more: an idle
 	 * connection holds no buffer of its own */
-	proxy_buf_put(s->pw, s->head_out);
-	s->head_out = NULL;
+	if (s->ex) {
+		proxy_buf_put(s->pw, s->ex->head_out);
+		s->ex->head_out = NULL;
+	}
 	s->cfg = NULL;
 	s->tg = NULL;
 	s->tgcfg = NULL;
@@ -574,7 +568,7 @@ static void flushed(struct session *s)
  * close once the output is flushed. */
 static void exchange_done(struct session *s)
 {
-	int keep = s->ex->req_keepalive && !s->ex->close_after && s->reqb.done && !s->w->stopping;
+	int keep = s->ex->req_keepalive && !s->ex->close_after && s->ex->reqb.done && !s->w->stopping;
 
 	timer_clear(s);
 	exchange_end(s, EXCH_OK);
@@ -625,7 +619,7 @@ static void respond_loc(struct session *s, int status, const char *ctype, const 
 	/* Once it is answered, the rest of a request body is not read: the
 	 * connection cannot carry another request, and what the client still
 	 * sends is drained so that a reset does not destroy the answer. */
-	if (close || !s->reqb.done)
+	if (close || !s->ex->reqb.done)
 		s->ex->close_after = s->linger = 1;
 	int keep = s->ex->req_keepalive && !s->ex->close_after && !s->w->stopping;
 	size_t before = evbuffer_get_length(out);
@@ -639,7 +633,7 @@ static void respond_loc(struct session *s, int status, const char *ctype, const 
 	s->ex->by_albd = 1;
 	s->ex->bytes_out += evbuffer_get_length(out) - before;
 	s->ex->resp_started = 1;
-	s->respb.done = 1;
+	s->ex->respb.done = 1;
 	exchange_done(s);
 }
 
@@ -695,8 +689,8 @@ static void respond_redirect(struct session *s, const struct http1_head *h, size
 	}
 	s->ex->redirect = 1;
 	if (cur_cfg(s)->access_log.enabled) {
-		free(s->al_loc);
-		s->al_loc = al_copy(loc, strlen(loc), &s->al_loc_len);
+		free(s->ex->al_loc);
+		s->ex->al_loc = al_copy(loc, strlen(loc), &s->ex->al_loc_len);
 	}
 	respond_loc(s, rd->status, NULL, NULL, 0, 0, "Location", loc);
 }
@@ -1156,16 +1150,16 @@ static void forward_request_body(struct session *s)
 {
 	struct evbuffer *in = s->c->in;
 
-	if (s->reqb.done || !s->up)
+	if (s->ex->reqb.done || !s->up)
 		return;
 	struct evbuffer *uo = s->up->c->out;
 	size_t before = evbuffer_get_length(in);
-	if (http1_body_move(&s->reqb, in, uo, 0) < 0) {
+	if (http1_body_move(&s->ex->reqb, in, uo, 0) < 0) {
 		log_debug("client %s: invalid chunked request body trace=" EXCHANGE_TRACE_FMT, s->peer,
 			  EXCHANGE_TRACE_ARGS(s->ex));
 		exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
 		if (!s->ex->resp_started) {
-			s->reqb.done = 1;       /* nothing more will be read */
+			s->ex->reqb.done = 1;       /* nothing more will be read */
 			respond(s, 400, NULL, NULL, 0, 1);
 		} else {
 			session_close(s, EXCH_CLIENT_BAD_REQUEST);
@@ -1178,13 +1172,13 @@ static void forward_request_body(struct session *s)
 		conn_flush(s->up->c);
 	}
 	uint64_t max = s->cfg->limits.max_body_size;
-	if (max && s->reqb.total > max && !s->ex->resp_started) {
-		s->reqb.done = 1;
+	if (max && s->ex->reqb.total > max && !s->ex->resp_started) {
+		s->ex->reqb.done = 1;
 		exchange_fail(s, EXCH_CLIENT_BODY_TOO_LARGE);
 		respond(s, 413, NULL, NULL, 0, 1);
 		return;
 	}
-	if (s->reqb.done)
+	if (s->ex->reqb.done)
 		return;   /* the client may pipeline the next request meanwhile */
 	if (evbuffer_get_length(uo) >= high_mark(s)) {
 		conn_read(s->c, 0);
@@ -1315,9 +1309,9 @@ static void start_request(struct session *s, size_t head_len)
 	s->state = S_EXCHANGE;
 	if (exchange_begin(s) < 0)
 		return;
-	http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
-	http1_body_init(&s->respb, HTTP1_BODY_NONE, 0, 0);
-	s->respb.done = 0;
+	http1_body_init(&s->ex->reqb, HTTP1_BODY_NONE, 0, 0);
+	http1_body_init(&s->ex->respb, HTTP1_BODY_NONE, 0, 0);
+	s->ex->respb.done = 0;
 
 	h.hdrs = s->pw->hdrs;
 	const char *p = (const char *)evbuffer_pullup(in, (ssize_t)head_len);
@@ -1351,8 +1345,8 @@ static void start_request(struct session *s, size_t head_len)
 		for (size_t i = 0; i < h.nhdrs; i++)
 			if (h.hdrs[i].name_len == 10 && http1_name_is(&h.hdrs[i], "user-agent")) {
 				size_t n = h.hdrs[i].value_len < ALOG_UA_MAX ? h.hdrs[i].value_len : ALOG_UA_MAX;
-				free(s->al_ua);
-				s->al_ua = al_copy(h.hdrs[i].value, n, &s->al_ua_len);
+				free(s->ex->al_ua);
+				s->ex->al_ua = al_copy(h.hdrs[i].value, n, &s->ex->al_ua_len);
 				break;
 			}
 	s->ex->req_keepalive = h.keep_alive;
@@ -1363,7 +1357,7 @@ static void start_request(struct session *s, size_t head_len)
 	if (s->ex->desync_close)
 		h.wants_upgrade = 0;   /* both connections close after it: no tunnel */
 	s->ex->upgrade_req = h.wants_upgrade;
-	http1_body_init(&s->reqb, h.body, h.content_length, h.body == HTTP1_BODY_CHUNKED);
+	http1_body_init(&s->ex->reqb, h.body, h.content_length, h.body == HTTP1_BODY_CHUNKED);
 	if (cfg->limits.max_body_size && h.body == HTTP1_BODY_LENGTH && h.content_length > cfg->limits.max_body_size) {
 		exchange_fail(s, EXCH_CLIENT_BODY_TOO_LARGE);
 		respond(s, 413, NULL, NULL, 0, 1);
@@ -1427,8 +1421,8 @@ static void start_request(struct session *s, size_t head_len)
 	s->ex->tg_ms = s->tg ? s->tg->ms : NULL;
 	if (s->tg && fwd->tg->stickiness.type != CFG_STICKY_NONE)
 		sticky_target(s, &h);
-	s->head_out = proxy_buf_get(s->pw);
-	if (!s->head_out || build_request_head(s, &h, trace_in, s->head_out) < 0) {
+	s->ex->head_out = proxy_buf_get(s->pw);
+	if (!s->ex->head_out || build_request_head(s, &h, trace_in, s->ex->head_out) < 0) {
 		exchange_fail(s, EXCH_INTERNAL_ERROR);
 		respond(s, 503, NULL, NULL, 0, 1);
 		return;
@@ -1471,17 +1465,17 @@ static void dispatch(struct session *s)
 		respond(s, 502, NULL, NULL, 0, 0);
 		return;
 	}
-	s->up_reused = reused;
-	http1_scan_reset(&s->uscan);
+	s->ex->up_reused = reused;
+	http1_scan_reset(&s->ex->uscan);
 	struct conn *uc = s->up->c;
 	conn_setcb(uc, up_cb, s);
 	resp_room(s);
 	uc->low_mark = high_mark(s) / 2;
 	conn_read(uc, 1);
 
-	size_t hl = evbuffer_get_length(s->head_out);
-	evbuffer_add(uc->out, evbuffer_pullup(s->head_out, -1), hl);
-	s->up_queued = hl;
+	size_t hl = evbuffer_get_length(s->ex->head_out);
+	evbuffer_add(uc->out, evbuffer_pullup(s->ex->head_out, -1), hl);
+	s->ex->up_queued = hl;
 	if (reused || s->up->connected) {
 		s->ex->t_sent = worker_now(s->w);
 		timer_set(s, T_RESPONSE, s->tgcfg->response_timeout_ms);
@@ -1502,7 +1496,7 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 {
 	const struct target *failed = s->target;
 	int replayable = !s->ex->body_moved;
-	int nothing_sent = s->up && evbuffer_get_length(s->up->c->out) >= s->up_queued;
+	int nothing_sent = s->up && evbuffer_get_length(s->up->c->out) >= s->ex->up_queued;
 
 	log_debug("target %s: %s trace=" EXCHANGE_TRACE_FMT, failed ? failed->st->addr.text : "?", why,
 		  EXCHANGE_TRACE_ARGS(s->ex));
@@ -1516,13 +1510,13 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 			   : connect_failed ? EXCH_TARGET_CONNECTION_ERROR : EXCH_TARGET_CLOSED;
 	/* A fresh connection that failed says something about the target
 	 * (passive health); a pooled one the target had closed does not. */
-	if (failed && !s->up_reused)
+	if (failed && !s->ex->up_reused)
 		tg_passive_failure(failed, s->tgcfg->health_check.enabled ? s->tgcfg->health_check.passive_failures : 0);
 
 	/* A pooled connection the target had closed: resend once on a fresh
 	 * connection to the same target. Not charged to the retry budget: it
 	 * says nothing about the target's health. */
-	if (s->up_reused && !s->ex->resent && replayable && (nothing_sent || s->ex->idempotent)) {
+	if (s->ex->up_reused && !s->ex->resent && replayable && (nothing_sent || s->ex->idempotent)) {
 		s->ex->resent = 1;
 		s->ex->resends++;
 		if (!nothing_sent && failed && s->ex->nresent_on < EXCHANGE_RESENT_MAX)
@@ -1534,7 +1528,7 @@ static void attempt_failed(struct session *s, int connect_failed, int timeout, c
 	 * reset or closed before any byte of its answer (it died with the
 	 * request): one retry on another target, for idempotent requests,
 	 * within the budget. */
-	if ((connect_failed || !s->up_reused) && !s->ex->retries && replayable && s->ex->idempotent &&
+	if ((connect_failed || !s->ex->up_reused) && !s->ex->retries && replayable && s->ex->idempotent &&
 	    s->pw->retry_tokens >= 1.0 && s->tg->ntargets > 1) {
 		s->ex->resent = 0;
 		s->ex->retries++;
@@ -1619,7 +1613,7 @@ static int write_response_head(struct session *s, const struct http1_head *h)
 		else
 			out_chunked = 1;
 	}
-	if (!s->reqb.done)
+	if (!s->ex->reqb.done)
 		s->ex->close_after = 1;           /* answered before the request was read in full */
 	keep = s->ex->req_keepalive && !s->ex->close_after && !s->w->stopping;
 	if (!keep)
@@ -1651,7 +1645,7 @@ static int write_response_head(struct session *s, const struct http1_head *h)
 				break;
 		}
 	}
-	http1_body_init(&s->respb, h->body, h->content_length, out_chunked);
+	http1_body_init(&s->ex->respb, h->body, h->content_length, out_chunked);
 	s->ex->status = s->ex->target_status = h->status;
 	s->ex->bytes_out += evbuffer_get_length(out) - before;
 	s->ex->resp_started = 1;
@@ -1663,7 +1657,7 @@ static void forward_response_body(struct session *s)
 	struct evbuffer *out = s->c->out;
 	size_t avail = evbuffer_get_length(s->up->c->in);
 
-	if (http1_body_move(&s->respb, s->up->c->in, out, 0) < 0) {
+	if (http1_body_move(&s->ex->respb, s->up->c->in, out, 0) < 0) {
 		log_info("target %s: invalid response body framing trace=" EXCHANGE_TRACE_FMT, s->target->st->addr.text,
 			 EXCHANGE_TRACE_ARGS(s->ex));
 		session_close(s, EXCH_TARGET_RESPONSE_ERROR);   /* the client sees a truncated response */
@@ -1683,7 +1677,7 @@ static void forward_response_body(struct session *s)
 		s->win = 2 * mark;
 		resp_room(s);
 	}
-	if (s->respb.done) {
+	if (s->ex->respb.done) {
 		exchange_done(s);
 		return;
 	}
@@ -1734,8 +1728,8 @@ static void start_tunnel(struct session *s, const struct http1_head *h, size_t h
 	s->ex->resp_started = 1;
 	s->ex->up_keepalive = 0;
 	s->ex->close_after = 1;
-	http1_body_init(&s->reqb, HTTP1_BODY_EOF, 0, 0);
-	http1_body_init(&s->respb, HTTP1_BODY_EOF, 0, 0);
+	http1_body_init(&s->ex->reqb, HTTP1_BODY_EOF, 0, 0);
+	http1_body_init(&s->ex->respb, HTTP1_BODY_EOF, 0, 0);
 	timer_set(s, T_IDLE, s->cfg->timeouts.idle_ms);
 	conn_read(s->c, 1);
 	forward_request_body(s);
@@ -1755,7 +1749,7 @@ static int read_response_head(struct session *s)
 	size_t head_len;
 
 	for (;;) {
-		enum http1_status st = http1_scan_head(ui, 0, &lim, &s->uscan, &head_len);
+		enum http1_status st = http1_scan_head(ui, 0, &lim, &s->ex->uscan, &head_len);
 		if (st == HTTP1_INCOMPLETE) {
 			/* a head larger than the window: room for the largest */
 			if (evbuffer_get_length(ui) >= s->up->c->read_max)
@@ -1787,7 +1781,7 @@ static int read_response_head(struct session *s)
 				s->ex->expect_continue = 0;
 			}
 			evbuffer_drain(ui, head_len);
-			http1_scan_reset(&s->uscan);
+			http1_scan_reset(&s->ex->uscan);
 			continue;
 		}
 		s->ex->up_keepalive = h.keep_alive && !s->ex->desync_close;
@@ -1846,9 +1840,9 @@ static void up_closed(struct session *s, enum conn_event ev)
 		attempt_failed(s, 0, 0, ev == CONN_EOF ? "closed before responding" : "connection error before responding");
 		return;
 	}
-	if (ev == CONN_EOF && s->respb.mode == HTTP1_BODY_EOF) {
+	if (ev == CONN_EOF && s->ex->respb.mode == HTTP1_BODY_EOF) {
 		/* the body ends with the connection */
-		http1_body_eof(&s->respb, s->c->out);
+		http1_body_eof(&s->ex->respb, s->c->out);
 		s->ex->up_keepalive = 0;
 		exchange_done(s);
 		return;
@@ -1915,7 +1909,7 @@ static void process_input(struct session *s)
 			s->state = S_EXCHANGE;
 			if (exchange_begin(s) < 0)
 				break;
-			http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
+			http1_body_init(&s->ex->reqb, HTTP1_BODY_NONE, 0, 0);
 			if (st == HTTP1_BAD)
 				desync_scan_bad(s);
 			exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
@@ -1973,16 +1967,16 @@ static void client_drained(struct session *s)
 
 static void client_closed(struct session *s, enum conn_event ev)
 {
-	if (ev == CONN_EOF && s->ex && s->ex->tunnel && s->up && !s->reqb.done) {
+	if (ev == CONN_EOF && s->ex && s->ex->tunnel && s->up && !s->ex->reqb.done) {
 		/* pass the half-close on; the tunnel ends when the target
 		 * closes too */
-		http1_body_eof(&s->reqb, s->up->c->out);
+		http1_body_eof(&s->ex->reqb, s->up->c->out);
 		conn_flush(s->up->c);
 		if (evbuffer_get_length(s->up->c->out) == 0)
 			conn_shutdown_write(s->up->c);
 		return;
 	}
-	if (ev == CONN_EOF && s->state == S_EXCHANGE && s->reqb.done) {
+	if (ev == CONN_EOF && s->state == S_EXCHANGE && s->ex->reqb.done) {
 		/* The client half-closed after a complete request: answer it,
 		 * then close. */
 		s->ex->close_after = 1;
@@ -2061,7 +2055,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		s->state = S_EXCHANGE;
 		if (exchange_begin(s) < 0)
 			break;
-		http1_body_init(&s->reqb, HTTP1_BODY_NONE, 0, 0);
+		http1_body_init(&s->ex->reqb, HTTP1_BODY_NONE, 0, 0);
 		exchange_fail(s, EXCH_CLIENT_TIMEOUT);
 		respond(s, 408, NULL, NULL, 0, 1);
 		break;
@@ -2069,7 +2063,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		attempt_failed(s, 1, 1, "connect timeout");
 		break;
 	case T_RESPONSE:
-		if (!s->reqb.done) {
+		if (!s->ex->reqb.done) {
 			/* the client stopped sending its body */
 			exchange_fail(s, EXCH_CLIENT_TIMEOUT);
 			respond(s, 408, NULL, NULL, 0, 1);
