@@ -1019,5 +1019,20 @@ def get(port, path, method="GET", headers=None, body=None, timeout=10, **kw):
         return c.request(method, path, headers=headers, body=body, **kw)
 
 
+def rss_kb(pid):
+    """The resident memory of process PID in KB (VmRSS)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def sanitized(path):
+    """Whether the binary at PATH is a sanitizer build (ASan, TSan, UBSan)."""
+    out = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
+    return any(lib in out for lib in ("libasan", "libtsan", "libubsan"))
+
+
 def expected_sha(size, seed):
     return backend_mod.pattern_sha256(size, seed)

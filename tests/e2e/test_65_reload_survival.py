@@ -4,18 +4,9 @@ generation but the one they hold is released as soon as it is replaced,
 the one they hold when they end, and the memory does not grow with the
 reloads (VmRSS)."""
 import hashlib
-import re
-import time
 
-from conftest import Conn, free_port, listener, make_config, target_group, wait_until
+from conftest import Conn, free_port, listener, make_config, rss_kb, target_group, wait_until
 from backend import pattern_sha256
-
-
-def rss_kb(pid):
-    for line in open("/proc/%d/status" % pid):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 def config(port, b, i, nrules=3000):

@@ -7,17 +7,9 @@ import time
 import pytest
 
 import backend as backend_mod
-from conftest import Conn, expected_sha, free_port, simple_config
+from conftest import Conn, expected_sha, free_port, rss_kb, simple_config
 
 MB = 1024 * 1024
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
 
 
 def test_max_connections_pauses_accepting(albd, backends):

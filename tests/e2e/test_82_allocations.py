@@ -10,23 +10,16 @@ counter is seen to work."""
 import os
 import subprocess
 import sys
-import tempfile
 from types import SimpleNamespace
 
 import pytest
 
-from conftest import ALBD_BIN, ROOT
+from conftest import ALBD_BIN, ROOT, sanitized
 
 sys.path.insert(0, str(ROOT / "tests" / "bench"))
 import counts  # noqa: E402
 
 pytestmark = pytest.mark.timeout_s(180)
-
-
-def sanitized(path):
-    """A sanitizer build keeps malloc (ASan must see every block)."""
-    out = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
-    return any(lib in out for lib in ("libasan", "libtsan", "libubsan"))
 
 
 def measure(tmp_path, close=False, env=None, requests=4000):

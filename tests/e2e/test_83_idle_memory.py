@@ -6,29 +6,15 @@ the worker's free list when the response is out). Measured as bench.py
 each completed one request and stay open."""
 import resource
 import socket
-import subprocess
 import time
 
 import pytest
 
-from conftest import ALBD_BIN
+from conftest import ALBD_BIN, rss_kb, sanitized
 
 pytestmark = pytest.mark.timeout_s(180)
 
 N = 4000
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
-
-
-def sanitized(path):
-    out = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
-    return any(lib in out for lib in ("libasan", "libtsan", "libubsan"))
 
 
 def one_request(port):
