@@ -2088,6 +2088,12 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 			timer_set(s, T_IDLE, cur_cfg(s)->timeouts.idle_ms);
 			break;
 		}
+		/* a response cut short is worth a line (a tunnel's quiet end is not) */
+		if (s->ex && !s->ex->tunnel && (s->state == S_EXCHANGE || evbuffer_get_length(s->c->out) || q))
+			log_info("client %s: no byte moved for %u ms: closing with %zu bytes of the response "
+				 "unsent (albd) and %zu in the socket trace=" EXCHANGE_TRACE_FMT, s->peer,
+				 cur_cfg(s)->timeouts.idle_ms, evbuffer_get_length(s->c->out), q,
+				 EXCHANGE_TRACE_ARGS(s->ex));
 		session_close(s, s->ex && s->ex->tunnel ? EXCH_OK : EXCH_IDLE_TIMEOUT);
 		break;
 	}
