@@ -117,6 +117,19 @@ static void proxy_buf_put(struct proxy_worker *pw, struct evbuffer *b);
 static struct exchange *ex_get(struct proxy_worker *pw);
 static void ex_put(struct proxy_worker *pw, struct exchange *ex);
 
+/* Give the session's exchange back, with what it still holds (the request
+ * head kept for a resend, the access log's copies). */
+static void exchange_drop(struct session *s)
+{
+	if (!s->ex)
+		return;
+	free(s->ex->al_ua);
+	free(s->ex->al_loc);
+	proxy_buf_put(s->pw, s->ex->head_out);
+	ex_put(s->pw, s->ex);
+	s->ex = NULL;
+}
+
 /* helpers ---------------------------------------------------------------- */
 
 static void hold(struct session *s)
@@ -141,12 +154,7 @@ static void session_free(struct session *s)
 	conn_free(s->c);
 	climit_conn_close(s->climit);
 	free(s->sticky);
-	if (s->ex) {
-		free(s->ex->al_ua);
-		free(s->ex->al_loc);
-		proxy_buf_put(s->pw, s->ex->head_out);
-		ex_put(s->pw, s->ex);
-	}
+	exchange_drop(s);
 	lsock_unref(s->ls);
 	if (s->prev)
 		s->prev->next = s->next;
@@ -247,13 +255,14 @@ static void resp_room(struct session *s)
 
 /* A request begins: a fresh, zeroed struct exchange (nothing of the last
  * request's state survives), started now, taken from the worker's free
- * list unless the session still holds one. Returns 0, or -1 when there is
+ * list (a session between requests holds none). Returns 0, or -1 when there is
  * no memory for it: then the session is closed (with an error line) and
  * the request, which never began, is neither answered nor counted; the
  * caller holds a reference and only looks at s->dead afterwards. */
 static int exchange_begin(struct session *s)
 {
-	struct exchange *ex = s->ex ? s->ex : (s->ex = ex_get(s->pw));
+	exchange_drop(s);   /* none is held here; if one were, nothing of it leaks */
+	struct exchange *ex = s->ex = ex_get(s->pw);
 
 	if (!ex) {
 		log_err("client %s: out of memory for a request: closing", s->peer);
@@ -588,8 +597,7 @@ static void exchange_done(struct session *s)
 	s->state = S_IDLE;
 	/* an idle connection holds no exchange (the next one is taken from
 	 * the worker's free list when a request begins) */
-	ex_put(s->pw, s->ex);
-	s->ex = NULL;
+	exchange_drop(s);
 	conn_read(s->c, 1);
 	timer_set(s, T_KEEPALIVE, cur_cfg(s)->timeouts.client_keepalive_ms);
 	if (!s->processing)
@@ -2088,10 +2096,14 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 			timer_set(s, T_IDLE, cur_cfg(s)->timeouts.idle_ms);
 			break;
 		}
-		/* a response cut short is worth a line (a tunnel's quiet end is not) */
-		if (s->ex && !s->ex->tunnel && (s->state == S_EXCHANGE || evbuffer_get_length(s->c->out) || q))
-			log_info("client %s: no byte moved for %u ms: closing with %zu bytes of the response "
-				 "unsent (albd) and %zu in the socket trace=" EXCHANGE_TRACE_FMT, s->peer,
+		/* a response cut short is worth a line (a tunnel's quiet end is
+		 * not); T_IDLE runs only with an exchange, in S_EXCHANGE or in
+		 * S_CLOSING with output left (else flushed() closed already).
+		 * The queue was compared at the expiry before: no byte moved
+		 * for between one and two idle timeouts */
+		if (s->ex && !s->ex->tunnel)
+			log_info("client %s: no byte moved for at least %u ms: closing with %zu bytes of the "
+				 "response unsent (albd) and %zu in the socket trace=" EXCHANGE_TRACE_FMT, s->peer,
 				 cur_cfg(s)->timeouts.idle_ms, evbuffer_get_length(s->c->out), q,
 				 EXCHANGE_TRACE_ARGS(s->ex));
 		session_close(s, s->ex && s->ex->tunnel ? EXCH_OK : EXCH_IDLE_TIMEOUT);
