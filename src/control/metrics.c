@@ -159,14 +159,13 @@ static void fold_entity(struct shard_entity *e, int64_t t)
 			for (unsigned i = 0; i < nb; i++) {
 				const struct hist_dense *hd =
 					atomic_load_explicit(&shard_block(e, i)->lat, memory_order_acquire);
-				unsigned lo1 = hd ? atomic_load_explicit(&hd->lo1, memory_order_relaxed) : 0;
-				unsigned hi1 = hd ? atomic_load_explicit(&hd->hi1, memory_order_relaxed) : 0;
-				if (lo1 == 0 || hi1 < lo1 || hi1 > HIST_DENSE_N)
+				unsigned l, h;
+				if (!hd || !hist_dense_range(hd, &l, &h))
 					continue;
-				if (lo1 - 1 < lo)
-					lo = lo1 - 1;
-				if (hi1 > hi)
-					hi = hi1;
+				if (l < lo)
+					lo = l;
+				if (h > hi)
+					hi = h;
 			}
 			if (lo >= hi)
 				lo = hi = 0;

@@ -304,12 +304,10 @@ int64_t hist_fold_dense(struct hist *dst, const struct hist_dense *cur, uint32_t
 	struct hist_bucket gained[HIST_DENSE_N];
 	uint32_t ng = 0;
 	int64_t total = 0;
-	unsigned lo1 = atomic_load_explicit(&cur->lo1, memory_order_relaxed);
-	unsigned hi1 = atomic_load_explicit(&cur->hi1, memory_order_relaxed);
+	unsigned lo, hi;
 
-	if (lo1 == 0 || hi1 < lo1 || hi1 > HIST_DENSE_N)
+	if (!hist_dense_range(cur, &lo, &hi))
 		return 0;   /* nothing counted yet */
-	unsigned lo = lo1 - 1, hi = hi1;
 	for (unsigned i = lo; i < hi; i++) {
 		now[i] = atomic_load_explicit(&cur->c[i], memory_order_relaxed);
 		uint32_t d = now[i] - prev[i];  /* modulo 2^32 */

@@ -63,6 +63,19 @@ struct hist_dense {
 	_Atomic uint32_t lo1, hi1;
 };
 
+/* The range of buckets H ever counted, as [*LO, *HI); 0 when none yet.
+ * Thread: any (the reader sees a range no wider than the writer's). */
+static inline int hist_dense_range(const struct hist_dense *h, unsigned *lo, unsigned *hi)
+{
+	unsigned lo1 = atomic_load_explicit(&h->lo1, memory_order_relaxed);
+	unsigned hi1 = atomic_load_explicit(&h->hi1, memory_order_relaxed);
+	if (lo1 == 0 || hi1 < lo1 || hi1 > HIST_DENSE_N)
+		return 0;
+	*lo = lo1 - 1;
+	*hi = hi1;
+	return 1;
+}
+
 /* The dense index of a latency of NS nanoseconds (clamped). Thread: any. */
 unsigned hist_dense_index_ns(uint64_t ns);
 

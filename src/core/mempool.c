@@ -27,6 +27,7 @@ struct lists {
 };
 
 static __thread struct lists tl;
+static int installed;               /* mempool_install() gave libevent these lists */
 static pthread_key_t exit_key;
 static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
@@ -156,6 +157,12 @@ int mempool_install(void)
 	if (e && strcmp(e, "0") == 0)
 		return 0;
 	event_set_mem_functions(mempool_malloc, mempool_realloc, mempool_free);
+	installed = 1;
 	return 1;
 #endif
+}
+
+int mempool_installed(void)
+{
+	return installed;
 }

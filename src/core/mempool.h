@@ -33,6 +33,11 @@
  * 0 if not (sanitizers, ALBD_MEMPOOL=0). Thread: main, at start. */
 int mempool_install(void);
 
+/* Whether mempool_install() installed the lists. Other per-thread free
+ * lists (proxy.c's exchanges) follow it, so that sanitizer builds and
+ * ALBD_MEMPOOL=0 see every block. Thread: any, after mempool_install(). */
+int mempool_installed(void);
+
 /* The allocator itself, for the unit tests. Thread: any; each thread uses
  * its own lists. */
 void *mempool_malloc(size_t n);

@@ -28,6 +28,7 @@
 
 #include "../core/clock.h"
 #include "../core/log.h"
+#include "../core/mempool.h"
 #include "balancer.h"
 #include "../net/conn.h"
 #include "../net/wbuf.h"
@@ -2141,13 +2142,13 @@ static struct exchange *ex_get(struct proxy_worker *pw)
 	return (struct exchange *)f;
 }
 
-/* Give back EX (NULL: nothing) when its session waits for the next
- * request or ends; the free list keeps at most PROXY_EX_FREE_MAX. */
+/* Give back EX when its session waits for the next request or ends; the
+ * free list keeps at most PROXY_EX_FREE_MAX, and none where libevent's
+ * buffers are not pooled either (sanitizer builds, ALBD_MEMPOOL=0: a
+ * memory checker must see every exchange freed). */
 static void ex_put(struct proxy_worker *pw, struct exchange *ex)
 {
-	if (!ex)
-		return;
-	if (pw->nex_free >= PROXY_EX_FREE_MAX) {
+	if (pw->nex_free >= PROXY_EX_FREE_MAX || !mempool_installed()) {
 		free(ex);
 		return;
 	}
