@@ -25,9 +25,12 @@
  * accuracy table), the sum of a latency point to 20 bits of mantissa
  * (HIST_SUM_BITS); points in memory (the open periods) are exact.
  *
- * Every put goes straight into the open point of every resolution (n and
- * sum add, min of mins, max of maxes, histograms merge), which is the
- * roll-up: a 60 s point is the aggregate of the 1 s points of its minute.
+ * Every put goes straight into the open point of the 1 s and the 60 s
+ * resolution (n and sum add, min of mins, max of maxes, histograms
+ * merge): a 60 s point is the aggregate of the 1 s points of its minute.
+ * 300 s and 3600 s points are made the same way from 60 s and 300 s
+ * points, by the roll-up of whole blocks as they leave the finer
+ * resolution (below).
  * A late put (PutMetricData, up to 14 days old) lands in each resolution
  * that still keeps its time: in the open point, in the head chunk (decoded,
  * merged, re-encoded) or, when its window is already a block, in a list of
@@ -77,8 +80,21 @@
 
 const unsigned store_res_step[STORE_NRES] = { 1, 60, 300, 3600 };
 const int64_t store_res_keep[STORE_NRES] = { 3 * 3600, 15 * 86400, 63 * 86400, 455 * 86400 };
-/* the window of one block, a multiple of the step */
+/* the window of one block, a multiple of the step (and of the finer
+ * resolution's window: a block rolls up whole finer blocks) */
 static const int64_t blk_len[STORE_NRES] = { 60, 3600, 7200, 86400 };
+/* Puts land in the resolutions below this one (1 s and 60 s); 300 s and
+ * 3600 s points are rolled up from blocks that leave the finer resolution
+ * (roll-up, below), so no time is kept at two of 60 s, 300 s and 3600 s:
+ * CloudWatch's ladder, where 1-minute data older than 15 days "is still
+ * available, but is aggregated and is retrievable only with a resolution
+ * of 5 minutes". */
+#define RES_PUT 2
+/* a roll-up decodes about this many points and histogram buckets a
+ * tick, then goes on at the next: the control thread never stalls on it
+ * (a few ms a tick: tests/bench/store_budget prints the longest) */
+#define ROLLUP_POINTS 20000
+#define BLK_ROLL_MAX 12  /* blk_len[r + 1] / blk_len[r], at most */
 
 #define LATE_MAX (14 * 86400)   /* a put may be this old */
 #define AHEAD_MAX (2 * 3600)    /* or this far ahead */
@@ -134,6 +150,28 @@ struct late {
 	struct store_point p;
 };
 
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+	int oom;
+};
+
+/* A roll-up in progress: the blocks of resolution SRC in the window
+ * [w, w + blk_len[src + 1]) become one block of src + 1, series by series,
+ * a slice a tick (rollup_step). */
+struct rollup {
+	int src;                    /* 1 or 2; 0: none in progress */
+	int64_t w;
+	uint32_t *ids;              /* the series in the source blocks, ascending */
+	size_t nids, next;
+	struct bentry *e;           /* the chunks made so far; p is set when stored */
+	size_t *offs;               /* their offsets in data */
+	size_t ne, cap;
+	struct buf data;
+	uint32_t damaged;           /* bit k: source block w + k * blk_len[src] had a damaged chunk */
+	int64_t retry;              /* after a failed write: no roll-up before this time */
+};
+
 struct store {
 	char *dir;                  /* NULL: memory only */
 	int64_t now;                /* the last time seen */
@@ -147,6 +185,7 @@ struct store {
 	size_t nblk[STORE_NRES], capblk[STORE_NRES];
 	struct late *late;
 	size_t nlate, caplate;
+	struct rollup ru;
 	int catfd;
 };
 
@@ -189,8 +228,10 @@ static unsigned res_shift(const struct store_series *s, int r)
 
 /* The sum of a latency point (a series with histograms) that is not an
  * integer is written with this many bits of mantissa: within 2^-21 (5e-7)
- * of the sum put, relative, which is far below what a latency's Average
- * needs and saves 4 bytes a point (README, "Budget"). */
+ * of the sum put, relative, at 60 s; a roll-up rounds the sum of such sums
+ * again, so 300 s points are within 2 x 2^-21 and 3600 s points 3 x 2^-21
+ * (1.5e-6): far below what a latency's Average needs, and it saves 4
+ * bytes a point (README, "Budget"). */
 #define HIST_SUM_BITS 20
 
 /* An empty chunk for series S at resolution R, window BASE, its
@@ -205,12 +246,6 @@ static void chunk_init(struct store_chunk *c, const struct store_series *s, int 
 	store_chunk_init(c, base, store_res_step[r], s ? res_hist(s, r) : with_hist, shift);
 	c->sum_bits = s && (s->flags & STORE_HIST) ? HIST_SUM_BITS : 0;
 }
-
-struct buf {
-	uint8_t *p;
-	size_t len, cap;
-	int oom;
-};
 
 static uint8_t *buf_room(struct buf *b, size_t n)
 {
@@ -881,8 +916,9 @@ static int chunk_patch(struct store_series *s, int r, const struct store_point *
 	return rc;
 }
 
-/* Put the aggregate P (at second P->t, histogram in P->h) into every
- * resolution that keeps its time. */
+/* Put the aggregate P (at second P->t, histogram in P->h) into the 1 s
+ * and 60 s resolutions where they keep its time (300 s and 3600 s get it
+ * by roll-up). */
 static int put_point(struct store_series *s, struct store_point *p)
 {
 	struct store *st = s->st;
@@ -892,7 +928,7 @@ static int put_point(struct store_series *s, struct store_point *p)
 	if (!series_res(s))
 		return -1;
 	int rc = 0;
-	for (int r = 0; r < STORE_NRES; r++) {
+	for (int r = 0; r < RES_PUT; r++) {
 		int64_t step = store_res_step[r];
 		int64_t ps = align_down(t, step);
 		if (ps < st->now - store_res_keep[r])
@@ -1666,10 +1702,276 @@ static void flush_late(struct store *st)
 	st->nlate = 0;
 }
 
-/* Delete blocks past retention. */
+/* ------------------------------------------------------------ roll-up */
+
+/* The ladder without overlap. A block of resolution SRC (60 s or 300 s)
+ * stays until the window of the coarser resolution that holds it,
+ * [w, w + blk_len[src + 1]), has left SRC's retention: then the blocks of
+ * that window become one block of src + 1 (its points merged per coarser
+ * period, histograms collapsed to the coarser resolution's shift) and are
+ * deleted. 60 s data thus stays 15 days (and up to 2 hours more), 300 s
+ * data from then to 63 days (and up to a day more), 3600 s data from
+ * then to 455 days. A query for a coarse period reads the coarse blocks
+ * and then the finer data after them (store_query).
+ *
+ * One roll-up at a time, about ROLLUP_POINTS points and buckets decoded
+ * a tick. A roll-up in progress is not written anywhere: after a restart it starts
+ * again (the sources are deleted only after the new block is written; a
+ * destination block that already exists, from a roll-up cut short or a
+ * store from before the roll-up, means the sources are already in it). */
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void rollup_free(struct rollup *ru)
+{
+	free(ru->ids);
+	free(ru->e);
+	free(ru->offs);
+	free(ru->data.p);
+	int64_t retry = ru->retry;
+	memset(ru, 0, sizeof(*ru));
+	ru->retry = retry;
+}
+
+/* Open the source blocks of the roll-up in progress into V (room for
+ * blk_len[src + 1] / blk_len[src] views), their starts into START.
+ * Returns their number, or -1 when one cannot be mapped now (the roll-up
+ * waits; nothing is open). */
+static int rollup_views(struct store *st, struct bview *v, int64_t *start)
+{
+	const struct rollup *ru = &st->ru;
+	int r = ru->src;
+	int64_t wend = ru->w + blk_len[r + 1];
+	int n = 0;
+	for (size_t i = blk_search(st, r, ru->w); i < st->nblk[r] && st->blks[r][i].start < wend;) {
+		int64_t bs = st->blks[r][i].start;
+		int orc = bview_open(st, r, i, &v[n]);
+		if (orc == -1)
+			continue;  /* set aside: the table moved up */
+		if (orc < 0) {
+			for (int k = 0; k < n; k++)
+				bview_close(&v[k]);
+			return -1;
+		}
+		start[n++] = bs;
+		i++;
+	}
+	return n;
+}
+
+/* Start the roll-up that is due, if any. Returns 1 when one is in progress. */
+static int rollup_start(struct store *st)
+{
+	struct rollup *ru = &st->ru;
+	if (ru->src)
+		return 1;
+	if (st->now < ru->retry)
+		return 0;
+	for (int r = 1; r < STORE_NRES - 1; r++) {
+		if (!st->nblk[r])
+			continue;
+		int64_t L = blk_len[r + 1];
+		int64_t w = align_down(st->blks[r][0].start, L);
+		if (w + L > st->now - store_res_keep[r])
+			continue;
+		ru->src = r;
+		ru->w = w;
+		/* already rolled up (or too old to keep): the sources only go */
+		size_t d = blk_search(st, r + 1, w);
+		if ((d < st->nblk[r + 1] && st->blks[r + 1][d].start == w) ||
+		    w + L <= st->now - store_res_keep[r + 1])
+			return 1;
+		struct bview v[BLK_ROLL_MAX];
+		int64_t bs[BLK_ROLL_MAX];
+		int nv = rollup_views(st, v, bs);
+		if (nv < 0) {
+			ru->src = 0;
+			return 0;
+		}
+		for (int k = 0; k < nv; k++) {
+			struct bentry *e;
+			long ne = bview_list(&v[k], &e);
+			if (ne < 0) {
+				/* a damaged index: this block gives nothing */
+				ru->damaged |= 1u << ((bs[k] - w) / blk_len[r]);
+				ne = 0;
+			}
+			uint32_t *ids = realloc(ru->ids, (ru->nids + (size_t)ne + 1) * sizeof(*ids));
+			if (!ids) {
+				free(e);
+				for (int j = 0; j < nv; j++)
+					bview_close(&v[j]);
+				log_err("store: out of memory rolling up r%u/%lld: retried in a minute", store_res_step[r],
+					(long long)w);
+				rollup_free(ru);
+				ru->retry = st->now + 60;
+				return 0;
+			}
+			ru->ids = ids;
+			for (long j = 0; j < ne; j++)
+				ids[ru->nids++] = e[j].id;
+			free(e);
+		}
+		for (int k = 0; k < nv; k++)
+			bview_close(&v[k]);
+		/* sorted, each once */
+		qsort(ru->ids, ru->nids, sizeof(*ru->ids), u32_cmp);
+		size_t u = 0;
+		for (size_t j = 0; j < ru->nids; j++)
+			if (!u || ru->ids[u - 1] != ru->ids[j])
+				ru->ids[u++] = ru->ids[j];
+		ru->nids = u;
+		return 1;
+	}
+	return 0;
+}
+
+/* Roll up the next series of the roll-up in progress, until about BUDGET
+ * points and buckets are decoded; *BUDGET is what is left. */
+static void rollup_step(struct store *st, long *budget)
+{
+	struct rollup *ru = &st->ru;
+	int r = ru->src, d = r + 1;
+	struct bview v[BLK_ROLL_MAX];
+	int64_t bs[BLK_ROLL_MAX];
+	int nv = ru->next < ru->nids ? rollup_views(st, v, bs) : 0;
+	if (nv < 0) {
+		*budget = 0;  /* a block cannot be mapped now: later */
+		return;
+	}
+	while (ru->next < ru->nids && *budget > 0) {
+		uint32_t id = ru->ids[ru->next];
+		const struct store_series *s = id < st->nall ? st->all[id] : NULL;
+		struct store_point *acc = NULL;
+		size_t n = 0, cap = 0;
+		int oom = 0;
+		for (int k = 0; k < nv; k++) {
+			const uint8_t *cp;
+			size_t clen;
+			struct store_point *pts = NULL;
+			size_t np = 0;
+			int f = bview_find(&v[k], id, &cp, &clen);
+			if (f == 1 && store_chunk_decode(cp, clen, v[k].version, bs[k], store_res_step[r], &pts, &np) < 0)
+				f = -1;
+			if (f < 0) {
+				log_err("store: block r%u/%lld: the chunk of series %u is damaged: rolled up without it",
+					store_res_step[r], (long long)bs[k], id);
+				ru->damaged |= 1u << ((bs[k] - ru->w) / blk_len[r]);
+				continue;
+			}
+			*budget -= (long)np + 1;
+			for (size_t j = 0; j < np && !oom; j++) {
+				*budget -= (long)pts[j].h.n;
+				pts[j].t = align_down(pts[j].t, store_res_step[d]);
+				int wh = s ? res_hist(s, d) : pts[j].h.n != 0;
+				if (points_merge_one(&acc, &n, &cap, &pts[j], wh) < 0)
+					oom = 1;
+			}
+			store_points_free(pts, np);
+		}
+		uint8_t *b = NULL;
+		size_t len = 0;
+		if (!oom && n && chunk_bytes(st, id, d, ru->w, acc, n, &b, &len) < 0)
+			oom = 1;
+		store_points_free(acc, n);
+		if (!oom && b) {
+			uint8_t *p = buf_room(&ru->data, len);
+			if (ru->ne == ru->cap) {
+				size_t c = ru->cap ? ru->cap * 2 : 256;
+				struct bentry *ne = realloc(ru->e, c * sizeof(*ne));
+				size_t *no = realloc(ru->offs, c * sizeof(*no));
+				if (ne)
+					ru->e = ne;
+				if (no)
+					ru->offs = no;
+				if (ne && no)
+					ru->cap = c;
+			}
+			if (!p || ru->ne == ru->cap) {
+				oom = 1;
+			} else {
+				memcpy(p, b, len);
+				ru->offs[ru->ne] = (size_t)(p - ru->data.p);
+				ru->e[ru->ne++] = (struct bentry){ id, NULL, len, 0, 0, 0 };
+			}
+		}
+		free(b);
+		if (oom) {
+			for (int k = 0; k < nv; k++)
+				bview_close(&v[k]);
+			log_err("store: out of memory rolling up r%u/%lld: retried in a minute", store_res_step[r],
+				(long long)ru->w);
+			rollup_free(ru);
+			ru->retry = st->now + 60;
+			*budget = 0;
+			return;
+		}
+		ru->next++;
+	}
+	for (int k = 0; k < nv; k++)
+		bview_close(&v[k]);
+}
+
+/* Every series is rolled up: write the block, then remove the sources
+ * (a source with a damaged chunk is set aside instead). */
+static void rollup_finish(struct store *st)
+{
+	struct rollup *ru = &st->ru;
+	int r = ru->src;
+	if (ru->ne) {
+		for (size_t k = 0; k < ru->ne; k++)
+			ru->e[k].p = ru->data.p + ru->offs[k];
+		if (blk_store(st, r + 1, ru->w, ru->e, ru->ne) < 0) {
+			log_err("store: rolling r%u/%lld up into r%u failed: retried in a minute", store_res_step[r],
+				(long long)ru->w, store_res_step[r + 1]);
+			rollup_free(ru);
+			ru->retry = st->now + 60;
+			return;
+		}
+	}
+	int64_t wend = ru->w + blk_len[r + 1];
+	for (size_t i = blk_search(st, r, ru->w); i < st->nblk[r] && st->blks[r][i].start < wend;) {
+		int64_t bs = st->blks[r][i].start;
+		if (ru->damaged & (1u << ((bs - ru->w) / blk_len[r]))) {
+			blk_damaged(st, r, i, "a damaged chunk (rolled up without it)");
+			continue;
+		}
+		if (st->dir) {
+			char path[4096];
+			blk_path(st, r, bs, path, sizeof(path));
+			if (unlink(path) < 0 && errno != ENOENT)
+				log_warn("store: removing %s: %s", path, strerror(errno));
+		}
+		blk_forget(st, r, i);
+	}
+	rollup_free(ru);
+	ru->retry = 0;
+}
+
+/* Go on with the roll-ups that are due, about ROLLUP_POINTS points and
+ * buckets a tick. */
+static void rollup(struct store *st)
+{
+	long budget = ROLLUP_POINTS;
+	while (budget > 0 && rollup_start(st)) {
+		rollup_step(st, &budget);
+		if (st->ru.src && st->ru.next == st->ru.nids)
+			rollup_finish(st);
+		else
+			break;
+	}
+}
+
+/* Delete blocks past retention (60 s and 300 s blocks leave by roll-up). */
 static void expire(struct store *st)
 {
-	for (int r = 0; r < STORE_NRES; r++) {
+	static const int gone[] = { 0, STORE_NRES - 1 };
+	for (size_t k = 0; k < sizeof(gone) / sizeof(gone[0]); k++) {
+		int r = gone[k];
 		while (st->nblk[r] && st->blks[r][0].start + blk_len[r] <= st->now - store_res_keep[r]) {
 			if (st->dir) {
 				char path[4096];
@@ -1829,8 +2131,10 @@ static int load_checkpoint(struct store *st)
 			const uint8_t *cp = rd_take(&r, clen);
 			uint32_t nopen = rd_u32(&r);
 			/* a series missing from the catalog (its record was
-			 * damaged): its points are read and dropped */
-			struct store_series *s = id < st->nall ? st->all[id] : NULL;
+			 * damaged): its points are read and dropped; so are
+			 * the 300 s and 3600 s points of a store from before
+			 * the roll-up (the 60 s data has them, and rolls up) */
+			struct store_series *s = id < st->nall && res < RES_PUT ? st->all[id] : NULL;
 			if (r.bad) {
 				why = "truncated";
 				goto bad_reset;
@@ -2039,9 +2343,14 @@ static void tick(struct store *st, int64_t now)
 {
 	if (now > st->now)
 		st->now = now;
-	for (int r = 0; r < STORE_NRES; r++)
+	for (int r = 0; r < RES_PUT; r++)
 		advance(st, r, st->now);
+	/* no puts go to the coarser ones: their head windows only move on */
+	for (int r = RES_PUT; r < STORE_NRES; r++)
+		if (align_down(st->now, blk_len[r]) > st->win[r])
+			st->win[r] = align_down(st->now, blk_len[r]);
 	flush_late(st);
+	rollup(st);
 	expire(st);
 }
 
@@ -2117,6 +2426,7 @@ void store_close(struct store *st)
 	for (size_t i = 0; i < st->nlate; i++)
 		hist_free(&st->late[i].p.h);
 	free(st->late);
+	rollup_free(&st->ru);
 	for (size_t i = 0; i < st->nall; i++)
 		if (st->all[i])
 			series_free(st->all[i]);
@@ -2187,6 +2497,61 @@ static void agg_points(struct agg *a, struct store_point *p, size_t n, int owned
 		agg_add(a, &p[i], owned);
 }
 
+/* Add the points of S at resolution R from A->start on (blocks, head
+ * chunk, open points) to A. Returns the end of the last block read, or
+ * A->start: finer data before it is in these blocks. */
+static int64_t query_res(struct store *st, const struct store_series *s, int r, struct agg *a)
+{
+	int64_t B = blk_len[r], covered = a->start;
+	/* blocks, oldest first */
+	for (size_t i = blk_search(st, r, align_down(a->start, B)); i < st->nblk[r] && st->blks[r][i].start < a->end;) {
+		struct bview v;
+		int64_t bstart = st->blks[r][i].start;
+		if (bstart >= st->win[r])
+			break;  /* a block of the head window, written before a restart: the head has it */
+		int orc = bview_open(st, r, i, &v);
+		if (orc == -1)
+			continue;  /* set aside: the table moved up */
+		if (orc < 0) {
+			i++;
+			continue;
+		}
+		const uint8_t *cp;
+		size_t clen;
+		int f = bview_find(&v, s->id, &cp, &clen);
+		struct store_point *pts = NULL;
+		size_t np = 0;
+		if (f == 1 && store_chunk_decode(cp, clen, v.version, bstart, store_res_step[r], &pts, &np) < 0)
+			f = -1;
+		bview_close(&v);
+		if (f < 0) {
+			blk_damaged(st, r, i, "chunk checksum mismatch or malformed chunk");
+			continue;
+		}
+		agg_points(a, pts, np, 1);
+		store_points_free(pts, np);
+		if (bstart + B > covered)
+			covered = bstart + B;
+		i++;
+	}
+	/* the head window and the open points */
+	if (s->res) {
+		const struct sres *sr = &s->res[r];
+		if (sr->c.npts && st->win[r] < a->end) {
+			struct store_point *pts;
+			size_t np;
+			if (chunk_points(&sr->c, &pts, &np) == 0) {
+				agg_points(a, pts, np, 1);
+				store_points_free(pts, np);
+			} else {
+				a->oom = 1;
+			}
+		}
+		agg_points(a, sr->open, sr->nopen, 0);
+	}
+	return covered;
+}
+
 int store_check_period(int64_t start, unsigned period, int64_t now, char *err, size_t errlen)
 {
 	static const char *const ago[] = { "within 3 hours", "within 15 days", "within 63 days",
@@ -2232,51 +2597,10 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 
 	struct agg a = { out, 0, as, end, period, res_hist(s, r), 0 };
 	out->res_step = store_res_step[r];
-	int64_t B = blk_len[r];
-	/* blocks, oldest first */
-	for (size_t i = blk_search(st, r, align_down(as, B)); i < st->nblk[r] && st->blks[r][i].start < end;) {
-		struct bview v;
-		int64_t bstart = st->blks[r][i].start;
-		if (bstart >= st->win[r])
-			break;  /* a block of the head window, written before a restart: the head has it */
-		int orc = bview_open(st, r, i, &v);
-		if (orc == -1)
-			continue;  /* set aside: the table moved up */
-		if (orc < 0) {
-			i++;
-			continue;
-		}
-		const uint8_t *cp;
-		size_t clen;
-		int f = bview_find(&v, s->id, &cp, &clen);
-		struct store_point *pts = NULL;
-		size_t np = 0;
-		if (f == 1 && store_chunk_decode(cp, clen, v.version, bstart, store_res_step[r], &pts, &np) < 0)
-			f = -1;
-		bview_close(&v);
-		if (f < 0) {
-			blk_damaged(st, r, i, "chunk checksum mismatch or malformed chunk");
-			continue;
-		}
-		agg_points(&a, pts, np, 1);
-		store_points_free(pts, np);
-		i++;
-	}
-	/* the head window and the open points */
-	if (s->res) {
-		const struct sres *sr = &s->res[r];
-		if (sr->c.npts && st->win[r] < end) {
-			struct store_point *pts;
-			size_t np;
-			if (chunk_points(&sr->c, &pts, &np) == 0) {
-				agg_points(&a, pts, np, 1);
-				store_points_free(pts, np);
-			} else {
-				a.oom = 1;
-			}
-		}
-		agg_points(&a, sr->open, sr->nopen, 0);
-	}
+	/* the coarse blocks, then the finer data after them (roll-up: no
+	 * time is in two of 60 s, 300 s and 3600 s) */
+	for (int rr = r; rr >= (r ? 1 : 0) && !a.oom; rr--)
+		a.start = query_res(st, s, rr, &a);
 	if (a.oom) {
 		store_result_free(out);
 		snprintf(err, errlen, "out of memory");

@@ -6,7 +6,13 @@
  * for series made with STORE_HIST a histogram (core/histogram.h) for
  * percentiles. Points are kept at four resolutions, as CloudWatch does:
  *   1 s for 3 hours, 60 s for 15 days, 300 s for 63 days, 3600 s for 455 days.
- * Coarser points are rolled up from finer ones when their period closes.
+ * Puts make the 1 s and 60 s points. As CloudWatch documents it, data
+ * older than 15 days is "aggregated and retrievable only with a
+ * resolution of 5 minutes", and after 63 days of 1 hour: 60 s blocks roll
+ * up into 300 s blocks when they pass 15 days, 300 s blocks into 3600 s
+ * blocks at 63 days, so no time is kept twice (store.c, "roll-up"); a
+ * query for 300 s or 3600 s periods reads the coarse blocks and the finer
+ * data after them.
  * Recent points are in memory; older blocks are on disk under DIR in a
  * compact encoding, read on demand; what is in memory is written out
  * (atomically) at least once a minute and by store_close(), and read back
@@ -48,7 +54,8 @@
  * (2% is 1.9998%, 4% 3.998%, 8% 7.983%: hist_alpha()). A datapoint merged
  * from points of different accuracies has the coarsest of them. SampleCount,
  * Sum, Minimum and Maximum are kept exactly (Minimum and Maximum of a
- * latency are its extreme buckets' values at 1%, as they were put). */
+ * latency are its extreme buckets' values at 1%, as they were put; the
+ * Sum of a latency to 20 bits of mantissa, store.c's HIST_SUM_BITS). */
 
 /* the resolutions, finest first */
 #define STORE_NRES 4
@@ -136,8 +143,9 @@ struct store_result {
  * periods of PERIOD seconds, aligned to multiples of PERIOD since the
  * epoch. PERIOD must be a multiple of the resolution that covers START at
  * NOW (1 s within 3 hours, 60 s within 15 days, 300 s within 63 days,
- * 3600 s beyond); the finest resolution that keeps the whole range and
- * divides PERIOD is used. Returns 0, or -1 with a message naming the
+ * 3600 s beyond); that resolution's blocks answer, then the finer
+ * resolutions' data after them (the time not rolled up yet), down to 60 s.
+ * Returns 0, or -1 with a message naming the
  * offending parameter ("period", "start", "end") in ERR. */
 int store_query(struct store *st, const struct store_series *s, int64_t start, int64_t end,
 		unsigned period, int64_t now, struct store_result *out, char *err, size_t errlen);

@@ -17,12 +17,15 @@
  * runs on the injected clock:
  *   phase A: 2 hours second by second (every put as in production): the
  *            1 s and 60 s blocks, and the memory with every head window
- *            as full as it gets (1 s: a minute, 60 s: an hour, 300 s: two
- *            hours);
+ *            as full as it gets (1 s: a minute, 60 s: an hour; 300 s and
+ *            3600 s have none: they come by roll-up);
  *   phase B: 3 days more, one put per series and minute carrying the
  *            minute's aggregate (n, sum, min, max, histogram), which gives
- *            the 300 s and 3600 s points the same content as per-second
- *            puts would.
+ *            the 60 s points the same content as per-second puts would;
+ *   phase C: 64 days with no puts, a tick a minute: the 60 s blocks roll
+ *            up into 300 s blocks as they pass 15 days, those into
+ *            3600 s blocks at 63 days (store.c, "roll-up"), as in
+ *            production.
  * The bytes of each block's chunks, per resolution and class of series
  * (plain, by kind; histograms at every resolution; histograms from 60 s),
  * plus each entry's share of its block's header and index (a few bytes:
@@ -31,12 +34,14 @@
  * blocks share identical chunks) counts for the first of them only. The
  * disk for the fleet is then
  *   sum over classes c and resolutions r of series(c) x points(r) x b(c, r)
- * with points(r) = keep(r) / step(r) = 10,800, 21,600, 18,144, 10,920.
+ * with points(r) what a series holds at resolution r at the fullest
+ * (ladder_points: no time is kept at two of 60 s, 300 s and 3600 s) =
+ * 10,860, 21,720, 14,112, 9,432.
  * The store writes histograms collapsed to store_hist_shift() and the sum
  * of a latency point to 20 bits of mantissa (store.h): b(c, r) is at the
  * accuracy the README states. Memory is counted by the allocator
  * (mallinfo2), per series of the sample, at the fullest moment of phase
- * A, plus the 3600 s head window at its fullest (a day: 24 points).
+ * A, plus a roll-up's block while it is made (24 points a series).
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -257,6 +262,18 @@ static size_t heap_bytes(void)
 	return mi.uordblks + mi.hblkhd;
 }
 
+/* The points a series has on disk at the fullest, per resolution: 1 s
+ * for 3 hours (and the minute being written); 60 s for 15 days and up to
+ * 2 hours more (a block leaves with its 300 s window); 300 s from then to
+ * 63 days and up to a day more; 3600 s from then to 455 days and a day
+ * (store.c, "roll-up"). */
+static const double ladder_points[STORE_NRES] = {
+	10800 + 60,
+	15 * 1440 + 120,
+	48 * 288 + 288,
+	392 * 24 + 24,
+};
+
 /* bytes and points of chunks, per resolution and class, from the blocks */
 static double bytes[STORE_NRES][NCLS], points[STORE_NRES][NCLS], files_bytes[STORE_NRES];
 static double hbytes[STORE_NRES][NCLS];  /* of which the histograms' bit stream */
@@ -428,8 +445,31 @@ int main(int argc, char **argv)
 	files_bytes[1] = 0;
 	nfiles[1] = 0;
 	account_blocks(st, 1);
-	account_blocks(st, 2);
-	account_blocks(st, 3);
+	if (st->nblk[2] || st->nblk[3]) {
+		fprintf(stderr, "300 s or 3600 s blocks before any roll-up was due\n");
+		return 1;
+	}
+	/* phase C: no puts; the 60 s blocks roll up into 300 s blocks when
+	 * they are 15 days old, those into 3600 s blocks at 63 days, a slice
+	 * a tick (ROLLUP_POINTS) */
+	w0 = now_s();
+	double slowest = 0;
+	int64_t endc = now + 16 * 86400;
+	for (int phase = 2; phase <= 3; phase++) {
+		while (now < endc) {
+			now += 60;
+			st->last_ckpt = now;
+			double t0 = now_s();
+			store_tick(st, now);
+			double dt = now_s() - t0;
+			if (st->ru.src && dt > slowest)
+				slowest = dt;
+		}
+		account_blocks(st, phase);
+		endc = now + 48 * 86400;
+	}
+	printf("phase C: 64 days of roll-ups: %.1f s; the longest tick with a roll-up: %.1f ms"
+	       " (for the sample; ROLLUP_POINTS a tick bounds it for any fleet)\n", now_s() - w0, slowest * 1e3);
 
 	double full_cls[NCLS] = { 0 }, bpp[STORE_NRES][NCLS];
 	const double fleet_cls[NCLS] = { FLEET_PLAIN, FLEET_HIST, FLEET_HIST_COARSE };
@@ -440,7 +480,7 @@ int main(int argc, char **argv)
 		for (int r = 0; r < STORE_NRES; r++) {
 			bpp[r][c] = points[r][c] ? bytes[r][c] / points[r][c] : 0;
 			printf(" %10.2f", bpp[r][c]);
-			full_cls[c] += (double)(store_res_keep[r] / store_res_step[r]) * bpp[r][c];
+			full_cls[c] += ladder_points[r] * bpp[r][c];
 		}
 		printf("\n");
 		if (c == C_PLAIN) {
@@ -450,7 +490,7 @@ int main(int argc, char **argv)
 				for (int r = 0; r < STORE_NRES; r++) {
 					double b = kpoints[r][k] ? kbytes[r][k] / kpoints[r][k] : 0;
 					printf(" %10.2f", b);
-					full += (double)(store_res_keep[r] / store_res_step[r]) * b;
+					full += ladder_points[r] * b;
 				}
 				printf("   %5.0f series: %6.1f MB\n", fleet_kind[k], full * fleet_kind[k] / 1e6);
 			}
@@ -461,7 +501,8 @@ int main(int argc, char **argv)
 			printf(" %10.2f", points[r][c] ? hbytes[r][c] / points[r][c] : 0);
 		printf("\n");
 	}
-	printf("\ndisk per series over the whole ladder (10,800 + 21,600 + 18,144 + 10,920 points):\n");
+	printf("\ndisk per series over the whole ladder (%.0f + %.0f + %.0f + %.0f points):\n", ladder_points[0],
+	       ladder_points[1], ladder_points[2], ladder_points[3]);
 	double disk = 0;
 	for (int c = 0; c < NCLS; c++) {
 		printf("  %-32s %10.0f bytes  x %6.0f series = %8.1f MB\n", cls_name[c], full_cls[c], fleet_cls[c],
@@ -470,15 +511,16 @@ int main(int argc, char **argv)
 	}
 	printf("  disk for 100 target groups x 10 targets: %.0f MB (budget 2,000 MB)\n", disk / 1e6);
 
-	/* memory: the fullest moment of phase A per series, plus the 3600 s head at 24 points */
-	double head3600 = 0;
+	/* memory: the fullest moment of phase A per series, plus a roll-up's
+	 * block while it is made (the larger, 3600 s: 24 points a series) */
+	double rolling = 0;
 	for (int c = 0; c < NCLS; c++)
-		head3600 += (24 - 2) * bpp[3][c] * (double)ncls[c];
-	double per_series = ((double)peak + head3600) / (double)ns;
+		rolling += 24 * fmax(bpp[2][c], bpp[3][c]) * (double)ncls[c];
+	double per_series = ((double)peak + rolling) / (double)ns;
 	printf("\nmemory (allocator bytes): identities %.0f bytes a series; fullest in phase A %.1f MB at +%llds"
-	       " for %zu series;\n  + the 3600 s head at 24 points %.1f MB: %.0f bytes a series;"
+	       " for %zu series;\n  + a roll-up's block while it is made %.1f MB: %.0f bytes a series;"
 	       " for %d series: %.1f MB (budget 64 MB)\n",
-	       (double)heap_ident / (double)ns, (double)peak / 1e6, (long long)peak_at, ns, head3600 / 1e6,
+	       (double)heap_ident / (double)ns, (double)peak / 1e6, (long long)peak_at, ns, rolling / 1e6,
 	       per_series, FLEET_SERIES, per_series * FLEET_SERIES / 1e6);
 	printf("  the checkpoint (largest in phase A): %.2f MB for the sample, %.1f MB for the fleet,"
 	       " written once a minute\n", (double)ckpt_max / 1e6, (double)ckpt_max * FLEET_SERIES / (double)ns / 1e6);
