@@ -11,13 +11,14 @@
  * become one immutable block: DIR/r<step>/<start>.blk (or a buffer in
  * memory when there is no DIR), written atomically (temporary file, fsync,
  * rename, fsync of the directory). A block is a header, an index sorted by
- * series id protected by its own CRC32C, then the chunks. Version 2 (the
- * one written; see group_read) indexes with varints (id differences,
- * lengths) and a CRC32C per chunk, a skip record every 64 entries for
- * lookups, and writes a chunk that several series share (a count that
- * stayed 0) once; version 1 (24 bytes an entry: id, offset, length, CRC,
- * points) is still read, and a late point into a version 1 block rewrites
- * it in version 2. Queries read blocks on demand (mmap); a block's
+ * series id protected by its own CRC32C, then the chunks. Version 2 (see
+ * group_read) indexes with varints (id differences, lengths) and a
+ * CRC32C per chunk, a skip record every 64 entries for lookups, and
+ * writes a chunk that several series share (a count that stayed 0) once;
+ * version 3 (the one written) is version 2 with version 3 chunks
+ * (store_codec.h); version 1 (24 bytes an entry: id, offset, length, CRC,
+ * points) and version 2 are still read, and a late point into an older
+ * block rewrites it in the current version. Queries read blocks on demand (mmap); a block's
  * header and index are checked once, each chunk on every read.
  *
  * What is written is what the disk budget allows (README, "Budget"):
@@ -44,8 +45,9 @@
  * in blocks: an idle series costs its identity only.
  *
  * DIR/head.ckpt holds what is only in memory (head windows, open points,
- * the newest point of every series; version 2: its chunks are version 2,
- * a version 1 checkpoint's are decoded and encoded again), rewritten atomically once a minute and
+ * the newest point of every series; its chunks are of its version, the
+ * current one's when written, an older one's decoded and encoded again
+ * when read), rewritten atomically once a minute and
  * by store_close(): a restart loses at most the last minute. A block, the
  * catalog or the checkpoint that is corrupt or truncated is logged and
  * renamed *.corrupt; the store goes on with everything else.
@@ -110,8 +112,8 @@ static int store_nosync;
 #define BLK_ENT 24      /* version 1: fixed index entries */
 #define BLK_SKIP 12     /* version 2: a skip record ... */
 #define BLK_GROUP 64    /* ... every this many entries */
-#define BLK_VERSION 2   /* the one written (1 is read) */
-#define CKPT_VERSION 2  /* the one written (1 is read) */
+#define BLK_VERSION 3   /* the one written (1 and 2 are read); its chunks' version */
+#define CKPT_VERSION 3  /* the one written (1 and 2 are read); its chunks' version */
 #define CKPT_MAGIC "ALBDCKP1"
 #define CAT_MAGIC "ALBDCAT1"
 
@@ -888,7 +890,7 @@ static int chunk_points(const struct store_chunk *c, struct store_point **pts, s
 	if (!b)
 		return -1;
 	store_chunk_write(c, b);
-	int rc = store_chunk_decode(b, len, STORE_CHUNK_V2, c->base, c->step, pts, n);
+	int rc = store_chunk_decode(b, len, STORE_CHUNK_V3, c->base, c->step, pts, n);
 	free(b);
 	return rc;
 }
@@ -1076,7 +1078,7 @@ static const char *hdr_check(const uint8_t *p, uint64_t len, int r, int64_t star
 	if (memcmp(p, BLK_MAGIC, 8))
 		return "bad magic";
 	uint32_t version = get_le32(p + 8);
-	if (version != 1 && version != 2)
+	if (version < 1 || version > BLK_VERSION)
 		return "unknown version";
 	if (get_le32(p + 12) != store_res_step[r] || (int64_t)get_le64(p + 16) != start)
 		return "header does not match the file name";
@@ -1085,7 +1087,7 @@ static const char *hdr_check(const uint8_t *p, uint64_t len, int r, int64_t star
 	uint64_t nseries = get_le32(p + 28);
 	if (version == 1 && BLK_HDR + nseries * BLK_ENT > len)
 		return "index beyond the end";
-	if (version == 2) {
+	if (version >= 2) {
 		uint64_t ilen = get_le32(p + 44);
 		uint64_t nskip = (nseries + BLK_GROUP - 1) / BLK_GROUP;
 		/* an entry takes at least 2 bytes */
@@ -1109,7 +1111,7 @@ static const char *blk_check(const uint8_t *p, size_t len, int r, int64_t start,
 		return why;
 	if (full) {
 		uint32_t crc = store_crc32c(0, p, 40);
-		if (get_le32(p + 8) == 2)
+		if (get_le32(p + 8) >= 2)
 			crc = store_crc32c(crc, p + 44, 4);
 		crc = store_crc32c(crc, p + BLK_HDR, index_len(p));
 		if (crc != get_le32(p + 40))
@@ -1175,7 +1177,7 @@ static int bview_open(struct store *st, int r, size_t i, struct bview *v)
 	b->checked = 1;
 	v->nseries = get_le32(v->p + 28);
 	v->version = get_le32(v->p + 8);
-	v->ilen = v->version == 2 ? get_le32(v->p + 44) : 0;
+	v->ilen = v->version >= 2 ? get_le32(v->p + 44) : 0;
 	return 0;
 }
 
@@ -1351,7 +1353,7 @@ static int bview_find(const struct bview *v, uint32_t id, const uint8_t **chunk,
 	return 1;
 }
 
-/* Assemble a block (version 2) from entries sorted by id and store it
+/* Assemble a block (the current version) from entries sorted by id and store it
  * (file or memory). Returns 0 or -1 (logged). */
 static int blk_store(struct store *st, int r, int64_t start, const struct bentry *e, size_t n)
 {
@@ -1583,8 +1585,8 @@ static int chunk_bytes(struct store *st, uint32_t id, int r, int64_t start, cons
 }
 
 /* Rewrite block START of R with the late points L[0..n) (sorted by
- * series). A version 1 block is rewritten in version 2 whole: its other
- * chunks are decoded and encoded again. */
+ * series). An older version's block is rewritten in the current version
+ * whole: its other chunks are decoded and encoded again. */
 static void late_apply(struct store *st, int r, int64_t start, struct late *l, size_t n)
 {
 	struct bview v = { 0 };
@@ -1620,16 +1622,16 @@ static void late_apply(struct store *st, int r, int64_t start, struct late *l, s
 		size_t kend = k;
 		while (kend < n && l[kend].s == s)
 			kend++;
-		/* old entries before this series are kept as they are (version
-		 * 1: encoded again) */
+		/* old entries before this series are kept as they are (an
+		 * older version's: encoded again) */
 		for (; oi < nold && (!s || old[oi].id < s->id); oi++) {
-			if (v.version == 1) {
+			if (v.version != BLK_VERSION) {
 				struct store_point *pts = NULL;
 				size_t np = 0;
 				uint8_t *b;
 				size_t len;
 				if (store_crc32c(0, old[oi].p, old[oi].len) != old[oi].crc ||
-				    store_chunk_decode(old[oi].p, old[oi].len, 1, start, store_res_step[r], &pts, &np) < 0) {
+				    store_chunk_decode(old[oi].p, old[oi].len, v.version, start, store_res_step[r], &pts, &np) < 0) {
 					log_err("store: block r%u/%lld: the chunk of series %u is damaged: dropped",
 						store_res_step[r], (long long)start, old[oi].id);
 					continue;
@@ -2108,7 +2110,7 @@ static int load_checkpoint(struct store *st)
 	struct rd r = { data + 8, data + len - 4, 0 };
 	/* version 1 holds version 1 chunks: decoded, they are encoded again */
 	uint32_t version = rd_u32(&r);
-	if (version != 1 && version != CKPT_VERSION) {
+	if (version < 1 || version > CKPT_VERSION) {
 		why = "unknown version";
 		goto bad;
 	}

@@ -4,8 +4,8 @@
  * CRC32C for the files that hold them.
  *
  * A chunk covers one block window starting at BASE (a multiple of STEP).
- * Two versions; chunks are always written in the current one (2), and
- * both are read (blocks and checkpoints say which they hold).
+ * Three versions; chunks are always written in the current one (3), and
+ * all are read (blocks and checkpoints say which they hold).
  *
  * Version 1. Per point: the timestamp (in steps) as a delta of deltas: '0'
  * same delta, '10'+7 bits, '110'+12, '1110'+20, '1111'+64 (zigzag); then '0'
@@ -40,6 +40,11 @@
  *   (the chunk's moving average of that bucket, scaled to the count):
  *   steady traffic's counts are noise around a shape that stays, and
  *   the prediction takes the shape out; the cheaper of the two.
+ * Version 3, as version 2 but for the predictive histograms: they are
+ * written from 60 s up (version 2: 300 s), and the Rice parameter of each
+ * bucket's difference comes from its prediction (the Poisson noise a
+ * count of that size has; store_codec.c's pred_k) instead of adapting to
+ * the buckets before it.
  * Every double is kept bit for bit (but a sum with sum_bits, see
  * store_chunk_append; a bucket value is rebuilt with exp():
  * the same bits on the machine that wrote it, at most an ulp away on one
@@ -60,7 +65,8 @@
 uint32_t store_crc32c(uint32_t crc, const void *buf, size_t len);
 
 #define STORE_CHUNK_V1 1
-#define STORE_CHUNK_V2 2   /* the one written */
+#define STORE_CHUNK_V2 2
+#define STORE_CHUNK_V3 3   /* the one written */
 
 /* the state both ends of the bit stream keep */
 struct store_gorilla {

@@ -16,6 +16,7 @@
 
 #include "../../src/control/store.c"
 #include "store_v1_fixture.h"
+#include "store_v2_fixture.h"
 
 #define T0 1700006400  /* a multiple of one day */
 
@@ -189,7 +190,7 @@ START_TEST(test_codec_round_trip)
 		store_chunk_write(&c, buf);
 		struct store_point *out;
 		size_t nout;
-		ck_assert_int_eq(store_chunk_decode(buf, len, STORE_CHUNK_V2, base, step, &out, &nout), 0);
+		ck_assert_int_eq(store_chunk_decode(buf, len, STORE_CHUNK_V3, base, step, &out, &nout), 0);
 		ck_assert_uint_eq(nout, n);
 		for (size_t i = 0; i < n; i++) {
 			ck_assert_int_eq(out[i].t, in[i].t);
@@ -211,7 +212,7 @@ START_TEST(test_codec_round_trip)
 		/* truncations are refused: every one for small chunks, 100 for big ones */
 		for (size_t k = 0; k < (len < 100 ? len : 100); k++) {
 			size_t cut = len < 100 ? k : rnd() % len;
-			ck_assert_int_eq(store_chunk_decode(buf, cut, STORE_CHUNK_V2, base, step, &out, &nout), -1);
+			ck_assert_int_eq(store_chunk_decode(buf, cut, STORE_CHUNK_V3, base, step, &out, &nout), -1);
 			ck_assert_ptr_null(out);
 		}
 		/* flipped bytes never crash (a CRC catches them in files) */
@@ -219,6 +220,9 @@ START_TEST(test_codec_round_trip)
 			uint8_t *g = malloc(len);
 			memcpy(g, buf, len);
 			g[rnd() % len] ^= (uint8_t)(1 + rnd() % 255);
+			if (store_chunk_decode(g, len, STORE_CHUNK_V3, base, step, &out, &nout) == 0)
+				store_points_free(out, nout);
+			/* nor read as an older version */
 			if (store_chunk_decode(g, len, STORE_CHUNK_V2, base, step, &out, &nout) == 0)
 				store_points_free(out, nout);
 			free(g);
@@ -1399,6 +1403,137 @@ END_TEST
 
 /* Points written at a coarser shift than the series' table says now (as
  * another albd would have) are encoded again at that shift, not lost. */
+/* What store_v2_fixture.h holds in [FROM, TO) in periods of PERIOD (a
+ * multiple of 60 within the first 4 hours): exact counts and sums, and
+ * percentiles within the accuracy the 300 s resolution keeps. */
+static void check_v2(struct store *st, int64_t from, int64_t to, unsigned period, int64_t now)
+{
+	struct store_dim d[] = { { "TargetGroup", "web" } };
+	struct store_series *c = store_find(st, "ns", "Count", d, 1);
+	struct store_series *l[2] = { store_find(st, "ns", "Lat", d, 1), store_find(st, "ns", "TargetLat", d, 1) };
+	ck_assert_ptr_nonnull(c);
+	ck_assert(l[0] && l[1]);
+	struct store_result r = query(st, c, from, to, period, now);
+	ck_assert_uint_eq(r.n, (size_t)((to - from) / period));
+	for (size_t k = 0; k < r.n; k++) {
+		int64_t i0 = (r.p[k].t - T0) / 60;
+		double sum = 0, mn = 7, mx = -1;
+		for (int64_t i = i0; i < i0 + period / 60; i++) {
+			sum += (double)(i % 7);
+			mn = fmin(mn, (double)(i % 7));
+			mx = fmax(mx, (double)(i % 7));
+		}
+		ck_assert(r.p[k].n == period / 60 && r.p[k].sum == sum && r.p[k].min == mn && r.p[k].max == mx);
+	}
+	store_result_free(&r);
+	for (int x = 0; x < 2; x++) {
+		double alpha = hist_alpha(store_hist_shift(store_series_flags(l[x]), 2));
+		r = query(st, l[x], from, to, period, now);
+		ck_assert_uint_eq(r.n, (size_t)((to - from) / period));
+		for (size_t k = 0; k < r.n; k++) {
+			int64_t i0 = (r.p[k].t - T0) / 60;
+			size_t nv = 0;
+			static double v[20 * 240];
+			double sum = 0;
+			for (int64_t i = i0; i < i0 + period / 60; i++)
+				for (int j = 0; j < 20; j++) {
+					v[nv] = 0.001 * (double)(1 + (i + j) % 50);
+					sum += v[nv++];
+				}
+			qsort(v, nv, sizeof(double), cmp_double);
+			ck_assert(r.p[k].n == (double)nv);
+			ck_assert(fabs(r.p[k].sum - sum) <= 3 * ldexp(1, -HIST_SUM_BITS - 1) * sum);
+			static const char *const pn[] = { "p1", "p50", "p90", "p99", "p100" };
+			static const double pq[] = { 0.01, 0.5, 0.9, 0.99, 1 };
+			for (int q = 0; q < 5; q++) {
+				double got, want = exact(v, nv, pq[q]);
+				ck_assert_int_eq(store_stat(&r.p[k], pn[q], &got), 0);
+				ck_assert_msg(fabs(got - want) <= alpha * want * (1 + 1e-9), "%s %s: got %g want %g",
+					      store_series_metric(l[x]), pn[q], got, want);
+			}
+		}
+		store_result_free(&r);
+	}
+}
+
+/* A state_dir of version 2 (before the predictive 60 s histograms of
+ * version 3): read as it is, rewritten in version 3 by a late point, and
+ * rolled up into version 3 blocks. */
+START_TEST(test_version2_files)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256], path[512];
+	static const char *const sub[] = { "r1", "r60", "r300" };
+	for (int k = 0; k < 3; k++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, sub[k]);
+		mkdir(path, 0750);
+	}
+	write_bytes(dir, "series.cat", v2_series_cat, v2_series_cat_len);
+	write_bytes(dir, "head.ckpt", v2_head_ckpt, v2_head_ckpt_len);
+	write_bytes(dir, "r1/1701309720.blk", v2_r1_1701309720_blk, v2_r1_1701309720_blk_len);
+	write_bytes(dir, "r1/1701309780.blk", v2_r1_1701309780_blk, v2_r1_1701309780_blk_len);
+	write_bytes(dir, "r1/1701309840.blk", v2_r1_1701309840_blk, v2_r1_1701309840_blk_len);
+	write_bytes(dir, "r1/1701309900.blk", v2_r1_1701309900_blk, v2_r1_1701309900_blk_len);
+	write_bytes(dir, "r300/1700006400.blk", v2_r300_1700006400_blk, v2_r300_1700006400_blk_len);
+	write_bytes(dir, "r60/1700013600.blk", v2_r60_1700013600_blk, v2_r60_1700013600_blk_len);
+	write_bytes(dir, "r60/1700017200.blk", v2_r60_1700017200_blk, v2_r60_1700017200_blk_len);
+	write_bytes(dir, "r60/1701259200.blk", v2_r60_1701259200_blk, v2_r60_1701259200_blk_len);
+	int64_t now = T0 + 15 * 86400 + 7200 + 420;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_int_eq(st->nblk[2], 1);
+	ck_assert_int_eq(st->nblk[1], 3);
+	/* the 300 s block (its histograms predictive) and the 60 s blocks */
+	check_v2(st, T0, T0 + 4 * 3600, 300, now);
+	check_v2(st, T0, T0 + 4 * 3600, 3600, now);
+	/* the checkpoint's head: minutes 0 .. 4 again (the last one open) */
+	struct store_dim d[] = { { "TargetGroup", "web" } };
+	struct store_series *c = store_find(st, "ns", "Count", d, 1);
+	int64_t h0 = T0 + 15 * 86400 + 7200 + 120;
+	struct store_result r = query(st, c, h0, h0 + 300, 60, now);
+	ck_assert_uint_eq(r.n, 5);
+	for (size_t k = 0; k < r.n; k++)
+		ck_assert(r.p[k].t == h0 + (int64_t)k * 60 && r.p[k].sum == (double)k);
+	store_result_free(&r);
+	/* a late point into a version 2 60 s block: the block is the current
+	 * version now, its other chunks encoded again */
+	int64_t b14 = T0 + 14 * 86400 + 43200;
+	ck_assert_int_eq(store_put(c, b14 + 600 + 30, 100), 0);
+	store_tick(st, ++now);
+	snprintf(path, sizeof(path), "%s/r60/%lld.blk", dir, (long long)b14);
+	FILE *f = fopen(path, "rb");
+	uint8_t hdr[BLK_HDR];
+	ck_assert_uint_eq(fread(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+	fclose(f);
+	ck_assert_uint_eq(get_le32(hdr + 8), BLK_VERSION);
+	r = query(st, c, b14, b14 + 3600, 60, now);
+	ck_assert_uint_eq(r.n, 60);
+	for (size_t k = 0; k < r.n; k++)
+		ck_assert(k == 10 ? r.p[k].n == 2 && r.p[k].sum == 103 : r.p[k].n == 1 && r.p[k].sum == 3);
+	store_result_free(&r);
+	/* the next two hours roll up from version 2 blocks into the current version */
+	tick_to(st, &now, T0 + 15 * 86400 + 4 * 3600 + 60, 60);
+	ck_assert_int_eq(st->nblk[1], 2);  /* T0 + 14 d + 12 h and T0 + 15 d + 2 h */
+	ck_assert_int_eq(st->nblk[2], 2);
+	snprintf(path, sizeof(path), "%s/r300/%d.blk", dir, T0 + 7200);
+	f = fopen(path, "rb");
+	ck_assert_uint_eq(fread(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+	fclose(f);
+	ck_assert_uint_eq(get_le32(hdr + 8), BLK_VERSION);
+	check_v2(st, T0, T0 + 4 * 3600, 300, now);
+	check_v2(st, T0, T0 + 3 * 3600, 300, now);
+	store_close(st);
+	/* and after a restart */
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	check_v2(st, T0, T0 + 4 * 3600, 3600, now);
+	ck_assert_int_eq(count_files(dir, ".corrupt"), 0);
+	store_close(st);
+	rm_rf(dir);
+}
+END_TEST
+
 START_TEST(test_rewrite_keeps_shift)
 {
 	struct store *st = open_mem(T0);
@@ -1421,7 +1556,7 @@ START_TEST(test_rewrite_keeps_shift)
 	ck_assert_int_eq(chunk_bytes(st, s->id, 1, T0, p, 3, &b, &len), 0);
 	struct store_point *out;
 	size_t n;
-	ck_assert_int_eq(store_chunk_decode(b, len, STORE_CHUNK_V2, T0, 60, &out, &n), 0);
+	ck_assert_int_eq(store_chunk_decode(b, len, STORE_CHUNK_V3, T0, 60, &out, &n), 0);
 	ck_assert_uint_eq(n, 3);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_uint_eq(out[i].h.shift, 3);
@@ -1555,6 +1690,7 @@ int main(void)
 	tcase_add_test(tc, test_damaged_files);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_version1_files);
+	tcase_add_test(tc, test_version2_files);
 	tcase_add_test(tc, test_rewrite_keeps_shift);
 	tcase_add_test(tc, test_query_15_days);
 	suite_add_tcase(su, tc);
