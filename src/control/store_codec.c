@@ -512,6 +512,24 @@ static void put_rice(struct bitw *w, uint64_t c, unsigned k)
 static uint64_t get_rice(struct bitr *r, unsigned k)
 {
 	uint64_t q = 0;
+	/* fast path: the unary part's ones counted in one 8-byte load (at
+	 * least 57 bits of it are the stream's), as the loop below would */
+	if ((r->pos >> 3) + 8 <= (r->nbits + 7) >> 3) {
+		const uint8_t *p = r->buf + (r->pos >> 3);
+		uint64_t x = (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+			     (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | (uint64_t)p[7];
+		x <<= r->pos & 7;
+		unsigned ones = ~x ? (unsigned)__builtin_clzll(~x) : 64;
+		if (ones < ESC_Q) {
+			if (r->pos + ones + 1 > r->nbits) {
+				r->bad = 1;
+				r->pos = r->nbits;
+				return 0;
+			}
+			r->pos += ones + 1;
+			return ((uint64_t)ones << k) | (k ? br_get(r, k) : 0);
+		}
+	}
 	while (br_get(r, 1)) {
 		if (r->bad)
 			return 0;
@@ -715,13 +733,11 @@ static unsigned pred_min_step(unsigned version)
  * 1.1, 1.6 and 2.3). */
 static unsigned pred_k(uint64_t pr)
 {
-	unsigned k = 0;
 	if (pr > ((uint64_t)1 << 50))
 		pr = (uint64_t)1 << 50;
-	unsigned __int128 rhs = (unsigned __int128)2048 * pr + 896;  /* and half a count of variance */
-	while (k < 56 && (unsigned __int128)700 << (2 * (k + 1)) <= rhs)
-		k++;
-	return k;
+	/* 4^(k+1) <= q = floor((2048 PR + 896) / 700): k = floor(log2(q) / 2) */
+	uint64_t q = (2048 * pr + 896) / 700;
+	return q ? (63u - (unsigned)__builtin_clzll(q)) / 2 : 0;
 }
 
 static void pred_free(struct store_pred *p)
@@ -735,6 +751,8 @@ static uint64_t pred_at(const struct store_pred *p, uint32_t i, uint64_t n)
 {
 	if (!p->ema_n)
 		return 0;
+	if (p->ema[i] < ((uint64_t)1 << 40) && n < ((uint64_t)1 << 22))
+		return (p->ema[i] * n + p->ema_n / 2) / p->ema_n;  /* the same, in 64 bits */
 	unsigned __int128 x = (unsigned __int128)p->ema[i] * n + p->ema_n / 2;
 	x /= p->ema_n;
 	return x > UINT64_MAX / 4 ? UINT64_MAX / 4 : (uint64_t)x;
@@ -746,13 +764,18 @@ static uint64_t ema_step(uint64_t ema, uint64_t c, int first)
 	return first ? add : ema - (ema >> 2) + (add >> 2);
 }
 
-/* The predictor after histogram H, into NEXT (allocated here; P is kept).
- * Returns 0 or -1 (out of memory). */
-static int pred_next(const struct store_pred *p, const struct hist *h, struct store_pred *next)
+/* The predictor of chunk version VERSION after histogram H, into NEXT
+ * (empty, or one that is done with: its arrays are reused when they are
+ * large enough; P is kept). An ord is forgotten when its average falls
+ * to 0 (version 2) or below a quarter of a count (version 3: fewer ords
+ * to carry from point to point, the same bytes). Returns 0 or -1 (out
+ * of memory: NEXT empty). */
+static int pred_next(const struct store_pred *p, const struct hist *h, struct store_pred *next, unsigned version)
 {
+	uint64_t keep = version >= STORE_CHUNK_V3 ? (uint64_t)1 << (PRED_FRAC - 2) : 1;
 	uint32_t cap = p->n + h->n;
-	memset(next, 0, sizeof(*next));
-	if (cap) {
+	if (cap > next->cap) {
+		pred_free(next);
 		next->ord = malloc(cap * sizeof(*next->ord));
 		next->ema = malloc(cap * sizeof(*next->ema));
 		if (!next->ord || !next->ema) {
@@ -761,6 +784,8 @@ static int pred_next(const struct store_pred *p, const struct hist *h, struct st
 		}
 		next->cap = cap;
 	}
+	next->n = 0;
+	next->ema_n = 0;
 	int first = p->ema_n == 0 && p->n == 0;
 	uint32_t i = 0, j = 0;
 	while (i < p->n || j < h->n) {
@@ -778,7 +803,7 @@ static int pred_next(const struct store_pred *p, const struct hist *h, struct st
 			c = h->b[j++].count;
 		}
 		e = ema_step(e, c, first);
-		if (e) {
+		if (e >= keep) {
 			next->ord[next->n] = o;
 			next->ema[next->n++] = e;
 		}
@@ -847,7 +872,10 @@ static int get_hist_pred(struct bitr *r, struct hist *h, int32_t *ref, const str
 			continue;
 		if (!ord_ok(o))
 			goto bad;
-		if (hist_add_ord(h, (int32_t)o, (uint64_t)c) < 0)
+		/* ords ascend strictly: append */
+		if (h->n < h->cap)
+			h->b[h->n++] = (struct hist_bucket){ (int32_t)o, (uint64_t)c };
+		else if (hist_add_ord(h, (int32_t)o, (uint64_t)c) < 0)
 			goto bad;
 		total += (uint64_t)c;
 	}
@@ -968,7 +996,7 @@ int store_chunk_append(struct store_chunk *c, const struct store_point *p)
 			use_pred = pred.pos < runs.pos + 1;
 		}
 		struct store_pred next = { 0 };
-		if ((predict && pred_next(&c->pred, h, &next) < 0) ||
+		if ((predict && pred_next(&c->pred, h, &next, STORE_CHUNK_V3) < 0) ||
 		    bw_reserve(&hw, 3 + (use_pred ? pred.pos : runs.pos + 1)) < 0) {
 			pred_free(&next);
 			hist_free(&tmp);
@@ -1132,7 +1160,7 @@ int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t
 		return -1;
 	struct store_gorilla g;
 	g_init(&g, base, step);
-	struct store_pred pred = { 0 };
+	struct store_pred pred = { 0 }, spare = { 0 };
 	int32_t href = 0;
 	int64_t last_idx = base / step - 1;
 	for (uint64_t i = 0; i < npts;) {
@@ -1174,11 +1202,13 @@ int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t
 			if (rc < 0 || hr.bad)
 				goto bad;
 			if (predict) {
-				struct store_pred next;
-				if (pred_next(&pred, &q->h, &next) < 0)
+				/* the next predictor into the spare, which becomes
+				 * the spare again after: no allocation a point */
+				if (pred_next(&pred, &q->h, &spare, version) < 0)
 					goto bad;
-				pred_free(&pred);
-				pred = next;
+				struct store_pred t = pred;
+				pred = spare;
+				spare = t;
 			}
 			q->h.shift = hshift;
 			minmax_refs(&g, &q->h);
@@ -1199,11 +1229,13 @@ int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t
 	if (hr.pos != hr.nbits || r.pos != r.nbits)
 		goto bad;
 	pred_free(&pred);
+	pred_free(&spare);
 	*out = pts;
 	*n = (size_t)npts;
 	return 0;
 bad:
 	pred_free(&pred);
+	pred_free(&spare);
 	store_points_free(pts, (size_t)npts);
 	return -1;
 }
