@@ -35,11 +35,12 @@
  * 300 s and 3600 s points are made the same way from 60 s and 300 s
  * points, by the roll-up of whole blocks as they leave the finer
  * resolution (below).
- * A late put (PutMetricData, up to 14 days old) lands in each resolution
- * that still keeps its time: in the open point, in the head chunk (decoded,
- * merged, re-encoded) or, when its window is already a block, in a list of
- * late points that store_tick() (and every query, before it reads) writes
- * into the blocks concerned, rewriting each block once.
+ * A late put (PutMetricData, up to 14 days old) lands in the 1 s (within
+ * 3 hours) and 60 s resolutions: in the open point, in the head chunk
+ * (decoded, merged, re-encoded) or, when its window is already a block,
+ * in a list of late points that store_tick() (and every query, before it
+ * reads) writes into the blocks concerned, rewriting each block once.
+ * 60 s blocks stay at least 15 days, so the roll-up takes it along.
  *
  * Series have ids in order of creation; DIR/series.cat is an append-only
  * catalog of them (records with CRC32C), so that a series whose data is
@@ -1225,7 +1226,7 @@ static size_t skip_size(const struct bview *v)
 
 static int group_read_raw(const struct bview *v, size_t g, struct bentry *e);
 
-/* Read entries of group G of V (version 2) into E (room for BLK_GROUP),
+/* Read entries of group G of V (version 2 or 3) into E (room for BLK_GROUP),
  * copies resolved. Returns their number, or -1 (malformed). */
 static int group_read(const struct bview *v, size_t g, struct bentry *e)
 {
@@ -1841,10 +1842,15 @@ static int rollup_start(struct store *st)
 			continue;
 		ru->src = r;
 		ru->w = w;
-		/* already rolled up (or too old to keep): the sources only go */
+		/* already rolled up (a roll-up cut short after writing it, or
+		 * an old store's block that the finer data no longer holds
+		 * whole: see scan_blocks), or too old for the coarsest
+		 * resolution (after a long stop: older than the next one's
+		 * retention, it rolls up all the same, and on at once): the
+		 * sources only go */
 		size_t d = blk_search(st, r + 1, w);
 		if ((d < st->nblk[r + 1] && st->blks[r + 1][d].start == w) ||
-		    w + L <= st->now - store_res_keep[r + 1])
+		    w + L <= st->now - store_res_keep[STORE_NRES - 1])
 			return 1;
 		struct bview v[BLK_ROLL_MAX];
 		int64_t bs[BLK_ROLL_MAX];
@@ -2390,10 +2396,27 @@ static void scan_blocks(struct store *st, int r)
 			why = "not aligned to its window";
 		else
 			why = hdr_check(hdr, (uint64_t)sb.st_size, r, start);
-		if (why)
+		if (why) {
 			set_aside(path, why);
-		else
+		} else if (r >= RES_PUT && get_le32(hdr + 8) <= 2 &&
+			   start + blk_len[r - 1] > st->now - store_res_keep[r - 1]) {
+			/* A store from before the roll-up (version 2 and
+			 * older) made its 300 s and 3600 s blocks from the
+			 * puts, so the finer resolution still holds this
+			 * window whole (its first finer block is within the
+			 * finer retention), and only the finer data gets late
+			 * points now: the block goes, and the roll-up makes it
+			 * again when it is due. An older one is the only copy
+			 * of its window's start and stays; no late point can
+			 * reach it (LATE_MAX is less than 15 days). */
+			if (unlink(path) < 0)
+				log_warn("store: removing %s: %s", path, strerror(errno));
+			else
+				log_info("store: %s: made before the roll-up, its window still in the r%u data:"
+					 " removed", path, store_res_step[r - 1]);
+		} else {
 			blk_enter(st, r, start, NULL, (size_t)sb.st_size, 0);
+		}
 	}
 	closedir(d);
 }

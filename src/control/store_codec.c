@@ -701,15 +701,17 @@ bad:
 
 /* ------------------------------------------------------------ prediction
  *
- * Version 2's second way to write a histogram: '1', Exp-Golomb of the
- * zigzag difference of its count to the average count, of its first ord
- * to the reference (the first ord of the point before), of last - first,
- * then for every ord from the first to the last the zigzag difference of
- * its count to the prediction, Rice with an adaptive parameter. The
- * prediction of ord o is ema(o) n / ema_n, in integers (the same on every
- * machine); the averages move by a quarter towards each point's counts
- * (fixed point, 16 bits of fraction), an ord whose average reaches 0 is
- * forgotten. */
+ * The second way to write a histogram (versions 2 and 3): '1', Exp-Golomb
+ * of the zigzag difference of its count to the average count, of its
+ * first ord to the reference (the first ord of the point before), of last
+ * - first, then for every ord from the first to the last the zigzag
+ * difference of its count to the prediction, Rice with a parameter: in
+ * version 2 an adaptive one (as the runs' counts), in version 3 the one
+ * its prediction calls for (pred_k). The prediction of ord o is ema(o) n
+ * / ema_n, in integers (the same on every machine); the averages move by
+ * a quarter towards each point's counts (fixed point, 16 bits of
+ * fraction), and an ord is forgotten when its average falls to 0 (version
+ * 2) or below a quarter of a count, 2^14 (version 3): pred_next. */
 
 #define PRED_FRAC 16
 #define PRED_SPAN 4096  /* a histogram wider than this many buckets is written in runs */
@@ -727,15 +729,15 @@ static unsigned pred_min_step(unsigned version)
 /* Version 3's Rice parameter for a bucket predicted to hold PR: the
  * count is Poisson noise around PR (variance PR) and so is the moving
  * average, a quarter of each point (variance PR / 7), so the zigzag
- * difference has a mean of about 1.6 sqrt(8 PR / 7); k = floor(log2 of
- * that), in integers: the largest k with 4^(k+1) <= 2.56 (8/7 PR + 1/2),
- * i.e. 700 x 4^(k+1) <= 2048 PR + 896 (the factor 1.6 measured best of
- * 1.1, 1.6 and 2.3). */
+ * difference has a mean of about m = 1.6 sqrt(8/7 PR + 1/2); k =
+ * floor(log2 m), in integers: the largest k with 4^k <= m^2 = 2.56 (8/7
+ * PR + 1/2), i.e. with 4^k <= q = floor((2048 PR + 896) / 700), k = 0
+ * when q = 0 (the factor 1.6 measured best of 1.1, 1.6 and 2.3). */
 static unsigned pred_k(uint64_t pr)
 {
 	if (pr > ((uint64_t)1 << 50))
 		pr = (uint64_t)1 << 50;
-	/* 4^(k+1) <= q = floor((2048 PR + 896) / 700): k = floor(log2(q) / 2) */
+	/* the largest k with 4^k <= q: floor(log2(q) / 2) */
 	uint64_t q = (2048 * pr + 896) / 700;
 	return q ? (63u - (unsigned)__builtin_clzll(q)) / 2 : 0;
 }
@@ -865,6 +867,11 @@ static int get_hist_pred(struct bitr *r, struct hist *h, int32_t *ref, const str
 			e = get_rice(r, adapt_k(&ad));
 			adapt_update(&ad, e);
 		}
+		/* a count in [0, n] differs from PR by at most max(PR, n):
+		 * anything larger is garbage (and would overflow below) */
+		uint64_t most = pr > (uint64_t)n ? pr : (uint64_t)n;
+		if (e > 2 * most + 1)
+			goto bad;
 		int64_t c = (int64_t)pr + unzigzag(e);
 		if (r->bad || c < 0 || ((o == lo || o == lo + (int64_t)span) && c == 0) || (uint64_t)c > (uint64_t)n)
 			goto bad;

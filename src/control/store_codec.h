@@ -41,10 +41,12 @@
  *   steady traffic's counts are noise around a shape that stays, and
  *   the prediction takes the shape out; the cheaper of the two.
  * Version 3, as version 2 but for the predictive histograms: they are
- * written from 60 s up (version 2: 300 s), and the Rice parameter of each
+ * written from 60 s up (version 2: 300 s), the Rice parameter of each
  * bucket's difference comes from its prediction (the Poisson noise a
  * count of that size has; store_codec.c's pred_k) instead of adapting to
- * the buckets before it.
+ * the buckets before it, and the predictor forgets an ord whose average
+ * falls below a quarter of a count (version 2: to 0; store_codec.c,
+ * "prediction").
  * Every double is kept bit for bit (but a sum with sum_bits, see
  * store_chunk_append; a bucket value is rebuilt with exp():
  * the same bits on the machine that wrote it, at most an ulp away on one
@@ -79,7 +81,7 @@ struct store_gorilla {
 	uint8_t mode[4];                /* v2: the last mode of each field */
 };
 
-/* version 2's histogram predictor: per ord, a moving average of its count
+/* the histograms' predictor (versions 2 and 3): per ord, a moving average of its count
  * (weight 1/4, fixed point 2^16), and of the points' counts */
 struct store_pred {
 	int32_t *ord;                       /* ascending */
@@ -129,7 +131,7 @@ int store_chunk_append(struct store_chunk *c, const struct store_point *p);
 size_t store_chunk_size(const struct store_chunk *c);
 void store_chunk_write(const struct store_chunk *c, uint8_t *buf);
 
-/* Decode a serialized chunk of version VERSION (STORE_CHUNK_V1 or _V2),
+/* Decode a serialized chunk of version VERSION (STORE_CHUNK_V1, _V2 or _V3),
  * window BASE, resolution STEP: *OUT gets a malloc'd array of *N points
  * (ascending t; each with its own histogram, at the chunk's shift, empty
  * when the chunk has none; free with store_points_free). Returns 0, or -1

@@ -17,6 +17,7 @@
 #include "../../src/control/store.c"
 #include "store_v1_fixture.h"
 #include "store_v2_fixture.h"
+#include "store_overlap_fixture.h"
 
 #define T0 1700006400  /* a multiple of one day */
 
@@ -114,7 +115,7 @@ START_TEST(test_codec_round_trip)
 	for (int round = 0; round < 200; round++) {
 		int with_hist = round & 1;
 		unsigned shift = (unsigned)(round / 2) % 4;  /* histograms collapsed to 1%, 2%, 4%, 8% */
-		/* every resolution: 300 s and 3600 s histograms may be predicted */
+		/* every resolution: from 60 s up histograms may be predicted */
 		int res = (round / 8) % STORE_NRES;
 		unsigned step = store_res_step[res];
 		int64_t base = align_down(T0, blk_len[res]);
@@ -1341,7 +1342,7 @@ static void check_v1_minutes(struct store *st, struct store_series *c, struct st
 }
 
 /* A state_dir of version 1 (blocks, checkpoint) is read as it is; a late
- * point into a version 1 block rewrites it in version 2, others intact. */
+ * point into a version 1 block rewrites it in the current version, others intact. */
 START_TEST(test_version1_files)
 {
 	store_nosync = 1;
@@ -1379,7 +1380,7 @@ START_TEST(test_version1_files)
 	ck_assert_uint_eq(r.n, 1);
 	ck_assert(r.p[0].t == T0 + 3660 && r.p[0].n == 30);
 	store_result_free(&r);
-	/* a late point into the version 1 60 s block: rewritten in version 2 */
+	/* a late point into the version 1 60 s block: rewritten in the current version */
 	ck_assert_int_eq(store_put(c, T0 + 3000, 5), 0);
 	store_tick(st, now + 1);
 	char blk[512];
@@ -1394,7 +1395,7 @@ START_TEST(test_version1_files)
 	ck_assert(r.n == 1 && r.p[0].sum == 5);
 	store_result_free(&r);
 	store_close(st);
-	/* and again after a restart (version 2 checkpoint and block) */
+	/* and again after a restart (current version checkpoint and block) */
 	st = store_open(dir, now + 2, err, sizeof(err));
 	ck_assert_msg(st != NULL, "%s", err);
 	c = store_find(st, "ns", "Count", d, 1);
@@ -1406,8 +1407,106 @@ START_TEST(test_version1_files)
 }
 END_TEST
 
-/* Points written at a coarser shift than the series' table says now (as
- * another albd would have) are encoded again at that shift, not lost. */
+/* store_overlap_fixture.h's Count over [FROM, TO) in periods of PERIOD,
+ * with LATE added to minute 30 (a late point): every minute once. */
+static void check_overlap(struct store *st, int64_t from, int64_t to, unsigned period, int64_t now, double late,
+			  unsigned res)
+{
+	struct store_dim d[] = { { "TargetGroup", "web" } };
+	struct store_series *c = store_find(st, "ns", "Count", d, 1);
+	ck_assert_ptr_nonnull(c);
+	struct store_result r = query(st, c, from, to, period, now);
+	ck_assert_uint_eq(r.res_step, res);
+	ck_assert_uint_eq(r.n, (size_t)((to - from) / period));
+	for (size_t k = 0; k < r.n; k++) {
+		int64_t i0 = (r.p[k].t - T0) / 60;
+		double n = 0, sum = 0;
+		for (int64_t i = i0; i < i0 + period / 60; i++) {
+			n++;
+			sum += (double)(i % 7);
+			if (i == 30 && late) {
+				n++;
+				sum += late;
+			}
+		}
+		ck_assert_msg(r.p[k].n == n && r.p[k].sum == sum, "t0 + %lld: n %g sum %g, want %g %g",
+			      (long long)(r.p[k].t - T0), r.p[k].n, r.p[k].sum, n, sum);
+	}
+	store_result_free(&r);
+}
+
+/* An upgrade from the store before the roll-up, whose 300 s and 3600 s
+ * blocks hold times its 60 s blocks hold too: those blocks are removed
+ * at once (the 60 s data has all of it, and only it gets late points), so
+ * a late point into the time before the upgrade is in every resolution
+ * later, as it was before. */
+START_TEST(test_upgrade_overlap)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256], path[512];
+	static const char *const sub[] = { "r60", "r300", "r3600" };
+	for (int k = 0; k < 3; k++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, sub[k]);
+		mkdir(path, 0750);
+	}
+	for (size_t k = 0; k < sizeof(ov_files) / sizeof(ov_files[0]); k++)
+		write_bytes(dir, ov_files[k].name, ov_files[k].p, *ov_files[k].len);
+	int64_t now = T0 + 95400 + 60;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_int_eq(st->nblk[1], 26);
+	ck_assert_int_eq(st->nblk[2], 0);
+	ck_assert_int_eq(st->nblk[3], 0);
+	check_overlap(st, T0, T0 + 26 * 3600, 300, now, 0, 60);
+	/* a late point a day old, into a minute from before the upgrade */
+	struct store_dim d[] = { { "TargetGroup", "web" } };
+	ck_assert_int_eq(store_put(store_find(st, "ns", "Count", d, 1), T0 + 1830, 1000), 0);
+	store_tick(st, ++now);
+	/* 16 days on: a 300 s period from the 300 s blocks the roll-up made
+	 * and the 60 s ones after them */
+	tick_to(st, &now, T0 + 16 * 86400 + 1800, 600);
+	ck_assert_int_gt(st->nblk[2], 0);
+	check_overlap(st, T0, T0 + 26 * 3600, 300, now, 1000, 300);
+	/* 65 days on: 3600 s */
+	tick_to(st, &now, T0 + 65 * 86400, 3600);
+	ck_assert_int_eq(st->nblk[3], 2);
+	check_overlap(st, T0, T0 + 26 * 3600, 3600, now, 1000, 3600);
+	store_close(st);
+	ck_assert_int_eq(count_files(dir, ".corrupt"), 0);
+	rm_rf(dir);
+}
+END_TEST
+
+/* A store that was stopped for longer than the 60 s and 300 s retentions
+ * rolls its old blocks up on start instead of dropping them. */
+START_TEST(test_rollup_after_downtime)
+{
+	int64_t now = T0;
+	struct store *st = open_mem(now);
+	struct store_series *s[1] = { store_series(st, "ns", "a", NULL, 0, "Count", 0) };
+	minutes(st, &now, T0 + 3 * 86400, s, 1);
+	/* 70 days without a tick, then a tick a minute for a while */
+	now = T0 + 70 * 86400;
+	store_tick(st, now);
+	tick_to(st, &now, now + 3600, 60);
+	ck_assert_int_eq(st->nblk[1] + st->nblk[2], 0);
+	ck_assert_int_eq(st->nblk[3], 3);
+	check_minutes(st, s[0], 0, T0, T0 + 3 * 86400, 3600, now, 3600);
+	/* past 455 days the sources only go */
+	store_close(st);
+	now = T0;
+	st = open_mem(now);
+	s[0] = store_series(st, "ns", "a", NULL, 0, "Count", 0);
+	minutes(st, &now, T0 + 86400, s, 1);
+	now = T0 + 460 * 86400;
+	store_tick(st, now);
+	tick_to(st, &now, now + 3600, 60);
+	ck_assert_int_eq(st->nblk[1] + st->nblk[2] + st->nblk[3], 0);
+	store_close(st);
+}
+END_TEST
+
 /* What store_v2_fixture.h holds in [FROM, TO) in periods of PERIOD (a
  * multiple of 60 within the first 4 hours): exact counts and sums, and
  * percentiles within the accuracy the 300 s resolution keeps. */
@@ -1539,6 +1638,8 @@ START_TEST(test_version2_files)
 }
 END_TEST
 
+/* Points written at a coarser shift than the series' table says now (as
+ * another albd would have) are encoded again at that shift, not lost. */
 START_TEST(test_rewrite_keeps_shift)
 {
 	struct store *st = open_mem(T0);
@@ -1684,6 +1785,7 @@ int main(void)
 	tcase_add_test(tc, test_rollup_sliced);
 	tcase_add_test(tc, test_rollup_overlap_once);
 	tcase_add_test(tc, test_rollup_damaged);
+	tcase_add_test(tc, test_rollup_after_downtime);
 	tcase_add_test(tc, test_late_memory);
 	tcase_add_test(tc, test_late_disk);
 	suite_add_tcase(su, tc);
@@ -1696,6 +1798,7 @@ int main(void)
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_version1_files);
 	tcase_add_test(tc, test_version2_files);
+	tcase_add_test(tc, test_upgrade_overlap);
 	tcase_add_test(tc, test_rewrite_keeps_shift);
 	tcase_add_test(tc, test_query_15_days);
 	suite_add_tcase(su, tc);
