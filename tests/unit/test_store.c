@@ -7,6 +7,7 @@
  * store.c is included to reach its block table and to turn fsync off. */
 #include <check.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1314,6 +1315,19 @@ static void write_bytes(const char *dir, const char *name, const unsigned char *
 	fclose(f);
 }
 
+/* The subdirectories of DIR named by the arguments up to a NULL. */
+static void mkdirs(const char *dir, ...)
+{
+	va_list ap;
+	va_start(ap, dir);
+	for (const char *sub; (sub = va_arg(ap, const char *));) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", dir, sub);
+		ck_assert_int_eq(mkdir(path, 0750), 0);
+	}
+	va_end(ap);
+}
+
 /* the 60 s points of the fixture's two minutes (store_v1_fixture.h) */
 static void check_v1_minutes(struct store *st, struct store_series *c, struct store_series *l, int64_t now)
 {
@@ -1347,11 +1361,8 @@ START_TEST(test_version1_files)
 {
 	store_nosync = 1;
 	const char *dir = make_tmpdir();
-	char err[256], path[512];
-	snprintf(path, sizeof(path), "%s/r1", dir);
-	mkdir(path, 0750);
-	snprintf(path, sizeof(path), "%s/r60", dir);
-	mkdir(path, 0750);
+	char err[256];
+	mkdirs(dir, "r1", "r60", NULL);
 	write_bytes(dir, "series.cat", v1_series_cat, v1_series_cat_len);
 	write_bytes(dir, "head.ckpt", v1_head_ckpt, v1_head_ckpt_len);
 	write_bytes(dir, "r1/1700006400.blk", v1_r1_1700006400_blk, v1_r1_1700006400_blk_len);
@@ -1444,12 +1455,8 @@ START_TEST(test_upgrade_overlap)
 {
 	store_nosync = 1;
 	const char *dir = make_tmpdir();
-	char err[256], path[512];
-	static const char *const sub[] = { "r60", "r300", "r3600" };
-	for (int k = 0; k < 3; k++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, sub[k]);
-		mkdir(path, 0750);
-	}
+	char err[256];
+	mkdirs(dir, "r60", "r300", "r3600", NULL);
 	for (size_t k = 0; k < sizeof(ov_files) / sizeof(ov_files[0]); k++)
 		write_bytes(dir, ov_files[k].name, ov_files[k].p, *ov_files[k].len);
 	int64_t now = T0 + 95400 + 60;
@@ -1568,11 +1575,7 @@ START_TEST(test_version2_files)
 	store_nosync = 1;
 	const char *dir = make_tmpdir();
 	char err[256], path[512];
-	static const char *const sub[] = { "r1", "r60", "r300" };
-	for (int k = 0; k < 3; k++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, sub[k]);
-		mkdir(path, 0750);
-	}
+	mkdirs(dir, "r1", "r60", "r300", NULL);
 	write_bytes(dir, "series.cat", v2_series_cat, v2_series_cat_len);
 	write_bytes(dir, "head.ckpt", v2_head_ckpt, v2_head_ckpt_len);
 	write_bytes(dir, "r1/1701309720.blk", v2_r1_1701309720_blk, v2_r1_1701309720_blk_len);
