@@ -149,6 +149,7 @@ struct blk {
 	uint8_t *mem;               /* memory-only store: the block; else NULL */
 	size_t len;
 	int checked;                /* header and index CRC verified */
+	int bad_chunk;              /* a query met a damaged chunk in it (logged once) */
 };
 
 struct late {
@@ -193,6 +194,7 @@ struct store {
 	struct late *late;
 	size_t nlate, caplate;
 	struct rollup ru;
+	unsigned ckpt_version;      /* of the checkpoint loaded at open; 0: none */
 	int catfd;
 };
 
@@ -1053,7 +1055,7 @@ static int blk_enter(struct store *st, int r, int64_t start, uint8_t *mem, size_
 		memmove(&st->blks[r][i + 1], &st->blks[r][i], (st->nblk[r] - i) * sizeof(struct blk));
 		st->nblk[r]++;
 	}
-	st->blks[r][i] = (struct blk){ start, mem, len, checked };
+	st->blks[r][i] = (struct blk){ start, mem, len, checked, 0 };
 	return 0;
 }
 
@@ -1144,7 +1146,8 @@ static void blk_damaged(struct store *st, int r, size_t i, const char *why)
 }
 
 /* Open block I of R for reading. Returns 0, -1 (damaged or gone: set
- * aside and removed from the table) or -2 (cannot map it now: left). */
+ * aside and removed from the table) or -2 (cannot open or map it now:
+ * left). */
 static int bview_open(struct store *st, int r, size_t i, struct bview *v)
 {
 	struct blk *b = &st->blks[r][i];
@@ -1156,10 +1159,15 @@ static int bview_open(struct store *st, int r, size_t i, struct bview *v)
 		char path[4096];
 		blk_path(st, r, b->start, path, sizeof(path));
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
+		if (fd < 0 && errno == ENOENT) {
 			log_err("store: %s: %s", path, strerror(errno));
 			blk_forget(st, r, i);
 			return -1;
+		}
+		if (fd < 0) {
+			/* out of descriptors, say: the block is there, later */
+			log_err("store: %s: %s", path, strerror(errno));
+			return -2;
 		}
 		struct stat sb;
 		if (fstat(fd, &sb) < 0 || sb.st_size < BLK_HDR) {
@@ -1849,8 +1857,10 @@ static int rollup_start(struct store *st)
 		 * retention, it rolls up all the same, and on at once): the
 		 * sources only go */
 		size_t d = blk_search(st, r + 1, w);
+		const int last = STORE_NRES - 1;
+		int64_t wl = align_down(w, blk_len[last]) + blk_len[last];
 		if ((d < st->nblk[r + 1] && st->blks[r + 1][d].start == w) ||
-		    w + L <= st->now - store_res_keep[STORE_NRES - 1])
+		    wl <= st->now - store_res_keep[last])
 			return 1;
 		struct bview v[BLK_ROLL_MAX];
 		int64_t bs[BLK_ROLL_MAX];
@@ -2260,6 +2270,7 @@ static int load_checkpoint(struct store *st)
 		goto bad_reset;
 	}
 	free(data);
+	st->ckpt_version = version;
 	return 0;
 bad_reset:
 	for (size_t i = 0; i < st->nall; i++)
@@ -2362,7 +2373,27 @@ static int load_catalog(struct store *st)
 
 /* Enter the blocks under DIR/r<step>/, setting aside those whose header
  * says they are truncated or not blocks; remove leftover temporary files. */
-static void scan_blocks(struct store *st, int r)
+/* Does resolution R - 1 (scanned already) hold the window of R's block
+ * at START whole: a block for each of its parts (60 s: its two hours;
+ * 300 s: each 2-hour part as a 300 s block or as two 60 s blocks)? */
+static int finer_whole(const struct store *st, int r, int64_t start)
+{
+	for (int64_t t = start; t < start + blk_len[r]; t += blk_len[r - 1]) {
+		size_t i = blk_search(st, r - 1, t);
+		if (i < st->nblk[r - 1] && st->blks[r - 1][i].start == t)
+			continue;
+		if (r - 1 < RES_PUT || !finer_whole(st, r - 1, t))
+			return 0;
+	}
+	return 1;
+}
+
+/* Enter the blocks of R found in DIR. LEGACY: the checkpoint is not of
+ * the current version (or missing): the store may be one from before the
+ * roll-up, whose 300 s and 3600 s blocks are checked against the finer
+ * ones (below) as of time REF, the later of the checkpoint's and the
+ * caller's. */
+static void scan_blocks(struct store *st, int r, int legacy, int64_t ref)
 {
 	char dpath[4096];
 	snprintf(dpath, sizeof(dpath), "%s/r%u", st->dir, store_res_step[r]);
@@ -2398,17 +2429,22 @@ static void scan_blocks(struct store *st, int r)
 			why = hdr_check(hdr, (uint64_t)sb.st_size, r, start);
 		if (why) {
 			set_aside(path, why);
-		} else if (r >= RES_PUT && get_le32(hdr + 8) <= 2 &&
-			   start + blk_len[r - 1] > st->now - store_res_keep[r - 1]) {
+		} else if (legacy && r >= RES_PUT && get_le32(hdr + 8) <= 2 &&
+			   start + blk_len[r - 1] > ref - store_res_keep[r - 1] && finer_whole(st, r, start)) {
 			/* A store from before the roll-up (version 2 and
 			 * older) made its 300 s and 3600 s blocks from the
-			 * puts, so the finer resolution still holds this
-			 * window whole (its first finer block is within the
-			 * finer retention), and only the finer data gets late
-			 * points now: the block goes, and the roll-up makes it
-			 * again when it is due. An older one is the only copy
-			 * of its window's start and stays; no late point can
-			 * reach it (LATE_MAX is less than 15 days). */
+			 * puts. Where the finer resolution still holds this
+			 * window whole (its first finer block within the
+			 * finer retention at REF, and every part there: a
+			 * finer block set aside or lost leaves this one the
+			 * only copy), and only the finer data gets late points
+			 * now, the block goes, and the roll-up makes it again
+			 * when it is due. An older one is the only copy of its
+			 * window's start and stays; no late point can reach it
+			 * (LATE_MAX is less than 15 days). So does one whose
+			 * window had an hour without a finer block (albd was
+			 * stopped): a late point into its other hour would
+			 * not show at 300 s. */
 			if (unlink(path) < 0)
 				log_warn("store: removing %s: %s", path, strerror(errno));
 			else
@@ -2476,8 +2512,9 @@ struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen)
 			for (int r = 0; r < STORE_NRES; r++)
 				st->win[r] = align_down(now, blk_len[r]);
 		}
+		/* finest first: finer_whole() looks at the finer tables */
 		for (int r = 0; r < STORE_NRES; r++)
-			scan_blocks(st, r);
+			scan_blocks(st, r, st->ckpt_version != CKPT_VERSION, now > st->now ? now : st->now);
 		log_info("store: %s: %zu series, %zu/%zu/%zu/%zu blocks", dir, st->count, st->nblk[0], st->nblk[1],
 			 st->nblk[2], st->nblk[3]);
 	}
@@ -2609,7 +2646,15 @@ static int64_t query_res(struct store *st, const struct store_series *s, int r, 
 			f = -1;
 		bview_close(&v);
 		if (f < 0) {
-			blk_damaged(st, r, i, "chunk checksum mismatch or malformed chunk");
+			/* this series' points in the block are lost; the other
+			 * series' stay readable (a version 3 CRC covers 64
+			 * series' chunks), and the roll-up sets the block aside
+			 * when it leaves; the finer data, if any, still answers */
+			if (!st->blks[r][i].bad_chunk)
+				log_err("store: block r%u/%lld: a damaged chunk (checksum mismatch or malformed):"
+					" its points are left out", store_res_step[r], (long long)bstart);
+			st->blks[r][i].bad_chunk = 1;
+			i++;
 			continue;
 		}
 		agg_points(a, pts, np, 1);
@@ -2668,6 +2713,10 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 		snprintf(err, errlen, "start: must be between the epoch and 2 hours from now");
 		return -1;
 	}
+	/* the store's time when the caller's is behind it (a clock set
+	 * back): the resolution must be one that still holds START */
+	if (st->now > now)
+		now = st->now;
 	int r = store_check_period(start, period, now, err, errlen);
 	if (r < 0)
 		return -1;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -815,6 +816,9 @@ static void rollup_ladder(const char *dir)
 		ck_assert_int_ne(coarse_end % 1500, 0);
 		check_minutes(st, s[k], k, from, from + 4 * 1500, 1500, now, 300);
 	}
+	/* a caller whose clock is behind the store's (set back an hour and
+	 * more) gets the resolution that still holds the time */
+	check_minutes(st, s[0], 0, T0, T0 + 86400, 300, T0 + 15 * 86400 - 3600, 300);
 	/* a 300 s point of a target's latency is at 300 s's accuracy */
 	struct store_result r = query(st, s[1], T0, T0 + 300, 300, now);
 	ck_assert_uint_eq(r.p[0].h.shift, store_hist_shift(s[1]->flags, 2));
@@ -1260,9 +1264,13 @@ START_TEST(test_damaged_files)
 	series3(st, s);
 	/* the truncated block and the garbage are set aside on opening */
 	ck_assert_int_eq(count_files(dir, ".corrupt"), 2);
-	/* the others when read; the rest is still served */
+	/* a damaged chunk, when read: its points are left out, the block
+	 * stays (its other groups' series are intact; the roll-up sets it
+	 * aside when it leaves); the rest is still served */
 	struct store_result r = query(st, s[0], T0, now, 3600, now);
-	ck_assert_int_eq(count_files(dir, ".corrupt"), 3);
+	ck_assert_int_eq(count_files(dir, ".corrupt"), 2);
+	size_t bi = blk_search(st, 1, T0 + 3600);
+	ck_assert(bi < st->nblk[1] && st->blks[1][bi].start == T0 + 3600 && st->blks[1][bi].bad_chunk);
 	/* hours 0 and 3 and the head (4) are there; 1 and 2 are lost */
 	ck_assert_uint_eq(r.n, 3);
 	ck_assert_int_eq(r.p[0].t, T0);
@@ -1270,8 +1278,9 @@ START_TEST(test_damaged_files)
 	ck_assert_int_eq(r.p[1].t, T0 + 3 * 3600);
 	ck_assert(r.p[1].n == 3600);
 	store_result_free(&r);
+	/* a damaged index, when read: the block is set aside */
 	r = query(st, s[0], now - 3 * 3600, now, 60, now);
-	ck_assert_int_eq(count_files(dir, ".corrupt"), 4);
+	ck_assert_int_eq(count_files(dir, ".corrupt"), 3);
 	ck_assert_uint_gt(r.n, 100);
 	store_result_free(&r);
 	store_close(st);
@@ -1481,6 +1490,71 @@ START_TEST(test_upgrade_overlap)
 	check_overlap(st, T0, T0 + 26 * 3600, 3600, now, 1000, 3600);
 	store_close(st);
 	ck_assert_int_eq(count_files(dir, ".corrupt"), 0);
+	rm_rf(dir);
+
+	/* the same files, but the earlier albd had set a 60 s block aside:
+	 * the 300 s block of its window is the only copy and stays */
+	dir = make_tmpdir();
+	mkdirs(dir, "r60", "r300", "r3600", NULL);
+	for (size_t k = 0; k < sizeof(ov_files) / sizeof(ov_files[0]); k++)
+		if (strcmp(ov_files[k].name, "r60/1700010000.blk"))
+			write_bytes(dir, ov_files[k].name, ov_files[k].p, *ov_files[k].len);
+	now = T0 + 95400 + 60;
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_int_eq(st->nblk[1], 25);
+	ck_assert_int_eq(st->nblk[2], 1);
+	ck_assert_int_eq(st->blks[2][0].start, T0);
+	tick_to(st, &now, T0 + 16 * 86400 + 1800, 600);
+	check_overlap(st, T0, T0 + 26 * 3600, 300, now, 0, 300);
+	tick_to(st, &now, T0 + 65 * 86400, 3600);
+	check_overlap(st, T0, T0 + 26 * 3600, 3600, now, 0, 3600);
+	store_close(st);
+	rm_rf(dir);
+}
+END_TEST
+
+/* Out of file descriptors: a block that cannot be opened now is left
+ * for later, neither forgotten (and its data dropped by the roll-up) nor
+ * rewritten with a late point alone. */
+START_TEST(test_rollup_no_descriptors)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256];
+	int64_t now = T0;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	struct store_series *s[2] = {
+		store_series(st, "ns", "a", NULL, 0, "Count", 0),
+		store_series(st, "ns", "b", NULL, 0, "Count", 0),
+	};
+	minutes(st, &now, T0 + 14 * 86400 + 3 * 3600, s, 2);
+	tick_to(st, &now, T0 + 15 * 86400 + 7200 - 60, 3600);
+	size_t n60 = st->nblk[1];
+	/* no descriptor left: the roll-up that is due waits, and so does a
+	 * late point into the last day's first 60 s block (then lost, logged) */
+	struct rlimit old, rl;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	int fd = dup(0);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	rl = old;
+	rl.rlim_cur = (rlim_t)fd;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	ck_assert_int_eq(store_put(s[0], T0 + 14 * 86400 + 30, 1000), 0);
+	tick_to(st, &now, now + 300, 60);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	ck_assert_uint_eq(st->nblk[1], n60);
+	ck_assert_int_eq(st->nblk[2], 0);
+	/* with descriptors again: rolled up whole, the other block intact */
+	tick_to(st, &now, now + 120, 60);
+	ck_assert_int_eq(st->nblk[2], 1);
+	for (int k = 0; k < 2; k++) {
+		check_minutes(st, s[k], k, T0, T0 + 7200, 300, now, 300);
+		check_minutes(st, s[k], k, T0 + 14 * 86400, T0 + 14 * 86400 + 3600, 60, now, 60);
+	}
+	store_close(st);
 	rm_rf(dir);
 }
 END_TEST
@@ -1789,6 +1863,7 @@ int main(void)
 	tcase_add_test(tc, test_rollup_overlap_once);
 	tcase_add_test(tc, test_rollup_damaged);
 	tcase_add_test(tc, test_rollup_after_downtime);
+	tcase_add_test(tc, test_rollup_no_descriptors);
 	tcase_add_test(tc, test_late_memory);
 	tcase_add_test(tc, test_late_disk);
 	suite_add_tcase(su, tc);
