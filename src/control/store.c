@@ -1785,10 +1785,11 @@ static void flush_late(struct store *st)
  * and then the finer data after them (store_query).
  *
  * One roll-up at a time, about ROLLUP_POINTS points and buckets decoded
- * a tick. A roll-up in progress is not written anywhere: after a restart it starts
- * again (the sources are deleted only after the new block is written; a
- * destination block that already exists, from a roll-up cut short or a
- * store from before the roll-up, means the sources are already in it). */
+ * a tick. A roll-up in progress is not written anywhere: after a restart
+ * it starts again (the sources are deleted only after the new block is
+ * written; a destination block that already exists, from a roll-up cut
+ * short or a store from before the roll-up, means the sources are already
+ * in it: scan_blocks removed an old store's blocks where they were not). */
 
 static int u32_cmp(const void *a, const void *b)
 {
@@ -2013,7 +2014,7 @@ static void rollup_finish(struct store *st)
 	int64_t wend = ru->w + blk_len[r + 1];
 	for (size_t i = blk_search(st, r, ru->w); i < st->nblk[r] && st->blks[r][i].start < wend;) {
 		int64_t bs = st->blks[r][i].start;
-		if (ru->damaged & (1u << ((bs - ru->w) / blk_len[r]))) {
+		if ((ru->damaged & (1u << ((bs - ru->w) / blk_len[r]))) || st->blks[r][i].bad_chunk) {
 			blk_damaged(st, r, i, "a damaged chunk (rolled up without it)");
 			continue;
 		}
