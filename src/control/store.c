@@ -164,6 +164,15 @@ struct buf {
 	int oom;
 };
 
+/* A block being assembled (write_head, the roll-up): chunks appended in
+ * series id order (blkbuild_add), then stored (blkbuild_store). */
+struct blkbuild {
+	struct bentry *e;           /* p is set when stored: data moves as it grows */
+	size_t *offs;               /* each chunk's offset in data */
+	size_t n, cap;
+	struct buf data;
+};
+
 /* A roll-up in progress: the blocks of resolution SRC in the window
  * [w, w + blk_len[src + 1]) become one block of src + 1, series by series,
  * a slice a tick (rollup_step). */
@@ -172,10 +181,7 @@ struct rollup {
 	int64_t w;
 	uint32_t *ids;              /* the series in the source blocks, ascending */
 	size_t nids, next;
-	struct bentry *e;           /* the chunks made so far; p is set when stored */
-	size_t *offs;               /* their offsets in data */
-	size_t ne, cap;
-	struct buf data;
+	struct blkbuild out;        /* the block made so far */
 	uint32_t damaged;           /* bit k: source block w + k * blk_len[src] had a damaged chunk */
 	int64_t retry;              /* after a failed write: no roll-up before this time */
 };
@@ -1513,49 +1519,63 @@ static int blk_store(struct store *st, int r, int64_t start, const struct bentry
 	return rc;
 }
 
+/* Append series ID's chunk C to B. Returns 0 or -1 (out of memory: B as
+ * it was). */
+static int blkbuild_add(struct blkbuild *b, uint32_t id, const struct store_chunk *c)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		struct bentry *ne = realloc(b->e, cap * sizeof(*ne));
+		if (ne)
+			b->e = ne;
+		size_t *no = realloc(b->offs, cap * sizeof(*no));
+		if (no)
+			b->offs = no;
+		if (!ne || !no)
+			return -1;
+		b->cap = cap;
+	}
+	size_t len = store_chunk_size(c);
+	uint8_t *p = buf_room(&b->data, len);
+	if (!p)
+		return -1;
+	store_chunk_write(c, p);
+	b->offs[b->n] = (size_t)(p - b->data.p);
+	b->e[b->n++] = (struct bentry){ id, NULL, len, 0, 0, 0, 0 };
+	return 0;
+}
+
+/* Store B as block START of R (nothing when B is empty). Returns 0 or -1. */
+static int blkbuild_store(struct store *st, int r, int64_t start, struct blkbuild *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		b->e[i].p = b->data.p + b->offs[i];
+	return b->n ? blk_store(st, r, start, b->e, b->n) : 0;
+}
+
+static void blkbuild_free(struct blkbuild *b)
+{
+	free(b->e);
+	free(b->offs);
+	free(b->data.p);
+	memset(b, 0, sizeof(*b));
+}
+
 /* The head window of R ends: every series' chunk into block win[r]. */
 static void write_head(struct store *st, int r)
 {
-	struct bentry *e = NULL;
-	size_t n = 0, cap = 0;
-	struct buf data = { 0 };
-	size_t *offs = NULL;
+	struct blkbuild b = { 0 };
 	for (size_t i = 0; i < st->nall; i++) {
 		struct store_series *s = st->all[i];
-		if (!s || !s->res || s->res[r].c.npts == 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			struct bentry *ne = realloc(e, cap * sizeof(*ne));
-			size_t *no = realloc(offs, cap * sizeof(*no));
-			if (ne)
-				e = ne;
-			if (no)
-				offs = no;
-			if (!ne || !no)
-				goto oom;
+		if (s && s->res && s->res[r].c.npts && blkbuild_add(&b, s->id, &s->res[r].c) < 0) {
+			log_err("store: out of memory: block r%u/%lld is lost", store_res_step[r],
+				(long long)st->win[r]);
+			b.n = 0;
+			break;
 		}
-		struct store_chunk *c = &s->res[r].c;
-		size_t len = store_chunk_size(c);
-		uint8_t *p = buf_room(&data, len);
-		if (!p)
-			goto oom;
-		store_chunk_write(c, p);
-		offs[n] = (size_t)(p - data.p);
-		e[n] = (struct bentry){ s->id, NULL, len, 0, 0, 0, 0 };
-		n++;
 	}
-	for (size_t i = 0; i < n; i++)
-		e[i].p = data.p + offs[i];
-	if (n)
-		blk_store(st, r, st->win[r], e, n);
-	goto out;
-oom:
-	log_err("store: out of memory: block r%u/%lld is lost", store_res_step[r], (long long)st->win[r]);
-out:
-	free(e);
-	free(offs);
-	free(data.p);
+	blkbuild_store(st, r, st->win[r], &b);
+	blkbuild_free(&b);
 	for (size_t i = 0; i < st->nall; i++) {
 		struct store_series *s = st->all[i];
 		if (s && s->res)
@@ -1800,9 +1820,7 @@ static int u32_cmp(const void *a, const void *b)
 static void rollup_free(struct rollup *ru)
 {
 	free(ru->ids);
-	free(ru->e);
-	free(ru->offs);
-	free(ru->data.p);
+	blkbuild_free(&ru->out);
 	int64_t retry = ru->retry;
 	memset(ru, 0, sizeof(*ru));
 	ru->retry = retry;
@@ -1951,33 +1969,17 @@ static void rollup_step(struct store *st, long *budget)
 			}
 			store_points_free(pts, np);
 		}
-		uint8_t *b = NULL;
-		size_t len = 0;
-		if (!oom && n && chunk_bytes(st, id, d, ru->w, acc, n, &b, &len) < 0)
-			oom = 1;
-		store_points_free(acc, n);
-		if (!oom && b) {
-			uint8_t *p = buf_room(&ru->data, len);
-			if (ru->ne == ru->cap) {
-				size_t c = ru->cap ? ru->cap * 2 : 256;
-				struct bentry *ne = realloc(ru->e, c * sizeof(*ne));
-				size_t *no = realloc(ru->offs, c * sizeof(*no));
-				if (ne)
-					ru->e = ne;
-				if (no)
-					ru->offs = no;
-				if (ne && no)
-					ru->cap = c;
-			}
-			if (!p || ru->ne == ru->cap) {
+		if (!oom && n) {
+			/* the coarser chunk, straight into the block being made */
+			struct store_chunk c;
+			int wh;
+			unsigned shift = points_shift(acc, n, &wh);
+			chunk_init(&c, s, d, ru->w, wh, shift);
+			if (store_chunk_build(&c, acc, n) < 0 || blkbuild_add(&ru->out, id, &c) < 0)
 				oom = 1;
-			} else {
-				memcpy(p, b, len);
-				ru->offs[ru->ne] = (size_t)(p - ru->data.p);
-				ru->e[ru->ne++] = (struct bentry){ id, NULL, len, 0, 0, 0, 0 };
-			}
+			store_chunk_reset(&c);
 		}
-		free(b);
+		store_points_free(acc, n);
 		if (oom) {
 			for (int k = 0; k < nv; k++)
 				bview_close(&v[k]);
@@ -2000,16 +2002,12 @@ static void rollup_finish(struct store *st)
 {
 	struct rollup *ru = &st->ru;
 	int r = ru->src;
-	if (ru->ne) {
-		for (size_t k = 0; k < ru->ne; k++)
-			ru->e[k].p = ru->data.p + ru->offs[k];
-		if (blk_store(st, r + 1, ru->w, ru->e, ru->ne) < 0) {
-			log_err("store: rolling r%u/%lld up into r%u failed: retried in a minute", store_res_step[r],
-				(long long)ru->w, store_res_step[r + 1]);
-			rollup_free(ru);
-			ru->retry = st->now + 60;
-			return;
-		}
+	if (blkbuild_store(st, r + 1, ru->w, &ru->out) < 0) {
+		log_err("store: rolling r%u/%lld up into r%u failed: retried in a minute", store_res_step[r],
+			(long long)ru->w, store_res_step[r + 1]);
+		rollup_free(ru);
+		ru->retry = st->now + 60;
+		return;
 	}
 	int64_t wend = ru->w + blk_len[r + 1];
 	for (size_t i = blk_search(st, r, ru->w); i < st->nblk[r] && st->blks[r][i].start < wend;) {
