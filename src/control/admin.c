@@ -851,7 +851,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, ac->peer, sizeof ac->peer);
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, ac->peer, sizeof ac->peer);
-	if (!(ac->c = conn_new(A.base, fd))) { /* closes fd */
+	if (!(ac->c = conn_new(A.base, fd, NULL))) { /* closes fd */
 		free(ac);
 		return;
 	}

@@ -20,9 +20,16 @@
 #define SMALL_READ 32768
 #define SEND_GATHER_MAX 4096  /* see do_write() */
 
-/* Deliver one event; returns 0 if the conn is still alive after it. */
+static void park_now(struct conn *c);
+
+/* Deliver one event; returns 0 if the conn is still alive after it. A
+ * parked conn takes its buffers back first: the owner finds them in every
+ * callback (or, out of memory, gets CONN_ERROR without them). */
 static int deliver(struct conn *c, enum conn_event ev)
 {
+	c->park_want = 0;   /* the owner decides again in this callback */
+	if (!c->in && conn_unpark(c) < 0)
+		ev = CONN_ERROR;
 	c->in_cb = 1;
 	c->cb(c, ev, c->arg);
 	c->in_cb = 0;
@@ -30,6 +37,8 @@ static int deliver(struct conn *c, enum conn_event ev)
 		conn_free(c);
 		return -1;
 	}
+	if (c->park_want)
+		park_now(c);   /* what follows in event_cb copes with a parked conn */
 	return 0;
 }
 
@@ -42,6 +51,99 @@ static void drop_empty_chain(struct evbuffer *in)
 	if (evbuffer_get_length(in) == 0 && evbuffer_add(in, "", 1) == 0)
 		evbuffer_drain(in, 1);   /* draining all of a buffer frees its chains */
 	errno = e;
+}
+
+/* Bytes waiting in c->out (none while parked). */
+static size_t out_len(const struct conn *c)
+{
+	return c->out ? evbuffer_get_length(c->out) : 0;
+}
+
+/* Give C's buffers to its pool if it holds nothing and nothing is under
+ * way that needs them. */
+static void park_now(struct conn *c)
+{
+	c->park_want = 0;
+	if (!c->in || !c->pool || c->dead || c->failed || c->connecting || c->handshaking ||
+	    evbuffer_get_length(c->in) || evbuffer_get_length(c->out))
+		return;
+	conn_pool_put(c->pool, c->in);
+	conn_pool_put(c->pool, c->out);
+	c->in = c->out = NULL;
+}
+
+int conn_unpark(struct conn *c)
+{
+	if (c->in)
+		return 0;
+	struct evbuffer *in = conn_pool_get(c->pool), *out = in ? conn_pool_get(c->pool) : NULL;
+	if (!out) {
+		conn_pool_put(c->pool, in);
+		c->failed = 1;
+		c->error = ENOMEM;
+		return -1;
+	}
+	c->in = in;
+	c->out = out;
+	return 0;
+}
+
+void conn_park(struct conn *c, struct conn_pool *pool)
+{
+	c->pool = pool;
+	if (c->in_cb)
+		c->park_want = 1;
+	else
+		park_now(c);
+}
+
+struct evbuffer *conn_pool_get(struct conn_pool *p)
+{
+	if (!p->n)
+		return evbuffer_new();
+	struct evbuffer *b = p->v[--p->n];
+	if (p->n < p->low)
+		p->low = p->n;
+	return b;
+}
+
+void conn_pool_put(struct conn_pool *p, struct evbuffer *b)
+{
+	if (!b)
+		return;
+	evbuffer_drain(b, evbuffer_get_length(b));
+	if (p->n == p->cap) {
+		unsigned cap = p->cap ? p->cap * 2 : 32;
+		struct evbuffer **v = realloc(p->v, cap * sizeof(*v));
+		if (!v) {
+			evbuffer_free(b);
+			return;
+		}
+		p->v = v;
+		p->cap = cap;
+	}
+	p->v[p->n++] = b;
+}
+
+#define CONN_POOL_RESERVE 32
+
+void conn_pool_trim(struct conn_pool *p)
+{
+	unsigned k = p->low;
+	if (p->n - k < CONN_POOL_RESERVE)
+		k = p->n > CONN_POOL_RESERVE ? p->n - CONN_POOL_RESERVE : 0;
+	while (k--)
+		evbuffer_free(p->v[--p->n]);
+	p->low = p->n;
+}
+
+void conn_pool_clear(struct conn_pool *p)
+{
+	while (p->n)
+		evbuffer_free(p->v[--p->n]);
+	free(p->v);
+	p->v = NULL;
+	p->cap = p->low = 0;
 }
 
 #define TLS_WRITE_MAX 16384   /* one TLS record's worth per SSL_write */
@@ -122,6 +224,10 @@ static void do_write(struct conn *c)
 static size_t tls_read(struct conn *c)
 {
 	size_t total = 0;
+	int parked = !c->in;
+
+	if (parked && conn_unpark(c) < 0)
+		return 0;
 
 	while (c->readable && c->reading && !c->eof && !c->failed) {
 		size_t have = evbuffer_get_length(c->in);
@@ -165,6 +271,8 @@ static size_t tls_read(struct conn *c)
 		ERR_clear_error();
 		break;
 	}
+	if (parked && !total)
+		park_now(c);   /* a spurious edge, or the end: nothing to hold */
 	return total;
 }
 
@@ -176,6 +284,9 @@ static size_t do_read(struct conn *c)
 
 	if (c->ssl)
 		return tls_read(c);
+	int parked = !c->in;
+	if (parked && conn_unpark(c) < 0)
+		return 0;
 
 	while (c->readable && c->reading && !c->eof && !c->failed) {
 		size_t have = evbuffer_get_length(c->in);
@@ -243,6 +354,8 @@ static size_t do_read(struct conn *c)
 			c->error = errno;
 		}
 	}
+	if (parked && !total)
+		park_now(c);   /* a spurious edge, or the end: nothing to hold */
 	return total;
 }
 
@@ -304,14 +417,14 @@ static void event_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		what |= EV_WRITE | EV_READ;
 	}
-	if ((what & EV_READ) && c->ssl && c->waiting_drain && evbuffer_get_length(c->out))
+	if ((what & EV_READ) && c->ssl && c->waiting_drain && out_len(c))
 		what |= EV_WRITE;    /* an SSL_write that wanted to read first */
 	if (what & EV_WRITE) {
 		c->writable = 1;
 		/* every writable edge flushes what is pending */
-		if (evbuffer_get_length(c->out))
+		if (out_len(c))
 			do_write(c);
-		if (c->waiting_drain && !c->failed && evbuffer_get_length(c->out) <= c->low_mark) {
+		if (c->waiting_drain && !c->failed && out_len(c) <= c->low_mark) {
 			c->waiting_drain = 0;
 			if (deliver(c, CONN_DRAINED) < 0)
 				return;
@@ -352,16 +465,19 @@ static void defer(struct conn *c, short what)
 	event_active(&c->ev, what, 1);
 }
 
-static struct conn *conn_alloc(struct event_base *base, int fd)
+static struct conn *conn_alloc(struct event_base *base, int fd, struct conn_pool *pool)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	c->fd = fd;
-	c->in = evbuffer_new();
-	c->out = evbuffer_new();
-	if (!c->in || !c->out) {
+	c->pool = pool;
+	if (!pool) {
+		c->in = evbuffer_new();
+		c->out = evbuffer_new();
+	}
+	if (!pool && (!c->in || !c->out)) {
 		if (c->in)
 			evbuffer_free(c->in);
 		if (c->out)
@@ -374,8 +490,10 @@ static struct conn *conn_alloc(struct event_base *base, int fd)
 	c->reading = 1;
 	event_assign(&c->ev, base, fd, EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST, event_cb, c);
 	if (event_add(&c->ev, NULL) < 0) {
-		evbuffer_free(c->in);
-		evbuffer_free(c->out);
+		if (c->in) {
+			evbuffer_free(c->in);
+			evbuffer_free(c->out);
+		}
 		free(c);
 		return NULL;
 	}
@@ -402,9 +520,9 @@ struct event_base *conn_base_new(int nolock, char *err, size_t errlen)
 	return base;
 }
 
-struct conn *conn_new(struct event_base *base, int fd)
+struct conn *conn_new(struct event_base *base, int fd, struct conn_pool *pool)
 {
-	struct conn *c = conn_alloc(base, fd);
+	struct conn *c = conn_alloc(base, fd, pool);
 
 	if (!c) {
 		close(fd);
@@ -425,7 +543,7 @@ struct conn *conn_connect(struct event_base *base, const struct sockaddr *sa, so
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	int r = connect(fd, sa, salen);
 	int err = r < 0 ? errno : 0;
-	struct conn *c = conn_alloc(base, fd);
+	struct conn *c = conn_alloc(base, fd, NULL);
 	if (!c) {
 		close(fd);
 		return NULL;
@@ -492,7 +610,7 @@ void conn_read(struct conn *c, int on)
 
 void conn_flush(struct conn *c)
 {
-	if (c->connecting || c->handshaking || c->failed || !evbuffer_get_length(c->out))
+	if (c->connecting || c->handshaking || c->failed || !out_len(c))
 		return;
 	if (c->writable)
 		do_write(c);
@@ -550,7 +668,9 @@ void conn_free(struct conn *c)
 		SSL_free(c->ssl);
 	}
 	close(c->fd);
-	evbuffer_free(c->in);
-	evbuffer_free(c->out);
+	if (c->in) {   /* else parked: its pool has them */
+		evbuffer_free(c->in);
+		evbuffer_free(c->out);
+	}
 	free(c);
 }

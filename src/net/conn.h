@@ -63,8 +63,36 @@ struct conn {
 	unsigned tls_client : 1;  /* we connected: CONN_CONNECTED waits for the handshake */
 	unsigned tls_failed : 1;  /* the TLS handshake failed (a negotiation error) */
 	unsigned tls_rshort : 1;  /* TLS: the socket's last read came back short (it was empty) */
+	unsigned park_want : 1;   /* conn_park() was called in a callback: park when it returns */
 	SSL *ssl;                 /* NULL: plain TCP */
+	struct conn_pool *pool;   /* where conn_park() gives in and out; while parked they are NULL */
 };
+
+/* A free list of empty evbuffers, for a worker's conns while they are
+ * parked (conn_park()) and for whatever else the worker wants an empty
+ * buffer for a while. It grows to what is in use at the busiest moment and
+ * conn_pool_trim() gives back what a whole interval did not need, so a
+ * worker whose connections go idle all at once keeps its buffers no longer
+ * than that. Thread: the worker's; one pool per thread. */
+struct conn_pool {
+	struct evbuffer **v;
+	unsigned n, cap;
+	unsigned low;             /* the fewest held since the last trim */
+};
+
+/* An empty evbuffer from P, or a new one; NULL when memory is short. */
+struct evbuffer *conn_pool_get(struct conn_pool *p);
+
+/* Give B (emptied here) back to P; freed when P cannot hold it. B may be
+ * NULL. */
+void conn_pool_put(struct conn_pool *p, struct evbuffer *b);
+
+/* Free the buffers P held all the time since the last trim, beyond a
+ * reserve of 32. Call it every second or so. */
+void conn_pool_trim(struct conn_pool *p);
+
+/* Free every buffer P holds (the worker stops). */
+void conn_pool_clear(struct conn_pool *p);
 
 /* A new event_base for conns, or NULL with a message in ERR. conns need
  * edge-triggered events (epoll): a level-triggered back end would report a
@@ -74,8 +102,10 @@ struct conn {
 struct event_base *conn_base_new(int nolock, char *err, size_t errlen);
 
 /* Wrap the connected socket FD (non-blocking). Returns NULL (and closes FD)
- * on failure. Reading starts on; set callbacks with conn_setcb(). */
-struct conn *conn_new(struct event_base *base, int fd);
+ * on failure. Reading starts on; set callbacks with conn_setcb(). With a
+ * POOL, the conn starts parked (conn_park()): its buffers come from POOL
+ * when something arrives; NULL: it has them from the start. */
+struct conn *conn_new(struct event_base *base, int fd, struct conn_pool *pool);
 
 /* Start a non-blocking connect to SA. Returns NULL on failure (no socket).
  * The outcome arrives as CONN_CONNECTED or CONN_ERROR. */
@@ -113,6 +143,20 @@ size_t conn_outq(const struct conn *c);
 
 /* Half-close: no more output (after conn_flush emptied c->out). */
 void conn_shutdown_write(struct conn *c);
+
+/* The owner waits for the peer (an idle keep-alive connection): when c->in
+ * and c->out are both empty, give them to POOL until something happens,
+ * so an idle connection holds no buffer. Inside C's callback it takes
+ * effect when the callback returns. The conn takes its buffers back before
+ * any callback and before it reads, so the owner finds c->in and c->out
+ * as always in its callbacks; outside them, it must not touch them until
+ * the next callback or conn_unpark(). POOL must outlive C. */
+void conn_park(struct conn *c, struct conn_pool *pool);
+
+/* Take C's buffers back if it is parked. -1 (C failed, ENOMEM) when
+ * memory is short: then c->in and c->out stay NULL (and a callback that
+ * found no memory to take them back is CONN_ERROR, without them). */
+int conn_unpark(struct conn *c);
 
 /* Close the socket and free the conn (deferred when inside its callback). */
 void conn_free(struct conn *c);

@@ -111,6 +111,7 @@ struct session {
 static void client_cb(struct conn *c, enum conn_event ev, void *arg);
 static void up_cb(struct conn *c, enum conn_event ev, void *arg);
 static void process_input(struct session *s);
+static void idle_park(struct session *s);
 static void dispatch(struct session *s);
 static void exchange_end(struct session *s, enum exchange_outcome why);
 static struct evbuffer *proxy_buf_get(struct proxy_worker *pw);
@@ -1882,6 +1883,7 @@ static void up_cb(struct conn *c, enum conn_event ev, void *arg)
 		up_closed(s, ev);
 		break;
 	}
+	idle_park(s);
 	unhold(s);
 }
 
@@ -2003,6 +2005,16 @@ static void client_closed(struct session *s, enum conn_event ev)
 	session_close(s, s->ex && s->ex->tunnel && ev == CONN_EOF ? EXCH_OK : EXCH_CLIENT_CLOSED);
 }
 
+/* A keep-alive session waiting for its next request holds no buffer: its
+ * conn gives them to the worker's pool until the client sends again
+ * (conn_park() checks that both are empty). Called as each event on the
+ * session ends. */
+static void idle_park(struct session *s)
+{
+	if (!s->dead && s->state == S_IDLE && !s->processing)
+		conn_park(s->c, &s->pw->bufs);
+}
+
 static void client_cb(struct conn *c, enum conn_event ev, void *arg)
 {
 	struct session *s = arg;
@@ -2023,6 +2035,7 @@ static void client_cb(struct conn *c, enum conn_event ev, void *arg)
 		client_closed(s, ev);
 		break;
 	}
+	idle_park(s);
 	unhold(s);
 }
 
@@ -2046,6 +2059,13 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	worker_clock_tick(s->w);
 	hold(s);
 	s->tkind = T_NONE;
+	if (conn_unpark(s->c) < 0) {
+		/* parked (idle, or nothing sent yet: no exchange) and no
+		 * memory for an answer */
+		session_close(s, EXCH_OK);
+		unhold(s);
+		return;
+	}
 	switch (kind) {
 	case T_KEEPALIVE:
 		session_close(s, EXCH_OK);   /* between requests: none is running */
@@ -2116,6 +2136,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	case T_NONE:
 		break;
 	}
+	idle_park(s);
 	unhold(s);
 }
 
@@ -2127,7 +2148,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
  * it. */
 static struct evbuffer *proxy_buf_get(struct proxy_worker *pw)
 {
-	return pw->nspare ? pw->spare[--pw->nspare] : evbuffer_new();
+	return conn_pool_get(&pw->bufs);
 }
 
 /* An exchange for a request that begins: from the worker's free list (no
@@ -2160,13 +2181,7 @@ static void ex_put(struct proxy_worker *pw, struct exchange *ex)
 
 static void proxy_buf_put(struct proxy_worker *pw, struct evbuffer *b)
 {
-	if (!b)
-		return;
-	evbuffer_drain(b, evbuffer_get_length(b));
-	if (pw->nspare < sizeof(pw->spare) / sizeof(pw->spare[0]))
-		pw->spare[pw->nspare++] = b;
-	else
-		evbuffer_free(b);
+	conn_pool_put(&pw->bufs, b);
 }
 
 /* Take over the accepted socket FD from listening socket LS: a session,
@@ -2207,7 +2222,7 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 		return;
 	}
 	s->climit = slot;
-	s->c = conn_new(w->base, fd);
+	s->c = conn_new(w->base, fd, &pw->bufs);
 	if (!s->c) {
 		climit_conn_close(slot);
 		shard_add(pw->lb, M_REJECTED_CONNECTION_COUNT, 1);
@@ -2264,13 +2279,14 @@ static void p_drain(void *st)
 	upstream_pool_purge(&pw->pool, 0);
 	for (s = pw->sessions; s; s = next) {
 		next = s->next;
-		if (s->state == S_IDLE || (s->state == S_HEAD && evbuffer_get_length(s->c->in) == 0))
+		if (s->state == S_IDLE || (s->state == S_HEAD && (!s->c->in || evbuffer_get_length(s->c->in) == 0)))
 			session_close(s, EXCH_OK);   /* no request is running on these */
 	}
 }
 
-/* Once a second: expired pooled connections go, and sessions whose target
- * finished draining (deregistration_delay is over) close. */
+/* Once a second: expired pooled connections and spare buffers go, and
+ * sessions whose target finished draining (deregistration_delay is over)
+ * close. */
 static void p_tick(void *st)
 {
 	struct proxy_worker *pw = st;
@@ -2280,6 +2296,7 @@ static void p_tick(void *st)
 	pw->epoch = (uint32_t)time(NULL);
 	alog_publish(pw->w->id);   /* the writer gets this second's lines */
 	upstream_pool_sweep(&pw->pool);
+	conn_pool_trim(&pw->bufs);   /* what this second did not need */
 	for (s = pw->sessions; s; s = next) {
 		next = s->next;
 		/* deregistration_delay is over for its target: close, as an
@@ -2350,8 +2367,7 @@ static void p_stop(void *st)
 	sticky_mac_free(pw->sticky);
 	free(pw->hdrs);
 	free(pw->norm);
-	while (pw->nspare)
-		evbuffer_free(pw->spare[--pw->nspare]);
+	conn_pool_clear(&pw->bufs);
 	while (pw->ex_free) {
 		struct ex_free *f = pw->ex_free;
 		pw->ex_free = f->next;

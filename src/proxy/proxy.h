@@ -45,8 +45,8 @@ struct proxy_worker {
 	double retry_tokens;          /* retry budget (limits.retry_budget_ratio) */
 	struct shard_block *lb;       /* this worker's block of the load balancer's metrics */
 	uint64_t exchanges;           /* exchanges ended (exchange_end) */
-	struct evbuffer *spare[32];   /* empty evbuffers for exchanges, see proxy_buf_get() */
-	unsigned nspare;
+	struct conn_pool bufs;        /* empty evbuffers: idle clients' (conn_park()) and
+	                               * exchanges' (proxy_buf_get()) */
 	struct ex_free *ex_free;      /* exchanges no session holds (ex_get() in proxy.c): a
 	                               * connection waiting for its next request holds none */
 	unsigned nex_free;            /* at most PROXY_EX_FREE_MAX */
