@@ -59,6 +59,22 @@ static size_t out_len(const struct conn *c)
 	return c->out ? evbuffer_get_length(c->out) : 0;
 }
 
+/* Room in P for K more buffers; -1 when memory is short. */
+static int pool_room(struct conn_pool *p, unsigned k)
+{
+	if (p->n + k <= p->cap)
+		return 0;
+	unsigned cap = p->cap ? p->cap : 32;
+	while (cap < p->n + k)
+		cap *= 2;
+	struct evbuffer **v = realloc(p->v, cap * sizeof(*v));
+	if (!v)
+		return -1;
+	p->v = v;
+	p->cap = cap;
+	return 0;
+}
+
 /* Give C's buffers to its pool if it holds nothing and nothing is under
  * way that needs them. */
 static void park_now(struct conn *c)
@@ -67,8 +83,11 @@ static void park_now(struct conn *c)
 	if (!c->in || !c->pool || c->dead || c->failed || c->connecting || c->handshaking ||
 	    evbuffer_get_length(c->in) || evbuffer_get_length(c->out))
 		return;
-	conn_pool_put(c->pool, c->in);
-	conn_pool_put(c->pool, c->out);
+	if (pool_room(c->pool, 2) < 0)
+		return;   /* keep them */
+	/* both empty: no drain needed */
+	c->pool->v[c->pool->n++] = c->in;
+	c->pool->v[c->pool->n++] = c->out;
 	c->in = c->out = NULL;
 }
 
@@ -111,17 +130,11 @@ void conn_pool_put(struct conn_pool *p, struct evbuffer *b)
 {
 	if (!b)
 		return;
-	evbuffer_drain(b, evbuffer_get_length(b));
-	if (p->n == p->cap) {
-		unsigned cap = p->cap ? p->cap * 2 : 32;
-		struct evbuffer **v = realloc(p->v, cap * sizeof(*v));
-		if (!v) {
-			evbuffer_free(b);
-			return;
-		}
-		p->v = v;
-		p->cap = cap;
+	if (pool_room(p, 1) < 0) {
+		evbuffer_free(b);
+		return;
 	}
+	evbuffer_drain(b, evbuffer_get_length(b));
 	p->v[p->n++] = b;
 }
 

@@ -99,4 +99,25 @@ static inline void wbuf_u64(struct wbuf *b, uint64_t v)
 	wbuf_add(b, t + i, (size_t)(20 - i));
 }
 
+/* The IPv4 address A (4 bytes, network order) in dotted decimal: the
+ * client's address in X-Forwarded-For, on every request (inet_ntop()
+ * formats it with sprintf). */
+static inline void wbuf_ipv4(struct wbuf *b, const unsigned char *a)
+{
+	char t[16], *p = t;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (v >= 100) {
+			*p++ = (char)('0' + v / 100);
+			v %= 100;
+			*p++ = (char)('0' + v / 10);
+		} else if (v >= 10) {
+			*p++ = (char)('0' + v / 10);
+		}
+		*p++ = (char)('0' + v % 10);
+		*p++ = '.';
+	}
+	wbuf_add(b, t, (size_t)(p - t - 1));
+}
+
 #endif

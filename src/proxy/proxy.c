@@ -29,6 +29,7 @@
 #include "../core/clock.h"
 #include "../core/log.h"
 #include "../core/mempool.h"
+#include "../core/theap.h"
 #include "balancer.h"
 #include "../net/conn.h"
 #include "../net/wbuf.h"
@@ -60,23 +61,19 @@ enum tkind { T_NONE = 0, T_KEEPALIVE, T_HEAD, T_CONNECT, T_RESPONSE, T_IDLE, T_L
 #define WIN_FAST_MS 250
 #define WIN_SLOW_MS 2000
 
+/* A client connection. Ordered to pack (248 bytes, a 256-byte block): an
+ * idle keep-alive connection holds this, its struct conn and nothing else
+ * of its own (README, "Memory per idle connection"). */
 struct session {
 	struct worker *w;
 	struct proxy_worker *pw;      /* the proxy's state on that worker */
 	struct session *prev, *next;  /* worker's list */
 	struct conn *c;               /* client */
 	struct lsock *ls;             /* the listening socket it came from (one reference) */
-	char peer[INET6_ADDRSTRLEN];
-	size_t peer_len;
-	enum sstate state;
-	struct event timer;           /* fires at armed_at; see timer_set() */
-	enum tkind tkind;             /* what the deadline is for */
-	uint64_t deadline;            /* ms, monotonic */
-	uint64_t armed_at;            /* when the event fires, 0 = not pending */
-	struct http1_scan scan;
-	int refs;
-	int dead;
-	int processing;               /* inside process_input() */
+	struct wgen *hs_wg;           /* the generation whose TLS contexts (and their SNI and
+	                               * ALPN callbacks) this handshake uses: held until it ends */
+	struct sticky_req *sticky;    /* the stickiness cookies of the request (made at the
+	                               * first sticky one) */
 
 	/* the current exchange */
 	struct wgen *wg;
@@ -88,24 +85,29 @@ struct session {
 	struct exchange *ex;          /* the current request, from exchange_begin() until the
 	                               * session waits for the next one (NULL while it waits:
 	                               * an idle connection holds none, see ex_get()) */
-	unsigned client_paused : 1;   /* client reading off: upstream output is full */
-	unsigned up_paused : 1;       /* upstream reading off: client output is full */
-	unsigned linger : 1;          /* unread input may remain: drain it before closing */
-	unsigned https : 1;           /* the client speaks TLS to albd */
 	size_t win;                   /* the response window (resp_mark()), kept across requests */
 	uint64_t up_paused_ms;        /* clock_ms() when up_paused was set */
 	size_t idle_outq;             /* the socket's send queue when T_IDLE last fired */
-	struct wgen *hs_wg;           /* the generation whose TLS contexts (and their SNI and
-	                               * ALPN callbacks) this handshake uses: held until it ends */
+
+	uint64_t deadline;            /* ms, monotonic */
+	struct theap_node tn;         /* in the worker's timer heap until tn.at: timer_set() */
+	struct http1_scan scan;
 	union {                       /* the client's address (TCP: IPv4 or IPv6) */
 		struct sockaddr sa;
 		struct sockaddr_in in;
 		struct sockaddr_in6 in6;
 	} client_sa;
+	int refs;
 	int climit;                   /* its slot in the per-client table when its connection is
 	                               * counted there (client_limit.h), else -1 */
-	struct sticky_req *sticky;    /* the stickiness cookies of the request (made at the
-	                               * first sticky one) */
+	unsigned char state;          /* enum sstate */
+	unsigned char tkind;          /* enum tkind: what the deadline is for */
+	unsigned dead : 1;
+	unsigned processing : 1;      /* inside process_input() */
+	unsigned client_paused : 1;   /* client reading off: upstream output is full */
+	unsigned up_paused : 1;       /* upstream reading off: client output is full */
+	unsigned linger : 1;          /* unread input may remain: drain it before closing */
+	unsigned https : 1;           /* the client speaks TLS to albd */
 };
 
 static void client_cb(struct conn *c, enum conn_event ev, void *arg);
@@ -134,6 +136,34 @@ static void exchange_drop(struct session *s)
 
 /* helpers ---------------------------------------------------------------- */
 
+/* The client's address as text (no port) into B: made when it is needed,
+ * not kept in the session (46 bytes an idle connection would hold). IPv4,
+ * the common case, without inet_ntop()'s sprintf: X-Forwarded-For takes it
+ * on every request. */
+static void peer_put(struct wbuf *b, const struct session *s)
+{
+	if (s->client_sa.sa.sa_family == AF_INET) {
+		wbuf_ipv4(b, (const unsigned char *)&s->client_sa.in.sin_addr);
+		return;
+	}
+	char t[INET6_ADDRSTRLEN];
+	if (s->client_sa.sa.sa_family == AF_INET6 && inet_ntop(AF_INET6, &s->client_sa.in6.sin6_addr, t, sizeof t))
+		wbuf_str(b, t);
+}
+
+/* The same, NUL-terminated in a per-thread buffer: for a log line (one
+ * client a line). */
+static const char *peer_str(const struct session *s)
+{
+	static _Thread_local char buf[INET6_ADDRSTRLEN];
+	struct wbuf b;
+
+	wbuf_init(&b, buf, sizeof buf - 1);
+	peer_put(&b, s);
+	buf[wbuf_len(&b)] = 0;
+	return buf;
+}
+
 static void hold(struct session *s)
 {
 	s->refs++;
@@ -143,8 +173,7 @@ static void session_free(struct session *s)
 {
 	struct worker *w = s->w;
 
-	if (event_initialized(&s->timer))
-		event_del(&s->timer);
+	theap_del(&s->pw->timers, &s->tn);
 	if (s->up)
 		upstream_close(s->up);
 	if (s->target)
@@ -165,6 +194,7 @@ static void session_free(struct session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	struct shard_block *lb = s->pw->lb;
+	s->pw->nsessions--;
 	free(s);
 	worker_conn_closed(w);
 	shard_set(lb, M_ACTIVE_CONNECTION_COUNT, w->nconns);
@@ -189,18 +219,34 @@ static void session_close(struct session *s, enum exchange_outcome why)
 		session_free(s);
 }
 
-/* One lazy timer per session: setting a deadline later than the pending
- * event costs nothing (the event re-arms itself when it fires early), so a
- * keep-alive request sets and clears its deadlines without touching the
- * timer heap. */
+/* The worker's one timer event, at the earliest node of its heap (unless
+ * it is armed for that time or sooner already). */
+static void timers_arm(struct proxy_worker *pw)
+{
+	struct theap_node *m = theap_min(&pw->timers);
+
+	if (!m || (pw->timer_armed && pw->timer_armed <= m->at))
+		return;
+	uint64_t now = clock_ms();
+	unsigned ms = m->at > now ? (unsigned)(m->at - now) : 0;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	event_add(&pw->timer_ev, &tv);
+	pw->timer_armed = m->at > now ? m->at : now;
+}
+
+/* One lazy timer per session, a node in the worker's heap (theap.h: 12
+ * bytes in the session where a libevent timer took 128): setting a
+ * deadline later than the node's costs nothing (the node goes back in when
+ * it comes up early), so a keep-alive request sets and clears its
+ * deadlines without touching the heap. */
 static void timer_set(struct session *s, enum tkind kind, unsigned ms)
 {
 	s->tkind = kind;
 	s->deadline = clock_ms() + ms;
-	if (!s->armed_at || s->deadline < s->armed_at) {
-		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-		event_add(&s->timer, &tv);
-		s->armed_at = s->deadline;
+	if (!theap_in(&s->tn) || s->deadline < s->tn.at) {
+		/* cannot fail: p_accept() made room for every session */
+		theap_add(&s->pw->timers, &s->tn, s->deadline);
+		timers_arm(s->pw);
 	}
 }
 
@@ -267,7 +313,7 @@ static int exchange_begin(struct session *s)
 	struct exchange *ex = s->ex = ex_get(s->pw);
 
 	if (!ex) {
-		log_err("client %s: out of memory for a request: closing", s->peer);
+		log_err("client %s: out of memory for a request: closing", peer_str(s));
 		session_close(s, EXCH_INTERNAL_ERROR);
 		return -1;
 	}
@@ -369,7 +415,7 @@ static char *al_copy(const char *p, size_t n, size_t *len)
 	return c;
 }
 
-/* The client's port (its address is s->peer, made at accept). */
+/* The client's port (its address: peer_put(), peer_str()). */
 static unsigned client_port(const struct session *s)
 {
 	const struct sockaddr *sa = &s->client_sa.sa;
@@ -402,7 +448,7 @@ static void access_log_line(struct session *s, const struct exchange *ex)
 	f.type = ex->tunnel ? (s->https ? "wss" : "ws") : s->https ? "https" : "http";
 	f.scheme = s->https ? "https" : "http";
 	f.elb = cfg->elb_id;
-	snprintf(client, sizeof client, s->client_sa.sa.sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", s->peer,
+	snprintf(client, sizeof client, s->client_sa.sa.sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", peer_str(s),
 		 client_port(s));
 	f.client = client;
 	f.target = ex->target ? ex->target->st->addr.text : NULL;
@@ -522,7 +568,7 @@ static void exchange_end(struct session *s, enum exchange_outcome why)
 	log_debug("exchange end: worker=%u seq=%" PRIu64 " client=%s \"%s %s\" status=%d target_status=%d "
 		  "target=%s outcome=%s retries=%u bytes_in=%" PRIu64 " bytes_out=%" PRIu64
 		  " time_us=%" PRIu64 " target_time_us=%" PRIu64 " trace=" EXCHANGE_TRACE_FMT,
-		  s->w->id, s->pw->exchanges, s->peer, ex->method, ex->target_uri, ex->status, ex->target_status,
+		  s->w->id, s->pw->exchanges, peer_str(s), ex->method, ex->target_uri, ex->status, ex->target_status,
 		  ex->target ? ex->target->st->addr.text : "-", exchange_outcome_name(ex->outcome), ex->retries,
 		  ex->bytes_in, ex->bytes_out, (ex->t_end - ex->t_start) / 1000,
 		  ex->t_first_byte > ex->t_sent && ex->t_sent ? (ex->t_first_byte - ex->t_sent) / 1000 : 0,
@@ -692,7 +738,7 @@ static void respond_redirect(struct session *s, const struct http1_head *h, size
 
 	evbuffer_drain(s->c->in, head_len);     /* H points into it: done with it */
 	if (n < 0) {
-		log_debug("client %s: redirect Location longer than %d bytes", s->peer, REDIRECT_LOCATION_MAX);
+		log_debug("client %s: redirect Location longer than %d bytes", peer_str(s), REDIRECT_LOCATION_MAX);
 		exchange_fail(s, EXCH_INTERNAL_ERROR);
 		respond(s, 500, NULL, NULL, 0, 0);
 		return;
@@ -1107,7 +1153,7 @@ static void put_request_head(struct session *s, const struct http1_head *h, cons
 		wbuf_add(b, f->value, f->value_len);
 		WBUF_LIT(b, ", ");
 	}
-	wbuf_add(b, s->peer, s->peer_len);
+	peer_put(b, s);
 	if (s->https)
 		WBUF_LIT(b, "\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Port: ");
 	else
@@ -1142,7 +1188,7 @@ static void put_request_head(struct session *s, const struct http1_head *h, cons
 static int build_request_head(struct session *s, const struct http1_head *h, const struct http1_header *trace_in,
 			      struct evbuffer *o)
 {
-	size_t want = h->head_len + h->path_len + s->peer_len + (trace_in ? trace_in->value_len : 0) + 512;
+	size_t want = h->head_len + h->path_len + INET6_ADDRSTRLEN + (trace_in ? trace_in->value_len : 0) + 512;
 	struct evbuffer_iovec v;
 	struct wbuf b;
 
@@ -1165,7 +1211,7 @@ static void forward_request_body(struct session *s)
 	struct evbuffer *uo = s->up->c->out;
 	size_t before = evbuffer_get_length(in);
 	if (http1_body_move(&s->ex->reqb, in, uo, 0) < 0) {
-		log_debug("client %s: invalid chunked request body trace=" EXCHANGE_TRACE_FMT, s->peer,
+		log_debug("client %s: invalid chunked request body trace=" EXCHANGE_TRACE_FMT, peer_str(s),
 			  EXCHANGE_TRACE_ARGS(s->ex));
 		exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
 		if (!s->ex->resp_started) {
@@ -1274,7 +1320,7 @@ static enum desync_action desync_policy(struct session *s, const struct cfg_list
 	enum cfg_desync_mode mode = l ? l->desync_mode : CFG_DESYNC_DEFENSIVE;
 	if (v.cls == DESYNC_SEVERE || mode == CFG_DESYNC_STRICTEST || v.reason == DESYNC_R_BOTH_TE_PRESENT ||
 	    v.reason == DESYNC_R_SUSPICIOUS_HEADER) {
-		log_debug("client %s: request blocked by desync mitigation (%s, %s)", s->peer,
+		log_debug("client %s: request blocked by desync mitigation (%s, %s)", peer_str(s),
 			  desync_class_name(v.cls), desync_reason_name(v.reason));
 		return DESYNC_BLOCK;
 	}
@@ -1290,7 +1336,7 @@ static enum desync_action desync_policy(struct session *s, const struct cfg_list
 	}
 	size_t n = http1_normalize_request(*p, *len, pw->norm, pw->norm_cap);
 	if (!n) {
-		log_debug("client %s: request blocked by desync mitigation (%s, %s, and read two ways)", s->peer,
+		log_debug("client %s: request blocked by desync mitigation (%s, %s, and read two ways)", peer_str(s),
 			  desync_class_name(v.cls), desync_reason_name(v.reason));
 		return DESYNC_BLOCK;
 	}
@@ -1342,7 +1388,7 @@ static void start_request(struct session *s, size_t head_len)
 	}
 	enum http1_status st = http1_parse_head(p, parse_len, 1, 0, &lim, &h);
 	if (st != HTTP1_OK) {
-		log_debug("client %s: bad request head (%d)", s->peer, (int)st);
+		log_debug("client %s: bad request head (%d)", peer_str(s), (int)st);
 		exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
 		respond(s, status_of(st), NULL, NULL, 0, 1);
 		return;
@@ -1998,7 +2044,7 @@ static void client_closed(struct session *s, enum conn_event ev)
 		return;   /* the last response is still being flushed */
 	if (s->c->tls_failed) {
 		shard_add(s->pw->lb, M_CLIENT_TLS_NEGOTIATION_ERROR_COUNT, 1);
-		log_debug("client %s: TLS handshake failed", s->peer);
+		log_debug("client %s: TLS handshake failed", peer_str(s));
 	}
 	/* a switched connection ends when either side closes: that is how
 	 * a tunnel finishes, not a failure */
@@ -2039,21 +2085,17 @@ static void client_cb(struct conn *c, enum conn_event ev, void *arg)
 	unhold(s);
 }
 
-static void timer_cb(evutil_socket_t fd, short what, void *arg)
+/* S's node came up (and is out of the heap). */
+static void timer_fire(struct session *s)
 {
-	struct session *s = arg;
 	enum tkind kind = s->tkind;
 
-	s->armed_at = 0;
 	if (kind == T_NONE)
 		return;
 	uint64_t now = clock_ms();
 	if (now < s->deadline) {
-		/* the deadline moved on since the event was set */
-		unsigned ms = (unsigned)(s->deadline - now);
-		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-		event_add(&s->timer, &tv);
-		s->armed_at = s->deadline;
+		/* the deadline moved on since the node was set */
+		theap_add(&s->pw->timers, &s->tn, s->deadline);
 		return;
 	}
 	worker_clock_tick(s->w);
@@ -2076,7 +2118,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 			 * (an ALB logs none), and there is no channel for a
 			 * 408 either; a failed negotiation, closed quietly */
 			shard_add(s->pw->lb, M_CLIENT_TLS_NEGOTIATION_ERROR_COUNT, 1);
-			log_debug("client %s: TLS handshake not finished within client_header", s->peer);
+			log_debug("client %s: TLS handshake not finished within client_header", peer_str(s));
 			session_close(s, EXCH_OK);
 			break;
 		}
@@ -2124,7 +2166,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		 * for between one and two idle timeouts */
 		if (s->ex && !s->ex->tunnel)
 			log_info("client %s: no byte moved for at least %u ms: closing with %zu bytes of the "
-				 "response unsent (albd) and %zu in the socket trace=" EXCHANGE_TRACE_FMT, s->peer,
+				 "response unsent (albd) and %zu in the socket trace=" EXCHANGE_TRACE_FMT, peer_str(s),
 				 cur_cfg(s)->timeouts.idle_ms, evbuffer_get_length(s->c->out), q,
 				 EXCHANGE_TRACE_ARGS(s->ex));
 		session_close(s, s->ex && s->ex->tunnel ? EXCH_OK : EXCH_IDLE_TIMEOUT);
@@ -2138,6 +2180,26 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	idle_park(s);
 	unhold(s);
+}
+
+/* The worker's timer event: fire the nodes that are due, as many as the
+ * heap held when it began (a node set again for now waits for the next
+ * loop turn), then arm the event for the next. */
+static void timers_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_worker *pw = arg;
+	uint64_t now = clock_ms();
+	uint32_t budget = pw->timers.n;
+	struct theap_node *m;
+
+	(void)fd;
+	(void)what;
+	pw->timer_armed = 0;
+	while (budget-- && (m = theap_min(&pw->timers)) && m->at <= now) {
+		theap_del(&pw->timers, m);
+		timer_fire((struct session *)(void *)((char *)m - offsetof(struct session, tn)));
+	}
+	timers_arm(pw);
 }
 
 /* the handler -------------------------------------------------------------- */
@@ -2222,6 +2284,15 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 		return;
 	}
 	s->climit = slot;
+	/* its timer's room in the heap, so that timer_set() cannot fail */
+	if (theap_reserve(&pw->timers, pw->nsessions + 1) < 0) {
+		climit_conn_close(slot);
+		shard_add(pw->lb, M_REJECTED_CONNECTION_COUNT, 1);
+		SSL_free(ssl);
+		evutil_closesocket(fd);
+		free(s);
+		return;
+	}
 	s->c = conn_new(w->base, fd, &pw->bufs);
 	if (!s->c) {
 		climit_conn_close(slot);
@@ -2242,21 +2313,16 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 	lsock_ref(ls);
 	if (salen > 0 && (size_t)salen <= sizeof(s->client_sa))
 		memcpy(&s->client_sa, sa, (size_t)salen);
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, s->peer, sizeof(s->peer));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, s->peer, sizeof(s->peer));
-	s->peer_len = strlen(s->peer);
 	s->next = pw->sessions;
 	if (pw->sessions)
 		pw->sessions->prev = s;
 	pw->sessions = s;
+	pw->nsessions++;
 	worker_conn_open(w);
 	shard_add(pw->lb, M_NEW_CONNECTION_COUNT, 1);
 	shard_set(pw->lb, M_ACTIVE_CONNECTION_COUNT, w->nconns);
 
 	const struct albd_config *cfg = g->cfg;
-	event_assign(&s->timer, w->base, -1, 0, timer_cb, s);
 	conn_setcb(s->c, client_cb, s);
 	s->c->read_max = cfg->limits.buffer_size;
 	if (s->c->read_max < cfg->limits.max_header_size + 16)
@@ -2355,6 +2421,7 @@ static void *p_start(struct worker *w)
 	pw->retry_tokens = RETRY_TOKENS_FLOOR;
 	trace_rng_seed(&pw->trace_rng, w->id + 1u);
 	pw->epoch = (uint32_t)time(NULL);
+	event_assign(&pw->timer_ev, w->base, -1, 0, timers_cb, pw);
 	return pw;
 }
 
@@ -2363,6 +2430,8 @@ static void p_stop(void *st)
 	struct proxy_worker *pw = st;
 
 	upstream_pool_purge(&pw->pool, 1);
+	event_del(&pw->timer_ev);
+	theap_free(&pw->timers);
 	alog_publish(pw->w->id);   /* the last lines, for alog_shutdown() */
 	sticky_mac_free(pw->sticky);
 	free(pw->hdrs);

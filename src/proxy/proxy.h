@@ -19,6 +19,7 @@
 #include <event2/buffer.h>
 
 #include "../core/shard.h"
+#include "../core/theap.h"
 #include "../net/http1.h"
 #include "trace.h"
 
@@ -39,6 +40,10 @@ struct ex_free {
 struct proxy_worker {
 	struct worker *w;
 	struct session *sessions;     /* all client sessions of this worker */
+	uint32_t nsessions;
+	struct theap timers;          /* the sessions' deadlines (timer_set() in proxy.c) */
+	struct event timer_ev;        /* fires at the heap's earliest */
+	uint64_t timer_armed;         /* when timer_ev fires (ms), 0 = not pending */
 	struct upstream_pool pool;    /* keep-alive connections to targets */
 	struct http1_header *hdrs;    /* scratch for parsing heads, max_headers entries */
 	unsigned hdrs_cap;

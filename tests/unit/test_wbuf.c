@@ -1,5 +1,6 @@
 /* test_wbuf.c - src/net/wbuf.h: bounded writes, numbers, and a head
  * written into an evbuffer that is committed only when it fits. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <event2/buffer.h>
 #include <stdlib.h>
@@ -81,12 +82,39 @@ START_TEST(test_evbuffer)
 }
 END_TEST
 
+START_TEST(test_ipv4)
+{
+	/* every octet value in every position, against inet_ntop() */
+	char buf[32], want[INET_ADDRSTRLEN];
+	struct wbuf b;
+	for (unsigned v = 0; v < 256; v++) {
+		for (int pos = 0; pos < 4; pos++) {
+			unsigned char a[4] = { 10, 200, 3, 99 };
+			a[pos] = (unsigned char)v;
+			wbuf_init(&b, buf, sizeof buf);
+			wbuf_ipv4(&b, a);
+			ck_assert_int_eq(b.over, 0);
+			ck_assert_ptr_nonnull(inet_ntop(AF_INET, a, want, sizeof want));
+			ck_assert_uint_eq(wbuf_len(&b), strlen(want));
+			ck_assert_int_eq(memcmp(buf, want, strlen(want)), 0);
+		}
+	}
+	/* too little room: over, nothing past the end */
+	const unsigned char a[4] = { 255, 255, 255, 255 };
+	wbuf_init(&b, buf, 10);
+	wbuf_ipv4(&b, a);
+	ck_assert_int_eq(b.over, 1);
+	ck_assert_uint_le(wbuf_len(&b), 10);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("wbuf");
 	TCase *tc = tcase_create("wbuf");
 	tcase_add_test(tc, test_array);
 	tcase_add_test(tc, test_evbuffer);
+	tcase_add_test(tc, test_ipv4);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
