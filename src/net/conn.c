@@ -681,9 +681,13 @@ void conn_free(struct conn *c)
 		SSL_free(c->ssl);
 	}
 	close(c->fd);
-	if (c->in) {   /* else parked: its pool has them */
+	if (c->in && c->pool) {
+		/* for the next connection (emptied there) */
+		conn_pool_put(c->pool, c->in);
+		conn_pool_put(c->pool, c->out);
+	} else if (c->in) {
 		evbuffer_free(c->in);
 		evbuffer_free(c->out);
-	}
+	}   /* else parked: its pool has them */
 	free(c);
 }

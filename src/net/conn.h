@@ -160,7 +160,9 @@ void conn_park(struct conn *c, struct conn_pool *pool);
  * found no memory to take them back is CONN_ERROR, without them). */
 int conn_unpark(struct conn *c);
 
-/* Close the socket and free the conn (deferred when inside its callback). */
+/* Close the socket and free the conn (deferred when inside its callback).
+ * A conn that was given a pool (conn_new(), conn_park()) leaves its
+ * buffers there, so the pool must outlive it. */
 void conn_free(struct conn *c);
 
 #endif

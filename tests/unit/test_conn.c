@@ -147,6 +147,12 @@ START_TEST(test_park_refused_when_holding)
 	conn_park(f.c, &f.pool);
 	ck_assert_ptr_nonnull(f.c->out);
 	ck_assert_uint_eq(f.pool.n, 0);
+	/* freed with its buffers: they go to the pool, emptied */
+	conn_free(f.c);
+	f.c = NULL;
+	ck_assert_uint_eq(f.pool.n, 2);
+	ck_assert_uint_eq(evbuffer_get_length(f.pool.v[0]), 0);
+	ck_assert_uint_eq(evbuffer_get_length(f.pool.v[1]), 0);
 	teardown(&f);
 }
 END_TEST
