@@ -81,8 +81,15 @@ static void park_now(struct conn *c)
 {
 	c->park_want = 0;
 	if (!c->in || !c->pool || c->dead || c->failed || c->connecting || c->handshaking ||
-	    evbuffer_get_length(c->in) || evbuffer_get_length(c->out))
+	    evbuffer_get_length(c->in))
 		return;
+	if (evbuffer_get_length(c->out)) {
+		/* the end of a response the socket did not take yet: once a
+		 * writable edge sends the rest, which may report nothing (no
+		 * CONN_DRAINED when an earlier one came already) */
+		c->park_want = 1;
+		return;
+	}
 	if (pool_room(c->pool, 2) < 0)
 		return;   /* keep them */
 	/* both empty: no drain needed */
@@ -148,6 +155,14 @@ void conn_pool_trim(struct conn_pool *p)
 	while (k--)
 		evbuffer_free(p->v[--p->n]);
 	p->low = p->n;
+	/* the array too, after a burst (it grows again when needed) */
+	if (p->cap > 2 * CONN_POOL_RESERVE && p->n <= p->cap / 4) {
+		struct evbuffer **v = realloc(p->v, p->cap / 2 * sizeof(*v));
+		if (v) {
+			p->v = v;
+			p->cap /= 2;
+		}
+	}
 }
 
 void conn_pool_clear(struct conn_pool *p)
@@ -442,6 +457,8 @@ static void event_cb(evutil_socket_t fd, short what, void *arg)
 			if (deliver(c, CONN_DRAINED) < 0)
 				return;
 		}
+		if (c->park_want && !out_len(c))
+			park_now(c);   /* the owner asked while output was left */
 	}
 	if (what & EV_CLOSED)
 		c->rdhup = 1;

@@ -225,6 +225,51 @@ START_TEST(test_new_parked)
 }
 END_TEST
 
+/* The end of a response the socket takes in several edges, the owner
+ * asking to park in every callback (as proxy.c's idle_park() does):
+ * CONN_DRAINED may come while bytes (under the low mark) are still queued,
+ * and the edge that writes the rest reports nothing. It parks then. */
+static void park_always(struct conn *c, enum conn_event ev, void *arg)
+{
+	struct fx *f = arg;
+	if (ev == CONN_DRAINED)
+		f->reads++;
+	conn_park(c, &f->pool);
+}
+
+START_TEST(test_park_after_last_write)
+{
+	struct fx f;
+	setup_pooled(&f, 1);
+	int sz = 4096;
+	ck_assert_int_eq(setsockopt(f.c->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz), 0);
+	ck_assert_int_eq(setsockopt(f.peer, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz), 0);
+	conn_setcb(f.c, park_always, &f);
+	f.c->low_mark = 32768;
+	ck_assert_int_eq(conn_unpark(f.c), 0);
+	static char big[200000], buf[4096];
+	memset(big, 'x', sizeof big);
+	evbuffer_add(f.c->out, big, sizeof big);
+	conn_flush(f.c);   /* partial: EAGAIN */
+	ck_assert_uint_gt(evbuffer_get_length(f.c->out), 0);
+	conn_park(f.c, &f.pool);   /* refused for now: bytes queued */
+	ck_assert_ptr_nonnull(f.c->in);
+	size_t got = 0;
+	for (int i = 0; got < sizeof big && i < 1000000; i++) {
+		ssize_t n = read(f.peer, buf, sizeof buf);
+		if (n > 0)
+			got += (size_t)n;
+		event_base_loop(f.base, EVLOOP_NONBLOCK);
+	}
+	ck_assert_uint_eq(got, sizeof big);
+	turn(&f);
+	ck_assert_int_ge(f.reads, 1);   /* CONN_DRAINED came */
+	ck_assert_ptr_null(f.c->in);    /* and it is parked */
+	ck_assert_uint_eq(f.pool.n, 2);
+	teardown(&f);
+}
+END_TEST
+
 START_TEST(test_pool_trim)
 {
 	struct conn_pool p = { 0 };
@@ -241,8 +286,10 @@ START_TEST(test_pool_trim)
 		b[i] = conn_pool_get(&p);
 	for (int i = 0; i < 10; i++)
 		conn_pool_put(&p, b[i]);
+	ck_assert_uint_eq(p.cap, 128);
 	conn_pool_trim(&p);   /* 90 were never taken: freed, but for the reserve of 32 */
 	ck_assert_uint_eq(p.n, 32);
+	ck_assert_uint_eq(p.cap, 64);   /* the array shrank too */
 	conn_pool_trim(&p);
 	ck_assert_uint_eq(p.n, 32);
 	/* an emptied buffer comes back empty */
@@ -267,6 +314,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_park_inside_callback);
 	tcase_add_test(t, test_free_while_parked);
 	tcase_add_test(t, test_new_parked);
+	tcase_add_test(t, test_park_after_last_write);
 	tcase_add_test(t, test_pool_trim);
 	suite_add_tcase(s, t);
 	return s;
