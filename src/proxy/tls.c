@@ -130,7 +130,13 @@ static int ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv, EV
 	} else {
 		if (!EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv))
 			goto out;
-		ret = k == &tk[tk_cur] ? 1 : 2;
+		/* TLS 1.3: always a new ticket (2). RFC 8446 C.4: a client
+		 * should not use a ticket twice, and OpenSSL's clients (wrk,
+		 * curl) do not: given none after a resumption, their next
+		 * connection is a full handshake, so every other one was
+		 * (OpenSSL sends no ticket after a resumption unless asked).
+		 * TLS 1.2 keeps its ticket while its key is current. */
+		ret = k == &tk[tk_cur] && SSL_version(ssl) != TLS1_3_VERSION ? 1 : 2;
 	}
 out:
 	pthread_rwlock_unlock(&tk_lock);

@@ -399,6 +399,30 @@ def test_resumption_python_two_workers(albd, backends, pki, version):
     assert reused == 12, "%d of 12 connections resumed" % reused
 
 
+def test_resumption_tls13_new_ticket_each_time(albd, backends, pki, tmp_path):
+    """RFC 8446 C.4: a TLS 1.3 client should not use a ticket twice (OpenSSL's
+    own clients, wrk and curl, do not), so a resumed connection must bring a
+    new ticket, or the client's next connection is a full handshake: a chain
+    of connections, each offering the ticket the one before received."""
+    b1 = backends.start("b1")
+    port = free_port()
+    albd.start(tls_config(port, [pki.a], [b1]), port=port)
+    ping = b"GET /ping HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n"
+    prev = None
+    for i in range(4):
+        sess = tmp_path / ("t%d.sess" % i)
+        args = ["-servername", "a.test", "-tls1_3", "-sess_out", str(sess)]
+        if prev:
+            args += ["-sess_in", str(prev)]
+        rc, out = s_client(port, *args, request=ping)
+        assert rc == 0 and "pong" in out, out
+        want = "New" if prev is None else "Reused"
+        assert re.search(r"^%s, TLSv1\.3" % want, out, re.M), (i, out)
+        # s_client writes -sess_out when a ticket arrives
+        assert sess.exists() and sess.stat().st_size > 0, "connection %d brought no ticket" % i
+        prev = sess
+
+
 @pytest.mark.parametrize("version", ["-tls1_2", "-tls1_3"])
 def test_session_for_one_name_not_resumed_for_another(albd, backends, pki, tmp_path, version):
     """RFC 6066 section 3: a server MUST NOT resume a session when the client's
