@@ -2,9 +2,9 @@
  * connections behind one event.
  *
  * A libevent timer is a 128-byte struct event in each connection, most of
- * it the I/O event's fields a timer does not use. A node here is 12 bytes
- * in the owner's struct (its deadline and its place in the heap) and 8 in
- * the heap's array; the owner drives one event at the heap's minimum
+ * it the I/O event's fields a timer does not use. A node here is 16 bytes
+ * in the owner's struct (its deadline and its place in the heap, padded)
+ * and 8 in the heap's array; the owner drives one event at the heap's minimum
  * (proxy.c). Like libevent's, the heap keeps each node's index so that
  * removing or moving a node is O(log n).
  *

@@ -234,7 +234,7 @@ static void timers_arm(struct proxy_worker *pw)
 	pw->timer_armed = m->at > now ? m->at : now;
 }
 
-/* One lazy timer per session, a node in the worker's heap (theap.h: 12
+/* One lazy timer per session, a node in the worker's heap (theap.h: 16
  * bytes in the session where a libevent timer took 128): setting a
  * deadline later than the node's costs nothing (the node goes back in when
  * it comes up early), so a keep-alive request sets and clears its
