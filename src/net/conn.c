@@ -252,10 +252,6 @@ static void do_write(struct conn *c)
 static size_t tls_read(struct conn *c)
 {
 	size_t total = 0;
-	int parked = !c->in;
-
-	if (parked && conn_unpark(c) < 0)
-		return 0;
 
 	while (c->readable && c->reading && !c->eof && !c->failed) {
 		size_t have = evbuffer_get_length(c->in);
@@ -299,22 +295,14 @@ static size_t tls_read(struct conn *c)
 		ERR_clear_error();
 		break;
 	}
-	if (parked && !total)
-		park_now(c);   /* a spurious edge, or the end: nothing to hold */
 	return total;
 }
 
-/* Read while the socket may hold more and c->in has room. Returns the
- * number of bytes read; sets eof/failed. */
-static size_t do_read(struct conn *c)
+/* Plain TCP: read while the socket may hold more and c->in has room.
+ * Returns the number of bytes read; sets eof/failed. */
+static size_t tcp_read(struct conn *c)
 {
 	size_t total = 0;
-
-	if (c->ssl)
-		return tls_read(c);
-	int parked = !c->in;
-	if (parked && conn_unpark(c) < 0)
-		return 0;
 
 	while (c->readable && c->reading && !c->eof && !c->failed) {
 		size_t have = evbuffer_get_length(c->in);
@@ -382,6 +370,17 @@ static size_t do_read(struct conn *c)
 			c->error = errno;
 		}
 	}
+	return total;
+}
+
+/* Read (TLS or plain) into c->in; a parked conn takes its buffers back
+ * for it, and parks them again when nothing came. */
+static size_t do_read(struct conn *c)
+{
+	int parked = !c->in;
+	if (parked && conn_unpark(c) < 0)
+		return 0;
+	size_t total = c->ssl ? tls_read(c) : tcp_read(c);
 	if (parked && !total)
 		park_now(c);   /* a spurious edge, or the end: nothing to hold */
 	return total;

@@ -116,8 +116,6 @@ static void process_input(struct session *s);
 static void idle_park(struct session *s);
 static void dispatch(struct session *s);
 static void exchange_end(struct session *s, enum exchange_outcome why);
-static struct evbuffer *proxy_buf_get(struct proxy_worker *pw);
-static void proxy_buf_put(struct proxy_worker *pw, struct evbuffer *b);
 static struct exchange *ex_get(struct proxy_worker *pw);
 static void ex_put(struct proxy_worker *pw, struct exchange *ex);
 
@@ -129,7 +127,7 @@ static void exchange_drop(struct session *s)
 		return;
 	free(s->ex->al_ua);
 	free(s->ex->al_loc);
-	proxy_buf_put(s->pw, s->ex->head_out);
+	conn_pool_put(&s->pw->bufs, s->ex->head_out);
 	ex_put(s->pw, s->ex);
 	s->ex = NULL;
 }
@@ -194,7 +192,6 @@ static void session_free(struct session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	struct shard_block *lb = s->pw->lb;
-	s->pw->nsessions--;
 	free(s);
 	worker_conn_closed(w);
 	shard_set(lb, M_ACTIVE_CONNECTION_COUNT, w->nconns);
@@ -599,7 +596,7 @@ static void exchange_release(struct session *s, int up_reusable)
 	/* the copy kept for a resend is not needed any more: an idle
 	 * connection holds no buffer of its own */
 	if (s->ex) {
-		proxy_buf_put(s->pw, s->ex->head_out);
+		conn_pool_put(&s->pw->bufs, s->ex->head_out);
 		s->ex->head_out = NULL;
 	}
 	s->cfg = NULL;
@@ -1477,7 +1474,7 @@ static void start_request(struct session *s, size_t head_len)
 	s->ex->tg_ms = s->tg ? s->tg->ms : NULL;
 	if (s->tg && fwd->tg->stickiness.type != CFG_STICKY_NONE)
 		sticky_target(s, &h);
-	s->ex->head_out = proxy_buf_get(s->pw);
+	s->ex->head_out = conn_pool_get(&s->pw->bufs);
 	if (!s->ex->head_out || build_request_head(s, &h, trace_in, s->ex->head_out) < 0) {
 		exchange_fail(s, EXCH_INTERNAL_ERROR);
 		respond(s, 503, NULL, NULL, 0, 1);
@@ -2204,15 +2201,6 @@ static void timers_cb(evutil_socket_t fd, short what, void *arg)
 
 /* the handler -------------------------------------------------------------- */
 
-/* An empty evbuffer for the length of one exchange, from a small free list
- * (so idle connections hold none and busy ones allocate none), or NULL
- * when memory is short. Give it back with proxy_buf_put(), which empties
- * it. */
-static struct evbuffer *proxy_buf_get(struct proxy_worker *pw)
-{
-	return conn_pool_get(&pw->bufs);
-}
-
 /* An exchange for a request that begins: from the worker's free list (no
  * allocation per request), else malloc'd; NULL when out of memory. */
 static struct exchange *ex_get(struct proxy_worker *pw)
@@ -2241,10 +2229,6 @@ static void ex_put(struct proxy_worker *pw, struct exchange *ex)
 	pw->nex_free++;
 }
 
-static void proxy_buf_put(struct proxy_worker *pw, struct evbuffer *b)
-{
-	conn_pool_put(&pw->bufs, b);
-}
 
 /* Take over the accepted socket FD from listening socket LS: a session,
  * speaking TLS when LS is an HTTPS listener of the current generation. */
@@ -2285,7 +2269,7 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 	}
 	s->climit = slot;
 	/* its timer's room in the heap, so that timer_set() cannot fail */
-	if (theap_reserve(&pw->timers, pw->nsessions + 1) < 0) {
+	if (theap_reserve(&pw->timers, w->nconns + 1) < 0) {
 		climit_conn_close(slot);
 		shard_add(pw->lb, M_REJECTED_CONNECTION_COUNT, 1);
 		SSL_free(ssl);
@@ -2317,7 +2301,6 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 	if (pw->sessions)
 		pw->sessions->prev = s;
 	pw->sessions = s;
-	pw->nsessions++;
 	worker_conn_open(w);
 	shard_add(pw->lb, M_NEW_CONNECTION_COUNT, 1);
 	shard_set(pw->lb, M_ACTIVE_CONNECTION_COUNT, w->nconns);

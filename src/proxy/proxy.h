@@ -40,7 +40,6 @@ struct ex_free {
 struct proxy_worker {
 	struct worker *w;
 	struct session *sessions;     /* all client sessions of this worker */
-	uint32_t nsessions;
 	struct theap timers;          /* the sessions' deadlines (timer_set() in proxy.c) */
 	struct event timer_ev;        /* fires at the heap's earliest */
 	uint64_t timer_armed;         /* when timer_ev fires (ms), 0 = not pending */
@@ -51,7 +50,7 @@ struct proxy_worker {
 	struct shard_block *lb;       /* this worker's block of the load balancer's metrics */
 	uint64_t exchanges;           /* exchanges ended (exchange_end) */
 	struct conn_pool bufs;        /* empty evbuffers: idle clients' (conn_park()) and
-	                               * exchanges' (proxy_buf_get()) */
+	                               * exchanges' request heads kept for a resend) */
 	struct ex_free *ex_free;      /* exchanges no session holds (ex_get() in proxy.c): a
 	                               * connection waiting for its next request holds none */
 	unsigned nex_free;            /* at most PROXY_EX_FREE_MAX */
