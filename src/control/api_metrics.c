@@ -711,6 +711,8 @@ json_t *api_metrics_statistics(struct api_metrics_call *c, const json_t *in)
 		fail(c, 400, "InvalidParameterCombination", "%s", err);
 		goto out;
 	}
+	if (metric_counts_events_named(ns, name))
+		store_result_events(&res);
 	json_t *dps = json_array();
 	for (size_t i = 0; i < res.n; i++) {
 		json_t *dp = json_pack("{s:o}", "Timestamp", time_json(c, res.p[i].t)), *ext = NULL;

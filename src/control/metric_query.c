@@ -130,6 +130,8 @@ static int eval_stat(struct ctx *c, struct mquery *q, unsigned period)
 		snprintf(c->err, c->errlen, "%s: %s", q->id, err);
 		return -1;
 	}
+	if (metric_counts_events_named(q->ns, q->name))
+		store_result_events(&res);
 	q->ser.t = calloc(res.n ? res.n : 1, sizeof(*q->ser.t));
 	q->ser.v = calloc(res.n ? res.n : 1, sizeof(*q->ser.v));
 	q->samples = calloc(res.n ? res.n : 1, sizeof(*q->samples));

@@ -214,8 +214,13 @@ static void fold_entity(struct shard_entity *e, int64_t t)
 		c->total[m] += d;
 		if (m == M_REQUEST_COUNT)
 			c->delta_requests = d;
-		if (t)
+		if (t && metric_counts_events((int)m)) {
+			struct store_series *s = series_of(e, c, m);
+			if (s)
+				store_put_events(s, t, (double)d);
+		} else if (t) {
 			put(e, c, m, t, (double)d);
+		}
 	}
 }
 

@@ -547,6 +547,30 @@ static int metric_promql(struct ctx *c, const char *ns, const char *metric, cons
 
 	switch (d->src) {
 	case MS_COUNT:
+		if (metric_counts_events(m)) {
+			/* each event a sample of 1 (store_result_events): SampleCount
+			 * is the Sum, or 1 for a quiet period's 0; Minimum, Maximum
+			 * and Average are 1, or 0 in a quiet period */
+			switch (st) {
+			case ST_SUM:
+			case ST_SAMPLE_COUNT:
+				sb_add(out, st == ST_SUM ? "sum by (load_balancer) (increase(" :
+							   "clamp_min(sum by (load_balancer) (increase(");
+				selector(out, (unsigned)m, "_total", &s);
+				sb_printf(out, st == ST_SUM ? "[%s]))" : "[%s])), 1)", w);
+				return XL_OK;
+			case ST_AVERAGE:
+			case ST_MAXIMUM:
+			case ST_MINIMUM:
+				sb_add(out, "(sum by (load_balancer) (increase(");
+				selector(out, (unsigned)m, "_total", &s);
+				sb_printf(out, "[%s])) > bool 0)", w);
+				return XL_OK;
+			default:
+				return skip(c, "%s of %s has no PromQL equivalent: /metrics has its total only", stat,
+					    metric);
+			}
+		}
 		switch (st) {
 		case ST_SUM:
 			sb_add(out, "sum by (load_balancer) (increase(");

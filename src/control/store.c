@@ -933,8 +933,9 @@ static int chunk_patch(struct store_series *s, int r, const struct store_point *
 
 /* Put the aggregate P (at second P->t, histogram in P->h) into the 1 s
  * and 60 s resolutions where they keep its time (300 s and 3600 s get it
- * by roll-up). */
-static int put_point(struct store_series *s, struct store_point *p)
+ * by roll-up); P60, when not NULL, is what goes into 60 s instead (at the
+ * same time). */
+static int put_point2(struct store_series *s, struct store_point *p, struct store_point *p60)
 {
 	struct store *st = s->st;
 	int64_t t = p->t;
@@ -950,10 +951,11 @@ static int put_point(struct store_series *s, struct store_point *p)
 			continue;
 		int wh = res_hist(s, r);
 		struct sres *sr = &s->res[r];
-		p->t = ps;
+		struct store_point *q = r > 0 && p60 ? p60 : p;
+		q->t = ps;
 		if (ps + step > st->now) {
 			size_t n = sr->nopen, cap = sr->capopen;
-			if (points_merge_one(&sr->open, &n, &cap, p, wh) < 0)
+			if (points_merge_one(&sr->open, &n, &cap, q, wh) < 0)
 				rc = -1;
 			sr->nopen = (uint32_t)n;
 			sr->capopen = (uint32_t)cap;
@@ -961,7 +963,7 @@ static int put_point(struct store_series *s, struct store_point *p)
 				for (uint32_t k = 0; k < sr->nopen; k++)
 					hist_fit(&sr->open[k].h);
 		} else if (ps >= st->win[r]) {
-			if (chunk_patch(s, r, p) < 0)
+			if (chunk_patch(s, r, q) < 0)
 				rc = -1;
 		} else {
 			if (st->nlate == st->caplate) {
@@ -978,7 +980,7 @@ static int put_point(struct store_series *s, struct store_point *p)
 			memset(l, 0, sizeof(*l));
 			l->s = s;
 			l->r = r;
-			if (point_merge(&l->p, p, wh) < 0) {
+			if (point_merge(&l->p, q, wh) < 0) {
 				hist_free(&l->p.h);
 				rc = -1;
 				continue;
@@ -988,9 +990,16 @@ static int put_point(struct store_series *s, struct store_point *p)
 		}
 	}
 	p->t = t;
+	if (p60)
+		p60->t = t;
 	if (t > s->last)
 		s->last = t;
 	return rc;
+}
+
+static int put_point(struct store_series *s, struct store_point *p)
+{
+	return put_point2(s, p, NULL);
 }
 
 int store_put(struct store_series *s, int64_t t, double v)
@@ -1007,6 +1016,20 @@ int store_put_n(struct store_series *s, int64_t t, double v, double count)
 		b.count = 1;
 	struct store_point p = { t, count, v * count, v, v, { &b, 1, 1, 0 } };
 	return put_point(s, &p);
+}
+
+int store_put_events(struct store_series *s, int64_t t, double count)
+{
+	if (!isfinite(count) || count < 0)
+		return -1;
+	/* a second is one sample (n 1, min = max = sum: the codec's cheapest
+	 * point); the minute it goes into has Minimum and Maximum 1 (0 if
+	 * quiet), so that its only changing field is the Sum */
+	double one = count > 0 ? 1 : 0;
+	struct hist_bucket b = { hist_ord(count), 1 };
+	struct store_point p = { t, 1, count, count, count, { &b, 1, 1, 0 } };
+	struct store_point p60 = { t, 1, count, one, one, { &b, 1, 1, 0 } };
+	return put_point2(s, &p, &p60);
 }
 
 int store_put_hist(struct store_series *s, int64_t t, const struct hist *h, double sum)
@@ -2783,6 +2806,16 @@ int store_stat_valid(const char *stat)
 	double q;
 	return stat && (!strcmp(stat, "SampleCount") || !strcmp(stat, "Sum") || !strcmp(stat, "Average") ||
 			!strcmp(stat, "Minimum") || !strcmp(stat, "Maximum") || parse_pct(stat, &q) == 0);
+}
+
+void store_result_events(struct store_result *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct store_point *p = &r->p[i];
+		int busy = p->sum > 0;
+		p->n = busy ? p->sum : 1;
+		p->min = p->max = busy ? 1 : 0;
+	}
 }
 
 int store_stat(const struct store_point *p, const char *stat, double *out)

@@ -113,6 +113,11 @@ int64_t store_series_last(const struct store_series *s);
  * ahead, are refused with -1. Returns 0 or -1. */
 int store_put(struct store_series *s, int64_t t, double v);
 int store_put_n(struct store_series *s, int64_t t, double v, double count);
+/* COUNT events (>= 0) in second T of S, a series of event counts read
+ * through store_result_events(): the point is one sample, COUNT, with
+ * Minimum and Maximum 1 (0 for a quiet second), so that a steady series
+ * has one field that changes. Returns 0 or -1. */
+int store_put_events(struct store_series *s, int64_t t, double count);
 int store_put_hist(struct store_series *s, int64_t t, const struct hist *h, double sum);
 
 /* Time moves to NOW: close the periods that ended, roll them up, write
@@ -162,6 +167,13 @@ int store_check_period(int64_t start, unsigned period, int64_t now, char *err, s
  * 100). Returns 0 with the value in *OUT, or -1 when STAT is not a
  * statistic name (or a percentile of a point without a histogram). */
 int store_stat(const struct store_point *p, const char *stat, double *out);
+/* The points of R as CloudWatch gives a metric whose every event is a
+ * sample of 1 (ALB's counts: "Minimum, Maximum, and Average all return
+ * 1"): a period with Sum s > 0 has SampleCount s and Minimum, Maximum
+ * and Average 1; a quiet period (Sum 0) is one sample of 0. Only each
+ * point's Sum is read, so points put with store_put() (one sample a
+ * second, before store_put_events()) give the same answer. Thread: any. */
+void store_result_events(struct store_result *r);
 /* Is STAT a valid statistic name? */
 int store_stat_valid(const char *stat);
 

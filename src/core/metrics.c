@@ -16,3 +16,13 @@ int metric_by_name(const char *name)
 			return i;
 	return -1;
 }
+
+int metric_counts_events(int m)
+{
+	return m >= 0 && m < M_NMETRICS && metric_defs[m].src == MS_COUNT && strcmp(metric_defs[m].unit, "Count") == 0;
+}
+
+int metric_counts_events_named(const char *ns, const char *name)
+{
+	return ns && name && strcmp(ns, METRICS_NAMESPACE) == 0 && metric_counts_events(metric_by_name(name));
+}

@@ -44,4 +44,13 @@ extern const struct metric_def metric_defs[M_NMETRICS];
  * Thread: any. */
 int metric_by_name(const char *name);
 
+/* Does metric M count events (MS_COUNT in unit Count: requests, responses,
+ * connections, errors)? Each event is then a sample of 1, as ALB's counts
+ * are in CloudWatch: SampleCount is the count, and Minimum, Maximum and
+ * Average are 1 (0 in a period with none). ProcessedBytes, in Bytes, is
+ * one sample a second. Thread: any. */
+int metric_counts_events(int m);
+/* The same for metric NAME of namespace NS; 0 outside albd's namespace. */
+int metric_counts_events_named(const char *ns, const char *name);
+
 #endif

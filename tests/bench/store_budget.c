@@ -187,13 +187,13 @@ static void put_second(struct sim *x, int64_t t)
 {
 	switch (x->kind) {
 	case K_COUNT:
-		store_put(x->s, t, poisson(x->rate));
+		store_put_events(x->s, t, poisson(x->rate));
 		break;
 	case K_ZERO:
-		store_put(x->s, t, 0);
+		store_put_events(x->s, t, 0);
 		break;
 	case K_RARE:
-		store_put(x->s, t, poisson(x->rate * 0.001));
+		store_put_events(x->s, t, poisson(x->rate * 0.001));
 		break;
 	case K_GAUGE:
 		store_put(x->s, t, floor(x->rate * 0.5 + sqrt(x->rate) * nrand()));
@@ -246,6 +246,19 @@ static void put_minute(struct sim *x, int64_t t)
 		sum += v[i];
 		mn = fmin(mn, v[i]);
 		mx = fmax(mx, v[i]);
+	}
+	if (x->kind == K_COUNT || x->kind == K_RARE || x->kind == K_ZERO) {
+		/* event counts as albd puts them (store_put_events, a point a
+		 * second): a minute with no quiet second in one put of its
+		 * total (the same point but for n, 1 instead of 60: a
+		 * constant either way), else second by second */
+		if (mn > 0) {
+			store_put_events(x->s, t, sum);
+			return;
+		}
+		for (int i = 0; i < 60; i++)
+			store_put_events(x->s, t, v[i]);
+		return;
 	}
 	if (mn == mx) {
 		store_put_n(x->s, t, mn, 60);

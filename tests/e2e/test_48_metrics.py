@@ -167,6 +167,69 @@ def test_quiet_count_is_zero_not_missing(mix):
     assert all(t.endswith("Z") for t in ts)
 
 
+def test_counts_are_samples_of_one(mix):
+    """ALB's counts in CloudWatch: every event is a sample of 1, so SampleCount
+    is the count and Minimum, Maximum and Average are 1 ("Minimum, Maximum,
+    and Average all return 1"); a quiet period is one sample of 0. The same
+    through GetMetricData, at 1 s and 60 s; ProcessedBytes stays one sample a
+    second."""
+    a = mix.albd
+    t0 = int(time.time())
+    n_ok, n_503, n_404 = 23, 4, 6
+    send(mix.port, ["/status?code=503"] * 2 + ["/ok"] * n_ok + ["/gone"] * n_404 + ["/status?code=503"] * 2)
+    wait_total(a, "RequestCount", n_ok + n_503, {"TargetGroup": "web"})
+    wait_total(a, "HTTPCode_ELB_4XX_Count", n_404)
+    five = "SampleCount,Sum,Average,Minimum,Maximum"
+    for name, dims, want in (("HTTPCode_Target_2XX_Count", {"TargetGroup": "web"}, n_ok),
+                             ("HTTPCode_Target_5XX_Count", {"TargetGroup": "web", "Target": mix.b1.addr}, n_503),
+                             ("RequestCount", {"LoadBalancer": "lb1"}, n_ok + n_503 + n_404),
+                             ("HTTPCode_ELB_4XX_Count", None, n_404)):
+        for period in (60, 3600):
+            r = stats(a, name, dims, start=t0 // 3600 * 3600 - 3600, end=t0 + 120, period=period, statistics=five)
+            assert r.status == 200, r.body
+            busy = [dp for dp in r.json()["Datapoints"] if dp["Sum"] > 0]
+            assert sum(dp["Sum"] for dp in busy) == want, (name, r.json())
+            for dp in busy:
+                assert dp["SampleCount"] == dp["Sum"], (name, dp)
+                assert dp["Average"] == dp["Minimum"] == dp["Maximum"] == 1, (name, dp)
+        # per second: the busy seconds as above, a quiet one a sample of 0
+        dps = stats(a, name, dims, start=t0 - 2, end=int(time.time()) + 2, period=1,
+                    statistics=five).json()["Datapoints"]
+        assert sum(dp["Sum"] for dp in dps) == want
+        for dp in dps:
+            busy = dp["Sum"] > 0
+            assert dp["SampleCount"] == (dp["Sum"] if busy else 1), (name, dp)
+            assert dp["Average"] == dp["Minimum"] == dp["Maximum"] == (1 if busy else 0), (name, dp)
+    # a second later nothing happened: its datapoint is one sample of 0
+    quiet = int(time.time()) + 1
+    wait_until(lambda: any(dp["Timestamp"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(quiet))
+                           for dp in stats(a, "RequestCount", {"TargetGroup": "web"}, start=quiet, end=quiet + 1,
+                                           period=1, statistics=five).json()["Datapoints"]),
+               10, interval=0.3, what="a quiet second's datapoint")
+    dp, = stats(a, "RequestCount", {"TargetGroup": "web"}, start=quiet, end=quiet + 1, period=1,
+                statistics=five).json()["Datapoints"]
+    assert (dp["SampleCount"], dp["Sum"], dp["Average"], dp["Minimum"], dp["Maximum"]) == (1, 0, 0, 0, 0)
+    # GetMetricData and metric math see the same statistics
+    body = {"StartTime": t0 // 60 * 60 - 60, "EndTime": t0 + 120,
+            "MetricDataQueries": [
+                {"Id": "n", "MetricStat": {"Metric": {"Namespace": NS, "MetricName": "HTTPCode_Target_2XX_Count",
+                                                      "Dimensions": [{"Name": "TargetGroup", "Value": "web"}]},
+                                           "Period": 3600, "Stat": "SampleCount"}},
+                {"Id": "avg", "MetricStat": {"Metric": {"Namespace": NS, "MetricName": "HTTPCode_Target_2XX_Count",
+                                                        "Dimensions": [{"Name": "TargetGroup", "Value": "web"}]},
+                                             "Period": 3600, "Stat": "Average"}}]}
+    r = a.admin_request("POST", "/api/v1/metrics/query", headers={"Content-Type": "application/json"},
+                        body=json.dumps(body).encode())
+    assert r.status == 200, r.body
+    res = {x["Id"]: x["Values"] for x in r.json()["MetricDataResults"]}
+    assert sum(res["n"]) >= n_ok and max(res["n"]) >= 1, res
+    assert set(res["avg"]) <= {0.0, 1.0} and 1.0 in res["avg"], res
+    # ProcessedBytes is one sample a second: its Average is bytes a second
+    r = stats(a, "ProcessedBytes", start=t0 // 3600 * 3600 - 3600, end=int(time.time()) + 120, period=3600,
+              statistics=five).json()["Datapoints"]
+    assert r and all(dp["SampleCount"] <= 2 * 3600 and dp["Maximum"] > 1 for dp in r if dp["Sum"] > 0), r
+
+
 def nearest_rank(values, q):
     v = sorted(values)
     return v[max(0, math.ceil(q * len(v)) - 1)]

@@ -418,6 +418,64 @@ START_TEST(test_stats_known)
 }
 END_TEST
 
+/* A series of event counts (ALB's counts): every event a sample of 1,
+ * a quiet period one sample of 0, read from the Sum alone, so points put
+ * the old way (one sample a second) read the same. */
+START_TEST(test_events)
+{
+	struct store *st = open_mem(T0);
+	struct store_series *s = store_series(st, "ns", "RequestCount", NULL, 0, "Count", 0);
+	struct store_series *old = store_series(st, "ns", "Old", NULL, 0, "Count", 0);
+	/* minute 0: 3 events a second in its first 30 seconds, then quiet;
+	 * minute 1: quiet; minute 2: 7 events in its second 5 */
+	for (int i = 0; i < 180; i++) {
+		double c = i < 30 ? 3 : i == 125 ? 7 : 0;
+		ck_assert_int_eq(store_put_events(s, T0 + i, c), 0);
+		ck_assert_int_eq(store_put(old, T0 + i, c), 0);
+		store_tick(st, T0 + i + 1);
+	}
+	ck_assert_int_eq(store_put_events(s, T0 + 180, -1), -1);
+	ck_assert_int_eq(store_put_events(s, T0 + 180, NAN), -1);
+	store_tick(st, T0 + 200);
+	/* from the 1 s points (within 3 hours) and from the 60 s points */
+	for (int k = 0; k < 2; k++) {
+		int64_t now = k ? T0 + 4 * 3600 : T0 + 200;
+		store_tick(st, now);
+		for (int o = 0; o < 2; o++) {
+			struct store_result r = query(st, o ? old : s, T0, T0 + 180, 60, now);
+			ck_assert_uint_eq(r.res_step, (k ? 60u : 1u));
+			store_result_events(&r);
+			ck_assert_uint_eq(r.n, 3);
+			static const double sum[3] = { 90, 0, 7 };
+			for (int m = 0; m < 3; m++) {
+				const char *stats[5] = { "SampleCount", "Sum", "Average", "Minimum", "Maximum" };
+				double busy = sum[m] > 0, want[5] = { busy ? sum[m] : 1, sum[m], busy, busy, busy }, v;
+				for (int j = 0; j < 5; j++) {
+					ck_assert_int_eq(store_stat(&r.p[m], stats[j], &v), 0);
+					ck_assert_msg(v == want[j], "%s minute %d %s: %g, want %g", o ? "old" : "events", m,
+						      stats[j], v, want[j]);
+				}
+			}
+			store_result_free(&r);
+		}
+	}
+	store_close(st);
+	/* a 1-second period */
+	st = open_mem(T0);
+	s = store_series(st, "ns", "RequestCount", NULL, 0, "Count", 0);
+	for (int i = 0; i < 40; i++)
+		ck_assert_int_eq(store_put_events(s, T0 + i, i < 30 ? 3 : 0), 0);
+	store_tick(st, T0 + 60);
+	struct store_result r = query(st, s, T0 + 28, T0 + 32, 1, T0 + 60);
+	store_result_events(&r);
+	ck_assert_uint_eq(r.n, 4);
+	ck_assert(r.p[1].n == 3 && r.p[1].sum == 3 && r.p[1].min == 1 && r.p[1].max == 1);
+	ck_assert(r.p[2].n == 1 && r.p[2].sum == 0 && r.p[2].min == 0 && r.p[2].max == 0);
+	store_result_free(&r);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_stat_names)
 {
 	static const char *const good[] = { "SampleCount", "Sum", "Average", "Minimum", "Maximum", "p50", "p99",
@@ -1847,6 +1905,7 @@ int main(void)
 	tcase_add_test(tc, test_series_identity);
 	tcase_add_test(tc, test_foreach);
 	tcase_add_test(tc, test_stats_known);
+	tcase_add_test(tc, test_events);
 	tcase_add_test(tc, test_stat_names);
 	tcase_add_test(tc, test_percentiles);
 	tcase_add_test(tc, test_percentiles_coarse);
