@@ -15,9 +15,13 @@
  * matched empty, so that only the series of exactly its dimensions count;
  * LoadBalancer, when given, is matched too):
  *
- *   counts (albd_X_total)   Sum      sum by (load_balancer) (increase(SEL[P]))
- *                           Average  avg by (load_balancer) (rate(SEL[P]))
- *                                    (a datapoint is one second's count)
+ *   counts of events        Sum      sum by (load_balancer) (increase(SEL[P]))
+ *   (albd_X_total, unit     SampleCount  clamp_min(that, 1) (every event a sample
+ *   Count)                           of 1; a quiet period one sample of 0)
+ *                           Average, Maximum, Minimum  (that > bool 0): 1, or 0
+ *                                    in a quiet period
+ *   ProcessedBytes          Sum      as above
+ *   (one sample a second)   Average  avg by (load_balancer) (rate(SEL[P]))
  *                           Maximum  max by (load_balancer) (max_over_time(
  *                           Minimum  irate(SEL[5m])[P:])): the per-second
  *                                    rate between two scrapes, not within
@@ -37,9 +41,9 @@
  *   RequestCountPerTarget   Sum      increase(albd_requests_total) of the group over
  *                                    clamp_min(avg_over_time(albd_healthy_hosts), 1)
  *
- *   Not exported (a YAML comment and a note say why): SampleCount of counts
- *   and gauges (it counts albd's one-second datapoints, which Prometheus
- *   never sees), Minimum of TargetResponseTime, percentiles of other
+ *   Not exported (a YAML comment and a note say why): SampleCount of
+ *   ProcessedBytes and gauges (it counts albd's one-second datapoints, which
+ *   Prometheus never sees), Minimum of TargetResponseTime, percentiles of other
  *   metrics, extended statistics other than pNN, RequestCountPerTarget but
  *   its Sum, custom namespaces (PutMetricData metrics are not on
  *   /metrics), metrics or dimension sets albd does not publish.

@@ -105,8 +105,9 @@ unsigned store_series_flags(const struct store_series *s);
 /* the time of its newest point, 0: none */
 int64_t store_series_last(const struct store_series *s);
 
-/* Put samples into second T of S: one sample of value V (a count's
- * per-second total is one sample), COUNT samples of value V (PutMetricData's
+/* Put samples into second T of S: one sample of value V (a gauge, or
+ * ProcessedBytes' per-second total; counts of events use
+ * store_put_events()), COUNT samples of value V (PutMetricData's
  * Values and Counts), or the samples of histogram H whose values add up to
  * SUM (exact, while H's buckets are within 1%; H at shift 0). T may be up to 14 days in
  * the past (PutMetricData); older points, and points more than 2 hours
