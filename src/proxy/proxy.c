@@ -778,6 +778,25 @@ static const struct cfg_listener *find_listener(const struct albd_config *cfg, c
 	return NULL;
 }
 
+/* What router_pick_forward() gets for action A of listener L (generation
+ * G): the next of A's picks on this worker, spread by router_spread(), so
+ * that weighted groups get their shares within a few requests; a random
+ * number while the worker has no count for G (an older generation, or no
+ * memory). */
+static uint32_t pick_seq(struct proxy_worker *pw, const struct albd_gen *g, const struct cfg_listener *l,
+			 const struct router_action *a)
+{
+	const struct cfg_action *act = a->action;
+
+	if (act->type != CFG_ACT_FORWARD || act->u.forward.ngroups < 2)
+		return 0;
+	if (pw->fwd_gen != g)
+		return worker_rand(pw->w);
+	size_t li = (size_t)(l - g->cfg->listeners);
+	size_t ri = a->rule ? (size_t)(a->rule - l->rules) : l->nrules;
+	return router_spread(pw->fwd_seq[pw->fwd_off[li] + ri]++, act->u.forward.weight_total);
+}
+
 /* What the rules of a listener look at, from head H: "http://a.example"
  * and "http://a.example?q" have the path "/". Returns RQ. */
 static const struct route_req *route_req_of(const struct session *s, const struct http1_head *h,
@@ -1459,7 +1478,7 @@ static void start_request(struct session *s, size_t head_len)
 	case CFG_ACT_FORWARD:
 		break;
 	}
-	const struct cfg_forward *fwd = router_pick_forward(&act, worker_rand(w));
+	const struct cfg_forward *fwd = router_pick_forward(&act, pick_seq(s->pw, s->wg->gen, l, &act));
 	if (!fwd) {
 		evbuffer_drain(in, head_len);
 		exchange_fail(s, EXCH_NO_TARGET);
@@ -2385,6 +2404,20 @@ static int p_adopt(void *st, const struct albd_gen *g)
 		pw->hdrs_cap = want;
 	}
 	upstream_pool_purge(&pw->pool, 0);
+	/* the picks of G's weighted forwards start over; without memory
+	 * they are random (pick_forward()) */
+	size_t nl = g->cfg->nlisteners, n = 0;
+	free(pw->fwd_seq);
+	free(pw->fwd_off);
+	pw->fwd_gen = NULL;
+	pw->fwd_off = malloc((nl ? nl : 1) * sizeof(*pw->fwd_off));
+	for (size_t i = 0; pw->fwd_off && i < nl; i++) {
+		pw->fwd_off[i] = (uint32_t)n;
+		n += g->cfg->listeners[i].nrules + 1;
+	}
+	pw->fwd_seq = calloc(n ? n : 1, sizeof(*pw->fwd_seq));
+	if (pw->fwd_off && pw->fwd_seq)
+		pw->fwd_gen = g;
 	return 0;
 }
 
@@ -2417,6 +2450,8 @@ static void p_stop(void *st)
 	theap_free(&pw->timers);
 	alog_publish(pw->w->id);   /* the last lines, for alog_shutdown() */
 	sticky_mac_free(pw->sticky);
+	free(pw->fwd_seq);
+	free(pw->fwd_off);
 	free(pw->hdrs);
 	free(pw->norm);
 	conn_pool_clear(&pw->bufs);

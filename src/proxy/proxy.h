@@ -48,6 +48,11 @@ struct proxy_worker {
 	unsigned hdrs_cap;
 	double retry_tokens;          /* retry budget (limits.retry_budget_ratio) */
 	struct shard_block *lb;       /* this worker's block of the load balancer's metrics */
+	/* weighted forwards: each forward action's picks so far on this worker,
+	 * for FWD_GEN (the current generation; router_spread() in proxy.c):
+	 * listener i's rules, then its default action, from FWD_OFF[i] */
+	const struct albd_gen *fwd_gen;
+	uint32_t *fwd_seq, *fwd_off;
 	uint64_t exchanges;           /* exchanges ended (exchange_end) */
 	struct conn_pool bufs;        /* empty evbuffers: idle clients' (conn_park()) and
 	                               * exchanges' request heads kept for a resend) */

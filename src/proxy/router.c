@@ -821,3 +821,10 @@ const struct cfg_forward *router_pick_forward(const struct router_action *a, uin
 	/* weight_total larger than the sum: stay on a weighted entry */
 	return last;
 }
+
+uint32_t router_spread(uint32_t n, unsigned total)
+{
+	uint32_t u = n * 2654435769u;   /* 2^32 / golden ratio */
+
+	return (uint32_t)(((uint64_t)u * total) >> 32);
+}

@@ -74,6 +74,12 @@ void router_route_linear(const struct cfg_listener *l, const struct route_req *r
  * action is not a forward. Thread: any. */
 const struct cfg_forward *router_pick_forward(const struct router_action *a, uint32_t r);
 
+/* The R for router_pick_forward() of the Nth pick (0, 1, ...) of a forward
+ * whose weights add up to TOTAL: N times the golden ratio, modulo 1, scaled
+ * to [0, TOTAL) (a Weyl sequence). Over any N picks each group gets its
+ * share within a few picks, spread out, not in runs. Thread: any. */
+uint32_t router_spread(uint32_t n, unsigned total);
+
 /* Glob match: '*' matches any run (also empty), '?' exactly one character.
  * NOCASE compares ASCII letters case-insensitively. Returns 1 on match. */
 int router_glob(const char *pat, const char *s, size_t len, int nocase);
