@@ -10,13 +10,17 @@
 #include <string.h>
 #include <strings.h>
 
-#define HOST_PATTERN_MAX 255
+#define HOST_PATTERN_MAX 128    /* ALB's HostHeaderConditionConfig: 128 characters */
+#define PATH_PATTERN_MAX 128    /* ALB's PathPatternConditionConfig: 128 characters */
+#define METHOD_MAX       40     /* ALB's HttpRequestMethodConditionConfig: 40 characters */
+#define FORWARD_GROUPS_MAX 5    /* ALB's quota "Target groups per action" */
 #define PRIORITY_MAX     50000
 
 /* ALB's limits on rule conditions (its quotas "Condition values per rule"
  * and "Condition wildcards per rule", and the sizes of HttpHeaderConditionConfig
  * and QueryStringConditionConfig). */
 #define RULE_VALUES_MAX    5   /* values, query pairs and CIDRs of all a rule's conditions */
+#define COND_VALUES_MAX    3   /* of one condition ("up to three match evaluations per condition") */
 #define RULE_WILDCARDS_MAX 5   /* '*' and '?' in all a rule's patterns */
 #define HEADER_NAME_MAX    40
 #define COND_STRING_MAX    128 /* a header value, a query key or value */
@@ -249,6 +253,23 @@ static int set_redirect(struct cfg_ctx *c, const config_setting_t *s, void *fiel
 	return 0;
 }
 
+/* Does rule R (NULL: the default action) let a request through only with
+ * V as its host (TYPE CFG_COND_HOST, ignoring case) or its path
+ * (CFG_COND_PATH): a condition of that type whose one value is V, without
+ * wildcards? A redirect to that same host or path is then kept. */
+static int only_value(const struct cfg_rule *r, enum cfg_cond_type type, const char *v)
+{
+	for (size_t i = 0; r && i < r->nconds; i++) {
+		const struct cfg_condition *cd = &r->conds[i];
+
+		if (cd->type != type || cd->nvalues != 1 || strpbrk(cd->values[0], "*?"))
+			continue;
+		if (type == CFG_COND_HOST ? strcasecmp(cd->values[0], v) == 0 : strcmp(cd->values[0], v) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Redirect RD of listener L, read from setting s: ALB refuses a redirect
  * that keeps protocol, host, port and path ("You must modify at least one
  * of the following components to avoid a redirect loop"; the query does
@@ -256,7 +277,7 @@ static int set_redirect(struct cfg_ctx *c, const config_setting_t *s, void *fiel
  * request would keep anyway (HTTP on a plain listener, the listener's own
  * port) is kept. */
 static int check_redirect(struct cfg_ctx *c, const config_setting_t *s, const struct cfg_listener *l,
-			  const struct cfg_redirect *rd)
+			  const struct cfg_rule *r, const struct cfg_redirect *rd)
 {
 	int https = l->tls != NULL;
 
@@ -264,7 +285,8 @@ static int check_redirect(struct cfg_ctx *c, const config_setting_t *s, const st
 		return cfg_fail(c, cfg_member_or(s, "protocol"),
 				"an HTTPS listener cannot redirect to HTTP (as ALB)");
 	if ((rd->proto < 0 || rd->proto == https) && (rd->port == 0 || rd->port == l->addr.port) &&
-	    strcmp(rd->host, "#{host}") == 0 && strcmp(rd->path, "/#{path}") == 0)
+	    (strcmp(rd->host, "#{host}") == 0 || only_value(r, CFG_COND_HOST, rd->host)) &&
+	    (strcmp(rd->path, "/#{path}") == 0 || only_value(r, CFG_COND_PATH, rd->path)))
 		return cfg_fail(c, s,
 				"redirect loop: protocol, host, port and path all stay the same "
 				"(change at least one of them)");
@@ -327,6 +349,9 @@ static int parse_forward_list(struct cfg_ctx *c, const config_setting_t *s, void
 		return -1;
 	if (n == 0)
 		return cfg_fail(c, s, "expected at least one target group");
+	if (n > FORWARD_GROUPS_MAX)
+		return cfg_fail(c, s, "%d target groups, more than ALB's %d per forward", n,
+				FORWARD_GROUPS_MAX);
 	a->type = CFG_ACT_FORWARD;
 	if (!(a->u.forward.groups = cfg_zalloc(c, (size_t)n, sizeof *a->u.forward.groups)))
 		return -1;
@@ -475,11 +500,13 @@ static int check_host(struct cfg_ctx *c, const config_setting_t *s, char *v)
 	size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			     "0123456789-._*?");
 
-	if (n == 0 || n > HOST_PATTERN_MAX || v[n] != '\0')
+	if (n == 0 || v[n] != '\0')
 		return cfg_fail(c, s,
 				"invalid host pattern \"%s\" (expected A-Z a-z 0-9 - . _ "
 				"and the wildcards * ?)",
 				v);
+	if (n > HOST_PATTERN_MAX)
+		return cfg_fail(c, s, "host pattern longer than ALB's %d characters", HOST_PATTERN_MAX);
 	for (; *v; v++)
 		if (*v >= 'A' && *v <= 'Z')
 			*v = (char)(*v - 'A' + 'a');
@@ -496,16 +523,21 @@ static int check_path(struct cfg_ctx *c, const config_setting_t *s, char *v)
 				"invalid path pattern \"%s\" (spaces and control characters "
 				"are not allowed)",
 				v);
+	if (strlen(v) > PATH_PATTERN_MAX)
+		return cfg_fail(c, s, "path pattern longer than ALB's %d characters", PATH_PATTERN_MAX);
 	return 0;
 }
 
-/* Methods are tokens of letters, stored upper case (matched exactly). */
+/* Methods are ALB's: letters, '-' and '_', at most 40; stored upper case
+ * (matched exactly). */
 static int check_method(struct cfg_ctx *c, const config_setting_t *s, char *v)
 {
-	size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+	size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_");
 
 	if (n == 0 || v[n] != '\0')
-		return cfg_fail(c, s, "invalid method \"%s\" (expected letters A-Z only)", v);
+		return cfg_fail(c, s, "invalid method \"%s\" (expected letters A-Z, - and _)", v);
+	if (n > METHOD_MAX)
+		return cfg_fail(c, s, "method longer than ALB's %d characters", METHOD_MAX);
 	for (; *v; v++)
 		if (*v >= 'a' && *v <= 'z')
 			*v = (char)(*v - 'a' + 'A');
@@ -762,11 +794,10 @@ static const struct cfg_key query_keys[] = {
 };
 /* clang-format on */
 
-/* query_string = ( { key = "k"; value = "v"; }, { value = "x*"; } ) (or
- * one group): one condition, any pair matches. */
-static int set_query_string(struct cfg_ctx *c, const config_setting_t *s, void *obj)
+/* One query-string condition from S, a group { key = "k"; value = "v"; }
+ * or a list of them: any pair matches. */
+static int query_cond(struct cfg_ctx *c, const config_setting_t *s, struct cfg_rule *r)
 {
-	struct cfg_rule *r = &((struct rule_in *)obj)->r;
 	int list = config_setting_is_list(s);
 	int n = list ? config_setting_length(s) : 1;
 	struct cfg_condition *cd;
@@ -788,6 +819,30 @@ static int set_query_string(struct cfg_ctx *c, const config_setting_t *s, void *
 			return -1;
 	}
 	return 0;
+}
+
+/* query_string = ( { key = "k"; value = "v"; }, { value = "x*"; } ) (or
+ * one group): one condition, any pair matches. A list of such lists,
+ * ( ( { ... } ), ( { ... }, { ... } ) ), is one condition each, all of
+ * which must match (as ALB's several query-string conditions). */
+static int set_query_string(struct cfg_ctx *c, const config_setting_t *s, void *obj)
+{
+	struct cfg_rule *r = &((struct rule_in *)obj)->r;
+	int n = config_setting_is_list(s) ? config_setting_length(s) : 0;
+
+	if (n > 0 && config_setting_is_list(cfg_elem(s, 0))) {
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e = cfg_elem(s, i);
+
+			if (!config_setting_is_list(e))
+				return cfg_fail(c, e, "expected a list ( { key = ...; value = ...; } ) "
+						      "(one condition), as the other elements");
+			if (query_cond(c, e, r) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	return query_cond(c, s, r);
 }
 
 /* "10.0.0.0/8", "2001:db8::/32": an address and a prefix length, whose
@@ -886,7 +941,8 @@ static unsigned wildcards_of(const char *p, int esc)
 	return n;
 }
 
-/* ALB's per-rule limits: RULE_VALUES_MAX values, RULE_WILDCARDS_MAX wildcards. */
+/* ALB's per-rule limits: COND_VALUES_MAX values a condition,
+ * RULE_VALUES_MAX values, RULE_WILDCARDS_MAX wildcards. */
 static int check_rule_limits(struct cfg_ctx *c, const config_setting_t *s, const struct cfg_rule *r)
 {
 	size_t values = 0;
@@ -894,8 +950,14 @@ static int check_rule_limits(struct cfg_ctx *c, const config_setting_t *s, const
 
 	for (size_t i = 0; i < r->nconds; i++) {
 		const struct cfg_condition *cd = &r->conds[i];
+		size_t n = cd->nvalues + cd->npairs + cd->ncidrs;
 
-		values += cd->nvalues + cd->npairs + cd->ncidrs;
+		if (n > COND_VALUES_MAX)
+			return cfg_fail(c, cfg_member_or(s, cond_key[cd->type]),
+					"%zu values, more than ALB's %d per condition (write another "
+					"condition or rule)",
+					n, COND_VALUES_MAX);
+		values += n;
 		if (cd->type != CFG_COND_METHOD)
 			for (size_t j = 0; j < cd->nvalues; j++)
 				wild += wildcards_of(cd->values[j], 0);
@@ -1105,11 +1167,11 @@ static int check_redirects(struct cfg_ctx *c, const config_setting_t *s, const s
 			continue;
 		for (size_t j = 0; j < l->nrules; j++)
 			if (l->rules[j].priority == prio && l->rules[j].action.type == CFG_ACT_REDIRECT &&
-			    check_redirect(c, rd, l, l->rules[j].action.u.redirect) < 0)
+			    check_redirect(c, rd, l, &l->rules[j], l->rules[j].action.u.redirect) < 0)
 				return -1;
 	}
 	if (l->default_action.type == CFG_ACT_REDIRECT)
-		return check_redirect(c, config_setting_get_member(s, "default_redirect"), l,
+		return check_redirect(c, config_setting_get_member(s, "default_redirect"), l, NULL,
 				      l->default_action.u.redirect);
 	return 0;
 }

@@ -339,6 +339,24 @@ def _scalar(v):
     raise TypeError("cannot render %r" % (v,))
 
 
+def _render_groups(v, indent):
+    """The elements of a list of groups, one level in: {..} for a dict, a
+    nested list ( {..}, .. ) for a tuple of dicts."""
+    pad = "  " * indent
+    lines = []
+    for i, item in enumerate(v):
+        comma = "," if i < len(v) - 1 else ""
+        if isinstance(item, (list, tuple)):
+            lines.append("%s(" % pad)
+            lines += _render_groups(item, indent + 1)
+            lines.append("%s)%s" % (pad, comma))
+        else:
+            lines.append("%s{" % pad)
+            lines += _render(item, indent + 1)
+            lines.append("%s}%s" % (pad, comma))
+    return lines
+
+
 def _render(obj, indent):
     pad = "  " * indent
     lines = []
@@ -352,10 +370,7 @@ def _render(obj, indent):
         elif isinstance(v, (list, tuple)) and (not v or isinstance(v[0], dict) or isinstance(v, tuple)):
             # list of groups: ( {..}, {..} ); a tuple is always a list
             lines.append("%s%s = (" % (pad, k))
-            for i, item in enumerate(v):
-                lines.append("%s  {" % pad)
-                lines += _render(item, indent + 2)
-                lines.append("%s  }%s" % (pad, "," if i < len(v) - 1 else ""))
+            lines += _render_groups(v, indent + 1)
             lines.append("%s);" % pad)
         elif isinstance(v, list):
             lines.append("%s%s = [ %s ];" % (pad, k, ", ".join(_scalar(x) for x in v)))

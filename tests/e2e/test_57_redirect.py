@@ -189,14 +189,32 @@ def first_error(r, p):
     ({"status": 301, "port": 0}, "port = 0", "expected 1 to 65535"),
     ({"status": 301, "host": "#{path}.example"}, "host = \"#{path}", "only #{host}"),
     ({"status": 301, "port": 1, "query": "?a=1"}, "query = \"?a=1\"", "leading '?'"),
+    # a literal that the rule's only path or host must already be: the same URL
+    ({"status": 301, "path": "/x"}, "redirect = {", "redirect loop"),
+    ({"status": 302, "host": "A.Example", "path": "/x"}, "redirect = {", "redirect loop"),
 ])
 def test_bad_rule_redirect_refused(tmp_path, redirect, needle, want):
-    rules = ({"priority": 10, "path": ["/x"], "redirect": redirect},)
+    rules = ({"priority": 10, "path": ["/x"], "host": ["a.example"], "redirect": redirect},)
     r, text, p, _ = check(tmp_path, rules=rules)
     assert r.returncode == 1, r
     line, msg = first_error(r, p)
     assert line == line_of(text, needle, line_of(text, "rules = (")), (line, msg, text)
     assert "listeners.[0].rules.[0].redirect" in msg and want in msg, msg
+
+
+def test_literal_redirect_elsewhere_accepted(tmp_path):
+    """A literal path or host is a loop only when it is the one the rule's
+    condition allows (one value, no wildcard)."""
+    for cond, redirect in (({"path": ["/x"]}, {"status": 301, "path": "/y"}),
+                           ({"path": ["/x*"]}, {"status": 301, "path": "/x"}),
+                           ({"path": ["/x", "/y"]}, {"status": 301, "path": "/x"}),
+                           ({"host": ["a.example"]}, {"status": 301, "host": "b.example"}),
+                           ({"host": ["a.example"], "path": ["/x"]},
+                            {"status": 301, "host": "a.example", "path": "/z"})):
+        rule = {"priority": 10, "redirect": redirect}
+        rule.update(cond)
+        r, *_ = check(tmp_path, rules=(rule,))
+        assert r.returncode == 0, (cond, redirect, r.stderr)
 
 
 def test_default_redirect_loop_refused(tmp_path):

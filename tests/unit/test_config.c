@@ -929,7 +929,7 @@ static const struct bad_case bad_cases[] = {
 	  "    rules = ( { priority = 1; method = \"GET1\";\n"
 	  "                forward = ( { target_group = \"web\"; } ); } ); }\n"
 	  ");\n" TG_WEB,
-	  ":3: listeners.[0].rules.[0].method: invalid method \"GET1\" (expected letters A-Z only)" },
+	  ":3: listeners.[0].rules.[0].method: invalid method \"GET1\" (expected letters A-Z, - and _)" },
 	/* 49 */
 	{ "listeners = (\n"
 	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
@@ -1343,6 +1343,48 @@ static const struct bad_case cond_bad_cases[] = {
 	  "    query_string = ( { key = \"k*\"; value = \"*\"; } ); } ); }\n"
 	  ");\n" TG_WEB,
 	  ":2: listeners.[0].rules.[0]: 6 wildcards, more than ALB's 5 per rule" },
+	/* ALB: "up to three match evaluations per condition" */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    path = [ \"/a\", \"/b\", \"/c\", \"/d\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].path: 4 values, more than ALB's 3 per condition (write another "
+	  "condition or rule)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    query_string = ( ( { key = \"a\"; value = \"1\"; } ),\n"
+	  "      ( { key = \"b\"; value = \"1\"; }, { value = \"2\"; }, { value = \"3\"; }, { value = \"4\"; } ) ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].query_string: 4 values, more than ALB's 3 per condition (write "
+	  "another condition or rule)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    query_string = ( ( { key = \"a\"; value = \"1\"; } ), { key = \"b\"; value = \"1\"; } ); } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].query_string.[1]: expected a list ( { key = ...; value = ...; } ) "
+	  "(one condition), as the other elements" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    method = [ \"M-SEARCH\", \"X_Y\", \"GE T\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].method.[2]: invalid method \"GE T\" (expected letters A-Z, - and _)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    method = [ \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].method.[0]: method longer than ALB's 40 characters" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    path = [ \"/" "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].path.[0]: path pattern longer than ALB's 128 characters" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    host = [ \"a" "0123456789012345678901234567890123456789012345678901234567890123"
+	  "0123456789012345678901234567890123456789012345678901234567890123\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].host.[0]: host pattern longer than ALB's 128 characters" },
 };
 
 START_TEST(test_cond_bad)
