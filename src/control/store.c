@@ -38,9 +38,11 @@
  * A late put (PutMetricData, up to 14 days old) lands in the 1 s (within
  * 3 hours) and 60 s resolutions: in the open point, in the head chunk
  * (decoded, merged, re-encoded) or, when its window is already a block,
- * in a list of late points that store_tick() (and every query, before it
- * reads) writes into the blocks concerned, rewriting each block once.
- * 60 s blocks stay at least 15 days, so the roll-up takes it along.
+ * in a list of late points that store_tick() writes into the blocks
+ * concerned, rewriting each block once, LATE_BLOCKS_TICK blocks a tick
+ * (all of them once the oldest has waited LATE_WAIT_MAX); queries read
+ * the points still waiting from the list. 60 s blocks stay at least 15
+ * days, so the roll-up takes it along.
  *
  * Series have ids in order of creation; DIR/series.cat is an append-only
  * catalog of them (records with CRC32C), so that a series whose data is
@@ -103,6 +105,13 @@ static const int64_t blk_len[STORE_NRES] = { 60, 3600, 7200, 86400 };
 #define BLK_ROLL_MAX 12  /* blk_len[r + 1] / blk_len[r], at most */
 
 #define LATE_MAX (14 * 86400)   /* a put may be this old */
+/* Late points go into their blocks a few blocks a tick (each a rewrite of
+ * a whole block: a PutMetricData of 1000 points a few minutes apart over
+ * two weeks touches some 300 of them), all at once when the oldest has
+ * waited LATE_WAIT_MAX seconds (a restart loses at most the last minute);
+ * queries read those still waiting from memory. */
+#define LATE_BLOCKS_TICK 8
+#define LATE_WAIT_MAX 30
 #define AHEAD_MAX (2 * 3600)    /* or this far ahead */
 #define CKPT_EVERY 60           /* seconds between checkpoints */
 #define QUERY_MAX_POINTS 100800
@@ -199,6 +208,7 @@ struct store {
 	size_t nblk[STORE_NRES], capblk[STORE_NRES];
 	struct late *late;
 	size_t nlate, caplate;
+	int64_t late_since;         /* when the oldest of them came (store time) */
 	struct rollup ru;
 	unsigned ckpt_version;      /* of the checkpoint loaded at open; 0: none */
 	int catfd;
@@ -976,6 +986,8 @@ static int put_point2(struct store_series *s, struct store_point *p, struct stor
 				st->late = l;
 				st->caplate = cap;
 			}
+			if (!st->nlate)
+				st->late_since = st->now;
 			struct late *l = &st->late[st->nlate];
 			memset(l, 0, sizeof(*l));
 			l->s = s;
@@ -1795,12 +1807,15 @@ out:
 }
 
 /* Write the late points into their blocks. */
-static void flush_late(struct store *st)
+/* Write the late points of at most MAX blocks (oldest resolution and time
+ * first) into them; the others wait. */
+static void flush_late(struct store *st, size_t max)
 {
 	if (!st->nlate)
 		return;
 	qsort(st->late, st->nlate, sizeof(*st->late), late_cmp);
-	for (size_t i = 0; i < st->nlate;) {
+	size_t i = 0;
+	for (size_t blocks = 0; i < st->nlate && blocks < max; blocks++) {
 		int r = st->late[i].r;
 		int64_t start = align_down(st->late[i].p.t, blk_len[r]);
 		size_t j = i;
@@ -1810,9 +1825,10 @@ static void flush_late(struct store *st)
 			late_apply(st, r, start, &st->late[i], j - i);
 		i = j;
 	}
-	for (size_t i = 0; i < st->nlate; i++)
-		hist_free(&st->late[i].p.h);
-	st->nlate = 0;
+	for (size_t k = 0; k < i; k++)
+		hist_free(&st->late[k].p.h);
+	memmove(st->late, st->late + i, (st->nlate - i) * sizeof(*st->late));
+	st->nlate -= i;
 }
 
 /* ------------------------------------------------------------ roll-up */
@@ -2491,9 +2507,40 @@ static void tick(struct store *st, int64_t now)
 	for (int r = RES_PUT; r < STORE_NRES; r++)
 		if (align_down(st->now, blk_len[r]) > st->win[r])
 			st->win[r] = align_down(st->now, blk_len[r]);
-	flush_late(st);
+	flush_late(st, st->now - st->late_since >= LATE_WAIT_MAX ? SIZE_MAX : LATE_BLOCKS_TICK);
 	rollup(st);
 	expire(st);
+}
+
+/* Series the checkpoint did not date (it was lost, damaged or older than
+ * them) but that blocks hold: their newest point is taken as the end of
+ * the newest block that indexes them, so that ListMetrics and the name
+ * look-ups (store_foreach) still find them. Reads block indexes, newest
+ * first, only while such series remain. */
+static void restore_last(struct store *st)
+{
+	size_t left = 0;
+	for (size_t i = 0; i < st->nall; i++)
+		left += st->all[i] && st->all[i]->last == 0;
+	for (int r = 0; r < STORE_NRES && left; r++) {
+		for (size_t i = st->nblk[r]; i-- > 0 && left;) {
+			struct bview v;
+			int64_t end = st->blks[r][i].start + blk_len[r] - (int64_t)store_res_step[r];
+			if (bview_open(st, r, i, &v) != 0)
+				continue;
+			struct bentry *e = NULL;
+			long n = bview_list(&v, &e);
+			for (long k = 0; k < n; k++) {
+				uint32_t id = e[k].id;
+				if (id < st->nall && st->all[id] && st->all[id]->last < end) {
+					left -= st->all[id]->last == 0;
+					st->all[id]->last = end;
+				}
+			}
+			free(e);
+			bview_close(&v);
+		}
+	}
 }
 
 struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen)
@@ -2537,6 +2584,7 @@ struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen)
 		/* finest first: finer_whole() looks at the finer tables */
 		for (int r = 0; r < STORE_NRES; r++)
 			scan_blocks(st, r, st->ckpt_version != CKPT_VERSION, now > st->now ? now : st->now);
+		restore_last(st);
 		log_info("store: %s: %zu series, %zu/%zu/%zu/%zu blocks", dir, st->count, st->nblk[0], st->nblk[1],
 			 st->nblk[2], st->nblk[3]);
 	}
@@ -2563,7 +2611,7 @@ void store_close(struct store *st)
 	if (!st)
 		return;
 	if (st->dir && st->catfd >= 0) {
-		flush_late(st);
+		flush_late(st, SIZE_MAX);
 		checkpoint(st);
 	}
 	for (size_t i = 0; i < st->nlate; i++)
@@ -2748,14 +2796,19 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 			 QUERY_MAX_POINTS);
 		return -1;
 	}
-	flush_late(st);
-
 	struct agg a = { out, 0, as, end, period, res_hist(s, r), 0 };
 	out->res_step = store_res_step[r];
 	/* the coarse blocks, then the finer data after them (roll-up: no
 	 * time is in two of 60 s, 300 s and 3600 s) */
 	for (int rr = r; rr >= (r ? 1 : 0) && !a.oom; rr--)
 		a.start = query_res(st, s, rr, &a);
+	/* late points still waiting for their blocks (flush_late): those of
+	 * the 1 s resolution for a 1 s query, of 60 s for the others (no late
+	 * point is old enough to be in a 300 s block's time) */
+	a.start = as;
+	for (size_t i = 0; i < st->nlate && !a.oom; i++)
+		if (st->late[i].s == s && st->late[i].r == (r ? 1 : 0))
+			agg_add(&a, &st->late[i].p, 0);
 	if (a.oom) {
 		store_result_free(out);
 		snprintf(err, errlen, "out of memory");

@@ -1063,6 +1063,8 @@ END_TEST
 
 /* ------------------------------------------------------------ late points */
 
+#define LATE_WAIT_S 30   /* store.c's LATE_WAIT_MAX */
+
 static void late_points(const char *dir)
 {
 	char err[256];
@@ -1119,6 +1121,85 @@ static void late_points(const char *dir)
 	ck_assert_int_eq(store_put(s, now - 15 * 86400, 1), -1);
 	store_close(st);
 }
+
+/* Late points into some 300 blocks (one PutMetricData of 300 points an
+ * hour apart): a tick writes at most 8 blocks, queries see the others from
+ * memory, and all are written once the oldest has waited 30 s. */
+START_TEST(test_late_budget)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256];
+	int64_t now = T0 + 14 * 86400;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	struct store_series *s = store_series(st, "ns", "m", NULL, 0, "Count", STORE_HIST);
+	int64_t from = align_down(now - 13 * 86400, 3600);
+	for (int k = 0; k < 300; k++)
+		ck_assert_int_eq(store_put_n(s, from + k * 3600 + 61, k + 1, 2), 0);
+	for (int64_t t = now + 1; t <= now + LATE_WAIT_S + 1; t++) {
+		store_tick(st, t);
+		int files = count_files(dir, ".blk");
+		if (t < now + LATE_WAIT_S)
+			ck_assert_int_le(files, 8 * (int)(t - now));
+		else
+			ck_assert_int_eq(files, 300);
+		struct store_result r = query(st, s, from, from + 300 * 3600, 3600, t);
+		ck_assert_uint_eq(r.n, 300);
+		for (size_t i = 0; i < r.n; i++)
+			ck_assert(r.p[i].t == from + (int64_t)i * 3600 && r.p[i].n == 2 && r.p[i].sum == 2.0 * (double)(i + 1));
+		store_result_free(&r);
+	}
+	store_close(st);
+	st = store_open(dir, now + 60, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	s = store_find(st, "ns", "m", NULL, 0);
+	ck_assert_ptr_nonnull(s);
+	struct store_result r = query(st, s, from, from + 300 * 3600, 3600, now + 60);
+	ck_assert_uint_eq(r.n, 300);
+	store_result_free(&r);
+	store_close(st);
+	rm_rf(dir);
+}
+END_TEST
+
+/* Without the checkpoint (lost or damaged), a series whose data is only in
+ * blocks is still listed (store_foreach: ListMetrics, the look-up of a
+ * custom metric's name) and dated by its newest block. */
+START_TEST(test_lost_checkpoint_lists_series)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256], path[4096];
+	int64_t now = T0;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	struct store_series *s = store_series(st, "MyApp", "Old", NULL, 0, "Count", 0);
+	for (int64_t t = T0; t < T0 + 2 * 3600; t += 10) {
+		ck_assert_int_eq(store_put(s, t, 1), 0);
+		tick_to(st, &now, t + 10, 10);
+	}
+	int64_t last = store_series_last(s);
+	store_close(st);
+	snprintf(path, sizeof(path), "%s/head.ckpt", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	int n = 0;
+	store_foreach(st, 0, count_cb, &n);
+	ck_assert_int_eq(n, 1);
+	n = 0;
+	store_foreach(st, now - 14 * 86400, count_cb, &n);
+	ck_assert_int_eq(n, 1);
+	s = store_find(st, "MyApp", "Old", NULL, 0);
+	ck_assert_ptr_nonnull(s);
+	/* dated within the newest block that holds it */
+	ck_assert_int_ge(store_series_last(s), last - 3600);
+	ck_assert_int_le(store_series_last(s), now);
+	store_close(st);
+	rm_rf(dir);
+}
+END_TEST
 
 START_TEST(test_late_memory)
 {
@@ -1925,6 +2006,8 @@ int main(void)
 	tcase_add_test(tc, test_rollup_no_descriptors);
 	tcase_add_test(tc, test_late_memory);
 	tcase_add_test(tc, test_late_disk);
+	tcase_add_test(tc, test_late_budget);
+	tcase_add_test(tc, test_lost_checkpoint_lists_series);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("disk");
