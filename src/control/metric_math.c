@@ -1060,8 +1060,9 @@ oom:
 	return -1;
 }
 
-/* The periods of [start, end) aligned to multiples of the period since the
- * epoch, into O (values 0). Returns 0 or -1 after everr(). */
+/* The periods start + k period within [start, end) (START is where the
+ * queries' periods begin: store_period_origin()), into O (values 0).
+ * Returns 0 or -1 after everr(). */
 static int grid(struct ev *ev, size_t col, struct mm_series *o)
 {
 	int64_t p = ev->period;
@@ -1075,10 +1076,7 @@ static int grid(struct ev *ev, size_t col, struct mm_series *o)
 			goto oom;
 		return 0;
 	}
-	int64_t q = ev->start / p;
-	if (ev->start % p > 0)
-		q++;
-	int64_t first = q * p;
+	int64_t first = ev->start;
 	uint64_t n = 0;
 	if (first < ev->end)
 		n = ((uint64_t)(ev->end - 1) - (uint64_t)first) / (uint64_t)p + 1;

@@ -50,7 +50,8 @@ size_t mm_ids(const struct mm_expr *e, const char *const **ids, int *all);
 typedef const struct mm_series *(*mm_lookup_fn)(void *arg, const char *id);
 
 /* Evaluate E over the query range [START, END) with PERIOD (the grid FILL
- * fills, aligned to multiples of PERIOD since the epoch). LOOKUP gives each
+ * fills: START + k PERIOD, START being where the queries' periods begin,
+ * store_period_origin()). LOOKUP gives each
  * id's series; ALL_IDS/NALL list every id for METRICS(). The result goes to
  * OUT (a scalar result becomes a series with that value at every timestamp
  * of the inputs, or at every period when there are none; an array of

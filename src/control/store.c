@@ -2639,10 +2639,11 @@ void store_close(struct store *st)
 struct agg {
 	struct store_result *out;
 	size_t cap;
-	int64_t start, end;
+	int64_t start, end;         /* the points taken: [start, end) */
 	unsigned period;
 	int with_hist;
 	int oom;
+	int64_t origin;             /* the periods: origin + k period (<= start) */
 };
 
 /* Add P to the result. When P's period is new and P is OWNED (decoded for
@@ -2651,7 +2652,7 @@ static void agg_add(struct agg *a, struct store_point *p, int owned)
 {
 	if (p->t < a->start || p->t >= a->end || p->n <= 0)
 		return;
-	int64_t pt = align_down(p->t, a->period);
+	int64_t pt = a->origin + align_down(p->t - a->origin, a->period);
 	struct store_result *o = a->out;
 	if (owned && (!o->n || o->p[o->n - 1].t < pt)) {
 		if (o->n == a->cap) {
@@ -2767,6 +2768,18 @@ int store_check_period(int64_t start, unsigned period, int64_t now, char *err, s
 	return r;
 }
 
+int64_t store_period_origin(int64_t start, unsigned period, int64_t now)
+{
+	int r = 0;
+
+	if (period == 0)
+		return start;
+	while (r < STORE_NRES - 1 && start < now - store_res_keep[r])
+		r++;
+	int64_t round = period < 60 ? (int64_t)period : store_res_step[r] > 60 ? store_res_step[r] : 60;
+	return align_down(start, round);
+}
+
 int store_query(struct store *st, const struct store_series *s, int64_t start, int64_t end,
 		unsigned period, int64_t now, struct store_result *out, char *err, size_t errlen)
 {
@@ -2790,13 +2803,13 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 	int r = store_check_period(start, period, now, err, errlen);
 	if (r < 0)
 		return -1;
-	int64_t as = align_down(start, period);
+	int64_t as = store_period_origin(start, period, now);
 	if (((uint64_t)end - (uint64_t)as + period - 1) / period > QUERY_MAX_POINTS) {
 		snprintf(err, errlen, "period: %u gives more than %d datapoints between start and end", period,
 			 QUERY_MAX_POINTS);
 		return -1;
 	}
-	struct agg a = { out, 0, as, end, period, res_hist(s, r), 0 };
+	struct agg a = { out, 0, as, end, period, res_hist(s, r), 0, as };
 	out->res_step = store_res_step[r];
 	/* the coarse blocks, then the finer data after them (roll-up: no
 	 * time is in two of 60 s, 300 s and 3600 s) */

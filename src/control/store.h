@@ -145,9 +145,17 @@ struct store_result {
 	unsigned res_step;      /* the resolution it was computed from */
 };
 
-/* GetMetricStatistics: the points of S in [START, END) aggregated into
- * periods of PERIOD seconds, aligned to multiples of PERIOD since the
- * epoch. PERIOD must be a multiple of the resolution that covers START at
+/* Where the periods of a query from START begin, as CloudWatch rounds
+ * StartTime: for a PERIOD of 60 s or more, START rounded down to the
+ * minute (START within 15 days of NOW), to 5 minutes (within 63 days) or
+ * to the hour (older); for a shorter PERIOD, to a multiple of PERIOD (of
+ * 1, 5, 10, 20 or 30 s: "even divisions of a minute"). Thread: any. */
+int64_t store_period_origin(int64_t start, unsigned period, int64_t now);
+
+/* GetMetricStatistics: the points of S from store_period_origin(START) to
+ * END aggregated into periods of PERIOD seconds from that origin (the
+ * periods of a START on a multiple of PERIOD are multiples of PERIOD since
+ * the epoch). PERIOD must be a multiple of the resolution that covers START at
  * NOW (1 s within 3 hours, 60 s within 15 days, 300 s within 63 days,
  * 3600 s beyond); that resolution's blocks answer, then the finer
  * resolutions' data after them (the time not rolled up yet), down to 60 s.

@@ -353,6 +353,35 @@ def test_custom_series_limit(albd, backends):
     assert put(a, {"Namespace": "A", "MetricData": [d("2")]}).status == 200
 
 
+def test_start_time_rounds_as_cloudwatch(albd, one_backend):
+    """StartTime is rounded down to the minute (within 15 days) and the
+    periods start there, as CloudWatch documents: a 120 s period from an odd
+    minute holds nothing from the minute before, through GetMetricStatistics
+    and GetMetricData (whose FILL grid starts there too)."""
+    a = one_backend.albd
+    m0 = (int(time.time()) - 3600) // 120 * 120 + 60          # an odd minute, an hour ago
+    assert put(a, {"Namespace": "Round", "MetricData": [
+        {"MetricName": "v", "Value": 1000.0, "Timestamp": m0 - 23},
+        {"MetricName": "v", "Value": 1.0, "Timestamp": m0 + 5},
+        {"MetricName": "v", "Value": 2.0, "Timestamp": m0 + 125}]}).status == 200
+    dps = stats(a, "v", ns="Round", start=m0, end=m0 + 240, period=120, statistics="Sum").json()["Datapoints"]
+    got = sorted((dp["Timestamp"], dp["Sum"]) for dp in dps)
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    assert got == [(iso(m0), 1.0), (iso(m0 + 120), 2.0)], got
+    # 20 s into the minute before: that whole minute is in
+    dps = stats(a, "v", ns="Round", start=m0 - 40, end=m0 + 180, period=120, statistics="Sum").json()["Datapoints"]
+    assert sorted((dp["Timestamp"], dp["Sum"]) for dp in dps) == [(iso(m0 - 60), 1001.0), (iso(m0 + 60), 2.0)]
+    body = {"StartTime": m0, "EndTime": m0 + 360, "MetricDataQueries": [
+        {"Id": "f", "Expression": "FILL(m, 0)", "ReturnData": True},
+        {"Id": "m", "MetricStat": {"Metric": {"Namespace": "Round", "MetricName": "v"}, "Period": 120, "Stat": "Sum"},
+         "ReturnData": False}]}
+    r = a.admin_request("POST", "/api/v1/metrics/query", headers={"Content-Type": "application/json"},
+                        body=json.dumps(body).encode())
+    assert r.status == 200, r.body
+    f, = r.json()["MetricDataResults"]
+    assert sorted(zip(f["Timestamps"], f["Values"])) == [(iso(m0), 1.0), (iso(m0 + 120), 2.0), (iso(m0 + 240), 0.0)], f
+
+
 def test_restart_keeps_history(albd, one_backend):
     a = one_backend.albd
     now = int(time.time())

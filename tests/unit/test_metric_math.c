@@ -418,13 +418,16 @@ START_TEST(test_fill)
 	EXPECT("MIN(FILL(METRICS(), 0))", 5, L(0, 60, 120, 180, 240), L(0, 1, 0, 0, 0));
 	EXPECT("MIN(FILL([m1, s], REPEAT))", 5, L(0, 60, 120, 180, 240), L(10, 1, 1, 3, 3));
 
-	/* the periods are multiples of the period since the epoch within [start, end) */
-	q_start = 30;
+	/* the periods are start + k period within [start, end) (the caller
+	 * passes where the queries' periods begin, store_period_origin()) */
+	q_start = 60;
 	q_end = 250;
 	EXPECT("FILL(s, 0)", 4, L(60, 120, 180, 240), L(1, 0, 3, 0));
+	q_start = 30;
+	EXPECT("FILL(empty, 9)", 4, L(30, 90, 150, 210), L(9, 9, 9, 9));
 	q_start = 61;
 	q_end = 180;
-	EXPECT("FILL(empty, 9)", 1, L(120), L(9));
+	EXPECT("FILL(empty, 9)", 2, L(61, 121), L(9, 9));
 	q_start = 0;
 	q_end = 600;
 	q_period = 300;

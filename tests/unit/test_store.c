@@ -476,6 +476,45 @@ START_TEST(test_events)
 }
 END_TEST
 
+/* CloudWatch rounds StartTime down to the minute (to 5 minutes past 15
+ * days, to the hour past 63) and the periods start there: data before it
+ * is not in the first period, whatever the period. */
+START_TEST(test_period_origin)
+{
+	int64_t now = T0 + 100 * 86400;
+	/* 12:32:34 -> 12:32:00 within 15 days, 12:30:00 within 63, 12:00:00 beyond */
+	int64_t t = T0 + 99 * 86400 + 12 * 3600 + 32 * 60 + 34;
+	ck_assert_int_eq(store_period_origin(t, 300, now), t - 34);
+	ck_assert_int_eq(store_period_origin(t, 120, now), t - 34);
+	ck_assert_int_eq(store_period_origin(t - 20 * 86400, 300, now), t - 20 * 86400 - 2 * 60 - 34);
+	ck_assert_int_eq(store_period_origin(t - 70 * 86400, 3600, now), t - 70 * 86400 - 32 * 60 - 34);
+	/* shorter periods: even divisions of the minute */
+	ck_assert_int_eq(store_period_origin(t, 10, now), t - 4);
+	ck_assert_int_eq(store_period_origin(t, 5, now), t - 4);
+	ck_assert_int_eq(store_period_origin(t, 1, now), t);
+
+	struct store *st = open_mem(T0);
+	struct store_series *s = store_series(st, "ns", "m", NULL, 0, "Count", 0);
+	/* start on an odd minute: 60 s past a multiple of 120 */
+	int64_t start = T0 + 3 * 60;
+	ck_assert_int_eq(start % 120, 60);
+	ck_assert_int_eq(store_put(s, start - 23, 1000), 0);
+	ck_assert_int_eq(store_put(s, start + 5, 1), 0);
+	ck_assert_int_eq(store_put(s, start + 125, 2), 0);
+	store_tick(st, start + 300);
+	struct store_result r = query(st, s, start, start + 240, 120, start + 300);
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert(r.p[0].t == start && r.p[0].sum == 1);
+	ck_assert(r.p[1].t == start + 120 && r.p[1].sum == 2);
+	store_result_free(&r);
+	/* a start within a minute takes that whole minute (CloudWatch's rounding) */
+	r = query(st, s, start - 20, start + 240, 120, start + 300);
+	ck_assert(r.n == 2 && r.p[0].t == start - 60 && r.p[0].sum == 1001 && r.p[1].sum == 2);
+	store_result_free(&r);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_stat_names)
 {
 	static const char *const good[] = { "SampleCount", "Sum", "Average", "Minimum", "Maximum", "p50", "p99",
@@ -1987,6 +2026,7 @@ int main(void)
 	tcase_add_test(tc, test_foreach);
 	tcase_add_test(tc, test_stats_known);
 	tcase_add_test(tc, test_events);
+	tcase_add_test(tc, test_period_origin);
 	tcase_add_test(tc, test_stat_names);
 	tcase_add_test(tc, test_percentiles);
 	tcase_add_test(tc, test_percentiles_coarse);
