@@ -904,20 +904,25 @@ static json_t *result_json(const struct api_metrics_call *c, const struct mq *mq
 {
 	const struct mquery *q = &mq->q;
 	json_t *ts = json_array(), *vs = json_array();
+	int cut = 0;   /* datapoints left for the next page (NextToken): PartialData, as CloudWatch */
 
 	for (size_t k = 0; k < q->ser.n && !mq->other_unit; k++) {
 		size_t i = descending ? q->ser.n - 1 - k : k;
 		if (!isfinite(q->ser.v[i]))
 			continue;
-		if ((*seen)++ < skip || *taken >= max)
+		if ((*seen)++ < skip)
 			continue;
+		if (*taken >= max) {
+			cut = 1;
+			continue;
+		}
 		(*taken)++;
 		json_array_append_new(ts, time_json(c, q->ser.t[i]));
 		json_array_append_new(vs, json_real(q->ser.v[i]));
 	}
 	return json_pack("{s:s, s:s, s:o, s:o, s:s}", "Id", q->id, "Label",
 			 mq->label ? mq->label : q->expr ? q->id : q->name, "Timestamps", ts, "Values", vs, "StatusCode",
-			 "Complete");
+			 cut ? "PartialData" : "Complete");
 }
 
 json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
@@ -980,6 +985,10 @@ json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
 	rc = mquery_eval(&env, qs_eval, n, start, end, period, err, sizeof(err));
 	for (size_t i = 0; i < n; i++)
 		mqs[i].q = qs_eval[i];
+	if (rc == -2) {
+		fail(c, 404, "ResourceNotFound", "%s", err);
+		goto out;
+	}
 	if (rc < 0) {
 		fail(c, 400, "ValidationError", "%s", err);
 		goto out;

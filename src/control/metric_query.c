@@ -30,6 +30,7 @@ struct ctx {
 	unsigned depth;                    /* expressions being evaluated, one inside the other */
 	uint64_t points;                   /* datapoints made so far, all queries together */
 	const char *known_ns, *known_name; /* the last metric found to exist */
+	int unknown;                       /* a MetricStat named no metric (strict) */
 };
 
 struct store_series *mquery_resolve(const struct mquery_env *env, const char *ns, const char *name,
@@ -113,6 +114,7 @@ static int eval_stat(struct ctx *c, struct mquery *q, unsigned period)
 		int known = c->known_ns && strcmp(c->known_ns, q->ns) == 0 && strcmp(c->known_name, q->name) == 0;
 		if (!known && !mquery_metric_known(c->env, q->ns, q->name)) {
 			snprintf(c->err, c->errlen, "%s: no metric %s in namespace %s", q->id, q->name, q->ns);
+			c->unknown = 1;
 			return -1;
 		}
 		c->known_ns = q->ns;
@@ -201,7 +203,7 @@ int mquery_eval(const struct mquery_env *env, struct mquery *q, size_t n, int64_
 			c.ids[c.nids++] = q[i].id; /* METRICS(): the metrics, not the expressions */
 	for (size_t i = 0; i < n && rc == 0; i++)
 		if (eval_query(&c, &q[i]) < 0 || c.failed)
-			rc = -1;
+			rc = c.unknown ? -2 : -1;
 	free(c.ids);
 	return rc;
 }

@@ -46,7 +46,8 @@ struct mquery {
  * found is tried again with the implicit LoadBalancer dimension),
  * expressions evaluate metric math over the others (METRICS() is every
  * MetricStat of the call). Limits as GetMetricData's: expressions 10 deep,
- * 100,800 datapoints in all. Returns 0, or -1 with "ID: problem" in ERR.
+ * 100,800 datapoints in all. Returns 0, or -1 with "ID: problem" in ERR
+ * (-2: the problem is a metric that does not exist, with ENV->strict).
  * Results stay in Q until mquery_clear(). */
 int mquery_eval(const struct mquery_env *env, struct mquery *q, size_t n, int64_t start, int64_t end,
 		unsigned period, char *err, size_t errlen);

@@ -2837,7 +2837,8 @@ void store_result_free(struct store_result *r)
 	r->n = 0;
 }
 
-/* "p" then a number in (0, 100] with at most two decimals; *Q in (0, 1]. */
+/* "p" then a number in [0, 100] with at most two decimals (CloudWatch's
+ * "p0.0 to p100"); *Q in [0, 1]. */
 static int parse_pct(const char *stat, double *q)
 {
 	if (stat[0] != 'p' || !stat[1])
@@ -2861,7 +2862,7 @@ static int parse_pct(const char *stat, double *q)
 	if (digits > 3 || decimals == 0 || decimals > 2)
 		return -1;
 	double v = strtod(stat + 1, NULL);
-	if (!(v > 0 && v <= 100))
+	if (!(v >= 0 && v <= 100))
 		return -1;
 	*q = v / 100;
 	return 0;
@@ -2899,8 +2900,18 @@ int store_stat(const struct store_point *p, const char *stat, double *out)
 		*out = p->min;
 	else if (!strcmp(stat, "Maximum"))
 		*out = p->max;
-	else if (parse_pct(stat, &q) == 0 && p->h.n)
+	else if (parse_pct(stat, &q) == 0 && p->h.n) {
+		/* a bucket's value is within the accuracy of the samples in
+		 * it, so the top (bottom) bucket's may pass the Maximum
+		 * (Minimum): no sample does */
 		*out = hist_quantile(&p->h, q);
+		if (p->min <= p->max) {
+			if (*out > p->max)
+				*out = p->max;
+			if (*out < p->min)
+				*out = p->min;
+		}
+	}
 	else
 		return -1;
 	return 0;

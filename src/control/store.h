@@ -172,8 +172,8 @@ void store_result_free(struct store_result *r);
 int store_check_period(int64_t start, unsigned period, int64_t now, char *err, size_t errlen);
 
 /* The statistic STAT of point P: "SampleCount", "Sum", "Average",
- * "Minimum", "Maximum", or a percentile "p99", "p99.9", "p50" (0 < NN <=
- * 100). Returns 0 with the value in *OUT, or -1 when STAT is not a
+ * "Minimum", "Maximum", or a percentile "p99", "p99.9", "p50", "p0" (0 <=
+ * NN <= 100; within the point's Minimum and Maximum). Returns 0 with the value in *OUT, or -1 when STAT is not a
  * statistic name (or a percentile of a point without a histogram). */
 int store_stat(const struct store_point *p, const char *stat, double *out);
 /* The points of R as CloudWatch gives a metric whose every event is a

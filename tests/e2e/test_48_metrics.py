@@ -382,6 +382,43 @@ def test_start_time_rounds_as_cloudwatch(albd, one_backend):
     assert sorted(zip(f["Timestamps"], f["Values"])) == [(iso(m0), 1.0), (iso(m0 + 120), 2.0), (iso(m0 + 240), 0.0)], f
 
 
+def test_query_answers_as_cloudwatch(albd, one_backend):
+    """GetMetricData: a metric that does not exist is a 404 (as the
+    statistics API's); a result cut short by MaxDatapoints says PartialData
+    and the next page Complete. Percentiles go from p0 to p100 and never
+    pass the Minimum or Maximum."""
+    a = one_backend.albd
+    now = int(time.time())
+    t0 = now // 60 * 60 - 600
+    assert put(a, {"Namespace": "Pq", "MetricData": [
+        {"MetricName": "v", "Value": float(v), "Timestamp": t0 + i * 60}
+        for i, v in enumerate([5, 999, 7, 1002.5, 3])]}).status == 200
+
+    def query(body):
+        return a.admin_request("POST", "/api/v1/metrics/query", headers={"Content-Type": "application/json"},
+                               body=json.dumps(body).encode())
+    stat = {"Metric": {"Namespace": "Pq", "MetricName": "v"}, "Period": 60, "Stat": "Maximum"}
+    r = query({"StartTime": t0, "EndTime": t0 + 300, "MetricDataQueries": [
+        {"Id": "m", "MetricStat": dict(stat, Metric={"Namespace": "Pq", "MetricName": "nope"})}]})
+    assert r.status == 404 and r.json()["Error"]["Code"] == "ResourceNotFound", r.body
+    r = query({"StartTime": t0, "EndTime": t0 + 300, "MaxDatapoints": 3, "MetricDataQueries": [
+        {"Id": "m", "MetricStat": stat}]})
+    assert r.status == 200, r.body
+    res, token = r.json()["MetricDataResults"][0], r.json().get("NextToken")
+    assert len(res["Values"]) == 3 and res["StatusCode"] == "PartialData" and token, r.json()
+    r = query({"StartTime": t0, "EndTime": t0 + 300, "MaxDatapoints": 3, "NextToken": token,
+               "MetricDataQueries": [{"Id": "m", "MetricStat": stat}]})
+    res = r.json()["MetricDataResults"][0]
+    assert len(res["Values"]) == 2 and res["StatusCode"] == "Complete" and "NextToken" not in r.json(), r.json()
+    dps = stats(a, "v", ns="Pq", start=t0, end=t0 + 300, period=60,
+                statistics="Minimum,Maximum,p0,p0.0,p50,p100").json()["Datapoints"]
+    assert len(dps) == 5, dps
+    for dp in dps:
+        for k in ("p0", "p0.0", "p50", "p100"):
+            assert dp["Minimum"] <= dp[k] <= dp["Maximum"], dp
+        assert dp["p100"] == dp["Maximum"] or abs(dp["p100"] / dp["Maximum"] - 1) <= 0.01, dp
+
+
 def test_restart_keeps_history(albd, one_backend):
     a = one_backend.albd
     now = int(time.time())

@@ -518,8 +518,8 @@ END_TEST
 START_TEST(test_stat_names)
 {
 	static const char *const good[] = { "SampleCount", "Sum", "Average", "Minimum", "Maximum", "p50", "p99",
-					    "p99.9", "p99.99", "p100", "p0.1", "p1" };
-	static const char *const bad[] = { "sum", "", "p", "p0", "p101", "p100.1", "p99.", "p.9", "p-1", "p9x",
+					    "p99.9", "p99.99", "p100", "p0.1", "p1", "p0", "p0.0" };
+	static const char *const bad[] = { "sum", "", "p", "p101", "p100.1", "p99.", "p.9", "p-1", "p9x",
 					   "p99.999", "P99", "Avg", "p1000" };
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		ck_assert_msg(store_stat_valid(good[i]), "%s", good[i]);
@@ -535,6 +535,16 @@ START_TEST(test_stat_names)
 	ck_assert(fabs(v - 1) <= 0.01);
 	ck_assert_int_eq(store_stat(&p, "p100", &v), 0);
 	ck_assert(fabs(v - 2) <= 0.02);
+	ck_assert_int_eq(store_stat(&p, "p0", &v), 0);
+	ck_assert(fabs(v - 1) <= 0.01);
+	/* never beyond the Minimum and Maximum: the buckets' values are within
+	 * 1% of their samples, on either side */
+	p.min = 1.1;
+	p.max = 1.9;
+	ck_assert_int_eq(store_stat(&p, "p100", &v), 0);
+	ck_assert(v == 1.9);
+	ck_assert_int_eq(store_stat(&p, "p0", &v), 0);
+	ck_assert(v == 1.1);
 	hist_free(&p.h);
 }
 END_TEST
