@@ -157,9 +157,9 @@ static int check_metrics(const struct albd_config *cfg, const struct cfg_alarm *
 				 cfg->path, q->line, a->name, q->id, q->stat ? q->stat : "");
 			goto out;
 		}
-		if (q->ndims > 10) {
-			snprintf(err, errlen, "%s:%d: alarms.%s: metrics.%s.dimensions: at most 10", cfg->path,
-				 q->line, a->name, q->id);
+		if (q->ndims > MQUERY_MAX_DIMS) {
+			snprintf(err, errlen, "%s:%d: alarms.%s: metrics.%s.dimensions: at most %d", cfg->path,
+				 q->line, a->name, q->id, MQUERY_MAX_DIMS);
 			goto out;
 		}
 	}
@@ -219,8 +219,8 @@ static int check_alarm(const struct albd_config *cfg, const struct cfg_alarm *a,
 			FAIL(a->line, "alarms.%s: extended_statistic: \"%s\" is not a percentile (p0.0 to p100, "
 				      "e.g. p99 or p99.9)",
 			     a->name, a->extended_statistic);
-		if (a->ndims > 10)
-			FAIL(a->line, "alarms.%s: dimensions: at most 10", a->name);
+		if (a->ndims > MQUERY_MAX_DIMS)
+			FAIL(a->line, "alarms.%s: dimensions: at most %d", a->name, MQUERY_MAX_DIMS);
 	} else if (check_metrics(cfg, a, err, errlen) < 0) {
 		return -1;
 	}

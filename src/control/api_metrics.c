@@ -23,7 +23,7 @@
 #include "metrics.h"
 #include "store.h"
 
-#define MAX_DIMS 10
+#define MAX_DIMS 30   /* CloudWatch's dimensions per metric */
 #define NAME_MAX_LEN 255
 #define PUT_MAX_DATA 1000        /* datapoints per PutMetricData call */
 #define PUT_MAX_VALUES 150       /* Values per datum, as CloudWatch */

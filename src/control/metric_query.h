@@ -15,7 +15,7 @@
 #include "metric_math.h"
 #include "store.h"
 
-#define MQUERY_MAX_DIMS 10
+#define MQUERY_MAX_DIMS 30   /* CloudWatch's dimensions per metric */
 
 /* Where and when queries run. */
 struct mquery_env {

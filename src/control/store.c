@@ -115,7 +115,7 @@ static const int64_t blk_len[STORE_NRES] = { 60, 3600, 7200, 86400 };
 #define AHEAD_MAX (2 * 3600)    /* or this far ahead */
 #define CKPT_EVERY 60           /* seconds between checkpoints */
 #define QUERY_MAX_POINTS 100800
-#define DIMS_MAX 10
+#define DIMS_MAX 30   /* CloudWatch's dimensions per metric */
 
 /* tests turn fsync off to write thousands of blocks quickly */
 static int store_nosync;

@@ -84,7 +84,7 @@ struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen)
 /* Write out what is in memory, then free everything. NULL is ignored. */
 void store_close(struct store *st);
 
-/* Find or create a series. DIMS (at most 10, in any order; the store keeps
+/* Find or create a series. DIMS (at most 30, in any order; the store keeps
  * them sorted by name) are copied; UNIT is CloudWatch's ("Count",
  * "Seconds", "Bytes", "None", ...). A series that exists keeps its flags
  * and unit. Returns NULL when out of memory. */

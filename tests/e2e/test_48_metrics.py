@@ -419,6 +419,20 @@ def test_query_answers_as_cloudwatch(albd, one_backend):
         assert dp["p100"] == dp["Maximum"] or abs(dp["p100"] / dp["Maximum"] - 1) <= 0.01, dp
 
 
+def test_thirty_dimensions(albd, one_backend):
+    """A metric has up to 30 dimensions, as in CloudWatch; 31 is a 400."""
+    a = one_backend.albd
+    now = int(time.time())
+    dims = [{"Name": "d%02d" % i, "Value": "v%d" % i} for i in range(30)]
+    assert put(a, {"Namespace": "Dims", "MetricData": [
+        {"MetricName": "m", "Value": 4.0, "Timestamp": now - 5, "Dimensions": dims}]}).status == 200
+    r = stats(a, "m", {d["Name"]: d["Value"] for d in dims}, ns="Dims", start=now - 60, end=now + 60, period=60)
+    assert r.status == 200 and sum(dp["Sum"] for dp in r.json()["Datapoints"]) == 4.0, r.body
+    r = put(a, {"Namespace": "Dims", "MetricData": [
+        {"MetricName": "m", "Value": 4.0, "Timestamp": now - 5, "Dimensions": dims + [{"Name": "x", "Value": "y"}]}]})
+    assert r.status == 400 and "30" in r.json()["Error"]["Message"], r.body
+
+
 def test_restart_keeps_history(albd, one_backend):
     a = one_backend.albd
     now = int(time.time())
