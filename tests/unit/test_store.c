@@ -274,17 +274,18 @@ START_TEST(test_put_refused)
 	ck_assert_int_eq(store_put(s, T0 + 2 * 3600, 1), 0);
 	ck_assert_int_eq(store_series_last(s), T0 + 2 * 3600);
 	/* too many dimensions, or one name twice */
-	struct store_dim d[11];
-	for (int i = 0; i < 11; i++)
+	struct store_dim d[31];
+	for (int i = 0; i < 31; i++)
 		d[i] = (struct store_dim){ "N", "v" };
 	ck_assert_ptr_null(store_series(st, "ns", "m", d, 2, "None", 0));
-	char names[11][4];
-	for (int i = 0; i < 11; i++) {
+	char names[31][4];
+	for (int i = 0; i < 31; i++) {
 		snprintf(names[i], sizeof(names[i]), "d%d", i);
 		d[i].name = names[i];
 	}
-	ck_assert_ptr_null(store_series(st, "ns", "m", d, 11, "None", 0));
-	ck_assert_ptr_nonnull(store_series(st, "ns", "m", d, 10, "None", 0));
+	/* CloudWatch's 30 dimensions */
+	ck_assert_ptr_null(store_series(st, "ns", "m", d, 31, "None", 0));
+	ck_assert_ptr_nonnull(store_series(st, "ns", "m", d, 30, "None", 0));
 	store_close(st);
 }
 END_TEST
