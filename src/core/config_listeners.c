@@ -6,6 +6,7 @@
 #include "uri.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -570,6 +571,13 @@ static void decode_unreserved(char *v)
 				v += 3;
 				continue;
 			}
+			/* kept: its hex digits upper case (the router compares
+			 * them ignoring case) */
+			*w++ = '%';
+			*w++ = (char)toupper((unsigned char)v[1]);
+			*w++ = (char)toupper((unsigned char)v[2]);
+			v += 3;
+			continue;
 		}
 		*w++ = *v++;
 	}

@@ -36,6 +36,13 @@ static int next_char(const char *s, size_t len, size_t *i, enum decode mode)
 		*i += 3;
 		return hi * 16 + lo;
 	}
+	/* a percent-encoding that stays (a reserved character) compares
+	 * its hex digits ignoring case (RFC 3986 6.2.2.1: %2f is %2F); the
+	 * patterns have theirs upper case (config) */
+	if (mode == DEC_UNRESERVED && c >= 'a' && c <= 'f' &&
+	    ((*i >= 1 && s[*i - 1] == '%' && *i + 1 < len && uri_hexval((unsigned char)s[*i + 1]) >= 0) ||
+	     (*i >= 2 && s[*i - 2] == '%' && uri_hexval((unsigned char)s[*i - 1]) >= 0)))
+		c -= 'a' - 'A';
 	*i += 1;
 	return c;
 }

@@ -25,6 +25,7 @@ RULES = (
     {"priority": 50, "source_ip": ["127.0.0.1/32"], "path": ["/lo/*"], "forward": fwd("lo")},
     {"priority": 60, "source_ip": ["0.0.0.0/0"], "path": ["/any4/*"], "forward": fwd("lo")},
     {"priority": 70, "path": ["/~enc/*"], "forward": fwd("enc")},
+    {"priority": 80, "path": ["/sl%2fash"], "forward": fwd("enc")},
 )
 GROUPS = ("def", "hdr", "qs", "ten", "six", "lo", "enc")
 
@@ -170,6 +171,11 @@ def test_encoded_path(routed):
     assert who(port, "/%7E%65nc/a") == "enc"
     # reserved characters stay encoded: %2F is not a '/'
     assert who(port, "/~enc%2Fa") == "def"
+    # ... and their hex digits match in either case (RFC 3986 6.2.2.1)
+    assert who(port, "/sl%2Fash") == "enc"
+    assert who(port, "/sl%2fash") == "enc"
+    assert who(port, "/sl/ash") == "def"
+    assert who(port, "/SL%2fash") == "def"
     # the target gets the path as the client sent it
     with Conn(port) as c:
         r = c.request("GET", "/%7Eenc/echo-headers")

@@ -556,7 +556,7 @@ START_TEST(test_rule_new_conditions)
 		"        query_string = ( { key = \"V\"; value = \"2\"; }, { value = \"x\\\\*\"; } );\n"
 		"        source_ip = [ \"10.0.0.0/8\", \"2001:DB8::/32\" ];\n"
 		"        forward = ( { target_group = \"tg\"; } ); },\n"
-		"      { priority = 2; path = \"/%7Ejoe/%2F%41*\";\n"
+		"      { priority = 2; path = \"/%7Ejoe/%2f%41*\";\n"
 		"        http_header = ( { name = \"A\"; values = \"1\"; },\n"
 		"                        { name = \"B\"; values = [ \"2\", \"3\" ]; } );\n"
 		"        source_ip = \"0.0.0.0/0\";\n"
@@ -598,6 +598,7 @@ START_TEST(test_rule_new_conditions)
 
 	r = &l->rules[1];
 	ck_assert_uint_eq(r->nconds, 4);
+	/* unreserved escapes decoded; a kept one (%2f) gets upper-case hex digits */
 	expect_cond(r, 0, CFG_COND_PATH, VALUES("/~joe/%2FA*"));
 	expect_cond(r, 1, CFG_COND_HTTP_HEADER, VALUES("1"));
 	ck_assert_str_eq(r->conds[1].header, "a");

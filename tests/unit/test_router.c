@@ -729,6 +729,11 @@ START_TEST(test_route_path_encoded)
 	ck_assert_int_eq(route_index(&l, "GET", "h", "/api%2Fx"), -1);
 	ck_assert_int_eq(route_index(&l, "GET", "h", "/x%2Fy"), 2);
 	ck_assert_int_eq(route_index(&l, "GET", "h", "/x/y"), -1);
+	/* their hex digits in either case (RFC 3986 6.2.2.1; patterns have
+	 * them upper case, config_listeners.c), the rest still case-sensitive */
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/x%2fy"), 2);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/X%2fy"), -1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/x%2fY"), -1);
 	/* bad escapes are literal */
 	ck_assert_int_eq(route_index(&l, "GET", "h", "/api/%zz"), 0);
 	ck_assert_int_eq(route_index(&l, "GET", "h", "/api/%"), 0);
