@@ -1153,17 +1153,12 @@ static int put_datum(struct api_metrics_call *c, struct store_series *s, const s
 	}
 	if (!d->has_sv)
 		return store_put(s, d->t, d->value);
-	/* a statistic set: its Minimum and its Maximum once each, the other
-	 * samples at the mean of the rest, so that SampleCount, Sum, Minimum
-	 * and Maximum are kept exactly (percentiles see those samples) */
-	if (d->sv_n < 2)
-		return store_put_n(s, d->t, d->sv_sum / d->sv_n, d->sv_n);
-	rc = store_put(s, d->t, d->sv_min);
-	if (rc == 0)
-		rc = store_put(s, d->t, d->sv_max);
-	if (rc == 0 && d->sv_n > 2)
-		rc = store_put_n(s, d->t, (d->sv_sum - d->sv_min - d->sv_max) / (d->sv_n - 2), d->sv_n - 2);
-	return rc;
+	/* a statistic set: SampleCount, Sum, Minimum and Maximum as given;
+	 * percentiles only when CloudWatch has them (SampleCount 1, or
+	 * Minimum equal to Maximum: then every sample's value is known) */
+	if (d->sv_n == 1 || d->sv_min == d->sv_max)
+		return store_put_n(s, d->t, d->sv_n == 1 ? d->sv_sum : d->sv_min, d->sv_n);
+	return store_put_stats(s, d->t, d->sv_n, d->sv_sum, d->sv_min, d->sv_max);
 }
 
 /* A series' key: its name and its dimensions sorted by name, each part

@@ -1030,6 +1030,14 @@ int store_put_n(struct store_series *s, int64_t t, double v, double count)
 	return put_point(s, &p);
 }
 
+int store_put_stats(struct store_series *s, int64_t t, double n, double sum, double min, double max)
+{
+	if (!isfinite(n) || !isfinite(sum) || !isfinite(min) || !isfinite(max) || n <= 0 || min > max)
+		return -1;
+	struct store_point p = { t, n, sum, min, max, HIST_INIT };
+	return put_point(s, &p);
+}
+
 int store_put_events(struct store_series *s, int64_t t, double count)
 {
 	if (!isfinite(count) || count < 0)
@@ -2900,7 +2908,10 @@ int store_stat(const struct store_point *p, const char *stat, double *out)
 		*out = p->min;
 	else if (!strcmp(stat, "Maximum"))
 		*out = p->max;
-	else if (parse_pct(stat, &q) == 0 && p->h.n) {
+	else if (parse_pct(stat, &q) == 0 && p->h.n && (double)hist_count(&p->h) == p->n && !(p->min < 0)) {
+		/* as CloudWatch: percentiles need every sample (none from a
+		 * statistic set of several different values) and no negative
+		 * value */
 		/* a bucket's value is within the accuracy of the samples in
 		 * it, so the top (bottom) bucket's may pass the Maximum
 		 * (Minimum): no sample does */

@@ -114,6 +114,11 @@ int64_t store_series_last(const struct store_series *s);
  * ahead, are refused with -1. Returns 0 or -1. */
 int store_put(struct store_series *s, int64_t t, double v);
 int store_put_n(struct store_series *s, int64_t t, double v, double count);
+/* A statistic set (PutMetricData's StatisticValues) in second T of S: N
+ * samples adding up to SUM between MIN and MAX, without their values, so
+ * that the periods it falls in have no percentiles (as CloudWatch).
+ * Returns 0 or -1. */
+int store_put_stats(struct store_series *s, int64_t t, double n, double sum, double min, double max);
 /* COUNT events (>= 0) in second T of S, a series of event counts read
  * through store_result_events(): the point is one sample, COUNT, with
  * Minimum and Maximum 1 (0 for a quiet second), so that a steady series
@@ -173,8 +178,11 @@ int store_check_period(int64_t start, unsigned period, int64_t now, char *err, s
 
 /* The statistic STAT of point P: "SampleCount", "Sum", "Average",
  * "Minimum", "Maximum", or a percentile "p99", "p99.9", "p50", "p0" (0 <=
- * NN <= 100; within the point's Minimum and Maximum). Returns 0 with the value in *OUT, or -1 when STAT is not a
- * statistic name (or a percentile of a point without a histogram). */
+ * NN <= 100; within the point's Minimum and Maximum). Returns 0 with the
+ * value in *OUT, or -1 when STAT is not a statistic name, or is a
+ * percentile of a point without a histogram of all its samples (a
+ * statistic set of different values) or with a negative value (as
+ * CloudWatch). */
 int store_stat(const struct store_point *p, const char *stat, double *out);
 /* The points of R as CloudWatch gives a metric whose every event is a
  * sample of 1 (ALB's counts: "Minimum, Maximum, and Average all return

@@ -646,9 +646,13 @@ def test_cbor_put_then_statistics(cw):
         {"MetricName": "Depth", "Dimensions": dims, "Timestamp": when, "Values": [1.0, 4.0], "Counts": [3.0, 1.0],
          "Unit": "Count"},
         {"MetricName": "Depth", "Dimensions": dims, "Timestamp": when, "StorageResolution": 1, "Unit": "Count",
+         "StatisticValues": {"SampleCount": 2.0, "Sum": 20.0, "Minimum": 10.0, "Maximum": 10.0}},
+        # a set of different values: no percentiles where it falls (as CloudWatch)
+        {"MetricName": "Set", "Dimensions": dims, "Timestamp": when, "Value": 3.0, "Unit": "Count"},
+        {"MetricName": "Set", "Dimensions": dims, "Timestamp": when, "Unit": "Count",
          "StatisticValues": {"SampleCount": 2.0, "Sum": 20.0, "Minimum": 8.0, "Maximum": 12.0}}]})
     assert st == 200 and out in ({}, None), out
-    samples = [2.5, 1.0, 1.0, 1.0, 4.0, 8.0, 12.0]
+    samples = [2.5, 1.0, 1.0, 1.0, 4.0, 10.0, 10.0]
     st, _, out = call("GetMetricStatistics", {
         "Namespace": "Cb", "MetricName": "Depth", "Dimensions": dims, "StartTime": datetime.fromtimestamp(
             t0, timezone.utc), "EndTime": datetime.fromtimestamp(t0 + 60, timezone.utc), "Period": 60,
@@ -659,6 +663,13 @@ def test_cbor_put_then_statistics(cw):
     assert dp["Timestamp"][:2] == ("tag", 1) and dp["Timestamp"][2] == t0
     check_numbers(dict(dp, Timestamp=t0), samples, "Count")
     assert dp["ExtendedStatistics"]["p50"] == pytest.approx(2.5, rel=0.011)
+    st, _, out = call("GetMetricStatistics", {
+        "Namespace": "Cb", "MetricName": "Set", "Dimensions": dims, "StartTime": datetime.fromtimestamp(
+            t0, timezone.utc), "EndTime": datetime.fromtimestamp(t0 + 60, timezone.utc), "Period": 60,
+        "Statistics": ["SampleCount", "Maximum"], "ExtendedStatistics": ["p50"]})
+    assert st == 200, out
+    dp, = out["Datapoints"]
+    assert (dp["SampleCount"], dp["Maximum"]) == (3.0, 12.0) and "ExtendedStatistics" not in dp, dp
     st, _, out = call("GetMetricData", {
         "StartTime": datetime.fromtimestamp(t0, timezone.utc), "EndTime": datetime.fromtimestamp(t0 + 60, timezone.utc),
         "MetricDataQueries": [{"Id": "m1", "ReturnData": False, "MetricStat": {

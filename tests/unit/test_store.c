@@ -546,7 +546,31 @@ START_TEST(test_stat_names)
 	ck_assert(v == 1.9);
 	ck_assert_int_eq(store_stat(&p, "p0", &v), 0);
 	ck_assert(v == 1.1);
+	/* as CloudWatch: no percentiles when a statistic set's samples are
+	 * not all known (the histogram has fewer than SampleCount), nor with
+	 * a negative value */
+	p.n = 3;
+	ck_assert_int_eq(store_stat(&p, "p50", &v), -1);
+	ck_assert_int_eq(store_stat(&p, "Maximum", &v), 0);
+	p.n = 2;
+	p.min = -1;
+	ck_assert_int_eq(store_stat(&p, "p50", &v), -1);
 	hist_free(&p.h);
+	/* through the store: a set of different values, then one of equal values */
+	struct store *st = open_mem(T0);
+	struct store_series *s = store_series(st, "ns", "m", NULL, 0, "None", STORE_HIST);
+	ck_assert_int_eq(store_put_stats(s, T0 + 1, 2, 20, 8, 12), 0);
+	ck_assert_int_eq(store_put_stats(s, T0 + 1, 2, 20, 12, 8), -1);
+	ck_assert_int_eq(store_put_n(s, T0 + 61, 10, 2), 0);
+	store_tick(st, T0 + 200);
+	struct store_result r = query(st, s, T0, T0 + 120, 60, T0 + 200);
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert(r.p[0].n == 2 && r.p[0].sum == 20 && r.p[0].min == 8 && r.p[0].max == 12);
+	ck_assert_int_eq(store_stat(&r.p[0], "p50", &v), -1);
+	ck_assert_int_eq(store_stat(&r.p[1], "p50", &v), 0);
+	ck_assert(fabs(v - 10) <= 0.1);
+	store_result_free(&r);
+	store_close(st);
 }
 END_TEST
 
