@@ -750,7 +750,7 @@ out:
 }
 
 /* GET /api/v1/metrics/statistics?namespace=&name=&dimensions=&start=&end=
- * &period=&statistics=&extended_statistics= (defaults: albd's namespace,
+ * &period=&statistics=&extended_statistics=&unit= (defaults: albd's namespace,
  * the last hour, 60 s, the five statistics) */
 static void get_statistics(struct admin_req *r, void *arg)
 {
@@ -781,6 +781,7 @@ static void get_statistics(struct admin_req *r, void *arg)
 	param(r, in, "StartTime", "start", NULL);
 	json_object_set_new(in, "Period", json_string("60"));
 	param(r, in, "Period", "period", NULL);
+	param(r, in, "Unit", "unit", NULL);
 	/* "statistics" may name percentiles too; "extended_statistics" adds to it */
 	for (int k = 0; k < 2; k++) {
 		const char *v = admin_req_query(r, k ? "extended_statistics" : "statistics");

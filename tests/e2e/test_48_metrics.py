@@ -200,6 +200,14 @@ def test_counts_are_samples_of_one(mix):
             busy = dp["Sum"] > 0
             assert dp["SampleCount"] == (dp["Sum"] if busy else 1), (name, dp)
             assert dp["Average"] == dp["Minimum"] == dp["Maximum"] == (1 if busy else 0), (name, dp)
+    # the unit parameter, as GetMetricStatistics' Unit: another unit is no data
+    p = {"namespace": NS, "name": "RequestCount", "dimensions": "TargetGroup=web", "period": 60,
+         "start": t0 // 60 * 60 - 60, "end": int(time.time()) + 60, "statistics": "Sum"}
+    r = a.admin_request("GET", "/api/v1/metrics/statistics?" + q(dict(p, unit="Count")))
+    assert r.status == 200 and sum(dp["Sum"] for dp in r.json()["Datapoints"]) == n_ok + n_503, r.body
+    r = a.admin_request("GET", "/api/v1/metrics/statistics?" + q(dict(p, unit="Seconds")))
+    assert r.status == 200 and r.json()["Datapoints"] == [], r.body
+    assert a.admin_request("GET", "/api/v1/metrics/statistics?" + q(dict(p, unit="Furlongs"))).status == 400
     # a second later nothing happened: its datapoint is one sample of 0
     quiet = int(time.time()) + 1
     wait_until(lambda: any(dp["Timestamp"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(quiet))
