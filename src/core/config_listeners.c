@@ -21,7 +21,6 @@
  * and "Condition wildcards per rule", and the sizes of HttpHeaderConditionConfig
  * and QueryStringConditionConfig). */
 #define RULE_VALUES_MAX    5   /* values, query pairs and CIDRs of all a rule's conditions */
-#define COND_VALUES_MAX    3   /* of one condition ("up to three match evaluations per condition") */
 #define RULE_WILDCARDS_MAX 5   /* '*' and '?' in all a rule's patterns */
 #define HEADER_NAME_MAX    40
 #define COND_STRING_MAX    128 /* a header value, a query key or value */
@@ -949,8 +948,7 @@ static unsigned wildcards_of(const char *p, int esc)
 	return n;
 }
 
-/* ALB's per-rule limits: COND_VALUES_MAX values a condition,
- * RULE_VALUES_MAX values, RULE_WILDCARDS_MAX wildcards. */
+/* ALB's per-rule limits: RULE_VALUES_MAX values, RULE_WILDCARDS_MAX wildcards. */
 static int check_rule_limits(struct cfg_ctx *c, const config_setting_t *s, const struct cfg_rule *r)
 {
 	size_t values = 0;
@@ -958,14 +956,10 @@ static int check_rule_limits(struct cfg_ctx *c, const config_setting_t *s, const
 
 	for (size_t i = 0; i < r->nconds; i++) {
 		const struct cfg_condition *cd = &r->conds[i];
-		size_t n = cd->nvalues + cd->npairs + cd->ncidrs;
-
-		if (n > COND_VALUES_MAX)
-			return cfg_fail(c, cfg_member_or(s, cond_key[cd->type]),
-					"%zu values, more than ALB's %d per condition (write another "
-					"condition or rule)",
-					n, COND_VALUES_MAX);
-		values += n;
+		/* ALB also has "up to three match evaluations per condition";
+		 * albd takes up to the rule's 5 in one condition (a config an
+		 * ALB takes, albd takes) */
+		values += cd->nvalues + cd->npairs + cd->ncidrs;
 		if (cd->type != CFG_COND_METHOD)
 			for (size_t j = 0; j < cd->nvalues; j++)
 				wild += wildcards_of(cd->values[j], 0);

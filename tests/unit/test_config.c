@@ -1344,20 +1344,6 @@ static const struct bad_case cond_bad_cases[] = {
 	  "    query_string = ( { key = \"k*\"; value = \"*\"; } ); } ); }\n"
 	  ");\n" TG_WEB,
 	  ":2: listeners.[0].rules.[0]: 6 wildcards, more than ALB's 5 per rule" },
-	/* ALB: "up to three match evaluations per condition" */
-	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
-	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
-	  "    path = [ \"/a\", \"/b\", \"/c\", \"/d\" ]; } ); }\n"
-	  ");\n" TG_WEB,
-	  ":3: listeners.[0].rules.[0].path: 4 values, more than ALB's 3 per condition (write another "
-	  "condition or rule)" },
-	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
-	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
-	  "    query_string = ( ( { key = \"a\"; value = \"1\"; } ),\n"
-	  "      ( { key = \"b\"; value = \"1\"; }, { value = \"2\"; }, { value = \"3\"; }, { value = \"4\"; } ) ); } ); }\n"
-	  ");\n" TG_WEB,
-	  ":3: listeners.[0].rules.[0].query_string: 4 values, more than ALB's 3 per condition (write "
-	  "another condition or rule)" },
 	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
 	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
 	  "    query_string = ( ( { key = \"a\"; value = \"1\"; } ), { key = \"b\"; value = \"1\"; } ); } ); }\n"
