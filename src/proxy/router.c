@@ -23,8 +23,20 @@ enum decode {
 	DEC_ALL,
 };
 
+/* Is S[I] where a hex digit of a percent-encoding goes (after '%', or
+ * after '%' and a hex digit)? Paths compare such letters ignoring case
+ * (RFC 3986 6.2.2.1: %2f is %2F), the same way in patterns and requests,
+ * whether or not the encoding is complete. */
+static int esc_hex_pos(const char *s, size_t i)
+{
+	return (i >= 1 && s[i - 1] == '%') || (i >= 2 && s[i - 2] == '%' && uri_hexval((unsigned char)s[i - 1]) >= 0);
+}
+
+#define NC_HEX 0x100   /* next_char(): a letter at esc_hex_pos(), upper case */
+
 /* The character of S (LEN bytes) at *I, decoded as MODE says; moves *I past
- * it (1 or 3 bytes). */
+ * it (1 or 3 bytes). With DEC_UNRESERVED, a letter a-f at esc_hex_pos() is
+ * returned upper case, with NC_HEX. */
 static int next_char(const char *s, size_t len, size_t *i, enum decode mode)
 {
 	int c = (unsigned char)s[*i], hi, lo;
@@ -36,13 +48,10 @@ static int next_char(const char *s, size_t len, size_t *i, enum decode mode)
 		*i += 3;
 		return hi * 16 + lo;
 	}
-	/* a percent-encoding that stays (a reserved character) compares
-	 * its hex digits ignoring case (RFC 3986 6.2.2.1: %2f is %2F); the
-	 * patterns have theirs upper case (config) */
-	if (mode == DEC_UNRESERVED && c >= 'a' && c <= 'f' &&
-	    ((*i >= 1 && s[*i - 1] == '%' && *i + 1 < len && uri_hexval((unsigned char)s[*i + 1]) >= 0) ||
-	     (*i >= 2 && s[*i - 2] == '%' && uri_hexval((unsigned char)s[*i - 1]) >= 0)))
-		c -= 'a' - 'A';
+	if (mode == DEC_UNRESERVED && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) && esc_hex_pos(s, *i)) {
+		*i += 1;
+		return (c & ~0x20) | NC_HEX;
+	}
 	*i += 1;
 	return c;
 }
@@ -71,6 +80,8 @@ static int glob(const char *pat, const char *s, size_t len, int nocase, enum dec
 			continue;
 		}
 		c = next_char(s, len, &next, mode);
+		int hex = c & NC_HEX;   /* a hex letter of an encoding: either case */
+		c &= 0xff;
 		if (esc && p[0] == '\\' && p[1] != '\0') {
 			pc = (unsigned char)p[1];
 			pn = p + 2;
@@ -80,7 +91,7 @@ static int glob(const char *pat, const char *s, size_t len, int nocase, enum dec
 			pn = p + 1;
 			any = pc == '?';
 		}
-		if (pc != '\0' && (any || pc == c || (nocase && lower(pc) == lower(c)))) {
+		if (pc != '\0' && (any || pc == c || ((nocase || hex) && lower(pc) == lower(c)))) {
 			p = pn;
 			i = next;
 			continue;
@@ -577,6 +588,9 @@ static int trie_add(struct rule_list *rl, const char *pat, uint32_t r)
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)pat[i];
 
+		/* as next_char() reads requests: hex letters of encodings upper case */
+		if (c >= 'a' && c <= 'f' && esc_hex_pos(pat, (size_t)i))
+			c = (unsigned char)(c - 'a' + 'A');
 		k = node_child(rl, n, c);
 		if (k == 0) {
 			if (rl->nnodes == rl->capnodes) {
@@ -738,7 +752,7 @@ static void list_candidates(const struct rule_list *rl, const struct match_req *
 	cursor_add(cur, k, &rl->residual);
 	cursor_add(cur, k, &rl->nodes[0].prefix);
 	while (i < m->path_len) {
-		int c = next_char(m->path, m->path_len, &i, DEC_UNRESERVED);
+		int c = next_char(m->path, m->path_len, &i, DEC_UNRESERVED) & 0xff;
 
 		n = node_child(rl, n, c);
 		if (n == 0) {

@@ -745,6 +745,38 @@ START_TEST(test_route_path_encoded)
 }
 END_TEST
 
+/* The hex letters of an encoding that stays encoded match in either case,
+ * in literal prefixes (the trie) and around wildcards (the glob), whatever
+ * the pattern's case: the same text always matches itself. */
+START_TEST(test_route_path_encoded_hex_case)
+{
+	static char *p0[] = { "/%e*" };
+	static char *p1[] = { "/%?f" };
+	static char *p2[] = { "/x%*a" };
+	static char *p3[] = { "/q%2Fr" };
+	struct cfg_rule rules[4] = {
+		{ CONDS(COND(CFG_COND_PATH, p0)), .action = FORWARD(fwd_a, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p1)), .action = FORWARD(fwd_b, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p2)), .action = FORWARD(fwd_c, 1) },
+		{ CONDS(COND(CFG_COND_PATH, p3)), .action = FORWARD(fwd_a, 1) },
+	};
+	struct cfg_listener l;
+
+	listener_init(&l, rules, 4);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%e2%82%ac"), 0);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%E2%82%AC"), 0);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%eZ"), 0);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%2f"), 1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%2F"), 1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/x%2a"), 2);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/x%2A"), 2);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/q%2fr"), 3);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/q%2fR"), -1);
+	/* a letter outside an encoding is still case-sensitive */
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/xa%2a"), -1);
+}
+END_TEST
+
 START_TEST(test_route_path_encoded_glob)
 {
 	static char *p[] = { "/a?c" };
@@ -1531,6 +1563,7 @@ static Suite *router_suite(void)
 
 	tc = tcase_create("conditions");
 	tcase_add_test(tc, test_route_path_encoded);
+	tcase_add_test(tc, test_route_path_encoded_hex_case);
 	tcase_add_test(tc, test_route_path_encoded_glob);
 	tcase_add_test(tc, test_route_header);
 	tcase_add_test(tc, test_route_header_any_value);
