@@ -253,18 +253,33 @@ static int set_redirect(struct cfg_ctx *c, const config_setting_t *s, void *fiel
 	return 0;
 }
 
+static void decode_unreserved(char *v);
+
 /* Does rule R (NULL: the default action) let a request through only with
  * V as its host (TYPE CFG_COND_HOST, ignoring case) or its path
- * (CFG_COND_PATH): a condition of that type whose one value is V, without
- * wildcards? A redirect to that same host or path is then kept. */
+ * (CFG_COND_PATH, compared as the router reads paths): a condition of that
+ * type whose one value is V, without wildcards, in a rule of host and path
+ * conditions only? A redirect to that same host or path then comes back
+ * to the rule. (Another condition, a query string or a header, may well
+ * not hold for the redirected request: no loop is certain.) */
 static int only_value(const struct cfg_rule *r, enum cfg_cond_type type, const char *v)
 {
+	char buf[CFG_REDIRECT_PART_MAX + 1];
+
+	for (size_t i = 0; r && i < r->nconds; i++)
+		if (r->conds[i].type != CFG_COND_HOST && r->conds[i].type != CFG_COND_PATH)
+			return 0;
+	if (strstr(v, "#{") || strlen(v) > CFG_REDIRECT_PART_MAX)
+		return 0;
+	strcpy(buf, v);
+	if (type == CFG_COND_PATH)
+		decode_unreserved(buf);
 	for (size_t i = 0; r && i < r->nconds; i++) {
 		const struct cfg_condition *cd = &r->conds[i];
 
 		if (cd->type != type || cd->nvalues != 1 || strpbrk(cd->values[0], "*?"))
 			continue;
-		if (type == CFG_COND_HOST ? strcasecmp(cd->values[0], v) == 0 : strcmp(cd->values[0], v) == 0)
+		if (type == CFG_COND_HOST ? strcasecmp(cd->values[0], buf) == 0 : strcmp(cd->values[0], buf) == 0)
 			return 1;
 	}
 	return 0;
@@ -570,8 +585,8 @@ static void decode_unreserved(char *v)
 				v += 3;
 				continue;
 			}
-			/* kept: its hex digits upper case (the router compares
-			 * them ignoring case) */
+			/* kept: its hex digits upper case (the router reads a
+			 * request's so, and compares them ignoring case) */
 			*w++ = '%';
 			*w++ = (char)toupper((unsigned char)v[1]);
 			*w++ = (char)toupper((unsigned char)v[2]);
