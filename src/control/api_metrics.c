@@ -1157,7 +1157,7 @@ static int put_datum(struct api_metrics_call *c, struct store_series *s, const s
 	/* a statistic set: SampleCount, Sum, Minimum and Maximum as given;
 	 * percentiles only when CloudWatch has them (SampleCount 1, or
 	 * Minimum equal to Maximum: then every sample's value is known) */
-	if (d->sv_n == 1 || d->sv_min == d->sv_max)
+	if (d->sv_n == 1 || (d->sv_min == d->sv_max && d->sv_sum == d->sv_min * d->sv_n))
 		return store_put_n(s, d->t, d->sv_n == 1 ? d->sv_sum : d->sv_min, d->sv_n);
 	return store_put_stats(s, d->t, d->sv_n, d->sv_sum, d->sv_min, d->sv_max);
 }

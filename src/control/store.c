@@ -2528,8 +2528,16 @@ static void tick(struct store *st, int64_t now)
 static void restore_last(struct store *st)
 {
 	size_t left = 0;
+	uint8_t *undated = calloc(st->nall ? st->nall : 1, 1);
+	if (!undated)
+		return;
 	for (size_t i = 0; i < st->nall; i++)
-		left += st->all[i] && st->all[i]->last == 0;
+		if (st->all[i] && st->all[i]->last == 0) {
+			undated[i] = 1;
+			left++;
+		}
+	/* finest first, newest first: the first block that holds a series
+	 * is its newest */
 	for (int r = 0; r < STORE_NRES && left; r++) {
 		for (size_t i = st->nblk[r]; i-- > 0 && left;) {
 			struct bview v;
@@ -2540,8 +2548,9 @@ static void restore_last(struct store *st)
 			long n = bview_list(&v, &e);
 			for (long k = 0; k < n; k++) {
 				uint32_t id = e[k].id;
-				if (id < st->nall && st->all[id] && st->all[id]->last < end) {
-					left -= st->all[id]->last == 0;
+				if (id < st->nall && undated[id]) {
+					undated[id] = 0;
+					left--;
 					st->all[id]->last = end;
 				}
 			}
@@ -2549,6 +2558,7 @@ static void restore_last(struct store *st)
 			bview_close(&v);
 		}
 	}
+	free(undated);
 }
 
 struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen)

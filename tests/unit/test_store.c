@@ -1249,11 +1249,21 @@ START_TEST(test_lost_checkpoint_lists_series)
 	struct store *st = store_open(dir, now, err, sizeof(err));
 	ck_assert_msg(st != NULL, "%s", err);
 	struct store_series *s = store_series(st, "MyApp", "Old", NULL, 0, "Count", 0);
+	struct store_series *d = store_series(st, "MyApp", "Dated", NULL, 0, "Count", 0);
+	ck_assert_ptr_nonnull(store_series(st, "MyApp", "Empty", NULL, 0, "Count", 0));
+	ck_assert_int_eq(store_put(d, T0 + 300, 1), 0);
 	for (int64_t t = T0; t < T0 + 2 * 3600; t += 10) {
 		ck_assert_int_eq(store_put(s, t, 1), 0);
 		tick_to(st, &now, t + 10, 10);
 	}
 	int64_t last = store_series_last(s);
+	store_close(st);
+	/* with the checkpoint: a series it dated keeps its date, though one
+	 * (Empty) has none and block indexes are read for it */
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_int_eq(store_series_last(store_find(st, "MyApp", "Dated", NULL, 0)), T0 + 300);
+	ck_assert_int_eq(store_series_last(store_find(st, "MyApp", "Old", NULL, 0)), last);
 	store_close(st);
 	snprintf(path, sizeof(path), "%s/head.ckpt", dir);
 	ck_assert_int_eq(unlink(path), 0);
@@ -1261,10 +1271,10 @@ START_TEST(test_lost_checkpoint_lists_series)
 	ck_assert_msg(st != NULL, "%s", err);
 	int n = 0;
 	store_foreach(st, 0, count_cb, &n);
-	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(n, 2);   /* Old and Dated; Empty has no point anywhere */
 	n = 0;
 	store_foreach(st, now - 14 * 86400, count_cb, &n);
-	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(n, 2);
 	s = store_find(st, "MyApp", "Old", NULL, 0);
 	ck_assert_ptr_nonnull(s);
 	/* dated within the newest block that holds it */
