@@ -2798,6 +2798,11 @@ int64_t store_period_origin(int64_t start, unsigned period, int64_t now)
 	return align_down(start, round);
 }
 
+int64_t store_query_origin(const struct store *st, int64_t start, unsigned period, int64_t now)
+{
+	return store_period_origin(start, period, st && st->now > now ? st->now : now);
+}
+
 int store_query(struct store *st, const struct store_series *s, int64_t start, int64_t end,
 		unsigned period, int64_t now, struct store_result *out, char *err, size_t errlen)
 {

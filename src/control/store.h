@@ -156,6 +156,9 @@ struct store_result {
  * to the hour (older); for a shorter PERIOD, to a multiple of PERIOD (of
  * 1, 5, 10, 20 or 30 s: "even divisions of a minute"). Thread: any. */
 int64_t store_period_origin(int64_t start, unsigned period, int64_t now);
+/* The same as store_query() takes it: from the later of NOW and ST's own
+ * time (a clock set back). ST may be NULL. */
+int64_t store_query_origin(const struct store *st, int64_t start, unsigned period, int64_t now);
 
 /* GetMetricStatistics: the points of S from store_period_origin(START) to
  * END aggregated into periods of PERIOD seconds from that origin (the

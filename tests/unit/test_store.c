@@ -493,6 +493,12 @@ START_TEST(test_period_origin)
 	ck_assert_int_eq(store_period_origin(t, 10, now), t - 4);
 	ck_assert_int_eq(store_period_origin(t, 5, now), t - 4);
 	ck_assert_int_eq(store_period_origin(t, 1, now), t);
+	/* GetMetricData's FILL grid and the store round the same way, from
+	 * the store's time when the caller's clock is behind it */
+	struct store *ahead = open_mem(now + 20 * 86400);
+	ck_assert_int_eq(store_query_origin(ahead, t, 300, now), t - 2 * 60 - 34);
+	ck_assert_int_eq(store_query_origin(NULL, t, 300, now), t - 34);
+	store_close(ahead);
 
 	struct store *st = open_mem(T0);
 	struct store_series *s = store_series(st, "ns", "m", NULL, 0, "Count", 0);
