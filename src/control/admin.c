@@ -27,6 +27,7 @@
 #include "admin_parse.h"
 
 #include "../core/uri.h"
+#include "../core/utf8.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -145,7 +146,7 @@ static void req_free(struct admin_req *r)
 
 /* A new request from head H (whose strings point into the pulled-up input
  * of AC), or NULL with *STATUS the error to answer with. */
-static struct admin_req *req_new(struct aconn *ac, const struct http1_head *h, int *status)
+static struct admin_req *req_new(struct aconn *ac, const struct http1_head *h, int *status, const char **why)
 {
 	struct admin_req *r = calloc(1, sizeof *r);
 	const char *t = h->path, *q;
@@ -167,6 +168,13 @@ static struct admin_req *req_new(struct aconn *ac, const struct http1_head *h, i
 		goto fail;
 	if (q && admin_parse_query(q + 1, tlen - (size_t)(q + 1 - t), &r->params, &r->nparams) < 0)
 		goto fail;
+	/* every answer is JSON, which holds UTF-8 only: a parameter that is
+	 * not would be dropped, and the error would name something else */
+	for (size_t i = 0; i < r->nparams; i++)
+		if (!utf8_valid(r->params[i].name) || !utf8_valid(r->params[i].value)) {
+			*why = "A query parameter is not valid UTF-8 (after percent-decoding)";
+			goto fail;
+		}
 	if (h->nhdrs && !(r->hdrs = calloc(h->nhdrs, sizeof *r->hdrs)))
 		goto fail;
 	for (size_t i = 0; i < h->nhdrs; i++) {
@@ -751,9 +759,10 @@ static void process(struct aconn *ac)
 		return;
 	}
 	ac->keep_alive = h.keep_alive;
-	if (!(ac->req = req_new(ac, &h, &status))) {
+	const char *why = "Malformed request target";
+	if (!(ac->req = req_new(ac, &h, &status, &why))) {
 		fail_conn(ac, status, status == 400 ? "BadRequest" : "InternalFailure",
-			  status == 400 ? "Malformed request target" : "Out of memory");
+			  status == 400 ? why : "Out of memory");
 		response_queued(ac, 1);
 		return;
 	}

@@ -725,6 +725,20 @@ def test_removed_target_series_stop(albd, backends):
                  period=1).json()["Datapoints"]
 
 
+def test_query_parameter_not_utf8(mix):
+    """A query parameter that is not UTF-8 once percent-decoded is a 400
+    that says so (JSON holds UTF-8 only), not a misleading error about a
+    parameter that seemed to be missing."""
+    for path in ("/api/v1/metrics/statistics?name=RequestCount&statistics=%ff%fe",
+                 "/api/v1/metrics?namespace=%c3%28", "/api/v1/target-groups?x%ff=1"):
+        r = mix.albd.admin_request("GET", path)
+        assert r.status == 400, (path, r.status, r.body)
+        assert "UTF-8" in r.json()["Error"]["Message"], r.body
+    r = mix.albd.admin_request("GET", "/api/v1/metrics/statistics?name=RequestCount&statistics=Sum&dimensions="
+                               "TargetGroup=%c3%a9t%c3%a9")
+    assert r.status == 200, r.body
+
+
 def test_hostile_api_input_never_hurts(mix):
     """Garbage in every parameter and body of the metrics API: a 4xx each
     time, never a crash (the ASan pass checks the memory too)."""
