@@ -175,8 +175,8 @@ static int eval_query(struct ctx *c, struct mquery *q)
 	if (q->expr) {
 		char err[256];
 		c->depth++;
-		rc = mm_eval(q->e, lookup_cb, c, c->ids, c->nids, store_query_origin(c->env->st, c->start, period, c->env->now),
-			     c->end, period, &q->ser, err, sizeof(err));
+		int64_t origin = store_query_origin(c->env->st, c->start, period, c->env->now);
+		rc = mm_eval(q->e, lookup_cb, c, c->ids, c->nids, origin, c->end, period, &q->ser, err, sizeof(err));
 		c->depth--;
 		if (rc < 0 && !c->failed)
 			snprintf(c->err, c->errlen, "%s: %s", q->id, err);

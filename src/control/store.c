@@ -1046,9 +1046,8 @@ int store_put_events(struct store_series *s, int64_t t, double count)
 	 * point); the minute it goes into has Minimum and Maximum 1 (0 if
 	 * quiet), so that its only changing field is the Sum */
 	double one = count > 0 ? 1 : 0;
-	struct hist_bucket b = { hist_ord(count), 1 };
-	struct store_point p = { t, 1, count, count, count, { &b, 1, 1, 0 } };
-	struct store_point p60 = { t, 1, count, one, one, { &b, 1, 1, 0 } };
+	struct store_point p = { t, 1, count, count, count, HIST_INIT };
+	struct store_point p60 = { t, 1, count, one, one, HIST_INIT };
 	return put_point2(s, &p, &p60);
 }
 
@@ -1814,7 +1813,6 @@ out:
 	free(e);
 }
 
-/* Write the late points into their blocks. */
 /* Write the late points of at most MAX blocks (oldest resolution and time
  * first) into them; the others wait. */
 static void flush_late(struct store *st, size_t max)
@@ -2826,7 +2824,7 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 	int r = store_check_period(start, period, now, err, errlen);
 	if (r < 0)
 		return -1;
-	int64_t as = store_period_origin(start, period, now);
+	int64_t as = store_query_origin(st, start, period, now);
 	if (((uint64_t)end - (uint64_t)as + period - 1) / period > QUERY_MAX_POINTS) {
 		snprintf(err, errlen, "period: %u gives more than %d datapoints between start and end", period,
 			 QUERY_MAX_POINTS);
@@ -2926,10 +2924,9 @@ int store_stat(const struct store_point *p, const char *stat, double *out)
 	else if (parse_pct(stat, &q) == 0 && p->h.n && (double)hist_count(&p->h) == p->n && !(p->min < 0)) {
 		/* as CloudWatch: percentiles need every sample (none from a
 		 * statistic set of several different values) and no negative
-		 * value */
-		/* a bucket's value is within the accuracy of the samples in
-		 * it, so the top (bottom) bucket's may pass the Maximum
-		 * (Minimum): no sample does */
+		 * value. A bucket's value is within the accuracy of the
+		 * samples in it, so the top (bottom) bucket's may pass the
+		 * Maximum (Minimum): no sample does */
 		*out = hist_quantile(&p->h, q);
 		if (p->min <= p->max) {
 			if (*out > p->max)
@@ -2937,8 +2934,7 @@ int store_stat(const struct store_point *p, const char *stat, double *out)
 			if (*out < p->min)
 				*out = p->min;
 		}
-	}
-	else
+	} else
 		return -1;
 	return 0;
 }

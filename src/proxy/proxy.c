@@ -2248,7 +2248,6 @@ static void ex_put(struct proxy_worker *pw, struct exchange *ex)
 	pw->nex_free++;
 }
 
-
 /* Take over the accepted socket FD from listening socket LS: a session,
  * speaking TLS when LS is an HTTPS listener of the current generation. */
 static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen)
@@ -2405,7 +2404,7 @@ static int p_adopt(void *st, const struct albd_gen *g)
 	}
 	upstream_pool_purge(&pw->pool, 0);
 	/* the picks of G's weighted forwards start over; without memory
-	 * they are random (pick_forward()) */
+	 * they are random (pick_seq()) */
 	size_t nl = g->cfg->nlisteners, n = 0;
 	free(pw->fwd_seq);
 	free(pw->fwd_off);

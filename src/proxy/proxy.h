@@ -49,7 +49,7 @@ struct proxy_worker {
 	double retry_tokens;          /* retry budget (limits.retry_budget_ratio) */
 	struct shard_block *lb;       /* this worker's block of the load balancer's metrics */
 	/* weighted forwards: each forward action's picks so far on this worker,
-	 * for FWD_GEN (the current generation; router_spread() in proxy.c):
+	 * for FWD_GEN (the current generation; pick_seq() in proxy.c):
 	 * listener i's rules, then its default action, from FWD_OFF[i] */
 	const struct albd_gen *fwd_gen;
 	uint32_t *fwd_seq, *fwd_off;

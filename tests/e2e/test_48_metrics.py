@@ -807,6 +807,26 @@ def test_corrupt_state_is_set_aside(albd, one_backend):
     assert put(a, {"Namespace": "Keep", "MetricData": [{"MetricName": "v", "Value": 7.0}]}).status == 200
 
 
+def test_lost_checkpoint_keeps_custom_metrics(albd, one_backend):
+    """Without head.ckpt, a custom metric whose data is only in blocks (here
+    two days old) is still known: its statistics, not a 404, and it is in
+    ListMetrics."""
+    a = one_backend.albd
+    old = (int(time.time()) - 2 * 86400) // 3600 * 3600 + 65
+    assert put(a, {"Namespace": "Old", "MetricData": [{"MetricName": "v", "Value": 5.0,
+                                                       "Timestamp": old}]}).status == 200
+    # at once, while the point may still wait for its block (read from memory)
+    r = stats(a, "v", ns="Old", start=old - 65, end=old + 3600, period=3600, statistics="Sum")
+    assert [dp["Sum"] for dp in r.json()["Datapoints"]] == [5.0], r.body
+    a.stop()
+    (a.state_dir / "head.ckpt").unlink()
+    a.start()
+    r = stats(a, "v", ns="Old", start=old - 65, end=old + 3600, period=3600, statistics="Sum")
+    assert r.status == 200 and [dp["Sum"] for dp in r.json()["Datapoints"]] == [5.0], r.body
+    r = a.admin_request("GET", "/api/v1/metrics?namespace=Old")
+    assert r.status == 200 and [m["MetricName"] for m in r.json()["Metrics"]] == ["v"], r.body
+
+
 def test_metric_math_limits_and_metrics_function(mix):
     a = mix.albd
     send(mix.port, ["/ok"] * 6)
