@@ -25,6 +25,7 @@
 
 #define MAX_DIMS 30   /* CloudWatch's dimensions per metric */
 #define NAME_MAX_LEN 255
+#define DIM_VALUE_MAX_LEN 1024
 #define PUT_MAX_DATA 1000        /* datapoints per PutMetricData call */
 #define PUT_MAX_VALUES 150       /* Values per datum, as CloudWatch */
 #define QUERY_MAX 500            /* MetricDataQueries per call */
@@ -101,8 +102,13 @@ int api_parse_time(const char *s, int64_t *out)
 	}
 	if (*p)
 		return -1;
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+	    tm.tm_mday > mdays[tm.tm_mon - 1] || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return -1;
+	/* 29 February of a common year (timegm() would make it 1 March) */
+	int leap = (tm.tm_year % 4 == 0 && tm.tm_year % 100 != 0) || tm.tm_year % 400 == 0;
+	if (tm.tm_mon == 2 && tm.tm_mday == 29 && !leap)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -232,6 +238,29 @@ static int valid_name(const char *s)
 	return 1;
 }
 
+/* CloudWatch's Dimension: a name of 1 to 255 and a value of 1 to 1024
+ * characters, ASCII without control characters, at least one that is not
+ * a space; a name does not start with ':'. */
+static int valid_dim(const char *s, size_t max, int name)
+{
+	size_t n = strlen(s);
+	int seen = 0;
+	if (n == 0 || n > max || (name && s[0] == ':'))
+		return 0;
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return 0;
+		seen |= *s != ' ';
+	}
+	return seen;
+}
+
+/* CloudWatch's Namespace: 1 to 255 characters, not starting with ':'. */
+static int valid_namespace(const char *s)
+{
+	return valid_name(s) && s[0] != ':';
+}
+
 /* Add NAME=VALUE (copied; VALUE "" in a filter: any value). Returns 0 or
  * -1 with a message. */
 static int dimset_add(struct dimset *ds, const char *name, const char *value, char *err, size_t errlen)
@@ -249,8 +278,10 @@ static int dimset_add(struct dimset *ds, const char *name, const char *value, ch
 	}
 	ds->strs[ds->nstrs++] = n;
 	ds->strs[ds->nstrs++] = v;
-	if (!valid_name(n) || (!valid_name(v) && !(ds->any_value && !*v))) {
-		snprintf(err, errlen, "a dimension name and value are 1 to %d printable characters", NAME_MAX_LEN);
+	if (!valid_dim(n, NAME_MAX_LEN, 1) || (!valid_dim(v, DIM_VALUE_MAX_LEN, 0) && !(ds->any_value && !*v))) {
+		snprintf(err, errlen,
+			 "a dimension name is 1 to %d ASCII characters not starting with ':', a value 1 to %d; "
+			 "no control characters, not only spaces", NAME_MAX_LEN, DIM_VALUE_MAX_LEN);
 		return -1;
 	}
 	for (size_t i = 0; i < ds->n; i++) {
@@ -426,8 +457,9 @@ json_t *api_metrics_list(struct api_metrics_call *c, const json_t *in)
 	/* as CloudWatch: what had a datapoint in the last two weeks */
 	int64_t since = metrics_now() - 14 * 86400;
 
-	if (in_str(in, "Namespace", &a.ns) < 0 || (a.ns && !valid_name(a.ns)))
-		return fail(c, 400, "InvalidParameterValue", "Namespace: 1 to %d characters", NAME_MAX_LEN);
+	if (in_str(in, "Namespace", &a.ns) < 0 || (a.ns && !valid_namespace(a.ns)))
+		return fail(c, 400, "InvalidParameterValue", "Namespace: 1 to %d characters, not starting with ':'",
+			    NAME_MAX_LEN);
 	if (in_str(in, "MetricName", &a.name) < 0 || (a.name && !valid_name(a.name)))
 		return fail(c, 400, "InvalidParameterValue", "MetricName: 1 to %d characters", NAME_MAX_LEN);
 	if (in_list(in, "Dimensions", &dims) < 0 || dimset_json(&ds, dims, a.ns, err, sizeof(err)) < 0) {
@@ -656,8 +688,9 @@ json_t *api_metrics_statistics(struct api_metrics_call *c, const json_t *in)
 
 	if (in_str(in, "Namespace", &ns) == 0)
 		return fail(c, 400, "MissingParameter", "The parameter Namespace is required.");
-	if (!ns || !valid_name(ns))
-		return fail(c, 400, "InvalidParameterValue", "Namespace: 1 to %d characters", NAME_MAX_LEN);
+	if (!ns || !valid_namespace(ns))
+		return fail(c, 400, "InvalidParameterValue", "Namespace: 1 to %d characters, not starting with ':'",
+			    NAME_MAX_LEN);
 	if (in_str(in, "MetricName", &name) == 0)
 		return fail(c, 400, "MissingParameter", "The parameter MetricName is required.");
 	if (!name || !valid_name(name))
@@ -686,10 +719,15 @@ json_t *api_metrics_statistics(struct api_metrics_call *c, const json_t *in)
 		fail(c, 400, "InvalidParameterValue", "Unit: one of CloudWatch's units (Seconds, Count, ...)");
 		goto out;
 	}
-	if (c->aws && (end - start / period * period + period - 1) / period > AWS_MAX_DATAPOINTS) {
+	/* the periods counted from where the store begins the first one
+	 * (StartTime rounded as CloudWatch rounds it), not from StartTime
+	 * rounded down to the period */
+	int64_t origin = store_query_origin(metrics_store(), start, (unsigned)period, metrics_now());
+	long long want = (long long)((end - origin + period - 1) / period);
+	if (c->aws && want > AWS_MAX_DATAPOINTS) {
 		fail(c, 400, "InvalidParameterCombination",
-		     "You have requested up to %lld datapoints, which exceeds the limit of %d.",
-		     (long long)((end - start / period * period + period - 1) / period), AWS_MAX_DATAPOINTS);
+		     "You have requested up to %lld datapoints, which exceeds the limit of %d.", want,
+		     AWS_MAX_DATAPOINTS);
 		goto out;
 	}
 	/* CloudWatch answers a metric it never had with no datapoints; the
@@ -897,11 +935,40 @@ static int parse_mq(struct api_metrics_call *c, const json_t *j, size_t i, struc
 	return 0;
 }
 
-/* The result of MQ, its datapoints in scan order from the SKIP-th of the
- * call (*SEEN counts them), at most MAX - *TAKEN of them (*TAKEN counts
- * those taken). */
-static json_t *result_json(const struct api_metrics_call *c, const struct mq *mq, int descending, size_t skip,
-			   size_t max, size_t *seen, size_t *taken)
+/* Where a page of GetMetricData begins: the datapoint of timestamp T of
+ * the QI-th query (in scan order), or the start (HAS 0). A token names the
+ * datapoint, not how many came before it, so that datapoints arriving
+ * between two pages (a range that ends in the future) neither repeat nor
+ * go missing. */
+struct page_pos {
+	int has;
+	size_t qi;
+	int64_t t;
+};
+
+#define MD_TOKEN_PREFIX "albd-md-"
+
+static int md_token_read(const json_t *in, struct page_pos *pos)
+{
+	const char *s = aws_in_str(in, "NextToken");
+	unsigned long long qi;
+	long long t;
+	int k = 0;
+
+	if (!json_object_get(in, "NextToken"))
+		return 0;
+	if (!s || sscanf(s, MD_TOKEN_PREFIX "%llu-%lld%n", &qi, &t, &k) != 2 || s[k] || qi >= QUERY_MAX || t < 0 ||
+	    strncmp(s, MD_TOKEN_PREFIX, strlen(MD_TOKEN_PREFIX)) != 0 || !isdigit((unsigned char)s[strlen(MD_TOKEN_PREFIX)]))
+		return -1;
+	*pos = (struct page_pos){ 1, (size_t)qi, t };
+	return 1;
+}
+
+/* The result of MQ, the QI-th query, its datapoints in scan order from
+ * FROM on, at most MAX - *TAKEN of them (*TAKEN counts those taken; *NEXT
+ * is set at the first one left for the next page). */
+static json_t *result_json(const struct api_metrics_call *c, const struct mq *mq, size_t qi, int descending,
+			   const struct page_pos *from, size_t max, size_t *taken, struct page_pos *next)
 {
 	const struct mquery *q = &mq->q;
 	json_t *ts = json_array(), *vs = json_array();
@@ -909,16 +976,19 @@ static json_t *result_json(const struct api_metrics_call *c, const struct mq *mq
 
 	for (size_t k = 0; k < q->ser.n && !mq->other_unit; k++) {
 		size_t i = descending ? q->ser.n - 1 - k : k;
+		int64_t t = q->ser.t[i];
 		if (!isfinite(q->ser.v[i]))
 			continue;
-		if ((*seen)++ < skip)
+		if (from->has && (qi < from->qi || (qi == from->qi && (descending ? t > from->t : t < from->t))))
 			continue;
 		if (*taken >= max) {
+			if (!next->has)
+				*next = (struct page_pos){ 1, qi, t };
 			cut = 1;
-			continue;
+			break;
 		}
 		(*taken)++;
-		json_array_append_new(ts, time_json(c, q->ser.t[i]));
+		json_array_append_new(ts, time_json(c, t));
 		json_array_append_new(vs, json_real(q->ser.v[i]));
 	}
 	return json_pack("{s:s, s:s, s:o, s:o, s:s}", "Id", q->id, "Label",
@@ -930,7 +1000,8 @@ json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
 {
 	struct mq *mqs = NULL;
 	struct mquery *qs_eval = NULL;
-	size_t n = 0, skip = 0;
+	size_t n = 0;
+	struct page_pos from = { 0 }, next = { 0 };
 	int64_t start, end;
 	unsigned period = 0;
 	long long maxdp = AWS_MAX_DATAPOINTS_CALL;
@@ -952,7 +1023,7 @@ json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
 			    "ScanBy: TimestampDescending (the default) or TimestampAscending");
 	if ((rc = in_int(c, in, "MaxDatapoints", &maxdp)) < 0 || (rc && maxdp < 1))
 		return fail(c, 400, "InvalidParameterValue", "MaxDatapoints: a number, 1 or more");
-	if (aws_page_read(in, "NextToken", &skip) < 0)
+	if (md_token_read(in, &from) < 0)
 		return fail(c, 400, "InvalidNextToken", "NextToken: not a token this API gave");
 	n = json_array_size(qs);
 	mqs = calloc(n, sizeof(*mqs));
@@ -996,14 +1067,17 @@ json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
 	}
 	json_t *results = json_array();
 	int desc = !scan || strcmp(scan, "TimestampDescending") == 0;
-	size_t seen = 0, taken = 0;
+	size_t taken = 0;
 	for (size_t i = 0; i < n; i++)
 		if (mqs[i].return_data)
-			json_array_append_new(results,
-					      result_json(c, &mqs[i], desc, skip, (size_t)maxdp, &seen, &taken));
+			json_array_append_new(results, result_json(c, &mqs[i], i, desc, &from, (size_t)maxdp, &taken,
+								   &next));
 	out = json_pack("{s:o}", "MetricDataResults", results);
-	if (seen > skip + taken)
-		json_object_set_new(out, "NextToken", aws_page_token(skip + taken));
+	if (next.has) {
+		char tok[64];
+		snprintf(tok, sizeof(tok), MD_TOKEN_PREFIX "%zu-%lld", next.qi, (long long)next.t);
+		json_object_set_new(out, "NextToken", json_string(tok));
+	}
 	json_object_set_new(out, "Messages", json_array());
 out:
 	for (size_t i = 0; mqs && i < n; i++) {
@@ -1156,9 +1230,10 @@ static int put_datum(struct api_metrics_call *c, struct store_series *s, const s
 		return store_put(s, d->t, d->value);
 	/* a statistic set: SampleCount, Sum, Minimum and Maximum as given;
 	 * percentiles only when CloudWatch has them (SampleCount 1, or
-	 * Minimum equal to Maximum: then every sample's value is known) */
-	if (d->sv_n == 1 || (d->sv_min == d->sv_max && d->sv_sum == d->sv_min * d->sv_n))
-		return store_put_n(s, d->t, d->sv_n == 1 ? d->sv_sum : d->sv_min, d->sv_n);
+	 * Minimum equal to Maximum: then every sample's value is known;
+	 * store_put_stats() gives that point its histogram) */
+	if (d->sv_n == 1)
+		return store_put_n(s, d->t, d->sv_sum, 1);
 	return store_put_stats(s, d->t, d->sv_n, d->sv_sum, d->sv_min, d->sv_max);
 }
 
@@ -1205,9 +1280,9 @@ json_t *api_metrics_put(struct api_metrics_call *c, const json_t *in)
 
 	if ((rc = in_str(in, "Namespace", &ns)) == 0)
 		return fail(c, 400, "MissingParameter", "The parameter Namespace is required.");
-	if (rc < 0 || !valid_name(ns) || strncmp(ns, "AWS/", 4) == 0)
+	if (rc < 0 || !valid_namespace(ns) || strncmp(ns, "AWS/", 4) == 0)
 		return fail(c, 400, "InvalidParameterValue",
-			    "Namespace: 1 to %d characters, not starting with \"AWS/\" (got \"%s\")", NAME_MAX_LEN,
+			    "Namespace: 1 to %d characters, not starting with ':' or \"AWS/\" (got \"%s\")", NAME_MAX_LEN,
 			    ns ? ns : "");
 	if ((rc = in_list(in, "MetricData", &data)) == 0)
 		return fail(c, 400, "MissingParameter", "The parameter MetricData is required.");

@@ -269,7 +269,9 @@ static void chunk_init(struct store_chunk *c, const struct store_series *s, int 
 	if (s && res_shift(s, r) > shift)
 		shift = res_shift(s, r);
 	store_chunk_init(c, base, store_res_step[r], s ? res_hist(s, r) : with_hist, shift);
-	c->sum_bits = s && (s->flags & STORE_HIST) ? HIST_SUM_BITS : 0;
+	/* albd's latencies (AWS/...) keep 20 bits of their sum; a user's
+	 * metric (PutMetricData) keeps its sum as given */
+	c->sum_bits = s && (s->flags & STORE_HIST) && strncmp(s->ns, "AWS/", 4) == 0 ? HIST_SUM_BITS : 0;
 }
 
 static uint8_t *buf_room(struct buf *b, size_t n)
@@ -1034,7 +1036,15 @@ int store_put_stats(struct store_series *s, int64_t t, double n, double sum, dou
 {
 	if (!isfinite(n) || !isfinite(sum) || !isfinite(min) || !isfinite(max) || n <= 0 || min > max)
 		return -1;
+	/* Minimum equal to Maximum: every sample's value is known, so the
+	 * point has percentiles (CloudWatch: "the Min and the Max values of
+	 * the statistic set are equal") */
+	struct hist_bucket b = { hist_ord(min), (uint64_t)llround(n) };
+	if (b.count == 0)
+		b.count = 1;
 	struct store_point p = { t, n, sum, min, max, HIST_INIT };
+	if (min == max && (s->flags & STORE_HIST))
+		p.h = (struct hist){ &b, 1, 1, 0 };
 	return put_point(s, &p);
 }
 
@@ -2916,7 +2926,9 @@ int store_stat(const struct store_point *p, const char *stat, double *out)
 	else if (!strcmp(stat, "Sum"))
 		*out = p->sum;
 	else if (!strcmp(stat, "Average"))
-		*out = p->n > 0 ? p->sum / p->n : NAN;
+		/* within [Minimum, Maximum]: a latency's minimum and maximum
+		 * are its extreme buckets, its sum exact to 20 bits */
+		*out = p->n > 0 ? fmin(fmax(p->sum / p->n, p->min), p->max) : NAN;
 	else if (!strcmp(stat, "Minimum"))
 		*out = p->min;
 	else if (!strcmp(stat, "Maximum"))

@@ -870,3 +870,79 @@ def test_list_metrics_by_dimension_name(mix):
     assert r.status == 200, r.body
     ms_ = r.json()["Metrics"]
     assert ms_ and all(any(d["Name"] == "Target" for d in m["Dimensions"]) for m in ms_)
+
+
+def test_cloudwatch_validation_as_documented(albd, one_backend):
+    """As CloudWatch's API reference says: a dimension value may have 1024
+    ASCII characters, a dimension name does not start with ':' and neither
+    is only spaces; a namespace does not start with ':'; a date that does
+    not exist (30 February) is not a time. A statistic set whose Minimum
+    equals its Maximum has percentiles, and a user's sum comes back as it
+    was put, across a restart, with the Average inside [Minimum, Maximum]."""
+    a = one_backend.albd
+    t0 = int(time.time()) // 60 * 60 - 180
+    dim = lambda n, v: {"Namespace": "Dv", "MetricData": [
+        {"MetricName": "m", "Dimensions": [{"Name": n, "Value": v}], "Value": 1, "Timestamp": t0}]}
+    assert put(a, dim("Q", "v" * 1024)).status == 200
+    for n, v in (("Q", "v" * 1025), (":a", "x"), (" ", "x"), ("Q", "  "), ("Q", "\u00e9"), ("Q\u00e9", "x")):
+        r = put(a, dim(n, v))
+        assert r.status == 400 and "Dimensions" in r.json()["Error"]["Message"], (n, v, r.body)
+    r = put(a, {"Namespace": ":x", "MetricData": [{"MetricName": "m", "Value": 1}]})
+    assert r.status == 400 and "Namespace" in r.json()["Error"]["Message"], r.body
+    r = stats(a, "m", {"Q": "v" * 1024}, ns="Dv", start=t0, end=t0 + 60, statistics="SampleCount")
+    assert r.status == 200 and r.json()["Datapoints"][0]["SampleCount"] == 1, r.body
+    for bad in ("2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z", "2026-04-31T00:00:00Z"):
+        r = stats(a, "m", ns="Dv", start=bad, end=t0)
+        assert r.status == 400 and "start" in r.json()["Error"]["Message"].lower(), (bad, r.body)
+    r = stats(a, "m", ns="Dv", start="2024-02-29T00:00:00Z", end="2024-02-29T01:00:00Z", period=3600)
+    assert r.status == 200, r.body
+    # statistic sets
+    assert put(a, {"Namespace": "Ss", "MetricData": [
+        {"MetricName": "v", "Timestamp": t0 + 1,
+         "StatisticValues": {"SampleCount": 3, "Sum": 0.9, "Minimum": 0.3, "Maximum": 0.3}},
+        {"MetricName": "w", "Timestamp": t0 + 1, "Values": [19.99, 0.01], "Counts": [3, 1]}]}).status == 200
+
+    def both():
+        v = stats(a, "v", ns="Ss", start=t0, end=t0 + 60,
+                  statistics="SampleCount,Sum,Average,Minimum,Maximum,p50").json()["Datapoints"]
+        w = stats(a, "w", ns="Ss", start=t0, end=t0 + 60, statistics="Sum,Average").json()["Datapoints"]
+        return v, w
+    (v,), (w,) = before = both()
+    assert (v["SampleCount"], v["Sum"], v["Minimum"], v["Maximum"]) == (3, 0.9, 0.3, 0.3), v
+    assert v["p50"] == pytest.approx(0.3, rel=0.01) and v["Minimum"] <= v["Average"] <= v["Maximum"], v
+    assert w["Sum"] == 19.99 * 3 + 0.01, w
+    a.stop()
+    a.start()
+    assert both() == before
+
+
+def test_query_pages_by_datapoint(albd, one_backend):
+    """GetMetricData's NextToken names where the next page begins: points
+    that arrive between two pages (a range that ends in the future) neither
+    come twice nor go missing from the pages."""
+    a = one_backend.albd
+    t0 = int(time.time()) // 60 * 60 - 600
+    assert put(a, {"Namespace": "Pg", "MetricData": [
+        {"MetricName": "v", "Value": float(i + 1), "Timestamp": t0 + i * 60} for i in range(5)]}).status == 200
+    body = {"StartTime": t0, "EndTime": t0 + 3600, "MaxDatapoints": 2, "MetricDataQueries": [
+        {"Id": "m", "MetricStat": {"Metric": {"Namespace": "Pg", "MetricName": "v"}, "Period": 60, "Stat": "Sum"}},
+        {"Id": "e", "Expression": "m * 10"}]}
+    r = query(a, body)
+    assert r.status == 200, r.body
+    got = [list(zip(x["Timestamps"], x["Values"])) for x in r.json()["MetricDataResults"]]
+    assert [v for _, v in got[0]] == [5.0, 4.0] and got[1] == [], got
+    # a newer point arrives between the pages
+    assert put(a, {"Namespace": "Pg", "MetricData": [
+        {"MetricName": "v", "Value": 6.0, "Timestamp": t0 + 5 * 60}]}).status == 200
+    seen = [v for _, v in got[0]]
+    token = r.json().get("NextToken")
+    while token:
+        r = query(a, dict(body, NextToken=token))
+        assert r.status == 200, r.body
+        for x in r.json()["MetricDataResults"]:
+            seen += x["Values"]
+        token = r.json().get("NextToken")
+    assert seen == [5.0, 4.0, 3.0, 2.0, 1.0, 50.0, 40.0, 30.0, 20.0, 10.0] or \
+        seen == [5.0, 4.0, 3.0, 2.0, 1.0, 60.0, 50.0, 40.0, 30.0, 20.0, 10.0], seen
+    r = query(a, dict(body, NextToken="albd-md-0-x"))
+    assert r.status == 400 and r.json()["Error"]["Code"] == "InvalidNextToken", r.body

@@ -368,6 +368,15 @@ def test_query_errors_have_cloudwatchs_codes(cw):
     # more than 1,440 datapoints
     assert fails(aws_cli, a, *gms[:-1], "1", "--start-time", iso(now - 7200), "--end-time", iso(now),
                  "--statistics", "Sum") == ("InvalidParameterCombination", 400)
+    # exactly 1,440 periods from an odd minute: the periods are counted from
+    # where the first begins (StartTime rounded to the minute), not from
+    # StartTime rounded down to the period
+    odd = (now - 3 * 86400) // 120 * 120 + 60
+    out = aws_cli(a, *gms[:-1], "120", "--start-time", iso(odd), "--end-time", iso(odd + 1440 * 120),
+                  "--statistics", "Sum")
+    assert out["Label"] == "RequestCount"
+    assert fails(aws_cli, a, *gms[:-1], "120", "--start-time", iso(odd), "--end-time", iso(odd + 1440 * 120 + 1),
+                 "--statistics", "Sum") == ("InvalidParameterCombination", 400)
     # a metric albd has never had: no datapoints, as CloudWatch answers (no error)
     assert aws_cli(a, "cloudwatch", "get-metric-statistics", "--namespace", "Nope", "--metric-name", "x",
                    "--period", "60", *rng, "--statistics", "Sum") == {"Label": "x", "Datapoints": []}

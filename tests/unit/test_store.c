@@ -576,6 +576,20 @@ START_TEST(test_stat_names)
 	ck_assert_int_eq(store_stat(&r.p[1], "p50", &v), 0);
 	ck_assert(fabs(v - 10) <= 0.1);
 	store_result_free(&r);
+	/* a set whose Minimum equals its Maximum has percentiles (CloudWatch:
+	 * "the Min and the Max values of the statistic set are equal"), its
+	 * sum kept as given (0.3 * 3 is not 0.9 in doubles), its Average
+	 * within [Minimum, Maximum] */
+	ck_assert_int_eq(store_put_stats(s, T0 + 121, 3, 0.9, 0.3, 0.3), 0);
+	store_tick(st, T0 + 300);
+	r = query(st, s, T0 + 120, T0 + 180, 60, T0 + 300);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert(r.p[0].n == 3 && r.p[0].sum == 0.9 && r.p[0].min == 0.3 && r.p[0].max == 0.3);
+	ck_assert_int_eq(store_stat(&r.p[0], "p50", &v), 0);
+	ck_assert(fabs(v - 0.3) <= 0.003);
+	ck_assert_int_eq(store_stat(&r.p[0], "Average", &v), 0);
+	ck_assert(v == 0.3);
+	store_result_free(&r);
 	store_close(st);
 }
 END_TEST
