@@ -130,6 +130,10 @@ static json_t *describe_target(const struct target_state *ts, int hc_port, const
 	health_describe(ts, &reason, &desc);
 	if (st == TS_HEALTHY)
 		reason = desc = NULL; /* ALB gives no reason for a healthy target */
+	/* ALB's text for this reason; what failed (connection refused, reset,
+	 * flapping) is in the health check's log line */
+	if (reason && strcmp(reason, "Target.FailedHealthChecks") == 0)
+		desc = "Health checks failed";
 	health = json_pack("{s:s}", "State", hc_state_name(st));
 	if (health && reason)
 		json_object_set_new(health, "Reason", json_string(reason));

@@ -214,6 +214,7 @@ static int num_of(const struct api_metrics_call *c, const json_t *v, double *out
 
 struct dimset {
 	int any_value;                      /* a filter (ListMetrics): a Name without a Value matches any */
+	int put;                            /* PutMetricData's: CloudWatch's Dimension rules (ASCII ...) */
 	struct store_dim d[MAX_DIMS + 1];   /* one spare for the implicit LoadBalancer */
 	size_t n;
 	char *strs[2 * (MAX_DIMS + 1)];     /* owned copies */
@@ -227,15 +228,21 @@ static void dimset_free(struct dimset *ds)
 	ds->nstrs = ds->n = 0;
 }
 
-static int valid_name(const char *s)
+/* 1 to MAX characters, none a control character. */
+static int printable(const char *s, size_t max)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n > NAME_MAX_LEN)
+	if (n == 0 || n > max)
 		return 0;
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			return 0;
 	return 1;
+}
+
+static int valid_name(const char *s)
+{
+	return printable(s, NAME_MAX_LEN);
 }
 
 /* CloudWatch's Dimension: a name of 1 to 255 and a value of 1 to 1024
@@ -278,7 +285,11 @@ static int dimset_add(struct dimset *ds, const char *name, const char *value, ch
 	}
 	ds->strs[ds->nstrs++] = n;
 	ds->strs[ds->nstrs++] = v;
-	if (!valid_dim(n, NAME_MAX_LEN, 1) || (!valid_dim(v, DIM_VALUE_MAX_LEN, 0) && !(ds->any_value && !*v))) {
+	/* what is put follows CloudWatch's Dimension type; a query only has
+	 * to be printable (it finds nothing where nothing was put) */
+	int bad = ds->put ? !valid_dim(n, NAME_MAX_LEN, 1) || !valid_dim(v, DIM_VALUE_MAX_LEN, 0)
+			  : !valid_name(n) || (!printable(v, DIM_VALUE_MAX_LEN) && !(ds->any_value && !*v));
+	if (bad) {
 		snprintf(err, errlen,
 			 "a dimension name is 1 to %d ASCII characters not starting with ':', a value 1 to %d; "
 			 "no control characters, not only spaces", NAME_MAX_LEN, DIM_VALUE_MAX_LEN);
@@ -1204,6 +1215,7 @@ static int read_datum(struct api_metrics_call *c, const json_t *j, const char *n
 	if (in_str(j, "Unit", &d->unit) < 0 || (d->unit && !valid_unit(d->unit)))
 		return (fail(c, 400, "InvalidParameterValue",
 			     "MetricData[%zu].Unit: one of CloudWatch's units (Seconds, Count, None, ...)", i), -1);
+	d->ds.put = 1;
 	if (in_list(j, "Dimensions", &dims) < 0 || dimset_json(&d->ds, dims, ns, why, sizeof(why)) < 0)
 		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].Dimensions: %s", i,
 			     in_list(j, "Dimensions", &dims) < 0 ? "a list of {Name, Value}" : why), -1);

@@ -486,12 +486,14 @@ static void metrics_endpoint(struct admin_req *r, void *arg)
 		if (om && strcmp(d->unit, "Seconds") == 0)
 			evbuffer_add_printf(b, "# UNIT %s seconds\n", d->prom);
 		if (d->levels & ML_CERT) {
+			/* Prometheus wants base units: the expiry as a time
+			 * (as the blackbox exporter's probe_ssl_earliest_cert_expiry),
+			 * not CertificateDaysToExpiry's days */
 			for (size_t i = 0; i < M.ncerts; i++) {
 				char num[64];
-				double days = cert_days(&M.certs[i], metrics_now());
-				if (isnan(days))
+				if (M.certs[i].not_after < 0)
 					continue;
-				fmt_double(num, sizeof(num), days);
+				fmt_double(num, sizeof(num), (double)M.certs[i].not_after);
 				evbuffer_add_printf(b, "%s{load_balancer=\"", d->prom);
 				esc_label(b, metrics_lb_name());
 				evbuffer_add(b, "\",listener=\"", 12);

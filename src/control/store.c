@@ -212,6 +212,11 @@ struct store {
 	struct rollup ru;
 	unsigned ckpt_version;      /* of the checkpoint loaded at open; 0: none */
 	int catfd;
+	/* a new series' id is at least this: above every id the catalog,
+	 * the checkpoint or (when the catalog was lost or damaged) a block
+	 * names, so that a new series never reads another one's history */
+	size_t id_floor;
+	int cat_lost;               /* series.cat was missing with data, damaged or unreadable */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -477,26 +482,39 @@ static int write_atomic(const char *path, const void *data, size_t len)
 	return afile_close(&af, 0);
 }
 
+/* The most a checkpoint or catalog is read into memory (the fleet's
+ * checkpoint is about 4 MB): a larger one is damaged. */
+#define READ_FILE_MAX ((size_t)1 << 30)
+
 /* Read a whole file into a malloc'd buffer. Returns 0, 1 (no such file)
- * or -1 (logged). */
-static int read_file(const char *path, uint8_t **out, size_t *len)
+ * or -1 with *WHY set (not a regular file, unreadable, too large, out of
+ * memory): the caller sets it aside. Never blocks on a FIFO. */
+static int read_file(const char *path, uint8_t **out, size_t *len, const char **why)
 {
 	*out = NULL;
 	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	*why = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 1;
-		log_err("store: %s: %s", path, strerror(errno));
+		*why = strerror(errno);
 		return -1;
 	}
 	struct stat sb;
-	if (fstat(fd, &sb) < 0) {
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		*why = "not a regular file";
+		close(fd);
+		return -1;
+	}
+	if ((uint64_t)sb.st_size > READ_FILE_MAX) {
+		*why = "larger than 1 GiB";
 		close(fd);
 		return -1;
 	}
 	uint8_t *p = malloc((size_t)sb.st_size + 1);
 	if (!p) {
+		*why = "out of memory reading it";
 		close(fd);
 		return -1;
 	}
@@ -505,7 +523,13 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
 		ssize_t n = read(fd, p + got, (size_t)sb.st_size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			*why = strerror(errno);
+			free(p);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
 			break;
 		got += (size_t)n;
 	}
@@ -738,7 +762,8 @@ struct store_series *store_series(struct store *st, const char *ns, const char *
 	free(key);
 	if (s)
 		return s;
-	s = series_new(st, (uint32_t)st->nall, ns, metric, sorted, ndims, unit, flags);
+	s = series_new(st, (uint32_t)(st->nall > st->id_floor ? st->nall : st->id_floor), ns, metric, sorted, ndims,
+		       unit, flags);
 	if (s && st->catfd >= 0) {
 		struct buf b = { 0 };
 		cat_record(&b, s);
@@ -2224,10 +2249,14 @@ static int load_checkpoint(struct store *st)
 	snprintf(path, sizeof(path), "%s/head.ckpt", st->dir);
 	uint8_t *data;
 	size_t len;
-	int rc = read_file(path, &data, &len);
-	if (rc)
-		return rc > 0 ? 0 : -1;
 	const char *why = NULL;
+	int rc = read_file(path, &data, &len, &why);
+	if (rc > 0)
+		return 0;
+	if (rc < 0) {
+		set_aside(path, why);
+		return -1;
+	}
 	if (len < 8 + 8 + 8 + 8 * STORE_NRES + 4 + 4 || memcmp(data, CKPT_MAGIC, 8)) {
 		why = "truncated or not a checkpoint";
 		goto bad;
@@ -2253,6 +2282,8 @@ static int load_checkpoint(struct store *st)
 		int64_t last = (int64_t)rd_u64(&r);
 		if (id < st->nall && st->all[id])
 			st->all[id]->last = last;
+		else if (!r.bad && id < (1u << 30) && id >= st->id_floor)
+			st->id_floor = (size_t)id + 1;   /* a series the catalog lost */
 	}
 	for (int res = 0; res < STORE_NRES && !r.bad; res++) {
 		uint32_t n = rd_u32(&r);
@@ -2347,16 +2378,19 @@ static int load_catalog(struct store *st)
 	snprintf(path, sizeof(path), "%s/series.cat", st->dir);
 	uint8_t *data;
 	size_t len;
-	int rc = read_file(path, &data, &len);
-	if (rc < 0)
-		return -1;
 	const char *why = NULL;
-	if (rc == 0) {
+	int rc = read_file(path, &data, &len, &why);
+	st->cat_lost = rc != 0;
+	if (rc < 0) {
+		set_aside(path, why);
+	} else if (rc == 0) {
 		if (len < 8 || memcmp(data, CAT_MAGIC, 8)) {
 			why = "not a series catalog";
 		} else {
+			/* a damaged record is skipped (each has its length and
+			 * checksum), the rest kept; a truncated one ends it */
 			struct rd r = { data + 8, data + len, 0 };
-			while (r.p < r.end && !why) {
+			while (r.p < r.end) {
 				uint32_t rlen = rd_u32(&r), crc = rd_u32(&r);
 				const uint8_t *rec = rd_take(&r, rlen);
 				if (r.bad) {
@@ -2365,7 +2399,7 @@ static int load_catalog(struct store *st)
 				}
 				if (store_crc32c(0, rec, rlen) != crc) {
 					why = "record checksum mismatch";
-					break;
+					continue;
 				}
 				struct rd q = { rec, rec + rlen, 0 };
 				uint32_t id = rd_u32(&q), flags = rd_u32(&q);
@@ -2392,6 +2426,8 @@ static int load_catalog(struct store *st)
 					why = "malformed record";
 				} else {
 					struct store_dim sorted[DIMS_MAX];
+					if (id >= st->id_floor)
+						st->id_floor = id + 1;
 					if (sort_dims(dims, nd, sorted) < 0 ||
 					    !series_new(st, id, strs[0], strs[1], sorted, nd, strs[2], flags))
 						why = "bad or duplicate series";
@@ -2410,6 +2446,7 @@ static int load_catalog(struct store *st)
 			return 0;
 		}
 		set_aside(path, why);
+		st->cat_lost = 1;
 	}
 	/* a new catalog, with what was read */
 	struct buf b = { 0 };
@@ -2468,14 +2505,22 @@ static void scan_blocks(struct store *st, int r, int legacy, int64_t ref)
 		if (endp == de->d_name || strcmp(endp, ".blk"))
 			continue;
 		uint8_t hdr[BLK_HDR];
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd < 0) {
+			if (errno == EACCES || errno == ELOOP || errno == ENXIO)
+				set_aside(path, strerror(errno));
+			else
+				log_err("store: %s: %s: its points are left out", path, strerror(errno));
 			continue;
+		}
 		struct stat sb;
-		ssize_t got = fstat(fd, &sb) == 0 ? pread(fd, hdr, sizeof(hdr), 0) : -1;
+		int reg = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+		ssize_t got = reg ? pread(fd, hdr, sizeof(hdr), 0) : -1;
 		close(fd);
 		const char *why;
-		if (got != (ssize_t)sizeof(hdr))
+		if (!reg)
+			why = "not a regular file";
+		else if (got != (ssize_t)sizeof(hdr))
 			why = "truncated header";
 		else if (start % blk_len[r])
 			why = "not aligned to its window";
@@ -2569,6 +2614,42 @@ static void restore_last(struct store *st)
 	free(undated);
 }
 
+/* After the catalog was lost or damaged: raise the id floor above every
+ * id a block indexes, so that a new series does not take the id, and so
+ * the history, of a series the catalog no longer names. */
+static void id_floor_from_blocks(struct store *st)
+{
+	for (int r = 0; r < STORE_NRES; r++) {
+		for (size_t i = 0; i < st->nblk[r]; i++) {
+			struct bview v;
+			if (bview_open(st, r, i, &v) != 0)
+				continue;
+			struct bentry *e = NULL;
+			long n = bview_list(&v, &e);
+			for (long k = 0; k < n; k++)
+				if (e[k].id < (1u << 30) && e[k].id >= st->id_floor)
+					st->id_floor = (size_t)e[k].id + 1;
+			free(e);
+			bview_close(&v);
+		}
+	}
+}
+
+/* Make DIR/r<step> a directory: something else there (a file) is set
+ * aside first. Returns 0 or -1 (errno). */
+static int res_dir(const char *p)
+{
+	struct stat sb;
+	if (mkdir(p, 0750) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return 0;
+	set_aside(p, "not a directory");
+	return mkdir(p, 0750);
+}
+
 struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen)
 {
 	struct store *st = calloc(1, sizeof(*st));
@@ -2586,14 +2667,19 @@ struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen)
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
+		struct stat sb;
 		if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
 			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+			goto fail;
+		}
+		if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+			snprintf(err, errlen, "%s: not a directory", dir);
 			goto fail;
 		}
 		for (int r = 0; r < STORE_NRES; r++) {
 			char p[4096];
 			snprintf(p, sizeof(p), "%s/r%u", dir, store_res_step[r]);
-			if (mkdir(p, 0750) < 0 && errno != EEXIST) {
+			if (res_dir(p) < 0) {
 				snprintf(err, errlen, "%s: %s", p, strerror(errno));
 				goto fail;
 			}
@@ -2611,6 +2697,8 @@ struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen)
 		for (int r = 0; r < STORE_NRES; r++)
 			scan_blocks(st, r, st->ckpt_version != CKPT_VERSION, now > st->now ? now : st->now);
 		restore_last(st);
+		if (st->cat_lost)
+			id_floor_from_blocks(st);
 		log_info("store: %s: %zu series, %zu/%zu/%zu/%zu blocks", dir, st->count, st->nblk[0], st->nblk[1],
 			 st->nblk[2], st->nblk[3]);
 	}

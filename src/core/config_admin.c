@@ -89,6 +89,10 @@ int cfg_set_state_dir(struct cfg_ctx *c, const config_setting_t *s, void *field)
 		return cfg_fail(c, s, "expected a directory name");
 	if (cfg_has_ctl(v))
 		return cfg_fail(c, s, "control characters are not allowed in a directory name");
+	/* it may not exist yet (albd makes it); something else there is an error */
+	struct stat sb;
+	if (stat(v, &sb) == 0 && !S_ISDIR(sb.st_mode))
+		return cfg_fail(c, s, "%s is not a directory", v);
 	return cfg_replace_str(c, field, v);
 }
 

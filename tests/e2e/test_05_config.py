@@ -232,3 +232,17 @@ def test_large_target_group_check_start_reload(tmp_path, n):
 
 if __name__ == "__main__":
     sys.stdout.write(big_config(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 18080))
+
+
+def test_state_dir_that_is_a_file_is_a_config_error(tmp_path):
+    """albd -t says what is wrong with a state_dir that is a file, with its
+    line, instead of "valid" and then a start that fails on targets.json."""
+    f = tmp_path / "afile"
+    f.write_text("x")
+    cfg = fixed_config(free_port()) + 'state_dir = "%s";\n' % f
+    path = tmp_path / "albd.conf"
+    path.write_text(cfg)
+    r = run_check(str(path))
+    assert r.returncode == 1, r.stdout
+    assert r.stderr.startswith("%s:%d: state_dir: %s is not a directory" % (path, line_of(cfg, "state_dir"), f)), \
+        r.stderr

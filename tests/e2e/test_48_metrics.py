@@ -682,12 +682,16 @@ def test_certificate_days_to_expiry(albd, backends, tmp_path):
     b = backends.start("b1")
     port = free_port()
     a = albd.start(tls.tls_config(port, [cert], [b]), port=port)
+    name = "albd_certificate_expiry_timestamp_seconds"
     wait_until(lambda: lb_series(a.admin_request("GET", "/metrics").body.decode(),
-                                 "albd_certificate_days_to_expiry", listener="web", certificate=str(cert.crt))
+                                 name, listener="web", certificate=str(cert.crt))
                is not None, 10, what="certificate gauge")
-    v = lb_series(a.admin_request("GET", "/metrics").body.decode(), "albd_certificate_days_to_expiry",
-                  listener="web", certificate=str(cert.crt))
-    assert v in (39.0, 40.0)
+    body = a.admin_request("GET", "/metrics").body
+    v = lb_series(body.decode(), name, listener="web", certificate=str(cert.crt))
+    assert 39 * 86400 <= v - time.time() <= 40 * 86400 + 60, v
+    # promtool's lint wants base units (seconds, not days) here too
+    p = subprocess.run([promtool(), "check", "metrics"], input=body, capture_output=True, timeout=30)
+    assert p.returncode == 0 and not p.stdout.strip() and not p.stderr.strip(), (p.stdout, p.stderr)
     wait_until(lambda: stats(a, "CertificateDaysToExpiry", {"Listener": "web", "Certificate": str(cert.crt)},
                              period=60, statistics="Minimum").json()["Datapoints"], 10, what="store points")
 

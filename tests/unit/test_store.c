@@ -1567,6 +1567,91 @@ static void write_bytes(const char *dir, const char *name, const unsigned char *
 	fclose(f);
 }
 
+/* A series made after the catalog lost or damaged its record never takes
+ * that series' id, and so its history; the catalog's other records are
+ * kept; a FIFO, a huge file or a file where a directory goes is set aside,
+ * never waited on or read whole. */
+START_TEST(test_damaged_catalog)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256], path[512];
+	int64_t now = T0;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	struct store_series *s[3];
+	series3(st, s);
+	fill(st, &now, T0 + 3 * 3600 + 30, s, 3);
+	store_close(st);
+
+	/* the first record's payload damaged: the two after it are kept */
+	snprintf(path, sizeof(path), "%s/series.cat", dir);
+	flip_byte(path, 8 + 4 + 4 + 2);
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_int_eq(count_files(dir, "series.cat.corrupt"), 1);
+	ck_assert_uint_eq(store_nseries(st), 2);
+	struct store_dim d[] = { { "TargetGroup", "web" } };
+	struct store_series *x = store_find(st, "AWS/ApplicationELB", "TargetResponseTime", d, 1);
+	ck_assert_ptr_nonnull(x);
+	struct store_result r = query(st, x, T0, now, 3600, now);
+	ck_assert_uint_ge(r.n, 3);
+	store_result_free(&r);
+	/* RequestCount again (its record lost): a new series, no history */
+	x = store_series(st, "AWS/ApplicationELB", "RequestCount", d, 1, "Count", 0);
+	ck_assert_ptr_nonnull(x);
+	r = query(st, x, T0, now, 3600, now);
+	ck_assert_uint_eq(r.n, 0);
+	store_result_free(&r);
+	store_close(st);
+
+	/* the catalog lost: new series read nobody's blocks */
+	ck_assert_int_eq(unlink(path), 0);
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_uint_eq(store_nseries(st), 0);
+	for (int k = 0; k < 6; k++) {
+		char m[16];
+		snprintf(m, sizeof(m), "m%d", k);
+		x = store_series(st, "Fresh", m, NULL, 0, "None", k % 2 ? STORE_HIST : 0);
+		ck_assert_ptr_nonnull(x);
+		r = query(st, x, T0, now, 3600, now);
+		ck_assert_uint_eq(r.n, 0);
+		store_result_free(&r);
+	}
+	store_close(st);
+
+	/* a FIFO for the checkpoint, a 2 GiB one, a file for r1/ */
+	snprintf(path, sizeof(path), "%s/head.ckpt", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_int_eq(count_files(dir, "head.ckpt.corrupt"), 1);
+	store_close(st);
+	int fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)2 << 30), 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/r1", dir);
+	rm_rf(path);
+	write_bytes(dir, "r1", (const unsigned char *)"x", 1);
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	struct stat sb;
+	snprintf(path, sizeof(path), "%s/head.ckpt.corrupt", dir);
+	ck_assert(stat(path, &sb) == 0 && sb.st_size == (off_t)2 << 30);
+	snprintf(path, sizeof(path), "%s/r1", dir);
+	ck_assert_int_eq(count_files(dir, "r1.corrupt"), 1);
+	ck_assert(stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
+	store_close(st);
+	/* a state_dir that is a file */
+	snprintf(path, sizeof(path), "%s/r1.corrupt", dir);
+	ck_assert_ptr_null(store_open(path, now, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "not a directory"));
+	rm_rf(dir);
+}
+END_TEST
+
 /* The subdirectories of DIR named by the arguments up to a NULL. */
 static void mkdirs(const char *dir, ...)
 {
@@ -2120,6 +2205,7 @@ int main(void)
 	tcase_add_test(tc, test_persistence);
 	tcase_add_test(tc, test_crash_loses_one_minute);
 	tcase_add_test(tc, test_damaged_files);
+	tcase_add_test(tc, test_damaged_catalog);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_version1_files);
 	tcase_add_test(tc, test_version2_files);
