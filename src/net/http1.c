@@ -511,9 +511,14 @@ static enum http1_status parse_head(const char *p, size_t len, int is_request, i
 		h->method_len = (size_t)(sp - h->method);
 		if (!h->target || h->target_len == 0)
 			return HTTP1_BAD;
-		/* http-parser's lenient build takes HTAB and FF in a target */
+		/* http-parser's lenient build takes HTAB and FF in a target;
+		 * and a fragment: RFC 9112 3.2's request-target has none (no
+		 * form of it allows '#'), and a proxy that reads "/a#b" as
+		 * the path /a while its target reads it whole matches one
+		 * path and serves another (HAProxy refuses it since
+		 * CVE-2023-45539) */
 		for (size_t k = 0; k < h->target_len; k++)
-			if ((unsigned char)h->target[k] <= 0x20 || h->target[k] == 0x7f)
+			if ((unsigned char)h->target[k] <= 0x20 || h->target[k] == 0x7f || h->target[k] == '#')
 				return HTTP1_BAD;
 		if (method == HTTP_CONNECT)
 			return HTTP1_NOT_IMPLEMENTED;

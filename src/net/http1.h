@@ -130,10 +130,12 @@ enum http1_status http1_scan_head(struct evbuffer *in, int is_request, const str
  * (RFC 9112 section 6): Content-Length and Transfer-Encoding together, a
  * Transfer-Encoding other than exactly "chunked", a malformed or repeated
  * Content-Length, Transfer-Encoding in HTTP/1.0, for HTTP/1.1 requests
- * exactly one Host. A request target in absolute-form must be an http or
- * https URI without userinfo; its authority then stands in for the Host
- * field (RFC 9112 3.2.2). For responses, REQ_METHOD_HEAD tells that the
- * request was HEAD (no body whatever the head says). */
+ * exactly one Host. A request target holds no control character, space
+ * or '#' (RFC 9112 3.2: no form of it has a fragment). A request target in
+ * absolute-form must be an http or https URI without userinfo; its
+ * authority then stands in for the Host field (RFC 9112 3.2.2). For
+ * responses, REQ_METHOD_HEAD tells that the request was HEAD (no body
+ * whatever the head says). */
 enum http1_status http1_parse_head(const char *p, size_t len, int is_request, int req_method_head,
 				   const struct http1_limits *lim, struct http1_head *h);
 

@@ -294,7 +294,8 @@ static int rule_matches(const struct cfg_rule *r, const struct match_req *m)
 }
 
 /* The request as conditions see it: the Host without its port, the path
- * without its query, the query without a fragment. */
+ * without its query. A target with a fragment ('#') never gets here: the
+ * HTTP/1 parser refuses it (net/http1.h), so '#' is no delimiter here. */
 static void match_req_init(struct match_req *m, const struct route_req *rq)
 {
 	const char *q;
@@ -314,9 +315,6 @@ static void match_req_init(struct match_req *m, const struct route_req *rq)
 	}
 	if (m->path == NULL)
 		m->path = "";
-	/* a fragment, should one get this far, is not part of the query */
-	if (m->query != NULL && (q = memchr(m->query, '#', m->query_len)) != NULL)
-		m->query_len = (size_t)(q - m->query);
 }
 
 static void route_matched(const struct cfg_listener *l, size_t i, struct router_action *out)

@@ -5,7 +5,8 @@ import time
 import pytest
 
 import backend as backend_mod
-from conftest import Conn, IncompleteResponse, ProtocolError, get
+from conftest import Conn, IncompleteResponse, ProtocolError, free_port, get, listener, make_config, target_group
+from test_48_metrics import total, wait_total
 
 H = b"Host: albd.test\r\n"
 SMUGGLE = b"GET /smuggled HTTP/1.1\r\nHost: albd.test\r\n\r\n"
@@ -88,6 +89,44 @@ def test_request_framing_rejected_mid_connection(one_backend):
     time.sleep(0.2)
     paths = b1.stats()["paths"]
     assert "/framing" not in paths and "/smuggled" not in paths, paths
+
+
+FRAGMENT_TARGETS = [b"/a#b", b"/a?x=1#b", b"/#", b"http://albd.test/a#b", b"/admin#x"]
+
+
+def test_fragment_in_target_rejected(albd, backends):
+    """RFC 9112's request-target has no fragment: a '#' anywhere in it is a
+    400 that never reaches the target (a rule on /admin must not be passed
+    by /admin#x, which nginx serves as /admin), counted as albd's other 400s."""
+    b1 = backends.start("b1")
+    port = free_port()
+    admin_rule = {"priority": 1, "path": ["/admin"],
+                  "fixed_response": {"status": 403, "content_type": "text/plain", "body": "no"}}
+    a = albd.start(make_config([listener("web", port, "tg", rules=(admin_rule,))], [target_group("tg", [b1])]),
+                   port=port)
+    before = b1.stats()
+    for target in FRAGMENT_TARGETS:
+        with Conn(port, timeout=5) as c:
+            c.send(b"GET " + target + b" HTTP/1.1\r\n" + H + b"\r\n")
+            r = c.read_response()
+            assert r.status == 400, (target, r)
+            assert drain_until_closed(c), "connection not closed after 400"
+        # after a good request on a kept-alive connection too
+        with Conn(port, timeout=5) as c:
+            assert c.request("GET", "/name").status == 200
+            c.send(b"GET " + target + b" HTTP/1.1\r\n" + H + b"\r\n")
+            assert c.read_response().status == 400, target
+            assert drain_until_closed(c)
+    time.sleep(0.2)
+    after = b1.stats()
+    assert after["heads"] == before["heads"] + len(FRAGMENT_TARGETS), "the target received a '#' target"
+    assert not [p for p in after["paths"] if "#" in p or p.startswith("/a")], after["paths"]
+    # counted as albd's own 4XX, like every 400 for a malformed request
+    wait_total(a, "HTTPCode_ELB_4XX_Count", 2 * len(FRAGMENT_TARGETS))
+    assert total(a, "HTTPCode_Target_4XX_Count") == 0
+    # an encoded '#' is an ordinary character; the rule still holds
+    assert get(port, "/a%23b").status == 200
+    assert get(port, "/admin").status == 403
 
 
 BAD_CHUNKS = {

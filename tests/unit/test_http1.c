@@ -1878,7 +1878,14 @@ START_TEST(test_fast_path_agrees)
 		int fast;   /* the one-pass path reads it */
 	} cases[] = {
 		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", HTTP1_OK, 1 },
-		{ 1, "POST /a?b=c#d HTTP/1.0\r\nContent-Length: 12  \r\n\r\n", HTTP1_OK, 1 },
+		{ 1, "POST /a?b=c HTTP/1.0\r\nContent-Length: 12  \r\n\r\n", HTTP1_OK, 1 },
+		/* a fragment, in any form of target (RFC 9112 3.2 has none) */
+		{ 1, "POST /a?b=c#d HTTP/1.0\r\nContent-Length: 12  \r\n\r\n", HTTP1_BAD, 0 },
+		{ 1, "GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_BAD, 0 },
+		{ 1, "GET /# HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_BAD, 0 },
+		{ 1, "GET http://h/a#b HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_BAD, 0 },
+		{ 1, "GET http://h#b HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_BAD, 0 },
+		{ 1, "GET /a%23b HTTP/1.1\r\nHost: x\r\n\r\n", HTTP1_OK, 1 },
 		{ 1, "GET /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\t\r\n\r\n", HTTP1_BAD, 0 },
 		{ 1, "POST /p HTTP/1.0\r\nTransfer-Encodingx: a\r\n\r\n", HTTP1_BAD, 0 },
 		{ 1, "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\t\r\n\r\n", HTTP1_BAD, 0 },
