@@ -24,9 +24,10 @@ enum decode {
 };
 
 /* Is S[I] where a hex digit of a percent-encoding goes (after '%', or
- * after '%' and a hex digit)? Paths compare such letters ignoring case
- * (RFC 3986 6.2.2.1: %2f is %2F), the same way in patterns and requests,
- * whether or not the encoding is complete. */
+ * after '%' and a hex digit)? A request path's letter there matches a
+ * pattern's ignoring case (RFC 3986 6.2.2.1: %2f is %2F; config_load()
+ * writes the encodings a pattern keeps upper case), whether or not the
+ * encoding is complete. */
 static int esc_hex_pos(const char *s, size_t i)
 {
 	return (i >= 1 && s[i - 1] == '%') || (i >= 2 && s[i - 2] == '%' && uri_hexval((unsigned char)s[i - 1]) >= 0);
@@ -36,7 +37,9 @@ static int esc_hex_pos(const char *s, size_t i)
 
 /* The character of S (LEN bytes) at *I, decoded as MODE says; moves *I past
  * it (1 or 3 bytes). With DEC_UNRESERVED, a letter a-f at esc_hex_pos() is
- * returned upper case, with NC_HEX. */
+ * returned upper case, with NC_HEX: it matches a pattern's letter in either
+ * case. A letter that decoding made ("%61") has no flag and matches only
+ * itself, whatever stands before it in the pattern ("/%%61" is "/%a"). */
 static int next_char(const char *s, size_t len, size_t *i, enum decode mode)
 {
 	int c = (unsigned char)s[*i], hi, lo;
@@ -371,9 +374,12 @@ void router_route_linear(const struct cfg_listener *l, const struct route_req *r
  * '?', is filed at the trie node of each L, as an exact or a prefix rule;
  * the others stay in the list's residual list. A request walks the trie
  * along its path, read through the same decoder as the glob (unreserved
- * characters decoded; patterns were decoded at load), and its candidates
- * are the prefix rules of every node it passes, the exact rules of the
- * node where the path ends, and the residual rules.
+ * characters decoded; patterns were decoded at load) and compared as the
+ * glob compares (a hex letter of the request's encodings takes either
+ * case, any other character only itself: the trie keeps the patterns'
+ * characters as they are, so such a letter may lead to two children), and
+ * its candidates are the prefix rules of every node it passes, the exact
+ * rules of the nodes where the path ends, and the residual rules.
  *
  * The candidate lists (each ascending) are merged by rule index; a rule
  * that is in several of them (two values of one condition) is tried once.
@@ -584,11 +590,10 @@ static int trie_add(struct rule_list *rl, const char *pat, uint32_t r)
 	ssize_t i;
 
 	for (i = 0; i < len; i++) {
+		/* the pattern's own characters, as glob() compares them: the
+		 * walk lets a request's hex letter (NC_HEX) take either case */
 		unsigned char c = (unsigned char)pat[i];
 
-		/* as next_char() reads requests: hex letters of encodings upper case */
-		if (c >= 'a' && c <= 'f' && esc_hex_pos(pat, (size_t)i))
-			c = (unsigned char)(c - 'a' + 'A');
 		k = node_child(rl, n, c);
 		if (k == 0) {
 			if (rl->nnodes == rl->capnodes) {
@@ -733,41 +738,83 @@ static void cursor_add(struct cursor *cur, size_t *k, const struct rule_vec *v)
 	}
 }
 
+#define TRIE_FORKS 32 /* pending branches of one trie walk; more: the whole list */
+
+/* Add V to CUR[*K...] below LIM; 0 when there is no room left. */
+static int cursor_room_add(struct cursor *cur, size_t *k, size_t lim, const struct rule_vec *v)
+{
+	if (v->n == 0)
+		return 1;
+	if (*k >= lim)
+		return 0;
+	cursor_add(cur, k, v);
+	return 1;
+}
+
 /* Add RL's candidates for M to CUR[*K...], using at most ROOM (>= 1)
  * entries: what its trie yields for M's path, or its whole list when it
- * has no trie or the trie would yield more lists than ROOM. */
+ * has no trie or the trie would yield more lists than ROOM.
+ *
+ * The walk reads the path as glob() does (next_char()) and follows, for
+ * each character, the child glob() would let match it: the same
+ * character, and for a hex letter of the request's encodings (NC_HEX,
+ * upper case) the lower-case one too. So a walk can fork; each branch
+ * spells another string, so a node is still visited at most once. Forks
+ * wait on a stack of TRIE_FORKS; a path that would need more (a pattern
+ * set with both cases of a long run of hex letters) takes the whole list. */
 static void list_candidates(const struct rule_list *rl, const struct match_req *m, struct cursor *cur,
 			    size_t *k, size_t room)
 {
-	size_t k0 = *k, lim = k0 + room, i = 0;
-	uint32_t n = 0;
-	int whole = 1;
+	struct {
+		uint32_t node;
+		size_t pos; /* the request's next character */
+	} fork[TRIE_FORKS];
+	size_t k0 = *k, lim = k0 + room, nfork = 0;
 
-	/* the residual list, the root's prefix rules and, at the end, one
-	 * exact list need 3 entries */
-	if (rl->nodes == NULL || room < 3)
+	if (rl->nodes == NULL)
 		goto all;
-	cursor_add(cur, k, &rl->residual);
-	cursor_add(cur, k, &rl->nodes[0].prefix);
-	while (i < m->path_len) {
-		int c = next_char(m->path, m->path_len, &i, DEC_UNRESERVED) & 0xff;
+	if (!cursor_room_add(cur, k, lim, &rl->residual) || !cursor_room_add(cur, k, lim, &rl->nodes[0].prefix))
+		goto full;
+	fork[nfork].node = 0;
+	fork[nfork++].pos = 0;
+	while (nfork > 0) {
+		uint32_t n = fork[--nfork].node;
+		size_t i = fork[nfork].pos;
 
-		n = node_child(rl, n, c);
-		if (n == 0) {
-			whole = 0;
-			break;
-		}
-		if (rl->nodes[n].prefix.n > 0) {
-			if (*k + 2 > lim) { /* this one and the exact list */
-				*k = k0;
-				goto all;
+		/* N's prefix rules are in: the root's above, the others when
+		 * they were reached */
+		for (;;) {
+			if (i == m->path_len) {
+				if (!cursor_room_add(cur, k, lim, &rl->nodes[n].exact))
+					goto full;
+				break;
 			}
-			cursor_add(cur, k, &rl->nodes[n].prefix);
+			int c = next_char(m->path, m->path_len, &i, DEC_UNRESERVED);
+			uint32_t a = node_child(rl, n, c & 0xff);
+			uint32_t b = (c & NC_HEX) ? node_child(rl, n, lower(c & 0xff)) : 0;
+
+			if (a == 0) {
+				a = b;
+				b = 0;
+			}
+			if (a == 0)
+				break;
+			if (b != 0) {
+				if (nfork == TRIE_FORKS)
+					goto full;
+				if (!cursor_room_add(cur, k, lim, &rl->nodes[b].prefix))
+					goto full;
+				fork[nfork].node = b;
+				fork[nfork++].pos = i;
+			}
+			if (!cursor_room_add(cur, k, lim, &rl->nodes[a].prefix))
+				goto full;
+			n = a;
 		}
 	}
-	if (whole)
-		cursor_add(cur, k, &rl->nodes[n].exact);
 	return;
+full:
+	*k = k0;
 all:
 	cursor_add(cur, k, &rl->all);
 }

@@ -182,6 +182,28 @@ def test_encoded_path(routed):
         assert r.header("X-Backend") == "enc"
 
 
+def test_path_index_decoded_hex_letter(albd, backends):
+    """Ten path rules (the router indexes a list of 8 or more in a trie):
+    "/%%61" (the pattern "/%a": %61 decoded) and "/100%free" match
+    "/%%61" and "/100%%66ree" as the one rule alone does."""
+    d = backends.start("def")
+    port = free_port()
+
+    def fixed(prio, path, body):
+        return {"priority": prio, "path": [path],
+                "fixed_response": {"status": 200, "content_type": "text/plain", "body": body}}
+    rules = tuple(fixed(i + 1, "/p%d" % i, "p%d" % i) for i in range(8))
+    rules += (fixed(20, "/%%61", "pct-a"), fixed(21, "/100%free", "free"))
+    albd.start(make_config([listener("web", port, "def", rules)], [target_group("def", [d])]), port=port)
+    for path, body in (("/%%61", "pct-a"), ("/%a", "pct-a"), ("/%A", "pct-a"), ("/100%%66ree", "free"),
+                       ("/100%free", "free"), ("/100%Free", "free"), ("/p3", "p3")):
+        r = get(port, path)
+        assert (r.status, r.body.decode()) == (200, body), (path, r)
+    # a letter decoding made keeps its case
+    assert who(port, "/%%41") == "def"
+    assert who(port, "/100%%46ree") == "def"
+
+
 def test_conditions_and(albd, backends):
     b = backends.start("both")
     d = backends.start("def")

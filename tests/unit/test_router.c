@@ -1211,9 +1211,12 @@ static uint32_t rnd(uint32_t n)
 static char *host_pool[] = { "a.com", "b.com", "A.COM", "x.a.com", "*.a.com", "a.?om", "*",
 			     "c.org", "[::1]", "10.0.0.1", "b.co*", "localhost", "a.com." };
 /* Path patterns as config_load() leaves them (encoded unreserved characters
- * decoded, others kept): exact, prefixes, wildcards, a reserved escape. */
+ * decoded, others kept): exact, prefixes, wildcards, a reserved escape; and
+ * a '%' that starts no encoding followed by hex letters, of either case,
+ * some decoded ("/%%61" is "/%a", "/100%%66ree" "/100%free"). */
 static char *path_pool[] = { "/", "/a", "/a/*", "/a*", "*", "/b?c", "/abc", "/a%2Fb", "/~x/*",
-			     "*/c", "/A/*", "/abc*" };
+			     "*/c", "/A/*", "/abc*", "/%a", "/%a*", "/%A", "/%aB*", "/100%free", "/%e*",
+			     "/%Ea" };
 static char *method_pool[] = { "GET", "POST", "HEAD" };
 static char *hval_pool[] = { "y*", "n", "*" };
 
@@ -1223,7 +1226,9 @@ static const char *rq_hosts[] = { "a.com", "A.COM", "a.com:8080", "B.Com:1", "x.
 				  "", ":80", "b.cod", "localhost", NULL, "a.coM" };
 static const char *rq_paths[] = { "/", "/a", "/a/", "/a/b", "/abc", "/%61bc", "/%61/x", "/b%63",
 				  "/bxc", "/a%2Fb", "/a%2fb", "/a/b?q=1", "/%7Ex/y", "/~x/", "/x/c",
-				  "/A/b", "", "/abcdef", "/a%2" };
+				  "/A/b", "", "/abcdef", "/a%2", "/%%61", "/%a", "/%A", "/%%41", "/%ab", "/%AB",
+				  "/%aB", "/%%61b", "/%%61%62", "/%%61B", "/100%%66ree", "/100%free", "/100%Free",
+				  "/%e", "/%E", "/%%65", "/%%45", "/%ea", "/%Ea", "/%%65a", "/%e%61" };
 
 static void gen_cond(struct cfg_condition *cd)
 {
@@ -1525,6 +1530,97 @@ START_TEST(test_index_deep_prefixes)
 }
 END_TEST
 
+/* A letter that decoding made ("%61" is 'a') where the pattern has a hex
+ * letter after a '%' that starts no encoding: the scan compares it
+ * exactly, and the trie (a list of 10 path rules has one) must find the
+ * same rule. config_load() makes "/%%61" the pattern "/%a", "/100%%66ree"
+ * "/100%free". A hex letter the request has as is still matches in
+ * either case; one decoding made, in its own case only. */
+START_TEST(test_index_decoded_hex_letter)
+{
+	static char *pv[10][1] = { { "/p0" }, { "/p1" }, { "/p2" }, { "/p3" }, { "/%a" }, { "/100%free" },
+				   { "/p6*" }, { "/p7" }, { "/%aB" }, { "/p9" } };
+	static struct cfg_condition conds[10];
+	static struct cfg_rule rules[10];
+	struct cfg_listener l;
+	size_t i;
+
+	for (i = 0; i < 10; i++) {
+		conds[i] = (struct cfg_condition){ .type = CFG_COND_PATH, .values = pv[i], .nvalues = 1 };
+		rules[i] = (struct cfg_rule){ .conds = &conds[i], .nconds = 1, .action = FIXED(&fixed_403) };
+	}
+	listener_init(&l, rules, 10);
+	/* route() checks the index against the scan; the answers are the scan's */
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%%61"), 4);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%a"), 4);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%A"), 4);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%%41"), -1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/100%%66ree"), 5);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/100%free"), 5);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/100%Free"), 5);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/100%%46ree"), -1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%ab"), 8);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%AB"), 8);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%%61B"), 8);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%%61%42"), 8);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%%61b"), -1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%%41B"), -1);
+	/* the same single rule alone (no trie) agrees */
+	listener_init(&l, &rules[4], 1);
+	ck_assert_int_eq(route_index(&l, "GET", "h", "/%%61"), 0);
+}
+END_TEST
+
+/* Patterns with both cases of many hex letters: a request's hex letters
+ * (either case) fork the walk at each, more than it keeps pending, so it
+ * takes the whole list; the answers are still the scan's. */
+START_TEST(test_index_hex_forks)
+{
+	enum { TRIPLETS = 20, LETTERS = 2 * TRIPLETS, N = LETTERS + 1 };
+	static char pats[N][3 * TRIPLETS + 2];
+	static char *pv[N][1];
+	static struct cfg_condition conds[N];
+	static struct cfg_rule rules[N];
+	char upper[3 * TRIPLETS + 2], lowered[3 * TRIPLETS + 2];
+	struct cfg_listener l;
+	size_t i, j;
+
+	upper[0] = '/';
+	for (i = 0; i < TRIPLETS; i++)
+		memcpy(upper + 1 + 3 * i, "%AB", 3);
+	upper[1 + 3 * TRIPLETS] = '\0';
+	for (j = 0; j < N; j++) {
+		/* rule j < LETTERS: the upper-case path up to its j-th letter,
+		 * that one lower case; the last rule: the whole path upper case */
+		size_t at = j < LETTERS ? 1 + 3 * (j / 2) + 1 + j % 2 : 3 * TRIPLETS;
+
+		memcpy(pats[j], upper, at + 1);
+		if (j < LETTERS)
+			pats[j][at] = (char)(pats[j][at] - 'A' + 'a');
+		pats[j][at + 1] = '\0';
+		pv[j][0] = pats[j];
+		conds[j] = (struct cfg_condition){ .type = CFG_COND_PATH, .values = pv[j], .nvalues = 1 };
+		rules[j] = (struct cfg_rule){ .conds = &conds[j], .nconds = 1, .action = FIXED(&fixed_403) };
+	}
+	listener_init(&l, rules, N);
+	/* the last lower-case letter's rule, as long as the path, comes first */
+	ck_assert_int_eq(route_index(&l, "GET", "h", upper), LETTERS - 1);
+	for (i = 0; upper[i]; i++)
+		lowered[i] = (char)(upper[i] >= 'A' && upper[i] <= 'Z' ? upper[i] - 'A' + 'a' : upper[i]);
+	lowered[i] = '\0';
+	ck_assert_int_eq(route_index(&l, "GET", "h", lowered), LETTERS - 1);
+	for (j = 0; j < LETTERS; j++) {
+		ck_assert_int_eq(route_index(&l, "GET", "h", pats[j]), (int)j);
+		/* its letter decoded: only that case matches */
+		char enc[sizeof pats[j] + 2];
+		size_t n = strlen(pats[j]);
+
+		snprintf(enc, sizeof enc, "%.*s%%%02x", (int)(n - 1), pats[j], (unsigned char)pats[j][n - 1]);
+		(void)route_index(&l, "GET", "h", enc);
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------------ main */
 
 static Suite *router_suite(void)
@@ -1582,6 +1678,8 @@ static Suite *router_suite(void)
 	tcase_add_test(tc, test_index_no_rules);
 	tcase_add_test(tc, test_index_1000);
 	tcase_add_test(tc, test_index_deep_prefixes);
+	tcase_add_test(tc, test_index_decoded_hex_letter);
+	tcase_add_test(tc, test_index_hex_forks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pick_forward");
