@@ -830,7 +830,8 @@ static void copy_text(char *dst, size_t dstlen, const char *src, size_t n)
 }
 
 /* Give the request its id when the listener L has trace_id on (trace.h):
- * s->ex->trace_id, and s->ex->trace_root when the client's header is kept.
+ * s->ex->trace_id, and s->ex->trace_root when the client's header is kept
+ * and has a Root.
  * Returns the client's X-Amzn-Trace-Id field to keep, or NULL. The head
  * (HEAD_LEN bytes) is read; the id is made once, so a resend or a retry
  * carries the same one. */

@@ -91,6 +91,7 @@ struct scan {
 	size_t root, root_len; /* offset and length of the Root value */
 	size_t self, self_len; /* the Self value's (when nself) */
 	int nroot, nself;
+	int nfields;           /* fields, empty ones not counted */
 };
 
 /* Split V[0..N) into ";"-separated fields, each "Name=value" with optional
@@ -117,6 +118,7 @@ static int scan_fields(const char *v, size_t n, struct scan *sc)
 			if (eq == a || eq == b || v[eq] != '=')
 				return -1;
 			size_t nl = eq - a;
+			sc->nfields++;
 			if (nl == 4 && memcmp(v + a, "Root", 4) == 0) {
 				sc->nroot++;
 				sc->root = eq + 1;
@@ -136,12 +138,12 @@ int trace_header_valid(const char *v, size_t n, char root[TRACE_ID_LEN + 1])
 {
 	struct scan sc;
 
-	if (scan_fields(v, n, &sc) < 0 || sc.nroot != 1 || sc.nself > 1 ||
-	    !trace_id_valid(v + sc.root, sc.root_len))
+	if (scan_fields(v, n, &sc) < 0 || sc.nroot > 1 || sc.nself > 1 ||
+	    (sc.nroot && !trace_id_valid(v + sc.root, sc.root_len)))
 		return 0;
 	if (root) {
-		memcpy(root, v + sc.root, TRACE_ID_LEN);
-		root[TRACE_ID_LEN] = 0;
+		memcpy(root, sc.nroot ? v + sc.root : "", sc.nroot ? TRACE_ID_LEN : 0);
+		root[sc.nroot ? TRACE_ID_LEN : 0] = 0;
 	}
 	return 1;
 }
@@ -154,6 +156,23 @@ void trace_write_header(struct wbuf *b, const char *in, size_t inlen, int keep,
 	if (!keep || scan_fields(in, inlen, &sc) < 0) {
 		WBUF_LIT(b, "X-Amzn-Trace-Id: Root=");
 		wbuf_add(b, id, TRACE_ID_LEN);
+	} else if (!sc.nroot) {
+		/* a Root of albd's own, first (as for a request without the
+		 * header), then the fields that came, a Self among them
+		 * updated where it stands (ALB); none is added: the Root
+		 * is this hop's id */
+		WBUF_LIT(b, "X-Amzn-Trace-Id: Root=");
+		wbuf_add(b, id, TRACE_ID_LEN);
+		if (sc.nfields) {
+			WBUF_LIT(b, ";");
+			if (sc.nself) {
+				wbuf_add(b, in, sc.self);
+				wbuf_add(b, id, TRACE_ID_LEN);
+				wbuf_add(b, in + sc.self + sc.self_len, inlen - sc.self - sc.self_len);
+			} else {
+				wbuf_add(b, in, inlen);
+			}
+		}
 	} else if (sc.nself) {
 		/* ALB: "updates the value of the Self field", where it stands */
 		WBUF_LIT(b, "X-Amzn-Trace-Id: ");

@@ -6,10 +6,17 @@
  *   - none came, or the one that came is malformed, or the request head is
  *     over TRACE_HEAD_MAX bytes (ALB rewrites the header past 7 KB):
  *     "Root=<albd's id>";
- *   - a valid one came (";"-separated Name=value fields, exactly one Root
- *     field holding a valid id, at most one Self field): its fields are
- *     kept in their order, a Self field's value becomes albd's id, and
- *     without a Self field "Self=<albd's id>;" goes in front (as ALB).
+ *   - a valid one came (";"-separated Name=value fields, at most one Root
+ *     field, which holds a valid id, at most one Self field): its fields
+ *     are kept in their order, a Self field's value becomes albd's id
+ *     (ALB: "updates the value of the Self field"), and
+ *       - with a Root: without a Self field "Self=<albd's id>;" goes in
+ *         front (as ALB);
+ *       - without a Root: "Root=<albd's id>;" goes in front (ALB generates
+ *         a Root when there is none) and no Self is added: the Root is
+ *         albd's id already.
+ *     Malformed: a field that is not Name=value, a Root that is not a
+ *     valid id, two Roots or two Selfs.
  * With several incoming X-Amzn-Trace-Id fields, the first one is the
  * candidate and the others are dropped.
  *
@@ -43,14 +50,15 @@ void trace_make_id(struct trace_rng *r, uint32_t epoch, char out[TRACE_ID_LEN + 
 int trace_id_valid(const char *v, size_t n);
 
 /* Is the header value V[0..N) one albd keeps (see above)? When it is, ROOT
- * (if not NULL) gets its Root id and a NUL. */
+ * (if not NULL) gets its Root id and a NUL, or "" when it has no Root. */
 int trace_header_valid(const char *v, size_t n, char root[TRACE_ID_LEN + 1]);
 
 /* Append the whole forwarded field, "X-Amzn-Trace-Id: ...\r\n", to B
- * (net/wbuf.h): the incoming value IN[0..INLEN) with albd's ID as Self when
- * KEEP (IN checked by trace_header_valid()), else "Root=ID". At most
- * INLEN + TRACE_FIELD_EXTRA bytes. */
-#define TRACE_FIELD_EXTRA (22 + TRACE_ID_LEN + 3)
+ * (net/wbuf.h): the incoming value IN[0..INLEN) with albd's ID as Self
+ * (or, when IN has no Root, as Root) when KEEP (IN checked by
+ * trace_header_valid()), else "Root=ID". At most INLEN + TRACE_FIELD_EXTRA
+ * bytes. */
+#define TRACE_FIELD_EXTRA (22 + 2 * TRACE_ID_LEN + 3) /* a Root of albd's before IN, and its Self in it */
 void trace_write_header(struct wbuf *b, const char *in, size_t inlen, int keep,
 			const char id[TRACE_ID_LEN + 1]);
 

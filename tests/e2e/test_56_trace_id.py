@@ -4,10 +4,13 @@ writes the id into the log lines of that request.
 ALB's rules (Elastic Load Balancing, "Request tracing for your Application
 Load Balancer"): no header -> "Root=1-<8 hex epoch>-<24 hex>"; a header
 with a Root field -> kept, with "Self=<albd's id>" inserted in front (or an
-existing Self field updated); fields albd does not know are kept. albd
-replaces a malformed header (no valid Root) with a new Root, keeps only the
-first of several X-Amzn-Trace-Id fields, and rewrites the header when the
-request head is over 7 KB, as ALB does. albd runs with -d here, so that the
+existing Self field updated); fields albd does not know are kept. A
+well-formed header without a Root keeps its fields too, behind
+"Root=<albd's id>;" (a Self among them updated, none added). albd replaces
+a malformed header (not Name=value fields, a Root that is not an id, two
+Roots or two Selfs) with a new Root, keeps only the first of several
+X-Amzn-Trace-Id fields, and rewrites the header when the request head is
+over 7 KB, as ALB does. albd runs with -d here, so that the
 "exchange end:" debug line of every request is in its log."""
 import re
 import socket
@@ -116,7 +119,6 @@ def test_valid_root_kept_with_self(talbd):
 
 @pytest.mark.parametrize("value", [
     "garbage",
-    "Self=1-67891233-abcdef012345678912345678",          # no Root
     "Root=1-67891233-abcdef01234567891234567",           # 23 digits
     "Root=2-67891233-abcdef012345678912345678",          # version 2
     "Root=%s;Root=%s" % (CLIENT_ROOT, CLIENT_ROOT),       # two Roots
@@ -129,6 +131,26 @@ def test_malformed_replaced(talbd, value):
     assert len(got) == 1 and ROOT_ONLY.match(got[0]), (value, got)
     assert CLIENT_ROOT not in got[0]
     assert log_trace(a, "/echo-headers") == got[0]
+
+
+@pytest.mark.parametrize("value, want", [
+    ("CalledFrom=app", r"^Root=(?P<id>%s);CalledFrom=app$" % ID),
+    ("Sampled=1; Parent=53995c3f42cd8ad8", r"^Root=(?P<id>%s);Sampled=1; Parent=53995c3f42cd8ad8$" % ID),
+    # an incoming Self is updated where it stands (ALB); none is added
+    ("Self=" + CLIENT_ROOT, r"^Root=(?P<id>%s);Self=(?P=id)$" % ID),
+    ("Sampled=1;Self=1-67891233-000000000000000000000001;Parent=x",
+     r"^Root=(?P<id>%s);Sampled=1;Self=(?P=id);Parent=x$" % ID),
+])
+def test_no_root_fields_kept(talbd, value, want):
+    """ALB generates a Root when there is none and keeps what an application
+    added: a well-formed header without a Root gets albd's id as its Root,
+    in front, and keeps its fields, in their order."""
+    a = talbd()
+    got = traces_received(a, headers=[("X-Amzn-Trace-Id", value)])
+    assert len(got) == 1, got
+    m = re.match(want, got[0])
+    assert m and CLIENT_ROOT not in got[0], (value, got)
+    assert log_trace(a, "/echo-headers") == "Root=" + m.group("id")
 
 
 @pytest.mark.parametrize("where", ["first", "middle", "last"])

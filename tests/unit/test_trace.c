@@ -108,10 +108,23 @@ START_TEST(test_header_valid)
 		ck_assert_msg(trace_header_valid(good[i], strlen(good[i]), root), "%s", good[i]);
 		ck_assert_str_eq(root, ID_A);
 	}
-	static const char *const bad[] = {
+	/* well-formed without a Root: kept, albd's id will be the Root */
+	static const char *const no_root[] = {
 		"",
+		";",
+		"Self=" ID_A,
+		"CalledFrom=app",
+		"Sampled=1; Parent=53995c3f42cd8ad8",
+		"root=" ID_A, /* names are case-sensitive: not a Root */
+		"Self=x;CalledFrom=app",
+	};
+	for (size_t i = 0; i < sizeof no_root / sizeof no_root[0]; i++) {
+		memset(root, 'x', sizeof root);
+		ck_assert_msg(trace_header_valid(no_root[i], strlen(no_root[i]), root), "%s", no_root[i]);
+		ck_assert_str_eq(root, "");
+	}
+	static const char *const bad[] = {
 		"garbage",
-		"Self=" ID_A,                              /* no Root */
 		"Root=1-67891233-abcdef01234567891234567", /* short id */
 		"Root=2-67891233-abcdef012345678912345678",
 		"Root=" ID_A ";Root=" ID_A, /* two Roots */
@@ -119,9 +132,11 @@ START_TEST(test_header_valid)
 		"Root=" ID_A ";junk",       /* a field without '=' */
 		"Root=" ID_A ";=x",         /* no name */
 		"Root " ID_A,
-		"root=" ID_A,                /* names are case-sensitive */
 		"Root=" ID_A ", Root=" ID_A, /* two fields joined by a proxy */
 		"Ro ot=" ID_A,
+		"Self=a;Self=b",             /* two Selfs, no Root */
+		"CalledFrom=app;junk",
+		"Root=;CalledFrom=app",      /* an empty Root is not an id */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		memset(root, 0, sizeof root);
@@ -152,6 +167,25 @@ START_TEST(test_write_header)
 			 "X-Amzn-Trace-Id: Self=1-6b0ce2d9-0123456789abcdef01234567 ;Root=" ID_A "\r\n");
 	ck_assert_str_eq(fwd("Root=" ID_A ";Self=", id, out, sizeof out),
 			 "X-Amzn-Trace-Id: Root=" ID_A ";Self=1-6b0ce2d9-0123456789abcdef01234567\r\n");
+	/* no Root: albd's id is the Root, in front; the fields stay, in their
+	 * order, a Self updated where it stands; no Self is added */
+	ck_assert_str_eq(fwd("CalledFrom=app;Sampled=1", id, out, sizeof out),
+			 "X-Amzn-Trace-Id: Root=1-6b0ce2d9-0123456789abcdef01234567;CalledFrom=app;Sampled=1\r\n");
+	ck_assert_str_eq(fwd("Sampled=1;Self=" ID_A ";Parent=x", id, out, sizeof out),
+			 "X-Amzn-Trace-Id: Root=1-6b0ce2d9-0123456789abcdef01234567;Sampled=1;"
+			 "Self=1-6b0ce2d9-0123456789abcdef01234567;Parent=x\r\n");
+	ck_assert_str_eq(fwd("Self=", id, out, sizeof out),
+			 "X-Amzn-Trace-Id: Root=1-6b0ce2d9-0123456789abcdef01234567;"
+			 "Self=1-6b0ce2d9-0123456789abcdef01234567\r\n");
+	ck_assert_str_eq(fwd("", id, out, sizeof out),
+			 "X-Amzn-Trace-Id: Root=1-6b0ce2d9-0123456789abcdef01234567\r\n");
+	ck_assert_str_eq(fwd(" ; ", id, out, sizeof out),
+			 "X-Amzn-Trace-Id: Root=1-6b0ce2d9-0123456789abcdef01234567\r\n");
+	/* malformed: replaced whole */
+	ck_assert_str_eq(fwd("CalledFrom=app;junk", id, out, sizeof out),
+			 "X-Amzn-Trace-Id: Root=1-6b0ce2d9-0123456789abcdef01234567\r\n");
+	ck_assert_str_eq(fwd("Root=2-67891233-abcdef012345678912345678;CalledFrom=app", id, out, sizeof out),
+			 "X-Amzn-Trace-Id: Root=1-6b0ce2d9-0123456789abcdef01234567\r\n");
 }
 END_TEST
 
