@@ -22,9 +22,12 @@
  * JSON object. */
 #define FIELD_MAX 512
 #define URL_OUT_MAX 2048    /* "request" and "redirect_url" */
+#define TRACE_OUT_MAX 2048  /* "trace_id": an application's fields may make it long */
 #define UA_OUT_MAX 8192
-/* 27 fields of FIELD_MAX, two URLs, the user agent and the JSON names fit */
-_Static_assert(27 * FIELD_MAX + 2 * URL_OUT_MAX + UA_OUT_MAX + 1024 <= ALOG_LINE_MAX, "ALOG_LINE_MAX");
+/* 26 fields of FIELD_MAX, two URLs, the trace id, the user agent and the
+ * JSON names fit */
+_Static_assert(26 * FIELD_MAX + 2 * URL_OUT_MAX + TRACE_OUT_MAX + UA_OUT_MAX + 1024 <= ALOG_LINE_MAX,
+	       "ALOG_LINE_MAX");
 
 struct out {
 	char *p;
@@ -271,7 +274,7 @@ size_t alog_format(char *buf, size_t cap, const struct alog_fields *f, enum cfg_
 	field(&w, "ssl_cipher", F_TOKEN, f->ssl_cipher);
 	field(&w, "ssl_protocol", F_TOKEN, f->ssl_protocol);
 	field(&w, "target_group_arn", F_TOKEN, f->tg_arn);
-	field(&w, "trace_id", F_QUOTED, f->trace);
+	field_cut(&w, "trace_id", F_QUOTED, f->trace, f->trace_len, TRACE_OUT_MAX);
 	field(&w, "domain_name", F_QUOTED, f->domain);
 	field(&w, "chosen_cert_arn", F_QUOTED, f->cert);
 	if (f->rule_priority < 0) {

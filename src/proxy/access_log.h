@@ -60,7 +60,8 @@ struct alog_fields {
 	const char *ssl_cipher;
 	const char *ssl_protocol;
 	const char *tg_arn;
-	const char *trace;              /* the X-Amzn-Trace-Id value forwarded */
+	const char *trace; size_t trace_len; /* the X-Amzn-Trace-Id value forwarded (or that
+	                                      * would have been, for a request albd answered) */
 	const char *domain;             /* SNI */
 	const char *cert;               /* the certificate presented (its file), "session-reused" */
 	int rule_priority;              /* > 0 a rule, 0 the default action, -1 none ("-") */

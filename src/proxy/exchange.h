@@ -124,8 +124,9 @@ struct exchange {
 	char target_uri[256];         /* the request target as received (truncated) */
 	char host[128];               /* Host (or the absolute-form authority), truncated */
 	char trace_id[TRACE_ID_LEN + 1];   /* albd's id for it ("" when the listener's trace_id is
-	                                    * off or the head was not read): Root, or Self when ... */
-	char trace_root[TRACE_ID_LEN + 1]; /* ... the client's Root was kept (else "") */
+	                                    * off or the head was not read) */
+	uint32_t trace_off, trace_len;     /* the X-Amzn-Trace-Id value the request was given, in
+	                                    * head_out (trace_len 0: none kept); see exchange_trace() */
 
 	/* the session's per-request transfer state (proxy.c), here so that a
 	 * connection waiting for its next request holds none of it */
@@ -141,12 +142,20 @@ struct exchange {
 	size_t al_loc_len;
 };
 
-/* printf arguments for an exchange's ids, "Root=<id>",
- * "Self=<id>;Root=<root>" or "-": log_x("... trace=" EXCHANGE_TRACE_FMT,
- * EXCHANGE_TRACE_ARGS(ex)). */
-#define EXCHANGE_TRACE_FMT "%s%s%s%s"
-#define EXCHANGE_TRACE_ARGS(ex)                                                                    \
-	!(ex)->trace_id[0] ? "-" : (ex)->trace_root[0] ? "Self=" : "Root=", (ex)->trace_id,         \
-		(ex)->trace_root[0] ? ";Root=" : "", (ex)->trace_root
+/* The X-Amzn-Trace-Id value EX's request was given: the one forwarded to
+ * the target, byte for byte (the client's fields with albd's id, trace.h),
+ * or for a request albd answered itself the one it would have forwarded.
+ * It points into EX's head_out (valid until the exchange is released) and
+ * is *LEN bytes, not NUL-terminated; NULL when the request has none (the
+ * listener's trace_id off, the head not read, or no memory to keep it).
+ * No allocation, no copy. Thread: the exchange's worker. */
+const char *exchange_trace(const struct exchange *ex, size_t *len);
+
+/* printf arguments for that value, "-" when there is none:
+ * log_x("... trace=" EXCHANGE_TRACE_FMT, EXCHANGE_TRACE_ARGS(ex)). */
+#define EXCHANGE_TRACE_FMT "%.*s"
+#define EXCHANGE_TRACE_ARGS(ex) exchange_trace_len(ex), exchange_trace_text(ex)
+int exchange_trace_len(const struct exchange *ex);
+const char *exchange_trace_text(const struct exchange *ex);
 
 #endif

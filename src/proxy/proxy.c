@@ -432,7 +432,7 @@ static void access_log_line(struct session *s, const struct exchange *ex)
 	struct alog_fields f;
 	char client[INET6_ADDRSTRLEN + 16], targets[(PICK_TRIED_MAX + 1 + EXCHANGE_RESENT_MAX) * 72],
 		codes[(PICK_TRIED_MAX + 1 + EXCHANGE_RESENT_MAX) * 4 + 8];
-	char trace[2 * TRACE_ID_LEN + 16], uri[sizeof ex->target_uri];
+	char uri[sizeof ex->target_uri];
 	char line[ALOG_LINE_MAX];
 	struct timespec now;
 	size_t tl = 0, cl = 0;
@@ -486,10 +486,7 @@ static void access_log_line(struct session *s, const struct exchange *ex)
 	f.ssl_cipher = ex->tls_cipher;
 	f.ssl_protocol = ex->tls_protocol;
 	f.tg_arn = ex->tg ? ex->tg->arn : NULL;
-	if (ex->trace_id[0]) {
-		snprintf(trace, sizeof trace, EXCHANGE_TRACE_FMT, EXCHANGE_TRACE_ARGS(ex));
-		f.trace = trace;
-	}
+	f.trace = exchange_trace(ex, &f.trace_len);
 	if (s->c && s->c->ssl) {
 		f.domain = SSL_get_servername(s->c->ssl, TLSEXT_NAMETYPE_host_name);
 		if (SSL_session_reused(s->c->ssl))
@@ -830,11 +827,9 @@ static void copy_text(char *dst, size_t dstlen, const char *src, size_t n)
 }
 
 /* Give the request its id when the listener L has trace_id on (trace.h):
- * s->ex->trace_id, and s->ex->trace_root when the client's header is kept
- * and has a Root.
- * Returns the client's X-Amzn-Trace-Id field to keep, or NULL. The head
- * (HEAD_LEN bytes) is read; the id is made once, so a resend or a retry
- * carries the same one. */
+ * s->ex->trace_id. Returns the client's X-Amzn-Trace-Id field to keep, or
+ * NULL. The head (HEAD_LEN bytes) is read; the id is made once, so a
+ * resend or a retry carries the same one. */
 static const struct http1_header *trace_begin(struct session *s, const struct cfg_listener *l,
 					      const struct http1_head *h, size_t head_len)
 {
@@ -852,7 +847,7 @@ static const struct http1_header *trace_begin(struct session *s, const struct cf
 			break;
 		}
 	}
-	if (in && (head_len > TRACE_HEAD_MAX || !trace_header_valid(in->value, in->value_len, s->ex->trace_root)))
+	if (in && (head_len > TRACE_HEAD_MAX || !trace_header_valid(in->value, in->value_len, NULL)))
 		in = NULL;
 	trace_make_id(&s->pw->trace_rng, s->pw->epoch, s->ex->trace_id);
 	return in;
@@ -1177,9 +1172,14 @@ static void put_request_head(struct session *s, const struct http1_head *h, cons
 		WBUF_LIT(b, "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
 	wbuf_u64(b, s->ls->addr.port);
 	WBUF_LIT(b, "\r\n");
-	if (tracing)
+	if (tracing) {
+		/* the value, for the request's log lines (exchange_trace()) */
+		size_t at = wbuf_len(b);
 		trace_write_header(b, trace_in ? trace_in->value : NULL, trace_in ? trace_in->value_len : 0,
 				   trace_in != NULL, s->ex->trace_id);
+		s->ex->trace_off = (uint32_t)(at + TRACE_FIELD_NAME_LEN);
+		s->ex->trace_len = (uint32_t)(wbuf_len(b) - at - TRACE_FIELD_NAME_LEN - 2);
+	}
 	if (s->ex->desync_close)
 		WBUF_LIT(b, "Connection: close\r\n");
 	if (h->body == HTTP1_BODY_CHUNKED)
@@ -1206,6 +1206,7 @@ static int build_request_head(struct session *s, const struct http1_head *h, con
 			      struct evbuffer *o)
 {
 	size_t want = h->head_len + h->path_len + INET6_ADDRSTRLEN + (trace_in ? trace_in->value_len : 0) + 512;
+	size_t base = evbuffer_get_length(o);
 	struct evbuffer_iovec v;
 	struct wbuf b;
 
@@ -1213,9 +1214,36 @@ static int build_request_head(struct session *s, const struct http1_head *h, con
 		if (wbuf_begin(&b, o, want, &v) < 0)
 			return -1;
 		put_request_head(s, h, trace_in, &b);
-		if (wbuf_end(&b, o, &v) == 0)
+		if (wbuf_end(&b, o, &v) == 0) {
+			s->ex->trace_off += (uint32_t)base;
 			return 0;
+		}
 	}
+}
+
+/* For a request albd answers itself (a fixed response, a redirect): keep
+ * the X-Amzn-Trace-Id value it would have forwarded (TRACE_IN as for
+ * build_request_head()) in the exchange's head buffer, from the worker's
+ * pool as a forwarded head's is, for the request's log lines
+ * (exchange_trace()). Without memory for it they say "-". */
+static void keep_trace(struct session *s, const struct http1_header *trace_in)
+{
+	struct exchange *ex = s->ex;
+	size_t inlen = trace_in ? trace_in->value_len : 0;
+	struct evbuffer_iovec v;
+	struct wbuf b;
+
+	if (!ex->trace_id[0] || (!ex->head_out && !(ex->head_out = conn_pool_get(&s->pw->bufs))))
+		return;
+	size_t base = evbuffer_get_length(ex->head_out);
+	if (wbuf_begin(&b, ex->head_out, inlen + TRACE_FIELD_EXTRA, &v) < 0)
+		return;
+	trace_write_header(&b, trace_in ? trace_in->value : NULL, inlen, trace_in != NULL, ex->trace_id);
+	size_t n = wbuf_len(&b);
+	if (wbuf_end(&b, ex->head_out, &v) < 0)
+		return;
+	ex->trace_off = (uint32_t)(base + TRACE_FIELD_NAME_LEN);
+	ex->trace_len = (uint32_t)(n - TRACE_FIELD_NAME_LEN - 2);
 }
 
 /* Move request body bytes from the client to the target. */
@@ -1464,6 +1492,8 @@ static void start_request(struct session *s, size_t head_len)
 	router_route(gen_router(s->wg->gen, l), route_req_of(s, &h, &rq), &act);
 	s->ex->rule = act.rule;
 	s->ex->rule_evals = act.evaluated;
+	if (act.action->type != CFG_ACT_FORWARD)
+		keep_trace(s, trace_in);
 	switch (act.action->type) {
 	case CFG_ACT_FIXED_RESPONSE: {
 		const struct cfg_fixed_response *fr = act.action->u.fixed;
@@ -1481,6 +1511,7 @@ static void start_request(struct session *s, size_t head_len)
 	}
 	const struct cfg_forward *fwd = router_pick_forward(&act, pick_seq(s->pw, s->wg->gen, l, &act));
 	if (!fwd) {
+		keep_trace(s, trace_in);
 		evbuffer_drain(in, head_len);
 		exchange_fail(s, EXCH_NO_TARGET);
 		respond(s, 503, NULL, NULL, 0, 0);

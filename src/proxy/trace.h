@@ -59,6 +59,7 @@ int trace_header_valid(const char *v, size_t n, char root[TRACE_ID_LEN + 1]);
  * trace_header_valid()), else "Root=ID". At most INLEN + TRACE_FIELD_EXTRA
  * bytes. */
 #define TRACE_FIELD_EXTRA (22 + 2 * TRACE_ID_LEN + 3) /* a Root of albd's before IN, and its Self in it */
+#define TRACE_FIELD_NAME_LEN 17 /* "X-Amzn-Trace-Id: ", before the value (and "\r\n" after it) */
 void trace_write_header(struct wbuf *b, const char *in, size_t inlen, int keep,
 			const char id[TRACE_ID_LEN + 1]);
 

@@ -26,7 +26,7 @@ from conftest import (Albd, Conn, free_port, get, listener, make_config, port_ac
 ID = r"1-[0-9a-f]{8}-[0-9a-f]{24}"
 ROOT_ONLY = re.compile(r"^Root=(%s)$" % ID)
 CLIENT_ROOT = "1-67891233-abcdef012345678912345678"
-END = re.compile(r"exchange end: .* \"(\S+) (\S+)\" status=(\d+) .* retries=(\d+) .* trace=(\S+)")
+END = re.compile(r"exchange end: .* \"(\S+) (\S+)\" status=(\d+) .* retries=(\d+) .* trace=(.*)$", re.M)
 
 
 class DebugAlbd(Albd):
@@ -114,7 +114,8 @@ def test_valid_root_kept_with_self(talbd):
                           headers=[("X-Amzn-Trace-Id", "Root=%s;Self=%s;CalledFrom=app" % (CLIENT_ROOT, old_self))])
     m = re.match(r"^Root=%s;Self=(%s);CalledFrom=app$" % (CLIENT_ROOT, ID), got[0])
     assert m and m.group(1) != old_self, got
-    assert log_trace(a, "/echo-headers?k=3") == "Self=%s;Root=%s" % (m.group(1), CLIENT_ROOT)
+    # the log has the value forwarded, as it is
+    assert log_trace(a, "/echo-headers?k=3") == got[0]
 
 
 @pytest.mark.parametrize("value", [
@@ -150,7 +151,7 @@ def test_no_root_fields_kept(talbd, value, want):
     assert len(got) == 1, got
     m = re.match(want, got[0])
     assert m and CLIENT_ROOT not in got[0], (value, got)
-    assert log_trace(a, "/echo-headers") == "Root=" + m.group("id")
+    assert log_trace(a, "/echo-headers") == got[0]
 
 
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
@@ -213,10 +214,29 @@ def test_off(talbd):
     assert traces_received(a, "/echo-headers?o=2", headers=hdrs) == ["garbage", "Root=" + CLIENT_ROOT]
 
 
+@pytest.mark.parametrize("value", ["Root=%s;CalledFrom=app" % CLIENT_ROOT,
+                                   "Sampled=1;Root=%s;Parent=53995c3f42cd8ad8" % CLIENT_ROOT,
+                                   "CalledFrom=app; Sampled=1", "Self=x;Parent=1", "garbage"])
+def test_log_has_the_forwarded_value(talbd, value):
+    """The request's log line shows the X-Amzn-Trace-Id value the target
+    got, every field of it in its order, not a summary of albd's ids."""
+    a = talbd()
+    got = traces_received(a, headers=[("X-Amzn-Trace-Id", value)])
+    assert len(got) == 1, got
+    assert log_trace(a, "/echo-headers") == got[0]
+
+    def others(v):
+        return [f for f in v.split(";") if not f.strip().startswith(("Root=", "Self="))]
+    assert others(got[0]) == ([] if value == "garbage" else others(value)), got
+
+
 def test_fixed_response_logged_with_id(talbd):
     a = talbd()
     assert get(a.port, "/ping").status == 200
     assert ROOT_ONLY.match(log_trace(a, "/ping"))
+    # what albd would have forwarded, the client's fields with it
+    assert get(a.port, "/ping?c=1", headers=[("X-Amzn-Trace-Id", "Root=%s;CalledFrom=app" % CLIENT_ROOT)]).status == 200
+    assert re.match(r"^Self=%s;Root=%s;CalledFrom=app$" % (ID, CLIENT_ROOT), log_trace(a, "/ping?c=1"))
 
 
 class SilentTarget:

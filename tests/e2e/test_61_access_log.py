@@ -150,6 +150,39 @@ def test_fields_of_forward_redirect_fixed_dead_and_bad(albd, backends, tmp_path)
     assert bad["user_agent"] == "-" and bad["trace_id"] == "-"
 
 
+def test_trace_id_is_the_header_forwarded(albd, backends, tmp_path):
+    """ALB logs "the contents of the X-Amzn-Trace-Id header": trace_id is the
+    value the target received, an application's fields included, in their
+    order; for a fixed response, the value albd would have forwarded."""
+    b = backends.start("b1")
+    port = free_port()
+    path = tmp_path / "access.log"
+    albd.start(log_config(port, [b], path, rules=(FIXED_RULE,)), port=port)
+    root = "1-67891233-abcdef012345678912345678"
+    sent = ["Root=%s;CalledFrom=app" % root, "Sampled=1;Root=%s;Parent=53995c3f42cd8ad8" % root,
+            "CalledFrom=app", None]
+    received = []
+    with Conn(port) as c:
+        for i, value in enumerate(sent):
+            r = c.request("GET", "/echo-headers?i=%d" % i,
+                          headers=[("X-Amzn-Trace-Id", value)] if value is not None else [])
+            assert r.status == 200, r
+            got = [v for n, v in r.json()["headers"] if n.lower() == "x-amzn-trace-id"]
+            assert len(got) == 1, got
+            received.append(got[0])
+        r = c.request("GET", "/fixed", headers=[("X-Amzn-Trace-Id", "Root=%s;CalledFrom=app" % root)])
+        assert r.status == 418
+    lines = [parse_alb(l) for l in lines_of(path, len(sent) + 1)]
+    for i, (f, got) in enumerate(zip(lines, received)):
+        assert f["request"].endswith("/echo-headers?i=%d HTTP/1.1" % i), f
+        assert f["trace_id"] == got, (sent[i], f["trace_id"], got)
+    assert re.match(r"^Self=1-[0-9a-f]{8}-[0-9a-f]{24};Root=%s;CalledFrom=app$" % root, received[0])
+    assert re.match(r"^Self=1-[0-9a-f]{8}-[0-9a-f]{24};Sampled=1;Root=%s;Parent=53995c3f42cd8ad8$" % root,
+                    received[1])
+    assert re.match(r"^Root=1-[0-9a-f]{8}-[0-9a-f]{24};CalledFrom=app$", received[2])
+    assert re.match(r"^Self=1-[0-9a-f]{8}-[0-9a-f]{24};Root=%s;CalledFrom=app$" % root, lines[-1]["trace_id"])
+
+
 def test_https_request_fields(albd, backends, tmp_path, pki):
     b = backends.start("b1")
     port = free_port()

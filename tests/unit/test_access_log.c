@@ -39,6 +39,7 @@ static struct alog_fields sample(void)
 	f.user_agent_len = 11;
 	f.tg_arn = "arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067";
 	f.trace = "Root=1-58337262-36d228ad5d99923122bbe354";
+	f.trace_len = strlen(f.trace);
 	f.rule_priority = 0;
 	f.actions = "forward";
 	f.target_list = "10.0.0.1:80";
