@@ -597,21 +597,24 @@ static int metric_promql(struct ctx *c, const char *ns, const char *metric, cons
 			return skip(c, "%s of %s has no PromQL equivalent: /metrics has its total only", stat, metric);
 		}
 	case MS_LEVEL:
-	case MS_GAUGE:
+	case MS_GAUGE: {
+		/* /metrics has the certificate's expiry as a time (Prometheus's
+		 * base unit); CertificateDaysToExpiry is whole days from now */
+		int days = m == M_CERTIFICATE_DAYS_TO_EXPIRY;
 		switch (st) {
 		case ST_AVERAGE:
 		case ST_MAXIMUM:
 		case ST_MINIMUM: {
 			const char *f = st == ST_AVERAGE ? "avg" : st == ST_MAXIMUM ? "max" : "min";
-			sb_printf(out, "%s by (load_balancer) (%s_over_time(", f, f);
+			sb_printf(out, "%s by (load_balancer) (%s%s_over_time(", f, days ? "floor((" : "", f);
 			selector(out, (unsigned)m, "", &s);
-			sb_printf(out, "[%s]))", w);
+			sb_printf(out, "[%s])%s)", w, days ? " - time()) / 86400)" : "");
 			return XL_OK;
 		}
 		case ST_SUM:
-			sb_printf(out, "%u * sum by (load_balancer) (avg_over_time(", period);
+			sb_printf(out, "%u * sum by (load_balancer) (%savg_over_time(", period, days ? "floor((" : "");
 			selector(out, (unsigned)m, "", &s);
-			sb_printf(out, "[%s]))", w);
+			sb_printf(out, "[%s])%s)", w, days ? " - time()) / 86400)" : "");
 			return XL_OK;
 		case ST_SAMPLE_COUNT:
 			return skip(c, "SampleCount of %s counts albd's one-second datapoints, which Prometheus does not see",
@@ -619,6 +622,7 @@ static int metric_promql(struct ctx *c, const char *ns, const char *metric, cons
 		default:
 			return skip(c, "%s of %s has no PromQL equivalent", stat, metric);
 		}
+	}
 	case MS_LATENCY:
 		switch (st) {
 		case ST_PERCENTILE:

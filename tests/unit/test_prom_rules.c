@@ -231,8 +231,8 @@ static const struct stat_case {
 	{ "ActiveConnectionCount", "Maximum", NULL, 0,
 	  "max by (load_balancer) (max_over_time(albd_active_connections[1m]))" },
 	{ "CertificateDaysToExpiry", "Minimum", cert_1, 2,
-	  "min by (load_balancer) (min_over_time(albd_certificate_days_to_expiry{listener=\"https\","
-	  "certificate=\"/etc/albd/a.pem\"}[1m]))" },
+	  "min by (load_balancer) (floor((min_over_time(albd_certificate_expiry_timestamp_seconds{listener=\"https\","
+	  "certificate=\"/etc/albd/a.pem\"}[1m]) - time()) / 86400))" },
 	/* the latency histogram */
 	{ "TargetResponseTime", "p99", tg_web, 1,
 	  "histogram_quantile(0.99, sum by (load_balancer, le) (rate(albd_target_response_time_seconds_bucket"
