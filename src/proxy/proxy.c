@@ -901,8 +901,12 @@ static int sticky_read(struct session *s, const struct http1_head *h, const char
 		return 0;
 	for (int k = 0; k < 2 && names[k]; k++) {
 		size_t nlen = strlen(names[k]);
+		struct sticky_cookie_iter it;
 
-		for (unsigned nth = 0; sticky_cookie_find(h->hdrs, h->nhdrs, names[k], nlen, nth, &v, &vlen); nth++) {
+		/* one walk over the Cookie fields: a client may repeat a name
+		 * as often as its head has room for */
+		sticky_cookie_iter_init(&it, h->hdrs, h->nhdrs);
+		while (sticky_cookie_next(&it, names[k], nlen, &v, &vlen)) {
 			if (!sticky_open(m, v, vlen, kind, &tmp))
 				continue;
 			if (accept(s, &tmp, arg)) {

@@ -512,19 +512,42 @@ static int find_in(const char **pp, const char *end, const char *name, size_t na
 	return 0;
 }
 
-int sticky_cookie_find(const struct http1_header *hdrs, size_t n, const char *name, size_t name_len,
-		       unsigned nth, const char **v, size_t *vlen)
+void sticky_cookie_iter_init(struct sticky_cookie_iter *it, const struct http1_header *hdrs, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		const struct http1_header *f = &hdrs[i];
-		const char *p = f->value, *end = f->value + f->value_len;
+	it->hdrs = hdrs;
+	it->n = n;
+	it->i = 0;
+	it->p = NULL;
+}
+
+int sticky_cookie_next(struct sticky_cookie_iter *it, const char *name, size_t name_len, const char **v,
+		       size_t *vlen)
+{
+	for (; it->i < it->n; it->i++, it->p = NULL) {
+		const struct http1_header *f = &it->hdrs[it->i];
+		const char *end = f->value + f->value_len;
 
 		if (f->name_len != 6 || !http1_name_is(f, "cookie"))
 			continue;
-		while (p < end && find_in(&p, end, name, name_len, v, vlen))
-			if (nth-- == 0)
-				return 1;
+		if (!it->p)
+			it->p = f->value;
+		/* find_in() leaves it->p past the pair it returns, so the
+		 * next call goes on from there */
+		if (it->p < end && find_in(&it->p, end, name, name_len, v, vlen))
+			return 1;
 	}
+	return 0;
+}
+
+int sticky_cookie_find(const struct http1_header *hdrs, size_t n, const char *name, size_t name_len,
+		       unsigned nth, const char **v, size_t *vlen)
+{
+	struct sticky_cookie_iter it;
+
+	sticky_cookie_iter_init(&it, hdrs, n);
+	while (sticky_cookie_next(&it, name, name_len, v, vlen))
+		if (nth-- == 0)
+			return 1;
 	return 0;
 }
 

@@ -120,11 +120,33 @@ void sticky_put(struct sticky_set *set, uint64_t group, uint64_t target, uint32_
 /* Remove GROUP's entry from SET, if any. */
 void sticky_remove(struct sticky_set *set, uint64_t group);
 
+/* A walk over the values of one cookie in a request's Cookie fields, in
+ * field and then position order, each byte looked at once (a client may
+ * send a name thousands of times: it must not cost it more than once).
+ * Set up with sticky_cookie_iter_init(); the fields must outlive it. */
+struct sticky_cookie_iter {
+	const struct http1_header *hdrs;   /* the request's fields */
+	size_t n;
+	size_t i;                          /* the field being read */
+	const char *p;                     /* where the next search in field i starts, or NULL
+	                                    * (its start: field i not reached yet) */
+};
+
+/* Start a walk over HDRS[0..N). Thread: the caller's. */
+void sticky_cookie_iter_init(struct sticky_cookie_iter *it, const struct http1_header *hdrs, size_t n);
+
+/* The next value of cookie NAME (NAME_LEN bytes, compared exactly), with
+ * surrounding double quotes removed: 1 with *V, *VLEN set (pointing into
+ * the fields), or 0 when there is no other. One walk serves one NAME. */
+int sticky_cookie_next(struct sticky_cookie_iter *it, const char *name, size_t name_len, const char **v,
+		       size_t *vlen);
+
 /* The Nth value of cookie NAME (NAME_LEN bytes, compared exactly) in the
  * request's Cookie fields HDRS[0..N), counting from 0 in field and then
  * position order, with surrounding double quotes removed: a client may
  * send a name several times (other paths, a target's own). Returns 1 and
- * sets *V, *VLEN, or 0 when there are fewer. */
+ * sets *V, *VLEN, or 0 when there are fewer. Costs a walk up to the Nth:
+ * to visit them all, use sticky_cookie_next(). */
 int sticky_cookie_find(const struct http1_header *hdrs, size_t n, const char *name, size_t name_len,
 		       unsigned nth, const char **v, size_t *vlen);
 

@@ -341,6 +341,29 @@ def test_the_first_valid_of_several_cookies_counts(albd, backends):
         assert spread(port, 4, cookie=cookie) == {first: 4}, cookie
 
 
+def test_many_repeated_cookies_cost_one_pass(albd, backends):
+    """Requests whose Cookie field holds 9500 empty AWSALB pairs and the
+    valid one last (76 KB, about what a head can be): each occurrence is
+    looked at once, so they are answered at once and pinned. Looking up
+    the nth occurrence from the start for every nth took 0.45 s of the
+    worker's time per request."""
+    backs = [backends.start(n) for n in ("a", "b", "c")]
+    port = free_port()
+    albd.start(make_config([listener("web", port, "tg", rules=())],
+                           [target_group("tg", backs, stickiness={"type": "lb_cookie", "duration": 120})],
+                           limits={"max_header_size": 1 << 20}), port=port)
+    r = fetch(port)
+    first, value = r.header("x-backend"), set_cookies(r)["AWSALB"][0]
+    cookie = "AWSALB=;" * 9500 + "AWSALB=" + value
+    t0 = time.monotonic()
+    with Conn(port) as c:
+        for _ in range(8):
+            r = c.request("GET", "/name", headers=[("Cookie", cookie)])
+            assert r.status == 200 and r.header("x-backend") == first, r
+    took = time.monotonic() - t0
+    assert took < 1.5, took
+
+
 def test_a_targets_own_awsalb_is_dropped(albd, backends):
     backs = [backends.start(n) for n in ("a", "b")]
     port = free_port()

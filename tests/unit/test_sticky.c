@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -348,6 +349,51 @@ START_TEST(test_cookie_parse)
 }
 END_TEST
 
+/* One walk gives every occurrence, in the order sticky_cookie_find()
+ * counts them, and costs one pass: 131072 pairs in a 1 MB field are
+ * walked at once (looked up by nth from the start, each lookup from the
+ * first pair, they take more than a minute). */
+START_TEST(test_cookie_iter)
+{
+	struct http1_header h[] = { hdr("COOKIE", "x=AWSALB; AWSALBX=1; AWSALB=; AWSALB=late"), hdr("X-A", "AWSALB=no"),
+				    hdr("Cookie", ""), hdr("Cookie", "AWSALB=\"second\";b=2"), hdr("Cookie", "AWSALB") };
+	const char *want[] = { "", "late", "second" };
+	struct sticky_cookie_iter it;
+	const char *v;
+	size_t len;
+	unsigned k = 0;
+
+	sticky_cookie_iter_init(&it, h, 5);
+	while (sticky_cookie_next(&it, "AWSALB", 6, &v, &len)) {
+		ck_assert_uint_lt(k, 3);
+		ck_assert_uint_eq(len, strlen(want[k]));
+		ck_assert(memcmp(v, want[k], len) == 0);
+		k++;
+	}
+	ck_assert_uint_eq(k, 3);
+	ck_assert(!sticky_cookie_next(&it, "AWSALB", 6, &v, &len));   /* stays at the end */
+
+	size_t pairs = 131072, plen = 8;
+	char *big = malloc(pairs * plen + 16);
+	ck_assert_ptr_nonnull(big);
+	for (size_t i = 0; i < pairs; i++)
+		memcpy(big + i * plen, "AWSALB=;", plen);
+	memcpy(big + pairs * plen, "AWSALB=z", 9);
+	struct http1_header hb[] = { { "Cookie", 6, big, pairs * plen + 8 } };
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sticky_cookie_iter_init(&it, hb, 1);
+	size_t seen = 0;
+	while (sticky_cookie_next(&it, "AWSALB", 6, &v, &len))
+		seen++;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_uint_eq(seen, pairs + 1);
+	ck_assert(len == 1 && *v == 'z');
+	ck_assert_double_lt((double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, 1.0);
+	free(big);
+}
+END_TEST
+
 START_TEST(test_sets_cookie)
 {
 	struct http1_header a = hdr("Set-Cookie", "SESSION=abc; Path=/"), b = hdr("set-cookie", " SESSION = x"),
@@ -424,6 +470,7 @@ int main(void)
 	tcase_add_test(tc, test_ids);
 	tcase_add_test(tc, test_key_file);
 	tcase_add_test(tc, test_cookie_parse);
+	tcase_add_test(tc, test_cookie_iter);
 	tcase_add_test(tc, test_sets_cookie);
 	tcase_add_test(tc, test_http_date);
 	tcase_add_test(tc, test_find_target);
