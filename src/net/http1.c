@@ -2,6 +2,7 @@
 #include "http1.h"
 #include "desync.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -267,6 +268,81 @@ static int check_version(const char *p, size_t len, int is_request)
  * RFC 9112 3.2: origin-form starts with '/'; absolute-form is an absolute
  * URI, of which a gateway proxies only http and https ones; asterisk-form
  * ("*") goes on as it came. Returns -1 for what albd does not forward. */
+/* Host values (RFC 9112 3.2, RFC 3986 3.2.2) ---------------------------- */
+
+/* unreserved and sub-delims: what a reg-name holds besides pct-encoded */
+static int reg_name_char(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return 1;
+	return c && strchr("-._~!$&'()*+,;=", c) != NULL;
+}
+
+static int is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* IP-literal's inside: IPv6address (inet_pton's reading) or IPvFuture
+ * ("v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )). */
+static int ip_literal_inside(const char *p, size_t n)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+
+	if (n && (p[0] | 0x20) == 'v') {
+		size_t i = 1;
+		while (i < n && is_hex((unsigned char)p[i]))
+			i++;
+		if (i == 1 || i >= n || p[i] != '.' || ++i == n)
+			return 0;
+		for (; i < n; i++)
+			if (p[i] != ':' && !reg_name_char((unsigned char)p[i]))
+				return 0;
+		return 1;
+	}
+	if (n == 0 || n >= sizeof buf)
+		return 0;
+	memcpy(buf, p, n);
+	buf[n] = 0;
+	return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+int http1_host_valid(const char *v, size_t n, size_t *host_len)
+{
+	size_t i = 0;
+
+	if (n && v[0] == '[') {
+		const char *e = memchr(v, ']', n);
+		if (!e || !ip_literal_inside(v + 1, (size_t)(e - v) - 1))
+			return 0;
+		i = (size_t)(e - v) + 1;
+	} else {
+		/* reg-name, which IPv4address is one of */
+		while (i < n && v[i] != ':') {
+			if (v[i] == '%') {
+				if (n - i < 3 || !is_hex((unsigned char)v[i + 1]) || !is_hex((unsigned char)v[i + 2]))
+					return 0;
+				i += 3;
+			} else if (reg_name_char((unsigned char)v[i])) {
+				i++;
+			} else {
+				return 0;
+			}
+		}
+	}
+	if (host_len)
+		*host_len = i;
+	if (i == n)
+		return 1;
+	if (v[i] != ':')
+		return 0;
+	for (i++; i < n; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return 0;
+	return 1;
+}
+
 static int split_target(struct http1_head *h)
 {
 	const char *t = h->target, *end = h->target + h->target_len;
@@ -287,8 +363,10 @@ static int split_target(struct http1_head *h)
 	const char *a = t + slen, *q = a;
 	while (q < end && *q != '/' && *q != '?')
 		q++;
-	/* RFC 9110 4.2.4: userinfo is not to be sent in an http(s) URI */
-	if (q == a || memchr(a, '@', (size_t)(q - a)))
+	/* RFC 9110 4.2.4: userinfo is not to be sent in an http(s) URI (and
+	 * '@' is no host's); 4.2.1: nor is an empty host */
+	size_t host_len;
+	if (!http1_host_valid(a, (size_t)(q - a), &host_len) || host_len == 0)
 		return -1;
 	h->authority = a;
 	h->authority_len = (size_t)(q - a);
@@ -600,8 +678,12 @@ static enum http1_status parse_head(const char *p, size_t len, int is_request, i
 		return HTTP1_BAD;
 
 	if (is_request) {
-		/* RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in 1.0 */
+		/* RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in 1.0,
+		 * and a valid one (uri-host [ ":" port ]; it may be empty) even
+		 * when the target's authority stands in for it */
 		if (n_host > 1 || (h->minor == 1 && n_host == 0))
+			return HTTP1_BAD;
+		if (h->host && !http1_host_valid(h->host, h->host_len, NULL))
 			return HTTP1_BAD;
 		if (h->authority) {
 			/* RFC 9112 3.2.2: the target's authority wins over Host */

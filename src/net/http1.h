@@ -130,10 +130,11 @@ enum http1_status http1_scan_head(struct evbuffer *in, int is_request, const str
  * (RFC 9112 section 6): Content-Length and Transfer-Encoding together, a
  * Transfer-Encoding other than exactly "chunked", a malformed or repeated
  * Content-Length, Transfer-Encoding in HTTP/1.0, for HTTP/1.1 requests
- * exactly one Host. A request target holds no control character, space
- * or '#' (RFC 9112 3.2: no form of it has a fragment). A request target in
- * absolute-form must be an http or https URI without userinfo; its
- * authority then stands in for the Host field (RFC 9112 3.2.2). For
+ * exactly one Host, and a valid one (http1_host_valid()). A request target
+ * holds no control character, space or '#' (RFC 9112 3.2: no form of it
+ * has a fragment). A request target in absolute-form must be an http or
+ * https URI whose authority is a valid Host with a host (no userinfo, not
+ * empty); it then stands in for the Host field (RFC 9112 3.2.2). For
  * responses, REQ_METHOD_HEAD tells that the request was HEAD (no body
  * whatever the head says). */
 enum http1_status http1_parse_head(const char *p, size_t len, int is_request, int req_method_head,
@@ -143,6 +144,14 @@ enum http1_status http1_parse_head(const char *p, size_t len, int is_request, in
  * For tests/fuzz/fuzz_http1_diff.c, which checks that both agree. */
 enum http1_status http1_parse_head_slow(const char *p, size_t len, int is_request, int req_method_head,
 					const struct http1_limits *lim, struct http1_head *h);
+
+/* Is V[0..N) a valid Host value (RFC 9112 3.2: uri-host [ ":" port ], RFC
+ * 3986 3.2.2): an IP-literal ("[" IPv6address or IPvFuture "]"), or a
+ * reg-name (unreserved, pct-encoded, sub-delims; IPv4address is one),
+ * possibly empty, then ":" and digits or nothing? No userinfo, no spaces,
+ * no '/'. On 1, *HOST_LEN (may be NULL) gets the uri-host's length. Pure,
+ * no allocation; thread: any. */
+int http1_host_valid(const char *v, size_t n, size_t *host_len);
 
 /* Is NAME (of NAME_LEN) listed in the comma separated token list LIST? */
 int http1_token_in_list(const char *list, size_t list_len, const char *name, size_t name_len);

@@ -696,7 +696,8 @@ static void respond(struct session *s, int status, const char *ctype, const char
 /* Answer request H (its head, HEAD_LEN bytes, still in the client
  * buffer: drained here) with redirect RD (see redirect.h): its status, the
  * Location, the small HTML body of albd's own answers (as ALB's). A
- * Location over REDIRECT_LOCATION_MAX is a 500. */
+ * Location over REDIRECT_LOCATION_MAX is a 500; a host of #{host} when the
+ * Host field has an empty host a 400. */
 static void respond_redirect(struct session *s, const struct http1_head *h, size_t head_len,
 			     const struct cfg_redirect *rd)
 {
@@ -709,9 +710,18 @@ static void respond_redirect(struct session *s, const struct http1_head *h, size
 		.query = q ? q + 1 : "", .query_len = q ? h->path_len - plen - 1 : 0,
 	};
 
-	if (h->host && h->host_len) {
+	if (h->host) {
 		rq.host = h->host;
 		rq.host_len = redirect_host_len(h->host, h->host_len);
+		if (!rq.host_len && strstr(rd->host, "#{host}")) {
+			/* "Host:" or "Host: :80" is valid (RFC 9112 3.2), but
+			 * there is no host to write: not "http://:80/" */
+			evbuffer_drain(s->c->in, head_len);
+			log_debug("client %s: a redirect to #{host} with an empty Host", peer_str(s));
+			exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
+			respond(s, 400, NULL, NULL, 0, 0);
+			return;
+		}
 	} else {
 		/* HTTP/1.0 without Host: the address the client reached */
 		struct sockaddr_storage ss;

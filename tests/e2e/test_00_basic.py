@@ -166,6 +166,16 @@ def test_host_passed_through(one_backend):
     assert hdrs(r.json(), "Host") == ["Example.TEST:8443"]
 
 
+def test_valid_hosts_pass_through(one_backend):
+    """Hosts of every valid shape (RFC 9112 3.2) are routed as before, the
+    empty one too."""
+    for host in ("example.com", "example.com:8080", "[::1]:80", "[2001:db8::1]", "127.0.0.1",
+                 "xn--bcher-kva.example", "a_b~c.example", "%41.example", "a.example:", ""):
+        r = get(one_backend.port, "/echo-headers", host=host)
+        assert r.status == 200, (host, r)
+        assert hdrs(r.json(), "Host") == [host], host
+
+
 def test_x_forwarded_headers(one_backend):
     r = get(one_backend.port, "/echo-headers")
     e = r.json()

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import (Conn, IncompleteResponse, free_port, get, listener, make_config,
                       simple_config, target_group)
+from test_48_metrics import total, wait_total
 
 
 def test_502_target_refuses(albd):
@@ -108,6 +109,43 @@ def test_400_malformed_request(one_backend, raw):
         assert c.closed_by_peer(5), "connection not closed after 400"
     after = one_backend.b1.stats()
     assert after["heads"] == before["heads"], "the target received a malformed request"
+
+
+BAD_HOSTS = ["good.example@evil.example", "a b/c", "[::1", "a/b", "a?b", "a:80:80", "a:8o", "[::1]x",
+             "[1.2.3.4]", "[::1%eth0]", "h%zz", "\xe9.example"]
+
+
+def test_400_invalid_host(albd, backends):
+    """RFC 9112 3.2: a Host that is not uri-host [ ":" port ] is a 400,
+    counted as albd's other 400s; so is a second Host line, and an
+    absolute-form target whose authority is not a host; none reaches the
+    target, or a redirect (whose Location would carry it)."""
+    b1 = backends.start("b1")
+    port = free_port()
+    rules = ({"priority": 1, "path": ["/r/*"], "redirect": {"status": 301, "host": "www.#{host}"}},)
+    a = albd.start(simple_config(port, [b1], rules=rules), port=port)
+    raws = []
+    for h in BAD_HOSTS:
+        for path in ("/x", "/r/x"):
+            for v in (b"1.1", b"1.0"):
+                raws.append(b"GET %s HTTP/%s\r\nHost: %s\r\n\r\n" % (path.encode(), v, h.encode("latin-1")))
+    raws += [b"GET /r/x HTTP/1.1\r\nHost: a.test\r\nHost: a.test\r\n\r\n",
+             b"GET http://[::1/x HTTP/1.1\r\nHost: a.test\r\n\r\n",
+             b"GET http://u@a.test/r/x HTTP/1.1\r\nHost: a.test\r\n\r\n",
+             b"GET http://:80/x HTTP/1.1\r\nHost: a.test\r\n\r\n",
+             b"GET http://a.test:x/x HTTP/1.1\r\nHost: a.test\r\n\r\n",
+             # the authority wins, but the Host field must still be valid
+             b"GET http://a.test/r/x HTTP/1.1\r\nHost: a@b\r\n\r\n"]
+    for raw in raws:
+        with Conn(port, timeout=5) as c:
+            c.send(raw)
+            r = c.read_response()
+            assert r.status == 400 and r.header("location") is None, (raw, r)
+            assert c.closed_by_peer(5), raw
+    assert b1.stats()["heads"] == 0
+    wait_total(a, "HTTPCode_ELB_4XX_Count", len(raws))
+    assert total(a, "RequestCount") == len(raws)
+    assert total(a, "HTTP_Redirect_Count") == 0
 
 
 def test_408_client_header_timeout(albd, backends):

@@ -95,6 +95,24 @@ def test_ipv6_host_and_absolute_form(rd):
     assert r.header("location") == "http://abs.example:%d/new/old/z?q=1" % p
 
 
+def test_empty_host(rd):
+    """An empty Host is valid (RFC 9112 3.2), but a host of #{host} has
+    nothing to write then: a 400, not "http://:PORT/"; a redirect that
+    does not use it goes as usual, and so does a target's request."""
+    p = rd.port
+    for host in ("", ":%d" % p):
+        with Conn(p) as c:
+            r = c.request("GET", "/moved", host=host)
+            assert r.status == 400 and r.header("location") is None, (host, r)
+            r = c.request("GET", "/drop", host=host)     # the same connection goes on
+            assert r.status == 302 and r.header("location") == "http://other.example:8443/drop", r
+            r = c.request("GET", "/fwd", host=host)
+            assert r.status == 200, r
+    # a userinfo trick never reaches a Location
+    r = loc(p, "/moved", host="good.example@evil.example")
+    assert r.status == 400 and r.header("location") is None, r
+
+
 def test_head_has_no_body(rd):
     r = loc(rd.port, "/old/h", method="HEAD")
     assert r.status == 301

@@ -989,6 +989,55 @@ START_TEST(test_req_host)
 }
 END_TEST
 
+/* RFC 9112 3.2: a Host whose value is not uri-host [ ":" port ] is a 400,
+ * and so is such an absolute-form authority. */
+START_TEST(test_req_host_valid)
+{
+	static const char *const good[] = {
+		"example.com", "example.com:8080", "[::1]:80", "[::1]", "127.0.0.1", "xn--bcher-kva.example",
+		"", ":80", "a.example:", "EXAMPLE.com", "a_b-c~d.e", "%41b", "!$&'()*+,;=", "[2001:db8::1]:443",
+		"[::ffff:192.0.2.1]", "[v1.fe80::a+en1]", "[V7.x]", "999.1.1.1",
+	};
+	static const char *const bad[] = {
+		"good.example@evil.example", "a b/c", "[::1", "a b", "a/b", "a?b", "a#b", "a\"b", "a:b", "a:80:80",
+		"a:8o", "[::1]x", "[::1]:x", "[::1]]", "[]", "[1.2.3.4]", "[::1%eth0]", "[fe80::1%25eth0]", "[v.x]",
+		"[vz.x]", "[v1.]", "[v1]", "%4", "%zz", "a%", "u@a", "a\tb", "\x80", "é.example", "[::1]:80:",
+		"[12345::1]",
+	};
+	char req[256];
+	struct http1_head h;
+	size_t hl;
+
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+		ck_assert_msg(http1_host_valid(good[i], strlen(good[i]), NULL), "%s", good[i]);
+		snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+		ck_assert_msg(parse_req(req, &h) == HTTP1_OK, "%s", good[i]);
+		ck_assert_span_eq(h.host, h.host_len, good[i]);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		ck_assert_msg(!http1_host_valid(bad[i], strlen(bad[i]), NULL), "%s", bad[i]);
+		snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+		ck_assert_msg(parse_req(req, &h) == HTTP1_BAD, "%s", bad[i]);
+		snprintf(req, sizeof req, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", bad[i]);
+		ck_assert_msg(parse_req(req, &h) == HTTP1_BAD, "%s", bad[i]);
+	}
+	/* the uri-host's length */
+	ck_assert(http1_host_valid("[::1]:80", 8, &hl) && hl == 5);
+	ck_assert(http1_host_valid("a.b:1", 5, &hl) && hl == 3);
+	ck_assert(http1_host_valid(":1", 2, &hl) && hl == 0);
+	/* still checked beside an absolute-form target, whose authority wins */
+	ck_assert_int_eq(parse_req("GET http://a.example/ HTTP/1.1\r\nHost: a b\r\n\r\n", &h), HTTP1_BAD);
+	/* the authority itself: valid, with a host */
+	ck_assert_int_eq(parse_req("GET http://[::1]:8080/x HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_OK);
+	ck_assert_span_eq(h.host, h.host_len, "[::1]:8080");
+	ck_assert_int_eq(parse_req("GET http://a%20b/ HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_OK);
+	ck_assert_int_eq(parse_req("GET http://[::1/ HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
+	ck_assert_int_eq(parse_req("GET http://:80/ HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
+	ck_assert_int_eq(parse_req("GET http://a:b/ HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
+	ck_assert_int_eq(parse_req("GET http://a\"b/ HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
+}
+END_TEST
+
 START_TEST(test_req_bad_field_name)
 {
 	struct http1_head h;
@@ -1978,6 +2027,7 @@ static Suite *http1_suite(void)
 	tc = tcase_create("request");
 	tcase_add_test(tc, test_req_basic);
 	tcase_add_test(tc, test_req_absolute_form);
+	tcase_add_test(tc, test_req_host_valid);
 	tcase_add_test(tc, test_req_empty_value);
 	tcase_add_test(tc, test_req_keep_alive);
 	tcase_add_test(tc, test_req_expect);
