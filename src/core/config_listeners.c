@@ -130,13 +130,36 @@ static int set_template(struct cfg_ctx *c, const config_setting_t *s, void *fiel
 	return cfg_replace_str(c, field, v);
 }
 
+/* "host": a template, or an IPv6 literal: '[', an address inet_pton(3)
+ * reads, ']' and nothing after it (a port goes in "port"). Brackets stand
+ * nowhere else. */
 static int set_rd_host(struct cfg_ctx *c, const config_setting_t *s, void *field)
 {
 	const char *v = cfg_string_of(c, s);
 
-	if (v && v[0] != '[' && strchr(v, ':'))
+	if (!v)
+		return -1;
+	if (v[0] == '[') {
+		const char *e = strchr(v, ']');
+		char addr[INET6_ADDRSTRLEN];
+		struct in6_addr a;
+		size_t n = e ? (size_t)(e - v - 1) : 0;
+
+		if (!e || n == 0 || n >= sizeof addr)
+			return cfg_fail(c, s, "\"%s\": an IPv6 literal is [address]", v);
+		memcpy(addr, v + 1, n);
+		addr[n] = 0;
+		if (inet_pton(AF_INET6, addr, &a) != 1)
+			return cfg_fail(c, s, "\"%s\": \"%s\" is not an IPv6 address", v, addr);
+		if (e[1] == ':')
+			return cfg_fail(c, s, "\"%s\": a port goes in port, not in host", v);
+		if (e[1])
+			return cfg_fail(c, s, "\"%s\": nothing may follow an IPv6 literal's ']'", v);
+		return set_template(c, s, field, 1, 0, "/?#@\\");
+	}
+	if (strchr(v, ':'))
 		return cfg_fail(c, s, "\"%s\": a port goes in port, not in host", v);
-	return v ? set_template(c, s, field, 1, RD_HOST, "/?#@\\") : -1;
+	return set_template(c, s, field, 1, RD_HOST, "/?#@\\[]");
 }
 
 static int set_rd_path(struct cfg_ctx *c, const config_setting_t *s, void *field)

@@ -207,6 +207,17 @@ def first_error(r, p):
     ({"status": 301, "port": 0}, "port = 0", "expected 1 to 65535"),
     ({"status": 301, "host": "#{path}.example"}, "host = \"#{path}", "only #{host}"),
     ({"status": 301, "port": 1, "query": "?a=1"}, "query = \"?a=1\"", "leading '?'"),
+    # an IPv6 literal: [address] and nothing after it
+    ({"status": 301, "host": "[::1]:8080"}, "host = \"[", "a port goes in port"),
+    ({"status": 301, "host": "[::1]x"}, "host = \"[", "nothing may follow"),
+    ({"status": 301, "host": "[::1]#{host}"}, "host = \"[", "nothing may follow"),
+    ({"status": 301, "host": "[::1"}, "host = \"[", "an IPv6 literal is [address]"),
+    ({"status": 301, "host": "[]"}, "host = \"[", "an IPv6 literal is [address]"),
+    ({"status": 301, "host": "[1.2.3.4]"}, "host = \"[", "not an IPv6 address"),
+    ({"status": 301, "host": "[::g]"}, "host = \"[", "not an IPv6 address"),
+    ({"status": 301, "host": "[#{host}]"}, "host = \"[", "not an IPv6 address"),
+    ({"status": 301, "host": "a[::1]"}, "host = \"a[", "a port goes in port"),
+    ({"status": 301, "host": "a]"}, "host = \"a]", "']' is not allowed"),
     # a literal that the rule's only path or host must already be: the same URL
     ({"status": 301, "path": "/x"}, "redirect = {", "redirect loop"),
     ({"status": 302, "host": "A.Example", "path": "/x"}, "redirect = {", "redirect loop"),
@@ -229,6 +240,8 @@ def test_literal_redirect_elsewhere_accepted(tmp_path):
                            ({"path": ["/x*"]}, {"status": 301, "path": "/x"}),
                            ({"path": ["/x", "/y"]}, {"status": 301, "path": "/x"}),
                            ({"host": ["a.example"]}, {"status": 301, "host": "b.example"}),
+                           ({"host": ["a.example"]}, {"status": 301, "host": "[2001:db8::1]"}),
+                           ({"host": ["a.example"]}, {"status": 301, "host": "[::ffff:192.0.2.1]"}),
                            ({"host": ["a.example"], "path": ["/x"]},
                             {"status": 301, "host": "a.example", "path": "/z"}),
                            # another condition may not hold once redirected (dropping tracking parameters)
