@@ -38,6 +38,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -253,6 +254,15 @@ const char *admin_req_body(const struct admin_req *r, size_t *len)
 
 /* ------------------------------------------------------------ answers */
 
+/* The Date of the admin's responses (RFC 9110 6.6.1): the control
+ * thread's only. */
+static struct http1_date admin_date;
+
+static const char *date_now(void)
+{
+	return http1_date(&admin_date, (int64_t)time(NULL));
+}
+
 /* Write a response to AC with EXTRA header lines (each ending in CRLF, or
  * NULL). BODY is left out for HEAD. */
 static void write_response(struct aconn *ac, int status, const char *ctype, const char *extra, const char *body,
@@ -272,7 +282,7 @@ static void write_response(struct aconn *ac, int status, const char *ctype, cons
 		evbuffer_add_printf(out, "Content-Type: %s\r\nContent-Length: %zu\r\n",
 				    ctype ? ctype : "application/octet-stream", len);
 	}
-	evbuffer_add_printf(out, "%sX-Content-Type-Options: nosniff\r\n%s%s\r\n",
+	evbuffer_add_printf(out, "Date: %s\r\n%sX-Content-Type-Options: nosniff\r\n%s%s\r\n", date_now(),
 			    own_cache ? "" : "Cache-Control: no-store\r\n", extra ? extra : "",
 			    close ? "Connection: close\r\n" : "");
 	if (!head && len)
@@ -788,7 +798,7 @@ static void process(struct aconn *ac)
 	http1_body_init(&ac->body, h.body, h.content_length, 0);
 	ac->state = AC_BODY;
 	if (ac->req->expect_continue && evbuffer_get_length(ac->c->in) == 0) {
-		evbuffer_add_printf(ac->c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+		evbuffer_add_printf(ac->c->out, "HTTP/1.1 100 Continue\r\nDate: %s\r\n\r\n", date_now());
 		conn_flush(ac->c);
 	}
 	read_body(ac);

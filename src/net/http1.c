@@ -1196,3 +1196,61 @@ size_t http1_normalize_request(const char *p, size_t len, char *out, size_t cap)
 	out[o++] = '\n';
 	return o;
 }
+
+/* Dates (RFC 9110 5.6.7) -------------------------------------------------- */
+
+static void put2(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+}
+
+void http1_format_date(int64_t epoch, char out[HTTP1_DATE_LEN + 1])
+{
+	static const char days[7][4] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };  /* from 1970-01-01 */
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	int64_t z = epoch >= 0 ? epoch / 86400 : (epoch - 86399) / 86400;   /* days since 1970-01-01 */
+	int64_t secs = epoch - z * 86400;
+	int64_t wd = z % 7;
+
+	if (wd < 0)
+		wd += 7;
+	/* the proleptic Gregorian calendar from a day number, without
+	 * gmtime_r() (glibc takes a lock in it): H. Hinnant's civil_from_days */
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	unsigned day = doy - (153 * mp + 2) / 5 + 1;
+	unsigned month = mp < 10 ? mp + 3 : mp - 9;
+	int64_t year = (int64_t)yoe + era * 400 + (month <= 2);
+	unsigned y = year < 0 ? 0 : year > 9999 ? 9999 : (unsigned)year;   /* four digits */
+
+	memcpy(out, days[wd], 3);
+	memcpy(out + 3, ", ", 2);
+	put2(out + 5, day);
+	out[7] = ' ';
+	memcpy(out + 8, months[month - 1], 3);
+	out[11] = ' ';
+	put2(out + 12, y / 100);
+	put2(out + 14, y % 100);
+	out[16] = ' ';
+	put2(out + 17, (unsigned)(secs / 3600));
+	out[19] = ':';
+	put2(out + 20, (unsigned)(secs / 60 % 60));
+	out[22] = ':';
+	put2(out + 23, (unsigned)(secs % 60));
+	memcpy(out + 25, " GMT", 5);   /* and the NUL */
+}
+
+const char *http1_date(struct http1_date *d, int64_t epoch)
+{
+	if (!d->text[0] || d->sec != epoch) {
+		http1_format_date(epoch, d->text);
+		d->sec = epoch;
+	}
+	return d->text;
+}

@@ -209,4 +209,25 @@ size_t http1_normalize_request(const char *p, size_t len, char *out, size_t cap)
 /* The reason phrase for a status albd generates itself. */
 const char *http1_reason(int status);
 
+/* An IMF-fixdate (RFC 9110 5.6.7), "Sun, 06 Nov 1994 08:49:37 GMT". */
+#define HTTP1_DATE_LEN 29
+
+/* Write EPOCH (seconds since 1970, UTC) as an IMF-fixdate into OUT, with a
+ * NUL; years beyond 0..9999 are clamped. No lock (not gmtime_r()), no
+ * allocation. Thread: any. */
+void http1_format_date(int64_t epoch, char out[HTTP1_DATE_LEN + 1]);
+
+/* The Date field of the responses albd makes itself (RFC 9110 6.6.1: an
+ * origin with a clock sends one), formatted again only when the second
+ * changes. One per thread (a worker's, the control thread's); starts
+ * zeroed. */
+struct http1_date {
+	int64_t sec;                     /* what text says */
+	char text[HTTP1_DATE_LEN + 1];   /* empty until the first call */
+};
+
+/* D's text for EPOCH, made again when EPOCH is another second. Valid until
+ * the next call with D. Thread: D's owner. */
+const char *http1_date(struct http1_date *d, int64_t epoch);
+
 #endif

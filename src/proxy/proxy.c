@@ -647,11 +647,10 @@ static void exchange_done(struct session *s)
 }
 
 /* Answer with a response albd makes itself (an error, a fixed response or
- * a redirect: then LOCATION, else NULL). CLOSE forces the connection
- * closed after it. Must not be used once a response head went to the
- * client. */
-/* respond() with one more field, HDR: VALUE (HDR may be NULL): Location,
- * Retry-After. */
+ * a redirect), with one more field HDR: VALUE (HDR may be NULL): Location,
+ * Retry-After. CLOSE forces the connection closed after it. Must not be
+ * used once a response head went to the client. Every such response has a
+ * Date (RFC 9110 6.6.1), the worker's, of its last tick's second. */
 static void respond_loc(struct session *s, int status, const char *ctype, const char *body,
 			size_t body_len, int close, const char *hdr, const char *value)
 {
@@ -673,8 +672,11 @@ static void respond_loc(struct session *s, int status, const char *ctype, const 
 		s->ex->close_after = s->linger = 1;
 	int keep = s->ex->req_keepalive && !s->ex->close_after && !s->w->stopping;
 	size_t before = evbuffer_get_length(out);
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nServer: albd\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s%s\r\n",
-			    status, http1_reason(status), ctype, body_len, hdr ? hdr : "", hdr ? ": " : "",
+	evbuffer_add_printf(out,
+			    "HTTP/1.1 %d %s\r\nServer: albd\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			    "%s%s%s%s%s\r\n",
+			    status, http1_reason(status), http1_date(&s->pw->date, s->pw->epoch), ctype, body_len,
+			    hdr ? hdr : "", hdr ? ": " : "",
 			    hdr ? value : "", hdr ? "\r\n" : "",
 			    keep ? (s->ex->http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n");
 	if (!s->ex->is_head)

@@ -60,8 +60,10 @@ struct proxy_worker {
 	                               * connection waiting for its next request holds none */
 	unsigned nex_free;            /* at most PROXY_EX_FREE_MAX */
 	struct trace_rng trace_rng;   /* request ids (X-Amzn-Trace-Id) */
-	uint32_t epoch;               /* wall clock seconds for them and for stickiness
-	                               * cookies, read each tick (1 s): no clock read per request */
+	uint32_t epoch;               /* wall clock seconds for them, for stickiness
+	                               * cookies and Date, read each tick (1 s): no clock read
+	                               * per request */
+	struct http1_date date;       /* the Date of albd's own responses, for epoch */
 	struct sticky_mac *sticky;    /* stickiness cookies' MAC, made at first use (sticky.h) */
 	char *norm;                   /* scratch for a request head the desync policy rewrites */
 	size_t norm_cap;              /* (http1_normalize_request), grown at first use */

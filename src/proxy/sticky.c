@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/core_names.h>
@@ -569,15 +568,5 @@ int sticky_sets_cookie(const struct http1_header *f, const char *name, size_t na
 
 void sticky_http_date(uint32_t epoch, char out[30])
 {
-	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t t = (time_t)epoch;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	/* years past 9999 do not fit: the cookies' dates stay far below */
-	snprintf(out, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday % 100,
-		 months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000, tm.tm_hour % 100, tm.tm_min % 100,
-		 tm.tm_sec % 100);
+	http1_format_date(epoch, out);
 }

@@ -155,7 +155,7 @@ int sticky_cookie_find(const struct http1_header *hdrs, size_t n, const char *na
 int sticky_sets_cookie(const struct http1_header *f, const char *name, size_t name_len);
 
 /* Format EPOCH as an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into
- * OUT (30 bytes with the NUL). */
+ * OUT (30 bytes with the NUL): http1_format_date(), without a lock. */
 void sticky_http_date(uint32_t epoch, char out[30]);
 
 #endif

@@ -1,4 +1,6 @@
 """Errors albd generates: 502, 503, 504, 400, 408, 413, 414, 431."""
+import email.utils
+import re
 import select
 import socket
 import struct
@@ -6,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import (Conn, IncompleteResponse, free_port, get, listener, make_config,
+from conftest import (PING_RULE, Conn, IncompleteResponse, free_port, get, listener, make_config,
                       simple_config, target_group)
 from test_48_metrics import total, wait_total
 
@@ -37,6 +39,48 @@ def test_502_keeps_client_connection(albd, backends):
         r = c.request("GET", "/live/name")
         assert r.status == 200 and r.header("X-Backend") == "b1", r
         assert c.request("GET", "/y").status == 502
+
+
+def date_of(r):
+    """The response's one Date, parsed; it must be an IMF-fixdate within a
+    few seconds of now."""
+    dates = r.all("date")
+    assert len(dates) == 1, r
+    assert re.match(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                    r"\d{4} \d\d:\d\d:\d\d GMT$", dates[0]), dates
+    d = email.utils.parsedate_to_datetime(dates[0])
+    assert abs(d.timestamp() - time.time()) < 5, (dates[0], time.time())
+    return d
+
+
+def test_albd_responses_have_a_date(albd, backends):
+    """RFC 9110 6.6.1: albd's own responses (a fixed response, a redirect,
+    a 400, a 502, a 503, HEAD too) carry Date; a target's response goes as
+    the target sent it (this one has none)."""
+    b1 = backends.start("b1")
+    port = free_port()
+    cfg = make_config([listener("web", port, "dead", rules=[
+        PING_RULE,
+        {"priority": 2, "path": ["/old"], "redirect": {"status": 302, "path": "/new"}},
+        {"priority": 3, "path": ["/empty"], "forward": ({"target_group": "empty", "weight": 1},)},
+        {"priority": 4, "path": ["/live/*"], "forward": ({"target_group": "live", "weight": 1},)}])],
+        [target_group("dead", ["127.0.0.1:%d" % free_port()]), target_group("live", [b1]),
+         target_group("empty", [])])
+    a = albd.start(cfg, port=port)
+    date_of(a.admin_request("GET", "/metrics"))     # the admin listener's too
+    with Conn(port) as c:
+        for method, path, status in (("GET", "/ping", 200), ("HEAD", "/ping", 200), ("GET", "/old", 302),
+                                     ("GET", "/x", 502), ("GET", "/empty", 503)):
+            r = c.request(method, path)
+            assert r.status == status, r
+            date_of(r)
+        r = c.request("GET", "/live/name")
+        assert r.status == 200 and r.header("X-Backend") == "b1" and r.all("date") == [], r
+    with Conn(port) as c:
+        c.send(b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 400, r
+        date_of(r)
 
 
 def test_503_empty_target_group(albd):

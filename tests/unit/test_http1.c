@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <http_parser.h>
@@ -1038,6 +1039,45 @@ START_TEST(test_req_host_valid)
 }
 END_TEST
 
+/* The Date of albd's own responses: an IMF-fixdate as strftime() makes
+ * it in the C locale, without gmtime_r(); cached for a second. */
+START_TEST(test_date)
+{
+	char want[64], got[HTTP1_DATE_LEN + 1];
+	struct tm tm;
+	/* day boundaries, leap days (2000, not 2100), the ends of the range */
+	static const int64_t at[] = { 0, 784111777, 951782400, 951868799, 951868800, 4107542400, 4107456000,
+				      4294967295, 253402300799, 1, 86399, 86400, 1709164800 };
+	uint64_t x = 88172645463325252u;
+
+	for (size_t i = 0; i < sizeof at / sizeof *at + 20000; i++) {
+		int64_t t;
+		if (i < sizeof at / sizeof *at) {
+			t = at[i];
+		} else {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;    /* xorshift64 */
+			t = (int64_t)(x % 253402300800u);
+		}
+		time_t tt = (time_t)t;
+		ck_assert_ptr_nonnull(gmtime_r(&tt, &tm));
+		strftime(want, sizeof want, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		http1_format_date(t, got);
+		ck_assert_uint_eq(strlen(got), HTTP1_DATE_LEN);
+		ck_assert_str_eq(got, want);
+	}
+	http1_format_date(784111777, got);
+	ck_assert_str_eq(got, "Sun, 06 Nov 1994 08:49:37 GMT");   /* RFC 9110's example */
+
+	struct http1_date d;
+	memset(&d, 0, sizeof d);
+	ck_assert_str_eq(http1_date(&d, 0), "Thu, 01 Jan 1970 00:00:00 GMT");
+	const char *a = http1_date(&d, 784111777);
+	ck_assert_str_eq(a, "Sun, 06 Nov 1994 08:49:37 GMT");
+	ck_assert_ptr_eq(http1_date(&d, 784111777), a);
+	ck_assert_str_eq(http1_date(&d, 784111778), "Sun, 06 Nov 1994 08:49:38 GMT");
+}
+END_TEST
+
 START_TEST(test_req_bad_field_name)
 {
 	struct http1_head h;
@@ -2028,6 +2068,7 @@ static Suite *http1_suite(void)
 	tcase_add_test(tc, test_req_basic);
 	tcase_add_test(tc, test_req_absolute_form);
 	tcase_add_test(tc, test_req_host_valid);
+	tcase_add_test(tc, test_date);
 	tcase_add_test(tc, test_req_empty_value);
 	tcase_add_test(tc, test_req_keep_alive);
 	tcase_add_test(tc, test_req_expect);
