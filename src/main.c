@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "core/config.h"
+#include "net/http1.h"
 #include "core/inherit.h"
 #include "core/log.h"
 #include "core/mempool.h"
@@ -664,6 +665,7 @@ int main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	http1_init();
 	/* the binary's path, for SIGUSR2 (read now: a package upgrade replaces
 	 * the file, and then /proc/self/exe names a deleted one) */
 	ssize_t xl = readlink("/proc/self/exe", c.exe, sizeof c.exe - 1);

@@ -15,6 +15,12 @@
 #define MAX_CHUNK_LINE 1024      /* chunk-size line with extensions */
 #define MAX_TRAILERS 16384       /* bytes of trailer section, dropped */
 
+void http1_init(void)
+{
+	/* the largest max_header_size (config_limits.c) and its request line */
+	http_parser_set_max_header_size(2u << 20);
+}
+
 void http1_scan_reset(struct http1_scan *sc)
 {
 	memset(sc, 0, sizeof(*sc));

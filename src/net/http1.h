@@ -114,6 +114,12 @@ struct http1_scan {
 	enum http1_scan_bad bad;    /* after HTTP1_BAD: why */
 };
 
+/* Once, before any thread parses: let http-parser take heads as large as
+ * limits.max_header_size allows (1 MiB; its own default is 80 KiB).
+ * albd's scanner enforces the configured limit first. Thread: main, before
+ * the workers start. */
+void http1_init(void);
+
 void http1_scan_reset(struct http1_scan *sc);
 
 /* Look for a complete head at the start of IN, checking each line as it

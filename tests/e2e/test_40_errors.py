@@ -344,3 +344,16 @@ def test_413_chunked_body_too_large(albd, backends):
         except (IncompleteResponse, OSError):
             pass
     assert b1.stats()["paths"].get("/upload") is None
+
+
+def test_head_up_to_max_header_size_passes(albd, backends):
+    """A head as large as limits.max_header_size allows (up to 1 MiB) is
+    forwarded: http-parser's own 80 KiB limit is lifted to the config's."""
+    b1 = backends.start("b1")
+    port = free_port()
+    albd.start(simple_config(port, [b1], limits={"max_header_size": 1 << 20}), port=port)
+    r = get(port, "/name", headers=[("X-B%d" % i, "a" * 8000) for i in range(40)])
+    assert r.status == 200, r
+    r = get(port, "/name", headers={"X-Big": "a" * (1 << 20)})
+    assert r.status == 431, r
+    assert b1.stats()["paths"].get("/name") == 1
