@@ -108,6 +108,7 @@ struct session {
 	unsigned up_paused : 1;       /* upstream reading off: client output is full */
 	unsigned linger : 1;          /* unread input may remain: drain it before closing */
 	unsigned https : 1;           /* the client speaks TLS to albd */
+	unsigned rd_eof : 1;          /* the client half-closed: what it sent is all there is */
 };
 
 static void client_cb(struct conn *c, enum conn_event ev, void *arg);
@@ -294,6 +295,13 @@ static void resp_room(struct session *s)
 {
 	s->up->c->read_max = resp_mark(s);
 	s->c->low_mark = resp_mark(s) / 2;
+}
+
+/* The client half-closed and albd has taken every byte it sent: the
+ * current request is its last. (A parked conn holds no input.) */
+static int client_finished(const struct session *s)
+{
+	return s->rd_eof && (!s->c->in || evbuffer_get_length(s->c->in) == 0);
 }
 
 /* exchanges --------------------------------------------------------------- */
@@ -615,11 +623,26 @@ static void flushed(struct session *s)
 	timer_set(s, T_LINGER, LINGER_MS);
 }
 
-/* The response went (or is going) out in full: on to the next request, or
- * close once the output is flushed. */
+/* No request follows on this connection: close once what is in the
+ * client's output went out (flushed()). */
+static void close_after_output(struct session *s)
+{
+	s->state = S_CLOSING;
+	s->c->low_mark = 0;     /* CONN_DRAINED only once all is out */
+	conn_read(s->c, s->linger);
+	if (evbuffer_get_length(s->c->out) == 0)
+		flushed(s);
+	else
+		timer_set(s, T_IDLE, cur_cfg(s)->timeouts.idle_ms);
+}
+
+/* The response went (or is going) out in full: on to the next request
+ * (one pipelined before a half-close too), or close once the output is
+ * flushed. */
 static void exchange_done(struct session *s)
 {
-	int keep = s->ex->req_keepalive && !s->ex->close_after && s->ex->reqb.done && !s->w->stopping;
+	int keep = s->ex->req_keepalive && !s->ex->close_after && s->ex->reqb.done && !s->w->stopping &&
+		   !client_finished(s);
 
 	timer_clear(s);
 	exchange_end(s, EXCH_OK);
@@ -627,13 +650,7 @@ static void exchange_done(struct session *s)
 	s->client_paused = s->up_paused = 0;
 	conn_flush(s->c);
 	if (!keep) {
-		s->state = S_CLOSING;
-		s->c->low_mark = 0;     /* CONN_DRAINED only once all is out */
-		conn_read(s->c, s->linger);
-		if (evbuffer_get_length(s->c->out) == 0)
-			flushed(s);
-		else
-			timer_set(s, T_IDLE, cur_cfg(s)->timeouts.idle_ms);
+		close_after_output(s);
 		return;
 	}
 	s->state = S_IDLE;
@@ -670,6 +687,8 @@ static void respond_loc(struct session *s, int status, const char *ctype, const 
 	 * sends is drained so that a reset does not destroy the answer. */
 	if (close || !s->ex->reqb.done)
 		s->ex->close_after = s->linger = 1;
+	if (client_finished(s))
+		s->ex->close_after = 1;   /* its last request */
 	int keep = s->ex->req_keepalive && !s->ex->close_after && !s->w->stopping;
 	size_t before = evbuffer_get_length(out);
 	evbuffer_add_printf(out,
@@ -1735,6 +1754,8 @@ static int write_response_head(struct session *s, const struct http1_head *h)
 	}
 	if (!s->ex->reqb.done)
 		s->ex->close_after = 1;           /* answered before the request was read in full */
+	if (client_finished(s))
+		s->ex->close_after = 1;           /* the client half-closed after this request */
 	keep = s->ex->req_keepalive && !s->ex->close_after && !s->w->stopping;
 	if (!keep)
 		s->ex->close_after = 1;
@@ -2001,10 +2022,13 @@ static void up_cb(struct conn *c, enum conn_event ev, void *arg)
 
 /* Handle what the client sent: start the next request when its head is
  * complete. Loops rather than recursing, so that many pipelined requests
- * answered at once do not grow the stack. */
+ * answered at once do not grow the stack. After a half-close (rd_eof)
+ * the connection closes, once its answers are out, when no complete head
+ * is left: a partial one is dropped, neither answered nor counted. */
 static void process_input(struct session *s)
 {
 	struct evbuffer *in = s->c->in;
+	int waiting = 0;
 
 	s->processing = 1;
 	while (!s->dead && (s->state == S_IDLE || s->state == S_HEAD) && evbuffer_get_length(in)) {
@@ -2012,6 +2036,7 @@ static void process_input(struct session *s)
 		if (evbuffer_get_length(s->c->out) >= cfg->limits.buffer_size) {
 			/* the client is not reading its answers: wait for it */
 			conn_read(s->c, 0);
+			waiting = 1;
 			break;
 		}
 		if (s->state == S_IDLE) {
@@ -2040,6 +2065,10 @@ static void process_input(struct session *s)
 		start_request(s, head_len);
 	}
 	s->processing = 0;
+	if (!s->dead && s->rd_eof && !waiting && (s->state == S_IDLE || s->state == S_HEAD)) {
+		timer_clear(s);
+		close_after_output(s);
+	}
 	if (!s->dead)
 		conn_flush(s->c);
 }
@@ -2098,14 +2127,27 @@ static void client_closed(struct session *s, enum conn_event ev)
 		return;
 	}
 	if (ev == CONN_EOF && s->state == S_EXCHANGE && s->ex->reqb.done) {
-		/* The client half-closed after a complete request: answer it,
-		 * then close. */
-		s->ex->close_after = 1;
-		s->ex->req_keepalive = 0;
+		/* The client half-closed after a complete request: answer it
+		 * and the complete ones it pipelined behind it (exchange_done()
+		 * goes on to them), then close. */
+		s->rd_eof = 1;
+		if (client_finished(s)) {
+			s->ex->close_after = 1;
+			s->ex->req_keepalive = 0;
+		}
 		return;
 	}
 	if (ev == CONN_EOF && s->state == S_CLOSING)
 		return;   /* the last response is still being flushed */
+	if (ev == CONN_EOF && (s->state == S_IDLE || s->state == S_HEAD)) {
+		/* A half-close between requests: the complete ones read before
+		 * it (held while the client did not read its answers) are
+		 * answered, the answers still queued go out, then the
+		 * connection closes (process_input()). */
+		s->rd_eof = 1;
+		process_input(s);
+		return;
+	}
 	if (s->c->tls_failed) {
 		shard_add(s->pw->lb, M_CLIENT_TLS_NEGOTIATION_ERROR_COUNT, 1);
 		log_debug("client %s: TLS handshake failed", peer_str(s));

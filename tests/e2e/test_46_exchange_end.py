@@ -316,3 +316,112 @@ def test_tls_handshake_never_finished_is_no_request(tmp_path, backends):
         assert "TLS handshake not finished" in a.log()
     finally:
         a.close()
+
+
+def read_to_eof(s, timeout):
+    """Everything S receives until the peer closes; raises socket.timeout
+    when it has not closed within TIMEOUT seconds."""
+    s.settimeout(timeout)
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def split_responses(data):
+    """[(status, head)] of the responses in DATA (bodies by Content-Length)."""
+    out = []
+    while data:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        assert sep, data[:200]
+        status = int(head.split(b" ", 2)[1])
+        m = re.search(rb"(?im)^content-length: *(\d+)", head)
+        n = int(m.group(1)) if m else 0
+        out.append((status, head.decode("latin-1")))
+        data = rest[n:]
+    return out
+
+
+def test_pipelined_then_half_close_all_answered(dalbd):
+    """Pipelined requests followed by a half-close are all answered in
+    order and counted, as nginx and HAProxy do; the last answer closes."""
+    a = dalbd()
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=5)
+    try:
+        s.sendall(Conn.build("GET", "/sleep?ms=200") + Conn.build("GET", "/status?code=201") +
+                  Conn.build("GET", "/ping"))
+        s.shutdown(socket.SHUT_WR)
+        t0 = time.monotonic()
+        got = split_responses(read_to_eof(s, 5))
+        took = time.monotonic() - t0
+    finally:
+        s.close()
+    assert [st for st, _ in got] == [200, 201, 200], got
+    assert re.search(r"(?im)^connection: close", got[-1][1]), got[-1][1]
+    assert took < 3, took   # closed after the last answer, not at a timeout
+    ends = a.wait_ends(3)
+    assert [(e["uri"], e["status"], e["outcome"]) for e in ends] == [
+        ("/sleep?ms=200", 200, "-"), ("/status?code=201", 201, "-"), ("/ping", 200, "-")]
+    assert a.b1.stats()["paths"] == {"/sleep": 1, "/status": 1}
+
+
+def test_half_close_drops_an_incomplete_trailing_request(dalbd):
+    """The complete requests before a half-close are answered; a partial
+    head after them is dropped unanswered and uncounted."""
+    a = dalbd()
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=5)
+    try:
+        s.sendall(Conn.build("GET", "/name?i=1") + Conn.build("GET", "/sleep?ms=100") +
+                  b"GET /name?i=3 HTTP/1.1\r\nHost: a")
+        s.shutdown(socket.SHUT_WR)
+        got = split_responses(read_to_eof(s, 5))
+    finally:
+        s.close()
+    assert [st for st, _ in got] == [200, 200], got
+    ends = a.wait_ends(2)
+    assert [e["uri"] for e in ends] == ["/name?i=1", "/sleep?ms=100"]
+
+
+def test_half_close_with_nothing_more_closes_at_once(dalbd):
+    """A client that half-closes with nothing unanswered is closed at once
+    (not at client_keepalive), whether it waits between requests or
+    half-closes right after its request."""
+    a = dalbd()
+    with Conn(a.port) as c:
+        assert c.request("GET", "/name").status == 200
+        c.sock.shutdown(socket.SHUT_WR)
+        t0 = time.monotonic()
+        assert read_to_eof(c.sock, 5) == b""
+        assert time.monotonic() - t0 < 2
+    with Conn(a.port) as c:
+        c.send(Conn.build("GET", "/sleep?ms=300"))
+        c.sock.shutdown(socket.SHUT_WR)
+        got = split_responses(read_to_eof(c.sock, 5))
+        assert [st for st, _ in got] == [200], got
+        assert re.search(r"(?im)^connection: close", got[0][1]), got
+    ends = a.wait_ends(2)
+    assert [e["outcome"] for e in ends] == ["-", "-"]
+
+
+def test_reset_after_pipelined_requests_is_not_waited_on(dalbd):
+    """A client that resets its connection is gone: the request in flight
+    ends at once as ClientClosed and the pipelined ones behind it are
+    neither forwarded nor counted."""
+    a = dalbd()
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=5)
+    s.sendall(Conn.build("GET", "/sleep?ms=1500") + Conn.build("GET", "/name?i=2") +
+              Conn.build("GET", "/name?i=3"))
+    wait_until(lambda: a.b1.stats()["heads"] >= 1, 5, what="the request at the backend")
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    ends = a.wait_ends(1)
+    assert ends[0]["outcome"] == "ClientClosed" and ends[0]["status"] == 0, ends
+    assert ends[0]["time_us"] < 1200000, ends   # ended by the reset, not by the answer
+    time.sleep(1.5)
+    assert a.b1.stats()["heads"] == 1
+    assert len(a.ends()) == 1
