@@ -95,7 +95,8 @@ struct exchange {
 	                                     * have been retried: not the outcome by itself) */
 	uint64_t t_start;             /* ns: the request head was complete */
 	uint64_t t_sent;              /* ns: the request went to the (last) target */
-	uint64_t t_first_byte;        /* ns: that target's first response byte, 0: none */
+	uint64_t t_first_byte;        /* ns: that target's final response head began (an
+	                               * interim 1xx one does not count), 0: none */
 	uint64_t t_end;               /* ns: exchange_end() */
 	int status;                   /* status sent to the client, 0: none (aborted first) */
 	int target_status;            /* the target's final status, 0: none */

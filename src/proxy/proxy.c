@@ -1923,6 +1923,9 @@ static int read_response_head(struct session *s)
 			}
 			evbuffer_drain(ui, head_len);
 			http1_scan_reset(&s->ex->uscan);
+			/* TargetResponseTime runs to the final head: it starts
+			 * with what follows, in this read or a later one */
+			s->ex->t_first_byte = evbuffer_get_length(ui) ? worker_now(s->w) : 0;
 			continue;
 		}
 		s->ex->up_keepalive = h.keep_alive && !s->ex->desync_close;
@@ -1943,6 +1946,10 @@ static int read_response_head(struct session *s)
 	}
 }
 
+/* Response bytes came. t_first_byte: when the final response head (not
+ * an interim 1xx one; 101 is final) began to arrive, the end of
+ * TargetResponseTime (ALB: "until the target starts to send the response
+ * headers"); read_response_head() takes it back after an interim head. */
 static void up_read(struct session *s)
 {
 	if (!s->ex->t_first_byte)

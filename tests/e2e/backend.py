@@ -36,6 +36,8 @@ and, when the query has tag=T, X-Tag: T; with setcookie=C, Set-Cookie: C):
                         N pattern bytes without Content-Length or chunked:
                         the body ends when the connection closes
   any path ?close=1     answers with "Connection: close" and closes
+  any path ?hints=1     sends "103 Early Hints" at once, before reading the
+                        body (and before any delay: /sleep answers after it)
   /bad?kind=K           an invalid response, see BAD_KINDS; the connection
                         is closed afterwards
   /health               the health check endpoint (any method; also any path
@@ -487,6 +489,8 @@ class Conn(threading.Thread):
         has_body = chunked or length > 0
         if has_body and "100-continue" in expect and self.server.send_continue:
             self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if q.get("hints") == "1":
+            self.send(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
 
         if q.get("read_delay_ms"):  # a slow target: the body waits in the proxy's path
             time.sleep(int(q["read_delay_ms"]) / 1000.0)

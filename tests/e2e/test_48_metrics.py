@@ -284,6 +284,41 @@ def test_latency_percentiles(albd, backends):
     assert sum(d["SampleCount"] for d in r.json()["Datapoints"]) == 100
 
 
+
+def slow_after_interim(port, ms):
+    """Two requests whose target answers an interim response at once and
+    the final one after MS: a POST with Expect: 100-continue, a GET with
+    103 Early Hints (which albd does not relay). Returns the final
+    responses."""
+    out = []
+    with Conn(port, timeout=10) as c:
+        c.send(Conn.build("POST", "/sleep?ms=%d" % ms, [("Content-Length", "5"), ("Expect", "100-continue")]))
+        r = c.read_response(allow_interim=True)
+        assert r.status == 100, r
+        c.send(b"hello")
+        out.append(c.read_response())
+        out.append(c.request("GET", "/sleep?ms=%d&hints=1" % ms))
+    assert [r.status for r in out] == [200, 200], out
+    return out
+
+
+def test_target_response_time_is_to_the_final_head(albd, backends):
+    """TargetResponseTime, as ALB defines it: until the target starts to
+    send the response headers, the final ones: an interim 100 Continue or
+    103 Early Hints the target sends at once does not stop the clock."""
+    b = backends.start("b1")
+    port = free_port()
+    a = albd.start(make_config([listener("web", port, "web")], [target_group("web", [b])], name="lb1"), port=port)
+    slow_after_interim(port, 800)
+    wait_total(a, "RequestCount", 2, {"TargetGroup": "web"})
+    r = stats(a, "TargetResponseTime", {"TargetGroup": "web"}, period=3600,
+              statistics="SampleCount,Minimum,Maximum")
+    assert r.status == 200, r.body
+    dps = r.json()["Datapoints"]
+    assert sum(dp["SampleCount"] for dp in dps) == 2
+    assert min(dp["Minimum"] for dp in dps) >= 0.7, dps
+    assert max(dp["Maximum"] for dp in dps) < 5, dps
+
 def put(a, body, token=None):
     return a.admin_request("POST", "/api/v1/metrics/data", token=token,
                            headers={"Content-Type": "application/json"}, body=json.dumps(body).encode())

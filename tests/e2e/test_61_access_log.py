@@ -303,3 +303,18 @@ def test_reload_turns_the_log_on_and_moves_it(albd, backends, tmp_path):
     with Conn(port) as c:
         assert c.request("GET", "/three").status == 200
     assert "/three" in lines_of(p2, 2)[1]
+
+
+def test_target_processing_time_is_to_the_final_head(albd, backends, tmp_path):
+    """target_processing_time runs to the final response head, not to an
+    interim 100 Continue or 103 Early Hints sent before it."""
+    from test_48_metrics import slow_after_interim
+    b = backends.start("b1")
+    port = free_port()
+    path = tmp_path / "access.log"
+    albd.start(log_config(port, [b], path), port=port)
+    slow_after_interim(port, 800)
+    lines = [parse_alb(l) for l in lines_of(path, 2)]
+    assert [l["request"].split()[0] for l in lines] == ["POST", "GET"], lines
+    for f in lines:
+        assert 0.7 <= float(f["target_processing_time"]) < 5, f
