@@ -623,6 +623,13 @@ void conn_tls(struct conn *c, SSL *ssl, int client)
 	/* a client starts its handshake once the TCP connection is made */
 }
 
+int conn_tls_heard(const struct conn *c)
+{
+	BIO *rb = c->ssl ? SSL_get_rbio(c->ssl) : NULL;
+
+	return rb && BIO_number_read(rb) > 0;
+}
+
 void conn_setcb(struct conn *c, conn_cb cb, void *arg)
 {
 	c->cb = cb;

@@ -121,6 +121,11 @@ void conn_setcb(struct conn *c, conn_cb cb, void *arg);
  * behave alike for their owner. */
 void conn_tls(struct conn *c, SSL *ssl, int client);
 
+/* Has the TLS peer of C sent a byte yet (over a server conn: its
+ * ClientHello began)? A connection that closes or fails before that
+ * initiated no negotiation. 0 for plain TCP. Thread: C's. */
+int conn_tls_heard(const struct conn *c);
+
 /* Want input or not. Turning it on (again) also reads, soon, what the
  * socket may still hold: call it whenever c->in was drained after the
  * owner had left it full. */

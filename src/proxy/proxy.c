@@ -2155,7 +2155,10 @@ static void client_closed(struct session *s, enum conn_event ev)
 		process_input(s);
 		return;
 	}
-	if (s->c->tls_failed) {
+	/* ClientTLSNegotiationErrorCount, as ALB's: "TLS connections
+	 * initiated by the client that did not establish a session"; one
+	 * that closed without a byte (a port probe) initiated none */
+	if (s->c->tls_failed && conn_tls_heard(s->c)) {
 		shard_add(s->pw->lb, M_CLIENT_TLS_NEGOTIATION_ERROR_COUNT, 1);
 		log_debug("client %s: TLS handshake failed", peer_str(s));
 	}
@@ -2229,8 +2232,10 @@ static void timer_fire(struct session *s)
 		if (s->c->handshaking) {
 			/* the TLS handshake never finished: no request began
 			 * (an ALB logs none), and there is no channel for a
-			 * 408 either; a failed negotiation, closed quietly */
-			shard_add(s->pw->lb, M_CLIENT_TLS_NEGOTIATION_ERROR_COUNT, 1);
+			 * 408 either; a failed negotiation if the client began
+			 * one (sent a byte), closed quietly */
+			if (conn_tls_heard(s->c))
+				shard_add(s->pw->lb, M_CLIENT_TLS_NEGOTIATION_ERROR_COUNT, 1);
 			log_debug("client %s: TLS handshake not finished within client_header", peer_str(s));
 			session_close(s, EXCH_OK);
 			break;

@@ -922,3 +922,50 @@ def test_warnings_key_mode_and_near_expiry(albd, backends, pki, tmp_path):
     # it still serves all of them
     assert peer_cn(port, "short.test", client_ctx(pki)) == "short.test"
     assert peer_cn(port, "b.test", client_ctx(pki)) == "b.test"
+
+
+# ---------------------------------------------------------------------------
+# ClientTLSNegotiationErrorCount: handshakes a client began and that failed
+
+
+def tls_errors(a):
+    """albd_client_tls_negotiation_errors_total of the load balancer."""
+    text = a.admin_request("GET", "/metrics").body.decode()
+    m = re.search(r'(?m)^albd_client_tls_negotiation_errors_total\{load_balancer="[^"]*"\} (\S+)$', text)
+    return float(m.group(1)) if m else None
+
+
+def test_client_tls_negotiation_errors_need_a_byte(albd, backends, pki):
+    """As ALB's: "TLS connections initiated by the client that did not
+    establish a session". A TCP connection that closes without a byte
+    (a port probe, as the e2e start-up's) initiated nothing; plaintext HTTP
+    to the port, a refused version, a ClientHello cut short (the handshake
+    timeout) and a client refusing the certificate did."""
+    b1 = backends.start("b1")
+    port = free_port()
+    cfg = make_config([tls_listener("web", port, [pki.a])], [target_group("tg", [b1])],
+                      timeouts={"client_header": 1}, name="lb1")
+    a = albd.start(cfg, port=port)   # its start-up probed the port with bare connections
+    for _ in range(3):
+        socket.create_connection((HOST, port), timeout=5).close()
+    # a client that connects and stays silent until client_header
+    silent = socket.create_connection((HOST, port), timeout=5)
+    assert silent.recv(100) == b""
+    silent.close()
+    with TLSConn(port, "a.test", client_ctx(pki)) as c:   # a session: no error
+        assert c.request("GET", "/name", host="a.test").status == 200
+    time.sleep(1.5)   # the fold: once a second
+    assert tls_errors(a) == 0
+    data, how = bad_plain_http(port)
+    assert how in ("closed", "reset") and not data.startswith(b"HTTP/"), (data, how)
+    wait_until(lambda: tls_errors(a) == 1, 5, what="one TLS negotiation error")
+    assert handshake_refused(port, "a.test", tls11_ctx(pki))
+    stalled = socket.create_connection((HOST, port), timeout=5)
+    stalled.sendall(b"\x16\x03\x01")   # a ClientHello begun, then nothing
+    assert stalled.recv(100) == b""
+    stalled.close()
+    # a client that refuses the certificate (not from a CA it trusts)
+    assert handshake_refused(port, "a.test", ssl.create_default_context())
+    wait_until(lambda: tls_errors(a) == 4, 5, what="four TLS negotiation errors")
+    from test_48_metrics import wait_total
+    wait_total(a, "ClientTLSNegotiationErrorCount", 4)
