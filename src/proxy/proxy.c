@@ -1918,6 +1918,7 @@ static int read_response_head(struct session *s)
 			/* interim responses: 100 goes to a client that asked for it */
 			if (h.status == 100 && s->ex->expect_continue) {
 				evbuffer_add(s->c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+				s->ex->bytes_out += 25;
 				conn_flush(s->c);
 				s->ex->expect_continue = 0;
 			}
@@ -2063,6 +2064,8 @@ static void process_input(struct session *s)
 			if (exchange_begin(s) < 0)
 				break;
 			http1_body_init(&s->ex->reqb, HTTP1_BODY_NONE, 0, 0);
+			/* its bytes: all that came since it began (ProcessedBytes) */
+			s->ex->bytes_in = evbuffer_get_length(in);
 			if (st == HTTP1_BAD)
 				desync_scan_bad(s);
 			exchange_fail(s, EXCH_CLIENT_BAD_REQUEST);
@@ -2245,6 +2248,7 @@ static void timer_fire(struct session *s)
 		if (exchange_begin(s) < 0)
 			break;
 		http1_body_init(&s->ex->reqb, HTTP1_BODY_NONE, 0, 0);
+		s->ex->bytes_in = evbuffer_get_length(s->c->in);   /* the partial head */
 		exchange_fail(s, EXCH_CLIENT_TIMEOUT);
 		respond(s, 408, NULL, NULL, 0, 1);
 		break;

@@ -425,3 +425,44 @@ def test_reset_after_pipelined_requests_is_not_waited_on(dalbd):
     time.sleep(1.5)
     assert a.b1.stats()["heads"] == 1
     assert len(a.ends()) == 1
+
+
+def test_refused_heads_count_their_bytes(dalbd):
+    """A head albd refuses is a request all the same, and the bytes it
+    read of it count (bytes_in, ProcessedBytes): 414, 431, 408."""
+    a = dalbd(timeouts={"client_header": 1})
+    long_line = b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n"
+    many = b"GET / HTTP/1.1\r\nHost: a\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(150)) + b"\r\n"
+    partial = b"GET /name HTTP/1.1\r\nHost: a\r\nX-Long: " + b"v" * 500
+    got = []
+    for data in (long_line, many, partial):
+        with Conn(a.port) as c:
+            c.send(data)
+            r = c.read_response()
+            got.append((r.status, len(r.raw_head) + len(r.body)))
+    assert [st for st, _ in got] == [414, 431, 408], got
+    ends = a.wait_ends(3)
+    assert [e["status"] for e in ends] == [414, 431, 408]
+    assert 8192 < ends[0]["bytes_in"] <= len(long_line), ends[0]
+    assert 0 < ends[1]["bytes_in"] <= len(many), ends[1]
+    assert ends[2]["bytes_in"] == len(partial), ends[2]
+    assert [e["bytes_out"] for e in ends] == [n for _, n in got]
+
+
+def test_relayed_100_continue_counts_in_bytes_out(dalbd):
+    """The 100 Continue albd relays is part of what it sent: bytes_out is
+    every byte the client received, bytes_in every byte it sent."""
+    a = dalbd()
+    with Conn(a.port, timeout=10) as c:
+        head = Conn.build("POST", "/upload", [("Content-Length", "5"), ("Expect", "100-continue"),
+                                              ("Connection", "close")])
+        c.send(head)
+        interim = c.read_response(allow_interim=True)
+        assert interim.status == 100, interim
+        c.send(b"hello")
+        r = c.read_response()
+        assert r.status == 200, r
+    received = len(interim.raw_head) + len(r.raw_head) + len(r.body)
+    ends = a.wait_ends(1)
+    assert ends[0]["bytes_out"] == received, (ends[0], received)
+    assert ends[0]["bytes_in"] == len(head) + 5, ends[0]

@@ -319,6 +319,31 @@ def test_target_response_time_is_to_the_final_head(albd, backends):
     assert min(dp["Minimum"] for dp in dps) >= 0.7, dps
     assert max(dp["Maximum"] for dp in dps) < 5, dps
 
+
+def test_processed_bytes_count_refused_heads(albd, backends):
+    """ProcessedBytes counts a request whose head albd refuses (here a
+    request line over the 8 KiB limit: 414) and its answer."""
+    b = backends.start("b1")
+    port = free_port()
+    a = albd.start(make_config([listener("web", port, "web")], [target_group("web", [b])], name="lb1"), port=port)
+    line = b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n"
+    with Conn(port) as c:
+        c.send(line)
+        r = c.read_response()
+        assert r.status == 414, r
+    answer = len(r.raw_head) + len(r.body)
+    want = 9000 + answer
+    got = [0]
+
+    def enough():
+        got[0] = total(a, "ProcessedBytes")
+        return got[0] >= want
+    try:
+        wait_until(enough, 10, interval=0.3, what="ProcessedBytes >= %d" % want)
+    except Exception:
+        raise AssertionError("ProcessedBytes %s, expected at least %d" % (got[0], want))
+    assert got[0] <= len(line) + answer, got
+
 def put(a, body, token=None):
     return a.admin_request("POST", "/api/v1/metrics/data", token=token,
                            headers={"Content-Type": "application/json"}, body=json.dumps(body).encode())
