@@ -610,7 +610,9 @@ static enum http1_status parse_head(const char *p, size_t len, int is_request, i
 			return HTTP1_BAD;
 	} else {
 		h->status = status;
-		if (h->status < 100 || h->status > 999)
+		/* RFC 9110 15: a status code is 100..599; any other three
+		 * digits make a malformed response */
+		if (h->status < 100 || h->status > 599)
 			return HTTP1_BAD;
 	}
 

@@ -62,7 +62,7 @@ struct http1_head {
 	                                    * as sent, or what follows the authority (may be empty
 	                                    * or start with '?': the forwarded line adds a '/') */
 	/* responses */
-	int status;
+	int status;                 /* 100..599 (RFC 9110 15); others are HTTP1_BAD */
 	const char *reason; size_t reason_len;
 	/* both */
 	int minor;                  /* HTTP/1.MINOR (0 or 1) */

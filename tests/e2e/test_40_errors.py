@@ -357,3 +357,24 @@ def test_head_up_to_max_header_size_passes(albd, backends):
     r = get(port, "/name", headers={"X-Big": "a" * (1 << 20)})
     assert r.status == 431, r
     assert b1.stats()["paths"].get("/name") == 1
+
+
+def test_502_target_status_600_or_more(albd, backends):
+    """RFC 9110 15: a status code is 100..599. A target's 600 or 999 is a
+    malformed response: 502, counted as albd's (HTTPCode_ELB_502_Count),
+    in no target status class."""
+    from test_48_metrics import total, wait_total
+    b1 = backends.start("b1")
+    port = free_port()
+    albd_ = albd.start(make_config([listener("web", port, "tg")], [target_group("tg", [b1])], name="lb1"),
+                       port=port)
+    with Conn(port) as c:
+        for code in (600, 999):
+            r = c.request("GET", "/status?code=%d" % code)
+            assert r.status == 502, r
+        assert c.request("GET", "/status?code=599").status == 599
+    wait_total(albd_, "RequestCount", 3)
+    assert total(albd_, "HTTPCode_ELB_502_Count") == 2
+    assert total(albd_, "HTTPCode_Target_5XX_Count") == 1
+    for cls in ("2XX", "3XX", "4XX"):
+        assert total(albd_, "HTTPCode_Target_%s_Count" % cls) == 0

@@ -1254,7 +1254,7 @@ START_TEST(test_resp_bad_status_line)
 		"HTTP/1.1 abc OK\r\n\r\n",  "HTTP/1.1 20 OK\r\n\r\n",   "HTTP/1.1 2000 OK\r\n\r\n",
 		"HTTX/1.1 200 OK\r\n\r\n",  "HTTP/2.0 200 OK\r\n\r\n",  "HTTP/1.1\r\n\r\n",
 		"GET / HTTP/1.1\r\n\r\n",   "HTTP/1.1 -200 OK\r\n\r\n", "http/1.1 200 OK\r\n\r\n",
-		"HTTP/1.1 099 OK\r\n\r\n",
+		"HTTP/1.1 099 OK\r\n\r\n",  "HTTP/1.1 600 OK\r\n\r\n",  "HTTP/1.1 999 OK\r\nContent-Length: 0\r\n\r\n",
 	};
 	struct http1_head h;
 
