@@ -43,7 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TEXT 1024         /* CloudWatch's limit on an Expression */
+#define MAX_TEXT 2048         /* CloudWatch's limit on MetricDataQuery.Expression (API reference) */
 #define MAX_DEPTH 100         /* nested parentheses, brackets, calls, unary minus and ^ */
 #define MAX_GRID 1000000      /* periods FILL or a scalar result may fill */
 

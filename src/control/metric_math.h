@@ -13,7 +13,8 @@
  * scalar, of several ([m1, m2] or METRICS()) a series, point by point;
  * FILL fills every period of the query's range that has no value; a
  * division by zero gives no datapoint, not infinity, and no NaN or infinity
- * ever comes out. At most 1024 bytes, nesting at most 100 deep.
+ * ever comes out. At most 2048 bytes (CloudWatch's limit on
+ * MetricDataQuery.Expression), nesting at most 100 deep.
  *
  * Thread: any; nothing is shared.
  */
