@@ -975,30 +975,36 @@ static int md_token_read(const json_t *in, struct page_pos *pos)
 	return 1;
 }
 
-/* The result of MQ, the QI-th query, its datapoints in scan order from
- * FROM on, at most MAX - *TAKEN of them (*TAKEN counts those taken; *NEXT
- * is set at the first one left for the next page). */
+/* The result of MQ, the QI-th query, its datapoints in scan order. A
+ * MetricStat's are those from FROM on, at most MAX - *TAKEN of them
+ * (*TAKEN counts those taken; *NEXT is set at the first one left for the
+ * next page). An expression's are all of them, whatever MaxDatapoints
+ * says, on the first page (none after): CloudWatch's MetricDataResult:
+ * "NextToken is not returned if you are performing a math expression", so
+ * its result is never split. */
 static json_t *result_json(const struct api_metrics_call *c, const struct mq *mq, size_t qi, int descending,
 			   const struct page_pos *from, size_t max, size_t *taken, struct page_pos *next)
 {
 	const struct mquery *q = &mq->q;
 	json_t *ts = json_array(), *vs = json_array();
 	int cut = 0;   /* datapoints left for the next page (NextToken): PartialData, as CloudWatch */
+	int paged = !q->expr;
 
-	for (size_t k = 0; k < q->ser.n && !mq->other_unit; k++) {
+	for (size_t k = 0; k < q->ser.n && !mq->other_unit && (paged || !from->has); k++) {
 		size_t i = descending ? q->ser.n - 1 - k : k;
 		int64_t t = q->ser.t[i];
 		if (!isfinite(q->ser.v[i]))
 			continue;
-		if (from->has && (qi < from->qi || (qi == from->qi && (descending ? t > from->t : t < from->t))))
+		if (paged && from->has && (qi < from->qi || (qi == from->qi && (descending ? t > from->t : t < from->t))))
 			continue;
-		if (*taken >= max) {
+		if (paged && *taken >= max) {
 			if (!next->has)
 				*next = (struct page_pos){ 1, qi, t };
 			cut = 1;
 			break;
 		}
-		(*taken)++;
+		if (paged)
+			(*taken)++;
 		json_array_append_new(ts, time_json(c, t));
 		json_array_append_new(vs, json_real(q->ser.v[i]));
 	}

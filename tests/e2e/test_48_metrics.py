@@ -994,11 +994,13 @@ def test_query_pages_by_datapoint(albd, one_backend):
     r = query(a, body)
     assert r.status == 200, r.body
     got = [list(zip(x["Timestamps"], x["Values"])) for x in r.json()["MetricDataResults"]]
-    assert [v for _, v in got[0]] == [5.0, 4.0] and got[1] == [], got
+    # the expression is never split: whole on the first page (see
+    # test_expression_results_are_not_paged)
+    assert [v for _, v in got[0]] == [5.0, 4.0] and [v for _, v in got[1]] == [50.0, 40.0, 30.0, 20.0, 10.0], got
     # a newer point arrives between the pages
     assert put(a, {"Namespace": "Pg", "MetricData": [
         {"MetricName": "v", "Value": 6.0, "Timestamp": t0 + 5 * 60}]}).status == 200
-    seen = [v for _, v in got[0]]
+    seen = [v for x in got for _, v in x]
     token = r.json().get("NextToken")
     while token:
         r = query(a, dict(body, NextToken=token))
@@ -1006,7 +1008,56 @@ def test_query_pages_by_datapoint(albd, one_backend):
         for x in r.json()["MetricDataResults"]:
             seen += x["Values"]
         token = r.json().get("NextToken")
-    assert seen == [5.0, 4.0, 3.0, 2.0, 1.0, 50.0, 40.0, 30.0, 20.0, 10.0] or \
-        seen == [5.0, 4.0, 3.0, 2.0, 1.0, 60.0, 50.0, 40.0, 30.0, 20.0, 10.0], seen
+    assert seen == [5.0, 4.0, 50.0, 40.0, 30.0, 20.0, 10.0, 3.0, 2.0, 1.0], seen
     r = query(a, dict(body, NextToken="albd-md-0-x"))
     assert r.status == 400 and r.json()["Error"]["Code"] == "InvalidNextToken", r.body
+
+
+def put_two_series(a, ns):
+    """Two series, alpha [1, 2, 3] and beta [10, 20, 30], a minute apart,
+    ending two minutes ago; returns the first timestamp."""
+    t0 = int(time.time()) // 60 * 60 - 300
+    assert put(a, {"Namespace": ns, "MetricData": [
+        {"MetricName": name, "Value": float(v * k), "Timestamp": t0 + i * 60}
+        for name, k in (("alpha", 1), ("beta", 10)) for i, v in enumerate([1, 2, 3])]}).status == 200
+    return t0
+
+
+def mstat(i, ns, name, label=None):
+    q = {"Id": i, "ReturnData": False, "MetricStat": {
+        "Metric": {"Namespace": ns, "MetricName": name}, "Period": 60, "Stat": "Sum"}}
+    if label:
+        q["Label"] = label
+    return q
+
+
+def test_expression_results_are_not_paged(albd, one_backend):
+    """MaxDatapoints pages MetricStat results only: "NextToken is not
+    returned if you are performing a math expression" (MetricDataResult),
+    so an expression's result comes whole, Complete, on the first page, and
+    a call of expressions alone never has a NextToken."""
+    a = one_backend.albd
+    t0 = put_two_series(a, "Np")
+    body = {"StartTime": t0, "EndTime": t0 + 180, "ScanBy": "TimestampAscending", "MaxDatapoints": 2,
+            "MetricDataQueries": [mstat("m1", "Np", "alpha"), mstat("m2", "Np", "beta"),
+                                  dict(mstat("m3", "Np", "beta"), ReturnData=True),
+                                  {"Id": "e", "Expression": "m3 * 2"},
+                                  {"Id": "f", "Expression": "m1 + m2"}]}
+    r = query(a, body)
+    assert r.status == 200, r.body
+    res = [(x["Id"], x["Values"], x["StatusCode"]) for x in r.json()["MetricDataResults"]]
+    assert res == [("m3", [10.0, 20.0], "PartialData"),
+                   ("e", [20.0, 40.0, 60.0], "Complete"), ("f", [11.0, 22.0, 33.0], "Complete")], res
+    token = r.json()["NextToken"]
+    r = query(a, dict(body, NextToken=token))
+    assert r.status == 200, r.body
+    res = [(x["Id"], x["Values"], x["StatusCode"]) for x in r.json()["MetricDataResults"]]
+    assert res == [("m3", [30.0], "Complete"), ("e", [], "Complete"), ("f", [], "Complete")], res
+    assert "NextToken" not in r.json(), r.json()
+    # expressions alone: everything at once, MaxDatapoints 1 or not
+    body["MetricDataQueries"][2]["ReturnData"] = False
+    body["MaxDatapoints"] = 1
+    r = query(a, body)
+    assert r.status == 200 and "NextToken" not in r.json(), r.body
+    assert [len(x["Values"]) for x in r.json()["MetricDataResults"]] == [3, 3], r.body
+    assert {x["StatusCode"] for x in r.json()["MetricDataResults"]} == {"Complete"}, r.body
