@@ -29,6 +29,9 @@
  *    between the values on either side of the gap (LINEAR). A gap before the
  *    first or (LINEAR) after the last value stays empty.
  *  - IF(cond, a, b): see eval_if().
+ *  - ABS(x) is the absolute value of a number, a series or an array;
+ *    TIME_SERIES(x) makes a time series of the number x: x at every period
+ *    of the query's grid (the one FILL fills), nothing when x has no value.
  *  - The arithmetic operators include ^ (power); - is also unary.
  *
  * Precedence, loosest first: OR ||, AND &&, comparisons, + -, * /, unary -,
@@ -45,7 +48,7 @@
 
 #define MAX_TEXT 2048         /* CloudWatch's limit on MetricDataQuery.Expression (API reference) */
 #define MAX_DEPTH 100         /* nested parentheses, brackets, calls, unary minus and ^ */
-#define MAX_GRID 1000000      /* periods FILL or a scalar result may fill */
+#define MAX_GRID 1000000      /* periods FILL, TIME_SERIES or a scalar result may fill */
 
 /* the lexer --------------------------------------------------------------- */
 
@@ -112,9 +115,11 @@ enum fn {
 	F_FILL,
 	F_IF,
 	F_METRICS,
+	F_ABS,
+	F_TIME_SERIES,
 };
 
-static const char *const fn_names[] = { "SUM", "AVG", "MIN", "MAX", "FILL", "IF", "METRICS" };
+static const char *const fn_names[] = { "SUM", "AVG", "MIN", "MAX", "FILL", "IF", "METRICS", "ABS", "TIME_SERIES" };
 #define NFN (sizeof fn_names / sizeof fn_names[0])
 
 struct node {
@@ -1255,6 +1260,50 @@ static int eval_agg(struct ev *ev, const struct node *n, struct val *out)
 	return rc;
 }
 
+/* ABS(x): the absolute value of a number, of each point of a series, of
+ * each point of each series of an array. */
+static int eval_abs(struct ev *ev, const struct node *n, struct val *out)
+{
+	if (eval(ev, n->kid[0], out) < 0)
+		return -1;
+	if (out->kind == V_SCALAR) {
+		out->s = fabs(out->s);
+		return 0;
+	}
+	struct mm_series *s = out->kind == V_SERIES ? &out->ts : out->arr;
+	size_t ns = out->kind == V_SERIES ? 1 : out->narr;
+	for (size_t k = 0; k < ns; k++)
+		for (size_t i = 0; i < s[k].n; i++)
+			s[k].v[i] = fabs(s[k].v[i]);
+	return 0;
+}
+
+/* TIME_SERIES(x): the number x at every period of the query's grid (the
+ * one FILL fills); no datapoint when x has no value (AVG of nothing). */
+static int eval_time_series(struct ev *ev, const struct node *n, struct val *out)
+{
+	struct val a;
+	struct mm_series g;
+	if (eval(ev, n->kid[0], &a) < 0)
+		return -1;
+	if (a.kind != V_SCALAR) {
+		everr(ev, n->col, "TIME_SERIES takes a number, not %s", kind_name(a.kind));
+		val_free(&a);
+		return -1;
+	}
+	if (grid(ev, n->col, &g) < 0)
+		return -1;
+	out->kind = V_SERIES;
+	/* G's values are all 0 */
+	int rc = op_sk(T_PLUS, &g, a.s, 0, &out->ts);
+	mm_series_free(&g);
+	if (rc < 0) {
+		everr(ev, n->col, "out of memory");
+		val_free(out);
+	}
+	return rc;
+}
+
 enum fillmode {
 	FILL_VALUE = 0,
 	FILL_SERIES,
@@ -1542,10 +1591,14 @@ static int eval(struct ev *ev, const struct node *n, struct val *out)
 		case F_MIN:
 		case F_MAX:
 			return eval_agg(ev, n, out);
+		case F_ABS:
+			return eval_abs(ev, n, out);
 		case F_FILL:
 			return eval_fill(ev, n, out);
 		case F_IF:
 			return eval_if(ev, n, out);
+		case F_TIME_SERIES:
+			return eval_time_series(ev, n, out);
 		default:
 			break;
 		}

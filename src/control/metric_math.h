@@ -4,9 +4,10 @@
  * Grammar: numbers, ids (m1, errors, ... : [a-z][A-Za-z0-9_]*), + - * / ^
  * with the usual precedence and unary minus, parentheses, comparisons
  * (< <= > >= == !=, 1 or 0), AND/&& and OR/||, arrays [m1, m2], and the
- * functions (uppercase, as CloudWatch wants them) SUM, AVG, MIN, MAX,
+ * functions (uppercase, as CloudWatch wants them) SUM, AVG, MIN, MAX, ABS,
  * METRICS(["s"]), FILL(x, value | series | REPEAT | LINEAR), IF(cond, a, b)
- * (and IF(cond, a)), with CloudWatch's meaning: an operation on two series
+ * (and IF(cond, a)), TIME_SERIES(number) (the number at every period FILL
+ * fills), with CloudWatch's meaning: an operation on two series
  * covers the timestamps of either, a missing value counting as 0 (the user
  * guide: "Missing values in a time series are treated as 0"); a series and
  * a scalar combine point by point; SUM/AVG/MIN/MAX of one series is a

@@ -474,6 +474,47 @@ START_TEST(test_if)
 }
 END_TEST
 
+START_TEST(test_time_series)
+{
+	/* the value at every period of the query's grid, the one FILL fills */
+	EXPECT("TIME_SERIES(5)", 5, L(0, 60, 120, 180, 240), L(5, 5, 5, 5, 5));
+	EXPECT("TIME_SERIES(-2.5 * 2)", 5, L(0, 60, 120, 180, 240), L(-5, -5, -5, -5, -5));
+	EXPECT("TIME_SERIES(MAX(m1))", 5, L(0, 60, 120, 180, 240), L(40, 40, 40, 40, 40));
+	/* no value (AVG of nothing, a division by zero): no datapoint */
+	EXPECT("TIME_SERIES(AVG(empty))", 0, L(0), L(0));
+	EXPECT("TIME_SERIES(1/0)", 0, L(0), L(0));
+	/* with a series: the grid's periods count, as a series' points */
+	EXPECT("s + TIME_SERIES(1)", 5, L(0, 60, 120, 180, 240), L(1, 2, 1, 4, 1));
+	EXPECT("s + 1", 2, L(60, 180), L(2, 4));
+	EXPECT("m1 > TIME_SERIES(AVG(m1))", 5, L(0, 60, 120, 180, 240), L(0, 0, 1, 1, 0));
+	q_start = 30;
+	q_end = 200;
+	EXPECT("TIME_SERIES(7)", 3, L(30, 90, 150), L(7, 7, 7));
+	q_start = 100;
+	q_end = 100;
+	EXPECT("TIME_SERIES(7)", 0, L(0), L(0));
+	q_start = 0;
+	q_end = 300;
+	ck_assert_parse_error("TIME_SERIES(1, 2)", "TIME_SERIES takes 1 argument, not 2 at column 1");
+	ck_assert_parse_error("time_series(1)",
+			      "unknown function time_series (function names are uppercase: TIME_SERIES) at column 1");
+}
+END_TEST
+
+START_TEST(test_abs)
+{
+	ck_assert_scalar("ABS(-5)", 5);
+	ck_assert_scalar("ABS(5)", 5);
+	ck_assert_scalar("ABS(0 - 2.5)", 2.5);
+	ck_assert(isnan(scalar("ABS(1/0)")));
+	EXPECT("ABS(m1 - 25)", 4, L(0, 60, 120, 180), L(15, 5, 5, 15));
+	EXPECT("ABS(-m1)", 4, L(0, 60, 120, 180), L(10, 20, 30, 40));
+	EXPECT("ABS(m2 - m1)", 5, L(0, 60, 120, 180, 240), L(10, 19, 30, 40, 5));
+	EXPECT("SUM(ABS([-m1, m2 - 3]))", 5, L(0, 60, 120, 180, 240), L(10, 22, 33, 40, 2));
+	ck_assert_parse_error("ABS()", "ABS takes 1 argument, not 0 at column 1");
+}
+END_TEST
+
 /* errors ---------------------------------------------------------------------- */
 
 START_TEST(test_parse_errors)
@@ -641,6 +682,9 @@ START_TEST(test_eval_errors)
 	ck_assert_eval_error("SUM([m1] + [m2])",
 			      "'+' between two arrays of time series is not supported at column 10");
 	ck_assert_eval_error("IF([m1, m2], 1)", "IF does not take an array of time series at column 4");
+	ck_assert_eval_error("TIME_SERIES(m1)", "TIME_SERIES takes a number, not a time series at column 1");
+	ck_assert_eval_error("TIME_SERIES(METRICS())",
+			     "TIME_SERIES takes a number, not an array of time series at column 1");
 	ck_assert_eval_error("METRICS()",
 			      "the result is an array of 2 time series, not one (use SUM, AVG, MIN or MAX)");
 	ck_assert_eval_error("[m1, m2] * 2",
@@ -733,6 +777,7 @@ START_TEST(test_fuzz_garbage)
 		"m1", "m2", "zero", "empty", "nope", "s", "(", ")", "[", "]", ",", "+", "-", "*", "/", "^",
 		"<", "<=", ">", ">=", "==", "!=", "=", "!", "AND", "OR", "&&", "||", "&", "|", "SUM(", "AVG(",
 		"MIN(", "MAX(", "FILL(", "IF(", "METRICS(", "METRICS()", "REPEAT", "LINEAR", "\"", "\"m\"",
+		"ABS(", "TIME_SERIES(",
 		"0", "1", "2.5", "1e3", "1e", ".", "e", "E", " ", "\t", "\n", "FOO(", "sum(", "_", "$", "1/0",
 	};
 	char buf[1100];
@@ -1028,6 +1073,8 @@ int main(void)
 	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_fill);
 	tcase_add_test(tc, test_if);
+	tcase_add_test(tc, test_time_series);
+	tcase_add_test(tc, test_abs);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
