@@ -637,7 +637,15 @@ int alarm_points(struct alarm *a, int64_t start, int64_t end, int64_t now, struc
 		return -1;
 	memcpy(q, a->q, a->nq * sizeof(*q));
 	struct mquery_env env = env_now(now);
-	if (env.st && mquery_eval(&env, q, a->nq, start, end, P, err, sizeof(err)) == 0) {
+	int ok = env.st && mquery_eval(&env, q, a->nq, start, end, P, err, sizeof(err)) == 0;
+	if (ok && q[a->ret].arr.array) {
+		/* alarm_check() refuses it; CloudWatch: "Any expression used in a
+		 * PutMetricAlarm operation must return a single time series" */
+		snprintf(err, sizeof(err), "%s: the result is an array of %zu time series, not one", q[a->ret].id,
+			 q[a->ret].arr.n);
+		ok = 0;
+	}
+	if (ok) {
 		const struct mquery *r = &q[a->ret];
 		for (size_t k = 0; k < r->ser.n; k++) {
 			int64_t t = r->ser.t[k];

@@ -975,25 +975,24 @@ static int md_token_read(const json_t *in, struct page_pos *pos)
 	return 1;
 }
 
-/* The result of MQ, the QI-th query, its datapoints in scan order. A
- * MetricStat's are those from FROM on, at most MAX - *TAKEN of them
- * (*TAKEN counts those taken; *NEXT is set at the first one left for the
- * next page). An expression's are all of them, whatever MaxDatapoints
- * says, on the first page (none after): CloudWatch's MetricDataResult:
- * "NextToken is not returned if you are performing a math expression", so
- * its result is never split. */
-static json_t *result_json(const struct api_metrics_call *c, const struct mq *mq, size_t qi, int descending,
-			   const struct page_pos *from, size_t max, size_t *taken, struct page_pos *next)
+/* The MetricDataResult of series S with ID and LABEL: its datapoints in
+ * scan order. A MetricStat's (PAGED, the QI-th query) are those from FROM
+ * on, at most MAX - *TAKEN of them (*TAKEN counts those taken; *NEXT is
+ * set at the first one left for the next page). An expression's are all
+ * of them, whatever MaxDatapoints says, on the first page (none after):
+ * CloudWatch's MetricDataResult: "NextToken is not returned if you are
+ * performing a math expression", so its result is never split. */
+static json_t *series_json(const struct api_metrics_call *c, const char *id, const char *label,
+			   const struct mm_series *s, int paged, size_t qi, int descending, const struct page_pos *from,
+			   size_t max, size_t *taken, struct page_pos *next)
 {
-	const struct mquery *q = &mq->q;
 	json_t *ts = json_array(), *vs = json_array();
 	int cut = 0;   /* datapoints left for the next page (NextToken): PartialData, as CloudWatch */
-	int paged = !q->expr;
 
-	for (size_t k = 0; k < q->ser.n && !mq->other_unit && (paged || !from->has); k++) {
-		size_t i = descending ? q->ser.n - 1 - k : k;
-		int64_t t = q->ser.t[i];
-		if (!isfinite(q->ser.v[i]))
+	for (size_t k = 0; s && k < s->n && (paged || !from->has); k++) {
+		size_t i = descending ? s->n - 1 - k : k;
+		int64_t t = s->t[i];
+		if (!isfinite(s->v[i]))
 			continue;
 		if (paged && from->has && (qi < from->qi || (qi == from->qi && (descending ? t > from->t : t < from->t))))
 			continue;
@@ -1006,11 +1005,39 @@ static json_t *result_json(const struct api_metrics_call *c, const struct mq *mq
 		if (paged)
 			(*taken)++;
 		json_array_append_new(ts, time_json(c, t));
-		json_array_append_new(vs, json_real(q->ser.v[i]));
+		json_array_append_new(vs, json_real(s->v[i]));
 	}
-	return json_pack("{s:s, s:s, s:o, s:o, s:s}", "Id", q->id, "Label",
-			 mq->label ? mq->label : q->expr ? q->id : q->name, "Timestamps", ts, "Values", vs, "StatusCode",
-			 cut ? "PartialData" : "Complete");
+	return json_pack("{s:s, s:s, s:o, s:o, s:s}", "Id", id, "Label", label, "Timestamps", ts, "Values", vs,
+			 "StatusCode", cut ? "PartialData" : "Complete");
+}
+
+/* The results of MQ, the QI-th query, into RESULTS (series_json()): one,
+ * or one per series of an array-valued expression, all with its Id, each
+ * labelled as the console's legend does it, "Expression-Label
+ * Metric-Label": the element's label (that of the query it came from),
+ * after the expression's Label when it has one; an element that is not one
+ * query's has the expression's Label, or its Id. */
+static int results_json(const struct api_metrics_call *c, json_t *results, const struct mq *mq, size_t qi,
+			int descending, const struct page_pos *from, size_t max, size_t *taken, struct page_pos *next)
+{
+	const struct mquery *q = &mq->q;
+	const char *own = mq->label ? mq->label : q->expr ? q->id : q->name;
+
+	if (!q->arr.array)
+		return json_array_append_new(results, series_json(c, q->id, own, mq->other_unit ? NULL : &q->ser,
+								  !q->expr, qi, descending, from, max, taken, next));
+	for (size_t k = 0; k < q->arr.n; k++) {
+		const char *el = q->arr.label ? q->arr.label[k] : NULL;
+		char *both = NULL;
+		if (el && mq->label && asprintf(&both, "%s %s", mq->label, el) < 0)
+			both = NULL;
+		json_t *r = series_json(c, q->id, both ? both : el ? el : own, &q->arr.ser[k], 0, qi, descending, from,
+					max, taken, next);
+		free(both);
+		if (json_array_append_new(results, r) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
@@ -1066,8 +1093,10 @@ json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
 		period = 60;
 	/* evaluated as an array of struct mquery (metric_query.c), copied
 	 * back for the answer */
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		qs_eval[i] = mqs[i].q;
+		qs_eval[i].label = mqs[i].label; /* an array's elements are labelled with it */
+	}
 	struct mquery_env env = api_env();
 
 	env.strict = !c->aws; /* as above: CloudWatch has no error for a metric without data */
@@ -1087,8 +1116,7 @@ json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
 	size_t taken = 0;
 	for (size_t i = 0; i < n; i++)
 		if (mqs[i].return_data)
-			json_array_append_new(results, result_json(c, &mqs[i], i, desc, &from, (size_t)maxdp, &taken,
-								   &next));
+			results_json(c, results, &mqs[i], i, desc, &from, (size_t)maxdp, &taken, &next);
 	out = json_pack("{s:o}", "MetricDataResults", results);
 	if (next.has) {
 		char tok[64];

@@ -33,6 +33,15 @@
  *    TIME_SERIES(x) makes a time series of the number x: x at every period
  *    of the query's grid (the one FILL fills), nothing when x has no value.
  *  - The arithmetic operators include ^ (power); - is also unary.
+ *  - "The final result of any math expression must be a single time series
+ *    or an array of time series"; "taking the AVG of a single time series
+ *    produces a scalar number, so it can't be the final expression result":
+ *    mm_eval() refuses a number. An array comes out as it is, each series
+ *    with the label of the one query it comes from (struct mm_value): a
+ *    series and a number or an element and a series keep the series' or the
+ *    element's label (METRICS() / 100), FILL keeps x's, unary minus and ABS
+ *    the operand's; an operation on two series, an aggregate of an array and
+ *    IF keep a label only when every series that went in has that one.
  *
  * Precedence, loosest first: OR ||, AND &&, comparisons, + -, * /, unary -,
  * ^ (right-associative, so -2^2 is -4 and 2^3^2 is 512). Every other binary
@@ -48,7 +57,7 @@
 
 #define MAX_TEXT 2048         /* CloudWatch's limit on MetricDataQuery.Expression (API reference) */
 #define MAX_DEPTH 100         /* nested parentheses, brackets, calls, unary minus and ^ */
-#define MAX_GRID 1000000      /* periods FILL, TIME_SERIES or a scalar result may fill */
+#define MAX_GRID 1000000      /* periods FILL or TIME_SERIES may fill */
 
 /* the lexer --------------------------------------------------------------- */
 
@@ -849,6 +858,17 @@ void mm_series_free(struct mm_series *s)
 	s->n = 0;
 }
 
+void mm_value_free(struct mm_value *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; v->ser && i < v->n; i++)
+		mm_series_free(&v->ser[i]);
+	free(v->ser);
+	free(v->label);
+	memset(v, 0, sizeof *v);
+}
+
 /* Room for N points in S (empty). Returns 0 or -1. */
 static int series_alloc(struct mm_series *s, size_t n)
 {
@@ -882,7 +902,9 @@ struct val {
 	enum vkind kind;
 	double s;               /* V_SCALAR; NaN: no value (AVG of nothing, a division by zero) */
 	struct mm_series ts;    /* V_SERIES, owned */
+	const char *lab;        /* V_SERIES: its label (struct mm_value), NULL: none */
 	struct mm_series *arr;  /* V_ARRAY: NARR owned series */
+	const char **labs;      /* V_ARRAY: their labels (room for NARR, allocated with ARR) */
 	size_t narr;
 };
 
@@ -892,7 +914,32 @@ static void val_free(struct val *v)
 	for (size_t i = 0; i < v->narr; i++)
 		mm_series_free(&v->arr[i]);
 	free(v->arr);
+	free(v->labs);
 	memset(v, 0, sizeof *v);
+}
+
+/* Make V an array with room for N series. Returns 0 or -1. */
+static int arr_alloc(struct val *v, size_t n)
+{
+	v->kind = V_ARRAY;
+	v->narr = 0;
+	v->arr = calloc(n ? n : 1, sizeof *v->arr);
+	v->labs = calloc(n ? n : 1, sizeof *v->labs);
+	if (!v->arr || !v->labs) {
+		free(v->arr);
+		free(v->labs);
+		v->arr = NULL;
+		v->labs = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The label of a value made of series labelled A and B: theirs when it is
+ * the same (one query's), none otherwise. */
+static const char *lab2(const char *a, const char *b)
+{
+	return a == b ? a : NULL;
 }
 
 struct ev {
@@ -903,7 +950,6 @@ struct ev {
 	size_t nall;
 	int64_t start, end;
 	unsigned period;
-	struct mm_series tin;   /* the timestamps of every series read (v unused) */
 	char *err;
 	size_t errlen;
 	int failed;
@@ -1019,17 +1065,12 @@ static int pt_cmp(const void *a, const void *b)
 	return x->t < y->t ? -1 : x->t > y->t;
 }
 
-/* Read id NAME into O: a copy without NaN or infinite values, sorted, one
- * point per timestamp. Returns 0 or -1 after everr(). */
-static int load(struct ev *ev, const char *name, size_t col, struct mm_series *o)
+/* A copy of S into O without NaN or infinite values, sorted, one point per
+ * timestamp. Returns 0 or -1 (out of memory). */
+static int clean_copy(const struct mm_series *s, struct mm_series *o)
 {
-	const struct mm_series *s = ev->lookup ? ev->lookup(ev->arg, name) : NULL;
-	if (!s) {
-		everr(ev, col, "unknown id %s", name);
-		return -1;
-	}
 	if (series_alloc(o, s->n) < 0)
-		goto oom;
+		return -1;
 	int sorted = 1;
 	for (size_t i = 0; i < s->n; i++) {
 		if (!isfinite(s->v[i]))
@@ -1040,8 +1081,10 @@ static int load(struct ev *ev, const char *name, size_t col, struct mm_series *o
 	}
 	if (!sorted) {
 		struct pt *p = malloc((o->n ? o->n : 1) * sizeof *p);
-		if (!p)
-			goto oom;
+		if (!p) {
+			mm_series_free(o);
+			return -1;
+		}
 		for (size_t i = 0; i < o->n; i++)
 			p[i] = (struct pt){ o->t[i], o->v[i] };
 		qsort(p, o->n, sizeof *p, pt_cmp);
@@ -1056,19 +1099,48 @@ static int load(struct ev *ev, const char *name, size_t col, struct mm_series *o
 		o->n = n;
 		free(p);
 	}
-	if (merge_t(&ev->tin, o) < 0)
+	return 0;
+}
+
+/* Read id NAME into O: a series, or an array when NAME is an array-valued
+ * expression, copied clean (clean_copy()), with the labels. Returns 0 or
+ * -1 after everr(). */
+static int load(struct ev *ev, const char *name, size_t col, struct val *o)
+{
+	const struct mm_value *v = ev->lookup ? ev->lookup(ev->arg, name) : NULL;
+	static const struct mm_series none = { 0, NULL, NULL };
+
+	memset(o, 0, sizeof *o);
+	if (!v) {
+		everr(ev, col, "unknown id %s", name);
+		return -1;
+	}
+	if (!v->array) {
+		o->kind = V_SERIES;
+		o->lab = v->n && v->label ? v->label[0] : NULL;
+		if (clean_copy(v->n ? &v->ser[0] : &none, &o->ts) < 0)
+			goto oom;
+		return 0;
+	}
+	if (arr_alloc(o, v->n) < 0)
 		goto oom;
+	for (size_t i = 0; i < v->n; i++) {
+		if (clean_copy(&v->ser[i], &o->arr[i]) < 0)
+			goto oom;
+		o->labs[i] = v->label ? v->label[i] : NULL;
+		o->narr++;
+	}
 	return 0;
 oom:
-	mm_series_free(o);
+	val_free(o);
 	everr(ev, col, "out of memory");
 	return -1;
 }
 
 /* The periods start + k period within [start, end) (START is where the
- * queries' periods begin: store_period_origin()), into O (values 0).
- * Returns 0 or -1 after everr(). */
-static int grid(struct ev *ev, size_t col, struct mm_series *o)
+ * queries' periods begin: store_period_origin()), into O, each with value
+ * K (NaN: O is empty). Returns 0 or -1 after everr(). */
+static int grid(struct ev *ev, size_t col, double k, struct mm_series *o)
 {
 	int64_t p = ev->period;
 	memset(o, 0, sizeof *o);
@@ -1089,10 +1161,12 @@ static int grid(struct ev *ev, size_t col, struct mm_series *o)
 		everr(ev, col, "the range holds more than %d periods", MAX_GRID);
 		return -1;
 	}
-	if (series_alloc(o, n) < 0)
+	if (series_alloc(o, isnan(k) ? 0 : n) < 0)
 		goto oom;
+	if (isnan(k))
+		return 0;
 	for (uint64_t i = 0; i < n; i++)
-		push(o, first + (int64_t)i * p, 0);
+		push(o, first + (int64_t)i * p, k);
 	return 0;
 oom:
 	everr(ev, col, "out of memory");
@@ -1108,7 +1182,9 @@ static const char *kind_name(enum vkind k)
 	return k == V_SCALAR ? "a number" : k == V_SERIES ? "a time series" : "an array of time series";
 }
 
-/* A op B for scalars and series (not arrays). OUT takes a scalar or a series. */
+/* A op B for scalars and series (not arrays). OUT takes a scalar or a
+ * series: a series keeps the label of its one series, or of both when it
+ * is the same. */
 static int combine1(int op, const struct val *a, const struct val *b, struct val *out)
 {
 	memset(out, 0, sizeof *out);
@@ -1120,10 +1196,15 @@ static int combine1(int op, const struct val *a, const struct val *b, struct val
 		return 0;
 	}
 	out->kind = V_SERIES;
-	if (a->kind == V_SERIES && b->kind == V_SERIES)
+	if (a->kind == V_SERIES && b->kind == V_SERIES) {
+		out->lab = lab2(a->lab, b->lab);
 		return op_ss(op, &a->ts, &b->ts, &out->ts);
-	if (a->kind == V_SERIES)
+	}
+	if (a->kind == V_SERIES) {
+		out->lab = a->lab;
 		return op_sk(op, &a->ts, b->s, 0, &out->ts);
+	}
+	out->lab = b->lab;
 	return op_sk(op, &b->ts, a->s, 1, &out->ts);
 }
 
@@ -1148,7 +1229,7 @@ static const char *op_name(int op)
 }
 
 /* A op B where either may be an array (not both): point by point for each
- * series of the array. */
+ * series of the array, which keeps its label. */
 static int combine(struct ev *ev, int op, size_t col, const struct val *a, const struct val *b,
 		   struct val *out)
 {
@@ -1163,13 +1244,13 @@ static int combine(struct ev *ev, int op, size_t col, const struct val *a, const
 		return -1;
 	}
 	const struct val *arr = a->kind == V_ARRAY ? a : b;
-	out->kind = V_ARRAY;
-	if (!(out->arr = calloc(arr->narr ? arr->narr : 1, sizeof *out->arr)))
+	if (arr_alloc(out, arr->narr) < 0)
 		goto oom;
 	for (size_t k = 0; k < arr->narr; k++) {
 		struct val el = { .kind = V_SERIES, .ts = arr->arr[k] }, r;
 		if (combine1(op, a == arr ? &el : a, b == arr ? &el : b, &r) < 0)
 			goto oom;
+		out->labs[out->narr] = arr->labs[k];
 		out->arr[out->narr++] = r.ts;
 	}
 	return 0;
@@ -1251,6 +1332,9 @@ static int eval_agg(struct ev *ev, const struct node *n, struct val *out)
 		out->s = agg1(n->op, &a.ts);
 	} else {
 		out->kind = V_SERIES;
+		out->lab = a.narr ? a.labs[0] : NULL;
+		for (size_t k = 1; k < a.narr; k++)
+			out->lab = lab2(out->lab, a.labs[k]);
 		if (aggn(n->op, a.arr, a.narr, &out->ts) < 0) {
 			everr(ev, n->col, "out of memory");
 			rc = -1;
@@ -1283,7 +1367,6 @@ static int eval_abs(struct ev *ev, const struct node *n, struct val *out)
 static int eval_time_series(struct ev *ev, const struct node *n, struct val *out)
 {
 	struct val a;
-	struct mm_series g;
 	if (eval(ev, n->kid[0], &a) < 0)
 		return -1;
 	if (a.kind != V_SCALAR) {
@@ -1291,17 +1374,12 @@ static int eval_time_series(struct ev *ev, const struct node *n, struct val *out
 		val_free(&a);
 		return -1;
 	}
-	if (grid(ev, n->col, &g) < 0)
-		return -1;
 	out->kind = V_SERIES;
-	/* G's values are all 0 */
-	int rc = op_sk(T_PLUS, &g, a.s, 0, &out->ts);
-	mm_series_free(&g);
-	if (rc < 0) {
-		everr(ev, n->col, "out of memory");
+	if (grid(ev, n->col, a.s, &out->ts) < 0) {
 		val_free(out);
+		return -1;
 	}
-	return rc;
+	return 0;
 }
 
 enum fillmode {
@@ -1355,6 +1433,8 @@ static int fill1(const struct mm_series *x, const struct mm_series *g, enum fill
 	return 0;
 }
 
+/* FILL(x, ...): the result keeps x's labels (the filling series' do not
+ * count). */
 static int eval_fill(struct ev *ev, const struct node *n, struct val *out)
 {
 	struct val x = { 0 }, f = { 0 };
@@ -1382,21 +1462,22 @@ static int eval_fill(struct ev *ev, const struct node *n, struct val *out)
 		}
 		mode = f.kind == V_SERIES ? FILL_SERIES : FILL_VALUE;
 	}
-	if (grid(ev, n->col, &g) < 0)
+	if (grid(ev, n->col, 0, &g) < 0)
 		goto err;
 	if (mode == FILL_VALUE && isnan(f.s))
 		mode = FILL_SERIES; /* a number without a value fills nothing: F's series is empty */
 	if (x.kind == V_SERIES) {
 		out->kind = V_SERIES;
+		out->lab = x.lab;
 		if (fill1(&x.ts, &g, mode, f.s, &f.ts, &out->ts) < 0)
 			goto oom;
 	} else {
-		out->kind = V_ARRAY;
-		if (!(out->arr = calloc(x.narr ? x.narr : 1, sizeof *out->arr)))
+		if (arr_alloc(out, x.narr) < 0)
 			goto oom;
 		for (size_t k = 0; k < x.narr; k++) {
 			if (fill1(&x.arr[k], &g, mode, f.s, &f.ts, &out->arr[k]) < 0)
 				goto oom;
+			out->labs[k] = x.labs[k];
 			out->narr++;
 		}
 	}
@@ -1432,7 +1513,8 @@ static int value_at(const struct mm_series *s, size_t *at, int64_t t, double *v)
  *  - a series condition gives a point at each of its own timestamps: when
  *    true, a's value (a series without a point there gives 0), when false,
  *    b's value (no point when b is omitted or, a series, has none there).
- * Arrays are not allowed. */
+ * Arrays are not allowed. The result has the label its series arguments
+ * share (IF(m1 > 5, m1, 0) is m1's), none when they differ. */
 static int eval_if(struct ev *ev, const struct node *n, struct val *out)
 {
 	struct val v[3] = { { 0 } };
@@ -1464,6 +1546,10 @@ static int eval_if(struct ev *ev, const struct node *n, struct val *out)
 	const struct mm_series *c = &v[0].ts;
 	size_t at1 = 0, at2 = 0;
 	out->kind = V_SERIES;
+	out->lab = v[0].lab;
+	for (size_t i = 1; i < nv; i++)
+		if (v[i].kind == V_SERIES)
+			out->lab = lab2(out->lab, v[i].lab);
 	if (series_alloc(&out->ts, c->n) < 0)
 		goto oom;
 	for (size_t i = 0; i < c->n; i++) {
@@ -1494,24 +1580,53 @@ out:
 	return rc;
 }
 
+/* Append EL (a series or an array, taken: EL is left empty) to the array
+ * OUT. Returns 0 or -1 (out of memory). */
+static int arr_take(struct val *out, struct val *el)
+{
+	size_t add = el->kind == V_SERIES ? 1 : el->narr;
+	struct mm_series *a = realloc(out->arr, (out->narr + add + 1) * sizeof *a);
+	if (!a)
+		return -1;
+	out->arr = a;
+	const char **l = realloc(out->labs, (out->narr + add + 1) * sizeof *l);
+	if (!l)
+		return -1;
+	out->labs = l;
+	if (el->kind == V_SERIES) {
+		out->labs[out->narr] = el->lab;
+		out->arr[out->narr++] = el->ts;
+		memset(&el->ts, 0, sizeof el->ts);
+	} else if (el->narr) {
+		memcpy(out->arr + out->narr, el->arr, el->narr * sizeof *el->arr);
+		memcpy(out->labs + out->narr, el->labs, el->narr * sizeof *el->labs);
+		out->narr += el->narr;
+		el->narr = 0;
+	}
+	val_free(el);
+	return 0;
+}
+
 static int eval_metrics(struct ev *ev, const struct node *n, struct val *out)
 {
 	out->kind = V_ARRAY;
-	if (!(out->arr = calloc(ev->nall ? ev->nall : 1, sizeof *out->arr))) {
-		everr(ev, n->col, "out of memory");
-		return -1;
-	}
 	for (size_t i = 0; i < ev->nall; i++) {
 		const char *id = ev->all_ids[i];
+		struct val el;
 		if (!id || (n->filter && !strstr(id, n->filter)))
 			continue;
-		if (load(ev, id, n->col, &out->arr[out->narr]) < 0) {
-			val_free(out);
-			return -1;
+		if (load(ev, id, n->col, &el) < 0)
+			goto err;
+		if (arr_take(out, &el) < 0) {
+			val_free(&el);
+			everr(ev, n->col, "out of memory");
+			goto err;
 		}
-		out->narr++;
 	}
 	return 0;
+err:
+	val_free(out);
+	return -1;
 }
 
 /* Flatten the elements of an array literal: series, or arrays (METRICS()). */
@@ -1527,23 +1642,11 @@ static int eval_array(struct ev *ev, const struct node *n, struct val *out)
 			val_free(&el);
 			goto err;
 		}
-		size_t add = el.kind == V_SERIES ? 1 : el.narr;
-		struct mm_series *a = realloc(out->arr, (out->narr + add + 1) * sizeof *a);
-		if (!a) {
+		if (arr_take(out, &el) < 0) {
 			val_free(&el);
 			everr(ev, n->col, "out of memory");
 			goto err;
 		}
-		out->arr = a;
-		if (el.kind == V_SERIES) {
-			out->arr[out->narr++] = el.ts;
-			memset(&el.ts, 0, sizeof el.ts);
-		} else {
-			memcpy(out->arr + out->narr, el.arr, el.narr * sizeof *el.arr);
-			out->narr += el.narr;
-			el.narr = 0;
-		}
-		val_free(&el);
 	}
 	return 0;
 err:
@@ -1561,8 +1664,7 @@ static int eval(struct ev *ev, const struct node *n, struct val *out)
 		out->s = n->num;
 		return 0;
 	case N_ID:
-		out->kind = V_SERIES;
-		return load(ev, ev->e->ids[n->id], n->col, &out->ts);
+		return load(ev, ev->e->ids[n->id], n->col, out);
 	case N_NEG: {
 		struct val a, zero = { .kind = V_SCALAR, .s = 0 };
 		if (eval(ev, n->kid[0], &a) < 0)
@@ -1617,7 +1719,7 @@ static int eval(struct ev *ev, const struct node *n, struct val *out)
 }
 
 int mm_eval(const struct mm_expr *e, mm_lookup_fn lookup, void *arg, const char *const *all_ids,
-	    size_t nall, int64_t start, int64_t end, unsigned period, struct mm_series *out, char *err,
+	    size_t nall, int64_t start, int64_t end, unsigned period, struct mm_value *out, char *err,
 	    size_t errlen)
 {
 	struct ev ev = {
@@ -1633,44 +1735,41 @@ int mm_eval(const struct mm_expr *e, mm_lookup_fn lookup, void *arg, const char 
 		everr(&ev, 0, "no expression");
 		return -1;
 	}
-	if (eval(&ev, e->root, &r) < 0) {
-		mm_series_free(&ev.tin);
+	if (eval(&ev, e->root, &r) < 0)
 		return -1;
-	}
-	int rc = 0;
 	switch (r.kind) {
 	case V_SERIES:
-		*out = r.ts;
+		out->ser = malloc(sizeof *out->ser);
+		out->label = malloc(sizeof *out->label);
+		if (!out->ser || !out->label)
+			goto oom;
+		out->n = 1;
+		out->ser[0] = r.ts;
+		out->label[0] = r.lab;
 		memset(&r.ts, 0, sizeof r.ts);
 		break;
-	case V_SCALAR: {
-		/* at every timestamp of the inputs, or at every period without any */
-		struct mm_series g = { 0 };
-		const struct mm_series *at = &ev.tin;
-		if (!ev.tin.n) {
-			if (grid(&ev, 0, &g) < 0) {
-				rc = -1;
-				break;
-			}
-			at = &g;
-		}
-		/* AT's values are all 0: OUT gets R.S at each of its timestamps */
-		if (op_sk(T_PLUS, at, r.s, 0, out) < 0) {
-			everr(&ev, 0, "out of memory");
-			rc = -1;
-		}
-		mm_series_free(&g);
-		break;
-	}
 	case V_ARRAY:
-		everr(&ev, 0, "the result is an array of %zu time series, not one (use SUM, AVG, MIN or MAX)",
-		      r.narr);
-		rc = -1;
+		out->array = 1;
+		out->n = r.narr;
+		out->ser = r.arr;
+		out->label = r.labs;
+		memset(&r, 0, sizeof r);
 		break;
+	case V_SCALAR:
+		/* the user guide: "taking the AVG of a single time series
+		 * produces a scalar number, so it can't be the final
+		 * expression result" */
+		everr(&ev, 0, "the result is a single number, not a time series; the final result of an "
+			      "expression must be a time series or an array of time series (TIME_SERIES(x) "
+			      "makes a time series of the number x)");
+		val_free(&r);
+		return -1;
 	}
 	val_free(&r);
-	mm_series_free(&ev.tin);
-	if (rc < 0)
-		mm_series_free(out);
-	return rc;
+	return 0;
+oom:
+	val_free(&r);
+	mm_value_free(out);
+	everr(&ev, 0, "out of memory");
+	return -1;
 }

@@ -6,16 +6,23 @@
  * (< <= > >= == !=, 1 or 0), AND/&& and OR/||, arrays [m1, m2], and the
  * functions (uppercase, as CloudWatch wants them) SUM, AVG, MIN, MAX, ABS,
  * METRICS(["s"]), FILL(x, value | series | REPEAT | LINEAR), IF(cond, a, b)
- * (and IF(cond, a)), TIME_SERIES(number) (the number at every period FILL
- * fills), with CloudWatch's meaning: an operation on two series
- * covers the timestamps of either, a missing value counting as 0 (the user
- * guide: "Missing values in a time series are treated as 0"); a series and
- * a scalar combine point by point; SUM/AVG/MIN/MAX of one series is a
- * scalar, of several ([m1, m2] or METRICS()) a series, point by point;
- * FILL fills every period of the query's range that has no value; a
- * division by zero gives no datapoint, not infinity, and no NaN or infinity
- * ever comes out. At most 2048 bytes (CloudWatch's limit on
+ * (and IF(cond, a)), TIME_SERIES(number), with CloudWatch's meaning: an
+ * operation on two series covers the timestamps of either, a missing value
+ * counting as 0 (the user guide: "Missing values in a time series are
+ * treated as 0"); a series and a scalar combine point by point; SUM/AVG/
+ * MIN/MAX of one series is a scalar, of several ([m1, m2] or METRICS()) a
+ * series, point by point; FILL fills every period of the query's range
+ * that has no value, TIME_SERIES(x) is x at every one of those periods; a
+ * division by zero gives no datapoint, not infinity, and no NaN or
+ * infinity ever comes out. At most 2048 bytes (CloudWatch's limit on
  * MetricDataQuery.Expression), nesting at most 100 deep.
+ *
+ * "The final result of any math expression must be a single time series or
+ * an array of time series" (the user guide): a number is refused (wrap it
+ * in TIME_SERIES()); an array (METRICS(), [m1, m2] * 2, FILL(METRICS(), 0))
+ * is a result of several series, each with the label of the query it came
+ * from (see struct mm_value). An id may name an array-valued expression:
+ * it is an array where it is used (SUM(e1), e1 * 2).
  *
  * Thread: any; nothing is shared.
  */
@@ -35,6 +42,24 @@ struct mm_series {
 /* Free S's arrays (not S itself) and empty it. NULL is ignored. */
 void mm_series_free(struct mm_series *s);
 
+/* A value an id names, or an expression's result: one time series (ARRAY
+ * 0, N 1) or an array of N time series (ARRAY 1; N may be 0 or 1 too).
+ * LABEL[i] is series i's label: the label of the one query it comes from
+ * (m1, m1 * 2, FILL(m1, 0), -m1 and ABS(m1) are m1's; an operation on two
+ * series of different queries, or TIME_SERIES(), has none: NULL). Labels
+ * are borrowed from the lookup's values and compared as pointers, so a
+ * lookup gives each query's label as one string. */
+struct mm_value {
+	int array;
+	size_t n;
+	struct mm_series *ser;
+	const char **label;
+};
+
+/* Free an mm_value that mm_eval() filled (its series and arrays, not the
+ * labels, which are borrowed) and empty it. NULL is ignored. */
+void mm_value_free(struct mm_value *v);
+
 struct mm_expr;
 
 /* Parse TEXT. Returns NULL with a message in ERR ("unexpected ')' at
@@ -47,20 +72,21 @@ void mm_free(struct mm_expr *e);
  * sets *ALL. */
 size_t mm_ids(const struct mm_expr *e, const char *const **ids, int *all);
 
-/* What an expression reads: the series of id ID, or NULL when there is no
- * such id. */
-typedef const struct mm_series *(*mm_lookup_fn)(void *arg, const char *id);
+/* What an expression reads: the value of id ID, or NULL when there is no
+ * such id. It must stay as it is until mm_eval() returns, and its labels
+ * as long as the result's are used. */
+typedef const struct mm_value *(*mm_lookup_fn)(void *arg, const char *id);
 
 /* Evaluate E over the query range [START, END) with PERIOD (the grid FILL
- * fills: START + k PERIOD, START being where the queries' periods begin,
- * store_period_origin()). LOOKUP gives each
- * id's series; ALL_IDS/NALL list every id for METRICS(). The result goes to
- * OUT (a scalar result becomes a series with that value at every timestamp
- * of the inputs, or at every period when there are none; an array of
- * series is an error). OUT's arrays are the caller's: mm_series_free(OUT).
- * Returns 0 or -1 with a message in ERR (an unknown id, a type error). */
+ * and TIME_SERIES fill: START + k PERIOD, START being where the queries'
+ * periods begin, store_period_origin()). LOOKUP gives each id's value;
+ * ALL_IDS/NALL list every id for METRICS(). The result goes to OUT: one
+ * series or an array of them, with their labels (a number is an error:
+ * "the final result ... must be a single time series or an array of time
+ * series"). OUT is the caller's: mm_value_free(OUT). Returns 0 or -1 with
+ * a message in ERR (an unknown id, a type error, a number) and OUT empty. */
 int mm_eval(const struct mm_expr *e, mm_lookup_fn lookup, void *arg, const char *const *all_ids,
-	    size_t nall, int64_t start, int64_t end, unsigned period, struct mm_series *out, char *err,
+	    size_t nall, int64_t start, int64_t end, unsigned period, struct mm_value *out, char *err,
 	    size_t errlen);
 
 #endif

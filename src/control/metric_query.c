@@ -27,6 +27,8 @@ struct ctx {
 	int failed;
 	const char **ids; /* the MetricStat queries' ids: what METRICS() means */
 	size_t nids;
+	struct mm_value *views;  /* what an expression reads of each query (lookup_cb) */
+	const char **labels;     /* each query's label (views' borrow them) */
 	unsigned depth;                    /* expressions being evaluated, one inside the other */
 	uint64_t points;                   /* datapoints made so far, all queries together */
 	const char *known_ns, *known_name; /* the last metric found to exist */
@@ -76,7 +78,7 @@ int mquery_metric_known(const struct mquery_env *env, const char *ns, const char
 
 static int eval_query(struct ctx *c, struct mquery *q);
 
-static const struct mm_series *lookup_cb(void *arg, const char *id)
+static const struct mm_value *lookup_cb(void *arg, const char *id)
 {
 	struct ctx *c = arg;
 
@@ -98,7 +100,10 @@ static const struct mm_series *lookup_cb(void *arg, const char *id)
 			c->failed = 1;
 			return NULL;
 		}
-		return &c->q[i].ser;
+		if (c->q[i].arr.array)
+			return &c->q[i].arr;
+		c->views[i] = (struct mm_value){ 0, 1, &c->q[i].ser, &c->labels[i] };
+		return &c->views[i];
 	}
 	return NULL;
 }
@@ -173,18 +178,36 @@ static int eval_query(struct ctx *c, struct mquery *q)
 		return -1;
 	}
 	if (q->expr) {
-		char err[256];
+		char err[512];
+		struct mm_value r;
 		c->depth++;
 		int64_t origin = store_query_origin(c->env->st, c->start, period, c->env->now);
-		rc = mm_eval(q->e, lookup_cb, c, c->ids, c->nids, origin, c->end, period, &q->ser, err, sizeof(err));
+		rc = mm_eval(q->e, lookup_cb, c, c->ids, c->nids, origin, c->end, period, &r, err, sizeof(err));
 		c->depth--;
 		if (rc < 0 && !c->failed)
 			snprintf(c->err, c->errlen, "%s: %s", q->id, err);
+		if (rc == 0 && !r.array) {
+			q->ser = r.ser[0];
+			r.n = 0;
+			mm_value_free(&r);
+		} else if (rc == 0) {
+			q->arr = r;
+			for (size_t k = 0; k < r.n; k++)
+				c->points += r.ser[k].n;
+		}
 	} else {
 		rc = eval_stat(c, q, period);
 	}
 	c->points += q->ser.n;
 	q->state = 2;
+	/* an array may hold more than one grid's worth */
+	if (rc == 0 && c->points > QUERY_MAX_POINTS) {
+		snprintf(c->err, c->errlen,
+			 "%s: the queries would make more than %d datapoints; ask for a shorter range, a longer "
+			 "period or fewer queries",
+			 q->id, QUERY_MAX_POINTS);
+		return -1;
+	}
 	return rc;
 }
 
@@ -194,23 +217,33 @@ int mquery_eval(const struct mquery_env *env, struct mquery *q, size_t n, int64_
 	struct ctx c = { .env = env, .q = q, .n = n, .start = start, .end = end, .period = period, .err = err, .errlen = errlen };
 	int rc = 0;
 
-	if (!(c.ids = calloc(n ? n : 1, sizeof(*c.ids)))) {
+	c.ids = calloc(n ? n : 1, sizeof(*c.ids));
+	c.views = calloc(n ? n : 1, sizeof(*c.views));
+	c.labels = calloc(n ? n : 1, sizeof(*c.labels));
+	if (!c.ids || !c.views || !c.labels) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		rc = -1;
+		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (!q[i].expr)
 			c.ids[c.nids++] = q[i].id; /* METRICS(): the metrics, not the expressions */
+		c.labels[i] = q[i].label ? q[i].label : q[i].expr ? q[i].id : q[i].name;
+	}
 	for (size_t i = 0; i < n && rc == 0; i++)
 		if (eval_query(&c, &q[i]) < 0 || c.failed)
 			rc = c.unknown ? -2 : -1;
+out:
 	free(c.ids);
+	free(c.views);
+	free(c.labels);
 	return rc;
 }
 
 void mquery_clear(struct mquery *q)
 {
 	mm_series_free(&q->ser);
+	mm_value_free(&q->arr);
 	free(q->samples);
 	q->samples = NULL;
 	q->state = 0;

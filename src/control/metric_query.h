@@ -35,20 +35,27 @@ struct mquery {
 	const struct store_dim *dims;
 	size_t ndims;    /* at most MQUERY_MAX_DIMS */
 	unsigned period; /* 0: the call's */
+	const char *label; /* its Label; NULL: the default (a MetricStat's MetricName, an expression's id) */
 	/* result */
 	int state;            /* 0 not evaluated, 1 evaluating, 2 done */
-	struct mm_series ser; /* the datapoints, ascending */
+	struct mm_series ser; /* the datapoints, ascending (an array-valued expression: none, see arr) */
 	double *samples;      /* MetricStat: each datapoint's SampleCount; NULL for expressions */
+	struct mm_value arr;  /* an expression whose result is an array of time series (METRICS() * 2):
+	                       * arr.array 1, its series and each one's label (the Label, or MetricName,
+	                       * of the query it came from; NULL: not one query's); else all 0 */
 };
 
 /* Evaluate every query of Q[0..N) over [START, END) (an expression's grid
  * is PERIOD, or its own period): MetricStats read the store (a series not
  * found is tried again with the implicit LoadBalancer dimension),
  * expressions evaluate metric math over the others (METRICS() is every
- * MetricStat of the call). Limits as GetMetricData's: expressions 10 deep,
- * 100,800 datapoints in all. Returns 0, or -1 with "ID: problem" in ERR
- * (-2: the problem is a metric that does not exist, with ENV->strict).
- * Results stay in Q until mquery_clear(). */
+ * MetricStat of the call): a single time series into ser, an array of them
+ * into arr (an expression may refer to an array-valued one: SUM(e1)); an
+ * expression whose result is a number is an error (metric_math.h). Limits
+ * as GetMetricData's: expressions 10 deep, 100,800 datapoints in all.
+ * Returns 0, or -1 with "ID: problem" in ERR (-2: the problem is a metric
+ * that does not exist, with ENV->strict). Results stay in Q until
+ * mquery_clear(). */
 int mquery_eval(const struct mquery_env *env, struct mquery *q, size_t n, int64_t start, int64_t end,
 		unsigned period, char *err, size_t errlen);
 

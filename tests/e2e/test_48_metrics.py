@@ -1031,6 +1031,70 @@ def mstat(i, ns, name, label=None):
     return q
 
 
+def test_metric_math_array_result(albd, one_backend):
+    """"The final result of any math expression must be a single time
+    series or an array of time series": METRICS() * 2 gives one result per
+    metric, all with the expression's Id, each labelled with the label of the
+    metric it came from (its Label, else its MetricName), after the
+    expression's Label when it has one (the console's "Expression-Label
+    Metric-Label"); an element that is not one metric's has the
+    expression's Label, or its Id."""
+    a = one_backend.albd
+    t0 = put_two_series(a, "Arr")
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    ts = [iso(t0 + i * 60) for i in range(3)]
+    r = query(a, {"StartTime": t0, "EndTime": t0 + 180, "ScanBy": "TimestampAscending", "MetricDataQueries": [
+        mstat("m1", "Arr", "alpha", label="Alpha"), mstat("m2", "Arr", "beta"),
+        {"Id": "e", "Expression": "METRICS()*2"},
+        {"Id": "d", "Expression": "METRICS() * 2", "Label": "Double"},
+        {"Id": "s", "Expression": "[m1 + m2, FILL(m2, 0)]", "Label": "Mix"},
+        {"Id": "n", "Expression": "[m2 - m1, m1]"}]})
+    assert r.status == 200, r.body
+    res = [(x["Id"], x["Label"], x["Timestamps"], x["Values"], x["StatusCode"])
+           for x in r.json()["MetricDataResults"]]
+    assert res == [
+        ("e", "Alpha", ts, [2.0, 4.0, 6.0], "Complete"),
+        ("e", "beta", ts, [20.0, 40.0, 60.0], "Complete"),
+        ("d", "Double Alpha", ts, [2.0, 4.0, 6.0], "Complete"),
+        ("d", "Double beta", ts, [20.0, 40.0, 60.0], "Complete"),
+        ("s", "Mix", ts, [11.0, 22.0, 33.0], "Complete"),
+        ("s", "Mix beta", ts, [10.0, 20.0, 30.0], "Complete"),
+        ("n", "n", ts, [9.0, 18.0, 27.0], "Complete"),
+        ("n", "Alpha", ts, [1.0, 2.0, 3.0], "Complete")], res
+    # an expression may use an array-valued one
+    r = query(a, {"StartTime": t0, "EndTime": t0 + 180, "ScanBy": "TimestampAscending", "MetricDataQueries": [
+        mstat("m1", "Arr", "alpha"), mstat("m2", "Arr", "beta"),
+        {"Id": "all", "Expression": "METRICS() / 10", "ReturnData": False},
+        {"Id": "top", "Expression": "MAX(all)"}]})
+    assert r.status == 200, r.body
+    (top,) = r.json()["MetricDataResults"]
+    assert (top["Label"], top["Values"]) == ("top", [1.0, 2.0, 3.0]), top
+
+
+def test_metric_math_scalar_result_refused(albd, one_backend):
+    """A number is not a final result ("taking the AVG of a single time
+    series produces a scalar number, so it can't be the final expression
+    result"): a 400 naming the query, suggesting TIME_SERIES, which makes a
+    time series of it at every period."""
+    a = one_backend.albd
+    t0 = put_two_series(a, "Sc")
+    for expr in ("10", "MAX(m1)", "IF(1, 2, 3)", "AVG(m1) + 1"):
+        r = query(a, {"StartTime": t0, "EndTime": t0 + 180, "MetricDataQueries": [
+            mstat("m1", "Sc", "alpha"), {"Id": "top", "Expression": expr}]})
+        assert r.status == 400, (expr, r.body)
+        err = r.json()["Error"]
+        assert err["Code"] == "ValidationError" and err["Message"].startswith("top: the result is a single number"), \
+            (expr, err)
+        assert "TIME_SERIES" in err["Message"], err
+    r = query(a, {"StartTime": t0, "EndTime": t0 + 240, "ScanBy": "TimestampAscending", "MetricDataQueries": [
+        mstat("m1", "Sc", "alpha"), {"Id": "top", "Expression": "TIME_SERIES(MAX(m1))"},
+        {"Id": "gap", "Expression": "ABS(m1 - TIME_SERIES(AVG(m1)))"}]})
+    assert r.status == 200, r.body
+    top, gap = r.json()["MetricDataResults"]
+    assert top["Values"] == [3.0] * 4 and len(set(top["Timestamps"])) == 4, top
+    assert gap["Values"] == [1.0, 0.0, 1.0, 2.0], gap
+
+
 def test_expression_results_are_not_paged(albd, one_backend):
     """MaxDatapoints pages MetricStat results only: "NextToken is not
     returned if you are performing a math expression" (MetricDataResult),
@@ -1041,23 +1105,25 @@ def test_expression_results_are_not_paged(albd, one_backend):
     body = {"StartTime": t0, "EndTime": t0 + 180, "ScanBy": "TimestampAscending", "MaxDatapoints": 2,
             "MetricDataQueries": [mstat("m1", "Np", "alpha"), mstat("m2", "Np", "beta"),
                                   dict(mstat("m3", "Np", "beta"), ReturnData=True),
-                                  {"Id": "e", "Expression": "m3 * 2"},
+                                  {"Id": "e", "Expression": "METRICS() * 2"},
                                   {"Id": "f", "Expression": "m1 + m2"}]}
     r = query(a, body)
     assert r.status == 200, r.body
     res = [(x["Id"], x["Values"], x["StatusCode"]) for x in r.json()["MetricDataResults"]]
     assert res == [("m3", [10.0, 20.0], "PartialData"),
+                   ("e", [2.0, 4.0, 6.0], "Complete"), ("e", [20.0, 40.0, 60.0], "Complete"),
                    ("e", [20.0, 40.0, 60.0], "Complete"), ("f", [11.0, 22.0, 33.0], "Complete")], res
     token = r.json()["NextToken"]
     r = query(a, dict(body, NextToken=token))
     assert r.status == 200, r.body
     res = [(x["Id"], x["Values"], x["StatusCode"]) for x in r.json()["MetricDataResults"]]
-    assert res == [("m3", [30.0], "Complete"), ("e", [], "Complete"), ("f", [], "Complete")], res
+    assert res == [("m3", [30.0], "Complete"), ("e", [], "Complete"), ("e", [], "Complete"),
+                   ("e", [], "Complete"), ("f", [], "Complete")], res
     assert "NextToken" not in r.json(), r.json()
     # expressions alone: everything at once, MaxDatapoints 1 or not
     body["MetricDataQueries"][2]["ReturnData"] = False
     body["MaxDatapoints"] = 1
     r = query(a, body)
     assert r.status == 200 and "NextToken" not in r.json(), r.body
-    assert [len(x["Values"]) for x in r.json()["MetricDataResults"]] == [3, 3], r.body
+    assert [len(x["Values"]) for x in r.json()["MetricDataResults"]] == [3, 3, 3, 3], r.body
     assert {x["StatusCode"] for x in r.json()["MetricDataResults"]} == {"Complete"}, r.body

@@ -15,6 +15,7 @@
 struct fixture {
 	const char *id;
 	struct mm_series s;
+	struct mm_value val; /* what the lookup gives: S, labelled with the id */
 };
 
 #define MAXFIX 16
@@ -38,14 +39,43 @@ static void put(const char *id, size_t n, const int64_t *t, const double *v)
 	memcpy(fix_t[i], t, n * sizeof *t);
 	memcpy(fix_v[i], v, n * sizeof *v);
 	fix[i].s = (struct mm_series){ n, fix_t[i], fix_v[i] };
+	fix[i].val = (struct mm_value){ 0, 1, &fix[i].s, &fix[i].id };
 }
 
-static const struct mm_series *lookup(void *arg, const char *id)
+/* "arr": an array-valued expression's result, [m1, s] (labels "m1", "s") */
+static struct mm_series arr_ser[2];
+static const char *arr_lab[2];
+static struct mm_value arr_val = { 1, 2, arr_ser, arr_lab };
+
+static const struct mm_value *lookup(void *arg, const char *id)
 {
 	(void)arg;
+	if (!strcmp(id, "arr")) {
+		for (size_t i = 0; i < nfix; i++) {
+			if (!strcmp(fix[i].id, "m1")) {
+				arr_ser[0] = fix[i].s;
+				arr_lab[0] = fix[i].id;
+			} else if (!strcmp(fix[i].id, "s")) {
+				arr_ser[1] = fix[i].s;
+				arr_lab[1] = fix[i].id;
+			}
+		}
+		return &arr_val;
+	}
 	for (size_t i = 0; i < nfix; i++)
 		if (!strcmp(fix[i].id, id))
-			return &fix[i].s;
+			return &fix[i].val;
+	return NULL;
+}
+
+/* The label lookup() gives id ID (the fixture's own string: labels are
+ * compared as pointers). */
+static const char *label_of(const char *id)
+{
+	for (size_t i = 0; i < nfix; i++)
+		if (!strcmp(fix[i].id, id))
+			return fix[i].id;
+	ck_abort_msg("no fixture %s", id);
 	return NULL;
 }
 
@@ -80,7 +110,7 @@ static unsigned q_period = 60;
 
 /* Parse and evaluate TEXT over [q_start, q_end) with METRICS() = m1, m2.
  * Returns mm_eval's result; the message lands in ERR. */
-static int run(const char *text, struct mm_series *out, char *err, size_t errlen)
+static int run_value(const char *text, struct mm_value *out, char *err, size_t errlen)
 {
 	char perr[256];
 	struct mm_expr *e = mm_parse(text, perr, sizeof perr);
@@ -91,6 +121,38 @@ static int run(const char *text, struct mm_series *out, char *err, size_t errlen
 	return rc;
 }
 
+/* run_value() for an expression whose result is one series: into OUT
+ * (the caller's, mm_series_free()). */
+static int run(const char *text, struct mm_series *out, char *err, size_t errlen)
+{
+	struct mm_value v;
+	int rc = run_value(text, &v, err, errlen);
+	memset(out, 0, sizeof *out);
+	if (rc == 0) {
+		ck_assert_msg(!v.array && v.n == 1, "\"%s\": an array of %zu series, not one", text, v.n);
+		*out = v.ser[0];
+		v.n = 0;
+	} else {
+		ck_assert_uint_eq(v.n, 0);
+		ck_assert_ptr_null(v.ser);
+	}
+	mm_value_free(&v);
+	return rc;
+}
+
+/* S must be exactly the N points T/V. */
+static void check_points(const char *text, const struct mm_series *s, size_t n, const int64_t *t,
+			 const double *v)
+{
+	ck_assert_msg(s->n == n, "\"%s\": %zu points, expected %zu", text, s->n, n);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_msg(s->t[i] == t[i], "\"%s\": point %zu at %lld, expected %lld", text, i,
+			      (long long)s->t[i], (long long)t[i]);
+		ck_assert_msg(fabs(s->v[i] - v[i]) <= 1e-9 * (1 + fabs(v[i])),
+			      "\"%s\": point %zu is %g, expected %g", text, i, s->v[i], v[i]);
+	}
+}
+
 /* TEXT must give exactly the N points T/V. */
 static void expect(const char *text, size_t n, const int64_t *t, const double *v)
 {
@@ -98,29 +160,24 @@ static void expect(const char *text, size_t n, const int64_t *t, const double *v
 	char err[256];
 	int rc = run(text, &out, err, sizeof err);
 	ck_assert_msg(rc == 0, "\"%s\": %s", text, err);
-	ck_assert_msg(out.n == n, "\"%s\": %zu points, expected %zu", text, out.n, n);
-	for (size_t i = 0; i < n; i++) {
-		ck_assert_msg(out.t[i] == t[i], "\"%s\": point %zu at %lld, expected %lld", text, i,
-			      (long long)out.t[i], (long long)t[i]);
-		ck_assert_msg(fabs(out.v[i] - v[i]) <= 1e-9 * (1 + fabs(v[i])),
-			      "\"%s\": point %zu is %g, expected %g", text, i, out.v[i], v[i]);
-	}
+	check_points(text, &out, n, t, v);
 	mm_series_free(&out);
 }
 
 #define EXPECT(text, n, T, V) expect(text, n, (int64_t[])T, (double[])V)
 #define L(...) { __VA_ARGS__ }
 
-/* TEXT, evaluated with no series over one period, gives one point: its
- * value (NaN when there is no point). */
+/* TEXT, a number, as TIME_SERIES(TEXT) over one period gives one point:
+ * its value (NaN when there is no point). */
 static double scalar(const char *text)
 {
 	struct mm_series out;
-	char err[256];
+	char err[256], ts[2100];
 	int64_t s = q_start, e = q_end;
 	q_start = 0;
 	q_end = 60;
-	int rc = run(text, &out, err, sizeof err);
+	snprintf(ts, sizeof ts, "TIME_SERIES(%s)", text);
+	int rc = run(ts, &out, err, sizeof err);
 	q_start = s;
 	q_end = e;
 	ck_assert_msg(rc == 0, "\"%s\": %s", text, err);
@@ -319,23 +376,23 @@ END_TEST
 
 START_TEST(test_aggregates_of_one_series)
 {
-	/* a scalar, shown at every timestamp of the inputs */
-	EXPECT("SUM(m1)", 4, L(0, 60, 120, 180), L(100, 100, 100, 100));
-	EXPECT("AVG(m1)", 4, L(0, 60, 120, 180), L(25, 25, 25, 25));
-	EXPECT("MIN(m1)", 4, L(0, 60, 120, 180), L(10, 10, 10, 10));
-	EXPECT("MAX(m1)", 4, L(0, 60, 120, 180), L(40, 40, 40, 40));
+	/* a scalar: a final result only through TIME_SERIES(), at every period */
+	ck_assert_scalar("SUM(m1)", 100);
+	ck_assert_scalar("AVG(m1)", 25);
+	ck_assert_scalar("MIN(m1)", 10);
+	ck_assert_scalar("MAX(m1)", 40);
+	EXPECT("TIME_SERIES(SUM(m1))", 5, L(0, 60, 120, 180, 240), L(100, 100, 100, 100, 100));
 	EXPECT("m1 - AVG(m1)", 4, L(0, 60, 120, 180), L(-15, -5, 5, 15));
 	EXPECT("m1 / MAX(m1)", 4, L(0, 60, 120, 180), L(0.25, 0.5, 0.75, 1));
-	EXPECT("SUM(m1) / SUM(m2)", 5, L(0, 60, 120, 180, 240), L(100.0 / 6, 100.0 / 6, 100.0 / 6, 100.0 / 6,
-								   100.0 / 6));
-	EXPECT("MIN(m1 + m2)", 5, L(0, 60, 120, 180, 240), L(5, 5, 5, 5, 5));
+	EXPECT("TIME_SERIES(SUM(m1) / SUM(m2))", 5, L(0, 60, 120, 180, 240),
+	       L(100.0 / 6, 100.0 / 6, 100.0 / 6, 100.0 / 6, 100.0 / 6));
+	ck_assert_scalar("MIN(m1 + m2)", 5);
 	/* no datapoint: AVG, MIN and MAX have no value, SUM is 0 */
 	EXPECT("m1 - AVG(empty)", 0, L(0), L(0));
 	EXPECT("m1 + MIN(empty)", 0, L(0), L(0));
 	EXPECT("m1 + SUM(empty)", 4, L(0, 60, 120, 180), L(10, 20, 30, 40));
-	/* a scalar result without any input timestamp fills the periods */
-	EXPECT("SUM(empty) + 1", 5, L(0, 60, 120, 180, 240), L(1, 1, 1, 1, 1));
-	EXPECT("7", 5, L(0, 60, 120, 180, 240), L(7, 7, 7, 7, 7));
+	EXPECT("TIME_SERIES(SUM(empty) + 1)", 5, L(0, 60, 120, 180, 240), L(1, 1, 1, 1, 1));
+	EXPECT("TIME_SERIES(7)", 5, L(0, 60, 120, 180, 240), L(7, 7, 7, 7, 7));
 }
 END_TEST
 
@@ -401,6 +458,7 @@ START_TEST(test_fill)
 	/* the value is any expression that gives a scalar */
 	EXPECT("FILL(s, 2 * 3)", 5, L(0, 60, 120, 180, 240), L(6, 1, 6, 3, 6));
 	EXPECT("FILL(s, MAX(m1))", 5, L(0, 60, 120, 180, 240), L(40, 1, 40, 3, 40));
+	EXPECT("FILL(s, TIME_SERIES(2))", 5, L(0, 60, 120, 180, 240), L(2, 1, 2, 3, 2));
 	EXPECT("FILL(s, AVG(empty))", 2, L(60, 180), L(1, 3));
 	/* a series: its value at that timestamp, when it has one */
 	EXPECT("FILL(s, m1)", 4, L(0, 60, 120, 180), L(10, 1, 30, 3));
@@ -471,47 +529,6 @@ START_TEST(test_if)
 	/* nested */
 	EXPECT("IF(m1 < 15, 1, IF(m1 < 35, 2, 3))", 4, L(0, 60, 120, 180), L(1, 2, 2, 3));
 	EXPECT("SUM([IF(c, x), y])", 4, L(0, 60, 120, 240), L(30, 0, 20, 20));
-}
-END_TEST
-
-START_TEST(test_time_series)
-{
-	/* the value at every period of the query's grid, the one FILL fills */
-	EXPECT("TIME_SERIES(5)", 5, L(0, 60, 120, 180, 240), L(5, 5, 5, 5, 5));
-	EXPECT("TIME_SERIES(-2.5 * 2)", 5, L(0, 60, 120, 180, 240), L(-5, -5, -5, -5, -5));
-	EXPECT("TIME_SERIES(MAX(m1))", 5, L(0, 60, 120, 180, 240), L(40, 40, 40, 40, 40));
-	/* no value (AVG of nothing, a division by zero): no datapoint */
-	EXPECT("TIME_SERIES(AVG(empty))", 0, L(0), L(0));
-	EXPECT("TIME_SERIES(1/0)", 0, L(0), L(0));
-	/* with a series: the grid's periods count, as a series' points */
-	EXPECT("s + TIME_SERIES(1)", 5, L(0, 60, 120, 180, 240), L(1, 2, 1, 4, 1));
-	EXPECT("s + 1", 2, L(60, 180), L(2, 4));
-	EXPECT("m1 > TIME_SERIES(AVG(m1))", 5, L(0, 60, 120, 180, 240), L(0, 0, 1, 1, 0));
-	q_start = 30;
-	q_end = 200;
-	EXPECT("TIME_SERIES(7)", 3, L(30, 90, 150), L(7, 7, 7));
-	q_start = 100;
-	q_end = 100;
-	EXPECT("TIME_SERIES(7)", 0, L(0), L(0));
-	q_start = 0;
-	q_end = 300;
-	ck_assert_parse_error("TIME_SERIES(1, 2)", "TIME_SERIES takes 1 argument, not 2 at column 1");
-	ck_assert_parse_error("time_series(1)",
-			      "unknown function time_series (function names are uppercase: TIME_SERIES) at column 1");
-}
-END_TEST
-
-START_TEST(test_abs)
-{
-	ck_assert_scalar("ABS(-5)", 5);
-	ck_assert_scalar("ABS(5)", 5);
-	ck_assert_scalar("ABS(0 - 2.5)", 2.5);
-	ck_assert(isnan(scalar("ABS(1/0)")));
-	EXPECT("ABS(m1 - 25)", 4, L(0, 60, 120, 180), L(15, 5, 5, 15));
-	EXPECT("ABS(-m1)", 4, L(0, 60, 120, 180), L(10, 20, 30, 40));
-	EXPECT("ABS(m2 - m1)", 5, L(0, 60, 120, 180, 240), L(10, 19, 30, 40, 5));
-	EXPECT("SUM(ABS([-m1, m2 - 3]))", 5, L(0, 60, 120, 180, 240), L(10, 22, 33, 40, 2));
-	ck_assert_parse_error("ABS()", "ABS takes 1 argument, not 0 at column 1");
 }
 END_TEST
 
@@ -608,13 +625,16 @@ START_TEST(test_limits)
 
 	/* 100 levels of parentheses are fine, 101 are not */
 	size_t n = 0;
+	buf[n++] = 'm';
+	buf[n++] = '1';
+	buf[n++] = '*';
 	for (int i = 0; i < 100; i++)
 		buf[n++] = '(';
 	buf[n++] = '1';
 	for (int i = 0; i < 100; i++)
 		buf[n++] = ')';
 	buf[n] = 0;
-	ck_assert_scalar(buf, 1);
+	EXPECT(buf, 4, L(0, 60, 120, 180), L(10, 20, 30, 40));
 	n = 0;
 	for (int i = 0; i < 101; i++)
 		buf[n++] = '(';
@@ -651,14 +671,14 @@ START_TEST(test_limits)
 	q_end = INT64_MAX;
 	q_period = 1;
 	ck_assert_eval_error("FILL(m1, 0)", "the range holds more than 1000000 periods at column 1");
-	ck_assert_eval_error("5", "the range holds more than 1000000 periods");
+	ck_assert_eval_error("TIME_SERIES(5)", "the range holds more than 1000000 periods at column 1");
 	q_start = INT64_MIN;
-	ck_assert_eval_error("5", "the range holds more than 1000000 periods");
+	ck_assert_eval_error("m1 + TIME_SERIES(5)", "the range holds more than 1000000 periods at column 6");
 	q_start = INT64_MAX - 1;
-	EXPECT("5", 1, L(INT64_MAX - 1), L(5));
+	EXPECT("TIME_SERIES(5)", 1, L(INT64_MAX - 1), L(5));
 	q_period = 60;
 	q_start = INT64_MAX - 10;
-	EXPECT("5", 0, L(0), L(0));
+	EXPECT("TIME_SERIES(5)", 0, L(0), L(0));
 	q_period = 0;
 	q_start = 0;
 	q_end = 300;
@@ -685,23 +705,28 @@ START_TEST(test_eval_errors)
 	ck_assert_eval_error("TIME_SERIES(m1)", "TIME_SERIES takes a number, not a time series at column 1");
 	ck_assert_eval_error("TIME_SERIES(METRICS())",
 			     "TIME_SERIES takes a number, not an array of time series at column 1");
-	ck_assert_eval_error("METRICS()",
-			      "the result is an array of 2 time series, not one (use SUM, AVG, MIN or MAX)");
-	ck_assert_eval_error("[m1, m2] * 2",
-			      "the result is an array of 2 time series, not one (use SUM, AVG, MIN or MAX)");
 
 	/* METRICS() with an id the lookup does not know */
 	static const char *const bad[] = { "m1", "gone" };
 	char err[256];
-	struct mm_series out;
+	struct mm_value out;
 	struct mm_expr *e = mm_parse("SUM(METRICS())", err, sizeof err);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_int_eq(mm_eval(e, lookup, NULL, bad, 2, 0, 300, 60, &out, err, sizeof err), -1);
 	ck_assert_str_eq(err, "unknown id gone at column 5");
-	/* METRICS() without any id: an empty array */
-	ck_assert_int_eq(mm_eval(e, lookup, NULL, NULL, 0, 0, 300, 60, &out, err, sizeof err), 0);
 	ck_assert_uint_eq(out.n, 0);
-	mm_series_free(&out);
+	/* METRICS() without any id: an empty array, its SUM an empty series */
+	ck_assert_int_eq(mm_eval(e, lookup, NULL, NULL, 0, 0, 300, 60, &out, err, sizeof err), 0);
+	ck_assert_int_eq(out.array, 0);
+	ck_assert_uint_eq(out.n, 1);
+	ck_assert_uint_eq(out.ser[0].n, 0);
+	mm_value_free(&out);
+	mm_free(e);
+	e = mm_parse("METRICS()", err, sizeof err);
+	ck_assert_int_eq(mm_eval(e, lookup, NULL, NULL, 0, 0, 300, 60, &out, err, sizeof err), 0);
+	ck_assert_int_eq(out.array, 1);
+	ck_assert_uint_eq(out.n, 0);
+	mm_value_free(&out);
 	mm_free(e);
 	/* no lookup at all */
 	e = mm_parse("m1", err, sizeof err);
@@ -710,6 +735,7 @@ START_TEST(test_eval_errors)
 	mm_free(e);
 	mm_free(NULL);
 	mm_series_free(NULL);
+	mm_value_free(NULL);
 }
 END_TEST
 
@@ -721,12 +747,148 @@ START_TEST(test_bad_input_series)
 	    (double[]){ 3, 1, NAN, 2, INFINITY, -INFINITY });
 	EXPECT("bad", 3, L(0, 60, 120), L(1, 2, 3));
 	EXPECT("bad * 2 + m2", 4, L(0, 60, 120, 240), L(2, 5, 6, 5));
-	EXPECT("SUM(bad)", 3, L(0, 60, 120), L(6, 6, 6));
+	EXPECT("TIME_SERIES(SUM(bad))", 5, L(0, 60, 120, 180, 240), L(6, 6, 6, 6, 6));
+	EXPECT("bad - AVG(bad)", 3, L(0, 60, 120), L(-1, 0, 1));
 	put("nans", 2, (int64_t[]){ 0, 60 }, (double[]){ NAN, NAN });
 	EXPECT("nans + 1", 0, L(0), L(0));
 	EXPECT("AVG(nans) + m1", 0, L(0), L(0));
 }
 END_TEST
+
+
+/* results ----------------------------------------------------------------------- */
+
+/* TEXT must give an array of N series, the K-th labelled LABS[K] (NULL:
+ * none) with the points of the series named WANT[K] (an expression of one
+ * series, evaluated apart). */
+static void expect_array(const char *text, size_t n, const char *const *labs, const char *const *want)
+{
+	struct mm_value out;
+	char err[256];
+	int rc = run_value(text, &out, err, sizeof err);
+	ck_assert_msg(rc == 0, "\"%s\": %s", text, err);
+	ck_assert_msg(out.array, "\"%s\": not an array", text);
+	ck_assert_msg(out.n == n, "\"%s\": %zu series, expected %zu", text, out.n, n);
+	for (size_t k = 0; k < n; k++) {
+		const char *lab = labs[k] ? label_of(labs[k]) : NULL;
+		ck_assert_msg(out.label[k] == lab, "\"%s\": series %zu labelled %s, expected %s", text, k,
+			      out.label[k] ? out.label[k] : "(none)", lab ? lab : "(none)");
+		struct mm_series w;
+		ck_assert_msg(run(want[k], &w, err, sizeof err) == 0, "\"%s\": %s", want[k], err);
+		check_points(text, &out.ser[k], w.n, w.t, w.v);
+		mm_series_free(&w);
+	}
+	mm_value_free(&out);
+}
+
+#define EXPECT_ARRAY(text, n, LABS, WANT) expect_array(text, n, (const char *[])LABS, (const char *[])WANT)
+
+/* "The final result of any math expression must be a single time series or
+ * an array of time series": an array comes out whole, each series with the
+ * label of the query it came from. */
+START_TEST(test_array_results)
+{
+	EXPECT_ARRAY("METRICS()", 2, L("m1", "m2"), L("m1", "m2"));
+	EXPECT_ARRAY("METRICS(\"2\")", 1, L("m2"), L("m2"));
+	EXPECT_ARRAY("METRICS() / 100", 2, L("m1", "m2"), L("m1 / 100", "m2 / 100"));
+	EXPECT_ARRAY("100 * METRICS()", 2, L("m1", "m2"), L("100 * m1", "100 * m2"));
+	EXPECT_ARRAY("FILL(METRICS(), 0)", 2, L("m1", "m2"), L("FILL(m1, 0)", "FILL(m2, 0)"));
+	EXPECT_ARRAY("FILL(METRICS(), s)", 2, L("m1", "m2"), L("FILL(m1, s)", "FILL(m2, s)"));
+	EXPECT_ARRAY("[m1, m2] * 2", 2, L("m1", "m2"), L("m1 * 2", "m2 * 2"));
+	EXPECT_ARRAY("-[m1, m2]", 2, L("m1", "m2"), L("-m1", "-m2"));
+	EXPECT_ARRAY("[m1, m2] / s", 2, L("m1", "m2"), L("m1 / s", "m2 / s"));
+	EXPECT_ARRAY("ABS([m1 - 25, -m2])", 2, L("m1", "m2"), L("ABS(m1 - 25)", "ABS(-m2)"));
+	/* an element that is not one query's has no label of its own */
+	EXPECT_ARRAY("[m1 + m2, m1]", 2, L(NULL, "m1"), L("m1 + m2", "m1"));
+	EXPECT_ARRAY("[m1 + m1, m1 * m1 - 2]", 2, L("m1", "m1"), L("m1 + m1", "m1 * m1 - 2"));
+	EXPECT_ARRAY("[METRICS(\"1\"), m2 / m1, s]", 3, L("m1", NULL, "s"), L("m1", "m2 / m1", "s"));
+	EXPECT_ARRAY("[FILL(s, m1), FILL(s, REPEAT)]", 2, L("s", "s"), L("FILL(s, m1)", "FILL(s, REPEAT)"));
+	EXPECT_ARRAY("[IF(m1 > 15, m1, 0), IF(c, x, y), IF(c, 1)]", 3, L("m1", NULL, "c"),
+		     L("IF(m1 > 15, m1, 0)", "IF(c, x, y)", "IF(c, 1)"));
+	EXPECT_ARRAY("[IF(1, m2, m1), SUM([m1]), MAX([m1, m2]), TIME_SERIES(3)]", 4, L("m2", "m1", NULL, NULL),
+		     L("m2", "m1", "MAX([m1, m2])", "TIME_SERIES(3)"));
+	/* an id whose value is an array (an array-valued expression's) */
+	EXPECT_ARRAY("arr", 2, L("m1", "s"), L("m1", "s"));
+	EXPECT_ARRAY("arr * 2 + m2", 2, L("m1", "s"), L("m1 * 2 + m2", "s * 2 + m2"));
+	EXPECT_ARRAY("[arr, m2]", 3, L("m1", "s", "m2"), L("m1", "s", "m2"));
+	EXPECT("SUM(arr)", 4, L(0, 60, 120, 180), L(10, 21, 30, 43));
+
+	/* a single series has a label too */
+	struct mm_value out;
+	char err[256];
+	ck_assert_int_eq(run_value("m1 * 2", &out, err, sizeof err), 0);
+	ck_assert_int_eq(out.array, 0);
+	ck_assert_uint_eq(out.n, 1);
+	ck_assert_ptr_eq(out.label[0], label_of("m1"));
+	mm_value_free(&out);
+	ck_assert_int_eq(run_value("m1 * m2", &out, err, sizeof err), 0);
+	ck_assert_ptr_null(out.label[0]);
+	mm_value_free(&out);
+	/* an array of one series is still an array */
+	ck_assert_int_eq(run_value("[m1]", &out, err, sizeof err), 0);
+	ck_assert_int_eq(out.array, 1);
+	ck_assert_uint_eq(out.n, 1);
+	mm_value_free(&out);
+}
+END_TEST
+
+/* "taking the AVG of a single time series produces a scalar number, so it
+ * can't be the final expression result" */
+START_TEST(test_scalar_result_refused)
+{
+	static const char *const texts[] = { "10", "MAX(m1)", "IF(1, 2, 3)", "SUM(m1) + 1", "-AVG(m1)",
+					     "ABS(-2)", "IF(0, m1, 5)", "(1/0)" };
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+		ck_assert_eval_error(texts[i], "the result is a single number, not a time series; the final result "
+					       "of an expression must be a time series or an array of time series "
+					       "(TIME_SERIES(x) makes a time series of the number x)");
+	/* a scalar inside an expression is fine */
+	EXPECT("m1 - MIN(m1)", 4, L(0, 60, 120, 180), L(0, 10, 20, 30));
+	EXPECT("IF(1, m2, 5)", 3, L(60, 120, 240), L(1, 0, 5));
+}
+END_TEST
+
+START_TEST(test_time_series)
+{
+	/* the value at every period of the query's grid, the one FILL fills */
+	EXPECT("TIME_SERIES(5)", 5, L(0, 60, 120, 180, 240), L(5, 5, 5, 5, 5));
+	EXPECT("TIME_SERIES(-2.5 * 2)", 5, L(0, 60, 120, 180, 240), L(-5, -5, -5, -5, -5));
+	EXPECT("TIME_SERIES(MAX(m1))", 5, L(0, 60, 120, 180, 240), L(40, 40, 40, 40, 40));
+	/* no value (AVG of nothing, a division by zero): no datapoint */
+	EXPECT("TIME_SERIES(AVG(empty))", 0, L(0), L(0));
+	EXPECT("TIME_SERIES(1/0)", 0, L(0), L(0));
+	/* with a series: the grid's periods count, as a series' points */
+	EXPECT("s + TIME_SERIES(1)", 5, L(0, 60, 120, 180, 240), L(1, 2, 1, 4, 1));
+	EXPECT("s + 1", 2, L(60, 180), L(2, 4));
+	EXPECT("m1 > TIME_SERIES(AVG(m1))", 5, L(0, 60, 120, 180, 240), L(0, 0, 1, 1, 0));
+	q_start = 30;
+	q_end = 200;
+	EXPECT("TIME_SERIES(7)", 3, L(30, 90, 150), L(7, 7, 7));
+	q_start = 100;
+	q_end = 100;
+	EXPECT("TIME_SERIES(7)", 0, L(0), L(0));
+	q_start = 0;
+	q_end = 300;
+	ck_assert_parse_error("TIME_SERIES(1, 2)", "TIME_SERIES takes 1 argument, not 2 at column 1");
+	ck_assert_parse_error("time_series(1)",
+			      "unknown function time_series (function names are uppercase: TIME_SERIES) at column 1");
+}
+END_TEST
+
+START_TEST(test_abs)
+{
+	ck_assert_scalar("ABS(-5)", 5);
+	ck_assert_scalar("ABS(5)", 5);
+	ck_assert_scalar("ABS(0 - 2.5)", 2.5);
+	ck_assert(isnan(scalar("ABS(1/0)")));
+	EXPECT("ABS(m1 - 25)", 4, L(0, 60, 120, 180), L(15, 5, 5, 15));
+	EXPECT("ABS(-m1)", 4, L(0, 60, 120, 180), L(10, 20, 30, 40));
+	EXPECT("ABS(m2 - m1)", 5, L(0, 60, 120, 180, 240), L(10, 19, 30, 40, 5));
+	EXPECT("SUM(ABS([-m1, m2 - 3]))", 5, L(0, 60, 120, 180, 240), L(10, 22, 33, 40, 2));
+	ck_assert_parse_error("ABS()", "ABS takes 1 argument, not 0 at column 1");
+}
+END_TEST
+
 
 /* random input ------------------------------------------------------------------- */
 
@@ -759,10 +921,12 @@ static int try_text(const char *text)
 		ck_assert_msg(err[0] != 0, "\"%s\": no message", text);
 		return 0;
 	}
-	struct mm_series out;
+	struct mm_value out;
 	if (mm_eval(e, lookup, NULL, all2, 2, 0, 300, 60, &out, err, sizeof err) == 0) {
-		check_series(&out, text);
-		mm_series_free(&out);
+		ck_assert_msg(out.array || out.n == 1, "\"%s\": %zu series", text, out.n);
+		for (size_t k = 0; k < out.n; k++)
+			check_series(&out.ser[k], text);
+		mm_value_free(&out);
 	} else {
 		ck_assert_msg(err[0] != 0, "\"%s\": no message", text);
 		ck_assert_uint_eq(out.n, 0);
@@ -777,7 +941,7 @@ START_TEST(test_fuzz_garbage)
 		"m1", "m2", "zero", "empty", "nope", "s", "(", ")", "[", "]", ",", "+", "-", "*", "/", "^",
 		"<", "<=", ">", ">=", "==", "!=", "=", "!", "AND", "OR", "&&", "||", "&", "|", "SUM(", "AVG(",
 		"MIN(", "MAX(", "FILL(", "IF(", "METRICS(", "METRICS()", "REPEAT", "LINEAR", "\"", "\"m\"",
-		"ABS(", "TIME_SERIES(",
+		"ABS(", "TIME_SERIES(", "arr",
 		"0", "1", "2.5", "1e3", "1e", ".", "e", "E", " ", "\t", "\n", "FOO(", "sum(", "_", "$", "1/0",
 	};
 	char buf[1100];
@@ -824,8 +988,8 @@ static void gen_array(char *b, size_t len, int depth)
 {
 	char x[1100], y[1100];
 	double k;
-	switch (depth <= 0 ? rnd(3) : rnd(6)) {
-	case 0: emit(b, len, "METRICS()"); return;
+	switch (depth <= 0 ? rnd(3) : rnd(8)) {
+	case 0: emit(b, len, rnd(2) ? "METRICS()" : "arr"); return;
 	case 1: emit(b, len, "METRICS(\"%s\")", rnd(2) ? "1" : "m"); return;
 	case 2:
 		gen_series(x, sizeof x, depth - 1);
@@ -840,6 +1004,15 @@ static void gen_array(char *b, size_t len, int depth)
 		gen_array(x, sizeof x, depth - 1);
 		gen_scalar(y, sizeof y, depth - 1, &k);
 		emit(b, len, "(%s %s %s)", x, (const char *[]){ "+", "-", "*", "/" }[rnd(4)], y);
+		return;
+	case 5:
+		gen_array(x, sizeof x, depth - 1);
+		emit(b, len, "ABS(%s)", x);
+		return;
+	case 6:
+		gen_array(x, sizeof x, depth - 1);
+		gen_series(y, sizeof y, depth - 1);
+		emit(b, len, "(%s %s %s)", y, (const char *[]){ "+", "-", "*", "/" }[rnd(4)], x);
 		return;
 	default:
 		gen_array(x, sizeof x, depth - 1);
@@ -872,7 +1045,7 @@ static void gen_scalar(char *b, size_t len, int depth, double *v)
 	static const char *const ops[] = { "+", "-", "*", "/", "<", ">=", "AND", "||" };
 	char x[1100], y[1100];
 	double a, c;
-	switch (depth <= 0 ? 0 : rnd(7)) {
+	switch (depth <= 0 ? 0 : rnd(8)) {
 	case 0: {
 		int n = (int)rnd(21) - 5;
 		emit(b, len, "%d", n);
@@ -904,6 +1077,11 @@ static void gen_scalar(char *b, size_t len, int depth, double *v)
 		*v = -INFINITY; /* unknown: not checked */
 		return;
 	}
+	case 6:
+		gen_scalar(x, sizeof x, depth - 1, &a);
+		emit(b, len, "ABS(%s)", x);
+		*v = a == -INFINITY ? a : fabs(a);
+		return;
 	default: {
 		int op = (int)rnd(8);
 		gen_scalar(x, sizeof x, depth - 1, &a);
@@ -922,7 +1100,7 @@ static void gen_series(char *b, size_t len, int depth)
 					   "OR" };
 	char x[1100], y[1100], z[1100];
 	double k;
-	switch (depth <= 0 ? 0 : rnd(11)) {
+	switch (depth <= 0 ? 0 : rnd(13)) {
 	case 0: emit(b, len, "%s", ids[rnd(8)]); return;
 	case 1:
 		gen_series(x, sizeof x, depth - 1);
@@ -970,6 +1148,14 @@ static void gen_series(char *b, size_t len, int depth)
 		gen_scalar(y, sizeof y, depth - 1, &k);
 		emit(b, len, "IF(%s > %s, %s)", x, y, x);
 		return;
+	case 10:
+		gen_series(x, sizeof x, depth - 1);
+		emit(b, len, "ABS(%s)", x);
+		return;
+	case 11:
+		gen_scalar(x, sizeof x, depth - 1, &k);
+		emit(b, len, "TIME_SERIES(%s)", x);
+		return;
 	default:
 		gen_series(x, sizeof x, depth - 1);
 		emit(b, len, "(%s)", x);
@@ -982,38 +1168,61 @@ START_TEST(test_fuzz_valid)
 	char text[1100], err[256];
 	int checked = 0, evaluated = 0;
 
+	int arrays = 0, refused = 0;
+
 	for (int iter = 0; iter < 5000; iter++) {
 		double want = -INFINITY;
-		if (rnd(3) == 0)
-			gen_scalar(text, sizeof text, 1 + (int)rnd(5), &want);
-		else
+		unsigned kind = rnd(6);
+		char sub[1100];
+		if (kind < 2) {
+			/* a number: a final result as TIME_SERIES(), refused bare */
+			gen_scalar(sub, sizeof sub, 1 + (int)rnd(5), &want);
+			emit(text, sizeof text, kind ? "TIME_SERIES(%s)" : "%s", sub);
+		} else if (kind == 2) {
+			gen_array(text, sizeof text, 1 + (int)rnd(3));
+		} else {
 			gen_series(text, sizeof text, 1 + (int)rnd(4));
+		}
 		if (strlen(text) > 1024)
 			continue;
 		struct mm_expr *e = mm_parse(text, err, sizeof err);
 		ck_assert_msg(e != NULL, "\"%s\": %s", text, err);
-		struct mm_series out;
+		struct mm_value out;
 		int rc = mm_eval(e, lookup, NULL, all2, 2, 0, 300, 60, &out, err, sizeof err);
+		if (kind == 0) {
+			ck_assert_msg(rc == -1 && strstr(err, "the result is a single number"), "\"%s\": %d %s",
+				      text, rc, err);
+			refused++;
+			mm_free(e);
+			continue;
+		}
 		ck_assert_msg(rc == 0, "\"%s\": %s", text, err);
-		check_series(&out, text);
+		ck_assert_int_eq(out.array, kind == 2);
+		ck_assert_msg(out.array || out.n == 1, "\"%s\": %zu series", text, out.n);
+		for (size_t k = 0; k < out.n; k++)
+			check_series(&out.ser[k], text);
+		arrays += out.array;
 		evaluated++;
-		if (want != -INFINITY && !strstr(text, "m1")) {
-			/* a number without any series: one value at every period, or none */
+		if (want != -INFINITY) {
+			/* TIME_SERIES(number): its value at every period, or none */
+			const struct mm_series *o = &out.ser[0];
 			if (isnan(want)) {
-				ck_assert_msg(out.n == 0, "\"%s\": %zu points, expected none", text, out.n);
+				ck_assert_msg(o->n == 0, "\"%s\": %zu points, expected none", text, o->n);
 			} else {
-				ck_assert_msg(out.n == 5, "\"%s\": %zu points", text, out.n);
-				for (size_t i = 0; i < out.n; i++)
-					ck_assert_msg(out.v[i] == want, "\"%s\" = %g, expected %g", text,
-						      out.v[i], want);
+				ck_assert_msg(o->n == 5, "\"%s\": %zu points", text, o->n);
+				for (size_t i = 0; i < o->n; i++)
+					ck_assert_msg(o->v[i] == want, "\"%s\" = %g, expected %g", text,
+						      o->v[i], want);
 			}
 			checked++;
 		}
-		mm_series_free(&out);
+		mm_value_free(&out);
 		mm_free(e);
 	}
-	ck_assert_int_gt(evaluated, 4000);
+	ck_assert_int_gt(evaluated, 3000);
 	ck_assert_int_gt(checked, 200);
+	ck_assert_int_gt(arrays, 200);
+	ck_assert_int_gt(refused, 200);
 }
 END_TEST
 
@@ -1073,8 +1282,6 @@ int main(void)
 	tcase_add_test(tc, test_metrics);
 	tcase_add_test(tc, test_fill);
 	tcase_add_test(tc, test_if);
-	tcase_add_test(tc, test_time_series);
-	tcase_add_test(tc, test_abs);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
@@ -1083,6 +1290,14 @@ int main(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_eval_errors);
 	tcase_add_test(tc, test_bad_input_series);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("results");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_array_results);
+	tcase_add_test(tc, test_scalar_result_refused);
+	tcase_add_test(tc, test_time_series);
+	tcase_add_test(tc, test_abs);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("random");
