@@ -22,7 +22,10 @@
  *  - Statistic or ExtendedStatistic, not both; neither with Metrics.
  *  - Metrics: at most 10 queries ("an alarm based on a metric math
  *    expression can use up to 10 metrics"), ids unique, "exactly one ...
- *    must have ReturnData set to true"; a query's Period, when given, is
+ *    must have ReturnData set to true"; "Any expression used in a
+ *    PutMetricAlarm operation must return a single time series": the one
+ *    with ReturnData may not give an array (METRICS()) and no expression a
+ *    number (MAX(m), known without the data: mm_kind()); a query's Period, when given, is
  *    the alarm's (CloudWatch requires the metrics of an alarm to share
  *    its period; the engine evaluates every query on the alarm's grid).
  *  - AlarmRule: names "alarm-name or alarm-ARN" of existing alarms; a
@@ -92,6 +95,23 @@ static int query_cycle(const struct cfg_alarm *a, size_t i, unsigned char *mark,
 				return 1;
 	mark[i] = 2;
 	return 0;
+}
+
+struct kinds {
+	const struct cfg_alarm *a;
+	struct mm_expr **ex;
+};
+
+/* The kind of query ID's result (mm_kind()): a metric's is a series. The
+ * ids are known and without a cycle (checked first). */
+static enum mm_kind query_kind(void *arg, const char *id)
+{
+	const struct kinds *k = arg;
+
+	for (size_t j = 0; j < k->a->nmetrics; j++)
+		if (strcmp(k->a->metrics[j].id, id) == 0)
+			return k->ex[j] ? mm_kind(k->ex[j], query_kind, arg) : MM_SERIES;
+	return MM_UNKNOWN;
 }
 
 static int check_metrics(const struct albd_config *cfg, const struct cfg_alarm *a, char *err, size_t errlen)
@@ -190,6 +210,31 @@ static int check_metrics(const struct albd_config *cfg, const struct cfg_alarm *
 		if (query_cycle(a, i, mark, ex)) {
 			snprintf(err, errlen, "%s:%d: alarms.%s: metrics.%s.expression: refers to itself", cfg->path,
 				 a->metrics[i].line, a->name, a->metrics[i].id);
+			goto out;
+		}
+	}
+	/* "The final result of any math expression must be a single time
+	 * series or an array of time series", and "Any expression used in a
+	 * PutMetricAlarm operation must return a single time series" (what
+	 * depends on the data, IF(1 > x, m, 5), is the evaluation's to refuse) */
+	struct kinds kc = { a, ex };
+	for (size_t i = 0; i < a->nmetrics; i++) {
+		if (!ex[i])
+			continue;
+		enum mm_kind k = mm_kind(ex[i], query_kind, &kc);
+		if (k == MM_SCALAR) {
+			snprintf(err, errlen, "%s:%d: alarms.%s: metrics.%s.expression: the result is a single number, not "
+					      "a time series%s",
+				 cfg->path, a->metrics[i].line, a->name, a->metrics[i].id,
+				 a->metrics[i].return_data ? "; an alarm's expression must return a single time series"
+							   : " (TIME_SERIES(x) makes a time series of the number x)");
+			goto out;
+		}
+		if (k == MM_ARRAY && a->metrics[i].return_data) {
+			snprintf(err, errlen, "%s:%d: alarms.%s: metrics.%s.expression: the result is an array of time "
+					      "series; an alarm's expression must return a single time series (SUM, AVG, "
+					      "MIN or MAX of the array makes one)",
+				 cfg->path, a->metrics[i].line, a->name, a->metrics[i].id);
 			goto out;
 		}
 	}

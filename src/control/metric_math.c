@@ -1773,3 +1773,80 @@ oom:
 	everr(&ev, 0, "out of memory");
 	return -1;
 }
+
+/* the kind of a result, without the data ---------------------------------- */
+
+struct kctx {
+	const struct mm_expr *e;
+	enum mm_kind (*id_kind)(void *arg, const char *id);
+	void *arg;
+};
+
+static enum mm_kind kind_of(const struct kctx *k, const struct node *n)
+{
+	enum mm_kind a, b, c;
+
+	switch (n->kind) {
+	case N_NUM:
+		return MM_SCALAR;
+	case N_ID:
+		return k->id_kind ? k->id_kind(k->arg, k->e->ids[n->id]) : MM_SERIES;
+	case N_NEG:
+		return kind_of(k, n->kid[0]);
+	case N_BIN:
+		a = kind_of(k, n->kid[0]);
+		b = kind_of(k, n->kid[1]);
+		if (a == MM_UNKNOWN || b == MM_UNKNOWN || (a == MM_ARRAY && b == MM_ARRAY))
+			return MM_UNKNOWN;
+		if (a == MM_ARRAY || b == MM_ARRAY)
+			return MM_ARRAY;
+		return a == MM_SERIES || b == MM_SERIES ? MM_SERIES : MM_SCALAR;
+	case N_FN:
+		a = kind_of(k, n->kid[0]);
+		switch (n->op) {
+		case F_SUM:
+		case F_AVG:
+		case F_MIN:
+		case F_MAX:
+			return a == MM_SERIES ? MM_SCALAR : a == MM_ARRAY ? MM_SERIES : MM_UNKNOWN;
+		case F_ABS:
+			return a;
+		case F_FILL:
+			return a == MM_SCALAR ? MM_UNKNOWN : a;
+		case F_TIME_SERIES:
+			return a == MM_SCALAR ? MM_SERIES : MM_UNKNOWN;
+		case F_IF:
+			b = kind_of(k, n->kid[1]);
+			c = n->nkid > 2 ? kind_of(k, n->kid[2]) : MM_SERIES; /* omitted: an empty series */
+			if (a == MM_ARRAY || b == MM_ARRAY || c == MM_ARRAY || a == MM_UNKNOWN ||
+			    b == MM_UNKNOWN || c == MM_UNKNOWN)
+				return MM_UNKNOWN;
+			if (a == MM_SERIES)
+				return MM_SERIES;
+			return b == c ? b : MM_UNKNOWN; /* a number picks one of them */
+		default:
+			return MM_UNKNOWN;
+		}
+	case N_ARRAY:
+		for (size_t i = 0; i < n->nkid; i++) {
+			a = kind_of(k, n->kid[i]);
+			if (a == MM_SCALAR || a == MM_UNKNOWN)
+				return MM_UNKNOWN;
+		}
+		return MM_ARRAY;
+	case N_METRICS:
+		return MM_ARRAY;
+	case N_REPEAT:
+	case N_LINEAR:
+		break;
+	}
+	return MM_UNKNOWN;
+}
+
+enum mm_kind mm_kind(const struct mm_expr *e, enum mm_kind (*id_kind)(void *arg, const char *id), void *arg)
+{
+	if (!e || !e->root)
+		return MM_UNKNOWN;
+	struct kctx k = { e, id_kind, arg };
+	return kind_of(&k, e->root);
+}

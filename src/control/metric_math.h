@@ -72,6 +72,19 @@ void mm_free(struct mm_expr *e);
  * sets *ALL. */
 size_t mm_ids(const struct mm_expr *e, const char *const **ids, int *all);
 
+/* What an expression gives, known without the data. */
+enum mm_kind {
+	MM_SCALAR = 0,
+	MM_SERIES,
+	MM_ARRAY,
+	MM_UNKNOWN, /* it depends on the data (IF(1 > x, m1, 5) with a number for a condition) or it is
+		     * a type error that evaluation reports (SUM(5)) */
+};
+
+/* The kind of E's result, ID_KIND giving the kind of each id (NULL: every
+ * id is a series; METRICS() is an array whatever it holds). */
+enum mm_kind mm_kind(const struct mm_expr *e, enum mm_kind (*id_kind)(void *arg, const char *id), void *arg);
+
 /* What an expression reads: the value of id ID, or NULL when there is no
  * such id. It must stay as it is until mm_eval() returns, and its labels
  * as long as the result's are used. */

@@ -387,6 +387,17 @@ def test_bad_alarm_config_refused(albd, backends, tmp_path):
                                          "period": 60},
                                         {"id": "m1", "metric": "RequestCount", "statistic": "Sum"})},
          r"alarms\.bad: metrics\.e\.period: 60 is not the alarm's period \(10\)"),
+        # "Any expression used in a PutMetricAlarm operation must return a
+        # single time series": not an array, not a number
+        ({"name": "bad", "period": 10, "evaluation_periods": 1, "comparison": "GreaterThanThreshold",
+          "threshold": 1.0, "metrics": ({"id": "e", "expression": "METRICS()", "return_data": True},
+                                        {"id": "m1", "metric": "RequestCount", "statistic": "Sum"})},
+         r"alarms\.bad: metrics\.e\.expression: the result is an array of time series; an alarm's expression "
+         r"must return a single time series"),
+        ({"name": "bad", "period": 10, "evaluation_periods": 1, "comparison": "GreaterThanThreshold",
+          "threshold": 1.0, "metrics": ({"id": "e", "expression": "MAX(m1)", "return_data": True},
+                                        {"id": "m1", "metric": "RequestCount", "statistic": "Sum"})},
+         r"alarms\.bad: metrics\.e\.expression: the result is a single number, not a time series"),
     ]
     for i, (bad, want) in enumerate(cases):
         text = alarm_config(port, b, [metric_alarm("web-5xx"), bad])

@@ -392,6 +392,46 @@ START_TEST(test_metric_math)
 }
 END_TEST
 
+/* An expression may read an array-valued one (METRICS() * 100) as long as
+ * the returned one is a single series (MAX of it). */
+START_TEST(test_metric_math_array_inside)
+{
+	struct cfg_alarm_query q[4];
+	memset(q, 0, sizeof(q));
+	q[0].id = (char *)"peak";
+	q[0].expression = (char *)"MAX(all) - TIME_SERIES(1)";
+	q[0].return_data = 1;
+	q[1].id = (char *)"all";
+	q[1].expression = (char *)"METRICS() * 100";
+	q[2].id = (char *)"errors";
+	q[2].namespace = (char *)"AWS/ApplicationELB";
+	q[2].metric = (char *)"HTTPCode_Target_5XX_Count";
+	q[2].dims = tgdim;
+	q[2].ndims = 1;
+	q[2].stat = (char *)"Sum";
+	q[3] = q[2];
+	q[3].id = (char *)"requests";
+	q[3].metric = (char *)"RequestCount";
+	alarms[0] = mk_alarm("peak");
+	alarms[0].metric = NULL;
+	alarms[0].statistic = NULL;
+	alarms[0].ndims = 0;
+	alarms[0].metrics = q;
+	alarms[0].nmetrics = 4;
+	alarms[0].comparison = (char *)"GreaterThanThreshold";
+	alarms[0].threshold = 300;
+	alarms[0].treat_missing_data = (char *)"missing";
+	use(1, 0);
+	start();
+	fill(s5xx, T0, T0 + 10, 1);
+	fill(sreq, T0, T0 + 10, 4);
+	advance(T0 + 12);
+	ck_assert_int_eq(state_of("peak"), ALARM_ALARM);
+	ck_assert_str_eq(reason_of("peak"), "Threshold Crossed: 1 datapoint [3999.0 (29/11/26 10:15:00)] was greater "
+					    "than the threshold (300.0).");
+}
+END_TEST
+
 /* ------------------------------------------------------------ long names */
 
 /* S is well-formed UTF-8 (what notify_publish() requires of a Subject). */
@@ -1137,6 +1177,22 @@ START_TEST(test_check)
 	check_fails("alarms.conf:9: alarms.mm: metrics.e.expression: no query has the id m2");
 	q[0].expression = (char *)"e + m1";
 	check_fails("alarms.mm: metrics.e.expression: refers to itself");
+	/* "Any expression used in a PutMetricAlarm operation must return a
+	 * single time series" */
+	q[0].expression = (char *)"METRICS()";
+	check_fails("alarms.conf:9: alarms.mm: metrics.e.expression: the result is an array of time series; an "
+		    "alarm's expression must return a single time series");
+	q[0].expression = (char *)"[m1, m1] * 2";
+	check_fails("alarms.conf:9: alarms.mm: metrics.e.expression: the result is an array of time series");
+	q[0].expression = (char *)"MAX(m1)";
+	check_fails("alarms.conf:9: alarms.mm: metrics.e.expression: the result is a single number, not a time "
+		    "series; an alarm's expression must return a single time series");
+	q[0].expression = (char *)"10";
+	check_fails("alarms.conf:9: alarms.mm: metrics.e.expression: the result is a single number");
+	q[0].expression = (char *)"SUM(METRICS())";
+	ck_assert_msg(alarm_check(&cfg, err, sizeof(err)) == 0, "%s", err);
+	q[0].expression = (char *)"m1 - TIME_SERIES(MAX(m1))";
+	ck_assert_msg(alarm_check(&cfg, err, sizeof(err)) == 0, "%s", err);
 	q[0].expression = (char *)"m1 * 2";
 	q[1].stat = (char *)"Mean";
 	check_fails("alarms.conf:10: alarms.mm: metrics.m1.statistic: \"Mean\"");
@@ -1369,6 +1425,35 @@ START_TEST(test_runtime_parse)
 		       "\"N\", \"MetricName\": \"M\"}, \"Period\": 60, \"Stat\": \"Sum\"}}, {\"Id\": \"b\", "
 		       "\"Expression\": \"a * 2\"}]}",
 		       "ValidationError", "Metrics: exactly one query must have return_data = true (2 have)");
+	/* an alarm's expression returns a single time series */
+	rt_parse_fails("{\"AlarmName\": \"x\", \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": "
+		       "\"LessThanThreshold\", \"Metrics\": [{\"Id\": \"a\", \"ReturnData\": false, \"MetricStat\": "
+		       "{\"Metric\": {\"Namespace\": \"N\", \"MetricName\": \"M\"}, \"Period\": 60, \"Stat\": \"Sum\"}}, "
+		       "{\"Id\": \"b\", \"Expression\": \"METRICS() * 2\"}]}",
+		       "ValidationError", "Metrics.b.expression: the result is an array of time series; an alarm's "
+					  "expression must return a single time series");
+	rt_parse_fails("{\"AlarmName\": \"x\", \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": "
+		       "\"LessThanThreshold\", \"Metrics\": [{\"Id\": \"a\", \"ReturnData\": false, \"MetricStat\": "
+		       "{\"Metric\": {\"Namespace\": \"N\", \"MetricName\": \"M\"}, \"Period\": 60, \"Stat\": \"Sum\"}}, "
+		       "{\"Id\": \"b\", \"Expression\": \"AVG(a)\"}]}",
+		       "ValidationError", "Metrics.b.expression: the result is a single number, not a time series");
+	/* an array-valued expression that the returned one aggregates is fine; a
+	 * number is not, returned or not */
+	rt = rt_parse("{\"AlarmName\": \"x\", \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": "
+		      "\"LessThanThreshold\", \"Metrics\": [{\"Id\": \"a\", \"ReturnData\": false, \"MetricStat\": "
+		      "{\"Metric\": {\"Namespace\": \"N\", \"MetricName\": \"M\"}, \"Period\": 60, \"Stat\": \"Sum\"}}, "
+		      "{\"Id\": \"all\", \"ReturnData\": false, \"Expression\": \"METRICS() * 2\"}, "
+		      "{\"Id\": \"b\", \"Expression\": \"MAX(all)\"}]}",
+		      &e);
+	ck_assert_msg(rt != NULL, "%s", e.msg);
+	alarm_rt_free(rt);
+	rt_parse_fails("{\"AlarmName\": \"x\", \"EvaluationPeriods\": 1, \"Threshold\": 1, \"ComparisonOperator\": "
+		       "\"LessThanThreshold\", \"Metrics\": [{\"Id\": \"a\", \"ReturnData\": false, \"MetricStat\": "
+		       "{\"Metric\": {\"Namespace\": \"N\", \"MetricName\": \"M\"}, \"Period\": 60, \"Stat\": \"Sum\"}}, "
+		       "{\"Id\": \"top\", \"ReturnData\": false, \"Expression\": \"MAX(a)\"}, "
+		       "{\"Id\": \"b\", \"Expression\": \"a / top\"}]}",
+		       "ValidationError", "Metrics.top.expression: the result is a single number, not a time series "
+					  "(TIME_SERIES(x) makes a time series of the number x)");
 }
 END_TEST
 
@@ -1551,6 +1636,7 @@ int main(void)
 	tcase_add_test(tc, test_m_out_of_n);
 	tcase_add_test(tc, test_missing_data_modes);
 	tcase_add_test(tc, test_metric_math);
+	tcase_add_test(tc, test_metric_math_array_inside);
 	tcase_add_test(tc, test_notification_json);
 	tcase_add_test(tc, test_albd_details);
 	tcase_add_test(tc, test_extended_statistic_and_no_actions);

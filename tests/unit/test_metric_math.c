@@ -889,6 +889,45 @@ START_TEST(test_abs)
 }
 END_TEST
 
+static enum mm_kind kind_cb(void *arg, const char *id)
+{
+	(void)arg;
+	return !strcmp(id, "arr") ? MM_ARRAY : !strcmp(id, "k") ? MM_SCALAR : MM_SERIES;
+}
+
+/* mm_kind(): what alarms check without the data */
+START_TEST(test_kind)
+{
+	static const struct {
+		const char *text;
+		enum mm_kind kind;
+	} cases[] = {
+		{ "m1", MM_SERIES }, { "10", MM_SCALAR }, { "MAX(m1)", MM_SCALAR }, { "MAX(METRICS())", MM_SERIES },
+		{ "METRICS()", MM_ARRAY }, { "METRICS() / 100", MM_ARRAY }, { "FILL(METRICS(), 0)", MM_ARRAY },
+		{ "[m1, m2] * 2", MM_ARRAY }, { "-[m1]", MM_ARRAY }, { "m1 + 1", MM_SERIES },
+		{ "1 + 2 * 3", MM_SCALAR }, { "TIME_SERIES(1)", MM_SERIES }, { "TIME_SERIES(m1)", MM_UNKNOWN },
+		{ "ABS(m1)", MM_SERIES }, { "ABS(-1)", MM_SCALAR }, { "ABS(METRICS())", MM_ARRAY },
+		{ "IF(m1, 1, 2)", MM_SERIES }, { "IF(1, 2, 3)", MM_SCALAR }, { "IF(1, m1, m2)", MM_SERIES },
+		{ "IF(1, m1, 5)", MM_UNKNOWN }, { "IF(1, m1)", MM_SERIES }, { "IF(1, 5)", MM_UNKNOWN },
+		{ "IF(METRICS(), 1)", MM_UNKNOWN }, { "SUM(5)", MM_UNKNOWN }, { "FILL(1, 0)", MM_UNKNOWN },
+		{ "[m1] + [m2]", MM_UNKNOWN }, { "[m1, 5]", MM_UNKNOWN }, { "arr", MM_ARRAY },
+		{ "SUM(arr)", MM_SERIES }, { "k * m1", MM_SERIES }, { "k", MM_SCALAR },
+	};
+	char err[256];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct mm_expr *e = mm_parse(cases[i].text, err, sizeof err);
+		ck_assert_msg(e != NULL, "%s: %s", cases[i].text, err);
+		enum mm_kind k = mm_kind(e, kind_cb, NULL);
+		ck_assert_msg(k == cases[i].kind, "\"%s\": kind %d, expected %d", cases[i].text, k, cases[i].kind);
+		mm_free(e);
+	}
+	/* without a callback, an id is a series */
+	struct mm_expr *e = mm_parse("arr", err, sizeof err);
+	ck_assert_int_eq(mm_kind(e, NULL, NULL), MM_SERIES);
+	mm_free(e);
+	ck_assert_int_eq(mm_kind(NULL, NULL, NULL), MM_UNKNOWN);
+}
+END_TEST
 
 /* random input ------------------------------------------------------------------- */
 
@@ -1298,6 +1337,7 @@ int main(void)
 	tcase_add_test(tc, test_scalar_result_refused);
 	tcase_add_test(tc, test_time_series);
 	tcase_add_test(tc, test_abs);
+	tcase_add_test(tc, test_kind);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("random");
