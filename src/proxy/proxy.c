@@ -2121,7 +2121,14 @@ static void client_drained(struct session *s)
 		resp_room(s);
 		conn_read(s->up->c, 1);
 	} else if ((s->state == S_IDLE || s->state == S_HEAD) && !s->c->reading) {
+		/* process_input() stopped at buffer_size of answers the client
+		 * had not taken: there is room again. Go on with the requests
+		 * already in c->in (conn_read() only reads the socket, which
+		 * may hold nothing more: they would wait for a byte or a timer,
+		 * and client_keepalive closes the connection under them), then
+		 * read what the socket still holds, within read_max. */
 		conn_read(s->c, 1);
+		process_input(s);
 	}
 }
 
