@@ -91,6 +91,17 @@ static inline void shard_set(struct shard_block *b, unsigned m, uint64_t v)
 	atomic_store_explicit(&b->c[m], v, memory_order_relaxed);
 }
 
+/* Move level M of a block by D, up or down: for a level that several
+ * parts of the owner keep (ActiveConnectionCount: client connections in
+ * proxy.c, target connections in upstream.c). The fold sums the blocks
+ * modulo 2^64, so the total is exact; a block's own value stays the
+ * owner's count as long as every decrease follows its increase. Thread:
+ * the block's owner. */
+static inline void shard_level_add(struct shard_block *b, unsigned m, int64_t d)
+{
+	shard_add(b, m, (uint64_t)d);
+}
+
 /* Record a latency of NS nanoseconds whose histogram index is IDX
  * (hist_dense_index_ns(NS): computed once for all the blocks a request
  * counts in). Its sum goes to counter M_TARGET_RESPONSE_TIME. Returns -1

@@ -195,7 +195,7 @@ static void session_free(struct session *s)
 	struct shard_block *lb = s->pw->lb;
 	free(s);
 	worker_conn_closed(w);
-	shard_set(lb, M_ACTIVE_CONNECTION_COUNT, w->nconns);
+	shard_level_add(lb, M_ACTIVE_CONNECTION_COUNT, -1);   /* with upstream.c's target connections */
 }
 
 static void unhold(struct session *s)
@@ -2433,8 +2433,10 @@ static void p_accept(void *st, struct lsock *ls, int fd, const struct sockaddr *
 		pw->sessions->prev = s;
 	pw->sessions = s;
 	worker_conn_open(w);
+	/* the client connections; upstream.c counts the target ones in the
+	 * same two */
 	shard_add(pw->lb, M_NEW_CONNECTION_COUNT, 1);
-	shard_set(pw->lb, M_ACTIVE_CONNECTION_COUNT, w->nconns);
+	shard_level_add(pw->lb, M_ACTIVE_CONNECTION_COUNT, 1);
 
 	const struct albd_config *cfg = g->cfg;
 	conn_setcb(s->c, client_cb, s);
@@ -2546,6 +2548,7 @@ static void *p_start(struct worker *w)
 		return NULL;
 	}
 	pw->lb = shard_block(shard_lb(), w->id);
+	pw->pool.lb = pw->lb;
 	pw->retry_tokens = RETRY_TOKENS_FLOOR;
 	trace_rng_seed(&pw->trace_rng, w->id + 1u);
 	pw->epoch = (uint32_t)time(NULL);

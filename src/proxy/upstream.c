@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../core/clock.h"
+#include "../core/shard.h"
 #include "../net/tls_client.h"
 
 /* U's entry in its target's per-worker state, or NULL when the target
@@ -75,6 +76,10 @@ struct upconn *upstream_connect(struct upstream_pool *p, struct event_base *base
 	u->pool = p;
 	u->ts = t->st;
 	ts_ref(u->ts);
+	if (p->lb) {
+		shard_add(p->lb, M_NEW_CONNECTION_COUNT, 1);
+		shard_level_add(p->lb, M_ACTIVE_CONNECTION_COUNT, 1);
+	}
 	return u;
 }
 
@@ -137,6 +142,8 @@ void upstream_close(struct upconn *u)
 {
 	if (!u)
 		return;
+	if (u->pool->lb)
+		shard_level_add(u->pool->lb, M_ACTIVE_CONNECTION_COUNT, -1);
 	conn_free(u->c);
 	tls_client_free(u->tls);
 	ts_unref(u->ts);

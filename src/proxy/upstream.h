@@ -39,16 +39,23 @@ struct upstream_pool {
 	unsigned worker;              /* which entry of target_state.pw is this pool's */
 	struct upconn *all;           /* every idle connection */
 	unsigned idle;                /* how many */
+	struct shard_block *lb;       /* the worker's block of the load balancer's metrics, where
+	                               * every connection made counts in NewConnectionCount and,
+	                               * until it closes, in ActiveConnectionCount (as an ALB's
+	                               * do, with the client connections); NULL: not counted */
 };
 
 /* A connection to T: an idle pooled one (*reused = 1) or a new one being
- * connected (*reused = 0). The caller sets the bev callbacks. Returns NULL
- * when a socket cannot be made. */
+ * connected (*reused = 0: upstream_connect()). The caller sets the bev
+ * callbacks. Returns NULL when a socket cannot be made. */
 struct upconn *upstream_get(struct upstream_pool *p, struct event_base *base, const struct target *t,
 			    struct tls_client *tls, int *reused);
 
 /* A new connection to T (never from the pool), over TLS when TLS is not
- * NULL (an HTTPS target group). */
+ * NULL (an HTTPS target group). A socket made counts one in the pool's
+ * NewConnectionCount and one in its ActiveConnectionCount until
+ * upstream_close() (whether the target accepts it or not: a refused one
+ * is also a TargetConnectionErrorCount). */
 struct upconn *upstream_connect(struct upstream_pool *p, struct event_base *base, const struct target *t,
 				struct tls_client *tls);
 
@@ -57,7 +64,8 @@ struct upconn *upstream_connect(struct upstream_pool *p, struct event_base *base
  * is retired. IDLE_MS is how long it may wait there. */
 void upstream_put(struct upconn *c, unsigned max_idle, unsigned idle_ms);
 
-/* Close and free a connection (leased or pooled). */
+/* Close and free a connection (leased or pooled); it leaves
+ * ActiveConnectionCount. */
 void upstream_close(struct upconn *c);
 
 /* Close idle connections: all of them (ALL), or those of retired targets. */

@@ -1127,3 +1127,58 @@ def test_expression_results_are_not_paged(albd, one_backend):
     assert r.status == 200 and "NextToken" not in r.json(), r.body
     assert [len(x["Values"]) for x in r.json()["MetricDataResults"]] == [3, 3, 3, 3], r.body
     assert {x["StatusCode"] for x in r.json()["MetricDataResults"]} == {"Complete"}, r.body
+
+
+def lb_level(a, prom_name):
+    """The load balancer's level PROM_NAME in /metrics (sampled each second)."""
+    r = a.admin_request("GET", "/metrics")
+    assert r.status == 200
+    return prom_samples(r.body.decode())[(prom_name, frozenset({"load_balancer": "lb1"}.items()))]
+
+
+def maximum(a, name):
+    r = stats(a, name, statistics="Maximum", period=1)
+    assert r.status == 200, r.body
+    return max([dp["Maximum"] for dp in r.json()["Datapoints"]] or [0])
+
+
+@pytest.mark.timeout_s(60)
+def test_connection_counts_include_target_connections(albd, backends):
+    """NewConnectionCount and ActiveConnectionCount count, as ALB's, the
+    connections from clients to albd and from albd to targets (health
+    checks' aside): N requests over one client keep-alive connection to
+    one target are 1 client + 1 target connection (reused, not new, from
+    the pool), 2 open while both are; the client's close leaves the pooled
+    one, whose keepalive_timeout closes it, and the level returns to 0.
+    Before, both counted client connections only (1 new, at most 1 open)."""
+    b1 = backends.start("b1")
+    port = free_port()
+    hc = {"enabled": True, "interval": 1, "timeout": 0.5, "healthy_threshold": 2,
+          "unhealthy_threshold": 2, "path": "/health"}
+    cfg = make_config([listener("web", port, "tg")],
+                      [target_group("tg", [b1], keepalive_timeout=3, health_check=hc)], name="lb1")
+    a = albd.start(cfg, port=port)
+    # the start-up's probe of the listener is one client connection
+    wait_total(a, "NewConnectionCount", 1)
+    wait_until(lambda: lb_level(a, "albd_active_connections") == 0, 5, interval=0.2,
+               what="the probe's connection gone")
+    with Conn(port) as c:
+        for i in range(5):
+            r = c.request("GET", "/name?i=%d" % i)
+            assert r.status == 200, r
+        # both open: the client's and the pooled target connection
+        wait_until(lambda: lb_level(a, "albd_active_connections") == 2, 5, interval=0.2,
+                   what="ActiveConnectionCount 2")
+        time.sleep(1.2)   # a second sample of 2
+        assert lb_level(a, "albd_active_connections") == 2
+        assert b1.stats()["connections"] == 1
+    wait_until(lambda: lb_level(a, "albd_active_connections") == 1, 3, interval=0.1,
+               what="ActiveConnectionCount 1: the pooled target connection after the client's close")
+    # keepalive_timeout = 3 s (swept once a second) closes it
+    wait_until(lambda: lb_level(a, "albd_active_connections") == 0, 8, interval=0.2,
+               what="ActiveConnectionCount 0 after keepalive_timeout")
+    assert b1.stats()["health_checks"] >= 2   # checks ran meanwhile, and counted in neither
+    wait_total(a, "NewConnectionCount", 1 + 1 + 1)
+    assert maximum(a, "ActiveConnectionCount") == 2
+    time.sleep(1.5)
+    assert total(a, "NewConnectionCount") == 3
