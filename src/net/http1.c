@@ -277,11 +277,23 @@ static int check_version(const char *p, size_t len, int is_request)
 /* Host values (RFC 9112 3.2, RFC 3986 3.2.2) ---------------------------- */
 
 /* unreserved and sub-delims: what a reg-name holds besides pct-encoded */
+/* reg-name's characters but '%' (RFC 3986 3.2.2: unreserved / sub-delims):
+ * a table, as every request's Host is read through it */
+static const uint8_t reg_name_tab[256] = {
+	['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['!'] = 1, ['$'] = 1, ['&'] = 1, ['\''] = 1,
+	['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1, [';'] = 1, ['='] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+	['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+	['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 static int reg_name_char(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return 1;
-	return c && strchr("-._~!$&'()*+,;=", c) != NULL;
+	return reg_name_tab[c];
 }
 
 static int is_hex(unsigned char c)
@@ -326,12 +338,12 @@ int http1_host_valid(const char *v, size_t n, size_t *host_len)
 	} else {
 		/* reg-name, which IPv4address is one of */
 		while (i < n && v[i] != ':') {
-			if (v[i] == '%') {
+			if (reg_name_tab[(unsigned char)v[i]]) {
+				i++;
+			} else if (v[i] == '%') {
 				if (n - i < 3 || !is_hex((unsigned char)v[i + 1]) || !is_hex((unsigned char)v[i + 2]))
 					return 0;
 				i += 3;
-			} else if (reg_name_char((unsigned char)v[i])) {
-				i++;
 			} else {
 				return 0;
 			}
