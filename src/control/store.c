@@ -611,14 +611,51 @@ static int sort_dims(const struct store_dim *dims, size_t ndims, struct store_di
 	return 0;
 }
 
-static struct store_series *lookup(const struct store *st, const char *key, size_t klen, uint64_t h)
+/* Is the unit part of the identity of a series of NS? A user's metric
+ * (PutMetricData) has a series per unit, as CloudWatch keeps each datum's
+ * unit; albd's own ("AWS/...") have one fixed unit each. */
+static int unit_keyed(const char *ns)
 {
+	return strncmp(ns, "AWS/", 4) != 0;
+}
+
+/* The first MAX made of the series of KEY (hash H) with unit UNIT (NULL:
+ * any) into OUT, ascending id (the order they were made). Returns how many
+ * there are, even beyond MAX. */
+static size_t lookup_all(const struct store *st, const char *key, size_t klen, uint64_t h, const char *unit,
+			 struct store_series **out, size_t max)
+{
+	size_t n = 0;
+
 	if (!st->hcap)
-		return NULL;
-	for (struct store_series *s = st->hash[h & (st->hcap - 1)]; s; s = s->hnext)
-		if (s->hash == h && s->keylen == klen && !memcmp(s->key, key, klen))
-			return s;
-	return NULL;
+		return 0;
+	for (struct store_series *s = st->hash[h & (st->hcap - 1)]; s; s = s->hnext) {
+		if (s->hash != h || s->keylen != klen || memcmp(s->key, key, klen) != 0 ||
+		    (unit && strcmp(s->unit, unit) != 0))
+			continue;
+		/* the MAX first made, in order */
+		size_t i = n < max ? n : max;
+		if (i == max && (!max || out[max - 1]->id < s->id)) {
+			n++;
+			continue;
+		}
+		if (i == max)
+			i--;
+		for (; i > 0 && out[i - 1]->id > s->id; i--)
+			out[i] = out[i - 1];
+		out[i] = s;
+		n++;
+	}
+	return n;
+}
+
+/* The series of KEY with UNIT (NULL: the first made of any unit). */
+static struct store_series *lookup(const struct store *st, const char *key, size_t klen, uint64_t h,
+				   const char *unit)
+{
+	struct store_series *s;
+
+	return lookup_all(st, key, klen, h, unit, &s, 1) ? s : NULL;
 }
 
 static int hash_insert(struct store *st, struct store_series *s)
@@ -758,7 +795,8 @@ struct store_series *store_series(struct store *st, const char *ns, const char *
 	char *key = make_key(ns, metric, sorted, ndims, &klen);
 	if (!key)
 		return NULL;
-	struct store_series *s = lookup(st, key, klen, fnv1a(key, klen));
+	struct store_series *s = lookup(st, key, klen, fnv1a(key, klen),
+					unit_keyed(ns) ? (unit ? unit : "None") : NULL);
 	free(key);
 	if (s)
 		return s;
@@ -785,9 +823,35 @@ struct store_series *store_find(struct store *st, const char *ns, const char *me
 	char *key = make_key(ns, metric, sorted, ndims, &klen);
 	if (!key)
 		return NULL;
-	struct store_series *s = lookup(st, key, klen, fnv1a(key, klen));
+	struct store_series *s = lookup(st, key, klen, fnv1a(key, klen), NULL);
 	free(key);
 	return s;
+}
+
+size_t store_find_units(struct store *st, const char *ns, const char *metric, const struct store_dim *dims,
+			size_t ndims, const char *unit, struct store_series **out, size_t max)
+{
+	struct store_dim sorted[DIMS_MAX];
+	if (!ns || !metric || sort_dims(dims, ndims, sorted) < 0)
+		return 0;
+	size_t klen;
+	char *key = make_key(ns, metric, sorted, ndims, &klen);
+	if (!key)
+		return 0;
+	size_t n = lookup_all(st, key, klen, fnv1a(key, klen), unit, out, max);
+	free(key);
+	return n < max ? n : max;
+}
+
+int store_series_listed(const struct store_series *s, int64_t since)
+{
+	struct store_series *u[STORE_MAX_UNITS];
+	size_t n = lookup_all(s->st, s->key, s->keylen, s->hash, NULL, u, STORE_MAX_UNITS);
+
+	for (size_t i = 0; i < n && i < STORE_MAX_UNITS && u[i] != s; i++)
+		if (u[i]->last > since)
+			return 0;
+	return 1;
 }
 
 const char *store_series_ns(const struct store_series *s)
@@ -2945,6 +3009,60 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 		store_result_free(out);
 		snprintf(err, errlen, "out of memory");
 		return -1;
+	}
+	return 0;
+}
+
+/* DST += SRC, both ascending: a period in both is one point of all their
+ * samples (histograms merged). SRC is emptied. Returns 0 or -1 (out of
+ * memory: a histogram may be short). */
+static int result_merge(struct store_result *dst, struct store_result *src)
+{
+	struct store_point *p = calloc(dst->n + src->n + 1, sizeof(*p));
+	size_t i = 0, j = 0, n = 0;
+	int rc = 0;
+
+	if (!p) {
+		store_result_free(src);
+		return -1;
+	}
+	while (i < dst->n || j < src->n) {
+		if (j == src->n || (i < dst->n && dst->p[i].t < src->p[j].t)) {
+			p[n++] = dst->p[i++];
+		} else if (i == dst->n || src->p[j].t < dst->p[i].t) {
+			p[n++] = src->p[j++];
+		} else {
+			p[n] = dst->p[i++];
+			if (point_merge(&p[n], &src->p[j], 1) < 0)
+				rc = -1;
+			hist_free(&src->p[j++].h);
+			n++;
+		}
+	}
+	free(dst->p);
+	free(src->p);
+	src->p = NULL;
+	src->n = 0;
+	dst->p = p;
+	dst->n = n;
+	return rc;
+}
+
+int store_query_all(struct store *st, struct store_series *const *s, size_t n, int64_t start, int64_t end,
+		    unsigned period, int64_t now, struct store_result *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t k = 0; k < n; k++) {
+		struct store_result r;
+		if (store_query(st, s[k], start, end, period, now, k ? &r : out, err, errlen) < 0) {
+			store_result_free(out);
+			return -1;
+		}
+		if (k && result_merge(out, &r) < 0) {
+			store_result_free(out);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -1,7 +1,10 @@
 /* store.h - the time-series store: CloudWatch's retention ladder, its
  * statistics, on disk in state_dir.
  *
- * A series is (namespace, metric name, dimensions). Every point holds
+ * A series is (namespace, metric name, dimensions), and for a user's
+ * metric (a namespace not starting with "AWS/") its unit too: data put with
+ * two units is two series, as CloudWatch keeps every datum's unit (a query
+ * asks for one unit, or for all of them: store_find_units()). Every point holds
  * SampleCount, Sum, Minimum and Maximum of what was put in its period, and
  * for series made with STORE_HIST a histogram (core/histogram.h) for
  * percentiles. Points are kept at four resolutions, as CloudWatch does:
@@ -86,15 +89,30 @@ void store_close(struct store *st);
 
 /* Find or create a series. DIMS (at most 30, in any order; the store keeps
  * them sorted by name) are copied; UNIT is CloudWatch's ("Count",
- * "Seconds", "Bytes", "None", ...). A series that exists keeps its flags
- * and unit. Returns NULL when out of memory. */
+ * "Seconds", "Bytes", "None", ...; NULL: "None"). Outside the "AWS/"
+ * namespaces the unit is part of the identity: another unit is another
+ * series. An "AWS/" series that exists keeps its flags and its one unit
+ * whatever UNIT says. Returns NULL when out of memory. */
 struct store_series *store_series(struct store *st, const char *ns, const char *metric,
 				  const struct store_dim *dims, size_t ndims, const char *unit,
 				  unsigned flags);
 
-/* Find a series (in memory or on disk) without creating it; NULL: none. */
+/* Find a series (in memory or on disk) without creating it; NULL: none.
+ * Of a metric with data in several units: the first one made. */
 struct store_series *store_find(struct store *st, const char *ns, const char *metric,
 				const struct store_dim *dims, size_t ndims);
+
+/* A metric's series have at most this many units (CloudWatch has 27). */
+#define STORE_MAX_UNITS 32
+/* The series of (NS, METRIC, DIMS) with unit UNIT (NULL: of every unit),
+ * the first made first, into OUT[0..MAX) (the store's: valid until it is
+ * closed). Returns how many were put there (0: none). */
+size_t store_find_units(struct store *st, const char *ns, const char *metric, const struct store_dim *dims,
+			size_t ndims, const char *unit, struct store_series **out, size_t max);
+/* Is S the first (made) of its metric's series, one per unit, that has a
+ * point newer than SINCE? ListMetrics lists a metric once, whatever its
+ * units. */
+int store_series_listed(const struct store_series *s, int64_t since);
 
 /* The series' identity. */
 const char *store_series_ns(const struct store_series *s);
@@ -132,7 +150,8 @@ int store_put_hist(struct store_series *s, int64_t t, const struct hist *h, doub
 void store_tick(struct store *st, int64_t now);
 
 /* Call FN for every series that has a point newer than SINCE (ListMetrics:
- * the last two weeks), in a stable order; FN returns nonzero to stop. */
+ * the last two weeks; each unit of a metric is its own series), in a
+ * stable order; FN returns nonzero to stop. */
 void store_foreach(struct store *st, int64_t since, int (*fn)(struct store_series *s, void *arg),
 		   void *arg);
 size_t store_nseries(const struct store *st);
@@ -171,6 +190,11 @@ int64_t store_query_origin(const struct store *st, int64_t start, unsigned perio
  * offending parameter ("period", "start", "end") in ERR. */
 int store_query(struct store *st, const struct store_series *s, int64_t start, int64_t end,
 		unsigned period, int64_t now, struct store_result *out, char *err, size_t errlen);
+/* store_query() over the N series S (a metric's units, all of them): a
+ * period's point is one of all their samples, percentiles from their
+ * merged histograms. N 0: no points. Same returns. */
+int store_query_all(struct store *st, struct store_series *const *s, size_t n, int64_t start, int64_t end,
+		    unsigned period, int64_t now, struct store_result *out, char *err, size_t errlen);
 void store_result_free(struct store_result *r);
 
 /* CloudWatch's period rule alone, for a series with no data yet: PERIOD

@@ -333,6 +333,71 @@ static int stop_cb(struct store_series *s, void *arg)
 	return 1;
 }
 
+/* A user's metric put with two units is two series (CloudWatch keeps each
+ * datum's unit): found one unit or all, queried one or all together
+ * (store_query_all), listed once, and kept across a restart. */
+START_TEST(test_series_units)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256];
+	int64_t now = T0 + 60;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	struct store_dim d[] = { { "Queue", "jobs" } };
+	struct store_series *ms = store_series(st, "MyApp", "Latency", d, 1, "Milliseconds", STORE_HIST);
+	struct store_series *sec = store_series(st, "MyApp", "Latency", d, 1, "Seconds", STORE_HIST);
+	ck_assert_ptr_nonnull(ms);
+	ck_assert_ptr_nonnull(sec);
+	ck_assert_ptr_ne(ms, sec);
+	ck_assert_ptr_eq(store_series(st, "MyApp", "Latency", d, 1, "Milliseconds", 0), ms);
+	ck_assert_uint_eq(store_nseries(st), 2);
+	ck_assert_int_eq(store_put(ms, T0 + 5, 1500), 0);
+	ck_assert_int_eq(store_put(sec, T0 + 7, 2), 0);
+	for (int pass = 0; pass < 2; pass++) {
+		struct store_series *u[STORE_MAX_UNITS];
+		ck_assert_uint_eq(store_find_units(st, "MyApp", "Latency", d, 1, NULL, u, STORE_MAX_UNITS), 2);
+		ck_assert_str_eq(store_series_unit(u[0]), "Milliseconds");
+		ck_assert_str_eq(store_series_unit(u[1]), "Seconds");
+		ck_assert_ptr_eq(store_find(st, "MyApp", "Latency", d, 1), u[0]);
+		struct store_series *one;
+		ck_assert_uint_eq(store_find_units(st, "MyApp", "Latency", d, 1, "Seconds", &one, 1), 1);
+		ck_assert_ptr_eq(one, u[1]);
+		ck_assert_uint_eq(store_find_units(st, "MyApp", "Latency", d, 1, "Count", &one, 1), 0);
+		/* each unit alone */
+		struct store_result r = query(st, u[1], T0, T0 + 60, 60, now);
+		ck_assert_uint_eq(r.n, 1);
+		ck_assert(r.p[0].n == 1 && r.p[0].sum == 2);
+		store_result_free(&r);
+		/* all units together: one point of both samples */
+		ck_assert_int_eq(store_query_all(st, u, 2, T0, T0 + 60, 60, now, &r, err, sizeof(err)), 0);
+		ck_assert_uint_eq(r.n, 1);
+		ck_assert(r.p[0].t == T0 && r.p[0].n == 2 && r.p[0].sum == 1502 && r.p[0].min == 2 && r.p[0].max == 1500);
+		double p100;
+		ck_assert_int_eq(store_stat(&r.p[0], "p100", &p100), 0);
+		ck_assert_double_eq_tol(p100, 1500, 15);
+		store_result_free(&r);
+		/* ListMetrics: the metric once, by its first unit with recent data */
+		int n = 0;
+		store_foreach(st, 0, count_cb, &n);
+		ck_assert_int_eq(n, 2);
+		ck_assert_int_eq(store_series_listed(u[0], 0), 1);
+		ck_assert_int_eq(store_series_listed(u[1], 0), 0);
+		ck_assert_int_eq(store_series_listed(u[1], T0 + 5), 1);
+		/* the catalog keeps each series' unit: the same after a restart */
+		store_close(st);
+		st = store_open(dir, now, err, sizeof(err));
+		ck_assert_msg(st != NULL, "%s", err);
+		ck_assert_uint_eq(store_nseries(st), 2);
+	}
+	/* albd's own namespace: one series, its unit fixed */
+	struct store_series *a = store_series(st, "AWS/ApplicationELB", "RequestCount", NULL, 0, "Count", 0);
+	ck_assert_ptr_eq(store_series(st, "AWS/ApplicationELB", "RequestCount", NULL, 0, "Seconds", 0), a);
+	store_close(st);
+	rm_rf(dir);
+}
+END_TEST
+
 START_TEST(test_foreach)
 {
 	struct store *st = open_mem(T0);
@@ -1724,6 +1789,9 @@ START_TEST(test_version1_files)
 	store_result_free(&r);
 	/* 60 s points from a version 1 block and from the version 1 checkpoint's head */
 	check_v1_minutes(st, c, l, now);
+	/* a series of an older store keeps its unit: putting it again finds it */
+	ck_assert_ptr_eq(store_series(st, "ns", "Count", d, 1, store_series_unit(c), 0), c);
+	ck_assert_uint_eq(store_nseries(st), 2);
 	r = query(st, c, T0 + 3600, T0 + 3720, 60, now);
 	ck_assert_uint_eq(r.n, 1);
 	ck_assert(r.p[0].t == T0 + 3660 && r.p[0].n == 30);
@@ -2173,6 +2241,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_put_refused);
 	tcase_add_test(tc, test_series_identity);
+	tcase_add_test(tc, test_series_units);
 	tcase_add_test(tc, test_foreach);
 	tcase_add_test(tc, test_stats_known);
 	tcase_add_test(tc, test_events);
