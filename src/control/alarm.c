@@ -636,6 +636,9 @@ int alarm_points(struct alarm *a, int64_t start, int64_t end, int64_t now, struc
 	if (!q)
 		return -1;
 	memcpy(q, a->q, a->nq * sizeof(*q));
+	/* PutMetricAlarm's Unit: that unit's data only (none: all units') */
+	if (a->rt && a->mc && a->mc->metric)
+		q[0].unit = a->rt->unit;
 	struct mquery_env env = env_now(now);
 	int ok = env.st && mquery_eval(&env, q, a->nq, start, end, P, err, sizeof(err)) == 0;
 	if (ok && q[a->ret].arr.array) {

@@ -34,7 +34,7 @@ struct alarm_hist {
  * shape, the actions as topic names, plus what only PutMetricAlarm has. */
 struct alarm_rt {
 	struct cfg_alarm c; /* line 0; every string and array its own */
-	char *unit;         /* Unit, NULL: none (shown; albd's series have one unit each) */
+	char *unit;         /* Unit, NULL: none (a single metric's: only that unit's data is evaluated) */
 	char *elscp;        /* EvaluateLowSampleCountPercentile, NULL: none */
 	json_t *tags;       /* Tags [{Key, Value}], NULL: none */
 };

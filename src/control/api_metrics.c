@@ -362,12 +362,14 @@ static struct mquery_env api_env(void)
 	return (struct mquery_env){ metrics_store(), metrics_lb_name(), metrics_now(), 1 };
 }
 
-/* The series (NS, NAME, DS). albd has one load balancer: a query on its
- * namespace that leaves LoadBalancer out means this one. */
-static struct store_series *resolve(const char *ns, const char *name, struct dimset *ds)
+/* The series (NS, NAME, DS) of UNIT (NULL: one per unit) into OUT
+ * (STORE_MAX_UNITS); returns how many. albd has one load balancer: a query
+ * on its namespace that leaves LoadBalancer out means this one. */
+static size_t resolve(const char *ns, const char *name, struct dimset *ds, const char *unit,
+		      struct store_series **out)
 {
 	struct mquery_env env = api_env();
-	return mquery_resolve(&env, ns, name, ds->d, ds->n);
+	return mquery_resolve(&env, ns, name, ds->d, ds->n, unit, out);
 }
 
 static int metric_known(const char *ns, const char *name)
@@ -424,6 +426,7 @@ struct list_arg {
 	json_t *out;
 	size_t skip, seen, added;
 	int more;
+	int64_t since;
 };
 
 static int list_cb(struct store_series *s, void *arg)
@@ -433,6 +436,9 @@ static int list_cb(struct store_series *s, void *arg)
 	if (a->ns && strcmp(store_series_ns(s), a->ns) != 0)
 		return 0;
 	if (a->name && strcmp(store_series_metric(s), a->name) != 0)
+		return 0;
+	/* a metric put with several units: listed once */
+	if (!store_series_listed(s, a->since))
 		return 0;
 	const struct store_dim *d;
 	size_t n = store_series_dims(s, &d);
@@ -501,6 +507,7 @@ json_t *api_metrics_list(struct api_metrics_call *c, const json_t *in)
 		a.skip = (size_t)v;
 	}
 	a.out = json_array();
+	a.since = since;
 	store_foreach(metrics_store(), since, list_cb, &a);
 	res = json_pack("{s:o}", "Metrics", a.out);
 	if (a.more) {
@@ -685,6 +692,38 @@ static int read_range(struct api_metrics_call *c, const json_t *in, int64_t *sta
 	return 0;
 }
 
+/* The Datapoint of P (of unit UNIT) with the NSTAT statistics STAT. */
+static json_t *datapoint_json(const struct api_metrics_call *c, const struct store_point *p, const char *unit,
+			      const char *const *stat, int nstat)
+{
+	json_t *dp = json_pack("{s:o}", "Timestamp", time_json(c, p->t)), *ext = NULL;
+	double v;
+
+	if (c->aws) {
+		/* AWS's members, in its order */
+		static const char *const five[] = { "SampleCount", "Average", "Sum", "Minimum", "Maximum" };
+		for (size_t f = 0; f < 5; f++)
+			for (int k = 0; k < nstat; k++)
+				if (strcmp(stat[k], five[f]) == 0 && store_stat(p, five[f], &v) == 0 && isfinite(v))
+					json_object_set_new(dp, five[f], json_real(v));
+	}
+	for (int k = 0; k < nstat; k++) {
+		if (store_stat(p, stat[k], &v) < 0 || !isfinite(v))
+			continue;
+		if (is_percentile(stat[k])) {
+			if (!ext)
+				ext = json_object();
+			json_object_set_new(ext, stat[k], json_real(v));
+		}
+		if (!c->aws)
+			json_object_set_new(dp, stat[k], json_real(v));
+	}
+	json_object_set_new(dp, "Unit", json_string(unit));
+	if (ext)
+		json_object_set_new(dp, "ExtendedStatistics", c->aws ? aws_out_map(ext) : ext);
+	return dp;
+}
+
 json_t *api_metrics_statistics(struct api_metrics_call *c, const json_t *in)
 {
 	const char *ns = NULL, *name = NULL, *unit = NULL, *stat[STATS_MAX];
@@ -693,7 +732,7 @@ json_t *api_metrics_statistics(struct api_metrics_call *c, const json_t *in)
 	int64_t start, end;
 	long long period;
 	char err[256];
-	struct store_result res = { 0 };
+	struct store_result res[STORE_MAX_UNITS] = { 0 };
 	json_t *out = NULL;
 	int nstat, rc;
 
@@ -747,53 +786,40 @@ json_t *api_metrics_statistics(struct api_metrics_call *c, const json_t *in)
 		fail(c, 404, "ResourceNotFound", "MetricName: no metric %s in namespace %s", name, ns);
 		goto out;
 	}
-	struct store_series *s = resolve(ns, name, &ds);
-	if (!s && store_check_period(start, (unsigned)period, metrics_now(), err, sizeof(err)) < 0) {
+	/* one series per unit the metric was put with (the Unit asked for:
+	 * that one only; none, as CloudWatch, when it has no such data) */
+	struct store_series *s[STORE_MAX_UNITS];
+	size_t nser = resolve(ns, name, &ds, unit, s);
+	if (!nser && store_check_period(start, (unsigned)period, metrics_now(), err, sizeof(err)) < 0) {
 		fail(c, 400, "InvalidParameterCombination", "%s", err);
 		goto out;
 	}
-	/* a Unit that is not the metric's: no data, as CloudWatch */
-	if (s && unit && strcmp(unit, store_series_unit(s)) != 0)
-		s = NULL;
-	if (s && store_query(metrics_store(), s, start, end, (unsigned)period, metrics_now(), &res, err,
-			     sizeof(err)) < 0) {
-		fail(c, 400, "InvalidParameterCombination", "%s", err);
-		goto out;
+	for (size_t k = 0; k < nser; k++) {
+		if (store_query(metrics_store(), s[k], start, end, (unsigned)period, metrics_now(), &res[k], err,
+				sizeof(err)) < 0) {
+			fail(c, 400, "InvalidParameterCombination", "%s", err);
+			goto out;
+		}
+		if (metric_counts_events_named(ns, name))
+			store_result_events(&res[k]);
 	}
-	if (metric_counts_events_named(ns, name))
-		store_result_events(&res);
+	/* ascending by time; a period with data in two units: a datapoint of
+	 * each, with its Unit */
 	json_t *dps = json_array();
-	for (size_t i = 0; i < res.n; i++) {
-		json_t *dp = json_pack("{s:o}", "Timestamp", time_json(c, res.p[i].t)), *ext = NULL;
-		double v;
-		if (c->aws) {
-			/* AWS's members, in its order */
-			static const char *const five[] = { "SampleCount", "Average", "Sum", "Minimum", "Maximum" };
-			for (size_t f = 0; f < 5; f++)
-				for (int k = 0; k < nstat; k++)
-					if (strcmp(stat[k], five[f]) == 0 && store_stat(&res.p[i], five[f], &v) == 0 &&
-					    isfinite(v))
-						json_object_set_new(dp, five[f], json_real(v));
-		}
-		for (int k = 0; k < nstat; k++) {
-			if (store_stat(&res.p[i], stat[k], &v) < 0 || !isfinite(v))
-				continue;
-			if (is_percentile(stat[k])) {
-				if (!ext)
-					ext = json_object();
-				json_object_set_new(ext, stat[k], json_real(v));
-			}
-			if (!c->aws)
-				json_object_set_new(dp, stat[k], json_real(v));
-		}
-		json_object_set_new(dp, "Unit", json_string(store_series_unit(s)));
-		if (ext)
-			json_object_set_new(dp, "ExtendedStatistics", c->aws ? aws_out_map(ext) : ext);
-		json_array_append_new(dps, dp);
+	size_t at[STORE_MAX_UNITS] = { 0 };
+	for (;;) {
+		size_t k = nser;
+		for (size_t u = 0; u < nser; u++)
+			if (at[u] < res[u].n && (k == nser || res[u].p[at[u]].t < res[k].p[at[k]].t))
+				k = u;
+		if (k == nser)
+			break;
+		json_array_append_new(dps, datapoint_json(c, &res[k].p[at[k]++], store_series_unit(s[k]), stat, nstat));
 	}
 	out = json_pack("{s:s, s:o}", "Label", name, "Datapoints", dps);
 out:
-	store_result_free(&res);
+	for (size_t k = 0; k < STORE_MAX_UNITS; k++)
+		store_result_free(&res[k]);
 	dimset_free(&ds);
 	return out;
 }
@@ -856,8 +882,6 @@ struct mq {
 	struct mquery q;         /* what metric_query.c evaluates */
 	const char *label;
 	int return_data;
-	int other_unit;          /* a MetricStat whose Unit is not its metric's: no data, as CloudWatch
-	                          * (expressions over it still see the metric's) */
 	struct dimset ds;        /* q.dims points into it */
 };
 
@@ -941,8 +965,7 @@ static int parse_mq(struct api_metrics_call *c, const json_t *j, size_t i, struc
 		fail(c, 400, "ValidationError", "MetricDataQueries[%zu].MetricStat.Unit: one of CloudWatch's units", i);
 		return -1;
 	}
-	struct store_series *s = unit ? resolve(q->ns, q->name, &mq->ds) : NULL;
-	mq->other_unit = s && strcmp(unit, store_series_unit(s)) != 0;
+	q->unit = unit; /* that unit's data only (none when the metric has none); NULL: all of it */
 	return 0;
 }
 
@@ -1024,7 +1047,7 @@ static int results_json(const struct api_metrics_call *c, json_t *results, const
 	const char *own = mq->label ? mq->label : q->expr ? q->id : q->name;
 
 	if (!q->arr.array)
-		return json_array_append_new(results, series_json(c, q->id, own, mq->other_unit ? NULL : &q->ser,
+		return json_array_append_new(results, series_json(c, q->id, own, &q->ser,
 								  !q->expr, qi, descending, from, max, taken, next));
 	for (size_t k = 0; k < q->arr.n; k++) {
 		const char *el = q->arr.label ? q->arr.label[k] : NULL;
@@ -1283,12 +1306,12 @@ static int put_datum(struct api_metrics_call *c, struct store_series *s, const s
 	return store_put_stats(s, d->t, d->sv_n, d->sv_sum, d->sv_min, d->sv_max);
 }
 
-/* A series' key: its name and its dimensions sorted by name, each part
- * ended by a byte no name contains. Returns a new string or NULL. */
-static char *series_key(const char *name, const struct dimset *ds)
+/* A series' key: its name, its unit and its dimensions sorted by name,
+ * each part ended by a byte no name contains. Returns a new string or NULL. */
+static char *series_key(const char *name, const char *unit, const struct dimset *ds)
 {
 	const struct store_dim *d[MAX_DIMS + 1];
-	size_t len = strlen(name) + 2;
+	size_t len = strlen(name) + strlen(unit) + 3;
 
 	for (size_t i = 0; i < ds->n; i++) {
 		d[i] = &ds->d[i];
@@ -1302,7 +1325,7 @@ static char *series_key(const char *name, const struct dimset *ds)
 	char *key = malloc(len), *p = key;
 	if (!key)
 		return NULL;
-	p += sprintf(p, "%s\x1f", name);
+	p += sprintf(p, "%s\x1f%s\x1f", name, unit);
 	for (size_t i = 0; i < ds->n; i++)
 		p += sprintf(p, "%s\x1e%s\x1f", d[i]->name, d[i]->value);
 	return key;
@@ -1345,12 +1368,15 @@ json_t *api_metrics_put(struct api_metrics_call *c, const json_t *in)
 	for (size_t i = 0; i < n; i++)
 		if (read_datum(c, json_array_get(data, i), ns, i, now, &d[i]) < 0)
 			goto out;
-	/* the series it would add (each once: keys sorted), so that the
-	 * limit refuses the call whole */
+	/* the series it would add (each once: keys sorted; a metric has one
+	 * per unit), so that the limit refuses the call whole */
 	for (size_t i = 0; i < n; i++) {
-		if (store_find(metrics_store(), ns, d[i].name, d[i].ds.d, d[i].ds.n))
+		struct store_series *s;
+		if (!d[i].unit)
+			d[i].unit = "None";
+		if (store_find_units(metrics_store(), ns, d[i].name, d[i].ds.d, d[i].ds.n, d[i].unit, &s, 1))
 			continue;
-		if (!(fresh[nnew] = series_key(d[i].name, &d[i].ds))) {
+		if (!(fresh[nnew] = series_key(d[i].name, d[i].unit, &d[i].ds))) {
 			fail(c, 500, "InternalServiceError", "out of memory");
 			goto out;
 		}
@@ -1373,7 +1399,7 @@ json_t *api_metrics_put(struct api_metrics_call *c, const json_t *in)
 	ncustom += nfresh;
 	for (size_t i = 0; i < n; i++) {
 		struct store_series *s = store_series(metrics_store(), ns, d[i].name, d[i].ds.d, d[i].ds.n,
-						      d[i].unit ? d[i].unit : "None", STORE_HIST);
+						      d[i].unit, STORE_HIST);
 		if (!s || put_datum(c, s, &d[i]) < 0) {
 			fail(c, 500, "InternalServiceError", "MetricData[%zu]: could not be stored", i);
 			goto out;

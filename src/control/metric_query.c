@@ -35,20 +35,28 @@ struct ctx {
 	int unknown;                       /* a MetricStat named no metric (strict) */
 };
 
-struct store_series *mquery_resolve(const struct mquery_env *env, const char *ns, const char *name,
-				    const struct store_dim *dims, size_t ndims)
+size_t mquery_resolve(const struct mquery_env *env, const char *ns, const char *name, const struct store_dim *dims,
+		      size_t ndims, const char *unit, struct store_series **out)
 {
-	struct store_series *s = store_find(env->st, ns, name, dims, ndims);
-
-	if (s || strcmp(ns, METRICS_NAMESPACE) != 0 || ndims > MQUERY_MAX_DIMS)
-		return s;
-	for (size_t i = 0; i < ndims; i++)
-		if (strcmp(dims[i].name, "LoadBalancer") == 0)
-			return NULL;
 	struct store_dim d[MQUERY_MAX_DIMS + 1];
-	memcpy(d, dims, ndims * sizeof(*d));
-	d[ndims] = (struct store_dim){ "LoadBalancer", env->lb_name };
-	return store_find(env->st, ns, name, d, ndims + 1);
+	size_t n = store_find_units(env->st, ns, name, dims, ndims, NULL, out, STORE_MAX_UNITS);
+
+	if (!n && strcmp(ns, METRICS_NAMESPACE) == 0 && ndims <= MQUERY_MAX_DIMS) {
+		size_t i = 0;
+		while (i < ndims && strcmp(dims[i].name, "LoadBalancer") != 0)
+			i++;
+		if (i < ndims)
+			return 0;
+		memcpy(d, dims, ndims * sizeof(*d));
+		d[ndims] = (struct store_dim){ "LoadBalancer", env->lb_name };
+		n = store_find_units(env->st, ns, name, d, ndims + 1, NULL, out, STORE_MAX_UNITS);
+	}
+	/* the query's unit: that series only, if the metric has it */
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!unit || strcmp(unit, store_series_unit(out[i])) == 0)
+			out[k++] = out[i];
+	return k;
 }
 
 struct name_probe {
@@ -125,15 +133,16 @@ static int eval_stat(struct ctx *c, struct mquery *q, unsigned period)
 		c->known_ns = q->ns;
 		c->known_name = q->name;
 	}
-	struct store_series *s = mquery_resolve(c->env, q->ns, q->name, q->dims, q->ndims);
-	if (!s) { /* no data: an empty series */
+	struct store_series *s[STORE_MAX_UNITS];
+	size_t ns = mquery_resolve(c->env, q->ns, q->name, q->dims, q->ndims, q->unit, s);
+	if (!ns) { /* no data: an empty series */
 		if (store_check_period(c->start, period, c->env->now, err, sizeof(err)) < 0) {
 			snprintf(c->err, c->errlen, "%s: %s", q->id, err);
 			return -1;
 		}
 		return 0;
 	}
-	if (store_query(c->env->st, s, c->start, c->end, period, c->env->now, &res, err, sizeof(err)) < 0) {
+	if (store_query_all(c->env->st, s, ns, c->start, c->end, period, c->env->now, &res, err, sizeof(err)) < 0) {
 		snprintf(c->err, c->errlen, "%s: %s", q->id, err);
 		return -1;
 	}

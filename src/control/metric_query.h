@@ -34,6 +34,7 @@ struct mquery {
 	const char *ns, *name, *stat; /* a MetricStat */
 	const struct store_dim *dims;
 	size_t ndims;    /* at most MQUERY_MAX_DIMS */
+	const char *unit; /* MetricStat's Unit: that unit's data only; NULL: every unit's together */
 	unsigned period; /* 0: the call's */
 	const char *label; /* its Label; NULL: the default (a MetricStat's MetricName, an expression's id) */
 	/* result */
@@ -47,7 +48,9 @@ struct mquery {
 
 /* Evaluate every query of Q[0..N) over [START, END) (an expression's grid
  * is PERIOD, or its own period): MetricStats read the store (a series not
- * found is tried again with the implicit LoadBalancer dimension),
+ * found is tried again with the implicit LoadBalancer dimension; a metric
+ * put with several units is read as one series of all its samples unless
+ * the query names a unit),
  * expressions evaluate metric math over the others (METRICS() is every
  * MetricStat of the call): a single time series into ser, an array of them
  * into arr (an expression may refer to an array-valued one: SUM(e1)); an
@@ -63,9 +66,11 @@ int mquery_eval(const struct mquery_env *env, struct mquery *q, size_t n, int64_
 void mquery_clear(struct mquery *q);
 
 /* The series (NS, NAME, DIMS), or with the implicit LoadBalancer
- * dimension for albd's namespace; NULL when there is none. */
-struct store_series *mquery_resolve(const struct mquery_env *env, const char *ns, const char *name,
-				    const struct store_dim *dims, size_t ndims);
+ * dimension for albd's namespace (when (NS, NAME, DIMS) has no series of
+ * any unit), of unit UNIT (NULL: one per unit it has) into OUT
+ * (STORE_MAX_UNITS; the store's series). Returns how many (0: none). */
+size_t mquery_resolve(const struct mquery_env *env, const char *ns, const char *name, const struct store_dim *dims,
+		      size_t ndims, const char *unit, struct store_series **out);
 
 /* Is NAME a metric of NS at all: one of albd's, or a series put there? */
 int mquery_metric_known(const struct mquery_env *env, const char *ns, const char *name);

@@ -358,7 +358,7 @@ def test_put_metric_data_then_statistics(albd, one_backend):
         {"MetricName": "QueueDepth", "Dimensions": [{"Name": "Queue", "Value": "jobs"}],
          "Value": v, "Timestamp": t0 + i, "Unit": "Count"} for i, v in enumerate(vals)] + [
         {"MetricName": "QueueDepth", "Dimensions": [{"Name": "Queue", "Value": "jobs"}],
-         "Values": [10.0, 20.0], "Counts": [2, 3],
+         "Values": [10.0, 20.0], "Counts": [2, 3], "Unit": "Count",
          "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0 + 30))}]})
     assert r.status == 200, r.body
     r = stats(a, "QueueDepth", {"Queue": "jobs"}, ns="MyApp", start=t0, end=t0 + 60, period=60,
@@ -419,6 +419,57 @@ def test_custom_series_limit(albd, backends):
     assert r.status == 400
     assert "max_custom_series" in r.json()["Error"]["Message"]
     assert put(a, {"Namespace": "A", "MetricData": [d("2")]}).status == 200
+    # another unit is another series
+    r = put(a, {"Namespace": "A", "MetricData": [dict(d("2"), Unit="Seconds")]})
+    assert r.status == 400 and "max_custom_series" in r.json()["Error"]["Message"], r.body
+
+
+def test_put_metric_data_units_kept_apart(albd, one_backend):
+    """A metric put in Milliseconds then in Seconds keeps each datum's unit,
+    as CloudWatch: GetMetricStatistics without a Unit gives a datapoint per
+    unit, each with its Unit; with one, that unit's alone; ListMetrics lists
+    the metric once; GetMetricData without a Unit reads all its samples;
+    and a restart keeps it so."""
+    a = one_backend.albd
+    t0 = int(time.time()) // 60 * 60 - 120
+    dims = [{"Name": "Queue", "Value": "jobs"}]
+    r = put(a, {"Namespace": "Units", "MetricData": [
+        {"MetricName": "Latency", "Dimensions": dims, "Value": 1500.0, "Unit": "Milliseconds", "Timestamp": t0 + 1},
+        {"MetricName": "Latency", "Dimensions": dims, "Value": 2.0, "Unit": "Seconds", "Timestamp": t0 + 2}]})
+    assert r.status == 200, r.body
+
+    def dps(unit=None):
+        p = {"namespace": "Units", "name": "Latency", "dimensions": "Queue=jobs", "period": 60,
+             "statistics": "SampleCount,Sum,Average", "start": t0, "end": t0 + 60}
+        if unit:
+            p["unit"] = unit
+        r = a.admin_request("GET", "/api/v1/metrics/statistics?" + q(p))
+        assert r.status == 200, r.body
+        return [(dp["SampleCount"], dp["Sum"], dp["Average"], dp["Unit"]) for dp in r.json()["Datapoints"]]
+
+    def data(unit=None, stat="Sum"):
+        ms = {"Metric": {"Namespace": "Units", "MetricName": "Latency", "Dimensions": dims}, "Period": 60,
+              "Stat": stat}
+        if unit:
+            ms["Unit"] = unit
+        r = query(a, {"StartTime": t0, "EndTime": t0 + 60, "MetricDataQueries": [{"Id": "m1", "MetricStat": ms}]})
+        assert r.status == 200, r.body
+        return r.json()["MetricDataResults"][0]["Values"]
+
+    def check():
+        assert dps() == [(1.0, 1500.0, 1500.0, "Milliseconds"), (1.0, 2.0, 2.0, "Seconds")]
+        assert dps("Seconds") == [(1.0, 2.0, 2.0, "Seconds")]
+        assert dps("Milliseconds") == [(1.0, 1500.0, 1500.0, "Milliseconds")]
+        assert dps("Count") == []
+        r = a.admin_request("GET", "/api/v1/metrics?" + q({"namespace": "Units"}))
+        assert r.status == 200 and r.json()["Metrics"] == [
+            {"Namespace": "Units", "MetricName": "Latency", "Dimensions": dims}], r.body
+        assert data() == [1502.0] and data(stat="SampleCount") == [2.0]
+        assert data("Seconds") == [2.0] and data("Count") == []
+    check()
+    a.stop()
+    a.start()
+    check()
 
 
 def test_start_time_rounds_as_cloudwatch(albd, one_backend):

@@ -413,6 +413,25 @@ def test_custom_series_limit(albd, backends, tmp_path):
     assert aws_cli(a, *put, "Q=2") == {}
 
 
+def test_units_kept_apart(cw):
+    """A metric put in Milliseconds then in Seconds: get-metric-statistics
+    gives a datapoint per unit, --unit Seconds that one alone, list-metrics
+    the metric once (CloudWatch: "If you specify a unit, the operation
+    returns only data that was collected with that unit specified")."""
+    a = cw.albd
+    t0 = minute()
+    for v, unit, dt in ((1500, "Milliseconds", 1), (2, "Seconds", 2)):
+        assert aws_cli(a, "cloudwatch", "put-metric-data", "--namespace", "UnitsCli", "--metric-name", "Latency",
+                       "--value", str(v), "--unit", unit, "--timestamp", iso(t0 + dt)) == {}
+    out = stats(aws_cli, a, "UnitsCli", "Latency", {}, t0, "--statistics", "SampleCount", "Sum")
+    assert sorted((epoch(dp["Timestamp"]), dp["SampleCount"], dp["Sum"], dp["Unit"]) for dp in out["Datapoints"]) == \
+        [(t0, 1.0, 2.0, "Seconds"), (t0, 1.0, 1500.0, "Milliseconds")]
+    out = stats(aws_cli, a, "UnitsCli", "Latency", {}, t0, "--statistics", "SampleCount", "Sum", "--unit", "Seconds")
+    assert [(dp["SampleCount"], dp["Sum"], dp["Unit"]) for dp in out["Datapoints"]] == [(1.0, 2.0, "Seconds")]
+    out = aws_cli(a, "cloudwatch", "list-metrics", "--namespace", "UnitsCli")
+    assert [m["MetricName"] for m in out["Metrics"]] == ["Latency"]
+
+
 # ------------------------------------------------------------ aws-cli 1.x
 
 
