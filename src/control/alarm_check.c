@@ -100,17 +100,27 @@ static int query_cycle(const struct cfg_alarm *a, size_t i, unsigned char *mark,
 struct kinds {
 	const struct cfg_alarm *a;
 	struct mm_expr **ex;
+	enum mm_kind kind[MAX_QUERIES];   /* each query's, once worked out */
+	unsigned char known[MAX_QUERIES];
 };
 
 /* The kind of query ID's result (mm_kind()): a metric's is a series. The
- * ids are known and without a cycle (checked first). */
+ * ids are known and without a cycle (checked first). Each query's kind is
+ * worked out once: "e2 = e1+e1+...", "e1 = m+m+..." would otherwise cost
+ * the product of the references. */
 static enum mm_kind query_kind(void *arg, const char *id)
 {
-	const struct kinds *k = arg;
+	struct kinds *k = arg;
 
-	for (size_t j = 0; j < k->a->nmetrics; j++)
-		if (strcmp(k->a->metrics[j].id, id) == 0)
-			return k->ex[j] ? mm_kind(k->ex[j], query_kind, arg) : MM_SERIES;
+	for (size_t j = 0; j < k->a->nmetrics; j++) {
+		if (strcmp(k->a->metrics[j].id, id) != 0)
+			continue;
+		if (!k->known[j]) {
+			k->kind[j] = k->ex[j] ? mm_kind(k->ex[j], query_kind, arg) : MM_SERIES;
+			k->known[j] = 1;
+		}
+		return k->kind[j];
+	}
 	return MM_UNKNOWN;
 }
 
@@ -217,7 +227,7 @@ static int check_metrics(const struct albd_config *cfg, const struct cfg_alarm *
 	 * series or an array of time series", and "Any expression used in a
 	 * PutMetricAlarm operation must return a single time series" (what
 	 * depends on the data, IF(1 > x, m, 5), is the evaluation's to refuse) */
-	struct kinds kc = { a, ex };
+	struct kinds kc = { .a = a, .ex = ex };
 	for (size_t i = 0; i < a->nmetrics; i++) {
 		if (!ex[i])
 			continue;

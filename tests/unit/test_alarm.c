@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1115,6 +1116,43 @@ static void check_fails(const char *want)
 	ck_assert_msg(strstr(err, want) != NULL, "got \"%s\", wanted \"%s\"", err, want);
 }
 
+/* Working out what each query gives is linear: four levels of expressions
+ * that each refer to the one below ~680 times (2048 bytes) used to cost
+ * 680^4 walks (minutes; the control thread stopped). */
+START_TEST(test_check_nested_references)
+{
+	char err[256];
+	static char text[4][2100];
+	const char *below[4] = { "m0", "e0", "e1", "e2" };
+	struct cfg_alarm_query q[5];
+	memset(q, 0, sizeof(q));
+	q[0].id = (char *)"m0";
+	q[0].metric = (char *)"RequestCount";
+	q[0].stat = (char *)"Sum";
+	q[0].line = 9;
+	for (int k = 0; k < 4; k++) {
+		size_t n = 0;
+		while (n + strlen(below[k]) + 1 < 2048) {
+			n += (size_t)sprintf(text[k] + n, "%s%s", n ? "+" : "", below[k]);
+		}
+		q[k + 1].id = (char *)(k == 0 ? "e0" : k == 1 ? "e1" : k == 2 ? "e2" : "e3");
+		q[k + 1].expression = text[k];
+		q[k + 1].line = 10 + k;
+	}
+	q[4].return_data = 1;
+	alarms[0] = mk_alarm("deep");
+	alarms[0].metric = NULL;
+	alarms[0].statistic = NULL;
+	alarms[0].ndims = 0;
+	alarms[0].metrics = q;
+	alarms[0].nmetrics = 5;
+	use(1, 0);
+	time_t t0 = time(NULL);
+	ck_assert_msg(alarm_check(&cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(time(NULL) - t0 <= 2, "took %ld s", (long)(time(NULL) - t0));
+}
+END_TEST
+
 START_TEST(test_check)
 {
 	char err[256];
@@ -1661,6 +1699,7 @@ int main(void)
 	tc = tcase_create("check");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_check);
+	tcase_add_test(tc, test_check_nested_references);
 	suite_add_tcase(s, tc);
 
 	SRunner *sr = srunner_create(s);
