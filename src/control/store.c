@@ -2242,12 +2242,20 @@ static int checkpoint(struct store *st)
 	uint32_t nlast = 0;
 	for (size_t i = 0; i < st->nall; i++)
 		nlast += st->all[i] && st->all[i]->last;
-	buf_u32(&b, nlast);
+	/* the id floor above every series: an entry for an id no series has
+	 * (the loader raises the floor past it; an older albd ignores it),
+	 * so that the ids of series a damaged catalog lost stay taken */
+	int floor_entry = st->id_floor > st->nall;
+	buf_u32(&b, nlast + (uint32_t)floor_entry);
 	for (size_t i = 0; i < st->nall; i++) {
 		if (st->all[i] && st->all[i]->last) {
 			buf_u32(&b, st->all[i]->id);
 			buf_u64(&b, (uint64_t)st->all[i]->last);
 		}
+	}
+	if (floor_entry) {
+		buf_u32(&b, (uint32_t)(st->id_floor - 1));
+		buf_u64(&b, 0);
 	}
 	for (int r = 0; r < STORE_NRES; r++) {
 		uint32_t n = 0;
@@ -2761,7 +2769,9 @@ struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen)
 		for (int r = 0; r < STORE_NRES; r++)
 			scan_blocks(st, r, st->ckpt_version != CKPT_VERSION, now > st->now ? now : st->now);
 		restore_last(st);
-		if (st->cat_lost)
+		/* the floor is in the catalog and the checkpoint: without
+		 * either, the blocks say which ids were ever used */
+		if (st->cat_lost || st->ckpt_version == 0)
 			id_floor_from_blocks(st);
 		log_info("store: %s: %zu series, %zu/%zu/%zu/%zu blocks", dir, st->count, st->nblk[0], st->nblk[1],
 			 st->nblk[2], st->nblk[3]);

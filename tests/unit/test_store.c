@@ -1632,6 +1632,46 @@ static void write_bytes(const char *dir, const char *name, const unsigned char *
 	fclose(f);
 }
 
+/* The ids a damaged catalog lost stay taken across later restarts: the
+ * checkpoint carries the floor, and without a checkpoint the blocks do. */
+START_TEST(test_id_floor_kept)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256], path[512];
+	int64_t now = T0;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	struct store_series *s[3];
+	series3(st, s);
+	fill(st, &now, T0 + 3 * 3600 + 30, s, 3);
+	store_close(st);
+	/* the last record (TargetResponseTime, the highest id) torn off */
+	snprintf(path, sizeof(path), "%s/series.cat", dir);
+	truncate_file(path, 3);
+	for (int pass = 0; pass < 3; pass++) {
+		/* 0: the start that finds the damage; 1: a clean restart (the
+		 * checkpoint has the floor); 2: without the checkpoint (the
+		 * blocks have it) */
+		if (pass == 2) {
+			snprintf(path, sizeof(path), "%s/head.ckpt", dir);
+			ck_assert_int_eq(unlink(path), 0);
+		}
+		st = store_open(dir, now, err, sizeof(err));
+		ck_assert_msg(st != NULL, "%s", err);
+		ck_assert_uint_eq(store_nseries(st), 2);
+		store_close(st);
+	}
+	st = store_open(dir, now, err, sizeof(err));
+	struct store_series *x = store_series(st, "Fresh", "b", NULL, 0, "None", STORE_HIST);
+	ck_assert_ptr_nonnull(x);
+	struct store_result r = query(st, x, T0, now, 3600, now);
+	ck_assert_uint_eq(r.n, 0);
+	store_result_free(&r);
+	store_close(st);
+	rm_rf(dir);
+}
+END_TEST
+
 /* A series made after the catalog lost or damaged its record never takes
  * that series' id, and so its history; the catalog's other records are
  * kept; a FIFO, a huge file or a file where a directory goes is set aside,
@@ -2275,6 +2315,7 @@ int main(void)
 	tcase_add_test(tc, test_crash_loses_one_minute);
 	tcase_add_test(tc, test_damaged_files);
 	tcase_add_test(tc, test_damaged_catalog);
+	tcase_add_test(tc, test_id_floor_kept);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_version1_files);
 	tcase_add_test(tc, test_version2_files);
