@@ -150,6 +150,8 @@ static json_t *metrics_json(const struct cfg_alarm *c, int lower)
 						      "Namespace", q->namespace ? q->namespace : METRICS_NAMESPACE,
 						      "Period", (json_int_t)(q->period ? q->period : c->period), "Stat",
 						      q->stat));
+			if (q->unit)
+				json_object_set_new(json_object_get(j, "MetricStat"), "Unit", json_string(q->unit));
 		}
 		json_array_append_new(a, j);
 	}
@@ -521,6 +523,7 @@ static int build_queries(struct alarm *a)
 		m->ns = q->namespace ? q->namespace : METRICS_NAMESPACE;
 		m->name = q->metric;
 		m->stat = q->stat;
+		m->unit = q->unit;
 		m->dims = a->qdims[i];
 		m->ndims = q->ndims;
 	}

@@ -124,6 +124,8 @@ static enum mm_kind query_kind(void *arg, const char *id)
 	return MM_UNKNOWN;
 }
 
+static int unit_known(const char *u);
+
 static int check_metrics(const struct albd_config *cfg, const struct cfg_alarm *a, char *err, size_t errlen)
 {
 	struct mm_expr *ex[MAX_QUERIES] = { 0 };
@@ -180,6 +182,12 @@ static int check_metrics(const struct albd_config *cfg, const struct cfg_alarm *
 				goto out;
 			}
 			continue;
+		}
+		if (q->unit && !unit_known(q->unit)) {
+			snprintf(err, errlen, "%s:%d: alarms.%s: metrics.%s.unit: \"%s\" is not one of CloudWatch's units "
+					      "(Seconds, Bytes, Count, Percent, None, ...)",
+				 cfg->path, q->line, a->name, q->id, q->unit);
+			goto out;
 		}
 		if (!q->stat || !(is_statistic(q->stat) || is_percentile(q->stat))) {
 			snprintf(err, errlen, "%s:%d: alarms.%s: metrics.%s.statistic: \"%s\" is not SampleCount, Sum, "
@@ -452,6 +460,7 @@ void alarm_rt_free(struct alarm_rt *rt)
 		}
 		free(q->dims);
 		free(q->stat);
+		free(q->unit);
 	}
 	free(c->metrics);
 	free(c->comparison);
@@ -604,15 +613,20 @@ static const char *const units[] = { "Seconds", "Microseconds", "Milliseconds", 
 				     "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second",
 				     "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None" };
 
+static int unit_known(const char *u)
+{
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(u, units[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int get_unit(const json_t *in, char **out, struct alarm_err *e)
 {
 	if (get_text(in, "Unit", 64, 0, out, e) < 0)
 		return -1;
-	if (!*out)
+	if (!*out || unit_known(*out))
 		return 0;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(*out, units[i]) == 0)
-			return 0;
 	return alarm_fail(e, 400, "ValidationError", "Unit: \"%s\" is not one of CloudWatch's units (Seconds, Bytes, "
 						     "Count, Percent, None, ...)",
 			  *out);
@@ -644,7 +658,8 @@ static int get_query(const json_t *x, size_t i, struct cfg_alarm_query *q, struc
 	if (!m)
 		return alarm_fail(e, 400, "ValidationError", "Metrics.member.%zu.MetricStat.Metric: required", i + 1);
 	if (get_text(m, "Namespace", 255, 0, &q->namespace, e) < 0 || get_text(m, "MetricName", 255, 0, &q->metric, e) < 0 ||
-	    get_dims(m, "Dimensions", &q->dims, &q->ndims, e) < 0 || get_text(ms, "Stat", 64, 0, &q->stat, e) < 0)
+	    get_dims(m, "Dimensions", &q->dims, &q->ndims, e) < 0 || get_text(ms, "Stat", 64, 0, &q->stat, e) < 0 ||
+	    get_unit(ms, &q->unit, e) < 0)
 		return -1;
 	if (!q->namespace || !q->metric)
 		return alarm_fail(e, 400, "ValidationError",

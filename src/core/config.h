@@ -316,6 +316,7 @@ struct cfg_alarm_query {
 	char *metric;               /* "metric": the metric name, NULL for an expression */
 	struct cfg_dim *dims; size_t ndims; /* "dimensions" */
 	char *stat;                 /* "statistic": SampleCount, Sum, Average, Minimum, Maximum or pNN */
+	char *unit;                 /* "unit": only the data put with this unit (MetricStat.Unit); NULL: every unit's */
 	unsigned period;            /* "period" in seconds; 0: the alarm's */
 	int line;
 };

@@ -404,6 +404,7 @@ static const struct cfg_key query_keys[] = {
 	FN("metric", struct cfg_alarm_query, metric, set_text, 0),
 	FN_OBJ("dimensions", set_query_dims, 0),
 	FN("statistic", struct cfg_alarm_query, stat, set_text, 0),
+	FN("unit", struct cfg_alarm_query, unit, set_text, 0),
 	NUM("period", K_UINT, struct cfg_alarm_query, period, 1, 86400, 0, 0),
 	KEY_END
 };
@@ -603,6 +604,7 @@ void cfg_free_alarm(struct cfg_alarm *a)
 		free(q->metric);
 		free_dims(q->dims, q->ndims);
 		free(q->stat);
+		free(q->unit);
 	}
 	free(a->metrics);
 	free(a->comparison);

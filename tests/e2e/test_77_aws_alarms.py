@@ -531,3 +531,35 @@ def test_action_on_a_topic_made_by_create_topic(albd, backends, receivers, tmp_p
               "Action")["AlarmHistoryItems"]
     assert sorted(i["HistorySummary"] for i in acts) == ["Successfully executed action " + OPS,
                                                          "Successfully executed action " + topic]
+
+
+def test_metric_math_alarm_reads_its_metric_stats_unit(albd, backends, receivers, tmp_path):
+    """A MetricStat's Unit in an alarm's Metrics reads that unit's data only
+    (the same metric put in Seconds too is not mixed in), and DescribeAlarms
+    gives it back."""
+    a, rec = start(albd, backends, receivers, tmp_path)
+    metrics = [{"Id": "e1", "Expression": "m1 * 1", "ReturnData": True},
+               {"Id": "m1", "ReturnData": False,
+                "MetricStat": {"Metric": {"Namespace": "MyApp", "MetricName": "Lat", "Dimensions": []},
+                               "Period": 10, "Stat": "Maximum", "Unit": "Milliseconds"}}]
+    mf = tmp_path / "unit-metrics.json"
+    mf.write_text(json.dumps(metrics))
+    cw(a, "put-metric-alarm", "--alarm-name", "lat-ms", "--metrics", "file://%s" % mf,
+       "--evaluation-periods", "1", "--threshold", "10", "--comparison-operator", "GreaterThanThreshold",
+       "--treat-missing-data", "notBreaching", "--no-actions-enabled")
+    assert one(a, "lat-ms")["Metrics"][1]["MetricStat"]["Unit"] == "Milliseconds"
+    wait_until(lambda: one(a, "lat-ms")["StateValue"] == "OK", 20, interval=0.25, what="OK")
+    # the Maximum of the Milliseconds data is 42; with the Seconds data mixed in it would be 5000
+    r = a.admin_request("POST", "/api/v1/metrics/data", body=json.dumps(
+        {"Namespace": "MyApp", "MetricData": [{"MetricName": "Lat", "Value": 5000, "Unit": "Seconds"},
+                                              {"MetricName": "Lat", "Value": 42, "Unit": "Milliseconds"}]}).encode())
+    assert r.status == 200, r.body
+    wait_until(lambda: one(a, "lat-ms")["StateValue"] == "ALARM", 30, interval=0.25, what="ALARM")
+    assert json.loads(one(a, "lat-ms")["StateReasonData"])["recentDatapoints"] == [42.0]
+    bad = [dict(metrics[0]), {"Id": "m1", "ReturnData": False, "MetricStat": dict(metrics[1]["MetricStat"],
+                                                                                   Unit="Parsecs")}]
+    mf.write_text(json.dumps(bad))
+    code, msg = cw_err(a, "put-metric-alarm", "--alarm-name", "lat-bad", "--metrics", "file://%s" % mf,
+                       "--evaluation-periods", "1", "--threshold", "100", "--comparison-operator",
+                       "GreaterThanThreshold")
+    assert code == "ValidationError" and "Unit" in msg, (code, msg)
