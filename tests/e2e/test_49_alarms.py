@@ -398,6 +398,11 @@ def test_bad_alarm_config_refused(albd, backends, tmp_path):
           "threshold": 1.0, "metrics": ({"id": "e", "expression": "MAX(m1)", "return_data": True},
                                         {"id": "m1", "metric": "RequestCount", "statistic": "Sum"})},
          r"alarms\.bad: metrics\.e\.expression: the result is a single number, not a time series"),
+        ({"name": "bad", "period": 10, "evaluation_periods": 1, "comparison": "GreaterThanThreshold",
+          "threshold": 1.0, "metrics": ({"id": "e", "expression": "m1 * 2", "return_data": True},
+                                        {"id": "m1", "metric": "RequestCount", "statistic": "Sum",
+                                         "unit": "Parsecs"})},
+         r"alarms\.bad: metrics\.m1\.unit: \"Parsecs\" is not one of CloudWatch's units"),
     ]
     for i, (bad, want) in enumerate(cases):
         text = alarm_config(port, b, [metric_alarm("web-5xx"), bad])
@@ -410,7 +415,8 @@ def test_bad_alarm_config_refused(albd, backends, tmp_path):
         line = int(m.group(1))
         # the line of the alarm, or of the query (metrics.ID) at fault
         near = "\n".join(text.splitlines()[line - 1:line + 2])
-        assert 'name = "bad";' in near or ("metrics.e" in r.stderr and 'id = "e";' in near), (line, r.stderr)
+        assert 'name = "bad";' in near or ("metrics.e" in r.stderr and 'id = "e";' in near) or \
+            ("metrics.m1" in r.stderr and 'id = "m1";' in near), (line, r.stderr)
     comp_cases = [
         ({"name": "c", "rule": 'ALARM("nope")'}, r"composite_alarms\.c: rule: \"nope\" is not an alarm"),
         ({"name": "c", "rule": "ALARM(web-5xx) AND"}, r"composite_alarms\.c: rule: "),
