@@ -307,21 +307,45 @@ static int dimset_add(struct dimset *ds, const char *name, const char *value, ch
 	return 0;
 }
 
+/* PREFIX NAME "/" HEX, HEX being config_name_hash_hex(NAME): NAME into
+ * OUT, or NULL. The ids of a group or load balancer the configuration no
+ * longer has (their history is still in the store) read without it. */
+static const char *alb_id_name(const char *value, const char *prefix, char *out, size_t outlen)
+{
+	size_t pl = strlen(prefix);
+	const char *slash = strrchr(value, '/');
+	char hex[17];
+
+	if (strncmp(value, prefix, pl) != 0 || !slash || slash < value + pl + 1 || strlen(slash + 1) != 16 ||
+	    (size_t)(slash - value - pl) >= outlen)
+		return NULL;
+	memcpy(out, value + pl, (size_t)(slash - value - pl));
+	out[slash - value - pl] = 0;
+	config_name_hash_hex(out, hex);
+	return strcmp(hex, slash + 1) == 0 ? out : NULL;
+}
+
 const char *api_metrics_dim_value(const char *ns, const char *dim, const char *value)
 {
 	const struct albd_gen *g = admin_gen();
+	static char name[NAME_MAX_LEN + 1];   /* the control thread's; the caller copies it */
+	const char *n;
 
-	if (!g || (ns && strcmp(ns, METRICS_NAMESPACE) != 0))
+	if (ns && strcmp(ns, METRICS_NAMESPACE) != 0)
 		return value;
-	if (strcmp(dim, "LoadBalancer") == 0 && g->cfg->elb_id && strcmp(value, g->cfg->elb_id) == 0)
+	if (strcmp(dim, "LoadBalancer") == 0 && g && g->cfg->elb_id && strcmp(value, g->cfg->elb_id) == 0)
 		return metrics_lb_name();
 	if (strcmp(dim, "TargetGroup") == 0 && strncmp(value, "targetgroup/", 12) == 0) {
-		for (size_t i = 0; i < g->cfg->ntarget_groups; i++) {
+		for (size_t i = 0; g && i < g->cfg->ntarget_groups; i++) {
 			const char *arn = g->cfg->target_groups[i].arn, *colon = arn ? strrchr(arn, ':') : NULL;
 			if (colon && strcmp(colon + 1, value) == 0)
 				return g->cfg->target_groups[i].name;
 		}
+		if ((n = alb_id_name(value, "targetgroup/", name, sizeof(name))))
+			return n;
 	}
+	if (strcmp(dim, "LoadBalancer") == 0 && (n = alb_id_name(value, "app/", name, sizeof(name))))
+		return n;
 	return value;
 }
 

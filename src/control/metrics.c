@@ -42,7 +42,8 @@ struct ent_ctl {
 	double lat_pending;                 /* seconds of samples whose buckets the fold has not seen yet */
 	struct store_series *ser[M_NMETRICS];
 	unsigned ser_gen;                   /* names_gen the series were looked up with */
-	int has_gauges;                     /* a live target group gave it gauges */
+	unsigned gauge_gen;                 /* M.gauge_gen when a group of the current generation
+	                                     * last gave it gauges (0: never) */
 };
 
 /* CertificateDaysToExpiry: one per certificate of the current generation. */
@@ -63,6 +64,8 @@ static struct {
 	struct cert_gauge *certs;
 	size_t ncerts;
 	int64_t last_t;             /* the second the last fold was put into */
+	unsigned gauge_gen;         /* bumped by each generation applied: a group's gauges are
+	                             * exported while its entity has this one */
 	struct hist scratch;
 	struct hist_dense *sum;     /* scratch: the blocks' dense histograms added up */
 } M;
@@ -125,7 +128,9 @@ static void fold_entity(struct shard_entity *e, int64_t t)
 	unsigned nb = shard_nblocks(), lv = level_bit(e->level);
 
 	if (!c) {
-		if (!(c = e->ctl = calloc(1, sizeof(*c))))
+		/* an entity of a generation that never went live (a reload
+		 * refused after the groups were built) has no series */
+		if (!e->applied || !(c = e->ctl = calloc(1, sizeof(*c))))
 			return;
 	}
 	for (unsigned m = 0; m < M_NMETRICS; m++) {
@@ -271,8 +276,11 @@ static void sample_groups(int64_t t)
 		c->last[M_HEALTHY_HOST_COUNT] = up;
 		c->last[M_UNHEALTHY_HOST_COUNT] = (double)(tg->ntargets - up - initial);
 		c->last[M_FAIL_OPEN] = tg->ntargets > 0 && up == 0;
-		c->last[M_REQUEST_COUNT_PER_TARGET] = (double)c->delta_requests / (up ? up : 1);
-		c->has_gauges = 1;
+		/* ALB's: the group's requests over its healthy targets, over
+		 * all its targets when none is healthy (failing open) */
+		c->last[M_REQUEST_COUNT_PER_TARGET] =
+			(double)c->delta_requests / (up ? up : tg->ntargets ? (unsigned)tg->ntargets : 1);
+		c->gauge_gen = M.gauge_gen;
 		if (!t)
 			continue;
 		put(e, c, M_HEALTHY_HOST_COUNT, t, c->last[M_HEALTHY_HOST_COUNT]);
@@ -431,7 +439,9 @@ static void expo_entity(struct shard_entity *e, void *arg)
 	case MS_LEVEL:
 	case MS_GAUGE:
 	case MS_DERIVED:
-		if (d->src == MS_GAUGE && !c->has_gauges)
+		/* a group the current generation no longer has (its entity
+		 * lives on while requests of an older one run): none */
+		if (d->src == MS_GAUGE && c->gauge_gen != M.gauge_gen)
 			return;
 		fmt_double(num, sizeof(num), c->last[x->m]);
 		evbuffer_add_printf(x->b, "%s", d->prom);
@@ -539,6 +549,22 @@ void metrics_apply(const struct albd_gen *gen)
 	if (M.gen)
 		gen_unref(M.gen);
 	M.gen = g;
+	/* its entities go live: they fold into series from now on */
+	if (shard_lb())
+		shard_lb()->applied = 1;
+	for (size_t i = 0; i < g->cfg->ntarget_groups; i++) {
+		const struct target_group *tg = &g->tgs[i];
+		if (tg->ms)
+			tg->ms->applied = 1;
+		for (size_t k = 0; k < tg->ntargets; k++)
+			if (tg->targets[k].st && tg->targets[k].st->ms)
+				tg->targets[k].st->ms->applied = 1;
+	}
+	/* the groups' gauges are exported for this generation's groups only:
+	 * sampled now (not put), so /metrics has them at once */
+	if (++M.gauge_gen == 0)
+		M.gauge_gen = 1;
+	sample_groups(0);
 	if (!M.lb_name || strcmp(M.lb_name, name) != 0) {
 		char *n = strdup(name);
 		if (n) {

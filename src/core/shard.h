@@ -44,6 +44,8 @@ struct shard_entity {
 	struct shard_block *b;    /* shard_nblocks() blocks: the workers', then the control thread's */
 	atomic_uint refs;         /* 0: retired, freed by shard_reap() */
 	void *ctl;                /* the control thread's fold state (control/metrics.c) */
+	int applied;              /* a generation that has it went live (control): only then
+	                           * does it get series (a refused reload's never does) */
 	struct shard_entity *next;       /* registry order */
 	struct shard_entity *hnext;      /* registry hash chain */
 	uint64_t hash;

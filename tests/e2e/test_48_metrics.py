@@ -1233,3 +1233,69 @@ def test_connection_counts_include_target_connections(albd, backends):
     assert maximum(a, "ActiveConnectionCount") == 2
     time.sleep(1.5)
     assert total(a, "NewConnectionCount") == 3
+
+
+def fnv1a64_hex(s):
+    h = 0xcbf29ce484222325
+    for b in s.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return "%016x" % h
+
+
+@pytest.mark.timeout_s(90)
+def test_group_metrics_across_reloads(albd, backends):
+    """A group a reload removed: /metrics stops exporting its gauges (while
+    a request of the old generation still runs), and its history is still
+    read by its ALB-style id (targetgroup/NAME/HEX). A reload albd refuses
+    makes no series for the groups it would have added. With every target
+    unhealthy (failing open), RequestCountPerTarget divides by all of them."""
+    b1, b2, b3, b4 = (backends.start(n) for n in ("b1", "b2", "b3", "b4"))
+    for b in (b3, b4):
+        assert Conn(b.port).request("GET", "/control?health=500").status == 200
+    port = free_port()
+    hc = {"enabled": True, "path": "/health", "interval": 1, "timeout": 0.5, "healthy_threshold": 2,
+          "unhealthy_threshold": 2}
+    idle_rule = {"priority": 20, "path": ["/sleep*"], "forward": ({"target_group": "idle", "weight": 1},)}
+    open_rule = {"priority": 30, "path": ["/open/*"], "forward": ({"target_group": "open", "weight": 1},)}
+
+    def cfg(groups, rules, **extra):
+        return make_config([listener("web", port, "web", rules=(PING_RULE,) + rules)], groups, name="lb1", **extra)
+    web = target_group("web", [b1])
+    idle = target_group("idle", [b2], deregistration_delay=30)
+    opn = target_group("open", [b3, b4], health_check=hc)
+    a = albd.start(cfg([web, idle, opn], (idle_rule, open_rule)), port=port)
+    for _ in range(3):
+        assert get(port, "/sleep?ms=1").status == 200
+    # failing open: both targets unhealthy, 20 requests over the two
+    wait_until(lambda: lb_series(a.admin_request("GET", "/metrics").body.decode(), "albd_fail_open",
+                                 target_group="open") == 1.0, 20, interval=0.3, what="fail open")
+    for _ in range(20):
+        assert get(port, "/open/x").status == 200
+    wait_total(a, "RequestCount", 20, {"TargetGroup": "open"})
+    wait_until(lambda: total(a, "RequestCountPerTarget", {"TargetGroup": "open"}) == 10, 10, interval=0.3,
+               what="RequestCountPerTarget 20 / 2")
+    wait_total(a, "RequestCount", 3, {"TargetGroup": "idle"})
+    # a slow request on idle, then a reload without it
+    c = Conn(port)
+    c.send(b"GET /sleep?ms=4000 HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.3)
+    a.reload(cfg([web, opn], (open_rule,)))
+    wait_until(lambda: "generation 2 is live" in a.log(), 10, interval=0.2, what="the reload")
+    time.sleep(1.5)
+    t = a.admin_request("GET", "/metrics").body.decode()
+    assert lb_series(t, "albd_healthy_hosts", target_group="idle") is None, t
+    assert lb_series(t, "albd_healthy_hosts", target_group="web") == 1.0
+    r = c.read_response()
+    assert r.status == 200
+    c.close()
+    # its history by its ALB-style id
+    for v in ("idle", "targetgroup/idle/" + fnv1a64_hex("idle")):
+        wait_until(lambda: total(a, "RequestCount", {"TargetGroup": v}) == 4, 10, interval=0.3, what=v)
+    # a refused reload (an access log it cannot open) adds no series
+    a.reload(cfg([web, opn, target_group("phantom", [b2])], (open_rule,),
+                 access_log={"path": "/nonexistent-dir/x.log"}))
+    wait_until(lambda: "reload failed" in a.log(), 10, interval=0.2, what="the refused reload")
+    time.sleep(1.5)
+    r = a.admin_request("GET", "/api/v1/metrics?" + q({"namespace": NS, "name": "RequestCount"}))
+    tgs = {d["Value"] for m in r.json()["Metrics"] for d in m["Dimensions"] if d["Name"] == "TargetGroup"}
+    assert "phantom" not in tgs and "web" in tgs, tgs
