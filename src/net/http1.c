@@ -1,6 +1,7 @@
 /* http1.c - see http1.h */
 #include "http1.h"
 #include "desync.h"
+#include "core/uri.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -270,13 +271,8 @@ static int check_version(const char *p, size_t len, int is_request)
 		       : -1;
 }
 
-/* Split a request target into H's authority (absolute-form only) and path.
- * RFC 9112 3.2: origin-form starts with '/'; absolute-form is an absolute
- * URI, of which a gateway proxies only http and https ones; asterisk-form
- * ("*") goes on as it came. Returns -1 for what albd does not forward. */
 /* Host values (RFC 9112 3.2, RFC 3986 3.2.2) ---------------------------- */
 
-/* unreserved and sub-delims: what a reg-name holds besides pct-encoded */
 /* reg-name's characters but '%' (RFC 3986 3.2.2: unreserved / sub-delims):
  * a table, as every request's Host is read through it */
 static const uint8_t reg_name_tab[256] = {
@@ -291,16 +287,6 @@ static const uint8_t reg_name_tab[256] = {
 	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
-static int reg_name_char(unsigned char c)
-{
-	return reg_name_tab[c];
-}
-
-static int is_hex(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
-
 /* IP-literal's inside: IPv6address (inet_pton's reading) or IPvFuture
  * ("v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )). */
 static int ip_literal_inside(const char *p, size_t n)
@@ -310,12 +296,12 @@ static int ip_literal_inside(const char *p, size_t n)
 
 	if (n && (p[0] | 0x20) == 'v') {
 		size_t i = 1;
-		while (i < n && is_hex((unsigned char)p[i]))
+		while (i < n && uri_hexval((unsigned char)p[i]) >= 0)
 			i++;
 		if (i == 1 || i >= n || p[i] != '.' || ++i == n)
 			return 0;
 		for (; i < n; i++)
-			if (p[i] != ':' && !reg_name_char((unsigned char)p[i]))
+			if (p[i] != ':' && !reg_name_tab[(unsigned char)p[i]])
 				return 0;
 		return 1;
 	}
@@ -341,7 +327,7 @@ int http1_host_valid(const char *v, size_t n, size_t *host_len)
 			if (reg_name_tab[(unsigned char)v[i]]) {
 				i++;
 			} else if (v[i] == '%') {
-				if (n - i < 3 || !is_hex((unsigned char)v[i + 1]) || !is_hex((unsigned char)v[i + 2]))
+				if (n - i < 3 || uri_hexval((unsigned char)v[i + 1]) < 0 || uri_hexval((unsigned char)v[i + 2]) < 0)
 					return 0;
 				i += 3;
 			} else {
@@ -361,6 +347,10 @@ int http1_host_valid(const char *v, size_t n, size_t *host_len)
 	return 1;
 }
 
+/* Split a request target into H's authority (absolute-form only) and path.
+ * RFC 9112 3.2: origin-form starts with '/'; absolute-form is an absolute
+ * URI, of which a gateway proxies only http and https ones; asterisk-form
+ * ("*") goes on as it came. Returns -1 for what albd does not forward. */
 static int split_target(struct http1_head *h)
 {
 	const char *t = h->target, *end = h->target + h->target_len;
