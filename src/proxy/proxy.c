@@ -1133,6 +1133,14 @@ static int valid_field_name(const struct http1_header *f)
 	return f->name_len > 0;
 }
 
+/* EX's X-Amzn-Trace-Id value (exchange_trace()): the field trace_write_header()
+ * wrote from AT to END ("X-Amzn-Trace-Id: " VALUE "\r\n"). */
+static void trace_span(struct exchange *ex, size_t at, size_t end)
+{
+	ex->trace_off = (uint32_t)(at + TRACE_FIELD_NAME_LEN);
+	ex->trace_len = (uint32_t)(end - at - TRACE_FIELD_NAME_LEN - 2);
+}
+
 /* Write the request head the target gets: request line (origin-form, RFC
  * 9112 3.2.2: an absolute-form target becomes its path, its authority the
  * Host field), the client's fields minus the hop-by-hop ones, in their
@@ -1212,8 +1220,7 @@ static void put_request_head(struct session *s, const struct http1_head *h, cons
 		size_t at = wbuf_len(b);
 		trace_write_header(b, trace_in ? trace_in->value : NULL, trace_in ? trace_in->value_len : 0,
 				   trace_in != NULL, s->ex->trace_id);
-		s->ex->trace_off = (uint32_t)(at + TRACE_FIELD_NAME_LEN);
-		s->ex->trace_len = (uint32_t)(wbuf_len(b) - at - TRACE_FIELD_NAME_LEN - 2);
+		trace_span(s->ex, at, wbuf_len(b));
 	}
 	if (s->ex->desync_close)
 		WBUF_LIT(b, "Connection: close\r\n");
@@ -1277,8 +1284,7 @@ static void keep_trace(struct session *s, const struct http1_header *trace_in)
 	size_t n = wbuf_len(&b);
 	if (wbuf_end(&b, ex->head_out, &v) < 0)
 		return;
-	ex->trace_off = (uint32_t)(base + TRACE_FIELD_NAME_LEN);
-	ex->trace_len = (uint32_t)(n - TRACE_FIELD_NAME_LEN - 2);
+	trace_span(ex, base, base + n);
 }
 
 /* Move request body bytes from the client to the target. */
