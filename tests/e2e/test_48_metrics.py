@@ -1291,6 +1291,9 @@ def test_group_metrics_across_reloads(albd, backends):
     # its history by its ALB-style id
     for v in ("idle", "targetgroup/idle/" + fnv1a64_hex("idle")):
         wait_until(lambda: total(a, "RequestCount", {"TargetGroup": v}) == 4, 10, interval=0.3, what=v)
+    # and the load balancer by its own (app/NAME/HEX), with a bad hash not
+    assert total(a, "RequestCount", {"LoadBalancer": "app/lb1/" + fnv1a64_hex("lb1"), "TargetGroup": "idle"}) == 4
+    assert total(a, "RequestCount", {"LoadBalancer": "app/lb1/" + "0" * 16, "TargetGroup": "idle"}) == 0
     # a refused reload (an access log it cannot open) adds no series
     a.reload(cfg([web, opn, target_group("phantom", [b2])], (open_rule,),
                  access_log={"path": "/nonexistent-dir/x.log"}))

@@ -446,6 +446,16 @@ def test_errors(albd, backends, receivers, tmp_path):
     code, msg = cw_err(a, "put-metric-alarm", "--alarm-name", "bad", "--metrics", "file://%s" % mf,
                        "--evaluation-periods", "1", "--threshold", "1", "--comparison-operator", "GreaterThanThreshold")
     assert code == "ValidationError" and msg == "Metrics.e.expression: no query has the id m1", msg
+    # "Any expression used in a PutMetricAlarm operation must return a single time series"
+    for expr, what in (("METRICS()", "an array of time series"), ("MAX(m2)", "a single number")):
+        mf.write_text(json.dumps([{"Id": "e", "Expression": expr, "ReturnData": True},
+                                  {"Id": "m2", "ReturnData": False,
+                                   "MetricStat": {"Metric": {"Namespace": "X", "MetricName": "Y"}, "Period": 60,
+                                                  "Stat": "Sum"}}]))
+        code, msg = cw_err(a, "put-metric-alarm", "--alarm-name", "bad", "--metrics", "file://%s" % mf,
+                           "--evaluation-periods", "1", "--threshold", "1", "--comparison-operator",
+                           "GreaterThanThreshold")
+        assert code == "ValidationError" and "Metrics.e.expression" in msg and what in msg, (expr, msg)
     # the file's alarm cannot be replaced
     code, msg = cw_err(a, "put-metric-alarm", "--alarm-name", "file-5xx", "--metric-name", "RequestCount",
                        "--namespace", "AWS/ApplicationELB", "--statistic", "Sum", "--period", "60",
