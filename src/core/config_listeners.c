@@ -566,19 +566,19 @@ static int check_path(struct cfg_ctx *c, const config_setting_t *s, char *v)
 	return 0;
 }
 
-/* Methods are ALB's: letters, '-' and '_', at most 40; stored upper case
- * (matched exactly). */
+/* Methods are ALB's: upper-case letters, '-' and '_', at most 40, matched
+ * exactly (ALB's comparison is case sensitive: "get" would never match). */
 static int check_method(struct cfg_ctx *c, const config_setting_t *s, char *v)
 {
-	size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_");
+	size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_");
 
 	if (n == 0 || v[n] != '\0')
-		return cfg_fail(c, s, "invalid method \"%s\" (expected letters A-Z, - and _)", v);
+		return cfg_fail(c, s,
+				"invalid method \"%s\" (expected upper-case letters A-Z, - and _: "
+				"methods are matched case-sensitively)",
+				v);
 	if (n > METHOD_MAX)
 		return cfg_fail(c, s, "method longer than ALB's %d characters", METHOD_MAX);
-	for (; *v; v++)
-		if (*v >= 'a' && *v <= 'z')
-			*v = (char)(*v - 'a' + 'A');
 	return 0;
 }
 

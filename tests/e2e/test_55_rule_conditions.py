@@ -282,6 +282,8 @@ BASE = {"priority": 1, "forward": ({"target_group": "tg", "weight": 1},)}
      ("rules = (", 1), "more than ALB's 5 per rule"),
     ({"path": ["/a*b*c*", "/d*e*f*"]}, ("rules = (", 1), "wildcards, more than ALB's 5"),
     ({"method": ["GE T"]}, "method", "invalid method"),
+    # ALB's methods are upper case, compared case-sensitively
+    ({"method": ["GET", "get"]}, "method", 'invalid method "get" (expected upper-case'),
     ({"path": ["/" + "p" * 128]}, "path = ", "longer than ALB's 128"),
     ({"forward": tuple({"target_group": "tg", "weight": 1} for _ in range(6))}, "forward = ",
      "6 target groups, more than ALB's 5 per forward"),

@@ -378,10 +378,10 @@ START_TEST(test_all_settings)
 		"listeners = (\n"
 		"  { name = \"A-b_c.9\"; listen = \"[::1]:8443\";\n"
 		"    rules = (\n"
-		"      { priority = 30; method = \"get\"; fixed_response = { status = 404;\n"
+		"      { priority = 30; method = \"GET\"; fixed_response = { status = 404;\n"
 		"          content_type = \"application/json\"; body = \"{}\"; }; },\n"
 		"      { priority = 10; host = ( \"API.Example.COM\", \"*.example.?om\" );\n"
-		"        method = [ \"GET\", \"Post\" ]; path = \"*\";\n"
+		"        method = [ \"GET\", \"POST\" ]; path = \"*\";\n"
 		"        forward = ( { target_group = \"one\"; weight = 0; },\n"
 		"                    { target_group = \"two\"; weight = 3; } ); },\n"
 		"      { priority = 50000; path = ( \"/a\", \"/b/*\" ); forward = ( { target_group = \"one\"; } ); } );\n"
@@ -502,10 +502,10 @@ START_TEST(test_rule_conditions_in_file_order)
 		"listeners = (\n"
 		"  { name = \"web\"; listen = \"127.0.0.1:8080\"; default_forward = \"tg\";\n"
 		"    rules = (\n"
-		"      { priority = 2; method = \"put\";\n"
+		"      { priority = 2; method = \"PUT\";\n"
 		"        path = [ \"/x\", \"/y*\" ]; host = \"A.Example\";\n"
 		"        fixed_response = { status = 204; }; },\n"
-		"      { priority = 1; path = \"/p\"; method = [ \"GET\", \"head\" ];\n"
+		"      { priority = 1; path = \"/p\"; method = [ \"GET\", \"HEAD\" ];\n"
 		"        forward = ( { target_group = \"tg\"; } ); },\n"
 		"      { priority = 3; forward = ( { target_group = \"tg\"; } );\n"
 		"        host = \"h\"; } ); } );\n"
@@ -930,7 +930,8 @@ static const struct bad_case bad_cases[] = {
 	  "    rules = ( { priority = 1; method = \"GET1\";\n"
 	  "                forward = ( { target_group = \"web\"; } ); } ); }\n"
 	  ");\n" TG_WEB,
-	  ":3: listeners.[0].rules.[0].method: invalid method \"GET1\" (expected letters A-Z, - and _)" },
+	  ":3: listeners.[0].rules.[0].method: invalid method \"GET1\" (expected upper-case letters A-Z, - and _: "
+	  "methods are matched case-sensitively)" },
 	/* 49 */
 	{ "listeners = (\n"
 	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
@@ -1354,12 +1355,28 @@ static const struct bad_case cond_bad_cases[] = {
 	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
 	  "    method = [ \"M-SEARCH\", \"X_Y\", \"GE T\" ]; } ); }\n"
 	  ");\n" TG_WEB,
-	  ":3: listeners.[0].rules.[0].method.[2]: invalid method \"GE T\" (expected letters A-Z, - and _)" },
+	  ":3: listeners.[0].rules.[0].method.[2]: invalid method \"GE T\" (expected upper-case "
+	  "letters A-Z, - and _: methods are matched case-sensitively)" },
 	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
 	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
 	  "    method = [ \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\" ]; } ); }\n"
 	  ");\n" TG_WEB,
 	  ":3: listeners.[0].rules.[0].method.[0]: method longer than ALB's 40 characters" },
+	/* ALB compares methods case-sensitively and allows upper case only:
+	 * "get" is no GET (albd once upper-cased it) */
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    method = [ \"GET\",\n"
+	  "               \"get\" ]; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":4: listeners.[0].rules.[0].method.[1]: invalid method \"get\" (expected upper-case "
+	  "letters A-Z, - and _: methods are matched case-sensitively)" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+	  "    method = \"Foo_Bar\"; } ); }\n"
+	  ");\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].method: invalid method \"Foo_Bar\" (expected upper-case "
+	  "letters A-Z, - and _: methods are matched case-sensitively)" },
 	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
 	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
 	  "    path = [ \"/" "0123456789012345678901234567890123456789012345678901234567890123"
