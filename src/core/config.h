@@ -35,11 +35,18 @@ enum tg_algorithm {
 };
 
 struct cfg_fixed_response {
-	int status;             /* 200..599 */
-	char *content_type;     /* default "text/plain" */
-	char *body;             /* may be "" */
-	size_t body_len;
+	int status;             /* 2XX, 4XX or 5XX (ALB's StatusCode) */
+	char *content_type;     /* one of ALB's five, default "text/plain" */
+	char *body;             /* may be "", is "" for a 204, 205 or 304 */
+	size_t body_len;        /* at most 1024 (ALB's MessageBody) */
 };
+
+/* Is STATUS one whose response carries no content: 204, 205 (RFC 9110
+ * 15.3.5, 15.3.6) or 304 (15.4.5)? A fixed response of one has no body. */
+static inline int config_status_no_content(int status)
+{
+	return status == 204 || status == 205 || status == 304;
+}
 
 struct cfg_target_group;
 

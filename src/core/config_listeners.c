@@ -27,27 +27,55 @@
 
 /* ------------------------------------------------------------ fixed responses */
 
+/* ALB's FixedResponseActionConfig: ContentType is one of these, MessageBody
+ * at most FIXED_BODY_MAX long, StatusCode 2XX, 4XX or 5XX. */
+#define FIXED_BODY_MAX 1024
+static const char *const fixed_types[] = {
+	"text/plain", "text/css", "text/html", "application/javascript", "application/json",
+};
+
 static int set_content_type(struct cfg_ctx *c, const config_setting_t *s, void *field)
 {
 	const char *v = cfg_string_of(c, s);
 
 	if (!v)
 		return -1;
-	if (!v[0] || cfg_has_ctl(v))
-		return cfg_fail(c, s, "invalid content type \"%s\"", v);
-	return cfg_replace_str(c, field, v);
+	for (size_t i = 0; i < sizeof fixed_types / sizeof fixed_types[0]; i++)
+		if (strcmp(v, fixed_types[i]) == 0)
+			return cfg_replace_str(c, field, v);
+	return cfg_fail(c, s,
+			"invalid content type \"%s\" (expected text/plain, text/css, text/html, "
+			"application/javascript or application/json, as ALB)",
+			v);
 }
 
 static int set_body(struct cfg_ctx *c, const config_setting_t *s, void *field)
 {
 	const char *v = cfg_string_of(c, s);
 
-	return v ? cfg_replace_str(c, field, v) : -1;
+	if (!v)
+		return -1;
+	if (strlen(v) > FIXED_BODY_MAX)
+		return cfg_fail(c, s, "body of %zu bytes, longer than ALB's %d", strlen(v), FIXED_BODY_MAX);
+	return cfg_replace_str(c, field, v);
+}
+
+static int set_fixed_status(struct cfg_ctx *c, const config_setting_t *s, void *field)
+{
+	long long v;
+
+	if (cfg_get_integer(c, s, &v) < 0)
+		return -1;
+	if (v < 200 || v > 599 || (v >= 300 && v <= 399))
+		return cfg_fail(c, s, "%lld: expected a 2XX, 4XX or 5XX status (as ALB; a redirect "
+				      "is a redirect action)", v);
+	*(int *)field = (int)v;
+	return 0;
 }
 
 /* clang-format off */
 static const struct cfg_key fixed_keys[] = {
-	NUM("status", K_INT, struct cfg_fixed_response, status, 200, 599, 0, KEY_REQUIRED),
+	FN("status", struct cfg_fixed_response, status, set_fixed_status, KEY_REQUIRED),
 	FN_STR("content_type", struct cfg_fixed_response, content_type, set_content_type, "text/plain", 0),
 	FN_STR("body", struct cfg_fixed_response, body, set_body, "", 0),
 	KEY_END
@@ -55,7 +83,8 @@ static const struct cfg_key fixed_keys[] = {
 /* clang-format on */
 
 /* "fixed_response" / "default_fixed_response" = { ... }: field is a
- * struct cfg_fixed_response **. */
+ * struct cfg_fixed_response **. A 204, 205 or 304 has no content (RFC 9110
+ * 15.3.5, 15.3.6, 15.4.5): a body there is refused, not dropped. */
 static int set_fixed(struct cfg_ctx *c, const config_setting_t *s, void *field)
 {
 	struct cfg_fixed_response *fr = cfg_zalloc(c, 1, sizeof *fr);
@@ -66,6 +95,8 @@ static int set_fixed(struct cfg_ctx *c, const config_setting_t *s, void *field)
 	if (cfg_apply_defaults(c, fixed_keys, fr) < 0 || cfg_parse_group(c, s, fixed_keys, fr) < 0)
 		return -1;
 	fr->body_len = strlen(fr->body);
+	if (fr->body_len && config_status_no_content(fr->status))
+		return cfg_fail(c, cfg_member_or(s, "body"), "a %d response has no body", fr->status);
 	return 0;
 }
 

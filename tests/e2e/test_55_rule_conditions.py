@@ -297,3 +297,21 @@ def test_refused(albd_bin, tmp_path, cond, needle, words):
     # the setting's line, or (NEEDLE, N): N lines below it (a group's "{")
     needle, below = needle if isinstance(needle, tuple) else (needle, 0)
     assert line == line_of(text, needle, lo) + below, (line, msg, text)
+
+
+@pytest.mark.parametrize("fixed,needle,words", [
+    ({"status": 302, "body": "x"}, "status", "302: expected a 2XX, 4XX or 5XX status"),
+    ({"status": 304}, "status", "304: expected a 2XX, 4XX or 5XX status"),
+    ({"status": 200, "content_type": "image/png"}, "content_type", 'invalid content type "image/png"'),
+    ({"status": 503, "body": "x" * 1025}, "body", "body of 1025 bytes, longer than ALB's 1024"),
+    ({"status": 204, "body": "x"}, "body", "a 204 response has no body"),
+    ({"status": 205, "body": "x"}, "body", "a 205 response has no body"),
+])
+def test_refused_fixed_response(albd_bin, tmp_path, fixed, needle, words):
+    """ALB's FixedResponseActionConfig: StatusCode 2XX, 4XX or 5XX (a 302
+    without a Location is no redirect), one of its five content types, a
+    MessageBody of at most 1024; and no body where the status has no content
+    (RFC 9110: 204, 205; 304 is a 3XX). Each is refused at its setting."""
+    text, line, msg = check(albd_bin, tmp_path, {"priority": 1, "path": ["/"], "fixed_response": fixed})
+    assert words in msg, msg
+    assert line == line_of(text, needle, line_of(text, "fixed_response")), (line, msg, text)

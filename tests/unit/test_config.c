@@ -628,7 +628,7 @@ START_TEST(test_default_actions)
 		"listeners = (\n"
 		"  { name = \"fwd\"; listen = \"127.0.0.1:8080\"; default_forward = \"tg2\"; },\n"
 		"  { name = \"fixed\"; listen = \"127.0.0.1:8081\";\n"
-		"    default_fixed_response = { status = 418; content_type = \"text/x\"; body = \"tea\"; }; } );\n"
+		"    default_fixed_response = { status = 418; content_type = \"text/css\"; body = \"tea\"; }; } );\n"
 		"target_groups = ( { name = \"tg1\"; }, { name = \"tg2\"; } );\n");
 	const struct cfg_action *a = &cfg->listeners[0].default_action;
 
@@ -643,7 +643,7 @@ START_TEST(test_default_actions)
 	ck_assert_int_eq(a->type, CFG_ACT_FIXED_RESPONSE);
 	ck_assert_ptr_nonnull(a->u.fixed);
 	ck_assert_int_eq(a->u.fixed->status, 418);
-	ck_assert_str_eq(a->u.fixed->content_type, "text/x");
+	ck_assert_str_eq(a->u.fixed->content_type, "text/css");
 	ck_assert_str_eq(a->u.fixed->body, "tea");
 	ck_assert_uint_eq(a->u.fixed->body_len, 3);
 	config_free(cfg);
@@ -962,7 +962,8 @@ static const struct bad_case bad_cases[] = {
 	/* 53 */
 	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\";\n"
 	  "  default_fixed_response = { status = 600; }; } );\n",
-	  ":2: listeners.[0].default_fixed_response.status: 600 is out of range (expected 200..599)" },
+	  ":2: listeners.[0].default_fixed_response.status: 600: expected a 2XX, 4XX or 5XX status "
+	  "(as ALB; a redirect is a redirect action)" },
 	/* 54 */
 	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\";\n"
 	  "  default_fixed_response = { body = \"x\"; }; } );\n",
@@ -1068,7 +1069,9 @@ static const struct bad_case bad_cases[] = {
 	  "    rules = ( { priority = 1; path = \"/\";\n"
 	  "                fixed_response = { status = 200; content_type = \"\"; }; } ); }\n"
 	  ");\n" TG_WEB,
-	  ":4: listeners.[0].rules.[0].fixed_response.content_type: invalid content type \"\"" },
+	  ":4: listeners.[0].rules.[0].fixed_response.content_type: invalid content type \"\" "
+	  "(expected text/plain, text/css, text/html, application/javascript or application/json, "
+	  "as ALB)" },
 	/* 72 */
 	{ "listeners = (\n"
 	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
@@ -1396,6 +1399,82 @@ START_TEST(test_cond_bad)
 	expect_error(cond_bad_cases[_i].text, cond_bad_cases[_i].want);
 }
 END_TEST
+
+/* ALB's FixedResponseActionConfig: StatusCode 2XX, 4XX or 5XX, one of its
+ * five content types, a body of at most 1024; and no body where the status
+ * has no content (204, 205; a 304 is refused as a 3XX already). */
+#define FIXED(body) \
+	"listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\";\n" \
+	"  default_fixed_response = {\n" body " }; } );\n"
+static const struct bad_case fixed_bad_cases[] = {
+	{ FIXED("    status = 302; body = \"x\";"),
+	  ":3: listeners.[0].default_fixed_response.status: 302: expected a 2XX, 4XX or 5XX status "
+	  "(as ALB; a redirect is a redirect action)" },
+	{ FIXED("    status = 304;"),
+	  ":3: listeners.[0].default_fixed_response.status: 304: expected a 2XX, 4XX or 5XX status "
+	  "(as ALB; a redirect is a redirect action)" },
+	{ FIXED("    status = 199;"),
+	  ":3: listeners.[0].default_fixed_response.status: 199: expected a 2XX, 4XX or 5XX status "
+	  "(as ALB; a redirect is a redirect action)" },
+	{ FIXED("    status = 200;\n    content_type = \"image/png\";"),
+	  ":4: listeners.[0].default_fixed_response.content_type: invalid content type \"image/png\" "
+	  "(expected text/plain, text/css, text/html, application/javascript or application/json, "
+	  "as ALB)" },
+	{ FIXED("    status = 200; content_type = \"Text/Plain\";"),
+	  ":3: listeners.[0].default_fixed_response.content_type: invalid content type \"Text/Plain\" "
+	  "(expected text/plain, text/css, text/html, application/javascript or application/json, "
+	  "as ALB)" },
+	{ FIXED("    status = 204;\n    body = \"x\";"),
+	  ":4: listeners.[0].default_fixed_response.body: a 204 response has no body" },
+	{ FIXED("    body = \"x\";\n    status = 205;"),
+	  ":3: listeners.[0].default_fixed_response.body: a 205 response has no body" },
+	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+	  "  rules = ( { priority = 1; path = \"/\";\n"
+	  "              fixed_response = { status = 204; body = \"x\"; }; } ); } );\n" TG_WEB,
+	  ":3: listeners.[0].rules.[0].fixed_response.body: a 204 response has no body" },
+};
+
+START_TEST(test_fixed_bad)
+{
+	expect_error(fixed_bad_cases[_i].text, fixed_bad_cases[_i].want);
+}
+END_TEST
+
+/* A body of 1024 bytes is ALB's longest: 1025 is refused; a 204 or 205
+ * without a body, every 2XX 4XX 5XX and the five content types load. */
+START_TEST(test_fixed_limits)
+{
+	static const char *const types[] = { "text/plain", "text/css", "text/html",
+					     "application/javascript", "application/json" };
+	char body[1026], text[1400];
+	struct albd_config *cfg;
+
+	memset(body, 'x', sizeof body - 1);
+	body[1025] = '\0';
+	snprintf(text, sizeof text, FIXED("    status = 503;\n    body = \"%s\";"), body);
+	expect_error(text, ":4: listeners.[0].default_fixed_response.body: body of 1025 bytes, longer "
+			   "than ALB's 1024");
+	body[1024] = '\0';
+	snprintf(text, sizeof text, FIXED("    status = 503;\n    body = \"%s\";"), body);
+	cfg = load_ok(text);
+	ck_assert_uint_eq(cfg->listeners[0].default_action.u.fixed->body_len, 1024);
+	config_free(cfg);
+	for (int status = 200; status <= 599; status += 99) {
+		int s = status / 100 == 3 ? 404 : status;
+
+		snprintf(text, sizeof text, FIXED("    status = %d; content_type = \"%s\";"), s,
+			 types[(status / 99) % 5]);
+		cfg = load_ok(text);
+		ck_assert_int_eq(cfg->listeners[0].default_action.u.fixed->status, s);
+		ck_assert_str_eq(cfg->listeners[0].default_action.u.fixed->content_type, types[(status / 99) % 5]);
+		config_free(cfg);
+	}
+	cfg = load_ok(FIXED("    status = 204; content_type = \"application/json\";"));
+	ck_assert_uint_eq(cfg->listeners[0].default_action.u.fixed->body_len, 0);
+	config_free(cfg);
+}
+END_TEST
+#undef FIXED
 
 START_TEST(test_missing_file)
 {
@@ -2265,6 +2344,8 @@ static Suite *config_suite(void)
 
 	tc = tcase_create("errors");
 	tcase_add_loop_test(tc, test_bad_file, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+	tcase_add_loop_test(tc, test_fixed_bad, 0, (int)(sizeof fixed_bad_cases / sizeof fixed_bad_cases[0]));
+	tcase_add_test(tc, test_fixed_limits);
 	tcase_add_loop_test(tc, test_cond_bad, 0,
 			    (int)(sizeof cond_bad_cases / sizeof cond_bad_cases[0]));
 	suite_add_tcase(s, tc);
