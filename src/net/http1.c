@@ -984,6 +984,7 @@ const char *http1_reason(int status)
 	case 100: return "Continue";
 	case 200: return "OK";
 	case 204: return "No Content";
+	case 205: return "Reset Content";
 	case 301: return "Moved Permanently";
 	case 302: return "Found";
 	case 304: return "Not Modified";

@@ -691,10 +691,25 @@ static void respond_loc(struct session *s, int status, const char *ctype, const 
 		s->ex->close_after = 1;   /* its last request */
 	int keep = s->ex->req_keepalive && !s->ex->close_after && !s->w->stopping;
 	size_t before = evbuffer_get_length(out);
+	char framing[128];
+	/* A 204 or 304 ends at its head (RFC 9112 6.3), and a 204 has no
+	 * Content-Length (RFC 9110 8.6), a 304 none that would say 0 for
+	 * the 200 it stands for; a 205 has no content (RFC 9110 15.3.6)
+	 * but is framed as any response: Content-Length: 0. None has a
+	 * Content-Type: there is no content to describe. */
+	int no_content = config_status_no_content(status);
+	if (no_content)
+		body_len = 0;
+	if (no_content && status != 205)
+		framing[0] = '\0';
+	else if (no_content)
+		snprintf(framing, sizeof framing, "Content-Length: 0\r\n");
+	else
+		snprintf(framing, sizeof framing, "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, body_len);
 	evbuffer_add_printf(out,
-			    "HTTP/1.1 %d %s\r\nServer: albd\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			    "HTTP/1.1 %d %s\r\nServer: albd\r\nDate: %s\r\n%s"
 			    "%s%s%s%s%s\r\n",
-			    status, http1_reason(status), http1_date(&s->pw->date, s->pw->epoch), ctype, body_len,
+			    status, http1_reason(status), http1_date(&s->pw->date, s->pw->epoch), framing,
 			    hdr ? hdr : "", hdr ? ": " : "",
 			    hdr ? value : "", hdr ? "\r\n" : "",
 			    keep ? (s->ex->http10 ? "Connection: keep-alive\r\n" : "") : "Connection: close\r\n");

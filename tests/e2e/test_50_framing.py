@@ -129,6 +129,52 @@ def test_fragment_in_target_rejected(albd, backends):
     assert get(port, "/admin").status == 403
 
 
+def read_exactly_until(sock, data, end, timeout=5.0):
+    """Receive into DATA (bytes) until it ends with END; the bytes."""
+    sock.settimeout(timeout)
+    while not data.endswith(end):
+        got = sock.recv(65536)
+        assert got, "closed after %r" % data
+        data += got
+    return data
+
+
+def test_no_content_fixed_response_keeps_connection(albd, backends):
+    """RFC 9112 6.3: a 204 ends at its head, and RFC 9110 8.6 gives it no
+    Content-Length; a 205 has no content (Content-Length: 0). A fixed
+    response of either, for GET and HEAD, pipelined with the next request on
+    one kept-alive connection, is followed by exactly that request's answer
+    (a body or a length on the 204 once went out with it)."""
+    b1 = backends.start("b1")
+    port = free_port()
+    rules = ({"priority": 1, "path": ["/204"], "fixed_response": {"status": 204, "content_type": "application/json"}},
+             {"priority": 2, "path": ["/205"], "fixed_response": {"status": 205}},
+             {"priority": 3, "path": ["/ping"], "fixed_response": {"status": 200, "body": "pong\n"}})
+    albd.start(make_config([listener("web", port, "tg", rules=rules)], [target_group("tg", [b1])]), port=port)
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        for method in (b"GET", b"HEAD"):
+            for path in (b"/204", b"/205"):
+                s.sendall(method + b" " + path + b" HTTP/1.1\r\n" + H + b"\r\n"
+                          + b"GET /ping HTTP/1.1\r\n" + H + b"\r\n")
+                data = read_exactly_until(s, b"", b"\r\n\r\npong\n")
+                first, _, rest = data.partition(b"\r\n\r\n")
+                head = first.lower().split(b"\r\n")
+                assert head[0].startswith(b"http/1.1 " + path[1:] + b" "), data
+                fields = dict(f.split(b": ", 1) for f in head[1:])
+                assert b"content-type" not in fields, (method, path, data)
+                if path == b"/204":
+                    assert b"content-length" not in fields, (method, path, data)
+                else:
+                    assert fields.get(b"content-length") == b"0", (method, path, data)
+                assert b"connection" not in fields, data
+                # what follows the empty line is the next answer, whole
+                assert rest.startswith(b"HTTP/1.1 200 OK\r\n"), (method, path, data)
+                assert rest.endswith(b"Content-Length: 5\r\n\r\npong\n"), (method, path, data)
+    finally:
+        s.close()
+
+
 BAD_CHUNKS = {
     "non-hex": b"zz\r\nhello\r\n0\r\n\r\n",
     "negative": b"-5\r\nhello\r\n0\r\n\r\n",
