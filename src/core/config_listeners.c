@@ -563,19 +563,32 @@ static void free_action(struct cfg_action *a)
 
 /* ------------------------------------------------------------ rules */
 
-/* Host patterns: DNS characters plus the wildcards, stored lower case. */
+/* Host patterns are ALB's (HostHeaderConditionConfig): A-Z a-z 0-9 - . and
+ * the wildcards * ?, at least one '.', and only letters after the last one
+ * (a name under a top-level domain, not "localhost" or an address); stored
+ * lower case. */
 static int check_host(struct cfg_ctx *c, const config_setting_t *s, char *v)
 {
 	size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			     "0123456789-._*?");
+			     "0123456789-.*?");
+	const char *dot = strrchr(v, '.');
 
 	if (n == 0 || v[n] != '\0')
 		return cfg_fail(c, s,
-				"invalid host pattern \"%s\" (expected A-Z a-z 0-9 - . _ "
+				"invalid host pattern \"%s\" (expected A-Z a-z 0-9 - . "
 				"and the wildcards * ?)",
 				v);
 	if (n > HOST_PATTERN_MAX)
 		return cfg_fail(c, s, "host pattern longer than ALB's %d characters", HOST_PATTERN_MAX);
+	if (!dot)
+		return cfg_fail(c, s, "invalid host pattern \"%s\" (needs at least one '.', as ALB)",
+				v);
+	if (!dot[1] || strspn(dot + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") !=
+			       strlen(dot + 1))
+		return cfg_fail(c, s,
+				"invalid host pattern \"%s\" (only letters may follow the last "
+				"'.', as ALB)",
+				v);
 	for (; *v; v++)
 		if (*v >= 'A' && *v <= 'Z')
 			*v = (char)(*v - 'A' + 'a');

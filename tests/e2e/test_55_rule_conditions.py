@@ -282,6 +282,11 @@ BASE = {"priority": 1, "forward": ({"target_group": "tg", "weight": 1},)}
      ("rules = (", 1), "more than ALB's 5 per rule"),
     ({"path": ["/a*b*c*", "/d*e*f*"]}, ("rules = (", 1), "wildcards, more than ALB's 5"),
     ({"method": ["GE T"]}, "method", "invalid method"),
+    # ALB's host patterns: A-Z a-z 0-9 - . * ?, a '.', letters after the last
+    ({"host": ["localhost"]}, "host", "needs at least one '.'"),
+    ({"host": ["10.0.0.1"]}, "host", "only letters may follow the last '.'"),
+    ({"host": ["example.c0m"]}, "host", "only letters may follow the last '.'"),
+    ({"host": ["a_b.example.com"]}, "host", 'invalid host pattern "a_b.example.com"'),
     # ALB's methods are upper case, compared case-sensitively
     ({"method": ["GET", "get"]}, "method", 'invalid method "get" (expected upper-case'),
     ({"path": ["/" + "p" * 128]}, "path = ", "longer than ALB's 128"),

@@ -380,7 +380,7 @@ START_TEST(test_all_settings)
 		"    rules = (\n"
 		"      { priority = 30; method = \"GET\"; fixed_response = { status = 404;\n"
 		"          content_type = \"application/json\"; body = \"{}\"; }; },\n"
-		"      { priority = 10; host = ( \"API.Example.COM\", \"*.example.?om\" );\n"
+		"      { priority = 10; host = ( \"API.Example.COM\", \"*.example.com\" );\n"
 		"        method = [ \"GET\", \"POST\" ]; path = \"*\";\n"
 		"        forward = ( { target_group = \"one\"; weight = 0; },\n"
 		"                    { target_group = \"two\"; weight = 3; } ); },\n"
@@ -430,7 +430,7 @@ START_TEST(test_all_settings)
 	r = &l->rules[0];
 	ck_assert_int_eq(r->priority, 10);
 	ck_assert_uint_eq(r->nconds, 3); /* in file order: host, method, path */
-	expect_cond(r, 0, CFG_COND_HOST, VALUES("api.example.com", "*.example.?om"));
+	expect_cond(r, 0, CFG_COND_HOST, VALUES("api.example.com", "*.example.com"));
 	expect_cond(r, 1, CFG_COND_METHOD, VALUES("GET", "POST"));
 	expect_cond(r, 2, CFG_COND_PATH, VALUES("*"));
 	ck_assert_int_eq(r->action.type, CFG_ACT_FORWARD);
@@ -508,7 +508,7 @@ START_TEST(test_rule_conditions_in_file_order)
 		"      { priority = 1; path = \"/p\"; method = [ \"GET\", \"HEAD\" ];\n"
 		"        forward = ( { target_group = \"tg\"; } ); },\n"
 		"      { priority = 3; forward = ( { target_group = \"tg\"; } );\n"
-		"        host = \"h\"; } ); } );\n"
+		"        host = \"h.example.com\"; } ); } );\n"
 		"target_groups = ( { name = \"tg\"; } );\n");
 	const struct cfg_listener *l = &cfg->listeners[0];
 	const struct cfg_rule *r;
@@ -536,9 +536,26 @@ START_TEST(test_rule_conditions_in_file_order)
 
 	r = &l->rules[2]; /* priority 3: the action before the condition */
 	ck_assert_uint_eq(r->nconds, 1);
-	expect_cond(r, 0, CFG_COND_HOST, VALUES("h"));
+	expect_cond(r, 0, CFG_COND_HOST, VALUES("h.example.com"));
 	ck_assert_int_eq(r->conds[0].line, 10);
 	ck_assert_int_eq(r->action.type, CFG_ACT_FORWARD);
+	config_free(cfg);
+}
+END_TEST
+
+/* Host patterns ALB takes load: wildcards anywhere before the last label,
+ * digits and hyphens, upper case (stored lower). */
+START_TEST(test_host_patterns_ok)
+{
+	struct albd_config *cfg = load_ok(
+		"listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+		"  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+		"    host = [ \"*.Example.COM\", \"api-2.x?.example.org\", \"10-0-0-1.nip.io\", \"a.b\" ]; } ); }\n"
+		");\n"
+		"target_groups = ( { name = \"web\"; } );\n");
+
+	expect_cond(&cfg->listeners[0].rules[0], 0, CFG_COND_HOST,
+		    VALUES("*.example.com", "api-2.x?.example.org", "10-0-0-1.nip.io", "a.b"));
 	config_free(cfg);
 }
 END_TEST
@@ -1031,7 +1048,7 @@ static const struct bad_case bad_cases[] = {
 	  "                forward = ( { target_group = \"web\"; } ); } ); }\n"
 	  ");\n" TG_WEB,
 	  ":3: listeners.[0].rules.[0].host: invalid host pattern \"www.example.com:8080\" "
-	  "(expected A-Z a-z 0-9 - . _ and the wildcards * ?)" },
+	  "(expected A-Z a-z 0-9 - . and the wildcards * ?)" },
 	/* 67 */
 	{ "listeners = (\n"
 	  "  { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
@@ -1338,13 +1355,13 @@ static const struct bad_case cond_bad_cases[] = {
 	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
 	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
 	  "    source_ip = [ \"10.0.0.0/8\", \"10.1.0.0/16\", \"10.2.0.0/16\" ];\n"
-	  "    path = [ \"/a\", \"/b\" ]; host = \"h\"; } ); }\n"
+	  "    path = [ \"/a\", \"/b\" ]; host = \"h.example.com\"; } ); }\n"
 	  ");\n" TG_WEB,
 	  ":2: listeners.[0].rules.[0]: 6 condition values, more than ALB's 5 per rule "
 	  "(split the rule)" },
 	{ "listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
 	  "  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
-	  "    path = [ \"/a*\", \"/b*\" ]; host = \"*.a?\";\n"
+	  "    path = [ \"/a*\", \"/b*\" ]; host = \"*.a?.example.com\";\n"
 	  "    query_string = ( { key = \"k*\"; value = \"*\"; } ); } ); }\n"
 	  ");\n" TG_WEB,
 	  ":2: listeners.[0].rules.[0]: 6 wildcards, more than ALB's 5 per rule" },
@@ -1392,6 +1409,32 @@ static const struct bad_case cond_bad_cases[] = {
 	  "0123456789012345678901234567890123456789012345678901234567890123\" ]; } ); }\n"
 	  ");\n" TG_WEB,
 	  ":3: listeners.[0].rules.[0].host.[0]: host pattern longer than ALB's 128 characters" },
+#define HOST_RULE(h) \
+	"listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n" \
+	"  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n" \
+	"    host = [ \"api.example.com\", \"" h "\" ]; } ); }\n" \
+	");\n" TG_WEB
+	/* ALB's HostHeaderConditionConfig: A-Z a-z 0-9 - . * ?, at least one
+	 * '.', only letters after the last */
+	{ HOST_RULE("localhost"),
+	  ":3: listeners.[0].rules.[0].host.[1]: invalid host pattern \"localhost\" (needs at least one "
+	  "'.', as ALB)" },
+	{ HOST_RULE("10.0.0.1"),
+	  ":3: listeners.[0].rules.[0].host.[1]: invalid host pattern \"10.0.0.1\" (only letters may "
+	  "follow the last '.', as ALB)" },
+	{ HOST_RULE("example.c0m"),
+	  ":3: listeners.[0].rules.[0].host.[1]: invalid host pattern \"example.c0m\" (only letters may "
+	  "follow the last '.', as ALB)" },
+	{ HOST_RULE("*.example.*"),
+	  ":3: listeners.[0].rules.[0].host.[1]: invalid host pattern \"*.example.*\" (only letters may "
+	  "follow the last '.', as ALB)" },
+	{ HOST_RULE("example."),
+	  ":3: listeners.[0].rules.[0].host.[1]: invalid host pattern \"example.\" (only letters may "
+	  "follow the last '.', as ALB)" },
+	{ HOST_RULE("a_b.example.com"),
+	  ":3: listeners.[0].rules.[0].host.[1]: invalid host pattern \"a_b.example.com\" (expected A-Z "
+	  "a-z 0-9 - . and the wildcards * ?)" },
+#undef HOST_RULE
 };
 
 START_TEST(test_cond_bad)
@@ -2335,6 +2378,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_rule_conditions_in_file_order);
 	tcase_add_test(tc, test_rule_new_conditions);
 	tcase_add_test(tc, test_default_actions);
+	tcase_add_test(tc, test_host_patterns_ok);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_include_error);
 	tcase_add_test(tc, test_nul_byte);
