@@ -595,16 +595,33 @@ static int check_host(struct cfg_ctx *c, const config_setting_t *s, char *v)
 	return 0;
 }
 
+/* Path patterns are ALB's (PathPatternConditionConfig): A-Z a-z 0-9 and
+ * _ - . $ / ~ " ' @ : + & and the wildcards * ?, plus albd's '%' escapes;
+ * anything else ('#', '<', a space) no request path can hold as written. */
 static int check_path(struct cfg_ctx *c, const config_setting_t *s, char *v)
 {
+	size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			     "0123456789_-.$/~\"'@:+&*?%");
+
 	if (v[0] != '/' && v[0] != '*')
 		return cfg_fail(c, s, "invalid path pattern \"%s\" (must start with '/' or '*')",
 				v);
-	if (cfg_has_space_or_ctl(v))
+	if (v[n] != '\0') {
+		if ((unsigned char)v[n] <= ' ' || v[n] == 0x7f)
+			return cfg_fail(c, s,
+					"invalid path pattern \"%s\" (spaces and control "
+					"characters are not allowed)",
+					v);
+		if ((unsigned char)v[n] > 0x7e)
+			return cfg_fail(c, s,
+					"invalid path pattern \"%s\" (non-ASCII characters are not "
+					"allowed: write them %%-encoded)",
+					v);
 		return cfg_fail(c, s,
-				"invalid path pattern \"%s\" (spaces and control characters "
-				"are not allowed)",
-				v);
+				"invalid path pattern \"%s\" ('%c' is not allowed: expected A-Z a-z "
+				"0-9 _ - . $ / ~ \" ' @ : + & %%-escapes and the wildcards * ?)",
+				v, v[n]);
+	}
 	if (strlen(v) > PATH_PATTERN_MAX)
 		return cfg_fail(c, s, "path pattern longer than ALB's %d characters", PATH_PATTERN_MAX);
 	return 0;

@@ -287,6 +287,10 @@ BASE = {"priority": 1, "forward": ({"target_group": "tg", "weight": 1},)}
     ({"host": ["10.0.0.1"]}, "host", "only letters may follow the last '.'"),
     ({"host": ["example.c0m"]}, "host", "only letters may follow the last '.'"),
     ({"host": ["a_b.example.com"]}, "host", 'invalid host pattern "a_b.example.com"'),
+    # ALB's path characters (and albd's %-escapes): a '#' never reaches a rule
+    ({"path": ["/a#b"]}, "path", "'#' is not allowed"),
+    ({"path": ["/x<y"]}, "path", "'<' is not allowed"),
+    ({"path": ["/a b"]}, "path", "spaces and control characters"),
     # ALB's methods are upper case, compared case-sensitively
     ({"method": ["GET", "get"]}, "method", 'invalid method "get" (expected upper-case'),
     ({"path": ["/" + "p" * 128]}, "path = ", "longer than ALB's 128"),

@@ -560,6 +560,22 @@ START_TEST(test_host_patterns_ok)
 }
 END_TEST
 
+/* Every character of ALB's path patterns loads, and albd's %-escapes. */
+START_TEST(test_path_patterns_ok)
+{
+	struct albd_config *cfg = load_ok(
+		"listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n"
+		"  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n"
+		"    path = [ \"/Az09_-.$/~\\\"'@:+&*\", \"/caf%C3%A9?\", \"*\" ]; } ); }\n"
+		");\n"
+		"target_groups = ( { name = \"web\"; } );\n");
+
+	expect_cond(&cfg->listeners[0].rules[0], 0, CFG_COND_PATH,
+		    VALUES("/Az09_-.$/~\"'@:+&*", "/caf%C3%A9?", "*"));
+	config_free(cfg);
+}
+END_TEST
+
 /* http_header, query_string and source_ip come out compiled: the header
  * name and the patterns lower case, the CIDRs parsed; path patterns have
  * their encoded unreserved characters decoded. */
@@ -1435,6 +1451,28 @@ static const struct bad_case cond_bad_cases[] = {
 	  ":3: listeners.[0].rules.[0].host.[1]: invalid host pattern \"a_b.example.com\" (expected A-Z "
 	  "a-z 0-9 - . and the wildcards * ?)" },
 #undef HOST_RULE
+#define PATH_RULE(p) \
+	"listeners = ( { name = \"a\"; listen = \"127.0.0.1:80\"; default_forward = \"web\";\n" \
+	"  rules = ( { priority = 1; forward = ( { target_group = \"web\"; } );\n" \
+	"    path = [ \"/ok\", \"" p "\" ]; } ); }\n" \
+	");\n" TG_WEB
+	/* ALB's PathPatternConditionConfig characters, and albd's %-escapes */
+	{ PATH_RULE("/a#b"),
+	  ":3: listeners.[0].rules.[0].path.[1]: invalid path pattern \"/a#b\" ('#' is not allowed: "
+	  "expected A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + & %-escapes and the wildcards * ?)" },
+	{ PATH_RULE("/x<y"),
+	  ":3: listeners.[0].rules.[0].path.[1]: invalid path pattern \"/x<y\" ('<' is not allowed: "
+	  "expected A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + & %-escapes and the wildcards * ?)" },
+	{ PATH_RULE("/k=v"),
+	  ":3: listeners.[0].rules.[0].path.[1]: invalid path pattern \"/k=v\" ('=' is not allowed: "
+	  "expected A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + & %-escapes and the wildcards * ?)" },
+	{ PATH_RULE("/x\\ty"),
+	  ":3: listeners.[0].rules.[0].path.[1]: invalid path pattern \"/x\ty\" (spaces and control "
+	  "characters are not allowed)" },
+	{ PATH_RULE("/caf\xc3\xa9"),
+	  ":3: listeners.[0].rules.[0].path.[1]: invalid path pattern \"/caf\xc3\xa9\" (non-ASCII "
+	  "characters are not allowed: write them %-encoded)" },
+#undef PATH_RULE
 };
 
 START_TEST(test_cond_bad)
@@ -2379,6 +2417,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_rule_new_conditions);
 	tcase_add_test(tc, test_default_actions);
 	tcase_add_test(tc, test_host_patterns_ok);
+	tcase_add_test(tc, test_path_patterns_ok);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_include_error);
 	tcase_add_test(tc, test_nul_byte);
