@@ -528,6 +528,33 @@ static int fast_head(const char *p, size_t len, int is_request, const struct htt
 	return q == end - 2;
 }
 
+/* The methods http-parser knows (its parser matches them letter by letter
+ * and refuses every other). */
+static const char *const parser_methods[] = {
+#define XX(num, name, string) #string,
+	HTTP_METHOD_MAP(XX)
+#undef XX
+};
+
+/* If the request line P (LEN bytes) starts with a custom method followed
+ * by a space, its length; else 0. A custom method is ALB's: 1 to
+ * HTTP1_CUSTOM_METHOD_MAX of A-Z, '-' and '_' (a token, RFC 9110 9.1),
+ * and not one of http-parser's, which it reads itself. */
+static size_t custom_method_len(const char *p, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && n <= HTTP1_CUSTOM_METHOD_MAX &&
+	       ((p[n] >= 'A' && p[n] <= 'Z') || p[n] == '-' || p[n] == '_'))
+		n++;
+	if (n == 0 || n > HTTP1_CUSTOM_METHOD_MAX || n == len || p[n] != ' ')
+		return 0;
+	for (size_t i = 0; i < sizeof parser_methods / sizeof parser_methods[0]; i++)
+		if (strlen(parser_methods[i]) == n && memcmp(parser_methods[i], p, n) == 0)
+			return 0;
+	return n;
+}
+
 static enum http1_status parse_head(const char *p, size_t len, int is_request, int req_method_head,
 				    const struct http1_limits *lim, struct http1_head *h, int fast);
 
@@ -573,15 +600,25 @@ static enum http1_status parse_head(const char *p, size_t len, int is_request, i
 		http_parser_init(&hp, is_request ? HTTP_REQUEST : HTTP_RESPONSE);
 		hp.data = &ctx;
 		hp.lenient_http_headers = lim->lenient_values ? 1 : 0;
-		size_t done = http_parser_execute(&hp, &parser_settings, p + skip, len - skip);
+		/* http-parser knows a fixed list of methods and refuses the
+		 * others. It reads a head as a stream, so for a custom method
+		 * it is given "GET " in its place and then the rest of the
+		 * head from the target on: every byte it judges and every
+		 * pointer its callbacks give are the request's own, and GET
+		 * means nothing to it for a request (only CONNECT does). */
+		size_t cm = is_request ? custom_method_len(p + skip, len - skip) : 0;
+		size_t from = cm ? skip + cm + 1 : skip;
+		if (cm && http_parser_execute(&hp, &parser_settings, "GET ", 4) != 4)
+			return HTTP1_BAD;
+		size_t done = http_parser_execute(&hp, &parser_settings, p + from, len - from);
 		if (HTTP_PARSER_ERRNO(&hp) != HPE_OK)
 			return HTTP_PARSER_ERRNO(&hp) == HPE_CB_header_field ? ctx.err : HTTP1_BAD;
 		/* http-parser stops after the head of an upgrade or CONNECT */
-		if (done != len - skip && !hp.upgrade)
+		if (done != len - from && !hp.upgrade)
 			return HTTP1_BAD;
 		major = hp.http_major;
 		minor = hp.http_minor;
-		method = (int)hp.method;
+		method = cm ? HTTP1_METHOD_CUSTOM : (int)hp.method;
 		status = (int)hp.status_code;
 	}
 	if (major != 1 || check_version(p + skip, len - skip, is_request) < 0)

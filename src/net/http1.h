@@ -50,12 +50,18 @@ enum http1_body_mode {
 #define HTTP1_CONN_KEEPALIVE  0x02  /* Connection: keep-alive */
 #define HTTP1_CONN_UPGRADE    0x04  /* Connection: upgrade */
 
+/* http1_head.method_id of a method http-parser does not know: one of
+ * ALB's custom methods, 1..HTTP1_CUSTOM_METHOD_MAX of A-Z, '-' and '_'
+ * (HttpRequestMethodConditionConfig). No http-parser method has it. */
+#define HTTP1_METHOD_CUSTOM (-1)
+#define HTTP1_CUSTOM_METHOD_MAX 40
+
 /* A parsed head. The pointers point into the caller's contiguous copy of
  * the head (see http1_scan_head) and are valid until it is drained. */
 struct http1_head {
 	/* requests */
 	const char *method; size_t method_len;
-	int method_id;              /* http-parser's enum http_method */
+	int method_id;              /* http-parser's enum http_method, or HTTP1_METHOD_CUSTOM */
 	const char *target; size_t target_len;
 	const char *authority; size_t authority_len; /* absolute-form: its authority, else NULL */
 	const char *path; size_t path_len; /* the target without scheme and authority: origin-form

@@ -121,7 +121,7 @@ struct exchange {
 	                                       * exchange_end() returns */
 	const char *tls_protocol;     /* "TLSv1.3" ...: OpenSSL's static strings, or NULL */
 	const char *tls_cipher;
-	char method[16];              /* as received (truncated), NUL-terminated */
+	char method[HTTP1_CUSTOM_METHOD_MAX + 1]; /* as received, NUL-terminated */
 	char target_uri[256];         /* the request target as received (truncated) */
 	char host[128];               /* Host (or the absolute-form authority), truncated */
 	char trace_id[TRACE_ID_LEN + 1];   /* albd's id for it ("" when the listener's trace_id is

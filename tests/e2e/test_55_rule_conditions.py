@@ -1,6 +1,7 @@
 """Listener rule conditions beyond host, path and method: http_header,
 query_string and source_ip, and percent-encoded paths, through real
 backends; and the configs albd -t refuses for them, with file:line."""
+import json
 import re
 import socket
 import subprocess
@@ -239,12 +240,41 @@ def test_several_query_conditions_and_methods(albd, backends):
     assert who(port, "/?a=1") == "def"
     assert who(port, "/?b=x") == "def"
     assert who(port, "/?a=3&b=x") == "def"
-    # (PURGE_ALL is a valid condition, but no request has it: albd's HTTP
-    # parser knows the registered methods only, and answers others 400)
-    for method, want in (("M-SEARCH", "m"), ("MKCALENDAR", "def"), ("GET", "def")):
+    # PURGE_ALL is a custom method (ALB's A-Z - _), which albd receives too
+    for method, want in (("M-SEARCH", "m"), ("PURGE_ALL", "m"), ("MKCALENDAR", "def"), ("GET", "def")):
         with Conn(port) as c:
             r = c.request(method, "/")
             assert r.status == 200 and r.header("X-Backend") == want, (method, r)
+
+
+def test_custom_method_routed_and_forwarded(albd, backends):
+    """ALB's custom methods (HttpRequestMethodConditionConfig: A-Z, '-' and
+    '_', up to 40, case-sensitive): a rule naming one matches it, a request
+    with one that no rule names takes the default action, each reaches the
+    target as sent, body and all, on a kept-alive connection; any other
+    method (lower case, a digit, 41 characters) is still a 400."""
+    m = backends.start("m")
+    d = backends.start("def")
+    port = free_port()
+    long_m = "X" * 40
+    rules = ({"priority": 1, "method": ["FOO_BAR", long_m], "forward": fwd("m")},
+             {"priority": 2, "method": ["GET"], "path": ["/fixed"],
+              "fixed_response": {"status": 200, "body": "fixed"}})
+    albd.start(make_config([listener("web", port, "def", rules)],
+                           [target_group("m", [m]), target_group("def", [d])]), port=port)
+    with Conn(port) as c:
+        for method, want in (("FOO_BAR", "m"), (long_m, "m"), ("FOO-BAR", "def"), ("BAZ_QUX", "def"),
+                             ("FOO_BAR", "m")):
+            r = c.request(method, "/echo-headers?x=1")
+            assert r.status == 200 and r.header("X-Backend") == want, (method, r)
+            got = json.loads(r.body)
+            assert got["method"] == method and got["target"] == "/echo-headers?x=1", got
+        r = c.request("FOO_BAR", "/upload", body=b"hello")
+        assert r.status == 200 and json.loads(r.body)["length"] == 5, r
+        assert c.request("GET", "/fixed").body == b"fixed"
+    for method in ("foo_bar", "FOO1", "X" * 41):
+        with Conn(port) as c:
+            assert c.request(method, "/").status == 400, method
 
 
 # ---------------------------------------------------------------------------

@@ -770,6 +770,72 @@ START_TEST(test_req_basic)
 }
 END_TEST
 
+/* ALB's custom methods (HttpRequestMethodConditionConfig): any 1 to 40 of
+ * A-Z, '-' and '_' http-parser does not know is read as GET would be, the
+ * method as sent and HTTP1_METHOD_CUSTOM; the methods http-parser knows
+ * keep their ids, and any other method is still a 400. */
+START_TEST(test_req_custom_method)
+{
+	static const char forty[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_ABCDEFGHIJKL";
+	char buf[256];
+	struct http1_head h;
+	static const char s[] = "FOO_BAR /x?y=1 HTTP/1.1\r\nHost: a.example\r\nX-A: 1\r\n\r\n";
+
+	ck_assert_int_eq(parse_req(s, &h), HTTP1_OK);
+	ck_assert_int_eq(h.method_id, HTTP1_METHOD_CUSTOM);
+	ck_assert_ptr_eq(h.method, s);
+	ck_assert_span_eq(h.method, h.method_len, "FOO_BAR");
+	ck_assert_ptr_eq(h.target, s + 8);   /* pointers into the request, not into "GET " */
+	ck_assert_span_eq(h.target, h.target_len, "/x?y=1");
+	ck_assert_span_eq(h.host, h.host_len, "a.example");
+	ck_assert_uint_eq(h.nhdrs, 2);
+	ck_assert_span_eq(h.hdrs[1].value, h.hdrs[1].value_len, "1");
+	ck_assert_int_eq(h.body, HTTP1_BODY_NONE);
+	ck_assert_int_eq(h.minor, 1);
+	ck_assert_int_eq(h.keep_alive, 1);
+	ck_assert_int_eq(h.fast, 0);
+
+	/* framed as any request: a length, chunks, after CRLFs, HTTP/1.0 */
+	ck_assert_int_eq(parse_req("PURGE-ALL /u HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n", &h), HTTP1_OK);
+	ck_assert_int_eq(h.method_id, HTTP1_METHOD_CUSTOM);
+	ck_assert_int_eq(h.body, HTTP1_BODY_LENGTH);
+	ck_assert_uint_eq(h.content_length, 3);
+	ck_assert_int_eq(parse_req("X /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", &h), HTTP1_OK);
+	ck_assert_span_eq(h.method, h.method_len, "X");
+	ck_assert_int_eq(h.body, HTTP1_BODY_CHUNKED);
+	ck_assert_int_eq(parse_req("\r\nGETX / HTTP/1.0\r\n\r\n", &h), HTTP1_OK);
+	ck_assert_span_eq(h.method, h.method_len, "GETX");
+	ck_assert_int_eq(h.method_id, HTTP1_METHOD_CUSTOM);
+	ck_assert_int_eq(h.minor, 0);
+	snprintf(buf, sizeof buf, "%s / HTTP/1.1\r\nHost: a\r\n\r\n", forty);
+	ck_assert_int_eq(parse_req(buf, &h), HTTP1_OK);
+	ck_assert_span_eq(h.method, h.method_len, forty);
+	/* http-parser's own methods keep their ids */
+	ck_assert_int_eq(parse_req("M-SEARCH * HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_OK);
+	ck_assert_int_eq(h.method_id, HTTP_MSEARCH);
+	ck_assert_int_eq(parse_req("PURGE / HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_OK);
+	ck_assert_int_eq(h.method_id, HTTP_PURGE);
+	ck_assert_int_eq(parse_req("CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", &h),
+			 HTTP1_NOT_IMPLEMENTED);
+
+	/* not a custom method: 41 characters, lower case, digits, other
+	 * tokens; and the rest of the head is judged as ever */
+	snprintf(buf, sizeof buf, "%sM / HTTP/1.1\r\nHost: a\r\n\r\n", forty);
+	ck_assert_int_eq(parse_req(buf, &h), HTTP1_BAD);
+	ck_assert_int_eq(parse_req("foo_bar / HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
+	ck_assert_int_eq(parse_req("FOO1 / HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
+	ck_assert_int_eq(parse_req("FOO.BAR / HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
+	ck_assert_int_eq(parse_req("FOO\t/ HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
+	ck_assert_int_eq(parse_req(" FOO / HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
+	ck_assert_int_eq(parse_req("FOO /a#b HTTP/1.1\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
+	ck_assert_int_eq(parse_req("FOO / HTTP/1.1\r\n\r\n", &h), HTTP1_BAD);   /* no Host */
+	ck_assert_int_eq(parse_req("FOO / HTTP/2.0\r\nHost: a\r\n\r\n", &h), HTTP1_BAD);
+	ck_assert_int_eq(parse_req("FOO / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", &h),
+			 HTTP1_BAD);
+	ck_assert_int_eq(parse_req("FOO / HTTP/1.1\r\nHost: a\r\nX : 1\r\n\r\n", &h), HTTP1_BAD);
+}
+END_TEST
+
 START_TEST(test_req_absolute_form)
 {
 	struct http1_head h;
@@ -2066,6 +2132,7 @@ static Suite *http1_suite(void)
 
 	tc = tcase_create("request");
 	tcase_add_test(tc, test_req_basic);
+	tcase_add_test(tc, test_req_custom_method);
 	tcase_add_test(tc, test_req_absolute_form);
 	tcase_add_test(tc, test_req_host_valid);
 	tcase_add_test(tc, test_date);
