@@ -3132,35 +3132,77 @@ void store_result_events(struct store_result *r)
 	}
 }
 
+/* The Average, Minimum and Maximum of P as they are answered, consistent
+ * with its SampleCount and Sum (CloudWatch: "Average is the value of
+ * Sum/SampleCount"). A latency's Minimum and Maximum are bucket values
+ * (within the histogram's accuracy of the samples), its Sum exact to
+ * HIST_SUM_BITS, so the estimates are moved only toward what the true
+ * values must satisfy: one sample is its Sum; the Minimum is at most the
+ * Average and the Maximum at least it; a series of no negative value has
+ * its Maximum at most its Sum. An Average outside [Minimum, Maximum] by no
+ * more than the rounding of Sum/SampleCount (a user's equal values, 0.1
+ * three times) is put on the bound instead, so that exact Minimum and
+ * Maximum stay as they were put. */
+static void point_view(const struct store_point *p, double *avg, double *lo, double *hi)
+{
+	const double tol = 1e-12; /* relative: far above a division's rounding, far below 2^-21 */
+
+	*lo = p->min;
+	*hi = p->max;
+	if (!(p->n > 0)) {
+		*avg = NAN;
+		return;
+	}
+	*avg = p->sum / p->n;
+	if (p->n == 1) {
+		*avg = *lo = *hi = p->sum;
+		return;
+	}
+	if (*avg < *lo) {
+		if (*lo - *avg <= tol * fabs(*lo))
+			*avg = *lo;
+		else
+			*lo = *avg;
+	}
+	if (*avg > *hi) {
+		if (*avg - *hi <= tol * fabs(*hi))
+			*avg = *hi;
+		else
+			*hi = *avg;
+	}
+	if (!(p->min < 0) && p->n >= 1 && *hi > p->sum && *avg <= p->sum)
+		*hi = p->sum;
+}
+
 int store_stat(const struct store_point *p, const char *stat, double *out)
 {
-	double q;
+	double q, avg, lo, hi;
 	if (!stat)
 		return -1;
+	point_view(p, &avg, &lo, &hi);
 	if (!strcmp(stat, "SampleCount"))
 		*out = p->n;
 	else if (!strcmp(stat, "Sum"))
 		*out = p->sum;
 	else if (!strcmp(stat, "Average"))
-		/* within [Minimum, Maximum]: a latency's minimum and maximum
-		 * are its extreme buckets, its sum exact to 20 bits */
-		*out = p->n > 0 ? fmin(fmax(p->sum / p->n, p->min), p->max) : NAN;
+		*out = avg;
 	else if (!strcmp(stat, "Minimum"))
-		*out = p->min;
+		*out = lo;
 	else if (!strcmp(stat, "Maximum"))
-		*out = p->max;
+		*out = hi;
 	else if (parse_pct(stat, &q) == 0 && p->h.n && (double)hist_count(&p->h) == p->n && !(p->min < 0)) {
 		/* as CloudWatch: percentiles need every sample (none from a
 		 * statistic set of several different values) and no negative
 		 * value. A bucket's value is within the accuracy of the
 		 * samples in it, so the top (bottom) bucket's may pass the
-		 * Maximum (Minimum): no sample does */
-		*out = hist_quantile(&p->h, q);
-		if (p->min <= p->max) {
-			if (*out > p->max)
-				*out = p->max;
-			if (*out < p->min)
-				*out = p->min;
+		 * Maximum (Minimum): no sample does. p100 is the Maximum and
+		 * p0 the Minimum, as CloudWatch defines them */
+		*out = q >= 1 ? hi : q <= 0 ? lo : hist_quantile(&p->h, q);
+		if (lo <= hi) {
+			if (*out > hi)
+				*out = hi;
+			if (*out < lo)
+				*out = lo;
 		}
 	} else
 		return -1;

@@ -56,9 +56,10 @@
  *
  * (2% is 1.9998%, 4% 3.998%, 8% 7.983%: hist_alpha()). A datapoint merged
  * from points of different accuracies has the coarsest of them. SampleCount,
- * Sum, Minimum and Maximum are kept exactly (Minimum and Maximum of a
- * latency are its extreme buckets' values at 1%, as they were put; the
- * Sum of a latency to 20 bits of mantissa, store.c's HIST_SUM_BITS). */
+ * Sum, Minimum and Maximum are kept as they were put (a user's exactly; a
+ * latency's Minimum and Maximum are its extreme buckets' values at 1%, its
+ * Sum to 20 bits of mantissa, store.c's HIST_SUM_BITS); store_stat()
+ * answers them consistent with each other. */
 
 /* the resolutions, finest first */
 #define STORE_NRES 4
@@ -205,7 +206,13 @@ int store_check_period(int64_t start, unsigned period, int64_t now, char *err, s
 
 /* The statistic STAT of point P: "SampleCount", "Sum", "Average",
  * "Minimum", "Maximum", or a percentile "p99", "p99.9", "p50", "p0" (0 <=
- * NN <= 100; within the point's Minimum and Maximum). Returns 0 with the
+ * NN <= 100; within the Minimum and Maximum answered, p0 and p100 those).
+ * Consistent as CloudWatch defines them: Average is Sum/SampleCount; one
+ * sample's Minimum and Maximum are its Sum; otherwise a Minimum (Maximum)
+ * estimated from a bucket is lowered (raised) to the Average when it is
+ * past it, and a non-negative series' Maximum is at most its Sum (exact
+ * values are kept: an Average off a bound by a division's rounding is put
+ * on the bound). Returns 0 with the
  * value in *OUT, or -1 when STAT is not a statistic name, or is a
  * percentile of a point without a histogram of all its samples (a
  * statistic set of different values) or with a negative value (as

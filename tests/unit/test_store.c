@@ -659,6 +659,64 @@ START_TEST(test_stat_names)
 }
 END_TEST
 
+/* The statistics of a point are consistent as CloudWatch defines them:
+ * Average is Sum/SampleCount, one sample's Minimum and Maximum are its
+ * Sum, a bucket-valued Minimum or Maximum never passes the Average nor (no
+ * negative value) the Maximum the Sum, percentiles lie within them and
+ * p0/p100 are them; exact values put stay as they were. */
+START_TEST(test_stat_consistent)
+{
+	double v;
+	/* one 100 ms request: the Sum exact, Minimum and Maximum its bucket's */
+	struct store_point p = { 0, 1, 0.1006175, 0.1012537, 0.1012537, HIST_INIT };
+	hist_add(&p.h, 0.1006175, 1);
+	static const char *const all[] = { "Average", "Minimum", "Maximum", "p50", "p0", "p100", "p99.9" };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		ck_assert_int_eq(store_stat(&p, all[i], &v), 0);
+		ck_assert_msg(v == 0.1006175, "%s: %.9g", all[i], v);
+	}
+	hist_free(&p.h);
+	/* two requests at the load balancer: the Maximum (a bucket value) is
+	 * above the Sum, which no sample can be */
+	p = (struct store_point){ 0, 2, 0.100965, 0.0002, 0.101254, HIST_INIT };
+	hist_add(&p.h, 0.0002, 1);
+	hist_add(&p.h, 0.100765, 1);
+	ck_assert_int_eq(store_stat(&p, "Maximum", &v), 0);
+	ck_assert(v == 0.100965);
+	ck_assert_int_eq(store_stat(&p, "p100", &v), 0);
+	ck_assert(v == 0.100965);
+	ck_assert_int_eq(store_stat(&p, "p99", &v), 0);
+	ck_assert(v <= 0.100965);
+	ck_assert_int_eq(store_stat(&p, "p0", &v), 0);
+	ck_assert(v == 0.0002);
+	ck_assert_int_eq(store_stat(&p, "Average", &v), 0);
+	ck_assert(v == 0.100965 / 2);
+	hist_free(&p.h);
+	/* equal samples in one bucket whose value is above them all: the
+	 * Minimum comes down to the Average */
+	p = (struct store_point){ 0, 4, 0.4, 0.1009, 0.1009, HIST_INIT };
+	ck_assert_int_eq(store_stat(&p, "Average", &v), 0);
+	ck_assert(v == 0.1);
+	ck_assert_int_eq(store_stat(&p, "Minimum", &v), 0);
+	ck_assert(v == 0.1);
+	ck_assert_int_eq(store_stat(&p, "Maximum", &v), 0);
+	ck_assert(v == 0.1009);
+	/* a negative series: no cap at the Sum */
+	p = (struct store_point){ 0, 2, -3, -2, -1, HIST_INIT };
+	ck_assert_int_eq(store_stat(&p, "Maximum", &v), 0);
+	ck_assert(v == -1);
+	/* a user's equal values, exact: Sum/SampleCount is one rounding above
+	 * them; Minimum and Maximum stay as put, the Average on them */
+	double sum = 0.1 + 0.1 + 0.1;
+	p = (struct store_point){ 0, 3, sum, 0.1, 0.1, HIST_INIT };
+	ck_assert(sum / 3 != 0.1);
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_int_eq(store_stat(&p, all[i], &v), 0);
+		ck_assert_msg(v == 0.1, "%s: %.17g", all[i], v);
+	}
+}
+END_TEST
+
 /* exact nearest rank of Q in sorted V */
 static double exact(const double *v, size_t n, double q)
 {
@@ -2289,6 +2347,7 @@ int main(void)
 	tcase_add_test(tc, test_events);
 	tcase_add_test(tc, test_period_origin);
 	tcase_add_test(tc, test_stat_names);
+	tcase_add_test(tc, test_stat_consistent);
 	tcase_add_test(tc, test_percentiles);
 	tcase_add_test(tc, test_percentiles_coarse);
 	tcase_add_test(tc, test_query_errors);
