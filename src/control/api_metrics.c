@@ -814,10 +814,6 @@ json_t *api_metrics_statistics(struct api_metrics_call *c, const json_t *in)
 	 * that one only; none, as CloudWatch, when it has no such data) */
 	struct store_series *s[STORE_MAX_UNITS];
 	size_t nser = resolve(ns, name, &ds, unit, s);
-	if (!nser && store_check_period(start, (unsigned)period, metrics_now(), err, sizeof(err)) < 0) {
-		fail(c, 400, "InvalidParameterCombination", "%s", err);
-		goto out;
-	}
 	for (size_t k = 0; k < nser; k++) {
 		if (store_query(metrics_store(), s[k], start, end, (unsigned)period, metrics_now(), &res[k], err,
 				sizeof(err)) < 0) {

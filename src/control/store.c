@@ -2994,8 +2994,18 @@ int store_query(struct store *st, const struct store_series *s, int64_t start, i
 	if (st->now > now)
 		now = st->now;
 	int r = store_check_period(start, period, now, err, errlen);
-	if (r < 0)
-		return -1;
+	if (r < 0) {
+		/* CloudWatch: "you must specify the period as follows or no
+		 * data points in that time range is returned" */
+		err[0] = '\0';
+		return 0;
+	}
+	/* a target's latency has no histogram at 1 s: periods of whole
+	 * minutes read its 1-minute points (the same samples, to the
+	 * minute), so that every statistic of a period, its percentiles
+	 * too, comes from the same points */
+	if (r == 0 && period % 60 == 0 && !res_hist(s, 0) && res_hist(s, 1))
+		r = 1;
 	int64_t as = store_query_origin(st, start, period, now);
 	if (((uint64_t)end - (uint64_t)as + period - 1) / period > QUERY_MAX_POINTS) {
 		snprintf(err, errlen, "period: %u gives more than %d datapoints between start and end", period,

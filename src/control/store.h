@@ -185,8 +185,12 @@ int64_t store_query_origin(const struct store *st, int64_t start, unsigned perio
  * periods of a START on a multiple of PERIOD are multiples of PERIOD since
  * the epoch). PERIOD must be a multiple of the resolution that covers START at
  * NOW (1 s within 3 hours, 60 s within 15 days, 300 s within 63 days,
- * 3600 s beyond); that resolution's blocks answer, then the finer
- * resolutions' data after them (the time not rolled up yet), down to 60 s.
+ * 3600 s beyond), else there are no points (CloudWatch: "no data points
+ * in that time range is returned"); that resolution's blocks answer, then
+ * the finer resolutions' data after them (the time not rolled up yet),
+ * down to 60 s. A series without histograms at 1 s but with them at 60 s
+ * (STORE_HIST_COARSE: a target's latency) is read from its 60 s points
+ * for a PERIOD of whole minutes, so that it has percentiles.
  * Returns 0, or -1 with a message naming the
  * offending parameter ("period", "start", "end") in ERR. */
 int store_query(struct store *st, const struct store_series *s, int64_t start, int64_t end,
@@ -198,10 +202,10 @@ int store_query_all(struct store *st, struct store_series *const *s, size_t n, i
 		    unsigned period, int64_t now, struct store_result *out, char *err, size_t errlen);
 void store_result_free(struct store_result *r);
 
-/* CloudWatch's period rule alone, for a series with no data yet: PERIOD
- * (> 0) must be a multiple of the step of the resolution that still
- * covers START at NOW. Returns that resolution's index, or -1 with a
- * message naming "period". */
+/* CloudWatch's period rule alone: PERIOD (> 0) must be a multiple of the
+ * step of the resolution that still covers START at NOW (store_query()
+ * answers no points otherwise). Returns that resolution's index, or -1
+ * with a message naming "period". */
 int store_check_period(int64_t start, unsigned period, int64_t now, char *err, size_t errlen);
 
 /* The statistic STAT of point P: "SampleCount", "Sum", "Average",

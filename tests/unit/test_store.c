@@ -764,16 +764,24 @@ START_TEST(test_percentiles)
 				      want);
 		}
 		store_result_free(&r);
-		r = query(st, c, T0, T0 + 120, 120, now);
-		ck_assert_uint_eq(r.n, 1);
 		double got;
 		if (round == 0) {
-			/* STORE_HIST_COARSE: no histogram at 1 s */
+			/* STORE_HIST_COARSE: no histogram at 1 s, so a period
+			 * under a minute has no percentiles ... */
+			r = query(st, c, T0, T0 + 120, 30, now);
+			ck_assert_uint_eq(r.res_step, 1);
+			ck_assert_uint_eq(r.n, 4);
 			ck_assert_int_eq(store_stat(&r.p[0], "p50", &got), -1);
-		} else {
-			ck_assert_int_eq(store_stat(&r.p[0], "p99", &got), 0);
-			ck_assert(fabs(got - exact(v, N, 0.99)) <= 0.01 * exact(v, N, 0.99) * (1 + 1e-9));
+			store_result_free(&r);
 		}
+		/* ... and one of whole minutes reads the 60 s points, which have
+		 * them, within 3 hours too */
+		r = query(st, c, T0, T0 + 120, 120, now);
+		ck_assert_uint_eq(r.res_step, 60);
+		ck_assert_uint_eq(r.n, 1);
+		ck_assert(r.p[0].n == N);
+		ck_assert_int_eq(store_stat(&r.p[0], "p99", &got), 0);
+		ck_assert(fabs(got - exact(v, N, 0.99)) <= 0.01 * exact(v, N, 0.99) * (1 + 1e-9));
 		/* the sum is exact in memory (round 0: the 1 s points are
 		 * still open or in head chunks, written with HIST_SUM_BITS too)
 		 * and within 2^-21 once written; min and max within 1% (from
@@ -885,16 +893,27 @@ START_TEST(test_query_errors)
 	expect_error(st, s, now, now - 60, 60, now, "end");
 	expect_error(st, s, -5, now, 3600, now, "start");
 	expect_error(st, s, now + 3 * 3600, now + 4 * 3600, 60, now, "start");
-	/* start within 3 h: any period; within 15 d: multiples of 60 ... */
+	/* start within 3 h: any period; within 15 d: multiples of 60 ...;
+	 * a period that does not suit the start's age: no points, as
+	 * CloudWatch ("or no data points in that time range is returned") */
+	ck_assert_int_eq(store_put(s, now - 60, 5), 0);
 	struct store_result r = query(st, s, now - 3 * 3600, now, 7, now);
+	ck_assert_uint_eq(r.n, 1);
 	store_result_free(&r);
-	expect_error(st, s, now - 3 * 3600 - 1, now, 30, now, "period");
+	r = query(st, s, now - 3 * 3600 - 1, now, 30, now);
+	ck_assert_uint_eq(r.n, 0);
+	r = query(st, s, now - 3 * 3600 - 1, now, 60, now);
+	ck_assert_uint_eq(r.n, 1);
+	store_result_free(&r);
 	r = query(st, s, now - 15 * 86400, now, 120, now);
+	ck_assert_uint_eq(r.n, 1);
 	store_result_free(&r);
-	expect_error(st, s, now - 15 * 86400 - 1, now, 60, now, "period");
+	r = query(st, s, now - 15 * 86400 - 1, now, 60, now);
+	ck_assert_uint_eq(r.n, 0);
 	r = query(st, s, now - 63 * 86400, now, 600, now);
 	store_result_free(&r);
-	expect_error(st, s, now - 63 * 86400 - 1, now, 300, now, "period");
+	r = query(st, s, now - 63 * 86400 - 1, now, 300, now);
+	ck_assert_uint_eq(r.n, 0);
 	r = query(st, s, now - 455 * 86400, now, 3600, now);
 	ck_assert_uint_eq(r.res_step, 3600);
 	store_result_free(&r);
@@ -960,8 +979,10 @@ static void retention_ladder(const char *dir)
 		now++;
 		store_tick(st, now);
 	}
-	/* at 2 h: the 1 s resolution answers */
-	check_rollup(st, s, now, 60, 1, 120);
+	/* at 2 h: the 1 s resolution answers, but for whole minutes (this
+	 * series has histograms from 60 s only) the 60 s one */
+	check_rollup(st, s, now, 60, 60, 120);
+	check_rollup(st, s, now, 30, 1, 240);
 	check_rollup(st, s, now, 1, 1, 7200);
 	ck_assert_int_eq(st->nblk[0], 120);
 	/* at 4 h: the first hour of 1 s data is gone, the 60 s roll-up answers */

