@@ -1192,10 +1192,14 @@ static int count_custom_cb(struct store_series *s, void *arg)
 }
 
 /* CloudWatch's range: 8.515920e-109 to 1.174271e+108, or 0 */
+/* CloudWatch: "Values must be in the range of -2^360 to 2^360"; a value
+ * of a smaller magnitude than 2^-360 other than 0 is refused too. */
 static int in_range(double v)
 {
-	return isfinite(v) && fabs(v) <= 1.174271e108 && (v == 0 || fabs(v) >= 8.515920e-109);
+	return isfinite(v) && fabs(v) <= ldexp(1, 360) && (v == 0 || fabs(v) >= ldexp(1, -360));
 }
+
+#define RANGE_TEXT "a number from -2^360 to 2^360 (0, or of a magnitude 2^-360 or more)"
 
 /* One MetricDatum, checked. */
 struct datum {
@@ -1231,7 +1235,7 @@ static int read_datum(struct api_metrics_call *c, const json_t *j, const char *n
 			     NAME_MAX_LEN), -1);
 	if ((hv = in_num(c, j, "Value", &d->value)) < 0 || (hv && !in_range(d->value)))
 		return (fail(c, 400, "InvalidParameterValue",
-			     "MetricData[%zu].Value: a finite number within CloudWatch's range", i), -1);
+			     "MetricData[%zu].Value: " RANGE_TEXT, i), -1);
 	if ((hvs = in_list(j, "Values", &d->values)) < 0)
 		return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].Values: a list of numbers", i), -1);
 	if (json_object_get(j, "StatisticValues") && !sv)
@@ -1248,7 +1252,7 @@ static int read_datum(struct api_metrics_call *c, const json_t *j, const char *n
 			     PUT_MAX_VALUES), -1);
 	json_array_foreach(d->values, k, e) {
 		if (num_of(c, e, &x) < 0 || !in_range(x))
-			return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].Values[%zu]: a finite number", i,
+			return (fail(c, 400, "InvalidParameterValue", "MetricData[%zu].Values[%zu]: " RANGE_TEXT, i,
 				     k), -1);
 	}
 	if ((rc = in_list(j, "Counts", &d->counts)) < 0)
@@ -1272,7 +1276,7 @@ static int read_datum(struct api_metrics_call *c, const json_t *j, const char *n
 					     "The parameter MetricData[%zu].StatisticValues.%s is required.", i, keys[f]), -1);
 			if (rc < 0 || !in_range(*out[f]))
 				return (fail(c, 400, "InvalidParameterValue",
-					     "MetricData[%zu].StatisticValues.%s: a finite number", i, keys[f]), -1);
+					     "MetricData[%zu].StatisticValues.%s: " RANGE_TEXT, i, keys[f]), -1);
 		}
 		if (!(d->sv_n > 0) || d->sv_n > 4294967296.0 || d->sv_min > d->sv_max)
 			return (fail(c, 400, "InvalidParameterValue",
