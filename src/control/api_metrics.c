@@ -962,8 +962,8 @@ static int parse_mq(struct api_metrics_call *c, const json_t *j, size_t i, struc
 		return -1;
 	}
 	if (!q->stat || !store_stat_valid(q->stat)) {
-		fail(c, 400, "ValidationError", "MetricDataQueries[%zu].MetricStat.Stat: SampleCount, Sum, Average, "
-		     "Minimum, Maximum or pNN", i);
+		fail(c, 400, "ValidationError", "MetricDataQueries[%zu].MetricStat.Stat: \"%s\" is not one of "
+		     "SampleCount, Sum, Average, Minimum, Maximum or pNN (p0 to p100)", i, q->stat ? q->stat : "");
 		return -1;
 	}
 	if (in_int(c, ms, "Period", &per) <= 0 || per < 1 || per > 86400 * 455) {
