@@ -642,6 +642,15 @@ static void list_metrics(struct admin_req *r, void *arg)
 #define AWS_MAX_EXTENDED 10
 #define AWS_MAX_DATAPOINTS 1440 /* GetMetricStatistics' limit */
 
+/* A period CloudWatch takes: "1, 5, 10, 20, 30, 60, or any multiple of
+ * 60" (at most 455 days). */
+static int period_legal(long long p)
+{
+	return p == 1 || p == 5 || p == 10 || p == 20 || p == 30 || (p >= 60 && p % 60 == 0 && p <= 86400 * 455LL);
+}
+
+#define PERIOD_TEXT "1, 5, 10, 20, 30 or a multiple of 60 seconds"
+
 static int is_percentile(const char *s)
 {
 	return s[0] == 'p' || s[0] == 'P';
@@ -781,10 +790,10 @@ json_t *api_metrics_statistics(struct api_metrics_call *c, const json_t *in)
 		fail(c, 400, "MissingParameter", "The parameter Period is required.");
 		goto out;
 	}
-	if (rc < 0 || period < 1 || period > 86400 * 455LL) {
+	if (rc < 0 || !period_legal(period)) {
 		const char *s = aws_in_str(in, "Period");
-		fail(c, 400, "InvalidParameterValue", "Period: \"%s\" is not a period: a number of seconds, 1 or more",
-		     s ? s : "");
+		fail(c, 400, "InvalidParameterValue", "%s: \"%s\" is not a period: " PERIOD_TEXT,
+		     c->aws ? "Period" : "period", s ? s : "");
 		goto out;
 	}
 	if ((nstat = read_stats(c, in, stat)) < 0)
@@ -934,8 +943,9 @@ static int parse_mq(struct api_metrics_call *c, const json_t *j, size_t i, struc
 		return -1;
 	}
 	if ((rc = in_int(c, j, "Period", &per)) != 0) {
-		if (rc < 0 || per < 1 || per > 86400 * 455) {
-			fail(c, 400, "ValidationError", "MetricDataQueries[%zu].Period: a number of seconds", i);
+		if (rc < 0 || !period_legal(per)) {
+			fail(c, 400, "InvalidParameterValue", "MetricDataQueries[%zu].Period: %s" PERIOD_TEXT, i,
+			     rc < 0 ? "" : "not a period: ");
 			return -1;
 		}
 		q->period = (unsigned)per;
@@ -966,9 +976,9 @@ static int parse_mq(struct api_metrics_call *c, const json_t *j, size_t i, struc
 		     "SampleCount, Sum, Average, Minimum, Maximum or pNN (p0 to p100)", i, q->stat ? q->stat : "");
 		return -1;
 	}
-	if (in_int(c, ms, "Period", &per) <= 0 || per < 1 || per > 86400 * 455) {
-		fail(c, 400, "ValidationError", "MetricDataQueries[%zu].MetricStat.Period: required, a number of seconds",
-		     i);
+	if ((rc = in_int(c, ms, "Period", &per)) <= 0 || !period_legal(per)) {
+		fail(c, 400, rc == 0 ? "ValidationError" : "InvalidParameterValue",
+		     "MetricDataQueries[%zu].MetricStat.Period: %s" PERIOD_TEXT, i, rc == 0 ? "required, " : "");
 		return -1;
 	}
 	q->period = (unsigned)per;

@@ -626,10 +626,15 @@ def test_bad_queries_name_the_parameter(mix):
     r = a.admin_request("GET", "/api/v1/metrics/statistics?" + q({"name": "NoSuchMetric", "period": 60}))
     assert r.status == 404
     assert r.json()["Error"]["Code"]
-    # a period finer than the range allows
+    # a period finer than the range allows: no datapoints, as CloudWatch
+    # ("or no data points in that time range is returned")
     now = int(time.time())
     r = a.admin_request("GET", "/api/v1/metrics/statistics?" + q(
         {"name": "RequestCount", "period": 1, "start": now - 5 * 86400, "end": now}))
+    assert r.status == 200 and r.json()["Datapoints"] == [], r.body
+    # a period CloudWatch does not have at all (1, 5, 10, 20, 30, k * 60)
+    r = a.admin_request("GET", "/api/v1/metrics/statistics?" + q(
+        {"name": "RequestCount", "period": 7, "start": now - 600, "end": now}))
     assert r.status == 400
     assert "period" in r.json()["Error"]["Message"]
 

@@ -9,7 +9,6 @@ binary (the JSON API, and the aws CLI for the AWS protocols):
 - a period that does not suit the data's age answers no datapoints (200),
   an illegal period (not 1, 5, 10, 20, 30 or a multiple of 60) is a 400;
 - GetMetricData pages past 100,800 datapoints instead of refusing;
-- GetMetricStatistics takes Statistics or ExtendedStatistics, not both;
 - PutMetricData's value range (+-2^360) and 1 MB request limit;
 - GetMetricData's dynamic labels.
 """
@@ -203,3 +202,78 @@ def test_period_not_suiting_the_age_gives_no_data(lb):
                   "--start-time", str(now - 4 * 3600), "--end-time", str(now), "--period", "30",
                   "--statistics", "Sum")
     assert out == {"Label": "RequestCount", "Datapoints": []}
+
+
+# ------------------------------------------------------------ 5. legal periods
+
+
+def fails(a, *args):
+    """(error code, message) of an aws CLI call expected to fail."""
+    from awsclients import aws_cli as run
+    p = run(a, *args, check=False)
+    assert p.returncode != 0, p
+    import re
+    m = re.search(r"An error occurred \(([A-Za-z]+)\)[^:]*: (.*)", p.stderr)
+    assert m, p.stderr[-2000:]
+    return m.group(1), m.group(2).strip()
+
+
+def test_illegal_periods_refused(lb):
+    """CloudWatch: a period is 1, 5, 10, 20, 30, 60 or any multiple of 60;
+    7, 61, 90 and 45 are refused naming Period (the JSON API: period)."""
+    a = lb.albd
+    now = int(time.time())
+    for period in (7, 61, 90, 45):
+        r = stats(a, "RequestCount", start=now - 600, end=now, period=period)
+        assert r.status == 400 and "period" in r.json()["Error"]["Message"], (period, r.body)
+        for where in ("MetricStat", "query"):
+            m = mstat("m1", "RequestCount", {"TargetGroup": "web"})
+            if where == "MetricStat":
+                m["MetricStat"]["Period"] = period
+            else:
+                m["Period"] = period
+            r = query(a, {"StartTime": now - 600, "EndTime": now, "MetricDataQueries": [m]})
+            assert r.status == 400, (period, where, r.body)
+            assert r.json()["Error"]["Code"] == "InvalidParameterValue" and "Period" in \
+                r.json()["Error"]["Message"], r.body
+    code, msg = fails(a, "cloudwatch", "get-metric-statistics", "--namespace", NS, "--metric-name", "RequestCount",
+                      "--start-time", str(now - 600), "--end-time", str(now), "--period", "90",
+                      "--statistics", "Sum")
+    assert code == "InvalidParameterValue" and "Period" in msg, msg
+    for period in (1, 5, 10, 20, 30, 60, 120):
+        r = stats(a, "RequestCount", start=now - 600, end=now, period=period)
+        assert r.status == 200, (period, r.body)
+
+
+# ------------------------------------------------------------ 7. value range
+
+
+def test_put_value_range_is_base_2(lb):
+    """CloudWatch: "Values must be in the range of -2^360 to 2^360"."""
+    a = lb.albd
+    t = int(time.time()) - 120
+    big, tiny = 2.0 ** 360, 2.0 ** -360
+    for v in (1.2e108, big, -big, tiny, -tiny, 0.0):
+        for d in ({"Value": v}, {"Values": [v]},
+                  {"StatisticValues": {"SampleCount": 1, "Sum": v, "Minimum": v, "Maximum": v}}):
+            r = put(a, {"Namespace": "Range", "MetricData": [dict({"MetricName": "v", "Timestamp": t}, **d)]})
+            assert r.status == 200, (v, d, r.body)
+    for v in (big * 1.0000001, -big * 1.0000001, tiny / 1.0000001, -tiny / 2):
+        for d in ({"Value": v}, {"Values": [1.0, v]},
+                  {"StatisticValues": {"SampleCount": 1, "Sum": v, "Minimum": v, "Maximum": v}}):
+            r = put(a, {"Namespace": "Range", "MetricData": [dict({"MetricName": "v", "Timestamp": t}, **d)]})
+            assert r.status == 400, (v, d, r.body)
+            assert "2^360" in r.json()["Error"]["Message"], r.body
+    r = stats(a, "v", ns="Range", start=t // 60 * 60, end=t // 60 * 60 + 60, statistics="Maximum")
+    assert r.json()["Datapoints"][0]["Maximum"] == big, r.body
+
+
+# ------------------------------------------------------------ 10. the Stat refused is named
+
+
+def test_refused_stat_is_named(lb):
+    a = lb.albd
+    now = int(time.time())
+    r = query(a, {"StartTime": now - 600, "EndTime": now,
+                  "MetricDataQueries": [mstat("m1", "RequestCount", stat="Median")]})
+    assert r.status == 400 and '"Median"' in r.json()["Error"]["Message"], r.body
