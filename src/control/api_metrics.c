@@ -1093,6 +1093,63 @@ static int results_json(const struct api_metrics_call *c, json_t *results, const
 	return 0;
 }
 
+/* The results of a call of MetricStats only (no expression), into
+ * RESULTS, a query at a time: each is evaluated when the page reaches it
+ * and freed before the next, so that a call holds one query's datapoints
+ * whatever its total, and pages past MaxDatapoints (CloudWatch's default
+ * 100,800) instead of refusing. A query after the page's end is not
+ * evaluated: PartialData when its metric has a series, Complete (no data)
+ * when not. With ENV->strict, every query's metric must exist (-2, as
+ * mquery_eval()). Returns 0, or -1/-2 with ERR. */
+static int stats_paged(const struct api_metrics_call *c, const struct mquery_env *env, const struct mq *mqs, size_t n,
+		       int64_t start, int64_t end, int descending, const struct page_pos *from, size_t max,
+		       struct page_pos *next, json_t *results, char *err, size_t errlen)
+{
+	struct mquery_env e = *env;
+	size_t taken = 0;
+
+	if (env->strict) {
+		const char *kns = NULL, *kname = NULL;
+		for (size_t i = 0; i < n; i++) {
+			const struct mquery *q = &mqs[i].q;
+			if (kns && strcmp(kns, q->ns) == 0 && strcmp(kname, q->name) == 0)
+				continue;
+			if (!mquery_metric_known(env, q->ns, q->name)) {
+				snprintf(err, errlen, "%s: no metric %s in namespace %s", q->id, q->name, q->ns);
+				return -2;
+			}
+			kns = q->ns;
+			kname = q->name;
+		}
+		e.strict = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct mquery *q = &mqs[i].q;
+		const char *label = mqs[i].label ? mqs[i].label : q->name;
+		if (!mqs[i].return_data)
+			continue;
+		if ((from->has && i < from->qi) || next->has) {
+			/* on an earlier page, or left for a later one */
+			struct store_series *ser[STORE_MAX_UNITS];
+			int later = next->has && mquery_resolve(&e, q->ns, q->name, q->dims, q->ndims, q->unit, ser) > 0;
+			json_array_append_new(results, json_pack("{s:s, s:s, s:[], s:[], s:s}", "Id", q->id, "Label",
+								 label, "Timestamps", "Values", "StatusCode",
+								 later ? "PartialData" : "Complete"));
+			continue;
+		}
+		struct mquery one = *q;
+		one.label = mqs[i].label;
+		if (mquery_eval(&e, &one, 1, start, end, q->period, err, errlen) < 0) {
+			mquery_clear(&one);
+			return -1;
+		}
+		json_array_append_new(results, series_json(c, q->id, label, &one.ser, 1, i, descending, from, max, &taken,
+							   next));
+		mquery_clear(&one);
+	}
+	return 0;
+}
+
 json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
 {
 	struct mq *mqs = NULL;
@@ -1101,6 +1158,7 @@ json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
 	struct page_pos from = { 0 }, next = { 0 };
 	int64_t start, end;
 	unsigned period = 0;
+	int exprs = 0;
 	long long maxdp = AWS_MAX_DATAPOINTS_CALL;
 	const char *scan = NULL;
 	const json_t *qs;
@@ -1141,6 +1199,7 @@ json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
 		}
 		if (!mqs[i].q.expr && !period)
 			period = mqs[i].q.period;
+		exprs |= mqs[i].q.expr != NULL;
 	}
 	if (!period)
 		period = 60;
@@ -1151,25 +1210,31 @@ json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
 		qs_eval[i].label = mqs[i].label; /* an array's elements are labelled with it */
 	}
 	struct mquery_env env = api_env();
+	json_t *results = json_array();
+	int desc = !scan || strcmp(scan, "TimestampDescending") == 0;
 
 	env.strict = !c->aws; /* as above: CloudWatch has no error for a metric without data */
+	if (!exprs) {
+		/* MetricStats only: a query at a time, paged */
+		rc = stats_paged(c, &env, mqs, n, start, end, desc, &from, (size_t)maxdp, &next, results, err,
+				 sizeof(err));
+		goto answer;
+	}
+	/* expressions read the other queries' whole series: everything is
+	 * evaluated at once, within mquery_eval()'s 100,800 datapoints */
 	rc = mquery_eval(&env, qs_eval, n, start, end, period, err, sizeof(err));
 	for (size_t i = 0; i < n; i++)
 		mqs[i].q = qs_eval[i];
-	if (rc == -2) {
-		fail(c, 404, "ResourceNotFound", "%s", err);
-		goto out;
-	}
-	if (rc < 0) {
-		fail(c, 400, "ValidationError", "%s", err);
-		goto out;
-	}
-	json_t *results = json_array();
-	int desc = !scan || strcmp(scan, "TimestampDescending") == 0;
 	size_t taken = 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; rc == 0 && i < n; i++)
 		if (mqs[i].return_data)
 			results_json(c, results, &mqs[i], i, desc, &from, (size_t)maxdp, &taken, &next);
+answer:
+	if (rc < 0) {
+		json_decref(results);
+		fail(c, rc == -2 ? 404 : 400, rc == -2 ? "ResourceNotFound" : "ValidationError", "%s", err);
+		goto out;
+	}
 	out = json_pack("{s:o}", "MetricDataResults", results);
 	if (next.has) {
 		char tok[64];

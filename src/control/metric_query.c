@@ -175,8 +175,8 @@ static int eval_query(struct ctx *c, struct mquery *q)
 	uint64_t grid = (uint64_t)(c->end - c->start) / period + 1;
 	if (c->points + grid > QUERY_MAX_POINTS) {
 		snprintf(c->err, c->errlen,
-			 "%s: the queries would make more than %d datapoints; ask for a shorter range, a longer "
-			 "period or fewer queries",
+			 "%s: the queries would make more than %d datapoints (a call with expressions is "
+			 "evaluated whole, not paged); ask for a shorter range, a longer period or fewer queries",
 			 q->id, QUERY_MAX_POINTS);
 		q->state = 2;
 		return -1;
@@ -207,8 +207,8 @@ static int eval_query(struct ctx *c, struct mquery *q)
 	/* an array may hold more than one grid's worth */
 	if (rc == 0 && c->points > QUERY_MAX_POINTS) {
 		snprintf(c->err, c->errlen,
-			 "%s: the queries would make more than %d datapoints; ask for a shorter range, a longer "
-			 "period or fewer queries",
+			 "%s: the queries would make more than %d datapoints (a call with expressions is "
+			 "evaluated whole, not paged); ask for a shorter range, a longer period or fewer queries",
 			 q->id, QUERY_MAX_POINTS);
 		return -1;
 	}

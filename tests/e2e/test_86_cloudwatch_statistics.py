@@ -12,6 +12,7 @@ binary (the JSON API, and the aws CLI for the AWS protocols):
 - PutMetricData's value range (+-2^360) and 1 MB request limit;
 - GetMetricData's dynamic labels.
 """
+import calendar
 import gzip
 import json
 import time
@@ -277,3 +278,67 @@ def test_refused_stat_is_named(lb):
     r = query(a, {"StartTime": now - 600, "EndTime": now,
                   "MetricDataQueries": [mstat("m1", "RequestCount", stat="Median")]})
     assert r.status == 400 and '"Median"' in r.json()["Error"]["Message"], r.body
+
+
+# ------------------------------------------------------------ 3. GetMetricData pages
+
+
+def test_get_metric_data_pages_past_the_limit(lb):
+    """CloudWatch's MaxDatapoints: "The maximum number of data points the
+    request should return before paginating. If you omit this, the default
+    of 100,800 is used." 150 queries of a series with 1000 one-second
+    points make 150,000 datapoints: albd refused that with a 400; now it
+    answers up to MaxDatapoints and a NextToken, and the pages hold every
+    datapoint once."""
+    a = lb.albd
+    t0 = int(time.time()) - 1500
+    assert put(a, {"Namespace": "Pages", "MetricData": [
+        {"MetricName": "v", "Value": float(i + 1), "Timestamp": t0 + i, "StorageResolution": 1}
+        for i in range(1000)]}).status == 200
+    start, end = t0 - 60, t0 + 1200
+    per = [(t0 + i, float(i + 1)) for i in range(1000)]
+
+    def ms(i):
+        return mstat("m%d" % i, "v", ns="Pages", period=1)
+    qs = [ms(i) for i in range(150)]
+    body = {"StartTime": start, "EndTime": end, "ScanBy": "TimestampAscending", "MetricDataQueries": qs}
+
+    def walk(maxdp=None):
+        got, token, pages = {}, None, []
+        while True:
+            b = dict(body)
+            if maxdp:
+                b["MaxDatapoints"] = maxdp
+            if token:
+                b["NextToken"] = token
+            r = query(a, b)
+            assert r.status == 200, r.body[:500]
+            j = r.json()
+            n = 0
+            for x in j["MetricDataResults"]:
+                got.setdefault(x["Id"], []).extend(zip(x["Timestamps"], x["Values"]))
+                n += len(x["Values"])
+            pages.append(n)
+            token = j.get("NextToken")
+            if not token:
+                return got, pages
+            assert any(x["StatusCode"] == "PartialData" for x in j["MetricDataResults"]), j
+
+    def epoch(ts):
+        return calendar.timegm(time.strptime(ts, "%Y-%m-%dT%H:%M:%SZ"))
+    want = {"m%d" % i: per for i in range(150)}
+    for maxdp, pages in ((None, [100800, 49200]), (40000, [40000, 40000, 40000, 30000])):
+        got, n = walk(maxdp)
+        assert n == pages, (maxdp, n)
+        assert {k: [(epoch(t), v) for t, v in x] for k, x in got.items()} == want
+    # the AWS protocol: the CLI follows the tokens itself
+    out = aws_cli(a, "cloudwatch", "get-metric-data", "--start-time", str(start), "--end-time", str(end),
+                  "--scan-by", "TimestampAscending", "--metric-data-queries", json.dumps(qs[:120]))
+    res = {}
+    for x in out["MetricDataResults"]:
+        res.setdefault(x["Id"], []).extend(x["Values"])
+    assert res == {"m%d" % i: [v for _, v in per] for i in range(120)}
+    # with an expression the call is evaluated whole: still a 400 past
+    # 100,800, which says so
+    r = query(a, dict(body, MetricDataQueries=qs + [{"Id": "e1", "Expression": "m0 * 2"}]))
+    assert r.status == 400 and "expressions" in r.json()["Error"]["Message"], r.body
