@@ -27,6 +27,8 @@
 #define NAME_MAX_LEN 255
 #define DIM_VALUE_MAX_LEN 1024
 #define PUT_MAX_DATA 1000        /* datapoints per PutMetricData call */
+#define PUT_MAX_BODY 1048576u    /* "Each PutMetricData request is limited to 1 MB in size for HTTP POST
+                                  * requests": bytes of body as received (a gzip body's compressed size) */
 #define PUT_MAX_VALUES 150       /* Values per datum, as CloudWatch */
 #define QUERY_MAX 500            /* MetricDataQueries per call */
 #define LIST_PAGE 500            /* ListMetrics page */
@@ -607,9 +609,9 @@ static void param(struct admin_req *r, json_t *in, const char *key, const char *
 
 /* Answer R with operation FN's result on IN (consumed), or its error. */
 static void reply(struct admin_req *r, json_t *(*fn)(struct api_metrics_call *, const json_t *), json_t *in,
-		  int typed)
+		  int typed, size_t body_len)
 {
-	struct api_metrics_call c = { .typed = typed };
+	struct api_metrics_call c = { .typed = typed, .body_len = body_len };
 	json_t *res = fn(&c, in);
 
 	if (res)
@@ -632,7 +634,7 @@ static void list_metrics(struct admin_req *r, void *arg)
 		json_decref(in);
 		return;
 	}
-	reply(r, api_metrics_list, in, 0);
+	reply(r, api_metrics_list, in, 0, 0);
 }
 
 /* ------------------------------------------------------------ statistics */
@@ -900,7 +902,7 @@ static void get_statistics(struct admin_req *r, void *arg)
 		}
 		json_object_set_new(in, k ? "ExtendedStatistics" : "Statistics", l);
 	}
-	reply(r, api_metrics_statistics, in, 0);
+	reply(r, api_metrics_statistics, in, 0, 0);
 }
 
 /* ------------------------------------------------------------ GetMetricData */
@@ -1446,6 +1448,9 @@ json_t *api_metrics_put(struct api_metrics_call *c, const json_t *in)
 	json_t *out = NULL;
 	int rc;
 
+	if (c->body_len > PUT_MAX_BODY)
+		return fail(c, 413, "RequestEntityTooLarge", "Request size %zu exceeded %u bytes (PutMetricData is "
+			    "limited to 1 MB a request)", c->body_len, PUT_MAX_BODY);
 	if ((rc = in_str(in, "Namespace", &ns)) == 0)
 		return fail(c, 400, "MissingParameter", "The parameter Namespace is required.");
 	if (rc < 0 || !valid_namespace(ns) || strncmp(ns, "AWS/", 4) == 0)
@@ -1537,7 +1542,7 @@ static void post_json(struct admin_req *r, void *arg)
 		json_decref(j);
 		return;
 	}
-	reply(r, op->fn, j, 1);
+	reply(r, op->fn, j, 1, len);
 }
 
 void api_metrics_init(void)

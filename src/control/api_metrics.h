@@ -25,8 +25,9 @@ struct api_metrics_call {
 	                   * named ones, 1,440 datapoints); 0: the JSON API's */
 	int typed;        /* 1: numbers and booleans must be JSON's (a JSON body, awsJson, CBOR);
 	                   * 0: strings of them do too (awsQuery, the JSON API's query strings) */
+	size_t body_len;  /* the request body's bytes as received (gzip: before inflating); 0: none */
 	/* the error, when an operation returns NULL */
-	int status;       /* 400, 404, 500 */
+	int status;       /* 400, 404, 413, 500 */
 	char code[64];    /* CloudWatch's: InvalidParameterValue, MissingParameter, ... */
 	char message[512];
 };

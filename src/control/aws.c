@@ -453,6 +453,8 @@ static void aws_endpoint(struct admin_req *r, void *arg)
 	 * inflated (the SDKs gzip PutMetricData's larger bodies) */
 	const char *enc = admin_req_header(r, "Content-Encoding");
 
+	c.body_len = blen;
+
 	if (enc && *enc && strcasecmp(enc, "identity") != 0) {
 		if (strcasecmp(enc, "gzip") != 0) {
 			aws_fail(&c, 415, "UnsupportedMediaType", "Content-Encoding %.60s is not supported (gzip is)", enc);

@@ -65,6 +65,7 @@ struct aws_call {
 	const char *request_id;  /* a UUID, also in the answer */
 	const char *access_key_id;
 	int64_t now;             /* seconds since the epoch */
+	size_t body_len;         /* the body's bytes as received (before a gzip body is inflated) */
 	/* the error, when the operation fails (aws_fail()) */
 	int status;
 	char code[64];

@@ -13,7 +13,7 @@
 /* Run operation FN for call C. Returns its result, or NULL after aws_fail(). */
 static json_t *run(struct aws_call *c, json_t *(*fn)(struct api_metrics_call *, const json_t *))
 {
-	struct api_metrics_call m = { .aws = 1, .typed = c->proto != AWS_QUERY };
+	struct api_metrics_call m = { .aws = 1, .typed = c->proto != AWS_QUERY, .body_len = c->body_len };
 	json_t *res = fn(&m, c->in);
 
 	if (!res)

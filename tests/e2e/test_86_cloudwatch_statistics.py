@@ -342,3 +342,48 @@ def test_get_metric_data_pages_past_the_limit(lb):
     # 100,800, which says so
     r = query(a, dict(body, MetricDataQueries=qs + [{"Id": "e1", "Expression": "m0 * 2"}]))
     assert r.status == 400 and "expressions" in r.json()["Error"]["Message"], r.body
+
+
+# ------------------------------------------------------------ 8. PutMetricData's 1 MB
+
+
+def test_put_metric_data_limited_to_1_mb(lb, tmp_path):
+    """CloudWatch: "Each PutMetricData request is limited to 1 MB in size
+    for HTTP POST requests": 1,048,576 bytes of body as received (a gzip
+    body's compressed bytes), else 413 RequestEntityTooLarge."""
+    from test_79_aws_api import CW_TARGET, send, signed
+    a = lb.albd
+    t = int(time.time()) - 120
+    data = [{"MetricName": "m", "Dimensions": [{"Name": "d", "Value": "v%04d" % i}], "Value": 1, "Timestamp": t}
+            for i in range(1000)]
+
+    def body_of(size):
+        b = json.dumps({"Namespace": "Mb", "MetricData": data}).encode()
+        return b[:-1] + b" " * (size - len(b)) + b"}"
+    for size, status in ((1048576, 200), (1048577, 413), (2 << 20, 413)):
+        r = put(a, None, raw=body_of(size))
+        assert r.status == status, (size, r.body)
+        if status == 413:
+            assert r.json()["Error"]["Code"] == "RequestEntityTooLarge" and "1048576" in \
+                r.json()["Error"]["Message"], r.body
+    # AWS's protocols: awsJson, and a gzip body whose inflated size is
+    # above 1 MB but whose request is not
+    hdrs = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": CW_TARGET + ".PutMetricData"}
+    for size, gz, status in ((1048577, False, 413), (1048576, False, 200), (1500000, True, 200)):
+        body = body_of(size)
+        h = dict(hdrs)
+        if gz:
+            body = gzip.compress(body)
+            h["Content-Encoding"] = "gzip"
+        st, rh, rb = send(a, *signed(a, "monitoring", body, h))
+        assert st == status, (size, gz, rb[:300])
+        if status == 413:
+            assert rh["x-amzn-query-error"] == "RequestEntityTooLarge;Sender", rh
+    # awsQuery through the aws CLI (its form encoding of 1000 data is
+    # about 1.2 MB)
+    big = [dict(d, Dimensions=[{"Name": "d", "Value": "x" * 900 + "%04d" % i}]) for i, d in enumerate(data)]
+    f = tmp_path / "big.json"
+    f.write_text(json.dumps(big))
+    code, msg = fails(a, "cloudwatch", "put-metric-data", "--namespace", "Mb", "--metric-data", "file://%s" % f)
+    assert code == "RequestEntityTooLarge", (code, msg)
+    assert a.alive()
