@@ -18,6 +18,7 @@
 #include "admin.h"
 #include "api_metrics.h"
 #include "aws.h"
+#include "metric_label.h"
 #include "metric_math.h"
 #include "metric_query.h"
 #include "metrics.h"
@@ -1066,29 +1067,72 @@ static json_t *series_json(const struct api_metrics_call *c, const char *id, con
 			 "StatusCode", cut ? "PartialData" : "Complete");
 }
 
+/* LABEL of a result of query Q (of PERIOD) with its dynamic values
+ * (metric_label.h): ${LABEL} is DEF, the values of the data are those of
+ * S (NULL: none known). A new string, or NULL: LABEL has nothing to
+ * expand (or no memory), answer it as it is. */
+static char *label_of(const char *label, const struct mquery *q, unsigned period, const char *def,
+		      const struct mm_series *s)
+{
+	if (!mlabel_dynamic(label))
+		return NULL;
+	const struct albd_gen *g = admin_gen();
+	struct mlabel_ctx x = {
+		.period = period,
+		.region = g && g->cfg->region ? g->cfg->region : "local",
+		.account_id = g && g->cfg->account_id ? g->cfg->account_id : "000000000000",
+		.deflabel = def,
+		.t = s ? s->t : NULL,
+		.v = s ? s->v : NULL,
+		.n = s ? s->n : 0,
+	};
+	if (!q->expr) {
+		x.ns = q->ns;
+		x.name = q->name;
+		x.stat = q->stat;
+		x.dims = q->dims;
+		x.ndims = q->ndims;
+	}
+	return mlabel_expand(label, &x);
+}
+
 /* The results of MQ, the QI-th query, into RESULTS (series_json()): one,
  * or one per series of an array-valued expression, all with its Id, each
  * labelled as the console's legend does it, "Expression-Label
  * Metric-Label": the element's label (that of the query it came from),
  * after the expression's Label when it has one; an element that is not one
- * query's has the expression's Label, or its Id. */
+ * query's has the expression's Label, or its Id. A Label's dynamic values
+ * are expanded (label_of()); one with ${LABEL} is each element's whole
+ * label, ${LABEL} being the element's, instead of coming before it.
+ * PERIOD: the call's (an expression without one of its own has it). */
 static int results_json(const struct api_metrics_call *c, json_t *results, const struct mq *mq, size_t qi,
-			int descending, const struct page_pos *from, size_t max, size_t *taken, struct page_pos *next)
+			unsigned period, int descending, const struct page_pos *from, size_t max, size_t *taken,
+			struct page_pos *next)
 {
 	const struct mquery *q = &mq->q;
-	const char *own = mq->label ? mq->label : q->expr ? q->id : q->name;
+	const char *def = q->expr ? q->id : q->name, *own = mq->label ? mq->label : def;
+	unsigned per = q->period ? q->period : period;
 
-	if (!q->arr.array)
-		return json_array_append_new(results, series_json(c, q->id, own, &q->ser,
-								  !q->expr, qi, descending, from, max, taken, next));
+	if (!q->arr.array) {
+		char *dyn = label_of(mq->label, q, per, def, &q->ser);
+		int rc = json_array_append_new(results, series_json(c, q->id, dyn ? dyn : own, &q->ser, !q->expr, qi,
+								    descending, from, max, taken, next));
+		free(dyn);
+		return rc;
+	}
+	int whole = mq->label && strstr(mq->label, "${LABEL}") != NULL;
 	for (size_t k = 0; k < q->arr.n; k++) {
-		const char *el = q->arr.label ? q->arr.label[k] : NULL;
-		char *both = NULL;
-		if (el && mq->label && asprintf(&both, "%s %s", mq->label, el) < 0)
+		const char *el = q->arr.label ? q->arr.label[k] : NULL, *lab = el ? el : own;
+		char *both = NULL, *dyn = label_of(mq->label, q, per, el ? el : def, &q->arr.ser[k]);
+		if (mq->label && (whole || !el))
+			lab = dyn ? dyn : mq->label;
+		else if (el && mq->label && asprintf(&both, "%s %s", dyn ? dyn : mq->label, el) >= 0)
+			lab = both;
+		else
 			both = NULL;
-		json_t *r = series_json(c, q->id, both ? both : el ? el : own, &q->arr.ser[k], 0, qi, descending, from,
-					max, taken, next);
+		json_t *r = series_json(c, q->id, lab, &q->arr.ser[k], 0, qi, descending, from, max, taken, next);
 		free(both);
+		free(dyn);
 		if (json_array_append_new(results, r) < 0)
 			return -1;
 	}
@@ -1128,15 +1172,19 @@ static int stats_paged(const struct api_metrics_call *c, const struct mquery_env
 	for (size_t i = 0; i < n; i++) {
 		const struct mquery *q = &mqs[i].q;
 		const char *label = mqs[i].label ? mqs[i].label : q->name;
+		char *dyn;
 		if (!mqs[i].return_data)
 			continue;
 		if ((from->has && i < from->qi) || next->has) {
-			/* on an earlier page, or left for a later one */
+			/* on an earlier page, or left for a later one: not
+			 * evaluated, so a Label's values of the data stay */
 			struct store_series *ser[STORE_MAX_UNITS];
 			int later = next->has && mquery_resolve(&e, q->ns, q->name, q->dims, q->ndims, q->unit, ser) > 0;
+			dyn = label_of(mqs[i].label, q, q->period, q->name, NULL);
 			json_array_append_new(results, json_pack("{s:s, s:s, s:[], s:[], s:s}", "Id", q->id, "Label",
-								 label, "Timestamps", "Values", "StatusCode",
+								 dyn ? dyn : label, "Timestamps", "Values", "StatusCode",
 								 later ? "PartialData" : "Complete"));
+			free(dyn);
 			continue;
 		}
 		struct mquery one = *q;
@@ -1145,8 +1193,10 @@ static int stats_paged(const struct api_metrics_call *c, const struct mquery_env
 			mquery_clear(&one);
 			return -1;
 		}
-		json_array_append_new(results, series_json(c, q->id, label, &one.ser, 1, i, descending, from, max, &taken,
-							   next));
+		dyn = label_of(mqs[i].label, q, q->period, q->name, &one.ser);
+		json_array_append_new(results, series_json(c, q->id, dyn ? dyn : label, &one.ser, 1, i, descending, from,
+							   max, &taken, next));
+		free(dyn);
 		mquery_clear(&one);
 	}
 	return 0;
@@ -1230,7 +1280,7 @@ json_t *api_metrics_data(struct api_metrics_call *c, const json_t *in)
 	size_t taken = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		if (mqs[i].return_data)
-			results_json(c, results, &mqs[i], i, desc, &from, (size_t)maxdp, &taken, &next);
+			results_json(c, results, &mqs[i], i, period, desc, &from, (size_t)maxdp, &taken, &next);
 answer:
 	if (rc < 0) {
 		json_decref(results);

@@ -387,3 +387,42 @@ def test_put_metric_data_limited_to_1_mb(lb, tmp_path):
     code, msg = fails(a, "cloudwatch", "put-metric-data", "--namespace", "Mb", "--metric-data", "file://%s" % f)
     assert code == "RequestEntityTooLarge", (code, msg)
     assert a.alive()
+
+
+# ------------------------------------------------------------ 9. dynamic labels
+
+
+def test_dynamic_labels(lb):
+    """CloudWatch's "Use dynamic labels": ${...} in a Label is expanded from
+    the metric's properties and the datapoints returned; what is unknown
+    stays as it is."""
+    a = lb.albd
+    t0 = int(time.time()) // 60 * 60 - 600
+    vals = [4.0, 0.5, 10.25, 2.0]
+    assert put(a, {"Namespace": "Dyn", "MetricData": [
+        {"MetricName": "depth", "Dimensions": [{"Name": "Queue", "Value": "jobs"}], "Value": v,
+         "Timestamp": t0 + 60 * i} for i, v in enumerate(vals)]}).status == 200
+    label = ("${PROP('MetricName')}/${PROP('Namespace')}/${PROP('Dim.Queue')}/${PROP('Stat')}/"
+             "${PROP('Period')}/${PROP('Region')}/${PROP('AccountId')} [${LABEL}] avg ${AVG} max ${MAX} "
+             "min ${MIN} sum ${SUM} first ${FIRST} last ${LAST} n ${DATAPOINT_COUNT} "
+             "${MIN_MAX_RANGE} ${FIRST_LAST_RANGE} ${MAX_TIME} ${NOPE} ${PROP('Dim.Host')}")
+    want = ("depth/Dyn/jobs/Maximum/60/local/000000000000 [depth] avg 4.1875 max 10.25 min 0.5 sum 16.75 "
+            "first 4 last 2 n 4 9.75 -2 %s ${NOPE} ${PROP('Dim.Host')}"
+            % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0 + 120)))
+    q = [mstat("m1", "depth", {"Queue": "jobs"}, stat="Maximum", ns="Dyn", Label=label),
+         {"Id": "e1", "Expression": "m1 * 2", "Label": "${LABEL} doubled: ${MAX} over ${PROP('Period')} s"}]
+    body = {"StartTime": t0, "EndTime": t0 + 600, "MetricDataQueries": q}
+    r = query(a, body)
+    assert r.status == 200, r.body
+    labels = [x["Label"] for x in r.json()["MetricDataResults"]]
+    assert labels == [want, "e1 doubled: 20.5 over 60 s"], labels
+    # the same over a page boundary (a query at a time) and the AWS protocol
+    r = query(a, dict(body, MetricDataQueries=q[:1], MaxDatapoints=2))
+    assert r.json()["MetricDataResults"][0]["Label"] == want, r.body
+    out = aws_cli(a, "cloudwatch", "get-metric-data", "--start-time", str(t0), "--end-time", str(t0 + 600),
+                  "--metric-data-queries", json.dumps(q))
+    assert [x["Label"] for x in out["MetricDataResults"]] == [want, "e1 doubled: 20.5 over 60 s"], out
+    # an array's elements: ${LABEL} is each element's label
+    r = query(a, dict(body, MetricDataQueries=[dict(q[0], Label="Q"), {
+        "Id": "e2", "Expression": "METRICS() * 2", "Label": "2x ${LABEL} (${LAST})"}]))
+    assert [x["Label"] for x in r.json()["MetricDataResults"]] == ["Q", "2x Q (4)"], r.body
