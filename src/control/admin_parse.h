@@ -31,4 +31,25 @@ void admin_kv_free(struct admin_kv *v, size_t n);
  * ROUTE for a prefix match, 0 not at all. */
 size_t admin_route_match(const char *route, int prefix, const char *path);
 
+/* One representation a handler can send, for admin_negotiate(). */
+struct admin_offer {
+	const char *type;       /* "type/subtype", lower case */
+	const char *version;    /* the value of its "version" parameter, NULL: none */
+};
+
+/* Proactive negotiation (RFC 9110 §12.5.1): which of OFFERS (N of them,
+ * the server's preference first) the Accept header value ACCEPT (NULL:
+ * none) asks for. Each offer takes the weight of the most specific media
+ * range that matches it (type/subtype with a "version" parameter, then
+ * type/subtype, then a type with a wildcard subtype, then the wildcard of
+ * all types; types and parameter names are case-insensitive); a range
+ * naming another version does not match it,
+ * other parameters (charset, escaping) are ignored, as Prometheus's
+ * client libraries do; q=0 means "not acceptable". The highest weight
+ * wins; a tie goes to the offer whose range is more specific, then listed
+ * first in ACCEPT, then first in OFFERS. Malformed elements are skipped.
+ * Returns the offer's index, 0 without ACCEPT, or -1 when ACCEPT makes
+ * none acceptable. */
+int admin_negotiate(const char *accept, const struct admin_offer *offers, size_t n);
+
 #endif

@@ -18,6 +18,7 @@
 #include "../proxy/gen.h"
 #include "../proxy/tls.h"
 #include "admin.h"
+#include "admin_parse.h"
 #include "metrics.h"
 #include "store.h"
 
@@ -469,10 +470,19 @@ static void expo_entity(struct shard_entity *e, void *arg)
 	}
 }
 
+/* The text format unless the scraper's Accept prefers OpenMetrics 1.0.0
+ * (RFC 9110 negotiation, admin_negotiate()). As Prometheus's client
+ * libraries, the text format also when Accept finds neither acceptable.
+ * Prometheus's own header ("application/openmetrics-text;version=1.0.0,
+ * ...;q=0.75,text/plain;version=0.0.4;q=0.5,...") gets OpenMetrics. */
 static int wants_openmetrics(const struct admin_req *r)
 {
-	const char *a = admin_req_header(r, "Accept");
-	return a && strstr(a, "application/openmetrics-text") != NULL;
+	static const struct admin_offer offers[] = {
+		{ "text/plain", "0.0.4" },
+		{ "application/openmetrics-text", "1.0.0" },
+	};
+
+	return admin_negotiate(admin_req_header(r, "Accept"), offers, 2) == 1;
 }
 
 static void metrics_endpoint(struct admin_req *r, void *arg)

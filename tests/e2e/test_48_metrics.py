@@ -697,6 +697,46 @@ def test_promtool_accepts_metrics(mix):
         assert p.stdout.strip() == b"" and p.stderr.strip() == b"", p.stdout + p.stderr
 
 
+PROM2_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+                "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+PROM3_ACCEPT = ("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
+                "application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;"
+                "q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2")
+
+
+@pytest.mark.parametrize("accept,om", [
+    (None, False),
+    ("application/openmetrics-text; version=1.0.0", True),
+    (PROM2_ACCEPT, True),
+    (PROM3_ACCEPT, True),
+    # q=0: not acceptable
+    ("application/openmetrics-text; version=1.0.0; q=0", False),
+    # the higher q wins, wherever it is listed
+    ("text/plain;q=1, application/openmetrics-text;version=1.0.0;q=0.5", False),
+    ("text/plain;version=0.0.4;q=0.5, application/openmetrics-text;q=0.9", True),
+    # media types are case-insensitive (RFC 9110 §8.3.1)
+    ("Application/OpenMetrics-Text", True),
+    # the most specific range decides; ties go to the first listed
+    ("application/*;q=0.9, application/openmetrics-text;q=0, text/*;q=0.1", False),
+    ("*/*;q=0.1, application/*", True),
+    ("text/plain, application/openmetrics-text", False),
+    ("application/openmetrics-text, text/plain", True),
+    # another version of OpenMetrics, or nothing albd has: the text format
+    ("application/openmetrics-text; version=2.0.0", False),
+    ("application/json", False),
+])
+def test_metrics_content_negotiation(mix, accept, om):
+    r = mix.albd.admin_request("GET", "/metrics", headers={"Accept": accept} if accept else None)
+    assert r.status == 200
+    ct = r.header("content-type")
+    if om:
+        assert ct == "application/openmetrics-text; version=1.0.0; charset=utf-8", (accept, ct)
+        assert r.body.endswith(b"# EOF\n")
+    else:
+        assert ct == "text/plain; version=0.0.4; charset=utf-8", (accept, ct)
+        assert b"# EOF" not in r.body
+
+
 @pytest.mark.timeout_s(90)
 def test_real_prometheus_scrapes(mix, tmp_path):
     prom = shutil.which("prometheus")

@@ -91,6 +91,69 @@ START_TEST(test_query)
 }
 END_TEST
 
+/* GET /metrics' offers: 0 text, 1 OpenMetrics; -1 none acceptable */
+static int om_pick(const char *accept)
+{
+	static const struct admin_offer offers[] = {
+		{ "text/plain", "0.0.4" },
+		{ "application/openmetrics-text", "1.0.0" },
+	};
+
+	return admin_negotiate(accept, offers, 2);
+}
+
+START_TEST(test_negotiate)
+{
+	/* no header, or nothing readable: the first offer */
+	ck_assert_int_eq(om_pick(NULL), 0);
+	ck_assert_int_eq(om_pick(""), 0);
+	ck_assert_int_eq(om_pick(" , ,"), 0);
+	/* Prometheus 2.x's and 3.x's scrape headers */
+	ck_assert_int_eq(om_pick("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+				 "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"), 1);
+	ck_assert_int_eq(om_pick("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
+				 "application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;"
+				 "escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"), 1);
+	ck_assert_int_eq(om_pick("application/openmetrics-text"), 1);
+	/* q=0: not acceptable */
+	ck_assert_int_eq(om_pick("application/openmetrics-text; version=1.0.0; q=0"), -1);
+	ck_assert_int_eq(om_pick("application/openmetrics-text; version=1.0.0; q=0, */*"), 0);
+	ck_assert_int_eq(om_pick("application/openmetrics-text;q=0.000, text/plain;q=0.001"), 0);
+	/* the higher weight wins, wherever it is listed */
+	ck_assert_int_eq(om_pick("text/plain;q=1, application/openmetrics-text;version=1.0.0;q=0.5"), 0);
+	ck_assert_int_eq(om_pick("text/plain;q=0.5, application/openmetrics-text;q=0.6"), 1);
+	ck_assert_int_eq(om_pick("text/plain;q=0.5, application/openmetrics-text;Q=1.000"), 1);
+	/* types and parameter names are case-insensitive */
+	ck_assert_int_eq(om_pick("Application/OpenMetrics-Text"), 1);
+	ck_assert_int_eq(om_pick("APPLICATION/OPENMETRICS-TEXT; VERSION=1.0.0"), 1);
+	ck_assert_int_eq(om_pick("application/openmetrics-text; version=\"1.0.0\""), 1);
+	/* another version of a type does not name the offer */
+	ck_assert_int_eq(om_pick("application/openmetrics-text; version=0.0.1"), -1);
+	ck_assert_int_eq(om_pick("application/openmetrics-text; version=2.0.0, text/plain;q=0.1"), 0);
+	/* the most specific range decides an offer's weight */
+	ck_assert_int_eq(om_pick("application/*;q=0.9, application/openmetrics-text;q=0, text/plain;q=0.1"), 0);
+	ck_assert_int_eq(om_pick("*/*;q=0.1, application/*"), 1);
+	ck_assert_int_eq(om_pick("text/*;q=0.3, application/openmetrics-text;version=1.0.0;q=0.2"), 0);
+	ck_assert_int_eq(om_pick("application/openmetrics-text;q=0, application/openmetrics-text;version=1.0.0"),
+			 1);
+	/* ties: the more specific range, then the first listed, then the
+	 * first offer */
+	ck_assert_int_eq(om_pick("*/*, application/openmetrics-text"), 1);
+	ck_assert_int_eq(om_pick("application/openmetrics-text, text/plain"), 1);
+	ck_assert_int_eq(om_pick("text/plain, application/openmetrics-text"), 0);
+	ck_assert_int_eq(om_pick("*/*"), 0);
+	/* neither: -1 (the caller falls back) */
+	ck_assert_int_eq(om_pick("application/json"), -1);
+	/* malformed elements are skipped, not the others */
+	ck_assert_int_eq(om_pick("text/plain;q=2, application/openmetrics-text;q=0.5"), 1);
+	ck_assert_int_eq(om_pick("text/plain;q=0.5000, application/openmetrics-text;q=0.4"), 1);
+	ck_assert_int_eq(om_pick("*/plain, application/openmetrics-text;q=0.4"), 1);
+	ck_assert_int_eq(om_pick("text/plain;charset=\"a,b\";q=0.1, application/openmetrics-text;q=0.2"), 1);
+	ck_assert_int_eq(om_pick("text/plain;q=0.5;, application/openmetrics-text;version=\"1.0.0;q=0.9"), 0);
+	ck_assert_int_eq(om_pick("application/openmetrics-text ; version = 1.0.0, text/plain;q=0.1"), 0);
+}
+END_TEST
+
 static void nop(struct admin_req *r, void *arg)
 {
 }
@@ -519,6 +582,7 @@ static Suite *admin_suite(void)
 	tcase_add_test(tc, test_decode);
 	tcase_add_test(tc, test_query);
 	tcase_add_test(tc, test_routes);
+	tcase_add_test(tc, test_negotiate);
 	tcase_add_test(tc, test_exchanges);
 	tcase_add_loop_test(tc, test_token_and_public_routes, 0, 2);
 	suite_add_tcase(s, tc);
