@@ -422,6 +422,19 @@ static void fmt_double(char *out, size_t len, double v)
 	}
 }
 
+/* An "le" label value. OpenMetrics: canonical ("Arbitrary integer and
+ * floating point rendering of numbers MUST NOT be used for ... le"), the
+ * shortest form that reads back with ".0" added when it has neither a
+ * point nor an exponent: "1.0", "10.0", "0.005" (client_golang's
+ * writeOpenMetricsFloat). The text format: "1", "10", "0.005", as
+ * client_golang writes it there. */
+static void fmt_le(char *out, size_t len, double v, int om)
+{
+	fmt_double(out, len, v);
+	if (om && !isinf(v) && !strpbrk(out, ".eE"))
+		snprintf(out + strlen(out), len - strlen(out), ".0");
+}
+
 static void expo_entity(struct shard_entity *e, void *arg)
 {
 	struct expo *x = arg;
@@ -454,7 +467,7 @@ static void expo_entity(struct shard_entity *e, void *arg)
 		for (size_t k = 0; k <= NLE; k++) {
 			cum += c->le[k];
 			if (k < NLE)
-				fmt_double(num, sizeof(num), le_bounds[k]);
+				fmt_le(num, sizeof(num), le_bounds[k], x->om);
 			evbuffer_add_printf(x->b, "%s_bucket", d->prom);
 			labels(x->b, e, "le", k < NLE ? num : "+Inf");
 			evbuffer_add_printf(x->b, " %" PRIu64 "\n", cum);
@@ -468,6 +481,22 @@ static void expo_entity(struct shard_entity *e, void *arg)
 		break;
 	}
 	}
+}
+
+/* OpenMetrics' UNIT of family NAME: the base unit its name ends with
+ * ("_seconds", "_bytes", as a family's name MUST end with its unit),
+ * NULL for none (a count). */
+static const char *prom_unit(const char *name)
+{
+	static const char *const units[] = { "seconds", "bytes" };
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		size_t u = strlen(units[i]);
+		if (n > u + 1 && name[n - u - 1] == '_' && strcmp(name + n - u, units[i]) == 0)
+			return units[i];
+	}
+	return NULL;
 }
 
 /* The text format unless the scraper's Accept prefers OpenMetrics 1.0.0
@@ -501,10 +530,19 @@ static void metrics_endpoint(struct admin_req *r, void *arg)
 			continue;
 		const char *type = d->src == MS_COUNT ? "counter" : d->src == MS_LATENCY ? "histogram" : "gauge";
 		const char *suffix = d->src == MS_COUNT && !om ? "_total" : "";
-		evbuffer_add_printf(b, "# HELP %s%s %s (%s).\n", d->prom, suffix, d->help, d->name);
-		evbuffer_add_printf(b, "# TYPE %s%s %s\n", d->prom, suffix, type);
-		if (om && strcmp(d->unit, "Seconds") == 0)
-			evbuffer_add_printf(b, "# UNIT %s seconds\n", d->prom);
+		const char *unit = om ? prom_unit(d->prom) : NULL;
+		if (om) {
+			/* OpenMetrics: TYPE, UNIT, HELP (the order its spec
+			 * says metadata SHOULD come in) */
+			evbuffer_add_printf(b, "# TYPE %s %s\n", d->prom, type);
+			if (unit)
+				evbuffer_add_printf(b, "# UNIT %s %s\n", d->prom, unit);
+			evbuffer_add_printf(b, "# HELP %s %s (%s).\n", d->prom, d->help, d->name);
+		} else {
+			/* the text format: HELP, TYPE, as client_golang */
+			evbuffer_add_printf(b, "# HELP %s%s %s (%s).\n", d->prom, suffix, d->help, d->name);
+			evbuffer_add_printf(b, "# TYPE %s%s %s\n", d->prom, suffix, type);
+		}
 		if (d->levels & ML_CERT) {
 			/* Prometheus wants base units: the expiry as a time
 			 * (as the blackbox exporter's probe_ssl_earliest_cert_expiry),

@@ -10,6 +10,7 @@ HTTPCode count must equal what was sent, through the statistics API and in
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -735,6 +736,58 @@ def test_metrics_content_negotiation(mix, accept, om):
     else:
         assert ct == "text/plain; version=0.0.4; charset=utf-8", (accept, ct)
         assert b"# EOF" not in r.body
+
+
+def le_values(text, family):
+    return [re.search(r'le="([^"]*)"', line).group(1) for line in text.splitlines()
+            if line.startswith(family + "_bucket{") and 'target_group="web"' in line and "target=" not in line]
+
+
+def test_openmetrics_le_canonical_and_metadata(mix):
+    """OpenMetrics: canonical "le" values (1.0, 10.0, 0.005, +Inf), metadata
+    TYPE, UNIT, HELP, a UNIT for each family whose name ends with its unit;
+    python's OpenMetrics parser takes it. The text format keeps
+    client_golang's form (le="1") and promtool's lint finds nothing in it."""
+    a = mix.albd
+    send(mix.port, ["/x"] * 3)
+    wait_total(a, "RequestCount", 3, {"TargetGroup": "web"})
+    om = a.admin_request("GET", "/metrics", headers={"Accept": PROM2_ACCEPT}).body.decode()
+    text = a.admin_request("GET", "/metrics").body.decode()
+    fam = "albd_target_response_time_seconds"
+    assert le_values(om, fam) == ["0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
+                                  "1.0", "2.5", "5.0", "10.0", "30.0", "60.0", "+Inf"], om
+    assert le_values(text, fam) == ["0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
+                                    "1", "2.5", "5", "10", "30", "60", "+Inf"], text
+    # metadata: TYPE, then UNIT when there is one, then HELP
+    meta = [line.split(" ", 3)[1:3] for line in om.splitlines() if line.startswith("# ") and line != "# EOF"]
+    units = {}
+    i = 0
+    while i < len(meta):
+        kind, name = meta[i]
+        assert kind == "TYPE", (i, meta[i])
+        i += 1
+        if meta[i][0] == "UNIT":
+            assert meta[i][1] == name
+            units[name] = [line for line in om.splitlines() if line.startswith("# UNIT %s " % name)][0].split()[-1]
+            i += 1
+        assert meta[i] == ["HELP", name], (name, meta[i])
+        i += 1
+    assert units == {"albd_processed_bytes": "bytes", "albd_target_response_time_seconds": "seconds",
+                     "albd_certificate_expiry_timestamp_seconds": "seconds"}, units
+    assert "# UNIT" not in text
+    # the text format: HELP then TYPE, as client_golang
+    tmeta = [line.split(" ", 3)[1] for line in text.splitlines() if line.startswith("# ")]
+    assert tmeta == ["HELP", "TYPE"] * (len(tmeta) // 2), tmeta
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    fams = {f.name: f for f in text_string_to_metric_families(om)}
+    assert fams["albd_processed_bytes"].unit == "bytes"
+    assert fams[fam].unit == "seconds"
+    assert {s.labels["le"] for s in fams[fam].samples if s.name == fam + "_bucket"} >= {"1.0", "10.0", "+Inf"}
+    # promtool lints the text format only (its parser takes an OpenMetrics
+    # counter's samples, NAME_total, for a family without HELP)
+    p = subprocess.run([promtool(), "check", "metrics"], input=text.encode(), capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.strip() == b"" and p.stderr.strip() == b"", p.stdout + p.stderr
 
 
 @pytest.mark.timeout_s(90)
