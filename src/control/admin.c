@@ -561,8 +561,10 @@ static void response_sent(struct aconn *ac)
 
 /* Token failures: a client (address) that sends TOKEN_FAILS_MAX wrong
  * tokens within TOKEN_WINDOW_MS (guessing; a request without one is only
- * refused) is answered 429 for TOKEN_LOCK_MS (Retry-After), whatever it
- * sends, so that guessing goes nowhere; every failure is logged (the log
+ * refused) is answered 429 for TOKEN_LOCK_MS (Retry-After) on every route
+ * that needs the token, even with the right one, so that guessing goes
+ * nowhere (what needs none, such as GET /metrics without metrics_token,
+ * still answers: a scraper behind the same address keeps working); every failure is logged (the log
  * folds repeats). A table of TOKEN_CLIENTS, the oldest entry replaced. */
 #define TOKEN_FAILS_MAX 20
 #define TOKEN_WINDOW_MS 60000
