@@ -33,6 +33,7 @@
 #define PUT_MAX_VALUES 150       /* Values per datum, as CloudWatch */
 #define QUERY_MAX 500            /* MetricDataQueries per call */
 #define LIST_PAGE 500            /* ListMetrics page */
+#define LIST_MAX_DIMS 10         /* ListMetrics' dimension filters */
 #define PUT_MAX_AGE (14 * 86400) /* CloudWatch accepts two weeks back ... */
 #define PUT_MAX_AHEAD (2 * 3600) /* ... and two hours ahead */
 /* the store's own "now" is that of its last tick (up to a second or two
@@ -511,9 +512,16 @@ json_t *api_metrics_list(struct api_metrics_call *c, const json_t *in)
 		     "a list of {Name, Value}" : err);
 		goto out;
 	}
+	/* ListMetrics' Dimensions: "Array Members: Maximum number of 10 items" */
+	if (dims && json_array_size(dims) > LIST_MAX_DIMS) {
+		fail(c, 400, "InvalidParameterValue", "Dimensions: at most %d filters, not %zu", LIST_MAX_DIMS,
+		     json_array_size(dims));
+		goto out;
+	}
 	if (in_str(in, "RecentlyActive", &ra) != 0) {
 		if (!ra || strcmp(ra, "PT3H") != 0) {
-			fail(c, 400, "InvalidParameterValue", "RecentlyActive: PT3H");
+			fail(c, 400, "InvalidParameterValue",
+			     "RecentlyActive: PT3H. This is the only valid value for this parameter.");
 			goto out;
 		}
 		since = metrics_now() - 3 * 3600;
@@ -622,14 +630,50 @@ static void reply(struct admin_req *r, json_t *(*fn)(struct api_metrics_call *, 
 	json_decref(in);
 }
 
-/* GET /api/v1/metrics?namespace=&name=&dimensions=&next_token= */
+/* The query parameters GET /api/v1/metrics takes. */
+static const char *const list_params[] = { "namespace", "name", "metric_name", "dimensions", "dimension",
+					   "recently_active", "RecentlyActive", "next_token", NULL };
+
+struct unknown_params {
+	char names[256];   /* "a, b": the unknown ones, cut at the end */
+	size_t n;
+};
+
+static void unknown_param_cb(const char *name, const char *value, void *arg)
+{
+	struct unknown_params *u = arg;
+	size_t len = strlen(u->names);
+
+	(void)value;
+	for (size_t i = 0; list_params[i]; i++)
+		if (strcmp(name, list_params[i]) == 0)
+			return;
+	if (u->n++ < 8 && len + 1 < sizeof(u->names))
+		snprintf(u->names + len, sizeof(u->names) - len, "%s%s", len ? ", " : "", name);
+}
+
+/* GET /api/v1/metrics?namespace=&name=&dimensions=&recently_active=PT3H
+ * &next_token= (a parameter it does not know is refused: a misspelt
+ * filter would list every metric) */
 static void list_metrics(struct admin_req *r, void *arg)
 {
 	(void)arg;
+	struct unknown_params u = { "", 0 };
+
+	admin_req_query_each(r, unknown_param_cb, &u);
+	if (u.n) {
+		admin_reply_error(r, 400, "InvalidParameterValue",
+				  "unknown query parameter%s: %s%s (ListMetrics takes namespace, name, dimensions, "
+				  "recently_active and next_token)",
+				  u.n > 1 ? "s" : "", u.names, u.n > 8 ? ", ..." : "");
+		return;
+	}
+
 	json_t *in = json_object();
 
 	param(r, in, "Namespace", "namespace", NULL);
 	param(r, in, "MetricName", "name", "metric_name");
+	param(r, in, "RecentlyActive", "recently_active", "RecentlyActive");
 	param(r, in, "NextToken", "next_token", NULL);
 	if (dims_from_query(r, in, 1) < 0) {
 		json_decref(in);

@@ -651,6 +651,43 @@ def test_list_metrics(mix):
     assert sorted([("LoadBalancer", "lb1"), ("TargetGroup", "web")]) in dims
 
 
+def test_list_metrics_recently_active_and_limits(mix):
+    """GET /api/v1/metrics takes RecentlyActive (recently_active=PT3H, as
+    next_token; RecentlyActive too) and refuses any other value, an
+    unknown parameter and more than 10 dimension filters, naming them."""
+    a = mix.albd
+    old = int(time.time()) - 5 * 3600
+    r = put(a, {"Namespace": "RA", "MetricData": [
+        {"MetricName": "Old", "Value": 1.0, "Timestamp": old},
+        {"MetricName": "New", "Value": 1.0}]})
+    assert r.status == 200, r.body
+
+    def names(params):
+        r = a.admin_request("GET", "/api/v1/metrics?" + q(params))
+        assert r.status == 200, (params, r.body)
+        return sorted(m["MetricName"] for m in r.json()["Metrics"])
+    assert names({"namespace": "RA"}) == ["New", "Old"]
+    assert names({"namespace": "RA", "recently_active": "PT3H"}) == ["New"]
+    assert names({"namespace": "RA", "RecentlyActive": "PT3H"}) == ["New"]
+    for bad in ("PT1H", "pt3h", "", "P1D"):
+        r = a.admin_request("GET", "/api/v1/metrics?" + q({"namespace": "RA", "recently_active": bad}))
+        assert r.status == 400, (bad, r.body)
+        assert r.json()["Error"]["Code"] == "InvalidParameterValue", r.body
+        assert r.json()["Error"]["Message"] == (
+            "RecentlyActive: PT3H. This is the only valid value for this parameter."), r.body
+    # unknown parameters are named, not ignored (a misspelt filter listed everything)
+    r = a.admin_request("GET", "/api/v1/metrics?" + q({"namespace": "RA", "metricname": "Old", "x": "1"}))
+    assert r.status == 400, r.body
+    msg = r.json()["Error"]["Message"]
+    assert "metricname" in msg and "x" in msg, msg
+    # at most 10 dimension filters, as ListMetrics
+    ten = ",".join("D%d=" % i for i in range(10))
+    assert names({"namespace": "RA", "dimensions": ten}) == []
+    r = a.admin_request("GET", "/api/v1/metrics?" + q({"namespace": "RA", "dimensions": ten + ",D10="}))
+    assert r.status == 400, r.body
+    assert "Dimensions" in r.json()["Error"]["Message"] and "10" in r.json()["Error"]["Message"], r.body
+
+
 def test_token_enforced(albd, backends, tmp_path):
     b = backends.start("b1")
     port = free_port()

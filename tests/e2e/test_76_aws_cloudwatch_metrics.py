@@ -266,6 +266,18 @@ def test_list_metrics_filters_and_pages(cw):
     assert listed("--namespace", "Nothing") == []
 
 
+def test_list_metrics_recently_active_and_ten_filters(cw):
+    """ListMetrics: RecentlyActive takes PT3H only; at most 10 dimension
+    filters ("Array Members: Maximum number of 10 items")."""
+    a = cw.albd
+    code, st = fails(aws_cli, a, "cloudwatch", "list-metrics", "--recently-active", "PT1H")
+    assert (code, st) == ("InvalidParameterValue", 400)
+    ten = ["Name=D%d" % i for i in range(10)]
+    assert aws_cli(a, "cloudwatch", "list-metrics", "--dimensions", *ten) == {"Metrics": []}
+    code, st = fails(aws_cli, a, "cloudwatch", "list-metrics", "--dimensions", *(ten + ["Name=D10"]))
+    assert (code, st) == ("InvalidParameterValue", 400)
+
+
 def test_list_metrics_pages(cw):
     """More than a page (500): NextToken, which the CLI follows."""
     a = cw.albd
