@@ -501,7 +501,7 @@ static void probe_begin(struct probe *p, unsigned spread_ms)
 		return;
 	}
 	p->reason = "Elb.InitialHealthChecking";
-	snprintf(p->desc, sizeof(p->desc), "Initial health checking in progress");
+	snprintf(p->desc, sizeof(p->desc), "Initial health checks in progress");
 	publish(p, TS_INITIAL, now);
 	recount(p);
 	log_change(p, TS_UNUSED, TS_INITIAL);

@@ -576,7 +576,7 @@ def test_describe_target_health_states(albd, backends):
     th = target_health(a)
     assert set(th) == {healthy.addr, hanging.addr, mismatch.addr, dead}
     assert th[hanging.addr]["TargetHealth"] == {"State": "initial", "Reason": "Elb.InitialHealthChecking",
-                                                "Description": "Initial health checking in progress"}
+                                                "Description": "Initial health checks in progress"}
     assert th[hanging.addr]["Target"] == {"Id": "127.0.0.1", "Port": hanging.port}
     assert th[hanging.addr]["HealthCheckPort"] == str(hanging.port)
 
