@@ -56,5 +56,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		admin_kv_free(kv, n);
 	}
+	/* the whole input as an Accept header (admin_negotiate) */
+	char *accept = malloc(size + 1);
+	if (accept) {
+		static const struct admin_offer offers[] = {
+			{ "text/plain", "0.0.4" },
+			{ "application/openmetrics-text", "1.0.0" },
+		};
+		memcpy(accept, data, size);
+		accept[size] = 0;
+		int k = admin_negotiate(accept, offers, 2);
+		if (k < -1 || k > 1)
+			abort();
+		free(accept);
+	}
 	return 0;
 }
