@@ -122,19 +122,20 @@ static json_t *describe_target(const struct target_state *ts, int hc_port, const
 {
 	char id[64], port[16];
 	const char *reason, *desc;
-	enum ts_health st = (enum ts_health)atomic_load_explicit(&ts->health, memory_order_relaxed);
+	/* "unavailable" for a group whose checks are disabled */
+	const char *state = health_state_name(ts);
 	json_t *health, *j;
 
 	config_addr_ip(&ts->addr, id, sizeof id);
 	snprintf(port, sizeof port, "%d", hc_port ? hc_port : ts->addr.port);
 	health_describe(ts, &reason, &desc);
-	if (st == TS_HEALTHY)
+	if (strcmp(state, "healthy") == 0)
 		reason = desc = NULL; /* ALB gives no reason for a healthy target */
 	/* ALB's text for this reason; what failed (connection refused, reset,
 	 * flapping) is in the health check's log line */
 	if (reason && strcmp(reason, "Target.FailedHealthChecks") == 0)
 		desc = "Health checks failed";
-	health = json_pack("{s:s}", "State", hc_state_name(st));
+	health = json_pack("{s:s}", "State", state);
 	if (health && reason)
 		json_object_set_new(health, "Reason", json_string(reason));
 	if (health && reason && desc)

@@ -120,6 +120,8 @@ struct probe {
 	unsigned ntrans;
 	uint64_t hold_until;          /* flapping: out of rotation until then */
 	int draining;
+	int unused;                   /* its group is in no listener's actions: not checked
+	                               * (ALB's "unused", Target.NotInUse) */
 	uint64_t drain_deadline;
 	int seen;
 	int counted;                  /* in grp->total */
@@ -180,7 +182,7 @@ static void update_group(struct hgroup *grp)
  * is caught by the tick, which recounts every probe. */
 static void recount(struct probe *p)
 {
-	int in = !p->draining;
+	int in = !p->draining && !p->unused;
 	int up = in && is_up(p);
 
 	p->grp->total += (unsigned)in - (unsigned)p->counted;
@@ -276,7 +278,7 @@ static void finish_check(struct probe *p, enum hc_result r, const char *desc)
 		p->c = NULL;
 	}
 	event_del(p->timer);
-	if (p->draining)
+	if (p->draining || p->unused)
 		return;
 	if (p->ts->ms) {   /* HealthCheckCount, HealthCheckFailedCount: the control thread's block */
 		struct shard_block *b = shard_block(p->ts->ms, shard_control());
@@ -402,7 +404,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct probe *p = arg;
 
-	if (p->draining)
+	if (p->draining || p->unused)
 		return;
 	if (p->c)
 		finish_check(p, HC_TIMEOUT, "Request timed out");
@@ -488,14 +490,16 @@ static void probe_begin(struct probe *p, unsigned spread_ms)
 
 	p->m = (struct hc_machine){ .state = TS_INITIAL };
 	p->draining = 0;
+	p->unused = 0;
 	p->hold_until = 0;
 	atomic_store(&p->ts->drain_expired, 0);
 	if (!p->hc.enabled) {
-		/* no checks: the target is taken as healthy (passive detection
-		 * is off too, since nothing would bring it back) */
+		/* no checks: the target takes requests as a healthy one
+		 * (passive detection is off too, since nothing would bring it
+		 * back); DescribeTargetHealth says "unavailable", as ALB's */
 		p->m.state = TS_HEALTHY;
-		p->reason = "-";
-		p->desc[0] = 0;
+		p->reason = "Target.HealthCheckDisabled";
+		snprintf(p->desc, sizeof(p->desc), "Health checks are disabled for the target group");
 		publish(p, TS_HEALTHY, now);
 		recount(p);
 		return;
@@ -506,6 +510,33 @@ static void probe_begin(struct probe *p, unsigned spread_ms)
 	recount(p);
 	log_change(p, TS_UNUSED, TS_INITIAL);
 	set_timer(p, spread_ms ? rnd() % spread_ms : 0);
+}
+
+/* Stop checking P: its group is in no listener's actions (ALB's "unused",
+ * Target.NotInUse; ALB does not check such a group's targets). A reload
+ * that uses the group again starts it from initial (probe_begin()). LOG:
+ * it was in use (a new target of an unused group logs nothing). */
+static void probe_unuse(struct probe *p, int log)
+{
+	enum ts_health old = (enum ts_health)atomic_load(&p->ts->health);
+
+	if (p->c) {
+		conn_free(p->c);
+		p->c = NULL;
+	}
+	event_del(p->timer);
+	p->m = (struct hc_machine){ .state = TS_UNUSED };
+	p->draining = 0;
+	p->unused = 1;
+	p->hold_until = 0;
+	p->reason = "Target.NotInUse";
+	snprintf(p->desc, sizeof(p->desc), "Target group is not configured to receive traffic from the load balancer");
+	atomic_store(&p->ts->drain_expired, 0);
+	atomic_store(&p->ts->health, TS_UNUSED);
+	atomic_store(&p->ts->routable, 0);
+	if (log)
+		log_change(p, old, TS_UNUSED);
+	recount(p);
 }
 
 static void start_draining(struct probe *p)
@@ -625,12 +656,20 @@ void health_apply(const struct albd_gen *gen)
 				}
 				p->next = H.probes;
 				H.probes = p;
-				probe_begin(p, FIRST_SPREAD_MS);
+				if (tg->cfg->in_use)
+					probe_begin(p, FIRST_SPREAD_MS);
+				else
+					probe_unuse(p, 0);
 			} else {
 				int was_enabled = p->hc.enabled;
 				probe_configure(p, tg->cfg);
-				if (p->draining || was_enabled != p->hc.enabled) {
-					/* registered again, or checks switched on/off */
+				if (!tg->cfg->in_use) {
+					/* no listener uses its group (any more) */
+					if (!p->unused || p->draining)
+						probe_unuse(p, 1);
+				} else if (p->draining || p->unused || was_enabled != p->hc.enabled) {
+					/* registered again, its group used again, or
+					 * checks switched on/off */
 					event_del(p->timer);
 					if (p->c) {
 						conn_free(p->c);
@@ -685,6 +724,15 @@ int health_describe(const struct target_state *ts, const char **reason, const ch
 	return 0;
 }
 
+const char *health_state_name(const struct target_state *ts)
+{
+	const struct probe *p = probe_find(ts);
+
+	if (p && !p->draining && !p->unused && !p->hc.enabled)
+		return "unavailable";
+	return hc_state_name((enum ts_health)atomic_load_explicit(&ts->health, memory_order_relaxed));
+}
+
 uint64_t health_changed_ms(const struct target_state *ts)
 {
 	const struct probe *p = probe_find(ts);
@@ -705,7 +753,7 @@ void health_feed(const struct target_state *ts, enum hc_result r, const char *de
 {
 	struct probe *p = probe_find(ts);
 
-	if (p && !p->draining)
+	if (p && !p->draining && !p->unused)
 		finish_check(p, r, desc ? desc : "");
 }
 

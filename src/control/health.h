@@ -52,6 +52,12 @@ void health_shutdown(void);
  * Thread: control. */
 int health_describe(const struct target_state *ts, const char **reason, const char **description);
 
+/* TS's state as DescribeTargetHealth names it: hc_state_name() of its
+ * health, but "unavailable" while its group's health checks are disabled
+ * (Target.HealthCheckDisabled: it takes requests as a healthy target).
+ * The string is static. Thread: control. */
+const char *health_state_name(const struct target_state *ts);
+
 /* When TS last changed state (wall clock, Unix milliseconds), 0 when it
  * has no probe. Thread: control. */
 uint64_t health_changed_ms(const struct target_state *ts);

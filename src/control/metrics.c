@@ -45,7 +45,11 @@ struct ent_ctl {
 	unsigned ser_gen;                   /* names_gen the series were looked up with */
 	unsigned gauge_gen;                 /* M.gauge_gen when a group of the current generation
 	                                     * last gave it gauges (0: never) */
+	uint64_t gauges_off;                /* MBIT() of the gauges its group does not report */
 };
+
+#define MBIT(m) (UINT64_C(1) << (m))
+_Static_assert(M_NMETRICS <= 64, "ent_ctl.gauges_off has a bit per metric");
 
 /* CertificateDaysToExpiry: one per certificate of the current generation. */
 struct cert_gauge {
@@ -274,6 +278,14 @@ static void sample_groups(int64_t t)
 			else if (atomic_load_explicit(&tg->targets[k].st->health, memory_order_relaxed) == TS_INITIAL)
 				initial++;
 		}
+		/* as ALB's: HealthyHostCount and UnHealthyHostCount are
+		 * "reported if health checks are enabled"; a group no listener
+		 * uses (its targets "unused") is not the load balancer's, and
+		 * has none of its gauges */
+		c->gauges_off = !tg->cfg->in_use ? MBIT(M_HEALTHY_HOST_COUNT) | MBIT(M_UNHEALTHY_HOST_COUNT) |
+							   MBIT(M_FAIL_OPEN) | MBIT(M_REQUEST_COUNT_PER_TARGET)
+				: !tg->cfg->health_check.enabled ? MBIT(M_HEALTHY_HOST_COUNT) | MBIT(M_UNHEALTHY_HOST_COUNT)
+								  : 0;
 		c->last[M_HEALTHY_HOST_COUNT] = up;
 		c->last[M_UNHEALTHY_HOST_COUNT] = (double)(tg->ntargets - up - initial);
 		c->last[M_FAIL_OPEN] = tg->ntargets > 0 && up == 0;
@@ -284,10 +296,11 @@ static void sample_groups(int64_t t)
 		c->gauge_gen = M.gauge_gen;
 		if (!t)
 			continue;
-		put(e, c, M_HEALTHY_HOST_COUNT, t, c->last[M_HEALTHY_HOST_COUNT]);
-		put(e, c, M_UNHEALTHY_HOST_COUNT, t, c->last[M_UNHEALTHY_HOST_COUNT]);
-		put(e, c, M_FAIL_OPEN, t, c->last[M_FAIL_OPEN]);
-		put(e, c, M_REQUEST_COUNT_PER_TARGET, t, c->last[M_REQUEST_COUNT_PER_TARGET]);
+		static const unsigned gauges[] = { M_HEALTHY_HOST_COUNT, M_UNHEALTHY_HOST_COUNT, M_FAIL_OPEN,
+						   M_REQUEST_COUNT_PER_TARGET };
+		for (size_t k = 0; k < sizeof(gauges) / sizeof(gauges[0]); k++)
+			if (!(c->gauges_off & MBIT(gauges[k])))
+				put(e, c, gauges[k], t, c->last[gauges[k]]);
 	}
 }
 
@@ -455,7 +468,7 @@ static void expo_entity(struct shard_entity *e, void *arg)
 	case MS_DERIVED:
 		/* a group the current generation no longer has (its entity
 		 * lives on while requests of an older one run): none */
-		if (d->src == MS_GAUGE && c->gauge_gen != M.gauge_gen)
+		if (d->src == MS_GAUGE && (c->gauge_gen != M.gauge_gen || (c->gauges_off & MBIT(x->m))))
 			return;
 		fmt_double(num, sizeof(num), c->last[x->m]);
 		evbuffer_add_printf(x->b, "%s", d->prom);

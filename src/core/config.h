@@ -248,6 +248,9 @@ struct cfg_target_group {
 	struct cfg_stickiness stickiness;   /* "stickiness", off by default */
 	char *arn;                          /* "arn:aws:elasticloadbalancing:REGION:ACCOUNT:
 	                                     * targetgroup/NAME/<16 hex>", set after loading */
+	int in_use;                         /* a listener's default action or rule forwards to it
+	                                     * (set when a forward names it); else ALB's "unused":
+	                                     * its targets are not checked (Target.NotInUse) */
 };
 
 struct cfg_timeouts {                   /* "timeouts = { ... }" */

@@ -377,6 +377,7 @@ static int set_forward_tg(struct cfg_ctx *c, const config_setting_t *s, void *fi
 	if (!tg)
 		return cfg_fail(c, s, "unknown target group \"%s\"", v);
 	fw->tg = &c->cfg->target_groups[tg - c->cfg->target_groups]; /* ours to point at */
+	fw->tg->in_use = 1;
 	return cfg_replace_str(c, &fw->target_group_name, v);
 }
 

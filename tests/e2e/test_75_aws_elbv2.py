@@ -372,11 +372,12 @@ def test_describe_target_health(elb):
     healthy = {"Target": {"Id": HOST, "Port": b1.port}, "HealthCheckPort": str(b1.port),
                "TargetHealth": {"State": "healthy"}}
     wait_until(lambda: health(elb) == [healthy], 20, interval=0.5, what="b1 healthy")
-    # health checks off: albd takes the target as healthy; the health check
-    # port is the group's
+    # health checks off: the target takes requests, and ALB's state and
+    # reason say so; the health check port is the group's
     assert health(elb, "tg2") == [
         {"Target": {"Id": HOST, "Port": b2.port}, "HealthCheckPort": "8081",
-         "TargetHealth": {"State": "healthy"}}]
+         "TargetHealth": {"State": "unavailable", "Reason": "Target.HealthCheckDisabled",
+                          "Description": "Health checks are disabled for the target group"}}]
     assert health(elb, "lonely") == []
     # the targets asked for, in that order; one not in the group is unused;
     # without a Port, the group's (all its targets share one)

@@ -295,7 +295,10 @@ def test_check_port_override(albd, backends):
 
 @pytest.mark.timeout_s(30)
 def test_check_disabled_sends_nothing(albd, backends):
-    """enabled = false: no checks, every target counts as healthy."""
+    """enabled = false: no checks, every target takes requests as a healthy
+    one; DescribeTargetHealth says unavailable, Target.HealthCheckDisabled
+    (ALB's), and HealthyHostCount / UnHealthyHostCount are not reported
+    (ALB's: "Reported if health checks are enabled")."""
     b1 = backends.start("b1", "--health-code", "500")
     b2 = backends.start("b2", "--health-code", "500")
     port = free_port()
@@ -306,6 +309,76 @@ def test_check_disabled_sends_nothing(albd, backends):
     assert b1.stats()["health_checks"] == 0 and b2.stats()["health_checks"] == 0
     hl = HealthLog(a)
     assert not hl.events() and not hl.fail_open(), hl.dump()
+    assert tg_health(a) == {b.addr: {"State": "unavailable", "Reason": "Target.HealthCheckDisabled",
+                                     "Description": "Health checks are disabled for the target group"}
+                            for b in (b1, b2)}
+    text = a.admin_request("GET", "/metrics").body.decode()
+    assert re.search(r'^albd_fail_open\{load_balancer="[^"]*",target_group="tg"\} 0$', text, re.M), text
+    assert "albd_healthy_hosts{" not in text and "albd_unhealthy_hosts{" not in text, text
+
+
+def tg_health(a, name="tg"):
+    """{target: TargetHealth} of GET /api/v1/target-groups/NAME/health."""
+    r = a.admin_request("GET", "/api/v1/target-groups/%s/health" % name)
+    assert r.status == 200, r
+    return {"%s:%d" % (d["Target"]["Id"], d["Target"]["Port"]): d["TargetHealth"]
+            for d in r.json()["TargetHealthDescriptions"]}
+
+
+UNUSED = {"State": "unused", "Reason": "Target.NotInUse",
+          "Description": "Target group is not configured to receive traffic from the load balancer"}
+
+
+@pytest.mark.timeout_s(60)
+def test_group_no_listener_uses_is_unused_and_not_checked(albd, backends):
+    """A target group no listener's default action or rule forwards to:
+    its targets are unused (Target.NotInUse), not checked, not in its
+    gauges; a reload that uses it starts them at initial, as new targets,
+    while the other group's states stay; one that stops using it stops
+    the checks."""
+    b1, b2 = backends.start("b1"), backends.start("b2")
+    port = free_port()
+    hc = dict(HC, interval=1, timeout=0.5)
+    side_rule = {"priority": 10, "path": ["/side/*"], "forward": ({"target_group": "side", "weight": 1},)}
+
+    def cfg(rules):
+        return make_config([listener("web", port, "tg", rules=rules)],
+                           [target_group("tg", [b1], health_check=hc), target_group("side", [b2], health_check=hc)])
+    a = albd.start(cfg(()), port=port)
+    hl = HealthLog(a)
+    hl.wait(target=b1.addr, state="healthy")
+    assert tg_health(a, "side") == {b2.addr: UNUSED}
+    time.sleep(2.5)
+    assert b2.stats()["health_checks"] == 0
+    assert tg_health(a, "side") == {b2.addr: UNUSED}
+    assert not hl.events(target=b2.addr) and not hl.fail_open(tg="side"), hl.dump()
+    text = a.admin_request("GET", "/metrics").body.decode()
+    for g in ("albd_healthy_hosts", "albd_unhealthy_hosts", "albd_fail_open"):
+        assert not re.search(r'^%s\{[^}]*target_group="side"' % g, text, re.M), text
+    assert re.search(r'^albd_healthy_hosts\{load_balancer="[^"]*",target_group="tg"\} 1$', text, re.M), text
+    # a rule forwards to it: initial (ALB's text), then checked to healthy
+    mark = hl.mark()
+    a.reload(cfg((side_rule,)))
+    hl.wait_reload(mark)
+    ev = hl.wait(since=mark, timeout=5, target=b2.addr, state="initial")
+    assert ev["previous"] == "unused" and ev["reason"] == "Elb.InitialHealthChecking", ev["line"]
+    assert ev["description"] == "Initial health checks in progress", ev["line"]
+    hl.wait(since=mark, timeout=10, target=b2.addr, state="healthy")
+    assert b2.stats()["health_checks"] >= 1
+    assert get(port, "/side/x").status == 200
+    assert not hl.events(since=mark, target=b1.addr), "b1 changed state on reload:\n" + hl.dump(mark)
+    # no rule any more: unused again, and no more checks
+    mark = hl.mark()
+    a.reload(cfg(()))
+    hl.wait_reload(mark)
+    ev = hl.wait(since=mark, timeout=5, target=b2.addr, state="unused")
+    assert ev["previous"] == "healthy" and ev["reason"] == "Target.NotInUse", ev["line"]
+    assert tg_health(a, "side") == {b2.addr: UNUSED}
+    time.sleep(0.5)
+    n = b2.stats()["health_checks"]
+    time.sleep(2.5)
+    assert b2.stats()["health_checks"] == n
+    assert not hl.events(since=mark, target=b1.addr), hl.dump(mark)
 
 
 # ---------------------------------------------------------------------------

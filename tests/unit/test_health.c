@@ -437,6 +437,7 @@ static void module_setup(void)
 	ck_assert_int_ge(dup2(fileno(F.log), 2), 0);
 
 	F.tgc.name = "tg";
+	F.tgc.in_use = 1;   /* a listener forwards to it */
 	hc->enabled = 1;
 	hc->path = "/health";
 	hc->matcher = "200";
@@ -793,6 +794,112 @@ START_TEST(test_slow_start_ramp_start)
 }
 END_TEST
 
+/* What DescribeTargetHealth says of target I: state, reason, description. */
+static void assert_described(int i, const char *state, const char *reason, const char *desc)
+{
+	const char *r, *d;
+
+	ck_assert_str_eq(health_state_name(F.ts[i]), state);
+	ck_assert_int_eq(health_describe(F.ts[i], &r, &d), 0);
+	if (reason)
+		ck_assert_str_eq(r, reason);
+	else
+		ck_assert_ptr_null(r);
+	if (desc)
+		ck_assert_str_eq(d, desc);
+	else
+		ck_assert_ptr_null(d);
+}
+
+START_TEST(test_module_described_as_alb)
+{
+	module_setup();
+	module_apply();
+	/* ALB's text, not "Initial health checking in progress" */
+	assert_described(0, "initial", "Elb.InitialHealthChecking", "Initial health checks in progress");
+	feed(0, HC_PASS, 1);
+	assert_described(0, "healthy", NULL, NULL);
+	module_teardown();
+}
+END_TEST
+
+/* Checks disabled: the targets take requests as healthy ones, and
+ * DescribeTargetHealth says unavailable, Target.HealthCheckDisabled. */
+START_TEST(test_module_checks_disabled)
+{
+	module_setup();
+	F.tgc.health_check.enabled = 0;
+	module_apply();
+	for (int i = 0; i < NT; i++) {
+		ck_assert_int_eq(health_of(i), TS_HEALTHY);
+		ck_assert_int_eq(routable(i), 1);
+		assert_described(i, "unavailable", "Target.HealthCheckDisabled",
+				 "Health checks are disabled for the target group");
+	}
+	/* switched on by a reload: from initial, as new targets */
+	F.tgc.health_check.enabled = 1;
+	module_apply();
+	assert_described(0, "initial", "Elb.InitialHealthChecking", "Initial health checks in progress");
+	ck_assert_int_eq(routable(0), 0);
+	module_teardown();
+}
+END_TEST
+
+/* A group no listener uses: its targets are "unused" (Target.NotInUse),
+ * not checked; used again, they start from initial; unused again, they
+ * stop. */
+START_TEST(test_module_group_not_in_use)
+{
+	module_setup();
+	F.tgc.in_use = 0;
+	module_apply();
+	for (int i = 0; i < NT; i++) {
+		ck_assert_int_eq(health_of(i), TS_UNUSED);
+		ck_assert_int_eq(routable(i), 0);
+		assert_described(i, "unused", "Target.NotInUse",
+				 "Target group is not configured to receive traffic from the load balancer");
+	}
+	ck_assert_int_eq(log_count(0, "state=", NULL, NULL), 0);
+	/* a check result (none is sent) changes nothing */
+	feed(0, HC_PASS, 2);
+	ck_assert_int_eq(health_of(0), TS_UNUSED);
+	/* a reload that keeps it unused changes nothing either */
+	module_apply();
+	ck_assert_int_eq(health_of(0), TS_UNUSED);
+	ck_assert_int_eq(log_count(0, "state=", NULL, NULL), 0);
+	/* used: initial, as new targets */
+	size_t mark = log_mark();
+	F.tgc.in_use = 1;
+	module_apply();
+	ck_assert_int_eq(health_of(0), TS_INITIAL);
+	ck_assert_int_eq(log_count(mark, "target=127.0.0.1:10001 state=initial previous=unused",
+				   "reason=Elb.InitialHealthChecking", NULL),
+			 1);
+	feed(0, HC_PASS, 1);
+	ck_assert_int_eq(health_of(0), TS_HEALTHY);
+	ck_assert_int_eq(routable(0), 1);
+	/* a reload that keeps it in use keeps its state */
+	module_apply();
+	ck_assert_int_eq(health_of(0), TS_HEALTHY);
+	ck_assert_int_eq(health_of(1), TS_INITIAL);
+	/* unused again: out of rotation, no reason to log but NotInUse */
+	mark = log_mark();
+	F.tgc.in_use = 0;
+	module_apply();
+	ck_assert_int_eq(health_of(0), TS_UNUSED);
+	ck_assert_int_eq(routable(0), 0);
+	ck_assert_int_eq(log_count(mark, "target=127.0.0.1:10001 state=unused previous=healthy",
+				   "reason=Target.NotInUse", NULL),
+			 1);
+	feed(0, HC_MISMATCH, 3);
+	ck_assert_int_eq(health_of(0), TS_UNUSED);
+	/* no fail-open line for a group that takes no traffic */
+	ck_assert_int_eq(log_count(mark, "fail_open=on", NULL, NULL), 0);
+	assert_no_null_transition();
+	module_teardown();
+}
+END_TEST
+
 START_TEST(test_draining_deadline)
 {
 	module_setup();
@@ -964,6 +1071,9 @@ static Suite *health_suite(void)
 	tcase_add_test(tc, test_reason_change_not_a_transition);
 	tcase_add_test(tc, test_slow_start_ramp_start);
 	tcase_add_test(tc, test_draining_deadline);
+	tcase_add_test(tc, test_module_described_as_alb);
+	tcase_add_test(tc, test_module_checks_disabled);
+	tcase_add_test(tc, test_module_group_not_in_use);
 	tcase_add_test(tc, test_group_counts_scale);
 	suite_add_tcase(s, tc);
 	return s;
