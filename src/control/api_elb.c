@@ -15,6 +15,7 @@
 #include "../proxy/gen.h"
 #include "../proxy/target_group.h"
 #include "admin.h"
+#include "aws.h"
 #include "health.h"
 
 #define TG_PREFIX "/api/v1/target-groups/"
@@ -48,11 +49,28 @@ static int set(json_t *o, const char *key, json_t *v)
 	return json_object_set_new(o, key, v);
 }
 
-json_t *api_elb_group(const struct cfg_target_group *tg, json_t *lb_arns)
+/* LoadBalancerArns: this load balancer's ARN when a listener forwards to
+ * TG, else none. */
+static json_t *lb_arns(const struct albd_config *cfg, const struct cfg_target_group *tg)
+{
+	char res[300], arn[600];
+	json_t *l = json_array();
+
+	if (l && tg->in_use) {
+		snprintf(res, sizeof res, "loadbalancer/%s", cfg->elb_id);
+		if (json_array_append_new(l, json_string(aws_arn(arn, sizeof arn, "elasticloadbalancing", res))) < 0) {
+			json_decref(l);
+			return NULL;
+		}
+	}
+	return l;
+}
+
+json_t *api_elb_group(const struct albd_config *cfg, const struct cfg_target_group *tg, int aws)
 {
 	const struct cfg_health_check *hc = &tg->health_check;
 	unsigned port = api_elb_port(tg);
-	json_t *(*secs)(unsigned) = lb_arns ? whole_seconds : seconds;
+	json_t *(*secs)(unsigned) = aws ? whole_seconds : seconds;
 	char hcport[16];
 	json_t *j = json_object();
 	int bad = !j;
@@ -62,8 +80,7 @@ json_t *api_elb_group(const struct cfg_target_group *tg, json_t *lb_arns)
 	else
 		snprintf(hcport, sizeof hcport, "traffic-port");
 	/* in AWS's member order; every set_new() consumes its value */
-	if (lb_arns)
-		bad |= set(j, "TargetGroupArn", json_string(tg->arn));
+	bad |= set(j, "TargetGroupArn", json_string(tg->arn));
 	bad |= set(j, "TargetGroupName", json_string(tg->name));
 	bad |= set(j, "Protocol", json_string(tg->protocol_https ? "HTTPS" : "HTTP"));
 	if (port)
@@ -77,17 +94,9 @@ json_t *api_elb_group(const struct cfg_target_group *tg, json_t *lb_arns)
 	bad |= set(j, "UnhealthyThresholdCount", json_integer(hc->unhealthy_threshold));
 	bad |= set(j, "HealthCheckPath", json_string(hc->path ? hc->path : "/"));
 	bad |= set(j, "Matcher", json_pack("{s:s}", "HttpCode", hc->matcher ? hc->matcher : "200"));
-	if (lb_arns) {
-		bad |= set(j, "LoadBalancerArns", lb_arns);
-	} else {
-		/* albd's own (ELBv2 has it as an attribute) */
-		bad |= set(j, "LoadBalancingAlgorithmType", json_string(tg->algorithm == TG_ALGO_LEAST_OUTSTANDING
-									? "least_outstanding_requests"
-									: "round_robin"));
-	}
+	bad |= set(j, "LoadBalancerArns", lb_arns(cfg, tg));
 	bad |= set(j, "TargetType", json_string("ip"));
-	if (lb_arns)
-		bad |= set(j, "ProtocolVersion", json_string("HTTP1"));
+	bad |= set(j, "ProtocolVersion", json_string("HTTP1"));
 	if (bad) {
 		json_decref(j);
 		return NULL;
@@ -102,7 +111,7 @@ static void target_groups(struct admin_req *r, void *arg)
 	json_t *list = json_array();
 
 	for (size_t i = 0; g && list && i < g->cfg->ntarget_groups; i++) {
-		json_t *j = api_elb_group(&g->cfg->target_groups[i], NULL);
+		json_t *j = api_elb_group(g->cfg, &g->cfg->target_groups[i], 0);
 
 		if (!j || json_array_append_new(list, j) < 0) {
 			json_decref(list);

@@ -25,13 +25,17 @@
  * they differ or there are none. Thread: any. */
 unsigned api_elb_port(const struct cfg_target_group *tg);
 
-/* Target group TG described, a new object (NULL: out of memory). LB_ARNS
- * NULL: the JSON API's (albd's LoadBalancingAlgorithmType; seconds as
- * reals when not whole). Else ELBv2's DescribeTargetGroups member in
- * AWS's member order: TargetGroupArn, integer seconds (rounded up),
- * LoadBalancerArns = LB_ARNS (a list, consumed), ProtocolVersion.
+/* Target group TG of configuration CFG as ELBv2's TargetGroup (the
+ * DescribeTargetGroups member), in AWS's member order, a new object (NULL:
+ * out of memory): TargetGroupArn, ..., LoadBalancerArns (this load
+ * balancer's when a listener forwards to TG, else empty), TargetType,
+ * ProtocolVersion. Port only when all its targets share one (albd's
+ * groups have no port of their own). Both endpoints use it; AWS: the
+ * health check's seconds as AWS's integers (rounded up), else as albd
+ * keeps them (reals when not whole). The load balancing algorithm is an
+ * attribute in ELBv2 (DescribeTargetGroupAttributes), not here.
  * Thread: any. */
-json_t *api_elb_group(const struct cfg_target_group *tg, json_t *lb_arns);
+json_t *api_elb_group(const struct albd_config *cfg, const struct cfg_target_group *tg, int aws);
 
 /* TargetHealthDescriptions of group TGC of generation G: its targets, then
  * the draining ones no generation names any more, as a new list (NULL: out

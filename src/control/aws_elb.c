@@ -687,7 +687,6 @@ static json_t *describe_target_groups(struct aws_call *c)
 	const struct albd_config *cfg = live(c);
 	const char *lb = aws_in_str(c->in, "LoadBalancerArn"), **arns = NULL, **names = NULL;
 	size_t narns, nnames, off, size;
-	char ours[600];
 	json_t *list = NULL;
 
 	if (!cfg || page_in(c, &off, &size) < 0 || str_list(c, "TargetGroupArns", &arns, &narns) < 0 ||
@@ -720,11 +719,9 @@ static json_t *describe_target_groups(struct aws_call *c)
 		}
 	if (!(list = json_array()))
 		goto nomem;
-	lb_arn(ours, sizeof ours, cfg);
 	for (size_t k = 0; k < cfg->ntarget_groups; k++) {
 		const struct cfg_target_group *tg = &cfg->target_groups[k];
 		int used = lb_uses(cfg, tg), want = !narns && !nnames && (!lb || used);
-		json_t *lbs;
 
 		for (size_t i = 0; !want && i < narns; i++)
 			want = strcmp(tg->arn, arns[i]) == 0;
@@ -732,12 +729,7 @@ static json_t *describe_target_groups(struct aws_call *c)
 			want = strcmp(tg->name, names[i]) == 0;
 		if (!want)
 			continue;
-		lbs = json_array();
-		if (!lbs || (used && push(lbs, json_string(ours)))) {
-			json_decref(lbs);
-			goto nomem;
-		}
-		if (push(list, api_elb_group(tg, lbs)))
+		if (push(list, api_elb_group(cfg, tg, 1)))
 			goto nomem;
 	}
 	free(arns);

@@ -6,6 +6,7 @@ own admin port (albd.admin_port) and state dir unless the config has its
 own "admin" group, as most tests here do.
 """
 import json
+import re
 import socket
 import ssl
 import subprocess
@@ -537,14 +538,30 @@ def test_describe_target_groups(albd, backends):
     groups = a.admin_request("GET", "/api/v1/target-groups").json()["TargetGroups"]
     assert [g["TargetGroupName"] for g in groups] == ["tg", "lor", "empty"]
     tg, lor, empty = groups
+    # ELBv2's TargetGroup, as the AWS-protocol DescribeTargetGroups gives it
+    # (TargetGroupArn, LoadBalancerArns, ProtocolVersion, in AWS's order);
+    # the algorithm is an attribute in ELBv2, not a member
+    arn = "arn:aws:elasticloadbalancing:%s:%s:" % (tg["TargetGroupArn"].split(":")[3],
+                                                   tg["TargetGroupArn"].split(":")[4])
+    assert re.fullmatch(re.escape(arn) + "targetgroup/tg/[0-9a-f]{16}", tg["TargetGroupArn"]), tg
+    assert list(tg) == [
+        "TargetGroupArn", "TargetGroupName", "Protocol", "Port", "HealthCheckProtocol", "HealthCheckPort",
+        "HealthCheckEnabled", "HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds", "HealthyThresholdCount",
+        "UnhealthyThresholdCount", "HealthCheckPath", "Matcher", "LoadBalancerArns", "TargetType",
+        "ProtocolVersion"]
     assert tg == {
+        "TargetGroupArn": tg["TargetGroupArn"],
         "TargetGroupName": "tg", "Protocol": "HTTP", "Port": b1.port, "HealthCheckProtocol": "HTTP",
         "HealthCheckPort": str(b1.port), "HealthCheckEnabled": True, "HealthCheckPath": "/health",
         "HealthCheckIntervalSeconds": 7, "HealthCheckTimeoutSeconds": 2.5, "HealthyThresholdCount": 3,
         "UnhealthyThresholdCount": 4, "Matcher": {"HttpCode": "200-299"},
-        "LoadBalancingAlgorithmType": "round_robin", "TargetType": "ip"}
-    assert lor["LoadBalancingAlgorithmType"] == "least_outstanding_requests"
-    assert "Port" not in lor    # targets on different ports
+        "LoadBalancerArns": tg["LoadBalancerArns"], "TargetType": "ip", "ProtocolVersion": "HTTP1"}
+    assert len(tg["LoadBalancerArns"]) == 1
+    assert re.fullmatch(re.escape(arn) + "loadbalancer/app/[^/]+/[0-9a-f]{16}", tg["LoadBalancerArns"][0]), tg
+    # no listener forwards to lor or empty
+    assert lor["LoadBalancerArns"] == [] and empty["LoadBalancerArns"] == []
+    assert "LoadBalancingAlgorithmType" not in lor
+    assert "Port" not in lor    # targets on different ports (albd's groups have no port of their own)
     assert lor["HealthCheckPort"] == "traffic-port"
     assert lor["HealthCheckEnabled"] is False
     assert "Port" not in empty

@@ -306,6 +306,12 @@ def test_describe_target_groups(elb):
     # DEFAULT_TG turns checks off unless a test gives its own
     want[2]["HealthCheckEnabled"] = False
     assert aws_cli(elb, "elbv2", "describe-target-groups") == {"TargetGroups": want}
+    # the admin JSON API's answer is the same TargetGroup, member for member
+    r = elb.admin_request("GET", "/api/v1/target-groups")
+    assert r.status == 200, r
+    assert r.json() == {"TargetGroups": want}
+    assert [list(g) for g in r.json()["TargetGroups"]] == [list(g) for g in aws_cli(
+        elb, "elbv2", "describe-target-groups", "--output", "json")["TargetGroups"]]
     assert aws_cli(elb, "elbv2", "describe-target-groups", "--names", "tg2", "tg") == {"TargetGroups": want[:2]}
     assert aws_cli(elb, "elbv2", "describe-target-groups",
                    "--target-group-arns", tg_arn("lonely")) == {"TargetGroups": [want[2]]}

@@ -274,7 +274,7 @@
 		mk('lb', 'Load balancer', 'all listeners', [], LB_CHARTS, null);
 		groups.forEach(function (g, i) {
 			mk('tg' + i, 'Target group ' + g.TargetGroupName,
-				(g.Protocol || 'HTTP') + ', ' + (g.LoadBalancingAlgorithmType || '').replace(/_/g, ' '),
+				(g.Protocol || 'HTTP') + (g.Port ? ', port ' + g.Port : ''),
 				[{ Name: 'TargetGroup', Value: g.TargetGroupName }], TG_CHARTS, g.TargetGroupName);
 		});
 		app.appendChild(h('div', { id: 'topics' }));
