@@ -282,10 +282,11 @@ static void sample_groups(int64_t t)
 		 * "reported if health checks are enabled"; a group no listener
 		 * uses (its targets "unused") is not the load balancer's, and
 		 * has none of its gauges */
-		c->gauges_off = !tg->cfg->in_use ? MBIT(M_HEALTHY_HOST_COUNT) | MBIT(M_UNHEALTHY_HOST_COUNT) |
-							   MBIT(M_FAIL_OPEN) | MBIT(M_REQUEST_COUNT_PER_TARGET)
-				: !tg->cfg->health_check.enabled ? MBIT(M_HEALTHY_HOST_COUNT) | MBIT(M_UNHEALTHY_HOST_COUNT)
-								  : 0;
+		c->gauges_off = 0;
+		if (!tg->cfg->health_check.enabled || !tg->cfg->in_use)
+			c->gauges_off = MBIT(M_HEALTHY_HOST_COUNT) | MBIT(M_UNHEALTHY_HOST_COUNT);
+		if (!tg->cfg->in_use)
+			c->gauges_off |= MBIT(M_FAIL_OPEN) | MBIT(M_REQUEST_COUNT_PER_TARGET);
 		c->last[M_HEALTHY_HOST_COUNT] = up;
 		c->last[M_UNHEALTHY_HOST_COUNT] = (double)(tg->ntargets - up - initial);
 		c->last[M_FAIL_OPEN] = tg->ntargets > 0 && up == 0;

@@ -25,7 +25,7 @@ enum ts_health {
 	TS_HEALTHY,       /* "healthy" */
 	TS_UNHEALTHY,     /* "unhealthy" */
 	TS_DRAINING,      /* "draining": removed by a reload, in-flight requests finish */
-	TS_UNUSED,        /* "unused": drained, or health checks disabled */
+	TS_UNUSED,        /* "unused": drained, or its group in no listener's actions */
 };
 
 struct upconn;
