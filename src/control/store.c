@@ -15,10 +15,11 @@
  * group_read) indexes with varints (id differences, lengths) and a
  * CRC32C per chunk, a skip record every 64 entries for lookups, and
  * writes a chunk that several series share (a count that stayed 0) once;
- * version 3 (the one written) has version 3 chunks (store_codec.h) and
- * a CRC32C per group of 64 series' chunks instead of one per chunk;
- * version 1 (24 bytes an entry: id, offset, length, CRC, points) and
- * version 2 are still read, and a late point into an older block
+ * version 3 has version 3 chunks (store_codec.h) and a CRC32C per group
+ * of 64 series' chunks instead of one per chunk; version 4 (the one
+ * written) is version 3 with version 4 chunks (range coded); versions 1
+ * (24 bytes an entry: id, offset, length, CRC, points) to 3 are still
+ * read, and a late point into an older block
  * rewrites it in the current version. Queries read blocks on demand
  * (mmap); a block's header and index are checked once when it is first
  * read, the chunks a lookup reads (its group's; version 1 and 2: its
@@ -126,8 +127,8 @@ static int store_nosync;
 #define BLK_SKIP 12     /* version 2: a skip record ... */
 #define BLK_SKIP3 16    /* (version 3: with its group's CRC32C) ... */
 #define BLK_GROUP 64    /* ... every this many entries */
-#define BLK_VERSION 3   /* the one written (1 and 2 are read); its chunks' version */
-#define CKPT_VERSION 3  /* the one written (1 and 2 are read); its chunks' version */
+#define BLK_VERSION 4   /* the one written (1 to 3 are read); its chunks' version */
+#define CKPT_VERSION 4  /* the one written (1 to 3 are read); its chunks' version */
 #define CKPT_MAGIC "ALBDCKP1"
 #define CAT_MAGIC "ALBDCAT1"
 
@@ -1004,7 +1005,7 @@ static int chunk_points(const struct store_chunk *c, struct store_point **pts, s
 	if (!b)
 		return -1;
 	store_chunk_write(c, b);
-	int rc = store_chunk_decode(b, len, STORE_CHUNK_V3, c->base, c->step, pts, n);
+	int rc = store_chunk_decode(b, len, STORE_CHUNK_V4, c->base, c->step, pts, n);
 	free(b);
 	return rc;
 }
@@ -2551,8 +2552,8 @@ static int finer_whole(const struct store *st, int r, int64_t start)
 	return 1;
 }
 
-/* Enter the blocks of R found in DIR. LEGACY: the checkpoint is not of
- * the current version (or missing): the store may be one from before the
+/* Enter the blocks of R found in DIR. LEGACY: the checkpoint is of a
+ * version before 3 (or missing): the store may be one from before the
  * roll-up, whose 300 s and 3600 s blocks are checked against the finer
  * ones (below) as of time REF, the later of the checkpoint's and the
  * caller's. */
@@ -2767,7 +2768,7 @@ struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen)
 		}
 		/* finest first: finer_whole() looks at the finer tables */
 		for (int r = 0; r < STORE_NRES; r++)
-			scan_blocks(st, r, st->ckpt_version != CKPT_VERSION, now > st->now ? now : st->now);
+			scan_blocks(st, r, st->ckpt_version < 3, now > st->now ? now : st->now);
 		restore_last(st);
 		/* the floor is in the catalog and the checkpoint: without
 		 * either, the blocks say which ids were ever used */

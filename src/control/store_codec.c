@@ -44,48 +44,7 @@ uint32_t store_crc32c(uint32_t crc, const void *buf, size_t len)
 	return ~crc;
 }
 
-/* ------------------------------------------------------------ varints */
-
-/* ------------------------------------------------------------ bits */
-
-struct bitw {
-	uint8_t *buf;
-	size_t pos, cap;  /* bits written, bytes allocated */
-};
-
-static int bw_reserve(struct bitw *w, size_t more)
-{
-	size_t need = (w->pos + more + 7) / 8;
-	if (need <= w->cap)
-		return 0;
-	/* an eighth more than needed: chunks fill slowly and many are small */
-	size_t cap = need + need / 8 + 8;
-	uint8_t *b = realloc(w->buf, cap);
-	if (!b)
-		return -1;
-	memset(b + w->cap, 0, cap - w->cap);
-	w->buf = b;
-	w->cap = cap;
-	return 0;
-}
-
-/* the N low bits of V, most significant first (room reserved; a writer
- * without a buffer only counts) */
-static void bw_put(struct bitw *w, uint64_t v, unsigned n)
-{
-	if (!w->buf) {
-		w->pos += n;
-		return;
-	}
-	while (n) {
-		unsigned room = 8 - (unsigned)(w->pos & 7);
-		unsigned take = n < room ? n : room;
-		uint8_t bits = (uint8_t)((v >> (n - take)) & ((1u << take) - 1));
-		w->buf[w->pos >> 3] |= (uint8_t)(bits << (room - take));
-		w->pos += take;
-		n -= take;
-	}
-}
+/* ------------------------------------------------------------ bits (versions 1 to 3) */
 
 struct bitr {
 	const uint8_t *buf;
@@ -164,16 +123,10 @@ static int as_int(uint64_t u, int64_t *out)
 	return 1;
 }
 
-static unsigned eg_len(uint64_t v)
-{
-	return 2 * (64 - (unsigned)__builtin_clzll(v + 1)) - 1;
-}
 
 #define ESC_Q 24  /* Rice: a quotient this large is escaped (see put_rice) */
 
-static void put_eg(struct bitw *w, uint64_t v);
 static uint64_t get_eg(struct bitr *r);
-static void put_rice(struct bitw *w, uint64_t c, unsigned k);
 static uint64_t get_rice(struct bitr *r, unsigned k);
 static int ord_ok(int64_t ord);
 
@@ -252,15 +205,6 @@ static uint64_t get_xor(struct bitr *r, struct store_gorilla *g, int f)
  * point, a latency's minimum a bucket), else '1' + 2 bits.
  */
 
-static void put_mode(struct bitw *w, struct store_gorilla *g, int f, unsigned mode)
-{
-	if (mode == g->mode[f]) {
-		bw_put(w, 0, 1);
-	} else {
-		bw_put(w, 4 | mode, 3);
-		g->mode[f] = (uint8_t)mode;
-	}
-}
 
 static unsigned get_mode(struct bitr *r, struct store_gorilla *g, int f)
 {
@@ -269,13 +213,6 @@ static unsigned get_mode(struct bitr *r, struct store_gorilla *g, int f)
 	return g->mode[f];
 }
 
-static unsigned rice_len(uint64_t c, unsigned k)
-{
-	uint64_t q = c >> k;
-	if (q >= ESC_Q)
-		return ESC_Q + 6 + (64 - (unsigned)__builtin_clzll(c));
-	return (unsigned)q + 1 + k;
-}
 
 static unsigned g_k(const struct store_gorilla *g, int f)
 {
@@ -328,60 +265,6 @@ static void minmax_refs(struct store_gorilla *g, const struct hist *h)
 	g->prev_ord[3] = fine_top(h->b[h->n - 1].ord, h->shift);
 }
 
-static void put_val(struct bitw *w, struct store_gorilla *g, int f, uint64_t v)
-{
-	uint64_t prev = g->prev[f];
-	if (v == prev) {
-		put_mode(w, g, f, 0);
-		return;
-	}
-	g->prev[f] = v;
-	unsigned best = ~0u, mode = 3;
-	int64_t a, b;
-	uint64_t z = 0;
-	unsigned k = g_k(g, f);
-	if (as_int(prev, &a) && as_int(v, &b)) {
-		z = zigzag(b - a);
-		best = 2 + rice_len(z, k);
-		mode = 1;
-	}
-	int32_t ord = 0;
-	uint64_t zo = 0;
-	if (best > 8 && as_ord(v, &ord)) {
-		zo = zigzag((int64_t)ord - g->prev_ord[f]);
-		if (2 + eg_len(zo) < best) {
-			best = 2 + eg_len(zo);
-			mode = 2;
-		}
-	}
-	uint64_t x = v ^ prev;
-	unsigned lead = (unsigned)__builtin_clzll(x), trail = (unsigned)__builtin_ctzll(x);
-	if (lead > 31)
-		lead = 31;
-	int in_window = g->lead[f] != 0xff && lead >= g->lead[f] && trail >= g->trail[f];
-	unsigned xor_bits = in_window ? 3u + 64u - g->lead[f] - g->trail[f] : 3u + 11u + 64u - lead - trail;
-	if (xor_bits < best)
-		mode = 3;
-	put_mode(w, g, f, mode);
-	if (mode == 1) {
-		put_rice(w, z, k);
-		g_adapt(g, f, z);
-	} else if (mode == 2) {
-		put_eg(w, zo);
-		g->prev_ord[f] = ord;
-	} else if (in_window) {
-		bw_put(w, 0, 1);
-		bw_put(w, x >> g->trail[f], 64 - g->lead[f] - g->trail[f]);
-	} else {
-		unsigned len = 64 - lead - trail;
-		bw_put(w, 1, 1);
-		bw_put(w, lead, 5);
-		bw_put(w, len - 1, 6);
-		bw_put(w, x >> trail, len);
-		g->lead[f] = (uint8_t)lead;
-		g->trail[f] = (uint8_t)trail;
-	}
-}
 
 static uint64_t get_val(struct bitr *r, struct store_gorilla *g, int f)
 {
@@ -409,29 +292,6 @@ static uint64_t get_val(struct bitr *r, struct store_gorilla *g, int f)
 	return get_xor_bits(r, g, f);
 }
 
-/* at most 4 + 64 bits */
-static void put_ts(struct bitw *w, struct store_gorilla *g, int64_t idx)
-{
-	int64_t delta = idx - g->prev_idx;
-	uint64_t z = zigzag(delta - g->prev_delta);
-	g->prev_idx = idx;
-	g->prev_delta = delta;
-	if (z == 0) {
-		bw_put(w, 0, 1);
-	} else if (z < (1u << 7)) {
-		bw_put(w, 2, 2);
-		bw_put(w, z, 7);
-	} else if (z < (1u << 12)) {
-		bw_put(w, 6, 3);
-		bw_put(w, z, 12);
-	} else if (z < (1u << 20)) {
-		bw_put(w, 14, 4);
-		bw_put(w, z, 20);
-	} else {
-		bw_put(w, 15, 4);
-		bw_put(w, z, 64);
-	}
-}
 
 static int64_t get_ts(struct bitr *r, struct store_gorilla *g)
 {
@@ -470,15 +330,6 @@ static int64_t get_ts(struct bitr *r, struct store_gorilla *g)
  * bucket inside a run costs k + 1 bits, a new run about a dozen */
 #define RUN_GAP 2
 
-/* Exp-Golomb of V < 2^63: at most 127 bits */
-static void put_eg(struct bitw *w, uint64_t v)
-{
-	uint64_t x = v + 1;
-	unsigned n = 64 - (unsigned)__builtin_clzll(x);
-	if (n > 1)
-		bw_put(w, 0, n - 1);
-	bw_put(w, x, n);
-}
 
 static uint64_t get_eg(struct bitr *r)
 {
@@ -493,21 +344,6 @@ static uint64_t get_eg(struct bitr *r)
 	return x - 1;
 }
 
-/* at most ESC_Q + 6 + 64 bits */
-static void put_rice(struct bitw *w, uint64_t c, unsigned k)
-{
-	uint64_t q = c >> k;
-	if (q >= ESC_Q) {
-		unsigned n = 64 - (unsigned)__builtin_clzll(c);
-		bw_put(w, (1u << ESC_Q) - 1, ESC_Q);
-		bw_put(w, n - 1, 6);
-		bw_put(w, c, n);
-		return;
-	}
-	bw_put(w, ((uint64_t)1 << (q + 1)) - 2, (unsigned)q + 1);
-	if (k)
-		bw_put(w, c, k);
-}
 
 static uint64_t get_rice(struct bitr *r, unsigned k)
 {
@@ -580,14 +416,6 @@ static void adapt_update(struct adapt *s, uint64_t e)
 	}
 }
 
-/* C after PREV: the count itself (DELTA 0) or the difference, which wraps
- * both ways in uint64 */
-static void put_delta(struct bitw *w, struct adapt *s, uint64_t c, uint64_t prev, int delta)
-{
-	uint64_t e = delta ? zigzag((int64_t)(c - prev)) : c;
-	put_rice(w, e, adapt_k(s));
-	adapt_update(s, e);
-}
 
 static uint64_t get_delta(struct bitr *r, struct adapt *s, uint64_t prev, int delta)
 {
@@ -596,56 +424,7 @@ static uint64_t get_delta(struct bitr *r, struct adapt *s, uint64_t prev, int de
 	return delta ? prev + (uint64_t)unzigzag(e) : e;
 }
 
-/* the counts of buckets B[I..J) from ord START (empty ones between) */
-static void put_counts(struct bitw *w, const struct hist_bucket *b, uint32_t i, uint32_t j, int64_t start,
-		       int delta)
-{
-	struct adapt ad = { 4, 1 };
-	uint64_t prev = 0;
-	int64_t o = start;
-	for (uint32_t k = i; k < j; k++) {
-		for (; o < b[k].ord; o++) {
-			put_delta(w, &ad, 0, prev, delta);
-			prev = 0;
-		}
-		put_delta(w, &ad, b[k].count, prev, delta);
-		prev = b[k].count;
-		o++;
-	}
-}
 
-static void put_hist_runs(struct bitw *w, const struct hist *h, int32_t *ref)
-{
-	uint32_t nruns = 0;
-	for (uint32_t i = 0; i < h->n; i++)
-		if (i == 0 || h->b[i].ord - h->b[i - 1].ord > RUN_GAP + 1)
-			nruns++;
-	put_eg(w, nruns);
-	int64_t prev_end = 0;
-	for (uint32_t i = 0; i < h->n;) {
-		uint32_t j = i + 1;
-		while (j < h->n && h->b[j].ord - h->b[j - 1].ord <= RUN_GAP + 1)
-			j++;
-		int64_t start = h->b[i].ord, end = h->b[j - 1].ord;
-		if (i == 0) {
-			put_eg(w, zigzag(start - *ref));
-			*ref = (int32_t)start;
-		} else {
-			put_eg(w, (uint64_t)(start - prev_end - (RUN_GAP + 2)));
-		}
-		put_eg(w, (uint64_t)(end - start));
-		/* the cheaper of counts and differences: small counts (a
-		 * second's histogram) are cheaper as they are */
-		struct bitw c0 = { NULL, 0, 0 }, c1 = { NULL, 0, 0 };
-		put_counts(&c0, h->b, i, j, start, 0);
-		put_counts(&c1, h->b, i, j, start, 1);
-		int delta = c1.pos < c0.pos;
-		bw_put(w, (uint64_t)delta, 1);
-		put_counts(w, h->b, i, j, start, delta);
-		prev_end = end;
-		i = j;
-	}
-}
 
 /* Decode one histogram into H (replaced). Returns 0 or -1 (malformed: H empty). */
 static int get_hist_runs(struct bitr *r, struct hist *h, int32_t *ref)
@@ -814,29 +593,6 @@ static int pred_next(const struct store_pred *p, const struct hist *h, struct st
 	return 0;
 }
 
-/* H the predictive way after P (H not empty, at most PRED_SPAN wide), as
- * version 3 writes it */
-static void put_hist_pred(struct bitw *w, const struct hist *h, int32_t *ref, const struct store_pred *p)
-{
-	uint64_t n = hist_count(h);
-	int32_t lo = h->b[0].ord, hi = h->b[h->n - 1].ord;
-	bw_put(w, 1, 1);
-	put_eg(w, zigzag((int64_t)n - (int64_t)((p->ema_n + ((uint64_t)1 << (PRED_FRAC - 1))) >> PRED_FRAC)));
-	put_eg(w, zigzag((int64_t)lo - *ref));
-	*ref = lo;
-	put_eg(w, (uint64_t)(hi - lo));
-	uint32_t j = 0, pi = 0;
-	for (int64_t o = lo; o <= hi; o++) {
-		uint64_t c = 0, pr = 0;
-		if (j < h->n && h->b[j].ord == o)
-			c = h->b[j++].count;
-		while (pi < p->n && p->ord[pi] < o)
-			pi++;
-		if (pi < p->n && p->ord[pi] == o)
-			pr = pred_at(p, pi, n);
-		put_rice(w, zigzag((int64_t)(c - pr)), pred_k(pr));
-	}
-}
 
 /* Decode a predictive histogram (after its '1') of chunk version VERSION
  * into H. Returns 0 or -1. */
@@ -895,11 +651,698 @@ bad:
 	return -1;
 }
 
+/* ------------------------------------------------------------ version 4: range coding
+ *
+ * Version 4 writes both streams with a binary range coder (LZMA's: 32-bit
+ * range, a carry held back in the bytes not yet let go of) whose
+ * probabilities adapt as it goes, each decision in a context of its own:
+ * what is predictable costs a small fraction of a bit (a count's n, min
+ * and max that stay, a timestamp a step after the last, the flags of a
+ * point like the one before), and a histogram's count costs about the
+ * entropy of its noise instead of a whole Rice code. Probabilities are 12
+ * bits, P(0), moved by 1/16 of the distance to the bit seen; they start at
+ * 1/2 in every chunk. Bits that carry no pattern (the low bits of a
+ * number) go through as they are ("direct" bits, LZMA's). Integers only:
+ * every machine codes the same bytes.
+ *
+ * The serialized stream is the coder's bytes without the first (always
+ * 0), flushed with the shortest value inside the final interval: at most
+ * 4 trailing zero bytes left off, which the decoder reads as zeros (and
+ * refuses to read more of). A chunk still open is serialized from a copy
+ * of its coder's state: appending goes on after.
+ */
+
+#define RC_PBITS 12
+#define RC_ONE (1u << RC_PBITS)
+#define RC_ADAPT 4  /* 1/16: a chunk has 24 to 60 points to learn in (1/32 measured 4% larger) */
+#define RC_TOP (1u << 24)
+
+static void rc_init(struct store_rc *e)
+{
+	free(e->buf);
+	memset(e, 0, sizeof(*e));
+	e->range = 0xffffffffu;
+	e->pending = 1;
+	e->skip = 1;
+}
+
+static void rc_emit(struct store_rc *e, uint8_t b)
+{
+	if (e->skip) {
+		e->skip = 0;
+		return;
+	}
+	if (e->fail)
+		return;
+	if (e->len == e->cap) {
+		/* an eighth more: chunks fill slowly and many are small */
+		size_t cap = e->cap + e->cap / 8 + 16;
+		uint8_t *p = realloc(e->buf, cap);
+		if (!p) {
+			e->fail = 1;
+			return;
+		}
+		e->buf = p;
+		e->cap = cap;
+	}
+	e->buf[e->len++] = b;
+}
+
+static void rc_shift(struct store_rc *e)
+{
+	if ((uint32_t)e->low < 0xff000000u || (e->low >> 32)) {
+		uint8_t carry = (uint8_t)(e->low >> 32), t = e->cache;
+		do {
+			rc_emit(e, (uint8_t)(t + carry));
+			t = 0xff;
+		} while (--e->pending);
+		e->cache = (uint8_t)(e->low >> 24);
+	}
+	e->pending++;
+	e->low = (e->low & 0x00ffffffu) << 8;
+}
+
+static inline void rc_bit(struct store_rc *e, uint16_t *p, unsigned bit)
+{
+	uint32_t bound = (e->range >> RC_PBITS) * *p;
+	if (!bit) {
+		e->range = bound;
+		*p = (uint16_t)(*p + ((RC_ONE - *p) >> RC_ADAPT));
+	} else {
+		e->low += bound;
+		e->range -= bound;
+		*p = (uint16_t)(*p - (*p >> RC_ADAPT));
+	}
+	while (e->range < RC_TOP) {
+		e->range <<= 8;
+		rc_shift(e);
+	}
+}
+
+/* the N low bits of V as they are, most significant first */
+static void rc_direct(struct store_rc *e, uint64_t v, unsigned n)
+{
+	while (n--) {
+		e->range >>= 1;
+		if ((v >> n) & 1)
+			e->low += e->range;
+		while (e->range < RC_TOP) {
+			e->range <<= 8;
+			rc_shift(e);
+		}
+	}
+}
+
+/* The bytes a flush now would add after E's (into T, room for
+ * e->pending + 4; NULL: only counted), without touching E: the held-back
+ * bytes, then the 4 bytes of the value inside [low, low + range) with
+ * the most trailing zero bytes, those left off. */
+static size_t rc_tail(const struct store_rc *e, uint8_t *t)
+{
+	uint64_t hi = e->low + e->range - 1, v = e->low;
+	for (unsigned b = 32; b >= 8; b -= 8) {
+		uint64_t m = ((uint64_t)1 << b) - 1, x = (e->low + m) & ~m;
+		if (x <= hi) {
+			v = x;
+			break;
+		}
+	}
+	uint8_t carry = (uint8_t)(v >> 32);
+	uint32_t lo = (uint32_t)v;
+	unsigned keep = 4;
+	while (keep && !(lo & 0xff)) {
+		lo >>= 8;
+		keep--;
+	}
+	lo = (uint32_t)v;
+	size_t n = 0;
+	for (uint32_t i = 0; i < e->pending; i++) {
+		if (i == 0 && e->skip)
+			continue;
+		if (t)
+			t[n] = (uint8_t)((i == 0 ? e->cache : 0xff) + carry);
+		n++;
+	}
+	for (unsigned i = 0; i < keep; i++) {
+		if (t)
+			t[n] = (uint8_t)(lo >> (24 - 8 * i));
+		n++;
+	}
+	return n;
+}
+
+static size_t rc_size(const struct store_rc *e)
+{
+	return e->len + rc_tail(e, NULL);
+}
+
+static size_t rc_write(const struct store_rc *e, uint8_t *out)
+{
+	if (e->len)
+		memcpy(out, e->buf, e->len);
+	return e->len + rc_tail(e, out + e->len);
+}
+
+struct rcd {
+	const uint8_t *p, *end;
+	uint32_t range, code;
+	unsigned over;  /* zeros read past the end: at most the 4 a flush leaves off */
+	int bad;
+};
+
+static inline uint8_t rcd_byte(struct rcd *d)
+{
+	if (d->p < d->end)
+		return *d->p++;
+	if (++d->over > 4)
+		d->bad = 1;
+	return 0;
+}
+
+static void rcd_init(struct rcd *d, const uint8_t *p, size_t len)
+{
+	d->p = p;
+	d->end = p + len;
+	d->range = 0xffffffffu;
+	d->code = 0;
+	d->over = 0;
+	d->bad = 0;
+	for (int i = 0; i < 4; i++)
+		d->code = (d->code << 8) | rcd_byte(d);
+}
+
+static inline unsigned rcd_bit(struct rcd *d, uint16_t *p)
+{
+	uint32_t bound = (d->range >> RC_PBITS) * *p;
+	unsigned bit;
+	if (d->code < bound) {
+		d->range = bound;
+		*p = (uint16_t)(*p + ((RC_ONE - *p) >> RC_ADAPT));
+		bit = 0;
+	} else {
+		d->code -= bound;
+		d->range -= bound;
+		*p = (uint16_t)(*p - (*p >> RC_ADAPT));
+		bit = 1;
+	}
+	while (d->range < RC_TOP) {
+		d->range <<= 8;
+		d->code = (d->code << 8) | rcd_byte(d);
+	}
+	return bit;
+}
+
+static uint64_t rcd_direct(struct rcd *d, unsigned n)
+{
+	uint64_t v = 0;
+	while (n--) {
+		d->range >>= 1;
+		unsigned bit = d->code >= d->range;
+		if (bit)
+			d->code -= d->range;
+		v = (v << 1) | bit;
+		while (d->range < RC_TOP) {
+			d->range <<= 8;
+			d->code = (d->code << 8) | rcd_byte(d);
+		}
+	}
+	return v;
+}
+
+static void probs_init(uint16_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = RC_ONE / 2;
+}
+
+/* An unsigned integer: its bit length in unary (a context per place, the
+ * last shared), the bit below its top in a context per length, the rest
+ * direct. */
+#define IU_LEN 12
+#define IU_TOP 4
+struct iu {
+	uint16_t len[IU_LEN], top[IU_TOP];
+};
+
+static void put_iu(struct store_rc *e, struct iu *x, uint64_t z)
+{
+	unsigned nb = z ? 64 - (unsigned)__builtin_clzll(z) : 0;
+	for (unsigned i = 0; i < nb; i++)
+		rc_bit(e, &x->len[i < IU_LEN ? i : IU_LEN - 1], 1);
+	if (nb < 64)
+		rc_bit(e, &x->len[nb < IU_LEN ? nb : IU_LEN - 1], 0);
+	if (nb >= 2) {
+		rc_bit(e, &x->top[nb - 2 < IU_TOP ? nb - 2 : IU_TOP - 1], (unsigned)(z >> (nb - 2)) & 1);
+		rc_direct(e, z, nb - 2);
+	}
+}
+
+static uint64_t get_iu(struct rcd *d, struct iu *x)
+{
+	unsigned nb = 0;
+	while (nb < 64 && rcd_bit(d, &x->len[nb < IU_LEN ? nb : IU_LEN - 1]))
+		nb++;
+	if (nb < 2)
+		return nb;
+	uint64_t z = (uint64_t)1 << (nb - 1);
+	z |= (uint64_t)rcd_bit(d, &x->top[nb - 2 < IU_TOP ? nb - 2 : IU_TOP - 1]) << (nb - 2);
+	return z | rcd_direct(d, nb - 2);
+}
+
+/* the points' stream's models */
+struct store_v4main {
+	uint16_t rep[2];            /* a repeat of the point before, by whether that one was */
+	uint16_t ts_same;           /* the same time delta */
+	uint16_t single[2];         /* a point of one sample, by whether the last was */
+	uint16_t is_count;          /* with histograms: n is the histogram's count */
+	uint16_t mode[4][4][2][3];  /* field, its last mode, the field before it changed, decision */
+	uint16_t xwin[4];           /* XOR'd inside the last window */
+	struct iu ts;               /* zigzag delta of deltas - 1 */
+	struct iu ival[3];          /* zigzag integer differences: n; sum; min and max */
+	struct iu iord;             /* zigzag ord differences (minimum and maximum) */
+};
+
+/* Histogram counts (see put_hist4): a class per predicted count (0, then
+ * two a power of two), and one more for no prediction; per class: zero,
+ * sign, the quotient's unary (QCTX places, the last shared; QESC or more
+ * escapes to Exp-Golomb), the low bits' top. */
+#define NCLS 42
+#define QCTX 8
+#define QESC 20
+#define BCTX (2 + QCTX + 2)
+#define RUN4_GAP 16      /* more empty buckets than this between two ends a run */
+#define RUN4_MAX 4096    /* a run holds at most this many buckets */
+
+struct store_v4hist {
+	struct iu n, nruns, start, len, gap;
+	uint16_t b[2][NCLS + 1][BCTX];  /* against the prediction; against the bucket before (first point) */
+};
+
+static void v4main_init(struct store_v4main *x)
+{
+	probs_init((uint16_t *)x, sizeof(*x) / sizeof(uint16_t));
+}
+
+static void v4hist_init(struct store_v4hist *x)
+{
+	probs_init((uint16_t *)x, sizeof(*x) / sizeof(uint16_t));
+}
+
+/* ------------------------------------------------------------ version 4 fields
+ *
+ * As version 2's modes (put_val): 0 equal to the field before, 1 the
+ * integer difference, 2 the difference of ords, 3 XOR'd; the mode is a
+ * tree of up to three decisions in contexts of the field, its last mode
+ * and whether the field before it in this point changed (a rare count's
+ * sum and maximum change together).
+ */
+
+static unsigned nbits(uint64_t z)
+{
+	return z ? 64 - (unsigned)__builtin_clzll(z) : 0;
+}
+
+static unsigned put_val4(struct store_rc *e, struct store_v4main *x, struct store_gorilla *g, int f, uint64_t v,
+			 unsigned changed)
+{
+	uint16_t *m = x->mode[f][g->mode[f] & 3][changed];
+	uint64_t prev = g->prev[f];
+	if (v == prev) {
+		rc_bit(e, &m[0], 0);
+		g->mode[f] = 0;
+		return 0;
+	}
+	rc_bit(e, &m[0], 1);
+	g->prev[f] = v;
+	unsigned best = ~0u, mode = 3;
+	int64_t a, b;
+	uint64_t z = 0, zo = 0;
+	int32_t ord = 0;
+	if (as_int(prev, &a) && as_int(v, &b)) {
+		z = zigzag(b - a);
+		best = 2 + nbits(z);
+		mode = 1;
+	}
+	if (best > 8 && as_ord(v, &ord)) {
+		zo = zigzag((int64_t)ord - g->prev_ord[f]);
+		if (2 + nbits(zo) < best) {
+			best = 2 + nbits(zo);
+			mode = 2;
+		}
+	}
+	uint64_t xr = v ^ prev;
+	unsigned lead = (unsigned)__builtin_clzll(xr), trail = (unsigned)__builtin_ctzll(xr);
+	if (lead > 31)
+		lead = 31;
+	int in_window = g->lead[f] != 0xff && lead >= g->lead[f] && trail >= g->trail[f];
+	unsigned xor_bits = in_window ? 1u + 64u - g->lead[f] - g->trail[f] : 12u + 64u - lead - trail;
+	if (xor_bits < best)
+		mode = 3;
+	rc_bit(e, &m[1], mode != 1);
+	if (mode != 1)
+		rc_bit(e, &m[2], mode != 2);
+	g->mode[f] = (uint8_t)mode;
+	if (mode == 1) {
+		put_iu(e, &x->ival[f == 0 ? 0 : f == 1 ? 1 : 2], z);
+	} else if (mode == 2) {
+		put_iu(e, &x->iord, zo);
+		g->prev_ord[f] = ord;
+	} else {
+		rc_bit(e, &x->xwin[f], !in_window);
+		if (in_window) {
+			rc_direct(e, xr >> g->trail[f], 64 - g->lead[f] - g->trail[f]);
+		} else {
+			unsigned len = 64 - lead - trail;
+			rc_direct(e, lead, 5);
+			rc_direct(e, len - 1, 6);
+			rc_direct(e, xr >> trail, len);
+			g->lead[f] = (uint8_t)lead;
+			g->trail[f] = (uint8_t)trail;
+		}
+	}
+	return 1;
+}
+
+static uint64_t get_val4(struct rcd *d, struct store_v4main *x, struct store_gorilla *g, int f, unsigned *changed)
+{
+	uint16_t *m = x->mode[f][g->mode[f] & 3][*changed];
+	if (!rcd_bit(d, &m[0])) {
+		g->mode[f] = 0;
+		*changed = 0;
+		return g->prev[f];
+	}
+	*changed = 1;
+	unsigned mode = !rcd_bit(d, &m[1]) ? 1 : !rcd_bit(d, &m[2]) ? 2 : 3;
+	g->mode[f] = (uint8_t)mode;
+	if (mode == 1) {
+		uint64_t z = get_iu(d, &x->ival[f == 0 ? 0 : f == 1 ? 1 : 2]);
+		int64_t a;
+		if (d->bad || !as_int(g->prev[f], &a) || z > ((uint64_t)1 << 56)) {
+			d->bad = 1;
+			return 0;
+		}
+		int64_t b = a + unzigzag(z);
+		if (b < -9007199254740992ll || b > 9007199254740992ll) {
+			d->bad = 1;
+			return 0;
+		}
+		g->prev[f] = dbits((double)b);
+		/* equal is mode 0, never an integer difference of 0 */
+		if (z == 0)
+			d->bad = 1;
+		return g->prev[f];
+	}
+	if (mode == 2) {
+		uint64_t z = get_iu(d, &x->iord);
+		int64_t ord = (int64_t)g->prev_ord[f] + unzigzag(z);
+		if (d->bad || z > ((uint64_t)1 << 40) || ord == 0 || !ord_ok(ord)) {
+			d->bad = 1;
+			return 0;
+		}
+		g->prev_ord[f] = (int32_t)ord;
+		g->prev[f] = dbits(hist_ord_value((int32_t)ord));
+		return g->prev[f];
+	}
+	uint64_t xr;
+	if (!rcd_bit(d, &x->xwin[f])) {
+		if (g->lead[f] == 0xff) {
+			d->bad = 1;
+			return 0;
+		}
+		xr = rcd_direct(d, 64 - g->lead[f] - g->trail[f]) << g->trail[f];
+	} else {
+		unsigned lead = (unsigned)rcd_direct(d, 5);
+		unsigned len = (unsigned)rcd_direct(d, 6) + 1;
+		if (lead + len > 64) {
+			d->bad = 1;
+			return 0;
+		}
+		unsigned trail = 64 - lead - len;
+		xr = rcd_direct(d, len) << trail;
+		g->lead[f] = (uint8_t)lead;
+		g->trail[f] = (uint8_t)trail;
+	}
+	g->prev[f] ^= xr;
+	return g->prev[f];
+}
+
+static void put_ts4(struct store_rc *e, struct store_v4main *x, struct store_gorilla *g, int64_t idx)
+{
+	int64_t delta = idx - g->prev_idx;
+	uint64_t z = zigzag(delta - g->prev_delta);
+	g->prev_idx = idx;
+	g->prev_delta = delta;
+	rc_bit(e, &x->ts_same, z != 0);
+	if (z)
+		put_iu(e, &x->ts, z - 1);
+}
+
+static int64_t get_ts4(struct rcd *d, struct store_v4main *x, struct store_gorilla *g)
+{
+	uint64_t z = 0;
+	if (rcd_bit(d, &x->ts_same))
+		z = get_iu(d, &x->ts) + 1;
+	/* garbage may overflow: wrap (the caller checks the order) */
+	g->prev_delta = (int64_t)((uint64_t)g->prev_delta + (uint64_t)unzigzag(z));
+	g->prev_idx = (int64_t)((uint64_t)g->prev_idx + (uint64_t)g->prev_delta);
+	return g->prev_idx;
+}
+
+/* ------------------------------------------------------------ version 4 histograms
+ *
+ * Per point: its count against the average count (zigzag), the number of
+ * runs, the first run's first ord against the last point's (zigzag) and
+ * its length - 1 against the last point's (zigzag), a later run's gap
+ * from the run before and its length - 1; then every bucket of every run
+ * (empty ones inside too) against its prediction PR, the chunk's moving
+ * average of that ord scaled to the count (as version 3; for a chunk's
+ * first point, when there is none, the bucket before in the same
+ * histogram, in contexts of their own): '0' when equal, else '1', the
+ * sign (when PR > 0) and |difference| - 1 as a quotient in unary and k
+ * low bits, k one less than version 3's Rice parameter for PR (pred_k),
+ * the top low bit in a context, the others direct. The contexts are those
+ * of PR's class (class4): a bucket predicted to hold 0.3 is 0 nine times
+ * in ten and costs a fraction of a bit, where a Rice code takes one. A
+ * run ends at more than RUN4_GAP empty buckets or at RUN4_MAX buckets.
+ */
+
+static unsigned class4(uint64_t pr)
+{
+	if (!pr)
+		return 0;
+	unsigned b = nbits(pr);
+	unsigned c = 2 * b - 1 + (b >= 2 ? (unsigned)(pr >> (b - 2)) & 1 : 0);
+	return c < NCLS ? c : NCLS - 1;
+}
+
+static unsigned k4(uint64_t pr)
+{
+	unsigned k = pred_k(pr);
+	return k ? k - 1 : 0;
+}
+
+static void put_count4(struct store_rc *e, uint16_t *u, uint64_t pr, uint64_t c)
+{
+	if (c == pr) {
+		rc_bit(e, &u[0], 0);
+		return;
+	}
+	rc_bit(e, &u[0], 1);
+	uint64_t m;
+	if (pr) {
+		unsigned neg = c < pr;
+		rc_bit(e, &u[1], neg);
+		m = (neg ? pr - c : c - pr) - 1;
+	} else {
+		m = c - 1;
+	}
+	unsigned k = k4(pr);
+	uint64_t q = m >> k;
+	unsigned j;
+	for (j = 0; j < q && j < QESC; j++)
+		rc_bit(e, &u[2 + (j < QCTX ? j : QCTX - 1)], 1);
+	if (j < QESC) {
+		rc_bit(e, &u[2 + (j < QCTX ? j : QCTX - 1)], 0);
+	} else {
+		/* Exp-Golomb of q - QESC, direct */
+		uint64_t v = q - QESC + 1;
+		unsigned n = nbits(v);
+		rc_direct(e, 0, n - 1);
+		rc_direct(e, v, n);
+	}
+	if (k) {
+		rc_bit(e, &u[2 + QCTX + (q != 0)], (unsigned)(m >> (k - 1)) & 1);
+		rc_direct(e, m, k - 1);
+	}
+}
+
+/* a count predicted PR, at most N: -1 when garbage */
+static int64_t get_count4(struct rcd *d, uint16_t *u, uint64_t pr, uint64_t n)
+{
+	if (!rcd_bit(d, &u[0]))
+		return (int64_t)pr;
+	unsigned neg = pr ? rcd_bit(d, &u[1]) : 0;
+	unsigned k = k4(pr);
+	uint64_t q = 0;
+	while (q < QESC && rcd_bit(d, &u[2 + (q < QCTX ? q : QCTX - 1)]))
+		q++;
+	if (q == QESC) {
+		unsigned z = 0;
+		while (!rcd_direct(d, 1)) {
+			if (d->bad || ++z > 52)
+				return -1;
+		}
+		q += (((uint64_t)1 << z) | rcd_direct(d, z)) - 1;
+	}
+	if (q > ((uint64_t)1 << 53) >> k)
+		return -1;
+	uint64_t m = q << k;
+	if (k)
+		m |= ((uint64_t)rcd_bit(d, &u[2 + QCTX + (q != 0)]) << (k - 1)) | rcd_direct(d, k - 1);
+	if (d->bad)
+		return -1;
+	if (neg)
+		return m + 1 > pr ? -1 : (int64_t)(pr - m - 1);
+	if (m + 1 > n || pr > n - m - 1)
+		return -1;
+	return (int64_t)(pr + m + 1);
+}
+
+static void put_hist4(struct store_rc *e, struct store_v4hist *x, const struct hist *h, int32_t *ref, int32_t *plen,
+		      const struct store_pred *p)
+{
+	uint64_t n = hist_count(h);
+	int64_t avg = (int64_t)((p->ema_n + ((uint64_t)1 << (PRED_FRAC - 1))) >> PRED_FRAC);
+	put_iu(e, &x->n, zigzag((int64_t)n - avg));
+	uint32_t i = 0, nr = 0, pi = 0;
+	/* count the runs first */
+	for (uint32_t k = 0, st = 0; k < h->n; k++)
+		if (k == 0 || h->b[k].ord - h->b[k - 1].ord > RUN4_GAP + 1 || h->b[k].ord - h->b[st].ord >= RUN4_MAX) {
+			st = k;
+			nr++;
+		}
+	put_iu(e, &x->nruns, nr);
+	int64_t prev_end = 0;
+	int first = p->ema_n == 0;
+	for (uint32_t r = 0; r < nr; r++) {
+		uint32_t j = i + 1;
+		while (j < h->n && h->b[j].ord - h->b[j - 1].ord <= RUN4_GAP + 1 && h->b[j].ord - h->b[i].ord < RUN4_MAX)
+			j++;
+		int64_t start = h->b[i].ord, end = h->b[j - 1].ord;
+		if (r == 0) {
+			put_iu(e, &x->start, zigzag(start - *ref));
+			*ref = (int32_t)start;
+			put_iu(e, &x->len, zigzag(end - start - *plen));
+			*plen = (int32_t)(end - start);
+		} else {
+			put_iu(e, &x->gap, (uint64_t)(start - prev_end - 1));
+			put_iu(e, &x->gap, (uint64_t)(end - start));
+		}
+		uint64_t before = 0;
+		uint32_t k = i;
+		for (int64_t o = start; o <= end; o++) {
+			uint64_t c = 0, pr = 0;
+			if (h->b[k].ord == o)
+				c = h->b[k++].count;
+			if (first) {
+				pr = before;
+				before = c;
+			} else {
+				while (pi < p->n && p->ord[pi] < o)
+					pi++;
+				if (pi < p->n && p->ord[pi] == o)
+					pr = pred_at(p, pi, n);
+			}
+			put_count4(e, x->b[first][class4(pr)], pr, c);
+		}
+		prev_end = end;
+		i = j;
+	}
+}
+
+static int get_hist4(struct rcd *d, struct store_v4hist *x, struct hist *h, int32_t *ref, int32_t *plen,
+		     const struct store_pred *p)
+{
+	hist_clear(h);
+	int64_t avg = (int64_t)((p->ema_n + ((uint64_t)1 << (PRED_FRAC - 1))) >> PRED_FRAC);
+	uint64_t zn = get_iu(d, &x->n);
+	if (d->bad || zn > ((uint64_t)1 << 60))
+		goto bad;
+	int64_t n = avg + unzigzag(zn);
+	uint64_t nr = get_iu(d, &x->nruns);
+	if (d->bad || n < 0 || (n == 0) != (nr == 0) || nr > (uint64_t)n)
+		goto bad;
+	int first = p->ema_n == 0;
+	int64_t prev_end = 0;
+	uint64_t total = 0;
+	uint32_t pi = 0;
+	for (uint64_t r = 0; r < nr; r++) {
+		int64_t start, span;
+		if (r == 0) {
+			uint64_t z = get_iu(d, &x->start);
+			if (z > ((uint64_t)1 << 40))
+				goto bad;
+			start = (int64_t)*ref + unzigzag(z);
+			z = get_iu(d, &x->len);
+			if (z > ((uint64_t)1 << 40))
+				goto bad;
+			span = (int64_t)*plen + unzigzag(z);
+		} else {
+			uint64_t gap = get_iu(d, &x->gap), s = get_iu(d, &x->gap);
+			if (gap > ((uint64_t)1 << 40) || s > ((uint64_t)1 << 40))
+				goto bad;
+			start = prev_end + 1 + (int64_t)gap;
+			span = (int64_t)s;
+		}
+		if (d->bad || span < 0 || span >= RUN4_MAX || !ord_ok(start) || !ord_ok(start + span))
+			goto bad;
+		if (r == 0) {
+			*ref = (int32_t)start;
+			*plen = (int32_t)span;
+		}
+		uint64_t before = 0;
+		for (int64_t o = start; o <= start + span; o++) {
+			uint64_t pr = 0;
+			if (first) {
+				pr = before;
+			} else {
+				while (pi < p->n && p->ord[pi] < o)
+					pi++;
+				if (pi < p->n && p->ord[pi] == o)
+					pr = pred_at(p, pi, (uint64_t)n);
+			}
+			int64_t c = get_count4(d, x->b[first][class4(pr)], pr, (uint64_t)n - total);
+			if (c < 0 || d->bad || ((o == start || o == start + span) && c == 0))
+				goto bad;
+			before = (uint64_t)c;
+			if (!c)
+				continue;
+			if (!ord_ok(o))
+				goto bad;
+			if (h->n < h->cap)
+				h->b[h->n++] = (struct hist_bucket){ (int32_t)o, (uint64_t)c };
+			else if (hist_add_ord(h, (int32_t)o, (uint64_t)c) < 0)
+				goto bad;
+			total += (uint64_t)c;
+		}
+		prev_end = start + span;
+	}
+	if (total != (uint64_t)n)
+		goto bad;
+	return 0;
+bad:
+	d->bad = 1;
+	hist_clear(h);
+	return -1;
+}
+
 /* ------------------------------------------------------------ chunks */
 
 void store_chunk_init(struct store_chunk *c, int64_t base, unsigned step, int with_hist, unsigned hshift)
 {
 	memset(c, 0, sizeof(*c));
+	rc_init(&c->m);
+	rc_init(&c->h);
 	c->base = base;
 	c->step = step;
 	c->with_hist = with_hist != 0;
@@ -910,8 +1353,10 @@ void store_chunk_init(struct store_chunk *c, int64_t base, unsigned step, int wi
 void store_chunk_reset(struct store_chunk *c)
 {
 	unsigned sum_bits = c->sum_bits;
-	free(c->bits);
-	free(c->hb);
+	free(c->m.buf);
+	free(c->h.buf);
+	free(c->xm);
+	free(c->xh);
 	pred_free(&c->pred);
 	store_chunk_init(c, c->base, c->step, c->with_hist, c->hshift);
 	c->sum_bits = (uint8_t)sum_bits;
@@ -929,157 +1374,145 @@ static uint64_t round_mantissa(uint64_t u, unsigned bits)
 	return ((r >> 52) & 0x7ff) == 0x7ff ? u : r;
 }
 
-/* Cut the stream of W back to POS bits (the bits after are zeroed). */
-static void bw_truncate(struct bitw *w, size_t pos)
-{
-	if (pos >= w->pos)
-		return;
-	size_t byte = pos >> 3;
-	if (pos & 7)
-		w->buf[byte++] &= (uint8_t)(0xff << (8 - (pos & 7)));
-	size_t end = (w->pos + 7) >> 3;
-	if (end > byte)
-		memset(w->buf + byte, 0, end - byte);
-	w->pos = pos;
-}
-
-/* the most a point takes in the main stream: a run's count, or '1', the
- * timestamp, '1' (not single), n's bit and four fields */
-#define POINT_BITS_MAX (1 + 127 + 4 + 64 + 1 + 1 + 4 * (2 + ESC_Q + 6 + 64))
-
 int store_chunk_append(struct store_chunk *c, const struct store_point *p)
 {
 	if (p->t < c->base || p->t % c->step || (c->npts && p->t / c->step <= c->g.prev_idx))
 		return -1;
 	if (c->with_hist && p->h.shift > c->hshift)
 		return -1;
-	/* room first, so that a failure leaves C as it was */
-	struct bitw w = { c->bits, c->nbits, c->bcap };
-	if (bw_reserve(&w, POINT_BITS_MAX) < 0)
-		return -1;
-	c->bits = w.buf;
-	c->bcap = w.cap;
+	if (!c->xm) {
+		c->xm = malloc(sizeof(*c->xm));
+		if (!c->xm)
+			return -1;
+		v4main_init(c->xm);
+	}
+	if (c->with_hist && !c->xh) {
+		c->xh = malloc(sizeof(*c->xh));
+		if (!c->xh)
+			return -1;
+		v4hist_init(c->xh);
+	}
+	/* what the point changes, to put back when the coder runs out of
+	 * memory half way: C as it was */
+	struct store_v4main xm = *c->xm;
+	struct store_v4hist xh = { 0 };
+	if (c->xh)
+		xh = *c->xh;
+	struct store_rc m = c->m, hr = c->h;
+	struct store_gorilla g = c->g;
+	int32_t h_ref = c->h_ref, h_len = c->h_len;
+	uint8_t prev_rep = c->prev_rep;
+
 	int64_t idx = p->t / c->step;
 	int single = p->n == 1 && dbits(p->min) == dbits(p->sum) && dbits(p->max) == dbits(p->sum);
 	uint64_t sum = single ? dbits(p->sum) : round_mantissa(dbits(p->sum), c->sum_bits);
-	int same = dbits(p->n) == c->g.prev[0] && sum == c->g.prev[1] && dbits(p->min) == c->g.prev[2] &&
-		   dbits(p->max) == c->g.prev[3];
-	if (!c->with_hist && c->npts && same && idx - c->g.prev_idx == c->g.prev_delta) {
-		/* one more of a run: '0' + Exp-Golomb of (repeats - 1), the
-		 * count rewritten in place at the end of the stream */
-		if (c->run_len) {
-			bw_truncate(&w, c->run_pos);
-		} else {
-			bw_put(&w, 0, 1);
-			c->run_pos = (uint32_t)w.pos;
+	struct store_pred next = { 0 };
+	struct hist tmp = HIST_INIT;
+	if (!c->with_hist && c->npts) {
+		int same = dbits(p->n) == c->g.prev[0] && sum == c->g.prev[1] && dbits(p->min) == c->g.prev[2] &&
+			   dbits(p->max) == c->g.prev[3] && idx - c->g.prev_idx == c->g.prev_delta;
+		rc_bit(&c->m, &c->xm->rep[c->prev_rep], (unsigned)same);
+		c->prev_rep = (uint8_t)same;
+		if (same) {
+			c->g.prev_idx = idx;
+			goto done;
 		}
-		put_eg(&w, c->run_len);
-		/* a block window holds far fewer points than 2^32 */
-		c->run_len++;
-		c->g.prev_idx = idx;
-		c->nbits = w.pos;
-		c->npts++;
-		return 0;
 	}
-	struct bitw hw = { c->hb, c->hbits, c->hcap };
 	if (c->with_hist) {
-		struct hist tmp = HIST_INIT;
 		const struct hist *h = &p->h;
 		if (h->shift < c->hshift && h->n) {
 			if (hist_copy(&tmp, h) < 0)
-				return -1;
+				goto fail;
 			hist_collapse(&tmp, c->hshift);
 			h = &tmp;
 		}
-		/* counting passes first (runs, prediction): reserve what the
-		 * cheaper takes, no more */
-		struct bitw runs = { NULL, 0, 0 }, pred = { NULL, 0, 0 };
-		int32_t ref = c->h_ref;
-		put_hist_runs(&runs, h, &ref);
-		int use_pred = 0, predict = c->step >= pred_min_step(STORE_CHUNK_V3);
-		if (predict && h->n && h->b[h->n - 1].ord - h->b[0].ord < PRED_SPAN && c->npts) {
-			ref = c->h_ref;
-			put_hist_pred(&pred, h, &ref, &c->pred);
-			use_pred = pred.pos < runs.pos + 1;
+		if (pred_next(&c->pred, h, &next, STORE_CHUNK_V4) < 0)
+			goto fail;
+		if (c->npts == 0)
+			rc_direct(&c->h, c->hshift, 3);
+		put_hist4(&c->h, c->xh, h, &c->h_ref, &c->h_len, &c->pred);
+		if (p->h.n) {
+			/* its extreme buckets at the chunk's shift: the references
+			 * of min and max */
+			struct hist_bucket ends[2] = { h->b[0], h->b[h->n - 1] };
+			struct hist view = { ends, 2, 2, c->hshift };
+			minmax_refs(&c->g, &view);
 		}
-		struct store_pred next = { 0 };
-		if ((predict && pred_next(&c->pred, h, &next, STORE_CHUNK_V3) < 0) ||
-		    bw_reserve(&hw, 3 + (use_pred ? pred.pos : runs.pos + 1)) < 0) {
-			pred_free(&next);
-			hist_free(&tmp);
-			return -1;
-		}
-		c->hb = hw.buf;
-		c->hcap = hw.cap;
-		if (hw.pos == 0)
-			bw_put(&hw, c->hshift, 3);
-		if (use_pred) {
-			put_hist_pred(&hw, h, &c->h_ref, &c->pred);
-		} else {
-			bw_put(&hw, 0, 1);
-			put_hist_runs(&hw, h, &c->h_ref);
-		}
-		c->hbits = hw.pos;
-		pred_free(&c->pred);
-		c->pred = next;
-		hist_free(&tmp);
-	} else {
-		bw_put(&w, 1, 1);
 	}
-	c->run_len = 0;
-	if (c->with_hist && p->h.n) {
-		struct hist view = p->h;  /* its extreme buckets at the chunk's shift */
-		int32_t lo = hist_ord_coarser(view.b[0].ord, c->hshift - view.shift);
-		int32_t hi = hist_ord_coarser(view.b[view.n - 1].ord, c->hshift - view.shift);
-		struct hist_bucket ends[2] = { { lo, 1 }, { hi, 1 } };
-		view = (struct hist){ ends, lo == hi ? 1 : 2, 2, c->hshift };
-		if (lo == hi)
-			ends[1] = ends[0];
-		minmax_refs(&c->g, &view);
-	}
-	put_ts(&w, &c->g, idx);
-	bw_put(&w, !single, 1);
+	put_ts4(&c->m, c->xm, &c->g, idx);
+	rc_bit(&c->m, &c->xm->single[c->g.prev[0] == dbits(1.0) && c->g.prev[1] == c->g.prev[2] &&
+				     c->g.prev[1] == c->g.prev[3]], (unsigned)!single);
 	if (single) {
-		put_val(&w, &c->g, 1, dbits(p->sum));
+		put_val4(&c->m, c->xm, &c->g, 1, dbits(p->sum), 0);
 		c->g.prev[0] = dbits(1.0);
 		c->g.prev[2] = c->g.prev[3] = dbits(p->sum);
 	} else {
-		if (c->with_hist) {
-			int is_count = p->n == (double)hist_count(&p->h);
-			bw_put(&w, (uint64_t)is_count, 1);
-			if (is_count)
-				c->g.prev[0] = dbits(p->n);
-			else
-				put_val(&w, &c->g, 0, dbits(p->n));
-		} else {
-			put_val(&w, &c->g, 0, dbits(p->n));
-		}
-		put_val(&w, &c->g, 1, sum);
-		put_val(&w, &c->g, 2, dbits(p->min));
-		put_val(&w, &c->g, 3, dbits(p->max));
+		unsigned ch = 0;
+		int is_count = c->with_hist && p->n == (double)hist_count(&p->h);
+		if (c->with_hist)
+			rc_bit(&c->m, &c->xm->is_count, (unsigned)is_count);
+		if (is_count)
+			c->g.prev[0] = dbits(p->n);
+		else
+			ch = put_val4(&c->m, c->xm, &c->g, 0, dbits(p->n), 0);
+		ch = put_val4(&c->m, c->xm, &c->g, 1, sum, ch);
+		ch = put_val4(&c->m, c->xm, &c->g, 2, dbits(p->min), ch);
+		put_val4(&c->m, c->xm, &c->g, 3, dbits(p->max), ch);
 	}
-	c->nbits = w.pos;
+done:
+	if (c->m.fail || c->h.fail)
+		goto fail;
+	if (c->with_hist) {
+		pred_free(&c->pred);
+		c->pred = next;
+	}
+	hist_free(&tmp);
 	c->npts++;
 	return 0;
+fail:
+	/* the buffers may have moved: keep the new ones, at the old lengths */
+	m.buf = c->m.buf;
+	m.cap = c->m.cap;
+	hr.buf = c->h.buf;
+	hr.cap = c->h.cap;
+	c->m = m;
+	c->h = hr;
+	*c->xm = xm;
+	if (c->xh)
+		*c->xh = xh;
+	c->g = g;
+	c->h_ref = h_ref;
+	c->h_len = h_len;
+	c->prev_rep = prev_rep;
+	pred_free(&next);
+	hist_free(&tmp);
+	return -1;
 }
 
 size_t store_chunk_size(const struct store_chunk *c)
 {
 	uint8_t tmp[10];
-	return varint_put(tmp, c->npts) + varint_put(tmp, c->nbits) + (c->nbits + 7) / 8 +
-	       varint_put(tmp, c->hbits) + (c->hbits + 7) / 8;
+	size_t ml = rc_size(&c->m), hl = c->with_hist ? rc_size(&c->h) : 0;
+	return varint_put(tmp, c->npts) + varint_put(tmp, ml) + ml + varint_put(tmp, c->with_hist ? hl + 1 : 0) + hl;
 }
 
 void store_chunk_write(const struct store_chunk *c, uint8_t *buf)
 {
 	size_t n = varint_put(buf, c->npts);
-	n += varint_put(buf + n, c->nbits);
-	if (c->nbits)
-		memcpy(buf + n, c->bits, (c->nbits + 7) / 8);
-	n += (c->nbits + 7) / 8;
-	n += varint_put(buf + n, c->hbits);
-	if (c->hbits)
-		memcpy(buf + n, c->hb, (c->hbits + 7) / 8);
+	n += varint_put(buf + n, rc_size(&c->m));
+	n += rc_write(&c->m, buf + n);
+	if (!c->with_hist) {
+		varint_put(buf + n, 0);
+		return;
+	}
+	n += varint_put(buf + n, rc_size(&c->h) + 1);
+	rc_write(&c->h, buf + n);
+}
+
+size_t store_chunk_mem(const struct store_chunk *c)
+{
+	return c->m.cap + c->h.cap + (c->xm ? sizeof(*c->xm) : 0) + (c->xh ? sizeof(*c->xh) : 0) +
+	       (size_t)c->pred.cap * (sizeof(*c->pred.ord) + sizeof(*c->pred.ema));
 }
 
 void store_points_free(struct store_point *p, size_t n)
@@ -1134,6 +1567,113 @@ static void get_fields_v2(struct bitr *r, struct store_gorilla *g, struct store_
 	q->max = bitsd(get_val(r, g, 3));
 }
 
+/* Version 4 (store_chunk_decode's header read: NPTS points, the points'
+ * stream M of ML bytes, the histograms' H of HL, when WITH_HIST). */
+static int decode_v4(const uint8_t *m, size_t ml, const uint8_t *hb, size_t hl, int with_hist, uint64_t npts,
+		     int64_t base, unsigned step, struct store_point **out, size_t *n)
+{
+	/* a point takes at least one decision, at least 1/200 of a bit */
+	if (npts > ((uint64_t)ml + 8) * 8 * 200)
+		return -1;
+	struct store_point *pts = calloc(npts ? npts : 1, sizeof(*pts));
+	struct store_v4main *xm = malloc(sizeof(*xm));
+	struct store_v4hist *xh = with_hist ? malloc(sizeof(*xh)) : NULL;
+	struct store_pred pred = { 0 }, spare = { 0 };
+	if (!pts || !xm || (with_hist && !xh))
+		goto bad;
+	v4main_init(xm);
+	if (xh)
+		v4hist_init(xh);
+	struct rcd d, h;
+	rcd_init(&d, m, ml);
+	rcd_init(&h, hb, hl);
+	unsigned hshift = 0;
+	if (with_hist && npts) {
+		hshift = (unsigned)rcd_direct(&h, 3);
+		if (hshift > HIST_SHIFT_MAX)
+			goto bad;
+	}
+	struct store_gorilla g;
+	g_init(&g, base, step);
+	int32_t href = 0, hlen = 0;
+	unsigned prev_rep = 0;
+	int64_t last_idx = base / step - 1;
+	for (uint64_t i = 0; i < npts; i++) {
+		struct store_point *q = &pts[i];
+		if (!with_hist && i) {
+			unsigned rep = rcd_bit(&d, &xm->rep[prev_rep]);
+			prev_rep = rep;
+			if (rep) {
+				/* garbage may hold any delta: no overflow, no going back */
+				if (g.prev_delta <= 0 || g.prev_idx > INT64_MAX / (int64_t)step - g.prev_delta)
+					goto bad;
+				g.prev_idx += g.prev_delta;
+				*q = pts[i - 1];
+				q->t = g.prev_idx * (int64_t)step;
+				last_idx = g.prev_idx;
+				if (d.bad)
+					goto bad;
+				continue;
+			}
+		}
+		if (with_hist) {
+			if (get_hist4(&h, xh, &q->h, &href, &hlen, &pred) < 0)
+				goto bad;
+			/* the next predictor into the spare, which becomes the
+			 * spare again after: no allocation a point */
+			if (pred_next(&pred, &q->h, &spare, STORE_CHUNK_V4) < 0)
+				goto bad;
+			struct store_pred t = pred;
+			pred = spare;
+			spare = t;
+			q->h.shift = hshift;
+			minmax_refs(&g, &q->h);
+		}
+		unsigned was_single = g.prev[0] == dbits(1.0) && g.prev[1] == g.prev[2] && g.prev[1] == g.prev[3];
+		int64_t idx = get_ts4(&d, xm, &g);
+		if (d.bad || idx <= last_idx || idx > INT64_MAX / step)
+			goto bad;
+		last_idx = idx;
+		q->t = idx * (int64_t)step;
+		if (!rcd_bit(&d, &xm->single[was_single])) {
+			unsigned ch = 0;
+			q->n = 1;
+			q->sum = q->min = q->max = bitsd(get_val4(&d, xm, &g, 1, &ch));
+			g.prev[0] = dbits(1.0);
+			g.prev[2] = g.prev[3] = g.prev[1];
+		} else {
+			unsigned ch = 0;
+			if (with_hist && rcd_bit(&d, &xm->is_count)) {
+				q->n = (double)hist_count(&q->h);
+				g.prev[0] = dbits(q->n);
+			} else {
+				q->n = bitsd(get_val4(&d, xm, &g, 0, &ch));
+			}
+			q->sum = bitsd(get_val4(&d, xm, &g, 1, &ch));
+			q->min = bitsd(get_val4(&d, xm, &g, 2, &ch));
+			q->max = bitsd(get_val4(&d, xm, &g, 3, &ch));
+		}
+		if (d.bad || h.bad)
+			goto bad;
+	}
+	if (d.bad || h.bad)
+		goto bad;
+	free(xm);
+	free(xh);
+	pred_free(&pred);
+	pred_free(&spare);
+	*out = pts;
+	*n = (size_t)npts;
+	return 0;
+bad:
+	free(xm);
+	free(xh);
+	pred_free(&pred);
+	pred_free(&spare);
+	store_points_free(pts, (size_t)npts);
+	return -1;
+}
+
 int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t base, unsigned step,
 		       struct store_point **out, size_t *n)
 {
@@ -1141,9 +1681,21 @@ int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t
 	uint64_t npts, nbits, hbits;
 	*out = NULL;
 	*n = 0;
-	if (step == 0 || version < STORE_CHUNK_V1 || version > STORE_CHUNK_V3 ||
+	if (step == 0 || version < STORE_CHUNK_V1 || version > STORE_CHUNK_V4 ||
 	    varint_get(&p, end, &npts) < 0 || varint_get(&p, end, &nbits) < 0)
 		return -1;
+	if (version == STORE_CHUNK_V4) {
+		/* nbits is the points' stream's bytes; then 0, or its
+		 * histograms' bytes + 1 */
+		uint64_t hl;
+		const uint8_t *m = p;
+		if (nbits > (uint64_t)(end - p) || npts > 86400 * 7)
+			return -1;
+		p += nbits;
+		if (varint_get(&p, end, &hl) < 0 || (hl ? hl - 1 : 0) != (uint64_t)(end - p))
+			return -1;
+		return decode_v4(m, (size_t)nbits, p, hl ? (size_t)(hl - 1) : 0, hl != 0, npts, base, step, out, n);
+	}
 	if (nbits / 8 > (uint64_t)(end - p) || (nbits + 7) / 8 > (uint64_t)(end - p))
 		return -1;
 	/* every point takes at least 3 bits (version 1), or a run of them at

@@ -4,7 +4,7 @@
  * CRC32C for the files that hold them.
  *
  * A chunk covers one block window starting at BASE (a multiple of STEP).
- * Three versions; chunks are always written in the current one (3), and
+ * Four versions; chunks are always written in the current one (4), and
  * all are read (blocks and checkpoints say which they hold).
  *
  * Version 1. Per point: the timestamp (in steps) as a delta of deltas: '0'
@@ -47,6 +47,24 @@
  * the buckets before it, and the predictor forgets an ord whose average
  * falls below a quarter of a count (version 2: to 0; store_codec.c,
  * "prediction").
+ * Version 4 codes what version 3 does with an adaptive binary range coder
+ * (LZMA's, integers only; store_codec.c, "version 4") instead of fixed bit
+ * codes, each decision in a context of its own that learns, over the
+ * chunk, how likely it is: a point that repeats the one before is one
+ * decision (no runs), the timestamp, a point's kind, n being the
+ * histogram's count and each field's mode (equal, integer difference, ord
+ * difference, XOR'd; in contexts of the field's last mode and whether the
+ * field before it changed) are decisions, numbers are their bit length in
+ * unary decisions, the bit below the top as a decision and the rest as
+ * they are. A histogram is its count, its runs of buckets (a run breaks
+ * at more than 16 empty buckets) and every bucket's count against the
+ * chunk's prediction (as version 3, at every resolution; for a chunk's
+ * first point the bucket before): whether equal, the sign, the size in
+ * contexts of the prediction's class, so a count predicted near 0 costs
+ * a fraction of a bit. The serialized form: varint npts, varint bytes of
+ * the points' stream, the bytes, varint 0 (no histograms) or bytes of the
+ * histograms' stream + 1, the bytes; an open chunk writes the flush of a
+ * copy of its coders and goes on.
  * Every double is kept bit for bit (but a sum with sum_bits, see
  * store_chunk_append; a bucket value is rebuilt with exp():
  * the same bits on the machine that wrote it, at most an ulp away on one
@@ -68,7 +86,8 @@ uint32_t store_crc32c(uint32_t crc, const void *buf, size_t len);
 
 #define STORE_CHUNK_V1 1
 #define STORE_CHUNK_V2 2
-#define STORE_CHUNK_V3 3   /* the one written */
+#define STORE_CHUNK_V3 3
+#define STORE_CHUNK_V4 4   /* the one written */
 
 /* the state both ends of the bit stream keep */
 struct store_gorilla {
@@ -90,9 +109,24 @@ struct store_pred {
 	uint64_t ema_n;
 };
 
+/* version 4: one end of a range coder (LZMA's, store_codec.c) and the
+ * bytes it has let go of */
+struct store_rc {
+	uint8_t *buf; size_t len, cap;      /* the bytes out so far (the first, always 0, is not kept) */
+	uint64_t low;                       /* the interval: [low, low + range) of 2^32 ... */
+	uint32_t range;
+	uint32_t pending;                   /* bytes held back: CACHE and pending - 1 0xff (a carry may change them) */
+	uint8_t cache, skip, fail;          /* skip: the first byte is still to come; fail: out of memory */
+};
+
+struct store_v4main;                        /* version 4's adaptive probabilities (store_codec.c) */
+struct store_v4hist;
+
 struct store_chunk {
-	uint8_t *bits; size_t nbits, bcap;  /* the bit stream (bcap bytes, zero past nbits) */
-	uint8_t *hb; size_t hbits, hcap;    /* the histograms' bit stream, when with_hist */
+	struct store_rc m;                  /* the points' stream */
+	struct store_rc h;                  /* the histograms' stream, when with_hist */
+	struct store_v4main *xm;            /* their models, allocated with the first point */
+	struct store_v4hist *xh;
 	uint32_t npts;
 	int64_t base;                       /* block window start */
 	unsigned step;
@@ -100,9 +134,9 @@ struct store_chunk {
 	uint8_t hshift;                     /* histograms are collapsed to this shift */
 	uint8_t sum_bits;                   /* 0, or a sum that is not an integer keeps this
 					     * many bits of mantissa (store_chunk_append) */
+	uint8_t prev_rep;                   /* the last point repeated the one before it */
 	int32_t h_ref;                      /* the last point's first ord (the next one's reference) */
-	uint32_t run_pos;                   /* the open run's count starts at this bit ... */
-	uint32_t run_len;                   /* ... and stands for this many repeats (0: no run open) */
+	int32_t h_len;                      /* the last point's first run's length - 1 */
 	struct store_gorilla g;             /* the encoder's state after the last point */
 	struct store_pred pred;             /* with_hist: the histograms' predictor */
 };
@@ -123,15 +157,19 @@ void store_chunk_reset(struct store_chunk *c);
  * Returns 0 or -1 (out of memory or out of order: C unchanged). */
 int store_chunk_append(struct store_chunk *c, const struct store_point *p);
 
-/* The chunk's serialized form: varint npts, varint nbits, the bits
- * (ceil(nbits / 8) bytes), varint hbits, the histogram bits (ceil(hbits /
- * 8) bytes). Returns the
- * number of bytes; store_chunk_write writes them to BUF (room for
- * store_chunk_size(c) bytes). */
+/* The chunk's serialized form (version 4): varint npts, varint bytes of
+ * the points' stream, those bytes, varint 0 or bytes of the histograms'
+ * stream + 1, those bytes (versions 1 to 3: varint npts, varint nbits,
+ * the bits, varint hbits, the bits). Returns the number of bytes;
+ * store_chunk_write writes them to BUF (room for store_chunk_size(c)
+ * bytes). Either may be called at any time; appending goes on after. */
 size_t store_chunk_size(const struct store_chunk *c);
 void store_chunk_write(const struct store_chunk *c, uint8_t *buf);
 
-/* Decode a serialized chunk of version VERSION (STORE_CHUNK_V1, _V2 or _V3),
+/* The heap bytes C holds (its coders' buffers and models). */
+size_t store_chunk_mem(const struct store_chunk *c);
+
+/* Decode a serialized chunk of version VERSION (STORE_CHUNK_V1 to _V4),
  * window BASE, resolution STEP: *OUT gets a malloc'd array of *N points
  * (ascending t; each with its own histogram, at the chunk's shift, empty
  * when the chunk has none; free with store_points_free). Returns 0, or -1

@@ -321,8 +321,10 @@ static void account_blocks(struct store *st, int r)
 			uint64_t npts = 0, nbits = 0;
 			varint_get(&q, e[k].p + e[k].len, &npts);
 			varint_get(&q, e[k].p + e[k].len, &nbits);
+			/* version 4: nbits is the points' stream's bytes */
 			if (e[k].own)
-				hbytes[r][c] += (double)(e[k].p + e[k].len - q) - (double)(nbits + 7) / 8;
+				hbytes[r][c] += (double)(e[k].p + e[k].len - q) -
+						(v.version >= 4 ? (double)nbits : (double)(nbits + 7) / 8);
 			/* a chunk written once for several series counts for the first */
 			bytes[r][c] += (double)e[k].own + per_entry;
 			if (c == C_PLAIN) {
@@ -348,8 +350,10 @@ static void breakdown(struct store *st)
 			continue;
 		nres++;
 		for (int r = 0; r < STORE_NRES; r++) {
-			chunk[r] += (double)(s->res[r].c.bcap + s->res[r].c.hcap);
-			used[r] += (double)(s->res[r].c.nbits + s->res[r].c.hbits) / 8;
+			const struct store_chunk *c = &s->res[r].c;
+			/* the coders' buffers and their models */
+			chunk[r] += (double)store_chunk_mem(c);
+			used[r] += (double)(c->m.len + c->h.len);
 			open += (double)s->res[r].capopen * sizeof(struct store_point);
 			for (uint32_t k = 0; k < s->res[r].nopen; k++)
 				openh += (double)s->res[r].open[k].h.cap * sizeof(struct hist_bucket);

@@ -19,6 +19,7 @@
 #include "../../src/control/store.c"
 #include "store_v1_fixture.h"
 #include "store_v2_fixture.h"
+#include "store_v3_fixture.h"
 #include "store_overlap_fixture.h"
 
 #define T0 1700006400  /* a multiple of one day */
@@ -193,7 +194,7 @@ START_TEST(test_codec_round_trip)
 		store_chunk_write(&c, buf);
 		struct store_point *out;
 		size_t nout;
-		ck_assert_int_eq(store_chunk_decode(buf, len, STORE_CHUNK_V3, base, step, &out, &nout), 0);
+		ck_assert_int_eq(store_chunk_decode(buf, len, STORE_CHUNK_V4, base, step, &out, &nout), 0);
 		ck_assert_uint_eq(nout, n);
 		for (size_t i = 0; i < n; i++) {
 			ck_assert_int_eq(out[i].t, in[i].t);
@@ -215,7 +216,7 @@ START_TEST(test_codec_round_trip)
 		/* truncations are refused: every one for small chunks, 100 for big ones */
 		for (size_t k = 0; k < (len < 100 ? len : 100); k++) {
 			size_t cut = len < 100 ? k : rnd() % len;
-			ck_assert_int_eq(store_chunk_decode(buf, cut, STORE_CHUNK_V3, base, step, &out, &nout), -1);
+			ck_assert_int_eq(store_chunk_decode(buf, cut, STORE_CHUNK_V4, base, step, &out, &nout), -1);
 			ck_assert_ptr_null(out);
 		}
 		/* flipped bytes never crash (a CRC catches them in files) */
@@ -223,9 +224,11 @@ START_TEST(test_codec_round_trip)
 			uint8_t *g = malloc(len);
 			memcpy(g, buf, len);
 			g[rnd() % len] ^= (uint8_t)(1 + rnd() % 255);
-			if (store_chunk_decode(g, len, STORE_CHUNK_V3, base, step, &out, &nout) == 0)
+			if (store_chunk_decode(g, len, STORE_CHUNK_V4, base, step, &out, &nout) == 0)
 				store_points_free(out, nout);
 			/* nor read as an older version */
+			if (store_chunk_decode(g, len, STORE_CHUNK_V3, base, step, &out, &nout) == 0)
+				store_points_free(out, nout);
 			if (store_chunk_decode(g, len, STORE_CHUNK_V2, base, step, &out, &nout) == 0)
 				store_points_free(out, nout);
 			free(g);
@@ -234,6 +237,209 @@ START_TEST(test_codec_round_trip)
 		store_chunk_reset(&c);
 		for (size_t i = 0; i < n; i++)
 			hist_free(&in[i].h);
+	}
+}
+END_TEST
+
+/* P[0..n) and Q[0..n) the same, bit for bit (histograms too) */
+static void same_points(const struct store_point *p, const struct store_point *q, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(p[i].t, q[i].t);
+		ck_assert_uint_eq(bits_of(p[i].n), bits_of(q[i].n));
+		ck_assert_uint_eq(bits_of(p[i].sum), bits_of(q[i].sum));
+		ck_assert_uint_eq(bits_of(p[i].min), bits_of(q[i].min));
+		ck_assert_uint_eq(bits_of(p[i].max), bits_of(q[i].max));
+		ck_assert_uint_eq(p[i].h.n, q[i].h.n);
+		for (uint32_t k = 0; k < p[i].h.n; k++) {
+			ck_assert_int_eq(p[i].h.b[k].ord, q[i].h.b[k].ord);
+			ck_assert_uint_eq(p[i].h.b[k].count, q[i].h.b[k].count);
+		}
+	}
+}
+
+/* the digest gen_store_v3_fixture.c recorded */
+static uint64_t v3_digest(const struct store_point *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+#define MIX(v) do { uint64_t x_ = (uint64_t)(v); for (int b_ = 0; b_ < 8; b_++) { h ^= (x_ >> (8 * b_)) & 0xff; h *= 0x100000001b3ull; } } while (0)
+	for (size_t i = 0; i < n; i++) {
+		MIX(p[i].t);
+		MIX(bits_of(p[i].n));
+		MIX(bits_of(p[i].sum));
+		MIX(p[i].h.n);
+		for (uint32_t k = 0; k < p[i].h.n; k++) {
+			MIX((uint32_t)p[i].h.b[k].ord);
+			MIX(p[i].h.b[k].count);
+		}
+	}
+#undef MIX
+	return h;
+}
+
+/* Chunks version 3 wrote (store_v3_fixture.h: latency histograms at
+ * every resolution and shift, predictive from 60 s, counts, mixed
+ * fields) read as they were, and the same points again through version 4. */
+START_TEST(test_version3_chunks)
+{
+	size_t v3 = 0, v4 = 0;
+	for (size_t i = 0; i < sizeof(v3_chunks) / sizeof(v3_chunks[0]); i++) {
+		const struct v3_chunk *f = &v3_chunks[i];
+		struct store_point *p, *q;
+		size_t n, m;
+		ck_assert_int_eq(store_chunk_decode(f->bytes, f->len, STORE_CHUNK_V3, f->base, f->step, &p, &n), 0);
+		ck_assert_uint_eq(n, f->npts);
+		ck_assert_uint_eq(v3_digest(p, n), f->digest);
+		int wh = p[0].h.n > 0;
+		struct store_chunk c;
+		store_chunk_init(&c, f->base, f->step, wh, wh ? p[0].h.shift : 0);
+		ck_assert_int_eq(store_chunk_build(&c, p, n), 0);
+		size_t len = store_chunk_size(&c);
+		uint8_t *b = malloc(len);
+		store_chunk_write(&c, b);
+		ck_assert_int_eq(store_chunk_decode(b, len, STORE_CHUNK_V4, f->base, f->step, &q, &m), 0);
+		ck_assert_uint_eq(m, n);
+		same_points(p, q, n);
+		/* and version 4 smaller, all told */
+		v3 += f->len;
+		v4 += len;
+		store_points_free(p, n);
+		store_points_free(q, m);
+		free(b);
+		store_chunk_reset(&c);
+	}
+	ck_assert_uint_lt(v4, v3);
+}
+END_TEST
+
+/* Version 4: every kind of point comes back, an open chunk written out
+ * (as the checkpoint does each minute) goes on appending, and what it
+ * writes at each moment is what a chunk built from its points writes. */
+START_TEST(test_codec_v4_kinds)
+{
+	static const double vals[] = { 0, -0.0, 1, -1, 0.5, -2.25, 1e300, -1e-300, 5e-324, 9007199254740992.0,
+				       -9007199254740993.0, 123456789.123, INFINITY, -INFINITY, 3, 3, 3, 0, 0, 0 };
+	for (int round = 0; round < 64; round++) {
+		int with_hist = round & 1, res = (round >> 1) % STORE_NRES;
+		unsigned shift = (unsigned)(round >> 3) % 7, step = store_res_step[res];
+		int64_t base = align_down(T0, blk_len[res]);
+		struct store_chunk c, d;
+		store_chunk_init(&c, base, step, with_hist, shift);
+		store_chunk_init(&d, base, step, with_hist, shift);
+		c.sum_bits = d.sum_bits = round & 2 ? HIST_SUM_BITS : 0;
+		struct store_point in[64];
+		size_t n = 0;
+		int64_t t = base;
+		for (int i = 0; i < 40 && t < base + blk_len[res]; i++) {
+			struct store_point *p = &in[n];
+			memset(p, 0, sizeof(*p));
+			p->t = t;
+			unsigned kind = (unsigned)((round * 7 + i) % 9);
+			switch (kind) {
+			case 0:  /* a count: n 60, min = max = 1 */
+				p->n = 60, p->sum = (double)(600 + rnd() % 60), p->min = p->max = 1;
+				break;
+			case 1:  /* a rare count, quiet or not */
+				p->n = 60, p->sum = (double)(rnd() % 3), p->min = 0, p->max = p->sum > 0;
+				break;
+			case 2:  /* zero, as a run */
+			case 3:
+				p->n = 1, p->sum = p->min = p->max = 0;
+				break;
+			case 4:  /* one sample of anything */
+				p->n = 1, p->sum = p->min = p->max = vals[rnd() % 20];
+				break;
+			case 5:  /* a gauge */
+				p->n = 60, p->min = (double)(rnd() % 50), p->max = p->min + (double)(rnd() % 50),
+				p->sum = 60 * p->min + (double)(rnd() % 1000) + 0.375;
+				break;
+			default:  /* a latency: empty, one bucket, wide, two signs */
+				if (kind == 6) {
+					hist_add(&p->h, 0.02, 1 + rnd() % 3);
+				} else if (kind == 7) {
+					for (int k = 0; k < 300; k++)
+						hist_add(&p->h, 0.02 * exp(0.5 * nrand()), 1);
+					hist_add(&p->h, 1e-200, 1);
+					hist_add(&p->h, 1e200, (uint64_t)1 << 40);
+				} else if (rnd() % 2) {
+					for (int k = 0; k < 6000; k++)
+						hist_add(&p->h, 0.02 * exp(0.5 * nrand()), 1 + rnd() % 3);
+					hist_add(&p->h, -0.5, 7);
+					hist_add(&p->h, 0, 1);
+				}
+				p->n = p->h.n ? (double)hist_count(&p->h) : 3;
+				p->sum = p->h.n ? urand() * 100 : 1.5;
+				p->min = p->h.n ? hist_min(&p->h) : -1;
+				p->max = p->h.n ? hist_max(&p->h) : 2;
+				if (!with_hist)
+					hist_free(&p->h);
+			}
+			t += step * (int64_t)(rnd() % 5 ? 1 : 2);
+			ck_assert_int_eq(store_chunk_append(&c, p), 0);
+			n++;
+			/* written out now: what a fresh chunk of the same points writes */
+			store_chunk_build(&d, in, n);
+			size_t len = store_chunk_size(&c), len2 = store_chunk_size(&d);
+			ck_assert_uint_eq(len, len2);
+			uint8_t *b = malloc(len), *b2 = malloc(len2);
+			store_chunk_write(&c, b);
+			store_chunk_write(&d, b2);
+			ck_assert_int_eq(memcmp(b, b2, len), 0);
+			struct store_point *out;
+			size_t nout;
+			ck_assert_int_eq(store_chunk_decode(b, len, STORE_CHUNK_V4, base, step, &out, &nout), 0);
+			ck_assert_uint_eq(nout, n);
+			for (size_t k = 0; k < n; k++) {
+				struct store_point e = in[k];
+				struct hist h = HIST_INIT;
+				hist_copy(&h, &in[k].h);
+				hist_collapse(&h, shift);
+				e.h = h;
+				/* a sum rounded to sum_bits bits of mantissa (not
+				 * an integer's, nor a single sample's) */
+				if (c.sum_bits && e.sum != floor(e.sum) && !(e.n == 1 && e.min == e.sum && e.max == e.sum)) {
+					ck_assert(fabs(out[k].sum - e.sum) <= ldexp(fabs(e.sum), -(int)c.sum_bits - 1));
+					e.sum = out[k].sum;
+				}
+				same_points(&e, &out[k], 1);
+				hist_free(&h);
+			}
+			store_points_free(out, nout);
+			/* cut anywhere: refused */
+			for (size_t k = 0; k < len; k += 1 + len / 16) {
+				ck_assert_int_eq(store_chunk_decode(b, k, STORE_CHUNK_V4, base, step, &out, &nout), -1);
+				ck_assert_ptr_null(out);
+			}
+			free(b);
+			free(b2);
+		}
+		store_chunk_reset(&c);
+		store_chunk_reset(&d);
+		for (size_t k = 0; k < n; k++)
+			hist_free(&in[k].h);
+	}
+}
+END_TEST
+
+/* Random bytes as a version 4 chunk: refused or read, never a crash,
+ * and never long. */
+START_TEST(test_codec_v4_garbage)
+{
+	uint8_t b[300];
+	for (int round = 0; round < 20000; round++) {
+		size_t len = 1 + rnd() % sizeof(b);
+		for (size_t i = 0; i < len; i++)
+			b[i] = (uint8_t)rnd();
+		/* a plausible header: points, the streams' lengths */
+		size_t ml = rnd() % len;
+		size_t n = varint_put(b, rnd() % 100);
+		n += varint_put(b + n, ml);
+		if (round & 1 && n + ml < len)
+			varint_put(b + n + ml, len - n - ml);
+		struct store_point *out;
+		size_t nout;
+		if (store_chunk_decode(b, len, STORE_CHUNK_V4, T0, round & 2 ? 60 : 1, &out, &nout) == 0)
+			store_points_free(out, nout);
 	}
 }
 END_TEST
@@ -2256,7 +2462,7 @@ START_TEST(test_rewrite_keeps_shift)
 	ck_assert_int_eq(chunk_bytes(st, s->id, 1, T0, p, 3, &b, &len), 0);
 	struct store_point *out;
 	size_t n;
-	ck_assert_int_eq(store_chunk_decode(b, len, STORE_CHUNK_V3, T0, 60, &out, &n), 0);
+	ck_assert_int_eq(store_chunk_decode(b, len, STORE_CHUNK_V4, T0, 60, &out, &n), 0);
 	ck_assert_uint_eq(n, 3);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_uint_eq(out[i].h.shift, 3);
@@ -2356,6 +2562,9 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_codec_round_trip);
 	tcase_add_test(tc, test_codec_compact);
+	tcase_add_test(tc, test_version3_chunks);
+	tcase_add_test(tc, test_codec_v4_kinds);
+	tcase_add_test(tc, test_codec_v4_garbage);
 	suite_add_tcase(su, tc);
 
 	tc = tcase_create("statistics");
