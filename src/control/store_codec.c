@@ -660,8 +660,8 @@ bad:
  * and max that stay, a timestamp a step after the last, the flags of a
  * point like the one before), and a histogram's count costs about the
  * entropy of its noise instead of a whole Rice code. Probabilities are 12
- * bits, P(0), moved by 1/16 of the distance to the bit seen; they start at
- * 1/2 in every chunk. Bits that carry no pattern (the low bits of a
+ * bits, P(0), that learn as counts at first and then follow (prob_update);
+ * they start at 1/2 in every chunk. Bits that carry no pattern (the low bits of a
  * number) go through as they are ("direct" bits, LZMA's). Integers only:
  * every machine codes the same bytes.
  *
@@ -674,7 +674,29 @@ bad:
 
 #define RC_PBITS 12
 #define RC_ONE (1u << RC_PBITS)
-#define RC_ADAPT 4  /* 1/16: a chunk has 24 to 60 points to learn in (1/32 measured 4% larger) */
+#define RC_RMAX 32  /* (16: 10 MB more for the fleet) */
+
+/* A context is 16 bits: P(0) in 1/4096 (12 bits) and how many decisions
+ * it has seen (4 bits, up to 15). The n-th moves P by 1/(n + 1.5) of the
+ * way to the bit seen, from the 15th on by 1/RC_RMAX: a context learns as
+ * a count would at first (a chunk has 24 to 60 points to learn in) and
+ * then follows. Q16 factors: 65536 / (n + 1.5), the last 65536 / RC_RMAX. */
+static const uint16_t rc_rate[16] = { 43690, 26214, 18724, 14563, 11915, 10082, 8738, 7710,
+				      6898,  6242,  5699,  5243,  4855,  4520,  4228, 65536 / RC_RMAX };
+
+static inline void prob_update(uint16_t *p, unsigned bit)
+{
+	uint32_t q = *p >> 4, n = *p & 15, r = rc_rate[n];
+	if (!bit)
+		q += ((RC_ONE - q) * r) >> 16;
+	else
+		q -= (q * r) >> 16;
+	if (q < 1)
+		q = 1;
+	if (q > RC_ONE - 1)
+		q = RC_ONE - 1;
+	*p = (uint16_t)(q << 4 | (n < 15 ? n + 1 : 15));
+}
 #define RC_TOP (1u << 24)
 
 static void rc_init(struct store_rc *e)
@@ -724,15 +746,14 @@ static void rc_shift(struct store_rc *e)
 
 static inline void rc_bit(struct store_rc *e, uint16_t *p, unsigned bit)
 {
-	uint32_t bound = (e->range >> RC_PBITS) * *p;
+	uint32_t bound = (e->range >> RC_PBITS) * (*p >> 4);
 	if (!bit) {
 		e->range = bound;
-		*p = (uint16_t)(*p + ((RC_ONE - *p) >> RC_ADAPT));
 	} else {
 		e->low += bound;
 		e->range -= bound;
-		*p = (uint16_t)(*p - (*p >> RC_ADAPT));
 	}
+	prob_update(p, bit);
 	while (e->range < RC_TOP) {
 		e->range <<= 8;
 		rc_shift(e);
@@ -833,18 +854,17 @@ static void rcd_init(struct rcd *d, const uint8_t *p, size_t len)
 
 static inline unsigned rcd_bit(struct rcd *d, uint16_t *p)
 {
-	uint32_t bound = (d->range >> RC_PBITS) * *p;
+	uint32_t bound = (d->range >> RC_PBITS) * (*p >> 4);
 	unsigned bit;
 	if (d->code < bound) {
 		d->range = bound;
-		*p = (uint16_t)(*p + ((RC_ONE - *p) >> RC_ADAPT));
 		bit = 0;
 	} else {
 		d->code -= bound;
 		d->range -= bound;
-		*p = (uint16_t)(*p - (*p >> RC_ADAPT));
 		bit = 1;
 	}
+	prob_update(p, bit);
 	while (d->range < RC_TOP) {
 		d->range <<= 8;
 		d->code = (d->code << 8) | rcd_byte(d);
@@ -872,7 +892,7 @@ static uint64_t rcd_direct(struct rcd *d, unsigned n)
 static void probs_init(uint16_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		p[i] = RC_ONE / 2;
+		p[i] = (RC_ONE / 2) << 4;
 }
 
 /* An unsigned integer: its bit length in unary (a context per place, the
