@@ -955,6 +955,7 @@ struct store_v4main {
 
 struct store_v4hist {
 	struct iu n, nruns, start, len, gap;
+	struct iu xn, xo, xc;           /* buckets outside the prediction's runs: how many, ord, count - 1 */
 	uint16_t b[2][NCLS + 1][BCTX];  /* against the prediction; against the bucket before (first point) */
 };
 
@@ -1130,7 +1131,10 @@ static int64_t get_ts4(struct rcd *d, struct store_v4main *x, struct store_goril
 
 /* ------------------------------------------------------------ version 4 histograms
  *
- * Per point: its count against the average count (zigzag), the number of
+ * Per point: its count against the average count (zigzag); then, when the
+ * chunk has a prediction (put_hist4p), the buckets outside the
+ * prediction's runs and every ord of those runs against its prediction;
+ * else (a chunk's first point) the number of
  * runs, the first run's first ord against the last point's (zigzag) and
  * its length - 1 against the last point's (zigzag), a later run's gap
  * from the run before and its length - 1; then every bucket of every run
@@ -1196,6 +1200,18 @@ static void put_count4(struct store_rc *e, uint16_t *u, uint64_t pr, uint64_t c)
 	}
 }
 
+/* Add ORD (ok, above H's last) with COUNT at H's end. Returns 0 or -1. */
+static int hist_append(struct hist *h, int32_t ord, uint64_t count)
+{
+	if (!ord_ok(ord))
+		return -1;
+	if (h->n < h->cap) {
+		h->b[h->n++] = (struct hist_bucket){ ord, count };
+		return 0;
+	}
+	return hist_add_ord(h, ord, count);
+}
+
 /* a count predicted PR, at most N: -1 when garbage */
 static int64_t get_count4(struct rcd *d, uint16_t *u, uint64_t pr, uint64_t n)
 {
@@ -1228,12 +1244,136 @@ static int64_t get_count4(struct rcd *d, uint16_t *u, uint64_t pr, uint64_t n)
 	return (int64_t)(pr + m + 1);
 }
 
+/* The end of the prediction's run that starts at its ord I (a run of
+ * the predictor's ords breaks where RUN4_GAP empty ords or more lie
+ * between two, or at RUN4_MAX); *J: the index after it. */
+static int64_t pred_run(const struct store_pred *p, uint32_t i, uint32_t *j)
+{
+	uint32_t k = i + 1;
+	while (k < p->n && p->ord[k] - p->ord[k - 1] <= RUN4_GAP + 1 && p->ord[k] - p->ord[i] < RUN4_MAX)
+		k++;
+	*j = k;
+	return p->ord[k - 1];
+}
+
+/* H (N samples) after a predictor P that has ords: the buckets outside
+ * P's runs first (how many; each one's ord against the one before, the
+ * first against P's first; its count - 1), then every ord of every run
+ * of P against its prediction: where the histogram starts and ends costs
+ * nothing when it is where the prediction has it. */
+static void put_hist4p(struct store_rc *e, struct store_v4hist *x, const struct hist *h, uint64_t n,
+		       const struct store_pred *p)
+{
+	uint32_t nx = 0, k = 0, i = 0, j;
+	for (i = 0; i < p->n; i = j) {
+		int64_t s = p->ord[i], t = pred_run(p, i, &j);
+		for (; k < h->n && h->b[k].ord <= t; k++)
+			nx += h->b[k].ord < s;
+	}
+	nx += h->n - k;
+	put_iu(e, &x->xn, nx);
+	int64_t prev = p->ord[0];
+	k = 0;
+	for (i = 0; i <= p->n; i = j) {
+		int64_t s = INT64_MAX, t = INT64_MAX;
+		j = p->n + 1;
+		if (i < p->n) {
+			s = p->ord[i];
+			t = pred_run(p, i, &j);
+		}
+		for (; k < h->n && h->b[k].ord <= t; k++) {
+			if (h->b[k].ord >= s)
+				continue;
+			put_iu(e, &x->xo, zigzag(h->b[k].ord - prev));
+			prev = h->b[k].ord;
+			put_iu(e, &x->xc, h->b[k].count - 1);
+		}
+	}
+	k = 0;
+	for (i = 0; i < p->n; i = j) {
+		int64_t s = p->ord[i], t = pred_run(p, i, &j);
+		uint32_t pi = i;
+		for (int64_t o = s; o <= t; o++) {
+			uint64_t c = 0, pr = 0;
+			while (k < h->n && h->b[k].ord < o)
+				k++;
+			if (k < h->n && h->b[k].ord == o)
+				c = h->b[k].count;
+			if (pi < j && p->ord[pi] == o)
+				pr = pred_at(p, pi++, n);
+			put_count4(e, x->b[0][class4(pr)], pr, c);
+		}
+	}
+}
+
+/* Decode what put_hist4p wrote into H (empty). Returns 0 or -1. */
+static int get_hist4p(struct rcd *d, struct store_v4hist *x, struct hist *h, uint64_t n, const struct store_pred *p)
+{
+	struct hist_bucket xs[32], *xb = xs;
+	uint64_t nx = get_iu(d, &x->xn), total = 0;
+	if (d->bad || nx > n || nx > (uint64_t)1 << 20)
+		return -1;
+	if (nx > sizeof(xs) / sizeof(xs[0]) && !(xb = malloc(nx * sizeof(*xb))))
+		return -1;
+	int64_t prev = p->ord[0];
+	for (uint64_t k = 0; k < nx; k++) {
+		uint64_t z = get_iu(d, &x->xo), c = get_iu(d, &x->xc) + 1;
+		int64_t o = prev + unzigzag(z);
+		if (d->bad || z > ((uint64_t)1 << 40) || (k && o <= prev) || !ord_ok(o) || c > n - total)
+			goto bad;
+		xb[k] = (struct hist_bucket){ (int32_t)o, c };
+		total += c;
+		prev = o;
+	}
+	uint64_t xi = 0;
+	uint32_t j;
+	for (uint32_t i = 0; i < p->n; i = j) {
+		int64_t s = p->ord[i], t = pred_run(p, i, &j);
+		/* the extra buckets before this run, none inside it */
+		for (; xi < nx && xb[xi].ord < s; xi++)
+			if (hist_append(h, xb[xi].ord, xb[xi].count) < 0)
+				goto bad;
+		if (xi < nx && xb[xi].ord <= t)
+			goto bad;
+		uint32_t pi = i;
+		for (int64_t o = s; o <= t; o++) {
+			uint64_t pr = 0;
+			if (pi < j && p->ord[pi] == o)
+				pr = pred_at(p, pi++, n);
+			int64_t c = get_count4(d, x->b[0][class4(pr)], pr, n - total);
+			if (c < 0 || d->bad)
+				goto bad;
+			if (!c)
+				continue;
+			if (hist_append(h, (int32_t)o, (uint64_t)c) < 0)
+				goto bad;
+			total += (uint64_t)c;
+		}
+	}
+	for (; xi < nx; xi++)
+		if (hist_append(h, xb[xi].ord, xb[xi].count) < 0)
+			goto bad;
+	if (total != n)
+		goto bad;
+	if (xb != xs)
+		free(xb);
+	return 0;
+bad:
+	if (xb != xs)
+		free(xb);
+	return -1;
+}
+
 static void put_hist4(struct store_rc *e, struct store_v4hist *x, const struct hist *h, int32_t *ref, int32_t *plen,
 		      const struct store_pred *p)
 {
 	uint64_t n = hist_count(h);
 	int64_t avg = (int64_t)((p->ema_n + ((uint64_t)1 << (PRED_FRAC - 1))) >> PRED_FRAC);
 	put_iu(e, &x->n, zigzag((int64_t)n - avg));
+	if (p->n && p->ema_n) {
+		put_hist4p(e, x, h, n, p);
+		return;
+	}
 	uint32_t i = 0, nr = 0, pi = 0;
 	/* count the runs first */
 	for (uint32_t k = 0, st = 0; k < h->n; k++)
@@ -1289,6 +1429,11 @@ static int get_hist4(struct rcd *d, struct store_v4hist *x, struct hist *h, int3
 	if (d->bad || zn > ((uint64_t)1 << 60))
 		goto bad;
 	int64_t n = avg + unzigzag(zn);
+	if (n >= 0 && p->n && p->ema_n) {
+		if (get_hist4p(d, x, h, (uint64_t)n, p) < 0)
+			goto bad;
+		return 0;
+	}
 	uint64_t nr = get_iu(d, &x->nruns);
 	if (d->bad || n < 0 || (n == 0) != (nr == 0) || nr > (uint64_t)n)
 		goto bad;

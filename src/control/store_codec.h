@@ -56,12 +56,14 @@
  * difference, XOR'd; in contexts of the field's last mode and whether the
  * field before it changed) are decisions, numbers are their bit length in
  * unary decisions, the bit below the top as a decision and the rest as
- * they are. A histogram is its count, its runs of buckets (a run breaks
- * at more than 16 empty buckets) and every bucket's count against the
- * chunk's prediction (as version 3, at every resolution; for a chunk's
- * first point the bucket before): whether equal, the sign, the size in
- * contexts of the prediction's class, so a count predicted near 0 costs
- * a fraction of a bit. The serialized form: varint npts, varint bytes of
+ * they are. A histogram is its count, then the buckets outside the runs
+ * of the chunk's prediction (as version 3's, at every resolution; a run
+ * breaks at more than 16 empty ords) and every ord of those runs against
+ * its prediction: whether equal, the sign, the size, in contexts of the
+ * prediction's class, so a count predicted near 0 costs a fraction of a
+ * bit and where the histogram starts and ends costs nothing when it is
+ * where the prediction has it; a chunk's first point, with no
+ * prediction, is its own runs of buckets each against the bucket before. The serialized form: varint npts, varint bytes of
  * the points' stream, the bytes, varint 0 (no histograms) or bytes of the
  * histograms' stream + 1, the bytes; an open chunk writes the flush of a
  * copy of its coders and goes on.
