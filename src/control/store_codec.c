@@ -539,9 +539,15 @@ static uint64_t pred_at(const struct store_pred *p, uint32_t i, uint64_t n)
 	return x > UINT64_MAX / 4 ? UINT64_MAX / 4 : (uint64_t)x;
 }
 
-static uint64_t ema_step(uint64_t ema, uint64_t c, int first)
+#define PRED_W4 16
+
+/* EMA moved towards count C: by a quarter (versions 2 and 3; all the way
+ * for the FIRST), or (version 4, D > 0) by 1/D */
+static uint64_t ema_step(uint64_t ema, uint64_t c, int first, uint32_t d)
 {
 	uint64_t add = c > (UINT64_MAX >> (PRED_FRAC + 1)) ? UINT64_MAX >> 1 : c << PRED_FRAC;
+	if (d)
+		return add >= ema ? ema + (add - ema) / d : ema - (ema - add) / d;
 	return first ? add : ema - (ema >> 2) + (add >> 2);
 }
 
@@ -568,6 +574,13 @@ static int pred_next(const struct store_pred *p, const struct hist *h, struct st
 	next->n = 0;
 	next->ema_n = 0;
 	int first = p->ema_n == 0 && p->n == 0;
+	/* version 4: the mean of the points so far, up to PRED_W4 of them,
+	 * then a moving average of weight 1/PRED_W4 (a count's Poisson noise
+	 * carried into the prediction: a variance of 1/(2 PRED_W4 - 1) of the
+	 * count's, where version 3's quarter kept 1/7 and took its first
+	 * point whole) */
+	uint32_t d = version >= STORE_CHUNK_V4 ? (p->seen < PRED_W4 ? p->seen + 1 : PRED_W4) : 0;
+	next->seen = p->seen < PRED_W4 ? p->seen + 1 : PRED_W4;
 	uint32_t i = 0, j = 0;
 	while (i < p->n || j < h->n) {
 		int32_t o;
@@ -583,13 +596,13 @@ static int pred_next(const struct store_pred *p, const struct hist *h, struct st
 			e = p->ema[i++];
 			c = h->b[j++].count;
 		}
-		e = ema_step(e, c, first);
+		e = ema_step(e, c, first, d);
 		if (e >= keep) {
 			next->ord[next->n] = o;
 			next->ema[next->n++] = e;
 		}
 	}
-	next->ema_n = ema_step(p->ema_n, hist_count(h), first);
+	next->ema_n = ema_step(p->ema_n, hist_count(h), first, d);
 	return 0;
 }
 

@@ -102,13 +102,15 @@ struct store_gorilla {
 	uint8_t mode[4];                /* v2: the last mode of each field */
 };
 
-/* the histograms' predictor (versions 2 and 3): per ord, a moving average of its count
- * (weight 1/4, fixed point 2^16), and of the points' counts */
+/* the histograms' predictor (versions 2 to 4): per ord, a moving average of its count
+ * (weight 1/4; version 4: the mean of the first points, then 1/PRED_W4;
+ * fixed point 2^16), and of the points' counts */
 struct store_pred {
 	int32_t *ord;                       /* ascending */
 	uint64_t *ema;
 	uint32_t n, cap;
 	uint64_t ema_n;
+	uint32_t seen;                      /* v4: histograms folded in so far */
 };
 
 /* version 4: one end of a range coder (LZMA's, store_codec.c) and the
