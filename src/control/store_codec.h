@@ -49,8 +49,9 @@
  * "prediction").
  * Version 4 codes what version 3 does with an adaptive binary range coder
  * (LZMA's, integers only; store_codec.c, "version 4") instead of fixed bit
- * codes, each decision in a context of its own that learns, over the
- * chunk, how likely it is: a point that repeats the one before is one
+ * codes, each decision in a context of its own that starts at a prior
+ * (store_prior.h, a generated table) and learns, over the chunk, how
+ * likely it is: a point that repeats the one before is one
  * decision (no runs), the timestamp, a point's kind, n being the
  * histogram's count and each field's mode (equal, integer difference, ord
  * difference, XOR'd; in contexts of the field's last mode and whether the
