@@ -948,6 +948,8 @@ struct store_v4main {
 	struct iu ts;               /* zigzag delta of deltas - 1 */
 	struct iu ival[3];          /* zigzag integer differences: n; sum; min and max */
 	struct iu iord;             /* zigzag ord differences (minimum and maximum) */
+	uint16_t sum_est;           /* a sum coded against its histogram's (sum_pred) */
+	struct iu iest;             /* its zigzag difference, in last bits kept */
 };
 
 /* Histogram counts (see put_hist4): a class per predicted count (0, then
@@ -1567,6 +1569,110 @@ bad:
 	return -1;
 }
 
+/* ------------------------------------------------------------ version 4 sums
+ *
+ * A latency point's sum, written with sum_bits of mantissa, is coded
+ * against the sum its histogram implies: every bucket's count times its
+ * value, scaled by the ratio the point before had between its sum and
+ * its implied one (the buckets' values stand where the samples fall in
+ * them only on average, and a shape that stays keeps the ratio). The
+ * difference is taken between the doubles' bits (positive doubles order
+ * as their bits do), in units of the last bit kept. The implied sum is
+ * made of integers (a bucket's value 2^(K log2 gamma), K its key at shift
+ * 0, from a table of 2^(i/256)) and turned into a double exactly; the
+ * ratio and the product are one IEEE division and one multiplication:
+ * the same bits on every machine, no exp().
+ */
+
+static uint64_t round_mantissa(uint64_t u, unsigned bits);
+
+#define LG2_GAMMA_Q32 123930692  /* log2((1 + 1%) / (1 - 1%)) in 2^-32 */
+
+/* 2^(i/256) in 2^-30: round(2^(i/256) 2^30) */
+static const uint32_t exp2_q30[256] = {
+	1073741824, 1076653033, 1079572136, 1082499153, 1085434106, 1088377016, 1091327906, 1094286796,
+	1097253708, 1100228665, 1103211687, 1106202798, 1109202018, 1112209370, 1115224875, 1118248556,
+	1121280436, 1124320536, 1127368878, 1130425485, 1133490379, 1136563583, 1139645120, 1142735011,
+	1145833280, 1148939949, 1152055042, 1155178580, 1158310587, 1161451085, 1164600099, 1167757650,
+	1170923762, 1174098458, 1177281762, 1180473697, 1183674286, 1186883552, 1190101520, 1193328213,
+	1196563654, 1199807867, 1203060876, 1206322705, 1209593378, 1212872918, 1216161350, 1219458698,
+	1222764986, 1226080238, 1229404479, 1232737732, 1236080024, 1239431376, 1242791816, 1246161366,
+	1249540052, 1252927899, 1256324931, 1259731174, 1263146652, 1266571390, 1270005413, 1273448747,
+	1276901417, 1280363448, 1283834865, 1287315695, 1290805962, 1294305692, 1297814910, 1301333643,
+	1304861917, 1308399756, 1311947188, 1315504238, 1319070932, 1322647296, 1326233356, 1329829140,
+	1333434672, 1337049980, 1340675091, 1344310030, 1347954824, 1351609500, 1355274085, 1358948606,
+	1362633090, 1366327563, 1370032052, 1373746586, 1377471191, 1381205894, 1384950723, 1388705706,
+	1392470869, 1396246240, 1400031848, 1403827719, 1407633882, 1411450365, 1415277195, 1419114401,
+	1422962010, 1426820052, 1430688553, 1434567544, 1438457051, 1442357104, 1446267730, 1450188960,
+	1454120821, 1458063343, 1462016553, 1465980482, 1469955159, 1473940611, 1477936870, 1481943963,
+	1485961921, 1489990772, 1494030547, 1498081275, 1502142985, 1506215708, 1510299473, 1514394310,
+	1518500250, 1522617322, 1526745556, 1530884983, 1535035634, 1539197537, 1543370725, 1547555228,
+	1551751076, 1555958300, 1560176931, 1564406999, 1568648537, 1572901575, 1577166143, 1581442275,
+	1585730000, 1590029350, 1594340357, 1598663052, 1602997467, 1607343634, 1611701585, 1616071351,
+	1620452965, 1624846459, 1629251865, 1633669214, 1638098541, 1642539877, 1646993254, 1651458706,
+	1655936265, 1660425963, 1664927835, 1669441912, 1673968228, 1678506817, 1683057710, 1687620943,
+	1692196547, 1696784557, 1701385007, 1705997930, 1710623359, 1715261330, 1719911875, 1724575029,
+	1729250827, 1733939301, 1738640488, 1743354420, 1748081133, 1752820662, 1757573041, 1762338305,
+	1767116489, 1771907628, 1776711757, 1781528911, 1786359126, 1791202437, 1796058879, 1800928489,
+	1805811301, 1810707353, 1815616678, 1820539314, 1825475297, 1830424663, 1835387448, 1840363688,
+	1845353420, 1850356681, 1855373507, 1860403934, 1865448001, 1870505744, 1875577199, 1880662405,
+	1885761398, 1890874216, 1896000896, 1901141476, 1906295993, 1911464486, 1916646992, 1921843549,
+	1927054196, 1932278970, 1937517909, 1942771053, 1948038440, 1953320108, 1958616096, 1963926443,
+	1969251188, 1974590370, 1979944027, 1985312200, 1990694927, 1996092249, 2001504204, 2006930832,
+	2012372174, 2017828268, 2023299156, 2028784876, 2034285470, 2039800978, 2045331439, 2050876895,
+	2056437387, 2062012954, 2067603638, 2073209480, 2078830522, 2084466803, 2090118366, 2095785251,
+	2101467502, 2107165158, 2112878262, 2118606857, 2124350982, 2130110682, 2135885998, 2141676973,
+};
+
+/* floor(E / 2^32) and E mod 2^32, for any E */
+static int64_t fl32(int64_t e, uint32_t *frac)
+{
+	int64_t q = e >= 0 ? e / 4294967296ll : -((-e + 4294967295ll) / 4294967296ll);
+	*frac = (uint32_t)(e - q * 4294967296ll);
+	return q;
+}
+
+/* The sum H (its ords at SHIFT) implies, up to a constant factor; 0 when
+ * H is empty, has a bucket not above zero, or lies outside doubles' range. */
+static double hist_est(const struct hist *h, unsigned shift)
+{
+	if (!h->n || h->b[0].ord <= 0)
+		return 0;
+	uint32_t frac;
+	int64_t top = fl32(((int64_t)h->b[h->n - 1].ord - HIST_ORD_BIAS) * ((int64_t)1 << shift) * LG2_GAMMA_Q32, &frac);
+	unsigned __int128 acc = 0;
+	for (uint32_t i = 0; i < h->n; i++) {
+		int64_t e = fl32(((int64_t)h->b[i].ord - HIST_ORD_BIAS) * ((int64_t)1 << shift) * LG2_GAMMA_Q32, &frac);
+		int64_t d = top - e;
+		if (d > 90)
+			continue;
+		acc += ((unsigned __int128)h->b[i].count * exp2_q30[frac >> 24]) >> d;
+	}
+	int sh = 0;
+	while (acc >> 53) {
+		acc >>= 1;
+		sh++;
+	}
+	if (!acc || top + sh - 30 < -900 || top + sh - 30 > 900)
+		return 0;
+	return ldexp((double)(uint64_t)acc, (int)(top + sh - 30));
+}
+
+/* The sum a point with histogram H is predicted to have, rounded to
+ * SUM_BITS (> 0) of mantissa, after a point whose ratio of sum to
+ * implied sum was RATIO (> 0); its bits, or 0 when there is none. */
+static uint64_t sum_pred(const struct hist *h, unsigned shift, double ratio, unsigned sum_bits, double *est)
+{
+	*est = hist_est(h, shift);
+	if (!(*est > 0) || !(ratio > 0) || !sum_bits)
+		return 0;
+	double p = *est * ratio;
+	if (!(p > 0) || !isfinite(p))
+		return 0;
+	uint64_t u = round_mantissa(dbits(p), sum_bits);
+	return u & ((((uint64_t)1 << (52 - sum_bits)) - 1)) ? 0 : u;
+}
+
 /* ------------------------------------------------------------ chunks */
 
 void store_chunk_init(struct store_chunk *c, int64_t base, unsigned step, int with_hist, unsigned hshift)
@@ -1645,6 +1751,8 @@ int store_chunk_append(struct store_chunk *c, const struct store_point *p)
 	uint64_t sum = single ? dbits(p->sum) : round_mantissa(dbits(p->sum), c->sum_bits);
 	struct store_pred next = { 0 };
 	struct hist tmp = HIST_INIT;
+	const struct hist *hh = NULL;  /* the histogram at the chunk's shift */
+	double sum_ratio = c->sum_ratio;
 	if (!c->with_hist && c->npts) {
 		int same = dbits(p->n) == c->g.prev[0] && sum == c->g.prev[1] && dbits(p->min) == c->g.prev[2] &&
 			   dbits(p->max) == c->g.prev[3] && idx - c->g.prev_idx == c->g.prev_delta;
@@ -1665,8 +1773,11 @@ int store_chunk_append(struct store_chunk *c, const struct store_point *p)
 		}
 		if (pred_next(&c->pred, h, &next, STORE_CHUNK_V4) < 0)
 			goto fail;
-		if (c->npts == 0)
+		hh = h;
+		if (c->npts == 0) {
 			rc_direct(&c->h, c->hshift, 3);
+			rc_direct(&c->h, c->sum_bits, 6);
+		}
 		put_hist4(&c->h, c->xh, h, &c->h_ref, &c->h_len, &c->pred);
 		if (p->h.n) {
 			/* its extreme buckets at the chunk's shift: the references
@@ -1692,7 +1803,30 @@ int store_chunk_append(struct store_chunk *c, const struct store_point *p)
 			c->g.prev[0] = dbits(p->n);
 		else
 			ch = put_val4(&c->m, c->xm, &c->g, 0, dbits(p->n), 0);
-		ch = put_val4(&c->m, c->xm, &c->g, 1, sum, ch);
+		double est = 0;
+		uint64_t pu = hh ? sum_pred(hh, c->hshift, c->sum_ratio, c->sum_bits, &est) : 0;
+		if (pu) {
+			/* a positive double whose bits are PU's plus a multiple of the last bit kept */
+			uint64_t unit = (uint64_t)1 << (52 - c->sum_bits);
+			int64_t dd = (int64_t)(sum - pu);
+			unsigned ok = !(sum >> 63) && sum && ((sum >> 52) & 0x7ff) != 0x7ff && !(sum & (unit - 1));
+			rc_bit(&c->m, &c->xm->sum_est, ok);
+			if (ok) {
+				put_iu(&c->m, &c->xm->iest, zigzag(dd / (int64_t)unit));
+				ch = sum != c->g.prev[1];
+				c->g.prev[1] = sum;
+			} else {
+				ch = put_val4(&c->m, c->xm, &c->g, 1, sum, ch);
+			}
+		} else {
+			ch = put_val4(&c->m, c->xm, &c->g, 1, sum, ch);
+		}
+		if (hh) {
+			if (!pu)
+				est = hist_est(hh, c->hshift);
+			if (est > 0 && bitsd(sum) > 0 && isfinite(bitsd(sum)))
+				c->sum_ratio = bitsd(sum) / est;
+		}
 		ch = put_val4(&c->m, c->xm, &c->g, 2, dbits(p->min), ch);
 		put_val4(&c->m, c->xm, &c->g, 3, dbits(p->max), ch);
 	}
@@ -1718,6 +1852,7 @@ fail:
 	if (c->xh)
 		*c->xh = xh;
 	c->g = g;
+	c->sum_ratio = sum_ratio;
 	c->h_ref = h_ref;
 	c->h_len = h_len;
 	c->prev_rep = prev_rep;
@@ -1824,10 +1959,12 @@ static int decode_v4(const uint8_t *m, size_t ml, const uint8_t *hb, size_t hl, 
 	struct rcd d, h;
 	rcd_init(&d, m, ml);
 	rcd_init(&h, hb, hl);
-	unsigned hshift = 0;
+	unsigned hshift = 0, sum_bits = 0;
+	double sum_ratio = 0;
 	if (with_hist && npts) {
 		hshift = (unsigned)rcd_direct(&h, 3);
-		if (hshift > HIST_SHIFT_MAX)
+		sum_bits = (unsigned)rcd_direct(&h, 6);
+		if (hshift > HIST_SHIFT_MAX || sum_bits >= 52)
 			goto bad;
 	}
 	struct store_gorilla g;
@@ -1886,7 +2023,28 @@ static int decode_v4(const uint8_t *m, size_t ml, const uint8_t *hb, size_t hl, 
 			} else {
 				q->n = bitsd(get_val4(&d, xm, &g, 0, &ch));
 			}
-			q->sum = bitsd(get_val4(&d, xm, &g, 1, &ch));
+			double est = 0;
+			uint64_t pu = with_hist ? sum_pred(&q->h, hshift, sum_ratio, sum_bits, &est) : 0;
+			if (pu && rcd_bit(&d, &xm->sum_est)) {
+				uint64_t unit = (uint64_t)1 << (52 - sum_bits);
+				int64_t dd = unzigzag(get_iu(&d, &xm->iest));
+				if (dd > (INT64_MAX >> (52 - sum_bits)) || dd < -(INT64_MAX >> (52 - sum_bits)))
+					goto bad;
+				uint64_t v = pu + (uint64_t)(dd * (int64_t)unit);
+				if ((v >> 63) || !v || ((v >> 52) & 0x7ff) == 0x7ff)
+					goto bad;
+				ch = v != g.prev[1];
+				g.prev[1] = v;
+				q->sum = bitsd(v);
+			} else {
+				q->sum = bitsd(get_val4(&d, xm, &g, 1, &ch));
+			}
+			if (with_hist) {
+				if (!pu)
+					est = hist_est(&q->h, hshift);
+				if (est > 0 && q->sum > 0 && isfinite(q->sum))
+					sum_ratio = q->sum / est;
+			}
 			q->min = bitsd(get_val4(&d, xm, &g, 2, &ch));
 			q->max = bitsd(get_val4(&d, xm, &g, 3, &ch));
 		}

@@ -64,7 +64,12 @@
  * prediction's class, so a count predicted near 0 costs a fraction of a
  * bit and where the histogram starts and ends costs nothing when it is
  * where the prediction has it; a chunk's first point, with no
- * prediction, is its own runs of buckets each against the bucket before. The serialized form: varint npts, varint bytes of
+ * prediction, is its own runs of buckets each against the bucket before.
+ * A latency point's sum rounded to sum_bits (the histogram stream's
+ * first point carries sum_bits) is coded, when it can be, against the sum
+ * its histogram implies times the ratio of the point before (integer
+ * bucket values, no exp(): store_codec.c, "version 4 sums"), as the
+ * difference of the doubles' bits in units of the last bit kept. The serialized form: varint npts, varint bytes of
  * the points' stream, the bytes, varint 0 (no histograms) or bytes of the
  * histograms' stream + 1, the bytes; an open chunk writes the flush of a
  * copy of its coders and goes on.
@@ -142,6 +147,7 @@ struct store_chunk {
 	uint8_t prev_rep;                   /* the last point repeated the one before it */
 	int32_t h_ref;                      /* the last point's first ord (the next one's reference) */
 	int32_t h_len;                      /* the last point's first run's length - 1 */
+	double sum_ratio;                   /* the last point's sum over its histogram's (0: none) */
 	struct store_gorilla g;             /* the encoder's state after the last point */
 	struct store_pred pred;             /* with_hist: the histograms' predictor */
 };
