@@ -1944,8 +1944,11 @@ static void get_fields_v2(struct bitr *r, struct store_gorilla *g, struct store_
 static int decode_v4(const uint8_t *m, size_t ml, const uint8_t *hb, size_t hl, int with_hist, uint64_t npts,
 		     int64_t base, unsigned step, struct store_point **out, size_t *n)
 {
-	/* a point takes at least one decision, at least 1/200 of a bit */
-	if (npts > ((uint64_t)ml + 8) * 8 * 200)
+	/* a point takes at least one decision, and a decision at least
+	 * -log2(4095/4096) bits: about 2,900 points a bit at most (a
+	 * window holds at most 60 points; this only keeps garbage from
+	 * allocating much) */
+	if (npts > ((uint64_t)ml + 8) * 8 * 2900)
 		return -1;
 	struct store_point *pts = calloc(npts ? npts : 1, sizeof(*pts));
 	struct store_v4main *xm = malloc(sizeof(*xm));
