@@ -2103,7 +2103,9 @@ int store_chunk_decode(const uint8_t *buf, size_t len, unsigned version, int64_t
 	int predict = step >= pred_min_step(version);
 	struct bitr r = { p, 0, nbits, 0 };
 	p += (nbits + 7) / 8;
-	if (varint_get(&p, end, &hbits) < 0 || (hbits + 7) / 8 != (uint64_t)(end - p))
+	/* hbits / 8 first: a varint near 2^64 would wrap hbits + 7 */
+	if (varint_get(&p, end, &hbits) < 0 || hbits / 8 > (uint64_t)(end - p) ||
+	    (hbits + 7) / 8 != (uint64_t)(end - p))
 		return -1;
 	struct bitr hr = { p, 0, hbits, 0 };
 	unsigned hshift = 0;

@@ -488,6 +488,19 @@ START_TEST(test_codec_v4_garbage)
 }
 END_TEST
 
+/* tests/fuzz/fuzz_store_chunk's first find: a histogram stream's length
+ * near 2^64 (a 10-byte varint) wrapped (hbits + 7) / 8 to the 0 bytes
+ * left, and the version 1 to 3 reader read past the buffer */
+START_TEST(test_codec_huge_length)
+{
+	static const uint8_t b[] = { 0x01, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+	struct store_point *out;
+	size_t nout;
+	for (unsigned v = STORE_CHUNK_V1; v <= STORE_CHUNK_V4; v++)
+		ck_assert_int_eq(store_chunk_decode(b, sizeof(b), v, T0, 300, &out, &nout), -1);
+}
+END_TEST
+
 START_TEST(test_codec_compact)
 {
 	/* a per-second counter around 1000 and a one-sample gauge: a few bytes a point */
@@ -2609,6 +2622,7 @@ int main(void)
 	tcase_add_test(tc, test_version3_chunks);
 	tcase_add_test(tc, test_codec_v4_kinds);
 	tcase_add_test(tc, test_codec_v4_garbage);
+	tcase_add_test(tc, test_codec_huge_length);
 	tcase_add_test(tc, test_codec_v4_sums);
 	suite_add_tcase(su, tc);
 
