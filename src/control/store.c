@@ -488,8 +488,9 @@ static int write_atomic(const char *path, const void *data, size_t len)
 #define READ_FILE_MAX ((size_t)1 << 30)
 
 /* Read a whole file into a malloc'd buffer. Returns 0, 1 (no such file)
- * or -1 with *WHY set (not a regular file, unreadable, too large, out of
- * memory): the caller sets it aside. Never blocks on a FIFO. */
+ * or -1 with *WHY set (not a regular file, a dangling symbolic link,
+ * unreadable, too large, out of memory): the caller sets it aside. Never
+ * blocks on a FIFO. */
 static int read_file(const char *path, uint8_t **out, size_t *len, const char **why)
 {
 	*out = NULL;
@@ -497,6 +498,13 @@ static int read_file(const char *path, uint8_t **out, size_t *len, const char **
 	*why = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
+		struct stat lsb;
+		/* a dangling symbolic link is not "no file": what it named
+		 * is gone, and a new file in its place would hide that */
+		if (errno == ENOENT && lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode)) {
+			*why = "a dangling symbolic link";
+			return -1;
+		}
 		if (errno == ENOENT)
 			return 1;
 		*why = strerror(errno);
@@ -504,6 +512,7 @@ static int read_file(const char *path, uint8_t **out, size_t *len, const char **
 	}
 	struct stat sb;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+
 		*why = "not a regular file";
 		close(fd);
 		return -1;
@@ -2579,8 +2588,11 @@ static void scan_blocks(struct store *st, int r, int legacy, int64_t ref)
 			continue;
 		uint8_t hdr[BLK_HDR];
 		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		struct stat lsb;
 		if (fd < 0) {
-			if (errno == EACCES || errno == ELOOP || errno == ENXIO)
+			if (errno == ENOENT && lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode))
+				set_aside(path, "a dangling symbolic link");
+			else if (errno == EACCES || errno == ELOOP || errno == ENXIO)
 				set_aside(path, strerror(errno));
 			else
 				log_err("store: %s: %s: its points are left out", path, strerror(errno));

@@ -7,6 +7,7 @@
  * store.c is included to reach its block table and to turn fsync off. */
 #include <check.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2544,6 +2545,38 @@ END_TEST
 
 /* ------------------------------------------------------------ timing */
 
+/* ------------------------------------------------------------ failed writes */
+
+/* A dangling symbolic link for the catalog or the checkpoint is damage,
+ * logged and set aside, not "no file". */
+START_TEST(test_dangling_symlinks)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256], path[512];
+	int64_t now = T0;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	struct store_series *s[3];
+	series3(st, s);
+	fill(st, &now, T0 + 70, s, 3);
+	store_close(st);
+	const char *names[] = { "series.cat", "head.ckpt" };
+	for (int k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[k]);
+		ck_assert_int_eq(unlink(path), 0);
+		ck_assert_int_eq(symlink("/nonexistent/albd-store", path), 0);
+		st = store_open(dir, now, err, sizeof(err));
+		ck_assert_msg(st != NULL, "%s", err);
+		store_close(st);
+		char c[64];
+		snprintf(c, sizeof(c), "%s.corrupt", names[k]);
+		ck_assert_int_eq(count_files(dir, c), 1);
+	}
+	rm_rf(dir);
+}
+END_TEST
+
+
 START_TEST(test_query_15_days)
 {
 	store_nosync = 1;
@@ -2671,6 +2704,7 @@ int main(void)
 	tcase_add_test(tc, test_version2_files);
 	tcase_add_test(tc, test_upgrade_overlap);
 	tcase_add_test(tc, test_rewrite_keeps_shift);
+	tcase_add_test(tc, test_dangling_symlinks);
 	tcase_add_test(tc, test_query_15_days);
 	suite_add_tcase(su, tc);
 

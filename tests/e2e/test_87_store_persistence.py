@@ -1,0 +1,50 @@
+"""The store's persistence through the real binary when state_dir is
+damaged, missing or cannot be written: albd logs it, sets aside what is
+damaged, and loses no more than that (tests that need root, such as a
+tmpfs, are skipped without it)."""
+import os
+import time
+from datetime import datetime, timezone
+
+from conftest import wait_until
+from test_48_metrics import put, stats
+
+NS = "Persist"
+
+
+def put_seconds(a, name, t0, n, value=1.0):
+    """N points of VALUE, one a second from T0, in series NS/NAME."""
+    r = put(a, {"Namespace": NS, "MetricData": [
+        {"MetricName": name, "Value": value, "Timestamp": t0 + i, "StorageResolution": 1} for i in range(n)]})
+    assert r.status == 200, r.body
+
+
+def seconds(a, name, t0, n):
+    """The 1-second datapoints of NS/NAME in [T0, T0 + N): [(t, SampleCount)]
+    ([] for an unknown metric)."""
+    r = stats(a, name, ns=NS, start=t0, end=t0 + n, period=1, statistics="SampleCount")
+    if r.status == 404:
+        return []
+    assert r.status == 200, r.body
+    return sorted((int(datetime.strptime(dp["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=timezone.utc).timestamp()), dp["SampleCount"]) for dp in r.json()["Datapoints"])
+
+
+def two_minutes_ago():
+    return int(time.time()) // 60 * 60 - 120
+
+
+def test_dangling_symlinks_set_aside(albd, one_backend):
+    """series.cat and head.ckpt as dangling symbolic links are damage,
+    logged and set aside, not "no file"."""
+    a = one_backend.albd
+    put_seconds(a, "link", two_minutes_ago(), 3)
+    a.stop()
+    sd = a.state_dir
+    for name in ("series.cat", "head.ckpt"):
+        (sd / name).unlink()
+        os.symlink(str(sd / "nowhere" / name), str(sd / name))
+    a.start()
+    for name in ("series.cat", "head.ckpt"):
+        wait_until(lambda: "%s is damaged (a dangling symbolic link)" % name in a.log(), 10, what=name)
+        assert os.path.islink(str(sd / (name + ".corrupt")))
