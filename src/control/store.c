@@ -218,6 +218,8 @@ struct store {
 	 * names, so that a new series never reads another one's history */
 	size_t id_floor;
 	int cat_lost;               /* series.cat was missing with data, damaged or unreadable */
+	off_t catlen;               /* series.cat's length after its last whole record */
+	int cat_dirty;              /* an append failed: rewrite it whole (2: and that failed, logged) */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -794,6 +796,8 @@ static void cat_record(struct buf *b, const struct store_series *s)
 	free(p.p);
 }
 
+static void cat_append(struct store *st, const struct store_series *s);
+
 struct store_series *store_series(struct store *st, const char *ns, const char *metric,
 				  const struct store_dim *dims, size_t ndims, const char *unit,
 				  unsigned flags)
@@ -812,14 +816,8 @@ struct store_series *store_series(struct store *st, const char *ns, const char *
 		return s;
 	s = series_new(st, (uint32_t)(st->nall > st->id_floor ? st->nall : st->id_floor), ns, metric, sorted, ndims,
 		       unit, flags);
-	if (s && st->catfd >= 0) {
-		struct buf b = { 0 };
-		cat_record(&b, s);
-		if (b.oom || write(st->catfd, b.p, b.len) != (ssize_t)b.len)
-			log_err("store: appending to %s/series.cat failed: series %s/%s is not saved", st->dir, ns,
-				metric);
-		free(b.p);
-	}
+	if (s && st->dir)
+		cat_append(st, s);
 	return s;
 }
 
@@ -2451,9 +2449,143 @@ bad:
 
 /* ------------------------------------------------------------ catalog */
 
-/* Load DIR/series.cat; a damaged tail or record is logged, the file set
- * aside and rewritten with the good records. Returns 0 or -1 (cannot
- * write it). */
+/* The smallest and largest record payload: an id, flags, three string
+ * lengths and a count of dimensions; 31 strings of at most 64 KiB. */
+#define CAT_REC_MIN 12
+#define CAT_REC_MAX ((size_t)31 << 16)
+
+/* Parse the catalog record at P (END: the file's end) and enter its
+ * series. Returns the bytes it takes, 0 when P is not a whole record
+ * whose length and CRC32C agree (*WHY: what), or -(bytes) when it is
+ * one whose series cannot be entered (*WHY: what). */
+static long cat_parse(struct store *st, const uint8_t *p, const uint8_t *end, const char **why)
+{
+	if (end - p < 8 + CAT_REC_MIN) {
+		*why = "truncated record";
+		return 0;
+	}
+	uint32_t rlen = get_le32(p), crc = get_le32(p + 4);
+	if (rlen < CAT_REC_MIN || rlen > CAT_REC_MAX) {
+		*why = "bad record length";
+		return 0;
+	}
+	if ((size_t)(end - p - 8) < rlen) {
+		*why = "truncated record";
+		return 0;
+	}
+	const uint8_t *rec = p + 8;
+	if (store_crc32c(0, rec, rlen) != crc) {
+		*why = "record checksum mismatch";
+		return 0;
+	}
+	long used = 8 + (long)rlen;
+	struct rd q = { rec, rec + rlen, 0 };
+	uint32_t id = rd_u32(&q), flags = rd_u32(&q);
+	char *strs[3 + 2 * DIMS_MAX] = { 0 };
+	uint64_t nd = 0;
+	int ns = 0;
+	for (; ns < 3 && !q.bad; ns++) {
+		uint64_t l = rd_varint(&q);
+		const uint8_t *sp = rd_take(&q, l);
+		strs[ns] = sp ? strndup((const char *)sp, l) : NULL;
+	}
+	nd = rd_varint(&q);
+	if (nd > DIMS_MAX)
+		q.bad = 1;
+	for (uint64_t d = 0; d < 2 * nd && !q.bad; d++, ns++) {
+		uint64_t l = rd_varint(&q);
+		const uint8_t *sp = rd_take(&q, l);
+		strs[ns] = sp ? strndup((const char *)sp, l) : NULL;
+	}
+	struct store_dim dims[DIMS_MAX];
+	for (uint64_t d = 0; d < nd && !q.bad; d++)
+		dims[d] = (struct store_dim){ strs[3 + 2 * d], strs[4 + 2 * d] };
+	if (q.bad || q.p != q.end || !strs[0] || !strs[1] || !strs[2] || id >= (1u << 30)) {
+		*why = "malformed record";
+		used = -used;
+	} else {
+		struct store_dim sorted[DIMS_MAX];
+		if (id >= st->id_floor)
+			st->id_floor = id + 1;
+		if (sort_dims(dims, nd, sorted) < 0 ||
+		    !series_new(st, id, strs[0], strs[1], sorted, nd, strs[2], flags)) {
+			*why = "bad or duplicate series";
+			used = -used;
+		}
+	}
+	for (int k = 0; k < ns; k++)
+		free(strs[k]);
+	return used;
+}
+
+/* Write DIR/series.cat again, whole, with every series (atomically), and
+ * open it for appending. Returns 0 or -1 (logged; a failed write of the
+ * file itself even when QUIET). */
+static int cat_write(struct store *st, int quiet)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/series.cat", st->dir);
+	struct buf b = { 0 };
+	buf_bytes(&b, CAT_MAGIC, 8);
+	for (size_t i = 0; i < st->nall; i++)
+		if (st->all[i])
+			cat_record(&b, st->all[i]);
+	int rc = b.oom ? -1 : write_atomic(path, b.p, b.len);
+	if (b.oom && !quiet)
+		log_err("store: out of memory writing %s", path);
+	size_t len = b.len;
+	free(b.p);
+	if (rc < 0)
+		return -1;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0) {
+		if (!quiet)
+			log_err("store: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st->catfd >= 0)
+		close(st->catfd);
+	st->catfd = fd;
+	st->catlen = (off_t)len;
+	st->cat_dirty = 0;
+	return 0;
+}
+
+/* Append S's record to the catalog. One that fails (a torn append: the
+ * disk full) is cut off again, so that what is appended later stays
+ * readable, and the catalog is written whole at the next checkpoint
+ * (store_tick), with S and the series made until then. */
+static void cat_append(struct store *st, const struct store_series *s)
+{
+	if (st->cat_dirty || st->catfd < 0) {
+		if (!st->cat_dirty)
+			st->cat_dirty = 1;
+		return;
+	}
+	struct buf b = { 0 };
+	cat_record(&b, s);
+	ssize_t n = b.oom ? -1 : write(st->catfd, b.p, b.len);
+	int e = n < 0 ? errno : 0;
+	if (n == (ssize_t)b.len) {
+		st->catlen += (off_t)n;
+	} else {
+		if (n != 0 && ftruncate(st->catfd, st->catlen) < 0)
+			log_err("store: %s/series.cat: cutting off a torn record: %s", st->dir, strerror(errno));
+		log_err("store: appending to %s/series.cat failed (%s): series %s/%s is saved with the next"
+			" checkpoint, the catalog written again", st->dir,
+			b.oom ? "out of memory" : e ? strerror(e) : "short write", s->ns, s->metric);
+		st->cat_dirty = 1;
+	}
+	free(b.p);
+}
+
+/* Load DIR/series.cat. A damaged record is skipped: the next one is
+ * found by its length and CRC32C, byte by byte from the damaged one's
+ * second byte (a record's 12 bytes or more, its CRC32C and what it parses
+ * to must all agree: a false start is one in 2^32 tries and more), so
+ * that a bit flip or a torn append costs its own series only; the file is
+ * then set aside and written again with the good records. Returns 0 or
+ * -1 (cannot write it). */
 static int load_catalog(struct store *st)
 {
 	char path[4096];
@@ -2469,54 +2601,43 @@ static int load_catalog(struct store *st)
 		if (len < 8 || memcmp(data, CAT_MAGIC, 8)) {
 			why = "not a series catalog";
 		} else {
-			/* a damaged record is skipped (each has its length and
-			 * checksum), the rest kept; a truncated one ends it */
-			struct rd r = { data + 8, data + len, 0 };
-			while (r.p < r.end) {
-				uint32_t rlen = rd_u32(&r), crc = rd_u32(&r);
-				const uint8_t *rec = rd_take(&r, rlen);
-				if (r.bad) {
-					why = "truncated record";
-					break;
-				}
-				if (store_crc32c(0, rec, rlen) != crc) {
-					why = "record checksum mismatch";
+			const uint8_t *p = data + 8, *end = data + len;
+			size_t skipped = 0, lost = 0;
+			while (p < end) {
+				const char *w = NULL;
+				long used = cat_parse(st, p, end, &w);
+				if (used > 0) {
+					p += used;
 					continue;
 				}
-				struct rd q = { rec, rec + rlen, 0 };
-				uint32_t id = rd_u32(&q), flags = rd_u32(&q);
-				char *strs[3 + 2 * DIMS_MAX] = { 0 };
-				uint64_t nd = 0;
-				int ns = 0;
-				for (; ns < 3 && !q.bad; ns++) {
-					uint64_t l = rd_varint(&q);
-					const uint8_t *sp = rd_take(&q, l);
-					strs[ns] = sp ? strndup((const char *)sp, l) : NULL;
+				why = w;
+				if (used < 0) {
+					/* a whole record, its series refused */
+					lost++;
+					p += -used;
+					continue;
 				}
-				nd = rd_varint(&q);
-				if (nd > DIMS_MAX)
-					q.bad = 1;
-				for (uint64_t d = 0; d < 2 * nd && !q.bad; d++, ns++) {
-					uint64_t l = rd_varint(&q);
-					const uint8_t *sp = rd_take(&q, l);
-					strs[ns] = sp ? strndup((const char *)sp, l) : NULL;
+				/* resynchronise */
+				const uint8_t *q = p + 1;
+				for (; q < end; q++) {
+					const char *w2;
+					long u = cat_parse(st, q, end, &w2);
+					if (u > 0) {
+						q += u;
+						break;
+					}
+					if (u < 0) {
+						q += -u;
+						break;
+					}
 				}
-				struct store_dim dims[DIMS_MAX];
-				for (uint64_t d = 0; d < nd && !q.bad; d++)
-					dims[d] = (struct store_dim){ strs[3 + 2 * d], strs[4 + 2 * d] };
-				if (q.bad || q.p != q.end || !strs[0] || !strs[1] || !strs[2] || id >= (1u << 30)) {
-					why = "malformed record";
-				} else {
-					struct store_dim sorted[DIMS_MAX];
-					if (id >= st->id_floor)
-						st->id_floor = id + 1;
-					if (sort_dims(dims, nd, sorted) < 0 ||
-					    !series_new(st, id, strs[0], strs[1], sorted, nd, strs[2], flags))
-						why = "bad or duplicate series";
-				}
-				for (int k = 0; k < ns; k++)
-					free(strs[k]);
+				skipped += (size_t)(q - p);
+				lost++;
+				p = q;
 			}
+			if (why)
+				log_err("store: %s: %zu damaged records (%zu bytes skipped, first: %s); %zu series read",
+					path, lost, skipped, why, st->count);
 		}
 		free(data);
 		if (!why) {
@@ -2525,23 +2646,14 @@ static int load_catalog(struct store *st)
 				log_err("store: %s: %s", path, strerror(errno));
 				return -1;
 			}
+			st->catlen = (off_t)len;
 			return 0;
 		}
 		set_aside(path, why);
 		st->cat_lost = 1;
 	}
 	/* a new catalog, with what was read */
-	struct buf b = { 0 };
-	buf_bytes(&b, CAT_MAGIC, 8);
-	for (size_t i = 0; i < st->nall; i++)
-		if (st->all[i])
-			cat_record(&b, st->all[i]);
-	rc = b.oom ? -1 : write_atomic(path, b.p, b.len);
-	free(b.p);
-	if (rc < 0)
-		return -1;
-	st->catfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	return st->catfd < 0 ? -1 : 0;
+	return cat_write(st, 0);
 }
 
 /* Enter the blocks under DIR/r<step>/, setting aside those whose header
@@ -2797,6 +2909,20 @@ fail:
 	return NULL;
 }
 
+/* Write out what is in memory: the catalog if an append failed, the
+ * checkpoint. */
+static void write_out(struct store *st)
+{
+	if (st->cat_dirty) {
+		int was = st->cat_dirty;
+		if (cat_write(st, was == 2) == 0)
+			log_info("store: %s/series.cat written again (%zu series)", st->dir, st->count);
+		else
+			st->cat_dirty = 2;  /* logged */
+	}
+	checkpoint(st);
+}
+
 void store_tick(struct store *st, int64_t now)
 {
 	int64_t before = st->win[0];
@@ -2804,7 +2930,7 @@ void store_tick(struct store *st, int64_t now)
 	if (st->win[0] != before)
 		free_idle(st);
 	if (st->dir && st->now - st->last_ckpt >= CKPT_EVERY)
-		checkpoint(st);
+		write_out(st);
 }
 
 void store_close(struct store *st)
@@ -2813,7 +2939,7 @@ void store_close(struct store *st)
 		return;
 	if (st->dir && st->catfd >= 0) {
 		flush_late(st, SIZE_MAX);
-		checkpoint(st);
+		write_out(st);
 	}
 	for (size_t i = 0; i < st->nlate; i++)
 		hist_free(&st->late[i].p.h);

@@ -2547,6 +2547,108 @@ END_TEST
 
 /* ------------------------------------------------------------ failed writes */
 
+/* The points and samples of S in [START, END) at PERIOD. */
+static double samples(struct store *st, struct store_series *s, int64_t start, int64_t end, unsigned period,
+		      int64_t now, size_t *npts)
+{
+	struct store_result r = query(st, s, start, end, period, now);
+	double n = 0;
+	for (size_t i = 0; i < r.n; i++)
+		n += r.p[i].n;
+	if (npts)
+		*npts = r.n;
+	store_result_free(&r);
+	return n;
+}
+
+/* A bit flip in the first record's length, or a torn record between
+ * good ones, costs those records only. */
+START_TEST(test_catalog_resync)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256], path[512];
+	int64_t now = T0;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	struct store_series *s[3];
+	series3(st, s);
+	/* a torn append of another albd (or of a disk that was full)
+	 * between two records */
+	snprintf(path, sizeof(path), "%s/series.cat", dir);
+	FILE *f = fopen(path, "ab");
+	ck_assert_ptr_nonnull(f);
+	fwrite("\x30\x00\x00\x00\x12\x34\x56\x78\x05\x00", 1, 10, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(store_series(st, "Custom", "after", NULL, 0, "None", 0));
+	fill(st, &now, T0 + 120, s, 3);
+	store_close(st);
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_uint_eq(store_nseries(st), 4);
+	ck_assert_ptr_nonnull(store_find(st, "Custom", "after", NULL, 0));
+	store_close(st);
+	/* the first record's length */
+	flip_byte(path, 8);
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_uint_eq(store_nseries(st), 3);
+	ck_assert_ptr_nonnull(store_find(st, "Custom", "after", NULL, 0));
+	struct store_dim d[] = { { "TargetGroup", "web" } };
+	struct store_series *x = store_find(st, "AWS/ApplicationELB", "TargetResponseTime", d, 1);
+	ck_assert_ptr_nonnull(x);
+	ck_assert(samples(st, x, T0, now, 60, now, NULL) == 120);
+	store_close(st);
+	rm_rf(dir);
+}
+END_TEST
+
+/* An append cut short (the file size limit: a full disk) is cut off the
+ * file and the catalog written whole at the next checkpoint, with the
+ * series made meanwhile. */
+START_TEST(test_catalog_torn_append)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256], path[512];
+	int64_t now = T0;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	struct store_series *s[3];
+	series3(st, s);
+	fill(st, &now, T0 + 5, s, 3);
+	snprintf(path, sizeof(path), "%s/series.cat", dir);
+	struct stat sb;
+	ck_assert_int_eq(stat(path, &sb), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit old, rl;
+	getrlimit(RLIMIT_FSIZE, &old);
+	rl = old;
+	rl.rlim_cur = (rlim_t)sb.st_size + 20;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	ck_assert_ptr_nonnull(store_series(st, "Custom", "torn-a-rather-long-name", NULL, 0, "None", 0));
+	ck_assert_ptr_nonnull(store_series(st, "Custom", "b", NULL, 0, "None", 0));
+	struct stat sb2;
+	ck_assert_int_eq(stat(path, &sb2), 0);
+	ck_assert_int_eq(sb2.st_size, sb.st_size);  /* cut off again */
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	fill(st, &now, T0 + 70, s, 3);
+	ck_assert_int_eq(st->cat_dirty, 0);
+	ck_assert_ptr_nonnull(store_series(st, "Custom", "c", NULL, 0, "None", 0));
+	/* a crash: no store_close */
+	char copy[128], cmd[512];
+	snprintf(copy, sizeof(copy), "%s.copy", dir);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", dir, copy);
+	ck_assert_int_eq(system(cmd), 0);
+	store_close(st);
+	st = store_open(copy, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_uint_eq(store_nseries(st), 6);
+	ck_assert_int_eq(count_files(copy, ".corrupt"), 0);
+	store_close(st);
+	rm_rf(copy);
+	rm_rf(dir);
+}
+END_TEST
+
 /* A dangling symbolic link for the catalog or the checkpoint is damage,
  * logged and set aside, not "no file". */
 START_TEST(test_dangling_symlinks)
@@ -2704,6 +2806,8 @@ int main(void)
 	tcase_add_test(tc, test_version2_files);
 	tcase_add_test(tc, test_upgrade_overlap);
 	tcase_add_test(tc, test_rewrite_keeps_shift);
+	tcase_add_test(tc, test_catalog_resync);
+	tcase_add_test(tc, test_catalog_torn_append);
 	tcase_add_test(tc, test_dangling_symlinks);
 	tcase_add_test(tc, test_query_15_days);
 	suite_add_tcase(su, tc);
