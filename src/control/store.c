@@ -1710,7 +1710,133 @@ static void blkbuild_free(struct blkbuild *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* The head window of R ends: every series' chunk into block win[r]. */
+/* Points A[0..na) and B[0..nb) (ascending t) of one series in one window,
+ * two snapshots of it, into *OUT (*N points): one point a time, the one
+ * with more samples, A's when they have as many. A point only grows
+ * (puts and late points add to it), so the one with more samples holds
+ * the other's: nothing is lost, nothing counted twice. The points' memory
+ * moves to *OUT (A and B are left empty points). Returns 0 or -1 (out of
+ * memory). */
+static int points_union(struct store_point *a, size_t na, struct store_point *b, size_t nb,
+			struct store_point **out, size_t *n)
+{
+	struct store_point *o = malloc((na + nb + 1) * sizeof(*o));
+	size_t i = 0, j = 0, k = 0;
+	if (!o)
+		return -1;
+	while (i < na || j < nb) {
+		if (j == nb || (i < na && a[i].t < b[j].t)) {
+			o[k++] = a[i];
+			a[i++] = (struct store_point){ 0 };
+		} else if (i == na || b[j].t < a[i].t) {
+			o[k++] = b[j];
+			b[j++] = (struct store_point){ 0 };
+		} else {
+			int bw = b[j].n > a[i].n;
+			o[k++] = bw ? b[j] : a[i];
+			hist_free(bw ? &a[i].h : &b[j].h);
+			a[i++] = (struct store_point){ 0 };
+			b[j++] = (struct store_point){ 0 };
+		}
+	}
+	*out = o;
+	*n = k;
+	return 0;
+}
+
+static int chunk_bytes(struct store *st, uint32_t id, int r, int64_t start, const struct store_point *p,
+		       size_t n, uint8_t **out, size_t *len);
+
+/* Store the chunks of NEW (entries sorted by id; their bytes are the
+ * current version's) as block START of R when the table already has that
+ * block: the union of the two, series by series and point by point
+ * (points_union, the block's points first). That block was written from a
+ * newer head than the one a restart read back from the checkpoint (albd
+ * was killed between the block and the next checkpoint), or it is a
+ * block the checkpoint held unsaved that a retry wrote after it: either
+ * may hold points the other does not. NVER: the version of NEW's chunks.
+ * Returns 0 or -1 as blk_store, or
+ * -2: no such block, or it cannot be read (set aside when damaged): NEW
+ * alone is for the caller to store. */
+static int blk_union(struct store *st, int r, int64_t start, const struct bentry *new, size_t nnew, unsigned nver)
+{
+	size_t bi = blk_search(st, r, start);
+	if (bi >= st->nblk[r] || st->blks[r][bi].start != start)
+		return -2;
+	struct bview v;
+	if (bview_open(st, r, bi, &v) != 0)
+		return -2;
+	struct bentry *old = NULL;
+	long nold = bview_list(&v, &old);
+	if (nold < 0) {
+		bview_close(&v);
+		return -2;
+	}
+	struct bentry *e = calloc((size_t)nold + nnew + 1, sizeof(*e));
+	uint8_t **owned = calloc((size_t)nold + nnew + 1, sizeof(*owned));
+	size_t ne = 0, no = 0, in = 0;
+	long io = 0;
+	int rc = -1;
+	if (!e || !owned)
+		goto out;
+	while (in < nnew || io < nold) {
+		int has_old = io < nold && (in == nnew || old[io].id <= new[in].id);
+		int has_new = in < nnew && (io == nold || new[in].id <= old[io].id);
+		uint32_t id = has_old ? old[io].id : new[in].id;
+		struct store_point *pa = NULL, *pb = NULL, *pu = NULL;
+		size_t na = 0, nb = 0, nu = 0;
+		int old_ok = 0;
+		if (has_old) {
+			old_ok = bentry_ok(&v, &old[io]) && store_chunk_decode(old[io].p, old[io].len, v.version, start,
+									       store_res_step[r], &pa, &na) == 0;
+			if (!old_ok)
+				log_err("store: block r%u/%lld: the chunk of series %u is damaged: %s",
+					store_res_step[r], (long long)start, id,
+					has_new ? "the checkpoint's points only" : "dropped");
+		}
+		if (!has_new && old_ok && v.version == BLK_VERSION) {
+			e[ne++] = old[io];  /* as it is */
+		} else if (has_new && (!has_old || !old_ok) && nver == BLK_VERSION) {
+			e[ne++] = new[in];
+		} else if (old_ok || has_new) {
+			int ok = 1;
+			if (has_new)
+				ok = store_chunk_decode(new[in].p, new[in].len, nver, start, store_res_step[r], &pb, &nb) == 0;
+			uint8_t *cb = NULL;
+			size_t clen;
+			if (ok && points_union(pa, na, pb, nb, &pu, &nu) == 0 &&
+			    chunk_bytes(st, id, r, start, pu, nu, &cb, &clen) == 0) {
+				owned[no++] = cb;
+				e[ne++] = (struct bentry){ id, cb, clen, 0, 0, 0, 0 };
+			} else if (has_new && nver == BLK_VERSION) {
+				e[ne++] = new[in];  /* out of memory: the newer head */
+			} else if (old_ok && v.version == BLK_VERSION) {
+				e[ne++] = old[io];
+			} else {
+				log_err("store: block r%u/%lld: the points of series %u are lost (out of memory or damaged)",
+					store_res_step[r], (long long)start, id);
+			}
+		}
+		store_points_free(pa, na);
+		store_points_free(pb, nb);
+		store_points_free(pu, nu);
+		io += has_old;
+		in += has_new;
+	}
+	rc = blk_store(st, r, start, e, ne);
+out:
+	bview_close(&v);
+	for (size_t k = 0; k < no; k++)
+		free(owned[k]);
+	free(owned);
+	free(old);
+	free(e);
+	return rc;
+}
+
+/* The head window of R ends: every series' chunk into block win[r],
+ * merged with the block of that window already written, if any
+ * (blk_union). */
 static void write_head(struct store *st, int r)
 {
 	struct blkbuild b = { 0 };
@@ -1723,7 +1849,10 @@ static void write_head(struct store *st, int r)
 			break;
 		}
 	}
-	blkbuild_store(st, r, st->win[r], &b);
+	for (size_t i = 0; i < b.n; i++)
+		b.e[i].p = b.data.p + b.offs[i];
+	if (b.n && blk_union(st, r, st->win[r], b.e, b.n, BLK_VERSION) == -2)
+		blkbuild_store(st, r, st->win[r], &b);
 	blkbuild_free(&b);
 	for (size_t i = 0; i < st->nall; i++) {
 		struct store_series *s = st->all[i];

@@ -6,6 +6,8 @@ import os
 import time
 from datetime import datetime, timezone
 
+import pytest
+
 from conftest import wait_until
 from test_48_metrics import put, stats
 
@@ -51,6 +53,29 @@ def test_catalog_bit_flip_costs_one_record(albd, one_backend):
     wait_until(lambda: "damaged records" in a.log(), 10, what="the damage logged")
     kept = [k for k in range(5) if seconds(a, "m%d" % k, t0, 60)]
     assert len(kept) >= 4, kept
+
+
+@pytest.mark.timeout_s(150)
+def test_kill_between_block_and_checkpoint(albd, one_backend):
+    """albd stops (checkpoint: half a minute's points), starts, gets the
+    other half, writes the minute's block and is killed before its next
+    checkpoint: the restart merges the older checkpoint into the block
+    instead of writing over it, every second once."""
+    a = one_backend.albd
+    # a minute W with the stop in it, 2 s or more after its start and
+    # early enough that the kill (after W + 60) comes before the second
+    # run's first checkpoint (a minute after its start)
+    wait_until(lambda: 5 <= time.time() % 60 <= 30, 40, interval=0.2, what="the start of a minute")
+    w = int(time.time()) // 60 * 60
+    put_seconds(a, "kill", w, 30)
+    assert a.stop() == 0
+    a.start()
+    put_seconds(a, "kill", w + 30, 30)
+    blk = a.state_dir / ("r1/%d.blk" % w)
+    wait_until(blk.is_file, 75, interval=0.2, what="the minute's block")
+    a.kill()
+    a.start()
+    assert seconds(a, "kill", w, 60) == [(w + i, 1.0) for i in range(60)]
 
 
 def test_dangling_symlinks_set_aside(albd, one_backend):

@@ -2561,6 +2561,46 @@ static double samples(struct store *st, struct store_series *s, int64_t start, i
 	return n;
 }
 
+/* A kill between a block and the next checkpoint: the restart's head
+ * (the older checkpoint's) is merged into the block, not written over it. */
+START_TEST(test_block_newer_than_checkpoint)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256], path[512], cmd[1024];
+	int64_t now = T0 + 600;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	struct store_series *s[3];
+	series3(st, s);
+	fill(st, &now, T0 + 600 + 60 + 30, s, 3);
+	checkpoint(st);
+	snprintf(cmd, sizeof(cmd), "cp '%s/head.ckpt' '%s/old.ckpt'", dir, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	/* the minute ends: its block has 60 seconds, the checkpoint 30 */
+	fill(st, &now, T0 + 600 + 120 + 5, s, 3);
+	snprintf(path, sizeof(path), "%s/r1/%d.blk", dir, T0 + 600 + 60);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	char copy[128];
+	snprintf(copy, sizeof(copy), "%s.copy", dir);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s' && mv '%s/old.ckpt' '%s/head.ckpt'", dir, copy, copy, copy);
+	ck_assert_int_eq(system(cmd), 0);
+	store_close(st);
+	st = store_open(copy, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	series3(st, s);
+	struct store_result r = query(st, s[0], T0 + 660, T0 + 720, 1, now);
+	ck_assert_uint_eq(r.n, 60);
+	for (size_t i = 0; i < r.n; i++)
+		ck_assert(r.p[i].n == 1 && r.p[i].t == T0 + 660 + (int64_t)i);
+	store_result_free(&r);
+	size_t np;
+	ck_assert(samples(st, s[2], T0 + 660, T0 + 720, 60, now, &np) == 60 && np == 1);
+	store_close(st);
+	rm_rf(copy);
+	rm_rf(dir);
+}
+END_TEST
+
 /* A bit flip in the first record's length, or a torn record between
  * good ones, costs those records only. */
 START_TEST(test_catalog_resync)
@@ -2806,6 +2846,7 @@ int main(void)
 	tcase_add_test(tc, test_version2_files);
 	tcase_add_test(tc, test_upgrade_overlap);
 	tcase_add_test(tc, test_rewrite_keeps_shift);
+	tcase_add_test(tc, test_block_newer_than_checkpoint);
 	tcase_add_test(tc, test_catalog_resync);
 	tcase_add_test(tc, test_catalog_torn_append);
 	tcase_add_test(tc, test_dangling_symlinks);
