@@ -57,7 +57,9 @@
  * when read), rewritten atomically once a minute and
  * by store_close(): a restart loses at most the last minute. A block, the
  * catalog or the checkpoint that is corrupt or truncated is logged and
- * renamed *.corrupt; the store goes on with everything else.
+ * renamed *.corrupt; the store goes on with everything else. A write that
+ * fails keeps what it was writing (blocks: "unsaved blocks" below; the
+ * catalog: cat_append) and tries again.
  *
  * Why not librrd (Debian's rrdtool): an RRD is one file per series with a
  * fixed-size ring per consolidation, preallocated for the whole retention:
@@ -131,6 +133,9 @@ static int store_nosync;
 #define CKPT_VERSION 4  /* the one written (1 to 3 are read); its chunks' version */
 #define CKPT_MAGIC "ALBDCKP1"
 #define CAT_MAGIC "ALBDCAT1"
+/* after a checkpoint's resolutions: the blocks kept in memory (only when
+ * there are some: a checkpoint without them reads as before) */
+#define CKPT_UNSAVED_TAG 0x56534e55u  /* "UNSV" */
 
 struct sres {
 	struct store_chunk c;       /* closed points of the head window */
@@ -160,6 +165,17 @@ struct blk {
 	size_t len;
 	int checked;                /* header and index CRC verified */
 	int bad_chunk;              /* a query met a damaged chunk in it (logged once) */
+	int unsaved;                /* a store with DIR: its file could not be written, MEM
+				     * holds the block until a retry writes it (keep_unsaved) */
+};
+
+/* A block the checkpoint holds because it was unsaved when written;
+ * entered after the blocks on disk are scanned (store_open). */
+struct ckblk {
+	int r;
+	int64_t start;
+	uint8_t *mem;
+	size_t len;
 };
 
 struct late {
@@ -220,6 +236,14 @@ struct store {
 	int cat_lost;               /* series.cat was missing with data, damaged or unreadable */
 	off_t catlen;               /* series.cat's length after its last whole record */
 	int cat_dirty;              /* an append failed: rewrite it whole (2: and that failed, logged) */
+	/* blocks whose write failed, kept in memory (blk.unsaved): their
+	 * number and bytes, when to try again, what the bound dropped */
+	size_t nunsaved, unsaved_bytes;
+	int64_t unsaved_retry;
+	uint64_t dropped_blocks, dropped_bytes;
+	int ckpt_failing;           /* the last checkpoint could not be written (logged once) */
+	struct ckblk *ckblks;       /* load_checkpoint -> store_open */
+	size_t nckblks;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -410,22 +434,41 @@ static uint64_t rd_varint(struct rd *r)
 /* ------------------------------------------------------------ files */
 
 /* A file written atomically: PATH.tmp, written, fsync, rename to PATH,
- * fsync of the directory. */
+ * fsync of the directory. QUIET: failures are not logged, only kept in
+ * ERRNUM and OP for the caller to say once (a write retried every few
+ * seconds while the disk is full). */
 struct afile {
+	struct store *st;
 	int fd;
 	int err;
+	int quiet;
+	int errnum;                 /* the first failure's errno (0: "short write") */
+	const char *op;             /* and what failed: "open", "write", "fsync", "rename" */
 	const char *path;
 	char tmp[4096];
 };
 
-static int afile_open(struct afile *af, const char *path)
+static void afile_fail(struct afile *af, const char *op, int errnum)
 {
+	if (!af->err) {
+		af->op = op;
+		af->errnum = errnum;
+	}
+	af->err = 1;
+	if (!af->quiet)
+		log_err("store: %s %s: %s", op, af->tmp, errnum ? strerror(errnum) : "short write");
+}
+
+static int afile_open(struct afile *af, struct store *st, const char *path, int quiet)
+{
+	memset(af, 0, sizeof(*af));
+	af->st = st;
 	af->path = path;
-	af->err = 0;
+	af->quiet = quiet;
 	snprintf(af->tmp, sizeof(af->tmp), "%s.tmp", path);
 	af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (af->fd < 0) {
-		log_err("store: %s: %s", af->tmp, strerror(errno));
+		afile_fail(af, "open", errno);
 		return -1;
 	}
 	return 0;
@@ -439,8 +482,7 @@ static void afile_write(struct afile *af, const void *data, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			log_err("store: writing %s: %s", af->tmp, n < 0 ? strerror(errno) : "short write");
-			af->err = 1;
+			afile_fail(af, "writing", n < 0 ? errno : 0);
 			return;
 		}
 		p += n;
@@ -451,17 +493,15 @@ static void afile_write(struct afile *af, const void *data, size_t len)
 /* Finish (or, when FAILED or a write failed, drop) the file. Returns 0 or -1. */
 static int afile_close(struct afile *af, int failed)
 {
-	if (!failed && !af->err && !store_nosync && fsync(af->fd) < 0) {
-		log_err("store: fsync %s: %s", af->tmp, strerror(errno));
-		af->err = 1;
-	}
+	if (!failed && !af->err && !store_nosync && fsync(af->fd) < 0)
+		afile_fail(af, "fsync", errno);
 	close(af->fd);
 	if (failed || af->err) {
 		unlink(af->tmp);
 		return -1;
 	}
 	if (rename(af->tmp, af->path) < 0) {
-		log_err("store: rename %s: %s", af->tmp, strerror(errno));
+		afile_fail(af, "rename", errno);
 		unlink(af->tmp);
 		return -1;
 	}
@@ -475,14 +515,27 @@ static int afile_close(struct afile *af, int failed)
 	return 0;
 }
 
-/* Write LEN bytes to PATH atomically. Returns 0 or -1 (logged). */
-static int write_atomic(const char *path, const void *data, size_t len)
+/* What failed in AF, for a log line. */
+static void afile_why(const struct afile *af, char *out, size_t len)
+{
+	snprintf(out, len, "%s %s: %s", af->op ? af->op : "writing", af->tmp,
+		 af->errnum ? strerror(af->errnum) : "short write");
+}
+
+/* Write LEN bytes to PATH atomically (for store ST). Returns 0 or -1 (logged unless QUIET; WHY, if not
+ * NULL, says what failed). */
+static int write_atomic(struct store *st, const char *path, const void *data, size_t len, int quiet, char *why,
+			size_t whylen)
 {
 	struct afile af;
-	if (afile_open(&af, path) < 0)
-		return -1;
-	afile_write(&af, data, len);
-	return afile_close(&af, 0);
+	int rc = afile_open(&af, st, path, quiet);
+	if (rc == 0) {
+		afile_write(&af, data, len);
+		rc = afile_close(&af, 0);
+	}
+	if (rc < 0 && why)
+		afile_why(&af, why, whylen);
+	return rc;
 }
 
 /* The most a checkpoint or catalog is read into memory (the fleet's
@@ -514,7 +567,6 @@ static int read_file(const char *path, uint8_t **out, size_t *len, const char **
 	}
 	struct stat sb;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-
 		*why = "not a regular file";
 		close(fd);
 		return -1;
@@ -1171,8 +1223,17 @@ int store_put_hist(struct store_series *s, int64_t t, const struct hist *h, doub
 
 /* ------------------------------------------------------------ blocks */
 
+static void unsaved_gone(struct store *st, const struct blk *b)
+{
+	if (b->unsaved) {
+		st->nunsaved--;
+		st->unsaved_bytes -= b->len;
+	}
+}
+
 static void blk_forget(struct store *st, int r, size_t i)
 {
+	unsaved_gone(st, &st->blks[r][i]);
 	free(st->blks[r][i].mem);
 	memmove(&st->blks[r][i], &st->blks[r][i + 1], (st->nblk[r] - i - 1) * sizeof(struct blk));
 	st->nblk[r]--;
@@ -1197,6 +1258,7 @@ static int blk_enter(struct store *st, int r, int64_t start, uint8_t *mem, size_
 {
 	size_t i = blk_search(st, r, start);
 	if (i < st->nblk[r] && st->blks[r][i].start == start) {
+		unsaved_gone(st, &st->blks[r][i]);
 		free(st->blks[r][i].mem);
 	} else {
 		if (st->nblk[r] == st->capblk[r]) {
@@ -1210,8 +1272,111 @@ static int blk_enter(struct store *st, int r, int64_t start, uint8_t *mem, size_
 		memmove(&st->blks[r][i + 1], &st->blks[r][i], (st->nblk[r] - i) * sizeof(struct blk));
 		st->nblk[r]++;
 	}
-	st->blks[r][i] = (struct blk){ start, mem, len, checked, 0 };
+	st->blks[r][i] = (struct blk){ start, mem, len, checked, 0, 0 };
 	return 0;
+}
+
+/* ------------------------------------------------------------ unsaved blocks */
+
+/* A block whose file cannot be written (disk full, state_dir read-only or
+ * gone, a rename refused) stays in memory, in the block table like a
+ * memory-only store's (queries, late points and the roll-up read it), and
+ * in every checkpoint, so that neither the running process nor a restart
+ * loses it; store_tick() tries again every UNSAVED_RETRY seconds, oldest
+ * first. Their bytes are bounded by UNSAVED_MAX (about an hour of the
+ * fleet's 1-second blocks, README "Budget", or some 20 hours of its
+ * 1-minute ones): past it the oldest 1-second block goes first (its
+ * minutes are still in the 1-minute data), then the oldest 1-minute
+ * one, each dropped with an error that counts what was dropped. */
+#define UNSAVED_RETRY 10
+#define UNSAVED_MAX ((size_t)64 << 20)
+static size_t unsaved_max = UNSAVED_MAX;  /* tests lower it */
+
+/* Keep the block of R at START that could not be written (WHY) in
+ * memory: MEM (LEN bytes) is taken. Returns 0, or -1 when out of memory
+ * (MEM freed, logged). */
+static int keep_unsaved(struct store *st, int r, int64_t start, uint8_t *mem, size_t len, const char *why)
+{
+	if (blk_enter(st, r, start, mem, len, 1) < 0) {
+		free(mem);
+		log_err("store: block r%u/%lld cannot be written (%s) nor kept (out of memory): its points are lost",
+			store_res_step[r], (long long)start, why);
+		return -1;
+	}
+	struct blk *b = &st->blks[r][blk_search(st, r, start)];
+	b->unsaved = 1;
+	st->nunsaved++;
+	st->unsaved_bytes += len;
+	if (st->nunsaved == 1 || st->unsaved_retry <= st->now)
+		st->unsaved_retry = st->now + UNSAVED_RETRY;
+	log_err("store: block r%u/%lld cannot be written (%s): kept in memory and retried every %d s"
+		" (%zu blocks, %zu bytes unsaved)", store_res_step[r], (long long)start, why, UNSAVED_RETRY,
+		st->nunsaved, st->unsaved_bytes);
+	/* the bound: the oldest 1-second block first, then 1-minute ones */
+	while (st->unsaved_bytes > unsaved_max) {
+		int vr = -1;
+		size_t vi = 0;
+		for (int k = 0; k < STORE_NRES && vr < 0; k++)
+			for (size_t i = 0; i < st->nblk[k] && vr < 0; i++)
+				if (st->blks[k][i].unsaved) {
+					vr = k;
+					vi = i;
+				}
+		if (vr < 0)
+			break;
+		struct blk *v = &st->blks[vr][vi];
+		uint32_t nseries = v->len >= BLK_HDR ? get_le32(v->mem + 28) : 0;
+		st->dropped_blocks++;
+		st->dropped_bytes += v->len;
+		log_err("store: blocks kept in memory are over %zu KiB: block r%u/%lld (%u series, %zu bytes)"
+			" dropped, the oldest; %llu blocks (%llu bytes) dropped so far", unsaved_max >> 10,
+			store_res_step[vr], (long long)v->start, nseries, v->len,
+			(unsigned long long)st->dropped_blocks, (unsigned long long)st->dropped_bytes);
+		/* an older version on disk (a rewrite for late points
+		 * failed) is what remains */
+		char path[4096];
+		struct stat sb;
+		blk_path(st, vr, v->start, path, sizeof(path));
+		if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			unsaved_gone(st, v);
+			free(v->mem);
+			*v = (struct blk){ v->start, NULL, (size_t)sb.st_size, 0, 0, 0 };
+		} else {
+			blk_forget(st, vr, vi);
+		}
+	}
+	return 0;
+}
+
+/* Try again to write the blocks kept in memory, oldest first, until one
+ * fails. */
+static void retry_unsaved(struct store *st)
+{
+	size_t written = 0;
+	char why[4400];
+	for (int r = 0; r < STORE_NRES; r++) {
+		for (size_t i = 0; i < st->nblk[r]; i++) {
+			struct blk *b = &st->blks[r][i];
+			if (!b->unsaved)
+				continue;
+			char path[4096];
+			blk_path(st, r, b->start, path, sizeof(path));
+			if (write_atomic(st, path, b->mem, b->len, 1, why, sizeof(why)) < 0) {
+				st->unsaved_retry = st->now + UNSAVED_RETRY;
+				if (written)
+					log_info("store: %zu blocks kept in memory written, %zu still not (%s)", written,
+						 st->nunsaved, why);
+				return;
+			}
+			unsaved_gone(st, b);
+			free(b->mem);
+			b->mem = NULL;
+			b->unsaved = 0;
+			written++;
+		}
+	}
+	if (written)
+		log_info("store: %zu blocks kept in memory written: none is left unsaved", written);
 }
 
 /* a mapped block */
@@ -1572,8 +1737,10 @@ static int bview_find(struct bview *v, uint32_t id, const uint8_t **chunk, size_
 }
 
 /* Assemble a block (the current version) from entries sorted by id and store it
- * (file or memory). Returns 0 or -1 (logged). */
-static int blk_store(struct store *st, int r, int64_t start, const struct bentry *e, size_t n)
+ * (file or memory). A file that cannot be written is kept in memory when
+ * KEEP (keep_unsaved), else (a roll-up, whose sources stay) it is not.
+ * Returns 0 (written or kept) or -1 (logged). */
+static int blk_store(struct store *st, int r, int64_t start, const struct bentry *e, size_t n, int keep)
 {
 	struct buf b = { 0 };
 	size_t nskip = (n + BLK_GROUP - 1) / BLK_GROUP;
@@ -1654,12 +1821,18 @@ static int blk_store(struct store *st, int r, int64_t start, const struct bentry
 	put_le32(b.p + 40, store_crc32c(crc, b.p + BLK_HDR, ilen));
 	int rc;
 	if (st->dir) {
-		char path[4096];
+		char path[4096], why[4400];
 		blk_path(st, r, start, path, sizeof(path));
-		rc = write_atomic(path, b.p, b.len);
-		if (rc == 0)
+		rc = write_atomic(st, path, b.p, b.len, 1, why, sizeof(why));
+		if (rc == 0) {
 			rc = blk_enter(st, r, start, NULL, b.len, 1);
-		free(b.p);
+			free(b.p);
+		} else if (keep) {
+			rc = keep_unsaved(st, r, start, b.p, b.len, why);
+		} else {
+			log_err("store: block r%u/%lld cannot be written (%s)", store_res_step[r], (long long)start, why);
+			free(b.p);
+		}
 	} else {
 		rc = blk_enter(st, r, start, b.p, b.len, 1);
 		if (rc < 0)
@@ -1694,12 +1867,13 @@ static int blkbuild_add(struct blkbuild *b, uint32_t id, const struct store_chun
 	return 0;
 }
 
-/* Store B as block START of R (nothing when B is empty). Returns 0 or -1. */
-static int blkbuild_store(struct store *st, int r, int64_t start, struct blkbuild *b)
+/* Store B as block START of R (nothing when B is empty; KEEP: blk_store).
+ * Returns 0 or -1. */
+static int blkbuild_store(struct store *st, int r, int64_t start, struct blkbuild *b, int keep)
 {
 	for (size_t i = 0; i < b->n; i++)
 		b->e[i].p = b->data.p + b->offs[i];
-	return b->n ? blk_store(st, r, start, b->e, b->n) : 0;
+	return b->n ? blk_store(st, r, start, b->e, b->n, keep) : 0;
 }
 
 static void blkbuild_free(struct blkbuild *b)
@@ -1823,7 +1997,7 @@ static int blk_union(struct store *st, int r, int64_t start, const struct bentry
 		io += has_old;
 		in += has_new;
 	}
-	rc = blk_store(st, r, start, e, ne);
+	rc = blk_store(st, r, start, e, ne, 1);
 out:
 	bview_close(&v);
 	for (size_t k = 0; k < no; k++)
@@ -1834,9 +2008,9 @@ out:
 	return rc;
 }
 
-/* The head window of R ends: every series' chunk into block win[r],
- * merged with the block of that window already written, if any
- * (blk_union). */
+/* The head window of R ends: every series' chunk into block win[r]
+ * (kept in memory when it cannot be written: keep_unsaved), merged with
+ * the block of that window already written, if any (blk_union). */
 static void write_head(struct store *st, int r)
 {
 	struct blkbuild b = { 0 };
@@ -1852,7 +2026,7 @@ static void write_head(struct store *st, int r)
 	for (size_t i = 0; i < b.n; i++)
 		b.e[i].p = b.data.p + b.offs[i];
 	if (b.n && blk_union(st, r, st->win[r], b.e, b.n, BLK_VERSION) == -2)
-		blkbuild_store(st, r, st->win[r], &b);
+		blkbuild_store(st, r, st->win[r], &b, 1);
 	blkbuild_free(&b);
 	for (size_t i = 0; i < st->nall; i++) {
 		struct store_series *s = st->all[i];
@@ -2037,7 +2211,7 @@ static void late_apply(struct store *st, int r, int64_t start, struct late *l, s
 		store_points_free(pts, np);
 		k = kend;
 	}
-	if (blk_store(st, r, start, e, ne) < 0)
+	if (blk_store(st, r, start, e, ne, 1) < 0)
 		log_err("store: late points for block r%u/%lld are lost", store_res_step[r], (long long)start);
 out:
 	if (have)
@@ -2283,7 +2457,7 @@ static void rollup_finish(struct store *st)
 {
 	struct rollup *ru = &st->ru;
 	int r = ru->src;
-	if (blkbuild_store(st, r + 1, ru->w, &ru->out) < 0) {
+	if (blkbuild_store(st, r + 1, ru->w, &ru->out, 0) < 0) {
 		log_err("store: rolling r%u/%lld up into r%u failed: retried in a minute", store_res_step[r],
 			(long long)ru->w, store_res_step[r + 1]);
 		rollup_free(ru);
@@ -2360,14 +2534,17 @@ static void free_idle(struct store *st)
 
 /* Write DIR/head.ckpt: streamed through a buffer of about a megabyte, so
  * that it costs no memory of its own size (the CRC32C at its end covers
- * everything before). Returns 0 or -1 (logged; the old one stays). */
+ * everything before); the blocks kept in memory (keep_unsaved) go after
+ * the resolutions. Returns 0 or -1 (logged once while it keeps failing;
+ * the old one stays). */
 static int checkpoint(struct store *st)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/head.ckpt", st->dir);
 	struct afile af;
-	if (afile_open(&af, path) < 0)
-		return -1;
+	st->last_ckpt = st->now;
+	if (afile_open(&af, st, path, st->ckpt_failing) < 0)
+		goto failed;
 	struct buf b = { 0 };
 	uint32_t crc = 0;
 	buf_bytes(&b, CKPT_MAGIC, 8);
@@ -2435,6 +2612,27 @@ static int checkpoint(struct store *st)
 			}
 		}
 	}
+	if (st->nunsaved) {
+		buf_u32(&b, CKPT_UNSAVED_TAG);
+		buf_u32(&b, (uint32_t)st->nunsaved);
+		for (int r = 0; r < STORE_NRES; r++) {
+			for (size_t i = 0; i < st->nblk[r] && !b.oom; i++) {
+				const struct blk *k = &st->blks[r][i];
+				if (!k->unsaved)
+					continue;
+				buf_u32(&b, store_res_step[r]);
+				buf_u64(&b, (uint64_t)k->start);
+				buf_u32(&b, (uint32_t)k->len);
+				if (!b.oom) {
+					crc = store_crc32c(crc, b.p, b.len);
+					afile_write(&af, b.p, b.len);
+					b.len = 0;
+					crc = store_crc32c(crc, k->mem, k->len);
+					afile_write(&af, k->mem, k->len);
+				}
+			}
+		}
+	}
 	if (!b.oom) {
 		crc = store_crc32c(crc, b.p, b.len);
 		buf_u32(&b, crc);
@@ -2446,8 +2644,21 @@ static int checkpoint(struct store *st)
 	free(b.p);
 	if (st->catfd >= 0)
 		fdatasync(st->catfd);
-	st->last_ckpt = st->now;
-	return rc;
+	if (rc == 0) {
+		if (st->ckpt_failing)
+			log_info("store: %s written again", path);
+		st->ckpt_failing = 0;
+		return 0;
+	}
+failed:
+	if (!st->ckpt_failing) {
+		char why[4400];
+		afile_why(&af, why, sizeof(why));
+		log_err("store: the checkpoint cannot be written (%s): retried every minute; until it is, a restart"
+			" loses what came after the last one", why);
+	}
+	st->ckpt_failing = 1;
+	return -1;
 }
 
 /* Load DIR/head.ckpt. Returns 0 (loaded or none) or -1 (damaged: set
@@ -2559,6 +2770,36 @@ static int load_checkpoint(struct store *st)
 			}
 		}
 	}
+	/* the blocks that were kept in memory (keep_unsaved), entered by
+	 * store_open() once the blocks on disk are known */
+	if (!r.bad && r.end - r.p >= 8 && get_le32(r.p) == CKPT_UNSAVED_TAG) {
+		rd_u32(&r);
+		uint32_t nb = rd_u32(&r);
+		for (uint32_t k = 0; k < nb && !r.bad; k++) {
+			uint32_t step = rd_u32(&r);
+			int64_t start = (int64_t)rd_u64(&r);
+			uint32_t blen = rd_u32(&r);
+			const uint8_t *bp = rd_take(&r, blen);
+			int res = 0;
+			while (res < STORE_NRES && store_res_step[res] != step)
+				res++;
+			if (r.bad || res == STORE_NRES || blk_check(bp, blen, res, start, 1)) {
+				why = "a damaged unsaved block";
+				goto bad_reset;
+			}
+			struct ckblk *cb = realloc(st->ckblks, (st->nckblks + 1) * sizeof(*cb));
+			uint8_t *mem = malloc(blen);
+			if (cb)
+				st->ckblks = cb;
+			if (!cb || !mem) {
+				free(mem);
+				why = "out of memory";
+				goto bad_reset;
+			}
+			memcpy(mem, bp, blen);
+			st->ckblks[st->nckblks++] = (struct ckblk){ res, start, mem, blen };
+		}
+	}
 	if (r.bad || r.p != r.end) {
 		why = "malformed";
 		goto bad_reset;
@@ -2570,6 +2811,9 @@ bad_reset:
 	for (size_t i = 0; i < st->nall; i++)
 		if (st->all[i])
 			series_free_res(st->all[i]);
+	for (size_t k = 0; k < st->nckblks; k++)
+		free(st->ckblks[k].mem);
+	st->nckblks = 0;
 bad:
 	free(data);
 	set_aside(path, why);
@@ -2648,18 +2892,17 @@ static long cat_parse(struct store *st, const uint8_t *p, const uint8_t *end, co
 }
 
 /* Write DIR/series.cat again, whole, with every series (atomically), and
- * open it for appending. Returns 0 or -1 (logged; a failed write of the
- * file itself even when QUIET). */
+ * open it for appending. Returns 0 or -1 (logged unless QUIET). */
 static int cat_write(struct store *st, int quiet)
 {
-	char path[4096];
+	char path[4096], why[4400];
 	snprintf(path, sizeof(path), "%s/series.cat", st->dir);
 	struct buf b = { 0 };
 	buf_bytes(&b, CAT_MAGIC, 8);
 	for (size_t i = 0; i < st->nall; i++)
 		if (st->all[i])
 			cat_record(&b, st->all[i]);
-	int rc = b.oom ? -1 : write_atomic(path, b.p, b.len);
+	int rc = b.oom ? -1 : write_atomic(st, path, b.p, b.len, quiet, why, sizeof(why));
 	if (b.oom && !quiet)
 		log_err("store: out of memory writing %s", path);
 	size_t len = b.len;
@@ -2976,6 +3219,47 @@ static int res_dir(const char *p)
 	return mkdir(p, 0750);
 }
 
+/* Enter the blocks the checkpoint held unsaved: written now, or merged
+ * into the block on disk of the same window (a retry wrote it after the
+ * checkpoint, or an older version is there), or kept unsaved again. */
+static void enter_ckblks(struct store *st)
+{
+	for (size_t k = 0; k < st->nckblks; k++) {
+		struct ckblk *c = &st->ckblks[k];
+		size_t i = blk_search(st, c->r, c->start);
+		if (i < st->nblk[c->r] && st->blks[c->r][i].start == c->start) {
+			struct bview v = { 0 };
+			v.p = c->mem;
+			v.len = c->len;
+			v.nseries = get_le32(c->mem + 28);
+			v.version = get_le32(c->mem + 8);
+			v.ilen = v.version >= 2 ? get_le32(c->mem + 44) : 0;
+			struct bentry *e = NULL;
+			long n = bview_list(&v, &e);
+			int rc = n >= 0 ? blk_union(st, c->r, c->start, e, (size_t)n, v.version) : -2;
+			free(e);
+			bview_close(&v);
+			if (rc != -2) {
+				free(c->mem);
+				continue;
+			}
+		}
+		char path[4096], why[4400];
+		blk_path(st, c->r, c->start, path, sizeof(path));
+		if (write_atomic(st, path, c->mem, c->len, 1, why, sizeof(why)) == 0) {
+			blk_enter(st, c->r, c->start, NULL, c->len, 1);
+			free(c->mem);
+			log_info("store: block r%u/%lld, unsaved in the checkpoint, written", store_res_step[c->r],
+				 (long long)c->start);
+		} else {
+			keep_unsaved(st, c->r, c->start, c->mem, c->len, why);
+		}
+	}
+	free(st->ckblks);
+	st->ckblks = NULL;
+	st->nckblks = 0;
+}
+
 struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen)
 {
 	struct store *st = calloc(1, sizeof(*st));
@@ -3022,6 +3306,7 @@ struct store *store_open(const char *dir, int64_t now, char *err, size_t errlen)
 		/* finest first: finer_whole() looks at the finer tables */
 		for (int r = 0; r < STORE_NRES; r++)
 			scan_blocks(st, r, st->ckpt_version < 3, now > st->now ? now : st->now);
+		enter_ckblks(st);
 		restore_last(st);
 		/* the floor is in the catalog and the checkpoint: without
 		 * either, the blocks say which ids were ever used */
@@ -3038,10 +3323,12 @@ fail:
 	return NULL;
 }
 
-/* Write out what is in memory: the catalog if an append failed, the
- * checkpoint. */
+/* Write out what is in memory: the blocks kept unsaved, the catalog if
+ * an append failed, the checkpoint. */
 static void write_out(struct store *st)
 {
+	if (st->nunsaved)
+		retry_unsaved(st);
 	if (st->cat_dirty) {
 		int was = st->cat_dirty;
 		if (cat_write(st, was == 2) == 0)
@@ -3058,6 +3345,8 @@ void store_tick(struct store *st, int64_t now)
 	tick(st, now);
 	if (st->win[0] != before)
 		free_idle(st);
+	if (st->dir && st->nunsaved && st->now >= st->unsaved_retry)
+		retry_unsaved(st);
 	if (st->dir && st->now - st->last_ckpt >= CKPT_EVERY)
 		write_out(st);
 }
@@ -3070,6 +3359,9 @@ void store_close(struct store *st)
 		flush_late(st, SIZE_MAX);
 		write_out(st);
 	}
+	for (size_t k = 0; k < st->nckblks; k++)
+		free(st->ckblks[k].mem);
+	free(st->ckblks);
 	for (size_t i = 0; i < st->nlate; i++)
 		hist_free(&st->late[i].p.h);
 	free(st->late);

@@ -3,12 +3,13 @@ damaged, missing or cannot be written: albd logs it, sets aside what is
 damaged, and loses no more than that (tests that need root, such as a
 tmpfs, are skipped without it)."""
 import os
+import subprocess
 import time
 from datetime import datetime, timezone
 
 import pytest
 
-from conftest import wait_until
+from conftest import free_port, simple_config, wait_until
 from test_48_metrics import put, stats
 
 NS = "Persist"
@@ -32,8 +33,84 @@ def seconds(a, name, t0, n):
         tzinfo=timezone.utc).timestamp()), dp["SampleCount"]) for dp in r.json()["Datapoints"])
 
 
+def store_opened(a):
+    """Wait until albd's store is open (after its listeners): what a test
+    does to state_dir before would be what albd starts with."""
+    wait_until(lambda: "info: store: " in a.log(), 10, what="the store open")
+
+
 def two_minutes_ago():
     return int(time.time()) // 60 * 60 - 120
+
+
+def test_unwritable_block_kept_and_checkpointed(albd, one_backend):
+    """r1/ is a file: the block the late points go into cannot be written.
+    Its points stay readable, and the checkpoint at stop holds them: the
+    next start (which sets the file aside) writes them."""
+    a = one_backend.albd
+    sd = a.state_dir
+    store_opened(a)
+    for _ in range(5):
+        # moved, not removed: albd may be writing a block into it
+        os.rename(str(sd / "r1"), str(sd / "r1.away"))
+        try:
+            (sd / "r1").write_text("in the way\n")
+            break
+        except IsADirectoryError:
+            pass  # made again by a block write in between
+    assert (sd / "r1").is_file()
+    t0 = two_minutes_ago()
+    put_seconds(a, "kept", t0, 30)
+    wait_until(lambda: "kept in memory" in a.log(), 10, what="the block kept in memory")
+    assert seconds(a, "kept", t0, 60) == [(t0 + i, 1.0) for i in range(30)]
+    assert a.stop() == 0
+    a.start()
+    assert seconds(a, "kept", t0, 60) == [(t0 + i, 1.0) for i in range(30)]
+    assert (sd / ("r1/%d.blk" % (t0 // 60 * 60))).is_file()
+
+
+@pytest.mark.serial
+@pytest.mark.timeout_s(90)
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_full_disk_keeps_points(albd, backends, tmp_path):
+    """state_dir on a 1 MB tmpfs, filled: the blocks, the catalog's append
+    and the checkpoint fail; nothing is lost, and once there is room again
+    a retry writes it all."""
+    tfs = tmp_path / "tfs"
+    tfs.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(tfs)], check=True)
+    try:
+        b1 = backends.start("b1")
+        port = free_port()
+        sd = tfs / "state"
+        a = albd.start(simple_config(port, [b1]) + "state_dir = \"%s\";\n" % sd, port=port)
+        store_opened(a)
+        filler = tfs / "filler"
+        fd = os.open(str(filler), os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            for chunk in (65536, 1):
+                try:
+                    while True:
+                        os.write(fd, b"\0" * chunk)
+                except OSError:
+                    pass
+        finally:
+            os.close(fd)
+        t0 = two_minutes_ago()
+        put_seconds(a, "full", t0, 40)
+        wait_until(lambda: "kept in memory" in a.log(), 10, what="the block kept in memory")
+        assert "No space left on device" in a.log()
+        assert seconds(a, "full", t0, 60) == [(t0 + i, 1.0) for i in range(40)]
+        filler.unlink()
+        wait_until(lambda: "none is left unsaved" in a.log(), 15, what="the retry")
+        assert a.stop() == 0
+        a.start()
+        assert seconds(a, "full", t0, 60) == [(t0 + i, 1.0) for i in range(40)]
+        a.stop()
+    finally:
+        for x in albd.all:
+            x.kill()
+        subprocess.run(["umount", "-l", str(tfs)], check=False)
 
 
 def test_catalog_bit_flip_costs_one_record(albd, one_backend):

@@ -2561,6 +2561,119 @@ static double samples(struct store *st, struct store_series *s, int64_t start, i
 	return n;
 }
 
+/* r1/ (SUB) moved away and a file in its place: its blocks cannot be
+ * written (and those there cannot be read) until mend_dir() */
+static void break_dir(const char *dir, const char *sub)
+{
+	char path[512], away[600];
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	snprintf(away, sizeof(away), "%s.away", path);
+	ck_assert_int_eq(rename(path, away), 0);
+	write_bytes(dir, sub, (const unsigned char *)"x", 1);
+}
+
+static void mend_dir(const char *dir, const char *sub)
+{
+	char path[512], away[600];
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	snprintf(away, sizeof(away), "%s.away", path);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rename(away, path), 0);
+}
+
+/* A block that cannot be written stays in memory: queries read it, the
+ * checkpoint holds it (a restart loses nothing more), a retry writes it
+ * once the disk takes it; the hour's 1-minute block likewise. */
+START_TEST(test_failed_block_kept)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256], path[512];
+	int64_t now = T0 + 3600 - 300;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	struct store_series *s[3];
+	series3(st, s);
+	fill(st, &now, T0 + 3600 - 120, s, 3);
+	break_dir(dir, "r1");
+	break_dir(dir, "r60");
+	/* two minutes and the hour end: two 1-second blocks and a
+	 * 1-minute one cannot be written */
+	fill(st, &now, T0 + 3600 + 30, s, 3);
+	ck_assert_uint_eq(st->nunsaved, 3);
+	size_t np;
+	ck_assert(samples(st, s[0], T0 + 3600 - 120, T0 + 3600 + 30, 1, now, &np) == 150 && np == 150);
+	ck_assert(samples(st, s[0], T0 + 3600 - 120, T0 + 3600, 60, now, &np) == 120 && np == 2);
+	/* the checkpoint holds them: a crash now loses nothing more */
+	checkpoint(st);
+	char cmd[512], copy[128];
+	snprintf(copy, sizeof(copy), "%s.copy", dir);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", dir, copy);
+	ck_assert_int_eq(system(cmd), 0);
+	mend_dir(copy, "r1");
+	mend_dir(copy, "r60");
+	struct store *st2 = store_open(copy, now, err, sizeof(err));
+	ck_assert_msg(st2 != NULL, "%s", err);
+	struct store_series *t[3];
+	series3(st2, t);
+	ck_assert_uint_eq(st2->nunsaved, 0);
+	ck_assert(samples(st2, t[0], T0 + 3600 - 120, T0 + 3600 + 30, 1, now, &np) == 150 && np == 150);
+	ck_assert(samples(st2, t[0], T0, T0 + 3600, 60, now, &np) == 300 && np == 5);
+	snprintf(path, sizeof(path), "%s/r1/%d.blk", copy, T0 + 3600 - 60);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	store_close(st2);
+	rm_rf(copy);
+	/* the disk takes them again: the next retry writes them */
+	mend_dir(dir, "r1");
+	mend_dir(dir, "r60");
+	fill(st, &now, now + UNSAVED_RETRY + 1, s, 3);
+	ck_assert_uint_eq(st->nunsaved, 0);
+	snprintf(path, sizeof(path), "%s/r60/%d.blk", dir, T0);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	store_close(st);
+	st = store_open(dir, now, err, sizeof(err));
+	series3(st, s);
+	ck_assert(samples(st, s[0], T0 + 3600 - 120, T0 + 3600 + 30, 1, now, &np) == 150 && np == 150);
+	ck_assert(samples(st, s[0], T0, T0 + 3600, 60, now, &np) == 300 && np == 5);
+	store_close(st);
+	rm_rf(dir);
+}
+END_TEST
+
+/* Past the bound, the oldest 1-second blocks go first; the 1-minute
+ * points of their minutes stay. */
+START_TEST(test_failed_blocks_bounded)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256];
+	int64_t now = T0 + 3600 - 600;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	struct store_series *s[3];
+	series3(st, s);
+	break_dir(dir, "r1");
+	break_dir(dir, "r60");
+	unsaved_max = 2048;
+	fill(st, &now, T0 + 3600 + 90, s, 3);
+	/* eleven 1-second blocks and the hour's 1-minute one could not be
+	 * written; the ten oldest 1-second ones went (each about 800 bytes,
+	 * the 1-minute block 750), not the hour: the newest 1-second block
+	 * and the 1-minute one are left */
+	ck_assert_uint_eq(st->dropped_blocks, 10);
+	ck_assert_uint_eq(st->nunsaved, 2);
+	ck_assert(st->nblk[0] == 1 && st->blks[0][0].start == T0 + 3600 && st->blks[0][0].unsaved);
+	ck_assert(st->nblk[1] == 1 && st->blks[1][0].start == T0 && st->blks[1][0].unsaved);
+	size_t np;
+	ck_assert(samples(st, s[0], T0 + 3600, T0 + 3660, 1, now, &np) == 60 && np == 60);
+	samples(st, s[0], T0 + 3600 - 600, T0 + 3600, 1, now, &np);
+	ck_assert_uint_eq(np, 0);
+	unsaved_max = UNSAVED_MAX;
+	store_close(st);
+	rm_rf(dir);
+}
+END_TEST
+
 /* A kill between a block and the next checkpoint: the restart's head
  * (the older checkpoint's) is merged into the block, not written over it. */
 START_TEST(test_block_newer_than_checkpoint)
@@ -2846,6 +2959,8 @@ int main(void)
 	tcase_add_test(tc, test_version2_files);
 	tcase_add_test(tc, test_upgrade_overlap);
 	tcase_add_test(tc, test_rewrite_keeps_shift);
+	tcase_add_test(tc, test_failed_block_kept);
+	tcase_add_test(tc, test_failed_blocks_bounded);
 	tcase_add_test(tc, test_block_newer_than_checkpoint);
 	tcase_add_test(tc, test_catalog_resync);
 	tcase_add_test(tc, test_catalog_torn_append);
