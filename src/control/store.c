@@ -235,7 +235,8 @@ struct store {
 	size_t id_floor;
 	int cat_lost;               /* series.cat was missing with data, damaged or unreadable */
 	off_t catlen;               /* series.cat's length after its last whole record */
-	int cat_dirty;              /* an append failed: rewrite it whole (2: and that failed, logged) */
+	int cat_dirty;              /* an append failed or the file went: rewrite it whole
+				     * (2: and that failed too, logged) */
 	/* blocks whose write failed, kept in memory (blk.unsaved): their
 	 * number and bytes, when to try again, what the bound dropped */
 	size_t nunsaved, unsaved_bytes;
@@ -433,12 +434,15 @@ static uint64_t rd_varint(struct rd *r)
 
 /* ------------------------------------------------------------ files */
 
+static void set_aside(const char *path, const char *why);
+static int store_mkdirs(struct store *st);
+
 /* A file written atomically: PATH.tmp, written, fsync, rename to PATH,
  * fsync of the directory. QUIET: failures are not logged, only kept in
  * ERRNUM and OP for the caller to say once (a write retried every few
  * seconds while the disk is full). */
 struct afile {
-	struct store *st;
+	struct store *st;           /* its directories are made again if missing; NULL: none */
 	int fd;
 	int err;
 	int quiet;
@@ -459,6 +463,22 @@ static void afile_fail(struct afile *af, const char *op, int errnum)
 		log_err("store: %s %s: %s", op, af->tmp, errnum ? strerror(errnum) : "short write");
 }
 
+/* What stands in the way of a file at PATH, a directory (a stale
+ * temporary name, say), is removed if empty, else set aside. Returns 0
+ * when PATH is free now. */
+static int clear_dir_at(const char *path)
+{
+	struct stat sb;
+	if (lstat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return -1;
+	if (rmdir(path) == 0) {
+		log_warn("store: %s was a directory in the way of a file: removed", path);
+		return 0;
+	}
+	set_aside(path, "a directory in the way of a file");
+	return lstat(path, &sb) < 0 && errno == ENOENT ? 0 : -1;
+}
+
 static int afile_open(struct afile *af, struct store *st, const char *path, int quiet)
 {
 	memset(af, 0, sizeof(*af));
@@ -466,12 +486,21 @@ static int afile_open(struct afile *af, struct store *st, const char *path, int 
 	af->path = path;
 	af->quiet = quiet;
 	snprintf(af->tmp, sizeof(af->tmp), "%s.tmp", path);
-	af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (af->fd < 0) {
-		afile_fail(af, "open", errno);
+	for (int attempt = 0;; attempt++) {
+		af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+		if (af->fd >= 0)
+			return 0;
+		int e = errno;
+		/* state_dir or r<step>/ removed while running: made again;
+		 * a directory at the temporary name: out of the way */
+		if (attempt == 0 && e == ENOENT && st && store_mkdirs(st) == 0)
+			continue;
+		if (attempt == 0 && e == EISDIR && clear_dir_at(af->tmp) == 0)
+			continue;
+		afile_fail(af, "open", e);
+		af->fd = -1;
 		return -1;
 	}
-	return 0;
 }
 
 static void afile_write(struct afile *af, const void *data, size_t len)
@@ -501,10 +530,16 @@ static int afile_close(struct afile *af, int failed)
 		return -1;
 	}
 	if (rename(af->tmp, af->path) < 0) {
-		afile_fail(af, "rename", errno);
+		int e = errno;
+		/* a directory where the file goes: out of the way, once */
+		if ((e == EISDIR || e == ENOTEMPTY || e == EEXIST) && clear_dir_at(af->path) == 0 &&
+		    rename(af->tmp, af->path) == 0)
+			goto renamed;
+		afile_fail(af, "rename", e);
 		unlink(af->tmp);
 		return -1;
 	}
+renamed:;
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s", af->path);
 	char *slash = strrchr(dir, '/');
@@ -522,7 +557,8 @@ static void afile_why(const struct afile *af, char *out, size_t len)
 		 af->errnum ? strerror(af->errnum) : "short write");
 }
 
-/* Write LEN bytes to PATH atomically (for store ST). Returns 0 or -1 (logged unless QUIET; WHY, if not
+/* Write LEN bytes to PATH atomically (ST: whose directories to make again
+ * if they are gone). Returns 0 or -1 (logged unless QUIET; WHY, if not
  * NULL, says what failed). */
 static int write_atomic(struct store *st, const char *path, const void *data, size_t len, int quiet, char *why,
 			size_t whylen)
@@ -3219,6 +3255,35 @@ static int res_dir(const char *p)
 	return mkdir(p, 0750);
 }
 
+/* A write found state_dir or one of its r<step>/ gone (removed while
+ * albd runs): make them again (logged), and the catalog if it went with
+ * them. Returns 0 when one was made (try again), -1 when none was or
+ * none can be. */
+static int store_mkdirs(struct store *st)
+{
+	int made = 0;
+	if (mkdir(st->dir, 0750) == 0) {
+		log_err("store: %s was gone: made again", st->dir);
+		made = 1;
+	} else if (errno != EEXIST) {
+		return -1;
+	}
+	for (int r = 0; r < STORE_NRES; r++) {
+		char p[4096];
+		snprintf(p, sizeof(p), "%s/r%u", st->dir, store_res_step[r]);
+		if (mkdir(p, 0750) == 0) {
+			log_err("store: %s was gone: made again", p);
+			made = 1;
+		} else if (errno != EEXIST) {
+			return -1;
+		}
+	}
+	struct stat sb;
+	if (st->catfd >= 0 && fstat(st->catfd, &sb) == 0 && sb.st_nlink == 0 && !st->cat_dirty)
+		st->cat_dirty = 1;  /* written again at the next checkpoint */
+	return made ? 0 : -1;
+}
+
 /* Enter the blocks the checkpoint held unsaved: written now, or merged
  * into the block on disk of the same window (a retry wrote it after the
  * checkpoint, or an older version is there), or kept unsaved again. */
@@ -3324,11 +3389,14 @@ fail:
 }
 
 /* Write out what is in memory: the blocks kept unsaved, the catalog if
- * an append failed, the checkpoint. */
+ * an append failed or it went, the checkpoint. */
 static void write_out(struct store *st)
 {
+	struct stat sb;
 	if (st->nunsaved)
 		retry_unsaved(st);
+	if (st->catfd >= 0 && fstat(st->catfd, &sb) == 0 && sb.st_nlink == 0 && !st->cat_dirty)
+		st->cat_dirty = 1;  /* removed while open: appends would go nowhere */
 	if (st->cat_dirty) {
 		int was = st->cat_dirty;
 		if (cat_write(st, was == 2) == 0)

@@ -3,6 +3,7 @@ damaged, missing or cannot be written: albd logs it, sets aside what is
 damaged, and loses no more than that (tests that need root, such as a
 tmpfs, are skipped without it)."""
 import os
+import shutil
 import subprocess
 import time
 from datetime import datetime, timezone
@@ -111,6 +112,28 @@ def test_full_disk_keeps_points(albd, backends, tmp_path):
         for x in albd.all:
             x.kill()
         subprocess.run(["umount", "-l", str(tfs)], check=False)
+
+
+def test_state_dir_removed_is_made_again(albd, one_backend):
+    """rm -rf state_dir while albd runs: the next block write makes it
+    again (logged), the catalog is written again, a directory where the
+    checkpoint's temporary file goes is put out of the way, and a restart
+    has the points put since."""
+    a = one_backend.albd
+    sd = a.state_dir
+    store_opened(a)
+    shutil.rmtree(sd, ignore_errors=True)
+    t0 = two_minutes_ago()
+    put_seconds(a, "again", t0, 20)
+    wait_until(lambda: "was gone: made again" in a.log(), 10, what="state_dir made again")
+    wait_until(lambda: (sd / ("r1/%d.blk" % (t0 // 60 * 60))).is_file(), 10, what="the block")
+    (sd / "head.ckpt.tmp").mkdir()
+    (sd / "head.ckpt.tmp" / "x").write_text("x")
+    assert a.stop() == 0
+    assert "in the way of a file" in a.log()
+    assert (sd / "head.ckpt").is_file() and (sd / "series.cat").is_file()
+    a.start()
+    assert seconds(a, "again", t0, 60) == [(t0 + i, 1.0) for i in range(20)]
 
 
 def test_catalog_bit_flip_costs_one_record(albd, one_backend):

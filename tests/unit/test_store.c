@@ -2714,6 +2714,47 @@ START_TEST(test_block_newer_than_checkpoint)
 }
 END_TEST
 
+/* state_dir removed while albd runs: made again at the next write, with
+ * its catalog; a directory at a temporary file's name is put out of the
+ * way. */
+START_TEST(test_state_dir_removed)
+{
+	store_nosync = 1;
+	const char *dir = make_tmpdir();
+	char err[256], path[512];
+	int64_t now = T0 + 600;
+	struct store *st = store_open(dir, now, err, sizeof(err));
+	struct store_series *s[3];
+	series3(st, s);
+	fill(st, &now, T0 + 600 + 70, s, 3);
+	rm_rf(dir);
+	fill(st, &now, T0 + 600 + 200, s, 3);
+	ck_assert_uint_eq(st->nunsaved, 0);
+	snprintf(path, sizeof(path), "%s/r1/%d.blk", dir, T0 + 600 + 120);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	/* stale directories where temporary files go */
+	snprintf(path, sizeof(path), "%s/head.ckpt.tmp", dir);
+	ck_assert_int_eq(mkdir(path, 0750), 0);
+	snprintf(path, sizeof(path), "%s/head.ckpt.tmp/x", dir);
+	write_bytes(dir, "head.ckpt.tmp/x", (const unsigned char *)"x", 1);
+	snprintf(path, sizeof(path), "%s/r1/%d.blk.tmp", dir, T0 + 600 + 240);
+	ck_assert_int_eq(mkdir(path, 0750), 0);
+	fill(st, &now, T0 + 600 + 250, s, 3);
+	ck_assert_uint_eq(st->nunsaved, 0);
+	ck_assert_int_eq(checkpoint(st), 0);
+	store_close(st);
+	st = store_open(dir, now, err, sizeof(err));
+	ck_assert_msg(st != NULL, "%s", err);
+	ck_assert_uint_eq(store_nseries(st), 3);
+	series3(st, s);
+	size_t np;
+	/* the minute before the removal was in a block it took along */
+	ck_assert(samples(st, s[0], T0 + 600, now, 1, now, &np) == 190 && np == 190);
+	store_close(st);
+	rm_rf(dir);
+}
+END_TEST
+
 /* A bit flip in the first record's length, or a torn record between
  * good ones, costs those records only. */
 START_TEST(test_catalog_resync)
@@ -2962,6 +3003,7 @@ int main(void)
 	tcase_add_test(tc, test_failed_block_kept);
 	tcase_add_test(tc, test_failed_blocks_bounded);
 	tcase_add_test(tc, test_block_newer_than_checkpoint);
+	tcase_add_test(tc, test_state_dir_removed);
 	tcase_add_test(tc, test_catalog_resync);
 	tcase_add_test(tc, test_catalog_torn_append);
 	tcase_add_test(tc, test_dangling_symlinks);
