@@ -20,7 +20,9 @@
  * compact encoding, read on demand; what is in memory is written out
  * (atomically) at least once a minute and by store_close(), and read back
  * by store_open(). A corrupt or truncated file is logged and set aside,
- * never fatal.
+ * never fatal. A write that fails loses nothing: a block is kept in
+ * memory (and in the checkpoint) and retried, up to a bound (store.c,
+ * "unsaved blocks"); a missing DIR is made again.
  *
  * Time is whole seconds since the epoch, always passed in by the caller
  * (no clock is read here): tests drive the store with any time they like.
