@@ -447,7 +447,7 @@ struct afile {
 	int err;
 	int quiet;
 	int errnum;                 /* the first failure's errno (0: "short write") */
-	const char *op;             /* and what failed: "open", "write", "fsync", "rename" */
+	const char *op;             /* and what failed: "open", "writing", "fsync", "rename" */
 	const char *path;
 	char tmp[4096];
 };
