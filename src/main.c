@@ -25,6 +25,7 @@
 #include "core/privdrop.h"
 #include "core/sdnotify.h"
 #include "core/shard.h"
+#include "core/state_lock.h"
 #include "control/admin.h"
 #include "control/alarm.h"
 #include "control/api_elb.h"
@@ -71,6 +72,7 @@ struct control {
 	 * on disk) or goes away; then the store, topics and alarms start */
 	int parent_sock;
 	struct event *parent_ev;
+	int lock_fd;                  /* state_dir's lock (state_lock.h), held for life; -1: none */
 	uint64_t watchdog_ms;         /* WatchdogSec=, 0: none */
 	int watchdog_late;            /* a worker missed the last check (logged once) */
 };
@@ -308,6 +310,7 @@ static void upgrade_failed(struct control *c, const char *why)
 		waitpid(c->up_child, &status, 0);
 	}
 	log_err("binary upgrade failed: %s; this process (pid %ld) serves on", why, (long)getpid());
+	state_lock_mark(c->lock_fd);   /* the file named the new process */
 	upgrade_end(c);
 }
 
@@ -405,12 +408,13 @@ static void put_decimal(char *p, long v)
 extern char **environ;
 
 /* SIGUSR2: run the binary at c->exe with the same arguments, the listening
- * sockets (workers' and admin's) open and named in $ALBD_LISTEN_FDS, and
- * one end of a socketpair in $ALBD_UPGRADE_FD. This process serves on
- * until the new one says READY. */
+ * sockets (workers' and admin's) open and named in $ALBD_LISTEN_FDS, one
+ * end of a socketpair in $ALBD_UPGRADE_FD and state_dir's lock in
+ * $ALBD_LOCK_FD (the same lock: it is never released in between). This
+ * process serves on until the new one says READY. */
 static void upgrade_start(struct control *c)
 {
-	static char fds_env[65536], sock_env[64], wd_env[64];
+	static char fds_env[65536], sock_env[64], wd_env[64], lock_env[64];
 	static int fds[4096];
 	size_t nfds = 0, nenv = 0;
 	int sp[2];
@@ -461,7 +465,7 @@ static void upgrade_start(struct control *c)
 	size_t n = 0;
 	while (environ[n])
 		n++;
-	char **envp = calloc(n + 4, sizeof *envp);
+	char **envp = calloc(n + 5, sizeof *envp);
 	if (!envp) {
 		close(sp[0]);
 		close(sp[1]);
@@ -471,7 +475,8 @@ static void upgrade_start(struct control *c)
 	int watchdog = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (strncmp(environ[i], INHERIT_ENV "=", sizeof INHERIT_ENV) == 0 ||
-		    strncmp(environ[i], "ALBD_UPGRADE_FD=", 16) == 0)
+		    strncmp(environ[i], "ALBD_UPGRADE_FD=", 16) == 0 ||
+		    strncmp(environ[i], STATE_LOCK_ENV "=", sizeof STATE_LOCK_ENV) == 0)
 			continue;
 		if (strncmp(environ[i], "WATCHDOG_PID=", 13) == 0) {
 			watchdog = 1;
@@ -481,6 +486,10 @@ static void upgrade_start(struct control *c)
 	}
 	envp[nenv++] = fds_env;
 	envp[nenv++] = sock_env;
+	if (c->lock_fd >= 0) {
+		snprintf(lock_env, sizeof lock_env, "%s=%d", STATE_LOCK_ENV, c->lock_fd);
+		envp[nenv++] = lock_env;
+	}
 	if (watchdog)
 		envp[nenv++] = wd_env;
 	envp[nenv] = NULL;
@@ -501,6 +510,8 @@ static void upgrade_start(struct control *c)
 		for (size_t i = 0; i < nfds; i++)
 			fcntl(fds[i], F_SETFD, 0);
 		fcntl(sp[1], F_SETFD, 0);
+		if (c->lock_fd >= 0)
+			fcntl(c->lock_fd, F_SETFD, 0);
 		put_decimal(wd_env + 13, (long)getpid());
 		execve(c->exe, c->argv, envp);
 		_exit(127);
@@ -583,7 +594,9 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-	struct control c = { .path = "/etc/albd/albd.conf", .up_sock = -1, .parent_sock = -1, .argv = argv };
+	struct control c = {
+		.path = "/etc/albd/albd.conf", .up_sock = -1, .parent_sock = -1, .lock_fd = -1, .argv = argv
+	};
 	char err[CONFIG_ERR_MAX];
 	int check = 0, export_rules = 0, opt;
 	struct albd_config *cfg;
@@ -681,6 +694,22 @@ int main(int argc, char **argv)
 		c.parent_sock = atoi(ufd);
 		unsetenv("ALBD_UPGRADE_FD");
 		fcntl(c.parent_sock, F_SETFD, FD_CLOEXEC);
+	}
+	/* one albd per state_dir, before anything reads it (an old albd of a
+	 * binary upgrade hands its lock over: $ALBD_LOCK_FD) */
+	const char *lfd = getenv(STATE_LOCK_ENV);
+	int inherited_lock = lfd && *lfd ? atoi(lfd) : -1;
+	unsetenv(STATE_LOCK_ENV);
+	c.lock_fd = state_lock_take(cfg->state_dir, inherited_lock, err, sizeof(err));
+	if (c.lock_fd == -1) {
+		fprintf(stderr, "%s\n", err);
+		config_free(cfg);
+		return 1;
+	}
+	if (c.lock_fd < 0) {
+		log_err("%s; albd runs on without the lock: nothing stops a second albd from using state_dir",
+			err);
+		c.lock_fd = -1;
 	}
 	if (tls_global_init() < 0) {
 		fprintf(stderr, "cannot initialise TLS\n");
