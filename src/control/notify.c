@@ -61,6 +61,7 @@
 #define REDRIVE_BATCH 1000    /* dead letters redriven per request at most */
 #define MAX_ENDPOINT 2048     /* a run-time subscription's endpoint, characters */
 #define MAX_POLICY 30720      /* a topic's Policy, bytes (SNS's limit) */
+#define RESPOOL_EVERY_S 5     /* messages held in memory: the spool is tried again this often */
 #define USER_AGENT "albd/" PACKAGE_VERSION " (Amazon Simple Notification Service Agent compatible)"
 
 enum sub_status {
@@ -74,7 +75,12 @@ static const char *const status_names[] = { "Confirmed", "PendingConfirmation", 
 struct entry {
 	TAILQ_ENTRY(entry) link;
 	json_t *rec;                /* the record (shared, immutable) */
-	char name[NS_NAME_MAX];     /* its spool file */
+	char name[NS_NAME_MAX];     /* its spool file; "" while it is held in memory only */
+	/* held in memory only (the spool could not be written): on N.mem_q,
+	 * oldest first, until it is delivered or written to the spool */
+	TAILQ_ENTRY(entry) mem_link;
+	struct sub *sub;            /* whose queue it is on (set while held in memory) */
+	size_t mem_bytes;           /* its JSON's size, counted in N.mem_bytes; 0: not held */
 	unsigned attempts;          /* made so far (kept in the spool file across restarts) */
 	uint64_t due_ms;            /* clock_ms() of the next attempt */
 	char last_error[300];
@@ -197,7 +203,15 @@ static struct {
 				     * subscriptions of unknown topics are left on disk */
 	json_t *boot;               /* at start: the run-time subscriptions' states found on disk */
 	char *region, *account, *cfg_path; /* of the config that runs */
-} N = { .dlq_max = NOTIFY_DLQ_MAX, .dlq_max_bytes = NOTIFY_DLQ_MAX_BYTES };
+	/* messages the spool refused, held in memory and delivered from there
+	 * (struct entry's mem_link), oldest first; at most mem_max bytes */
+	struct entry_q mem_q;
+	size_t nmem;
+	uint64_t mem_bytes, mem_max;
+	uint64_t mem_dropped;       /* the oldest, dropped over mem_max */
+	struct event *respool_timer; /* tries the spool again (RESPOOL_EVERY_S) */
+} N = { .dlq_max = NOTIFY_DLQ_MAX, .dlq_max_bytes = NOTIFY_DLQ_MAX_BYTES, .mem_q = TAILQ_HEAD_INITIALIZER(N.mem_q),
+	.mem_max = NOTIFY_MEM_MAX_BYTES };
 
 static void kick(struct sub *s);
 
@@ -460,19 +474,36 @@ static int load_state(struct sub *s)
 
 /* ------------------------------------------------------------ queue */
 
+/* E leaves memory: off N.mem_q when it was held there. */
 static void entry_free(struct entry *e)
 {
+	if (e->mem_bytes) {
+		TAILQ_REMOVE(&N.mem_q, e, mem_link);
+		N.nmem--;
+		N.mem_bytes -= e->mem_bytes;
+	}
 	json_decref(e->rec);
 	free(e);
 }
 
-static void enqueue(struct sub *s, json_t *rec, const char *name)
+/* E's spool file goes (it was delivered or dead-lettered); none when E
+ * was held in memory only. */
+static void spool_remove(struct sub *s, const struct entry *e)
+{
+	if (e->name[0])
+		ns_spool_remove(s->spool, e->name);
+}
+
+/* Queue REC (its reference taken) in S, from the spool file NAME ("":
+ * held in memory only). Returns the entry, or NULL (out of memory). */
+static struct entry *enqueue(struct sub *s, json_t *rec, const char *name)
 {
 	struct entry *e = calloc(1, sizeof *e);
 	if (!e) {
-		log_err("notify: out of memory: %s stays in the spool until the next start", name);
+		if (*name)
+			log_err("notify: out of memory: %s stays in the spool until the next start", name);
 		json_decref(rec);
-		return;
+		return NULL;
 	}
 	json_t *att = json_object_get(rec, "Attempts");
 	if (json_is_integer(att) && json_integer_value(att) > 0 && json_integer_value(att) < 1000000)
@@ -484,6 +515,7 @@ static void enqueue(struct sub *s, json_t *rec, const char *name)
 	e->due_ms = clock_ms();
 	TAILQ_INSERT_TAIL(&s->q, e, link);
 	s->nq++;
+	return e;
 }
 
 static void unlink_entry(struct sub *s, struct entry *e)
@@ -519,13 +551,20 @@ static void dead_letter(struct sub *s, struct entry *e, const char *why)
 			s->endpoint, s->dlq, s->ndead, (unsigned long long)s->dead_bytes,
 			json_string_value(json_object_get(e->rec, "MessageId")), e->attempts, why);
 		json_decref(line);
-		ns_spool_remove(s->spool, e->name);
+		spool_remove(s, e);
 		entry_free(e);
 		return;
 	}
 	if (!line || ns_jsonl_append(s->dlq, line, err, sizeof err) < 0) {
-		log_err("notify: %s: message %s could not be dead-lettered (%s): it stays in the spool", s->endpoint,
-			json_string_value(json_object_get(e->rec, "MessageId")), line ? err : "out of memory");
+		if (e->name[0])
+			log_err("notify: %s: message %s could not be dead-lettered (%s): it stays in the spool",
+				s->endpoint, json_string_value(json_object_get(e->rec, "MessageId")),
+				line ? err : "out of memory");
+		else
+			log_err("notify: %s: message %s is LOST: it could not be dead-lettered (%s) and the spool "
+				"could not be written (it was held in memory only)",
+				s->endpoint, json_string_value(json_object_get(e->rec, "MessageId")),
+				line ? err : "out of memory");
 		json_decref(line);
 		entry_free(e);
 		return;
@@ -536,7 +575,7 @@ static void dead_letter(struct sub *s, struct entry *e, const char *why)
 	s->dead_bytes += tlen;
 	log_err("notify: %s: message %s dead-lettered after %u attempts (%s)", s->endpoint,
 		json_string_value(json_object_get(e->rec, "MessageId")), e->attempts, why);
-	ns_spool_remove(s->spool, e->name);
+	spool_remove(s, e);
 	entry_free(e);
 }
 
@@ -562,9 +601,16 @@ static void attempt_clear(struct sub *s)
 
 /* Keep E's attempt count in its spool file (rewritten atomically), so that
  * a restart neither forgets the retries made nor gives more. */
+static int respool(struct entry *e, char *err, size_t errlen);
+
 static void save_attempts(struct sub *s, struct entry *e)
 {
 	char err[300];
+	if (!e->name[0]) {
+		/* held in memory: into the spool now if it can be written */
+		(void)respool(e, err, sizeof err);
+		return;
+	}
 	json_t *copy = json_copy(e->rec);   /* the record is shared: not changed */
 	char *text = NULL;
 	if (copy && json_object_set_new(copy, "Attempts", json_integer(e->attempts)) == 0)
@@ -599,7 +645,7 @@ static void attempt_done(int status, const char *why, void *arg)
 			log_debug("notify: %s: message %s delivered (HTTP %d)", s->endpoint, id, status);
 		s->delivered++;
 		unlink_entry(s, e);
-		ns_spool_remove(s->spool, e->name);
+		spool_remove(s, e);
 		entry_free(e);
 		kick(s);
 		return;
@@ -833,13 +879,122 @@ static void kick(struct sub *s)
 	evtimer_add(s->timer, &zero);
 }
 
-/* Write REC to S's spool and queue it. REC is borrowed. */
-static int spool_to(struct sub *s, json_t *rec, char *err, size_t errlen)
+/* ------------------------------------------------------------ held in memory */
+
+/* Write E (held in memory) into its subscription's spool, with the
+ * attempts made so far: it is then an entry like any other. 0, or -1 with
+ * ERR. */
+static int respool(struct entry *e, char *err, size_t errlen)
 {
 	char name[NS_NAME_MAX];
-	if (ns_spool_put(s->spool, rec, name, sizeof name, err, errlen) < 0)
+	json_t *copy = json_copy(e->rec);   /* the record is shared: not changed */
+
+	if (!copy || (e->attempts && json_object_set_new(copy, "Attempts", json_integer(e->attempts)) < 0)) {
+		json_decref(copy);
+		snprintf(err, errlen, "out of memory");
 		return -1;
-	enqueue(s, json_incref(rec), name);
+	}
+	int rc = ns_spool_put(e->sub->spool, copy, name, sizeof name, err, errlen);
+	json_decref(copy);
+	if (rc < 0)
+		return -1;
+	snprintf(e->name, sizeof e->name, "%s", name);
+	TAILQ_REMOVE(&N.mem_q, e, mem_link);
+	N.nmem--;
+	N.mem_bytes -= e->mem_bytes;
+	e->mem_bytes = 0;
+	if (!N.nmem)
+		log_info("notify: the spool can be written again: no message is held in memory any more");
+	return 0;
+}
+
+/* Every RESPOOL_EVERY_S while messages are held in memory: into the
+ * spool, oldest first, until a write fails. */
+static void respool_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char err[300];
+	size_t done = 0;
+	struct entry *e;
+	(void)fd;
+	(void)what;
+	(void)arg;
+
+	while ((e = TAILQ_FIRST(&N.mem_q)) && respool(e, err, sizeof err) == 0)
+		done++;
+	if (!N.nmem)
+		return;
+	if (done)
+		log_warn("notify: %zu messages held in memory were written to the spool, %zu still are not: %s", done,
+			 N.nmem, err);
+	const struct timeval tv = { RESPOOL_EVERY_S, 0 };
+	evtimer_add(N.respool_timer, &tv);
+}
+
+/* The spool refused REC (WHY says why): S delivers it from memory, and the
+ * spool is tried again every RESPOOL_EVERY_S. Over N.mem_max bytes held,
+ * the oldest messages held (not in flight) are dropped, each logged. 0, or
+ * -1 when out of memory. */
+static int hold_in_memory(struct sub *s, json_t *rec, const char *why)
+{
+	size_t bytes = json_dumpb(rec, NULL, 0, JSON_COMPACT);
+	const char *id = json_string_value(json_object_get(rec, "MessageId"));
+
+	if (!N.respool_timer && !(N.respool_timer = evtimer_new(N.base, respool_cb, NULL)))
+		return -1;
+	struct entry *e = enqueue(s, json_incref(rec), "");
+	if (!e)
+		return -1;
+	if (!N.nmem)
+		log_err("notify: the spool cannot be written (%s): messages are held in memory (at most %llu "
+			"bytes) and delivered from there; the spool is tried again every %d s; until then a "
+			"restart loses them",
+			why, (unsigned long long)N.mem_max, RESPOOL_EVERY_S);
+	log_warn("notify: %s: message %s is held in memory, not in the spool (%s)", s->endpoint, id ? id : "?",
+		 why);
+	e->sub = s;
+	e->mem_bytes = bytes ? bytes : 1;
+	TAILQ_INSERT_TAIL(&N.mem_q, e, mem_link);
+	N.nmem++;
+	N.mem_bytes += e->mem_bytes;
+	if (!evtimer_pending(N.respool_timer, NULL)) {
+		const struct timeval tv = { RESPOOL_EVERY_S, 0 };
+		evtimer_add(N.respool_timer, &tv);
+	}
+	/* the bound: the oldest undelivered go first (the newest say how
+	 * things are now); the one in flight finishes its attempt */
+	struct entry *old = TAILQ_FIRST(&N.mem_q), *next;
+	for (; old && N.mem_bytes > N.mem_max && old != e; old = next) {
+		next = TAILQ_NEXT(old, mem_link);
+		if (old->sub->inflight == old)
+			continue;
+		N.mem_dropped++;
+		log_err("notify: %s: message %s is DROPPED, undelivered: the spool cannot be written and the messages "
+			"held in memory passed their limit (%llu bytes); the oldest go first (%llu dropped so far)",
+			old->sub->endpoint, json_string_value(json_object_get(old->rec, "MessageId")),
+			(unsigned long long)N.mem_max, (unsigned long long)N.mem_dropped);
+		unlink_entry(old->sub, old);
+		entry_free(old);
+	}
+	return 0;
+}
+
+/* Write REC to S's spool and queue it. REC is borrowed. MEM: when the
+ * spool cannot be written, S holds REC in memory and delivers it from
+ * there (hold_in_memory); without MEM (the caller keeps REC elsewhere:
+ * a dead letter being redriven), -1 with ERR. 0, or -1 with ERR. */
+static int spool_to(struct sub *s, json_t *rec, int mem, char *err, size_t errlen)
+{
+	char name[NS_NAME_MAX];
+	if (ns_spool_put(s->spool, rec, name, sizeof name, err, errlen) == 0) {
+		enqueue(s, json_incref(rec), name);
+		return 0;
+	}
+	if (!mem)
+		return -1;
+	if (hold_in_memory(s, rec, err) < 0) {
+		snprintf(err, errlen, "the spool cannot be written and there is no memory to hold the message");
+		return -1;
+	}
 	return 0;
 }
 
@@ -853,7 +1008,7 @@ static void send_confirmation(struct sub *s)
 				       "Timestamp", ts, "Message", text, "Token", s->confirm_token)
 			   : NULL;
 	free(text);
-	if (!rec || spool_to(s, rec, err, sizeof err) < 0)
+	if (!rec || spool_to(s, rec, 1, err, sizeof err) < 0)
 		log_err("notify: %s: cannot send the SubscriptionConfirmation: %s", s->endpoint,
 			rec ? err : "out of memory");
 	json_decref(rec);
@@ -1672,9 +1827,9 @@ int notify_publish_protocols(const char *topic, const struct notify_msg *m, cons
 			continue;
 		}
 		json_t *r = s->url.https && rec_https ? rec_https : !s->url.https && rec_http ? rec_http : rec;
-		if (spool_to(s, r, e2, sizeof e2) < 0) {
+		if (spool_to(s, r, 1, e2, sizeof e2) < 0) {
 			log_err("notify: %s: %s", s->endpoint, e2);
-			snprintf(err, errlen, "the spool cannot be written: %s", e2);
+			snprintf(err, errlen, "out of memory: %s", e2);
 			rc = -1;
 			continue;
 		}
@@ -2546,7 +2701,7 @@ static int redrive_line(json_t *l, void *arg)
 	json_t *rec = json_deep_copy(l);
 	for (size_t k = 0; rec && k < sizeof dl_extras / sizeof dl_extras[0]; k++)
 		json_object_del(rec, dl_extras[k]);
-	int ok = rec && spool_to(s, rec, c->err, sizeof c->err) == 0;
+	int ok = rec && spool_to(s, rec, 0, c->err, sizeof c->err) == 0;
 	json_decref(rec);
 	if (!ok) {
 		c->failed = 1;
@@ -2890,6 +3045,16 @@ void notify_set_dlq_limits(size_t max_messages, uint64_t max_bytes)
 	N.dlq_max_bytes = max_bytes;
 }
 
+void notify_set_mem_limit(uint64_t max_bytes)
+{
+	N.mem_max = max_bytes;
+}
+
+size_t notify_held_in_memory(void)
+{
+	return N.nmem;
+}
+
 int notify_init(struct event_base *base, const struct albd_gen *gen, char *err, size_t errlen)
 {
 	const struct albd_config *cfg = gen->cfg;
@@ -2936,6 +3101,25 @@ int notify_init(struct event_base *base, const struct albd_gen *gen, char *err, 
 
 void notify_shutdown(void)
 {
+	/* what is held in memory: into the spool, else lost (said loudly) */
+	if (N.respool_timer) {
+		event_free(N.respool_timer);
+		N.respool_timer = NULL;
+	}
+	char err[300];
+	struct entry *e, *next;
+	size_t lost = 0;
+	for (e = TAILQ_FIRST(&N.mem_q); e; e = next) {
+		next = TAILQ_NEXT(e, mem_link);
+		if (respool(e, err, sizeof err) < 0) {
+			lost++;
+			log_err("notify: %s: message %s is LOST at this stop: it was held in memory and the spool still "
+				"cannot be written (%s)",
+				e->sub->endpoint, json_string_value(json_object_get(e->rec, "MessageId")), err);
+		}
+	}
+	if (lost)
+		log_err("notify: %zu undelivered messages held in memory are lost at this stop", lost);
 	for (size_t i = 0; i < N.nsubs; i++)
 		sub_free(N.subs[i]);
 	free(N.subs);

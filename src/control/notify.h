@@ -36,6 +36,14 @@
  * Each subscription keeps at most NOTIFY_DLQ_MAX dead letters or
  * NOTIFY_DLQ_MAX_BYTES of them: beyond, a new one is dropped (logged,
  * counted as the subscription's DeadLettersDropped) and the oldest stay.
+ * A message the spool refuses (state_dir unwritable, full, gone) is not
+ * dropped: its subscription holds it in memory and delivers it, retried as
+ * any other, and the spool is tried again every 5 s (the message moves
+ * there when it can be written). All subscriptions together hold at most
+ * NOTIFY_MEM_MAX_BYTES of messages (their JSON) in memory: beyond, the
+ * oldest held are dropped, each logged as an error. Held messages that the
+ * spool still refuses at a stop (or a binary upgrade's handover) are lost,
+ * each logged as an error.
  *
  * Thread: control thread only, unless a function says otherwise.
  */
@@ -102,9 +110,10 @@ struct notify_msg {
  * DataType is String, Number or Binary, or one of them with a ".suffix";
  * a Number's value a number, a String.Array's a JSON array), "MessageId: not
  * a UUID ...": M->message_id must be 36 characters, hex digits and dashes
- * as 8-4-4-4-12) or "the spool
- * cannot be written: ..." (then subscriptions before the failing one have
- * it already). Blocking: one fsync'd file per subscription. */
+ * as 8-4-4-4-12) or "out of memory: ..." (then subscriptions before the
+ * failing one have it already). A spool that cannot be written is not an
+ * error: the message is held in memory (see the top). Blocking: one
+ * fsync'd file per subscription. */
 int notify_publish(const char *topic, const struct notify_msg *m, char *id, char *err, size_t errlen);
 
 /* notify_publish() with SNS's MessageStructure json: http:// subscriptions
@@ -224,8 +233,17 @@ int notify_confirm(const char *topic_arn, const char *token, int auth_unsub, cha
 #define NOTIFY_DLQ_MAX_BYTES (64u * 1024 * 1024)
 void notify_set_dlq_limits(size_t max_messages, uint64_t max_bytes);
 
+/* The most bytes of messages held in memory while the spool cannot be
+ * written, all subscriptions together (the default below); for tests. */
+#define NOTIFY_MEM_MAX_BYTES (32u * 1024 * 1024)
+void notify_set_mem_limit(uint64_t max_bytes);
+
+/* Messages held in memory now (the spool refused them), for tests. */
+size_t notify_held_in_memory(void);
+
 /* Stop delivering (attempts in flight are abandoned; their messages stay
- * in the spool for the next start). */
+ * in the spool for the next start; messages held in memory are written to
+ * it, or lost and logged when it still cannot be written). */
 void notify_shutdown(void);
 
 #endif

@@ -982,6 +982,70 @@ START_TEST(dead_letters_are_capped_and_kept_when_retired)
 }
 END_TEST
 
+
+static int held_none(void)
+{
+	return notify_held_in_memory() == 0;
+}
+
+static size_t spooled(const char *sp, const char *id)
+{
+	char suffix[64];
+	snprintf(suffix, sizeof suffix, "-%s.json", id);
+	return count_files(sp, suffix, NULL, 0);
+}
+
+/* The spool's directory replaced by a file: every write to it fails. */
+static void break_spool(const char *sp, const char *aside)
+{
+	ck_assert_int_eq(rename(sp, aside), 0);
+	FILE *f = fopen(sp, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+}
+
+static void mend_spool(const char *sp, const char *aside)
+{
+	ck_assert_int_eq(unlink(sp), 0);
+	ck_assert_int_eq(rename(aside, sp), 0);
+}
+
+START_TEST(a_spool_that_cannot_be_written_holds_messages_in_memory)
+{
+	char ids[4][NOTIFY_ID_LEN], err[300], sp[300], aside[320], text[1001];
+	harness("http://127.0.0.1:1/x", 0, 5);   /* refused: the messages stay queued */
+	n_start();
+	sub_dir(sdir, sizeof sdir);
+	snprintf(sp, sizeof sp, "%s/spool", sdir);
+	snprintf(aside, sizeof aside, "%s/spool.away", sdir);
+	memset(text, 'x', 1000);
+	text[1000] = 0;
+	struct notify_msg m = { .message = text };
+	notify_set_mem_limit(2500);   /* two such messages, not three */
+	break_spool(sp, aside);
+	/* published, not refused: held in memory */
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(notify_publish("ops", &m, ids[i], err, sizeof err), 0);
+		ck_assert_uint_eq(notify_held_in_memory(), i < 2 ? (size_t)i + 1 : 2);
+	}
+	/* the spool can be written again: the held ones (the newest two) move
+	 * there within RESPOOL_EVERY_S */
+	mend_spool(sp, aside);
+	ck_assert(run_until(held_none, 8000));
+	ck_assert_uint_eq(spooled(sp, ids[0]), 0);
+	ck_assert_uint_eq(spooled(sp, ids[1]), 1);
+	ck_assert_uint_eq(spooled(sp, ids[2]), 1);
+	/* held at a stop: written to the spool then */
+	break_spool(sp, aside);
+	ck_assert_int_eq(notify_publish("ops", &m, ids[3], err, sizeof err), 0);
+	ck_assert_uint_eq(notify_held_in_memory(), 1);
+	mend_spool(sp, aside);
+	notify_shutdown();
+	ck_assert_uint_eq(spooled(sp, ids[3]), 1);
+	notify_set_mem_limit(NOTIFY_MEM_MAX_BYTES);
+}
+END_TEST
+
 /* ------------------------------------------------------------ SNS's API: delivery policies */
 
 START_TEST(delivery_policies_read_and_written_as_sns)
@@ -1283,6 +1347,7 @@ int main(void)
 	tcase_add_test(tc, hostile_state_files_start_afresh);
 	tcase_add_test(tc, attempts_survive_a_restart);
 	tcase_add_test(tc, dead_letters_are_capped_and_kept_when_retired);
+	tcase_add_test(tc, a_spool_that_cannot_be_written_holds_messages_in_memory);
 	tcase_add_test(tc, delivery_policies_read_and_written_as_sns);
 	tcase_add_test(tc, runtime_topics_and_subscriptions_survive_a_restart);
 	tcase_add_test(tc, damaged_topics_file_keeps_runtime_subscriptions);
