@@ -349,7 +349,7 @@ void alarm_save(void)
 
 	if (!dir || !text) {
 		log_err("alarms: cannot write the alarm state: out of memory");
-	} else if (atomic_write(dir, STATE_FILE, text, strlen(text), 0640, err, sizeof err) < 0) {
+	} else if (atomic_write_mkdir(dir, STATE_FILE, text, strlen(text), 0640, err, sizeof err) < 0) {
 		log_err("alarms: %s", err);
 	} else {
 		E.dirty_ends = 0;
@@ -1009,7 +1009,7 @@ static int rt_save(struct alarm_err *e, const struct alarm_rt *put, long at, con
 	if (!dir || !text) {
 		snprintf(err, sizeof(err), "%s", dir ? "out of memory" : "no state_dir");
 		rc = -1;
-	} else if (atomic_write(dir, RT_FILE, text, strlen(text), 0640, err, sizeof(err)) < 0) {
+	} else if (atomic_write_mkdir(dir, RT_FILE, text, strlen(text), 0640, err, sizeof(err)) < 0) {
 		rc = -1;
 	}
 	if (rc < 0) {
@@ -1344,6 +1344,12 @@ int alarm_init(struct event_base *base, const struct albd_gen *gen, notify_publi
 	E.publish = publish;
 	E.base = base;
 	take_gen(gen);
+	/* a directory (or else) named as a temporary file would stop every
+	 * write of the alarms' files: set aside now, logged */
+	if (gen->cfg->state_dir) {
+		atomic_clear_tmp(gen->cfg->state_dir, STATE_FILE);
+		atomic_clear_tmp(gen->cfg->state_dir, RT_FILE);
+	}
 	rt_load();
 	json_t *saved = state_load();
 	apply(gen, saved);

@@ -1238,7 +1238,7 @@ static struct sub *sub_new(const struct cfg_topic *t, const struct cfg_subscript
 		sub_free(s);
 		return NULL;
 	}
-	if (ns_mkdirs(s->spool) < 0)
+	if (ns_mkdir_aside(s->dir) < 0 || ns_mkdir_aside(s->spool) < 0)
 		log_err("notify: cannot create %s: %s", s->spool, strerror(errno));
 	retired_take(hash);
 	s->ndead = ns_jsonl_count(s->dlq, &s->dead_bytes);
@@ -3062,7 +3062,7 @@ int notify_init(struct event_base *base, const struct albd_gen *gen, char *err, 
 
 	N.base = base;
 	N.dir = xasprintf("%s/notify", cfg->state_dir);
-	if (!N.dir || ns_mkdirs(N.dir) < 0) {
+	if (!N.dir || ns_mkdir_aside(N.dir) < 0) {
 		snprintf(err, errlen, "%s: state_dir: cannot create %s/notify: %s", cfg->path, cfg->state_dir,
 			 strerror(errno));
 		return -1;

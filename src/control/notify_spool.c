@@ -45,6 +45,33 @@ int ns_mkdirs(const char *path)
 	return 0;
 }
 
+int ns_mkdir_aside(const char *path)
+{
+	struct stat lst, st;
+	char aside[4096 + 32];
+
+	if (ns_mkdirs(path) == 0)
+		return 0;
+	int e = errno;
+	if (lstat(path, &lst) < 0 || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+		errno = e;   /* not in the way: a parent, or another reason */
+		return -1;
+	}
+	snprintf(aside, sizeof aside, "%s.corrupt", path);
+	if (rename(path, aside) < 0) {
+		snprintf(aside, sizeof aside, "%s.corrupt-%lld", path, (long long)time(NULL));
+		if (rename(path, aside) < 0) {
+			e = errno;
+			log_err("notify: %s is damaged (not a directory) and cannot be set aside: %s", path,
+				strerror(e));
+			errno = e;
+			return -1;
+		}
+	}
+	log_err("notify: %s is damaged (not a directory): set aside as %s", path, aside);
+	return ns_mkdirs(path);
+}
+
 static int write_all(int fd, const char *p, size_t len)
 {
 	while (len) {
@@ -61,7 +88,7 @@ static int write_all(int fd, const char *p, size_t len)
 
 int ns_write_atomic(const char *dir, const char *name, const char *data, size_t len, char *err, size_t errlen)
 {
-	return atomic_write(dir, name, data, len, 0600, err, errlen);
+	return atomic_write_mkdir(dir, name, data, len, 0600, err, errlen);
 }
 
 int ns_spool_put(const char *dir, const json_t *rec, char *name, size_t namelen, char *err, size_t errlen)

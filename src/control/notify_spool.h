@@ -34,8 +34,14 @@
 /* mkdir -p PATH (mode 0700 for what it creates). 0 or -1 with errno. */
 int ns_mkdirs(const char *path);
 
+/* ns_mkdirs(PATH), and when PATH itself is there but is not a directory
+ * (a file, a dangling link), it is set aside first (renamed
+ * PATH.corrupt, logged) and made afresh. 0 or -1 with errno. */
+int ns_mkdir_aside(const char *path);
+
 /* Write DATA to DIR/NAME atomically (temporary file, fsync, rename, fsync
- * of DIR). 0, or -1 with a message in ERR. */
+ * of DIR; DIR made again when it was deleted: atomic_write_mkdir). 0, or
+ * -1 with a message in ERR. */
 int ns_write_atomic(const char *dir, const char *name, const char *data, size_t len, char *err, size_t errlen);
 
 /* Write REC (a record) into the spool directory DIR under a new name,

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "log.h"
 
 void atomic_fsync_dir(const char *dir)
 {
@@ -20,8 +23,55 @@ void atomic_fsync_dir(const char *dir)
 	}
 }
 
-int atomic_write(const char *dir, const char *name, const void *data, size_t len, mode_t mode, char *err,
-		 size_t errlen)
+int atomic_clear_tmp(const char *dir, const char *name)
+{
+	char tmp[PATH_MAX], aside[PATH_MAX + 32];
+	struct stat st;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name) >= sizeof tmp)
+		return 0;
+	if (lstat(tmp, &st) < 0 || S_ISREG(st.st_mode))
+		return 0;   /* none, or a crash's: the next write overwrites it */
+	/* a directory (or a link, a FIFO...) where albd writes its temporary
+	 * file: no write would ever succeed */
+	snprintf(aside, sizeof aside, "%s.corrupt", tmp);
+	if (rename(tmp, aside) < 0) {
+		snprintf(aside, sizeof aside, "%s.corrupt-%lld", tmp, (long long)time(NULL));
+		if (rename(tmp, aside) < 0) {
+			log_err("%s is not a file albd wrote (it is in the way of %s/%s) and cannot be set aside: %s",
+				tmp, dir, name, strerror(errno));
+			return -1;
+		}
+	}
+	log_err("%s is not a file albd wrote (a %s in the way of %s/%s): set aside as %s", tmp,
+		S_ISDIR(st.st_mode) ? "directory" : S_ISLNK(st.st_mode) ? "symbolic link" : "special file", dir, name,
+		aside);
+	return 1;
+}
+
+/* mkdir -p DIR (0700 for what it makes). 0 or -1. */
+static int mkdirs(const char *dir)
+{
+	char p[PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof p)
+		return -1;
+	memcpy(p, dir, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (p[i] == '/' || p[i] == 0) {
+			char c = p[i];
+			p[i] = 0;
+			if (mkdir(p, 0700) < 0 && errno != EEXIST)
+				return -1;
+			p[i] = c;
+		}
+	}
+	return 0;
+}
+
+static int write_file(const char *dir, const char *name, const void *data, size_t len, mode_t mode, int make_dir,
+		      char *err, size_t errlen)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	const char *what = "create";
@@ -35,7 +85,17 @@ int atomic_write(const char *dir, const char *name, const void *data, size_t len
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+	/* what is in the way of the temporary file goes aside; a directory
+	 * deleted while albd runs (state_dir, notify/...) is made again */
+	atomic_clear_tmp(dir, name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0 && make_dir && errno == ENOENT && access(dir, F_OK) < 0 && errno == ENOENT) {
+		static _Atomic int said;
+		if (mkdirs(dir) == 0 && !said++)
+			log_err("%s was missing (deleted while albd runs?): created again; what it held is gone", dir);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	}
+	if (fd < 0)
 		goto fail;
 	what = "write";
 	while (len) {
@@ -79,4 +139,16 @@ fail:
 		snprintf(err, errlen, "cannot write %s: %s: %s", path, what, strerror(e));
 	errno = e;
 	return -1;
+}
+
+int atomic_write(const char *dir, const char *name, const void *data, size_t len, mode_t mode, char *err,
+		 size_t errlen)
+{
+	return write_file(dir, name, data, len, mode, 0, err, errlen);
+}
+
+int atomic_write_mkdir(const char *dir, const char *name, const void *data, size_t len, mode_t mode, char *err,
+		       size_t errlen)
+{
+	return write_file(dir, name, data, len, mode, 1, err, errlen);
 }

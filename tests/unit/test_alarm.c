@@ -1070,21 +1070,47 @@ START_TEST(test_failed_save_retried)
 	alarms[0].period = 3600; /* no evaluation in the next minutes */
 	use(1, 0);
 	start();
-	snprintf(tmp, sizeof(tmp), "%s/alarms.json.tmp", dir);
-	ck_assert_int_eq(mkdir(tmp, 0700), 0); /* the temporary file cannot be made */
+	snprintf(tmp, sizeof(tmp), "%s/alarms.json", dir);
+	unlink(tmp);
+	ck_assert_int_eq(mkdir(tmp, 0700), 0); /* the rename over it fails */
 	ck_assert_int_eq(alarm_set_state("hourly", ALARM_ALARM, "by hand", NULL, err, sizeof(err)), 0);
-	json_t *f = state_file();
-	ck_assert_str_ne(json_string_value(json_object_get(json_object_get(json_object_get(f, "alarms"), "hourly"),
-							   "state")),
-			 "ALARM");
-	json_decref(f);
+	struct stat sb;
+	ck_assert(stat(tmp, &sb) == 0 && S_ISDIR(sb.st_mode));   /* not written */
 	ck_assert_int_eq(rmdir(tmp), 0);
 	advance(cur + 61);
-	f = state_file();
+	json_t *f = state_file();
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(f, "alarms"), "hourly"),
 							   "state")),
 			 "ALARM");
 	json_decref(f);
+}
+END_TEST
+
+/* A directory where alarms.json.tmp goes (a stale one, or made while
+ * albd runs) is set aside: it does not stop every write of alarms.json. */
+START_TEST(test_tmp_directory_set_aside)
+{
+	char tmp[160], aside[200], err[128];
+	struct stat sb;
+	alarms[0] = mk_alarm("hourly");
+	alarms[0].period = 3600;
+	use(1, 0);
+	snprintf(tmp, sizeof(tmp), "%s/alarms.json.tmp", dir);
+	snprintf(aside, sizeof(aside), "%s.corrupt", tmp);
+	ck_assert_int_eq(mkdir(tmp, 0700), 0);
+	start();   /* at start */
+	ck_assert(stat(aside, &sb) == 0 && S_ISDIR(sb.st_mode));
+	ck_assert_int_ne(access(tmp, F_OK), 0);
+	ck_assert_int_eq(rmdir(aside), 0);
+	ck_assert_int_eq(mkdir(tmp, 0700), 0);   /* and at a write */
+	ck_assert_int_eq(alarm_set_state("hourly", ALARM_ALARM, "by hand", NULL, err, sizeof(err)), 0);
+	json_t *f = state_file();
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(f, "alarms"), "hourly"),
+							   "state")),
+			 "ALARM");
+	json_decref(f);
+	ck_assert(stat(aside, &sb) == 0 && S_ISDIR(sb.st_mode));
+	ck_assert_int_eq(rmdir(aside), 0);
 }
 END_TEST
 
@@ -1691,6 +1717,7 @@ int main(void)
 	tcase_add_test(tc, test_clock_steps_back);
 	tcase_add_test(tc, test_future_last_end_restored);
 	tcase_add_test(tc, test_failed_save_retried);
+	tcase_add_test(tc, test_tmp_directory_set_aside);
 	tcase_add_test(tc, test_runtime_alarm);
 	tcase_add_test(tc, test_runtime_parse);
 	tcase_add_test(tc, test_actions_enabled);
