@@ -32,9 +32,18 @@
 #include "health.h"
 #include "metric_query.h"
 #include "metrics.h"
+#include "store_codec.h"
 
 #define STATE_FILE "alarms.json"
-#define STATE_VERSION 1
+/* alarms.json: version 2 is {"version":2,"crc32c":"8 hex digits","alarms":A}
+ * byte for byte as alarm_save() writes it, the CRC-32C of A's bytes, so a
+ * flipped byte that still parses is found; version 1 (no checksum, from
+ * albd before it) is still read. */
+#define STATE_VERSION 2
+#define STATE_V2_HEAD "{\"version\":2,\"crc32c\":\""
+#define STATE_V2_MID "\",\"alarms\":"
+#define STATE_MAX_BYTES (256u * 1024 * 1024)   /* larger: not a file albd wrote */
+#define WHY_LEN 200                              /* state_load()'s reasons */
 /* PutMetricAlarm's alarms: their definitions (their state is in
  * STATE_FILE with the file's alarms') */
 #define RT_FILE "alarms_runtime.json"
@@ -324,7 +333,7 @@ static json_t *state_json(void)
 		json_object_set_new(json_object_get(alarms, a->name), "actions_enabled",
 				    json_boolean(a->actions_enabled));
 	}
-	return json_pack("{s:i, s:o}", "version", STATE_VERSION, "alarms", alarms);
+	return alarms;
 }
 
 static char *state_path(const char *suffix)
@@ -344,8 +353,13 @@ void alarm_save(void)
 {
 	const char *dir = E.gen && E.gen->cfg->state_dir ? E.gen->cfg->state_dir : NULL;
 	json_t *j = state_json();
-	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL, *text = NULL;
 	char err[512];
+
+	if (body && asprintf(&text, "%s%08x%s%s}\n", STATE_V2_HEAD, store_crc32c(0, body, strlen(body)), STATE_V2_MID,
+			     body) < 0)
+		text = NULL;
+	free(body);
 
 	if (!dir || !text) {
 		log_err("alarms: cannot write the alarm state: out of memory");
@@ -366,13 +380,82 @@ void alarm_save(void)
 	json_decref(j);
 }
 
+/* The whole of PATH, NUL-terminated, its length in *LEN; NULL with WHY
+ * (at least WHY_LEN bytes). */
+static char *slurp_state(const char *path, size_t *len, char *why)
+{
+	struct stat st;
+	char *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(why, WHY_LEN, "unreadable: %s", strerror(errno));
+	} else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > STATE_MAX_BYTES) {
+		snprintf(why, WHY_LEN, "%s", S_ISREG(st.st_mode) ? "larger than 256 MiB" : "not a regular file");
+	} else if (!(buf = malloc((size_t)st.st_size + 1))) {
+		snprintf(why, WHY_LEN, "out of memory");
+	} else {
+		size_t got = 0;
+		while (got < (size_t)st.st_size) {
+			ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		buf[got] = 0;
+		*len = got;
+	}
+	if (fd >= 0)
+		close(fd);
+	return buf;
+}
+
+/* The alarms object of the version 2 file BUF (LEN bytes), its checksum
+ * checked; NULL with WHY. */
+static json_t *state_v2(const char *buf, size_t len, char *why)
+{
+	const size_t hl = sizeof STATE_V2_HEAD - 1, ml = sizeof STATE_V2_MID - 1;
+	json_error_t je;
+	char hex[9];
+
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+		len--;
+	if (len < hl + 8 + ml + 3 || memcmp(buf + hl + 8, STATE_V2_MID, ml) != 0 || buf[len - 1] != '}') {
+		snprintf(why, WHY_LEN, "version 2 but not laid out as albd writes it");
+		return NULL;
+	}
+	memcpy(hex, buf + hl, 8);
+	hex[8] = 0;
+	char *end;
+	unsigned long want = strtoul(hex, &end, 16);
+	const char *body = buf + hl + 8 + ml;
+	size_t blen = len - 1 - (hl + 8 + ml);
+	uint32_t got = store_crc32c(0, body, blen);
+	if (*end || got != want) {
+		snprintf(why, WHY_LEN, "checksum mismatch (%s in the file, %08x computed): damaged", hex, got);
+		return NULL;
+	}
+	json_t *a = json_loadb(body, blen, 0, &je);
+	if (!json_is_object(a)) {
+		snprintf(why, WHY_LEN, "%s", a ? "alarms is not an object" : je.text);
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
 /* Read the saved state: an object of alarm name -> saved record, or NULL
- * (none, or a corrupt file, which is logged and renamed *.corrupt). */
+ * (none, or a corrupt file, which is logged and renamed *.corrupt). Reads
+ * version 2 (checksummed) and version 1. */
 static json_t *state_load(void)
 {
 	char *path = state_path("");
 	json_error_t je;
-	json_t *j = NULL, *alarms = NULL;
+	json_t *alarms = NULL;
+	char why[WHY_LEN] = "";
+	size_t len = 0;
 
 	if (!path)
 		return NULL;
@@ -380,20 +463,28 @@ static json_t *state_load(void)
 		free(path);
 		return NULL;
 	}
-	j = json_load_file(path, 0, &je);
-	if (j && json_integer_value(json_object_get(j, "version")) == STATE_VERSION &&
-	    json_is_object(json_object_get(j, "alarms"))) {
-		alarms = json_incref(json_object_get(j, "alarms"));
-	} else {
+	char *buf = slurp_state(path, &len, why);
+	if (buf && len >= sizeof STATE_V2_HEAD - 1 && !memcmp(buf, STATE_V2_HEAD, sizeof STATE_V2_HEAD - 1)) {
+		alarms = state_v2(buf, len, why);
+	} else if (buf) {
+		json_t *j = json_loadb(buf, len, 0, &je);
+		if (j && json_integer_value(json_object_get(j, "version")) == 1 &&
+		    json_is_object(json_object_get(j, "alarms")))
+			alarms = json_incref(json_object_get(j, "alarms"));   /* version 1: no checksum */
+		else
+			snprintf(why, sizeof why, "%s", j ? "unknown version or shape" : je.text);
+		json_decref(j);
+	}
+	if (!alarms) {
 		char *bad = state_path(".corrupt");
 		log_err("alarms: %s is not a state file albd wrote (%s); set aside as %s, every alarm starts "
 			"from INSUFFICIENT_DATA",
-			path, j ? "unknown version or shape" : je.text, bad ? bad : "?");
+			path, why, bad ? bad : "?");
 		if (bad)
 			rename(path, bad);
 		free(bad);
 	}
-	json_decref(j);
+	free(buf);
 	free(path);
 	return alarms;
 }

@@ -3,7 +3,8 @@ notify/ or a spool/ that is a file is set aside (*.corrupt) and made again
 instead of stopping albd; a directory named as albd's temporary file
 (alarms.json.tmp) is set aside at start and at the next write instead of
 blocking every write; a state_dir deleted while albd runs is made again by
-the alarm and notification writers (logged once).
+the alarm and notification writers (logged once); alarms.json carries a
+checksum, so a flipped byte that still parses is found and set aside.
 """
 import json
 import re
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port, wait_until
-from test_49_alarms import set_state
+from test_49_alarms import alarm, set_state
 from test_52_topics import publish, receivers, sub, topic, topics_config, spool_files  # noqa: F401
 from test_88_spool_held_in_memory import FAST, alarm_config, spool_dir, state_up
 
@@ -82,3 +83,33 @@ def test_a_state_dir_deleted_while_albd_runs_is_made_again(albd, receivers, back
     assert len(re.findall(r"was missing \(deleted while albd runs\?\): created again", a.log())) == 1
     r.start()
     wait_until(lambda: any(g["body"] == b"after rm -rf state_dir" for g in r.ok()), 15, what="the message")
+
+
+def alarm_state(a, name):
+    return alarm(a, name)["StateValue"]
+
+
+def test_a_flipped_byte_in_alarms_json_is_found_and_set_aside(albd, backends):
+    port = free_port()
+    a = state_up(albd.start(alarm_config(port, backends.start("b1")), port=port))
+    assert set_state(a, "busy", "ALARM").status == 200
+    assert a.stop() == 0
+    path = Path(a.state_dir, "alarms.json")
+    text = path.read_text()
+    saved = json.loads(text)
+    assert saved["version"] == 2 and re.fullmatch(r"[0-9a-f]{8}", saved["crc32c"])
+    # version 1 (no checksum, as albd before it wrote): still read
+    path.write_text(json.dumps({"version": 1, "alarms": saved["alarms"]}))
+    state_up(a.start(), 2)
+    assert alarm_state(a, "busy") == "ALARM"
+    assert a.stop() == 0
+    # one digit of a time changed: still JSON, but not what albd wrote
+    text = path.read_text()
+    m = re.search(r'"state_updated":(\d)', text)
+    flipped = text[:m.start(1)] + ("2" if m.group(1) == "1" else "1") + text[m.end(1):]
+    json.loads(flipped)
+    path.write_text(flipped)
+    state_up(a.start(), 3)
+    assert re.search(r"alarms\.json is not a state file albd wrote \(checksum mismatch", a.log())
+    assert Path(str(path) + ".corrupt").read_text() == flipped
+    assert alarm_state(a, "busy") != "ALARM"

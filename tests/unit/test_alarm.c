@@ -1033,6 +1033,38 @@ START_TEST(test_clock_steps_back)
 }
 END_TEST
 
+/* alarms.json carries a CRC-32C of its alarms: a flipped byte that still
+ * parses is found, logged and the file set aside, not read as a state. */
+START_TEST(test_state_checksum)
+{
+	char path[128], bad[160], err[128];
+	alarms[0] = mk_alarm("web-5xx");
+	alarms[0].period = 3600;
+	use(1, 0);
+	start();
+	ck_assert_int_eq(alarm_set_state("web-5xx", ALARM_ALARM, "by hand", NULL, err, sizeof(err)), 0);
+	alarm_shutdown();
+	snprintf(path, sizeof(path), "%s/alarms.json", dir);
+	snprintf(bad, sizeof(bad), "%s.corrupt", path);
+	char *text = slurp(path);
+	ck_assert(!strncmp(text, "{\"version\":2,\"crc32c\":\"", strlen("{\"version\":2,\"crc32c\":\"")));
+	/* untouched: restored */
+	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_ALARM);
+	alarm_shutdown();
+	/* one digit of a time changed: still JSON, still a record */
+	char *p = strstr(text, "\"state_updated\":");
+	ck_assert_ptr_nonnull(p);
+	p += strlen("\"state_updated\":");
+	*p = *p == '1' ? '2' : '1';
+	spit(path, text);
+	free(text);
+	ck_assert_int_eq(alarm_init(NULL, &gen, fake_publish, err, sizeof(err)), 0);
+	ck_assert_int_ne(access(bad, F_OK), -1);
+	ck_assert_int_eq(state_of("web-5xx"), ALARM_INSUFFICIENT_DATA);
+}
+END_TEST
+
 /* alarms.json holds a last_end in the future (written under a clock that
  * was ahead): it is reset when restored, and evaluation goes on. */
 START_TEST(test_future_last_end_restored)
@@ -1048,6 +1080,9 @@ START_TEST(test_future_last_end_restored)
 	json_t *f = state_file();
 	json_object_set_new(json_object_get(json_object_get(f, "alarms"), "web-5xx"), "last_end",
 			    json_integer(T0 + 86400));
+	/* written back as version 1 (no checksum), as albd before it wrote */
+	json_object_set_new(f, "version", json_integer(1));
+	json_object_del(f, "crc32c");
 	snprintf(path, sizeof(path), "%s/alarms.json", dir);
 	ck_assert_int_eq(json_dump_file(f, path, JSON_COMPACT), 0);
 	json_decref(f);
@@ -1718,6 +1753,7 @@ int main(void)
 	tcase_add_test(tc, test_future_last_end_restored);
 	tcase_add_test(tc, test_failed_save_retried);
 	tcase_add_test(tc, test_tmp_directory_set_aside);
+	tcase_add_test(tc, test_state_checksum);
 	tcase_add_test(tc, test_runtime_alarm);
 	tcase_add_test(tc, test_runtime_parse);
 	tcase_add_test(tc, test_actions_enabled);
