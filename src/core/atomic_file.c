@@ -85,8 +85,9 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	/* what is in the way of the temporary file goes aside; a directory
-	 * deleted while albd runs (state_dir, notify/...) is made again */
+	/* what is in the way of the temporary file goes aside; for
+	 * atomic_write_mkdir(), a DIR deleted while albd runs (state_dir,
+	 * notify/...) is made again */
 	atomic_clear_tmp(dir, name);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0 && make_dir && errno == ENOENT && access(dir, F_OK) < 0 && errno == ENOENT) {
