@@ -51,20 +51,22 @@ int state_lock_take(const char *state_dir, int inherited, char *err, size_t errl
 
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", state_dir, STATE_LOCK_FILE) >= sizeof path) {
 		snprintf(err, errlen, "state_dir \"%s\": path too long", state_dir);
-		if (inherited >= 0)
-			close(inherited);
 		return -2;
 	}
 	if (inherited >= 0) {
 		/* the old albd's: the same open file description, already
 		 * locked (flock on it again succeeds); unless the new
 		 * configuration names another state_dir */
+		struct stat st;
 		if (same_file(inherited, path) && flock(inherited, LOCK_EX | LOCK_NB) == 0) {
 			(void)fcntl(inherited, F_SETFD, FD_CLOEXEC);
 			state_lock_mark(inherited);
 			return inherited;
 		}
-		close(inherited);
+		/* another state_dir's lock (the old process keeps it until it
+		 * exits); what is not a file is not ours to close */
+		if (fstat(inherited, &st) == 0 && S_ISREG(st.st_mode))
+			close(inherited);
 	}
 	if (mkdir(state_dir, 0750) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "state_dir %s: cannot create it: %s", state_dir, strerror(errno));

@@ -21,7 +21,7 @@
 
 /* Lock STATE_DIR (created, mode 0750, when missing). INHERITED: the
  * descriptor an old albd handed over (-1: none); it is used when it is the
- * lock file of STATE_DIR, else closed. Returns the descriptor, open
+ * lock file of STATE_DIR, else closed (when it is a regular file at all). Returns the descriptor, open
  * (O_CLOEXEC) and locked, for the caller to keep until it exits; -2 when
  * the lock file cannot be opened or locked for another reason than another
  * holder (ERR says why: albd may run on, unprotected); -1 when another
