@@ -16,7 +16,7 @@ import pytest
 from conftest import free_port, wait_until
 from test_49_alarms import alarm, set_state
 from test_52_topics import publish, receivers, sub, topic, topics_config, spool_files  # noqa: F401
-from test_88_spool_held_in_memory import FAST, alarm_config, spool_dir, state_up
+from test_93_spool_held_in_memory import FAST, alarm_config, spool_dir, state_up
 
 pytestmark = pytest.mark.timeout_s(90)
 
