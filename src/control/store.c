@@ -269,7 +269,7 @@ static int res_hist(const struct store_series *s, int r)
  * resolution: the accuracy that fits the disk budget (README, "Budget"). */
 static const unsigned hist_shift_tab[2][STORE_NRES] = {
 	{ 0, 0, 1, 1 },  /* STORE_HIST: load balancer, target groups, custom metrics */
-	{ 0, 2, 3, 3 },  /* STORE_HIST | STORE_HIST_COARSE: per target (no histogram at 1 s) */
+	{ 0, 2, 4, 4 },  /* STORE_HIST | STORE_HIST_COARSE: per target (no histogram at 1 s) */
 };
 
 unsigned store_hist_shift(unsigned flags, int r)

@@ -53,10 +53,10 @@
  *   series                               1 s     60 s    300 s   3600 s
  *   STORE_HIST (load balancer, target     1%      1%      2%      2%
  *     groups, custom metrics)
- *   STORE_HIST | STORE_HIST_COARSE        -       4%      8%      8%
+ *   STORE_HIST | STORE_HIST_COARSE        -       4%     16%     16%
  *     (per target)
  *
- * (2% is 1.9998%, 4% 3.998%, 8% 7.983%: hist_alpha()). A datapoint merged
+ * (2% is 1.9998%, 4% 3.998%, 16% 15.865%: hist_alpha()). A datapoint merged
  * from points of different accuracies has the coarsest of them. SampleCount,
  * Sum, Minimum and Maximum are kept as they were put (a user's exactly; a
  * latency's Minimum and Maximum are its extreme buckets' values at 1%, its
