@@ -1387,7 +1387,8 @@ static int get_hist4p(struct rcd *d, struct store_v4hist *x, struct hist *h, uin
 	for (uint64_t k = 0; k < nx; k++) {
 		uint64_t z = get_iu(d, &x->xo), c = get_iu(d, &x->xc) + 1;
 		int64_t o = prev + unzigzag(z);
-		if (d->bad || z > ((uint64_t)1 << 40) || (k && o <= prev) || !ord_ok(o) || c > n - total)
+		/* c == 0: get_iu gave 2^64 - 1 (a bucket's count is never 0) */
+		if (d->bad || z > ((uint64_t)1 << 40) || (k && o <= prev) || !ord_ok(o) || c == 0 || c > n - total)
 			goto bad;
 		xb[k] = (struct hist_bucket){ (int32_t)o, c };
 		total += c;

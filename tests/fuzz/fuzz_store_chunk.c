@@ -5,6 +5,7 @@
  * then written again in the current version (store_chunk_build) and read
  * back: every field and bucket must come back bit for bit (the encoder is
  * lossless but for a sum's mantissa, which only sum_bits cuts, unset here).
+ * Every decoded histogram must be one (ords ascending, counts above 0).
  *
  *   make tests/fuzz/fuzz_store_chunk && \
  *     tests/fuzz/fuzz_store_chunk -max_total_time=60 tests/fuzz/work/fuzz_store_chunk
@@ -55,6 +56,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	int with_hist = 0;
 	unsigned shift = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* what decodes is a histogram as histogram.h defines one:
+		 * ords ascending, every count above 0 */
+		for (uint32_t k = 0; k < p[i].h.n; k++)
+			if (p[i].h.b[k].count == 0 || (k && p[i].h.b[k].ord <= p[i].h.b[k - 1].ord))
+				abort();
+	}
 	for (size_t i = 0; i < n; i++)
 		if (p[i].h.n) {
 			with_hist = 1;
