@@ -711,6 +711,7 @@ int main(int argc, char **argv)
 			err);
 		c.lock_fd = -1;
 	}
+	state_lock_hold(&c.lock_fd, cfg->state_dir);  /* made again with state_dir */
 	if (tls_global_init() < 0) {
 		fprintf(stderr, "cannot initialise TLS\n");
 		return 1;

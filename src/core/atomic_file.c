@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "state_lock.h"
 
 void atomic_fsync_dir(const char *dir)
 {
@@ -92,7 +93,7 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0 && make_dir && errno == ENOENT && access(dir, F_OK) < 0 && errno == ENOENT) {
 		static _Atomic int said;
-		if (mkdirs(dir) == 0 && !said++)
+		if (mkdirs(dir) == 0 && (state_lock_recheck(), !said++))
 			log_err("%s was missing (deleted while albd runs?): created again; what it held is gone", dir);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	}

@@ -27,8 +27,9 @@ int atomic_write(const char *dir, const char *name, const void *data, size_t len
 
 /* atomic_write(), and when DIR is missing (state_dir deleted while albd
  * runs) it is made again (mkdir -p, 0700; logged once per process) and
- * the write tried once more. For the writers of albd's own directories
- * (the alarms' state, the notifier's files). */
+ * the write tried once more, and state_dir's lock taken again if it went
+ * with it (state_lock_recheck). For the writers of albd's own directories
+ * (the alarms' state, the notifier's files). Thread: control. */
 int atomic_write_mkdir(const char *dir, const char *name, const void *data, size_t len, mode_t mode, char *err,
 		       size_t errlen);
 

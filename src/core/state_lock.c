@@ -1,5 +1,6 @@
 /* state_lock.c - see state_lock.h. */
 #include "state_lock.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +43,33 @@ static int same_file(int fd, const char *path)
 	struct stat a, b;
 
 	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static int *held_fdp;
+static char held_dir[PATH_MAX];
+
+void state_lock_hold(int *fdp, const char *state_dir)
+{
+	held_fdp = fdp;
+	snprintf(held_dir, sizeof held_dir, "%s", state_dir);
+}
+
+void state_lock_recheck(void)
+{
+	char path[PATH_MAX], err[PATH_MAX + 256];
+
+	if (!held_fdp || *held_fdp < 0 ||
+	    (size_t)snprintf(path, sizeof path, "%s/%s", held_dir, STATE_LOCK_FILE) >= sizeof path ||
+	    same_file(*held_fdp, path))
+		return;
+	int fd = state_lock_take(held_dir, -1, err, sizeof err);
+	if (fd >= 0) {
+		close(*held_fdp);
+		*held_fdp = fd;
+		log_warn("state_dir %s was made again: its lock %s taken again", held_dir, path);
+	} else {
+		log_err("state_dir %s was made again, but its lock could not be taken again: %s", held_dir, err);
+	}
 }
 
 int state_lock_take(const char *state_dir, int inherited, char *err, size_t errlen)

@@ -28,6 +28,17 @@
  * process holds it (ERR names it: albd must not start). */
 int state_lock_take(const char *state_dir, int inherited, char *err, size_t errlen);
 
+/* Keep *FDP (the descriptor state_lock_take returned, the caller's
+ * variable) as STATE_DIR's lock for state_lock_recheck(). Thread: control. */
+void state_lock_hold(int *fdp, const char *state_dir);
+
+/* A writer made state_dir again (it was removed while albd ran, and the
+ * lock file with it): if STATE_DIR/albd.lock is no longer the file held,
+ * lock the new one (so a second albd is refused again) and close the old;
+ * *FDP follows. Logged; nothing to do without state_lock_hold(). Cheap (a
+ * stat and an fstat). Thread: control. */
+void state_lock_recheck(void);
+
 /* Write this process's pid into the lock file FD (after a failed upgrade
  * the file named the new process). Errors are ignored. */
 void state_lock_mark(int fd);

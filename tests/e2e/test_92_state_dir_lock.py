@@ -59,6 +59,25 @@ def test_a_second_albd_on_one_state_dir_is_refused_naming_the_first(albd, tmp_pa
     assert "in use" not in out
 
 
+@pytest.mark.timeout_s(200)
+def test_a_state_dir_made_again_is_locked_again(albd, tmp_path):
+    """rm -rf state_dir while albd runs takes albd.lock with it; the write
+    that makes the directory again takes the lock again, so a second albd
+    is still refused."""
+    port = free_port()
+    a = albd.start(fixed_config(port), port=port)
+    import shutil
+    shutil.rmtree(a.state_dir)
+    # the store's next block or checkpoint (within a minute; more on a
+    # loaded machine) makes it again
+    wait_until(lambda: "its lock" in a.log() and "taken again" in a.log(), 150, interval=0.5,
+               what="the lock taken again")
+    assert (Path(a.state_dir) / "albd.lock").read_text().strip() == str(a.proc.pid)
+    rc, out = second_albd(tmp_path, a.state_dir)
+    assert rc == 1 and "(pid %d holds" % a.proc.pid in out, out
+    assert a.alive() and port_accepts(port)
+
+
 @pytest.fixture
 def upg(tmp_path, backends):
     u = Upgradable(tmp_path, backends.start("b1"))
