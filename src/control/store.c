@@ -74,6 +74,7 @@
  */
 #include "store.h"
 #include "core/atomic_file.h"
+#include "core/state_lock.h"
 #include "store_codec.h"
 
 #include <dirent.h>
@@ -1974,11 +1975,21 @@ static int blk_union(struct store *st, int r, int64_t start, const struct bentry
 	if (bi >= st->nblk[r] || st->blks[r][bi].start != start)
 		return -2;
 	struct bview v;
-	if (bview_open(st, r, bi, &v) != 0)
+	int vr = bview_open(st, r, bi, &v);
+	if (vr != 0) {
+		/* -1: damaged, set aside (logged); -2: it cannot be opened or
+		 * mapped now (descriptors, memory): what only it holds (a
+		 * minute at most, past the checkpoint) is lost, and said */
+		if (vr == -2)
+			log_err("store: block r%u/%lld cannot be read to merge into it: written from the head alone, "
+				"the points only it had are lost", store_res_step[r], (long long)start);
 		return -2;
+	}
 	struct bentry *old = NULL;
 	long nold = bview_list(&v, &old);
 	if (nold < 0) {
+		log_err("store: block r%u/%lld: its index cannot be read to merge into it: written from the head "
+			"alone, the points only it had are lost", store_res_step[r], (long long)start);
 		bview_close(&v);
 		return -2;
 	}
@@ -1987,8 +1998,11 @@ static int blk_union(struct store *st, int r, int64_t start, const struct bentry
 	size_t ne = 0, no = 0, in = 0;
 	long io = 0;
 	int rc = -1;
-	if (!e || !owned)
+	if (!e || !owned) {
+		log_err("store: out of memory merging into block r%u/%lld: its new points are lost", store_res_step[r],
+			(long long)start);
 		goto out;
+	}
 	while (in < nnew || io < nold) {
 		int has_old = io < nold && (in == nnew || old[io].id <= new[in].id);
 		int has_new = in < nnew && (io == nold || new[in].id <= old[io].id);
@@ -3278,6 +3292,8 @@ static int store_mkdirs(struct store *st)
 			return -1;
 		}
 	}
+	if (made)
+		state_lock_recheck();  /* albd.lock went with state_dir */
 	struct stat sb;
 	if (st->catfd >= 0 && fstat(st->catfd, &sb) == 0 && sb.st_nlink == 0 && !st->cat_dirty)
 		st->cat_dirty = 1;  /* written again at the next checkpoint */
