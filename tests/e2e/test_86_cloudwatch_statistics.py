@@ -15,6 +15,7 @@ binary (the JSON API, and the aws CLI for the AWS protocols):
 import calendar
 import gzip
 import json
+import re
 import time
 import urllib.parse
 
@@ -122,7 +123,9 @@ def test_target_percentiles_for_a_recent_start(lb):
                   "MetricDataQueries": [mstat("m1", "TargetResponseTime", dims, stat="p50")]})
     assert r.status == 200, r.body
     res = r.json()["MetricDataResults"][0]
-    assert len(res["Values"]) == len(dps) and all(0.019 <= v <= 0.11 for v in res["Values"]), res
+    # a minute of only 100 ms requests has a p50 of 100 ms and more (4%
+    # buckets, a loaded machine's scheduling): bounds of this traffic only
+    assert len(res["Values"]) == len(dps) and all(0.019 <= v <= 0.5 for v in res["Values"]), res
     # the AWS protocol too (aws CLI, awsQuery)
     out = aws_cli(a, "cloudwatch", "get-metric-statistics", "--namespace", NS, "--metric-name",
                   "TargetResponseTime", "--dimensions", "Name=TargetGroup,Value=web",
@@ -149,7 +152,10 @@ def test_target_p99_alarm(albd, backends):
         assert r.status == 200, r.body
         return r.json()["MetricAlarms"][0]
     wait_until(lambda: state()["StateValue"] == "ALARM", 150, interval=1, what="the alarm in ALARM")
-    assert "p99" in state()["StateReason"] or "datapoint" in state()["StateReason"], state()
+    # the reason lists the breaching datapoint: a p99 of the target's
+    # requests (100 ms and 20 ms), above the 0.05 threshold
+    m = re.search(r"datapoints? \[([0-9.eE+-]+) \(", state()["StateReason"])
+    assert m and 0.05 < float(m.group(1)) < 1, state()
 
 
 # ------------------------------------------------------------ 2. consistent statistics
