@@ -18,23 +18,8 @@
 
 int ns_mkdirs(const char *path)
 {
-	char p[4096];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof p) {
-		errno = ENAMETOOLONG;
+	if (atomic_mkdirs(path) < 0)
 		return -1;
-	}
-	memcpy(p, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (p[i] == '/' || p[i] == 0) {
-			char c = p[i];
-			p[i] = 0;
-			if (mkdir(p, 0700) < 0 && errno != EEXIST)
-				return -1;
-			p[i] = c;
-		}
-	}
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return -1;

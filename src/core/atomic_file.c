@@ -50,14 +50,15 @@ int atomic_clear_tmp(const char *dir, const char *name)
 	return 1;
 }
 
-/* mkdir -p DIR (0700 for what it makes). 0 or -1. */
-static int mkdirs(const char *dir)
+int atomic_mkdirs(const char *dir)
 {
 	char p[PATH_MAX];
 	size_t n = strlen(dir);
 
-	if (n == 0 || n >= sizeof p)
+	if (n == 0 || n >= sizeof p) {
+		errno = ENAMETOOLONG;
 		return -1;
+	}
 	memcpy(p, dir, n + 1);
 	for (size_t i = 1; i <= n; i++) {
 		if (p[i] == '/' || p[i] == 0) {
@@ -93,7 +94,7 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0 && make_dir && errno == ENOENT && access(dir, F_OK) < 0 && errno == ENOENT) {
 		static _Atomic int said;
-		if (mkdirs(dir) == 0 && (state_lock_recheck(), !said++))
+		if (atomic_mkdirs(dir) == 0 && (state_lock_recheck(), !said++))
 			log_err("%s was missing (deleted while albd runs?): created again; what it held is gone", dir);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	}

@@ -25,6 +25,9 @@ void atomic_fsync_dir(const char *dir);
 int atomic_write(const char *dir, const char *name, const void *data, size_t len, mode_t mode, char *err,
 		 size_t errlen);
 
+/* mkdir -p DIR (0700 for what it makes). 0, or -1 and errno. Thread: any. */
+int atomic_mkdirs(const char *dir);
+
 /* atomic_write(), and when DIR is missing (state_dir deleted while albd
  * runs) it is made again (mkdir -p, 0700; logged once per process) and
  * the write tried once more, and state_dir's lock taken again if it went
