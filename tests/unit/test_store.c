@@ -483,8 +483,18 @@ START_TEST(test_codec_v4_garbage)
 			varint_put(b + n + ml, len - n - ml);
 		struct store_point *out;
 		size_t nout;
-		if (store_chunk_decode(b, len, STORE_CHUNK_V4, T0, round & 2 ? 60 : 1, &out, &nout) == 0)
+		if (store_chunk_decode(b, len, STORE_CHUNK_V4, T0, round & 2 ? 60 : 1, &out, &nout) == 0) {
+			/* what decodes is well formed: times ascending within
+			 * the window, histograms with ascending ords and counts
+			 * above 0 (histogram.h) */
+			for (size_t i = 0; i < nout; i++) {
+				ck_assert(out[i].t >= T0 && (i == 0 || out[i].t > out[i - 1].t));
+				for (uint32_t k = 0; k < out[i].h.n; k++)
+					ck_assert(out[i].h.b[k].count > 0 &&
+						  (k == 0 || out[i].h.b[k].ord > out[i].h.b[k - 1].ord));
+			}
 			store_points_free(out, nout);
+		}
 	}
 }
 END_TEST
